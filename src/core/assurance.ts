@@ -1,0 +1,77 @@
+import type { AuthenticationEvent } from "./evidence.js";
+import type { Aal, EventSource, Method } from "./vocabulary.js";
+
+/**
+ * What one authentication event, or a primary factor paired with a second one, proves:
+ * the AAL reached, phishing resistance, the method and source that proved it, and the times
+ * its first step started and its last step completed (freshness is measured from those).
+ */
+export interface Assurance {
+  readonly aal: Aal;
+  readonly phishingResistant: boolean;
+  /** The method that proves the assurance: the single event's, or the second factor's. */
+  readonly provingMethod: Method;
+  /** Where the proof came from. */
+  readonly source: EventSource;
+  /** The events that make up this assurance, first factor first. */
+  readonly events: readonly AuthenticationEvent[];
+  readonly startedAt: number;
+  readonly completedAt: number;
+}
+
+/**
+ * The assurance a single event proves on its own (NIST SP 800-63B-4 §2.1–2.3):
+ * - a password, TOTP code or recovery code (look-up secret) is one factor: AAL1;
+ * - WebAuthn is phishing-resistant; with user verification it is a multi-factor cryptographic
+ *   authenticator (AAL2, or AAL3 when device-bound); without it, one factor (AAL1);
+ * - a federated event proves what its verified claims were mapped to, and nothing more.
+ */
+export function assuranceOf(event: AuthenticationEvent): { aal: Aal; phishingResistant: boolean } {
+  switch (event.method) {
+    case "password":
+    case "totp":
+    case "recovery_code":
+      return { aal: 1, phishingResistant: false };
+    case "webauthn":
+      return {
+        aal: event.userVerified ? (event.backupEligible ? 2 : 3) : 1,
+        phishingResistant: true,
+      };
+    case "federated":
+      return { aal: event.assurance.aal, phishingResistant: event.assurance.phishingResistant };
+  }
+}
+
+/**
+ * True for an event that can be the first factor of a pair: a password checked by the platform,
+ * or a single-factor sign-in at the tenant's IdP (the platform then adds the second factor, as
+ * for SSO users whose IdP did no MFA).
+ */
+export function isPrimaryFactor(event: AuthenticationEvent): boolean {
+  return event.method === "password" || (event.method === "federated" && event.assurance.aal === 1);
+}
+
+/**
+ * The assurance of a first factor followed by a second one of a different kind, or `undefined`
+ * when the pair is not multi-factor (NIST SP 800-63B-4 §2.2–2.3):
+ * - password + look-up secret or single-factor OTP: AAL2;
+ * - password + single-factor cryptographic authenticator: AAL2, AAL3 when device-bound
+ *   (a synced credential never reaches AAL3, Appendix B), and phishing-resistant.
+ * A WebAuthn step that verified the user is already multi-factor and is not paired.
+ */
+export function pairAssurance(
+  second: AuthenticationEvent,
+): { aal: Aal; phishingResistant: boolean } | undefined {
+  switch (second.method) {
+    case "totp":
+    case "recovery_code":
+      return { aal: 2, phishingResistant: false };
+    case "webauthn":
+      return second.userVerified
+        ? undefined
+        : { aal: second.backupEligible ? 2 : 3, phishingResistant: true };
+    case "password":
+    case "federated":
+      return undefined;
+  }
+}

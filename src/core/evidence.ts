@@ -1,0 +1,105 @@
+import type { Aal, TokenGrant } from "./vocabulary.js";
+
+/** Fields common to every authentication event. */
+interface EventBase {
+  /** When the step was completed, ISO 8601 UTC. For federated events: `AuthnInstant` / `auth_time`. */
+  readonly at: string;
+  /** Claims kept verbatim for the receipt (for federated events, the IdP's own values). */
+  readonly claims?: Readonly<Record<string, unknown>>;
+}
+
+/** A memorized secret checked by the platform: one factor ("something you know"). */
+export interface PasswordEvent extends EventBase {
+  readonly method: "password";
+  readonly source: "platform";
+}
+
+/** A time-based one-time password (RFC 6238): one factor ("something you have"), replay-resistant. */
+export interface TotpEvent extends EventBase {
+  readonly method: "totp";
+  readonly source: "platform";
+}
+
+/** A saved recovery code: a look-up secret in NIST terms, one factor ("something you have"). */
+export interface RecoveryCodeEvent extends EventBase {
+  readonly method: "recovery_code";
+  readonly source: "platform";
+}
+
+/**
+ * A WebAuthn assertion. Phishing-resistant (verifier-name binding). With user verification it is
+ * a multi-factor cryptographic authenticator; without it, one factor. A backup-eligible (synced)
+ * credential never reaches AAL3 (SP 800-63B-4 Appendix B).
+ */
+export interface WebAuthnEvent extends EventBase {
+  readonly method: "webauthn";
+  readonly source: "platform";
+  /** The UV flag of the verified authenticator data. */
+  readonly userVerified: boolean;
+  /** The BE flag of the verified authenticator data. */
+  readonly backupEligible: boolean;
+  readonly credentialId?: string;
+}
+
+/** What a verified IdP assertion proves, as granted by the tenant's mapping for that IdP. */
+export interface FederatedAssurance {
+  readonly aal: Aal;
+  readonly phishingResistant: boolean;
+}
+
+/**
+ * A sign-in at the tenant's identity provider, produced by a verifier only after the signed
+ * assertion or ID token checked out. `assurance` is what the verified claims prove; an IdP that
+ * states nothing proves `aal: 0`.
+ */
+export interface FederatedEvent extends EventBase {
+  readonly method: "federated";
+  readonly source: "idp";
+  /** The tenant whose IdP produced the evidence; evidence from another tenant's IdP never counts. */
+  readonly tenant: string;
+  /** The IdP's id within that tenant. */
+  readonly idp: string;
+  readonly assurance: FederatedAssurance;
+}
+
+/** One authentication step of a sign-in. */
+export type AuthenticationEvent =
+  PasswordEvent | TotpEvent | RecoveryCodeEvent | WebAuthnEvent | FederatedEvent;
+
+/**
+ * The individual acting through a shared or privileged credential, as named by a
+ * privileged-access tool (RFC 8693 `act` claim, seed 001). Kept on the receipt.
+ */
+export interface Actor {
+  readonly sub: string;
+  readonly iss?: string;
+  /** A further actor in a delegation chain (RFC 8693 §4.1). */
+  readonly act?: Actor;
+}
+
+/** The authentication events of one sign-in. */
+export interface Evidence {
+  readonly events: readonly AuthenticationEvent[];
+  /** A verified token-based grant, for `integration` principals that do not sign in interactively. */
+  readonly grant?: TokenGrant;
+  readonly act?: Actor;
+}
+
+/** When the event happened, or `undefined` for a missing or unparseable time. */
+export function eventTime(event: { readonly at: string }): number | undefined {
+  const ms = typeof event.at === "string" ? Date.parse(event.at) : Number.NaN;
+  return Number.isFinite(ms) ? ms : undefined;
+}
+
+/** An authenticator the principal has enrolled, used to offer the right challenge. */
+export type EnrolledAuthenticator =
+  | { readonly method: "totp"; readonly id?: string; readonly label?: string }
+  | {
+      readonly method: "webauthn";
+      readonly id?: string;
+      readonly label?: string;
+      /** Whether the credential can verify the user (PIN or biometric), as seen at registration. */
+      readonly userVerifying: boolean;
+      readonly backupEligible: boolean;
+    }
+  | { readonly method: "recovery_code"; readonly remaining: number };

@@ -1,0 +1,61 @@
+import type { Exemption } from "./policy.js";
+
+/** Why an exemption does or does not apply to a sign-in. */
+export type ExemptionStanding = "usable" | "shared_login" | "not_applicable";
+
+/**
+ * Re-checks an exemption for this tenant, principal and instant. It applies only when approved
+ * by someone other than its requester, active (`startsAt ≤ now < expiresAt`, expiry mandatory),
+ * and for the named principal of this tenant. A `shared_login` exemption that would otherwise
+ * apply is reported as such so the refusal is visible (seed 001: shared logins are never exempt).
+ */
+export function exemptionStanding(
+  exemption: Exemption,
+  tenant: string,
+  principal: string,
+  now: number,
+): ExemptionStanding {
+  if (typeof exemption !== "object" || exemption === null) return "not_applicable";
+  if (exemption.tenant !== tenant || exemption.principal !== principal) return "not_applicable";
+  if (exemption.status !== "approved") return "not_applicable";
+  if (typeof exemption.approvedBy !== "string" || exemption.approvedBy.length === 0) {
+    return "not_applicable";
+  }
+  if (exemption.approvedBy === exemption.requestedBy) return "not_applicable";
+  const startsAt = Date.parse(exemption.startsAt);
+  const expiresAt = Date.parse(exemption.expiresAt);
+  if (!Number.isFinite(startsAt) || !Number.isFinite(expiresAt)) return "not_applicable";
+  if (now < startsAt || now >= expiresAt) return "not_applicable";
+  if (exemption.category === "shared_login") return "shared_login";
+  return typeof exemption.id === "string" ? "usable" : "not_applicable";
+}
+
+/**
+ * The exemption to use among several: the usable one that lasts longest (ties: lowest id), so
+ * the choice does not depend on the order the caller listed them in.
+ */
+export function pickExemption(
+  exemptions: readonly Exemption[],
+  tenant: string,
+  principal: string,
+  now: number,
+): { usable?: Exemption; sharedLoginRefused: boolean } {
+  let usable: Exemption | undefined;
+  let usableUntil = 0;
+  let sharedLoginRefused = false;
+  for (const exemption of exemptions) {
+    const standing = exemptionStanding(exemption, tenant, principal, now);
+    if (standing === "shared_login") sharedLoginRefused = true;
+    if (standing !== "usable") continue;
+    const until = Date.parse(exemption.expiresAt);
+    if (
+      usable === undefined ||
+      until > usableUntil ||
+      (until === usableUntil && exemption.id < usable.id)
+    ) {
+      usable = exemption;
+      usableUntil = until;
+    }
+  }
+  return usable === undefined ? { sharedLoginRefused } : { usable, sharedLoginRefused };
+}

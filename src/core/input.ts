@@ -1,0 +1,184 @@
+import type { EnrolledAuthenticator, Evidence } from "./evidence.js";
+import type {
+  Exemption,
+  PlatformMandate,
+  RequirementSpec,
+  RiskRules,
+  TenantPolicy,
+} from "./policy.js";
+import {
+  METHODS,
+  POPULATIONS,
+  POSTURES,
+  PROOF_SOURCES,
+  RISK_LEVELS,
+  isOneOf,
+  type Population,
+  type RiskLevel,
+} from "./vocabulary.js";
+
+/** The tenant's IdP as the engine needs it for step-up guidance: what to ask it for. */
+export interface IdpProfile {
+  readonly id: string;
+  /** `acr_values` / `AuthnContextClassRef` to request for MFA; REFEDS MFA when absent. */
+  readonly mfaRequestValues?: readonly string[];
+  /** Values to request when phishing resistance is required, if the IdP has such a class. */
+  readonly phishingResistantRequestValues?: readonly string[];
+}
+
+/** Everything one decision depends on. The engine reads nothing else, not even the clock. */
+export interface EvaluationInput {
+  readonly tenant: string;
+  readonly policy: TenantPolicy;
+  /** Platform mandates; the engine applies those whose scope and window match. */
+  readonly mandates?: readonly PlatformMandate[];
+  readonly principal: {
+    readonly id: string;
+    readonly population: Population;
+    /** The principal's enrolled authenticators, to offer the right challenge. */
+    readonly authenticators?: readonly EnrolledAuthenticator[];
+  };
+  readonly evidence: Evidence;
+  /** Exemptions for the principal; the engine re-checks tenant, principal, status and window. */
+  readonly exemptions?: readonly Exemption[];
+  /** Session risk from the platform's risk checks. */
+  readonly risk?: RiskLevel;
+  /** Assurance requested for a sensitive action (step-up). */
+  readonly stepUp?: RequirementSpec;
+  /** When the session was last active, for the idle timeout (ISO 8601). */
+  readonly lastActivityAt?: string;
+  /** The tenant's IdPs, for step-up guidance. Absent: a generic IdP step-up is offered. */
+  readonly idps?: readonly IdpProfile[];
+}
+
+type Problem = string | undefined;
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
+const isNonEmptyString = (value: unknown): value is string =>
+  typeof value === "string" && value.length > 0;
+const isTime = (value: unknown): boolean =>
+  typeof value === "string" && Number.isFinite(Date.parse(value));
+const isDuration = (value: unknown): boolean =>
+  typeof value === "number" && Number.isFinite(value) && value >= 0;
+
+function checkSpec(spec: unknown, where: string): Problem {
+  if (!isRecord(spec)) return `${where} must be an object`;
+  const s = spec as RequirementSpec;
+  if (s.minAal !== undefined && ![0, 1, 2, 3].includes(s.minAal))
+    return `${where}.minAal must be 0–3`;
+  for (const key of ["phishingResistant", "userVerification"] as const) {
+    if (s[key] !== undefined && typeof s[key] !== "boolean")
+      return `${where}.${key} must be a boolean`;
+  }
+  for (const key of ["maxAgeSeconds", "reauthIntervalSeconds", "idleTimeoutSeconds"] as const) {
+    if (s[key] !== undefined && !isDuration(s[key]))
+      return `${where}.${key} must be a non-negative number`;
+  }
+  if (
+    s.acceptedMethods !== undefined &&
+    !(Array.isArray(s.acceptedMethods) && s.acceptedMethods.every((m) => isOneOf(METHODS, m)))
+  ) {
+    return `${where}.acceptedMethods must list known methods`;
+  }
+  if (s.proofSource !== undefined && !isOneOf(PROOF_SOURCES, s.proofSource)) {
+    return `${where}.proofSource is unknown`;
+  }
+  return undefined;
+}
+
+function checkRiskRules(rules: unknown, unknownRisk: unknown, where: string): Problem {
+  if (unknownRisk !== undefined && unknownRisk !== "low" && unknownRisk !== "medium") {
+    return `${where}.unknownRisk must be low or medium`;
+  }
+  if (rules === undefined) return undefined;
+  if (!isRecord(rules)) return `${where}.riskRules must be an object`;
+  for (const [level, spec] of Object.entries(rules as RiskRules)) {
+    if (!isOneOf(RISK_LEVELS, level)) return `${where}.riskRules.${level} is not a risk level`;
+    const problem = checkSpec(spec, `${where}.riskRules.${level}`);
+    if (problem !== undefined) return problem;
+  }
+  return undefined;
+}
+
+/** Checks a tenant policy; returns what is wrong with it, or `undefined`. */
+export function checkPolicy(policy: unknown): Problem {
+  if (!isRecord(policy)) return "policy must be an object";
+  const p = policy as unknown as TenantPolicy;
+  if (!isNonEmptyString(p.tenant)) return "policy.tenant is required";
+  if (!Number.isInteger(p.version)) return "policy.version must be an integer";
+  if (!isOneOf(POSTURES, p.posture)) return "policy.posture is unknown";
+  if (p.require !== undefined) {
+    const problem = checkSpec(p.require, "policy.require");
+    if (problem !== undefined) return problem;
+  }
+  if (p.enforcementStartsAt !== undefined && !isTime(p.enforcementStartsAt)) {
+    return "policy.enforcementStartsAt must be an ISO 8601 time";
+  }
+  return checkRiskRules(p.riskRules, p.unknownRisk, "policy");
+}
+
+/** Checks a platform mandate; returns what is wrong with it, or `undefined`. */
+export function checkMandate(mandate: unknown, index: number): Problem {
+  const where = `mandates[${index}]`;
+  if (!isRecord(mandate)) return `${where} must be an object`;
+  const m = mandate as unknown as PlatformMandate;
+  if (!isNonEmptyString(m.id)) return `${where}.id is required`;
+  if (!Number.isInteger(m.version)) return `${where}.version must be an integer`;
+  if (typeof m.exemptible !== "boolean") return `${where}.exemptible must be a boolean`;
+  if (!isRecord(m.scope)) return `${where}.scope is required`;
+  const tenants = m.scope.tenants;
+  if (tenants !== "all" && !(Array.isArray(tenants) && tenants.every(isNonEmptyString))) {
+    return `${where}.scope.tenants must be "all" or a list of tenant ids`;
+  }
+  const populations = m.scope.populations;
+  if (
+    populations !== undefined &&
+    !(Array.isArray(populations) && populations.every((p) => isOneOf(POPULATIONS, p)))
+  ) {
+    return `${where}.scope.populations must list known populations`;
+  }
+  for (const key of ["activeFrom", "activeUntil"] as const) {
+    if (m[key] !== undefined && !isTime(m[key])) return `${where}.${key} must be an ISO 8601 time`;
+  }
+  const problem = checkSpec(m.require, `${where}.require`);
+  return problem ?? checkRiskRules(m.riskRules, m.unknownRisk, where);
+}
+
+/**
+ * Checks the shape of an evaluation input, including every mandate: a mandate that cannot be
+ * read must stop the decision, never be skipped. Individual evidence events and exemptions are
+ * checked where they are used, so one malformed event is ignored rather than fatal.
+ */
+export function checkInput(input: unknown): { input?: string; policy?: string } {
+  if (!isRecord(input)) return { input: "input must be an object" };
+  const i = input as unknown as EvaluationInput;
+  if (!isNonEmptyString(i.tenant)) return { input: "tenant is required" };
+  if (!isRecord(i.principal)) return { input: "principal is required" };
+  if (!isNonEmptyString(i.principal.id)) return { input: "principal.id is required" };
+  if (!isOneOf(POPULATIONS, i.principal.population))
+    return { input: "principal.population is unknown" };
+  if (!isRecord(i.evidence) || !Array.isArray(i.evidence.events)) {
+    return { input: "evidence.events must be a list" };
+  }
+  if (i.risk !== undefined && !isOneOf(RISK_LEVELS, i.risk)) return { input: "risk is unknown" };
+  if (i.lastActivityAt !== undefined && !isTime(i.lastActivityAt)) {
+    return { input: "lastActivityAt must be an ISO 8601 time" };
+  }
+  if (i.stepUp !== undefined) {
+    const problem = checkSpec(i.stepUp, "stepUp");
+    if (problem !== undefined) return { input: problem };
+  }
+  for (const key of ["exemptions", "mandates", "idps"] as const) {
+    if (i[key] !== undefined && !Array.isArray(i[key])) return { input: `${key} must be a list` };
+  }
+  const policyProblem = checkPolicy(i.policy);
+  if (policyProblem !== undefined) return { policy: policyProblem };
+  if (i.policy.tenant !== i.tenant) return { policy: "the policy belongs to another tenant" };
+  const mandates = i.mandates ?? [];
+  for (let index = 0; index < mandates.length; index++) {
+    const problem = checkMandate(mandates[index], index);
+    if (problem !== undefined) return { policy: problem };
+  }
+  return {};
+}
