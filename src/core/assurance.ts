@@ -3,8 +3,9 @@ import type { Aal, EventSource, Method } from "./vocabulary.js";
 
 /**
  * What one authentication event, or a primary factor paired with a second one, proves:
- * the AAL reached, phishing resistance, the method and source that proved it, and the times
- * its first step started and its last step completed (freshness is measured from those).
+ * the AAL reached, phishing resistance, the method and source that proved it, when its first
+ * step started (the reauthentication interval runs from it) and when the proving step happened
+ * (the maximum age of the MFA event runs from it).
  */
 export interface Assurance {
   readonly aal: Aal;
@@ -16,7 +17,7 @@ export interface Assurance {
   /** The events that make up this assurance, first factor first. */
   readonly events: readonly AuthenticationEvent[];
   readonly startedAt: number;
-  readonly completedAt: number;
+  readonly provenAt: number;
 }
 
 /**

@@ -40,8 +40,8 @@ export interface SatisfiedBy {
   readonly events: readonly AuthenticationEvent[];
   readonly aal: Aal;
   readonly phishingResistant: boolean;
-  /** When the MFA completed, ISO 8601 UTC. */
-  readonly completedAt: string;
+  /** When the step that proves the assurance happened, ISO 8601 UTC: freshness runs from it. */
+  readonly provenAt: string;
 }
 
 /** The exemption a decision used. */

@@ -447,7 +447,7 @@ function verdict(context: Context, specs: readonly SourcedSpec[]): Verdict {
         events: by.events,
         aal: by.aal,
         phishingResistant: by.phishingResistant,
-        completedAt: new Date(by.completedAt).toISOString(),
+        provenAt: new Date(by.provenAt).toISOString(),
       },
       exemption: null,
       reasons: [reason("requirement.met")],

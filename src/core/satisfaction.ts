@@ -24,7 +24,7 @@ export function assurancesOf(events: readonly UsableEvent[]): Assurance[] {
       source: event.source,
       events: [event],
       startedAt: at,
-      completedAt: at,
+      provenAt: at,
     });
   }
   for (const first of events) {
@@ -38,7 +38,8 @@ export function assurancesOf(events: readonly UsableEvent[]): Assurance[] {
         source: second.event.source,
         events: [first.event, second.event],
         startedAt: Math.min(first.at, second.at),
-        completedAt: Math.max(first.at, second.at),
+        // Freshness is that of the step that proves MFA: a fresh password does not refresh it.
+        provenAt: second.at,
       });
     }
   }
@@ -73,7 +74,7 @@ function staleness(
 ): Reason[] {
   const stale: Reason[] = [];
   const maxAge = requirement.maxAgeSeconds.value;
-  if (maxAge !== null && now - assurance.completedAt > maxAge * 1000) {
+  if (maxAge !== null && now - assurance.provenAt > maxAge * 1000) {
     stale.push(reason("freshness.max_age_exceeded", undefined, requirement.maxAgeSeconds.from[0]));
   }
   if (now - assurance.startedAt > requirement.reauthIntervalSeconds.value * 1000) {
@@ -87,7 +88,7 @@ function staleness(
   }
   const idle = requirement.idleTimeoutSeconds.value;
   if (idle !== null && lastActivityAt !== undefined) {
-    const active = Math.max(lastActivityAt, assurance.completedAt);
+    const active = Math.max(lastActivityAt, assurance.provenAt);
     if (now - active > idle * 1000) {
       stale.push(
         reason("session.idle_timeout_exceeded", undefined, requirement.idleTimeoutSeconds.from[0]),
@@ -146,7 +147,7 @@ export function findSatisfaction(
 function isBetter(candidate: Assurance, current: Assurance): boolean {
   if (candidate.aal !== current.aal) return candidate.aal > current.aal;
   if (candidate.phishingResistant !== current.phishingResistant) return candidate.phishingResistant;
-  return candidate.completedAt > current.completedAt;
+  return candidate.provenAt > current.provenAt;
 }
 
 function strengthGaps(
