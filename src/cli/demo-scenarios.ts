@@ -17,6 +17,16 @@ export function demoScenarios(now: Date): Scenario[] {
   const ago = (minutes: number) => minutesBefore(now, minutes);
   const password = (minutes: number) =>
     ({ method: "password", source: "platform", at: ago(minutes) }) as const;
+  const okta = (minutes: number, aal: 1 | 2, claims: Record<string, unknown>) =>
+    ({
+      method: "federated",
+      source: "idp",
+      tenant: "initech",
+      idp: "okta",
+      at: ago(minutes),
+      assurance: { aal, phishingResistant: false },
+      claims,
+    }) as const;
 
   const emergency: PlatformMandate = {
     id: "emergency-uplift",
@@ -30,6 +40,13 @@ export function demoScenarios(now: Date): Scenario[] {
   const acme: TenantPolicy = { tenant: "acme", version: 4, posture: "platform_mfa" };
   const globex: TenantPolicy = { tenant: "globex", version: 2, posture: "phishing_resistant" };
   const initech: TenantPolicy = { tenant: "initech", version: 7, posture: "idp_mfa" };
+  const daveAtInitech = (event: ReturnType<typeof okta>): EvaluationInput => ({
+    tenant: "initech",
+    policy: initech,
+    mandates: [emergency],
+    principal: { id: "dave@initech.example", population: "sso" },
+    evidence: { events: [event] },
+  });
   const umbrella: TenantPolicy = {
     tenant: "umbrella",
     version: 1,
@@ -99,47 +116,13 @@ export function demoScenarios(now: Date): Scenario[] {
     },
     {
       title: "initech (idp_mfa): the IdP signed in without MFA",
-      input: {
-        tenant: "initech",
-        policy: initech,
-        mandates: [emergency],
-        principal: { id: "dave@initech.example", population: "sso" },
-        evidence: {
-          events: [
-            {
-              method: "federated",
-              source: "idp",
-              tenant: "initech",
-              idp: "okta",
-              at: ago(3),
-              assurance: { aal: 1, phishingResistant: false },
-              claims: { amr: ["pwd"] },
-            },
-          ],
-        },
-      },
+      input: daveAtInitech(okta(3, 1, { amr: ["pwd"] })),
     },
     {
       title: "initech (idp_mfa): the IdP proved MFA (amr: mfa)",
-      input: {
-        tenant: "initech",
-        policy: initech,
-        mandates: [emergency],
-        principal: { id: "dave@initech.example", population: "sso" },
-        evidence: {
-          events: [
-            {
-              method: "federated",
-              source: "idp",
-              tenant: "initech",
-              idp: "okta",
-              at: ago(1),
-              assurance: { aal: 2, phishingResistant: false },
-              claims: { amr: ["pwd", "mfa"], acr: "https://refeds.org/profile/mfa" },
-            },
-          ],
-        },
-      },
+      input: daveAtInitech(
+        okta(1, 2, { amr: ["pwd", "mfa"], acr: "https://refeds.org/profile/mfa" }),
+      ),
     },
     {
       title: "acme: break-glass account under an approved exemption",

@@ -74,12 +74,22 @@ export function evaluate(input: EvaluationInput, options: EvaluateOptions): Deci
   }
 }
 
+/** The fields of a decision that no rule was applied to. */
+const NO_RULES = {
+  mode: "enforce",
+  requirement: null,
+  satisfiedBy: null,
+  exemption: null,
+  challenge: [],
+} as const;
+
 /** A `deny` for input that cannot be evaluated. */
 function refusal(input: EvaluationInput, id: string | null, now: number, why: Reason): Decision {
   const i = (typeof input === "object" && input !== null ? input : {}) as Partial<EvaluationInput>;
   const principal =
     typeof i.principal === "object" && i.principal !== null ? i.principal : undefined;
   return {
+    ...NO_RULES,
     id,
     tenant: typeof i.tenant === "string" ? i.tenant : "",
     principal: {
@@ -87,12 +97,7 @@ function refusal(input: EvaluationInput, id: string | null, now: number, why: Re
       population: principal?.population ?? "direct",
     },
     outcome: "deny",
-    mode: "enforce",
-    requirement: null,
-    satisfiedBy: null,
-    exemption: null,
     reasons: [why],
-    challenge: [],
     versions: { tenantPolicy: null, mandates: [] },
     risk: "unknown",
     evaluatedAt: new Date(now).toISOString(),
@@ -140,19 +145,17 @@ function decide(
   };
   const notes: Reason[] = [];
 
+  // Populations outside interactive MFA are decided before any rule is read.
+  const outOfScope = (outcome: Outcome, why: Reason): Decision => ({
+    ...base,
+    ...NO_RULES,
+    principal: { id: principal.id, population: principal.population },
+    outcome,
+    reasons: [why],
+    versions: { tenantPolicy: policy.version, mandates: [] },
+  });
   if (principal.population === "guest") {
-    return {
-      ...base,
-      principal: { id: principal.id, population: "guest" },
-      outcome: "not_applicable",
-      mode: "enforce",
-      requirement: null,
-      satisfiedBy: null,
-      exemption: null,
-      reasons: [reason("population.guest")],
-      challenge: [],
-      versions: { tenantPolicy: policy.version, mandates: [] },
-    };
+    return outOfScope("not_applicable", reason("population.guest"));
   }
 
   let population: Population = principal.population;
@@ -160,20 +163,7 @@ function decide(
     const tokenOnly =
       isOneOf(TOKEN_GRANTS, evidence.grant) &&
       !evidence.events.some((e) => e.method === "password");
-    if (tokenOnly) {
-      return {
-        ...base,
-        principal: { id: principal.id, population },
-        outcome: "allow",
-        mode: "enforce",
-        requirement: null,
-        satisfiedBy: null,
-        exemption: null,
-        reasons: [reason("population.integration_token")],
-        challenge: [],
-        versions: { tenantPolicy: policy.version, mandates: [] },
-      };
-    }
+    if (tokenOnly) return outOfScope("allow", reason("population.integration_token"));
     // Seed 000: an integration that signs in with a password is a person for MFA purposes.
     population = "direct";
     notes.push(reason("population.integration_interactive"));
