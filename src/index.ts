@@ -4,7 +4,19 @@
  *
  * @packageDocumentation
  */
-export { evaluate, type EvaluateOptions } from "./core/evaluate.js";
+import { evaluate as evaluateAt, type EvaluateOptions } from "./core/evaluate.js";
+import type { Decision } from "./core/decision.js";
+import type { EvaluationInput } from "./core/input.js";
+
+export type { EvaluateOptions };
+
+/**
+ * Decides one sign-in (see the core's `evaluate`). The engine reads no clock: pass `now`; when
+ * `options` is omitted, the library reads the current time here, outside the pure core.
+ */
+export function evaluate(input: EvaluationInput, options?: EvaluateOptions): Decision {
+  return evaluateAt(input, options ?? { now: new Date() });
+}
 export type { EvaluationInput, IdpProfile } from "./core/input.js";
 export type {
   ChallengeOption,

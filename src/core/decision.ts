@@ -51,6 +51,8 @@ export interface UsedExemption {
   readonly expiresAt: string;
   /** Break-glass use is a distinct audit event that operators alert on. */
   readonly breakGlass: boolean;
+  /** The requirement the exemption excused; `requirement` holds what was still enforced. */
+  readonly excused: EffectiveRequirement;
 }
 
 /** What full enforcement would have decided, kept while a policy runs in `report_only` mode. */

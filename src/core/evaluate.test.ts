@@ -527,12 +527,14 @@ describe("exemptions", () => {
   it("an active, approved exemption excuses the tenant requirement and says until when", () => {
     const d = decide({ exemptions: [exemption({ category: "temporary_access" })] });
     expect(d.outcome).toBe("allow");
-    expect(d.exemption).toEqual({
+    expect(d.exemption).toMatchObject({
       id: "ex-1",
       category: "temporary_access",
       expiresAt: ago(-3600),
       breakGlass: false,
     });
+    expect(d.exemption?.excused.minAal.value).toBe(2);
+    expect(d.requirement?.minAal.value).toBe(1);
     expect(codes(d)).toEqual(["exemption.applied"]);
   });
 

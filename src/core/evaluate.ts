@@ -9,6 +9,7 @@ import type {
 import type { AuthenticationEvent } from "./evidence.js";
 import { checkInput, type EvaluationInput } from "./input.js";
 import { mandateApplies } from "./mandates.js";
+import { formatTime, parseTime } from "./time.js";
 import { pickExemption } from "./exemptions.js";
 import type { Exemption, PlatformMandate, RiskRules } from "./policy.js";
 import { POSTURE_REQUIREMENTS } from "./postures.js";
@@ -28,6 +29,8 @@ import {
   type Population,
   type RiskLevel,
 } from "./vocabulary.js";
+
+const DEFAULT_CLOCK_SKEW_SECONDS = 60;
 
 /** Options of {@link evaluate}. */
 export interface EvaluateOptions {
@@ -58,17 +61,19 @@ export interface EvaluateOptions {
  * ```
  */
 export function evaluate(input: EvaluationInput, options: EvaluateOptions): Decision {
-  const now = options.now instanceof Date ? options.now.getTime() : Number.NaN;
-  const id = typeof options.id === "string" ? options.id : null;
-  if (!Number.isFinite(now))
-    return refusal(
-      input,
-      id,
-      0,
-      reason("input.invalid", { detail: "options.now must be a valid Date" }),
-    );
+  const given: Partial<EvaluateOptions> =
+    typeof options === "object" && options !== null ? options : {};
+  const now = given.now instanceof Date ? given.now.getTime() : Number.NaN;
+  const id = typeof given.id === "string" ? given.id : null;
+  const skew = given.clockSkewSeconds ?? DEFAULT_CLOCK_SKEW_SECONDS;
+  const invalid = (detail: string) =>
+    refusal(input, id, Number.isFinite(now) ? now : 0, reason("input.invalid", { detail }));
+  if (!Number.isFinite(now)) return invalid("options.now must be a valid Date");
+  if (typeof skew !== "number" || !Number.isFinite(skew) || skew < 0) {
+    return invalid("options.clockSkewSeconds must be a non-negative number");
+  }
   try {
-    return decide(input, options, now, id);
+    return decide(input, skew * 1000, now, id);
   } catch {
     return refusal(input, id, now, reason("engine.error"));
   }
@@ -123,12 +128,7 @@ interface Context {
   readonly lastActivityAt: number | undefined;
 }
 
-function decide(
-  input: EvaluationInput,
-  options: EvaluateOptions,
-  now: number,
-  id: string | null,
-): Decision {
+function decide(input: EvaluationInput, skew: number, now: number, id: string | null): Decision {
   const problem = checkInput(input);
   if (problem.input !== undefined)
     return refusal(input, id, now, reason("input.invalid", { detail: problem.input }));
@@ -169,7 +169,6 @@ function decide(
     notes.push(reason("population.integration_interactive"));
   }
 
-  const skew = (options.clockSkewSeconds ?? 60) * 1000;
   const events = usableEvents(evidence.events, tenant, now + skew, notes);
   const populations: Population[] =
     population === principal.population ? [population] : [principal.population, population];
@@ -183,7 +182,7 @@ function decide(
     events,
     population,
     lastActivityAt:
-      input.lastActivityAt === undefined ? undefined : Date.parse(input.lastActivityAt),
+      input.lastActivityAt === undefined ? undefined : parseTime(input.lastActivityAt),
   };
 
   const chosen = pickExemption(input.exemptions ?? [], tenant, principal.id, now);
@@ -195,8 +194,7 @@ function decide(
     rules,
     chosen.usable,
   );
-  const startsAt =
-    policy.enforcementStartsAt === undefined ? Number.NaN : Date.parse(policy.enforcementStartsAt);
+  const startsAt = parseTime(policy.enforcementStartsAt) ?? Number.NaN;
   const reportOnly = now < startsAt;
   // Before enforcement starts only the tenant's own requirement relaxes: mandates still bind.
   const enforced = reportOnly
@@ -255,8 +253,8 @@ function usableEvents(
 ): UsableEvent[] {
   const usable: UsableEvent[] = [];
   for (const event of events) {
-    const at = typeof event === "object" && event !== null ? Date.parse(event.at) : Number.NaN;
-    if (!Number.isFinite(at) || !isWellFormed(event)) {
+    const at = typeof event === "object" && event !== null ? parseTime(event.at) : undefined;
+    if (at === undefined || !isWellFormed(event)) {
       notes.push(reason("evidence.ignored.invalid"));
     } else if (at > latest) {
       notes.push(reason("evidence.ignored.from_future"));
@@ -383,10 +381,16 @@ function verdictWithExemption(
     };
   }
   const breakGlass = exemption.category === "break_glass";
-  const expiresAt = new Date(Date.parse(exemption.expiresAt)).toISOString();
+  const expiresAt = formatTime(parseTime(exemption.expiresAt) ?? Number.NaN);
   return {
     ...residual,
-    exemption: { id: exemption.id, category: exemption.category, expiresAt, breakGlass },
+    exemption: {
+      id: exemption.id,
+      category: exemption.category,
+      expiresAt,
+      breakGlass,
+      excused: plain.requirement,
+    },
     // The residual requirement was met, not the tenant's: say so through the exemption alone.
     reasons: [
       reason(breakGlass ? "exemption.break_glass" : "exemption.applied", { date: expiresAt }),

@@ -85,12 +85,6 @@ export interface Evidence {
   readonly act?: Actor;
 }
 
-/** When the event happened, or `undefined` for a missing or unparseable time. */
-export function eventTime(event: { readonly at: string }): number | undefined {
-  const ms = typeof event.at === "string" ? Date.parse(event.at) : Number.NaN;
-  return Number.isFinite(ms) ? ms : undefined;
-}
-
 /** An authenticator the principal has enrolled, used to offer the right challenge. */
 export type EnrolledAuthenticator =
   | { readonly method: "totp"; readonly id?: string; readonly label?: string }

@@ -1,4 +1,6 @@
 import type { Exemption } from "./policy.js";
+import { parseTime } from "./time.js";
+import { EXEMPTION_CATEGORIES, isOneOf } from "./vocabulary.js";
 
 /** Why an exemption does or does not apply to a sign-in. */
 export type ExemptionStanding = "usable" | "shared_login" | "not_applicable";
@@ -21,10 +23,14 @@ export function exemptionStanding(
   if (typeof exemption.approvedBy !== "string" || exemption.approvedBy.length === 0) {
     return "not_applicable";
   }
+  if (typeof exemption.requestedBy !== "string" || exemption.requestedBy.length === 0) {
+    return "not_applicable";
+  }
   if (exemption.approvedBy === exemption.requestedBy) return "not_applicable";
-  const startsAt = Date.parse(exemption.startsAt);
-  const expiresAt = Date.parse(exemption.expiresAt);
-  if (!Number.isFinite(startsAt) || !Number.isFinite(expiresAt)) return "not_applicable";
+  if (!isOneOf(EXEMPTION_CATEGORIES, exemption.category)) return "not_applicable";
+  const startsAt = parseTime(exemption.startsAt);
+  const expiresAt = parseTime(exemption.expiresAt);
+  if (startsAt === undefined || expiresAt === undefined) return "not_applicable";
   if (now < startsAt || now >= expiresAt) return "not_applicable";
   if (exemption.category === "shared_login") return "shared_login";
   return typeof exemption.id === "string" ? "usable" : "not_applicable";
@@ -47,7 +53,7 @@ export function pickExemption(
     const standing = exemptionStanding(exemption, tenant, principal, now);
     if (standing === "shared_login") sharedLoginRefused = true;
     if (standing !== "usable") continue;
-    const until = Date.parse(exemption.expiresAt);
+    const until = parseTime(exemption.expiresAt) ?? 0;
     if (
       usable === undefined ||
       until > usableUntil ||

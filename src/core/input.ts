@@ -6,6 +6,7 @@ import type {
   RiskRules,
   TenantPolicy,
 } from "./policy.js";
+import { parseTime } from "./time.js";
 import {
   METHODS,
   POPULATIONS,
@@ -57,8 +58,7 @@ const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === "object" && value !== null && !Array.isArray(value);
 const isNonEmptyString = (value: unknown): value is string =>
   typeof value === "string" && value.length > 0;
-const isTime = (value: unknown): boolean =>
-  typeof value === "string" && Number.isFinite(Date.parse(value));
+const isTime = (value: unknown): boolean => parseTime(value) !== undefined;
 const isDuration = (value: unknown): boolean =>
   typeof value === "number" && Number.isFinite(value) && value >= 0;
 

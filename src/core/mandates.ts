@@ -1,4 +1,5 @@
 import type { PlatformMandate } from "./policy.js";
+import { parseTime } from "./time.js";
 import type { Population } from "./vocabulary.js";
 
 /**
@@ -15,7 +16,12 @@ export function mandateApplies(
   const { tenants, populations: scoped } = mandate.scope;
   if (tenants !== "all" && !tenants.includes(tenant)) return false;
   if (scoped !== undefined && !populations.some((p) => scoped.includes(p))) return false;
-  if (mandate.activeFrom !== undefined && now < Date.parse(mandate.activeFrom)) return false;
-  if (mandate.activeUntil !== undefined && now >= Date.parse(mandate.activeUntil)) return false;
+  // Both bounds were checked as ISO 8601 times by checkMandate before any mandate is applied.
+  if (mandate.activeFrom !== undefined && now < (parseTime(mandate.activeFrom) ?? Infinity)) {
+    return false;
+  }
+  if (mandate.activeUntil !== undefined && now >= (parseTime(mandate.activeUntil) ?? -Infinity)) {
+    return false;
+  }
   return true;
 }
