@@ -1,0 +1,8 @@
+import type { Section } from "../lib/section.js";
+import { engineSection } from "./engine.js";
+
+/**
+ * Every benchmark section, in the order `npm run bench` runs them. To add one, write
+ * `sections/NAME.ts` exporting a {@link Section} and list it here.
+ */
+export const SECTIONS: readonly Section[] = [engineSection];
