@@ -14,6 +14,10 @@ export default tseslint.config(
       "no-console": "off",
       // The engine re-checks typed input at run time: library callers may pass anything from JSON.
       "@typescript-eslint/no-unnecessary-condition": "off",
+      "@typescript-eslint/no-unused-vars": [
+        "error",
+        { argsIgnorePattern: "^_", varsIgnorePattern: "^_", ignoreRestSiblings: true },
+      ],
     },
   },
   {
@@ -22,7 +26,11 @@ export default tseslint.config(
     languageOptions: { globals: { module: "readonly", require: "readonly" } },
   },
   {
-    files: ["**/*.test.ts"],
-    rules: { "@typescript-eslint/no-non-null-assertion": "off" },
+    files: ["**/*.test.ts", "**/test-support/**/*.ts"],
+    rules: {
+      "@typescript-eslint/no-non-null-assertion": "off",
+      // Asymmetric matchers (expect.any, expect.stringContaining) are typed `any` by vitest.
+      "@typescript-eslint/no-unsafe-assignment": "off",
+    },
   },
 );

@@ -19,6 +19,7 @@ export interface GuidanceContext {
 }
 
 type PlatformOption = Extract<ChallengeOption, { kind: "verify" | "enroll" }>;
+type IdpStepUp = Extract<ChallengeOption, { kind: "idp_step_up" }>;
 
 /**
  * The ways to satisfy an unmet requirement, in the order to offer them: verify an enrolled
@@ -113,14 +114,15 @@ function idpStepUps(context: GuidanceContext): ChallengeOption[] {
   return profiles.map((profile) => {
     const mfa = profile?.mfaRequestValues ?? [REFEDS_MFA];
     const values = phishingResistant ? (profile?.phishingResistantRequestValues ?? mfa) : mfa;
-    const option = {
-      kind: "idp_step_up" as const,
+    const option: { -readonly [K in keyof IdpStepUp]: IdpStepUp[K] } = {
+      kind: "idp_step_up",
       acrValues: values,
       authnContextClassRefs: values,
       maxAgeSeconds,
       forceAuthn,
       phishingResistant,
     };
-    return profile === undefined ? option : { ...option, idp: profile.id };
+    if (profile !== undefined) option.idp = profile.id;
+    return option;
   });
 }

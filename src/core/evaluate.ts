@@ -20,6 +20,7 @@ import {
   type RuleRef,
   type SourcedSpec,
 } from "./requirement.js";
+import type { Assurance } from "./assurance.js";
 import { assurancesOf, findSatisfaction, type UsableEvent } from "./satisfaction.js";
 import {
   RISK_LEVELS,
@@ -79,22 +80,12 @@ export function evaluate(input: EvaluationInput, options: EvaluateOptions): Deci
   }
 }
 
-/** The fields of a decision that no rule was applied to. */
-const NO_RULES = {
-  mode: "enforce",
-  requirement: null,
-  satisfiedBy: null,
-  exemption: null,
-  challenge: [],
-} as const;
-
 /** A `deny` for input that cannot be evaluated. */
 function refusal(input: EvaluationInput, id: string | null, now: number, why: Reason): Decision {
   const i = (typeof input === "object" && input !== null ? input : {}) as Partial<EvaluationInput>;
   const principal =
     typeof i.principal === "object" && i.principal !== null ? i.principal : undefined;
   return {
-    ...NO_RULES,
     id,
     tenant: typeof i.tenant === "string" ? i.tenant : "",
     principal: {
@@ -102,10 +93,15 @@ function refusal(input: EvaluationInput, id: string | null, now: number, why: Re
       population: principal?.population ?? "direct",
     },
     outcome: "deny",
+    mode: "enforce",
+    requirement: null,
+    satisfiedBy: null,
+    exemption: null,
     reasons: [why],
+    challenge: [],
     versions: { tenantPolicy: null, mandates: [] },
     risk: "unknown",
-    evaluatedAt: new Date(now).toISOString(),
+    evaluatedAt: formatTime(now),
   };
 }
 
@@ -124,6 +120,8 @@ interface Context {
   readonly input: EvaluationInput;
   readonly now: number;
   readonly events: readonly UsableEvent[];
+  /** Every assurance the evidence offers, computed once for all verdicts of the decision. */
+  readonly assurances: readonly Assurance[];
   readonly population: Population;
   readonly lastActivityAt: number | undefined;
 }
@@ -136,24 +134,30 @@ function decide(input: EvaluationInput, skew: number, now: number, id: string | 
     return refusal(input, id, now, reason("policy.invalid", { detail: problem.policy }));
 
   const { tenant, policy, principal, evidence } = input;
-  const base = {
-    id,
-    tenant,
-    evaluatedAt: new Date(now).toISOString(),
-    risk: input.risk ?? ("unknown" as const),
-    ...(evidence.act === undefined ? {} : { act: evidence.act }),
-  };
+  const evaluatedAt = formatTime(now);
+  const risk = input.risk ?? "unknown";
   const notes: Reason[] = [];
 
   // Populations outside interactive MFA are decided before any rule is read.
-  const outOfScope = (outcome: Outcome, why: Reason): Decision => ({
-    ...base,
-    ...NO_RULES,
-    principal: { id: principal.id, population: principal.population },
-    outcome,
-    reasons: [why],
-    versions: { tenantPolicy: policy.version, mandates: [] },
-  });
+  const outOfScope = (outcome: Outcome, why: Reason): Decision =>
+    withActor(
+      {
+        id,
+        tenant,
+        principal: { id: principal.id, population: principal.population },
+        outcome,
+        mode: "enforce",
+        requirement: null,
+        satisfiedBy: null,
+        exemption: null,
+        reasons: [why],
+        challenge: [],
+        versions: { tenantPolicy: policy.version, mandates: [] },
+        risk,
+        evaluatedAt,
+      },
+      evidence,
+    );
   if (principal.population === "guest") {
     return outOfScope("not_applicable", reason("population.guest"));
   }
@@ -180,6 +184,7 @@ function decide(input: EvaluationInput, skew: number, now: number, id: string | 
     input,
     now,
     events,
+    assurances: assurancesOf(events),
     population,
     lastActivityAt:
       input.lastActivityAt === undefined ? undefined : parseTime(input.lastActivityAt),
@@ -212,7 +217,7 @@ function decide(input: EvaluationInput, skew: number, now: number, id: string | 
   }
   let reportOnlyResult: ReportOnlyResult | undefined;
   if (reportOnly) {
-    const enforcementStartsAt = new Date(startsAt).toISOString();
+    const enforcementStartsAt = formatTime(startsAt);
     reasons.push(reason("policy.report_only", { date: enforcementStartsAt.slice(0, 10) }));
     reportOnlyResult = {
       enforcementStartsAt,
@@ -223,15 +228,15 @@ function decide(input: EvaluationInput, skew: number, now: number, id: string | 
     };
   }
 
-  return {
-    ...base,
+  const decision: Mutable<Decision> = {
+    id,
+    tenant,
     principal:
       population === principal.population
         ? { id: principal.id, population }
         : { id: principal.id, population: principal.population, treatedAs: population },
     outcome: enforced.outcome,
     mode: reportOnly ? "report_only" : "enforce",
-    ...(reportOnlyResult === undefined ? {} : { reportOnly: reportOnlyResult }),
     requirement: enforced.requirement,
     satisfiedBy: enforced.satisfiedBy,
     exemption: enforced.exemption,
@@ -241,7 +246,19 @@ function decide(input: EvaluationInput, skew: number, now: number, id: string | 
       tenantPolicy: policy.version,
       mandates: mandates.map((m) => ({ id: m.id, version: m.version })),
     },
+    risk,
+    evaluatedAt,
   };
+  if (reportOnlyResult !== undefined) decision.reportOnly = reportOnlyResult;
+  return withActor(decision, evidence);
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** Keeps the acting individual (RFC 8693 `act`) on the decision, when the evidence names one. */
+function withActor(decision: Mutable<Decision>, evidence: EvaluationInput["evidence"]): Decision {
+  if (evidence.act !== undefined) decision.act = evidence.act;
+  return decision;
 }
 
 /** The evidence events the engine will count; each rejected one leaves a note. */
@@ -427,7 +444,7 @@ function verdict(context: Context, specs: readonly SourcedSpec[]): Verdict {
     );
   }
   const satisfaction = findSatisfaction(
-    assurancesOf(context.events),
+    context.assurances,
     requirement,
     context.now,
     context.lastActivityAt,
@@ -441,7 +458,7 @@ function verdict(context: Context, specs: readonly SourcedSpec[]): Verdict {
         events: by.events,
         aal: by.aal,
         phishingResistant: by.phishingResistant,
-        provenAt: new Date(by.provenAt).toISOString(),
+        provenAt: formatTime(by.provenAt),
       },
       exemption: null,
       reasons: [reason("requirement.met")],

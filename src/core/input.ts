@@ -172,13 +172,42 @@ export function checkInput(input: unknown): { input?: string; policy?: string } 
   for (const key of ["exemptions", "mandates", "idps"] as const) {
     if (i[key] !== undefined && !Array.isArray(i[key])) return { input: `${key} must be a list` };
   }
-  const policyProblem = checkPolicy(i.policy);
+  const policyProblem = checkOnce(i.policy, checkPolicy);
   if (policyProblem !== undefined) return { policy: policyProblem };
   if (i.policy.tenant !== i.tenant) return { policy: "the policy belongs to another tenant" };
   const mandates = i.mandates ?? [];
   for (let index = 0; index < mandates.length; index++) {
-    const problem = checkMandate(mandates[index], index);
+    const problem = checkOnce(mandates[index], (m) => checkMandate(m, index));
     if (problem !== undefined) return { policy: problem };
   }
-  return {};
+  return NO_PROBLEM;
+}
+
+const NO_PROBLEM = Object.freeze({});
+
+/**
+ * Policies and mandates already found valid that can never change: deeply frozen objects, as
+ * the service's rule cache hands out. Such an object is checked once, not on every decision.
+ */
+const checkedImmutable = new WeakSet<object>();
+
+function checkOnce(value: unknown, check: (value: unknown) => Problem): Problem {
+  if (typeof value === "object" && value !== null && checkedImmutable.has(value)) return undefined;
+  const problem = check(value);
+  if (problem === undefined && isDeeplyFrozen(value)) checkedImmutable.add(value as object);
+  return problem;
+}
+
+function isDeeplyFrozen(value: unknown): boolean {
+  if (typeof value !== "object" || value === null) return true;
+  return Object.isFrozen(value) && Object.values(value).every(isDeeplyFrozen);
+}
+
+/** Freezes a value and everything in it, so the engine may check it once and trust it after. */
+export function deepFreeze<T>(value: T): T {
+  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const inner of Object.values(value)) deepFreeze(inner);
+  }
+  return value;
 }

@@ -64,12 +64,23 @@ export interface Reason {
   readonly rule?: RuleRef;
 }
 
+const PLAIN = new Map<ReasonCode, Reason>();
+
 /** Builds a reason, filling `{name}` placeholders of its message from `params`. */
 export function reason(
   code: ReasonCode,
   params?: Readonly<Record<string, string>>,
   rule?: RuleRef,
 ): Reason {
+  if (params === undefined && rule === undefined) {
+    // Reasons without parameters or rule are the same every time: share one frozen value.
+    let plain = PLAIN.get(code);
+    if (plain === undefined) {
+      plain = Object.freeze({ code, message: REASONS[code] });
+      PLAIN.set(code, plain);
+    }
+    return plain;
+  }
   let message: string = REASONS[code];
   if (params !== undefined) {
     for (const [name, value] of Object.entries(params))

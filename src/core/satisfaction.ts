@@ -33,7 +33,8 @@ export function assurancesOf(events: readonly UsableEvent[]): Assurance[] {
       const paired = pairAssurance(second.event);
       if (paired === undefined) continue;
       result.push({
-        ...paired,
+        aal: paired.aal,
+        phishingResistant: paired.phishingResistant,
         provingMethod: second.event.method,
         source: second.event.source,
         events: [first.event, second.event],

@@ -3,16 +3,98 @@
  * `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`. Anything else (a bare date, `Date.parse`'s lenient
  * forms such as `"1"`, a number, a Date object) is not a time here.
  */
-const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})$/;
+const ISO_DATE_TIME =
+  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d{1,9})?(?:Z|[+-](\d{2}):(\d{2}))$/;
+
+/** The decimal number in `text` at `start`, `length` digits long, or -1 for a non-digit. */
+function numberAt(text: string, start: number, length: number): number {
+  let value = 0;
+  for (let i = start; i < start + length; i++) {
+    const digit = text.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) return -1;
+    value = value * 10 + digit;
+  }
+  return value;
+}
+
+/**
+ * Reads the form every time the service writes, `YYYY-MM-DDTHH:MM:SS.sssZ`, without a regular
+ * expression: decisions parse several times each, so this path is hot.
+ */
+function parseCanonical(text: string): number | undefined {
+  if (text.length !== 24 || text[4] !== "-" || text[7] !== "-" || text[10] !== "T")
+    return undefined;
+  if (text[13] !== ":" || text[16] !== ":" || text[19] !== "." || text[23] !== "Z")
+    return undefined;
+  const year = numberAt(text, 0, 4);
+  const month = numberAt(text, 5, 2);
+  const day = numberAt(text, 8, 2);
+  const hour = numberAt(text, 11, 2);
+  const minute = numberAt(text, 14, 2);
+  const second = numberAt(text, 17, 2);
+  const ms = numberAt(text, 20, 3);
+  if (ms < 0 || !isValidDateTime(year, month, day, hour, minute, second)) return undefined;
+  return Date.UTC(year, month - 1, day, hour, minute, second, ms);
+}
+
+/** Whether the fields name a real instant: no 31 February, no hour 24, no leap second. */
+function isValidDateTime(
+  year: number,
+  month: number,
+  day: number,
+  hour: number,
+  minute: number,
+  second: number,
+): boolean {
+  if (year < 0 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23) return false;
+  if (minute < 0 || minute > 59 || second < 0 || second > 59) return false;
+  return day <= daysInMonth(year, month);
+}
+
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+function daysInMonth(year: number, month: number): number {
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  return month === 2 && leap ? 29 : (DAYS_IN_MONTH[month - 1] ?? 0);
+}
+
+/** True for the exact shape `Date.prototype.toISOString` writes. */
+const isCanonicalShape = (text: string): boolean =>
+  text.length === 24 &&
+  text[4] === "-" &&
+  text[7] === "-" &&
+  text[10] === "T" &&
+  text[13] === ":" &&
+  text[16] === ":" &&
+  text[19] === "." &&
+  text[23] === "Z";
 
 /** Milliseconds since the epoch of an ISO 8601 date-time, or `undefined` when it is not one. */
 export function parseTime(value: unknown): number | undefined {
-  if (typeof value !== "string" || !ISO_DATE_TIME.test(value)) return undefined;
+  if (typeof value !== "string") return undefined;
+  if (isCanonicalShape(value)) return parseCanonical(value);
+  const match = ISO_DATE_TIME.exec(value);
+  if (match === null) return undefined;
+  const [year, month, day, hour, minute, second, offsetHours, offsetMinutes] = match
+    .slice(1)
+    .map((part) => (part === undefined ? 0 : Number(part)));
+  if (
+    !isValidDateTime(year ?? -1, month ?? -1, day ?? -1, hour ?? -1, minute ?? -1, second ?? -1)
+  ) {
+    return undefined;
+  }
+  if ((offsetHours ?? 0) > 23 || (offsetMinutes ?? 0) > 59) return undefined;
   const ms = Date.parse(value);
   return Number.isFinite(ms) ? ms : undefined;
 }
 
-/** The ISO 8601 UTC form of an instant. */
+const pad2 = (n: number): string => (n < 10 ? `0${n}` : `${n}`);
+const pad3 = (n: number): string => (n < 10 ? `00${n}` : n < 100 ? `0${n}` : `${n}`);
+
+/** The ISO 8601 UTC form of an instant, as `Date.prototype.toISOString` writes it. */
 export function formatTime(ms: number): string {
-  return new Date(ms).toISOString();
+  const date = new Date(ms);
+  const year = date.getUTCFullYear();
+  if (year < 1000 || year > 9999) return date.toISOString();
+  return `${year}-${pad2(date.getUTCMonth() + 1)}-${pad2(date.getUTCDate())}T${pad2(date.getUTCHours())}:${pad2(date.getUTCMinutes())}:${pad2(date.getUTCSeconds())}.${pad3(date.getUTCMilliseconds())}Z`;
 }

@@ -1,3 +1,4 @@
+import { deepFreeze } from "../../../src/core/input.js";
 import type {
   AuthenticationEvent,
   EnrolledAuthenticator,
@@ -441,5 +442,10 @@ export function buildMix(size: number, seed = 20250602): Mix {
       ...(idps.length === 0 ? {} : { idps }),
     });
   }
+  // The service hands the engine tenant policies and mandates from its rule cache, deeply
+  // frozen, so that the engine checks each once; the mix shares them the same way. Everything
+  // that arrives with a request (principal, evidence, exemptions, step-up) stays unfrozen.
+  for (const { policy } of tenants) deepFreeze(policy);
+  for (const mandate of Object.values(m)) deepFreeze(mandate);
   return { now: MIX_NOW, inputs, mandates: Object.values(m) };
 }

@@ -1,0 +1,129 @@
+import { createHash } from "node:crypto";
+import { parseTime } from "../../core/time.js";
+import { authorize } from "../access/permissions.js";
+import type { Application, Caller } from "../application.js";
+import { recordAudit, transact, type Context } from "../context.js";
+import { AppError } from "../errors.js";
+import { ROLES, type ApiKeyRecord, type Role } from "../records.js";
+
+const KEY_PREFIX = "tmfa_";
+
+/** SHA-256 of a secret, hex. Secrets are 256 random bits, so no slow hash is needed. */
+export function hashSecret(secret: string): string {
+  return createHash("sha256").update(secret).digest("hex");
+}
+
+/** Resolves an API key secret to its caller, or throws `auth.invalid_credentials`. */
+export async function authenticate(context: Context, secret: string): Promise<Caller> {
+  if (!secret.startsWith(KEY_PREFIX)) throw new AppError("auth.invalid_credentials");
+  const key = await transact(context, (r) => r.apiKeys.getBySecretHash(hashSecret(secret)));
+  const now = context.clock.now().getTime();
+  if (
+    key === undefined ||
+    key.revokedAt !== undefined ||
+    (key.expiresAt !== undefined && now >= (parseTime(key.expiresAt) ?? 0))
+  ) {
+    throw new AppError("auth.invalid_credentials");
+  }
+  return { id: key.id, name: key.name, roles: key.roles, tenants: key.tenants };
+}
+
+function checkScope(roles: readonly Role[], tenants: "all" | readonly string[]): void {
+  if (roles.length === 0 || !roles.every((r) => (ROLES as readonly string[]).includes(r))) {
+    throw new AppError("request.invalid", "roles must list known roles.");
+  }
+  if (roles.includes("platform_admin") && tenants !== "all") {
+    throw new AppError("request.invalid", "A platform_admin key must reach all tenants.");
+  }
+  if (tenants !== "all" && tenants.length === 0) {
+    throw new AppError("request.invalid", 'tenants must be "all" or list at least one tenant.');
+  }
+}
+
+async function issue(
+  context: Context,
+  createdBy: string,
+  input: {
+    name: string;
+    roles: readonly Role[];
+    tenants: "all" | readonly string[];
+    expiresAt?: string;
+  },
+): Promise<{ key: ApiKeyRecord; secret: string }> {
+  checkScope(input.roles, input.tenants);
+  if (input.expiresAt !== undefined && parseTime(input.expiresAt) === undefined) {
+    throw new AppError("request.invalid", "expiresAt must be an ISO 8601 time.");
+  }
+  const secret = KEY_PREFIX + context.random.secret(32);
+  const key: ApiKeyRecord = {
+    id: context.random.id("key"),
+    name: input.name,
+    secretHash: hashSecret(secret),
+    roles: [...new Set(input.roles)],
+    tenants: input.tenants,
+    createdAt: context.clock.now().toISOString(),
+    createdBy,
+    ...(input.expiresAt === undefined ? {} : { expiresAt: input.expiresAt }),
+  };
+  await transact(context, async (r) => {
+    await r.apiKeys.insert(key);
+    await recordAudit(context, r, {
+      tenant: null,
+      type: "api_key.created",
+      actor: createdBy,
+      payload: { id: key.id, name: key.name, roles: key.roles, tenants: key.tenants },
+    });
+  });
+  return { key, secret };
+}
+
+/**
+ * Creates the first platform administrator key, for `tenant-mfa bootstrap`. Refuses when an
+ * active platform administrator key exists, unless `force`.
+ */
+export async function bootstrapPlatformAdmin(
+  context: Context,
+  options: { name: string; force?: boolean },
+): Promise<{ key: ApiKeyRecord; secret: string }> {
+  const keys = await transact(context, (r) => r.apiKeys.list());
+  const active = keys.some((k) => k.roles.includes("platform_admin") && k.revokedAt === undefined);
+  if (active && options.force !== true) {
+    throw new AppError(
+      "request.invalid",
+      "A platform_admin key exists; use --force to create another.",
+    );
+  }
+  return issue(context, "bootstrap", {
+    name: options.name,
+    roles: ["platform_admin"],
+    tenants: "all",
+  });
+}
+
+/** API key management: platform administrators only. */
+export function apiKeyUseCases(context: Context): Application["apiKeys"] {
+  return {
+    async create(caller, input) {
+      authorize(caller, "api_key.manage");
+      return issue(context, caller.id, input);
+    },
+    async list(caller) {
+      authorize(caller, "api_key.manage");
+      return transact(context, (r) => r.apiKeys.list());
+    },
+    async revoke(caller, id) {
+      authorize(caller, "api_key.manage");
+      await transact(context, async (r) => {
+        if (!(await r.apiKeys.revoke(id, context.clock.now().toISOString()))) {
+          throw new AppError("not_found");
+        }
+        await recordAudit(context, r, {
+          tenant: null,
+          type: "api_key.revoked",
+          actor: caller.id,
+          payload: { id },
+        });
+      });
+    },
+  };
+}

@@ -1,0 +1,210 @@
+import type { Decision } from "../core/decision.js";
+import type { EnrolledAuthenticator, Evidence } from "../core/evidence.js";
+import type { IdpProfile } from "../core/input.js";
+import type { PlatformMandate, RequirementSpec, TenantPolicy } from "../core/policy.js";
+import type { ExemptionCategory, Population, RiskLevel } from "../core/vocabulary.js";
+import type { AuditFilter, ExemptionFilter, Page } from "./ports.js";
+import type {
+  ApiKeyRecord,
+  AuditEvent,
+  ExemptionRecord,
+  MandateVersionRecord,
+  PolicyVersionRecord,
+  PrincipalRecord,
+  ReceiptRecord,
+  Role,
+  TenantRecord,
+} from "./records.js";
+
+/** Who is calling: an authenticated API key (or, later, an admin session). */
+export interface Caller {
+  readonly id: string;
+  readonly name: string;
+  readonly roles: readonly Role[];
+  readonly tenants: "all" | readonly string[];
+}
+
+/** Paging parameters. */
+export interface PageRequest {
+  readonly after?: string;
+  readonly limit?: number;
+}
+
+/** A part of a tenant policy that a mandate overrides, returned as a warning on write. */
+export interface Override {
+  readonly part: string;
+  readonly mandate: string;
+  readonly message: string;
+}
+
+/** A policy version with the change it made to the previous one. */
+export interface PolicyHistoryEntry extends PolicyVersionRecord {
+  /** JSON-pointer paths that changed against the previous version, with before and after. */
+  readonly diff: readonly { path: string; before?: unknown; after?: unknown }[];
+}
+
+/** A mandate as an administrator writes it: the version is assigned by the service. */
+export type MandateInput = Omit<PlatformMandate, "id" | "version">;
+
+/** A policy as an administrator writes it: tenant and version are assigned by the service. */
+export type PolicyInput = Omit<TenantPolicy, "tenant" | "version">;
+
+/** An exemption request. */
+export interface ExemptionRequest {
+  readonly principal: string;
+  readonly category: ExemptionCategory;
+  readonly justification: string;
+  readonly owner: string;
+  readonly startsAt: string;
+  readonly expiresAt: string;
+  readonly reviewAt: string;
+  readonly renewalOf?: string;
+}
+
+/** What the platform's backend sends to have a sign-in decided. */
+export interface DecisionRequest {
+  readonly principal: {
+    readonly id: string;
+    /** Used when the principal is not registered; a registered principal's population wins. */
+    readonly population?: Population;
+    readonly authenticators?: readonly EnrolledAuthenticator[];
+  };
+  readonly evidence: Evidence;
+  readonly risk?: RiskLevel;
+  readonly stepUp?: RequirementSpec;
+  readonly lastActivityAt?: string;
+  readonly idps?: readonly IdpProfile[];
+}
+
+/** The result of verifying the audit chains. */
+export interface AuditVerification {
+  readonly ok: boolean;
+  readonly chains: number;
+  readonly events: number;
+  /** The first broken link, if any. */
+  readonly broken?: {
+    readonly chain: string;
+    readonly seq: number;
+    readonly problem: "hash_mismatch" | "prev_hash_mismatch" | "gap" | "reordered";
+  };
+}
+
+/** The use cases, each checking the caller's role and tenant first. */
+export interface Application {
+  /** Resolves an API key secret to its caller, or throws `auth.invalid_credentials`. */
+  authenticate(secret: string): Promise<Caller>;
+
+  readonly apiKeys: {
+    create(
+      caller: Caller,
+      input: {
+        name: string;
+        roles: readonly Role[];
+        tenants: "all" | readonly string[];
+        expiresAt?: string;
+      },
+    ): Promise<{ key: ApiKeyRecord; secret: string }>;
+    list(caller: Caller): Promise<readonly ApiKeyRecord[]>;
+    revoke(caller: Caller, id: string): Promise<void>;
+  };
+
+  readonly tenants: {
+    create(caller: Caller, input: { id: string; name: string }): Promise<TenantRecord>;
+    get(caller: Caller, tenant: string): Promise<TenantRecord>;
+    list(caller: Caller, page: PageRequest): Promise<Page<TenantRecord>>;
+  };
+
+  readonly policies: {
+    current(
+      caller: Caller,
+      tenant: string,
+    ): Promise<{ record: PolicyVersionRecord; overrides: readonly Override[] }>;
+    /** Optimistic concurrency: `ifMatch` must equal the current version (0 when there is none). */
+    replace(
+      caller: Caller,
+      tenant: string,
+      input: { policy: PolicyInput; rationale: string; ifMatch: number | undefined },
+    ): Promise<{ record: PolicyVersionRecord; overrides: readonly Override[] }>;
+    history(caller: Caller, tenant: string, page: PageRequest): Promise<Page<PolicyHistoryEntry>>;
+    /** Rolls back to `toVersion` by writing it again as a new version. */
+    rollback(
+      caller: Caller,
+      tenant: string,
+      input: { toVersion: number; rationale: string; ifMatch: number | undefined },
+    ): Promise<{ record: PolicyVersionRecord; overrides: readonly Override[] }>;
+  };
+
+  readonly mandates: {
+    create(
+      caller: Caller,
+      input: { id: string; mandate: MandateInput; rationale: string },
+    ): Promise<MandateVersionRecord>;
+    update(
+      caller: Caller,
+      id: string,
+      input: { mandate: MandateInput; rationale: string },
+    ): Promise<MandateVersionRecord>;
+    retire(caller: Caller, id: string, input: { rationale: string }): Promise<MandateVersionRecord>;
+    get(caller: Caller, id: string): Promise<MandateVersionRecord>;
+    list(caller: Caller): Promise<readonly MandateVersionRecord[]>;
+  };
+
+  readonly principals: {
+    upsert(
+      caller: Caller,
+      tenant: string,
+      id: string,
+      input: { externalId?: string; population: Population; displayName?: string },
+    ): Promise<PrincipalRecord>;
+    get(caller: Caller, tenant: string, id: string): Promise<PrincipalRecord>;
+    list(caller: Caller, tenant: string, page: PageRequest): Promise<Page<PrincipalRecord>>;
+  };
+
+  readonly exemptions: {
+    request(caller: Caller, tenant: string, input: ExemptionRequest): Promise<ExemptionRecord>;
+    approve(caller: Caller, tenant: string, id: string): Promise<ExemptionRecord>;
+    reject(
+      caller: Caller,
+      tenant: string,
+      id: string,
+      input: { reason: string },
+    ): Promise<ExemptionRecord>;
+    revoke(
+      caller: Caller,
+      tenant: string,
+      id: string,
+      input: { reason: string },
+    ): Promise<ExemptionRecord>;
+    get(caller: Caller, tenant: string, id: string): Promise<ExemptionRecord>;
+    list(
+      caller: Caller,
+      tenant: string,
+      filter: ExemptionFilter,
+      page: PageRequest,
+    ): Promise<Page<ExemptionRecord>>;
+  };
+
+  readonly decisions: {
+    /** Evaluates, stores the receipt and its audit event together, and returns the decision. */
+    decide(caller: Caller, tenant: string, request: DecisionRequest): Promise<Decision>;
+    receipt(caller: Caller, id: string): Promise<ReceiptRecord>;
+  };
+
+  readonly audit: {
+    list(
+      caller: Caller,
+      tenant: string,
+      filter: AuditFilter,
+      page: PageRequest,
+    ): Promise<Page<AuditEvent>>;
+    /** Verifies one tenant's chain, or (platform admins) every chain. */
+    verify(
+      caller: Caller,
+      scope: { tenant?: string },
+      onProgress?: (done: number) => void,
+    ): Promise<AuditVerification>;
+  };
+
+  /** Resolves when the store is reachable. */
+  ready(): Promise<void>;
+}

@@ -1,0 +1,68 @@
+import type { AuditEntry } from "./audit/audit-chain.js";
+import { linkEvent, chainOf } from "./audit/audit-chain.js";
+import { AppError } from "./errors.js";
+import type { Clock, Random, Repositories, Store } from "./ports.js";
+import type { AuditEvent } from "./records.js";
+
+/** Limits the platform sets on exemptions. */
+export interface ExemptionLimits {
+  readonly maxDays: number;
+  readonly breakGlassMaxDays: number;
+  /** How many renewals in a row a chain of exemptions may have. */
+  readonly maxRenewals: number;
+  readonly maxActivePerTenant: number;
+}
+
+/** The application's settings. */
+export interface AppSettings {
+  readonly exemptions: ExemptionLimits;
+}
+
+/** Default limits: exemptions up to 90 days, break-glass 7, two renewals, 100 active per tenant. */
+export const DEFAULT_SETTINGS: AppSettings = Object.freeze({
+  exemptions: Object.freeze({
+    maxDays: 90,
+    breakGlassMaxDays: 7,
+    maxRenewals: 2,
+    maxActivePerTenant: 100,
+  }),
+});
+
+/** What every use case works with. */
+export interface Context {
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly settings: AppSettings;
+}
+
+/**
+ * Runs `work` in one store transaction. An expected failure passes through; anything else the
+ * store throws means it cannot be relied on, reported as `store.unavailable`.
+ */
+export async function transact<T>(
+  context: Context,
+  work: (repositories: Repositories) => Promise<T>,
+): Promise<T> {
+  try {
+    return await context.store.transaction(work);
+  } catch (error) {
+    if (error instanceof AppError) throw error;
+    throw new AppError("store.unavailable", undefined, { cause: describe(error) });
+  }
+}
+
+const describe = (error: unknown): string =>
+  error instanceof Error ? error.message : String(error);
+
+/** Appends an audit event to its chain inside the current transaction (DESIGN invariant 4). */
+export function recordAudit(
+  context: Context,
+  repositories: Repositories,
+  entry: AuditEntry,
+): Promise<AuditEvent> {
+  const at = context.clock.now().toISOString();
+  return repositories.audit.append(chainOf(entry.tenant), (head) =>
+    linkEvent(entry, head, context.random.id("evt"), at),
+  );
+}

@@ -1,0 +1,53 @@
+import { apiKeyUseCases, authenticate } from "./api-keys/api-keys.js";
+import type { Application } from "./application.js";
+import { auditUseCases } from "./audit/audit-log.js";
+import { DEFAULT_SETTINGS, type AppSettings, type Context } from "./context.js";
+import { decisionUseCases } from "./decisions/decisions.js";
+import { RulesCache } from "./decisions/rules-cache.js";
+import { AppError } from "./errors.js";
+import { exemptionUseCases } from "./exemptions/exemptions.js";
+import { mandateUseCases } from "./mandates/mandates.js";
+import { policyUseCases } from "./policies/policies.js";
+import type { Clock, Random, Store } from "./ports.js";
+import { principalUseCases } from "./principals/principals.js";
+import { tenantUseCases } from "./tenants/tenants.js";
+
+/** What the application is built from: the adapters, chosen by the composition root. */
+export interface ApplicationParts {
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly settings?: AppSettings;
+}
+
+/** Builds the application's use cases over a store, a clock and a source of randomness. */
+export function createApplication(parts: ApplicationParts): Application & { close(): void } {
+  const context: Context = {
+    store: parts.store,
+    clock: parts.clock,
+    random: parts.random,
+    settings: parts.settings ?? DEFAULT_SETTINGS,
+  };
+  const cache = new RulesCache(parts.store, parts.clock);
+  return {
+    authenticate: (secret) => authenticate(context, secret),
+    apiKeys: apiKeyUseCases(context),
+    tenants: tenantUseCases(context),
+    policies: policyUseCases(context),
+    mandates: mandateUseCases(context),
+    principals: principalUseCases(context),
+    exemptions: exemptionUseCases(context),
+    decisions: decisionUseCases(context, cache),
+    audit: auditUseCases(context),
+    async ready() {
+      try {
+        await parts.store.ping();
+      } catch {
+        throw new AppError("store.unavailable");
+      }
+    },
+    close() {
+      cache.close();
+    },
+  };
+}

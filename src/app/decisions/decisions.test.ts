@@ -1,0 +1,181 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { Caller, DecisionRequest } from "../application.js";
+import type { Repositories, Store } from "../ports.js";
+import { openHarness, type Harness } from "../test-support/harness.js";
+
+describe("decisions through the service", () => {
+  let h: Harness;
+  let service: Caller;
+  const ago = (seconds: number) => new Date(h.clock.now().getTime() - seconds * 1000).toISOString();
+  const signIn = (events: DecisionRequest["evidence"]["events"]): DecisionRequest => ({
+    principal: { id: "alice" },
+    evidence: { events },
+  });
+  const passwordAndTotp = () =>
+    signIn([
+      { method: "password", source: "platform", at: ago(60) },
+      { method: "totp", source: "platform", at: ago(30) },
+    ]);
+
+  beforeEach(async () => {
+    h = await openHarness();
+    await h.app.tenants.create(h.admin, { id: "acme", name: "Acme" });
+    await h.app.principals.upsert(h.admin, "acme", "alice", { population: "direct" });
+    service = await h.caller(["platform_service"], ["acme"]);
+  });
+  afterEach(() => h.close());
+
+  it("decides with the tenant's current policy and stores a receipt an auditor can read", async () => {
+    const decision = await h.app.decisions.decide(service, "acme", passwordAndTotp());
+    expect(decision.outcome).toBe("allow");
+    const auditor = await h.caller(["tenant_auditor"], ["acme"]);
+    const receipt = await h.app.decisions.receipt(auditor, decision.id ?? "");
+    expect(receipt).toMatchObject({
+      tenant: "acme",
+      principal: "alice",
+      outcome: "allow",
+      decision,
+    });
+    expect(receipt.inputSummary).toMatchObject({
+      population: "direct",
+      events: [{ method: "password" }, { method: "totp" }],
+    });
+  });
+
+  it("writes the decision's audit event with the receipt", async () => {
+    const decision = await h.app.decisions.decide(
+      service,
+      "acme",
+      signIn([{ method: "password", source: "platform", at: ago(10) }]),
+    );
+    const audit = await h.app.audit.list(h.admin, "acme", { type: "decision.recorded" }, {});
+    expect(audit.items).toEqual([
+      expect.objectContaining({
+        payload: expect.objectContaining({
+          decision: decision.id,
+          outcome: "challenge",
+          policyVersion: 1,
+        }),
+      }),
+    ]);
+  });
+
+  it("records each break-glass use as its own audit event", async () => {
+    const admin = await h.caller(["tenant_admin"], ["acme"]);
+    const approver = await h.caller(["exemption_approver"], ["acme"]);
+    const e = await h.app.exemptions.request(admin, "acme", {
+      principal: "alice",
+      category: "break_glass",
+      justification: "IdP outage",
+      owner: "secops",
+      startsAt: ago(0),
+      expiresAt: ago(-3600),
+      reviewAt: ago(-1800),
+    });
+    await h.app.exemptions.approve(approver, "acme", e.id);
+    const decision = await h.app.decisions.decide(
+      service,
+      "acme",
+      signIn([{ method: "password", source: "platform", at: ago(5) }]),
+    );
+    expect(decision).toMatchObject({ outcome: "allow", exemption: { id: e.id, breakGlass: true } });
+    const events = await h.app.audit.list(
+      h.admin,
+      "acme",
+      { type: "exemption.break_glass_used" },
+      {},
+    );
+    expect(events.items).toHaveLength(1);
+  });
+
+  it("enforces a new emergency mandate on the very next decision", async () => {
+    expect((await h.app.decisions.decide(service, "acme", passwordAndTotp())).outcome).toBe(
+      "allow",
+    );
+    await h.app.mandates.create(h.admin, {
+      id: "uplift",
+      mandate: {
+        scope: { tenants: "all" },
+        require: { phishingResistant: true },
+        exemptible: false,
+      },
+      rationale: "active phishing campaign",
+    });
+    const after = await h.app.decisions.decide(service, "acme", passwordAndTotp());
+    expect(after.outcome).toBe("challenge");
+    expect(after.versions.mandates).toEqual([{ id: "uplift", version: 1 }]);
+  });
+
+  it("enforces a policy change on the very next decision", async () => {
+    await h.app.decisions.decide(service, "acme", passwordAndTotp());
+    await h.app.policies.replace(h.admin, "acme", {
+      policy: { posture: "phishing_resistant" },
+      rationale: "uplift",
+      ifMatch: 1,
+    });
+    expect((await h.app.decisions.decide(service, "acme", passwordAndTotp())).outcome).toBe(
+      "challenge",
+    );
+  });
+
+  it("fails closed when the store cannot be read: no decision, never allow", async () => {
+    const broken: Store = {
+      ...h.store,
+      transaction: () => Promise.reject(new Error("connection refused")),
+    };
+    const { createApplication } = await import("../create-application.js");
+    const app = createApplication({ ...h.context, store: broken });
+    await expect(app.decisions.decide(service, "acme", passwordAndTotp())).rejects.toMatchObject({
+      code: "store.unavailable",
+    });
+    app.close();
+  });
+
+  it("returns no decision when its receipt cannot be written", async () => {
+    const failingWrites: Store = {
+      ...h.store,
+      transaction: (work) =>
+        h.store.transaction((r: Repositories) =>
+          work({
+            ...r,
+            receipts: { ...r.receipts, insert: () => Promise.reject(new Error("disk full")) },
+          }),
+        ),
+    };
+    const { createApplication } = await import("../create-application.js");
+    const app = createApplication({ ...h.context, store: failingWrites });
+    await expect(app.decisions.decide(service, "acme", passwordAndTotp())).rejects.toMatchObject({
+      code: "store.unavailable",
+    });
+    const audit = await h.app.audit.list(h.admin, "acme", { type: "decision.recorded" }, {});
+    expect(audit.items).toHaveLength(0);
+    app.close();
+  });
+
+  it("takes a registered principal's population over the request's", async () => {
+    await h.app.principals.upsert(h.admin, "acme", "sync", { population: "direct" });
+    const decision = await h.app.decisions.decide(service, "acme", {
+      principal: { id: "sync", population: "integration" },
+      evidence: { events: [], grant: "client_credentials" },
+    });
+    expect(decision.outcome).toBe("challenge");
+  });
+
+  it("refuses an unregistered principal without a population", async () => {
+    await expect(
+      h.app.decisions.decide(service, "acme", {
+        principal: { id: "ghost" },
+        evidence: { events: [] },
+      }),
+    ).rejects.toMatchObject({
+      code: "principal.unknown",
+    });
+  });
+
+  it("does not let a service credential of one tenant decide for another", async () => {
+    await h.app.tenants.create(h.admin, { id: "globex", name: "Globex" });
+    await expect(
+      h.app.decisions.decide(service, "globex", passwordAndTotp()),
+    ).rejects.toMatchObject({ code: "not_found" });
+  });
+});

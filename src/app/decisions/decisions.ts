@@ -1,0 +1,137 @@
+import type { Decision } from "../../core/decision.js";
+import { evaluate } from "../../core/evaluate.js";
+import type { EvaluationInput } from "../../core/input.js";
+import type { Population } from "../../core/vocabulary.js";
+import { authorize } from "../access/permissions.js";
+import type { Application, DecisionRequest } from "../application.js";
+import { recordAudit, transact, type Context } from "../context.js";
+import { AppError } from "../errors.js";
+import type { ReceiptRecord } from "../records.js";
+import type { RulesCache } from "./rules-cache.js";
+
+/** What the receipt keeps of the inputs: methods, times and flags, never claims or secrets. */
+function summarise(request: DecisionRequest, population: Population): Record<string, unknown> {
+  return {
+    population,
+    events: request.evidence.events.map((e) => ({
+      method: e.method,
+      at: e.at,
+      source: e.source,
+      ...(e.method === "webauthn"
+        ? { userVerified: e.userVerified, backupEligible: e.backupEligible }
+        : {}),
+      ...(e.method === "federated" ? { idp: e.idp, assurance: e.assurance } : {}),
+    })),
+    ...(request.evidence.grant === undefined ? {} : { grant: request.evidence.grant }),
+    ...(request.evidence.act === undefined ? {} : { act: request.evidence.act }),
+    ...(request.risk === undefined ? {} : { risk: request.risk }),
+    ...(request.stepUp === undefined ? {} : { stepUp: request.stepUp }),
+    ...(request.lastActivityAt === undefined ? {} : { lastActivityAt: request.lastActivityAt }),
+  };
+}
+
+/**
+ * Decisions: load the tenant's rules (cached), the principal and its exemptions, evaluate, and
+ * store the receipt with its audit event in one transaction. A decision that cannot be stored
+ * is not returned, and a store that cannot be read yields `store.unavailable`: never `allow`.
+ */
+export function decisionUseCases(context: Context, cache: RulesCache): Application["decisions"] {
+  return {
+    async decide(caller, tenant, request): Promise<Decision> {
+      authorize(caller, "decision.create", tenant);
+      if (typeof request.principal?.id !== "string" || request.principal.id.length === 0) {
+        throw new AppError("request.invalid", "principal.id is required.");
+      }
+      const now = context.clock.now();
+      const loaded = await transact(context, async (r) => {
+        const [policy, mandates, principal, exemptions] = await Promise.all([
+          cache.policy(tenant, async () => (await r.policies.current(tenant))?.policy),
+          cache.mandates(() => r.mandates.listCurrent()),
+          r.principals.get(tenant, request.principal.id),
+          r.exemptions.list(
+            tenant,
+            { principal: request.principal.id, activeAt: now.toISOString() },
+            { limit: 100 },
+          ),
+        ]);
+        return { policy, mandates, principal, exemptions: exemptions.items };
+      });
+      if (loaded.policy === undefined) throw new AppError("not_found", "No such tenant.");
+      const population = loaded.principal?.population ?? request.principal.population;
+      if (population === undefined) {
+        throw new AppError(
+          "principal.unknown",
+          "The principal is not registered; send its population.",
+        );
+      }
+      const input: EvaluationInput = {
+        tenant,
+        policy: loaded.policy,
+        mandates: loaded.mandates,
+        principal: {
+          id: request.principal.id,
+          population,
+          ...(request.principal.authenticators === undefined
+            ? {}
+            : { authenticators: request.principal.authenticators }),
+        },
+        evidence: request.evidence,
+        exemptions: loaded.exemptions,
+        ...(request.risk === undefined ? {} : { risk: request.risk }),
+        ...(request.stepUp === undefined ? {} : { stepUp: request.stepUp }),
+        ...(request.lastActivityAt === undefined ? {} : { lastActivityAt: request.lastActivityAt }),
+        ...(request.idps === undefined ? {} : { idps: request.idps }),
+      };
+      const decision = evaluate(input, { now, id: context.random.id("dec") });
+      const receipt: ReceiptRecord = {
+        id: decision.id ?? "",
+        tenant,
+        principal: request.principal.id,
+        outcome: decision.outcome,
+        createdAt: decision.evaluatedAt,
+        decision,
+        inputSummary: summarise(request, population),
+      };
+      await transact(context, async (r) => {
+        await r.receipts.insert(receipt);
+        await recordAudit(context, r, {
+          tenant,
+          type: "decision.recorded",
+          actor: caller.id,
+          payload: {
+            decision: receipt.id,
+            principal: receipt.principal,
+            outcome: decision.outcome,
+            mode: decision.mode,
+            reasons: decision.reasons.map((x) => x.code),
+            policyVersion: decision.versions.tenantPolicy,
+            mandates: decision.versions.mandates,
+            ...(decision.exemption === null ? {} : { exemption: decision.exemption.id }),
+          },
+        });
+        // Break-glass use is its own event type, so that operators can alert on it.
+        if (decision.exemption?.breakGlass === true) {
+          await recordAudit(context, r, {
+            tenant,
+            type: "exemption.break_glass_used",
+            actor: caller.id,
+            payload: {
+              decision: receipt.id,
+              principal: receipt.principal,
+              exemption: decision.exemption.id,
+              expiresAt: decision.exemption.expiresAt,
+            },
+          });
+        }
+      });
+      return decision;
+    },
+    async receipt(caller, id) {
+      const receipt = await transact(context, (r) => r.receipts.get(id));
+      // Authorise against the receipt's tenant; an unknown id and a foreign one look alike.
+      if (receipt === undefined) throw new AppError("not_found");
+      authorize(caller, "receipt.read", receipt.tenant);
+      return receipt;
+    },
+  };
+}

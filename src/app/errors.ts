@@ -1,0 +1,44 @@
+/**
+ * Every failure the application reports, by stable code. Expected failures are values of
+ * {@link AppError}; the HTTP layer maps each code to a status in one place.
+ */
+export const ERROR_CODES = {
+  "auth.missing_credentials": "Send an API key as `Authorization: Bearer <key>`.",
+  "auth.invalid_credentials": "The API key is unknown, expired or revoked.",
+  "auth.forbidden": "Your role does not allow this.",
+  "request.invalid": "The request is malformed.",
+  not_found: "There is no such resource, or you cannot see it.",
+  "tenant.exists": "A tenant with this id exists.",
+  "policy.precondition_required": "Send `If-Match` with the policy version you are replacing.",
+  "policy.version_conflict": "The policy changed since you read it; read it again and retry.",
+  "policy.invalid": "The policy is not valid.",
+  "mandate.invalid": "The mandate is not valid.",
+  "mandate.retired": "The mandate is retired.",
+  "mandate.exists": "A mandate with this id exists.",
+  "mandate.version_conflict": "The mandate changed concurrently; read it again and retry.",
+  "exemption.shared_login_refused":
+    "Shared logins can never be exempted from MFA: each person who signs in needs their own account, or a privileged-access tool that names the individual (seed 001).",
+  "exemption.expiry_required": "An exemption needs an expiry.",
+  "exemption.too_long": "The exemption lasts longer than the maximum allowed.",
+  "exemption.renewal_limit": "The exemption was renewed too many times in a row.",
+  "exemption.tenant_limit": "The tenant holds the maximum number of active exemptions.",
+  "exemption.self_approval": "An exemption cannot be approved by the person who requested it.",
+  "exemption.invalid_state": "The exemption is not in a state that allows this.",
+  "principal.unknown": "The principal is not registered in this tenant.",
+  "store.unavailable": "The service cannot reach its store; no decision can be made now.",
+} as const;
+
+/** A stable error code. */
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** An expected failure with a stable code, a message for people, and optional details. */
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly details?: Readonly<Record<string, unknown>>;
+  constructor(code: ErrorCode, message?: string, details?: Readonly<Record<string, unknown>>) {
+    super(message ?? ERROR_CODES[code]);
+    this.name = "AppError";
+    this.code = code;
+    if (details !== undefined) this.details = details;
+  }
+}

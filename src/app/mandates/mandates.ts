@@ -1,0 +1,162 @@
+import { checkMandate } from "../../core/input.js";
+import type { PlatformMandate } from "../../core/policy.js";
+import { authorize } from "../access/permissions.js";
+import type { Application, Caller, MandateInput } from "../application.js";
+import { recordAudit, transact, type Context } from "../context.js";
+import { AppError } from "../errors.js";
+import type { MandateVersionRecord } from "../records.js";
+
+const MANDATE_ID = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+
+function validMandate(id: string, version: number, input: MandateInput): PlatformMandate {
+  const mandate = { ...input, id, version } as PlatformMandate;
+  const problem = checkMandate(mandate, 0);
+  if (problem !== undefined) {
+    throw new AppError(
+      "mandate.invalid",
+      `The mandate is not valid: ${problem.replace("mandates[0]", "mandate")}.`,
+    );
+  }
+  // A scope that lists nobody binds nobody: almost certainly a mistake, so refuse it.
+  const { tenants, populations } = mandate.scope;
+  if ((tenants !== "all" && tenants.length === 0) || populations?.length === 0) {
+    throw new AppError(
+      "mandate.invalid",
+      "A mandate's scope must name at least one tenant and population.",
+    );
+  }
+  return mandate;
+}
+
+/**
+ * Writes the next version of a mandate with its audit event, then tells every instance, so
+ * that an emergency mandate binds everywhere at once rather than when caches age out.
+ */
+async function writeVersion(
+  context: Context,
+  caller: Caller,
+  id: string,
+  build: (
+    current: MandateVersionRecord | undefined,
+  ) => Omit<MandateVersionRecord, "actor" | "createdAt">,
+  type: string,
+): Promise<MandateVersionRecord> {
+  const record = await transact(context, async (r) => {
+    const next: MandateVersionRecord = {
+      ...build(await r.mandates.current(id)),
+      actor: caller.id,
+      createdAt: context.clock.now().toISOString(),
+    };
+    if (!(await r.mandates.insert(next))) {
+      throw new AppError("mandate.version_conflict");
+    }
+    await recordAudit(context, r, {
+      tenant: null,
+      type,
+      actor: caller.id,
+      payload: {
+        id,
+        version: next.version,
+        status: next.status,
+        rationale: next.rationale,
+        mandate: next.mandate,
+      },
+    });
+    return next;
+  });
+  await context.store.notify({ kind: "mandate" });
+  return record;
+}
+
+function requireRationale(rationale: string): void {
+  if (typeof rationale !== "string" || rationale.trim().length === 0) {
+    throw new AppError("request.invalid", "Every mandate change needs a rationale.");
+  }
+}
+
+/** Platform mandates: platform administrators create, update, retire and read them. */
+export function mandateUseCases(context: Context): Application["mandates"] {
+  return {
+    async create(caller, input) {
+      authorize(caller, "mandate.write");
+      requireRationale(input.rationale);
+      if (!MANDATE_ID.test(input.id)) {
+        throw new AppError(
+          "request.invalid",
+          "A mandate id is 1–63 lowercase letters, digits or hyphens.",
+        );
+      }
+      const mandate = validMandate(input.id, 1, input.mandate);
+      return writeVersion(
+        context,
+        caller,
+        input.id,
+        (current) => {
+          if (current !== undefined) throw new AppError("mandate.exists");
+          return {
+            id: input.id,
+            version: 1,
+            mandate,
+            status: "active",
+            rationale: input.rationale,
+          };
+        },
+        "mandate.created",
+      );
+    },
+    async update(caller, id, input) {
+      authorize(caller, "mandate.write");
+      requireRationale(input.rationale);
+      return writeVersion(
+        context,
+        caller,
+        id,
+        (current) => {
+          if (current === undefined) throw new AppError("not_found");
+          if (current.status === "retired") throw new AppError("mandate.retired");
+          const version = current.version + 1;
+          return {
+            id,
+            version,
+            mandate: validMandate(id, version, input.mandate),
+            status: "active",
+            rationale: input.rationale,
+          };
+        },
+        "mandate.updated",
+      );
+    },
+    async retire(caller, id, input) {
+      authorize(caller, "mandate.write");
+      requireRationale(input.rationale);
+      return writeVersion(
+        context,
+        caller,
+        id,
+        (current) => {
+          if (current === undefined) throw new AppError("not_found");
+          if (current.status === "retired") throw new AppError("mandate.retired");
+          const version = current.version + 1;
+          return {
+            id,
+            version,
+            mandate: { ...current.mandate, version },
+            status: "retired",
+            rationale: input.rationale,
+          };
+        },
+        "mandate.retired",
+      );
+    },
+    async get(caller, id) {
+      authorize(caller, "mandate.read");
+      const record = await transact(context, (r) => r.mandates.current(id));
+      if (record === undefined) throw new AppError("not_found");
+      return record;
+    },
+    async list(caller) {
+      authorize(caller, "mandate.read");
+      return transact(context, (r) => r.mandates.listCurrent());
+    },
+  };
+}

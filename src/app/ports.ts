@@ -1,0 +1,154 @@
+import type {
+  ApiKeyRecord,
+  AuditEvent,
+  ExemptionRecord,
+  MandateVersionRecord,
+  PolicyVersionRecord,
+  PrincipalRecord,
+  ReceiptRecord,
+  TenantRecord,
+} from "./records.js";
+
+/** The source of time. Tests pass a fixed or stepping clock; nothing reads the wall clock directly. */
+export interface Clock {
+  now(): Date;
+}
+
+/** The source of identifiers and secrets. */
+export interface Random {
+  /** A new unique id with a readable prefix, e.g. `dec_…`. */
+  id(prefix: string): string;
+  /** `bytes` random bytes, base64url. */
+  secret(bytes: number): string;
+}
+
+/** A page of results and the cursor to the next one, if any. */
+export interface Page<T> {
+  readonly items: readonly T[];
+  readonly next?: string;
+}
+
+export interface TenantStore {
+  get(tenant: string): Promise<TenantRecord | undefined>;
+  list(options: { after?: string; limit: number }): Promise<Page<TenantRecord>>;
+  /** Inserts; returns false when the id exists. */
+  insert(record: TenantRecord): Promise<boolean>;
+}
+
+export interface PolicyStore {
+  current(tenant: string): Promise<PolicyVersionRecord | undefined>;
+  get(tenant: string, version: number): Promise<PolicyVersionRecord | undefined>;
+  /** Every version, newest first. */
+  history(
+    tenant: string,
+    options: { before?: number; limit: number },
+  ): Promise<Page<PolicyVersionRecord>>;
+  /** Inserts a version; returns false when that version exists (a concurrent writer won). */
+  insert(record: PolicyVersionRecord): Promise<boolean>;
+}
+
+export interface MandateStore {
+  /** The newest version of each mandate id, active and retired. */
+  listCurrent(): Promise<readonly MandateVersionRecord[]>;
+  current(id: string): Promise<MandateVersionRecord | undefined>;
+  history(id: string): Promise<readonly MandateVersionRecord[]>;
+  /** Inserts a version; returns false when that version exists. */
+  insert(record: MandateVersionRecord): Promise<boolean>;
+}
+
+export interface PrincipalStore {
+  get(tenant: string, id: string): Promise<PrincipalRecord | undefined>;
+  list(tenant: string, options: { after?: string; limit: number }): Promise<Page<PrincipalRecord>>;
+  upsert(record: PrincipalRecord): Promise<void>;
+}
+
+/** Filters for listing exemptions. */
+export interface ExemptionFilter {
+  readonly principal?: string;
+  readonly status?: ExemptionRecord["status"];
+  readonly category?: ExemptionRecord["category"];
+  /** Only those active at this instant (approved, started, not expired). */
+  readonly activeAt?: string;
+}
+
+export interface ExemptionStore {
+  get(tenant: string, id: string): Promise<ExemptionRecord | undefined>;
+  list(
+    tenant: string,
+    filter: ExemptionFilter,
+    options: { after?: string; limit: number },
+  ): Promise<Page<ExemptionRecord>>;
+  insert(record: ExemptionRecord): Promise<void>;
+  /** Replaces the record if its status is still `expected`; returns false otherwise. */
+  update(record: ExemptionRecord, expected: ExemptionRecord["status"]): Promise<boolean>;
+}
+
+export interface ReceiptStore {
+  get(id: string): Promise<ReceiptRecord | undefined>;
+  insert(record: ReceiptRecord): Promise<void>;
+}
+
+export interface ApiKeyStore {
+  getBySecretHash(secretHash: string): Promise<ApiKeyRecord | undefined>;
+  get(id: string): Promise<ApiKeyRecord | undefined>;
+  list(): Promise<readonly ApiKeyRecord[]>;
+  insert(record: ApiKeyRecord): Promise<void>;
+  revoke(id: string, at: string): Promise<boolean>;
+}
+
+/** Filters for reading a chain. */
+export interface AuditFilter {
+  readonly type?: string;
+  readonly from?: string;
+  readonly to?: string;
+}
+
+export interface AuditStore {
+  /**
+   * Appends to `chain`: locks the chain's head so concurrent appenders (in this process or
+   * another instance) queue, hands the head to `link`, which returns the new event, and stores
+   * it. No fork, no gap: `link` always sees the true head.
+   */
+  append(
+    chain: string,
+    link: (head: { seq: number; hash: string } | undefined) => AuditEvent,
+  ): Promise<AuditEvent>;
+  /** Events of a chain in order, from `afterSeq` + 1. */
+  read(
+    chain: string,
+    options: { afterSeq: number; limit: number; filter?: AuditFilter },
+  ): Promise<readonly AuditEvent[]>;
+  chains(): Promise<readonly string[]>;
+}
+
+/** The repositories, all bound to one transaction. */
+export interface Repositories {
+  readonly tenants: TenantStore;
+  readonly policies: PolicyStore;
+  readonly mandates: MandateStore;
+  readonly principals: PrincipalStore;
+  readonly exemptions: ExemptionStore;
+  readonly receipts: ReceiptStore;
+  readonly apiKeys: ApiKeyStore;
+  readonly audit: AuditStore;
+}
+
+/** What changed, so that every instance's caches drop what is stale (within a second). */
+export interface StoreChange {
+  readonly kind: "policy" | "mandate" | "exemption" | "principal" | "api_key";
+  /** The tenant concerned; absent for platform-wide changes. */
+  readonly tenant?: string;
+}
+
+/** The durable store: SQLite (embedded) or PostgreSQL (several instances). */
+export interface Store {
+  /** Runs `work` in one transaction: every write in it commits together or not at all. */
+  transaction<T>(work: (repositories: Repositories) => Promise<T>): Promise<T>;
+  /** Announces a change to every instance sharing the store, after the transaction commits. */
+  notify(change: StoreChange): Promise<void>;
+  /** Subscribes to changes announced by any instance; returns the unsubscribe function. */
+  onChange(listener: (change: StoreChange) => void): () => void;
+  /** Resolves when the store can be read; rejects otherwise. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

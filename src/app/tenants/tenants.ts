@@ -1,0 +1,87 @@
+import { authorize, reaches } from "../access/permissions.js";
+import type { Application } from "../application.js";
+import { recordAudit, transact, type Context } from "../context.js";
+import { AppError } from "../errors.js";
+import type { PolicyVersionRecord, TenantRecord } from "../records.js";
+
+const TENANT_ID = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+const MAX_PAGE = 500;
+
+/** The page size to use: the caller's, within 1–500, 100 by default. */
+export function pageLimit(limit: number | undefined): number {
+  return Math.min(Math.max(Math.trunc(limit ?? 100), 1), MAX_PAGE);
+}
+
+/**
+ * Tenants. A new tenant starts with policy version 1, posture `platform_mfa`: a tenant is never
+ * without a policy, and its first policy is a secure one.
+ */
+export function tenantUseCases(context: Context): Application["tenants"] {
+  return {
+    async create(caller, input) {
+      authorize(caller, "tenant.create");
+      if (!TENANT_ID.test(input.id)) {
+        throw new AppError(
+          "request.invalid",
+          "A tenant id is 1–63 lowercase letters, digits or hyphens.",
+        );
+      }
+      const now = context.clock.now().toISOString();
+      const tenant: TenantRecord = { id: input.id, name: input.name, createdAt: now };
+      const policy: PolicyVersionRecord = {
+        tenant: input.id,
+        version: 1,
+        policy: { tenant: input.id, version: 1, posture: "platform_mfa" },
+        rationale: "Initial policy of a new tenant.",
+        actor: caller.id,
+        createdAt: now,
+      };
+      await transact(context, async (r) => {
+        if (!(await r.tenants.insert(tenant))) throw new AppError("tenant.exists");
+        await r.policies.insert(policy);
+        await recordAudit(context, r, {
+          tenant: input.id,
+          type: "tenant.created",
+          actor: caller.id,
+          payload: { id: input.id, name: input.name, policyVersion: 1, posture: "platform_mfa" },
+        });
+      });
+      return tenant;
+    },
+    async get(caller, tenant) {
+      authorize(caller, "tenant.read", tenant);
+      const record = await transact(context, (r) => r.tenants.get(tenant));
+      if (record === undefined) throw new AppError("not_found");
+      return record;
+    },
+    async list(caller, page) {
+      if (caller.tenants !== "all") {
+        // A tenant-scoped caller lists the tenants it reaches.
+        authorize(caller, "tenant.read");
+        const records = await transact(context, async (r) =>
+          Promise.all(caller.tenants === "all" ? [] : caller.tenants.map((t) => r.tenants.get(t))),
+        );
+        return {
+          items: records.filter((t): t is TenantRecord => t !== undefined && reaches(caller, t.id)),
+        };
+      }
+      authorize(caller, "tenant.list");
+      return transact(context, (r) =>
+        r.tenants.list({
+          ...(page.after === undefined ? {} : { after: page.after }),
+          limit: pageLimit(page.limit),
+        }),
+      );
+    },
+  };
+}
+
+/** Throws `not_found` unless the tenant exists. */
+export async function requireTenant(
+  repositories: { tenants: { get(t: string): Promise<TenantRecord | undefined> } },
+  tenant: string,
+): Promise<TenantRecord> {
+  const record = await repositories.tenants.get(tenant);
+  if (record === undefined) throw new AppError("not_found");
+  return record;
+}

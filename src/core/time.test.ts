@@ -1,0 +1,52 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { formatTime, parseTime } from "./time.js";
+
+describe("ISO 8601 times", () => {
+  it("reads and writes every instant as Date does", () => {
+    fc.assert(
+      fc.property(
+        fc.date({
+          min: new Date("1970-01-01T00:00:00Z"),
+          max: new Date("9999-12-31T23:59:59Z"),
+          noInvalidDate: true,
+        }),
+        (date) => {
+          const text = formatTime(date.getTime());
+          expect(text).toBe(date.toISOString());
+          expect(parseTime(text)).toBe(date.getTime());
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
+  const accepted: [string, string][] = [
+    ["2026-11-23T12:00:00Z", "2026-11-23T12:00:00.000Z"],
+    ["2026-11-23T12:00:00.5Z", "2026-11-23T12:00:00.500Z"],
+    ["2026-11-23T13:00:00+01:00", "2026-11-23T12:00:00.000Z"],
+    ["2028-02-29T00:00:00.000Z", "2028-02-29T00:00:00.000Z"],
+  ];
+  it.each(accepted)("accepts %s", (text, iso) => {
+    expect(parseTime(text)).toBe(Date.parse(iso));
+  });
+
+  const refused: unknown[] = [
+    "1",
+    "2026-11-23",
+    "2026-11-23 12:00:00Z",
+    "2026-11-23T12:00:00",
+    "2026-02-31T12:00:00.000Z",
+    "2026-13-01T00:00:00.000Z",
+    "2026-11-23T24:00:00.000Z",
+    "2026-11-23T12:00:60.000Z",
+    "2026-11-2xT12:00:00.000Z",
+    "Mon, 23 Nov 2026 12:00:00 GMT",
+    1_700_000_000_000,
+    new Date(),
+    null,
+  ];
+  it.each(refused)("refuses %s", (value) => {
+    expect(parseTime(value)).toBeUndefined();
+  });
+});
