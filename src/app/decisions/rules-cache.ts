@@ -1,3 +1,4 @@
+import { deepFreeze } from "../../core/input.js";
 import type { PlatformMandate, TenantPolicy } from "../../core/policy.js";
 import type { Clock, Store } from "../ports.js";
 import type { MandateVersionRecord } from "../records.js";
@@ -38,7 +39,8 @@ export class RulesCache {
   ): Promise<TenantPolicy | undefined> {
     const cached = this.#policies.get(tenant);
     if (cached !== undefined && this.#fresh(cached)) return cached.value;
-    const value = await load();
+    // Frozen, the engine checks each cached policy once instead of on every decision.
+    const value = deepFreeze(await load());
     this.#policies.set(tenant, { value, loadedAt: this.#clock.now().getTime() });
     return value;
   }
@@ -47,7 +49,7 @@ export class RulesCache {
     load: () => Promise<readonly MandateVersionRecord[]>,
   ): Promise<readonly PlatformMandate[]> {
     if (this.#mandates === undefined || !this.#fresh(this.#mandates)) {
-      this.#mandates = { value: await load(), loadedAt: this.#clock.now().getTime() };
+      this.#mandates = { value: deepFreeze(await load()), loadedAt: this.#clock.now().getTime() };
     }
     return this.#mandates.value.filter((r) => r.status === "active").map((r) => r.mandate);
   }
