@@ -37,6 +37,6 @@ module.exports = {
     doNotFollow: { path: "node_modules" },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: "tsconfig.json" },
-    exclude: { path: ["\\.test\\.ts$", "/test-support/"] },
+    exclude: { path: ["\\.test\\.ts$", "/test-support/", "^src/storage/contract/"] },
   },
 };

@@ -1,0 +1,112 @@
+import { describe, expect, it } from "vitest";
+import type { AuditEvent } from "../../app/records.js";
+import { appendOne, at, chainLink, findChainBreak, GENESIS_HASH, uniqueId } from "./fixtures.js";
+import type { ContractContext } from "./store-harness.js";
+
+/** The audit chain: appends see the true head, so the chain has no fork and no gap. */
+export function describeAuditChain({ store }: ContractContext): void {
+  const readAll = (chain: string) =>
+    store().transaction(({ audit }) => audit.read(chain, { afterSeq: 0, limit: 500 }));
+
+  describe("audit chain", () => {
+    it("hands no head to the first link, then the previous event's seq and hash", async () => {
+      const chain = uniqueId("chain");
+      const heads: unknown[] = [];
+      const first = await appendOne(store(), chain, { onHead: (head) => heads.push(head) });
+      const second = await appendOne(store(), chain, { onHead: (head) => heads.push(head) });
+      expect(heads).toEqual([undefined, { seq: 1, hash: first.hash }]);
+      expect([first.seq, second.seq]).toEqual([1, 2]);
+      expect([first.prevHash, second.prevHash]).toEqual([GENESIS_HASH, first.hash]);
+    });
+
+    it("reads a chain in ascending seq order", async () => {
+      const chain = uniqueId("chain");
+      for (let index = 0; index < 5; index += 1) await appendOne(store(), chain);
+      const events = await readAll(chain);
+      expect(events.map((event) => event.seq)).toEqual([1, 2, 3, 4, 5]);
+      expect(findChainBreak(events)).toBeUndefined();
+    });
+
+    it("chains appends made in one transaction, across two chains at once", async () => {
+      const [left, right] = [uniqueId("chain"), uniqueId("chain")];
+      await store().transaction(async ({ audit }) => {
+        for (const chain of [left, right, left, right, left]) {
+          await audit.append(chain, chainLink(chain));
+        }
+      });
+      const [leftEvents, rightEvents] = await Promise.all([readAll(left), readAll(right)]);
+      expect(leftEvents.map((event) => event.seq)).toEqual([1, 2, 3]);
+      expect(rightEvents.map((event) => event.seq)).toEqual([1, 2]);
+      expect(findChainBreak(leftEvents)).toBeUndefined();
+      expect(findChainBreak(rightEvents)).toBeUndefined();
+    });
+
+    it("filters by type, from (inclusive) and to (exclusive), keeping seq order", async () => {
+      const chain = uniqueId("chain");
+      const plan: [string, string][] = [
+        ["policy.changed", at(10)],
+        ["decision", at(20)],
+        ["decision", at(30)],
+        ["exemption.approved", at(40)],
+        ["decision", at(50)],
+      ];
+      for (const [type, time] of plan) await appendOne(store(), chain, { type, at: time });
+      const read = (filter: { type?: string; from?: string; to?: string }) =>
+        store().transaction(async ({ audit }) =>
+          (await audit.read(chain, { afterSeq: 0, limit: 100, filter })).map((event) => event.seq),
+        );
+      expect(await read({ type: "decision" })).toEqual([2, 3, 5]);
+      expect(await read({ from: at(20), to: at(40) })).toEqual([2, 3]);
+      expect(await read({ type: "decision", from: at(30) })).toEqual([3, 5]);
+      expect(await read({ to: "2030-01-01T00:00:20Z" })).toEqual([1]);
+    });
+
+    it("applies the limit after the filter", async () => {
+      const chain = uniqueId("chain");
+      for (const type of ["a", "b", "a", "b", "a"]) await appendOne(store(), chain, { type });
+      const events = await store().transaction(({ audit }) =>
+        audit.read(chain, { afterSeq: 1, limit: 2, filter: { type: "a" } }),
+      );
+      expect(events.map((event) => event.seq)).toEqual([3, 5]);
+    });
+
+    it("lists the chains that have events", async () => {
+      const chains = [uniqueId("chain"), uniqueId("chain")];
+      for (const chain of chains) await appendOne(store(), chain);
+      const listed = await store().transaction(({ audit }) => audit.chains());
+      expect(listed).toEqual(expect.arrayContaining(chains));
+      expect(listed).toEqual([...listed].sort());
+    });
+
+    it("gives 50 concurrent appends seq 1 to 50, each linked to the one before", async () => {
+      const chain = uniqueId("chain");
+      await Promise.all(Array.from({ length: 50 }, () => appendOne(store(), chain)));
+      const events = await readAll(chain);
+      expect(events).toHaveLength(50);
+      expect(findChainBreak(events)).toBeUndefined();
+    });
+
+    it.each<[string, (event: AuditEvent) => AuditEvent, RegExp]>([
+      ["skips a seq", (event) => ({ ...event, seq: event.seq + 1 }), /seq 3, not 2/],
+      ["repeats a seq", (event) => ({ ...event, seq: event.seq - 1 }), /seq 1, not 2/],
+      ["forks from the head", (event) => ({ ...event, prevHash: GENESIS_HASH }), /does not chain/],
+      ["names another chain", (event) => ({ ...event, chain: "other" }), /of chain other/],
+    ])("refuses a link that %s and stores nothing", async (_, corrupt, message) => {
+      const chain = uniqueId("chain");
+      await appendOne(store(), chain);
+      const link = chainLink(chain);
+      await expect(
+        store().transaction(({ audit }) => audit.append(chain, (head) => corrupt(link(head)))),
+      ).rejects.toThrow(message);
+      expect((await readAll(chain)).map((event) => event.seq)).toEqual([1]);
+    });
+
+    it("refuses an event time not in toISOString() form, which its hash would not survive", async () => {
+      const chain = uniqueId("chain");
+      await expect(appendOne(store(), chain, { at: "2030-01-01T00:00:00Z" })).rejects.toThrow(
+        /toISOString/,
+      );
+      expect(await readAll(chain)).toEqual([]);
+    });
+  });
+}

@@ -1,0 +1,49 @@
+import { afterAll, beforeAll, describe } from "vitest";
+import { describeAuditChain } from "./describe-audit-chain.js";
+import { describeChangeNotifications } from "./describe-change-notifications.js";
+import { describeExemptionQueries } from "./describe-exemption-queries.js";
+import { describeMultiInstance } from "./describe-multi-instance.js";
+import { describePagination } from "./describe-pagination.js";
+import { describeRoundTrips } from "./describe-round-trips.js";
+import { describeTenantIsolation } from "./describe-tenant-isolation.js";
+import { describeTransactions } from "./describe-transactions.js";
+import { describeUniqueInserts } from "./describe-unique-inserts.js";
+import { describeVersions } from "./describe-versions.js";
+import type { ContractContext, StoreHarness } from "./store-harness.js";
+
+export type { StoreHarness } from "./store-harness.js";
+
+/**
+ * The storage contract: the one suite every Store passes, whatever its database. `open` runs
+ * once for the suite and must give a store on an empty, migrated database.
+ */
+export function describeStoreContract(name: string, open: () => Promise<StoreHarness>): void {
+  describe(name, () => {
+    let opened: StoreHarness | undefined;
+
+    beforeAll(async () => {
+      opened = await open();
+    });
+
+    afterAll(async () => {
+      await opened?.cleanup();
+    });
+
+    const harness = (): StoreHarness => {
+      if (opened === undefined) throw new Error("The store under test failed to open");
+      return opened;
+    };
+    const context: ContractContext = { harness, store: () => harness().store };
+
+    describeRoundTrips(context);
+    describeVersions(context);
+    describeTenantIsolation(context);
+    describeUniqueInserts(context);
+    describeTransactions(context);
+    describePagination(context);
+    describeExemptionQueries(context);
+    describeAuditChain(context);
+    describeChangeNotifications(context);
+    describeMultiInstance(context);
+  });
+}

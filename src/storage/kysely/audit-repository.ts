@@ -1,0 +1,122 @@
+import type { Kysely, Selectable } from "kysely";
+import type { AuditStore } from "../../app/ports.js";
+import type { AuditEvent } from "../../app/records.js";
+import type { AuditEventsTable, Database } from "./database.js";
+import { fromJsonText, toJsonText } from "./json-text.js";
+import { checkLimit } from "./page.js";
+import { checkTimeText, toTimeText } from "./time-text.js";
+
+export interface AuditRepositoryOptions {
+  /**
+   * Lock the head row with `SELECT … FOR UPDATE`. PostgreSQL needs it because transactions run
+   * side by side; SQLite has no such clause and needs none, its write transactions being serial.
+   */
+  readonly lockHeads: boolean;
+}
+
+export function createAuditRepository(
+  db: Kysely<Database>,
+  options: AuditRepositoryOptions,
+): AuditStore {
+  return {
+    async append(chain, link) {
+      // The placeholder row (seq 0) gives a new chain a row to lock: without it, two first
+      // appends would both see no head and fork. It rolls back with the transaction.
+      await db
+        .insertInto("audit_heads")
+        .values({ chain, seq: 0, hash: "" })
+        .onConflict((conflict) => conflict.column("chain").doNothing())
+        .execute();
+      let query = db.selectFrom("audit_heads").select(["seq", "hash"]).where("chain", "=", chain);
+      if (options.lockHeads) query = query.forUpdate();
+      const row = await query.executeTakeFirstOrThrow();
+      const head = row.seq === 0 ? undefined : { seq: row.seq, hash: row.hash };
+
+      const event = link(head);
+      checkLinksToHead(chain, head, event);
+      await db.insertInto("audit_events").values(toRow(event)).execute();
+      await db
+        .updateTable("audit_heads")
+        .set({ seq: event.seq, hash: event.hash })
+        .where("chain", "=", chain)
+        .execute();
+      return event;
+    },
+
+    // `from` is inclusive and `to` exclusive, so that consecutive windows never count an event
+    // twice.
+    async read(chain, { afterSeq, limit, filter = {} }) {
+      checkLimit(limit);
+      let query = db
+        .selectFrom("audit_events")
+        .selectAll()
+        .where("chain", "=", chain)
+        .where("seq", ">", afterSeq);
+      if (filter.type !== undefined) query = query.where("type", "=", filter.type);
+      if (filter.from !== undefined)
+        query = query.where("at", ">=", toTimeText(filter.from, "from"));
+      if (filter.to !== undefined) query = query.where("at", "<", toTimeText(filter.to, "to"));
+      const rows = await query.orderBy("seq").limit(limit).execute();
+      return rows.map(toEvent);
+    },
+
+    async chains() {
+      const rows = await db
+        .selectFrom("audit_heads")
+        .select("chain")
+        .where("seq", ">", 0)
+        .orderBy("chain")
+        .execute();
+      return rows.map((row) => row.chain);
+    },
+  };
+}
+
+// A link that does not continue the head would fork or leave a gap in the chain: a bug in the
+// caller, refused before anything is written.
+function checkLinksToHead(
+  chain: string,
+  head: { seq: number; hash: string } | undefined,
+  event: AuditEvent,
+): void {
+  const expectedSeq = (head?.seq ?? 0) + 1;
+  if (event.chain !== chain) {
+    throw new Error(`Audit link for chain ${chain} returned an event of chain ${event.chain}`);
+  }
+  if (event.seq !== expectedSeq) {
+    throw new Error(`Audit link for chain ${chain} returned seq ${event.seq}, not ${expectedSeq}`);
+  }
+  if (head !== undefined && event.prevHash !== head.hash) {
+    throw new Error(`Audit link for chain ${chain} seq ${event.seq} does not chain to the head`);
+  }
+}
+
+function toRow(event: AuditEvent): AuditEventsTable {
+  return {
+    chain: event.chain,
+    seq: event.seq,
+    id: event.id,
+    tenant: event.tenant,
+    type: event.type,
+    actor: event.actor,
+    at: checkTimeText(event.at, "at"),
+    payload: toJsonText(event.payload),
+    prev_hash: event.prevHash,
+    hash: event.hash,
+  };
+}
+
+function toEvent(row: Selectable<AuditEventsTable>): AuditEvent {
+  return {
+    chain: row.chain,
+    seq: row.seq,
+    id: row.id,
+    tenant: row.tenant,
+    type: row.type,
+    actor: row.actor,
+    at: row.at,
+    payload: fromJsonText(row.payload) as AuditEvent["payload"],
+    prevHash: row.prev_hash,
+    hash: row.hash,
+  };
+}

@@ -1,0 +1,28 @@
+import type { Kysely } from "kysely";
+import type { Repositories } from "../../app/ports.js";
+import { createApiKeyRepository } from "./api-key-repository.js";
+import { createAuditRepository, type AuditRepositoryOptions } from "./audit-repository.js";
+import type { Database } from "./database.js";
+import { createExemptionRepository } from "./exemption-repository.js";
+import { createMandateRepository } from "./mandate-repository.js";
+import { createPolicyRepository } from "./policy-repository.js";
+import { createPrincipalRepository } from "./principal-repository.js";
+import { createReceiptRepository } from "./receipt-repository.js";
+import { createTenantRepository } from "./tenant-repository.js";
+
+/** Every repository, bound to `db`: pass a transaction to make them all write in it. */
+export function createRepositories(
+  db: Kysely<Database>,
+  options: AuditRepositoryOptions,
+): Repositories {
+  return {
+    tenants: createTenantRepository(db),
+    policies: createPolicyRepository(db),
+    mandates: createMandateRepository(db),
+    principals: createPrincipalRepository(db),
+    exemptions: createExemptionRepository(db),
+    receipts: createReceiptRepository(db),
+    apiKeys: createApiKeyRepository(db),
+    audit: createAuditRepository(db, options),
+  };
+}

@@ -1,0 +1,112 @@
+/**
+ * The tables as Kysely sees them. JSON documents are TEXT and times are ISO 8601 UTC TEXT in both
+ * dialects, so one set of queries serves SQLite and PostgreSQL alike.
+ */
+export interface Database {
+  tenants: TenantsTable;
+  policy_versions: PolicyVersionsTable;
+  mandate_versions: MandateVersionsTable;
+  principals: PrincipalsTable;
+  exemptions: ExemptionsTable;
+  receipts: ReceiptsTable;
+  api_keys: ApiKeysTable;
+  audit_events: AuditEventsTable;
+  audit_heads: AuditHeadsTable;
+}
+
+export interface TenantsTable {
+  id: string;
+  name: string;
+  created_at: string;
+}
+
+export interface PolicyVersionsTable {
+  tenant: string;
+  version: number;
+  policy: string;
+  rationale: string;
+  actor: string;
+  created_at: string;
+  rollback_of: number | null;
+}
+
+export interface MandateVersionsTable {
+  id: string;
+  version: number;
+  mandate: string;
+  status: string;
+  rationale: string;
+  actor: string;
+  created_at: string;
+}
+
+export interface PrincipalsTable {
+  tenant: string;
+  id: string;
+  external_id: string | null;
+  population: string;
+  display_name: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ExemptionsTable {
+  tenant: string;
+  id: string;
+  principal: string;
+  category: string;
+  status: string;
+  starts_at: string;
+  expires_at: string;
+  requested_by: string;
+  approved_by: string | null;
+  owner: string;
+  justification: string;
+  review_at: string;
+  renewal_of: string | null;
+  created_at: string;
+  decided_by: string | null;
+  decided_at: string | null;
+}
+
+export interface ReceiptsTable {
+  id: string;
+  tenant: string;
+  principal: string;
+  outcome: string;
+  created_at: string;
+  decision: string;
+  input_summary: string;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  name: string;
+  secret_hash: string;
+  roles: string;
+  tenants: string;
+  created_at: string;
+  created_by: string;
+  expires_at: string | null;
+  revoked_at: string | null;
+}
+
+export interface AuditEventsTable {
+  chain: string;
+  seq: number;
+  id: string;
+  tenant: string | null;
+  type: string;
+  actor: string;
+  at: string;
+  payload: string;
+  prev_hash: string;
+  hash: string;
+}
+
+/** One row per chain: the newest link, locked by appenders. `seq` 0 is "no link yet". */
+export interface AuditHeadsTable {
+  chain: string;
+  seq: number;
+  hash: string;
+}

@@ -1,0 +1,100 @@
+import type { Kysely, Selectable } from "kysely";
+import type { ExemptionStore } from "../../app/ports.js";
+import type { ExemptionRecord } from "../../app/records.js";
+import type { Database, ExemptionsTable } from "./database.js";
+import { checkLimit, decodeCursor, encodeCursor, toPage } from "./page.js";
+import { toTimeText } from "./time-text.js";
+
+export function createExemptionRepository(db: Kysely<Database>): ExemptionStore {
+  return {
+    async get(tenant, id) {
+      const row = await db
+        .selectFrom("exemptions")
+        .selectAll()
+        .where("tenant", "=", tenant)
+        .where("id", "=", id)
+        .executeTakeFirst();
+      return row === undefined ? undefined : toExemption(row);
+    },
+
+    async list(tenant, filter, { after, limit }) {
+      checkLimit(limit);
+      let query = db.selectFrom("exemptions").selectAll().where("tenant", "=", tenant);
+      if (filter.principal !== undefined) query = query.where("principal", "=", filter.principal);
+      if (filter.status !== undefined) query = query.where("status", "=", filter.status);
+      if (filter.category !== undefined) query = query.where("category", "=", filter.category);
+      if (filter.activeAt !== undefined) {
+        const at = toTimeText(filter.activeAt, "activeAt");
+        query = query
+          .where("status", "=", "approved")
+          .where("starts_at", "<=", at)
+          .where("expires_at", ">", at);
+      }
+      if (after !== undefined) query = query.where("id", ">", decodeCursor(after));
+      const rows = await query
+        .orderBy("id")
+        .limit(limit + 1)
+        .execute();
+      return toPage(rows.map(toExemption), limit, (exemption) => encodeCursor(exemption.id));
+    },
+
+    async insert(record) {
+      await db
+        .insertInto("exemptions")
+        .values({ tenant: record.tenant, id: record.id, ...toMutableColumns(record) })
+        .execute();
+    },
+
+    // Compare-and-set on status, so that two administrators deciding at once cannot both win.
+    async update(record, expected) {
+      const result = await db
+        .updateTable("exemptions")
+        .set(toMutableColumns(record))
+        .where("tenant", "=", record.tenant)
+        .where("id", "=", record.id)
+        .where("status", "=", expected)
+        .executeTakeFirst();
+      return result.numUpdatedRows > 0n;
+    },
+  };
+}
+
+function toMutableColumns(record: ExemptionRecord) {
+  return {
+    principal: record.principal,
+    category: record.category,
+    status: record.status,
+    starts_at: toTimeText(record.startsAt, "startsAt"),
+    expires_at: toTimeText(record.expiresAt, "expiresAt"),
+    requested_by: record.requestedBy,
+    approved_by: record.approvedBy ?? null,
+    owner: record.owner,
+    justification: record.justification,
+    review_at: toTimeText(record.reviewAt, "reviewAt"),
+    renewal_of: record.renewalOf ?? null,
+    created_at: toTimeText(record.createdAt, "createdAt"),
+    decided_by: record.decidedBy ?? null,
+    decided_at: record.decidedAt === undefined ? null : toTimeText(record.decidedAt, "decidedAt"),
+  };
+}
+
+function toExemption(row: Selectable<ExemptionsTable>): ExemptionRecord {
+  return {
+    id: row.id,
+    tenant: row.tenant,
+    principal: row.principal,
+    category: row.category as ExemptionRecord["category"],
+    status: row.status as ExemptionRecord["status"],
+    startsAt: row.starts_at,
+    expiresAt: row.expires_at,
+    requestedBy: row.requested_by,
+    ...(row.approved_by === null ? {} : { approvedBy: row.approved_by }),
+    owner: row.owner,
+    justification: row.justification,
+    reviewAt: row.review_at,
+    ...(row.renewal_of === null ? {} : { renewalOf: row.renewal_of }),
+    createdAt: row.created_at,
+    ...(row.decided_by === null ? {} : { decidedBy: row.decided_by }),
+    ...(row.decided_at === null ? {} : { decidedAt: row.decided_at }),
+  };
+}

@@ -1,0 +1,60 @@
+import type { Kysely, Selectable } from "kysely";
+import type { PrincipalStore } from "../../app/ports.js";
+import type { PrincipalRecord } from "../../app/records.js";
+import type { Population } from "../../core/vocabulary.js";
+import type { Database, PrincipalsTable } from "./database.js";
+import { checkLimit, decodeCursor, encodeCursor, toPage } from "./page.js";
+import { toTimeText } from "./time-text.js";
+
+export function createPrincipalRepository(db: Kysely<Database>): PrincipalStore {
+  return {
+    async get(tenant, id) {
+      const row = await db
+        .selectFrom("principals")
+        .selectAll()
+        .where("tenant", "=", tenant)
+        .where("id", "=", id)
+        .executeTakeFirst();
+      return row === undefined ? undefined : toPrincipal(row);
+    },
+
+    async list(tenant, { after, limit }) {
+      checkLimit(limit);
+      let query = db.selectFrom("principals").selectAll().where("tenant", "=", tenant);
+      if (after !== undefined) query = query.where("id", ">", decodeCursor(after));
+      const rows = await query
+        .orderBy("id")
+        .limit(limit + 1)
+        .execute();
+      return toPage(rows.map(toPrincipal), limit, (principal) => encodeCursor(principal.id));
+    },
+
+    // The record replaces the stored one whole, so that `get` returns exactly what was upserted.
+    async upsert(record) {
+      const row = {
+        external_id: record.externalId ?? null,
+        population: record.population,
+        display_name: record.displayName ?? null,
+        created_at: toTimeText(record.createdAt, "createdAt"),
+        updated_at: toTimeText(record.updatedAt, "updatedAt"),
+      };
+      await db
+        .insertInto("principals")
+        .values({ tenant: record.tenant, id: record.id, ...row })
+        .onConflict((conflict) => conflict.columns(["tenant", "id"]).doUpdateSet(row))
+        .execute();
+    },
+  };
+}
+
+function toPrincipal(row: Selectable<PrincipalsTable>): PrincipalRecord {
+  return {
+    tenant: row.tenant,
+    id: row.id,
+    ...(row.external_id === null ? {} : { externalId: row.external_id }),
+    population: row.population as Population,
+    ...(row.display_name === null ? {} : { displayName: row.display_name }),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}

@@ -1,0 +1,50 @@
+import type { Kysely, Selectable } from "kysely";
+import type { TenantStore } from "../../app/ports.js";
+import type { TenantRecord } from "../../app/records.js";
+import type { Database, TenantsTable } from "./database.js";
+import { checkLimit, decodeCursor, encodeCursor, toPage } from "./page.js";
+import { toTimeText } from "./time-text.js";
+
+export function createTenantRepository(db: Kysely<Database>): TenantStore {
+  return {
+    async get(tenant) {
+      const row = await db
+        .selectFrom("tenants")
+        .selectAll()
+        .where("id", "=", tenant)
+        .executeTakeFirst();
+      return row === undefined ? undefined : toTenant(row);
+    },
+
+    async list({ after, limit }) {
+      checkLimit(limit);
+      let query = db.selectFrom("tenants").selectAll();
+      if (after !== undefined) query = query.where("id", ">", decodeCursor(after));
+      const rows = await query
+        .orderBy("id")
+        .limit(limit + 1)
+        .execute();
+      return toPage(rows.map(toTenant), limit, (tenant) => encodeCursor(tenant.id));
+    },
+
+    // ON CONFLICT rather than catching the violation: in PostgreSQL a failed statement aborts
+    // the whole transaction, and the caller must be able to go on after a lost race.
+    async insert(record) {
+      const inserted = await db
+        .insertInto("tenants")
+        .values({
+          id: record.id,
+          name: record.name,
+          created_at: toTimeText(record.createdAt, "createdAt"),
+        })
+        .onConflict((conflict) => conflict.column("id").doNothing())
+        .returning("id")
+        .executeTakeFirst();
+      return inserted !== undefined;
+    },
+  };
+}
+
+function toTenant(row: Selectable<TenantsTable>): TenantRecord {
+  return { id: row.id, name: row.name, createdAt: row.created_at };
+}

@@ -1,0 +1,31 @@
+import { Migrator, type Kysely, type Migration, type MigrationProvider } from "kysely";
+import { errorDetail } from "../kysely/emit-store-warning.js";
+import { initialMigration } from "./0001-initial.js";
+
+/**
+ * Every migration, in order. Listed in code rather than read from a folder so that the built
+ * package needs no file-system layout and bundles cannot drop one.
+ */
+const migrations: Readonly<Record<string, Migration>> = {
+  "0001-initial": initialMigration,
+};
+
+const provider: MigrationProvider = {
+  getMigrations: () => Promise.resolve(migrations),
+};
+
+/**
+ * Applies the pending migrations and returns their names, oldest first. Kysely's Migrator takes a
+ * lock (an advisory lock on PostgreSQL) so that instances starting together migrate once.
+ */
+export async function migrateToLatest<DB>(db: Kysely<DB>): Promise<readonly string[]> {
+  const { error, results = [] } = await new Migrator({ db, provider }).migrateToLatest();
+  if (error !== undefined) {
+    const failed = results.find((result) => result.status === "Error");
+    throw new Error(
+      `Database migration ${failed === undefined ? "" : `${failed.migrationName} `}failed: ${errorDetail(error)}`,
+      { cause: error },
+    );
+  }
+  return results.map((result) => result.migrationName);
+}

@@ -1,0 +1,104 @@
+import { randomBytes } from "node:crypto";
+import pg from "pg";
+
+/** The server the PostgreSQL tests use; each run makes and drops its own databases there. */
+export const ADMIN_URL =
+  process.env.TENANT_MFA_TEST_PG ?? "postgres://postgres@127.0.0.1:5432/test";
+
+/** The URL without its password, fit for a test title or a warning. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password !== "") parsed.password = "***";
+    return parsed.toString();
+  } catch {
+    return "(unparsable URL)";
+  }
+}
+
+export async function withAdmin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: ADMIN_URL, connectionTimeoutMillis: 3000 });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Why the server cannot be reached, or undefined when it can. */
+export async function findUnreachableReason(): Promise<string | undefined> {
+  try {
+    await withAdmin((client) => client.query("select 1"));
+    return undefined;
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
+}
+
+export interface TestDatabase {
+  readonly name: string;
+  readonly url: string;
+  /** Drops the database, ending any connection left on it. */
+  readonly drop: () => Promise<void>;
+}
+
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const name = `tenant_mfa_${randomBytes(6).toString("hex")}`;
+  await withAdmin((client) => client.query(`CREATE DATABASE ${name}`));
+  const url = new URL(ADMIN_URL);
+  url.pathname = `/${name}`;
+  return {
+    name,
+    url: url.toString(),
+    drop: async () => {
+      await withAdmin((client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+    },
+  };
+}
+
+/** The connections open on `database`, by application name. */
+export async function countConnections(
+  database: string,
+  applicationName?: string,
+): Promise<number> {
+  const { rows } = await withAdmin((client) =>
+    client.query<{ count: string }>(
+      `select count(*) from pg_stat_activity
+        where datname = $1 and ($2::text is null or application_name = $2)`,
+      [database, applicationName ?? null],
+    ),
+  );
+  return Number(rows[0]?.count ?? 0);
+}
+
+/** Ends the backends of `database` with that application name, as a failover would. */
+export async function terminateConnections(
+  database: string,
+  applicationName: string,
+): Promise<number> {
+  const { rows } = await withAdmin((client) =>
+    client.query(
+      `select pg_terminate_backend(pid) from pg_stat_activity
+        where datname = $1 and application_name = $2`,
+      [database, applicationName],
+    ),
+  );
+  return rows.length;
+}
+
+/** Sends raw payloads on a channel of the database at `url`, as any connected client could. */
+export async function notifyRaw(
+  url: string,
+  channel: string,
+  payloads: readonly string[],
+): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    for (const payload of payloads)
+      await client.query("select pg_notify($1, $2)", [channel, payload]);
+  } finally {
+    await client.end();
+  }
+}

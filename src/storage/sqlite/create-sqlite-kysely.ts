@@ -1,0 +1,32 @@
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import Sqlite from "better-sqlite3";
+import { Kysely } from "kysely";
+import type { Database } from "../kysely/database.js";
+import { ImmediateSqliteDialect } from "./immediate-sqlite-dialect.js";
+
+export const IN_MEMORY = ":memory:";
+
+/** How long a writer waits for another process's write lock before SQLITE_BUSY. */
+const BUSY_TIMEOUT_MS = 5000;
+
+/**
+ * Opens the database file, creating its folder. Kysely's SQLite driver keeps this one
+ * connection behind a mutex, so every transaction of the process runs after the previous one.
+ */
+export function createSqliteKysely(path: string): Kysely<Database> {
+  if (path !== IN_MEMORY) mkdirSync(dirname(path), { recursive: true });
+  const database = new Sqlite(path);
+  try {
+    // WAL lets readers in other processes (reports, `audit verify`) run beside the writer;
+    // NORMAL is durable in WAL mode except for the last commits on power loss.
+    database.pragma("journal_mode = WAL");
+    database.pragma("synchronous = NORMAL");
+    database.pragma("foreign_keys = ON");
+    database.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+  } catch (error) {
+    database.close();
+    throw error;
+  }
+  return new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database }) });
+}

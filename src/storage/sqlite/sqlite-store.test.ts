@@ -1,0 +1,109 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { sql } from "kysely";
+import { afterAll, describe, expect, it } from "vitest";
+import { describeStoreContract } from "../contract/store-contract.js";
+import { tenantRecord } from "../contract/fixtures.js";
+import { migrateStore, openStore } from "../open-store.js";
+import { createSqliteKysely } from "./create-sqlite-kysely.js";
+
+const folder = mkdtempSync(join(tmpdir(), "tenant-mfa-sqlite-"));
+afterAll(() => {
+  rmSync(folder, { recursive: true, force: true });
+});
+
+describeStoreContract("SQLite store (file)", async () => {
+  const store = await openStore(`sqlite:${join(folder, "contract", "store.db")}`);
+  return { store, cleanup: () => store.close() };
+});
+
+describeStoreContract("SQLite store (in memory)", async () => {
+  const store = await openStore("sqlite::memory:");
+  return { store, cleanup: () => store.close() };
+});
+
+describe("SQLite store", () => {
+  it("creates the database's folder and sets WAL, NORMAL sync, foreign keys and a busy timeout", async () => {
+    const db = createSqliteKysely(join(folder, "nested", "deeper", "pragmas.db"));
+    try {
+      const read = async (pragma: string) =>
+        Object.values(
+          (await sql.raw<Record<string, unknown>>(`pragma ${pragma}`).execute(db)).rows[0] ?? {},
+        );
+      expect(await read("journal_mode")).toEqual(["wal"]);
+      expect(await read("synchronous")).toEqual([1]);
+      expect(await read("foreign_keys")).toEqual([1]);
+      expect(await read("busy_timeout")).toEqual([5000]);
+    } finally {
+      await db.destroy();
+    }
+  });
+
+  it("runs overlapping transactions one after the other, never interleaved", async () => {
+    const store = await openStore("sqlite::memory:");
+    try {
+      const steps: string[] = [];
+      const work = (name: string) =>
+        store.transaction(async ({ tenants }) => {
+          steps.push(`${name} begins`);
+          await sleep(20);
+          await tenants.insert(tenantRecord(name));
+          await sleep(20);
+          steps.push(`${name} ends`);
+        });
+      await Promise.all([work("a"), work("b"), work("c")]);
+      expect(steps).toEqual(["a begins", "a ends", "b begins", "b ends", "c begins", "c ends"]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("keeps what it committed across a close and a reopen", async () => {
+    const url = `sqlite:${join(folder, "reopen.db")}`;
+    const first = await openStore(url);
+    await first.transaction(({ tenants }) => tenants.insert(tenantRecord("acme")));
+    await first.close();
+    const second = await openStore(url);
+    try {
+      const read = await second.transaction(({ tenants }) => tenants.get("acme"));
+      expect(read).toStrictEqual(tenantRecord("acme"));
+    } finally {
+      await second.close();
+    }
+  });
+
+  it("applies each migration once and reports only those it applied", async () => {
+    const url = `sqlite:${join(folder, "migrate.db")}`;
+    expect(await migrateStore(url)).toEqual(["0001-initial"]);
+    expect(await migrateStore(url)).toEqual([]);
+    const store = await openStore(url, { migrate: false });
+    try {
+      await expect(
+        store.transaction(({ tenants }) => tenants.get("acme")),
+      ).resolves.toBeUndefined();
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("leaves the schema alone when asked not to migrate", async () => {
+    const store = await openStore(`sqlite:${join(folder, "unmigrated.db")}`, { migrate: false });
+    try {
+      await expect(store.transaction(({ tenants }) => tenants.get("acme"))).rejects.toThrow(
+        /no such table/,
+      );
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("stops answering pings once closed, and closes twice without error", async () => {
+    const store = await openStore("sqlite::memory:");
+    await store.ping();
+    await store.close();
+    await expect(store.close()).resolves.toBeUndefined();
+    await expect(store.ping()).rejects.toThrow();
+  });
+});

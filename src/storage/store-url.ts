@@ -1,0 +1,27 @@
+/** Where a store lives, read from the `--db` URL. */
+export type StoreLocation =
+  | { readonly dialect: "sqlite"; readonly path: string }
+  | { readonly dialect: "postgres"; readonly connectionString: string };
+
+const SQLITE_PREFIX = "sqlite:";
+const POSTGRES = /^postgres(ql)?:\/\//;
+
+/**
+ * Reads `sqlite:PATH`, `sqlite::memory:`, `postgres://…` or `postgresql://…`. The message of a
+ * refused URL names only its scheme: the rest may hold a password.
+ */
+export function parseStoreUrl(url: string): StoreLocation {
+  if (url.startsWith(SQLITE_PREFIX)) {
+    const path = url.slice(SQLITE_PREFIX.length);
+    if (path === "") {
+      throw new Error("Store URL sqlite: names no file; use sqlite:PATH or sqlite::memory:");
+    }
+    return { dialect: "sqlite", path };
+  }
+  if (POSTGRES.test(url)) return { dialect: "postgres", connectionString: url };
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1];
+  throw new Error(
+    `Unsupported store URL${scheme === undefined ? "" : ` scheme ${scheme}:`}; ` +
+      "use sqlite:PATH, sqlite::memory: or postgres://…",
+  );
+}
