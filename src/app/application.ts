@@ -85,7 +85,7 @@ export interface AuditVerification {
   readonly broken?: {
     readonly chain: string;
     readonly seq: number;
-    readonly problem: "hash_mismatch" | "prev_hash_mismatch" | "gap" | "reordered";
+    readonly problem: "hash_mismatch" | "prev_hash_mismatch" | "gap" | "reordered" | "truncated";
   };
 }
 

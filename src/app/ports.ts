@@ -119,6 +119,8 @@ export interface AuditStore {
     options: { afterSeq: number; limit: number; filter?: AuditFilter },
   ): Promise<readonly AuditEvent[]>;
   chains(): Promise<readonly string[]>;
+  /** The chain's recorded head: the last position and hash appended, if any. */
+  head(chain: string): Promise<{ seq: number; hash: string } | undefined>;
 }
 
 /** The repositories, all bound to one transaction. */

@@ -57,6 +57,19 @@ export function auditUseCases(context: Context): Application["audit"] {
           onProgress?.(events);
           if (batch.length < VERIFY_BATCH) break;
         }
+        // Deleting the newest events leaves a chain that links up: the recorded head tells.
+        const head = await transact(context, (r) => r.audit.head(chain));
+        if (
+          head !== undefined &&
+          (head.seq !== (previous?.seq ?? 0) || head.hash !== previous?.hash)
+        ) {
+          return {
+            ok: false,
+            chains: chains.length,
+            events,
+            broken: { chain, seq: head.seq, problem: "truncated" },
+          };
+        }
       }
       return { ok: true, chains: chains.length, events };
     },

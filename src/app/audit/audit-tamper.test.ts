@@ -99,6 +99,14 @@ describe("audit chain verification against tampering", () => {
     expect(await verifyAcme()).toMatchObject({ ok: false, broken: { seq: 3 } });
   });
 
+  it("finds the newest events deleted", async () => {
+    db.prepare("DELETE FROM audit_events WHERE chain = 'tenant:acme' AND seq >= 4").run();
+    expect(await verifyAcme()).toMatchObject({
+      ok: false,
+      broken: { seq: 5, problem: "truncated" },
+    });
+  });
+
   it("reports progress on long runs", async () => {
     const seen: number[] = [];
     await h.app.audit.verify(h.admin, { tenant: "acme" }, (done) => seen.push(done));

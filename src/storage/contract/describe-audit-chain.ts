@@ -19,6 +19,15 @@ export function describeAuditChain({ store }: ContractContext): void {
       expect([first.prevHash, second.prevHash]).toEqual([GENESIS_HASH, first.hash]);
     });
 
+    it("reports the head: none for an unknown chain, then the last event appended", async () => {
+      const chain = uniqueId("chain");
+      const headOf = () => store().transaction(({ audit }) => audit.head(chain));
+      expect(await headOf()).toBeUndefined();
+      await appendOne(store(), chain);
+      const last = await appendOne(store(), chain);
+      expect(await headOf()).toEqual({ seq: 2, hash: last.hash });
+    });
+
     it("reads a chain in ascending seq order", async () => {
       const chain = uniqueId("chain");
       for (let index = 0; index < 5; index += 1) await appendOne(store(), chain);

@@ -60,6 +60,16 @@ export function createAuditRepository(
       return rows.map(toEvent);
     },
 
+    async head(chain) {
+      const row = await db
+        .selectFrom("audit_heads")
+        .select(["seq", "hash"])
+        .where("chain", "=", chain)
+        .where("seq", ">", 0)
+        .executeTakeFirst();
+      return row === undefined ? undefined : { seq: row.seq, hash: row.hash };
+    },
+
     async chains() {
       const rows = await db
         .selectFrom("audit_heads")
