@@ -23,7 +23,11 @@ export class ManualClock implements Clock {
 
 /** Ids that count up, so tests read them; secrets stay random. */
 export class CountingRandom implements Random {
-  #next = 1;
+  #next: number;
+  /** `start` keeps the ids of several instances on one database apart. */
+  constructor(start = 1) {
+    this.#next = start;
+  }
   id(prefix: string): string {
     return `${prefix}_${String(this.#next++).padStart(6, "0")}`;
   }
