@@ -1,0 +1,165 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { describe, expect, it } from "vitest";
+import { openApplication } from "../main.js";
+import { createProgress } from "./progress.js";
+import { createProgram } from "./program.js";
+
+interface Run {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
+
+async function run(args: readonly string[], env: Record<string, string> = {}): Promise<Run> {
+  const result: Run = { stdout: "", stderr: "", exitCode: 0 };
+  const program = createProgram({
+    env,
+    stdout: { write: (text: string) => (result.stdout += text) },
+    stderr: { write: (text: string) => (result.stderr += text) },
+    setExitCode: (code) => {
+      result.exitCode = code;
+    },
+  });
+  await program.parseAsync(["node", "tenant-mfa", ...args]);
+  return result;
+}
+
+const freshDb = () => `sqlite:${join(mkdtempSync(join(tmpdir(), "tenant-mfa-cli-")), "store.db")}`;
+
+describe("tenant-mfa migrate", () => {
+  it("applies the migrations once, then reports the store up to date", async () => {
+    const db = freshDb();
+    const first = await run(["migrate", "--db", db]);
+    expect(first.stdout).toMatch(/^Applied \d+ migration\(s\): /);
+    const second = await run(["migrate"], { TENANT_MFA_DB: db });
+    expect(second.stdout).toBe("The store is up to date.\n");
+  });
+
+  it("names the bad key when the configuration is invalid, and exits 2", async () => {
+    const result = await run(["migrate", "--db", "mysql://localhost/x"]);
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toContain(
+      "db: expected sqlite:PATH, sqlite::memory: or postgres://… (from command line)",
+    );
+  });
+});
+
+describe("tenant-mfa bootstrap", () => {
+  it("prints the first platform admin secret once and refuses a second without --force", async () => {
+    const db = freshDb();
+    const first = await run(["bootstrap", "--db", db, "--name", "ops"]);
+    expect(first.exitCode).toBe(0);
+    const secret = first.stdout.trim().split("\n").at(-1) ?? "";
+    expect(secret).toMatch(/^tmfa_/);
+
+    const opened = await openApplication({
+      db,
+      exemptions: { maxDays: 90, breakGlassMaxDays: 7, maxRenewals: 2, maxActivePerTenant: 100 },
+    });
+    const caller = await opened.app.authenticate(secret);
+    expect(caller).toMatchObject({ name: "ops", roles: ["platform_admin"], tenants: "all" });
+    await opened.close();
+
+    const again = await run(["bootstrap", "--db", db]);
+    expect(again.exitCode).toBe(1);
+    expect(again.stdout).toBe("");
+    expect(again.stderr).toContain("a platform administrator key exists; pass --force");
+
+    const forced = await run(["bootstrap", "--db", db, "--force"]);
+    expect(forced.exitCode).toBe(0);
+    expect(forced.stdout.trim().split("\n").at(-1)).toMatch(/^tmfa_/);
+  });
+});
+
+describe("tenant-mfa audit verify", () => {
+  async function seededStore(): Promise<string> {
+    const db = freshDb();
+    const secret = (await run(["bootstrap", "--db", db])).stdout.trim().split("\n").at(-1) ?? "";
+    const opened = await openApplication({
+      db,
+      exemptions: { maxDays: 90, breakGlassMaxDays: 7, maxRenewals: 2, maxActivePerTenant: 100 },
+    });
+    const admin = await opened.app.authenticate(secret);
+    await opened.app.tenants.create(admin, { id: "acme", name: "Acme" });
+    await opened.app.principals.upsert(admin, "acme", "alice", { population: "direct" });
+    await opened.close();
+    return db;
+  }
+
+  it("reports an intact chain and exits 0", async () => {
+    const db = await seededStore();
+    const all = await run(["audit", "verify", "--db", db]);
+    expect([all.exitCode, all.stdout]).toEqual([0, "ok: 2 chain(s), 3 event(s) verified\n"]);
+    const tenant = await run(["audit", "verify", "--db", db, "--tenant", "acme", "--json"]);
+    expect(JSON.parse(tenant.stdout)).toEqual({ ok: true, chains: 1, events: 2 });
+  });
+
+  it("prints the first broken link of an edited chain and exits 1", async () => {
+    const db = await seededStore();
+    const sqlite = new Database(db.slice("sqlite:".length));
+    sqlite
+      .prepare("UPDATE audit_events SET payload = ? WHERE chain = 'tenant:acme' AND seq = 1")
+      .run(JSON.stringify({ id: "acme", name: "Evil Corp" }));
+    sqlite.close();
+    const result = await run(["audit", "verify", "--db", db]);
+    expect(result.exitCode).toBe(1);
+    expect(result.stdout).toContain("BROKEN: chain tenant:acme, event 1: hash_mismatch");
+  });
+});
+
+describe("the engine commands", () => {
+  it("keeps `demo` and `evaluate` working", async () => {
+    const demo = await run(["demo"]);
+    expect(demo.stdout).toContain("outcome: ALLOW");
+    const dir = mkdtempSync(join(tmpdir(), "tenant-mfa-eval-"));
+    const file = join(dir, "input.json");
+    writeFileSync(
+      file,
+      JSON.stringify({
+        tenant: "acme",
+        policy: { tenant: "acme", version: 1, posture: "platform_mfa" },
+        principal: { id: "alice", population: "direct" },
+        evidence: {
+          events: [{ method: "password", source: "platform", at: "2026-11-23T11:59:00Z" }],
+        },
+      }),
+    );
+    const evaluated = await run(["evaluate", file, "--now", "2026-11-23T12:00:00Z"]);
+    expect(JSON.parse(evaluated.stdout)).toMatchObject({ outcome: "challenge" });
+  });
+});
+
+describe("progress", () => {
+  it("draws a live line on a terminal, throttled, and clears it", () => {
+    const writes: string[] = [];
+    let time = 0;
+    const progress = createProgress(
+      { isTTY: true, write: (s: string) => writes.push(s) },
+      "verifying",
+      () => time,
+    );
+    for (let done = 1; done <= 5; done++) {
+      time += 60;
+      progress.update(done * 1000);
+    }
+    progress.done();
+    expect(writes.filter((w) => w.startsWith("\rverifying ["))).toHaveLength(2);
+    expect(writes.at(-2)).toMatch(/ 4,000 events$/);
+    expect(writes.at(-1)).toBe("\r\x1b[2K");
+  });
+
+  it("draws nothing when the output is not a terminal", () => {
+    const writes: string[] = [];
+    const progress = createProgress(
+      { write: (s: string) => writes.push(s) },
+      "verifying",
+      () => 1e6,
+    );
+    progress.update(10);
+    progress.done();
+    expect(writes).toEqual([]);
+  });
+});

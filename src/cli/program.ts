@@ -1,0 +1,222 @@
+import { readFileSync } from "node:fs";
+import { Command, Option } from "commander";
+import type { Caller } from "../app/application.js";
+import { AppError } from "../app/errors.js";
+import { ConfigError, loadConfig } from "../config/load-config.js";
+import { evaluate, type EvaluationInput } from "../index.js";
+import { openApplication, startServer, type RunningServer } from "../main.js";
+import { migrateStore } from "../storage/open-store.js";
+import { demoScenarios } from "./demo-scenarios.js";
+import { createProgress } from "./progress.js";
+import { renderDecision } from "./render-decision.js";
+import { prepareDemo } from "./seed-demo.js";
+
+/** Where the commands read and write; the real process by default, captured in tests. */
+export interface CliIo {
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly stdout: { write(text: string): unknown };
+  readonly stderr: { write(text: string): unknown; readonly isTTY?: boolean };
+  setExitCode(code: number): void;
+  /** Called with the running server by `serve` (tests close it). */
+  onServing?(running: RunningServer): void;
+}
+
+/** The operator at the terminal: a platform administrator by virtue of holding the store. */
+const OPERATOR: Caller = {
+  id: "cli",
+  name: "tenant-mfa CLI operator",
+  roles: ["platform_admin"],
+  tenants: "all",
+};
+
+interface StoreOptions {
+  db?: string;
+  config?: string;
+}
+
+const indent = (text: string): string => text.replace(/^/gm, "  ");
+
+/** Builds the `tenant-mfa` command line. */
+export function createProgram(io: CliIo): Command {
+  const out = (line: string) => io.stdout.write(`${line}\n`);
+  const fail = (message: string, code = 1) => {
+    io.stderr.write(`tenant-mfa: ${message}\n`);
+    io.setExitCode(code);
+  };
+  /** Loads the configuration; reports a ConfigError and returns undefined. */
+  const configFrom = (options: StoreOptions, more: Record<string, unknown> = {}) => {
+    try {
+      return loadConfig({
+        ...(options.config === undefined ? {} : { file: options.config }),
+        env: io.env,
+        overrides: { db: options.db, ...more },
+      });
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      fail(error.message, 2);
+      return undefined;
+    }
+  };
+  const dbOption = () =>
+    new Option(
+      "--db <url>",
+      "store: sqlite:PATH, sqlite::memory: or postgres://… (env TENANT_MFA_DB)",
+    );
+  const configOption = () => new Option("--config <file>", "JSON configuration file");
+
+  const program = new Command()
+    .name("tenant-mfa")
+    .description("Decide and enforce how each organisation proves multi-factor authentication.")
+    .configureOutput({
+      writeOut: (text) => io.stdout.write(text),
+      writeErr: (text) => io.stderr.write(text),
+    });
+
+  program
+    .command("serve")
+    .description("Run the HTTP server (admin API, decision API)")
+    .addOption(dbOption())
+    .option("--port <n>", "port to listen on (env TENANT_MFA_PORT; default 8080)")
+    .option("--host <host>", "address to listen on (env TENANT_MFA_HOST; default 127.0.0.1)")
+    .addOption(configOption())
+    .option("--demo", "create the demo tenants, principals and API keys (idempotent)")
+    .action(async (options: StoreOptions & { port?: string; host?: string; demo?: boolean }) => {
+      const config = configFrom(options, { port: options.port, host: options.host });
+      if (config === undefined) return;
+      const running = await startServer(
+        config,
+        options.demo === true
+          ? { seed: (opened) => prepareDemo(opened, out).then(() => undefined) }
+          : {},
+      );
+      out(`tenant-mfa listening on ${running.url} (store ${describeStore(config.db)})`);
+      io.onServing?.(running);
+    });
+
+  program
+    .command("migrate")
+    .description("Apply pending store migrations")
+    .addOption(dbOption())
+    .addOption(configOption())
+    .action(async (options: StoreOptions) => {
+      const config = configFrom(options);
+      if (config === undefined) return;
+      const applied = await migrateStore(config.db);
+      out(
+        applied.length === 0
+          ? "The store is up to date."
+          : `Applied ${applied.length} migration(s): ${applied.join(", ")}`,
+      );
+    });
+
+  program
+    .command("bootstrap")
+    .description("Create the first platform administrator API key and print its secret once")
+    .addOption(dbOption())
+    .addOption(configOption())
+    .option("--name <name>", "the key's name", "bootstrap platform admin")
+    .option("--force", "create another platform administrator key even if one exists")
+    .action(async (options: StoreOptions & { name: string; force?: boolean }) => {
+      const config = configFrom(options);
+      if (config === undefined) return;
+      const opened = await openApplication(config);
+      try {
+        const { key, secret } = await opened.bootstrap({
+          name: options.name,
+          ...(options.force === true ? { force: true } : {}),
+        });
+        out(`Created platform administrator key ${key.id} ("${key.name}").`);
+        out("Its secret is shown this once; store it now:");
+        out(secret);
+      } catch (error) {
+        if (!(error instanceof AppError && error.code === "request.invalid")) throw error;
+        fail("a platform administrator key exists; pass --force to create another.");
+      } finally {
+        await opened.close();
+      }
+    });
+
+  const audit = program.command("audit").description("Audit chain tools");
+  audit
+    .command("verify")
+    .description("Verify the audit chains; exit 1 and print the first broken link if any")
+    .addOption(dbOption())
+    .addOption(configOption())
+    .option("--tenant <tenant>", "verify only this tenant's chain")
+    .option("--json", "print the result as JSON")
+    .action(async (options: StoreOptions & { tenant?: string; json?: boolean }) => {
+      const config = configFrom(options);
+      if (config === undefined) return;
+      const opened = await openApplication(config);
+      const progress = createProgress(io.stderr, "verifying audit chains");
+      try {
+        const result = await opened.app.audit.verify(
+          OPERATOR,
+          options.tenant === undefined ? {} : { tenant: options.tenant },
+          (done) => {
+            progress.update(done);
+          },
+        );
+        progress.done();
+        if (options.json === true) out(JSON.stringify(result));
+        else if (result.broken === undefined) {
+          out(`ok: ${result.chains} chain(s), ${result.events} event(s) verified`);
+        } else {
+          const { chain, seq, problem } = result.broken;
+          out(`BROKEN: chain ${chain}, event ${seq}: ${problem}`);
+          out(`(${result.events} event(s) verified before the first broken link)`);
+        }
+        if (!result.ok) io.setExitCode(1);
+      } catch (error) {
+        progress.done();
+        if (!(error instanceof AppError)) throw error;
+        fail(error.message);
+      } finally {
+        await opened.close();
+      }
+    });
+
+  program
+    .command("demo")
+    .description("Evaluate a few example sign-ins and print the decisions")
+    .action(() => {
+      const now = new Date();
+      for (const scenario of demoScenarios(now)) {
+        const decision = evaluate(scenario.input, { now });
+        out(`\n▶ ${scenario.title}\n${indent(renderDecision(decision))}`);
+      }
+    });
+
+  program
+    .command("evaluate")
+    .description(
+      "Evaluate one input (JSON, from FILE or standard input) and print the decision as JSON",
+    )
+    .argument("[file]", "input file; standard input when absent")
+    .option("--now <iso>", "the instant to decide at (default: now)")
+    .action((file: string | undefined, options: { now?: string }) => {
+      const text = readFileSync(file ?? 0, "utf8");
+      let input: EvaluationInput;
+      try {
+        input = JSON.parse(text) as EvaluationInput;
+      } catch (error) {
+        fail(`the input is not JSON: ${(error as Error).message}`, 2);
+        return;
+      }
+      const now = options.now === undefined ? new Date() : new Date(options.now);
+      out(JSON.stringify(evaluate(input, { now }), null, 2));
+    });
+
+  return program;
+}
+
+/** The store's kind and place, without any password a PostgreSQL URL may hold. */
+function describeStore(url: string): string {
+  if (url.startsWith("sqlite:")) return url;
+  try {
+    const parsed = new URL(url);
+    return `${parsed.protocol}//${parsed.host}${parsed.pathname}`;
+  } catch {
+    return "postgres";
+  }
+}

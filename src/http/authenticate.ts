@@ -1,0 +1,89 @@
+import type { FastifyRequest } from "fastify";
+import type { Application, Caller } from "../app/application.js";
+import { AppError } from "../app/errors.js";
+import { HttpProblem } from "./problem.js";
+
+declare module "fastify" {
+  interface FastifyRequest {
+    /** The authenticated caller of a `/v1` route; `null` before authentication. */
+    caller: Caller | null;
+  }
+}
+
+/** How many failed attempts an address may make in a window before it must wait. */
+export interface FailureLimit {
+  readonly attempts: number;
+  readonly windowMs: number;
+}
+
+/** Counts failed authentications per client address, in fixed windows. */
+export class FailureLimiter {
+  readonly #limit: FailureLimit;
+  readonly #now: () => number;
+  readonly #failures = new Map<string, { count: number; resetAt: number }>();
+
+  constructor(limit: FailureLimit, now: () => number) {
+    this.#limit = limit;
+    this.#now = now;
+  }
+
+  /** Seconds to wait before the next attempt, or 0 when the address may try now. */
+  retryAfter(address: string): number {
+    const entry = this.#failures.get(address);
+    if (entry === undefined) return 0;
+    const now = this.#now();
+    if (entry.resetAt <= now) {
+      this.#failures.delete(address);
+      return 0;
+    }
+    return entry.count >= this.#limit.attempts ? Math.ceil((entry.resetAt - now) / 1000) : 0;
+  }
+
+  fail(address: string): void {
+    const now = this.#now();
+    if (this.#failures.size > 100_000) this.#sweep(now);
+    const entry = this.#failures.get(address);
+    if (entry === undefined || entry.resetAt <= now) {
+      this.#failures.set(address, { count: 1, resetAt: now + this.#limit.windowMs });
+    } else {
+      entry.count += 1;
+    }
+  }
+
+  #sweep(now: number): void {
+    for (const [address, entry] of this.#failures) {
+      if (entry.resetAt <= now) this.#failures.delete(address);
+    }
+  }
+}
+
+const BEARER = /^Bearer[ \t]+([A-Za-z0-9\-._~+/]+=*)[ \t]*$/i;
+
+/**
+ * Builds the `onRequest` hook of every `/v1` route: `Authorization: Bearer <secret>` is resolved
+ * to a caller by the application; repeated failures from one address are slowed down.
+ */
+export function bearerAuthentication(app: Application, limiter: FailureLimiter) {
+  return async (request: FastifyRequest): Promise<void> => {
+    const retryAfter = limiter.retryAfter(request.ip);
+    if (retryAfter > 0) {
+      throw new HttpProblem("auth.rate_limited", undefined, { "retry-after": String(retryAfter) });
+    }
+    const header = request.headers.authorization;
+    if (header === undefined || header === "") throw new AppError("auth.missing_credentials");
+    const match = BEARER.exec(header);
+    if (match?.[1] === undefined) {
+      throw new AppError(
+        "auth.missing_credentials",
+        "Send the API key as `Authorization: Bearer <key>`; no other scheme is accepted.",
+      );
+    }
+    try {
+      request.caller = await app.authenticate(match[1]);
+    } catch (error) {
+      if (error instanceof AppError && error.code === "auth.invalid_credentials")
+        limiter.fail(request.ip);
+      throw error;
+    }
+  };
+}

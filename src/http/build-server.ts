@@ -1,0 +1,313 @@
+import swagger from "@fastify/swagger";
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import { pino, type Logger, type redactOptions } from "pino";
+import type { Application } from "../app/application.js";
+import { AppError } from "../app/errors.js";
+import { bearerAuthentication, FailureLimiter, type FailureLimit } from "./authenticate.js";
+import { jsonSchema, PROBLEM_SCHEMA_ID, problemResponse } from "./add-route.js";
+import { createMetrics, type Metrics } from "./metrics.js";
+import { HttpProblem, PROBLEM_MEDIA_TYPE, renderProblem } from "./problem.js";
+import { problemSchema } from "./response-schemas.js";
+import { registerPlatformRoutes } from "./routes/platform-routes.js";
+import { registerTenantRoutes } from "./routes/tenant-routes.js";
+
+/** What the HTTP layer reads of the server configuration. */
+export interface ServerConfig {
+  readonly bodyLimitBytes: number;
+  readonly logLevel?: string;
+  readonly trustProxy?: boolean;
+}
+
+/** What the server is built from. */
+export interface ServerOptions {
+  readonly app: Application;
+  readonly config: ServerConfig;
+  /** A pino logger; by default one at `config.logLevel` with secrets redacted. */
+  readonly logger?: Logger;
+  /** Prometheus metrics; by default a fresh registry with the process metrics. */
+  readonly metrics?: Metrics;
+  /** The source of time for `?active=true` filters and authentication back-off. */
+  readonly now?: () => Date;
+  /** Failed authentications allowed per client address and window (default 20 a minute). */
+  readonly authFailureLimit?: FailureLimit;
+  /** How long `/readyz` waits for the store (default 2 s). */
+  readonly readyTimeoutMs?: number;
+}
+
+/** Log options: secrets redacted wherever they might appear; bodies are never logged. */
+export const LOG_REDACTION: redactOptions = {
+  paths: [
+    "req.headers.authorization",
+    "req.headers.cookie",
+    "headers.authorization",
+    "secret",
+    "*.secret",
+    "*.*.secret",
+    "body",
+    "req.body",
+  ],
+  censor: "[redacted]",
+};
+
+/** Creates the server's default logger: JSON lines on standard output. */
+export function createLogger(level = "info"): Logger {
+  return pino({ level, redact: LOG_REDACTION });
+}
+
+const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  "x-content-type-options": "nosniff",
+  "x-frame-options": "DENY",
+  "content-security-policy": "default-src 'none'; frame-ancestors 'none'",
+  "referrer-policy": "no-referrer",
+  "cross-origin-resource-policy": "same-origin",
+};
+
+/**
+ * Builds the HTTP server: the `/v1` API over the application's use cases, health, readiness,
+ * metrics and the OpenAPI document. It never listens: tests call `server.inject`, the
+ * composition root calls `listen`.
+ */
+export function buildServer(options: ServerOptions): FastifyInstance {
+  const { app, config } = options;
+  const now = options.now ?? (() => new Date());
+  const metrics = options.metrics ?? createMetrics({ defaults: true });
+  const server = Fastify({
+    loggerInstance: options.logger ?? createLogger(config.logLevel),
+    bodyLimit: config.bodyLimitBytes,
+    trustProxy: config.trustProxy ?? false,
+    // Slow or stalled clients are cut off instead of holding a connection forever.
+    connectionTimeout: 30_000,
+    requestTimeout: 30_000,
+    keepAliveTimeout: 5_000,
+    return503OnClosing: true,
+    routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 },
+    onProtoPoisoning: "error",
+    onConstructorPoisoning: "error",
+    frameworkErrors: (error, request, reply) => {
+      sendProblem(request, reply, error);
+    },
+  }) as unknown as FastifyInstance;
+
+  // Every request part is checked by zod in the handler (src/http/add-route.ts); the JSON
+  // Schemas on routes document the API, and responses are sent as they are.
+  server.setValidatorCompiler(() => () => true);
+  server.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  server.removeContentTypeParser("text/plain");
+  // An empty JSON body is no body (a DELETE or an approval from a client that always sends the
+  // content type); a route that needs a body says so through its schema.
+  const parseJson = server.getDefaultJsonParser("error", "error");
+  server.removeContentTypeParser("application/json");
+  server.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
+    const text = typeof body === "string" ? body : body.toString("utf8");
+    if (text === "") done(null, undefined);
+    else void parseJson(request, text, done);
+  });
+  server.decorateRequest("caller", null);
+
+  const routes: { method: string; pattern: RegExp }[] = [];
+  server.addHook("onRoute", (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    const pattern = new RegExp(
+      `^${route.url
+        .replace(/[.+?^${}()|[\]\\]/g, "\\$&")
+        .replace(/:[^/]+/g, "[^/]+")
+        .replace(/\*/g, ".*")}$`,
+    );
+    for (const method of methods) routes.push({ method: String(method), pattern });
+  });
+
+  server.setErrorHandler((error, request, reply) => {
+    sendProblem(request, reply, error);
+  });
+  server.setNotFoundHandler((request, reply) => {
+    const path = request.url.split("?")[0] ?? "";
+    const allowed = [
+      ...new Set(routes.filter((r) => r.pattern.test(path)).map((r) => r.method)),
+    ].sort();
+    if (allowed.length > 0) {
+      sendProblem(
+        request,
+        reply,
+        new HttpProblem("method.not_allowed", `${request.method} is not allowed here.`, {
+          allow: allowed.join(", "),
+        }),
+      );
+      return;
+    }
+    sendProblem(request, reply, new HttpProblem("route.not_found", `No route ${path}.`));
+  });
+
+  server.addHook("onSend", async (request, reply, payload) => {
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) reply.header(name, value);
+    if (!reply.hasHeader("cache-control")) reply.header("cache-control", "no-store");
+    return payload;
+  });
+  server.addHook("onResponse", async (request, reply) => {
+    const labels = {
+      method: request.method,
+      route: request.routeOptions.url ?? "unmatched",
+      status: String(reply.statusCode),
+    };
+    metrics.httpRequests.inc(labels);
+    metrics.httpDuration.observe(labels, reply.elapsedTime / 1000);
+  });
+
+  server.addSchema({ $id: PROBLEM_SCHEMA_ID, ...jsonSchema(problemSchema, "output") });
+  void server.register(swagger, {
+    refResolver: {
+      buildLocalReference: (json, _baseUri, _fragment, i) =>
+        typeof json.$id === "string" ? json.$id : `def-${i}`,
+    },
+    openapi: {
+      openapi: "3.1.0",
+      info: {
+        title: "tenant-mfa",
+        version: "1",
+        description:
+          "MFA policy decisions and administration for a multi-tenant platform. Errors are RFC 9457 problem documents with a stable `code`.",
+      },
+      components: {
+        securitySchemes: {
+          bearer: { type: "http", scheme: "bearer", description: "An API key." },
+        },
+      },
+    },
+  });
+
+  void server.register((api, _options, done) => {
+    registerOperationalRoutes(api, app, metrics, options.readyTimeoutMs ?? 2000);
+    const context = {
+      app,
+      metrics,
+      now,
+      authenticate: bearerAuthentication(
+        app,
+        new FailureLimiter(options.authFailureLimit ?? { attempts: 20, windowMs: 60_000 }, () =>
+          now().getTime(),
+        ),
+      ),
+    };
+    registerPlatformRoutes(api, context);
+    registerTenantRoutes(api, context);
+    done();
+  });
+
+  return server;
+}
+
+function sendProblem(request: FastifyRequest, reply: FastifyReply, error: unknown): void {
+  const path = request.url.split("?")[0];
+  const { problem, headers, unexpected } = renderProblem(error, path);
+  if (unexpected) request.log.error({ err: error }, "unexpected error");
+  else if (problem.status >= 500)
+    request.log.warn({ err: error, code: problem.code }, problem.title);
+  else request.log.info({ code: problem.code, status: problem.status }, "request refused");
+  void reply
+    .code(problem.status)
+    .headers(headers)
+    .type(PROBLEM_MEDIA_TYPE)
+    .send(JSON.stringify(problem));
+}
+
+function registerOperationalRoutes(
+  server: FastifyInstance,
+  app: Application,
+  metrics: Metrics,
+  readyTimeoutMs: number,
+): void {
+  server.get(
+    "/healthz",
+    {
+      schema: {
+        summary: "Liveness: the process serves requests",
+        tags: ["operations"],
+        response: {
+          200: {
+            description: "Alive.",
+            content: {
+              "application/json": {
+                schema: { type: "object", properties: { status: { const: "ok" } } },
+              },
+            },
+          },
+        },
+      },
+    },
+    () => ({ status: "ok" }),
+  );
+
+  server.get(
+    "/readyz",
+    {
+      schema: {
+        summary: "Readiness: the store is reachable",
+        tags: ["operations"],
+        response: {
+          200: {
+            description: "Ready.",
+            content: {
+              "application/json": {
+                schema: { type: "object", properties: { status: { const: "ready" } } },
+              },
+            },
+          },
+          503: problemResponse("The store cannot be reached (`store.unavailable`)."),
+        },
+      },
+    },
+    async () => {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          reject(new Error("readiness check timed out"));
+        }, readyTimeoutMs);
+      });
+      try {
+        await Promise.race([app.ready(), timeout]);
+      } catch (error) {
+        server.log.warn({ err: error }, "not ready");
+        throw new AppError("store.unavailable", "The store cannot be reached.");
+      } finally {
+        clearTimeout(timer);
+      }
+      return { status: "ready" };
+    },
+  );
+
+  server.get(
+    "/metrics",
+    {
+      schema: {
+        summary: "Prometheus metrics",
+        tags: ["operations"],
+        response: {
+          200: {
+            description: "Metrics in the Prometheus text format.",
+            content: { "text/plain": { schema: { type: "string" } } },
+          },
+        },
+      },
+    },
+    async (_request, reply) => {
+      reply.type(metrics.registry.contentType);
+      return metrics.registry.metrics();
+    },
+  );
+
+  server.get(
+    "/openapi.json",
+    {
+      schema: {
+        summary: "This API's OpenAPI 3.1 document",
+        tags: ["operations"],
+        response: {
+          200: {
+            description: "The OpenAPI document.",
+            content: { "application/json": { schema: { type: "object" } } },
+          },
+        },
+      },
+    },
+    () => server.swagger(),
+  );
+}

@@ -1,0 +1,134 @@
+import { describe, expect, it } from "vitest";
+import { AppError, ERROR_CODES, type ErrorCode } from "../app/errors.js";
+import { ERROR_STATUSES, HTTP_PROBLEMS } from "./error-statuses.js";
+import { HttpProblem, InvalidRequest, renderProblem } from "./problem.js";
+
+// The contract, written out: changing a status is a visible, reviewed change to this table.
+const EXPECTED: Record<ErrorCode, number> = {
+  "auth.missing_credentials": 401,
+  "auth.invalid_credentials": 401,
+  "auth.forbidden": 403,
+  "request.invalid": 400,
+  not_found: 404,
+  "tenant.exists": 409,
+  "policy.precondition_required": 428,
+  "policy.version_conflict": 412,
+  "policy.invalid": 422,
+  "mandate.invalid": 422,
+  "mandate.retired": 409,
+  "mandate.exists": 409,
+  "mandate.version_conflict": 409,
+  "exemption.shared_login_refused": 422,
+  "exemption.expiry_required": 422,
+  "exemption.too_long": 422,
+  "exemption.renewal_limit": 422,
+  "exemption.tenant_limit": 422,
+  "exemption.self_approval": 403,
+  "exemption.invalid_state": 409,
+  "principal.unknown": 422,
+  "store.unavailable": 503,
+};
+
+describe("problem mapping", () => {
+  it("maps every application error code, and only those", () => {
+    expect(Object.keys(ERROR_STATUSES).sort()).toEqual(Object.keys(ERROR_CODES).sort());
+    expect(Object.keys(EXPECTED).sort()).toEqual(Object.keys(ERROR_CODES).sort());
+  });
+
+  it.each(Object.keys(ERROR_CODES) as ErrorCode[])(
+    "renders %s as an RFC 9457 problem with its status",
+    (code) => {
+      const { problem, unexpected } = renderProblem(new AppError(code, "what happened"), "/v1/x");
+      expect(problem).toEqual({
+        type: `urn:tenant-mfa:problem:${code}`,
+        title: ERROR_CODES[code],
+        status: EXPECTED[code],
+        detail: "what happened",
+        code,
+        instance: "/v1/x",
+      });
+      expect(unexpected).toBe(false);
+    },
+  );
+
+  it("challenges with WWW-Authenticate: Bearer on both 401 codes (RFC 6750 §3)", () => {
+    expect(renderProblem(new AppError("auth.missing_credentials"), "/").headers).toEqual({
+      "www-authenticate": 'Bearer realm="tenant-mfa"',
+    });
+    expect(renderProblem(new AppError("auth.invalid_credentials"), "/").headers).toEqual({
+      "www-authenticate": 'Bearer realm="tenant-mfa", error="invalid_token"',
+    });
+    expect(renderProblem(new AppError("auth.forbidden"), "/").headers).toEqual({});
+  });
+
+  it("shows the details of a refusal but never those of an outage", () => {
+    const conflict = renderProblem(
+      new AppError("policy.version_conflict", undefined, { currentVersion: 4 }),
+      "/",
+    );
+    expect(conflict.problem.details).toEqual({ currentVersion: 4 });
+    const outage = renderProblem(
+      new AppError("store.unavailable", undefined, { cause: "connect ECONNREFUSED 10.0.0.5:5432" }),
+      "/",
+    );
+    expect(outage.problem.status).toBe(503);
+    expect(JSON.stringify(outage.problem)).not.toContain("ECONNREFUSED");
+    expect(outage.headers).toEqual({ "retry-after": "5" });
+  });
+
+  it("renders unexpected errors as 500 `internal` without their message", () => {
+    const { problem, unexpected } = renderProblem(
+      new TypeError("cannot read secret of undefined at db.ts:12"),
+      "/v1/x",
+    );
+    expect(problem.status).toBe(500);
+    expect(problem.code).toBe("internal");
+    expect(problem.detail).toBe(HTTP_PROBLEMS.internal.title);
+    expect(JSON.stringify(problem)).not.toContain("secret");
+    expect(unexpected).toBe(true);
+    expect(renderProblem("a string", undefined).problem.code).toBe("internal");
+    expect(renderProblem(null, undefined).problem.code).toBe("internal");
+  });
+
+  it.each(Object.keys(HTTP_PROBLEMS) as (keyof typeof HTTP_PROBLEMS)[])(
+    "renders the HTTP-layer code %s with its status",
+    (code) => {
+      const { problem, headers } = renderProblem(new HttpProblem(code, undefined, { a: "b" }), "/");
+      expect(problem.status).toBe(HTTP_PROBLEMS[code].status);
+      expect(problem.code).toBe(code);
+      expect(problem.type).toBe(`urn:tenant-mfa:problem:${code}`);
+      expect(headers).toEqual({ a: "b" });
+    },
+  );
+
+  it("lists every invalid part of a request", () => {
+    const errors = [
+      { pointer: "#/name", detail: "expected string" },
+      { pointer: "#/extra", detail: "unknown field" },
+    ];
+    const { problem } = renderProblem(new InvalidRequest(errors), "/");
+    expect(problem).toMatchObject({
+      status: 400,
+      code: "request.invalid",
+      detail: "#/name: expected string (and 1 more)",
+      errors,
+    });
+  });
+
+  it.each([
+    ["FST_ERR_CTP_BODY_TOO_LARGE", 413, "request.too_large"],
+    ["FST_ERR_CTP_INVALID_MEDIA_TYPE", 415, "request.unsupported_media_type"],
+    ["FST_ERR_CTP_INVALID_JSON_BODY", 400, "request.invalid"],
+    ["FST_ERR_CTP_EMPTY_JSON_BODY", 400, "request.invalid"],
+    ["FST_ERR_CTP_INVALID_CONTENT_LENGTH", 400, "request.invalid"],
+    ["FST_ERR_SOMETHING_NEW", 400, "request.invalid"],
+  ])("maps Fastify's %s to %i %s", (fastifyCode, status, code) => {
+    const error = Object.assign(new Error("raw framework message"), {
+      code: fastifyCode,
+      statusCode: fastifyCode === "FST_ERR_SOMETHING_NEW" ? 400 : status,
+    });
+    const { problem } = renderProblem(error, "/");
+    expect([problem.status, problem.code]).toEqual([status, code]);
+    expect(problem.detail).not.toContain("raw framework message");
+  });
+});

@@ -1,0 +1,59 @@
+import type { ErrorCode } from "../app/errors.js";
+
+/**
+ * The HTTP status of every application error code: the one place where codes meet statuses.
+ * `satisfies` makes a new code in `src/app/errors.ts` a compile error here until it is mapped.
+ */
+export const ERROR_STATUSES = {
+  "auth.missing_credentials": 401,
+  "auth.invalid_credentials": 401,
+  "auth.forbidden": 403,
+  "request.invalid": 400,
+  not_found: 404,
+  "tenant.exists": 409,
+  "policy.precondition_required": 428,
+  "policy.version_conflict": 412,
+  "policy.invalid": 422,
+  "mandate.invalid": 422,
+  "mandate.retired": 409,
+  "mandate.exists": 409,
+  "mandate.version_conflict": 409,
+  "exemption.shared_login_refused": 422,
+  "exemption.expiry_required": 422,
+  "exemption.too_long": 422,
+  "exemption.renewal_limit": 422,
+  "exemption.tenant_limit": 422,
+  "exemption.self_approval": 403,
+  "exemption.invalid_state": 409,
+  "principal.unknown": 422,
+  "store.unavailable": 503,
+} as const satisfies Record<ErrorCode, number>;
+
+/**
+ * Codes that only the HTTP layer reports: the request never reached a use case. Each has its
+ * status and a title for people.
+ */
+export const HTTP_PROBLEMS = {
+  "request.too_large": { status: 413, title: "The request body is larger than allowed." },
+  "request.unsupported_media_type": {
+    status: 415,
+    title: "Send the request body as `application/json`.",
+  },
+  "request.not_acceptable": {
+    status: 406,
+    title: "The resource cannot be represented in a media type that you accept.",
+  },
+  "route.not_found": { status: 404, title: "There is no such route." },
+  "method.not_allowed": { status: 405, title: "The route does not support this method." },
+  "auth.rate_limited": {
+    status: 429,
+    title: "Too many failed authentication attempts; wait before retrying.",
+  },
+  internal: { status: 500, title: "An internal error occurred." },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+/** A code that only the HTTP layer reports. */
+export type HttpProblemCode = keyof typeof HTTP_PROBLEMS;
+
+/** Every code a problem response can carry. */
+export type ProblemCode = ErrorCode | HttpProblemCode;

@@ -1,0 +1,168 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openTestServer, type TestServer } from "./test-support/open-test-server.js";
+
+let t: TestServer;
+beforeAll(async () => {
+  t = await openTestServer();
+});
+afterAll(() => t.close());
+
+interface OpenApi {
+  openapi: string;
+  paths: Record<
+    string,
+    Record<
+      string,
+      {
+        security?: unknown[];
+        requestBody?: { content: Record<string, { schema: { additionalProperties?: boolean } }> };
+        responses: Record<string, { content?: Record<string, { schema: unknown }> }>;
+      }
+    >
+  >;
+  components: { schemas: Record<string, unknown> };
+}
+
+// The routes that the issue names: the contract. Each must be served and documented.
+const CONTRACT = [
+  "GET /healthz",
+  "GET /readyz",
+  "GET /metrics",
+  "GET /openapi.json",
+  "POST /v1/platform/mandates",
+  "GET /v1/platform/mandates",
+  "GET /v1/platform/mandates/{id}",
+  "PUT /v1/platform/mandates/{id}",
+  "POST /v1/platform/mandates/{id}/retire",
+  "POST /v1/api-keys",
+  "GET /v1/api-keys",
+  "DELETE /v1/api-keys/{id}",
+  "POST /v1/tenants",
+  "GET /v1/tenants",
+  "GET /v1/tenants/{tenant}",
+  "GET /v1/tenants/{tenant}/policy",
+  "PUT /v1/tenants/{tenant}/policy",
+  "GET /v1/tenants/{tenant}/policy/history",
+  "POST /v1/tenants/{tenant}/policy/rollback",
+  "PUT /v1/tenants/{tenant}/principals/{principal}",
+  "GET /v1/tenants/{tenant}/principals/{principal}",
+  "GET /v1/tenants/{tenant}/principals",
+  "POST /v1/tenants/{tenant}/exemptions",
+  "GET /v1/tenants/{tenant}/exemptions",
+  "GET /v1/tenants/{tenant}/exemptions/{id}",
+  "POST /v1/tenants/{tenant}/exemptions/{id}/approve",
+  "POST /v1/tenants/{tenant}/exemptions/{id}/reject",
+  "POST /v1/tenants/{tenant}/exemptions/{id}/revoke",
+  "POST /v1/tenants/{tenant}/decisions",
+  "GET /v1/decisions/{id}",
+  "GET /v1/tenants/{tenant}/audit",
+  "GET /v1/audit/verify",
+];
+
+describe("health and readiness", () => {
+  it("answers /healthz with 200 {status: ok}", async () => {
+    const response = await t.call("GET", "/healthz");
+    expect([response.statusCode, response.json()]).toEqual([200, { status: "ok" }]);
+  });
+
+  it("answers /readyz with 200 while the store is reachable", async () => {
+    const response = await t.call("GET", "/readyz");
+    expect([response.statusCode, response.json()]).toEqual([200, { status: "ready" }]);
+  });
+
+  it("sets the security headers on every response", async () => {
+    for (const url of ["/healthz", "/nope", "/v1/tenants"]) {
+      const response = await t.call("GET", url);
+      expect(response.headers["x-content-type-options"]).toBe("nosniff");
+      expect(response.headers["x-frame-options"]).toBe("DENY");
+      expect(response.headers["content-security-policy"]).toContain("frame-ancestors 'none'");
+      expect(response.headers["cache-control"]).toBe("no-store");
+    }
+  });
+});
+
+describe("metrics", () => {
+  it("counts requests by route pattern and status, and committed audit appends", async () => {
+    await t.call("POST", "/v1/tenants", { key: t.adminKey, body: { id: "acme", name: "Acme" } });
+    await t.call("GET", "/v1/tenants/acme", { key: t.adminKey });
+    await t.call("GET", "/v1/tenants/nope", { key: t.adminKey });
+    const response = await t.call("GET", "/metrics");
+    expect(response.statusCode).toBe(200);
+    expect(response.headers["content-type"]).toMatch(/^text\/plain/);
+    expect(response.body).toContain(
+      'tenant_mfa_http_requests_total{method="GET",route="/v1/tenants/:tenant",status="200"} 1',
+    );
+    expect(response.body).toContain(
+      'tenant_mfa_http_requests_total{method="GET",route="/v1/tenants/:tenant",status="404"} 1',
+    );
+    expect(response.body).toContain("tenant_mfa_http_request_duration_seconds_bucket");
+    // bootstrap key, test tenant creation: one platform event, one tenant event at least
+    expect(response.body).toMatch(/tenant_mfa_audit_appends_total\{chain_kind="tenant"\} [1-9]/);
+    expect(response.body).toMatch(/tenant_mfa_audit_appends_total\{chain_kind="platform"\} [1-9]/);
+    expect(response.body).toContain("# TYPE tenant_mfa_decisions_total counter");
+  });
+});
+
+describe("the OpenAPI document", () => {
+  it("is OpenAPI 3.1 and documents every route of the contract", async () => {
+    const response = await t.call("GET", "/openapi.json");
+    expect(response.statusCode).toBe(200);
+    const document = response.json<OpenApi>();
+    expect(document.openapi).toBe("3.1.0");
+    const documented = Object.entries(document.paths).flatMap(([path, operations]) =>
+      Object.keys(operations).map((method) => `${method.toUpperCase()} ${path}`),
+    );
+    expect(documented.sort()).toEqual([...CONTRACT].sort());
+  });
+
+  it("documents each /v1 operation's security, request schema and problem responses", async () => {
+    const document = (await t.call("GET", "/openapi.json")).json<OpenApi>();
+    expect(document.components.schemas).toHaveProperty("Problem");
+    for (const [path, operations] of Object.entries(document.paths)) {
+      if (!path.startsWith("/v1/")) continue;
+      for (const [method, operation] of Object.entries(operations)) {
+        const where = `${method} ${path}`;
+        expect(operation.security, where).toEqual([{ bearer: [] }]);
+        for (const status of ["400", "401", "403", "404", "500", "503"]) {
+          expect(operation.responses[status]?.content, `${where} ${status}`).toHaveProperty(
+            "application/problem+json",
+          );
+        }
+        if (method === "post" && !path.endsWith("/approve")) {
+          const schema = operation.requestBody?.content["application/json"]?.schema;
+          expect(schema?.additionalProperties, where).toBe(false);
+        }
+      }
+    }
+  });
+});
+
+describe("when the store is down", () => {
+  it("answers decisions and readiness with 503 store.unavailable, never a decision", async () => {
+    const down = await openTestServer();
+    const service = await down.key(["platform_service"], "all");
+    await down.call("POST", "/v1/tenants", { key: down.adminKey, body: { id: "acme", name: "A" } });
+    await down.store.close();
+
+    const decision = await down.call("POST", "/v1/tenants/acme/decisions", {
+      key: service,
+      body: {
+        principal: { id: "alice", population: "direct" },
+        evidence: {
+          events: [{ method: "password", source: "platform", at: "2026-11-23T11:59:00Z" }],
+        },
+      },
+    });
+    expect(decision.statusCode).toBe(503);
+    expect(decision.headers["content-type"]).toMatch(/^application\/problem\+json/);
+    expect(decision.headers["retry-after"]).toBe("5");
+    expect(decision.json()).toMatchObject({ code: "store.unavailable" });
+    expect(decision.body).not.toContain("allow");
+
+    const ready = await down.call("GET", "/readyz");
+    expect(ready.statusCode).toBe(503);
+    expect(ready.json()).toMatchObject({ code: "store.unavailable" });
+    expect((await down.call("GET", "/healthz")).statusCode).toBe(200);
+    await down.close();
+  });
+});

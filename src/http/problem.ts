@@ -1,0 +1,175 @@
+import { z } from "zod";
+import { AppError, ERROR_CODES } from "../app/errors.js";
+import {
+  ERROR_STATUSES,
+  HTTP_PROBLEMS,
+  type HttpProblemCode,
+  type ProblemCode,
+} from "./error-statuses.js";
+
+/** One invalid part of a request: a JSON pointer into the body (or `#/query/…`, `#/params/…`). */
+export interface InvalidPart {
+  readonly pointer: string;
+  readonly detail: string;
+}
+
+/** An RFC 9457 problem document with tenant-mfa's stable `code` extension. */
+export interface Problem {
+  readonly type: string;
+  readonly title: string;
+  readonly status: number;
+  readonly detail: string;
+  readonly code: ProblemCode;
+  readonly instance?: string;
+  readonly errors?: readonly InvalidPart[];
+  readonly details?: Readonly<Record<string, unknown>>;
+}
+
+/** The media type of a problem document (RFC 9457 §3). */
+export const PROBLEM_MEDIA_TYPE = "application/problem+json";
+
+/** The `type` URI of a problem code: stable, one per code. */
+export const problemType = (code: ProblemCode): string => `urn:tenant-mfa:problem:${code}`;
+
+/** A failure that only the HTTP layer can report (the request never reached a use case). */
+export class HttpProblem extends Error {
+  readonly code: HttpProblemCode;
+  readonly headers: Readonly<Record<string, string>>;
+  constructor(code: HttpProblemCode, detail?: string, headers: Record<string, string> = {}) {
+    super(detail ?? HTTP_PROBLEMS[code].title);
+    this.name = "HttpProblem";
+    this.code = code;
+    this.headers = headers;
+  }
+}
+
+/** A request part failed its schema: a `request.invalid` problem listing every invalid part. */
+export class InvalidRequest extends AppError {
+  readonly errors: readonly InvalidPart[];
+  constructor(errors: readonly InvalidPart[], detail?: string) {
+    super("request.invalid", detail ?? describe(errors));
+    this.errors = errors;
+  }
+}
+
+function describe(errors: readonly InvalidPart[]): string {
+  const first = errors[0];
+  if (first === undefined) return ERROR_CODES["request.invalid"];
+  const more = errors.length > 1 ? ` (and ${errors.length - 1} more)` : "";
+  return `${first.pointer}: ${first.detail}${more}`;
+}
+
+/** Turns a zod error on one part of a request into the parts it names. */
+export function invalidParts(error: z.ZodError, part: "body" | "query" | "params" | "headers") {
+  const parts: InvalidPart[] = [];
+  const base = part === "body" ? "#" : `#/${part}`;
+  for (const issue of error.issues) {
+    const path = issue.path.map((segment) => escapePointer(String(segment)));
+    if (issue.code === "unrecognized_keys") {
+      for (const key of issue.keys)
+        parts.push({
+          pointer: [base, ...path, escapePointer(key)].join("/"),
+          detail: "unknown field",
+        });
+    } else {
+      parts.push({ pointer: [base, ...path].join("/"), detail: issue.message });
+    }
+  }
+  return parts;
+}
+
+const escapePointer = (segment: string) => segment.replaceAll("~", "~0").replaceAll("/", "~1");
+
+/** A problem's status and document, plus response headers, for any thrown value. */
+export interface RenderedProblem {
+  readonly problem: Problem;
+  readonly headers: Readonly<Record<string, string>>;
+  /** The error is unexpected (a bug or an outage): log it in full. */
+  readonly unexpected: boolean;
+}
+
+interface FastifyLikeError {
+  readonly code?: unknown;
+  readonly statusCode?: unknown;
+}
+
+/** Fastify's own request errors whose fixed messages are safe to show. */
+const FASTIFY_CODES: Readonly<Record<string, { code: ProblemCode; detail?: string }>> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: { code: "request.too_large" },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { code: "request.unsupported_media_type" },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: {
+    code: "request.invalid",
+    detail: "The body's size does not match its Content-Length.",
+  },
+  FST_ERR_CTP_EMPTY_JSON_BODY: {
+    code: "request.invalid",
+    detail: "The body is empty but the content type says JSON.",
+  },
+  FST_ERR_CTP_INVALID_JSON_BODY: { code: "request.invalid", detail: "The body is not valid JSON." },
+  FST_ERR_BAD_URL: { code: "request.invalid", detail: "The URL's percent-encoding is malformed." },
+};
+
+/** Maps anything thrown while serving a request to a problem document; never leaks internals. */
+export function renderProblem(error: unknown, instance: string | undefined): RenderedProblem {
+  const make = (
+    code: ProblemCode,
+    detail: string | undefined,
+    extra: Partial<Pick<Problem, "errors" | "details">> = {},
+    headers: Readonly<Record<string, string>> = {},
+    unexpected = false,
+  ): RenderedProblem => {
+    const known = code in ERROR_STATUSES;
+    const status = known
+      ? ERROR_STATUSES[code as keyof typeof ERROR_STATUSES]
+      : HTTP_PROBLEMS[code as HttpProblemCode].status;
+    const title = known
+      ? ERROR_CODES[code as keyof typeof ERROR_CODES]
+      : HTTP_PROBLEMS[code as HttpProblemCode].title;
+    const problem: Problem = {
+      type: problemType(code),
+      title,
+      status,
+      detail: detail ?? title,
+      code,
+      ...(instance === undefined ? {} : { instance }),
+      ...extra,
+    };
+    return { problem, headers: { ...challengeHeaders(code), ...headers }, unexpected };
+  };
+
+  if (error instanceof InvalidRequest)
+    return make("request.invalid", error.message, { errors: error.errors });
+  if (error instanceof AppError) {
+    // Details explain a refusal to its client; those of an outage are internals, logged only.
+    const outage = ERROR_STATUSES[error.code] >= 500;
+    const extra = error.details === undefined || outage ? {} : { details: error.details };
+    const headers: Record<string, string> =
+      error.code === "store.unavailable" ? { "retry-after": "5" } : {};
+    return make(error.code, error.message, extra, headers);
+  }
+  if (error instanceof HttpProblem) return make(error.code, error.message, {}, error.headers);
+  if (error instanceof z.ZodError) {
+    const errors = invalidParts(error, "body");
+    return make("request.invalid", new InvalidRequest(errors).message, { errors });
+  }
+  const { code, statusCode } = (
+    typeof error === "object" && error !== null ? error : {}
+  ) as FastifyLikeError;
+  const fastify = typeof code === "string" ? FASTIFY_CODES[code] : undefined;
+  if (fastify !== undefined) return make(fastify.code, fastify.detail);
+  if (typeof statusCode === "number" && statusCode >= 400 && statusCode < 500) {
+    if (statusCode === 413) return make("request.too_large", undefined);
+    if (statusCode === 415) return make("request.unsupported_media_type", undefined);
+    return make("request.invalid", undefined);
+  }
+  return make("internal", undefined, {}, {}, true);
+}
+
+/** RFC 6750 §3: a 401 tells the client which scheme to use. */
+function challengeHeaders(code: ProblemCode): Record<string, string> {
+  if (code === "auth.missing_credentials")
+    return { "www-authenticate": 'Bearer realm="tenant-mfa"' };
+  if (code === "auth.invalid_credentials")
+    return { "www-authenticate": 'Bearer realm="tenant-mfa", error="invalid_token"' };
+  return {};
+}

@@ -1,0 +1,244 @@
+import { z } from "zod";
+import { ROLES } from "../app/records.js";
+import { parseTime } from "../core/time.js";
+import {
+  EXEMPTION_CATEGORIES,
+  METHODS,
+  POPULATIONS,
+  POSTURES,
+  PROOF_SOURCES,
+  RISK_LEVELS,
+  TOKEN_GRANTS,
+} from "../core/vocabulary.js";
+
+/**
+ * The shapes of every request body, path and query, as strict zod schemas: an unknown field is
+ * an error, never silently dropped. They check shape and type; the use cases check the rules.
+ */
+
+/** An ISO 8601 date-time with an offset, the only time format of the API. */
+export const time = z.iso
+  .datetime({ offset: true, error: "expected an ISO 8601 date-time such as 2026-01-31T12:00:00Z" })
+  .refine((value) => parseTime(value) !== undefined, {
+    error: "expected an ISO 8601 date-time such as 2026-01-31T12:00:00Z",
+  });
+
+const text = (max: number) => z.string().trim().min(1, { error: "must not be empty" }).max(max);
+const identifier = text(200);
+/** An id that appears in URLs: letters, digits, `.`, `_`, `-`, `@`, `:`. */
+const urlSafeId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._@:-]{0,127}$/, {
+  error: "expected 1–128 letters, digits or . _ @ : - (starting with a letter or digit)",
+});
+const rationale = text(2000).describe("Why the change is made; kept in the audit trail.");
+const seconds = z
+  .number()
+  .min(0)
+  .max(10 * 365 * 24 * 3600);
+
+/** What a rule requires; every field optional (see `RequirementSpec`). */
+export const requirementSpec = z.strictObject({
+  minAal: z.literal([0, 1, 2, 3]).optional(),
+  phishingResistant: z.boolean().optional(),
+  userVerification: z.boolean().optional(),
+  maxAgeSeconds: seconds.optional(),
+  reauthIntervalSeconds: seconds.optional(),
+  idleTimeoutSeconds: seconds.optional(),
+  acceptedMethods: z.array(z.enum(METHODS)).max(METHODS.length).optional(),
+  proofSource: z.enum(PROOF_SOURCES).optional(),
+});
+
+const riskRules = z.strictObject({
+  low: requirementSpec.optional(),
+  medium: requirementSpec.optional(),
+  high: requirementSpec.optional(),
+});
+
+const unknownRisk = z.enum(["low", "medium"]);
+
+/** A tenant policy as an administrator writes it. */
+export const policyInput = z.strictObject({
+  posture: z.enum(POSTURES),
+  require: requirementSpec.optional(),
+  riskRules: riskRules.optional(),
+  unknownRisk: unknownRisk.optional(),
+  enforcementStartsAt: time.optional(),
+});
+
+/** A platform mandate as an administrator writes it. */
+export const mandateInput = z.strictObject({
+  title: text(200).optional(),
+  scope: z.strictObject({
+    tenants: z.union([z.literal("all"), z.array(identifier).min(1).max(10_000)]),
+    populations: z.array(z.enum(POPULATIONS)).min(1).max(POPULATIONS.length).optional(),
+  }),
+  require: requirementSpec,
+  riskRules: riskRules.optional(),
+  unknownRisk: unknownRisk.optional(),
+  activeFrom: time.optional(),
+  activeUntil: time.optional(),
+  exemptible: z.boolean(),
+});
+
+export const createMandateBody = z.strictObject({
+  id: urlSafeId,
+  mandate: mandateInput,
+  rationale,
+});
+export const updateMandateBody = z.strictObject({ mandate: mandateInput, rationale });
+export const rationaleBody = z.strictObject({ rationale });
+export const reasonBody = z.strictObject({ reason: text(2000) });
+
+export const createApiKeyBody = z.strictObject({
+  name: text(200),
+  roles: z.array(z.enum(ROLES)).min(1).max(ROLES.length),
+  tenants: z.union([z.literal("all"), z.array(identifier).min(1).max(1000)]),
+  expiresAt: time.optional(),
+});
+
+export const createTenantBody = z.strictObject({ id: urlSafeId, name: text(200) });
+
+export const replacePolicyBody = z.strictObject({ policy: policyInput, rationale });
+export const rollbackPolicyBody = z.strictObject({
+  toVersion: z.int().min(1),
+  rationale,
+});
+
+export const upsertPrincipalBody = z.strictObject({
+  externalId: text(500).optional(),
+  population: z.enum(POPULATIONS),
+  displayName: text(500).optional(),
+});
+
+/**
+ * An exemption request. `expiresAt` is mandatory: it is optional here only so that its absence
+ * gets its own problem code (`exemption.expiry_required`). `startsAt` defaults to now.
+ */
+export const exemptionRequestBody = z.strictObject({
+  principal: identifier,
+  category: z.enum(EXEMPTION_CATEGORIES),
+  justification: text(2000),
+  owner: identifier,
+  startsAt: time.optional(),
+  expiresAt: time.optional(),
+  reviewAt: time,
+  renewalOf: identifier.optional(),
+});
+
+const claims = z.record(z.string(), z.unknown());
+const platformEvent = <M extends "password" | "totp" | "recovery_code">(method: M) =>
+  z.strictObject({
+    method: z.literal(method),
+    source: z.literal("platform"),
+    at: time,
+    claims: claims.optional(),
+  });
+
+const authenticationEvent = z.discriminatedUnion("method", [
+  platformEvent("password"),
+  platformEvent("totp"),
+  platformEvent("recovery_code"),
+  z.strictObject({
+    method: z.literal("webauthn"),
+    source: z.literal("platform"),
+    at: time,
+    claims: claims.optional(),
+    userVerified: z.boolean(),
+    backupEligible: z.boolean(),
+    credentialId: z.string().max(1024).optional(),
+  }),
+  z.strictObject({
+    method: z.literal("federated"),
+    source: z.literal("idp"),
+    at: time,
+    claims: claims.optional(),
+    tenant: identifier,
+    idp: identifier,
+    assurance: z.strictObject({
+      aal: z.literal([0, 1, 2, 3]),
+      phishingResistant: z.boolean(),
+    }),
+  }),
+]);
+
+// RFC 8693 `act` nests; three levels are plenty and keep the OpenAPI schema free of cycles.
+const actorLeaf = z.strictObject({ sub: identifier, iss: identifier.optional() });
+const actorMiddle = actorLeaf.extend({ act: actorLeaf.optional() });
+const actor = actorLeaf.extend({ act: actorMiddle.optional() });
+
+const enrolledAuthenticator = z.discriminatedUnion("method", [
+  z.strictObject({
+    method: z.literal("totp"),
+    id: identifier.optional(),
+    label: text(200).optional(),
+  }),
+  z.strictObject({
+    method: z.literal("webauthn"),
+    id: identifier.optional(),
+    label: text(200).optional(),
+    userVerifying: z.boolean(),
+    backupEligible: z.boolean(),
+  }),
+  z.strictObject({ method: z.literal("recovery_code"), remaining: z.int().min(0) }),
+]);
+
+/** What the platform's backend sends to have a sign-in decided. */
+export const decisionRequestBody = z.strictObject({
+  principal: z.strictObject({
+    id: identifier,
+    population: z.enum(POPULATIONS).optional(),
+    authenticators: z.array(enrolledAuthenticator).max(100).optional(),
+  }),
+  evidence: z.strictObject({
+    events: z.array(authenticationEvent).max(20),
+    grant: z.enum(TOKEN_GRANTS).optional(),
+    act: actor.optional(),
+  }),
+  risk: z.enum(RISK_LEVELS).optional(),
+  stepUp: requirementSpec.optional(),
+  lastActivityAt: time.optional(),
+  idps: z
+    .array(
+      z.strictObject({
+        id: identifier,
+        mfaRequestValues: z.array(text(500)).max(20).optional(),
+        phishingResistantRequestValues: z.array(text(500)).max(20).optional(),
+      }),
+    )
+    .max(20)
+    .optional(),
+});
+
+const limit = z
+  .string()
+  .regex(/^\d{1,4}$/, { error: "expected a whole number between 1 and 500" })
+  .transform(Number)
+  .pipe(z.int().min(1).max(500, { error: "expected a whole number between 1 and 500" }));
+
+/** Cursor paging: `after` is the `next` of the previous page. */
+export const pageQuery = z.strictObject({
+  after: z.string().min(1).max(500).optional(),
+  limit: limit.optional(),
+});
+
+export const exemptionListQuery = pageQuery.extend({
+  principal: identifier.optional(),
+  status: z.enum(["requested", "approved", "rejected", "revoked"]).optional(),
+  category: z.enum(EXEMPTION_CATEGORIES).optional(),
+  active: z.enum(["true", "false"]).optional().describe("`true`: only those active now."),
+  activeAt: time.optional().describe("Only those active at this instant."),
+});
+
+export const auditListQuery = pageQuery.extend({
+  type: text(200).optional(),
+  from: time.optional(),
+  to: time.optional(),
+  format: z.enum(["json", "jsonl"]).optional().describe("`jsonl` exports JSON Lines."),
+});
+
+export const auditVerifyQuery = z.strictObject({ tenant: identifier.optional() });
+
+const segment = z.string().min(1).max(200);
+export const idParams = z.strictObject({ id: segment });
+export const tenantParams = z.strictObject({ tenant: segment });
+export const tenantIdParams = z.strictObject({ tenant: segment, id: segment });
+export const principalParams = z.strictObject({ tenant: segment, principal: segment });

@@ -1,0 +1,181 @@
+import { z } from "zod";
+import { ROLES } from "../app/records.js";
+import { EXEMPTION_CATEGORIES, OUTCOMES, POPULATIONS } from "../core/vocabulary.js";
+import { mandateInput, policyInput, time } from "./request-schemas.js";
+
+/**
+ * The shapes of responses, for the OpenAPI document only: responses are serialised as they are,
+ * never filtered through these.
+ */
+
+export const problemSchema = z
+  .object({
+    type: z.string().describe("A URI naming the problem type, one per `code`."),
+    title: z.string(),
+    status: z.int(),
+    detail: z.string(),
+    code: z.string().describe("The stable error code."),
+    instance: z.string().optional(),
+    errors: z
+      .array(z.object({ pointer: z.string(), detail: z.string() }))
+      .optional()
+      .describe("Every invalid part of the request, as JSON pointers."),
+    details: z.record(z.string(), z.unknown()).optional(),
+  })
+  .describe("RFC 9457 problem details");
+
+const page = <T extends z.ZodType>(item: T) =>
+  z.object({
+    items: z.array(item),
+    next: z.string().nullable().describe("Pass as `after` for the next page; null at the end."),
+  });
+
+export const tenantRecord = z.object({ id: z.string(), name: z.string(), createdAt: time });
+
+export const policyRecord = z.object({
+  tenant: z.string(),
+  version: z.int(),
+  policy: policyInput.extend({ tenant: z.string(), version: z.int() }),
+  rationale: z.string(),
+  actor: z.string(),
+  createdAt: time,
+  rollbackOf: z.int().optional(),
+});
+
+export const policyResponse = policyRecord.extend({
+  warnings: z
+    .array(z.object({ part: z.string(), mandate: z.string(), message: z.string() }))
+    .describe("Parts of the policy that a platform mandate overrides."),
+});
+
+export const policyHistoryEntry = policyRecord.extend({
+  diff: z.array(
+    z.object({ path: z.string(), before: z.unknown().optional(), after: z.unknown().optional() }),
+  ),
+});
+
+export const mandateRecord = z.object({
+  id: z.string(),
+  version: z.int(),
+  mandate: mandateInput.extend({ id: z.string(), version: z.int() }),
+  status: z.enum(["active", "retired"]),
+  rationale: z.string(),
+  actor: z.string(),
+  createdAt: time,
+});
+
+export const principalRecord = z.object({
+  tenant: z.string(),
+  id: z.string(),
+  externalId: z.string().optional(),
+  population: z.enum(POPULATIONS),
+  displayName: z.string().optional(),
+  createdAt: time,
+  updatedAt: time,
+});
+
+export const exemptionRecord = z.object({
+  id: z.string(),
+  tenant: z.string(),
+  principal: z.string(),
+  category: z.enum(EXEMPTION_CATEGORIES),
+  status: z.enum(["approved", "requested", "rejected", "revoked"]),
+  startsAt: time,
+  expiresAt: time,
+  reviewAt: time,
+  requestedBy: z.string(),
+  approvedBy: z.string().optional(),
+  justification: z.string(),
+  owner: z.string(),
+  renewalOf: z.string().optional(),
+  createdAt: time,
+  decidedBy: z.string().optional(),
+  decidedAt: time.optional(),
+});
+
+export const apiKeyView = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    roles: z.array(z.enum(ROLES)),
+    tenants: z.union([z.literal("all"), z.array(z.string())]),
+    createdAt: time,
+    createdBy: z.string(),
+    expiresAt: time.optional(),
+    revokedAt: time.optional(),
+  })
+  .describe("An API key; its secret is shown once, at creation, and its hash never.");
+
+export const createdApiKey = z.object({
+  key: apiKeyView,
+  secret: z.string().describe("The bearer secret. Shown once: store it now."),
+});
+
+const requirementPart = z.object({ value: z.unknown(), from: z.array(z.unknown()) });
+
+export const decision = z
+  .looseObject({
+    id: z.string().nullable(),
+    tenant: z.string(),
+    principal: z.looseObject({ id: z.string(), population: z.enum(POPULATIONS) }),
+    outcome: z.enum(OUTCOMES),
+    mode: z.enum(["enforce", "report_only"]),
+    requirement: z.record(z.string(), requirementPart).nullable(),
+    satisfiedBy: z.looseObject({}).nullable(),
+    exemption: z.looseObject({ id: z.string(), breakGlass: z.boolean() }).nullable(),
+    reasons: z.array(z.looseObject({ code: z.string(), message: z.string() })),
+    challenge: z.array(z.looseObject({ kind: z.string() })),
+    versions: z.object({
+      tenantPolicy: z.int().nullable(),
+      mandates: z.array(z.object({ id: z.string(), version: z.int() })),
+    }),
+    risk: z.string(),
+    evaluatedAt: time,
+  })
+  .describe("A decision: outcome, requirement with provenance, reasons, challenge options.");
+
+export const receiptRecord = z.object({
+  id: z.string(),
+  tenant: z.string(),
+  principal: z.string(),
+  outcome: z.enum(OUTCOMES),
+  createdAt: time,
+  decision,
+  inputSummary: z.record(z.string(), z.unknown()),
+});
+
+export const auditEvent = z.object({
+  chain: z.string(),
+  seq: z.int(),
+  id: z.string(),
+  tenant: z.string().nullable(),
+  type: z.string(),
+  actor: z.string(),
+  at: time,
+  payload: z.record(z.string(), z.unknown()),
+  prevHash: z.string(),
+  hash: z.string(),
+});
+
+export const auditVerification = z.object({
+  ok: z.boolean(),
+  chains: z.int(),
+  events: z.int(),
+  broken: z
+    .object({
+      chain: z.string(),
+      seq: z.int(),
+      problem: z.enum(["hash_mismatch", "prev_hash_mismatch", "gap", "reordered"]),
+    })
+    .optional(),
+});
+
+export const pages = {
+  tenants: page(tenantRecord),
+  policyHistory: page(policyHistoryEntry),
+  mandates: page(mandateRecord),
+  principals: page(principalRecord),
+  exemptions: page(exemptionRecord),
+  apiKeys: page(apiKeyView),
+  audit: page(auditEvent),
+};

@@ -1,0 +1,194 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openTestServer, type TestServer } from "../test-support/open-test-server.js";
+
+let t: TestServer;
+let acmeAdmin: string;
+beforeAll(async () => {
+  t = await openTestServer();
+  for (const id of ["acme", "globex"])
+    await t.call("POST", "/v1/tenants", { key: t.adminKey, body: { id, name: id.toUpperCase() } });
+  acmeAdmin = await t.key(["tenant_admin"], ["acme"]);
+});
+afterAll(() => t.close());
+
+const uplift = {
+  title: "Emergency uplift",
+  scope: { tenants: "all" },
+  require: { minAal: 2, phishingResistant: true },
+  activeFrom: "2026-11-01T00:00:00Z",
+  exemptible: false,
+};
+
+describe("platform mandates", () => {
+  it("creates, reads, lists, updates and retires a mandate", async () => {
+    const created = await t.call("POST", "/v1/platform/mandates", {
+      key: t.adminKey,
+      body: { id: "uplift", mandate: uplift, rationale: "Phishing campaign" },
+    });
+    expect(created.statusCode).toBe(201);
+    expect(created.headers.location).toBe("/v1/platform/mandates/uplift");
+    expect(created.json()).toMatchObject({
+      id: "uplift",
+      version: 1,
+      status: "active",
+      rationale: "Phishing campaign",
+      mandate: { id: "uplift", version: 1, exemptible: false, require: { minAal: 2 } },
+    });
+
+    const read = await t.call("GET", "/v1/platform/mandates/uplift", { key: t.adminKey });
+    expect(read.json()).toEqual(created.json());
+
+    const updated = await t.call("PUT", "/v1/platform/mandates/uplift", {
+      key: t.adminKey,
+      body: { mandate: { ...uplift, require: { minAal: 3 } }, rationale: "Stricter" },
+    });
+    expect(updated.statusCode).toBe(200);
+    expect(updated.json()).toMatchObject({ version: 2, mandate: { require: { minAal: 3 } } });
+
+    const list = await t.call("GET", "/v1/platform/mandates", { key: t.adminKey });
+    expect(list.json()).toMatchObject({ items: [{ id: "uplift", version: 2 }], next: null });
+
+    const retired = await t.call("POST", "/v1/platform/mandates/uplift/retire", {
+      key: t.adminKey,
+      body: { rationale: "Campaign over" },
+    });
+    expect(retired.statusCode).toBe(200);
+    expect(retired.json()).toMatchObject({ version: 3, status: "retired" });
+
+    const again = await t.call("POST", "/v1/platform/mandates/uplift/retire", {
+      key: t.adminKey,
+      body: { rationale: "Twice" },
+    });
+    expect([again.statusCode, again.json<{ code: string }>().code]).toEqual([
+      409,
+      "mandate.retired",
+    ]);
+  });
+
+  it("refuses a duplicate id with 409 mandate.exists and an unknown id with 404", async () => {
+    const body = { id: "dup", mandate: uplift, rationale: "r" };
+    expect(
+      (await t.call("POST", "/v1/platform/mandates", { key: t.adminKey, body })).statusCode,
+    ).toBe(201);
+    const duplicate = await t.call("POST", "/v1/platform/mandates", { key: t.adminKey, body });
+    expect([duplicate.statusCode, duplicate.json<{ code: string }>().code]).toEqual([
+      409,
+      "mandate.exists",
+    ]);
+    const missing = await t.call("GET", "/v1/platform/mandates/none", { key: t.adminKey });
+    expect([missing.statusCode, missing.json<{ code: string }>().code]).toEqual([404, "not_found"]);
+  });
+
+  it("is for platform administrators only", async () => {
+    const response = await t.call("GET", "/v1/platform/mandates", { key: acmeAdmin });
+    expect([response.statusCode, response.json<{ code: string }>().code]).toEqual([
+      403,
+      "auth.forbidden",
+    ]);
+  });
+});
+
+describe("API keys", () => {
+  it("shows a new key's secret once and its hash never", async () => {
+    const created = await t.call("POST", "/v1/api-keys", {
+      key: t.adminKey,
+      body: {
+        name: "ci",
+        roles: ["tenant_auditor"],
+        tenants: ["acme"],
+        expiresAt: "2027-01-01T00:00:00Z",
+      },
+    });
+    expect(created.statusCode).toBe(201);
+    const { key, secret } = created.json<{ key: Record<string, unknown>; secret: string }>();
+    expect(secret).toMatch(/^tmfa_/);
+    expect(key).toMatchObject({ name: "ci", roles: ["tenant_auditor"], tenants: ["acme"] });
+    expect(key).not.toHaveProperty("secretHash");
+    expect(created.headers.location).toBe(`/v1/api-keys/${String(key.id)}`);
+
+    const list = await t.call("GET", "/v1/api-keys", { key: t.adminKey });
+    expect(list.body).not.toContain(secret);
+    expect(list.body).not.toContain("secretHash");
+    expect(list.json<{ items: { id: string }[] }>().items.map((k) => k.id)).toContain(key.id);
+  });
+
+  it("revokes a key with 204, after which it no longer authenticates", async () => {
+    const created = await t.call("POST", "/v1/api-keys", {
+      key: t.adminKey,
+      body: { name: "temp", roles: ["tenant_admin"], tenants: ["acme"] },
+    });
+    const { key, secret } = created.json<{ key: { id: string }; secret: string }>();
+    const revoked = await t.call("DELETE", `/v1/api-keys/${key.id}`, { key: t.adminKey });
+    expect([revoked.statusCode, revoked.body]).toEqual([204, ""]);
+    expect((await t.call("GET", "/v1/tenants/acme", { key: secret })).statusCode).toBe(401);
+    const unknown = await t.call("DELETE", "/v1/api-keys/key_nope", { key: t.adminKey });
+    expect(unknown.statusCode).toBe(404);
+  });
+
+  it("refuses a platform_admin key scoped to tenants with 400", async () => {
+    const response = await t.call("POST", "/v1/api-keys", {
+      key: t.adminKey,
+      body: { name: "x", roles: ["platform_admin"], tenants: ["acme"] },
+    });
+    expect([response.statusCode, response.json<{ code: string }>().code]).toEqual([
+      400,
+      "request.invalid",
+    ]);
+  });
+
+  it("cannot be managed by a tenant administrator", async () => {
+    const response = await t.call("POST", "/v1/api-keys", {
+      key: acmeAdmin,
+      body: { name: "escalate", roles: ["platform_admin"], tenants: "all" },
+    });
+    expect(response.statusCode).toBe(403);
+  });
+});
+
+describe("tenants", () => {
+  it("creates a tenant with 201 and Location, and refuses a duplicate with 409", async () => {
+    const created = await t.call("POST", "/v1/tenants", {
+      key: t.adminKey,
+      body: { id: "initech", name: "Initech" },
+    });
+    expect(created.statusCode).toBe(201);
+    expect(created.headers.location).toBe("/v1/tenants/initech");
+    expect(created.json()).toEqual({
+      id: "initech",
+      name: "Initech",
+      createdAt: "2026-11-23T12:00:00.000Z",
+    });
+    const duplicate = await t.call("POST", "/v1/tenants", {
+      key: t.adminKey,
+      body: { id: "initech", name: "Again" },
+    });
+    expect([duplicate.statusCode, duplicate.json<{ code: string }>().code]).toEqual([
+      409,
+      "tenant.exists",
+    ]);
+  });
+
+  it("pages through tenants with a cursor", async () => {
+    const first = await t.call("GET", "/v1/tenants?limit=2", { key: t.adminKey });
+    const page = first.json<{ items: { id: string }[]; next: string | null }>();
+    expect(page.items).toHaveLength(2);
+    expect(page.next).not.toBeNull();
+    const second = await t.call("GET", `/v1/tenants?limit=2&after=${page.next}`, {
+      key: t.adminKey,
+    });
+    const rest = second.json<{ items: { id: string }[]; next: string | null }>();
+    expect([...page.items, ...rest.items].map((x) => x.id).sort()).toEqual([
+      "acme",
+      "globex",
+      "initech",
+    ]);
+  });
+
+  it("lets a tenant administrator read its own tenant and not another (404)", async () => {
+    expect((await t.call("GET", "/v1/tenants/acme", { key: acmeAdmin })).statusCode).toBe(200);
+    const foreign = await t.call("GET", "/v1/tenants/globex", { key: acmeAdmin });
+    expect([foreign.statusCode, foreign.json<{ code: string }>().code]).toEqual([404, "not_found"]);
+    const list = await t.call("GET", "/v1/tenants", { key: acmeAdmin });
+    expect(list.json<{ items: { id: string }[] }>().items.map((x) => x.id)).toEqual(["acme"]);
+  });
+});

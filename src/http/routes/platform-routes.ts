@@ -1,0 +1,169 @@
+import type { FastifyInstance } from "fastify";
+import type { ApiKeyRecord } from "../../app/records.js";
+import { addRoute } from "../add-route.js";
+import {
+  createApiKeyBody,
+  createMandateBody,
+  createTenantBody,
+  idParams,
+  pageQuery,
+  rationaleBody,
+  tenantParams,
+  updateMandateBody,
+} from "../request-schemas.js";
+import { createdApiKey, mandateRecord, pages, tenantRecord } from "../response-schemas.js";
+import { listBody, pageRequest, segment, type ApiContext } from "./api-context.js";
+
+/** An API key as the API shows it: never its hash. */
+const apiKeyView = ({ secretHash: _hash, ...view }: ApiKeyRecord) => view;
+
+/** Platform administration: mandates, API keys, tenants. */
+export function registerPlatformRoutes(server: FastifyInstance, context: ApiContext): void {
+  const { app, authenticate } = context;
+
+  addRoute(server, authenticate, {
+    method: "POST",
+    url: "/v1/platform/mandates",
+    tag: "mandates",
+    summary: "Create a platform mandate",
+    body: createMandateBody,
+    success: {
+      status: 201,
+      description: "The mandate's first version.",
+      schema: mandateRecord,
+      headers: [{ name: "location", description: "The mandate's URL." }],
+    },
+    problems: [409, 422],
+    handler: async ({ body, caller, reply }) => {
+      const record = await app.mandates.create(caller, body);
+      reply.header("location", `/v1/platform/mandates/${segment(record.id)}`);
+      return record;
+    },
+  });
+
+  addRoute(server, authenticate, {
+    method: "GET",
+    url: "/v1/platform/mandates",
+    tag: "mandates",
+    summary: "List the current version of every mandate",
+    success: { status: 200, description: "Every mandate.", schema: pages.mandates },
+    handler: async ({ caller }) => listBody({ items: await app.mandates.list(caller) }),
+  });
+
+  addRoute(server, authenticate, {
+    method: "GET",
+    url: "/v1/platform/mandates/:id",
+    tag: "mandates",
+    summary: "Read a mandate's current version",
+    params: idParams,
+    success: { status: 200, description: "The mandate.", schema: mandateRecord },
+    handler: ({ params, caller }) => app.mandates.get(caller, params.id),
+  });
+
+  addRoute(server, authenticate, {
+    method: "PUT",
+    url: "/v1/platform/mandates/:id",
+    tag: "mandates",
+    summary: "Update a mandate (writes a new version)",
+    params: idParams,
+    body: updateMandateBody,
+    success: { status: 200, description: "The new version.", schema: mandateRecord },
+    problems: [409, 422],
+    handler: ({ params, body, caller }) => app.mandates.update(caller, params.id, body),
+  });
+
+  addRoute(server, authenticate, {
+    method: "POST",
+    url: "/v1/platform/mandates/:id/retire",
+    tag: "mandates",
+    summary: "Retire a mandate",
+    params: idParams,
+    body: rationaleBody,
+    success: { status: 200, description: "The retired version.", schema: mandateRecord },
+    problems: [409],
+    handler: ({ params, body, caller }) => app.mandates.retire(caller, params.id, body),
+  });
+
+  addRoute(server, authenticate, {
+    method: "POST",
+    url: "/v1/api-keys",
+    tag: "api-keys",
+    summary: "Create an API key (its secret is shown once)",
+    body: createApiKeyBody,
+    success: {
+      status: 201,
+      description: "The key and its secret.",
+      schema: createdApiKey,
+      headers: [{ name: "location", description: "The key's URL." }],
+    },
+    problems: [422],
+    handler: async ({ body, caller, reply }) => {
+      const { key, secret } = await app.apiKeys.create(caller, body);
+      reply.header("location", `/v1/api-keys/${segment(key.id)}`);
+      return { key: apiKeyView(key), secret };
+    },
+  });
+
+  addRoute(server, authenticate, {
+    method: "GET",
+    url: "/v1/api-keys",
+    tag: "api-keys",
+    summary: "List API keys",
+    success: { status: 200, description: "Every key, without secrets.", schema: pages.apiKeys },
+    handler: async ({ caller }) =>
+      listBody({ items: (await app.apiKeys.list(caller)).map(apiKeyView) }),
+  });
+
+  addRoute(server, authenticate, {
+    method: "DELETE",
+    url: "/v1/api-keys/:id",
+    tag: "api-keys",
+    summary: "Revoke an API key",
+    params: idParams,
+    success: { status: 204, description: "Revoked." },
+    handler: async ({ params, caller }) => {
+      await app.apiKeys.revoke(caller, params.id);
+    },
+  });
+
+  addRoute(server, authenticate, {
+    method: "POST",
+    url: "/v1/tenants",
+    tag: "tenants",
+    summary: "Create a tenant",
+    body: createTenantBody,
+    success: {
+      status: 201,
+      description: "The tenant.",
+      schema: tenantRecord,
+      headers: [{ name: "location", description: "The tenant's URL." }],
+    },
+    problems: [409],
+    handler: async ({ body, caller, reply }) => {
+      const tenant = await app.tenants.create(caller, body);
+      reply.header("location", `/v1/tenants/${segment(tenant.id)}`);
+      return tenant;
+    },
+  });
+
+  addRoute(server, authenticate, {
+    method: "GET",
+    url: "/v1/tenants",
+    tag: "tenants",
+    summary: "List tenants",
+    query: pageQuery,
+    success: { status: 200, description: "A page of tenants.", schema: pages.tenants },
+    handler: async ({ query, caller }) =>
+      listBody(await app.tenants.list(caller, pageRequest(query))),
+  });
+
+  addRoute(server, authenticate, {
+    method: "GET",
+    url: "/v1/tenants/:tenant",
+    tag: "tenants",
+    summary: "Read a tenant",
+    params: tenantParams,
+    success: { status: 200, description: "The tenant.", schema: tenantRecord },
+    handler: ({ params, caller }) => app.tenants.get(caller, params.tenant),
+  });
+}

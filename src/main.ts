@@ -1,0 +1,138 @@
+/**
+ * The composition root: the one place that wires the adapters (store, clock, randomness, HTTP)
+ * to the application. `tenant-mfa serve` calls {@link startServer}.
+ */
+import { randomBytes } from "node:crypto";
+import type { FastifyInstance } from "fastify";
+import { bootstrapPlatformAdmin } from "./app/api-keys/api-keys.js";
+import type { Application } from "./app/application.js";
+import type { Context } from "./app/context.js";
+import { createApplication } from "./app/create-application.js";
+import type { Clock, Random, Store } from "./app/ports.js";
+import type { ApiKeyRecord } from "./app/records.js";
+import type { Config } from "./config/config-schema.js";
+import { buildServer, createLogger } from "./http/build-server.js";
+import { countAuditAppends, createMetrics, type Metrics } from "./http/metrics.js";
+import { openStore } from "./storage/open-store.js";
+
+/** The wall clock. */
+export const systemClock: Clock = { now: () => new Date() };
+
+/**
+ * Ids and secrets from the operating system's CSPRNG. Ids start with the time in base 36, so
+ * they sort in creation order, then 80 random bits.
+ */
+export const cryptoRandom: Random = {
+  id: (prefix) =>
+    `${prefix}_${Date.now().toString(36).padStart(9, "0")}${randomBytes(10).toString("hex")}`,
+  secret: (bytes) => randomBytes(bytes).toString("base64url"),
+};
+
+/** The application over an open store, and what only an operator with store access may do. */
+export interface OpenedApplication {
+  readonly app: Application;
+  readonly store: Store;
+  /** Creates a platform administrator key (the first one, unless `force`). */
+  bootstrap(options: {
+    name: string;
+    force?: boolean;
+  }): Promise<{ key: ApiKeyRecord; secret: string }>;
+  close(): Promise<void>;
+}
+
+/** Opens (and migrates) the store of `config.db` and builds the application over it. */
+export async function openApplication(
+  config: Pick<Config, "db" | "exemptions">,
+  metrics?: Metrics,
+): Promise<OpenedApplication> {
+  const opened = await openStore(config.db);
+  const store = metrics === undefined ? opened : countAuditAppends(opened, metrics);
+  const context: Context = {
+    store,
+    clock: systemClock,
+    random: cryptoRandom,
+    settings: { exemptions: { ...config.exemptions } },
+  };
+  const app = createApplication(context);
+  return {
+    app,
+    store,
+    bootstrap: (options) => bootstrapPlatformAdmin(context, options),
+    async close() {
+      app.close();
+      await opened.close();
+    },
+  };
+}
+
+/** A listening server. */
+export interface RunningServer {
+  readonly server: FastifyInstance;
+  readonly opened: OpenedApplication;
+  /** `http://host:port` as bound (the port is the real one when 0 was asked). */
+  readonly url: string;
+  /** Stops accepting, lets in-flight requests finish, then closes the store. */
+  close(): Promise<void>;
+}
+
+/** Options of {@link startServer}. */
+export interface StartOptions {
+  /** Runs after the store is open and before the server listens (demo data, say). */
+  readonly seed?: (opened: OpenedApplication) => Promise<void>;
+  /** Close gracefully on SIGINT and SIGTERM (default true). Tests pass false. */
+  readonly handleSignals?: boolean;
+}
+
+/** Opens the store, builds the application and the HTTP server, and listens. */
+export async function startServer(
+  config: Config,
+  options: StartOptions = {},
+): Promise<RunningServer> {
+  const logger = createLogger(config.logLevel);
+  const metrics = createMetrics({ defaults: true });
+  const opened = await openApplication(config, metrics);
+  let server: FastifyInstance | undefined;
+  try {
+    if (options.seed !== undefined) await options.seed(opened);
+    server = buildServer({ app: opened.app, config, logger, metrics });
+    await server.listen({ port: config.port, host: config.host });
+  } catch (error) {
+    await server?.close();
+    await opened.close();
+    throw error;
+  }
+  const listening = server;
+  const address = listening.server.address();
+  const port = typeof address === "object" && address !== null ? address.port : config.port;
+  const host = config.host.includes(":") ? `[${config.host}]` : config.host;
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
+      await listening.close();
+      await opened.close();
+    })();
+    return closing;
+  };
+  function onSignal(signal: NodeJS.Signals) {
+    if (closing !== undefined) {
+      logger.warn({ signal }, "second signal: exiting now");
+      process.exit(1);
+    }
+    logger.info({ signal }, "shutting down");
+    close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  }
+  if (options.handleSignals !== false) {
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
+  }
+  return { server: listening, opened, url: `http://${host}:${port}`, close };
+}
