@@ -9,6 +9,7 @@ export const ERROR_CODES = {
   "request.invalid": "The request is malformed.",
   not_found: "There is no such resource, or you cannot see it.",
   "tenant.exists": "A tenant with this id exists.",
+  "bootstrap.exists": "A platform_admin key exists already; bootstrap again only with --force.",
   "policy.precondition_required": "Send `If-Match` with the policy version you are replacing.",
   "policy.version_conflict": "The policy changed since you read it; read it again and retry.",
   "policy.invalid": "The policy is not valid.",

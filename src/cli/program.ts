@@ -129,7 +129,7 @@ export function createProgram(io: CliIo): Command {
         out("Its secret is shown this once; store it now:");
         out(secret);
       } catch (error) {
-        if (!(error instanceof AppError && error.code === "request.invalid")) throw error;
+        if (!(error instanceof AppError && error.code === "bootstrap.exists")) throw error;
         fail("a platform administrator key exists; pass --force to create another.");
       } finally {
         await opened.close();

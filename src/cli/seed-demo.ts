@@ -192,7 +192,7 @@ export async function prepareDemo(
     const { key, secret } = await opened.bootstrap({ name: "demo platform admin" });
     admin = { id: key.id, secret, temporary: false };
   } catch (error) {
-    if (!(error instanceof AppError && error.code === "request.invalid")) throw error;
+    if (!(error instanceof AppError && error.code === "bootstrap.exists")) throw error;
     const { key, secret } = await opened.bootstrap({
       name: "demo seeding (temporary)",
       force: true,

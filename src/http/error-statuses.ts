@@ -17,6 +17,7 @@ export const ERROR_STATUSES = {
   "mandate.invalid": 422,
   "mandate.retired": 409,
   "mandate.exists": 409,
+  "bootstrap.exists": 409,
   "mandate.version_conflict": 409,
   "exemption.shared_login_refused": 422,
   "exemption.expiry_required": 422,

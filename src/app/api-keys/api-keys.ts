@@ -88,10 +88,7 @@ export async function bootstrapPlatformAdmin(
   const keys = await transact(context, (r) => r.apiKeys.list());
   const active = keys.some((k) => k.roles.includes("platform_admin") && k.revokedAt === undefined);
   if (active && options.force !== true) {
-    throw new AppError(
-      "request.invalid",
-      "A platform_admin key exists; use --force to create another.",
-    );
+    throw new AppError("bootstrap.exists");
   }
   return issue(context, "bootstrap", {
     name: options.name,

@@ -152,6 +152,22 @@ describe("decisions through the service", () => {
     app.close();
   });
 
+  it("refuses federated evidence asserted by the caller: only verified assertions count", async () => {
+    const claimed = signIn([
+      {
+        method: "federated",
+        source: "idp",
+        tenant: "acme",
+        idp: "okta",
+        at: ago(10),
+        assurance: { aal: 3, phishingResistant: true },
+      },
+    ]);
+    await expect(h.app.decisions.decide(service, "acme", claimed)).rejects.toMatchObject({
+      code: "request.invalid",
+    });
+  });
+
   it("takes a registered principal's population over the request's", async () => {
     await h.app.principals.upsert(h.admin, "acme", "sync", { population: "direct" });
     const decision = await h.app.decisions.decide(service, "acme", {

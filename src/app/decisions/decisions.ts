@@ -42,6 +42,14 @@ export function decisionUseCases(context: Context, cache: RulesCache): Applicati
       if (typeof request.principal?.id !== "string" || request.principal.id.length === 0) {
         throw new AppError("request.invalid", "principal.id is required.");
       }
+      // DESIGN invariant 3: an IdP's proof counts only when tenant-mfa verified the signed
+      // assertion or token itself; a caller cannot assert what an IdP proved.
+      if (request.evidence.events.some((e) => (e as { method?: unknown }).method === "federated")) {
+        throw new AppError(
+          "request.invalid",
+          "Federated evidence is produced by tenant-mfa's own SAML and OIDC endpoints; it cannot be sent in a decision request.",
+        );
+      }
       const now = context.clock.now();
       const loaded = await transact(context, async (r) => {
         const [policy, mandates, principal, exemptions] = await Promise.all([
