@@ -11,25 +11,13 @@ import { checkInput, type EvaluationInput } from "./input.js";
 import { mandateApplies } from "./mandates.js";
 import { formatTime, parseTime } from "./time.js";
 import { pickExemption } from "./exemptions.js";
-import type { Exemption, PlatformMandate, RiskRules } from "./policy.js";
-import { POSTURE_REQUIREMENTS } from "./postures.js";
+import type { Exemption, PlatformMandate } from "./policy.js";
 import { reason, type Reason } from "./reasons.js";
-import {
-  joinRequirements,
-  type EffectiveRequirement,
-  type RuleRef,
-  type SourcedSpec,
-} from "./requirement.js";
+import { hasRiskSpecs, joinRequirementsOnce, mandateSpecs, tenantSpecs } from "./rule-specs.js";
+import type { EffectiveRequirement, SourcedSpec } from "./requirement.js";
 import type { Assurance } from "./assurance.js";
 import { assurancesOf, findSatisfaction, type UsableEvent } from "./satisfaction.js";
-import {
-  RISK_LEVELS,
-  TOKEN_GRANTS,
-  isOneOf,
-  type Outcome,
-  type Population,
-  type RiskLevel,
-} from "./vocabulary.js";
+import { TOKEN_GRANTS, isOneOf, type Outcome, type Population } from "./vocabulary.js";
 
 const DEFAULT_CLOCK_SKEW_SECONDS = 60;
 
@@ -329,51 +317,23 @@ interface RuleSets {
 }
 
 function ruleSets(input: EvaluationInput, mandates: readonly PlatformMandate[]): RuleSets {
-  let riskApplied = false;
-  const withRisk = (
-    specs: SourcedSpec[],
-    riskRules: RiskRules | undefined,
-    unknownRisk: "low" | "medium" | undefined,
-    ref: (risk: RiskLevel) => RuleRef,
-  ): SourcedSpec[] => {
-    if (riskRules === undefined) return specs;
-    // Each rule set reads an unknown risk for itself, so a tenant cannot weaken a mandate this way.
-    const level = input.risk ?? unknownRisk ?? "medium";
-    for (const candidate of RISK_LEVELS) {
-      const spec = riskRules[candidate];
-      if (spec !== undefined) {
-        specs.push({ spec, from: ref(candidate) });
-        riskApplied = true;
-      }
-      if (candidate === level) break;
-    }
-    return specs;
-  };
-
-  const mandateSpecs: SourcedSpec[] = [];
+  const mandateSpecList: SourcedSpec[] = [];
   const notExemptible: SourcedSpec[] = [];
   for (const m of mandates) {
-    const specs = withRisk(
-      [{ spec: m.require, from: { kind: "mandate", id: m.id, version: m.version } }],
-      m.riskRules,
-      m.unknownRisk,
-      (risk) => ({ kind: "mandate", id: m.id, version: m.version, risk }),
-    );
-    mandateSpecs.push(...specs);
-    if (!m.exemptible) notExemptible.push(...specs);
+    const specs = mandateSpecs(m, input.risk);
+    for (const spec of specs) mandateSpecList.push(spec);
+    if (!m.exemptible) for (const spec of specs) notExemptible.push(spec);
   }
-  const { policy } = input;
-  const tenantRef: RuleRef = { kind: "tenant_policy", version: policy.version };
-  const tenant: SourcedSpec[] = [{ spec: POSTURE_REQUIREMENTS[policy.posture], from: tenantRef }];
-  if (policy.require !== undefined) tenant.push({ spec: policy.require, from: tenantRef });
-  withRisk(tenant, policy.riskRules, policy.unknownRisk, (risk) => ({
-    kind: "tenant_policy",
-    version: policy.version,
-    risk,
-  }));
+  const tenant = tenantSpecs(input.policy, input.risk);
   const stepUp: SourcedSpec[] =
     input.stepUp === undefined ? [] : [{ spec: input.stepUp, from: { kind: "step_up" } }];
-  return { mandates: mandateSpecs, notExemptible, tenant, stepUp, riskApplied };
+  return {
+    mandates: mandateSpecList,
+    notExemptible,
+    tenant,
+    stepUp,
+    riskApplied: hasRiskSpecs(mandateSpecList) || hasRiskSpecs(tenant),
+  };
 }
 
 /**
@@ -417,7 +377,7 @@ function verdictWithExemption(
 
 /** The verdict of the evidence against the join of `specs`. */
 function verdict(context: Context, specs: readonly SourcedSpec[]): Verdict {
-  const requirement = joinRequirements(specs);
+  const requirement = joinRequirementsOnce(specs);
   const unmet = (
     outcome: Outcome,
     reasons: readonly Reason[],

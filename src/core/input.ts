@@ -191,6 +191,11 @@ const NO_PROBLEM = Object.freeze({});
  */
 const checkedImmutable = new WeakSet<object>();
 
+/** True for a rule object already checked and deeply frozen: it can never change. */
+export function isImmutableRule(value: object): boolean {
+  return checkedImmutable.has(value);
+}
+
 function checkOnce(value: unknown, check: (value: unknown) => Problem): Problem {
   if (typeof value === "object" && value !== null && checkedImmutable.has(value)) return undefined;
   const problem = check(value);

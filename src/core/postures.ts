@@ -1,3 +1,4 @@
+import { deepFreeze } from "./input.js";
 import type { RequirementSpec } from "./policy.js";
 import type { Posture } from "./vocabulary.js";
 
@@ -10,7 +11,7 @@ import type { Posture } from "./vocabulary.js";
  * - `idp_or_platform`: the IdP's proof, or else a local challenge ("MFA with retry", seed 004).
  * - `mfa_optional`: one factor suffices, unless a mandate says otherwise.
  */
-export const POSTURE_REQUIREMENTS: Readonly<Record<Posture, RequirementSpec>> = Object.freeze({
+export const POSTURE_REQUIREMENTS: Readonly<Record<Posture, RequirementSpec>> = deepFreeze({
   platform_mfa: {
     minAal: 2,
     proofSource: "platform",

@@ -135,6 +135,8 @@ export function decisionUseCases(context: Context, cache: RulesCache): Applicati
       return decision;
     },
     async receipt(caller, id) {
+      // The role first, so that a caller without it cannot probe which receipt ids exist.
+      authorize(caller, "receipt.read");
       const receipt = await transact(context, (r) => r.receipts.get(id));
       // Authorise against the receipt's tenant; an unknown id and a foreign one look alike.
       if (receipt === undefined) throw new AppError("not_found");
