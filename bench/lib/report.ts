@@ -28,12 +28,16 @@ const formatNumber = (value: number, decimals = 0): string =>
     maximumFractionDigits: decimals,
   });
 
+/** A target as written (0.5 stays 0.5, 1000000 becomes 1,000,000), whatever the figure's decimals. */
+const formatBound = (value: number): string =>
+  value.toLocaleString("en-US", { maximumFractionDigits: 3 });
+
 function formatTarget(figure: Figure): string {
   const { target } = figure;
   if (target === undefined) return "";
   const parts: string[] = [];
-  if (target.min !== undefined) parts.push(`≥ ${formatNumber(target.min)}`);
-  if (target.max !== undefined) parts.push(`≤ ${formatNumber(target.max)}`);
+  if (target.min !== undefined) parts.push(`≥ ${formatBound(target.min)}`);
+  if (target.max !== undefined) parts.push(`≤ ${formatBound(target.max)}`);
   return parts.join(", ");
 }
 

@@ -1,8 +1,10 @@
 import type { Section } from "../lib/section.js";
 import { engineSection } from "./engine.js";
+import { httpSection } from "./http.js";
+import { scaleSection } from "./scale.js";
 
 /**
  * Every benchmark section, in the order `npm run bench` runs them. To add one, write
  * `sections/NAME.ts` exporting a {@link Section} and list it here.
  */
-export const SECTIONS: readonly Section[] = [engineSection];
+export const SECTIONS: readonly Section[] = [engineSection, httpSection, scaleSection];
