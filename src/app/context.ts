@@ -66,3 +66,10 @@ export function recordAudit(
     linkEvent(entry, head, context.random.id("evt"), at),
   );
 }
+
+/** Every policy and mandate change says why; a blank rationale is refused. */
+export function requireRationale(rationale: string, what: "policy" | "mandate"): void {
+  if (typeof rationale !== "string" || rationale.trim().length === 0) {
+    throw new AppError("request.invalid", `Every ${what} change needs a rationale.`);
+  }
+}

@@ -2,7 +2,7 @@ import { checkMandate } from "../../core/input.js";
 import type { PlatformMandate } from "../../core/policy.js";
 import { authorize } from "../access/permissions.js";
 import type { Application, Caller, MandateInput } from "../application.js";
-import { recordAudit, transact, type Context } from "../context.js";
+import { recordAudit, requireRationale, transact, type Context } from "../context.js";
 import { AppError } from "../errors.js";
 import type { MandateVersionRecord } from "../records.js";
 
@@ -68,10 +68,32 @@ async function writeVersion(
   return record;
 }
 
-function requireRationale(rationale: string): void {
-  if (typeof rationale !== "string" || rationale.trim().length === 0) {
-    throw new AppError("request.invalid", "Every mandate change needs a rationale.");
-  }
+/** Writes the version after the current one of a mandate that exists and is not retired. */
+function nextVersion(
+  context: Context,
+  caller: Caller,
+  id: string,
+  rationale: string,
+  type: "mandate.updated" | "mandate.retired",
+  change: (
+    version: number,
+    current: MandateVersionRecord,
+  ) => Pick<MandateVersionRecord, "mandate" | "status">,
+): Promise<MandateVersionRecord> {
+  authorize(caller, "mandate.write");
+  requireRationale(rationale, "mandate");
+  return writeVersion(
+    context,
+    caller,
+    id,
+    (current) => {
+      if (current === undefined) throw new AppError("not_found");
+      if (current.status === "retired") throw new AppError("mandate.retired");
+      const version = current.version + 1;
+      return { id, version, ...change(version, current), rationale };
+    },
+    type,
+  );
 }
 
 /** Platform mandates: platform administrators create, update, retire and read them. */
@@ -79,7 +101,7 @@ export function mandateUseCases(context: Context): Application["mandates"] {
   return {
     async create(caller, input) {
       authorize(caller, "mandate.write");
-      requireRationale(input.rationale);
+      requireRationale(input.rationale, "mandate");
       if (!MANDATE_ID.test(input.id)) {
         throw new AppError(
           "request.invalid",
@@ -105,47 +127,22 @@ export function mandateUseCases(context: Context): Application["mandates"] {
       );
     },
     async update(caller, id, input) {
-      authorize(caller, "mandate.write");
-      requireRationale(input.rationale);
-      return writeVersion(
-        context,
-        caller,
-        id,
-        (current) => {
-          if (current === undefined) throw new AppError("not_found");
-          if (current.status === "retired") throw new AppError("mandate.retired");
-          const version = current.version + 1;
-          return {
-            id,
-            version,
-            mandate: validMandate(id, version, input.mandate),
-            status: "active",
-            rationale: input.rationale,
-          };
-        },
-        "mandate.updated",
-      );
+      return nextVersion(context, caller, id, input.rationale, "mandate.updated", (version) => ({
+        mandate: validMandate(id, version, input.mandate),
+        status: "active",
+      }));
     },
     async retire(caller, id, input) {
-      authorize(caller, "mandate.write");
-      requireRationale(input.rationale);
-      return writeVersion(
+      return nextVersion(
         context,
         caller,
         id,
-        (current) => {
-          if (current === undefined) throw new AppError("not_found");
-          if (current.status === "retired") throw new AppError("mandate.retired");
-          const version = current.version + 1;
-          return {
-            id,
-            version,
-            mandate: { ...current.mandate, version },
-            status: "retired",
-            rationale: input.rationale,
-          };
-        },
+        input.rationale,
         "mandate.retired",
+        (version, current) => ({
+          mandate: { ...current.mandate, version },
+          status: "retired",
+        }),
       );
     },
     async get(caller, id) {

@@ -3,7 +3,7 @@ import { policyOverrides } from "../../core/overrides.js";
 import type { TenantPolicy } from "../../core/policy.js";
 import { authorize } from "../access/permissions.js";
 import type { Application, Caller, Override, PolicyInput } from "../application.js";
-import { recordAudit, transact, type Context } from "../context.js";
+import { recordAudit, requireRationale, transact, type Context } from "../context.js";
 import { AppError } from "../errors.js";
 import { mandatesBinding } from "../mandates/active-mandates.js";
 import type { Repositories } from "../ports.js";
@@ -31,12 +31,6 @@ async function overridesOf(
   return policyOverrides(policy, mandates);
 }
 
-function requireRationale(rationale: string): void {
-  if (typeof rationale !== "string" || rationale.trim().length === 0) {
-    throw new AppError("request.invalid", "Every policy change needs a rationale.");
-  }
-}
-
 /**
  * Writes `policy` as the next version if `ifMatch` names the current one (optimistic
  * concurrency), with its audit event in the same transaction. A policy weaker than the mandates
@@ -54,7 +48,7 @@ async function writeVersion(
   },
   type: "policy.replaced" | "policy.rolled_back",
 ): Promise<{ record: PolicyVersionRecord; overrides: readonly Override[] }> {
-  requireRationale(input.rationale);
+  requireRationale(input.rationale, "policy");
   if (input.ifMatch === undefined) throw new AppError("policy.precondition_required");
   return transact(context, async (r) => {
     const current = await currentOf(r, tenant);
