@@ -30,11 +30,112 @@ function summarise(request: DecisionRequest, population: Population): Record<str
   };
 }
 
+/** Who asked for a decision, as the audit log names them. */
+export interface DecisionActor {
+  readonly id: string;
+}
+
 /**
- * Decisions: load the tenant's rules (cached), the principal and its exemptions, evaluate, and
- * store the receipt with its audit event in one transaction. A decision that cannot be stored
- * is not returned, and a store that cannot be read yields `store.unavailable`: never `allow`.
+ * Loads the tenant's rules (cached), the principal and its exemptions, evaluates, and stores the
+ * receipt with its audit event in one transaction. A decision that cannot be stored is not
+ * returned, and a store that cannot be read yields `store.unavailable`: never `allow`.
+ *
+ * Callers check roles and where the evidence came from first: the decision API refuses
+ * federated events, which only the federation use cases produce from verified assertions.
  */
+export async function decideAndRecord(
+  context: Context,
+  cache: RulesCache,
+  tenant: string,
+  request: DecisionRequest,
+  actor: DecisionActor,
+): Promise<Decision> {
+  const now = context.clock.now();
+  const loaded = await transact(context, async (r) => {
+    const [policy, mandates, principal, exemptions] = await Promise.all([
+      cache.policy(tenant, async () => (await r.policies.current(tenant))?.policy),
+      cache.mandates(() => r.mandates.listCurrent()),
+      r.principals.get(tenant, request.principal.id),
+      r.exemptions.list(
+        tenant,
+        { principal: request.principal.id, activeAt: now.toISOString() },
+        { limit: 100 },
+      ),
+    ]);
+    return { policy, mandates, principal, exemptions: exemptions.items };
+  });
+  if (loaded.policy === undefined) throw new AppError("not_found", "No such tenant.");
+  const population = loaded.principal?.population ?? request.principal.population;
+  if (population === undefined) {
+    throw new AppError(
+      "principal.unknown",
+      "The principal is not registered; send its population.",
+    );
+  }
+  const input: EvaluationInput = {
+    tenant,
+    policy: loaded.policy,
+    mandates: loaded.mandates,
+    principal: {
+      id: request.principal.id,
+      population,
+      ...(request.principal.authenticators === undefined
+        ? {}
+        : { authenticators: request.principal.authenticators }),
+    },
+    evidence: request.evidence,
+    exemptions: loaded.exemptions,
+    ...(request.risk === undefined ? {} : { risk: request.risk }),
+    ...(request.stepUp === undefined ? {} : { stepUp: request.stepUp }),
+    ...(request.lastActivityAt === undefined ? {} : { lastActivityAt: request.lastActivityAt }),
+    ...(request.idps === undefined ? {} : { idps: request.idps }),
+  };
+  const decision = evaluate(input, { now, id: context.random.id("dec") });
+  const receipt: ReceiptRecord = {
+    id: decision.id ?? "",
+    tenant,
+    principal: request.principal.id,
+    outcome: decision.outcome,
+    createdAt: decision.evaluatedAt,
+    decision,
+    inputSummary: summarise(request, population),
+  };
+  await transact(context, async (r) => {
+    await r.receipts.insert(receipt);
+    await recordAudit(context, r, {
+      tenant,
+      type: "decision.recorded",
+      actor: actor.id,
+      payload: {
+        decision: receipt.id,
+        principal: receipt.principal,
+        outcome: decision.outcome,
+        mode: decision.mode,
+        reasons: decision.reasons.map((x) => x.code),
+        policyVersion: decision.versions.tenantPolicy,
+        mandates: decision.versions.mandates,
+        ...(decision.exemption === null ? {} : { exemption: decision.exemption.id }),
+      },
+    });
+    // Break-glass use is its own event type, so that operators can alert on it.
+    if (decision.exemption?.breakGlass === true) {
+      await recordAudit(context, r, {
+        tenant,
+        type: "exemption.break_glass_used",
+        actor: actor.id,
+        payload: {
+          decision: receipt.id,
+          principal: receipt.principal,
+          exemption: decision.exemption.id,
+          expiresAt: decision.exemption.expiresAt,
+        },
+      });
+    }
+  });
+  return decision;
+}
+
+/** The decision API: checks the caller, refuses caller-asserted federated evidence, decides. */
 export function decisionUseCases(context: Context, cache: RulesCache): Application["decisions"] {
   return {
     async decide(caller, tenant, request): Promise<Decision> {
@@ -50,89 +151,7 @@ export function decisionUseCases(context: Context, cache: RulesCache): Applicati
           "Federated evidence is produced by tenant-mfa's own SAML and OIDC endpoints; it cannot be sent in a decision request.",
         );
       }
-      const now = context.clock.now();
-      const loaded = await transact(context, async (r) => {
-        const [policy, mandates, principal, exemptions] = await Promise.all([
-          cache.policy(tenant, async () => (await r.policies.current(tenant))?.policy),
-          cache.mandates(() => r.mandates.listCurrent()),
-          r.principals.get(tenant, request.principal.id),
-          r.exemptions.list(
-            tenant,
-            { principal: request.principal.id, activeAt: now.toISOString() },
-            { limit: 100 },
-          ),
-        ]);
-        return { policy, mandates, principal, exemptions: exemptions.items };
-      });
-      if (loaded.policy === undefined) throw new AppError("not_found", "No such tenant.");
-      const population = loaded.principal?.population ?? request.principal.population;
-      if (population === undefined) {
-        throw new AppError(
-          "principal.unknown",
-          "The principal is not registered; send its population.",
-        );
-      }
-      const input: EvaluationInput = {
-        tenant,
-        policy: loaded.policy,
-        mandates: loaded.mandates,
-        principal: {
-          id: request.principal.id,
-          population,
-          ...(request.principal.authenticators === undefined
-            ? {}
-            : { authenticators: request.principal.authenticators }),
-        },
-        evidence: request.evidence,
-        exemptions: loaded.exemptions,
-        ...(request.risk === undefined ? {} : { risk: request.risk }),
-        ...(request.stepUp === undefined ? {} : { stepUp: request.stepUp }),
-        ...(request.lastActivityAt === undefined ? {} : { lastActivityAt: request.lastActivityAt }),
-        ...(request.idps === undefined ? {} : { idps: request.idps }),
-      };
-      const decision = evaluate(input, { now, id: context.random.id("dec") });
-      const receipt: ReceiptRecord = {
-        id: decision.id ?? "",
-        tenant,
-        principal: request.principal.id,
-        outcome: decision.outcome,
-        createdAt: decision.evaluatedAt,
-        decision,
-        inputSummary: summarise(request, population),
-      };
-      await transact(context, async (r) => {
-        await r.receipts.insert(receipt);
-        await recordAudit(context, r, {
-          tenant,
-          type: "decision.recorded",
-          actor: caller.id,
-          payload: {
-            decision: receipt.id,
-            principal: receipt.principal,
-            outcome: decision.outcome,
-            mode: decision.mode,
-            reasons: decision.reasons.map((x) => x.code),
-            policyVersion: decision.versions.tenantPolicy,
-            mandates: decision.versions.mandates,
-            ...(decision.exemption === null ? {} : { exemption: decision.exemption.id }),
-          },
-        });
-        // Break-glass use is its own event type, so that operators can alert on it.
-        if (decision.exemption?.breakGlass === true) {
-          await recordAudit(context, r, {
-            tenant,
-            type: "exemption.break_glass_used",
-            actor: caller.id,
-            payload: {
-              decision: receipt.id,
-              principal: receipt.principal,
-              exemption: decision.exemption.id,
-              expiresAt: decision.exemption.expiresAt,
-            },
-          });
-        }
-      });
-      return decision;
+      return decideAndRecord(context, cache, tenant, request, caller);
     },
     async receipt(caller, id) {
       // The role first, so that a caller without it cannot probe which receipt ids exist.
