@@ -1,0 +1,135 @@
+import { fetchJson, type FetchLike } from "./fetch-json.js";
+import { accept, describeUntrusted, isPlainObject, reject, type OidcOutcome } from "./rejection.js";
+
+/** What this relying party needs from an IdP's discovery document, checked. */
+export interface ProviderMetadata {
+  readonly issuer: string;
+  readonly authorizationEndpoint: string;
+  readonly tokenEndpoint: string;
+  readonly jwksUri: string;
+  /** `token_endpoint_auth_methods_supported`; OIDC Discovery §3 defaults it to `client_secret_basic`. */
+  readonly tokenEndpointAuthMethods: readonly string[];
+  /** RFC 9207: the IdP puts `iss` in every authorization response, so a missing one is a mix-up. */
+  readonly issParameterSupported: boolean;
+}
+
+export interface DiscoverySettings {
+  readonly fetch: FetchLike;
+  readonly timeoutMs: number;
+  readonly maxAgeMs: number;
+  readonly clock: () => number;
+  readonly allowHttp: boolean;
+}
+
+export interface Discovery {
+  metadataFor(issuer: string): Promise<OidcOutcome<ProviderMetadata>>;
+}
+
+interface CachedMetadata {
+  readonly metadata: ProviderMetadata;
+  readonly fetchedAt: number;
+}
+
+/**
+ * Discovery per issuer, cached. The issuer is exact (OIDC Discovery §4.3: the document's
+ * `issuer` must be identical to the one it was fetched for), so the issuer alone keys the cache:
+ * two tenants registering the same issuer share one document, and no tenant can reach another's.
+ * Failures are not cached; concurrent misses share one request.
+ */
+export function createDiscovery(settings: DiscoverySettings): Discovery {
+  const cache = new Map<string, CachedMetadata>();
+  const inFlight = new Map<string, Promise<OidcOutcome<ProviderMetadata>>>();
+
+  async function load(issuer: string): Promise<OidcOutcome<ProviderMetadata>> {
+    const issuerProblem = urlProblem(issuer, settings.allowHttp, { forIssuer: true });
+    if (issuerProblem !== undefined) {
+      return reject("oidc.discovery_failed", `registered issuer ${issuerProblem}`);
+    }
+    // OIDC Discovery §4: remove a trailing "/" from the issuer before appending the path.
+    const url = `${issuer.replace(/\/$/, "")}/.well-known/openid-configuration`;
+    const answer = await fetchJson(settings.fetch, url, { method: "GET" }, settings.timeoutMs);
+    if (!answer.ok) return reject("oidc.discovery_failed", `discovery ${answer.reason}`);
+    if (answer.status !== 200) {
+      return reject("oidc.discovery_failed", `discovery answered ${answer.status}`);
+    }
+    const checked = readMetadata(answer.body, issuer, settings.allowHttp);
+    if (checked.ok) {
+      cache.set(issuer, { metadata: checked.value, fetchedAt: settings.clock() });
+    }
+    return checked;
+  }
+
+  return {
+    async metadataFor(issuer) {
+      const cached = cache.get(issuer);
+      if (cached !== undefined && settings.clock() - cached.fetchedAt < settings.maxAgeMs) {
+        return accept(cached.metadata);
+      }
+      const pending = inFlight.get(issuer);
+      if (pending !== undefined) return pending;
+      const loading = load(issuer).finally(() => inFlight.delete(issuer));
+      inFlight.set(issuer, loading);
+      return loading;
+    },
+  };
+}
+
+function readMetadata(
+  body: unknown,
+  issuer: string,
+  allowHttp: boolean,
+): OidcOutcome<ProviderMetadata> {
+  if (!isPlainObject(body))
+    return reject("oidc.discovery_failed", "discovery is not a JSON object");
+  if (body.issuer !== issuer) {
+    return reject(
+      "oidc.discovery_failed",
+      `discovery names issuer ${describeUntrusted(body.issuer, 200)}, not the registered one`,
+    );
+  }
+  const endpoints: Record<string, string> = {};
+  for (const name of ["authorization_endpoint", "token_endpoint", "jwks_uri"] as const) {
+    const value = body[name];
+    const problem = typeof value === "string" ? urlProblem(value, allowHttp) : "is missing";
+    if (problem !== undefined || typeof value !== "string") {
+      return reject("oidc.discovery_failed", `discovery ${name} ${problem ?? "is missing"}`);
+    }
+    endpoints[name] = value;
+  }
+  const methods = body.token_endpoint_auth_methods_supported;
+  return accept({
+    issuer,
+    authorizationEndpoint: endpoints.authorization_endpoint ?? "",
+    tokenEndpoint: endpoints.token_endpoint ?? "",
+    jwksUri: endpoints.jwks_uri ?? "",
+    tokenEndpointAuthMethods: Array.isArray(methods)
+      ? methods.filter((m): m is string => typeof m === "string")
+      : ["client_secret_basic"],
+    issParameterSupported: body.authorization_response_iss_parameter_supported === true,
+  });
+}
+
+/**
+ * Why a URL may not be used for an IdP, or undefined when it may: https only (http when the
+ * operator enabled it, for loopback test IdPs), no credentials, no fragment; an issuer also no
+ * query (OIDC Discovery §3).
+ */
+function urlProblem(
+  value: string,
+  allowHttp: boolean,
+  { forIssuer = false }: { forIssuer?: boolean } = {},
+): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return "is not a URL";
+  }
+  if (url.protocol !== "https:" && !(allowHttp && url.protocol === "http:")) {
+    return allowHttp ? "must use https or http" : "must use https";
+  }
+  if (url.username !== "" || url.password !== "") return "must not carry credentials";
+  if (value.includes("#")) return "must not carry a fragment";
+  if (forIssuer && value.includes("?")) return "must not carry a query";
+  return undefined;
+}

@@ -1,0 +1,104 @@
+/** The subset of WHATWG `fetch` this verifier uses; injectable so tests can count and fail requests. */
+export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
+
+/** A JSON answer from an IdP endpoint, or why there is none (for the audit detail). */
+export type JsonAnswer =
+  | { readonly ok: true; readonly status: number; readonly body: unknown }
+  | { readonly ok: false; readonly reason: string };
+
+/** Discovery documents, key sets and token responses are small; anything larger is refused unread. */
+const MAX_BODY_BYTES = 256 * 1024;
+
+/**
+ * One request to an IdP endpoint, bounded in time and size. Redirects are not followed: an
+ * endpoint the IdP published answers itself, and following a `Location` would let a compromised
+ * or confused endpoint steer this server at other hosts. The timeout covers the body too, and
+ * holds even against a `fetch` that ignores its abort signal.
+ */
+export async function fetchJson(
+  fetchImpl: FetchLike,
+  url: string,
+  init: RequestInit,
+  timeoutMs: number,
+): Promise<JsonAnswer> {
+  const controller = new AbortController();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Promise<JsonAnswer>((resolve) => {
+    timer = setTimeout(() => {
+      controller.abort();
+      resolve({ ok: false, reason: `no answer within ${timeoutMs} ms` });
+    }, timeoutMs);
+  });
+  try {
+    return await Promise.race([request(fetchImpl, url, init, controller.signal), timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function request(
+  fetchImpl: FetchLike,
+  url: string,
+  init: RequestInit,
+  signal: AbortSignal,
+): Promise<JsonAnswer> {
+  let response: Response;
+  try {
+    response = await fetchImpl(url, {
+      ...init,
+      redirect: "manual",
+      signal,
+      headers: { accept: "application/json", ...(init.headers as Record<string, string>) },
+    });
+  } catch (error) {
+    return { ok: false, reason: `request failed (${errorName(error)})` };
+  }
+  if (response.status >= 300 && response.status < 400) {
+    await response.body?.cancel().catch(() => undefined);
+    return { ok: false, reason: `answered with a redirect (${response.status}), not followed` };
+  }
+  const text = await readCapped(response);
+  if (text === undefined) return { ok: false, reason: "answer unreadable or too large" };
+  try {
+    return { ok: true, status: response.status, body: JSON.parse(text) as unknown };
+  } catch {
+    return { ok: false, reason: `answered ${response.status} without JSON` };
+  }
+}
+
+async function readCapped(response: Response): Promise<string | undefined> {
+  const declared = Number(response.headers.get("content-length") ?? "0");
+  if (declared > MAX_BODY_BYTES) {
+    await response.body?.cancel().catch(() => undefined);
+    return undefined;
+  }
+  if (response.body === null) return "";
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.byteLength;
+      if (total > MAX_BODY_BYTES) {
+        await reader.cancel();
+        return undefined;
+      }
+      chunks.push(value);
+    }
+  } catch {
+    return undefined;
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+function errorName(error: unknown): string {
+  if (error instanceof Error) {
+    const cause = (error as { cause?: unknown }).cause;
+    const code =
+      typeof cause === "object" && cause !== null ? (cause as { code?: unknown }).code : undefined;
+    return typeof code === "string" ? `${error.name}: ${code}` : error.name;
+  }
+  return "unknown error";
+}

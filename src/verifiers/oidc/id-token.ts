@@ -1,0 +1,85 @@
+import { compactVerify, errors, importJWK, type CryptoKey, type JWK } from "jose";
+import type { VerifiedIdToken } from "../../app/federation/protocols.js";
+import { checkIdTokenClaims, type ClaimExpectations } from "./id-token-claims.js";
+import { parsePayload, readIdTokenHeader } from "./id-token-header.js";
+import type { KeySets } from "./jwks.js";
+import { reject, type OidcOutcome } from "./rejection.js";
+
+/** Where the ID token's keys come from, and which algorithms the registration allows. */
+export interface IdTokenKeys {
+  readonly keySets: KeySets;
+  readonly jwksUri: string;
+  readonly allowedAlgorithms: ReadonlySet<string>;
+}
+
+/**
+ * Imported keys, per published JWK object and algorithm. The cached key sets are frozen and
+ * replaced whole on refetch, so a dropped set takes its imported keys with it.
+ */
+const importedKeys = new WeakMap<JWK, Map<string, Promise<CryptoKey | undefined>>>();
+
+/**
+ * Verifies an ID token: its shape and header first (no key lookup for a token that names a
+ * forbidden algorithm or brings its own key), then the signature with the issuer's published
+ * keys under the one algorithm the header names and the registration allows, then every claim.
+ */
+export async function verifyIdToken(
+  token: string,
+  keys: IdTokenKeys,
+  expected: ClaimExpectations,
+): Promise<OidcOutcome<VerifiedIdToken>> {
+  const header = readIdTokenHeader(token, keys.allowedAlgorithms);
+  if (!header.ok) return header;
+  const { alg } = header.value;
+
+  const candidates = await keys.keySets.keysFor(expected.issuer, keys.jwksUri, header.value);
+  if (!candidates.ok) return candidates;
+
+  let payload: Uint8Array | undefined;
+  for (const jwk of candidates.value) {
+    const key = await importKey(jwk, alg);
+    if (key === undefined) continue;
+    try {
+      // The algorithm is pinned here as well: jose refuses any other, whatever the header says.
+      ({ payload } = await compactVerify(token, key, { algorithms: [alg] }));
+      break;
+    } catch (error) {
+      if (error instanceof errors.JWSSignatureVerificationFailed) continue;
+      return reject(
+        "oidc.id_token_malformed",
+        `the ID token could not be verified (${joseCode(error)})`,
+      );
+    }
+  }
+  if (payload === undefined) {
+    return reject("oidc.signature_invalid", "no published key of the IdP verifies the signature");
+  }
+
+  const claims = parsePayload(payload);
+  if (claims === undefined) {
+    return reject("oidc.id_token_malformed", "the ID token payload is not a JSON object");
+  }
+  return checkIdTokenClaims(claims, expected);
+}
+
+function importKey(jwk: JWK, alg: string): Promise<CryptoKey | undefined> {
+  let byAlgorithm = importedKeys.get(jwk);
+  if (byAlgorithm === undefined) {
+    byAlgorithm = new Map();
+    importedKeys.set(jwk, byAlgorithm);
+  }
+  let imported = byAlgorithm.get(alg);
+  if (imported === undefined) {
+    // A published key jose will not import (an RSA key under 2048 bits, a bad curve) verifies nothing.
+    imported = importJWK(jwk, alg).then(
+      (key) => (key instanceof Uint8Array ? undefined : key),
+      () => undefined,
+    );
+    byAlgorithm.set(alg, imported);
+  }
+  return imported;
+}
+
+function joseCode(error: unknown): string {
+  return error instanceof errors.JOSEError ? error.code : "unexpected error";
+}

@@ -1,0 +1,80 @@
+import type { OidcProtocol } from "../../app/federation/protocols.js";
+import { buildAuthorizationUrl } from "./authorization-url.js";
+import { completeCallback } from "./callback.js";
+import { createDiscovery } from "./discovery.js";
+import type { FetchLike } from "./fetch-json.js";
+import { createKeySets } from "./jwks.js";
+import { accept } from "./rejection.js";
+
+export type { FetchLike } from "./fetch-json.js";
+
+/** How the OIDC relying party reaches IdPs; every field has a production default. */
+export interface OidcProtocolOptions {
+  /** Default: the global `fetch`. Tests inject one to count or fail requests. */
+  readonly fetch?: FetchLike;
+  /** Milliseconds since the epoch, for cache ages and the refetch cooldown. Default: `Date.now`. */
+  readonly clock?: () => number;
+  /** Default 5 000 ms each. */
+  readonly discoveryTimeoutMs?: number;
+  readonly jwksTimeoutMs?: number;
+  readonly tokenTimeoutMs?: number;
+  /** How long a discovery document serves. Default 1 h. */
+  readonly discoveryMaxAgeMs?: number;
+  /** How long a key set serves, and so how long a key the IdP removed still verifies. Default 10 min. */
+  readonly jwksMaxAgeMs?: number;
+  /** The least time between two key-set fetches for one issuer. Default 30 s. */
+  readonly jwksCooldownMs?: number;
+  /** How old an ID token's `iat` may be when the callback completes. Default 300 s (plus skew). */
+  readonly maxIdTokenAgeSeconds?: number;
+  /** Audiences besides the client id an ID token may also name. Default: none. */
+  readonly trustedAudiences?: readonly string[];
+  /**
+   * Accept `http://` issuers and endpoints. Off by default: production IdPs are https only. For
+   * tests against an IdP on loopback.
+   */
+  readonly allowHttp?: boolean;
+}
+
+/**
+ * The OpenID Connect relying party: authorization code flow with PKCE, and an ID token verified
+ * check by check (OIDC Core §3.1.3.7, RFC 8725) with a stable code for each failure. Discovery
+ * documents and key sets are cached per issuer for the life of the returned object, so make one
+ * per process.
+ */
+export function createOidcProtocol(options: OidcProtocolOptions = {}): OidcProtocol {
+  const fetchImpl: FetchLike = options.fetch ?? ((input, init) => fetch(input, init));
+  const clock = options.clock ?? Date.now;
+  const discovery = createDiscovery({
+    fetch: fetchImpl,
+    timeoutMs: options.discoveryTimeoutMs ?? 5_000,
+    maxAgeMs: options.discoveryMaxAgeMs ?? 3_600_000,
+    clock,
+    allowHttp: options.allowHttp ?? false,
+  });
+  const keySets = createKeySets({
+    fetch: fetchImpl,
+    timeoutMs: options.jwksTimeoutMs ?? 5_000,
+    maxAgeMs: options.jwksMaxAgeMs ?? 600_000,
+    cooldownMs: options.jwksCooldownMs ?? 30_000,
+    clock,
+  });
+  const callbackDependencies = {
+    fetch: fetchImpl,
+    tokenTimeoutMs: options.tokenTimeoutMs ?? 5_000,
+    discovery,
+    keySets,
+    trustedAudiences: options.trustedAudiences ?? [],
+    maxIdTokenAgeSeconds: options.maxIdTokenAgeSeconds ?? 300,
+  };
+
+  return {
+    async authorizationUrl(idp, authorization) {
+      const metadata = await discovery.metadataFor(idp.issuer);
+      if (!metadata.ok) return metadata;
+      return accept(buildAuthorizationUrl(metadata.value, idp, authorization));
+    },
+    completeCallback(idp, callback) {
+      return completeCallback(callbackDependencies, idp, callback);
+    },
+  };
+}

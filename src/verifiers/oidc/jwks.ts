@@ -1,0 +1,155 @@
+import type { JWK } from "jose";
+import { fetchJson, type FetchLike } from "./fetch-json.js";
+import { accept, isPlainObject, reject, type OidcOutcome } from "./rejection.js";
+import { keyFitsAlgorithm } from "./signing-algorithms.js";
+
+export interface JwksSettings {
+  readonly fetch: FetchLike;
+  readonly timeoutMs: number;
+  /** How long a fetched key set serves before it is fetched again: bounds how long a removed key verifies. */
+  readonly maxAgeMs: number;
+  /** The least time between two fetches for one issuer, whatever asks for them. */
+  readonly cooldownMs: number;
+  readonly clock: () => number;
+}
+
+/** What the ID token header asks for. */
+export interface KeyRequest {
+  readonly alg: string;
+  readonly kid?: string;
+}
+
+export interface KeySets {
+  /** The issuer's published keys that may verify this signature; at least one, or a rejection. */
+  keysFor(
+    issuer: string,
+    jwksUri: string,
+    request: KeyRequest,
+  ): Promise<OidcOutcome<readonly JWK[]>>;
+}
+
+interface IssuerKeys {
+  keys: readonly JWK[] | undefined;
+  jwksUri: string | undefined;
+  fetchedAt: number | undefined;
+  lastAttemptAt: number | undefined;
+  lastAttemptFailed: boolean;
+  inFlight: Promise<boolean> | undefined;
+}
+
+/**
+ * The IdPs' key sets, cached per issuer (issuers are exact, so the issuer alone keys the cache).
+ * A key id the cache does not know triggers one refetch, at most once per cooldown, so a flood of
+ * tokens with invented `kid`s costs the IdP one request per cooldown and this server nothing more.
+ * A key set that cannot be fetched fails closed: no stale keys beyond their maximum age.
+ */
+export function createKeySets(settings: JwksSettings): KeySets {
+  const issuers = new Map<string, IssuerKeys>();
+
+  function refresh(state: IssuerKeys, jwksUri: string): Promise<boolean> {
+    if (state.inFlight !== undefined) return state.inFlight;
+    state.lastAttemptAt = settings.clock();
+    const loading = fetchKeys(settings, jwksUri)
+      .then((keys) => {
+        state.lastAttemptFailed = keys === undefined;
+        if (keys !== undefined) {
+          state.keys = keys;
+          state.jwksUri = jwksUri;
+          state.fetchedAt = settings.clock();
+        }
+        return keys !== undefined;
+      })
+      .finally(() => {
+        state.inFlight = undefined;
+      });
+    state.inFlight = loading;
+    return loading;
+  }
+
+  function coolingDown(state: IssuerKeys): boolean {
+    return (
+      state.lastAttemptAt !== undefined &&
+      settings.clock() - state.lastAttemptAt < settings.cooldownMs
+    );
+  }
+
+  return {
+    async keysFor(issuer, jwksUri, request) {
+      let state = issuers.get(issuer);
+      if (state === undefined) {
+        state = {
+          keys: undefined,
+          jwksUri: undefined,
+          fetchedAt: undefined,
+          lastAttemptAt: undefined,
+          lastAttemptFailed: false,
+          inFlight: undefined,
+        };
+        issuers.set(issuer, state);
+      }
+      const usable =
+        state.keys !== undefined &&
+        state.jwksUri === jwksUri &&
+        state.fetchedAt !== undefined &&
+        settings.clock() - state.fetchedAt < settings.maxAgeMs;
+      let refetched = false;
+      if (!usable) {
+        // A key set that just failed is not asked for again before the cooldown: fail closed, fast.
+        if (state.lastAttemptFailed && coolingDown(state) && state.inFlight === undefined) {
+          return reject("oidc.jwks_unavailable", "the IdP's JWKS failed moments ago");
+        }
+        state.keys = undefined;
+        if (!(await refresh(state, jwksUri))) {
+          return reject("oidc.jwks_unavailable", "the IdP's JWKS could not be fetched");
+        }
+        refetched = true;
+      }
+      let matching = selectKeys(state.keys ?? [], request);
+      if (matching.length === 0 && !refetched && !coolingDown(state)) {
+        // The IdP may have rotated its keys since the last fetch (OIDC Core §10.1.1).
+        if (!(await refresh(state, jwksUri))) {
+          return reject("oidc.jwks_unavailable", "the IdP's JWKS could not be fetched");
+        }
+        matching = selectKeys(state.keys ?? [], request);
+      }
+      if (matching.length === 0) {
+        return reject(
+          "oidc.key_unknown",
+          request.kid === undefined
+            ? `the IdP's JWKS has no key for ${request.alg}`
+            : `the IdP's JWKS has no ${request.alg} key with the token's kid`,
+        );
+      }
+      return accept(matching);
+    },
+  };
+}
+
+function selectKeys(keys: readonly JWK[], request: KeyRequest): readonly JWK[] {
+  return keys.filter(
+    (jwk) =>
+      (request.kid === undefined || jwk.kid === request.kid) && keyFitsAlgorithm(jwk, request.alg),
+  );
+}
+
+/** The public signing keys of a JWKS document, or undefined when it cannot be had. */
+async function fetchKeys(
+  settings: JwksSettings,
+  jwksUri: string,
+): Promise<readonly JWK[] | undefined> {
+  const answer = await fetchJson(settings.fetch, jwksUri, { method: "GET" }, settings.timeoutMs);
+  if (!answer.ok || answer.status !== 200 || !isPlainObject(answer.body)) return undefined;
+  const { keys } = answer.body;
+  if (!Array.isArray(keys)) return undefined;
+  // Keys with private or symmetric material have no place in a published set: skip them.
+  return Object.freeze(
+    keys.filter(
+      (key): key is JWK =>
+        isPlainObject(key) &&
+        typeof key.kty === "string" &&
+        key.kty !== "oct" &&
+        !("d" in key) &&
+        (key.kid === undefined || typeof key.kid === "string"),
+    ),
+  );
+}
