@@ -1,0 +1,327 @@
+import type { Element } from "@xmldom/xmldom";
+import type {
+  SamlIdpSettings,
+  SamlServiceProviderIdentity,
+  VerifiedSamlAssertion,
+} from "../../app/federation/protocols.js";
+import { attribute, childElements, childrenNamed, simpleText } from "./dom.js";
+import { accept, reject, type SamlResult } from "./rejection.js";
+import { BEARER_METHOD, ENTITY_NAME_FORMAT, NS } from "./saml-names.js";
+import { hasExpired, isNotYetValid, timeAttribute, type Clock } from "./saml-time.js";
+
+/** What a response is checked against, besides its signature. */
+export interface Expectations {
+  readonly sp: SamlServiceProviderIdentity;
+  readonly idp: SamlIdpSettings;
+  readonly expectedRequestId: string | undefined;
+  readonly clock: Clock;
+}
+
+/**
+ * The Response envelope: Issuer, Destination and InResponseTo (checklist S12, S13, S16). Read
+ * from the signed Response when it is signed; otherwise they are unsigned (S7) and can only
+ * refuse, never grant: identity comes from the signed assertion alone.
+ */
+export function checkEnvelope(
+  response: Element,
+  responseSigned: boolean,
+  expect: Expectations,
+): SamlResult<string | undefined> {
+  const issuers = childrenNamed(response, NS.assertion, "Issuer");
+  const [issuer] = issuers;
+  if (issuers.length > 1) return reject("saml.malformed", "the response has several Issuers");
+  if (issuer === undefined) {
+    // Profiles §4.1.4.2: a signed Response MUST name its Issuer.
+    if (responseSigned)
+      return reject("saml.issuer_mismatch", "the signed response names no Issuer");
+  } else {
+    const checked = checkIssuer(issuer, expect.idp.entityId, "response");
+    if (!checked.ok) return checked;
+  }
+  const destination = attribute(response, "Destination");
+  if (destination === undefined) {
+    // Bindings §3.5.5.2: Destination is required when the message is signed.
+    if (responseSigned) {
+      return reject("saml.destination_mismatch", "the signed response names no Destination");
+    }
+  } else if (destination !== expect.sp.acsUrl) {
+    return reject("saml.destination_mismatch", "the response Destination is not this ACS URL");
+  }
+  const inResponseTo = nonEmpty(attribute(response, "InResponseTo"));
+  const answered = checkAnswers(inResponseTo, expect, "response");
+  return answered.ok ? accept(inResponseTo) : answered;
+}
+
+/** The signed assertion, checked and read (checklist S12, S14, S15, S17, S19 inputs). */
+export function readAssertion(
+  assertion: Element,
+  inResponseTo: string | undefined,
+  expect: Expectations,
+): SamlResult<VerifiedSamlAssertion> {
+  const assertionId = attribute(assertion, "ID");
+  if (
+    assertion.getAttribute("Version") !== "2.0" ||
+    assertionId === undefined ||
+    assertionId === ""
+  ) {
+    return reject("saml.malformed", "the assertion lacks Version 2.0 or an ID");
+  }
+  const issuers = childrenNamed(assertion, NS.assertion, "Issuer");
+  const [issuer] = issuers;
+  if (issuer === undefined || issuers.length > 1) {
+    return reject("saml.issuer_mismatch", "the assertion must name exactly one Issuer");
+  }
+  const issued = checkIssuer(issuer, expect.idp.entityId, "assertion");
+  if (!issued.ok) return issued;
+  const issueInstant = timeAttribute(assertion, "IssueInstant");
+  if (!issueInstant.ok) return issueInstant;
+  if (issueInstant.value === undefined)
+    return reject("saml.malformed", "the assertion has no IssueInstant");
+  if (isNotYetValid(issueInstant.value, expect.clock)) {
+    return reject("saml.not_yet_valid", "the assertion was issued in the future");
+  }
+
+  const subjects = childrenNamed(assertion, NS.assertion, "Subject");
+  const [subject] = subjects;
+  if (subject === undefined || subjects.length > 1) {
+    return reject("saml.subject_missing", "the assertion must have exactly one Subject");
+  }
+  const confirmation = checkBearerConfirmation(subject, expect);
+  if (!confirmation.ok) return confirmation;
+
+  const conditions = checkConditions(assertion, expect);
+  if (!conditions.ok) return conditions;
+
+  const authentication = readAuthnStatements(assertion, expect.clock);
+  if (!authentication.ok) return authentication;
+
+  const attributes = readAttributes(assertion);
+  if (!attributes.ok) return attributes;
+
+  const nameIds = childrenNamed(subject, NS.assertion, "NameID");
+  const [nameId] = nameIds;
+  if (nameIds.length > 1) return reject("saml.subject_missing", "the Subject has several NameIDs");
+  const nameIdText = nameId === undefined ? undefined : simpleText(nameId);
+  if (nameIdText !== undefined && !nameIdText.ok) return nameIdText;
+  const subjectValue =
+    expect.idp.subjectAttribute === undefined
+      ? nameIdText?.value.trim()
+      : attributes.value[expect.idp.subjectAttribute]?.[0]?.trim();
+  if (subjectValue === undefined || subjectValue === "") {
+    return reject("saml.subject_missing", "the assertion does not name the configured subject");
+  }
+
+  const nameIdFormat = nameId === undefined ? undefined : attribute(nameId, "Format");
+  const sessionIndex = authentication.value.sessionIndex;
+  const expiresAt = latest(conditions.value, confirmation.value);
+  return accept({
+    issuer: expect.idp.entityId,
+    assertionId,
+    expiresAt,
+    ...(inResponseTo === undefined ? {} : { inResponseTo }),
+    subject: subjectValue,
+    ...(nameIdFormat === undefined ? {} : { nameIdFormat }),
+    ...(sessionIndex === undefined ? {} : { sessionIndex }),
+    authnInstant: authentication.value.authnInstant,
+    authnContextClassRefs: authentication.value.classRefs,
+    attributes: attributes.value,
+  });
+}
+
+function checkIssuer(issuer: Element, expected: string, where: string): SamlResult<true> {
+  const format = attribute(issuer, "Format");
+  if (format !== undefined && format !== ENTITY_NAME_FORMAT) {
+    return reject("saml.issuer_mismatch", `the ${where} Issuer is not an entity name`);
+  }
+  const text = simpleText(issuer);
+  if (!text.ok) return text;
+  // Core §8.3.6: entity ids compare as strings, exactly.
+  if (text.value !== expected) {
+    return reject("saml.issuer_mismatch", `the ${where} Issuer is not the registered IdP`);
+  }
+  return accept(true);
+}
+
+/** InResponseTo against the remembered request (S16); unsolicited only where allowed. */
+function checkAnswers(
+  inResponseTo: string | undefined,
+  expect: Expectations,
+  where: string,
+): SamlResult<true> {
+  if (expect.expectedRequestId === undefined) {
+    if (inResponseTo !== undefined) {
+      return reject("saml.unsolicited", `the ${where} answers a request this sign-in did not make`);
+    }
+    if (!expect.idp.allowUnsolicited) {
+      return reject("saml.unsolicited", "this IdP may not send unsolicited responses");
+    }
+    return accept(true);
+  }
+  if (inResponseTo !== expect.expectedRequestId) {
+    return reject(
+      "saml.in_response_to_mismatch",
+      `the ${where} InResponseTo is not this sign-in's request`,
+    );
+  }
+  return accept(true);
+}
+
+/**
+ * Profiles §4.1.4.2–3: at least one bearer SubjectConfirmation whose data names this ACS as
+ * Recipient, has a NotOnOrAfter still ahead, no NotBefore, and answers our request. The first
+ * bearer confirmation's failure is reported when none passes. Returns its NotOnOrAfter.
+ */
+function checkBearerConfirmation(subject: Element, expect: Expectations): SamlResult<Date> {
+  const bearers = childrenNamed(subject, NS.assertion, "SubjectConfirmation").filter(
+    (confirmation) => attribute(confirmation, "Method") === BEARER_METHOD,
+  );
+  let firstFailure: SamlResult<Date> | undefined;
+  for (const bearer of bearers) {
+    const outcome = checkBearer(bearer, expect);
+    if (outcome.ok) return outcome;
+    firstFailure ??= outcome;
+  }
+  return (
+    firstFailure ?? reject("saml.subject_confirmation", "the assertion has no bearer confirmation")
+  );
+}
+
+function checkBearer(confirmation: Element, expect: Expectations): SamlResult<Date> {
+  const data = childrenNamed(confirmation, NS.assertion, "SubjectConfirmationData");
+  const [only] = data;
+  if (only === undefined || data.length > 1) {
+    return reject(
+      "saml.subject_confirmation",
+      "the bearer confirmation must carry one data element",
+    );
+  }
+  if (attribute(only, "NotBefore") !== undefined) {
+    return reject("saml.subject_confirmation", "bearer confirmation data MUST NOT carry NotBefore");
+  }
+  if (attribute(only, "Recipient") !== expect.sp.acsUrl) {
+    return reject("saml.recipient_mismatch", "the bearer Recipient is not this ACS URL");
+  }
+  const notOnOrAfter = timeAttribute(only, "NotOnOrAfter");
+  if (!notOnOrAfter.ok) return notOnOrAfter;
+  if (notOnOrAfter.value === undefined) {
+    return reject("saml.subject_confirmation", "the bearer confirmation has no NotOnOrAfter");
+  }
+  if (hasExpired(notOnOrAfter.value, expect.clock)) {
+    return reject("saml.expired", "the bearer confirmation has expired");
+  }
+  const answered = checkAnswers(
+    nonEmpty(attribute(only, "InResponseTo")),
+    expect,
+    "subject confirmation",
+  );
+  return answered.ok ? accept(notOnOrAfter.value) : answered;
+}
+
+/** Conditions: the validity window (S17) and every AudienceRestriction naming us (S14). */
+function checkConditions(assertion: Element, expect: Expectations): SamlResult<Date | undefined> {
+  const all = childrenNamed(assertion, NS.assertion, "Conditions");
+  const [conditions] = all;
+  if (conditions === undefined || all.length > 1) {
+    return reject("saml.audience_mismatch", "the assertion has no single Conditions element");
+  }
+  const notBefore = timeAttribute(conditions, "NotBefore");
+  if (!notBefore.ok) return notBefore;
+  if (notBefore.value !== undefined && isNotYetValid(notBefore.value, expect.clock)) {
+    return reject("saml.not_yet_valid", "the assertion's NotBefore is ahead");
+  }
+  const notOnOrAfter = timeAttribute(conditions, "NotOnOrAfter");
+  if (!notOnOrAfter.ok) return notOnOrAfter;
+  if (notOnOrAfter.value !== undefined && hasExpired(notOnOrAfter.value, expect.clock)) {
+    return reject("saml.expired", "the assertion's NotOnOrAfter has passed");
+  }
+  const restrictions = childrenNamed(conditions, NS.assertion, "AudienceRestriction");
+  if (restrictions.length === 0) {
+    return reject("saml.audience_mismatch", "the assertion has no AudienceRestriction");
+  }
+  // Core §2.5.1.4: OR within one restriction, AND across restrictions.
+  for (const restriction of restrictions) {
+    let listed = false;
+    for (const audience of childrenNamed(restriction, NS.assertion, "Audience")) {
+      const text = simpleText(audience);
+      if (!text.ok) return text;
+      if (text.value === expect.sp.entityId) listed = true;
+    }
+    if (!listed) {
+      return reject("saml.audience_mismatch", "an AudienceRestriction does not list this SP");
+    }
+  }
+  return accept(notOnOrAfter.value);
+}
+
+interface Authentication {
+  readonly authnInstant: Date;
+  readonly classRefs: readonly string[];
+  readonly sessionIndex: string | undefined;
+}
+
+/**
+ * Every AuthnStatement's class refs, verbatim (R3: the caller checks them, never assumes). With
+ * several statements the earliest AuthnInstant is reported: freshness must hold for all of them.
+ */
+function readAuthnStatements(assertion: Element, clock: Clock): SamlResult<Authentication> {
+  const statements = childrenNamed(assertion, NS.assertion, "AuthnStatement");
+  let earliest: Date | undefined;
+  let sessionIndex: string | undefined;
+  const classRefs: string[] = [];
+  for (const statement of statements) {
+    const instant = timeAttribute(statement, "AuthnInstant");
+    if (!instant.ok) return instant;
+    if (instant.value === undefined)
+      return reject("saml.malformed", "an AuthnStatement has no AuthnInstant");
+    if (isNotYetValid(instant.value, clock)) {
+      return reject("saml.not_yet_valid", "the AuthnInstant is in the future");
+    }
+    const sessionEnd = timeAttribute(statement, "SessionNotOnOrAfter");
+    if (!sessionEnd.ok) return sessionEnd;
+    if (sessionEnd.value !== undefined && hasExpired(sessionEnd.value, clock)) {
+      return reject("saml.expired", "the IdP session has ended (SessionNotOnOrAfter)");
+    }
+    if (earliest === undefined || instant.value < earliest) earliest = instant.value;
+    sessionIndex ??= attribute(statement, "SessionIndex");
+    for (const context of childrenNamed(statement, NS.assertion, "AuthnContext")) {
+      for (const ref of childrenNamed(context, NS.assertion, "AuthnContextClassRef")) {
+        const text = simpleText(ref);
+        if (!text.ok) return text;
+        classRefs.push(text.value.trim());
+      }
+    }
+  }
+  if (earliest === undefined) {
+    return reject("saml.authn_statement_missing", "the assertion has no AuthnStatement");
+  }
+  return accept({ authnInstant: earliest, classRefs, sessionIndex });
+}
+
+/** Attribute values by Name; values with element content are not text and are left out. */
+function readAttributes(assertion: Element): SamlResult<Record<string, string[]>> {
+  // No prototype: an attribute named "__proto__" must stay an attribute.
+  const attributes = Object.create(null) as Record<string, string[]>;
+  for (const statement of childrenNamed(assertion, NS.assertion, "AttributeStatement")) {
+    for (const attr of childrenNamed(statement, NS.assertion, "Attribute")) {
+      const name = attribute(attr, "Name");
+      if (name === undefined || name === "")
+        return reject("saml.malformed", "an Attribute has no Name");
+      const values = (attributes[name] ??= []);
+      for (const value of childrenNamed(attr, NS.assertion, "AttributeValue")) {
+        if (childElements(value).length > 0) continue;
+        const text = simpleText(value);
+        if (!text.ok) return text;
+        values.push(text.value);
+      }
+    }
+  }
+  return accept(attributes);
+}
+
+function latest(first: Date | undefined, second: Date): Date {
+  return first !== undefined && first > second ? first : second;
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === "" ? undefined : value;
+}
