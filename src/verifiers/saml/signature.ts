@@ -158,9 +158,6 @@ export function verifySignedReference(
  * only the classification leaves this function, never the message.
  */
 function classifyLibraryError(error: unknown): "wrong_key" | Refusal {
-      readonly ok: false;
-      readonly rejection: import("../../app/federation/protocols.js").SamlRejection;
-    } {
   const message = error instanceof Error ? error.message : "";
   if (message.startsWith("invalid signature: the signature value")) return "wrong_key";
   if (/multiple|same value for the ID|same SignatureValue|quotes/i.test(message)) {
