@@ -3,11 +3,14 @@ import type { EnrolledAuthenticator, Evidence } from "../core/evidence.js";
 import type { IdpProfile } from "../core/input.js";
 import type { PlatformMandate, RequirementSpec, TenantPolicy } from "../core/policy.js";
 import type { ExemptionCategory, Population, RiskLevel } from "../core/vocabulary.js";
+import type { IdpAssuranceMapping } from "../core/idp-assurance.js";
 import type { AuditFilter, ExemptionFilter, Page } from "./ports.js";
 import type {
   ApiKeyRecord,
   AuditEvent,
   ExemptionRecord,
+  IdpRecord,
+  IdpRequestValues,
   MandateVersionRecord,
   PolicyVersionRecord,
   PrincipalRecord,
@@ -61,6 +64,55 @@ export interface ExemptionRequest {
   readonly renewalOf?: string;
 }
 
+/** An IdP as a tenant administrator registers it (`PUT /v1/tenants/:tenant/idps/:idp`). */
+export interface IdpRegistration {
+  readonly displayName?: string;
+  readonly protocol: "saml" | "oidc";
+  readonly saml?: {
+    /** IdP metadata XML; values given below override what it says. */
+    readonly metadataXml?: string;
+    readonly entityId?: string;
+    readonly ssoUrl?: string;
+    readonly signingCertificates?: readonly string[];
+    readonly allowUnsolicited?: boolean;
+    readonly subjectAttribute?: string;
+  };
+  readonly oidc?: {
+    readonly issuer: string;
+    readonly clientId: string;
+    /** Required when registering; when replacing, omit it to keep the stored one. */
+    readonly clientSecret?: string;
+    readonly scopes?: readonly string[];
+    readonly idTokenAlgorithms?: readonly string[];
+    readonly subjectClaim?: string;
+  };
+  readonly request?: Partial<IdpRequestValues>;
+  readonly mapping?: Partial<IdpAssuranceMapping>;
+  readonly clockSkewSeconds?: number;
+  readonly maxAuthenticationAgeSeconds?: number;
+}
+
+/** An IdP as the API shows it: secrets never leave the store, even sealed. */
+export type IdpView = DistributiveOmit<IdpRecord, "oidc"> & {
+  readonly oidc?: Omit<Extract<IdpRecord, { protocol: "oidc" }>["oidc"], "sealedClientSecret"> & {
+    readonly clientSecretSet: true;
+  };
+  /** Where this IdP must send its answers, for the IdP administrator. */
+  readonly endpoints: {
+    readonly samlMetadata?: string;
+    readonly samlAcs?: string;
+    readonly oidcRedirectUri?: string;
+    readonly start: string;
+  };
+};
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** Where a federation endpoint sends the browser next. */
+export interface FederationRedirect {
+  readonly location: string;
+}
+
 /** What the platform's backend sends to have a sign-in decided. */
 export interface DecisionRequest {
   readonly principal: {
@@ -109,9 +161,57 @@ export interface Application {
   };
 
   readonly tenants: {
-    create(caller: Caller, input: { id: string; name: string }): Promise<TenantRecord>;
+    create(
+      caller: Caller,
+      input: { id: string; name: string; returnUrls?: readonly string[] },
+    ): Promise<TenantRecord>;
     get(caller: Caller, tenant: string): Promise<TenantRecord>;
     list(caller: Caller, page: PageRequest): Promise<Page<TenantRecord>>;
+    /** Replaces the URLs that sign-in flows may return to (DESIGN invariant 10). */
+    setReturnUrls(
+      caller: Caller,
+      tenant: string,
+      input: { returnUrls: readonly string[] },
+    ): Promise<TenantRecord>;
+  };
+
+  readonly idps: {
+    /**
+     * Registers (no `ifMatch`) or replaces (`ifMatch` = the current version) an IdP.
+     * Returns the view and whether it was created.
+     */
+    put(
+      caller: Caller,
+      tenant: string,
+      id: string,
+      input: { registration: IdpRegistration; ifMatch: number | undefined },
+    ): Promise<{ idp: IdpView; created: boolean }>;
+    get(caller: Caller, tenant: string, id: string): Promise<IdpView>;
+    list(caller: Caller, tenant: string): Promise<readonly IdpView[]>;
+    remove(caller: Caller, tenant: string, id: string): Promise<void>;
+  };
+
+  /**
+   * The browser-facing federation endpoints: no API key, the browser carries the protocol
+   * messages. Every answer is verified; every refusal is audited.
+   */
+  readonly federation: {
+    samlMetadata(tenant: string, idp: string): Promise<string>;
+    start(
+      tenant: string,
+      idp: string,
+      input: { returnTo: string; principal?: string; force?: boolean },
+    ): Promise<FederationRedirect>;
+    samlResponse(
+      tenant: string,
+      idp: string,
+      input: { samlResponse: string; relayState?: string },
+    ): Promise<FederationRedirect>;
+    oidcCallback(
+      tenant: string,
+      idp: string,
+      input: { callbackUrl: string; state?: string },
+    ): Promise<FederationRedirect>;
   };
 
   readonly policies: {

@@ -6,6 +6,9 @@ import { decisionUseCases } from "./decisions/decisions.js";
 import { RulesCache } from "./decisions/rules-cache.js";
 import { AppError } from "./errors.js";
 import { exemptionUseCases } from "./exemptions/exemptions.js";
+import type { FederationParts } from "./federation/endpoints.js";
+import { federationUseCases } from "./federation/federation.js";
+import { idpUseCases } from "./idps/idps.js";
 import { mandateUseCases } from "./mandates/mandates.js";
 import { policyUseCases } from "./policies/policies.js";
 import type { Clock, Random, Store } from "./ports.js";
@@ -18,6 +21,8 @@ export interface ApplicationParts {
   readonly clock: Clock;
   readonly random: Random;
   readonly settings?: AppSettings;
+  /** SAML and OIDC sign-in; without it, IdP registration and federation answer `federation.not_configured`. */
+  readonly federation?: FederationParts;
 }
 
 /** Builds the application's use cases over a store, a clock and a source of randomness. */
@@ -38,6 +43,8 @@ export function createApplication(parts: ApplicationParts): Application & { clos
     principals: principalUseCases(context),
     exemptions: exemptionUseCases(context),
     decisions: decisionUseCases(context, cache),
+    idps: idpUseCases(context, parts.federation),
+    federation: federationUseCases(context, cache, parts.federation),
     audit: auditUseCases(context),
     async ready() {
       try {

@@ -26,6 +26,18 @@ export const ERROR_CODES = {
   "exemption.self_approval": "An exemption cannot be approved by the person who requested it.",
   "exemption.invalid_state": "The exemption is not in a state that allows this.",
   "principal.unknown": "The principal is not registered in this tenant.",
+  "idp.invalid": "The identity provider registration is not valid.",
+  "idp.precondition_required": "Send `If-Match` with the IdP version you are replacing.",
+  "idp.version_conflict":
+    "The IdP registration changed since you read it; read it again and retry.",
+  "federation.not_configured": "This server is not configured for SAML and OpenID Connect sign-in.",
+  "federation.return_to_not_allowed":
+    "`return_to` is not one of the tenant's registered return URLs.",
+  "federation.request_unknown":
+    "This sign-in was not started here, has expired, or was completed already. Start again.",
+  "federation.rejected": "The identity provider's answer could not be accepted.",
+  "federation.subject_mismatch":
+    "The identity provider signed in someone other than the person this sign-in was started for.",
   "store.unavailable": "The service cannot reach its store; no decision can be made now.",
 } as const;
 

@@ -2,6 +2,9 @@ import type {
   ApiKeyRecord,
   AuditEvent,
   ExemptionRecord,
+  FederationRequestRecord,
+  IdpObservation,
+  IdpRecord,
   MandateVersionRecord,
   PolicyVersionRecord,
   PrincipalRecord,
@@ -22,6 +25,16 @@ export interface Random {
   secret(bytes: number): string;
 }
 
+/**
+ * Encrypts secrets at rest (DESIGN invariant 6). `context` names where the secret belongs and is
+ * authenticated with it, so a sealed value copied onto another record does not open.
+ */
+export interface SecretSealer {
+  seal(plaintext: string, context: string): string;
+  /** Throws when the value was tampered with, sealed for another context, or its key is gone. */
+  open(sealed: string, context: string): string;
+}
+
 /** A page of results and the cursor to the next one, if any. */
 export interface Page<T> {
   readonly items: readonly T[];
@@ -33,6 +46,8 @@ export interface TenantStore {
   list(options: { after?: string; limit: number }): Promise<Page<TenantRecord>>;
   /** Inserts; returns false when the id exists. */
   insert(record: TenantRecord): Promise<boolean>;
+  /** Replaces the tenant's return URLs; returns false when the tenant does not exist. */
+  setReturnUrls(tenant: string, returnUrls: readonly string[]): Promise<boolean>;
 }
 
 export interface PolicyStore {
@@ -96,6 +111,40 @@ export interface ApiKeyStore {
   revoke(id: string, at: string): Promise<boolean>;
 }
 
+export interface IdpStore {
+  get(tenant: string, id: string): Promise<IdpRecord | undefined>;
+  list(tenant: string): Promise<readonly IdpRecord[]>;
+  /**
+   * Stores `record`: inserts it when `record.version` is 1, else replaces version
+   * `record.version - 1`. Returns false when another writer got there first.
+   */
+  put(record: IdpRecord): Promise<boolean>;
+  /** Returns false when there was no such IdP. */
+  remove(tenant: string, id: string): Promise<boolean>;
+  observation(tenant: string, id: string): Promise<IdpObservation | undefined>;
+  observe(observation: IdpObservation): Promise<void>;
+}
+
+export interface FederationRequestStore {
+  insert(record: FederationRequestRecord): Promise<void>;
+  get(id: string): Promise<FederationRequestRecord | undefined>;
+  /** Marks the request used; returns false when it was used already (a replay or a race). */
+  consume(id: string, at: string): Promise<boolean>;
+  /** Deletes requests that expired before `before`; returns how many. */
+  purge(before: string): Promise<number>;
+}
+
+/**
+ * One-time proofs (DESIGN invariant 7): SAML assertion ids, OIDC nonces. Kept in the shared
+ * store, so that a proof replayed to another instance is caught too.
+ */
+export interface OneTimeProofStore {
+  /** Records `key` in `scope`; returns false when it was recorded before (a replay). */
+  claim(scope: string, key: string, expiresAt: string): Promise<boolean>;
+  /** Deletes proofs that expired before `before`; returns how many. */
+  purge(before: string): Promise<number>;
+}
+
 /** Filters for reading a chain. */
 export interface AuditFilter {
   readonly type?: string;
@@ -133,11 +182,14 @@ export interface Repositories {
   readonly receipts: ReceiptStore;
   readonly apiKeys: ApiKeyStore;
   readonly audit: AuditStore;
+  readonly idps: IdpStore;
+  readonly federationRequests: FederationRequestStore;
+  readonly oneTimeProofs: OneTimeProofStore;
 }
 
 /** What changed, so that every instance's caches drop what is stale (within a second). */
 export interface StoreChange {
-  readonly kind: "policy" | "mandate" | "exemption" | "principal" | "api_key";
+  readonly kind: "policy" | "mandate" | "exemption" | "principal" | "api_key" | "idp";
   /** The tenant concerned; absent for platform-wide changes. */
   readonly tenant?: string;
 }

@@ -1,6 +1,8 @@
 import type { Decision } from "../core/decision.js";
 import type { Exemption, PlatformMandate, TenantPolicy } from "../core/policy.js";
+import type { IdpAssuranceMapping } from "../core/idp-assurance.js";
 import type { Population } from "../core/vocabulary.js";
+import type { OidcIdpSettings, SamlIdpSettings } from "./federation/protocols.js";
 
 /**
  * The records the application stores. Times are ISO 8601 UTC strings; every tenant-owned record
@@ -12,6 +14,11 @@ export interface TenantRecord {
   readonly id: string;
   readonly name: string;
   readonly createdAt: string;
+  /**
+   * Where sign-in flows may send the user back to (DESIGN invariant 10): absolute URLs; a
+   * `return_to` matches one with the same origin and a path at or below it.
+   */
+  readonly returnUrls: readonly string[];
 }
 
 /** One immutable version of a tenant policy, with who changed it, when and why. */
@@ -115,4 +122,75 @@ export interface AuditEvent {
   readonly prevHash: string;
   /** SHA-256 over the canonical form of every field above. */
   readonly hash: string;
+}
+
+/** An OIDC provider's settings as stored: the client secret only sealed (DESIGN invariant 6). */
+export interface StoredOidcSettings extends Omit<OidcIdpSettings, "clientSecret"> {
+  readonly sealedClientSecret: string;
+}
+
+/** What to ask an IdP for, in its own vocabulary (IdPs disagree on names). */
+export interface IdpRequestValues {
+  /** `acr_values` / `AuthnContextClassRef` to request MFA with. */
+  readonly mfa: readonly string[];
+  /** Values to request when phishing resistance is required; empty when the IdP has none. */
+  readonly phishingResistant: readonly string[];
+}
+
+interface IdpRecordBase {
+  readonly tenant: string;
+  readonly id: string;
+  readonly displayName?: string;
+  readonly request: IdpRequestValues;
+  readonly mapping: IdpAssuranceMapping;
+  /** Accepted clock difference with the IdP, in seconds (default 120). */
+  readonly clockSkewSeconds: number;
+  /** The oldest IdP authentication accepted, in seconds, whatever the policy allows. */
+  readonly maxAuthenticationAgeSeconds: number;
+  /** Starts at 1; every replacement adds one. */
+  readonly version: number;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly updatedBy: string;
+}
+
+/** A tenant's identity provider: SAML 2.0 or OpenID Connect. */
+export type IdpRecord =
+  | (IdpRecordBase & { readonly protocol: "saml"; readonly saml: SamlIdpSettings })
+  | (IdpRecordBase & { readonly protocol: "oidc"; readonly oidc: StoredOidcSettings });
+
+/**
+ * A sign-in sent to an IdP, remembered so that its answer can be matched: the SAML request id,
+ * the OIDC nonce and PKCE verifier (sealed), where to return, and what was asked for. Used once.
+ */
+export interface FederationRequestRecord {
+  /** Opaque and unguessable: the SAML `RelayState` and the OIDC `state`. */
+  readonly id: string;
+  readonly tenant: string;
+  readonly idp: string;
+  readonly protocol: IdpRecord["protocol"];
+  /** The SAML AuthnRequest `ID`. */
+  readonly requestId?: string;
+  readonly nonce?: string;
+  readonly sealedCodeVerifier?: string;
+  /** Who the platform expects to sign in; the verified subject must match it. */
+  readonly principalHint?: string;
+  readonly returnTo: string;
+  readonly requested: readonly string[];
+  readonly maxAgeSeconds?: number;
+  readonly forceAuthn: boolean;
+  readonly createdAt: string;
+  readonly expiresAt: string;
+  readonly consumedAt?: string;
+}
+
+/** What tenant-mfa last saw an IdP prove, to notice when it starts to prove less (drift). */
+export interface IdpObservation {
+  readonly tenant: string;
+  readonly idp: string;
+  /** Whether the last verified response proved MFA. */
+  readonly provingMfa: boolean;
+  /** Context and amr values seen that the mapping does not name. */
+  readonly unmappedSeen: readonly string[];
+  readonly updatedAt: string;
 }

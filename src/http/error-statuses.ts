@@ -27,6 +27,14 @@ export const ERROR_STATUSES = {
   "exemption.self_approval": 403,
   "exemption.invalid_state": 409,
   "principal.unknown": 422,
+  "idp.invalid": 422,
+  "idp.precondition_required": 428,
+  "idp.version_conflict": 412,
+  "federation.not_configured": 503,
+  "federation.return_to_not_allowed": 400,
+  "federation.request_unknown": 400,
+  "federation.rejected": 400,
+  "federation.subject_mismatch": 403,
   "store.unavailable": 503,
 } as const satisfies Record<ErrorCode, number>;
 

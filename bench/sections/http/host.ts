@@ -114,7 +114,7 @@ async function seedTenants(
   const seedOne = async (r: Repositories, index: number): Promise<void> => {
     const id = tenantId(index);
     const now = systemClock.now().toISOString();
-    if (!(await r.tenants.insert({ id, name: `Tenant ${String(index)}`, createdAt: now }))) {
+    if (!(await r.tenants.insert({ id, name: `Tenant ${String(index)}`, createdAt: now, returnUrls: [] }))) {
       throw new Error(`tenant ${id} exists`);
     }
     await r.policies.insert({

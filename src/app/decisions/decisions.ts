@@ -20,7 +20,14 @@ function summarise(request: DecisionRequest, population: Population): Record<str
       ...(e.method === "webauthn"
         ? { userVerified: e.userVerified, backupEligible: e.backupEligible }
         : {}),
-      ...(e.method === "federated" ? { idp: e.idp, assurance: e.assurance } : {}),
+      // The IdP's own values are kept verbatim: what it said, beside what the mapping granted.
+      ...(e.method === "federated"
+        ? {
+            idp: e.idp,
+            assurance: e.assurance,
+            ...(e.claims === undefined ? {} : { claims: e.claims }),
+          }
+        : {}),
     })),
     ...(request.evidence.grant === undefined ? {} : { grant: request.evidence.grant }),
     ...(request.evidence.act === undefined ? {} : { act: request.evidence.act }),

@@ -2,6 +2,7 @@ import { authorize, reaches } from "../access/permissions.js";
 import type { Application } from "../application.js";
 import { recordAudit, transact, type Context } from "../context.js";
 import { AppError } from "../errors.js";
+import { returnUrlProblem } from "../federation/return-urls.js";
 import type { PolicyVersionRecord, TenantRecord } from "../records.js";
 
 const TENANT_ID = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -27,7 +28,12 @@ export function tenantUseCases(context: Context): Application["tenants"] {
         );
       }
       const now = context.clock.now().toISOString();
-      const tenant: TenantRecord = { id: input.id, name: input.name, createdAt: now };
+      const tenant: TenantRecord = {
+        id: input.id,
+        name: input.name,
+        createdAt: now,
+        returnUrls: checkReturnUrls(input.returnUrls ?? []),
+      };
       const policy: PolicyVersionRecord = {
         tenant: input.id,
         version: 1,
@@ -43,7 +49,13 @@ export function tenantUseCases(context: Context): Application["tenants"] {
           tenant: input.id,
           type: "tenant.created",
           actor: caller.id,
-          payload: { id: input.id, name: input.name, policyVersion: 1, posture: "platform_mfa" },
+          payload: {
+            id: input.id,
+            name: input.name,
+            policyVersion: 1,
+            posture: "platform_mfa",
+            returnUrls: tenant.returnUrls,
+          },
         });
       });
       return tenant;
@@ -73,7 +85,34 @@ export function tenantUseCases(context: Context): Application["tenants"] {
         }),
       );
     },
+    async setReturnUrls(caller, tenant, input) {
+      authorize(caller, "tenant.configure", tenant);
+      const returnUrls = checkReturnUrls(input.returnUrls);
+      return transact(context, async (r) => {
+        const current = await requireTenant(r, tenant);
+        await r.tenants.setReturnUrls(tenant, returnUrls);
+        await recordAudit(context, r, {
+          tenant,
+          type: "tenant.return_urls_changed",
+          actor: caller.id,
+          payload: { before: current.returnUrls, after: returnUrls },
+        });
+        return { ...current, returnUrls };
+      });
+    },
   };
+}
+
+/** At most 20 distinct, valid return URLs (DESIGN invariant 10), or `request.invalid`. */
+function checkReturnUrls(urls: readonly string[]): readonly string[] {
+  if (urls.length > 20) throw new AppError("request.invalid", "At most 20 return URLs.");
+  for (const url of urls) {
+    const problem = returnUrlProblem(url);
+    if (problem !== undefined) {
+      throw new AppError("request.invalid", `Return URL ${JSON.stringify(url)} ${problem}.`);
+    }
+  }
+  return [...new Set(urls)];
 }
 
 /** Throws `not_found` unless the tenant exists. */

@@ -40,7 +40,12 @@ export async function addTenant(store: Store, prefix = "tenant"): Promise<string
 }
 
 export function tenantRecord(id: string): TenantRecord {
-  return { id, name: `Organisation ${id}`, createdAt: at(0) };
+  return {
+    id,
+    name: `Organisation ${id}`,
+    createdAt: at(0),
+    returnUrls: [`https://${id}.example/signed-in`],
+  };
 }
 
 export function fullPolicyVersion(tenant: string, version: number): PolicyVersionRecord {

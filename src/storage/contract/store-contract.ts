@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe } from "vitest";
 import { describeAuditChain } from "./describe-audit-chain.js";
 import { describeChangeNotifications } from "./describe-change-notifications.js";
 import { describeExemptionQueries } from "./describe-exemption-queries.js";
+import { describeFederation } from "./describe-federation.js";
 import { describeMultiInstance } from "./describe-multi-instance.js";
 import { describePagination } from "./describe-pagination.js";
 import { describeRoundTrips } from "./describe-round-trips.js";
@@ -45,5 +46,6 @@ export function describeStoreContract(name: string, open: () => Promise<StoreHar
     describeAuditChain(context);
     describeChangeNotifications(context);
     describeMultiInstance(context);
+    describeFederation(context);
   });
 }

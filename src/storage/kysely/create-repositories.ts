@@ -4,7 +4,10 @@ import { createApiKeyRepository } from "./api-key-repository.js";
 import { createAuditRepository, type AuditRepositoryOptions } from "./audit-repository.js";
 import type { Database } from "./database.js";
 import { createExemptionRepository } from "./exemption-repository.js";
+import { createFederationRequestRepository } from "./federation-request-repository.js";
+import { createIdpRepository } from "./idp-repository.js";
 import { createMandateRepository } from "./mandate-repository.js";
+import { createOneTimeProofRepository } from "./one-time-proof-repository.js";
 import { createPolicyRepository } from "./policy-repository.js";
 import { createPrincipalRepository } from "./principal-repository.js";
 import { createReceiptRepository } from "./receipt-repository.js";
@@ -24,5 +27,8 @@ export function createRepositories(
     receipts: createReceiptRepository(db),
     apiKeys: createApiKeyRepository(db),
     audit: createAuditRepository(db, options),
+    idps: createIdpRepository(db),
+    federationRequests: createFederationRequestRepository(db),
+    oneTimeProofs: createOneTimeProofRepository(db),
   };
 }

@@ -12,12 +12,18 @@ export interface Database {
   api_keys: ApiKeysTable;
   audit_events: AuditEventsTable;
   audit_heads: AuditHeadsTable;
+  idps: IdpsTable;
+  idp_observations: IdpObservationsTable;
+  federation_requests: FederationRequestsTable;
+  one_time_proofs: OneTimeProofsTable;
 }
 
 export interface TenantsTable {
   id: string;
   name: string;
   created_at: string;
+  /** JSON array of absolute URLs. */
+  return_urls: string;
 }
 
 export interface PolicyVersionsTable {
@@ -109,4 +115,39 @@ export interface AuditHeadsTable {
   chain: string;
   seq: number;
   hash: string;
+}
+
+/** A tenant's IdP: its settings as one JSON document (secrets inside are sealed), versioned. */
+export interface IdpsTable {
+  tenant: string;
+  id: string;
+  protocol: string;
+  document: string;
+  version: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface IdpObservationsTable {
+  tenant: string;
+  idp: string;
+  proving_mfa: number;
+  unmapped_seen: string;
+  updated_at: string;
+}
+
+/** Sign-ins sent to an IdP and not yet answered; kept until they expire. */
+export interface FederationRequestsTable {
+  id: string;
+  tenant: string;
+  idp: string;
+  document: string;
+  expires_at: string;
+  consumed_at: string | null;
+}
+
+export interface OneTimeProofsTable {
+  scope: string;
+  key: string;
+  expires_at: string;
 }

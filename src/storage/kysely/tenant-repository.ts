@@ -2,6 +2,7 @@ import type { Kysely, Selectable } from "kysely";
 import type { TenantStore } from "../../app/ports.js";
 import type { TenantRecord } from "../../app/records.js";
 import type { Database, TenantsTable } from "./database.js";
+import { fromJsonText, toJsonText } from "./json-text.js";
 import { checkLimit, decodeCursor, encodeCursor, toPage } from "./page.js";
 import { toTimeText } from "./time-text.js";
 
@@ -36,15 +37,30 @@ export function createTenantRepository(db: Kysely<Database>): TenantStore {
           id: record.id,
           name: record.name,
           created_at: toTimeText(record.createdAt, "createdAt"),
+          return_urls: toJsonText(record.returnUrls),
         })
         .onConflict((conflict) => conflict.column("id").doNothing())
         .returning("id")
         .executeTakeFirst();
       return inserted !== undefined;
     },
+
+    async setReturnUrls(tenant, returnUrls) {
+      const updated = await db
+        .updateTable("tenants")
+        .set({ return_urls: toJsonText(returnUrls) })
+        .where("id", "=", tenant)
+        .executeTakeFirst();
+      return updated.numUpdatedRows === 1n;
+    },
   };
 }
 
 function toTenant(row: Selectable<TenantsTable>): TenantRecord {
-  return { id: row.id, name: row.name, createdAt: row.created_at };
+  return {
+    id: row.id,
+    name: row.name,
+    createdAt: row.created_at,
+    returnUrls: fromJsonText(row.return_urls) as string[],
+  };
 }

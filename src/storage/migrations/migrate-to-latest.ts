@@ -1,6 +1,7 @@
 import { Migrator, type Kysely, type Migration, type MigrationProvider } from "kysely";
 import { errorDetail } from "../kysely/emit-store-warning.js";
 import { initialMigration } from "./0001-initial.js";
+import { federationMigration } from "./0002-federation.js";
 
 /**
  * Every migration, in order. Listed in code rather than read from a folder so that the built
@@ -8,6 +9,7 @@ import { initialMigration } from "./0001-initial.js";
  */
 const migrations: Readonly<Record<string, Migration>> = {
   "0001-initial": initialMigration,
+  "0002-federation": federationMigration,
 };
 
 const provider: MigrationProvider = {

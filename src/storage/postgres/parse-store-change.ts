@@ -6,6 +6,7 @@ const KINDS: ReadonlySet<string> = new Set<StoreChange["kind"]>([
   "exemption",
   "principal",
   "api_key",
+  "idp",
 ]);
 
 /**

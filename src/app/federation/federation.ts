@@ -1,0 +1,513 @@
+import { evaluate } from "../../core/evaluate.js";
+import type { FederatedEvent } from "../../core/evidence.js";
+import { assessIdpClaims, type IdpAssessment } from "../../core/idp-assurance.js";
+import type { IdpProfile } from "../../core/input.js";
+import type { Application, FederationRedirect } from "../application.js";
+import { recordAudit, transact, type Context } from "../context.js";
+import { decideAndRecord } from "../decisions/decisions.js";
+import type { RulesCache } from "../decisions/rules-cache.js";
+import { AppError } from "../errors.js";
+import type { FederationRequestRecord, IdpRecord } from "../records.js";
+import { observeIdp } from "./drift.js";
+import {
+  clientSecretContext,
+  codeVerifierContext,
+  idpEndpoints,
+  serviceProvider,
+  type FederationParts,
+} from "./endpoints.js";
+import type { OidcIdpSettings } from "./protocols.js";
+import { matchReturnUrl, withQueryParameter } from "./return-urls.js";
+
+const DEFAULT_REQUEST_TTL_SECONDS = 600;
+/** SAML has no `max_age`: below this maximum age, ask the IdP to authenticate afresh. */
+const FORCE_AUTHN_BELOW_SECONDS = 3600;
+
+/** What the IdP answered, once its verifier accepted it. */
+interface VerifiedAnswer {
+  readonly subject: string;
+  readonly authenticatedAt: Date;
+  readonly contexts: readonly string[];
+  readonly amr?: readonly string[];
+  /** The one-time proof: (scope, key) is claimed in the store until `expiresAt`. */
+  readonly proof: { readonly scope: string; readonly key: string; readonly expiresAt: Date };
+  /** What the receipt keeps of the IdP's own values. */
+  readonly claims: Readonly<Record<string, unknown>>;
+}
+
+/** A refusal: its stable reason code, audited, and shown to the user as an explanation. */
+class Refusal extends Error {
+  constructor(
+    readonly reason: string,
+    readonly detail: string,
+    readonly mfaUnavailable = false,
+  ) {
+    super(detail);
+    this.name = "Refusal";
+  }
+}
+
+/**
+ * Sign-in at the tenant's own IdP (SAML 2.0 Web Browser SSO, OIDC authorization code with PKCE).
+ * `start` asks the IdP for what the effective requirement needs and remembers the request; the
+ * answer is verified by the protocol's verifier, matched to that request once, checked against
+ * the expected subject, turned into federated evidence by the tenant's mapping, and decided by
+ * the engine. The browser returns to a registered URL with the decision id. Every refusal is
+ * audited with its reason code.
+ */
+export function federationUseCases(
+  context: Context,
+  cache: RulesCache,
+  federation: FederationParts | undefined,
+): Application["federation"] {
+  const parts = (): FederationParts => {
+    if (federation === undefined) throw new AppError("federation.not_configured");
+    return federation;
+  };
+  let lastPurge = 0;
+
+  async function loadIdp(tenant: string, id: string, protocol?: IdpRecord["protocol"]) {
+    const idp = await transact(context, (r) => r.idps.get(tenant, id));
+    if (idp === undefined || (protocol !== undefined && idp.protocol !== protocol)) {
+      throw new AppError("not_found", "There is no such identity provider for this tenant.");
+    }
+    return idp;
+  }
+
+  /** What the effective requirement asks of this IdP, from the engine's own step-up guidance. */
+  async function plan(idp: IdpRecord, principal: string | undefined, force: boolean) {
+    const now = context.clock.now();
+    const { policy, mandates, population } = await transact(context, async (r) => {
+      const [p, m, registered] = await Promise.all([
+        cache.policy(idp.tenant, async () => (await r.policies.current(idp.tenant))?.policy),
+        cache.mandates(() => r.mandates.listCurrent()),
+        principal === undefined ? undefined : r.principals.get(idp.tenant, principal),
+      ]);
+      return { policy: p, mandates: m, population: registered?.population ?? "sso" };
+    });
+    if (policy === undefined) throw new AppError("not_found");
+    const planned = evaluate(
+      {
+        tenant: idp.tenant,
+        policy,
+        mandates,
+        principal: { id: principal ?? "(not yet known)", population },
+        evidence: { events: [] },
+        idps: [profileOf(idp)],
+      },
+      { now },
+    );
+    const stepUp = planned.challenge.find(
+      (option) => option.kind === "idp_step_up" && option.idp === idp.id,
+    );
+    const asked = stepUp?.kind === "idp_step_up" ? stepUp : undefined;
+    const maxAgeSeconds = Math.min(
+      asked?.maxAgeSeconds ?? idp.maxAuthenticationAgeSeconds,
+      idp.maxAuthenticationAgeSeconds,
+    );
+    return {
+      requested: asked?.acrValues ?? [],
+      maxAgeSeconds,
+      forceAuthn: force || (asked?.forceAuthn ?? false),
+    };
+  }
+
+  async function purgeExpired(now: Date): Promise<void> {
+    if (now.getTime() - lastPurge < 60_000) return;
+    lastPurge = now.getTime();
+    await transact(context, async (r) => {
+      await r.federationRequests.purge(now.toISOString());
+      await r.oneTimeProofs.purge(now.toISOString());
+    });
+  }
+
+  /** Finds the remembered request an answer claims to belong to, or refuses. */
+  async function pendingRequest(idp: IdpRecord, id: string | undefined) {
+    if (id === undefined || id.length === 0 || id.length > 200) return undefined;
+    const request = await transact(context, (r) => r.federationRequests.get(id));
+    const now = context.clock.now().toISOString();
+    if (
+      request === undefined ||
+      request.tenant !== idp.tenant ||
+      request.idp !== idp.id ||
+      request.consumedAt !== undefined ||
+      request.expiresAt <= now
+    ) {
+      throw new Refusal("federation.request_unknown", "no pending sign-in matches the answer");
+    }
+    return request;
+  }
+
+  async function refuse(
+    idp: IdpRecord,
+    refusal: Refusal,
+    request: FederationRequestRecord | undefined,
+  ): Promise<FederationRedirect> {
+    await transact(context, (r) =>
+      recordAudit(context, r, {
+        tenant: idp.tenant,
+        type: refusal.mfaUnavailable ? "federation.mfa_unavailable" : "federation.rejected",
+        actor: `idp:${idp.id}`,
+        payload: {
+          idp: idp.id,
+          protocol: idp.protocol,
+          reason: refusal.reason,
+          detail: refusal.detail,
+          ...(request === undefined ? {} : { request: request.id }),
+          ...(request?.principalHint === undefined ? {} : { principal: request.principalHint }),
+        },
+      }),
+    );
+    const back = request === undefined ? undefined : returnUrlOf(request);
+    // The IdP could not do MFA: the platform learns it and continues, with platform MFA where
+    // the posture allows it ("MFA with retry", seed 004). Never a decision that allows.
+    if (refusal.mfaUnavailable && back !== undefined) {
+      return { location: withQueryParameter(back, "error", "idp_mfa_unavailable") };
+    }
+    throw new AppError(
+      refusal.reason === "federation.request_unknown"
+        ? "federation.request_unknown"
+        : refusal.reason === "federation.subject_mismatch"
+          ? "federation.subject_mismatch"
+          : "federation.rejected",
+      undefined,
+      {
+        reason: refusal.reason,
+        ...(back === undefined ? {} : { returnTo: back.href }),
+      },
+    );
+  }
+
+  /** Once verified: use the request and the proof once, check the subject, decide, observe. */
+  async function complete(
+    idp: IdpRecord,
+    request: FederationRequestRecord | undefined,
+    answer: VerifiedAnswer,
+    unsolicitedReturn: string | undefined,
+  ): Promise<FederationRedirect> {
+    const now = context.clock.now();
+    const skewMs = idp.clockSkewSeconds * 1000;
+    if (answer.authenticatedAt.getTime() > now.getTime() + skewMs) {
+      throw new Refusal(
+        "federation.authentication_in_future",
+        "the IdP's authentication time lies ahead",
+      );
+    }
+    await transact(context, async (r) => {
+      if (
+        request !== undefined &&
+        !(await r.federationRequests.consume(request.id, now.toISOString()))
+      ) {
+        throw new Refusal("federation.request_unknown", "the sign-in was completed already");
+      }
+      const expiresAt = new Date(answer.proof.expiresAt.getTime() + skewMs).toISOString();
+      if (!(await r.oneTimeProofs.claim(answer.proof.scope, answer.proof.key, expiresAt))) {
+        throw new Refusal("federation.replayed", "this assertion or nonce was used before");
+      }
+    });
+    // DESIGN invariant 9: a hint never decides who signed in; a different subject is refused.
+    if (request?.principalHint !== undefined && request.principalHint !== answer.subject) {
+      throw new Refusal(
+        "federation.subject_mismatch",
+        "the IdP authenticated another subject than the sign-in was started for",
+      );
+    }
+    const assessment = assess(idp, answer, now);
+    const event: FederatedEvent = {
+      method: "federated",
+      source: "idp",
+      tenant: idp.tenant,
+      idp: idp.id,
+      at: answer.authenticatedAt.toISOString(),
+      assurance: assessment.assurance,
+      claims: {
+        ...answer.claims,
+        recognised: assessment.recognised,
+        unmapped: assessment.unmapped,
+        ...(assessment.tooOld ? { authenticationTooOld: true } : {}),
+      },
+    };
+    const decision = await decideAndRecord(
+      context,
+      cache,
+      idp.tenant,
+      {
+        principal: { id: answer.subject, population: "sso" },
+        evidence: { events: [event] },
+        idps: [profileOf(idp)],
+      },
+      { id: `idp:${idp.id}` },
+    );
+    await recordObservation(idp, assessment, now);
+    const back =
+      request === undefined
+        ? unsolicitedReturn === undefined
+          ? undefined
+          : matchReturnUrl(await returnUrlsOf(idp.tenant), unsolicitedReturn)
+        : returnUrlOf(request);
+    if (back === undefined) {
+      throw new AppError("federation.return_to_not_allowed", undefined, {
+        decision: decision.id,
+      });
+    }
+    return { location: withQueryParameter(back, "decision", decision.id ?? "") };
+  }
+
+  function assess(idp: IdpRecord, answer: VerifiedAnswer, now: Date) {
+    const assessment = assessIdpClaims(idp.mapping, {
+      contexts: answer.contexts,
+      ...(answer.amr === undefined ? {} : { amr: answer.amr }),
+    });
+    // The IdP's authentication is older than this tenant accepts from it: it proves nothing
+    // now, and the engine asks for a fresh one.
+    const ageMs = now.getTime() - answer.authenticatedAt.getTime();
+    const limitMs = (idp.maxAuthenticationAgeSeconds + idp.clockSkewSeconds) * 1000;
+    const tooOld = ageMs > limitMs;
+    return tooOld
+      ? { ...assessment, assurance: { aal: 0 as const, phishingResistant: false }, tooOld }
+      : { ...assessment, tooOld };
+  }
+
+  async function recordObservation(idp: IdpRecord, assessment: IdpAssessment, now: Date) {
+    await transact(context, async (r) => {
+      const { observation, drifts } = observeIdp(
+        await r.idps.observation(idp.tenant, idp.id),
+        assessment,
+        {
+          tenant: idp.tenant,
+          idp: idp.id,
+          now: now.toISOString(),
+        },
+      );
+      await r.idps.observe(observation);
+      for (const drift of drifts) {
+        await recordAudit(context, r, {
+          tenant: idp.tenant,
+          type: "idp.drift",
+          actor: `idp:${idp.id}`,
+          payload: { idp: idp.id, ...drift },
+        });
+      }
+    });
+  }
+
+  async function returnUrlsOf(tenant: string): Promise<readonly string[]> {
+    const record = await transact(context, (r) => r.tenants.get(tenant));
+    return record?.returnUrls ?? [];
+  }
+
+  /** Runs a completion, turning refusals into audited answers. */
+  async function answering(
+    idp: IdpRecord,
+    requestId: string | undefined,
+    work: (request: FederationRequestRecord | undefined) => Promise<FederationRedirect>,
+  ): Promise<FederationRedirect> {
+    let request: FederationRequestRecord | undefined;
+    try {
+      request = await pendingRequest(idp, requestId);
+      return await work(request);
+    } catch (error) {
+      if (error instanceof Refusal) return refuse(idp, error, request);
+      throw error;
+    }
+  }
+
+  return {
+    async samlMetadata(tenant, id) {
+      const f = parts();
+      await loadIdp(tenant, id, "saml");
+      return f.saml.metadata(serviceProvider(f.publicUrl, tenant, id));
+    },
+
+    async start(tenant, id, input) {
+      const f = parts();
+      const idp = await loadIdp(tenant, id);
+      const back = matchReturnUrl(await returnUrlsOf(tenant), input.returnTo);
+      if (back === undefined) throw new AppError("federation.return_to_not_allowed");
+      const now = context.clock.now();
+      await purgeExpired(now);
+      const planned = await plan(idp, input.principal, input.force ?? false);
+      const requestId = context.random.id("fed");
+      const ttl = f.requestTtlSeconds ?? DEFAULT_REQUEST_TTL_SECONDS;
+      const base = {
+        id: requestId,
+        tenant,
+        idp: id,
+        ...(input.principal === undefined ? {} : { principalHint: input.principal }),
+        returnTo: back.href,
+        requested: planned.requested,
+        createdAt: now.toISOString(),
+        expiresAt: new Date(now.getTime() + ttl * 1000).toISOString(),
+      };
+      let record: FederationRequestRecord;
+      let location: string;
+      if (idp.protocol === "saml") {
+        const forceAuthn = planned.forceAuthn || planned.maxAgeSeconds < FORCE_AUTHN_BELOW_SECONDS;
+        // A SAML ID must not start with a digit (xs:ID); the flow id is the RelayState.
+        const samlRequestId = `_${context.random.secret(20)}`;
+        record = {
+          ...base,
+          protocol: "saml",
+          requestId: samlRequestId,
+          forceAuthn,
+          maxAgeSeconds: planned.maxAgeSeconds,
+        };
+        location = f.saml.authnRequestUrl(serviceProvider(f.publicUrl, tenant, id), idp.saml, {
+          requestId: samlRequestId,
+          authnContextClassRefs: planned.requested,
+          forceAuthn,
+          relayState: requestId,
+          issueInstant: now,
+        });
+      } else {
+        const nonce = context.random.secret(24);
+        const codeVerifier = context.random.secret(32);
+        record = {
+          ...base,
+          protocol: "oidc",
+          nonce,
+          sealedCodeVerifier: f.secrets.seal(codeVerifier, codeVerifierContext(requestId)),
+          forceAuthn: planned.forceAuthn,
+          maxAgeSeconds: planned.maxAgeSeconds,
+        };
+        const url = await f.oidc.authorizationUrl(oidcSettings(f, idp), {
+          redirectUri: idpEndpoints(f.publicUrl, tenant, id).oidcRedirectUri,
+          state: requestId,
+          nonce,
+          codeVerifier,
+          acrValues: planned.requested,
+          maxAgeSeconds: planned.maxAgeSeconds,
+          forceLogin: planned.forceAuthn,
+          ...(input.principal === undefined ? {} : { loginHint: input.principal }),
+        });
+        if (!url.ok) {
+          return refuse(idp, new Refusal(url.rejection.code, url.rejection.detail), undefined);
+        }
+        location = url.value;
+      }
+      await transact(context, (r) => r.federationRequests.insert(record));
+      return { location };
+    },
+
+    async samlResponse(tenant, id, input) {
+      const f = parts();
+      const idp = await loadIdp(tenant, id, "saml");
+      if (idp.protocol !== "saml") throw new AppError("not_found");
+      // IdP-initiated: no remembered request. The verifier refuses it unless the tenant allowed
+      // unsolicited responses; RelayState then may only name a registered return URL.
+      const unsolicited = input.relayState === undefined || input.relayState.startsWith("http");
+      return answering(idp, unsolicited ? undefined : input.relayState, async (request) => {
+        const verified = await f.saml.verifyResponse(
+          serviceProvider(f.publicUrl, tenant, id),
+          idp.saml,
+          {
+            samlResponse: input.samlResponse,
+            ...(request?.requestId === undefined ? {} : { expectedRequestId: request.requestId }),
+            now: context.clock.now(),
+            clockSkewSeconds: idp.clockSkewSeconds,
+          },
+        );
+        if (!verified.ok) {
+          const { code, detail } = verified.rejection;
+          throw new Refusal(code, detail, code === "saml.no_authn_context");
+        }
+        const a = verified.value;
+        return complete(
+          idp,
+          request,
+          {
+            subject: a.subject,
+            authenticatedAt: a.authnInstant,
+            contexts: a.authnContextClassRefs,
+            proof: {
+              scope: `saml:${tenant}:${id}:${a.issuer}`,
+              key: a.assertionId,
+              expiresAt: a.expiresAt,
+            },
+            claims: {
+              issuer: a.issuer,
+              authnContextClassRefs: a.authnContextClassRefs,
+              authnInstant: a.authnInstant.toISOString(),
+              ...(a.nameIdFormat === undefined ? {} : { nameIdFormat: a.nameIdFormat }),
+            },
+          },
+          unsolicited ? input.relayState : undefined,
+        );
+      });
+    },
+
+    async oidcCallback(tenant, id, input) {
+      const f = parts();
+      const idp = await loadIdp(tenant, id, "oidc");
+      if (idp.protocol !== "oidc") throw new AppError("not_found");
+      return answering(idp, input.state ?? "", async (request) => {
+        if (request?.nonce === undefined || request.sealedCodeVerifier === undefined) {
+          throw new Refusal("federation.request_unknown", "no pending sign-in matches the answer");
+        }
+        const verified = await f.oidc.completeCallback(oidcSettings(f, idp), {
+          callbackUrl: input.callbackUrl,
+          redirectUri: idpEndpoints(f.publicUrl, tenant, id).oidcRedirectUri,
+          expectedState: request.id,
+          expectedNonce: request.nonce,
+          codeVerifier: f.secrets.open(request.sealedCodeVerifier, codeVerifierContext(request.id)),
+          ...(request.maxAgeSeconds === undefined ? {} : { maxAgeSeconds: request.maxAgeSeconds }),
+          now: context.clock.now(),
+          clockSkewSeconds: idp.clockSkewSeconds,
+        });
+        if (!verified.ok) {
+          const { code, detail } = verified.rejection;
+          throw new Refusal(code, detail, code === "oidc.unmet_authentication_requirements");
+        }
+        const t = verified.value;
+        // max_age is always sent, so the verifier demands auth_time; without it, when the
+        // authentication happened is unknown, and an unknown time proves nothing.
+        if (t.authTime === undefined) {
+          throw new Refusal("oidc.auth_time_missing", "the ID token lacks auth_time");
+        }
+        return complete(
+          idp,
+          request,
+          {
+            subject: t.subject,
+            authenticatedAt: t.authTime,
+            contexts: t.acr === undefined ? [] : [t.acr],
+            ...(t.amr === undefined ? {} : { amr: t.amr }),
+            proof: {
+              scope: `oidc:${tenant}:${id}:${t.issuer}`,
+              key: t.nonce,
+              expiresAt: t.expiresAt,
+            },
+            claims: t.claims,
+          },
+          undefined,
+        );
+      });
+    },
+  };
+}
+
+/** What the engine needs of an IdP to give step-up guidance. */
+function profileOf(idp: IdpRecord): IdpProfile {
+  return {
+    id: idp.id,
+    mfaRequestValues: idp.request.mfa,
+    ...(idp.request.phishingResistant.length === 0
+      ? {}
+      : { phishingResistantRequestValues: idp.request.phishingResistant }),
+  };
+}
+
+function oidcSettings(
+  parts: FederationParts,
+  idp: Extract<IdpRecord, { protocol: "oidc" }>,
+): OidcIdpSettings {
+  const { sealedClientSecret, ...settings } = idp.oidc;
+  return {
+    ...settings,
+    clientSecret: parts.secrets.open(sealedClientSecret, clientSecretContext(idp.tenant, idp.id)),
+  };
+}
+
+function returnUrlOf(request: FederationRequestRecord): URL {
+  return new URL(request.returnTo);
+}

@@ -1,0 +1,65 @@
+/**
+ * Where a sign-in may send the user back to (DESIGN invariant 10). A tenant registers absolute
+ * URLs; a `return_to` is accepted only when, once parsed, it has the same origin as one of them
+ * and a path at or below that one's path. Everything else (another host, a scheme-relative
+ * `//evil`, user info, a backslash trick, a path that merely shares a prefix) is refused.
+ *
+ * @module
+ */
+
+const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]"]);
+
+/** Why a URL cannot be registered, or `undefined` when it can. */
+export function returnUrlProblem(value: string): string | undefined {
+  const url = parse(value);
+  if (url === undefined) return "is not an absolute URL";
+  if (url.protocol !== "https:" && !(url.protocol === "http:" && LOOPBACK.has(url.hostname))) {
+    return "must use https (http only on loopback)";
+  }
+  if (url.username !== "" || url.password !== "") return "must not carry user info";
+  if (url.hash !== "") return "must not carry a fragment";
+  if (url.search !== "") return "must not carry a query";
+  return undefined;
+}
+
+/** The registered URL `candidate` falls under, parsed, or `undefined` when none. */
+export function matchReturnUrl(registered: readonly string[], candidate: string): URL | undefined {
+  const url = parse(candidate);
+  if (url === undefined || url.username !== "" || url.password !== "") return undefined;
+  // A raw backslash, space or control character is read differently by browsers and parsers.
+  if (/[\\\s]/.test(candidate) || hasControlCharacter(candidate)) return undefined;
+  for (const entry of registered) {
+    const base = parse(entry);
+    if (base === undefined || base.origin !== url.origin) continue;
+    if (url.pathname === base.pathname || url.pathname.startsWith(withSlash(base.pathname))) {
+      return url;
+    }
+  }
+  return undefined;
+}
+
+/** `url` with `name=value` added to its query. */
+export function withQueryParameter(url: URL, name: string, value: string): string {
+  const result = new URL(url.href);
+  result.searchParams.set(name, value);
+  return result.href;
+}
+
+function hasControlCharacter(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i);
+    if (code < 0x20 || code === 0x7f) return true;
+  }
+  return false;
+}
+
+const withSlash = (path: string): string => (path.endsWith("/") ? path : `${path}/`);
+
+function parse(value: string): URL | undefined {
+  try {
+    const url = new URL(value);
+    return url.protocol === "https:" || url.protocol === "http:" ? url : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,330 @@
+import { X509Certificate } from "node:crypto";
+import {
+  DEFAULT_IDP_ASSURANCE_MAPPING,
+  type IdpAssuranceMapping,
+} from "../../core/idp-assurance.js";
+import { REFEDS_MFA } from "../../core/vocabulary.js";
+import { authorize } from "../access/permissions.js";
+import type { Application, IdpRegistration, IdpView } from "../application.js";
+import { recordAudit, transact, type Context } from "../context.js";
+import { AppError } from "../errors.js";
+import {
+  clientSecretContext,
+  idpEndpoints,
+  type FederationParts,
+} from "../federation/endpoints.js";
+import type { SamlIdpSettings } from "../federation/protocols.js";
+import { returnUrlProblem } from "../federation/return-urls.js";
+import type { IdpRecord, StoredOidcSettings } from "../records.js";
+import { requireTenant } from "../tenants/tenants.js";
+
+const IDP_ID = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+/** Asymmetric JWS algorithms only: a shared-secret MAC would let anyone with the secret sign. */
+const ID_TOKEN_ALGORITHMS = [
+  "RS256",
+  "RS384",
+  "RS512",
+  "PS256",
+  "PS384",
+  "PS512",
+  "ES256",
+  "ES384",
+  "ES512",
+  "EdDSA",
+] as const;
+const DEFAULT_ID_TOKEN_ALGORITHMS = ["RS256", "PS256", "ES256", "EdDSA"];
+const DEFAULT_SKEW_SECONDS = 120;
+const DEFAULT_MAX_AUTHENTICATION_AGE_SECONDS = 24 * 3600;
+
+const invalid = (message: string): AppError => new AppError("idp.invalid", message);
+
+/**
+ * IdP registration. A tenant administrator registers its SAML or OIDC provider, what to ask it
+ * for, and how its values map to assurance. Every change is audited without secrets; the client
+ * secret is sealed before it reaches the store and never shown again.
+ */
+export function idpUseCases(
+  context: Context,
+  federation: FederationParts | undefined,
+): Application["idps"] {
+  const parts = (): FederationParts => {
+    if (federation === undefined) throw new AppError("federation.not_configured");
+    return federation;
+  };
+  const view = (record: IdpRecord): IdpView => toView(record, parts().publicUrl);
+
+  return {
+    async put(caller, tenant, id, { registration, ifMatch }) {
+      authorize(caller, "idp.write", tenant);
+      if (!IDP_ID.test(id)) {
+        throw invalid("An IdP id is 1–63 lowercase letters, digits or hyphens.");
+      }
+      const f = parts();
+      const now = context.clock.now().toISOString();
+      const { record, created } = await transact(context, async (r) => {
+        await requireTenant(r, tenant);
+        const current = await r.idps.get(tenant, id);
+        if (current !== undefined && ifMatch === undefined) {
+          throw new AppError("idp.precondition_required");
+        }
+        if (ifMatch !== undefined && ifMatch !== (current?.version ?? 0)) {
+          throw new AppError("idp.version_conflict", undefined, {
+            currentVersion: current?.version ?? 0,
+          });
+        }
+        const next = build(f, tenant, id, registration, current, {
+          now,
+          actor: caller.id,
+        });
+        if (!(await r.idps.put(next))) throw new AppError("idp.version_conflict");
+        await recordAudit(context, r, {
+          tenant,
+          type: current === undefined ? "idp.registered" : "idp.updated",
+          actor: caller.id,
+          payload: auditSummary(next, registration),
+        });
+        return { record: next, created: current === undefined };
+      });
+      await context.store.notify({ kind: "idp", tenant });
+      return { idp: view(record), created };
+    },
+
+    async get(caller, tenant, id) {
+      authorize(caller, "idp.read", tenant);
+      const record = await transact(context, (r) => r.idps.get(tenant, id));
+      if (record === undefined) throw new AppError("not_found");
+      return view(record);
+    },
+
+    async list(caller, tenant) {
+      authorize(caller, "idp.read", tenant);
+      const records = await transact(context, async (r) => {
+        await requireTenant(r, tenant);
+        return r.idps.list(tenant);
+      });
+      return records.map(view);
+    },
+
+    async remove(caller, tenant, id) {
+      authorize(caller, "idp.write", tenant);
+      await transact(context, async (r) => {
+        const record = await r.idps.get(tenant, id);
+        if (record === undefined || !(await r.idps.remove(tenant, id))) {
+          throw new AppError("not_found");
+        }
+        await recordAudit(context, r, {
+          tenant,
+          type: "idp.removed",
+          actor: caller.id,
+          payload: { idp: id, protocol: record.protocol, version: record.version },
+        });
+      });
+      await context.store.notify({ kind: "idp", tenant });
+    },
+  };
+}
+
+/** The record a registration makes, checked; `current` supplies a kept client secret. */
+function build(
+  parts: FederationParts,
+  tenant: string,
+  id: string,
+  input: IdpRegistration,
+  current: IdpRecord | undefined,
+  at: { now: string; actor: string },
+): IdpRecord {
+  const base = {
+    tenant,
+    id,
+    ...(input.displayName === undefined ? {} : { displayName: input.displayName }),
+    request: {
+      mfa: checkValues(input.request?.mfa ?? [REFEDS_MFA], "request.mfa"),
+      phishingResistant: checkValues(
+        input.request?.phishingResistant ?? [],
+        "request.phishingResistant",
+      ),
+    },
+    mapping: mappingFrom(input.mapping),
+    clockSkewSeconds: bounded(
+      input.clockSkewSeconds ?? DEFAULT_SKEW_SECONDS,
+      0,
+      600,
+      "clockSkewSeconds",
+    ),
+    maxAuthenticationAgeSeconds: bounded(
+      input.maxAuthenticationAgeSeconds ?? DEFAULT_MAX_AUTHENTICATION_AGE_SECONDS,
+      60,
+      30 * 24 * 3600,
+      "maxAuthenticationAgeSeconds",
+    ),
+    version: (current?.version ?? 0) + 1,
+    createdAt: current?.createdAt ?? at.now,
+    updatedAt: at.now,
+    updatedBy: at.actor,
+  };
+  if (input.protocol === "saml") {
+    if (input.oidc !== undefined) throw invalid("A SAML IdP takes `saml` settings, not `oidc`.");
+    return { ...base, protocol: "saml", saml: samlSettings(parts, input.saml) };
+  }
+  if (input.saml !== undefined) throw invalid("An OIDC IdP takes `oidc` settings, not `saml`.");
+  const kept = current?.protocol === "oidc" ? current.oidc.sealedClientSecret : undefined;
+  return { ...base, protocol: "oidc", oidc: oidcSettings(parts, tenant, id, input.oidc, kept) };
+}
+
+function samlSettings(parts: FederationParts, input: IdpRegistration["saml"]): SamlIdpSettings {
+  if (input === undefined) throw invalid("A SAML IdP needs `saml` settings.");
+  let fromMetadata: Partial<SamlIdpSettings> = {};
+  if (input.metadataXml !== undefined) {
+    const parsed = parts.saml.parseIdpMetadata(input.metadataXml);
+    if (!parsed.ok) throw invalid(`The IdP metadata could not be read: ${parsed.rejection.detail}`);
+    fromMetadata = parsed.value;
+  }
+  const entityId = input.entityId ?? fromMetadata.entityId;
+  const ssoUrl = input.ssoUrl ?? fromMetadata.ssoUrl;
+  const certificates = input.signingCertificates ?? fromMetadata.signingCertificates ?? [];
+  if (entityId === undefined || entityId.length === 0) {
+    throw invalid("A SAML IdP needs its entity id (from `metadataXml` or `entityId`).");
+  }
+  if (ssoUrl === undefined || returnUrlProblem(ssoUrl.split("?")[0] ?? "") !== undefined) {
+    throw invalid("A SAML IdP needs an https single sign-on URL (`metadataXml` or `ssoUrl`).");
+  }
+  if (certificates.length === 0) {
+    throw invalid("A SAML IdP needs at least one signing certificate.");
+  }
+  return {
+    entityId,
+    ssoUrl,
+    signingCertificates: certificates.map(toPem),
+    allowUnsolicited: input.allowUnsolicited ?? false,
+    ...(input.subjectAttribute === undefined ? {} : { subjectAttribute: input.subjectAttribute }),
+  };
+}
+
+function oidcSettings(
+  parts: FederationParts,
+  tenant: string,
+  id: string,
+  input: IdpRegistration["oidc"],
+  keptSecret: string | undefined,
+): StoredOidcSettings {
+  if (input === undefined) throw invalid("An OIDC IdP needs `oidc` settings.");
+  if (returnUrlProblem(input.issuer) !== undefined) {
+    throw invalid("The issuer must be an https URL (http only on loopback), without query.");
+  }
+  if (input.clientId.length === 0) throw invalid("The client id must not be empty.");
+  const algorithms = input.idTokenAlgorithms ?? DEFAULT_ID_TOKEN_ALGORITHMS;
+  const refused = algorithms.filter((a) => !(ID_TOKEN_ALGORITHMS as readonly string[]).includes(a));
+  if (algorithms.length === 0 || refused.length > 0) {
+    throw invalid(`ID token algorithms must be among ${ID_TOKEN_ALGORITHMS.join(", ")}.`);
+  }
+  let sealedClientSecret = keptSecret;
+  if (input.clientSecret !== undefined) {
+    if (input.clientSecret.length === 0) throw invalid("The client secret must not be empty.");
+    sealedClientSecret = parts.secrets.seal(input.clientSecret, clientSecretContext(tenant, id));
+  }
+  if (sealedClientSecret === undefined) throw invalid("An OIDC IdP needs its client secret.");
+  const scopes = [...new Set(["openid", ...(input.scopes ?? [])])];
+  return {
+    issuer: input.issuer,
+    clientId: input.clientId,
+    scopes: checkValues(scopes, "scopes"),
+    idTokenAlgorithms: algorithms,
+    subjectClaim: input.subjectClaim ?? "sub",
+    sealedClientSecret,
+  };
+}
+
+function mappingFrom(input: Partial<IdpAssuranceMapping> | undefined): IdpAssuranceMapping {
+  const d = DEFAULT_IDP_ASSURANCE_MAPPING;
+  return {
+    mfaContexts: checkValues(input?.mfaContexts ?? d.mfaContexts, "mapping.mfaContexts"),
+    phishingResistantContexts: checkValues(
+      input?.phishingResistantContexts ?? d.phishingResistantContexts,
+      "mapping.phishingResistantContexts",
+    ),
+    singleFactorContexts: checkValues(
+      input?.singleFactorContexts ?? d.singleFactorContexts,
+      "mapping.singleFactorContexts",
+    ),
+    mfaAmr: checkValues(input?.mfaAmr ?? d.mfaAmr, "mapping.mfaAmr"),
+    phishingResistantAmr: checkValues(
+      input?.phishingResistantAmr ?? d.phishingResistantAmr,
+      "mapping.phishingResistantAmr",
+    ),
+    amrFactorPairs: input?.amrFactorPairs ?? d.amrFactorPairs,
+  };
+}
+
+function checkValues(values: readonly string[], where: string): readonly string[] {
+  if (values.length > 50 || values.some((v) => v.length === 0 || v.length > 1024)) {
+    throw invalid(`${where}: at most 50 non-empty values of at most 1024 characters.`);
+  }
+  return [...new Set(values)];
+}
+
+function bounded(value: number, min: number, max: number, where: string): number {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw invalid(`${where} must be a whole number between ${String(min)} and ${String(max)}.`);
+  }
+  return value;
+}
+
+/** A certificate as PEM, whether given as PEM or bare base64 DER; refuses anything else. */
+function toPem(certificate: string): string {
+  const body = certificate.replace(/-----(BEGIN|END) CERTIFICATE-----/g, "").replace(/\s+/g, "");
+  const pem = `-----BEGIN CERTIFICATE-----\n${body.replace(/(.{64})/g, "$1\n").replace(/\n$/, "")}\n-----END CERTIFICATE-----\n`;
+  try {
+    new X509Certificate(pem);
+  } catch {
+    throw invalid("A signing certificate is not a valid X.509 certificate.");
+  }
+  return pem;
+}
+
+/** What the audit log keeps of a registration: settings and fingerprints, never a secret. */
+function auditSummary(record: IdpRecord, input: IdpRegistration): Record<string, unknown> {
+  const common = {
+    idp: record.id,
+    version: record.version,
+    protocol: record.protocol,
+    request: record.request,
+    mapping: record.mapping,
+    clockSkewSeconds: record.clockSkewSeconds,
+    maxAuthenticationAgeSeconds: record.maxAuthenticationAgeSeconds,
+  };
+  if (record.protocol === "saml") {
+    return {
+      ...common,
+      entityId: record.saml.entityId,
+      ssoUrl: record.saml.ssoUrl,
+      allowUnsolicited: record.saml.allowUnsolicited,
+      certificateFingerprints: record.saml.signingCertificates.map(
+        (pem) => new X509Certificate(pem).fingerprint256,
+      ),
+    };
+  }
+  return {
+    ...common,
+    issuer: record.oidc.issuer,
+    clientId: record.oidc.clientId,
+    scopes: record.oidc.scopes,
+    idTokenAlgorithms: record.oidc.idTokenAlgorithms,
+    clientSecretChanged: input.oidc?.clientSecret !== undefined,
+  };
+}
+
+function toView(record: IdpRecord, publicUrl: string): IdpView {
+  const all = idpEndpoints(publicUrl, record.tenant, record.id);
+  if (record.protocol === "saml") {
+    return {
+      ...record,
+      endpoints: { start: all.start, samlMetadata: all.samlMetadata, samlAcs: all.samlAcs },
+    };
+  }
+  const { sealedClientSecret: _sealed, ...oidc } = record.oidc;
+  return {
+    ...record,
+    oidc: { ...oidc, clientSecretSet: true },
+    endpoints: { start: all.start, oidcRedirectUri: all.oidcRedirectUri },
+  };
+}

@@ -1,0 +1,189 @@
+import { describe, expect, it } from "vitest";
+import { DEFAULT_IDP_ASSURANCE_MAPPING } from "../../core/idp-assurance.js";
+import type { FederationRequestRecord, IdpRecord } from "../../app/records.js";
+import { addTenant, at, uniqueId } from "./fixtures.js";
+import type { ContractContext } from "./store-harness.js";
+
+function samlIdp(tenant: string, id: string, version = 1): IdpRecord {
+  return {
+    tenant,
+    id,
+    protocol: "saml",
+    saml: {
+      entityId: `https://idp.example/${id}`,
+      ssoUrl: "https://idp.example/sso",
+      signingCertificates: ["-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"],
+      allowUnsolicited: false,
+    },
+    request: { mfa: ["https://refeds.org/profile/mfa"], phishingResistant: [] },
+    mapping: DEFAULT_IDP_ASSURANCE_MAPPING,
+    clockSkewSeconds: 120,
+    maxAuthenticationAgeSeconds: 86400,
+    version,
+    createdAt: at(0),
+    updatedAt: at(version),
+    updatedBy: "key_admin",
+  };
+}
+
+function pending(tenant: string, id = uniqueId("fed")): FederationRequestRecord {
+  return {
+    id,
+    tenant,
+    idp: "okta",
+    protocol: "oidc",
+    nonce: "n-0S6_WzA2Mj",
+    sealedCodeVerifier: "v1.k1.aaaa.bbbb",
+    principalHint: "alice",
+    returnTo: "https://app.example/signed-in",
+    requested: ["https://refeds.org/profile/mfa"],
+    maxAgeSeconds: 3600,
+    forceAuthn: false,
+    createdAt: at(0),
+    expiresAt: at(600),
+  };
+}
+
+/** IdP registrations, remembered sign-in requests and one-time proofs. */
+export function describeFederation({ store, harness }: ContractContext): void {
+  describe("federation records", () => {
+    it("stores an IdP and replaces only the version it read (optimistic concurrency)", async () => {
+      const tenant = await addTenant(store());
+      const results = await store().transaction(async ({ idps }) => [
+        await idps.put(samlIdp(tenant, "okta")),
+        await idps.put(samlIdp(tenant, "okta")),
+        await idps.put(samlIdp(tenant, "okta", 2)),
+        await idps.put(samlIdp(tenant, "okta", 2)),
+      ]);
+      expect(results).toEqual([true, false, true, false]);
+      const kept = await store().transaction(({ idps }) => idps.get(tenant, "okta"));
+      expect(kept).toStrictEqual(samlIdp(tenant, "okta", 2));
+    });
+
+    it("keeps IdPs within their tenant", async () => {
+      const a = await addTenant(store());
+      const b = await addTenant(store());
+      await store().transaction(({ idps }) => idps.put(samlIdp(a, "okta")));
+      const seen = await store().transaction(async ({ idps }) => ({
+        get: await idps.get(b, "okta"),
+        list: await idps.list(b),
+        remove: await idps.remove(b, "okta"),
+      }));
+      expect(seen).toEqual({ get: undefined, list: [], remove: false });
+      expect(await store().transaction(({ idps }) => idps.list(a))).toHaveLength(1);
+    });
+
+    it("remembers what an IdP was last seen to prove, and forgets it with the IdP", async () => {
+      const tenant = await addTenant(store());
+      const observation = {
+        tenant,
+        idp: "okta",
+        provingMfa: true,
+        unmappedSeen: ["urn:acme:gold"],
+        updatedAt: at(5),
+      };
+      await store().transaction(async ({ idps }) => {
+        await idps.put(samlIdp(tenant, "okta"));
+        await idps.observe(observation);
+        await idps.observe({ ...observation, provingMfa: false, updatedAt: at(6) });
+      });
+      expect(await store().transaction(({ idps }) => idps.observation(tenant, "okta"))).toEqual({
+        ...observation,
+        provingMfa: false,
+        updatedAt: at(6),
+      });
+      await store().transaction(({ idps }) => idps.remove(tenant, "okta"));
+      expect(
+        await store().transaction(({ idps }) => idps.observation(tenant, "okta")),
+      ).toBeUndefined();
+    });
+
+    it("sets a tenant's return URLs", async () => {
+      const tenant = await addTenant(store());
+      const urls = ["https://a.example/back", "http://127.0.0.1:3000/"];
+      expect(await store().transaction(({ tenants }) => tenants.setReturnUrls(tenant, urls))).toBe(
+        true,
+      );
+      expect((await store().transaction(({ tenants }) => tenants.get(tenant)))?.returnUrls).toEqual(
+        urls,
+      );
+      expect(
+        await store().transaction(({ tenants }) => tenants.setReturnUrls(uniqueId("t"), urls)),
+      ).toBe(false);
+    });
+
+    it("consumes a remembered request exactly once", async () => {
+      const request = pending(await addTenant(store()));
+      await store().transaction(({ federationRequests }) => federationRequests.insert(request));
+      expect(
+        await store().transaction(({ federationRequests }) => federationRequests.get(request.id)),
+      ).toStrictEqual(request);
+      const results = await Promise.all(
+        Array.from({ length: 5 }, () =>
+          store().transaction(({ federationRequests }) =>
+            federationRequests.consume(request.id, at(10)),
+          ),
+        ),
+      );
+      expect(results.filter(Boolean)).toHaveLength(1);
+      expect(
+        await store().transaction(({ federationRequests }) => federationRequests.get(request.id)),
+      ).toStrictEqual({ ...request, consumedAt: at(10) });
+    });
+
+    it("purges expired requests and proofs only", async () => {
+      const tenant = await addTenant(store());
+      const old = pending(tenant);
+      const current = { ...pending(tenant), expiresAt: at(100_000) };
+      const scope = uniqueId("scope");
+      await store().transaction(async ({ federationRequests, oneTimeProofs }) => {
+        await federationRequests.insert(old);
+        await federationRequests.insert(current);
+        await oneTimeProofs.claim(scope, "old", at(600));
+        await oneTimeProofs.claim(scope, "current", at(100_000));
+      });
+      await store().transaction(async ({ federationRequests, oneTimeProofs }) => {
+        expect(await federationRequests.purge(at(601))).toBeGreaterThanOrEqual(1);
+        expect(await oneTimeProofs.purge(at(601))).toBeGreaterThanOrEqual(1);
+      });
+      await store().transaction(async ({ federationRequests, oneTimeProofs }) => {
+        expect(await federationRequests.get(old.id)).toBeUndefined();
+        expect(await federationRequests.get(current.id)).toBeDefined();
+        expect(await oneTimeProofs.claim(scope, "old", at(700))).toBe(true);
+        expect(await oneTimeProofs.claim(scope, "current", at(700))).toBe(false);
+      });
+    });
+
+    it("accepts a one-time proof once, within its scope", async () => {
+      const scope = uniqueId("saml");
+      const claims = await Promise.all(
+        Array.from({ length: 5 }, () =>
+          store().transaction(({ oneTimeProofs }) => oneTimeProofs.claim(scope, "_a1", at(60))),
+        ),
+      );
+      expect(claims.filter(Boolean)).toHaveLength(1);
+      expect(
+        await store().transaction(({ oneTimeProofs }) =>
+          oneTimeProofs.claim(`${scope}-other`, "_a1", at(60)),
+        ),
+      ).toBe(true);
+    });
+
+    it("catches a proof replayed to another instance (several instances: PostgreSQL only)", async ({
+      skip,
+    }) => {
+      const second = await harness().openSecond?.();
+      if (second === undefined) return skip("this store serves one process only");
+      try {
+        const scope = uniqueId("oidc");
+        const results = await Promise.all([
+          store().transaction(({ oneTimeProofs }) => oneTimeProofs.claim(scope, "nonce", at(60))),
+          second.transaction(({ oneTimeProofs }) => oneTimeProofs.claim(scope, "nonce", at(60))),
+        ]);
+        expect(results.sort()).toEqual([false, true]);
+      } finally {
+        await second.close();
+      }
+    });
+  });
+}
