@@ -13,6 +13,7 @@ import {
   NS,
 } from "./saml-names.js";
 
+type SignatureNode = Parameters<SignedXml["loadSignature"]>[0];
 type Refusal = { readonly ok: false; readonly rejection: SamlRejection };
 
 /** A same-document reference to an xs:ID: `#` and an NCName, nothing XPath could read. */
@@ -129,7 +130,8 @@ export function verifySignedReference(
     const verifier = new SignedXml({ publicCert: key, getCertFromKeyInfo: () => null });
     let valid: boolean;
     try {
-      verifier.loadSignature(signature);
+      // xml-crypto types its parameter with the DOM lib's Node; xmldom's Element is that at run time.
+      verifier.loadSignature(signature as unknown as SignatureNode);
       valid = verifier.checkSignature(xml);
     } catch (error) {
       const outcome = classifyLibraryError(error);

@@ -1,0 +1,62 @@
+import type {
+  SamlServiceProviderIdentity,
+  SamlVerificationOptions,
+} from "../../../app/federation/protocols.js";
+import { createSamlProtocol } from "../index.js";
+import { TestIdp, type LoginOptions, type ResponseShapeOptions } from "./test-idp.js";
+
+/** A fixed clock: the tests never read the wall clock for verification. */
+export const NOW = new Date("2026-03-02T10:00:00.000Z");
+export const SKEW_SECONDS = 120;
+export const REQUEST_ID = "_req7f3a9c";
+
+export const SP: SamlServiceProviderIdentity = {
+  entityId: "https://mfa.example.com/t/acme/idps/corp/saml/metadata",
+  acsUrl: "https://mfa.example.com/t/acme/idps/corp/saml/acs",
+};
+
+export const protocol = createSamlProtocol();
+
+let sharedIdp: TestIdp | undefined;
+/** One IdP (one RSA key generation) shared by the suites in a file. */
+export function testIdp(): TestIdp {
+  sharedIdp ??= new TestIdp();
+  return sharedIdp;
+}
+
+/** A response from the real IdP, answering REQUEST_ID at NOW unless told otherwise. */
+export function idpResponse(
+  login: Partial<LoginOptions> = {},
+  shape: ResponseShapeOptions = {},
+  idp: TestIdp = testIdp(),
+  requestId: string | undefined = REQUEST_ID,
+): Promise<string> {
+  return idp.login(SP, protocol.metadata(SP), requestId, { issuedAt: NOW, ...login }, shape);
+}
+
+export function verification(
+  samlResponse: string,
+  overrides: Partial<SamlVerificationOptions> = {},
+): SamlVerificationOptions {
+  return {
+    samlResponse,
+    expectedRequestId: REQUEST_ID,
+    now: NOW,
+    clockSkewSeconds: SKEW_SECONDS,
+    ...overrides,
+  };
+}
+
+/** Verifies against the shared IdP's registration and returns the rejection code, or "ok". */
+export async function outcomeOf(
+  samlResponse: string,
+  overrides: Partial<SamlVerificationOptions> = {},
+  idp: TestIdp = testIdp(),
+): Promise<string> {
+  const result = await protocol.verifyResponse(
+    SP,
+    idp.settings(),
+    verification(samlResponse, overrides),
+  );
+  return result.ok ? "ok" : result.rejection.code;
+}

@@ -1,0 +1,227 @@
+import * as samlify from "samlify";
+import type {
+  SamlIdpSettings,
+  SamlServiceProviderIdentity,
+} from "../../../app/federation/protocols.js";
+import { generateTestKeyPair, type TestKeyPair } from "./certificate.js";
+
+export const REFEDS_MFA = "https://refeds.org/profile/mfa";
+export const PASSWORD_PROTECTED_TRANSPORT =
+  "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport";
+export const RSA_SHA1 = "http://www.w3.org/2000/09/xmldsig#rsa-sha1";
+const REDIRECT = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect";
+const EMAIL_FORMAT = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress";
+
+// samlify validates every message against an XSD through a pluggable validator. This IdP is the
+// peer under test, not our code, so its own schema check may be permissive.
+samlify.setSchemaValidator({ validate: () => Promise.resolve("skipped") });
+
+/**
+ * The login response the IdP signs. Every value is a tag, so a test can make the real IdP sign a
+ * response with exactly one thing wrong; a tag left undefined drops its attribute or element.
+ */
+const LOGIN_RESPONSE_TEMPLATE = [
+  '<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion"',
+  ' ID="{ID}" Version="2.0" IssueInstant="{IssueInstant}" Destination="{Destination}" InResponseTo="{InResponseTo}">',
+  "<saml:Issuer>{Issuer}</saml:Issuer>",
+  '<samlp:Status><samlp:StatusCode Value="{StatusCode}"/></samlp:Status>',
+  '<saml:Assertion ID="{AssertionID}" Version="2.0" IssueInstant="{IssueInstant}">',
+  "<saml:Issuer>{AssertionIssuer}</saml:Issuer>",
+  '<saml:Subject><saml:NameID Format="{NameIDFormat}">{NameID}</saml:NameID>',
+  '<saml:SubjectConfirmation Method="{ConfirmationMethod}"><saml:SubjectConfirmationData',
+  ' NotBefore="{SubjectConfirmationDataNotBefore}" NotOnOrAfter="{SubjectConfirmationDataNotOnOrAfter}"',
+  ' Recipient="{SubjectRecipient}" InResponseTo="{SubjectInResponseTo}"/></saml:SubjectConfirmation></saml:Subject>',
+  '<saml:Conditions NotBefore="{ConditionsNotBefore}" NotOnOrAfter="{ConditionsNotOnOrAfter}">',
+  "<saml:AudienceRestriction><saml:Audience>{Audience}</saml:Audience></saml:AudienceRestriction>",
+  "{ExtraConditions}</saml:Conditions>",
+  '<saml:AuthnStatement AuthnInstant="{AuthnInstant}" SessionIndex="{SessionIndex}"><saml:AuthnContext>',
+  "<saml:AuthnContextClassRef>{AuthnContextClassRef}</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement>",
+  '<saml:AttributeStatement><saml:Attribute Name="mail"><saml:AttributeValue>{Mail}</saml:AttributeValue></saml:Attribute>',
+  '<saml:Attribute Name="groups"><saml:AttributeValue>staff</saml:AttributeValue><saml:AttributeValue>admins</saml:AttributeValue></saml:Attribute>',
+  "</saml:AttributeStatement></saml:Assertion></samlp:Response>",
+].join("");
+
+export type ResponseTag =
+  | "ID"
+  | "IssueInstant"
+  | "Destination"
+  | "InResponseTo"
+  | "Issuer"
+  | "StatusCode"
+  | "AssertionID"
+  | "AssertionIssuer"
+  | "NameIDFormat"
+  | "NameID"
+  | "ConfirmationMethod"
+  | "SubjectConfirmationDataNotBefore"
+  | "SubjectConfirmationDataNotOnOrAfter"
+  | "SubjectRecipient"
+  | "SubjectInResponseTo"
+  | "ConditionsNotBefore"
+  | "ConditionsNotOnOrAfter"
+  | "Audience"
+  | "ExtraConditions"
+  | "AuthnInstant"
+  | "SessionIndex"
+  | "AuthnContextClassRef"
+  | "Mail";
+
+export interface LoginOptions {
+  /** The instant the IdP issues the response; the windows below are relative to it. */
+  readonly issuedAt: Date;
+  readonly nameId?: string;
+  readonly authnContextClassRef?: string;
+  /** Tag values replacing the defaults; `undefined` drops the attribute or element. */
+  readonly tags?: Partial<Record<ResponseTag, string | undefined>>;
+}
+
+export interface TestIdpOptions {
+  readonly entityId?: string;
+  readonly keyPair?: TestKeyPair;
+  readonly signatureAlgorithm?: string;
+}
+
+export interface ResponseShapeOptions {
+  /** Sign the Response element as well as the Assertion. */
+  readonly signResponse?: boolean;
+  /** Sign only the Response (the SP metadata is rewritten to not want signed assertions). */
+  readonly responseOnly?: boolean;
+  /** The Reference transforms the IdP signs with. */
+  readonly transforms?: readonly string[];
+}
+
+export const FIVE_MINUTES_MS = 5 * 60 * 1000;
+
+/** A samlify IdP that signs real responses with its own key pair. */
+export class TestIdp {
+  readonly entityId: string;
+  readonly ssoUrl: string;
+  readonly keyPair: TestKeyPair;
+  private readonly idp: samlify.IdentityProviderInstance;
+  private counter = 0;
+
+  constructor(options: TestIdpOptions = {}) {
+    this.entityId = options.entityId ?? "https://idp.example.org/saml";
+    this.ssoUrl = `${this.entityId}/sso`;
+    this.keyPair = options.keyPair ?? generateTestKeyPair("test idp");
+    this.idp = samlify.IdentityProvider({
+      entityID: this.entityId,
+      signingCert: this.keyPair.certificatePem,
+      privateKey: this.keyPair.privateKeyPem,
+      singleSignOnService: [{ Binding: REDIRECT, Location: this.ssoUrl }],
+      singleLogoutService: [{ Binding: REDIRECT, Location: `${this.entityId}/slo` }],
+      nameIDFormat: [EMAIL_FORMAT],
+      loginResponseTemplate: { context: LOGIN_RESPONSE_TEMPLATE, attributes: [] },
+      ...(options.signatureAlgorithm === undefined
+        ? {}
+        : { requestSignatureAlgorithm: options.signatureAlgorithm }),
+    });
+  }
+
+  /** The IdP's own metadata document, as an administrator would upload it. */
+  metadataXml(): string {
+    return this.idp.getMetadata();
+  }
+
+  /** The registration a tenant administrator would make for this IdP. */
+  settings(overrides: Partial<SamlIdpSettings> = {}): SamlIdpSettings {
+    return {
+      entityId: this.entityId,
+      ssoUrl: this.ssoUrl,
+      signingCertificates: [this.keyPair.certificatePem],
+      allowUnsolicited: false,
+      ...overrides,
+    };
+  }
+
+  /**
+   * Receives our AuthnRequest over the HTTP-Redirect binding, as a browser would bring it, and
+   * returns what samlify parsed from it.
+   */
+  async receiveAuthnRequest(
+    spMetadataXml: string,
+    requestUrl: string,
+  ): Promise<{ readonly id: string; readonly xml: string; readonly relayState: string | null }> {
+    const sp = samlify.ServiceProvider({ metadata: spMetadataXml });
+    const url = new URL(requestUrl);
+    const query = Object.fromEntries(url.searchParams.entries());
+    const parsed = (await this.idp.parseLoginRequest(sp, "redirect", { query })) as {
+      extract: { request: { id: string } };
+      samlContent: string;
+    };
+    return {
+      id: parsed.extract.request.id,
+      xml: parsed.samlContent,
+      relayState: url.searchParams.get("RelayState"),
+    };
+  }
+
+  /** A signed login response for `sp`, answering `requestId` (unsolicited when undefined). */
+  async login(
+    sp: SamlServiceProviderIdentity,
+    spMetadataXml: string,
+    requestId: string | undefined,
+    login: LoginOptions,
+    shape: ResponseShapeOptions = {},
+  ): Promise<string> {
+    this.counter += 1;
+    const issued = login.issuedAt.toISOString();
+    const later = new Date(login.issuedAt.getTime() + FIVE_MINUTES_MS).toISOString();
+    const values: Record<ResponseTag, string | undefined> = {
+      ID: `_response${this.counter}${Date.now()}`,
+      IssueInstant: issued,
+      Destination: sp.acsUrl,
+      InResponseTo: requestId,
+      Issuer: this.entityId,
+      StatusCode: "urn:oasis:names:tc:SAML:2.0:status:Success",
+      AssertionID: `_assertion${this.counter}${Date.now()}`,
+      AssertionIssuer: this.entityId,
+      NameIDFormat: EMAIL_FORMAT,
+      NameID: login.nameId ?? "alice@example.org",
+      ConfirmationMethod: "urn:oasis:names:tc:SAML:2.0:cm:bearer",
+      SubjectConfirmationDataNotBefore: undefined,
+      SubjectConfirmationDataNotOnOrAfter: later,
+      SubjectRecipient: sp.acsUrl,
+      SubjectInResponseTo: requestId,
+      ConditionsNotBefore: issued,
+      ConditionsNotOnOrAfter: later,
+      Audience: sp.entityId,
+      ExtraConditions: "",
+      AuthnInstant: issued,
+      SessionIndex: "_session1",
+      AuthnContextClassRef: login.authnContextClassRef ?? REFEDS_MFA,
+      Mail: login.nameId ?? "alice@example.org",
+      ...login.tags,
+    };
+    const metadata = shape.responseOnly
+      ? spMetadataXml.replace('WantAssertionsSigned="true"', 'WantAssertionsSigned="false"')
+      : spMetadataXml;
+    const sp2 = samlify.ServiceProvider({
+      metadata,
+      wantMessageSigned: shape.signResponse === true || shape.responseOnly === true,
+      ...(shape.transforms === undefined
+        ? {}
+        : { transformationAlgorithms: [...shape.transforms] }),
+    });
+    const response = (await this.idp.createLoginResponse(
+      sp2,
+      { extract: { request: { id: requestId ?? "" } } },
+      "post",
+      {},
+      {
+        customTagReplacement: (template: string) => ({
+          id: values.ID ?? "",
+          context: replaceTags(template, values),
+        }),
+      },
+    )) as { context: string };
+    return response.context;
+  }
+}
+
+function replaceTags(template: string, values: Record<ResponseTag, string | undefined>): string {
+  // ExtraConditions is raw XML (a second AudienceRestriction, say); samlify escapes other tags.
+  const { ExtraConditions, ...escaped } = values;
+  const filled = samlify.SamlLib.replaceTagsByValue(template, escaped);
+  return filled.replace("{ExtraConditions}", ExtraConditions ?? "");
+}
