@@ -87,21 +87,23 @@ function readMetadata(
       `discovery names issuer ${describeUntrusted(body.issuer, 200)}, not the registered one`,
     );
   }
-  const endpoints: Record<string, string> = {};
+  const endpoints: string[] = [];
   for (const name of ["authorization_endpoint", "token_endpoint", "jwks_uri"] as const) {
     const value = body[name];
-    const problem = typeof value === "string" ? urlProblem(value, allowHttp) : "is missing";
-    if (problem !== undefined || typeof value !== "string") {
-      return reject("oidc.discovery_failed", `discovery ${name} ${problem ?? "is missing"}`);
-    }
-    endpoints[name] = value;
+    if (typeof value !== "string")
+      return reject("oidc.discovery_failed", `discovery lacks ${name}`);
+    const problem = urlProblem(value, allowHttp);
+    if (problem !== undefined)
+      return reject("oidc.discovery_failed", `discovery ${name} ${problem}`);
+    endpoints.push(value);
   }
+  const [authorizationEndpoint = "", tokenEndpoint = "", jwksUri = ""] = endpoints;
   const methods = body.token_endpoint_auth_methods_supported;
   return accept({
     issuer,
-    authorizationEndpoint: endpoints.authorization_endpoint ?? "",
-    tokenEndpoint: endpoints.token_endpoint ?? "",
-    jwksUri: endpoints.jwks_uri ?? "",
+    authorizationEndpoint,
+    tokenEndpoint,
+    jwksUri,
     tokenEndpointAuthMethods: Array.isArray(methods)
       ? methods.filter((m): m is string => typeof m === "string")
       : ["client_secret_basic"],
