@@ -24,33 +24,47 @@ export function testIdp(): TestIdp {
   return sharedIdp;
 }
 
-/** A response from the real IdP, answering REQUEST_ID at NOW unless told otherwise. */
+/** A response from the real IdP, answering REQUEST_ID at NOW unless told otherwise; null: unsolicited. */
 export function idpResponse(
   login: Partial<LoginOptions> = {},
   shape: ResponseShapeOptions = {},
   idp: TestIdp = testIdp(),
-  requestId: string | undefined = REQUEST_ID,
+  requestId: string | null = REQUEST_ID,
 ): Promise<string> {
-  return idp.login(SP, protocol.metadata(SP), requestId, { issuedAt: NOW, ...login }, shape);
+  return idp.login(
+    SP,
+    protocol.metadata(SP),
+    requestId ?? undefined,
+    { issuedAt: NOW, ...login },
+    shape,
+  );
+}
+
+/** Overrides of the expectations; `expectedRequestId: undefined` means no request remembered. */
+export interface VerificationOverrides {
+  readonly expectedRequestId?: string | undefined;
+  readonly now?: Date;
+  readonly clockSkewSeconds?: number;
 }
 
 export function verification(
   samlResponse: string,
-  overrides: Partial<SamlVerificationOptions> = {},
+  overrides: VerificationOverrides = {},
 ): SamlVerificationOptions {
+  const expectedRequestId =
+    "expectedRequestId" in overrides ? overrides.expectedRequestId : REQUEST_ID;
   return {
     samlResponse,
-    expectedRequestId: REQUEST_ID,
-    now: NOW,
-    clockSkewSeconds: SKEW_SECONDS,
-    ...overrides,
+    now: overrides.now ?? NOW,
+    clockSkewSeconds: overrides.clockSkewSeconds ?? SKEW_SECONDS,
+    ...(expectedRequestId === undefined ? {} : { expectedRequestId }),
   };
 }
 
 /** Verifies against the shared IdP's registration and returns the rejection code, or "ok". */
 export async function outcomeOf(
   samlResponse: string,
-  overrides: Partial<SamlVerificationOptions> = {},
+  overrides: VerificationOverrides = {},
   idp: TestIdp = testIdp(),
 ): Promise<string> {
   const result = await protocol.verifyResponse(

@@ -34,8 +34,7 @@ const LOGIN_RESPONSE_TEMPLATE = [
   '<saml:Conditions NotBefore="{ConditionsNotBefore}" NotOnOrAfter="{ConditionsNotOnOrAfter}">',
   "<saml:AudienceRestriction><saml:Audience>{Audience}</saml:Audience></saml:AudienceRestriction>",
   "{ExtraConditions}</saml:Conditions>",
-  '<saml:AuthnStatement AuthnInstant="{AuthnInstant}" SessionIndex="{SessionIndex}"><saml:AuthnContext>',
-  "<saml:AuthnContextClassRef>{AuthnContextClassRef}</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement>",
+  "{AuthnStatement}",
   '<saml:AttributeStatement><saml:Attribute Name="mail"><saml:AttributeValue>{Mail}</saml:AttributeValue></saml:Attribute>',
   '<saml:Attribute Name="groups"><saml:AttributeValue>staff</saml:AttributeValue><saml:AttributeValue>admins</saml:AttributeValue></saml:Attribute>',
   "</saml:AttributeStatement></saml:Assertion></samlp:Response>",
@@ -61,9 +60,7 @@ export type ResponseTag =
   | "ConditionsNotOnOrAfter"
   | "Audience"
   | "ExtraConditions"
-  | "AuthnInstant"
-  | "SessionIndex"
-  | "AuthnContextClassRef"
+  | "AuthnStatement"
   | "Mail";
 
 export interface LoginOptions {
@@ -71,7 +68,7 @@ export interface LoginOptions {
   readonly issuedAt: Date;
   readonly nameId?: string;
   readonly authnContextClassRef?: string;
-  /** Tag values replacing the defaults; `undefined` drops the attribute or element. */
+  /** Tag values (AuthnStatement and ExtraConditions are raw XML) replacing the defaults; `undefined` drops the attribute or element. */
   readonly tags?: Partial<Record<ResponseTag, string | undefined>>;
 }
 
@@ -187,9 +184,7 @@ export class TestIdp {
       ConditionsNotOnOrAfter: later,
       Audience: sp.entityId,
       ExtraConditions: "",
-      AuthnInstant: issued,
-      SessionIndex: "_session1",
-      AuthnContextClassRef: login.authnContextClassRef ?? REFEDS_MFA,
+      AuthnStatement: authnStatement(issued, login.authnContextClassRef ?? REFEDS_MFA),
       Mail: login.nameId ?? "alice@example.org",
       ...login.tags,
     };
@@ -219,9 +214,19 @@ export class TestIdp {
   }
 }
 
+function authnStatement(instant: string, classRef: string): string {
+  const escaped = classRef.replace(/&/g, "&amp;").replace(/</g, "&lt;");
+  return (
+    `<saml:AuthnStatement AuthnInstant="${instant}" SessionIndex="_session1"><saml:AuthnContext>` +
+    `<saml:AuthnContextClassRef>${escaped}</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement>`
+  );
+}
+
 function replaceTags(template: string, values: Record<ResponseTag, string | undefined>): string {
-  // ExtraConditions is raw XML (a second AudienceRestriction, say); samlify escapes other tags.
-  const { ExtraConditions, ...escaped } = values;
+  // Raw XML tags (a second AudienceRestriction, say) go in as is; samlify escapes the others.
+  const { ExtraConditions, AuthnStatement, ...escaped } = values;
   const filled = samlify.SamlLib.replaceTagsByValue(template, escaped);
-  return filled.replace("{ExtraConditions}", ExtraConditions ?? "");
+  return filled
+    .replace("{ExtraConditions}", ExtraConditions ?? "")
+    .replace("{AuthnStatement}", AuthnStatement ?? "");
 }
