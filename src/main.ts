@@ -3,6 +3,7 @@
  * to the application. `tenant-mfa serve` calls {@link startServer}.
  */
 import { randomBytes } from "node:crypto";
+import { dirname, join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { bootstrapPlatformAdmin } from "./app/api-keys/api-keys.js";
 import type { Application } from "./app/application.js";
@@ -14,6 +15,11 @@ import type { Config } from "./config/config-schema.js";
 import { buildServer, createLogger } from "./http/build-server.js";
 import { countAuditAppends, createMetrics, type Metrics } from "./http/metrics.js";
 import { openStore } from "./storage/open-store.js";
+import type { FederationParts } from "./app/federation/endpoints.js";
+import { createAesGcmSealer, type SealingKey } from "./secrets/aes-gcm-sealer.js";
+import { decodeKeys, keyFromFile } from "./secrets/sealing-keys.js";
+import { createOidcProtocol } from "./verifiers/oidc/index.js";
+import { createSamlProtocol } from "./verifiers/saml/index.js";
 
 /** The wall clock. */
 export const systemClock: Clock = { now: () => new Date() };
@@ -42,7 +48,8 @@ export interface OpenedApplication {
 
 /** Opens (and migrates) the store of `config.db` and builds the application over it. */
 export async function openApplication(
-  config: Pick<Config, "db" | "exemptions">,
+  config: Pick<Config, "db" | "exemptions"> &
+    Partial<Pick<Config, "encryptionKeys" | "publicUrl" | "host" | "port">>,
   metrics?: Metrics,
 ): Promise<OpenedApplication> {
   const opened = await openStore(config.db);
@@ -53,7 +60,11 @@ export async function openApplication(
     random: cryptoRandom,
     settings: { exemptions: { ...config.exemptions } },
   };
-  const app = createApplication(context);
+  const federation = federationParts(config);
+  const app = createApplication({
+    ...context,
+    ...(federation === undefined ? {} : { federation }),
+  });
   return {
     app,
     store,
@@ -62,6 +73,42 @@ export async function openApplication(
       app.close();
       await opened.close();
     },
+  };
+}
+
+/** The server's public base URL: configured, or where it listens. */
+export function publicUrlOf(config: Partial<Pick<Config, "publicUrl" | "host" | "port">>): string {
+  const name = config.host ?? "127.0.0.1";
+  const host = name.includes(":") ? `[${name}]` : name;
+  return config.publicUrl ?? `http://${host}:${String(config.port ?? 8080)}`;
+}
+
+/**
+ * SAML and OIDC sign-in, with secrets sealed by the configured keys. Without configured keys,
+ * the embedded SQLite store keeps a generated key beside its database (an in-memory store, a
+ * key in memory); several servers sharing PostgreSQL need the same configured keys, so there
+ * federation stays off until they are given.
+ */
+function federationParts(
+  config: Pick<Config, "db"> &
+    Partial<Pick<Config, "encryptionKeys" | "publicUrl" | "host" | "port">>,
+): FederationParts | undefined {
+  let keys: SealingKey[];
+  if (config.encryptionKeys !== undefined && config.encryptionKeys.length > 0) {
+    keys = decodeKeys(config.encryptionKeys);
+  } else if (config.db === "sqlite::memory:") {
+    keys = [{ id: "memory", key: randomBytes(32) }];
+  } else if (config.db.startsWith("sqlite:")) {
+    const database = config.db.slice("sqlite:".length);
+    keys = [keyFromFile(join(dirname(database), "encryption-key.json"))];
+  } else {
+    return undefined;
+  }
+  return {
+    secrets: createAesGcmSealer(keys),
+    saml: createSamlProtocol(),
+    oidc: createOidcProtocol(),
+    publicUrl: publicUrlOf(config),
   };
 }
 
@@ -94,7 +141,12 @@ export async function startServer(
   let server: FastifyInstance | undefined;
   try {
     if (options.seed !== undefined) await options.seed(opened);
-    server = buildServer({ app: opened.app, config, logger, metrics });
+    server = buildServer({
+      app: opened.app,
+      config: { ...config, publicUrl: publicUrlOf(config) },
+      logger,
+      metrics,
+    });
     await server.listen({ port: config.port, host: config.host });
   } catch (error) {
     await server?.close();

@@ -35,7 +35,19 @@ export const configSchema = z.strictObject({
       maxActivePerTenant: count("a number", 1, 1_000_000).default(100),
     })
     .prefault({}),
-  /** Keys that encrypt secrets at rest, newest first. Reserved: a later issue uses them. */
+  /**
+   * The public base URL browsers and IdPs reach this server at (SAML entity ids, ACS and OIDC
+   * redirect URIs derive from it). Default: `http://HOST:PORT`.
+   */
+  publicUrl: z
+    .url({ protocol: /^https?$/, error: "expected an http(s) URL" })
+    .transform((url) => url.replace(/\/+$/, ""))
+    .optional(),
+  /**
+   * Keys that encrypt secrets at rest (IdP client secrets), newest first: seal with the first,
+   * open with any. Without them, the embedded SQLite store keeps a generated key in a file beside
+   * the database; servers sharing PostgreSQL must all be given the same keys.
+   */
   encryptionKeys: z
     .array(
       z.strictObject({

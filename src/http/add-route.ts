@@ -43,6 +43,8 @@ export interface RouteDefinition<P, Q, B> {
     readonly description: string;
     readonly schema?: z.ZodType;
     readonly headers?: readonly HeaderDoc[];
+    /** Other success statuses with the same body (201 for a PUT that created). */
+    readonly alsoStatuses?: readonly number[];
     /** Other media types the route can answer with (e.g. JSON Lines). */
     readonly alternatives?: readonly string[];
   };
@@ -132,6 +134,9 @@ export function addRoute<
           }),
     },
   };
+  for (const status of definition.success.alsoStatuses ?? []) {
+    response[status] = response[definition.success.status];
+  }
   for (const status of [...problems].sort()) {
     response[status] = problemResponse(PROBLEM_DESCRIPTIONS[status] ?? "A problem.");
   }

@@ -60,6 +60,7 @@ const keys = new Map<Role, string>();
 const fixtures = {
   exemption: { acme: "", globex: "" },
   receipt: { acme: "", globex: "" },
+  idp: { acme: "", globex: "" },
 };
 let serial = 0;
 /** A fresh suffix for ids of resources a case creates. */
@@ -127,8 +128,67 @@ async function freshKeyId(): Promise<string> {
   return must(response, 201).json<{ key: { id: string } }>().key.id;
 }
 
+const oidcRegistration = () => ({
+  protocol: "oidc",
+  oidc: { issuer: "https://idp.example", clientId: "tenant-mfa", clientSecret: "s3cret" },
+});
+
+/** Registers an IdP in `tenant` as the bootstrap administrator; returns its id. */
+async function freshIdp(tenant: Tenant): Promise<string> {
+  const id = `idp-${unique()}`;
+  must(
+    await t.call("PUT", `/v1/tenants/${tenant}/idps/${id}`, {
+      key: t.adminKey,
+      body: oidcRegistration(),
+    }),
+    201,
+  );
+  return id;
+}
+
 /** Routes that act in one tenant, named in the path (or, for receipts, by the receipt). */
 const tenantRoutes: RouteCase[] = [
+  {
+    method: "PUT",
+    path: "/v1/tenants/:tenant/return-urls",
+    allowed: ADMINS,
+    success: 200,
+    prepare: (tenant) => ({
+      url: `/v1/tenants/${tenant}/return-urls`,
+      body: { returnUrls: [`https://${tenant}.example/signed-in`] },
+    }),
+  },
+  {
+    method: "PUT",
+    path: "/v1/tenants/:tenant/idps/:idp",
+    allowed: ADMINS,
+    success: 201,
+    prepare: (tenant) => ({
+      url: `/v1/tenants/${tenant}/idps/idp-${unique()}`,
+      body: oidcRegistration(),
+    }),
+  },
+  {
+    method: "GET",
+    path: "/v1/tenants/:tenant/idps/:idp",
+    allowed: AUDIT_READERS,
+    success: 200,
+    prepare: (tenant) => ({ url: `/v1/tenants/${tenant}/idps/${fixtures.idp[tenant]}` }),
+  },
+  {
+    method: "GET",
+    path: "/v1/tenants/:tenant/idps",
+    allowed: AUDIT_READERS,
+    success: 200,
+    prepare: (tenant) => ({ url: `/v1/tenants/${tenant}/idps` }),
+  },
+  {
+    method: "DELETE",
+    path: "/v1/tenants/:tenant/idps/:idp",
+    allowed: ADMINS,
+    success: 204,
+    prepare: async (tenant) => ({ url: `/v1/tenants/${tenant}/idps/${await freshIdp(tenant)}` }),
+  },
   {
     method: "GET",
     path: "/v1/tenants/:tenant",
@@ -460,6 +520,7 @@ beforeAll(async () => {
       200,
     );
     fixtures.exemption[tenant] = await freshExemption(tenant);
+    fixtures.idp[tenant] = await freshIdp(tenant);
   }
   must(
     await t.call("POST", "/v1/platform/mandates", {

@@ -8,6 +8,8 @@ import { jsonSchema, PROBLEM_SCHEMA_ID, problemResponse } from "./add-route.js";
 import { createMetrics, type Metrics } from "./metrics.js";
 import { HttpProblem, PROBLEM_MEDIA_TYPE, renderProblem } from "./problem.js";
 import { problemSchema } from "./response-schemas.js";
+import { registerFederationRoutes } from "./routes/federation-routes.js";
+import { registerIdpRoutes } from "./routes/idp-routes.js";
 import { registerPlatformRoutes } from "./routes/platform-routes.js";
 import { registerTenantRoutes } from "./routes/tenant-routes.js";
 
@@ -16,6 +18,8 @@ export interface ServerConfig {
   readonly bodyLimitBytes: number;
   readonly logLevel?: string;
   readonly trustProxy?: boolean;
+  /** The public base URL; the federation routes check OIDC callbacks against it. */
+  readonly publicUrl?: string;
 }
 
 /** What the server is built from. */
@@ -189,6 +193,11 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     };
     registerPlatformRoutes(api, context);
     registerTenantRoutes(api, context);
+    registerIdpRoutes(api, context);
+    done();
+  });
+  void server.register((browser, _options, done) => {
+    registerFederationRoutes(browser, { app, publicUrl: config.publicUrl ?? "http://localhost" });
     done();
   });
 

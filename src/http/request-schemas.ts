@@ -95,7 +95,102 @@ export const createApiKeyBody = z.strictObject({
   expiresAt: time.optional(),
 });
 
-export const createTenantBody = z.strictObject({ id: urlSafeId, name: text(200) });
+/** Absolute URLs that sign-in flows may return to; the use case checks scheme and form. */
+const returnUrls = z
+  .array(z.string().min(1).max(2048))
+  .max(20)
+  .describe("Absolute URLs sign-in flows may return to: https, or http on loopback.");
+
+export const createTenantBody = z.strictObject({
+  id: urlSafeId,
+  name: text(200),
+  returnUrls: returnUrls.optional(),
+});
+
+export const returnUrlsBody = z.strictObject({ returnUrls });
+
+export const idpParams = z.strictObject({ tenant: urlSafeId, idp: urlSafeId });
+
+const values = z.array(z.string().min(1).max(1024)).max(50);
+
+/** An IdP registration (see `IdpRegistration`): SAML or OIDC, what to ask, how to map. */
+export const idpRegistrationBody = z.strictObject({
+  displayName: text(200).optional(),
+  protocol: z.enum(["saml", "oidc"]),
+  saml: z
+    .strictObject({
+      metadataXml: z
+        .string()
+        .min(1)
+        .max(256 * 1024)
+        .optional(),
+      entityId: z.string().min(1).max(1024).optional(),
+      ssoUrl: z.string().min(1).max(2048).optional(),
+      signingCertificates: z
+        .array(
+          z
+            .string()
+            .min(1)
+            .max(16 * 1024),
+        )
+        .max(5)
+        .optional(),
+      allowUnsolicited: z.boolean().optional(),
+      subjectAttribute: z.string().min(1).max(1024).optional(),
+    })
+    .optional(),
+  oidc: z
+    .strictObject({
+      issuer: z.string().min(1).max(2048),
+      clientId: z.string().min(1).max(1024),
+      clientSecret: z.string().min(1).max(4096).optional(),
+      scopes: z
+        .array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/))
+        .max(20)
+        .optional(),
+      idTokenAlgorithms: z.array(z.string().min(1).max(20)).max(10).optional(),
+      subjectClaim: z.string().min(1).max(200).optional(),
+    })
+    .optional(),
+  request: z
+    .strictObject({ mfa: values.optional(), phishingResistant: values.optional() })
+    .optional(),
+  mapping: z
+    .strictObject({
+      mfaContexts: values.optional(),
+      phishingResistantContexts: values.optional(),
+      singleFactorContexts: values.optional(),
+      mfaAmr: values.optional(),
+      phishingResistantAmr: values.optional(),
+      amrFactorPairs: z.boolean().optional(),
+    })
+    .optional(),
+  clockSkewSeconds: z.int().min(0).max(600).optional(),
+  maxAuthenticationAgeSeconds: z
+    .int()
+    .min(60)
+    .max(30 * 24 * 3600)
+    .optional(),
+});
+
+/** The query of `GET /t/:tenant/idps/:idp/start`. */
+export const federationStartQuery = z.strictObject({
+  return_to: z.string().min(1).max(2048),
+  principal: z.string().min(1).max(512).optional(),
+  force: z.enum(["true", "false"]).optional(),
+});
+
+/** The form an IdP posts to the SAML ACS (HTTP-POST binding). */
+export const samlAcsBody = z.strictObject({
+  SAMLResponse: z
+    .string()
+    .min(1)
+    .max(1024 * 1024),
+  RelayState: z.string().max(2048).optional(),
+});
+
+/** The query of the OIDC redirect URI: whatever the IdP sends, checked by the verifier. */
+export const oidcCallbackQuery = z.record(z.string(), z.unknown());
 
 export const replacePolicyBody = z.strictObject({ policy: policyInput, rationale });
 export const rollbackPolicyBody = z.strictObject({

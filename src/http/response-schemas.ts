@@ -30,7 +30,62 @@ const page = <T extends z.ZodType>(item: T) =>
     next: z.string().nullable().describe("Pass as `after` for the next page; null at the end."),
   });
 
-export const tenantRecord = z.object({ id: z.string(), name: z.string(), createdAt: time });
+export const tenantRecord = z.object({
+  id: z.string(),
+  name: z.string(),
+  createdAt: time,
+  returnUrls: z.array(z.string()),
+});
+
+const mapping = z.object({
+  mfaContexts: z.array(z.string()),
+  phishingResistantContexts: z.array(z.string()),
+  singleFactorContexts: z.array(z.string()),
+  mfaAmr: z.array(z.string()),
+  phishingResistantAmr: z.array(z.string()),
+  amrFactorPairs: z.boolean(),
+});
+
+/** An IdP registration as shown: never a secret, not even sealed. */
+export const idpView = z.object({
+  tenant: z.string(),
+  id: z.string(),
+  displayName: z.string().optional(),
+  protocol: z.enum(["saml", "oidc"]),
+  saml: z
+    .object({
+      entityId: z.string(),
+      ssoUrl: z.string(),
+      signingCertificates: z.array(z.string()),
+      allowUnsolicited: z.boolean(),
+      subjectAttribute: z.string().optional(),
+    })
+    .optional(),
+  oidc: z
+    .object({
+      issuer: z.string(),
+      clientId: z.string(),
+      clientSecretSet: z.literal(true),
+      scopes: z.array(z.string()),
+      idTokenAlgorithms: z.array(z.string()),
+      subjectClaim: z.string(),
+    })
+    .optional(),
+  request: z.object({ mfa: z.array(z.string()), phishingResistant: z.array(z.string()) }),
+  mapping,
+  clockSkewSeconds: z.int(),
+  maxAuthenticationAgeSeconds: z.int(),
+  version: z.int(),
+  createdAt: time,
+  updatedAt: time,
+  updatedBy: z.string(),
+  endpoints: z.object({
+    start: z.string(),
+    samlMetadata: z.string().optional(),
+    samlAcs: z.string().optional(),
+    oidcRedirectUri: z.string().optional(),
+  }),
+});
 
 export const policyRecord = z.object({
   tenant: z.string(),

@@ -1,6 +1,10 @@
 import { randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { createAesGcmSealer } from "./aes-gcm-sealer.js";
+import { decodeKeys, keyFromFile } from "./sealing-keys.js";
 
 const key = (id: string) => ({ id, key: randomBytes(32) });
 
@@ -49,5 +53,27 @@ describe("AES-256-GCM sealer", () => {
   it("refuses keys of the wrong size", () => {
     expect(() => createAesGcmSealer([{ id: "k", key: randomBytes(16) }])).toThrow(/32 bytes/);
     expect(() => createAesGcmSealer([])).toThrow();
+  });
+});
+
+describe("sealing keys", () => {
+  it("decodes configured keys and refuses a key of the wrong size", () => {
+    const key = randomBytes(32).toString("base64");
+    expect(decodeKeys([{ id: "a", key }])[0]?.key.length).toBe(32);
+    expect(() => decodeKeys([{ id: "b", key: "c2hvcnQ=" }])).toThrow(/32 bytes/);
+  });
+
+  it("makes a key file on first use, readable by its owner only, and reads it back after", () => {
+    const folder = fs.mkdtempSync(join(tmpdir(), "tenant-mfa-keys-"));
+    try {
+      const path = join(folder, "nested", "encryption-key.json");
+      const first = keyFromFile(path);
+      expect(fs.statSync(path).mode & 0o777).toBe(0o600);
+      const again = keyFromFile(path);
+      expect(again.id).toBe(first.id);
+      expect(again.key.equals(first.key)).toBe(true);
+    } finally {
+      fs.rmSync(folder, { recursive: true, force: true });
+    }
   });
 });

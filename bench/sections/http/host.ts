@@ -4,6 +4,7 @@
  * `stats` around each measured round and `close` at the end; when the parent goes away, so
  * does this process. Standard output (the server's pino log) goes wherever the parent points it.
  */
+import { performance } from "node:perf_hooks";
 import process from "node:process";
 import Fastify from "fastify";
 import type { Context } from "../../../src/app/context.js";
@@ -114,7 +115,14 @@ async function seedTenants(
   const seedOne = async (r: Repositories, index: number): Promise<void> => {
     const id = tenantId(index);
     const now = systemClock.now().toISOString();
-    if (!(await r.tenants.insert({ id, name: `Tenant ${String(index)}`, createdAt: now, returnUrls: [] }))) {
+    if (
+      !(await r.tenants.insert({
+        id,
+        name: `Tenant ${String(index)}`,
+        createdAt: now,
+        returnUrls: [],
+      }))
+    ) {
       throw new Error(`tenant ${id} exists`);
     }
     await r.policies.insert({

@@ -157,6 +157,7 @@ describe("tenants", () => {
       id: "initech",
       name: "Initech",
       createdAt: "2026-11-23T12:00:00.000Z",
+      returnUrls: [],
     });
     const duplicate = await t.call("POST", "/v1/tenants", {
       key: t.adminKey,

@@ -1,3 +1,7 @@
+import type { FederationParts } from "../../app/federation/endpoints.js";
+import { createAesGcmSealer } from "../../secrets/aes-gcm-sealer.js";
+import { createOidcProtocol } from "../../verifiers/oidc/index.js";
+import { createSamlProtocol } from "../../verifiers/saml/index.js";
 import { randomBytes } from "node:crypto";
 import type { FastifyInstance, HTTPMethods, LightMyRequestResponse } from "fastify";
 import { bootstrapPlatformAdmin } from "../../app/api-keys/api-keys.js";
@@ -63,6 +67,8 @@ export async function openTestServer(
     store?: Store;
     authFailureLimit?: { attempts: number; windowMs: number };
     logger?: Logger;
+    /** SAML and OIDC parts; by default the real verifiers, a random sealing key, `https://mfa.test`. */
+    federation?: Partial<FederationParts>;
   } = {},
 ): Promise<TestServer> {
   const metrics = createMetrics();
@@ -74,11 +80,22 @@ export async function openTestServer(
     random: new TestRandom(),
     settings: options.settings ?? DEFAULT_SETTINGS,
   };
-  const app = createApplication(context);
+  const federation: FederationParts = {
+    secrets: createAesGcmSealer([{ id: "test", key: randomBytes(32) }]),
+    saml: createSamlProtocol(),
+    oidc: createOidcProtocol({ allowHttp: true }),
+    publicUrl: "https://mfa.test",
+    ...options.federation,
+  };
+  const app = createApplication({ ...context, federation });
   const { secret: adminKey } = await bootstrapPlatformAdmin(context, { name: "test admin" });
   const server = buildServer({
     app,
-    config: { bodyLimitBytes: options.bodyLimitBytes ?? 16 * 1024, logLevel: "silent" },
+    config: {
+      bodyLimitBytes: options.bodyLimitBytes ?? 16 * 1024,
+      logLevel: "silent",
+      publicUrl: federation.publicUrl,
+    },
     metrics,
     now: () => clock.now(),
     ...(options.authFailureLimit === undefined

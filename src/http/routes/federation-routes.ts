@@ -1,0 +1,157 @@
+import formbody from "@fastify/formbody";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { z } from "zod";
+import type { Application, FederationRedirect } from "../../app/application.js";
+import { InvalidRequest, invalidParts, renderProblem } from "../problem.js";
+import {
+  federationStartQuery,
+  idpParams,
+  oidcCallbackQuery,
+  samlAcsBody,
+} from "../request-schemas.js";
+
+/** What the federation routes need. */
+export interface FederationRouteContext {
+  readonly app: Application;
+  /** The server's public base URL: the OIDC callback is checked against it, not the Host header. */
+  readonly publicUrl: string;
+}
+
+const SAML_METADATA = "application/samlmetadata+xml";
+const HTML = "text/html; charset=utf-8";
+
+/**
+ * The browser-facing endpoints of SAML and OIDC sign-in, under `/t/:tenant/idps/:idp/`. No API
+ * key: the browser carries the protocol messages, and the verifiers check them. A refusal is
+ * shown to the person as a short explanation (never a stack), or as a problem document to a
+ * client that asks for JSON.
+ */
+export function registerFederationRoutes(
+  server: FastifyInstance,
+  { app, publicUrl }: FederationRouteContext,
+): void {
+  // The SAML HTTP-POST binding posts a form; the parser is scoped to these routes only.
+  void server.register(formbody, { bodyLimit: 1024 * 1024 });
+
+  const base = "/t/:tenant/idps/:idp";
+  const hidden = { hide: true };
+
+  server.get(`${base}/saml/metadata`, { schema: hidden }, async (request, reply) =>
+    browser(request, reply, async () => {
+      const { tenant, idp } = check(idpParams, request.params, "params");
+      reply.type(SAML_METADATA);
+      return app.federation.samlMetadata(tenant, idp);
+    }),
+  );
+
+  server.get(`${base}/start`, { schema: hidden }, async (request, reply) =>
+    browser(request, reply, async () => {
+      const { tenant, idp } = check(idpParams, request.params, "params");
+      const query = check(federationStartQuery, request.query, "query");
+      return redirect(
+        reply,
+        await app.federation.start(tenant, idp, {
+          returnTo: query.return_to,
+          ...(query.principal === undefined ? {} : { principal: query.principal }),
+          force: query.force === "true",
+        }),
+      );
+    }),
+  );
+
+  server.post(`${base}/saml/acs`, { schema: hidden }, async (request, reply) =>
+    browser(request, reply, async () => {
+      const { tenant, idp } = check(idpParams, request.params, "params");
+      const form = check(samlAcsBody, request.body ?? {}, "body");
+      return redirect(
+        reply,
+        await app.federation.samlResponse(tenant, idp, {
+          samlResponse: form.SAMLResponse,
+          ...(form.RelayState === undefined ? {} : { relayState: form.RelayState }),
+        }),
+      );
+    }),
+  );
+
+  server.get(`${base}/oidc/callback`, { schema: hidden }, async (request, reply) =>
+    browser(request, reply, async () => {
+      const { tenant, idp } = check(idpParams, request.params, "params");
+      const query = check(oidcCallbackQuery, request.query, "query");
+      const state = typeof query["state"] === "string" ? query["state"] : undefined;
+      // The verifier compares the callback with the registered redirect URI, so it is rebuilt
+      // from the public URL and the raw query, never from a Host header a client controls.
+      const search = request.url.includes("?") ? request.url.slice(request.url.indexOf("?")) : "";
+      const path = request.url.split("?")[0] ?? "";
+      return redirect(
+        reply,
+        await app.federation.oidcCallback(tenant, idp, {
+          callbackUrl: `${publicUrl.replace(/\/+$/, "")}${path}${search}`,
+          ...(state === undefined ? {} : { state }),
+        }),
+      );
+    }),
+  );
+}
+
+function check<S extends z.ZodType>(
+  schema: S,
+  value: unknown,
+  part: "params" | "query" | "body",
+): z.output<S> {
+  const result = schema.safeParse(value);
+  if (!result.success) throw new InvalidRequest(invalidParts(result.error, part));
+  return result.data;
+}
+
+function redirect(reply: FastifyReply, to: FederationRedirect): FastifyReply {
+  // 303: the browser follows with GET, so a posted SAML response is never posted on.
+  return reply.code(303).header("location", to.location).send();
+}
+
+/** Runs a browser endpoint: a failure becomes an explanation page, or a problem for JSON clients. */
+async function browser(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  work: () => Promise<unknown>,
+): Promise<unknown> {
+  try {
+    return await work();
+  } catch (error) {
+    const path = request.url.split("?")[0];
+    const { problem, unexpected } = renderProblem(error, path);
+    if (unexpected) request.log.error({ err: error }, "federation endpoint failed");
+    reply.code(problem.status);
+    if (wantsJson(request)) return reply.type("application/problem+json").send(problem);
+    const back = problem.details?.["returnTo"];
+    return reply.type(HTML).send(page(problem.title, problem.detail, problem.code, back));
+  }
+}
+
+function wantsJson(request: FastifyRequest): boolean {
+  const accept = request.headers.accept ?? "";
+  return /application\/(problem\+)?json/.test(accept) && !accept.includes("text/html");
+}
+
+function page(title: string, detail: string, code: string, back: unknown): string {
+  const link =
+    typeof back === "string"
+      ? `<p><a href="${escape(back)}">Return to the application</a></p>`
+      : "";
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Sign-in could not be completed</title></head>
+<body><main>
+<h1>Sign-in could not be completed</h1>
+<p>${escape(title)}</p>
+${detail === title ? "" : `<p>${escape(detail)}</p>`}
+<p>Reference: <code>${escape(code)}</code>. Start the sign-in again; if this keeps happening, tell your administrator this reference.</p>
+${link}
+</main></body></html>
+`;
+}
+
+function escape(text: string): string {
+  return text.replace(
+    /[&<>"']/g,
+    (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c] ?? c,
+  );
+}
