@@ -2,6 +2,7 @@ import type {
   SamlServiceProviderIdentity,
   SamlVerificationOptions,
 } from "../../../app/federation/protocols.js";
+import { expect } from "vitest";
 import { createSamlProtocol } from "../index.js";
 import { TestIdp, type LoginOptions, type ResponseShapeOptions } from "./test-idp.js";
 

@@ -1,0 +1,102 @@
+/**
+ * Threat: a response used outside its validity window (checklist S15, S17). The IdP issues at
+ * NOW with a five-minute window; the verifier runs on a fixed clock with 120 s of skew, and every
+ * boundary is tested one second either side.
+ */
+import { describe, expect, it } from "vitest";
+import {
+  NOW,
+  SKEW_SECONDS,
+  SP,
+  idpResponse,
+  outcomeOf,
+  protocol,
+  testIdp,
+  verification,
+} from "./test-support/scenario.js";
+import { FIVE_MINUTES_MS } from "./test-support/test-idp.js";
+
+const SECOND = 1000;
+const SKEW_MS = SKEW_SECONDS * SECOND;
+const at = (ms: number) => new Date(NOW.getTime() + ms);
+
+describe("NotOnOrAfter: now − skew < NotOnOrAfter", () => {
+  it("accepts one second before the boundary", async () => {
+    const now = at(FIVE_MINUTES_MS + SKEW_MS - SECOND);
+    expect(await outcomeOf(await idpResponse(), { now })).toBe("ok");
+  });
+
+  it("refuses exactly at the boundary (the instant is excluded)", async () => {
+    const now = at(FIVE_MINUTES_MS + SKEW_MS);
+    expect(await outcomeOf(await idpResponse(), { now })).toBe("saml.expired");
+  });
+
+  it("refuses one second after the boundary", async () => {
+    const now = at(FIVE_MINUTES_MS + SKEW_MS + SECOND);
+    expect(await outcomeOf(await idpResponse(), { now })).toBe("saml.expired");
+  });
+
+  it("refuses an expired Conditions window even when the confirmation is still valid", async () => {
+    const response = await idpResponse({
+      tags: { ConditionsNotOnOrAfter: at(60 * SECOND).toISOString() },
+    });
+    expect(await outcomeOf(response, { now: at(60 * SECOND + SKEW_MS) })).toBe("saml.expired");
+  });
+
+  it("refuses a response an hour old", async () => {
+    expect(await outcomeOf(await idpResponse(), { now: at(3600 * SECOND) })).toBe("saml.expired");
+  });
+});
+
+describe("NotBefore: NotBefore ≤ now + skew", () => {
+  it("accepts exactly at the boundary", async () => {
+    expect(await outcomeOf(await idpResponse(), { now: at(-SKEW_MS) })).toBe("ok");
+  });
+
+  it("accepts one second inside the boundary", async () => {
+    expect(await outcomeOf(await idpResponse(), { now: at(-SKEW_MS + SECOND) })).toBe("ok");
+  });
+
+  it("refuses one second before the boundary", async () => {
+    expect(await outcomeOf(await idpResponse(), { now: at(-SKEW_MS - SECOND) })).toBe(
+      "saml.not_yet_valid",
+    );
+  });
+
+  it("refuses an AuthnInstant in the future", async () => {
+    const statement = `<saml:AuthnStatement AuthnInstant="${at(SKEW_MS + SECOND).toISOString()}"><saml:AuthnContext><saml:AuthnContextClassRef>https://refeds.org/profile/mfa</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement>`;
+    const response = await idpResponse({ tags: { AuthnStatement: statement } });
+    expect(await outcomeOf(response)).toBe("saml.not_yet_valid");
+  });
+
+  it("with no skew, refuses one millisecond early", async () => {
+    expect(await outcomeOf(await idpResponse(), { now: at(-1), clockSkewSeconds: 0 })).toBe(
+      "saml.not_yet_valid",
+    );
+  });
+});
+
+describe("times", () => {
+  it("reports the latest NotOnOrAfter as expiresAt, for the replay cache", async () => {
+    const response = await idpResponse({
+      tags: { ConditionsNotOnOrAfter: at(10 * 60 * SECOND).toISOString() },
+    });
+    const result = await protocol.verifyResponse(SP, testIdp().settings(), verification(response));
+    expect(result.ok && result.value.expiresAt.toISOString()).toBe(
+      at(10 * 60 * SECOND).toISOString(),
+    );
+  });
+
+  it("refuses a time with a zone other than Z (Core §1.3.3)", async () => {
+    const response = await idpResponse({
+      tags: { ConditionsNotOnOrAfter: "2026-03-02T12:05:00+02:00" },
+    });
+    expect(await outcomeOf(response)).toBe("saml.malformed");
+  });
+
+  it("throws for a negative skew: that is a configuration bug, not input", async () => {
+    await expect(
+      protocol.verifyResponse(SP, testIdp().settings(), verification("", { clockSkewSeconds: -1 })),
+    ).rejects.toThrow(RangeError);
+  });
+});
