@@ -1,5 +1,6 @@
 import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { Repositories, Store } from "../app/ports.js";
+import type { AuditEvent } from "../app/records.js";
 
 /** The server's Prometheus metrics, on a registry of their own (never the global one). */
 export interface Metrics {
@@ -8,6 +9,10 @@ export interface Metrics {
   readonly httpDuration: Histogram<"method" | "route" | "status">;
   readonly decisions: Counter<"outcome" | "mode">;
   readonly auditAppends: Counter<"chain_kind">;
+  /** IdPs that started to prove less than before: a misconfigured IdP shows here first. */
+  readonly idpDrift: Counter<"kind">;
+  /** IdP answers refused, by reason code (a closed set of verifier and use-case codes). */
+  readonly federationRefusals: Counter<"reason">;
 }
 
 /** Creates the metrics; `defaults` adds the process metrics (CPU, memory, event loop). */
@@ -42,6 +47,18 @@ export function createMetrics(options: { defaults?: boolean } = {}): Metrics {
       labelNames: ["chain_kind"],
       registers: [registry],
     }),
+    idpDrift: new Counter({
+      name: "tenant_mfa_idp_drift_total",
+      help: "IdPs seen to stop proving MFA (mfa_missing) or to send unmapped values (unmapped_value).",
+      labelNames: ["kind"],
+      registers: [registry],
+    }),
+    federationRefusals: new Counter({
+      name: "tenant_mfa_federation_refusals_total",
+      help: "SAML and OIDC answers refused, by reason code.",
+      labelNames: ["reason"],
+      registers: [registry],
+    }),
   };
 }
 
@@ -51,23 +68,34 @@ export function createMetrics(options: { defaults?: boolean } = {}): Metrics {
  */
 export function countAuditAppends(store: Store, metrics: Metrics): Store {
   const transaction = async <T>(work: (repositories: Repositories) => Promise<T>): Promise<T> => {
-    const chains: string[] = [];
+    const appended: AuditEvent[] = [];
     const result = await store.transaction((repositories) => {
       const audit = override(repositories.audit, {
         append: async (chain: string, link: Parameters<typeof repositories.audit.append>[1]) => {
           const event = await repositories.audit.append(chain, link);
-          chains.push(chain);
+          appended.push(event);
           return event;
         },
       });
       return work(override(repositories, { audit }));
     });
-    for (const chain of chains) {
-      metrics.auditAppends.inc({ chain_kind: chain === "platform" ? "platform" : "tenant" });
-    }
+    for (const event of appended) count(metrics, event);
     return result;
   };
   return override(store, { transaction });
+}
+
+/** Counts one committed audit event, and what it tells about federation. */
+function count(metrics: Metrics, event: AuditEvent): void {
+  metrics.auditAppends.inc({ chain_kind: event.chain === "platform" ? "platform" : "tenant" });
+  const label = (key: string): string => {
+    const value = event.payload[key];
+    return typeof value === "string" ? value : "unknown";
+  };
+  if (event.type === "idp.drift") metrics.idpDrift.inc({ kind: label("kind") });
+  if (event.type === "federation.rejected" || event.type === "federation.mfa_unavailable") {
+    metrics.federationRefusals.inc({ reason: label("reason") });
+  }
 }
 
 /** A view of `target` with some members replaced; other methods stay bound to `target`. */

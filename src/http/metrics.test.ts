@@ -1,0 +1,65 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { ManualClock, CountingRandom } from "../app/test-support/harness.js";
+import { recordAudit, DEFAULT_SETTINGS, type Context } from "../app/context.js";
+import type { Store } from "../app/ports.js";
+import { openStore } from "../storage/open-store.js";
+import { countAuditAppends, createMetrics } from "./metrics.js";
+
+describe("metrics from committed audit events", () => {
+  let store: Store | undefined;
+  afterEach(async () => {
+    await store?.close();
+  });
+
+  async function counted() {
+    store = await openStore("sqlite::memory:");
+    const metrics = createMetrics();
+    const wrapped = countAuditAppends(store, metrics);
+    const context: Context = {
+      store: wrapped,
+      clock: new ManualClock(),
+      random: new CountingRandom(),
+      settings: DEFAULT_SETTINGS,
+    };
+    const record = (type: string, payload: Record<string, unknown>) =>
+      wrapped.transaction((r) =>
+        recordAudit(context, r, { tenant: "acme", type, actor: "x", payload }),
+      );
+    return { metrics, wrapped, context, record };
+  }
+
+  it("counts IdP drift by kind and federation refusals by reason", async () => {
+    const { metrics, record } = await counted();
+    await record("idp.drift", { kind: "mfa_missing" });
+    await record("idp.drift", { kind: "unmapped_value", values: ["urn:x"] });
+    await record("idp.drift", { kind: "mfa_missing" });
+    await record("federation.rejected", { reason: "saml.audience_mismatch" });
+    await record("federation.mfa_unavailable", { reason: "saml.no_authn_context" });
+    const text = await metrics.registry.metrics();
+    expect(text).toMatch(/tenant_mfa_idp_drift_total\{kind="mfa_missing"\} 2/);
+    expect(text).toMatch(/tenant_mfa_idp_drift_total\{kind="unmapped_value"\} 1/);
+    expect(text).toMatch(
+      /tenant_mfa_federation_refusals_total\{reason="saml.audience_mismatch"\} 1/,
+    );
+    expect(text).toMatch(
+      /tenant_mfa_federation_refusals_total\{reason="saml.no_authn_context"\} 1/,
+    );
+    expect(text).toMatch(/tenant_mfa_audit_appends_total\{chain_kind="tenant"\} 5/);
+  });
+
+  it("counts nothing for a transaction that rolled back", async () => {
+    const { metrics, wrapped, context } = await counted();
+    await expect(
+      wrapped.transaction(async (r) => {
+        await recordAudit(context, r, {
+          tenant: "acme",
+          type: "idp.drift",
+          actor: "x",
+          payload: { kind: "mfa_missing" },
+        });
+        throw new Error("roll back");
+      }),
+    ).rejects.toThrow("roll back");
+    expect(await metrics.registry.metrics()).not.toMatch(/tenant_mfa_idp_drift_total\{/);
+  });
+});
