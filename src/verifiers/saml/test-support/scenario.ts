@@ -73,5 +73,13 @@ export async function outcomeOf(
     idp.settings(),
     verification(samlResponse, overrides),
   );
-  return result.ok ? "ok" : result.rejection.code;
+  if (result.ok) return "ok";
+  // A rejection names what was wrong, never what was sent (invariant 6: nothing of it is logged).
+  const reported = JSON.stringify(result.rejection);
+  for (const leaked of ["alice@example.org", "attacker@evil.example"]) {
+    expect(reported).not.toContain(leaked);
+  }
+  // No base64 run: neither a signature or digest value nor the posted response itself.
+  expect(reported).not.toMatch(/[A-Za-z0-9+/]{40,}/);
+  return result.rejection.code;
 }
