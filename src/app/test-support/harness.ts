@@ -1,9 +1,13 @@
 import { randomBytes } from "node:crypto";
+import { createAesGcmSealer } from "../../secrets/aes-gcm-sealer.js";
 import { openStore } from "../../storage/open-store.js";
+import { createOidcProtocol } from "../../verifiers/oidc/index.js";
+import { createSamlProtocol } from "../../verifiers/saml/index.js";
 import { bootstrapPlatformAdmin } from "../api-keys/api-keys.js";
 import type { Application, Caller } from "../application.js";
 import { DEFAULT_SETTINGS, type AppSettings, type Context } from "../context.js";
 import { createApplication } from "../create-application.js";
+import type { FederationParts } from "../federation/endpoints.js";
 import type { Clock, Random, Store } from "../ports.js";
 import type { Role } from "../records.js";
 
@@ -50,13 +54,20 @@ export interface Harness {
 
 /** Opens a harness over SQLite (in memory unless `url` says otherwise). */
 export async function openHarness(
-  options: { url?: string; settings?: AppSettings } = {},
+  options: { url?: string; settings?: AppSettings; federation?: Partial<FederationParts> } = {},
 ): Promise<Harness> {
   const store = await openStore(options.url ?? "sqlite::memory:");
   const clock = new ManualClock();
   const random = new CountingRandom();
   const context: Context = { store, clock, random, settings: options.settings ?? DEFAULT_SETTINGS };
-  const app = createApplication(context);
+  const federation: FederationParts = {
+    secrets: createAesGcmSealer([{ id: "test", key: randomBytes(32) }]),
+    saml: createSamlProtocol(),
+    oidc: createOidcProtocol({ allowHttp: true }),
+    publicUrl: "https://mfa.test",
+    ...options.federation,
+  };
+  const app = createApplication({ ...context, federation });
   const { secret } = await bootstrapPlatformAdmin(context, { name: "test admin" });
   const admin = await app.authenticate(secret);
   return {

@@ -1,0 +1,234 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { generateTestKeyPair } from "../../verifiers/saml/test-support/certificate.js";
+import type { Caller, IdpRegistration } from "../application.js";
+import { AppError } from "../errors.js";
+import { openHarness, type Harness } from "../test-support/harness.js";
+
+const idp = generateTestKeyPair("idp.acme.example");
+
+const saml = (overrides: Partial<NonNullable<IdpRegistration["saml"]>> = {}): IdpRegistration => ({
+  protocol: "saml",
+  saml: {
+    entityId: "https://idp.acme.example/metadata",
+    ssoUrl: "https://idp.acme.example/sso",
+    signingCertificates: [idp.certificateBase64],
+    ...overrides,
+  },
+});
+
+const oidc = (overrides: Partial<NonNullable<IdpRegistration["oidc"]>> = {}): IdpRegistration => ({
+  protocol: "oidc",
+  oidc: {
+    issuer: "https://acme.idp.example",
+    clientId: "tenant-mfa",
+    clientSecret: "a-very-secret-client-secret",
+    ...overrides,
+  },
+});
+
+const code = async (promise: Promise<unknown>): Promise<string> => {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof AppError) return error.code;
+    throw error;
+  }
+  return "no error";
+};
+
+describe("IdP registration", () => {
+  let h: Harness;
+  let admin: Caller;
+
+  beforeEach(async () => {
+    h = await openHarness();
+    await h.app.tenants.create(h.admin, { id: "acme", name: "Acme" });
+    await h.app.tenants.create(h.admin, { id: "globex", name: "Globex" });
+    admin = await h.caller(["tenant_admin"], ["acme"]);
+  });
+  afterEach(async () => {
+    await h.close();
+  });
+
+  const put = (
+    registration: IdpRegistration,
+    ifMatch?: number,
+    id = "corp",
+    caller: Caller = admin,
+    tenant = "acme",
+  ) => h.app.idps.put(caller, tenant, id, { registration, ifMatch });
+
+  it("registers a SAML IdP with REFEDS MFA defaults and shows where the IdP must answer", async () => {
+    const { idp: view, created } = await put(saml());
+    expect(created).toBe(true);
+    expect(view).toMatchObject({
+      protocol: "saml",
+      version: 1,
+      request: { mfa: ["https://refeds.org/profile/mfa"], phishingResistant: [] },
+      clockSkewSeconds: 120,
+      saml: { allowUnsolicited: false },
+      endpoints: {
+        samlMetadata: "https://mfa.test/t/acme/idps/corp/saml/metadata",
+        samlAcs: "https://mfa.test/t/acme/idps/corp/saml/acs",
+        start: "https://mfa.test/t/acme/idps/corp/start",
+      },
+    });
+    expect(view.mapping.mfaContexts).toContain("https://refeds.org/profile/mfa");
+    expect(view.protocol === "saml" && view.saml.signingCertificates[0]).toMatch(
+      /^-----BEGIN CERTIFICATE-----\n/,
+    );
+  });
+
+  it("reads entity id, SSO URL and certificates from IdP metadata", async () => {
+    const metadataXml = `<EntityDescriptor xmlns="urn:oasis:names:tc:SAML:2.0:metadata" entityID="https://idp.acme.example/md">
+  <IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
+    <KeyDescriptor use="signing"><KeyInfo xmlns="http://www.w3.org/2000/09/xmldsig#"><X509Data><X509Certificate>${idp.certificateBase64}</X509Certificate></X509Data></KeyInfo></KeyDescriptor>
+    <SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="https://idp.acme.example/sso/redirect"/>
+  </IDPSSODescriptor>
+</EntityDescriptor>`;
+    const { idp: view } = await put({ protocol: "saml", saml: { metadataXml } });
+    expect(view.protocol === "saml" && view.saml).toMatchObject({
+      entityId: "https://idp.acme.example/md",
+      ssoUrl: "https://idp.acme.example/sso/redirect",
+    });
+  });
+
+  it.each([
+    ["no certificate", saml({ signingCertificates: [] })],
+    ["a certificate that is not X.509", saml({ signingCertificates: ["bm90IGEgY2VydA=="] })],
+    ["an http SSO URL on a public host", saml({ ssoUrl: "http://idp.acme.example/sso" })],
+    ["no entity id", saml({ entityId: "" })],
+    [
+      "metadata with a DOCTYPE",
+      {
+        protocol: "saml",
+        saml: { metadataXml: '<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x>&e;</x>' },
+      },
+    ],
+    ["OIDC settings on a SAML IdP", { ...saml(), oidc: oidc().oidc! }],
+    ["an http issuer on a public host", oidc({ issuer: "http://acme.idp.example" })],
+    ["an HMAC ID token algorithm", oidc({ idTokenAlgorithms: ["HS256"] })],
+    ["alg none", oidc({ idTokenAlgorithms: ["none"] })],
+    [
+      "no client secret",
+      { protocol: "oidc", oidc: { issuer: "https://acme.idp.example", clientId: "tenant-mfa" } },
+    ],
+    ["a skew over ten minutes", { ...oidc(), clockSkewSeconds: 601 }],
+    ["a maximum authentication age under a minute", { ...oidc(), maxAuthenticationAgeSeconds: 10 }],
+  ] as [string, IdpRegistration][])("refuses %s with idp.invalid", async (_name, registration) => {
+    expect(await code(put(registration))).toBe("idp.invalid");
+  });
+
+  it("seals the client secret: never shown, never audited, stored only sealed", async () => {
+    const { idp: view } = await put(oidc());
+    expect(JSON.stringify(view)).not.toContain("a-very-secret-client-secret");
+    expect(view.protocol === "oidc" && view.oidc.clientSecretSet).toBe(true);
+    const stored = await h.store.transaction((r) => r.idps.get("acme", "corp"));
+    const sealed = stored?.protocol === "oidc" ? stored.oidc.sealedClientSecret : "";
+    expect(sealed).toMatch(/^v1\.test\./);
+    expect(JSON.stringify(stored)).not.toContain("a-very-secret-client-secret");
+    const audit = await h.app.audit.list(h.admin, "acme", {}, {});
+    expect(JSON.stringify(audit.items)).not.toContain("a-very-secret-client-secret");
+    expect(audit.items.map((e) => e.type)).toContain("idp.registered");
+  });
+
+  it("keeps the sealed secret when a replacement omits it, and reseals a new one", async () => {
+    await put(oidc());
+    const before = await h.store.transaction((r) => r.idps.get("acme", "corp"));
+    const { clientSecret: _omitted, ...withoutSecret } = oidc().oidc!;
+    await put({ protocol: "oidc", oidc: withoutSecret }, 1);
+    const kept = await h.store.transaction((r) => r.idps.get("acme", "corp"));
+    expect(kept?.protocol === "oidc" && kept.oidc.sealedClientSecret).toBe(
+      before?.protocol === "oidc" && before.oidc.sealedClientSecret,
+    );
+    await put(oidc({ clientSecret: "rotated" }), 2);
+    const rotated = await h.store.transaction((r) => r.idps.get("acme", "corp"));
+    const sealedOf = (record: typeof kept) =>
+      record?.protocol === "oidc" ? record.oidc.sealedClientSecret : undefined;
+    expect(sealedOf(rotated)).toBeDefined();
+    expect(sealedOf(rotated)).not.toBe(sealedOf(kept));
+    const audit = await h.app.audit.list(h.admin, "acme", { type: "idp.updated" }, {});
+    expect(audit.items.map((e) => e.payload["clientSecretChanged"])).toEqual([false, true]);
+  });
+
+  it("needs If-Match to replace, and refuses a stale version", async () => {
+    await put(saml());
+    expect(await code(put(saml()))).toBe("idp.precondition_required");
+    expect(await code(put(saml(), 3))).toBe("idp.version_conflict");
+    const { idp: replaced, created } = await put(saml({ allowUnsolicited: true }), 1);
+    expect({ created, version: replaced.version }).toEqual({ created: false, version: 2 });
+    expect(await code(put(saml(), 1))).toBe("idp.version_conflict");
+  });
+
+  it("keeps a tenant administrator to its own tenant, and auditors to reading", async () => {
+    expect(await code(put(saml(), undefined, "corp", admin, "globex"))).toBe("not_found");
+    const auditor = await h.caller(["tenant_auditor"], ["acme"]);
+    await put(saml());
+    expect((await h.app.idps.get(auditor, "acme", "corp")).id).toBe("corp");
+    expect(await code(put(saml(), 1, "corp", auditor))).toBe("auth.forbidden");
+    expect(await code(h.app.idps.remove(auditor, "acme", "corp"))).toBe("auth.forbidden");
+    const service = await h.caller(["platform_service"], ["acme"]);
+    expect(await code(h.app.idps.list(service, "acme"))).toBe("auth.forbidden");
+  });
+
+  it("removes an IdP with an audit event; a second removal is not_found", async () => {
+    await put(saml());
+    await h.app.idps.remove(admin, "acme", "corp");
+    expect(await code(h.app.idps.get(admin, "acme", "corp"))).toBe("not_found");
+    expect(await code(h.app.idps.remove(admin, "acme", "corp"))).toBe("not_found");
+    const audit = await h.app.audit.list(h.admin, "acme", { type: "idp.removed" }, {});
+    expect(audit.items).toHaveLength(1);
+  });
+
+  it("refuses IdP ids that do not fit a URL segment", async () => {
+    expect(await code(put(saml(), undefined, "Corp IdP"))).toBe("idp.invalid");
+  });
+});
+
+describe("tenant return URLs", () => {
+  let h: Harness;
+  beforeEach(async () => {
+    h = await openHarness();
+  });
+  afterEach(async () => {
+    await h.close();
+  });
+
+  it("are set at creation and replaced later, audited with before and after", async () => {
+    const created = await h.app.tenants.create(h.admin, {
+      id: "acme",
+      name: "Acme",
+      returnUrls: ["https://app.acme.example/signed-in"],
+    });
+    expect(created.returnUrls).toEqual(["https://app.acme.example/signed-in"]);
+    const admin = await h.caller(["tenant_admin"], ["acme"]);
+    const replaced = await h.app.tenants.setReturnUrls(admin, "acme", {
+      returnUrls: ["https://new.acme.example/"],
+    });
+    expect(replaced.returnUrls).toEqual(["https://new.acme.example/"]);
+    const audit = await h.app.audit.list(
+      h.admin,
+      "acme",
+      { type: "tenant.return_urls_changed" },
+      {},
+    );
+    expect(audit.items[0]?.payload).toEqual({
+      before: ["https://app.acme.example/signed-in"],
+      after: ["https://new.acme.example/"],
+    });
+  });
+
+  it("refuses URLs that could redirect anywhere", async () => {
+    await h.app.tenants.create(h.admin, { id: "acme", name: "Acme" });
+    for (const url of [
+      "http://app.acme.example/",
+      "/relative",
+      "https://u:p@a.example/",
+      "javascript:alert(1)",
+    ]) {
+      expect(await code(h.app.tenants.setReturnUrls(h.admin, "acme", { returnUrls: [url] }))).toBe(
+        "request.invalid",
+      );
+    }
+  });
+});
