@@ -1,0 +1,113 @@
+/**
+ * SP metadata as an IdP administrator imports it, and IdP metadata as a tenant administrator
+ * uploads it: untrusted XML that gets the response's hardening and precise refusals.
+ */
+import { DOMParser } from "@xmldom/xmldom";
+import * as samlify from "samlify";
+import { describe, expect, it } from "vitest";
+import { SP, idpResponse, protocol, testIdp, verification } from "./test-support/scenario.js";
+import { generateTestKeyPair } from "./test-support/certificate.js";
+
+const MD = "urn:oasis:names:tc:SAML:2.0:metadata";
+
+describe("SP metadata", () => {
+  it("describes one HTTP-POST ACS, unsigned requests and signed assertions", () => {
+    const doc = new DOMParser().parseFromString(protocol.metadata(SP), "text/xml");
+    const entity = doc.documentElement!;
+    expect(entity.namespaceURI).toBe(MD);
+    expect(entity.getAttribute("entityID")).toBe(SP.entityId);
+    const descriptor = doc.getElementsByTagNameNS(MD, "SPSSODescriptor")[0]!;
+    expect(descriptor.getAttribute("AuthnRequestsSigned")).toBe("false");
+    expect(descriptor.getAttribute("WantAssertionsSigned")).toBe("true");
+    const acs = doc.getElementsByTagNameNS(MD, "AssertionConsumerService");
+    expect(acs.length).toBe(1);
+    expect(acs[0]?.getAttribute("Binding")).toBe("urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST");
+    expect(acs[0]?.getAttribute("Location")).toBe(SP.acsUrl);
+  });
+
+  it("escapes values so they read back unchanged", () => {
+    const odd = {
+      entityId: 'https://sp.example/?a=1&b="2"<x>',
+      acsUrl: "https://sp.example/acs?x=1&y=2",
+    };
+    const doc = new DOMParser().parseFromString(protocol.metadata(odd), "text/xml");
+    expect(doc.documentElement?.getAttribute("entityID")).toBe(odd.entityId);
+    expect(
+      doc.getElementsByTagNameNS(MD, "AssertionConsumerService")[0]?.getAttribute("Location"),
+    ).toBe(odd.acsUrl);
+  });
+
+  it("is read by samlify as this SP", () => {
+    const sp = samlify.ServiceProvider({ metadata: protocol.metadata(SP) });
+    expect(sp.entityMeta.getEntityID()).toBe(SP.entityId);
+    expect(sp.entityMeta.isWantAssertionsSigned()).toBe(true);
+  });
+});
+
+describe("IdP metadata", () => {
+  it("reads the samlify IdP's own metadata, and its certificate verifies its responses", async () => {
+    const idp = testIdp();
+    const parsed = protocol.parseIdpMetadata(idp.metadataXml());
+    if (!parsed.ok) throw new Error(parsed.rejection.detail);
+    expect(parsed.value.entityId).toBe(idp.entityId);
+    expect(parsed.value.ssoUrl).toBe(idp.ssoUrl);
+    expect(parsed.value.signingCertificates).toHaveLength(1);
+    const result = await protocol.verifyResponse(
+      SP,
+      { ...parsed.value, allowUnsolicited: false },
+      verification(await idpResponse()),
+    );
+    expect(result.ok).toBe(true);
+  });
+
+  const cert = generateTestKeyPair("metadata").certificateBase64;
+  const metadata = (descriptor: string, root = "md:EntityDescriptor") =>
+    `<${root} xmlns:md="${MD}" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="https://idp.example/x">${descriptor}</${root}>`;
+  const key = (use: string | undefined) =>
+    `<md:KeyDescriptor${use === undefined ? "" : ` use="${use}"`}><ds:KeyInfo><ds:X509Data><ds:X509Certificate>${cert}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>`;
+  const sso = (binding: string) =>
+    `<md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:${binding}" Location="https://idp.example/sso"/>`;
+  const idpDescriptor = (inner: string) =>
+    `<md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">${inner}</md:IDPSSODescriptor>`;
+
+  it("takes a KeyDescriptor without use as a signing key", () => {
+    const parsed = protocol.parseIdpMetadata(
+      metadata(idpDescriptor(key(undefined) + sso("HTTP-Redirect"))),
+    );
+    expect(parsed.ok && parsed.value.signingCertificates).toHaveLength(1);
+  });
+
+  const refusals: Record<string, [string, RegExp]> = {
+    "a DOCTYPE": [
+      `<!DOCTYPE x>${metadata(idpDescriptor(key("signing") + sso("HTTP-Redirect")))}`,
+      /DOCTYPE/,
+    ],
+    "another root": [
+      metadata(idpDescriptor(key("signing") + sso("HTTP-Redirect")), "md:EntitiesDescriptor"),
+      /EntityDescriptor/,
+    ],
+    "no IDPSSODescriptor": [metadata(""), /IDPSSODescriptor/],
+    "only an encryption key": [
+      metadata(idpDescriptor(key("encryption") + sso("HTTP-Redirect"))),
+      /signing certificate/,
+    ],
+    "no HTTP-Redirect SSO": [
+      metadata(idpDescriptor(key("signing") + sso("HTTP-POST"))),
+      /HTTP-Redirect/,
+    ],
+    "a broken certificate": [
+      metadata(
+        idpDescriptor(key("signing").replace(cert, "bm90IGEgY2VydA==") + sso("HTTP-Redirect")),
+      ),
+      /does not parse/,
+    ],
+    "not XML": ["not xml", /XML/],
+  };
+  for (const [label, [xml, detail]] of Object.entries(refusals)) {
+    it(`refuses metadata with ${label}`, () => {
+      const parsed = protocol.parseIdpMetadata(xml);
+      expect(!parsed.ok && parsed.rejection.code).toBe("saml.metadata_invalid");
+      expect(!parsed.ok && parsed.rejection.detail).toMatch(detail);
+    });
+  }
+});
