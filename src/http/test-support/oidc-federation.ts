@@ -1,0 +1,155 @@
+/**
+ * End-to-end OpenID Connect sign-in through the HTTP server against the real `oidc-provider`
+ * peer. The peer's client allows one redirect URI, `${issuer}/rp/t/acme/idps/corp/oidc/callback`,
+ * so the server's public URL is `${issuer}/rp`: the redirect URI tenant-mfa derives for tenant
+ * `acme` and IdP `corp` is then exactly the one registered at the peer. The browser is driven by
+ * hand on loopback up to that callback, which is injected into the server (never fetched).
+ */
+import type { LightMyRequestResponse } from "fastify";
+import type { Logger } from "pino";
+import type { Posture } from "../../core/vocabulary.js";
+import type { RequirementSpec } from "../../core/policy.js";
+import { createOidcProtocol } from "../../verifiers/oidc/index.js";
+import { followToCallback } from "../../verifiers/oidc/test-support/browser.js";
+import type { OidcProviderPeer } from "../../verifiers/oidc/test-support/oidc-provider-peer.js";
+import { openTestServer, type TestServer } from "./open-test-server.js";
+
+export const RETURN_URL = "https://app.acme.example/signed-in";
+
+/** A test server whose public URL makes its OIDC redirect URI the peer's registered one. */
+export async function openFederationServer(
+  peer: OidcProviderPeer,
+  options: { logger?: Logger } = {},
+): Promise<TestServer> {
+  const t = await openTestServer({
+    ...(options.logger === undefined ? {} : { logger: options.logger }),
+    federation: { oidc: createOidcProtocol({ allowHttp: true }), publicUrl: publicUrlOf(peer) },
+  });
+  syncClock(t);
+  return t;
+}
+
+export const publicUrlOf = (peer: OidcProviderPeer): string => `${peer.issuer}/rp`;
+
+/**
+ * The peer stamps `iat` and `auth_time` with the real time; the server reads its test clock.
+ * This sets the test clock to the real time, so that the two agree until a test moves it.
+ */
+export function syncClock(t: TestServer): void {
+  t.clock.advance((Date.now() - t.clock.now().getTime()) / 1000);
+}
+
+/** Creates a tenant with the return URL registered and the posture set (policy version 2). */
+export async function createTenant(
+  t: TestServer,
+  tenant: string,
+  posture: Posture,
+  require?: RequirementSpec,
+): Promise<void> {
+  const created = await t.call("POST", "/v1/tenants", {
+    key: t.adminKey,
+    body: { id: tenant, name: tenant, returnUrls: [RETURN_URL] },
+  });
+  expectStatus(created, 201);
+  const policy = await t.call("PUT", `/v1/tenants/${tenant}/policy`, {
+    key: t.adminKey,
+    headers: { "if-match": '"1"' },
+    body: {
+      policy: { posture, ...(require === undefined ? {} : { require }) },
+      rationale: "Our people prove MFA at our own IdP",
+    },
+  });
+  expectStatus(policy, 200);
+}
+
+/** Registers the peer as the tenant's IdP `corp` (or `idp`); `extra` adds request or mapping. */
+export async function registerPeer(
+  t: TestServer,
+  key: string,
+  tenant: string,
+  peer: OidcProviderPeer,
+  extra: Record<string, unknown> = {},
+  idp = "corp",
+): Promise<LightMyRequestResponse> {
+  return t.call("PUT", `/v1/tenants/${tenant}/idps/${idp}`, {
+    key,
+    body: {
+      protocol: "oidc",
+      oidc: {
+        issuer: peer.issuer,
+        clientId: peer.idp.clientId,
+        clientSecret: peer.idp.clientSecret,
+        scopes: ["profile"],
+      },
+      ...extra,
+    },
+  });
+}
+
+/** `GET /t/:tenant/idps/:idp/start`, as the browser sends it. */
+export function startSignIn(
+  t: TestServer,
+  tenant: string,
+  query: { returnTo?: string; principal?: string; force?: boolean },
+  idp = "corp",
+): Promise<LightMyRequestResponse> {
+  const search = new URLSearchParams({ return_to: query.returnTo ?? RETURN_URL });
+  if (query.principal !== undefined) search.set("principal", query.principal);
+  if (query.force === true) search.set("force", "true");
+  return t.call("GET", `/t/${tenant}/idps/${idp}/start?${search.toString()}`);
+}
+
+/** The browser at the IdP: from the authorization URL to the callback URL it is sent to. */
+export function atPeer(peer: OidcProviderPeer, authorizationUrl: string): Promise<string> {
+  return followToCallback(authorizationUrl, peer.redirectUri);
+}
+
+/** The server-relative path and query of a callback URL (it lies under the public URL). */
+export function serverPath(peer: OidcProviderPeer, callbackUrl: string): string {
+  const base = publicUrlOf(peer);
+  if (!callbackUrl.startsWith(`${base}/`)) throw new Error(`not under ${base}: ${callbackUrl}`);
+  return callbackUrl.slice(base.length);
+}
+
+/** Starts a sign-in, completes it at the peer, and returns the callback's path and query. */
+export async function callbackFor(
+  t: TestServer,
+  peer: OidcProviderPeer,
+  query: { principal?: string; force?: boolean } = {},
+): Promise<{ path: string; authorization: URL }> {
+  const started = await startSignIn(t, "acme", query);
+  expectStatus(started, 303);
+  const authorization = new URL(String(started.headers.location));
+  const callbackUrl = await atPeer(peer, authorization.href);
+  return { path: serverPath(peer, callbackUrl), authorization };
+}
+
+/** Reads every audit event of a tenant, optionally of one type, oldest first. */
+export async function auditOf(
+  t: TestServer,
+  key: string,
+  tenant: string,
+  type?: string,
+): Promise<AuditEvent[]> {
+  const query = new URLSearchParams({ limit: "500" });
+  if (type !== undefined) query.set("type", type);
+  const response = await t.call("GET", `/v1/tenants/${tenant}/audit?${query.toString()}`, {
+    key,
+  });
+  expectStatus(response, 200);
+  return response.json<{ items: AuditEvent[] }>().items;
+}
+
+export interface AuditEvent {
+  readonly type: string;
+  readonly actor: string;
+  readonly payload: Record<string, unknown>;
+}
+
+function expectStatus(response: LightMyRequestResponse, status: number): void {
+  if (response.statusCode !== status) {
+    throw new Error(
+      `expected ${String(status)}, got ${String(response.statusCode)}: ${response.body}`,
+    );
+  }
+}
