@@ -32,11 +32,17 @@ describe("DOCTYPE and entities (S20)", () => {
   });
   let port = 0;
   beforeAll(async () => {
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    await new Promise<void>((resolve) => {
+      server.listen(0, "127.0.0.1", resolve);
+    });
     port = (server.address() as AddressInfo).port;
   });
   afterAll(async () => {
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await new Promise<void>((resolve) => {
+      server.close(() => {
+        resolve();
+      });
+    });
   });
 
   it("refuses XXE with a SYSTEM file entity and never reveals the file", async () => {
