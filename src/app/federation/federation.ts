@@ -158,7 +158,7 @@ export function federationUseCases(
         },
       }),
     );
-    const back = request === undefined ? undefined : returnUrlOf(request);
+    const back = request === undefined ? undefined : await stillRegistered(request);
     // The IdP could not do MFA: the platform learns it and continues, with platform MFA where
     // the posture allows it ("MFA with retry", seed 004). Never a decision that allows.
     if (refusal.mfaUnavailable && back !== undefined) {
@@ -244,7 +244,7 @@ export function federationUseCases(
         ? unsolicitedReturn === undefined
           ? undefined
           : matchReturnUrl(await returnUrlsOf(idp.tenant), unsolicitedReturn)
-        : returnUrlOf(request);
+        : await stillRegistered(request);
     if (back === undefined) {
       throw new AppError("federation.return_to_not_allowed", undefined, {
         decision: decision.id,
@@ -294,6 +294,14 @@ export function federationUseCases(
   async function returnUrlsOf(tenant: string): Promise<readonly string[]> {
     const record = await transact(context, (r) => r.tenants.get(tenant));
     return record?.returnUrls ?? [];
+  }
+
+  /**
+   * The URL remembered at the start, only while the tenant still registers it (DESIGN invariant
+   * 10): a URL removed while the user was at the IdP is not redirected to.
+   */
+  async function stillRegistered(request: FederationRequestRecord): Promise<URL | undefined> {
+    return matchReturnUrl(await returnUrlsOf(request.tenant), request.returnTo);
   }
 
   /** Runs a completion, turning refusals into audited answers. */
@@ -506,8 +514,4 @@ function oidcSettings(
     ...settings,
     clientSecret: parts.secrets.open(sealedClientSecret, clientSecretContext(idp.tenant, idp.id)),
   };
-}
-
-function returnUrlOf(request: FederationRequestRecord): URL {
-  return new URL(request.returnTo);
 }

@@ -400,6 +400,26 @@ describe("return_to is a URL the tenant registered", () => {
     },
   );
 
+  it("does not return to a URL the tenant removed while the sign-in was at the IdP", async () => {
+    const acme = await acmeWithPeer("idp_mfa");
+    peer.nextSignIn = MFA;
+    syncClock(acme.t);
+    const { path } = await callbackFor(acme.t, peer, { principal: "alice" });
+    const replaced = await acme.t.call("PUT", "/v1/tenants/acme/return-urls", {
+      key: acme.admin,
+      body: { returnUrls: ["https://new.acme.example/signed-in"] },
+    });
+    expect(replaced.statusCode).toBe(200);
+    const response = await acme.t.call("GET", path, { headers: { accept: "application/json" } });
+    expect(problemOf(response)).toEqual({
+      status: 400,
+      type: "application/problem+json; charset=utf-8",
+      code: "federation.return_to_not_allowed",
+    });
+    expect(response.headers.location).toBeUndefined();
+    expect(JSON.stringify(response.json())).not.toContain("app.acme.example");
+  });
+
   it("accepts a path below the registered one and returns there with the decision", async () => {
     const acme = await acmeWithPeer("idp_mfa");
     peer.nextSignIn = MFA;
