@@ -193,18 +193,22 @@ export function federationUseCases(
         "the IdP's authentication time lies ahead",
       );
     }
-    await transact(context, async (r) => {
+    // Decided inside the transaction, thrown outside it: whatever is thrown inside counts as the
+    // store failing. The request stays used either way.
+    const refusal = await transact(context, async (r) => {
       if (
         request !== undefined &&
         !(await r.federationRequests.consume(request.id, now.toISOString()))
       ) {
-        throw new Refusal("federation.request_unknown", "the sign-in was completed already");
+        return new Refusal("federation.request_unknown", "the sign-in was completed already");
       }
       const expiresAt = new Date(answer.proof.expiresAt.getTime() + skewMs).toISOString();
       if (!(await r.oneTimeProofs.claim(answer.proof.scope, answer.proof.key, expiresAt))) {
-        throw new Refusal("federation.replayed", "this assertion or nonce was used before");
+        return new Refusal("federation.replayed", "this assertion or nonce was used before");
       }
+      return undefined;
     });
+    if (refusal !== undefined) throw refusal;
     // DESIGN invariant 9: a hint never decides who signed in; a different subject is refused.
     if (request?.principalHint !== undefined && request.principalHint !== answer.subject) {
       throw new Refusal(

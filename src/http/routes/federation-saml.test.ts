@@ -1,0 +1,399 @@
+// Threats: an IdP's answer counted without being verified, replayed, sent to another tenant, or
+// naming someone else (DESIGN invariants 3, 7, 9); a redirect to a URL the tenant never
+// registered (invariant 10). SAML sign-in end to end through the HTTP server, against a real
+// samlify IdP that signs real responses; the server's clock is the IdP's.
+import type { LightMyRequestResponse } from "fastify";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { AuditEvent, ReceiptRecord } from "../../app/records.js";
+import {
+  PASSWORD_PROTECTED_TRANSPORT,
+  REFEDS_MFA,
+  TestIdp,
+  type LoginOptions,
+} from "../../verifiers/saml/test-support/test-idp.js";
+import {
+  assertionOf,
+  first,
+  PROTOCOL,
+  responseOf,
+  tamper,
+} from "../../verifiers/saml/test-support/tamper.js";
+import { openTestServer, type TestServer } from "../test-support/open-test-server.js";
+
+const RETURN_TO = "https://app.acme.example/signed-in";
+const ALICE = "alice@example.org";
+
+let t: TestServer;
+let idp: TestIdp;
+let auditor: string;
+
+function must(response: LightMyRequestResponse, status: number): LightMyRequestResponse {
+  if (response.statusCode !== status) {
+    throw new Error(
+      `expected ${String(status)}, got ${String(response.statusCode)}: ${response.body}`,
+    );
+  }
+  return response;
+}
+
+async function setUpTenant(
+  tenant: string,
+  posture: string,
+  options: { allowUnsolicited?: boolean } = {},
+) {
+  must(
+    await t.call("POST", "/v1/tenants", {
+      key: t.adminKey,
+      body: { id: tenant, name: tenant, returnUrls: [`https://app.${tenant}.example/signed-in`] },
+    }),
+    201,
+  );
+  must(
+    await t.call("PUT", `/v1/tenants/${tenant}/policy`, {
+      key: t.adminKey,
+      headers: { "if-match": '"1"' },
+      body: { policy: { posture }, rationale: "Sign-in at the organisation's IdP" },
+    }),
+    200,
+  );
+  must(
+    await t.call("PUT", `/v1/tenants/${tenant}/idps/corp`, {
+      key: t.adminKey,
+      body: {
+        protocol: "saml",
+        saml: {
+          metadataXml: idp.metadataXml(),
+          allowUnsolicited: options.allowUnsolicited ?? false,
+        },
+      },
+    }),
+    201,
+  );
+}
+
+/** The SP as the IdP's administrator sees it: the metadata document the server publishes. */
+async function spOf(tenant: string) {
+  const metadata = must(await t.call("GET", `/t/${tenant}/idps/corp/saml/metadata`), 200);
+  return {
+    metadata: metadata.body,
+    identity: {
+      entityId: `https://mfa.test/t/${tenant}/idps/corp/saml/metadata`,
+      acsUrl: `https://mfa.test/t/${tenant}/idps/corp/saml/acs`,
+    },
+  };
+}
+
+/** Starts a sign-in and lets the IdP answer it; returns the form the browser would post. */
+async function signIn(
+  tenant: string,
+  login: Partial<LoginOptions> = {},
+  query = `return_to=${encodeURIComponent(`https://app.${tenant}.example/signed-in`)}&principal=${encodeURIComponent(ALICE)}`,
+) {
+  const started = must(await t.call("GET", `/t/${tenant}/idps/corp/start?${query}`), 303);
+  const location = started.headers.location as string;
+  const sp = await spOf(tenant);
+  const request = await idp.receiveAuthnRequest(sp.metadata, location);
+  const samlResponse = await idp.login(sp.identity, sp.metadata, request.id, {
+    issuedAt: t.clock.now(),
+    nameId: ALICE,
+    ...login,
+  });
+  return { location, request, samlResponse, relayState: request.relayState ?? "" };
+}
+
+function post(
+  tenant: string,
+  form: { samlResponse: string; relayState?: string },
+  accept?: string,
+) {
+  const body = new URLSearchParams({ SAMLResponse: form.samlResponse });
+  if (form.relayState !== undefined) body.set("RelayState", form.relayState);
+  return t.call("POST", `/t/${tenant}/idps/corp/saml/acs`, {
+    body: body.toString(),
+    headers: {
+      "content-type": "application/x-www-form-urlencoded",
+      ...(accept === undefined ? {} : { accept }),
+    },
+  });
+}
+
+async function receiptOf(response: LightMyRequestResponse) {
+  const location = new URL(must(response, 303).headers.location as string);
+  const id = location.searchParams.get("decision") ?? "";
+  const receipt = must(await t.call("GET", `/v1/decisions/${id}`, { key: t.adminKey }), 200);
+  return { location, receipt: receipt.json<ReceiptRecord>() };
+}
+
+async function audit(tenant: string, type: string): Promise<AuditEvent[]> {
+  const response = await t.call("GET", `/v1/tenants/${tenant}/audit?type=${type}`, {
+    key: auditor,
+  });
+  return must(response, 200).json<{ items: AuditEvent[] }>().items;
+}
+
+beforeAll(async () => {
+  t = await openTestServer({ bodyLimitBytes: 256 * 1024 });
+  idp = new TestIdp({ entityId: "https://idp.corp.example/saml" });
+  await setUpTenant("acme", "idp_mfa");
+  await setUpTenant("globex", "idp_mfa");
+  await setUpTenant("initech", "idp_or_platform", { allowUnsolicited: true });
+  auditor = await t.key(["tenant_auditor"], ["acme", "globex", "initech"]);
+});
+
+afterAll(async () => {
+  await t.close();
+});
+
+describe("SAML sign-in at the organisation's IdP", () => {
+  it("asks for REFEDS MFA with an exact RequestedAuthnContext, and an opaque RelayState", async () => {
+    const { location, request, relayState } = await signIn("acme");
+    expect(location.startsWith("https://idp.corp.example/saml/sso?SAMLRequest=")).toBe(true);
+    expect(request.xml).toContain('Comparison="exact"');
+    expect(request.xml).toContain(REFEDS_MFA);
+    expect(request.xml).toContain(
+      'AssertionConsumerServiceURL="https://mfa.test/t/acme/idps/corp/saml/acs"',
+    );
+    expect(relayState).toMatch(/^fed_/);
+    expect(relayState).not.toContain("http");
+  });
+
+  it("allows with the IdP's verified MFA and keeps its values in the receipt", async () => {
+    const { samlResponse, relayState } = await signIn("acme", { authnContextClassRef: REFEDS_MFA });
+    const { location, receipt } = await receiptOf(await post("acme", { samlResponse, relayState }));
+    expect(`${location.origin}${location.pathname}`).toBe(RETURN_TO);
+    expect(receipt.outcome).toBe("allow");
+    expect(receipt.principal).toBe(ALICE);
+    const event = (receipt.inputSummary["events"] as unknown[])[0];
+    expect(event).toMatchObject({
+      method: "federated",
+      source: "idp",
+      idp: "corp",
+      assurance: { aal: 2, phishingResistant: false },
+      claims: { issuer: "https://idp.corp.example/saml", authnContextClassRefs: [REFEDS_MFA] },
+    });
+  });
+
+  it("challenges a password-only answer with a forced IdP step-up, never allows", async () => {
+    const { samlResponse, relayState } = await signIn("acme", {
+      authnContextClassRef: PASSWORD_PROTECTED_TRANSPORT,
+    });
+    const { receipt } = await receiptOf(await post("acme", { samlResponse, relayState }));
+    expect(receipt.outcome).toBe("challenge");
+    const stepUp = receipt.decision.challenge.find((o) => o.kind === "idp_step_up");
+    expect(stepUp).toMatchObject({
+      idp: "corp",
+      forceAuthn: true,
+      authnContextClassRefs: [REFEDS_MFA],
+    });
+  });
+
+  it("offers platform MFA beside the IdP step-up under idp_or_platform", async () => {
+    const { samlResponse, relayState } = await signIn("initech", {
+      authnContextClassRef: PASSWORD_PROTECTED_TRANSPORT,
+    });
+    const { receipt } = await receiptOf(await post("initech", { samlResponse, relayState }));
+    expect(receipt.outcome).toBe("challenge");
+    const kinds = receipt.decision.challenge.map((o) => o.kind);
+    expect(kinds).toContain("idp_step_up");
+    expect(kinds).toContain("enroll");
+  });
+
+  it("refuses the same answer twice, and audits the second", async () => {
+    const { samlResponse, relayState } = await signIn("acme");
+    must(await post("acme", { samlResponse, relayState }), 303);
+    const again = await post("acme", { samlResponse, relayState }, "application/json");
+    expect(again.statusCode).toBe(400);
+    expect(again.json()).toMatchObject({ code: "federation.request_unknown" });
+    const refused = await audit("acme", "federation.rejected");
+    expect(refused.at(-1)?.payload).toMatchObject({
+      reason: "federation.request_unknown",
+      idp: "corp",
+    });
+  });
+
+  it("refuses an assertion replayed into a new sign-in (its id is used once)", async () => {
+    const first = await signIn("acme");
+    must(
+      await post("acme", { samlResponse: first.samlResponse, relayState: first.relayState }),
+      303,
+    );
+    // A fresh, pending sign-in does not make an old assertion new: InResponseTo differs.
+    const second = await signIn("acme");
+    const replay = await post(
+      "acme",
+      { samlResponse: first.samlResponse, relayState: second.relayState },
+      "application/json",
+    );
+    expect(replay.statusCode).toBe(400);
+    expect(replay.json()).toMatchObject({
+      code: "federation.rejected",
+      details: { reason: "saml.in_response_to_mismatch" },
+    });
+  });
+
+  it("refuses an answer naming someone else than the sign-in was started for", async () => {
+    const { samlResponse, relayState } = await signIn("acme", { nameId: "mallory@example.org" });
+    const page = await post("acme", { samlResponse, relayState });
+    expect(page.statusCode).toBe(403);
+    expect(page.headers["content-type"]).toContain("text/html");
+    expect(page.body).toContain("federation.subject_mismatch");
+    expect(page.body).not.toMatch(/at .*\.js:\d+/);
+    const refused = await audit("acme", "federation.rejected");
+    expect(refused.at(-1)?.payload).toMatchObject({ reason: "federation.subject_mismatch" });
+  });
+
+  it("refuses at tenant B an answer made for tenant A", async () => {
+    const { samlResponse, relayState } = await signIn("acme");
+    const crossed = await post("globex", { samlResponse, relayState }, "application/json");
+    expect(crossed.statusCode).toBe(400);
+    // The pending sign-in belongs to acme: globex cannot complete it.
+    expect(crossed.json(), crossed.body).toMatchObject({ code: "federation.request_unknown" });
+    const unsolicitedAtB = await post("globex", { samlResponse }, "application/json");
+    expect(unsolicitedAtB.statusCode).toBe(400);
+    expect(unsolicitedAtB.json()).toMatchObject({ code: "federation.rejected" });
+  });
+
+  it("returns to the platform with idp_mfa_unavailable when the IdP answers NoAuthnContext", async () => {
+    const { samlResponse, relayState } = await signIn("acme");
+    const noMfa = tamper(samlResponse, (doc) => {
+      const response = responseOf(doc);
+      response.removeChild(assertionOf(doc));
+      const code = first(response, PROTOCOL, "StatusCode");
+      code.setAttribute("Value", "urn:oasis:names:tc:SAML:2.0:status:Responder");
+      const nested = doc.createElementNS(PROTOCOL, "samlp:StatusCode");
+      nested.setAttribute("Value", "urn:oasis:names:tc:SAML:2.0:status:NoAuthnContext");
+      code.appendChild(nested);
+    });
+    const answer = must(await post("acme", { samlResponse: noMfa, relayState }), 303);
+    const location = new URL(answer.headers.location as string);
+    expect(location.searchParams.get("error")).toBe("idp_mfa_unavailable");
+    expect(location.searchParams.get("decision")).toBeNull();
+    const events = await audit("acme", "federation.mfa_unavailable");
+    expect(events.at(-1)?.payload).toMatchObject({
+      reason: "saml.no_authn_context",
+      principal: ALICE,
+    });
+  });
+
+  it("refuses unsolicited answers unless the tenant allowed them, and then returns only to a registered URL", async () => {
+    const sp = await spOf("acme");
+    const unsolicited = await idp.login(sp.identity, sp.metadata, undefined, {
+      issuedAt: t.clock.now(),
+      nameId: ALICE,
+    });
+    const refused = await post("acme", { samlResponse: unsolicited }, "application/json");
+    expect(refused.json()).toMatchObject({ details: { reason: "saml.unsolicited" } });
+
+    const allowedSp = await spOf("initech");
+    const answer = async (relayState: string) =>
+      post(
+        "initech",
+        {
+          samlResponse: await idp.login(allowedSp.identity, allowedSp.metadata, undefined, {
+            issuedAt: t.clock.now(),
+            nameId: ALICE,
+          }),
+          relayState,
+        },
+        "application/json",
+      );
+    const accepted = must(await answer("https://app.initech.example/signed-in"), 303);
+    expect(accepted.headers.location).toMatch(
+      /^https:\/\/app\.initech\.example\/signed-in\?decision=dec_/,
+    );
+    const elsewhere = await answer("https://evil.example/signed-in");
+    expect(elsewhere.statusCode).toBe(400);
+    expect(elsewhere.json()).toMatchObject({ code: "federation.return_to_not_allowed" });
+    expect(elsewhere.headers.location).toBeUndefined();
+  });
+
+  it("accepts an assertion id once, even without a pending sign-in to consume", async () => {
+    const sp = await spOf("initech");
+    const samlResponse = await idp.login(sp.identity, sp.metadata, undefined, {
+      issuedAt: t.clock.now(),
+      nameId: ALICE,
+    });
+    const relayState = "https://app.initech.example/signed-in";
+    must(await post("initech", { samlResponse, relayState }), 303);
+    const replay = await post("initech", { samlResponse, relayState }, "application/json");
+    expect(replay.statusCode).toBe(400);
+    expect(replay.json()).toMatchObject({ details: { reason: "federation.replayed" } });
+  });
+
+  it("never starts a sign-in that would return to an unregistered URL", async () => {
+    for (const returnTo of [
+      "https://evil.example/",
+      "//evil.example/x",
+      "https://app.acme.example.evil.example/signed-in",
+    ]) {
+      const response = await t.call(
+        "GET",
+        `/t/acme/idps/corp/start?return_to=${encodeURIComponent(returnTo)}`,
+        {
+          headers: { accept: "application/json" },
+        },
+      );
+      expect(response.statusCode).toBe(400);
+      expect(response.json()).toMatchObject({ code: "federation.return_to_not_allowed" });
+      expect(response.headers.location).toBeUndefined();
+    }
+  });
+
+  it("treats an IdP authentication older than the IdP's maximum age as proving nothing", async () => {
+    const old = new Date(t.clock.now().getTime() - 2 * 86_400_000).toISOString();
+    const { samlResponse, relayState } = await signIn("acme", {
+      tags: {
+        AuthnStatement:
+          `<saml:AuthnStatement AuthnInstant="${old}" SessionIndex="_s"><saml:AuthnContext>` +
+          `<saml:AuthnContextClassRef>${REFEDS_MFA}</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement>`,
+      },
+    });
+    const { receipt } = await receiptOf(await post("acme", { samlResponse, relayState }));
+    expect(receipt.outcome).toBe("challenge");
+    expect((receipt.inputSummary["events"] as unknown[])[0]).toMatchObject({
+      assurance: { aal: 0 },
+      claims: { authenticationTooOld: true },
+    });
+  });
+
+  it("records drift when an IdP that proved MFA stops proving it, once per change", async () => {
+    const before = (await audit("globex", "idp.drift")).length;
+    for (const classRef of [
+      REFEDS_MFA,
+      PASSWORD_PROTECTED_TRANSPORT,
+      PASSWORD_PROTECTED_TRANSPORT,
+    ]) {
+      const { samlResponse, relayState } = await signIn("globex", {
+        authnContextClassRef: classRef,
+      });
+      must(await post("globex", { samlResponse, relayState }), 303);
+    }
+    const drift = (await audit("globex", "idp.drift")).slice(before);
+    expect(drift.map((e) => e.payload["kind"])).toEqual(["mfa_missing"]);
+    const metrics = await t.call("GET", "/metrics");
+    expect(metrics.body).toMatch(/tenant_mfa_idp_drift_total\{kind="mfa_missing"\} [1-9]/);
+  });
+
+  it("publishes SP metadata naming its ACS, and 404s for an unknown IdP", async () => {
+    const { metadata } = await spOf("acme");
+    expect(metadata).toContain('entityID="https://mfa.test/t/acme/idps/corp/saml/metadata"');
+    expect(metadata).toContain('Location="https://mfa.test/t/acme/idps/corp/saml/acs"');
+    const unknown = await t.call("GET", "/t/acme/idps/nope/saml/metadata", {
+      headers: { accept: "application/json" },
+    });
+    expect(unknown.statusCode).toBe(404);
+  });
+
+  it("answers malformed posts with a 4xx explanation, never a 500", async () => {
+    for (const samlResponse of ["%%%not-base64%%%", Buffer.from("<x/>").toString("base64"), "A"]) {
+      const response = await post("acme", { samlResponse, relayState: "fed_unknown" });
+      expect(response.statusCode).toBeGreaterThanOrEqual(400);
+      expect(response.statusCode).toBeLessThan(500);
+    }
+    const empty = await t.call("POST", "/t/acme/idps/corp/saml/acs", {
+      body: "",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+    });
+    expect(empty.statusCode).toBe(400);
+  });
+});
