@@ -122,7 +122,7 @@ describe("IdP registration", () => {
   it("seals the client secret: never shown, never audited, stored only sealed", async () => {
     const { idp: view } = await put(oidc());
     expect(JSON.stringify(view)).not.toContain("a-very-secret-client-secret");
-    expect(view.protocol === "oidc" && view.oidc.clientSecretSet).toBe(true);
+    expect(view.oidc?.clientSecretSet).toBe(true);
     const stored = await h.store.transaction((r) => r.idps.get("acme", "corp"));
     const sealed = stored?.protocol === "oidc" ? stored.oidc.sealedClientSecret : "";
     expect(sealed).toMatch(/^v1\.test\./);
