@@ -128,6 +128,14 @@ const problemOf = (response: LightMyRequestResponse) => ({
   code: response.json<{ code: string }>().code,
 });
 
+/** The value of a Prometheus counter sample in GET /metrics, 0 when absent. */
+async function counter(acme: Acme, sample: string): Promise<number> {
+  const response = await acme.t.call("GET", "/metrics");
+  expect(response.statusCode).toBe(200);
+  const line = response.body.split("\n").find((l) => l.startsWith(`${sample} `));
+  return line === undefined ? 0 : Number(line.slice(sample.length + 1));
+}
+
 const types = (events: readonly { type: string }[]): string[] => events.map((e) => e.type);
 /** The audit events a sign-in attempt added, by type. */
 const federationTypes = async (acme: Acme): Promise<string[]> =>
@@ -316,6 +324,18 @@ describe("one-time use of a callback", () => {
         (e) => e.payload["decision"],
       ),
     ).toEqual([id]);
+  });
+  it("completes once when the same callback arrives twice at the same time", async () => {
+    const acme = await acmeWithPeer("idp_mfa");
+    peer.nextSignIn = MFA;
+    syncClock(acme.t);
+    const { path } = await callbackFor(acme.t, peer, { principal: "alice" });
+    const answers = await Promise.all([acme.t.call("GET", path), acme.t.call("GET", path)]);
+    expect(answers.map((a) => a.statusCode).sort()).toEqual([303, 400]);
+    const decided = await auditOf(acme.t, acme.auditor, "acme", "decision.recorded");
+    expect(decided).toHaveLength(1);
+    expect(decided[0]?.payload["outcome"]).toBe("allow");
+    expect(await auditOf(acme.t, acme.auditor, "acme", "federation.rejected")).toHaveLength(1);
   });
 });
 
@@ -621,6 +641,7 @@ describe("drift: an IdP that stops proving what it proved", () => {
       payload: { idp: "corp", kind: "mfa_missing" },
     });
     expect(drifts[0]?.payload["since"]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    expect(await counter(acme, 'tenant_mfa_idp_drift_total{kind="mfa_missing"}')).toBe(1);
   });
 
   it("records idp.drift unmapped_value once for an acr the mapping does not know, and proves nothing by it", async () => {
@@ -638,6 +659,7 @@ describe("drift: an IdP that stops proving what it proved", () => {
     expect(drifts.map((e) => e.payload)).toEqual([
       { idp: "corp", kind: "unmapped_value", values: [gold] },
     ]);
+    expect(await counter(acme, 'tenant_mfa_idp_drift_total{kind="unmapped_value"}')).toBe(1);
   });
 });
 
