@@ -1,13 +1,11 @@
 import { randomBytes } from "node:crypto";
-import { createAesGcmSealer } from "../../secrets/aes-gcm-sealer.js";
 import { openStore } from "../../storage/open-store.js";
-import { createOidcProtocol } from "../../verifiers/oidc/index.js";
-import { createSamlProtocol } from "../../verifiers/saml/index.js";
 import { bootstrapPlatformAdmin } from "../api-keys/api-keys.js";
 import type { Application, Caller } from "../application.js";
 import { DEFAULT_SETTINGS, type AppSettings, type Context } from "../context.js";
 import { createApplication } from "../create-application.js";
 import type { FederationParts } from "../federation/endpoints.js";
+import { testFederationParts } from "./federation-parts.js";
 import type { Clock, Random, Store } from "../ports.js";
 import type { Role } from "../records.js";
 
@@ -60,13 +58,7 @@ export async function openHarness(
   const clock = new ManualClock();
   const random = new CountingRandom();
   const context: Context = { store, clock, random, settings: options.settings ?? DEFAULT_SETTINGS };
-  const federation: FederationParts = {
-    secrets: createAesGcmSealer([{ id: "test", key: randomBytes(32) }]),
-    saml: createSamlProtocol(),
-    oidc: createOidcProtocol({ allowHttp: true }),
-    publicUrl: "https://mfa.test",
-    ...options.federation,
-  };
+  const federation = testFederationParts(options.federation);
   const app = createApplication({ ...context, federation });
   const { secret } = await bootstrapPlatformAdmin(context, { name: "test admin" });
   const admin = await app.authenticate(secret);

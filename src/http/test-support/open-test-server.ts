@@ -1,7 +1,5 @@
 import type { FederationParts } from "../../app/federation/endpoints.js";
-import { createAesGcmSealer } from "../../secrets/aes-gcm-sealer.js";
-import { createOidcProtocol } from "../../verifiers/oidc/index.js";
-import { createSamlProtocol } from "../../verifiers/saml/index.js";
+import { testFederationParts } from "../../app/test-support/federation-parts.js";
 import { randomBytes } from "node:crypto";
 import type { FastifyInstance, HTTPMethods, LightMyRequestResponse } from "fastify";
 import { bootstrapPlatformAdmin } from "../../app/api-keys/api-keys.js";
@@ -80,13 +78,7 @@ export async function openTestServer(
     random: new TestRandom(),
     settings: options.settings ?? DEFAULT_SETTINGS,
   };
-  const federation: FederationParts = {
-    secrets: createAesGcmSealer([{ id: "test", key: randomBytes(32) }]),
-    saml: createSamlProtocol(),
-    oidc: createOidcProtocol({ allowHttp: true }),
-    publicUrl: "https://mfa.test",
-    ...options.federation,
-  };
+  const federation = testFederationParts(options.federation);
   const app = createApplication({ ...context, federation });
   const { secret: adminKey } = await bootstrapPlatformAdmin(context, { name: "test admin" });
   const server = buildServer({
