@@ -125,4 +125,15 @@ describe("bearer authentication", () => {
     expect(logs).not.toContain("tmfa_not-a-real-key");
     expect(logs).not.toContain("logged?");
   });
+
+  it("never logs the query of a federation endpoint (authorization codes, state, IdP messages)", async () => {
+    const code = "authorization-code-that-must-not-be-logged";
+    await t.call("GET", `/t/acme/idps/corp/oidc/callback?code=${code}&state=fed_1`);
+    await t.call("GET", "/v1/tenants?limit=7", { key: t.adminKey });
+    const logs = logLines.join("");
+    expect(logs).toContain("/t/acme/idps/corp/oidc/callback?[redacted]");
+    expect(logs).not.toContain(code);
+    // Queries of the administration API are filters, kept for the operator.
+    expect(logs).toContain("/v1/tenants?limit=7");
+  });
 });

@@ -53,6 +53,16 @@ export const LOG_REDACTION: redactOptions = {
   censor: "[redacted]",
 };
 
+/**
+ * What a log line keeps of a request. The query of the browser-facing federation endpoints
+ * carries authorization codes, state and IdP messages: it is never logged.
+ */
+export function requestSummary(request: FastifyRequest): Record<string, unknown> {
+  const [path = "", query] = request.url.split("?", 2);
+  const url = query !== undefined && path.startsWith("/t/") ? `${path}?[redacted]` : request.url;
+  return { method: request.method, url, remoteAddress: request.ip };
+}
+
 /** Creates the server's default logger: JSON lines on standard output. */
 export function createLogger(level = "info"): Logger {
   return pino({ level, redact: LOG_REDACTION });
@@ -76,7 +86,10 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   const now = options.now ?? (() => new Date());
   const metrics = options.metrics ?? createMetrics({ defaults: true });
   const server = Fastify({
-    loggerInstance: options.logger ?? createLogger(config.logLevel),
+    loggerInstance: (options.logger ?? createLogger(config.logLevel)).child(
+      {},
+      { serializers: { req: requestSummary } },
+    ),
     bodyLimit: config.bodyLimitBytes,
     trustProxy: config.trustProxy ?? false,
     // Slow or stalled clients are cut off instead of holding a connection forever.
