@@ -17,6 +17,14 @@ const EMAIL_FORMAT = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress";
 samlify.setSchemaValidator({ validate: () => Promise.resolve("skipped") });
 
 /**
+ * samlify's template helpers. Under plain Node (`npm run bench` runs this IdP without Vite),
+ * samlify's CommonJS build exposes `SamlLib` on its default export only.
+ */
+const samlLib: typeof samlify.SamlLib =
+  (samlify as unknown as { default?: { SamlLib?: typeof samlify.SamlLib } }).default?.SamlLib ??
+  samlify.SamlLib;
+
+/**
  * The login response the IdP signs. Every value is a tag, so a test can make the real IdP sign a
  * response with exactly one thing wrong; a tag left undefined drops its attribute or element.
  */
@@ -225,7 +233,7 @@ function authnStatement(instant: string, classRef: string): string {
 function replaceTags(template: string, values: Record<ResponseTag, string | undefined>): string {
   // Raw XML tags (a second AudienceRestriction, say) go in as is; samlify escapes the others.
   const { ExtraConditions, AuthnStatement, ...escaped } = values;
-  const filled = samlify.SamlLib.replaceTagsByValue(template, escaped);
+  const filled = samlLib.replaceTagsByValue(template, escaped);
   return filled
     .replace("{ExtraConditions}", ExtraConditions ?? "")
     .replace("{AuthnStatement}", AuthnStatement ?? "");

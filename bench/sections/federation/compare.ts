@@ -1,0 +1,61 @@
+import { closedLoop, median, type LoopRound } from "./closed-loop.js";
+
+/** Sign-ins (and bare verifications) in flight at once, as the issue asks. */
+export const CONCURRENCY = 64;
+/** Timed rounds after the warm-up round; the median is reported. */
+export const ROUNDS = 3;
+
+/** What {@link fullBesideBare} measured. */
+export interface Comparison {
+  readonly full: readonly LoopRound[];
+  readonly bare: readonly LoopRound[];
+  readonly fullPerSecond: number;
+  readonly barePerSecond: number;
+}
+
+/**
+ * One untimed warm-up round of each, then {@link ROUNDS} rounds of each, full and bare
+ * interleaved so that a change in the machine's load hits both; every round is a closed loop of
+ * {@link CONCURRENCY} in flight. Operation indexes run on across rounds (0 … rounds × count − 1).
+ */
+export async function fullBesideBare(options: {
+  readonly fullPerRound: number;
+  readonly barePerRound: number;
+  readonly full: (index: number) => Promise<unknown>;
+  readonly bare: (index: number) => Promise<unknown>;
+  readonly log: (line: string) => void;
+}): Promise<Comparison> {
+  let fullIndex = 0;
+  let bareIndex = 0;
+  const fullRound = async (): Promise<LoopRound> => {
+    const offset = fullIndex;
+    fullIndex += options.fullPerRound;
+    return closedLoop(options.fullPerRound, CONCURRENCY, (i) => options.full(offset + i));
+  };
+  const bareRound = async (): Promise<LoopRound> => {
+    const offset = bareIndex;
+    bareIndex += options.barePerRound;
+    return closedLoop(options.barePerRound, CONCURRENCY, (i) => options.bare(offset + i));
+  };
+  const warmFull = await fullRound();
+  const warmBare = await bareRound();
+  options.log(
+    `warm-up: full ${warmFull.perSecond.toFixed(0)}/s, bare ${warmBare.perSecond.toFixed(0)}/s`,
+  );
+  const full: LoopRound[] = [];
+  const bare: LoopRound[] = [];
+  for (let round = 1; round <= ROUNDS; round++) {
+    full.push(await fullRound());
+    bare.push(await bareRound());
+    options.log(
+      `round ${String(round)}/${String(ROUNDS)}: full ${(full.at(-1)?.perSecond ?? 0).toFixed(0)}/s, ` +
+        `bare ${(bare.at(-1)?.perSecond ?? 0).toFixed(0)}/s`,
+    );
+  }
+  return {
+    full,
+    bare,
+    fullPerSecond: median(full.map((r) => r.perSecond)),
+    barePerSecond: median(bare.map((r) => r.perSecond)),
+  };
+}
