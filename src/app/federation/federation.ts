@@ -242,7 +242,8 @@ export function federationUseCases(
       },
       { id: `idp:${idp.id}` },
     );
-    await recordObservation(idp, assessment, now);
+    // Drift is about what the IdP says, not about how old this one answer is.
+    await recordObservation(idp, assessment.claimed, now);
     const back =
       request === undefined
         ? unsolicitedReturn === undefined
@@ -268,8 +269,13 @@ export function federationUseCases(
     const limitMs = (idp.maxAuthenticationAgeSeconds + idp.clockSkewSeconds) * 1000;
     const tooOld = ageMs > limitMs;
     return tooOld
-      ? { ...assessment, assurance: { aal: 0 as const, phishingResistant: false }, tooOld }
-      : { ...assessment, tooOld };
+      ? {
+          ...assessment,
+          assurance: { aal: 0 as const, phishingResistant: false },
+          tooOld,
+          claimed: assessment,
+        }
+      : { ...assessment, tooOld, claimed: assessment };
   }
 
   async function recordObservation(idp: IdpRecord, assessment: IdpAssessment, now: Date) {
