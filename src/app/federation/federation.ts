@@ -2,11 +2,14 @@ import { evaluate } from "../../core/evaluate.js";
 import type { FederatedEvent } from "../../core/evidence.js";
 import { assessIdpClaims, type IdpAssessment } from "../../core/idp-assurance.js";
 import type { IdpProfile } from "../../core/input.js";
+import type { PlatformMandate, TenantPolicy } from "../../core/policy.js";
+import type { Population } from "../../core/vocabulary.js";
 import type { Application, FederationRedirect } from "../application.js";
 import { recordAudit, transact, type Context } from "../context.js";
 import { decideAndRecord } from "../decisions/decisions.js";
 import type { RulesCache } from "../decisions/rules-cache.js";
 import { AppError } from "../errors.js";
+import type { Repositories } from "../ports.js";
 import type { FederationRequestRecord, IdpRecord } from "../records.js";
 import { observeIdp } from "./drift.js";
 import {
@@ -66,32 +69,44 @@ export function federationUseCases(
   };
   let lastPurge = 0;
 
-  async function loadIdp(tenant: string, id: string, protocol?: IdpRecord["protocol"]) {
-    const idp = await transact(context, (r) => r.idps.get(tenant, id));
+  /** Everything an answer is checked against, read in one transaction. */
+  async function loadSignIn<P extends IdpRecord["protocol"]>(
+    tenant: string,
+    id: string,
+    protocol: P | undefined,
+    requestId?: string,
+  ) {
+    const loaded = await transact(context, async (r) => {
+      const [idp, record, request] = await Promise.all([
+        r.idps.get(tenant, id),
+        r.tenants.get(tenant),
+        requestId === undefined || requestId.length === 0 || requestId.length > 200
+          ? undefined
+          : r.federationRequests.get(requestId),
+      ]);
+      return { idp, returnUrls: record?.returnUrls ?? [], request };
+    });
+    const { idp } = loaded;
     if (idp === undefined || (protocol !== undefined && idp.protocol !== protocol)) {
       throw new AppError("not_found", "There is no such identity provider for this tenant.");
     }
-    return idp;
+    return { ...loaded, idp: idp as Extract<IdpRecord, { protocol: P }> };
   }
 
   /** What the effective requirement asks of this IdP, from the engine's own step-up guidance. */
-  async function plan(idp: IdpRecord, principal: string | undefined, force: boolean) {
-    const now = context.clock.now();
-    const { policy, mandates, population } = await transact(context, async (r) => {
-      const [p, m, registered] = await Promise.all([
-        cache.policy(idp.tenant, async () => (await r.policies.current(idp.tenant))?.policy),
-        cache.mandates(() => r.mandates.listCurrent()),
-        principal === undefined ? undefined : r.principals.get(idp.tenant, principal),
-      ]);
-      return { policy: p, mandates: m, population: registered?.population ?? "sso" };
-    });
-    if (policy === undefined) throw new AppError("not_found");
+  function plan(
+    idp: IdpRecord,
+    rules: { policy: TenantPolicy; mandates: readonly PlatformMandate[]; population: Population },
+    principal: string | undefined,
+    force: boolean,
+    now: Date,
+  ) {
     const planned = evaluate(
       {
         tenant: idp.tenant,
-        policy,
-        mandates,
-        principal: { id: principal ?? "(not yet known)", population },
+        policy: rules.policy,
+        mandates: rules.mandates,
+        principal: { id: principal ?? "(not yet known)", population: rules.population },
         evidence: { events: [] },
         idps: [profileOf(idp)],
       },
@@ -112,37 +127,42 @@ export function federationUseCases(
     };
   }
 
-  async function purgeExpired(now: Date): Promise<void> {
+  /** Expired requests and proofs go, at most once a minute, with the next request remembered. */
+  async function purgeIfDue(r: Repositories, now: Date): Promise<void> {
     if (now.getTime() - lastPurge < 60_000) return;
     lastPurge = now.getTime();
-    await transact(context, async (r) => {
-      await r.federationRequests.purge(now.toISOString());
-      await r.oneTimeProofs.purge(now.toISOString());
-    });
+    await r.federationRequests.purge(now.toISOString());
+    await r.oneTimeProofs.purge(now.toISOString());
   }
 
-  /** Finds the remembered request an answer claims to belong to, or refuses. */
-  async function pendingRequest(idp: IdpRecord, id: string | undefined) {
-    if (id === undefined || id.length === 0 || id.length > 200) return undefined;
-    const request = await transact(context, (r) => r.federationRequests.get(id));
-    const now = context.clock.now().toISOString();
+  /** The remembered request an answer claims to belong to, or a refusal. */
+  function pending(
+    idp: IdpRecord,
+    requestId: string | undefined,
+    request: FederationRequestRecord | undefined,
+  ): FederationRequestRecord | undefined {
+    if (requestId === undefined) return undefined;
     if (
       request === undefined ||
       request.tenant !== idp.tenant ||
       request.idp !== idp.id ||
       request.consumedAt !== undefined ||
-      request.expiresAt <= now
+      request.expiresAt <= context.clock.now().toISOString()
     ) {
       throw new Refusal("federation.request_unknown", "no pending sign-in matches the answer");
     }
     return request;
   }
 
+  /** The state of one answer: the IdP, the tenant's return URLs, the request it belongs to. */
+  type SignIn = Awaited<ReturnType<typeof loadSignIn>>;
+
   async function refuse(
-    idp: IdpRecord,
+    signIn: SignIn,
     refusal: Refusal,
     request: FederationRequestRecord | undefined,
   ): Promise<FederationRedirect> {
+    const { idp } = signIn;
     await transact(context, (r) =>
       recordAudit(context, r, {
         tenant: idp.tenant,
@@ -158,7 +178,7 @@ export function federationUseCases(
         },
       }),
     );
-    const back = request === undefined ? undefined : await stillRegistered(request);
+    const back = request === undefined ? undefined : stillRegistered(signIn, request.returnTo);
     // The IdP could not do MFA: the platform learns it and continues, with platform MFA where
     // the posture allows it ("MFA with retry", seed 004). Never a decision that allows.
     if (refusal.mfaUnavailable && back !== undefined) {
@@ -178,13 +198,25 @@ export function federationUseCases(
     );
   }
 
-  /** Once verified: use the request and the proof once, check the subject, decide, observe. */
+  /**
+   * The URL to return to, only while the tenant registers it (DESIGN invariant 10): read when
+   * the answer arrived, so a URL removed while the user was at the IdP is not redirected to.
+   */
+  function stillRegistered(signIn: SignIn, returnTo: string): URL | undefined {
+    return matchReturnUrl(signIn.returnUrls, returnTo);
+  }
+
+  /**
+   * Once verified: use the request and the proof once and note what the IdP proved (one
+   * transaction), check the subject, decide, and send the browser back.
+   */
   async function complete(
-    idp: IdpRecord,
+    signIn: SignIn,
     request: FederationRequestRecord | undefined,
     answer: VerifiedAnswer,
     unsolicitedReturn: string | undefined,
   ): Promise<FederationRedirect> {
+    const { idp } = signIn;
     const now = context.clock.now();
     const skewMs = idp.clockSkewSeconds * 1000;
     if (answer.authenticatedAt.getTime() > now.getTime() + skewMs) {
@@ -193,6 +225,7 @@ export function federationUseCases(
         "the IdP's authentication time lies ahead",
       );
     }
+    const assessment = assess(idp, answer, now);
     // Decided inside the transaction, thrown outside it: whatever is thrown inside counts as the
     // store failing. The request stays used either way.
     const refusal = await transact(context, async (r) => {
@@ -206,6 +239,8 @@ export function federationUseCases(
       if (!(await r.oneTimeProofs.claim(answer.proof.scope, answer.proof.key, expiresAt))) {
         return new Refusal("federation.replayed", "this assertion or nonce was used before");
       }
+      // Drift is about what the IdP says, not about how old this one answer is.
+      await observe(r, idp, assessment.claimed, now);
       return undefined;
     });
     if (refusal !== undefined) throw refusal;
@@ -216,7 +251,6 @@ export function federationUseCases(
         "the IdP authenticated another subject than the sign-in was started for",
       );
     }
-    const assessment = assess(idp, answer, now);
     const event: FederatedEvent = {
       method: "federated",
       source: "idp",
@@ -242,14 +276,8 @@ export function federationUseCases(
       },
       { id: `idp:${idp.id}` },
     );
-    // Drift is about what the IdP says, not about how old this one answer is.
-    await recordObservation(idp, assessment.claimed, now);
-    const back =
-      request === undefined
-        ? unsolicitedReturn === undefined
-          ? undefined
-          : matchReturnUrl(await returnUrlsOf(idp.tenant), unsolicitedReturn)
-        : await stillRegistered(request);
+    const returnTo = request?.returnTo ?? unsolicitedReturn;
+    const back = returnTo === undefined ? undefined : stillRegistered(signIn, returnTo);
     if (back === undefined) {
       throw new AppError("federation.return_to_not_allowed", undefined, {
         decision: decision.id,
@@ -259,73 +287,47 @@ export function federationUseCases(
   }
 
   function assess(idp: IdpRecord, answer: VerifiedAnswer, now: Date) {
-    const assessment = assessIdpClaims(idp.mapping, {
+    const claimed = assessIdpClaims(idp.mapping, {
       contexts: answer.contexts,
       ...(answer.amr === undefined ? {} : { amr: answer.amr }),
     });
     // The IdP's authentication is older than this tenant accepts from it: it proves nothing
     // now, and the engine asks for a fresh one.
     const ageMs = now.getTime() - answer.authenticatedAt.getTime();
-    const limitMs = (idp.maxAuthenticationAgeSeconds + idp.clockSkewSeconds) * 1000;
-    const tooOld = ageMs > limitMs;
-    return tooOld
-      ? {
-          ...assessment,
-          assurance: { aal: 0 as const, phishingResistant: false },
-          tooOld,
-          claimed: assessment,
-        }
-      : { ...assessment, tooOld, claimed: assessment };
+    const tooOld = ageMs > (idp.maxAuthenticationAgeSeconds + idp.clockSkewSeconds) * 1000;
+    const assurance = tooOld ? { aal: 0 as const, phishingResistant: false } : claimed.assurance;
+    return { ...claimed, assurance, tooOld, claimed };
   }
 
-  async function recordObservation(idp: IdpRecord, assessment: IdpAssessment, now: Date) {
-    await transact(context, async (r) => {
-      const { observation, drifts } = observeIdp(
-        await r.idps.observation(idp.tenant, idp.id),
-        assessment,
-        {
-          tenant: idp.tenant,
-          idp: idp.id,
-          now: now.toISOString(),
-        },
-      );
-      await r.idps.observe(observation);
-      for (const drift of drifts) {
-        await recordAudit(context, r, {
-          tenant: idp.tenant,
-          type: "idp.drift",
-          actor: `idp:${idp.id}`,
-          payload: { idp: idp.id, ...drift },
-        });
-      }
-    });
-  }
-
-  async function returnUrlsOf(tenant: string): Promise<readonly string[]> {
-    const record = await transact(context, (r) => r.tenants.get(tenant));
-    return record?.returnUrls ?? [];
-  }
-
-  /**
-   * The URL remembered at the start, only while the tenant still registers it (DESIGN invariant
-   * 10): a URL removed while the user was at the IdP is not redirected to.
-   */
-  async function stillRegistered(request: FederationRequestRecord): Promise<URL | undefined> {
-    return matchReturnUrl(await returnUrlsOf(request.tenant), request.returnTo);
+  async function observe(r: Repositories, idp: IdpRecord, claimed: IdpAssessment, now: Date) {
+    const { observation, drifts } = observeIdp(
+      await r.idps.observation(idp.tenant, idp.id),
+      claimed,
+      { tenant: idp.tenant, idp: idp.id, now: now.toISOString() },
+    );
+    await r.idps.observe(observation);
+    for (const drift of drifts) {
+      await recordAudit(context, r, {
+        tenant: idp.tenant,
+        type: "idp.drift",
+        actor: `idp:${idp.id}`,
+        payload: { idp: idp.id, ...drift },
+      });
+    }
   }
 
   /** Runs a completion, turning refusals into audited answers. */
   async function answering(
-    idp: IdpRecord,
+    signIn: SignIn,
     requestId: string | undefined,
     work: (request: FederationRequestRecord | undefined) => Promise<FederationRedirect>,
   ): Promise<FederationRedirect> {
     let request: FederationRequestRecord | undefined;
     try {
-      request = await pendingRequest(idp, requestId);
+      request = pending(signIn.idp, requestId, signIn.request);
       return await work(request);
     } catch (error) {
-      if (error instanceof Refusal) return refuse(idp, error, request);
+      if (error instanceof Refusal) return refuse(signIn, error, request);
       throw error;
     }
   }
@@ -333,18 +335,37 @@ export function federationUseCases(
   return {
     async samlMetadata(tenant, id) {
       const f = parts();
-      await loadIdp(tenant, id, "saml");
+      await loadSignIn(tenant, id, "saml");
       return f.saml.metadata(serviceProvider(f.publicUrl, tenant, id));
     },
 
     async start(tenant, id, input) {
       const f = parts();
-      const idp = await loadIdp(tenant, id);
-      const back = matchReturnUrl(await returnUrlsOf(tenant), input.returnTo);
-      if (back === undefined) throw new AppError("federation.return_to_not_allowed");
       const now = context.clock.now();
-      await purgeExpired(now);
-      const planned = await plan(idp, input.principal, input.force ?? false);
+      // One read for everything the plan needs; the IdP is not contacted inside a transaction.
+      const loaded = await transact(context, async (r) => {
+        const [idp, record, policy, mandates, principal] = await Promise.all([
+          r.idps.get(tenant, id),
+          r.tenants.get(tenant),
+          cache.policy(tenant, async () => (await r.policies.current(tenant))?.policy),
+          cache.mandates(() => r.mandates.listCurrent()),
+          input.principal === undefined ? undefined : r.principals.get(tenant, input.principal),
+        ]);
+        return { idp, record, policy, mandates, population: principal?.population ?? "sso" };
+      });
+      const { idp, record, policy } = loaded;
+      if (idp === undefined || record === undefined || policy === undefined) {
+        throw new AppError("not_found", "There is no such identity provider for this tenant.");
+      }
+      const back = matchReturnUrl(record.returnUrls, input.returnTo);
+      if (back === undefined) throw new AppError("federation.return_to_not_allowed");
+      const planned = plan(
+        idp,
+        { policy, mandates: loaded.mandates, population: loaded.population },
+        input.principal,
+        input.force ?? false,
+        now,
+      );
       const requestId = context.random.id("fed");
       const ttl = f.requestTtlSeconds ?? DEFAULT_REQUEST_TTL_SECONDS;
       const base = {
@@ -357,13 +378,13 @@ export function federationUseCases(
         createdAt: now.toISOString(),
         expiresAt: new Date(now.getTime() + ttl * 1000).toISOString(),
       };
-      let record: FederationRequestRecord;
+      let remembered: FederationRequestRecord;
       let location: string;
       if (idp.protocol === "saml") {
         const forceAuthn = planned.forceAuthn || planned.maxAgeSeconds < FORCE_AUTHN_BELOW_SECONDS;
         // A SAML ID must not start with a digit (xs:ID); the flow id is the RelayState.
         const samlRequestId = `_${context.random.secret(20)}`;
-        record = {
+        remembered = {
           ...base,
           protocol: "saml",
           requestId: samlRequestId,
@@ -380,7 +401,7 @@ export function federationUseCases(
       } else {
         const nonce = context.random.secret(24);
         const codeVerifier = context.random.secret(32);
-        record = {
+        remembered = {
           ...base,
           protocol: "oidc",
           nonce,
@@ -399,22 +420,27 @@ export function federationUseCases(
           ...(input.principal === undefined ? {} : { loginHint: input.principal }),
         });
         if (!url.ok) {
-          return refuse(idp, new Refusal(url.rejection.code, url.rejection.detail), undefined);
+          const signIn = { idp, returnUrls: record.returnUrls, request: undefined };
+          return refuse(signIn, new Refusal(url.rejection.code, url.rejection.detail), undefined);
         }
         location = url.value;
       }
-      await transact(context, (r) => r.federationRequests.insert(record));
+      await transact(context, async (r) => {
+        await purgeIfDue(r, now);
+        await r.federationRequests.insert(remembered);
+      });
       return { location };
     },
 
     async samlResponse(tenant, id, input) {
       const f = parts();
-      const idp = await loadIdp(tenant, id, "saml");
-      if (idp.protocol !== "saml") throw new AppError("not_found");
       // IdP-initiated: no remembered request. The verifier refuses it unless the tenant allowed
       // unsolicited responses; RelayState then may only name a registered return URL.
       const unsolicited = input.relayState === undefined || input.relayState.startsWith("http");
-      return answering(idp, unsolicited ? undefined : input.relayState, async (request) => {
+      const requestId = unsolicited ? undefined : input.relayState;
+      const signIn = await loadSignIn(tenant, id, "saml", requestId);
+      const { idp } = signIn;
+      return answering(signIn, requestId, async (request) => {
         const verified = await f.saml.verifyResponse(
           serviceProvider(f.publicUrl, tenant, id),
           idp.saml,
@@ -431,7 +457,7 @@ export function federationUseCases(
         }
         const a = verified.value;
         return complete(
-          idp,
+          signIn,
           request,
           {
             subject: a.subject,
@@ -456,9 +482,10 @@ export function federationUseCases(
 
     async oidcCallback(tenant, id, input) {
       const f = parts();
-      const idp = await loadIdp(tenant, id, "oidc");
-      if (idp.protocol !== "oidc") throw new AppError("not_found");
-      return answering(idp, input.state ?? "", async (request) => {
+      const requestId = input.state ?? "";
+      const signIn = await loadSignIn(tenant, id, "oidc", requestId);
+      const { idp } = signIn;
+      return answering(signIn, requestId, async (request) => {
         if (request?.nonce === undefined || request.sealedCodeVerifier === undefined) {
           throw new Refusal("federation.request_unknown", "no pending sign-in matches the answer");
         }
@@ -483,7 +510,7 @@ export function federationUseCases(
           throw new Refusal("oidc.auth_time_missing", "the ID token lacks auth_time");
         }
         return complete(
-          idp,
+          signIn,
           request,
           {
             subject: t.subject,
