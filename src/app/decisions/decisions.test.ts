@@ -121,6 +121,7 @@ describe("decisions through the service", () => {
   it("fails closed when the store cannot be read: no decision, never allow", async () => {
     const broken: Store = {
       ...h.store,
+      read: () => Promise.reject(new Error("connection refused")),
       transaction: () => Promise.reject(new Error("connection refused")),
     };
     const { createApplication } = await import("../create-application.js");

@@ -4,6 +4,7 @@ import Sqlite from "better-sqlite3";
 import { Kysely } from "kysely";
 import type { Database } from "../kysely/database.js";
 import { ImmediateSqliteDialect } from "./immediate-sqlite-dialect.js";
+import { cacheStatements } from "./statement-cache.js";
 
 export const IN_MEMORY = ":memory:";
 
@@ -28,5 +29,7 @@ export function createSqliteKysely(path: string): Kysely<Database> {
     database.close();
     throw error;
   }
-  return new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database }) });
+  return new Kysely<Database>({
+    dialect: new ImmediateSqliteDialect({ database: cacheStatements(database) }),
+  });
 }
