@@ -4,6 +4,7 @@ import type { Application } from "./application.js";
 import { auditUseCases } from "./audit/audit-log.js";
 import { DEFAULT_SETTINGS, type AppSettings, type Context } from "./context.js";
 import { decisionUseCases } from "./decisions/decisions.js";
+import { PrincipalCache } from "./decisions/principal-cache.js";
 import { ReceiptWriter } from "./decisions/receipt-writer.js";
 import { RulesCache } from "./decisions/rules-cache.js";
 import { AppError } from "./errors.js";
@@ -32,6 +33,7 @@ export function createApplication(parts: ApplicationParts): Application & { clos
   };
   const cache = new RulesCache(parts.store, parts.clock);
   const keys = new ApiKeyCache(parts.store, parts.clock);
+  const principals = new PrincipalCache(parts.store, parts.clock);
   return {
     authenticate: (secret) => authenticate(context, keys, secret),
     apiKeys: apiKeyUseCases(context, keys),
@@ -40,7 +42,11 @@ export function createApplication(parts: ApplicationParts): Application & { clos
     mandates: mandateUseCases(context),
     principals: principalUseCases(context),
     exemptions: exemptionUseCases(context),
-    decisions: decisionUseCases(context, { rules: cache, receipts: new ReceiptWriter(context) }),
+    decisions: decisionUseCases(context, {
+      rules: cache,
+      principals,
+      receipts: new ReceiptWriter(context),
+    }),
     audit: auditUseCases(context),
     async ready() {
       try {
@@ -52,6 +58,7 @@ export function createApplication(parts: ApplicationParts): Application & { clos
     close() {
       cache.close();
       keys.close();
+      principals.close();
     },
   };
 }
