@@ -4,7 +4,6 @@ import type { Application } from "./application.js";
 import { auditUseCases } from "./audit/audit-log.js";
 import { DEFAULT_SETTINGS, type AppSettings, type Context } from "./context.js";
 import { decisionUseCases } from "./decisions/decisions.js";
-import { PrincipalCache } from "./decisions/principal-cache.js";
 import { ReceiptWriter } from "./decisions/receipt-writer.js";
 import { RulesCache } from "./decisions/rules-cache.js";
 import { AppError } from "./errors.js";
@@ -33,7 +32,6 @@ export function createApplication(parts: ApplicationParts): Application & { clos
   };
   const cache = new RulesCache(parts.store, parts.clock);
   const keys = new ApiKeyCache(parts.store, parts.clock);
-  const principals = new PrincipalCache(parts.store, parts.clock);
   return {
     authenticate: (secret) => authenticate(context, keys, secret),
     apiKeys: apiKeyUseCases(context, keys),
@@ -44,7 +42,6 @@ export function createApplication(parts: ApplicationParts): Application & { clos
     exemptions: exemptionUseCases(context),
     decisions: decisionUseCases(context, {
       rules: cache,
-      principals,
       receipts: new ReceiptWriter(context),
     }),
     audit: auditUseCases(context),
@@ -58,7 +55,6 @@ export function createApplication(parts: ApplicationParts): Application & { clos
     close() {
       cache.close();
       keys.close();
-      principals.close();
     },
   };
 }

@@ -8,14 +8,12 @@ import type { AuditEntry } from "../audit/audit-chain.js";
 import { readStore, transact, type Context } from "../context.js";
 import { AppError } from "../errors.js";
 import type { ReceiptRecord } from "../records.js";
-import type { PrincipalCache } from "./principal-cache.js";
 import type { ReceiptWriter } from "./receipt-writer.js";
 import type { RulesCache } from "./rules-cache.js";
 
-/** What decisions share across requests: the caches and the receipt writer. */
+/** What decisions share across requests: the rules cache and the receipt writer. */
 export interface DecisionServices {
   readonly rules: RulesCache;
-  readonly principals: PrincipalCache;
   readonly receipts: ReceiptWriter;
 }
 
@@ -61,25 +59,21 @@ export async function decideAndRecord(
   actor: DecisionActor,
 ): Promise<Decision> {
   const now = context.clock.now();
-  // Reads only, and only what the caches miss: no write lock, so decisions read beside the
-  // receipt writer's batch.
+  // Reads only: no write lock, so decisions read beside the receipt writer's batch. The
+  // principal and its exemptions are read every time: sign-ins of one principal are rarely
+  // close enough together for a cache of them to pay.
   const loaded = await readStore(context, async (r) => {
-    const [policy, mandates, standing] = await Promise.all([
+    const [policy, mandates, principal, exemptions] = await Promise.all([
       services.rules.policy(tenant, async () => (await r.policies.current(tenant))?.policy),
       services.rules.mandates(() => r.mandates.listCurrent()),
-      services.principals.standing(tenant, request.principal.id, async () => {
-        const [principal, exemptions] = await Promise.all([
-          r.principals.get(tenant, request.principal.id),
-          r.exemptions.list(
-            tenant,
-            { principal: request.principal.id, activeAt: now.toISOString() },
-            { limit: 100 },
-          ),
-        ]);
-        return { principal, exemptions: exemptions.items };
-      }),
+      r.principals.get(tenant, request.principal.id),
+      r.exemptions.list(
+        tenant,
+        { principal: request.principal.id, activeAt: now.toISOString() },
+        { limit: 100 },
+      ),
     ]);
-    return { policy, mandates, principal: standing.principal, exemptions: standing.exemptions };
+    return { policy, mandates, principal, exemptions: exemptions.items };
   });
   if (loaded.policy === undefined) throw new AppError("not_found", "No such tenant.");
   const population = loaded.principal?.population ?? request.principal.population;
