@@ -1,8 +1,10 @@
 // The WAL of a served SQLite file is copied into the database by a worker thread, so that no
 // request waits for a checkpoint's fsyncs. Nothing committed may be lost on the way.
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import Sqlite from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
 import { tenantRecord } from "../contract/fixtures.js";
@@ -39,6 +41,24 @@ describe("background WAL checkpoints", () => {
       reader.close();
     }
   });
+
+  it("keeps the process alive until a store's close has finished, so what follows it runs", () => {
+    // The worker is unreferenced while serving; a close awaited on it alone once let Node exit
+    // in the middle, silently skipping everything after it.
+    const openStoreModule = fileURLToPath(new URL("../open-store.ts", import.meta.url));
+    const script = [
+      `const { openStore } = await import(${JSON.stringify(openStoreModule)});`,
+      `const store = await openStore(${JSON.stringify(`sqlite:${join(folder, "child.db")}`)});`,
+      "await store.close();",
+      'process.stdout.write("after close");',
+    ].join("\n");
+    const output = execFileSync(
+      process.execPath,
+      ["--import", "tsx", "--input-type=module", "-e", script],
+      { encoding: "utf8" },
+    );
+    expect(output).toBe("after close");
+  }, 60_000);
 
   it("refuses a checkpoint once closed instead of waiting for it", async () => {
     const checkpointer = new BackgroundCheckpointer(join(folder, "closed.db"));

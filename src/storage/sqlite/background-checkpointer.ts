@@ -68,6 +68,9 @@ export class BackgroundCheckpointer {
     const module = createRequire(import.meta.url).resolve("better-sqlite3");
     this.#worker = new Worker(WORKER_SOURCE, {
       eval: true,
+      // Not the process's flags: `--input-type=module` or a loader would change how the
+      // source above is read.
+      execArgv: [],
       workerData: { module, path, intervalMs: INTERVAL_MS },
     });
     // The serving connection's own checkpoints remain the backstop: it needs no worker to
@@ -108,6 +111,8 @@ export class BackgroundCheckpointer {
       this.#worker.once("exit", () => {
         resolve();
       });
+      // Unreferenced, the worker would let the process exit before closing confirms.
+      this.#worker.ref();
       this.#worker.postMessage({ type: "close" });
     });
     return this.#closed;
