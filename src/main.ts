@@ -24,13 +24,29 @@ import { createSamlProtocol } from "./verifiers/saml/index.js";
 /** The wall clock. */
 export const systemClock: Clock = { now: () => new Date() };
 
+/** Random bytes for ids, drawn from the CSPRNG 4 KiB at a time: one call per 409 ids, not one each. */
+const ID_POOL_BYTES = 4096;
+const ID_RANDOM_BYTES = 10;
+let idPool = Buffer.alloc(0);
+let idPoolOffset = 0;
+
+function idRandomHex(): string {
+  if (idPoolOffset + ID_RANDOM_BYTES > idPool.length) {
+    idPool = randomBytes(ID_POOL_BYTES);
+    idPoolOffset = 0;
+  }
+  const hex = idPool.toString("hex", idPoolOffset, idPoolOffset + ID_RANDOM_BYTES);
+  idPoolOffset += ID_RANDOM_BYTES;
+  return hex;
+}
+
 /**
  * Ids and secrets from the operating system's CSPRNG. Ids start with the time in base 36, so
- * they sort in creation order, then 80 random bits.
+ * they sort in creation order, then 80 random bits. Ids are not secrets, so their bytes may come
+ * from a pool; secrets are drawn on their own, never kept in memory beside other values.
  */
 export const cryptoRandom: Random = {
-  id: (prefix) =>
-    `${prefix}_${Date.now().toString(36).padStart(9, "0")}${randomBytes(10).toString("hex")}`,
+  id: (prefix) => `${prefix}_${Date.now().toString(36).padStart(9, "0")}${idRandomHex()}`,
   secret: (bytes) => randomBytes(bytes).toString("base64url"),
 };
 

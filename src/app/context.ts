@@ -52,6 +52,22 @@ export async function transact<T>(
   }
 }
 
+/**
+ * Runs `work` over the store's repositories for reading, without a write transaction (see
+ * `Store.read`). Failures are reported as {@link transact} reports them.
+ */
+export async function readStore<T>(
+  context: Context,
+  work: (repositories: Repositories) => Promise<T>,
+): Promise<T> {
+  try {
+    return await context.store.read(work);
+  } catch (error) {
+    if (error instanceof AppError) throw error;
+    throw new AppError("store.unavailable", undefined, { cause: describe(error) });
+  }
+}
+
 const describe = (error: unknown): string =>
   error instanceof Error ? error.message : String(error);
 

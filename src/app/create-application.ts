@@ -1,8 +1,10 @@
+import { ApiKeyCache } from "./api-keys/api-key-cache.js";
 import { apiKeyUseCases, authenticate } from "./api-keys/api-keys.js";
 import type { Application } from "./application.js";
 import { auditUseCases } from "./audit/audit-log.js";
 import { DEFAULT_SETTINGS, type AppSettings, type Context } from "./context.js";
-import { decisionUseCases } from "./decisions/decisions.js";
+import { decisionUseCases, type DecisionServices } from "./decisions/decisions.js";
+import { ReceiptWriter } from "./decisions/receipt-writer.js";
 import { RulesCache } from "./decisions/rules-cache.js";
 import { AppError } from "./errors.js";
 import { exemptionUseCases } from "./exemptions/exemptions.js";
@@ -34,17 +36,19 @@ export function createApplication(parts: ApplicationParts): Application & { clos
     settings: parts.settings ?? DEFAULT_SETTINGS,
   };
   const cache = new RulesCache(parts.store, parts.clock);
+  const keys = new ApiKeyCache(parts.store, parts.clock);
+  const services: DecisionServices = { rules: cache, receipts: new ReceiptWriter(context) };
   return {
-    authenticate: (secret) => authenticate(context, secret),
-    apiKeys: apiKeyUseCases(context),
+    authenticate: (secret) => authenticate(context, keys, secret),
+    apiKeys: apiKeyUseCases(context, keys),
     tenants: tenantUseCases(context),
     policies: policyUseCases(context),
     mandates: mandateUseCases(context),
     principals: principalUseCases(context),
     exemptions: exemptionUseCases(context),
-    decisions: decisionUseCases(context, cache),
+    decisions: decisionUseCases(context, services),
     idps: idpUseCases(context, parts.federation),
-    federation: federationUseCases(context, cache, parts.federation),
+    federation: federationUseCases(context, services, parts.federation),
     audit: auditUseCases(context),
     async ready() {
       try {
@@ -55,6 +59,7 @@ export function createApplication(parts: ApplicationParts): Application & { clos
     },
     close() {
       cache.close();
+      keys.close();
     },
   };
 }

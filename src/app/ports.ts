@@ -198,6 +198,12 @@ export interface StoreChange {
 export interface Store {
   /** Runs `work` in one transaction: every write in it commits together or not at all. */
   transaction<T>(work: (repositories: Repositories) => Promise<T>): Promise<T>;
+  /**
+   * Runs `work` over repositories that only read, outside any write transaction: SQLite takes no
+   * write lock for it (each query sees the latest commit), PostgreSQL runs each query on a pooled
+   * connection. Writing through them is a bug; use {@link Store.transaction} for that.
+   */
+  read<T>(work: (repositories: Repositories) => Promise<T>): Promise<T>;
   /** Announces a change to every instance sharing the store, after the transaction commits. */
   notify(change: StoreChange): Promise<void>;
   /** Subscribes to changes announced by any instance; returns the unsubscribe function. */

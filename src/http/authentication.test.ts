@@ -110,6 +110,17 @@ describe("bearer authentication", () => {
     expect((await t.call("GET", "/v1/tenants", { key: t.adminKey })).statusCode).toBe(200);
   });
 
+  it("logs each request once, on completion, with its method, URL and status", async () => {
+    const before = logLines.length;
+    await t.call("GET", "/v1/tenants", { key: t.adminKey });
+    const lines = logLines.slice(before).map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines.map((line) => line.msg)).toEqual(["request completed"]);
+    expect(lines[0]).toMatchObject({
+      req: { method: "GET", url: "/v1/tenants" },
+      res: { statusCode: 200 },
+    });
+  });
+
   it("never writes a secret or a request body to the logs", async () => {
     const created = await t.call("POST", "/v1/api-keys", {
       key: t.adminKey,

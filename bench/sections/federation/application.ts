@@ -42,6 +42,8 @@ function counting(store: Store): { store: Store; count: () => number } {
         transactions++;
         return store.transaction(work);
       },
+      // Reads take no write lock (no BEGIN IMMEDIATE): not counted as transactions.
+      read: (work) => store.read(work),
       notify: (change) => store.notify(change),
       onChange: (listener) => store.onChange(listener),
       ping: () => store.ping(),

@@ -5,6 +5,7 @@ import type { Application, Caller } from "../application.js";
 import { recordAudit, transact, type Context } from "../context.js";
 import { AppError } from "../errors.js";
 import { ROLES, type ApiKeyRecord, type Role } from "../records.js";
+import type { ApiKeyCache } from "./api-key-cache.js";
 
 const KEY_PREFIX = "tmfa_";
 
@@ -13,10 +14,21 @@ export function hashSecret(secret: string): string {
   return createHash("sha256").update(secret).digest("hex");
 }
 
-/** Resolves an API key secret to its caller, or throws `auth.invalid_credentials`. */
-export async function authenticate(context: Context, secret: string): Promise<Caller> {
+/**
+ * Resolves an API key secret to its caller, or throws `auth.invalid_credentials`. Keys come from
+ * `keys` (a cache bounded to one second and emptied on every key change); expiry and revocation
+ * are checked on every call.
+ */
+export async function authenticate(
+  context: Context,
+  keys: ApiKeyCache,
+  secret: string,
+): Promise<Caller> {
   if (!secret.startsWith(KEY_PREFIX)) throw new AppError("auth.invalid_credentials");
-  const key = await transact(context, (r) => r.apiKeys.getBySecretHash(hashSecret(secret)));
+  const secretHash = hashSecret(secret);
+  const key = await keys.get(secretHash, () =>
+    transact(context, (r) => r.apiKeys.getBySecretHash(secretHash)),
+  );
   const now = context.clock.now().getTime();
   if (
     key === undefined ||
@@ -98,7 +110,7 @@ export async function bootstrapPlatformAdmin(
 }
 
 /** API key management: platform administrators only. */
-export function apiKeyUseCases(context: Context): Application["apiKeys"] {
+export function apiKeyUseCases(context: Context, keys: ApiKeyCache): Application["apiKeys"] {
   return {
     async create(caller, input) {
       authorize(caller, "api_key.manage");
@@ -120,7 +132,11 @@ export function apiKeyUseCases(context: Context): Application["apiKeys"] {
           actor: caller.id,
           payload: { id },
         });
+        await context.store.notify({ kind: "api_key" });
       });
+      // The notice reaches this instance's cache too, but with PostgreSQL only after a round
+      // trip: a revocation must bind the instance that made it before it answers.
+      keys.clear();
     },
   };
 }

@@ -118,9 +118,44 @@ describe("decisions through the service", () => {
     );
   });
 
+  it("uses a principal's new population on the very next decision", async () => {
+    const token = {
+      principal: { id: "alice" },
+      evidence: { events: [], grant: "client_credentials" as const },
+    };
+    expect((await h.app.decisions.decide(service, "acme", token)).outcome).toBe("challenge");
+    await h.app.principals.upsert(h.admin, "acme", "alice", { population: "integration" });
+    expect((await h.app.decisions.decide(service, "acme", token)).outcome).toBe("allow");
+  });
+
+  it("stops using a revoked exemption on the very next decision", async () => {
+    const admin = await h.caller(["tenant_admin"], ["acme"]);
+    const approver = await h.caller(["exemption_approver"], ["acme"]);
+    const passwordOnly = () => signIn([{ method: "password", source: "platform", at: ago(5) }]);
+    expect((await h.app.decisions.decide(service, "acme", passwordOnly())).outcome).toBe(
+      "challenge",
+    );
+    const e = await h.app.exemptions.request(admin, "acme", {
+      principal: "alice",
+      category: "break_glass",
+      justification: "IdP outage",
+      owner: "secops",
+      startsAt: ago(0),
+      expiresAt: ago(-3600),
+      reviewAt: ago(-1800),
+    });
+    await h.app.exemptions.approve(approver, "acme", e.id);
+    expect((await h.app.decisions.decide(service, "acme", passwordOnly())).outcome).toBe("allow");
+    await h.app.exemptions.revoke(admin, "acme", e.id, { reason: "outage over" });
+    expect((await h.app.decisions.decide(service, "acme", passwordOnly())).outcome).toBe(
+      "challenge",
+    );
+  });
+
   it("fails closed when the store cannot be read: no decision, never allow", async () => {
     const broken: Store = {
       ...h.store,
+      read: () => Promise.reject(new Error("connection refused")),
       transaction: () => Promise.reject(new Error("connection refused")),
     };
     const { createApplication } = await import("../create-application.js");

@@ -4,10 +4,18 @@ import type { EvaluationInput } from "../../core/input.js";
 import type { Population } from "../../core/vocabulary.js";
 import { authorize } from "../access/permissions.js";
 import type { Application, DecisionRequest } from "../application.js";
-import { recordAudit, transact, type Context } from "../context.js";
+import type { AuditEntry } from "../audit/audit-chain.js";
+import { readStore, transact, type Context } from "../context.js";
 import { AppError } from "../errors.js";
 import type { ReceiptRecord } from "../records.js";
+import type { ReceiptWriter } from "./receipt-writer.js";
 import type { RulesCache } from "./rules-cache.js";
+
+/** What decisions share across requests: the rules cache and the receipt writer. */
+export interface DecisionServices {
+  readonly rules: RulesCache;
+  readonly receipts: ReceiptWriter;
+}
 
 /** What the receipt keeps of the inputs: methods, times and flags, never claims or secrets. */
 function summarise(request: DecisionRequest, population: Population): Record<string, unknown> {
@@ -44,7 +52,7 @@ export interface DecisionActor {
 
 /**
  * Loads the tenant's rules (cached), the principal and its exemptions, evaluates, and stores the
- * receipt with its audit event in one transaction. A decision that cannot be stored is not
+ * receipt with its audit event in one transaction (shared with concurrent decisions: group commit). A decision that cannot be stored is not
  * returned, and a store that cannot be read yields `store.unavailable`: never `allow`.
  *
  * Callers check roles and where the evidence came from first: the decision API refuses
@@ -52,16 +60,19 @@ export interface DecisionActor {
  */
 export async function decideAndRecord(
   context: Context,
-  cache: RulesCache,
+  services: DecisionServices,
   tenant: string,
   request: DecisionRequest,
   actor: DecisionActor,
 ): Promise<Decision> {
   const now = context.clock.now();
-  const loaded = await transact(context, async (r) => {
+  // Reads only: no write lock, so decisions read beside the receipt writer's batch. The
+  // principal and its exemptions are read every time: sign-ins of one principal are rarely
+  // close enough together for a cache of them to pay.
+  const loaded = await readStore(context, async (r) => {
     const [policy, mandates, principal, exemptions] = await Promise.all([
-      cache.policy(tenant, async () => (await r.policies.current(tenant))?.policy),
-      cache.mandates(() => r.mandates.listCurrent()),
+      services.rules.policy(tenant, async () => (await r.policies.current(tenant))?.policy),
+      services.rules.mandates(() => r.mandates.listCurrent()),
       r.principals.get(tenant, request.principal.id),
       r.exemptions.list(
         tenant,
@@ -107,43 +118,47 @@ export async function decideAndRecord(
     decision,
     inputSummary: summarise(request, population),
   };
-  await transact(context, async (r) => {
-    await r.receipts.insert(receipt);
-    await recordAudit(context, r, {
-      tenant,
-      type: "decision.recorded",
-      actor: actor.id,
-      payload: {
-        decision: receipt.id,
-        principal: receipt.principal,
-        outcome: decision.outcome,
-        mode: decision.mode,
-        reasons: decision.reasons.map((x) => x.code),
-        policyVersion: decision.versions.tenantPolicy,
-        mandates: decision.versions.mandates,
-        ...(decision.exemption === null ? {} : { exemption: decision.exemption.id }),
-      },
-    });
-    // Break-glass use is its own event type, so that operators can alert on it.
-    if (decision.exemption?.breakGlass === true) {
-      await recordAudit(context, r, {
-        tenant,
-        type: "exemption.break_glass_used",
-        actor: actor.id,
-        payload: {
-          decision: receipt.id,
-          principal: receipt.principal,
-          exemption: decision.exemption.id,
-          expiresAt: decision.exemption.expiresAt,
-        },
-      });
-    }
-  });
+  const recorded: AuditEntry = {
+    tenant,
+    type: "decision.recorded",
+    actor: actor.id,
+    payload: {
+      decision: receipt.id,
+      principal: receipt.principal,
+      outcome: decision.outcome,
+      mode: decision.mode,
+      reasons: decision.reasons.map((x) => x.code),
+      policyVersion: decision.versions.tenantPolicy,
+      mandates: decision.versions.mandates,
+      ...(decision.exemption === null ? {} : { exemption: decision.exemption.id }),
+    },
+  };
+  // Break-glass use is its own event type, so that operators can alert on it.
+  const breakGlass: AuditEntry[] =
+    decision.exemption?.breakGlass === true
+      ? [
+          {
+            tenant,
+            type: "exemption.break_glass_used",
+            actor: actor.id,
+            payload: {
+              decision: receipt.id,
+              principal: receipt.principal,
+              exemption: decision.exemption.id,
+              expiresAt: decision.exemption.expiresAt,
+            },
+          },
+        ]
+      : [];
+  await services.receipts.write(receipt, [recorded, ...breakGlass]);
   return decision;
 }
 
 /** The decision API: checks the caller, refuses caller-asserted federated evidence, decides. */
-export function decisionUseCases(context: Context, cache: RulesCache): Application["decisions"] {
+export function decisionUseCases(
+  context: Context,
+  services: DecisionServices,
+): Application["decisions"] {
   return {
     async decide(caller, tenant, request): Promise<Decision> {
       authorize(caller, "decision.create", tenant);
@@ -158,7 +173,7 @@ export function decisionUseCases(context: Context, cache: RulesCache): Applicati
           "Federated evidence is produced by tenant-mfa's own SAML and OIDC endpoints; it cannot be sent in a decision request.",
         );
       }
-      return decideAndRecord(context, cache, tenant, request, caller);
+      return decideAndRecord(context, services, tenant, request, caller);
     },
     async receipt(caller, id) {
       // The role first, so that a caller without it cannot probe which receipt ids exist.

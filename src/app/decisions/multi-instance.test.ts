@@ -102,6 +102,54 @@ const skipped = unreachable !== undefined && !inCi;
       expect(await timeUntil("challenge")).toBeLessThan(1000);
     });
 
+    it("refuses an API key revoked through the other instance within a second", async () => {
+      const { key, secret } = await first.app.apiKeys.create(first.admin, {
+        name: "backend",
+        roles: ["platform_service"],
+        tenants: ["acme"],
+      });
+      await expect(second.authenticate(secret)).resolves.toMatchObject({ id: key.id });
+      await first.app.apiKeys.revoke(first.admin, key.id);
+      const started = performance.now();
+      let refusedAfter = Infinity;
+      while (performance.now() - started < 3000) {
+        const refused = await second.authenticate(secret).then(
+          () => false,
+          () => true,
+        );
+        if (refused) {
+          refusedAfter = performance.now() - started;
+          break;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expect(refusedAfter).toBeLessThan(1000);
+    });
+
+    it("keeps one unbroken chain when both instances commit decisions in groups at once", async () => {
+      const decisions = await Promise.all(
+        Array.from({ length: 60 }, (_, i) =>
+          (i % 2 === 0 ? first.app : second).decisions.decide(service, "acme", signIn(first)),
+        ),
+      );
+      expect(new Set(decisions.map((d) => d.id)).size).toBe(60);
+      const recorded = new Set<unknown>();
+      let after: string | undefined;
+      for (;;) {
+        const page = await first.app.audit.list(
+          first.admin,
+          "acme",
+          { type: "decision.recorded" },
+          after === undefined ? { limit: 200 } : { after, limit: 200 },
+        );
+        for (const event of page.items) recorded.add(event.payload.decision);
+        if (page.next === undefined) break;
+        after = page.next;
+      }
+      for (const decision of decisions) expect(recorded.has(decision.id)).toBe(true);
+      expect(await first.app.audit.verify(first.admin, {})).toMatchObject({ ok: true });
+    });
+
     it("enforces a policy change made through the other instance within a second", async () => {
       await first.app.mandates.retire(first.admin, "emergency", { rationale: "campaign over" });
       expect(await timeUntil("allow")).toBeLessThan(1000);

@@ -5,9 +5,8 @@ import type { IdpProfile } from "../../core/input.js";
 import type { PlatformMandate, TenantPolicy } from "../../core/policy.js";
 import type { Population } from "../../core/vocabulary.js";
 import type { Application, FederationRedirect } from "../application.js";
-import { recordAudit, transact, type Context } from "../context.js";
-import { decideAndRecord } from "../decisions/decisions.js";
-import type { RulesCache } from "../decisions/rules-cache.js";
+import { readStore, recordAudit, transact, type Context } from "../context.js";
+import { decideAndRecord, type DecisionServices } from "../decisions/decisions.js";
 import { AppError } from "../errors.js";
 import type { Repositories } from "../ports.js";
 import type { FederationRequestRecord, IdpRecord } from "../records.js";
@@ -60,7 +59,7 @@ class Refusal extends Error {
  */
 export function federationUseCases(
   context: Context,
-  cache: RulesCache,
+  services: DecisionServices,
   federation: FederationParts | undefined,
 ): Application["federation"] {
   const parts = (): FederationParts => {
@@ -76,7 +75,7 @@ export function federationUseCases(
     protocol: P | undefined,
     requestId?: string,
   ) {
-    const loaded = await transact(context, async (r) => {
+    const loaded = await readStore(context, async (r) => {
       const [idp, record, request] = await Promise.all([
         r.idps.get(tenant, id),
         r.tenants.get(tenant),
@@ -267,7 +266,7 @@ export function federationUseCases(
     };
     const decision = await decideAndRecord(
       context,
-      cache,
+      services,
       idp.tenant,
       {
         principal: { id: answer.subject, population: "sso" },
@@ -343,12 +342,12 @@ export function federationUseCases(
       const f = parts();
       const now = context.clock.now();
       // One read for everything the plan needs; the IdP is not contacted inside a transaction.
-      const loaded = await transact(context, async (r) => {
+      const loaded = await readStore(context, async (r) => {
         const [idp, record, policy, mandates, principal] = await Promise.all([
           r.idps.get(tenant, id),
           r.tenants.get(tenant),
-          cache.policy(tenant, async () => (await r.policies.current(tenant))?.policy),
-          cache.mandates(() => r.mandates.listCurrent()),
+          services.rules.policy(tenant, async () => (await r.policies.current(tenant))?.policy),
+          services.rules.mandates(() => r.mandates.listCurrent()),
           input.principal === undefined ? undefined : r.principals.get(tenant, input.principal),
         ]);
         return { idp, record, policy, mandates, population: principal?.population ?? "sso" };

@@ -37,6 +37,7 @@ export function principalUseCases(context: Context): Application["principals"] {
             previousPopulation: existing?.population ?? null,
           },
         });
+        await context.store.notify({ kind: "principal", tenant });
         return record;
       });
     },

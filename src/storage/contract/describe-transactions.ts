@@ -121,6 +121,39 @@ export function describeTransactions({ store }: ContractContext): void {
       expect(page.items.map((principal) => principal.id)).toEqual(ids);
     });
 
+    it("reads what was committed outside a transaction, and refuses a read inside one", async () => {
+      const tenant = await addTenant(store());
+      await store().transaction(({ principals }) =>
+        principals.upsert(fullPrincipal(tenant, "ada")),
+      );
+      const read = await store().read(({ principals }) => principals.get(tenant, "ada"));
+      expect(read).toStrictEqual(fullPrincipal(tenant, "ada"));
+      await store().transaction(async ({ tenants }) => {
+        await expect(store().read(({ tenants: t }) => t.get(tenant))).rejects.toThrow(
+          /inside a transaction of the same store/,
+        );
+        await tenants.get(tenant);
+      });
+    });
+
+    it("reads beside concurrent write transactions, each read seeing a committed state", async () => {
+      const tenant = await addTenant(store());
+      const ids = Array.from({ length: 10 }, (_, index) => `r${String(index)}`);
+      const seen = await Promise.all(
+        ids.flatMap((id) => [
+          store().transaction(({ principals }) => principals.upsert(fullPrincipal(tenant, id))),
+          store().read(({ principals }) => principals.list(tenant, { limit: 100 })),
+        ]),
+      );
+      for (const page of seen) {
+        if (page === undefined) continue;
+        for (const principal of page.items)
+          expect(principal).toStrictEqual(fullPrincipal(tenant, principal.id));
+      }
+      const final = await store().read(({ principals }) => principals.list(tenant, { limit: 100 }));
+      expect(final.items.map((principal) => principal.id).sort()).toEqual([...ids].sort());
+    });
+
     it("answers a ping", async () => {
       await expect(store().ping()).resolves.toBeUndefined();
     });

@@ -4,6 +4,7 @@ import type { AuditEvent } from "../../app/records.js";
 import type { AuditEventsTable, Database } from "./database.js";
 import { fromJsonText, toJsonText } from "./json-text.js";
 import { checkLimit } from "./page.js";
+import { queryTemplate } from "./query-template.js";
 import { checkTimeText, toTimeText } from "./time-text.js";
 
 export interface AuditRepositoryOptions {
@@ -14,6 +15,40 @@ export interface AuditRepositoryOptions {
   readonly lockHeads: boolean;
 }
 
+// The four statements of every append, compiled once each (query-template.ts).
+const insertPlaceholderHead = queryTemplate<unknown, [string]>(1, (db, chain) =>
+  db
+    .insertInto("audit_heads")
+    .values({ chain, seq: 0, hash: "" })
+    .onConflict((conflict) => conflict.column("chain").doNothing()),
+);
+const readHead = queryTemplate<{ seq: number; hash: string }, [string]>(1, (db, chain) =>
+  db.selectFrom("audit_heads").select(["seq", "hash"]).where("chain", "=", chain),
+);
+const lockHead = queryTemplate<{ seq: number; hash: string }, [string]>(1, (db, chain) =>
+  db.selectFrom("audit_heads").select(["seq", "hash"]).where("chain", "=", chain).forUpdate(),
+);
+const insertEvent = queryTemplate<
+  unknown,
+  [string, number, string, string | null, string, string, string, string, string, string]
+>(10, (db, chain, seq, id, tenant, type, actor, at, payload, prevHash, hash) =>
+  db.insertInto("audit_events").values({
+    chain,
+    seq,
+    id,
+    tenant,
+    type,
+    actor,
+    at,
+    payload,
+    prev_hash: prevHash,
+    hash,
+  }),
+);
+const updateHead = queryTemplate<unknown, [number, string, string]>(3, (db, seq, hash, chain) =>
+  db.updateTable("audit_heads").set({ seq, hash }).where("chain", "=", chain),
+);
+
 export function createAuditRepository(
   db: Kysely<Database>,
   options: AuditRepositoryOptions,
@@ -22,24 +57,28 @@ export function createAuditRepository(
     async append(chain, link) {
       // The placeholder row (seq 0) gives a new chain a row to lock: without it, two first
       // appends would both see no head and fork. It rolls back with the transaction.
-      await db
-        .insertInto("audit_heads")
-        .values({ chain, seq: 0, hash: "" })
-        .onConflict((conflict) => conflict.column("chain").doNothing())
-        .execute();
-      let query = db.selectFrom("audit_heads").select(["seq", "hash"]).where("chain", "=", chain);
-      if (options.lockHeads) query = query.forUpdate();
-      const row = await query.executeTakeFirstOrThrow();
+      await insertPlaceholderHead(db, chain);
+      const [row] = (await (options.lockHeads ? lockHead : readHead)(db, chain)).rows;
+      if (row === undefined) throw new Error(`Audit chain ${chain} has no head row`);
       const head = row.seq === 0 ? undefined : { seq: row.seq, hash: row.hash };
 
       const event = link(head);
       checkLinksToHead(chain, head, event);
-      await db.insertInto("audit_events").values(toRow(event)).execute();
-      await db
-        .updateTable("audit_heads")
-        .set({ seq: event.seq, hash: event.hash })
-        .where("chain", "=", chain)
-        .execute();
+      const r = toRow(event);
+      await insertEvent(
+        db,
+        r.chain,
+        r.seq,
+        r.id,
+        r.tenant,
+        r.type,
+        r.actor,
+        r.at,
+        r.payload,
+        r.prev_hash,
+        r.hash,
+      );
+      await updateHead(db, event.seq, event.hash, chain);
       return event;
     },
 

@@ -1,9 +1,39 @@
 import type { Kysely, Selectable } from "kysely";
-import type { ExemptionStore } from "../../app/ports.js";
+import type { ExemptionFilter, ExemptionStore } from "../../app/ports.js";
 import type { ExemptionRecord } from "../../app/records.js";
 import type { Database, ExemptionsTable } from "./database.js";
 import { checkLimit, decodeCursor, encodeCursor, toPage } from "./page.js";
+import { queryTemplate } from "./query-template.js";
 import { toTimeText } from "./time-text.js";
+
+/** The lookup every decision makes: a principal's exemptions active at an instant. */
+function isDecisionLookup(
+  filter: ExemptionFilter,
+): filter is ExemptionFilter & { principal: string; activeAt: string } {
+  return (
+    filter.principal !== undefined &&
+    filter.activeAt !== undefined &&
+    filter.status === undefined &&
+    filter.category === undefined
+  );
+}
+
+// The same query as the general path below builds for that filter, compiled once.
+const selectActiveOfPrincipal = queryTemplate<
+  Selectable<ExemptionsTable>,
+  [string, string, string, number]
+>(4, (db, tenant, principal, at, limit) =>
+  db
+    .selectFrom("exemptions")
+    .selectAll()
+    .where("tenant", "=", tenant)
+    .where("principal", "=", principal)
+    .where("status", "=", "approved")
+    .where("starts_at", "<=", at)
+    .where("expires_at", ">", at)
+    .orderBy("id")
+    .limit(limit),
+);
 
 export function createExemptionRepository(db: Kysely<Database>): ExemptionStore {
   return {
@@ -19,6 +49,11 @@ export function createExemptionRepository(db: Kysely<Database>): ExemptionStore 
 
     async list(tenant, filter, { after, limit }) {
       checkLimit(limit);
+      if (isDecisionLookup(filter) && after === undefined) {
+        const at = toTimeText(filter.activeAt, "activeAt");
+        const { rows } = await selectActiveOfPrincipal(db, tenant, filter.principal, at, limit + 1);
+        return toPage(rows.map(toExemption), limit, (exemption) => encodeCursor(exemption.id));
+      }
       let query = db.selectFrom("exemptions").selectAll().where("tenant", "=", tenant);
       if (filter.principal !== undefined) query = query.where("principal", "=", filter.principal);
       if (filter.status !== undefined) query = query.where("status", "=", filter.status);

@@ -27,6 +27,8 @@ export function createKyselyStore(options: KyselyStoreOptions): Store {
   const { db, audit, listeners, publish, release } = options;
   const scopes = new AsyncLocalStorage<TransactionScope>();
   let closing: Promise<void> | undefined;
+  // Outside a transaction each query takes the connection (SQLite) or a pooled one on its own.
+  const readers = createRepositories(db, audit);
 
   return {
     async transaction(work) {
@@ -46,6 +48,17 @@ export function createKyselyStore(options: KyselyStoreOptions): Store {
         });
       for (const change of scope.changes) await publishCommitted(change);
       return result;
+    },
+
+    async read(work) {
+      // SQLite's one connection is held by the open transaction: a read would wait for itself.
+      if (scopes.getStore()?.open === true) {
+        throw new Error(
+          "Store.read was called inside a transaction of the same store; " +
+            "use the repositories passed to the outer work instead",
+        );
+      }
+      return work(readers);
     },
 
     // Inside a transaction the change waits for the commit, so that no instance reloads

@@ -5,18 +5,25 @@ import type { TenantPolicy } from "../../core/policy.js";
 import type { Database, PolicyVersionsTable } from "./database.js";
 import { fromJsonText, toJsonText } from "./json-text.js";
 import { checkLimit, toPage } from "./page.js";
+import { queryTemplate } from "./query-template.js";
 import { toTimeText } from "./time-text.js";
+
+// Read on every rules-cache miss (at many tenants, most decisions): compiled once.
+const selectCurrentPolicy = queryTemplate<Selectable<PolicyVersionsTable>, [string]>(
+  1,
+  (db, tenant) =>
+    db
+      .selectFrom("policy_versions")
+      .selectAll()
+      .where("tenant", "=", tenant)
+      .orderBy("version", "desc")
+      .limit(1),
+);
 
 export function createPolicyRepository(db: Kysely<Database>): PolicyStore {
   return {
     async current(tenant) {
-      const row = await db
-        .selectFrom("policy_versions")
-        .selectAll()
-        .where("tenant", "=", tenant)
-        .orderBy("version", "desc")
-        .limit(1)
-        .executeTakeFirst();
+      const [row] = (await selectCurrentPolicy(db, tenant)).rows;
       return row === undefined ? undefined : toPolicyVersion(row);
     },
 

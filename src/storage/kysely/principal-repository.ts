@@ -4,17 +4,20 @@ import type { PrincipalRecord } from "../../app/records.js";
 import type { Population } from "../../core/vocabulary.js";
 import type { Database, PrincipalsTable } from "./database.js";
 import { checkLimit, decodeCursor, encodeCursor, toPage } from "./page.js";
+import { queryTemplate } from "./query-template.js";
 import { toTimeText } from "./time-text.js";
+
+// Every decision reads one: compiled once (query-template.ts).
+const selectPrincipal = queryTemplate<Selectable<PrincipalsTable>, [string, string]>(
+  2,
+  (db, tenant, id) =>
+    db.selectFrom("principals").selectAll().where("tenant", "=", tenant).where("id", "=", id),
+);
 
 export function createPrincipalRepository(db: Kysely<Database>): PrincipalStore {
   return {
     async get(tenant, id) {
-      const row = await db
-        .selectFrom("principals")
-        .selectAll()
-        .where("tenant", "=", tenant)
-        .where("id", "=", id)
-        .executeTakeFirst();
+      const [row] = (await selectPrincipal(db, tenant, id)).rows;
       return row === undefined ? undefined : toPrincipal(row);
     },
 

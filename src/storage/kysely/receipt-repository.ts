@@ -3,7 +3,24 @@ import type { ReceiptStore } from "../../app/ports.js";
 import type { ReceiptRecord } from "../../app/records.js";
 import type { Database, ReceiptsTable } from "./database.js";
 import { fromJsonText, toJsonText } from "./json-text.js";
+import { queryTemplate } from "./query-template.js";
 import { toTimeText } from "./time-text.js";
+
+// Every decision writes one: compiled once (query-template.ts).
+const insertReceipt = queryTemplate<
+  unknown,
+  [string, string, string, string, string, string, string]
+>(7, (db, id, tenant, principal, outcome, createdAt, decision, inputSummary) =>
+  db.insertInto("receipts").values({
+    id,
+    tenant,
+    principal,
+    outcome,
+    created_at: createdAt,
+    decision,
+    input_summary: inputSummary,
+  }),
+);
 
 export function createReceiptRepository(db: Kysely<Database>): ReceiptStore {
   return {
@@ -17,18 +34,16 @@ export function createReceiptRepository(db: Kysely<Database>): ReceiptStore {
     },
 
     async insert(record) {
-      await db
-        .insertInto("receipts")
-        .values({
-          id: record.id,
-          tenant: record.tenant,
-          principal: record.principal,
-          outcome: record.outcome,
-          created_at: toTimeText(record.createdAt, "createdAt"),
-          decision: toJsonText(record.decision),
-          input_summary: toJsonText(record.inputSummary),
-        })
-        .execute();
+      await insertReceipt(
+        db,
+        record.id,
+        record.tenant,
+        record.principal,
+        record.outcome,
+        toTimeText(record.createdAt, "createdAt"),
+        toJsonText(record.decision),
+        toJsonText(record.inputSummary),
+      );
     },
   };
 }

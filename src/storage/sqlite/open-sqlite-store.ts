@@ -1,12 +1,17 @@
+import { sql } from "kysely";
 import type { Store } from "../../app/ports.js";
 import { ChangeListeners } from "../kysely/change-listeners.js";
 import { createKyselyStore } from "../kysely/kysely-store.js";
 import { migrateToLatest } from "../migrations/migrate-to-latest.js";
-import { createSqliteKysely } from "./create-sqlite-kysely.js";
+import {
+  BACKSTOP_AUTOCHECKPOINT_PAGES,
+  BackgroundCheckpointer,
+} from "./background-checkpointer.js";
+import { createSqliteKysely, IN_MEMORY } from "./create-sqlite-kysely.js";
 
 /**
  * The embedded store: one process owns the file, so changes reach listeners in-process, after
- * the commit.
+ * the commit. A file's WAL is checkpointed by a worker thread, off the event loop.
  */
 export async function openSqliteStore(path: string, options: { migrate: boolean }): Promise<Store> {
   const db = createSqliteKysely(path);
@@ -16,6 +21,11 @@ export async function openSqliteStore(path: string, options: { migrate: boolean 
     await db.destroy();
     throw error;
   }
+  let checkpointer: BackgroundCheckpointer | undefined;
+  if (path !== IN_MEMORY) {
+    await sql.raw(`pragma wal_autocheckpoint = ${BACKSTOP_AUTOCHECKPOINT_PAGES}`).execute(db);
+    checkpointer = new BackgroundCheckpointer(path);
+  }
   const listeners = new ChangeListeners();
   return createKyselyStore({
     db,
@@ -24,6 +34,9 @@ export async function openSqliteStore(path: string, options: { migrate: boolean 
     publish(change) {
       listeners.emit(change);
       return Promise.resolve();
+    },
+    release: async () => {
+      await checkpointer?.close();
     },
   });
 }

@@ -25,7 +25,7 @@ describeStoreContract("SQLite store (in memory)", async () => {
 });
 
 describe("SQLite store", () => {
-  it("creates the database's folder and sets WAL, NORMAL sync, foreign keys and a busy timeout", async () => {
+  it("creates the database's folder and sets WAL, NORMAL sync, foreign keys, a busy timeout and a 64 MiB page cache", async () => {
     const db = createSqliteKysely(join(folder, "nested", "deeper", "pragmas.db"));
     try {
       const read = async (pragma: string) =>
@@ -36,6 +36,7 @@ describe("SQLite store", () => {
       expect(await read("synchronous")).toEqual([1]);
       expect(await read("foreign_keys")).toEqual([1]);
       expect(await read("busy_timeout")).toEqual([5000]);
+      expect(await read("cache_size")).toEqual([-65536]);
     } finally {
       await db.destroy();
     }

@@ -1,0 +1,77 @@
+import type { AuditEntry } from "../audit/audit-chain.js";
+import { chainOf } from "../audit/audit-chain.js";
+import { recordAudit, transact, type Context } from "../context.js";
+import type { Repositories } from "../ports.js";
+import type { ReceiptRecord } from "../records.js";
+
+/** At most this many decisions commit in one transaction, so that no batch holds locks long. */
+const MAX_BATCH = 256;
+
+interface Pending {
+  readonly receipt: ReceiptRecord;
+  readonly events: readonly AuditEntry[];
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/**
+ * Writes receipts and their audit events by group commit: decisions that arrive while a batch is
+ * committing wait for the next one, and a batch is one transaction. A commit costs far more than
+ * the rows in it, so under load many decisions share one, and nothing waits when the writer is
+ * idle. Each caller's promise settles only once its batch has committed (a decision is never
+ * returned before its receipt and audit event are durable) and a failed batch rejects every
+ * member: one transaction, committed together or not at all (DESIGN invariant 4).
+ */
+export class ReceiptWriter {
+  readonly #context: Context;
+  #queue: Pending[] = [];
+  #writing = false;
+
+  constructor(context: Context) {
+    this.#context = context;
+  }
+
+  /** Stores `receipt` and `events`; resolves once committed, rejects like `transact` does. */
+  write(receipt: ReceiptRecord, events: readonly AuditEntry[]): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.#queue.push({ receipt, events, resolve, reject });
+      if (!this.#writing) {
+        this.#writing = true;
+        // One turn of the event loop lets the requests already read join the first batch.
+        setImmediate(() => {
+          void this.#drain();
+        });
+      }
+    });
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#queue.length > 0) {
+      const batch = this.#queue.splice(0, MAX_BATCH);
+      try {
+        await transact(this.#context, (r) => writeBatch(this.#context, r, batch));
+      } catch (error) {
+        for (const pending of batch) pending.reject(error);
+        continue;
+      }
+      for (const pending of batch) pending.resolve();
+    }
+    this.#writing = false;
+  }
+}
+
+async function writeBatch(
+  context: Context,
+  r: Repositories,
+  batch: readonly Pending[],
+): Promise<void> {
+  for (const pending of batch) await r.receipts.insert(pending.receipt);
+  // Appends go chain by chain, in arrival order within each chain (the sort is stable). With
+  // PostgreSQL each chain's head is locked until the commit; taking them in one order means two
+  // instances' batches queue behind each other instead of deadlocking.
+  const events = batch
+    .flatMap((pending) => pending.events)
+    .map((entry, index) => ({ entry, index, chain: chainOf(entry.tenant) }))
+    .sort((a, b) => (a.chain < b.chain ? -1 : a.chain > b.chain ? 1 : a.index - b.index));
+  for (const { entry } of events) await recordAudit(context, r, entry);
+}
