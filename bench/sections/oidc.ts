@@ -147,14 +147,9 @@ async function run({ measure, log }: SectionContext): Promise<SectionResult> {
       check.summary,
       `ratio ${ratio.toFixed(2)} ${ratio >= TARGET_RATIO ? "meets" : "misses"} the target ` +
         `${String(TARGET_RATIO)}. What limits: a sign-in is two use cases and ` +
-        `${transactionsPerSignIn.toFixed(1)} store transactions (BEGIN IMMEDIATE … COMMIT, one ` +
-        "after another on the one SQLite connection; 40 SQL statements), where the bare path is " +
-        "one RSA verification in memory. V8's CPU profiler (node:inspector) over the full-path rounds alone (the " +
-        "compiled bench, this machine), main thread: SQLite statements (better-sqlite3's native " +
-        "run, prepare, all) ≈ 38%, Kysely and our repositories ≈ 21%, GC ≈ 7%, the federation " +
-        "use cases ≈ 4%, the in-memory fetch (Response, web streams) ≈ 3%, our OIDC verifier and " +
-        "jose ≈ 3%, the engine ≈ 2% (the RS256 check itself runs on libuv's thread pool, through " +
-        "WebCrypto, for both paths)",
+        `${transactionsPerSignIn.toFixed(1)} write transactions (BEGIN IMMEDIATE … COMMIT on the ` +
+        "one SQLite connection) and reads between them, where the bare path is one RSA " +
+        "verification in memory; bench/README.md has a profile of where the time goes",
       "the machine may be shared: compare medians taken on a quiet one",
     ];
     return { figures, notes };

@@ -162,13 +162,10 @@ async function run({ measure, log }: SectionContext): Promise<SectionResult> {
       check.summary,
       `ratio ${ratio.toFixed(2)} ${ratio >= TARGET_RATIO ? "meets" : "misses"} the target ` +
         `${String(TARGET_RATIO)}. A sign-in is two use cases and ` +
-        `${transactionsPerSignIn.toFixed(1)} store transactions (BEGIN IMMEDIATE … COMMIT, one ` +
-        "after another on the one SQLite connection) besides the verification. Profiled with " +
-        "V8's CPU profiler (node:inspector) over the full-path rounds alone (the compiled bench, this machine): " +
-        "xml-crypto with its xpath ≈ 26%, xmldom ≈ 9%, our verifier's own code ≈ 3%, SQLite " +
-        "statements (better-sqlite3 native) ≈ 17%, Kysely and our repositories ≈ 13%, GC ≈ 10%. " +
-        "node-saml spends its time in the same libraries (xpath, xmldom, xml-crypto), which is " +
-        "why the ratio is near the target, where the OIDC one is not; it moves with the load",
+        `${transactionsPerSignIn.toFixed(1)} write transactions (BEGIN IMMEDIATE … COMMIT on the ` +
+        "one SQLite connection) and reads besides the verification; node-saml spends its time in " +
+        "the same XML libraries as our verifier, so the ratio sits near the target and moves with " +
+        "the load; bench/README.md has a profile of where the time goes",
       "the machine may be shared: compare medians taken on a quiet one",
     ];
     return { figures, notes };
