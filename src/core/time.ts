@@ -6,6 +6,8 @@
 const ISO_DATE_TIME =
   /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d{1,9})?(?:Z|[+-](\d{2}):(\d{2}))$/;
 
+const DAY_MS = 86_400_000;
+
 /** The decimal number in `text` at `start`, `length` digits long, or -1 for a non-digit. */
 function numberAt(text: string, start: number, length: number): number {
   let value = 0;
@@ -18,14 +20,11 @@ function numberAt(text: string, start: number, length: number): number {
 }
 
 /**
- * Reads the form every time the service writes, `YYYY-MM-DDTHH:MM:SS.sssZ`, without a regular
- * expression: decisions parse several times each, so this path is hot.
+ * Reads text of the form every time the service writes, `YYYY-MM-DDTHH:MM:SS.sssZ` (its shape
+ * checked by {@link isCanonicalShape}), without a regular expression or a call into `Date`:
+ * decisions parse several times each, so this path is hot.
  */
 function parseCanonical(text: string): number | undefined {
-  if (text.length !== 24 || text[4] !== "-" || text[7] !== "-" || text[10] !== "T")
-    return undefined;
-  if (text[13] !== ":" || text[16] !== ":" || text[19] !== "." || text[23] !== "Z")
-    return undefined;
   const year = numberAt(text, 0, 4);
   const month = numberAt(text, 5, 2);
   const day = numberAt(text, 8, 2);
@@ -34,7 +33,27 @@ function parseCanonical(text: string): number | undefined {
   const second = numberAt(text, 17, 2);
   const ms = numberAt(text, 20, 3);
   if (ms < 0 || !isValidDateTime(year, month, day, hour, minute, second)) return undefined;
-  return Date.UTC(year, month - 1, day, hour, minute, second, ms);
+  return (
+    daysFromCivil(year, month, day) * DAY_MS +
+    hour * 3_600_000 +
+    minute * 60_000 +
+    second * 1000 +
+    ms
+  );
+}
+
+/**
+ * Days since 1970-01-01 of a proleptic Gregorian date, by H. Hinnant's `days_from_civil` (the
+ * inverse of the `civil_from_days` in {@link formatTime}). Unlike `Date.UTC`, it reads years
+ * 0–99 as themselves, not as 1900–1999, as `Date.parse` does for ISO 8601.
+ */
+function daysFromCivil(year: number, month: number, day: number): number {
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const doy = Math.floor((153 * (month > 2 ? month - 3 : month + 9) + 2) / 5) + day - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return era * 146_097 + doe - 719_468;
 }
 
 /** Whether the fields name a real instant: no 31 February, no hour 24, no leap second. */
@@ -90,7 +109,6 @@ export function parseTime(value: unknown): number | undefined {
 
 const pad2 = (n: number): string => (n < 10 ? `0${n}` : `${n}`);
 const pad3 = (n: number): string => (n < 10 ? `00${n}` : n < 100 ? `0${n}` : `${n}`);
-const DAY_MS = 86_400_000;
 
 /**
  * The ISO 8601 UTC form of an instant, as `Date.prototype.toISOString` writes it, by integer
