@@ -1,22 +1,13 @@
-import { challengeOptions } from "./challenge.js";
-import type {
-  ChallengeOption,
-  Decision,
-  ReportOnlyResult,
-  SatisfiedBy,
-  UsedExemption,
-} from "./decision.js";
-import type { AuthenticationEvent } from "./evidence.js";
-import { checkInput, type EvaluationInput } from "./input.js";
-import { mandateApplies } from "./mandates.js";
-import { formatTime, parseTime } from "./time.js";
+import type { Decision, ReportOnlyResult } from "./decision.js";
+import type { Evidence } from "./evidence.js";
+import { checkRequest, type EvaluationInput } from "./input.js";
 import { pickExemption } from "./exemptions.js";
-import type { Exemption, PlatformMandate } from "./policy.js";
+import { populationBit, prepareRules, stepUpSpec, type PreparedRules } from "./prepared-rules.js";
 import { reason, type Reason } from "./reasons.js";
-import { hasRiskSpecs, joinRequirementsOnce, mandateSpecs, tenantSpecs } from "./rule-specs.js";
-import type { EffectiveRequirement, SourcedSpec } from "./requirement.js";
-import type { Assurance } from "./assurance.js";
-import { assurancesOf, findSatisfaction, type UsableEvent } from "./satisfaction.js";
+import { assurancesOf } from "./satisfaction.js";
+import { formatTime, parseTime } from "./time.js";
+import { usableEvents } from "./usable-events.js";
+import { NO_CHALLENGE, verdictWithExemption, type SignIn } from "./verdict.js";
 import { TOKEN_GRANTS, isOneOf, type Outcome, type Population } from "./vocabulary.js";
 
 const DEFAULT_CLOCK_SKEW_SECONDS = 60;
@@ -93,33 +84,26 @@ function refusal(input: EvaluationInput, id: string | null, now: number, why: Re
   };
 }
 
-/** The part of a decision that depends on which rules are enforced. */
-interface Verdict {
-  readonly outcome: Outcome;
-  readonly requirement: EffectiveRequirement;
-  readonly satisfiedBy: SatisfiedBy | null;
-  readonly exemption: UsedExemption | null;
-  readonly reasons: readonly Reason[];
-  readonly challenge: readonly ChallengeOption[];
-}
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
-/** What every verdict of one decision shares. */
-interface Context {
-  readonly input: EvaluationInput;
-  readonly now: number;
-  readonly events: readonly UsableEvent[];
-  /** Every assurance the evidence offers, computed once for all verdicts of the decision. */
-  readonly assurances: readonly Assurance[];
-  readonly population: Population;
-  readonly lastActivityAt: number | undefined;
-}
+// Reasons that are the same for every decision that gives them: shared, frozen lists.
+const GUEST: readonly Reason[] = Object.freeze([reason("population.guest")]);
+const INTEGRATION_TOKEN: readonly Reason[] = Object.freeze([
+  reason("population.integration_token"),
+]);
+const STEP_UP_REQUESTED = Object.freeze(
+  reason("step_up.requested", undefined, Object.freeze({ kind: "step_up" })),
+);
 
 function decide(input: EvaluationInput, skew: number, now: number, id: string | null): Decision {
-  const problem = checkInput(input);
-  if (problem.input !== undefined)
-    return refusal(input, id, now, reason("input.invalid", { detail: problem.input }));
-  if (problem.policy !== undefined)
-    return refusal(input, id, now, reason("policy.invalid", { detail: problem.policy }));
+  const requestProblem = checkRequest(input);
+  if (requestProblem !== undefined) {
+    return refusal(input, id, now, reason("input.invalid", { detail: requestProblem }));
+  }
+  const rules = prepareRules(input);
+  if (typeof rules === "string") {
+    return refusal(input, id, now, reason("policy.invalid", { detail: rules }));
+  }
 
   const { tenant, policy, principal, evidence } = input;
   const evaluatedAt = formatTime(now);
@@ -127,93 +111,72 @@ function decide(input: EvaluationInput, skew: number, now: number, id: string | 
   const notes: Reason[] = [];
 
   // Populations outside interactive MFA are decided before any rule is read.
-  const outOfScope = (outcome: Outcome, why: Reason): Decision =>
-    withActor(
-      {
-        id,
-        tenant,
-        principal: { id: principal.id, population: principal.population },
-        outcome,
-        mode: "enforce",
-        requirement: null,
-        satisfiedBy: null,
-        exemption: null,
-        reasons: [why],
-        challenge: [],
-        versions: { tenantPolicy: policy.version, mandates: [] },
-        risk,
-        evaluatedAt,
-      },
-      evidence,
-    );
   if (principal.population === "guest") {
-    return outOfScope("not_applicable", reason("population.guest"));
+    return outOfScope(input, rules, id, "not_applicable", GUEST, evaluatedAt);
   }
-
   let population: Population = principal.population;
   if (population === "integration") {
-    const tokenOnly =
-      isOneOf(TOKEN_GRANTS, evidence.grant) &&
-      !evidence.events.some((e) => e.method === "password");
-    if (tokenOnly) return outOfScope("allow", reason("population.integration_token"));
+    if (signsInWithToken(evidence)) {
+      return outOfScope(input, rules, id, "allow", INTEGRATION_TOKEN, evaluatedAt);
+    }
     // Seed 000: an integration that signs in with a password is a person for MFA purposes.
     population = "direct";
     notes.push(reason("population.integration_interactive"));
   }
 
   const events = usableEvents(evidence.events, tenant, now + skew, notes);
-  const populations: Population[] =
-    population === principal.population ? [population] : [principal.population, population];
-  const mandates = (input.mandates ?? []).filter((m) =>
-    mandateApplies(m, tenant, populations, now),
+  const join = rules.join(
+    populationBit(principal.population) | populationBit(population),
+    now,
+    input.risk,
   );
-  const rules = ruleSets(input, mandates);
-  const context: Context = {
-    input,
+  const stepUp = input.stepUp === undefined ? undefined : stepUpSpec(input.stepUp);
+  const signIn: SignIn = {
     now,
     events,
     assurances: assurancesOf(events),
-    population,
     lastActivityAt:
       input.lastActivityAt === undefined ? undefined : parseTime(input.lastActivityAt),
+    population,
+    authenticators: principal.authenticators ?? [],
+    idps: input.idps,
   };
 
-  const chosen = pickExemption(input.exemptions ?? [], tenant, principal.id, now);
+  const chosen =
+    input.exemptions === undefined || input.exemptions.length === 0
+      ? NO_EXEMPTION
+      : pickExemption(input.exemptions, tenant, principal.id, now);
   if (chosen.sharedLoginRefused) notes.push(reason("exemption.shared_login_refused"));
 
-  const full = verdictWithExemption(
-    context,
-    [...rules.mandates, ...rules.tenant, ...rules.stepUp],
-    rules,
-    chosen.usable,
-  );
-  const startsAt = parseTime(policy.enforcementStartsAt) ?? Number.NaN;
-  const reportOnly = now < startsAt;
+  const full = verdictWithExemption(signIn, join.full(stepUp), join, stepUp, chosen.usable);
+  const reportOnly = now < rules.enforcementStartsAt ? rules.reportOnly : undefined;
   // Before enforcement starts only the tenant's own requirement relaxes: mandates still bind.
-  const enforced = reportOnly
-    ? verdictWithExemption(context, [...rules.mandates, ...rules.stepUp], rules, chosen.usable)
-    : full;
+  const enforced =
+    reportOnly === undefined
+      ? full
+      : verdictWithExemption(signIn, join.beforeEnforcement(stepUp), join, stepUp, chosen.usable);
 
-  const reasons = [...notes, ...enforced.reasons];
-  if (rules.riskApplied) reasons.push(reason("risk.elevated"));
-  if (input.stepUp !== undefined)
-    reasons.push(reason("step_up.requested", undefined, { kind: "step_up" }));
-  if (!reportOnly && policy.posture === "mfa_optional" && full.requirement.minAal.value >= 2) {
+  let mandateOverride: Reason | undefined;
+  if (reportOnly === undefined && policy.posture === "mfa_optional") {
     const mandateRef = full.requirement.minAal.from.find((r) => r.kind === "mandate");
-    if (mandateRef !== undefined)
-      reasons.push(reason("policy.overridden_by_mandate", undefined, mandateRef));
+    if (full.requirement.minAal.value >= 2 && mandateRef !== undefined) {
+      mandateOverride = reason("policy.overridden_by_mandate", undefined, mandateRef);
+    }
   }
-  let reportOnlyResult: ReportOnlyResult | undefined;
-  if (reportOnly) {
-    const enforcementStartsAt = formatTime(startsAt);
-    reasons.push(reason("policy.report_only", { date: enforcementStartsAt.slice(0, 10) }));
-    reportOnlyResult = {
-      enforcementStartsAt,
-      outcome: full.outcome,
-      requirement: full.requirement,
-      reasons: full.reasons,
-      challenge: full.challenge,
-    };
+  let reasons = enforced.reasons;
+  if (
+    notes.length > 0 ||
+    join.riskApplied ||
+    stepUp !== undefined ||
+    mandateOverride !== undefined ||
+    reportOnly !== undefined
+  ) {
+    const all = [...notes, ...enforced.reasons];
+    if (join.riskApplied) all.push(reason("risk.elevated"));
+    if (stepUp !== undefined) all.push(STEP_UP_REQUESTED);
+    if (mandateOverride !== undefined) all.push(mandateOverride);
+    if (reportOnly !== undefined) all.push(reportOnly.reason);
+    reasons = all;
   }
 
   const decision: Mutable<Decision> = {
@@ -224,243 +187,69 @@ function decide(input: EvaluationInput, skew: number, now: number, id: string | 
         ? { id: principal.id, population }
         : { id: principal.id, population: principal.population, treatedAs: population },
     outcome: enforced.outcome,
-    mode: reportOnly ? "report_only" : "enforce",
+    mode: reportOnly === undefined ? "enforce" : "report_only",
     requirement: enforced.requirement,
     satisfiedBy: enforced.satisfiedBy,
     exemption: enforced.exemption,
     reasons,
     challenge: enforced.challenge,
-    versions: {
-      tenantPolicy: policy.version,
-      mandates: mandates.map((m) => ({ id: m.id, version: m.version })),
-    },
+    versions: join.versions,
     risk,
     evaluatedAt,
   };
-  if (reportOnlyResult !== undefined) decision.reportOnly = reportOnlyResult;
+  if (reportOnly !== undefined) {
+    const result: ReportOnlyResult = {
+      enforcementStartsAt: reportOnly.startsAt,
+      outcome: full.outcome,
+      requirement: full.requirement,
+      reasons: full.reasons,
+      challenge: full.challenge,
+    };
+    decision.reportOnly = result;
+  }
   return withActor(decision, evidence);
 }
 
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+const NO_EXEMPTION = Object.freeze({ usable: undefined, sharedLoginRefused: false });
+
+/** An integration that authenticates with a token-based grant and no password. */
+function signsInWithToken(evidence: Evidence): boolean {
+  return (
+    isOneOf(TOKEN_GRANTS, evidence.grant) && !evidence.events.some((e) => e.method === "password")
+  );
+}
+
+/** The decision for a principal outside interactive MFA: a guest or a token integration. */
+function outOfScope(
+  input: EvaluationInput,
+  rules: PreparedRules,
+  id: string | null,
+  outcome: Outcome,
+  reasons: readonly Reason[],
+  evaluatedAt: string,
+): Decision {
+  return withActor(
+    {
+      id,
+      tenant: input.tenant,
+      principal: { id: input.principal.id, population: input.principal.population },
+      outcome,
+      mode: "enforce",
+      requirement: null,
+      satisfiedBy: null,
+      exemption: null,
+      reasons,
+      challenge: NO_CHALLENGE,
+      versions: rules.outOfScopeVersions,
+      risk: input.risk ?? "unknown",
+      evaluatedAt,
+    },
+    input.evidence,
+  );
+}
 
 /** Keeps the acting individual (RFC 8693 `act`) on the decision, when the evidence names one. */
-function withActor(decision: Mutable<Decision>, evidence: EvaluationInput["evidence"]): Decision {
+function withActor(decision: Mutable<Decision>, evidence: Evidence): Decision {
   if (evidence.act !== undefined) decision.act = evidence.act;
   return decision;
-}
-
-/** The evidence events the engine will count; each rejected one leaves a note. */
-function usableEvents(
-  events: readonly AuthenticationEvent[],
-  tenant: string,
-  latest: number,
-  notes: Reason[],
-): UsableEvent[] {
-  const usable: UsableEvent[] = [];
-  for (const event of events) {
-    const at = typeof event === "object" && event !== null ? parseTime(event.at) : undefined;
-    if (at === undefined || !isWellFormed(event)) {
-      notes.push(reason("evidence.ignored.invalid"));
-    } else if (at > latest) {
-      notes.push(reason("evidence.ignored.from_future"));
-    } else if (event.method === "federated" && event.tenant !== tenant) {
-      notes.push(reason("evidence.ignored.foreign_tenant"));
-    } else if (event.method === "federated" && event.assurance.aal === 0) {
-      notes.push(reason("evidence.ignored.no_assurance"));
-    } else {
-      usable.push({ event, at });
-    }
-  }
-  return usable;
-}
-
-function isWellFormed(event: AuthenticationEvent): boolean {
-  switch (event.method) {
-    case "password":
-    case "totp":
-    case "recovery_code":
-      return event.source === "platform";
-    case "webauthn":
-      return (
-        event.source === "platform" &&
-        typeof event.userVerified === "boolean" &&
-        typeof event.backupEligible === "boolean"
-      );
-    case "federated": {
-      const assurance = event.assurance as unknown;
-      if (
-        event.source !== "idp" ||
-        typeof event.tenant !== "string" ||
-        typeof event.idp !== "string"
-      ) {
-        return false;
-      }
-      if (typeof assurance !== "object" || assurance === null) return false;
-      const { aal, phishingResistant } = assurance as Record<string, unknown>;
-      return (
-        (aal === 0 || aal === 1 || aal === 2 || aal === 3) && typeof phishingResistant === "boolean"
-      );
-    }
-    default:
-      return false;
-  }
-}
-
-/** The rules of one decision, grouped by who set them. */
-interface RuleSets {
-  readonly mandates: readonly SourcedSpec[];
-  /** The subset an exemption cannot excuse. */
-  readonly notExemptible: readonly SourcedSpec[];
-  readonly tenant: readonly SourcedSpec[];
-  readonly stepUp: readonly SourcedSpec[];
-  readonly riskApplied: boolean;
-}
-
-function ruleSets(input: EvaluationInput, mandates: readonly PlatformMandate[]): RuleSets {
-  const mandateSpecList: SourcedSpec[] = [];
-  const notExemptible: SourcedSpec[] = [];
-  for (const m of mandates) {
-    const specs = mandateSpecs(m, input.risk);
-    for (const spec of specs) mandateSpecList.push(spec);
-    if (!m.exemptible) for (const spec of specs) notExemptible.push(spec);
-  }
-  const tenant = tenantSpecs(input.policy, input.risk);
-  const stepUp: SourcedSpec[] =
-    input.stepUp === undefined ? [] : [{ spec: input.stepUp, from: { kind: "step_up" } }];
-  return {
-    mandates: mandateSpecList,
-    notExemptible,
-    tenant,
-    stepUp,
-    riskApplied: hasRiskSpecs(mandateSpecList) || hasRiskSpecs(tenant),
-  };
-}
-
-/**
- * The verdict under `specs`; when that is not `allow` and a usable exemption exists, the verdict
- * under what no exemption excuses: non-exemptible mandates and the requested step-up.
- */
-function verdictWithExemption(
-  context: Context,
-  specs: readonly SourcedSpec[],
-  rules: RuleSets,
-  exemption: Exemption | undefined,
-): Verdict {
-  const plain = verdict(context, specs);
-  if (plain.outcome === "allow" || exemption === undefined) return plain;
-  const residual = verdict(context, [...rules.notExemptible, ...rules.stepUp]);
-  if (residual.outcome !== "allow") {
-    if (rules.notExemptible.length === 0) return residual;
-    const ref = rules.notExemptible[0]?.from;
-    return {
-      ...residual,
-      reasons: [reason("exemption.not_exemptible", undefined, ref), ...residual.reasons],
-    };
-  }
-  const breakGlass = exemption.category === "break_glass";
-  const expiresAt = formatTime(parseTime(exemption.expiresAt) ?? Number.NaN);
-  return {
-    ...residual,
-    exemption: {
-      id: exemption.id,
-      category: exemption.category,
-      expiresAt,
-      breakGlass,
-      excused: plain.requirement,
-    },
-    // The residual requirement was met, not the tenant's: say so through the exemption alone.
-    reasons: [
-      reason(breakGlass ? "exemption.break_glass" : "exemption.applied", { date: expiresAt }),
-    ],
-  };
-}
-
-/** The verdict of the evidence against the join of `specs`. */
-function verdict(context: Context, specs: readonly SourcedSpec[]): Verdict {
-  const requirement = joinRequirementsOnce(specs);
-  const unmet = (
-    outcome: Outcome,
-    reasons: readonly Reason[],
-    challenge: readonly ChallengeOption[],
-  ): Verdict => ({
-    outcome,
-    requirement,
-    satisfiedBy: null,
-    exemption: null,
-    reasons,
-    challenge,
-  });
-  if (!isSatisfiable(requirement)) {
-    return unmet(
-      "deny",
-      [
-        reason(
-          "requirement.conflict",
-          undefined,
-          requirement.proofSource.from[0] ?? requirement.acceptedMethods.from[0],
-        ),
-      ],
-      [],
-    );
-  }
-  const satisfaction = findSatisfaction(
-    context.assurances,
-    requirement,
-    context.now,
-    context.lastActivityAt,
-  );
-  if (satisfaction.met) {
-    const { by } = satisfaction;
-    return {
-      outcome: "allow",
-      requirement,
-      satisfiedBy: {
-        events: by.events,
-        aal: by.aal,
-        phishingResistant: by.phishingResistant,
-        provenAt: formatTime(by.provenAt),
-      },
-      exemption: null,
-      reasons: [reason("requirement.met")],
-      challenge: [],
-    };
-  }
-  const challenge = challengeOptions({
-    requirement,
-    events: context.events,
-    authenticators: context.input.principal.authenticators ?? [],
-    idps: context.input.idps,
-    population: context.population,
-    staleOnly: satisfaction.staleOnly,
-    now: context.now,
-  });
-  if (challenge.length === 0)
-    return unmet("deny", [...satisfaction.reasons, reason("challenge.unavailable")], []);
-  return unmet("challenge", satisfaction.reasons, challenge);
-}
-
-/**
- * Whether any evidence could ever meet the requirement with the accepted methods and sources.
- * An IdP can in principle prove anything; WebAuthn reaches AAL3 and phishing resistance; OTP and
- * recovery codes reach AAL2 without it; a password alone only AAL1.
- */
-function isSatisfiable(requirement: EffectiveRequirement): boolean {
-  const source = requirement.proofSource.value;
-  if (source === null) return false;
-  const onPlatform = source !== "idp";
-  const atIdp = source !== "platform";
-  const { minAal, phishingResistant } = requirement;
-  return requirement.acceptedMethods.value.some((method) => {
-    switch (method) {
-      case "federated":
-        return atIdp;
-      case "webauthn":
-        return onPlatform;
-      case "totp":
-      case "recovery_code":
-        return onPlatform && !phishingResistant.value && minAal.value <= 2;
-      case "password":
-        return onPlatform && !phishingResistant.value && minAal.value <= 1;
-    }
-  });
 }

@@ -77,8 +77,11 @@ function daysInMonth(year: number, month: number): number {
   return month === 2 && leap ? 29 : (DAYS_IN_MONTH[month - 1] ?? 0);
 }
 
-/** True for the exact shape `Date.prototype.toISOString` writes. */
-const isCanonicalShape = (text: string): boolean =>
+/**
+ * True for the exact shape `Date.prototype.toISOString` writes. A text of this shape that
+ * {@link parseTime} reads is one {@link formatTime} writes back unchanged.
+ */
+export const isCanonicalShape = (text: string): boolean =>
   text.length === 24 &&
   text[4] === "-" &&
   text[7] === "-" &&

@@ -1,0 +1,281 @@
+import type { Decision } from "./decision.js";
+import { checkRules, isImmutableRule, type EvaluationInput } from "./input.js";
+import type { PlatformMandate, RequirementSpec, TenantPolicy } from "./policy.js";
+import { PreparedRequirement } from "./prepared-requirement.js";
+import { reason, type Reason } from "./reasons.js";
+import type { RuleRef, SourcedSpec } from "./requirement.js";
+import { hasRiskSpecs, joinRequirementsOnce, mandateSpecs, tenantSpecs } from "./rule-specs.js";
+import { formatTime, parseTime } from "./time.js";
+import type { Population, RiskLevel } from "./vocabulary.js";
+
+/**
+ * A tenant policy and the platform mandates of a sign-in, prepared for the decisions that read
+ * them: each mandate's scope and window as bits and numbers, the policy's enforcement start,
+ * and the requirement joins, built the first time a combination of applicable mandates and
+ * risk level is met. When every rule is immutable (checked and deeply frozen, as the service's
+ * rule cache hands them out) the preparation is kept and shared by every later decision over the
+ * same rules; a decision over mutable rules prepares them afresh, and its preparation dies with
+ * it, so a caller that changes a rule later never meets a stale one.
+ */
+export class PreparedRules {
+  readonly policy: TenantPolicy;
+  /** The tenant the policy belongs to; an input naming another is refused. */
+  readonly tenant: string;
+  readonly mandates: readonly PlatformMandate[];
+  /** `NaN` when enforcement is not deferred. */
+  readonly enforcementStartsAt: number;
+  /** While enforcement is deferred: its start in ISO form and the reason that tells the user. */
+  readonly reportOnly: { readonly startsAt: string; readonly reason: Reason } | undefined;
+  /** The versions a decision names when policy does not apply to the principal at all. */
+  readonly outOfScopeVersions: Decision["versions"];
+
+  /** Per mandate: in scope for this tenant, the populations it binds, and its window. */
+  readonly #inTenantScope: readonly boolean[];
+  readonly #populations: readonly number[];
+  readonly #activeFrom: readonly number[];
+  readonly #activeUntil: readonly number[];
+  /** Joins by applicable-mandate bits and risk; `undefined` for rules that may change. */
+  readonly #joins: Map<number, RuleJoin> | undefined;
+
+  constructor(policy: TenantPolicy, mandates: readonly PlatformMandate[], immutable: boolean) {
+    this.policy = policy;
+    this.tenant = policy.tenant;
+    this.mandates = immutable ? Object.freeze([...mandates]) : mandates;
+    this.enforcementStartsAt = parseTime(policy.enforcementStartsAt) ?? Number.NaN;
+    if (Number.isNaN(this.enforcementStartsAt)) {
+      this.reportOnly = undefined;
+    } else {
+      const startsAt = formatTime(this.enforcementStartsAt);
+      this.reportOnly = {
+        startsAt,
+        reason: Object.freeze(reason("policy.report_only", { date: startsAt.slice(0, 10) })),
+      };
+    }
+    this.outOfScopeVersions = Object.freeze({
+      tenantPolicy: policy.version,
+      mandates: Object.freeze([]),
+    });
+    // Both bounds were checked as ISO 8601 times by checkMandate before any mandate is prepared.
+    this.#inTenantScope = this.mandates.map(
+      (m) => m.scope.tenants === "all" || m.scope.tenants.includes(this.tenant),
+    );
+    this.#populations = this.mandates.map((m) =>
+      m.scope.populations === undefined ? ALL_POPULATIONS : populationBits(m.scope.populations),
+    );
+    this.#activeFrom = this.mandates.map((m) => parseTime(m.activeFrom) ?? -Infinity);
+    this.#activeUntil = this.mandates.map((m) => parseTime(m.activeUntil) ?? Infinity);
+    this.#joins = immutable && this.mandates.length <= MAX_MASKED_MANDATES ? new Map() : undefined;
+  }
+
+  /**
+   * The rules that bind a sign-in: the mandates whose tenant scope, population scope (any of
+   * `populations`, as {@link populationBit}s) and active window (`activeFrom ≤ now <
+   * activeUntil`) match, joined with the tenant policy at the sign-in's risk.
+   */
+  join(populations: number, now: number, risk: RiskLevel | undefined): RuleJoin {
+    const joins = this.#joins;
+    if (joins === undefined)
+      return this.#build(
+        this.mandates.filter((_, i) => this.#applies(i, populations, now)),
+        risk,
+      );
+    let applicable = 0;
+    for (let i = 0; i < this.mandates.length; i++) {
+      if (this.#applies(i, populations, now)) applicable |= 1 << i;
+    }
+    const key = applicable * 4 + riskKey(risk);
+    let join = joins.get(key);
+    if (join === undefined) {
+      join = this.#build(
+        this.mandates.filter((_, i) => (applicable & (1 << i)) !== 0),
+        risk,
+      );
+      joins.set(key, join);
+    }
+    return join;
+  }
+
+  #applies(index: number, populations: number, now: number): boolean {
+    return (
+      this.#inTenantScope[index] === true &&
+      ((this.#populations[index] ?? 0) & populations) !== 0 &&
+      now >= (this.#activeFrom[index] ?? Infinity) &&
+      now < (this.#activeUntil[index] ?? -Infinity)
+    );
+  }
+
+  #build(applicable: readonly PlatformMandate[], risk: RiskLevel | undefined): RuleJoin {
+    return new RuleJoin(this.policy, applicable, risk);
+  }
+}
+
+/** Beyond this many mandates the applicable ones no longer fit the bits of a join's key. */
+const MAX_MASKED_MANDATES = 24;
+
+const riskKey = (risk: RiskLevel | undefined): number =>
+  risk === undefined ? 0 : risk === "low" ? 1 : risk === "medium" ? 2 : 3;
+
+/** One bit per population, so that scopes and principals compare with one `&`. */
+export function populationBit(population: Population): number {
+  switch (population) {
+    case "direct":
+      return 1;
+    case "sso":
+      return 2;
+    case "integration":
+      return 4;
+    case "api_human":
+      return 8;
+    case "guest":
+      return 16;
+  }
+}
+
+const ALL_POPULATIONS = 31;
+
+function populationBits(populations: readonly Population[]): number {
+  let bits = 0;
+  for (const population of populations) bits |= populationBit(population);
+  return bits;
+}
+
+/** Where a requested step-up comes from in a requirement's provenance. */
+const STEP_UP: RuleRef = Object.freeze({ kind: "step_up" });
+
+/** A requested step-up as a rule of the join. */
+export function stepUpSpec(spec: RequirementSpec): SourcedSpec {
+  return { spec, from: STEP_UP };
+}
+
+/**
+ * The rules of one combination of applicable mandates and risk level, grouped by who set them,
+ * and their joins: everything (`full`), what still binds before the tenant's enforcement starts
+ * (`beforeEnforcement`: the mandates), and what no exemption excuses (`residual`: the
+ * non-exemptible mandates). A requested step-up is joined last into each; without one, each join
+ * is prepared once.
+ */
+export class RuleJoin {
+  readonly mandateSpecs: readonly SourcedSpec[];
+  /** The subset an exemption cannot excuse. */
+  readonly notExemptible: readonly SourcedSpec[];
+  readonly tenantSpecs: readonly SourcedSpec[];
+  /** A risk rule of a mandate or of the policy applies. */
+  readonly riskApplied: boolean;
+  /** Said when an exemption would apply but a non-exemptible mandate still binds. */
+  readonly notExemptibleReason: Reason | undefined;
+  readonly versions: Decision["versions"];
+
+  #full: PreparedRequirement | undefined;
+  #beforeEnforcement: PreparedRequirement | undefined;
+  #residual: PreparedRequirement | undefined;
+
+  constructor(
+    policy: TenantPolicy,
+    mandates: readonly PlatformMandate[],
+    risk: RiskLevel | undefined,
+  ) {
+    const specs: SourcedSpec[] = [];
+    const notExemptible: SourcedSpec[] = [];
+    for (const m of mandates) {
+      const own = mandateSpecs(m, risk);
+      specs.push(...own);
+      if (!m.exemptible) notExemptible.push(...own);
+    }
+    this.mandateSpecs = specs;
+    this.notExemptible = notExemptible;
+    this.tenantSpecs = tenantSpecs(policy, risk);
+    this.riskApplied = hasRiskSpecs(specs) || hasRiskSpecs(this.tenantSpecs);
+    const first = notExemptible[0];
+    this.notExemptibleReason =
+      first === undefined
+        ? undefined
+        : Object.freeze(reason("exemption.not_exemptible", undefined, first.from));
+    this.versions = Object.freeze({
+      tenantPolicy: policy.version,
+      mandates: Object.freeze(mandates.map((m) => Object.freeze({ id: m.id, version: m.version }))),
+    });
+  }
+
+  /** The join of every applicable mandate, the tenant policy and the step-up. */
+  full(stepUp: SourcedSpec | undefined): PreparedRequirement {
+    if (stepUp !== undefined) return prepare([...this.mandateSpecs, ...this.tenantSpecs, stepUp]);
+    this.#full ??= prepare([...this.mandateSpecs, ...this.tenantSpecs]);
+    return this.#full;
+  }
+
+  /** Before the tenant's enforcement starts only its own requirement relaxes: mandates bind. */
+  beforeEnforcement(stepUp: SourcedSpec | undefined): PreparedRequirement {
+    if (stepUp !== undefined) return prepare([...this.mandateSpecs, stepUp]);
+    this.#beforeEnforcement ??= prepare(this.mandateSpecs);
+    return this.#beforeEnforcement;
+  }
+
+  /** What no exemption excuses: non-exemptible mandates and the requested step-up. */
+  residual(stepUp: SourcedSpec | undefined): PreparedRequirement {
+    if (stepUp !== undefined) return prepare([...this.notExemptible, stepUp]);
+    this.#residual ??= prepare(this.notExemptible);
+    return this.#residual;
+  }
+}
+
+const prepare = (specs: readonly SourcedSpec[]): PreparedRequirement =>
+  new PreparedRequirement(joinRequirementsOnce(specs));
+
+interface RulesNode {
+  rules?: PreparedRules;
+  next?: WeakMap<object, RulesNode>;
+}
+
+/**
+ * Prepared rules of immutable policies and mandates: a trie keyed by the policy, then by each
+ * mandate in order. Weak throughout, so that rules the service's cache has dropped are freed.
+ * The caller's list of mandates is never a key: it is mutable and made afresh per request.
+ */
+const preparedByPolicy = new WeakMap<object, RulesNode>();
+
+const NO_MANDATES: readonly PlatformMandate[] = Object.freeze([]);
+
+function lookup(policy: unknown, mandates: readonly unknown[]): PreparedRules | undefined {
+  if (typeof policy !== "object" || policy === null) return undefined;
+  let node = preparedByPolicy.get(policy);
+  for (let i = 0; node !== undefined && i < mandates.length; i++) {
+    const mandate = mandates[i];
+    node = typeof mandate === "object" && mandate !== null ? node.next?.get(mandate) : undefined;
+  }
+  return node?.rules;
+}
+
+function remember(rules: PreparedRules): void {
+  let node = preparedByPolicy.get(rules.policy);
+  if (node === undefined) {
+    node = {};
+    preparedByPolicy.set(rules.policy, node);
+  }
+  for (const mandate of rules.mandates) {
+    node.next ??= new WeakMap();
+    let child = node.next.get(mandate);
+    if (child === undefined) {
+      child = {};
+      node.next.set(mandate, child);
+    }
+    node = child;
+  }
+  node.rules = rules;
+}
+
+/**
+ * The prepared rules of an input whose request parts are valid, or what is wrong with its rules.
+ * Immutable rules already prepared are found by identity and not checked again: they were
+ * checked when first prepared and cannot have changed since.
+ */
+export function prepareRules(input: EvaluationInput): PreparedRules | string {
+  const mandates = input.mandates ?? NO_MANDATES;
+  const known = lookup(input.policy, mandates);
+  if (known !== undefined && known.tenant === input.tenant) return known;
+  const problem = checkRules(input);
+  if (problem !== undefined) return problem;
+  const immutable = isImmutableRule(input.policy) && mandates.every(isImmutableRule);
+  const rules = new PreparedRules(input.policy, mandates, immutable);
+  if (immutable) remember(rules);
+  return rules;
+}
