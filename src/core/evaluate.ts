@@ -1,11 +1,12 @@
 import type { Decision, ReportOnlyResult } from "./decision.js";
-import type { Evidence } from "./evidence.js";
-import { checkRequest, type EvaluationInput } from "./input.js";
+import type { EvaluationInput } from "./input.js";
 import { pickExemption } from "./exemptions.js";
 import { populationBit, prepareRules, stepUpSpec, type PreparedRules } from "./prepared-rules.js";
 import { reason, type Reason } from "./reasons.js";
+import { readRequest, type Request } from "./request.js";
+import type { EffectiveRequirement } from "./requirement.js";
 import { assurancesOf } from "./satisfaction.js";
-import { formatTime, parseTime } from "./time.js";
+import { formatTime } from "./time.js";
 import { usableEvents } from "./usable-events.js";
 import { NO_CHALLENGE, verdictWithExemption, type SignIn } from "./verdict.js";
 import { TOKEN_GRANTS, isOneOf, type Outcome, type Population } from "./vocabulary.js";
@@ -42,15 +43,20 @@ export interface EvaluateOptions {
  */
 export function evaluate(input: EvaluationInput, options: EvaluateOptions): Decision {
   const given: Partial<EvaluateOptions> =
-    typeof options === "object" && options !== null ? options : {};
+    typeof options === "object" && options !== null ? options : NO_OPTIONS;
   const now = given.now instanceof Date ? given.now.getTime() : Number.NaN;
   const id = typeof given.id === "string" ? given.id : null;
   const skew = given.clockSkewSeconds ?? DEFAULT_CLOCK_SKEW_SECONDS;
-  const invalid = (detail: string) =>
-    refusal(input, id, Number.isFinite(now) ? now : 0, reason("input.invalid", { detail }));
-  if (!Number.isFinite(now)) return invalid("options.now must be a valid Date");
+  if (!Number.isFinite(now)) {
+    return refusal(input, id, 0, invalidInput("options.now must be a valid Date"));
+  }
   if (typeof skew !== "number" || !Number.isFinite(skew) || skew < 0) {
-    return invalid("options.clockSkewSeconds must be a non-negative number");
+    return refusal(
+      input,
+      id,
+      now,
+      invalidInput("options.clockSkewSeconds must be a non-negative number"),
+    );
   }
   try {
     return decide(input, skew * 1000, now, id);
@@ -58,6 +64,9 @@ export function evaluate(input: EvaluationInput, options: EvaluateOptions): Deci
     return refusal(input, id, now, reason("engine.error"));
   }
 }
+
+const NO_OPTIONS: Partial<EvaluateOptions> = Object.freeze({});
+const invalidInput = (detail: string): Reason => reason("input.invalid", { detail });
 
 /** A `deny` for input that cannot be evaluated. */
 function refusal(input: EvaluationInput, id: string | null, now: number, why: Reason): Decision {
@@ -94,59 +103,59 @@ const INTEGRATION_TOKEN: readonly Reason[] = Object.freeze([
 const STEP_UP_REQUESTED = Object.freeze(
   reason("step_up.requested", undefined, Object.freeze({ kind: "step_up" })),
 );
+const INTEGRATION_INTERACTIVE = reason("population.integration_interactive");
+const SHARED_LOGIN_REFUSED = reason("exemption.shared_login_refused");
+const RISK_ELEVATED = reason("risk.elevated");
 
 function decide(input: EvaluationInput, skew: number, now: number, id: string | null): Decision {
-  const requestProblem = checkRequest(input);
-  if (requestProblem !== undefined) {
-    return refusal(input, id, now, reason("input.invalid", { detail: requestProblem }));
-  }
-  const rules = prepareRules(input);
+  const request = readRequest(input);
+  if (typeof request === "string") return refusal(input, id, now, invalidInput(request));
+  const { tenant, principalId, events: given } = request;
+  const rules = prepareRules(tenant, request.policy, request.mandates);
   if (typeof rules === "string") {
     return refusal(input, id, now, reason("policy.invalid", { detail: rules }));
   }
 
-  const { tenant, policy, principal, evidence } = input;
   const evaluatedAt = formatTime(now);
-  const risk = input.risk ?? "unknown";
   const notes: Reason[] = [];
 
   // Populations outside interactive MFA are decided before any rule is read.
-  if (principal.population === "guest") {
-    return outOfScope(input, rules, id, "not_applicable", GUEST, evaluatedAt);
+  if (request.population === "guest") {
+    return outOfScope(request, rules, id, "not_applicable", GUEST, evaluatedAt);
   }
-  let population: Population = principal.population;
+  let population: Population = request.population;
   if (population === "integration") {
-    if (signsInWithToken(evidence)) {
-      return outOfScope(input, rules, id, "allow", INTEGRATION_TOKEN, evaluatedAt);
+    if (signsInWithToken(request)) {
+      return outOfScope(request, rules, id, "allow", INTEGRATION_TOKEN, evaluatedAt);
     }
     // Seed 000: an integration that signs in with a password is a person for MFA purposes.
     population = "direct";
-    notes.push(reason("population.integration_interactive"));
+    notes.push(INTEGRATION_INTERACTIVE);
   }
 
-  const events = usableEvents(evidence.events, tenant, now + skew, notes);
+  const events = usableEvents(given, tenant, now + skew, notes);
   const join = rules.join(
-    populationBit(principal.population) | populationBit(population),
+    populationBit(request.population) | populationBit(population),
     now,
-    input.risk,
+    request.risk,
   );
-  const stepUp = input.stepUp === undefined ? undefined : stepUpSpec(input.stepUp);
+  const stepUp = request.stepUp === undefined ? undefined : stepUpSpec(request.stepUp);
   const signIn: SignIn = {
     now,
     events,
     assurances: assurancesOf(events),
-    lastActivityAt:
-      input.lastActivityAt === undefined ? undefined : parseTime(input.lastActivityAt),
+    lastActivityAt: request.lastActivityAt,
     population,
-    authenticators: principal.authenticators ?? [],
-    idps: input.idps,
+    authenticators: request.authenticators,
+    idps: request.idps,
   };
 
+  const exemptions = request.exemptions;
   const chosen =
-    input.exemptions === undefined || input.exemptions.length === 0
+    exemptions === undefined || exemptions.length === 0
       ? NO_EXEMPTION
-      : pickExemption(input.exemptions, tenant, principal.id, now);
-  if (chosen.sharedLoginRefused) notes.push(reason("exemption.shared_login_refused"));
+      : pickExemption(exemptions, tenant, principalId, now);
+  if (chosen.sharedLoginRefused) notes.push(SHARED_LOGIN_REFUSED);
 
   const full = verdictWithExemption(signIn, join.full(stepUp), join, stepUp, chosen.usable);
   const reportOnly = now < rules.enforcementStartsAt ? rules.reportOnly : undefined;
@@ -156,13 +165,10 @@ function decide(input: EvaluationInput, skew: number, now: number, id: string | 
       ? full
       : verdictWithExemption(signIn, join.beforeEnforcement(stepUp), join, stepUp, chosen.usable);
 
-  let mandateOverride: Reason | undefined;
-  if (reportOnly === undefined && policy.posture === "mfa_optional") {
-    const mandateRef = full.requirement.minAal.from.find((r) => r.kind === "mandate");
-    if (full.requirement.minAal.value >= 2 && mandateRef !== undefined) {
-      mandateOverride = reason("policy.overridden_by_mandate", undefined, mandateRef);
-    }
-  }
+  const mandateOverride =
+    reportOnly === undefined && rules.policy.posture === "mfa_optional"
+      ? overriddenByMandate(full.requirement)
+      : undefined;
   let reasons = enforced.reasons;
   if (
     notes.length > 0 ||
@@ -172,7 +178,7 @@ function decide(input: EvaluationInput, skew: number, now: number, id: string | 
     reportOnly !== undefined
   ) {
     const all = [...notes, ...enforced.reasons];
-    if (join.riskApplied) all.push(reason("risk.elevated"));
+    if (join.riskApplied) all.push(RISK_ELEVATED);
     if (stepUp !== undefined) all.push(STEP_UP_REQUESTED);
     if (mandateOverride !== undefined) all.push(mandateOverride);
     if (reportOnly !== undefined) all.push(reportOnly.reason);
@@ -183,9 +189,9 @@ function decide(input: EvaluationInput, skew: number, now: number, id: string | 
     id,
     tenant,
     principal:
-      population === principal.population
-        ? { id: principal.id, population }
-        : { id: principal.id, population: principal.population, treatedAs: population },
+      population === request.population
+        ? { id: principalId, population }
+        : { id: principalId, population: request.population, treatedAs: population },
     outcome: enforced.outcome,
     mode: reportOnly === undefined ? "enforce" : "report_only",
     requirement: enforced.requirement,
@@ -194,7 +200,7 @@ function decide(input: EvaluationInput, skew: number, now: number, id: string | 
     reasons,
     challenge: enforced.challenge,
     versions: join.versions,
-    risk,
+    risk: request.risk ?? "unknown",
     evaluatedAt,
   };
   if (reportOnly !== undefined) {
@@ -207,21 +213,30 @@ function decide(input: EvaluationInput, skew: number, now: number, id: string | 
     };
     decision.reportOnly = result;
   }
-  return withActor(decision, evidence);
+  return withActor(decision, request);
+}
+
+/** Says so when a mandate raised an `mfa_optional` tenant's requirement to MFA. */
+function overriddenByMandate(requirement: EffectiveRequirement): Reason | undefined {
+  if (requirement.minAal.value < 2) return undefined;
+  const mandateRef = requirement.minAal.from.find((r) => r.kind === "mandate");
+  return mandateRef === undefined
+    ? undefined
+    : reason("policy.overridden_by_mandate", undefined, mandateRef);
 }
 
 const NO_EXEMPTION = Object.freeze({ usable: undefined, sharedLoginRefused: false });
 
 /** An integration that authenticates with a token-based grant and no password. */
-function signsInWithToken(evidence: Evidence): boolean {
+function signsInWithToken(request: Request): boolean {
   return (
-    isOneOf(TOKEN_GRANTS, evidence.grant) && !evidence.events.some((e) => e.method === "password")
+    isOneOf(TOKEN_GRANTS, request.grant) && !request.events.some((e) => e.method === "password")
   );
 }
 
 /** The decision for a principal outside interactive MFA: a guest or a token integration. */
 function outOfScope(
-  input: EvaluationInput,
+  request: Request,
   rules: PreparedRules,
   id: string | null,
   outcome: Outcome,
@@ -231,8 +246,8 @@ function outOfScope(
   return withActor(
     {
       id,
-      tenant: input.tenant,
-      principal: { id: input.principal.id, population: input.principal.population },
+      tenant: request.tenant,
+      principal: { id: request.principalId, population: request.population },
       outcome,
       mode: "enforce",
       requirement: null,
@@ -241,15 +256,15 @@ function outOfScope(
       reasons,
       challenge: NO_CHALLENGE,
       versions: rules.outOfScopeVersions,
-      risk: input.risk ?? "unknown",
+      risk: request.risk ?? "unknown",
       evaluatedAt,
     },
-    input.evidence,
+    request,
   );
 }
 
 /** Keeps the acting individual (RFC 8693 `act`) on the decision, when the evidence names one. */
-function withActor(decision: Mutable<Decision>, evidence: Evidence): Decision {
-  if (evidence.act !== undefined) decision.act = evidence.act;
+function withActor(decision: Mutable<Decision>, request: Request): Decision {
+  if (request.act !== undefined) decision.act = request.act;
   return decision;
 }

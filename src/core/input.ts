@@ -52,13 +52,15 @@ export interface EvaluationInput {
   readonly idps?: readonly IdpProfile[];
 }
 
-type Problem = string | undefined;
+/** What is wrong with a value, or `undefined` when nothing is. */
+export type Problem = string | undefined;
 
-const isRecord = (value: unknown): value is Record<string, unknown> =>
+/** True for a plain object (not `null`, not an array). */
+export const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === "object" && value !== null && !Array.isArray(value);
-const isNonEmptyString = (value: unknown): value is string =>
+export const isNonEmptyString = (value: unknown): value is string =>
   typeof value === "string" && value.length > 0;
-const isTime = (value: unknown): boolean => parseTime(value) !== undefined;
+export const isTime = (value: unknown): boolean => parseTime(value) !== undefined;
 const isDuration = (value: unknown): boolean =>
   typeof value === "number" && Number.isFinite(value) && value >= 0;
 
@@ -66,7 +68,8 @@ const AALS: readonly unknown[] = [0, 1, 2, 3];
 
 // Written out field by field, without a list of keys built per call: step-up specs arrive with
 // requests and are checked on every decision.
-function checkSpec(spec: unknown, where: string): Problem {
+/** Checks a requirement spec found at `where`; returns what is wrong with it, or `undefined`. */
+export function checkSpec(spec: unknown, where: string): Problem {
   if (!isRecord(spec)) return `${where} must be an object`;
   const s = spec as RequirementSpec;
   if (s.minAal !== undefined && !AALS.includes(s.minAal)) return `${where}.minAal must be 0–3`;
@@ -156,46 +159,14 @@ export function checkMandate(mandate: unknown, index: number): Problem {
 }
 
 /**
- * Checks the parts of an evaluation input that arrive with each request: the tenant, the
- * principal, the evidence's shape, risk, last activity, step-up, and that lists are lists.
- * Individual evidence events and exemptions are checked where they are used, so one malformed
- * event is ignored rather than fatal. Returns what is wrong, or `undefined`.
+ * Checks the rules of a sign-in at `tenant`: the tenant policy, that it is this tenant's, and
+ * every mandate. A mandate that cannot be read must stop the decision, never be skipped.
+ * Returns what is wrong, or `undefined`.
  */
-export function checkRequest(input: unknown): Problem {
-  if (!isRecord(input)) return "input must be an object";
-  const i = input as unknown as EvaluationInput;
-  if (!isNonEmptyString(i.tenant)) return "tenant is required";
-  if (!isRecord(i.principal)) return "principal is required";
-  if (!isNonEmptyString(i.principal.id)) return "principal.id is required";
-  if (!isOneOf(POPULATIONS, i.principal.population)) return "principal.population is unknown";
-  if (!isRecord(i.evidence) || !Array.isArray(i.evidence.events)) {
-    return "evidence.events must be a list";
-  }
-  if (i.risk !== undefined && !isOneOf(RISK_LEVELS, i.risk)) return "risk is unknown";
-  if (i.lastActivityAt !== undefined && !isTime(i.lastActivityAt)) {
-    return "lastActivityAt must be an ISO 8601 time";
-  }
-  if (i.stepUp !== undefined) {
-    const problem = checkSpec(i.stepUp, "stepUp");
-    if (problem !== undefined) return problem;
-  }
-  if (i.exemptions !== undefined && !Array.isArray(i.exemptions))
-    return "exemptions must be a list";
-  if (i.mandates !== undefined && !Array.isArray(i.mandates)) return "mandates must be a list";
-  if (i.idps !== undefined && !Array.isArray(i.idps)) return "idps must be a list";
-  return undefined;
-}
-
-/**
- * Checks the rules of an input whose request parts passed {@link checkRequest}: the tenant
- * policy, that it is this tenant's, and every mandate. A mandate that cannot be read must stop
- * the decision, never be skipped. Returns what is wrong, or `undefined`.
- */
-export function checkRules(input: EvaluationInput): Problem {
-  const policyProblem = checkOnce(input.policy, checkPolicy);
+export function checkRules(tenant: string, policy: unknown, mandates: readonly unknown[]): Problem {
+  const policyProblem = checkOnce(policy, checkPolicy);
   if (policyProblem !== undefined) return policyProblem;
-  if (input.policy.tenant !== input.tenant) return "the policy belongs to another tenant";
-  const mandates = input.mandates ?? [];
+  if ((policy as TenantPolicy).tenant !== tenant) return "the policy belongs to another tenant";
   for (let index = 0; index < mandates.length; index++) {
     const problem = checkOnce(mandates[index], (m) => checkMandate(m, index));
     if (problem !== undefined) return problem;

@@ -55,8 +55,9 @@ export class PreparedRequirement {
   readonly satisfiable: boolean;
 
   #conflict: readonly Reason[] | undefined;
-  #stale: (readonly Reason[] | undefined)[] = [];
-  #gaps: (readonly Reason[] | undefined)[] = [];
+  // Indexed by the bits of STALE and GAP, filled on first use.
+  #stale: (readonly Reason[] | undefined)[] = new Array<undefined>(8).fill(undefined);
+  #gaps: (readonly Reason[] | undefined)[] = new Array<undefined>(8).fill(undefined);
   #unmetSource: readonly Reason[] | undefined;
   #unmetMethod: readonly Reason[] | undefined;
 

@@ -1,5 +1,5 @@
 import type { Decision } from "./decision.js";
-import { checkRules, isImmutableRule, type EvaluationInput } from "./input.js";
+import { checkRules, isImmutableRule } from "./input.js";
 import type { PlatformMandate, RequirementSpec, TenantPolicy } from "./policy.js";
 import { PreparedRequirement } from "./prepared-requirement.js";
 import { reason, type Reason } from "./reasons.js";
@@ -29,11 +29,8 @@ export class PreparedRules {
   /** The versions a decision names when policy does not apply to the principal at all. */
   readonly outOfScopeVersions: Decision["versions"];
 
-  /** Per mandate: in scope for this tenant, the populations it binds, and its window. */
-  readonly #inTenantScope: readonly boolean[];
-  readonly #populations: readonly number[];
-  readonly #activeFrom: readonly number[];
-  readonly #activeUntil: readonly number[];
+  /** The mandates whose tenant scope names this tenant; no other can ever apply to it. */
+  readonly #candidates: readonly MandateScope[];
   /** Joins by applicable-mandate bits and risk; `undefined` for rules that may change. */
   readonly #joins: Map<number, RuleJoin> | undefined;
 
@@ -55,15 +52,20 @@ export class PreparedRules {
       tenantPolicy: policy.version,
       mandates: Object.freeze([]),
     });
-    // Both bounds were checked as ISO 8601 times by checkMandate before any mandate is prepared.
-    this.#inTenantScope = this.mandates.map(
-      (m) => m.scope.tenants === "all" || m.scope.tenants.includes(this.tenant),
-    );
-    this.#populations = this.mandates.map((m) =>
-      m.scope.populations === undefined ? ALL_POPULATIONS : populationBits(m.scope.populations),
-    );
-    this.#activeFrom = this.mandates.map((m) => parseTime(m.activeFrom) ?? -Infinity);
-    this.#activeUntil = this.mandates.map((m) => parseTime(m.activeUntil) ?? Infinity);
+    const candidates: MandateScope[] = [];
+    this.mandates.forEach((mandate, index) => {
+      const { tenants, populations } = mandate.scope;
+      if (tenants !== "all" && !tenants.includes(this.tenant)) return;
+      candidates.push({
+        mandate,
+        bit: index < MAX_MASKED_MANDATES ? 1 << index : 0,
+        populations: populations === undefined ? ALL_POPULATIONS : populationBits(populations),
+        // Both bounds were checked as ISO 8601 times by checkMandate.
+        activeFrom: parseTime(mandate.activeFrom) ?? -Infinity,
+        activeUntil: parseTime(mandate.activeUntil) ?? Infinity,
+      });
+    });
+    this.#candidates = candidates;
     this.#joins = immutable && this.mandates.length <= MAX_MASKED_MANDATES ? new Map() : undefined;
   }
 
@@ -74,40 +76,45 @@ export class PreparedRules {
    */
   join(populations: number, now: number, risk: RiskLevel | undefined): RuleJoin {
     const joins = this.#joins;
-    if (joins === undefined)
-      return this.#build(
-        this.mandates.filter((_, i) => this.#applies(i, populations, now)),
+    if (joins === undefined) {
+      const applicable = this.#candidates.filter((c) => applies(c, populations, now));
+      return new RuleJoin(
+        this.policy,
+        applicable.map((c) => c.mandate),
         risk,
       );
+    }
     let applicable = 0;
-    for (let i = 0; i < this.mandates.length; i++) {
-      if (this.#applies(i, populations, now)) applicable |= 1 << i;
+    for (const candidate of this.#candidates) {
+      if (applies(candidate, populations, now)) applicable |= candidate.bit;
     }
     const key = applicable * 4 + riskKey(risk);
     let join = joins.get(key);
     if (join === undefined) {
-      join = this.#build(
-        this.mandates.filter((_, i) => (applicable & (1 << i)) !== 0),
+      const mandates = this.#candidates.filter((c) => (applicable & c.bit) !== 0);
+      join = new RuleJoin(
+        this.policy,
+        mandates.map((c) => c.mandate),
         risk,
       );
       joins.set(key, join);
     }
     return join;
   }
-
-  #applies(index: number, populations: number, now: number): boolean {
-    return (
-      this.#inTenantScope[index] === true &&
-      ((this.#populations[index] ?? 0) & populations) !== 0 &&
-      now >= (this.#activeFrom[index] ?? Infinity) &&
-      now < (this.#activeUntil[index] ?? -Infinity)
-    );
-  }
-
-  #build(applicable: readonly PlatformMandate[], risk: RiskLevel | undefined): RuleJoin {
-    return new RuleJoin(this.policy, applicable, risk);
-  }
 }
+
+/** A mandate in this tenant's scope: its bit among the mandates, populations and window. */
+interface MandateScope {
+  readonly mandate: PlatformMandate;
+  /** Its bit in a join's key; only used with at most {@link MAX_MASKED_MANDATES} mandates. */
+  readonly bit: number;
+  readonly populations: number;
+  readonly activeFrom: number;
+  readonly activeUntil: number;
+}
+
+const applies = (scope: MandateScope, populations: number, now: number): boolean =>
+  (scope.populations & populations) !== 0 && now >= scope.activeFrom && now < scope.activeUntil;
 
 /** Beyond this many mandates the applicable ones no longer fit the bits of a join's key. */
 const MAX_MASKED_MANDATES = 24;
@@ -233,8 +240,6 @@ interface RulesNode {
  */
 const preparedByPolicy = new WeakMap<object, RulesNode>();
 
-const NO_MANDATES: readonly PlatformMandate[] = Object.freeze([]);
-
 function lookup(policy: unknown, mandates: readonly unknown[]): PreparedRules | undefined {
   if (typeof policy !== "object" || policy === null) return undefined;
   let node = preparedByPolicy.get(policy);
@@ -264,18 +269,22 @@ function remember(rules: PreparedRules): void {
 }
 
 /**
- * The prepared rules of an input whose request parts are valid, or what is wrong with its rules.
- * Immutable rules already prepared are found by identity and not checked again: they were
- * checked when first prepared and cannot have changed since.
+ * The prepared rules of a sign-in at `tenant`, or what is wrong with them. Immutable rules
+ * already prepared are found by identity and not checked again: they were checked when first
+ * prepared and cannot have changed since.
  */
-export function prepareRules(input: EvaluationInput): PreparedRules | string {
-  const mandates = input.mandates ?? NO_MANDATES;
-  const known = lookup(input.policy, mandates);
-  if (known !== undefined && known.tenant === input.tenant) return known;
-  const problem = checkRules(input);
+export function prepareRules(
+  tenant: string,
+  policy: unknown,
+  mandates: readonly PlatformMandate[],
+): PreparedRules | string {
+  const known = lookup(policy, mandates);
+  if (known !== undefined && known.tenant === tenant) return known;
+  const problem = checkRules(tenant, policy, mandates);
   if (problem !== undefined) return problem;
-  const immutable = isImmutableRule(input.policy) && mandates.every(isImmutableRule);
-  const rules = new PreparedRules(input.policy, mandates, immutable);
+  const checked = policy as TenantPolicy;
+  const immutable = isImmutableRule(checked) && mandates.every(isImmutableRule);
+  const rules = new PreparedRules(checked, mandates, immutable);
   if (immutable) remember(rules);
   return rules;
 }

@@ -83,13 +83,19 @@ function daysInMonth(year: number, month: number): number {
  */
 export const isCanonicalShape = (text: string): boolean =>
   text.length === 24 &&
-  text[4] === "-" &&
-  text[7] === "-" &&
-  text[10] === "T" &&
-  text[13] === ":" &&
-  text[16] === ":" &&
-  text[19] === "." &&
-  text[23] === "Z";
+  text.charCodeAt(4) === DASH &&
+  text.charCodeAt(7) === DASH &&
+  text.charCodeAt(10) === LETTER_T &&
+  text.charCodeAt(13) === COLON &&
+  text.charCodeAt(16) === COLON &&
+  text.charCodeAt(19) === DOT &&
+  text.charCodeAt(23) === LETTER_Z;
+
+const DASH = 0x2d;
+const DOT = 0x2e;
+const COLON = 0x3a;
+const LETTER_T = 0x54;
+const LETTER_Z = 0x5a;
 
 /** Milliseconds since the epoch of an ISO 8601 date-time, or `undefined` when it is not one. */
 export function parseTime(value: unknown): number | undefined {
@@ -110,8 +116,17 @@ export function parseTime(value: unknown): number | undefined {
   return Number.isFinite(ms) ? ms : undefined;
 }
 
-const pad2 = (n: number): string => (n < 10 ? `0${n}` : `${n}`);
-const pad3 = (n: number): string => (n < 10 ? `00${n}` : n < 100 ? `0${n}` : `${n}`);
+const TWO_DIGITS: readonly string[] = Array.from({ length: 100 }, (_, n) =>
+  n < 10 ? `0${n}` : `${n}`,
+);
+const pad2 = (n: number): string => TWO_DIGITS[n] ?? `${n}`;
+const pad3 = (n: number): string => (n < 100 ? `0${pad2(n)}` : `${n}`);
+
+/**
+ * The instant {@link formatTime} wrote last, and its text. Every decision writes its own instant,
+ * and a busy caller decides many times within one millisecond: those share one text.
+ */
+let lastFormatted = { ms: Number.NaN, text: "" };
 
 /**
  * The ISO 8601 UTC form of an instant, as `Date.prototype.toISOString` writes it, by integer
@@ -119,6 +134,7 @@ const pad3 = (n: number): string => (n < 10 ? `00${n}` : n < 100 ? `0${n}` : `${
  * from the day number with H. Hinnant's `civil_from_days`.
  */
 export function formatTime(ms: number): string {
+  if (ms === lastFormatted.ms) return lastFormatted.text;
   if (!Number.isFinite(ms) || ms < 0 || ms >= 253_402_300_800_000)
     return new Date(ms).toISOString();
   const days = Math.floor(ms / DAY_MS);
@@ -140,5 +156,7 @@ export function formatTime(ms: number): string {
   const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
   const month = mp < 10 ? mp + 3 : mp - 9;
   const year = yoe + era * 400 + (month <= 2 ? 1 : 0);
-  return `${year}-${pad2(month)}-${pad2(day)}T${pad2(hour)}:${pad2(minute)}:${pad2(second)}.${pad3(milli)}Z`;
+  const text = `${year}-${pad2(month)}-${pad2(day)}T${pad2(hour)}:${pad2(minute)}:${pad2(second)}.${pad3(milli)}Z`;
+  lastFormatted = { ms, text };
+  return text;
 }

@@ -3,6 +3,11 @@ import { reason, type Reason } from "./reasons.js";
 import type { UsableEvent } from "./satisfaction.js";
 import { isCanonicalShape, parseTime } from "./time.js";
 
+const INVALID = reason("evidence.ignored.invalid");
+const FROM_FUTURE = reason("evidence.ignored.from_future");
+const FOREIGN_TENANT = reason("evidence.ignored.foreign_tenant");
+const NO_ASSURANCE = reason("evidence.ignored.no_assurance");
+
 /**
  * The evidence events the engine will count: well formed, dated no later than `latest` (now plus
  * the allowed clock skew), from this tenant's IdP when federated, and proving something. Each
@@ -19,13 +24,13 @@ export function usableEvents(
     const text: unknown = typeof event === "object" && event !== null ? event.at : undefined;
     const at = parseTime(text);
     if (at === undefined || !isWellFormed(event)) {
-      notes.push(reason("evidence.ignored.invalid"));
+      notes.push(INVALID);
     } else if (at > latest) {
-      notes.push(reason("evidence.ignored.from_future"));
+      notes.push(FROM_FUTURE);
     } else if (event.method === "federated" && event.tenant !== tenant) {
-      notes.push(reason("evidence.ignored.foreign_tenant"));
+      notes.push(FOREIGN_TENANT);
     } else if (event.method === "federated" && event.assurance.aal === 0) {
-      notes.push(reason("evidence.ignored.no_assurance"));
+      notes.push(NO_ASSURANCE);
     } else {
       // parseTime read it, so a canonical text is what formatTime would write: keep it.
       const canonicalAt = isCanonicalShape(text as string) ? (text as string) : undefined;
