@@ -1,7 +1,7 @@
 import type { Decision, ReportOnlyResult } from "./decision.js";
 import type { EvaluationInput } from "./input.js";
 import { pickExemption } from "./exemptions.js";
-import { populationBit, prepareRules, stepUpSpec, type PreparedRules } from "./prepared-rules.js";
+import { populationBit, prepareRules, type PreparedRules } from "./prepared-rules.js";
 import { reason, type Reason } from "./reasons.js";
 import { readRequest, type Request } from "./request.js";
 import type { EffectiveRequirement } from "./requirement.js";
@@ -139,7 +139,8 @@ function decide(input: EvaluationInput, skew: number, now: number, id: string | 
     now,
     request.risk,
   );
-  const stepUp = request.stepUp === undefined ? undefined : stepUpSpec(request.stepUp);
+  const stepUp = request.stepUp;
+  const requirements = join.requirements(stepUp);
   const signIn: SignIn = {
     now,
     events,
@@ -157,13 +158,13 @@ function decide(input: EvaluationInput, skew: number, now: number, id: string | 
       : pickExemption(exemptions, tenant, principalId, now);
   if (chosen.sharedLoginRefused) notes.push(SHARED_LOGIN_REFUSED);
 
-  const full = verdictWithExemption(signIn, join.full(stepUp), join, stepUp, chosen.usable);
+  const full = verdictWithExemption(signIn, requirements.full(), requirements, chosen.usable);
   const reportOnly = now < rules.enforcementStartsAt ? rules.reportOnly : undefined;
   // Before enforcement starts only the tenant's own requirement relaxes: mandates still bind.
   const enforced =
     reportOnly === undefined
       ? full
-      : verdictWithExemption(signIn, join.beforeEnforcement(stepUp), join, stepUp, chosen.usable);
+      : verdictWithExemption(signIn, requirements.beforeEnforcement(), requirements, chosen.usable);
 
   const mandateOverride =
     reportOnly === undefined && rules.policy.posture === "mfa_optional"

@@ -1,10 +1,8 @@
 import type { Decision } from "./decision.js";
 import { checkRules, isImmutableRule } from "./input.js";
-import type { PlatformMandate, RequirementSpec, TenantPolicy } from "./policy.js";
-import { PreparedRequirement } from "./prepared-requirement.js";
+import type { PlatformMandate, TenantPolicy } from "./policy.js";
 import { reason, type Reason } from "./reasons.js";
-import type { RuleRef, SourcedSpec } from "./requirement.js";
-import { hasRiskSpecs, joinRequirementsOnce, mandateSpecs, tenantSpecs } from "./rule-specs.js";
+import { RuleJoin } from "./rule-join.js";
 import { formatTime, parseTime } from "./time.js";
 import type { Population, RiskLevel } from "./vocabulary.js";
 
@@ -85,7 +83,9 @@ export class PreparedRules {
       );
     }
     let applicable = 0;
-    for (const candidate of this.#candidates) {
+    const candidates = this.#candidates;
+    for (let i = 0; i < candidates.length; i++) {
+      const candidate = candidates[i] as MandateScope;
       if (applies(candidate, populations, now)) applicable |= candidate.bit;
     }
     const key = applicable * 4 + riskKey(risk);
@@ -145,88 +145,6 @@ function populationBits(populations: readonly Population[]): number {
   for (const population of populations) bits |= populationBit(population);
   return bits;
 }
-
-/** Where a requested step-up comes from in a requirement's provenance. */
-const STEP_UP: RuleRef = Object.freeze({ kind: "step_up" });
-
-/** A requested step-up as a rule of the join. */
-export function stepUpSpec(spec: RequirementSpec): SourcedSpec {
-  return { spec, from: STEP_UP };
-}
-
-/**
- * The rules of one combination of applicable mandates and risk level, grouped by who set them,
- * and their joins: everything (`full`), what still binds before the tenant's enforcement starts
- * (`beforeEnforcement`: the mandates), and what no exemption excuses (`residual`: the
- * non-exemptible mandates). A requested step-up is joined last into each; without one, each join
- * is prepared once.
- */
-export class RuleJoin {
-  readonly mandateSpecs: readonly SourcedSpec[];
-  /** The subset an exemption cannot excuse. */
-  readonly notExemptible: readonly SourcedSpec[];
-  readonly tenantSpecs: readonly SourcedSpec[];
-  /** A risk rule of a mandate or of the policy applies. */
-  readonly riskApplied: boolean;
-  /** Said when an exemption would apply but a non-exemptible mandate still binds. */
-  readonly notExemptibleReason: Reason | undefined;
-  readonly versions: Decision["versions"];
-
-  #full: PreparedRequirement | undefined;
-  #beforeEnforcement: PreparedRequirement | undefined;
-  #residual: PreparedRequirement | undefined;
-
-  constructor(
-    policy: TenantPolicy,
-    mandates: readonly PlatformMandate[],
-    risk: RiskLevel | undefined,
-  ) {
-    const specs: SourcedSpec[] = [];
-    const notExemptible: SourcedSpec[] = [];
-    for (const m of mandates) {
-      const own = mandateSpecs(m, risk);
-      specs.push(...own);
-      if (!m.exemptible) notExemptible.push(...own);
-    }
-    this.mandateSpecs = specs;
-    this.notExemptible = notExemptible;
-    this.tenantSpecs = tenantSpecs(policy, risk);
-    this.riskApplied = hasRiskSpecs(specs) || hasRiskSpecs(this.tenantSpecs);
-    const first = notExemptible[0];
-    this.notExemptibleReason =
-      first === undefined
-        ? undefined
-        : Object.freeze(reason("exemption.not_exemptible", undefined, first.from));
-    this.versions = Object.freeze({
-      tenantPolicy: policy.version,
-      mandates: Object.freeze(mandates.map((m) => Object.freeze({ id: m.id, version: m.version }))),
-    });
-  }
-
-  /** The join of every applicable mandate, the tenant policy and the step-up. */
-  full(stepUp: SourcedSpec | undefined): PreparedRequirement {
-    if (stepUp !== undefined) return prepare([...this.mandateSpecs, ...this.tenantSpecs, stepUp]);
-    this.#full ??= prepare([...this.mandateSpecs, ...this.tenantSpecs]);
-    return this.#full;
-  }
-
-  /** Before the tenant's enforcement starts only its own requirement relaxes: mandates bind. */
-  beforeEnforcement(stepUp: SourcedSpec | undefined): PreparedRequirement {
-    if (stepUp !== undefined) return prepare([...this.mandateSpecs, stepUp]);
-    this.#beforeEnforcement ??= prepare(this.mandateSpecs);
-    return this.#beforeEnforcement;
-  }
-
-  /** What no exemption excuses: non-exemptible mandates and the requested step-up. */
-  residual(stepUp: SourcedSpec | undefined): PreparedRequirement {
-    if (stepUp !== undefined) return prepare([...this.notExemptible, stepUp]);
-    this.#residual ??= prepare(this.notExemptible);
-    return this.#residual;
-  }
-}
-
-const prepare = (specs: readonly SourcedSpec[]): PreparedRequirement =>
-  new PreparedRequirement(joinRequirementsOnce(specs));
 
 interface RulesNode {
   rules?: PreparedRules;

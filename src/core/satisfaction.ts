@@ -20,7 +20,9 @@ const usesUnverifiedWebAuthn = (event: AuthenticationEvent): boolean =>
  */
 export function assurancesOf(events: readonly UsableEvent[]): Assurance[] {
   const result: Assurance[] = [];
-  for (const { event, at, canonicalAt } of events) {
+  // Indexed loops: these run on every decision, and stay fast whatever arrays they are given.
+  for (let i = 0; i < events.length; i++) {
+    const { event, at, canonicalAt } = events[i] as UsableEvent;
     const { aal, phishingResistant } = assuranceOf(event);
     result.push({
       aal,
@@ -34,9 +36,11 @@ export function assurancesOf(events: readonly UsableEvent[]): Assurance[] {
       unverifiedWebAuthn: usesUnverifiedWebAuthn(event),
     });
   }
-  for (const first of events) {
+  for (let i = 0; i < events.length; i++) {
+    const first = events[i] as UsableEvent;
     if (!isPrimaryFactor(first.event)) continue;
-    for (const second of events) {
+    for (let j = 0; j < events.length; j++) {
+      const second = events[j] as UsableEvent;
       const paired = pairAssurance(second.event);
       if (paired === undefined) continue;
       result.push({
@@ -107,7 +111,8 @@ export function findSatisfaction(
   let anyReachesAal = false;
   let anyPhishingResistant = false;
   let anyUnverifiedWebAuthn = false;
-  for (const assurance of assurances) {
+  for (let i = 0; i < assurances.length; i++) {
+    const assurance = assurances[i] as Assurance;
     if (assurance.aal >= requirement.minAal) anyReachesAal = true;
     if (assurance.phishingResistant) anyPhishingResistant = true;
     if (assurance.unverifiedWebAuthn) anyUnverifiedWebAuthn = true;

@@ -20,7 +20,8 @@ export function usableEvents(
   notes: Reason[],
 ): UsableEvent[] {
   const usable: UsableEvent[] = [];
-  for (const event of events) {
+  for (let index = 0; index < events.length; index++) {
+    const event = events[index] as AuthenticationEvent;
     const text: unknown = typeof event === "object" && event !== null ? event.at : undefined;
     const at = parseTime(text);
     if (at === undefined || !isWellFormed(event)) {

@@ -5,9 +5,9 @@ import type { EnrolledAuthenticator } from "./evidence.js";
 import type { IdpProfile } from "./input.js";
 import type { Exemption } from "./policy.js";
 import type { PreparedRequirement } from "./prepared-requirement.js";
-import type { RuleJoin } from "./prepared-rules.js";
+import type { Requirements } from "./rule-join.js";
 import { reason, type Reason } from "./reasons.js";
-import type { EffectiveRequirement, SourcedSpec } from "./requirement.js";
+import type { EffectiveRequirement } from "./requirement.js";
 import { findSatisfaction, type UsableEvent } from "./satisfaction.js";
 import { formatTime, parseTime } from "./time.js";
 import type { Outcome, Population } from "./vocabulary.js";
@@ -47,16 +47,16 @@ const UNAVAILABLE = reason("challenge.unavailable");
 export function verdictWithExemption(
   signIn: SignIn,
   requirement: PreparedRequirement,
-  rules: RuleJoin,
-  stepUp: SourcedSpec | undefined,
+  requirements: Requirements,
   exemption: Exemption | undefined,
 ): Verdict {
   const plain = verdict(signIn, requirement);
   if (plain.outcome === "allow" || exemption === undefined) return plain;
-  const residual = verdict(signIn, rules.residual(stepUp));
+  const residual = verdict(signIn, requirements.residual());
   if (residual.outcome !== "allow") {
-    if (rules.notExemptibleReason === undefined) return residual;
-    return { ...residual, reasons: [rules.notExemptibleReason, ...residual.reasons] };
+    const notExemptible = requirements.rules.notExemptibleReason;
+    if (notExemptible === undefined) return residual;
+    return { ...residual, reasons: [notExemptible, ...residual.reasons] };
   }
   const breakGlass = exemption.category === "break_glass";
   const expiresAt = formatTime(parseTime(exemption.expiresAt) ?? Number.NaN);
