@@ -105,13 +105,13 @@ export function challengeOptions(context: GuidanceContext): ChallengeOption[] {
 
   const options: ChallengeOption[] =
     platform.length > 0 && everyOptionNeedsFirstFactor && !hasFreshFirstFactor(context)
-      ? [REAUTHENTICATE].concat(platform)
+      ? [REAUTHENTICATE, ...platform]
       : platform;
 
   if (r.accepts("idp") && (r.methods & FEDERATED) !== 0) {
     const atIdp = idpStepUps(context);
-    if (context.population === "sso") return atIdp.concat(options);
-    return options.concat(atIdp);
+    if (context.population === "sso") options.unshift(...atIdp);
+    else options.push(...atIdp);
   }
   return options;
 }

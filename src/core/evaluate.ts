@@ -178,8 +178,7 @@ function decide(input: EvaluationInput, skew: number, now: number, id: string | 
     mandateOverride !== undefined ||
     reportOnly !== undefined
   ) {
-    // concat, not a spread: spreading a frozen list takes V8's slow, iterator-driven path.
-    const all = notes.concat(enforced.reasons);
+    const all = [...notes, ...enforced.reasons];
     if (join.riskApplied) all.push(RISK_ELEVATED);
     if (stepUp !== undefined) all.push(STEP_UP_REQUESTED);
     if (mandateOverride !== undefined) all.push(mandateOverride);
