@@ -146,44 +146,44 @@ function populationBits(populations: readonly Population[]): number {
   return bits;
 }
 
-/**
- * Prepared rules of immutable policies and mandates, by policy; for each policy the lists of
- * mandates met with it, newest first. One weak lookup per decision, then a comparison of
- * a few references: the service passes the same mandates with every policy until one changes.
- * Weak by policy, so that rules the service's cache has dropped are freed; at most
- * {@link MAX_MANDATE_LISTS} lists per policy, so that a caller passing ever new mandates with
- * one policy does not keep them all. The caller's list itself is never a key: it is mutable
- * and made afresh per request; its entries are compared one by one.
- */
-const preparedByPolicy = new WeakMap<object, PreparedRules[]>();
+interface RulesNode {
+  rules?: PreparedRules;
+  next?: WeakMap<object, RulesNode>;
+}
 
-const MAX_MANDATE_LISTS = 16;
+/**
+ * Prepared rules of immutable policies and mandates: a trie keyed by the policy, then by each
+ * mandate in order. Weak throughout, so that rules the service's cache has dropped are freed.
+ * The caller's list of mandates is never a key: it is mutable and made afresh per request.
+ */
+const preparedByPolicy = new WeakMap<object, RulesNode>();
 
 function lookup(policy: unknown, mandates: readonly unknown[]): PreparedRules | undefined {
   if (typeof policy !== "object" || policy === null) return undefined;
-  const known = preparedByPolicy.get(policy);
-  if (known === undefined) return undefined;
-  for (let i = 0; i < known.length; i++) {
-    const rules = known[i] as PreparedRules;
-    if (sameList(rules.mandates, mandates)) return rules;
+  let node = preparedByPolicy.get(policy);
+  for (let i = 0; node !== undefined && i < mandates.length; i++) {
+    const mandate = mandates[i];
+    node = typeof mandate === "object" && mandate !== null ? node.next?.get(mandate) : undefined;
   }
-  return undefined;
-}
-
-function sameList(a: readonly unknown[], b: readonly unknown[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
+  return node?.rules;
 }
 
 function remember(rules: PreparedRules): void {
-  let known = preparedByPolicy.get(rules.policy);
-  if (known === undefined) {
-    known = [];
-    preparedByPolicy.set(rules.policy, known);
+  let node = preparedByPolicy.get(rules.policy);
+  if (node === undefined) {
+    node = {};
+    preparedByPolicy.set(rules.policy, node);
   }
-  known.unshift(rules);
-  if (known.length > MAX_MANDATE_LISTS) known.pop();
+  for (const mandate of rules.mandates) {
+    node.next ??= new WeakMap();
+    let child = node.next.get(mandate);
+    if (child === undefined) {
+      child = {};
+      node.next.set(mandate, child);
+    }
+    node = child;
+  }
+  node.rules = rules;
 }
 
 /**
