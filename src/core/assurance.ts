@@ -18,6 +18,10 @@ export interface Assurance {
   readonly events: readonly AuthenticationEvent[];
   readonly startedAt: number;
   readonly provenAt: number;
+  /** `provenAt` as the proving event wrote it, when that is already the canonical ISO form. */
+  readonly provenAtText?: string | undefined;
+  /** Some event of it is WebAuthn that did not verify the user. */
+  readonly unverifiedWebAuthn: boolean;
 }
 
 /**

@@ -2,13 +2,13 @@ import { isPrimaryFactor } from "./assurance.js";
 import type { ChallengeOption } from "./decision.js";
 import type { EnrolledAuthenticator } from "./evidence.js";
 import type { IdpProfile } from "./input.js";
-import { acceptsSource, type EffectiveRequirement } from "./requirement.js";
+import { methodBit, type PreparedRequirement } from "./prepared-requirement.js";
 import type { UsableEvent } from "./satisfaction.js";
 import { REFEDS_MFA, type Population } from "./vocabulary.js";
 
 /** What the guidance needs to know besides the requirement. */
 export interface GuidanceContext {
-  readonly requirement: EffectiveRequirement;
+  readonly requirement: PreparedRequirement;
   readonly events: readonly UsableEvent[];
   readonly authenticators: readonly EnrolledAuthenticator[];
   readonly idps: readonly IdpProfile[] | undefined;
@@ -20,6 +20,44 @@ export interface GuidanceContext {
 
 type PlatformOption = Extract<ChallengeOption, { kind: "verify" | "enroll" }>;
 type IdpStepUp = Extract<ChallengeOption, { kind: "idp_step_up" }>;
+type UserVerification = "required" | "preferred";
+
+// Options that name no authenticator are the same for every decision: shared, frozen values.
+const REAUTHENTICATE: ChallengeOption = Object.freeze({ kind: "reauthenticate" });
+const VERIFY_WEBAUTHN: Readonly<Record<UserVerification, PlatformOption>> = {
+  required: Object.freeze({ kind: "verify", method: "webauthn", userVerification: "required" }),
+  preferred: Object.freeze({ kind: "verify", method: "webauthn", userVerification: "preferred" }),
+};
+const VERIFY_TOTP: PlatformOption = Object.freeze({
+  kind: "verify",
+  method: "totp",
+  userVerification: "preferred",
+});
+const VERIFY_RECOVERY_CODE: PlatformOption = Object.freeze({
+  kind: "verify",
+  method: "recovery_code",
+  userVerification: "preferred",
+});
+const enrollWebAuthn = (userVerification: UserVerification, deviceBound: boolean): PlatformOption =>
+  Object.freeze({ kind: "enroll", method: "webauthn", userVerification, deviceBound });
+/** Indexed by `[userVerification][deviceBound ? 1 : 0]`. */
+const ENROLL_WEBAUTHN: Readonly<
+  Record<UserVerification, readonly [PlatformOption, PlatformOption]>
+> = {
+  required: [enrollWebAuthn("required", false), enrollWebAuthn("required", true)],
+  preferred: [enrollWebAuthn("preferred", false), enrollWebAuthn("preferred", true)],
+};
+const ENROLL_TOTP: PlatformOption = Object.freeze({
+  kind: "enroll",
+  method: "totp",
+  userVerification: "preferred",
+  deviceBound: false,
+});
+const REFEDS_MFA_VALUES: readonly string[] = Object.freeze([REFEDS_MFA]);
+
+const WEBAUTHN = methodBit("webauthn");
+const TOTP = methodBit("totp");
+const FEDERATED = methodBit("federated");
 
 /**
  * The ways to satisfy an unmet requirement, in the order to offer them: verify an enrolled
@@ -30,14 +68,14 @@ type IdpStepUp = Extract<ChallengeOption, { kind: "idp_step_up" }>;
  */
 export function challengeOptions(context: GuidanceContext): ChallengeOption[] {
   const { requirement: r } = context;
-  const methods = r.acceptedMethods.value;
-  const onPlatform = acceptsSource(r.proofSource.value, "platform");
-  const needsAal3 = r.minAal.value >= 3;
-  const needsUv = r.userVerification.value;
+  const methods = r.requirement.acceptedMethods.value;
+  const onPlatform = r.accepts("platform");
+  const needsAal3 = r.minAal >= 3;
+  const needsUv = r.userVerification;
   const userVerification = needsUv ? "required" : "preferred";
   // TOTP and recovery codes are second factors: AAL2 at most, never phishing-resistant.
-  const otpCanMeet = onPlatform && !r.phishingResistant.value && !needsAal3;
-  const webauthnCanMeet = onPlatform && methods.includes("webauthn");
+  const otpCanMeet = onPlatform && !r.phishingResistant && !needsAal3;
+  const webauthnCanMeet = onPlatform && (r.methods & WEBAUTHN) !== 0;
 
   const platform: PlatformOption[] = [];
   let everyOptionNeedsFirstFactor = true;
@@ -49,45 +87,28 @@ export function challengeOptions(context: GuidanceContext): ChallengeOption[] {
       if (a.userVerifying) everyOptionNeedsFirstFactor = false;
       platform.push(
         a.id === undefined
-          ? { kind: "verify", method: "webauthn", userVerification }
+          ? VERIFY_WEBAUTHN[userVerification]
           : { kind: "verify", method: "webauthn", authenticatorId: a.id, userVerification },
       );
     } else if (otpCanMeet && methods.includes(a.method)) {
       if (a.method === "recovery_code" && a.remaining <= 0) continue;
-      platform.push(
-        a.method === "totp" && a.id !== undefined
-          ? { kind: "verify", method: "totp", authenticatorId: a.id, userVerification: "preferred" }
-          : { kind: "verify", method: a.method, userVerification: "preferred" },
-      );
+      platform.push(verifySecondFactor(a));
     }
   }
   if (platform.length === 0) {
     if (webauthnCanMeet) {
       everyOptionNeedsFirstFactor = false;
-      platform.push({
-        kind: "enroll",
-        method: "webauthn",
-        userVerification,
-        deviceBound: needsAal3,
-      });
+      platform.push(ENROLL_WEBAUTHN[userVerification][needsAal3 ? 1 : 0]);
     }
-    if (otpCanMeet && methods.includes("totp")) {
-      platform.push({
-        kind: "enroll",
-        method: "totp",
-        userVerification: "preferred",
-        deviceBound: false,
-      });
-    }
+    if (otpCanMeet && (r.methods & TOTP) !== 0) platform.push(ENROLL_TOTP);
   }
 
-  const options: ChallengeOption[] = [];
-  if (platform.length > 0 && everyOptionNeedsFirstFactor && !hasFreshFirstFactor(context)) {
-    options.push({ kind: "reauthenticate" });
-  }
-  options.push(...platform);
+  const options: ChallengeOption[] =
+    platform.length > 0 && everyOptionNeedsFirstFactor && !hasFreshFirstFactor(context)
+      ? [REAUTHENTICATE, ...platform]
+      : platform;
 
-  if (acceptsSource(r.proofSource.value, "idp") && methods.includes("federated")) {
+  if (r.accepts("idp") && (r.methods & FEDERATED) !== 0) {
     const atIdp = idpStepUps(context);
     if (context.population === "sso") options.unshift(...atIdp);
     else options.push(...atIdp);
@@ -95,13 +116,27 @@ export function challengeOptions(context: GuidanceContext): ChallengeOption[] {
   return options;
 }
 
+/** Verify an enrolled TOTP or recovery-code authenticator (or whatever else the caller listed). */
+function verifySecondFactor(
+  a: Exclude<EnrolledAuthenticator, { method: "webauthn" }>,
+): PlatformOption {
+  if (a.method === "totp" && a.id !== undefined) {
+    return { kind: "verify", method: "totp", authenticatorId: a.id, userVerification: "preferred" };
+  }
+  if (a.method === "totp") return VERIFY_TOTP;
+  if (a.method === "recovery_code") return VERIFY_RECOVERY_CODE;
+  // Only an untyped caller lists other methods; it is offered what it named, as ever.
+  const method = (a as { method: PlatformOption["method"] }).method;
+  return { kind: "verify", method, userVerification: "preferred" };
+}
+
 function hasFreshFirstFactor(context: GuidanceContext): boolean {
-  const limit = context.requirement.reauthIntervalSeconds.value * 1000;
+  const limit = context.requirement.reauthIntervalMs;
   return context.events.some((e) => isPrimaryFactor(e.event) && context.now - e.at <= limit);
 }
 
 function idpStepUps(context: GuidanceContext): ChallengeOption[] {
-  const r = context.requirement;
+  const r = context.requirement.requirement;
   const maxAge = r.maxAgeSeconds.value;
   const reauth = r.reauthIntervalSeconds.value;
   const maxAgeSeconds = maxAge === null ? reauth : Math.min(maxAge, reauth);
@@ -112,7 +147,7 @@ function idpStepUps(context: GuidanceContext): ChallengeOption[] {
   const phishingResistant = r.phishingResistant.value;
   const profiles = context.idps ?? [undefined];
   return profiles.map((profile) => {
-    const mfa = profile?.mfaRequestValues ?? [REFEDS_MFA];
+    const mfa = profile?.mfaRequestValues ?? REFEDS_MFA_VALUES;
     const values = phishingResistant ? (profile?.phishingResistantRequestValues ?? mfa) : mfa;
     const option: { -readonly [K in keyof IdpStepUp]: IdpStepUp[K] } = {
       kind: "idp_step_up",

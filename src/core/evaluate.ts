@@ -1,22 +1,14 @@
-import { challengeOptions } from "./challenge.js";
-import type {
-  ChallengeOption,
-  Decision,
-  ReportOnlyResult,
-  SatisfiedBy,
-  UsedExemption,
-} from "./decision.js";
-import type { AuthenticationEvent } from "./evidence.js";
-import { checkInput, type EvaluationInput } from "./input.js";
-import { mandateApplies } from "./mandates.js";
-import { formatTime, parseTime } from "./time.js";
+import type { Decision, ReportOnlyResult } from "./decision.js";
+import type { EvaluationInput } from "./input.js";
 import { pickExemption } from "./exemptions.js";
-import type { Exemption, PlatformMandate } from "./policy.js";
+import { populationBit, prepareRules, type PreparedRules } from "./prepared-rules.js";
 import { reason, type Reason } from "./reasons.js";
-import { hasRiskSpecs, joinRequirementsOnce, mandateSpecs, tenantSpecs } from "./rule-specs.js";
-import type { EffectiveRequirement, SourcedSpec } from "./requirement.js";
-import type { Assurance } from "./assurance.js";
-import { assurancesOf, findSatisfaction, type UsableEvent } from "./satisfaction.js";
+import { readRequest, type Request } from "./request.js";
+import type { EffectiveRequirement } from "./requirement.js";
+import { assurancesOf } from "./satisfaction.js";
+import { formatTime } from "./time.js";
+import { usableEvents } from "./usable-events.js";
+import { NO_CHALLENGE, verdictWithExemption, type SignIn } from "./verdict.js";
 import { TOKEN_GRANTS, isOneOf, type Outcome, type Population } from "./vocabulary.js";
 
 const DEFAULT_CLOCK_SKEW_SECONDS = 60;
@@ -51,15 +43,20 @@ export interface EvaluateOptions {
  */
 export function evaluate(input: EvaluationInput, options: EvaluateOptions): Decision {
   const given: Partial<EvaluateOptions> =
-    typeof options === "object" && options !== null ? options : {};
+    typeof options === "object" && options !== null ? options : NO_OPTIONS;
   const now = given.now instanceof Date ? given.now.getTime() : Number.NaN;
   const id = typeof given.id === "string" ? given.id : null;
   const skew = given.clockSkewSeconds ?? DEFAULT_CLOCK_SKEW_SECONDS;
-  const invalid = (detail: string) =>
-    refusal(input, id, Number.isFinite(now) ? now : 0, reason("input.invalid", { detail }));
-  if (!Number.isFinite(now)) return invalid("options.now must be a valid Date");
+  if (!Number.isFinite(now)) {
+    return refusal(input, id, 0, invalidInput("options.now must be a valid Date"));
+  }
   if (typeof skew !== "number" || !Number.isFinite(skew) || skew < 0) {
-    return invalid("options.clockSkewSeconds must be a non-negative number");
+    return refusal(
+      input,
+      id,
+      now,
+      invalidInput("options.clockSkewSeconds must be a non-negative number"),
+    );
   }
   try {
     return decide(input, skew * 1000, now, id);
@@ -67,6 +64,9 @@ export function evaluate(input: EvaluationInput, options: EvaluateOptions): Deci
     return refusal(input, id, now, reason("engine.error"));
   }
 }
+
+const NO_OPTIONS: Partial<EvaluateOptions> = Object.freeze({});
+const invalidInput = (detail: string): Reason => reason("input.invalid", { detail });
 
 /** A `deny` for input that cannot be evaluated. */
 function refusal(input: EvaluationInput, id: string | null, now: number, why: Reason): Decision {
@@ -93,374 +93,179 @@ function refusal(input: EvaluationInput, id: string | null, now: number, why: Re
   };
 }
 
-/** The part of a decision that depends on which rules are enforced. */
-interface Verdict {
-  readonly outcome: Outcome;
-  readonly requirement: EffectiveRequirement;
-  readonly satisfiedBy: SatisfiedBy | null;
-  readonly exemption: UsedExemption | null;
-  readonly reasons: readonly Reason[];
-  readonly challenge: readonly ChallengeOption[];
-}
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
-/** What every verdict of one decision shares. */
-interface Context {
-  readonly input: EvaluationInput;
-  readonly now: number;
-  readonly events: readonly UsableEvent[];
-  /** Every assurance the evidence offers, computed once for all verdicts of the decision. */
-  readonly assurances: readonly Assurance[];
-  readonly population: Population;
-  readonly lastActivityAt: number | undefined;
-}
+// Reasons that are the same for every decision that gives them: shared, frozen lists.
+const GUEST: readonly Reason[] = Object.freeze([reason("population.guest")]);
+const INTEGRATION_TOKEN: readonly Reason[] = Object.freeze([
+  reason("population.integration_token"),
+]);
+const STEP_UP_REQUESTED = Object.freeze(
+  reason("step_up.requested", undefined, Object.freeze({ kind: "step_up" })),
+);
+const INTEGRATION_INTERACTIVE = reason("population.integration_interactive");
+const SHARED_LOGIN_REFUSED = reason("exemption.shared_login_refused");
+const RISK_ELEVATED = reason("risk.elevated");
 
 function decide(input: EvaluationInput, skew: number, now: number, id: string | null): Decision {
-  const problem = checkInput(input);
-  if (problem.input !== undefined)
-    return refusal(input, id, now, reason("input.invalid", { detail: problem.input }));
-  if (problem.policy !== undefined)
-    return refusal(input, id, now, reason("policy.invalid", { detail: problem.policy }));
+  const request = readRequest(input);
+  if (typeof request === "string") return refusal(input, id, now, invalidInput(request));
+  const { tenant, principalId, events: given } = request;
+  const rules = prepareRules(tenant, request.policy, request.mandates);
+  if (typeof rules === "string") {
+    return refusal(input, id, now, reason("policy.invalid", { detail: rules }));
+  }
 
-  const { tenant, policy, principal, evidence } = input;
   const evaluatedAt = formatTime(now);
-  const risk = input.risk ?? "unknown";
   const notes: Reason[] = [];
 
   // Populations outside interactive MFA are decided before any rule is read.
-  const outOfScope = (outcome: Outcome, why: Reason): Decision =>
-    withActor(
-      {
-        id,
-        tenant,
-        principal: { id: principal.id, population: principal.population },
-        outcome,
-        mode: "enforce",
-        requirement: null,
-        satisfiedBy: null,
-        exemption: null,
-        reasons: [why],
-        challenge: [],
-        versions: { tenantPolicy: policy.version, mandates: [] },
-        risk,
-        evaluatedAt,
-      },
-      evidence,
-    );
-  if (principal.population === "guest") {
-    return outOfScope("not_applicable", reason("population.guest"));
+  if (request.population === "guest") {
+    return outOfScope(request, rules, id, "not_applicable", GUEST, evaluatedAt);
   }
-
-  let population: Population = principal.population;
+  let population: Population = request.population;
   if (population === "integration") {
-    const tokenOnly =
-      isOneOf(TOKEN_GRANTS, evidence.grant) &&
-      !evidence.events.some((e) => e.method === "password");
-    if (tokenOnly) return outOfScope("allow", reason("population.integration_token"));
+    if (signsInWithToken(request)) {
+      return outOfScope(request, rules, id, "allow", INTEGRATION_TOKEN, evaluatedAt);
+    }
     // Seed 000: an integration that signs in with a password is a person for MFA purposes.
     population = "direct";
-    notes.push(reason("population.integration_interactive"));
+    notes.push(INTEGRATION_INTERACTIVE);
   }
 
-  const events = usableEvents(evidence.events, tenant, now + skew, notes);
-  const populations: Population[] =
-    population === principal.population ? [population] : [principal.population, population];
-  const mandates = (input.mandates ?? []).filter((m) =>
-    mandateApplies(m, tenant, populations, now),
+  const events = usableEvents(given, tenant, now + skew, notes);
+  const join = rules.join(
+    populationBit(request.population) | populationBit(population),
+    now,
+    request.risk,
   );
-  const rules = ruleSets(input, mandates);
-  const context: Context = {
-    input,
+  const stepUp = request.stepUp;
+  const requirements = join.requirements(stepUp);
+  const signIn: SignIn = {
     now,
     events,
     assurances: assurancesOf(events),
+    lastActivityAt: request.lastActivityAt,
     population,
-    lastActivityAt:
-      input.lastActivityAt === undefined ? undefined : parseTime(input.lastActivityAt),
+    authenticators: request.authenticators,
+    idps: request.idps,
   };
 
-  const chosen = pickExemption(input.exemptions ?? [], tenant, principal.id, now);
-  if (chosen.sharedLoginRefused) notes.push(reason("exemption.shared_login_refused"));
+  const exemptions = request.exemptions;
+  const chosen =
+    exemptions === undefined || exemptions.length === 0
+      ? NO_EXEMPTION
+      : pickExemption(exemptions, tenant, principalId, now);
+  if (chosen.sharedLoginRefused) notes.push(SHARED_LOGIN_REFUSED);
 
-  const full = verdictWithExemption(
-    context,
-    [...rules.mandates, ...rules.tenant, ...rules.stepUp],
-    rules,
-    chosen.usable,
-  );
-  const startsAt = parseTime(policy.enforcementStartsAt) ?? Number.NaN;
-  const reportOnly = now < startsAt;
+  const full = verdictWithExemption(signIn, requirements.full(), requirements, chosen.usable);
+  const reportOnly = now < rules.enforcementStartsAt ? rules.reportOnly : undefined;
   // Before enforcement starts only the tenant's own requirement relaxes: mandates still bind.
-  const enforced = reportOnly
-    ? verdictWithExemption(context, [...rules.mandates, ...rules.stepUp], rules, chosen.usable)
-    : full;
+  const enforced =
+    reportOnly === undefined
+      ? full
+      : verdictWithExemption(signIn, requirements.beforeEnforcement(), requirements, chosen.usable);
 
-  const reasons = [...notes, ...enforced.reasons];
-  if (rules.riskApplied) reasons.push(reason("risk.elevated"));
-  if (input.stepUp !== undefined)
-    reasons.push(reason("step_up.requested", undefined, { kind: "step_up" }));
-  if (!reportOnly && policy.posture === "mfa_optional" && full.requirement.minAal.value >= 2) {
-    const mandateRef = full.requirement.minAal.from.find((r) => r.kind === "mandate");
-    if (mandateRef !== undefined)
-      reasons.push(reason("policy.overridden_by_mandate", undefined, mandateRef));
-  }
-  let reportOnlyResult: ReportOnlyResult | undefined;
-  if (reportOnly) {
-    const enforcementStartsAt = formatTime(startsAt);
-    reasons.push(reason("policy.report_only", { date: enforcementStartsAt.slice(0, 10) }));
-    reportOnlyResult = {
-      enforcementStartsAt,
-      outcome: full.outcome,
-      requirement: full.requirement,
-      reasons: full.reasons,
-      challenge: full.challenge,
-    };
+  const mandateOverride =
+    reportOnly === undefined && rules.policy.posture === "mfa_optional"
+      ? overriddenByMandate(full.requirement)
+      : undefined;
+  let reasons = enforced.reasons;
+  if (
+    notes.length > 0 ||
+    join.riskApplied ||
+    stepUp !== undefined ||
+    mandateOverride !== undefined ||
+    reportOnly !== undefined
+  ) {
+    const all = [...notes, ...enforced.reasons];
+    if (join.riskApplied) all.push(RISK_ELEVATED);
+    if (stepUp !== undefined) all.push(STEP_UP_REQUESTED);
+    if (mandateOverride !== undefined) all.push(mandateOverride);
+    if (reportOnly !== undefined) all.push(reportOnly.reason);
+    reasons = all;
   }
 
   const decision: Mutable<Decision> = {
     id,
     tenant,
     principal:
-      population === principal.population
-        ? { id: principal.id, population }
-        : { id: principal.id, population: principal.population, treatedAs: population },
+      population === request.population
+        ? { id: principalId, population }
+        : { id: principalId, population: request.population, treatedAs: population },
     outcome: enforced.outcome,
-    mode: reportOnly ? "report_only" : "enforce",
+    mode: reportOnly === undefined ? "enforce" : "report_only",
     requirement: enforced.requirement,
     satisfiedBy: enforced.satisfiedBy,
     exemption: enforced.exemption,
     reasons,
     challenge: enforced.challenge,
-    versions: {
-      tenantPolicy: policy.version,
-      mandates: mandates.map((m) => ({ id: m.id, version: m.version })),
-    },
-    risk,
+    versions: join.versions,
+    risk: request.risk ?? "unknown",
     evaluatedAt,
   };
-  if (reportOnlyResult !== undefined) decision.reportOnly = reportOnlyResult;
-  return withActor(decision, evidence);
+  if (reportOnly !== undefined) {
+    const result: ReportOnlyResult = {
+      enforcementStartsAt: reportOnly.startsAt,
+      outcome: full.outcome,
+      requirement: full.requirement,
+      reasons: full.reasons,
+      challenge: full.challenge,
+    };
+    decision.reportOnly = result;
+  }
+  return withActor(decision, request);
 }
 
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+/** Says so when a mandate raised an `mfa_optional` tenant's requirement to MFA. */
+function overriddenByMandate(requirement: EffectiveRequirement): Reason | undefined {
+  if (requirement.minAal.value < 2) return undefined;
+  const mandateRef = requirement.minAal.from.find((r) => r.kind === "mandate");
+  return mandateRef === undefined
+    ? undefined
+    : reason("policy.overridden_by_mandate", undefined, mandateRef);
+}
+
+const NO_EXEMPTION = Object.freeze({ usable: undefined, sharedLoginRefused: false });
+
+/** An integration that authenticates with a token-based grant and no password. */
+function signsInWithToken(request: Request): boolean {
+  return (
+    isOneOf(TOKEN_GRANTS, request.grant) && !request.events.some((e) => e.method === "password")
+  );
+}
+
+/** The decision for a principal outside interactive MFA: a guest or a token integration. */
+function outOfScope(
+  request: Request,
+  rules: PreparedRules,
+  id: string | null,
+  outcome: Outcome,
+  reasons: readonly Reason[],
+  evaluatedAt: string,
+): Decision {
+  return withActor(
+    {
+      id,
+      tenant: request.tenant,
+      principal: { id: request.principalId, population: request.population },
+      outcome,
+      mode: "enforce",
+      requirement: null,
+      satisfiedBy: null,
+      exemption: null,
+      reasons,
+      challenge: NO_CHALLENGE,
+      versions: rules.outOfScopeVersions,
+      risk: request.risk ?? "unknown",
+      evaluatedAt,
+    },
+    request,
+  );
+}
 
 /** Keeps the acting individual (RFC 8693 `act`) on the decision, when the evidence names one. */
-function withActor(decision: Mutable<Decision>, evidence: EvaluationInput["evidence"]): Decision {
-  if (evidence.act !== undefined) decision.act = evidence.act;
+function withActor(decision: Mutable<Decision>, request: Request): Decision {
+  if (request.act !== undefined) decision.act = request.act;
   return decision;
-}
-
-/** The evidence events the engine will count; each rejected one leaves a note. */
-function usableEvents(
-  events: readonly AuthenticationEvent[],
-  tenant: string,
-  latest: number,
-  notes: Reason[],
-): UsableEvent[] {
-  const usable: UsableEvent[] = [];
-  for (const event of events) {
-    const at = typeof event === "object" && event !== null ? parseTime(event.at) : undefined;
-    if (at === undefined || !isWellFormed(event)) {
-      notes.push(reason("evidence.ignored.invalid"));
-    } else if (at > latest) {
-      notes.push(reason("evidence.ignored.from_future"));
-    } else if (event.method === "federated" && event.tenant !== tenant) {
-      notes.push(reason("evidence.ignored.foreign_tenant"));
-    } else if (event.method === "federated" && event.assurance.aal === 0) {
-      notes.push(reason("evidence.ignored.no_assurance"));
-    } else {
-      usable.push({ event, at });
-    }
-  }
-  return usable;
-}
-
-function isWellFormed(event: AuthenticationEvent): boolean {
-  switch (event.method) {
-    case "password":
-    case "totp":
-    case "recovery_code":
-      return event.source === "platform";
-    case "webauthn":
-      return (
-        event.source === "platform" &&
-        typeof event.userVerified === "boolean" &&
-        typeof event.backupEligible === "boolean"
-      );
-    case "federated": {
-      const assurance = event.assurance as unknown;
-      if (
-        event.source !== "idp" ||
-        typeof event.tenant !== "string" ||
-        typeof event.idp !== "string"
-      ) {
-        return false;
-      }
-      if (typeof assurance !== "object" || assurance === null) return false;
-      const { aal, phishingResistant } = assurance as Record<string, unknown>;
-      return (
-        (aal === 0 || aal === 1 || aal === 2 || aal === 3) && typeof phishingResistant === "boolean"
-      );
-    }
-    default:
-      return false;
-  }
-}
-
-/** The rules of one decision, grouped by who set them. */
-interface RuleSets {
-  readonly mandates: readonly SourcedSpec[];
-  /** The subset an exemption cannot excuse. */
-  readonly notExemptible: readonly SourcedSpec[];
-  readonly tenant: readonly SourcedSpec[];
-  readonly stepUp: readonly SourcedSpec[];
-  readonly riskApplied: boolean;
-}
-
-function ruleSets(input: EvaluationInput, mandates: readonly PlatformMandate[]): RuleSets {
-  const mandateSpecList: SourcedSpec[] = [];
-  const notExemptible: SourcedSpec[] = [];
-  for (const m of mandates) {
-    const specs = mandateSpecs(m, input.risk);
-    for (const spec of specs) mandateSpecList.push(spec);
-    if (!m.exemptible) for (const spec of specs) notExemptible.push(spec);
-  }
-  const tenant = tenantSpecs(input.policy, input.risk);
-  const stepUp: SourcedSpec[] =
-    input.stepUp === undefined ? [] : [{ spec: input.stepUp, from: { kind: "step_up" } }];
-  return {
-    mandates: mandateSpecList,
-    notExemptible,
-    tenant,
-    stepUp,
-    riskApplied: hasRiskSpecs(mandateSpecList) || hasRiskSpecs(tenant),
-  };
-}
-
-/**
- * The verdict under `specs`; when that is not `allow` and a usable exemption exists, the verdict
- * under what no exemption excuses: non-exemptible mandates and the requested step-up.
- */
-function verdictWithExemption(
-  context: Context,
-  specs: readonly SourcedSpec[],
-  rules: RuleSets,
-  exemption: Exemption | undefined,
-): Verdict {
-  const plain = verdict(context, specs);
-  if (plain.outcome === "allow" || exemption === undefined) return plain;
-  const residual = verdict(context, [...rules.notExemptible, ...rules.stepUp]);
-  if (residual.outcome !== "allow") {
-    if (rules.notExemptible.length === 0) return residual;
-    const ref = rules.notExemptible[0]?.from;
-    return {
-      ...residual,
-      reasons: [reason("exemption.not_exemptible", undefined, ref), ...residual.reasons],
-    };
-  }
-  const breakGlass = exemption.category === "break_glass";
-  const expiresAt = formatTime(parseTime(exemption.expiresAt) ?? Number.NaN);
-  return {
-    ...residual,
-    exemption: {
-      id: exemption.id,
-      category: exemption.category,
-      expiresAt,
-      breakGlass,
-      excused: plain.requirement,
-    },
-    // The residual requirement was met, not the tenant's: say so through the exemption alone.
-    reasons: [
-      reason(breakGlass ? "exemption.break_glass" : "exemption.applied", { date: expiresAt }),
-    ],
-  };
-}
-
-/** The verdict of the evidence against the join of `specs`. */
-function verdict(context: Context, specs: readonly SourcedSpec[]): Verdict {
-  const requirement = joinRequirementsOnce(specs);
-  const unmet = (
-    outcome: Outcome,
-    reasons: readonly Reason[],
-    challenge: readonly ChallengeOption[],
-  ): Verdict => ({
-    outcome,
-    requirement,
-    satisfiedBy: null,
-    exemption: null,
-    reasons,
-    challenge,
-  });
-  if (!isSatisfiable(requirement)) {
-    return unmet(
-      "deny",
-      [
-        reason(
-          "requirement.conflict",
-          undefined,
-          requirement.proofSource.from[0] ?? requirement.acceptedMethods.from[0],
-        ),
-      ],
-      [],
-    );
-  }
-  const satisfaction = findSatisfaction(
-    context.assurances,
-    requirement,
-    context.now,
-    context.lastActivityAt,
-  );
-  if (satisfaction.met) {
-    const { by } = satisfaction;
-    return {
-      outcome: "allow",
-      requirement,
-      satisfiedBy: {
-        events: by.events,
-        aal: by.aal,
-        phishingResistant: by.phishingResistant,
-        provenAt: formatTime(by.provenAt),
-      },
-      exemption: null,
-      reasons: [reason("requirement.met")],
-      challenge: [],
-    };
-  }
-  const challenge = challengeOptions({
-    requirement,
-    events: context.events,
-    authenticators: context.input.principal.authenticators ?? [],
-    idps: context.input.idps,
-    population: context.population,
-    staleOnly: satisfaction.staleOnly,
-    now: context.now,
-  });
-  if (challenge.length === 0)
-    return unmet("deny", [...satisfaction.reasons, reason("challenge.unavailable")], []);
-  return unmet("challenge", satisfaction.reasons, challenge);
-}
-
-/**
- * Whether any evidence could ever meet the requirement with the accepted methods and sources.
- * An IdP can in principle prove anything; WebAuthn reaches AAL3 and phishing resistance; OTP and
- * recovery codes reach AAL2 without it; a password alone only AAL1.
- */
-function isSatisfiable(requirement: EffectiveRequirement): boolean {
-  const source = requirement.proofSource.value;
-  if (source === null) return false;
-  const onPlatform = source !== "idp";
-  const atIdp = source !== "platform";
-  const { minAal, phishingResistant } = requirement;
-  return requirement.acceptedMethods.value.some((method) => {
-    switch (method) {
-      case "federated":
-        return atIdp;
-      case "webauthn":
-        return onPlatform;
-      case "totp":
-      case "recovery_code":
-        return onPlatform && !phishingResistant.value && minAal.value <= 2;
-      case "password":
-        return onPlatform && !phishingResistant.value && minAal.value <= 1;
-    }
-  });
 }

@@ -49,7 +49,8 @@ export function pickExemption(
   let usable: Exemption | undefined;
   let usableUntil = 0;
   let sharedLoginRefused = false;
-  for (const exemption of exemptions) {
+  for (let index = 0; index < exemptions.length; index++) {
+    const exemption = exemptions[index] as Exemption;
     const standing = exemptionStanding(exemption, tenant, principal, now);
     if (standing === "shared_login") sharedLoginRefused = true;
     if (standing !== "usable") continue;

@@ -52,32 +52,38 @@ export interface EvaluationInput {
   readonly idps?: readonly IdpProfile[];
 }
 
-type Problem = string | undefined;
+/** What is wrong with a value, or `undefined` when nothing is. */
+export type Problem = string | undefined;
 
-const isRecord = (value: unknown): value is Record<string, unknown> =>
+/** True for a plain object (not `null`, not an array). */
+export const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === "object" && value !== null && !Array.isArray(value);
-const isNonEmptyString = (value: unknown): value is string =>
+export const isNonEmptyString = (value: unknown): value is string =>
   typeof value === "string" && value.length > 0;
-const isTime = (value: unknown): boolean => parseTime(value) !== undefined;
+export const isTime = (value: unknown): boolean => parseTime(value) !== undefined;
 const isDuration = (value: unknown): boolean =>
   typeof value === "number" && Number.isFinite(value) && value >= 0;
 
-function checkSpec(spec: unknown, where: string): Problem {
+const AALS: readonly unknown[] = [0, 1, 2, 3];
+
+// Written out field by field, without a list of keys built per call: step-up specs arrive with
+// requests and are checked on every decision.
+/** Checks a requirement spec found at `where`; returns what is wrong with it, or `undefined`. */
+export function checkSpec(spec: unknown, where: string): Problem {
   if (!isRecord(spec)) return `${where} must be an object`;
   const s = spec as RequirementSpec;
-  if (s.minAal !== undefined && ![0, 1, 2, 3].includes(s.minAal))
-    return `${where}.minAal must be 0–3`;
-  for (const key of ["phishingResistant", "userVerification"] as const) {
-    if (s[key] !== undefined && typeof s[key] !== "boolean")
-      return `${where}.${key} must be a boolean`;
+  if (s.minAal !== undefined && !AALS.includes(s.minAal)) return `${where}.minAal must be 0–3`;
+  if (!isOptionalBoolean(s.phishingResistant))
+    return `${where}.phishingResistant must be a boolean`;
+  if (!isOptionalBoolean(s.userVerification)) return `${where}.userVerification must be a boolean`;
+  if (!isOptionalDuration(s.maxAgeSeconds)) return mustBeDuration(where, "maxAgeSeconds");
+  if (!isOptionalDuration(s.reauthIntervalSeconds)) {
+    return mustBeDuration(where, "reauthIntervalSeconds");
   }
-  for (const key of ["maxAgeSeconds", "reauthIntervalSeconds", "idleTimeoutSeconds"] as const) {
-    if (s[key] !== undefined && !isDuration(s[key]))
-      return `${where}.${key} must be a non-negative number`;
-  }
+  if (!isOptionalDuration(s.idleTimeoutSeconds)) return mustBeDuration(where, "idleTimeoutSeconds");
   if (
     s.acceptedMethods !== undefined &&
-    !(Array.isArray(s.acceptedMethods) && s.acceptedMethods.every((m) => isOneOf(METHODS, m)))
+    !(Array.isArray(s.acceptedMethods) && s.acceptedMethods.every(isMethod))
   ) {
     return `${where}.acceptedMethods must list known methods`;
   }
@@ -86,6 +92,13 @@ function checkSpec(spec: unknown, where: string): Problem {
   }
   return undefined;
 }
+
+const isOptionalBoolean = (value: unknown): boolean =>
+  value === undefined || typeof value === "boolean";
+const isOptionalDuration = (value: unknown): boolean => value === undefined || isDuration(value);
+const mustBeDuration = (where: string, key: string): string =>
+  `${where}.${key} must be a non-negative number`;
+const isMethod = (value: unknown): boolean => isOneOf(METHODS, value);
 
 function checkRiskRules(rules: unknown, unknownRisk: unknown, where: string): Problem {
   if (unknownRisk !== undefined && unknownRisk !== "low" && unknownRisk !== "medium") {
@@ -146,44 +159,20 @@ export function checkMandate(mandate: unknown, index: number): Problem {
 }
 
 /**
- * Checks the shape of an evaluation input, including every mandate: a mandate that cannot be
- * read must stop the decision, never be skipped. Individual evidence events and exemptions are
- * checked where they are used, so one malformed event is ignored rather than fatal.
+ * Checks the rules of a sign-in at `tenant`: the tenant policy, that it is this tenant's, and
+ * every mandate. A mandate that cannot be read must stop the decision, never be skipped.
+ * Returns what is wrong, or `undefined`.
  */
-export function checkInput(input: unknown): { input?: string; policy?: string } {
-  if (!isRecord(input)) return { input: "input must be an object" };
-  const i = input as unknown as EvaluationInput;
-  if (!isNonEmptyString(i.tenant)) return { input: "tenant is required" };
-  if (!isRecord(i.principal)) return { input: "principal is required" };
-  if (!isNonEmptyString(i.principal.id)) return { input: "principal.id is required" };
-  if (!isOneOf(POPULATIONS, i.principal.population))
-    return { input: "principal.population is unknown" };
-  if (!isRecord(i.evidence) || !Array.isArray(i.evidence.events)) {
-    return { input: "evidence.events must be a list" };
-  }
-  if (i.risk !== undefined && !isOneOf(RISK_LEVELS, i.risk)) return { input: "risk is unknown" };
-  if (i.lastActivityAt !== undefined && !isTime(i.lastActivityAt)) {
-    return { input: "lastActivityAt must be an ISO 8601 time" };
-  }
-  if (i.stepUp !== undefined) {
-    const problem = checkSpec(i.stepUp, "stepUp");
-    if (problem !== undefined) return { input: problem };
-  }
-  for (const key of ["exemptions", "mandates", "idps"] as const) {
-    if (i[key] !== undefined && !Array.isArray(i[key])) return { input: `${key} must be a list` };
-  }
-  const policyProblem = checkOnce(i.policy, checkPolicy);
-  if (policyProblem !== undefined) return { policy: policyProblem };
-  if (i.policy.tenant !== i.tenant) return { policy: "the policy belongs to another tenant" };
-  const mandates = i.mandates ?? [];
+export function checkRules(tenant: string, policy: unknown, mandates: readonly unknown[]): Problem {
+  const policyProblem = checkOnce(policy, checkPolicy);
+  if (policyProblem !== undefined) return policyProblem;
+  if ((policy as TenantPolicy).tenant !== tenant) return "the policy belongs to another tenant";
   for (let index = 0; index < mandates.length; index++) {
     const problem = checkOnce(mandates[index], (m) => checkMandate(m, index));
-    if (problem !== undefined) return { policy: problem };
+    if (problem !== undefined) return problem;
   }
-  return NO_PROBLEM;
+  return undefined;
 }
-
-const NO_PROBLEM = Object.freeze({});
 
 /**
  * Policies and mandates already found valid that can never change: deeply frozen objects, as

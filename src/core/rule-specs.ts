@@ -28,6 +28,14 @@ function sourced(spec: RequirementSpec, from: RuleRef, stable: boolean): Sourced
   return result;
 }
 
+/**
+ * A spec that can never change (deeply frozen by the caller), usable as a memo key of
+ * {@link joinRequirementsOnce}: a requested step-up the engine has copied and frozen.
+ */
+export function immutableSpec(spec: RequirementSpec, from: RuleRef): SourcedSpec {
+  return sourced(spec, from, true);
+}
+
 /** The base spec followed by the risk rules at and below `level` (lowest first). */
 function specsAt(
   base: readonly SourcedSpec[],

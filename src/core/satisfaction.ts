@@ -1,13 +1,18 @@
 import { assuranceOf, isPrimaryFactor, pairAssurance, type Assurance } from "./assurance.js";
 import type { AuthenticationEvent } from "./evidence.js";
-import { reason, type Reason } from "./reasons.js";
-import { acceptsSource, type EffectiveRequirement } from "./requirement.js";
+import { GAP, STALE, methodBit, type PreparedRequirement } from "./prepared-requirement.js";
+import type { Reason } from "./reasons.js";
 
 /** An authentication event that passed the engine's checks, with its parsed time. */
 export interface UsableEvent {
   readonly event: AuthenticationEvent;
   readonly at: number;
+  /** `event.at` when it is already in the canonical form the engine writes, so it is not rewritten. */
+  readonly canonicalAt?: string | undefined;
 }
+
+const usesUnverifiedWebAuthn = (event: AuthenticationEvent): boolean =>
+  event.method === "webauthn" && !event.userVerified;
 
 /**
  * Every assurance the evidence offers: each event on its own, and each first factor paired with
@@ -15,7 +20,9 @@ export interface UsableEvent {
  */
 export function assurancesOf(events: readonly UsableEvent[]): Assurance[] {
   const result: Assurance[] = [];
-  for (const { event, at } of events) {
+  // Indexed loops: these run on every decision, and stay fast whatever arrays they are given.
+  for (let i = 0; i < events.length; i++) {
+    const { event, at, canonicalAt } = events[i] as UsableEvent;
     const { aal, phishingResistant } = assuranceOf(event);
     result.push({
       aal,
@@ -25,11 +32,15 @@ export function assurancesOf(events: readonly UsableEvent[]): Assurance[] {
       events: [event],
       startedAt: at,
       provenAt: at,
+      provenAtText: canonicalAt,
+      unverifiedWebAuthn: usesUnverifiedWebAuthn(event),
     });
   }
-  for (const first of events) {
+  for (let i = 0; i < events.length; i++) {
+    const first = events[i] as UsableEvent;
     if (!isPrimaryFactor(first.event)) continue;
-    for (const second of events) {
+    for (let j = 0; j < events.length; j++) {
+      const second = events[j] as UsableEvent;
       const paired = pairAssurance(second.event);
       if (paired === undefined) continue;
       result.push({
@@ -41,60 +52,37 @@ export function assurancesOf(events: readonly UsableEvent[]): Assurance[] {
         startedAt: Math.min(first.at, second.at),
         // Freshness is that of the step that proves MFA: a fresh password does not refresh it.
         provenAt: second.at,
+        provenAtText: second.canonicalAt,
+        unverifiedWebAuthn:
+          usesUnverifiedWebAuthn(first.event) || usesUnverifiedWebAuthn(second.event),
       });
     }
   }
   return result;
 }
 
-const usesUnverifiedWebAuthn = (assurance: Assurance): boolean =>
-  assurance.events.some((e) => e.method === "webauthn" && !e.userVerified);
-
 /** True when the assurance is strong enough, ignoring which method, source and time. */
-function isStrongEnough(assurance: Assurance, requirement: EffectiveRequirement): boolean {
+function isStrongEnough(assurance: Assurance, requirement: PreparedRequirement): boolean {
   return (
-    assurance.aal >= requirement.minAal.value &&
-    (assurance.phishingResistant || !requirement.phishingResistant.value) &&
-    !(requirement.userVerification.value && usesUnverifiedWebAuthn(assurance))
+    assurance.aal >= requirement.minAal &&
+    (assurance.phishingResistant || !requirement.phishingResistant) &&
+    !(requirement.userVerification && assurance.unverifiedWebAuthn)
   );
 }
 
-function isAcceptedKind(assurance: Assurance, requirement: EffectiveRequirement): boolean {
-  return (
-    requirement.acceptedMethods.value.includes(assurance.provingMethod) &&
-    acceptsSource(requirement.proofSource.value, assurance.source)
-  );
-}
-
-/** The reasons a strong enough assurance of an accepted kind is still not fresh enough. */
+/** The {@link STALE} bits of a strong enough assurance of an accepted kind; 0 when fresh. */
 function staleness(
   assurance: Assurance,
-  requirement: EffectiveRequirement,
+  requirement: PreparedRequirement,
   now: number,
   lastActivityAt: number | undefined,
-): Reason[] {
-  const stale: Reason[] = [];
-  const maxAge = requirement.maxAgeSeconds.value;
-  if (maxAge !== null && now - assurance.provenAt > maxAge * 1000) {
-    stale.push(reason("freshness.max_age_exceeded", undefined, requirement.maxAgeSeconds.from[0]));
-  }
-  if (now - assurance.startedAt > requirement.reauthIntervalSeconds.value * 1000) {
-    stale.push(
-      reason(
-        "session.reauth_interval_exceeded",
-        undefined,
-        requirement.reauthIntervalSeconds.from[0],
-      ),
-    );
-  }
-  const idle = requirement.idleTimeoutSeconds.value;
-  if (idle !== null && lastActivityAt !== undefined) {
+): number {
+  let stale = 0;
+  if (now - assurance.provenAt > requirement.maxAgeMs) stale |= STALE.maxAge;
+  if (now - assurance.startedAt > requirement.reauthIntervalMs) stale |= STALE.reauthInterval;
+  if (lastActivityAt !== undefined) {
     const active = Math.max(lastActivityAt, assurance.provenAt);
-    if (now - active > idle * 1000) {
-      stale.push(
-        reason("session.idle_timeout_exceeded", undefined, requirement.idleTimeoutSeconds.from[0]),
-      );
-    }
+    if (now - active > requirement.idleTimeoutMs) stale |= STALE.idleTimeout;
   }
   return stale;
 }
@@ -112,35 +100,45 @@ export type Satisfaction =
  */
 export function findSatisfaction(
   assurances: readonly Assurance[],
-  requirement: EffectiveRequirement,
+  requirement: PreparedRequirement,
   now: number,
   lastActivityAt: number | undefined,
 ): Satisfaction {
   let best: Assurance | undefined;
-  let staleReasons: Reason[] | undefined;
+  let firstStale = 0;
   let strong = false;
-  let strongAccepted = false;
   let strongMethod = false;
-  for (const assurance of assurances) {
+  let anyReachesAal = false;
+  let anyPhishingResistant = false;
+  let anyUnverifiedWebAuthn = false;
+  for (let i = 0; i < assurances.length; i++) {
+    const assurance = assurances[i] as Assurance;
+    if (assurance.aal >= requirement.minAal) anyReachesAal = true;
+    if (assurance.phishingResistant) anyPhishingResistant = true;
+    if (assurance.unverifiedWebAuthn) anyUnverifiedWebAuthn = true;
     if (!isStrongEnough(assurance, requirement)) continue;
     strong = true;
-    if (requirement.acceptedMethods.value.includes(assurance.provingMethod)) strongMethod = true;
-    if (!isAcceptedKind(assurance, requirement)) continue;
-    strongAccepted = true;
+    if ((requirement.methods & methodBit(assurance.provingMethod)) === 0) continue;
+    strongMethod = true;
+    if (!requirement.accepts(assurance.source)) continue;
     const stale = staleness(assurance, requirement, now, lastActivityAt);
-    if (stale.length > 0) {
-      staleReasons ??= stale;
+    if (stale !== 0) {
+      if (firstStale === 0) firstStale = stale;
       continue;
     }
     if (best === undefined || isBetter(assurance, best)) best = assurance;
   }
   if (best !== undefined) return { met: true, by: best };
-  if (strongAccepted && staleReasons !== undefined) {
-    return { met: false, reasons: staleReasons, staleOnly: true };
+  if (firstStale !== 0) {
+    return { met: false, reasons: requirement.staleReasons(firstStale), staleOnly: true };
   }
+  let gaps = 0;
+  if (!anyReachesAal) gaps |= GAP.aal;
+  if (requirement.phishingResistant && !anyPhishingResistant) gaps |= GAP.phishingResistance;
+  if (requirement.userVerification && anyUnverifiedWebAuthn) gaps |= GAP.userVerification;
   return {
     met: false,
-    reasons: strengthGaps(assurances, requirement, strong, strongMethod),
+    reasons: requirement.strengthGaps(assurances.length > 0, strong, strongMethod, gaps),
     staleOnly: false,
   };
 }
@@ -149,52 +147,4 @@ function isBetter(candidate: Assurance, current: Assurance): boolean {
   if (candidate.aal !== current.aal) return candidate.aal > current.aal;
   if (candidate.phishingResistant !== current.phishingResistant) return candidate.phishingResistant;
   return candidate.provenAt > current.provenAt;
-}
-
-function strengthGaps(
-  assurances: readonly Assurance[],
-  requirement: EffectiveRequirement,
-  strong: boolean,
-  strongMethod: boolean,
-): Reason[] {
-  if (assurances.length === 0) return [reason("evidence.none")];
-  if (strong) {
-    return strongMethod
-      ? [reason("requirement.unmet.proof_source", undefined, requirement.proofSource.from[0])]
-      : [reason("requirement.unmet.method", undefined, requirement.acceptedMethods.from[0])];
-  }
-  const gaps: Reason[] = [];
-  const minAal = requirement.minAal.value;
-  if (!assurances.some((a) => a.aal >= minAal)) {
-    gaps.push(
-      reason(
-        minAal >= 3 ? "requirement.unmet.aal3" : "requirement.unmet.aal",
-        undefined,
-        requirement.minAal.from[0],
-      ),
-    );
-  }
-  if (requirement.phishingResistant.value && !assurances.some((a) => a.phishingResistant)) {
-    gaps.push(
-      reason(
-        "requirement.unmet.phishing_resistance",
-        undefined,
-        requirement.phishingResistant.from[0],
-      ),
-    );
-  }
-  if (requirement.userVerification.value && assurances.some(usesUnverifiedWebAuthn)) {
-    gaps.push(
-      reason(
-        "requirement.unmet.user_verification",
-        undefined,
-        requirement.userVerification.from[0],
-      ),
-    );
-  }
-  // Each assurance fails on some combination; name the AAL when nothing more specific applies.
-  if (gaps.length === 0) {
-    gaps.push(reason("requirement.unmet.aal", undefined, requirement.minAal.from[0]));
-  }
-  return gaps;
 }

@@ -26,9 +26,31 @@ describe("ISO 8601 times", () => {
     ["2026-11-23T12:00:00.5Z", "2026-11-23T12:00:00.500Z"],
     ["2026-11-23T13:00:00+01:00", "2026-11-23T12:00:00.000Z"],
     ["2028-02-29T00:00:00.000Z", "2028-02-29T00:00:00.000Z"],
+    // Years below 100 are themselves (Date.UTC would read 0050 as 1950).
+    ["0050-03-01T00:00:00.000Z", "0050-03-01T00:00:00.000Z"],
+    ["0000-01-01T00:00:00Z", "0000-01-01T00:00:00.000Z"],
+    ["1969-12-31T23:59:59.999Z", "1969-12-31T23:59:59.999Z"],
   ];
   it.each(accepted)("accepts %s", (text, iso) => {
     expect(parseTime(text)).toBe(Date.parse(iso));
+  });
+
+  it("writes back exactly the canonical text it read", () => {
+    fc.assert(
+      fc.property(
+        fc.date({
+          min: new Date("0000-01-01T00:00:00Z"),
+          max: new Date("9999-12-31T23:59:59Z"),
+          noInvalidDate: true,
+        }),
+        (date) => {
+          const text = date.toISOString();
+          expect(parseTime(text)).toBe(date.getTime());
+          expect(formatTime(parseTime(text) ?? Number.NaN)).toBe(text);
+        },
+      ),
+      { numRuns: 2000 },
+    );
   });
 
   const refused: unknown[] = [

@@ -6,6 +6,8 @@
 const ISO_DATE_TIME =
   /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d{1,9})?(?:Z|[+-](\d{2}):(\d{2}))$/;
 
+const DAY_MS = 86_400_000;
+
 /** The decimal number in `text` at `start`, `length` digits long, or -1 for a non-digit. */
 function numberAt(text: string, start: number, length: number): number {
   let value = 0;
@@ -18,14 +20,11 @@ function numberAt(text: string, start: number, length: number): number {
 }
 
 /**
- * Reads the form every time the service writes, `YYYY-MM-DDTHH:MM:SS.sssZ`, without a regular
- * expression: decisions parse several times each, so this path is hot.
+ * Reads text of the form every time the service writes, `YYYY-MM-DDTHH:MM:SS.sssZ` (its shape
+ * checked by {@link isCanonicalShape}), without a regular expression or a call into `Date`:
+ * decisions parse several times each, so this path is hot.
  */
 function parseCanonical(text: string): number | undefined {
-  if (text.length !== 24 || text[4] !== "-" || text[7] !== "-" || text[10] !== "T")
-    return undefined;
-  if (text[13] !== ":" || text[16] !== ":" || text[19] !== "." || text[23] !== "Z")
-    return undefined;
   const year = numberAt(text, 0, 4);
   const month = numberAt(text, 5, 2);
   const day = numberAt(text, 8, 2);
@@ -34,7 +33,27 @@ function parseCanonical(text: string): number | undefined {
   const second = numberAt(text, 17, 2);
   const ms = numberAt(text, 20, 3);
   if (ms < 0 || !isValidDateTime(year, month, day, hour, minute, second)) return undefined;
-  return Date.UTC(year, month - 1, day, hour, minute, second, ms);
+  return (
+    daysFromCivil(year, month, day) * DAY_MS +
+    hour * 3_600_000 +
+    minute * 60_000 +
+    second * 1000 +
+    ms
+  );
+}
+
+/**
+ * Days since 1970-01-01 of a proleptic Gregorian date, by H. Hinnant's `days_from_civil` (the
+ * inverse of the `civil_from_days` in {@link formatTime}). Unlike `Date.UTC`, it reads years
+ * 0–99 as themselves, not as 1900–1999, as `Date.parse` does for ISO 8601.
+ */
+function daysFromCivil(year: number, month: number, day: number): number {
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const doy = Math.floor((153 * (month > 2 ? month - 3 : month + 9) + 2) / 5) + day - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return era * 146_097 + doe - 719_468;
 }
 
 /** Whether the fields name a real instant: no 31 February, no hour 24, no leap second. */
@@ -58,16 +77,25 @@ function daysInMonth(year: number, month: number): number {
   return month === 2 && leap ? 29 : (DAYS_IN_MONTH[month - 1] ?? 0);
 }
 
-/** True for the exact shape `Date.prototype.toISOString` writes. */
-const isCanonicalShape = (text: string): boolean =>
+/**
+ * True for the exact shape `Date.prototype.toISOString` writes. A text of this shape that
+ * {@link parseTime} reads is one {@link formatTime} writes back unchanged.
+ */
+export const isCanonicalShape = (text: string): boolean =>
   text.length === 24 &&
-  text[4] === "-" &&
-  text[7] === "-" &&
-  text[10] === "T" &&
-  text[13] === ":" &&
-  text[16] === ":" &&
-  text[19] === "." &&
-  text[23] === "Z";
+  text.charCodeAt(4) === DASH &&
+  text.charCodeAt(7) === DASH &&
+  text.charCodeAt(10) === LETTER_T &&
+  text.charCodeAt(13) === COLON &&
+  text.charCodeAt(16) === COLON &&
+  text.charCodeAt(19) === DOT &&
+  text.charCodeAt(23) === LETTER_Z;
+
+const DASH = 0x2d;
+const DOT = 0x2e;
+const COLON = 0x3a;
+const LETTER_T = 0x54;
+const LETTER_Z = 0x5a;
 
 /** Milliseconds since the epoch of an ISO 8601 date-time, or `undefined` when it is not one. */
 export function parseTime(value: unknown): number | undefined {
@@ -88,9 +116,17 @@ export function parseTime(value: unknown): number | undefined {
   return Number.isFinite(ms) ? ms : undefined;
 }
 
-const pad2 = (n: number): string => (n < 10 ? `0${n}` : `${n}`);
-const pad3 = (n: number): string => (n < 10 ? `00${n}` : n < 100 ? `0${n}` : `${n}`);
-const DAY_MS = 86_400_000;
+const TWO_DIGITS: readonly string[] = Array.from({ length: 100 }, (_, n) =>
+  n < 10 ? `0${n}` : `${n}`,
+);
+const pad2 = (n: number): string => TWO_DIGITS[n] ?? `${n}`;
+const pad3 = (n: number): string => (n < 100 ? `0${pad2(n)}` : `${n}`);
+
+/**
+ * The instant {@link formatTime} wrote last, and its text. Every decision writes its own instant,
+ * and a busy caller decides many times within one millisecond: those share one text.
+ */
+let lastFormatted = { ms: Number.NaN, text: "" };
 
 /**
  * The ISO 8601 UTC form of an instant, as `Date.prototype.toISOString` writes it, by integer
@@ -98,6 +134,7 @@ const DAY_MS = 86_400_000;
  * from the day number with H. Hinnant's `civil_from_days`.
  */
 export function formatTime(ms: number): string {
+  if (ms === lastFormatted.ms) return lastFormatted.text;
   if (!Number.isFinite(ms) || ms < 0 || ms >= 253_402_300_800_000)
     return new Date(ms).toISOString();
   const days = Math.floor(ms / DAY_MS);
@@ -119,5 +156,7 @@ export function formatTime(ms: number): string {
   const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
   const month = mp < 10 ? mp + 3 : mp - 9;
   const year = yoe + era * 400 + (month <= 2 ? 1 : 0);
-  return `${year}-${pad2(month)}-${pad2(day)}T${pad2(hour)}:${pad2(minute)}:${pad2(second)}.${pad3(milli)}Z`;
+  const text = `${year}-${pad2(month)}-${pad2(day)}T${pad2(hour)}:${pad2(minute)}:${pad2(second)}.${pad3(milli)}Z`;
+  lastFormatted = { ms, text };
+  return text;
 }
