@@ -9,7 +9,7 @@ import { bootstrapPlatformAdmin } from "./app/api-keys/api-keys.js";
 import type { Application } from "./app/application.js";
 import type { Context } from "./app/context.js";
 import { createApplication } from "./app/create-application.js";
-import type { Clock, Random, Store } from "./app/ports.js";
+import type { Clock, Random, SecretSealer, Store } from "./app/ports.js";
 import type { ApiKeyRecord } from "./app/records.js";
 import type { Config } from "./config/config-schema.js";
 import { buildServer, createLogger } from "./http/build-server.js";
@@ -20,6 +20,7 @@ import { createAesGcmSealer, type SealingKey } from "./secrets/aes-gcm-sealer.js
 import { decodeKeys, keyFromFile } from "./secrets/sealing-keys.js";
 import { createOidcProtocol } from "./verifiers/oidc/index.js";
 import { createSamlProtocol } from "./verifiers/saml/index.js";
+import { createTotpProtocol } from "./verifiers/totp/index.js";
 
 /** The wall clock. */
 export const systemClock: Clock = { now: () => new Date() };
@@ -76,9 +77,12 @@ export async function openApplication(
     random: cryptoRandom,
     settings: { exemptions: { ...config.exemptions } },
   };
-  const federation = federationParts(config);
+  const secrets = secretSealer(config);
+  const federation = secrets === undefined ? undefined : federationParts(config, secrets);
   const app = createApplication({
     ...context,
+    ...(secrets === undefined ? {} : { secrets }),
+    totp: createTotpProtocol(),
     ...(federation === undefined ? {} : { federation }),
   });
   return {
@@ -100,15 +104,14 @@ export function publicUrlOf(config: Partial<Pick<Config, "publicUrl" | "host" | 
 }
 
 /**
- * SAML and OIDC sign-in, with secrets sealed by the configured keys. Without configured keys,
- * the embedded SQLite store keeps a generated key beside its database (an in-memory store, a
- * key in memory); several servers sharing PostgreSQL need the same configured keys, so there
- * federation stays off until they are given.
+ * The sealer of secrets at rest (TOTP seeds, client secrets), from the configured keys. Without
+ * configured keys, the embedded SQLite store keeps a generated key beside its database (an
+ * in-memory store, a key in memory); several servers sharing PostgreSQL need the same configured
+ * keys, so there federation and platform authenticators stay off until they are given.
  */
-function federationParts(
-  config: Pick<Config, "db"> &
-    Partial<Pick<Config, "encryptionKeys" | "publicUrl" | "host" | "port">>,
-): FederationParts | undefined {
+function secretSealer(
+  config: Pick<Config, "db"> & Partial<Pick<Config, "encryptionKeys">>,
+): SecretSealer | undefined {
   let keys: SealingKey[];
   if (config.encryptionKeys !== undefined && config.encryptionKeys.length > 0) {
     keys = decodeKeys(config.encryptionKeys);
@@ -120,8 +123,16 @@ function federationParts(
   } else {
     return undefined;
   }
+  return createAesGcmSealer(keys);
+}
+
+/** SAML and OIDC sign-in, with secrets sealed by `secrets`. */
+function federationParts(
+  config: Partial<Pick<Config, "publicUrl" | "host" | "port">>,
+  secrets: SecretSealer,
+): FederationParts {
   return {
-    secrets: createAesGcmSealer(keys),
+    secrets,
     saml: createSamlProtocol(),
     oidc: createOidcProtocol(),
     publicUrl: publicUrlOf(config),

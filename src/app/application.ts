@@ -1,13 +1,15 @@
 import type { Decision } from "../core/decision.js";
-import type { EnrolledAuthenticator, Evidence } from "../core/evidence.js";
+import type { EnrolledAuthenticator, Evidence, TotpEvent } from "../core/evidence.js";
 import type { IdpProfile } from "../core/input.js";
 import type { PlatformMandate, RequirementSpec, TenantPolicy } from "../core/policy.js";
 import type { ExemptionCategory, Population, RiskLevel } from "../core/vocabulary.js";
 import type { IdpAssuranceMapping } from "../core/idp-assurance.js";
+import type { TotpAlgorithm } from "./authenticators/totp-protocol.js";
 import type { AuditFilter, ExemptionFilter, Page } from "./ports.js";
 import type {
   ApiKeyRecord,
   AuditEvent,
+  AuthenticatorRecord,
   ExemptionRecord,
   IdpRecord,
   IdpRequestValues,
@@ -107,6 +109,27 @@ export type IdpView = DistributiveOmit<IdpRecord, "oidc"> & {
 };
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** An authenticator as the API shows it: never its secret (not even sealed) nor its last step. */
+export type AuthenticatorView = Omit<AuthenticatorRecord, "sealedSecret" | "lastStep">;
+
+/** A TOTP enrolment just begun: the secret is shown here once, and never again. */
+export interface TotpEnrolment {
+  readonly authenticator: AuthenticatorView;
+  /** The secret, base32, for manual entry. */
+  readonly secret: string;
+  /** The `otpauth://totp/…` key URI. */
+  readonly uri: string;
+  /** The key URI as a QR code (SVG). */
+  readonly qrSvg: string;
+}
+
+/** What a TOTP enrolment may choose; SHA-1, 6 digits and 30 s by default. */
+export interface TotpEnrolmentRequest {
+  readonly name?: string;
+  readonly algorithm?: TotpAlgorithm;
+  readonly digits?: 6 | 8;
+}
 
 /** Where a federation endpoint sends the browser next. */
 export interface FederationRedirect {
@@ -212,6 +235,38 @@ export interface Application {
       idp: string,
       input: { callbackUrl: string; state?: string },
     ): Promise<FederationRedirect>;
+  };
+
+  /**
+   * A principal's authenticators on the platform, used by the platform's backend on the
+   * principal's behalf. Each accepted TOTP step is accepted once; every change is audited.
+   */
+  readonly authenticators: {
+    list(caller: Caller, tenant: string, principal: string): Promise<readonly AuthenticatorView[]>;
+    /** Begins a TOTP enrolment: a pending authenticator, its secret shown once. */
+    beginTotp(
+      caller: Caller,
+      tenant: string,
+      principal: string,
+      input: TotpEnrolmentRequest,
+    ): Promise<TotpEnrolment>;
+    /** Confirms a pending TOTP authenticator with a first valid code; it then counts. */
+    confirmTotp(
+      caller: Caller,
+      tenant: string,
+      principal: string,
+      id: string,
+      input: { code: string },
+    ): Promise<AuthenticatorView>;
+    /** Verifies a code; on success returns the TOTP event for the decision's evidence. */
+    verifyTotp(
+      caller: Caller,
+      tenant: string,
+      principal: string,
+      id: string,
+      input: { code: string },
+    ): Promise<{ event: TotpEvent; authenticator: AuthenticatorView }>;
+    remove(caller: Caller, tenant: string, principal: string, id: string): Promise<void>;
   };
 
   readonly policies: {

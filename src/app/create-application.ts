@@ -2,6 +2,8 @@ import { ApiKeyCache } from "./api-keys/api-key-cache.js";
 import { apiKeyUseCases, authenticate } from "./api-keys/api-keys.js";
 import type { Application } from "./application.js";
 import { auditUseCases } from "./audit/audit-log.js";
+import { authenticatorUseCases } from "./authenticators/authenticators.js";
+import type { TotpProtocol } from "./authenticators/totp-protocol.js";
 import { DEFAULT_SETTINGS, type AppSettings, type Context } from "./context.js";
 import { decisionUseCases, type DecisionServices } from "./decisions/decisions.js";
 import { ReceiptWriter } from "./decisions/receipt-writer.js";
@@ -13,7 +15,7 @@ import { federationUseCases } from "./federation/federation.js";
 import { idpUseCases } from "./idps/idps.js";
 import { mandateUseCases } from "./mandates/mandates.js";
 import { policyUseCases } from "./policies/policies.js";
-import type { Clock, Random, Store } from "./ports.js";
+import type { Clock, Random, SecretSealer, Store } from "./ports.js";
 import { principalUseCases } from "./principals/principals.js";
 import { tenantUseCases } from "./tenants/tenants.js";
 
@@ -23,6 +25,13 @@ export interface ApplicationParts {
   readonly clock: Clock;
   readonly random: Random;
   readonly settings?: AppSettings;
+  /**
+   * Seals secrets at rest (TOTP seeds); the federation parts carry the same sealer. Without it
+   * and `totp`, the authenticator use cases answer `authenticator.not_configured`.
+   */
+  readonly secrets?: SecretSealer;
+  /** The TOTP verifier. */
+  readonly totp?: TotpProtocol;
   /** SAML and OIDC sign-in; without it, IdP registration and federation answer `federation.not_configured`. */
   readonly federation?: FederationParts;
 }
@@ -50,6 +59,12 @@ export function createApplication(parts: ApplicationParts): Application & { clos
     idps: idpUseCases(context, parts.federation),
     federation: federationUseCases(context, services, parts.federation),
     audit: auditUseCases(context),
+    authenticators: authenticatorUseCases(
+      context,
+      parts.secrets === undefined || parts.totp === undefined
+        ? undefined
+        : { secrets: parts.secrets, totp: parts.totp },
+    ),
     async ready() {
       try {
         await parts.store.ping();

@@ -38,6 +38,15 @@ export const ERROR_CODES = {
   "federation.rejected": "The identity provider's answer could not be accepted.",
   "federation.subject_mismatch":
     "The identity provider signed in someone other than the person this sign-in was started for.",
+  "authenticator.not_configured":
+    "This server has no sealing keys or TOTP verifier for platform authenticators.",
+  "authenticator.invalid": "The authenticator request is not valid.",
+  "authenticator.invalid_state": "The authenticator is not in a state that allows this.",
+  "totp.malformed_code": "A TOTP code is 6 or 8 digits, as enrolled.",
+  "totp.wrong_code": "The code is not valid now.",
+  "totp.replayed": "This code was used already; wait for the next one.",
+  "totp.locked":
+    "Too many failed attempts: this authenticator is locked until an administrator resets it.",
   "store.unavailable": "The service cannot reach its store; no decision can be made now.",
 } as const;
 

@@ -1,5 +1,6 @@
 import type {
   ApiKeyRecord,
+  AuthenticatorRecord,
   AuditEvent,
   ExemptionRecord,
   FederationRequestRecord,
@@ -145,6 +146,53 @@ export interface OneTimeProofStore {
   purge(before: string): Promise<number>;
 }
 
+/**
+ * A principal's authenticators. Every method takes the tenant and principal first, and each
+ * change is one conditional statement, so that it holds across instances sharing the store.
+ */
+export interface AuthenticatorStore {
+  get(tenant: string, principal: string, id: string): Promise<AuthenticatorRecord | undefined>;
+  /** Oldest first. */
+  list(tenant: string, principal: string): Promise<readonly AuthenticatorRecord[]>;
+  insert(record: AuthenticatorRecord): Promise<void>;
+  /**
+   * Activates a pending authenticator with its first accepted step; returns false when it was
+   * not pending (confirmed already, or concurrently).
+   */
+  activate(
+    tenant: string,
+    principal: string,
+    id: string,
+    step: number,
+    at: string,
+  ): Promise<boolean>;
+  /**
+   * Records `step` as accepted if it is later than the last accepted one, on an active, unlocked
+   * authenticator, and clears the failure count. Compare-and-set: of two submissions of one step,
+   * exactly one gets true (RFC 6238 §5.2, DESIGN invariant 7).
+   */
+  acceptStep(
+    tenant: string,
+    principal: string,
+    id: string,
+    step: number,
+    at: string,
+  ): Promise<boolean>;
+  /**
+   * Counts a failed verification; at `limit` consecutive failures the authenticator is locked.
+   * Returns the new count and the lock time, or undefined when there is no such authenticator.
+   */
+  recordFailure(
+    tenant: string,
+    principal: string,
+    id: string,
+    limit: number,
+    at: string,
+  ): Promise<{ failedAttempts: number; lockedAt?: string } | undefined>;
+  /** Returns false when there was no such authenticator. */
+  remove(tenant: string, principal: string, id: string): Promise<boolean>;
+}
+
 /** Filters for reading a chain. */
 export interface AuditFilter {
   readonly type?: string;
@@ -185,6 +233,7 @@ export interface Repositories {
   readonly idps: IdpStore;
   readonly federationRequests: FederationRequestStore;
   readonly oneTimeProofs: OneTimeProofStore;
+  readonly authenticators: AuthenticatorStore;
 }
 
 /** What changed, so that every instance's caches drop what is stale (within a second). */

@@ -2,6 +2,7 @@ import type { Decision } from "../core/decision.js";
 import type { Exemption, PlatformMandate, TenantPolicy } from "../core/policy.js";
 import type { IdpAssuranceMapping } from "../core/idp-assurance.js";
 import type { Population } from "../core/vocabulary.js";
+import type { TotpParameters } from "./authenticators/totp-protocol.js";
 import type { OidcIdpSettings, SamlIdpSettings } from "./federation/protocols.js";
 
 /**
@@ -193,4 +194,30 @@ export interface IdpObservation {
   /** Context and amr values seen that the mapping does not name. */
   readonly unmappedSeen: readonly string[];
   readonly updatedAt: string;
+}
+
+/**
+ * An authenticator a principal holds on the platform: for now a TOTP credential (RFC 6238).
+ * It counts only once confirmed (`active`); its secret is stored sealed, bound to this record.
+ */
+export interface AuthenticatorRecord {
+  readonly tenant: string;
+  readonly principal: string;
+  readonly id: string;
+  readonly kind: "totp";
+  /** The principal's name for it ("phone"), shown in lists. */
+  readonly name: string;
+  readonly status: "pending" | "active";
+  /** The base32 secret, sealed in the context of this tenant, principal and id. */
+  readonly sealedSecret: string;
+  readonly totp: TotpParameters;
+  /** The last time step accepted; a step at or before it is refused (RFC 6238 §5.2). */
+  readonly lastStep?: number;
+  /** Failed verifications since the last success (NIST SP 800-63B §5.2.2). */
+  readonly failedAttempts: number;
+  /** When the failure limit was reached; a locked authenticator verifies nothing. */
+  readonly lockedAt?: string;
+  readonly createdAt: string;
+  readonly confirmedAt?: string;
+  readonly lastUsedAt?: string;
 }

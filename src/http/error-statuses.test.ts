@@ -35,6 +35,13 @@ const EXPECTED: Record<ErrorCode, number> = {
   "federation.request_unknown": 400,
   "federation.rejected": 400,
   "federation.subject_mismatch": 403,
+  "authenticator.not_configured": 503,
+  "authenticator.invalid": 422,
+  "authenticator.invalid_state": 409,
+  "totp.malformed_code": 400,
+  "totp.wrong_code": 422,
+  "totp.replayed": 422,
+  "totp.locked": 423,
   "store.unavailable": 503,
 };
 

@@ -4,7 +4,8 @@ import type { Role } from "../records.js";
 
 /**
  * Which roles may do what: the one table every use case checks against (DESIGN invariant 5).
- * `platform_service` requests decisions and nothing else.
+ * `platform_service` requests decisions and acts for principals on their authenticators, and
+ * holds no administrative right.
  */
 export const PERMISSIONS = {
   "mandate.write": ["platform_admin"],
@@ -28,6 +29,10 @@ export const PERMISSIONS = {
   "receipt.read": ["platform_admin", "tenant_admin", "tenant_auditor"],
   "audit.read": ["platform_admin", "tenant_admin", "tenant_auditor"],
   "audit.verify_all": ["platform_admin"],
+  "authenticator.read": ["platform_admin", "tenant_admin", "platform_service"],
+  "authenticator.enrol": ["platform_service"],
+  "authenticator.verify": ["platform_service"],
+  "authenticator.remove": ["platform_admin", "tenant_admin", "platform_service"],
 } as const satisfies Record<string, readonly Role[]>;
 
 /** An action guarded by {@link PERMISSIONS}. */

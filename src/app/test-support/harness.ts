@@ -1,12 +1,13 @@
 import { randomBytes } from "node:crypto";
 import { openStore } from "../../storage/open-store.js";
+import { createTotpProtocol } from "../../verifiers/totp/index.js";
 import { bootstrapPlatformAdmin } from "../api-keys/api-keys.js";
 import type { Application, Caller } from "../application.js";
 import { DEFAULT_SETTINGS, type AppSettings, type Context } from "../context.js";
 import { createApplication } from "../create-application.js";
 import type { FederationParts } from "../federation/endpoints.js";
 import { testFederationParts } from "./federation-parts.js";
-import type { Clock, Random, Store } from "../ports.js";
+import type { Clock, Random, SecretSealer, Store } from "../ports.js";
 import type { Role } from "../records.js";
 
 /** A clock tests move by hand. */
@@ -45,6 +46,8 @@ export interface Harness {
   readonly clock: ManualClock;
   readonly context: Context;
   readonly admin: Caller;
+  /** The sealer the application seals secrets with. */
+  readonly sealer: SecretSealer;
   /** A caller holding `roles` in `tenants`, authenticated through a real API key. */
   caller(roles: readonly Role[], tenants: "all" | readonly string[]): Promise<Caller>;
   close(): Promise<void>;
@@ -59,7 +62,12 @@ export async function openHarness(
   const random = new CountingRandom();
   const context: Context = { store, clock, random, settings: options.settings ?? DEFAULT_SETTINGS };
   const federation = testFederationParts(options.federation);
-  const app = createApplication({ ...context, federation });
+  const app = createApplication({
+    ...context,
+    federation,
+    secrets: federation.secrets,
+    totp: createTotpProtocol(),
+  });
   const { secret } = await bootstrapPlatformAdmin(context, { name: "test admin" });
   const admin = await app.authenticate(secret);
   return {
@@ -68,6 +76,7 @@ export async function openHarness(
     clock,
     context,
     admin,
+    sealer: federation.secrets,
     async caller(roles, tenants) {
       const { secret: key } = await app.apiKeys.create(admin, {
         name: roles.join("+"),

@@ -10,6 +10,7 @@ import type { Clock, Random, Store } from "../../app/ports.js";
 import type { Role } from "../../app/records.js";
 import type { Logger } from "pino";
 import { openStore } from "../../storage/open-store.js";
+import { createTotpProtocol } from "../../verifiers/totp/index.js";
 import { buildServer } from "../build-server.js";
 import { createMetrics, countAuditAppends, type Metrics } from "../metrics.js";
 
@@ -79,7 +80,12 @@ export async function openTestServer(
     settings: options.settings ?? DEFAULT_SETTINGS,
   };
   const federation = testFederationParts(options.federation);
-  const app = createApplication({ ...context, federation });
+  const app = createApplication({
+    ...context,
+    federation,
+    secrets: federation.secrets,
+    totp: createTotpProtocol(),
+  });
   const { secret: adminKey } = await bootstrapPlatformAdmin(context, { name: "test admin" });
   const server = buildServer({
     app,

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe } from "vitest";
+import { describeAuthenticators } from "./describe-authenticators.js";
 import { describeAuditChain } from "./describe-audit-chain.js";
 import { describeChangeNotifications } from "./describe-change-notifications.js";
 import { describeExemptionQueries } from "./describe-exemption-queries.js";
@@ -47,5 +48,6 @@ export function describeStoreContract(name: string, open: () => Promise<StoreHar
     describeChangeNotifications(context);
     describeMultiInstance(context);
     describeFederation(context);
+    describeAuthenticators(context);
   });
 }

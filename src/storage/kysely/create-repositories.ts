@@ -1,6 +1,7 @@
 import type { Kysely } from "kysely";
 import type { Repositories } from "../../app/ports.js";
 import { createApiKeyRepository } from "./api-key-repository.js";
+import { createAuthenticatorRepository } from "./authenticator-repository.js";
 import { createAuditRepository, type AuditRepositoryOptions } from "./audit-repository.js";
 import type { Database } from "./database.js";
 import { createExemptionRepository } from "./exemption-repository.js";
@@ -30,5 +31,6 @@ export function createRepositories(
     idps: createIdpRepository(db),
     federationRequests: createFederationRequestRepository(db),
     oneTimeProofs: createOneTimeProofRepository(db),
+    authenticators: createAuthenticatorRepository(db),
   };
 }

@@ -16,6 +16,7 @@ export interface Database {
   idp_observations: IdpObservationsTable;
   federation_requests: FederationRequestsTable;
   one_time_proofs: OneTimeProofsTable;
+  authenticators: AuthenticatorsTable;
 }
 
 export interface TenantsTable {
@@ -150,4 +151,24 @@ export interface OneTimeProofsTable {
   scope: string;
   key: string;
   expires_at: string;
+}
+
+/** A principal's authenticators; the secret column holds only the sealed value. */
+export interface AuthenticatorsTable {
+  tenant: string;
+  principal: string;
+  id: string;
+  kind: string;
+  name: string;
+  status: string;
+  sealed_secret: string;
+  algorithm: string;
+  digits: number;
+  period: number;
+  last_step: number | null;
+  failed_attempts: number;
+  locked_at: string | null;
+  created_at: string;
+  confirmed_at: string | null;
+  last_used_at: string | null;
 }

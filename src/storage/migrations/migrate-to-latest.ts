@@ -2,6 +2,7 @@ import { Migrator, type Kysely, type Migration, type MigrationProvider } from "k
 import { errorDetail } from "../kysely/emit-store-warning.js";
 import { initialMigration } from "./0001-initial.js";
 import { federationMigration } from "./0002-federation.js";
+import { authenticatorsMigration } from "./0003-authenticators.js";
 
 /**
  * Every migration, in order. Listed in code rather than read from a folder so that the built
@@ -10,6 +11,7 @@ import { federationMigration } from "./0002-federation.js";
 const migrations: Readonly<Record<string, Migration>> = {
   "0001-initial": initialMigration,
   "0002-federation": federationMigration,
+  "0003-authenticators": authenticatorsMigration,
 };
 
 const provider: MigrationProvider = {

@@ -77,7 +77,11 @@ describe("SQLite store", () => {
 
   it("applies each migration once and reports only those it applied", async () => {
     const url = `sqlite:${join(folder, "migrate.db")}`;
-    expect(await migrateStore(url)).toEqual(["0001-initial", "0002-federation"]);
+    expect(await migrateStore(url)).toEqual([
+      "0001-initial",
+      "0002-federation",
+      "0003-authenticators",
+    ]);
     expect(await migrateStore(url)).toEqual([]);
     const store = await openStore(url, { migrate: false });
     try {

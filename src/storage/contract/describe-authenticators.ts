@@ -1,0 +1,166 @@
+import { describe, expect, it } from "vitest";
+import type { AuthenticatorRecord } from "../../app/records.js";
+import { addTenant, at, uniqueId } from "./fixtures.js";
+import type { ContractContext } from "./store-harness.js";
+
+function pendingTotp(
+  tenant: string,
+  principal = "alice",
+  id = uniqueId("auth"),
+): AuthenticatorRecord {
+  return {
+    tenant,
+    principal,
+    id,
+    kind: "totp",
+    name: "phone",
+    status: "pending",
+    sealedSecret: "v1.k1.aaaa.bbbb",
+    totp: { algorithm: "SHA256", digits: 8, period: 30 },
+    failedAttempts: 0,
+    createdAt: at(0),
+  };
+}
+
+/** A principal's authenticators: round trip, isolation, one-time steps, the failure count. */
+export function describeAuthenticators({ store }: ContractContext): void {
+  describe("authenticators", () => {
+    it("stores a pending TOTP authenticator and reads it back as written", async () => {
+      const tenant = await addTenant(store());
+      const record = pendingTotp(tenant);
+      await store().transaction(({ authenticators }) => authenticators.insert(record));
+      const read = await store().transaction(async ({ authenticators }) => ({
+        get: await authenticators.get(tenant, "alice", record.id),
+        list: await authenticators.list(tenant, "alice"),
+      }));
+      expect(read).toStrictEqual({ get: record, list: [record] });
+    });
+
+    it("keeps authenticators within their tenant and principal", async () => {
+      const a = await addTenant(store());
+      const b = await addTenant(store());
+      const record = pendingTotp(a);
+      await store().transaction(({ authenticators }) => authenticators.insert(record));
+      const seen = await store().transaction(async ({ authenticators }) => ({
+        otherTenant: await authenticators.get(b, "alice", record.id),
+        otherPrincipal: await authenticators.get(a, "bob", record.id),
+        listB: await authenticators.list(b, "alice"),
+        listBob: await authenticators.list(a, "bob"),
+        activate: await authenticators.activate(b, "alice", record.id, 5, at(1)),
+        accept: await authenticators.acceptStep(a, "bob", record.id, 5, at(1)),
+        failure: await authenticators.recordFailure(b, "alice", record.id, 100, at(1)),
+        remove: await authenticators.remove(b, "alice", record.id),
+      }));
+      expect(seen).toEqual({
+        otherTenant: undefined,
+        otherPrincipal: undefined,
+        listB: [],
+        listBob: [],
+        activate: false,
+        accept: false,
+        failure: undefined,
+        remove: false,
+      });
+      expect(
+        await store().transaction(({ authenticators }) =>
+          authenticators.get(a, "alice", record.id),
+        ),
+      ).toStrictEqual(record);
+    });
+
+    it("activates a pending authenticator once, then accepts only later steps", async () => {
+      const tenant = await addTenant(store());
+      const { id } = pendingTotp(tenant);
+      const results = await store().transaction(async ({ authenticators }) => {
+        await authenticators.insert(pendingTotp(tenant, "alice", id));
+        const acceptWhilePending = await authenticators.acceptStep(tenant, "alice", id, 9, at(1));
+        return [
+          acceptWhilePending,
+          await authenticators.activate(tenant, "alice", id, 10, at(2)),
+          await authenticators.activate(tenant, "alice", id, 11, at(3)),
+          await authenticators.acceptStep(tenant, "alice", id, 10, at(4)),
+          await authenticators.acceptStep(tenant, "alice", id, 9, at(5)),
+          await authenticators.acceptStep(tenant, "alice", id, 11, at(6)),
+          await authenticators.acceptStep(tenant, "alice", id, 11, at(7)),
+        ];
+      });
+      expect(results).toEqual([false, true, false, false, false, true, false]);
+      const record = await store().transaction(({ authenticators }) =>
+        authenticators.get(tenant, "alice", id),
+      );
+      expect(record).toMatchObject({
+        status: "active",
+        lastStep: 11,
+        confirmedAt: at(2),
+        lastUsedAt: at(6),
+      });
+    });
+
+    it("accepts exactly one of two concurrent submissions of one step", async () => {
+      const tenant = await addTenant(store());
+      const record = pendingTotp(tenant);
+      await store().transaction(async ({ authenticators }) => {
+        await authenticators.insert(record);
+        await authenticators.activate(tenant, "alice", record.id, 100, at(1));
+      });
+      for (const step of [101, 102, 103]) {
+        const outcomes = await Promise.all(
+          [0, 1, 2, 3].map(() =>
+            store().transaction(({ authenticators }) =>
+              authenticators.acceptStep(tenant, "alice", record.id, step, at(step)),
+            ),
+          ),
+        );
+        expect(outcomes.filter(Boolean)).toHaveLength(1);
+      }
+    });
+
+    it("counts failures, locks at the limit, and a success before it resets the count", async () => {
+      const tenant = await addTenant(store());
+      const record = pendingTotp(tenant);
+      const fail = (n: number) =>
+        store().transaction(({ authenticators }) =>
+          authenticators.recordFailure(tenant, "alice", record.id, 3, at(n)),
+        );
+      await store().transaction(async ({ authenticators }) => {
+        await authenticators.insert(record);
+        await authenticators.activate(tenant, "alice", record.id, 1, at(1));
+      });
+      expect([await fail(2), await fail(3)]).toEqual([
+        { failedAttempts: 1 },
+        { failedAttempts: 2 },
+      ]);
+      expect(
+        await store().transaction(({ authenticators }) =>
+          authenticators.acceptStep(tenant, "alice", record.id, 2, at(4)),
+        ),
+      ).toBe(true);
+      expect([await fail(5), await fail(6), await fail(7), await fail(8)]).toEqual([
+        { failedAttempts: 1 },
+        { failedAttempts: 2 },
+        { failedAttempts: 3, lockedAt: at(7) },
+        { failedAttempts: 4, lockedAt: at(7) },
+      ]);
+      const afterLock = await store().transaction(async ({ authenticators }) => ({
+        accept: await authenticators.acceptStep(tenant, "alice", record.id, 3, at(9)),
+        record: await authenticators.get(tenant, "alice", record.id),
+      }));
+      expect(afterLock).toMatchObject({
+        accept: false,
+        record: { failedAttempts: 4, lockedAt: at(7), lastStep: 2 },
+      });
+    });
+
+    it("removes an authenticator", async () => {
+      const tenant = await addTenant(store());
+      const record = pendingTotp(tenant);
+      await store().transaction(({ authenticators }) => authenticators.insert(record));
+      const removed = await store().transaction(async ({ authenticators }) => [
+        await authenticators.remove(tenant, "alice", record.id),
+        await authenticators.remove(tenant, "alice", record.id),
+        await authenticators.get(tenant, "alice", record.id),
+      ]);
+      expect(removed).toEqual([true, false, undefined]);
+    });
+  });
+}

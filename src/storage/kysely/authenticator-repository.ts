@@ -1,0 +1,147 @@
+import type { Kysely, Selectable } from "kysely";
+import type { AuthenticatorStore } from "../../app/ports.js";
+import type { AuthenticatorRecord } from "../../app/records.js";
+import type { AuthenticatorsTable, Database } from "./database.js";
+import { toTimeText } from "./time-text.js";
+
+export function createAuthenticatorRepository(db: Kysely<Database>): AuthenticatorStore {
+  const one = (tenant: string, principal: string, id: string) =>
+    db
+      .updateTable("authenticators")
+      .where("tenant", "=", tenant)
+      .where("principal", "=", principal)
+      .where("id", "=", id);
+
+  return {
+    async get(tenant, principal, id) {
+      const row = await db
+        .selectFrom("authenticators")
+        .selectAll()
+        .where("tenant", "=", tenant)
+        .where("principal", "=", principal)
+        .where("id", "=", id)
+        .executeTakeFirst();
+      return row === undefined ? undefined : toAuthenticator(row);
+    },
+
+    async list(tenant, principal) {
+      const rows = await db
+        .selectFrom("authenticators")
+        .selectAll()
+        .where("tenant", "=", tenant)
+        .where("principal", "=", principal)
+        .orderBy("created_at")
+        .orderBy("id")
+        .execute();
+      return rows.map(toAuthenticator);
+    },
+
+    async insert(record) {
+      await db
+        .insertInto("authenticators")
+        .values({
+          tenant: record.tenant,
+          principal: record.principal,
+          id: record.id,
+          kind: record.kind,
+          name: record.name,
+          status: record.status,
+          sealed_secret: record.sealedSecret,
+          algorithm: record.totp.algorithm,
+          digits: record.totp.digits,
+          period: record.totp.period,
+          last_step: record.lastStep ?? null,
+          failed_attempts: record.failedAttempts,
+          locked_at: optionalTime(record.lockedAt, "lockedAt"),
+          created_at: toTimeText(record.createdAt, "createdAt"),
+          confirmed_at: optionalTime(record.confirmedAt, "confirmedAt"),
+          last_used_at: optionalTime(record.lastUsedAt, "lastUsedAt"),
+        })
+        .execute();
+    },
+
+    async activate(tenant, principal, id, step, at) {
+      const time = toTimeText(at, "at");
+      const updated = await one(tenant, principal, id)
+        .set({
+          status: "active",
+          last_step: step,
+          failed_attempts: 0,
+          confirmed_at: time,
+          last_used_at: time,
+        })
+        .where("status", "=", "pending")
+        .where("locked_at", "is", null)
+        .executeTakeFirst();
+      return updated.numUpdatedRows === 1n;
+    },
+
+    // One conditional UPDATE: the row lock (PostgreSQL) or the write lock (SQLite) makes the
+    // second of two concurrent submissions of one step see the first one's step and match nothing.
+    async acceptStep(tenant, principal, id, step, at) {
+      const updated = await one(tenant, principal, id)
+        .set({ last_step: step, failed_attempts: 0, last_used_at: toTimeText(at, "at") })
+        .where("status", "=", "active")
+        .where("locked_at", "is", null)
+        .where((eb) => eb.or([eb("last_step", "is", null), eb("last_step", "<", step)]))
+        .executeTakeFirst();
+      return updated.numUpdatedRows === 1n;
+    },
+
+    async recordFailure(tenant, principal, id, limit, at) {
+      const row = await one(tenant, principal, id)
+        .set((eb) => ({
+          failed_attempts: eb("failed_attempts", "+", 1),
+          locked_at: eb
+            .case()
+            .when(eb.and([eb("locked_at", "is", null), eb("failed_attempts", ">=", limit - 1)]))
+            .then(toTimeText(at, "at"))
+            .else(eb.ref("locked_at"))
+            .end(),
+        }))
+        .returning(["failed_attempts", "locked_at"])
+        .executeTakeFirst();
+      if (row === undefined) return undefined;
+      return {
+        failedAttempts: row.failed_attempts,
+        ...(row.locked_at === null ? {} : { lockedAt: row.locked_at }),
+      };
+    },
+
+    async remove(tenant, principal, id) {
+      const deleted = await db
+        .deleteFrom("authenticators")
+        .where("tenant", "=", tenant)
+        .where("principal", "=", principal)
+        .where("id", "=", id)
+        .executeTakeFirst();
+      return deleted.numDeletedRows === 1n;
+    },
+  };
+}
+
+const optionalTime = (value: string | undefined, field: string): string | null =>
+  value === undefined ? null : toTimeText(value, field);
+
+function toAuthenticator(row: Selectable<AuthenticatorsTable>): AuthenticatorRecord {
+  return {
+    tenant: row.tenant,
+    principal: row.principal,
+    id: row.id,
+    kind: "totp",
+    name: row.name,
+    status: row.status as AuthenticatorRecord["status"],
+    sealedSecret: row.sealed_secret,
+    totp: {
+      algorithm: row.algorithm as AuthenticatorRecord["totp"]["algorithm"],
+      digits: row.digits as AuthenticatorRecord["totp"]["digits"],
+      period: row.period,
+    },
+    ...(row.last_step === null ? {} : { lastStep: row.last_step }),
+    failedAttempts: row.failed_attempts,
+    ...(row.locked_at === null ? {} : { lockedAt: row.locked_at }),
+    createdAt: row.created_at,
+    ...(row.confirmed_at === null ? {} : { confirmedAt: row.confirmed_at }),
+    ...(row.last_used_at === null ? {} : { lastUsedAt: row.last_used_at }),
+  };
+}
