@@ -7,6 +7,7 @@
 import type { LightMyRequestResponse } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROLES, type Role } from "../app/records.js";
+import { oathtoolCode } from "../verifiers/totp/test-support/oathtool.js";
 import { openTestServer, type TestServer } from "./test-support/open-test-server.js";
 
 type Method = "GET" | "POST" | "PUT" | "DELETE";
@@ -52,6 +53,7 @@ const AUDIT_READERS: Role[] = ["platform_admin", "tenant_admin", "tenant_auditor
 const RECEIPT_READERS: Role[] = ["platform_admin", "tenant_admin", "tenant_auditor"];
 const PLATFORM_ADMIN: Role[] = ["platform_admin"];
 const SERVICE: Role[] = ["platform_service"];
+const AUTHENTICATOR_MANAGERS: Role[] = ["platform_admin", "tenant_admin", "platform_service"];
 
 let t: TestServer;
 /** One API key per role: platform_admin reaches every tenant, every other role only acme. */
@@ -62,6 +64,8 @@ const fixtures = {
   receipt: { acme: "", globex: "" },
   idp: { acme: "", globex: "" },
 };
+/** Each tenant's platform service key, which enrols authenticators there. */
+const services = { acme: "", globex: "" };
 let serial = 0;
 /** A fresh suffix for ids of resources a case creates. */
 const unique = () => String(++serial);
@@ -146,6 +150,36 @@ async function freshIdp(tenant: Tenant): Promise<string> {
   return id;
 }
 
+const authenticators = (tenant: Tenant) => `/v1/tenants/${tenant}/principals/alice/authenticators`;
+
+/**
+ * Begins a TOTP enrolment for alice in `tenant` as that tenant's platform service, and confirms
+ * it when asked; returns its id and secret.
+ */
+async function freshTotp(
+  tenant: Tenant,
+  confirmed: boolean,
+): Promise<{ id: string; secret: string }> {
+  const begun = await t.call("POST", `${authenticators(tenant)}/totp`, {
+    key: services[tenant],
+    body: { name: `phone ${unique()}` },
+  });
+  const { authenticator, secret } = must(begun, 201).json<{
+    authenticator: { id: string };
+    secret: string;
+  }>();
+  if (confirmed) {
+    must(
+      await t.call("POST", `${authenticators(tenant)}/${authenticator.id}/confirm`, {
+        key: services[tenant],
+        body: { code: oathtoolCode(secret, t.clock.now()) },
+      }),
+      200,
+    );
+  }
+  return { id: authenticator.id, secret };
+}
+
 /** Routes that act in one tenant, named in the path (or, for receipts, by the receipt). */
 const tenantRoutes: RouteCase[] = [
   {
@@ -188,6 +222,57 @@ const tenantRoutes: RouteCase[] = [
     allowed: ADMINS,
     success: 204,
     prepare: async (tenant) => ({ url: `/v1/tenants/${tenant}/idps/${await freshIdp(tenant)}` }),
+  },
+  {
+    method: "GET",
+    path: "/v1/tenants/:tenant/principals/:principal/authenticators",
+    allowed: AUTHENTICATOR_MANAGERS,
+    success: 200,
+    prepare: (tenant) => ({ url: authenticators(tenant) }),
+  },
+  {
+    method: "POST",
+    path: "/v1/tenants/:tenant/principals/:principal/authenticators/totp",
+    allowed: SERVICE,
+    success: 201,
+    prepare: (tenant) => ({ url: `${authenticators(tenant)}/totp`, body: { name: "phone" } }),
+  },
+  {
+    method: "POST",
+    path: "/v1/tenants/:tenant/principals/:principal/authenticators/:id/confirm",
+    allowed: SERVICE,
+    success: 200,
+    prepare: async (tenant) => {
+      const { id, secret } = await freshTotp(tenant, false);
+      return {
+        url: `${authenticators(tenant)}/${id}/confirm`,
+        body: { code: oathtoolCode(secret, t.clock.now()) },
+      };
+    },
+  },
+  {
+    method: "POST",
+    path: "/v1/tenants/:tenant/principals/:principal/authenticators/:id/verify",
+    allowed: SERVICE,
+    success: 200,
+    prepare: async (tenant) => {
+      const { id, secret } = await freshTotp(tenant, true);
+      // The confirmation used the current step; the next one is within the window.
+      const next = new Date(t.clock.now().getTime() + 30_000);
+      return {
+        url: `${authenticators(tenant)}/${id}/verify`,
+        body: { code: oathtoolCode(secret, next) },
+      };
+    },
+  },
+  {
+    method: "DELETE",
+    path: "/v1/tenants/:tenant/principals/:principal/authenticators/:id",
+    allowed: AUTHENTICATOR_MANAGERS,
+    success: 204,
+    prepare: async (tenant) => ({
+      url: `${authenticators(tenant)}/${(await freshTotp(tenant, false)).id}`,
+    }),
   },
   {
     method: "GET",
@@ -533,10 +618,8 @@ beforeAll(async () => {
     keys.set(role, await t.key([role], role === "platform_admin" ? "all" : ["acme"]));
   }
   // A receipt in each tenant, decided by that tenant's own platform service key.
-  const services = {
-    acme: keys.get("platform_service")!,
-    globex: await t.key(["platform_service"], ["globex"]),
-  };
+  services.acme = keys.get("platform_service")!;
+  services.globex = await t.key(["platform_service"], ["globex"]);
   for (const tenant of ["acme", "globex"] as const) {
     const decided = await t.call("POST", `/v1/tenants/${tenant}/decisions`, {
       key: services[tenant],

@@ -14,6 +14,7 @@ import { createMetrics, type Metrics } from "./metrics.js";
 import { HttpProblem, PROBLEM_MEDIA_TYPE, renderProblem } from "./problem.js";
 import { problemSchema } from "./response-schemas.js";
 import { registerFederationRoutes } from "./routes/federation-routes.js";
+import { registerAuthenticatorRoutes } from "./routes/authenticator-routes.js";
 import { registerIdpRoutes } from "./routes/idp-routes.js";
 import { registerPlatformRoutes } from "./routes/platform-routes.js";
 import { registerTenantRoutes } from "./routes/tenant-routes.js";
@@ -235,6 +236,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     registerPlatformRoutes(api, context);
     registerTenantRoutes(api, context);
     registerIdpRoutes(api, context);
+    registerAuthenticatorRoutes(api, context);
     done();
   });
   void server.register((browser, _options, done) => {

@@ -337,3 +337,21 @@ export const idParams = z.strictObject({ id: segment });
 export const tenantParams = z.strictObject({ tenant: segment });
 export const tenantIdParams = z.strictObject({ tenant: segment, id: segment });
 export const principalParams = z.strictObject({ tenant: segment, principal: segment });
+
+export const authenticatorParams = z.strictObject({
+  tenant: segment,
+  principal: segment,
+  id: segment,
+});
+
+/** A TOTP enrolment: SHA-1, 6 digits and 30 s unless asked otherwise. */
+export const totpEnrolmentBody = z.strictObject({
+  name: text(64).optional().describe("The principal's name for it, e.g. `phone`."),
+  algorithm: z.enum(["SHA1", "SHA256", "SHA512"]).optional(),
+  digits: z.literal([6, 8]).optional(),
+});
+
+/** A TOTP code as typed: its digits are checked by the verifier, which counts failures. */
+export const totpCodeBody = z.strictObject({
+  code: z.string().max(16).describe("The code the authenticator app shows."),
+});

@@ -234,3 +234,41 @@ export const pages = {
   apiKeys: page(apiKeyView),
   audit: page(auditEvent),
 };
+
+/** An authenticator as shown: never its secret, not even sealed. */
+export const authenticatorView = z.object({
+  tenant: z.string(),
+  principal: z.string(),
+  id: z.string(),
+  kind: z.literal("totp"),
+  name: z.string(),
+  status: z.enum(["pending", "active"]),
+  totp: z.object({
+    algorithm: z.enum(["SHA1", "SHA256", "SHA512"]),
+    digits: z.literal([6, 8]),
+    period: z.int(),
+  }),
+  failedAttempts: z.int(),
+  lockedAt: time.optional(),
+  createdAt: time,
+  confirmedAt: time.optional(),
+  lastUsedAt: time.optional(),
+});
+
+/** A TOTP enrolment just begun: the only time the secret is shown. */
+export const totpEnrolment = z.object({
+  authenticator: authenticatorView,
+  secret: z.string().describe("The secret, base32, for manual entry; shown this once."),
+  uri: z.string().describe("The `otpauth://totp/…` key URI."),
+  qrSvg: z.string().describe("The key URI as a QR code, an SVG document."),
+});
+
+/** A verified TOTP code: the event to send as evidence in the decision request. */
+export const totpVerification = z.object({
+  event: z.object({
+    method: z.literal("totp"),
+    source: z.literal("platform"),
+    at: time,
+  }),
+  authenticator: authenticatorView,
+});

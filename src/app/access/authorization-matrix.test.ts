@@ -89,6 +89,16 @@ const tenantOperations: Operation[] = [
       h.app.decisions.decide(c, t, { principal: { id: "alice" }, evidence: { events: [] } }),
   },
   {
+    name: "authenticators.list",
+    allowed: ["platform_admin", "tenant_admin", "platform_service"],
+    run: (c, t) => h.app.authenticators.list(c, t, "alice"),
+  },
+  {
+    name: "authenticators.beginTotp",
+    allowed: ["platform_service"],
+    run: (c, t) => h.app.authenticators.beginTotp(c, t, "alice", {}),
+  },
+  {
     name: "audit.list",
     allowed: ["platform_admin", "tenant_admin", "tenant_auditor"],
     run: (c, t) => h.app.audit.list(c, t, {}, {}),

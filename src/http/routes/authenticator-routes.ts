@@ -1,0 +1,113 @@
+import type { FastifyInstance } from "fastify";
+import { z } from "zod";
+import { addRoute } from "../add-route.js";
+import {
+  authenticatorParams,
+  principalParams,
+  totpCodeBody,
+  totpEnrolmentBody,
+} from "../request-schemas.js";
+import { authenticatorView, totpEnrolment, totpVerification } from "../response-schemas.js";
+import { segment, type ApiContext } from "./api-context.js";
+
+const BASE = "/v1/tenants/:tenant/principals/:principal/authenticators";
+
+/**
+ * A principal's authenticators on the platform, called by the platform's backend on the
+ * principal's behalf (`platform_service`); administrators list and remove.
+ */
+export function registerAuthenticatorRoutes(server: FastifyInstance, context: ApiContext): void {
+  const { app, authenticate } = context;
+
+  addRoute(server, authenticate, {
+    method: "GET",
+    url: BASE,
+    tag: "authenticators",
+    summary: "List a principal's authenticators (never their secrets)",
+    params: principalParams,
+    success: {
+      status: 200,
+      description: "Every authenticator of the principal, oldest first.",
+      schema: z.object({ items: z.array(authenticatorView) }),
+    },
+    handler: async ({ params, caller }) => ({
+      items: await app.authenticators.list(caller, params.tenant, params.principal),
+    }),
+  });
+
+  addRoute(server, authenticate, {
+    method: "POST",
+    url: `${BASE}/totp`,
+    tag: "authenticators",
+    summary: "Begin a TOTP enrolment: the secret, key URI and QR code, shown once",
+    params: principalParams,
+    body: totpEnrolmentBody,
+    success: {
+      status: 201,
+      description:
+        "A pending authenticator and its secret, shown this once; confirm it with a first code.",
+      schema: totpEnrolment,
+      headers: [{ name: "location", description: "The authenticator's confirmation URL." }],
+    },
+    problems: [422],
+    handler: async ({ params, body, caller, reply }) => {
+      const enrolment = await app.authenticators.beginTotp(
+        caller,
+        params.tenant,
+        params.principal,
+        body,
+      );
+      reply.code(201);
+      reply.header("cache-control", "no-store");
+      reply.header(
+        "location",
+        `/v1/tenants/${segment(params.tenant)}/principals/${segment(params.principal)}/authenticators/${segment(enrolment.authenticator.id)}/confirm`,
+      );
+      return enrolment;
+    },
+  });
+
+  addRoute(server, authenticate, {
+    method: "POST",
+    url: `${BASE}/:id/confirm`,
+    tag: "authenticators",
+    summary: "Confirm a pending TOTP authenticator with a first valid code",
+    params: authenticatorParams,
+    body: totpCodeBody,
+    success: { status: 200, description: "The active authenticator.", schema: authenticatorView },
+    problems: [409, 422, 423],
+    handler: ({ params, body, caller }) =>
+      app.authenticators.confirmTotp(caller, params.tenant, params.principal, params.id, body),
+  });
+
+  addRoute(server, authenticate, {
+    method: "POST",
+    url: `${BASE}/:id/verify`,
+    tag: "authenticators",
+    summary: "Verify a TOTP code; each time step is accepted once",
+    params: authenticatorParams,
+    body: totpCodeBody,
+    success: {
+      status: 200,
+      description: "The TOTP event to send as evidence with the decision request.",
+      schema: totpVerification,
+    },
+    problems: [409, 422, 423],
+    handler: ({ params, body, caller }) =>
+      app.authenticators.verifyTotp(caller, params.tenant, params.principal, params.id, body),
+  });
+
+  addRoute(server, authenticate, {
+    method: "DELETE",
+    url: `${BASE}/:id`,
+    tag: "authenticators",
+    summary: "Remove an authenticator",
+    params: authenticatorParams,
+    success: { status: 204, description: "Removed." },
+    handler: async ({ params, caller, reply }) => {
+      await app.authenticators.remove(caller, params.tenant, params.principal, params.id);
+      reply.code(204);
+      return undefined;
+    },
+  });
+}
