@@ -7,7 +7,9 @@ import { dirname, join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { bootstrapPlatformAdmin } from "./app/api-keys/api-keys.js";
 import type { Application } from "./app/application.js";
+import { resealTotpSecrets, type ResealReport } from "./app/authenticators/reseal-secrets.js";
 import type { Context } from "./app/context.js";
+import { AppError } from "./app/errors.js";
 import { createApplication } from "./app/create-application.js";
 import type { Clock, Random, SecretSealer, Store } from "./app/ports.js";
 import type { ApiKeyRecord } from "./app/records.js";
@@ -60,6 +62,11 @@ export interface OpenedApplication {
     name: string;
     force?: boolean;
   }): Promise<{ key: ApiKeyRecord; secret: string }>;
+  /**
+   * Re-seals every TOTP secret with the first configured key (key rotation); throws
+   * `authenticator.not_configured` when no keys are configured.
+   */
+  resealSecrets(actor: string): Promise<ResealReport>;
   close(): Promise<void>;
 }
 
@@ -89,6 +96,10 @@ export async function openApplication(
     app,
     store,
     bootstrap: (options) => bootstrapPlatformAdmin(context, options),
+    resealSecrets: (actor) => {
+      if (secrets === undefined) throw new AppError("authenticator.not_configured");
+      return resealTotpSecrets(context, secrets, actor);
+    },
     async close() {
       app.close();
       await opened.close();

@@ -191,6 +191,13 @@ export interface AuthenticatorStore {
   ): Promise<{ failedAttempts: number; lockedAt?: string } | undefined>;
   /** Returns false when there was no such authenticator. */
   remove(tenant: string, principal: string, id: string): Promise<boolean>;
+  /** Every authenticator of the tenant, whoever holds it, by principal then age. */
+  listTenant(tenant: string): Promise<readonly AuthenticatorRecord[]>;
+  /**
+   * Replaces the sealed secret if it is still `from` (compare-and-set); returns false otherwise.
+   * For re-sealing under a new key: the secret itself never changes.
+   */
+  reseal(tenant: string, principal: string, id: string, from: string, to: string): Promise<boolean>;
 }
 
 /** Filters for reading a chain. */

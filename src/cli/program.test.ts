@@ -1,9 +1,11 @@
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { openApplication } from "../main.js";
+import { oathtoolCode } from "../verifiers/totp/test-support/oathtool.js";
 import { createProgress } from "./progress.js";
 import { createProgram } from "./program.js";
 
@@ -161,5 +163,53 @@ describe("progress", () => {
     progress.update(10);
     progress.done();
     expect(writes).toEqual([]);
+  });
+});
+
+describe("tenant-mfa secrets reseal", () => {
+  const exemptions = { maxDays: 90, breakGlassMaxDays: 7, maxRenewals: 2, maxActivePerTenant: 100 };
+  const k1 = { id: "k1", key: randomBytes(32).toString("base64") };
+  const k2 = { id: "k2", key: randomBytes(32).toString("base64") };
+
+  it("re-seals TOTP secrets with the first configured key, so that the old key can go", async () => {
+    const db = freshDb();
+    const adminSecret =
+      (await run(["bootstrap", "--db", db])).stdout.trim().split("\n").at(-1) ?? "";
+    const before = await openApplication({ db, exemptions, encryptionKeys: [k1] });
+    const admin = await before.app.authenticate(adminSecret);
+    await before.app.tenants.create(admin, { id: "acme", name: "Acme" });
+    await before.app.principals.upsert(admin, "acme", "alice", { population: "direct" });
+    const { secret: serviceKey } = await before.app.apiKeys.create(admin, {
+      name: "backend",
+      roles: ["platform_service"],
+      tenants: ["acme"],
+    });
+    const service = await before.app.authenticate(serviceKey);
+    const { authenticator, secret } = await before.app.authenticators.beginTotp(
+      service,
+      "acme",
+      "alice",
+      {},
+    );
+    await before.close();
+
+    const result = await run(["secrets", "reseal", "--db", db], {
+      TENANT_MFA_ENCRYPTION_KEYS: JSON.stringify([k2, k1]),
+    });
+    expect([result.exitCode, result.stdout]).toEqual([
+      0,
+      "Re-sealed 1 TOTP secret(s) in 1 tenant(s).\n",
+    ]);
+
+    const after = await openApplication({ db, exemptions, encryptionKeys: [k2] });
+    try {
+      await expect(
+        after.app.authenticators.confirmTotp(service, "acme", "alice", authenticator.id, {
+          code: oathtoolCode(secret, new Date()),
+        }),
+      ).resolves.toMatchObject({ status: "active" });
+    } finally {
+      await after.close();
+    }
   });
 });

@@ -177,6 +177,32 @@ export function createProgram(io: CliIo): Command {
     });
 
   program
+    .command("secrets")
+    .description("Secrets at rest")
+    .command("reseal")
+    .description(
+      "Re-seal every TOTP secret with the first of the configured encryption keys (key rotation)",
+    )
+    .addOption(dbOption())
+    .addOption(configOption())
+    .action(async (options: StoreOptions) => {
+      const config = configFrom(options);
+      if (config === undefined) return;
+      const opened = await openApplication(config);
+      try {
+        const report = await opened.resealSecrets(OPERATOR.id);
+        out(
+          `Re-sealed ${String(report.resealed)} TOTP secret(s) in ${String(report.tenants)} tenant(s).`,
+        );
+      } catch (error) {
+        if (!(error instanceof AppError)) throw error;
+        fail(error.message);
+      } finally {
+        await opened.close();
+      }
+    });
+
+  program
     .command("demo")
     .description("Evaluate a few example sign-ins and print the decisions")
     .action(() => {

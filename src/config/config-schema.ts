@@ -44,9 +44,9 @@ export const configSchema = z.strictObject({
     .transform((url) => url.replace(/\/+$/, ""))
     .optional(),
   /**
-   * Keys that encrypt secrets at rest (IdP client secrets), newest first: seal with the first,
-   * open with any. Without them, the embedded SQLite store keeps a generated key in a file beside
-   * the database; servers sharing PostgreSQL must all be given the same keys.
+   * Keys that encrypt secrets at rest (IdP client secrets, TOTP seeds), newest first: seal with
+   * the first, open with any. Without them, the embedded SQLite store keeps a generated key in a
+   * file beside the database; servers sharing PostgreSQL must all be given the same keys.
    */
   encryptionKeys: z
     .array(

@@ -151,6 +151,38 @@ export function describeAuthenticators({ store }: ContractContext): void {
       });
     });
 
+    it("lists a tenant's authenticators across principals, and re-seals by compare-and-set", async () => {
+      const tenant = await addTenant(store());
+      const other = await addTenant(store());
+      const bob = pendingTotp(tenant, "bob");
+      const alice = pendingTotp(tenant, "alice");
+      await store().transaction(async ({ authenticators }) => {
+        await authenticators.insert(bob);
+        await authenticators.insert(alice);
+        await authenticators.insert(pendingTotp(other));
+      });
+      const results = await store().transaction(async ({ authenticators }) => ({
+        listed: (await authenticators.listTenant(tenant)).map((a) => a.principal),
+        stale: await authenticators.reseal(tenant, "alice", alice.id, "v1.k0.old", "v1.k2.new"),
+        foreign: await authenticators.reseal(other, "alice", alice.id, alice.sealedSecret, "x"),
+        resealed: await authenticators.reseal(
+          tenant,
+          "alice",
+          alice.id,
+          alice.sealedSecret,
+          "v1.k2.new",
+        ),
+        after: (await authenticators.get(tenant, "alice", alice.id))?.sealedSecret,
+      }));
+      expect(results).toEqual({
+        listed: ["alice", "bob"],
+        stale: false,
+        foreign: false,
+        resealed: true,
+        after: "v1.k2.new",
+      });
+    });
+
     it("removes an authenticator", async () => {
       const tenant = await addTenant(store());
       const record = pendingTotp(tenant);

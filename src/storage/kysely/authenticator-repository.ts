@@ -108,6 +108,26 @@ export function createAuthenticatorRepository(db: Kysely<Database>): Authenticat
       };
     },
 
+    async listTenant(tenant) {
+      const rows = await db
+        .selectFrom("authenticators")
+        .selectAll()
+        .where("tenant", "=", tenant)
+        .orderBy("principal")
+        .orderBy("created_at")
+        .orderBy("id")
+        .execute();
+      return rows.map(toAuthenticator);
+    },
+
+    async reseal(tenant, principal, id, from, to) {
+      const updated = await one(tenant, principal, id)
+        .set({ sealed_secret: to })
+        .where("sealed_secret", "=", from)
+        .executeTakeFirst();
+      return updated.numUpdatedRows === 1n;
+    },
+
     async remove(tenant, principal, id) {
       const deleted = await db
         .deleteFrom("authenticators")
