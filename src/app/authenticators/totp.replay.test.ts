@@ -2,6 +2,8 @@
 // again while it is still valid. RFC 6238 §5.2 and SECURITY-CHECKLIST §6 T3: each time step is
 // accepted once per authenticator; an older step after a newer one is refused even inside the
 // window; of two concurrent submissions of one code exactly one succeeds (DESIGN invariant 7).
+import fc from "fast-check";
+import { Secret, TOTP } from "otpauth";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { oathtoolCode } from "../../verifiers/totp/test-support/oathtool.js";
 import type { Caller } from "../application.js";
@@ -78,5 +80,36 @@ describe("TOTP: each step accepted once", () => {
     const outcomes = await Promise.all([1, 2, 3, 4, 5].map(() => verify(totp)));
     expect(outcomes.filter((o) => o === "accepted")).toHaveLength(1);
     expect(outcomes.filter((o) => o === "totp.replayed")).toHaveLength(4);
+  });
+
+  it("accepts a step exactly when it is later than every step accepted before (any sequence)", async () => {
+    const totp = new TOTP({ secret: Secret.fromBase32(secret) });
+    const step = (time: Date) => Math.floor(time.getTime() / 30_000);
+    // The confirmation accepted the step 90 s before the beforeEach's end.
+    let last = step(h.clock.now()) - 3;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.record({
+            advance: fc.integer({ min: 0, max: 2 }),
+            offset: fc.integer({ min: -1, max: 1 }),
+          }),
+          {
+            maxLength: 12,
+          },
+        ),
+        async (submissions) => {
+          for (const { advance, offset } of submissions) {
+            h.clock.advance(advance * 30);
+            const submitted = step(h.clock.now()) + offset;
+            const code = totp.generate({ timestamp: submitted * 30_000 });
+            const expected = submitted > last ? "accepted" : "totp.replayed";
+            expect(await verify(code)).toBe(expected);
+            if (expected === "accepted") last = submitted;
+          }
+        },
+      ),
+      { numRuns: 40 },
+    );
   });
 });
