@@ -118,6 +118,41 @@ export function authenticatorUseCases(
     return record;
   };
 
+  /**
+   * One code submitted to an authenticator in `status`: checked, accepted through `accept` (the
+   * step's compare-and-set), and audited as `audit` when it counts, in one transaction.
+   */
+  async function useCode(
+    caller: Caller,
+    tenant: string,
+    principal: string,
+    id: string,
+    code: string,
+    use: {
+      status: AuthenticatorRecord["status"];
+      wrongStatus: string;
+      audit: string;
+      accept: (r: Repositories, step: number, at: string) => Promise<boolean>;
+    },
+  ): Promise<Attempt> {
+    return transact(context, async (r): Promise<Attempt> => {
+      const record = await find(r, tenant, principal, id);
+      if (record.status !== use.status) {
+        throw new AppError("authenticator.invalid_state", use.wrongStatus);
+      }
+      const result = await attempt(r, caller, record, code, (step, at) => use.accept(r, step, at));
+      if (result.ok) {
+        await recordAudit(context, r, {
+          tenant,
+          type: use.audit,
+          actor: caller.id,
+          payload: subject(result.record),
+        });
+      }
+      return result;
+    });
+  }
+
   return {
     async list(caller, tenant, principal) {
       authorize(caller, "authenticator.read", tenant);
@@ -178,23 +213,11 @@ export function authenticatorUseCases(
     async confirmTotp(caller, tenant, principal, id, { code }) {
       authorize(caller, "authenticator.enrol", tenant);
       need();
-      const outcome = await transact(context, async (r): Promise<Attempt> => {
-        const record = await find(r, tenant, principal, id);
-        if (record.status !== "pending") {
-          throw new AppError("authenticator.invalid_state", "The authenticator is confirmed.");
-        }
-        const result = await attempt(r, caller, record, code, (step, at) =>
-          r.authenticators.activate(tenant, principal, id, step, at),
-        );
-        if (result.ok) {
-          await recordAudit(context, r, {
-            tenant,
-            type: "authenticator.confirmed",
-            actor: caller.id,
-            payload: subject(result.record),
-          });
-        }
-        return result;
+      const outcome = await useCode(caller, tenant, principal, id, code, {
+        status: "pending",
+        wrongStatus: "The authenticator is confirmed.",
+        audit: "authenticator.confirmed",
+        accept: (r, step, at) => r.authenticators.activate(tenant, principal, id, step, at),
       });
       return toView(settle(outcome));
     },
@@ -202,26 +225,11 @@ export function authenticatorUseCases(
     async verifyTotp(caller, tenant, principal, id, { code }) {
       authorize(caller, "authenticator.verify", tenant);
       need();
-      const outcome = await transact(context, async (r): Promise<Attempt> => {
-        const record = await find(r, tenant, principal, id);
-        if (record.status !== "active") {
-          throw new AppError(
-            "authenticator.invalid_state",
-            "The authenticator awaits its first code: confirm it first.",
-          );
-        }
-        const result = await attempt(r, caller, record, code, (step, at) =>
-          r.authenticators.acceptStep(tenant, principal, id, step, at),
-        );
-        if (result.ok) {
-          await recordAudit(context, r, {
-            tenant,
-            type: "authenticator.verified",
-            actor: caller.id,
-            payload: subject(result.record),
-          });
-        }
-        return result;
+      const outcome = await useCode(caller, tenant, principal, id, code, {
+        status: "active",
+        wrongStatus: "The authenticator awaits its first code: confirm it first.",
+        audit: "authenticator.verified",
+        accept: (r, step, at) => r.authenticators.acceptStep(tenant, principal, id, step, at),
       });
       const record = settle(outcome);
       const event: TotpEvent = {
