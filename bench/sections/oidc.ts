@@ -1,6 +1,6 @@
 import { jwtVerify } from "jose";
 import { FULL_MEASURE } from "../lib/measure.js";
-import type { Figure, Section, SectionContext, SectionResult } from "../lib/section.js";
+import type { Section, SectionContext, SectionResult } from "../lib/section.js";
 import { createOidcProtocol } from "../../src/verifiers/oidc/index.js";
 import {
   decisionOf,
@@ -10,8 +10,8 @@ import {
   TENANT,
   verifyStore,
 } from "./federation/application.js";
-import { describeRounds, percentile, scaledCount } from "./federation/closed-loop.js";
-import { CONCURRENCY, fullBesideBare, ROUNDS } from "./federation/compare.js";
+import { describeRounds, scaledCount } from "./federation/closed-loop.js";
+import { comparisonFigures, CONCURRENCY, fullBesideBare, ROUNDS } from "./federation/compare.js";
 import { CLIENT_ID, InMemoryOidcProvider, ISSUER, SUBJECT } from "./federation/oidc-idp.js";
 import { ScriptedRandom } from "./federation/scripted-random.js";
 
@@ -87,42 +87,15 @@ async function run({ measure, log }: SectionContext): Promise<SectionResult> {
     const check = await verifyStore(bench, signIns, decisionIds);
 
     const ratio = result.fullPerSecond / result.barePerSecond;
-    const figures: Figure[] = [
+    const figures = comparisonFigures(
+      result,
       {
-        key: "full_per_s",
-        label: "OIDC sign-ins through the full path (start → callback → receipt, audit)",
-        value: result.fullPerSecond,
-        unit: "sign-ins/s",
+        full: "OIDC sign-ins through the full path (start → callback → receipt, audit)",
+        bare: "jose.jwtVerify of the same ID tokens (RS256), 64 in flight",
+        bareUnit: "tokens/s",
       },
-      {
-        key: "bare_per_s",
-        label: "jose.jwtVerify of the same ID tokens (RS256), 64 in flight",
-        value: result.barePerSecond,
-        unit: "tokens/s",
-      },
-      {
-        key: "ratio_vs_bare",
-        label: "full_per_s / bare_per_s",
-        value: ratio,
-        unit: "×",
-        decimals: 2,
-        target: { min: TARGET_RATIO },
-      },
-      {
-        key: "p50_ms",
-        label: "full sign-in latency, median (64 in flight: mostly queueing)",
-        value: percentile(result.full, 50),
-        unit: "ms",
-        decimals: 1,
-      },
-      {
-        key: "p99_ms",
-        label: "full sign-in latency, 99th percentile",
-        value: percentile(result.full, 99),
-        unit: "ms",
-        decimals: 1,
-      },
-    ];
+      TARGET_RATIO,
+    );
     const notes = [
       "full path, timed per sign-in: app.federation.start(acme, corp, {principal, return_to}) " +
         "(IdP and policy lookup, plan, state + nonce + sealed PKCE verifier stored, authorization URL) → " +

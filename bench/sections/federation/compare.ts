@@ -1,4 +1,5 @@
-import { closedLoop, median, type LoopRound } from "./closed-loop.js";
+import type { Figure } from "../../lib/section.js";
+import { closedLoop, median, percentile, type LoopRound } from "./closed-loop.js";
 
 /** Sign-ins (and bare verifications) in flight at once, as the issue asks. */
 export const CONCURRENCY = 64;
@@ -58,4 +59,41 @@ export async function fullBesideBare(options: {
     fullPerSecond: median(full.map((r) => r.perSecond)),
     barePerSecond: median(bare.map((r) => r.perSecond)),
   };
+}
+
+/**
+ * The figures both federation sections report: full and bare rates, their ratio held to
+ * `targetRatio`, and the full path's p50 and p99 latency.
+ */
+export function comparisonFigures(
+  result: Comparison,
+  labels: { readonly full: string; readonly bare: string; readonly bareUnit: string },
+  targetRatio: number,
+): Figure[] {
+  return [
+    { key: "full_per_s", label: labels.full, value: result.fullPerSecond, unit: "sign-ins/s" },
+    { key: "bare_per_s", label: labels.bare, value: result.barePerSecond, unit: labels.bareUnit },
+    {
+      key: "ratio_vs_bare",
+      label: "full_per_s / bare_per_s",
+      value: result.fullPerSecond / result.barePerSecond,
+      unit: "×",
+      decimals: 2,
+      target: { min: targetRatio },
+    },
+    {
+      key: "p50_ms",
+      label: "full sign-in latency, median (64 in flight: mostly queueing)",
+      value: percentile(result.full, 50),
+      unit: "ms",
+      decimals: 1,
+    },
+    {
+      key: "p99_ms",
+      label: "full sign-in latency, 99th percentile",
+      value: percentile(result.full, 99),
+      unit: "ms",
+      decimals: 1,
+    },
+  ];
 }
