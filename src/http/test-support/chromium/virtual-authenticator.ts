@@ -1,0 +1,102 @@
+import type { CDPSession, Page } from "playwright-core";
+
+/**
+ * Chromium's virtual authenticator (Chrome DevTools Protocol `WebAuthn` domain): a real CTAP2
+ * authenticator inside the browser that creates real credentials and signs real assertions, with
+ * knobs for the attacks a test needs (no user verification, a lower sign count, bogus bits).
+ * It belongs to one tab and its CDP session.
+ *
+ * @module
+ */
+
+export interface VirtualAuthenticatorOptions {
+  readonly transport?: "internal" | "usb" | "nfc" | "ble";
+  readonly hasResidentKey?: boolean;
+  readonly hasUserVerification?: boolean;
+  readonly isUserVerified?: boolean;
+  /** BE: a synced (backup-eligible) passkey. */
+  readonly backupEligible?: boolean;
+  /** BS: currently backed up. */
+  readonly backupState?: boolean;
+}
+
+/** A credential as the virtual authenticator holds it. */
+export interface VirtualCredential {
+  readonly credentialId: string;
+  readonly isResidentCredential: boolean;
+  readonly rpId?: string;
+  /** PKCS#8, base64. */
+  readonly privateKey: string;
+  readonly userHandle?: string;
+  readonly signCount: number;
+  readonly backupEligibility?: boolean;
+  readonly backupState?: boolean;
+}
+
+export interface VirtualAuthenticator {
+  readonly id: string;
+  readonly cdp: CDPSession;
+  setUserVerified(isUserVerified: boolean): Promise<void>;
+  /** Bits the authenticator lies about in its next responses; each call resets the others. */
+  setResponseOverrideBits(bits: {
+    isBadUV?: boolean;
+    isBadUP?: boolean;
+    isBogusSignature?: boolean;
+  }): Promise<void>;
+  credentials(): Promise<VirtualCredential[]>;
+  addCredential(credential: VirtualCredential): Promise<void>;
+  removeCredential(credentialId: string): Promise<void>;
+  setCredentialProperties(
+    credentialId: string,
+    properties: { backupEligibility?: boolean; backupState?: boolean },
+  ): Promise<void>;
+}
+
+/** Attaches a virtual CTAP 2.1 authenticator to `page`, answering without any UI. */
+export async function addVirtualAuthenticator(
+  page: Page,
+  options: VirtualAuthenticatorOptions = {},
+): Promise<VirtualAuthenticator> {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send("WebAuthn.enable", { enableUI: false });
+  const { authenticatorId } = await cdp.send("WebAuthn.addVirtualAuthenticator", {
+    options: {
+      protocol: "ctap2",
+      ctap2Version: "ctap2_1",
+      transport: options.transport ?? "internal",
+      hasResidentKey: options.hasResidentKey ?? true,
+      hasUserVerification: options.hasUserVerification ?? true,
+      isUserVerified: options.isUserVerified ?? true,
+      automaticPresenceSimulation: true,
+      defaultBackupEligibility: options.backupEligible ?? false,
+      defaultBackupState: options.backupState ?? false,
+    },
+  });
+  return {
+    id: authenticatorId,
+    cdp,
+    async setUserVerified(isUserVerified) {
+      await cdp.send("WebAuthn.setUserVerified", { authenticatorId, isUserVerified });
+    },
+    async setResponseOverrideBits(bits) {
+      await cdp.send("WebAuthn.setResponseOverrideBits", { authenticatorId, ...bits });
+    },
+    async credentials() {
+      const { credentials } = await cdp.send("WebAuthn.getCredentials", { authenticatorId });
+      return credentials;
+    },
+    async addCredential(credential) {
+      await cdp.send("WebAuthn.addCredential", { authenticatorId, credential });
+    },
+    async removeCredential(credentialId) {
+      await cdp.send("WebAuthn.removeCredential", { authenticatorId, credentialId });
+    },
+    async setCredentialProperties(credentialId, properties) {
+      await cdp.send("WebAuthn.setCredentialProperties", {
+        authenticatorId,
+        credentialId,
+        ...properties,
+      });
+    },
+  };
+}
