@@ -7,7 +7,7 @@ import { dirname, join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { bootstrapPlatformAdmin } from "./app/api-keys/api-keys.js";
 import type { Application } from "./app/application.js";
-import { resealTotpSecrets, type ResealReport } from "./app/authenticators/reseal-secrets.js";
+import { resealSecrets, type ResealReport } from "./app/secrets/reseal-secrets.js";
 import type { Context } from "./app/context.js";
 import { AppError } from "./app/errors.js";
 import { createApplication } from "./app/create-application.js";
@@ -98,7 +98,7 @@ export async function openApplication(
     bootstrap: (options) => bootstrapPlatformAdmin(context, options),
     resealSecrets: (actor) => {
       if (secrets === undefined) throw new AppError("authenticator.not_configured");
-      return resealTotpSecrets(context, secrets, actor);
+      return resealSecrets(context, secrets, actor);
     },
     async close() {
       app.close();

@@ -198,7 +198,7 @@ describe("tenant-mfa secrets reseal", () => {
     });
     expect([result.exitCode, result.stdout]).toEqual([
       0,
-      "Re-sealed 1 TOTP secret(s) in 1 tenant(s).\n",
+      "Re-sealed 1 TOTP secret(s) and 0 IdP client secret(s) in 1 tenant(s).\n",
     ]);
 
     const after = await openApplication({ db, exemptions, encryptionKeys: [k2] });

@@ -181,7 +181,7 @@ export function createProgram(io: CliIo): Command {
     .description("Secrets at rest")
     .command("reseal")
     .description(
-      "Re-seal every TOTP secret with the first of the configured encryption keys (key rotation)",
+      "Re-seal every sealed secret (TOTP secrets, OIDC client secrets) with the first of the configured encryption keys (key rotation)",
     )
     .addOption(dbOption())
     .addOption(configOption())
@@ -192,7 +192,7 @@ export function createProgram(io: CliIo): Command {
       try {
         const report = await opened.resealSecrets(OPERATOR.id);
         out(
-          `Re-sealed ${String(report.resealed)} TOTP secret(s) in ${String(report.tenants)} tenant(s).`,
+          `Re-sealed ${String(report.totpSecrets)} TOTP secret(s) and ${String(report.idpClientSecrets)} IdP client secret(s) in ${String(report.tenants)} tenant(s).`,
         );
       } catch (error) {
         if (!(error instanceof AppError)) throw error;

@@ -42,6 +42,7 @@ const EXPECTED: Record<ErrorCode, number> = {
   "totp.wrong_code": 422,
   "totp.replayed": 422,
   "totp.locked": 423,
+  "secret.unavailable": 503,
   "store.unavailable": 503,
 };
 

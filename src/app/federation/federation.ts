@@ -1,3 +1,4 @@
+import { openSealed } from "../secrets/open-sealed.js";
 import { evaluate } from "../../core/evaluate.js";
 import type { FederatedEvent } from "../../core/evidence.js";
 import { assessIdpClaims, type IdpAssessment } from "../../core/idp-assurance.js";
@@ -493,7 +494,11 @@ export function federationUseCases(
           redirectUri: idpEndpoints(f.publicUrl, tenant, id).oidcRedirectUri,
           expectedState: request.id,
           expectedNonce: request.nonce,
-          codeVerifier: f.secrets.open(request.sealedCodeVerifier, codeVerifierContext(request.id)),
+          codeVerifier: openSealed(
+            f.secrets,
+            request.sealedCodeVerifier,
+            codeVerifierContext(request.id),
+          ),
           ...(request.maxAgeSeconds === undefined ? {} : { maxAgeSeconds: request.maxAgeSeconds }),
           now: context.clock.now(),
           clockSkewSeconds: idp.clockSkewSeconds,
@@ -548,6 +553,10 @@ function oidcSettings(
   const { sealedClientSecret, ...settings } = idp.oidc;
   return {
     ...settings,
-    clientSecret: parts.secrets.open(sealedClientSecret, clientSecretContext(idp.tenant, idp.id)),
+    clientSecret: openSealed(
+      parts.secrets,
+      sealedClientSecret,
+      clientSecretContext(idp.tenant, idp.id),
+    ),
   };
 }

@@ -5,10 +5,11 @@ import { createTotpProtocol } from "../../verifiers/totp/index.js";
 import { oathtoolCode } from "../../verifiers/totp/test-support/oathtool.js";
 import { createApplication } from "../create-application.js";
 import { openHarness, type Harness } from "../test-support/harness.js";
-import { totpSecretContext } from "./authenticators.js";
-import { resealTotpSecrets } from "./reseal-secrets.js";
+import { totpSecretContext } from "../authenticators/authenticators.js";
+import { clientSecretContext } from "../federation/endpoints.js";
+import { resealSecrets } from "./reseal-secrets.js";
 
-describe("re-sealing TOTP secrets under a new key", () => {
+describe("re-sealing secrets under a new key", () => {
   const oldKey = { id: "k1", key: randomBytes(32) };
   const newKey = { id: "k2", key: randomBytes(32) };
   let h: Harness;
@@ -18,7 +19,7 @@ describe("re-sealing TOTP secrets under a new key", () => {
   });
   afterEach(() => h.close());
 
-  it("re-seals every tenant's secrets so that the new key alone opens them, audited without secrets", async () => {
+  it("re-seals every tenant's TOTP secrets so that the new key alone opens them, audited without secrets", async () => {
     const service = await h.caller(["platform_service"], "all");
     const enrolled: { tenant: string; id: string; secret: string }[] = [];
     for (const tenant of ["acme", "globex", "initech"]) {
@@ -36,12 +37,12 @@ describe("re-sealing TOTP secrets under a new key", () => {
       }
     }
 
-    const report = await resealTotpSecrets(
+    const report = await resealSecrets(
       h.context,
       createAesGcmSealer([newKey, oldKey]),
       "cli:secrets reseal",
     );
-    expect(report).toEqual({ tenants: 3, resealed: 4 });
+    expect(report).toEqual({ tenants: 3, totpSecrets: 4, idpClientSecrets: 0 });
 
     const onlyNew = createAesGcmSealer([newKey]);
     for (const { tenant, id, secret } of enrolled) {
@@ -72,21 +73,57 @@ describe("re-sealing TOTP secrets under a new key", () => {
       rotated.close();
     }
 
-    const audit = await h.app.audit.list(
-      h.admin,
-      "acme",
-      { type: "authenticator.secrets_resealed" },
-      {},
-    );
+    const audit = await h.app.audit.list(h.admin, "acme", { type: "secrets.resealed" }, {});
     expect(audit.items.map((e) => [e.actor, e.payload])).toEqual([
       ["cli:secrets reseal", { kind: "totp", count: 2 }],
     ]);
-    const initech = await h.app.audit.list(
-      h.admin,
-      "initech",
-      { type: "authenticator.secrets_resealed" },
-      {},
-    );
+    const initech = await h.app.audit.list(h.admin, "initech", { type: "secrets.resealed" }, {});
     expect(initech.items).toEqual([]);
+  });
+
+  it("re-seals OIDC client secrets as a new version of each IdP, which the new key alone opens", async () => {
+    await h.app.tenants.create(h.admin, { id: "acme", name: "Acme" });
+    const clientSecret = "a-very-secret-client-secret";
+    await h.app.idps.put(h.admin, "acme", "corp", {
+      registration: {
+        protocol: "oidc",
+        oidc: { issuer: "https://acme.idp.example", clientId: "tenant-mfa", clientSecret },
+      },
+      ifMatch: undefined,
+    });
+
+    const report = await resealSecrets(
+      h.context,
+      createAesGcmSealer([newKey, oldKey]),
+      "cli:secrets reseal",
+    );
+    expect(report).toEqual({ tenants: 1, totpSecrets: 0, idpClientSecrets: 1 });
+
+    const record = await h.store.transaction(({ idps }) => idps.get("acme", "corp"));
+    if (record?.protocol !== "oidc") throw new Error("the IdP is gone");
+    expect(record.version).toBe(2);
+    expect(record.updatedBy).toBe("cli:secrets reseal");
+    expect(record.oidc.sealedClientSecret.startsWith("v1.k2.")).toBe(true);
+    expect(
+      createAesGcmSealer([newKey]).open(
+        record.oidc.sealedClientSecret,
+        clientSecretContext("acme", "corp"),
+      ),
+    ).toBe(clientSecret);
+
+    const audit = await h.app.audit.list(h.admin, "acme", { type: "secrets.resealed" }, {});
+    expect(audit.items.map((e) => e.payload)).toEqual([{ kind: "idp_client_secret", count: 1 }]);
+    expect(JSON.stringify(audit.items)).not.toContain(clientSecret);
+  });
+
+  it("stops with secret.unavailable, not a store outage, when the key that sealed a secret is gone", async () => {
+    await h.app.tenants.create(h.admin, { id: "acme", name: "Acme" });
+    await h.app.principals.upsert(h.admin, "acme", "alice", { population: "direct" });
+    const service = await h.caller(["platform_service"], "all");
+    await h.app.authenticators.beginTotp(service, "acme", "alice", {});
+
+    await expect(
+      resealSecrets(h.context, createAesGcmSealer([newKey]), "cli:secrets reseal"),
+    ).rejects.toMatchObject({ code: "secret.unavailable" });
   });
 });
