@@ -39,16 +39,11 @@ export function createScryptHasher(cost: ScryptCost = DEFAULT_SCRYPT_COST): Secr
     async verify(secret, stored) {
       const parts = STORED.exec(stored);
       if (parts === null) return false;
-      const [, log2N, r, p, salt, hash] = parts;
+      const [, log2N, r, p, salt = "", hash = ""] = parts;
       const storedCost = { log2N: Number(log2N), r: Number(r), p: Number(p) };
-      const expected = Buffer.from(hash!, "base64");
+      const expected = Buffer.from(hash, "base64");
       if (!withinBounds(storedCost) || expected.length < 16) return false;
-      const actual = await derive(
-        secret,
-        Buffer.from(salt!, "base64"),
-        expected.length,
-        storedCost,
-      );
+      const actual = await derive(secret, Buffer.from(salt, "base64"), expected.length, storedCost);
       return timingSafeEqual(actual, expected);
     },
   };

@@ -43,11 +43,15 @@ export function formatRecoveryCode(bytes: Uint8Array): string {
     bits += 8;
     while (bits >= 5 && symbols.length < RECOVERY_CODE_LENGTH) {
       bits -= 5;
-      symbols += RECOVERY_CODE_ALPHABET[(buffer >> bits) & 31];
+      symbols += RECOVERY_CODE_ALPHABET.charAt((buffer >> bits) & 31);
     }
   }
-  return symbols.match(/.{4}/g)!.join("-");
+  return displayRecoveryCode(symbols);
 }
+
+/** A canonical code in the groups of four that people read and type. */
+export const displayRecoveryCode = (canonical: string): string =>
+  canonical.replace(/(.{4})(?=.)/g, "$1-");
 
 /**
  * Reads a code as typed: ignores case, dashes and spaces, reads I and L as 1 and O as 0. Returns

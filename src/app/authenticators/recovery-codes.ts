@@ -13,6 +13,7 @@ import type { Repositories, SecretHasher } from "../ports.js";
 import type { RecoveryCodeRecord, RecoveryCodeSetRecord } from "../records.js";
 import { requireTenant } from "../tenants/tenants.js";
 import {
+  displayRecoveryCode,
   formatRecoveryCode,
   parseRecoveryCode,
   RECOVERY_CODE_BYTES,
@@ -164,7 +165,9 @@ export function recoveryCodeUseCases(
       authorize(caller, "authenticator.enrol", tenant);
       const h = need();
       const codes = newCodes();
-      const hashes = await Promise.all(codes.map((code) => h.hash(code.canonical)));
+      const hashed = await Promise.all(
+        codes.map(async (code) => ({ locator: code.locator, hash: await h.hash(code.canonical) })),
+      );
       const id = context.random.id("rcs");
       const createdAt = context.clock.now().toISOString();
       await transact(context, async (r) => {
@@ -181,13 +184,7 @@ export function recoveryCodeUseCases(
         }
         await r.recoveryCodes.replace(
           { tenant, principal, id, createdAt },
-          codes.map((code, index) => ({
-            tenant,
-            principal,
-            set: id,
-            locator: code.locator,
-            hash: hashes[index]!,
-          })),
+          hashed.map(({ locator, hash }) => ({ tenant, principal, set: id, locator, hash })),
         );
         await recordAudit(context, r, {
           tenant,
@@ -203,7 +200,7 @@ export function recoveryCodeUseCases(
           },
         });
       });
-      return { codes: codes.map((code) => display(code.canonical)), createdAt };
+      return { codes: codes.map((code) => displayRecoveryCode(code.canonical)), createdAt };
     },
 
     async status(caller, tenant, principal) {
@@ -275,9 +272,6 @@ function parsed(code: string): ParsedRecoveryCode {
   if (result === undefined) throw new Error("a generated recovery code did not parse");
   return result;
 }
-
-/** The canonical code in the groups of four people read and type. */
-const display = (canonical: string): string => canonical.match(/.{4}/g)!.join("-");
 
 /** Tells the principal to generate new codes when few or none are left. */
 function noticeFor(remaining: number): RecoveryCodeNotice | undefined {

@@ -97,9 +97,10 @@ export function createRecoveryCodeRepository(db: Kysely<Database>): RecoveryCode
         .where("set_id", "=", set)
         .where("locator", "=", locator)
         .where("used_at", "is", null)
-        .where(({ exists, selectFrom }) =>
-          exists(
-            selectFrom("recovery_code_sets")
+        .where((eb) =>
+          eb.exists(
+            eb
+              .selectFrom("recovery_code_sets")
               .select("id")
               .where("recovery_code_sets.tenant", "=", tenant)
               .where("recovery_code_sets.principal", "=", principal)
