@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Caller } from "../application.js";
 import { AppError } from "../errors.js";
 import { openHarness, type Harness } from "../test-support/harness.js";
-import { RECOVERY_CODE_FAILURE_LIMIT } from "./recovery-codes.js";
+import { RECOVERY_CODE_FAILURE_LIMIT, RECOVERY_CODE_FAILURES } from "./recovery-codes.js";
 
 const failure = async (promise: Promise<unknown>) => {
   try {
@@ -74,12 +74,16 @@ describe("recovery codes: at most 100 consecutive failures", () => {
     expect(status.lockedAt).toBeUndefined();
   });
 
-  it("counts replays of a used code as failures", async () => {
+  it("counts malformed codes, wrong codes and replays of a used code as failures, and says so", async () => {
     await verify(codes[0]!);
-    expect(await verify(codes[0]!)).toEqual({
-      code: "recovery_code.used",
-      details: { failedAttempts: 1 },
-    });
+    const refusals = [await verify(codes[0]!), await verify("bad"), await verify(WRONG)];
+    expect(refusals).toEqual([
+      { code: "recovery_code.used", details: { failedAttempts: 1 } },
+      { code: "recovery_code.malformed_code", details: { failedAttempts: 2 } },
+      { code: "recovery_code.wrong_code", details: { failedAttempts: 3 } },
+    ]);
+    // What a backoff layer counts is exactly what the set counts.
+    expect([...RECOVERY_CODE_FAILURES].sort()).toEqual(refusals.map((r) => r.code).sort());
   });
 
   it("refuses new codes while locked; an administrator's revocation lifts the lock, audited", async () => {

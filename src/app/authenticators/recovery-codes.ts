@@ -27,6 +27,17 @@ export const RECOVERY_CODE_FAILURE_LIMIT = 100;
 /** At or below this many codes left, a use tells the principal to generate new ones. */
 export const RECOVERY_CODES_LOW = 3;
 
+/**
+ * The refusals of {@link recoveryCodeUseCases} `verify` that are failed attempts: counted against
+ * the set, and what a per-principal or per-client backoff layer counts too. `recovery_code.locked`
+ * is not among them: it refuses without trying.
+ */
+export const RECOVERY_CODE_FAILURES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  "recovery_code.malformed_code",
+  "recovery_code.wrong_code",
+  "recovery_code.used",
+]);
+
 type Attempt =
   | { readonly ok: true; readonly use: RecoveryCodeUse }
   | { readonly ok: false; readonly code: ErrorCode; readonly failedAttempts?: number };
@@ -228,6 +239,10 @@ export function recoveryCodeUseCases(
     async verify(caller, tenant, principal, { code }) {
       authorize(caller, "authenticator.verify", tenant);
       const checked = await check(need(), tenant, principal, parseRecoveryCode(code));
+      // A locked set refuses without trying: nothing to count, nothing to write.
+      if ("reason" in checked && checked.reason === "recovery_code.locked") {
+        throw new AppError(checked.reason);
+      }
       const outcome = await transact(context, (r) =>
         settleCheck(r, caller, tenant, principal, checked),
       );

@@ -14,6 +14,9 @@ export const recoveryCodeBody = z.strictObject({
     .describe("A recovery code as issued; case, dashes and spaces do not matter."),
 });
 
+/** Generation takes no options: an empty JSON object, or no body at all. */
+export const recoveryCodeGenerationBody = z.strictObject({}).default({});
+
 /** A new set of codes: the only time they are shown. */
 export const recoveryCodeIssue = z.object({
   codes: z
@@ -65,6 +68,7 @@ export function registerRecoveryCodeRoutes(server: FastifyInstance, context: Api
     tag: "authenticators",
     summary: "Generate ten recovery codes, shown once; they replace any earlier ones",
     params: principalParams,
+    body: recoveryCodeGenerationBody,
     success: {
       status: 201,
       description: "The new codes, shown this once; the earlier codes no longer work.",
