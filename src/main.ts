@@ -19,6 +19,7 @@ import { countAuditAppends, createMetrics, type Metrics } from "./http/metrics.j
 import { openStore } from "./storage/open-store.js";
 import type { FederationParts } from "./app/federation/endpoints.js";
 import { createAesGcmSealer, type SealingKey } from "./secrets/aes-gcm-sealer.js";
+import { createScryptHasher } from "./secrets/scrypt-hasher.js";
 import { decodeKeys, keyFromFile } from "./secrets/sealing-keys.js";
 import { createOidcProtocol } from "./verifiers/oidc/index.js";
 import { createSamlProtocol } from "./verifiers/saml/index.js";
@@ -90,6 +91,7 @@ export async function openApplication(
     ...context,
     ...(secrets === undefined ? {} : { secrets }),
     totp: createTotpProtocol(),
+    recoveryCodeHasher: createScryptHasher(),
     ...(federation === undefined ? {} : { federation }),
   });
   return {

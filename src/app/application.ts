@@ -1,5 +1,10 @@
 import type { Decision } from "../core/decision.js";
-import type { EnrolledAuthenticator, Evidence, TotpEvent } from "../core/evidence.js";
+import type {
+  EnrolledAuthenticator,
+  Evidence,
+  RecoveryCodeEvent,
+  TotpEvent,
+} from "../core/evidence.js";
 import type { IdpProfile } from "../core/input.js";
 import type { PlatformMandate, RequirementSpec, TenantPolicy } from "../core/policy.js";
 import type { ExemptionCategory, Population, RiskLevel } from "../core/vocabulary.js";
@@ -129,6 +134,39 @@ export interface TotpEnrolmentRequest {
   readonly name?: string;
   readonly algorithm?: TotpAlgorithm;
   readonly digits?: 6 | 8;
+}
+
+/** A new set of recovery codes: the codes are shown here once, and never again. */
+export interface RecoveryCodeIssue {
+  /** Ten codes, `XXXX-XXXX-XXXX-XXXX-XXXX`; each works once. */
+  readonly codes: readonly string[];
+  readonly createdAt: string;
+}
+
+/** What the API tells of a principal's recovery codes: counts and times, never a code. */
+export interface RecoveryCodeStatusView {
+  /** Whether the principal holds a set at all. */
+  readonly enrolled: boolean;
+  readonly total: number;
+  readonly remaining: number;
+  readonly failedAttempts: number;
+  readonly createdAt?: string;
+  readonly lastUsedAt?: string;
+  readonly lockedAt?: string;
+}
+
+/** Tells the principal to generate new codes: few or none are left (SP 800-63B-4: replace after use). */
+export interface RecoveryCodeNotice {
+  readonly code: "recovery_codes.running_low" | "recovery_codes.exhausted";
+  readonly message: string;
+}
+
+/** A recovery code accepted: the event for the decision's evidence and how many are left. */
+export interface RecoveryCodeUse {
+  readonly event: RecoveryCodeEvent;
+  readonly remaining: number;
+  /** Present when three or fewer codes remain. */
+  readonly notice?: RecoveryCodeNotice;
 }
 
 /** Where a federation endpoint sends the browser next. */
@@ -267,6 +305,26 @@ export interface Application {
       input: { code: string },
     ): Promise<{ event: TotpEvent; authenticator: AuthenticatorView }>;
     remove(caller: Caller, tenant: string, principal: string, id: string): Promise<void>;
+  };
+
+  /**
+   * A principal's recovery codes (saved look-up secrets), used by the platform's backend on the
+   * principal's behalf: ten single-use codes, stored as salted hashes, shown once; every use,
+   * failure, replacement and revocation is audited, never with a code.
+   */
+  readonly recoveryCodes: {
+    /** Issues ten new codes, replacing the principal's earlier set (its codes stop working). */
+    generate(caller: Caller, tenant: string, principal: string): Promise<RecoveryCodeIssue>;
+    status(caller: Caller, tenant: string, principal: string): Promise<RecoveryCodeStatusView>;
+    /** Accepts an unused code of the principal's set once; on success the event for evidence. */
+    verify(
+      caller: Caller,
+      tenant: string,
+      principal: string,
+      input: { code: string },
+    ): Promise<RecoveryCodeUse>;
+    /** Deletes the set, its codes and its failure count (this lifts a lock). */
+    revoke(caller: Caller, tenant: string, principal: string): Promise<void>;
   };
 
   readonly policies: {

@@ -3,6 +3,7 @@ import { apiKeyUseCases, authenticate } from "./api-keys/api-keys.js";
 import type { Application } from "./application.js";
 import { auditUseCases } from "./audit/audit-log.js";
 import { authenticatorUseCases } from "./authenticators/authenticators.js";
+import { recoveryCodeUseCases } from "./authenticators/recovery-codes.js";
 import type { TotpProtocol } from "./authenticators/totp-protocol.js";
 import { DEFAULT_SETTINGS, type AppSettings, type Context } from "./context.js";
 import { decisionUseCases, type DecisionServices } from "./decisions/decisions.js";
@@ -15,7 +16,7 @@ import { federationUseCases } from "./federation/federation.js";
 import { idpUseCases } from "./idps/idps.js";
 import { mandateUseCases } from "./mandates/mandates.js";
 import { policyUseCases } from "./policies/policies.js";
-import type { Clock, Random, SecretSealer, Store } from "./ports.js";
+import type { Clock, Random, SecretHasher, SecretSealer, Store } from "./ports.js";
 import { principalUseCases } from "./principals/principals.js";
 import { tenantUseCases } from "./tenants/tenants.js";
 
@@ -32,6 +33,11 @@ export interface ApplicationParts {
   readonly secrets?: SecretSealer;
   /** The TOTP verifier. */
   readonly totp?: TotpProtocol;
+  /**
+   * Hashes recovery codes (a salted password hash); without it, the recovery-code use cases
+   * answer `recovery_code.not_configured`.
+   */
+  readonly recoveryCodeHasher?: SecretHasher;
   /** SAML and OIDC sign-in; without it, IdP registration and federation answer `federation.not_configured`. */
   readonly federation?: FederationParts;
 }
@@ -65,6 +71,7 @@ export function createApplication(parts: ApplicationParts): Application & { clos
         ? undefined
         : { secrets: parts.secrets, totp: parts.totp },
     ),
+    recoveryCodes: recoveryCodeUseCases(context, parts.recoveryCodeHasher),
     async ready() {
       try {
         await parts.store.ping();

@@ -49,6 +49,13 @@ export const ERROR_CODES = {
     "Too many failed attempts: this authenticator is locked until an administrator resets it.",
   "secret.unavailable":
     "A sealed secret could not be opened: its key is not configured, or the stored value was altered.",
+  "recovery_code.not_configured": "This server has no hasher for recovery codes.",
+  "recovery_code.malformed_code":
+    "A recovery code is 20 letters and digits, as issued (dashes and spaces are ignored).",
+  "recovery_code.wrong_code": "The recovery code is not valid.",
+  "recovery_code.used": "This recovery code was used already; each code works once.",
+  "recovery_code.locked":
+    "Too many failed attempts: the recovery codes are locked until an administrator revokes them.",
   "store.unavailable": "The service cannot reach its store; no decision can be made now.",
 } as const;
 

@@ -10,6 +10,8 @@ import type {
   PolicyVersionRecord,
   PrincipalRecord,
   ReceiptRecord,
+  RecoveryCodeRecord,
+  RecoveryCodeSetRecord,
   TenantRecord,
 } from "./records.js";
 
@@ -34,6 +36,22 @@ export interface SecretSealer {
   seal(plaintext: string, context: string): string;
   /** Throws when the value was tampered with, sealed for another context, or its key is gone. */
   open(sealed: string, context: string): string;
+}
+
+/**
+ * Hashes secrets that are checked but never read back (recovery codes): a salted, deliberately
+ * slow password hash, since a code of under 112 bits must not fall to offline guessing should the
+ * store leak (SP 800-63B-4 §3.1.2, SECURITY-CHECKLIST N8). The stored value names its algorithm
+ * and parameters, so that they can be raised later without breaking the hashes already stored.
+ */
+export interface SecretHasher {
+  /** A new hash of `secret` under a fresh random salt. */
+  hash(secret: string): Promise<string>;
+  /**
+   * True when `secret` hashes to `stored` under the parameters `stored` names, compared in
+   * constant time; false for a mismatch or a stored value it cannot read.
+   */
+  verify(secret: string, stored: string): Promise<boolean>;
 }
 
 /** A page of results and the cursor to the next one, if any. */
@@ -200,6 +218,70 @@ export interface AuthenticatorStore {
   reseal(tenant: string, principal: string, id: string, from: string, to: string): Promise<boolean>;
 }
 
+/** A principal's current set of recovery codes with how many of them are left. */
+export interface RecoveryCodeStatus {
+  readonly set: RecoveryCodeSetRecord;
+  readonly total: number;
+  readonly remaining: number;
+}
+
+/**
+ * Recovery codes: one current set per principal, its codes stored only as hashes. Every method
+ * takes the tenant and principal first, and each change is one conditional statement, so that
+ * single use holds across instances sharing the store.
+ */
+export interface RecoveryCodeStore {
+  /** The principal's current set and its counts, if it has one. */
+  status(tenant: string, principal: string): Promise<RecoveryCodeStatus | undefined>;
+  /**
+   * The principal's current set and, when one of its codes has `locator`, that code (used or
+   * not). Codes of replaced sets are never found.
+   */
+  find(
+    tenant: string,
+    principal: string,
+    locator: string,
+  ): Promise<{ set: RecoveryCodeSetRecord; code?: RecoveryCodeRecord } | undefined>;
+  /**
+   * Makes `set` the principal's current set with `codes`, dropping every code of the set it
+   * replaces. The failure count and lock carry over to the new set (SP 800-63B: a new secret does
+   * not reset the count); the last use is cleared.
+   */
+  replace(
+    set: {
+      readonly tenant: string;
+      readonly principal: string;
+      readonly id: string;
+      readonly createdAt: string;
+    },
+    codes: readonly RecoveryCodeRecord[],
+  ): Promise<void>;
+  /**
+   * Marks the code `locator` of set `set` used, if it is unused, its set is still current and
+   * unlocked; then clears the failure count. Compare-and-set: of two submissions of one code,
+   * exactly one gets true (DESIGN invariant 7).
+   */
+  use(
+    tenant: string,
+    principal: string,
+    set: string,
+    locator: string,
+    at: string,
+  ): Promise<boolean>;
+  /**
+   * Counts a failed verification against the principal's set; at `limit` consecutive failures the
+   * set is locked. Returns the new count and the lock time, or undefined when there is no set.
+   */
+  recordFailure(
+    tenant: string,
+    principal: string,
+    limit: number,
+    at: string,
+  ): Promise<{ failedAttempts: number; lockedAt?: string } | undefined>;
+  /** Deletes the principal's set, its codes and its count; returns false when there was none. */
+  revoke(tenant: string, principal: string): Promise<boolean>;
+}
+
 /** Filters for reading a chain. */
 export interface AuditFilter {
   readonly type?: string;
@@ -241,6 +323,7 @@ export interface Repositories {
   readonly federationRequests: FederationRequestStore;
   readonly oneTimeProofs: OneTimeProofStore;
   readonly authenticators: AuthenticatorStore;
+  readonly recoveryCodes: RecoveryCodeStore;
 }
 
 /** What changed, so that every instance's caches drop what is stale (within a second). */

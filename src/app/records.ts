@@ -221,3 +221,33 @@ export interface AuthenticatorRecord {
   readonly confirmedAt?: string;
   readonly lastUsedAt?: string;
 }
+
+/**
+ * A principal's current set of recovery codes (saved look-up secrets, SP 800-63B-4). A new set
+ * replaces the previous one; the failure count belongs to the set's row and carries over.
+ */
+export interface RecoveryCodeSetRecord {
+  readonly tenant: string;
+  readonly principal: string;
+  readonly id: string;
+  readonly createdAt: string;
+  /** Failed verifications since the last success (NIST SP 800-63B §5.2.2). */
+  readonly failedAttempts: number;
+  /** When the failure limit was reached; a locked set verifies nothing. */
+  readonly lockedAt?: string;
+  readonly lastUsedAt?: string;
+}
+
+/**
+ * One recovery code: its locator (the first characters, not secret, used to find the code
+ * without trying every hash) and a salted password hash of the whole code. Used once.
+ */
+export interface RecoveryCodeRecord {
+  readonly tenant: string;
+  readonly principal: string;
+  readonly set: string;
+  readonly locator: string;
+  /** Self-describing: algorithm, parameters, salt and hash (see `SecretHasher`). */
+  readonly hash: string;
+  readonly usedAt?: string;
+}

@@ -180,6 +180,14 @@ async function freshTotp(
   return { id: authenticator.id, secret };
 }
 
+const recoveryCodes = (tenant: Tenant) => `${authenticators(tenant)}/recovery-codes`;
+
+/** Issues a new set of recovery codes for alice in `tenant`, as its platform service; returns them. */
+async function freshRecoveryCodes(tenant: Tenant): Promise<string[]> {
+  const issued = await t.call("POST", recoveryCodes(tenant), { key: services[tenant] });
+  return must(issued, 201).json<{ codes: string[] }>().codes;
+}
+
 /** Routes that act in one tenant, named in the path (or, for receipts, by the receipt). */
 const tenantRoutes: RouteCase[] = [
   {
@@ -273,6 +281,40 @@ const tenantRoutes: RouteCase[] = [
     prepare: async (tenant) => ({
       url: `${authenticators(tenant)}/${(await freshTotp(tenant, false)).id}`,
     }),
+  },
+  {
+    method: "POST",
+    path: "/v1/tenants/:tenant/principals/:principal/authenticators/recovery-codes",
+    allowed: SERVICE,
+    success: 201,
+    prepare: (tenant) => ({ url: recoveryCodes(tenant) }),
+  },
+  {
+    method: "GET",
+    path: "/v1/tenants/:tenant/principals/:principal/authenticators/recovery-codes",
+    allowed: AUTHENTICATOR_MANAGERS,
+    success: 200,
+    prepare: (tenant) => ({ url: recoveryCodes(tenant) }),
+  },
+  {
+    method: "POST",
+    path: "/v1/tenants/:tenant/principals/:principal/authenticators/recovery-codes/verify",
+    allowed: SERVICE,
+    success: 200,
+    prepare: async (tenant) => ({
+      url: `${recoveryCodes(tenant)}/verify`,
+      body: { code: (await freshRecoveryCodes(tenant))[0] },
+    }),
+  },
+  {
+    method: "DELETE",
+    path: "/v1/tenants/:tenant/principals/:principal/authenticators/recovery-codes",
+    allowed: AUTHENTICATOR_MANAGERS,
+    success: 204,
+    prepare: async (tenant) => {
+      await freshRecoveryCodes(tenant);
+      return { url: recoveryCodes(tenant) };
+    },
   },
   {
     method: "GET",

@@ -17,6 +17,7 @@ import { registerFederationRoutes } from "./routes/federation-routes.js";
 import { registerAuthenticatorRoutes } from "./routes/authenticator-routes.js";
 import { registerIdpRoutes } from "./routes/idp-routes.js";
 import { registerPlatformRoutes } from "./routes/platform-routes.js";
+import { registerRecoveryCodeRoutes } from "./routes/recovery-code-routes.js";
 import { registerTenantRoutes } from "./routes/tenant-routes.js";
 
 /** What the HTTP layer reads of the server configuration. */
@@ -237,6 +238,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     registerTenantRoutes(api, context);
     registerIdpRoutes(api, context);
     registerAuthenticatorRoutes(api, context);
+    registerRecoveryCodeRoutes(api, context);
     done();
   });
   void server.register((browser, _options, done) => {

@@ -43,6 +43,11 @@ const EXPECTED: Record<ErrorCode, number> = {
   "totp.replayed": 422,
   "totp.locked": 423,
   "secret.unavailable": 503,
+  "recovery_code.not_configured": 503,
+  "recovery_code.malformed_code": 400,
+  "recovery_code.wrong_code": 422,
+  "recovery_code.used": 422,
+  "recovery_code.locked": 423,
   "store.unavailable": 503,
 };
 

@@ -99,6 +99,32 @@ const tenantOperations: Operation[] = [
     run: (c, t) => h.app.authenticators.beginTotp(c, t, "alice", {}),
   },
   {
+    name: "recoveryCodes.generate",
+    allowed: ["platform_service"],
+    run: (c, t) => h.app.recoveryCodes.generate(c, t, "alice"),
+  },
+  {
+    name: "recoveryCodes.status",
+    allowed: ["platform_admin", "tenant_admin", "platform_service"],
+    run: (c, t) => h.app.recoveryCodes.status(c, t, "alice"),
+  },
+  {
+    name: "recoveryCodes.verify",
+    allowed: ["platform_service"],
+    run: (c, t) => h.app.recoveryCodes.verify(c, t, "alice", { code: "ZZZZ-ZZZZ-ZZZZ-ZZZZ-ZZZZ" }),
+  },
+  {
+    name: "recoveryCodes.revoke",
+    allowed: ["platform_admin", "tenant_admin", "platform_service"],
+    // A set to revoke each time: otherwise a second revocation finds none (`not_found`).
+    run: async (c, t) => {
+      if (t === "acme") {
+        await h.app.recoveryCodes.generate(callers.get("platform_service")!, t, "alice");
+      }
+      return h.app.recoveryCodes.revoke(c, t, "alice");
+    },
+  },
+  {
     name: "audit.list",
     allowed: ["platform_admin", "tenant_admin", "tenant_auditor"],
     run: (c, t) => h.app.audit.list(c, t, {}, {}),

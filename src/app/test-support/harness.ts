@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { createScryptHasher } from "../../secrets/scrypt-hasher.js";
 import { openStore } from "../../storage/open-store.js";
 import { createTotpProtocol } from "../../verifiers/totp/index.js";
 import { bootstrapPlatformAdmin } from "../api-keys/api-keys.js";
@@ -9,6 +10,12 @@ import type { FederationParts } from "../federation/endpoints.js";
 import { testFederationParts } from "./federation-parts.js";
 import type { Clock, Random, SecretSealer, Store } from "../ports.js";
 import type { Role } from "../records.js";
+
+/**
+ * The real scrypt hasher at a low cost (N = 2^10), so that tests may issue many codes; the
+ * production cost is tested beside the hasher.
+ */
+export const testRecoveryCodeHasher = createScryptHasher({ log2N: 10, r: 8, p: 1 });
 
 /** A clock tests move by hand. */
 export class ManualClock implements Clock {
@@ -67,6 +74,7 @@ export async function openHarness(
     federation,
     secrets: federation.secrets,
     totp: createTotpProtocol(),
+    recoveryCodeHasher: testRecoveryCodeHasher,
   });
   const { secret } = await bootstrapPlatformAdmin(context, { name: "test admin" });
   const admin = await app.authenticate(secret);

@@ -9,6 +9,7 @@ import { createApplication } from "../../app/create-application.js";
 import type { Clock, Random, Store } from "../../app/ports.js";
 import type { Role } from "../../app/records.js";
 import type { Logger } from "pino";
+import { createScryptHasher } from "../../secrets/scrypt-hasher.js";
 import { openStore } from "../../storage/open-store.js";
 import { createTotpProtocol } from "../../verifiers/totp/index.js";
 import { buildServer } from "../build-server.js";
@@ -85,6 +86,8 @@ export async function openTestServer(
     federation,
     secrets: federation.secrets,
     totp: createTotpProtocol(),
+    // The real hasher at a low cost, so that tests may issue many codes.
+    recoveryCodeHasher: createScryptHasher({ log2N: 10, r: 8, p: 1 }),
   });
   const { secret: adminKey } = await bootstrapPlatformAdmin(context, { name: "test admin" });
   const server = buildServer({

@@ -6,6 +6,7 @@ import { describeExemptionQueries } from "./describe-exemption-queries.js";
 import { describeFederation } from "./describe-federation.js";
 import { describeMultiInstance } from "./describe-multi-instance.js";
 import { describePagination } from "./describe-pagination.js";
+import { describeRecoveryCodes } from "./describe-recovery-codes.js";
 import { describeRoundTrips } from "./describe-round-trips.js";
 import { describeTenantIsolation } from "./describe-tenant-isolation.js";
 import { describeTransactions } from "./describe-transactions.js";
@@ -49,5 +50,6 @@ export function describeStoreContract(name: string, open: () => Promise<StoreHar
     describeMultiInstance(context);
     describeFederation(context);
     describeAuthenticators(context);
+    describeRecoveryCodes(context);
   });
 }

@@ -17,6 +17,8 @@ export interface Database {
   federation_requests: FederationRequestsTable;
   one_time_proofs: OneTimeProofsTable;
   authenticators: AuthenticatorsTable;
+  recovery_code_sets: RecoveryCodeSetsTable;
+  recovery_codes: RecoveryCodesTable;
 }
 
 export interface TenantsTable {
@@ -171,4 +173,25 @@ export interface AuthenticatorsTable {
   created_at: string;
   confirmed_at: string | null;
   last_used_at: string | null;
+}
+
+/** A principal's current set of recovery codes: one row per principal, replaced in place. */
+export interface RecoveryCodeSetsTable {
+  tenant: string;
+  principal: string;
+  id: string;
+  created_at: string;
+  failed_attempts: number;
+  locked_at: string | null;
+  last_used_at: string | null;
+}
+
+/** The codes of the current sets: a locator and a salted password hash each, never the code. */
+export interface RecoveryCodesTable {
+  tenant: string;
+  principal: string;
+  set_id: string;
+  locator: string;
+  hash: string;
+  used_at: string | null;
 }
