@@ -1,3 +1,4 @@
+import { registerAssuranceRoutes } from "./routes/assurance-routes.js";
 import swagger from "@fastify/swagger";
 import Fastify, {
   LogController,
@@ -237,6 +238,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     registerTenantRoutes(api, context);
     registerIdpRoutes(api, context);
     registerAuthenticatorRoutes(api, context);
+    registerAssuranceRoutes(api, context);
     done();
   });
   void server.register((browser, _options, done) => {

@@ -1,3 +1,4 @@
+import { createJoseTokenSigner } from "../../tokens/jose-token-signer.js";
 import { randomBytes } from "node:crypto";
 import { openStore } from "../../storage/open-store.js";
 import { createTotpProtocol } from "../../verifiers/totp/index.js";
@@ -67,6 +68,7 @@ export async function openHarness(
     federation,
     secrets: federation.secrets,
     totp: createTotpProtocol(),
+    tokenSigner: createJoseTokenSigner(),
   });
   const { secret } = await bootstrapPlatformAdmin(context, { name: "test admin" });
   const admin = await app.authenticate(secret);

@@ -1,3 +1,4 @@
+import { createJoseTokenSigner } from "../../tokens/jose-token-signer.js";
 import type { FederationParts } from "../../app/federation/endpoints.js";
 import { testFederationParts } from "../../app/test-support/federation-parts.js";
 import { randomBytes } from "node:crypto";
@@ -85,6 +86,7 @@ export async function openTestServer(
     federation,
     secrets: federation.secrets,
     totp: createTotpProtocol(),
+    tokenSigner: createJoseTokenSigner(),
   });
   const { secret: adminKey } = await bootstrapPlatformAdmin(context, { name: "test admin" });
   const server = buildServer({

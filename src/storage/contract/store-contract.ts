@@ -7,6 +7,7 @@ import { describeFederation } from "./describe-federation.js";
 import { describeMultiInstance } from "./describe-multi-instance.js";
 import { describePagination } from "./describe-pagination.js";
 import { describeRoundTrips } from "./describe-round-trips.js";
+import { describeSigningKeys } from "./describe-signing-keys.js";
 import { describeTenantIsolation } from "./describe-tenant-isolation.js";
 import { describeTransactions } from "./describe-transactions.js";
 import { describeUniqueInserts } from "./describe-unique-inserts.js";
@@ -49,5 +50,6 @@ export function describeStoreContract(name: string, open: () => Promise<StoreHar
     describeMultiInstance(context);
     describeFederation(context);
     describeAuthenticators(context);
+    describeSigningKeys(context);
   });
 }

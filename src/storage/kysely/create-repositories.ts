@@ -12,6 +12,7 @@ import { createOneTimeProofRepository } from "./one-time-proof-repository.js";
 import { createPolicyRepository } from "./policy-repository.js";
 import { createPrincipalRepository } from "./principal-repository.js";
 import { createReceiptRepository } from "./receipt-repository.js";
+import { createSigningKeyRepository } from "./signing-key-repository.js";
 import { createTenantRepository } from "./tenant-repository.js";
 
 /** Every repository, bound to `db`: pass a transaction to make them all write in it. */
@@ -32,5 +33,6 @@ export function createRepositories(
     federationRequests: createFederationRequestRepository(db),
     oneTimeProofs: createOneTimeProofRepository(db),
     authenticators: createAuthenticatorRepository(db),
+    signingKeys: createSigningKeyRepository(db),
   };
 }

@@ -17,6 +17,7 @@ export interface Database {
   federation_requests: FederationRequestsTable;
   one_time_proofs: OneTimeProofsTable;
   authenticators: AuthenticatorsTable;
+  signing_keys: SigningKeysTable;
 }
 
 export interface TenantsTable {
@@ -171,4 +172,17 @@ export interface AuthenticatorsTable {
   created_at: string;
   confirmed_at: string | null;
   last_used_at: string | null;
+}
+
+/** Assurance-token signing keys; the private JWK only sealed. */
+export interface SigningKeysTable {
+  kid: string;
+  alg: string;
+  public_jwk: string;
+  sealed_private_jwk: string;
+  created_at: string;
+  activates_at: string;
+  successor_of: string | null;
+  retires_at: string;
+  removed_at: string;
 }
