@@ -18,13 +18,13 @@ module.exports = {
       comment: "Use cases speak to ports; concrete adapters are wired in by the composition root.",
       severity: "error",
       from: { path: "^src/app/" },
-      to: { path: "^src/(verifiers|secrets|storage|http|cli|config)/" },
+      to: { path: "^src/(verifiers|secrets|tokens|storage|http|cli|config)/" },
     },
     {
       name: "adapters-do-not-import-each-other",
       severity: "error",
-      from: { path: "^src/(verifiers|secrets|storage|http|config)/([^/]+)" },
-      to: { path: "^src/(verifiers|secrets|storage|http|cli|config)/", pathNot: "^src/$1/" },
+      from: { path: "^src/(verifiers|secrets|tokens|storage|http|config)/([^/]+)" },
+      to: { path: "^src/(verifiers|secrets|tokens|storage|http|cli|config)/", pathNot: "^src/$1/" },
     },
     {
       name: "no-circular",

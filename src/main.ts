@@ -2,6 +2,7 @@
  * The composition root: the one place that wires the adapters (store, clock, randomness, HTTP)
  * to the application. `tenant-mfa serve` calls {@link startServer}.
  */
+import { createJoseTokenSigner } from "./tokens/jose-token-signer.js";
 import { randomBytes } from "node:crypto";
 import { dirname, join } from "node:path";
 import type { FastifyInstance } from "fastify";
@@ -92,6 +93,7 @@ export async function openApplication(
     ...(secrets === undefined ? {} : { secrets }),
     totp: createTotpProtocol(),
     recoveryCodeHasher: createScryptHasher(),
+    tokenSigner: createJoseTokenSigner(),
     ...(federation === undefined ? {} : { federation }),
   });
   return {

@@ -1,3 +1,4 @@
+import type { JsonWebKeySet } from "./assurance/signing-keys.js";
 import type { Decision } from "../core/decision.js";
 import type {
   EnrolledAuthenticator,
@@ -416,6 +417,17 @@ export interface Application {
       scope: { tenant?: string },
       onProgress?: (done: number) => void,
     ): Promise<AuditVerification>;
+  };
+
+  /** Assurance tokens: the keys that verify them, and their rotation. */
+  readonly assurance: {
+    /** The JWK Set served at `/.well-known/jwks.json`: public, no caller. */
+    jwks(): Promise<JsonWebKeySet>;
+    /**
+     * Rotates the signing key now (platform administrators). `compromised` withdraws every
+     * published key at once, so that tokens they signed stop verifying.
+     */
+    rotateSigningKey(caller: Caller, options: { compromised?: boolean }): Promise<{ kid: string }>;
   };
 
   /** Resolves when the store is reachable. */

@@ -1,6 +1,9 @@
 import { ApiKeyCache } from "./api-keys/api-key-cache.js";
 import { apiKeyUseCases, authenticate } from "./api-keys/api-keys.js";
 import type { Application } from "./application.js";
+import { assuranceUseCases } from "./assurance/assurance.js";
+import { signingKeys } from "./assurance/signing-keys.js";
+import type { AssuranceTokenSigner } from "./assurance/token-signer.js";
 import { auditUseCases } from "./audit/audit-log.js";
 import { authenticatorUseCases } from "./authenticators/authenticators.js";
 import { recoveryCodeUseCases } from "./authenticators/recovery-codes.js";
@@ -40,6 +43,8 @@ export interface ApplicationParts {
   readonly recoveryCodeHasher?: SecretHasher;
   /** SAML and OIDC sign-in; without it, IdP registration and federation answer `federation.not_configured`. */
   readonly federation?: FederationParts;
+  /** Signs assurance tokens; with `secrets` (which seal its keys) it enables them. */
+  readonly tokenSigner?: AssuranceTokenSigner;
 }
 
 /** Builds the application's use cases over a store, a clock and a source of randomness. */
@@ -65,6 +70,11 @@ export function createApplication(parts: ApplicationParts): Application & { clos
     idps: idpUseCases(context, parts.federation),
     federation: federationUseCases(context, services, parts.federation),
     audit: auditUseCases(context),
+    assurance: assuranceUseCases(
+      parts.secrets === undefined || parts.tokenSigner === undefined
+        ? undefined
+        : signingKeys(context, { signer: parts.tokenSigner, secrets: parts.secrets }),
+    ),
     authenticators: authenticatorUseCases(
       context,
       parts.secrets === undefined || parts.totp === undefined

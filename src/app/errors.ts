@@ -47,6 +47,9 @@ export const ERROR_CODES = {
   "totp.replayed": "This code was used already; wait for the next one.",
   "totp.locked":
     "Too many failed attempts: this authenticator is locked until an administrator resets it.",
+  "assurance.not_configured":
+    "This server has no sealing keys or token signer: it issues no assurance tokens.",
+  "assurance.not_allowed": "No assurance token can be issued for this decision.",
   "secret.unavailable":
     "A sealed secret could not be opened: its key is not configured, or the stored value was altered.",
   "recovery_code.not_configured": "This server has no hasher for recovery codes.",

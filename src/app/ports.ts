@@ -1,6 +1,7 @@
 import type {
   ApiKeyRecord,
   AuthenticatorRecord,
+  SigningKeyRecord,
   AuditEvent,
   ExemptionRecord,
   FederationRequestRecord,
@@ -310,6 +311,19 @@ export interface AuditStore {
 }
 
 /** The repositories, all bound to one transaction. */
+/** Assurance-token signing keys: platform-wide, not per tenant. */
+export interface SigningKeyStore {
+  /** The keys still published at `at` (`removedAt` after it), oldest activation first, then by kid. */
+  published(at: string): Promise<readonly SigningKeyRecord[]>;
+  /**
+   * Inserts a key; returns false when the key it is the successor of has one already: another
+   * instance rotated first, and its key is the one to use.
+   */
+  insert(record: SigningKeyRecord): Promise<boolean>;
+  /** Ends a key early: it stops signing at `retiresAt` and leaves the JWKS at `removedAt`. */
+  retire(kid: string, retiresAt: string, removedAt: string): Promise<boolean>;
+}
+
 export interface Repositories {
   readonly tenants: TenantStore;
   readonly policies: PolicyStore;
@@ -324,6 +338,7 @@ export interface Repositories {
   readonly oneTimeProofs: OneTimeProofStore;
   readonly authenticators: AuthenticatorStore;
   readonly recoveryCodes: RecoveryCodeStore;
+  readonly signingKeys: SigningKeyStore;
 }
 
 /** What changed, so that every instance's caches drop what is stale (within a second). */

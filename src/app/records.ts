@@ -251,3 +251,22 @@ export interface RecoveryCodeRecord {
   readonly hash: string;
   readonly usedAt?: string;
 }
+
+/**
+ * A key that signs assurance tokens. Keys rotate with overlap: a key is published in the JWKS
+ * from its creation, before it signs (`activatesAt`), so that verifiers have fetched it by then;
+ * it signs until `retiresAt`, and stays published until `removedAt`, when every token it signed
+ * has expired. Its private half is stored sealed only.
+ */
+export interface SigningKeyRecord {
+  readonly kid: string;
+  readonly alg: "ES256" | "EdDSA";
+  readonly publicJwk: Readonly<Record<string, string>>;
+  readonly sealedPrivateJwk: string;
+  readonly createdAt: string;
+  readonly activatesAt: string;
+  /** The key a scheduled successor takes over from; absent for first keys and rotations. */
+  readonly successorOf?: string;
+  readonly retiresAt: string;
+  readonly removedAt: string;
+}

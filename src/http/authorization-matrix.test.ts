@@ -483,6 +483,13 @@ const tenantRoutes: RouteCase[] = [
 const platformRoutes: RouteCase[] = [
   {
     method: "POST",
+    path: "/v1/platform/signing-keys/rotate",
+    allowed: PLATFORM_ADMIN,
+    success: 200,
+    prepare: () => ({ url: "/v1/platform/signing-keys/rotate", body: {} }),
+  },
+  {
+    method: "POST",
     path: "/v1/platform/mandates",
     allowed: PLATFORM_ADMIN,
     success: 201,

@@ -1,3 +1,4 @@
+import { registerAssuranceRoutes } from "./routes/assurance-routes.js";
 import swagger from "@fastify/swagger";
 import Fastify, {
   LogController,
@@ -239,6 +240,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     registerIdpRoutes(api, context);
     registerAuthenticatorRoutes(api, context);
     registerRecoveryCodeRoutes(api, context);
+    registerAssuranceRoutes(api, context);
     done();
   });
   void server.register((browser, _options, done) => {

@@ -42,6 +42,8 @@ const EXPECTED: Record<ErrorCode, number> = {
   "totp.wrong_code": 422,
   "totp.replayed": 422,
   "totp.locked": 423,
+  "assurance.not_configured": 503,
+  "assurance.not_allowed": 409,
   "secret.unavailable": 503,
   "recovery_code.not_configured": 503,
   "recovery_code.malformed_code": 400,

@@ -138,6 +138,11 @@ const tenantOperations: Operation[] = [
 
 const platformOperations: Operation[] = [
   {
+    name: "assurance.rotateSigningKey",
+    allowed: ["platform_admin"],
+    run: (c) => h.app.assurance.rotateSigningKey(c, {}),
+  },
+  {
     name: "mandates.create",
     allowed: ["platform_admin"],
     run: (c) =>

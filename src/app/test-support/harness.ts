@@ -1,3 +1,4 @@
+import { createJoseTokenSigner } from "../../tokens/jose-token-signer.js";
 import { randomBytes } from "node:crypto";
 import { createScryptHasher } from "../../secrets/scrypt-hasher.js";
 import { openStore } from "../../storage/open-store.js";
@@ -75,6 +76,7 @@ export async function openHarness(
     secrets: federation.secrets,
     totp: createTotpProtocol(),
     recoveryCodeHasher: testRecoveryCodeHasher,
+    tokenSigner: createJoseTokenSigner(),
   });
   const { secret } = await bootstrapPlatformAdmin(context, { name: "test admin" });
   const admin = await app.authenticate(secret);

@@ -1,3 +1,4 @@
+import { createJoseTokenSigner } from "../../tokens/jose-token-signer.js";
 import type { FederationParts } from "../../app/federation/endpoints.js";
 import { testFederationParts } from "../../app/test-support/federation-parts.js";
 import { randomBytes } from "node:crypto";
@@ -88,6 +89,7 @@ export async function openTestServer(
     totp: createTotpProtocol(),
     // The real hasher at a low cost, so that tests may issue many codes.
     recoveryCodeHasher: createScryptHasher({ log2N: 10, r: 8, p: 1 }),
+    tokenSigner: createJoseTokenSigner(),
   });
   const { secret: adminKey } = await bootstrapPlatformAdmin(context, { name: "test admin" });
   const server = buildServer({

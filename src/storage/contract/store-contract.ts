@@ -8,6 +8,7 @@ import { describeMultiInstance } from "./describe-multi-instance.js";
 import { describePagination } from "./describe-pagination.js";
 import { describeRecoveryCodes } from "./describe-recovery-codes.js";
 import { describeRoundTrips } from "./describe-round-trips.js";
+import { describeSigningKeys } from "./describe-signing-keys.js";
 import { describeTenantIsolation } from "./describe-tenant-isolation.js";
 import { describeTransactions } from "./describe-transactions.js";
 import { describeUniqueInserts } from "./describe-unique-inserts.js";
@@ -51,5 +52,6 @@ export function describeStoreContract(name: string, open: () => Promise<StoreHar
     describeFederation(context);
     describeAuthenticators(context);
     describeRecoveryCodes(context);
+    describeSigningKeys(context);
   });
 }

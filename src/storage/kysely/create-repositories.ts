@@ -13,6 +13,7 @@ import { createPolicyRepository } from "./policy-repository.js";
 import { createPrincipalRepository } from "./principal-repository.js";
 import { createReceiptRepository } from "./receipt-repository.js";
 import { createRecoveryCodeRepository } from "./recovery-code-repository.js";
+import { createSigningKeyRepository } from "./signing-key-repository.js";
 import { createTenantRepository } from "./tenant-repository.js";
 
 /** Every repository, bound to `db`: pass a transaction to make them all write in it. */
@@ -34,5 +35,6 @@ export function createRepositories(
     oneTimeProofs: createOneTimeProofRepository(db),
     authenticators: createAuthenticatorRepository(db),
     recoveryCodes: createRecoveryCodeRepository(db),
+    signingKeys: createSigningKeyRepository(db),
   };
 }

@@ -19,6 +19,7 @@ export interface Database {
   authenticators: AuthenticatorsTable;
   recovery_code_sets: RecoveryCodeSetsTable;
   recovery_codes: RecoveryCodesTable;
+  signing_keys: SigningKeysTable;
 }
 
 export interface TenantsTable {
@@ -194,4 +195,17 @@ export interface RecoveryCodesTable {
   locator: string;
   hash: string;
   used_at: string | null;
+}
+
+/** Assurance-token signing keys; the private JWK only sealed. */
+export interface SigningKeysTable {
+  kid: string;
+  alg: string;
+  public_jwk: string;
+  sealed_private_jwk: string;
+  created_at: string;
+  activates_at: string;
+  successor_of: string | null;
+  retires_at: string;
+  removed_at: string;
 }

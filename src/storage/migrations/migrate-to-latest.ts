@@ -4,6 +4,7 @@ import { initialMigration } from "./0001-initial.js";
 import { federationMigration } from "./0002-federation.js";
 import { authenticatorsMigration } from "./0003-authenticators.js";
 import { recoveryCodesMigration } from "./0005-recovery-codes.js";
+import { signingKeysMigration } from "./0007-signing-keys.js";
 
 /**
  * Every migration, in order. Listed in code rather than read from a folder so that the built
@@ -14,6 +15,7 @@ const migrations: Readonly<Record<string, Migration>> = {
   "0002-federation": federationMigration,
   "0003-authenticators": authenticatorsMigration,
   "0005-recovery-codes": recoveryCodesMigration,
+  "0007-signing-keys": signingKeysMigration,
 };
 
 const provider: MigrationProvider = {

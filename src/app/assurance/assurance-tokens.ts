@@ -1,0 +1,42 @@
+import { assuranceClaims } from "../../core/assurance-claims.js";
+import type { Decision } from "../../core/decision.js";
+import type { Context } from "../context.js";
+import { AppError } from "../errors.js";
+import type { SigningKeys } from "./signing-keys.js";
+import type { AssuranceTokenSigner } from "./token-signer.js";
+
+/** Assurance tokens live minutes: long enough to cross a redirect, too short to be worth stealing. */
+export const DEFAULT_ASSURANCE_TOKEN_LIFETIME_SECONDS = 300;
+
+/**
+ * Signs the assurance token for an allowed, stored decision, for `audience` (the platform's
+ * client). The claims come from the pure core; the key that signs is the one active now.
+ */
+export async function issueAssuranceToken(
+  context: Context,
+  parts: {
+    readonly keys: SigningKeys;
+    readonly signer: AssuranceTokenSigner;
+    readonly issuer: string;
+  },
+  decision: Decision,
+  audience: string,
+  lifetimeSeconds = DEFAULT_ASSURANCE_TOKEN_LIFETIME_SECONDS,
+): Promise<string> {
+  const built = assuranceClaims(decision, {
+    issuer: parts.issuer,
+    audience,
+    now: context.clock.now(),
+    lifetimeSeconds,
+    tokenId: context.random.id("tok"),
+  });
+  if (!built.ok) {
+    throw new AppError(
+      "assurance.not_allowed",
+      built.code === "decision_not_allowed"
+        ? "Only an allowed sign-in earns an assurance token."
+        : "Only a stored decision earns an assurance token.",
+    );
+  }
+  return parts.signer.sign(built.claims, await parts.keys.active());
+}

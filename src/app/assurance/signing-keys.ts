@@ -1,0 +1,189 @@
+import { recordAudit, readStore, transact, type Context } from "../context.js";
+import type { Repositories, SecretSealer } from "../ports.js";
+import type { SigningKeyRecord } from "../records.js";
+import { openSealed } from "../secrets/open-sealed.js";
+import type { AssuranceTokenSigner, PublicJwk, SigningAlgorithm } from "./token-signer.js";
+
+/** How signing keys rotate. */
+export interface SigningKeyPolicy {
+  readonly alg: SigningAlgorithm;
+  /** How long a key signs before its successor takes over. */
+  readonly signingSeconds: number;
+  /** How long before it signs a successor is published, so that verifiers have fetched it. */
+  readonly prepublishSeconds: number;
+  /** How long a key stays published after it stops signing: the longest token lifetime and more. */
+  readonly retentionSeconds: number;
+}
+
+/**
+ * ES256 keys that sign for 30 days; a successor is published two days before it takes over, and a
+ * retired key stays published for a day, far beyond the minutes a token lives.
+ */
+export const DEFAULT_SIGNING_KEY_POLICY: SigningKeyPolicy = Object.freeze({
+  alg: "ES256",
+  signingSeconds: 30 * 86_400,
+  prepublishSeconds: 2 * 86_400,
+  retentionSeconds: 86_400,
+});
+
+/** A JWK Set as `/.well-known/jwks.json` serves it (RFC 7517 §5). */
+export interface JsonWebKeySet {
+  readonly keys: readonly (PublicJwk & { kid: string; alg: SigningAlgorithm; use: "sig" })[];
+}
+
+/** The key that signs now, opened. */
+export interface ActiveSigningKey {
+  readonly kid: string;
+  readonly alg: SigningAlgorithm;
+  readonly privateJwk: string;
+}
+
+/** The context a private signing key is sealed in: it opens for this key only. */
+const privateKeyContext = (kid: string): string => `signing_key:${kid}:private_jwk`;
+
+const plus = (iso: string, seconds: number): string =>
+  new Date(Date.parse(iso) + seconds * 1000).toISOString();
+
+/**
+ * The assurance-token signing keys: the one that signs now, made or rotated on demand, and the
+ * set that verifiers fetch. Instances agree without coordination: a key is chosen by time alone,
+ * and the store accepts one key per activation instant, so two instances rotating at once end up
+ * with one successor. Every new key and every early retirement is audited in the platform chain.
+ */
+export function signingKeys(
+  context: Context,
+  parts: { readonly signer: AssuranceTokenSigner; readonly secrets: SecretSealer },
+  policy: SigningKeyPolicy = DEFAULT_SIGNING_KEY_POLICY,
+) {
+  const now = () => context.clock.now().toISOString();
+
+  /** Makes a key that activates at `activatesAt`; false when another instance made it first. */
+  async function create(
+    r: Repositories,
+    activatesAt: string,
+    actor: string,
+    reason: string,
+    successorOf?: string,
+  ) {
+    const kid = context.random.id("key");
+    const { publicJwk, privateJwk } = await parts.signer.generateKey(policy.alg);
+    const retiresAt = plus(activatesAt, policy.signingSeconds);
+    const record: SigningKeyRecord = {
+      kid,
+      alg: policy.alg,
+      publicJwk,
+      sealedPrivateJwk: parts.secrets.seal(privateJwk, privateKeyContext(kid)),
+      createdAt: now(),
+      activatesAt,
+      ...(successorOf === undefined ? {} : { successorOf }),
+      retiresAt,
+      removedAt: plus(retiresAt, policy.retentionSeconds),
+    };
+    if (!(await r.signingKeys.insert(record))) return false;
+    await recordAudit(context, r, {
+      tenant: null,
+      type: "signing_key.created",
+      actor,
+      payload: { kid, alg: record.alg, activatesAt, retiresAt, reason },
+    });
+    return true;
+  }
+
+  /** The key signing at `at`: the latest activated one that has not retired (ties: the last kid). */
+  const signingAt = (keys: readonly SigningKeyRecord[], at: string) =>
+    keys.filter((key) => key.activatesAt <= at && at < key.retiresAt).at(-1);
+
+  const useCases = {
+    /**
+     * The key that signs now. Creates the first key when there is none, and publishes the
+     * successor once the current key is within `prepublishSeconds` of retiring.
+     */
+    async active(): Promise<ActiveSigningKey> {
+      const at = now();
+      let keys = await readStore(context, (r) => r.signingKeys.published(at));
+      let current = signingAt(keys, at);
+      const successorDue =
+        current !== undefined &&
+        plus(at, policy.prepublishSeconds) >= current.retiresAt &&
+        !keys.some((key) => key.activatesAt === current?.retiresAt);
+      if (current === undefined || successorDue) {
+        const predecessor = current;
+        keys = await transact(context, async (r) => {
+          if (predecessor !== undefined) {
+            await create(r, predecessor.retiresAt, "system", "scheduled rotation", predecessor.kid);
+          } else if (signingAt(await r.signingKeys.published(at), at) === undefined) {
+            // Looked again inside the transaction: on SQLite, where transactions queue, this makes
+            // one first key; two PostgreSQL instances may make two, and the same one signs on both.
+            await create(r, at, "system", "no signing key");
+          }
+          return r.signingKeys.published(at);
+        });
+        current = signingAt(keys, at);
+      }
+      if (current === undefined) throw new Error("no signing key after creating one");
+      return {
+        kid: current.kid,
+        alg: current.alg,
+        privateJwk: openSealed(
+          parts.secrets,
+          current.sealedPrivateJwk,
+          privateKeyContext(current.kid),
+        ),
+      };
+    },
+
+    /**
+     * Rotates now: a new key signs from this instant and the current one retires. A retired key
+     * stays published for `retentionSeconds` so that tokens it signed still verify, unless keys
+     * are `compromised`: then every published key leaves the JWKS at once (they share one store),
+     * and every token they signed stops verifying.
+     */
+    async rotate(actor: string, options: { compromised?: boolean } = {}): Promise<string> {
+      return transact(context, async (r) => {
+        const at = now();
+        const keys = await r.signingKeys.published(at);
+        for (const key of keys) {
+          if (key.retiresAt <= at && options.compromised !== true) continue;
+          const removedAt = options.compromised === true ? at : plus(at, policy.retentionSeconds);
+          // Never later than it was: a retired key must not sign again. Successors published
+          // ahead never sign: the new key takes their place.
+          const retiresAt =
+            [key.retiresAt, key.activatesAt > at ? key.activatesAt : at].sort()[0] ?? at;
+          await r.signingKeys.retire(key.kid, retiresAt, removedAt);
+          await recordAudit(context, r, {
+            tenant: null,
+            type: "signing_key.retired",
+            actor,
+            payload: {
+              kid: key.kid,
+              retiresAt,
+              removedAt,
+              compromised: options.compromised === true,
+            },
+          });
+        }
+        await create(r, at, actor, options.compromised === true ? "compromised" : "rotation");
+        const next = signingAt(await r.signingKeys.published(at), at);
+        if (next === undefined) throw new Error("no signing key after rotating");
+        return next.kid;
+      });
+    },
+
+    /**
+     * The public keys verifiers may meet now: the one signing, retired ones still published, and
+     * a published successor. Makes the first key, or the successor when due, as signing would.
+     */
+    async jwks(): Promise<JsonWebKeySet> {
+      // A verifier may fetch before the first token is signed, or as a successor is due.
+      await useCases.active();
+      const keys = await readStore(context, (r) => r.signingKeys.published(now()));
+      return {
+        keys: keys.map((key) => ({ ...key.publicJwk, kid: key.kid, alg: key.alg, use: "sig" })),
+      };
+    },
+  };
+  return useCases;
+}
+
+/** The signing-key use cases, as {@link signingKeys} builds them. */
+export type SigningKeys = ReturnType<typeof signingKeys>;

@@ -1,0 +1,31 @@
+import type { AssuranceClaims } from "../../core/assurance-claims.js";
+
+/**
+ * The port through which assurance tokens are signed (JWS, RFC 7515). The adapter in
+ * `src/tokens` implements it with `jose`; the use cases keep the keys (sealed) and decide which
+ * one signs.
+ *
+ * @module
+ */
+
+/** The algorithms tokens are signed with: ECDSA P-256 or Ed25519 (RFC 7518, RFC 8037). */
+export type SigningAlgorithm = "ES256" | "EdDSA";
+
+/** A public JWK as published in the JWKS (RFC 7517). */
+export type PublicJwk = Readonly<Record<string, string>>;
+
+/** A new key pair: the public half to publish, the private half to seal at once. */
+export interface GeneratedSigningKey {
+  readonly publicJwk: PublicJwk;
+  /** The private JWK, serialised: the caller seals it before it goes anywhere. */
+  readonly privateJwk: string;
+}
+
+/** Signs assurance tokens with keys it is handed. */
+export interface AssuranceTokenSigner {
+  generateKey(alg: SigningAlgorithm): Promise<GeneratedSigningKey>;
+  sign(
+    claims: AssuranceClaims,
+    key: { readonly kid: string; readonly alg: SigningAlgorithm; readonly privateJwk: string },
+  ): Promise<string>;
+}

@@ -1,0 +1,99 @@
+import { randomInt } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import type { SigningKeyRecord } from "../../app/records.js";
+import { at, DAY, uniqueId } from "./fixtures.js";
+import type { ContractContext } from "./store-harness.js";
+
+// Keys are platform-wide, so each test takes its own stretch of time and looks only at its keys.
+const stretch = () => randomInt(0, 2_000) * 100 * DAY + randomInt(0, DAY);
+
+function key(base: number, activates: number, overrides: Partial<SigningKeyRecord> = {}) {
+  return {
+    kid: uniqueId("key"),
+    alg: "ES256",
+    publicJwk: { kty: "EC", crv: "P-256", x: "x-coordinate", y: "y-coordinate" },
+    sealedPrivateJwk: "v1.k1.aaaa.bbbb",
+    createdAt: at(base),
+    activatesAt: at(base + activates),
+    retiresAt: at(base + activates + 30 * DAY),
+    removedAt: at(base + activates + 31 * DAY),
+    ...overrides,
+  } satisfies SigningKeyRecord;
+}
+
+/** Assurance-token signing keys: what is published when, and one key per activation instant. */
+export function describeSigningKeys({ store }: ContractContext): void {
+  describe("signing keys", () => {
+    it("publishes a key from its creation until its removal, oldest activation first", async () => {
+      const base = stretch();
+      const first = key(base, 0);
+      const second = key(base, 28 * DAY);
+      await store().transaction(async ({ signingKeys }) => {
+        expect(await signingKeys.insert(second)).toBe(true);
+        expect(await signingKeys.insert(first)).toBe(true);
+      });
+      const mine = async (seconds: number) =>
+        (await store().read(({ signingKeys }) => signingKeys.published(at(base + seconds))))
+          .filter((k) => k.kid === first.kid || k.kid === second.kid)
+          .map((k) => k.kid);
+
+      expect(await mine(DAY)).toEqual([first.kid, second.kid]);
+      expect(await mine(31 * DAY - 1)).toEqual([first.kid, second.kid]);
+      expect(await mine(31 * DAY)).toEqual([second.kid]);
+      const [stored] = (
+        await store().read(({ signingKeys }) => signingKeys.published(at(base)))
+      ).filter((k) => k.kid === first.kid);
+      expect(stored).toStrictEqual(first);
+    });
+
+    it("accepts one successor per key, without spoiling the transaction that tried another", async () => {
+      const base = stretch();
+      const predecessor = key(base, 0);
+      const winner = key(base, 30 * DAY, { successorOf: predecessor.kid });
+      const loser = key(base, 30 * DAY, { successorOf: predecessor.kid });
+      const after = key(base, DAY);
+      await store().transaction(({ signingKeys }) => signingKeys.insert(predecessor));
+      await store().transaction(async ({ signingKeys }) => {
+        expect(await signingKeys.insert(winner)).toBe(true);
+      });
+      await store().transaction(async ({ signingKeys }) => {
+        expect(await signingKeys.insert(loser)).toBe(false);
+        // PostgreSQL aborts a transaction on a failed statement: this write must still commit.
+        expect(await signingKeys.insert(after)).toBe(true);
+      });
+      const kids = (await store().read(({ signingKeys }) => signingKeys.published(at(base)))).map(
+        (k) => k.kid,
+      );
+      expect(kids).toContain(winner.kid);
+      expect(kids).toContain(after.kid);
+      expect(kids).not.toContain(loser.kid);
+    });
+
+    it("retires a key early: its new retirement and removal are what is read back", async () => {
+      const base = stretch();
+      const early = key(base, 0);
+      await store().transaction(({ signingKeys }) => signingKeys.insert(early));
+      const retired = await store().transaction(({ signingKeys }) =>
+        signingKeys.retire(early.kid, at(base + DAY), at(base + 2 * DAY)),
+      );
+      expect(retired).toBe(true);
+      const published = await store().read(({ signingKeys }) =>
+        signingKeys.published(at(base + DAY)),
+      );
+      expect(published.find((k) => k.kid === early.kid)).toMatchObject({
+        retiresAt: at(base + DAY),
+        removedAt: at(base + 2 * DAY),
+      });
+      expect(
+        (await store().read(({ signingKeys }) => signingKeys.published(at(base + 2 * DAY)))).some(
+          (k) => k.kid === early.kid,
+        ),
+      ).toBe(false);
+      expect(
+        await store().transaction(({ signingKeys }) =>
+          signingKeys.retire("key_unknown", at(base), at(base)),
+        ),
+      ).toBe(false);
+    });
+  });
+}

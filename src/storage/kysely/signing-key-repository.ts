@@ -1,0 +1,68 @@
+import type { Kysely } from "kysely";
+import type { SigningKeyStore } from "../../app/ports.js";
+import type { SigningKeyRecord } from "../../app/records.js";
+import type { Database, SigningKeysTable } from "./database.js";
+import { fromJsonText, toJsonText } from "./json-text.js";
+import { toTimeText } from "./time-text.js";
+
+export function createSigningKeyRepository(db: Kysely<Database>): SigningKeyStore {
+  return {
+    async published(at) {
+      const rows = await db
+        .selectFrom("signing_keys")
+        .selectAll()
+        .where("removed_at", ">", toTimeText(at, "at"))
+        .orderBy("activates_at")
+        .orderBy("kid")
+        .execute();
+      return rows.map(toRecord);
+    },
+
+    // ON CONFLICT DO NOTHING: on PostgreSQL a failed insert would abort the whole transaction.
+    async insert(record) {
+      const inserted = await db
+        .insertInto("signing_keys")
+        .values({
+          kid: record.kid,
+          alg: record.alg,
+          public_jwk: toJsonText(record.publicJwk),
+          sealed_private_jwk: record.sealedPrivateJwk,
+          created_at: toTimeText(record.createdAt, "createdAt"),
+          activates_at: toTimeText(record.activatesAt, "activatesAt"),
+          successor_of: record.successorOf ?? null,
+          retires_at: toTimeText(record.retiresAt, "retiresAt"),
+          removed_at: toTimeText(record.removedAt, "removedAt"),
+        })
+        .onConflict((conflict) => conflict.doNothing())
+        .returning("kid")
+        .executeTakeFirst();
+      return inserted !== undefined;
+    },
+
+    async retire(kid, retiresAt, removedAt) {
+      const updated = await db
+        .updateTable("signing_keys")
+        .set({
+          retires_at: toTimeText(retiresAt, "retiresAt"),
+          removed_at: toTimeText(removedAt, "removedAt"),
+        })
+        .where("kid", "=", kid)
+        .executeTakeFirst();
+      return updated.numUpdatedRows === 1n;
+    },
+  };
+}
+
+function toRecord(row: SigningKeysTable): SigningKeyRecord {
+  return {
+    kid: row.kid,
+    alg: row.alg as SigningKeyRecord["alg"],
+    publicJwk: fromJsonText(row.public_jwk) as SigningKeyRecord["publicJwk"],
+    sealedPrivateJwk: row.sealed_private_jwk,
+    createdAt: row.created_at,
+    activatesAt: row.activates_at,
+    ...(row.successor_of === null ? {} : { successorOf: row.successor_of }),
+    retiresAt: row.retires_at,
+    removedAt: row.removed_at,
+  };
+}
