@@ -71,6 +71,8 @@ const CONTRACT = [
   "GET /v1/decisions/{id}",
   "GET /v1/tenants/{tenant}/audit",
   "GET /v1/audit/verify",
+  "GET /.well-known/jwks.json",
+  "POST /v1/platform/signing-keys/rotate",
 ];
 
 describe("health and readiness", () => {
