@@ -10,6 +10,7 @@ import { describeRoundTrips } from "./describe-round-trips.js";
 import { describeTenantIsolation } from "./describe-tenant-isolation.js";
 import { describeTransactions } from "./describe-transactions.js";
 import { describeUniqueInserts } from "./describe-unique-inserts.js";
+import { describeVerificationThrottles } from "./describe-verification-throttles.js";
 import { describeVersions } from "./describe-versions.js";
 import type { ContractContext, StoreHarness } from "./store-harness.js";
 
@@ -49,5 +50,6 @@ export function describeStoreContract(name: string, open: () => Promise<StoreHar
     describeMultiInstance(context);
     describeFederation(context);
     describeAuthenticators(context);
+    describeVerificationThrottles(context);
   });
 }

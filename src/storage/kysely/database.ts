@@ -17,6 +17,7 @@ export interface Database {
   federation_requests: FederationRequestsTable;
   one_time_proofs: OneTimeProofsTable;
   authenticators: AuthenticatorsTable;
+  verification_throttles: VerificationThrottlesTable;
 }
 
 export interface TenantsTable {
@@ -171,4 +172,16 @@ export interface AuthenticatorsTable {
   created_at: string;
   confirmed_at: string | null;
   last_used_at: string | null;
+}
+
+/** Failed verifications, backoff and lock per tenant and throttle key. */
+export interface VerificationThrottlesTable {
+  tenant: string;
+  throttle_key: string;
+  consecutive_failures: number;
+  next_attempt_at: string | null;
+  locked_at: string | null;
+  lock_expires_at: string | null;
+  last_failure_at: string | null;
+  last_success_at: string | null;
 }
