@@ -33,6 +33,7 @@ export const PERMISSIONS = {
   "authenticator.enrol": ["platform_service"],
   "authenticator.verify": ["platform_service"],
   "authenticator.remove": ["platform_admin", "tenant_admin", "platform_service"],
+  "authenticator.unlock": ["platform_admin", "tenant_admin"],
 } as const satisfies Record<string, readonly Role[]>;
 
 /** An action guarded by {@link PERMISSIONS}. */

@@ -39,7 +39,9 @@ export function createVerificationThrottleRepository(
         .onConflict((oc) =>
           oc
             .columns(["tenant", "throttle_key"])
-            .doUpdateSet((eb) => ({ consecutive_failures: eb.ref(`${TABLE}.consecutive_failures`) })),
+            .doUpdateSet((eb) => ({
+              consecutive_failures: eb.ref(`${TABLE}.consecutive_failures`),
+            })),
         )
         .returningAll()
         .executeTakeFirstOrThrow();
