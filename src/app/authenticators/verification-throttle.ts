@@ -221,6 +221,10 @@ export function verificationThrottle(
         const until = state.lockExpiresAt;
         if (until !== undefined && Date.parse(until) <= now.getTime()) {
           await r.verificationThrottles.clear(tenant, principalKey(principal));
+          // The client row is taken before the audit chain's head, as in every other path.
+          if (attempt.clientAddress !== undefined) {
+            await r.verificationThrottles.claim(tenant, clientKey(attempt.clientAddress));
+          }
           await recordAudit(context, r, {
             tenant,
             type: "authenticator.unlocked",
@@ -282,6 +286,12 @@ export function verificationThrottle(
           at,
           expiresAt: lockExpiresAt,
         }));
+      const clientFailures =
+        attempt.clientAddress === undefined
+          ? undefined
+          : await count(clientKey(attempt.clientAddress), policy.client);
+      // Audited after every throttle row is written: rows first, the audit chain's head last,
+      // in every transaction, so that two of them never wait for each other (PostgreSQL).
       if (locked) {
         await recordAudit(context, r, {
           tenant,
@@ -295,9 +305,9 @@ export function verificationThrottle(
           },
         });
       }
-      if (attempt.clientAddress === undefined) return { principalFailures, locked };
-      const clientFailures = await count(clientKey(attempt.clientAddress), policy.client);
-      return { principalFailures, clientFailures, locked };
+      return clientFailures === undefined
+        ? { principalFailures, locked }
+        : { principalFailures, clientFailures, locked };
     },
 
     async recordSuccess(r, attempt) {
