@@ -37,11 +37,9 @@ export function createVerificationThrottleRepository(
         .insertInto(TABLE)
         .values(empty(tenant, key))
         .onConflict((oc) =>
-          oc
-            .columns(["tenant", "throttle_key"])
-            .doUpdateSet((eb) => ({
-              consecutive_failures: eb.ref(`${TABLE}.consecutive_failures`),
-            })),
+          oc.columns(["tenant", "throttle_key"]).doUpdateSet((eb) => ({
+            consecutive_failures: eb.ref(`${TABLE}.consecutive_failures`),
+          })),
         )
         .returningAll()
         .executeTakeFirstOrThrow();
