@@ -304,6 +304,9 @@ export function authenticatorUseCases(
         let freshMfaAt: string | undefined;
         // A pending authenticator proves nothing yet: withdrawing an enrolment needs no rule.
         if (record.status === "active") {
+          // Holding the principal's throttle row queues concurrent removals of one principal
+          // (on every instance), so that two of them cannot each leave the other as the last.
+          await r.verificationThrottles.claim(tenant, principalKey(principal));
           if (role === "platform_service") {
             freshMfaAt = await throttle.lastSuccess(r, tenant, principal);
             const oldest = now.getTime() - throttle.policy.freshMfaSeconds * 1000;

@@ -2,7 +2,7 @@
 // account of their own there; if a success reset the address's count, one good verification
 // every 20 guesses would let the spraying go on unthrottled. A success resets the principal's
 // count only; the address keeps counting until it falls quiet.
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { Caller } from "../application.js";
 import { openHarness, type Harness } from "../test-support/harness.js";
 import {
@@ -13,6 +13,9 @@ import {
   type EnrolledTotp,
 } from "../test-support/totp-principals.js";
 import { VERIFICATION_THROTTLE_DEFAULTS } from "./verification-throttle.js";
+
+// Many verifications per test: generous limits for a loaded machine (no timing is asserted).
+vi.setConfig({ testTimeout: 60_000, hookTimeout: 60_000 });
 
 describe("a success from an address", () => {
   let h: Harness;

@@ -3,7 +3,7 @@
 // address has its own count across principals: past 20 failures from one address, every
 // principal tried from it waits, while the same principals from another address do not.
 // IPv6 addresses count by their /64, which one subscriber holds whole.
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { Caller } from "../application.js";
 import { openHarness, type Harness } from "../test-support/harness.js";
 import {
@@ -14,6 +14,9 @@ import {
   type EnrolledTotp,
 } from "../test-support/totp-principals.js";
 import { clientKey } from "./verification-throttle.js";
+
+// Many verifications per test: generous limits for a loaded machine (no timing is asserted).
+vi.setConfig({ testTimeout: 60_000, hookTimeout: 60_000 });
 
 describe("credential stuffing from one client address", () => {
   let h: Harness;

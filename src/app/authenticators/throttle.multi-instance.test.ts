@@ -3,7 +3,7 @@
 // ignored by another. Two instances share one PostgreSQL database: failures through both count
 // toward one backoff, concurrent attempts through both are checked one after another (no burst
 // slips past the backoff), and a lock set through one is honoured, and lifted, through the other.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { openStore } from "../../storage/open-store.js";
 import {
   createTestDatabase,
@@ -24,6 +24,9 @@ import {
   type EnrolledTotp,
 } from "../test-support/totp-principals.js";
 import { backoffSeconds, VERIFICATION_THROTTLE_DEFAULTS } from "./verification-throttle.js";
+
+// Many verifications per test: generous limits for a loaded machine (no timing is asserted).
+vi.setConfig({ testTimeout: 60_000, hookTimeout: 60_000 });
 
 const unreachable = await findUnreachableReason();
 const inCi = (process.env.CI ?? "") !== "" && process.env.CI !== "false";

@@ -2,7 +2,7 @@
 // than 100 consecutive failed attempts on one account. The 100th failure of a principal, on any
 // of its methods, locks its verification (audited once); an administrator unlocks it, audited
 // with who and why, and the lock also lapses after an hour, audited when it is noticed.
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { Caller } from "../application.js";
 import { openHarness, type Harness } from "../test-support/harness.js";
 import {
@@ -14,6 +14,9 @@ import {
   type EnrolledTotp,
 } from "../test-support/totp-principals.js";
 import { backoffSeconds, VERIFICATION_THROTTLE_DEFAULTS } from "./verification-throttle.js";
+
+// Many verifications per test: generous limits for a loaded machine (no timing is asserted).
+vi.setConfig({ testTimeout: 60_000, hookTimeout: 60_000 });
 
 const { principal: PRINCIPAL, lock: LOCK } = VERIFICATION_THROTTLE_DEFAULTS;
 

@@ -3,13 +3,16 @@
 // locked principal 423, an administrator unlocks through the unlock route, and removals are
 // refused without a fresh MFA (403) or when they would take the last method (409).
 import type { LightMyRequestResponse } from "fastify";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import {
   backoffSeconds,
   VERIFICATION_THROTTLE_DEFAULTS,
 } from "../../app/authenticators/verification-throttle.js";
 import { oathtoolCode } from "../../verifiers/totp/test-support/oathtool.js";
 import { openTestServer, type TestServer } from "../test-support/open-test-server.js";
+
+// Many verifications per test: generous limits for a loaded machine (no timing is asserted).
+vi.setConfig({ testTimeout: 60_000, hookTimeout: 60_000 });
 
 let t: TestServer;
 let service: string;
