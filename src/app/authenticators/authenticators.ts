@@ -6,7 +6,7 @@ import { AppError, type ErrorCode } from "../errors.js";
 import type { Repositories, SecretSealer } from "../ports.js";
 import type { AuthenticatorRecord } from "../records.js";
 import { requireTenant } from "../tenants/tenants.js";
-import { countActiveMethods, requiresMfa } from "./removal-rules.js";
+import { checkMethodRemoval, removalRole, type RemovalCheck } from "./removal-rules.js";
 import {
   DEFAULT_TOTP_PARAMETERS,
   type TotpParameters,
@@ -40,8 +40,6 @@ type Attempt =
   | { readonly ok: false; readonly code: ErrorCode; readonly failedAttempts?: number }
   | { readonly ok: false; readonly refused: AppError };
 
-/** The administrative roles that may remove an authenticator without a fresh MFA. */
-const ADMIN_ROLES = ["platform_admin", "tenant_admin"] as const;
 const REASON = /^[^\p{Cc}]{1,500}$/u;
 
 /**
@@ -296,36 +294,23 @@ export function authenticatorUseCases(
 
     async remove(caller, tenant, principal, id) {
       authorize(caller, "authenticator.remove", tenant);
-      // Administrators act for people who lost their device: no fresh MFA can be asked of them.
-      const role = ADMIN_ROLES.find((admin) => caller.roles.includes(admin)) ?? "platform_service";
       const refusal = await transact(context, async (r): Promise<AppError | undefined> => {
         const record = await find(r, tenant, principal, id);
-        const now = context.clock.now();
-        let freshMfaAt: string | undefined;
         // A pending authenticator proves nothing yet: withdrawing an enrolment needs no rule.
-        if (record.status === "active") {
-          // Holding the principal's throttle row queues concurrent removals of one principal
-          // (on every instance), so that two of them cannot each leave the other as the last.
-          await r.verificationThrottles.claim(tenant, principalKey(principal));
-          if (role === "platform_service") {
-            freshMfaAt = await throttle.lastSuccess(r, tenant, principal);
-            const oldest = now.getTime() - throttle.policy.freshMfaSeconds * 1000;
-            if (freshMfaAt === undefined || Date.parse(freshMfaAt) < oldest) {
-              return new AppError("authenticator.fresh_mfa_required");
-            }
-          }
-          if ((await countActiveMethods(r, tenant, principal)) <= 1) {
-            const mfa = await requiresMfa(r, tenant, principal, now);
-            if (mfa.required) {
-              return new AppError("authenticator.last_method", undefined, {
-                outcome: mfa.outcome,
-              });
-            }
-          }
-        }
+        const check: RemovalCheck =
+          record.status === "active"
+            ? await checkMethodRemoval(r, throttle, {
+                tenant,
+                principal,
+                caller,
+                now: context.clock.now(),
+              })
+            : { ok: true, role: removalRole(caller) };
+        if (!check.ok) return check.error;
         if (!(await r.authenticators.remove(tenant, principal, id))) {
           throw new AppError("not_found");
         }
+        const { role, freshMfaAt } = check;
         await recordAudit(context, r, {
           tenant,
           type: "authenticator.removed",
@@ -348,7 +333,7 @@ export function authenticatorUseCases(
       if (reason !== undefined && (typeof reason !== "string" || !REASON.test(reason))) {
         throw new AppError("request.invalid", "A reason is 1–500 characters, no control ones.");
       }
-      const role = ADMIN_ROLES.find((admin) => caller.roles.includes(admin)) ?? "platform_admin";
+      const role = removalRole(caller);
       return transact(context, async (r) => {
         await requireTenant(r, tenant);
         if ((await r.principals.get(tenant, principal)) === undefined) {

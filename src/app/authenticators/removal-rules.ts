@@ -6,7 +6,64 @@
  */
 import type { Decision } from "../../core/decision.js";
 import { evaluate } from "../../core/evaluate.js";
+import type { Caller } from "../application.js";
+import { AppError } from "../errors.js";
 import type { Repositories } from "../ports.js";
+import type { Role } from "../records.js";
+import { principalKey, type VerificationThrottle } from "./verification-throttle.js";
+
+/** The administrative roles that may remove a method without a fresh MFA. */
+const ADMIN_ROLES = ["platform_admin", "tenant_admin"] as const satisfies readonly Role[];
+
+/** The role a caller removes a method in: an administrative one if it holds one. */
+export const removalRole = (caller: Caller): Role =>
+  ADMIN_ROLES.find((admin) => caller.roles.includes(admin)) ?? "platform_service";
+
+/** Whether an active method may go, and what the audit event should say about it. */
+export type RemovalCheck =
+  | { readonly ok: true; readonly role: Role; readonly freshMfaAt?: string }
+  | { readonly ok: false; readonly error: AppError };
+
+/**
+ * The rules for removing one of the principal's active methods (any kind), inside the removal's
+ * transaction and before it deletes anything:
+ *
+ * 1. the platform's backend (`platform_service`) acting for the principal needs a fresh MFA: a
+ *    successful verification within `throttle.policy.freshMfaSeconds`, else
+ *    `authenticator.fresh_mfa_required`; administrators, who act for people who lost a device,
+ *    need none;
+ * 2. nobody removes the last active method ({@link countActiveMethods}) while policy requires
+ *    MFA of the principal ({@link requiresMfa}): `authenticator.last_method`.
+ *
+ * It first takes the principal's throttle row, so that concurrent removals of one principal
+ * (on any instance) queue and cannot each leave the other as the last. The refusal is returned
+ * as a value: throw it after the transaction.
+ */
+export async function checkMethodRemoval(
+  r: Repositories,
+  throttle: VerificationThrottle,
+  input: { tenant: string; principal: string; caller: Caller; now: Date },
+): Promise<RemovalCheck> {
+  const { tenant, principal, now } = input;
+  const role = removalRole(input.caller);
+  await r.verificationThrottles.claim(tenant, principalKey(principal));
+  let freshMfaAt: string | undefined;
+  if (role === "platform_service") {
+    freshMfaAt = await throttle.lastSuccess(r, tenant, principal);
+    const oldest = now.getTime() - throttle.policy.freshMfaSeconds * 1000;
+    if (freshMfaAt === undefined || Date.parse(freshMfaAt) < oldest) {
+      return { ok: false, error: new AppError("authenticator.fresh_mfa_required") };
+    }
+  }
+  if ((await countActiveMethods(r, tenant, principal)) <= 1) {
+    const mfa = await requiresMfa(r, tenant, principal, now);
+    if (mfa.required) {
+      const details = { outcome: mfa.outcome };
+      return { ok: false, error: new AppError("authenticator.last_method", undefined, details) };
+    }
+  }
+  return freshMfaAt === undefined ? { ok: true, role } : { ok: true, role, freshMfaAt };
+}
 
 /**
  * How many active methods the principal holds: every method that can prove a second factor.
