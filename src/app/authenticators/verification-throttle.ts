@@ -11,7 +11,10 @@
  * 3. {@link VerificationThrottle.recordSuccess} after a successful verification.
  *
  * State lives in the shared store (one statement per change), so the limits hold across server
- * instances. Time comes only from the context's clock.
+ * instances. Time comes only from the context's clock. On PostgreSQL the guard holds the
+ * principal's row until the transaction ends; call `recordFailure` before appending the
+ * attempt's own audit events, so that every transaction takes throttle rows before the audit
+ * chain's head and none waits for another in a cycle.
  *
  * @module
  */
