@@ -170,6 +170,27 @@ export interface RecoveryCodeUse {
   readonly notice?: RecoveryCodeNotice;
 }
 
+/** A code submitted for verification, and where the end user submitted it from. */
+export interface CodeSubmission {
+  readonly code: string;
+  /**
+   * The end user's IP address as the platform saw it: failures are limited per address too
+   * (credential stuffing). Without it only the principal's limit applies.
+   */
+  readonly clientAddress?: string | undefined;
+}
+
+/** What an administrator's unlock lifted. */
+export interface UnlockResult {
+  readonly principal: string;
+  /** The principal was locked by too many failures in a row. */
+  readonly wasLocked: boolean;
+  /** The principal's failures in a row before the unlock. */
+  readonly failedAttempts: number;
+  /** The authenticators whose failure lock or count was lifted. */
+  readonly authenticators: readonly string[];
+}
+
 /** Where a federation endpoint sends the browser next. */
 export interface FederationRedirect {
   readonly location: string;
@@ -295,7 +316,7 @@ export interface Application {
       tenant: string,
       principal: string,
       id: string,
-      input: { code: string },
+      input: CodeSubmission,
     ): Promise<AuthenticatorView>;
     /** Verifies a code; on success returns the TOTP event for the decision's evidence. */
     verifyTotp(
@@ -303,9 +324,23 @@ export interface Application {
       tenant: string,
       principal: string,
       id: string,
-      input: { code: string },
+      input: CodeSubmission,
     ): Promise<{ event: TotpEvent; authenticator: AuthenticatorView }>;
+    /**
+     * Removes an authenticator. The platform's backend needs a fresh MFA of the principal;
+     * nobody removes the last active method while policy requires MFA of the principal.
+     */
     remove(caller: Caller, tenant: string, principal: string, id: string): Promise<void>;
+    /**
+     * Lifts the principal's verification lock and backoff and its authenticators' failure locks
+     * (administrators only), audited with who and why.
+     */
+    unlock(
+      caller: Caller,
+      tenant: string,
+      principal: string,
+      input?: { reason?: string | undefined },
+    ): Promise<UnlockResult>;
   };
 
   /**

@@ -42,6 +42,14 @@ export const ERROR_CODES = {
     "This server has no sealing keys or TOTP verifier for platform authenticators.",
   "authenticator.invalid": "The authenticator request is not valid.",
   "authenticator.invalid_state": "The authenticator is not in a state that allows this.",
+  "authenticator.throttled":
+    "Too many failed verifications: wait before trying again (the problem's `retryAfter`, in seconds).",
+  "authenticator.locked":
+    "Too many failed verifications in a row: verification is locked for this principal until an administrator unlocks it or the lock expires.",
+  "authenticator.fresh_mfa_required":
+    "Removing an authenticator on the principal's behalf needs a successful verification within the last few minutes; verify first, or ask an administrator.",
+  "authenticator.last_method":
+    "This is the principal's last active method and policy requires MFA of this principal: enrol another method first, or grant an exemption.",
   "totp.malformed_code": "A TOTP code is 6 or 8 digits, as enrolled.",
   "totp.wrong_code": "The code is not valid now.",
   "totp.replayed": "This code was used already; wait for the next one.",

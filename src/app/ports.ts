@@ -14,6 +14,7 @@ import type {
   RecoveryCodeRecord,
   RecoveryCodeSetRecord,
   TenantRecord,
+  VerificationThrottleRecord,
 } from "./records.js";
 
 /** The source of time. Tests pass a fixed or stepping clock; nothing reads the wall clock directly. */
@@ -210,6 +211,11 @@ export interface AuthenticatorStore {
   ): Promise<{ failedAttempts: number; lockedAt?: string } | undefined>;
   /** Returns false when there was no such authenticator. */
   remove(tenant: string, principal: string, id: string): Promise<boolean>;
+  /**
+   * Lifts the failure locks of the principal's authenticators and forgets their failure counts;
+   * returns the ids of those that were locked or had failures.
+   */
+  unlockAll(tenant: string, principal: string): Promise<readonly string[]>;
   /** Every authenticator of the tenant, whoever holds it, by principal then age. */
   listTenant(tenant: string): Promise<readonly AuthenticatorRecord[]>;
   /**
@@ -283,6 +289,45 @@ export interface RecoveryCodeStore {
   revoke(tenant: string, principal: string): Promise<boolean>;
 }
 
+/**
+ * Failed verification attempts per throttle key (`principal:<id>`, `client:<address>`). Each
+ * change is one statement, so that concurrent failures on several instances all count.
+ */
+export interface VerificationThrottleStore {
+  get(tenant: string, key: string): Promise<VerificationThrottleRecord | undefined>;
+  /**
+   * The state of `key`, created empty when there is none, held until the transaction ends (a
+   * row lock on PostgreSQL; SQLite serialises write transactions anyway): verifications under
+   * one key queue behind each other, on every instance, so a guard's answer stays true until
+   * its transaction commits.
+   */
+  claim(tenant: string, key: string): Promise<VerificationThrottleRecord>;
+  /**
+   * Counts one failure at `at`, atomically: a failure after `forgetBefore` adds one to the count,
+   * an older last failure (a quiet period) starts it again at one. Returns the new state.
+   */
+  recordFailure(
+    tenant: string,
+    key: string,
+    failure: { at: string; forgetBefore: string },
+  ): Promise<VerificationThrottleRecord>;
+  /** Moves the next allowed attempt to `until`, never earlier than it already is. */
+  postpone(tenant: string, key: string, until: string): Promise<void>;
+  /**
+   * Locks `key` at `at` until `expiresAt` if it is unlocked and has failed at least `threshold`
+   * times in a row; returns true for the one call that locked it.
+   */
+  lock(
+    tenant: string,
+    key: string,
+    lock: { threshold: number; at: string; expiresAt: string },
+  ): Promise<boolean>;
+  /** A success: the count and backoff start again, and `at` is the last success. */
+  recordSuccess(tenant: string, key: string, at: string): Promise<void>;
+  /** Lifts the lock and backoff and forgets the failures; returns false when there was no row. */
+  clear(tenant: string, key: string): Promise<boolean>;
+}
+
 /** Filters for reading a chain. */
 export interface AuditFilter {
   readonly type?: string;
@@ -339,6 +384,7 @@ export interface Repositories {
   readonly authenticators: AuthenticatorStore;
   readonly recoveryCodes: RecoveryCodeStore;
   readonly signingKeys: SigningKeyStore;
+  readonly verificationThrottles: VerificationThrottleStore;
 }
 
 /** What changed, so that every instance's caches drop what is stale (within a second). */

@@ -270,3 +270,23 @@ export interface SigningKeyRecord {
   readonly retiresAt: string;
   readonly removedAt: string;
 }
+
+/**
+ * Failed verifications under one throttle key of a tenant: `principal:<id>` (every method of one
+ * principal) or `client:<address>` (every principal tried from one client address).
+ */
+export interface VerificationThrottleRecord {
+  readonly tenant: string;
+  readonly key: string;
+  /** Failures since the last success, the last unlock, or the last quiet period. */
+  readonly consecutiveFailures: number;
+  /** Before this instant, verification under this key is refused without checking anything. */
+  readonly nextAttemptAt?: string;
+  /** When too many failures locked the principal; a locked principal verifies nothing. */
+  readonly lockedAt?: string;
+  /** When the lock lapses by itself, unless an administrator lifts it before. */
+  readonly lockExpiresAt?: string;
+  readonly lastFailureAt?: string;
+  /** The last successful verification (principal keys only): the proof of a fresh MFA. */
+  readonly lastSuccessAt?: string;
+}

@@ -33,6 +33,8 @@ export interface RouteDefinition<P, Q, B> {
   readonly method: "GET" | "POST" | "PUT" | "DELETE";
   readonly url: string;
   readonly summary: string;
+  /** What the summary cannot say: rules, limits, refusals (OpenAPI `description`). */
+  readonly description?: string;
   readonly tag: string;
   readonly params?: P;
   readonly query?: Q;
@@ -86,9 +88,9 @@ const PROBLEM_DESCRIPTIONS: Readonly<Record<number, string>> = {
   413: "The body is too large (`request.too_large`).",
   415: "The body is not JSON (`request.unsupported_media_type`).",
   422: "The request breaks a rule (policy, mandate or exemption rules).",
-  423: "Too many failed attempts locked the authenticator (`totp.locked`, `recovery_code.locked`).",
+  423: "Too many failed attempts locked the authenticator or the principal (`totp.locked`, `recovery_code.locked`, `authenticator.locked`).",
   428: "`If-Match` is required (`policy.precondition_required`).",
-  429: "Too many failed authentication attempts (`auth.rate_limited`).",
+  429: "Too many failed attempts: wait `Retry-After` seconds (`auth.rate_limited`, `authenticator.throttled`).",
   500: "An internal error (`internal`).",
   503: "The store cannot be reached (`store.unavailable`).",
 };
@@ -147,6 +149,7 @@ export function addRoute<
     url: definition.url,
     schema: {
       summary: definition.summary,
+      ...(definition.description === undefined ? {} : { description: definition.description }),
       tags: [definition.tag],
       security: [{ bearer: [] }],
       ...(params === undefined ? {} : { params: jsonSchema(params, "input") }),

@@ -317,6 +317,16 @@ const tenantRoutes: RouteCase[] = [
     },
   },
   {
+    method: "POST",
+    path: "/v1/tenants/:tenant/principals/:principal/authenticators/unlock",
+    allowed: ADMINS,
+    success: 200,
+    prepare: (tenant) => ({
+      url: `${authenticators(tenant)}/unlock`,
+      body: { reason: "Identity checked" },
+    }),
+  },
+  {
     method: "GET",
     path: "/v1/tenants/:tenant",
     allowed: READERS,

@@ -38,6 +38,10 @@ const EXPECTED: Record<ErrorCode, number> = {
   "authenticator.not_configured": 503,
   "authenticator.invalid": 422,
   "authenticator.invalid_state": 409,
+  "authenticator.throttled": 429,
+  "authenticator.locked": 423,
+  "authenticator.fresh_mfa_required": 403,
+  "authenticator.last_method": 409,
   "totp.malformed_code": 400,
   "totp.wrong_code": 422,
   "totp.replayed": 422,
@@ -83,6 +87,25 @@ describe("problem mapping", () => {
       "www-authenticate": 'Bearer realm="tenant-mfa", error="invalid_token"',
     });
     expect(renderProblem(new AppError("auth.forbidden"), "/").headers).toEqual({});
+  });
+
+  it("tells a throttled client when to retry: Retry-After and `retryAfter`, in seconds", () => {
+    const throttled = renderProblem(
+      new AppError("authenticator.throttled", undefined, { retryAfter: 8 }),
+      "/v1/x",
+    );
+    expect(throttled.headers).toEqual({ "retry-after": "8" });
+    expect(throttled.problem).toMatchObject({
+      status: 429,
+      retryAfter: 8,
+      details: { retryAfter: 8 },
+    });
+    const bogus = renderProblem(
+      new AppError("authenticator.throttled", undefined, { retryAfter: "soon" }),
+      "/v1/x",
+    );
+    expect(bogus.headers).toEqual({});
+    expect(bogus.problem).not.toHaveProperty("retryAfter");
   });
 
   it("shows the details of a refusal but never those of an outage", () => {

@@ -54,6 +54,7 @@ const CONTRACT = [
   "DELETE /v1/tenants/{tenant}/idps/{idp}",
   "GET /v1/tenants/{tenant}/principals/{principal}/authenticators",
   "POST /v1/tenants/{tenant}/principals/{principal}/authenticators/totp",
+  "POST /v1/tenants/{tenant}/principals/{principal}/authenticators/unlock",
   "POST /v1/tenants/{tenant}/principals/{principal}/authenticators/{id}/confirm",
   "POST /v1/tenants/{tenant}/principals/{principal}/authenticators/{id}/verify",
   "DELETE /v1/tenants/{tenant}/principals/{principal}/authenticators/{id}",

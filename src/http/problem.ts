@@ -23,6 +23,8 @@ export interface Problem {
   readonly instance?: string;
   readonly errors?: readonly InvalidPart[];
   readonly details?: Readonly<Record<string, unknown>>;
+  /** Seconds to wait before retrying (RFC 9110 §10.2.3), as the `Retry-After` header says too. */
+  readonly retryAfter?: number;
 }
 
 /** The media type of a problem document (RFC 9457 §3). */
@@ -114,7 +116,7 @@ export function renderProblem(error: unknown, instance: string | undefined): Ren
   const make = (
     code: ProblemCode,
     detail: string | undefined,
-    extra: Partial<Pick<Problem, "errors" | "details">> = {},
+    extra: Partial<Pick<Problem, "errors" | "details" | "retryAfter">> = {},
     headers: Readonly<Record<string, string>> = {},
     unexpected = false,
   ): RenderedProblem => {
@@ -145,6 +147,11 @@ export function renderProblem(error: unknown, instance: string | undefined): Ren
     const extra = error.details === undefined || outage ? {} : { details: error.details };
     const headers: Record<string, string> =
       error.code === "store.unavailable" ? { "retry-after": "5" } : {};
+    const retryAfter = error.details?.retryAfter;
+    if (typeof retryAfter === "number" && Number.isSafeInteger(retryAfter) && retryAfter > 0) {
+      headers["retry-after"] = String(retryAfter);
+      return make(error.code, error.message, { ...extra, retryAfter }, headers);
+    }
     return make(error.code, error.message, extra, headers);
   }
   if (error instanceof HttpProblem) return make(error.code, error.message, {}, error.headers);

@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import { z } from "zod";
 import { ROLES } from "../app/records.js";
 import { parseTime } from "../core/time.js";
@@ -351,7 +352,28 @@ export const totpEnrolmentBody = z.strictObject({
   digits: z.literal([6, 8]).optional(),
 });
 
+/**
+ * The end user's IP address as the platform saw it (IPv4 or IPv6, as `node:net` `isIP` accepts):
+ * failed verifications are limited per address as well as per principal.
+ */
+export const clientAddress = z
+  .string()
+  .max(64)
+  .refine((value) => isIP(value) !== 0, { error: "expected an IPv4 or IPv6 address" })
+  .describe(
+    "The end user's IP address as the platform saw it (IPv4 or IPv6). Failed verifications are " +
+      "limited per principal and, when this is sent, per client address too (IPv6 by /64), " +
+      "with exponential backoff: a throttled attempt answers 429 `authenticator.throttled` with " +
+      "`Retry-After`. Without it only the principal's limit applies.",
+  );
+
 /** A TOTP code as typed: its digits are checked by the verifier, which counts failures. */
 export const totpCodeBody = z.strictObject({
   code: z.string().max(16).describe("The code the authenticator app shows."),
+  clientAddress: clientAddress.optional(),
+});
+
+/** An administrator's unlock of a principal's verification. */
+export const unlockBody = z.strictObject({
+  reason: text(500).optional().describe("Why the principal is unlocked; kept in the audit trail."),
 });

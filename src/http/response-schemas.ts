@@ -21,6 +21,10 @@ export const problemSchema = z
       .optional()
       .describe("Every invalid part of the request, as JSON pointers."),
     details: z.record(z.string(), z.unknown()).optional(),
+    retryAfter: z
+      .int()
+      .optional()
+      .describe("Seconds to wait before retrying, as the `Retry-After` header says too."),
   })
   .describe("RFC 9457 problem details");
 
@@ -271,4 +275,14 @@ export const totpVerification = z.object({
     at: time,
   }),
   authenticator: authenticatorView,
+});
+
+/** What an administrator's unlock lifted. */
+export const unlockResult = z.object({
+  principal: z.string(),
+  wasLocked: z.boolean().describe("The principal was locked by too many failures in a row."),
+  failedAttempts: z.int().describe("The principal's failures in a row before the unlock."),
+  authenticators: z
+    .array(z.string())
+    .describe("The authenticators whose failure lock or count was lifted."),
 });

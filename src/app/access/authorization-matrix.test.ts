@@ -125,6 +125,11 @@ const tenantOperations: Operation[] = [
     },
   },
   {
+    name: "authenticators.unlock",
+    allowed: ADMINS,
+    run: (c, t) => h.app.authenticators.unlock(c, t, "alice", { reason: "matrix" }),
+  },
+  {
     name: "audit.list",
     allowed: ["platform_admin", "tenant_admin", "tenant_auditor"],
     run: (c, t) => h.app.audit.list(c, t, {}, {}),

@@ -34,6 +34,7 @@ export const PERMISSIONS = {
   "authenticator.verify": ["platform_service"],
   "authenticator.remove": ["platform_admin", "tenant_admin", "platform_service"],
   "signing_key.rotate": ["platform_admin"],
+  "authenticator.unlock": ["platform_admin", "tenant_admin"],
 } as const satisfies Record<string, readonly Role[]>;
 
 /** An action guarded by {@link PERMISSIONS}. */

@@ -148,12 +148,24 @@ describe("TOTP enrolment and management", () => {
     expect(audit.items.map((e) => [e.actor, e.payload])).toEqual([
       [
         admin.id,
-        { principal: "alice", authenticator: authenticator.id, kind: "totp", status: "pending" },
+        {
+          principal: "alice",
+          authenticator: authenticator.id,
+          kind: "totp",
+          status: "pending",
+          role: "tenant_admin",
+        },
       ],
     ]);
   });
 
   it("audits every change without a secret or a code in the payload", async () => {
+    // MFA optional, so that the last method may go (removal-rules: last method).
+    await h.app.policies.replace(h.admin, "acme", {
+      policy: { posture: "mfa_optional" },
+      rationale: "Removing the only authenticator is allowed",
+      ifMatch: 1,
+    });
     const { secret, authenticator } = await h.app.authenticators.beginTotp(
       service,
       "acme",

@@ -6,11 +6,19 @@ import { AppError, type ErrorCode } from "../errors.js";
 import type { Repositories, SecretSealer } from "../ports.js";
 import type { AuthenticatorRecord } from "../records.js";
 import { requireTenant } from "../tenants/tenants.js";
+import { checkMethodRemoval, removalRole, type RemovalCheck } from "./removal-rules.js";
 import {
   DEFAULT_TOTP_PARAMETERS,
   type TotpParameters,
   type TotpProtocol,
 } from "./totp-protocol.js";
+import {
+  checkClientAddress,
+  principalKey,
+  throttleError,
+  verificationThrottle,
+  type VerificationAttempt,
+} from "./verification-throttle.js";
 
 /** What the authenticator use cases need beyond the common context. */
 export interface AuthenticatorParts {
@@ -29,19 +37,25 @@ export const totpSecretContext = (tenant: string, principal: string, id: string)
 
 type Attempt =
   | { readonly ok: true; readonly record: AuthenticatorRecord }
-  | { readonly ok: false; readonly code: ErrorCode; readonly failedAttempts?: number };
+  | { readonly ok: false; readonly code: ErrorCode; readonly failedAttempts?: number }
+  | { readonly ok: false; readonly refused: AppError };
+
+const REASON = /^[^\p{Cc}]{1,500}$/u;
 
 /**
  * A principal's authenticators on the platform (TOTP for now). The platform's backend enrols and
- * verifies on the principal's behalf; administrators list and remove. Secrets are sealed before
- * they reach the store and shown once; each time step is accepted once; failures are counted and
- * lock the authenticator at {@link TOTP_FAILURE_LIMIT}. Every change is audited in its transaction,
- * never with a secret or a code.
+ * verifies on the principal's behalf; administrators list, remove and unlock. Secrets are sealed
+ * before they reach the store and shown once; each time step is accepted once; failures are
+ * counted and lock the authenticator at {@link TOTP_FAILURE_LIMIT}; every verification also goes
+ * through the principal's and client address's throttle (`verification-throttle.ts`). Removal
+ * on the principal's behalf needs a fresh MFA, and the last active method stays while policy
+ * requires MFA. Every change is audited in its transaction, never with a secret or a code.
  */
 export function authenticatorUseCases(
   context: Context,
   parts: AuthenticatorParts | undefined,
 ): Application["authenticators"] {
+  const throttle = verificationThrottle(context);
   const need = (): AuthenticatorParts => {
     if (parts === undefined) throw new AppError("authenticator.not_configured");
     return parts;
@@ -58,6 +72,7 @@ export function authenticatorUseCases(
     record: AuthenticatorRecord,
     code: string,
     accept: (step: number, at: string) => Promise<boolean>,
+    throttled: VerificationAttempt,
   ): Promise<Attempt> {
     const { secrets, totp } = need();
     const { tenant, principal, id } = record;
@@ -86,11 +101,20 @@ export function authenticatorUseCases(
       at,
     );
     if (counted === undefined) throw new AppError("not_found");
+    const throttling = await throttle.recordFailure(r, throttled);
     await recordAudit(context, r, {
       tenant,
       type: "authenticator.verification_failed",
       actor: caller.id,
-      payload: { ...subject(record), reason, failedAttempts: counted.failedAttempts },
+      payload: {
+        ...subject(record),
+        reason,
+        failedAttempts: counted.failedAttempts,
+        principalFailures: throttling.principalFailures,
+        ...(throttling.clientFailures === undefined
+          ? {}
+          : { clientFailures: throttling.clientFailures }),
+      },
     });
     if (counted.lockedAt !== undefined && record.lockedAt === undefined) {
       await recordAudit(context, r, {
@@ -105,6 +129,7 @@ export function authenticatorUseCases(
 
   const settle = (outcome: Attempt): AuthenticatorRecord => {
     if (outcome.ok) return outcome.record;
+    if ("refused" in outcome) throw outcome.refused;
     throw new AppError(
       outcome.code,
       undefined,
@@ -127,21 +152,43 @@ export function authenticatorUseCases(
     tenant: string,
     principal: string,
     id: string,
-    code: string,
+    input: { code: string; clientAddress?: string | undefined },
     use: {
       status: AuthenticatorRecord["status"];
       wrongStatus: string;
       audit: string;
       accept: (r: Repositories, step: number, at: string) => Promise<boolean>;
+      /** A success proves the principal's MFA (not so the confirmation of a new authenticator). */
+      provesMfa: boolean;
     },
   ): Promise<Attempt> {
+    const throttled: VerificationAttempt = {
+      tenant,
+      principal,
+      actor: caller.id,
+      ...(input.clientAddress === undefined
+        ? {}
+        : { clientAddress: checkClientAddress(input.clientAddress) }),
+    };
     return transact(context, async (r): Promise<Attempt> => {
       const record = await find(r, tenant, principal, id);
       if (record.status !== use.status) {
         throw new AppError("authenticator.invalid_state", use.wrongStatus);
       }
-      const result = await attempt(r, caller, record, code, (step, at) => use.accept(r, step, at));
+      // Before the code is looked at: a throttled attempt checks nothing, consumes no step and
+      // extends no backoff.
+      const refusal = await throttle.guard(r, throttled);
+      if (refusal !== undefined) return { ok: false, refused: throttleError(refusal) };
+      const result = await attempt(
+        r,
+        caller,
+        record,
+        input.code,
+        (step, at) => use.accept(r, step, at),
+        throttled,
+      );
       if (result.ok) {
+        if (use.provesMfa) await throttle.recordSuccess(r, throttled);
         await recordAudit(context, r, {
           tenant,
           type: use.audit,
@@ -210,26 +257,31 @@ export function authenticatorUseCases(
       return { authenticator: toView(record), secret, ...provisioning };
     },
 
-    async confirmTotp(caller, tenant, principal, id, { code }) {
+    async confirmTotp(caller, tenant, principal, id, input) {
       authorize(caller, "authenticator.enrol", tenant);
       need();
-      const outcome = await useCode(caller, tenant, principal, id, code, {
+      // Confirming proves only the new authenticator: it neither resets the principal's failure
+      // count (enrolling one's own authenticator must not buy more guesses against another)
+      // nor counts as a fresh MFA (for removing the old one).
+      const outcome = await useCode(caller, tenant, principal, id, input, {
         status: "pending",
         wrongStatus: "The authenticator is confirmed.",
         audit: "authenticator.confirmed",
         accept: (r, step, at) => r.authenticators.activate(tenant, principal, id, step, at),
+        provesMfa: false,
       });
       return toView(settle(outcome));
     },
 
-    async verifyTotp(caller, tenant, principal, id, { code }) {
+    async verifyTotp(caller, tenant, principal, id, input) {
       authorize(caller, "authenticator.verify", tenant);
       need();
-      const outcome = await useCode(caller, tenant, principal, id, code, {
+      const outcome = await useCode(caller, tenant, principal, id, input, {
         status: "active",
         wrongStatus: "The authenticator awaits its first code: confirm it first.",
         audit: "authenticator.verified",
         accept: (r, step, at) => r.authenticators.acceptStep(tenant, principal, id, step, at),
+        provesMfa: true,
       });
       const record = settle(outcome);
       const event: TotpEvent = {
@@ -242,17 +294,72 @@ export function authenticatorUseCases(
 
     async remove(caller, tenant, principal, id) {
       authorize(caller, "authenticator.remove", tenant);
-      await transact(context, async (r) => {
+      const refusal = await transact(context, async (r): Promise<AppError | undefined> => {
         const record = await find(r, tenant, principal, id);
+        // A pending authenticator proves nothing yet: withdrawing an enrolment needs no rule.
+        const check: RemovalCheck =
+          record.status === "active"
+            ? await checkMethodRemoval(r, throttle, {
+                tenant,
+                principal,
+                caller,
+                now: context.clock.now(),
+              })
+            : { ok: true, role: removalRole(caller) };
+        if (!check.ok) return check.error;
         if (!(await r.authenticators.remove(tenant, principal, id))) {
           throw new AppError("not_found");
         }
+        const { role, freshMfaAt } = check;
         await recordAudit(context, r, {
           tenant,
           type: "authenticator.removed",
           actor: caller.id,
-          payload: { ...subject(record), status: record.status },
+          payload: {
+            ...subject(record),
+            status: record.status,
+            role,
+            ...(freshMfaAt === undefined ? {} : { freshMfaAt }),
+          },
         });
+        return undefined;
+      });
+      if (refusal !== undefined) throw refusal;
+    },
+
+    async unlock(caller, tenant, principal, input = {}) {
+      authorize(caller, "authenticator.unlock", tenant);
+      const { reason } = input;
+      if (reason !== undefined && (typeof reason !== "string" || !REASON.test(reason))) {
+        throw new AppError("request.invalid", "A reason is 1–500 characters, no control ones.");
+      }
+      const role = removalRole(caller);
+      return transact(context, async (r) => {
+        await requireTenant(r, tenant);
+        if ((await r.principals.get(tenant, principal)) === undefined) {
+          throw new AppError("principal.unknown");
+        }
+        const before = await r.verificationThrottles.claim(tenant, principalKey(principal));
+        await r.verificationThrottles.clear(tenant, principalKey(principal));
+        const authenticators = await r.authenticators.unlockAll(tenant, principal);
+        const result = {
+          principal,
+          wasLocked: before.lockedAt !== undefined,
+          failedAttempts: before.consecutiveFailures,
+          authenticators,
+        };
+        await recordAudit(context, r, {
+          tenant,
+          type: "authenticator.unlocked",
+          actor: caller.id,
+          payload: {
+            ...result,
+            by: "administrator",
+            role,
+            ...(reason === undefined ? {} : { reason }),
+          },
+        });
+        return result;
       });
     },
   };

@@ -1,13 +1,16 @@
 // Threat: online guessing. With ±1 step, each guess wins with probability 3/10^6; NIST SP
 // 800-63B §5.2.2 (SECURITY-CHECKLIST N5, §6 T4) caps consecutive failures per authenticator at
 // 100, so the attacker's odds stay ≤ 0.03%. Attempt 101 is refused even with the right code; a
-// success before the cap resets the count. Per-client rate limits and backoff come later.
+// success before the cap resets the count. The principal's backoff (verification-throttle.ts)
+// would refuse most of these attempts, so the clock moves past it after each failure: what is
+// proven here is the authenticator's own count and lock.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { oathtoolCode } from "../../verifiers/totp/test-support/oathtool.js";
 import type { Caller } from "../application.js";
 import { AppError } from "../errors.js";
 import { openHarness, type Harness } from "../test-support/harness.js";
 import { TOTP_FAILURE_LIMIT } from "./authenticators.js";
+import { backoffSeconds, VERIFICATION_THROTTLE_DEFAULTS } from "./verification-throttle.js";
 
 const failure = async (promise: Promise<unknown>) => {
   try {
@@ -28,6 +31,12 @@ describe("TOTP: at most 100 consecutive failures", () => {
   const wrongCode = () => oathtoolCode(secret, new Date(h.clock.now().getTime() - 300_000));
   const verify = (code: string) =>
     failure(h.app.authenticators.verifyTotp(service, "acme", "alice", id, { code }));
+  /** The n-th failure in a row, then the clock past the backoff it set. */
+  const failAndWait = async (code: string, n: number) => {
+    const result = await verify(code);
+    h.clock.advance(backoffSeconds(VERIFICATION_THROTTLE_DEFAULTS.principal, n));
+    return result;
+  };
 
   beforeEach(async () => {
     h = await openHarness();
@@ -51,7 +60,7 @@ describe("TOTP: at most 100 consecutive failures", () => {
   it("locks at the 100th failure and refuses attempt 101 even with the right code, audited once", async () => {
     const wrong = wrongCode();
     for (let n = 1; n <= 99; n += 1) {
-      expect(await verify(wrong)).toEqual({
+      expect(await failAndWait(wrong, n)).toEqual({
         code: "totp.wrong_code",
         details: { failedAttempts: n },
       });
@@ -60,6 +69,10 @@ describe("TOTP: at most 100 consecutive failures", () => {
       code: "totp.wrong_code",
       details: { failedAttempts: 100 },
     });
+    // The principal's own lock (100 in a row, every method) answers first, for an hour…
+    expect((await verify(oathtoolCode(secret, h.clock.now()))).code).toBe("authenticator.locked");
+    // …then lapses, while the authenticator's lock waits for an administrator.
+    h.clock.advance(3600);
     expect(await verify(oathtoolCode(secret, h.clock.now()))).toEqual({
       code: "totp.locked",
       details: undefined,
@@ -70,15 +83,21 @@ describe("TOTP: at most 100 consecutive failures", () => {
     expect(listed).toMatchObject({ failedAttempts: 100, lockedAt: expect.any(String) });
     const locked = await h.app.audit.list(h.admin, "acme", { type: "authenticator.locked" }, {});
     expect(locked.items.map((e) => e.payload)).toEqual([
+      {
+        principal: "alice",
+        scope: "principal",
+        failedAttempts: 100,
+        lockExpiresAt: expect.any(String),
+      },
       { principal: "alice", authenticator: id, kind: "totp", failedAttempts: 100 },
     ]);
   });
 
   it("resets the count on a success (99 failures, a success, 99 failures: still unlocked)", async () => {
     const wrong = wrongCode();
-    for (let n = 1; n <= 99; n += 1) await verify(wrong);
+    for (let n = 1; n <= 99; n += 1) await failAndWait(wrong, n);
     expect((await verify(oathtoolCode(secret, h.clock.now()))).code).toBe("accepted");
-    for (let n = 1; n <= 99; n += 1) await verify(wrong);
+    for (let n = 1; n <= 99; n += 1) await failAndWait(wrong, n);
     h.clock.advance(30);
     expect((await verify(oathtoolCode(secret, h.clock.now()))).code).toBe("accepted");
     const [listed] = await h.app.authenticators.list(service, "acme", "alice");

@@ -6,15 +6,21 @@ import {
   principalParams,
   totpCodeBody,
   totpEnrolmentBody,
+  unlockBody,
 } from "../request-schemas.js";
-import { authenticatorView, totpEnrolment, totpVerification } from "../response-schemas.js";
+import {
+  authenticatorView,
+  totpEnrolment,
+  totpVerification,
+  unlockResult,
+} from "../response-schemas.js";
 import { segment, type ApiContext } from "./api-context.js";
 
 const BASE = "/v1/tenants/:tenant/principals/:principal/authenticators";
 
 /**
  * A principal's authenticators on the platform, called by the platform's backend on the
- * principal's behalf (`platform_service`); administrators list and remove.
+ * principal's behalf (`platform_service`); administrators list, remove and unlock.
  */
 export function registerAuthenticatorRoutes(server: FastifyInstance, context: ApiContext): void {
   const { app, authenticate } = context;
@@ -72,6 +78,7 @@ export function registerAuthenticatorRoutes(server: FastifyInstance, context: Ap
     url: `${BASE}/:id/confirm`,
     tag: "authenticators",
     summary: "Confirm a pending TOTP authenticator with a first valid code",
+    description: THROTTLING,
     params: authenticatorParams,
     body: totpCodeBody,
     success: { status: 200, description: "The active authenticator.", schema: authenticatorView },
@@ -85,6 +92,7 @@ export function registerAuthenticatorRoutes(server: FastifyInstance, context: Ap
     url: `${BASE}/:id/verify`,
     tag: "authenticators",
     summary: "Verify a TOTP code; each time step is accepted once",
+    description: THROTTLING,
     params: authenticatorParams,
     body: totpCodeBody,
     success: {
@@ -102,12 +110,46 @@ export function registerAuthenticatorRoutes(server: FastifyInstance, context: Ap
     url: `${BASE}/:id`,
     tag: "authenticators",
     summary: "Remove an authenticator",
+    description:
+      "The platform's backend (`platform_service`) removes an active authenticator only after a " +
+      "successful verification of the principal within the last 5 minutes, else 403 " +
+      "`authenticator.fresh_mfa_required`; administrators need none (they act for people who " +
+      "lost a device). Nobody removes the principal's last active method while policy requires " +
+      "MFA of the principal: 409 `authenticator.last_method` (enrol another method first, or " +
+      "grant an exemption). A pending authenticator is removed freely.",
     params: authenticatorParams,
     success: { status: 204, description: "Removed." },
+    problems: [409],
     handler: async ({ params, caller, reply }) => {
       await app.authenticators.remove(caller, params.tenant, params.principal, params.id);
       reply.code(204);
       return undefined;
     },
   });
+
+  addRoute(server, authenticate, {
+    method: "POST",
+    url: `${BASE}/unlock`,
+    tag: "authenticators",
+    summary: "Unlock a principal's verification (administrators)",
+    description:
+      "Lifts the principal's lock (set after 100 failed verifications in a row) and backoff, " +
+      "and the failure locks and counts of its authenticators; audited as " +
+      "`authenticator.unlocked` with who and, when given, why. A lock also lapses by itself " +
+      "after an hour.",
+    params: principalParams,
+    body: unlockBody,
+    success: { status: 200, description: "What the unlock lifted.", schema: unlockResult },
+    problems: [422],
+    handler: ({ params, body, caller }) =>
+      app.authenticators.unlock(caller, params.tenant, params.principal, body),
+  });
 }
+
+const THROTTLING =
+  "Failed verifications are limited per principal (every method) and, when `clientAddress` is " +
+  "sent, per client address: after a few free failures each further one doubles the wait (up " +
+  "to 15 minutes), and an attempt before it answers 429 `authenticator.throttled` with " +
+  "`Retry-After` and `retryAfter` seconds, without checking the code. 100 failures in a row " +
+  "lock the principal: 423 `authenticator.locked` until an administrator unlocks it or an hour " +
+  "passes.";

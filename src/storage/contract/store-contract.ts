@@ -12,6 +12,7 @@ import { describeSigningKeys } from "./describe-signing-keys.js";
 import { describeTenantIsolation } from "./describe-tenant-isolation.js";
 import { describeTransactions } from "./describe-transactions.js";
 import { describeUniqueInserts } from "./describe-unique-inserts.js";
+import { describeVerificationThrottles } from "./describe-verification-throttles.js";
 import { describeVersions } from "./describe-versions.js";
 import type { ContractContext, StoreHarness } from "./store-harness.js";
 
@@ -53,5 +54,6 @@ export function describeStoreContract(name: string, open: () => Promise<StoreHar
     describeAuthenticators(context);
     describeRecoveryCodes(context);
     describeSigningKeys(context);
+    describeVerificationThrottles(context);
   });
 }

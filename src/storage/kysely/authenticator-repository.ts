@@ -108,6 +108,18 @@ export function createAuthenticatorRepository(db: Kysely<Database>): Authenticat
       };
     },
 
+    async unlockAll(tenant, principal) {
+      const rows = await db
+        .updateTable("authenticators")
+        .set({ failed_attempts: 0, locked_at: null })
+        .where("tenant", "=", tenant)
+        .where("principal", "=", principal)
+        .where((eb) => eb.or([eb("failed_attempts", ">", 0), eb("locked_at", "is not", null)]))
+        .returning("id")
+        .execute();
+      return rows.map((row) => row.id).sort();
+    },
+
     async listTenant(tenant) {
       const rows = await db
         .selectFrom("authenticators")

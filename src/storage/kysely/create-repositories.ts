@@ -15,6 +15,7 @@ import { createReceiptRepository } from "./receipt-repository.js";
 import { createRecoveryCodeRepository } from "./recovery-code-repository.js";
 import { createSigningKeyRepository } from "./signing-key-repository.js";
 import { createTenantRepository } from "./tenant-repository.js";
+import { createVerificationThrottleRepository } from "./verification-throttle-repository.js";
 
 /** Every repository, bound to `db`: pass a transaction to make them all write in it. */
 export function createRepositories(
@@ -36,5 +37,6 @@ export function createRepositories(
     authenticators: createAuthenticatorRepository(db),
     recoveryCodes: createRecoveryCodeRepository(db),
     signingKeys: createSigningKeyRepository(db),
+    verificationThrottles: createVerificationThrottleRepository(db),
   };
 }

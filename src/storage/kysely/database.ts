@@ -20,6 +20,7 @@ export interface Database {
   recovery_code_sets: RecoveryCodeSetsTable;
   recovery_codes: RecoveryCodesTable;
   signing_keys: SigningKeysTable;
+  verification_throttles: VerificationThrottlesTable;
 }
 
 export interface TenantsTable {
@@ -208,4 +209,16 @@ export interface SigningKeysTable {
   successor_of: string | null;
   retires_at: string;
   removed_at: string;
+}
+
+/** Failed verifications, backoff and lock per tenant and throttle key. */
+export interface VerificationThrottlesTable {
+  tenant: string;
+  throttle_key: string;
+  consecutive_failures: number;
+  next_attempt_at: string | null;
+  locked_at: string | null;
+  lock_expires_at: string | null;
+  last_failure_at: string | null;
+  last_success_at: string | null;
 }

@@ -4,6 +4,7 @@ import { initialMigration } from "./0001-initial.js";
 import { federationMigration } from "./0002-federation.js";
 import { authenticatorsMigration } from "./0003-authenticators.js";
 import { recoveryCodesMigration } from "./0005-recovery-codes.js";
+import { verificationThrottlesMigration } from "./0006-verification-throttles.js";
 import { signingKeysMigration } from "./0007-signing-keys.js";
 
 /**
@@ -15,6 +16,7 @@ const migrations: Readonly<Record<string, Migration>> = {
   "0002-federation": federationMigration,
   "0003-authenticators": authenticatorsMigration,
   "0005-recovery-codes": recoveryCodesMigration,
+  "0006-verification-throttles": verificationThrottlesMigration,
   "0007-signing-keys": signingKeysMigration,
 };
 

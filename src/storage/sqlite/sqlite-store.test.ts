@@ -82,6 +82,7 @@ describe("SQLite store", () => {
       "0002-federation",
       "0003-authenticators",
       "0005-recovery-codes",
+      "0006-verification-throttles",
       "0007-signing-keys",
     ]);
     expect(await migrateStore(url)).toEqual([]);

@@ -1,0 +1,117 @@
+/**
+ * What must hold before a principal's authenticator is removed: the last active method stays
+ * while policy requires MFA of the principal (issue 5), decided by the real engine.
+ *
+ * @module
+ */
+import type { Decision } from "../../core/decision.js";
+import { evaluate } from "../../core/evaluate.js";
+import type { Caller } from "../application.js";
+import { AppError } from "../errors.js";
+import type { Repositories } from "../ports.js";
+import type { Role } from "../records.js";
+import { principalKey, type VerificationThrottle } from "./verification-throttle.js";
+
+/** The administrative roles that may remove a method without a fresh MFA. */
+const ADMIN_ROLES = ["platform_admin", "tenant_admin"] as const satisfies readonly Role[];
+
+/** The role a caller removes a method in: an administrative one if it holds one. */
+export const removalRole = (caller: Caller): Role =>
+  ADMIN_ROLES.find((admin) => caller.roles.includes(admin)) ?? "platform_service";
+
+/** Whether an active method may go, and what the audit event should say about it. */
+export type RemovalCheck =
+  | { readonly ok: true; readonly role: Role; readonly freshMfaAt?: string }
+  | { readonly ok: false; readonly error: AppError };
+
+/**
+ * The rules for removing one of the principal's active methods (any kind), inside the removal's
+ * transaction and before it deletes anything:
+ *
+ * 1. the platform's backend (`platform_service`) acting for the principal needs a fresh MFA: a
+ *    successful verification within `throttle.policy.freshMfaSeconds`, else
+ *    `authenticator.fresh_mfa_required`; administrators, who act for people who lost a device,
+ *    need none;
+ * 2. nobody removes the last active method ({@link countActiveMethods}) while policy requires
+ *    MFA of the principal ({@link requiresMfa}): `authenticator.last_method`.
+ *
+ * It first takes the principal's throttle row, so that concurrent removals of one principal
+ * (on any instance) queue and cannot each leave the other as the last. The refusal is returned
+ * as a value: throw it after the transaction.
+ */
+export async function checkMethodRemoval(
+  r: Repositories,
+  throttle: VerificationThrottle,
+  input: { tenant: string; principal: string; caller: Caller; now: Date },
+): Promise<RemovalCheck> {
+  const { tenant, principal, now } = input;
+  const role = removalRole(input.caller);
+  await r.verificationThrottles.claim(tenant, principalKey(principal));
+  let freshMfaAt: string | undefined;
+  if (role === "platform_service") {
+    freshMfaAt = await throttle.lastSuccess(r, tenant, principal);
+    const oldest = now.getTime() - throttle.policy.freshMfaSeconds * 1000;
+    if (freshMfaAt === undefined || Date.parse(freshMfaAt) < oldest) {
+      return { ok: false, error: new AppError("authenticator.fresh_mfa_required") };
+    }
+  }
+  if ((await countActiveMethods(r, tenant, principal)) <= 1) {
+    const mfa = await requiresMfa(r, tenant, principal, now);
+    if (mfa.required) {
+      const details = { outcome: mfa.outcome };
+      return { ok: false, error: new AppError("authenticator.last_method", undefined, details) };
+    }
+  }
+  return freshMfaAt === undefined ? { ok: true, role } : { ok: true, role, freshMfaAt };
+}
+
+/**
+ * How many active methods the principal holds: every method that can prove a second factor.
+ * Today that is confirmed TOTP authenticators; WebAuthn credentials and unused recovery codes
+ * join this count as those methods arrive, so that every removal rule sees all of them.
+ */
+export async function countActiveMethods(
+  r: Repositories,
+  tenant: string,
+  principal: string,
+): Promise<number> {
+  const authenticators = await r.authenticators.list(tenant, principal);
+  return authenticators.filter((a) => a.status === "active").length;
+}
+
+/**
+ * Whether policy requires MFA of the principal now: the engine decides with the inputs the
+ * decision use case gathers (tenant policy, active mandates, the principal's population, its
+ * active exemptions) and no MFA evidence (a password event only). Anything but `allow` or
+ * `not_applicable` means MFA is required. An unknown principal or a tenant without a policy
+ * fails closed: MFA is taken as required.
+ */
+export async function requiresMfa(
+  r: Repositories,
+  tenant: string,
+  principal: string,
+  now: Date,
+): Promise<{ required: boolean; outcome: Decision["outcome"] | "unknown" }> {
+  const [current, mandates, person, exemptions] = await Promise.all([
+    r.policies.current(tenant),
+    r.mandates.listCurrent(),
+    r.principals.get(tenant, principal),
+    r.exemptions.list(tenant, { principal, activeAt: now.toISOString() }, { limit: 100 }),
+  ]);
+  if (current === undefined || person === undefined) return { required: true, outcome: "unknown" };
+  const decision = evaluate(
+    {
+      tenant,
+      policy: current.policy,
+      mandates: mandates.filter((m) => m.status === "active").map((m) => m.mandate),
+      principal: { id: principal, population: person.population },
+      evidence: { events: [{ method: "password", source: "platform", at: now.toISOString() }] },
+      exemptions: exemptions.items,
+    },
+    { now },
+  );
+  return {
+    required: decision.outcome !== "allow" && decision.outcome !== "not_applicable",
+    outcome: decision.outcome,
+  };
+}

@@ -1,0 +1,340 @@
+/**
+ * Abuse resistance for every verification path (TOTP, WebAuthn, recovery codes): failed attempts
+ * are throttled per principal and per client address with exponential backoff, and a principal
+ * that fails {@link VERIFICATION_THROTTLE_DEFAULTS}.lock.afterFailures times in a row is locked
+ * (NIST SP 800-63B-4 §3.2.2: at most 100 consecutive failures) until an administrator unlocks it
+ * or the lock times out. A verification use case calls, inside its one transaction:
+ *
+ * 1. {@link VerificationThrottle.guard} before checking anything: a refusal is returned (not
+ *    thrown), and the attempt then checks no code, consumes no step and extends no backoff;
+ * 2. {@link VerificationThrottle.recordFailure} after a failed check;
+ * 3. {@link VerificationThrottle.recordSuccess} after a successful verification.
+ *
+ * State lives in the shared store (one statement per change), so the limits hold across server
+ * instances. Time comes only from the context's clock. On PostgreSQL the guard holds the
+ * principal's row until the transaction ends; call `recordFailure` before appending the
+ * attempt's own audit events, so that every transaction takes throttle rows before the audit
+ * chain's head and none waits for another in a cycle.
+ *
+ * @module
+ */
+import { isIP } from "node:net";
+import { recordAudit, type Context } from "../context.js";
+import { AppError } from "../errors.js";
+import type { Repositories } from "../ports.js";
+import type { VerificationThrottleRecord } from "../records.js";
+
+/** How one throttle key backs off: free failures, then `baseSeconds × 2^k` up to `maxSeconds`. */
+export interface BackoffPolicy {
+  /** Failures in a row that cost nothing: typing mistakes. */
+  readonly freeFailures: number;
+  /** The wait after the first failure beyond the free ones; it doubles with each further one. */
+  readonly baseSeconds: number;
+  readonly maxSeconds: number;
+  /** A key with no failure for this long starts counting again from zero. */
+  readonly forgetAfterSeconds: number;
+}
+
+/** The limits on failed verifications. */
+export interface VerificationThrottlePolicy {
+  /** Every method of one principal, wherever the attempts come from (online guessing). */
+  readonly principal: BackoffPolicy;
+  /** Every principal tried from one client address (credential stuffing, password spraying). */
+  readonly client: BackoffPolicy;
+  /** The principal's lock: after this many failures in a row, until unlocked or timed out. */
+  readonly lock: { readonly afterFailures: number; readonly timeoutSeconds: number };
+  /**
+   * How recent a successful verification must be for the platform's backend to remove an
+   * authenticator on the principal's behalf (a fresh MFA).
+   */
+  readonly freshMfaSeconds: number;
+}
+
+/**
+ * The defaults: a principal gets 5 free failures, then waits 1 s, 2 s, 4 s… up to 15 minutes; a
+ * client address gets 20 free failures, then the same. Failures are forgotten after a quiet day
+ * (principal) or hour (client). 100 failures in a row lock the principal for an hour. Removing
+ * an authenticator on the principal's behalf needs a verification within the last 5 minutes.
+ */
+export const VERIFICATION_THROTTLE_DEFAULTS: VerificationThrottlePolicy = Object.freeze({
+  principal: Object.freeze({
+    freeFailures: 5,
+    baseSeconds: 1,
+    maxSeconds: 900,
+    forgetAfterSeconds: 86_400,
+  }),
+  client: Object.freeze({
+    freeFailures: 20,
+    baseSeconds: 1,
+    maxSeconds: 900,
+    forgetAfterSeconds: 3600,
+  }),
+  lock: Object.freeze({ afterFailures: 100, timeoutSeconds: 3600 }),
+  freshMfaSeconds: 300,
+});
+
+/** Who is verifying, from where, and who asks (for the audit log). */
+export interface VerificationAttempt {
+  readonly tenant: string;
+  readonly principal: string;
+  /**
+   * The end user's IP address as the platform saw it, checked with {@link checkClientAddress};
+   * without it only the principal's limit applies.
+   */
+  readonly clientAddress?: string;
+  /** The caller's id, recorded as the actor of lock and unlock events. */
+  readonly actor: string;
+}
+
+/** Why an attempt is refused before anything is checked. */
+export type ThrottleRefusal =
+  | { readonly code: "authenticator.throttled"; readonly retryAfter: number }
+  | { readonly code: "authenticator.locked"; readonly lockedUntil?: string };
+
+/** The state of the keys after a failure. */
+export interface FailureCount {
+  /** The principal's failures in a row (every method). */
+  readonly principalFailures: number;
+  /** The client address's failures in a row, when one was given. */
+  readonly clientFailures?: number;
+  /** True when this failure locked the principal. */
+  readonly locked: boolean;
+}
+
+/** The throttle functions, bound to a context and a policy. */
+export interface VerificationThrottle {
+  readonly policy: VerificationThrottlePolicy;
+  /**
+   * Refuses the attempt when the principal is locked or either key is backing off; returns
+   * undefined when it may go ahead. Holds the principal's throttle row until the transaction
+   * ends, so concurrent attempts of one principal (on any instance) queue behind each other.
+   * A lock whose time-out has passed is lifted here and audited (`authenticator.unlocked`,
+   * `by: "timeout"`).
+   */
+  guard(r: Repositories, attempt: VerificationAttempt): Promise<ThrottleRefusal | undefined>;
+  /** Counts a failed verification on both keys; locks (and audits) at the limit. */
+  recordFailure(r: Repositories, attempt: VerificationAttempt): Promise<FailureCount>;
+  /**
+   * A successful verification: the principal's count and backoff start again, and the time is
+   * kept as proof of a fresh MFA. The client address's count is left alone: succeeding on one's
+   * own account must not launder an address that guesses at others.
+   */
+  recordSuccess(r: Repositories, attempt: VerificationAttempt): Promise<void>;
+  /** When the principal last verified successfully, if ever. */
+  lastSuccess(r: Repositories, tenant: string, principal: string): Promise<string | undefined>;
+}
+
+/** The throttle key of a principal. */
+export const principalKey = (principal: string): string => `principal:${principal}`;
+
+/**
+ * The throttle key of a client address. IPv4 addresses (also when mapped into IPv6) key as
+ * they are; IPv6 addresses by their /64 prefix, since one subscriber usually holds a whole /64
+ * and could otherwise rotate addresses to escape the limit (RFC 6177, RFC 7421).
+ */
+export function clientKey(address: string): string {
+  const checked = checkClientAddress(address);
+  if (isIP(checked) === 4) return `client:${checked}`;
+  const groups = expandIpv6(checked);
+  const mapped = groups.slice(0, 6).join(":") === "0:0:0:0:0:ffff";
+  if (mapped) {
+    const [high, low] = [
+      Number.parseInt(groups[6] ?? "0", 16),
+      Number.parseInt(groups[7] ?? "0", 16),
+    ];
+    return `client:${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`;
+  }
+  return `client:${groups.slice(0, 4).join(":")}::/64`;
+}
+
+/**
+ * Checks a client address as `node:net` `isIP` does (IPv4 dotted quad or IPv6, an IPv6 zone
+ * dropped); throws `request.invalid` otherwise. Returns the address, lower-cased.
+ */
+export function checkClientAddress(address: unknown): string {
+  if (typeof address !== "string" || address.length > 64) {
+    throw new AppError("request.invalid", "clientAddress is not an IP address.");
+  }
+  const plain = address.split("%")[0]?.toLowerCase() ?? "";
+  if (isIP(address) === 0 || isIP(plain) === 0) {
+    throw new AppError("request.invalid", "clientAddress is not an IP address.");
+  }
+  return plain;
+}
+
+/** The eight groups of a valid IPv6 address, each as lower-case hex without leading zeros. */
+function expandIpv6(address: string): string[] {
+  let text = address;
+  // An embedded IPv4 tail (::ffff:192.0.2.1) becomes two groups.
+  const tail = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (tail !== null) {
+    const [a, b, c, d] = tail.slice(1).map(Number) as [number, number, number, number];
+    text = `${text.slice(0, tail.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head = "", rest] = text.split("::");
+  const left = head === "" ? [] : head.split(":");
+  const right = rest === undefined || rest === "" ? [] : rest.split(":");
+  const middle = rest === undefined ? [] : Array<string>(8 - left.length - right.length).fill("0");
+  return [...left, ...middle, ...right].map((group) => Number.parseInt(group, 16).toString(16));
+}
+
+/**
+ * The wait after `failures` failures in a row: none for the free ones, then `base × 2^k` seconds
+ * (k = 0 for the first beyond them), at most `max`.
+ */
+export function backoffSeconds(policy: BackoffPolicy, failures: number): number {
+  const beyond = failures - policy.freeFailures;
+  if (beyond <= 0) return 0;
+  // 2^30 seconds is decades: past any sensible maximum, and safe from overflow.
+  return Math.min(policy.maxSeconds, policy.baseSeconds * 2 ** Math.min(beyond - 1, 30));
+}
+
+/** Seconds from `now` until `until`, rounded up, at least 1. */
+const secondsUntil = (until: string, now: Date): number =>
+  Math.max(1, Math.ceil((Date.parse(until) - now.getTime()) / 1000));
+
+const plus = (now: Date, seconds: number): string =>
+  new Date(now.getTime() + seconds * 1000).toISOString();
+
+/** True when the key's next attempt lies ahead and its failures are not yet forgotten. */
+function backingOff(
+  state: VerificationThrottleRecord | undefined,
+  policy: BackoffPolicy,
+  now: Date,
+): state is VerificationThrottleRecord & { nextAttemptAt: string } {
+  if (state?.nextAttemptAt === undefined) return false;
+  if (Date.parse(state.nextAttemptAt) <= now.getTime()) return false;
+  const quietSince = now.getTime() - policy.forgetAfterSeconds * 1000;
+  return state.lastFailureAt === undefined || Date.parse(state.lastFailureAt) >= quietSince;
+}
+
+/** The throttle for verification use cases, over `context`'s clock and audit log. */
+export function verificationThrottle(
+  context: Context,
+  policy: VerificationThrottlePolicy = VERIFICATION_THROTTLE_DEFAULTS,
+): VerificationThrottle {
+  return {
+    policy,
+
+    async guard(r, attempt) {
+      const { tenant, principal } = attempt;
+      const now = context.clock.now();
+      let state = await r.verificationThrottles.claim(tenant, principalKey(principal));
+      if (state.lockedAt !== undefined) {
+        const until = state.lockExpiresAt;
+        if (until !== undefined && Date.parse(until) <= now.getTime()) {
+          await r.verificationThrottles.clear(tenant, principalKey(principal));
+          // The client row is taken before the audit chain's head, as in every other path.
+          if (attempt.clientAddress !== undefined) {
+            await r.verificationThrottles.claim(tenant, clientKey(attempt.clientAddress));
+          }
+          await recordAudit(context, r, {
+            tenant,
+            type: "authenticator.unlocked",
+            actor: attempt.actor,
+            payload: {
+              principal,
+              by: "timeout",
+              lockedAt: state.lockedAt,
+              lockExpiresAt: until,
+              failedAttempts: state.consecutiveFailures,
+            },
+          });
+          state = { tenant, key: state.key, consecutiveFailures: 0 };
+        } else {
+          return {
+            code: "authenticator.locked",
+            ...(until === undefined ? {} : { lockedUntil: until }),
+          };
+        }
+      }
+      if (backingOff(state, policy.principal, now)) {
+        return {
+          code: "authenticator.throttled",
+          retryAfter: secondsUntil(state.nextAttemptAt, now),
+        };
+      }
+      if (attempt.clientAddress !== undefined) {
+        const client = await r.verificationThrottles.get(tenant, clientKey(attempt.clientAddress));
+        if (backingOff(client, policy.client, now)) {
+          return {
+            code: "authenticator.throttled",
+            retryAfter: secondsUntil(client.nextAttemptAt, now),
+          };
+        }
+      }
+      return undefined;
+    },
+
+    async recordFailure(r, attempt) {
+      const { tenant, principal } = attempt;
+      const now = context.clock.now();
+      const at = now.toISOString();
+      const count = async (key: string, backoff: BackoffPolicy) => {
+        const forgetBefore = plus(now, -backoff.forgetAfterSeconds);
+        const state = await r.verificationThrottles.recordFailure(tenant, key, {
+          at,
+          forgetBefore,
+        });
+        const wait = backoffSeconds(backoff, state.consecutiveFailures);
+        if (wait > 0) await r.verificationThrottles.postpone(tenant, key, plus(now, wait));
+        return state.consecutiveFailures;
+      };
+      const principalFailures = await count(principalKey(principal), policy.principal);
+      const lockExpiresAt = plus(now, policy.lock.timeoutSeconds);
+      const locked =
+        principalFailures >= policy.lock.afterFailures &&
+        (await r.verificationThrottles.lock(tenant, principalKey(principal), {
+          threshold: policy.lock.afterFailures,
+          at,
+          expiresAt: lockExpiresAt,
+        }));
+      const clientFailures =
+        attempt.clientAddress === undefined
+          ? undefined
+          : await count(clientKey(attempt.clientAddress), policy.client);
+      // Audited after every throttle row is written: rows first, the audit chain's head last,
+      // in every transaction, so that two of them never wait for each other (PostgreSQL).
+      if (locked) {
+        await recordAudit(context, r, {
+          tenant,
+          type: "authenticator.locked",
+          actor: attempt.actor,
+          payload: {
+            principal,
+            scope: "principal",
+            failedAttempts: principalFailures,
+            lockExpiresAt,
+          },
+        });
+      }
+      return clientFailures === undefined
+        ? { principalFailures, locked }
+        : { principalFailures, clientFailures, locked };
+    },
+
+    async recordSuccess(r, attempt) {
+      const at = context.clock.now().toISOString();
+      await r.verificationThrottles.recordSuccess(
+        attempt.tenant,
+        principalKey(attempt.principal),
+        at,
+      );
+    },
+
+    async lastSuccess(r, tenant, principal) {
+      return (await r.verificationThrottles.get(tenant, principalKey(principal)))?.lastSuccessAt;
+    },
+  };
+}
+
+/** The error a refusal is reported as: 429 with `retryAfter` seconds, or 423. */
+export function throttleError(refusal: ThrottleRefusal): AppError {
+  return refusal.code === "authenticator.throttled"
+    ? new AppError(refusal.code, undefined, { retryAfter: refusal.retryAfter })
+    : new AppError(
+        refusal.code,
+        undefined,
+        refusal.lockedUntil === undefined ? undefined : { lockedUntil: refusal.lockedUntil },
+      );
+}
