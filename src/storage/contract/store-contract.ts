@@ -11,6 +11,7 @@ import { describeTenantIsolation } from "./describe-tenant-isolation.js";
 import { describeTransactions } from "./describe-transactions.js";
 import { describeUniqueInserts } from "./describe-unique-inserts.js";
 import { describeVersions } from "./describe-versions.js";
+import { describeWebAuthn } from "./describe-webauthn.js";
 import type { ContractContext, StoreHarness } from "./store-harness.js";
 
 export type { StoreHarness } from "./store-harness.js";
@@ -49,5 +50,6 @@ export function describeStoreContract(name: string, open: () => Promise<StoreHar
     describeMultiInstance(context);
     describeFederation(context);
     describeAuthenticators(context);
+    describeWebAuthn(context);
   });
 }

@@ -13,6 +13,11 @@ import { createPolicyRepository } from "./policy-repository.js";
 import { createPrincipalRepository } from "./principal-repository.js";
 import { createReceiptRepository } from "./receipt-repository.js";
 import { createTenantRepository } from "./tenant-repository.js";
+import {
+  createWebAuthnChallengeRepository,
+  createWebAuthnCredentialRepository,
+  createWebAuthnSettingsRepository,
+} from "./webauthn-repository.js";
 
 /** Every repository, bound to `db`: pass a transaction to make them all write in it. */
 export function createRepositories(
@@ -32,5 +37,8 @@ export function createRepositories(
     federationRequests: createFederationRequestRepository(db),
     oneTimeProofs: createOneTimeProofRepository(db),
     authenticators: createAuthenticatorRepository(db),
+    webauthnCredentials: createWebAuthnCredentialRepository(db),
+    webauthnChallenges: createWebAuthnChallengeRepository(db),
+    webauthnSettings: createWebAuthnSettingsRepository(db),
   };
 }

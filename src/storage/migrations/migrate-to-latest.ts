@@ -3,6 +3,7 @@ import { errorDetail } from "../kysely/emit-store-warning.js";
 import { initialMigration } from "./0001-initial.js";
 import { federationMigration } from "./0002-federation.js";
 import { authenticatorsMigration } from "./0003-authenticators.js";
+import { webauthnMigration } from "./0004-webauthn.js";
 
 /**
  * Every migration, in order. Listed in code rather than read from a folder so that the built
@@ -12,6 +13,7 @@ const migrations: Readonly<Record<string, Migration>> = {
   "0001-initial": initialMigration,
   "0002-federation": federationMigration,
   "0003-authenticators": authenticatorsMigration,
+  "0004-webauthn": webauthnMigration,
 };
 
 const provider: MigrationProvider = {
