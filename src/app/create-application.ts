@@ -4,6 +4,11 @@ import type { Application } from "./application.js";
 import { auditUseCases } from "./audit/audit-log.js";
 import { authenticatorUseCases } from "./authenticators/authenticators.js";
 import type { TotpProtocol } from "./authenticators/totp-protocol.js";
+import {
+  webauthnUseCases,
+  withWebAuthnCredentials,
+  type WebAuthnParts,
+} from "./authenticators/webauthn.js";
 import { DEFAULT_SETTINGS, type AppSettings, type Context } from "./context.js";
 import { decisionUseCases, type DecisionServices } from "./decisions/decisions.js";
 import { ReceiptWriter } from "./decisions/receipt-writer.js";
@@ -32,6 +37,8 @@ export interface ApplicationParts {
   readonly secrets?: SecretSealer;
   /** The TOTP verifier. */
   readonly totp?: TotpProtocol;
+  /** WebAuthn; without it, the WebAuthn use cases answer `webauthn.not_configured`. */
+  readonly webauthn?: WebAuthnParts;
   /** SAML and OIDC sign-in; without it, IdP registration and federation answer `federation.not_configured`. */
   readonly federation?: FederationParts;
 }
@@ -59,12 +66,16 @@ export function createApplication(parts: ApplicationParts): Application & { clos
     idps: idpUseCases(context, parts.federation),
     federation: federationUseCases(context, services, parts.federation),
     audit: auditUseCases(context),
-    authenticators: authenticatorUseCases(
+    authenticators: withWebAuthnCredentials(
       context,
-      parts.secrets === undefined || parts.totp === undefined
-        ? undefined
-        : { secrets: parts.secrets, totp: parts.totp },
+      authenticatorUseCases(
+        context,
+        parts.secrets === undefined || parts.totp === undefined
+          ? undefined
+          : { secrets: parts.secrets, totp: parts.totp },
+      ),
     ),
+    webauthn: webauthnUseCases(context, parts.webauthn),
     async ready() {
       try {
         await parts.store.ping();

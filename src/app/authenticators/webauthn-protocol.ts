@@ -74,8 +74,7 @@ export interface RegisteredCredential {
 
 /** The outcome of a registration ceremony. */
 export type RegistrationVerification =
-  | { readonly ok: true; readonly credential: RegisteredCredential }
-  | WebAuthnRejection;
+  { readonly ok: true; readonly credential: RegisteredCredential } | WebAuthnRejection;
 
 /** The stored credential an assertion is checked against. */
 export interface StoredCredential {

@@ -1,4 +1,5 @@
 import type { FederationParts } from "../../app/federation/endpoints.js";
+import type { WebAuthnParts } from "../../app/authenticators/webauthn.js";
 import { testFederationParts } from "../../app/test-support/federation-parts.js";
 import { randomBytes } from "node:crypto";
 import type { FastifyInstance, HTTPMethods, LightMyRequestResponse } from "fastify";
@@ -11,6 +12,7 @@ import type { Role } from "../../app/records.js";
 import type { Logger } from "pino";
 import { openStore } from "../../storage/open-store.js";
 import { createTotpProtocol } from "../../verifiers/totp/index.js";
+import { createWebAuthnProtocol } from "../../verifiers/webauthn/index.js";
 import { buildServer } from "../build-server.js";
 import { createMetrics, countAuditAppends, type Metrics } from "../metrics.js";
 
@@ -68,6 +70,8 @@ export async function openTestServer(
     logger?: Logger;
     /** SAML and OIDC parts; by default the real verifiers, a random sealing key, `https://mfa.test`. */
     federation?: Partial<FederationParts>;
+    /** WebAuthn parts; by default the real verifier and the federation's public URL. */
+    webauthn?: Partial<WebAuthnParts>;
   } = {},
 ): Promise<TestServer> {
   const metrics = createMetrics();
@@ -85,6 +89,11 @@ export async function openTestServer(
     federation,
     secrets: federation.secrets,
     totp: createTotpProtocol(),
+    webauthn: {
+      protocol: createWebAuthnProtocol(),
+      publicUrl: federation.publicUrl,
+      ...options.webauthn,
+    },
   });
   const { secret: adminKey } = await bootstrapPlatformAdmin(context, { name: "test admin" });
   const server = buildServer({

@@ -48,7 +48,10 @@ export interface Knobs {
   readonly bs?: boolean;
   /** The counter to report instead of the next one (a clone, or a reset). */
   readonly signCount?: number;
-  /** Use this credential whatever `allowCredentials` says. */
+  /**
+   * Authentication: use this credential whatever `allowCredentials` says. Registration: give the
+   * new credential this id (a credential id registered elsewhere already).
+   */
   readonly credentialId?: string;
   /** Edits the client data JSON after it was signed over. */
   readonly tamperClientData?: (json: string) => string;
@@ -112,7 +115,7 @@ export class SoftAuthenticator {
     const algorithm = this.#options.algorithm ?? -7;
     const { privateKey, publicKey } = keyPair(algorithm);
     const credential: SoftCredential = {
-      id: b64url(randomBytes(32)),
+      id: knobs.credentialId ?? b64url(randomBytes(32)),
       rpId,
       algorithm,
       privateKey,
