@@ -2,6 +2,7 @@
 // principal registers several named credentials, authenticates, lists them beside TOTP, removes
 // one; every step is audited, and no audit event carries a challenge, a signature or a key.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { createWebAuthnProtocol } from "../../verifiers/webauthn/index.js";
 import {
   openWebAuthnWorld,
   TEST_ORIGIN,
@@ -175,7 +176,7 @@ describe("WebAuthn ceremonies", () => {
       aaguids: [],
       signCountPolicy: "reject",
     });
-    const bare = await openWebAuthnWorld({ webauthn: { publicUrl: undefined } });
+    const bare = await openWebAuthnWorld({ webauthn: { protocol: createWebAuthnProtocol() } });
     try {
       expect(await bare.codeOf(bare.h.app.webauthn.settings(bare.h.admin, "acme"))).toBe(
         "webauthn.not_configured",

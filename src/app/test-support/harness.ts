@@ -62,7 +62,7 @@ export async function openHarness(
     settings?: AppSettings;
     federation?: Partial<FederationParts>;
     /** WebAuthn parts; by default the real verifier and the federation's public URL. */
-    webauthn?: Partial<WebAuthnParts>;
+    webauthn?: WebAuthnParts;
   } = {},
 ): Promise<Harness> {
   const store = await openStore(options.url ?? "sqlite::memory:");
@@ -75,10 +75,9 @@ export async function openHarness(
     federation,
     secrets: federation.secrets,
     totp: createTotpProtocol(),
-    webauthn: {
+    webauthn: options.webauthn ?? {
       protocol: createWebAuthnProtocol(),
       publicUrl: federation.publicUrl,
-      ...options.webauthn,
     },
   });
   const { secret } = await bootstrapPlatformAdmin(context, { name: "test admin" });

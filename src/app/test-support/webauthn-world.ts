@@ -41,7 +41,7 @@ export interface WebAuthnWorld {
 }
 
 export async function openWebAuthnWorld(
-  options: { webauthn?: Partial<WebAuthnParts> } = {},
+  options: { webauthn?: WebAuthnParts } = {},
 ): Promise<WebAuthnWorld> {
   const h = await openHarness(options.webauthn === undefined ? {} : { webauthn: options.webauthn });
   for (const tenant of ["acme", "globex"]) {

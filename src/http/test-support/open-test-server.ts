@@ -71,7 +71,7 @@ export async function openTestServer(
     /** SAML and OIDC parts; by default the real verifiers, a random sealing key, `https://mfa.test`. */
     federation?: Partial<FederationParts>;
     /** WebAuthn parts; by default the real verifier and the federation's public URL. */
-    webauthn?: Partial<WebAuthnParts>;
+    webauthn?: WebAuthnParts;
   } = {},
 ): Promise<TestServer> {
   const metrics = createMetrics();
@@ -89,10 +89,9 @@ export async function openTestServer(
     federation,
     secrets: federation.secrets,
     totp: createTotpProtocol(),
-    webauthn: {
+    webauthn: options.webauthn ?? {
       protocol: createWebAuthnProtocol(),
       publicUrl: federation.publicUrl,
-      ...options.webauthn,
     },
   });
   const { secret: adminKey } = await bootstrapPlatformAdmin(context, { name: "test admin" });
