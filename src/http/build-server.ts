@@ -18,6 +18,7 @@ import { registerAuthenticatorRoutes } from "./routes/authenticator-routes.js";
 import { registerIdpRoutes } from "./routes/idp-routes.js";
 import { registerPlatformRoutes } from "./routes/platform-routes.js";
 import { registerTenantRoutes } from "./routes/tenant-routes.js";
+import { registerWebAuthnRoutes } from "./routes/webauthn-routes.js";
 
 /** What the HTTP layer reads of the server configuration. */
 export interface ServerConfig {
@@ -237,6 +238,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     registerTenantRoutes(api, context);
     registerIdpRoutes(api, context);
     registerAuthenticatorRoutes(api, context);
+    registerWebAuthnRoutes(api, context);
     done();
   });
   void server.register((browser, _options, done) => {

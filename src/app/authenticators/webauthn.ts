@@ -421,7 +421,10 @@ export function webauthnUseCases(
           return refuse("webauthn.locked", "The credential is locked.");
         }
         if (!verification.ok) return refuse(verification.code, verification.detail);
-        const fresh = await r.webauthnCredentials.get(tenant, principal, credential!.id);
+        const fresh =
+          credential === undefined
+            ? undefined
+            : await r.webauthnCredentials.get(tenant, principal, credential.id);
         if (fresh === undefined) return refuse("webauthn.credential_unknown", "It was removed.");
         if (fresh.lockedAt !== undefined) return refuse("webauthn.locked", "It is locked.");
         // Checklist W6, against the counter as it is now, not as it was when verification began.

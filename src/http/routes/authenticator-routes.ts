@@ -7,7 +7,12 @@ import {
   totpCodeBody,
   totpEnrolmentBody,
 } from "../request-schemas.js";
-import { authenticatorView, totpEnrolment, totpVerification } from "../response-schemas.js";
+import {
+  authenticatorView,
+  listedAuthenticator,
+  totpEnrolment,
+  totpVerification,
+} from "../response-schemas.js";
 import { segment, type ApiContext } from "./api-context.js";
 
 const BASE = "/v1/tenants/:tenant/principals/:principal/authenticators";
@@ -28,7 +33,7 @@ export function registerAuthenticatorRoutes(server: FastifyInstance, context: Ap
     success: {
       status: 200,
       description: "Every authenticator of the principal, oldest first.",
-      schema: z.object({ items: z.array(authenticatorView) }),
+      schema: z.object({ items: z.array(listedAuthenticator) }),
     },
     handler: async ({ params, caller }) => ({
       items: await app.authenticators.list(caller, params.tenant, params.principal),

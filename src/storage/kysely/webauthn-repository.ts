@@ -9,11 +9,7 @@ import type {
   WebAuthnCredentialRecord,
   WebAuthnSettings,
 } from "../../app/records.js";
-import type {
-  Database,
-  WebAuthnChallengesTable,
-  WebAuthnCredentialsTable,
-} from "./database.js";
+import type { Database, WebAuthnChallengesTable, WebAuthnCredentialsTable } from "./database.js";
 import { fromJsonText, toJsonText } from "./json-text.js";
 import { toTimeText } from "./time-text.js";
 
@@ -240,15 +236,15 @@ function toCredential(row: Selectable<WebAuthnCredentialsTable>): WebAuthnCreden
     credentialId: row.credential_id,
     name: row.name,
     publicKey: row.public_key,
-    algorithm: Number(row.algorithm),
+    algorithm: row.algorithm,
     signCount: Number(row.sign_count),
     transports: fromJsonText(row.transports) as string[],
     aaguid: row.aaguid,
-    backupEligible: Number(row.backup_eligible) === 1,
-    backupState: Number(row.backup_state) === 1,
+    backupEligible: row.backup_eligible === 1,
+    backupState: row.backup_state === 1,
     deviceType: row.device_type as WebAuthnCredentialRecord["deviceType"],
-    userVerified: Number(row.user_verified) === 1,
-    failedAttempts: Number(row.failed_attempts),
+    userVerified: row.user_verified === 1,
+    failedAttempts: row.failed_attempts,
     ...(row.locked_at === null ? {} : { lockedAt: row.locked_at }),
     createdAt: row.created_at,
     ...(row.last_used_at === null ? {} : { lastUsedAt: row.last_used_at }),
@@ -266,4 +262,3 @@ function toChallenge(row: Selectable<WebAuthnChallengesTable>): WebAuthnChalleng
     expiresAt: row.expires_at,
   };
 }
-

@@ -9,7 +9,8 @@ import { SoftAuthenticator, type SoftAlgorithm } from "./test-support/soft-authe
 
 const protocol = createWebAuthnProtocol();
 const rp: RelyingParty = { id: "mfa.test", name: "Acme", origins: ["https://mfa.test"] };
-const challenge = () => Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url");
+const challenge = () =>
+  Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url");
 
 async function registered(algorithm: SoftAlgorithm, attestation: "none" | "packed-self" = "none") {
   const authenticator = new SoftAuthenticator({
@@ -56,7 +57,11 @@ describe("the WebAuthn verifier against a software authenticator", () => {
         userVerification: "required",
         timeoutMs: 60_000,
       });
-      expect(options).toMatchObject({ challenge: c, rpId: "mfa.test", userVerification: "required" });
+      expect(options).toMatchObject({
+        challenge: c,
+        rpId: "mfa.test",
+        userVerification: "required",
+      });
       const verified = await protocol.verifyAuthentication({
         response: authenticator.authenticate(options),
         challenge: c,
@@ -96,7 +101,7 @@ describe("the WebAuthn verifier against a software authenticator", () => {
       authenticatorSelection: { userVerification: "required" },
       attestation: "none",
     });
-    expect(JSON.stringify(options)).not.toContain("alice\"}");
+    expect(JSON.stringify(options)).not.toContain('alice"}');
     expect((options as { user: { id: string } }).user.id).not.toContain("alice");
   });
 });
