@@ -409,6 +409,9 @@ export const webauthnRegistrationBody = z.strictObject({
 
 export const webauthnAuthenticationBody = z.strictObject({ response: webauthnResponse });
 
+/** Beginning a ceremony takes nothing: an empty object, or no body at all. */
+export const webauthnBeginBody = z.strictObject({}).optional();
+
 export const webauthnRegistrationParams = z.strictObject({
   tenant: segment,
   principal: segment,

@@ -5,6 +5,7 @@ import {
   tenantParams,
   webauthnAuthenticationBody,
   webauthnAuthenticationParams,
+  webauthnBeginBody,
   webauthnRegistrationBody,
   webauthnRegistrationParams,
   webauthnSettingsBody,
@@ -68,6 +69,7 @@ export function registerWebAuthnRoutes(server: FastifyInstance, context: ApiCont
     tag: "webauthn",
     summary: "Begin registering a passkey or security key: creation options for the browser",
     params: principalParams,
+    body: webauthnBeginBody,
     success: {
       status: 201,
       description: "The ceremony and its options; finish it before `expiresAt`.",
@@ -111,6 +113,7 @@ export function registerWebAuthnRoutes(server: FastifyInstance, context: ApiCont
     tag: "webauthn",
     summary: "Begin an authentication: request options for the principal's credentials",
     params: principalParams,
+    body: webauthnBeginBody,
     success: {
       status: 201,
       description: "The ceremony and its options; finish it before `expiresAt`.",

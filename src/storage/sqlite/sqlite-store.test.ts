@@ -81,6 +81,7 @@ describe("SQLite store", () => {
       "0001-initial",
       "0002-federation",
       "0003-authenticators",
+      "0004-webauthn",
     ]);
     expect(await migrateStore(url)).toEqual([]);
     const store = await openStore(url, { migrate: false });
