@@ -25,6 +25,7 @@ import { decodeKeys, keyFromFile } from "./secrets/sealing-keys.js";
 import { createOidcProtocol } from "./verifiers/oidc/index.js";
 import { createSamlProtocol } from "./verifiers/saml/index.js";
 import { createTotpProtocol } from "./verifiers/totp/index.js";
+import { createWebAuthnProtocol } from "./verifiers/webauthn/index.js";
 
 /** The wall clock. */
 export const systemClock: Clock = { now: () => new Date() };
@@ -94,6 +95,12 @@ export async function openApplication(
     totp: createTotpProtocol(),
     recoveryCodeHasher: createScryptHasher(),
     tokenSigner: createJoseTokenSigner(),
+    // Tenants without WebAuthn settings default to the configured public URL (not the address
+    // the server listens on, which is rarely what browsers see and may be an IP address).
+    webauthn: {
+      protocol: createWebAuthnProtocol(),
+      ...(config.publicUrl === undefined ? {} : { publicUrl: config.publicUrl }),
+    },
     ...(federation === undefined ? {} : { federation }),
   });
   return {

@@ -5,12 +5,14 @@ import type {
   Evidence,
   RecoveryCodeEvent,
   TotpEvent,
+  WebAuthnEvent,
 } from "../core/evidence.js";
 import type { IdpProfile } from "../core/input.js";
 import type { PlatformMandate, RequirementSpec, TenantPolicy } from "../core/policy.js";
 import type { ExemptionCategory, Population, RiskLevel } from "../core/vocabulary.js";
 import type { IdpAssuranceMapping } from "../core/idp-assurance.js";
 import type { TotpAlgorithm } from "./authenticators/totp-protocol.js";
+import type { WebAuthnOptionsJson } from "./authenticators/webauthn-protocol.js";
 import type { AuditFilter, ExemptionFilter, Page } from "./ports.js";
 import type {
   ApiKeyRecord,
@@ -25,6 +27,8 @@ import type {
   ReceiptRecord,
   Role,
   TenantRecord,
+  WebAuthnCredentialRecord,
+  WebAuthnSettings,
 } from "./records.js";
 
 /** Who is calling: an authenticated API key (or, later, an admin session). */
@@ -116,8 +120,55 @@ export type IdpView = DistributiveOmit<IdpRecord, "oidc"> & {
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
-/** An authenticator as the API shows it: never its secret (not even sealed) nor its last step. */
-export type AuthenticatorView = Omit<AuthenticatorRecord, "sealedSecret" | "lastStep">;
+/** A TOTP authenticator as the API shows it: never its secret (not even sealed) nor its last step. */
+export type TotpAuthenticatorView = Omit<AuthenticatorRecord, "sealedSecret" | "lastStep">;
+
+/** A WebAuthn credential as the API shows it: its public key stays in the store. */
+export type WebAuthnAuthenticatorView = Omit<WebAuthnCredentialRecord, "publicKey"> & {
+  readonly kind: "webauthn";
+  readonly status: "active";
+};
+
+/** An authenticator as the API shows it; `kind` tells TOTP from WebAuthn. */
+export type AuthenticatorView = TotpAuthenticatorView | WebAuthnAuthenticatorView;
+
+/** A tenant's WebAuthn settings as an administrator writes them; omitted parts take defaults. */
+export interface WebAuthnSettingsInput {
+  readonly rpId: string;
+  readonly rpName?: string;
+  readonly origins: readonly string[];
+  readonly userVerification?: WebAuthnSettings["userVerification"];
+  readonly attestation?: WebAuthnSettings["attestation"];
+  readonly aaguids?: readonly string[];
+  readonly signCountPolicy?: WebAuthnSettings["signCountPolicy"];
+}
+
+/** The WebAuthn settings in force for a tenant: its own, or the defaults from the public URL. */
+export interface WebAuthnSettingsView extends WebAuthnSettings {
+  readonly tenant: string;
+  readonly source: "tenant" | "default";
+  readonly updatedAt?: string;
+  readonly updatedBy?: string;
+}
+
+/** A WebAuthn ceremony begun: its id, the options for the browser, and when it expires. */
+export interface WebAuthnCeremonyStart {
+  readonly options: WebAuthnOptionsJson;
+  readonly expiresAt: string;
+}
+
+/** A warning that came with an accepted assertion (a sign counter that went backwards, under `warn`). */
+export interface WebAuthnWarning {
+  readonly code: "webauthn.clone_suspected";
+  readonly message: string;
+}
+
+/** A verified assertion: the event for the decision's evidence, and the credential used. */
+export interface WebAuthnAuthentication {
+  readonly event: WebAuthnEvent;
+  readonly authenticator: WebAuthnAuthenticatorView;
+  readonly warnings?: readonly WebAuthnWarning[];
+}
 
 /** A TOTP enrolment just begun: the secret is shown here once, and never again. */
 export interface TotpEnrolment {
@@ -361,6 +412,46 @@ export interface Application {
     ): Promise<RecoveryCodeUse>;
     /** Deletes the set, its codes and its failure count (this lifts a lock). */
     revoke(caller: Caller, tenant: string, principal: string): Promise<void>;
+  };
+
+  /**
+   * WebAuthn (passkeys and security keys) for a principal, used by the platform's backend on the
+   * principal's behalf; the tenant's relying party set by its administrators. Challenges are
+   * server-side and used once; every outcome is audited, never with a challenge, signature or key.
+   */
+  readonly webauthn: {
+    /** The settings in force: the tenant's, or the defaults derived from the public URL. */
+    settings(caller: Caller, tenant: string): Promise<WebAuthnSettingsView>;
+    putSettings(
+      caller: Caller,
+      tenant: string,
+      input: WebAuthnSettingsInput,
+    ): Promise<WebAuthnSettingsView>;
+    beginRegistration(
+      caller: Caller,
+      tenant: string,
+      principal: string,
+    ): Promise<WebAuthnCeremonyStart & { readonly registration: string }>;
+    finishRegistration(
+      caller: Caller,
+      tenant: string,
+      principal: string,
+      registration: string,
+      input: { response: unknown; name?: string },
+    ): Promise<WebAuthnAuthenticatorView>;
+    beginAuthentication(
+      caller: Caller,
+      tenant: string,
+      principal: string,
+    ): Promise<WebAuthnCeremonyStart & { readonly authentication: string }>;
+    /** Verifies an assertion; on success returns the WebAuthn event for the decision's evidence. */
+    finishAuthentication(
+      caller: Caller,
+      tenant: string,
+      principal: string,
+      authentication: string,
+      input: { response: unknown },
+    ): Promise<WebAuthnAuthentication>;
   };
 
   readonly policies: {

@@ -8,6 +8,11 @@ import { auditUseCases } from "./audit/audit-log.js";
 import { authenticatorUseCases } from "./authenticators/authenticators.js";
 import { recoveryCodeUseCases } from "./authenticators/recovery-codes.js";
 import type { TotpProtocol } from "./authenticators/totp-protocol.js";
+import {
+  webauthnUseCases,
+  withWebAuthnCredentials,
+  type WebAuthnParts,
+} from "./authenticators/webauthn.js";
 import { DEFAULT_SETTINGS, type AppSettings, type Context } from "./context.js";
 import { decisionUseCases, type DecisionServices } from "./decisions/decisions.js";
 import { ReceiptWriter } from "./decisions/receipt-writer.js";
@@ -41,6 +46,8 @@ export interface ApplicationParts {
    * answer `recovery_code.not_configured`.
    */
   readonly recoveryCodeHasher?: SecretHasher;
+  /** WebAuthn; without it, the WebAuthn use cases answer `webauthn.not_configured`. */
+  readonly webauthn?: WebAuthnParts;
   /** SAML and OIDC sign-in; without it, IdP registration and federation answer `federation.not_configured`. */
   readonly federation?: FederationParts;
   /** Signs assurance tokens; with `secrets` (which seal its keys) it enables them. */
@@ -75,13 +82,17 @@ export function createApplication(parts: ApplicationParts): Application & { clos
         ? undefined
         : signingKeys(context, { signer: parts.tokenSigner, secrets: parts.secrets }),
     ),
-    authenticators: authenticatorUseCases(
+    authenticators: withWebAuthnCredentials(
       context,
-      parts.secrets === undefined || parts.totp === undefined
-        ? undefined
-        : { secrets: parts.secrets, totp: parts.totp },
+      authenticatorUseCases(
+        context,
+        parts.secrets === undefined || parts.totp === undefined
+          ? undefined
+          : { secrets: parts.secrets, totp: parts.totp },
+      ),
     ),
     recoveryCodes: recoveryCodeUseCases(context, parts.recoveryCodeHasher),
+    webauthn: webauthnUseCases(context, parts.webauthn),
     async ready() {
       try {
         await parts.store.ping();

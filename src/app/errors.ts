@@ -67,6 +67,38 @@ export const ERROR_CODES = {
   "recovery_code.used": "This recovery code was used already; each code works once.",
   "recovery_code.locked":
     "Too many failed attempts: the recovery codes are locked until an administrator revokes them.",
+  "webauthn.not_configured":
+    "This tenant has no WebAuthn relying party: set one with PUT /v1/tenants/:tenant/webauthn (the server has no public URL to default to).",
+  "webauthn.settings_invalid": "The WebAuthn settings are not valid.",
+  "webauthn.challenge_unknown":
+    "This WebAuthn ceremony was not started here for this principal, or was completed already. Start again.",
+  "webauthn.challenge_expired": "This WebAuthn ceremony took too long. Start again.",
+  "webauthn.malformed_response": "The WebAuthn response could not be read.",
+  "webauthn.wrong_type": "The WebAuthn response is of another ceremony type.",
+  "webauthn.challenge_mismatch": "The WebAuthn response answers another challenge.",
+  "webauthn.origin_not_allowed":
+    "The WebAuthn response comes from an origin the tenant does not allow.",
+  "webauthn.cross_origin": "The WebAuthn ceremony ran in a cross-origin frame.",
+  "webauthn.rp_id_mismatch": "The credential belongs to another relying party.",
+  "webauthn.user_not_present": "The authenticator did not confirm the user's presence.",
+  "webauthn.user_not_verified":
+    "The tenant requires user verification (PIN or biometric), and the authenticator did not verify the user.",
+  "webauthn.backup_flags_invalid":
+    "The authenticator says the credential is backed up but not backup eligible.",
+  "webauthn.backup_eligibility_changed":
+    "The credential's backup eligibility differs from what was registered.",
+  "webauthn.bad_signature": "The WebAuthn signature does not verify.",
+  "webauthn.algorithm_not_allowed": "The credential's key algorithm was not requested.",
+  "webauthn.aaguid_not_allowed": "This authenticator model is not allowed in this tenant.",
+  "webauthn.attestation_rejected": "The authenticator's attestation did not verify.",
+  "webauthn.credential_unknown": "The credential is not one of this principal's.",
+  "webauthn.credential_exists": "This credential is registered already.",
+  "webauthn.no_credentials": "The principal has no WebAuthn credential: register one first.",
+  "webauthn.clone_detected":
+    "The authenticator's signature counter went backwards: it may have been cloned.",
+  "webauthn.concurrent_use": "The credential was used concurrently; try again.",
+  "webauthn.locked":
+    "Too many failed attempts: this credential is locked until an administrator resets it.",
   "store.unavailable": "The service cannot reach its store; no decision can be made now.",
 } as const;
 

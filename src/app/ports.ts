@@ -15,6 +15,9 @@ import type {
   RecoveryCodeSetRecord,
   TenantRecord,
   VerificationThrottleRecord,
+  WebAuthnChallengeRecord,
+  WebAuthnCredentialRecord,
+  WebAuthnSettingsRecord,
 } from "./records.js";
 
 /** The source of time. Tests pass a fixed or stepping clock; nothing reads the wall clock directly. */
@@ -328,6 +331,67 @@ export interface VerificationThrottleStore {
   clear(tenant: string, key: string): Promise<boolean>;
 }
 
+/**
+ * A principal's WebAuthn credentials. Tenant and principal first; each change one conditional
+ * statement, so that it holds across instances sharing the store.
+ */
+export interface WebAuthnCredentialStore {
+  get(tenant: string, principal: string, id: string): Promise<WebAuthnCredentialRecord | undefined>;
+  /** The principal's credential with this WebAuthn credential id. */
+  findByCredentialId(
+    tenant: string,
+    principal: string,
+    credentialId: string,
+  ): Promise<WebAuthnCredentialRecord | undefined>;
+  /** Oldest first. */
+  list(tenant: string, principal: string): Promise<readonly WebAuthnCredentialRecord[]>;
+  /** Inserts; returns false when the credential id is registered in the tenant already. */
+  insert(record: WebAuthnCredentialRecord): Promise<boolean>;
+  /**
+   * Records an accepted assertion: the counter becomes `next` if it is still `expected`
+   * (compare-and-set: of two writers from one counter, exactly one gets true), on an unlocked
+   * credential; the failure count is cleared and the backup state and last use recorded.
+   */
+  acceptAssertion(
+    tenant: string,
+    principal: string,
+    id: string,
+    counter: { expected: number; next: number },
+    backupState: boolean,
+    at: string,
+  ): Promise<boolean>;
+  /** Counts a failed verification; locks at `limit` consecutive failures. */
+  recordFailure(
+    tenant: string,
+    principal: string,
+    id: string,
+    limit: number,
+    at: string,
+  ): Promise<{ failedAttempts: number; lockedAt?: string } | undefined>;
+  /** Returns false when there was no such credential. */
+  remove(tenant: string, principal: string, id: string): Promise<boolean>;
+}
+
+/** WebAuthn challenges, each used once (checklist W1, DESIGN invariant 7). */
+export interface WebAuthnChallengeStore {
+  insert(record: WebAuthnChallengeRecord): Promise<void>;
+  get(tenant: string, id: string): Promise<WebAuthnChallengeRecord | undefined>;
+  /**
+   * Deletes the challenge and returns it; undefined when it is gone (used already, by this call's
+   * rival too: of two concurrent consumers exactly one gets it).
+   */
+  consume(tenant: string, id: string): Promise<WebAuthnChallengeRecord | undefined>;
+  /** Deletes challenges that expired before `before`; returns how many. */
+  purge(before: string): Promise<number>;
+}
+
+/** Each tenant's WebAuthn settings. */
+export interface WebAuthnSettingsStore {
+  get(tenant: string): Promise<WebAuthnSettingsRecord | undefined>;
+  /** Inserts or replaces. */
+  put(record: WebAuthnSettingsRecord): Promise<void>;
+}
+
 /** Filters for reading a chain. */
 export interface AuditFilter {
   readonly type?: string;
@@ -385,6 +449,9 @@ export interface Repositories {
   readonly recoveryCodes: RecoveryCodeStore;
   readonly signingKeys: SigningKeyStore;
   readonly verificationThrottles: VerificationThrottleStore;
+  readonly webauthnCredentials: WebAuthnCredentialStore;
+  readonly webauthnChallenges: WebAuthnChallengeStore;
+  readonly webauthnSettings: WebAuthnSettingsStore;
 }
 
 /** What changed, so that every instance's caches drop what is stale (within a second). */

@@ -290,3 +290,78 @@ export interface VerificationThrottleRecord {
   /** The last successful verification (principal keys only): the proof of a fresh MFA. */
   readonly lastSuccessAt?: string;
 }
+
+/**
+ * A WebAuthn credential (passkey or security key) a principal holds on the platform. Its
+ * credential id is unique within the tenant; its public key is not secret, but never shown.
+ */
+export interface WebAuthnCredentialRecord {
+  readonly tenant: string;
+  readonly principal: string;
+  /** The authenticator id (`auth_…`), as in the authenticator list and its DELETE route. */
+  readonly id: string;
+  /** The WebAuthn credential id, base64url. */
+  readonly credentialId: string;
+  /** The principal's name for it ("YubiKey", "laptop"), shown in lists. */
+  readonly name: string;
+  /** The COSE public key, base64url. */
+  readonly publicKey: string;
+  /** Its COSE algorithm (-8, -7 or -257). */
+  readonly algorithm: number;
+  /** The last signature counter accepted (0 for authenticators without one). */
+  readonly signCount: number;
+  readonly transports: readonly string[];
+  /** The authenticator model as it reported itself at registration (not proven without MDS). */
+  readonly aaguid: string;
+  /** BE at registration; it must never change (checklist W5). A BE=1 credential stops at AAL2. */
+  readonly backupEligible: boolean;
+  /** BS as last seen. */
+  readonly backupState: boolean;
+  readonly deviceType: "single_device" | "multi_device";
+  /** Whether the user was verified at registration. */
+  readonly userVerified: boolean;
+  /** Failed verifications since the last success (NIST SP 800-63B §5.2.2). */
+  readonly failedAttempts: number;
+  readonly lockedAt?: string;
+  readonly createdAt: string;
+  readonly lastUsedAt?: string;
+}
+
+/**
+ * A WebAuthn challenge, kept server-side until it is used once or expires (checklist W1): for a
+ * registration or an authentication, by one principal.
+ */
+export interface WebAuthnChallengeRecord {
+  readonly tenant: string;
+  /** The ceremony id the API hands out (`wreg_…`, `wauth_…`). */
+  readonly id: string;
+  readonly purpose: "registration" | "authentication";
+  readonly principal: string;
+  /** 32 random bytes, base64url. Never audited nor logged. */
+  readonly challenge: string;
+  readonly createdAt: string;
+  readonly expiresAt: string;
+}
+
+/** What a tenant's WebAuthn ceremonies accept. */
+export interface WebAuthnSettings {
+  readonly rpId: string;
+  readonly rpName: string;
+  /** Exact origins; https, or http for localhost and *.localhost only. */
+  readonly origins: readonly string[];
+  /** `required` (default): UV=0 is refused; `preferred`: accepted as one factor. */
+  readonly userVerification: "required" | "preferred";
+  /** `none` (default) or `direct`; `direct` whenever `aaguids` is not empty. */
+  readonly attestation: "none" | "direct";
+  /** Authenticator models allowed (lower-case AAGUIDs); empty: any. */
+  readonly aaguids: readonly string[];
+  /** What a sign counter that did not grow does: `reject` (default) or `warn`. */
+  readonly signCountPolicy: "reject" | "warn";
+}
+
+/** A tenant's stored WebAuthn settings. */
+export interface WebAuthnSettingsRecord extends WebAuthnSettings {
+  readonly tenant: string;
+  readonly updatedAt: string;
+  readonly updatedBy: string;
+}

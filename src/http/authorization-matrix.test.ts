@@ -8,6 +8,7 @@ import type { LightMyRequestResponse } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROLES, type Role } from "../app/records.js";
 import { oathtoolCode } from "../verifiers/totp/test-support/oathtool.js";
+import { SoftAuthenticator } from "../verifiers/webauthn/test-support/soft-authenticator.js";
 import { openTestServer, type TestServer } from "./test-support/open-test-server.js";
 
 type Method = "GET" | "POST" | "PUT" | "DELETE";
@@ -188,6 +189,36 @@ async function freshRecoveryCodes(tenant: Tenant): Promise<string[]> {
   return must(issued, 201).json<{ codes: string[] }>().codes;
 }
 
+/** Begins a WebAuthn ceremony for alice in `tenant` as that tenant's platform service. */
+async function beginWebAuthn(
+  tenant: Tenant,
+  kind: "registrations" | "authentications",
+): Promise<{ id: string; options: Record<string, unknown> }> {
+  const response = await t.call("POST", `${authenticators(tenant)}/webauthn/${kind}`, {
+    key: services[tenant],
+  });
+  const begun = must(response, 201).json<{
+    registration?: string;
+    authentication?: string;
+    options: Record<string, unknown>;
+  }>();
+  return { id: begun.registration ?? begun.authentication ?? "", options: begun.options };
+}
+
+/** Registers a fresh software passkey for alice in `tenant`; returns its authenticator. */
+async function freshPasskey(tenant: Tenant): Promise<SoftAuthenticator> {
+  const key = new SoftAuthenticator({ origin: "https://mfa.test" });
+  const { id, options } = await beginWebAuthn(tenant, "registrations");
+  must(
+    await t.call("POST", `${authenticators(tenant)}/webauthn/registrations/${id}`, {
+      key: services[tenant],
+      body: { response: key.register(options) },
+    }),
+    201,
+  );
+  return key;
+}
+
 /** Routes that act in one tenant, named in the path (or, for receipts, by the receipt). */
 const tenantRoutes: RouteCase[] = [
   {
@@ -325,6 +356,67 @@ const tenantRoutes: RouteCase[] = [
       url: `${authenticators(tenant)}/unlock`,
       body: { reason: "Identity checked" },
     }),
+  },
+  {
+    method: "GET",
+    path: "/v1/tenants/:tenant/webauthn",
+    allowed: ADMINS,
+    success: 200,
+    prepare: (tenant) => ({ url: `/v1/tenants/${tenant}/webauthn` }),
+  },
+  {
+    method: "PUT",
+    path: "/v1/tenants/:tenant/webauthn",
+    allowed: ADMINS,
+    success: 200,
+    prepare: (tenant) => ({
+      url: `/v1/tenants/${tenant}/webauthn`,
+      body: { rpId: "mfa.test", origins: ["https://mfa.test"] },
+    }),
+  },
+  {
+    method: "POST",
+    path: "/v1/tenants/:tenant/principals/:principal/authenticators/webauthn/registrations",
+    allowed: SERVICE,
+    success: 201,
+    prepare: (tenant) => ({ url: `${authenticators(tenant)}/webauthn/registrations` }),
+  },
+  {
+    method: "POST",
+    path: "/v1/tenants/:tenant/principals/:principal/authenticators/webauthn/registrations/:registration",
+    allowed: SERVICE,
+    success: 201,
+    prepare: async (tenant) => {
+      const { id, options } = await beginWebAuthn(tenant, "registrations");
+      return {
+        url: `${authenticators(tenant)}/webauthn/registrations/${id}`,
+        body: { response: new SoftAuthenticator({ origin: "https://mfa.test" }).register(options) },
+      };
+    },
+  },
+  {
+    method: "POST",
+    path: "/v1/tenants/:tenant/principals/:principal/authenticators/webauthn/authentications",
+    allowed: SERVICE,
+    success: 201,
+    prepare: async (tenant) => {
+      await freshPasskey(tenant);
+      return { url: `${authenticators(tenant)}/webauthn/authentications` };
+    },
+  },
+  {
+    method: "POST",
+    path: "/v1/tenants/:tenant/principals/:principal/authenticators/webauthn/authentications/:authentication",
+    allowed: SERVICE,
+    success: 200,
+    prepare: async (tenant) => {
+      const key = await freshPasskey(tenant);
+      const { id, options } = await beginWebAuthn(tenant, "authentications");
+      return {
+        url: `${authenticators(tenant)}/webauthn/authentications/${id}`,
+        body: { response: key.authenticate(options) },
+      };
+    },
   },
   {
     method: "GET",

@@ -20,6 +20,7 @@ import { registerIdpRoutes } from "./routes/idp-routes.js";
 import { registerPlatformRoutes } from "./routes/platform-routes.js";
 import { registerRecoveryCodeRoutes } from "./routes/recovery-code-routes.js";
 import { registerTenantRoutes } from "./routes/tenant-routes.js";
+import { registerWebAuthnRoutes } from "./routes/webauthn-routes.js";
 
 /** What the HTTP layer reads of the server configuration. */
 export interface ServerConfig {
@@ -241,6 +242,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     registerAuthenticatorRoutes(api, context);
     registerRecoveryCodeRoutes(api, context);
     registerAssuranceRoutes(api, context);
+    registerWebAuthnRoutes(api, context);
     done();
   });
   void server.register((browser, _options, done) => {

@@ -377,3 +377,71 @@ export const totpCodeBody = z.strictObject({
 export const unlockBody = z.strictObject({
   reason: text(500).optional().describe("Why the principal is unlocked; kept in the audit trail."),
 });
+
+/** A tenant's WebAuthn relying party, as an administrator sets it. */
+export const webauthnSettingsBody = z.strictObject({
+  rpId: z
+    .string()
+    .min(1)
+    .max(253)
+    .describe("The RP id: a registrable suffix of every origin's host."),
+  rpName: text(64).optional().describe("Shown by authenticators; the tenant's name by default."),
+  origins: z
+    .array(z.string().max(300))
+    .min(1)
+    .max(20)
+    .describe("Exact origins; https, or http only for localhost and *.localhost."),
+  userVerification: z
+    .enum(["required", "preferred"])
+    .optional()
+    .describe("`required` (default) refuses UV=0; `preferred` accepts it as one factor."),
+  attestation: z
+    .enum(["none", "direct"])
+    .optional()
+    .describe("`none` by default; `direct` whenever `aaguids` is set."),
+  aaguids: z
+    .array(z.string().max(36))
+    .max(100)
+    .optional()
+    .describe("Authenticator models allowed (AAGUIDs); empty or absent: any."),
+  signCountPolicy: z
+    .enum(["reject", "warn"])
+    .optional()
+    .describe(
+      "A signature counter that went backwards: refused (default) or allowed with a warning.",
+    ),
+});
+
+/** A WebAuthn response as @simplewebauthn/browser returns it; the verifier checks the rest. */
+const webauthnResponse = z
+  .looseObject({
+    id: z.string().min(1).max(1400),
+    rawId: z.string().min(1).max(1400),
+    type: z.string().max(32),
+    response: z.looseObject({}),
+  })
+  .describe(
+    "The JSON of `startRegistration()` / `startAuthentication()` (@simplewebauthn/browser).",
+  );
+
+export const webauthnRegistrationBody = z.strictObject({
+  response: webauthnResponse,
+  name: text(64).optional().describe("The principal's name for it, e.g. `YubiKey`."),
+});
+
+export const webauthnAuthenticationBody = z.strictObject({ response: webauthnResponse });
+
+/** Beginning a ceremony takes nothing: an empty object, or no body at all. */
+export const webauthnBeginBody = z.strictObject({}).optional();
+
+export const webauthnRegistrationParams = z.strictObject({
+  tenant: segment,
+  principal: segment,
+  registration: segment,
+});
+
+export const webauthnAuthenticationParams = z.strictObject({
+  tenant: segment,
+  principal: segment,
+  authentication: segment,
+});

@@ -286,3 +286,81 @@ export const unlockResult = z.object({
     .array(z.string())
     .describe("The authenticators whose failure lock or count was lifted."),
 });
+
+/** A WebAuthn credential as shown: never its public key. */
+export const webauthnAuthenticatorView = z.object({
+  tenant: z.string(),
+  principal: z.string(),
+  id: z.string().describe("The authenticator id, for the DELETE route."),
+  kind: z.literal("webauthn"),
+  name: z.string(),
+  status: z.literal("active"),
+  credentialId: z.string().describe("The WebAuthn credential id, base64url."),
+  algorithm: z.int().describe("COSE algorithm: -8, -7 or -257."),
+  signCount: z.int(),
+  transports: z.array(z.string()),
+  aaguid: z
+    .string()
+    .describe("The model as the authenticator reported it (not proven without MDS)."),
+  backupEligible: z.boolean().describe("BE at registration: a synced passkey, capped at AAL2."),
+  backupState: z.boolean().describe("BS as last seen."),
+  deviceType: z.enum(["single_device", "multi_device"]),
+  userVerified: z.boolean().describe("Whether the user was verified at registration."),
+  failedAttempts: z.int(),
+  lockedAt: time.optional(),
+  createdAt: time,
+  lastUsedAt: time.optional(),
+});
+
+/** Any authenticator of the list: `kind` tells TOTP from WebAuthn. */
+export const listedAuthenticator = z.discriminatedUnion("kind", [
+  authenticatorView,
+  webauthnAuthenticatorView,
+]);
+
+/** The WebAuthn settings in force for a tenant. */
+export const webauthnSettingsView = z.object({
+  tenant: z.string(),
+  source: z.enum(["tenant", "default"]).describe("`default`: derived from the public URL."),
+  rpId: z.string(),
+  rpName: z.string(),
+  origins: z.array(z.string()),
+  userVerification: z.enum(["required", "preferred"]),
+  attestation: z.enum(["none", "direct"]),
+  aaguids: z.array(z.string()),
+  signCountPolicy: z.enum(["reject", "warn"]),
+  updatedAt: time.optional(),
+  updatedBy: z.string().optional(),
+});
+
+const ceremonyOptions = (what: string) =>
+  z.record(z.string(), z.unknown()).describe(`${what}: pass to @simplewebauthn/browser.`);
+
+export const webauthnRegistrationStart = z.object({
+  registration: z.string().describe("The ceremony id, for finishing it."),
+  options: ceremonyOptions("PublicKeyCredentialCreationOptionsJSON"),
+  expiresAt: time,
+});
+
+export const webauthnAuthenticationStart = z.object({
+  authentication: z.string().describe("The ceremony id, for finishing it."),
+  options: ceremonyOptions("PublicKeyCredentialRequestOptionsJSON"),
+  expiresAt: time,
+});
+
+/** A verified assertion: the event to send as evidence in the decision request. */
+export const webauthnVerification = z.object({
+  event: z.object({
+    method: z.literal("webauthn"),
+    source: z.literal("platform"),
+    at: time,
+    userVerified: z.boolean(),
+    backupEligible: z.boolean(),
+    credentialId: z.string(),
+  }),
+  authenticator: webauthnAuthenticatorView,
+  warnings: z
+    .array(z.object({ code: z.literal("webauthn.clone_suspected"), message: z.string() }))
+    .optional()
+    .describe("Present when the tenant's policy let a suspicious assertion through."),
+});

@@ -98,6 +98,35 @@ const tenantOperations: Operation[] = [
     allowed: ["platform_service"],
     run: (c, t) => h.app.authenticators.beginTotp(c, t, "alice", {}),
   },
+  { name: "webauthn.settings", allowed: ADMINS, run: (c, t) => h.app.webauthn.settings(c, t) },
+  {
+    name: "webauthn.putSettings",
+    allowed: ADMINS,
+    run: (c, t) =>
+      h.app.webauthn.putSettings(c, t, { rpId: "mfa.test", origins: ["https://mfa.test"] }),
+  },
+  {
+    name: "webauthn.beginRegistration",
+    allowed: ["platform_service"],
+    run: (c, t) => h.app.webauthn.beginRegistration(c, t, "alice"),
+  },
+  {
+    name: "webauthn.finishRegistration",
+    allowed: ["platform_service"],
+    run: (c, t) =>
+      h.app.webauthn.finishRegistration(c, t, "alice", "wreg_unknown", { response: {} }),
+  },
+  {
+    name: "webauthn.beginAuthentication",
+    allowed: ["platform_service"],
+    run: (c, t) => h.app.webauthn.beginAuthentication(c, t, "alice"),
+  },
+  {
+    name: "webauthn.finishAuthentication",
+    allowed: ["platform_service"],
+    run: (c, t) =>
+      h.app.webauthn.finishAuthentication(c, t, "alice", "wauth_unknown", { response: {} }),
+  },
   {
     name: "recoveryCodes.generate",
     allowed: ["platform_service"],

@@ -3,11 +3,13 @@ import { randomBytes } from "node:crypto";
 import { createScryptHasher } from "../../secrets/scrypt-hasher.js";
 import { openStore } from "../../storage/open-store.js";
 import { createTotpProtocol } from "../../verifiers/totp/index.js";
+import { createWebAuthnProtocol } from "../../verifiers/webauthn/index.js";
 import { bootstrapPlatformAdmin } from "../api-keys/api-keys.js";
 import type { Application, Caller } from "../application.js";
 import { DEFAULT_SETTINGS, type AppSettings, type Context } from "../context.js";
 import { createApplication } from "../create-application.js";
 import type { FederationParts } from "../federation/endpoints.js";
+import type { WebAuthnParts } from "../authenticators/webauthn.js";
 import { testFederationParts } from "./federation-parts.js";
 import type { Clock, Random, SecretSealer, Store } from "../ports.js";
 import type { Role } from "../records.js";
@@ -63,7 +65,13 @@ export interface Harness {
 
 /** Opens a harness over SQLite (in memory unless `url` says otherwise). */
 export async function openHarness(
-  options: { url?: string; settings?: AppSettings; federation?: Partial<FederationParts> } = {},
+  options: {
+    url?: string;
+    settings?: AppSettings;
+    federation?: Partial<FederationParts>;
+    /** WebAuthn parts; by default the real verifier and the federation's public URL. */
+    webauthn?: WebAuthnParts;
+  } = {},
 ): Promise<Harness> {
   const store = await openStore(options.url ?? "sqlite::memory:");
   const clock = new ManualClock();
@@ -77,6 +85,10 @@ export async function openHarness(
     totp: createTotpProtocol(),
     recoveryCodeHasher: testRecoveryCodeHasher,
     tokenSigner: createJoseTokenSigner(),
+    webauthn: options.webauthn ?? {
+      protocol: createWebAuthnProtocol(),
+      publicUrl: federation.publicUrl,
+    },
   });
   const { secret } = await bootstrapPlatformAdmin(context, { name: "test admin" });
   const admin = await app.authenticate(secret);

@@ -10,6 +10,7 @@ import {
 } from "../request-schemas.js";
 import {
   authenticatorView,
+  listedAuthenticator,
   totpEnrolment,
   totpVerification,
   unlockResult,
@@ -34,7 +35,7 @@ export function registerAuthenticatorRoutes(server: FastifyInstance, context: Ap
     success: {
       status: 200,
       description: "Every authenticator of the principal, oldest first.",
-      schema: z.object({ items: z.array(authenticatorView) }),
+      schema: z.object({ items: z.array(listedAuthenticator) }),
     },
     handler: async ({ params, caller }) => ({
       items: await app.authenticators.list(caller, params.tenant, params.principal),

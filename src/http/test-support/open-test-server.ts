@@ -1,5 +1,6 @@
 import { createJoseTokenSigner } from "../../tokens/jose-token-signer.js";
 import type { FederationParts } from "../../app/federation/endpoints.js";
+import type { WebAuthnParts } from "../../app/authenticators/webauthn.js";
 import { testFederationParts } from "../../app/test-support/federation-parts.js";
 import { randomBytes } from "node:crypto";
 import type { FastifyInstance, HTTPMethods, LightMyRequestResponse } from "fastify";
@@ -13,6 +14,7 @@ import type { Logger } from "pino";
 import { createScryptHasher } from "../../secrets/scrypt-hasher.js";
 import { openStore } from "../../storage/open-store.js";
 import { createTotpProtocol } from "../../verifiers/totp/index.js";
+import { createWebAuthnProtocol } from "../../verifiers/webauthn/index.js";
 import { buildServer } from "../build-server.js";
 import { createMetrics, countAuditAppends, type Metrics } from "../metrics.js";
 
@@ -70,6 +72,8 @@ export async function openTestServer(
     logger?: Logger;
     /** SAML and OIDC parts; by default the real verifiers, a random sealing key, `https://mfa.test`. */
     federation?: Partial<FederationParts>;
+    /** WebAuthn parts; by default the real verifier and the federation's public URL. */
+    webauthn?: WebAuthnParts;
   } = {},
 ): Promise<TestServer> {
   const metrics = createMetrics();
@@ -90,6 +94,10 @@ export async function openTestServer(
     // The real hasher at a low cost, so that tests may issue many codes.
     recoveryCodeHasher: createScryptHasher({ log2N: 10, r: 8, p: 1 }),
     tokenSigner: createJoseTokenSigner(),
+    webauthn: options.webauthn ?? {
+      protocol: createWebAuthnProtocol(),
+      publicUrl: federation.publicUrl,
+    },
   });
   const { secret: adminKey } = await bootstrapPlatformAdmin(context, { name: "test admin" });
   const server = buildServer({

@@ -14,6 +14,7 @@ import { describeTransactions } from "./describe-transactions.js";
 import { describeUniqueInserts } from "./describe-unique-inserts.js";
 import { describeVerificationThrottles } from "./describe-verification-throttles.js";
 import { describeVersions } from "./describe-versions.js";
+import { describeWebAuthn } from "./describe-webauthn.js";
 import type { ContractContext, StoreHarness } from "./store-harness.js";
 
 export type { StoreHarness } from "./store-harness.js";
@@ -55,5 +56,6 @@ export function describeStoreContract(name: string, open: () => Promise<StoreHar
     describeRecoveryCodes(context);
     describeSigningKeys(context);
     describeVerificationThrottles(context);
+    describeWebAuthn(context);
   });
 }

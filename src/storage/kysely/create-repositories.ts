@@ -16,6 +16,11 @@ import { createRecoveryCodeRepository } from "./recovery-code-repository.js";
 import { createSigningKeyRepository } from "./signing-key-repository.js";
 import { createTenantRepository } from "./tenant-repository.js";
 import { createVerificationThrottleRepository } from "./verification-throttle-repository.js";
+import {
+  createWebAuthnChallengeRepository,
+  createWebAuthnCredentialRepository,
+  createWebAuthnSettingsRepository,
+} from "./webauthn-repository.js";
 
 /** Every repository, bound to `db`: pass a transaction to make them all write in it. */
 export function createRepositories(
@@ -38,5 +43,8 @@ export function createRepositories(
     recoveryCodes: createRecoveryCodeRepository(db),
     signingKeys: createSigningKeyRepository(db),
     verificationThrottles: createVerificationThrottleRepository(db),
+    webauthnCredentials: createWebAuthnCredentialRepository(db),
+    webauthnChallenges: createWebAuthnChallengeRepository(db),
+    webauthnSettings: createWebAuthnSettingsRepository(db),
   };
 }

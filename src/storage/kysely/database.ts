@@ -17,6 +17,9 @@ export interface Database {
   federation_requests: FederationRequestsTable;
   one_time_proofs: OneTimeProofsTable;
   authenticators: AuthenticatorsTable;
+  webauthn_credentials: WebAuthnCredentialsTable;
+  webauthn_challenges: WebAuthnChallengesTable;
+  webauthn_settings: WebAuthnSettingsTable;
   recovery_code_sets: RecoveryCodeSetsTable;
   recovery_codes: RecoveryCodesTable;
   signing_keys: SigningKeysTable;
@@ -221,4 +224,47 @@ export interface VerificationThrottlesTable {
   lock_expires_at: string | null;
   last_failure_at: string | null;
   last_success_at: string | null;
+}
+
+/** A principal's WebAuthn credentials; booleans as 0/1 in both dialects. */
+export interface WebAuthnCredentialsTable {
+  tenant: string;
+  principal: string;
+  id: string;
+  credential_id: string;
+  name: string;
+  public_key: string;
+  algorithm: number;
+  /** bigint: PostgreSQL returns it as a string. */
+  sign_count: number | string;
+  /** JSON array of transport names. */
+  transports: string;
+  aaguid: string;
+  backup_eligible: number;
+  backup_state: number;
+  device_type: string;
+  user_verified: number;
+  failed_attempts: number;
+  locked_at: string | null;
+  created_at: string;
+  last_used_at: string | null;
+}
+
+/** WebAuthn ceremonies in progress: each row deleted when used. */
+export interface WebAuthnChallengesTable {
+  tenant: string;
+  id: string;
+  purpose: string;
+  principal: string;
+  challenge: string;
+  created_at: string;
+  expires_at: string;
+}
+
+/** A tenant's WebAuthn settings as one JSON document. */
+export interface WebAuthnSettingsTable {
+  tenant: string;
+  document: string;
+  updated_at: string;
+  updated_by: string;
 }

@@ -3,6 +3,7 @@ import { errorDetail } from "../kysely/emit-store-warning.js";
 import { initialMigration } from "./0001-initial.js";
 import { federationMigration } from "./0002-federation.js";
 import { authenticatorsMigration } from "./0003-authenticators.js";
+import { webauthnMigration } from "./0004-webauthn.js";
 import { recoveryCodesMigration } from "./0005-recovery-codes.js";
 import { verificationThrottlesMigration } from "./0006-verification-throttles.js";
 import { signingKeysMigration } from "./0007-signing-keys.js";
@@ -15,6 +16,7 @@ const migrations: Readonly<Record<string, Migration>> = {
   "0001-initial": initialMigration,
   "0002-federation": federationMigration,
   "0003-authenticators": authenticatorsMigration,
+  "0004-webauthn": webauthnMigration,
   "0005-recovery-codes": recoveryCodesMigration,
   "0006-verification-throttles": verificationThrottlesMigration,
   "0007-signing-keys": signingKeysMigration,

@@ -81,6 +81,7 @@ describe("SQLite store", () => {
       "0001-initial",
       "0002-federation",
       "0003-authenticators",
+      "0004-webauthn",
       "0005-recovery-codes",
       "0006-verification-throttles",
       "0007-signing-keys",

@@ -1,0 +1,568 @@
+import type { WebAuthnEvent } from "../../core/evidence.js";
+import { authorize } from "../access/permissions.js";
+import type {
+  Application,
+  Caller,
+  WebAuthnAuthenticatorView,
+  WebAuthnSettingsView,
+  WebAuthnWarning,
+} from "../application.js";
+import { readStore, recordAudit, transact, type Context } from "../context.js";
+import { AppError, type ErrorCode } from "../errors.js";
+import type { Repositories } from "../ports.js";
+import type { TenantRecord, WebAuthnCredentialRecord, WebAuthnSettings } from "../records.js";
+import { requireTenant } from "../tenants/tenants.js";
+import {
+  isSignCountRegression,
+  type AuthenticationVerification,
+  type RegistrationVerification,
+  type RelyingParty,
+  type WebAuthnProtocol,
+} from "./webauthn-protocol.js";
+import { defaultWebAuthnSettings, validateWebAuthnSettings } from "./webauthn-settings.js";
+
+/** What the WebAuthn use cases need beyond the common context. */
+export interface WebAuthnParts {
+  readonly protocol: WebAuthnProtocol;
+  /**
+   * The server's configured public URL, if any: a tenant without settings gets its host as RP
+   * id and its origin as the only origin. Without it, such a tenant answers
+   * `webauthn.not_configured`.
+   */
+  readonly publicUrl?: string;
+  /** How long a ceremony may take; 5 minutes by default. */
+  readonly challengeTtlSeconds?: number;
+}
+
+/** NIST SP 800-63B §5.2.2 (rev 3) / §3.2.2 (rev 4): at most 100 consecutive failures. */
+export const WEBAUTHN_FAILURE_LIMIT = 100;
+/** WebAuthn §13.4.3 asks at least 16 random bytes; 32 leaves no doubt. */
+export const WEBAUTHN_CHALLENGE_BYTES = 32;
+const DEFAULT_TTL_SECONDS = 300;
+const DEFAULT_NAME = "Passkey";
+const NAME = /^[^\p{Cc}]{1,64}$/u;
+
+type Outcome<T> =
+  | { readonly ok: true; readonly value: T }
+  | {
+      readonly ok: false;
+      readonly code: ErrorCode;
+      readonly detail?: string;
+      readonly failedAttempts?: number;
+    };
+
+/** A refusal decided before the verifier ran (expired, unknown credential). */
+type Refused = { readonly ok: false; readonly code: ErrorCode; readonly detail: string };
+
+const settle = <T>(outcome: Outcome<T>): T => {
+  if (outcome.ok) return outcome.value;
+  throw new AppError(
+    outcome.code,
+    outcome.detail,
+    outcome.failedAttempts === undefined ? undefined : { failedAttempts: outcome.failedAttempts },
+  );
+};
+
+const tenantName = (owner: TenantRecord) =>
+  (owner.name.trim().length > 0 ? owner.name : owner.id).slice(0, 64);
+
+const rpOf = (settings: WebAuthnSettings): RelyingParty => ({
+  id: settings.rpId,
+  name: settings.rpName,
+  origins: settings.origins,
+});
+
+/**
+ * WebAuthn for a principal: registration and authentication ceremonies, and the tenant's
+ * relying-party settings. A ceremony's challenge is stored server-side, bound to its tenant,
+ * principal and purpose, and consumed by one atomic delete whatever the outcome, so a response
+ * is judged once (checklist W1). Responses are verified outside any write transaction; the
+ * outcome (new credential, counter compare-and-set, failure count, audit) commits in one.
+ * Refusals are returned out of the transaction and thrown after it, so their audit commits.
+ */
+export function webauthnUseCases(
+  context: Context,
+  parts: WebAuthnParts | undefined,
+): Application["webauthn"] {
+  const need = (): WebAuthnParts => {
+    if (parts === undefined) throw new AppError("webauthn.not_configured");
+    return parts;
+  };
+  const ttlMs = () => (parts?.challengeTtlSeconds ?? DEFAULT_TTL_SECONDS) * 1000;
+  let lastPurge = 0;
+
+  async function purgeIfDue(r: Repositories, now: Date): Promise<void> {
+    if (now.getTime() - lastPurge < 60_000) return;
+    lastPurge = now.getTime();
+    await r.webauthnChallenges.purge(now.toISOString());
+  }
+
+  /** The tenant's own settings, or the defaults from the public URL, or a refusal. */
+  async function settingsIn(r: Repositories, owner: TenantRecord): Promise<WebAuthnSettingsView> {
+    const stored = await r.webauthnSettings.get(owner.id);
+    if (stored !== undefined) return { ...stored, source: "tenant" };
+    const defaults = defaultWebAuthnSettings(parts?.publicUrl, tenantName(owner));
+    if (defaults === undefined) throw new AppError("webauthn.not_configured");
+    return { ...defaults, tenant: owner.id, source: "default" };
+  }
+
+  /** Stores a new challenge for `purpose` and returns it with its id and expiry. */
+  async function newCeremony(
+    r: Repositories,
+    tenant: string,
+    principal: string,
+    purpose: "registration" | "authentication",
+  ) {
+    const now = context.clock.now();
+    const ceremony = {
+      tenant,
+      id: context.random.id(purpose === "registration" ? "wreg" : "wauth"),
+      purpose,
+      principal,
+      challenge: context.random.secret(WEBAUTHN_CHALLENGE_BYTES),
+      createdAt: now.toISOString(),
+      expiresAt: new Date(now.getTime() + ttlMs()).toISOString(),
+    } as const;
+    await purgeIfDue(r, now);
+    await r.webauthnChallenges.insert(ceremony);
+    return ceremony;
+  }
+
+  /**
+   * Reads what finishing a ceremony needs, without a write lock: the tenant's settings and the
+   * challenge, which must have been issued for this principal and purpose.
+   */
+  async function pendingCeremony(
+    r: Repositories,
+    tenant: string,
+    principal: string,
+    id: string,
+    purpose: "registration" | "authentication",
+  ) {
+    const owner = await requireTenant(r, tenant);
+    const settings = await settingsIn(r, owner);
+    const ceremony = await r.webauthnChallenges.get(tenant, id);
+    // Another principal's ceremony answers like an unknown one, and is left alone.
+    if (
+      ceremony === undefined ||
+      ceremony.purpose !== purpose ||
+      ceremony.principal !== principal
+    ) {
+      throw new AppError("webauthn.challenge_unknown");
+    }
+    return { settings, ceremony };
+  }
+
+  /** Consumes the ceremony's challenge; false when another request used it first. */
+  async function consume(r: Repositories, tenant: string, id: string, challenge: string) {
+    const consumed = await r.webauthnChallenges.consume(tenant, id);
+    return consumed !== undefined && consumed.challenge === challenge;
+  }
+
+  const expired = (expiresAt: string, now: Date) => Date.parse(expiresAt) <= now.getTime();
+
+  return {
+    async settings(caller, tenant) {
+      authorize(caller, "tenant.configure", tenant);
+      return readStore(context, async (r) => settingsIn(r, await requireTenant(r, tenant)));
+    },
+
+    async putSettings(caller, tenant, input) {
+      authorize(caller, "tenant.configure", tenant);
+      return transact(context, async (r) => {
+        const owner = await requireTenant(r, tenant);
+        const settings = validateWebAuthnSettings(input, tenantName(owner));
+        const record = {
+          ...settings,
+          tenant,
+          updatedAt: context.clock.now().toISOString(),
+          updatedBy: caller.id,
+        };
+        await r.webauthnSettings.put(record);
+        await recordAudit(context, r, {
+          tenant,
+          type: "webauthn.settings_changed",
+          actor: caller.id,
+          payload: { ...settings },
+        });
+        return { ...record, source: "tenant" as const };
+      });
+    },
+
+    async beginRegistration(caller, tenant, principal) {
+      authorize(caller, "authenticator.enrol", tenant);
+      const { protocol } = need();
+      const begun = await transact(context, async (r) => {
+        const owner = await requireTenant(r, tenant);
+        const person = await r.principals.get(tenant, principal);
+        if (person === undefined) throw new AppError("principal.unknown");
+        const settings = await settingsIn(r, owner);
+        const existing = await r.webauthnCredentials.list(tenant, principal);
+        const ceremony = await newCeremony(r, tenant, principal, "registration");
+        await recordAudit(context, r, {
+          tenant,
+          type: "webauthn.registration_started",
+          actor: caller.id,
+          payload: { principal, registration: ceremony.id, expiresAt: ceremony.expiresAt },
+        });
+        return { settings, person, existing, ceremony };
+      });
+      const { settings, person, existing, ceremony } = begun;
+      const options = await protocol.registrationOptions({
+        rp: rpOf(settings),
+        user: {
+          id: `${tenant}\u0000${principal}`,
+          name: person.displayName ?? person.id,
+          displayName: person.displayName ?? person.id,
+        },
+        challenge: ceremony.challenge,
+        excludeCredentials: existing.map((c) => ({ id: c.credentialId, transports: c.transports })),
+        userVerification: settings.userVerification,
+        attestation: settings.attestation,
+        timeoutMs: ttlMs(),
+      });
+      return { registration: ceremony.id, options, expiresAt: ceremony.expiresAt };
+    },
+
+    async finishRegistration(caller, tenant, principal, registration, input) {
+      authorize(caller, "authenticator.enrol", tenant);
+      const { protocol } = need();
+      const name = input.name ?? DEFAULT_NAME;
+      if (!NAME.test(name) || name.trim().length === 0) {
+        throw new AppError("authenticator.invalid", "A name is 1–64 characters, no control ones.");
+      }
+      const { settings, ceremony } = await readStore(context, (r) =>
+        pendingCeremony(r, tenant, principal, registration, "registration"),
+      );
+      const now = context.clock.now();
+      const verification: RegistrationVerification | Refused = expired(ceremony.expiresAt, now)
+        ? { ok: false, code: "webauthn.challenge_expired", detail: "The ceremony expired." }
+        : await protocol.verifyRegistration({
+            response: input.response,
+            challenge: ceremony.challenge,
+            rp: rpOf(settings),
+            userVerification: settings.userVerification,
+            aaguids: settings.aaguids,
+          });
+      const outcome = await transact(
+        context,
+        async (r): Promise<Outcome<WebAuthnCredentialRecord>> => {
+          if (!(await consume(r, tenant, registration, ceremony.challenge))) {
+            return { ok: false, code: "webauthn.challenge_unknown" };
+          }
+          const refuse = async (code: ErrorCode, detail: string) => {
+            await recordAudit(context, r, {
+              tenant,
+              type: "webauthn.registration_failed",
+              actor: caller.id,
+              payload: { principal, registration, reason: code },
+            });
+            return { ok: false as const, code, detail };
+          };
+          if (!verification.ok) return refuse(verification.code, verification.detail);
+          const { credential } = verification;
+          const record: WebAuthnCredentialRecord = {
+            tenant,
+            principal,
+            id: context.random.id("auth"),
+            credentialId: credential.credentialId,
+            name,
+            publicKey: credential.publicKey,
+            algorithm: credential.algorithm,
+            signCount: credential.signCount,
+            transports: credential.transports,
+            aaguid: credential.aaguid,
+            backupEligible: credential.backupEligible,
+            backupState: credential.backupState,
+            deviceType: credential.backupEligible ? "multi_device" : "single_device",
+            userVerified: credential.userVerified,
+            failedAttempts: 0,
+            createdAt: now.toISOString(),
+          };
+          // Checklist W8: a credential id registered to anyone in the tenant is refused.
+          if (!(await r.webauthnCredentials.insert(record))) {
+            return refuse("webauthn.credential_exists", "The credential is registered already.");
+          }
+          await recordAudit(context, r, {
+            tenant,
+            type: "webauthn.registered",
+            actor: caller.id,
+            payload: {
+              principal,
+              registration,
+              authenticator: record.id,
+              kind: "webauthn",
+              name,
+              credentialId: record.credentialId,
+              aaguid: record.aaguid,
+              algorithm: record.algorithm,
+              attestationFormat: credential.attestationFormat,
+              backupEligible: record.backupEligible,
+              backupState: record.backupState,
+              userVerified: record.userVerified,
+            },
+          });
+          return { ok: true, value: record };
+        },
+      );
+      return toWebAuthnView(settle(outcome));
+    },
+
+    async beginAuthentication(caller, tenant, principal) {
+      authorize(caller, "authenticator.verify", tenant);
+      const { protocol } = need();
+      const { settings, credentials, ceremony } = await transact(context, async (r) => {
+        const owner = await requireTenant(r, tenant);
+        const settings = await settingsIn(r, owner);
+        const credentials = await r.webauthnCredentials.list(tenant, principal);
+        if (credentials.length === 0) throw new AppError("webauthn.no_credentials");
+        // The challenge is ephemeral and carries no decision: not audited; its outcome is.
+        const ceremony = await newCeremony(r, tenant, principal, "authentication");
+        return { settings, credentials, ceremony };
+      });
+      const options = await protocol.authenticationOptions({
+        rp: rpOf(settings),
+        challenge: ceremony.challenge,
+        allowCredentials: credentials.map((c) => ({
+          id: c.credentialId,
+          transports: c.transports,
+        })),
+        userVerification: settings.userVerification,
+        timeoutMs: ttlMs(),
+      });
+      return { authentication: ceremony.id, options, expiresAt: ceremony.expiresAt };
+    },
+
+    async finishAuthentication(caller, tenant, principal, authentication, input) {
+      authorize(caller, "authenticator.verify", tenant);
+      const { protocol } = need();
+      const claimed = credentialIdOf(input.response);
+      const { settings, ceremony, credential } = await readStore(context, async (r) => ({
+        ...(await pendingCeremony(r, tenant, principal, authentication, "authentication")),
+        // Only this principal's credentials: another principal's, or another tenant's, is unknown.
+        credential:
+          claimed === undefined
+            ? undefined
+            : await r.webauthnCredentials.findByCredentialId(tenant, principal, claimed),
+      }));
+      const now = context.clock.now();
+      const at = now.toISOString();
+      let verification: AuthenticationVerification | Refused;
+      if (expired(ceremony.expiresAt, now)) {
+        verification = { ok: false, code: "webauthn.challenge_expired", detail: "Expired." };
+      } else if (credential === undefined) {
+        verification = {
+          ok: false,
+          code: "webauthn.credential_unknown",
+          detail: "The credential is not one of this principal's.",
+        };
+      } else if (credential.lockedAt !== undefined) {
+        // Refused as `webauthn.locked` below, without verifying anything.
+        verification = { ok: false, code: "webauthn.credential_unknown", detail: "Locked." };
+      } else {
+        verification = await protocol.verifyAuthentication({
+          response: input.response,
+          challenge: ceremony.challenge,
+          rp: rpOf(settings),
+          userVerification: settings.userVerification,
+          credential,
+        });
+      }
+
+      type Accepted = { record: WebAuthnCredentialRecord; warnings: WebAuthnWarning[] };
+      const outcome = await transact(context, async (r): Promise<Outcome<Accepted>> => {
+        if (!(await consume(r, tenant, authentication, ceremony.challenge))) {
+          return { ok: false, code: "webauthn.challenge_unknown" };
+        }
+        const base = {
+          principal,
+          authentication,
+          ...(credential === undefined ? {} : { authenticator: credential.id }),
+        };
+        /** Audits a refusal and, when the credential is known, counts it against it. */
+        const refuse = async (code: ErrorCode, detail: string): Promise<Outcome<Accepted>> => {
+          let failedAttempts: number | undefined;
+          if (credential !== undefined && credential.lockedAt === undefined) {
+            const counted = await r.webauthnCredentials.recordFailure(
+              tenant,
+              principal,
+              credential.id,
+              WEBAUTHN_FAILURE_LIMIT,
+              at,
+            );
+            failedAttempts = counted?.failedAttempts;
+            if (counted?.lockedAt !== undefined) {
+              await recordAudit(context, r, {
+                tenant,
+                type: "authenticator.locked",
+                actor: caller.id,
+                payload: { ...base, kind: "webauthn", failedAttempts: counted.failedAttempts },
+              });
+            }
+          }
+          await recordAudit(context, r, {
+            tenant,
+            type: "webauthn.authentication_failed",
+            actor: caller.id,
+            payload: {
+              ...base,
+              reason: code,
+              ...(failedAttempts === undefined ? {} : { failedAttempts }),
+            },
+          });
+          return {
+            ok: false,
+            code,
+            detail,
+            ...(failedAttempts === undefined ? {} : { failedAttempts }),
+          };
+        };
+        if (credential?.lockedAt !== undefined) {
+          return refuse("webauthn.locked", "The credential is locked.");
+        }
+        if (!verification.ok) return refuse(verification.code, verification.detail);
+        const fresh =
+          credential === undefined
+            ? undefined
+            : await r.webauthnCredentials.get(tenant, principal, credential.id);
+        if (fresh === undefined) return refuse("webauthn.credential_unknown", "It was removed.");
+        if (fresh.lockedAt !== undefined) return refuse("webauthn.locked", "It is locked.");
+        // Checklist W6, against the counter as it is now, not as it was when verification began.
+        const warnings: WebAuthnWarning[] = [];
+        if (
+          verification.cloneSignal ||
+          isSignCountRegression(fresh.signCount, verification.signCount)
+        ) {
+          await recordAudit(context, r, {
+            tenant,
+            type: "webauthn.clone_detected",
+            actor: caller.id,
+            payload: {
+              ...base,
+              storedSignCount: fresh.signCount,
+              receivedSignCount: verification.signCount,
+              policy: settings.signCountPolicy,
+            },
+          });
+          if (settings.signCountPolicy === "reject") {
+            return refuse("webauthn.clone_detected", "The signature counter went backwards.");
+          }
+          warnings.push({
+            code: "webauthn.clone_suspected",
+            message: `The signature counter went backwards (${String(verification.signCount)} after ${String(fresh.signCount)}): the authenticator may have been cloned.`,
+          });
+        }
+        const next = Math.max(fresh.signCount, verification.signCount);
+        const accepted = await r.webauthnCredentials.acceptAssertion(
+          tenant,
+          principal,
+          fresh.id,
+          { expected: fresh.signCount, next },
+          verification.backupState,
+          at,
+        );
+        if (!accepted) return refuse("webauthn.concurrent_use", "Used concurrently.");
+        await recordAudit(context, r, {
+          tenant,
+          type: "webauthn.verified",
+          actor: caller.id,
+          payload: {
+            ...base,
+            kind: "webauthn",
+            credentialId: fresh.credentialId,
+            userVerified: verification.userVerified,
+            backupEligible: verification.backupEligible,
+            backupState: verification.backupState,
+            signCount: next,
+            ...(warnings.length > 0 ? { warnings: warnings.map((w) => w.code) } : {}),
+          },
+        });
+        return {
+          ok: true,
+          value: {
+            record: {
+              ...fresh,
+              signCount: next,
+              backupState: verification.backupState,
+              failedAttempts: 0,
+              lastUsedAt: at,
+            },
+            warnings,
+          },
+        };
+      });
+      const { record, warnings } = settle(outcome);
+      const event: WebAuthnEvent = {
+        method: "webauthn",
+        source: "platform",
+        at,
+        userVerified: verification.ok && verification.userVerified,
+        backupEligible: record.backupEligible,
+        credentialId: record.credentialId,
+      };
+      return {
+        event,
+        authenticator: toWebAuthnView(record),
+        ...(warnings.length > 0 ? { warnings } : {}),
+      };
+    },
+  };
+}
+
+/** The credential id a response claims, if it names one. */
+function credentialIdOf(response: unknown): string | undefined {
+  if (typeof response !== "object" || response === null) return undefined;
+  const id = (response as { id?: unknown }).id;
+  return typeof id === "string" && id.length > 0 && id.length <= 1400 ? id : undefined;
+}
+
+/** A credential as the API shows it: without its public key. */
+export function toWebAuthnView(record: WebAuthnCredentialRecord): WebAuthnAuthenticatorView {
+  const { publicKey: _key, ...view } = record;
+  return { ...view, kind: "webauthn", status: "active" };
+}
+
+/**
+ * The authenticator list and removal over TOTP and WebAuthn together: the TOTP use cases keep
+ * their own; WebAuthn credentials are added to the list and removed by the same route, audited.
+ */
+export function withWebAuthnCredentials(
+  context: Context,
+  totp: Application["authenticators"],
+): Application["authenticators"] {
+  return {
+    ...totp,
+    async list(caller, tenant, principal) {
+      const listed = await totp.list(caller, tenant, principal);
+      const credentials = await readStore(context, (r) =>
+        r.webauthnCredentials.list(tenant, principal),
+      );
+      return [...listed, ...credentials.map(toWebAuthnView)].sort(
+        (a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id),
+      );
+    },
+
+    async remove(caller: Caller, tenant, principal, id) {
+      authorize(caller, "authenticator.remove", tenant);
+      const removed = await transact(context, async (r) => {
+        const record = await r.webauthnCredentials.get(tenant, principal, id);
+        if (record === undefined) return false;
+        if (!(await r.webauthnCredentials.remove(tenant, principal, id))) return false;
+        await recordAudit(context, r, {
+          tenant,
+          type: "authenticator.removed",
+          actor: caller.id,
+          payload: {
+            principal,
+            authenticator: id,
+            kind: "webauthn",
+            credentialId: record.credentialId,
+            name: record.name,
+          },
+        });
+        return true;
+      });
+      if (!removed) await totp.remove(caller, tenant, principal, id);
+    },
+  };
+}

@@ -1,0 +1,57 @@
+import { createHash } from "node:crypto";
+import { generateAuthenticationOptions, generateRegistrationOptions } from "@simplewebauthn/server";
+import {
+  WEBAUTHN_ALGORITHMS,
+  type WebAuthnProtocol,
+} from "../../app/authenticators/webauthn-protocol.js";
+import { verifyAuthentication } from "./verify-authentication.js";
+import { verifyRegistration } from "./verify-registration.js";
+
+export { verifyAuthentication } from "./verify-authentication.js";
+export { verifyRegistration } from "./verify-registration.js";
+
+const transports = (list: readonly string[]) => [...list];
+
+/**
+ * WebAuthn over `@simplewebauthn/server` 14, with the checks the library leaves to its caller
+ * (security checklist §7). Stateless: the use cases store challenges and credentials.
+ */
+export function createWebAuthnProtocol(): WebAuthnProtocol {
+  return {
+    registrationOptions: async (input) =>
+      generateRegistrationOptions({
+        rpName: input.rp.name,
+        rpID: input.rp.id,
+        userName: input.user.name,
+        userDisplayName: input.user.displayName,
+        // WebAuthn §14.6.1: the user handle carries no personal data; a hash of the opaque id
+        // keeps it stable, so that an authenticator replaces rather than piles up passkeys.
+        userID: createHash("sha256").update(input.user.id, "utf8").digest(),
+        challenge: Buffer.from(input.challenge, "base64url"),
+        timeout: input.timeoutMs,
+        attestationType: input.attestation,
+        excludeCredentials: input.excludeCredentials.map((c) => ({
+          id: c.id,
+          transports: transports(c.transports),
+        })),
+        authenticatorSelection: {
+          residentKey: "preferred",
+          userVerification: input.userVerification,
+        },
+        supportedAlgorithmIDs: [...WEBAUTHN_ALGORITHMS],
+      }) as unknown as Promise<Readonly<Record<string, unknown>>>,
+    verifyRegistration,
+    authenticationOptions: async (input) =>
+      generateAuthenticationOptions({
+        rpID: input.rp.id,
+        challenge: Buffer.from(input.challenge, "base64url"),
+        timeout: input.timeoutMs,
+        userVerification: input.userVerification,
+        allowCredentials: input.allowCredentials.map((c) => ({
+          id: c.id,
+          transports: transports(c.transports),
+        })),
+      }) as unknown as Promise<Readonly<Record<string, unknown>>>,
+    verifyAuthentication,
+  };
+}

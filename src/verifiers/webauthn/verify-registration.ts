@@ -1,0 +1,106 @@
+import { verifyRegistrationResponse, type RegistrationResponseJSON } from "@simplewebauthn/server";
+import {
+  cose,
+  decodeAttestationObject,
+  decodeCredentialPublicKey,
+  isoBase64URL,
+} from "@simplewebauthn/server/helpers";
+import {
+  WEBAUTHN_ALGORITHMS,
+  type RegistrationVerification,
+  type RelyingParty,
+  type UserVerificationPolicy,
+} from "../../app/authenticators/webauthn-protocol.js";
+import {
+  base64urlField,
+  bytesOf,
+  checkAuthenticatorData,
+  checkClientData,
+  credentialParts,
+  Refusal,
+  refusing,
+} from "./ceremony-checks.js";
+
+const REQUESTED: number[] = [...WEBAUTHN_ALGORITHMS];
+
+/**
+ * Verifies a registration response (WebAuthn §7.1). The checks the library leaves to its caller
+ * run first, each with its own code: client data (exact origin, no cross-origin frame), RP id
+ * hash, UP, UV when required, backup flags, the algorithm among those requested, then the
+ * library's own verification (attestation statement), whose `verified` flag is checked, then
+ * the authenticator model against the tenant's allow-list. Without FIDO MDS the AAGUID is what
+ * the authenticator reports: an allow-list keeps honest models out of the wrong tenant, it does
+ * not prove the model.
+ */
+export function verifyRegistration(input: {
+  readonly response: unknown;
+  readonly challenge: string;
+  readonly rp: RelyingParty;
+  readonly userVerification: UserVerificationPolicy;
+  readonly aaguids: readonly string[];
+}): Promise<RegistrationVerification> {
+  return refusing(async () => {
+    const { rp, challenge, userVerification } = input;
+    const { inner } = credentialParts(input.response);
+    checkClientData(base64urlField(inner, "clientDataJSON"), {
+      type: "webauthn.create",
+      challenge,
+      rp,
+    });
+    const attestation = decodeAttestationObject(
+      bytesOf(base64urlField(inner, "attestationObject"), "attestationObject"),
+    );
+    const authData = attestation.get("authData");
+    if (!(authData instanceof Uint8Array)) {
+      throw new Refusal("webauthn.malformed_response", "The attestation has no authData.");
+    }
+    const parsed = checkAuthenticatorData(authData, { rp, userVerification });
+    if (parsed.credentialPublicKey === undefined || parsed.credentialID === undefined) {
+      throw new Refusal("webauthn.malformed_response", "No attested credential data (AT=0).");
+    }
+    const algorithm = decodeCredentialPublicKey(parsed.credentialPublicKey).get(cose.COSEKEYS.alg);
+    if (typeof algorithm !== "number" || !REQUESTED.includes(algorithm)) {
+      throw new Refusal(
+        "webauthn.algorithm_not_allowed",
+        `The key's algorithm ${String(algorithm)} was not requested.`,
+      );
+    }
+    const result = await verifyRegistrationResponse({
+      response: input.response as RegistrationResponseJSON,
+      expectedChallenge: challenge,
+      expectedOrigin: [...rp.origins],
+      expectedRPID: rp.id,
+      expectedType: "webauthn.create",
+      requireUserPresence: true,
+      requireUserVerification: userVerification === "required",
+      supportedAlgorithmIDs: REQUESTED,
+    });
+    // The library answers `verified: false` rather than throwing (checklist W7).
+    if (!result.verified) {
+      throw new Refusal("webauthn.attestation_rejected", "The attestation did not verify.");
+    }
+    const info = result.registrationInfo;
+    const aaguid = info.aaguid.toLowerCase();
+    if (input.aaguids.length > 0 && !input.aaguids.includes(aaguid)) {
+      throw new Refusal(
+        "webauthn.aaguid_not_allowed",
+        `The authenticator model ${aaguid} is not allowed in this tenant.`,
+      );
+    }
+    return {
+      ok: true as const,
+      credential: {
+        credentialId: info.credential.id,
+        publicKey: isoBase64URL.fromBuffer(info.credential.publicKey),
+        algorithm,
+        signCount: info.credential.counter,
+        transports: [...(info.credential.transports ?? [])],
+        aaguid,
+        backupEligible: parsed.flags.be,
+        backupState: parsed.flags.bs,
+        userVerified: info.userVerified,
+        attestationFormat: info.fmt,
+      },
+    };
+  });
+}
