@@ -34,7 +34,7 @@ export interface BenchApplication {
 }
 
 /** The store, counting its transactions; everything else passes straight through. */
-function counting(store: Store): { store: Store; count: () => number } {
+export function countingTransactions(store: Store): { store: Store; count: () => number } {
   let transactions = 0;
   return {
     store: {
@@ -68,7 +68,7 @@ export async function openBenchApplication(options: {
 }): Promise<BenchApplication> {
   const dir = mkdtempSync(join(tmpdir(), "tenant-mfa-bench-federation-"));
   const dbPath = join(dir, "tenant-mfa.db");
-  const { store, count } = counting(await openStore(`sqlite:${dbPath}`));
+  const { store, count } = countingTransactions(await openStore(`sqlite:${dbPath}`));
   const context: Context = {
     store,
     clock: systemClock,
