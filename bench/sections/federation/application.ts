@@ -28,7 +28,10 @@ export interface BenchApplication {
   readonly app: Application & { close(): void };
   readonly admin: Caller;
   readonly dbPath: string;
-  /** Store transactions begun so far (each is BEGIN IMMEDIATE … COMMIT on the one connection). */
+  /**
+   * `Store.transaction` calls so far. On SQLite each runs in BEGIN IMMEDIATE … COMMIT on the one
+   * connection, concurrent ones together in one (group commit, each in a savepoint).
+   */
   transactions(): number;
   close(): Promise<void>;
 }

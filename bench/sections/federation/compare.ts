@@ -72,13 +72,15 @@ export async function fullBesideBare(options: {
 }
 
 /**
- * The figures both federation sections report: full and bare rates, their ratio held to
- * `targetRatio`, and the full path's p50 and p99 latency.
+ * The figures the sections that compare a full path with a bare call report: full and bare
+ * rates, their ratio held to `targetRatio` (with `ratioDecimals` digits), and the full path's p50
+ * and p99 latency.
  */
 export function comparisonFigures(
   result: Comparison,
   labels: { readonly full: string; readonly bare: string; readonly bareUnit: string },
   targetRatio: number,
+  ratioDecimals = 2,
 ): Figure[] {
   return [
     { key: "full_per_s", label: labels.full, value: result.fullPerSecond, unit: "sign-ins/s" },
@@ -88,7 +90,7 @@ export function comparisonFigures(
       label: "full_per_s / bare_per_s",
       value: result.fullPerSecond / result.barePerSecond,
       unit: "×",
-      decimals: 2,
+      decimals: ratioDecimals,
       target: { min: targetRatio },
     },
     {

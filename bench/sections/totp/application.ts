@@ -40,7 +40,7 @@ export interface TotpBench {
   readonly dbPath: string;
   /** Authenticators enrolled again because their codes repeated within two steps. */
   readonly reEnrolled: number;
-  /** Store transactions begun so far (each is BEGIN IMMEDIATE … COMMIT on the one connection). */
+  /** `Store.transaction` calls so far (on SQLite, concurrent ones share one commit). */
   transactions(): number;
   close(): Promise<void>;
 }
