@@ -4,6 +4,7 @@ import { httpSection } from "./http.js";
 import { oidcSection } from "./oidc.js";
 import { samlSection } from "./saml.js";
 import { scaleSection } from "./scale.js";
+import { totpSection } from "./totp.js";
 
 /**
  * Every benchmark section, in the order `npm run bench` runs them. To add one, write
@@ -15,4 +16,5 @@ export const SECTIONS: readonly Section[] = [
   scaleSection,
   oidcSection,
   samlSection,
+  totpSection,
 ];

@@ -120,8 +120,8 @@ async function run({ measure, log }: SectionContext): Promise<SectionResult> {
       check.summary,
       `ratio ${ratio.toFixed(2)} ${ratio >= TARGET_RATIO ? "meets" : "misses"} the target ` +
         `${String(TARGET_RATIO)}. What limits: a sign-in is two use cases and ` +
-        `${transactionsPerSignIn.toFixed(1)} write transactions (BEGIN IMMEDIATE … COMMIT on the ` +
-        "one SQLite connection) and reads between them, where the bare path is one RSA " +
+        `${transactionsPerSignIn.toFixed(1)} store transactions (BEGIN IMMEDIATE … COMMIT on the ` +
+        "one SQLite connection, concurrent ones sharing a commit) and reads between them, where the bare path is one RSA " +
         "verification in memory; bench/README.md has a profile of where the time goes",
       "the machine may be shared: compare medians taken on a quiet one",
     ];

@@ -135,8 +135,8 @@ async function run({ measure, log }: SectionContext): Promise<SectionResult> {
       check.summary,
       `ratio ${ratio.toFixed(2)} ${ratio >= TARGET_RATIO ? "meets" : "misses"} the target ` +
         `${String(TARGET_RATIO)}. A sign-in is two use cases and ` +
-        `${transactionsPerSignIn.toFixed(1)} write transactions (BEGIN IMMEDIATE … COMMIT on the ` +
-        "one SQLite connection) and reads besides the verification; node-saml spends its time in " +
+        `${transactionsPerSignIn.toFixed(1)} store transactions (BEGIN IMMEDIATE … COMMIT on the ` +
+        "one SQLite connection, concurrent ones sharing a commit) and reads besides the verification; node-saml spends its time in " +
         "the same XML libraries as our verifier, so the ratio sits near the target and moves with " +
         "the load; bench/README.md has a profile of where the time goes",
       "the machine may be shared: compare medians taken on a quiet one",

@@ -28,13 +28,16 @@ export interface BenchApplication {
   readonly app: Application & { close(): void };
   readonly admin: Caller;
   readonly dbPath: string;
-  /** Store transactions begun so far (each is BEGIN IMMEDIATE … COMMIT on the one connection). */
+  /**
+   * `Store.transaction` calls so far. On SQLite each runs in BEGIN IMMEDIATE … COMMIT on the one
+   * connection, concurrent ones together in one (group commit, each in a savepoint).
+   */
   transactions(): number;
   close(): Promise<void>;
 }
 
 /** The store, counting its transactions; everything else passes straight through. */
-function counting(store: Store): { store: Store; count: () => number } {
+export function countingTransactions(store: Store): { store: Store; count: () => number } {
   let transactions = 0;
   return {
     store: {
@@ -68,7 +71,7 @@ export async function openBenchApplication(options: {
 }): Promise<BenchApplication> {
   const dir = mkdtempSync(join(tmpdir(), "tenant-mfa-bench-federation-"));
   const dbPath = join(dir, "tenant-mfa.db");
-  const { store, count } = counting(await openStore(`sqlite:${dbPath}`));
+  const { store, count } = countingTransactions(await openStore(`sqlite:${dbPath}`));
   const context: Context = {
     store,
     clock: systemClock,

@@ -1,5 +1,5 @@
 import type { Figure } from "../../lib/section.js";
-import { closedLoop, median, percentile, type LoopRound } from "./closed-loop.js";
+import { closedLoop, median, percentile, synchronousLoop, type LoopRound } from "./closed-loop.js";
 
 /** Sign-ins (and bare verifications) in flight at once, as the issue asks. */
 export const CONCURRENCY = 64;
@@ -16,14 +16,17 @@ export interface Comparison {
 
 /**
  * One untimed warm-up round of each, then {@link ROUNDS} rounds of each, full and bare
- * interleaved so that a change in the machine's load hits both; every round is a closed loop of
- * {@link CONCURRENCY} in flight. Operation indexes run on across rounds (0 … rounds × count − 1).
+ * interleaved so that a change in the machine's load hits both; every full round is a closed
+ * loop of {@link CONCURRENCY} in flight, and so is every bare one unless `bare` is
+ * `{ synchronous }`: a call that never waits, run back to back (`synchronousLoop`). Operation
+ * indexes run on across rounds (0 … rounds × count − 1).
  */
 export async function fullBesideBare(options: {
   readonly fullPerRound: number;
   readonly barePerRound: number;
   readonly full: (index: number) => Promise<unknown>;
-  readonly bare: (index: number) => Promise<unknown>;
+  readonly bare:
+    ((index: number) => Promise<unknown>) | { readonly synchronous: (index: number) => void };
   readonly log: (line: string) => void;
 }): Promise<Comparison> {
   let fullIndex = 0;
@@ -33,10 +36,17 @@ export async function fullBesideBare(options: {
     fullIndex += options.fullPerRound;
     return closedLoop(options.fullPerRound, CONCURRENCY, (i) => options.full(offset + i));
   };
+  const { bare: bareOperation } = options;
   const bareRound = async (): Promise<LoopRound> => {
     const offset = bareIndex;
     bareIndex += options.barePerRound;
-    return closedLoop(options.barePerRound, CONCURRENCY, (i) => options.bare(offset + i));
+    if (typeof bareOperation !== "function") {
+      const { synchronous } = bareOperation;
+      return synchronousLoop(options.barePerRound, (i) => {
+        synchronous(offset + i);
+      });
+    }
+    return closedLoop(options.barePerRound, CONCURRENCY, (i) => bareOperation(offset + i));
   };
   const warmFull = await fullRound();
   const warmBare = await bareRound();
@@ -62,13 +72,15 @@ export async function fullBesideBare(options: {
 }
 
 /**
- * The figures both federation sections report: full and bare rates, their ratio held to
- * `targetRatio`, and the full path's p50 and p99 latency.
+ * The figures the sections that compare a full path with a bare call report: full and bare
+ * rates, their ratio held to `targetRatio` (with `ratioDecimals` digits), and the full path's p50
+ * and p99 latency.
  */
 export function comparisonFigures(
   result: Comparison,
   labels: { readonly full: string; readonly bare: string; readonly bareUnit: string },
   targetRatio: number,
+  ratioDecimals = 2,
 ): Figure[] {
   return [
     { key: "full_per_s", label: labels.full, value: result.fullPerSecond, unit: "sign-ins/s" },
@@ -78,7 +90,7 @@ export function comparisonFigures(
       label: "full_per_s / bare_per_s",
       value: result.fullPerSecond / result.barePerSecond,
       unit: "×",
-      decimals: 2,
+      decimals: ratioDecimals,
       target: { min: targetRatio },
     },
     {

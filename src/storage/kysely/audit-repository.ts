@@ -15,7 +15,8 @@ export interface AuditRepositoryOptions {
   readonly lockHeads: boolean;
 }
 
-// The four statements of every append, compiled once each (query-template.ts).
+// The statements of every append, compiled once each (query-template.ts): four when heads are
+// locked (PostgreSQL), three when write transactions are serial (SQLite).
 const insertPlaceholderHead = queryTemplate<unknown, [string]>(1, (db, chain) =>
   db
     .insertInto("audit_heads")
@@ -45,6 +46,18 @@ const insertEvent = queryTemplate<
     hash,
   }),
 );
+// Serial writers need no placeholder to lock: the head is read, then written or created.
+const upsertHead = queryTemplate<unknown, [string, number, string]>(3, (db, chain, seq, hash) =>
+  db
+    .insertInto("audit_heads")
+    .values({ chain, seq, hash })
+    .onConflict((conflict) =>
+      conflict.column("chain").doUpdateSet((eb) => ({
+        seq: eb.ref("excluded.seq"),
+        hash: eb.ref("excluded.hash"),
+      })),
+    ),
+);
 const updateHead = queryTemplate<unknown, [number, string, string]>(3, (db, seq, hash, chain) =>
   db.updateTable("audit_heads").set({ seq, hash }).where("chain", "=", chain),
 );
@@ -55,12 +68,19 @@ export function createAuditRepository(
 ): AuditStore {
   return {
     async append(chain, link) {
-      // The placeholder row (seq 0) gives a new chain a row to lock: without it, two first
-      // appends would both see no head and fork. It rolls back with the transaction.
-      await insertPlaceholderHead(db, chain);
-      const [row] = (await (options.lockHeads ? lockHead : readHead)(db, chain)).rows;
-      if (row === undefined) throw new Error(`Audit chain ${chain} has no head row`);
-      const head = row.seq === 0 ? undefined : { seq: row.seq, hash: row.hash };
+      let head: { seq: number; hash: string } | undefined;
+      if (options.lockHeads) {
+        // The placeholder row (seq 0) gives a new chain a row to lock: without it, two first
+        // appends would both see no head and fork. It rolls back with the transaction.
+        await insertPlaceholderHead(db, chain);
+        const [row] = (await lockHead(db, chain)).rows;
+        if (row === undefined) throw new Error(`Audit chain ${chain} has no head row`);
+        head = row.seq === 0 ? undefined : { seq: row.seq, hash: row.hash };
+      } else {
+        // No other writer runs until this transaction ends: what is read stays the head.
+        const [row] = (await readHead(db, chain)).rows;
+        head = row === undefined || row.seq === 0 ? undefined : { seq: row.seq, hash: row.hash };
+      }
 
       const event = link(head);
       checkLinksToHead(chain, head, event);
@@ -78,7 +98,9 @@ export function createAuditRepository(
         r.prev_hash,
         r.hash,
       );
-      await updateHead(db, event.seq, event.hash, chain);
+      await (options.lockHeads
+        ? updateHead(db, event.seq, event.hash, chain)
+        : upsertHead(db, chain, event.seq, event.hash));
       return event;
     },
 

@@ -2,7 +2,37 @@ import type { Kysely, Selectable } from "kysely";
 import type { AuthenticatorStore } from "../../app/ports.js";
 import type { AuthenticatorRecord } from "../../app/records.js";
 import type { AuthenticatorsTable, Database } from "./database.js";
+import { queryTemplate } from "./query-template.js";
 import { toTimeText } from "./time-text.js";
+
+// Every TOTP verification reads the authenticator twice and sets its step once: compiled once
+// each (query-template.ts).
+const selectAuthenticator = queryTemplate<
+  Selectable<AuthenticatorsTable>,
+  [string, string, string]
+>(3, (db, tenant, principal, id) =>
+  db
+    .selectFrom("authenticators")
+    .selectAll()
+    .where("tenant", "=", tenant)
+    .where("principal", "=", principal)
+    .where("id", "=", id),
+);
+// One conditional UPDATE: the row lock (PostgreSQL) or the write lock (SQLite) makes the second
+// of two concurrent submissions of one step see the first one's step and match nothing.
+const acceptStep = queryTemplate<unknown, [number, string, string, string, string]>(
+  5,
+  (db, step, at, tenant, principal, id) =>
+    db
+      .updateTable("authenticators")
+      .set({ last_step: step, failed_attempts: 0, last_used_at: at })
+      .where("tenant", "=", tenant)
+      .where("principal", "=", principal)
+      .where("id", "=", id)
+      .where("status", "=", "active")
+      .where("locked_at", "is", null)
+      .where((eb) => eb.or([eb("last_step", "is", null), eb("last_step", "<", step)])),
+);
 
 export function createAuthenticatorRepository(db: Kysely<Database>): AuthenticatorStore {
   const one = (tenant: string, principal: string, id: string) =>
@@ -14,13 +44,7 @@ export function createAuthenticatorRepository(db: Kysely<Database>): Authenticat
 
   return {
     async get(tenant, principal, id) {
-      const row = await db
-        .selectFrom("authenticators")
-        .selectAll()
-        .where("tenant", "=", tenant)
-        .where("principal", "=", principal)
-        .where("id", "=", id)
-        .executeTakeFirst();
+      const [row] = (await selectAuthenticator(db, tenant, principal, id)).rows;
       return row === undefined ? undefined : toAuthenticator(row);
     },
 
@@ -76,16 +100,9 @@ export function createAuthenticatorRepository(db: Kysely<Database>): Authenticat
       return updated.numUpdatedRows === 1n;
     },
 
-    // One conditional UPDATE: the row lock (PostgreSQL) or the write lock (SQLite) makes the
-    // second of two concurrent submissions of one step see the first one's step and match nothing.
     async acceptStep(tenant, principal, id, step, at) {
-      const updated = await one(tenant, principal, id)
-        .set({ last_step: step, failed_attempts: 0, last_used_at: toTimeText(at, "at") })
-        .where("status", "=", "active")
-        .where("locked_at", "is", null)
-        .where((eb) => eb.or([eb("last_step", "is", null), eb("last_step", "<", step)]))
-        .executeTakeFirst();
-      return updated.numUpdatedRows === 1n;
+      const updated = await acceptStep(db, step, toTimeText(at, "at"), tenant, principal, id);
+      return updated.numAffectedRows === 1n;
     },
 
     async recordFailure(tenant, principal, id, limit, at) {

@@ -6,6 +6,7 @@ import type { ChangeListeners } from "./change-listeners.js";
 import { createRepositories } from "./create-repositories.js";
 import type { Database } from "./database.js";
 import { emitStoreWarning } from "./emit-store-warning.js";
+import { GroupCommit } from "./group-commit.js";
 
 export interface KyselyStoreOptions {
   readonly db: Kysely<Database>;
@@ -15,6 +16,12 @@ export interface KyselyStoreOptions {
   readonly publish: (change: StoreChange) => Promise<void>;
   /** Releases what the dialect holds besides `db`. */
   readonly release?: () => Promise<void>;
+  /**
+   * Commit concurrent transactions together ({@link GroupCommit}). For a dialect whose
+   * transactions run one after the other on one connection anyway (SQLite); with a pool
+   * (PostgreSQL) they run side by side and commit on their own.
+   */
+  readonly groupCommit?: boolean;
 }
 
 interface TransactionScope {
@@ -25,6 +32,7 @@ interface TransactionScope {
 /** A Store over Kysely, the same for both dialects once they supply how changes travel. */
 export function createKyselyStore(options: KyselyStoreOptions): Store {
   const { db, audit, listeners, publish, release } = options;
+  const group = options.groupCommit === true ? new GroupCommit(db) : undefined;
   const scopes = new AsyncLocalStorage<TransactionScope>();
   let closing: Promise<void> | undefined;
   // Outside a transaction each query takes the connection (SQLite) or a pooled one on its own.
@@ -41,11 +49,16 @@ export function createKyselyStore(options: KyselyStoreOptions): Store {
         );
       }
       const scope: TransactionScope = { open: true, changes: [] };
-      const result = await scopes
-        .run(scope, () => db.transaction().execute((trx) => work(createRepositories(trx, audit))))
-        .finally(() => {
-          scope.open = false;
-        });
+      const result = await (
+        group === undefined
+          ? scopes.run(scope, () =>
+              db.transaction().execute((trx) => work(createRepositories(trx, audit))),
+            )
+          : // The group runs `work` later, from its own call chain: the scope goes with it.
+            group.run((trx) => scopes.run(scope, () => work(createRepositories(trx, audit))))
+      ).finally(() => {
+        scope.open = false;
+      });
       for (const change of scope.changes) await publishCommitted(change);
       return result;
     },

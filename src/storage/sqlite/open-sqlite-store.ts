@@ -30,6 +30,9 @@ export async function openSqliteStore(path: string, options: { migrate: boolean 
   return createKyselyStore({
     db,
     audit: { lockHeads: false },
+    // One connection: transactions wait for each other anyway, so they may as well commit
+    // together.
+    groupCommit: true,
     listeners,
     publish(change) {
       listeners.emit(change);

@@ -1,0 +1,135 @@
+import Sqlite from "better-sqlite3";
+import { Kysely, sql, type SqliteDatabase } from "kysely";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { ImmediateSqliteDialect } from "../sqlite/immediate-sqlite-dialect.js";
+import type { Database } from "./database.js";
+import { GroupCommit } from "./group-commit.js";
+
+/** An in-memory database whose statements are logged, in the order SQLite runs them. */
+function loggedDatabase(): { db: Kysely<Database>; log: string[]; raw: Sqlite.Database } {
+  const raw = new Sqlite(":memory:");
+  raw.pragma("foreign_keys = ON");
+  raw.exec(`
+    create table parent (id text primary key);
+    create table child (id text primary key,
+      parent text references parent (id) deferrable initially deferred);
+  `);
+  const log: string[] = [];
+  const database: SqliteDatabase = {
+    prepare(text) {
+      const statement = raw.prepare(text);
+      const logged =
+        <T>(run: (values: unknown[]) => T) =>
+        (values: unknown[]): T => {
+          log.push(text.startsWith("begin") ? "begin" : text.toLowerCase());
+          return run(values);
+        };
+      return {
+        reader: statement.reader,
+        all: logged((values) => statement.all(...values)),
+        run: logged((values) => statement.run(...values)),
+        iterate: logged((values) => statement.iterate(...values)),
+      };
+    },
+    close: () => raw.close(),
+  };
+  return {
+    db: new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database }) }),
+    log,
+    raw,
+  };
+}
+
+const insertParent = (id: string) => (trx: Kysely<Database>) =>
+  sql`insert into parent (id) values (${id})`.execute(trx).then(() => id);
+
+describe("GroupCommit", () => {
+  let db: Kysely<Database>;
+  let log: string[];
+  let raw: Sqlite.Database;
+  let group: GroupCommit;
+  const parents = (): string[] =>
+    (raw.prepare("select id from parent order by id").all() as { id: string }[]).map((r) => r.id);
+
+  beforeEach(() => {
+    ({ db, log, raw } = loggedDatabase());
+    group = new GroupCommit(db);
+  });
+  afterEach(() => db.destroy());
+
+  it("runs a transaction that finds the connection idle at once, alone, without a savepoint", async () => {
+    await expect(group.run(insertParent("a"))).resolves.toBe("a");
+    expect(log).toEqual(["begin", "insert into parent (id) values (?)", "commit"]);
+  });
+
+  it("commits the transactions that arrive during a commit together, each in its savepoint", async () => {
+    const first = group.run(insertParent("a"));
+    const rest = ["b", "c", "d"].map((id) => group.run(insertParent(id)));
+    await expect(Promise.all([first, ...rest])).resolves.toEqual(["a", "b", "c", "d"]);
+    expect(log.filter((line) => line === "begin")).toHaveLength(2);
+    expect(log.slice(3)).toEqual([
+      "begin",
+      ...["b", "c", "d"].flatMap(() => [
+        "savepoint grouped_work",
+        "insert into parent (id) values (?)",
+        "release grouped_work",
+      ]),
+      "commit",
+    ]);
+    expect(parents()).toEqual(["a", "b", "c", "d"]);
+  });
+
+  it("settles each caller only after the commit that holds its writes", async () => {
+    const settledAt: number[] = [];
+    const runs = ["a", "b", "c"].map((id) =>
+      group.run(insertParent(id)).then(() => settledAt.push(log.length)),
+    );
+    await Promise.all(runs);
+    const commits = log.flatMap((line, index) => (line === "commit" ? [index + 1] : []));
+    expect(commits).toHaveLength(2);
+    expect(settledAt[0]).toBeGreaterThanOrEqual(commits[0] ?? Infinity);
+    for (const at of settledAt.slice(1)) expect(at).toBeGreaterThanOrEqual(commits[1] ?? Infinity);
+  });
+
+  it("lets each work see the writes of those before it in its group, as serial transactions do", async () => {
+    const first = group.run(insertParent("a"));
+    const second = group.run(insertParent("b"));
+    const seen = group.run(async (trx) => {
+      const { rows } = await sql<{ n: number }>`select count(*) as n from parent`.execute(trx);
+      return rows[0]?.n;
+    });
+    await Promise.all([first, second]);
+    await expect(seen).resolves.toBe(2);
+  });
+
+  it("rolls back a failing work alone: its caller gets its error, the others commit", async () => {
+    const failure = new Error("work failed");
+    const first = group.run(insertParent("a"));
+    const kept = group.run(insertParent("b"));
+    const failed = group.run(async (trx) => {
+      await insertParent("c")(trx);
+      throw failure;
+    });
+    const after = group.run(insertParent("d"));
+    await expect(failed).rejects.toBe(failure);
+    await expect(Promise.all([first, kept, after])).resolves.toEqual(["a", "b", "d"]);
+    expect(parents()).toEqual(["a", "b", "d"]);
+    expect(log).toContain("rollback to grouped_work");
+  });
+
+  it("fails every caller of a group that cannot commit, and keeps none of their writes", async () => {
+    const first = group.run(insertParent("a"));
+    const writes = group.run(insertParent("b"));
+    // A deferred foreign key is checked at COMMIT: the statement succeeds, the group cannot commit.
+    const orphan = group.run((trx) =>
+      sql`insert into child (id, parent) values ('x', 'missing')`.execute(trx),
+    );
+    await expect(first).resolves.toBe("a");
+    await expect(writes).rejects.toThrow(/FOREIGN KEY/);
+    await expect(orphan).rejects.toThrow(/FOREIGN KEY/);
+    expect(parents()).toEqual(["a"]);
+    // The connection is usable again.
+    await expect(group.run(insertParent("e"))).resolves.toBe("e");
+    expect(parents()).toEqual(["a", "e"]);
+  });
+});
