@@ -50,6 +50,8 @@ export interface VirtualAuthenticator {
     credentialId: string,
     properties: { backupEligibility?: boolean; backupState?: boolean },
   ): Promise<void>;
+  /** Detaches the authenticator from the tab. */
+  remove(): Promise<void>;
 }
 
 /** Attaches a virtual CTAP 2.1 authenticator to `page`, answering without any UI. */
@@ -97,6 +99,9 @@ export async function addVirtualAuthenticator(
         credentialId,
         ...properties,
       });
+    },
+    async remove() {
+      await cdp.send("WebAuthn.removeVirtualAuthenticator", { authenticatorId });
     },
   };
 }

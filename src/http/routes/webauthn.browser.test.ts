@@ -1,0 +1,218 @@
+// WebAuthn against a real authenticator: Debian's Chromium and its DevTools virtual CTAP 2.1
+// authenticator, driven by Playwright, running @simplewebauthn/browser on a loopback origin whose
+// RP id is the tenant's own (`acme.localhost`). The server is reached through its HTTP API, as the
+// platform's backend would reach it. Threats: an assertion without user verification counted as
+// MFA, a cloned authenticator (its counter goes back), a forged signature, a silent change of
+// backup eligibility.
+import type { Browser } from "playwright-core";
+import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it } from "vitest";
+import type {
+  AuthenticationResponseJSON,
+  PublicKeyCredentialCreationOptionsJSON,
+  PublicKeyCredentialRequestOptionsJSON,
+} from "@simplewebauthn/server";
+import { openCeremonyPage, type CeremonyPage } from "../test-support/chromium/ceremony-page.js";
+import { browserSuiteSkip, launchChromium } from "../test-support/chromium/launch-chromium.js";
+import {
+  addVirtualAuthenticator,
+  type VirtualAuthenticator,
+} from "../test-support/chromium/virtual-authenticator.js";
+import { openTestServer, type TestServer } from "../test-support/open-test-server.js";
+
+const suite = browserSuiteSkip("WebAuthn with Chromium's virtual authenticator");
+
+(suite.skip ? describe.skip : describe)(suite.title, () => {
+  let browser: Browser;
+  let t: TestServer;
+  let service: string;
+  let ceremony: CeremonyPage;
+  let authenticator: VirtualAuthenticator;
+  let principal = "";
+  let people = 0;
+  const base = () => `/v1/tenants/acme/principals/${principal}/authenticators/webauthn`;
+
+  beforeAll(async () => {
+    browser = await launchChromium();
+    t = await openTestServer();
+    await t.call("POST", "/v1/tenants", { key: t.adminKey, body: { id: "acme", name: "Acme" } });
+    const version = (await t.call("GET", "/v1/tenants/acme/policy", { key: t.adminKey })).headers
+      .etag;
+    await t.call("PUT", "/v1/tenants/acme/policy", {
+      key: t.adminKey,
+      headers: { "if-match": String(version) },
+      body: { policy: { posture: "phishing_resistant" }, rationale: "Passkeys only" },
+    });
+    service = await t.key(["platform_service"], ["acme"]);
+  });
+  afterAll(async () => {
+    await t?.close();
+    await browser?.close();
+  });
+
+  // A fresh tab, authenticator and principal for every test.
+  beforeEach(async () => {
+    people += 1;
+    principal = `person-${String(people)}`;
+    await t.call("PUT", `/v1/tenants/acme/principals/${principal}`, {
+      key: t.adminKey,
+      body: { population: "direct" },
+    });
+    ceremony = await openCeremonyPage(browser, "acme.localhost");
+    authenticator = await addVirtualAuthenticator(ceremony.page);
+    const settings = await t.call("PUT", "/v1/tenants/acme/webauthn", {
+      key: t.adminKey,
+      body: { rpId: "acme.localhost", origins: [ceremony.origin] },
+    });
+    expect(settings.statusCode, settings.body).toBe(200);
+  });
+  afterEach(async () => {
+    await ceremony.close();
+  });
+
+  async function register(name = "laptop") {
+    const begun = await t.call("POST", `${base()}/registrations`, { key: service });
+    expect(begun.statusCode, begun.body).toBe(201);
+    const { registration, options } = begun.json<{
+      registration: string;
+      options: PublicKeyCredentialCreationOptionsJSON;
+    }>();
+    const response = await ceremony.register(options);
+    const finished = await t.call("POST", `${base()}/registrations/${registration}`, {
+      key: service,
+      body: { response, name },
+    });
+    expect(finished.statusCode, finished.body).toBe(201);
+    return finished.json<{ id: string; credentialId: string; backupEligible: boolean }>();
+  }
+
+  /** Runs an authentication ceremony in the browser and sends its response to the server. */
+  async function authenticate(edit?: (response: AuthenticationResponseJSON) => void) {
+    const begun = await t.call("POST", `${base()}/authentications`, { key: service });
+    expect(begun.statusCode, begun.body).toBe(201);
+    const { authentication, options } = begun.json<{
+      authentication: string;
+      options: PublicKeyCredentialRequestOptionsJSON;
+    }>();
+    const response = await ceremony.authenticate(options);
+    edit?.(response);
+    return t.call("POST", `${base()}/authentications/${authentication}`, {
+      key: service,
+      body: { response },
+    });
+  }
+
+  const decide = (event: unknown) =>
+    t.call("POST", "/v1/tenants/acme/decisions", {
+      key: service,
+      body: {
+        principal: { id: principal, population: "direct" },
+        evidence: {
+          events: [
+            { method: "password", source: "platform", at: t.clock.now().toISOString() },
+            event,
+          ],
+        },
+      },
+    });
+
+  it("registers a passkey, signs in with it, and the event lets a phishing-resistant sign-in through", async () => {
+    const credential = await register();
+    expect(credential.backupEligible).toBe(false);
+    const [stored] = await authenticator.credentials();
+    expect(stored?.rpId).toBe("acme.localhost");
+
+    const verified = await authenticate();
+    expect(verified.statusCode, verified.body).toBe(200);
+    const { event } = verified.json<{
+      event: { userVerified: boolean; backupEligible: boolean };
+    }>();
+    expect(event).toMatchObject({ method: "webauthn", userVerified: true, backupEligible: false });
+
+    const decision = await decide(event);
+    expect(decision.json()).toMatchObject({
+      outcome: "allow",
+      satisfiedBy: { aal: 3, phishingResistant: true },
+    });
+  });
+
+  it("fails in the browser when user verification is required and the user is not verified", async () => {
+    await register();
+    await authenticator.setUserVerified(false);
+    await expect(authenticate()).rejects.toThrow(/NotAllowedError|not allowed|timed out/i);
+  });
+
+  it("refuses an assertion whose authenticator data says the user was not verified", async () => {
+    await register();
+    await authenticator.setResponseOverrideBits({ isBadUV: true });
+    const refused = await authenticate();
+    expect([refused.statusCode, refused.json<{ code: string }>().code]).toEqual([
+      422,
+      "webauthn.user_not_verified",
+    ]);
+  });
+
+  it("refuses an assertion without user presence, and one with a forged signature", async () => {
+    await register();
+    await authenticator.setResponseOverrideBits({ isBadUP: true });
+    const absent = await authenticate();
+    expect(absent.json<{ code: string }>().code).toBe("webauthn.user_not_present");
+
+    await authenticator.setResponseOverrideBits({ isBogusSignature: true });
+    const forged = await authenticate();
+    expect([forged.statusCode, forged.json<{ code: string }>().code]).toEqual([
+      422,
+      "webauthn.bad_signature",
+    ]);
+  });
+
+  it("flags a cloned credential whose signature counter went back, and refuses it", async () => {
+    await register();
+    for (let n = 0; n < 3; n += 1) expect((await authenticate()).statusCode).toBe(200);
+    const [original] = await authenticator.credentials();
+    if (original === undefined) throw new Error("the authenticator holds no credential");
+    expect(original.signCount).toBeGreaterThanOrEqual(3);
+
+    // The clone: the same key, with a counter from before the last uses.
+    await authenticator.removeCredential(original.credentialId);
+    await authenticator.addCredential({ ...original, signCount: 1 });
+    const cloned = await authenticate();
+    expect([cloned.statusCode, cloned.json<{ code: string }>().code]).toEqual([
+      422,
+      "webauthn.clone_detected",
+    ]);
+    const audit = await t.call("GET", "/v1/tenants/acme/audit?type=webauthn.clone_detected", {
+      key: t.adminKey,
+    });
+    expect(audit.json<{ items: unknown[] }>().items.length).toBeGreaterThan(0);
+  });
+
+  it("refuses a credential whose backup eligibility changed since registration", async () => {
+    await register();
+    const [credential] = await authenticator.credentials();
+    if (credential === undefined) throw new Error("the authenticator holds no credential");
+    await authenticator.setCredentialProperties(credential.credentialId, {
+      backupEligibility: true,
+      backupState: true,
+    });
+    const flipped = await authenticate();
+    expect(flipped.json<{ code: string }>().code).toBe("webauthn.backup_eligibility_changed");
+  });
+
+  it("counts a synced passkey (backup eligible) as AAL2, never AAL3", async () => {
+    await authenticator.remove();
+    authenticator = await addVirtualAuthenticator(ceremony.page, {
+      backupEligible: true,
+      backupState: true,
+    });
+    const credential = await register("synced");
+    expect(credential.backupEligible).toBe(true);
+    const verified = await authenticate();
+    expect(verified.statusCode, verified.body).toBe(200);
+    const { event } = verified.json<{ event: { backupEligible: boolean } }>();
+    expect(event.backupEligible).toBe(true);
+    expect((await decide(event)).json()).toMatchObject({
+      outcome: "allow",
+      satisfiedBy: { aal: 2, phishingResistant: true },
+    });
+  });
+});
