@@ -213,3 +213,36 @@ describe("tenant-mfa secrets reseal", () => {
     }
   });
 });
+
+describe("tenant-mfa keys rotate", () => {
+  const key = { id: "k1", key: randomBytes(32).toString("base64") };
+
+  it("rotates the signing key: the JWK Set then holds the new key beside the old one, or only the new one when compromised", async () => {
+    const db = freshDb();
+    const env = { TENANT_MFA_ENCRYPTION_KEYS: JSON.stringify([key]) };
+    const kids = async () => {
+      const opened = await openApplication({
+        db,
+        exemptions: { maxDays: 90, breakGlassMaxDays: 7, maxRenewals: 2, maxActivePerTenant: 100 },
+        encryptionKeys: [key],
+      });
+      try {
+        return (await opened.app.assurance.jwks()).keys.map((k) => k.kid);
+      } finally {
+        await opened.close();
+      }
+    };
+    const first = await kids();
+    expect(first).toHaveLength(1);
+
+    const rotated = await run(["keys", "rotate", "--db", db], env);
+    expect(rotated.exitCode).toBe(0);
+    const [, kid] = /^Signing with (\S+);/.exec(rotated.stdout) ?? [];
+    expect(await kids()).toEqual([...first, kid]);
+
+    const withdrawn = await run(["keys", "rotate", "--compromised", "--db", db], env);
+    expect(withdrawn.stdout).toMatch(/every earlier key was withdrawn/);
+    const [, last] = /^Signing with (\S+);/.exec(withdrawn.stdout) ?? [];
+    expect(await kids()).toEqual([last]);
+  });
+});

@@ -203,6 +203,37 @@ export function createProgram(io: CliIo): Command {
     });
 
   program
+    .command("keys")
+    .description("Assurance-token signing keys")
+    .command("rotate")
+    .description(
+      "Rotate the signing key now; the old key stays in the JWK Set until its tokens expired, unless --compromised",
+    )
+    .option("--compromised", "withdraw every earlier key from the JWK Set at once")
+    .addOption(dbOption())
+    .addOption(configOption())
+    .action(async (options: StoreOptions & { compromised?: boolean }) => {
+      const config = configFrom(options);
+      if (config === undefined) return;
+      const opened = await openApplication(config);
+      try {
+        const { kid } = await opened.app.assurance.rotateSigningKey(OPERATOR, {
+          compromised: options.compromised === true,
+        });
+        out(
+          options.compromised === true
+            ? `Signing with ${kid}; every earlier key was withdrawn.`
+            : `Signing with ${kid}; the earlier key stays published until its tokens expired.`,
+        );
+      } catch (error) {
+        if (!(error instanceof AppError)) throw error;
+        fail(error.message);
+      } finally {
+        await opened.close();
+      }
+    });
+
+  program
     .command("demo")
     .description("Evaluate a few example sign-ins and print the decisions")
     .action(() => {
