@@ -12,7 +12,7 @@ export const ASSURANCE_TOKEN_TYPE = "tenant-mfa-assurance+jwt";
 export function createJoseTokenSigner(): AssuranceTokenSigner {
   // Importing a key costs more than signing with it, and keys are few: keep each imported one,
   // found by its own serialisation (a kid alone could name another key in another store).
-  const imported = new Map<string, Promise<CryptoKey | Uint8Array>>();
+  const imported = new Map<string, ReturnType<typeof importJWK>>();
   return {
     async generateKey(alg: SigningAlgorithm) {
       const { publicKey, privateKey } = await generateKeyPair(alg, {
