@@ -425,7 +425,10 @@ export function webauthnUseCases(
             );
           }
           const failedAttempts = counted?.failedAttempts;
-          const throttling = await throttle.recordFailure(r, throttled);
+          // A locked credential refuses without trying, as a locked TOTP authenticator or
+          // recovery-code set does: nothing for the throttle to count.
+          const throttling =
+            code === "webauthn.locked" ? undefined : await throttle.recordFailure(r, throttled);
           for (const event of before) await recordAudit(context, r, event);
           if (counted?.lockedAt !== undefined) {
             await recordAudit(context, r, {
@@ -443,8 +446,10 @@ export function webauthnUseCases(
               ...base,
               reason: code,
               ...(failedAttempts === undefined ? {} : { failedAttempts }),
-              principalFailures: throttling.principalFailures,
-              ...(throttling.clientFailures === undefined
+              ...(throttling === undefined
+                ? {}
+                : { principalFailures: throttling.principalFailures }),
+              ...(throttling?.clientFailures === undefined
                 ? {}
                 : { clientFailures: throttling.clientFailures }),
             },
