@@ -83,7 +83,11 @@ export function authenticatorUseCases(
     if (record.lockedAt !== undefined) return { ok: false, code: "totp.locked" };
     // A key dropped from the configuration is an operator's problem, not a store outage or a
     // wrong code: `secret.unavailable`, and nothing is counted.
-    const secret = openSealed(secrets, record.sealedSecret, totpSecretContext(tenant, principal, id));
+    const secret = openSealed(
+      secrets,
+      record.sealedSecret,
+      totpSecretContext(tenant, principal, id),
+    );
     const result = totp.verify({ secret, code, now, parameters: record.totp });
     let reason: ErrorCode;
     if (result.ok) {

@@ -36,7 +36,7 @@ export const RECOVERY_CODES_LOW = 3;
 
 /**
  * The refusals of {@link recoveryCodeUseCases} `verify` that are failed attempts: counted against
- * the set, and what a per-principal or per-client backoff layer counts too. `recovery_code.locked`
+ * the set, and what the principal's and client's throttle counts too. `recovery_code.locked`
  * is not among them: it refuses without trying.
  */
 export const RECOVERY_CODE_FAILURES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([

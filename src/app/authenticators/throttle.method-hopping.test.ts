@@ -20,7 +20,14 @@ describe("failures across methods", () => {
   afterEach(() => m.close());
 
   it("add up to one backoff: the sixth failure, whatever its method, throttles every method", async () => {
-    const order = ["totp", "webauthn", "recovery_code", "totp", "webauthn", "recovery_code"] as const;
+    const order = [
+      "totp",
+      "webauthn",
+      "recovery_code",
+      "totp",
+      "webauthn",
+      "recovery_code",
+    ] as const;
     // Past the TOTP confirmation's step, so that the right code below needs no clock move.
     m.w.h.clock.advance(30);
     const failures = [];
@@ -71,7 +78,11 @@ describe("failures across methods", () => {
       });
     }
     // No method reached its own limit: the lock is the principal's.
-    const [totp, credential] = await m.w.h.app.authenticators.list(m.w.service.acme, "acme", "alice");
+    const [totp, credential] = await m.w.h.app.authenticators.list(
+      m.w.service.acme,
+      "acme",
+      "alice",
+    );
     expect([totp?.failedAttempts, credential?.failedAttempts].sort()).toEqual([33, 34]);
     expect(totp?.lockedAt).toBeUndefined();
     expect(credential?.lockedAt).toBeUndefined();

@@ -58,9 +58,7 @@ describe("a TOTP secret whose sealing key is gone", () => {
     }
     const [listed] = await h.app.authenticators.list(service, "acme", "alice");
     expect(listed?.failedAttempts).toBe(0);
-    const state = await h.store.read((r) =>
-      r.verificationThrottles.get("acme", "principal:alice"),
-    );
+    const state = await h.store.read((r) => r.verificationThrottles.get("acme", "principal:alice"));
     expect(state?.consecutiveFailures ?? 0).toBe(0);
     const failed = await h.app.audit.list(
       h.admin,

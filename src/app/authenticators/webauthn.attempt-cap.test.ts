@@ -20,8 +20,9 @@ describe("failed attempts on a WebAuthn credential", () => {
     expect(WEBAUTHN_FAILURE_LIMIT).toBe(100);
     const key = w.authenticator();
     const view = await w.register(key);
-    const wait = (n: number) =>
+    const wait = (n: number) => {
       w.h.clock.advance(backoffSeconds(VERIFICATION_THROTTLE_DEFAULTS.principal, n));
+    };
     for (let n = 1; n < WEBAUTHN_FAILURE_LIMIT; n += 1) {
       expect(await w.codeOf(w.authenticate(key, { knobs: { bogusSignature: true } }))).toBe(
         "webauthn.bad_signature",

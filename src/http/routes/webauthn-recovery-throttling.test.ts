@@ -45,10 +45,14 @@ async function enrolled(): Promise<Enrolled> {
   const key = new SoftAuthenticator({ origin: "https://mfa.test" });
   const begun = await t.call("POST", `${base(principal)}/webauthn/registrations`, { key: service });
   const { registration, options } = begun.json<{ registration: string; options: never }>();
-  const finished = await t.call("POST", `${base(principal)}/webauthn/registrations/${registration}`, {
-    key: service,
-    body: { response: key.register(options) },
-  });
+  const finished = await t.call(
+    "POST",
+    `${base(principal)}/webauthn/registrations/${registration}`,
+    {
+      key: service,
+      body: { response: key.register(options) },
+    },
+  );
   expect(finished.statusCode, finished.body).toBe(201);
   const issued = await t.call("POST", `${base(principal)}/recovery-codes`, { key: service });
   expect(issued.statusCode).toBe(201);
