@@ -231,6 +231,14 @@ export interface CodeSubmission {
   readonly clientAddress?: string | undefined;
 }
 
+/** A WebAuthn assertion submitted for verification, and where the end user submitted it from. */
+export interface AssertionSubmission {
+  /** The browser's `AuthenticationResponseJSON`. */
+  readonly response: unknown;
+  /** As in {@link CodeSubmission}. */
+  readonly clientAddress?: string | undefined;
+}
+
 /** What an administrator's unlock lifted. */
 export interface UnlockResult {
   readonly principal: string;
@@ -238,8 +246,14 @@ export interface UnlockResult {
   readonly wasLocked: boolean;
   /** The principal's failures in a row before the unlock. */
   readonly failedAttempts: number;
-  /** The authenticators whose failure lock or count was lifted. */
+  /** The authenticators (TOTP and WebAuthn) whose failure lock or count was lifted. */
   readonly authenticators: readonly string[];
+  /** Present when the recovery-code set's lock or failure count was lifted: what it was. */
+  readonly recoveryCodes?: {
+    readonly set: string;
+    readonly wasLocked: boolean;
+    readonly failedAttempts: number;
+  };
 }
 
 /** Where a federation endpoint sends the browser next. */
@@ -383,8 +397,9 @@ export interface Application {
      */
     remove(caller: Caller, tenant: string, principal: string, id: string): Promise<void>;
     /**
-     * Lifts the principal's verification lock and backoff and its authenticators' failure locks
-     * (administrators only), audited with who and why.
+     * Lifts the principal's verification lock and backoff and the failure locks and counts of its
+     * TOTP authenticators, WebAuthn credentials and recovery codes (administrators only),
+     * audited with who, why and what was lifted.
      */
     unlock(
       caller: Caller,
@@ -403,12 +418,15 @@ export interface Application {
     /** Issues ten new codes, replacing the principal's earlier set (its codes stop working). */
     generate(caller: Caller, tenant: string, principal: string): Promise<RecoveryCodeIssue>;
     status(caller: Caller, tenant: string, principal: string): Promise<RecoveryCodeStatusView>;
-    /** Accepts an unused code of the principal's set once; on success the event for evidence. */
+    /**
+     * Accepts an unused code of the principal's set once; on success the event for evidence.
+     * Throttled per principal (with every other method) and per client address.
+     */
     verify(
       caller: Caller,
       tenant: string,
       principal: string,
-      input: { code: string },
+      input: CodeSubmission,
     ): Promise<RecoveryCodeUse>;
     /** Deletes the set, its codes and its failure count (this lifts a lock). */
     revoke(caller: Caller, tenant: string, principal: string): Promise<void>;
@@ -444,13 +462,16 @@ export interface Application {
       tenant: string,
       principal: string,
     ): Promise<WebAuthnCeremonyStart & { readonly authentication: string }>;
-    /** Verifies an assertion; on success returns the WebAuthn event for the decision's evidence. */
+    /**
+     * Verifies an assertion; on success returns the WebAuthn event for the decision's evidence.
+     * Throttled per principal (with every other method) and per client address.
+     */
     finishAuthentication(
       caller: Caller,
       tenant: string,
       principal: string,
       authentication: string,
-      input: { response: unknown },
+      input: AssertionSubmission,
     ): Promise<WebAuthnAuthentication>;
   };
 

@@ -290,6 +290,11 @@ export interface RecoveryCodeStore {
   ): Promise<{ failedAttempts: number; lockedAt?: string } | undefined>;
   /** Deletes the principal's set, its codes and its count; returns false when there was none. */
   revoke(tenant: string, principal: string): Promise<boolean>;
+  /**
+   * Lifts the lock of the principal's set and forgets its failure count, keeping its codes;
+   * returns false when there was no set, or it was neither locked nor had failures.
+   */
+  unlock(tenant: string, principal: string): Promise<boolean>;
 }
 
 /**
@@ -370,6 +375,11 @@ export interface WebAuthnCredentialStore {
   ): Promise<{ failedAttempts: number; lockedAt?: string } | undefined>;
   /** Returns false when there was no such credential. */
   remove(tenant: string, principal: string, id: string): Promise<boolean>;
+  /**
+   * Lifts the failure locks of the principal's credentials and forgets their failure counts;
+   * returns the ids of those that were locked or had failures.
+   */
+  unlockAll(tenant: string, principal: string): Promise<readonly string[]>;
 }
 
 /** WebAuthn challenges, each used once (checklist W1, DESIGN invariant 7). */

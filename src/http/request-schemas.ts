@@ -429,7 +429,10 @@ export const webauthnRegistrationBody = z.strictObject({
   name: text(64).optional().describe("The principal's name for it, e.g. `YubiKey`."),
 });
 
-export const webauthnAuthenticationBody = z.strictObject({ response: webauthnResponse });
+export const webauthnAuthenticationBody = z.strictObject({
+  response: webauthnResponse,
+  clientAddress: clientAddress.optional(),
+});
 
 /** Beginning a ceremony takes nothing: an empty object, or no body at all. */
 export const webauthnBeginBody = z.strictObject({}).optional();

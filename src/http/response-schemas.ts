@@ -284,7 +284,15 @@ export const unlockResult = z.object({
   failedAttempts: z.int().describe("The principal's failures in a row before the unlock."),
   authenticators: z
     .array(z.string())
-    .describe("The authenticators whose failure lock or count was lifted."),
+    .describe("The authenticators (TOTP and WebAuthn) whose failure lock or count was lifted."),
+  recoveryCodes: z
+    .object({
+      set: z.string(),
+      wasLocked: z.boolean(),
+      failedAttempts: z.int().describe("The set's failures in a row before the unlock."),
+    })
+    .optional()
+    .describe("Present when the recovery codes' lock or failure count was lifted."),
 });
 
 /** A WebAuthn credential as shown: never its public key. */

@@ -1,10 +1,11 @@
 import type { TotpEvent } from "../../core/evidence.js";
 import { authorize } from "../access/permissions.js";
-import type { Application, AuthenticatorView, Caller } from "../application.js";
+import type { Application, AuthenticatorView, Caller, UnlockResult } from "../application.js";
 import { recordAudit, transact, type Context } from "../context.js";
 import { AppError, type ErrorCode } from "../errors.js";
 import type { Repositories, SecretSealer } from "../ports.js";
 import type { AuthenticatorRecord } from "../records.js";
+import { openSealed } from "../secrets/open-sealed.js";
 import { requireTenant } from "../tenants/tenants.js";
 import { checkMethodRemoval, removalRole, type RemovalCheck } from "./removal-rules.js";
 import {
@@ -13,9 +14,9 @@ import {
   type TotpProtocol,
 } from "./totp-protocol.js";
 import {
-  checkClientAddress,
   principalKey,
   throttleError,
+  verificationAttempt,
   verificationThrottle,
   type VerificationAttempt,
 } from "./verification-throttle.js";
@@ -44,7 +45,8 @@ const REASON = /^[^\p{Cc}]{1,500}$/u;
 
 /**
  * A principal's authenticators on the platform (TOTP for now). The platform's backend enrols and
- * verifies on the principal's behalf; administrators list, remove and unlock. Secrets are sealed
+ * verifies on the principal's behalf; administrators list, remove and unlock (the unlock lifts
+ * every method's lock: TOTP, WebAuthn and recovery codes). Secrets are sealed
  * before they reach the store and shown once; each time step is accepted once; failures are
  * counted and lock the authenticator at {@link TOTP_FAILURE_LIMIT}; every verification also goes
  * through the principal's and client address's throttle (`verification-throttle.ts`). Removal
@@ -79,7 +81,13 @@ export function authenticatorUseCases(
     const now = context.clock.now();
     const at = now.toISOString();
     if (record.lockedAt !== undefined) return { ok: false, code: "totp.locked" };
-    const secret = secrets.open(record.sealedSecret, totpSecretContext(tenant, principal, id));
+    // A key dropped from the configuration is an operator's problem, not a store outage or a
+    // wrong code: `secret.unavailable`, and nothing is counted.
+    const secret = openSealed(
+      secrets,
+      record.sealedSecret,
+      totpSecretContext(tenant, principal, id),
+    );
     const result = totp.verify({ secret, code, now, parameters: record.totp });
     let reason: ErrorCode;
     if (result.ok) {
@@ -162,14 +170,7 @@ export function authenticatorUseCases(
       provesMfa: boolean;
     },
   ): Promise<Attempt> {
-    const throttled: VerificationAttempt = {
-      tenant,
-      principal,
-      actor: caller.id,
-      ...(input.clientAddress === undefined
-        ? {}
-        : { clientAddress: checkClientAddress(input.clientAddress) }),
-    };
+    const throttled = verificationAttempt(caller, tenant, principal, input.clientAddress);
     return transact(context, async (r): Promise<Attempt> => {
       const record = await find(r, tenant, principal, id);
       if (record.status !== use.status) {
@@ -341,12 +342,27 @@ export function authenticatorUseCases(
         }
         const before = await r.verificationThrottles.claim(tenant, principalKey(principal));
         await r.verificationThrottles.clear(tenant, principalKey(principal));
-        const authenticators = await r.authenticators.unlockAll(tenant, principal);
-        const result = {
+        // Every method's own lock and count too: TOTP, WebAuthn, the recovery-code set.
+        const authenticators = [
+          ...(await r.authenticators.unlockAll(tenant, principal)),
+          ...(await r.webauthnCredentials.unlockAll(tenant, principal)),
+        ].sort();
+        const codes = (await r.recoveryCodes.status(tenant, principal))?.set;
+        const codesLifted = await r.recoveryCodes.unlock(tenant, principal);
+        const result: UnlockResult = {
           principal,
           wasLocked: before.lockedAt !== undefined,
           failedAttempts: before.consecutiveFailures,
           authenticators,
+          ...(codes === undefined || !codesLifted
+            ? {}
+            : {
+                recoveryCodes: {
+                  set: codes.id,
+                  wasLocked: codes.lockedAt !== undefined,
+                  failedAttempts: codes.failedAttempts,
+                },
+              }),
         };
         await recordAudit(context, r, {
           tenant,

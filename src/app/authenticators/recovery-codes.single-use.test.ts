@@ -69,12 +69,20 @@ describe("recovery codes: each code accepted once", () => {
       remaining.push(use.remaining);
     }
     expect(remaining).toEqual([9, 8, 7, 6, 5, 4, 3, 2, 1, 0]);
-    for (const code of codes) expect(await verify(code)).toBe("recovery_code.used");
+    for (const code of codes) {
+      expect(await verify(code)).toBe("recovery_code.used");
+      // Past the principal's backoff (at most 15 minutes), which these failures build up.
+      h.clock.advance(900);
+    }
   });
 
   it("stops accepting the unused codes of a set once it is replaced", async () => {
     await h.app.recoveryCodes.generate(service, "acme", "alice");
-    const outcomes = await Promise.all(codes.map(verify));
+    const outcomes = [];
+    for (const code of codes) {
+      outcomes.push(await verify(code));
+      h.clock.advance(900); // past the principal's backoff
+    }
     expect(new Set(outcomes)).toEqual(new Set(["recovery_code.wrong_code"]));
   });
 });

@@ -117,15 +117,19 @@ describe("recovery codes: generation, use, status and revocation", () => {
     const { codes } = await generate();
     const first = codes[0]!;
     const otherSecret = `${first.slice(0, 5)}${first[5] === "0" ? "1" : "0"}${first.slice(6)}`;
-    const results = [
-      await outcome(verify("")),
-      await outcome(verify("not a code")),
-      await outcome(verify(`${first}-AAAA`)),
-      await outcome(verify("ZZZZ-ZZZZ-ZZZZ-ZZZZ-ZZZZ")),
-      await outcome(verify(otherSecret)),
-      await outcome(verify(first.replace(/-/g, "").slice(0, 19))),
-      await outcome(verify("ſ".repeat(20))),
-    ];
+    const results = [];
+    for (const code of [
+      "",
+      "not a code",
+      `${first}-AAAA`,
+      "ZZZZ-ZZZZ-ZZZZ-ZZZZ-ZZZZ",
+      otherSecret,
+      first.replace(/-/g, "").slice(0, 19),
+      "ſ".repeat(20),
+    ]) {
+      results.push(await outcome(verify(code)));
+      h.clock.advance(900); // past the principal's backoff, which these failures build up
+    }
     expect(results).toEqual([
       "recovery_code.malformed_code",
       "recovery_code.malformed_code",
@@ -186,6 +190,7 @@ describe("recovery codes: generation, use, status and revocation", () => {
           remaining: 10,
           failedAttempts: 0,
           locked: false,
+          role: "tenant_admin",
         },
       ],
     ]);

@@ -12,6 +12,13 @@ import { AppError, type ErrorCode } from "../errors.js";
 import type { Repositories, SecretHasher } from "../ports.js";
 import type { RecoveryCodeRecord, RecoveryCodeSetRecord } from "../records.js";
 import { requireTenant } from "../tenants/tenants.js";
+import { checkMethodRemoval } from "./removal-rules.js";
+import {
+  throttleError,
+  verificationAttempt,
+  verificationThrottle,
+  type VerificationAttempt,
+} from "./verification-throttle.js";
 import {
   displayRecoveryCode,
   formatRecoveryCode,
@@ -29,7 +36,7 @@ export const RECOVERY_CODES_LOW = 3;
 
 /**
  * The refusals of {@link recoveryCodeUseCases} `verify` that are failed attempts: counted against
- * the set, and what a per-principal or per-client backoff layer counts too. `recovery_code.locked`
+ * the set, and what the principal's and client's throttle counts too. `recovery_code.locked`
  * is not among them: it refuses without trying.
  */
 export const RECOVERY_CODE_FAILURES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
@@ -40,7 +47,8 @@ export const RECOVERY_CODE_FAILURES: ReadonlySet<ErrorCode> = new Set<ErrorCode>
 
 type Attempt =
   | { readonly ok: true; readonly use: RecoveryCodeUse }
-  | { readonly ok: false; readonly code: ErrorCode; readonly failedAttempts?: number };
+  | { readonly ok: false; readonly code: ErrorCode; readonly failedAttempts?: number }
+  | { readonly ok: false; readonly refused: AppError };
 
 /**
  * What the read before a verification found, and what the hash comparison made of it: an unused
@@ -61,6 +69,12 @@ type Checked =
  * A verification hashes once: the code's locator finds its stored hash, and an unknown locator is
  * compared against a decoy hash, so that a wrong code costs the same whatever part of it is wrong.
  * The slow hash runs outside any store transaction.
+ *
+ * Every verification also goes through the principal's and client address's throttle
+ * (`verification-throttle.ts`), shared with the other methods: admitted before the code is
+ * parsed or hashed (a throttled attempt hashes nothing and uses no code), guarded again in the
+ * transaction that records the outcome, a failure counted there after the set's own count and
+ * before any audit event, a success resetting the principal's count.
  */
 export function recoveryCodeUseCases(
   context: Context,
@@ -70,6 +84,7 @@ export function recoveryCodeUseCases(
     if (hasher === undefined) throw new AppError("recovery_code.not_configured");
     return hasher;
   };
+  const throttle = verificationThrottle(context);
   let decoy: Promise<string> | undefined;
   const decoyHash = (h: SecretHasher): Promise<string> =>
     (decoy ??= h.hash(parsed(newCode()).canonical));
@@ -119,6 +134,7 @@ export function recoveryCodeUseCases(
     tenant: string,
     principal: string,
     checked: Checked,
+    throttled: VerificationAttempt,
   ): Promise<Attempt> {
     const at = context.clock.now().toISOString();
     const { set } = checked;
@@ -130,6 +146,7 @@ export function recoveryCodeUseCases(
       const { matched } = checked;
       if (await r.recoveryCodes.use(tenant, principal, set.id, matched.locator, at)) {
         const remaining = (await r.recoveryCodes.status(tenant, principal))?.remaining ?? 0;
+        await throttle.recordSuccess(r, throttled);
         await recordAudit(context, r, {
           tenant,
           type: "recovery_code.used",
@@ -153,11 +170,22 @@ export function recoveryCodeUseCases(
       at,
     );
     if (counted === undefined) return { ok: false, code: "recovery_code.wrong_code" };
+    // Throttle rows before the audit chain's head, as every verification path takes them.
+    const throttling = await throttle.recordFailure(r, throttled);
     await recordAudit(context, r, {
       tenant,
       type: "recovery_code.verification_failed",
       actor: caller.id,
-      payload: { principal, set: set.id, reason, failedAttempts: counted.failedAttempts },
+      payload: {
+        principal,
+        set: set.id,
+        reason,
+        failedAttempts: counted.failedAttempts,
+        principalFailures: throttling.principalFailures,
+        ...(throttling.clientFailures === undefined
+          ? {}
+          : { clientFailures: throttling.clientFailures }),
+      },
     });
     // The increment is atomic: exactly one failure reaches the limit, and audits the lock.
     if (counted.failedAttempts === RECOVERY_CODE_FAILURE_LIMIT) {
@@ -236,17 +264,26 @@ export function recoveryCodeUseCases(
       return view;
     },
 
-    async verify(caller, tenant, principal, { code }) {
+    async verify(caller, tenant, principal, { code, clientAddress }) {
       authorize(caller, "authenticator.verify", tenant);
-      const checked = await check(need(), tenant, principal, parseRecoveryCode(code));
+      const h = need();
+      const throttled = verificationAttempt(caller, tenant, principal, clientAddress);
+      // Before the code is parsed or hashed: a throttled attempt checks nothing and uses nothing.
+      await throttle.admit(throttled);
+      const checked = await check(h, tenant, principal, parseRecoveryCode(code));
       // A locked set refuses without trying: nothing to count, nothing to write.
       if ("reason" in checked && checked.reason === "recovery_code.locked") {
         throw new AppError(checked.reason);
       }
-      const outcome = await transact(context, (r) =>
-        settleCheck(r, caller, tenant, principal, checked),
-      );
+      const outcome = await transact(context, async (r): Promise<Attempt> => {
+        // Again, holding the principal's row: attempts admitted together queue here and see
+        // each other's failures; a refusal now uses no code and counts nothing.
+        const refusal = await throttle.guard(r, throttled);
+        if (refusal !== undefined) return { ok: false, refused: throttleError(refusal) };
+        return settleCheck(r, caller, tenant, principal, checked, throttled);
+      });
       if (outcome.ok) return outcome.use;
+      if ("refused" in outcome) throw outcome.refused;
       throw new AppError(
         outcome.code,
         undefined,
@@ -258,12 +295,26 @@ export function recoveryCodeUseCases(
 
     async revoke(caller, tenant, principal) {
       authorize(caller, "authenticator.remove", tenant);
-      await transact(context, async (r) => {
+      const refusal = await transact(context, async (r): Promise<AppError | undefined> => {
         await requireTenant(r, tenant);
         const status = await r.recoveryCodes.status(tenant, principal);
-        if (status === undefined || !(await r.recoveryCodes.revoke(tenant, principal))) {
+        if (status === undefined) {
           throw new AppError("not_found", "The principal has no recovery codes.");
         }
+        // The platform's backend needs a fresh MFA, as for removing an authenticator;
+        // administrators none. No last-method rule: codes that may have leaked must go at once.
+        const check = await checkMethodRemoval(r, throttle, {
+          tenant,
+          principal,
+          caller,
+          now: context.clock.now(),
+          method: "recovery_codes",
+        });
+        if (!check.ok) return check.error;
+        if (!(await r.recoveryCodes.revoke(tenant, principal))) {
+          throw new AppError("not_found", "The principal has no recovery codes.");
+        }
+        const { role, freshMfaAt } = check;
         await recordAudit(context, r, {
           tenant,
           type: "recovery_code.revoked",
@@ -274,9 +325,13 @@ export function recoveryCodeUseCases(
             remaining: status.remaining,
             failedAttempts: status.set.failedAttempts,
             locked: status.set.lockedAt !== undefined,
+            role,
+            ...(freshMfaAt === undefined ? {} : { freshMfaAt }),
           },
         });
+        return undefined;
       });
+      if (refusal !== undefined) throw refusal;
     },
   };
 }

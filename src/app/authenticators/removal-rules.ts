@@ -32,8 +32,11 @@ export type RemovalCheck =
  *    successful verification within `throttle.policy.freshMfaSeconds`, else
  *    `authenticator.fresh_mfa_required`; administrators, who act for people who lost a device,
  *    need none;
- * 2. nobody removes the last active method ({@link countActiveMethods}) while policy requires
- *    MFA of the principal ({@link requiresMfa}): `authenticator.last_method`.
+ * 2. nobody removes the last active authenticator (TOTP or WebAuthn, see {@link activeMethods})
+ *    while policy requires MFA of the principal ({@link requiresMfa}):
+ *    `authenticator.last_method`. Recovery codes do not keep MFA possible on their own, so they
+ *    do not make an authenticator removable; and revoking them (`method: "recovery_codes"`) is
+ *    never refused by this rule: a sheet of codes that may have leaked must always be revocable.
  *
  * It first takes the principal's throttle row, so that concurrent removals of one principal
  * (on any instance) queue and cannot each leave the other as the last. The refusal is returned
@@ -42,7 +45,14 @@ export type RemovalCheck =
 export async function checkMethodRemoval(
   r: Repositories,
   throttle: VerificationThrottle,
-  input: { tenant: string; principal: string; caller: Caller; now: Date },
+  input: {
+    tenant: string;
+    principal: string;
+    caller: Caller;
+    now: Date;
+    /** What goes: one authenticator (the default) or the recovery-code set. */
+    method?: "authenticator" | "recovery_codes";
+  },
 ): Promise<RemovalCheck> {
   const { tenant, principal, now } = input;
   const role = removalRole(input.caller);
@@ -55,28 +65,63 @@ export async function checkMethodRemoval(
       return { ok: false, error: new AppError("authenticator.fresh_mfa_required") };
     }
   }
-  if ((await countActiveMethods(r, tenant, principal)) <= 1) {
-    const mfa = await requiresMfa(r, tenant, principal, now);
-    if (mfa.required) {
-      const details = { outcome: mfa.outcome };
-      return { ok: false, error: new AppError("authenticator.last_method", undefined, details) };
+  if (input.method !== "recovery_codes") {
+    const methods = await activeMethods(r, tenant, principal);
+    if (methods.totp + methods.webauthn <= 1) {
+      const mfa = await requiresMfa(r, tenant, principal, now);
+      if (mfa.required) {
+        const details = { outcome: mfa.outcome };
+        return { ok: false, error: new AppError("authenticator.last_method", undefined, details) };
+      }
     }
   }
   return freshMfaAt === undefined ? { ok: true, role } : { ok: true, role, freshMfaAt };
 }
 
+/** The principal's active methods, by kind. */
+export interface ActiveMethods {
+  /** Confirmed TOTP authenticators (locked ones too: an administrator's unlock revives them). */
+  readonly totp: number;
+  /** Registered WebAuthn credentials (locked ones too, likewise). */
+  readonly webauthn: number;
+  /** Whether the principal holds a set of recovery codes with an unused code. */
+  readonly recoveryCodes: boolean;
+}
+
 /**
- * How many active methods the principal holds: every method that can prove a second factor.
- * Today that is confirmed TOTP authenticators; WebAuthn credentials and unused recovery codes
- * join this count as those methods arrive, so that every removal rule sees all of them.
+ * The principal's active methods: every method that can prove a second factor with a password.
+ * A recovery-code set counts while one of its codes is unused; it is a look-up secret (AAL2 only
+ * with a password, a fallback of at most ten uses), so {@link checkMethodRemoval} keeps the last
+ * TOTP or WebAuthn authenticator whatever codes remain.
+ */
+export async function activeMethods(
+  r: Repositories,
+  tenant: string,
+  principal: string,
+): Promise<ActiveMethods> {
+  const [authenticators, credentials, codes] = await Promise.all([
+    r.authenticators.list(tenant, principal),
+    r.webauthnCredentials.list(tenant, principal),
+    r.recoveryCodes.status(tenant, principal),
+  ]);
+  return {
+    totp: authenticators.filter((a) => a.status === "active").length,
+    webauthn: credentials.length,
+    recoveryCodes: codes !== undefined && codes.remaining > 0,
+  };
+}
+
+/**
+ * How many active methods the principal holds ({@link activeMethods}): TOTP authenticators,
+ * WebAuthn credentials, and one for a recovery-code set with an unused code.
  */
 export async function countActiveMethods(
   r: Repositories,
   tenant: string,
   principal: string,
 ): Promise<number> {
-  const authenticators = await r.authenticators.list(tenant, principal);
-  return authenticators.filter((a) => a.status === "active").length;
+  const methods = await activeMethods(r, tenant, principal);
+  return methods.totp + methods.webauthn + (methods.recoveryCodes ? 1 : 0);
 }
 
 /**

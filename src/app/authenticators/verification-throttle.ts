@@ -10,6 +10,11 @@
  * 2. {@link VerificationThrottle.recordFailure} after a failed check;
  * 3. {@link VerificationThrottle.recordSuccess} after a successful verification.
  *
+ * A path that checks outside its write transaction (a slow hash, a signature verification)
+ * first calls {@link VerificationThrottle.admit}, so that a throttled attempt checks nothing,
+ * and then `guard` again in the transaction that records the outcome, so that attempts that
+ * were admitted together still queue on the principal's row and see each other's failures.
+ *
  * State lives in the shared store (one statement per change), so the limits hold across server
  * instances. Time comes only from the context's clock. On PostgreSQL the guard holds the
  * principal's row until the transaction ends; call `recordFailure` before appending the
@@ -19,7 +24,9 @@
  * @module
  */
 import { isIP } from "node:net";
-import { recordAudit, type Context } from "../context.js";
+import type { Caller } from "../application.js";
+import { recordAudit, transact, type Context } from "../context.js";
+import { requireTenant } from "../tenants/tenants.js";
 import { AppError } from "../errors.js";
 import type { Repositories } from "../ports.js";
 import type { VerificationThrottleRecord } from "../records.js";
@@ -112,6 +119,12 @@ export interface VerificationThrottle {
    * `by: "timeout"`).
    */
   guard(r: Repositories, attempt: VerificationAttempt): Promise<ThrottleRefusal | undefined>;
+  /**
+   * {@link VerificationThrottle.guard} in a transaction of its own (after checking that the
+   * tenant exists), throwing its refusal ({@link throttleError}): for paths that check the
+   * submitted secret outside their write transaction, before they look at it.
+   */
+  admit(attempt: VerificationAttempt): Promise<void>;
   /** Counts a failed verification on both keys; locks (and audits) at the limit. */
   recordFailure(r: Repositories, attempt: VerificationAttempt): Promise<FailureCount>;
   /**
@@ -122,6 +135,24 @@ export interface VerificationThrottle {
   recordSuccess(r: Repositories, attempt: VerificationAttempt): Promise<void>;
   /** When the principal last verified successfully, if ever. */
   lastSuccess(r: Repositories, tenant: string, principal: string): Promise<string | undefined>;
+}
+
+/**
+ * The attempt of `caller` on `principal`'s behalf, from `clientAddress` when the request names
+ * one (checked with {@link checkClientAddress}: `request.invalid` otherwise).
+ */
+export function verificationAttempt(
+  caller: Caller,
+  tenant: string,
+  principal: string,
+  clientAddress: string | undefined,
+): VerificationAttempt {
+  return {
+    tenant,
+    principal,
+    actor: caller.id,
+    ...(clientAddress === undefined ? {} : { clientAddress: checkClientAddress(clientAddress) }),
+  };
 }
 
 /** The throttle key of a principal. */
@@ -213,7 +244,7 @@ export function verificationThrottle(
   context: Context,
   policy: VerificationThrottlePolicy = VERIFICATION_THROTTLE_DEFAULTS,
 ): VerificationThrottle {
-  return {
+  const throttle: VerificationThrottle = {
     policy,
 
     async guard(r, attempt) {
@@ -264,6 +295,14 @@ export function verificationThrottle(
         }
       }
       return undefined;
+    },
+
+    async admit(attempt) {
+      const refusal = await transact(context, async (r) => {
+        await requireTenant(r, attempt.tenant);
+        return throttle.guard(r, attempt);
+      });
+      if (refusal !== undefined) throw throttleError(refusal);
     },
 
     async recordFailure(r, attempt) {
@@ -326,6 +365,7 @@ export function verificationThrottle(
       return (await r.verificationThrottles.get(tenant, principalKey(principal)))?.lastSuccessAt;
     },
   };
+  return throttle;
 }
 
 /** The error a refusal is reported as: 429 with `retryAfter` seconds, or 423. */

@@ -83,9 +83,8 @@ describe("WebAuthn ceremonies", () => {
 
   it("holds several named credentials, lists them beside TOTP, and removes one, audited", async () => {
     const laptop = await w.register(w.authenticator({ algorithm: -8 }), { name: "laptop" });
-    const phone = await w.register(w.authenticator({ backupEligible: true, backupState: true }), {
-      name: "phone",
-    });
+    const phoneKey = w.authenticator({ backupEligible: true, backupState: true });
+    const phone = await w.register(phoneKey, { name: "phone" });
     w.h.clock.advance(1);
     const totp = await w.h.app.authenticators.beginTotp(w.service.acme, "acme", "alice", {});
     const listed = await w.h.app.authenticators.list(w.service.acme, "acme", "alice");
@@ -108,6 +107,8 @@ describe("WebAuthn ceremonies", () => {
       expect.objectContaining({ id: phone.credentialId }),
     ]);
 
+    // The platform's backend removes a credential after a fresh MFA, as it removes TOTP.
+    const verified = await w.authenticate(phoneKey);
     await w.h.app.authenticators.remove(w.service.acme, "acme", "alice", laptop.id);
     await w.h.app.authenticators.remove(w.service.acme, "acme", "alice", totp.authenticator.id);
     expect(
@@ -124,6 +125,8 @@ describe("WebAuthn ceremonies", () => {
         kind: "webauthn",
         credentialId: laptop.credentialId,
         name: "laptop",
+        role: "platform_service",
+        freshMfaAt: verified.event.at,
       },
       expect.objectContaining({ authenticator: totp.authenticator.id, kind: "totp" }),
     ]);

@@ -29,6 +29,7 @@ describe("credential binding", () => {
       principal: "alice",
       authentication: expect.any(String) as unknown,
       reason: "webauthn.credential_unknown",
+      principalFailures: 1,
     });
   });
 

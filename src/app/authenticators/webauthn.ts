@@ -1,5 +1,6 @@
 import type { WebAuthnEvent } from "../../core/evidence.js";
 import { authorize } from "../access/permissions.js";
+import type { AuditEntry } from "../audit/audit-chain.js";
 import type {
   Application,
   Caller,
@@ -12,6 +13,7 @@ import { AppError, type ErrorCode } from "../errors.js";
 import type { Repositories } from "../ports.js";
 import type { TenantRecord, WebAuthnCredentialRecord, WebAuthnSettings } from "../records.js";
 import { requireTenant } from "../tenants/tenants.js";
+import { checkMethodRemoval } from "./removal-rules.js";
 import {
   isSignCountRegression,
   type AuthenticationVerification,
@@ -19,6 +21,12 @@ import {
   type RelyingParty,
   type WebAuthnProtocol,
 } from "./webauthn-protocol.js";
+import {
+  throttleError,
+  verificationAttempt,
+  verificationThrottle,
+  type VerificationThrottle,
+} from "./verification-throttle.js";
 import { defaultWebAuthnSettings, validateWebAuthnSettings } from "./webauthn-settings.js";
 
 /** What the WebAuthn use cases need beyond the common context. */
@@ -49,13 +57,15 @@ type Outcome<T> =
       readonly code: ErrorCode;
       readonly detail?: string;
       readonly failedAttempts?: number;
-    };
+    }
+  | { readonly ok: false; readonly refused: AppError };
 
 /** A refusal decided before the verifier ran (expired, unknown credential). */
 type Refused = { readonly ok: false; readonly code: ErrorCode; readonly detail: string };
 
 const settle = <T>(outcome: Outcome<T>): T => {
   if (outcome.ok) return outcome.value;
+  if ("refused" in outcome) throw outcome.refused;
   throw new AppError(
     outcome.code,
     outcome.detail,
@@ -79,10 +89,18 @@ const rpOf = (settings: WebAuthnSettings): RelyingParty => ({
  * is judged once (checklist W1). Responses are verified outside any write transaction; the
  * outcome (new credential, counter compare-and-set, failure count, audit) commits in one.
  * Refusals are returned out of the transaction and thrown after it, so their audit commits.
+ *
+ * An authentication is a verification like a TOTP code: it goes through the principal's and
+ * client address's throttle (`verification-throttle.ts`), shared with every other method. It
+ * is admitted before the response is read, guarded again in the outcome's transaction, and a
+ * throttled attempt leaves its challenge unconsumed: it was not judged, so the same assertion
+ * may be sent again once the wait is over, while the challenge lasts (a response is still judged
+ * at most once). A registration proves nothing about the principal and is not throttled.
  */
 export function webauthnUseCases(
   context: Context,
   parts: WebAuthnParts | undefined,
+  throttle: VerificationThrottle = verificationThrottle(context),
 ): Application["webauthn"] {
   const need = (): WebAuthnParts => {
     if (parts === undefined) throw new AppError("webauthn.not_configured");
@@ -336,6 +354,9 @@ export function webauthnUseCases(
     async finishAuthentication(caller, tenant, principal, authentication, input) {
       authorize(caller, "authenticator.verify", tenant);
       const { protocol } = need();
+      const throttled = verificationAttempt(caller, tenant, principal, input.clientAddress);
+      // Before the response is read: a throttled attempt verifies nothing and consumes nothing.
+      await throttle.admit(throttled);
       const claimed = credentialIdOf(input.response);
       const { settings, ceremony, credential } = await readStore(context, async (r) => ({
         ...(await pendingCeremony(r, tenant, principal, authentication, "authentication")),
@@ -371,6 +392,10 @@ export function webauthnUseCases(
 
       type Accepted = { record: WebAuthnCredentialRecord; warnings: WebAuthnWarning[] };
       const outcome = await transact(context, async (r): Promise<Outcome<Accepted>> => {
+        // Again, holding the principal's row, so that attempts admitted together queue and see
+        // each other's failures. A refusal now leaves the challenge, as the admission would.
+        const refusal = await throttle.guard(r, throttled);
+        if (refusal !== undefined) return { ok: false, refused: throttleError(refusal) };
         if (!(await consume(r, tenant, authentication, ceremony.challenge))) {
           return { ok: false, code: "webauthn.challenge_unknown" };
         }
@@ -379,26 +404,39 @@ export function webauthnUseCases(
           authentication,
           ...(credential === undefined ? {} : { authenticator: credential.id }),
         };
-        /** Audits a refusal and, when the credential is known, counts it against it. */
-        const refuse = async (code: ErrorCode, detail: string): Promise<Outcome<Accepted>> => {
-          let failedAttempts: number | undefined;
+        /**
+         * Counts a refusal against the credential when it is known and against the throttle,
+         * then audits it (after `before`, the events that led to it): rows first, the audit
+         * chain's head last, as in every verification path.
+         */
+        const refuse = async (
+          code: ErrorCode,
+          detail: string,
+          before: readonly AuditEntry[] = [],
+        ): Promise<Outcome<Accepted>> => {
+          let counted: { failedAttempts: number; lockedAt?: string } | undefined;
           if (credential !== undefined && credential.lockedAt === undefined) {
-            const counted = await r.webauthnCredentials.recordFailure(
+            counted = await r.webauthnCredentials.recordFailure(
               tenant,
               principal,
               credential.id,
               WEBAUTHN_FAILURE_LIMIT,
               at,
             );
-            failedAttempts = counted?.failedAttempts;
-            if (counted?.lockedAt !== undefined) {
-              await recordAudit(context, r, {
-                tenant,
-                type: "authenticator.locked",
-                actor: caller.id,
-                payload: { ...base, kind: "webauthn", failedAttempts: counted.failedAttempts },
-              });
-            }
+          }
+          const failedAttempts = counted?.failedAttempts;
+          // A locked credential refuses without trying, as a locked TOTP authenticator or
+          // recovery-code set does: nothing for the throttle to count.
+          const throttling =
+            code === "webauthn.locked" ? undefined : await throttle.recordFailure(r, throttled);
+          for (const event of before) await recordAudit(context, r, event);
+          if (counted?.lockedAt !== undefined) {
+            await recordAudit(context, r, {
+              tenant,
+              type: "authenticator.locked",
+              actor: caller.id,
+              payload: { ...base, kind: "webauthn", failedAttempts: counted.failedAttempts },
+            });
           }
           await recordAudit(context, r, {
             tenant,
@@ -408,6 +446,12 @@ export function webauthnUseCases(
               ...base,
               reason: code,
               ...(failedAttempts === undefined ? {} : { failedAttempts }),
+              ...(throttling === undefined
+                ? {}
+                : { principalFailures: throttling.principalFailures }),
+              ...(throttling?.clientFailures === undefined
+                ? {}
+                : { clientFailures: throttling.clientFailures }),
             },
           });
           return {
@@ -429,11 +473,12 @@ export function webauthnUseCases(
         if (fresh.lockedAt !== undefined) return refuse("webauthn.locked", "It is locked.");
         // Checklist W6, against the counter as it is now, not as it was when verification began.
         const warnings: WebAuthnWarning[] = [];
+        const clone: AuditEntry[] = [];
         if (
           verification.cloneSignal ||
           isSignCountRegression(fresh.signCount, verification.signCount)
         ) {
-          await recordAudit(context, r, {
+          clone.push({
             tenant,
             type: "webauthn.clone_detected",
             actor: caller.id,
@@ -445,7 +490,11 @@ export function webauthnUseCases(
             },
           });
           if (settings.signCountPolicy === "reject") {
-            return refuse("webauthn.clone_detected", "The signature counter went backwards.");
+            return refuse(
+              "webauthn.clone_detected",
+              "The signature counter went backwards.",
+              clone,
+            );
           }
           warnings.push({
             code: "webauthn.clone_suspected",
@@ -461,7 +510,9 @@ export function webauthnUseCases(
           verification.backupState,
           at,
         );
-        if (!accepted) return refuse("webauthn.concurrent_use", "Used concurrently.");
+        if (!accepted) return refuse("webauthn.concurrent_use", "Used concurrently.", clone);
+        await throttle.recordSuccess(r, throttled);
+        for (const event of clone) await recordAudit(context, r, event);
         await recordAudit(context, r, {
           tenant,
           type: "webauthn.verified",
@@ -524,11 +575,14 @@ export function toWebAuthnView(record: WebAuthnCredentialRecord): WebAuthnAuthen
 
 /**
  * The authenticator list and removal over TOTP and WebAuthn together: the TOTP use cases keep
- * their own; WebAuthn credentials are added to the list and removed by the same route, audited.
+ * their own; WebAuthn credentials are added to the list and removed by the same route, under
+ * the same rules as TOTP ({@link checkMethodRemoval}: a fresh MFA for the platform's backend,
+ * never the last authenticator while policy requires MFA), audited with the remover's role.
  */
 export function withWebAuthnCredentials(
   context: Context,
   totp: Application["authenticators"],
+  throttle: VerificationThrottle = verificationThrottle(context),
 ): Application["authenticators"] {
   return {
     ...totp,
@@ -544,25 +598,39 @@ export function withWebAuthnCredentials(
 
     async remove(caller: Caller, tenant, principal, id) {
       authorize(caller, "authenticator.remove", tenant);
-      const removed = await transact(context, async (r) => {
-        const record = await r.webauthnCredentials.get(tenant, principal, id);
-        if (record === undefined) return false;
-        if (!(await r.webauthnCredentials.remove(tenant, principal, id))) return false;
-        await recordAudit(context, r, {
-          tenant,
-          type: "authenticator.removed",
-          actor: caller.id,
-          payload: {
+      const outcome = await transact(
+        context,
+        async (r): Promise<"removed" | "absent" | AppError> => {
+          const record = await r.webauthnCredentials.get(tenant, principal, id);
+          if (record === undefined) return "absent";
+          const check = await checkMethodRemoval(r, throttle, {
+            tenant,
             principal,
-            authenticator: id,
-            kind: "webauthn",
-            credentialId: record.credentialId,
-            name: record.name,
-          },
-        });
-        return true;
-      });
-      if (!removed) await totp.remove(caller, tenant, principal, id);
+            caller,
+            now: context.clock.now(),
+          });
+          if (!check.ok) return check.error;
+          if (!(await r.webauthnCredentials.remove(tenant, principal, id))) return "absent";
+          const { role, freshMfaAt } = check;
+          await recordAudit(context, r, {
+            tenant,
+            type: "authenticator.removed",
+            actor: caller.id,
+            payload: {
+              principal,
+              authenticator: id,
+              kind: "webauthn",
+              credentialId: record.credentialId,
+              name: record.name,
+              role,
+              ...(freshMfaAt === undefined ? {} : { freshMfaAt }),
+            },
+          });
+          return "removed";
+        },
+      );
+      if (outcome instanceof AppError) throw outcome;
+      if (outcome === "absent") await totp.remove(caller, tenant, principal, id);
     },
   };
 }

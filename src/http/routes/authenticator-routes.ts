@@ -135,7 +135,8 @@ export function registerAuthenticatorRoutes(server: FastifyInstance, context: Ap
     summary: "Unlock a principal's verification (administrators)",
     description:
       "Lifts the principal's lock (set after 100 failed verifications in a row) and backoff, " +
-      "and the failure locks and counts of its authenticators; audited as " +
+      "and the failure locks and counts of its TOTP authenticators, WebAuthn credentials and " +
+      "recovery codes (the codes themselves stay valid); audited as " +
       "`authenticator.unlocked` with who and, when given, why. A lock also lapses by itself " +
       "after an hour.",
     params: principalParams,
@@ -147,7 +148,8 @@ export function registerAuthenticatorRoutes(server: FastifyInstance, context: Ap
   });
 }
 
-const THROTTLING =
+/** How every verification path (TOTP, WebAuthn, recovery codes) is throttled. */
+export const THROTTLING =
   "Failed verifications are limited per principal (every method) and, when `clientAddress` is " +
   "sent, per client address: after a few free failures each further one doubles the wait (up " +
   "to 15 minutes), and an attempt before it answers 429 `authenticator.throttled` with " +

@@ -1,8 +1,9 @@
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { addRoute } from "../add-route.js";
-import { principalParams, time } from "../request-schemas.js";
+import { clientAddress, principalParams, time } from "../request-schemas.js";
 import type { ApiContext } from "./api-context.js";
+import { THROTTLING } from "./authenticator-routes.js";
 
 const BASE = "/v1/tenants/:tenant/principals/:principal/authenticators/recovery-codes";
 
@@ -12,6 +13,7 @@ export const recoveryCodeBody = z.strictObject({
     .string()
     .max(64)
     .describe("A recovery code as issued; case, dashes and spaces do not matter."),
+  clientAddress: clientAddress.optional(),
 });
 
 /** Generation takes no options: an empty JSON object, or no body at all. */
@@ -99,6 +101,7 @@ export function registerRecoveryCodeRoutes(server: FastifyInstance, context: Api
     url: `${BASE}/verify`,
     tag: "authenticators",
     summary: "Verify a recovery code; each code is accepted once",
+    description: `${THROTTLING} A throttled attempt uses no code.`,
     params: principalParams,
     body: recoveryCodeBody,
     success: {
@@ -116,6 +119,11 @@ export function registerRecoveryCodeRoutes(server: FastifyInstance, context: Api
     url: BASE,
     tag: "authenticators",
     summary: "Revoke a principal's recovery codes (this also lifts a lock)",
+    description:
+      "Administrators and the platform's backend (`platform_service`) revoke; the backend only " +
+      "after a successful verification of the principal within the last 5 minutes, else 403 " +
+      "`authenticator.fresh_mfa_required`. Revoking is never refused as the last method: codes " +
+      "that may have leaked must go at once.",
     params: principalParams,
     success: { status: 204, description: "Revoked." },
     handler: async ({ params, caller, reply }) => {

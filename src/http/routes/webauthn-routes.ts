@@ -18,6 +18,7 @@ import {
   webauthnVerification,
 } from "../response-schemas.js";
 import type { ApiContext } from "./api-context.js";
+import { THROTTLING } from "./authenticator-routes.js";
 
 const BASE = "/v1/tenants/:tenant/principals/:principal/authenticators/webauthn";
 
@@ -133,6 +134,9 @@ export function registerWebAuthnRoutes(server: FastifyInstance, context: ApiCont
     url: `${BASE}/authentications/:authentication`,
     tag: "webauthn",
     summary: "Finish an authentication with the browser's assertion; each challenge is used once",
+    description:
+      `${THROTTLING} A throttled attempt leaves its challenge unused: the same assertion may ` +
+      "be sent again after the wait, while the ceremony lasts.",
     params: webauthnAuthenticationParams,
     body: webauthnAuthenticationBody,
     success: {

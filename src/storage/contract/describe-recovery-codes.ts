@@ -198,6 +198,34 @@ export function describeRecoveryCodes({ store }: ContractContext): void {
       expect(usable).toEqual([false, false]);
     });
 
+    it("unlocks a set: its lock and count go, its codes stay; nothing to lift answers false", async () => {
+      const tenant = await addTenant(store());
+      const id = await issue(tenant);
+      await issue(tenant, "bob");
+      const results = await store().transaction(async ({ recoveryCodes }) => {
+        await recoveryCodes.recordFailure(tenant, "alice", 2, at(1));
+        await recoveryCodes.recordFailure(tenant, "alice", 2, at(2));
+        await recoveryCodes.recordFailure(tenant, "bob", 5, at(2));
+        return [
+          await recoveryCodes.use(tenant, "alice", id, "AAAA", at(3)),
+          await recoveryCodes.unlock(tenant, "alice"),
+          await recoveryCodes.unlock(tenant, "alice"),
+          await recoveryCodes.unlock(tenant, "carol"),
+          await recoveryCodes.use(tenant, "alice", id, "AAAA", at(4)),
+        ];
+      });
+      expect(results).toEqual([false, true, false, false, true]);
+      const status = await store().transaction(async ({ recoveryCodes }) => [
+        await recoveryCodes.status(tenant, "alice"),
+        await recoveryCodes.status(tenant, "bob"),
+      ]);
+      expect(status[0]?.set.lockedAt).toBeUndefined();
+      expect(status).toMatchObject([
+        { set: { id, failedAttempts: 0 }, remaining: 2 },
+        { set: { failedAttempts: 1 }, remaining: 3 },
+      ]);
+    });
+
     it("revokes a set with its codes and its count", async () => {
       const tenant = await addTenant(store());
       const id = await issue(tenant);

@@ -276,6 +276,35 @@ export function describeWebAuthn({ store }: ContractContext): void {
       expect(accepted).toBe(false);
     });
 
+    it("unlocks a principal's credentials, and names those it lifted", async () => {
+      const tenant = await addTenant(store());
+      const [locked, counted, clean, other] = [
+        { ...credential(tenant), signCount: 0 },
+        { ...credential(tenant), signCount: 0 },
+        { ...credential(tenant), signCount: 0 },
+        { ...credential(tenant, "bob"), signCount: 0 },
+      ];
+      const lifted = await store().transaction(async ({ webauthnCredentials }) => {
+        for (const record of [locked, counted, clean, other]) {
+          await webauthnCredentials.insert(record);
+        }
+        await webauthnCredentials.recordFailure(tenant, "alice", locked.id, 1, at(1));
+        await webauthnCredentials.recordFailure(tenant, "alice", counted.id, 5, at(1));
+        await webauthnCredentials.recordFailure(tenant, "bob", other.id, 1, at(1));
+        return [
+          await webauthnCredentials.unlockAll(tenant, "alice"),
+          await webauthnCredentials.unlockAll(tenant, "alice"),
+        ];
+      });
+      expect(lifted).toEqual([[locked.id, counted.id].sort(), []]);
+      const after = await store().transaction(async ({ webauthnCredentials }) => [
+        await webauthnCredentials.get(tenant, "alice", locked.id),
+        await webauthnCredentials.get(tenant, "bob", other.id),
+      ]);
+      expect(after[0]).toStrictEqual(locked);
+      expect(after[1]).toMatchObject({ failedAttempts: 1, lockedAt: at(1) });
+    });
+
     it("stores, replaces and removes", async () => {
       const tenant = await addTenant(store());
       const record = credential(tenant);

@@ -156,6 +156,17 @@ export function createRecoveryCodeRepository(db: Kysely<Database>): RecoveryCode
         .executeTakeFirst();
       return deleted.numDeletedRows === 1n;
     },
+
+    async unlock(tenant, principal) {
+      const updated = await db
+        .updateTable("recovery_code_sets")
+        .set({ failed_attempts: 0, locked_at: null })
+        .where("tenant", "=", tenant)
+        .where("principal", "=", principal)
+        .where((eb) => eb.or([eb("failed_attempts", ">", 0), eb("locked_at", "is not", null)]))
+        .executeTakeFirst();
+      return updated.numUpdatedRows === 1n;
+    },
   };
 }
 

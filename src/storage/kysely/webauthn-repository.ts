@@ -121,6 +121,18 @@ export function createWebAuthnCredentialRepository(db: Kysely<Database>): WebAut
         .executeTakeFirst();
       return deleted.numDeletedRows === 1n;
     },
+
+    async unlockAll(tenant, principal) {
+      const rows = await db
+        .updateTable("webauthn_credentials")
+        .set({ failed_attempts: 0, locked_at: null })
+        .where("tenant", "=", tenant)
+        .where("principal", "=", principal)
+        .where((eb) => eb.or([eb("failed_attempts", ">", 0), eb("locked_at", "is not", null)]))
+        .returning("id")
+        .execute();
+      return rows.map((row) => row.id).sort();
+    },
   };
 }
 
