@@ -4,55 +4,31 @@
 // `recovery_code.used`; a code accepted by one is refused by the other; the failure count is one
 // count, whichever instance a guess reaches. The principal's backoff (shared with every method)
 // is lifted before each round, so that what is proven here is the codes' single use.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { openStore } from "../../storage/open-store.js";
-import {
-  createTestDatabase,
-  findUnreachableReason,
-  type TestDatabase,
-} from "../../storage/postgres/test-support/test-database.js";
+import { afterAll, beforeAll, beforeEach, expect, it } from "vitest";
 import type { Application, Caller } from "../application.js";
-import { DEFAULT_SETTINGS } from "../context.js";
-import { createApplication } from "../create-application.js";
-import { AppError } from "../errors.js";
-import type { Store } from "../ports.js";
+import type { Harness } from "../test-support/harness.js";
 import {
-  CountingRandom,
-  openHarness,
-  testRecoveryCodeHasher,
-  type Harness,
-} from "../test-support/harness.js";
+  describeOnPostgres,
+  openTwoInstances,
+  postgresUnreachable,
+  type TwoInstances,
+} from "../test-support/postgres-instances.js";
+import { outcomeOf } from "../test-support/totp-principals.js";
 
-const unreachable = await findUnreachableReason();
-const inCi = (process.env.CI ?? "") !== "" && process.env.CI !== "false";
-if (unreachable !== undefined && !inCi) {
-  console.warn(
-    `\n!!! PostgreSQL unreachable (${unreachable}): multi-instance recovery-code tests skipped\n`,
-  );
-}
+/** What a call ended with: `accepted`, or the error's code. */
+const outcome = async (promise: Promise<unknown>): Promise<string> =>
+  (await outcomeOf(promise)).code;
 
-const outcome = async (promise: Promise<unknown>): Promise<string> => {
-  try {
-    await promise;
-    return "accepted";
-  } catch (error) {
-    if (error instanceof AppError) return error.code;
-    throw error;
-  }
-};
-
-// In CI an unreachable PostgreSQL fails the suite (beforeAll throws); elsewhere it is skipped,
-// and the title says why.
-const skipped = unreachable !== undefined && !inCi;
-(skipped ? describe.skip : describe)(
-  skipped
-    ? `recovery codes on two instances (skipped: no PostgreSQL reachable: ${unreachable})`
-    : "recovery codes on two instances sharing PostgreSQL",
+describeOnPostgres(
+  {
+    title: "recovery codes on two instances sharing PostgreSQL",
+    skippedTitle: "recovery codes on two instances",
+    tests: "multi-instance recovery-code tests",
+  },
   () => {
-    let database: TestDatabase;
+    let two: TwoInstances | undefined;
     let first: Harness;
-    let secondStore: Store;
-    let second: Application & { close(): void };
+    let second: Application;
     let service: Caller;
     let codes: readonly string[];
     const verify = (app: Application, code: string) =>
@@ -61,31 +37,15 @@ const skipped = unreachable !== undefined && !inCi;
     const unlock = () => first.app.authenticators.unlock(first.admin, "acme", "alice");
 
     beforeAll(async () => {
-      if (unreachable !== undefined)
-        throw new Error(`PostgreSQL unreachable in CI: ${unreachable}`);
-      database = await createTestDatabase();
-      first = await openHarness({ url: database.url });
-      secondStore = await openStore(database.url);
-      second = createApplication({
-        store: secondStore,
-        clock: first.clock,
-        random: new CountingRandom(1_000_000),
-        settings: DEFAULT_SETTINGS,
-        recoveryCodeHasher: testRecoveryCodeHasher,
-      });
-      await first.app.tenants.create(first.admin, { id: "acme", name: "Acme" });
-      await first.app.principals.upsert(first.admin, "acme", "alice", { population: "direct" });
-      service = await first.caller(["platform_service"], ["acme"]);
+      two = await openTwoInstances({ principals: ["alice"] });
+      ({ first, second, service } = two);
       ({ codes } = await second.recoveryCodes.generate(service, "acme", "alice"));
     });
     beforeEach(async () => {
-      if (unreachable === undefined) await unlock();
+      if (postgresUnreachable === undefined) await unlock();
     });
     afterAll(async () => {
-      second.close();
-      await secondStore.close();
-      await first.close();
-      await database.drop();
+      await two?.close();
     });
 
     it("accepts exactly one of concurrent submissions of one code through both instances", async () => {

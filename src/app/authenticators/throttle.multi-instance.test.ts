@@ -3,19 +3,14 @@
 // ignored by another. Two instances share one PostgreSQL database: failures through both count
 // toward one backoff, concurrent attempts through both are checked one after another (no burst
 // slips past the backoff), and a lock set through one is honoured, and lifted, through the other.
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { openStore } from "../../storage/open-store.js";
-import {
-  createTestDatabase,
-  findUnreachableReason,
-  type TestDatabase,
-} from "../../storage/postgres/test-support/test-database.js";
-import { createTotpProtocol } from "../../verifiers/totp/index.js";
+import { afterAll, beforeAll, expect, it, vi } from "vitest";
 import type { Application, Caller } from "../application.js";
-import { DEFAULT_SETTINGS } from "../context.js";
-import { createApplication } from "../create-application.js";
-import type { Store } from "../ports.js";
-import { CountingRandom, openHarness, type Harness } from "../test-support/harness.js";
+import type { Harness } from "../test-support/harness.js";
+import {
+  describeOnPostgres,
+  openTwoInstances,
+  type TwoInstances,
+} from "../test-support/postgres-instances.js";
 import {
   enrolTotp,
   outcomeOf,
@@ -28,24 +23,16 @@ import { backoffSeconds, VERIFICATION_THROTTLE_DEFAULTS } from "./verification-t
 // Many verifications per test: generous limits for a loaded machine (no timing is asserted).
 vi.setConfig({ testTimeout: 60_000, hookTimeout: 60_000 });
 
-const unreachable = await findUnreachableReason();
-const inCi = (process.env.CI ?? "") !== "" && process.env.CI !== "false";
-if (unreachable !== undefined && !inCi) {
-  console.warn(
-    `\n!!! PostgreSQL unreachable (${unreachable}): multi-instance throttle tests skipped\n`,
-  );
-}
-
-const skipped = unreachable !== undefined && !inCi;
-(skipped ? describe.skip : describe)(
-  skipped
-    ? `Throttling on two instances (skipped: no PostgreSQL reachable: ${unreachable})`
-    : "Throttling on two instances sharing PostgreSQL",
+describeOnPostgres(
+  {
+    title: "Throttling on two instances sharing PostgreSQL",
+    skippedTitle: "Throttling on two instances",
+    tests: "multi-instance throttle tests",
+  },
   () => {
-    let database: TestDatabase;
+    let two: TwoInstances | undefined;
     let first: Harness;
-    let secondStore: Store;
-    let second: Application & { close(): void };
+    let second: Application;
     let service: Caller;
     let n = 0;
 
@@ -69,27 +56,11 @@ const skipped = unreachable !== undefined && !inCi;
       )?.consecutiveFailures;
 
     beforeAll(async () => {
-      if (unreachable !== undefined)
-        throw new Error(`PostgreSQL unreachable in CI: ${unreachable}`);
-      database = await createTestDatabase();
-      first = await openHarness({ url: database.url });
-      secondStore = await openStore(database.url);
-      second = createApplication({
-        store: secondStore,
-        clock: first.clock,
-        random: new CountingRandom(1_000_000),
-        settings: DEFAULT_SETTINGS,
-        secrets: first.sealer,
-        totp: createTotpProtocol(),
-      });
-      await first.app.tenants.create(first.admin, { id: "acme", name: "Acme" });
-      service = await first.caller(["platform_service"], ["acme"]);
+      two = await openTwoInstances();
+      ({ first, second, service } = two);
     });
     afterAll(async () => {
-      second.close();
-      await secondStore.close();
-      await first.close();
-      await database.drop();
+      await two?.close();
     });
 
     it("counts failures through both instances toward one backoff", async () => {

@@ -2,73 +2,38 @@
 // accepted twice (RFC 6238 §5.2, DESIGN invariant 7). Two instances share one PostgreSQL
 // database and one sealing key; of concurrent submissions of one code through both, exactly one
 // succeeds, and a code accepted by one is refused by the other.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openStore } from "../../storage/open-store.js";
-import {
-  createTestDatabase,
-  findUnreachableReason,
-  type TestDatabase,
-} from "../../storage/postgres/test-support/test-database.js";
-import { createTotpProtocol } from "../../verifiers/totp/index.js";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { oathtoolCode } from "../../verifiers/totp/test-support/oathtool.js";
 import type { Application, Caller } from "../application.js";
-import { DEFAULT_SETTINGS } from "../context.js";
-import { createApplication } from "../create-application.js";
-import { AppError } from "../errors.js";
-import type { Store } from "../ports.js";
-import { CountingRandom, openHarness, type Harness } from "../test-support/harness.js";
+import type { Harness } from "../test-support/harness.js";
+import {
+  describeOnPostgres,
+  openTwoInstances,
+  type TwoInstances,
+} from "../test-support/postgres-instances.js";
+import { outcomeOf } from "../test-support/totp-principals.js";
 
-const unreachable = await findUnreachableReason();
-const inCi = (process.env.CI ?? "") !== "" && process.env.CI !== "false";
-if (unreachable !== undefined && !inCi) {
-  console.warn(
-    `\n!!! PostgreSQL unreachable (${unreachable}): multi-instance TOTP tests skipped\n`,
-  );
-}
+/** What a call ended with: `accepted`, or the error's code. */
+const outcome = async (promise: Promise<unknown>): Promise<string> =>
+  (await outcomeOf(promise)).code;
 
-const outcome = async (promise: Promise<unknown>): Promise<string> => {
-  try {
-    await promise;
-    return "accepted";
-  } catch (error) {
-    if (error instanceof AppError) return error.code;
-    throw error;
-  }
-};
-
-// In CI an unreachable PostgreSQL fails the suite (beforeAll throws); elsewhere it is skipped,
-// and the title says why.
-const skipped = unreachable !== undefined && !inCi;
-(skipped ? describe.skip : describe)(
-  skipped
-    ? `TOTP on two instances (skipped: no PostgreSQL reachable: ${unreachable})`
-    : "TOTP on two instances sharing PostgreSQL",
+describeOnPostgres(
+  {
+    title: "TOTP on two instances sharing PostgreSQL",
+    skippedTitle: "TOTP on two instances",
+    tests: "multi-instance TOTP tests",
+  },
   () => {
-    let database: TestDatabase;
+    let two: TwoInstances | undefined;
     let first: Harness;
-    let secondStore: Store;
-    let second: Application & { close(): void };
+    let second: Application;
     let service: Caller;
     let secret: string;
     let id: string;
 
     beforeAll(async () => {
-      if (unreachable !== undefined)
-        throw new Error(`PostgreSQL unreachable in CI: ${unreachable}`);
-      database = await createTestDatabase();
-      first = await openHarness({ url: database.url });
-      secondStore = await openStore(database.url);
-      second = createApplication({
-        store: secondStore,
-        clock: first.clock,
-        random: new CountingRandom(1_000_000),
-        settings: DEFAULT_SETTINGS,
-        secrets: first.sealer,
-        totp: createTotpProtocol(),
-      });
-      await first.app.tenants.create(first.admin, { id: "acme", name: "Acme" });
-      await first.app.principals.upsert(first.admin, "acme", "alice", { population: "direct" });
-      service = await first.caller(["platform_service"], ["acme"]);
+      two = await openTwoInstances({ principals: ["alice"] });
+      ({ first, second, service } = two);
       const enrolment = await first.app.authenticators.beginTotp(service, "acme", "alice", {});
       ({ secret } = enrolment);
       id = enrolment.authenticator.id;
@@ -77,10 +42,7 @@ const skipped = unreachable !== undefined && !inCi;
       });
     });
     afterAll(async () => {
-      second.close();
-      await secondStore.close();
-      await first.close();
-      await database.drop();
+      await two?.close();
     });
 
     it("accepts exactly one of concurrent submissions of one code through both instances", async () => {

@@ -2,79 +2,44 @@
 // accepted twice (checklist W1, W6, DESIGN invariant 7). Two instances share one PostgreSQL
 // database: of concurrent finishes of one ceremony through both, exactly one succeeds; a
 // ceremony finished on one is refused by the other; a cloned counter is caught across them.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openStore } from "../../storage/open-store.js";
-import {
-  createTestDatabase,
-  findUnreachableReason,
-  type TestDatabase,
-} from "../../storage/postgres/test-support/test-database.js";
-import { createWebAuthnProtocol } from "../../verifiers/webauthn/index.js";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { SoftAuthenticator } from "../../verifiers/webauthn/test-support/soft-authenticator.js";
 import type { Application, Caller } from "../application.js";
-import { DEFAULT_SETTINGS } from "../context.js";
-import { createApplication } from "../create-application.js";
-import { AppError } from "../errors.js";
-import type { Store } from "../ports.js";
-import { CountingRandom, openHarness, type Harness } from "../test-support/harness.js";
+import type { Harness } from "../test-support/harness.js";
+import {
+  describeOnPostgres,
+  openTwoInstances,
+  type TwoInstances,
+} from "../test-support/postgres-instances.js";
+import { outcomeOf } from "../test-support/totp-principals.js";
 
-const unreachable = await findUnreachableReason();
-const inCi = (process.env.CI ?? "") !== "" && process.env.CI !== "false";
-if (unreachable !== undefined && !inCi) {
-  console.warn(
-    `\n!!! PostgreSQL unreachable (${unreachable}): multi-instance WebAuthn tests skipped\n`,
-  );
-}
+/** What a call ended with: `accepted`, or the error's code. */
+const outcome = async (promise: Promise<unknown>): Promise<string> =>
+  (await outcomeOf(promise)).code;
 
-const outcome = async (promise: Promise<unknown>): Promise<string> => {
-  try {
-    await promise;
-    return "accepted";
-  } catch (error) {
-    if (error instanceof AppError) return error.code;
-    throw error;
-  }
-};
-
-const skipped = unreachable !== undefined && !inCi;
-(skipped ? describe.skip : describe)(
-  skipped
-    ? `WebAuthn on two instances (skipped: no PostgreSQL reachable: ${unreachable})`
-    : "WebAuthn on two instances sharing PostgreSQL",
+describeOnPostgres(
+  {
+    title: "WebAuthn on two instances sharing PostgreSQL",
+    skippedTitle: "WebAuthn on two instances",
+    tests: "multi-instance WebAuthn tests",
+  },
   () => {
-    let database: TestDatabase;
+    let two: TwoInstances | undefined;
     let first: Harness;
-    let secondStore: Store;
-    let second: Application & { close(): void };
+    let second: Application;
     let service: Caller;
     const key = new SoftAuthenticator({ origin: "https://mfa.test", initialSignCount: 1 });
 
     beforeAll(async () => {
-      if (unreachable !== undefined)
-        throw new Error(`PostgreSQL unreachable in CI: ${unreachable}`);
-      database = await createTestDatabase();
-      first = await openHarness({ url: database.url });
-      secondStore = await openStore(database.url);
-      second = createApplication({
-        store: secondStore,
-        clock: first.clock,
-        random: new CountingRandom(1_000_000),
-        settings: DEFAULT_SETTINGS,
-        webauthn: { protocol: createWebAuthnProtocol(), publicUrl: "https://mfa.test" },
-      });
-      await first.app.tenants.create(first.admin, { id: "acme", name: "Acme" });
-      await first.app.principals.upsert(first.admin, "acme", "alice", { population: "direct" });
-      service = await first.caller(["platform_service"], ["acme"]);
+      two = await openTwoInstances({ principals: ["alice"] });
+      ({ first, second, service } = two);
       const begun = await first.app.webauthn.beginRegistration(service, "acme", "alice");
       await second.webauthn.finishRegistration(service, "acme", "alice", begun.registration, {
         response: key.register(begun.options),
       });
     });
     afterAll(async () => {
-      second.close();
-      await secondStore.close();
-      await first.close();
-      await database.drop();
+      await two?.close();
     });
 
     it("accepts exactly one of concurrent finishes of one ceremony through both instances", async () => {

@@ -2,39 +2,25 @@
 // the others until their caches age out. Two instances share one PostgreSQL database; a change
 // made through one must bind decisions of the other within a second. The clocks are frozen, so
 // the caches' one-second expiry cannot be what makes it pass: only the change feed can.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openStore } from "../../storage/open-store.js";
-import {
-  createTestDatabase,
-  findUnreachableReason,
-  type TestDatabase,
-} from "../../storage/postgres/test-support/test-database.js";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import type { Application, Caller, DecisionRequest } from "../application.js";
-import { DEFAULT_SETTINGS } from "../context.js";
-import { createApplication } from "../create-application.js";
-import type { Store } from "../ports.js";
-import { CountingRandom, ManualClock, openHarness, type Harness } from "../test-support/harness.js";
+import { ManualClock, type Harness } from "../test-support/harness.js";
+import {
+  describeOnPostgres,
+  openTwoInstances,
+  type TwoInstances,
+} from "../test-support/postgres-instances.js";
 
-const unreachable = await findUnreachableReason();
-const inCi = (process.env.CI ?? "") !== "" && process.env.CI !== "false";
-if (unreachable !== undefined && !inCi) {
-  console.warn(
-    `\n!!! PostgreSQL unreachable (${unreachable}): multi-instance decision tests skipped\n`,
-  );
-}
-
-// In CI an unreachable PostgreSQL fails the suite (beforeAll throws); elsewhere it is skipped,
-// and the title says why.
-const skipped = unreachable !== undefined && !inCi;
-(skipped ? describe.skip : describe)(
-  skipped
-    ? `two instances on one PostgreSQL database (skipped: no PostgreSQL reachable: ${unreachable})`
-    : "two instances on one PostgreSQL database",
+describeOnPostgres(
+  {
+    title: "two instances on one PostgreSQL database",
+    skippedTitle: "two instances on one PostgreSQL database",
+    tests: "multi-instance decision tests",
+  },
   () => {
-    let database: TestDatabase;
+    let two: TwoInstances | undefined;
     let first: Harness;
-    let secondStore: Store;
-    let second: Application & { close(): void };
+    let second: Application;
     let service: Caller;
     const signIn = (h: Harness): DecisionRequest => ({
       principal: { id: "alice" },
@@ -66,26 +52,11 @@ const skipped = unreachable !== undefined && !inCi;
     }
 
     beforeAll(async () => {
-      if (unreachable !== undefined)
-        throw new Error(`PostgreSQL unreachable in CI: ${unreachable}`);
-      database = await createTestDatabase();
-      first = await openHarness({ url: database.url });
-      secondStore = await openStore(database.url);
-      second = createApplication({
-        store: secondStore,
-        clock: new ManualClock(),
-        random: new CountingRandom(1_000_000),
-        settings: DEFAULT_SETTINGS,
-      });
-      await first.app.tenants.create(first.admin, { id: "acme", name: "Acme" });
-      await first.app.principals.upsert(first.admin, "acme", "alice", { population: "direct" });
-      service = await first.caller(["platform_service"], ["acme"]);
+      two = await openTwoInstances({ principals: ["alice"], second: { clock: new ManualClock() } });
+      ({ first, second, service } = two);
     });
     afterAll(async () => {
-      second.close();
-      await secondStore.close();
-      await first.close();
-      await database.drop();
+      await two?.close();
     });
 
     it("enforces an emergency mandate created through the other instance within a second", async () => {

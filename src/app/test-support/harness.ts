@@ -7,7 +7,7 @@ import { createWebAuthnProtocol } from "../../verifiers/webauthn/index.js";
 import { bootstrapPlatformAdmin } from "../api-keys/api-keys.js";
 import type { Application, Caller } from "../application.js";
 import { DEFAULT_SETTINGS, type AppSettings, type Context } from "../context.js";
-import { createApplication } from "../create-application.js";
+import { createApplication, type ApplicationParts } from "../create-application.js";
 import type { FederationParts } from "../federation/endpoints.js";
 import type { WebAuthnParts } from "../authenticators/webauthn.js";
 import { testFederationParts } from "./federation-parts.js";
@@ -58,6 +58,14 @@ export interface Harness {
   readonly admin: Caller;
   /** The sealer the application seals secrets with. */
   readonly sealer: SecretSealer;
+  /**
+   * Another application built from this harness's parts (clock, sealer, verifiers, settings)
+   * over `parts.store`, as a second server instance would be; `parts` overrides any of them.
+   * Its random source is its own, so that the ids of two instances on one database stay apart.
+   */
+  application(
+    parts: Pick<ApplicationParts, "store" | "random"> & Partial<ApplicationParts>,
+  ): Application & { close(): void };
   /** A caller holding `roles` in `tenants`, authenticated through a real API key. */
   caller(roles: readonly Role[], tenants: "all" | readonly string[]): Promise<Caller>;
   close(): Promise<void>;
@@ -78,7 +86,7 @@ export async function openHarness(
   const random = new CountingRandom();
   const context: Context = { store, clock, random, settings: options.settings ?? DEFAULT_SETTINGS };
   const federation = testFederationParts(options.federation);
-  const app = createApplication({
+  const parts: ApplicationParts = {
     ...context,
     federation,
     secrets: federation.secrets,
@@ -89,7 +97,8 @@ export async function openHarness(
       protocol: createWebAuthnProtocol(),
       publicUrl: federation.publicUrl,
     },
-  });
+  };
+  const app = createApplication(parts);
   const { secret } = await bootstrapPlatformAdmin(context, { name: "test admin" });
   const admin = await app.authenticate(secret);
   return {
@@ -99,6 +108,7 @@ export async function openHarness(
     context,
     admin,
     sealer: federation.secrets,
+    application: (overrides) => createApplication({ ...parts, ...overrides }),
     async caller(roles, tenants) {
       const { secret: key } = await app.apiKeys.create(admin, {
         name: roles.join("+"),
