@@ -327,9 +327,8 @@ async function run({ measure, log }: SectionContext): Promise<SectionResult> {
       "bare path: verifyAuthenticationResponse({response, expectedChallenge, expectedOrigin, " +
         "expectedRPID, expectedType: webauthn.get, requireUserVerification: true, credential: " +
         "{id, publicKey decoded from its stored base64url form, counter 0}}) over the same " +
-        `assertions, cycled, ${String(CONCURRENCY)} in flight (it is asynchronous: the ` +
-        "signature is checked by WebCrypto, off the main thread), each must be verified with " +
-        "counter 0",
+        `assertions, cycled, ${String(CONCURRENCY)} in flight (it is asynchronous, through ` +
+        "WebCrypto, as in the full path), each must be verified with counter 0",
       describeRounds("full", result.full, "sign-ins/s"),
       describeRounds("bare", result.bare, "assertions/s"),
       describeRounds("with begin", withBeginRounds, "sign-ins/s"),
