@@ -50,6 +50,10 @@ interface PreparedAssertion {
   readonly response: Record<string, unknown>;
 }
 
+/** Process CPU time per operation in microseconds, the median over `rounds`. */
+const cpuPerOperation = (rounds: readonly LoopRound[]): string =>
+  median(rounds.map((r) => (r.cpuPerWall * 1e6) / r.perSecond)).toFixed(0);
+
 const loadAverage = (): string =>
   loadavg()
     .map((value) => value.toFixed(2))
@@ -345,6 +349,9 @@ async function run({ measure, log }: SectionContext): Promise<SectionResult> {
       describeRounds("full", result.full, "sign-ins/s"),
       describeRounds("bare", result.bare, "assertions/s"),
       describeRounds("with begin", withBeginRounds, "sign-ins/s"),
+      `process CPU per operation (median round; steadier than the rates on a shared machine): ` +
+        `full ${cpuPerOperation(result.full)} µs, with begin ${cpuPerOperation(withBeginRounds)} ` +
+        `µs, bare ${cpuPerOperation(result.bare)} µs`,
       check,
       `ratio ${ratio.toFixed(3)} ${ratio >= TARGET_RATIO ? "meets" : "misses"} the target ` +
         `${String(TARGET_RATIO)} (with begin ${(withBeginPerSecond / result.barePerSecond).toFixed(3)}; ` +
