@@ -5,6 +5,7 @@ import { oidcSection } from "./oidc.js";
 import { samlSection } from "./saml.js";
 import { scaleSection } from "./scale.js";
 import { totpSection } from "./totp.js";
+import { webauthnSection } from "./webauthn.js";
 
 /**
  * Every benchmark section, in the order `npm run bench` runs them. To add one, write
@@ -17,4 +18,5 @@ export const SECTIONS: readonly Section[] = [
   oidcSection,
   samlSection,
   totpSection,
+  webauthnSection,
 ];

@@ -25,6 +25,11 @@ export async function fullBesideBare(options: {
   readonly fullPerRound: number;
   readonly barePerRound: number;
   readonly full: (index: number) => Promise<unknown>;
+  /**
+   * Runs before each full round, untimed, with the indexes the round will use (`first` …
+   * `first + count − 1`): to prepare what its operations consume.
+   */
+  readonly prepareFull?: (first: number, count: number) => Promise<void>;
   readonly bare:
     ((index: number) => Promise<unknown>) | { readonly synchronous: (index: number) => void };
   readonly log: (line: string) => void;
@@ -34,6 +39,7 @@ export async function fullBesideBare(options: {
   const fullRound = async (): Promise<LoopRound> => {
     const offset = fullIndex;
     fullIndex += options.fullPerRound;
+    await options.prepareFull?.(offset, options.fullPerRound);
     return closedLoop(options.fullPerRound, CONCURRENCY, (i) => options.full(offset + i));
   };
   const { bare: bareOperation } = options;

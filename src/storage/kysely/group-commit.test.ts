@@ -43,6 +43,12 @@ function loggedDatabase(): { db: Kysely<Database>; log: string[]; raw: Sqlite.Da
 const insertParent = (id: string) => (trx: Kysely<Database>) =>
   sql`insert into parent (id) values (${id})`.execute(trx).then(() => id);
 
+/** One turn of the event loop: what runs in the next check phase has run. */
+const turn = () =>
+  new Promise<void>((resolve) => {
+    setImmediate(resolve);
+  });
+
 describe("GroupCommit", () => {
   let db: Kysely<Database>;
   let log: string[];
@@ -57,13 +63,41 @@ describe("GroupCommit", () => {
   });
   afterEach(() => db.destroy());
 
-  it("runs a transaction that finds the connection idle at once, alone, without a savepoint", async () => {
+  it("runs a transaction that arrives alone by itself, without a savepoint", async () => {
     await expect(group.run(insertParent("a"))).resolves.toBe("a");
     expect(log).toEqual(["begin", "insert into parent (id) values (?)", "commit"]);
   });
 
-  it("commits the transactions that arrive during a commit together, each in its savepoint", async () => {
-    const first = group.run(insertParent("a"));
+  it("waits for the end of the event loop's turn, and commits what arrived in it together", async () => {
+    // Each arrives in a callback of its own, as callers resumed by I/O or crypto jobs do.
+    const runs = ["a", "b", "c"].map(
+      (id) =>
+        new Promise<string>((resolve, reject) => {
+          setImmediate(() => {
+            group.run(insertParent(id)).then(resolve, reject);
+          });
+        }),
+    );
+    await expect(Promise.all(runs)).resolves.toEqual(["a", "b", "c"]);
+    expect(log).toEqual([
+      "begin",
+      ...["a", "b", "c"].flatMap(() => [
+        "savepoint grouped_work",
+        "insert into parent (id) values (?)",
+        "release grouped_work",
+      ]),
+      "commit",
+    ]);
+  });
+
+  it("commits the transactions that arrive during a group together, each in its savepoint", async () => {
+    const first = group.run(async (trx) => {
+      await turn();
+      return insertParent("a")(trx);
+    });
+    // The first group has begun and its work waits for the next turn.
+    await turn();
+    expect(log).toEqual(["begin"]);
     const rest = ["b", "c", "d"].map((id) => group.run(insertParent(id)));
     await expect(Promise.all([first, ...rest])).resolves.toEqual(["a", "b", "c", "d"]);
     expect(log.filter((line) => line === "begin")).toHaveLength(2);
@@ -81,9 +115,12 @@ describe("GroupCommit", () => {
 
   it("settles each caller only after the commit that holds its writes", async () => {
     const settledAt: number[] = [];
-    const runs = ["a", "b", "c"].map((id) =>
-      group.run(insertParent(id)).then(() => settledAt.push(log.length)),
-    );
+    const first = group.run(insertParent("a")).then(() => settledAt.push(log.length));
+    await turn();
+    const runs = [
+      first,
+      ...["b", "c"].map((id) => group.run(insertParent(id)).then(() => settledAt.push(log.length))),
+    ];
     await Promise.all(runs);
     const commits = log.flatMap((line, index) => (line === "commit" ? [index + 1] : []));
     expect(commits).toHaveLength(2);
@@ -119,6 +156,8 @@ describe("GroupCommit", () => {
 
   it("fails every caller of a group that cannot commit, and keeps none of their writes", async () => {
     const first = group.run(insertParent("a"));
+    // "a" commits in a group of its own; the next two arrive after it.
+    await turn();
     const writes = group.run(insertParent("b"));
     // A deferred foreign key is checked at COMMIT: the statement succeeds, the group cannot commit.
     const orphan = group.run((trx) =>

@@ -17,18 +17,27 @@ interface Pending {
 
 /**
  * Commits concurrent transactions together, for a database with one connection (SQLite): the
- * transactions that arrive while a commit is under way wait for it and then run, one after the
- * other, inside one BEGIN IMMEDIATE … COMMIT, each in a savepoint of its own. A commit costs far
- * more than the statements before it (the WAL frames of every page the transaction dirtied, and
- * the pages the works share, such as an audit chain's head, are written once per group).
+ * transactions that arrive in the same turn of the event loop, or while a group is under way,
+ * run one after the other inside one BEGIN IMMEDIATE … COMMIT, each in a savepoint of its own. A
+ * commit costs far more than the statements before it (the WAL frames of every page the
+ * transaction dirtied, and the pages the works share, such as an audit chain's head, are written
+ * once per group).
+ *
+ * A transaction that finds the connection idle does not start at once: the group starts in the
+ * event loop's next check phase (`setImmediate`), after the callbacks of the current one have
+ * run. Callers that resume from I/O or a crypto job (a WebAuthn sign-in resumes from WebCrypto's
+ * signature check) each arrive in a callback of their own, when the connection is idle again;
+ * started at once, each committed alone (about one commit per sign-in), whereas callers resumed
+ * by promises alone arrive while the group runs. The wait is one turn of the loop, without a
+ * timer: a lone transaction on an idle process starts a few microseconds later.
  *
  * What each caller sees is what serial transactions give it: the works run one at a time in
  * arrival order, each seeing the writes of those before it; a work that throws is rolled back to
  * its savepoint alone and its caller gets the error; a caller's promise resolves only once the
  * group's COMMIT has returned, so nothing is answered before its writes are committed with the
  * configured durability; and if the group cannot commit, every caller still waiting gets the
- * error (one transaction: committed together or not at all). A transaction that arrives while
- * the connection is idle starts at once, alone, without a savepoint.
+ * error (one transaction: committed together or not at all). A group of one runs without a
+ * savepoint.
  */
 export class GroupCommit {
   readonly #db: Kysely<Database>;
@@ -45,7 +54,7 @@ export class GroupCommit {
       this.#queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
       if (!this.#running) {
         this.#running = true;
-        void this.#drain();
+        setImmediate(() => void this.#drain());
       }
     });
   }

@@ -4,16 +4,18 @@ import type { TenantRecord } from "../../app/records.js";
 import type { Database, TenantsTable } from "./database.js";
 import { fromJsonText, toJsonText } from "./json-text.js";
 import { checkLimit, decodeCursor, encodeCursor, toPage } from "./page.js";
+import { queryTemplate } from "./query-template.js";
 import { toTimeText } from "./time-text.js";
+
+// Most use cases begin by reading their tenant: compiled once (query-template.ts).
+const selectTenant = queryTemplate<Selectable<TenantsTable>, [string]>(1, (db, tenant) =>
+  db.selectFrom("tenants").selectAll().where("id", "=", tenant),
+);
 
 export function createTenantRepository(db: Kysely<Database>): TenantStore {
   return {
     async get(tenant) {
-      const row = await db
-        .selectFrom("tenants")
-        .selectAll()
-        .where("id", "=", tenant)
-        .executeTakeFirst();
+      const [row] = (await selectTenant(db, tenant)).rows;
       return row === undefined ? undefined : toTenant(row);
     },
 

@@ -9,9 +9,92 @@ import type {
   WebAuthnCredentialRecord,
   WebAuthnSettings,
 } from "../../app/records.js";
-import type { Database, WebAuthnChallengesTable, WebAuthnCredentialsTable } from "./database.js";
+import type {
+  Database,
+  WebAuthnChallengesTable,
+  WebAuthnCredentialsTable,
+  WebAuthnSettingsTable,
+} from "./database.js";
 import { fromJsonText, toJsonText } from "./json-text.js";
+import { queryTemplate } from "./query-template.js";
 import { toTimeText } from "./time-text.js";
+
+// A WebAuthn sign-in reads its ceremony and credential, consumes the ceremony, reads the
+// credential again and sets its counter; beginning one reads the settings and stores a
+// challenge: each compiled once (query-template.ts).
+const selectCredential = queryTemplate<
+  Selectable<WebAuthnCredentialsTable>,
+  [string, string, string]
+>(3, (db, tenant, principal, id) =>
+  db
+    .selectFrom("webauthn_credentials")
+    .selectAll()
+    .where("tenant", "=", tenant)
+    .where("principal", "=", principal)
+    .where("id", "=", id),
+);
+const selectCredentialByCredentialId = queryTemplate<
+  Selectable<WebAuthnCredentialsTable>,
+  [string, string, string]
+>(3, (db, tenant, principal, credentialId) =>
+  db
+    .selectFrom("webauthn_credentials")
+    .selectAll()
+    .where("tenant", "=", tenant)
+    .where("principal", "=", principal)
+    .where("credential_id", "=", credentialId),
+);
+// One conditional UPDATE: the row lock (PostgreSQL) or the write lock (SQLite) makes the
+// second of two writers from one counter match nothing.
+const acceptAssertion = queryTemplate<
+  unknown,
+  [number, number, string, string, string, string, number]
+>(7, (db, next, backupState, at, tenant, principal, id, expected) =>
+  db
+    .updateTable("webauthn_credentials")
+    .set({ sign_count: next, backup_state: backupState, failed_attempts: 0, last_used_at: at })
+    .where("tenant", "=", tenant)
+    .where("principal", "=", principal)
+    .where("id", "=", id)
+    .where("sign_count", "=", expected)
+    .where("locked_at", "is", null),
+);
+const insertChallenge = queryTemplate<
+  unknown,
+  [string, string, string, string, string, string, string]
+>(7, (db, tenant, id, purpose, principal, challenge, createdAt, expiresAt) =>
+  db.insertInto("webauthn_challenges").values({
+    tenant,
+    id,
+    purpose,
+    principal,
+    challenge,
+    created_at: createdAt,
+    expires_at: expiresAt,
+  }),
+);
+const selectChallenge = queryTemplate<Selectable<WebAuthnChallengesTable>, [string, string]>(
+  2,
+  (db, tenant, id) =>
+    db
+      .selectFrom("webauthn_challenges")
+      .selectAll()
+      .where("tenant", "=", tenant)
+      .where("id", "=", id),
+);
+// DELETE … RETURNING: the row goes to whichever statement deletes it, never to two.
+const consumeChallenge = queryTemplate<Selectable<WebAuthnChallengesTable>, [string, string]>(
+  2,
+  (db, tenant, id) =>
+    db
+      .deleteFrom("webauthn_challenges")
+      .where("tenant", "=", tenant)
+      .where("id", "=", id)
+      .returningAll(),
+);
+const selectSettings = queryTemplate<Selectable<WebAuthnSettingsTable>, [string]>(1, (db, tenant) =>
+  db.selectFrom("webauthn_settings").selectAll().where("tenant", "=", tenant),
+);
 
 export function createWebAuthnCredentialRepository(db: Kysely<Database>): WebAuthnCredentialStore {
   const select = (tenant: string, principal: string) =>
@@ -29,14 +112,13 @@ export function createWebAuthnCredentialRepository(db: Kysely<Database>): WebAut
 
   return {
     async get(tenant, principal, id) {
-      const row = await select(tenant, principal).where("id", "=", id).executeTakeFirst();
+      const [row] = (await selectCredential(db, tenant, principal, id)).rows;
       return row === undefined ? undefined : toCredential(row);
     },
 
     async findByCredentialId(tenant, principal, credentialId) {
-      const row = await select(tenant, principal)
-        .where("credential_id", "=", credentialId)
-        .executeTakeFirst();
+      const [row] = (await selectCredentialByCredentialId(db, tenant, principal, credentialId))
+        .rows;
       return row === undefined ? undefined : toCredential(row);
     },
 
@@ -76,20 +158,18 @@ export function createWebAuthnCredentialRepository(db: Kysely<Database>): WebAut
       return inserted !== undefined;
     },
 
-    // One conditional UPDATE: the row lock (PostgreSQL) or the write lock (SQLite) makes the
-    // second of two writers from one counter match nothing.
     async acceptAssertion(tenant, principal, id, counter, backupState, at) {
-      const updated = await one(tenant, principal, id)
-        .set({
-          sign_count: counter.next,
-          backup_state: backupState ? 1 : 0,
-          failed_attempts: 0,
-          last_used_at: toTimeText(at, "at"),
-        })
-        .where("sign_count", "=", counter.expected)
-        .where("locked_at", "is", null)
-        .executeTakeFirst();
-      return updated.numUpdatedRows === 1n;
+      const updated = await acceptAssertion(
+        db,
+        counter.next,
+        backupState ? 1 : 0,
+        toTimeText(at, "at"),
+        tenant,
+        principal,
+        id,
+        counter.expected,
+      );
+      return updated.numAffectedRows === 1n;
     },
 
     async recordFailure(tenant, principal, id, limit, at) {
@@ -139,38 +219,25 @@ export function createWebAuthnCredentialRepository(db: Kysely<Database>): WebAut
 export function createWebAuthnChallengeRepository(db: Kysely<Database>): WebAuthnChallengeStore {
   return {
     async insert(record) {
-      await db
-        .insertInto("webauthn_challenges")
-        .values({
-          tenant: record.tenant,
-          id: record.id,
-          purpose: record.purpose,
-          principal: record.principal,
-          challenge: record.challenge,
-          created_at: toTimeText(record.createdAt, "createdAt"),
-          expires_at: toTimeText(record.expiresAt, "expiresAt"),
-        })
-        .execute();
+      await insertChallenge(
+        db,
+        record.tenant,
+        record.id,
+        record.purpose,
+        record.principal,
+        record.challenge,
+        toTimeText(record.createdAt, "createdAt"),
+        toTimeText(record.expiresAt, "expiresAt"),
+      );
     },
 
     async get(tenant, id) {
-      const row = await db
-        .selectFrom("webauthn_challenges")
-        .selectAll()
-        .where("tenant", "=", tenant)
-        .where("id", "=", id)
-        .executeTakeFirst();
+      const [row] = (await selectChallenge(db, tenant, id)).rows;
       return row === undefined ? undefined : toChallenge(row);
     },
 
-    // DELETE … RETURNING: the row goes to whichever statement deletes it, never to two.
     async consume(tenant, id) {
-      const row = await db
-        .deleteFrom("webauthn_challenges")
-        .where("tenant", "=", tenant)
-        .where("id", "=", id)
-        .returningAll()
-        .executeTakeFirst();
+      const [row] = (await consumeChallenge(db, tenant, id)).rows;
       return row === undefined ? undefined : toChallenge(row);
     },
 
@@ -187,11 +254,7 @@ export function createWebAuthnChallengeRepository(db: Kysely<Database>): WebAuth
 export function createWebAuthnSettingsRepository(db: Kysely<Database>): WebAuthnSettingsStore {
   return {
     async get(tenant) {
-      const row = await db
-        .selectFrom("webauthn_settings")
-        .selectAll()
-        .where("tenant", "=", tenant)
-        .executeTakeFirst();
+      const [row] = (await selectSettings(db, tenant)).rows;
       if (row === undefined) return undefined;
       return {
         ...(fromJsonText(row.document) as WebAuthnSettings),
