@@ -25,7 +25,7 @@
  */
 import { isIP } from "node:net";
 import type { Caller } from "../application.js";
-import { recordAudit, transact, type Context } from "../context.js";
+import { readStore, recordAudit, type Context } from "../context.js";
 import { requireTenant } from "../tenants/tenants.js";
 import { AppError } from "../errors.js";
 import type { Repositories } from "../ports.js";
@@ -228,6 +228,27 @@ const plus = (now: Date, seconds: number): string =>
   new Date(now.getTime() + seconds * 1000).toISOString();
 
 /** True when the key's next attempt lies ahead and its failures are not yet forgotten. */
+/** A refusal when the principal's or the client address's backoff has not run out. */
+function backoffRefusal(
+  policy: VerificationThrottlePolicy,
+  state: VerificationThrottleRecord | undefined,
+  client: VerificationThrottleRecord | undefined,
+  now: Date,
+): ThrottleRefusal | undefined {
+  for (const [record, backoff] of [
+    [state, policy.principal],
+    [client, policy.client],
+  ] as const) {
+    if (backingOff(record, backoff, now)) {
+      return {
+        code: "authenticator.throttled",
+        retryAfter: secondsUntil(record.nextAttemptAt, now),
+      };
+    }
+  }
+  return undefined;
+}
+
 function backingOff(
   state: VerificationThrottleRecord | undefined,
   policy: BackoffPolicy,
@@ -279,28 +300,43 @@ export function verificationThrottle(
           };
         }
       }
-      if (backingOff(state, policy.principal, now)) {
-        return {
-          code: "authenticator.throttled",
-          retryAfter: secondsUntil(state.nextAttemptAt, now),
-        };
-      }
-      if (attempt.clientAddress !== undefined) {
-        const client = await r.verificationThrottles.get(tenant, clientKey(attempt.clientAddress));
-        if (backingOff(client, policy.client, now)) {
-          return {
-            code: "authenticator.throttled",
-            retryAfter: secondsUntil(client.nextAttemptAt, now),
-          };
-        }
-      }
-      return undefined;
+      const client =
+        attempt.clientAddress === undefined
+          ? undefined
+          : await r.verificationThrottles.get(tenant, clientKey(attempt.clientAddress));
+      return backoffRefusal(policy, state, client, now);
     },
 
+    // A read, not a write: most attempts find nothing to refuse, and the guard in the outcome's
+    // transaction decides again (and lifts an expired lock, audited) holding the principal's row.
     async admit(attempt) {
-      const refusal = await transact(context, async (r) => {
-        await requireTenant(r, attempt.tenant);
-        return throttle.guard(r, attempt);
+      const { tenant, principal, clientAddress } = attempt;
+      const refusal = await readStore(context, async (r) => {
+        await requireTenant(r, tenant);
+        const now = context.clock.now();
+        const state = await r.verificationThrottles.get(tenant, principalKey(principal));
+        const client =
+          clientAddress === undefined
+            ? undefined
+            : await r.verificationThrottles.get(tenant, clientKey(clientAddress));
+        const until = state?.lockExpiresAt;
+        const lockHolds =
+          state?.lockedAt !== undefined &&
+          (until === undefined || Date.parse(until) > now.getTime());
+        if (lockHolds) {
+          const locked: ThrottleRefusal = {
+            code: "authenticator.locked",
+            ...(until === undefined ? {} : { lockedUntil: until }),
+          };
+          return locked;
+        }
+        // An expired lock admits: its backoff is forgotten with it.
+        return backoffRefusal(
+          policy,
+          state?.lockedAt === undefined ? state : undefined,
+          client,
+          now,
+        );
       });
       if (refusal !== undefined) throw throttleError(refusal);
     },
