@@ -190,7 +190,7 @@ export interface TotpEnrolmentRequest {
 
 /** A new set of recovery codes: the codes are shown here once, and never again. */
 export interface RecoveryCodeIssue {
-  /** Ten codes, `XXXX-XXXX-XXXX-XXXX-XXXX`; each works once. */
+  /** Ten codes, five groups of four base32 characters (`7KQ2-M9XD-…`); each works once. */
   readonly codes: readonly string[];
   readonly createdAt: string;
 }

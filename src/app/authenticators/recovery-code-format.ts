@@ -30,7 +30,7 @@ export interface ParsedRecoveryCode {
   readonly locator: string;
 }
 
-/** A new code as shown to the principal (`XXXX-XXXX-XXXX-XXXX-XXXX`), from 13 random bytes. */
+/** A new code as shown to the principal (`7KQ2-M9XD-…`: five groups of four), from 13 random bytes. */
 export function formatRecoveryCode(bytes: Uint8Array): string {
   if (bytes.length < RECOVERY_CODE_BYTES) {
     throw new Error(`A recovery code needs ${String(RECOVERY_CODE_BYTES)} random bytes`);

@@ -23,7 +23,9 @@ export const recoveryCodeGenerationBody = z.strictObject({}).default({});
 export const recoveryCodeIssue = z.object({
   codes: z
     .array(z.string())
-    .describe("Ten codes, `XXXX-XXXX-XXXX-XXXX-XXXX`, each usable once; shown this once."),
+    .describe(
+      "Ten codes, five groups of four base32 characters (`7KQ2-M9XD-…`), each usable once; shown this once.",
+    ),
   createdAt: time,
 });
 
