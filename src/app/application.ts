@@ -8,6 +8,8 @@ import type {
   WebAuthnEvent,
 } from "../core/evidence.js";
 import type { IdpProfile } from "../core/input.js";
+import type { PasswordEvent } from "../core/evidence.js";
+import type { FlowScreen } from "./flows/flow-screens.js";
 import type { PlatformMandate, RequirementSpec, TenantPolicy } from "../core/policy.js";
 import type { ExemptionCategory, Population, RiskLevel } from "../core/vocabulary.js";
 import type { IdpAssuranceMapping } from "../core/idp-assurance.js";
@@ -275,6 +277,74 @@ export interface DecisionRequest {
   readonly lastActivityAt?: string;
   readonly idps?: readonly IdpProfile[];
 }
+
+/** What the platform's backend sends to start a hosted flow (`POST /v1/tenants/:tenant/flows`). */
+export interface FlowRequest {
+  readonly principal: {
+    readonly id: string;
+    /** Used when the principal is not registered; a registered principal's population wins. */
+    readonly population?: Population;
+  };
+  /** What the platform verified itself before sending the user (its password check); may be empty for SSO users. */
+  readonly verified?: readonly PasswordEvent[];
+  /** Where the user returns with the one-time code: must match a registered return URL. */
+  readonly returnTo: string;
+  /** Echoed back beside the code, so that the platform can match the answer to its session. */
+  readonly state?: string;
+  /** The assurance token's `aud`; by default the id of the API key that created the flow. */
+  readonly audience?: string;
+  /** More than the policy asks, for a sensitive action: the flow challenges only for the difference. */
+  readonly stepUp?: RequirementSpec;
+  /** How long the user has, in seconds (default 600, at most 3600). */
+  readonly ttlSeconds?: number;
+}
+
+/** A flow created: where to send the user. */
+export interface FlowStart {
+  readonly flow: string;
+  /** `PUBLIC_URL/t/:tenant/flows/:flow`. */
+  readonly url: string;
+  readonly expiresAt: string;
+}
+
+/** A one-time code exchanged (`POST /v1/flows/exchange`): the signed assurance token. */
+export interface FlowExchange {
+  /** A JWT, verifiable with the keys at `/.well-known/jwks.json`. */
+  readonly token: string;
+  readonly tokenType: "tenant-mfa-assurance+jwt";
+  readonly expiresIn: number;
+  readonly tenant: string;
+  readonly principal: string;
+  /** The receipt behind the token. */
+  readonly decision: string;
+}
+
+/** The browser a hosted-flow request came from. */
+export interface FlowBrowser {
+  /** The browser cookie's value; the HTTP layer sets a fresh random one when there is none. */
+  readonly cookie: string;
+  /** The end user's IP address, for per-client throttling. */
+  readonly clientAddress?: string | undefined;
+}
+
+/** A form submitted on a hosted flow page; `csrf` is the frame's token. */
+export type FlowAction = { readonly csrf: string } & (
+  | { readonly kind: "verify_totp"; readonly authenticator: string; readonly code: string }
+  | { readonly kind: "verify_recovery_code"; readonly code: string }
+  | { readonly kind: "verify_webauthn"; readonly ceremony: string; readonly response: unknown }
+  | { readonly kind: "enroll_totp" }
+  | { readonly kind: "confirm_totp"; readonly authenticator: string; readonly code: string }
+  | { readonly kind: "enroll_webauthn" }
+  | {
+      readonly kind: "register_webauthn";
+      readonly ceremony: string;
+      readonly response: unknown;
+      readonly name?: string;
+    }
+  | { readonly kind: "idp"; readonly idp: string }
+  /** Acknowledges a notice (an exemption in force, the report-only nudge) and goes on. */
+  | { readonly kind: "continue" }
+);
 
 /** The result of verifying the audit chains. */
 export interface AuditVerification {
@@ -575,6 +645,33 @@ export interface Application {
      * published key at once, so that tokens they signed stop verifying.
      */
     rotateSigningKey(caller: Caller, options: { compromised?: boolean }): Promise<{ kid: string }>;
+  };
+
+  /**
+   * Hosted challenge flows: the platform's backend creates one and exchanges its code; the
+   * browser walks it. Flows expire, are used once and are bound to the browser that opened them
+   * first; every step is audited.
+   */
+  readonly flows: {
+    create(caller: Caller, tenant: string, request: FlowRequest): Promise<FlowStart>;
+    /** The code from `return_to`, once, by the API key that created the flow. */
+    exchange(caller: Caller, input: { code: string }): Promise<FlowExchange>;
+    /** The screen for a visit; the first visit binds the flow to the browser. */
+    show(tenant: string, flow: string, browser: FlowBrowser): Promise<FlowScreen>;
+    /** A form submitted on a flow page; answers with the next screen (often a redirect to it). */
+    act(
+      tenant: string,
+      flow: string,
+      browser: FlowBrowser,
+      action: FlowAction,
+    ): Promise<FlowScreen>;
+    /** Options for the page's WebAuthn ceremony (JSON, fetched by its script). */
+    webauthnOptions(
+      tenant: string,
+      flow: string,
+      browser: FlowBrowser,
+      input: { csrf: string; purpose: "registration" | "authentication" },
+    ): Promise<{ ceremony: string; options: WebAuthnOptionsJson }>;
   };
 
   /** Resolves when the store is reachable. */

@@ -1,6 +1,8 @@
 import type {
   ApiKeyRecord,
   AuthenticatorRecord,
+  BrowserSessionRecord,
+  FlowRecord,
   SigningKeyRecord,
   AuditEvent,
   ExemptionRecord,
@@ -72,6 +74,8 @@ export interface TenantStore {
   insert(record: TenantRecord): Promise<boolean>;
   /** Replaces the tenant's return URLs; returns false when the tenant does not exist. */
   setReturnUrls(tenant: string, returnUrls: readonly string[]): Promise<boolean>;
+  /** Sets or (undefined) clears the tenant's logo URL; returns false when the tenant does not exist. */
+  setLogoUrl(tenant: string, logoUrl: string | undefined): Promise<boolean>;
 }
 
 export interface PolicyStore {
@@ -429,7 +433,6 @@ export interface AuditStore {
   head(chain: string): Promise<{ seq: number; hash: string } | undefined>;
 }
 
-/** The repositories, all bound to one transaction. */
 /** Assurance-token signing keys: platform-wide, not per tenant. */
 export interface SigningKeyStore {
   /** The keys still published at `at` (`removedAt` after it), oldest activation first, then by kid. */
@@ -443,6 +446,41 @@ export interface SigningKeyStore {
   retire(kid: string, retiresAt: string, removedAt: string): Promise<boolean>;
 }
 
+/**
+ * Hosted flows. Every change is a compare-and-set on the record's version, so that of two
+ * concurrent moves (two tabs, two instances, a replayed code) exactly one wins.
+ */
+export interface FlowStore {
+  insert(record: FlowRecord): Promise<void>;
+  get(tenant: string, id: string): Promise<FlowRecord | undefined>;
+  /** The flow whose one-time code hashes to `codeHash`, whatever its status. */
+  findByCodeHash(codeHash: string): Promise<FlowRecord | undefined>;
+  /**
+   * Replaces the flow with `record` if its stored version is still `record.version - 1`;
+   * returns false otherwise (another request moved it first).
+   */
+  update(record: FlowRecord): Promise<boolean>;
+  /** Deletes flows that expired before `before`; returns how many. */
+  purge(before: string): Promise<number>;
+}
+
+/** Browser sessions: one per tenant, principal and browser. */
+export interface BrowserSessionStore {
+  /** The session of this principal in the browser whose cookie hashes to `browserHash`. */
+  get(
+    tenant: string,
+    principal: string,
+    browserHash: string,
+  ): Promise<BrowserSessionRecord | undefined>;
+  /** Inserts, or replaces the one with the same tenant, principal and browser. */
+  put(record: BrowserSessionRecord): Promise<void>;
+  /** Ends every session of a principal (an authenticator removed, an administrator's unlock). */
+  removePrincipal(tenant: string, principal: string): Promise<number>;
+  /** Deletes sessions that expired before `before`; returns how many. */
+  purge(before: string): Promise<number>;
+}
+
+/** The repositories, all bound to one transaction. */
 export interface Repositories {
   readonly tenants: TenantStore;
   readonly policies: PolicyStore;
@@ -462,6 +500,8 @@ export interface Repositories {
   readonly webauthnCredentials: WebAuthnCredentialStore;
   readonly webauthnChallenges: WebAuthnChallengeStore;
   readonly webauthnSettings: WebAuthnSettingsStore;
+  readonly flows: FlowStore;
+  readonly browserSessions: BrowserSessionStore;
 }
 
 /** What changed, so that every instance's caches drop what is stale (within a second). */

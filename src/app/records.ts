@@ -1,5 +1,6 @@
 import type { Decision } from "../core/decision.js";
-import type { Exemption, PlatformMandate, TenantPolicy } from "../core/policy.js";
+import type { AuthenticationEvent } from "../core/evidence.js";
+import type { Exemption, PlatformMandate, RequirementSpec, TenantPolicy } from "../core/policy.js";
 import type { IdpAssuranceMapping } from "../core/idp-assurance.js";
 import type { Population } from "../core/vocabulary.js";
 import type { TotpParameters } from "./authenticators/totp-protocol.js";
@@ -20,6 +21,8 @@ export interface TenantRecord {
    * `return_to` matches one with the same origin and a path at or below it.
    */
   readonly returnUrls: readonly string[];
+  /** An https URL of the tenant's logo, shown on the hosted pages. */
+  readonly logoUrl?: string;
 }
 
 /** One immutable version of a tenant policy, with who changed it, when and why. */
@@ -183,6 +186,8 @@ export interface FederationRequestRecord {
   readonly createdAt: string;
   readonly expiresAt: string;
   readonly consumedAt?: string;
+  /** The hosted flow this sign-in belongs to: the answer goes back to the flow, not `returnTo`. */
+  readonly flow?: string;
 }
 
 /** What tenant-mfa last saw an IdP prove, to notice when it starts to prove less (drift). */
@@ -364,4 +369,84 @@ export interface WebAuthnSettingsRecord extends WebAuthnSettings {
   readonly tenant: string;
   readonly updatedAt: string;
   readonly updatedBy: string;
+}
+
+/** Where a hosted flow stands. */
+export type FlowStatus =
+  /** The user is being challenged. */
+  | "pending"
+  /** The requirement is met: a one-time code went back to `returnTo`. */
+  | "completed"
+  /** The platform exchanged the code for an assurance token: the flow is spent. */
+  | "exchanged"
+  /** The decision was `deny`: the user was told why. */
+  | "denied";
+
+/**
+ * A hosted challenge flow: one sign-in (or step-up) of one principal, created by the platform's
+ * backend, walked by one browser, ending in a one-time code that the platform exchanges for an
+ * assurance token. Changed only by compare-and-set on `version`, so that two tabs, two instances
+ * or a replayed request cannot both move it on.
+ */
+export interface FlowRecord {
+  /** `flw_…`, unguessable: it is part of the URL the browser is sent to. */
+  readonly id: string;
+  readonly tenant: string;
+  readonly principal: string;
+  /** The population to hold an unregistered principal to; a registered principal's wins. */
+  readonly population?: Population;
+  /** The API key that created the flow: only it may exchange the code. */
+  readonly createdBy: string;
+  /** The assurance token's `aud`. */
+  readonly audience: string;
+  /** The registered URL the user returns to, with `code` (and `state`) added. */
+  readonly returnTo: string;
+  /** The platform's own value, echoed back with the code so it can match its session. */
+  readonly state?: string;
+  /** More than the policy asks, for a sensitive action (REFEDS step-up). */
+  readonly stepUp?: RequirementSpec;
+  /** What the platform verified itself before creating the flow (its password check). */
+  readonly firstFactor: readonly AuthenticationEvent[];
+  /** What was verified in this flow, in order; each event was produced by a verifier. */
+  readonly events: readonly AuthenticationEvent[];
+  /** SHA-256 (hex) of the browser cookie that opened the flow first; later visits must match. */
+  readonly browserHash?: string;
+  /** Sent back with every form: a request without it is refused (CSRF). */
+  readonly csrfToken: string;
+  readonly status: FlowStatus;
+  /** The receipt of the decision that completed or denied the flow. */
+  readonly decision?: string;
+  /** SHA-256 (hex) of the one-time code sent to `returnTo`. */
+  readonly codeHash?: string;
+  readonly codeExpiresAt?: string;
+  /** The browser session whose evidence was reused, when the flow needed no new challenge. */
+  readonly reusedSession?: string;
+  /** Set when the user acknowledged a notice (exemption in force, report-only nudge). */
+  readonly acknowledgedAt?: string;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly expiresAt: string;
+  /** Starts at 1; each change adds one. */
+  readonly version: number;
+}
+
+/**
+ * A principal's recent verified evidence in one browser: a later flow for the same principal in
+ * the same browser reuses it instead of challenging again, while it is fresh enough for the
+ * effective requirement (re-authentication interval, maximum age, idle timeout).
+ */
+export interface BrowserSessionRecord {
+  /** `ses_…`. */
+  readonly id: string;
+  readonly tenant: string;
+  readonly principal: string;
+  /** SHA-256 (hex) of the browser cookie. */
+  readonly browserHash: string;
+  /** The verified events (never the platform's first factor) that completed the last flow. */
+  readonly events: readonly AuthenticationEvent[];
+  readonly createdAt: string;
+  /** The last flow completed with it: the idle timeout runs from here. */
+  readonly lastActiveAt: string;
+  /** A hard end, whatever the policy says. */
+  readonly expiresAt: string;
 }
