@@ -102,6 +102,7 @@ export async function openApplication(
       ...(config.publicUrl === undefined ? {} : { publicUrl: config.publicUrl }),
     },
     ...(federation === undefined ? {} : { federation }),
+    publicUrl: publicUrlOf(config),
   });
   return {
     app,

@@ -418,7 +418,13 @@ export interface Application {
     start(
       tenant: string,
       idp: string,
-      input: { returnTo: string; principal?: string; force?: boolean },
+      input: {
+        returnTo: string;
+        principal?: string;
+        force?: boolean;
+        /** The hosted flow the sign-in is for: the answer goes back to it (flows only). */
+        flow?: string;
+      },
     ): Promise<FederationRedirect>;
     samlResponse(
       tenant: string,

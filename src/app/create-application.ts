@@ -21,6 +21,7 @@ import { AppError } from "./errors.js";
 import { exemptionUseCases } from "./exemptions/exemptions.js";
 import type { FederationParts } from "./federation/endpoints.js";
 import { federationUseCases } from "./federation/federation.js";
+import { flowUseCases } from "./flows/flows.js";
 import { idpUseCases } from "./idps/idps.js";
 import { mandateUseCases } from "./mandates/mandates.js";
 import { policyUseCases } from "./policies/policies.js";
@@ -52,6 +53,11 @@ export interface ApplicationParts {
   readonly federation?: FederationParts;
   /** Signs assurance tokens; with `secrets` (which seal its keys) it enables them. */
   readonly tokenSigner?: AssuranceTokenSigner;
+  /**
+   * The URL browsers reach this server at: hosted flow URLs and the assurance tokens' `iss`.
+   * By default the federation's public URL.
+   */
+  readonly publicUrl?: string;
 }
 
 /** Builds the application's use cases over a store, a clock and a source of randomness. */
@@ -65,6 +71,22 @@ export function createApplication(parts: ApplicationParts): Application & { clos
   const cache = new RulesCache(parts.store, parts.clock);
   const keys = new ApiKeyCache(parts.store, parts.clock);
   const services: DecisionServices = { rules: cache, receipts: new ReceiptWriter(context) };
+  const signingKeySet =
+    parts.secrets === undefined || parts.tokenSigner === undefined
+      ? undefined
+      : signingKeys(context, { signer: parts.tokenSigner, secrets: parts.secrets });
+  const authenticators = withWebAuthnCredentials(
+    context,
+    authenticatorUseCases(
+      context,
+      parts.secrets === undefined || parts.totp === undefined
+        ? undefined
+        : { secrets: parts.secrets, totp: parts.totp },
+    ),
+  );
+  const recoveryCodes = recoveryCodeUseCases(context, parts.recoveryCodeHasher);
+  const webauthn = webauthnUseCases(context, parts.webauthn);
+  const federation = federationUseCases(context, services, parts.federation);
   return {
     authenticate: (secret) => authenticate(context, keys, secret),
     apiKeys: apiKeyUseCases(context, keys),
@@ -75,24 +97,22 @@ export function createApplication(parts: ApplicationParts): Application & { clos
     exemptions: exemptionUseCases(context),
     decisions: decisionUseCases(context, services),
     idps: idpUseCases(context, parts.federation),
-    federation: federationUseCases(context, services, parts.federation),
+    federation,
     audit: auditUseCases(context),
-    assurance: assuranceUseCases(
-      parts.secrets === undefined || parts.tokenSigner === undefined
-        ? undefined
-        : signingKeys(context, { signer: parts.tokenSigner, secrets: parts.secrets }),
-    ),
-    authenticators: withWebAuthnCredentials(
+    assurance: assuranceUseCases(signingKeySet),
+    authenticators,
+    recoveryCodes,
+    webauthn,
+    flows: flowUseCases(
       context,
-      authenticatorUseCases(
-        context,
-        parts.secrets === undefined || parts.totp === undefined
-          ? undefined
-          : { secrets: parts.secrets, totp: parts.totp },
-      ),
+      services,
+      { authenticators, recoveryCodes, webauthn, federation },
+      {
+        publicUrl: parts.publicUrl ?? parts.federation?.publicUrl ?? "http://localhost",
+        keys: signingKeySet,
+        signer: parts.tokenSigner,
+      },
     ),
-    recoveryCodes: recoveryCodeUseCases(context, parts.recoveryCodeHasher),
-    webauthn: webauthnUseCases(context, parts.webauthn),
     async ready() {
       try {
         await parts.store.ping();

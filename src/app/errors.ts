@@ -58,6 +58,13 @@ export const ERROR_CODES = {
   "assurance.not_configured":
     "This server has no sealing keys or token signer: it issues no assurance tokens.",
   "assurance.not_allowed": "No assurance token can be issued for this decision.",
+  "flow.return_to_not_allowed": "`return_to` is not one of the tenant's registered return URLs.",
+  "flow.code_invalid":
+    "The code is unknown, expired, used already, or was issued to another client. Start a new flow.",
+  "flow.unusable":
+    "This flow cannot be used from here: it expired, was completed, belongs to another browser, or the form was stale.",
+  "flow.enrolment_not_allowed":
+    "A new authenticator can be added in a flow only after verifying one the principal already has.",
   "secret.unavailable":
     "A sealed secret could not be opened: its key is not configured, or the stored value was altered.",
   "recovery_code.not_configured": "This server has no hasher for recovery codes.",

@@ -15,6 +15,7 @@ import { createMetrics, type Metrics } from "./metrics.js";
 import { HttpProblem, PROBLEM_MEDIA_TYPE, renderProblem } from "./problem.js";
 import { problemSchema } from "./response-schemas.js";
 import { registerFederationRoutes } from "./routes/federation-routes.js";
+import { registerFlowRoutes } from "./routes/flow-routes.js";
 import { registerAuthenticatorRoutes } from "./routes/authenticator-routes.js";
 import { registerIdpRoutes } from "./routes/idp-routes.js";
 import { registerPlatformRoutes } from "./routes/platform-routes.js";
@@ -243,6 +244,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     registerRecoveryCodeRoutes(api, context);
     registerAssuranceRoutes(api, context);
     registerWebAuthnRoutes(api, context);
+    registerFlowRoutes(api, context);
     done();
   });
   void server.register((browser, _options, done) => {

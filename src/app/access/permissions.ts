@@ -26,6 +26,8 @@ export const PERMISSIONS = {
   "exemption.decide": ["platform_admin", "exemption_approver"],
   "exemption.revoke": ["platform_admin", "tenant_admin", "exemption_approver"],
   "decision.create": ["platform_service"],
+  "flow.create": ["platform_service"],
+  "flow.exchange": ["platform_service"],
   "receipt.read": ["platform_admin", "tenant_admin", "tenant_auditor"],
   "audit.read": ["platform_admin", "tenant_admin", "tenant_auditor"],
   "audit.verify_all": ["platform_admin"],

@@ -45,27 +45,17 @@ function summarise(request: DecisionRequest, population: Population): Record<str
   };
 }
 
-/** Who asked for a decision, as the audit log names them. */
-export interface DecisionActor {
-  readonly id: string;
-}
-
 /**
- * Loads the tenant's rules (cached), the principal and its exemptions, evaluates, and stores the
- * receipt with its audit event in one transaction (shared with concurrent decisions: group commit). A decision that cannot be stored is not
- * returned, and a store that cannot be read yields `store.unavailable`: never `allow`.
- *
- * Callers check roles and where the evidence came from first: the decision API refuses
- * federated events, which only the federation use cases produce from verified assertions.
+ * What the engine is asked for one sign-in: the tenant's rules (cached), the principal and its
+ * active exemptions, read without a write transaction, joined with the request.
  */
-export async function decideAndRecord(
+async function loadEvaluationInput(
   context: Context,
   services: DecisionServices,
   tenant: string,
   request: DecisionRequest,
-  actor: DecisionActor,
-): Promise<Decision> {
-  const now = context.clock.now();
+  now: Date,
+): Promise<{ input: EvaluationInput; population: Population }> {
   // Reads only: no write lock, so decisions read beside the receipt writer's batch. The
   // principal and its exemptions are read every time: sign-ins of one principal are rarely
   // close enough together for a cache of them to pay.
@@ -108,6 +98,48 @@ export async function decideAndRecord(
     ...(request.lastActivityAt === undefined ? {} : { lastActivityAt: request.lastActivityAt }),
     ...(request.idps === undefined ? {} : { idps: request.idps }),
   };
+  return { input, population };
+}
+
+/**
+ * What the engine would decide now, without storing a receipt: for a hosted flow to choose its
+ * next screen. Only {@link decideAndRecord}'s stored decision ever lets anyone in.
+ */
+export async function previewDecision(
+  context: Context,
+  services: DecisionServices,
+  tenant: string,
+  request: DecisionRequest,
+): Promise<Decision> {
+  const now = context.clock.now();
+  const { input } = await loadEvaluationInput(context, services, tenant, request, now);
+  return evaluate(input, { now });
+}
+
+/** Who asked for a decision, as the audit log names them. */
+export interface DecisionActor {
+  readonly id: string;
+}
+
+/**
+ * Loads the tenant's rules (cached), the principal and its exemptions, evaluates, and stores the
+ * receipt with its audit event in one transaction (shared with concurrent decisions: group commit). A decision that cannot be stored is not
+ * returned, and a store that cannot be read yields `store.unavailable`: never `allow`.
+ *
+ * Callers check roles and where the evidence came from first: the decision API refuses
+ * federated events, which only the federation use cases produce from verified assertions.
+ */
+export async function decideAndRecord(
+  context: Context,
+  services: DecisionServices,
+  tenant: string,
+  request: DecisionRequest,
+  actor: DecisionActor,
+  /** Kept on the receipt beside the inputs: what else the caller wants an auditor to see. */
+  note?: Readonly<Record<string, unknown>>,
+): Promise<Decision> {
+  const now = context.clock.now();
+  const { input, population } = await loadEvaluationInput(context, services, tenant, request, now);
   const decision = evaluate(input, { now, id: context.random.id("dec") });
   const receipt: ReceiptRecord = {
     id: decision.id ?? "",
@@ -116,7 +148,7 @@ export async function decideAndRecord(
     outcome: decision.outcome,
     createdAt: decision.evaluatedAt,
     decision,
-    inputSummary: summarise(request, population),
+    inputSummary: { ...summarise(request, population), ...note },
   };
   const recorded: AuditEntry = {
     tenant,

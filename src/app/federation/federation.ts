@@ -12,6 +12,7 @@ import { AppError } from "../errors.js";
 import type { Repositories } from "../ports.js";
 import type { FederationRequestRecord, IdpRecord } from "../records.js";
 import { observeIdp } from "./drift.js";
+import { addFlowEvent, flowUrl } from "../flows/flow-records.js";
 import {
   clientSecretContext,
   codeVerifierContext,
@@ -108,7 +109,7 @@ export function federationUseCases(
         mandates: rules.mandates,
         principal: { id: principal ?? "(not yet known)", population: rules.population },
         evidence: { events: [] },
-        idps: [profileOf(idp)],
+        idps: [idpProfile(idp)],
       },
       { now },
     );
@@ -178,6 +179,8 @@ export function federationUseCases(
         },
       }),
     );
+    // A flow's sign-in goes back to the flow page, which offers the ways left (audited above).
+    if (request?.flow !== undefined) return { location: request.returnTo };
     const back = request === undefined ? undefined : stillRegistered(signIn, request.returnTo);
     // The IdP could not do MFA: the platform learns it and continues, with platform MFA where
     // the posture allows it ("MFA with retry", seed 004). Never a decision that allows.
@@ -265,6 +268,13 @@ export function federationUseCases(
         ...(assessment.tooOld ? { authenticationTooOld: true } : {}),
       },
     };
+    if (request?.flow !== undefined) {
+      // The flow decides, with this event beside what else the user proved there.
+      if (!(await addFlowEvent(context, idp.tenant, request.flow, event))) {
+        throw new Refusal("federation.request_unknown", "the flow this sign-in was for is over");
+      }
+      return { location: request.returnTo };
+    }
     const decision = await decideAndRecord(
       context,
       services,
@@ -272,7 +282,7 @@ export function federationUseCases(
       {
         principal: { id: answer.subject, population: "sso" },
         evidence: { events: [event] },
-        idps: [profileOf(idp)],
+        idps: [idpProfile(idp)],
       },
       { id: `idp:${idp.id}` },
     );
@@ -357,7 +367,11 @@ export function federationUseCases(
       if (idp === undefined || record === undefined || policy === undefined) {
         throw new AppError("not_found", "There is no such identity provider for this tenant.");
       }
-      const back = matchReturnUrl(record.returnUrls, input.returnTo);
+      // A flow's sign-in returns to the flow page; anything else to a registered URL.
+      const back =
+        input.flow === undefined
+          ? matchReturnUrl(record.returnUrls, input.returnTo)
+          : new URL(flowUrl(f.publicUrl, tenant, input.flow));
       if (back === undefined) throw new AppError("federation.return_to_not_allowed");
       const planned = plan(
         idp,
@@ -373,6 +387,7 @@ export function federationUseCases(
         tenant,
         idp: id,
         ...(input.principal === undefined ? {} : { principalHint: input.principal }),
+        ...(input.flow === undefined ? {} : { flow: input.flow }),
         returnTo: back.href,
         requested: planned.requested,
         createdAt: now.toISOString(),
@@ -536,7 +551,7 @@ export function federationUseCases(
 }
 
 /** What the engine needs of an IdP to give step-up guidance. */
-function profileOf(idp: IdpRecord): IdpProfile {
+export function idpProfile(idp: IdpRecord): IdpProfile {
   return {
     id: idp.id,
     mfaRequestValues: idp.request.mfa,

@@ -1,0 +1,89 @@
+import type { ChallengeOption } from "../../core/decision.js";
+import type { AuthenticationEvent } from "../../core/evidence.js";
+import type { FlowOption } from "./flow-screens.js";
+
+/** What the flow knows of the principal's enrolled methods and the tenant's IdPs. */
+export interface FlowMethods {
+  readonly totp: readonly { readonly id: string; readonly name: string }[];
+  readonly webauthn: number;
+  readonly recoveryCodes: number;
+  readonly idps: readonly { readonly id: string; readonly name: string }[];
+}
+
+/**
+ * Whether the user may enrol a new authenticator in this flow. Enrolment binds a new way to sign
+ * in as this principal, so it must not be open to whoever holds only the password (SP 800-63B-4
+ * §4.1.2: binding further authenticators needs an existing authenticator of the same assurance):
+ * a principal that has an authenticator must verify one first; a principal with none may enrol
+ * its first on the strength of the platform's own first factor or a sign-in at the IdP.
+ */
+export function mayEnrol(
+  methods: FlowMethods,
+  evidence: {
+    readonly firstFactor: readonly AuthenticationEvent[];
+    readonly verified: readonly AuthenticationEvent[];
+  },
+): boolean {
+  const proven = evidence.verified.some((e) => e.method !== "password");
+  if (methods.totp.length > 0 || methods.webauthn > 0) return proven;
+  return proven || evidence.firstFactor.length > 0;
+}
+
+/**
+ * The flow's options for a `challenge`, in the engine's order, without duplicates. An enrolment
+ * the user may not make yet is replaced by verifying what they have (after which it is offered);
+ * an IdP step-up without a named IdP is offered at each of the tenant's IdPs.
+ */
+export function flowOptions(
+  challenge: readonly ChallengeOption[],
+  methods: FlowMethods,
+  enrolmentAllowed: boolean,
+  reauthenticateAt: string,
+): readonly FlowOption[] {
+  const options: FlowOption[] = [];
+  const seen = new Set<string>();
+  const add = (option: FlowOption): void => {
+    const key = option.kind === "idp" ? `idp:${option.idp}` : option.kind;
+    if (seen.has(key)) return;
+    seen.add(key);
+    options.push(option);
+  };
+  const verifyExisting = (): void => {
+    if (methods.totp.length > 0) add({ kind: "verify_totp", authenticators: methods.totp });
+    if (methods.webauthn > 0) add({ kind: "verify_webauthn" });
+    if (methods.recoveryCodes > 0) add({ kind: "verify_recovery_code" });
+  };
+  for (const option of challenge) {
+    switch (option.kind) {
+      case "reauthenticate":
+        add({ kind: "reauthenticate", location: reauthenticateAt });
+        break;
+      case "verify":
+        if (option.method === "totp" && methods.totp.length > 0) {
+          add({ kind: "verify_totp", authenticators: methods.totp });
+        } else if (option.method === "webauthn" && methods.webauthn > 0) {
+          add({ kind: "verify_webauthn" });
+        } else if (option.method === "recovery_code" && methods.recoveryCodes > 0) {
+          add({ kind: "verify_recovery_code" });
+        }
+        break;
+      case "enroll":
+        if (!enrolmentAllowed) {
+          verifyExisting();
+        } else if (option.method === "totp") {
+          add({ kind: "enroll_totp" });
+        } else {
+          add({ kind: "enroll_webauthn", deviceBound: option.deviceBound });
+        }
+        break;
+      case "idp_step_up":
+        for (const idp of methods.idps) {
+          if (option.idp === undefined || option.idp === idp.id) {
+            add({ kind: "idp", idp: idp.id, name: idp.name });
+          }
+        }
+        break;
+    }
+  }
+  return options;
+}

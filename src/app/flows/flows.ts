@@ -1,0 +1,782 @@
+import type { Decision } from "../../core/decision.js";
+import type { AuthenticationEvent, EnrolledAuthenticator } from "../../core/evidence.js";
+import { authorize, reaches } from "../access/permissions.js";
+import type {
+  Application,
+  Caller,
+  DecisionRequest,
+  FlowAction,
+  FlowBrowser,
+  FlowRequest,
+} from "../application.js";
+import {
+  issueAssuranceToken,
+  DEFAULT_ASSURANCE_TOKEN_LIFETIME_SECONDS,
+} from "../assurance/assurance-tokens.js";
+import type { SigningKeys } from "../assurance/signing-keys.js";
+import type { AssuranceTokenSigner } from "../assurance/token-signer.js";
+import { readStore, transact, type Context } from "../context.js";
+import { decideAndRecord, previewDecision, type DecisionServices } from "../decisions/decisions.js";
+import { AppError } from "../errors.js";
+import { idpProfile } from "../federation/federation.js";
+import { matchReturnUrl } from "../federation/return-urls.js";
+import type { BrowserSessionRecord, FlowRecord, IdpRecord } from "../records.js";
+import { flowOptions, mayEnrol, type FlowMethods } from "./flow-options.js";
+import {
+  addFlowEvent,
+  auditFlow,
+  changeFlow,
+  flowUrl,
+  sameSecret,
+  sha256,
+} from "./flow-records.js";
+import type { FlowFailureCode, FlowFrame, FlowNotice, FlowScreen } from "./flow-screens.js";
+
+/** Ten minutes to finish a flow, as the issue asks; at most an hour. */
+const DEFAULT_TTL_SECONDS = 600;
+const MIN_TTL_SECONDS = 60;
+const MAX_TTL_SECONDS = 3600;
+/** The one-time code crosses one redirect: a minute is plenty (RFC 9700 §2.1.1: short-lived). */
+const CODE_TTL_SECONDS = 60;
+/** However lax the policy, a browser session's evidence is never reused after half a day. */
+const SESSION_MAX_SECONDS = 12 * 3600;
+
+/** What flows need besides the other use cases: the public URL and the token signer. */
+export interface FlowParts {
+  readonly publicUrl: string;
+  readonly keys?: SigningKeys | undefined;
+  readonly signer?: AssuranceTokenSigner | undefined;
+}
+
+/** The use cases a flow drives on the principal's behalf. */
+type Delegates = Pick<Application, "authenticators" | "recoveryCodes" | "webauthn" | "federation">;
+
+/** Ends a browser request with a failure screen. */
+class FlowStop extends Error {
+  constructor(readonly screen: FlowScreen) {
+    super(screen.kind);
+    this.name = "FlowStop";
+  }
+}
+
+/** Everything the next screen depends on, read together. */
+interface FlowWorld {
+  readonly tenant: { readonly id: string; readonly name: string; readonly logoUrl?: string };
+  readonly displayName?: string;
+  readonly methods: FlowMethods;
+  readonly enrolled: readonly EnrolledAuthenticator[];
+  readonly idps: readonly IdpRecord[];
+  readonly session?: BrowserSessionRecord;
+}
+
+/**
+ * Hosted challenge flows. The platform's backend creates a flow after its own first factor; the
+ * browser walks it: each visit asks the engine what is still missing (a preview, no receipt),
+ * each verification goes through the same use cases as the API (throttled and audited there),
+ * and only a decision stored as a receipt completes the flow, with a one-time code the platform
+ * exchanges for a signed assurance token. A flow belongs to the first browser that opens it.
+ */
+export function flowUseCases(
+  context: Context,
+  services: DecisionServices,
+  delegates: Delegates,
+  parts: FlowParts,
+): Application["flows"] {
+  const now = () => context.clock.now();
+  const urlOf = (flow: Pick<FlowRecord, "tenant" | "id">) =>
+    flowUrl(parts.publicUrl, flow.tenant, flow.id);
+  /** The flow acts for its principal with the platform backend's rights, in its tenant only. */
+  const actingFor = (flow: FlowRecord): Caller => ({
+    id: `flow:${flow.id}`,
+    name: "hosted flow",
+    roles: ["platform_service"],
+    tenants: [flow.tenant],
+  });
+  const stop = (code: FlowFailureCode, tenant?: FlowWorld["tenant"]): never => {
+    throw new FlowStop({ kind: "failed", code, ...(tenant === undefined ? {} : { tenant }) });
+  };
+  const audit = (flow: FlowRecord, type: string, payload: Record<string, unknown> = {}) =>
+    transact(context, (r) => auditFlow(context, r, flow, type, payload));
+
+  /** The flow, if this browser may use it now; binds it to the browser on the first visit. */
+  async function open(tenant: string, id: string, browser: FlowBrowser): Promise<FlowRecord> {
+    if (id.length > 100 || tenant.length > 100) stop("flow.not_found");
+    const flow = await readStore(context, (r) => r.flows.get(tenant, id));
+    if (flow === undefined) return stop("flow.not_found");
+    const browserHash = sha256(browser.cookie);
+    if (flow.browserHash !== undefined && !sameSecret(flow.browserHash, browserHash)) {
+      await audit(flow, "flow.browser_refused", {});
+      stop("flow.other_browser");
+    }
+    if (flow.status !== "pending") stop("flow.used");
+    if (flow.expiresAt <= now().toISOString()) stop("flow.expired");
+    if (flow.browserHash !== undefined) return flow;
+    const bound = await changeFlow(
+      context,
+      tenant,
+      id,
+      (current) => (current.browserHash === undefined ? { ...current, browserHash } : undefined),
+      () => ({ type: "flow.opened", payload: {} }),
+    );
+    if (bound?.browserHash === undefined || !sameSecret(bound.browserHash, browserHash)) {
+      return stop("flow.other_browser");
+    }
+    return bound;
+  }
+
+  async function load(flow: FlowRecord, browser: FlowBrowser): Promise<FlowWorld> {
+    const { tenant: t, principal: p } = flow;
+    const loaded = await readStore(context, (r) =>
+      Promise.all([
+        r.tenants.get(t),
+        r.principals.get(t, p),
+        r.idps.list(t),
+        r.authenticators.list(t, p),
+        r.webauthnCredentials.list(t, p),
+        r.recoveryCodes.status(t, p),
+        r.browserSessions.get(t, p, sha256(browser.cookie)),
+      ]),
+    );
+    const [tenant, principal, idps, totp, webauthn, recovery, session] = loaded;
+    if (tenant === undefined) return stop("flow.not_found");
+    const active = totp.filter((a) => a.status === "active");
+    const remaining = recovery?.set.lockedAt === undefined ? (recovery?.remaining ?? 0) : 0;
+    return {
+      tenant: {
+        id: tenant.id,
+        name: tenant.name,
+        ...(tenant.logoUrl === undefined ? {} : { logoUrl: tenant.logoUrl }),
+      },
+      ...(principal?.displayName === undefined ? {} : { displayName: principal.displayName }),
+      methods: {
+        totp: active.map((a) => ({ id: a.id, name: a.name })),
+        webauthn: webauthn.length,
+        recoveryCodes: remaining,
+        idps: idps.map((idp) => ({ id: idp.id, name: idp.displayName ?? idp.id })),
+      },
+      enrolled: [
+        ...active.map((a) => ({ method: "totp" as const, id: a.id, label: a.name })),
+        ...webauthn.map((c) => ({
+          method: "webauthn" as const,
+          id: c.id,
+          label: c.name,
+          userVerifying: c.userVerified,
+          backupEligible: c.backupEligible,
+        })),
+        ...(remaining > 0 ? [{ method: "recovery_code" as const, remaining }] : []),
+      ],
+      idps,
+      ...(session === undefined || session.expiresAt <= now().toISOString() ? {} : { session }),
+    };
+  }
+
+  /**
+   * The decision request for the flow as it stands: the platform's first factor, the evidence
+   * this browser proved for the principal lately (reused while fresh), and what this flow
+   * verified. The idle timeout runs from the session's last use until the user proves something
+   * here.
+   */
+  function requestOf(flow: FlowRecord, world: FlowWorld): DecisionRequest {
+    const reused = world.session?.events ?? [];
+    const idle = reused.length > 0 && flow.events.length === 0;
+    return {
+      principal: {
+        id: flow.principal,
+        ...(flow.population === undefined ? {} : { population: flow.population }),
+        authenticators: world.enrolled,
+      },
+      evidence: { events: [...flow.firstFactor, ...reused, ...flow.events] },
+      ...(flow.stepUp === undefined ? {} : { stepUp: flow.stepUp }),
+      ...(idle && world.session !== undefined
+        ? { lastActivityAt: world.session.lastActiveAt }
+        : {}),
+      idps: world.idps.map(idpProfile),
+    };
+  }
+
+  function frameOf(flow: FlowRecord, world: FlowWorld): FlowFrame {
+    const targets = new Set<string>([new URL(flow.returnTo).origin]);
+    for (const idp of world.idps) {
+      const endpoint = idp.protocol === "saml" ? idp.saml.ssoUrl : idp.oidc.issuer;
+      try {
+        targets.add(new URL(endpoint).origin);
+      } catch {
+        // An IdP without a usable URL offers no form target.
+      }
+    }
+    return {
+      tenant: world.tenant,
+      flow: flow.id,
+      principal: {
+        id: flow.principal,
+        ...(world.displayName === undefined ? {} : { displayName: world.displayName }),
+      },
+      csrfToken: flow.csrfToken,
+      expiresAt: flow.expiresAt,
+      stepUp: flow.stepUp !== undefined,
+      formTargets: [...targets],
+    };
+  }
+
+  const backWith = (flow: FlowRecord, name: string, value: string): string => {
+    const url = new URL(flow.returnTo);
+    url.searchParams.set(name, value);
+    if (flow.state !== undefined) url.searchParams.set("state", flow.state);
+    return url.href;
+  };
+
+  const evidenceOf = (flow: FlowRecord) => ({
+    firstFactor: flow.firstFactor,
+    verified: flow.events,
+  });
+
+  /** What to show next: the engine's preview decides; only allow and deny are recorded. */
+  async function next(
+    flow: FlowRecord,
+    browser: FlowBrowser,
+    notice?: FlowNotice,
+  ): Promise<FlowScreen> {
+    const world = await load(flow, browser);
+    const request = requestOf(flow, world);
+    const preview = await previewDecision(context, services, flow.tenant, request);
+    const frame = frameOf(flow, world);
+    if (preview.outcome === "challenge") {
+      return challengeScreen(flow, world, preview, frame, notice);
+    }
+    if (preview.outcome === "allow" && flow.acknowledgedAt === undefined) {
+      if (preview.exemption !== null) {
+        return {
+          kind: "exemption",
+          frame,
+          category: preview.exemption.category,
+          expiresAt: preview.exemption.expiresAt,
+          breakGlass: preview.exemption.breakGlass,
+        };
+      }
+      const pending = preview.reportOnly;
+      if (preview.mode === "report_only" && pending !== undefined && pending.outcome !== "allow") {
+        return {
+          kind: "report_only",
+          frame,
+          enforcementStartsAt: pending.enforcementStartsAt,
+          options: flowOptions(
+            pending.challenge,
+            world.methods,
+            mayEnrol(world.methods, evidenceOf(flow)),
+            backWith(flow, "error", "reauthenticate"),
+          ).filter((option) => option.kind !== "reauthenticate"),
+        };
+      }
+    }
+    return settle(flow, world, request, frame, notice);
+  }
+
+  function challengeScreen(
+    flow: FlowRecord,
+    world: FlowWorld,
+    decision: Decision,
+    frame: FlowFrame,
+    notice?: FlowNotice,
+  ): FlowScreen {
+    const options = flowOptions(
+      decision.challenge,
+      world.methods,
+      mayEnrol(world.methods, evidenceOf(flow)),
+      backWith(flow, "error", "reauthenticate"),
+    );
+    return {
+      kind: "challenge",
+      frame,
+      options:
+        options.length > 0
+          ? options
+          : [{ kind: "reauthenticate", location: backWith(flow, "error", "reauthenticate") }],
+      ...(notice === undefined ? {} : { notice }),
+      proven: [
+        ...new Set(
+          [...flow.firstFactor, ...(world.session?.events ?? []), ...flow.events].map(
+            (e) => e.method,
+          ),
+        ),
+      ],
+    };
+  }
+
+  /**
+   * Records the decision as a receipt and ends the flow by it: an `allow` completes the flow
+   * with a one-time code and remembers the evidence in this browser; a `deny` (or a principal
+   * that policy does not apply to) ends it with an explanation.
+   */
+  async function settle(
+    flow: FlowRecord,
+    world: FlowWorld,
+    request: DecisionRequest,
+    frame: FlowFrame,
+    notice?: FlowNotice,
+  ): Promise<FlowScreen> {
+    const reused =
+      world.session !== undefined && flow.events.length === 0 ? world.session : undefined;
+    const decision = await decideAndRecord(
+      context,
+      services,
+      flow.tenant,
+      request,
+      { id: `flow:${flow.id}` },
+      { flow: { id: flow.id, ...(reused === undefined ? {} : { reusedSession: reused.id }) } },
+    );
+    const decisionId = decision.id ?? "";
+    if (decision.outcome === "challenge") {
+      return challengeScreen(flow, world, decision, frame, notice);
+    }
+    if (decision.outcome !== "allow") {
+      const denied = await changeFlow(
+        context,
+        flow.tenant,
+        flow.id,
+        (f) =>
+          f.status === "pending" ? { ...f, status: "denied", decision: decisionId } : undefined,
+        () => ({
+          type: "flow.denied",
+          payload: { decision: decisionId, reasons: decision.reasons.map((r) => r.code) },
+        }),
+      );
+      if (denied?.decision !== decisionId) stop("flow.used", world.tenant);
+      return {
+        kind: "denied",
+        frame,
+        reasons: decision.reasons,
+        decision: decisionId,
+        returnTo: backWith(flow, "error", "access_denied"),
+      };
+    }
+    const code = context.random.secret(32);
+    const codeHash = sha256(code);
+    const at = now();
+    const completed = await changeFlow(
+      context,
+      flow.tenant,
+      flow.id,
+      (f) =>
+        f.status === "pending"
+          ? {
+              ...f,
+              status: "completed",
+              decision: decisionId,
+              codeHash,
+              codeExpiresAt: new Date(at.getTime() + CODE_TTL_SECONDS * 1000).toISOString(),
+              ...(reused === undefined ? {} : { reusedSession: reused.id }),
+            }
+          : undefined,
+      () => ({
+        type: "flow.completed",
+        payload: {
+          decision: decisionId,
+          ...(reused === undefined ? {} : { reusedSession: reused.id }),
+        },
+      }),
+    );
+    if (completed?.codeHash !== codeHash) return stop("flow.used", world.tenant);
+    await remember(completed, world, decision, at);
+    return { kind: "redirect", location: backWith(completed, "code", code) };
+  }
+
+  /** Keeps what the user proved (never the platform's own password check) for later flows. */
+  async function remember(flow: FlowRecord, world: FlowWorld, decision: Decision, at: Date) {
+    const proven = (decision.satisfiedBy?.events ?? []).filter((e) => e.method !== "password");
+    if (proven.length === 0 || flow.browserHash === undefined) return;
+    const session: BrowserSessionRecord = {
+      id: world.session?.id ?? `ses_${context.random.secret(16)}`,
+      tenant: flow.tenant,
+      principal: flow.principal,
+      browserHash: flow.browserHash,
+      events: proven,
+      createdAt: world.session?.createdAt ?? at.toISOString(),
+      lastActiveAt: at.toISOString(),
+      expiresAt:
+        world.session?.expiresAt ??
+        new Date(at.getTime() + SESSION_MAX_SECONDS * 1000).toISOString(),
+    };
+    await transact(context, (r) => r.browserSessions.put(session));
+  }
+
+  /** Adds a verified event and sends the browser back to the flow page (post/redirect/get). */
+  async function proved(flow: FlowRecord, event: AuthenticationEvent): Promise<FlowScreen> {
+    if (!(await addFlowEvent(context, flow.tenant, flow.id, event))) stop("flow.used");
+    return { kind: "redirect", location: urlOf(flow) };
+  }
+
+  /** A failed verification becomes a notice on the page; anything else is the server's problem. */
+  function noticeFor(error: unknown, fallback: FlowNotice["code"]): FlowNotice {
+    if (!(error instanceof AppError)) throw error;
+    const code = error.code as string;
+    if (code === "authenticator.throttled") {
+      const retryAfter = error.details?.["retryAfter"];
+      return {
+        code: "verification.throttled",
+        tone: "error",
+        values: { seconds: typeof retryAfter === "number" ? retryAfter : 60 },
+      };
+    }
+    if (code.endsWith(".locked")) return { code: "verification.locked", tone: "error" };
+    if (
+      code.startsWith("totp.") ||
+      code.startsWith("recovery_code.") ||
+      code.startsWith("webauthn.") ||
+      code.startsWith("authenticator.") ||
+      code === "not_found"
+    ) {
+      if (code.endsWith("not_configured")) throw error;
+      return { code: fallback, tone: "error" };
+    }
+    throw error;
+  }
+
+  async function beginTotpScreen(flow: FlowRecord, browser: FlowBrowser, notice?: FlowNotice) {
+    const world = await load(flow, browser);
+    const enrolment = await delegates.authenticators.beginTotp(
+      actingFor(flow),
+      flow.tenant,
+      flow.principal,
+      { name: "Authenticator app" },
+    );
+    return {
+      kind: "enroll_totp" as const,
+      frame: frameOf(flow, world),
+      authenticator: enrolment.authenticator.id,
+      secret: enrolment.secret,
+      uri: enrolment.uri,
+      qrSvg: enrolment.qrSvg,
+      ...(notice === undefined ? {} : { notice }),
+    };
+  }
+
+  async function enrolmentAllowed(flow: FlowRecord, browser: FlowBrowser): Promise<boolean> {
+    const world = await load(flow, browser);
+    return mayEnrol(world.methods, evidenceOf(flow));
+  }
+
+  async function perform(
+    flow: FlowRecord,
+    browser: FlowBrowser,
+    action: FlowAction,
+  ): Promise<FlowScreen> {
+    const caller = actingFor(flow);
+    const { tenant, principal } = flow;
+    const submitted = { clientAddress: browser.clientAddress };
+    switch (action.kind) {
+      case "verify_totp":
+        try {
+          const { event } = await delegates.authenticators.verifyTotp(
+            caller,
+            tenant,
+            principal,
+            action.authenticator,
+            { code: action.code, ...submitted },
+          );
+          return await proved(flow, event);
+        } catch (error) {
+          return next(flow, browser, noticeFor(error, "totp.invalid_code"));
+        }
+      case "verify_recovery_code":
+        try {
+          const { event } = await delegates.recoveryCodes.verify(caller, tenant, principal, {
+            code: action.code,
+            ...submitted,
+          });
+          return await proved(flow, event);
+        } catch (error) {
+          return next(flow, browser, noticeFor(error, "recovery_code.invalid"));
+        }
+      case "verify_webauthn":
+        try {
+          const { event } = await delegates.webauthn.finishAuthentication(
+            caller,
+            tenant,
+            principal,
+            action.ceremony,
+            { response: action.response, ...submitted },
+          );
+          return await proved(flow, event);
+        } catch (error) {
+          return next(flow, browser, noticeFor(error, "webauthn.failed"));
+        }
+      case "enroll_totp":
+        if (!(await enrolmentAllowed(flow, browser))) {
+          return next(flow, browser, { code: "enrolment.not_allowed", tone: "error" });
+        }
+        return beginTotpScreen(flow, browser);
+      case "confirm_totp": {
+        if (!(await enrolmentAllowed(flow, browser))) {
+          return next(flow, browser, { code: "enrolment.not_allowed", tone: "error" });
+        }
+        try {
+          await delegates.authenticators.confirmTotp(
+            caller,
+            tenant,
+            principal,
+            action.authenticator,
+            {
+              code: action.code,
+              ...submitted,
+            },
+          );
+        } catch (error) {
+          // The secret was shown once; a failed confirmation starts a fresh enrolment.
+          return beginTotpScreen(flow, browser, noticeFor(error, "enrolment.confirm_failed"));
+        }
+        // The first code proves possession of the new authenticator now (its step is used).
+        return proved(flow, { method: "totp", source: "platform", at: now().toISOString() });
+      }
+      case "enroll_webauthn": {
+        const world = await load(flow, browser);
+        if (!mayEnrol(world.methods, evidenceOf(flow))) {
+          return next(flow, browser, { code: "enrolment.not_allowed", tone: "error" });
+        }
+        const preview = await previewDecision(context, services, tenant, requestOf(flow, world));
+        const wanted = [...preview.challenge, ...(preview.reportOnly?.challenge ?? [])].find(
+          (option) => option.kind === "enroll" && option.method === "webauthn",
+        );
+        return {
+          kind: "enroll_webauthn",
+          frame: frameOf(flow, world),
+          deviceBound: wanted?.kind === "enroll" && wanted.deviceBound,
+        };
+      }
+      case "register_webauthn": {
+        if (!(await enrolmentAllowed(flow, browser))) {
+          return next(flow, browser, { code: "enrolment.not_allowed", tone: "error" });
+        }
+        try {
+          const credential = await delegates.webauthn.finishRegistration(
+            caller,
+            tenant,
+            principal,
+            action.ceremony,
+            { response: action.response, name: action.name ?? "Passkey" },
+          );
+          // Registration proved possession, and user verification when the flag says so.
+          return await proved(flow, {
+            method: "webauthn",
+            source: "platform",
+            at: now().toISOString(),
+            userVerified: credential.userVerified,
+            backupEligible: credential.backupEligible,
+            credentialId: credential.credentialId,
+          });
+        } catch (error) {
+          return next(flow, browser, noticeFor(error, "webauthn.failed"));
+        }
+      }
+      case "idp": {
+        const world = await load(flow, browser);
+        if (!world.idps.some((idp) => idp.id === action.idp)) {
+          return next(flow, browser, { code: "idp.rejected", tone: "error" });
+        }
+        await audit(flow, "flow.idp_started", { idp: action.idp });
+        const { location } = await delegates.federation.start(tenant, action.idp, {
+          returnTo: urlOf(flow),
+          principal,
+          flow: flow.id,
+        });
+        return { kind: "redirect", location };
+      }
+      case "continue": {
+        await changeFlow(
+          context,
+          tenant,
+          flow.id,
+          (f) =>
+            f.acknowledgedAt === undefined
+              ? { ...f, acknowledgedAt: now().toISOString() }
+              : undefined,
+          () => ({ type: "flow.acknowledged", payload: {} }),
+        );
+        return { kind: "redirect", location: urlOf(flow) };
+      }
+    }
+  }
+
+  /** Runs a browser request, turning a stop into its screen. */
+  async function browsing(work: () => Promise<FlowScreen>): Promise<FlowScreen> {
+    try {
+      return await work();
+    } catch (error) {
+      if (error instanceof FlowStop) return error.screen;
+      throw error;
+    }
+  }
+
+  async function checked(tenant: string, id: string, browser: FlowBrowser, csrf: string) {
+    const flow = await open(tenant, id, browser);
+    if (typeof csrf !== "string" || !sameSecret(csrf, flow.csrfToken)) {
+      await audit(flow, "flow.csrf_refused", {});
+      stop("flow.csrf");
+    }
+    return flow;
+  }
+
+  return {
+    async create(caller, tenant, request) {
+      authorize(caller, "flow.create", tenant);
+      const at = now();
+      const firstFactor = checkFirstFactor(request);
+      const ttl = request.ttlSeconds ?? DEFAULT_TTL_SECONDS;
+      if (!Number.isInteger(ttl) || ttl < MIN_TTL_SECONDS || ttl > MAX_TTL_SECONDS) {
+        throw new AppError(
+          "request.invalid",
+          `ttlSeconds is a whole number from ${String(MIN_TTL_SECONDS)} to ${String(MAX_TTL_SECONDS)}.`,
+        );
+      }
+      const { record, principal } = await readStore(context, async (r) => ({
+        record: await r.tenants.get(tenant),
+        principal: await r.principals.get(tenant, request.principal.id),
+      }));
+      if (record === undefined) throw new AppError("not_found", "No such tenant.");
+      if (principal === undefined && request.principal.population === undefined) {
+        throw new AppError(
+          "principal.unknown",
+          "The principal is not registered; send its population.",
+        );
+      }
+      const back = matchReturnUrl(record.returnUrls, request.returnTo);
+      if (back === undefined) throw new AppError("flow.return_to_not_allowed");
+      const flow: FlowRecord = {
+        id: `flw_${context.random.secret(18)}`,
+        tenant,
+        principal: request.principal.id,
+        ...(request.principal.population === undefined
+          ? {}
+          : { population: request.principal.population }),
+        createdBy: caller.id,
+        audience: request.audience ?? caller.id,
+        returnTo: back.href,
+        ...(request.state === undefined ? {} : { state: request.state }),
+        ...(request.stepUp === undefined ? {} : { stepUp: request.stepUp }),
+        firstFactor,
+        events: [],
+        csrfToken: context.random.secret(24),
+        status: "pending",
+        createdAt: at.toISOString(),
+        updatedAt: at.toISOString(),
+        expiresAt: new Date(at.getTime() + ttl * 1000).toISOString(),
+        version: 1,
+      };
+      await transact(context, async (r) => {
+        await r.flows.purge(at.toISOString());
+        await r.browserSessions.purge(at.toISOString());
+        await r.flows.insert(flow);
+        await auditFlow(context, r, flow, "flow.created", {
+          createdBy: caller.id,
+          returnTo: flow.returnTo,
+          expiresAt: flow.expiresAt,
+          firstFactor: firstFactor.map((e) => e.method),
+          ...(flow.stepUp === undefined ? {} : { stepUp: flow.stepUp }),
+        });
+      });
+      return { flow: flow.id, url: urlOf(flow), expiresAt: flow.expiresAt };
+    },
+
+    async exchange(caller, input) {
+      authorize(caller, "flow.exchange");
+      if (parts.keys === undefined || parts.signer === undefined) {
+        throw new AppError("assurance.not_configured");
+      }
+      const code = typeof input.code === "string" ? input.code : "";
+      if (code.length < 16 || code.length > 200) throw new AppError("flow.code_invalid");
+      const flow = await readStore(context, (r) => r.flows.findByCodeHash(sha256(code)));
+      if (flow === undefined || !reaches(caller, flow.tenant)) {
+        throw new AppError("flow.code_invalid");
+      }
+      const refuse = async (reason: string): Promise<never> => {
+        await audit(flow, "flow.exchange_refused", { reason, caller: caller.id });
+        throw new AppError("flow.code_invalid");
+      };
+      if (flow.createdBy !== caller.id) await refuse("another_client");
+      if (flow.status === "exchanged") await refuse("replayed");
+      if (flow.status !== "completed" || flow.decision === undefined) await refuse("not_completed");
+      if ((flow.codeExpiresAt ?? "") <= now().toISOString()) await refuse("expired");
+      const decisionId = flow.decision ?? "";
+      const receipt = await readStore(context, (r) => r.receipts.get(decisionId));
+      if (receipt === undefined) return refuse("receipt_missing");
+      // Signed first, handed out only if this request is the one that spends the code.
+      const token = await issueAssuranceToken(
+        context,
+        { keys: parts.keys, signer: parts.signer, issuer: parts.publicUrl },
+        receipt.decision,
+        flow.audience,
+      );
+      let spent = false;
+      await changeFlow(
+        context,
+        flow.tenant,
+        flow.id,
+        (f) => {
+          spent = f.status === "completed" && f.codeHash === flow.codeHash;
+          return spent ? { ...f, status: "exchanged" } : undefined;
+        },
+        () => ({ type: "flow.exchanged", payload: { decision: decisionId, caller: caller.id } }),
+      );
+      if (!spent) await refuse("replayed");
+      return {
+        token,
+        tokenType: "tenant-mfa-assurance+jwt",
+        expiresIn: DEFAULT_ASSURANCE_TOKEN_LIFETIME_SECONDS,
+        tenant: flow.tenant,
+        principal: flow.principal,
+        decision: decisionId,
+      };
+    },
+
+    show(tenant, id, browser) {
+      return browsing(async () => next(await open(tenant, id, browser), browser));
+    },
+
+    act(tenant, id, browser, action) {
+      return browsing(async () =>
+        perform(await checked(tenant, id, browser, action.csrf), browser, action),
+      );
+    },
+
+    async webauthnOptions(tenant, id, browser, input) {
+      let flow: FlowRecord;
+      try {
+        flow = await checked(tenant, id, browser, input.csrf);
+      } catch (error) {
+        if (error instanceof FlowStop && error.screen.kind === "failed") {
+          throw new AppError("flow.unusable", undefined, { reason: error.screen.code });
+        }
+        throw error;
+      }
+      const caller = actingFor(flow);
+      if (input.purpose === "registration") {
+        if (!(await enrolmentAllowed(flow, browser)))
+          throw new AppError("flow.enrolment_not_allowed");
+        const begun = await delegates.webauthn.beginRegistration(caller, tenant, flow.principal);
+        return { ceremony: begun.registration, options: begun.options };
+      }
+      const begun = await delegates.webauthn.beginAuthentication(caller, tenant, flow.principal);
+      return { ceremony: begun.authentication, options: begun.options };
+    },
+  };
+}
+
+/**
+ * The platform may vouch only for its own password check: every MFA method is proven in the
+ * flow, by tenant-mfa's verifiers (DESIGN invariant 3).
+ */
+function checkFirstFactor(request: FlowRequest): readonly AuthenticationEvent[] {
+  const verified = request.verified ?? [];
+  for (const event of verified) {
+    if (
+      event.method !== "password" ||
+      event.source !== "platform" ||
+      Number.isNaN(Date.parse(event.at))
+    ) {
+      throw new AppError(
+        "request.invalid",
+        "Only the platform's own password check can be sent as verified; MFA is proven in the flow.",
+      );
+    }
+  }
+  return verified.map((event) => ({ method: "password", source: "platform", at: event.at }));
+}
