@@ -96,7 +96,7 @@ function session(
  * (compare-and-set on its version); a one-time code redeemed twice; a session reused across
  * tenants or principals, or surviving its principal's removal or its expiry.
  */
-export function describeFlows({ store }: ContractContext): void {
+export function describeFlows({ store, harness }: ContractContext): void {
   describe("flows", () => {
     const insert = (record: FlowRecord) => store().transaction(({ flows }) => flows.insert(record));
     const get = (tenant: string, id: string) =>
@@ -198,6 +198,28 @@ export function describeFlows({ store }: ContractContext): void {
         expect(stored).toStrictEqual(winner);
         if (winner === undefined) throw new Error("no update won");
         current = winner;
+      }
+    });
+
+    it("lets one of two instances move a flow on from one version (several instances: PostgreSQL only)", async ({
+      skip,
+    }) => {
+      const second = await harness().openSecond?.();
+      if (second === undefined) return skip("this store serves one process only");
+      try {
+        const tenant = await addTenant(store());
+        const record = minimalFlow(tenant);
+        await insert(record);
+        const mine: FlowRecord = { ...record, status: "completed", updatedAt: at(1), version: 2 };
+        const theirs: FlowRecord = { ...record, status: "denied", updatedAt: at(2), version: 2 };
+        const outcomes = await Promise.all([
+          update(mine),
+          second.transaction(({ flows }) => flows.update(theirs)),
+        ]);
+        expect([...outcomes].sort()).toEqual([false, true]);
+        expect(await get(tenant, record.id)).toStrictEqual(outcomes[0] ? mine : theirs);
+      } finally {
+        await second.close();
       }
     });
 
