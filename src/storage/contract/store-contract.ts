@@ -4,6 +4,7 @@ import { describeAuditChain } from "./describe-audit-chain.js";
 import { describeChangeNotifications } from "./describe-change-notifications.js";
 import { describeExemptionQueries } from "./describe-exemption-queries.js";
 import { describeFederation } from "./describe-federation.js";
+import { describeFlows } from "./describe-flows.js";
 import { describeMultiInstance } from "./describe-multi-instance.js";
 import { describePagination } from "./describe-pagination.js";
 import { describeRecoveryCodes } from "./describe-recovery-codes.js";
@@ -57,5 +58,6 @@ export function describeStoreContract(name: string, open: () => Promise<StoreHar
     describeSigningKeys(context);
     describeVerificationThrottles(context);
     describeWebAuthn(context);
+    describeFlows(context);
   });
 }

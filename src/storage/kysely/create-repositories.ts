@@ -3,9 +3,11 @@ import type { Repositories } from "../../app/ports.js";
 import { createApiKeyRepository } from "./api-key-repository.js";
 import { createAuthenticatorRepository } from "./authenticator-repository.js";
 import { createAuditRepository, type AuditRepositoryOptions } from "./audit-repository.js";
+import { createBrowserSessionRepository } from "./browser-session-repository.js";
 import type { Database } from "./database.js";
 import { createExemptionRepository } from "./exemption-repository.js";
 import { createFederationRequestRepository } from "./federation-request-repository.js";
+import { createFlowRepository } from "./flow-repository.js";
 import { createIdpRepository } from "./idp-repository.js";
 import { createMandateRepository } from "./mandate-repository.js";
 import { createOneTimeProofRepository } from "./one-time-proof-repository.js";
@@ -46,5 +48,7 @@ export function createRepositories(
     webauthnCredentials: createWebAuthnCredentialRepository(db),
     webauthnChallenges: createWebAuthnChallengeRepository(db),
     webauthnSettings: createWebAuthnSettingsRepository(db),
+    flows: createFlowRepository(db),
+    browserSessions: createBrowserSessionRepository(db),
   };
 }

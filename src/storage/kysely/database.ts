@@ -24,6 +24,8 @@ export interface Database {
   recovery_codes: RecoveryCodesTable;
   signing_keys: SigningKeysTable;
   verification_throttles: VerificationThrottlesTable;
+  flows: FlowsTable;
+  browser_sessions: BrowserSessionsTable;
 }
 
 export interface TenantsTable {
@@ -32,6 +34,7 @@ export interface TenantsTable {
   created_at: string;
   /** JSON array of absolute URLs. */
   return_urls: string;
+  logo_url: string | null;
 }
 
 export interface PolicyVersionsTable {
@@ -267,4 +270,32 @@ export interface WebAuthnSettingsTable {
   document: string;
   updated_at: string;
   updated_by: string;
+}
+
+/**
+ * Hosted flows: as columns what is selected or compared on, the rest of the record as one JSON
+ * document. `version` is the compare-and-set counter; `code_hash` is unique.
+ */
+export interface FlowsTable {
+  id: string;
+  tenant: string;
+  principal: string;
+  code_hash: string | null;
+  status: string;
+  version: number;
+  expires_at: string;
+  document: string;
+}
+
+/** A principal's verified evidence in one browser: one row per tenant, principal and browser. */
+export interface BrowserSessionsTable {
+  id: string;
+  tenant: string;
+  principal: string;
+  browser_hash: string;
+  /** JSON array of authentication events. */
+  events: string;
+  created_at: string;
+  last_active_at: string;
+  expires_at: string;
 }

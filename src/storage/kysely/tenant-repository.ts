@@ -40,6 +40,7 @@ export function createTenantRepository(db: Kysely<Database>): TenantStore {
           name: record.name,
           created_at: toTimeText(record.createdAt, "createdAt"),
           return_urls: toJsonText(record.returnUrls),
+          logo_url: record.logoUrl ?? null,
         })
         .onConflict((conflict) => conflict.column("id").doNothing())
         .returning("id")
@@ -55,6 +56,15 @@ export function createTenantRepository(db: Kysely<Database>): TenantStore {
         .executeTakeFirst();
       return updated.numUpdatedRows === 1n;
     },
+
+    async setLogoUrl(tenant, logoUrl) {
+      const updated = await db
+        .updateTable("tenants")
+        .set({ logo_url: logoUrl ?? null })
+        .where("id", "=", tenant)
+        .executeTakeFirst();
+      return updated.numUpdatedRows === 1n;
+    },
   };
 }
 
@@ -64,5 +74,6 @@ function toTenant(row: Selectable<TenantsTable>): TenantRecord {
     name: row.name,
     createdAt: row.created_at,
     returnUrls: fromJsonText(row.return_urls) as string[],
+    ...(row.logo_url === null ? {} : { logoUrl: row.logo_url }),
   };
 }

@@ -7,6 +7,7 @@ import { webauthnMigration } from "./0004-webauthn.js";
 import { recoveryCodesMigration } from "./0005-recovery-codes.js";
 import { verificationThrottlesMigration } from "./0006-verification-throttles.js";
 import { signingKeysMigration } from "./0007-signing-keys.js";
+import { flowsMigration } from "./0008-flows.js";
 
 /**
  * Every migration, in order. Listed in code rather than read from a folder so that the built
@@ -20,6 +21,7 @@ const migrations: Readonly<Record<string, Migration>> = {
   "0005-recovery-codes": recoveryCodesMigration,
   "0006-verification-throttles": verificationThrottlesMigration,
   "0007-signing-keys": signingKeysMigration,
+  "0008-flows": flowsMigration,
 };
 
 const provider: MigrationProvider = {

@@ -85,6 +85,7 @@ describe("SQLite store", () => {
       "0005-recovery-codes",
       "0006-verification-throttles",
       "0007-signing-keys",
+      "0008-flows",
     ]);
     expect(await migrateStore(url)).toEqual([]);
     const store = await openStore(url, { migrate: false });
