@@ -1,0 +1,281 @@
+import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from "jose";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { Caller, FlowBrowser } from "../application.js";
+import { chainOf } from "../audit/audit-chain.js";
+import { openHarness, type Harness } from "../test-support/harness.js";
+import { enrolTotp, rightCode, type EnrolledTotp } from "../test-support/totp-principals.js";
+import type { FlowScreen } from "./flow-screens.js";
+
+const RETURN = "https://app.acme.example/signed-in";
+const ISSUER = "https://mfa.test";
+
+// Threats: a flow completed by someone other than the browser that opened it, a forged form, a
+// code replayed, stolen by another client or used late, an attacker enrolling their own
+// authenticator with only the password, and evidence reused across browsers or beyond its age.
+describe("hosted flows", () => {
+  let h: Harness;
+  let service: Caller;
+  let totp: EnrolledTotp;
+  const browser: FlowBrowser = { cookie: "browser-one-cookie-value-0123456789" };
+  const otherBrowser: FlowBrowser = { cookie: "browser-two-cookie-value-9876543210" };
+
+  beforeEach(async () => {
+    h = await openHarness({ federation: { publicUrl: ISSUER } });
+    await h.app.tenants.create(h.admin, { id: "acme", name: "Acme", returnUrls: [RETURN] });
+    const { record } = await h.app.policies.current(h.admin, "acme");
+    await h.app.policies.replace(h.admin, "acme", {
+      policy: { posture: "platform_mfa" },
+      rationale: "MFA for everyone",
+      ifMatch: record.version,
+    });
+    service = await h.caller(["platform_service"], ["acme"]);
+    totp = await enrolTotp(h, service, "acme", "alice");
+    h.clock.advance(60);
+  });
+  afterEach(() => h.close());
+
+  const password = () => ({
+    method: "password" as const,
+    source: "platform" as const,
+    at: h.clock.now().toISOString(),
+  });
+  const create = (extra: Record<string, unknown> = {}) =>
+    h.app.flows.create(service, "acme", {
+      principal: { id: "alice" },
+      verified: [password()],
+      returnTo: `${RETURN}?from=login`,
+      state: "st-1",
+      ...extra,
+    });
+  const csrfOf = (screen: FlowScreen): string => {
+    if (!("frame" in screen)) throw new Error(`no frame on a ${screen.kind} screen`);
+    return screen.frame.csrfToken;
+  };
+  const codeOf = (screen: FlowScreen): string => {
+    expect(screen.kind).toBe("redirect");
+    const url = new URL(screen.kind === "redirect" ? screen.location : "");
+    expect(url.origin + url.pathname).toBe(RETURN);
+    return url.searchParams.get("code") ?? "";
+  };
+  /** Walks a flow with TOTP: the challenge, the code, and back to the platform. */
+  const walk = async (flow: string, who = browser) => {
+    const challenge = await h.app.flows.show("acme", flow, who);
+    expect(challenge.kind).toBe("challenge");
+    const verified = await h.app.flows.act("acme", flow, who, {
+      kind: "verify_totp",
+      csrf: csrfOf(challenge),
+      authenticator: totp.id,
+      code: rightCode(h, totp),
+    });
+    expect(verified).toEqual({ kind: "redirect", location: `${ISSUER}/t/acme/flows/${flow}` });
+    return h.app.flows.show("acme", flow, who);
+  };
+  const audit = async () =>
+    (
+      await h.store.read(({ audit: a }) => a.read(chainOf("acme"), { afterSeq: 0, limit: 500 }))
+    ).filter((e) => e.type.startsWith("flow."));
+
+  it("walks a TOTP sign-in to a code that the creating key exchanges once for a verifiable token", async () => {
+    const { flow, url } = await create();
+    expect(url).toBe(`${ISSUER}/t/acme/flows/${flow}`);
+    const first = await h.app.flows.show("acme", flow, browser);
+    expect(first).toMatchObject({
+      kind: "challenge",
+      options: [{ kind: "verify_totp", authenticators: [{ id: totp.id }] }],
+      proven: ["password"],
+    });
+    const done = await walk(flow);
+    expect(new URL(done.kind === "redirect" ? done.location : "").searchParams.get("state")).toBe(
+      "st-1",
+    );
+    const exchanged = await h.app.flows.exchange(service, { code: codeOf(done) });
+    const jwks = createLocalJWKSet((await h.app.assurance.jwks()) as unknown as JSONWebKeySet);
+    const { payload } = await jwtVerify(exchanged.token, jwks, {
+      issuer: ISSUER,
+      audience: service.id,
+      currentDate: h.clock.now(),
+      typ: "tenant-mfa-assurance+jwt",
+    });
+    expect(payload).toMatchObject({
+      sub: "alice",
+      tenant: "acme",
+      aal: 2,
+      phr: false,
+      amr: ["mfa", "otp", "pwd"],
+      decision: exchanged.decision,
+    });
+    const receipt = await h.app.decisions.receipt(h.admin, exchanged.decision);
+    expect(receipt.outcome).toBe("allow");
+    expect(receipt.inputSummary).toMatchObject({ flow: { id: flow } });
+    expect((await audit()).map((e) => e.type)).toEqual([
+      "flow.created",
+      "flow.opened",
+      "flow.verified",
+      "flow.completed",
+      "flow.exchanged",
+    ]);
+  });
+
+  it("accepts a code once, only from the key that created the flow, and only for a minute", async () => {
+    const other = await h.caller(["platform_service"], ["acme"]);
+    const code = codeOf(await walk((await create()).flow));
+    await expect(h.app.flows.exchange(other, { code })).rejects.toMatchObject({
+      code: "flow.code_invalid",
+    });
+    await h.app.flows.exchange(service, { code });
+    await expect(h.app.flows.exchange(service, { code })).rejects.toMatchObject({
+      code: "flow.code_invalid",
+    });
+    h.clock.advance(30);
+    const late = codeOf(await walk((await create()).flow, otherBrowser));
+    h.clock.advance(61);
+    await expect(h.app.flows.exchange(service, { code: late })).rejects.toMatchObject({
+      code: "flow.code_invalid",
+    });
+    const refusals = (await audit()).filter((e) => e.type === "flow.exchange_refused");
+    expect(refusals.map((e) => e.payload["reason"])).toEqual([
+      "another_client",
+      "replayed",
+      "expired",
+    ]);
+  });
+
+  it("belongs to the first browser that opens it", async () => {
+    const { flow } = await create();
+    const challenge = await h.app.flows.show("acme", flow, browser);
+    expect(await h.app.flows.show("acme", flow, otherBrowser)).toEqual({
+      kind: "failed",
+      code: "flow.other_browser",
+    });
+    const stolen = await h.app.flows.act("acme", flow, otherBrowser, {
+      kind: "verify_totp",
+      csrf: csrfOf(challenge),
+      authenticator: totp.id,
+      code: rightCode(h, totp),
+    });
+    expect(stolen).toMatchObject({ kind: "failed", code: "flow.other_browser" });
+    expect((await audit()).filter((e) => e.type === "flow.browser_refused")).toHaveLength(2);
+  });
+
+  it("refuses a form without the flow's CSRF token, before verifying anything", async () => {
+    const { flow } = await create();
+    await h.app.flows.show("acme", flow, browser);
+    const forged = await h.app.flows.act("acme", flow, browser, {
+      kind: "verify_totp",
+      csrf: "forged",
+      authenticator: totp.id,
+      code: rightCode(h, totp),
+    });
+    expect(forged).toEqual({ kind: "failed", code: "flow.csrf" });
+    expect((await audit()).map((e) => e.type)).not.toContain("flow.verified");
+  });
+
+  it("expires, is used once, and refuses a return URL the tenant did not register", async () => {
+    const { flow } = await create();
+    h.clock.advance(601);
+    expect(await h.app.flows.show("acme", flow, browser)).toMatchObject({ code: "flow.expired" });
+    const used = (await create()).flow;
+    await walk(used);
+    expect(await h.app.flows.show("acme", used, browser)).toMatchObject({ code: "flow.used" });
+    expect(await h.app.flows.show("acme", "flw_unknown", browser)).toMatchObject({
+      code: "flow.not_found",
+    });
+    await expect(create({ returnTo: "https://evil.example/signed-in" })).rejects.toMatchObject({
+      code: "flow.return_to_not_allowed",
+    });
+  });
+
+  it("refuses MFA evidence asserted by the platform: only its password check", async () => {
+    await expect(
+      create({
+        verified: [{ method: "totp", source: "platform", at: h.clock.now().toISOString() }],
+      }),
+    ).rejects.toMatchObject({ code: "request.invalid" });
+  });
+
+  it("reuses this browser's fresh evidence, says so in the receipt, and not in another browser", async () => {
+    await walk((await create()).flow);
+    h.clock.advance(120);
+    const { flow } = await create();
+    const reused = await h.app.flows.show("acme", flow, browser);
+    const exchanged = await h.app.flows.exchange(service, { code: codeOf(reused) });
+    const receipt = await h.app.decisions.receipt(h.admin, exchanged.decision);
+    expect(receipt.inputSummary["flow"]).toMatchObject({
+      id: flow,
+      reusedSession: expect.any(String),
+    });
+    const elsewhere = await h.app.flows.show("acme", (await create()).flow, otherBrowser);
+    expect(elsewhere.kind).toBe("challenge");
+  });
+
+  it("steps up only for the difference: phishing resistance asks for a passkey, after verifying", async () => {
+    await walk((await create()).flow);
+    const { flow } = await create({ stepUp: { phishingResistant: true } });
+    const stepUp = await h.app.flows.show("acme", flow, browser);
+    // A passkey is what is missing; enrolling one needs a method verified in this flow first.
+    expect(stepUp).toMatchObject({ kind: "challenge", options: [{ kind: "verify_totp" }] });
+    const refused = await h.app.flows.act("acme", flow, browser, {
+      kind: "enroll_totp",
+      csrf: csrfOf(stepUp),
+    });
+    expect(refused).toMatchObject({ kind: "challenge", notice: { code: "enrolment.not_allowed" } });
+    h.clock.advance(30);
+    await h.app.flows.act("acme", flow, browser, {
+      kind: "verify_totp",
+      csrf: csrfOf(stepUp),
+      authenticator: totp.id,
+      code: rightCode(h, totp),
+    });
+    expect(await h.app.flows.show("acme", flow, browser)).toMatchObject({
+      kind: "challenge",
+      options: [{ kind: "enroll_webauthn" }],
+      frame: { stepUp: true },
+    });
+  });
+
+  it("lets a principal without any authenticator enrol one on the strength of the password", async () => {
+    await h.app.principals.upsert(h.admin, "acme", "bob", { population: "direct" });
+    const { flow } = await h.app.flows.create(service, "acme", {
+      principal: { id: "bob" },
+      verified: [password()],
+      returnTo: RETURN,
+    });
+    const challenge = await h.app.flows.show("acme", flow, browser);
+    expect(challenge).toMatchObject({
+      kind: "challenge",
+      options: [{ kind: "enroll_webauthn" }, { kind: "enroll_totp" }],
+    });
+    const enrolment = await h.app.flows.act("acme", flow, browser, {
+      kind: "enroll_totp",
+      csrf: csrfOf(challenge),
+    });
+    expect(enrolment).toMatchObject({
+      kind: "enroll_totp",
+      qrSvg: expect.stringContaining("<svg"),
+    });
+    if (enrolment.kind !== "enroll_totp") return;
+    const { oathtoolCode } = await import("../../verifiers/totp/test-support/oathtool.js");
+    const confirmed = await h.app.flows.act("acme", flow, browser, {
+      kind: "confirm_totp",
+      csrf: csrfOf(enrolment),
+      authenticator: enrolment.authenticator,
+      code: oathtoolCode(enrolment.secret, h.clock.now()),
+    });
+    expect(confirmed.kind).toBe("redirect");
+    codeOf(await h.app.flows.show("acme", flow, browser));
+  });
+
+  it("without the platform's password, a principal with no authenticator is sent back to sign in", async () => {
+    await h.app.principals.upsert(h.admin, "acme", "bob", { population: "direct" });
+    const { flow } = await h.app.flows.create(service, "acme", {
+      principal: { id: "bob" },
+      returnTo: RETURN,
+      state: "s",
+    });
+    const screen = await h.app.flows.show("acme", flow, browser);
+    expect(screen).toMatchObject({
+      kind: "challenge",
+      options: [{ kind: "reauthenticate", location: `${RETURN}?error=reauthenticate&state=s` }],
+    });
+  });
+});
