@@ -385,6 +385,12 @@ export interface Application {
     ): Promise<TenantRecord>;
     get(caller: Caller, tenant: string): Promise<TenantRecord>;
     list(caller: Caller, page: PageRequest): Promise<Page<TenantRecord>>;
+    /** Sets (or, with null, removes) the logo shown on the tenant's hosted pages. */
+    setBranding(
+      caller: Caller,
+      tenant: string,
+      input: { logoUrl: string | null },
+    ): Promise<TenantRecord>;
     /** Replaces the URLs that sign-in flows may return to (DESIGN invariant 10). */
     setReturnUrls(
       caller: Caller,

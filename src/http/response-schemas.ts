@@ -39,6 +39,7 @@ export const tenantRecord = z.object({
   name: z.string(),
   createdAt: time,
   returnUrls: z.array(z.string()),
+  logoUrl: z.string().optional().describe("Shown on the tenant's hosted pages."),
 });
 
 const mapping = z.object({

@@ -1,6 +1,6 @@
 import type { Decision } from "../../core/decision.js";
 import type { AuthenticationEvent, EnrolledAuthenticator } from "../../core/evidence.js";
-import { authorize, reaches } from "../access/permissions.js";
+import { authorize } from "../access/permissions.js";
 import type {
   Application,
   Caller,
@@ -662,6 +662,22 @@ export function flowUseCases(
         version: 1,
       };
       await transact(context, async (r) => {
+        // Authenticators belong to registered principals: a principal the platform sends for
+        // the first time is registered with the population it gave, as the audit log records.
+        if (principal === undefined && request.principal.population !== undefined) {
+          await r.principals.upsert({
+            tenant,
+            id: request.principal.id,
+            population: request.principal.population,
+            createdAt: at.toISOString(),
+            updatedAt: at.toISOString(),
+          });
+          await auditFlow(context, r, flow, "principal.registered", {
+            id: flow.principal,
+            population: request.principal.population,
+            previousPopulation: null,
+          });
+        }
         await r.flows.purge(at.toISOString());
         await r.browserSessions.purge(at.toISOString());
         await r.flows.insert(flow);
@@ -684,9 +700,9 @@ export function flowUseCases(
       const code = typeof input.code === "string" ? input.code : "";
       if (code.length < 16 || code.length > 200) throw new AppError("flow.code_invalid");
       const flow = await readStore(context, (r) => r.flows.findByCodeHash(sha256(code)));
-      if (flow === undefined || !reaches(caller, flow.tenant)) {
-        throw new AppError("flow.code_invalid");
-      }
+      if (flow === undefined) throw new AppError("flow.code_invalid");
+      // As everywhere in the API, a tenant the caller cannot reach is one it cannot see.
+      authorize(caller, "flow.exchange", flow.tenant);
       const refuse = async (reason: string): Promise<never> => {
         await audit(flow, "flow.exchange_refused", { reason, caller: caller.id });
         throw new AppError("flow.code_invalid");

@@ -85,6 +85,23 @@ export function tenantUseCases(context: Context): Application["tenants"] {
         }),
       );
     },
+    async setBranding(caller, tenant, input) {
+      authorize(caller, "tenant.configure", tenant);
+      const logoUrl = input.logoUrl ?? undefined;
+      if (logoUrl !== undefined) checkLogoUrl(logoUrl);
+      return transact(context, async (r) => {
+        const current = await requireTenant(r, tenant);
+        await r.tenants.setLogoUrl(tenant, logoUrl);
+        await recordAudit(context, r, {
+          tenant,
+          type: "tenant.branding_changed",
+          actor: caller.id,
+          payload: { before: current.logoUrl ?? null, after: logoUrl ?? null },
+        });
+        const { logoUrl: _old, ...rest } = current;
+        return logoUrl === undefined ? rest : { ...rest, logoUrl };
+      });
+    },
     async setReturnUrls(caller, tenant, input) {
       authorize(caller, "tenant.configure", tenant);
       const returnUrls = checkReturnUrls(input.returnUrls);
@@ -113,6 +130,26 @@ function checkReturnUrls(urls: readonly string[]): readonly string[] {
     }
   }
   return [...new Set(urls)];
+}
+
+/**
+ * A logo is shown on the hosted pages, so it must come over https (http only on loopback) from
+ * an absolute URL without user info: the pages' Content-Security-Policy admits its origin.
+ */
+function checkLogoUrl(value: string): void {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new AppError("request.invalid", "The logo URL is not an absolute URL.");
+  }
+  const loopback = ["localhost", "127.0.0.1", "[::1]"].includes(url.hostname);
+  if (url.protocol !== "https:" && !(url.protocol === "http:" && loopback)) {
+    throw new AppError("request.invalid", "The logo URL must use https (http only on loopback).");
+  }
+  if (url.username !== "" || url.password !== "" || value.length > 2000) {
+    throw new AppError("request.invalid", "The logo URL must not carry user info.");
+  }
 }
 
 /** Throws `not_found` unless the tenant exists. */

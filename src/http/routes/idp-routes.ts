@@ -35,6 +35,23 @@ export function registerIdpRoutes(server: FastifyInstance, context: ApiContext):
 
   addRoute(server, authenticate, {
     method: "PUT",
+    url: "/v1/tenants/:tenant/branding",
+    tag: "tenants",
+    summary: "Set or remove the logo shown on the tenant's hosted pages",
+    params: tenantParams,
+    body: z.strictObject({
+      logoUrl: z
+        .string()
+        .max(2000)
+        .nullable()
+        .describe("An https URL of the logo (http only on loopback), or null to remove it."),
+    }),
+    success: { status: 200, description: "The tenant.", schema: tenantRecord },
+    handler: ({ params, body, caller }) => app.tenants.setBranding(caller, params.tenant, body),
+  });
+
+  addRoute(server, authenticate, {
+    method: "PUT",
     url: "/v1/tenants/:tenant/idps/:idp",
     tag: "idps",
     summary: "Register or replace an identity provider (SAML 2.0 or OpenID Connect)",
