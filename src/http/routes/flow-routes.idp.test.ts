@@ -1,0 +1,146 @@
+/**
+ * Threat: a hosted flow completed by an IdP sign-in that proved no MFA, proved it for someone
+ * else, or long ago; or a code exchanged for a token that says more than the IdP proved. The
+ * flow is created and exchanged through the HTTP API, the IdP is a real `oidc-provider`, and the
+ * platform verifies the token with `jose` and the published JWKS (DESIGN invariants 3, 7, 9).
+ */
+import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from "jose";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { FlowBrowser } from "../../app/application.js";
+import type { FlowScreen } from "../../app/flows/flow-screens.js";
+import {
+  REFEDS_MFA,
+  startOidcProviderPeer,
+  type OidcProviderPeer,
+  type PeerSignIn,
+} from "../../verifiers/oidc/test-support/oidc-provider-peer.js";
+import type { TestServer } from "../test-support/open-test-server.js";
+import {
+  RETURN_URL,
+  atPeer,
+  auditOf,
+  createTenant,
+  openFederationServer,
+  publicUrlOf,
+  registerPeer,
+  serverPath,
+  syncClock,
+} from "../test-support/oidc-federation.js";
+
+let peer: OidcProviderPeer;
+beforeAll(async () => {
+  peer = await startOidcProviderPeer();
+});
+afterAll(() => peer.close());
+
+let t: TestServer;
+let service: string;
+let admin: string;
+afterEach(() => t.close());
+
+const browser: FlowBrowser = { cookie: "carol-browser-cookie-0123456789abcdef" };
+const MFA: PeerSignIn = { accountId: "carol", acr: REFEDS_MFA, amr: ["pwd", "mfa"] };
+
+async function acme(require?: { maxAgeSeconds: number }): Promise<void> {
+  t = await openFederationServer(peer);
+  await createTenant(t, "acme", "idp_mfa", require);
+  admin = await t.key(["tenant_admin"], ["acme"]);
+  service = await t.key(["platform_service"], ["acme"]);
+  expect((await registerPeer(t, admin, "acme", peer, { request: { mfa: [] } })).statusCode).toBe(
+    201,
+  );
+  const registered = await t.call("PUT", "/v1/tenants/acme/principals/carol", {
+    key: admin,
+    body: { population: "sso" },
+  });
+  expect(registered.statusCode).toBe(200);
+}
+
+async function createFlow(): Promise<string> {
+  const created = await t.call("POST", "/v1/tenants/acme/flows", {
+    key: service,
+    body: { principal: { id: "carol" }, return_to: RETURN_URL, state: "xyz" },
+  });
+  expect(created.statusCode, created.body).toBe(201);
+  const body = created.json<{ flow: string; url: string }>();
+  expect(body.url).toBe(`${publicUrlOf(peer)}/t/acme/flows/${body.flow}`);
+  return body.flow;
+}
+
+/** The browser picks the IdP on the flow page, signs in there as `signIn`, and comes back. */
+async function viaIdp(flow: string, signIn: PeerSignIn): Promise<FlowScreen> {
+  const challenge = await t.app.flows.show("acme", flow, browser);
+  expect(challenge).toMatchObject({ kind: "challenge", options: [{ kind: "idp", idp: "corp" }] });
+  if (challenge.kind !== "challenge") throw new Error("no challenge");
+  peer.nextSignIn = signIn;
+  syncClock(t);
+  const toIdp = await t.app.flows.act("acme", flow, browser, {
+    kind: "idp",
+    idp: "corp",
+    csrf: challenge.frame.csrfToken,
+  });
+  if (toIdp.kind !== "redirect") throw new Error(`not sent to the IdP: ${toIdp.kind}`);
+  expect(toIdp.location.startsWith(peer.issuer)).toBe(true);
+  const callback = await t.call("GET", serverPath(peer, await atPeer(peer, toIdp.location)));
+  expect(callback.statusCode, callback.body).toBe(303);
+  expect(callback.headers.location).toBe(`${publicUrlOf(peer)}/t/acme/flows/${flow}`);
+  return t.app.flows.show("acme", flow, browser);
+}
+
+async function exchange(screen: FlowScreen) {
+  if (screen.kind !== "redirect") throw new Error(`not done: ${screen.kind}`);
+  const back = new URL(screen.location);
+  expect(`${back.origin}${back.pathname}`).toBe(RETURN_URL);
+  expect(back.searchParams.get("state")).toBe("xyz");
+  const response = await t.call("POST", "/v1/flows/exchange", {
+    key: service,
+    body: { code: back.searchParams.get("code") },
+  });
+  expect(response.statusCode, response.body).toBe(200);
+  const { token } = response.json<{ token: string }>();
+  const jwks = (await t.call("GET", "/.well-known/jwks.json")).json<JSONWebKeySet>();
+  const { payload } = await jwtVerify(token, createLocalJWKSet(jwks), {
+    issuer: publicUrlOf(peer),
+    audience: await keyIdOf(service),
+    currentDate: t.clock.now(),
+  });
+  return payload;
+}
+
+const keyIdOf = async (key: string) => (await t.app.authenticate(key)).id;
+
+describe("a hosted flow through the tenant's OIDC IdP", () => {
+  it("completes with MFA proven at the IdP, and the token says so", async () => {
+    await acme();
+    const payload = await exchange(await viaIdp(await createFlow(), MFA));
+    expect(payload).toMatchObject({ sub: "carol", tenant: "acme", aal: 2, acr: REFEDS_MFA });
+    expect(payload["amr"]).toEqual(expect.arrayContaining(["mfa", "pwd"]));
+  });
+
+  it("guides a sign-in without MFA to step up at the IdP, then completes", async () => {
+    await acme();
+    const flow = await createFlow();
+    const again = await viaIdp(flow, { accountId: "carol", amr: ["pwd"] });
+    expect(again).toMatchObject({ kind: "challenge", options: [{ kind: "idp", idp: "corp" }] });
+    expect((await exchange(await viaIdp(flow, MFA)))["aal"]).toBe(2);
+  });
+
+  it("refuses an IdP answer about someone else: the flow stays unproven", async () => {
+    await acme();
+    const flow = await createFlow();
+    const screen = await viaIdp(flow, { ...MFA, accountId: "mallory" });
+    expect(screen.kind).toBe("challenge");
+    const rejected = await auditOf(t, admin, "acme", "federation.rejected");
+    expect(rejected.map((e) => e.payload["reason"])).toEqual(["federation.subject_mismatch"]);
+    expect(await auditOf(t, admin, "acme", "flow.verified")).toEqual([]);
+  });
+
+  it("does not count an authentication older than the policy allows: the user signs in again", async () => {
+    await acme({ maxAgeSeconds: 900 });
+    const flow = await createFlow();
+    const stale = await viaIdp(flow, { ...MFA, authTime: Math.floor(Date.now() / 1000) - 7200 });
+    expect(stale.kind).toBe("challenge");
+    expect(await auditOf(t, admin, "acme", "federation.rejected")).toHaveLength(1);
+    expect((await exchange(await viaIdp(flow, MFA)))["sub"]).toBe("carol");
+  });
+});
