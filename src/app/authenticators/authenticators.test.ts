@@ -154,6 +154,7 @@ describe("TOTP enrolment and management", () => {
           kind: "totp",
           status: "pending",
           role: "tenant_admin",
+          sessionsEnded: 0,
         },
       ],
     ]);

@@ -311,6 +311,8 @@ export function authenticatorUseCases(
         if (!(await r.authenticators.remove(tenant, principal, id))) {
           throw new AppError("not_found");
         }
+        // What the principal proved with it in some browser is not reused by a later flow.
+        const sessionsEnded = await r.browserSessions.removePrincipal(tenant, principal);
         const { role, freshMfaAt } = check;
         await recordAudit(context, r, {
           tenant,
@@ -320,6 +322,7 @@ export function authenticatorUseCases(
             ...subject(record),
             status: record.status,
             role,
+            sessionsEnded,
             ...(freshMfaAt === undefined ? {} : { freshMfaAt }),
           },
         });

@@ -68,6 +68,7 @@ describe("removal rules over every method", () => {
         credentialId: m.credential.credentialId,
         name: m.credential.name,
         role: "platform_service",
+        sessionsEnded: 0,
         freshMfaAt: verifiedAt,
       },
     ]);

@@ -65,6 +65,7 @@ describe("removing an authenticator on the principal's behalf", () => {
           kind: "totp",
           status: "active",
           role: "platform_service",
+          sessionsEnded: 0,
           freshMfaAt: verifiedAt,
         },
       ],

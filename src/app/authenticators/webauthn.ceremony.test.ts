@@ -126,6 +126,7 @@ describe("WebAuthn ceremonies", () => {
         credentialId: laptop.credentialId,
         name: "laptop",
         role: "platform_service",
+        sessionsEnded: 0,
         freshMfaAt: verified.event.at,
       },
       expect.objectContaining({ authenticator: totp.authenticator.id, kind: "totp" }),

@@ -611,6 +611,8 @@ export function withWebAuthnCredentials(
           });
           if (!check.ok) return check.error;
           if (!(await r.webauthnCredentials.remove(tenant, principal, id))) return "absent";
+          // What the principal proved with it in some browser is not reused by a later flow.
+          const sessionsEnded = await r.browserSessions.removePrincipal(tenant, principal);
           const { role, freshMfaAt } = check;
           await recordAudit(context, r, {
             tenant,
@@ -623,6 +625,7 @@ export function withWebAuthnCredentials(
               credentialId: record.credentialId,
               name: record.name,
               role,
+              sessionsEnded,
               ...(freshMfaAt === undefined ? {} : { freshMfaAt }),
             },
           });

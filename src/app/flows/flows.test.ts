@@ -208,6 +208,16 @@ describe("hosted flows", () => {
     expect(elsewhere.kind).toBe("challenge");
   });
 
+  it("stops reusing a browser's evidence once one of the principal's authenticators is removed", async () => {
+    const spare = await enrolTotp(h, service, "acme", "alice");
+    h.clock.advance(60);
+    await walk((await create()).flow);
+    await h.app.authenticators.remove(h.admin, "acme", "alice", spare.id);
+    const removed = await h.app.audit.list(h.admin, "acme", { type: "authenticator.removed" }, {});
+    expect(removed.items[0]?.payload).toMatchObject({ sessionsEnded: 1 });
+    expect((await h.app.flows.show("acme", (await create()).flow, browser)).kind).toBe("challenge");
+  });
+
   it("steps up only for the difference: phishing resistance asks for a passkey, after verifying", async () => {
     await walk((await create()).flow);
     const { flow } = await create({ stepUp: { phishingResistant: true } });
