@@ -40,7 +40,15 @@ export interface OidcProviderPeer {
  * `acr` the sign-in cannot meet is answered as a real IdP would (OIDC Core §5.5.1.1), with
  * `unmet_authentication_requirements`.
  */
-export async function startOidcProviderPeer(): Promise<OidcProviderPeer> {
+export async function startOidcProviderPeer(
+  options: {
+    /**
+     * The one redirect URI the client may use; by default the callback of tenant `acme`, IdP
+     * `corp`, under `${issuer}/rp` (for servers tested without listening).
+     */
+    redirectUri?: (issuer: string) => string;
+  } = {},
+): Promise<OidcProviderPeer> {
   let provider: Provider | undefined;
   let jwksRequests = 0;
   const state = { nextSignIn: { accountId: "alice" } as PeerSignIn, signingKid: "" };
@@ -63,7 +71,8 @@ export async function startOidcProviderPeer(): Promise<OidcProviderPeer> {
   });
 
   const issuer = server.origin;
-  const redirectUri = `${issuer}/rp/t/acme/idps/corp/oidc/callback`;
+  const redirectUri =
+    options.redirectUri?.(issuer) ?? `${issuer}/rp/t/acme/idps/corp/oidc/callback`;
   const client = { clientId: "tenant-mfa-acme", clientSecret: "s3cret:with/odd+chars" };
 
   async function configure(): Promise<void> {
