@@ -217,7 +217,7 @@ function readClaims(payload: JWTPayload): AssuranceTokenClaims {
     aud: p.aud as string,
     tenant: p.tenant as string,
     acr: p.acr as string,
-    amr: Object.freeze([...(amr)]),
+    amr: Object.freeze([...amr]),
     auth_time: p.auth_time as number,
     aal,
     phr,
