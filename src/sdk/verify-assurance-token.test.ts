@@ -291,8 +291,9 @@ describe("verifyAssuranceToken refuses a genuine token used out of place or out 
     "exp",
     "jti",
   ])("refuses a token without its %s claim", async (claim) => {
-    const claims: Record<string, unknown> = { ...f.claims() };
-    delete claims[claim];
+    const claims = Object.fromEntries(
+      Object.entries(f.claims()).filter(([name]) => name !== claim),
+    );
     await refusedWith(verify(await f.sign(claims)), "token.invalid_claims");
   });
 

@@ -25,7 +25,7 @@ export interface AssuranceFixture {
   /** Seconds since the epoch, on the server's clock. */
   nowSeconds(): number;
   /** The claims of a fresh AAL3 phishing-resistant sign-in by alice at acme, with `overrides`. */
-  claims(overrides?: Partial<Record<keyof AssuranceClaims, unknown>>): AssuranceClaims;
+  claims(overrides?: Partial<Record<keyof AssuranceClaims | "nbf", unknown>>): AssuranceClaims;
   /** Signs claims as the server does: the active key, its `kid`, `typ` and algorithm. */
   sign(claims: object): Promise<string>;
   /** The active key, private part included, to craft forged tokens. */
