@@ -1,6 +1,10 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { AssuranceTokenClaims } from "./assurance-token-claims.js";
-import { guardAssurance, type AssuranceGuardOptions } from "./guard-assurance.js";
+import {
+  assertGuardOptions,
+  guardAssurance,
+  type AssuranceGuardOptions,
+} from "./guard-assurance.js";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -19,6 +23,7 @@ declare module "fastify" {
 export function assurancePreHandler<Req extends FastifyRequest = FastifyRequest>(
   options: AssuranceGuardOptions<Req>,
 ) {
+  assertGuardOptions(options);
   return async (request: Req, reply: FastifyReply): Promise<FastifyReply | undefined> => {
     const outcome = await guardAssurance(options, request);
     if (outcome.kind === "pass") {

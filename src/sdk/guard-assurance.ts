@@ -31,7 +31,11 @@ export interface AssuranceGuardOptions<Req extends RequestWithHeaders> {
   readonly token?: (req: Req) => string | undefined;
   /** The cookie holding the token, when the default reader is used. */
   readonly cookie?: string;
-  /** The tenant the request acts in, from your routing: the token must be for it. */
+  /**
+   * The tenant the request acts in, from your routing: the token must be for it. Required unless
+   * `verify.tenant` names the one tenant every request acts in: a guard never accepts a token of
+   * any tenant.
+   */
   readonly tenant?: (req: Req) => string | undefined;
   /** Your session's signed-in principal: the token must be for it, and step-up is started for it. */
   readonly principal?: (
@@ -81,6 +85,16 @@ export type GuardOutcome =
 
 const INSUFFICIENT = "assurance.insufficient";
 
+/** Throws when the options cannot guard safely: a guard must know each request's tenant. */
+export function assertGuardOptions<Req extends RequestWithHeaders>(
+  options: AssuranceGuardOptions<Req>,
+): void {
+  if (options.tenant === undefined && options.verify.tenant === undefined)
+    throw new TypeError("give tenant(req) or verify.tenant: a guard must bind tokens to a tenant");
+  if (options.stepUp !== undefined && options.principal === undefined)
+    throw new TypeError("stepUp needs principal(req): a flow is started for your session's user");
+}
+
 /**
  * Decides one request: the token passes only when it verifies, is for the request's tenant and
  * principal, and meets the action's needs. Fails closed: an unreadable token is refused, and an
@@ -92,7 +106,10 @@ export async function guardAssurance<Req extends RequestWithHeaders>(
 ): Promise<GuardOutcome> {
   const now = options.now?.() ?? new Date();
   const needs = typeof options.needs === "function" ? options.needs(req) : options.needs;
-  const tenant = options.tenant?.(req) ?? options.verify.tenant;
+  const tenant = options.tenant === undefined ? options.verify.tenant : options.tenant(req);
+  // A route whose tenant cannot be read is a bug in the platform: fail, never check no tenant.
+  if (tenant === undefined || tenant.length === 0)
+    throw new TypeError("the request's tenant could not be read: no token can be checked for it");
   const principal = options.principal?.(req);
   const token = (options.token ?? defaultTokenReader(options.cookie))(req);
 

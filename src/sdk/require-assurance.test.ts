@@ -344,6 +344,7 @@ describe("the guard's key set outage", () => {
         jwksUrl: `http://127.0.0.1:${String(port)}/.well-known/jwks.json`,
         issuer: ISSUER,
         audience: AUDIENCE,
+        tenant: "acme",
       },
       needs: {},
       now: () => f.server.clock.now(),
@@ -364,6 +365,54 @@ describe("the guard's key set outage", () => {
       expect(response.status).toBe(503);
       expect(await response.json()).toMatchObject({ code: "token.keys_unavailable" });
       expect(passed).toBe(false);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
+
+describe("the guard's configuration", () => {
+  const verify = {
+    jwksUrl: "https://mfa.example/.well-known/jwks.json",
+    issuer: ISSUER,
+    audience: AUDIENCE,
+  };
+
+  it("refuses to build a guard that would accept a token of any tenant", () => {
+    expect(() => requireAssurance({ verify, needs: {} })).toThrow(/tenant/);
+    expect(() => assurancePreHandler({ verify, needs: {} })).toThrow(/tenant/);
+    expect(() =>
+      requireAssurance({ verify: { ...verify, tenant: "acme" }, needs: {} }),
+    ).not.toThrow();
+  });
+
+  it("refuses to build a step-up guard that does not know the session's user", () => {
+    expect(() =>
+      requireAssurance({
+        verify,
+        needs: {},
+        tenant: () => "acme",
+        stepUp: { client: { baseUrl: api.baseUrl, apiKey: api.apiKey }, returnTo: RETURN_TO },
+      }),
+    ).toThrow(/principal/);
+  });
+
+  it("fails the request, never passes it, when the route's tenant cannot be read", async () => {
+    const guard = requireAssurance({ verify, needs: {}, tenant: () => undefined });
+    const server = createServer((req, res) => {
+      guard(req, res, (error?: unknown) => {
+        res.writeHead(error === undefined ? 200 : 500);
+        res.end(error === undefined ? "through" : "failed");
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const response = await fetch(
+        `http://127.0.0.1:${String((server.address() as AddressInfo).port)}/x`,
+        { headers: { authorization: `Bearer ${await f.sign(f.claims())}` } },
+      );
+      expect(response.status).toBe(500);
+      expect(await response.text()).toBe("failed");
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }

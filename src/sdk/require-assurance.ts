@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AssuranceTokenClaims } from "./assurance-token-claims.js";
 import {
+  assertGuardOptions,
   guardAssurance,
   type AssuranceGuardOptions,
   type GuardOutcome,
@@ -22,6 +23,7 @@ export type AssuredRequest<Req extends IncomingMessage = IncomingMessage> = Req 
 export function requireAssurance<Req extends IncomingMessage = IncomingMessage>(
   options: AssuranceGuardOptions<Req>,
 ) {
+  assertGuardOptions(options);
   return (req: AssuredRequest<Req>, res: ServerResponse, next: (error?: unknown) => void): void => {
     guardAssurance(options, req).then(
       (outcome) => {
