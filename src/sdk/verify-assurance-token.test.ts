@@ -347,3 +347,32 @@ describe("verifyAssuranceToken fails closed on its keys", () => {
     await refusedWith(verify(token, { jwks, jwksUrl: undefined } as never), "token.invalid");
   });
 });
+
+describe("verifyAssuranceToken across a key rotation", () => {
+  it("accepts tokens of the published successor once it signs, from the key set fetched before", async () => {
+    const g = await openAssuranceFixture();
+    try {
+      const options = { jwksUrl: g.jwksUrl, issuer: ISSUER, audience: AUDIENCE, tenant: TENANT };
+      const before = await g.activeKey();
+      // Two days before the 30-day key retires, its successor is published beside it.
+      g.server.clock.advance(28.5 * 86_400);
+      await g.keys.active();
+      const old = await g.sign(g.claims());
+      await expect(
+        verifyAssuranceToken(old, { ...options, currentDate: g.server.clock.now() }),
+      ).resolves.toBeTruthy();
+      g.server.clock.advance(2 * 86_400);
+      const after = await g.activeKey();
+      expect(after.kid).not.toBe(before.kid);
+      const token = await g.sign(g.claims());
+      expect(headerOf(token).kid).toBe(after.kid);
+      // Milliseconds after the first fetch, jose's 30 s cooldown forbids a refetch: the successor
+      // can only come from the set fetched while it was prepublished.
+      await expect(
+        verifyAssuranceToken(token, { ...options, currentDate: g.server.clock.now() }),
+      ).resolves.toMatchObject({ sub: "alice" });
+    } finally {
+      await g.close();
+    }
+  });
+});
