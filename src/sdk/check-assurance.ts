@@ -69,7 +69,7 @@ export function stepUpFor(needs: AssuranceNeeds): RequirementSpec {
 }
 
 /** Needs are configuration: a typo must fail loudly, not pass every token. */
-function assertNeeds(needs: AssuranceNeeds): void {
+export function assertNeeds(needs: AssuranceNeeds): void {
   if (typeof needs !== "object" || needs === null) throw new TypeError("needs must be an object");
   const { minAal, phishingResistant, maxAgeSeconds } = needs;
   if (minAal !== undefined && ![0, 1, 2, 3].includes(minAal))

@@ -4,6 +4,7 @@ import type { Population } from "../core/vocabulary.js";
 import type { AssuranceTokenClaims } from "./assurance-token-claims.js";
 import { ASSURANCE_TOKEN_ERRORS, AssuranceTokenError } from "./assurance-token-error.js";
 import {
+  assertNeeds,
   checkAssurance,
   stepUpFor,
   type AssuranceNeeds,
@@ -85,12 +86,13 @@ export type GuardOutcome =
 
 const INSUFFICIENT = "assurance.insufficient";
 
-/** Throws when the options cannot guard safely: a guard must know each request's tenant. */
+/** Throws when the options cannot guard safely: unknown needs, or no way to know the tenant. */
 export function assertGuardOptions<Req extends RequestWithHeaders>(
   options: AssuranceGuardOptions<Req>,
 ): void {
   if (options.tenant === undefined && options.verify.tenant === undefined)
     throw new TypeError("give tenant(req) or verify.tenant: a guard must bind tokens to a tenant");
+  if (typeof options.needs !== "function") assertNeeds(options.needs);
   if (options.stepUp !== undefined && options.principal === undefined)
     throw new TypeError("stepUp needs principal(req): a flow is started for your session's user");
 }
@@ -106,6 +108,7 @@ export async function guardAssurance<Req extends RequestWithHeaders>(
 ): Promise<GuardOutcome> {
   const now = options.now?.() ?? new Date();
   const needs = typeof options.needs === "function" ? options.needs(req) : options.needs;
+  assertNeeds(needs);
   const tenant = options.tenant === undefined ? options.verify.tenant : options.tenant(req);
   // A route whose tenant cannot be read is a bug in the platform: fail, never check no tenant.
   if (tenant === undefined || tenant.length === 0)
@@ -118,7 +121,7 @@ export async function guardAssurance<Req extends RequestWithHeaders>(
     if (token === undefined || token.length === 0) throw new AssuranceTokenError("token.missing");
     claims = await verifyAssuranceToken(token, {
       ...options.verify,
-      ...(tenant === undefined ? {} : { tenant }),
+      tenant,
       ...(principal === undefined ? {} : { subject: principal.id }),
       currentDate: now,
     });
@@ -150,12 +153,12 @@ export async function guardAssurance<Req extends RequestWithHeaders>(
 async function redirectToStepUp<Req extends RequestWithHeaders>(
   options: AssuranceGuardOptions<Req>,
   req: Req,
-  tenant: string | undefined,
+  tenant: string,
   principal: { readonly id: string; readonly population?: Population } | undefined,
   stepUp: RequirementSpec,
 ): Promise<GuardOutcome | undefined> {
   const config = options.stepUp;
-  if (config === undefined || tenant === undefined || principal === undefined) return undefined;
+  if (config === undefined || principal === undefined) return undefined;
   const state = await config.state?.(req);
   const verified = config.verified?.(req);
   const started = await startStepUp(config.client, {

@@ -386,6 +386,13 @@ describe("the guard's configuration", () => {
     ).not.toThrow();
   });
 
+  it("refuses to build a guard whose needs it does not understand", () => {
+    const needs = { maxAge: 300 } as unknown as { maxAgeSeconds: number };
+    expect(() => requireAssurance({ verify: { ...verify, tenant: "acme" }, needs })).toThrow(
+      /maxAge/,
+    );
+  });
+
   it("refuses to build a step-up guard that does not know the session's user", () => {
     expect(() =>
       requireAssurance({
