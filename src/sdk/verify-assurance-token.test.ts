@@ -328,6 +328,14 @@ describe("verifyAssuranceToken fails closed on its keys", () => {
     );
   });
 
+  it("refuses every token when a key getter the platform supplies fails to fetch", async () => {
+    const failing = () => Promise.reject(new TypeError("fetch failed"));
+    await refusedWith(
+      verify(await f.sign(f.claims()), { jwks: failing, jwksUrl: undefined } as never),
+      "token.keys_unavailable",
+    );
+  });
+
   it("refuses a key set URL in clear text off loopback", async () => {
     await expect(
       verify(await f.sign(f.claims()), { jwksUrl: "http://mfa.example/.well-known/jwks.json" }),

@@ -70,22 +70,9 @@ function keyGetter(source: AssuranceKeySource): JWTVerifyGetKey {
       remote = createRemoteJWKSet(url);
       remoteSets.set(url.href, remote);
     }
-    const fetched = remote;
-    return async (header, token) => {
-      try {
-        return await fetched(header, token);
-      } catch (error) {
-        if (
-          error instanceof errors.JWKSNoMatchingKey ||
-          error instanceof errors.JWKSMultipleMatchingKeys
-        )
-          throw error;
-        // A timeout, a refused connection, a non-200 or a broken set: fail closed.
-        throw new AssuranceTokenError("token.keys_unavailable", undefined, { cause: error });
-      }
-    };
+    return failingClosed(remote);
   }
-  if (typeof source.jwks === "function") return source.jwks;
+  if (typeof source.jwks === "function") return failingClosed(source.jwks);
   if (typeof source.jwks !== "object" || source.jwks === null)
     throw new TypeError("give either jwks or jwksUrl");
   let local = localSets.get(source.jwks);
@@ -94,6 +81,27 @@ function keyGetter(source: AssuranceKeySource): JWTVerifyGetKey {
     localSets.set(source.jwks, local);
   }
   return local;
+}
+
+/**
+ * A key getter whose fetch failures (a timeout, a refused connection, a non-200, a broken set)
+ * refuse every token as `token.keys_unavailable`; a key it lacks stays `token.invalid`.
+ */
+function failingClosed(getKey: JWTVerifyGetKey): JWTVerifyGetKey {
+  return async (header, token) => {
+    try {
+      return await getKey(header, token);
+    } catch (error) {
+      if (
+        error instanceof errors.JWKSNoMatchingKey ||
+        error instanceof errors.JWKSMultipleMatchingKeys ||
+        error instanceof errors.JOSEAlgNotAllowed ||
+        error instanceof errors.JOSENotSupported
+      )
+        throw error;
+      throw new AssuranceTokenError("token.keys_unavailable", undefined, { cause: error });
+    }
+  };
 }
 
 /**
