@@ -27,6 +27,16 @@ module.exports = {
       to: { path: "^src/(verifiers|secrets|tokens|storage|http|cli|config)/", pathNot: "^src/$1/" },
     },
     {
+      name: "sdk-stands-apart",
+      comment:
+        "The platform-side SDK (tenant-mfa/sdk) runs in the platform's process: it may use the core's types, never the server's use cases, stores, HTTP layer or adapters.",
+      severity: "error",
+      from: { path: "^src/sdk/" },
+      to: {
+        path: "^src/(app|storage|http|verifiers|secrets|tokens|cli|config)/|^src/(main|index)\\.ts$",
+      },
+    },
+    {
       name: "no-circular",
       severity: "error",
       from: {},

@@ -1,0 +1,249 @@
+import {
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  errors,
+  jwtVerify,
+  type JSONWebKeySet,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+} from "jose";
+import { ASSURANCE_TOKEN_TYPE, type AssuranceTokenClaims } from "./assurance-token-claims.js";
+import { AssuranceTokenError, type AssuranceTokenErrorCode } from "./assurance-token-error.js";
+
+/** Where the keys come from: a JWK Set (or key getter) you hold, or tenant-mfa's JWKS URL. */
+export type AssuranceKeySource =
+  | {
+      /** A JWK Set, or a key getter such as `jose`'s `createRemoteJWKSet(...)`. */
+      readonly jwks: JSONWebKeySet | JWTVerifyGetKey;
+      readonly jwksUrl?: never;
+    }
+  | {
+      /**
+       * `https://…/.well-known/jwks.json` of tenant-mfa (`http:` only on loopback). Fetched with
+       * `jose`'s cache: 10 min at most, a refetch for an unknown `kid` at most every 30 s, 5 s
+       * timeout.
+       */
+      readonly jwksUrl: string | URL;
+      readonly jwks?: never;
+    };
+
+/** What a token must be to be accepted. */
+export type VerifyAssuranceTokenOptions = AssuranceKeySource & {
+  /** tenant-mfa's issuer (`iss`), compared exactly. */
+  readonly issuer: string;
+  /** Your client's audience (`aud`): the one given when the flow was created. */
+  readonly audience: string;
+  /** The tenant the token must be for; checked whenever given, and it should always be. */
+  readonly tenant?: string;
+  /** The principal the token must be for (your session's user id, within `tenant`). */
+  readonly subject?: string;
+  /** Clock skew allowed on `exp`, `nbf`, `iat` and `auth_time`, in seconds. Default 60. */
+  readonly clockToleranceSeconds?: number;
+  /** The time to verify at. Default: now. */
+  readonly currentDate?: Date;
+};
+
+/** Assurance tokens are signed with ES256 (the default) or EdDSA; nothing else is accepted. */
+const ALGORITHMS = ["ES256", "EdDSA"];
+
+const DEFAULT_CLOCK_TOLERANCE_SECONDS = 60;
+
+// One cached remote key set per URL for the process, so that jose's cache and refetch cooldown
+// apply across calls; local sets are kept per object, so their keys are imported once.
+const remoteSets = new Map<string, JWTVerifyGetKey>();
+const localSets = new WeakMap<JSONWebKeySet, JWTVerifyGetKey>();
+
+const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
+
+function keyGetter(source: AssuranceKeySource): JWTVerifyGetKey {
+  if (source.jwksUrl !== undefined) {
+    const url = new URL(source.jwksUrl);
+    if (
+      url.protocol !== "https:" &&
+      !(url.protocol === "http:" && LOOPBACK_HOSTS.has(url.hostname))
+    )
+      throw new TypeError(
+        "jwksUrl must be https (http only on loopback): keys fetched in clear could be swapped",
+      );
+    let remote = remoteSets.get(url.href);
+    if (remote === undefined) {
+      remote = createRemoteJWKSet(url);
+      remoteSets.set(url.href, remote);
+    }
+    return failingClosed(remote);
+  }
+  if (typeof source.jwks === "function") return failingClosed(source.jwks);
+  if (typeof source.jwks !== "object" || source.jwks === null)
+    throw new TypeError("give either jwks or jwksUrl");
+  let local = localSets.get(source.jwks);
+  if (local === undefined) {
+    local = createLocalJWKSet(source.jwks);
+    localSets.set(source.jwks, local);
+  }
+  return local;
+}
+
+/**
+ * A key getter whose fetch failures (a timeout, a refused connection, a non-200, a broken set)
+ * refuse every token as `token.keys_unavailable`; a key it lacks stays `token.invalid`.
+ */
+function failingClosed(getKey: JWTVerifyGetKey): JWTVerifyGetKey {
+  return async (header, token) => {
+    try {
+      return await getKey(header, token);
+    } catch (error) {
+      if (
+        error instanceof errors.JWKSNoMatchingKey ||
+        error instanceof errors.JWKSMultipleMatchingKeys ||
+        error instanceof errors.JOSEAlgNotAllowed ||
+        error instanceof errors.JOSENotSupported
+      )
+        throw error;
+      throw new AssuranceTokenError("token.keys_unavailable", undefined, { cause: error });
+    }
+  };
+}
+
+/**
+ * Verifies an assurance token from tenant-mfa and returns its claims, or throws an
+ * {@link AssuranceTokenError} saying which check failed. Checks, in order: a compact JWS signed
+ * with ES256 or EdDSA by a published key (the algorithm is never taken from the header alone, and
+ * embedded `jwk`/`jku` headers are ignored), `typ: tenant-mfa-assurance+jwt`, the issuer and the
+ * audience exactly, `exp`/`nbf` with the tolerance, every claim present with its type, `iat` and
+ * `auth_time` not ahead of now (which `jose` leaves unchecked), then `tenant` and `subject`.
+ */
+export async function verifyAssuranceToken(
+  token: string,
+  options: VerifyAssuranceTokenOptions,
+): Promise<AssuranceTokenClaims> {
+  if (typeof token !== "string" || token.length === 0)
+    throw new AssuranceTokenError("token.missing");
+  const tolerance = options.clockToleranceSeconds ?? DEFAULT_CLOCK_TOLERANCE_SECONDS;
+  if (!Number.isFinite(tolerance) || tolerance < 0)
+    throw new TypeError("clockToleranceSeconds must be a non-negative number");
+  const currentDate = options.currentDate ?? new Date();
+  const getKey = keyGetter(options);
+  let payload: JWTPayload;
+  try {
+    ({ payload } = await jwtVerify(token, getKey, {
+      algorithms: ALGORITHMS,
+      typ: ASSURANCE_TOKEN_TYPE,
+      issuer: options.issuer,
+      audience: options.audience,
+      requiredClaims: ["exp", "iat"],
+      clockTolerance: tolerance,
+      currentDate,
+    }));
+  } catch (error) {
+    throw refusal(error);
+  }
+  const claims = readClaims(payload);
+  const now = Math.floor(currentDate.getTime() / 1000);
+  if (claims.iat > now + tolerance)
+    throw new AssuranceTokenError("token.not_yet_valid", "The token's `iat` lies in the future.");
+  if (claims.auth_time > now + tolerance)
+    throw new AssuranceTokenError(
+      "token.not_yet_valid",
+      "The token's `auth_time` lies in the future.",
+    );
+  if (claims.aud !== options.audience) throw new AssuranceTokenError("token.wrong_audience");
+  if (options.tenant !== undefined && claims.tenant !== options.tenant)
+    throw new AssuranceTokenError("token.wrong_tenant");
+  if (options.subject !== undefined && claims.sub !== options.subject)
+    throw new AssuranceTokenError("token.wrong_subject");
+  return claims;
+}
+
+/** The stable code for what `jose` refused. */
+function refusal(error: unknown): AssuranceTokenError {
+  if (error instanceof AssuranceTokenError) return error;
+  const code = ((): AssuranceTokenErrorCode => {
+    if (error instanceof errors.JWTExpired) return "token.expired";
+    if (error instanceof errors.JWTClaimValidationFailed) {
+      if (error.reason === "missing") return "token.invalid_claims";
+      switch (error.claim) {
+        case "typ":
+          return "token.wrong_type";
+        case "iss":
+          return "token.wrong_issuer";
+        case "aud":
+          return "token.wrong_audience";
+        case "nbf":
+        case "iat":
+          return "token.not_yet_valid";
+        default:
+          return "token.invalid_claims";
+      }
+    }
+    if (error instanceof errors.JWSInvalid || error instanceof errors.JWTInvalid)
+      return "token.malformed";
+    if (error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid)
+      return "token.keys_unavailable";
+    // A bad signature, a disallowed algorithm, an unknown key: the token is not ours.
+    return "token.invalid";
+  })();
+  return new AssuranceTokenError(code, undefined, { cause: error });
+}
+
+const isString = (value: unknown): value is string => typeof value === "string" && value.length > 0;
+const isTime = (value: unknown): value is number =>
+  typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
+
+/** The claims, each checked for presence and type; unknown claims are dropped. */
+function readClaims(payload: JWTPayload): AssuranceTokenClaims {
+  const p = payload as Record<string, unknown>;
+  const invalid = (claim: string) =>
+    new AssuranceTokenError(
+      "token.invalid_claims",
+      `The token's \`${claim}\` claim is missing or malformed.`,
+    );
+  for (const claim of ["iss", "sub", "aud", "tenant", "acr", "decision", "jti"])
+    if (!isString(p[claim])) throw invalid(claim);
+  for (const claim of ["auth_time", "iat", "exp"]) if (!isTime(p[claim])) throw invalid(claim);
+  const { amr, aal, phr, policy_versions: versions, exemption } = p;
+  if (!Array.isArray(amr) || !amr.every(isString)) throw invalid("amr");
+  if (aal !== 0 && aal !== 1 && aal !== 2 && aal !== 3) throw invalid("aal");
+  if (typeof phr !== "boolean") throw invalid("phr");
+  if (
+    !isRecord(versions) ||
+    !(versions.tenant_policy === null || isTime(versions.tenant_policy)) ||
+    !Array.isArray(versions.mandates) ||
+    !versions.mandates.every((m) => isRecord(m) && isString(m.id) && isTime(m.version))
+  )
+    throw invalid("policy_versions");
+  if (
+    exemption !== undefined &&
+    !(isRecord(exemption) && isString(exemption.id) && isTime(exemption.expires_at))
+  )
+    throw invalid("exemption");
+  const mandates = versions.mandates as readonly { id: string; version: number }[];
+  return Object.freeze({
+    iss: p.iss as string,
+    sub: p.sub as string,
+    aud: p.aud as string,
+    tenant: p.tenant as string,
+    acr: p.acr as string,
+    amr: Object.freeze([...amr]),
+    auth_time: p.auth_time as number,
+    aal,
+    phr,
+    decision: p.decision as string,
+    policy_versions: Object.freeze({
+      tenant_policy: versions.tenant_policy,
+      mandates: Object.freeze(mandates.map(({ id, version }) => Object.freeze({ id, version }))),
+    }),
+    ...(exemption === undefined
+      ? {}
+      : {
+          exemption: Object.freeze({
+            id: (exemption as { id: string }).id,
+            expires_at: (exemption as { expires_at: number }).expires_at,
+          }),
+        }),
+    iat: p.iat as number,
+    exp: p.exp as number,
+    jti: p.jti as string,
+  });
+}
