@@ -59,7 +59,11 @@ async function freePort(): Promise<number> {
   const probe = createServer();
   await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
   const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  await new Promise<void>((resolve) =>
+    probe.close(() => {
+      resolve();
+    }),
+  );
   return port;
 }
 
@@ -196,7 +200,11 @@ export async function openFlowWorld(): Promise<FlowWorld> {
     async close() {
       await browser.close();
       await t.close();
-      await new Promise<void>((resolve) => platform.server.close(() => resolve()));
+      await new Promise<void>((resolve) =>
+        platform.server.close(() => {
+          resolve();
+        }),
+      );
       await peer.close();
     },
   };
