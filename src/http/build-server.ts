@@ -15,6 +15,7 @@ import { createMetrics, type Metrics } from "./metrics.js";
 import { HttpProblem, PROBLEM_MEDIA_TYPE, renderProblem } from "./problem.js";
 import { problemSchema } from "./response-schemas.js";
 import { registerFederationRoutes } from "./routes/federation-routes.js";
+import { registerHostedFlowRoutes } from "./routes/hosted-flow-routes.js";
 import { registerAuthenticatorRoutes } from "./routes/authenticator-routes.js";
 import { registerIdpRoutes } from "./routes/idp-routes.js";
 import { registerPlatformRoutes } from "./routes/platform-routes.js";
@@ -187,7 +188,11 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   });
 
   server.addHook("onSend", async (request, reply, payload) => {
-    for (const [name, value] of Object.entries(SECURITY_HEADERS)) reply.header(name, value);
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) {
+      // A page that set its own policy (the hosted flow pages) keeps it.
+      if (name === "content-security-policy" && reply.hasHeader(name)) continue;
+      reply.header(name, value);
+    }
     if (!reply.hasHeader("cache-control")) reply.header("cache-control", "no-store");
     return payload;
   });
@@ -247,6 +252,10 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   });
   void server.register((browser, _options, done) => {
     registerFederationRoutes(browser, { app, publicUrl: config.publicUrl ?? "http://localhost" });
+    done();
+  });
+  void server.register((flows, _options, done) => {
+    registerHostedFlowRoutes(flows, { app, publicUrl: config.publicUrl ?? "http://localhost" });
     done();
   });
 
