@@ -13,9 +13,9 @@ import { markup, trustedSvg, type HtmlValue, type SafeHtml } from "./html.js";
 import {
   canFill,
   isMessageKey,
-  DEFAULT_LOCALE,
   message,
   messageTemplate,
+  resolveLocale,
   type MessageKey,
   type MessageValues,
 } from "./messages/index.js";
@@ -109,7 +109,8 @@ export function renderFlowScreen(
   screen: PageScreen,
   options: { readonly locale?: string } = {},
 ): RenderedPage {
-  const r = new Renderer(options.locale ?? DEFAULT_LOCALE);
+  // A locale without a catalogue renders in English, and says so in `lang`.
+  const r = new Renderer(resolveLocale(options.locale));
   switch (screen.kind) {
     case "challenge":
       return r.challenge(screen);
@@ -293,7 +294,7 @@ ${this.form(frame, "continue", go, { cls: "continue" })}`;
 ${why}
 <h2>${this.t("denied.what_to_do")}</h2>
 <p>${this.t("denied.contact")}</p>
-<p class="reference">${this.t("denied.reference")}: <code>${screen.decision}</code></p>
+<p class="reference">${this.tMarkup("denied.reference", { reference: markup`<code>${screen.decision}</code>` })}</p>
 ${back}`;
     return this.page({ heading: this.t("denied.heading"), frame, status: 403, body });
   }
@@ -305,7 +306,7 @@ ${back}`;
     const body = markup`
 <p class="lead">${this.t(explanation)}</p>
 ${startAgain && markup`<p>${this.t("failure.start_again")}</p>`}
-<p class="reference">${this.t("failure.reference")}: <code>${screen.code}</code></p>`;
+<p class="reference">${this.tMarkup("failure.reference", { reference: markup`<code>${screen.code}</code>` })}</p>`;
     return this.page({
       heading: this.t(title),
       tenant: screen.tenant,

@@ -119,12 +119,12 @@ export const en = {
   "denied.what_to_do": "What to do",
   "denied.contact":
     "Contact your administrator and give them the reference below. They can check the policy and help you find a way to sign in.",
-  "denied.reference": "Reference",
+  "denied.reference": "Reference: {reference}",
   "denied.return": "Return to the application",
 
   "failure.heading": "This sign-in can't continue",
   "failure.start_again": "Go back to the application and sign in again.",
-  "failure.reference": "Reference",
+  "failure.reference": "Reference: {reference}",
   "failure.flow.not_found.title": "This sign-in link is not valid",
   "failure.flow.not_found.body":
     "The link may be incomplete or mistyped, or the sign-in may have been removed.",

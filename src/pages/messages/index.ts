@@ -17,7 +17,7 @@ export type Catalogue = Readonly<Partial<Record<MessageKey, string>>>;
 export type MessageValues = Readonly<Record<string, string | number>>;
 
 /** The catalogues by BCP 47 language tag (lower case). English is complete; others may not be. */
-const CATALOGUES: Readonly<Record<string, Catalogue>> = { en };
+const CATALOGUES = new Map<string, Catalogue>([["en", en]]);
 
 /** The locale used when nothing better matches: its catalogue has every key. */
 export const DEFAULT_LOCALE = "en";
@@ -38,11 +38,22 @@ export function resolveLocale(wanted: string | undefined): string {
     .filter((entry) => entry.tag !== "" && entry.weight > 0)
     .sort((a, b) => b.weight - a.weight || a.index - b.index);
   for (const { tag } of tags) {
-    if (Object.hasOwn(CATALOGUES, tag)) return tag;
+    if (CATALOGUES.has(tag)) return tag;
     const primary = tag.split("-")[0] ?? "";
-    if (Object.hasOwn(CATALOGUES, primary)) return primary;
+    if (CATALOGUES.has(primary)) return primary;
   }
   return DEFAULT_LOCALE;
+}
+
+/**
+ * Adds (or replaces) the catalogue of `locale`, a lower-case BCP 47 tag: a deployment's own
+ * translation, or a test's pseudo-locale. English cannot be replaced.
+ */
+export function addCatalogue(locale: string, catalogue: Catalogue): void {
+  const tag = locale.toLowerCase();
+  if (tag === DEFAULT_LOCALE)
+    throw new Error("the English catalogue is the fallback: it cannot be replaced");
+  CATALOGUES.set(tag, Object.freeze({ ...catalogue }));
 }
 
 /** The names of the `{placeholders}` in a message. */
@@ -66,8 +77,7 @@ export function message(locale: string, key: MessageKey, values: MessageValues =
  * placeholders with markup (a `<time>` element) after escaping the text around them.
  */
 export function messageTemplate(locale: string, key: MessageKey): string {
-  const catalogue = Object.hasOwn(CATALOGUES, locale) ? CATALOGUES[locale] : undefined;
-  return catalogue?.[key] ?? en[key];
+  return CATALOGUES.get(locale)?.[key] ?? en[key];
 }
 
 /** True when `values` has every placeholder that `key` needs (in English). */
