@@ -189,8 +189,9 @@ export function buildServer(options: ServerOptions): FastifyInstance {
 
   server.addHook("onSend", async (request, reply, payload) => {
     for (const [name, value] of Object.entries(SECURITY_HEADERS)) {
-      // A page that set its own policy (the hosted flow pages) keeps it.
-      if (name === "content-security-policy" && reply.hasHeader(name)) continue;
+      // A page that set its own policies (the hosted flow pages) keeps them.
+      const own = name === "content-security-policy" || name === "referrer-policy";
+      if (own && reply.hasHeader(name)) continue;
       reply.header(name, value);
     }
     if (!reply.hasHeader("cache-control")) reply.header("cache-control", "no-store");

@@ -101,6 +101,14 @@ const CODE_NOTICES: ReadonlySet<FlowMessageCode> = new Set([
   "enrolment.confirm_failed",
 ]);
 
+/**
+ * The pages' referrer policy. Not `no-referrer`: under it a browser sends `Origin: null` with a
+ * form post or a fetch (Fetch §3.2.5, serializing a request origin), and the routes refuse posts
+ * from any origin but their own. `same-origin` sends the origin to the flow and nothing, not
+ * even the flow's URL, to the IdP or the platform.
+ */
+export const REFERRER_POLICY = "same-origin";
+
 /** The id of the alert region: notices, and the WebAuthn script's errors. */
 const ALERT_ID = "flow-alert";
 
@@ -595,8 +603,9 @@ ${info !== undefined && markup`<div class="notice notice-info" role="status">${i
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
+<meta name="referrer" content="${REFERRER_POLICY}">
 <title>${title}</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="${FLOW_ASSET_PATH}flow.css">${scripts}
 </head>
 <body>

@@ -122,12 +122,22 @@ describe("the flow page", () => {
     ]);
   });
 
-  it("keeps the global CSP on every other route", async () => {
+  it("keeps the global CSP and referrer policy on every other route", async () => {
     const { server: s } = open();
     const response = await s.inject({ url: "/healthz" });
     expect(response.headers["content-security-policy"]).toBe(
       "default-src 'none'; frame-ancestors 'none'",
     );
+    expect(response.headers["referrer-policy"]).toBe("no-referrer");
+  });
+
+  // Under `no-referrer` a browser posts with `Origin: null`, which the Origin check refuses: the
+  // pages would refuse their own forms (the browser test shows it).
+  it("lets the browser send the page's origin with its posts, and nothing to other sites", async () => {
+    const { server: s } = open();
+    const response = await s.inject({ url: URL_PATH });
+    expect(response.headers["referrer-policy"]).toBe("same-origin");
+    expect(response.body).toContain('<meta name="referrer" content="same-origin">');
   });
 
   it("gives a new browser a random HttpOnly, Lax cookie and binds the flow to it", async () => {

@@ -10,6 +10,7 @@ import { FLOW_ASSET_PATH, flowAsset } from "../../pages/assets.js";
 import { resolveLocale } from "../../pages/messages/index.js";
 import {
   FAILURE_STATUSES,
+  REFERRER_POLICY,
   renderFlowScreen,
   type PageFailureCode,
   type PageScreen,
@@ -267,6 +268,7 @@ function sendPage(request: FastifyRequest, reply: FastifyReply, screen: PageScre
     .code(page.status)
     .header("content-type", HTML)
     .header("content-security-policy", page.contentSecurityPolicy)
+    .header("referrer-policy", REFERRER_POLICY)
     .header("cache-control", "no-store")
     .send(page.html);
 }
