@@ -333,7 +333,7 @@ describe("the screens say what they must", () => {
     expect(html).toContain(`<h1>${en["exemption.heading"]}</h1>`);
     expect(html).toContain(`<dd>${en["category.break_glass"]}</dd>`);
     expect(html).toContain(
-      '<dd><time datetime="2026-12-06T18:00:00.000Z">December 6, 2026 at 06:00 PM UTC</time></dd>',
+      '<dd><time datetime="2026-12-06T18:00:00.000Z">December 6, 2026 at 6:00 PM UTC</time></dd>',
     );
     expect(html).toContain(escapeText(en["exemption.break_glass"]));
     expect(html).toContain('<input type="hidden" name="action" value="continue">');

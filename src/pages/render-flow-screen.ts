@@ -332,7 +332,9 @@ ${startAgain && markup`<p>${this.t("failure.start_again")}</p>`}
     notice?: FlowNotice,
   ): SafeHtml {
     const id = `option-${index + 1}`;
-    const { heading, intro, content } = this.optionParts(frame, option, id, notice);
+    // Options come best first: the first is the primary action, the others quieter.
+    const style = index === 0 ? "primary" : "secondary";
+    const { heading, intro, content } = this.optionParts(frame, option, id, style, notice);
     if (level === undefined) {
       return markup`
 <section class="option option-single">
@@ -356,6 +358,7 @@ ${content}
     frame: FlowFrame,
     option: FlowOption,
     id: string,
+    style: "primary" | "secondary",
     notice: FlowNotice | undefined,
   ): { heading: string; intro: string; content: SafeHtml } {
     switch (option.kind) {
@@ -378,7 +381,7 @@ ${content}
           content: this.form(
             frame,
             "verify_totp",
-            markup`${choose}${code}${this.button("primary", this.t("option.verify_totp.submit"))}`,
+            markup`${choose}${code}${this.button(style, this.t("option.verify_totp.submit"))}`,
           ),
         };
       }
@@ -389,7 +392,7 @@ ${content}
           "text",
           notice,
         );
-        const submit = this.button("secondary", this.t("option.verify_recovery_code.submit"));
+        const submit = this.button(style, this.t("option.verify_recovery_code.submit"));
         return {
           heading: this.t("option.verify_recovery_code.heading"),
           intro: this.t("option.verify_recovery_code.intro"),
@@ -406,6 +409,7 @@ ${content}
             "authentication",
             markup``,
             this.t("option.verify_webauthn.submit"),
+            style,
           ),
         };
       case "enroll_totp":
@@ -415,7 +419,7 @@ ${content}
           content: this.form(
             frame,
             "enroll_totp",
-            this.button("secondary", this.t("option.enroll_totp.submit")),
+            this.button(style, this.t("option.enroll_totp.submit")),
           ),
         };
       case "enroll_webauthn": {
@@ -428,7 +432,7 @@ ${content}
           content: this.form(
             frame,
             "enroll_webauthn",
-            this.button("primary", this.t(`${prefix}.submit`)),
+            this.button(style, this.t(`${prefix}.submit`)),
           ),
         };
       }
@@ -441,7 +445,7 @@ ${content}
             "idp",
             markup`
 <input type="hidden" name="idp" value="${option.idp}">
-${this.button("primary", this.t("option.idp.submit", { idp: option.name }))}`,
+${this.button(style, this.t("option.idp.submit", { idp: option.name }))}`,
           ),
         };
       case "reauthenticate":
@@ -452,7 +456,7 @@ ${this.button("primary", this.t("option.idp.submit", { idp: option.name }))}`,
           content:
             originOf(option.location) === undefined
               ? markup``
-              : markup`<p><a class="button primary" href="${option.location}">${this.t(
+              : markup`<p><a class="button ${style}" href="${option.location}">${this.t(
                   "option.reauthenticate.submit",
                 )}</a></p>`,
         };
@@ -514,11 +518,12 @@ ${this.button("primary", this.t("option.idp.submit", { idp: option.name }))}`,
     purpose: "authentication" | "registration",
     fields: SafeHtml,
     label: string,
+    style: "primary" | "secondary" = "primary",
   ): SafeHtml {
     const content = markup`
 <input type="hidden" name="ceremony" value="">
 <input type="hidden" name="response" value="">${fields}
-<button type="submit" class="button primary" data-webauthn="${purpose}">${label}</button>`;
+<button type="submit" class="button ${style}" data-webauthn="${purpose}">${label}</button>`;
     return markup`${this.form(frame, action, content, { cls: "webauthn", webauthn: true })}
 <noscript><p class="notice notice-info">${this.t("page.needs_javascript")}</p></noscript>`;
   }
@@ -555,7 +560,7 @@ ${info !== undefined && markup`<div class="notice notice-info" role="status">${i
       year: "numeric",
       month: "long",
       day: "numeric",
-      hour: "2-digit",
+      hour: "numeric",
       minute: "2-digit",
       timeZone: "UTC",
       timeZoneName: "short",

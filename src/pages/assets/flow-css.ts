@@ -143,9 +143,9 @@ input:focus-visible, select:focus-visible { outline-offset: 0; border-color: var
 }
 
 .facts { margin: 1rem 0; padding: 0.25rem 1rem; border: 1px solid var(--line); border-radius: 0.5rem; }
-.facts > div { display: flex; flex-wrap: wrap; gap: 0.25rem 1rem; padding: 0.5rem 0; }
+.facts > div { display: grid; grid-template-columns: 6.5rem 1fr; gap: 1rem; padding: 0.5rem 0; }
 .facts > div + div { border-top: 1px solid var(--line); }
-.facts dt { min-width: 6rem; font-weight: 600; }
+.facts dt { font-weight: 600; }
 .facts dd { margin: 0; }
 
 .reasons { margin: 0.25rem 0 0.75rem; padding-left: 1.25rem; }

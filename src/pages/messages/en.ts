@@ -23,7 +23,7 @@ export const en = {
   "page.webauthn_start_failed": "The request could not be started. Reload the page and try again.",
   "page.webauthn_busy": "Waiting for your passkey or security key…",
 
-  "challenge.heading": "Verify it's you",
+  "challenge.heading": "Verify it’s you",
   "challenge.lead": "{tenant} asks for a second step to finish signing in.",
   "challenge.step_up": "This action needs a stronger or more recent verification.",
   "challenge.proven": "Already done in this sign-in: {methods}.",
@@ -33,7 +33,7 @@ export const en = {
   "method.totp": "authenticator app",
   "method.webauthn": "passkey or security key",
   "method.recovery_code": "recovery code",
-  "method.federated": "your organisation's sign-in",
+  "method.federated": "your organisation’s sign-in",
 
   "option.verify_totp.heading": "Authenticator app",
   "option.verify_totp.intro": "Enter the code shown in your authenticator app.",
@@ -62,7 +62,7 @@ export const en = {
     "This needs a security key, or a passkey that stays on one device. A passkey synced between devices is not enough here.",
   "option.enroll_webauthn.device_bound.submit": "Register a security key",
   "option.idp.heading": "{idp}",
-  "option.idp.intro": "Verify at your organisation's sign-in page.",
+  "option.idp.intro": "Verify at your organisation’s sign-in page.",
   "option.idp.submit": "Continue with {idp}",
   "option.reauthenticate.heading": "Sign in again",
   "option.reauthenticate.intro": "Your sign-in needs to be checked again before you continue.",
@@ -73,7 +73,7 @@ export const en = {
   "enroll_totp.scan": "Scan this QR code with your authenticator app.",
   "enroll_totp.qr_label": "QR code for your authenticator app",
   "enroll_totp.open_app": "Open in an authenticator app on this device",
-  "enroll_totp.type": "Can't scan it? Enter this key in the app instead:",
+  "enroll_totp.type": "Can’t scan it? Enter this key in the app instead:",
   "enroll_totp.secret_label": "Setup key",
   "enroll_totp.confirm": "Enter the code your app now shows to finish.",
   "enroll_totp.code": "Code from the app",
@@ -84,7 +84,7 @@ export const en = {
     "A passkey lets you verify with your fingerprint, face or device PIN. Your browser will guide you.",
   "enroll_webauthn.device_bound.heading": "Register a security key",
   "enroll_webauthn.device_bound.lead":
-    "Insert your security key, or use a passkey that stays on this device, and follow your browser's prompts. A passkey synced between devices is not enough here.",
+    "Insert your security key, or use a passkey that stays on this device, and follow your browser’s prompts. A passkey synced between devices is not enough here.",
   "enroll_webauthn.name": "Name for this key (optional)",
   "enroll_webauthn.name_hint":
     "For example “Work laptop” or “Blue key”, so you can tell your keys apart.",
@@ -93,7 +93,7 @@ export const en = {
 
   "exemption.heading": "An exemption is in force",
   "exemption.lead":
-    "Your administrator has excused you from {tenant}'s multi-factor requirement for a limited time.",
+    "Your administrator has excused you from {tenant}’s multi-factor requirement for a limited time.",
   "exemption.category": "Category",
   "exemption.ends": "Ends",
   "exemption.break_glass":
@@ -108,13 +108,13 @@ export const en = {
   "report_only.heading": "Multi-factor authentication is coming",
   "report_only.lead": "From {date}, {tenant} will ask for a second step when you sign in.",
   "report_only.setup": "Set it up now",
-  "report_only.setup_intro": "It takes a minute, and you won't be interrupted later.",
-  "report_only.ready": "You're all set: what you have already meets the new requirement.",
+  "report_only.setup_intro": "It takes a minute, and you won’t be interrupted later.",
+  "report_only.ready": "You’re all set: what you have already meets the new requirement.",
   "report_only.continue": "Continue without setting up",
   "report_only.continue_ready": "Continue",
 
-  "denied.heading": "You can't sign in right now",
-  "denied.lead": "{tenant}'s security policy does not allow this sign-in.",
+  "denied.heading": "You can’t sign in right now",
+  "denied.lead": "{tenant}’s security policy does not allow this sign-in.",
   "denied.why": "Why",
   "denied.what_to_do": "What to do",
   "denied.contact":
@@ -122,7 +122,7 @@ export const en = {
   "denied.reference": "Reference: {reference}",
   "denied.return": "Return to the application",
 
-  "failure.heading": "This sign-in can't continue",
+  "failure.heading": "This sign-in can’t continue",
   "failure.start_again": "Go back to the application and sign in again.",
   "failure.reference": "Reference: {reference}",
   "failure.flow.not_found.title": "This sign-in link is not valid",
@@ -162,8 +162,8 @@ export const en = {
   "notice.verification.locked":
     "Verification is locked after too many failed attempts. Contact your administrator to unlock it.",
   "notice.idp.mfa_unavailable":
-    "Your organisation's sign-in could not confirm a second step. Try again, or choose another way.",
-  "notice.idp.rejected": "Your organisation's sign-in answer could not be accepted. Try again.",
+    "Your organisation’s sign-in could not confirm a second step. Try again, or choose another way.",
+  "notice.idp.rejected": "Your organisation’s sign-in answer could not be accepted. Try again.",
   "notice.enrolment.confirm_failed":
     "That code did not match. Check the time on your device, then enter the newest code.",
   "notice.enrolment.not_allowed":

@@ -11,8 +11,13 @@ import type { PageScreen } from "../render-flow-screen.js";
  * @module
  */
 
+/** A tenant's logo as a data URL (`img-src data:`): a blue square with a white "A". */
+const LOGO = `data:image/svg+xml,${encodeURIComponent(
+  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 40 40"><rect width="40" height="40" rx="8" fill="#1e3a8a"/><path d="M12 30 20 10l8 20h-4l-1.6-4h-4.8L16 30zm5.6-7h4.8L20 16.5z" fill="#fff"/></svg>',
+)}`;
+
 export const FRAME: FlowFrame = {
-  tenant: { id: "acme", name: "Acme Corporation" },
+  tenant: { id: "acme", name: "Acme Corporation", logoUrl: LOGO },
   flow: "flw_7Hk2pQ",
   principal: { id: "alice", displayName: "Alice Martin" },
   csrfToken: "csrf-token-123",
