@@ -103,8 +103,8 @@ const CODE_NOTICES: ReadonlySet<FlowMessageCode> = new Set([
 
 /**
  * The pages' referrer policy. Not `no-referrer`: under it a browser sends `Origin: null` with a
- * form post or a fetch (Fetch §3.2.5, serializing a request origin), and the routes refuse posts
- * from any origin but their own. `same-origin` sends the origin to the flow and nothing, not
+ * form post or a fetch (the Fetch standard's "append a request `Origin` header" step), and the
+ * routes refuse posts from any origin but their own. `same-origin` sends the origin to the flow and nothing, not
  * even the flow's URL, to the IdP or the platform.
  */
 export const REFERRER_POLICY = "same-origin";
