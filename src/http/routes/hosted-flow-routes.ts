@@ -138,7 +138,8 @@ export function registerHostedFlowRoutes(
   const base = new URL(publicUrl);
   const publicOrigin = base.origin;
   const secure = base.protocol === "https:";
-  // `__Host-`: the browser keeps it only if Secure, Path=/ and no Domain (RFC 6265bis, cookie name prefixes).
+  // `__Host-`: the browser keeps it only if Secure, Path=/ and no Domain (RFC 6265bis, cookie
+  // name prefixes).
   const cookieName = secure ? "__Host-tmfa_browser" : "tmfa_browser";
   const hidden = { hide: true };
   const path = "/t/:tenant/flows/:flow";
