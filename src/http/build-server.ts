@@ -16,6 +16,7 @@ import { HttpProblem, PROBLEM_MEDIA_TYPE, renderProblem } from "./problem.js";
 import { problemSchema } from "./response-schemas.js";
 import { registerFederationRoutes } from "./routes/federation-routes.js";
 import { registerFlowRoutes } from "./routes/flow-routes.js";
+import { registerHostedFlowRoutes } from "./routes/hosted-flow-routes.js";
 import { registerAuthenticatorRoutes } from "./routes/authenticator-routes.js";
 import { registerIdpRoutes } from "./routes/idp-routes.js";
 import { registerPlatformRoutes } from "./routes/platform-routes.js";
@@ -188,7 +189,12 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   });
 
   server.addHook("onSend", async (request, reply, payload) => {
-    for (const [name, value] of Object.entries(SECURITY_HEADERS)) reply.header(name, value);
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) {
+      // A page that set its own policies (the hosted flow pages) keeps them.
+      const own = name === "content-security-policy" || name === "referrer-policy";
+      if (own && reply.hasHeader(name)) continue;
+      reply.header(name, value);
+    }
     if (!reply.hasHeader("cache-control")) reply.header("cache-control", "no-store");
     return payload;
   });
@@ -249,6 +255,10 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   });
   void server.register((browser, _options, done) => {
     registerFederationRoutes(browser, { app, publicUrl: config.publicUrl ?? "http://localhost" });
+    done();
+  });
+  void server.register((flows, _options, done) => {
+    registerHostedFlowRoutes(flows, { app, publicUrl: config.publicUrl ?? "http://localhost" });
     done();
   });
 

@@ -414,7 +414,7 @@ export function flowUseCases(
       return {
         code: "verification.throttled",
         tone: "error",
-        values: { seconds: typeof retryAfter === "number" ? retryAfter : 60 },
+        values: { retryAfter: typeof retryAfter === "number" ? retryAfter : 60 },
       };
     }
     if (code.endsWith(".locked")) return { code: "verification.locked", tone: "error" };

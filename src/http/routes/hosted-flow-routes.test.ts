@@ -1,0 +1,457 @@
+/**
+ * Threat: a hosted flow page is driven from another site (a cross-origin form post), a flow is
+ * walked without binding it to one browser, a malformed form or an outage leaks a stack or a
+ * 500, a page's script is blocked or an inline one allowed, or a posted form is re-posted on a
+ * redirect. These tests run the routes through `server.inject` over an application whose
+ * `flows` is a small hand-written fake returning fixed screens: the real flow use cases are being
+ * written in parallel (src/app/flows/), and these tests pin only what the HTTP layer does.
+ */
+import type { FastifyInstance, LightMyRequestResponse } from "fastify";
+import { pino } from "pino";
+import { afterEach, describe, expect, it } from "vitest";
+import type { Application, FlowAction, FlowBrowser } from "../../app/application.js";
+import { AppError } from "../../app/errors.js";
+import type { FlowScreen } from "../../app/flows/flow-screens.js";
+import { FRAME } from "../../pages/test-support/sample-screens.js";
+import { buildServer } from "../build-server.js";
+
+type Flows = Application["flows"];
+
+interface Calls {
+  show: { tenant: string; flow: string; browser: FlowBrowser }[];
+  act: { tenant: string; flow: string; browser: FlowBrowser; action: FlowAction }[];
+  options: { tenant: string; flow: string; browser: FlowBrowser; input: unknown }[];
+}
+
+const CHALLENGE: FlowScreen = {
+  kind: "challenge",
+  frame: FRAME,
+  options: [{ kind: "verify_totp", authenticators: [{ id: "auth_1", name: "Phone" }] }],
+  proven: [],
+};
+
+/** What the fake answers; each test sets what it needs. */
+interface Script {
+  show?: () => Promise<FlowScreen>;
+  act?: () => Promise<FlowScreen>;
+  options?: () => Promise<Awaited<ReturnType<Flows["webauthnOptions"]>>>;
+}
+
+let server: FastifyInstance | undefined;
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+});
+
+function open(script: Script = {}, publicUrl = "http://localhost:8080") {
+  const calls: Calls = { show: [], act: [], options: [] };
+  const unused = () => Promise.reject(new Error("not used by the hosted pages"));
+  const flows: Flows = {
+    create: unused,
+    exchange: unused,
+    show: (tenant, flow, browser) => {
+      calls.show.push({ tenant, flow, browser });
+      return (script.show ?? (() => Promise.resolve(CHALLENGE)))();
+    },
+    act: (tenant, flow, browser, action) => {
+      calls.act.push({ tenant, flow, browser, action });
+      return (script.act ?? (() => Promise.resolve(CHALLENGE)))();
+    },
+    webauthnOptions: (tenant, flow, browser, input) => {
+      calls.options.push({ tenant, flow, browser, input });
+      return (
+        script.options ??
+        (() =>
+          Promise.resolve({
+            ceremony: "cer_1",
+            options: { challenge: "abc", rpId: "localhost" } as never,
+          }))
+      )();
+    },
+  };
+  server = buildServer({
+    app: { flows } as unknown as Application,
+    config: { bodyLimitBytes: 16 * 1024, logLevel: "silent", publicUrl },
+    logger: pino({ level: "silent" }),
+  });
+  return { server, calls };
+}
+
+const URL_PATH = "/t/acme/flows/flw_7Hk2pQ";
+const FORM = "application/x-www-form-urlencoded";
+
+function post(
+  s: FastifyInstance,
+  fields: Record<string, string>,
+  headers: Record<string, string> = {},
+): Promise<LightMyRequestResponse> {
+  return s.inject({
+    method: "POST",
+    url: URL_PATH,
+    headers: { "content-type": FORM, ...headers },
+    payload: new URLSearchParams(fields).toString(),
+  });
+}
+
+function setCookie(response: LightMyRequestResponse): string | undefined {
+  const header = response.headers["set-cookie"];
+  return Array.isArray(header) ? header[0] : header;
+}
+
+function expectFailurePage(response: LightMyRequestResponse, status: number, code: string) {
+  expect(response.statusCode).toBe(status);
+  expect(response.headers["content-type"]).toBe("text/html; charset=utf-8");
+  expect(response.body).toContain(`<code>${code}</code>`);
+  expect(response.body).not.toMatch(/at .*\.(ts|js):\d+/);
+}
+
+describe("the flow page", () => {
+  it("renders the screen with its own CSP, no caching, as HTML", async () => {
+    const { server: s, calls } = open();
+    const response = await s.inject({ url: URL_PATH });
+    expect(response.statusCode).toBe(200);
+    expect(response.headers["content-type"]).toBe("text/html; charset=utf-8");
+    expect(response.headers["cache-control"]).toBe("no-store");
+    const csp = String(response.headers["content-security-policy"]);
+    expect(csp).toContain("form-action 'self' https://app.example.com https://idp.acme.example");
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).not.toContain("unsafe-inline");
+    expect(response.body).toContain('<form method="post" action="/t/acme/flows/flw_7Hk2pQ"');
+    expect(calls.show).toEqual([
+      { tenant: "acme", flow: "flw_7Hk2pQ", browser: expect.objectContaining({}) },
+    ]);
+  });
+
+  it("keeps the global CSP and referrer policy on every other route", async () => {
+    const { server: s } = open();
+    const response = await s.inject({ url: "/healthz" });
+    expect(response.headers["content-security-policy"]).toBe(
+      "default-src 'none'; frame-ancestors 'none'",
+    );
+    expect(response.headers["referrer-policy"]).toBe("no-referrer");
+  });
+
+  // Under `no-referrer` a browser posts with `Origin: null`, which the Origin check refuses: the
+  // pages would refuse their own forms (the browser test shows it).
+  it("lets the browser send the page's origin with its posts, and nothing to other sites", async () => {
+    const { server: s } = open();
+    const response = await s.inject({ url: URL_PATH });
+    expect(response.headers["referrer-policy"]).toBe("same-origin");
+    expect(response.body).toContain('<meta name="referrer" content="same-origin">');
+  });
+
+  it("gives a new browser a random HttpOnly, Lax cookie and binds the flow to it", async () => {
+    const { server: s, calls } = open();
+    const first = await s.inject({ url: URL_PATH, remoteAddress: "203.0.113.9" });
+    const cookie = setCookie(first);
+    expect(cookie).toMatch(/^tmfa_browser=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Lax$/);
+    const value = /^tmfa_browser=([^;]+)/.exec(cookie!)![1]!;
+    expect(calls.show[0]!.browser).toEqual({ cookie: value, clientAddress: "203.0.113.9" });
+
+    const again = await s.inject({ url: URL_PATH, cookies: { tmfa_browser: value } });
+    expect(setCookie(again)).toBeUndefined();
+    expect(calls.show[1]!.browser.cookie).toBe(value);
+
+    const other = await s.inject({ url: URL_PATH });
+    expect(calls.show[2]!.browser.cookie).not.toBe(value);
+    expect(setCookie(other)).toBeDefined();
+  });
+
+  it("replaces a malformed cookie instead of trusting it", async () => {
+    const { server: s, calls } = open();
+    const response = await s.inject({ url: URL_PATH, cookies: { tmfa_browser: "short" } });
+    expect(setCookie(response)).toMatch(/^tmfa_browser=[A-Za-z0-9_-]{43};/);
+    expect(calls.show[0]!.browser.cookie).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  });
+
+  it("names the cookie __Host- and marks it Secure behind an https public URL", async () => {
+    const { server: s, calls } = open({}, "https://mfa.example.com");
+    const response = await s.inject({ url: URL_PATH });
+    expect(setCookie(response)).toMatch(
+      /^__Host-tmfa_browser=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; Secure; SameSite=Lax$/,
+    );
+    const value = /=([^;]+)/.exec(setCookie(response)!)![1]!;
+    await s.inject({ url: URL_PATH, cookies: { "__Host-tmfa_browser": value } });
+    expect(calls.show[1]!.browser.cookie).toBe(value);
+  });
+
+  it("sends a redirect screen as a 303", async () => {
+    const { server: s } = open({
+      show: () => Promise.resolve({ kind: "redirect", location: "https://idp.acme.example/auth" }),
+    });
+    const response = await s.inject({ url: URL_PATH });
+    expect(response.statusCode).toBe(303);
+    expect(response.headers.location).toBe("https://idp.acme.example/auth");
+  });
+
+  it.each([
+    ["flow.not_found", 404],
+    ["flow.expired", 410],
+    ["flow.used", 410],
+    ["flow.other_browser", 403],
+    ["flow.csrf", 403],
+    ["flow.return_to_not_allowed", 400],
+    ["flow.unavailable", 503],
+  ] as const)("answers a failed screen %s with status %i", async (code, status) => {
+    const { server: s } = open({ show: () => Promise.resolve({ kind: "failed", code }) });
+    expectFailurePage(await s.inject({ url: URL_PATH }), status, code);
+  });
+
+  it.each([
+    ["store.unavailable", new AppError("store.unavailable"), 503, "flow.unavailable"],
+    ["not_found", new AppError("not_found"), 404, "flow.not_found"],
+    [
+      "federation.return_to_not_allowed",
+      new AppError("federation.return_to_not_allowed"),
+      400,
+      "flow.return_to_not_allowed",
+    ],
+    ["a flow failure code", new AppError("flow.expired" as never), 410, "flow.expired"],
+    ["an unexpected error", new Error("boom at /srv/app.js:12"), 503, "flow.unavailable"],
+  ])("turns %s thrown by the application into a failure page", async (_, error, status, code) => {
+    const { server: s } = open({
+      show: () => Promise.reject(error),
+      act: () => Promise.reject(error),
+    });
+    const shown = await s.inject({ url: URL_PATH });
+    expectFailurePage(shown, status, code);
+    expect(shown.body).not.toContain("boom");
+    expect(String(shown.headers["content-security-policy"])).toContain("default-src 'none'");
+    expectFailurePage(await post(s, { action: "continue", csrf: "t" }), status, code);
+  });
+
+  it("asks an unavailable page's visitor to retry later", async () => {
+    const { server: s } = open({ show: () => Promise.reject(new AppError("store.unavailable")) });
+    expect((await s.inject({ url: URL_PATH })).headers["retry-after"]).toBe("5");
+  });
+});
+
+describe("a posted form", () => {
+  const response = JSON.stringify({ id: "cred", type: "public-key", response: {} });
+  it.each<[string, Record<string, string>, FlowAction]>([
+    [
+      "verify_totp",
+      { action: "verify_totp", csrf: "t", authenticator: "auth_1", code: "123456" },
+      { kind: "verify_totp", csrf: "t", authenticator: "auth_1", code: "123456" },
+    ],
+    [
+      "verify_recovery_code",
+      { action: "verify_recovery_code", csrf: "t", code: "ABCD-EFGH" },
+      { kind: "verify_recovery_code", csrf: "t", code: "ABCD-EFGH" },
+    ],
+    [
+      "verify_webauthn",
+      { action: "verify_webauthn", csrf: "t", ceremony: "cer_1", response },
+      { kind: "verify_webauthn", csrf: "t", ceremony: "cer_1", response: JSON.parse(response) },
+    ],
+    ["enroll_totp", { action: "enroll_totp", csrf: "t" }, { kind: "enroll_totp", csrf: "t" }],
+    [
+      "confirm_totp",
+      { action: "confirm_totp", csrf: "t", authenticator: "auth_3", code: "654321" },
+      { kind: "confirm_totp", csrf: "t", authenticator: "auth_3", code: "654321" },
+    ],
+    [
+      "enroll_webauthn",
+      { action: "enroll_webauthn", csrf: "t" },
+      { kind: "enroll_webauthn", csrf: "t" },
+    ],
+    [
+      "register_webauthn with a name",
+      { action: "register_webauthn", csrf: "t", ceremony: "cer_2", response, name: " Blue key " },
+      {
+        kind: "register_webauthn",
+        csrf: "t",
+        ceremony: "cer_2",
+        response: JSON.parse(response),
+        name: "Blue key",
+      },
+    ],
+    [
+      "register_webauthn with the name left empty",
+      { action: "register_webauthn", csrf: "t", ceremony: "cer_2", response, name: "" },
+      { kind: "register_webauthn", csrf: "t", ceremony: "cer_2", response: JSON.parse(response) },
+    ],
+    ["idp", { action: "idp", csrf: "t", idp: "corp" }, { kind: "idp", csrf: "t", idp: "corp" }],
+    ["continue", { action: "continue", csrf: "t" }, { kind: "continue", csrf: "t" }],
+  ])("%s reaches the application as its FlowAction", async (_, fields, action) => {
+    const { server: s, calls } = open({
+      act: () => Promise.resolve({ kind: "redirect", location: "/t/acme/flows/flw_7Hk2pQ" }),
+    });
+    const answer = await post(s, fields, { origin: "http://localhost:8080" });
+    expect(answer.statusCode).toBe(303);
+    expect(answer.headers.location).toBe("/t/acme/flows/flw_7Hk2pQ");
+    expect(calls.act).toEqual([
+      {
+        tenant: "acme",
+        flow: "flw_7Hk2pQ",
+        browser: {
+          cookie: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+          clientAddress: "127.0.0.1",
+        },
+        action,
+      },
+    ]);
+  });
+
+  it("renders the next screen when the application answers with a page", async () => {
+    const { server: s } = open({
+      act: () =>
+        Promise.resolve({ ...CHALLENGE, notice: { code: "totp.invalid_code", tone: "error" } }),
+    });
+    const answer = await post(s, {
+      action: "verify_totp",
+      csrf: "t",
+      authenticator: "a",
+      code: "1",
+    });
+    expect(answer.statusCode).toBe(200);
+    expect(answer.body).toContain('role="alert"');
+    expect(answer.body).toContain("That code is not valid");
+  });
+
+  it.each([
+    ["another site", "https://evil.example"],
+    ["an opaque origin", "null"],
+    ["another port of the same host", "http://localhost:9999"],
+  ])("from %s is refused as flow.csrf without reaching the application", async (_, origin) => {
+    const { server: s, calls } = open();
+    expectFailurePage(
+      await post(s, { action: "continue", csrf: "t" }, { origin }),
+      403,
+      "flow.csrf",
+    );
+    expect(calls.act).toEqual([]);
+  });
+
+  it.each<[string, string, string]>([
+    ["an unknown action", FORM, "action=delete_everything&csrf=t"],
+    ["no action", FORM, "csrf=t"],
+    ["no CSRF token", FORM, "action=continue"],
+    ["a TOTP code without its authenticator", FORM, "action=verify_totp&csrf=t&code=123456"],
+    ["a repeated field", FORM, "action=continue&csrf=t&csrf=u"],
+    [
+      "a WebAuthn response that is not JSON",
+      FORM,
+      "action=verify_webauthn&csrf=t&ceremony=c&response=%7Bnot-json",
+    ],
+    [
+      "a WebAuthn response that is a JSON string",
+      FORM,
+      "action=verify_webauthn&csrf=t&ceremony=c&response=%22x%22",
+    ],
+    ["a JSON body", "application/json", JSON.stringify({ action: "continue", csrf: "t" })],
+    ["a malformed JSON body", "application/json", "{"],
+    ["a text body", "text/plain", "action=continue&csrf=t"],
+    ["an oversized body", FORM, `action=continue&csrf=${"x".repeat(200_000)}`],
+  ])("with %s gets the failure page, 400, never a 500", async (_, type, payload) => {
+    const { server: s, calls } = open();
+    const answer = await s.inject({
+      method: "POST",
+      url: URL_PATH,
+      headers: { "content-type": type },
+      payload,
+    });
+    expectFailurePage(answer, 400, "flow.bad_request");
+    expect(String(answer.headers["content-security-policy"])).not.toContain("unsafe-inline");
+    expect(calls.act).toEqual([]);
+  });
+});
+
+describe("the WebAuthn options endpoint", () => {
+  const optionsUrl = `${URL_PATH}/webauthn/options`;
+  const ask = (
+    s: FastifyInstance,
+    headers: Record<string, string>,
+    body: unknown = { purpose: "authentication" },
+  ) =>
+    s.inject({
+      method: "POST",
+      url: optionsUrl,
+      headers: { "content-type": "application/json", ...headers },
+      payload: JSON.stringify(body),
+    });
+
+  it("answers the ceremony and its options for the page's CSRF token", async () => {
+    const { server: s, calls } = open();
+    const answer = await ask(s, {
+      "x-csrf-token": "csrf-token-123",
+      origin: "http://localhost:8080",
+    });
+    expect(answer.statusCode).toBe(200);
+    expect(answer.headers["cache-control"]).toBe("no-store");
+    expect(answer.json()).toEqual({
+      ceremony: "cer_1",
+      options: { challenge: "abc", rpId: "localhost" },
+    });
+    expect(calls.options).toEqual([
+      {
+        tenant: "acme",
+        flow: "flw_7Hk2pQ",
+        browser: expect.objectContaining({ clientAddress: "127.0.0.1" }),
+        input: { csrf: "csrf-token-123", purpose: "authentication" },
+      },
+    ]);
+  });
+
+  it.each([
+    ["without the CSRF header", {}],
+    ["from another origin", { "x-csrf-token": "t", origin: "https://evil.example" }],
+  ])("refuses a request %s with a flow.csrf problem", async (_, headers) => {
+    const { server: s, calls } = open();
+    const answer = await ask(s, headers);
+    expect(answer.statusCode).toBe(403);
+    expect(answer.headers["content-type"]).toMatch(/^application\/problem\+json/);
+    expect(answer.json()).toMatchObject({ code: "flow.csrf", status: 403 });
+    expect(calls.options).toEqual([]);
+  });
+
+  it("refuses an unknown purpose as request.invalid", async () => {
+    const { server: s, calls } = open();
+    const answer = await ask(s, { "x-csrf-token": "t" }, { purpose: "steal" });
+    expect(answer.statusCode).toBe(400);
+    expect(answer.json()).toMatchObject({ code: "request.invalid" });
+    expect(calls.options).toEqual([]);
+  });
+
+  it("reports the application's refusal as a problem with its status", async () => {
+    const { server: s } = open({
+      options: () => Promise.reject(new AppError("webauthn.no_credentials")),
+    });
+    const answer = await ask(s, { "x-csrf-token": "t" });
+    expect(answer.statusCode).toBe(422);
+    expect(answer.json()).toMatchObject({ code: "webauthn.no_credentials" });
+  });
+
+  it("reports an unexpected error as a bare internal problem", async () => {
+    const { server: s } = open({ options: () => Promise.reject(new Error("secret detail")) });
+    const answer = await ask(s, { "x-csrf-token": "t" });
+    expect(answer.statusCode).toBe(500);
+    expect(answer.body).not.toContain("secret detail");
+  });
+});
+
+describe("the page assets", () => {
+  it.each([
+    ["flow.css", "text/css; charset=utf-8", ".card"],
+    ["flow.js", "text/javascript; charset=utf-8", "/webauthn/options"],
+    ["simplewebauthn-browser.js", "text/javascript; charset=utf-8", "SimpleWebAuthnBrowser"],
+  ])("serves %s with its type, an hour of caching and nosniff", async (name, type, content) => {
+    const { server: s } = open();
+    const answer = await s.inject({ url: `/flow-assets/${name}` });
+    expect(answer.statusCode).toBe(200);
+    expect(answer.headers["content-type"]).toBe(type);
+    expect(answer.headers["cache-control"]).toBe("public, max-age=3600");
+    expect(answer.headers["x-content-type-options"]).toBe("nosniff");
+    expect(answer.body).toContain(content);
+  });
+
+  it.each(["nothing.js", "..%2Fpackage.json", "flow.css.map"])(
+    "answers 404 for %s",
+    async (name) => {
+      const { server: s } = open();
+      const answer = await s.inject({ url: `/flow-assets/${name}` });
+      expect(answer.statusCode).toBe(404);
+      expect(answer.body).not.toContain('"name"');
+    },
+  );
+});

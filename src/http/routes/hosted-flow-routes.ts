@@ -1,0 +1,325 @@
+import { randomBytes } from "node:crypto";
+import cookie from "@fastify/cookie";
+import formbody from "@fastify/formbody";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { z } from "zod";
+import type { Application, FlowAction, FlowBrowser } from "../../app/application.js";
+import type { FlowScreen } from "../../app/flows/flow-screens.js";
+import { AppError } from "../../app/errors.js";
+import { FLOW_ASSET_PATH, flowAsset } from "../../pages/assets.js";
+import { resolveLocale } from "../../pages/messages/index.js";
+import {
+  FAILURE_STATUSES,
+  REFERRER_POLICY,
+  renderFlowScreen,
+  type PageFailureCode,
+  type PageScreen,
+} from "../../pages/render-flow-screen.js";
+import { ERROR_STATUSES } from "../error-statuses.js";
+import { InvalidRequest, renderProblem } from "../problem.js";
+
+/**
+ * The browser-facing routes of hosted flows, `/t/:tenant/flows/:flow`: the page of the flow's
+ * current screen, the forms posted from it, the options of its WebAuthn ceremonies, and the
+ * pages' static assets. The application decides each screen; these routes bind the flow to a
+ * browser cookie, refuse cross-origin posts, and render. Whatever goes wrong, a person sees a
+ * page that says what happened (never a stack, never a 500); the page's script gets a problem
+ * document.
+ *
+ * @module
+ */
+
+/** What the hosted flow routes need. */
+export interface HostedFlowRouteContext {
+  readonly app: Application;
+  /** The server's public base URL: its origin is the only one posts may come from. */
+  readonly publicUrl: string;
+}
+
+const HTML = "text/html; charset=utf-8";
+/** 32 random bytes, base64url without padding. */
+const COOKIE_VALUE = /^[A-Za-z0-9_-]{43}$/;
+
+const segment = z.string().min(1).max(200);
+const flowParams = z.strictObject({ tenant: segment, flow: segment });
+const assetParams = z.strictObject({ name: z.string().max(100) });
+
+const field = (max: number) => z.string().min(1).max(max);
+const csrf = field(512);
+const code = field(64);
+const id = field(200);
+/** The JSON a WebAuthn ceremony produced, as the page's script put it in the form. */
+const ceremonyResponse = z
+  .string()
+  .min(2)
+  .max(64 * 1024)
+  .transform((text, context) => {
+    try {
+      const value: unknown = JSON.parse(text);
+      if (typeof value === "object" && value !== null && !Array.isArray(value)) return value;
+    } catch {
+      // Reported below.
+    }
+    context.addIssue({ code: "custom", message: "expected the JSON of a WebAuthn response" });
+    return z.NEVER;
+  });
+
+/** A form posted from a flow page: its `action` field names the {@link FlowAction}. */
+const flowForm = z.discriminatedUnion("action", [
+  z.object({ action: z.literal("verify_totp"), csrf, authenticator: id, code }),
+  z.object({ action: z.literal("verify_recovery_code"), csrf, code }),
+  z.object({
+    action: z.literal("verify_webauthn"),
+    csrf,
+    ceremony: id,
+    response: ceremonyResponse,
+  }),
+  z.object({ action: z.literal("enroll_totp"), csrf }),
+  z.object({ action: z.literal("confirm_totp"), csrf, authenticator: id, code }),
+  z.object({ action: z.literal("enroll_webauthn"), csrf }),
+  z.object({
+    action: z.literal("register_webauthn"),
+    csrf,
+    ceremony: id,
+    response: ceremonyResponse,
+    name: z.string().trim().max(64).optional(),
+  }),
+  z.object({ action: z.literal("idp"), csrf, idp: id }),
+  z.object({ action: z.literal("continue"), csrf }),
+]);
+
+const optionsBody = z.strictObject({ purpose: z.enum(["registration", "authentication"]) });
+
+/** The form as the use case takes it. */
+function toAction(form: z.output<typeof flowForm>): FlowAction {
+  switch (form.action) {
+    case "verify_totp":
+    case "confirm_totp":
+      return {
+        kind: form.action,
+        csrf: form.csrf,
+        authenticator: form.authenticator,
+        code: form.code,
+      };
+    case "verify_recovery_code":
+      return { kind: form.action, csrf: form.csrf, code: form.code };
+    case "verify_webauthn":
+      return {
+        kind: form.action,
+        csrf: form.csrf,
+        ceremony: form.ceremony,
+        response: form.response,
+      };
+    case "register_webauthn":
+      return {
+        kind: form.action,
+        csrf: form.csrf,
+        ceremony: form.ceremony,
+        response: form.response,
+        ...(form.name === undefined || form.name === "" ? {} : { name: form.name }),
+      };
+    case "idp":
+      return { kind: form.action, csrf: form.csrf, idp: form.idp };
+    case "enroll_totp":
+    case "enroll_webauthn":
+    case "continue":
+      return { kind: form.action, csrf: form.csrf };
+  }
+}
+
+/** Registers the hosted flow routes (with their own form and cookie parsers) on `server`. */
+export function registerHostedFlowRoutes(
+  server: FastifyInstance,
+  { app, publicUrl }: HostedFlowRouteContext,
+): void {
+  void server.register(cookie);
+  void server.register(formbody, { bodyLimit: 128 * 1024 });
+
+  const base = new URL(publicUrl);
+  const publicOrigin = base.origin;
+  const secure = base.protocol === "https:";
+  // `__Host-`: the browser keeps it only if Secure, Path=/ and no Domain (RFC 6265bis, cookie
+  // name prefixes).
+  const cookieName = secure ? "__Host-tmfa_browser" : "tmfa_browser";
+  const hidden = { hide: true };
+  const path = "/t/:tenant/flows/:flow";
+
+  /** The browser behind a request; a browser without a (well-formed) cookie gets a new one. */
+  function browserOf(request: FastifyRequest, reply: FastifyReply): FlowBrowser {
+    let value = request.cookies[cookieName];
+    if (value === undefined || !COOKIE_VALUE.test(value)) {
+      value = randomBytes(32).toString("base64url");
+      void reply.setCookie(cookieName, value, {
+        httpOnly: true,
+        path: "/",
+        sameSite: "lax",
+        secure,
+      });
+    }
+    return { cookie: value, clientAddress: request.ip };
+  }
+
+  /** A cross-origin post (a form on another site aiming at the flow) is refused unread. */
+  function crossOrigin(request: FastifyRequest): boolean {
+    const origin = request.headers.origin;
+    return origin !== undefined && origin !== publicOrigin;
+  }
+
+  // Body parser failures (too large, malformed, another content type) get a page too.
+  server.setErrorHandler((error, request, reply) => {
+    if (request.url.split("?")[0]?.endsWith("/webauthn/options")) {
+      return sendProblem(request, reply, error);
+    }
+    return sendPage(request, reply, failure(request, error));
+  });
+
+  server.get(path, { schema: hidden }, async (request, reply) => {
+    const params = flowParams.safeParse(request.params);
+    if (!params.success) return sendPage(request, reply, failed("flow.not_found"));
+    const { tenant, flow } = params.data;
+    try {
+      return await sendScreen(
+        request,
+        reply,
+        await app.flows.show(tenant, flow, browserOf(request, reply)),
+      );
+    } catch (error) {
+      return sendPage(request, reply, failure(request, error));
+    }
+  });
+
+  server.post(path, { schema: hidden }, async (request, reply) => {
+    if (crossOrigin(request)) return sendPage(request, reply, failed("flow.csrf"));
+    const params = flowParams.safeParse(request.params);
+    if (!params.success) return sendPage(request, reply, failed("flow.not_found"));
+    const type = request.headers["content-type"] ?? "";
+    const form = flowForm.safeParse(request.body);
+    if (!type.startsWith("application/x-www-form-urlencoded") || !form.success) {
+      request.log.info({ code: "flow.bad_request" }, "flow form refused");
+      return sendPage(request, reply, failed("flow.bad_request"));
+    }
+    const { tenant, flow } = params.data;
+    try {
+      return await sendScreen(
+        request,
+        reply,
+        await app.flows.act(tenant, flow, browserOf(request, reply), toAction(form.data)),
+      );
+    } catch (error) {
+      return sendPage(request, reply, failure(request, error));
+    }
+  });
+
+  server.post(`${path}/webauthn/options`, { schema: hidden }, async (request, reply) => {
+    const token = request.headers["x-csrf-token"];
+    if (crossOrigin(request) || typeof token !== "string" || token === "") {
+      return reply.code(FAILURE_STATUSES["flow.csrf"]).type("application/problem+json").send({
+        type: "urn:tenant-mfa:problem:flow.csrf",
+        title: "The request did not come from this flow's page.",
+        status: FAILURE_STATUSES["flow.csrf"],
+        code: "flow.csrf",
+      });
+    }
+    const params = flowParams.safeParse(request.params);
+    if (!params.success) throw new AppError("not_found");
+    const body = optionsBody.safeParse(request.body);
+    if (!body.success)
+      throw new InvalidRequest([
+        { pointer: "#/purpose", detail: "expected registration or authentication" },
+      ]);
+    const { tenant, flow } = params.data;
+    const answer = await app.flows.webauthnOptions(tenant, flow, browserOf(request, reply), {
+      csrf: token,
+      purpose: body.data.purpose,
+    });
+    return reply.header("cache-control", "no-store").send(answer);
+  });
+
+  server.get(`${FLOW_ASSET_PATH}:name`, { schema: hidden }, async (request, reply) => {
+    const params = assetParams.safeParse(request.params);
+    const asset = params.success ? flowAsset(params.data.name) : undefined;
+    if (asset === undefined) {
+      return reply.code(404).type("text/plain; charset=utf-8").send("Not found\n");
+    }
+    return reply
+      .header("content-type", asset.contentType)
+      .header("cache-control", "public, max-age=3600")
+      .header("x-content-type-options", "nosniff")
+      .send(asset.body);
+  });
+}
+
+/** Sends a screen: a redirect, or its page. */
+function sendScreen(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  screen: FlowScreen,
+): FastifyReply {
+  // 303: the browser follows with GET, so a posted form is never posted on.
+  if (screen.kind === "redirect") return reply.code(303).header("location", screen.location).send();
+  return sendPage(request, reply, screen);
+}
+
+function sendPage(request: FastifyRequest, reply: FastifyReply, screen: PageScreen): FastifyReply {
+  const page = renderFlowScreen(screen, {
+    locale: resolveLocale(request.headers["accept-language"]),
+  });
+  if (page.status === 503) void reply.header("retry-after", "5");
+  return reply
+    .code(page.status)
+    .header("content-type", HTML)
+    .header("content-security-policy", page.contentSecurityPolicy)
+    .header("referrer-policy", REFERRER_POLICY)
+    .header("cache-control", "no-store")
+    .send(page.html);
+}
+
+function sendProblem(request: FastifyRequest, reply: FastifyReply, error: unknown): FastifyReply {
+  const { problem, headers, unexpected } = renderProblem(error, request.url.split("?")[0]);
+  if (unexpected) request.log.error({ err: error }, "flow endpoint failed");
+  return reply
+    .code(problem.status)
+    .headers(headers)
+    .type("application/problem+json")
+    .send(JSON.stringify(problem));
+}
+
+function failed(code: PageFailureCode): PageScreen {
+  return { kind: "failed", code };
+}
+
+/** The failure page for anything thrown while serving a flow page. */
+function failure(request: FastifyRequest, error: unknown): PageScreen {
+  const code = failureCode(error);
+  if (code === undefined) {
+    request.log.error({ err: error }, "flow page failed");
+    return failed("flow.unavailable");
+  }
+  if (FAILURE_STATUSES[code] >= 500) request.log.warn({ err: error, code }, "flow unavailable");
+  else request.log.info({ code }, "flow refused");
+  return failed(code);
+}
+
+/** The failure an error stands for, or undefined for an unexpected one (a bug, an outage). */
+function failureCode(error: unknown): PageFailureCode | undefined {
+  if (error instanceof InvalidRequest) return "flow.bad_request";
+  if (error instanceof AppError) {
+    const code: string = error.code;
+    // The flow use cases may report their failures with the failure's own code.
+    if (Object.hasOwn(FAILURE_STATUSES, code)) return code as PageFailureCode;
+    if (error.code === "not_found") return "flow.not_found";
+    if (error.code === "federation.return_to_not_allowed") return "flow.return_to_not_allowed";
+    const status: number = ERROR_STATUSES[error.code];
+    if (status >= 500) return "flow.unavailable";
+    if (status === 404) return "flow.not_found";
+    return "flow.bad_request";
+  }
+  // Fastify's own request errors: a body too large, malformed, of another type.
+  const { statusCode } = (typeof error === "object" && error !== null ? error : {}) as {
+    statusCode?: unknown;
+  };
+  if (typeof statusCode === "number" && statusCode >= 400 && statusCode < 500) {
+    return "flow.bad_request";
+  }
+  return undefined;
+}

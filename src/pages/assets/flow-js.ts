@@ -1,0 +1,91 @@
+/**
+ * The WebAuthn glue of the hosted flow pages, served as `/flow-assets/flow.js` after
+ * `@simplewebauthn/browser`'s bundle. Kept as a string module so that `tsc` builds it into
+ * `dist/`; the browser tests run it for real under the page's CSP.
+ *
+ * A form marked `data-webauthn-form` is hidden in the HTML (it can do nothing without script);
+ * this script shows it, and on submit: POSTs `{ purpose }` to `FLOW_URL/webauthn/options` with
+ * the form's CSRF token as `x-csrf-token`, runs the ceremony with the options it gets, puts the
+ * ceremony id and `JSON.stringify(result)` into the form's hidden fields and submits it. A
+ * failure is shown in the page's alert region, in the words the page gave it (data attributes
+ * from the message catalogue), never the browser's English error text.
+ *
+ * @module
+ */
+export const FLOW_JS = `(function () {
+  "use strict";
+  var main = document.querySelector("main[data-flow-url]");
+  if (!main) return;
+  var flowUrl = main.getAttribute("data-flow-url");
+  var alertRegion = document.getElementById("flow-alert");
+  var lib = window.SimpleWebAuthnBrowser;
+  var forms = document.querySelectorAll("form[data-webauthn-form]");
+  if (forms.length === 0) return;
+
+  function say(name) {
+    var text = main.getAttribute("data-msg-" + name) || "";
+    if (alertRegion) alertRegion.textContent = text;
+  }
+
+  if (!lib || !lib.browserSupportsWebAuthn()) {
+    say("unsupported");
+    return;
+  }
+
+  Array.prototype.forEach.call(forms, function (form) {
+    var button = form.querySelector("button[data-webauthn]");
+    if (!button) return;
+    var purpose = button.getAttribute("data-webauthn");
+    var label = button.textContent;
+    var busy = false;
+    form.hidden = false;
+
+    function done() {
+      busy = false;
+      button.disabled = false;
+      button.textContent = label;
+    }
+
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      if (busy) return;
+      busy = true;
+      button.disabled = true;
+      button.textContent = main.getAttribute("data-msg-busy") || label;
+      if (alertRegion) alertRegion.textContent = "";
+      var csrf = form.querySelector("input[name=csrf]").value;
+      fetch(flowUrl + "/webauthn/options", {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "content-type": "application/json", "x-csrf-token": csrf },
+        body: JSON.stringify({ purpose: purpose })
+      })
+        .then(function (response) {
+          if (!response.ok) throw new Error("options " + response.status);
+          return response.json();
+        })
+        .then(
+          function (answer) {
+            var run = purpose === "registration" ? lib.startRegistration : lib.startAuthentication;
+            return run({ optionsJSON: answer.options }).then(
+              function (result) {
+                form.querySelector("input[name=ceremony]").value = answer.ceremony;
+                form.querySelector("input[name=response]").value = JSON.stringify(result);
+                form.submit();
+              },
+              function (error) {
+                done();
+                var name = error && (error.name || (error.cause && error.cause.name));
+                say(name === "NotAllowedError" || name === "AbortError" ? "cancelled" : "failed");
+              }
+            );
+          },
+          function () {
+            done();
+            say("start-failed");
+          }
+        );
+    });
+  });
+})();
+`;
