@@ -118,7 +118,11 @@ beforeAll(async () => {
 afterAll(async () => {
   await app.close();
   stub.server.closeAllConnections();
-  await new Promise<void>((resolve) => stub.server.close(() => resolve()));
+  await new Promise<void>((resolve) =>
+    stub.server.close(() => {
+      resolve();
+    }),
+  );
 });
 
 beforeEach(() => {
