@@ -154,6 +154,19 @@ describe("the demo IdP, as a real OIDC peer", () => {
     expect(typeof claims.auth_time).toBe("number");
   });
 
+  it("accepts an authorization code once", async () => {
+    const attempt = await authorize(plainBrowser());
+    const { callback } = await submitLogin(attempt, {
+      username: "carol",
+      password: "x",
+      method: "mfa",
+    });
+    await idTokenClaims(attempt, callback);
+    await expect(idTokenClaims(attempt, callback)).rejects.toMatchObject({
+      error: "invalid_grant",
+    });
+  });
+
   it("names whoever signed in: the subject is the user name typed, not a hint", async () => {
     const attempt = await authorize(plainBrowser(), { login_hint: "carol" });
     const { callback } = await submitLogin(attempt, {

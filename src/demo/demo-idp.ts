@@ -24,6 +24,7 @@ import {
   STYLESHEET,
   STYLESHEET_PATH,
 } from "./html.js";
+import { memoryAdapter } from "./memory-adapter.js";
 import { loadOidcProvider, type InteractionResult, type Provider } from "./oidc-provider-slice.js";
 
 /** What a sign-in at the demo IdP says about how the person authenticated (RFC 8176 `amr`). */
@@ -215,6 +216,7 @@ async function configuration(client: DemoIdpClient): Promise<Record<string, unkn
         require_auth_time: true,
       },
     ],
+    adapter: memoryAdapter(),
     jwks: { keys: [signingKey] },
     cookies: { keys: [randomBytes(32).toString("base64url")] },
     acrValues: [REFEDS_MFA],
