@@ -8,14 +8,27 @@
  */
 
 interface Entry {
-  readonly payload: Record<string, unknown>;
+  readonly payload: Payload;
   readonly expiresAt: number;
 }
 
 const SWEEP_EVERY = 200;
 
+type Payload = Record<string, unknown>;
+
+/** What `oidc-provider` calls on its storage, for one model (Session, AuthorizationCode…). */
+export interface OidcAdapter {
+  upsert(id: string, payload: Payload, expiresIn?: number): Promise<void>;
+  find(id: string): Promise<Payload | undefined>;
+  findByUid(uid: string): Promise<Payload | undefined>;
+  findByUserCode(userCode: string): Promise<Payload | undefined>;
+  consume(id: string): Promise<void>;
+  destroy(id: string): Promise<void>;
+  revokeByGrantId(grantId: string): Promise<void>;
+}
+
 /** An adapter class for `oidc-provider`'s `adapter` setting, over a store of its own. */
-export function memoryAdapter(now: () => number = Date.now) {
+export function memoryAdapter(now: () => number = Date.now): new (model: string) => OidcAdapter {
   const entries = new Map<string, Entry>();
   const byGrant = new Map<string, Set<string>>();
   const byUid = new Map<string, string>();
@@ -27,14 +40,18 @@ export function memoryAdapter(now: () => number = Date.now) {
     for (const [key, entry] of entries) if (entry.expiresAt <= at) entries.delete(key);
   };
 
-  return class MemoryAdapter {
-    constructor(private readonly model: string) {}
+  return class MemoryAdapter implements OidcAdapter {
+    readonly #model: string;
 
-    private key(id: string): string {
-      return `${this.model}:${id}`;
+    constructor(model: string) {
+      this.#model = model;
     }
 
-    upsert(id: string, payload: Record<string, unknown>, expiresIn?: number): Promise<void> {
+    key(id: string): string {
+      return `${this.#model}:${id}`;
+    }
+
+    upsert(id: string, payload: Payload, expiresIn?: number): Promise<void> {
       const key = this.key(id);
       entries.set(key, {
         payload,
@@ -51,7 +68,7 @@ export function memoryAdapter(now: () => number = Date.now) {
       return Promise.resolve();
     }
 
-    find(id: string): Promise<Record<string, unknown> | undefined> {
+    find(id: string): Promise<Payload | undefined> {
       const key = this.key(id);
       const entry = entries.get(key);
       if (entry !== undefined && entry.expiresAt <= now()) entries.delete(key);
@@ -60,12 +77,12 @@ export function memoryAdapter(now: () => number = Date.now) {
       );
     }
 
-    findByUid(uid: string): Promise<Record<string, unknown> | undefined> {
+    findByUid(uid: string): Promise<Payload | undefined> {
       const id = byUid.get(this.key(uid));
       return id === undefined ? Promise.resolve(undefined) : this.find(id);
     }
 
-    findByUserCode(userCode: string): Promise<Record<string, unknown> | undefined> {
+    findByUserCode(userCode: string): Promise<Payload | undefined> {
       const id = byUserCode.get(this.key(userCode));
       return id === undefined ? Promise.resolve(undefined) : this.find(id);
     }
