@@ -37,8 +37,10 @@ main { max-width: 52rem; margin: 1.5rem auto; padding: 0 1.5rem; }
 h1 { font-size: 1.5rem; margin: 0 0 1rem; }
 h2 { font-size: 1.15rem; margin: 1.5rem 0 0.5rem; }
 p { margin: 0.5rem 0; }
+a { color: var(--accent); }
 .card { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 1rem 1.25rem; margin: 0 0 1rem; }
-.people { list-style: none; padding: 0; margin: 0; display: grid; gap: 0.75rem; }
+.people { list-style: none; padding: 0; margin: 1.25rem 0 0; display: grid; gap: 0.75rem; }
+.people li > div { flex: 1 1 22rem; }
 .people li { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 0.75rem 1rem; display: flex; justify-content: space-between; align-items: center; gap: 1rem; flex-wrap: wrap; }
 .people .who { font-weight: 600; }
 .people .what { color: var(--muted); font-size: 0.95rem; }
