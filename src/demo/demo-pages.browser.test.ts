@@ -60,8 +60,12 @@ const suite = browserSuiteSkip("the demo's pages in Chromium");
     await browser?.close();
     await platform?.close();
     await idp?.close();
-    catcher?.server.closeAllConnections();
-    await new Promise<void>((resolve) => catcher?.server.close(() => resolve()) ?? resolve());
+    catcher.server.closeAllConnections();
+    await new Promise<void>((resolve) => {
+      catcher.server.close(() => {
+        resolve();
+      });
+    });
   });
 
   /** A page that records CSP violations reported on the console. */
