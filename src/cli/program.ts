@@ -144,7 +144,6 @@ export function createProgram(io: CliIo): Command {
         platformPort,
         idpPort,
         idp: DEMO_IDP,
-        host: config.host,
       });
     } catch (error) {
       if (!(error instanceof demo.DemoDependencyMissing)) throw error;

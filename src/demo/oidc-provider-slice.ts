@@ -68,10 +68,13 @@ export class DemoDependencyMissing extends Error {
 // types) and nothing reaches for the package unless the demo starts.
 const OIDC_PROVIDER = "oidc-provider";
 
-/** Loads `oidc-provider`, or throws {@link DemoDependencyMissing} when it is not installed. */
-export async function loadOidcProvider(): Promise<ProviderConstructor> {
+/**
+ * Loads `oidc-provider`, or throws {@link DemoDependencyMissing} when it is not installed.
+ * `specifier` is for tests, which name a package that is not there.
+ */
+export async function loadOidcProvider(specifier = OIDC_PROVIDER): Promise<ProviderConstructor> {
   try {
-    const loaded = (await import(OIDC_PROVIDER)) as { default: ProviderConstructor };
+    const loaded = (await import(specifier)) as { default: ProviderConstructor };
     return loaded.default;
   } catch (error) {
     const code = (error as { code?: unknown }).code;
