@@ -330,4 +330,19 @@ describe("the callback", () => {
     expect(html).toMatch(/Assurance level \(aal\)<\/th><td>AAL3</);
     expect(html).toMatch(/Phishing-resistant \(phr\)<\/th><td>yes</);
   });
+
+  it("keeps the sensitive action locked when the step-up token is not phishing-resistant", async () => {
+    const browser = plainBrowser();
+    const state = await startAliceSignIn(browser);
+    await browser.request(`${app.url}/callback?code=c&state=${state}`);
+    const { csrf } = await open(browser, "/account");
+    stub.calls.length = 0;
+    await browser.request(`${app.url}/sensitive`, { form: { csrf } });
+    const stepUpState = stub.calls[0]?.body.state as string;
+    nextToken = () => tokenFor("alice", { aal: 2, phr: false });
+    const back = await browser.request(`${app.url}/callback?code=c2&state=${stepUpState}`);
+    expect(back.status).toBe(403);
+    expect(await back.text()).toContain("not phishing-resistant");
+    expect((await open(browser, "/account")).html).not.toContain("Step-up done");
+  });
 });

@@ -356,6 +356,15 @@ export async function startPlatformApp(options: PlatformAppOptions): Promise<Pla
       ...(pending.passwordAt === undefined ? {} : { passwordAt: pending.passwordAt }),
     };
     if (pending.purpose === "step-up" && session.signedIn !== undefined) {
+      // A token proves what it says, not what was asked for: check it meets the action's needs.
+      const shortfall = stepUpShortfall(claims, now());
+      if (shortfall !== undefined) {
+        throw new PageError(
+          403,
+          "Step-up not enough",
+          `<h1>The sensitive action stays locked</h1><p class="notice error" role="alert">The step-up token verified, but ${escapeHtml(shortfall)}.</p><p><a href="/account">Back to the account</a></p>`,
+        );
+      }
       session.stepUp = result;
     } else {
       session.signedIn = result;
@@ -384,6 +393,18 @@ export async function startPlatformApp(options: PlatformAppOptions): Promise<Pla
         });
       }),
   };
+}
+
+/** What the step-up token lacks for {@link SENSITIVE_ACTION_STEP_UP}, or undefined. */
+function stepUpShortfall(claims: AssuranceClaims, now: Date): string | undefined {
+  if (SENSITIVE_ACTION_STEP_UP.phishingResistant && !claims.phr) {
+    return "its proof is not phishing-resistant (phr is false)";
+  }
+  const age = Math.floor(now.getTime() / 1000) - claims.auth_time;
+  if (age > SENSITIVE_ACTION_STEP_UP.maxAgeSeconds) {
+    return `its authentication is ${String(age)} s old, more than ${String(SENSITIVE_ACTION_STEP_UP.maxAgeSeconds)} s`;
+  }
+  return undefined;
 }
 
 const homeLink = `<p><a href="/">Back to the demo people</a></p>`;
