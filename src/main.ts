@@ -23,6 +23,7 @@ import { createAesGcmSealer, type SealingKey } from "./secrets/aes-gcm-sealer.js
 import { createScryptHasher } from "./secrets/scrypt-hasher.js";
 import { decodeKeys, keyFromFile } from "./secrets/sealing-keys.js";
 import { createOidcProtocol } from "./verifiers/oidc/index.js";
+import type { OidcProtocolOptions } from "./verifiers/oidc/index.js";
 import { createSamlProtocol } from "./verifiers/saml/index.js";
 import { createTotpProtocol } from "./verifiers/totp/index.js";
 import { createWebAuthnProtocol } from "./verifiers/webauthn/index.js";
@@ -73,11 +74,37 @@ export interface OpenedApplication {
   close(): Promise<void>;
 }
 
+/** How {@link openApplication} departs from production defaults; `serve --demo` only. */
+export interface OpenOptions {
+  /**
+   * Accept OpenID Connect IdPs over plain http when they are on loopback (the demo's development
+   * IdP at `http://localhost:8082`); https stays required for every other host.
+   */
+  readonly allowLoopbackHttpIdps?: boolean;
+}
+
+const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
+
+/** OIDC options that let plain http through to loopback hosts and nowhere else. */
+const loopbackHttpOidc: OidcProtocolOptions = {
+  allowHttp: true,
+  fetch: (input, init) => {
+    const url = new URL(input);
+    if (url.protocol === "http:" && !LOOPBACK_HOSTS.has(url.hostname)) {
+      return Promise.reject(
+        new TypeError(`plain http is allowed on loopback only, not ${url.host}`),
+      );
+    }
+    return fetch(input, init);
+  },
+};
+
 /** Opens (and migrates) the store of `config.db` and builds the application over it. */
 export async function openApplication(
   config: Pick<Config, "db" | "exemptions"> &
     Partial<Pick<Config, "encryptionKeys" | "publicUrl" | "host" | "port">>,
   metrics?: Metrics,
+  options: OpenOptions = {},
 ): Promise<OpenedApplication> {
   const opened = await openStore(config.db);
   const store = metrics === undefined ? opened : countAuditAppends(opened, metrics);
@@ -88,7 +115,7 @@ export async function openApplication(
     settings: { exemptions: { ...config.exemptions } },
   };
   const secrets = secretSealer(config);
-  const federation = secrets === undefined ? undefined : federationParts(config, secrets);
+  const federation = secrets === undefined ? undefined : federationParts(config, secrets, options);
   const app = createApplication({
     ...context,
     ...(secrets === undefined ? {} : { secrets }),
@@ -153,11 +180,12 @@ function secretSealer(
 function federationParts(
   config: Partial<Pick<Config, "publicUrl" | "host" | "port">>,
   secrets: SecretSealer,
+  options: OpenOptions = {},
 ): FederationParts {
   return {
     secrets,
     saml: createSamlProtocol(),
-    oidc: createOidcProtocol(),
+    oidc: createOidcProtocol(options.allowLoopbackHttpIdps === true ? loopbackHttpOidc : {}),
     publicUrl: publicUrlOf(config),
   };
 }
@@ -178,6 +206,8 @@ export interface StartOptions {
   readonly seed?: (opened: OpenedApplication) => Promise<void>;
   /** Close gracefully on SIGINT and SIGTERM (default true). Tests pass false. */
   readonly handleSignals?: boolean;
+  /** See {@link OpenOptions}. */
+  readonly allowLoopbackHttpIdps?: boolean;
 }
 
 /** Opens the store, builds the application and the HTTP server, and listens. */
@@ -187,7 +217,7 @@ export async function startServer(
 ): Promise<RunningServer> {
   const logger = createLogger(config.logLevel);
   const metrics = createMetrics({ defaults: true });
-  const opened = await openApplication(config, metrics);
+  const opened = await openApplication(config, metrics, options);
   let server: FastifyInstance | undefined;
   try {
     if (options.seed !== undefined) await options.seed(opened);

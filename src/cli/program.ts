@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { Command, Option } from "commander";
 import type { Caller } from "../app/application.js";
 import { AppError } from "../app/errors.js";
+import type { Config } from "../config/config-schema.js";
 import { ConfigError, loadConfig } from "../config/load-config.js";
 import { evaluate, type EvaluationInput } from "../index.js";
 import { openApplication, startServer, type RunningServer } from "../main.js";
@@ -9,7 +10,7 @@ import { migrateStore } from "../storage/open-store.js";
 import { demoScenarios } from "./demo-scenarios.js";
 import { createProgress } from "./progress.js";
 import { renderDecision } from "./render-decision.js";
-import { prepareDemo } from "./seed-demo.js";
+import { DEMO_IDP, prepareDemo, type DemoAppsSeed } from "./seed-demo.js";
 
 /** Where the commands read and write; the real process by default, captured in tests. */
 export interface CliIo {
@@ -32,6 +33,24 @@ const OPERATOR: Caller = {
 interface StoreOptions {
   db?: string;
   config?: string;
+}
+
+interface ServeOptions extends StoreOptions {
+  port?: string;
+  host?: string;
+  demo?: boolean;
+  demoPlatformPort?: string;
+  demoIdpPort?: string;
+}
+
+const DEMO_PLATFORM_PORT_DEFAULT = 8081;
+const DEMO_IDP_PORT_DEFAULT = 8082;
+
+/** A port given on the command line, the default when absent, undefined when not a port. */
+function portOption(value: string | undefined, fallback: number): number | undefined {
+  if (value === undefined) return fallback;
+  const port = Number(value);
+  return /^\d+$/.test(value) && port >= 1 && port <= 65535 ? port : undefined;
 }
 
 const indent = (text: string): string => text.replace(/^/gm, "  ");
@@ -79,19 +98,93 @@ export function createProgram(io: CliIo): Command {
     .option("--port <n>", "port to listen on (env TENANT_MFA_PORT; default 8080)")
     .option("--host <host>", "address to listen on (env TENANT_MFA_HOST; default 127.0.0.1)")
     .addOption(configOption())
-    .option("--demo", "create the demo tenants, principals and API keys (idempotent)")
-    .action(async (options: StoreOptions & { port?: string; host?: string; demo?: boolean }) => {
+    .option(
+      "--demo",
+      "seed the demo data (idempotent) and start the demo platform and the development IdP beside the server",
+    )
+    .option("--demo-platform-port <n>", "with --demo: the demo platform's port (default 8081)")
+    .option("--demo-idp-port <n>", "with --demo: the development IdP's port (default 8082)")
+    .action(async (options: ServeOptions) => {
       const config = configFrom(options, { port: options.port, host: options.host });
       if (config === undefined) return;
-      const running = await startServer(
-        config,
-        options.demo === true
-          ? { seed: (opened) => prepareDemo(opened, out).then(() => undefined) }
-          : {},
-      );
+      if (options.demo === true) {
+        await serveDemo(options, config);
+        return;
+      }
+      const running = await startServer(config);
       out(`tenant-mfa listening on ${running.url} (store ${describeStore(config.db)})`);
       io.onServing?.(running);
     });
+
+  /**
+   * `serve --demo`: the server under its public URL (`http://localhost:PORT` unless one is
+   * configured: a WebAuthn RP id is never an IP address, and `localhost` is a secure context),
+   * seeded, then the demo platform and the development IdP beside it. Closing the server closes
+   * them; the demo modules and `oidc-provider` are loaded only here.
+   */
+  async function serveDemo(options: ServeOptions, loaded: Config): Promise<void> {
+    let config = loaded;
+    if (config.publicUrl === undefined) {
+      const publicUrl = `http://localhost:${String(config.port)}`;
+      const withUrl = configFrom(options, { port: options.port, host: options.host, publicUrl });
+      if (withUrl === undefined) return;
+      config = withUrl;
+    }
+    const platformPort = portOption(options.demoPlatformPort, DEMO_PLATFORM_PORT_DEFAULT);
+    const idpPort = portOption(options.demoIdpPort, DEMO_IDP_PORT_DEFAULT);
+    if (platformPort === undefined || idpPort === undefined) {
+      fail("--demo-platform-port and --demo-idp-port take a port number (1-65535)", 2);
+      return;
+    }
+    const demo = await import("../demo/start-demo.js");
+    let plan: Awaited<ReturnType<typeof demo.planDemo>>;
+    try {
+      plan = await demo.planDemo({
+        publicUrl: config.publicUrl ?? "",
+        platformPort,
+        idpPort,
+        idp: DEMO_IDP,
+      });
+    } catch (error) {
+      if (!(error instanceof demo.DemoDependencyMissing)) throw error;
+      fail(error.message);
+      return;
+    }
+    let seeded: DemoAppsSeed | undefined;
+    const running = await startServer(config, {
+      allowLoopbackHttpIdps: true,
+      seed: async (opened) => {
+        seeded = (await prepareDemo(opened, out, new Date(), plan.apps)).apps;
+      },
+    });
+    let apps: Awaited<ReturnType<typeof plan.start>>;
+    try {
+      if (seeded === undefined) throw new Error("the demo apps were not registered");
+      apps = await plan.start({ apiUrl: running.url, platformKey: seeded.platformKey });
+    } catch (error) {
+      await running.close();
+      fail(
+        `the demo apps could not start: ${error instanceof Error ? error.message : String(error)}`,
+      );
+      return;
+    }
+    out(`tenant-mfa listening on ${running.url} (store ${describeStore(config.db)})`);
+    out("");
+    out("The demo is ready. Open the demo platform and sign in as one of its people:");
+    out(`  demo platform      ${apps.platformUrl}   <- start here`);
+    out(`  development IdP    ${apps.idpUrl}   (Initech's IdP; any password)`);
+    out(
+      `  tenant-mfa         ${config.publicUrl ?? running.url}   (its API, hosted pages and JWKS)`,
+    );
+    let closing: Promise<void> | undefined;
+    io.onServing?.({
+      ...running,
+      close: () => {
+        closing ??= apps.close().then(() => running.close());
+        return closing;
+      },
+    });
+  }
 
   program
     .command("migrate")

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { openApplication, type OpenedApplication } from "../main.js";
-import { prepareDemo, seedDemoData } from "./seed-demo.js";
+import { DEMO_IDP, prepareDemo, seedDemoData, type DemoApps } from "./seed-demo.js";
 
 const settings = {
   db: "sqlite::memory:",
@@ -73,4 +73,77 @@ describe("demo data", () => {
     const current = await opened.app.policies.current(admin, "globex");
     expect(current.record.policy.posture).toBe("platform_mfa");
   });
+
+  it("registers the demo apps: return URLs, Initech's IdP at the development IdP, a platform key never printed", async () => {
+    opened = await openApplication(settings);
+    const lines: string[] = [];
+    const seed = await prepareDemo(opened, (line) => lines.push(line), new Date(), apps("first"));
+    const admin = await opened.app.authenticate(seed.keys[0]?.secret ?? "");
+    for (const tenant of ["acme", "globex", "initech"]) {
+      expect((await opened.app.tenants.get(admin, tenant)).returnUrls).toEqual([RETURN_URL]);
+    }
+    const idp = await opened.app.idps.get(admin, DEMO_IDP.tenant, DEMO_IDP.id);
+    expect(idp).toMatchObject({
+      protocol: "oidc",
+      version: 1,
+      oidc: {
+        issuer: "http://localhost:8082",
+        clientId: "tenant-mfa-initech",
+        idTokenAlgorithms: ["ES256"],
+        clientSecretSet: true,
+      },
+      endpoints: {
+        oidcRedirectUri: expect.stringMatching(/\/t\/initech\/idps\/corp-idp\/oidc\/callback$/),
+      },
+    });
+
+    const platform = await opened.app.authenticate(seed.apps?.platformKey.secret ?? "");
+    expect(platform).toMatchObject({ id: seed.apps?.platformKey.id, roles: ["platform_service"] });
+    const printed = lines.join("\n");
+    expect(printed).not.toContain(seed.apps?.platformKey.secret);
+    expect(printed).not.toContain("client-secret-first");
+    expect(printed).toContain(`demo apps: IdP initech/corp-idp registered: http://localhost:8082`);
+  });
+
+  it("on the next start: the IdP takes the new client secret, the platform key is replaced, return URLs stay single", async () => {
+    opened = await openApplication(settings);
+    const first = await prepareDemo(opened, () => undefined, new Date(), apps("first"));
+    const admin = await opened.app.authenticate(first.keys[0]?.secret ?? "");
+    await opened.app.tenants.setReturnUrls(admin, "acme", {
+      returnUrls: [RETURN_URL, "https://app.acme.example/back"],
+    });
+
+    const second = await prepareDemo(opened, () => undefined, new Date(), apps("second"));
+    expect(second.created).toEqual([]);
+    expect(second.apps?.changed).toEqual([
+      "IdP initech/corp-idp updated: http://localhost:8082, this run's client secret",
+      `API key "demo platform app" ${second.apps?.platformKey.id ?? ""} for the demo platform (the earlier one revoked)`,
+    ]);
+    expect((await opened.app.tenants.get(admin, "acme")).returnUrls).toEqual([
+      RETURN_URL,
+      "https://app.acme.example/back",
+    ]);
+    expect((await opened.app.idps.get(admin, DEMO_IDP.tenant, DEMO_IDP.id)).version).toBe(2);
+
+    await expect(
+      opened.app.authenticate(first.apps?.platformKey.secret ?? ""),
+    ).rejects.toMatchObject({ code: "auth.invalid_credentials" });
+    const active = (await opened.app.apiKeys.list(admin)).filter(
+      (key) => key.name === "demo platform app" && key.revokedAt === undefined,
+    );
+    expect(active.map((key) => key.id)).toEqual([second.apps?.platformKey.id]);
+  });
 });
+
+const RETURN_URL = "http://localhost:8081/callback";
+
+function apps(run: string): DemoApps {
+  return {
+    returnUrl: RETURN_URL,
+    idp: {
+      issuer: "http://localhost:8082",
+      clientId: "tenant-mfa-initech",
+      clientSecret: `client-secret-${run}`,
+    },
+  };
+}

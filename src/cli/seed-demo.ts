@@ -1,4 +1,4 @@
-import type { Application, Caller } from "../app/application.js";
+import type { Application, Caller, IdpRegistration } from "../app/application.js";
 import { AppError } from "../app/errors.js";
 import type { Role } from "../app/records.js";
 import type { Population, Posture } from "../core/vocabulary.js";
@@ -152,6 +152,93 @@ export async function seedDemoData(
   return { keys, created };
 }
 
+/** The Initech IdP registration that points at the demo's development IdP. */
+export const DEMO_IDP = { tenant: "initech", id: "corp-idp" } as const;
+
+/** The name of the API key the demo platform app uses; a fresh one each start. */
+export const DEMO_PLATFORM_KEY_NAME = "demo platform app";
+
+/** What the demo apps of `serve --demo` need registered in tenant-mfa. */
+export interface DemoApps {
+  /** The demo platform's callback: a return URL of every demo tenant. */
+  readonly returnUrl: string;
+  /** The development IdP, registered as Initech's OIDC IdP `corp-idp`. */
+  readonly idp: {
+    readonly issuer: string;
+    readonly clientId: string;
+    readonly clientSecret: string;
+  };
+}
+
+/** What {@link seedDemoApps} did, and the demo platform's key for this run. */
+export interface DemoAppsSeed {
+  /** A `platform_service` key, held in memory by the demo platform; never printed. */
+  readonly platformKey: { readonly id: string; readonly secret: string };
+  readonly changed: readonly string[];
+}
+
+/**
+ * Registers the demo apps, as `caller` (a platform administrator): the platform's callback as a
+ * return URL of each demo tenant (added once), Initech's IdP pointing at the development IdP
+ * (updated on every start, since that IdP makes a new client secret each run), and a new
+ * `platform_service` key for the demo platform, the one of an earlier run being revoked (its
+ * secret lived in that run's memory only).
+ */
+export async function seedDemoApps(
+  app: Application,
+  caller: Caller,
+  apps: DemoApps,
+): Promise<DemoAppsSeed> {
+  const changed: string[] = [];
+  for (const tenant of TENANTS) {
+    const record = await app.tenants.get(caller, tenant.id);
+    if (record.returnUrls.includes(apps.returnUrl)) continue;
+    await app.tenants.setReturnUrls(caller, tenant.id, {
+      returnUrls: [...record.returnUrls, apps.returnUrl],
+    });
+    changed.push(`return URL ${apps.returnUrl} for ${tenant.id}`);
+  }
+
+  let current: number | undefined;
+  try {
+    current = (await app.idps.get(caller, DEMO_IDP.tenant, DEMO_IDP.id)).version;
+  } catch (error) {
+    if (!isNotFound(error)) throw error;
+  }
+  const registration: IdpRegistration = {
+    displayName: "Initech corporate IdP (demo)",
+    protocol: "oidc",
+    oidc: {
+      issuer: apps.idp.issuer,
+      clientId: apps.idp.clientId,
+      clientSecret: apps.idp.clientSecret,
+      scopes: ["openid"],
+      idTokenAlgorithms: ["ES256"],
+    },
+  };
+  await app.idps.put(caller, DEMO_IDP.tenant, DEMO_IDP.id, {
+    registration,
+    ifMatch: current,
+  });
+  changed.push(
+    `IdP ${DEMO_IDP.tenant}/${DEMO_IDP.id} ${current === undefined ? "registered" : "updated"}: ${apps.idp.issuer}, this run's client secret`,
+  );
+
+  const earlier = (await app.apiKeys.list(caller)).filter(
+    (key) => key.name === DEMO_PLATFORM_KEY_NAME && key.revokedAt === undefined,
+  );
+  for (const key of earlier) await app.apiKeys.revoke(caller, key.id);
+  const { key, secret } = await app.apiKeys.create(caller, {
+    name: DEMO_PLATFORM_KEY_NAME,
+    roles: ["platform_service"],
+    tenants: "all",
+  });
+  changed.push(
+    `API key "${DEMO_PLATFORM_KEY_NAME}" ${key.id} for the demo platform${earlier.length === 0 ? "" : " (the earlier one revoked)"}`,
+  );
+  return { platformKey: { id: key.id, secret }, changed };
+}
+
 /** An exemption is never approved by its requester: approve with an approver key. */
 async function approveAsSomeoneElse(
   app: Application,
@@ -180,12 +267,15 @@ async function approveAsSomeoneElse(
 /**
  * The `serve --demo` hook: obtains a platform administrator (the bootstrap key on a fresh store,
  * else a temporary key revoked afterwards), seeds the demo data and prints new API keys once.
+ * With `apps`, also registers the demo apps ({@link seedDemoApps}); their key is returned, not
+ * printed.
  */
 export async function prepareDemo(
   opened: Pick<OpenedApplication, "app" | "bootstrap">,
   print: (line: string) => void,
   now: Date = new Date(),
-): Promise<DemoSeed> {
+  apps?: DemoApps,
+): Promise<DemoSeed & { readonly apps?: DemoAppsSeed }> {
   const { app } = opened;
   let admin: { id: string; secret: string; temporary: boolean };
   try {
@@ -201,8 +291,10 @@ export async function prepareDemo(
   }
   const caller = await app.authenticate(admin.secret);
   let seed: DemoSeed;
+  let appsSeed: DemoAppsSeed | undefined;
   try {
     seed = await seedDemoData(app, caller, { now });
+    if (apps !== undefined) appsSeed = await seedDemoApps(app, caller, apps);
   } finally {
     if (admin.temporary) await app.apiKeys.revoke(caller, admin.id);
   }
@@ -229,5 +321,6 @@ export async function prepareDemo(
     print("Demo data present; its API keys were printed when they were created.");
   }
   for (const line of seed.created) print(`  created ${line}`);
-  return { keys, created: seed.created };
+  for (const line of appsSeed?.changed ?? []) print(`  demo apps: ${line}`);
+  return { keys, created: seed.created, ...(appsSeed === undefined ? {} : { apps: appsSeed }) };
 }

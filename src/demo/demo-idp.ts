@@ -1,0 +1,329 @@
+/**
+ * The development OpenID Connect IdP bundled with `serve --demo`: a real `oidc-provider` 9 on
+ * loopback that plays Initech's corporate IdP, so that the "MFA at the organisation's IdP" path
+ * can be clicked through without any account anywhere. Its login page checks nothing (any
+ * password works) and lets the person choose what the ID token will claim: MFA
+ * (`amr: ["pwd","otp","mfa"]`, `acr` REFEDS MFA) or a password only (`amr: ["pwd"]`, no `acr`).
+ * tenant-mfa must then verify that claim itself, which is what the demo shows.
+ *
+ * Everything else is oidc-provider's: discovery, PKCE (required), the code exchange with
+ * client_secret_basic, `prompt=login` and `max_age`, `auth_time`. Keys (ES256) and cookie keys
+ * are generated at start and live in memory only.
+ *
+ * @module
+ */
+import { randomBytes } from "node:crypto";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { exportJWK, generateKeyPair } from "jose";
+import { REFEDS_MFA } from "../core/vocabulary.js";
+import {
+  contentSecurityPolicy,
+  escapeHtml,
+  renderPage,
+  STYLESHEET,
+  STYLESHEET_PATH,
+} from "./html.js";
+import { memoryAdapter } from "./memory-adapter.js";
+import { loadOidcProvider, type InteractionResult, type Provider } from "./oidc-provider-slice.js";
+
+/** What a sign-in at the demo IdP says about how the person authenticated (RFC 8176 `amr`). */
+export const DEMO_IDP_SIGN_INS = {
+  mfa: { acr: REFEDS_MFA, amr: ["pwd", "otp", "mfa"] },
+  pwd: { amr: ["pwd"] },
+} as const;
+
+/** The one confidential client: tenant-mfa, for one tenant's IdP registration. */
+export interface DemoIdpClient {
+  readonly clientId: string;
+  readonly clientSecret: string;
+  /** tenant-mfa's OIDC callback for that registration. */
+  readonly redirectUris: readonly string[];
+}
+
+/** Options of {@link startDemoIdp}. */
+export interface DemoIdpOptions {
+  /** 0 picks a free port (tests). */
+  readonly port: number;
+  /** Default `127.0.0.1`. */
+  readonly host?: string;
+  /** Default `http://localhost:PORT`: browsers reach loopback by that name. */
+  readonly issuer?: string;
+  readonly client: DemoIdpClient;
+  /** Prefilled on the login page. Default `carol`. */
+  readonly defaultUser?: string;
+  /** The organisation shown on the login page. Default `Initech`. */
+  readonly organisation?: string;
+  /** Read for `auth_time`. Default: the wall clock. */
+  readonly now?: () => Date;
+}
+
+/** A running demo IdP. */
+export interface DemoIdp {
+  readonly issuer: string;
+  close(): Promise<void>;
+}
+
+const USER_NAME = /^[A-Za-z0-9._@-]{1,64}$/;
+const MAX_FORM_BYTES = 8 * 1024;
+
+/** Starts the demo IdP; throws `DemoDependencyMissing` without the dev dependencies. */
+export async function startDemoIdp(options: DemoIdpOptions): Promise<DemoIdp> {
+  const Provider = await loadOidcProvider();
+  const now = options.now ?? (() => new Date());
+  const page = {
+    organisation: options.organisation ?? "Initech",
+    defaultUser: options.defaultUser ?? "carol",
+    formTargets: [...new Set(options.client.redirectUris.map((uri) => new URL(uri).origin))],
+  };
+  let provider: Provider | undefined;
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      if (!res.headersSent) {
+        res.statusCode = 500;
+        res.setHeader("content-type", "text/plain; charset=utf-8");
+      }
+      res.end(`The demo IdP failed: ${error instanceof Error ? error.message : String(error)}`);
+    });
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = new URL(req.url ?? "/", "http://demo-idp").pathname;
+    if (provider === undefined) {
+      res.statusCode = 503;
+      res.end();
+      return;
+    }
+    if (req.method === "GET" && path === STYLESHEET_PATH) {
+      res.setHeader("content-type", "text/css; charset=utf-8");
+      res.end(STYLESHEET);
+      return;
+    }
+    const interaction = /^\/interaction\/([A-Za-z0-9_-]+)(\/login|\/abort)?$/.exec(path);
+    if (interaction === null) {
+      provider.callback()(req, res);
+      return;
+    }
+    await interact(provider, interaction[2], req, res);
+  }
+
+  async function interact(
+    provider: Provider,
+    step: string | undefined,
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): Promise<void> {
+    const details = await provider.interactionDetails(req, res);
+    if (details.prompt.name !== "login") {
+      // Consent: the client is tenant-mfa itself, first party to this IdP; granted silently.
+      const grant = new provider.Grant({
+        accountId: String(details.session?.accountId),
+        clientId: String(details.params.client_id),
+      });
+      grant.addOIDCScope(String(details.params.scope));
+      const missing = details.prompt.details.missingOIDCClaims;
+      if (Array.isArray(missing)) grant.addOIDCClaims(missing as string[]);
+      // Merged with the login just submitted, so that `prompt=login` counts as met.
+      await provider.interactionFinished(
+        req,
+        res,
+        { consent: { grantId: await grant.save() } },
+        { mergeWithLastSubmission: true },
+      );
+      return;
+    }
+    if (req.method === "GET" && step === undefined) {
+      sendLoginPage(res, details.uid, details.params, page);
+      return;
+    }
+    if (req.method !== "POST") {
+      res.statusCode = 405;
+      res.end();
+      return;
+    }
+    if (step === "/abort") {
+      await finish(provider, req, res, {
+        error: "access_denied",
+        error_description: "the user cancelled the sign-in",
+      });
+      return;
+    }
+    const form = await readForm(req);
+    const user = (form.get("username") ?? "").trim();
+    const method = form.get("method");
+    if (!USER_NAME.test(user) || (method !== "mfa" && method !== "pwd")) {
+      sendLoginPage(res, details.uid, details.params, page, {
+        error: "Enter a user name (letters, digits, dots, hyphens, @) and choose how to sign in.",
+        user,
+      });
+      return;
+    }
+    const signIn: { acr?: string; amr: readonly string[] } = DEMO_IDP_SIGN_INS[method];
+    await finish(provider, req, res, {
+      login: {
+        accountId: user,
+        ...(signIn.acr === undefined ? {} : { acr: signIn.acr }),
+        amr: signIn.amr,
+        ts: Math.floor(now().getTime() / 1000),
+        remember: false,
+      },
+    });
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port, options.host ?? "127.0.0.1", () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const issuer = options.issuer ?? `http://localhost:${String(port)}`;
+  try {
+    provider = new Provider(issuer, await configuration(options.client));
+  } catch (error) {
+    await closeServer();
+    throw error;
+  }
+
+  function closeServer(): Promise<void> {
+    return new Promise((resolve) => {
+      server.closeAllConnections();
+      server.close(() => {
+        resolve();
+      });
+    });
+  }
+  return { issuer, close: closeServer };
+}
+
+async function configuration(client: DemoIdpClient): Promise<Record<string, unknown>> {
+  const { privateKey } = await generateKeyPair("ES256", { extractable: true });
+  const kid = `demo-${randomBytes(6).toString("base64url")}`;
+  const signingKey = { ...(await exportJWK(privateKey)), kid, alg: "ES256", use: "sig" };
+  return {
+    clients: [
+      {
+        client_id: client.clientId,
+        client_secret: client.clientSecret,
+        redirect_uris: [...client.redirectUris],
+        grant_types: ["authorization_code"],
+        response_types: ["code"],
+        token_endpoint_auth_method: "client_secret_basic",
+        id_token_signed_response_alg: "ES256",
+        // OIDC Core §2: auth_time in every ID token, whether or not max_age was sent.
+        require_auth_time: true,
+      },
+    ],
+    adapter: memoryAdapter(),
+    jwks: { keys: [signingKey] },
+    cookies: { keys: [randomBytes(32).toString("base64url")] },
+    acrValues: [REFEDS_MFA],
+    // acr and amr ride with the openid scope, as at most IdPs.
+    claims: { openid: ["sub", "acr", "amr"], auth_time: null, sid: null, iss: null },
+    features: { devInteractions: { enabled: false }, claimsParameter: { enabled: true } },
+    pkce: { required: () => true },
+    interactions: {
+      url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}`,
+    },
+    findAccount: (_ctx: unknown, sub: string) => ({
+      accountId: sub,
+      claims: () => ({ sub }),
+    }),
+    ttl: {
+      AccessToken: 600,
+      AuthorizationCode: 60,
+      IdToken: 600,
+      Interaction: 900,
+      Session: 3600,
+      Grant: 3600,
+    },
+  };
+}
+
+async function finish(
+  provider: Provider,
+  req: IncomingMessage,
+  res: ServerResponse,
+  result: InteractionResult,
+): Promise<void> {
+  await provider.interactionFinished(req, res, result, { mergeWithLastSubmission: false });
+}
+
+async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_FORM_BYTES) return new URLSearchParams();
+    chunks.push(chunk);
+  }
+  return new URLSearchParams(Buffer.concat(chunks).toString("utf8"));
+}
+
+/** What the relying party asked for, in words, so the person sees what tenant-mfa requested. */
+function describeRequest(params: Readonly<Record<string, unknown>>): string[] {
+  const asked: string[] = [];
+  if (typeof params.acr_values === "string" && params.acr_values !== "") {
+    asked.push(`authentication context (acr) ${params.acr_values}`);
+  }
+  if (typeof params.claims === "string" && params.claims.includes('"essential":true')) {
+    asked.push("the acr as an essential claim");
+  }
+  if (params.prompt === "login") asked.push("a fresh login (prompt=login)");
+  if (typeof params.max_age === "string" || typeof params.max_age === "number") {
+    asked.push(`an authentication at most ${String(params.max_age)} s old (max_age)`);
+  }
+  return asked;
+}
+
+function sendLoginPage(
+  res: ServerResponse,
+  uid: string,
+  params: Readonly<Record<string, unknown>>,
+  page: { organisation: string; defaultUser: string; formTargets: readonly string[] },
+  state: { error?: string; user?: string } = {},
+): void {
+  const asked = describeRequest(params);
+  const action = `/interaction/${encodeURIComponent(uid)}`;
+  const body = `
+<h1>Sign in to ${escapeHtml(page.organisation)}</h1>
+<p class="notice">This is the development identity provider bundled with the tenant-mfa demo.
+It checks nothing: any password works. Choose below what your sign-in proved; the signed ID token
+will say exactly that, and tenant-mfa decides from it.</p>
+${asked.length === 0 ? "" : `<p class="muted">The application (tenant-mfa) asked for: ${asked.map(escapeHtml).join("; ")}.</p>`}
+${state.error === undefined ? "" : `<p class="notice error" role="alert" id="login-error">${escapeHtml(state.error)}</p>`}
+<form class="card" method="post" action="${action}/login">
+  <label for="username">User name</label>
+  <input type="text" id="username" name="username" value="${escapeHtml(state.user ?? page.defaultUser)}" autocomplete="username" required${state.error === undefined ? "" : ' aria-describedby="login-error"'}>
+  <label for="password">Password</label>
+  <input type="password" id="password" name="password" value="" autocomplete="current-password">
+  <fieldset>
+    <legend>How do you sign in?</legend>
+    <div class="actions">
+      <button type="submit" name="method" value="mfa">Sign in with MFA (one-time code)</button>
+      <button type="submit" name="method" value="pwd" class="secondary">Sign in with password only</button>
+    </div>
+    <p class="muted">With MFA the ID token says <code>amr: ["pwd","otp","mfa"]</code> and
+    <code>acr: "${escapeHtml(REFEDS_MFA)}"</code>; with a password only, <code>amr: ["pwd"]</code>
+    and no MFA <code>acr</code>.</p>
+  </fieldset>
+</form>
+<form method="post" action="${action}/abort">
+  <button type="submit" class="secondary">Cancel the sign-in</button>
+</form>`;
+  res.statusCode = 200;
+  res.setHeader("content-type", "text/html; charset=utf-8");
+  res.setHeader("cache-control", "no-store");
+  res.setHeader("content-security-policy", contentSecurityPolicy(page.formTargets));
+  res.setHeader("x-content-type-options", "nosniff");
+  res.end(
+    renderPage({
+      title: "Sign in",
+      site: `${page.organisation} corporate IdP`,
+      tagline: "development OpenID Connect provider (tenant-mfa demo)",
+      body,
+    }),
+  );
+}
