@@ -572,11 +572,18 @@ export function flowUseCases(
         if (!world.idps.some((idp) => idp.id === action.idp)) {
           return next(flow, browser, { code: "idp.rejected", tone: "error" });
         }
-        await audit(flow, "flow.idp_started", { idp: action.idp });
+        // Back for more than the IdP proved last time: it must authenticate afresh (with MFA),
+        // not answer again from the session it holds (REFEDS MFA profile, step-up).
+        const retry = flow.events.some((e) => e.method === "federated" && e.idp === action.idp);
+        await audit(flow, "flow.idp_started", {
+          idp: action.idp,
+          ...(retry ? { force: true } : {}),
+        });
         const { location } = await delegates.federation.start(tenant, action.idp, {
           returnTo: urlOf(flow),
           principal,
           flow: flow.id,
+          ...(retry ? { force: true } : {}),
         });
         return { kind: "redirect", location };
       }
