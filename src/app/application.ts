@@ -9,7 +9,7 @@ import type {
 } from "../core/evidence.js";
 import type { IdpProfile } from "../core/input.js";
 import type { PasswordEvent } from "../core/evidence.js";
-import type { FlowScreen } from "./flows/flow-screens.js";
+import type { FLOW_RETURN_NOTICES, FlowScreen } from "./flows/flow-screens.js";
 import type { PlatformMandate, RequirementSpec, TenantPolicy } from "../core/policy.js";
 import type { ExemptionCategory, Population, RiskLevel } from "../core/vocabulary.js";
 import type { IdpAssuranceMapping } from "../core/idp-assurance.js";
@@ -668,8 +668,16 @@ export interface Application {
     create(caller: Caller, tenant: string, request: FlowRequest): Promise<FlowStart>;
     /** The code from `return_to`, once, by the API key that created the flow. */
     exchange(caller: Caller, input: { code: string }): Promise<FlowExchange>;
-    /** The screen for a visit; the first visit binds the flow to the browser. */
-    show(tenant: string, flow: string, browser: FlowBrowser): Promise<FlowScreen>;
+    /**
+     * The screen for a visit; the first visit binds the flow to the browser. `notice` is what
+     * the browser came back with from the IdP, shown on a challenge.
+     */
+    show(
+      tenant: string,
+      flow: string,
+      browser: FlowBrowser,
+      options?: { notice?: (typeof FLOW_RETURN_NOTICES)[number] },
+    ): Promise<FlowScreen>;
     /** A form submitted on a flow page; answers with the next screen (often a redirect to it). */
     act(
       tenant: string,

@@ -179,8 +179,11 @@ export function federationUseCases(
         },
       }),
     );
-    // A flow's sign-in goes back to the flow page, which offers the ways left (audited above).
-    if (request?.flow !== undefined) return { location: request.returnTo };
+    // A flow's sign-in goes back to the flow page, which says so and offers the ways left.
+    if (request?.flow !== undefined) {
+      const notice = refusal.mfaUnavailable ? "idp.mfa_unavailable" : "idp.rejected";
+      return { location: withQueryParameter(new URL(request.returnTo), "notice", notice) };
+    }
     const back = request === undefined ? undefined : stillRegistered(signIn, request.returnTo);
     // The IdP could not do MFA: the platform learns it and continues, with platform MFA where
     // the posture allows it ("MFA with retry", seed 004). Never a decision that allows.

@@ -60,6 +60,9 @@ export type FlowMessageCode =
   | "enrolment.confirm_failed"
   | "enrolment.not_allowed";
 
+/** What a flow page may be told through its URL when the browser comes back from the IdP. */
+export const FLOW_RETURN_NOTICES = ["idp.mfa_unavailable", "idp.rejected"] as const;
+
 /** Why a flow cannot go on, shown on the failure page. */
 export type FlowFailureCode =
   | "flow.not_found"

@@ -750,8 +750,10 @@ export function flowUseCases(
       };
     },
 
-    show(tenant, id, browser) {
-      return browsing(async () => next(await open(tenant, id, browser), browser));
+    show(tenant, id, browser, options = {}) {
+      const notice: FlowNotice | undefined =
+        options.notice === undefined ? undefined : { code: options.notice, tone: "error" };
+      return browsing(async () => next(await open(tenant, id, browser), browser, notice));
     },
 
     act(tenant, id, browser, action) {

@@ -83,8 +83,15 @@ async function viaIdp(flow: string, signIn: PeerSignIn): Promise<FlowScreen> {
   expect(toIdp.location.startsWith(peer.issuer)).toBe(true);
   const callback = await t.call("GET", serverPath(peer, await atPeer(peer, toIdp.location)));
   expect(callback.statusCode, callback.body).toBe(303);
-  expect(callback.headers.location).toBe(`${publicUrlOf(peer)}/t/acme/flows/${flow}`);
-  return t.app.flows.show("acme", flow, browser);
+  const back = new URL(String(callback.headers.location));
+  expect(`${back.origin}${back.pathname}`).toBe(`${publicUrlOf(peer)}/t/acme/flows/${flow}`);
+  const notice = back.searchParams.get("notice");
+  return t.app.flows.show(
+    "acme",
+    flow,
+    browser,
+    notice === "idp.rejected" || notice === "idp.mfa_unavailable" ? { notice } : {},
+  );
 }
 
 async function exchange(screen: FlowScreen) {
@@ -129,7 +136,7 @@ describe("a hosted flow through the tenant's OIDC IdP", () => {
     await acme();
     const flow = await createFlow();
     const screen = await viaIdp(flow, { ...MFA, accountId: "mallory" });
-    expect(screen.kind).toBe("challenge");
+    expect(screen).toMatchObject({ kind: "challenge", notice: { code: "idp.rejected" } });
     const rejected = await auditOf(t, admin, "acme", "federation.rejected");
     expect(rejected.map((e) => e.payload["reason"])).toEqual(["federation.subject_mismatch"]);
     expect(await auditOf(t, admin, "acme", "flow.verified")).toEqual([]);

@@ -155,7 +155,7 @@ describe("a hosted flow through the tenant's SAML IdP", () => {
     const before = (await audit("federation.rejected")).length;
     const { flow, browser, form } = await answerFromIdp({ nameId: "mallory@example.org" });
     expect(must(await post(form), 303).headers.location).toBe(
-      `https://mfa.test/t/acme/flows/${flow}`,
+      `https://mfa.test/t/acme/flows/${flow}?notice=idp.rejected`,
     );
     const rejected = await audit("federation.rejected");
     expect(rejected.slice(before).map((e) => e.payload["reason"])).toEqual([

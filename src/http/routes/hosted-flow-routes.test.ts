@@ -18,7 +18,7 @@ import { buildServer } from "../build-server.js";
 type Flows = Application["flows"];
 
 interface Calls {
-  show: { tenant: string; flow: string; browser: FlowBrowser }[];
+  show: { tenant: string; flow: string; browser: FlowBrowser; notice?: string }[];
   act: { tenant: string; flow: string; browser: FlowBrowser; action: FlowAction }[];
   options: { tenant: string; flow: string; browser: FlowBrowser; input: unknown }[];
 }
@@ -49,8 +49,8 @@ function open(script: Script = {}, publicUrl = "http://localhost:8080") {
   const flows: Flows = {
     create: unused,
     exchange: unused,
-    show: (tenant, flow, browser) => {
-      calls.show.push({ tenant, flow, browser });
+    show: (tenant, flow, browser, options = {}) => {
+      calls.show.push({ tenant, flow, browser, ...options });
       return (script.show ?? (() => Promise.resolve(CHALLENGE)))();
     },
     act: (tenant, flow, browser, action) => {
@@ -119,6 +119,18 @@ describe("the flow page", () => {
     expect(response.body).toContain('<form method="post" action="/t/acme/flows/flw_7Hk2pQ"');
     expect(calls.show).toEqual([
       { tenant: "acme", flow: "flw_7Hk2pQ", browser: expect.objectContaining({}) },
+    ]);
+  });
+
+  it("passes on a notice from the IdP's return, and nothing it does not know", async () => {
+    const { server: s, calls } = open();
+    await s.inject({ url: `${URL_PATH}?notice=idp.mfa_unavailable` });
+    await s.inject({ url: `${URL_PATH}?notice=%3Cscript%3E` });
+    await s.inject({ url: `${URL_PATH}?notice=idp.rejected&notice=idp.rejected` });
+    expect(calls.show.map((call) => call.notice)).toEqual([
+      "idp.mfa_unavailable",
+      undefined,
+      undefined,
     ]);
   });
 

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import cookie from "@fastify/cookie";
 import formbody from "@fastify/formbody";
+import { FLOW_RETURN_NOTICES } from "../../app/flows/flow-screens.js";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
 import type { Application, FlowAction, FlowBrowser } from "../../app/application.js";
@@ -177,11 +178,19 @@ export function registerHostedFlowRoutes(
     const params = flowParams.safeParse(request.params);
     if (!params.success) return sendPage(request, reply, failed("flow.not_found"));
     const { tenant, flow } = params.data;
+    // Where the IdP leg came back refused, the page says so (a fixed list: nothing else is read).
+    const { notice } = request.query as { notice?: unknown };
+    const told = FLOW_RETURN_NOTICES.find((code) => code === notice);
     try {
       return await sendScreen(
         request,
         reply,
-        await app.flows.show(tenant, flow, browserOf(request, reply)),
+        await app.flows.show(
+          tenant,
+          flow,
+          browserOf(request, reply),
+          told === undefined ? {} : { notice: told },
+        ),
       );
     } catch (error) {
       return sendPage(request, reply, failure(request, error));
