@@ -10,6 +10,7 @@ import type {
 import type { IdpProfile } from "../core/input.js";
 import type { PasswordEvent } from "../core/evidence.js";
 import type { FLOW_RETURN_NOTICES, FlowScreen } from "./flows/flow-screens.js";
+import type { ASSURANCE_TOKEN_TYPE } from "../core/assurance-claims.js";
 import type { PlatformMandate, RequirementSpec, TenantPolicy } from "../core/policy.js";
 import type { ExemptionCategory, Population, RiskLevel } from "../core/vocabulary.js";
 import type { IdpAssuranceMapping } from "../core/idp-assurance.js";
@@ -311,7 +312,7 @@ export interface FlowStart {
 export interface FlowExchange {
   /** A JWT, verifiable with the keys at `/.well-known/jwks.json`. */
   readonly token: string;
-  readonly tokenType: "tenant-mfa-assurance+jwt";
+  readonly tokenType: typeof ASSURANCE_TOKEN_TYPE;
   readonly expiresIn: number;
   readonly tenant: string;
   readonly principal: string;

@@ -2,6 +2,9 @@ import type { Decision } from "./decision.js";
 import type { AuthenticationEvent } from "./evidence.js";
 import { REFEDS_MFA, type Aal } from "./vocabulary.js";
 
+/** The `typ` header of an assurance token (RFC 8725 §3.11: explicit typing keeps tokens apart). */
+export const ASSURANCE_TOKEN_TYPE = "tenant-mfa-assurance+jwt";
+
 /** REFEDS Single-Factor Authentication profile: what a sign-in short of MFA proves. */
 export const REFEDS_SFA = "https://refeds.org/profile/sfa";
 

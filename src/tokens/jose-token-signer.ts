@@ -1,12 +1,10 @@
 import { exportJWK, generateKeyPair, importJWK, SignJWT, type JWK } from "jose";
+import { ASSURANCE_TOKEN_TYPE } from "../core/assurance-claims.js";
 import type {
   AssuranceTokenSigner,
   PublicJwk,
   SigningAlgorithm,
 } from "../app/assurance/token-signer.js";
-
-/** The `typ` of an assurance token (RFC 8725 §3.11: explicit typing keeps tokens apart). */
-export const ASSURANCE_TOKEN_TYPE = "tenant-mfa-assurance+jwt";
 
 /** Signs assurance tokens with `jose`: ES256 (P-256) or EdDSA (Ed25519) keys, compact JWS. */
 export function createJoseTokenSigner(): AssuranceTokenSigner {

@@ -1,3 +1,4 @@
+import { ASSURANCE_TOKEN_TYPE } from "../../core/assurance-claims.js";
 import type { Decision } from "../../core/decision.js";
 import type { AuthenticationEvent, EnrolledAuthenticator } from "../../core/evidence.js";
 import { authorize } from "../access/permissions.js";
@@ -742,7 +743,7 @@ export function flowUseCases(
       if (!spent) await refuse("replayed");
       return {
         token,
-        tokenType: "tenant-mfa-assurance+jwt",
+        tokenType: ASSURANCE_TOKEN_TYPE,
         expiresIn: DEFAULT_ASSURANCE_TOKEN_LIFETIME_SECONDS,
         tenant: flow.tenant,
         principal: flow.principal,

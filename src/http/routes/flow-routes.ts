@@ -1,5 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
+import { ASSURANCE_TOKEN_TYPE } from "../../core/assurance-claims.js";
 import { POPULATIONS } from "../../core/vocabulary.js";
 import { addRoute } from "../add-route.js";
 import { requirementSpec, tenantParams, time } from "../request-schemas.js";
@@ -52,7 +53,7 @@ const exchangeBody = z.strictObject({
 
 const exchangeResult = z.object({
   token: z.string().describe("The assurance token, a JWT; verify it with /.well-known/jwks.json."),
-  token_type: z.literal("tenant-mfa-assurance+jwt"),
+  token_type: z.literal(ASSURANCE_TOKEN_TYPE),
   expires_in: z.int(),
   tenant: z.string(),
   principal: z.string(),
