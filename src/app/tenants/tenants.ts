@@ -1,5 +1,6 @@
 import { authorize, reaches } from "../access/permissions.js";
-import type { Application } from "../application.js";
+import type { Application, Caller } from "../application.js";
+import type { Repositories } from "../ports.js";
 import { recordAudit, transact, type Context } from "../context.js";
 import { AppError } from "../errors.js";
 import { returnUrlProblem } from "../federation/return-urls.js";
@@ -18,6 +19,22 @@ export function pageLimit(limit: number | undefined): number {
  * without a policy, and its first policy is a secure one.
  */
 export function tenantUseCases(context: Context): Application["tenants"] {
+  /** Changes one setting of an existing tenant, audited with what it was and what it became. */
+  const reconfigure = (
+    caller: Caller,
+    tenant: string,
+    type: string,
+    apply: (
+      r: Repositories,
+      current: TenantRecord,
+    ) => Promise<{ record: TenantRecord; change: { before: unknown; after: unknown } }>,
+  ): Promise<TenantRecord> =>
+    transact(context, async (r) => {
+      const { record, change } = await apply(r, await requireTenant(r, tenant));
+      await recordAudit(context, r, { tenant, type, actor: caller.id, payload: change });
+      return record;
+    });
+
   return {
     async create(caller, input) {
       authorize(caller, "tenant.create");
@@ -89,32 +106,24 @@ export function tenantUseCases(context: Context): Application["tenants"] {
       authorize(caller, "tenant.configure", tenant);
       const logoUrl = input.logoUrl ?? undefined;
       if (logoUrl !== undefined) checkLogoUrl(logoUrl);
-      return transact(context, async (r) => {
-        const current = await requireTenant(r, tenant);
+      return reconfigure(caller, tenant, "tenant.branding_changed", async (r, current) => {
         await r.tenants.setLogoUrl(tenant, logoUrl);
-        await recordAudit(context, r, {
-          tenant,
-          type: "tenant.branding_changed",
-          actor: caller.id,
-          payload: { before: current.logoUrl ?? null, after: logoUrl ?? null },
-        });
-        const { logoUrl: _old, ...rest } = current;
-        return logoUrl === undefined ? rest : { ...rest, logoUrl };
+        const { logoUrl: before, ...rest } = current;
+        return {
+          record: logoUrl === undefined ? rest : { ...rest, logoUrl },
+          change: { before: before ?? null, after: logoUrl ?? null },
+        };
       });
     },
     async setReturnUrls(caller, tenant, input) {
       authorize(caller, "tenant.configure", tenant);
       const returnUrls = checkReturnUrls(input.returnUrls);
-      return transact(context, async (r) => {
-        const current = await requireTenant(r, tenant);
+      return reconfigure(caller, tenant, "tenant.return_urls_changed", async (r, current) => {
         await r.tenants.setReturnUrls(tenant, returnUrls);
-        await recordAudit(context, r, {
-          tenant,
-          type: "tenant.return_urls_changed",
-          actor: caller.id,
-          payload: { before: current.returnUrls, after: returnUrls },
-        });
-        return { ...current, returnUrls };
+        return {
+          record: { ...current, returnUrls },
+          change: { before: current.returnUrls, after: returnUrls },
+        };
       });
     },
   };

@@ -419,3 +419,33 @@ describe("audit", () => {
     expect(codeOf(forbidden)).toEqual([403, "auth.forbidden"]);
   });
 });
+
+describe("branding", () => {
+  it("sets and removes the logo of the hosted pages, audited, and refuses one that is not https", async () => {
+    const set = await t.call("PUT", "/v1/tenants/acme/branding", {
+      key: keys.acmeAdmin,
+      body: { logoUrl: "https://cdn.acme.example/logo.svg" },
+    });
+    expect(set.statusCode, set.body).toBe(200);
+    expect(set.json()).toMatchObject({ id: "acme", logoUrl: "https://cdn.acme.example/logo.svg" });
+    for (const logoUrl of ["http://cdn.acme.example/logo.svg", "javascript:alert(1)", "logo.svg"]) {
+      const refused = await t.call("PUT", "/v1/tenants/acme/branding", {
+        key: keys.acmeAdmin,
+        body: { logoUrl },
+      });
+      expect(codeOf(refused)).toEqual([400, "request.invalid"]);
+    }
+    const removed = await t.call("PUT", "/v1/tenants/acme/branding", {
+      key: keys.acmeAdmin,
+      body: { logoUrl: null },
+    });
+    expect(removed.json()).not.toHaveProperty("logoUrl");
+    const audit = await t.call("GET", "/v1/tenants/acme/audit?type=tenant.branding_changed", {
+      key: keys.acmeAuditor,
+    });
+    expect(audit.json<{ items: { payload: unknown }[] }>().items.map((e) => e.payload)).toEqual([
+      { before: null, after: "https://cdn.acme.example/logo.svg" },
+      { before: "https://cdn.acme.example/logo.svg", after: null },
+    ]);
+  });
+});
