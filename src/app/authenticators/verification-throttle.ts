@@ -227,7 +227,6 @@ const secondsUntil = (until: string, now: Date): number =>
 const plus = (now: Date, seconds: number): string =>
   new Date(now.getTime() + seconds * 1000).toISOString();
 
-/** True when the key's next attempt lies ahead and its failures are not yet forgotten. */
 /** A refusal when the principal's or the client address's backoff has not run out. */
 function backoffRefusal(
   policy: VerificationThrottlePolicy,
@@ -249,6 +248,7 @@ function backoffRefusal(
   return undefined;
 }
 
+/** True when the key's next attempt lies ahead and its failures are not yet forgotten. */
 function backingOff(
   state: VerificationThrottleRecord | undefined,
   policy: BackoffPolicy,
