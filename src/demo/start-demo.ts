@@ -91,7 +91,6 @@ export async function planDemo(settings: DemoSettings): Promise<DemoPlan> {
             apiUrl,
             publicUrl: settings.publicUrl,
             apiKey: platformKey.secret,
-            audience: platformKey.id,
           },
         });
         return {
