@@ -227,6 +227,31 @@ describe("starting a flow", () => {
     expect(stub.calls).toHaveLength(0);
   });
 
+  it("refuses a form posted from another origin, or from an opaque one (Origin: null), without creating a flow", async () => {
+    for (const origin of ["http://evil.localhost:1234", "null"]) {
+      const browser = plainBrowser();
+      const { csrf } = await open(browser, "/sign-in/alice%40acme");
+      const response = await browser.request(`${app.url}/sign-in/alice%40acme`, {
+        form: { csrf, password: "demo" },
+        headers: { origin },
+      });
+      expect(response.status).toBe(403);
+    }
+    expect(stub.calls).toHaveLength(0);
+  });
+
+  it("accepts its own origin, which its referrer policy lets Chromium send (no-referrer would send Origin: null)", async () => {
+    const browser = plainBrowser();
+    const { response, csrf } = await open(browser, "/sign-in/alice%40acme");
+    expect(response.headers.get("referrer-policy")).toBe("same-origin");
+    const posted = await browser.request(`${app.url}/sign-in/alice%40acme`, {
+      form: { csrf, password: "demo" },
+      headers: { origin: app.url },
+    });
+    expect(posted.status).toBe(303);
+    expect(stub.calls).toHaveLength(1);
+  });
+
   it("refuses a form without this session's CSRF token (login CSRF) without creating a flow", async () => {
     const browser = plainBrowser();
     await open(browser, "/sign-in/alice%40acme");

@@ -162,7 +162,9 @@ export async function startPlatformApp(options: PlatformAppOptions): Promise<Pla
     res.setHeader("cache-control", "no-store");
     res.setHeader("content-security-policy", contentSecurityPolicy([tenantMfaOrigin]));
     res.setHeader("x-content-type-options", "nosniff");
-    res.setHeader("referrer-policy", "no-referrer");
+    // Not `no-referrer`: under it Chromium sends `Origin: null` with the page's own form posts,
+    // which postedForm refuses. `same-origin` sends nothing (no callback URL) to other sites.
+    res.setHeader("referrer-policy", "same-origin");
     res.end(renderPage({ title, site: SITE, tagline: TAGLINE, body }));
   }
 
@@ -532,7 +534,7 @@ ${alert}
 <form class="card" method="post" action="/sign-in/${encodeURIComponent(person.handle)}">
   ${csrfField(session)}
   <label for="user">User</label>
-  <input type="text" id="user" name="user" value="${escapeHtml(person.handle)}" readonly>
+  <input type="text" id="user" name="user" value="${escapeHtml(person.handle)}" autocomplete="username" readonly>
   ${fields}
   <div class="actions"><button type="submit">${person.sso ? `Continue to ${escapeHtml(person.organisation)}` : "Sign in"}</button></div>
 </form>
