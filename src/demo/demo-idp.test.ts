@@ -34,6 +34,7 @@ beforeAll(async () => {
   idp = await startDemoIdp({
     port: 0,
     client: { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUris: [REDIRECT_URI] },
+    continuesTo: ["http://localhost:8081/callback"],
   });
   config = await discovery(
     new URL(idp.issuer),
@@ -195,6 +196,44 @@ describe("the demo IdP, as a real OIDC peer", () => {
     expect(page.html).toContain("a fresh login (prompt=login)");
   });
 
+  it("asks again when the live session lacks the MFA asked for (REFEDS: step up, never answer with less from the session)", async () => {
+    const browser = plainBrowser();
+    const first = await authorize(browser);
+    const passwordOnly = await submitLogin(first, {
+      username: "carol",
+      password: "x",
+      method: "pwd",
+    });
+    expect((await idTokenClaims(first, passwordOnly.callback)).amr).toEqual(["pwd"]);
+
+    const again = await authorize(browser);
+    const page = await openLoginPage(again);
+    expect(page.html).toContain("Sign in to Initech");
+    const stepped = await submitLogin(again, { username: "carol", password: "x", method: "mfa" });
+    const claims = await idTokenClaims(again, stepped.callback);
+    expect(claims.amr).toEqual(["pwd", "otp", "mfa"]);
+    expect(claims.acr).toBe(REFEDS_MFA);
+  });
+
+  it("answers the re-asked login as submitted: a second password-only sign-in still says amr pwd, with no loop", async () => {
+    const browser = plainBrowser();
+    const first = await authorize(browser);
+    await idTokenClaims(
+      first,
+      (await submitLogin(first, { username: "carol", password: "x", method: "pwd" })).callback,
+    );
+    const again = await authorize(browser);
+    const { callback } = await submitLogin(again, {
+      username: "carol",
+      password: "x",
+      method: "pwd",
+    });
+    expect(callback.href.startsWith(REDIRECT_URI)).toBe(true);
+    const claims = await idTokenClaims(again, callback);
+    expect(claims.amr).toEqual(["pwd"]);
+    expect(claims.acr).not.toBe(REFEDS_MFA);
+  });
+
   it("honours max_age=0: the login page is shown again despite a live session", async () => {
     const browser = plainBrowser();
     const first = await authorize(browser);
@@ -215,12 +254,14 @@ describe("the demo IdP, as a real OIDC peer", () => {
     expect(callback.searchParams.get("state")).toBe(attempt.state);
   });
 
-  it("shows a plain, labelled login page, prefilled with carol, under a strict CSP", async () => {
+  it("shows a plain, labelled login page, prefilled with carol, under a strict CSP whose form-action lists the whole redirect chain", async () => {
     const attempt = await authorize(plainBrowser());
     const landed = await attempt.browser.follow(attempt.url, { stopAt: atRedirectUri });
     const csp = landed.response?.headers.get("content-security-policy") ?? "";
     expect(csp).toContain("default-src 'none'");
-    expect(csp).toContain("form-action 'self' http://localhost:8080");
+    // Chrome checks form-action on every redirect after the post: the IdP's own, tenant-mfa's
+    // callback, then the application tenant-mfa sends the browser on to.
+    expect(csp).toContain("form-action 'self' http://localhost:8080 http://localhost:8081;");
     expect(csp).not.toContain("unsafe-inline");
     const html = (await landed.response?.text()) ?? "";
     expect(html).toContain('<label for="username">User name</label>');

@@ -25,7 +25,12 @@ import {
   STYLESHEET_PATH,
 } from "./html.js";
 import { memoryAdapter } from "./memory-adapter.js";
-import { loadOidcProvider, type InteractionResult, type Provider } from "./oidc-provider-slice.js";
+import {
+  loadOidcProviderModule,
+  type InteractionPolicy,
+  type InteractionResult,
+  type Provider,
+} from "./oidc-provider-slice.js";
 
 /** What a sign-in at the demo IdP says about how the person authenticated (RFC 8176 `amr`). */
 export const DEMO_IDP_SIGN_INS = {
@@ -56,6 +61,12 @@ export interface DemoIdpOptions {
   readonly organisation?: string;
   /** Read for `auth_time`. Default: the wall clock. */
   readonly now?: () => Date;
+  /**
+   * Origins the sign-in goes on to after the client's redirect URI: the login form's
+   * `form-action` must list them, since Chrome checks every redirect that follows a form post,
+   * and the client (tenant-mfa) sends the browser on to the application it signs in to.
+   */
+  readonly continuesTo?: readonly string[];
 }
 
 /** A running demo IdP. */
@@ -69,12 +80,18 @@ const MAX_FORM_BYTES = 8 * 1024;
 
 /** Starts the demo IdP; throws `DemoDependencyMissing` without the dev dependencies. */
 export async function startDemoIdp(options: DemoIdpOptions): Promise<DemoIdp> {
-  const Provider = await loadOidcProvider();
+  const { Provider, interactionPolicy } = await loadOidcProviderModule();
   const now = options.now ?? (() => new Date());
   const page = {
     organisation: options.organisation ?? "Initech",
     defaultUser: options.defaultUser ?? "carol",
-    formTargets: [...new Set(options.client.redirectUris.map((uri) => new URL(uri).origin))],
+    formTargets: [
+      ...new Set(
+        [...options.client.redirectUris, ...(options.continuesTo ?? [])].map(
+          (uri) => new URL(uri).origin,
+        ),
+      ),
+    ],
   };
   let provider: Provider | undefined;
 
@@ -181,7 +198,7 @@ export async function startDemoIdp(options: DemoIdpOptions): Promise<DemoIdp> {
   const { port } = server.address() as AddressInfo;
   const issuer = options.issuer ?? `http://localhost:${String(port)}`;
   try {
-    provider = new Provider(issuer, await configuration(options.client));
+    provider = new Provider(issuer, await configuration(options.client, interactionPolicy));
   } catch (error) {
     await closeServer();
     throw error;
@@ -198,7 +215,34 @@ export async function startDemoIdp(options: DemoIdpOptions): Promise<DemoIdp> {
   return { issuer, close: closeServer };
 }
 
-async function configuration(client: DemoIdpClient): Promise<Record<string, unknown>> {
+/**
+ * oidc-provider's interaction policy, plus the step-up a real IdP makes: when the client asks for
+ * MFA (`acr_values`, or the `acr` claim, which oidc-provider then treats as voluntary) and the
+ * live session did not do MFA, the login page is shown again instead of answering from the
+ * session with less. The login submitted in that interaction is final, whatever it proved: the
+ * person may still choose "password only", and tenant-mfa must then refuse it.
+ */
+function stepUpPolicy(interactionPolicy: InteractionPolicy) {
+  const policy = interactionPolicy.base();
+  policy
+    .get("login")
+    ?.checks.add(
+      new interactionPolicy.Check(
+        "mfa_step_up",
+        "MFA was asked for and the session did not do MFA",
+        (ctx) =>
+          (ctx.oidc.claims?.id_token?.acr?.values ?? []).includes(REFEDS_MFA) &&
+          ctx.oidc.result?.login === undefined &&
+          ctx.oidc.acr !== REFEDS_MFA,
+      ),
+    );
+  return policy;
+}
+
+async function configuration(
+  client: DemoIdpClient,
+  interactionPolicy: InteractionPolicy,
+): Promise<Record<string, unknown>> {
   const { privateKey } = await generateKeyPair("ES256", { extractable: true });
   const kid = `demo-${randomBytes(6).toString("base64url")}`;
   const signingKey = { ...(await exportJWK(privateKey)), kid, alg: "ES256", use: "sig" };
@@ -226,6 +270,7 @@ async function configuration(client: DemoIdpClient): Promise<Record<string, unkn
     pkce: { required: () => true },
     interactions: {
       url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}`,
+      policy: stepUpPolicy(interactionPolicy),
     },
     findAccount: (_ctx: unknown, sub: string) => ({
       accountId: sub,

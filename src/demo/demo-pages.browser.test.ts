@@ -50,7 +50,6 @@ const suite = browserSuiteSkip("the demo's pages in Chromium");
         apiUrl: origin,
         publicUrl: origin,
         apiKey: "tmfa_unused",
-        audience: "key_unused",
       },
     });
     browser = await launchChromium();

@@ -54,6 +54,38 @@ export type ProviderConstructor = new (
   configuration: Record<string, unknown>,
 ) => Provider;
 
+/** What an interaction-policy check reads of the authorization request being served. */
+export interface PolicyContext {
+  readonly oidc: {
+    /** The claims asked for; `acr_values` land in `id_token.acr.values` too. */
+    readonly claims?: {
+      readonly id_token?: { readonly acr?: { readonly values?: readonly string[] } };
+    };
+    /** The `acr` of the IdP's live session. */
+    readonly acr?: string;
+    /** Set while the login just submitted in this interaction is being applied. */
+    readonly result?: { readonly login?: unknown };
+  };
+}
+
+/** A check of the interaction policy: `true` asks the prompt, `false` lets the request through. */
+export type PolicyCheck = object;
+
+/** The prompts of the policy, by name; a prompt's checks can be added to. */
+export interface PolicyPrompts {
+  get(name: string): { readonly checks: { add(check: PolicyCheck): void } } | undefined;
+}
+
+/** `oidc-provider`'s `interactionPolicy` export. */
+export interface InteractionPolicy {
+  base(): PolicyPrompts;
+  readonly Check: new (
+    reason: string,
+    description: string,
+    check: (ctx: PolicyContext) => boolean,
+  ) => PolicyCheck;
+}
+
 /** `oidc-provider` is not installed: `npm install --omit=dev` leaves it out. */
 export class DemoDependencyMissing extends Error {
   constructor() {
@@ -73,9 +105,19 @@ const OIDC_PROVIDER = "oidc-provider";
  * `specifier` is for tests, which name a package that is not there.
  */
 export async function loadOidcProvider(specifier = OIDC_PROVIDER): Promise<ProviderConstructor> {
+  return (await loadOidcProviderModule(specifier)).Provider;
+}
+
+/** Loads `oidc-provider`'s provider class and its interaction policy, as {@link loadOidcProvider}. */
+export async function loadOidcProviderModule(
+  specifier = OIDC_PROVIDER,
+): Promise<{ Provider: ProviderConstructor; interactionPolicy: InteractionPolicy }> {
   try {
-    const loaded = (await import(specifier)) as { default: ProviderConstructor };
-    return loaded.default;
+    const loaded = (await import(specifier)) as {
+      default: ProviderConstructor;
+      interactionPolicy: InteractionPolicy;
+    };
+    return { Provider: loaded.default, interactionPolicy: loaded.interactionPolicy };
   } catch (error) {
     const code = (error as { code?: unknown }).code;
     if (code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND") {

@@ -1,20 +1,20 @@
 /**
  * Threat: the demo platform is the code newcomers copy. A callback that believed any `code` (a
  * forged or replayed redirect, login CSRF), or a token read without verifying it, would teach the
- * very holes tenant-mfa exists to close. These tests drive it over real HTTP against a small
- * stand-in for tenant-mfa's flow API (the real flow endpoints are being built beside this; the
- * Chromium click-through against them comes once they exist): the stand-in records what the
- * platform asks and signs real ES256 tokens whose keys it serves as a JWKS.
+ * very holes tenant-mfa exists to close. These tests drive it (and the SDK under it) over real
+ * HTTP against a small stand-in for tenant-mfa's flow API that records what the platform asks and
+ * signs real ES256 tokens whose keys it serves as a JWKS, so that each forged or misdirected token
+ * can be made on purpose; demo-click-through.browser.test.ts walks the real server in Chromium.
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from "jose";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { REFEDS_MFA } from "../core/vocabulary.js";
-import { startPlatformApp, type PlatformApp } from "./platform-app.js";
+import { DEMO_PLATFORM_AUDIENCE, startPlatformApp, type PlatformApp } from "./platform-app.js";
 import { plainBrowser, type PlainBrowser } from "./test-support/plain-browser.js";
 
-const AUDIENCE = "key_demo_platform";
+const AUDIENCE = DEMO_PLATFORM_AUDIENCE;
 const API_KEY = "tmfa_demo_platform_secret";
 
 interface Recorded {
@@ -30,14 +30,21 @@ let app: PlatformApp;
 /** The token tenant-mfa would issue for `principal` (claims as src/core/assurance-claims.ts). */
 async function tokenFor(
   principal: string,
-  options: { key?: CryptoKey; tenant?: string; aal?: number; phr?: boolean } = {},
+  options: {
+    key?: CryptoKey;
+    tenant?: string;
+    aal?: number;
+    phr?: boolean;
+    audience?: string;
+    authAgeSeconds?: number;
+  } = {},
 ): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
   return new SignJWT({
     tenant: options.tenant ?? "acme",
     acr: REFEDS_MFA,
     amr: ["pwd", "otp", "mfa"],
-    auth_time: now - 5,
+    auth_time: now - (options.authAgeSeconds ?? 5),
     aal: options.aal ?? 2,
     phr: options.phr ?? false,
     decision: "dec_0001",
@@ -45,7 +52,7 @@ async function tokenFor(
   })
     .setProtectedHeader({ alg: "ES256", typ: "tenant-mfa-assurance+jwt", kid: "k1" })
     .setIssuer(stub.url)
-    .setAudience(AUDIENCE)
+    .setAudience(options.audience ?? AUDIENCE)
     .setSubject(principal)
     .setIssuedAt(now)
     .setExpirationTime(now + 300)
@@ -111,7 +118,7 @@ beforeAll(async () => {
   stub = { server, url, calls, jwk, key: pair.privateKey };
   app = await startPlatformApp({
     port: 0,
-    tenantMfa: { apiUrl: url, publicUrl: url, apiKey: API_KEY, audience: AUDIENCE },
+    tenantMfa: { apiUrl: url, publicUrl: url, apiKey: API_KEY },
   });
 });
 
@@ -180,7 +187,7 @@ describe("the demo platform's pages", () => {
 });
 
 describe("starting a flow", () => {
-  it("creates the flow with the password event, its return URL and a fresh state, then redirects", async () => {
+  it("creates the flow with the password event, its return URL, a fresh state and its audience, then redirects", async () => {
     const before = Date.now();
     await startAliceSignIn(plainBrowser());
     expect(stub.calls).toHaveLength(1);
@@ -192,6 +199,7 @@ describe("starting a flow", () => {
       verified: [{ method: "password", source: "platform", at: expect.any(String) }],
       return_to: `${app.url}/callback`,
       state: expect.stringMatching(/^[\w-]{32}$/),
+      audience: "demo-platform",
     });
     const at = Date.parse((call?.body.verified as { at: string }[])[0]?.at ?? "");
     expect(at).toBeGreaterThanOrEqual(before - 1000);
@@ -217,6 +225,31 @@ describe("starting a flow", () => {
     expect(response.status).toBe(200);
     expect(await response.text()).toContain('role="alert"');
     expect(stub.calls).toHaveLength(0);
+  });
+
+  it("refuses a form posted from another origin, or from an opaque one (Origin: null), without creating a flow", async () => {
+    for (const origin of ["http://evil.localhost:1234", "null"]) {
+      const browser = plainBrowser();
+      const { csrf } = await open(browser, "/sign-in/alice%40acme");
+      const response = await browser.request(`${app.url}/sign-in/alice%40acme`, {
+        form: { csrf, password: "demo" },
+        headers: { origin },
+      });
+      expect(response.status).toBe(403);
+    }
+    expect(stub.calls).toHaveLength(0);
+  });
+
+  it("accepts its own origin, which its referrer policy lets Chromium send (no-referrer would send Origin: null)", async () => {
+    const browser = plainBrowser();
+    const { response, csrf } = await open(browser, "/sign-in/alice%40acme");
+    expect(response.headers.get("referrer-policy")).toBe("same-origin");
+    const posted = await browser.request(`${app.url}/sign-in/alice%40acme`, {
+      form: { csrf, password: "demo" },
+      headers: { origin: app.url },
+    });
+    expect(posted.status).toBe(303);
+    expect(stub.calls).toHaveLength(1);
   });
 
   it("refuses a form without this session's CSRF token (login CSRF) without creating a flow", async () => {
@@ -292,7 +325,27 @@ describe("the callback", () => {
     const state = await startAliceSignIn(browser);
     const back = await browser.request(`${app.url}/callback?code=c&state=${state}`);
     expect(back.status).toBe(502);
-    expect(await back.text()).toContain("not acme");
+    expect(await back.text()).toContain("token.wrong_tenant");
+  });
+
+  it("signs nobody in when the token is about someone else than the sign-in's person", async () => {
+    nextToken = () => tokenFor("breakglass");
+    const browser = plainBrowser();
+    const state = await startAliceSignIn(browser);
+    const back = await browser.request(`${app.url}/callback?code=c&state=${state}`);
+    expect(back.status).toBe(502);
+    expect(await back.text()).toContain("token.wrong_subject");
+    expect((await browser.request(`${app.url}/account`)).status).toBe(303);
+  });
+
+  it("signs nobody in when the token was issued for another client's audience", async () => {
+    nextToken = () => tokenFor("alice", { audience: "key_some_other_client" });
+    const browser = plainBrowser();
+    const state = await startAliceSignIn(browser);
+    const back = await browser.request(`${app.url}/callback?code=c&state=${state}`);
+    expect(back.status).toBe(502);
+    expect(await back.text()).toContain("token.wrong_audience");
+    expect((await browser.request(`${app.url}/account`)).status).toBe(303);
   });
 
   it("shows error=access_denied plainly", async () => {
@@ -320,6 +373,7 @@ describe("the callback", () => {
       verified: [signInEvent],
       return_to: `${app.url}/callback`,
       state: expect.any(String),
+      audience: "demo-platform",
       step_up: { phishingResistant: true, maxAgeSeconds: 300 },
     });
     nextToken = () => tokenFor("alice", { aal: 3, phr: true });
@@ -344,5 +398,34 @@ describe("the callback", () => {
     expect(back.status).toBe(403);
     expect(await back.text()).toContain("not phishing-resistant");
     expect((await open(browser, "/account")).html).not.toContain("Step-up done");
+  });
+
+  it("keeps the sensitive action locked when the step-up token's authentication is too old", async () => {
+    const browser = plainBrowser();
+    const state = await startAliceSignIn(browser);
+    await browser.request(`${app.url}/callback?code=c&state=${state}`);
+    const { csrf } = await open(browser, "/account");
+    stub.calls.length = 0;
+    await browser.request(`${app.url}/sensitive`, { form: { csrf } });
+    const stepUpState = stub.calls[0]?.body.state as string;
+    nextToken = () => tokenFor("alice", { aal: 3, phr: true, authAgeSeconds: 900 });
+    const back = await browser.request(`${app.url}/callback?code=c2&state=${stepUpState}`);
+    expect(back.status).toBe(403);
+    expect(await back.text()).toMatch(/its authentication is 9\d\d s old, more than 300 s/);
+    expect((await open(browser, "/account")).html).not.toContain("Step-up done");
+  });
+
+  it("lets the sensitive action through without a step-up when the sign-in's token already meets its needs", async () => {
+    nextToken = () => tokenFor("alice", { aal: 3, phr: true });
+    const browser = plainBrowser();
+    const state = await startAliceSignIn(browser);
+    await browser.request(`${app.url}/callback?code=c&state=${state}`);
+    const { csrf } = await open(browser, "/account");
+    stub.calls.length = 0;
+    const sensitive = await browser.request(`${app.url}/sensitive`, { form: { csrf } });
+    expect(sensitive.status).toBe(303);
+    expect(sensitive.headers.get("location")).toBe("/account");
+    expect(stub.calls).toHaveLength(0);
+    expect((await open(browser, "/account")).html).toContain("the sign-in's token already meets");
   });
 });

@@ -1,9 +1,11 @@
 /**
  * The demo "platform": the SaaS application whose sign-in tenant-mfa guards, reduced to what
- * shows the integration. It checks its own first factor (a simulated password), creates a hosted
- * flow with its backend API key, sends the browser there, and on the way back checks `state`,
- * exchanges the one-time code and verifies the assurance token against tenant-mfa's JWKS before
- * believing anything. A "sensitive action" asks for a step-up the same way.
+ * shows the integration, written on the SDK (`tenant-mfa/sdk`) as a real platform would be. It
+ * checks its own first factor (a simulated password), creates a hosted flow with its backend API
+ * key (`startStepUp`), sends the browser there, and on the way back checks `state`, exchanges the
+ * one-time code (`exchangeCode`) and verifies the assurance token against tenant-mfa's JWKS
+ * (`verifyAssuranceToken`) before believing anything. A "sensitive action" judges the token it
+ * holds against its needs (`checkAssurance`) and asks for a step-up when it falls short.
  *
  * Plain `node:http`, server-rendered pages, no script; sessions in memory, keyed by an
  * HttpOnly SameSite=Lax cookie; every form carries the session's CSRF token.
@@ -13,7 +15,20 @@
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { AssuranceClaims } from "../core/assurance-claims.js";
+import {
+  AssuranceTokenError,
+  checkAssurance,
+  exchangeCode,
+  startStepUp,
+  TenantMfaApiError,
+  verifyAssuranceToken,
+  type AssuranceNeeds,
+  type AssuranceShortfall,
+  type AssuranceTokenClaims,
+  type ExchangedCode,
+  type RequirementSpec,
+  type TenantMfaClient,
+} from "../sdk/index.js";
 import { DEMO_PEOPLE, type DemoPerson } from "./demo-people.js";
 import {
   contentSecurityPolicy,
@@ -22,25 +37,25 @@ import {
   STYLESHEET,
   STYLESHEET_PATH,
 } from "./html.js";
-import * as tenantMfaClient from "./platform-client.js";
-import type { ExchangedCode, TenantMfaClient } from "./platform-client.js";
 
 /** The password every demo person has on the platform (the platform's own first factor). */
 export const DEMO_PASSWORD = "demo";
 
 /** What a sensitive action needs beyond the sign-in: phishing-resistant MFA, 5 minutes fresh. */
-export const SENSITIVE_ACTION_STEP_UP = { phishingResistant: true, maxAgeSeconds: 300 } as const;
+export const SENSITIVE_ACTION_NEEDS: AssuranceNeeds = {
+  phishingResistant: true,
+  maxAgeSeconds: 300,
+};
+
+/**
+ * The audience the demo platform names when it creates a flow, and requires of every token: a
+ * token issued for another client of tenant-mfa is not one for this platform.
+ */
+export const DEMO_PLATFORM_AUDIENCE = "demo-platform";
 
 const COOKIE = "demo_platform_session";
 const MAX_SESSIONS = 1000;
 const MAX_FORM_BYTES = 8 * 1024;
-
-/** The three calls the platform makes; the SDK's, or stand-ins in tests. */
-export interface PlatformApi {
-  startStepUp: typeof tenantMfaClient.startStepUp;
-  exchangeCode: typeof tenantMfaClient.exchangeCode;
-  verifyAssuranceToken: typeof tenantMfaClient.verifyAssuranceToken;
-}
 
 /** Options of {@link startPlatformApp}. */
 export interface PlatformAppOptions {
@@ -57,11 +72,10 @@ export interface PlatformAppOptions {
     readonly publicUrl: string;
     /** An API key with role `platform_service`. */
     readonly apiKey: string;
-    /** The tokens' expected `aud`: by default tenant-mfa names the API key that made the flow. */
-    readonly audience: string;
+    /** The `aud` asked for at flow creation and required of tokens. Default "demo-platform". */
+    readonly audience?: string;
   };
   readonly people?: readonly DemoPerson[];
-  readonly api?: PlatformApi;
   readonly now?: () => Date;
 }
 
@@ -75,7 +89,7 @@ interface SignedIn {
   readonly person: DemoPerson;
   readonly passwordAt?: string;
   readonly exchange: ExchangedCode;
-  readonly claims: AssuranceClaims;
+  readonly claims: AssuranceTokenClaims;
 }
 
 interface Session {
@@ -88,7 +102,8 @@ interface Session {
     passwordAt?: string;
   };
   signedIn?: SignedIn;
-  stepUp?: SignedIn;
+  /** The sensitive action unlocked: by the sign-in's own token, or by a step-up's. */
+  sensitive?: { readonly by: "sign-in" } | { readonly by: "step-up"; readonly result: SignedIn };
 }
 
 const SITE = "Demo Platform";
@@ -106,12 +121,17 @@ class PageError extends Error {
 
 /** Starts the demo platform on loopback. */
 export async function startPlatformApp(options: PlatformAppOptions): Promise<PlatformApp> {
-  const api = options.api ?? tenantMfaClient;
   const people = options.people ?? DEMO_PEOPLE;
   const now = options.now ?? (() => new Date());
   const client: TenantMfaClient = {
     baseUrl: options.tenantMfa.apiUrl,
     apiKey: options.tenantMfa.apiKey,
+  };
+  const audience = options.tenantMfa.audience ?? DEMO_PLATFORM_AUDIENCE;
+  const verifyWith = {
+    jwksUrl: new URL("/.well-known/jwks.json", options.tenantMfa.apiUrl).href,
+    issuer: options.tenantMfa.publicUrl,
+    audience,
   };
   const tenantMfaOrigin = new URL(options.tenantMfa.publicUrl).origin;
   const sessions = new Map<string, Session>();
@@ -142,7 +162,9 @@ export async function startPlatformApp(options: PlatformAppOptions): Promise<Pla
     res.setHeader("cache-control", "no-store");
     res.setHeader("content-security-policy", contentSecurityPolicy([tenantMfaOrigin]));
     res.setHeader("x-content-type-options", "nosniff");
-    res.setHeader("referrer-policy", "no-referrer");
+    // Not `no-referrer`: under it Chromium sends `Origin: null` with the page's own form posts,
+    // which postedForm refuses. `same-origin` sends nothing (no callback URL) to other sites.
+    res.setHeader("referrer-policy", "same-origin");
     res.end(renderPage({ title, site: SITE, tagline: TAGLINE, body }));
   }
 
@@ -228,7 +250,7 @@ export async function startPlatformApp(options: PlatformAppOptions): Promise<Pla
           }
           passwordAt = now().toISOString();
         }
-        await startFlow(res, session, person, "sign-in", passwordAt);
+        await startFlow(res, session, person, passwordAt);
         return;
       }
     }
@@ -251,13 +273,23 @@ export async function startPlatformApp(options: PlatformAppOptions): Promise<Pla
         redirect(res, "/");
         return;
       }
-      await startFlow(res, session, signedIn.person, "step-up", signedIn.passwordAt);
+      // The latest token in hand may already be enough (a passkey a minute ago); else ask for
+      // exactly the action's needs, which the new token must meet on its own.
+      const held = session.sensitive?.by === "step-up" ? session.sensitive.result : signedIn;
+      const check = checkAssurance(held.claims, SENSITIVE_ACTION_NEEDS, now());
+      if (check.ok) {
+        if (held === signedIn) session.sensitive = { by: "sign-in" };
+        redirect(res, "/account");
+        return;
+      }
+      delete session.sensitive;
+      await startFlow(res, session, signedIn.person, signedIn.passwordAt, check.stepUp);
       return;
     }
     if (req.method === "POST" && path === "/sign-out") {
       await postedForm(req, session);
       delete session.signedIn;
-      delete session.stepUp;
+      delete session.sensitive;
       delete session.pending;
       redirect(res, "/");
       return;
@@ -265,22 +297,25 @@ export async function startPlatformApp(options: PlatformAppOptions): Promise<Pla
     throw notFound();
   }
 
+  /** Starts a hosted flow: a sign-in, or with `stepUp` the sensitive action's step-up. */
   async function startFlow(
     res: ServerResponse,
     session: Session,
     person: DemoPerson,
-    purpose: "sign-in" | "step-up",
     passwordAt: string | undefined,
+    stepUp?: RequirementSpec,
   ): Promise<void> {
+    const purpose = stepUp === undefined ? "sign-in" : "step-up";
     const state = randomBytes(24).toString("base64url");
     let started;
     try {
-      started = await api.startStepUp(client, {
+      started = await startStepUp(client, {
         tenant: person.tenant,
-        principal: person.principal,
+        principal: { id: person.principal },
         returnTo: `${self}/callback`,
         state,
-        ...(purpose === "step-up" ? { stepUp: SENSITIVE_ACTION_STEP_UP } : {}),
+        audience,
+        ...(stepUp === undefined ? {} : { stepUp }),
         ...(passwordAt === undefined
           ? {}
           : { verified: [{ method: "password", source: "platform", at: passwordAt }] }),
@@ -323,30 +358,27 @@ export async function startPlatformApp(options: PlatformAppOptions): Promise<Pla
     }
     let exchange: ExchangedCode;
     try {
-      exchange = await api.exchangeCode(client, code);
+      exchange = await exchangeCode(client, code);
     } catch (failure) {
       throw apiFailure("tenant-mfa did not exchange the code", failure);
     }
-    let claims: AssuranceClaims;
+    let claims: AssuranceTokenClaims;
     try {
-      claims = await api.verifyAssuranceToken(exchange.token, {
-        jwksUrl: new URL("/.well-known/jwks.json", options.tenantMfa.apiUrl).href,
-        issuer: options.tenantMfa.publicUrl,
-        audience: options.tenantMfa.audience,
+      // Bound to the tenant and the person this browser's sign-in was started for.
+      claims = await verifyAssuranceToken(exchange.token, {
+        ...verifyWith,
         tenant: pending.person.tenant,
+        subject: pending.person.principal,
       });
     } catch (failure) {
+      const why =
+        failure instanceof AssuranceTokenError
+          ? `${failure.message} (<code>${escapeHtml(failure.code)}</code>)`
+          : escapeHtml(failure instanceof Error ? failure.message : String(failure));
       throw new PageError(
         502,
         "Token refused",
-        `<h1>The assurance token did not verify</h1><p class="notice error" role="alert">${escapeHtml(failure instanceof Error ? failure.message : String(failure))}</p><p>The platform believes nothing it cannot verify, so nobody is signed in.</p>${homeLink}`,
-      );
-    }
-    if (claims.sub !== pending.person.principal) {
-      throw new PageError(
-        502,
-        "Token refused",
-        `<h1>The token names someone else</h1><p class="notice error" role="alert">The sign-in was for ${escapeHtml(pending.person.principal)}, the token is about ${escapeHtml(claims.sub)}.</p>${homeLink}`,
+        `<h1>The assurance token did not verify</h1><p class="notice error" role="alert">${why}</p><p>The platform believes nothing it cannot verify, so nobody is signed in.</p>${homeLink}`,
       );
     }
     const result: SignedIn = {
@@ -357,18 +389,18 @@ export async function startPlatformApp(options: PlatformAppOptions): Promise<Pla
     };
     if (pending.purpose === "step-up" && session.signedIn !== undefined) {
       // A token proves what it says, not what was asked for: check it meets the action's needs.
-      const shortfall = stepUpShortfall(claims, now());
-      if (shortfall !== undefined) {
+      const check = checkAssurance(claims, SENSITIVE_ACTION_NEEDS, now());
+      if (!check.ok) {
         throw new PageError(
           403,
           "Step-up not enough",
-          `<h1>The sensitive action stays locked</h1><p class="notice error" role="alert">The step-up token verified, but ${escapeHtml(shortfall)}.</p><p><a href="/account">Back to the account</a></p>`,
+          `<h1>The sensitive action stays locked</h1><p class="notice error" role="alert">The step-up token verified, but ${escapeHtml(describeShortfall(check.shortfall))}.</p><p><a href="/account">Back to the account</a></p>`,
         );
       }
-      session.stepUp = result;
+      session.sensitive = { by: "step-up", result };
     } else {
       session.signedIn = result;
-      delete session.stepUp;
+      delete session.sensitive;
     }
     redirect(res, "/account");
   }
@@ -395,16 +427,23 @@ export async function startPlatformApp(options: PlatformAppOptions): Promise<Pla
   };
 }
 
-/** What the step-up token lacks for {@link SENSITIVE_ACTION_STEP_UP}, or undefined. */
-function stepUpShortfall(claims: AssuranceClaims, now: Date): string | undefined {
-  if (SENSITIVE_ACTION_STEP_UP.phishingResistant && !claims.phr) {
-    return "its proof is not phishing-resistant (phr is false)";
+/** What `checkAssurance` found missing, in words. */
+function describeShortfall(shortfall: AssuranceShortfall): string {
+  const parts: string[] = [];
+  if (shortfall.aal !== undefined) {
+    parts.push(
+      `its assurance level is AAL${String(shortfall.aal.actual)}, not AAL${String(shortfall.aal.required)}`,
+    );
   }
-  const age = Math.floor(now.getTime() / 1000) - claims.auth_time;
-  if (age > SENSITIVE_ACTION_STEP_UP.maxAgeSeconds) {
-    return `its authentication is ${String(age)} s old, more than ${String(SENSITIVE_ACTION_STEP_UP.maxAgeSeconds)} s`;
+  if (shortfall.phishingResistant !== undefined) {
+    parts.push("its proof is not phishing-resistant (phr is false)");
   }
-  return undefined;
+  if (shortfall.age !== undefined) {
+    parts.push(
+      `its authentication is ${String(shortfall.age.ageSeconds)} s old, more than ${String(shortfall.age.maxAgeSeconds)} s`,
+    );
+  }
+  return parts.join("; ");
 }
 
 const homeLink = `<p><a href="/">Back to the demo people</a></p>`;
@@ -414,8 +453,8 @@ const notFound = () =>
 
 function apiFailure(what: string, error: unknown): PageError {
   const detail =
-    error instanceof tenantMfaClient.TenantMfaApiError
-      ? `${error.message} (HTTP ${String(error.status)}, code ${error.code})`
+    error instanceof TenantMfaApiError
+      ? `${error.message} (${error.status === undefined ? "no answer" : `HTTP ${String(error.status)}`}, code ${error.code})`
       : error instanceof Error
         ? error.message
         : String(error);
@@ -495,7 +534,7 @@ ${alert}
 <form class="card" method="post" action="/sign-in/${encodeURIComponent(person.handle)}">
   ${csrfField(session)}
   <label for="user">User</label>
-  <input type="text" id="user" name="user" value="${escapeHtml(person.handle)}" readonly>
+  <input type="text" id="user" name="user" value="${escapeHtml(person.handle)}" autocomplete="username" readonly>
   ${fields}
   <div class="actions"><button type="submit">${person.sso ? `Continue to ${escapeHtml(person.organisation)}` : "Sign in"}</button></div>
 </form>
@@ -557,14 +596,19 @@ ${rows.map(([name, value]) => `<tr><th scope="row">${name}</th><td>${value}</td>
 }
 
 function accountPage(session: Session, signedIn: SignedIn): string {
+  const sensitive = session.sensitive;
   const stepUp =
-    session.stepUp === undefined
-      ? `<p>A sensitive action (say, changing the payout bank account) needs more than the sign-in: a
-phishing-resistant proof at most 5 minutes old. The platform asks tenant-mfa for a step-up.</p>
+    sensitive === undefined
+      ? `<p>A sensitive action (say, changing the payout bank account) needs a phishing-resistant
+proof at most 5 minutes old. The platform checks the token it holds against that
+(<code>checkAssurance</code>); when it falls short, it asks tenant-mfa for a step-up.</p>
 <form method="post" action="/sensitive">${csrfField(session)}<button type="submit">Sensitive action</button></form>`
-      : `<p class="notice ok">Step-up done: the sensitive action may proceed. The second token:</p>
-${claimsTable(session.stepUp)}
-<form method="post" action="/sensitive">${csrfField(session)}<button type="submit" class="secondary">Step up again</button></form>`;
+      : sensitive.by === "sign-in"
+        ? `<p class="notice ok">Sensitive action done: the sign-in's token already meets its needs (phishing-resistant, at most 5 minutes old), so no step-up was asked.</p>
+<form method="post" action="/sensitive">${csrfField(session)}<button type="submit" class="secondary">Sensitive action again</button></form>`
+        : `<p class="notice ok">Step-up done: the sensitive action may proceed. The second token:</p>
+${claimsTable(sensitive.result)}
+<form method="post" action="/sensitive">${csrfField(session)}<button type="submit" class="secondary">Sensitive action again</button></form>`;
   return `<h1>Signed in as ${escapeHtml(signedIn.person.name)}</h1>
 <p class="notice ok">tenant-mfa vouched for <strong>${escapeHtml(signedIn.person.handle)}</strong>, and the platform verified its signed token with the keys at <code>/.well-known/jwks.json</code>.</p>
 <h2>The assurance token's claims</h2>

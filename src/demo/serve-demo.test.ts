@@ -4,24 +4,16 @@
  * IdP's proof) to make it work. These tests run `tenant-mfa serve --demo` as the CLI does, twice
  * on one store, and walk Initech's sign-in through the real server and the development IdP:
  * the server must ask the IdP, verify its ID token and decide from it, with MFA and without.
- * (The hosted flows the demo platform uses are being built beside this; the Chromium
- * click-through of the platform comes once they exist.)
+ * (demo-click-through.browser.test.ts walks the demo platform through the hosted flows in
+ * Chromium.)
  */
 import { mkdtempSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { createProgram } from "../cli/program.js";
 import type { RunningServer } from "../main.js";
 import { plainBrowser } from "./test-support/plain-browser.js";
-
-interface Run {
-  stdout: string;
-  stderr: string;
-  exitCode: number;
-  running?: RunningServer;
-}
+import { freePort, printedSecret, serveDemo } from "./test-support/serve-demo.js";
 
 let open: RunningServer[] = [];
 afterEach(async () => {
@@ -29,44 +21,10 @@ afterEach(async () => {
   open = [];
 });
 
-async function serve(args: readonly string[]): Promise<Run> {
-  const result: Run = { stdout: "", stderr: "", exitCode: 0 };
-  await createProgram({
-    env: { TENANT_MFA_LOG_LEVEL: "silent" },
-    stdout: { write: (text: string) => (result.stdout += text) },
-    stderr: { write: (text: string) => (result.stderr += text) },
-    setExitCode: (code) => {
-      result.exitCode = code;
-    },
-    onServing: (running) => {
-      result.running = running;
-      open.push(running);
-    },
-  }).parseAsync(["node", "tenant-mfa", "serve", "--demo", ...args]);
-  return result;
-}
-
-/** A port free right now (the operating system's pick), for the fixed ports of the demo. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  const port = typeof address === "object" && address !== null ? address.port : 0;
-  await new Promise<void>((resolve) =>
-    server.close(() => {
-      resolve();
-    }),
-  );
-  return port;
-}
-
-const secretOf = (stdout: string, name: string) =>
-  stdout
-    .split("\n")
-    .find((line) => line.trimStart().startsWith(name))
-    ?.trim()
-    .split(/\s+/)
-    .at(-1) ?? "";
+const serve = (args: readonly string[]) =>
+  serveDemo(args, (running) => {
+    open.push(running);
+  });
 
 /** Initech's sign-in at its IdP, started the way the platform (or a flow) sends the browser. */
 async function signInAtInitech(
@@ -111,7 +69,7 @@ describe("tenant-mfa serve --demo", () => {
     expect(first.stdout).toContain(`demo platform      http://localhost:${String(ports.platform)}`);
     expect(first.stdout).toContain(`development IdP    http://localhost:${String(ports.idp)}`);
     expect(first.stdout).toContain(`tenant-mfa         http://localhost:${String(ports.server)}`);
-    const admin = secretOf(first.stdout, "demo platform admin");
+    const admin = printedSecret(first.stdout, "demo platform admin");
     expect(admin).toMatch(/^tmfa_/);
     await first.running?.close();
     // Closing the server closed the demo apps.

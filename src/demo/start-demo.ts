@@ -81,7 +81,14 @@ export async function planDemo(settings: DemoSettings): Promise<DemoPlan> {
     },
     platformUrl,
     async start({ apiUrl, platformKey }) {
-      const idp: DemoIdp = await startDemoIdp({ port: settings.idpPort, host, issuer, client });
+      const idp: DemoIdp = await startDemoIdp({
+        port: settings.idpPort,
+        host,
+        issuer,
+        client,
+        // tenant-mfa sends Initech's people on to the demo platform after the IdP's answer.
+        continuesTo: [platformUrl],
+      });
       try {
         const platform = await startPlatformApp({
           port: settings.platformPort,
@@ -91,7 +98,6 @@ export async function planDemo(settings: DemoSettings): Promise<DemoPlan> {
             apiUrl,
             publicUrl: settings.publicUrl,
             apiKey: platformKey.secret,
-            audience: platformKey.id,
           },
         });
         return {

@@ -7,7 +7,7 @@ export interface PlainBrowser {
   /** One request; cookies sent and stored; redirects not followed. */
   request(
     url: string,
-    init?: { method?: string; form?: Record<string, string> },
+    init?: { method?: string; form?: Record<string, string>; headers?: Record<string, string> },
   ): Promise<Response>;
   /** Follows redirects from `url` until an answer that is not a redirect, or until `stopAt` matches. */
   follow(
@@ -22,9 +22,9 @@ export function plainBrowser(): PlainBrowser {
 
   async function request(
     url: string,
-    init: { method?: string; form?: Record<string, string> } = {},
+    init: { method?: string; form?: Record<string, string>; headers?: Record<string, string> } = {},
   ): Promise<Response> {
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = { ...init.headers };
     if (cookies.size > 0) {
       headers.cookie = [...cookies].map(([name, value]) => `${name}=${value}`).join("; ");
     }

@@ -1,0 +1,62 @@
+import { createServer } from "node:net";
+import { createProgram } from "../../cli/program.js";
+import type { RunningServer } from "../../main.js";
+
+/**
+ * `tenant-mfa serve --demo` run in-process as the CLI runs it, with its output captured: the
+ * demo's tests start the real server, the development IdP and the demo platform this way.
+ *
+ * @module
+ */
+
+/** What one `serve --demo` printed, and the running server (closing it closes the demo apps). */
+export interface DemoRun {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+  running?: RunningServer;
+}
+
+/** Runs `serve --demo ARGS`; `onServing` sees the running server (tests close it). */
+export async function serveDemo(
+  args: readonly string[],
+  onServing?: (running: RunningServer) => void,
+): Promise<DemoRun> {
+  const result: DemoRun = { stdout: "", stderr: "", exitCode: 0 };
+  await createProgram({
+    env: { TENANT_MFA_LOG_LEVEL: "silent" },
+    stdout: { write: (text: string) => (result.stdout += text) },
+    stderr: { write: (text: string) => (result.stderr += text) },
+    setExitCode: (code) => {
+      result.exitCode = code;
+    },
+    onServing: (running) => {
+      result.running = running;
+      onServing?.(running);
+    },
+  }).parseAsync(["node", "tenant-mfa", "serve", "--demo", ...args]);
+  return result;
+}
+
+/** A port free right now (the operating system's pick), for the fixed ports of the demo. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  const port = typeof address === "object" && address !== null ? address.port : 0;
+  await new Promise<void>((resolve) =>
+    server.close(() => {
+      resolve();
+    }),
+  );
+  return port;
+}
+
+/** The secret printed on the line of the demo key named `name` ("Demo API keys (shown once)"). */
+export const printedSecret = (stdout: string, name: string): string =>
+  stdout
+    .split("\n")
+    .find((line) => line.trimStart().startsWith(name))
+    ?.trim()
+    .split(/\s+/)
+    .at(-1) ?? "";
