@@ -431,6 +431,12 @@ export interface Application {
         force?: boolean;
         /** The hosted flow the sign-in is for: the answer goes back to it (flows only). */
         flow?: string;
+        /** What the flow's decision asks of this IdP (flows only): replaces the policy's plan. */
+        ask?: {
+          readonly acrValues: readonly string[];
+          readonly maxAgeSeconds: number | null;
+          readonly forceAuthn: boolean;
+        };
       },
     ): Promise<FederationRedirect>;
     samlResponse(

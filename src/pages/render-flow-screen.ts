@@ -75,6 +75,7 @@ export const NOTICE_MESSAGES = {
   "verification.locked": { text: "notice.verification.locked" },
   "idp.mfa_unavailable": { text: "notice.idp.mfa_unavailable" },
   "idp.rejected": { text: "notice.idp.rejected" },
+  "idp.insufficient": { text: "notice.idp.insufficient" },
   "enrolment.confirm_failed": { text: "notice.enrolment.confirm_failed" },
   "enrolment.not_allowed": { text: "notice.enrolment.not_allowed" },
 } as const satisfies Record<FlowMessageCode, { text: MessageKey; detail?: MessageKey }>;

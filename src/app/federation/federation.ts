@@ -376,13 +376,25 @@ export function federationUseCases(
           ? matchReturnUrl(record.returnUrls, input.returnTo)
           : new URL(flowUrl(f.publicUrl, tenant, input.flow));
       if (back === undefined) throw new AppError("federation.return_to_not_allowed");
-      const planned = plan(
-        idp,
-        { policy, mandates: loaded.mandates, population: loaded.population },
-        input.principal,
-        input.force ?? false,
-        now,
-      );
+      // A flow asks what its own decision says is missing (its step-up, what the user already
+      // proved); anything else asks what the policy needs of a sign-in with no evidence yet.
+      const planned =
+        input.ask === undefined
+          ? plan(
+              idp,
+              { policy, mandates: loaded.mandates, population: loaded.population },
+              input.principal,
+              input.force ?? false,
+              now,
+            )
+          : {
+              requested: input.ask.acrValues,
+              maxAgeSeconds: Math.min(
+                input.ask.maxAgeSeconds ?? idp.maxAuthenticationAgeSeconds,
+                idp.maxAuthenticationAgeSeconds,
+              ),
+              forceAuthn: input.ask.forceAuthn || (input.force ?? false),
+            };
       const requestId = context.random.id("fed");
       const ttl = f.requestTtlSeconds ?? DEFAULT_REQUEST_TTL_SECONDS;
       const base = {

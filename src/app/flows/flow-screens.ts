@@ -57,6 +57,8 @@ export type FlowMessageCode =
   | "verification.locked"
   | "idp.mfa_unavailable"
   | "idp.rejected"
+  /** The IdP's verified answer proved less than the flow needs (no MFA, too old, not phishing-resistant). */
+  | "idp.insufficient"
   | "enrolment.confirm_failed"
   | "enrolment.not_allowed";
 

@@ -242,7 +242,11 @@ export function flowUseCases(
     const preview = await previewDecision(context, services, flow.tenant, request);
     const frame = frameOf(flow, world);
     if (preview.outcome === "challenge") {
-      return challengeScreen(flow, world, preview, frame, notice);
+      // Back from the IdP with a verified answer that still falls short: say so.
+      const shortAtIdp = flow.events.at(-1)?.method === "federated";
+      const told: FlowNotice | undefined =
+        notice ?? (shortAtIdp ? { code: "idp.insufficient", tone: "error" } : undefined);
+      return challengeScreen(flow, world, preview, frame, told);
     }
     if (preview.outcome === "allow" && flow.acknowledgedAt === undefined) {
       if (preview.exemption !== null) {
@@ -573,17 +577,34 @@ export function flowUseCases(
         if (!world.idps.some((idp) => idp.id === action.idp)) {
           return next(flow, browser, { code: "idp.rejected", tone: "error" });
         }
-        // Back for more than the IdP proved last time: it must authenticate afresh (with MFA),
-        // not answer again from the session it holds (REFEDS MFA profile, step-up).
-        const retry = flow.events.some((e) => e.method === "federated" && e.idp === action.idp);
+        // Ask the IdP for exactly what this flow's decision lacks: the step-up's maximum age and
+        // phishing resistance included, and a fresh authentication once it answered without
+        // enough (else it answers again from its session: REFEDS MFA profile, step-up).
+        const preview = await previewDecision(context, services, tenant, requestOf(flow, world));
+        const option = [...preview.challenge, ...(preview.reportOnly?.challenge ?? [])].find(
+          (o) => o.kind === "idp_step_up" && (o.idp === undefined || o.idp === action.idp),
+        );
+        const retry = [...flow.events, ...(world.session?.events ?? [])].some(
+          (e) => e.method === "federated" && e.idp === action.idp,
+        );
+        const ask =
+          option?.kind === "idp_step_up"
+            ? {
+                acrValues: option.acrValues,
+                maxAgeSeconds: option.maxAgeSeconds,
+                forceAuthn: option.forceAuthn || retry,
+              }
+            : undefined;
         await audit(flow, "flow.idp_started", {
           idp: action.idp,
+          ...(ask === undefined ? {} : { asked: ask }),
           ...(retry ? { force: true } : {}),
         });
         const { location } = await delegates.federation.start(tenant, action.idp, {
           returnTo: urlOf(flow),
           principal,
           flow: flow.id,
+          ...(ask === undefined ? {} : { ask }),
           ...(retry ? { force: true } : {}),
         });
         return { kind: "redirect", location };

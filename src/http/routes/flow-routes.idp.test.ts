@@ -56,10 +56,15 @@ async function acme(require?: { maxAgeSeconds: number }): Promise<void> {
   expect(registered.statusCode).toBe(200);
 }
 
-async function createFlow(): Promise<string> {
+async function createFlow(stepUp?: Record<string, unknown>): Promise<string> {
   const created = await t.call("POST", "/v1/tenants/acme/flows", {
     key: service,
-    body: { principal: { id: "carol" }, return_to: RETURN_URL, state: "xyz" },
+    body: {
+      principal: { id: "carol" },
+      return_to: RETURN_URL,
+      state: "xyz",
+      ...(stepUp === undefined ? {} : { step_up: stepUp }),
+    },
   });
   expect(created.statusCode, created.body).toBe(201);
   const body = created.json<{ flow: string; url: string }>();
@@ -81,6 +86,7 @@ async function viaIdp(flow: string, signIn: PeerSignIn): Promise<FlowScreen> {
   });
   if (toIdp.kind !== "redirect") throw new Error(`not sent to the IdP: ${toIdp.kind}`);
   expect(toIdp.location.startsWith(peer.issuer)).toBe(true);
+  lastAuthorization = new URL(toIdp.location);
   const callback = await t.call("GET", serverPath(peer, await atPeer(peer, toIdp.location)));
   expect(callback.statusCode, callback.body).toBe(303);
   const back = new URL(String(callback.headers.location));
@@ -114,6 +120,9 @@ async function exchange(screen: FlowScreen) {
   return payload;
 }
 
+/** The authorization request the flow page last sent the browser to. */
+let lastAuthorization: URL | undefined;
+
 const keyIdOf = async (key: string) => (await t.app.authenticate(key)).id;
 
 describe("a hosted flow through the tenant's OIDC IdP", () => {
@@ -128,7 +137,11 @@ describe("a hosted flow through the tenant's OIDC IdP", () => {
     await acme();
     const flow = await createFlow();
     const again = await viaIdp(flow, { accountId: "carol", amr: ["pwd"] });
-    expect(again).toMatchObject({ kind: "challenge", options: [{ kind: "idp", idp: "corp" }] });
+    expect(again).toMatchObject({
+      kind: "challenge",
+      options: [{ kind: "idp", idp: "corp" }],
+      notice: { code: "idp.insufficient" },
+    });
     expect((await exchange(await viaIdp(flow, MFA)))["aal"]).toBe(2);
   });
 
@@ -149,5 +162,19 @@ describe("a hosted flow through the tenant's OIDC IdP", () => {
     expect(stale.kind).toBe("challenge");
     expect(await auditOf(t, admin, "acme", "federation.rejected")).toHaveLength(1);
     expect((await exchange(await viaIdp(flow, MFA)))["sub"]).toBe("carol");
+  });
+
+  it("asks the IdP for what a step-up needs: a fresh authentication within its maximum age", async () => {
+    await acme();
+    await exchange(await viaIdp(await createFlow(), MFA));
+    expect(lastAuthorization?.searchParams.get("prompt")).toBeNull();
+    // The same browser, a sensitive action a little later: the session's sign-in is too old.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    syncClock(t);
+    const flow = await createFlow({ maxAgeSeconds: 1 });
+    const payload = await exchange(await viaIdp(flow, MFA));
+    expect(lastAuthorization?.searchParams.get("max_age")).toBe("1");
+    expect(lastAuthorization?.searchParams.get("prompt")).toBe("login");
+    expect(payload["acr"]).toBe(REFEDS_MFA);
   });
 });

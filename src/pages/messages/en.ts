@@ -164,6 +164,8 @@ export const en = {
   "notice.idp.mfa_unavailable":
     "Your organisation’s sign-in could not confirm a second step. Try again, or choose another way.",
   "notice.idp.rejected": "Your organisation’s sign-in answer could not be accepted. Try again.",
+  "notice.idp.insufficient":
+    "Your organisation’s sign-in did not prove enough for this: sign in there again with your second factor, or choose another way if one is offered.",
   "notice.enrolment.confirm_failed":
     "That code did not match. Check the time on your device, then enter the newest code.",
   "notice.enrolment.not_allowed":
