@@ -165,6 +165,13 @@ const suite = browserSuiteSkip("hosted flows in Chromium");
     expect(violations).toEqual([]);
   });
 
+  /** Back on the flow's page from the IdP, whatever notice it came back with. */
+  async function backAtFlow(page: Page, flow: string): Promise<URL> {
+    await page.waitForURL((url) => url.pathname === `/t/initech/flows/${flow}`);
+    await page.getByRole("heading", { level: 1 }).waitFor();
+    return new URL(page.url());
+  }
+
   /** Carol's flow: the page sends her to the IdP, which signs her in as `signIn` says. */
   async function atIdp(page: Page, signIn: PeerSignIn): Promise<void> {
     w.peer.nextSignIn = signIn;
@@ -191,7 +198,9 @@ const suite = browserSuiteSkip("hosted flows in Chromium");
     const { flow } = await w.createFlow("initech", carol, { password: false });
     await page.goto(`${w.origin}/t/initech/flows/${flow}`);
     await atIdp(page, { accountId: carol, amr: ["pwd"] });
-    await page.waitForURL(`${w.origin}/t/initech/flows/${flow}`);
+    await backAtFlow(page, flow);
+    expect(await visibleText(page.getByRole("alert"))).toMatch(/did not prove enough/);
+    await inspect(page, "idp-insufficient");
     await page.getByRole("button", { name: "Continue with Initech Sign-On" }).waitFor();
     await atIdp(page, { accountId: carol, acr: REFEDS_MFA, amr: ["pwd", "mfa"] });
     expect((await tokenFor(page, carol))["aal"]).toBe(2);
@@ -204,7 +213,9 @@ const suite = browserSuiteSkip("hosted flows in Chromium");
     await page.goto(`${w.origin}/t/initech/flows/${flow}`);
     const stale = Math.floor(w.t.clock.now().getTime() / 1000) - 3600;
     await atIdp(page, { accountId: carol, acr: REFEDS_MFA, amr: ["pwd", "mfa"], authTime: stale });
-    await page.waitForURL(`${w.origin}/t/initech/flows/${flow}`);
+    expect((await backAtFlow(page, flow)).searchParams.get("notice")).toBe("idp.rejected");
+    await page.getByRole("alert").waitFor();
+    await inspect(page, "idp-refused");
     await atIdp(page, { accountId: carol, acr: REFEDS_MFA, amr: ["pwd", "mfa"] });
     const payload = await tokenFor(page, carol);
     expect(Number(payload["auth_time"])).toBeGreaterThan(stale + 3000);
