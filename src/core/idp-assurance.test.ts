@@ -22,6 +22,13 @@ describe("assessIdpClaims with the default mapping", () => {
     ["amr pwd alone is one factor", { contexts: [], amr: ["pwd"] }, 1, false],
     ["amr pwd + otp is two factors", { contexts: [], amr: ["pwd", "otp"] }, 2, false],
     ["amr pwd + hwk is phishing-resistant MFA", { contexts: [], amr: ["pwd", "hwk"] }, 2, true],
+    [
+      "an MFA context with amr hwk is phishing-resistant MFA",
+      { contexts: [REFEDS_MFA], amr: ["pwd", "hwk", "mfa"] },
+      2,
+      true,
+    ],
+    ["amr hwk never raises a single-factor context", { contexts: [PPT], amr: ["hwk"] }, 1, false],
     ["amr sms alone is one factor", { contexts: [], amr: ["sms"] }, 1, false],
     ["amr mca is multi-channel, not multi-factor", { contexts: [], amr: ["mca"] }, 0, false],
     ["a biometric alone proves nothing", { contexts: [], amr: ["fpt", "face"] }, 0, false],

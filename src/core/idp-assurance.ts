@@ -88,7 +88,7 @@ export function assessIdpClaims(
   claims: { readonly contexts: readonly string[]; readonly amr?: readonly string[] },
 ): IdpAssessment {
   const amr = claims.amr ?? [];
-  const byContext = fromContexts(mapping, claims.contexts);
+  const byContext = withResistantAmr(mapping, fromContexts(mapping, claims.contexts), amr);
   const assessed = byContext ?? fromAmr(mapping, amr);
   const known = (value: string): boolean =>
     mapping.mfaContexts.includes(value) ||
@@ -124,6 +124,23 @@ function fromContexts(mapping: IdpAssuranceMapping, contexts: readonly string[])
   const single = pick(mapping.singleFactorContexts);
   if (single.length > 0) return grade(1, false, single);
   return undefined;
+}
+
+/**
+ * A context that proves MFA, signed in the same token as an `amr` value the mapping holds
+ * phishing-resistant (`hwk`): the MFA was phishing-resistant. The context still decides the
+ * level: `amr` never raises a single-factor context (a context ranks above `amr`).
+ */
+function withResistantAmr(
+  mapping: IdpAssuranceMapping,
+  graded: Graded | undefined,
+  amr: readonly string[],
+): Graded | undefined {
+  if (graded === undefined || graded.assurance.aal < 2 || graded.assurance.phishingResistant) {
+    return graded;
+  }
+  const resistant = amr.filter((value) => mapping.phishingResistantAmr.includes(value));
+  return resistant.length === 0 ? graded : grade(2, true, [...graded.recognised, ...resistant]);
 }
 
 function fromAmr(mapping: IdpAssuranceMapping, amr: readonly string[]): Graded {

@@ -193,6 +193,18 @@ interface Tab {
       await expectToken(page, "carol", "AAL2");
       expect(await claim(page, "Tenant")).toBe("initech");
       await shot(page, "carol-signed-in");
+      // The sensitive action needs a phishing-resistant proof: back to the IdP, which is asked to
+      // authenticate afresh and shows its login page; a security key there unlocks the action.
+      await page.getByRole("button", { name: "Sensitive action" }).click();
+      await page
+        .getByRole("button", { name: "Continue with Initech corporate IdP (demo)" })
+        .click();
+      expect(await page.locator("h1").innerText()).toBe("Sign in to Initech");
+      await page.getByLabel("Password").fill("anything");
+      await page.getByRole("button", { name: "Sign in with a security key" }).click();
+      await backOnPlatform(page);
+      expect(await page.locator("main").innerText()).toContain("Step-up done");
+      await shot(page, "carol-step-up");
       expect(problems).toEqual([]);
       await context.close();
     },

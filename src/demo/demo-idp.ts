@@ -35,6 +35,8 @@ import {
 /** What a sign-in at the demo IdP says about how the person authenticated (RFC 8176 `amr`). */
 export const DEMO_IDP_SIGN_INS = {
   mfa: { acr: REFEDS_MFA, amr: ["pwd", "otp", "mfa"] },
+  /** A hardware-bound key (`hwk`): MFA that tenant-mfa's default mapping holds phishing-resistant. */
+  key: { acr: REFEDS_MFA, amr: ["pwd", "hwk", "mfa"] },
   pwd: { amr: ["pwd"] },
 } as const;
 
@@ -169,7 +171,7 @@ export async function startDemoIdp(options: DemoIdpOptions): Promise<DemoIdp> {
     const form = await readForm(req);
     const user = (form.get("username") ?? "").trim();
     const method = form.get("method");
-    if (!USER_NAME.test(user) || (method !== "mfa" && method !== "pwd")) {
+    if (!USER_NAME.test(user) || (method !== "mfa" && method !== "key" && method !== "pwd")) {
       sendLoginPage(res, details.uid, details.params, page, {
         error: "Enter a user name (letters, digits, dots, hyphens, @) and choose how to sign in.",
         user,
@@ -348,11 +350,13 @@ ${state.error === undefined ? "" : `<p class="notice error" role="alert" id="log
     <legend>How do you sign in?</legend>
     <div class="actions">
       <button type="submit" name="method" value="mfa">Sign in with MFA (one-time code)</button>
+      <button type="submit" name="method" value="key" class="secondary">Sign in with a security key</button>
       <button type="submit" name="method" value="pwd" class="secondary">Sign in with password only</button>
     </div>
     <p class="muted">With MFA the ID token says <code>amr: ["pwd","otp","mfa"]</code> and
-    <code>acr: "${escapeHtml(REFEDS_MFA)}"</code>; with a password only, <code>amr: ["pwd"]</code>
-    and no MFA <code>acr</code>.</p>
+    <code>acr: "${escapeHtml(REFEDS_MFA)}"</code>; with a security key,
+    <code>amr: ["pwd","hwk","mfa"]</code> (phishing-resistant); with a password only,
+    <code>amr: ["pwd"]</code> and no MFA <code>acr</code>.</p>
   </fieldset>
 </form>
 <form method="post" action="${action}/abort">
