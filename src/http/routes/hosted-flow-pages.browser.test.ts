@@ -281,6 +281,8 @@ interface PageReport {
       authenticatorSelection: { residentKey: "required", userVerification: "required" },
     });
     const optionsRequest = page.waitForRequest((r) => r.url().endsWith("/webauthn/options"));
+    // The page the form's POST answers with: the next navigation must wait for it.
+    const answered = page.waitForEvent("load");
     actions.length = 0;
     await page.getByLabel("Name for this key (optional)").fill("Blue key");
     await Promise.all([
@@ -301,6 +303,7 @@ interface PageReport {
       response: { type: "public-key", response: { attestationObject: expect.any(String) } },
     });
     expect(await authenticator.credentials()).toHaveLength(1);
+    await answered;
 
     // The same tab, now holding a passkey, verifies with it.
     ceremonyOptions.set("challenge", {
