@@ -1,27 +1,18 @@
-import { ASSURANCE_TOKEN_TYPE } from "../../core/assurance-claims.js";
 import type { Decision } from "../../core/decision.js";
 import type { AuthenticationEvent, EnrolledAuthenticator } from "../../core/evidence.js";
-import { authorize } from "../access/permissions.js";
 import type {
   Application,
   Caller,
   DecisionRequest,
   FlowAction,
   FlowBrowser,
-  FlowRequest,
 } from "../application.js";
-import {
-  issueAssuranceToken,
-  DEFAULT_ASSURANCE_TOKEN_LIFETIME_SECONDS,
-} from "../assurance/assurance-tokens.js";
-import type { SigningKeys } from "../assurance/signing-keys.js";
-import type { AssuranceTokenSigner } from "../assurance/token-signer.js";
 import { readStore, transact, type Context } from "../context.js";
 import { decideAndRecord, previewDecision, type DecisionServices } from "../decisions/decisions.js";
 import { AppError } from "../errors.js";
 import { idpProfile } from "../federation/federation.js";
-import { matchReturnUrl } from "../federation/return-urls.js";
 import type { BrowserSessionRecord, FlowRecord, IdpRecord } from "../records.js";
+import { flowApiUseCases, type FlowParts } from "./flow-api.js";
 import { flowOptions, mayEnrol, type FlowMethods } from "./flow-options.js";
 import {
   addFlowEvent,
@@ -33,21 +24,10 @@ import {
 } from "./flow-records.js";
 import type { FlowFailureCode, FlowFrame, FlowNotice, FlowScreen } from "./flow-screens.js";
 
-/** Ten minutes to finish a flow, as the issue asks; at most an hour. */
-const DEFAULT_TTL_SECONDS = 600;
-const MIN_TTL_SECONDS = 60;
-const MAX_TTL_SECONDS = 3600;
 /** The one-time code crosses one redirect: a minute is plenty (RFC 9700 §2.1.1: short-lived). */
 const CODE_TTL_SECONDS = 60;
 /** However lax the policy, a browser session's evidence is never reused after half a day. */
 const SESSION_MAX_SECONDS = 12 * 3600;
-
-/** What flows need besides the other use cases: the public URL and the token signer. */
-export interface FlowParts {
-  readonly publicUrl: string;
-  readonly keys?: SigningKeys | undefined;
-  readonly signer?: AssuranceTokenSigner | undefined;
-}
 
 /** The use cases a flow drives on the principal's behalf. */
 type Delegates = Pick<Application, "authenticators" | "recoveryCodes" | "webauthn" | "federation">;
@@ -645,133 +625,7 @@ export function flowUseCases(
   }
 
   return {
-    async create(caller, tenant, request) {
-      authorize(caller, "flow.create", tenant);
-      const at = now();
-      const firstFactor = checkFirstFactor(request);
-      const ttl = request.ttlSeconds ?? DEFAULT_TTL_SECONDS;
-      if (!Number.isInteger(ttl) || ttl < MIN_TTL_SECONDS || ttl > MAX_TTL_SECONDS) {
-        throw new AppError(
-          "request.invalid",
-          `ttlSeconds is a whole number from ${String(MIN_TTL_SECONDS)} to ${String(MAX_TTL_SECONDS)}.`,
-        );
-      }
-      const { record, principal } = await readStore(context, async (r) => ({
-        record: await r.tenants.get(tenant),
-        principal: await r.principals.get(tenant, request.principal.id),
-      }));
-      if (record === undefined) throw new AppError("not_found", "No such tenant.");
-      if (principal === undefined && request.principal.population === undefined) {
-        throw new AppError(
-          "principal.unknown",
-          "The principal is not registered; send its population.",
-        );
-      }
-      const back = matchReturnUrl(record.returnUrls, request.returnTo);
-      if (back === undefined) throw new AppError("flow.return_to_not_allowed");
-      const flow: FlowRecord = {
-        id: `flw_${context.random.secret(18)}`,
-        tenant,
-        principal: request.principal.id,
-        ...(request.principal.population === undefined
-          ? {}
-          : { population: request.principal.population }),
-        createdBy: caller.id,
-        audience: request.audience ?? caller.id,
-        returnTo: back.href,
-        ...(request.state === undefined ? {} : { state: request.state }),
-        ...(request.stepUp === undefined ? {} : { stepUp: request.stepUp }),
-        firstFactor,
-        events: [],
-        csrfToken: context.random.secret(24),
-        status: "pending",
-        createdAt: at.toISOString(),
-        updatedAt: at.toISOString(),
-        expiresAt: new Date(at.getTime() + ttl * 1000).toISOString(),
-        version: 1,
-      };
-      await transact(context, async (r) => {
-        // Authenticators belong to registered principals: a principal the platform sends for
-        // the first time is registered with the population it gave, as the audit log records.
-        if (principal === undefined && request.principal.population !== undefined) {
-          await r.principals.upsert({
-            tenant,
-            id: request.principal.id,
-            population: request.principal.population,
-            createdAt: at.toISOString(),
-            updatedAt: at.toISOString(),
-          });
-          await auditFlow(context, r, flow, "principal.registered", {
-            id: flow.principal,
-            population: request.principal.population,
-            previousPopulation: null,
-          });
-        }
-        await r.flows.purge(at.toISOString());
-        await r.browserSessions.purge(at.toISOString());
-        await r.flows.insert(flow);
-        await auditFlow(context, r, flow, "flow.created", {
-          createdBy: caller.id,
-          returnTo: flow.returnTo,
-          expiresAt: flow.expiresAt,
-          firstFactor: firstFactor.map((e) => e.method),
-          ...(flow.stepUp === undefined ? {} : { stepUp: flow.stepUp }),
-        });
-      });
-      return { flow: flow.id, url: urlOf(flow), expiresAt: flow.expiresAt };
-    },
-
-    async exchange(caller, input) {
-      authorize(caller, "flow.exchange");
-      if (parts.keys === undefined || parts.signer === undefined) {
-        throw new AppError("assurance.not_configured");
-      }
-      const code = typeof input.code === "string" ? input.code : "";
-      if (code.length < 16 || code.length > 200) throw new AppError("flow.code_invalid");
-      const flow = await readStore(context, (r) => r.flows.findByCodeHash(sha256(code)));
-      if (flow === undefined) throw new AppError("flow.code_invalid");
-      // As everywhere in the API, a tenant the caller cannot reach is one it cannot see.
-      authorize(caller, "flow.exchange", flow.tenant);
-      const refuse = async (reason: string): Promise<never> => {
-        await audit(flow, "flow.exchange_refused", { reason, caller: caller.id });
-        throw new AppError("flow.code_invalid");
-      };
-      if (flow.createdBy !== caller.id) await refuse("another_client");
-      if (flow.status === "exchanged") await refuse("replayed");
-      if (flow.status !== "completed" || flow.decision === undefined) await refuse("not_completed");
-      if ((flow.codeExpiresAt ?? "") <= now().toISOString()) await refuse("expired");
-      const decisionId = flow.decision ?? "";
-      const receipt = await readStore(context, (r) => r.receipts.get(decisionId));
-      if (receipt === undefined) return refuse("receipt_missing");
-      // Signed first, handed out only if this request is the one that spends the code.
-      const token = await issueAssuranceToken(
-        context,
-        { keys: parts.keys, signer: parts.signer, issuer: parts.publicUrl },
-        receipt.decision,
-        flow.audience,
-      );
-      let spent = false;
-      await changeFlow(
-        context,
-        flow.tenant,
-        flow.id,
-        (f) => {
-          spent = f.status === "completed" && f.codeHash === flow.codeHash;
-          return spent ? { ...f, status: "exchanged" } : undefined;
-        },
-        () => ({ type: "flow.exchanged", payload: { decision: decisionId, caller: caller.id } }),
-      );
-      if (!spent) await refuse("replayed");
-      return {
-        token,
-        tokenType: ASSURANCE_TOKEN_TYPE,
-        expiresIn: DEFAULT_ASSURANCE_TOKEN_LIFETIME_SECONDS,
-        tenant: flow.tenant,
-        principal: flow.principal,
-        decision: decisionId,
-      };
-    },
-
+    ...flowApiUseCases(context, parts),
     show(tenant, id, browser, options = {}) {
       const notice: FlowNotice | undefined =
         options.notice === undefined ? undefined : { code: options.notice, tone: "error" };
@@ -805,25 +659,4 @@ export function flowUseCases(
       return { ceremony: begun.authentication, options: begun.options };
     },
   };
-}
-
-/**
- * The platform may vouch only for its own password check: every MFA method is proven in the
- * flow, by tenant-mfa's verifiers (DESIGN invariant 3).
- */
-function checkFirstFactor(request: FlowRequest): readonly AuthenticationEvent[] {
-  const verified = request.verified ?? [];
-  for (const event of verified) {
-    if (
-      event.method !== "password" ||
-      event.source !== "platform" ||
-      Number.isNaN(Date.parse(event.at))
-    ) {
-      throw new AppError(
-        "request.invalid",
-        "Only the platform's own password check can be sent as verified; MFA is proven in the flow.",
-      );
-    }
-  }
-  return verified.map((event) => ({ method: "password", source: "platform", at: event.at }));
 }
