@@ -357,7 +357,7 @@ describe("the screens say what they must", () => {
 describe("the message catalogue", () => {
   it("has a text for every notice and failure code", () => {
     const notices: readonly FlowMessageCode[] = Object.keys(NOTICE_MESSAGES) as FlowMessageCode[];
-    expect(notices).toHaveLength(11);
+    expect(notices).toHaveLength(12);
     for (const code of notices) expect(en[NOTICE_MESSAGES[code].text]).toMatch(/\S/);
     const failures = Object.keys(FAILURE_STATUSES) as (keyof typeof FAILURE_STATUSES)[];
     expect(failures).toHaveLength(8);
