@@ -4,7 +4,7 @@ import type { PlatformMandate, TenantPolicy } from "./policy.js";
 import { reason, type Reason } from "./reasons.js";
 import { RuleJoin } from "./rule-join.js";
 import { formatTime, parseTime } from "./time.js";
-import type { Population, RiskLevel } from "./vocabulary.js";
+import type { Population, Posture, RiskLevel } from "./vocabulary.js";
 
 /**
  * A tenant policy and the platform mandates of a sign-in, prepared for the decisions that read
@@ -19,6 +19,8 @@ export class PreparedRules {
   readonly policy: TenantPolicy;
   /** The tenant the policy belongs to; an input naming another is refused. */
   readonly tenant: string;
+  /** The policy's posture, read once: policies come in many shapes, so reading them is slow. */
+  readonly posture: Posture;
   readonly mandates: readonly PlatformMandate[];
   /** `NaN` when enforcement is not deferred. */
   readonly enforcementStartsAt: number;
@@ -35,6 +37,7 @@ export class PreparedRules {
   constructor(policy: TenantPolicy, mandates: readonly PlatformMandate[], immutable: boolean) {
     this.policy = policy;
     this.tenant = policy.tenant;
+    this.posture = policy.posture;
     this.mandates = immutable ? Object.freeze([...mandates]) : mandates;
     this.enforcementStartsAt = parseTime(policy.enforcementStartsAt) ?? Number.NaN;
     if (Number.isNaN(this.enforcementStartsAt)) {
