@@ -180,7 +180,8 @@ function decide(input: EvaluationInput, skew: number, now: number, id: string | 
   ) {
     // The notes come first; the list is this decision's own, so the rest joins it.
     const all = notes;
-    for (const r of enforced.reasons) all.push(r);
+    const own = enforced.reasons;
+    for (let i = 0; i < own.length; i++) all.push(own[i] as Reason);
     if (join.riskApplied) all.push(RISK_ELEVATED);
     if (stepUp !== undefined) all.push(STEP_UP_REQUESTED);
     if (mandateOverride !== undefined) all.push(mandateOverride);
