@@ -1,11 +1,19 @@
 import { describe, expect, it } from "vitest";
-import { assurancesOf } from "./satisfaction.js";
+import type { Assurance } from "./assurance.js";
+import { addPairs, singleAssurance } from "./satisfaction.js";
 import { NOW, federated, password, recoveryCode, totp, webauthn } from "./test-support/fixtures.js";
 import type { AuthenticationEvent } from "./evidence.js";
 
+/** Every assurance the events offer: each on its own, then the pairs. */
+function assurancesOf(events: AuthenticationEvent[]): Assurance[] {
+  const assurances = events.map((event) => singleAssurance(event, Date.parse(event.at), undefined));
+  addPairs(assurances);
+  return assurances;
+}
+
 /** The strongest assurance the events reach: highest AAL, then phishing resistance. */
 function strongest(events: AuthenticationEvent[]): { aal: number; phishingResistant: boolean } {
-  const all = assurancesOf(events.map((event) => ({ event, at: Date.parse(event.at) })));
+  const all = assurancesOf(events);
   let best = { aal: 0, phishingResistant: false };
   for (const a of all) {
     if (
@@ -84,9 +92,7 @@ describe("assurance classification (NIST SP 800-63B-4)", () => {
   });
 
   const pairOf = (events: AuthenticationEvent[]) =>
-    assurancesOf(events.map((event) => ({ event, at: Date.parse(event.at) }))).find(
-      (a) => a.events.length === 2,
-    );
+    assurancesOf(events).find((a) => a.firstFactor !== undefined);
 
   it("starts a pair at its earliest step", () => {
     expect(pairOf([password(600), totp(30)])?.startedAt).toBe(NOW.getTime() - 600_000);

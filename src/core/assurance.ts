@@ -14,14 +14,25 @@ export interface Assurance {
   readonly provingMethod: Method;
   /** Where the proof came from. */
   readonly source: EventSource;
-  /** The events that make up this assurance, first factor first. */
-  readonly events: readonly AuthenticationEvent[];
+  /** The first factor, when the assurance is a pair; `undefined` for a single event. */
+  readonly firstFactor: AuthenticationEvent | undefined;
+  /** The event that proves the assurance: the single event, or the pair's second factor. */
+  readonly proving: AuthenticationEvent;
   readonly startedAt: number;
   readonly provenAt: number;
   /** `provenAt` as the proving event wrote it, when that is already the canonical ISO form. */
-  readonly provenAtText?: string | undefined;
+  readonly provenAtText: string | undefined;
   /** Some event of it is WebAuthn that did not verify the user. */
   readonly unverifiedWebAuthn: boolean;
+}
+
+/**
+ * The events that make up an assurance, first factor first, as a decision's `satisfiedBy` lists
+ * them. Built only for the assurance that satisfied a requirement, not for every candidate.
+ */
+export function assuranceEvents(assurance: Assurance): AuthenticationEvent[] {
+  const { firstFactor, proving } = assurance;
+  return firstFactor === undefined ? [proving] : [firstFactor, proving];
 }
 
 /**

@@ -1,15 +1,15 @@
-import { isPrimaryFactor } from "./assurance.js";
+import { isPrimaryFactor, type Assurance } from "./assurance.js";
 import type { ChallengeOption } from "./decision.js";
 import type { EnrolledAuthenticator } from "./evidence.js";
 import type { IdpProfile } from "./input.js";
 import { methodBit, type PreparedRequirement } from "./prepared-requirement.js";
-import type { UsableEvent } from "./satisfaction.js";
 import { REFEDS_MFA, type Population } from "./vocabulary.js";
 
 /** What the guidance needs to know besides the requirement. */
 export interface GuidanceContext {
   readonly requirement: PreparedRequirement;
-  readonly events: readonly UsableEvent[];
+  /** The sign-in's assurances: its usable events on their own, then the pairs. */
+  readonly assurances: readonly Assurance[];
   readonly authenticators: readonly EnrolledAuthenticator[];
   readonly idps: readonly IdpProfile[] | undefined;
   readonly population: Population;
@@ -54,6 +54,8 @@ const ENROLL_TOTP: PlatformOption = Object.freeze({
   deviceBound: false,
 });
 const REFEDS_MFA_VALUES: readonly string[] = Object.freeze([REFEDS_MFA]);
+/** No IdP profile given: one generic step-up. */
+const GENERIC_IDP: readonly (IdpProfile | undefined)[] = Object.freeze([undefined]);
 
 const WEBAUTHN = methodBit("webauthn");
 const TOTP = methodBit("totp");
@@ -68,7 +70,6 @@ const FEDERATED = methodBit("federated");
  */
 export function challengeOptions(context: GuidanceContext): ChallengeOption[] {
   const { requirement: r } = context;
-  const methods = r.requirement.acceptedMethods.value;
   const onPlatform = r.accepts("platform");
   const needsAal3 = r.minAal >= 3;
   const needsUv = r.userVerification;
@@ -77,7 +78,8 @@ export function challengeOptions(context: GuidanceContext): ChallengeOption[] {
   const otpCanMeet = onPlatform && !r.phishingResistant && !needsAal3;
   const webauthnCanMeet = onPlatform && (r.methods & WEBAUTHN) !== 0;
 
-  const platform: PlatformOption[] = [];
+  // Platform options first; `reauthenticate` and the IdP step-ups join them in order below.
+  const options: ChallengeOption[] = [];
   let everyOptionNeedsFirstFactor = true;
   for (const a of context.authenticators) {
     if (a.method === "webauthn") {
@@ -85,35 +87,38 @@ export function challengeOptions(context: GuidanceContext): ChallengeOption[] {
         continue;
       }
       if (a.userVerifying) everyOptionNeedsFirstFactor = false;
-      platform.push(
+      options.push(
         a.id === undefined
-          ? VERIFY_WEBAUTHN[userVerification]
+          ? needsUv
+            ? VERIFY_WEBAUTHN.required
+            : VERIFY_WEBAUTHN.preferred
           : { kind: "verify", method: "webauthn", authenticatorId: a.id, userVerification },
       );
-    } else if (otpCanMeet && methods.includes(a.method)) {
+    } else if (otpCanMeet && (r.methods & methodBit(a.method)) !== 0) {
       if (a.method === "recovery_code" && a.remaining <= 0) continue;
-      platform.push(verifySecondFactor(a));
+      options.push(verifySecondFactor(a));
     }
   }
-  if (platform.length === 0) {
+  if (options.length === 0) {
     if (webauthnCanMeet) {
       everyOptionNeedsFirstFactor = false;
-      platform.push(ENROLL_WEBAUTHN[userVerification][needsAal3 ? 1 : 0]);
+      options.push(ENROLL_WEBAUTHN[userVerification][needsAal3 ? 1 : 0]);
     }
-    if (otpCanMeet && (r.methods & TOTP) !== 0) platform.push(ENROLL_TOTP);
+    if (otpCanMeet && (r.methods & TOTP) !== 0) options.push(ENROLL_TOTP);
   }
 
-  const options: ChallengeOption[] =
-    platform.length > 0 && everyOptionNeedsFirstFactor && !hasFreshFirstFactor(context)
-      ? [REAUTHENTICATE, ...platform]
-      : platform;
-
-  if (r.accepts("idp") && (r.methods & FEDERATED) !== 0) {
-    const atIdp = idpStepUps(context);
-    if (context.population === "sso") options.unshift(...atIdp);
-    else options.push(...atIdp);
+  if (options.length > 0 && everyOptionNeedsFirstFactor && !hasFreshFirstFactor(context)) {
+    options.unshift(REAUTHENTICATE);
   }
-  return options;
+  if (!r.accepts("idp") || (r.methods & FEDERATED) === 0) return options;
+  const atIdp = idpStepUps(context);
+  // SSO users take their proof from the IdP: its step-ups lead.
+  if (context.population !== "sso") {
+    for (const option of atIdp) options.push(option);
+    return options;
+  }
+  for (const option of options) atIdp.push(option);
+  return atIdp;
 }
 
 /** Verify an enrolled TOTP or recovery-code authenticator (or whatever else the caller listed). */
@@ -130,9 +135,25 @@ function verifySecondFactor(
   return { kind: "verify", method, userVerification: "preferred" };
 }
 
+/** Whether a usable event on its own is a first factor within the reauthentication interval. */
 function hasFreshFirstFactor(context: GuidanceContext): boolean {
   const limit = context.requirement.reauthIntervalMs;
-  return context.events.some((e) => isPrimaryFactor(e.event) && context.now - e.at <= limit);
+  for (const a of context.assurances) {
+    if (
+      a.firstFactor === undefined &&
+      isPrimaryFactor(a.proving) &&
+      context.now - a.provenAt <= limit
+    ) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/** Whether the IdP already answered: a usable event is federated. */
+function hasFederatedEvent(context: GuidanceContext): boolean {
+  for (const a of context.assurances) if (a.proving.method === "federated") return true;
+  return false;
 }
 
 function idpStepUps(context: GuidanceContext): ChallengeOption[] {
@@ -142,10 +163,9 @@ function idpStepUps(context: GuidanceContext): ChallengeOption[] {
   const maxAgeSeconds = maxAge === null ? reauth : Math.min(maxAge, reauth);
   // The IdP already answered without enough: asking again without forcing a fresh
   // authentication would return the same single-factor session (REFEDS step-up model).
-  const forceAuthn =
-    context.staleOnly || context.events.some((e) => e.event.method === "federated");
+  const forceAuthn = context.staleOnly || hasFederatedEvent(context);
   const phishingResistant = r.phishingResistant.value;
-  const profiles = context.idps ?? [undefined];
+  const profiles = context.idps ?? GENERIC_IDP;
   return profiles.map((profile) => {
     const mfa = profile?.mfaRequestValues ?? REFEDS_MFA_VALUES;
     const values = phishingResistant ? (profile?.phishingResistantRequestValues ?? mfa) : mfa;

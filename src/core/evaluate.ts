@@ -5,7 +5,7 @@ import { populationBit, prepareRules, type PreparedRules } from "./prepared-rule
 import { reason, type Reason } from "./reasons.js";
 import { readRequest, type Request } from "./request.js";
 import type { EffectiveRequirement } from "./requirement.js";
-import { assurancesOf } from "./satisfaction.js";
+import { addPairs } from "./satisfaction.js";
 import { formatTime } from "./time.js";
 import { usableEvents } from "./usable-events.js";
 import { NO_CHALLENGE, verdictWithExemption, type SignIn } from "./verdict.js";
@@ -133,7 +133,8 @@ function decide(input: EvaluationInput, skew: number, now: number, id: string | 
     notes.push(INTEGRATION_INTERACTIVE);
   }
 
-  const events = usableEvents(given, tenant, now + skew, notes);
+  const assurances = usableEvents(given, tenant, now + skew, notes);
+  addPairs(assurances);
   const join = rules.join(
     populationBit(request.population) | populationBit(population),
     now,
@@ -143,8 +144,7 @@ function decide(input: EvaluationInput, skew: number, now: number, id: string | 
   const requirements = join.requirements(stepUp);
   const signIn: SignIn = {
     now,
-    events,
-    assurances: assurancesOf(events),
+    assurances,
     lastActivityAt: request.lastActivityAt,
     population,
     authenticators: request.authenticators,
@@ -167,7 +167,7 @@ function decide(input: EvaluationInput, skew: number, now: number, id: string | 
       : verdictWithExemption(signIn, requirements.beforeEnforcement(), requirements, chosen.usable);
 
   const mandateOverride =
-    reportOnly === undefined && rules.policy.posture === "mfa_optional"
+    reportOnly === undefined && rules.posture === "mfa_optional"
       ? overriddenByMandate(full.requirement)
       : undefined;
   let reasons = enforced.reasons;
@@ -178,7 +178,10 @@ function decide(input: EvaluationInput, skew: number, now: number, id: string | 
     mandateOverride !== undefined ||
     reportOnly !== undefined
   ) {
-    const all = [...notes, ...enforced.reasons];
+    // The notes come first; the list is this decision's own, so the rest joins it.
+    const all = notes;
+    const own = enforced.reasons;
+    for (let i = 0; i < own.length; i++) all.push(own[i] as Reason);
     if (join.riskApplied) all.push(RISK_ELEVATED);
     if (stepUp !== undefined) all.push(STEP_UP_REQUESTED);
     if (mandateOverride !== undefined) all.push(mandateOverride);

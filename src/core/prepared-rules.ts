@@ -4,7 +4,7 @@ import type { PlatformMandate, TenantPolicy } from "./policy.js";
 import { reason, type Reason } from "./reasons.js";
 import { RuleJoin } from "./rule-join.js";
 import { formatTime, parseTime } from "./time.js";
-import type { Population, RiskLevel } from "./vocabulary.js";
+import type { Population, Posture, RiskLevel } from "./vocabulary.js";
 
 /**
  * A tenant policy and the platform mandates of a sign-in, prepared for the decisions that read
@@ -19,6 +19,8 @@ export class PreparedRules {
   readonly policy: TenantPolicy;
   /** The tenant the policy belongs to; an input naming another is refused. */
   readonly tenant: string;
+  /** The policy's posture, read once: policies come in many shapes, so reading them is slow. */
+  readonly posture: Posture;
   readonly mandates: readonly PlatformMandate[];
   /** `NaN` when enforcement is not deferred. */
   readonly enforcementStartsAt: number;
@@ -35,6 +37,7 @@ export class PreparedRules {
   constructor(policy: TenantPolicy, mandates: readonly PlatformMandate[], immutable: boolean) {
     this.policy = policy;
     this.tenant = policy.tenant;
+    this.posture = policy.posture;
     this.mandates = immutable ? Object.freeze([...mandates]) : mandates;
     this.enforcementStartsAt = parseTime(policy.enforcementStartsAt) ?? Number.NaN;
     if (Number.isNaN(this.enforcementStartsAt)) {
@@ -146,44 +149,43 @@ function populationBits(populations: readonly Population[]): number {
   return bits;
 }
 
-interface RulesNode {
-  rules?: PreparedRules;
-  next?: WeakMap<object, RulesNode>;
-}
-
 /**
- * Prepared rules of immutable policies and mandates: a trie keyed by the policy, then by each
- * mandate in order. Weak throughout, so that rules the service's cache has dropped are freed.
- * The caller's list of mandates is never a key: it is mutable and made afresh per request.
+ * Prepared rules of immutable policies: for each policy, the combinations of mandates met with
+ * it, most recent last. Weak in the policy, so that rules the service's cache has dropped are
+ * freed; a policy keeps its {@link MAX_COMBINATIONS} most recent combinations, so that mandates
+ * replaced since are let go as well. The caller's list of mandates is never a key (it is
+ * mutable and made afresh per request): its entries are compared by identity, one by one.
  */
-const preparedByPolicy = new WeakMap<object, RulesNode>();
+const preparedByPolicy = new WeakMap<object, PreparedRules[]>();
+
+/** A tenant's sign-ins meet one or two sets of applicable mandates, rarely more. */
+const MAX_COMBINATIONS = 8;
 
 function lookup(policy: unknown, mandates: readonly unknown[]): PreparedRules | undefined {
   if (typeof policy !== "object" || policy === null) return undefined;
-  let node = preparedByPolicy.get(policy);
-  for (let i = 0; node !== undefined && i < mandates.length; i++) {
-    const mandate = mandates[i];
-    node = typeof mandate === "object" && mandate !== null ? node.next?.get(mandate) : undefined;
+  const known = preparedByPolicy.get(policy);
+  if (known === undefined) return undefined;
+  for (let k = known.length - 1; k >= 0; k--) {
+    const rules = known[k] as PreparedRules;
+    if (sameEntries(rules.mandates, mandates)) return rules;
   }
-  return node?.rules;
+  return undefined;
+}
+
+function sameEntries(a: readonly unknown[], b: readonly unknown[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function remember(rules: PreparedRules): void {
-  let node = preparedByPolicy.get(rules.policy);
-  if (node === undefined) {
-    node = {};
-    preparedByPolicy.set(rules.policy, node);
+  let known = preparedByPolicy.get(rules.policy);
+  if (known === undefined) {
+    known = [];
+    preparedByPolicy.set(rules.policy, known);
   }
-  for (const mandate of rules.mandates) {
-    node.next ??= new WeakMap();
-    let child = node.next.get(mandate);
-    if (child === undefined) {
-      child = {};
-      node.next.set(mandate, child);
-    }
-    node = child;
-  }
-  node.rules = rules;
+  if (known.length >= MAX_COMBINATIONS) known.shift();
+  known.push(rules);
 }
 
 /**

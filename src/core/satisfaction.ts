@@ -3,62 +3,64 @@ import type { AuthenticationEvent } from "./evidence.js";
 import { GAP, STALE, methodBit, type PreparedRequirement } from "./prepared-requirement.js";
 import type { Reason } from "./reasons.js";
 
-/** An authentication event that passed the engine's checks, with its parsed time. */
-export interface UsableEvent {
-  readonly event: AuthenticationEvent;
-  readonly at: number;
-  /** `event.at` when it is already in the canonical form the engine writes, so it is not rewritten. */
-  readonly canonicalAt?: string | undefined;
-}
-
 const usesUnverifiedWebAuthn = (event: AuthenticationEvent): boolean =>
   event.method === "webauthn" && !event.userVerified;
 
 /**
- * Every assurance the evidence offers: each event on its own, and each first factor paired with
- * a second factor of another kind. Sign-ins carry few events, so enumerating pairs is cheap.
+ * What one usable event proves on its own (see {@link assuranceOf}), dated by its parsed time.
+ * `canonicalAt` is the event's own text when it is already in the canonical ISO form, so that a
+ * decision satisfied by it does not write the same text again.
  */
-export function assurancesOf(events: readonly UsableEvent[]): Assurance[] {
-  const result: Assurance[] = [];
-  // Indexed loops: these run on every decision, and stay fast whatever arrays they are given.
-  for (let i = 0; i < events.length; i++) {
-    const { event, at, canonicalAt } = events[i] as UsableEvent;
-    const { aal, phishingResistant } = assuranceOf(event);
-    result.push({
-      aal,
-      phishingResistant,
-      provingMethod: event.method,
-      source: event.source,
-      events: [event],
-      startedAt: at,
-      provenAt: at,
-      provenAtText: canonicalAt,
-      unverifiedWebAuthn: usesUnverifiedWebAuthn(event),
-    });
-  }
-  for (let i = 0; i < events.length; i++) {
-    const first = events[i] as UsableEvent;
-    if (!isPrimaryFactor(first.event)) continue;
-    for (let j = 0; j < events.length; j++) {
-      const second = events[j] as UsableEvent;
-      const paired = pairAssurance(second.event);
+export function singleAssurance(
+  event: AuthenticationEvent,
+  at: number,
+  canonicalAt: string | undefined,
+): Assurance {
+  const { aal, phishingResistant } = assuranceOf(event);
+  return {
+    aal,
+    phishingResistant,
+    provingMethod: event.method,
+    source: event.source,
+    firstFactor: undefined,
+    proving: event,
+    startedAt: at,
+    provenAt: at,
+    provenAtText: canonicalAt,
+    unverifiedWebAuthn: usesUnverifiedWebAuthn(event),
+  };
+}
+
+/**
+ * Adds to the assurances of single events (in their order) each first factor paired with a
+ * second factor of another kind, so that the list holds every assurance the evidence offers.
+ * Sign-ins carry few events, so enumerating pairs is cheap.
+ */
+export function addPairs(assurances: Assurance[]): void {
+  // Indexed loops over the singles only: these run on every decision.
+  const singles = assurances.length;
+  for (let i = 0; i < singles; i++) {
+    const first = assurances[i] as Assurance;
+    if (!isPrimaryFactor(first.proving)) continue;
+    for (let j = 0; j < singles; j++) {
+      const second = assurances[j] as Assurance;
+      const paired = pairAssurance(second.proving);
       if (paired === undefined) continue;
-      result.push({
+      assurances.push({
         aal: paired.aal,
         phishingResistant: paired.phishingResistant,
-        provingMethod: second.event.method,
-        source: second.event.source,
-        events: [first.event, second.event],
-        startedAt: Math.min(first.at, second.at),
+        provingMethod: second.provingMethod,
+        source: second.source,
+        firstFactor: first.proving,
+        proving: second.proving,
+        startedAt: Math.min(first.provenAt, second.provenAt),
         // Freshness is that of the step that proves MFA: a fresh password does not refresh it.
-        provenAt: second.at,
-        provenAtText: second.canonicalAt,
-        unverifiedWebAuthn:
-          usesUnverifiedWebAuthn(first.event) || usesUnverifiedWebAuthn(second.event),
+        provenAt: second.provenAt,
+        provenAtText: second.provenAtText,
+        unverifiedWebAuthn: first.unverifiedWebAuthn || second.unverifiedWebAuthn,
       });
     }
   }
-  return result;
 }
 
 /** True when the assurance is strong enough, ignoring which method, source and time. */

@@ -20,11 +20,12 @@ function numberAt(text: string, start: number, length: number): number {
 }
 
 /**
- * Reads text of the form every time the service writes, `YYYY-MM-DDTHH:MM:SS.sssZ` (its shape
- * checked by {@link isCanonicalShape}), without a regular expression or a call into `Date`:
- * decisions parse several times each, so this path is hot.
+ * Reads text of the form every time the service writes, `YYYY-MM-DDTHH:MM:SS.sssZ`, whose shape
+ * the caller has checked with {@link isCanonicalShape}, without a regular expression or a call
+ * into `Date`: decisions parse several times each, so this path is hot. `undefined` when a field
+ * is not a number or the date does not exist.
  */
-function parseCanonical(text: string): number | undefined {
+export function parseCanonicalTime(text: string): number | undefined {
   const year = numberAt(text, 0, 4);
   const month = numberAt(text, 5, 2);
   const day = numberAt(text, 8, 2);
@@ -100,7 +101,7 @@ const LETTER_Z = 0x5a;
 /** Milliseconds since the epoch of an ISO 8601 date-time, or `undefined` when it is not one. */
 export function parseTime(value: unknown): number | undefined {
   if (typeof value !== "string") return undefined;
-  if (isCanonicalShape(value)) return parseCanonical(value);
+  if (isCanonicalShape(value)) return parseCanonicalTime(value);
   const match = ISO_DATE_TIME.exec(value);
   if (match === null) return undefined;
   const [year, month, day, hour, minute, second, offsetHours, offsetMinutes] = match

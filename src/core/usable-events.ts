@@ -1,7 +1,8 @@
+import type { Assurance } from "./assurance.js";
 import type { AuthenticationEvent } from "./evidence.js";
 import { reason, type Reason } from "./reasons.js";
-import type { UsableEvent } from "./satisfaction.js";
-import { isCanonicalShape, parseTime } from "./time.js";
+import { singleAssurance } from "./satisfaction.js";
+import { isCanonicalShape, parseCanonicalTime, parseTime } from "./time.js";
 
 const INVALID = reason("evidence.ignored.invalid");
 const FROM_FUTURE = reason("evidence.ignored.from_future");
@@ -10,20 +11,22 @@ const NO_ASSURANCE = reason("evidence.ignored.no_assurance");
 
 /**
  * The evidence events the engine will count: well formed, dated no later than `latest` (now plus
- * the allowed clock skew), from this tenant's IdP when federated, and proving something. Each
- * rejected event leaves a note in `notes`.
+ * the allowed clock skew), from this tenant's IdP when federated, and proving something. Returns
+ * what each proves on its own, in the order given; each rejected event leaves a note in `notes`.
  */
 export function usableEvents(
   events: readonly AuthenticationEvent[],
   tenant: string,
   latest: number,
   notes: Reason[],
-): UsableEvent[] {
-  const usable: UsableEvent[] = [];
+): Assurance[] {
+  const usable: Assurance[] = [];
   for (let index = 0; index < events.length; index++) {
     const event = events[index] as AuthenticationEvent;
     const text: unknown = typeof event === "object" && event !== null ? event.at : undefined;
-    const at = parseTime(text);
+    // Times the service wrote itself have the canonical shape: check it once, and keep the text.
+    const canonicalAt = typeof text === "string" && isCanonicalShape(text) ? text : undefined;
+    const at = canonicalAt === undefined ? parseTime(text) : parseCanonicalTime(canonicalAt);
     if (at === undefined || !isWellFormed(event)) {
       notes.push(INVALID);
     } else if (at > latest) {
@@ -33,9 +36,7 @@ export function usableEvents(
     } else if (event.method === "federated" && event.assurance.aal === 0) {
       notes.push(NO_ASSURANCE);
     } else {
-      // parseTime read it, so a canonical text is what formatTime would write: keep it.
-      const canonicalAt = isCanonicalShape(text as string) ? (text as string) : undefined;
-      usable.push({ event, at, canonicalAt });
+      usable.push(singleAssurance(event, at, canonicalAt));
     }
   }
   return usable;

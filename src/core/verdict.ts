@@ -1,4 +1,4 @@
-import type { Assurance } from "./assurance.js";
+import { assuranceEvents, type Assurance } from "./assurance.js";
 import { challengeOptions } from "./challenge.js";
 import type { ChallengeOption, SatisfiedBy, UsedExemption } from "./decision.js";
 import type { EnrolledAuthenticator } from "./evidence.js";
@@ -8,7 +8,7 @@ import type { PreparedRequirement } from "./prepared-requirement.js";
 import type { Requirements } from "./rule-join.js";
 import { reason, type Reason } from "./reasons.js";
 import type { EffectiveRequirement } from "./requirement.js";
-import { findSatisfaction, type UsableEvent } from "./satisfaction.js";
+import { findSatisfaction } from "./satisfaction.js";
 import { formatTime, parseTime } from "./time.js";
 import type { Outcome, Population } from "./vocabulary.js";
 
@@ -25,8 +25,10 @@ export interface Verdict {
 /** What every verdict of one decision shares: the sign-in's evidence and who signs in. */
 export interface SignIn {
   readonly now: number;
-  readonly events: readonly UsableEvent[];
-  /** Every assurance the evidence offers, computed once for all verdicts of the decision. */
+  /**
+   * Every assurance the evidence offers, computed once for all verdicts of the decision: each
+   * usable event on its own, in the order given, then the pairs.
+   */
   readonly assurances: readonly Assurance[];
   readonly lastActivityAt: number | undefined;
   /** The population the principal is held to. */
@@ -94,7 +96,7 @@ export function verdict(signIn: SignIn, prepared: PreparedRequirement): Verdict 
       outcome: "allow",
       requirement,
       satisfiedBy: {
-        events: by.events,
+        events: assuranceEvents(by),
         aal: by.aal,
         phishingResistant: by.phishingResistant,
         provenAt: by.provenAtText ?? formatTime(by.provenAt),
@@ -106,7 +108,7 @@ export function verdict(signIn: SignIn, prepared: PreparedRequirement): Verdict 
   }
   const challenge = challengeOptions({
     requirement: prepared,
-    events: signIn.events,
+    assurances: signIn.assurances,
     authenticators: signIn.authenticators,
     idps: signIn.idps,
     population: signIn.population,
