@@ -100,6 +100,13 @@ interface Tab {
   const backOnPlatform = (page: Page) =>
     page.waitForURL((url) => url.origin === platform && url.pathname === "/account");
 
+  /** From tenant-mfa's page to the development IdP's login page, the password typed. */
+  async function atDemoIdp(page: Page): Promise<void> {
+    await page.getByRole("button", { name: "Continue with Initech corporate IdP (demo)" }).click();
+    expect(await page.locator("h1").innerText()).toBe("Sign in to Initech");
+    await page.getByLabel("Password").fill("anything");
+  }
+
   /** A claim as the platform's page shows it, from the sign-in's token (the first table). */
   const claim = (page: Page, name: string) =>
     page.locator("table").first().locator(`tr:has(> th:text-is("${name}")) > td`).innerText();
@@ -182,11 +189,7 @@ interface Tab {
     async () => {
       const { page, context, problems } = await newTab();
       await signIn(page, "carol");
-      await page
-        .getByRole("button", { name: "Continue with Initech corporate IdP (demo)" })
-        .click();
-      expect(await page.locator("h1").innerText()).toBe("Sign in to Initech");
-      await page.getByLabel("Password").fill("anything");
+      await atDemoIdp(page);
       await shot(page, "carol-idp");
       await page.getByRole("button", { name: "Sign in with MFA (one-time code)" }).click();
       await backOnPlatform(page);
@@ -196,11 +199,7 @@ interface Tab {
       // The sensitive action needs a phishing-resistant proof: back to the IdP, which is asked to
       // authenticate afresh and shows its login page; a security key there unlocks the action.
       await page.getByRole("button", { name: "Sensitive action" }).click();
-      await page
-        .getByRole("button", { name: "Continue with Initech corporate IdP (demo)" })
-        .click();
-      expect(await page.locator("h1").innerText()).toBe("Sign in to Initech");
-      await page.getByLabel("Password").fill("anything");
+      await atDemoIdp(page);
       await page.getByRole("button", { name: "Sign in with a security key" }).click();
       await backOnPlatform(page);
       expect(await page.locator("main").innerText()).toContain("Step-up done");
@@ -216,10 +215,7 @@ interface Tab {
     async () => {
       const { page, context, problems } = await newTab();
       await signIn(page, "carol");
-      await page
-        .getByRole("button", { name: "Continue with Initech corporate IdP (demo)" })
-        .click();
-      await page.getByLabel("Password").fill("anything");
+      await atDemoIdp(page);
       await page.getByRole("button", { name: "Sign in with password only" }).click();
       // Back on tenant-mfa's page, not the platform's: the signed token did not prove MFA.
       await page.waitForURL((url) => url.origin === server && url.pathname.includes("/flows/"));
@@ -229,11 +225,7 @@ interface Tab {
       );
       await shot(page, "carol-password-only");
       // The IdP is asked again and, its session lacking MFA, shows its login page again.
-      await page
-        .getByRole("button", { name: "Continue with Initech corporate IdP (demo)" })
-        .click();
-      expect(await page.locator("h1").innerText()).toBe("Sign in to Initech");
-      await page.getByLabel("Password").fill("anything");
+      await atDemoIdp(page);
       await page.getByRole("button", { name: "Sign in with MFA (one-time code)" }).click();
       await backOnPlatform(page);
       await expectToken(page, "carol", "AAL2");
