@@ -3,7 +3,7 @@ import type { AuditStore } from "../../app/ports.js";
 import type { AuditEvent } from "../../app/records.js";
 import type { AuditEventsTable, Database } from "./database.js";
 import { fromJsonText, toJsonText } from "./json-text.js";
-import { checkLimit } from "./page.js";
+import { checkLimit, literalLimit } from "./page.js";
 import { queryTemplate } from "./query-template.js";
 import { checkTimeText, toTimeText } from "./time-text.js";
 
@@ -117,7 +117,7 @@ export function createAuditRepository(
       if (filter.from !== undefined)
         query = query.where("at", ">=", toTimeText(filter.from, "from"));
       if (filter.to !== undefined) query = query.where("at", "<", toTimeText(filter.to, "to"));
-      const rows = await query.orderBy("seq").limit(limit).execute();
+      const rows = await query.orderBy("seq").limit(literalLimit(limit)).execute();
       return rows.map(toEvent);
     },
 
