@@ -502,6 +502,18 @@ export interface Repositories {
   readonly webauthnSettings: WebAuthnSettingsStore;
   readonly flows: FlowStore;
   readonly browserSessions: BrowserSessionStore;
+  /** Changes to announce to every instance once this transaction commits. */
+  readonly changes: ChangeNotices;
+}
+
+/**
+ * Announcements made inside a transaction: held until it commits, so that no instance reloads
+ * before the data it would reload exists, and dropped if it rolls back. Outside the store's
+ * transactions (and through `Store.read`'s repositories) nothing can be held, and announcing
+ * is a bug: it throws.
+ */
+export interface ChangeNotices {
+  announce(change: StoreChange): void;
 }
 
 /** What changed, so that every instance's caches drop what is stale (within a second). */
@@ -521,7 +533,11 @@ export interface Store {
    * connection. Writing through them is a bug; use {@link Store.transaction} for that.
    */
   read<T>(work: (repositories: Repositories) => Promise<T>): Promise<T>;
-  /** Announces a change to every instance sharing the store, after the transaction commits. */
+  /**
+   * Announces a change to every instance sharing the store, at once: call it after the
+   * transaction that made the change has committed, or announce through that transaction's
+   * `changes` instead, which waits for the commit.
+   */
   notify(change: StoreChange): Promise<void>;
   /** Subscribes to changes announced by any instance; returns the unsubscribe function. */
   onChange(listener: (change: StoreChange) => void): () => void;

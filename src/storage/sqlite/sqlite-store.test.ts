@@ -19,10 +19,15 @@ describeStoreContract("SQLite store (file)", async () => {
   return { store, cleanup: () => store.close() };
 });
 
-describeStoreContract("SQLite store (in memory)", async () => {
-  const store = await openStore("sqlite::memory:");
-  return { store, cleanup: () => store.close() };
-});
+// As production opens it: no nesting detection, so no AsyncLocalStorage on any path.
+describeStoreContract(
+  "SQLite store (in memory, as production opens it)",
+  async () => {
+    const store = await openStore("sqlite::memory:", { detectNesting: false });
+    return { store, cleanup: () => store.close() };
+  },
+  { detectsNesting: false },
+);
 
 describe("SQLite store", () => {
   it("creates the database's folder and sets WAL, NORMAL sync, foreign keys, a busy timeout and a 64 MiB page cache", async () => {
