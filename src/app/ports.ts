@@ -129,6 +129,8 @@ export interface ExemptionStore {
 export interface ReceiptStore {
   get(id: string): Promise<ReceiptRecord | undefined>;
   insert(record: ReceiptRecord): Promise<void>;
+  /** Inserts every record, in as few statements as the database's limits allow (one, usually). */
+  insertMany(records: readonly ReceiptRecord[]): Promise<void>;
 }
 
 export interface ApiKeyStore {
@@ -423,6 +425,17 @@ export interface AuditStore {
     chain: string,
     link: (head: { seq: number; hash: string } | undefined) => AuditEvent,
   ): Promise<AuditEvent>;
+  /**
+   * Appends several events to `chain` at once, as `append` would one after the other: the head
+   * is locked and read once, the first link gets it, each following link gets the event the one
+   * before returned, and the new head is written once. The events are checked as `append` checks
+   * one (each must continue the one before it) before any is stored, and inserted in as few
+   * statements as the database's limits allow. Returns the events in order; no links, no write.
+   */
+  appendMany(
+    chain: string,
+    links: readonly ((head: { seq: number; hash: string } | undefined) => AuditEvent)[],
+  ): Promise<readonly AuditEvent[]>;
   /** Events of a chain in order, from `afterSeq` + 1. */
   read(
     chain: string,

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe } from "vitest";
 import { describeAuthenticators } from "./describe-authenticators.js";
 import { describeAuditChain } from "./describe-audit-chain.js";
+import { describeBatchedWrites } from "./describe-batched-writes.js";
 import { describeChangeNotifications } from "./describe-change-notifications.js";
 import { describeExemptionQueries } from "./describe-exemption-queries.js";
 import { describeFederation } from "./describe-federation.js";
@@ -61,6 +62,7 @@ export function describeStoreContract(
     describePagination(context);
     describeExemptionQueries(context);
     describeAuditChain(context);
+    describeBatchedWrites(context);
     describeChangeNotifications(context);
     describeMultiInstance(context);
     describeFederation(context);
