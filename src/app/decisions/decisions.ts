@@ -5,7 +5,7 @@ import type { Population } from "../../core/vocabulary.js";
 import { authorize } from "../access/permissions.js";
 import type { Application, DecisionRequest } from "../application.js";
 import type { AuditEntry } from "../audit/audit-chain.js";
-import { readStore, recordAudit, transact, type Context } from "../context.js";
+import { readStore, recordAuditRun, transact, type Context } from "../context.js";
 import { AppError } from "../errors.js";
 import type { Repositories } from "../ports.js";
 import type { ReceiptRecord } from "../records.js";
@@ -197,7 +197,8 @@ export async function recordDecision(
   prepared: DecisionToRecord,
 ): Promise<void> {
   await r.receipts.insert(prepared.receipt);
-  for (const entry of prepared.events) await recordAudit(context, r, entry);
+  // A decision's events are all of its tenant's chain.
+  await recordAuditRun(context, r, prepared.events);
 }
 
 /**
