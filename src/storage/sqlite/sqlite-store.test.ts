@@ -86,6 +86,7 @@ describe("SQLite store", () => {
       "0006-verification-throttles",
       "0007-signing-keys",
       "0008-flows",
+      "0009-verification-throttle-activity",
     ]);
     expect(await migrateStore(url)).toEqual([]);
     const store = await openStore(url, { migrate: false });
