@@ -252,14 +252,17 @@ export function describeVerificationThrottles({ store, harness }: ContractContex
       ).rejects.toThrow(RangeError);
     });
 
-    it("never deletes a row a transaction holds, and does not wait for it (PostgreSQL)", async () => {
+    it("never deletes a row a transaction holds, nor waits for it (PostgreSQL)", async () => {
       const tenant = await addTenant(store());
-      const key = "principal:held";
-      await fail(store(), tenant, key, 10);
+      const [principal, client] = ["principal:held", "client:192.0.2.77"];
+      // The address's row first, so that a purge that waited for the held principal's row
+      // would already hold the address's row, which the verification writes next: a deadlock.
+      await fail(store(), tenant, client, 10);
+      await fail(store(), tenant, principal, 10);
       const second = await harness().openSecond?.();
       try {
-        // SQLite has one writer at a time: there the purge runs after the holder, and finds the
-        // row written again. On PostgreSQL it skips the held row at once.
+        // SQLite has one writer at a time: there the purge runs after the holder, and finds
+        // both rows written again. On PostgreSQL it skips the held row at once.
         let purgeDone = false;
         let claimed = (): void => undefined;
         const claiming = new Promise<void>((resolve) => {
@@ -274,19 +277,30 @@ export function describeVerificationThrottles({ store, harness }: ContractContex
             }),
         );
         const holder = store().transaction(async (t) => {
-          await t.verificationThrottles.claim(tenant, key);
+          await t.verificationThrottles.claim(tenant, principal);
           claimed();
-          if (second !== undefined) await Promise.race([purge, sleep(10_000)]);
+          if (second !== undefined) await Promise.race([purge, sleep(2000)]);
           const doneWhileHeld = purgeDone;
-          const state = await t.verificationThrottles.recordFailure(tenant, key, {
+          const counted = await t.verificationThrottles.recordFailure(tenant, principal, {
             at: at(2000),
             forgetBefore: at(-3600),
           });
-          return { doneWhileHeld, failures: state.consecutiveFailures };
+          // The address's failure at 10 is forgotten by now: a count of one, purged or not.
+          const address = await t.verificationThrottles.recordFailure(tenant, client, {
+            at: at(2000),
+            forgetBefore: at(1000),
+          });
+          return {
+            doneWhileHeld,
+            principal: counted.consecutiveFailures,
+            client: address.consecutiveFailures,
+          };
         });
         const [held] = await Promise.all([holder, purge]);
-        expect(held).toEqual({ doneWhileHeld: second !== undefined, failures: 2 });
-        const state = await store().transaction((t) => t.verificationThrottles.get(tenant, key));
+        expect(held).toEqual({ doneWhileHeld: second !== undefined, principal: 2, client: 1 });
+        const state = await store().transaction((t) =>
+          t.verificationThrottles.get(tenant, principal),
+        );
         expect(state).toMatchObject({ consecutiveFailures: 2, lastFailureAt: at(2000) });
       } finally {
         await second?.close();

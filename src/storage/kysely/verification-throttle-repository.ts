@@ -73,7 +73,7 @@ const recordSuccess = queryTemplate<unknown, [string, string, string]>(3, (db, t
  * (it holds no lock they wait for beyond its own short statement). SQLite's writers are serial:
  * nothing else holds a row.
  */
-function purgeable(db: Kysely<Database>, before: string, limit: number) {
+export function purgeableRows(db: Kysely<Database>, before: string, limit: number) {
   const sqlite = db.getExecutor().adapter instanceof SqliteAdapter;
   const id = sqlite ? sql<string>`rowid` : sql<string>`ctid`;
   const rows = db
@@ -163,7 +163,11 @@ export function createVerificationThrottleRepository(
       if (!Number.isSafeInteger(limit) || limit < 1) {
         throw new RangeError(`limit must be a positive integer: ${String(limit)}`);
       }
-      const deleted = await purgeable(db, toTimeText(before, "before"), limit).executeTakeFirst();
+      const deleted = await purgeableRows(
+        db,
+        toTimeText(before, "before"),
+        limit,
+      ).executeTakeFirst();
       return Number(deleted.numDeletedRows);
     },
   };
