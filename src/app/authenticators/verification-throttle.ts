@@ -433,6 +433,9 @@ export function verificationThrottle(
         : { principalFailures, clientFailures, locked };
     },
 
+    // Written on every success, even when the row already holds no failure and no backoff: its
+    // time is the proof of a fresh MFA that removal on the principal's behalf asks for
+    // (removal-rules.ts) and the row's last activity, which keeps it from the purge.
     async recordSuccess(r, attempt) {
       const at = context.clock.now().toISOString();
       await r.verificationThrottles.recordSuccess(

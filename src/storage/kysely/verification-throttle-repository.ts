@@ -71,7 +71,8 @@ const recordSuccess = queryTemplate<unknown, [string, string, string]>(3, (db, t
  * last-activity index. On PostgreSQL only rows it can lock at once: a row a verification holds
  * is skipped, never waited for, so the purge neither blocks nor deadlocks against verifications
  * (it holds no lock they wait for beyond its own short statement). SQLite's writers are serial:
- * nothing else holds a row.
+ * nothing else holds a row. Built on each call, with the limit bound: it runs a few times a
+ * minute at most, so SQLite preparing it again each time costs nothing that matters.
  */
 export function purgeableRows(db: Kysely<Database>, before: string, limit: number) {
   const sqlite = db.getExecutor().adapter instanceof SqliteAdapter;
