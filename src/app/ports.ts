@@ -340,6 +340,12 @@ export interface VerificationThrottleStore {
   recordSuccess(tenant: string, key: string, at: string): Promise<void>;
   /** Lifts the lock and backoff and forgets the failures; returns false when there was no row. */
   clear(tenant: string, key: string): Promise<boolean>;
+  /**
+   * Deletes, in every tenant, up to `limit` rows that hold nothing at `before`: no lock (not
+   * even an expired one, whose lifting is still to be audited), no next attempt at or after
+   * `before`, and no failure or success at or after it. Rows another transaction holds are skipped, not waited for. Returns how many.
+   */
+  purge(before: string, limit: number): Promise<number>;
 }
 
 /**

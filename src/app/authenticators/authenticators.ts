@@ -171,6 +171,7 @@ export function authenticatorUseCases(
     },
   ): Promise<Attempt> {
     const throttled = verificationAttempt(caller, tenant, principal, input.clientAddress);
+    await throttle.purgeIfDue();
     return transact(context, async (r): Promise<Attempt> => {
       const record = await find(r, tenant, principal, id);
       if (record.status !== use.status) {

@@ -268,6 +268,7 @@ export function recoveryCodeUseCases(
       authorize(caller, "authenticator.verify", tenant);
       const h = need();
       const throttled = verificationAttempt(caller, tenant, principal, clientAddress);
+      await throttle.purgeIfDue();
       // Before the code is parsed or hashed: a throttled attempt checks nothing and uses nothing.
       await throttle.admit(throttled);
       const checked = await check(h, tenant, principal, parseRecoveryCode(code));

@@ -15,6 +15,10 @@
  * and then `guard` again in the transaction that records the outcome, so that attempts that
  * were admitted together still queue on the principal's row and see each other's failures.
  *
+ * A verification use case also calls {@link VerificationThrottle.purgeIfDue} before its
+ * transaction, so that rows which hold nothing any more are deleted (the table would otherwise
+ * keep one row per principal and per client address ever seen).
+ *
  * State lives in the shared store (one statement per change), so the limits hold across server
  * instances. Time comes only from the context's clock. On PostgreSQL the guard holds the
  * principal's row until the transaction ends; call `recordFailure` before appending the
@@ -25,10 +29,10 @@
  */
 import { isIP } from "node:net";
 import type { Caller } from "../application.js";
-import { readStore, recordAudit, type Context } from "../context.js";
+import { readStore, recordAudit, transact, type Context } from "../context.js";
 import { requireTenant } from "../tenants/tenants.js";
 import { AppError } from "../errors.js";
-import type { Repositories } from "../ports.js";
+import type { Repositories, Store } from "../ports.js";
 import type { VerificationThrottleRecord } from "../records.js";
 
 /** How one throttle key backs off: free failures, then `baseSeconds × 2^k` up to `maxSeconds`. */
@@ -135,7 +139,48 @@ export interface VerificationThrottle {
   recordSuccess(r: Repositories, attempt: VerificationAttempt): Promise<void>;
   /** When the principal last verified successfully, if ever. */
   lastSuccess(r: Repositories, tenant: string, principal: string): Promise<string | undefined>;
+  /**
+   * At most once a minute per store (instance), deletes throttle rows that hold nothing: not
+   * locked, no backoff pending, and no failure or success within {@link throttleRetentionSeconds}
+   * (so a purged key behaves exactly as one never seen). Runs in transactions of its own, each
+   * deleting at most {@link THROTTLE_PURGE_BATCH} rows, outside any verification's transaction:
+   * call it before opening that. Returns how many rows went (0 when not due).
+   */
+  purgeIfDue(): Promise<number>;
 }
+
+/**
+ * How long a throttle row is kept after its last failure or success: a week, or the policy's
+ * longest window if that is longer. It must be at least the longest window during which a row's
+ * past still matters: a failure counts for `forgetAfterSeconds` (a day for a principal), a
+ * success proves a fresh MFA for `freshMfaSeconds`, a backoff lasts at most `maxSeconds` and a
+ * lock (never purged anyway) `timeoutSeconds`. A week is seven times the longest default, so
+ * clock skew between instances, or a policy changed between deployments, cannot make the purge
+ * forget a failure that another instance still counts.
+ */
+export function throttleRetentionSeconds(policy: VerificationThrottlePolicy): number {
+  return Math.max(
+    7 * 86_400,
+    policy.principal.forgetAfterSeconds,
+    policy.client.forgetAfterSeconds,
+    policy.principal.maxSeconds,
+    policy.client.maxSeconds,
+    policy.lock.timeoutSeconds,
+    policy.freshMfaSeconds,
+  );
+}
+
+/**
+ * The most rows one purge transaction deletes, and the most transactions one due purge runs:
+ * each transaction stays short (on SQLite it holds the one write lock), and an instance still
+ * purges up to 10,000 rows a minute when a spray of client addresses left many behind.
+ */
+export const THROTTLE_PURGE_BATCH = 1000;
+const PURGE_TRANSACTIONS = 10;
+const PURGE_INTERVAL_MS = 60_000;
+
+/** When each store (one per instance) was last purged, shared by every throttle over it. */
+const lastPurges = new WeakMap<Store, number>();
 
 /**
  * The attempt of `caller` on `principal`'s behalf, from `clientAddress` when the request names
@@ -388,6 +433,9 @@ export function verificationThrottle(
         : { principalFailures, clientFailures, locked };
     },
 
+    // Written on every success, even when the row already holds no failure and no backoff: its
+    // time is the proof of a fresh MFA that removal on the principal's behalf asks for
+    // (removal-rules.ts) and the row's last activity, which keeps it from the purge.
     async recordSuccess(r, attempt) {
       const at = context.clock.now().toISOString();
       await r.verificationThrottles.recordSuccess(
@@ -399,6 +447,27 @@ export function verificationThrottle(
 
     async lastSuccess(r, tenant, principal) {
       return (await r.verificationThrottles.get(tenant, principalKey(principal)))?.lastSuccessAt;
+    },
+
+    // Not audited: a purged row holds no failure that still counts, no backoff and no lock, so
+    // the next attempt of its key is treated exactly as if the row were still there (the audit
+    // log already holds every failure, lock and unlock). Deleting it changes no security
+    // decision, which is what the audit log records.
+    async purgeIfDue() {
+      const now = context.clock.now();
+      const last = lastPurges.get(context.store);
+      if (last !== undefined && now.getTime() - last < PURGE_INTERVAL_MS) return 0;
+      lastPurges.set(context.store, now.getTime());
+      const before = plus(now, -throttleRetentionSeconds(policy));
+      let purged = 0;
+      for (let k = 0; k < PURGE_TRANSACTIONS; k += 1) {
+        const deleted = await transact(context, (r) =>
+          r.verificationThrottles.purge(before, THROTTLE_PURGE_BATCH),
+        );
+        purged += deleted;
+        if (deleted < THROTTLE_PURGE_BATCH) break;
+      }
+      return purged;
     },
   };
   return throttle;

@@ -355,6 +355,7 @@ export function webauthnUseCases(
       authorize(caller, "authenticator.verify", tenant);
       const { protocol } = need();
       const throttled = verificationAttempt(caller, tenant, principal, input.clientAddress);
+      await throttle.purgeIfDue();
       // Before the response is read: a throttled attempt verifies nothing and consumes nothing.
       await throttle.admit(throttled);
       const claimed = credentialIdOf(input.response);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Store } from "../../app/ports.js";
-import { addTenant, at } from "./fixtures.js";
+import { addTenant, at, DAY } from "./fixtures.js";
 import type { ContractContext } from "./store-harness.js";
 
 const fail = (store: Store, tenant: string, key: string, when: number, forgetBefore = -3600) =>
@@ -13,7 +13,8 @@ const fail = (store: Store, tenant: string, key: string, when: number, forgetBef
 
 /**
  * Verification throttles: isolation by tenant and key, failures counted atomically (N concurrent
- * failures count exactly N), a monotonic backoff, a lock set once, success and clearing.
+ * failures count exactly N), a monotonic backoff, a lock set once, success and clearing, and the
+ * purge of rows that hold nothing (bounded, never of a row a transaction holds).
  */
 export function describeVerificationThrottles({ store, harness }: ContractContext): void {
   describe("verification throttles", () => {
@@ -156,6 +157,156 @@ export function describeVerificationThrottles({ store, harness }: ContractContex
       });
     });
 
+    // The purge is store-wide and other tests' rows lie around the same times, so counts are
+    // asserted as at least, and each row by reading it back.
+    it("purges only rows that hold nothing before the given time, in every tenant", async () => {
+      const [a, b] = [await addTenant(store()), await addTenant(store())];
+      await store().transaction(async (t) => {
+        const v = t.verificationThrottles;
+        const failure = (tenant: string, key: string, when: number) =>
+          v.recordFailure(tenant, key, { at: at(when), forgetBefore: at(when - 3600) });
+        await failure(a, "client:192.0.2.1", 10);
+        await failure(b, "client:192.0.2.1", 10);
+        await v.claim(a, "principal:empty");
+        await v.recordSuccess(a, "principal:succeeded", at(10));
+        await failure(a, "principal:waited", 10);
+        await v.postpone(a, "principal:waited", at(20));
+        // Kept: a failure or a success at or after the time, a backoff not run out, a lock.
+        await failure(a, "principal:boundary", 1000);
+        await failure(a, "principal:recent", 2000);
+        await failure(b, "principal:recent", 2000);
+        await failure(a, "principal:succeeded-lately", 10);
+        await v.recordSuccess(a, "principal:succeeded-lately", at(2000));
+        await v.recordSuccess(a, "principal:failed-lately", at(10));
+        await failure(a, "principal:failed-lately", 2000);
+        await failure(a, "principal:backing-off", 10);
+        await v.postpone(a, "principal:backing-off", at(5000));
+        await failure(a, "principal:locked", 10);
+        await v.lock(a, "principal:locked", { threshold: 1, at: at(10), expiresAt: at(20) });
+      });
+      const purged = await store().transaction((t) =>
+        t.verificationThrottles.purge(at(1000), 1000),
+      );
+      const keys = [
+        [a, "client:192.0.2.1"],
+        [b, "client:192.0.2.1"],
+        [a, "principal:empty"],
+        [a, "principal:succeeded"],
+        [a, "principal:waited"],
+        [a, "principal:boundary"],
+        [a, "principal:recent"],
+        [b, "principal:recent"],
+        [a, "principal:succeeded-lately"],
+        [a, "principal:failed-lately"],
+        [a, "principal:backing-off"],
+        [a, "principal:locked"],
+      ] as const;
+      const kept = await store().transaction(async (t) => {
+        const found: string[] = [];
+        for (const [tenant, key] of keys) {
+          if ((await t.verificationThrottles.get(tenant, key)) !== undefined) {
+            found.push(`${tenant === a ? "a" : "b"} ${key}`);
+          }
+        }
+        return found;
+      });
+      expect(purged).toBeGreaterThanOrEqual(5);
+      expect(kept).toEqual([
+        "a principal:boundary",
+        "a principal:recent",
+        "b principal:recent",
+        "a principal:succeeded-lately",
+        "a principal:failed-lately",
+        "a principal:backing-off",
+        "a principal:locked",
+      ]);
+      // A lock that expired long ago is kept too: its lifting is still to be audited.
+      const later = await store().transaction(async (t) => {
+        await t.verificationThrottles.purge(at(30 * DAY), 1000);
+        return t.verificationThrottles.get(a, "principal:locked");
+      });
+      expect(later).toMatchObject({ lockedAt: at(10), lockExpiresAt: at(20) });
+    });
+
+    it("purges at most the given number of rows at a time", async () => {
+      const tenant = await addTenant(store());
+      // Older than any other test's rows, so that these are the first the purge could take.
+      const old = -400 * DAY;
+      await store().transaction(async (t) => {
+        for (let n = 0; n < 5; n += 1) {
+          await t.verificationThrottles.recordFailure(tenant, `client:192.0.2.${String(n)}`, {
+            at: at(old),
+            forgetBefore: at(old - 3600),
+          });
+        }
+      });
+      const counts: number[] = [];
+      for (let k = 0; k < 3; k += 1) {
+        counts.push(
+          await store().transaction((t) => t.verificationThrottles.purge(at(old + 1), 2)),
+        );
+      }
+      expect(counts).toEqual([2, 2, 1]);
+      await expect(
+        store().transaction((t) => t.verificationThrottles.purge(at(old + 1), 0)),
+      ).rejects.toThrow(RangeError);
+    });
+
+    it("never deletes a row a transaction holds, nor waits for it (PostgreSQL)", async () => {
+      const tenant = await addTenant(store());
+      const [principal, client] = ["principal:held", "client:192.0.2.77"];
+      // The address's row first, so that a purge that waited for the held principal's row
+      // would already hold the address's row, which the verification writes next: a deadlock.
+      await fail(store(), tenant, client, 10);
+      await fail(store(), tenant, principal, 10);
+      const second = await harness().openSecond?.();
+      try {
+        // SQLite has one writer at a time: there the purge runs after the holder, and finds
+        // both rows written again. On PostgreSQL it skips the held row at once.
+        let purgeDone = false;
+        let claimed = (): void => undefined;
+        const claiming = new Promise<void>((resolve) => {
+          claimed = resolve;
+        });
+        const purge = claiming.then(() =>
+          (second ?? store())
+            .transaction((t) => t.verificationThrottles.purge(at(1000), 1000))
+            .then((count) => {
+              purgeDone = true;
+              return count;
+            }),
+        );
+        const holder = store().transaction(async (t) => {
+          await t.verificationThrottles.claim(tenant, principal);
+          claimed();
+          if (second !== undefined) await Promise.race([purge, sleep(2000)]);
+          const doneWhileHeld = purgeDone;
+          const counted = await t.verificationThrottles.recordFailure(tenant, principal, {
+            at: at(2000),
+            forgetBefore: at(-3600),
+          });
+          // The address's failure at 10 is forgotten by now: a count of one, purged or not.
+          const address = await t.verificationThrottles.recordFailure(tenant, client, {
+            at: at(2000),
+            forgetBefore: at(1000),
+          });
+          return {
+            doneWhileHeld,
+            principal: counted.consecutiveFailures,
+            client: address.consecutiveFailures,
+          };
+        });
+        const [held] = await Promise.all([holder, purge]);
+        expect(held).toEqual({ doneWhileHeld: second !== undefined, principal: 2, client: 1 });
+        const state = await store().transaction((t) =>
+          t.verificationThrottles.get(tenant, principal),
+        );
+        expect(state).toMatchObject({ consecutiveFailures: 2, lastFailureAt: at(2000) });
+      } finally {
+        await second?.close();
+      }
+    });
+
     it("a success resets the count and backoff and is remembered; clearing lifts a lock", async () => {
       const tenant = await addTenant(store());
       await fail(store(), tenant, "principal:alice", 1);
@@ -205,3 +356,5 @@ export function describeVerificationThrottles({ store, harness }: ContractContex
     });
   });
 }
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

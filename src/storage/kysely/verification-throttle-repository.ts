@@ -1,22 +1,97 @@
-import type { Kysely, Selectable } from "kysely";
+import { sql, SqliteAdapter, type Kysely, type Selectable } from "kysely";
 import type { VerificationThrottleStore } from "../../app/ports.js";
 import type { VerificationThrottleRecord } from "../../app/records.js";
 import type { Database, VerificationThrottlesTable } from "./database.js";
+import { queryTemplate } from "./query-template.js";
 import { toTimeText } from "./time-text.js";
 
 const TABLE = "verification_throttles";
+
+/**
+ * A row's last activity, its later failure or success ('' for neither): the expression that
+ * migration 0010 indexes, written here exactly as there so that both dialects use the index.
+ */
+const LAST_ACTIVITY = sql<string>`(CASE WHEN coalesce(last_failure_at, '') > coalesce(last_success_at, '') THEN coalesce(last_failure_at, '') ELSE coalesce(last_success_at, '') END)`;
+
+// Every verification claims the principal's row, and counts a failure or a success on it:
+// compiled once each (query-template.ts).
+const claim = queryTemplate<Selectable<VerificationThrottlesTable>, [string, string]>(
+  2,
+  (db, tenant, key) =>
+    db
+      .insertInto(TABLE)
+      .values({ tenant, throttle_key: key, consecutive_failures: 0 })
+      .onConflict((oc) =>
+        oc.columns(["tenant", "throttle_key"]).doUpdateSet((eb) => ({
+          consecutive_failures: eb.ref(`${TABLE}.consecutive_failures`),
+        })),
+      )
+      .returningAll(),
+);
+const recordFailure = queryTemplate<
+  Selectable<VerificationThrottlesTable>,
+  [string, string, string, string]
+>(4, (db, tenant, key, at, forgetBefore) =>
+  db
+    .insertInto(TABLE)
+    .values({ tenant, throttle_key: key, consecutive_failures: 1, last_failure_at: at })
+    .onConflict((oc) =>
+      oc.columns(["tenant", "throttle_key"]).doUpdateSet((eb) => ({
+        consecutive_failures: eb
+          .case()
+          .when(
+            eb.or([
+              eb(`${TABLE}.last_failure_at`, "is", null),
+              eb(`${TABLE}.last_failure_at`, "<", forgetBefore),
+            ]),
+          )
+          .then(1)
+          .else(eb(`${TABLE}.consecutive_failures`, "+", 1))
+          .end(),
+        last_failure_at: at,
+      })),
+    )
+    .returningAll(),
+);
+const recordSuccess = queryTemplate<unknown, [string, string, string]>(3, (db, tenant, key, at) =>
+  db
+    .insertInto(TABLE)
+    .values({ tenant, throttle_key: key, consecutive_failures: 0, last_success_at: at })
+    .onConflict((oc) =>
+      oc.columns(["tenant", "throttle_key"]).doUpdateSet({
+        consecutive_failures: 0,
+        next_attempt_at: null,
+        last_success_at: at,
+      }),
+    ),
+);
+
+/**
+ * Up to `limit` rows that hold nothing (see `VerificationThrottleStore.purge`), found through the
+ * last-activity index. On PostgreSQL only rows it can lock at once: a row a verification holds
+ * is skipped, never waited for, so the purge neither blocks nor deadlocks against verifications
+ * (it holds no lock they wait for beyond its own short statement). SQLite's writers are serial:
+ * nothing else holds a row. Built on each call, with the limit bound: it runs a few times a
+ * minute at most, so SQLite preparing it again each time costs nothing that matters.
+ */
+export function purgeableRows(db: Kysely<Database>, before: string, limit: number) {
+  const sqlite = db.getExecutor().adapter instanceof SqliteAdapter;
+  const id = sqlite ? sql<string>`rowid` : sql<string>`ctid`;
+  const rows = db
+    .selectFrom(TABLE)
+    .select(id.as("id"))
+    .where(LAST_ACTIVITY, "<", before)
+    .where("locked_at", "is", null)
+    .where((eb) => eb.or([eb("next_attempt_at", "is", null), eb("next_attempt_at", "<", before)]))
+    .limit(limit);
+  return db.deleteFrom(TABLE).where(id, "in", sqlite ? rows : rows.forUpdate().skipLocked());
+}
 
 export function createVerificationThrottleRepository(
   db: Kysely<Database>,
 ): VerificationThrottleStore {
   const one = (tenant: string, key: string) =>
     db.updateTable(TABLE).where("tenant", "=", tenant).where("throttle_key", "=", key);
-
-  const empty = (tenant: string, key: string) => ({
-    tenant,
-    throttle_key: key,
-    consecutive_failures: 0,
-  });
 
   return {
     async get(tenant, key) {
@@ -33,16 +108,8 @@ export function createVerificationThrottleRepository(
     // UPDATE locks the conflicting row), which a plain SELECT … FOR UPDATE could not do for a
     // row that does not exist yet.
     async claim(tenant, key) {
-      const row = await db
-        .insertInto(TABLE)
-        .values(empty(tenant, key))
-        .onConflict((oc) =>
-          oc.columns(["tenant", "throttle_key"]).doUpdateSet((eb) => ({
-            consecutive_failures: eb.ref(`${TABLE}.consecutive_failures`),
-          })),
-        )
-        .returningAll()
-        .executeTakeFirstOrThrow();
+      const [row] = (await claim(db, tenant, key)).rows;
+      if (row === undefined) throw new Error("The throttle claim returned no row.");
       return toThrottle(row);
     },
 
@@ -50,27 +117,8 @@ export function createVerificationThrottleRepository(
     async recordFailure(tenant, key, { at, forgetBefore }) {
       const time = toTimeText(at, "at");
       const forget = toTimeText(forgetBefore, "forgetBefore");
-      const row = await db
-        .insertInto(TABLE)
-        .values({ ...empty(tenant, key), consecutive_failures: 1, last_failure_at: time })
-        .onConflict((oc) =>
-          oc.columns(["tenant", "throttle_key"]).doUpdateSet((eb) => ({
-            consecutive_failures: eb
-              .case()
-              .when(
-                eb.or([
-                  eb(`${TABLE}.last_failure_at`, "is", null),
-                  eb(`${TABLE}.last_failure_at`, "<", forget),
-                ]),
-              )
-              .then(1)
-              .else(eb(`${TABLE}.consecutive_failures`, "+", 1))
-              .end(),
-            last_failure_at: time,
-          })),
-        )
-        .returningAll()
-        .executeTakeFirstOrThrow();
+      const [row] = (await recordFailure(db, tenant, key, time, forget)).rows;
+      if (row === undefined) throw new Error("The throttle failure returned no row.");
       return toThrottle(row);
     },
 
@@ -97,18 +145,7 @@ export function createVerificationThrottleRepository(
     },
 
     async recordSuccess(tenant, key, at) {
-      const time = toTimeText(at, "at");
-      await db
-        .insertInto(TABLE)
-        .values({ ...empty(tenant, key), last_success_at: time })
-        .onConflict((oc) =>
-          oc.columns(["tenant", "throttle_key"]).doUpdateSet({
-            consecutive_failures: 0,
-            next_attempt_at: null,
-            last_success_at: time,
-          }),
-        )
-        .execute();
+      await recordSuccess(db, tenant, key, toTimeText(at, "at"));
     },
 
     async clear(tenant, key) {
@@ -121,6 +158,18 @@ export function createVerificationThrottleRepository(
         })
         .executeTakeFirst();
       return updated.numUpdatedRows === 1n;
+    },
+
+    async purge(before, limit) {
+      if (!Number.isSafeInteger(limit) || limit < 1) {
+        throw new RangeError(`limit must be a positive integer: ${String(limit)}`);
+      }
+      const deleted = await purgeableRows(
+        db,
+        toTimeText(before, "before"),
+        limit,
+      ).executeTakeFirst();
+      return Number(deleted.numDeletedRows);
     },
   };
 }

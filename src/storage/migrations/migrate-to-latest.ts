@@ -9,6 +9,7 @@ import { verificationThrottlesMigration } from "./0006-verification-throttles.js
 import { signingKeysMigration } from "./0007-signing-keys.js";
 import { flowsMigration } from "./0008-flows.js";
 import { auditIndexesMigration } from "./0009-audit-indexes.js";
+import { verificationThrottleActivityMigration } from "./0010-verification-throttle-activity.js";
 
 /**
  * Every migration, in order. Listed in code rather than read from a folder so that the built
@@ -24,6 +25,7 @@ const migrations: Readonly<Record<string, Migration>> = {
   "0007-signing-keys": signingKeysMigration,
   "0008-flows": flowsMigration,
   "0009-audit-indexes": auditIndexesMigration,
+  "0010-verification-throttle-activity": verificationThrottleActivityMigration,
 };
 
 const provider: MigrationProvider = {

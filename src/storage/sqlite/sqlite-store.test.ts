@@ -93,6 +93,7 @@ describe("SQLite store", () => {
       "0007-signing-keys",
       "0008-flows",
       "0009-audit-indexes",
+      "0010-verification-throttle-activity",
     ]);
     expect(await migrateStore(url)).toEqual([]);
     const store = await openStore(url, { migrate: false });
