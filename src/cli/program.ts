@@ -5,7 +5,12 @@ import { AppError } from "../app/errors.js";
 import type { Config } from "../config/config-schema.js";
 import { ConfigError, loadConfig } from "../config/load-config.js";
 import { evaluate, type EvaluationInput } from "../index.js";
-import { openApplication, startServer, type RunningServer } from "../main.js";
+import {
+  openApplication,
+  startServer,
+  type OpenedApplication,
+  type RunningServer,
+} from "../main.js";
 import { migrateStore } from "../storage/open-store.js";
 import { demoScenarios } from "./demo-scenarios.js";
 import { createProgress } from "./progress.js";
@@ -82,6 +87,26 @@ export function createProgram(io: CliIo): Command {
       "store: sqlite:PATH, sqlite::memory: or postgres://… (env TENANT_MFA_DB)",
     );
   const configOption = () => new Option("--config <file>", "JSON configuration file");
+  /**
+   * Runs `use` on the application over the configured store, and closes it after; a refusal of
+   * the application (an AppError) is the command's failure, anything else a bug to throw.
+   */
+  const withApplication = async (
+    options: StoreOptions,
+    use: (opened: OpenedApplication) => Promise<void>,
+  ): Promise<void> => {
+    const config = configFrom(options);
+    if (config === undefined) return;
+    const opened = await openApplication(config);
+    try {
+      await use(opened);
+    } catch (error) {
+      if (!(error instanceof AppError)) throw error;
+      fail(error.message);
+    } finally {
+      await opened.close();
+    }
+  };
 
   const program = new Command()
     .name("tenant-mfa")
@@ -237,37 +262,33 @@ export function createProgram(io: CliIo): Command {
     .addOption(configOption())
     .option("--tenant <tenant>", "verify only this tenant's chain")
     .option("--json", "print the result as JSON")
-    .action(async (options: StoreOptions & { tenant?: string; json?: boolean }) => {
-      const config = configFrom(options);
-      if (config === undefined) return;
-      const opened = await openApplication(config);
-      const progress = createProgress(io.stderr, "verifying audit chains");
-      try {
-        const result = await opened.app.audit.verify(
-          OPERATOR,
-          options.tenant === undefined ? {} : { tenant: options.tenant },
-          (done) => {
-            progress.update(done);
-          },
-        );
-        progress.done();
-        if (options.json === true) out(JSON.stringify(result));
-        else if (result.broken === undefined) {
-          out(`ok: ${result.chains} chain(s), ${result.events} event(s) verified`);
-        } else {
-          const { chain, seq, problem } = result.broken;
-          out(`BROKEN: chain ${chain}, event ${seq}: ${problem}`);
-          out(`(${result.events} event(s) verified before the first broken link)`);
+    .action((options: StoreOptions & { tenant?: string; json?: boolean }) =>
+      withApplication(options, async (opened) => {
+        const progress = createProgress(io.stderr, "verifying audit chains");
+        try {
+          const result = await opened.app.audit.verify(
+            OPERATOR,
+            options.tenant === undefined ? {} : { tenant: options.tenant },
+            (done) => {
+              progress.update(done);
+            },
+          );
+          progress.done();
+          if (options.json === true) out(JSON.stringify(result));
+          else if (result.broken === undefined) {
+            out(`ok: ${result.chains} chain(s), ${result.events} event(s) verified`);
+          } else {
+            const { chain, seq, problem } = result.broken;
+            out(`BROKEN: chain ${chain}, event ${seq}: ${problem}`);
+            out(`(${result.events} event(s) verified before the first broken link)`);
+          }
+          if (!result.ok) io.setExitCode(1);
+        } catch (error) {
+          progress.done();
+          throw error;
         }
-        if (!result.ok) io.setExitCode(1);
-      } catch (error) {
-        progress.done();
-        if (!(error instanceof AppError)) throw error;
-        fail(error.message);
-      } finally {
-        await opened.close();
-      }
-    });
+      }),
+    );
 
   program
     .command("secrets")
@@ -278,22 +299,14 @@ export function createProgram(io: CliIo): Command {
     )
     .addOption(dbOption())
     .addOption(configOption())
-    .action(async (options: StoreOptions) => {
-      const config = configFrom(options);
-      if (config === undefined) return;
-      const opened = await openApplication(config);
-      try {
+    .action((options: StoreOptions) =>
+      withApplication(options, async (opened) => {
         const report = await opened.resealSecrets(OPERATOR.id);
         out(
           `Re-sealed ${String(report.totpSecrets)} TOTP secret(s) and ${String(report.idpClientSecrets)} IdP client secret(s) in ${String(report.tenants)} tenant(s).`,
         );
-      } catch (error) {
-        if (!(error instanceof AppError)) throw error;
-        fail(error.message);
-      } finally {
-        await opened.close();
-      }
-    });
+      }),
+    );
 
   program
     .command("keys")
@@ -305,11 +318,8 @@ export function createProgram(io: CliIo): Command {
     .option("--compromised", "withdraw every earlier key from the JWK Set at once")
     .addOption(dbOption())
     .addOption(configOption())
-    .action(async (options: StoreOptions & { compromised?: boolean }) => {
-      const config = configFrom(options);
-      if (config === undefined) return;
-      const opened = await openApplication(config);
-      try {
+    .action((options: StoreOptions & { compromised?: boolean }) =>
+      withApplication(options, async (opened) => {
         const { kid } = await opened.app.assurance.rotateSigningKey(OPERATOR, {
           compromised: options.compromised === true,
         });
@@ -318,13 +328,8 @@ export function createProgram(io: CliIo): Command {
             ? `Signing with ${kid}; every earlier key was withdrawn.`
             : `Signing with ${kid}; the earlier key stays published until its tokens expired.`,
         );
-      } catch (error) {
-        if (!(error instanceof AppError)) throw error;
-        fail(error.message);
-      } finally {
-        await opened.close();
-      }
-    });
+      }),
+    );
 
   program
     .command("demo")

@@ -14,7 +14,6 @@
  */
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { exportJWK, generateKeyPair } from "jose";
 import { REFEDS_MFA } from "../core/vocabulary.js";
 import {
@@ -24,7 +23,9 @@ import {
   STYLESHEET,
   STYLESHEET_PATH,
 } from "./html.js";
+import { closeNow, listen } from "./listen.js";
 import { memoryAdapter } from "./memory-adapter.js";
+import { readForm } from "./read-form.js";
 import {
   loadOidcProviderModule,
   type InteractionPolicy,
@@ -78,7 +79,6 @@ export interface DemoIdp {
 }
 
 const USER_NAME = /^[A-Za-z0-9._@-]{1,64}$/;
-const MAX_FORM_BYTES = 8 * 1024;
 
 /** Starts the demo IdP; throws `DemoDependencyMissing` without the dev dependencies. */
 export async function startDemoIdp(options: DemoIdpOptions): Promise<DemoIdp> {
@@ -190,31 +190,16 @@ export async function startDemoIdp(options: DemoIdpOptions): Promise<DemoIdp> {
     });
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port, options.host ?? "127.0.0.1", () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listen(server, options.port, options.host);
   const issuer = options.issuer ?? `http://localhost:${String(port)}`;
   try {
     provider = new Provider(issuer, await configuration(options.client, interactionPolicy));
   } catch (error) {
-    await closeServer();
+    await closeNow(server);
     throw error;
   }
 
-  function closeServer(): Promise<void> {
-    return new Promise((resolve) => {
-      server.closeAllConnections();
-      server.close(() => {
-        resolve();
-      });
-    });
-  }
-  return { issuer, close: closeServer };
+  return { issuer, close: () => closeNow(server) };
 }
 
 /**
@@ -296,17 +281,6 @@ async function finish(
   result: InteractionResult,
 ): Promise<void> {
   await provider.interactionFinished(req, res, result, { mergeWithLastSubmission: false });
-}
-
-async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_FORM_BYTES) return new URLSearchParams();
-    chunks.push(chunk);
-  }
-  return new URLSearchParams(Buffer.concat(chunks).toString("utf8"));
 }
 
 /** What the relying party asked for, in words, so the person sees what tenant-mfa requested. */

@@ -1,7 +1,7 @@
 /**
  * The slice of `oidc-provider` 9 (which ships no types) that the demo IdP uses, typed here so
- * that its code stays type-checked. The package is a development dependency, loaded only by
- * `serve --demo` (see {@link loadOidcProvider}).
+ * that its code stays type-checked; the tests' OIDC peer uses the same slice. The package is a
+ * development dependency, loaded only by `serve --demo` (see {@link loadOidcProvider}).
  *
  * @module
  */

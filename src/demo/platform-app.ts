@@ -14,7 +14,6 @@
  */
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import {
   AssuranceTokenError,
   checkAssurance,
@@ -37,6 +36,8 @@ import {
   STYLESHEET,
   STYLESHEET_PATH,
 } from "./html.js";
+import { closeNow, listen } from "./listen.js";
+import { readForm } from "./read-form.js";
 
 /** The password every demo person has on the platform (the platform's own first factor). */
 export const DEMO_PASSWORD = "demo";
@@ -55,7 +56,6 @@ export const DEMO_PLATFORM_AUDIENCE = "demo-platform";
 
 const COOKIE = "demo_platform_session";
 const MAX_SESSIONS = 1000;
-const MAX_FORM_BYTES = 8 * 1024;
 
 /** Options of {@link startPlatformApp}. */
 export interface PlatformAppOptions {
@@ -405,25 +405,12 @@ export async function startPlatformApp(options: PlatformAppOptions): Promise<Pla
     redirect(res, "/account");
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port, options.host ?? "127.0.0.1", () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listen(server, options.port, options.host);
   self = (options.url ?? `http://localhost:${String(port)}`).replace(/\/+$/, "");
 
   return {
     url: self,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => {
-          resolve();
-        });
-      }),
+    close: () => closeNow(server),
   };
 }
 
@@ -477,17 +464,6 @@ function readCookie(req: IncomingMessage, name: string): string | undefined {
     if (at > 0 && part.slice(0, at).trim() === name) return part.slice(at + 1).trim();
   }
   return undefined;
-}
-
-async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_FORM_BYTES) return new URLSearchParams();
-    chunks.push(chunk);
-  }
-  return new URLSearchParams(Buffer.concat(chunks).toString("utf8"));
 }
 
 const csrfField = (session: Session) =>

@@ -1,4 +1,4 @@
-import type { FastifyRequest } from "fastify";
+import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Application, PageRequest } from "../../app/application.js";
 import type { Page } from "../../app/ports.js";
 import type { Metrics } from "../metrics.js";
@@ -33,3 +33,12 @@ export function pageRequest(query: { after?: string; limit?: number }): PageRequ
 
 /** Encodes one path segment for a `Location` header. */
 export const segment = (value: string): string => encodeURIComponent(value);
+
+/**
+ * Hands `answer` back marked `no-store`, for an answer that holds a secret or a one-time
+ * challenge: said by the route itself, not left to the server-wide default.
+ */
+export function noStore<T>(reply: FastifyReply, answer: T): T {
+  reply.header("cache-control", "no-store");
+  return answer;
+}

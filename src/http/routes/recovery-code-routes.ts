@@ -2,7 +2,7 @@ import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { addRoute } from "../add-route.js";
 import { clientAddress, principalParams, time } from "../request-schemas.js";
-import type { ApiContext } from "./api-context.js";
+import { noStore, type ApiContext } from "./api-context.js";
 import { THROTTLING } from "./authenticator-routes.js";
 
 const BASE = "/v1/tenants/:tenant/principals/:principal/authenticators/recovery-codes";
@@ -79,12 +79,8 @@ export function registerRecoveryCodeRoutes(server: FastifyInstance, context: Api
       schema: recoveryCodeIssue,
     },
     problems: [422, 423],
-    handler: async ({ params, caller, reply }) => {
-      const issue = await app.recoveryCodes.generate(caller, params.tenant, params.principal);
-      reply.code(201);
-      reply.header("cache-control", "no-store");
-      return issue;
-    },
+    handler: async ({ params, caller, reply }) =>
+      noStore(reply, await app.recoveryCodes.generate(caller, params.tenant, params.principal)),
   });
 
   addRoute(server, authenticate, {

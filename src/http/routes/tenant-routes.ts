@@ -55,12 +55,20 @@ export function parseIfMatch(header: string | string[] | undefined): number | un
   return Number(version);
 }
 
-function policyBody(
-  reply: FastifyReply,
-  result: { record: PolicyVersionRecord; overrides: readonly Override[] },
-) {
+type PolicyResult = { record: PolicyVersionRecord; overrides: readonly Override[] };
+
+function policyBody(reply: FastifyReply, result: PolicyResult) {
   reply.header("etag", `"${result.record.version}"`);
   return { ...result.record, warnings: result.overrides };
+}
+
+/** Writes a new policy version under the request's `If-Match`; answers it with its ETag. */
+async function writePolicy(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  write: (ifMatch: number | undefined) => Promise<PolicyResult>,
+) {
+  return policyBody(reply, await write(parseIfMatch(request.headers["if-match"])));
 }
 
 function wantsJsonLines(request: FastifyRequest, format: "json" | "jsonl" | undefined): boolean {
@@ -104,13 +112,10 @@ export function registerTenantRoutes(server: FastifyInstance, context: ApiContex
       headers: [ETAG],
     },
     problems: [412, 422, 428],
-    handler: async ({ params, body, caller, request, reply }) => {
-      const ifMatch = parseIfMatch(request.headers["if-match"]);
-      return policyBody(
-        reply,
-        await app.policies.replace(caller, params.tenant, { ...body, ifMatch }),
-      );
-    },
+    handler: ({ params, body, caller, request, reply }) =>
+      writePolicy(request, reply, (ifMatch) =>
+        app.policies.replace(caller, params.tenant, { ...body, ifMatch }),
+      ),
   });
 
   addRoute(server, authenticate, {
@@ -140,13 +145,10 @@ export function registerTenantRoutes(server: FastifyInstance, context: ApiContex
       headers: [ETAG],
     },
     problems: [412, 422, 428],
-    handler: async ({ params, body, caller, request, reply }) => {
-      const ifMatch = parseIfMatch(request.headers["if-match"]);
-      return policyBody(
-        reply,
-        await app.policies.rollback(caller, params.tenant, { ...body, ifMatch }),
-      );
-    },
+    handler: ({ params, body, caller, request, reply }) =>
+      writePolicy(request, reply, (ifMatch) =>
+        app.policies.rollback(caller, params.tenant, { ...body, ifMatch }),
+      ),
   });
 
   addRoute(server, authenticate, {

@@ -17,7 +17,7 @@ import {
   webauthnSettingsView,
   webauthnVerification,
 } from "../response-schemas.js";
-import type { ApiContext } from "./api-context.js";
+import { noStore, type ApiContext } from "./api-context.js";
 import { THROTTLING } from "./authenticator-routes.js";
 
 const BASE = "/v1/tenants/:tenant/principals/:principal/authenticators/webauthn";
@@ -39,10 +39,8 @@ export function registerWebAuthnRoutes(server: FastifyInstance, context: ApiCont
     params: tenantParams,
     success: { status: 200, description: "The settings in force.", schema: webauthnSettingsView },
     problems: [409],
-    handler: async ({ params, caller, reply }) => {
-      reply.header("cache-control", "no-store");
-      return app.webauthn.settings(caller, params.tenant);
-    },
+    handler: async ({ params, caller, reply }) =>
+      noStore(reply, await app.webauthn.settings(caller, params.tenant)),
   });
 
   addRoute(server, authenticate, {
@@ -58,10 +56,8 @@ export function registerWebAuthnRoutes(server: FastifyInstance, context: ApiCont
       schema: webauthnSettingsView,
     },
     problems: [422],
-    handler: async ({ params, body, caller, reply }) => {
-      reply.header("cache-control", "no-store");
-      return app.webauthn.putSettings(caller, params.tenant, body);
-    },
+    handler: async ({ params, body, caller, reply }) =>
+      noStore(reply, await app.webauthn.putSettings(caller, params.tenant, body)),
   });
 
   addRoute(server, authenticate, {
@@ -77,12 +73,8 @@ export function registerWebAuthnRoutes(server: FastifyInstance, context: ApiCont
       schema: webauthnRegistrationStart,
     },
     problems: [409, 422],
-    handler: async ({ params, caller, reply }) => {
-      const begun = await app.webauthn.beginRegistration(caller, params.tenant, params.principal);
-      reply.code(201);
-      reply.header("cache-control", "no-store");
-      return begun;
-    },
+    handler: async ({ params, caller, reply }) =>
+      noStore(reply, await app.webauthn.beginRegistration(caller, params.tenant, params.principal)),
   });
 
   addRoute(server, authenticate, {
@@ -94,18 +86,17 @@ export function registerWebAuthnRoutes(server: FastifyInstance, context: ApiCont
     body: webauthnRegistrationBody,
     success: { status: 201, description: "The new credential.", schema: webauthnAuthenticatorView },
     problems: [409, 422],
-    handler: async ({ params, body, caller, reply }) => {
-      const view = await app.webauthn.finishRegistration(
-        caller,
-        params.tenant,
-        params.principal,
-        params.registration,
-        body,
-      );
-      reply.code(201);
-      reply.header("cache-control", "no-store");
-      return view;
-    },
+    handler: async ({ params, body, caller, reply }) =>
+      noStore(
+        reply,
+        await app.webauthn.finishRegistration(
+          caller,
+          params.tenant,
+          params.principal,
+          params.registration,
+          body,
+        ),
+      ),
   });
 
   addRoute(server, authenticate, {
@@ -121,12 +112,11 @@ export function registerWebAuthnRoutes(server: FastifyInstance, context: ApiCont
       schema: webauthnAuthenticationStart,
     },
     problems: [409, 422],
-    handler: async ({ params, caller, reply }) => {
-      const begun = await app.webauthn.beginAuthentication(caller, params.tenant, params.principal);
-      reply.code(201);
-      reply.header("cache-control", "no-store");
-      return begun;
-    },
+    handler: async ({ params, caller, reply }) =>
+      noStore(
+        reply,
+        await app.webauthn.beginAuthentication(caller, params.tenant, params.principal),
+      ),
   });
 
   addRoute(server, authenticate, {
@@ -145,15 +135,16 @@ export function registerWebAuthnRoutes(server: FastifyInstance, context: ApiCont
       schema: webauthnVerification,
     },
     problems: [409, 422, 423],
-    handler: async ({ params, body, caller, reply }) => {
-      reply.header("cache-control", "no-store");
-      return app.webauthn.finishAuthentication(
-        caller,
-        params.tenant,
-        params.principal,
-        params.authentication,
-        body,
-      );
-    },
+    handler: async ({ params, body, caller, reply }) =>
+      noStore(
+        reply,
+        await app.webauthn.finishAuthentication(
+          caller,
+          params.tenant,
+          params.principal,
+          params.authentication,
+          body,
+        ),
+      ),
   });
 }

@@ -1,6 +1,11 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { exportJWK, generateKeyPair, type JWK } from "jose";
-import Provider, { type InteractionResult } from "oidc-provider";
+import {
+  loadOidcProvider,
+  type InteractionResult,
+  type Provider,
+  type ProviderConstructor,
+} from "../../../demo/oidc-provider-slice.js";
 import type { OidcIdpSettings } from "../../../app/federation/protocols.js";
 import { listenOnLoopback } from "./loopback-server.js";
 
@@ -49,6 +54,7 @@ export async function startOidcProviderPeer(
     redirectUri?: (issuer: string) => string;
   } = {},
 ): Promise<OidcProviderPeer> {
+  const OidcProvider = await loadOidcProvider();
   let provider: Provider | undefined;
   let jwksRequests = 0;
   const state = { nextSignIn: { accountId: "alice" } as PeerSignIn, signingKid: "" };
@@ -79,7 +85,7 @@ export async function startOidcProviderPeer(
     const kid = `peer-${Math.random().toString(36).slice(2, 10)}`;
     const { privateKey } = await generateKeyPair("RS256", { extractable: true });
     const jwk: JWK = { ...(await exportJWK(privateKey)), kid, alg: "RS256", use: "sig" };
-    provider = createProvider(issuer, redirectUri, client, jwk);
+    provider = createProvider(OidcProvider, issuer, redirectUri, client, jwk);
     state.signingKid = kid;
   }
   await configure();
@@ -113,12 +119,13 @@ export async function startOidcProviderPeer(
 }
 
 function createProvider(
+  OidcProvider: ProviderConstructor,
   issuer: string,
   redirectUri: string,
   client: { clientId: string; clientSecret: string },
   signingKey: JWK,
 ): Provider {
-  return new Provider(issuer, {
+  return new OidcProvider(issuer, {
     clients: [
       {
         client_id: client.clientId,
