@@ -15,7 +15,7 @@ import {
   totpVerification,
   unlockResult,
 } from "../response-schemas.js";
-import { segment, type ApiContext } from "./api-context.js";
+import { noStore, segment, type ApiContext } from "./api-context.js";
 
 const BASE = "/v1/tenants/:tenant/principals/:principal/authenticators";
 
@@ -64,13 +64,11 @@ export function registerAuthenticatorRoutes(server: FastifyInstance, context: Ap
         params.principal,
         body,
       );
-      reply.code(201);
-      reply.header("cache-control", "no-store");
       reply.header(
         "location",
         `/v1/tenants/${segment(params.tenant)}/principals/${segment(params.principal)}/authenticators/${segment(enrolment.authenticator.id)}/confirm`,
       );
-      return enrolment;
+      return noStore(reply, enrolment);
     },
   });
 

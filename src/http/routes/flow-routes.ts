@@ -4,7 +4,7 @@ import { ASSURANCE_TOKEN_TYPE } from "../../core/assurance-claims.js";
 import { POPULATIONS } from "../../core/vocabulary.js";
 import { addRoute } from "../add-route.js";
 import { requirementSpec, tenantParams, time } from "../request-schemas.js";
-import type { ApiContext } from "./api-context.js";
+import { noStore, type ApiContext } from "./api-context.js";
 
 /**
  * What the platform's backend sends to start a hosted flow. Names follow the issue's contract
@@ -90,9 +90,11 @@ export function registerFlowRoutes(server: FastifyInstance, context: ApiContext)
         ...(body.step_up === undefined ? {} : { stepUp: body.step_up }),
         ...(body.ttl_seconds === undefined ? {} : { ttlSeconds: body.ttl_seconds }),
       });
-      reply.code(201);
-      reply.header("cache-control", "no-store");
-      return { flow: started.flow, url: started.url, expires_at: started.expiresAt };
+      return noStore(reply, {
+        flow: started.flow,
+        url: started.url,
+        expires_at: started.expiresAt,
+      });
     },
   });
 
@@ -108,15 +110,14 @@ export function registerFlowRoutes(server: FastifyInstance, context: ApiContext)
     success: { status: 200, description: "The assurance token.", schema: exchangeResult },
     handler: async ({ body, caller, reply }) => {
       const exchanged = await app.flows.exchange(caller, body);
-      reply.header("cache-control", "no-store");
-      return {
+      return noStore(reply, {
         token: exchanged.token,
         token_type: exchanged.tokenType,
         expires_in: exchanged.expiresIn,
         tenant: exchanged.tenant,
         principal: exchanged.principal,
         decision: exchanged.decision,
-      };
+      });
     },
   });
 }
