@@ -98,8 +98,9 @@ const rpOf = (settings: WebAuthnSettings): RelyingParty => ({
  * may be sent again once the wait is over, while the challenge lasts (a response is still judged
  * at most once). A registration proves nothing about the principal and is not throttled.
  *
- * The ceremonies after the first step of a registration take the tenant's settings from `cache`
- * (dropped at once on this instance when they change here, within a second on the others).
+ * Authentication ceremonies and the finish of a registration take the tenant's settings from
+ * `cache`: a change made here binds them at once, one made through another instance within a
+ * second.
  */
 export function webauthnUseCases(
   context: Context,
