@@ -165,7 +165,7 @@ async function run({ measure, log }: SectionContext): Promise<SectionResult> {
         `${String(TARGET_RATIO)}. What limits: a sign-in is two use cases, ` +
         `${transactionsPerSignIn.toFixed(2)} store transactions (the verification's own, plus ` +
         "its share of the receipt writer's batches; on SQLite, concurrent transactions share " +
-        "one BEGIN IMMEDIATE … COMMIT: src/storage/kysely/group-commit.ts) and about 14 SQL " +
+        "one BEGIN IMMEDIATE … COMMIT: src/storage/kysely/group-commit.ts) and about 12.5 SQL " +
         "statements through Kysely, where the bare path is three HMAC-SHA1 in memory; the main " +
         "thread is busy throughout (CPU-bound, not waiting for the disk); bench/README.md has a " +
         "profile of where the time goes",

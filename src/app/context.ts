@@ -83,6 +83,26 @@ export function recordAudit(
   );
 }
 
+/**
+ * Appends entries of one chain, in order, with one store call (`audit.appendMany`):
+ * each event is timed and named as {@link recordAudit} would, so the chain is the one that
+ * recording them one by one would leave. An entry of another chain is refused by the store.
+ */
+export async function recordAuditRun(
+  context: Context,
+  repositories: Repositories,
+  entries: readonly AuditEntry[],
+): Promise<readonly AuditEvent[]> {
+  const [first] = entries;
+  if (first === undefined) return [];
+  const links = entries.map((entry) => {
+    const at = context.clock.now().toISOString();
+    return (head: { seq: number; hash: string } | undefined) =>
+      linkEvent(entry, head, context.random.id("evt"), at);
+  });
+  return repositories.audit.appendMany(chainOf(first.tenant), links);
+}
+
 /** Every policy and mandate change says why; a blank rationale is refused. */
 export function requireRationale(rationale: string, what: "policy" | "mandate"): void {
   if (typeof rationale !== "string" || rationale.trim().length === 0) {

@@ -129,6 +129,8 @@ export interface ExemptionStore {
 export interface ReceiptStore {
   get(id: string): Promise<ReceiptRecord | undefined>;
   insert(record: ReceiptRecord): Promise<void>;
+  /** Inserts every record, in as few statements as the database's limits allow (one, usually). */
+  insertMany(records: readonly ReceiptRecord[]): Promise<void>;
 }
 
 export interface ApiKeyStore {
@@ -423,6 +425,17 @@ export interface AuditStore {
     chain: string,
     link: (head: { seq: number; hash: string } | undefined) => AuditEvent,
   ): Promise<AuditEvent>;
+  /**
+   * Appends several events to `chain` at once, as `append` would one after the other: the head
+   * is locked and read once, the first link gets it, each following link gets the event the one
+   * before returned, and the new head is written once. The events are checked as `append` checks
+   * one (each must continue the one before it) before any is stored, and inserted in as few
+   * statements as the database's limits allow. Returns the events in order; no links, no write.
+   */
+  appendMany(
+    chain: string,
+    links: readonly ((head: { seq: number; hash: string } | undefined) => AuditEvent)[],
+  ): Promise<readonly AuditEvent[]>;
   /** Events of a chain in order, from `afterSeq` + 1. */
   read(
     chain: string,
@@ -502,6 +515,18 @@ export interface Repositories {
   readonly webauthnSettings: WebAuthnSettingsStore;
   readonly flows: FlowStore;
   readonly browserSessions: BrowserSessionStore;
+  /** Changes to announce to every instance once this transaction commits. */
+  readonly changes: ChangeNotices;
+}
+
+/**
+ * Announcements made inside a transaction: held until it commits, so that no instance reloads
+ * before the data it would reload exists, and dropped if it rolls back. Outside the store's
+ * transactions (and through `Store.read`'s repositories) nothing can be held, and announcing
+ * is a bug: it throws.
+ */
+export interface ChangeNotices {
+  announce(change: StoreChange): void;
 }
 
 /** What changed, so that every instance's caches drop what is stale (within a second). */
@@ -522,7 +547,11 @@ export interface Store {
    * connection. Writing through them is a bug; use {@link Store.transaction} for that.
    */
   read<T>(work: (repositories: Repositories) => Promise<T>): Promise<T>;
-  /** Announces a change to every instance sharing the store, after the transaction commits. */
+  /**
+   * Announces a change to every instance sharing the store, at once: call it after the
+   * transaction that made the change has committed, or announce through that transaction's
+   * `changes` instead, which waits for the commit.
+   */
   notify(change: StoreChange): Promise<void>;
   /** Subscribes to changes announced by any instance; returns the unsubscribe function. */
   onChange(listener: (change: StoreChange) => void): () => void;

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { ManualClock, CountingRandom } from "../app/test-support/harness.js";
-import { recordAudit, DEFAULT_SETTINGS, type Context } from "../app/context.js";
+import { recordAudit, recordAuditRun, DEFAULT_SETTINGS, type Context } from "../app/context.js";
 import type { Store } from "../app/ports.js";
 import { openStore } from "../storage/open-store.js";
 import { countAuditAppends, createMetrics } from "./metrics.js";
@@ -45,6 +45,22 @@ describe("metrics from committed audit events", () => {
       /tenant_mfa_federation_refusals_total\{reason="saml.no_authn_context"\} 1/,
     );
     expect(text).toMatch(/tenant_mfa_audit_appends_total\{chain_kind="tenant"\} 5/);
+  });
+
+  it("counts each event of an append of many, as decisions' batches append them", async () => {
+    const { metrics, wrapped, context } = await counted();
+    const entry = (kind: string) => ({
+      tenant: "acme",
+      type: "idp.drift",
+      actor: "x",
+      payload: { kind },
+    });
+    await wrapped.transaction((r) =>
+      recordAuditRun(context, r, [entry("mfa_missing"), entry("mfa_missing"), entry("x")]),
+    );
+    const text = await metrics.registry.metrics();
+    expect(text).toMatch(/tenant_mfa_idp_drift_total\{kind="mfa_missing"\} 2/);
+    expect(text).toMatch(/tenant_mfa_audit_appends_total\{chain_kind="tenant"\} 3/);
   });
 
   it("counts nothing for a transaction that rolled back", async () => {

@@ -76,6 +76,14 @@ export function countAuditAppends(store: Store, metrics: Metrics): Store {
           appended.push(event);
           return event;
         },
+        appendMany: async (
+          chain: string,
+          links: Parameters<typeof repositories.audit.appendMany>[1],
+        ) => {
+          const events = await repositories.audit.appendMany(chain, links);
+          appended.push(...events);
+          return events;
+        },
       });
       return work(override(repositories, { audit }));
     });

@@ -11,6 +11,12 @@ import { parseStoreUrl, type StoreLocation } from "./store-url.js";
 export interface OpenStoreOptions {
   /** Apply pending migrations before returning; true unless false. */
   readonly migrate?: boolean;
+  /**
+   * Refuse nested transactions and early announcements, naming the bug (`KyselyStoreOptions`):
+   * on when `NODE_ENV` is `test` (test runners set it) unless given, off otherwise, as it slows
+   * every promise of the process.
+   */
+  readonly detectNesting?: boolean;
 }
 
 /**
@@ -19,10 +25,13 @@ export interface OpenStoreOptions {
  */
 export async function openStore(url: string, options: OpenStoreOptions = {}): Promise<Store> {
   const location = parseStoreUrl(url);
-  const migrate = options.migrate !== false;
+  const settings = {
+    migrate: options.migrate !== false,
+    detectNesting: options.detectNesting ?? process.env.NODE_ENV === "test",
+  };
   return location.dialect === "sqlite"
-    ? openSqliteStore(location.path, { migrate })
-    : openPostgresStore(location.connectionString, { migrate });
+    ? openSqliteStore(location.path, settings)
+    : openPostgresStore(location.connectionString, settings);
 }
 
 /** Applies pending migrations at `url` and returns their names, oldest first (`tenant-mfa migrate`). */

@@ -1,4 +1,5 @@
 import type { Figure } from "../../lib/section.js";
+import { profiled } from "../../lib/profile.js";
 import { closedLoop, median, percentile, synchronousLoop, type LoopRound } from "./closed-loop.js";
 
 /** Sign-ins (and bare verifications) in flight at once, as the issue asks. */
@@ -40,7 +41,9 @@ export async function fullBesideBare(options: {
     const offset = fullIndex;
     fullIndex += options.fullPerRound;
     await options.prepareFull?.(offset, options.fullPerRound);
-    return closedLoop(options.fullPerRound, CONCURRENCY, (i) => options.full(offset + i));
+    return profiled("full", () =>
+      closedLoop(options.fullPerRound, CONCURRENCY, (i) => options.full(offset + i)),
+    );
   };
   const { bare: bareOperation } = options;
   const bareRound = async (): Promise<LoopRound> => {

@@ -7,6 +7,7 @@
 import { performance } from "node:perf_hooks";
 import process from "node:process";
 import Fastify from "fastify";
+import { nextProfileSegment } from "../../lib/profile.js";
 import type { Context } from "../../../src/app/context.js";
 import { DEFAULT_SETTINGS, recordAudit } from "../../../src/app/context.js";
 import type { Repositories } from "../../../src/app/ports.js";
@@ -193,6 +194,8 @@ process.on("message", (message: HostRequest) => {
           seeded: server.seeded,
         });
       } else if (message.type === "stats") {
+        // Stats are taken before and after each round: profile segments follow them.
+        await nextProfileSegment(`server-${String(process.pid)}`);
         const cpu = process.cpuUsage();
         const elu = performance.eventLoopUtilization();
         reply({

@@ -132,7 +132,7 @@ export function apiKeyUseCases(context: Context, keys: ApiKeyCache): Application
           actor: caller.id,
           payload: { id },
         });
-        await context.store.notify({ kind: "api_key" });
+        r.changes.announce({ kind: "api_key" });
       });
       // The notice reaches this instance's cache too, but with PostgreSQL only after a round
       // trip: a revocation must bind the instance that made it before it answers.

@@ -173,7 +173,11 @@ describe("decisions through the service", () => {
         h.store.transaction((r: Repositories) =>
           work({
             ...r,
-            receipts: { ...r.receipts, insert: () => Promise.reject(new Error("disk full")) },
+            receipts: {
+              ...r.receipts,
+              insert: () => Promise.reject(new Error("disk full")),
+              insertMany: () => Promise.reject(new Error("disk full")),
+            },
           }),
         ),
     };

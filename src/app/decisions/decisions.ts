@@ -5,8 +5,9 @@ import type { Population } from "../../core/vocabulary.js";
 import { authorize } from "../access/permissions.js";
 import type { Application, DecisionRequest } from "../application.js";
 import type { AuditEntry } from "../audit/audit-chain.js";
-import { readStore, transact, type Context } from "../context.js";
+import { readStore, recordAuditRun, transact, type Context } from "../context.js";
 import { AppError } from "../errors.js";
+import type { Repositories } from "../ports.js";
 import type { ReceiptRecord } from "../records.js";
 import type { ReceiptWriter } from "./receipt-writer.js";
 import type { RulesCache } from "./rules-cache.js";
@@ -121,15 +122,19 @@ export interface DecisionActor {
   readonly id: string;
 }
 
+/** A decision with what recording it stores: its receipt and audit events. */
+export interface DecisionToRecord {
+  readonly decision: Decision;
+  readonly receipt: ReceiptRecord;
+  readonly events: readonly AuditEntry[];
+}
+
 /**
- * Loads the tenant's rules (cached), the principal and its exemptions, evaluates, and stores the
- * receipt with its audit event in one transaction (shared with concurrent decisions: group commit). A decision that cannot be stored is not
- * returned, and a store that cannot be read yields `store.unavailable`: never `allow`.
- *
- * Callers check roles and where the evidence came from first: the decision API refuses
- * federated events, which only the federation use cases produce from verified assertions.
+ * Loads the tenant's rules (cached), the principal and its exemptions, and evaluates: the decision
+ * with its receipt and audit events, not yet stored. Nothing may act on it until it is recorded
+ * ({@link decideAndRecord}, or a caller's own transaction through {@link recordDecision}).
  */
-export async function decideAndRecord(
+export async function prepareDecision(
   context: Context,
   services: DecisionServices,
   tenant: string,
@@ -137,7 +142,7 @@ export async function decideAndRecord(
   actor: DecisionActor,
   /** Kept on the receipt beside the inputs: what else the caller wants an auditor to see. */
   note?: Readonly<Record<string, unknown>>,
-): Promise<Decision> {
+): Promise<DecisionToRecord> {
   const now = context.clock.now();
   const { input, population } = await loadEvaluationInput(context, services, tenant, request, now);
   const decision = evaluate(input, { now, id: context.random.id("dec") });
@@ -182,8 +187,40 @@ export async function decideAndRecord(
           },
         ]
       : [];
-  await services.receipts.write(receipt, [recorded, ...breakGlass]);
-  return decision;
+  return { decision, receipt, events: [recorded, ...breakGlass] };
+}
+
+/** Stores a prepared decision's receipt and audit events in the caller's transaction. */
+export async function recordDecision(
+  context: Context,
+  r: Repositories,
+  prepared: DecisionToRecord,
+): Promise<void> {
+  await r.receipts.insert(prepared.receipt);
+  // A decision's events are all of its tenant's chain.
+  await recordAuditRun(context, r, prepared.events);
+}
+
+/**
+ * Loads the tenant's rules (cached), the principal and its exemptions, evaluates, and stores the
+ * receipt with its audit event in one transaction (shared with concurrent decisions: group
+ * commit). A decision that cannot be stored is not returned, and a store that cannot be read
+ * yields `store.unavailable`: never `allow`.
+ *
+ * Callers check roles and where the evidence came from first: the decision API refuses
+ * federated events, which only the federation use cases produce from verified assertions.
+ */
+export async function decideAndRecord(
+  context: Context,
+  services: DecisionServices,
+  tenant: string,
+  request: DecisionRequest,
+  actor: DecisionActor,
+  note?: Readonly<Record<string, unknown>>,
+): Promise<Decision> {
+  const prepared = await prepareDecision(context, services, tenant, request, actor, note);
+  await services.receipts.write(prepared.receipt, prepared.events);
+  return prepared.decision;
 }
 
 /** The decision API: checks the caller, refuses caller-asserted federated evidence, decides. */

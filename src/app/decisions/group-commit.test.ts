@@ -38,9 +38,16 @@ describe("decisions committed in groups", () => {
     return { store, count: () => count };
   }
 
-  /** The harness's store, whose transactions fail when they append the `failAt`-th event. */
+  /**
+   * The harness's store, whose transactions fail when they append the `failAt`-th event, alone
+   * or among many.
+   */
   function failingAppends(failAt: number): Store {
     let appended = 0;
+    const reaches = (count: number): boolean => {
+      appended += count;
+      return appended >= failAt && appended - count < failAt;
+    };
     return {
       ...h.store,
       read: (work) => h.store.read(work),
@@ -50,12 +57,14 @@ describe("decisions committed in groups", () => {
             ...r,
             audit: {
               ...r.audit,
-              append: (chain, link) => {
-                appended += 1;
-                return appended === failAt
+              append: (chain, link) =>
+                reaches(1)
                   ? Promise.reject(new Error("disk I/O error"))
-                  : r.audit.append(chain, link);
-              },
+                  : r.audit.append(chain, link),
+              appendMany: (chain, links) =>
+                reaches(links.length)
+                  ? Promise.reject(new Error("disk I/O error"))
+                  : r.audit.appendMany(chain, links),
             },
           }),
         ),

@@ -1,6 +1,6 @@
 import type { AuditEntry } from "../audit/audit-chain.js";
 import { chainOf } from "../audit/audit-chain.js";
-import { recordAudit, transact, type Context } from "../context.js";
+import { recordAuditRun, transact, type Context } from "../context.js";
 import type { Repositories } from "../ports.js";
 import type { ReceiptRecord } from "../records.js";
 
@@ -65,13 +65,21 @@ async function writeBatch(
   r: Repositories,
   batch: readonly Pending[],
 ): Promise<void> {
-  for (const pending of batch) await r.receipts.insert(pending.receipt);
-  // Appends go chain by chain, in arrival order within each chain (the sort is stable). With
-  // PostgreSQL each chain's head is locked until the commit; taking them in one order means two
-  // instances' batches queue behind each other instead of deadlocking.
+  await r.receipts.insertMany(batch.map((pending) => pending.receipt));
+  // Appends go chain by chain, in arrival order within each chain (the sort is stable), one
+  // store call per chain. With PostgreSQL each chain's head is locked until the commit; taking
+  // them in one order means two instances' batches queue behind each other instead of
+  // deadlocking.
   const events = batch
     .flatMap((pending) => pending.events)
     .map((entry, index) => ({ entry, index, chain: chainOf(entry.tenant) }))
     .sort((a, b) => (a.chain < b.chain ? -1 : a.chain > b.chain ? 1 : a.index - b.index));
-  for (const { entry } of events) await recordAudit(context, r, entry);
+  let run: AuditEntry[] = [];
+  for (const [index, { entry, chain }] of events.entries()) {
+    run.push(entry);
+    if (events[index + 1]?.chain !== chain) {
+      await recordAuditRun(context, r, run);
+      run = [];
+    }
+  }
 }

@@ -25,7 +25,8 @@ const ATTEMPTS = 5;
 /**
  * Applies `change` to the flow by compare-and-set, reading it again and retrying when another
  * request moved it first. `change` returns the new record (version unchanged: this adds one), or
- * undefined to leave the flow as it is; `audit` entries commit with the change.
+ * undefined to leave the flow as it is; `audit` entries, and whatever `alongside` writes, commit
+ * with the change, and only if the change is made.
  */
 export async function changeFlow(
   context: Context,
@@ -33,6 +34,7 @@ export async function changeFlow(
   id: string,
   change: (flow: FlowRecord) => FlowRecord | undefined,
   audit?: (flow: FlowRecord) => { type: string; payload: Record<string, unknown> } | undefined,
+  alongside?: (r: Repositories) => Promise<void>,
 ): Promise<FlowRecord | undefined> {
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     const outcome = await transact(context, async (r) => {
@@ -46,6 +48,7 @@ export async function changeFlow(
         updatedAt: context.clock.now().toISOString(),
       };
       if (!(await r.flows.update(updated))) return { done: false as const };
+      await alongside?.(r);
       const entry = audit?.(updated);
       if (entry !== undefined) await auditFlow(context, r, updated, entry.type, entry.payload);
       return { done: true as const, flow: updated };

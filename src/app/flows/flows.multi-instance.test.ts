@@ -3,6 +3,7 @@
 // share one PostgreSQL database; every move of a flow is a compare-and-set there.
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { Application, Caller, FlowBrowser } from "../application.js";
+import { chainOf } from "../audit/audit-chain.js";
 import type { Harness } from "../test-support/harness.js";
 import {
   describeOnPostgres,
@@ -81,6 +82,13 @@ describeOnPostgres(
         second.flows.show("acme", fresh.flow, other),
       ]);
       expect(screens.map((s) => s.kind).sort()).toEqual(["failed", "redirect"]);
+      const events = await first.store.read(({ audit }) =>
+        audit.read(chainOf("acme"), { afterSeq: 0, limit: 1000 }),
+      );
+      const ofFlow = (type: string) =>
+        events.filter((e) => e.type === type && e.actor === `flow:${fresh.flow}`);
+      expect(ofFlow("flow.completed")).toHaveLength(1);
+      expect(ofFlow("decision.recorded")).toHaveLength(1);
     });
   },
 );

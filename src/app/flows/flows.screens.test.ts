@@ -194,5 +194,12 @@ describe("hosted flow screens", () => {
       audit.read(chainOf("acme"), { afterSeq: 0, limit: 500 }),
     );
     expect(events.filter((e) => e.type === "flow.completed")).toHaveLength(1);
+    // The loser's decision is not kept: one receipt, the one the flow completed with.
+    const recorded = events.filter(
+      (e) => e.type === "decision.recorded" && e.actor === `flow:${flow}`,
+    );
+    expect(recorded).toHaveLength(1);
+    const completed = events.find((e) => e.type === "flow.completed");
+    expect(recorded[0]?.payload.decision).toBe(completed?.payload.decision);
   });
 });

@@ -8,9 +8,15 @@ import type {
   FlowBrowser,
 } from "../application.js";
 import { readStore, transact, type Context } from "../context.js";
-import { decideAndRecord, previewDecision, type DecisionServices } from "../decisions/decisions.js";
+import {
+  prepareDecision,
+  previewDecision,
+  recordDecision,
+  type DecisionServices,
+} from "../decisions/decisions.js";
 import { AppError } from "../errors.js";
 import { idpProfile } from "../federation/federation.js";
+import type { Repositories } from "../ports.js";
 import type { BrowserSessionRecord, FlowRecord, IdpRecord } from "../records.js";
 import { flowApiUseCases, type FlowParts } from "./flow-api.js";
 import { flowOptions, mayEnrol, type FlowMethods } from "./flow-options.js";
@@ -288,9 +294,11 @@ export function flowUseCases(
   }
 
   /**
-   * Records the decision as a receipt and ends the flow by it: an `allow` completes the flow
-   * with a one-time code and remembers the evidence in this browser; a `deny` (or a principal
-   * that policy does not apply to) ends it with an explanation.
+   * Decides, and ends the flow by the decision: an `allow` completes the flow with a one-time code
+   * and remembers the evidence in this browser; a `deny` (or a principal that policy does not
+   * apply to) ends it with an explanation. The receipt commits with the flow's end, so of two
+   * tabs (or instances) settling one flow together, only the one that ends it leaves a receipt.
+   * A `challenge` (the rules changed since the preview) records nothing and asks again.
    */
   async function settle(
     flow: FlowRecord,
@@ -301,7 +309,7 @@ export function flowUseCases(
   ): Promise<FlowScreen> {
     const reused =
       world.session !== undefined && flow.events.length === 0 ? world.session : undefined;
-    const decision = await decideAndRecord(
+    const prepared = await prepareDecision(
       context,
       services,
       flow.tenant,
@@ -309,7 +317,9 @@ export function flowUseCases(
       { id: `flow:${flow.id}` },
       { flow: { id: flow.id, ...(reused === undefined ? {} : { reusedSession: reused.id }) } },
     );
+    const { decision } = prepared;
     const decisionId = decision.id ?? "";
+    const recordIt = (r: Repositories) => recordDecision(context, r, prepared);
     if (decision.outcome === "challenge") {
       return challengeScreen(flow, world, decision, frame, notice);
     }
@@ -324,6 +334,7 @@ export function flowUseCases(
           type: "flow.denied",
           payload: { decision: decisionId, reasons: decision.reasons.map((r) => r.code) },
         }),
+        recordIt,
       );
       if (denied?.decision !== decisionId) stop("flow.used", world.tenant);
       return {
@@ -359,6 +370,7 @@ export function flowUseCases(
           ...(reused === undefined ? {} : { reusedSession: reused.id }),
         },
       }),
+      recordIt,
     );
     if (completed?.codeHash !== codeHash) return stop("flow.used", world.tenant);
     await remember(completed, world, decision, at);

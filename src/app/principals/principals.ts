@@ -37,7 +37,7 @@ export function principalUseCases(context: Context): Application["principals"] {
             previousPopulation: existing?.population ?? null,
           },
         });
-        await context.store.notify({ kind: "principal", tenant });
+        r.changes.announce({ kind: "principal", tenant });
         return record;
       });
     },

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it, vi } from "vitest";
-import type { Store, StoreChange } from "../../app/ports.js";
+import type { ChangeNotices, Store, StoreChange } from "../../app/ports.js";
 import { uniqueId } from "./fixtures.js";
 import type { ContractContext } from "./store-harness.js";
 
@@ -77,11 +77,11 @@ export function describeChangeNotifications({ store }: ContractContext): void {
       staying.unsubscribe();
     });
 
-    it("holds back a change notified inside a transaction until it commits", async () => {
+    it("holds back a change announced inside a transaction until it commits", async () => {
       const tenant = uniqueId("tenant");
       const { received, unsubscribe } = collectChanges(store(), tenant);
-      await store().transaction(async () => {
-        await store().notify({ kind: "principal", tenant });
+      await store().transaction(async ({ changes }) => {
+        changes.announce({ kind: "principal", tenant });
         await sleep(100);
         expect(received).toEqual([]);
       });
@@ -95,8 +95,9 @@ export function describeChangeNotifications({ store }: ContractContext): void {
       const tenant = uniqueId("tenant");
       const { received, unsubscribe } = collectChanges(store(), tenant);
       await expect(
-        store().transaction(async () => {
-          await store().notify({ kind: "policy", tenant });
+        store().transaction(async ({ changes }) => {
+          changes.announce({ kind: "policy", tenant });
+          await sleep(10);
           throw new Error("rolled back");
         }),
       ).rejects.toThrow("rolled back");
@@ -106,6 +107,24 @@ export function describeChangeNotifications({ store }: ContractContext): void {
         expect(received).toEqual([{ kind: "api_key", tenant }]);
       }, DELIVERY);
       unsubscribe();
+    });
+
+    it("refuses an announcement outside a transaction, where nothing could hold it back", async () => {
+      const tenant = uniqueId("tenant");
+      let announcements: ChangeNotices | undefined;
+      await expect(
+        store().read(({ changes }) => {
+          changes.announce({ kind: "policy", tenant });
+          return Promise.resolve();
+        }),
+      ).rejects.toThrow(/announced through a transaction/);
+      await store().transaction(({ changes }) => {
+        announcements = changes;
+        return Promise.resolve();
+      });
+      expect(() => announcements?.announce({ kind: "policy", tenant })).toThrow(
+        /after its transaction ended/,
+      );
     });
 
     it("keeps delivering to the other listeners when one throws, and warns", async () => {

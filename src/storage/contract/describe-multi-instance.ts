@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { Store } from "../../app/ports.js";
 import { collectChanges, DELIVERY } from "./describe-change-notifications.js";
-import { appendOne, findChainBreak, tenantRecord, uniqueId } from "./fixtures.js";
+import { appendOne, chainLink, findChainBreak, tenantRecord, uniqueId } from "./fixtures.js";
 import type { ContractContext } from "./store-harness.js";
 
 /**
@@ -34,6 +34,26 @@ export function describeMultiInstance({ store, harness }: ContractContext): void
         audit.read(chain, { afterSeq: 0, limit: 100 }),
       );
       expect(events).toHaveLength(50);
+      expect(findChainBreak(events)).toBeUndefined();
+    });
+
+    it("appends batches concurrently from two instances without fork or gap", async ({ skip }) => {
+      const instances = [store(), other(skip)];
+      const chain = uniqueId("chain");
+      await Promise.all(
+        Array.from({ length: 20 }, (_, index) =>
+          (instances[index % 2] ?? store()).transaction(({ audit }) =>
+            audit.appendMany(
+              chain,
+              Array.from({ length: 1 + (index % 5) }, () => chainLink(chain)),
+            ),
+          ),
+        ),
+      );
+      const events = await store().transaction(({ audit }) =>
+        audit.read(chain, { afterSeq: 0, limit: 100 }),
+      );
+      expect(events).toHaveLength(60);
       expect(findChainBreak(events)).toBeUndefined();
     });
 

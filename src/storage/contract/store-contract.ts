@@ -1,11 +1,13 @@
 import { afterAll, beforeAll, describe } from "vitest";
 import { describeAuthenticators } from "./describe-authenticators.js";
 import { describeAuditChain } from "./describe-audit-chain.js";
+import { describeBatchedWrites } from "./describe-batched-writes.js";
 import { describeChangeNotifications } from "./describe-change-notifications.js";
 import { describeExemptionQueries } from "./describe-exemption-queries.js";
 import { describeFederation } from "./describe-federation.js";
 import { describeFlows } from "./describe-flows.js";
 import { describeMultiInstance } from "./describe-multi-instance.js";
+import { describeNestingRefusals } from "./describe-nesting-refusals.js";
 import { describePagination } from "./describe-pagination.js";
 import { describeRecoveryCodes } from "./describe-recovery-codes.js";
 import { describeRoundTrips } from "./describe-round-trips.js";
@@ -20,11 +22,21 @@ import type { ContractContext, StoreHarness } from "./store-harness.js";
 
 export type { StoreHarness } from "./store-harness.js";
 
+/** How the store under test was opened, where it changes what the suite can expect. */
+export interface ContractOptions {
+  /** Opened with `detectNesting` (the default in tests): the nesting refusals run too. */
+  readonly detectsNesting?: boolean;
+}
+
 /**
  * The storage contract: the one suite every Store passes, whatever its database. `open` runs
  * once for the suite and must give a store on an empty, migrated database.
  */
-export function describeStoreContract(name: string, open: () => Promise<StoreHarness>): void {
+export function describeStoreContract(
+  name: string,
+  open: () => Promise<StoreHarness>,
+  options: ContractOptions = { detectsNesting: true },
+): void {
   describe(name, () => {
     let opened: StoreHarness | undefined;
 
@@ -50,6 +62,7 @@ export function describeStoreContract(name: string, open: () => Promise<StoreHar
     describePagination(context);
     describeExemptionQueries(context);
     describeAuditChain(context);
+    describeBatchedWrites(context);
     describeChangeNotifications(context);
     describeMultiInstance(context);
     describeFederation(context);
@@ -59,5 +72,6 @@ export function describeStoreContract(name: string, open: () => Promise<StoreHar
     describeVerificationThrottles(context);
     describeWebAuthn(context);
     describeFlows(context);
+    if (options.detectsNesting === true) describeNestingRefusals(context);
   });
 }

@@ -3,8 +3,9 @@ import type { AuditStore } from "../../app/ports.js";
 import type { AuditEvent } from "../../app/records.js";
 import type { AuditEventsTable, Database } from "./database.js";
 import { fromJsonText, toJsonText } from "./json-text.js";
-import { checkLimit } from "./page.js";
+import { checkLimit, literalLimit } from "./page.js";
 import { queryTemplate } from "./query-template.js";
+import { chunkRows } from "./statement-rows.js";
 import { checkTimeText, toTimeText } from "./time-text.js";
 
 export interface AuditRepositoryOptions {
@@ -16,7 +17,8 @@ export interface AuditRepositoryOptions {
 }
 
 // The statements of every append, compiled once each (query-template.ts): four when heads are
-// locked (PostgreSQL), three when write transactions are serial (SQLite).
+// locked (PostgreSQL), three when write transactions are serial (SQLite). An append of many
+// events takes as many, its events inserted in one multi-row statement instead of one each.
 const insertPlaceholderHead = queryTemplate<unknown, [string]>(1, (db, chain) =>
   db
     .insertInto("audit_heads")
@@ -66,22 +68,30 @@ export function createAuditRepository(
   db: Kysely<Database>,
   options: AuditRepositoryOptions,
 ): AuditStore {
+  // The head as `link` sees it: none for an empty chain. Locked until the commit on PostgreSQL.
+  async function takeHead(chain: string): Promise<{ seq: number; hash: string } | undefined> {
+    if (options.lockHeads) {
+      // The placeholder row (seq 0) gives a new chain a row to lock: without it, two first
+      // appends would both see no head and fork. It rolls back with the transaction.
+      await insertPlaceholderHead(db, chain);
+      const [row] = (await lockHead(db, chain)).rows;
+      if (row === undefined) throw new Error(`Audit chain ${chain} has no head row`);
+      return row.seq === 0 ? undefined : { seq: row.seq, hash: row.hash };
+    }
+    // No other writer runs until this transaction ends: what is read stays the head.
+    const [row] = (await readHead(db, chain)).rows;
+    return row === undefined || row.seq === 0 ? undefined : { seq: row.seq, hash: row.hash };
+  }
+
+  async function writeHead(chain: string, head: { seq: number; hash: string }): Promise<void> {
+    await (options.lockHeads
+      ? updateHead(db, head.seq, head.hash, chain)
+      : upsertHead(db, chain, head.seq, head.hash));
+  }
+
   return {
     async append(chain, link) {
-      let head: { seq: number; hash: string } | undefined;
-      if (options.lockHeads) {
-        // The placeholder row (seq 0) gives a new chain a row to lock: without it, two first
-        // appends would both see no head and fork. It rolls back with the transaction.
-        await insertPlaceholderHead(db, chain);
-        const [row] = (await lockHead(db, chain)).rows;
-        if (row === undefined) throw new Error(`Audit chain ${chain} has no head row`);
-        head = row.seq === 0 ? undefined : { seq: row.seq, hash: row.hash };
-      } else {
-        // No other writer runs until this transaction ends: what is read stays the head.
-        const [row] = (await readHead(db, chain)).rows;
-        head = row === undefined || row.seq === 0 ? undefined : { seq: row.seq, hash: row.hash };
-      }
-
+      const head = await takeHead(chain);
       const event = link(head);
       checkLinksToHead(chain, head, event);
       const r = toRow(event);
@@ -98,10 +108,27 @@ export function createAuditRepository(
         r.prev_hash,
         r.hash,
       );
-      await (options.lockHeads
-        ? updateHead(db, event.seq, event.hash, chain)
-        : upsertHead(db, chain, event.seq, event.hash));
+      await writeHead(chain, event);
       return event;
+    },
+
+    async appendMany(chain, links) {
+      if (links.length === 0) return [];
+      let head = await takeHead(chain);
+      const events: AuditEvent[] = [];
+      // Every link is checked before anything is written, as `append` refuses its one.
+      for (const link of links) {
+        const event = link(head);
+        checkLinksToHead(chain, head, event);
+        events.push(event);
+        head = { seq: event.seq, hash: event.hash };
+      }
+      for (const rows of chunkRows(events.map(toRow))) {
+        await db.insertInto("audit_events").values(rows).execute();
+      }
+      const last = events[events.length - 1];
+      if (last !== undefined) await writeHead(chain, last);
+      return events;
     },
 
     // `from` is inclusive and `to` exclusive, so that consecutive windows never count an event
@@ -117,7 +144,7 @@ export function createAuditRepository(
       if (filter.from !== undefined)
         query = query.where("at", ">=", toTimeText(filter.from, "from"));
       if (filter.to !== undefined) query = query.where("at", "<", toTimeText(filter.to, "to"));
-      const rows = await query.orderBy("seq").limit(limit).execute();
+      const rows = await query.orderBy("seq").limit(literalLimit(limit)).execute();
       return rows.map(toEvent);
     },
 

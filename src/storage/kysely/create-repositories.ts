@@ -1,5 +1,5 @@
 import type { Kysely } from "kysely";
-import type { Repositories } from "../../app/ports.js";
+import type { ChangeNotices, Repositories } from "../../app/ports.js";
 import { createApiKeyRepository } from "./api-key-repository.js";
 import { createAuthenticatorRepository } from "./authenticator-repository.js";
 import { createAuditRepository, type AuditRepositoryOptions } from "./audit-repository.js";
@@ -24,10 +24,14 @@ import {
   createWebAuthnSettingsRepository,
 } from "./webauthn-repository.js";
 
-/** Every repository, bound to `db`: pass a transaction to make them all write in it. */
+/**
+ * Every repository, bound to `db`: pass a transaction to make them all write in it, with the
+ * notices that hold its announcements until it commits.
+ */
 export function createRepositories(
   db: Kysely<Database>,
   options: AuditRepositoryOptions,
+  changes: ChangeNotices,
 ): Repositories {
   return {
     tenants: createTenantRepository(db),
@@ -50,5 +54,6 @@ export function createRepositories(
     webauthnSettings: createWebAuthnSettingsRepository(db),
     flows: createFlowRepository(db),
     browserSessions: createBrowserSessionRepository(db),
+    changes,
   };
 }

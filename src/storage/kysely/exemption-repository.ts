@@ -2,7 +2,7 @@ import type { Kysely, Selectable } from "kysely";
 import type { ExemptionFilter, ExemptionStore } from "../../app/ports.js";
 import type { ExemptionRecord } from "../../app/records.js";
 import type { Database, ExemptionsTable } from "./database.js";
-import { checkLimit, decodeCursor, encodeCursor, toPage } from "./page.js";
+import { checkLimit, decodeCursor, encodeCursor, literalLimit, toPage } from "./page.js";
 import { queryTemplate } from "./query-template.js";
 import { toTimeText } from "./time-text.js";
 
@@ -18,22 +18,34 @@ function isDecisionLookup(
   );
 }
 
-// The same query as the general path below builds for that filter, compiled once.
-const selectActiveOfPrincipal = queryTemplate<
-  Selectable<ExemptionsTable>,
-  [string, string, string, number]
->(4, (db, tenant, principal, at, limit) =>
-  db
-    .selectFrom("exemptions")
-    .selectAll()
-    .where("tenant", "=", tenant)
-    .where("principal", "=", principal)
-    .where("status", "=", "approved")
-    .where("starts_at", "<=", at)
-    .where("expires_at", ">", at)
-    .orderBy("id")
-    .limit(limit),
-);
+type ActiveOfPrincipal = ReturnType<
+  typeof queryTemplate<Selectable<ExemptionsTable>, [string, string, string]>
+>;
+
+// The same query as the general path below builds for that filter, compiled once per limit (the
+// limit is written into the SQL: `literalLimit`). Decisions always ask for the same one.
+const activeOfPrincipalByLimit = new Map<number, ActiveOfPrincipal>();
+function selectActiveOfPrincipal(limit: number): ActiveOfPrincipal {
+  let template = activeOfPrincipalByLimit.get(limit);
+  if (template === undefined) {
+    template = queryTemplate<Selectable<ExemptionsTable>, [string, string, string]>(
+      3,
+      (db, tenant, principal, at) =>
+        db
+          .selectFrom("exemptions")
+          .selectAll()
+          .where("tenant", "=", tenant)
+          .where("principal", "=", principal)
+          .where("status", "=", "approved")
+          .where("starts_at", "<=", at)
+          .where("expires_at", ">", at)
+          .orderBy("id")
+          .limit(literalLimit(limit)),
+    );
+    activeOfPrincipalByLimit.set(limit, template);
+  }
+  return template;
+}
 
 export function createExemptionRepository(db: Kysely<Database>): ExemptionStore {
   return {
@@ -51,7 +63,7 @@ export function createExemptionRepository(db: Kysely<Database>): ExemptionStore 
       checkLimit(limit);
       if (isDecisionLookup(filter) && after === undefined) {
         const at = toTimeText(filter.activeAt, "activeAt");
-        const { rows } = await selectActiveOfPrincipal(db, tenant, filter.principal, at, limit + 1);
+        const { rows } = await selectActiveOfPrincipal(limit + 1)(db, tenant, filter.principal, at);
         return toPage(rows.map(toExemption), limit, (exemption) => encodeCursor(exemption.id));
       }
       let query = db.selectFrom("exemptions").selectAll().where("tenant", "=", tenant);
@@ -68,7 +80,7 @@ export function createExemptionRepository(db: Kysely<Database>): ExemptionStore 
       if (after !== undefined) query = query.where("id", ">", decodeCursor(after));
       const rows = await query
         .orderBy("id")
-        .limit(limit + 1)
+        .limit(literalLimit(limit + 1))
         .execute();
       return toPage(rows.map(toExemption), limit, (exemption) => encodeCursor(exemption.id));
     },

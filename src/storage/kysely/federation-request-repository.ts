@@ -1,33 +1,52 @@
-import type { Kysely } from "kysely";
+import type { Kysely, Selectable } from "kysely";
 import type { FederationRequestStore } from "../../app/ports.js";
 import type { FederationRequestRecord } from "../../app/records.js";
-import type { Database } from "./database.js";
+import type { Database, FederationRequestsTable } from "./database.js";
 import { fromJsonText, toJsonText } from "./json-text.js";
+import { queryTemplate } from "./query-template.js";
 import { toTimeText } from "./time-text.js";
+
+// Every federated sign-in stores its request, reads it on the answer and consumes it once:
+// compiled once each.
+const insertRequest = queryTemplate<unknown, [string, string, string, string, string]>(
+  5,
+  (db, id, tenant, idp, document, expiresAt) =>
+    db.insertInto("federation_requests").values({
+      id,
+      tenant,
+      idp,
+      document,
+      expires_at: expiresAt,
+      consumed_at: null,
+    }),
+);
+const selectRequest = queryTemplate<Selectable<FederationRequestsTable>, [string]>(1, (db, id) =>
+  db.selectFrom("federation_requests").selectAll().where("id", "=", id),
+);
+const consumeRequest = queryTemplate<unknown, [string, string]>(2, (db, at, id) =>
+  db
+    .updateTable("federation_requests")
+    .set({ consumed_at: at })
+    .where("id", "=", id)
+    .where("consumed_at", "is", null),
+);
 
 export function createFederationRequestRepository(db: Kysely<Database>): FederationRequestStore {
   return {
     async insert(record) {
       const { consumedAt: _consumed, ...document } = record;
-      await db
-        .insertInto("federation_requests")
-        .values({
-          id: record.id,
-          tenant: record.tenant,
-          idp: record.idp,
-          document: toJsonText(document),
-          expires_at: toTimeText(record.expiresAt, "expiresAt"),
-          consumed_at: null,
-        })
-        .execute();
+      await insertRequest(
+        db,
+        record.id,
+        record.tenant,
+        record.idp,
+        toJsonText(document),
+        toTimeText(record.expiresAt, "expiresAt"),
+      );
     },
 
     async get(id) {
-      const row = await db
-        .selectFrom("federation_requests")
-        .selectAll()
-        .where("id", "=", id)
-        .executeTakeFirst();
+      const [row] = (await selectRequest(db, id)).rows;
       if (row === undefined) return undefined;
       const record = fromJsonText(row.document) as FederationRequestRecord;
       return row.consumed_at === null ? record : { ...record, consumedAt: row.consumed_at };
@@ -35,13 +54,8 @@ export function createFederationRequestRepository(db: Kysely<Database>): Federat
 
     // One conditional UPDATE: of two answers racing for the same request, exactly one wins.
     async consume(id, at) {
-      const updated = await db
-        .updateTable("federation_requests")
-        .set({ consumed_at: toTimeText(at, "at") })
-        .where("id", "=", id)
-        .where("consumed_at", "is", null)
-        .executeTakeFirst();
-      return updated.numUpdatedRows === 1n;
+      const updated = await consumeRequest(db, toTimeText(at, "at"), id);
+      return updated.numAffectedRows === 1n;
     },
 
     async purge(before) {

@@ -1,22 +1,53 @@
 import type { Kysely, Selectable } from "kysely";
 import type { IdpStore } from "../../app/ports.js";
 import type { IdpObservation, IdpRecord } from "../../app/records.js";
-import type { Database, IdpsTable } from "./database.js";
+import type { Database, IdpObservationsTable, IdpsTable } from "./database.js";
 import { fromJsonText, toJsonText } from "./json-text.js";
+import { queryTemplate } from "./query-template.js";
 import { toTimeText } from "./time-text.js";
 
 /** The document column holds the record less its key and version, which have columns. */
 type IdpDocument = Omit<IdpRecord, "tenant" | "id" | "version" | "createdAt" | "updatedAt">;
 
+// A federated sign-in reads its IdP when it starts and again on the answer, and notes what the
+// IdP proved: compiled once each.
+const selectIdp = queryTemplate<Selectable<IdpsTable>, [string, string]>(2, (db, tenant, id) =>
+  db.selectFrom("idps").selectAll().where("tenant", "=", tenant).where("id", "=", id),
+);
+const selectObservation = queryTemplate<Selectable<IdpObservationsTable>, [string, string]>(
+  2,
+  (db, tenant, idp) =>
+    db
+      .selectFrom("idp_observations")
+      .selectAll()
+      .where("tenant", "=", tenant)
+      .where("idp", "=", idp),
+);
+const upsertObservation = queryTemplate<unknown, [string, string, number, string, string]>(
+  5,
+  (db, tenant, idp, provingMfa, unmappedSeen, updatedAt) =>
+    db
+      .insertInto("idp_observations")
+      .values({
+        tenant,
+        idp,
+        proving_mfa: provingMfa,
+        unmapped_seen: unmappedSeen,
+        updated_at: updatedAt,
+      })
+      .onConflict((conflict) =>
+        conflict.columns(["tenant", "idp"]).doUpdateSet((eb) => ({
+          proving_mfa: eb.ref("excluded.proving_mfa"),
+          unmapped_seen: eb.ref("excluded.unmapped_seen"),
+          updated_at: eb.ref("excluded.updated_at"),
+        })),
+      ),
+);
+
 export function createIdpRepository(db: Kysely<Database>): IdpStore {
   return {
     async get(tenant, id) {
-      const row = await db
-        .selectFrom("idps")
-        .selectAll()
-        .where("tenant", "=", tenant)
-        .where("id", "=", id)
-        .executeTakeFirst();
+      const [row] = (await selectIdp(db, tenant, id)).rows;
       return row === undefined ? undefined : toIdp(row);
     },
 
@@ -73,12 +104,7 @@ export function createIdpRepository(db: Kysely<Database>): IdpStore {
     },
 
     async observation(tenant, idp) {
-      const row = await db
-        .selectFrom("idp_observations")
-        .selectAll()
-        .where("tenant", "=", tenant)
-        .where("idp", "=", idp)
-        .executeTakeFirst();
+      const [row] = (await selectObservation(db, tenant, idp)).rows;
       if (row === undefined) return undefined;
       return {
         tenant: row.tenant,
@@ -90,16 +116,14 @@ export function createIdpRepository(db: Kysely<Database>): IdpStore {
     },
 
     async observe(observation) {
-      const row = {
-        proving_mfa: observation.provingMfa ? 1 : 0,
-        unmapped_seen: toJsonText(observation.unmappedSeen),
-        updated_at: toTimeText(observation.updatedAt, "updatedAt"),
-      };
-      await db
-        .insertInto("idp_observations")
-        .values({ tenant: observation.tenant, idp: observation.idp, ...row })
-        .onConflict((conflict) => conflict.columns(["tenant", "idp"]).doUpdateSet(row))
-        .execute();
+      await upsertObservation(
+        db,
+        observation.tenant,
+        observation.idp,
+        observation.provingMfa ? 1 : 0,
+        toJsonText(observation.unmappedSeen),
+        toTimeText(observation.updatedAt, "updatedAt"),
+      );
     },
   };
 }

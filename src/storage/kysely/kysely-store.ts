@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from "node:async_hooks";
-import { sql, type Kysely } from "kysely";
-import type { Store, StoreChange } from "../../app/ports.js";
+import { sql, type Kysely, type Transaction } from "kysely";
+import type { ChangeNotices, Store, StoreChange } from "../../app/ports.js";
 import type { AuditRepositoryOptions } from "./audit-repository.js";
 import type { ChangeListeners } from "./change-listeners.js";
 import { createRepositories } from "./create-repositories.js";
@@ -22,6 +22,14 @@ export interface KyselyStoreOptions {
    * (PostgreSQL) they run side by side and commit on their own.
    */
   readonly groupCommit?: boolean;
+  /**
+   * Refuse, naming the bug, a transaction or read started inside a transaction of the same store
+   * (it would wait for itself forever), and a `notify` inside one (it would announce before the
+   * commit). This follows each transaction's call chain with AsyncLocalStorage, whose promise
+   * hooks then run for every promise of the process: several percent of a sign-in's CPU. For
+   * tests; off unless true.
+   */
+  readonly detectNesting?: boolean;
 }
 
 interface TransactionScope {
@@ -29,33 +37,50 @@ interface TransactionScope {
   readonly changes: StoreChange[];
 }
 
+// Store.read's repositories belong to no transaction: nothing could hold an announcement back.
+const NO_NOTICES: ChangeNotices = {
+  announce() {
+    throw new Error("Changes are announced through a transaction's repositories, not Store.read's");
+  },
+};
+
+const nestedError = (what: string): Error =>
+  new Error(
+    `${what} was called inside a transaction of the same store; ` +
+      "use the repositories passed to the outer work instead",
+  );
+
 /** A Store over Kysely, the same for both dialects once they supply how changes travel. */
 export function createKyselyStore(options: KyselyStoreOptions): Store {
   const { db, audit, listeners, publish, release } = options;
   const group = options.groupCommit === true ? new GroupCommit(db) : undefined;
-  const scopes = new AsyncLocalStorage<TransactionScope>();
+  const scopes =
+    options.detectNesting === true ? new AsyncLocalStorage<TransactionScope>() : undefined;
+  const insideTransaction = (): boolean => scopes?.getStore()?.open === true;
   let closing: Promise<void> | undefined;
   // Outside a transaction each query takes the connection (SQLite) or a pooled one on its own.
-  const readers = createRepositories(db, audit);
+  const readers = createRepositories(db, audit, NO_NOTICES);
 
   return {
     async transaction(work) {
       // SQLite would wait forever for the connection its own caller holds, and PostgreSQL for
-      // the audit head it holds; failing at once names the bug instead.
-      if (scopes.getStore()?.open === true) {
-        throw new Error(
-          "Store.transaction was called inside a transaction of the same store; " +
-            "use the repositories passed to the outer work instead",
-        );
-      }
+      // the audit head it holds.
+      if (insideTransaction()) throw nestedError("Store.transaction");
       const scope: TransactionScope = { open: true, changes: [] };
+      const notices: ChangeNotices = {
+        announce(change) {
+          if (!scope.open) throw new Error("A change was announced after its transaction ended");
+          scope.changes.push(change);
+        },
+      };
+      const run = (trx: Transaction<Database>) => work(createRepositories(trx, audit, notices));
+      // The group runs `run` later, from its own call chain: the scope goes with it.
+      const tracked =
+        scopes === undefined
+          ? run
+          : (trx: Transaction<Database>) => scopes.run(scope, () => run(trx));
       const result = await (
-        group === undefined
-          ? scopes.run(scope, () =>
-              db.transaction().execute((trx) => work(createRepositories(trx, audit))),
-            )
-          : // The group runs `work` later, from its own call chain: the scope goes with it.
-            group.run((trx) => scopes.run(scope, () => work(createRepositories(trx, audit))))
+        group === undefined ? db.transaction().execute(tracked) : group.run(tracked)
       ).finally(() => {
         scope.open = false;
       });
@@ -65,23 +90,12 @@ export function createKyselyStore(options: KyselyStoreOptions): Store {
 
     async read(work) {
       // SQLite's one connection is held by the open transaction: a read would wait for itself.
-      if (scopes.getStore()?.open === true) {
-        throw new Error(
-          "Store.read was called inside a transaction of the same store; " +
-            "use the repositories passed to the outer work instead",
-        );
-      }
+      if (insideTransaction()) throw nestedError("Store.read");
       return work(readers);
     },
 
-    // Inside a transaction the change waits for the commit, so that no instance reloads
-    // before the data it would reload exists, and a rollback announces nothing.
     async notify(change) {
-      const scope = scopes.getStore();
-      if (scope?.open === true) {
-        scope.changes.push(change);
-        return;
-      }
+      if (insideTransaction()) throw nestedError("Store.notify");
       await publish(change);
     },
 

@@ -4,6 +4,7 @@ import type { MandateVersionRecord } from "../../app/records.js";
 import type { PlatformMandate } from "../../core/policy.js";
 import type { Database, MandateVersionsTable } from "./database.js";
 import { fromJsonText, toJsonText } from "./json-text.js";
+import { literalLimit } from "./page.js";
 import { toTimeText } from "./time-text.js";
 
 export function createMandateRepository(db: Kysely<Database>): MandateStore {
@@ -29,7 +30,7 @@ export function createMandateRepository(db: Kysely<Database>): MandateStore {
         .selectAll()
         .where("id", "=", id)
         .orderBy("version", "desc")
-        .limit(1)
+        .limit(literalLimit(1))
         .executeTakeFirst();
       return row === undefined ? undefined : toMandateVersion(row);
     },

@@ -1,19 +1,26 @@
 import type { Kysely } from "kysely";
 import type { OneTimeProofStore } from "../../app/ports.js";
 import type { Database } from "./database.js";
+import { queryTemplate } from "./query-template.js";
 import { toTimeText } from "./time-text.js";
+
+// Claimed for every verified assertion or nonce: compiled once.
+const insertProof = queryTemplate<{ key: string }, [string, string, string]>(
+  3,
+  (db, scope, key, expiresAt) =>
+    db
+      .insertInto("one_time_proofs")
+      .values({ scope, key, expires_at: expiresAt })
+      .onConflict((conflict) => conflict.columns(["scope", "key"]).doNothing())
+      .returning("key"),
+);
 
 export function createOneTimeProofRepository(db: Kysely<Database>): OneTimeProofStore {
   return {
     // The primary key does the work, in one statement, across every instance sharing the store.
     async claim(scope, key, expiresAt) {
-      const inserted = await db
-        .insertInto("one_time_proofs")
-        .values({ scope, key, expires_at: toTimeText(expiresAt, "expiresAt") })
-        .onConflict((conflict) => conflict.columns(["scope", "key"]).doNothing())
-        .returning("key")
-        .executeTakeFirst();
-      return inserted !== undefined;
+      const { rows } = await insertProof(db, scope, key, toTimeText(expiresAt, "expiresAt"));
+      return rows.length === 1;
     },
 
     async purge(before) {

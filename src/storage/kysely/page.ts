@@ -1,3 +1,4 @@
+import { sql, type RawBuilder } from "kysely";
 import type { Page } from "../../app/ports.js";
 
 /** Opaque to callers: the last key of a page, base64url so that no one builds one by hand. */
@@ -15,6 +16,17 @@ export function checkLimit(limit: number): number {
     throw new RangeError(`Page limit must be a positive integer, got ${String(limit)}`);
   }
   return limit;
+}
+
+/**
+ * A LIMIT written into the SQL as a number rather than bound as a parameter. SQLite lets the
+ * value of a bound LIMIT steer the query plan, so binding one marks the prepared statement
+ * expired and every run compiles it again (about 9 µs each here, more than the lookup itself);
+ * a literal limit runs as prepared. The value is checked to be a positive integer, so writing it
+ * into the SQL can never inject anything.
+ */
+export function literalLimit(limit: number): RawBuilder<number> {
+  return sql.lit(checkLimit(limit));
 }
 
 /**

@@ -4,7 +4,7 @@ import type { PolicyVersionRecord } from "../../app/records.js";
 import type { TenantPolicy } from "../../core/policy.js";
 import type { Database, PolicyVersionsTable } from "./database.js";
 import { fromJsonText, toJsonText } from "./json-text.js";
-import { checkLimit, toPage } from "./page.js";
+import { checkLimit, literalLimit, toPage } from "./page.js";
 import { queryTemplate } from "./query-template.js";
 import { toTimeText } from "./time-text.js";
 
@@ -17,7 +17,7 @@ const selectCurrentPolicy = queryTemplate<Selectable<PolicyVersionsTable>, [stri
       .selectAll()
       .where("tenant", "=", tenant)
       .orderBy("version", "desc")
-      .limit(1),
+      .limit(literalLimit(1)),
 );
 
 export function createPolicyRepository(db: Kysely<Database>): PolicyStore {
@@ -45,7 +45,7 @@ export function createPolicyRepository(db: Kysely<Database>): PolicyStore {
       if (before !== undefined) query = query.where("version", "<", before);
       const rows = await query
         .orderBy("version", "desc")
-        .limit(limit + 1)
+        .limit(literalLimit(limit + 1))
         .execute();
       return toPage(rows.map(toPolicyVersion), limit, (record) => String(record.version));
     },

@@ -3,7 +3,7 @@ import type { PrincipalStore } from "../../app/ports.js";
 import type { PrincipalRecord } from "../../app/records.js";
 import type { Population } from "../../core/vocabulary.js";
 import type { Database, PrincipalsTable } from "./database.js";
-import { checkLimit, decodeCursor, encodeCursor, toPage } from "./page.js";
+import { checkLimit, decodeCursor, encodeCursor, literalLimit, toPage } from "./page.js";
 import { queryTemplate } from "./query-template.js";
 import { toTimeText } from "./time-text.js";
 
@@ -27,7 +27,7 @@ export function createPrincipalRepository(db: Kysely<Database>): PrincipalStore 
       if (after !== undefined) query = query.where("id", ">", decodeCursor(after));
       const rows = await query
         .orderBy("id")
-        .limit(limit + 1)
+        .limit(literalLimit(limit + 1))
         .execute();
       return toPage(rows.map(toPrincipal), limit, (principal) => encodeCursor(principal.id));
     },

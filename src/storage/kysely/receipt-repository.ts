@@ -4,6 +4,7 @@ import type { ReceiptRecord } from "../../app/records.js";
 import type { Database, ReceiptsTable } from "./database.js";
 import { fromJsonText, toJsonText } from "./json-text.js";
 import { queryTemplate } from "./query-template.js";
+import { chunkRows } from "./statement-rows.js";
 import { toTimeText } from "./time-text.js";
 
 // Every decision writes one: compiled once (query-template.ts).
@@ -34,17 +35,37 @@ export function createReceiptRepository(db: Kysely<Database>): ReceiptStore {
     },
 
     async insert(record) {
+      const r = toRow(record);
       await insertReceipt(
         db,
-        record.id,
-        record.tenant,
-        record.principal,
-        record.outcome,
-        toTimeText(record.createdAt, "createdAt"),
-        toJsonText(record.decision),
-        toJsonText(record.inputSummary),
+        r.id,
+        r.tenant,
+        r.principal,
+        r.outcome,
+        r.created_at,
+        r.decision,
+        r.input_summary,
       );
     },
+
+    async insertMany(records) {
+      if (records.length === 0) return;
+      for (const rows of chunkRows(records.map(toRow))) {
+        await db.insertInto("receipts").values(rows).execute();
+      }
+    },
+  };
+}
+
+function toRow(record: ReceiptRecord): ReceiptsTable {
+  return {
+    id: record.id,
+    tenant: record.tenant,
+    principal: record.principal,
+    outcome: record.outcome,
+    created_at: toTimeText(record.createdAt, "createdAt"),
+    decision: toJsonText(record.decision),
+    input_summary: toJsonText(record.inputSummary),
   };
 }
 

@@ -3,7 +3,7 @@ import type { TenantStore } from "../../app/ports.js";
 import type { TenantRecord } from "../../app/records.js";
 import type { Database, TenantsTable } from "./database.js";
 import { fromJsonText, toJsonText } from "./json-text.js";
-import { checkLimit, decodeCursor, encodeCursor, toPage } from "./page.js";
+import { checkLimit, decodeCursor, encodeCursor, literalLimit, toPage } from "./page.js";
 import { queryTemplate } from "./query-template.js";
 import { toTimeText } from "./time-text.js";
 
@@ -25,7 +25,7 @@ export function createTenantRepository(db: Kysely<Database>): TenantStore {
       if (after !== undefined) query = query.where("id", ">", decodeCursor(after));
       const rows = await query
         .orderBy("id")
-        .limit(limit + 1)
+        .limit(literalLimit(limit + 1))
         .execute();
       return toPage(rows.map(toTenant), limit, (tenant) => encodeCursor(tenant.id));
     },

@@ -8,6 +8,7 @@ import { recoveryCodesMigration } from "./0005-recovery-codes.js";
 import { verificationThrottlesMigration } from "./0006-verification-throttles.js";
 import { signingKeysMigration } from "./0007-signing-keys.js";
 import { flowsMigration } from "./0008-flows.js";
+import { auditIndexesMigration } from "./0009-audit-indexes.js";
 
 /**
  * Every migration, in order. Listed in code rather than read from a folder so that the built
@@ -22,6 +23,7 @@ const migrations: Readonly<Record<string, Migration>> = {
   "0006-verification-throttles": verificationThrottlesMigration,
   "0007-signing-keys": signingKeysMigration,
   "0008-flows": flowsMigration,
+  "0009-audit-indexes": auditIndexesMigration,
 };
 
 const provider: MigrationProvider = {

@@ -12,7 +12,7 @@ import { CHANGE_CHANNEL, PostgresChangeFeed } from "./postgres-change-feed.js";
  */
 export async function openPostgresStore(
   connectionString: string,
-  options: { migrate: boolean },
+  options: { migrate: boolean; detectNesting: boolean },
 ): Promise<Store> {
   const db = createPostgresKysely(connectionString);
   const listeners = new ChangeListeners();
@@ -32,6 +32,7 @@ export async function openPostgresStore(
   }
   return createKyselyStore({
     db,
+    detectNesting: options.detectNesting,
     audit: { lockHeads: true },
     listeners,
     async publish(change) {

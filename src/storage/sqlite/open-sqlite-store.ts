@@ -13,7 +13,10 @@ import { createSqliteKysely, IN_MEMORY } from "./create-sqlite-kysely.js";
  * The embedded store: one process owns the file, so changes reach listeners in-process, after
  * the commit. A file's WAL is checkpointed by a worker thread, off the event loop.
  */
-export async function openSqliteStore(path: string, options: { migrate: boolean }): Promise<Store> {
+export async function openSqliteStore(
+  path: string,
+  options: { migrate: boolean; detectNesting: boolean },
+): Promise<Store> {
   const db = createSqliteKysely(path);
   try {
     if (options.migrate) await migrateToLatest(db);
@@ -29,6 +32,7 @@ export async function openSqliteStore(path: string, options: { migrate: boolean 
   const listeners = new ChangeListeners();
   return createKyselyStore({
     db,
+    detectNesting: options.detectNesting,
     audit: { lockHeads: false },
     // One connection: transactions wait for each other anyway, so they may as well commit
     // together.

@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { describeStoreContract } from "../contract/store-contract.js";
 import { tenantRecord } from "../contract/fixtures.js";
 import { migrateStore, openStore } from "../open-store.js";
+import { migrateToLatest } from "../migrations/migrate-to-latest.js";
 import { createSqliteKysely } from "./create-sqlite-kysely.js";
 
 const folder = mkdtempSync(join(tmpdir(), "tenant-mfa-sqlite-"));
@@ -19,10 +20,15 @@ describeStoreContract("SQLite store (file)", async () => {
   return { store, cleanup: () => store.close() };
 });
 
-describeStoreContract("SQLite store (in memory)", async () => {
-  const store = await openStore("sqlite::memory:");
-  return { store, cleanup: () => store.close() };
-});
+// As production opens it: no nesting detection, so no AsyncLocalStorage on any path.
+describeStoreContract(
+  "SQLite store (in memory, as production opens it)",
+  async () => {
+    const store = await openStore("sqlite::memory:", { detectNesting: false });
+    return { store, cleanup: () => store.close() };
+  },
+  { detectsNesting: false },
+);
 
 describe("SQLite store", () => {
   it("creates the database's folder and sets WAL, NORMAL sync, foreign keys, a busy timeout and a 64 MiB page cache", async () => {
@@ -86,6 +92,7 @@ describe("SQLite store", () => {
       "0006-verification-throttles",
       "0007-signing-keys",
       "0008-flows",
+      "0009-audit-indexes",
     ]);
     expect(await migrateStore(url)).toEqual([]);
     const store = await openStore(url, { migrate: false });
@@ -95,6 +102,24 @@ describe("SQLite store", () => {
       ).resolves.toBeUndefined();
     } finally {
       await store.close();
+    }
+  });
+
+  it("indexes audit events only as the audit log is read: by chain, with type or time", async () => {
+    const db = createSqliteKysely(join(folder, "audit-indexes.db"));
+    try {
+      await migrateToLatest(db);
+      const { rows } = await sql<{ name: string }>`
+        select name from sqlite_master where type = 'index' and tbl_name = 'audit_events'
+        order by name`.execute(db);
+      expect(rows.map((row) => row.name)).toEqual([
+        "audit_events_chain_at",
+        "audit_events_chain_type",
+        "sqlite_autoindex_audit_events_1",
+        "sqlite_autoindex_audit_events_2",
+      ]);
+    } finally {
+      await db.destroy();
     }
   });
 
