@@ -219,7 +219,7 @@ export function webauthnUseCases(
             payload: { ...settings },
           });
           // Announced once the transaction commits, to every instance's cache.
-          await context.store.notify({ kind: "webauthn_settings", tenant });
+          r.changes.announce({ kind: "webauthn_settings", tenant });
           return { ...record, source: "tenant" as const };
         });
       } finally {
