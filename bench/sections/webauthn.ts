@@ -315,18 +315,20 @@ async function run({ measure, log }: SectionContext): Promise<SectionResult> {
     ];
     const notes = [
       "full path, timed per sign-in: app.webauthn.finishAuthentication(service, acme, " +
-        "principal, authentication, {response}) (read: tenant, settings, the ceremony, the " +
-        "credential; verify: our client-data and authenticator-data checks, then the library's " +
-        "signature check; one transaction: the challenge consumed, the credential read again, " +
-        "the counter's compare-and-set, the webauthn.verified audit event) → " +
+        "principal, authentication, {response}) (the tenant's settings from the per-instance " +
+        "cache; read: the ceremony, the credential; verify: our client-data and " +
+        "authenticator-data checks, then the library's signature check; one transaction: the " +
+        "challenge consumed, the counter's compare-and-set from the counter read before " +
+        "verifying (the credential read again only when it matches nothing), the " +
+        "webauthn.verified audit event) → " +
         "app.decisions.decide(service, acme, {password event, the returned WebAuthn event}) " +
         "(phishing_resistant; policy and mandates from the rules cache, principal and exemptions " +
         "read, evaluate, receipt + decision.recorded audit event by group commit) — all " +
         "committed to a SQLite file (WAL, synchronous=NORMAL) before the call returns; every " +
         "verification must return the principal's credential with user verification and no " +
         "warning, and every decision be allow at AAL 3, or the section fails",
-      "not timed in full_per_s: app.webauthn.beginAuthentication (one transaction: tenant, " +
-        "settings, the principal's credentials, the challenge stored) and the authenticator's " +
+      "not timed in full_per_s: app.webauthn.beginAuthentication (settings from the cache; one " +
+        "transaction: the principal's credentials, the challenge stored) and the authenticator's " +
         `ES256 signature: each round's ${String(perRound)} ceremonies begun and signed just ` +
         `before it (${prepareSeconds.toFixed(1)} s in all), so up to that many challenges wait ` +
         "in the store at a round's start; with_begin_per_s times begin → finish → decide in each sign-in (the " +
@@ -357,7 +359,7 @@ async function run({ measure, log }: SectionContext): Promise<SectionResult> {
         `${String(TARGET_RATIO)} (with begin ${(withBeginPerSecond / result.barePerSecond).toFixed(3)}; ` +
         `${rate(result.fullPerSecond)} vs ${rate(result.barePerSecond)}/s). What limits: a ` +
         `sign-in is two use cases, ${transactionsPerSignIn.toFixed(2)} store transactions and ` +
-        "a read, about 20 SQL statements through Kysely, where the bare path is one signature " +
+        "a read, about 17 SQL statements through Kysely, where the bare path is one signature " +
         "check and two small parses; bench/README.md has a profile of where the time goes",
       `load average (1, 5, 15 min) before: ${loadBefore}; after: ${loadAfter} — on a two-core ` +
         "machine above 2 means other work waited for a core: compare medians taken on a quiet one",

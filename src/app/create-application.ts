@@ -13,6 +13,7 @@ import {
   withWebAuthnCredentials,
   type WebAuthnParts,
 } from "./authenticators/webauthn.js";
+import { WebAuthnSettingsCache } from "./authenticators/webauthn-settings-cache.js";
 import { DEFAULT_SETTINGS, type AppSettings, type Context } from "./context.js";
 import { decisionUseCases, type DecisionServices } from "./decisions/decisions.js";
 import { ReceiptWriter } from "./decisions/receipt-writer.js";
@@ -85,7 +86,8 @@ export function createApplication(parts: ApplicationParts): Application & { clos
     ),
   );
   const recoveryCodes = recoveryCodeUseCases(context, parts.recoveryCodeHasher);
-  const webauthn = webauthnUseCases(context, parts.webauthn);
+  const webauthnSettings = new WebAuthnSettingsCache(parts.store, parts.clock);
+  const webauthn = webauthnUseCases(context, parts.webauthn, webauthnSettings);
   const federation = federationUseCases(context, services, parts.federation);
   return {
     authenticate: (secret) => authenticate(context, keys, secret),
@@ -123,6 +125,7 @@ export function createApplication(parts: ApplicationParts): Application & { clos
     close() {
       cache.close();
       keys.close();
+      webauthnSettings.close();
     },
   };
 }

@@ -537,7 +537,8 @@ export interface ChangeNotices {
 
 /** What changed, so that every instance's caches drop what is stale (within a second). */
 export interface StoreChange {
-  readonly kind: "policy" | "mandate" | "exemption" | "principal" | "api_key" | "idp";
+  readonly kind:
+    "policy" | "mandate" | "exemption" | "principal" | "api_key" | "idp" | "webauthn_settings";
   /** The tenant concerned; absent for platform-wide changes. */
   readonly tenant?: string;
 }

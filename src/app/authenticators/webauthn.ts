@@ -28,6 +28,7 @@ import {
   type VerificationThrottle,
 } from "./verification-throttle.js";
 import { defaultWebAuthnSettings, validateWebAuthnSettings } from "./webauthn-settings.js";
+import type { WebAuthnSettingsCache } from "./webauthn-settings-cache.js";
 
 /** What the WebAuthn use cases need beyond the common context. */
 export interface WebAuthnParts {
@@ -96,10 +97,15 @@ const rpOf = (settings: WebAuthnSettings): RelyingParty => ({
  * throttled attempt leaves its challenge unconsumed: it was not judged, so the same assertion
  * may be sent again once the wait is over, while the challenge lasts (a response is still judged
  * at most once). A registration proves nothing about the principal and is not throttled.
+ *
+ * Authentication ceremonies and the finish of a registration take the tenant's settings from
+ * `cache`: a change made here binds them at once, one made through another instance within a
+ * second.
  */
 export function webauthnUseCases(
   context: Context,
   parts: WebAuthnParts | undefined,
+  cache: WebAuthnSettingsCache,
   throttle: VerificationThrottle = verificationThrottle(context),
 ): Application["webauthn"] {
   const need = (): WebAuthnParts => {
@@ -122,6 +128,15 @@ export function webauthnUseCases(
     const defaults = defaultWebAuthnSettings(parts?.publicUrl, tenantName(owner));
     if (defaults === undefined) throw new AppError("webauthn.not_configured");
     return { ...defaults, tenant: owner.id, source: "default" };
+  }
+
+  /**
+   * The settings in force for a ceremony, from the cache or else as {@link settingsIn} reads
+   * them: an unknown tenant is refused as `not_found` either way (tenants are never deleted, so
+   * one cached exists).
+   */
+  function ceremonySettings(r: Repositories, tenant: string): Promise<WebAuthnSettingsView> {
+    return cache.settings(tenant, async () => settingsIn(r, await requireTenant(r, tenant)));
   }
 
   /** Stores a new challenge for `purpose` and returns it with its id and expiry. */
@@ -157,8 +172,7 @@ export function webauthnUseCases(
     id: string,
     purpose: "registration" | "authentication",
   ) {
-    const owner = await requireTenant(r, tenant);
-    const settings = await settingsIn(r, owner);
+    const settings = await ceremonySettings(r, tenant);
     const ceremony = await r.webauthnChallenges.get(tenant, id);
     // Another principal's ceremony answers like an unknown one, and is left alone.
     if (
@@ -187,24 +201,33 @@ export function webauthnUseCases(
 
     async putSettings(caller, tenant, input) {
       authorize(caller, "tenant.configure", tenant);
-      return transact(context, async (r) => {
-        const owner = await requireTenant(r, tenant);
-        const settings = validateWebAuthnSettings(input, tenantName(owner));
-        const record = {
-          ...settings,
-          tenant,
-          updatedAt: context.clock.now().toISOString(),
-          updatedBy: caller.id,
-        };
-        await r.webauthnSettings.put(record);
-        await recordAudit(context, r, {
-          tenant,
-          type: "webauthn.settings_changed",
-          actor: caller.id,
-          payload: { ...settings },
+      try {
+        return await transact(context, async (r) => {
+          const owner = await requireTenant(r, tenant);
+          const settings = validateWebAuthnSettings(input, tenantName(owner));
+          const record = {
+            ...settings,
+            tenant,
+            updatedAt: context.clock.now().toISOString(),
+            updatedBy: caller.id,
+          };
+          await r.webauthnSettings.put(record);
+          await recordAudit(context, r, {
+            tenant,
+            type: "webauthn.settings_changed",
+            actor: caller.id,
+            payload: { ...settings },
+          });
+          // Announced once the transaction commits, to every instance's cache.
+          r.changes.announce({ kind: "webauthn_settings", tenant });
+          return { ...record, source: "tenant" as const };
         });
-        return { ...record, source: "tenant" as const };
-      });
+      } finally {
+        // The notice reaches this instance too, but with PostgreSQL only after a round trip: a
+        // new RP id, origin or user-verification requirement must bind the next ceremony here
+        // before this answers. Dropped even on a failure, whose commit may have happened.
+        cache.forget(tenant);
+      }
     },
 
     async beginRegistration(caller, tenant, principal) {
@@ -330,8 +353,7 @@ export function webauthnUseCases(
       authorize(caller, "authenticator.verify", tenant);
       const { protocol } = need();
       const { settings, credentials, ceremony } = await transact(context, async (r) => {
-        const owner = await requireTenant(r, tenant);
-        const settings = await settingsIn(r, owner);
+        const settings = await ceremonySettings(r, tenant);
         const credentials = await r.webauthnCredentials.list(tenant, principal);
         if (credentials.length === 0) throw new AppError("webauthn.no_credentials");
         // The challenge is ephemeral and carries no decision: not audited; its outcome is.
@@ -466,52 +488,66 @@ export function webauthnUseCases(
           return refuse("webauthn.locked", "The credential is locked.");
         }
         if (!verification.ok) return refuse(verification.code, verification.detail);
-        const fresh =
-          credential === undefined
-            ? undefined
-            : await r.webauthnCredentials.get(tenant, principal, credential.id);
-        if (fresh === undefined) return refuse("webauthn.credential_unknown", "It was removed.");
-        if (fresh.lockedAt !== undefined) return refuse("webauthn.locked", "It is locked.");
-        // Checklist W6, against the counter as it is now, not as it was when verification began.
+        // Verified means the credential was found, unlocked, before verifying.
+        if (credential === undefined)
+          return refuse("webauthn.credential_unknown", "It was removed.");
+        const verified = verification;
+        const accept = (expected: number, next: number) =>
+          r.webauthnCredentials.acceptAssertion(
+            tenant,
+            principal,
+            credential.id,
+            { expected, next },
+            verified.backupState,
+            at,
+          );
         const warnings: WebAuthnWarning[] = [];
         const clone: AuditEntry[] = [];
-        if (
-          verification.cloneSignal ||
-          isSignCountRegression(fresh.signCount, verification.signCount)
-        ) {
-          clone.push({
-            tenant,
-            type: "webauthn.clone_detected",
-            actor: caller.id,
-            payload: {
-              ...base,
-              storedSignCount: fresh.signCount,
-              receivedSignCount: verification.signCount,
-              policy: settings.signCountPolicy,
-            },
-          });
-          if (settings.signCountPolicy === "reject") {
-            return refuse(
-              "webauthn.clone_detected",
-              "The signature counter went backwards.",
-              clone,
-            );
+        // The compare-and-set requires the counter read before verifying, no lock, and the
+        // credential still there: when it succeeds, reading the credential now would have found
+        // just that, so it is not read again. Only a clone signal or a compare-and-set that
+        // matches nothing reads it, to tell why, and is judged as before.
+        let fresh = credential;
+        let next = Math.max(credential.signCount, verified.signCount);
+        const unchanged =
+          !verified.cloneSignal &&
+          !isSignCountRegression(credential.signCount, verified.signCount) &&
+          (await accept(credential.signCount, next));
+        if (!unchanged) {
+          const stored = await r.webauthnCredentials.get(tenant, principal, credential.id);
+          if (stored === undefined) return refuse("webauthn.credential_unknown", "It was removed.");
+          if (stored.lockedAt !== undefined) return refuse("webauthn.locked", "It is locked.");
+          fresh = stored;
+          // Checklist W6, against the counter as it is now, not as it was when verification began.
+          if (verified.cloneSignal || isSignCountRegression(fresh.signCount, verified.signCount)) {
+            clone.push({
+              tenant,
+              type: "webauthn.clone_detected",
+              actor: caller.id,
+              payload: {
+                ...base,
+                storedSignCount: fresh.signCount,
+                receivedSignCount: verified.signCount,
+                policy: settings.signCountPolicy,
+              },
+            });
+            if (settings.signCountPolicy === "reject") {
+              return refuse(
+                "webauthn.clone_detected",
+                "The signature counter went backwards.",
+                clone,
+              );
+            }
+            warnings.push({
+              code: "webauthn.clone_suspected",
+              message: `The signature counter went backwards (${String(verified.signCount)} after ${String(fresh.signCount)}): the authenticator may have been cloned.`,
+            });
           }
-          warnings.push({
-            code: "webauthn.clone_suspected",
-            message: `The signature counter went backwards (${String(verification.signCount)} after ${String(fresh.signCount)}): the authenticator may have been cloned.`,
-          });
+          next = Math.max(fresh.signCount, verified.signCount);
+          if (!(await accept(fresh.signCount, next))) {
+            return refuse("webauthn.concurrent_use", "Used concurrently.", clone);
+          }
         }
-        const next = Math.max(fresh.signCount, verification.signCount);
-        const accepted = await r.webauthnCredentials.acceptAssertion(
-          tenant,
-          principal,
-          fresh.id,
-          { expected: fresh.signCount, next },
-          verification.backupState,
-          at,
-        );
-        if (!accepted) return refuse("webauthn.concurrent_use", "Used concurrently.", clone);
         await throttle.recordSuccess(r, throttled);
         for (const event of clone) await recordAudit(context, r, event);
         await recordAudit(context, r, {

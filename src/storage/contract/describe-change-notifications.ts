@@ -13,6 +13,17 @@ export function collectChanges(store: Store, tenant: string) {
   return { received, unsubscribe };
 }
 
+/** Every kind a change can be of: a kind added to `StoreChange` and not here fails to compile. */
+const EVERY_KIND = {
+  policy: true,
+  mandate: true,
+  exemption: true,
+  principal: true,
+  api_key: true,
+  idp: true,
+  webauthn_settings: true,
+} satisfies Record<StoreChange["kind"], true>;
+
 /** Within a second, as caches must drop what is stale. */
 export const DELIVERY = { timeout: 1000, interval: 10 };
 
@@ -35,6 +46,20 @@ export function describeChangeNotifications({ store }: ContractContext): void {
       await store().notify({ kind: "mandate" });
       await vi.waitFor(() => {
         expect(received).toContainEqual({ kind: "mandate" });
+      }, DELIVERY);
+      unsubscribe();
+    });
+
+    it("delivers every kind of change, in order", async () => {
+      const tenant = uniqueId("tenant");
+      const { received, unsubscribe } = collectChanges(store(), tenant);
+      const changes = Object.keys(EVERY_KIND).map((kind) => ({
+        kind: kind as StoreChange["kind"],
+        tenant,
+      }));
+      for (const change of changes) await store().notify(change);
+      await vi.waitFor(() => {
+        expect(received).toEqual(changes);
       }, DELIVERY);
       unsubscribe();
     });

@@ -7,6 +7,7 @@ const KINDS: ReadonlySet<string> = new Set<StoreChange["kind"]>([
   "principal",
   "api_key",
   "idp",
+  "webauthn_settings",
 ]);
 
 /**
