@@ -17,6 +17,19 @@ let w: WebAuthnWorld;
 /** Runs once the next verification is done, before its outcome's transaction. */
 let whileVerifying: (() => Promise<unknown>) | undefined;
 
+/** Another assertion of the credential, accepted while this one is verified. */
+const acceptedMeanwhile = (credential: string, counter: { expected: number; next: number }) =>
+  w.h.store.transaction((r) =>
+    r.webauthnCredentials.acceptAssertion(
+      "acme",
+      "alice",
+      credential,
+      counter,
+      false,
+      "2026-11-23T12:00:00Z",
+    ),
+  );
+
 beforeEach(async () => {
   const real = createWebAuthnProtocol();
   const protocol: WebAuthnProtocol = {
@@ -74,17 +87,7 @@ describe("a credential that changes while its assertion is verified", () => {
     const key = w.authenticator({ initialSignCount: 5 });
     const view = await w.register(key);
     // Another assertion of the credential, accepted meanwhile, took the counter from 5 to 9.
-    whileVerifying = () =>
-      w.h.store.transaction((r) =>
-        r.webauthnCredentials.acceptAssertion(
-          "acme",
-          "alice",
-          view.id,
-          { expected: 5, next: 9 },
-          false,
-          "2026-11-23T12:00:00Z",
-        ),
-      );
+    whileVerifying = () => acceptedMeanwhile(view.id, { expected: 5, next: 9 });
     expect(await w.codeOf(w.authenticate(key))).toBe("webauthn.clone_detected");
     expect(await payloads("webauthn.clone_detected")).toEqual([
       expect.objectContaining({ storedSignCount: 9, receivedSignCount: 6, policy: "reject" }),
@@ -96,17 +99,7 @@ describe("a credential that changes while its assertion is verified", () => {
     await w.configure({ signCountPolicy: "warn" });
     const key = w.authenticator({ initialSignCount: 5 });
     const view = await w.register(key);
-    whileVerifying = () =>
-      w.h.store.transaction((r) =>
-        r.webauthnCredentials.acceptAssertion(
-          "acme",
-          "alice",
-          view.id,
-          { expected: 5, next: 9 },
-          false,
-          "2026-11-23T12:00:00Z",
-        ),
-      );
+    whileVerifying = () => acceptedMeanwhile(view.id, { expected: 5, next: 9 });
     const verified = await w.authenticate(key);
     expect(verified.warnings?.map((warning) => warning.code)).toEqual(["webauthn.clone_suspected"]);
     expect(verified.authenticator.signCount).toBe(9);
