@@ -14,21 +14,31 @@ interface Entry<T> {
 /**
  * Tenant policies and mandates as decisions read them, cached per instance. Every change is
  * announced through the store to every instance, which drops the stale entry at once; entries
- * also expire after a second, so a lost notice never delays a mandate by more than that.
+ * also expire after a second, so a lost notice never delays a mandate by more than that. A read
+ * that a change notice overlapped is used by the decision that made it but never kept: what it
+ * read may predate the change, and keeping it would make an emergency mandate wait for the
+ * entry to age out.
  */
 export class RulesCache {
   readonly #clock: Clock;
   readonly #policies = new Map<string, Entry<TenantPolicy | undefined>>();
   #mandates: Entry<readonly MandateVersionRecord[]> | undefined;
+  /** Counts the notices of each kind, so that a read they overlapped is not kept. */
+  #policyChanges = 0;
+  #mandateChanges = 0;
   readonly #unsubscribe: () => void;
 
   constructor(store: Store, clock: Clock) {
     this.#clock = clock;
     this.#unsubscribe = store.onChange((change) => {
-      if (change.kind === "mandate") this.#mandates = undefined;
+      if (change.kind === "mandate") {
+        this.#mandates = undefined;
+        this.#mandateChanges += 1;
+      }
       if (change.kind === "policy") {
         if (change.tenant === undefined) this.#policies.clear();
         else this.#policies.delete(change.tenant);
+        this.#policyChanges += 1;
       }
     });
   }
@@ -39,19 +49,25 @@ export class RulesCache {
   ): Promise<TenantPolicy | undefined> {
     const cached = this.#policies.get(tenant);
     if (cached !== undefined && this.#fresh(cached)) return cached.value;
+    const changes = this.#policyChanges;
+    const loadedAt = this.#clock.now().getTime();
     // Frozen, the engine checks each cached policy once instead of on every decision.
     const value = deepFreeze(await load());
-    this.#policies.set(tenant, { value, loadedAt: this.#clock.now().getTime() });
+    if (changes === this.#policyChanges) this.#policies.set(tenant, { value, loadedAt });
     return value;
   }
 
   async mandates(
     load: () => Promise<readonly MandateVersionRecord[]>,
   ): Promise<readonly PlatformMandate[]> {
-    if (this.#mandates === undefined || !this.#fresh(this.#mandates)) {
-      this.#mandates = { value: deepFreeze(await load()), loadedAt: this.#clock.now().getTime() };
+    let entry = this.#mandates;
+    if (entry === undefined || !this.#fresh(entry)) {
+      const changes = this.#mandateChanges;
+      const loadedAt = this.#clock.now().getTime();
+      entry = { value: deepFreeze(await load()), loadedAt };
+      if (changes === this.#mandateChanges) this.#mandates = entry;
     }
-    return this.#mandates.value.filter((r) => r.status === "active").map((r) => r.mandate);
+    return entry.value.filter((r) => r.status === "active").map((r) => r.mandate);
   }
 
   close(): void {
