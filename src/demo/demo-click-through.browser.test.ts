@@ -13,16 +13,14 @@
  * The server runs on the real clock here: a TOTP step is accepted once, so Alice's second
  * sign-in waits for the step after her enrolment's (the other walks run meanwhile).
  */
-import { mkdirSync, mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { mkdirSync } from "node:fs";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { browserSuiteSkip, launchChromium } from "../http/test-support/chromium/launch-chromium.js";
 import { addVirtualAuthenticator } from "../http/test-support/chromium/virtual-authenticator.js";
 import type { RunningServer } from "../main.js";
 import { oathtoolCode } from "../verifiers/totp/test-support/oathtool.js";
-import { freePort, printedSecret, serveDemo } from "./test-support/serve-demo.js";
+import { freshDemo, printedSecret, serveDemo } from "./test-support/serve-demo.js";
 
 const SCREENSHOTS = "test-results/screenshots";
 const STEP_MS = 30_000;
@@ -49,18 +47,8 @@ interface Tab {
 
   beforeAll(async () => {
     mkdirSync(SCREENSHOTS, { recursive: true });
-    const db = `sqlite:${join(mkdtempSync(join(tmpdir(), "tenant-mfa-walk-")), "demo.db")}`;
-    const ports = { server: await freePort(), platform: await freePort(), idp: await freePort() };
-    const run = await serveDemo([
-      "--db",
-      db,
-      "--port",
-      String(ports.server),
-      "--demo-platform-port",
-      String(ports.platform),
-      "--demo-idp-port",
-      String(ports.idp),
-    ]);
+    const { ports, args } = await freshDemo("tenant-mfa-walk-");
+    const run = await serveDemo(args);
     running = run.running;
     expect(run.stderr).toBe("");
     admin = printedSecret(run.stdout, "demo platform admin");

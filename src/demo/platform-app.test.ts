@@ -158,6 +158,12 @@ async function startAliceSignIn(browser: PlainBrowser): Promise<string> {
   return state as string;
 }
 
+/** Alice signs in with her password and tenant-mfa sends her back with a code: the answer. */
+async function completeAliceSignIn(browser: PlainBrowser): Promise<Response> {
+  const state = await startAliceSignIn(browser);
+  return browser.request(`${app.url}/callback?code=c&state=${state}`);
+}
+
 describe("the demo platform's pages", () => {
   it("lists the four demo people, each with a sign-in, under a CSP without unsafe-inline", async () => {
     const { response, html } = await open(plainBrowser(), "/");
@@ -311,8 +317,7 @@ describe("the callback", () => {
   it("signs nobody in when the token does not verify (signed by another key)", async () => {
     nextToken = () => tokenFor("alice", { key: otherKey });
     const browser = plainBrowser();
-    const state = await startAliceSignIn(browser);
-    const back = await browser.request(`${app.url}/callback?code=c&state=${state}`);
+    const back = await completeAliceSignIn(browser);
     expect(back.status).toBe(502);
     expect(await back.text()).toContain("did not verify");
     const account = await browser.request(`${app.url}/account`);
@@ -322,8 +327,7 @@ describe("the callback", () => {
   it("signs nobody in when the token is for another tenant", async () => {
     nextToken = () => tokenFor("alice", { tenant: "globex" });
     const browser = plainBrowser();
-    const state = await startAliceSignIn(browser);
-    const back = await browser.request(`${app.url}/callback?code=c&state=${state}`);
+    const back = await completeAliceSignIn(browser);
     expect(back.status).toBe(502);
     expect(await back.text()).toContain("token.wrong_tenant");
   });
@@ -331,8 +335,7 @@ describe("the callback", () => {
   it("signs nobody in when the token is about someone else than the sign-in's person", async () => {
     nextToken = () => tokenFor("breakglass");
     const browser = plainBrowser();
-    const state = await startAliceSignIn(browser);
-    const back = await browser.request(`${app.url}/callback?code=c&state=${state}`);
+    const back = await completeAliceSignIn(browser);
     expect(back.status).toBe(502);
     expect(await back.text()).toContain("token.wrong_subject");
     expect((await browser.request(`${app.url}/account`)).status).toBe(303);
@@ -341,8 +344,7 @@ describe("the callback", () => {
   it("signs nobody in when the token was issued for another client's audience", async () => {
     nextToken = () => tokenFor("alice", { audience: "key_some_other_client" });
     const browser = plainBrowser();
-    const state = await startAliceSignIn(browser);
-    const back = await browser.request(`${app.url}/callback?code=c&state=${state}`);
+    const back = await completeAliceSignIn(browser);
     expect(back.status).toBe(502);
     expect(await back.text()).toContain("token.wrong_audience");
     expect((await browser.request(`${app.url}/account`)).status).toBe(303);
@@ -360,8 +362,7 @@ describe("the callback", () => {
 
   it("asks a step-up for the sensitive action and shows the second token", async () => {
     const browser = plainBrowser();
-    const state = await startAliceSignIn(browser);
-    await browser.request(`${app.url}/callback?code=c&state=${state}`);
+    await completeAliceSignIn(browser);
     const signInEvent = (stub.calls[0]?.body.verified as unknown[])[0];
     const { csrf } = await open(browser, "/account");
     stub.calls.length = 0;
@@ -387,8 +388,7 @@ describe("the callback", () => {
 
   it("keeps the sensitive action locked when the step-up token is not phishing-resistant", async () => {
     const browser = plainBrowser();
-    const state = await startAliceSignIn(browser);
-    await browser.request(`${app.url}/callback?code=c&state=${state}`);
+    await completeAliceSignIn(browser);
     const { csrf } = await open(browser, "/account");
     stub.calls.length = 0;
     await browser.request(`${app.url}/sensitive`, { form: { csrf } });
@@ -402,8 +402,7 @@ describe("the callback", () => {
 
   it("keeps the sensitive action locked when the step-up token's authentication is too old", async () => {
     const browser = plainBrowser();
-    const state = await startAliceSignIn(browser);
-    await browser.request(`${app.url}/callback?code=c&state=${state}`);
+    await completeAliceSignIn(browser);
     const { csrf } = await open(browser, "/account");
     stub.calls.length = 0;
     await browser.request(`${app.url}/sensitive`, { form: { csrf } });
@@ -418,8 +417,7 @@ describe("the callback", () => {
   it("lets the sensitive action through without a step-up when the sign-in's token already meets its needs", async () => {
     nextToken = () => tokenFor("alice", { aal: 3, phr: true });
     const browser = plainBrowser();
-    const state = await startAliceSignIn(browser);
-    await browser.request(`${app.url}/callback?code=c&state=${state}`);
+    await completeAliceSignIn(browser);
     const { csrf } = await open(browser, "/account");
     stub.calls.length = 0;
     const sensitive = await browser.request(`${app.url}/sensitive`, { form: { csrf } });

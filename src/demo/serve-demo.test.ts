@@ -7,13 +7,10 @@
  * (demo-click-through.browser.test.ts walks the demo platform through the hosted flows in
  * Chromium.)
  */
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { RunningServer } from "../main.js";
 import { plainBrowser } from "./test-support/plain-browser.js";
-import { freePort, printedSecret, serveDemo } from "./test-support/serve-demo.js";
+import { freshDemo, printedSecret, serveDemo } from "./test-support/serve-demo.js";
 
 let open: RunningServer[] = [];
 afterEach(async () => {
@@ -51,18 +48,7 @@ async function signInAtInitech(
 
 describe("tenant-mfa serve --demo", () => {
   it("starts the demo apps, survives a second start on the same store, and Initech's IdP path works", async () => {
-    const db = `sqlite:${join(mkdtempSync(join(tmpdir(), "tenant-mfa-demo-")), "demo.db")}`;
-    const ports = { server: await freePort(), platform: await freePort(), idp: await freePort() };
-    const args = [
-      "--db",
-      db,
-      "--port",
-      String(ports.server),
-      "--demo-platform-port",
-      String(ports.platform),
-      "--demo-idp-port",
-      String(ports.idp),
-    ];
+    const { ports, args } = await freshDemo("tenant-mfa-demo-");
 
     const first = await serve(args);
     expect(first.stderr).toBe("");

@@ -1,4 +1,7 @@
+import { mkdtempSync } from "node:fs";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createProgram } from "../../cli/program.js";
 import type { RunningServer } from "../../main.js";
 
@@ -50,6 +53,32 @@ export async function freePort(): Promise<number> {
     }),
   );
   return port;
+}
+
+/** The ports one demo listens on: the server, the demo platform and the development IdP. */
+export interface DemoPorts {
+  readonly server: number;
+  readonly platform: number;
+  readonly idp: number;
+}
+
+/** A demo of its own: a new SQLite file, free ports, and the `serve --demo` arguments for them. */
+export async function freshDemo(
+  prefix: string,
+): Promise<{ ports: DemoPorts; args: readonly string[] }> {
+  const db = `sqlite:${join(mkdtempSync(join(tmpdir(), prefix)), "demo.db")}`;
+  const ports = { server: await freePort(), platform: await freePort(), idp: await freePort() };
+  const args = [
+    "--db",
+    db,
+    "--port",
+    String(ports.server),
+    "--demo-platform-port",
+    String(ports.platform),
+    "--demo-idp-port",
+    String(ports.idp),
+  ];
+  return { ports, args };
 }
 
 /** The secret printed on the line of the demo key named `name` ("Demo API keys (shown once)"). */
