@@ -5,6 +5,7 @@ import type { AuditRepositoryOptions } from "./audit-repository.js";
 import type { ChangeListeners } from "./change-listeners.js";
 import { createRepositories } from "./create-repositories.js";
 import type { Database } from "./database.js";
+import { withDirectExecution } from "./direct-execution.js";
 import { emitStoreWarning } from "./emit-store-warning.js";
 import { GroupCommit } from "./group-commit.js";
 
@@ -73,7 +74,8 @@ export function createKyselyStore(options: KyselyStoreOptions): Store {
           scope.changes.push(change);
         },
       };
-      const run = (trx: Transaction<Database>) => work(createRepositories(trx, audit, notices));
+      const run = (trx: Transaction<Database>) =>
+        withDirectExecution(trx, () => work(createRepositories(trx, audit, notices)));
       // The group runs `run` later, from its own call chain: the scope goes with it.
       const tracked =
         scopes === undefined

@@ -1,5 +1,6 @@
 import type { Compilable, CompiledQuery, Kysely, QueryResult } from "kysely";
 import type { Database } from "./database.js";
+import { directExecution } from "./direct-execution.js";
 
 /** Stand-ins for the values, unlike any value a caller passes. */
 const placeholder = (index: number): string => `\u0000tenant-mfa:${String(index)}\u0000`;
@@ -13,7 +14,8 @@ interface Compiled {
 /**
  * A query of the hot path built and compiled once per dialect, then run with new values bound
  * to the same SQL. Kysely builds and compiles a query on every call, a cost comparable to
- * SQLite running it; with the statement cache the database side is prepared once too. `build`
+ * SQLite running it; with the statement cache the database side is prepared once too, and inside
+ * a SQLite transaction it runs on the connection directly (`direct-execution.ts`). `build`
  * receives placeholder strings in place of its arguments and must use each as a bound value
  * (never in an identifier, never transformed), which Kysely's `where` and `values` do.
  */
@@ -38,6 +40,11 @@ export function queryTemplate<Row, Args extends readonly unknown[]>(
     const parameters = slots.map((slot, index) =>
       slot < 0 ? query.parameters[index] : args[slot],
     );
-    return db.executeQuery<Row>({ ...query, parameters });
+    const direct = directExecution(db);
+    if (direct === undefined) return db.executeQuery<Row>({ ...query, parameters });
+    // The executor's throw (a failing statement) rejects, as it does through Kysely.
+    return new Promise((resolve) => {
+      resolve(direct({ ...query, parameters }) as QueryResult<Row>);
+    });
   };
 }

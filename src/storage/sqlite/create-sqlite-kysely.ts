@@ -3,6 +3,7 @@ import { dirname } from "node:path";
 import Sqlite from "better-sqlite3";
 import { Kysely } from "kysely";
 import type { Database } from "../kysely/database.js";
+import { allowDirectExecution } from "../kysely/direct-execution.js";
 import { ImmediateSqliteDialect } from "./immediate-sqlite-dialect.js";
 import { cacheStatements } from "./statement-cache.js";
 
@@ -36,7 +37,16 @@ export function createSqliteKysely(path: string): Kysely<Database> {
     database.close();
     throw error;
   }
-  return new Kysely<Database>({
-    dialect: new ImmediateSqliteDialect({ database: cacheStatements(database) }),
+  const statements = cacheStatements(database);
+  const db = new Kysely<Database>({
+    dialect: new ImmediateSqliteDialect({ database: statements }),
   });
+  allowDirectExecution(db, ({ sql, parameters }) => {
+    // As Kysely's SQLite connection runs a query, on the statements it prepared.
+    const statement = statements.prepare(sql);
+    if (statement.reader) return { rows: statement.all(parameters) };
+    const { changes, lastInsertRowid } = statement.run(parameters);
+    return { numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid), rows: [] };
+  });
+  return db;
 }

@@ -1,0 +1,94 @@
+// Threat: running the hot path's queries straight on SQLite's one connection, past Kysely's
+// connection hand-off, must not let a read see another transaction's uncommitted rows, hide a
+// failing statement, or let a transaction that has ended run anything.
+import type { Kysely } from "kysely";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { Store } from "../../app/ports.js";
+import { tenantRecord } from "../contract/fixtures.js";
+import { openStore } from "../open-store.js";
+import { migrateToLatest } from "../migrations/migrate-to-latest.js";
+import { createSqliteKysely, IN_MEMORY } from "../sqlite/create-sqlite-kysely.js";
+import type { Database } from "./database.js";
+import { directExecution, withDirectExecution } from "./direct-execution.js";
+import { queryTemplate } from "./query-template.js";
+
+const tenantIds = queryTemplate<{ id: string }, [string]>(1, (q, id) =>
+  q.selectFrom("tenants").select("id").where("id", "=", id),
+);
+const insertTenant = queryTemplate<never, [string]>(1, (q, id) =>
+  q
+    .insertInto("tenants")
+    .values({ id, name: id, created_at: "2026-01-01T00:00:00Z", return_urls: "[]" }),
+);
+
+describe("direct execution on SQLite", () => {
+  let db: Kysely<Database>;
+  beforeEach(async () => {
+    db = createSqliteKysely(IN_MEMORY);
+    await migrateToLatest(db);
+  });
+  afterEach(() => db.destroy());
+
+  it("is used only inside the transaction that allowed it, and only until it settles", async () => {
+    expect(directExecution(db)).toBeUndefined();
+    let ended: Kysely<Database> | undefined;
+    await db.transaction().execute(async (trx) => {
+      expect(directExecution(trx)).toBeUndefined();
+      await withDirectExecution(trx, async () => {
+        expect(directExecution(trx)).toBeDefined();
+        await insertTenant(trx, "acme");
+        expect((await tenantIds(trx, "acme")).rows).toEqual([{ id: "acme" }]);
+      });
+      expect(directExecution(trx)).toBeUndefined();
+      ended = trx;
+    });
+    // Through Kysely again, which refuses a transaction that has committed.
+    await expect(async () => tenantIds(ended as Kysely<Database>, "acme")).rejects.toThrow(
+      /already committed/,
+    );
+    expect((await tenantIds(db, "acme")).rows).toEqual([{ id: "acme" }]);
+  });
+
+  it("rejects, not throws, when a statement fails, and the transaction then rolls back", async () => {
+    const outcome = db.transaction().execute((trx) =>
+      withDirectExecution(trx, async () => {
+        await insertTenant(trx, "acme");
+        const again = insertTenant(trx, "acme");
+        expect(again).toBeInstanceOf(Promise);
+        await again;
+      }),
+    );
+    await expect(outcome).rejects.toThrow(/UNIQUE constraint failed/);
+    expect((await tenantIds(db, "acme")).rows).toEqual([]);
+  });
+});
+
+describe("a SQLite store with direct execution", () => {
+  let store: Store;
+  beforeEach(async () => {
+    store = await openStore("sqlite::memory:", { detectNesting: false });
+  });
+  afterEach(() => store.close());
+
+  it("never lets a read outside the transaction see a row that the transaction then rolls back", async () => {
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let inserted: () => void = () => undefined;
+    const written = new Promise<void>((resolve) => {
+      inserted = resolve;
+    });
+    const failing = store.transaction(async (r) => {
+      await r.tenants.insert(tenantRecord("acme"));
+      inserted();
+      await held;
+      throw new Error("rolled back on purpose");
+    });
+    await written;
+    const read = store.read((r) => r.tenants.get("acme"));
+    release();
+    await expect(failing).rejects.toThrow("rolled back on purpose");
+    expect(await read).toBeUndefined();
+  });
+});
