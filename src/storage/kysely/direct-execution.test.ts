@@ -29,8 +29,7 @@ describe("direct execution on SQLite", () => {
   });
   afterEach(() => db.destroy());
 
-  it("is used only inside the transaction that allowed it, and only until it settles", async () => {
-    expect(directExecution(db)).toBeUndefined();
+  it("runs a transaction's queries directly only while it is under way", async () => {
     let ended: Kysely<Database> | undefined;
     await db.transaction().execute(async (trx) => {
       expect(directExecution(trx)).toBeUndefined();
@@ -46,7 +45,29 @@ describe("direct execution on SQLite", () => {
     await expect(async () => tenantIds(ended as Kysely<Database>, "acme")).rejects.toThrow(
       /already committed/,
     );
-    expect((await tenantIds(db, "acme")).rows).toEqual([{ id: "acme" }]);
+  });
+
+  it("runs a query outside a transaction directly only while nothing holds the connection", async () => {
+    expect(directExecution(db)).toBeDefined();
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let begun: () => void = () => undefined;
+    const holding = new Promise<void>((resolve) => {
+      begun = resolve;
+    });
+    const transaction = db.transaction().execute(async () => {
+      begun();
+      await held;
+    });
+    await holding;
+    expect(directExecution(db)).toBeUndefined();
+    const waiting = tenantIds(db, "acme");
+    release();
+    await transaction;
+    expect((await waiting).rows).toEqual([]);
+    expect(directExecution(db)).toBeDefined();
   });
 
   it("rejects, not throws, when a statement fails, and the transaction then rolls back", async () => {

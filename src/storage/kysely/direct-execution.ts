@@ -4,21 +4,30 @@ import type { Database } from "./database.js";
 /** Runs a compiled query at once, synchronously, on the dialect's one connection. */
 export type DirectExecution = (query: CompiledQuery) => QueryResult<unknown>;
 
+/** What a dialect that allows direct execution provides. */
+export interface DirectDialect {
+  readonly execute: DirectExecution;
+  /** Whether no query or transaction holds the connection at this moment. */
+  connectionIdle(): boolean;
+}
+
 /** Dialects that allow it, by their adapter (a transaction shares its database's). */
-const allowed = new WeakMap<object, DirectExecution>();
+const allowed = new WeakMap<object, DirectDialect>();
 /** Transactions under way whose queries may run directly. */
 const open = new WeakMap<Kysely<Database>, DirectExecution>();
 
 /**
- * Lets transactions of `db`, a dialect whose transaction holds its one connection from BEGIN to
- * COMMIT (SQLite), run the hot path's compiled queries (`queryTemplate`) on that
- * connection directly: Kysely hands the connection over for each query through several
- * promises, a cost comparable to SQLite running a lookup. Queries outside a transaction keep
- * Kysely's way: the connection may be held by another transaction, whose uncommitted rows a
- * direct read would see.
+ * Lets `db`, a dialect with one connection that a transaction holds from BEGIN to COMMIT
+ * (SQLite), run the hot path's compiled queries (`queryTemplate`) on that connection directly:
+ * Kysely hands the connection over for each query through several promises, a cost comparable
+ * to SQLite running a lookup. A transaction's queries run directly while it is under way; a
+ * query outside any transaction only while the connection is idle (run at once and
+ * synchronously, nothing can begin meanwhile), and otherwise waits its turn through Kysely: a
+ * transaction holding the connection may have written rows that it has not committed, which
+ * a direct read on the same connection would see.
  */
-export function allowDirectExecution(db: Kysely<Database>, execute: DirectExecution): void {
-  allowed.set(db.getExecutor().adapter, execute);
+export function allowDirectExecution(db: Kysely<Database>, dialect: DirectDialect): void {
+  allowed.set(db.getExecutor().adapter, dialect);
 }
 
 /**
@@ -30,7 +39,7 @@ export async function withDirectExecution<T>(
   trx: Kysely<Database>,
   work: () => Promise<T>,
 ): Promise<T> {
-  const execute = allowed.get(trx.getExecutor().adapter);
+  const execute = allowed.get(trx.getExecutor().adapter)?.execute;
   if (execute === undefined) return work();
   open.set(trx, execute);
   try {
@@ -40,5 +49,10 @@ export async function withDirectExecution<T>(
   }
 }
 
-/** How to run a query of `db` directly, if `db` is a transaction that may. */
-export const directExecution = (db: Kysely<Database>): DirectExecution | undefined => open.get(db);
+/** How to run a query of `db` directly now, if it may be. */
+export function directExecution(db: Kysely<Database>): DirectExecution | undefined {
+  const inTransaction = open.get(db);
+  if (inTransaction !== undefined || db.isTransaction) return inTransaction;
+  const dialect = allowed.get(db.getExecutor().adapter);
+  return dialect?.connectionIdle() === true ? dialect.execute : undefined;
+}

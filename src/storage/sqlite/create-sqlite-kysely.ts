@@ -38,15 +38,17 @@ export function createSqliteKysely(path: string): Kysely<Database> {
     throw error;
   }
   const statements = cacheStatements(database);
-  const db = new Kysely<Database>({
-    dialect: new ImmediateSqliteDialect({ database: statements }),
-  });
-  allowDirectExecution(db, ({ sql, parameters }) => {
-    // As Kysely's SQLite connection runs a query, on the statements it prepared.
-    const statement = statements.prepare(sql);
-    if (statement.reader) return { rows: statement.all(parameters) };
-    const { changes, lastInsertRowid } = statement.run(parameters);
-    return { numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid), rows: [] };
+  const dialect = new ImmediateSqliteDialect({ database: statements });
+  const db = new Kysely<Database>({ dialect });
+  allowDirectExecution(db, {
+    execute({ sql, parameters }) {
+      // As Kysely's SQLite connection runs a query, on the statements it prepared.
+      const statement = statements.prepare(sql);
+      if (statement.reader) return { rows: statement.all(parameters) };
+      const { changes, lastInsertRowid } = statement.run(parameters);
+      return { numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid), rows: [] };
+    },
+    connectionIdle: () => dialect.connectionIdle(),
   });
   return db;
 }

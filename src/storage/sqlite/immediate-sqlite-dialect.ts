@@ -18,6 +18,7 @@ import {
  */
 export class ImmediateSqliteDialect extends SqliteDialect {
   readonly #config: SqliteDialectConfig;
+  #driver: ImmediateSqliteDriver | undefined;
 
   constructor(config: SqliteDialectConfig) {
     super(config);
@@ -25,7 +26,13 @@ export class ImmediateSqliteDialect extends SqliteDialect {
   }
 
   override createDriver(): Driver {
-    return new ImmediateSqliteDriver(this.#config);
+    this.#driver = new ImmediateSqliteDriver(this.#config);
+    return this.#driver;
+  }
+
+  /** Whether no query or transaction holds the connection now. */
+  connectionIdle(): boolean {
+    return this.#driver?.connectionIdle === true;
   }
 
   override createAdapter(): DialectAdapter {
@@ -34,6 +41,23 @@ export class ImmediateSqliteDialect extends SqliteDialect {
 }
 
 class ImmediateSqliteDriver extends SqliteDriver {
+  #held = false;
+
+  get connectionIdle(): boolean {
+    return !this.#held;
+  }
+
+  override async acquireConnection(): Promise<DatabaseConnection> {
+    const connection = await super.acquireConnection();
+    this.#held = true;
+    return connection;
+  }
+
+  override async releaseConnection(): Promise<void> {
+    this.#held = false;
+    await super.releaseConnection();
+  }
+
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
     await connection.executeQuery(CompiledQuery.raw("begin immediate"));
   }
