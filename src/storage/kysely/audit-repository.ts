@@ -5,7 +5,7 @@ import type { AuditEventsTable, Database } from "./database.js";
 import { fromJsonText, toJsonText } from "./json-text.js";
 import { checkLimit, literalLimit } from "./page.js";
 import { queryTemplate } from "./query-template.js";
-import { chunkRows } from "./statement-rows.js";
+import { insertRows } from "./statement-rows.js";
 import { checkTimeText, toTimeText } from "./time-text.js";
 
 export interface AuditRepositoryOptions {
@@ -83,6 +83,21 @@ export function createAuditRepository(
     return row === undefined || row.seq === 0 ? undefined : { seq: row.seq, hash: row.hash };
   }
 
+  const insertOne = (r: AuditEventsTable) =>
+    insertEvent(
+      db,
+      r.chain,
+      r.seq,
+      r.id,
+      r.tenant,
+      r.type,
+      r.actor,
+      r.at,
+      r.payload,
+      r.prev_hash,
+      r.hash,
+    );
+
   async function writeHead(chain: string, head: { seq: number; hash: string }): Promise<void> {
     await (options.lockHeads
       ? updateHead(db, head.seq, head.hash, chain)
@@ -94,20 +109,7 @@ export function createAuditRepository(
       const head = await takeHead(chain);
       const event = link(head);
       checkLinksToHead(chain, head, event);
-      const r = toRow(event);
-      await insertEvent(
-        db,
-        r.chain,
-        r.seq,
-        r.id,
-        r.tenant,
-        r.type,
-        r.actor,
-        r.at,
-        r.payload,
-        r.prev_hash,
-        r.hash,
-      );
+      await insertOne(toRow(event));
       await writeHead(chain, event);
       return event;
     },
@@ -123,9 +125,9 @@ export function createAuditRepository(
         events.push(event);
         head = { seq: event.seq, hash: event.hash };
       }
-      for (const rows of chunkRows(events.map(toRow))) {
-        await db.insertInto("audit_events").values(rows).execute();
-      }
+      await insertRows(db, events.map(toRow), insertOne, (rows) =>
+        db.insertInto("audit_events").values(rows).execute(),
+      );
       const last = events[events.length - 1];
       if (last !== undefined) await writeHead(chain, last);
       return events;

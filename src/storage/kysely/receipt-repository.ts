@@ -4,7 +4,7 @@ import type { ReceiptRecord } from "../../app/records.js";
 import type { Database, ReceiptsTable } from "./database.js";
 import { fromJsonText, toJsonText } from "./json-text.js";
 import { queryTemplate } from "./query-template.js";
-import { chunkRows } from "./statement-rows.js";
+import { insertRows } from "./statement-rows.js";
 import { toTimeText } from "./time-text.js";
 
 // Every decision writes one: compiled once (query-template.ts).
@@ -24,6 +24,18 @@ const insertReceipt = queryTemplate<
 );
 
 export function createReceiptRepository(db: Kysely<Database>): ReceiptStore {
+  const insertOne = (r: ReceiptsTable) =>
+    insertReceipt(
+      db,
+      r.id,
+      r.tenant,
+      r.principal,
+      r.outcome,
+      r.created_at,
+      r.decision,
+      r.input_summary,
+    );
+
   return {
     async get(id) {
       const row = await db
@@ -35,24 +47,13 @@ export function createReceiptRepository(db: Kysely<Database>): ReceiptStore {
     },
 
     async insert(record) {
-      const r = toRow(record);
-      await insertReceipt(
-        db,
-        r.id,
-        r.tenant,
-        r.principal,
-        r.outcome,
-        r.created_at,
-        r.decision,
-        r.input_summary,
-      );
+      await insertOne(toRow(record));
     },
 
     async insertMany(records) {
-      if (records.length === 0) return;
-      for (const rows of chunkRows(records.map(toRow))) {
-        await db.insertInto("receipts").values(rows).execute();
-      }
+      await insertRows(db, records.map(toRow), insertOne, (rows) =>
+        db.insertInto("receipts").values(rows).execute(),
+      );
     },
   };
 }

@@ -1,3 +1,7 @@
+import type { Kysely } from "kysely";
+import type { Database } from "./database.js";
+import { directExecution } from "./direct-execution.js";
+
 /**
  * The bound parameters one statement may carry on every database we run on: SQLite's limit
  * (SQLITE_MAX_VARIABLE_NUMBER, 32766 since 3.32, and in better-sqlite3's build) is the lower;
@@ -19,4 +23,24 @@ export function chunkRows<T extends object>(rows: readonly T[]): (readonly T[])[
     chunks.push(rows.slice(start, start + size));
   }
   return chunks;
+}
+
+/**
+ * Inserts `rows` the cheaper way for where `db`'s statements run. Where they run directly on the
+ * connection (SQLite, `direct-execution.ts`), a prepared single-row INSERT run once per row
+ * (`one`) costs less than Kysely building and compiling a multi-row one afresh for each batch
+ * size; elsewhere (PostgreSQL) one multi-row INSERT per chunk (`many`) saves round trips.
+ */
+export async function insertRows<T extends object>(
+  db: Kysely<Database>,
+  rows: readonly T[],
+  one: (row: T) => Promise<unknown>,
+  many: (rows: readonly T[]) => Promise<unknown>,
+): Promise<void> {
+  // Inside a transaction only: outside one, each row would commit on its own.
+  if (db.isTransaction && directExecution(db) !== undefined) {
+    for (const row of rows) await one(row);
+    return;
+  }
+  for (const chunk of chunkRows(rows)) await many(chunk);
 }
