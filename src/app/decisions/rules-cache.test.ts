@@ -50,6 +50,19 @@ describe("the rules cache", () => {
     expect(await cache.policy("acme", () => Promise.resolve(policy(2)))).toEqual(policy(2));
   });
 
+  it("keeps the policy object it holds when the policy read again is the same version", async () => {
+    // The engine prepares a policy's rules once per object: a new object per reload would make
+    // it prepare them again every second for every tenant.
+    const first = await cache.policy("acme", () => Promise.resolve(policy(1)));
+    now += 1000;
+    expect(await cache.policy("acme", () => Promise.resolve(policy(1)))).toBe(first);
+    now += 1000;
+    const second = await cache.policy("acme", () => Promise.resolve(policy(2)));
+    expect(second).toEqual(policy(2));
+    expect(second).not.toBe(first);
+    expect(Object.isFrozen(second)).toBe(true);
+  });
+
   it("reads a policy again at once when its change is announced", async () => {
     await cache.policy("acme", () => Promise.resolve(policy(1)));
     await store.notify({ kind: "policy", tenant: "acme" });

@@ -51,8 +51,15 @@ export class RulesCache {
     if (cached !== undefined && this.#fresh(cached)) return cached.value;
     const changes = this.#policyChanges;
     const loadedAt = this.#clock.now().getTime();
-    // Frozen, the engine checks each cached policy once instead of on every decision.
-    const value = deepFreeze(await load());
+    const loaded = await load();
+    // Frozen, the engine checks each cached policy once instead of on every decision. A version
+    // never changes once written: read again as the entry aged out, it is the policy already
+    // held, whose object the engine knows (it prepared its rules once, by identity). Any change
+    // is a new version, and its notice drops the entry first.
+    const value =
+      cached?.value !== undefined && loaded?.version === cached.value.version
+        ? cached.value
+        : deepFreeze(loaded);
     if (changes === this.#policyChanges) this.#policies.set(tenant, { value, loadedAt });
     return value;
   }
