@@ -10,6 +10,7 @@ import { signingKeysMigration } from "./0007-signing-keys.js";
 import { flowsMigration } from "./0008-flows.js";
 import { auditIndexesMigration } from "./0009-audit-indexes.js";
 import { verificationThrottleActivityMigration } from "./0010-verification-throttle-activity.js";
+import { receiptIndexesMigration } from "./0011-receipt-indexes.js";
 
 /**
  * Every migration, in order. Listed in code rather than read from a folder so that the built
@@ -26,6 +27,7 @@ const migrations: Readonly<Record<string, Migration>> = {
   "0008-flows": flowsMigration,
   "0009-audit-indexes": auditIndexesMigration,
   "0010-verification-throttle-activity": verificationThrottleActivityMigration,
+  "0011-receipt-indexes": receiptIndexesMigration,
 };
 
 const provider: MigrationProvider = {

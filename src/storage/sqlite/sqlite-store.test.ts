@@ -94,6 +94,7 @@ describe("SQLite store", () => {
       "0008-flows",
       "0009-audit-indexes",
       "0010-verification-throttle-activity",
+      "0011-receipt-indexes",
     ]);
     expect(await migrateStore(url)).toEqual([]);
     const store = await openStore(url, { migrate: false });
@@ -106,19 +107,23 @@ describe("SQLite store", () => {
     }
   });
 
-  it("indexes audit events only as the audit log is read: by chain, with type or time", async () => {
-    const db = createSqliteKysely(join(folder, "audit-indexes.db"));
+  it("indexes audit events and receipts only as they are read: events by chain, with type or time; receipts by id", async () => {
+    const db = createSqliteKysely(join(folder, "read-indexes.db"));
     try {
       await migrateToLatest(db);
-      const { rows } = await sql<{ name: string }>`
-        select name from sqlite_master where type = 'index' and tbl_name = 'audit_events'
-        order by name`.execute(db);
-      expect(rows.map((row) => row.name)).toEqual([
+      const indexesOf = async (table: string) =>
+        (
+          await sql<{ name: string }>`
+            select name from sqlite_master where type = 'index' and tbl_name = ${table}
+            order by name`.execute(db)
+        ).rows.map((row) => row.name);
+      expect(await indexesOf("audit_events")).toEqual([
         "audit_events_chain_at",
         "audit_events_chain_type",
         "sqlite_autoindex_audit_events_1",
         "sqlite_autoindex_audit_events_2",
       ]);
+      expect(await indexesOf("receipts")).toEqual(["sqlite_autoindex_receipts_1"]);
     } finally {
       await db.destroy();
     }
