@@ -53,6 +53,20 @@ describe("ISO 8601 times", () => {
     );
   });
 
+  it("refuses a canonical text with any digit replaced by the characters either side of 0–9", () => {
+    const text = "2026-11-23T12:34:56.789Z";
+    const digits = Array.from({ length: text.length }, (_, at) => at).filter((at) =>
+      /\d/.test(text.charAt(at)),
+    );
+    expect(digits).toHaveLength(17);
+    for (const at of digits) {
+      for (const replacement of ["/", ":"]) {
+        const broken = `${text.slice(0, at)}${replacement}${text.slice(at + 1)}`;
+        expect(parseTime(broken), broken).toBeUndefined();
+      }
+    }
+  });
+
   const refused: unknown[] = [
     "1",
     "2026-11-23",

@@ -8,53 +8,104 @@ const ISO_DATE_TIME =
 
 const DAY_MS = 86_400_000;
 
-/** The decimal number in `text` at `start`, `length` digits long, or -1 for a non-digit. */
-function numberAt(text: string, start: number, length: number): number {
-  let value = 0;
-  for (let i = start; i < start + length; i++) {
-    const digit = text.charCodeAt(i) - 48;
-    if (digit < 0 || digit > 9) return -1;
-    value = value * 10 + digit;
-  }
-  return value;
-}
+/** The digit at `at` of `text` as a number; outside 0–9 when the character is not a digit. */
+const digitAt = (text: string, at: number): number => text.charCodeAt(at) - 48;
+
+/** Whether `value` is 0–9: a negative one is huge once read as unsigned. */
+const isDigit = (value: number): boolean => value >>> 0 <= 9;
 
 /**
  * Reads text of the form every time the service writes, `YYYY-MM-DDTHH:MM:SS.sssZ`, whose shape
  * the caller has checked with {@link isCanonicalShape}, without a regular expression or a call
- * into `Date`: decisions parse several times each, so this path is hot. `undefined` when a field
- * is not a number or the date does not exist.
+ * into `Date`: decisions parse several times each, so this path is hot, and its 17 digits are
+ * read one by one, without a loop. `undefined` when a field is not a number or the date does
+ * not exist.
  */
 export function parseCanonicalTime(text: string): number | undefined {
-  const year = numberAt(text, 0, 4);
-  const month = numberAt(text, 5, 2);
-  const day = numberAt(text, 8, 2);
-  const hour = numberAt(text, 11, 2);
-  const minute = numberAt(text, 14, 2);
-  const second = numberAt(text, 17, 2);
-  const ms = numberAt(text, 20, 3);
-  if (ms < 0 || !isValidDateTime(year, month, day, hour, minute, second)) return undefined;
+  const y1 = digitAt(text, 0);
+  const y2 = digitAt(text, 1);
+  const y3 = digitAt(text, 2);
+  const y4 = digitAt(text, 3);
+  const mo1 = digitAt(text, 5);
+  const mo2 = digitAt(text, 6);
+  const d1 = digitAt(text, 8);
+  const d2 = digitAt(text, 9);
+  const h1 = digitAt(text, 11);
+  const h2 = digitAt(text, 12);
+  const mi1 = digitAt(text, 14);
+  const mi2 = digitAt(text, 15);
+  const s1 = digitAt(text, 17);
+  const s2 = digitAt(text, 18);
+  const ms1 = digitAt(text, 20);
+  const ms2 = digitAt(text, 21);
+  const ms3 = digitAt(text, 22);
+  if (
+    !isDigit(y1) ||
+    !isDigit(y2) ||
+    !isDigit(y3) ||
+    !isDigit(y4) ||
+    !isDigit(mo1) ||
+    !isDigit(mo2) ||
+    !isDigit(d1) ||
+    !isDigit(d2) ||
+    !isDigit(h1) ||
+    !isDigit(h2) ||
+    !isDigit(mi1) ||
+    !isDigit(mi2) ||
+    !isDigit(s1) ||
+    !isDigit(s2) ||
+    !isDigit(ms1) ||
+    !isDigit(ms2) ||
+    !isDigit(ms3)
+  ) {
+    return undefined;
+  }
+  const year = y1 * 1000 + y2 * 100 + y3 * 10 + y4;
+  const month = mo1 * 10 + mo2;
+  const day = d1 * 10 + d2;
+  const hour = h1 * 10 + h2;
+  const minute = mi1 * 10 + mi2;
+  const second = s1 * 10 + s2;
+  if (!isValidDateTime(year, month, day, hour, minute, second)) return undefined;
   return (
     daysFromCivil(year, month, day) * DAY_MS +
     hour * 3_600_000 +
     minute * 60_000 +
     second * 1000 +
-    ms
+    ms1 * 100 +
+    ms2 * 10 +
+    ms3
   );
 }
 
+/** Days before each month of a common year, by month number (1–12). */
+const DAYS_BEFORE_MONTH = [0, 0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334];
+
+/** Days from 0000-01-01 to 1970-01-01 in the proleptic Gregorian calendar. */
+const EPOCH_DAY = 719_528;
+
 /**
- * Days since 1970-01-01 of a proleptic Gregorian date, by H. Hinnant's `days_from_civil` (the
- * inverse of the `civil_from_days` in {@link formatTime}). Unlike `Date.UTC`, it reads years
- * 0–99 as themselves, not as 1900–1999, as `Date.parse` does for ISO 8601.
+ * Days since 1970-01-01 of a proleptic Gregorian date of year 0–9999 (what the canonical shape
+ * holds): whole years, the leap days before the year (year 0 is a leap year), the months before,
+ * and the day. Unlike `Date.UTC`, it reads years 0–99 as themselves, not as 1900–1999, as
+ * `Date.parse` does for ISO 8601.
  */
 function daysFromCivil(year: number, month: number, day: number): number {
-  const y = month <= 2 ? year - 1 : year;
-  const era = Math.floor(y / 400);
-  const yoe = y - era * 400;
-  const doy = Math.floor((153 * (month > 2 ? month - 3 : month + 9) + 2) / 5) + day - 1;
-  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
-  return era * 146_097 + doe - 719_468;
+  const before = year - 1;
+  const leapDaysBefore =
+    year === 0
+      ? 0
+      : Math.floor(before / 4) - Math.floor(before / 100) + Math.floor(before / 400) + 1;
+  const leapDayThisYear = month > 2 && isLeapYear(year) ? 1 : 0;
+  return (
+    year * 365 +
+    leapDaysBefore +
+    (DAYS_BEFORE_MONTH[month] ?? 0) +
+    leapDayThisYear +
+    day -
+    1 -
+    EPOCH_DAY
+  );
 }
 
 /** Whether the fields name a real instant: no 31 February, no hour 24, no leap second. */
@@ -73,9 +124,11 @@ function isValidDateTime(
 
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
+const isLeapYear = (year: number): boolean =>
+  year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+
 function daysInMonth(year: number, month: number): number {
-  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
-  return month === 2 && leap ? 29 : (DAYS_IN_MONTH[month - 1] ?? 0);
+  return month === 2 && isLeapYear(year) ? 29 : (DAYS_IN_MONTH[month - 1] ?? 0);
 }
 
 /**
