@@ -185,8 +185,8 @@ export interface AuthenticatorStore {
   list(tenant: string, principal: string): Promise<readonly AuthenticatorRecord[]>;
   insert(record: AuthenticatorRecord): Promise<void>;
   /**
-   * Activates a pending authenticator with its first accepted step; returns false when it was
-   * not pending (confirmed already, or concurrently).
+   * Activates a pending authenticator with its first accepted step; returns it as it now is, or
+   * undefined when it was not pending (confirmed already, or concurrently).
    */
   activate(
     tenant: string,
@@ -194,11 +194,12 @@ export interface AuthenticatorStore {
     id: string,
     step: number,
     at: string,
-  ): Promise<boolean>;
+  ): Promise<AuthenticatorRecord | undefined>;
   /**
    * Records `step` as accepted if it is later than the last accepted one, on an active, unlocked
-   * authenticator, and clears the failure count. Compare-and-set: of two submissions of one step,
-   * exactly one gets true (RFC 6238 §5.2, DESIGN invariant 7).
+   * authenticator, and clears the failure count; returns it as it now is, or undefined when
+   * nothing was accepted. Compare-and-set: of two submissions of one step, exactly one gets the
+   * authenticator (RFC 6238 §5.2, DESIGN invariant 7).
    */
   acceptStep(
     tenant: string,
@@ -206,7 +207,7 @@ export interface AuthenticatorStore {
     id: string,
     step: number,
     at: string,
-  ): Promise<boolean>;
+  ): Promise<AuthenticatorRecord | undefined>;
   /**
    * Counts a failed verification; at `limit` consecutive failures the authenticator is locked.
    * Returns the new count and the lock time, or undefined when there is no such authenticator.

@@ -73,7 +73,7 @@ export function authenticatorUseCases(
     caller: Caller,
     record: AuthenticatorRecord,
     code: string,
-    accept: (step: number, at: string) => Promise<boolean>,
+    accept: (step: number, at: string) => Promise<AuthenticatorRecord | undefined>,
     throttled: VerificationAttempt,
   ): Promise<Attempt> {
     const { secrets, totp } = need();
@@ -92,11 +92,8 @@ export function authenticatorUseCases(
     let reason: ErrorCode;
     if (result.ok) {
       // RFC 6238 §5.2: a step at or before the last accepted one is a replay, even in the window.
-      if (await accept(result.step, at)) {
-        const updated = await r.authenticators.get(tenant, principal, id);
-        if (updated === undefined) throw new AppError("not_found");
-        return { ok: true, record: updated };
-      }
+      const accepted = await accept(result.step, at);
+      if (accepted !== undefined) return { ok: true, record: accepted };
       reason = "totp.replayed";
     } else {
       reason = result.code;
@@ -165,7 +162,11 @@ export function authenticatorUseCases(
       status: AuthenticatorRecord["status"];
       wrongStatus: string;
       audit: string;
-      accept: (r: Repositories, step: number, at: string) => Promise<boolean>;
+      accept: (
+        r: Repositories,
+        step: number,
+        at: string,
+      ) => Promise<AuthenticatorRecord | undefined>;
       /** A success proves the principal's MFA (not so the confirmation of a new authenticator). */
       provesMfa: boolean;
     },

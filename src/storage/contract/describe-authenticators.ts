@@ -56,8 +56,8 @@ export function describeAuthenticators({ store }: ContractContext): void {
         otherPrincipal: undefined,
         listB: [],
         listBob: [],
-        activate: false,
-        accept: false,
+        activate: undefined,
+        accept: undefined,
         failure: undefined,
         remove: false,
       });
@@ -84,7 +84,15 @@ export function describeAuthenticators({ store }: ContractContext): void {
           await authenticators.acceptStep(tenant, "alice", id, 11, at(7)),
         ];
       });
-      expect(results).toEqual([false, true, false, false, false, true, false]);
+      expect(results.map((result) => result !== undefined)).toEqual([
+        false,
+        true,
+        false,
+        false,
+        false,
+        true,
+        false,
+      ]);
       const record = await store().transaction(({ authenticators }) =>
         authenticators.get(tenant, "alice", id),
       );
@@ -94,6 +102,9 @@ export function describeAuthenticators({ store }: ContractContext): void {
         confirmedAt: at(2),
         lastUsedAt: at(6),
       });
+      // Each success returns the authenticator as that write left it.
+      expect(results[1]).toMatchObject({ status: "active", lastStep: 10, lastUsedAt: at(2) });
+      expect(results[5]).toStrictEqual(record);
     });
 
     it("accepts exactly one of two concurrent submissions of one step", async () => {
@@ -134,7 +145,7 @@ export function describeAuthenticators({ store }: ContractContext): void {
         await store().transaction(({ authenticators }) =>
           authenticators.acceptStep(tenant, "alice", record.id, 2, at(4)),
         ),
-      ).toBe(true);
+      ).toMatchObject({ lastStep: 2, failedAttempts: 0 });
       expect([await fail(5), await fail(6), await fail(7), await fail(8)]).toEqual([
         { failedAttempts: 1 },
         { failedAttempts: 2 },
@@ -146,7 +157,7 @@ export function describeAuthenticators({ store }: ContractContext): void {
         record: await authenticators.get(tenant, "alice", record.id),
       }));
       expect(afterLock).toMatchObject({
-        accept: false,
+        accept: undefined,
         record: { failedAttempts: 4, lockedAt: at(7), lastStep: 2 },
       });
     });

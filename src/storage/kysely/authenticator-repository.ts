@@ -20,18 +20,20 @@ const selectAuthenticator = queryTemplate<
 );
 // One conditional UPDATE: the row lock (PostgreSQL) or the write lock (SQLite) makes the second
 // of two concurrent submissions of one step see the first one's step and match nothing.
-const acceptStep = queryTemplate<unknown, [number, string, string, string, string]>(
-  5,
-  (db, step, at, tenant, principal, id) =>
-    db
-      .updateTable("authenticators")
-      .set({ last_step: step, failed_attempts: 0, last_used_at: at })
-      .where("tenant", "=", tenant)
-      .where("principal", "=", principal)
-      .where("id", "=", id)
-      .where("status", "=", "active")
-      .where("locked_at", "is", null)
-      .where((eb) => eb.or([eb("last_step", "is", null), eb("last_step", "<", step)])),
+const acceptStep = queryTemplate<
+  Selectable<AuthenticatorsTable>,
+  [number, string, string, string, string]
+>(5, (db, step, at, tenant, principal, id) =>
+  db
+    .updateTable("authenticators")
+    .set({ last_step: step, failed_attempts: 0, last_used_at: at })
+    .where("tenant", "=", tenant)
+    .where("principal", "=", principal)
+    .where("id", "=", id)
+    .where("status", "=", "active")
+    .where("locked_at", "is", null)
+    .where((eb) => eb.or([eb("last_step", "is", null), eb("last_step", "<", step)]))
+    .returningAll(),
 );
 
 export function createAuthenticatorRepository(db: Kysely<Database>): AuthenticatorStore {
@@ -96,13 +98,14 @@ export function createAuthenticatorRepository(db: Kysely<Database>): Authenticat
         })
         .where("status", "=", "pending")
         .where("locked_at", "is", null)
+        .returningAll()
         .executeTakeFirst();
-      return updated.numUpdatedRows === 1n;
+      return updated === undefined ? undefined : toAuthenticator(updated);
     },
 
     async acceptStep(tenant, principal, id, step, at) {
-      const updated = await acceptStep(db, step, toTimeText(at, "at"), tenant, principal, id);
-      return updated.numAffectedRows === 1n;
+      const [row] = (await acceptStep(db, step, toTimeText(at, "at"), tenant, principal, id)).rows;
+      return row === undefined ? undefined : toAuthenticator(row);
     },
 
     async recordFailure(tenant, principal, id, limit, at) {
