@@ -21,6 +21,15 @@ const insertTenant = queryTemplate<never, [string]>(1, (q, id) =>
     .values({ id, name: id, created_at: "2026-01-01T00:00:00Z", return_urls: "[]" }),
 );
 
+/** A promise that one side awaits and the other settles, to interleave two call chains. */
+function signal(): { fired: Promise<void>; fire: () => void } {
+  let fire: () => void = () => undefined;
+  const fired = new Promise<void>((resolve) => {
+    fire = resolve;
+  });
+  return { fired, fire };
+}
+
 describe("direct execution on SQLite", () => {
   let db: Kysely<Database>;
   beforeEach(async () => {
@@ -49,22 +58,16 @@ describe("direct execution on SQLite", () => {
 
   it("runs a query outside a transaction directly only while nothing holds the connection", async () => {
     expect(directExecution(db)).toBeDefined();
-    let release: () => void = () => undefined;
-    const held = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    let begun: () => void = () => undefined;
-    const holding = new Promise<void>((resolve) => {
-      begun = resolve;
-    });
+    const held = signal();
+    const begun = signal();
     const transaction = db.transaction().execute(async () => {
-      begun();
-      await held;
+      begun.fire();
+      await held.fired;
     });
-    await holding;
+    await begun.fired;
     expect(directExecution(db)).toBeUndefined();
     const waiting = tenantIds(db, "acme");
-    release();
+    held.fire();
     await transaction;
     expect((await waiting).rows).toEqual([]);
     expect(directExecution(db)).toBeDefined();
@@ -92,23 +95,17 @@ describe("a SQLite store with direct execution", () => {
   afterEach(() => store.close());
 
   it("never lets a read outside the transaction see a row that the transaction then rolls back", async () => {
-    let release: () => void = () => undefined;
-    const held = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    let inserted: () => void = () => undefined;
-    const written = new Promise<void>((resolve) => {
-      inserted = resolve;
-    });
+    const held = signal();
+    const inserted = signal();
     const failing = store.transaction(async (r) => {
       await r.tenants.insert(tenantRecord("acme"));
-      inserted();
-      await held;
+      inserted.fire();
+      await held.fired;
       throw new Error("rolled back on purpose");
     });
-    await written;
+    await inserted.fired;
     const read = store.read((r) => r.tenants.get("acme"));
-    release();
+    held.fire();
     await expect(failing).rejects.toThrow("rolled back on purpose");
     expect(await read).toBeUndefined();
   });
