@@ -14,8 +14,8 @@ interface Compiled {
 /**
  * A query of the hot path built and compiled once per dialect, then run with new values bound
  * to the same SQL. Kysely builds and compiles a query on every call, a cost comparable to
- * SQLite running it; with the statement cache the database side is prepared once too, and inside
- * a SQLite transaction it runs on the connection directly (`direct-execution.ts`). `build`
+ * SQLite running it; with the statement cache the database side is prepared once too, and on
+ * SQLite it runs on the connection directly when it may (`direct-execution.ts`). `build`
  * receives placeholder strings in place of its arguments and must use each as a bound value
  * (never in an identifier, never transformed), which Kysely's `where` and `values` do.
  */
