@@ -18,6 +18,7 @@ import { DEFAULT_SETTINGS, type AppSettings, type Context } from "./context.js";
 import { decisionUseCases, type DecisionServices } from "./decisions/decisions.js";
 import { ReceiptWriter } from "./decisions/receipt-writer.js";
 import { RulesCache } from "./decisions/rules-cache.js";
+import { SignInSettingsCache } from "./federation/sign-in-settings-cache.js";
 import { AppError } from "./errors.js";
 import { exemptionUseCases } from "./exemptions/exemptions.js";
 import type { FederationParts } from "./federation/endpoints.js";
@@ -88,7 +89,8 @@ export function createApplication(parts: ApplicationParts): Application & { clos
   const recoveryCodes = recoveryCodeUseCases(context, parts.recoveryCodeHasher);
   const webauthnSettings = new WebAuthnSettingsCache(parts.store, parts.clock);
   const webauthn = webauthnUseCases(context, parts.webauthn, webauthnSettings);
-  const federation = federationUseCases(context, services, parts.federation);
+  const signIns = new SignInSettingsCache(parts.store, parts.clock);
+  const federation = federationUseCases(context, services, parts.federation, signIns);
   return {
     authenticate: (secret) => authenticate(context, keys, secret),
     apiKeys: apiKeyUseCases(context, keys),
@@ -126,6 +128,7 @@ export function createApplication(parts: ApplicationParts): Application & { clos
       cache.close();
       keys.close();
       webauthnSettings.close();
+      signIns.close();
     },
   };
 }

@@ -539,7 +539,14 @@ export interface ChangeNotices {
 /** What changed, so that every instance's caches drop what is stale (within a second). */
 export interface StoreChange {
   readonly kind:
-    "policy" | "mandate" | "exemption" | "principal" | "api_key" | "idp" | "webauthn_settings";
+    | "tenant"
+    | "policy"
+    | "mandate"
+    | "exemption"
+    | "principal"
+    | "api_key"
+    | "idp"
+    | "webauthn_settings";
   /** The tenant concerned; absent for platform-wide changes. */
   readonly tenant?: string;
 }

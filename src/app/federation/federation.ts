@@ -21,6 +21,7 @@ import {
   type FederationParts,
 } from "./endpoints.js";
 import type { OidcIdpSettings } from "./protocols.js";
+import type { SignInSettingsCache } from "./sign-in-settings-cache.js";
 import { matchReturnUrl, withQueryParameter } from "./return-urls.js";
 
 const DEFAULT_REQUEST_TTL_SECONDS = 600;
@@ -63,6 +64,7 @@ export function federationUseCases(
   context: Context,
   services: DecisionServices,
   federation: FederationParts | undefined,
+  signIns: SignInSettingsCache,
 ): Application["federation"] {
   const parts = (): FederationParts => {
     if (federation === undefined) throw new AppError("federation.not_configured");
@@ -78,14 +80,13 @@ export function federationUseCases(
     requestId?: string,
   ) {
     const loaded = await readStore(context, async (r) => {
-      const [idp, record, request] = await Promise.all([
-        r.idps.get(tenant, id),
-        r.tenants.get(tenant),
+      const [settings, request] = await Promise.all([
+        signIns.settings(r, tenant, id),
         requestId === undefined || requestId.length === 0 || requestId.length > 200
           ? undefined
           : r.federationRequests.get(requestId),
       ]);
-      return { idp, returnUrls: record?.returnUrls ?? [], request };
+      return { idp: settings?.idp, returnUrls: settings?.returnUrls ?? [], request };
     });
     const { idp } = loaded;
     if (idp === undefined || (protocol !== undefined && idp.protocol !== protocol)) {
@@ -357,23 +358,23 @@ export function federationUseCases(
       const now = context.clock.now();
       // One read for everything the plan needs; the IdP is not contacted inside a transaction.
       const loaded = await readStore(context, async (r) => {
-        const [idp, record, policy, mandates, principal] = await Promise.all([
-          r.idps.get(tenant, id),
-          r.tenants.get(tenant),
+        const [settings, policy, mandates, principal] = await Promise.all([
+          signIns.settings(r, tenant, id),
           services.rules.policy(tenant, async () => (await r.policies.current(tenant))?.policy),
           services.rules.mandates(() => r.mandates.listCurrent()),
           input.principal === undefined ? undefined : r.principals.get(tenant, input.principal),
         ]);
-        return { idp, record, policy, mandates, population: principal?.population ?? "sso" };
+        return { settings, policy, mandates, population: principal?.population ?? "sso" };
       });
-      const { idp, record, policy } = loaded;
-      if (idp === undefined || record === undefined || policy === undefined) {
+      const { settings, policy } = loaded;
+      if (settings === undefined || policy === undefined) {
         throw new AppError("not_found", "There is no such identity provider for this tenant.");
       }
+      const { idp, returnUrls } = settings;
       // A flow's sign-in returns to the flow page; anything else to a registered URL.
       const back =
         input.flow === undefined
-          ? matchReturnUrl(record.returnUrls, input.returnTo)
+          ? matchReturnUrl(returnUrls, input.returnTo)
           : new URL(flowUrl(f.publicUrl, tenant, input.flow));
       if (back === undefined) throw new AppError("federation.return_to_not_allowed");
       // A flow asks what its own decision says is missing (its step-up, what the user already
@@ -450,7 +451,7 @@ export function federationUseCases(
           ...(input.principal === undefined ? {} : { loginHint: input.principal }),
         });
         if (!url.ok) {
-          const signIn = { idp, returnUrls: record.returnUrls, request: undefined };
+          const signIn = { idp, returnUrls, request: undefined };
           return refuse(signIn, new Refusal(url.rejection.code, url.rejection.detail), undefined);
         }
         location = url.value;

@@ -32,6 +32,8 @@ export function tenantUseCases(context: Context): Application["tenants"] {
     transact(context, async (r) => {
       const { record, change } = await apply(r, await requireTenant(r, tenant));
       await recordAudit(context, r, { tenant, type, actor: caller.id, payload: change });
+      // Sign-ins cache the tenant's return URLs (federation): a removed one must stop at once.
+      r.changes.announce({ kind: "tenant", tenant });
       return record;
     });
 

@@ -15,6 +15,7 @@ export function collectChanges(store: Store, tenant: string) {
 
 /** Every kind a change can be of: a kind added to `StoreChange` and not here fails to compile. */
 const EVERY_KIND = {
+  tenant: true,
   policy: true,
   mandate: true,
   exemption: true,

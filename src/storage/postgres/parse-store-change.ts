@@ -1,6 +1,7 @@
 import type { StoreChange } from "../../app/ports.js";
 
 const KINDS: ReadonlySet<string> = new Set<StoreChange["kind"]>([
+  "tenant",
   "policy",
   "mandate",
   "exemption",
