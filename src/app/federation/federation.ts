@@ -206,8 +206,9 @@ export function federationUseCases(
   }
 
   /**
-   * The URL to return to, only while the tenant registers it (DESIGN invariant 10): read when
-   * the answer arrived, so a URL removed while the user was at the IdP is not redirected to.
+   * The URL to return to, only while the tenant registers it (DESIGN invariant 10): the return
+   * URLs as they are when the answer arrives (the sign-in cache drops them on the `tenant`
+   * notice of any change), so a URL removed while the user was at the IdP is not redirected to.
    */
   function stillRegistered(signIn: SignIn, returnTo: string): URL | undefined {
     return matchReturnUrl(signIn.returnUrls, returnTo);
