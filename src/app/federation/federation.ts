@@ -46,6 +46,8 @@ class Refusal extends Error {
     readonly reason: string,
     readonly detail: string,
     readonly mfaUnavailable = false,
+    /** For a SAML error status: whether the IdP signed it (kept in the audit event). */
+    readonly statusSigned?: boolean,
   ) {
     super(detail);
     this.name = "Refusal";
@@ -175,6 +177,7 @@ export function federationUseCases(
           protocol: idp.protocol,
           reason: refusal.reason,
           detail: refusal.detail,
+          ...(refusal.statusSigned === undefined ? {} : { statusSigned: refusal.statusSigned }),
           ...(request === undefined ? {} : { request: request.id }),
           ...(request?.principalHint === undefined ? {} : { principal: request.principalHint }),
         },
@@ -484,8 +487,13 @@ export function federationUseCases(
           },
         );
         if (!verified.ok) {
-          const { code, detail } = verified.rejection;
-          throw new Refusal(code, detail, code === "saml.no_authn_context");
+          const { code, detail, statusSigned } = verified.rejection;
+          // "MFA was not possible" is the IdP's word when it signed it, or when it answers this
+          // sign-in's own request (RelayState and InResponseTo, as bound as OIDC's `state`). An
+          // unsigned, unsolicited one is anyone's: a plain refusal, never "MFA unavailable".
+          const mfaUnavailable =
+            code === "saml.no_authn_context" && (statusSigned === true || request !== undefined);
+          throw new Refusal(code, detail, mfaUnavailable, statusSigned);
         }
         const a = verified.value;
         return complete(

@@ -120,6 +120,11 @@ export interface SamlRejection {
   readonly detail: string;
   /** For `saml.status` and `saml.no_authn_context`: the IdP's status codes, top level first. */
   readonly statusCodes?: readonly string[];
+  /**
+   * For `saml.status` and `saml.no_authn_context`: whether the IdP's signature covers the status
+   * (the Response was signed and verified). An unsigned status is anyone's word (checklist S7).
+   */
+  readonly statusSigned?: boolean;
 }
 
 /** The outcome of a verification: the verified value or a typed rejection. */

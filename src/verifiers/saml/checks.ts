@@ -142,6 +142,16 @@ function checkIssuer(issuer: Element, expected: string, where: string): SamlResu
   return accept(true);
 }
 
+/**
+ * An error answer to a remembered request must answer that request (S16): the InResponseTo of
+ * `response` (the signed envelope, when it is signed) is the request's ID. An unsolicited error
+ * answer is a refusal already, and is not refused again as unsolicited.
+ */
+export function checkErrorAnswers(response: Element, expect: Expectations): SamlResult<true> {
+  if (expect.expectedRequestId === undefined) return accept(true);
+  return checkAnswers(nonEmpty(attribute(response, "InResponseTo")), expect, "response");
+}
+
 /** InResponseTo against the remembered request (S16); unsolicited only where allowed. */
 function checkAnswers(
   inResponseTo: string | undefined,

@@ -2,15 +2,24 @@ import type { SamlRejection, SamlRejectionCode, Verified } from "../../app/feder
 
 export type SamlResult<T> = Verified<T, SamlRejection>;
 
-/** A coded refusal; `detail` names what was wrong and never quotes the response. */
+/**
+ * A coded refusal; `detail` names what was wrong and never quotes the response. An error status
+ * also gives the IdP's status codes and whether the IdP signed them.
+ */
 export function reject(
   code: SamlRejectionCode,
   detail: string,
   statusCodes?: readonly string[],
+  statusSigned?: boolean,
 ): { readonly ok: false; readonly rejection: SamlRejection } {
   return {
     ok: false,
-    rejection: statusCodes === undefined ? { code, detail } : { code, detail, statusCodes },
+    rejection: {
+      code,
+      detail,
+      ...(statusCodes === undefined ? {} : { statusCodes }),
+      ...(statusSigned === undefined ? {} : { statusSigned }),
+    },
   };
 }
 

@@ -6,8 +6,9 @@ import type {
   SamlVerificationOptions,
   VerifiedSamlAssertion,
 } from "../../app/federation/protocols.js";
-import { checkEnvelope, readAssertion, type Expectations } from "./checks.js";
-import { isNamed } from "./dom.js";
+import type { SamlRejection } from "../../app/federation/protocols.js";
+import { checkEnvelope, checkErrorAnswers, readAssertion, type Expectations } from "./checks.js";
+import { childrenNamed, isNamed } from "./dom.js";
 import { decodeBase64Xml, parseHardenedXml, type XmlLimits } from "./harden.js";
 import { accept, reject, type SamlResult } from "./rejection.js";
 import { NS } from "./saml-names.js";
@@ -63,7 +64,8 @@ function verifyDecoded(
   if (!root.ok) return root;
   // An error status ends the sign-in whoever signed it, so it is reported before signatures.
   const status = checkStatus(root.value);
-  if (!status.ok) return status;
+  if (!status.ok)
+    return attributeStatus(status.rejection, xml.value, root.value, expect, limits, keysOf);
   const parts = locateResponseParts(root.value);
   if (!parts.ok) return parts;
   const { response, responseSignature, assertion, assertionSignature } = parts.value;
@@ -96,6 +98,46 @@ function verifyDecoded(
   const inResponseTo = checkEnvelope(envelope, responseSignature !== undefined, expect);
   if (!inResponseTo.ok) return inResponseTo;
   return readAssertion(signedAssertion.value, inResponseTo.value, expect);
+}
+
+/**
+ * Says whether the IdP signed the error status that ends this sign-in (checklist S7: the Status of
+ * an unsigned Response is unsigned, anyone's word). When the Response's one signature verifies
+ * with the registered keys, the status and InResponseTo are read again from the signed bytes;
+ * otherwise from the posted ones. Either way, an error answering another request than this
+ * sign-in's is refused as such (S16).
+ */
+function attributeStatus(
+  refusal: SamlRejection,
+  xml: string,
+  response: Element,
+  expect: Expectations,
+  limits: XmlLimits,
+  keysOf: (certificates: readonly string[]) => readonly KeyObject[],
+): SamlResult<never> {
+  // A response without status codes is malformed, whoever signed it.
+  if (refusal.statusCodes === undefined) return { ok: false, rejection: refusal };
+  const signatures = childrenNamed(response, NS.dsig, "Signature");
+  const [signature] = signatures;
+  const signed =
+    signatures.length === 1 &&
+    signature !== undefined &&
+    checkSignatureShape(signature, response).ok
+      ? signedElement(xml, signature, keysOf(expect.idp.signingCertificates), response, limits)
+      : undefined;
+  const envelope = signed?.ok === true ? signed.value : response;
+  const answers = checkErrorAnswers(envelope, expect);
+  if (!answers.ok) return answers;
+  if (signed?.ok !== true) return reject(refusal.code, refusal.detail, refusal.statusCodes, false);
+  const signedStatus = checkStatus(envelope);
+  if (signedStatus.ok) {
+    return reject(
+      "saml.signature_wrapping",
+      "the signed response says Success, the posted one not",
+    );
+  }
+  const { code, detail, statusCodes } = signedStatus.rejection;
+  return reject(code, detail, statusCodes, true);
 }
 
 /**
