@@ -30,10 +30,15 @@ export function auditUseCases(context: Context): Application["audit"] {
     async verify(caller, scope, onProgress): Promise<AuditVerification> {
       if (scope.tenant === undefined) authorize(caller, "audit.verify_all");
       else authorize(caller, "audit.read", scope.tenant);
+      const { tenant } = scope;
+      // An unknown tenant has no chain to verify: "verified" would tell an auditor's typo it is fine.
       const chains =
-        scope.tenant === undefined
+        tenant === undefined
           ? await transact(context, (r) => r.audit.chains())
-          : [chainOf(scope.tenant)];
+          : await transact(context, async (r) => {
+              await requireTenant(r, tenant);
+              return [chainOf(tenant)];
+            });
       let events = 0;
       for (const chain of chains) {
         let previous: { seq: number; hash: string } | undefined;

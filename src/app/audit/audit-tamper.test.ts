@@ -38,6 +38,12 @@ describe("audit chain verification against tampering", () => {
     expect(await verifyAcme()).toEqual({ ok: true, chains: 1, events: 5 });
   });
 
+  it("answers not_found for a tenant that does not exist, never verified", async () => {
+    await expect(h.app.audit.verify(h.admin, { tenant: "acmee" })).rejects.toMatchObject({
+      code: "not_found",
+    });
+  });
+
   it("verifies every chain for a platform administrator", async () => {
     const result = await h.app.audit.verify(h.admin, {});
     expect(result.ok).toBe(true);

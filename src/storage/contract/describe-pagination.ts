@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Page } from "../../app/ports.js";
+import { encodeCursor } from "../kysely/page.js";
 import {
   addTenant,
   appendOne,
@@ -148,6 +149,28 @@ export function describePagination({ store }: ContractContext): void {
       await expect(
         store().transaction(({ tenants }) => tenants.list({ limit: 0 })),
       ).rejects.toThrow(RangeError);
+    });
+
+    // A cursor comes from a client: garbage must be refused, not read as some key (which would
+    // answer an empty page, or the first page again, as if it were a real position).
+    it.each([
+      ["text outside base64url", "garbage!"],
+      ["a NUL", "\u0000"],
+      ["an emoji", "\u{1F600}"],
+      ["a non-canonical encoding of a real key", `${encodeCursor("p1")}=`],
+      ["bytes that are not UTF-8", Buffer.from([0xff, 0xfe]).toString("base64url")],
+    ])("refuses a cursor with %s as request.invalid, on every paged list", async (_, after) => {
+      const tenant = await addTenant(store());
+      const refusal = { name: "AppError", code: "request.invalid" };
+      await expect(
+        store().transaction(({ tenants }) => tenants.list({ limit: 2, after })),
+      ).rejects.toMatchObject(refusal);
+      await expect(
+        store().transaction(({ principals }) => principals.list(tenant, { limit: 2, after })),
+      ).rejects.toMatchObject(refusal);
+      await expect(
+        store().transaction(({ exemptions }) => exemptions.list(tenant, {}, { limit: 2, after })),
+      ).rejects.toMatchObject(refusal);
     });
   });
 }

@@ -1,4 +1,5 @@
 import { sql, type RawBuilder } from "kysely";
+import { AppError } from "../../app/errors.js";
 import type { Page } from "../../app/ports.js";
 
 /** Opaque to callers: the last key of a page, base64url so that no one builds one by hand. */
@@ -6,8 +7,17 @@ export function encodeCursor(key: string): string {
   return Buffer.from(key, "utf8").toString("base64url");
 }
 
+/**
+ * The key a cursor of {@link encodeCursor} holds. Anything else is refused rather than read as
+ * some key: Node's decoder skips characters outside the alphabet and replaces broken UTF-8, so a
+ * cursor is accepted only when it is exactly what encoding its key gives back.
+ */
 export function decodeCursor(cursor: string): string {
-  return Buffer.from(cursor, "base64url").toString("utf8");
+  const key = Buffer.from(cursor, "base64url").toString("utf8");
+  if (key.length === 0 || encodeCursor(key) !== cursor) {
+    throw new AppError("request.invalid", "after is not a cursor this service gave out.");
+  }
+  return key;
 }
 
 /** Rejects a limit that would make a page empty or unbounded: a caller bug, not user input. */
