@@ -62,13 +62,15 @@ const BEARER = /^Bearer[ \t]+([A-Za-z0-9\-._~+/]+=*)[ \t]*$/i;
 /**
  * Builds the `onRequest` hook of every `/v1` route: `Authorization: Bearer <secret>` is resolved
  * to a caller by the application; repeated failures from one address are slowed down.
+ *
+ * A valid key is never slowed down, whatever its address did: addresses are shared (a NAT, a
+ * load balancer in front of a server without `trustProxy`), and one client retrying a revoked
+ * key must not lock the platform's backend out of the decision API. Keys hold 256 random bits,
+ * so checking a limited address's attempts gives no guess a chance; a wrong one is answered
+ * 429 with `Retry-After` instead of 401 until the window ends.
  */
 export function bearerAuthentication(app: Application, limiter: FailureLimiter) {
   return async (request: FastifyRequest): Promise<void> => {
-    const retryAfter = limiter.retryAfter(request.ip);
-    if (retryAfter > 0) {
-      throw new HttpProblem("auth.rate_limited", undefined, { "retry-after": String(retryAfter) });
-    }
     const header = request.headers.authorization;
     if (header === undefined || header === "") throw new AppError("auth.missing_credentials");
     const match = BEARER.exec(header);
@@ -81,8 +83,15 @@ export function bearerAuthentication(app: Application, limiter: FailureLimiter) 
     try {
       request.caller = await app.authenticate(match[1]);
     } catch (error) {
-      if (error instanceof AppError && error.code === "auth.invalid_credentials")
+      if (error instanceof AppError && error.code === "auth.invalid_credentials") {
+        const retryAfter = limiter.retryAfter(request.ip);
+        if (retryAfter > 0) {
+          throw new HttpProblem("auth.rate_limited", undefined, {
+            "retry-after": String(retryAfter),
+          });
+        }
         limiter.fail(request.ip);
+      }
       throw error;
     }
   };

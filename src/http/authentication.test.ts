@@ -101,13 +101,29 @@ describe("bearer authentication", () => {
       const response = await t.call("GET", "/v1/tenants", { key: `tmfa_wrong${attempt}` });
       expect(response.statusCode).toBe(401);
     }
-    const blocked = await t.call("GET", "/v1/tenants", { key: t.adminKey });
-    expect(blocked.statusCode).toBe(429);
-    expect(blocked.json<{ code: string }>().code).toBe("auth.rate_limited");
-    expect(Number(blocked.headers["retry-after"])).toBeGreaterThan(0);
+    for (const key of ["tmfa_wrong3", "no-prefix"]) {
+      const blocked = await t.call("GET", "/v1/tenants", { key });
+      expect(blocked.statusCode).toBe(429);
+      expect(blocked.json<{ code: string }>().code).toBe("auth.rate_limited");
+      expect(Number(blocked.headers["retry-after"])).toBeGreaterThan(0);
+    }
 
     t.clock.advance(61);
-    expect((await t.call("GET", "/v1/tenants", { key: t.adminKey })).statusCode).toBe(200);
+    expect((await t.call("GET", "/v1/tenants", { key: "tmfa_wrong4" })).statusCode).toBe(401);
+    t.clock.advance(61); // a fresh window for the tests below
+  });
+
+  // Threat: a denial of service through a shared address (NAT, a load balancer without
+  // trustProxy): anyone's wrong keys must not lock the platform's backend out.
+  it("never slows down a valid key, even from an address that is being slowed down", async () => {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      await t.call("GET", "/v1/tenants", { key: `tmfa_wrong${attempt}` });
+    }
+    expect((await t.call("GET", "/v1/tenants", { key: "tmfa_wrong3" })).statusCode).toBe(429);
+    const valid = await t.call("GET", "/v1/tenants", { key: t.adminKey });
+    expect(valid.statusCode).toBe(200);
+    expect((await t.call("GET", "/v1/tenants", { key: "tmfa_wrong4" })).statusCode).toBe(429);
+    t.clock.advance(61);
   });
 
   it("logs each request once, on completion, with its method, URL and status", async () => {
