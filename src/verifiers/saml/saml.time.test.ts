@@ -14,7 +14,8 @@ import {
   testIdp,
   verification,
 } from "./test-support/scenario.js";
-import { FIVE_MINUTES_MS } from "./test-support/test-idp.js";
+import { decode } from "./test-support/tamper.js";
+import { FIVE_MINUTES_MS, type LoginOptions } from "./test-support/test-idp.js";
 
 const SECOND = 1000;
 const SKEW_MS = SKEW_SECONDS * SECOND;
@@ -45,6 +46,53 @@ describe("NotOnOrAfter: now − skew < NotOnOrAfter", () => {
 
   it("refuses a response an hour old", async () => {
     expect(await outcomeOf(await idpResponse(), { now: at(3600 * SECOND) })).toBe("saml.expired");
+  });
+});
+
+describe("bearer SubjectConfirmationData/@NotOnOrAfter alone (S15)", () => {
+  // The confirmation ends after one minute while Conditions stays valid for five (or has no end),
+  // so only the bearer check can refuse: every boundary here is the confirmation's own.
+  const CONFIRMATION_MS = 60 * SECOND;
+  const shortConfirmation = (tags: LoginOptions["tags"] = {}) =>
+    idpResponse({
+      tags: { SubjectConfirmationDataNotOnOrAfter: at(CONFIRMATION_MS).toISOString(), ...tags },
+    });
+
+  it("accepts one second before the confirmation's boundary", async () => {
+    const now = at(CONFIRMATION_MS + SKEW_MS - SECOND);
+    expect(await outcomeOf(await shortConfirmation(), { now })).toBe("ok");
+  });
+
+  it("refuses exactly at the confirmation's boundary while Conditions is still valid", async () => {
+    const now = at(CONFIRMATION_MS + SKEW_MS);
+    expect(now.getTime()).toBeLessThan(at(FIVE_MINUTES_MS).getTime());
+    expect(await outcomeOf(await shortConfirmation(), { now })).toBe("saml.expired");
+  });
+
+  it("refuses one second after the confirmation's boundary while Conditions is still valid", async () => {
+    const now = at(CONFIRMATION_MS + SKEW_MS + SECOND);
+    expect(await outcomeOf(await shortConfirmation(), { now })).toBe("saml.expired");
+  });
+
+  it("refuses an expired confirmation when Conditions has no NotOnOrAfter", async () => {
+    const response = await shortConfirmation({ ConditionsNotOnOrAfter: undefined });
+    expect(decode(response)).not.toMatch(/<saml:Conditions[^>]*NotOnOrAfter/);
+    expect(await outcomeOf(response, { now: at(CONFIRMATION_MS + SKEW_MS - SECOND) })).toBe("ok");
+    expect(await outcomeOf(response, { now: at(CONFIRMATION_MS + SKEW_MS) })).toBe("saml.expired");
+  });
+});
+
+describe("Conditions/@NotBefore alone (S17)", () => {
+  // IssueInstant and AuthnInstant stay at NOW, so only Conditions/@NotBefore is ahead of the clock.
+  const notBeforeAt = (ms: number) =>
+    idpResponse({ tags: { ConditionsNotBefore: at(ms).toISOString() } });
+
+  it("refuses a Conditions NotBefore one second past now + skew", async () => {
+    expect(await outcomeOf(await notBeforeAt(SKEW_MS + SECOND))).toBe("saml.not_yet_valid");
+  });
+
+  it("accepts a Conditions NotBefore exactly at now + skew", async () => {
+    expect(await outcomeOf(await notBeforeAt(SKEW_MS))).toBe("ok");
   });
 });
 
