@@ -8,6 +8,9 @@
 import type { LightMyRequestResponse } from "fastify";
 import { pino } from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { FederationRequestStore, Repositories, Store } from "../../app/ports.js";
+import { openStore } from "../../storage/open-store.js";
+import { createOidcProtocol } from "../../verifiers/oidc/index.js";
 import {
   PASSWORD_PROTECTED,
   REFEDS_MFA,
@@ -15,7 +18,7 @@ import {
   type OidcProviderPeer,
   type PeerSignIn,
 } from "../../verifiers/oidc/test-support/oidc-provider-peer.js";
-import type { TestServer } from "../test-support/open-test-server.js";
+import { openTestServer, type TestServer } from "../test-support/open-test-server.js";
 import {
   RETURN_URL,
   atPeer,
@@ -336,6 +339,100 @@ describe("one-time use of a callback", () => {
     expect(decided).toHaveLength(1);
     expect(decided[0]?.payload["outcome"]).toBe("allow");
     expect(await auditOf(acme.t, acme.auditor, "acme", "federation.rejected")).toHaveLength(1);
+  });
+});
+
+/**
+ * A store whose remembered sign-ins get the nonce in `forcedNonce.value`, when set, instead of
+ * their own: the one way two distinct sign-ins can expect the same nonce, so that an ID token
+ * reaches the one-time proof check through a sign-in that was never used.
+ */
+function forcingNonce(store: Store, forcedNonce: { value?: string }): Store {
+  const requests = (r: Repositories): FederationRequestStore => ({
+    insert: (record) =>
+      r.federationRequests.insert(
+        forcedNonce.value === undefined ? record : { ...record, nonce: forcedNonce.value },
+      ),
+    get: (id) => r.federationRequests.get(id),
+    consume: (id, at) => r.federationRequests.consume(id, at),
+    purge: (before) => r.federationRequests.purge(before),
+  });
+  const repositories = (r: Repositories): Repositories =>
+    new Proxy(r, {
+      get: (target, name) =>
+        name === "federationRequests" ? requests(target) : (Reflect.get(target, name) as unknown),
+    });
+  return {
+    transaction: (work) => store.transaction((r) => work(repositories(r))),
+    read: (work) => store.read((r) => work(repositories(r))),
+    notify: (change) => store.notify(change),
+    onChange: (listener) => store.onChange(listener),
+    ping: () => store.ping(),
+    close: () => store.close(),
+  };
+}
+
+describe("one-time use of a nonce", () => {
+  it("refuses a valid ID token whose nonce was used, arriving through a second, unused sign-in (federation.replayed)", async () => {
+    const forcedNonce: { value?: string } = {};
+    const server = await openTestServer({
+      store: forcingNonce(await openStore("sqlite::memory:"), forcedNonce),
+      federation: { oidc: createOidcProtocol({ allowHttp: true }), publicUrl: publicUrlOf(peer) },
+    });
+    t = server;
+    syncClock(server);
+    await createTenant(server, "acme", "idp_mfa");
+    const auditor = await server.key(["tenant_auditor"], ["acme"]);
+    expect((await registerPeer(server, server.adminKey, "acme", peer)).statusCode).toBe(201);
+    const acme = { t: server, admin: server.adminKey, auditor };
+    peer.nextSignIn = MFA;
+
+    const first = new URL(String((await startSignIn(server, "acme", {})).headers.location));
+    const nonce = first.searchParams.get("nonce") ?? "";
+    expect(nonce).not.toBe("");
+    // The second sign-in is remembered with the first one's nonce, and the browser asks the IdP
+    // for that nonce: its ID token will carry it, and the verifier will find it the expected one.
+    forcedNonce.value = nonce;
+    const second = new URL(String((await startSignIn(server, "acme", {})).headers.location));
+    delete forcedNonce.value;
+    const secondState = second.searchParams.get("state") ?? "";
+    expect(secondState).not.toBe(first.searchParams.get("state"));
+    second.searchParams.set("nonce", nonce);
+
+    const firstDone = await server.call("GET", serverPath(peer, await atPeer(peer, first.href)));
+    const id = decisionOf(firstDone);
+    const replay = await server.call("GET", serverPath(peer, await atPeer(peer, second.href)), {
+      headers: { accept: "application/json" },
+    });
+    // Were the nonce not a one-time proof, this would be a second sign-in, and allowed.
+    expect(replay.statusCode, String(replay.headers.location)).toBe(400);
+    expect(problemOf(replay)).toEqual({
+      status: 400,
+      type: "application/problem+json; charset=utf-8",
+      code: "federation.rejected",
+    });
+    expect(replay.json<{ details?: Record<string, unknown> }>().details).toMatchObject({
+      reason: "federation.replayed",
+      returnTo: RETURN_URL,
+    });
+    expect(replay.headers.location).toBeUndefined();
+    expect(await auditOf(server, auditor, "acme", "federation.rejected")).toMatchObject([
+      {
+        actor: "idp:corp",
+        payload: {
+          idp: "corp",
+          protocol: "oidc",
+          reason: "federation.replayed",
+          request: secondState,
+        },
+      },
+    ]);
+    expect(
+      (await auditOf(server, auditor, "acme", "decision.recorded")).map(
+        (e) => e.payload["decision"],
+      ),
+    ).toEqual([id]);
+    expect(await federationTypes(acme)).toEqual(["decision.recorded", "federation.rejected"]);
   });
 });
 

@@ -2,6 +2,7 @@
 // naming someone else (DESIGN invariants 3, 7, 9); a redirect to a URL the tenant never
 // registered (invariant 10). SAML sign-in end to end through the HTTP server, against a real
 // samlify IdP that signs real responses; the server's clock is the IdP's.
+import { inflateRawSync } from "node:zlib";
 import type { LightMyRequestResponse } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AuditEvent, ReceiptRecord } from "../../app/records.js";
@@ -11,8 +12,11 @@ import {
   TestIdp,
   type LoginOptions,
 } from "../../verifiers/saml/test-support/test-idp.js";
+import { signWithReferences } from "../../verifiers/saml/test-support/sign.js";
 import {
   assertionOf,
+  decode,
+  encode,
   first,
   PROTOCOL,
   responseOf,
@@ -39,7 +43,7 @@ function must(response: LightMyRequestResponse, status: number): LightMyRequestR
 async function setUpTenant(
   tenant: string,
   posture: string,
-  options: { allowUnsolicited?: boolean } = {},
+  options: { allowUnsolicited?: boolean; require?: { maxAgeSeconds: number } } = {},
 ) {
   must(
     await t.call("POST", "/v1/tenants", {
@@ -52,7 +56,10 @@ async function setUpTenant(
     await t.call("PUT", `/v1/tenants/${tenant}/policy`, {
       key: t.adminKey,
       headers: { "if-match": '"1"' },
-      body: { policy: { posture }, rationale: "Sign-in at the organisation's IdP" },
+      body: {
+        policy: { posture, ...(options.require === undefined ? {} : { require: options.require }) },
+        rationale: "Sign-in at the organisation's IdP",
+      },
     }),
     200,
   );
@@ -105,10 +112,11 @@ function post(
   tenant: string,
   form: { samlResponse: string; relayState?: string },
   accept?: string,
+  idpId = "corp",
 ) {
   const body = new URLSearchParams({ SAMLResponse: form.samlResponse });
   if (form.relayState !== undefined) body.set("RelayState", form.relayState);
-  return t.call("POST", `/t/${tenant}/idps/corp/saml/acs`, {
+  return t.call("POST", `/t/${tenant}/idps/${idpId}/saml/acs`, {
     body: body.toString(),
     headers: {
       "content-type": "application/x-www-form-urlencoded",
@@ -131,13 +139,31 @@ async function audit(tenant: string, type: string): Promise<AuditEvent[]> {
   return must(response, 200).json<{ items: AuditEvent[] }>().items;
 }
 
+/** The AuthnRequest a start sends (HTTP-Redirect binding: raw DEFLATE, then base64). */
+function authnRequestOf(location: string): string {
+  const encoded = new URL(location).searchParams.get("SAMLRequest");
+  if (encoded === null) throw new Error(`no SAMLRequest in ${location}`);
+  return inflateRawSync(Buffer.from(encoded, "base64")).toString("utf8");
+}
+
+/** Starts a sign-in without a principal hint and returns the AuthnRequest sent to the IdP. */
+async function startedRequest(tenant: string, extraQuery = ""): Promise<string> {
+  const returnTo = encodeURIComponent(`https://app.${tenant}.example/signed-in`);
+  const started = must(
+    await t.call("GET", `/t/${tenant}/idps/corp/start?return_to=${returnTo}${extraQuery}`),
+    303,
+  );
+  return authnRequestOf(started.headers.location as string);
+}
+
 beforeAll(async () => {
   t = await openTestServer({ bodyLimitBytes: 256 * 1024 });
   idp = new TestIdp({ entityId: "https://idp.corp.example/saml" });
   await setUpTenant("acme", "idp_mfa");
   await setUpTenant("globex", "idp_mfa");
   await setUpTenant("initech", "idp_or_platform", { allowUnsolicited: true });
-  auditor = await t.key(["tenant_auditor"], ["acme", "globex", "initech"]);
+  await setUpTenant("hooli", "idp_mfa", { require: { maxAgeSeconds: 300 } });
+  auditor = await t.key(["tenant_auditor"], ["acme", "globex", "initech", "hooli"]);
 });
 
 afterAll(async () => {
@@ -155,6 +181,23 @@ describe("SAML sign-in at the organisation's IdP", () => {
     );
     expect(relayState).toMatch(/^fed_/);
     expect(relayState).not.toContain("http");
+  });
+
+  it('sends ForceAuthn="true" when the start demands a fresh authentication (force=true)', async () => {
+    const xml = await startedRequest("acme", "&force=true");
+    expect(xml).toMatch(/<samlp:AuthnRequest [^>]*ForceAuthn="true"/);
+  });
+
+  it('sends ForceAuthn="true" when the policy\'s maximum age (300 s) is under an hour: SAML has no max_age', async () => {
+    const xml = await startedRequest("hooli");
+    expect(xml).toMatch(/<samlp:AuthnRequest [^>]*ForceAuthn="true"/);
+    expect(xml).toContain(REFEDS_MFA);
+  });
+
+  it("sends no ForceAuthn for a plain start under the IdP's day-long maximum age", async () => {
+    const xml = await startedRequest("acme");
+    expect(xml).toMatch(/^<samlp:AuthnRequest /);
+    expect(xml).not.toContain("ForceAuthn");
   });
 
   it("allows with the IdP's verified MFA and keeps its values in the receipt", async () => {
@@ -253,9 +296,78 @@ describe("SAML sign-in at the organisation's IdP", () => {
     expect(unsolicitedAtB.json()).toMatchObject({ code: "federation.rejected" });
   });
 
-  it("returns to the platform with idp_mfa_unavailable when the IdP answers NoAuthnContext", async () => {
-    const { samlResponse, relayState } = await signIn("acme");
-    const noMfa = tamper(samlResponse, (doc) => {
+  // initech accepts unsolicited answers from the same IdP as acme, so nothing but the verifier's
+  // binding of the answer to initech's own SP stands between acme's answer and a decision there.
+  const INITECH_RETURN = "https://app.initech.example/signed-in";
+  const mintedFor = async (tenant: string, tags: LoginOptions["tags"] = {}) => {
+    const sp = await spOf(tenant);
+    return idp.login(sp.identity, sp.metadata, undefined, {
+      issuedAt: t.clock.now(),
+      nameId: ALICE,
+      tags,
+    });
+  };
+  const initechAcs = "https://mfa.test/t/initech/idps/corp/saml/acs";
+  it.each<[string, string, () => Promise<string>]>([
+    ["an unsolicited answer minted for acme", "saml.destination_mismatch", () => mintedFor("acme")],
+    [
+      "an answer to acme's own sign-in request",
+      "saml.destination_mismatch",
+      async () => (await signIn("acme")).samlResponse,
+    ],
+    [
+      "acme's signed assertion in an unsigned envelope re-addressed to initech",
+      "saml.recipient_mismatch",
+      async () =>
+        tamper(await mintedFor("acme"), (doc) => {
+          responseOf(doc).setAttribute("Destination", initechAcs);
+        }),
+    ],
+    [
+      "an assertion for acme's audience, even addressed to initech's ACS",
+      "saml.audience_mismatch",
+      () => mintedFor("acme", { Destination: initechAcs, SubjectRecipient: initechAcs }),
+    ],
+    [
+      "an answer made for initech by another IdP signing with the same key (another tenant of a multi-tenant IdP)",
+      "saml.issuer_mismatch",
+      async () => {
+        const sibling = new TestIdp({
+          entityId: "https://idp.other.example/saml",
+          keyPair: idp.keyPair,
+        });
+        const sp = await spOf("initech");
+        return sibling.login(sp.identity, sp.metadata, undefined, {
+          issuedAt: t.clock.now(),
+          nameId: ALICE,
+        });
+      },
+    ],
+  ])(
+    "refuses at initech (unsolicited answers allowed) %s with %s, and decides nothing",
+    async (_name, reason, mint) => {
+      const samlResponse = await mint();
+      const decided = (await audit("initech", "decision.recorded")).length;
+      const refusedBefore = (await audit("initech", "federation.rejected")).length;
+      const crossed = await post(
+        "initech",
+        { samlResponse, relayState: INITECH_RETURN },
+        "application/json",
+      );
+      expect(crossed.statusCode, crossed.body).toBe(400);
+      expect(crossed.headers.location).toBeUndefined();
+      expect(crossed.json()).toMatchObject({ code: "federation.rejected", details: { reason } });
+      const refused = (await audit("initech", "federation.rejected")).slice(refusedBefore);
+      expect(refused.map((e) => e.payload)).toMatchObject([
+        { idp: "corp", protocol: "saml", reason },
+      ]);
+      expect(await audit("initech", "decision.recorded")).toHaveLength(decided);
+    },
+  );
+
+  /** The IdP's answer turned into Responder / NoAuthnContext ("MFA was not possible"), unsigned. */
+  const noAuthnContext = (samlResponse: string) =>
+    tamper(samlResponse, (doc) => {
       const response = responseOf(doc);
       response.removeChild(assertionOf(doc));
       const code = first(response, PROTOCOL, "StatusCode");
@@ -264,6 +376,11 @@ describe("SAML sign-in at the organisation's IdP", () => {
       nested.setAttribute("Value", "urn:oasis:names:tc:SAML:2.0:status:NoAuthnContext");
       code.appendChild(nested);
     });
+
+  it("returns to the platform with idp_mfa_unavailable when the IdP answers NoAuthnContext", async () => {
+    const { samlResponse, relayState } = await signIn("acme");
+    // Unsigned, but it answers this sign-in's own request (RelayState and InResponseTo).
+    const noMfa = noAuthnContext(samlResponse);
     const answer = must(await post("acme", { samlResponse: noMfa, relayState }), 303);
     const location = new URL(answer.headers.location as string);
     expect(location.searchParams.get("error")).toBe("idp_mfa_unavailable");
@@ -272,7 +389,61 @@ describe("SAML sign-in at the organisation's IdP", () => {
     expect(events.at(-1)?.payload).toMatchObject({
       reason: "saml.no_authn_context",
       principal: ALICE,
+      statusSigned: false,
     });
+  });
+
+  // Threat: forged evidence that the IdP could not do MFA (checklist S7: an unsigned Response's
+  // Status is unsigned). Unsolicited, nothing binds it to a sign-in: it is anyone's word.
+  it("records an unsigned, unsolicited NoAuthnContext as a refusal, never as the IdP's word", async () => {
+    const unavailableBefore = (await audit("initech", "federation.mfa_unavailable")).length;
+    const refusedBefore = (await audit("initech", "federation.rejected")).length;
+    const sp = await spOf("initech");
+    const forged = noAuthnContext(
+      await idp.login(sp.identity, sp.metadata, undefined, {
+        issuedAt: t.clock.now(),
+        nameId: ALICE,
+      }),
+    );
+    const answer = await post(
+      "initech",
+      { samlResponse: forged, relayState: "https://app.initech.example/signed-in" },
+      "application/json",
+    );
+    expect(answer.statusCode).toBe(400);
+    expect(answer.headers.location).toBeUndefined();
+    expect(answer.json()).toMatchObject({
+      code: "federation.rejected",
+      details: { reason: "saml.no_authn_context" },
+    });
+    expect(await audit("initech", "federation.mfa_unavailable")).toHaveLength(unavailableBefore);
+    const refused = (await audit("initech", "federation.rejected")).slice(refusedBefore);
+    expect(refused.map((e) => e.payload)).toMatchObject([
+      { reason: "saml.no_authn_context", statusSigned: false },
+    ]);
+  });
+
+  it("records a signed, unsolicited NoAuthnContext as the IdP's word", async () => {
+    const before = (await audit("initech", "federation.mfa_unavailable")).length;
+    const sp = await spOf("initech");
+    const unsigned = decode(
+      noAuthnContext(
+        await idp.login(sp.identity, sp.metadata, undefined, {
+          issuedAt: t.clock.now(),
+          nameId: ALICE,
+        }),
+      ),
+    );
+    const responseId = /<samlp:Response [^>]*\bID="([^"]+)"/.exec(unsigned)?.[1] ?? "";
+    const signed = signWithReferences(unsigned, idp.keyPair.privateKeyPem, responseId, [
+      responseId,
+    ]);
+    const answer = await post("initech", { samlResponse: encode(signed) }, "application/json");
+    expect(answer.statusCode).toBe(400);
+    const recorded = (await audit("initech", "federation.mfa_unavailable")).slice(before);
+    expect(recorded.map((e) => e.payload)).toMatchObject([
+      { reason: "saml.no_authn_context", statusSigned: true },
+    ]);
   });
 
   it("refuses unsolicited answers unless the tenant allowed them, and then returns only to a registered URL", async () => {
@@ -382,6 +553,34 @@ describe("SAML sign-in at the organisation's IdP", () => {
       headers: { accept: "application/json" },
     });
     expect(unknown.statusCode).toBe(404);
+  });
+
+  it("answers a post to an unknown IdP's or tenant's ACS with 404 not_found, and records nothing", async () => {
+    // A real, valid answer: only the endpoint it is posted to is unknown.
+    const { samlResponse, relayState } = await signIn("acme");
+    const chainOf = (tenant: string) =>
+      t.store.read((r) => r.audit.read(`tenant:${tenant}`, { afterSeq: 0, limit: 100_000 }));
+    const before = await chainOf("acme");
+    for (const [tenant, idpId] of [
+      ["acme", "nope"],
+      ["nope", "corp"],
+    ] as const) {
+      const json = await post(tenant, { samlResponse, relayState }, "application/json", idpId);
+      expect(json.statusCode).toBe(404);
+      expect(json.headers["content-type"]).toBe("application/problem+json; charset=utf-8");
+      expect(json.json()).toMatchObject({ status: 404, code: "not_found" });
+      expect(json.headers.location).toBeUndefined();
+      const page = await post(tenant, { samlResponse, relayState }, undefined, idpId);
+      expect(page.statusCode).toBe(404);
+      expect(page.body).toContain("<code>not_found</code>");
+      expect(page.headers.location).toBeUndefined();
+    }
+    // No refusal, no decision, no receipt: neither audit chain moved.
+    expect(await chainOf("acme")).toEqual(before);
+    expect(await chainOf("nope")).toEqual([]);
+    // The answer was not used up by those posts: at its own ACS it still completes.
+    const { receipt } = await receiptOf(await post("acme", { samlResponse, relayState }));
+    expect(receipt.outcome).toBe("allow");
   });
 
   it("answers malformed posts with a 4xx explanation, never a 500", async () => {
