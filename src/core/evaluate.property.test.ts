@@ -5,17 +5,18 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { Decision } from "./decision.js";
+import type { Decision, SatisfiedBy } from "./decision.js";
 import { evaluate, type EvaluateOptions } from "./evaluate.js";
 import type { AuthenticationEvent } from "./evidence.js";
 import type { EvaluationInput } from "./input.js";
-import type { TenantPolicy } from "./policy.js";
+import type { PlatformMandate, RequirementSpec, TenantPolicy } from "./policy.js";
 import type { EffectiveRequirement } from "./requirement.js";
 import {
   DEFAULT_SKEW_SECONDS,
   FOREIGN_TENANT,
   NOW,
   NOW_MS,
+  PRINCIPAL,
   TENANT,
   corruptionArb,
   evaluationInputArb,
@@ -40,7 +41,15 @@ import {
   weakestPolicy,
   type InputPath,
 } from "./test-support/arbitraries.js";
-import type { Outcome, ProofSource } from "./vocabulary.js";
+import {
+  METHODS,
+  RISK_LEVELS,
+  type Aal,
+  type Method,
+  type Outcome,
+  type ProofSource,
+  type RiskLevel,
+} from "./vocabulary.js";
 
 const OPTIONS: EvaluateOptions = { now: NOW };
 
@@ -127,6 +136,130 @@ function pathsOf(value: unknown, prefix: InputPath = []): InputPath[] {
   return paths;
 }
 
+/**
+ * What one mandate asks for on its own, computed here rather than by the engine: its spec and
+ * its risk rules up to the sign-in's risk (read with the mandate's own `unknownRisk`), each part
+ * joined the strictest way. `null` bounds are unbounded; `sourceBits` uses {@link SOURCE_BITS}.
+ */
+interface MandateFloor {
+  readonly minAal: Aal;
+  readonly phishingResistant: boolean;
+  readonly userVerification: boolean;
+  readonly maxAgeSeconds: number | null;
+  readonly reauthIntervalSeconds: number | null;
+  readonly idleTimeoutSeconds: number | null;
+  readonly acceptedMethods: readonly Method[];
+  readonly sourceBits: number;
+}
+
+function mandateFloor(mandate: PlatformMandate, risk: RiskLevel | undefined): MandateFloor {
+  const level = risk ?? mandate.unknownRisk ?? "medium";
+  const specs: RequirementSpec[] = [mandate.require];
+  for (const candidate of RISK_LEVELS) {
+    const spec = mandate.riskRules?.[candidate];
+    if (spec !== undefined) specs.push(spec);
+    if (candidate === level) break;
+  }
+  const least = (values: (number | undefined)[]): number | null => {
+    const given = values.filter((v): v is number => v !== undefined);
+    return given.length === 0 ? null : Math.min(...given);
+  };
+  return {
+    minAal: Math.max(0, ...specs.map((s) => s.minAal ?? 0)) as Aal,
+    phishingResistant: specs.some((s) => s.phishingResistant === true),
+    userVerification: specs.some((s) => s.userVerification === true),
+    maxAgeSeconds: least(specs.map((s) => s.maxAgeSeconds)),
+    reauthIntervalSeconds: least(specs.map((s) => s.reauthIntervalSeconds)),
+    idleTimeoutSeconds: least(specs.map((s) => s.idleTimeoutSeconds)),
+    acceptedMethods: METHODS.filter((m) =>
+      specs.every((s) => s.acceptedMethods === undefined || s.acceptedMethods.includes(m)),
+    ),
+    sourceBits: specs.reduce(
+      (bits, s) => (s.proofSource === undefined ? bits : bits & SOURCE_BITS[s.proofSource]),
+      3,
+    ),
+  };
+}
+
+/** The parts in which `requirement` asks less than the mandate's own `floor` (empty: none). */
+function partsBelowMandate(requirement: EffectiveRequirement, floor: MandateFloor): string[] {
+  const parts: string[] = [];
+  if (requirement.minAal.value < floor.minAal) parts.push("minAal");
+  if (floor.phishingResistant && !requirement.phishingResistant.value)
+    parts.push("phishingResistant");
+  if (floor.userVerification && !requirement.userVerification.value) parts.push("userVerification");
+  if (!boundAtMost(requirement.maxAgeSeconds.value, floor.maxAgeSeconds))
+    parts.push("maxAgeSeconds");
+  if (!boundAtMost(requirement.reauthIntervalSeconds.value, floor.reauthIntervalSeconds))
+    parts.push("reauthIntervalSeconds");
+  if (!boundAtMost(requirement.idleTimeoutSeconds.value, floor.idleTimeoutSeconds))
+    parts.push("idleTimeoutSeconds");
+  if (!requirement.acceptedMethods.value.every((m) => floor.acceptedMethods.includes(m)))
+    parts.push("acceptedMethods");
+  const s = sourceBits(requirement.proofSource.value);
+  if ((s & floor.sourceBits) !== s) parts.push("proofSource");
+  return parts;
+}
+
+/** The parts of the mandate's own `floor` that the evidence of an allow does not meet. */
+function evidenceShortOfMandate(satisfiedBy: SatisfiedBy, floor: MandateFloor): string[] {
+  const parts: string[] = [];
+  const proving = satisfiedBy.events[satisfiedBy.events.length - 1];
+  if (satisfiedBy.aal < floor.minAal) parts.push("minAal");
+  if (floor.phishingResistant && !satisfiedBy.phishingResistant) parts.push("phishingResistant");
+  if (
+    floor.userVerification &&
+    satisfiedBy.events.some((e) => e.method === "webauthn" && !e.userVerified)
+  )
+    parts.push("userVerification");
+  const age = NOW_MS - Date.parse(satisfiedBy.provenAt);
+  if (floor.maxAgeSeconds !== null && age > floor.maxAgeSeconds * 1000) parts.push("maxAgeSeconds");
+  const started = Math.min(...satisfiedBy.events.map((e) => Date.parse(e.at)));
+  if (floor.reauthIntervalSeconds !== null && NOW_MS - started > floor.reauthIntervalSeconds * 1000)
+    parts.push("reauthIntervalSeconds");
+  if (proving === undefined || !floor.acceptedMethods.includes(proving.method))
+    parts.push("acceptedMethods");
+  if (proving === undefined || (SOURCE_BITS[proving.source] & floor.sourceBits) === 0)
+    parts.push("proofSource");
+  return parts;
+}
+
+/**
+ * The mandates that bind this sign-in, by their scope and window as PlatformMandate documents
+ * them: this tenant (or all), the principal's population or the one it is held to, and
+ * `activeFrom ≤ now < activeUntil`.
+ */
+function bindingMandates(input: EvaluationInput, d: Decision): PlatformMandate[] {
+  const populations = [d.principal.population, d.principal.treatedAs];
+  return (input.mandates ?? []).filter(
+    (m) =>
+      (m.scope.tenants === "all" || m.scope.tenants.includes(TENANT)) &&
+      (m.scope.populations === undefined ||
+        m.scope.populations.some((p) => populations.includes(p))) &&
+      (m.activeFrom === undefined || Date.parse(m.activeFrom) <= NOW_MS) &&
+      (m.activeUntil === undefined || NOW_MS < Date.parse(m.activeUntil)),
+  );
+}
+
+/**
+ * Whether one of the input's exemptions excuses this principal now, by the rules Exemption
+ * documents: this tenant and principal, approved by someone other than its requester, not a
+ * shared login, `startsAt ≤ now < expiresAt`.
+ */
+const hasUsableExemption = (input: EvaluationInput): boolean =>
+  (input.exemptions ?? []).some(
+    (e) =>
+      e.tenant === TENANT &&
+      e.principal === PRINCIPAL &&
+      e.status === "approved" &&
+      e.approvedBy !== undefined &&
+      e.approvedBy !== "" &&
+      e.approvedBy !== e.requestedBy &&
+      e.category !== "shared_login" &&
+      Date.parse(e.startsAt) <= NOW_MS &&
+      NOW_MS < Date.parse(e.expiresAt),
+  );
+
 // ---------------------------------------------------------------------------------------------
 
 describe("mandate dominance (DESIGN invariant 2)", () => {
@@ -170,6 +303,49 @@ describe("mandate dominance (DESIGN invariant 2)", () => {
         }
       }),
       { numRuns: 500 },
+    );
+  });
+});
+
+describe("mandate dominance against each mandate's own requirement (DESIGN invariant 2)", () => {
+  // Threat: the engine joins the tenant's rules in place of the mandates' (or drops a mandate
+  // part on the way), so a phishing-resistance uplift or a short maximum age never binds.
+  // Comparing with the weakest policy under the same mandates cannot see that, since both
+  // decisions would lose the mandates alike: here each applicable mandate's own requirement,
+  // computed from the mandate document, is the floor. With a usable exemption, a sign-in the
+  // full requirement does not allow is held to what no exemption excuses (the non-exemptible
+  // mandates), and an exemption used still names every mandate in what it excused.
+  it("the effective requirement, and the evidence of an allow, meet each applicable mandate's own requirement", () => {
+    fc.assert(
+      fc.property(
+        evaluationInputArb({
+          mandates: fc.array(platformMandateArb, { minLength: 1, maxLength: 3 }),
+        }),
+        (input) => {
+          const d = decide(input);
+          if (d.requirement === null) return; // guests and token-based integrations
+          const applicable = bindingMandates(input, d);
+          expect(d.versions.mandates).toEqual(
+            applicable.map(({ id, version }) => ({ id, version })),
+          );
+          const fullRequirement =
+            !hasUsableExemption(input) || (d.outcome === "allow" && d.exemption === null);
+          for (const mandate of applicable) {
+            const floor = mandateFloor(mandate, input.risk);
+            if (fullRequirement || !mandate.exemptible) {
+              expect(partsBelowMandate(d.requirement, floor), mandate.id).toEqual([]);
+              if (d.outcome === "allow") {
+                expect(d.satisfiedBy).not.toBeNull();
+                if (d.satisfiedBy !== null)
+                  expect(evidenceShortOfMandate(d.satisfiedBy, floor), mandate.id).toEqual([]);
+              }
+            }
+            if (d.exemption !== null)
+              expect(partsBelowMandate(d.exemption.excused, floor), mandate.id).toEqual([]);
+          }
+        },
+      ),
+      { numRuns: 1000 },
     );
   });
 });
