@@ -52,6 +52,10 @@ export interface RouteDefinition<P, Q, B> {
   };
   /** Problem statuses the route can answer with, besides those every `/v1` route can. */
   readonly problems?: readonly number[];
+  /**
+   * Returns the body to send (`undefined`: none), or sends the reply itself (a stream) and
+   * returns it, as Fastify's async handlers do.
+   */
   readonly handler: (context: RouteContext<P, Q, B>) => Promise<unknown>;
 }
 
@@ -203,6 +207,9 @@ export function addRoute<
         request,
         reply,
       });
+      // Awaiting a reply that the handler sent waits until it is sent: sending again would only
+      // log Fastify's FST_ERR_REP_ALREADY_SENT.
+      if (reply.sent) return reply;
       return result === undefined ? reply.send() : result;
     },
   });

@@ -1,7 +1,10 @@
 import { registerAssuranceRoutes } from "./routes/assurance-routes.js";
 import swagger from "@fastify/swagger";
+import { STATUS_CODES } from "node:http";
+import type { Socket } from "node:net";
 import Fastify, {
   LogController,
+  type ConnectionError,
   type FastifyInstance,
   type FastifyReply,
   type FastifyRequest,
@@ -12,7 +15,8 @@ import { AppError } from "../app/errors.js";
 import { bearerAuthentication, FailureLimiter, type FailureLimit } from "./authenticate.js";
 import { jsonSchema, PROBLEM_SCHEMA_ID, problemResponse } from "./add-route.js";
 import { createMetrics, type Metrics } from "./metrics.js";
-import { HttpProblem, PROBLEM_MEDIA_TYPE, renderProblem } from "./problem.js";
+import type { HttpProblemCode } from "./error-statuses.js";
+import { HttpProblem, PROBLEM_MEDIA_TYPE, renderProblem, type Problem } from "./problem.js";
 import { problemSchema } from "./response-schemas.js";
 import { registerFederationRoutes } from "./routes/federation-routes.js";
 import { registerFlowRoutes } from "./routes/flow-routes.js";
@@ -118,11 +122,12 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   const { app, config } = options;
   const now = options.now ?? (() => new Date());
   const metrics = options.metrics ?? createMetrics({ defaults: true });
+  const logger = (options.logger ?? createLogger(config.logLevel)).child(
+    {},
+    { serializers: { req: requestSummary } },
+  );
   const server = Fastify({
-    loggerInstance: (options.logger ?? createLogger(config.logLevel)).child(
-      {},
-      { serializers: { req: requestSummary } },
-    ),
+    loggerInstance: logger,
     bodyLimit: config.bodyLimitBytes,
     trustProxy: config.trustProxy ?? false,
     // Slow or stalled clients are cut off instead of holding a connection forever.
@@ -136,6 +141,9 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     onConstructorPoisoning: "error",
     frameworkErrors: (error, request, reply) => {
       sendProblem(request, reply, error);
+    },
+    clientErrorHandler: (error, socket) => {
+      answerClientError(logger, error, socket);
     },
   }) as unknown as FastifyInstance;
 
@@ -277,6 +285,64 @@ function sendProblem(request: FastifyRequest, reply: FastifyReply, error: unknow
     .headers(headers)
     .type(PROBLEM_MEDIA_TYPE)
     .send(JSON.stringify(problem));
+}
+
+/**
+ * Refusals of Node's HTTP parser (llhttp's `HPE_*`) and server (`ERR_HTTP_*`) that have a problem
+ * of their own; the parser refuses everything else as malformed.
+ */
+const CLIENT_ERROR_PROBLEMS: Readonly<Record<string, HttpProblemCode>> = {
+  HPE_HEADER_OVERFLOW: "request.headers_too_large",
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: "request.too_large",
+  ERR_HTTP_REQUEST_TIMEOUT: "request.timeout",
+};
+
+const codeOf = (error: unknown): string | undefined => {
+  const code = (typeof error === "object" && error !== null ? error : {}) as { code?: unknown };
+  return typeof code.code === "string" ? code.code : undefined;
+};
+
+function clientErrorProblem(error: unknown): Problem {
+  const known = CLIENT_ERROR_PROBLEMS[codeOf(error) ?? ""];
+  return renderProblem(
+    known === undefined
+      ? new AppError("request.invalid", "The request is not well-formed HTTP/1.1.")
+      : new HttpProblem(known),
+    undefined,
+  ).problem;
+}
+
+/**
+ * The raw HTTP/1.1 answer to a request that Node's parser refused before Fastify saw it: a
+ * problem document that names nothing of the request (its bytes may carry an API key), and
+ * `Connection: close`, since what follows on the connection cannot be framed.
+ */
+export function clientErrorResponse(error: unknown): string {
+  const problem = clientErrorProblem(error);
+  const body = JSON.stringify(problem);
+  return [
+    `HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status] ?? ""}`,
+    `content-type: ${PROBLEM_MEDIA_TYPE}`,
+    `content-length: ${Buffer.byteLength(body)}`,
+    "connection: close",
+    "cache-control: no-store",
+    ...Object.entries(SECURITY_HEADERS).map(([name, value]) => `${name}: ${value}`),
+    "",
+    body,
+  ].join("\r\n");
+}
+
+/** Fastify's `clientErrorHandler`: answers on the raw socket, then closes it. */
+function answerClientError(logger: Logger, error: ConnectionError, socket: Socket): void {
+  // The client is gone: there is nobody to answer.
+  if (error.code === "ECONNRESET" || socket.destroyed) return;
+  const { status, code } = clientErrorProblem(error);
+  // The code only: the error's `rawPacket` holds the request's bytes, headers included.
+  logger.info({ code, status, reason: codeOf(error) }, "request refused");
+  // As Node's default handler does: never write into a response already under way.
+  const inFlight = (socket as { _httpMessage?: { headersSent?: boolean } | null })._httpMessage;
+  if (socket.writable && inFlight?.headersSent !== true) socket.write(clientErrorResponse(error));
+  socket.destroy();
 }
 
 function registerOperationalRoutes(

@@ -91,6 +91,11 @@ export const ERROR_STATUSES = {
  */
 export const HTTP_PROBLEMS = {
   "request.too_large": { status: 413, title: "The request body is larger than allowed." },
+  "request.headers_too_large": {
+    status: 431,
+    title: "The request's header fields are larger than allowed.",
+  },
+  "request.timeout": { status: 408, title: "The request took too long to arrive." },
   "request.unsupported_media_type": {
     status: 415,
     title: "Send the request body as `application/json`.",

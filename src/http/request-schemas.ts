@@ -26,6 +26,17 @@ export const time = z.iso
 
 const text = (max: number) => z.string().trim().min(1, { error: "must not be empty" }).max(max);
 const identifier = text(200);
+/**
+ * What a principal id may hold: any printable text. Controls (Cc: NUL, newlines), format
+ * characters (Cf: bidi overrides, zero-width joiners) and line or paragraph separators (Zl, Zp)
+ * are refused: they split log lines and audit exports, and make one id look like another.
+ */
+const printableId = <T extends z.ZodString>(schema: T) =>
+  schema.regex(/^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]*$/u, {
+    error: "must not contain control or invisible formatting characters",
+  });
+/** A principal id in a body or query (trimmed, as every identifier there). */
+export const principalReference = printableId(identifier);
 /** An id that appears in URLs: letters, digits, `.`, `_`, `-`, `@`, `:`. */
 const urlSafeId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._@:-]{0,127}$/, {
   error: "expected 1–128 letters, digits or . _ @ : - (starting with a letter or digit)",
@@ -210,7 +221,7 @@ export const upsertPrincipalBody = z.strictObject({
  * gets its own problem code (`exemption.expiry_required`). `startsAt` defaults to now.
  */
 export const exemptionRequestBody = z.strictObject({
-  principal: identifier,
+  principal: principalReference,
   category: z.enum(EXEMPTION_CATEGORIES),
   justification: text(2000),
   owner: identifier,
@@ -280,7 +291,7 @@ const enrolledAuthenticator = z.discriminatedUnion("method", [
 /** What the platform's backend sends to have a sign-in decided. */
 export const decisionRequestBody = z.strictObject({
   principal: z.strictObject({
-    id: identifier,
+    id: principalReference,
     population: z.enum(POPULATIONS).optional(),
     authenticators: z.array(enrolledAuthenticator).max(100).optional(),
   }),
@@ -317,7 +328,7 @@ export const pageQuery = z.strictObject({
 });
 
 export const exemptionListQuery = pageQuery.extend({
-  principal: identifier.optional(),
+  principal: principalReference.optional(),
   status: z.enum(["requested", "approved", "rejected", "revoked"]).optional(),
   category: z.enum(EXEMPTION_CATEGORIES).optional(),
   active: z.enum(["true", "false"]).optional().describe("`true`: only those active now."),
@@ -334,14 +345,16 @@ export const auditListQuery = pageQuery.extend({
 export const auditVerifyQuery = z.strictObject({ tenant: identifier.optional() });
 
 const segment = z.string().min(1).max(200);
+/** A principal id in a path, as registered: never trimmed. */
+const principalId = printableId(segment);
 export const idParams = z.strictObject({ id: segment });
 export const tenantParams = z.strictObject({ tenant: segment });
 export const tenantIdParams = z.strictObject({ tenant: segment, id: segment });
-export const principalParams = z.strictObject({ tenant: segment, principal: segment });
+export const principalParams = z.strictObject({ tenant: segment, principal: principalId });
 
 export const authenticatorParams = z.strictObject({
   tenant: segment,
-  principal: segment,
+  principal: principalId,
   id: segment,
 });
 
@@ -439,12 +452,12 @@ export const webauthnBeginBody = z.strictObject({}).optional();
 
 export const webauthnRegistrationParams = z.strictObject({
   tenant: segment,
-  principal: segment,
+  principal: principalId,
   registration: segment,
 });
 
 export const webauthnAuthenticationParams = z.strictObject({
   tenant: segment,
-  principal: segment,
+  principal: principalId,
   authentication: segment,
 });

@@ -63,8 +63,15 @@ async function issue(
   },
 ): Promise<{ key: ApiKeyRecord; secret: string }> {
   checkScope(input.roles, input.tenants);
-  if (input.expiresAt !== undefined && parseTime(input.expiresAt) === undefined) {
-    throw new AppError("request.invalid", "expiresAt must be an ISO 8601 time.");
+  if (input.expiresAt !== undefined) {
+    const expiresAt = parseTime(input.expiresAt);
+    if (expiresAt === undefined) {
+      throw new AppError("request.invalid", "expiresAt must be an ISO 8601 time.");
+    }
+    // A key that is dead on arrival is a mistake in the request, never what was meant.
+    if (expiresAt <= context.clock.now().getTime()) {
+      throw new AppError("request.invalid", "expiresAt must be in the future.");
+    }
   }
   const secret = KEY_PREFIX + context.random.secret(32);
   const key: ApiKeyRecord = {
@@ -78,6 +85,16 @@ async function issue(
     ...(input.expiresAt === undefined ? {} : { expiresAt: input.expiresAt }),
   };
   await transact(context, async (r) => {
+    // A key for a tenant id nobody holds yet would reach whoever creates that tenant later.
+    if (key.tenants !== "all") {
+      for (const tenant of new Set(key.tenants)) {
+        if ((await r.tenants.get(tenant)) === undefined) {
+          throw new AppError("not_found", "tenants names a tenant that does not exist.", {
+            tenant,
+          });
+        }
+      }
+    }
     await r.apiKeys.insert(key);
     await recordAudit(context, r, {
       tenant: null,

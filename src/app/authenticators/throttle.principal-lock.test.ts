@@ -146,6 +146,7 @@ describe("the principal's lock after 100 failures in a row", () => {
     expect((await outcomeOf(h.app.authenticators.unlock(auditor, "acme", "alice"))).code).toBe(
       "auth.forbidden",
     );
+    await h.app.tenants.create(h.admin, { id: "globex", name: "Globex" });
     const globex = await h.caller(["tenant_admin"], ["globex"]);
     expect((await outcomeOf(h.app.authenticators.unlock(globex, "acme", "alice"))).code).toBe(
       "not_found",

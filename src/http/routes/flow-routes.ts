@@ -3,7 +3,7 @@ import { z } from "zod";
 import { ASSURANCE_TOKEN_TYPE } from "../../core/assurance-claims.js";
 import { POPULATIONS } from "../../core/vocabulary.js";
 import { addRoute } from "../add-route.js";
-import { requirementSpec, tenantParams, time } from "../request-schemas.js";
+import { principalReference, requirementSpec, tenantParams, time } from "../request-schemas.js";
 import { noStore, type ApiContext } from "./api-context.js";
 
 /**
@@ -12,7 +12,7 @@ import { noStore, type ApiContext } from "./api-context.js";
  */
 export const flowCreationBody = z.strictObject({
   principal: z.strictObject({
-    id: z.string().trim().min(1).max(200),
+    id: principalReference,
     population: z.enum(POPULATIONS).optional(),
   }),
   verified: z

@@ -89,6 +89,8 @@ export function registerPlatformRoutes(server: FastifyInstance, context: ApiCont
     url: "/v1/api-keys",
     tag: "api-keys",
     summary: "Create an API key (its secret is shown once)",
+    description:
+      "A key reaches `all` tenants or tenants that exist (`not_found` otherwise), and expires, if at all, in the future (`request.invalid` otherwise).",
     body: createApiKeyBody,
     success: {
       status: 201,
