@@ -2,11 +2,11 @@ import type { KeyObject } from "node:crypto";
 import type { Element } from "@xmldom/xmldom";
 import type {
   SamlIdpSettings,
+  SamlRejection,
   SamlServiceProviderIdentity,
   SamlVerificationOptions,
   VerifiedSamlAssertion,
 } from "../../app/federation/protocols.js";
-import type { SamlRejection } from "../../app/federation/protocols.js";
 import { checkEnvelope, checkErrorAnswers, readAssertion, type Expectations } from "./checks.js";
 import { childrenNamed, isNamed } from "./dom.js";
 import { decodeBase64Xml, parseHardenedXml, type XmlLimits } from "./harden.js";
@@ -64,8 +64,9 @@ function verifyDecoded(
   if (!root.ok) return root;
   // An error status ends the sign-in whoever signed it, so it is reported before signatures.
   const status = checkStatus(root.value);
-  if (!status.ok)
+  if (!status.ok) {
     return attributeStatus(status.rejection, xml.value, root.value, expect, limits, keysOf);
+  }
   const parts = locateResponseParts(root.value);
   if (!parts.ok) return parts;
   const { response, responseSignature, assertion, assertionSignature } = parts.value;
