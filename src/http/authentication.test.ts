@@ -3,24 +3,16 @@
  * bearer token; failures are 401 problems with `WWW-Authenticate: Bearer`, repeated failures
  * from one address are slowed down, and no secret ever reaches the logs.
  */
-import { Writable } from "node:stream";
-import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LOG_REDACTION } from "./build-server.js";
 import { openTestServer, type TestServer } from "./test-support/open-test-server.js";
+import { capturedLog } from "./test-support/captured-log.js";
 
 let t: TestServer;
-const logLines: string[] = [];
+const { logger, lines: logLines } = capturedLog();
 beforeAll(async () => {
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      logLines.push(chunk.toString());
-      callback();
-    },
-  });
   t = await openTestServer({
     authFailureLimit: { attempts: 3, windowMs: 60_000 },
-    logger: pino({ level: "trace", redact: LOG_REDACTION }, sink),
+    logger: logger,
   });
   await t.call("POST", "/v1/tenants", { key: t.adminKey, body: { id: "acme", name: "Acme" } });
 });

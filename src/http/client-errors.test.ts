@@ -7,25 +7,18 @@
  */
 import type { AddressInfo } from "node:net";
 import { connect } from "node:net";
-import { Writable } from "node:stream";
-import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { clientErrorResponse, LOG_REDACTION } from "./build-server.js";
+import { clientErrorResponse } from "./build-server.js";
 import { openTestServer, type TestServer } from "./test-support/open-test-server.js";
+import { capturedLog } from "./test-support/captured-log.js";
 
 const MARKER = "tmfa_marker7f3a";
 
 let t: TestServer;
 let port: number;
-const logLines: string[] = [];
+const { logger, lines: logLines } = capturedLog();
 beforeAll(async () => {
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      logLines.push(chunk.toString());
-      callback();
-    },
-  });
-  t = await openTestServer({ logger: pino({ level: "trace", redact: LOG_REDACTION }, sink) });
+  t = await openTestServer({ logger: logger });
   await t.server.listen({ port: 0, host: "127.0.0.1" });
   port = (t.server.server.address() as AddressInfo).port;
 });

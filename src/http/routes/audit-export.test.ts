@@ -3,22 +3,14 @@
  * reply a second time (Fastify's `FST_ERR_REP_ALREADY_SENT`, a warning with a stack trace on
  * every export, which buries real warnings in operators' logs).
  */
-import { Writable } from "node:stream";
-import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LOG_REDACTION } from "../build-server.js";
 import { openTestServer, type TestServer } from "../test-support/open-test-server.js";
+import { capturedLog } from "../test-support/captured-log.js";
 
 let t: TestServer;
-const logLines: string[] = [];
+const { logger, lines: logLines } = capturedLog();
 beforeAll(async () => {
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      logLines.push(chunk.toString());
-      callback();
-    },
-  });
-  t = await openTestServer({ logger: pino({ level: "trace", redact: LOG_REDACTION }, sink) });
+  t = await openTestServer({ logger: logger });
   await t.call("POST", "/v1/tenants", { key: t.adminKey, body: { id: "acme", name: "Acme" } });
   for (const id of ["alice", "bob", "carol"])
     await t.call("PUT", `/v1/tenants/acme/principals/${id}`, {

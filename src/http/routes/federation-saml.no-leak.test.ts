@@ -6,10 +6,8 @@
 // `trace` with the server's own redaction, against a real samlify IdP; then no log line, audit
 // payload, receipt or response holds the SAMLResponse, a long piece of it, or the assertion XML,
 // and no log line names the subject.
-import { Writable } from "node:stream";
 import { DOMParser, XMLSerializer } from "@xmldom/xmldom";
 import type { LightMyRequestResponse } from "fastify";
-import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TestIdp } from "../../verifiers/saml/test-support/test-idp.js";
 import {
@@ -21,15 +19,15 @@ import {
   impersonate,
   tamper,
 } from "../../verifiers/saml/test-support/tamper.js";
-import { LOG_REDACTION } from "../build-server.js";
 import { openTestServer, type TestServer } from "../test-support/open-test-server.js";
+import { capturedLog } from "../test-support/captured-log.js";
 
 const RETURN_TO = "https://app.acme.example/signed-in";
 const SUBJECT = "grace.hopper.7f3a@corp.example";
 
 let t: TestServer;
 let idp: TestIdp;
-const logLines: string[] = [];
+const { logger, lines: logLines } = capturedLog();
 const responses: LightMyRequestResponse[] = [];
 
 async function call(...args: Parameters<TestServer["call"]>): Promise<LightMyRequestResponse> {
@@ -83,15 +81,9 @@ function post(form: { samlResponse: string; relayState: string }, accept?: strin
 }
 
 beforeAll(async () => {
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      logLines.push(chunk.toString());
-      callback();
-    },
-  });
   t = await openTestServer({
     bodyLimitBytes: 256 * 1024,
-    logger: pino({ level: "trace", redact: LOG_REDACTION }, sink),
+    logger: logger,
   });
   idp = new TestIdp({ entityId: "https://idp.corp.example/saml" });
   must(

@@ -4,24 +4,16 @@
 // recovery-code operation, successful and refused, is run through the real server with logging
 // at `trace`; then no audit payload and no log line holds any code, in any typing of it, nor its
 // secret part, nor a stored hash.
-import { Writable } from "node:stream";
-import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LOG_REDACTION } from "../build-server.js";
 import { openTestServer, type TestServer } from "../test-support/open-test-server.js";
+import { capturedLog } from "../test-support/captured-log.js";
 
 let t: TestServer;
-const logLines: string[] = [];
+const { logger, lines: logLines } = capturedLog();
 const base = "/v1/tenants/acme/principals/alice/authenticators/recovery-codes";
 
 beforeAll(async () => {
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      logLines.push(chunk.toString());
-      callback();
-    },
-  });
-  t = await openTestServer({ logger: pino({ level: "trace", redact: LOG_REDACTION }, sink) });
+  t = await openTestServer({ logger: logger });
   await t.call("POST", "/v1/tenants", { key: t.adminKey, body: { id: "acme", name: "Acme" } });
   await t.call("PUT", "/v1/tenants/acme/principals/alice", {
     key: t.adminKey,
