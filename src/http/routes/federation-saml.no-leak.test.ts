@@ -20,6 +20,7 @@ import {
   tamper,
 } from "../../verifiers/saml/test-support/tamper.js";
 import { openTestServer, type TestServer } from "../test-support/open-test-server.js";
+import { must, registerSamlTenant } from "../test-support/saml-federation.js";
 import { capturedLog } from "../test-support/captured-log.js";
 
 const RETURN_TO = "https://app.acme.example/signed-in";
@@ -33,15 +34,6 @@ const responses: LightMyRequestResponse[] = [];
 async function call(...args: Parameters<TestServer["call"]>): Promise<LightMyRequestResponse> {
   const response = await t.call(...args);
   responses.push(response);
-  return response;
-}
-
-function must(response: LightMyRequestResponse, status: number): LightMyRequestResponse {
-  if (response.statusCode !== status) {
-    throw new Error(
-      `expected ${String(status)}, got ${String(response.statusCode)}: ${response.body}`,
-    );
-  }
   return response;
 }
 
@@ -83,31 +75,10 @@ function post(form: { samlResponse: string; relayState: string }, accept?: strin
 beforeAll(async () => {
   t = await openTestServer({
     bodyLimitBytes: 256 * 1024,
-    logger: logger,
+    logger,
   });
   idp = new TestIdp({ entityId: "https://idp.corp.example/saml" });
-  must(
-    await t.call("POST", "/v1/tenants", {
-      key: t.adminKey,
-      body: { id: "acme", name: "Acme", returnUrls: [RETURN_TO] },
-    }),
-    201,
-  );
-  must(
-    await t.call("PUT", "/v1/tenants/acme/policy", {
-      key: t.adminKey,
-      headers: { "if-match": '"1"' },
-      body: { policy: { posture: "idp_mfa" }, rationale: "MFA at our IdP" },
-    }),
-    200,
-  );
-  must(
-    await t.call("PUT", "/v1/tenants/acme/idps/corp", {
-      key: t.adminKey,
-      body: { protocol: "saml", saml: { metadataXml: idp.metadataXml() } },
-    }),
-    201,
-  );
+  await registerSamlTenant(t, idp, "acme", { posture: "idp_mfa", returnUrls: [RETURN_TO] });
 });
 afterAll(() => t.close());
 

@@ -2,7 +2,6 @@
 // replayed into the flow. The IdP is a real samlify IdP signing real responses; the flow is
 // created and exchanged through the HTTP API (DESIGN invariants 3, 7, 9).
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from "jose";
-import type { LightMyRequestResponse } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FlowBrowser } from "../../app/application.js";
 import {
@@ -12,6 +11,7 @@ import {
   type LoginOptions,
 } from "../../verifiers/saml/test-support/test-idp.js";
 import { openTestServer, type TestServer } from "../test-support/open-test-server.js";
+import { must, registerSamlTenant } from "../test-support/saml-federation.js";
 
 const RETURN_TO = "https://app.acme.example/signed-in";
 const ALICE = "alice@example.org";
@@ -22,40 +22,10 @@ let idp: TestIdp;
 let service: string;
 let auditor: string;
 
-function must(response: LightMyRequestResponse, status: number): LightMyRequestResponse {
-  if (response.statusCode !== status) {
-    throw new Error(
-      `expected ${String(status)}, got ${String(response.statusCode)}: ${response.body}`,
-    );
-  }
-  return response;
-}
-
 beforeAll(async () => {
   t = await openTestServer({ bodyLimitBytes: 256 * 1024 });
   idp = new TestIdp({ entityId: "https://idp.corp.example/saml" });
-  must(
-    await t.call("POST", "/v1/tenants", {
-      key: t.adminKey,
-      body: { id: "acme", name: "Acme", returnUrls: [RETURN_TO] },
-    }),
-    201,
-  );
-  must(
-    await t.call("PUT", "/v1/tenants/acme/policy", {
-      key: t.adminKey,
-      headers: { "if-match": '"1"' },
-      body: { policy: { posture: "idp_mfa" }, rationale: "MFA at our IdP" },
-    }),
-    200,
-  );
-  must(
-    await t.call("PUT", "/v1/tenants/acme/idps/corp", {
-      key: t.adminKey,
-      body: { protocol: "saml", saml: { metadataXml: idp.metadataXml() } },
-    }),
-    201,
-  );
+  await registerSamlTenant(t, idp, "acme", { posture: "idp_mfa", returnUrls: [RETURN_TO] });
   must(
     await t.call("PUT", `/v1/tenants/acme/principals/${encodeURIComponent(ALICE)}`, {
       key: t.adminKey,

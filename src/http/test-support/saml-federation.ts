@@ -1,0 +1,72 @@
+/**
+ * SAML sign-in through the HTTP server against the real samlify IdP of
+ * `src/verifiers/saml/test-support/test-idp.ts`: a tenant set up through the admin API as a
+ * tenant administrator would, with the IdP registered from its own metadata.
+ */
+import type { LightMyRequestResponse } from "fastify";
+import type { RequirementSpec } from "../../core/policy.js";
+import type { Posture } from "../../core/vocabulary.js";
+import type { TestIdp } from "../../verifiers/saml/test-support/test-idp.js";
+import type { TestServer } from "./open-test-server.js";
+
+/** The response, when its status is `status`; otherwise fails with the body. */
+export function must(response: LightMyRequestResponse, status: number): LightMyRequestResponse {
+  if (response.statusCode !== status) {
+    throw new Error(
+      `expected ${String(status)}, got ${String(response.statusCode)}: ${response.body}`,
+    );
+  }
+  return response;
+}
+
+export interface SamlTenantOptions {
+  readonly posture: Posture;
+  readonly returnUrls: readonly string[];
+  /** The tenant policy's own requirement, beside its posture. */
+  readonly require?: RequirementSpec;
+  /** Whether IdP-initiated (unsolicited) answers are accepted. Default false. */
+  readonly allowUnsolicited?: boolean;
+}
+
+/** Creates `tenant`, gives it a policy (version 2) and registers `idp` as its SAML IdP `corp`. */
+export async function registerSamlTenant(
+  t: TestServer,
+  idp: TestIdp,
+  tenant: string,
+  options: SamlTenantOptions,
+): Promise<void> {
+  must(
+    await t.call("POST", "/v1/tenants", {
+      key: t.adminKey,
+      body: { id: tenant, name: tenant, returnUrls: options.returnUrls },
+    }),
+    201,
+  );
+  must(
+    await t.call("PUT", `/v1/tenants/${tenant}/policy`, {
+      key: t.adminKey,
+      headers: { "if-match": '"1"' },
+      body: {
+        policy: {
+          posture: options.posture,
+          ...(options.require === undefined ? {} : { require: options.require }),
+        },
+        rationale: "Sign-in at the organisation's IdP",
+      },
+    }),
+    200,
+  );
+  must(
+    await t.call("PUT", `/v1/tenants/${tenant}/idps/corp`, {
+      key: t.adminKey,
+      body: {
+        protocol: "saml",
+        saml: {
+          metadataXml: idp.metadataXml(),
+          allowUnsolicited: options.allowUnsolicited ?? false,
+        },
+      },
+    }),
+    201,
+  );
+}
