@@ -88,6 +88,32 @@ describe("the options a flow page offers", () => {
     );
   });
 
+  it("never lets a principal with an authenticator enrol another on one factor at the IdP", () => {
+    const federated = (aal: 0 | 1 | 2 | 3): AuthenticationEvent => ({
+      method: "federated",
+      source: "idp",
+      at: AT,
+      tenant: "acme",
+      idp: "corp",
+      assurance: { aal, phishingResistant: false },
+    });
+    fc.assert(
+      fc.property(
+        methods,
+        fc.array(fc.constantFrom<0 | 1>(0, 1), { minLength: 1, maxLength: 3 }),
+        fc.boolean(),
+        (m, levels, withPassword) => {
+          if (m.totp.length + m.webauthn === 0) return;
+          const firstFactor = withPassword ? [event("password")] : [];
+          const atIdp = levels.map(federated);
+          expect(mayEnrol(m, { firstFactor, verified: atIdp })).toBe(false);
+          // MFA proven at the IdP, like verifying one of the principal's own, opens it.
+          expect(mayEnrol(m, { firstFactor, verified: [...atIdp, federated(2)] })).toBe(true);
+        },
+      ),
+    );
+  });
+
   it("offers an enrolment only when enrolment is allowed", () => {
     fc.assert(
       fc.property(fc.array(challengeOption, { maxLength: 6 }), methods, (challenge, m) => {
@@ -131,5 +157,15 @@ describe("the options a flow page offers", () => {
     expect(mayEnrol(none, { firstFactor: [], verified: [] })).toBe(false);
     expect(mayEnrol(none, { firstFactor: [event("password")], verified: [] })).toBe(true);
     expect(mayEnrol(none, { firstFactor: [], verified: [event("federated")] })).toBe(true);
+    // An IdP answer that proved nothing the mapping recognises (AAL 0) is no sign-in.
+    const unrecognised: AuthenticationEvent = {
+      method: "federated",
+      source: "idp",
+      at: AT,
+      tenant: "acme",
+      idp: "corp",
+      assurance: { aal: 0, phishingResistant: false },
+    };
+    expect(mayEnrol(none, { firstFactor: [], verified: [unrecognised] })).toBe(false);
   });
 });

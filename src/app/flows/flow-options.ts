@@ -12,10 +12,11 @@ export interface FlowMethods {
 
 /**
  * Whether the user may enrol a new authenticator in this flow. Enrolment binds a new way to sign
- * in as this principal, so it must not be open to whoever holds only the password (SP 800-63B-4
+ * in as this principal, so it must not be open to whoever holds only one factor (SP 800-63B-4
  * §4.1.2: binding further authenticators needs an existing authenticator of the same assurance):
- * a principal that has an authenticator must verify one first; a principal with none may enrol
- * its first on the strength of the platform's own first factor or a sign-in at the IdP.
+ * a principal that has an authenticator must verify one first, or prove MFA at the tenant's IdP;
+ * a principal with none may enrol its first on the strength of the platform's own first factor
+ * or a sign-in at the IdP.
  */
 export function mayEnrol(
   methods: FlowMethods,
@@ -24,10 +25,22 @@ export function mayEnrol(
     readonly verified: readonly AuthenticationEvent[];
   },
 ): boolean {
-  const proven = evidence.verified.some((e) => e.method !== "password");
+  const proven = evidence.verified.some(provesAnAuthenticator);
   if (methods.totp.length > 0 || methods.webauthn > 0) return proven;
-  return proven || evidence.firstFactor.length > 0;
+  return proven || evidence.firstFactor.length > 0 || evidence.verified.some(signsInAtIdp);
 }
+
+/**
+ * Possession of one of the principal's authenticators, verified in this flow, or MFA proven at
+ * the IdP. A password-only sign-in at the IdP is one factor, like the platform's password: it
+ * must not let whoever holds it add an authenticator of their own beside the principal's.
+ */
+const provesAnAuthenticator = (event: AuthenticationEvent): boolean =>
+  event.method === "federated" ? event.assurance.aal >= 2 : event.method !== "password";
+
+/** A sign-in at the IdP that proved at least one factor: it says who the principal is. */
+const signsInAtIdp = (event: AuthenticationEvent): boolean =>
+  event.method === "federated" && event.assurance.aal >= 1;
 
 /**
  * The flow's options for a `challenge`, in the engine's order, without duplicates. An enrolment
