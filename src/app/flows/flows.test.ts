@@ -185,6 +185,29 @@ describe("hosted flows", () => {
     });
   });
 
+  // DESIGN invariant 10: the URL is checked on every step, not only when the flow was created.
+  it("sends no code to a return URL the tenant removed while the flow was open", async () => {
+    const { flow } = await create();
+    const challenge = await h.app.flows.show("acme", flow, browser);
+    expect(challenge.kind).toBe("challenge");
+    await h.app.tenants.setReturnUrls(h.admin, "acme", {
+      returnUrls: ["https://app.acme.example/elsewhere"],
+    });
+    const verified = await h.app.flows.act("acme", flow, browser, {
+      kind: "verify_totp",
+      csrf: csrfOf(challenge),
+      authenticator: totp.id,
+      code: rightCode(h, totp),
+    });
+    // Back to the flow's own page, which then refuses to go on to the removed URL.
+    expect(verified).toEqual({ kind: "redirect", location: `${ISSUER}/t/acme/flows/${flow}` });
+    expect(await h.app.flows.show("acme", flow, browser)).toMatchObject({
+      kind: "failed",
+      code: "flow.return_to_not_allowed",
+    });
+    expect((await audit()).map((e) => e.type)).not.toContain("flow.completed");
+  });
+
   it("refuses MFA evidence asserted by the platform: only its password check", async () => {
     await expect(
       create({

@@ -16,6 +16,7 @@ import {
 } from "../decisions/decisions.js";
 import { AppError } from "../errors.js";
 import { idpProfile } from "../federation/federation.js";
+import { matchReturnUrl } from "../federation/return-urls.js";
 import type { Repositories } from "../ports.js";
 import type { BrowserSessionRecord, FlowRecord, IdpRecord } from "../records.js";
 import { flowApiUseCases, type FlowParts } from "./flow-api.js";
@@ -126,14 +127,20 @@ export function flowUseCases(
     );
     const [tenant, principal, idps, totp, webauthn, recovery, session] = loaded;
     if (tenant === undefined) return stop("flow.not_found");
+    const shown = {
+      id: tenant.id,
+      name: tenant.name,
+      ...(tenant.logoUrl === undefined ? {} : { logoUrl: tenant.logoUrl }),
+    };
+    // DESIGN invariant 10 at every step, not only when the flow was created: a return URL the
+    // tenant removed meanwhile is never sent a code (federation checks its answers the same way).
+    if (matchReturnUrl(tenant.returnUrls, flow.returnTo) === undefined) {
+      return stop("flow.return_to_not_allowed", shown);
+    }
     const active = totp.filter((a) => a.status === "active");
     const remaining = recovery?.set.lockedAt === undefined ? (recovery?.remaining ?? 0) : 0;
     return {
-      tenant: {
-        id: tenant.id,
-        name: tenant.name,
-        ...(tenant.logoUrl === undefined ? {} : { logoUrl: tenant.logoUrl }),
-      },
+      tenant: shown,
       ...(principal?.displayName === undefined ? {} : { displayName: principal.displayName }),
       methods: {
         totp: active.map((a) => ({ id: a.id, name: a.name })),
@@ -576,27 +583,29 @@ export function flowUseCases(
         const option = [...preview.challenge, ...(preview.reportOnly?.challenge ?? [])].find(
           (o) => o.kind === "idp_step_up" && (o.idp === undefined || o.idp === action.idp),
         );
+        // Only a way the page offers: an IdP the decision does not ask for (a platform_mfa
+        // tenant's, say) is no way into this flow.
+        if (option?.kind !== "idp_step_up") {
+          return next(flow, browser, { code: "idp.rejected", tone: "error" });
+        }
         const retry = [...flow.events, ...(world.session?.events ?? [])].some(
           (e) => e.method === "federated" && e.idp === action.idp,
         );
-        const ask =
-          option?.kind === "idp_step_up"
-            ? {
-                acrValues: option.acrValues,
-                maxAgeSeconds: option.maxAgeSeconds,
-                forceAuthn: option.forceAuthn || retry,
-              }
-            : undefined;
+        const ask = {
+          acrValues: option.acrValues,
+          maxAgeSeconds: option.maxAgeSeconds,
+          forceAuthn: option.forceAuthn || retry,
+        };
         await audit(flow, "flow.idp_started", {
           idp: action.idp,
-          ...(ask === undefined ? {} : { asked: ask }),
+          asked: ask,
           ...(retry ? { force: true } : {}),
         });
         const { location } = await delegates.federation.start(tenant, action.idp, {
           returnTo: urlOf(flow),
           principal,
           flow: flow.id,
-          ...(ask === undefined ? {} : { ask }),
+          ask,
           ...(retry ? { force: true } : {}),
         });
         return { kind: "redirect", location };

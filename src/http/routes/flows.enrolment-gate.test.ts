@@ -88,25 +88,36 @@ const refused = (screen: FlowScreen) =>
   "notice" in screen ? screen.notice?.code : `no notice on ${screen.kind}`;
 
 describe("enrolment in a flow after a sign-in at the IdP", () => {
-  for (const posture of ["idp_or_platform", "platform_mfa"] as const) {
-    it(`refuses a new TOTP or passkey after a password-only IdP sign-in (${posture})`, async () => {
-      const { flow, csrf } = await carolsFlow(posture);
-      await signInAtIdp(flow, csrf, { amr: ["pwd"] });
-      const totp = await t.app.flows.act("acme", flow, browser, { kind: "enroll_totp", csrf });
-      expect(totp.kind).not.toBe("enroll_totp");
-      expect(refused(totp)).toBe("enrolment.not_allowed");
-      const passkey = await t.app.flows.act("acme", flow, browser, {
-        kind: "enroll_webauthn",
-        csrf,
-      });
-      expect(passkey.kind).not.toBe("enroll_webauthn");
-      expect(refused(passkey)).toBe("enrolment.not_allowed");
-      const listed = await t.call("GET", "/v1/tenants/acme/principals/carol/authenticators", {
-        key: t.adminKey,
-      });
-      expect(listed.json<{ items: unknown[] }>().items).toHaveLength(1);
+  it("refuses a new TOTP or passkey after a password-only IdP sign-in", async () => {
+    const { flow, csrf } = await carolsFlow("idp_or_platform");
+    await signInAtIdp(flow, csrf, { amr: ["pwd"] });
+    const totp = await t.app.flows.act("acme", flow, browser, { kind: "enroll_totp", csrf });
+    expect(totp.kind).not.toBe("enroll_totp");
+    expect(refused(totp)).toBe("enrolment.not_allowed");
+    const passkey = await t.app.flows.act("acme", flow, browser, {
+      kind: "enroll_webauthn",
+      csrf,
     });
-  }
+    expect(passkey.kind).not.toBe("enroll_webauthn");
+    expect(refused(passkey)).toBe("enrolment.not_allowed");
+    const listed = await t.call("GET", "/v1/tenants/acme/principals/carol/authenticators", {
+      key: t.adminKey,
+    });
+    expect(listed.json<{ items: unknown[] }>().items).toHaveLength(1);
+  });
+
+  it("goes to no IdP the decision does not ask for (platform_mfa), whatever the form says", async () => {
+    const { flow, csrf } = await carolsFlow("platform_mfa");
+    const first = await t.app.flows.show("acme", flow, browser);
+    expect("options" in first && first.options.some((o) => o.kind === "idp")).toBe(false);
+    const toIdp = await t.app.flows.act("acme", flow, browser, { kind: "idp", idp: "corp", csrf });
+    expect(toIdp.kind).not.toBe("redirect");
+    expect(refused(toIdp)).toBe("idp.rejected");
+    const started = await t.store.read((r) =>
+      r.audit.read("tenant:acme", { afterSeq: 0, limit: 1000 }),
+    );
+    expect(started.map((e) => e.type)).not.toContain("flow.idp_started");
+  });
 
   it("lets MFA proven at the IdP open enrolment, as verifying her own TOTP would", async () => {
     const { flow, csrf } = await carolsFlow("idp_or_platform");
