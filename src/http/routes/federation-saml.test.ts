@@ -11,16 +11,21 @@ import {
   REFEDS_MFA,
   TestIdp,
   type LoginOptions,
+  type ResponseShapeOptions,
 } from "../../verifiers/saml/test-support/test-idp.js";
 import { signWithReferences } from "../../verifiers/saml/test-support/sign.js";
 import {
   assertionOf,
+  ATTACKER,
   decode,
   encode,
   first,
+  impersonate,
   PROTOCOL,
   responseOf,
+  signatureOf,
   tamper,
+  XSW_VARIANTS,
 } from "../../verifiers/saml/test-support/tamper.js";
 import { openTestServer, type TestServer } from "../test-support/open-test-server.js";
 
@@ -594,5 +599,162 @@ describe("SAML sign-in at the organisation's IdP", () => {
       headers: { "content-type": "application/x-www-form-urlencoded" },
     });
     expect(empty.statusCode).toBe(400);
+  });
+});
+
+// DESIGN invariant 3: "Unsolicited responses get the same checks." initech accepts IdP-initiated
+// answers, so nothing but the verifier stands between a forged or stale answer and a decision
+// there: each answer below starts from one the real IdP signed for initech, unsolicited.
+describe("unsolicited answers at initech get the same checks as solicited ones", () => {
+  const RETURN_TO_INITECH = "https://app.initech.example/signed-in";
+  /** Unsolicited, RelayState may name a registered return URL, or be absent. */
+  const RELAY_STATES = [
+    ["RelayState a registered return URL", RETURN_TO_INITECH],
+    ["no RelayState", undefined],
+  ] as const;
+
+  /** A signed, unsolicited answer the IdP made for initech's SP, for alice. */
+  async function unsolicited(login: Partial<LoginOptions> = {}, shape?: ResponseShapeOptions) {
+    const sp = await spOf("initech");
+    return idp.login(
+      sp.identity,
+      sp.metadata,
+      undefined,
+      { issuedAt: t.clock.now(), nameId: ALICE, ...login },
+      shape,
+    );
+  }
+
+  const form = (samlResponse: string, relayState: string | undefined) =>
+    relayState === undefined ? { samlResponse } : { samlResponse, relayState };
+
+  /** Posts to initech and expects a 400 refusal for `reason`, audited, with no decision. */
+  async function expectRefused(
+    samlResponse: string,
+    relayState: string | undefined,
+    reason: string,
+  ) {
+    const decided = (await audit("initech", "decision.recorded")).length;
+    const refusedBefore = (await audit("initech", "federation.rejected")).length;
+    const answer = await post("initech", form(samlResponse, relayState), "application/json");
+    expect(answer.statusCode, answer.body).toBe(400);
+    expect(answer.headers.location).toBeUndefined();
+    expect(answer.json()).toMatchObject({ code: "federation.rejected", details: { reason } });
+    const refused = (await audit("initech", "federation.rejected")).slice(refusedBefore);
+    expect(refused.map((e) => e.payload)).toMatchObject([
+      { idp: "corp", protocol: "saml", reason },
+    ]);
+    expect(await audit("initech", "decision.recorded")).toHaveLength(decided);
+  }
+
+  // As the verifier's own XSW tests expect (saml.signature-wrapping.test.ts): XSW3 and XSW5 leave
+  // two sibling Assertions, which the one-assertion rule (checklist S8) refuses first.
+  const XSW_REASONS: Record<keyof typeof XSW_VARIANTS, string> = {
+    xsw1: "saml.signature_wrapping",
+    xsw2: "saml.signature_wrapping",
+    xsw3: "saml.assertion_count",
+    xsw4: "saml.signature_wrapping",
+    xsw5: "saml.assertion_count",
+    xsw6: "saml.signature_wrapping",
+    xsw7: "saml.signature_wrapping",
+    xsw8: "saml.signature_wrapping",
+    xsw10: "saml.signature_wrapping",
+  };
+  const xswCases = Object.keys(XSW_VARIANTS).flatMap((name) =>
+    RELAY_STATES.map(
+      ([how, relayState]) => [name as keyof typeof XSW_VARIANTS, how, relayState] as const,
+    ),
+  );
+
+  it.each(xswCases)(
+    "refuses %s applied to an unsolicited answer (%s) with its reason, deciding nothing",
+    async (name, _how, relayState) => {
+      // XSW1 and XSW2 wrap the Response's signature, the others the Assertion's.
+      const signResponse = name === "xsw1" || name === "xsw2";
+      const genuine = await unsolicited({}, { signResponse });
+      const attacked = tamper(genuine, XSW_VARIANTS[name]);
+      expect(decode(attacked)).toContain(ATTACKER);
+      await expectRefused(attacked, relayState, XSW_REASONS[name]);
+      // The attack started from an answer initech accepts: only the wrapping was refused.
+      if (relayState !== undefined) {
+        const { receipt } = await receiptOf(await post("initech", form(genuine, relayState)));
+        expect(receipt.principal).toBe(ALICE);
+      }
+    },
+  );
+
+  /** The assertion's signature removed, and the subject changed to the attacker. */
+  const unsigned = (samlResponse: string) =>
+    tamper(samlResponse, (doc) => {
+      const assertion = assertionOf(doc);
+      assertion.removeChild(signatureOf(assertion));
+      impersonate(assertion);
+    });
+
+  it.each(RELAY_STATES)(
+    "refuses an unsolicited answer whose assertion signature was removed (%s) with saml.signature_missing",
+    async (_how, relayState) => {
+      await expectRefused(unsigned(await unsolicited()), relayState, "saml.signature_missing");
+    },
+  );
+
+  it.each(RELAY_STATES)(
+    "refuses an unsolicited answer with a signed Response but an unsigned assertion (%s) with saml.signature_missing",
+    async (_how, relayState) => {
+      const answer = unsigned(await unsolicited({}, { signResponse: true }));
+      expect(decode(answer)).toContain(ATTACKER);
+      await expectRefused(answer, relayState, "saml.signature_missing");
+    },
+  );
+
+  it.each(RELAY_STATES)(
+    "refuses an unsolicited answer that expired (issued 10 minutes ago, valid 5; %s) with saml.expired",
+    async (_how, relayState) => {
+      const issuedAt = new Date(t.clock.now().getTime() - 10 * 60_000);
+      await expectRefused(await unsolicited({ issuedAt }), relayState, "saml.expired");
+    },
+  );
+
+  it("challenges an unsolicited password-only answer (idp_or_platform: IdP step-up or platform MFA), never allows", async () => {
+    const samlResponse = await unsolicited({
+      authnContextClassRef: PASSWORD_PROTECTED_TRANSPORT,
+    });
+    const { location, receipt } = await receiptOf(
+      await post("initech", { samlResponse, relayState: RETURN_TO_INITECH }),
+    );
+    expect(`${location.origin}${location.pathname}`).toBe(RETURN_TO_INITECH);
+    expect(receipt.outcome).toBe("challenge");
+    expect(receipt.principal).toBe(ALICE);
+    expect(receipt.decision.challenge.map((o) => o.kind)).toEqual(
+      expect.arrayContaining(["enroll", "idp_step_up"]),
+    );
+    expect(receipt.decision.challenge.find((o) => o.kind === "idp_step_up")).toMatchObject({
+      idp: "corp",
+      forceAuthn: true,
+      authnContextClassRefs: [REFEDS_MFA],
+    });
+    expect((receipt.inputSummary["events"] as unknown[])[0]).toMatchObject({
+      source: "idp",
+      idp: "corp",
+      assurance: { aal: 1 },
+      claims: { authnContextClassRefs: [PASSWORD_PROTECTED_TRANSPORT] },
+    });
+  });
+
+  it("records a challenge, and returns nowhere, for an unsolicited password-only answer without RelayState", async () => {
+    const samlResponse = await unsolicited({
+      authnContextClassRef: PASSWORD_PROTECTED_TRANSPORT,
+    });
+    const answer = await post("initech", { samlResponse }, "application/json");
+    expect(answer.statusCode, answer.body).toBe(400);
+    expect(answer.headers.location).toBeUndefined();
+    const problem = answer.json<{ code: string; details: { decision: string } }>();
+    expect(problem.code).toBe("federation.return_to_not_allowed");
+    const receipt = must(
+      await t.call("GET", `/v1/decisions/${problem.details.decision}`, { key: t.adminKey }),
+      200,
+    ).json<ReceiptRecord>();
+    expect(receipt.outcome).toBe("challenge");
+    expect(receipt.principal).toBe(ALICE);
   });
 });
