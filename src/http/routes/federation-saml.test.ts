@@ -28,6 +28,7 @@ import {
   XSW_VARIANTS,
 } from "../../verifiers/saml/test-support/tamper.js";
 import { openTestServer, type TestServer } from "../test-support/open-test-server.js";
+import { must, registerSamlTenant } from "../test-support/saml-federation.js";
 
 const RETURN_TO = "https://app.acme.example/signed-in";
 const ALICE = "alice@example.org";
@@ -35,53 +36,6 @@ const ALICE = "alice@example.org";
 let t: TestServer;
 let idp: TestIdp;
 let auditor: string;
-
-function must(response: LightMyRequestResponse, status: number): LightMyRequestResponse {
-  if (response.statusCode !== status) {
-    throw new Error(
-      `expected ${String(status)}, got ${String(response.statusCode)}: ${response.body}`,
-    );
-  }
-  return response;
-}
-
-async function setUpTenant(
-  tenant: string,
-  posture: string,
-  options: { allowUnsolicited?: boolean; require?: { maxAgeSeconds: number } } = {},
-) {
-  must(
-    await t.call("POST", "/v1/tenants", {
-      key: t.adminKey,
-      body: { id: tenant, name: tenant, returnUrls: [`https://app.${tenant}.example/signed-in`] },
-    }),
-    201,
-  );
-  must(
-    await t.call("PUT", `/v1/tenants/${tenant}/policy`, {
-      key: t.adminKey,
-      headers: { "if-match": '"1"' },
-      body: {
-        policy: { posture, ...(options.require === undefined ? {} : { require: options.require }) },
-        rationale: "Sign-in at the organisation's IdP",
-      },
-    }),
-    200,
-  );
-  must(
-    await t.call("PUT", `/v1/tenants/${tenant}/idps/corp`, {
-      key: t.adminKey,
-      body: {
-        protocol: "saml",
-        saml: {
-          metadataXml: idp.metadataXml(),
-          allowUnsolicited: options.allowUnsolicited ?? false,
-        },
-      },
-    }),
-    201,
-  );
-}
 
 /** The SP as the IdP's administrator sees it: the metadata document the server publishes. */
 async function spOf(tenant: string) {
@@ -164,10 +118,22 @@ async function startedRequest(tenant: string, extraQuery = ""): Promise<string> 
 beforeAll(async () => {
   t = await openTestServer({ bodyLimitBytes: 256 * 1024 });
   idp = new TestIdp({ entityId: "https://idp.corp.example/saml" });
-  await setUpTenant("acme", "idp_mfa");
-  await setUpTenant("globex", "idp_mfa");
-  await setUpTenant("initech", "idp_or_platform", { allowUnsolicited: true });
-  await setUpTenant("hooli", "idp_mfa", { require: { maxAgeSeconds: 300 } });
+  const returnUrls = (tenant: string) => [`https://app.${tenant}.example/signed-in`];
+  await registerSamlTenant(t, idp, "acme", { posture: "idp_mfa", returnUrls: returnUrls("acme") });
+  await registerSamlTenant(t, idp, "globex", {
+    posture: "idp_mfa",
+    returnUrls: returnUrls("globex"),
+  });
+  await registerSamlTenant(t, idp, "initech", {
+    posture: "idp_or_platform",
+    returnUrls: returnUrls("initech"),
+    allowUnsolicited: true,
+  });
+  await registerSamlTenant(t, idp, "hooli", {
+    posture: "idp_mfa",
+    returnUrls: returnUrls("hooli"),
+    require: { maxAgeSeconds: 300 },
+  });
   auditor = await t.key(["tenant_auditor"], ["acme", "globex", "initech", "hooli"]);
 });
 
