@@ -119,6 +119,10 @@ export async function guardAssurance<Req extends RequestWithHeaders>(
   let claims: AssuranceTokenClaims;
   try {
     if (token === undefined || token.length === 0) throw new AssuranceTokenError("token.missing");
+    // A guard told whose token to expect, with nobody signed in: no token can be theirs, and
+    // checking none would let any principal's token of the tenant through.
+    if (options.principal !== undefined && (principal === undefined || principal.id.length === 0))
+      throw new AssuranceTokenError("token.wrong_subject");
     claims = await verifyAssuranceToken(token, {
       ...options.verify,
       tenant,

@@ -294,6 +294,16 @@ describe.each([
     expect(api.received).toHaveLength(0);
   });
 
+  it("without a signed-in principal, lets no token through, whoever it names", async () => {
+    const token = await f.sign(f.claims({}));
+    expect((await get("/acme/browser/reports", { token })).status).toBe(200);
+    const response = await fetch(`${platform.baseUrl}/acme/browser/reports`, {
+      redirect: "manual",
+      headers: { authorization: `Bearer ${token}` },
+    });
+    await expectProblem(response, 401, "token.wrong_subject");
+  });
+
   it("hands an error starting the flow to the platform's error handling", async () => {
     api.answerNextWith({
       status: 503,

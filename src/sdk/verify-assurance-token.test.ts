@@ -267,6 +267,16 @@ describe("verifyAssuranceToken refuses a genuine token used out of place or out 
       await refusedWith(verify(await f.sign(f.claims({ iss }))), "token.wrong_issuer");
   });
 
+  // jose skips the iss and aud checks when given none: a JavaScript caller's unset setting
+  // (a missing environment variable) must not turn them off.
+  it("refuses to verify at all without an issuer or an audience to check", async () => {
+    const token = await f.sign(f.claims({ iss: "https://evil.test", aud: "another-app" }));
+    for (const missing of [{ issuer: undefined }, { audience: undefined }, { issuer: "" }])
+      await expect(verify(token, missing as Partial<VerifyAssuranceTokenOptions>)).rejects.toThrow(
+        TypeError,
+      );
+  });
+
   it("refuses a token for another tenant or another principal", async () => {
     const token = await f.sign(f.claims({ tenant: "globex" }));
     await refusedWith(verify(token), "token.wrong_tenant");

@@ -55,6 +55,12 @@ const localSets = new WeakMap<JSONWebKeySet, JWTVerifyGetKey>();
 
 const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
 
+/**
+ * How long a fetched key set is used: what tenant-mfa's JWKS says (`max-age=300`), not jose's
+ * default of ten minutes, so that a key withdrawn as compromised stops verifying within five.
+ */
+const KEY_SET_MAX_AGE_MS = 5 * 60 * 1000;
+
 function keyGetter(source: AssuranceKeySource): JWTVerifyGetKey {
   if (source.jwksUrl !== undefined) {
     const url = new URL(source.jwksUrl);
@@ -67,7 +73,7 @@ function keyGetter(source: AssuranceKeySource): JWTVerifyGetKey {
       );
     let remote = remoteSets.get(url.href);
     if (remote === undefined) {
-      remote = createRemoteJWKSet(url);
+      remote = createRemoteJWKSet(url, { cacheMaxAge: KEY_SET_MAX_AGE_MS });
       remoteSets.set(url.href, remote);
     }
     return failingClosed(remote);
@@ -121,6 +127,13 @@ export async function verifyAssuranceToken(
   const tolerance = options.clockToleranceSeconds ?? DEFAULT_CLOCK_TOLERANCE_SECONDS;
   if (!Number.isFinite(tolerance) || tolerance < 0)
     throw new TypeError("clockToleranceSeconds must be a non-negative number");
+  // jose checks neither when it is given none: a JavaScript caller's missing setting would
+  // accept a token of any issuer or for any audience.
+  for (const name of ["issuer", "audience"] as const) {
+    const value: unknown = options[name];
+    if (typeof value !== "string" || value.length === 0)
+      throw new TypeError(`${name} is required: without it a token of any ${name} would pass`);
+  }
   const currentDate = options.currentDate ?? new Date();
   const getKey = keyGetter(options);
   let payload: JWTPayload;
