@@ -247,9 +247,7 @@ export function registerHostedFlowRoutes(
   server.get(`${FLOW_ASSET_PATH}:name`, { schema: hidden }, async (request, reply) => {
     const params = assetParams.safeParse(request.params);
     const asset = params.success ? flowAsset(params.data.name) : undefined;
-    if (asset === undefined) {
-      return reply.code(404).type("text/plain; charset=utf-8").send("Not found\n");
-    }
+    if (asset === undefined) return sendProblem(request, reply, new AppError("not_found"));
     return reply
       .header("content-type", asset.contentType)
       .header("cache-control", "public, max-age=3600")
