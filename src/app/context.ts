@@ -8,23 +8,39 @@ import type { AuditEvent } from "./records.js";
 export interface ExemptionLimits {
   readonly maxDays: number;
   readonly breakGlassMaxDays: number;
-  /** How many renewals in a row a chain of exemptions may have. */
+  /**
+   * How many renewals a run of a principal's exemptions may hold: at most `maxRenewals + 1`
+   * exemptions in a row (back to back or overlapping, any category, `renewalOf` or not).
+   */
   readonly maxRenewals: number;
+  /** How many of a tenant's approved exemptions may overlap any one exemption's window. */
   readonly maxActivePerTenant: number;
+  /**
+   * How many days after its request an exemption may start at the latest, so that nobody
+   * approves months of exemptions ahead; {@link DEFAULT_MAX_LEAD_DAYS} when absent.
+   */
+  readonly maxLeadDays?: number;
 }
+
+/** How far ahead an exemption may start unless the settings say otherwise: 30 days. */
+export const DEFAULT_MAX_LEAD_DAYS = 30;
 
 /** The application's settings. */
 export interface AppSettings {
   readonly exemptions: ExemptionLimits;
 }
 
-/** Default limits: exemptions up to 90 days, break-glass 7, two renewals, 100 active per tenant. */
+/**
+ * Default limits: exemptions up to 90 days, break-glass 7, two renewals, 100 active per tenant,
+ * starting within 30 days.
+ */
 export const DEFAULT_SETTINGS: AppSettings = Object.freeze({
   exemptions: Object.freeze({
     maxDays: 90,
     breakGlassMaxDays: 7,
     maxRenewals: 2,
     maxActivePerTenant: 100,
+    maxLeadDays: DEFAULT_MAX_LEAD_DAYS,
   }),
 });
 

@@ -21,8 +21,12 @@ export const ERROR_CODES = {
     "Shared logins can never be exempted from MFA: each person who signs in needs their own account, or a privileged-access tool that names the individual (seed 001).",
   "exemption.expiry_required": "An exemption needs an expiry.",
   "exemption.too_long": "The exemption lasts longer than the maximum allowed.",
-  "exemption.renewal_limit": "The exemption was renewed too many times in a row.",
+  "exemption.renewal_limit":
+    "The principal would hold too many exemptions in a row (back to back or overlapping): MFA must apply for more than a day between runs.",
   "exemption.tenant_limit": "The tenant holds the maximum number of active exemptions.",
+  "exemption.starts_too_late":
+    "The exemption starts too far ahead: request it nearer the time, so that it is reviewed when it is needed.",
+  "exemption.expired": "The exemption's expiry has passed: it can no longer be approved.",
   "exemption.self_approval": "An exemption cannot be approved by the person who requested it.",
   "exemption.invalid_state": "The exemption is not in a state that allows this.",
   "principal.unknown": "The principal is not registered in this tenant.",
@@ -47,7 +51,7 @@ export const ERROR_CODES = {
   "authenticator.locked":
     "Too many failed verifications in a row: verification is locked for this principal until an administrator unlocks it or the lock expires.",
   "authenticator.fresh_mfa_required":
-    "Removing an authenticator on the principal's behalf needs a successful verification within the last few minutes; verify first, or ask an administrator.",
+    "Removing a method, or binding another to a principal that holds one, on the principal's behalf needs a successful verification within the last few minutes: verify first, or ask an administrator to remove it.",
   "authenticator.last_method":
     "This is the principal's last active method and policy requires MFA of this principal: enrol another method first, or grant an exemption.",
   "totp.malformed_code": "A TOTP code is 6 or 8 digits, as enrolled.",

@@ -76,6 +76,14 @@ export interface TenantStore {
   setReturnUrls(tenant: string, returnUrls: readonly string[]): Promise<boolean>;
   /** Sets or (undefined) clears the tenant's logo URL; returns false when the tenant does not exist. */
   setLogoUrl(tenant: string, logoUrl: string | undefined): Promise<boolean>;
+  /**
+   * Holds the tenant's row until the transaction ends (a row lock on PostgreSQL; SQLite
+   * serialises write transactions anyway): transactions that take it queue behind each other,
+   * on every instance, so that a check over all of the tenant's rows (a cap on its exemptions)
+   * stays true until its transaction commits. It does not block writes of the tenant's other
+   * rows. Returns false when the tenant does not exist.
+   */
+  lock(tenant: string): Promise<boolean>;
 }
 
 export interface PolicyStore {
@@ -124,6 +132,22 @@ export interface ExemptionStore {
   insert(record: ExemptionRecord): Promise<void>;
   /** Replaces the record if its status is still `expected`; returns false otherwise. */
   update(record: ExemptionRecord, expected: ExemptionRecord["status"]): Promise<boolean>;
+  /**
+   * The principal's exemptions in force at some instant of `[from, to]`, both ends included:
+   * approved ones over their window, and ones revoked after approval over their window up to
+   * the revocation (`decidedAt`). At most `limit`, by start then id.
+   */
+  listInForce(
+    tenant: string,
+    principal: string,
+    window: { from: string; to: string },
+    limit: number,
+  ): Promise<readonly ExemptionRecord[]>;
+  /**
+   * How many of the tenant's approved exemptions overlap `[from, to)`: they start before `to`
+   * and expire after `from`.
+   */
+  countApprovedOverlapping(tenant: string, window: { from: string; to: string }): Promise<number>;
 }
 
 export interface ReceiptStore {

@@ -60,6 +60,23 @@ describe("demo data", () => {
     expect(await seedDemoData(opened.app, admin)).toEqual({ keys: [], created: [] });
   });
 
+  it("starts without a break-glass exemption once the restarts' exemptions reach the renewal cap", async () => {
+    opened = await openApplication(settings);
+    const first = await prepareDemo(opened, () => undefined);
+    const admin = await opened.app.authenticate(first.keys[0]?.secret ?? "");
+    const days = (n: number) => new Date(Date.now() + n * 24 * 3600 * 1000);
+    // Each start finds the previous exemption just ended: back to back, one run.
+    for (const start of [6, 12]) {
+      expect((await seedDemoData(opened.app, admin, { now: days(start) })).created).toEqual([
+        expect.stringContaining("approved break-glass exemption"),
+      ]);
+    }
+    expect(await seedDemoData(opened.app, admin, { now: days(18) })).toEqual({
+      keys: [],
+      created: [],
+    });
+  });
+
   it("leaves a tenant's later policy choice alone", async () => {
     opened = await openApplication(settings);
     const first = await prepareDemo(opened, () => undefined);

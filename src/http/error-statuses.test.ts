@@ -24,6 +24,8 @@ const EXPECTED: Record<ErrorCode, number> = {
   "exemption.too_long": 422,
   "exemption.renewal_limit": 422,
   "exemption.tenant_limit": 422,
+  "exemption.starts_too_late": 422,
+  "exemption.expired": 409,
   "exemption.self_approval": 403,
   "exemption.invalid_state": 409,
   "principal.unknown": 422,

@@ -2,13 +2,19 @@ import { parseTime } from "../../core/time.js";
 import { EXEMPTION_CATEGORIES, isOneOf } from "../../core/vocabulary.js";
 import { authorize } from "../access/permissions.js";
 import type { Application, Caller, ExemptionRequest } from "../application.js";
-import { recordAudit, transact, type Context } from "../context.js";
+import { DEFAULT_MAX_LEAD_DAYS, recordAudit, transact, type Context } from "../context.js";
 import { AppError } from "../errors.js";
 import type { Repositories } from "../ports.js";
 import type { ExemptionRecord } from "../records.js";
 import { pageLimit, requireTenant } from "../tenants/tenants.js";
 
 const DAY = 86_400_000;
+
+/**
+ * The longest break that still continues a run of exemptions: one that starts at most a day
+ * after the run so far ends renews it. MFA must apply for more than a day between two runs.
+ */
+const RUN_BREAK = DAY;
 
 function requiredTime(
   value: string | undefined,
@@ -20,12 +26,18 @@ function requiredTime(
   return ms;
 }
 
+/** An exemption's time in force, in epoch milliseconds: from `start` until before `end`. */
+interface Window {
+  readonly start: number;
+  readonly end: number;
+}
+
 /**
  * Checks a request against the exemption rules: never for a shared login (seed 001), an expiry
- * that is mandatory and capped (tighter for break-glass), a review date inside the window, and
- * a registered principal.
+ * that is mandatory and capped (tighter for break-glass), a start at most `maxLeadDays` ahead,
+ * and a review date inside the window. Returns the requested window.
  */
-function checkRequest(context: Context, input: ExemptionRequest): void {
+function checkRequest(context: Context, input: ExemptionRequest): Window {
   if (input.category === "shared_login") throw new AppError("exemption.shared_login_refused");
   if (!isOneOf(EXEMPTION_CATEGORIES, input.category))
     throw new AppError("request.invalid", "category is unknown.");
@@ -46,6 +58,14 @@ function checkRequest(context: Context, input: ExemptionRequest): void {
     throw new AppError("request.invalid", "reviewAt must lie between startsAt and expiresAt.");
   }
   const limits = context.settings.exemptions;
+  const maxLeadDays = limits.maxLeadDays ?? DEFAULT_MAX_LEAD_DAYS;
+  if (startsAt > context.clock.now().getTime() + maxLeadDays * DAY) {
+    throw new AppError(
+      "exemption.starts_too_late",
+      `An exemption starts at most ${maxLeadDays} days after it is requested.`,
+      { maxLeadDays },
+    );
+  }
   const maxDays = input.category === "break_glass" ? limits.breakGlassMaxDays : limits.maxDays;
   if (expiresAt - startsAt > maxDays * DAY) {
     throw new AppError(
@@ -54,38 +74,101 @@ function checkRequest(context: Context, input: ExemptionRequest): void {
       { maxDays },
     );
   }
+  return { start: startsAt, end: expiresAt };
 }
 
-/** How many renewals precede `id` in its chain of renewals. */
-async function renewalDepth(
+/** Refuses a `renewalOf` that names no exemption of the same principal. */
+async function checkRenewalOf(
   r: Repositories,
   tenant: string,
-  id: string,
+  renewalOf: string,
   principal: string,
-): Promise<number> {
-  let depth = 0;
-  let current = await r.exemptions.get(tenant, id);
-  if (current === undefined || current.principal !== principal) {
+): Promise<void> {
+  const renewed = await r.exemptions.get(tenant, renewalOf);
+  if (renewed === undefined || renewed.principal !== principal) {
     throw new AppError(
       "request.invalid",
       "renewalOf must name an exemption of the same principal.",
     );
   }
-  while (current?.renewalOf !== undefined) {
-    depth += 1;
-    current = await r.exemptions.get(tenant, current.renewalOf);
-  }
-  return depth + 1;
 }
 
-async function countActive(
+/** When an exemption was or will be in force: to its expiry, or to its revocation if earlier. */
+function windowOf(
+  record: Pick<ExemptionRecord, "status" | "startsAt" | "expiresAt" | "decidedAt">,
+): Window {
+  const start = Date.parse(record.startsAt);
+  const end = Date.parse(record.expiresAt);
+  if (record.status !== "revoked" || record.decidedAt === undefined) return { start, end };
+  return { start, end: Math.min(end, Date.parse(record.decidedAt)) };
+}
+
+/**
+ * Refuses `candidate` when it would make a run of the principal's exemptions longer than
+ * `maxRenewals + 1`. A run is what `candidate` joins: the exemptions in force (see
+ * `ExemptionStore.listInForce`, revoked ones up to their revocation) that overlap it or follow
+ * one another with breaks of at most {@link RUN_BREAK}, in any category, whether or not they
+ * name `renewalOf`, before or after it. The run's span grows until no further exemption
+ * touches it; each round reads at most `maxRenewals + 1` rows, enough to know it is too long.
+ */
+async function checkRunLength(
+  context: Context,
   r: Repositories,
   tenant: string,
-  at: string,
-  limit: number,
-): Promise<number> {
-  const page = await r.exemptions.list(tenant, { activeAt: at }, { limit: limit + 1 });
-  return page.items.length;
+  principal: string,
+  candidate: Window,
+): Promise<void> {
+  const { maxRenewals } = context.settings.exemptions;
+  const limit = maxRenewals + 1;
+  let span = candidate;
+  let found = 0;
+  for (;;) {
+    const others = await r.exemptions.listInForce(
+      tenant,
+      principal,
+      {
+        from: new Date(span.start - RUN_BREAK).toISOString(),
+        to: new Date(span.end + RUN_BREAK).toISOString(),
+      },
+      limit,
+    );
+    if (others.length >= limit) {
+      throw new AppError(
+        "exemption.renewal_limit",
+        `The principal would hold more than ${limit} exemptions in a row; MFA must apply ` +
+          "for more than a day between runs.",
+        { maxRenewals },
+      );
+    }
+    if (others.length === found) return;
+    found = others.length;
+    for (const other of others) {
+      const window = windowOf(other);
+      span = { start: Math.min(span.start, window.start), end: Math.max(span.end, window.end) };
+    }
+  }
+}
+
+/**
+ * Refuses approval when the tenant's approved exemptions overlapping what remains of
+ * `candidate`'s window already number `maxActivePerTenant`: counting those active now alone
+ * would let exemptions approved ahead all become active together.
+ */
+async function checkTenantLimit(
+  context: Context,
+  r: Repositories,
+  tenant: string,
+  candidate: Window,
+): Promise<void> {
+  const max = context.settings.exemptions.maxActivePerTenant;
+  const from = Math.max(candidate.start, context.clock.now().getTime());
+  const overlapping = await r.exemptions.countApprovedOverlapping(tenant, {
+    from: new Date(from).toISOString(),
+    to: new Date(candidate.end).toISOString(),
+  });
+  if (overlapping >= max) {
+    throw new AppError("exemption.tenant_limit", undefined, { maxActivePerTenant: max });
+  }
 }
 
 /** Moves an exemption from one status to another, with its audit event. */
@@ -139,26 +222,24 @@ async function transition(
 
 /**
  * Exemptions: bounded, approved by someone other than the requester, never for shared logins,
- * renewals capped so that none becomes permanent, and a cap on how many a tenant holds.
+ * starting soon, renewals capped so that none becomes permanent, and a cap on how many a tenant
+ * holds. The run is checked on request, for an early answer, and both caps on approval, where
+ * they hold: approvals of one tenant queue on its row, so each counts what the others committed.
  */
 export function exemptionUseCases(context: Context): Application["exemptions"] {
   return {
     async request(caller, tenant, input) {
       authorize(caller, "exemption.request", tenant);
-      checkRequest(context, input);
+      const window = checkRequest(context, input);
       const record = await transact(context, async (r) => {
         await requireTenant(r, tenant);
         if ((await r.principals.get(tenant, input.principal)) === undefined) {
           throw new AppError("principal.unknown");
         }
         if (input.renewalOf !== undefined) {
-          const depth = await renewalDepth(r, tenant, input.renewalOf, input.principal);
-          if (depth > context.settings.exemptions.maxRenewals) {
-            throw new AppError("exemption.renewal_limit", undefined, {
-              maxRenewals: context.settings.exemptions.maxRenewals,
-            });
-          }
+          await checkRenewalOf(r, tenant, input.renewalOf, input.principal);
         }
+        await checkRunLength(context, r, tenant, input.principal, window);
         const now = context.clock.now().toISOString();
         const exemption: ExemptionRecord = {
           id: context.random.id("exm"),
@@ -168,8 +249,8 @@ export function exemptionUseCases(context: Context): Application["exemptions"] {
           status: "requested",
           justification: input.justification,
           owner: input.owner,
-          startsAt: new Date(parseTime(input.startsAt) ?? 0).toISOString(),
-          expiresAt: new Date(parseTime(input.expiresAt) ?? 0).toISOString(),
+          startsAt: new Date(window.start).toISOString(),
+          expiresAt: new Date(window.end).toISOString(),
           reviewAt: new Date(parseTime(input.reviewAt) ?? 0).toISOString(),
           requestedBy: caller.id,
           createdAt: now,
@@ -204,10 +285,13 @@ export function exemptionUseCases(context: Context): Application["exemptions"] {
         type: "exemption.approved",
         check: async (record, r) => {
           if (record.requestedBy === caller.id) throw new AppError("exemption.self_approval");
-          const max = context.settings.exemptions.maxActivePerTenant;
-          if ((await countActive(r, tenant, context.clock.now().toISOString(), max)) >= max) {
-            throw new AppError("exemption.tenant_limit", undefined, { maxActivePerTenant: max });
+          const window = windowOf(record);
+          if (window.end <= context.clock.now().getTime()) {
+            throw new AppError("exemption.expired", undefined, { expiresAt: record.expiresAt });
           }
+          if (!(await r.tenants.lock(tenant))) throw new AppError("not_found");
+          await checkRunLength(context, r, tenant, record.principal, window);
+          await checkTenantLimit(context, r, tenant, window);
         },
       });
     },

@@ -9,6 +9,7 @@ import {
   type TestDatabase,
 } from "../../storage/postgres/test-support/test-database.js";
 import type { Application, Caller } from "../application.js";
+import type { AppSettings } from "../context.js";
 import type { ApplicationParts } from "../create-application.js";
 import type { Store } from "../ports.js";
 import { CountingRandom, openHarness, type Harness } from "./harness.js";
@@ -76,12 +77,17 @@ export async function openTwoInstances(
     principals?: readonly string[];
     /** Parts of the second instance that differ from the first's (e.g. its own clock). */
     second?: Partial<Omit<ApplicationParts, "store">>;
+    /** Settings of both instances (the second takes the first's unless `second` says otherwise). */
+    settings?: AppSettings;
   } = {},
 ): Promise<TwoInstances> {
   if (postgresUnreachable !== undefined)
     throw new Error(`PostgreSQL unreachable in CI: ${postgresUnreachable}`);
   const database = await createTestDatabase();
-  const first = await openHarness({ url: database.url });
+  const first = await openHarness({
+    url: database.url,
+    ...(options.settings === undefined ? {} : { settings: options.settings }),
+  });
   const secondStore = await openStore(database.url);
   const second = first.application({
     store: secondStore,

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import type { ExemptionFilter } from "../../app/ports.js";
+import type { ExemptionFilter, Store } from "../../app/ports.js";
 import type { ExemptionRecord } from "../../app/records.js";
 import { addTenant, at, DAY, HOUR, minimalExemption, uniqueId } from "./fixtures.js";
 import type { ContractContext } from "./store-harness.js";
@@ -7,7 +7,7 @@ import type { ContractContext } from "./store-harness.js";
 const T = at(DAY);
 
 /** Filters select exactly the exemptions they name; updates are compare-and-set on status. */
-export function describeExemptionQueries({ store }: ContractContext): void {
+export function describeExemptionQueries({ store, harness }: ContractContext): void {
   describe("exemption queries", () => {
     let tenant = "";
     // Named by what the filters should make of them at instant T.
@@ -135,6 +135,149 @@ export function describeExemptionQueries({ store }: ContractContext): void {
       expect([approved, rejected].filter(Boolean)).toHaveLength(1);
       const read = await store().transaction(({ exemptions }) => exemptions.get(tenant, id));
       expect(read?.status).toBe(approved ? "approved" : "rejected");
+    });
+  });
+
+  describe("exemptions in force and overlapping a window", () => {
+    let tenant = "";
+    const approved = { status: "approved", approvedBy: "approver@example.org" } as const;
+    const revokedAt = (seconds: number) =>
+      ({
+        status: "revoked",
+        approvedBy: "approver@example.org",
+        decidedBy: "owner@example.org",
+        decidedAt: at(seconds),
+      }) as const;
+    // Each named by what it is; windows in days from the epoch of the fixtures.
+    const records = (owner: string): ExemptionRecord[] => [
+      minimalExemption(owner, "day-0-1", { ...approved, startsAt: at(0), expiresAt: at(DAY) }),
+      minimalExemption(owner, "day-3-5", {
+        ...approved,
+        startsAt: at(3 * DAY),
+        expiresAt: at(5 * DAY),
+      }),
+      minimalExemption(owner, "requested-2-4", { startsAt: at(2 * DAY), expiresAt: at(4 * DAY) }),
+      minimalExemption(owner, "revoked-at-2.5", {
+        ...revokedAt(2.5 * DAY),
+        startsAt: at(2 * DAY),
+        expiresAt: at(4 * DAY),
+      }),
+      minimalExemption(owner, "revoked-before-start", {
+        ...revokedAt(DAY),
+        startsAt: at(2 * DAY),
+        expiresAt: at(4 * DAY),
+      }),
+      minimalExemption(owner, "revoked-unapproved", {
+        status: "revoked",
+        decidedAt: at(3 * DAY),
+        startsAt: at(2 * DAY),
+        expiresAt: at(4 * DAY),
+      }),
+      minimalExemption(owner, "other-principal", {
+        ...approved,
+        principal: "bob",
+        startsAt: at(2 * DAY),
+        expiresAt: at(4 * DAY),
+      }),
+    ];
+
+    beforeAll(async () => {
+      tenant = await addTenant(store());
+      await store().transaction(async ({ exemptions }) => {
+        for (const record of records(tenant)) await exemptions.insert(record);
+      });
+    });
+
+    const inForce = async (from: number, to: number, limit = 100) => {
+      const found = await store().transaction(({ exemptions }) =>
+        exemptions.listInForce(tenant, "svc-ledger", { from: at(from), to: at(to) }, limit),
+      );
+      return found.map((record) => record.id);
+    };
+
+    it.each<[string, number, number, string[]]>([
+      ["everything", 0, 10 * DAY, ["day-0-1", "revoked-at-2.5", "day-3-5"]],
+      ["both ends included", DAY, 3 * DAY, ["day-0-1", "revoked-at-2.5", "day-3-5"]],
+      ["a revoked exemption up to its revocation", 2.4 * DAY, 2.5 * DAY, ["revoked-at-2.5"]],
+      ["nothing after a revocation", 2.6 * DAY, 2.9 * DAY, []],
+    ])("lists the principal's exemptions in force: %s", async (_, from, to, expected) => {
+      expect(await inForce(from, to)).toEqual(expected);
+    });
+
+    it("lists at most the limit, by start", async () => {
+      expect(await inForce(0, 10 * DAY, 2)).toEqual(["day-0-1", "revoked-at-2.5"]);
+    });
+
+    it("counts the tenant's approved exemptions overlapping a window, ends excluded", async () => {
+      const count = (from: number, to: number) =>
+        store().transaction(({ exemptions }) =>
+          exemptions.countApprovedOverlapping(tenant, { from: at(from), to: at(to) }),
+        );
+      expect(await count(0, 10 * DAY)).toBe(3);
+      expect(await count(DAY, 3 * DAY)).toBe(1);
+      expect(await count(0.5 * DAY, 3.5 * DAY)).toBe(3);
+      expect(await count(5 * DAY, 6 * DAY)).toBe(0);
+    });
+  });
+
+  describe("tenant locks", () => {
+    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+    /**
+     * Runs `other` once a transaction has locked `tenant`, while it holds the lock for up to
+     * half a second; tells whether `other` was done before the lock was let go.
+     */
+    async function doneWhileLocked(
+      tenant: string,
+      other: (second: Store) => Promise<unknown>,
+    ): Promise<boolean> {
+      const second = await harness().openSecond?.();
+      try {
+        let done = false;
+        let locked = (): void => undefined;
+        const locking = new Promise<void>((resolve) => {
+          locked = resolve;
+        });
+        const running = locking.then(() =>
+          other(second ?? store()).then(() => {
+            done = true;
+          }),
+        );
+        const holder = store().transaction(async ({ tenants }) => {
+          expect(await tenants.lock(tenant)).toBe(true);
+          locked();
+          if (second !== undefined) await Promise.race([running, sleep(500)]);
+          return done;
+        });
+        const [doneWhileHeld] = await Promise.all([holder, running]);
+        return doneWhileHeld;
+      } finally {
+        await second?.close();
+      }
+    }
+
+    it("holds a tenant until the transaction ends, on every instance", async () => {
+      const tenant = await addTenant(store());
+      const lockAgain = (s: Store) => s.transaction(({ tenants }) => tenants.lock(tenant));
+      expect(await doneWhileLocked(tenant, lockAgain)).toBe(false);
+    });
+
+    it("holds up neither other tenants nor the locked tenant's other rows", async () => {
+      const tenant = await addTenant(store());
+      const other = await addTenant(store());
+      const writeBeside = (s: Store) =>
+        s.transaction(async ({ tenants, exemptions }) => {
+          await tenants.lock(other);
+          await exemptions.insert(minimalExemption(tenant, uniqueId("exemption")));
+        });
+      // SQLite runs one write transaction at a time, and has no second instance here.
+      expect(await doneWhileLocked(tenant, writeBeside)).toBe(harness().openSecond !== undefined);
+    });
+
+    it("reports false for a tenant that does not exist", async () => {
+      expect(
+        await store().transaction(({ tenants }) => tenants.lock(uniqueId("no-such-tenant"))),
+      ).toBe(false);
     });
   });
 }

@@ -103,6 +103,51 @@ export function createExemptionRepository(db: Kysely<Database>): ExemptionStore 
         .executeTakeFirst();
       return result.numUpdatedRows > 0n;
     },
+
+    // A revoked exemption was in force from its start until the earlier of its expiry and its
+    // revocation, if it had been approved and the revocation came after the start.
+    async listInForce(tenant, principal, window, limit) {
+      checkLimit(limit);
+      const from = toTimeText(window.from, "from");
+      const to = toTimeText(window.to, "to");
+      const rows = await db
+        .selectFrom("exemptions")
+        .selectAll()
+        .where("tenant", "=", tenant)
+        .where("principal", "=", principal)
+        .where("starts_at", "<=", to)
+        .where("expires_at", ">=", from)
+        .where((eb) =>
+          eb.or([
+            eb("status", "=", "approved"),
+            eb.and([
+              eb("status", "=", "revoked"),
+              eb("approved_by", "is not", null),
+              eb("decided_at", ">", eb.ref("starts_at")),
+              eb("decided_at", ">=", from),
+            ]),
+          ]),
+        )
+        .orderBy("starts_at")
+        .orderBy("id")
+        .limit(literalLimit(limit))
+        .execute();
+      return rows.map(toExemption);
+    },
+
+    async countApprovedOverlapping(tenant, window) {
+      const from = toTimeText(window.from, "from");
+      const to = toTimeText(window.to, "to");
+      const row = await db
+        .selectFrom("exemptions")
+        .select((eb) => eb.fn.countAll().as("total"))
+        .where("tenant", "=", tenant)
+        .where("status", "=", "approved")
+        .where("starts_at", "<", to)
+        .where("expires_at", ">", from)
+        .executeTakeFirstOrThrow();
+      return Number(row.total);
+    },
   };
 }
 

@@ -57,6 +57,18 @@ export function createTenantRepository(db: Kysely<Database>): TenantStore {
       return updated.numUpdatedRows === 1n;
     },
 
+    // An update that changes nothing still locks the row on PostgreSQL until the transaction
+    // ends. Setting a column outside every key takes FOR NO KEY UPDATE, which does not wait for
+    // (nor block) the key-share locks that inserts of the tenant's rows take on it.
+    async lock(tenant) {
+      const updated = await db
+        .updateTable("tenants")
+        .set((eb) => ({ name: eb.ref("name") }))
+        .where("id", "=", tenant)
+        .executeTakeFirst();
+      return updated.numUpdatedRows === 1n;
+    },
+
     async setLogoUrl(tenant, logoUrl) {
       const updated = await db
         .updateTable("tenants")
