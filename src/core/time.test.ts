@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { formatTime, parseTime } from "./time.js";
+import { formatTime, parseTime, toCanonicalTime } from "./time.js";
 
 describe("ISO 8601 times", () => {
   it("reads and writes every instant as Date does", () => {
@@ -85,4 +85,34 @@ describe("ISO 8601 times", () => {
   it.each(refused)("refuses %s", (value) => {
     expect(parseTime(value)).toBeUndefined();
   });
+});
+
+describe("canonical UTC text of an accepted time", () => {
+  const canonical: [string, string][] = [
+    ["2026-12-06T10:00:00+02:00", "2026-12-06T08:00:00.000Z"],
+    ["2026-12-31T18:30:00.25-05:30", "2027-01-01T00:00:00.250Z"],
+    ["2026-12-06T08:00:00Z", "2026-12-06T08:00:00.000Z"],
+    ["2026-12-06T08:00:00.000Z", "2026-12-06T08:00:00.000Z"],
+    ["0000-01-01T01:00:00+01:00", "0000-01-01T00:00:00.000Z"],
+  ];
+  it.each(canonical)("writes %s as %s", (text, utc) => {
+    expect(toCanonicalTime(text)).toBe(utc);
+  });
+
+  // Each is a time parseTime reads, but its UTC instant has no 4-digit year, so no text that
+  // parseTime would read back.
+  it.each(["0000-01-01T00:30:00+01:00", "9999-12-31T23:30:00-01:00"])(
+    "has no canonical text for %s",
+    (text) => {
+      expect(parseTime(text)).toBeDefined();
+      expect(toCanonicalTime(text)).toBeUndefined();
+    },
+  );
+
+  it.each([undefined, 1, "2026-12-06", "2026-12-06T08:00:00"])(
+    "has none for what is not a time: %s",
+    (value) => {
+      expect(toCanonicalTime(value)).toBeUndefined();
+    },
+  );
 });

@@ -214,3 +214,17 @@ export function formatTime(ms: number): string {
   lastFormatted = { ms, text };
   return text;
 }
+
+/**
+ * The one text the service writes for an ISO 8601 time it accepts: the same instant in UTC, as
+ * `Date.prototype.toISOString` writes it, so that what is stored, answered and audited is UTC
+ * whatever offset the caller sent. `undefined` when `value` is not a time, or when its UTC
+ * instant falls outside years 0000–9999 (an offset can carry it there), whose text
+ * {@link parseTime} would not read back.
+ */
+export function toCanonicalTime(value: unknown): string | undefined {
+  const ms = parseTime(value);
+  if (ms === undefined) return undefined;
+  const text = formatTime(ms);
+  return isCanonicalShape(text) ? text : undefined;
+}

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { parseTime } from "../../core/time.js";
+import { parseTime, toCanonicalTime } from "../../core/time.js";
 import { authorize } from "../access/permissions.js";
 import type { Application, Caller } from "../application.js";
 import { recordAudit, transact, type Context } from "../context.js";
@@ -52,6 +52,22 @@ function checkScope(roles: readonly Role[], tenants: "all" | readonly string[]):
   }
 }
 
+/**
+ * A key's expiry in UTC, so that the key answered, stored and audited holds the same text
+ * whatever offset the request used (DESIGN: times in ISO 8601 UTC everywhere).
+ */
+function checkExpiry(context: Context, value: string): string {
+  const expiresAt = toCanonicalTime(value);
+  if (expiresAt === undefined) {
+    throw new AppError("request.invalid", "expiresAt must be an ISO 8601 time.");
+  }
+  // A key that is dead on arrival is a mistake in the request, never what was meant.
+  if ((parseTime(expiresAt) ?? 0) <= context.clock.now().getTime()) {
+    throw new AppError("request.invalid", "expiresAt must be in the future.");
+  }
+  return expiresAt;
+}
+
 async function issue(
   context: Context,
   createdBy: string,
@@ -63,16 +79,8 @@ async function issue(
   },
 ): Promise<{ key: ApiKeyRecord; secret: string }> {
   checkScope(input.roles, input.tenants);
-  if (input.expiresAt !== undefined) {
-    const expiresAt = parseTime(input.expiresAt);
-    if (expiresAt === undefined) {
-      throw new AppError("request.invalid", "expiresAt must be an ISO 8601 time.");
-    }
-    // A key that is dead on arrival is a mistake in the request, never what was meant.
-    if (expiresAt <= context.clock.now().getTime()) {
-      throw new AppError("request.invalid", "expiresAt must be in the future.");
-    }
-  }
+  const expiresAt =
+    input.expiresAt === undefined ? undefined : checkExpiry(context, input.expiresAt);
   const secret = KEY_PREFIX + context.random.secret(32);
   const key: ApiKeyRecord = {
     id: context.random.id("key"),
@@ -82,7 +90,7 @@ async function issue(
     tenants: input.tenants,
     createdAt: context.clock.now().toISOString(),
     createdBy,
-    ...(input.expiresAt === undefined ? {} : { expiresAt: input.expiresAt }),
+    ...(expiresAt === undefined ? {} : { expiresAt }),
   };
   await transact(context, async (r) => {
     // A key for a tenant id nobody holds yet would reach whoever creates that tenant later.
@@ -100,7 +108,14 @@ async function issue(
       tenant: null,
       type: "api_key.created",
       actor: createdBy,
-      payload: { id: key.id, name: key.name, roles: key.roles, tenants: key.tenants },
+      // The key's lifetime, so that an auditor sees how long it was meant to work.
+      payload: {
+        id: key.id,
+        name: key.name,
+        roles: key.roles,
+        tenants: key.tenants,
+        ...(key.expiresAt === undefined ? {} : { expiresAt: key.expiresAt }),
+      },
     });
   });
   return { key, secret };

@@ -1,5 +1,6 @@
 import { checkMandate } from "../../core/input.js";
 import type { PlatformMandate } from "../../core/policy.js";
+import { toCanonicalTime } from "../../core/time.js";
 import { authorize } from "../access/permissions.js";
 import type { Application, Caller, MandateInput } from "../application.js";
 import { recordAudit, requireRationale, transact, type Context } from "../context.js";
@@ -25,7 +26,29 @@ function validMandate(id: string, version: number, input: MandateInput): Platfor
       "A mandate's scope must name at least one tenant and population.",
     );
   }
-  return mandate;
+  return withUtcWindow(mandate);
+}
+
+/**
+ * The mandate with its active window in UTC (DESIGN: times in ISO 8601 UTC everywhere in the API
+ * and the audit log), so that the version stored, answered and audited holds the same text
+ * whatever offset the administrator wrote.
+ */
+function withUtcWindow(mandate: PlatformMandate): PlatformMandate {
+  const window: { activeFrom?: string; activeUntil?: string } = {};
+  for (const key of ["activeFrom", "activeUntil"] as const) {
+    const value = mandate[key];
+    if (value === undefined) continue;
+    const utc = toCanonicalTime(value);
+    if (utc === undefined) {
+      throw new AppError(
+        "mandate.invalid",
+        `The mandate is not valid: mandate.${key} must fall within years 0000–9999 in UTC.`,
+      );
+    }
+    window[key] = utc;
+  }
+  return { ...mandate, ...window };
 }
 
 /**

@@ -196,4 +196,75 @@ describe("tenant policy administration", () => {
       },
     });
   });
+
+  it("answers, stores and audits an offset enforcementStartsAt as the UTC instant", async () => {
+    const { record } = await h.app.policies.replace(h.admin, "acme", {
+      policy: { posture: "phishing_resistant", enforcementStartsAt: "2026-12-06T10:00:00+02:00" },
+      rationale: "announce, then enforce",
+      ifMatch: 1,
+    });
+    const utc = "2026-12-06T08:00:00.000Z";
+    expect(record.policy.enforcementStartsAt).toBe(utc);
+    const current = await h.app.policies.current(h.admin, "acme");
+    expect(current.record.policy.enforcementStartsAt).toBe(utc);
+    const history = await h.app.policies.history(h.admin, "acme", { limit: 1 });
+    expect(history.items[0]?.policy.enforcementStartsAt).toBe(utc);
+    expect(history.items[0]?.diff).toContainEqual({
+      path: "/enforcementStartsAt",
+      after: utc,
+    });
+    const audit = await h.app.audit.list(h.admin, "acme", { type: "policy.replaced" }, {});
+    expect(audit.items[0]?.payload).toMatchObject({
+      diff: expect.arrayContaining([{ path: "/enforcementStartsAt", after: utc }]),
+    });
+  });
+
+  it("refuses an enforcementStartsAt whose UTC instant has no 4-digit year", async () => {
+    await expect(
+      h.app.policies.replace(h.admin, "acme", {
+        policy: { posture: "idp_mfa", enforcementStartsAt: "9999-12-31T23:30:00-01:00" },
+        rationale: "x",
+        ifMatch: 1,
+      }),
+    ).rejects.toMatchObject({
+      code: "policy.invalid",
+      message: expect.stringContaining("enforcementStartsAt"),
+    });
+  });
+
+  it("rolls back to a version stored with an offset time by writing it again in UTC", async () => {
+    // Written straight to the store, as versions were before times were brought to UTC.
+    await h.store.transaction(({ policies }) =>
+      policies.insert({
+        tenant: "acme",
+        version: 2,
+        policy: {
+          tenant: "acme",
+          version: 2,
+          posture: "idp_mfa",
+          enforcementStartsAt: "2026-12-06T10:00:00+02:00",
+        },
+        rationale: "legacy",
+        actor: h.admin.id,
+        createdAt: h.clock.now().toISOString(),
+      }),
+    );
+    await h.app.policies.replace(h.admin, "acme", {
+      policy: { posture: "platform_mfa" },
+      rationale: "b",
+      ifMatch: 2,
+    });
+    const { record } = await h.app.policies.rollback(h.admin, "acme", {
+      toVersion: 2,
+      rationale: "undo",
+      ifMatch: 3,
+    });
+    expect(record.policy.enforcementStartsAt).toBe("2026-12-06T08:00:00.000Z");
+    const audit = await h.app.audit.list(h.admin, "acme", { type: "policy.rolled_back" }, {});
+    expect(audit.items[0]?.payload).toMatchObject({
+      diff: expect.arrayContaining([
+        { path: "/enforcementStartsAt", after: "2026-12-06T08:00:00.000Z" },
+      ]),
+    });
+  });
 });

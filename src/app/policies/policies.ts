@@ -1,6 +1,7 @@
 import { checkPolicy } from "../../core/input.js";
 import { policyOverrides } from "../../core/overrides.js";
 import type { TenantPolicy } from "../../core/policy.js";
+import { toCanonicalTime } from "../../core/time.js";
 import { authorize } from "../access/permissions.js";
 import type { Application, Caller, Override, PolicyInput } from "../application.js";
 import { recordAudit, requireRationale, transact, type Context } from "../context.js";
@@ -32,6 +33,23 @@ async function overridesOf(
 }
 
 /**
+ * The policy with its times in UTC (DESIGN: times in ISO 8601 UTC everywhere in the API and the
+ * audit log), so that the version stored, answered and diffed in the audit log holds the same
+ * text whatever offset the administrator wrote, or an earlier version held.
+ */
+function withUtcTimes(policy: TenantPolicy): TenantPolicy {
+  if (policy.enforcementStartsAt === undefined) return policy;
+  const enforcementStartsAt = toCanonicalTime(policy.enforcementStartsAt);
+  if (enforcementStartsAt === undefined) {
+    throw new AppError(
+      "policy.invalid",
+      "The policy is not valid: policy.enforcementStartsAt must fall within years 0000–9999 in UTC.",
+    );
+  }
+  return { ...policy, enforcementStartsAt };
+}
+
+/**
  * Writes `policy` as the next version if `ifMatch` names the current one (optimistic
  * concurrency), with its audit event in the same transaction. A policy weaker than the mandates
  * is accepted; the overrides say which parts will not hold as written.
@@ -56,10 +74,11 @@ async function writeVersion(
       throw new AppError("policy.version_conflict", undefined, { currentVersion: current.version });
     }
     const version = current.version + 1;
-    const policy = { ...input.policy, tenant, version } as TenantPolicy;
-    const problem = checkPolicy(policy);
+    const written = { ...input.policy, tenant, version } as TenantPolicy;
+    const problem = checkPolicy(written);
     if (problem !== undefined)
       throw new AppError("policy.invalid", `The policy is not valid: ${problem}.`);
+    const policy = withUtcTimes(written);
     const record: PolicyVersionRecord = {
       tenant,
       version,
