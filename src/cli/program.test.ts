@@ -59,7 +59,13 @@ describe("tenant-mfa bootstrap", () => {
 
     const opened = await openApplication({
       db,
-      exemptions: { maxDays: 90, breakGlassMaxDays: 7, maxRenewals: 2, maxActivePerTenant: 100 },
+      exemptions: {
+        maxDays: 90,
+        breakGlassMaxDays: 7,
+        maxRenewals: 2,
+        maxActivePerTenant: 100,
+        maxLeadDays: 30,
+      },
     });
     const caller = await opened.app.authenticate(secret);
     expect(caller).toMatchObject({ name: "ops", roles: ["platform_admin"], tenants: "all" });
@@ -82,7 +88,13 @@ describe("tenant-mfa audit verify", () => {
     const secret = (await run(["bootstrap", "--db", db])).stdout.trim().split("\n").at(-1) ?? "";
     const opened = await openApplication({
       db,
-      exemptions: { maxDays: 90, breakGlassMaxDays: 7, maxRenewals: 2, maxActivePerTenant: 100 },
+      exemptions: {
+        maxDays: 90,
+        breakGlassMaxDays: 7,
+        maxRenewals: 2,
+        maxActivePerTenant: 100,
+        maxLeadDays: 30,
+      },
     });
     const admin = await opened.app.authenticate(secret);
     await opened.app.tenants.create(admin, { id: "acme", name: "Acme" });
@@ -167,7 +179,13 @@ describe("progress", () => {
 });
 
 describe("tenant-mfa secrets reseal", () => {
-  const exemptions = { maxDays: 90, breakGlassMaxDays: 7, maxRenewals: 2, maxActivePerTenant: 100 };
+  const exemptions = {
+    maxDays: 90,
+    breakGlassMaxDays: 7,
+    maxRenewals: 2,
+    maxActivePerTenant: 100,
+    maxLeadDays: 30,
+  };
   const k1 = { id: "k1", key: randomBytes(32).toString("base64") };
   const k2 = { id: "k2", key: randomBytes(32).toString("base64") };
 
@@ -223,7 +241,13 @@ describe("tenant-mfa keys rotate", () => {
     const kids = async () => {
       const opened = await openApplication({
         db,
-        exemptions: { maxDays: 90, breakGlassMaxDays: 7, maxRenewals: 2, maxActivePerTenant: 100 },
+        exemptions: {
+          maxDays: 90,
+          breakGlassMaxDays: 7,
+          maxRenewals: 2,
+          maxActivePerTenant: 100,
+          maxLeadDays: 30,
+        },
         encryptionKeys: [key],
       });
       try {

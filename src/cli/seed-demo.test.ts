@@ -4,7 +4,13 @@ import { DEMO_IDP, prepareDemo, seedDemoData, type DemoApps } from "./seed-demo.
 
 const settings = {
   db: "sqlite::memory:",
-  exemptions: { maxDays: 90, breakGlassMaxDays: 7, maxRenewals: 2, maxActivePerTenant: 100 },
+  exemptions: {
+    maxDays: 90,
+    breakGlassMaxDays: 7,
+    maxRenewals: 2,
+    maxActivePerTenant: 100,
+    maxLeadDays: 30,
+  },
 };
 
 let opened: OpenedApplication | undefined;

@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import { z } from "zod";
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -8,6 +9,66 @@ const count = (what: string, min: number, max: number) => {
   const message = `expected ${what} between ${min} and ${max}`;
   return z.int({ error: message }).min(min, { error: message }).max(max, { error: message });
 };
+
+/** The names `@fastify/proxy-addr` gives to address ranges (loopback, link-local, private). */
+const NAMED_RANGES = ["loopback", "linklocal", "uniquelocal"] as const;
+
+/**
+ * Whether `entry` is an address, a CIDR range (`address/prefix length`, the length from 1 to 32
+ * or 128, as `@fastify/proxy-addr` takes it) or a named range. Node's parser is the stricter one
+ * (no `010.0.0.1`, no `10.1`), so everything accepted here is accepted by Fastify too.
+ */
+function isProxyAddress(entry: string): boolean {
+  if ((NAMED_RANGES as readonly string[]).includes(entry)) return true;
+  const slash = entry.lastIndexOf("/");
+  const version = isIP(slash === -1 ? entry : entry.slice(0, slash));
+  if (version === 0) return false;
+  if (slash === -1) return true;
+  const prefix = entry.slice(slash + 1);
+  return (
+    /^\d{1,3}$/.test(prefix) && Number(prefix) >= 1 && Number(prefix) <= (version === 4 ? 32 : 128)
+  );
+}
+
+// A custom check that does not abort, not `z.string()`: a union gives up on an option at its first
+// aborting issue, and a list with one entry of the wrong type would be reported only as a whole.
+const proxyAddress = z.custom<string>(
+  (entry) => typeof entry === "string" && isProxyAddress(entry),
+  {
+    error: (issue) =>
+      typeof issue.input === "string"
+        ? `${JSON.stringify(issue.input)} is not an IP address, a CIDR range (address/prefix length) or one of ${NAMED_RANGES.join(", ")}`
+        : "expected an IP address or CIDR range",
+    abort: false,
+  },
+);
+
+/**
+ * Which peers may tell the client's address through `X-Forwarded-For`: `false`, or the proxies'
+ * addresses and ranges. The client address is then the first untrusted one from the right.
+ * `true` and hop counts are refused: the first believes every entry, leftmost included, which
+ * the client writes; the second cannot tell a proxy from a client that reaches the server
+ * directly, and Fastify no longer honours it (given one, it silently trusts nothing).
+ */
+const trustProxy = z.union(
+  [
+    z.literal(false),
+    z
+      .array(proxyAddress)
+      .min(1, { error: "expected at least one proxy address (false trusts none)" }),
+  ],
+  {
+    error: (issue) => {
+      const instead =
+        "list the addresses or CIDR ranges of the proxies in front of the server instead";
+      if (issue.input === true)
+        return `true would believe every X-Forwarded-For entry, which clients can forge: ${instead}`;
+      if (typeof issue.input === "number")
+        return `a hop count cannot tell a proxy from a client that reaches the server directly (Fastify no longer honours one): ${instead}`;
+      return "expected false or a list of proxy addresses or CIDR ranges";
+    },
+  },
+);
 
 /**
  * The server's configuration: one schema, read from a JSON file, the environment and the command
@@ -25,14 +86,18 @@ export const configSchema = z.strictObject({
     .enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(", ")}` })
     .default("info"),
   bodyLimitBytes: count("a number of bytes", 1024, 16 * 1024 * 1024).default(256 * 1024),
-  /** Honour `X-Forwarded-For` and friends: only behind a proxy that sets them. */
-  trustProxy: z.boolean({ error: "expected true or false" }).default(false),
+  /**
+   * The proxies whose `X-Forwarded-For` (and `-Host`, `-Proto`) entries are believed: `false`
+   * (none: the client is the TCP peer), or their addresses and CIDR ranges.
+   */
+  trustProxy: trustProxy.default(false),
   exemptions: z
     .strictObject({
       maxDays: count("a number of days", 1, 3650).default(90),
       breakGlassMaxDays: count("a number of days", 1, 3650).default(7),
       maxRenewals: count("a number", 0, 100).default(2),
       maxActivePerTenant: count("a number", 1, 1_000_000).default(100),
+      maxLeadDays: count("a number of days", 0, 3650).default(30),
     })
     .prefault({}),
   /**

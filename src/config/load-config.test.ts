@@ -30,7 +30,13 @@ describe("loadConfig", () => {
       logLevel: "info",
       bodyLimitBytes: 256 * 1024,
       trustProxy: false,
-      exemptions: { maxDays: 90, breakGlassMaxDays: 7, maxRenewals: 2, maxActivePerTenant: 100 },
+      exemptions: {
+        maxDays: 90,
+        breakGlassMaxDays: 7,
+        maxRenewals: 2,
+        maxActivePerTenant: 100,
+        maxLeadDays: 30,
+      },
     });
   });
 
@@ -43,7 +49,12 @@ describe("loadConfig", () => {
     });
     const config = loadConfig({
       file,
-      env: { TENANT_MFA_PORT: "9001", TENANT_MFA_EXEMPTIONS_MAX_DAYS: "45", OTHER: "x" },
+      env: {
+        TENANT_MFA_PORT: "9001",
+        TENANT_MFA_EXEMPTIONS_MAX_DAYS: "45",
+        TENANT_MFA_EXEMPTIONS_MAX_LEAD_DAYS: "7",
+        OTHER: "x",
+      },
       overrides: { port: "9002", db: "sqlite::memory:" },
     });
     expect(config.db).toBe("sqlite::memory:");
@@ -54,6 +65,7 @@ describe("loadConfig", () => {
       breakGlassMaxDays: 7,
       maxRenewals: 1,
       maxActivePerTenant: 100,
+      maxLeadDays: 7,
     });
   });
 
@@ -123,17 +135,149 @@ describe("loadConfig", () => {
     ]);
   });
 
-  it("reads booleans and JSON from the environment", () => {
+  it("reads JSON from the environment", () => {
     const config = loadConfig({
-      env: {
-        TENANT_MFA_TRUST_PROXY: "true",
-        TENANT_MFA_ENCRYPTION_KEYS: JSON.stringify([{ id: "k1", key: "c2VjcmV0" }]),
-      },
+      env: { TENANT_MFA_ENCRYPTION_KEYS: JSON.stringify([{ id: "k1", key: "c2VjcmV0" }]) },
     });
-    expect(config.trustProxy).toBe(true);
     expect(config.encryptionKeys).toEqual([{ id: "k1", key: "c2VjcmV0" }]);
-    expect(problemsOf(() => loadConfig({ env: { TENANT_MFA_TRUST_PROXY: "maybe" } }))).toEqual([
-      "trustProxy: expected true or false (from TENANT_MFA_TRUST_PROXY)",
+  });
+});
+
+// Threat: a client forges `X-Forwarded-For` to pick the address that per-address limits count
+// against. Only the proxies named here are believed; nothing that trusts the whole header, or a
+// hop count that cannot tell a proxy from a client reaching the server directly, is accepted.
+describe("loadConfig: trustProxy", () => {
+  const TRUE_REFUSED =
+    "trustProxy: true would believe every X-Forwarded-For entry, which clients can forge: list the addresses or CIDR ranges of the proxies in front of the server instead";
+  const HOPS_REFUSED =
+    "trustProxy: a hop count cannot tell a proxy from a client that reaches the server directly (Fastify no longer honours one): list the addresses or CIDR ranges of the proxies in front of the server instead";
+
+  it("reads false, or a comma-separated list of proxy addresses, from the environment", () => {
+    const cases: [string, unknown][] = [
+      ["false", false],
+      ["no", false],
+      ["0", false],
+      ["10.0.0.0/8,192.168.0.1", ["10.0.0.0/8", "192.168.0.1"]],
+      [" 10.0.0.1 , fd00::/8, ", ["10.0.0.1", "fd00::/8"]],
+      ["::1", ["::1"]],
+      ["loopback,uniquelocal", ["loopback", "uniquelocal"]],
+    ];
+    for (const [text, expected] of cases) {
+      const config = loadConfig({ env: { TENANT_MFA_TRUST_PROXY: text } });
+      expect(config.trustProxy, text).toEqual(expected);
+    }
+  });
+
+  it("reads a list from the file and from the command line, and freezes it", () => {
+    const file = writeConfig("proxies.json", {
+      trustProxy: ["10.0.0.0/8", "172.16.0.0/12", "2001:db8::/32", "::ffff:10.1.2.3", "linklocal"],
+    });
+    const fromFile = loadConfig({ file, env: {} });
+    expect(fromFile.trustProxy).toEqual([
+      "10.0.0.0/8",
+      "172.16.0.0/12",
+      "2001:db8::/32",
+      "::ffff:10.1.2.3",
+      "linklocal",
     ]);
+    expect(Object.isFrozen(fromFile.trustProxy)).toBe(true);
+    const fromCli = loadConfig({
+      file,
+      env: {},
+      overrides: { trustProxy: "192.0.2.10,192.0.2.11" },
+    });
+    expect(fromCli.trustProxy).toEqual(["192.0.2.10", "192.0.2.11"]);
+    expect(loadConfig({ file, env: {}, overrides: { trustProxy: "false" } }).trustProxy).toBe(
+      false,
+    );
+  });
+
+  it("refuses true, explaining what to give instead", () => {
+    for (const text of ["true", "yes", "TRUE"]) {
+      expect(
+        problemsOf(() => loadConfig({ env: { TENANT_MFA_TRUST_PROXY: text } })),
+        text,
+      ).toEqual([`${TRUE_REFUSED} (from TENANT_MFA_TRUST_PROXY)`]);
+    }
+    const file = writeConfig("trust-all.json", { trustProxy: true });
+    expect(problemsOf(() => loadConfig({ file, env: {} }))).toEqual([
+      `${TRUE_REFUSED} (from file ${file})`,
+    ]);
+  });
+
+  it("refuses a hop count, explaining what to give instead", () => {
+    for (const text of ["1", "2"]) {
+      expect(
+        problemsOf(() => loadConfig({ env: { TENANT_MFA_TRUST_PROXY: text } })),
+        text,
+      ).toEqual([`${HOPS_REFUSED} (from TENANT_MFA_TRUST_PROXY)`]);
+    }
+    const file = writeConfig("hops.json", { trustProxy: 1 });
+    expect(problemsOf(() => loadConfig({ file, env: {} }))).toEqual([
+      `${HOPS_REFUSED} (from file ${file})`,
+    ]);
+  });
+
+  it("names every entry that is not an address, a CIDR range or a named range, with the others", () => {
+    const file = writeConfig("bad-proxies.json", {
+      port: 0,
+      trustProxy: [
+        "10.0.0.1",
+        "proxy.internal",
+        "10.0.0.0/33",
+        "10.0.0.0/0",
+        "2001:db8::/129",
+        "10.0.0.0/255.0.0.0",
+        "010.0.0.1",
+        " 10.0.0.2",
+        "",
+        7,
+      ],
+    });
+    const from = `(from file ${file})`;
+    expect(problemsOf(() => loadConfig({ file, env: {} }))).toEqual(
+      expect.arrayContaining([
+        `port: expected a number between 1 and 65535 ${from}`,
+        ...[
+          [1, "proxy.internal"],
+          [2, "10.0.0.0/33"],
+          [3, "10.0.0.0/0"],
+          [4, "2001:db8::/129"],
+          [5, "10.0.0.0/255.0.0.0"],
+          [6, "010.0.0.1"],
+          [7, " 10.0.0.2"],
+          [8, ""],
+        ].map(
+          ([index, entry]) =>
+            `trustProxy.${index}: ${JSON.stringify(entry)} is not an IP address, a CIDR range (address/prefix length) or one of loopback, linklocal, uniquelocal ${from}`,
+        ),
+        `trustProxy.9: expected an IP address or CIDR range ${from}`,
+      ]),
+    );
+    expect(problemsOf(() => loadConfig({ file, env: {} }))).toHaveLength(10);
+    expect(
+      problemsOf(() => loadConfig({ env: { TENANT_MFA_TRUST_PROXY: "10.0.0.1,maybe" } })),
+    ).toEqual([
+      'trustProxy.1: "maybe" is not an IP address, a CIDR range (address/prefix length) or one of loopback, linklocal, uniquelocal (from TENANT_MFA_TRUST_PROXY)',
+    ]);
+  });
+
+  it("refuses an empty list and values of another type", () => {
+    const empty = writeConfig("no-proxies.json", { trustProxy: [] });
+    expect(problemsOf(() => loadConfig({ file: empty, env: {} }))).toEqual([
+      `trustProxy: expected at least one proxy address (false trusts none) (from file ${empty})`,
+    ]);
+    expect(problemsOf(() => loadConfig({ env: { TENANT_MFA_TRUST_PROXY: "," } }))).toEqual([
+      "trustProxy: expected at least one proxy address (false trusts none) (from TENANT_MFA_TRUST_PROXY)",
+    ]);
+    for (const value of ["10.0.0.1", { hops: 1 }, null]) {
+      const file = writeConfig("odd-proxies.json", { trustProxy: value });
+      expect(
+        problemsOf(() => loadConfig({ file, env: {} })),
+        JSON.stringify(value),
+      ).toEqual([
+        `trustProxy: expected false or a list of proxy addresses or CIDR ranges (from file ${file})`,
+      ]);
+    }
   });
 });

@@ -12,7 +12,7 @@ export class ConfigError extends Error {
   }
 }
 
-type Kind = "string" | "integer" | "boolean" | "json";
+type Kind = "string" | "integer" | "proxies" | "json";
 
 /** Every key that the environment (and the command line, as text) can set. */
 const SETTABLE: readonly { path: readonly string[]; env: string; kind: Kind }[] = [
@@ -21,7 +21,7 @@ const SETTABLE: readonly { path: readonly string[]; env: string; kind: Kind }[] 
   { path: ["host"], env: "TENANT_MFA_HOST", kind: "string" },
   { path: ["logLevel"], env: "TENANT_MFA_LOG_LEVEL", kind: "string" },
   { path: ["bodyLimitBytes"], env: "TENANT_MFA_BODY_LIMIT_BYTES", kind: "integer" },
-  { path: ["trustProxy"], env: "TENANT_MFA_TRUST_PROXY", kind: "boolean" },
+  { path: ["trustProxy"], env: "TENANT_MFA_TRUST_PROXY", kind: "proxies" },
   { path: ["publicUrl"], env: "TENANT_MFA_PUBLIC_URL", kind: "string" },
   { path: ["exemptions", "maxDays"], env: "TENANT_MFA_EXEMPTIONS_MAX_DAYS", kind: "integer" },
   {
@@ -37,6 +37,11 @@ const SETTABLE: readonly { path: readonly string[]; env: string; kind: Kind }[] 
   {
     path: ["exemptions", "maxActivePerTenant"],
     env: "TENANT_MFA_EXEMPTIONS_MAX_ACTIVE_PER_TENANT",
+    kind: "integer",
+  },
+  {
+    path: ["exemptions", "maxLeadDays"],
+    env: "TENANT_MFA_EXEMPTIONS_MAX_LEAD_DAYS",
     kind: "integer",
   },
   { path: ["encryptionKeys"], env: "TENANT_MFA_ENCRYPTION_KEYS", kind: "json" },
@@ -138,10 +143,16 @@ function coerce(kind: Kind, raw: string): unknown {
       return raw;
     case "integer":
       return /^-?\d+$/.test(text) ? Number(text) : raw;
-    case "boolean":
-      if (/^(true|1|yes)$/i.test(text)) return true;
+    case "proxies":
+      // `false`, or addresses separated by commas. `true` and numbers (`true`, `yes` and `1` once
+      // meant "believe every entry") are passed on for the schema to refuse with its reason.
       if (/^(false|0|no)$/i.test(text)) return false;
-      return raw;
+      if (/^(true|yes)$/i.test(text)) return true;
+      if (/^\d+$/.test(text)) return Number(text);
+      return text
+        .split(",")
+        .map((entry) => entry.trim())
+        .filter((entry) => entry !== "");
     case "json":
       try {
         return JSON.parse(text) as unknown;

@@ -32,7 +32,11 @@ import { registerWebAuthnRoutes } from "./routes/webauthn-routes.js";
 export interface ServerConfig {
   readonly bodyLimitBytes: number;
   readonly logLevel?: string;
-  readonly trustProxy?: boolean;
+  /**
+   * The proxies whose `X-Forwarded-For` entries are believed (addresses, CIDR ranges), or `false`
+   * (the default): the client address is then the first untrusted entry from the right.
+   */
+  readonly trustProxy?: false | readonly string[];
   /** The public base URL; the federation routes check OIDC callbacks against it. */
   readonly publicUrl?: string;
 }
@@ -129,7 +133,12 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   const server = Fastify({
     loggerInstance: logger,
     bodyLimit: config.bodyLimitBytes,
-    trustProxy: config.trustProxy ?? false,
+    // Never `true` or a hop count: the first believes the leftmost entry, which the client
+    // writes; the second cannot tell a proxy from a client (see src/config/config-schema.ts).
+    trustProxy:
+      config.trustProxy === undefined || config.trustProxy === false
+        ? false
+        : [...config.trustProxy],
     // Slow or stalled clients are cut off instead of holding a connection forever.
     connectionTimeout: 30_000,
     requestTimeout: 30_000,
