@@ -4,6 +4,7 @@
 // exact status is checked. The allowed roles are written out here, independently of the
 // permission table they test (src/app/access/permissions.ts), as in the use-case matrix
 // (src/app/access/authorization-matrix.test.ts).
+import { provedMfaJustNow } from "../app/test-support/fresh-mfa.js";
 import type { LightMyRequestResponse } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROLES, type Role } from "../app/records.js";
@@ -194,6 +195,7 @@ async function freshTotp(
   tenant: Tenant,
   confirmed: boolean,
 ): Promise<{ id: string; secret: string }> {
+  await provedMfaJustNow(t, tenant, "alice");
   const begun = await t.call("POST", `${authenticators(tenant)}/totp`, {
     key: services[tenant],
     body: { name: `phone ${unique()}` },
@@ -218,6 +220,7 @@ const recoveryCodes = (tenant: Tenant) => `${authenticators(tenant)}/recovery-co
 
 /** Issues a new set of recovery codes for alice in `tenant`, as its platform service; returns them. */
 async function freshRecoveryCodes(tenant: Tenant): Promise<string[]> {
+  await provedMfaJustNow(t, tenant, "alice");
   const issued = await t.call("POST", recoveryCodes(tenant), { key: services[tenant] });
   return must(issued, 201).json<{ codes: string[] }>().codes;
 }
@@ -227,6 +230,7 @@ async function beginWebAuthn(
   tenant: Tenant,
   kind: "registrations" | "authentications",
 ): Promise<{ id: string; options: Record<string, unknown> }> {
+  if (kind === "registrations") await provedMfaJustNow(t, tenant, "alice");
   const response = await t.call("POST", `${authenticators(tenant)}/webauthn/${kind}`, {
     key: services[tenant],
   });
@@ -317,7 +321,10 @@ const tenantRoutes: RouteCase[] = [
     path: "/v1/tenants/:tenant/principals/:principal/authenticators/totp",
     allowed: SERVICE,
     success: 201,
-    prepare: (tenant) => ({ url: `${authenticators(tenant)}/totp`, body: { name: "phone" } }),
+    prepare: async (tenant) => {
+      await provedMfaJustNow(t, tenant, "alice");
+      return { url: `${authenticators(tenant)}/totp`, body: { name: "phone" } };
+    },
   },
   {
     method: "POST",
@@ -361,7 +368,10 @@ const tenantRoutes: RouteCase[] = [
     path: "/v1/tenants/:tenant/principals/:principal/authenticators/recovery-codes",
     allowed: SERVICE,
     success: 201,
-    prepare: (tenant) => ({ url: recoveryCodes(tenant) }),
+    prepare: async (tenant) => {
+      await provedMfaJustNow(t, tenant, "alice");
+      return { url: recoveryCodes(tenant) };
+    },
   },
   {
     method: "GET",
@@ -422,7 +432,10 @@ const tenantRoutes: RouteCase[] = [
     path: "/v1/tenants/:tenant/principals/:principal/authenticators/webauthn/registrations",
     allowed: SERVICE,
     success: 201,
-    prepare: (tenant) => ({ url: `${authenticators(tenant)}/webauthn/registrations` }),
+    prepare: async (tenant) => {
+      await provedMfaJustNow(t, tenant, "alice");
+      return { url: `${authenticators(tenant)}/webauthn/registrations` };
+    },
   },
   {
     method: "POST",

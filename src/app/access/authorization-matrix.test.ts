@@ -1,6 +1,7 @@
 // Threat: a credential reaches beyond its role or its tenant (DESIGN invariant 5). Every use
 // case is called by every role, in its own tenant and in another, and the exact answer checked.
 // The allowed roles are written out here independently of the permission table they test.
+import { provedMfaJustNow } from "../test-support/fresh-mfa.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Caller } from "../application.js";
 import { AppError } from "../errors.js";
@@ -148,6 +149,7 @@ const tenantOperations: Operation[] = [
     // A set to revoke each time: otherwise a second revocation finds none (`not_found`).
     run: async (c, t) => {
       if (t === "acme") {
+        await provedMfaJustNow(h, t, "alice");
         await h.app.recoveryCodes.generate(callers.get("platform_service")!, t, "alice");
       }
       return h.app.recoveryCodes.revoke(c, t, "alice");

@@ -7,7 +7,12 @@ import type { Repositories, SecretSealer } from "../ports.js";
 import type { AuthenticatorRecord } from "../records.js";
 import { openSealed } from "../secrets/open-sealed.js";
 import { requireTenant } from "../tenants/tenants.js";
-import { checkMethodRemoval, removalRole, type RemovalCheck } from "./removal-rules.js";
+import {
+  checkMethodBinding,
+  checkMethodRemoval,
+  removalRole,
+  type RemovalCheck,
+} from "./removal-rules.js";
 import {
   DEFAULT_TOTP_PARAMETERS,
   type TotpParameters,
@@ -231,6 +236,12 @@ export function authenticatorUseCases(
         const owner = await requireTenant(r, tenant);
         const person = await r.principals.get(tenant, principal);
         if (person === undefined) throw new AppError("principal.unknown");
+        await checkMethodBinding(r, throttle, {
+          tenant,
+          principal,
+          caller,
+          now: context.clock.now(),
+        });
         const created: AuthenticatorRecord = {
           tenant,
           principal,

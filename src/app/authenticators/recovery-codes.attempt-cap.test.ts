@@ -9,6 +9,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Caller } from "../application.js";
 import { AppError } from "../errors.js";
+import { provedMfaJustNow } from "../test-support/fresh-mfa.js";
 import { openHarness, type Harness } from "../test-support/harness.js";
 import { RECOVERY_CODE_FAILURE_LIMIT, RECOVERY_CODE_FAILURES } from "./recovery-codes.js";
 import { backoffSeconds, VERIFICATION_THROTTLE_DEFAULTS } from "./verification-throttle.js";
@@ -101,11 +102,13 @@ describe("recovery codes: at most 100 consecutive failures", () => {
 
   it("refuses new codes while locked; an administrator's revocation lifts the lock, audited", async () => {
     for (let n = 1; n <= 100; n += 1) await failAndWait(WRONG, n);
+    await provedMfaJustNow(h, "acme", "alice");
     expect(await failure(h.app.recoveryCodes.generate(service, "acme", "alice"))).toMatchObject({
       code: "recovery_code.locked",
     });
     const admin = await h.caller(["tenant_admin"], ["acme"]);
     await h.app.recoveryCodes.revoke(admin, "acme", "alice");
+    await provedMfaJustNow(h, "acme", "alice");
     const fresh = await h.app.recoveryCodes.generate(service, "acme", "alice");
     // The principal's own lock is not the set's: it lapses after an hour (or an unlock).
     expect((await verify(fresh.codes[0]!)).code).toBe("authenticator.locked");

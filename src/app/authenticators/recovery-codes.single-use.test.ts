@@ -6,6 +6,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Caller } from "../application.js";
 import { AppError } from "../errors.js";
+import { provedMfaJustNow } from "../test-support/fresh-mfa.js";
 import { openHarness, type Harness } from "../test-support/harness.js";
 
 const outcome = async (promise: Promise<unknown>): Promise<string> => {
@@ -77,6 +78,7 @@ describe("recovery codes: each code accepted once", () => {
   });
 
   it("stops accepting the unused codes of a set once it is replaced", async () => {
+    await provedMfaJustNow(h, "acme", "alice");
     await h.app.recoveryCodes.generate(service, "acme", "alice");
     const outcomes = [];
     for (const code of codes) {

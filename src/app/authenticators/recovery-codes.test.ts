@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Caller } from "../application.js";
 import { createApplication } from "../create-application.js";
 import { AppError } from "../errors.js";
+import { provedMfaJustNow } from "../test-support/fresh-mfa.js";
 import { openHarness, type Harness } from "../test-support/harness.js";
 import { RECOVERY_CODE_ALPHABET } from "./recovery-code-format.js";
 
@@ -29,7 +30,10 @@ describe("recovery codes: generation, use, status and revocation", () => {
   });
   afterEach(() => h.close());
 
-  const generate = () => h.app.recoveryCodes.generate(service, "acme", "alice");
+  const generate = async () => {
+    await provedMfaJustNow(h, "acme", "alice");
+    return h.app.recoveryCodes.generate(service, "acme", "alice");
+  };
   const verify = (code: string) => h.app.recoveryCodes.verify(service, "acme", "alice", { code });
   const status = () => h.app.recoveryCodes.status(service, "acme", "alice");
 

@@ -12,7 +12,7 @@ import { AppError, type ErrorCode } from "../errors.js";
 import type { Repositories, SecretHasher } from "../ports.js";
 import type { RecoveryCodeRecord, RecoveryCodeSetRecord } from "../records.js";
 import { requireTenant } from "../tenants/tenants.js";
-import { checkMethodRemoval } from "./removal-rules.js";
+import { checkMethodBinding, checkMethodRemoval } from "./removal-rules.js";
 import {
   throttleError,
   verificationAttempt,
@@ -214,6 +214,13 @@ export function recoveryCodeUseCases(
         if ((await r.principals.get(tenant, principal)) === undefined) {
           throw new AppError("principal.unknown");
         }
+        // Codes replace the principal's current set: binding them needs a fresh MFA too.
+        await checkMethodBinding(r, throttle, {
+          tenant,
+          principal,
+          caller,
+          now: context.clock.now(),
+        });
         const previous = await r.recoveryCodes.status(tenant, principal);
         if (previous?.set.lockedAt !== undefined) {
           throw new AppError(

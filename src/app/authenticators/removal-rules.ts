@@ -1,5 +1,5 @@
 /**
- * What must hold before a principal's authenticator is removed: the last active method stays
+ * What must hold before a principal's method is removed or another bound: the last active method stays
  * while policy requires MFA of the principal (issue 5), decided by the real engine.
  *
  * @module
@@ -59,9 +59,8 @@ export async function checkMethodRemoval(
   await r.verificationThrottles.claim(tenant, principalKey(principal));
   let freshMfaAt: string | undefined;
   if (role === "platform_service") {
-    freshMfaAt = await throttle.lastSuccess(r, tenant, principal);
-    const oldest = now.getTime() - throttle.policy.freshMfaSeconds * 1000;
-    if (freshMfaAt === undefined || Date.parse(freshMfaAt) < oldest) {
+    freshMfaAt = await freshMfa(r, throttle, tenant, principal, now);
+    if (freshMfaAt === undefined) {
       return { ok: false, error: new AppError("authenticator.fresh_mfa_required") };
     }
   }
@@ -76,6 +75,43 @@ export async function checkMethodRemoval(
     }
   }
   return freshMfaAt === undefined ? { ok: true, role } : { ok: true, role, freshMfaAt };
+}
+
+/** When the principal last proved MFA, if within `freshMfaSeconds` of `now`. */
+async function freshMfa(
+  r: Repositories,
+  throttle: VerificationThrottle,
+  tenant: string,
+  principal: string,
+  now: Date,
+): Promise<string | undefined> {
+  const at = await throttle.lastSuccess(r, tenant, principal);
+  const oldest = now.getTime() - throttle.policy.freshMfaSeconds * 1000;
+  return at === undefined || Date.parse(at) < oldest ? undefined : at;
+}
+
+/**
+ * What must hold before another method is bound to a principal (a TOTP authenticator begun, a
+ * passkey registered, recovery codes generated), inside that use case's transaction: once the
+ * principal holds an active method, the platform's backend acting for it needs a fresh MFA, as
+ * for a removal (SP 800-63B-4 §4.1.2: binding a further authenticator needs one already bound).
+ * Otherwise whoever holds only the password could bind a method of their own and, by proving it,
+ * pass every later fresh-MFA check: remove the principal's own methods, or replace its codes.
+ * A principal without any method binds its first on the platform's own first factor.
+ */
+export async function checkMethodBinding(
+  r: Repositories,
+  throttle: VerificationThrottle,
+  input: { tenant: string; principal: string; caller: Caller; now: Date },
+): Promise<void> {
+  const { tenant, principal, now } = input;
+  if (removalRole(input.caller) !== "platform_service") return;
+  if ((await countActiveMethods(r, tenant, principal)) === 0) return;
+  if ((await freshMfa(r, throttle, tenant, principal, now)) !== undefined) return;
+  throw new AppError(
+    "authenticator.fresh_mfa_required",
+    "Binding another method on the principal's behalf needs a successful verification of one it holds within the last few minutes: verify first.",
+  );
 }
 
 /** The principal's active methods, by kind. */

@@ -9,6 +9,7 @@
 // method: codes that may have leaked must go at once.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Caller } from "../application.js";
+import { provedMfaJustNow } from "../test-support/fresh-mfa.js";
 import { openEveryMethod, type EveryMethod } from "../test-support/every-method.js";
 import { outcomeOf } from "../test-support/totp-principals.js";
 import { countActiveMethods } from "./removal-rules.js";
@@ -107,6 +108,7 @@ describe("removal rules over every method", () => {
     expect((await m.succeed("totp")).code).toBe("accepted");
     const verifiedAt = m.w.h.clock.now().toISOString();
     expect(await revoke(service())).toEqual({ code: "accepted" });
+    await provedMfaJustNow(m.w.h, "acme", "alice");
     await m.w.h.app.recoveryCodes.generate(service(), "acme", "alice");
     expect(await revoke(admin)).toEqual({ code: "accepted" });
     expect((await events("recovery_code.revoked")).map((p) => [p.role, p.freshMfaAt])).toEqual([

@@ -6,6 +6,7 @@
 // people who lost their device, need none; the audit names the role that removed.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Caller } from "../application.js";
+import { provedMfaJustNow } from "../test-support/fresh-mfa.js";
 import { openHarness, type Harness } from "../test-support/harness.js";
 import {
   enrolTotp,
@@ -34,6 +35,7 @@ describe("removing an authenticator on the principal's behalf", () => {
     await h.app.tenants.create(h.admin, { id: "acme", name: "Acme Corp" });
     service = await h.caller(["platform_service"], ["acme"]);
     phone = await enrolTotp(h, service, "acme", "alice");
+    await provedMfaJustNow(h, "acme", "alice");
     const second = await h.app.authenticators.beginTotp(service, "acme", "alice", {});
     tablet = { ...phone, id: second.authenticator.id, secret: second.secret };
     await h.app.authenticators.confirmTotp(service, "acme", "alice", tablet.id, {
@@ -79,11 +81,34 @@ describe("removing an authenticator on the principal's behalf", () => {
   });
 
   it("does not count confirming a newly enrolled authenticator as a fresh MFA", async () => {
-    const intruder = await h.app.authenticators.beginTotp(service, "acme", "alice", {});
-    await h.app.authenticators.confirmTotp(service, "acme", "alice", intruder.authenticator.id, {
-      code: rightCode(h, { ...phone, secret: intruder.secret }),
+    await provedMfaJustNow(h, "acme", "alice");
+    const added = await h.app.authenticators.beginTotp(service, "acme", "alice", {});
+    h.clock.advance(1);
+    await h.app.authenticators.confirmTotp(service, "acme", "alice", added.authenticator.id, {
+      code: rightCode(h, { ...phone, secret: added.secret }),
     });
     expect(await remove(service, phone)).toEqual({ code: "authenticator.fresh_mfa_required" });
+  });
+
+  // The way around the rule above: bind a method of one's own, then prove it. Whoever holds only
+  // the principal's session must not get that far.
+  it("refuses to bind another method without a fresh MFA, so none of one's own can prove it", async () => {
+    const refused = { code: "authenticator.fresh_mfa_required" };
+    expect(await outcomeOf(h.app.authenticators.beginTotp(service, "acme", "alice", {}))).toEqual(
+      refused,
+    );
+    expect(await outcomeOf(h.app.recoveryCodes.generate(service, "acme", "alice"))).toEqual(
+      refused,
+    );
+    expect(await outcomeOf(h.app.webauthn.beginRegistration(service, "acme", "alice"))).toEqual(
+      refused,
+    );
+    // Having proved one it holds, the principal binds another.
+    h.clock.advance(30);
+    expect((await verifyWith(h, service, phone, rightCode(h, phone))).code).toBe("accepted");
+    expect(await outcomeOf(h.app.authenticators.beginTotp(service, "acme", "alice", {}))).toEqual({
+      code: "accepted",
+    });
   });
 
   it("does not count another principal's verification", async () => {
@@ -94,7 +119,9 @@ describe("removing an authenticator on the principal's behalf", () => {
   });
 
   it("withdraws a pending enrolment freely", async () => {
+    await provedMfaJustNow(h, "acme", "alice");
     const pending = await h.app.authenticators.beginTotp(service, "acme", "alice", {});
+    h.clock.advance(1);
     expect(await remove(service, { ...phone, id: pending.authenticator.id })).toEqual({
       code: "accepted",
     });
@@ -103,6 +130,7 @@ describe("removing an authenticator on the principal's behalf", () => {
   it("lets administrators remove without a fresh MFA, audited with their role", async () => {
     const tenantAdmin = await h.caller(["tenant_admin"], ["acme"]);
     expect(await remove(tenantAdmin, tablet)).toEqual({ code: "accepted" });
+    await provedMfaJustNow(h, "acme", "alice");
     const third = await h.app.authenticators.beginTotp(service, "acme", "alice", {});
     await h.app.authenticators.confirmTotp(service, "acme", "alice", third.authenticator.id, {
       code: rightCode(h, { ...phone, secret: third.secret }),

@@ -6,6 +6,7 @@
 // another method first or grant an exemption.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Caller } from "../application.js";
+import { provedMfaJustNow } from "../test-support/fresh-mfa.js";
 import { openHarness, type Harness } from "../test-support/harness.js";
 import {
   enrolTotp,
@@ -58,6 +59,7 @@ describe("removing the last active method", () => {
   });
 
   it("is allowed once another method is active, and pending ones do not count", async () => {
+    await provedMfaJustNow(h, "acme", "alice");
     const pending = await h.app.authenticators.beginTotp(service, "acme", "alice", {});
     expect(await h.store.transaction((r) => countActiveMethods(r, "acme", "alice"))).toBe(1);
     expect((await remove(tenantAdmin, phone.id)).code).toBe("authenticator.last_method");

@@ -5,6 +5,7 @@
 // `retryAfter`, one at the retry time goes ahead.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Caller } from "../application.js";
+import { provedMfaJustNow } from "../test-support/fresh-mfa.js";
 import { openHarness, type Harness } from "../test-support/harness.js";
 import {
   enrolTotp,
@@ -108,6 +109,7 @@ describe("backoff of a principal's failed verifications", () => {
   });
 
   it("counts failures across the principal's authenticators, confirmations included", async () => {
+    await provedMfaJustNow(h, "acme", "alice");
     const pending = await h.app.authenticators.beginTotp(service, "acme", "alice", {});
     const other = { ...alice, id: pending.authenticator.id, secret: pending.secret };
     const confirm = (code: string) =>

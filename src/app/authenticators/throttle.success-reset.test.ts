@@ -3,6 +3,7 @@
 // recovery code) starts the principal's count again and is the proof of a fresh MFA; enrolling
 // a WebAuthn credential or generating recovery codes is not a verification and changes neither.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { provedMfaJustNow } from "../test-support/fresh-mfa.js";
 import { openEveryMethod, METHODS, type EveryMethod } from "../test-support/every-method.js";
 
 describe("a success with any method", () => {
@@ -32,9 +33,19 @@ describe("a success with any method", () => {
   }
 
   it("is not a WebAuthn registration or a recovery-code generation", async () => {
+    // Binding another method needs a fresh MFA: proved first, then the failures, at one instant.
+    await provedMfaJustNow(m.w.h, "acme", "alice");
     for (let n = 0; n < 5; n += 1) await m.fail("webauthn");
     const before = await m.principalState();
-    await m.w.register(m.w.authenticator(), { name: "second key" });
+    const key = m.w.authenticator();
+    const begun = await m.w.h.app.webauthn.beginRegistration(m.w.service.acme, "acme", "alice");
+    await m.w.h.app.webauthn.finishRegistration(
+      m.w.service.acme,
+      "acme",
+      "alice",
+      begun.registration,
+      { response: key.register(begun.options), name: "second key" },
+    );
     await m.w.h.app.recoveryCodes.generate(m.w.service.acme, "acme", "alice");
     expect(await m.principalState()).toStrictEqual(before);
     expect(before).toMatchObject({ consecutiveFailures: 5 });

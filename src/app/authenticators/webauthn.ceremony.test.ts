@@ -1,6 +1,7 @@
 // The WebAuthn ceremonies end to end through the use cases, the real verifier and SQLite: a
 // principal registers several named credentials, authenticates, lists them beside TOTP, removes
 // one; every step is audited, and no audit event carries a challenge, a signature or a key.
+import { provedMfaJustNow } from "../test-support/fresh-mfa.js";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createWebAuthnProtocol } from "../../verifiers/webauthn/index.js";
 import {
@@ -86,6 +87,7 @@ describe("WebAuthn ceremonies", () => {
     const phoneKey = w.authenticator({ backupEligible: true, backupState: true });
     const phone = await w.register(phoneKey, { name: "phone" });
     w.h.clock.advance(1);
+    await provedMfaJustNow(w.h, "acme", "alice");
     const totp = await w.h.app.authenticators.beginTotp(w.service.acme, "acme", "alice", {});
     const listed = await w.h.app.authenticators.list(w.service.acme, "acme", "alice");
     expect(listed.map((a) => [a.kind, a.name])).toEqual([
@@ -101,6 +103,7 @@ describe("WebAuthn ceremonies", () => {
     expect(JSON.stringify(listed)).not.toMatch(/publicKey|sealed/);
 
     // The second registration excluded the first credential.
+    await provedMfaJustNow(w.h, "acme", "alice");
     const again = await w.h.app.webauthn.beginRegistration(w.service.acme, "acme", "alice");
     expect(again.options.excludeCredentials).toEqual([
       expect.objectContaining({ id: laptop.credentialId }),

@@ -13,7 +13,7 @@ import { AppError, type ErrorCode } from "../errors.js";
 import type { Repositories } from "../ports.js";
 import type { TenantRecord, WebAuthnCredentialRecord, WebAuthnSettings } from "../records.js";
 import { requireTenant } from "../tenants/tenants.js";
-import { checkMethodRemoval } from "./removal-rules.js";
+import { checkMethodBinding, checkMethodRemoval } from "./removal-rules.js";
 import {
   isSignCountRegression,
   type AuthenticationVerification,
@@ -237,6 +237,12 @@ export function webauthnUseCases(
         const owner = await requireTenant(r, tenant);
         const person = await r.principals.get(tenant, principal);
         if (person === undefined) throw new AppError("principal.unknown");
+        await checkMethodBinding(r, throttle, {
+          tenant,
+          principal,
+          caller,
+          now: context.clock.now(),
+        });
         const settings = await settingsIn(r, owner);
         const existing = await r.webauthnCredentials.list(tenant, principal);
         const ceremony = await newCeremony(r, tenant, principal, "registration");

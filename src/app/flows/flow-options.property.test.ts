@@ -88,7 +88,7 @@ describe("the options a flow page offers", () => {
     );
   });
 
-  it("never lets a principal with an authenticator enrol another on one factor at the IdP", () => {
+  it("never lets a principal with an authenticator enrol another on a sign-in at the IdP", () => {
     const federated = (aal: 0 | 1 | 2 | 3): AuthenticationEvent => ({
       method: "federated",
       source: "idp",
@@ -107,8 +107,10 @@ describe("the options a flow page offers", () => {
           const firstFactor = withPassword ? [event("password")] : [];
           const atIdp = levels.map(federated);
           expect(mayEnrol(m, { firstFactor, verified: atIdp })).toBe(false);
-          // MFA proven at the IdP, like verifying one of the principal's own, opens it.
-          expect(mayEnrol(m, { firstFactor, verified: [...atIdp, federated(2)] })).toBe(true);
+          // Nor does MFA at the IdP: it proves none of the principal's own authenticators.
+          expect(mayEnrol(m, { firstFactor, verified: [...atIdp, federated(2)] })).toBe(false);
+          // Verifying one of them opens it.
+          expect(mayEnrol(m, { firstFactor, verified: [...atIdp, event("totp")] })).toBe(true);
         },
       ),
     );

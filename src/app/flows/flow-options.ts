@@ -14,9 +14,10 @@ export interface FlowMethods {
  * Whether the user may enrol a new authenticator in this flow. Enrolment binds a new way to sign
  * in as this principal, so it must not be open to whoever holds only one factor (SP 800-63B-4
  * §4.1.2: binding further authenticators needs an existing authenticator of the same assurance):
- * a principal that has an authenticator must verify one first, or prove MFA at the tenant's IdP;
- * a principal with none may enrol its first on the strength of the platform's own first factor
- * or a sign-in at the IdP.
+ * a principal that has an authenticator must verify one of its own in the flow first, as the
+ * enrolment use cases themselves require of the platform's backend (a fresh MFA); a sign-in at
+ * the IdP, even with MFA, proves none of them. A principal with none may enrol its first on the
+ * strength of the platform's own first factor or an IdP sign-in that proved at least one factor.
  */
 export function mayEnrol(
   methods: FlowMethods,
@@ -30,13 +31,9 @@ export function mayEnrol(
   return proven || evidence.firstFactor.length > 0 || evidence.verified.some(signsInAtIdp);
 }
 
-/**
- * Possession of one of the principal's authenticators, verified in this flow, or MFA proven at
- * the IdP. A password-only sign-in at the IdP is one factor, like the platform's password: it
- * must not let whoever holds it add an authenticator of their own beside the principal's.
- */
+/** Possession of one of the principal's own platform authenticators, verified in this flow. */
 const provesAnAuthenticator = (event: AuthenticationEvent): boolean =>
-  event.method === "federated" ? event.assurance.aal >= 2 : event.method !== "password";
+  event.method === "totp" || event.method === "webauthn" || event.method === "recovery_code";
 
 /** A sign-in at the IdP that proved at least one factor: it says who the principal is. */
 const signsInAtIdp = (event: AuthenticationEvent): boolean =>

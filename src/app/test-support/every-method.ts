@@ -1,6 +1,7 @@
 import type { SoftAuthenticator } from "../../verifiers/webauthn/test-support/soft-authenticator.js";
 import type { WebAuthnAuthenticatorView } from "../application.js";
 import type { VerificationThrottleRecord } from "../records.js";
+import { provedMfaJustNow } from "./fresh-mfa.js";
 import {
   enrolTotp,
   outcomeOf,
@@ -53,7 +54,10 @@ export async function openEveryMethod(): Promise<EveryMethod> {
   const totp = await enrolTotp(w.h, service, "acme", "alice");
   const key = w.authenticator();
   const credential = await w.register(key);
+  await provedMfaJustNow(w.h, "acme", "alice");
   const { codes } = await w.h.app.recoveryCodes.generate(service, "acme", "alice");
+  // The set-up's proof of MFA is stale from here: tests start from no fresh MFA.
+  w.h.clock.advance(1);
   const unused = [...codes];
   // Each TOTP time step is accepted once: a success moves the clock to a step not used yet.
   const stepOf = () => Math.floor(w.h.clock.now().getTime() / 30_000);

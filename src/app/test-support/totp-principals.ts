@@ -1,6 +1,7 @@
 import { oathtoolCode } from "../../verifiers/totp/test-support/oathtool.js";
 import type { Caller } from "../application.js";
 import { AppError } from "../errors.js";
+import { provedMfaJustNow } from "./fresh-mfa.js";
 import type { Harness } from "./harness.js";
 
 /** A principal's confirmed TOTP authenticator, with its secret for computing codes. */
@@ -22,6 +23,7 @@ export async function enrolTotp(
   principal: string,
 ): Promise<EnrolledTotp> {
   await h.app.principals.upsert(h.admin, tenant, principal, { population: "direct" });
+  await provedMfaJustNow(h, tenant, principal);
   const begun = await h.app.authenticators.beginTotp(service, tenant, principal, {});
   const { secret } = begun;
   const { id } = begun.authenticator;

@@ -1,3 +1,4 @@
+import { provedMfaJustNow } from "./fresh-mfa.js";
 import type { Caller, WebAuthnSettingsInput } from "../application.js";
 import type { WebAuthnParts } from "../authenticators/webauthn.js";
 import { AppError } from "../errors.js";
@@ -63,6 +64,7 @@ export async function openWebAuthnWorld(
     authenticator: (settings = {}) => new SoftAuthenticator({ origin: TEST_ORIGIN, ...settings }),
     async register(authenticator, { knobs, name, principal = "alice", tenant = "acme" } = {}) {
       const caller = service[tenant];
+      await provedMfaJustNow(h, tenant, principal);
       const begun = await h.app.webauthn.beginRegistration(caller, tenant, principal);
       return h.app.webauthn.finishRegistration(caller, tenant, principal, begun.registration, {
         response: authenticator.register(begun.options, knobs),

@@ -119,10 +119,14 @@ describe("enrolment in a flow after a sign-in at the IdP", () => {
     expect(started.map((e) => e.type)).not.toContain("flow.idp_started");
   });
 
-  it("lets MFA proven at the IdP open enrolment, as verifying her own TOTP would", async () => {
+  it("opens it on MFA at the IdP neither: that proves none of her own authenticators", async () => {
     const { flow, csrf } = await carolsFlow("idp_or_platform");
     await signInAtIdp(flow, csrf, { acr: REFEDS_MFA, amr: ["pwd", "otp", "mfa"] });
     const totp = await t.app.flows.act("acme", flow, browser, { kind: "enroll_totp", csrf });
-    expect(totp.kind).toBe("enroll_totp");
+    expect(totp.kind).not.toBe("enroll_totp");
+    const listed = await t.call("GET", "/v1/tenants/acme/principals/carol/authenticators", {
+      key: t.adminKey,
+    });
+    expect(listed.json<{ items: unknown[] }>().items).toHaveLength(1);
   });
 });

@@ -4,6 +4,7 @@
 // unused), a locked principal 423 on both, the unlock route lifts every method's lock and says
 // so; both bodies take `clientAddress`, validated and documented; revoking recovery codes needs
 // the backend to show a fresh MFA (403).
+import { provedMfaJustNow } from "../../app/test-support/fresh-mfa.js";
 import type { LightMyRequestResponse } from "fastify";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import {
@@ -54,8 +55,11 @@ async function enrolled(): Promise<Enrolled> {
     },
   );
   expect(finished.statusCode, finished.body).toBe(201);
+  // Binding another method needs a fresh MFA; the set-up's proof is stale once the codes exist.
+  await provedMfaJustNow(t, "acme", principal);
   const issued = await t.call("POST", `${base(principal)}/recovery-codes`, { key: service });
   expect(issued.statusCode).toBe(201);
+  t.clock.advance(1);
   return {
     principal,
     key,
