@@ -131,5 +131,19 @@ describeOnPostgres(
       });
       expect(await timeUntil("challenge")).toBeLessThan(1000);
     });
+
+    // The instance that made a change must not wait for its own NOTIFY to come back: the very
+    // next decision it makes, once the change is answered, already binds it (frozen clock).
+    it("enforces a mandate at once on the instance that created it", async () => {
+      const before = await first.app.decisions.decide(service, "acme", signIn(first));
+      expect(before.versions.mandates.map((m) => m.id)).not.toContain("local-uplift");
+      await first.app.mandates.create(first.admin, {
+        id: "local-uplift",
+        mandate: { scope: { tenants: "all" }, require: { minAal: 2 }, exemptible: false },
+        rationale: "made here, enforced here without delay",
+      });
+      const after = await first.app.decisions.decide(service, "acme", signIn(first));
+      expect(after.versions.mandates.map((m) => m.id)).toContain("local-uplift");
+    });
   },
 );

@@ -1,14 +1,18 @@
+import { randomUUID } from "node:crypto";
 import { sql } from "kysely";
 import type { Store } from "../../app/ports.js";
 import { ChangeListeners } from "../kysely/change-listeners.js";
 import { createKyselyStore } from "../kysely/kysely-store.js";
 import { migrateToLatest } from "../migrations/migrate-to-latest.js";
 import { CONNECT_TIMEOUT_MS, createPostgresKysely } from "./create-postgres-kysely.js";
+import { notificationPayload } from "./parse-store-change.js";
 import { CHANGE_CHANNEL, PostgresChangeFeed } from "./postgres-change-feed.js";
 
 /**
- * The shared store for several instances: changes travel by NOTIFY, and every instance (the
- * sender too) hears them on its own LISTEN connection, so all caches drop the same way.
+ * The shared store for several instances: changes travel by NOTIFY to every other instance,
+ * which hears them on its own LISTEN connection; the instance that made a change tells its own
+ * listeners at once, before the change's caller is answered, and skips its own notification
+ * when it comes back, so that every instance hears each change once.
  */
 export async function openPostgresStore(
   connectionString: string,
@@ -16,10 +20,11 @@ export async function openPostgresStore(
 ): Promise<Store> {
   const db = createPostgresKysely(connectionString);
   const listeners = new ChangeListeners();
+  const origin = randomUUID();
   const feed = new PostgresChangeFeed(
     { connectionString, connectionTimeoutMillis: CONNECT_TIMEOUT_MS },
-    (change) => {
-      listeners.emit(change);
+    (notification) => {
+      if (notification.origin !== origin) listeners.emit(notification.change);
     },
   );
   try {
@@ -36,7 +41,11 @@ export async function openPostgresStore(
     audit: { lockHeads: true },
     listeners,
     async publish(change) {
-      await sql`select pg_notify(${CHANGE_CHANNEL}, ${JSON.stringify(change)})`.execute(db);
+      // This instance's caches drop what changed before the change's caller is answered, not
+      // when its own notification comes back (a lost one would leave them up to a second).
+      listeners.emit(change);
+      const payload = notificationPayload(change, origin);
+      await sql`select pg_notify(${CHANGE_CHANNEL}, ${payload})`.execute(db);
     },
     release: () => feed.close(),
   });

@@ -11,11 +11,21 @@ const KINDS: ReadonlySet<string> = new Set<StoreChange["kind"]>([
   "webauthn_settings",
 ]);
 
+/** A change as it travels by NOTIFY: with the instance that made it, which heard it already. */
+export interface ChangeNotification {
+  readonly change: StoreChange;
+  readonly origin?: string;
+}
+
+/** The payload that announces `change`, made by the store instance `origin`. */
+export const notificationPayload = (change: StoreChange, origin: string): string =>
+  JSON.stringify({ ...change, origin });
+
 /**
  * Reads a notification payload. Anyone who can connect may NOTIFY on the channel, so a payload
  * that is not a change is dropped rather than handed to listeners.
  */
-export function parseStoreChange(payload: string): StoreChange | undefined {
+export function parseStoreChange(payload: string): ChangeNotification | undefined {
   let value: unknown;
   try {
     value = JSON.parse(payload);
@@ -23,9 +33,11 @@ export function parseStoreChange(payload: string): StoreChange | undefined {
     return undefined;
   }
   if (typeof value !== "object" || value === null) return undefined;
-  const { kind, tenant } = value as Record<string, unknown>;
+  const { kind, tenant, origin } = value as Record<string, unknown>;
   if (typeof kind !== "string" || !KINDS.has(kind)) return undefined;
+  if (origin !== undefined && typeof origin !== "string") return undefined;
+  const from = origin === undefined ? {} : { origin };
   const change = { kind: kind as StoreChange["kind"] };
-  if (tenant === undefined) return change;
-  return typeof tenant === "string" ? { ...change, tenant } : undefined;
+  if (tenant === undefined) return { change, ...from };
+  return typeof tenant === "string" ? { change: { ...change, tenant }, ...from } : undefined;
 }

@@ -1,6 +1,5 @@
 import pg from "pg";
-import type { StoreChange } from "../../app/ports.js";
-import { parseStoreChange } from "./parse-store-change.js";
+import { parseStoreChange, type ChangeNotification } from "./parse-store-change.js";
 
 export const CHANGE_CHANNEL = "tenant_mfa_changes";
 
@@ -18,13 +17,13 @@ const LAST_RETRY_MS = 5000;
  */
 export class PostgresChangeFeed {
   readonly #config: pg.ClientConfig;
-  readonly #deliver: (change: StoreChange) => void;
+  readonly #deliver: (notification: ChangeNotification) => void;
   #client: pg.Client | undefined;
   #retryTimer: NodeJS.Timeout | undefined;
   #retryDelay = FIRST_RETRY_MS;
   #closed = false;
 
-  constructor(config: pg.ClientConfig, deliver: (change: StoreChange) => void) {
+  constructor(config: pg.ClientConfig, deliver: (notification: ChangeNotification) => void) {
     this.#config = { ...config, application_name: LISTEN_APPLICATION_NAME };
     this.#deliver = deliver;
   }
@@ -46,8 +45,8 @@ export class PostgresChangeFeed {
     const client = new pg.Client(this.#config);
     client.on("notification", (message) => {
       if (message.channel !== CHANGE_CHANNEL || message.payload === undefined) return;
-      const change = parseStoreChange(message.payload);
-      if (change !== undefined) this.#deliver(change);
+      const notification = parseStoreChange(message.payload);
+      if (notification !== undefined) this.#deliver(notification);
     });
     // Without an error listener a dropped connection would crash the process.
     client.on("error", () => {

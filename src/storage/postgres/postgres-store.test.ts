@@ -79,15 +79,38 @@ function describePostgresSpecifics(): void {
         const received: StoreChange[] = [];
         store.onChange((change) => received.push(change));
         expect(await terminateConnections(database.name, LISTEN_APPLICATION_NAME)).toBe(1);
-        // Changes sent while no one listens are lost, so keep announcing until one arrives.
-        await vi.waitFor(
-          async () => {
-            if (received.length === 0) await store.notify({ kind: "policy", tenant: "acme" });
-            expect(received).toContainEqual({ kind: "policy", tenant: "acme" });
-          },
-          { timeout: 5000, interval: 50 },
-        );
+        // Another instance announces (a store tells its own listeners without NOTIFY); changes
+        // sent while no one listens are lost, so it keeps announcing until one arrives.
+        const other = await openStore(database.url);
+        try {
+          await vi.waitFor(
+            async () => {
+              if (received.length === 0) await other.notify({ kind: "policy", tenant: "acme" });
+              expect(received).toContainEqual({ kind: "policy", tenant: "acme" });
+            },
+            { timeout: 5000, interval: 50 },
+          );
+        } finally {
+          await other.close();
+        }
         expect(await countConnections(database.name, LISTEN_APPLICATION_NAME)).toBe(1);
+      } finally {
+        await store.close();
+      }
+    });
+
+    it("tells its own listeners of its changes once, before NOTIFY comes back", async () => {
+      const store = await openStore(database.url);
+      try {
+        const received: StoreChange[] = [];
+        store.onChange((change) => received.push(change));
+        await store.notify({ kind: "mandate" });
+        expect(received).toEqual([{ kind: "mandate" }]);
+        // Its own notification, heard again on its LISTEN connection, is not delivered twice.
+        await notifyRaw(database.url, CHANGE_CHANNEL, ['{"kind":"exemption","tenant":"x"}']);
+        await vi.waitFor(() => {
+          expect(received).toEqual([{ kind: "mandate" }, { kind: "exemption", tenant: "x" }]);
+        });
       } finally {
         await store.close();
       }
