@@ -309,6 +309,9 @@ export function authenticatorUseCases(
     async remove(caller, tenant, principal, id) {
       authorize(caller, "authenticator.remove", tenant);
       const refusal = await transact(context, async (r): Promise<AppError | undefined> => {
+        // The principal's row first, as a confirmation takes it: on PostgreSQL a pending
+        // authenticator read here cannot turn active before it is removed, past every rule.
+        await r.verificationThrottles.claim(tenant, principalKey(principal));
         const record = await find(r, tenant, principal, id);
         // A pending authenticator proves nothing yet: withdrawing an enrolment needs no rule.
         const check: RemovalCheck =
