@@ -17,13 +17,10 @@ export interface ExemptionLimits {
   readonly maxActivePerTenant: number;
   /**
    * How many days after its request an exemption may start at the latest, so that nobody
-   * approves months of exemptions ahead; {@link DEFAULT_MAX_LEAD_DAYS} when absent.
+   * approves months of exemptions ahead.
    */
-  readonly maxLeadDays?: number;
+  readonly maxLeadDays: number;
 }
-
-/** How far ahead an exemption may start unless the settings say otherwise: 30 days. */
-export const DEFAULT_MAX_LEAD_DAYS = 30;
 
 /** The application's settings. */
 export interface AppSettings {
@@ -40,7 +37,7 @@ export const DEFAULT_SETTINGS: AppSettings = Object.freeze({
     breakGlassMaxDays: 7,
     maxRenewals: 2,
     maxActivePerTenant: 100,
-    maxLeadDays: DEFAULT_MAX_LEAD_DAYS,
+    maxLeadDays: 30,
   }),
 });
 

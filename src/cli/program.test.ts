@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { DEFAULT_SETTINGS } from "../app/context.js";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -59,13 +60,7 @@ describe("tenant-mfa bootstrap", () => {
 
     const opened = await openApplication({
       db,
-      exemptions: {
-        maxDays: 90,
-        breakGlassMaxDays: 7,
-        maxRenewals: 2,
-        maxActivePerTenant: 100,
-        maxLeadDays: 30,
-      },
+      exemptions: DEFAULT_SETTINGS.exemptions,
     });
     const caller = await opened.app.authenticate(secret);
     expect(caller).toMatchObject({ name: "ops", roles: ["platform_admin"], tenants: "all" });
@@ -88,13 +83,7 @@ describe("tenant-mfa audit verify", () => {
     const secret = (await run(["bootstrap", "--db", db])).stdout.trim().split("\n").at(-1) ?? "";
     const opened = await openApplication({
       db,
-      exemptions: {
-        maxDays: 90,
-        breakGlassMaxDays: 7,
-        maxRenewals: 2,
-        maxActivePerTenant: 100,
-        maxLeadDays: 30,
-      },
+      exemptions: DEFAULT_SETTINGS.exemptions,
     });
     const admin = await opened.app.authenticate(secret);
     await opened.app.tenants.create(admin, { id: "acme", name: "Acme" });
@@ -179,13 +168,7 @@ describe("progress", () => {
 });
 
 describe("tenant-mfa secrets reseal", () => {
-  const exemptions = {
-    maxDays: 90,
-    breakGlassMaxDays: 7,
-    maxRenewals: 2,
-    maxActivePerTenant: 100,
-    maxLeadDays: 30,
-  };
+  const exemptions = DEFAULT_SETTINGS.exemptions;
   const k1 = { id: "k1", key: randomBytes(32).toString("base64") };
   const k2 = { id: "k2", key: randomBytes(32).toString("base64") };
 
@@ -241,13 +224,7 @@ describe("tenant-mfa keys rotate", () => {
     const kids = async () => {
       const opened = await openApplication({
         db,
-        exemptions: {
-          maxDays: 90,
-          breakGlassMaxDays: 7,
-          maxRenewals: 2,
-          maxActivePerTenant: 100,
-          maxLeadDays: 30,
-        },
+        exemptions: DEFAULT_SETTINGS.exemptions,
         encryptionKeys: [key],
       });
       try {

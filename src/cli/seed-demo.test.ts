@@ -1,16 +1,11 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { DEFAULT_SETTINGS } from "../app/context.js";
 import { openApplication, type OpenedApplication } from "../main.js";
 import { DEMO_IDP, prepareDemo, seedDemoData, type DemoApps } from "./seed-demo.js";
 
 const settings = {
   db: "sqlite::memory:",
-  exemptions: {
-    maxDays: 90,
-    breakGlassMaxDays: 7,
-    maxRenewals: 2,
-    maxActivePerTenant: 100,
-    maxLeadDays: 30,
-  },
+  exemptions: DEFAULT_SETTINGS.exemptions,
 };
 
 let opened: OpenedApplication | undefined;

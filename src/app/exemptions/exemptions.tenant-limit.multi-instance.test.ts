@@ -2,6 +2,7 @@
 // each count the tenant's exemptions before any of them commits: all pass the per-tenant cap,
 // and all pass the renewal cap for one principal. Approvals of one tenant queue on its row
 // (`tenants.lock`) inside their transaction, so each counts what the previous ones committed.
+import { DEFAULT_SETTINGS } from "../context.js";
 import { afterAll, beforeAll, expect, it, vi } from "vitest";
 import type { Application, Caller } from "../application.js";
 import { AppError } from "../errors.js";
@@ -47,7 +48,7 @@ describeOnPostgres(
     beforeAll(async () => {
       two = await openTwoInstances({
         settings: {
-          exemptions: { maxDays: 90, breakGlassMaxDays: 7, maxRenewals: 2, maxActivePerTenant: 1 },
+          exemptions: { ...DEFAULT_SETTINGS.exemptions, maxActivePerTenant: 1 },
         },
       });
       ({ first, second } = two);

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { DEFAULT_SETTINGS } from "../context.js";
 import type { Caller, ExemptionRequest } from "../application.js";
 import { openHarness, type Harness } from "../test-support/harness.js";
 
@@ -24,7 +25,7 @@ describe("exemptions", () => {
   beforeEach(async () => {
     h = await openHarness({
       settings: {
-        exemptions: { maxDays: 90, breakGlassMaxDays: 7, maxRenewals: 2, maxActivePerTenant: 2 },
+        exemptions: { ...DEFAULT_SETTINGS.exemptions, maxActivePerTenant: 2 },
       },
     });
     await h.app.tenants.create(h.admin, { id: "acme", name: "Acme" });

@@ -2,7 +2,7 @@ import { parseTime } from "../../core/time.js";
 import { EXEMPTION_CATEGORIES, isOneOf } from "../../core/vocabulary.js";
 import { authorize } from "../access/permissions.js";
 import type { Application, Caller, ExemptionRequest } from "../application.js";
-import { DEFAULT_MAX_LEAD_DAYS, recordAudit, transact, type Context } from "../context.js";
+import { recordAudit, transact, type Context } from "../context.js";
 import { AppError } from "../errors.js";
 import type { Repositories } from "../ports.js";
 import type { ExemptionRecord } from "../records.js";
@@ -58,7 +58,7 @@ function checkRequest(context: Context, input: ExemptionRequest): Window {
     throw new AppError("request.invalid", "reviewAt must lie between startsAt and expiresAt.");
   }
   const limits = context.settings.exemptions;
-  const maxLeadDays = limits.maxLeadDays ?? DEFAULT_MAX_LEAD_DAYS;
+  const { maxLeadDays } = limits;
   if (startsAt > context.clock.now().getTime() + maxLeadDays * DAY) {
     throw new AppError(
       "exemption.starts_too_late",

@@ -1,5 +1,5 @@
 import type { Caller, ExemptionRequest } from "../application.js";
-import type { ExemptionLimits } from "../context.js";
+import { DEFAULT_SETTINGS, type ExemptionLimits } from "../context.js";
 import type { ExemptionRecord } from "../records.js";
 import { openHarness, type Harness } from "./harness.js";
 
@@ -28,13 +28,7 @@ export async function openExemptionWorld(
 ): Promise<ExemptionWorld> {
   const h = await openHarness({
     settings: {
-      exemptions: {
-        maxDays: 90,
-        breakGlassMaxDays: 7,
-        maxRenewals: 2,
-        maxActivePerTenant: 10,
-        ...limits,
-      },
+      exemptions: { ...DEFAULT_SETTINGS.exemptions, maxActivePerTenant: 10, ...limits },
     },
   });
   await h.app.tenants.create(h.admin, { id: "acme", name: "Acme" });
