@@ -1,4 +1,5 @@
 import type { AuthenticationEvent } from "./evidence.js";
+import { isCanonicalShape, toCanonicalTime } from "./time.js";
 import type { Aal, EventSource, Method } from "./vocabulary.js";
 
 /**
@@ -32,7 +33,17 @@ export interface Assurance {
  */
 export function assuranceEvents(assurance: Assurance): AuthenticationEvent[] {
   const { firstFactor, proving } = assurance;
-  return firstFactor === undefined ? [proving] : [firstFactor, proving];
+  return firstFactor === undefined ? [inUtc(proving)] : [inUtc(firstFactor), inUtc(proving)];
+}
+
+/**
+ * The event as a decision reports it: with its time in UTC, as every time the API answers, when
+ * the caller sent it with an offset (a usable event's time always reads).
+ */
+function inUtc(event: AuthenticationEvent): AuthenticationEvent {
+  if (isCanonicalShape(event.at)) return event;
+  const at = toCanonicalTime(event.at);
+  return at === undefined ? event : { ...event, at };
 }
 
 /**

@@ -117,6 +117,21 @@ describe("postures", () => {
   });
 });
 
+describe("times in the decision", () => {
+  // DESIGN: times in ISO 8601 UTC everywhere in the API; a caller's offset is not echoed back.
+  it("reports the satisfying events' times in UTC when they were sent with an offset", () => {
+    const withOffset = (text: string) =>
+      new Date(Date.parse(text) + 2 * 3_600_000).toISOString().replace("Z", "+02:00");
+    const sent = [
+      { ...password(120), at: withOffset(ago(120)) },
+      { ...totp(30), at: withOffset(ago(30)) },
+    ];
+    const d = decide({ evidence: { events: sent } });
+    expect(d.satisfiedBy?.events).toEqual([password(120), totp(30)]);
+    expect(d.satisfiedBy?.provenAt).toBe(ago(30));
+  });
+});
+
 describe("mandate dominance", () => {
   it("holds an mfa_optional tenant to a mandate's MFA and says so", () => {
     const d = decide({

@@ -42,6 +42,27 @@ describe("decisions through the service", () => {
     });
   });
 
+  // DESIGN: times in ISO 8601 UTC everywhere in the API. The caller's offsets are not kept.
+  it("keeps the evidence's times in the receipt in UTC, whatever offset they were sent with", async () => {
+    const offset = (seconds: number) => {
+      const at = new Date(h.clock.now().getTime() - seconds * 1000 + 2 * 3_600_000);
+      return at.toISOString().replace("Z", "+02:00");
+    };
+    const decision = await h.app.decisions.decide(service, "acme", {
+      ...signIn([
+        { method: "password", source: "platform", at: offset(60) },
+        { method: "totp", source: "platform", at: offset(30) },
+      ]),
+      lastActivityAt: offset(90),
+    });
+    expect(decision.outcome).toBe("allow");
+    const receipt = await h.app.decisions.receipt(h.admin, decision.id ?? "");
+    expect(receipt.inputSummary).toMatchObject({
+      events: [{ at: ago(60) }, { at: ago(30) }],
+      lastActivityAt: ago(90),
+    });
+  });
+
   it("writes the decision's audit event with the receipt", async () => {
     const decision = await h.app.decisions.decide(
       service,

@@ -1,5 +1,6 @@
 import type { Decision } from "../../core/decision.js";
 import { evaluate } from "../../core/evaluate.js";
+import { toCanonicalTime } from "../../core/time.js";
 import type { EvaluationInput } from "../../core/input.js";
 import type { Population } from "../../core/vocabulary.js";
 import { authorize } from "../access/permissions.js";
@@ -18,13 +19,19 @@ export interface DecisionServices {
   readonly receipts: ReceiptWriter;
 }
 
+/**
+ * A caller's time as the API answers times, in UTC (`toISOString`'s form); text that is no
+ * time, which the engine ignored, as sent.
+ */
+const inUtc = (text: string): string => toCanonicalTime(text) ?? text;
+
 /** What the receipt keeps of the inputs: methods, times and flags, never claims or secrets. */
 function summarise(request: DecisionRequest, population: Population): Record<string, unknown> {
   return {
     population,
     events: request.evidence.events.map((e) => ({
       method: e.method,
-      at: e.at,
+      at: inUtc(e.at),
       source: e.source,
       ...(e.method === "webauthn"
         ? { userVerified: e.userVerified, backupEligible: e.backupEligible }
@@ -42,7 +49,9 @@ function summarise(request: DecisionRequest, population: Population): Record<str
     ...(request.evidence.act === undefined ? {} : { act: request.evidence.act }),
     ...(request.risk === undefined ? {} : { risk: request.risk }),
     ...(request.stepUp === undefined ? {} : { stepUp: request.stepUp }),
-    ...(request.lastActivityAt === undefined ? {} : { lastActivityAt: request.lastActivityAt }),
+    ...(request.lastActivityAt === undefined
+      ? {}
+      : { lastActivityAt: inUtc(request.lastActivityAt) }),
   };
 }
 
