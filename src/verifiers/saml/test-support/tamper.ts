@@ -170,4 +170,20 @@ export function xsw10(doc: Document): void {
 
 export const XSW_VARIANTS = { xsw1, xsw2, xsw3, xsw4, xsw5, xsw6, xsw7, xsw8, xsw10 } as const;
 
+/**
+ * The code each variant is refused with. XSW3 and XSW5 leave two sibling Assertions: the
+ * one-assertion rule (checklist S8) stops them before any signature is read.
+ */
+export const XSW_REJECTIONS: Readonly<Record<keyof typeof XSW_VARIANTS, string>> = {
+  xsw1: "saml.signature_wrapping",
+  xsw2: "saml.signature_wrapping",
+  xsw3: "saml.assertion_count",
+  xsw4: "saml.signature_wrapping",
+  xsw5: "saml.assertion_count",
+  xsw6: "saml.signature_wrapping",
+  xsw7: "saml.signature_wrapping",
+  xsw8: "saml.signature_wrapping",
+  xsw10: "saml.signature_wrapping",
+};
+
 export { ASSERTION, DSIG, PROTOCOL };
