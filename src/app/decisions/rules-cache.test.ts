@@ -88,6 +88,30 @@ describe("the rules cache", () => {
     expect(await cache.mandates(() => Promise.resolve([mandate(2)]))).toEqual([mandate(2).mandate]);
   });
 
+  it("keeps the mandate objects it holds when the mandates read again are the same versions", async () => {
+    // As for policies: the engine prepares rules once per set of mandate objects.
+    const other = (version: number): MandateVersionRecord => ({
+      ...minimalMandateVersion("baseline", version),
+      status: "active",
+    });
+    const [uplift, baseline] = await cache.mandates(() => Promise.resolve([mandate(1), other(1)]));
+    now += 1000;
+    const again = await cache.mandates(() => Promise.resolve([mandate(1), other(1)]));
+    expect(again[0]).toBe(uplift);
+    expect(again[1]).toBe(baseline);
+    now += 1000;
+    const changed = await cache.mandates(() => Promise.resolve([mandate(2), other(1)]));
+    expect(changed[0]).toEqual(mandate(2).mandate);
+    expect(changed[0]).not.toBe(uplift);
+    expect(Object.isFrozen(changed[0])).toBe(true);
+    expect(changed[1]).toBe(baseline);
+    now += 1000;
+    const retired = await cache.mandates(() =>
+      Promise.resolve([{ ...mandate(2), status: "retired" as const }, other(1)]),
+    );
+    expect(retired).toEqual([other(1).mandate]);
+  });
+
   it("keeps mandates read while no change was announced, for up to a second", async () => {
     await cache.mandates(() => Promise.resolve([mandate(1)]));
     now += 500;

@@ -71,7 +71,7 @@ export class RulesCache {
     if (entry === undefined || !this.#fresh(entry)) {
       const changes = this.#mandateChanges;
       const loadedAt = this.#clock.now().getTime();
-      entry = { value: deepFreeze(await load()), loadedAt };
+      entry = { value: keepHeldVersions(entry?.value, await load()), loadedAt };
       if (changes === this.#mandateChanges) this.#mandates = entry;
     }
     return entry.value.filter((r) => r.status === "active").map((r) => r.mandate);
@@ -85,4 +85,28 @@ export class RulesCache {
     const age = this.#clock.now().getTime() - entry.loadedAt;
     return age >= 0 && age < MAX_AGE_MS;
   }
+}
+
+/**
+ * The mandates read again, frozen, each the record already held where its version is the same.
+ * A version never changes once written (a change or a retirement is a new version, announced
+ * first), and the engine prepares a tenant's rules once per set of mandate objects: new objects
+ * on every reload would make it prepare every tenant's rules again after each second, which at
+ * many tenants is nearly every decision.
+ */
+function keepHeldVersions(
+  held: readonly MandateVersionRecord[] | undefined,
+  loaded: readonly MandateVersionRecord[],
+): readonly MandateVersionRecord[] {
+  const byId = new Map(held?.map((record) => [record.id, record]));
+  return Object.freeze(
+    loaded.map((record) => {
+      const known = byId.get(record.id);
+      return known !== undefined &&
+        known.version === record.version &&
+        known.status === record.status
+        ? known
+        : deepFreeze(record);
+    }),
+  );
 }
