@@ -31,7 +31,7 @@ describeStoreContract(
 );
 
 describe("SQLite store", () => {
-  it("creates the database's folder and sets WAL, NORMAL sync, foreign keys, a busy timeout and a 64 MiB page cache", async () => {
+  it("creates the database's folder and sets WAL, NORMAL sync, foreign keys, a busy timeout, a 64 MiB page cache and temporary storage in memory", async () => {
     const db = createSqliteKysely(join(folder, "nested", "deeper", "pragmas.db"));
     try {
       const read = async (pragma: string) =>
@@ -43,6 +43,8 @@ describe("SQLite store", () => {
       expect(await read("foreign_keys")).toEqual([1]);
       expect(await read("busy_timeout")).toEqual([5000]);
       expect(await read("cache_size")).toEqual([-65536]);
+      // 2 = MEMORY: savepoints' sub-journals stay off the file system.
+      expect(await read("temp_store")).toEqual([2]);
     } finally {
       await db.destroy();
     }
