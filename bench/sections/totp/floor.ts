@@ -38,13 +38,13 @@ export class TotpFloor {
   readonly #sealer: SecretSealer;
   readonly #policy: TenantPolicy;
   readonly #statements;
-  /** The next sign-in's step, per principal: past every step the full path used. */
-  #nextStep: number;
+  /** The first floor sign-in's step, per principal: past every step the full path used. */
+  readonly #firstStep: number;
   #index = 0;
 
   constructor(bench: TotpBench, firstFreeStep: number) {
     this.#bench = bench;
-    this.#nextStep = firstFreeStep;
+    this.#firstStep = firstFreeStep;
     this.#sealer = createAesGcmSealer([
       keyFromFile(join(dirname(bench.dbPath), "encryption-key.json")),
     ]);
@@ -103,7 +103,10 @@ export class TotpFloor {
       const index = this.#index + i;
       const enrolled = principals[index % principals.length];
       if (enrolled === undefined) throw new Error("no principals");
-      const step = this.#nextStep + Math.floor(index / principals.length);
+      // Two steps apart: the verifier takes the latest step of its window that a code matches,
+      // so a code repeated one step later (one in 10⁶) accepts that step, and the principal's
+      // next sign-in must not be at it.
+      const step = this.#firstStep + 2 * Math.floor(index / principals.length);
       return { enrolled, step, code: codeAt(enrolled.secret, step) };
     });
     this.#index += count;
