@@ -169,8 +169,8 @@ async function run({ measure, log }: SectionContext): Promise<SectionResult> {
     const notes = [
       "full path, timed per sign-in: app.authenticators.verifyTotp(service, acme, principal, " +
         "authenticator, {code}) (one transaction: authenticator read, secret opened (AES-GCM), " +
-        "code checked over the window in constant time, step compare-and-set, record read " +
-        "again, authenticator.verified audit event) → app.decisions.decide(service, acme, " +
+        "code checked over the window in constant time, step compare-and-set returning the " +
+        "record, authenticator.verified audit event) → app.decisions.decide(service, acme, " +
         "{password event, the returned TOTP event}) (policy and mandates from the rules cache, " +
         "principal and exemptions read, evaluate, receipt + decision.recorded audit event by " +
         "group commit) — all committed to a SQLite file (WAL, synchronous=NORMAL) before the " +
