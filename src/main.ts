@@ -102,7 +102,7 @@ const loopbackHttpOidc: OidcProtocolOptions = {
 /** Opens (and migrates) the store of `config.db` and builds the application over it. */
 export async function openApplication(
   config: Pick<Config, "db" | "exemptions"> &
-    Partial<Pick<Config, "encryptionKeys" | "publicUrl" | "host" | "port">>,
+    Partial<Pick<Config, "encryptionKeys" | "publicUrl" | "host" | "port" | "decisions">>,
   metrics?: Metrics,
   options: OpenOptions = {},
 ): Promise<OpenedApplication> {
@@ -112,7 +112,10 @@ export async function openApplication(
     store,
     clock: systemClock,
     random: cryptoRandom,
-    settings: { exemptions: { ...config.exemptions } },
+    settings: {
+      exemptions: { ...config.exemptions },
+      ...(config.decisions === undefined ? {} : { decisions: { ...config.decisions } }),
+    },
   };
   const secrets = secretSealer(config);
   const federation = secrets === undefined ? undefined : federationParts(config, secrets, options);

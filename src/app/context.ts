@@ -22,10 +22,27 @@ export interface ExemptionLimits {
   readonly maxLeadDays: number;
 }
 
+/** How the decision API treats the platform's MFA evidence. */
+export interface DecisionSettings {
+  /**
+   * Refuse a TOTP, WebAuthn or recovery-code event that names no verification of tenant-mfa's
+   * own (`verification`): the platform's backend then cannot assert an MFA step that tenant-mfa
+   * did not see. Off by default, for backends that verify those methods themselves.
+   */
+  readonly requireVerifiedEvidence: boolean;
+}
+
 /** The application's settings. */
 export interface AppSettings {
   readonly exemptions: ExemptionLimits;
+  /** Default: {@link DEFAULT_DECISION_SETTINGS}. */
+  readonly decisions?: DecisionSettings;
 }
+
+/** Platform MFA events may name their verification; none is required to. */
+export const DEFAULT_DECISION_SETTINGS: DecisionSettings = Object.freeze({
+  requireVerifiedEvidence: false,
+});
 
 /**
  * Default limits: exemptions up to 90 days, break-glass 7, two renewals, 100 active per tenant,
@@ -39,6 +56,7 @@ export const DEFAULT_SETTINGS: AppSettings = Object.freeze({
     maxActivePerTenant: 100,
     maxLeadDays: 30,
   }),
+  decisions: DEFAULT_DECISION_SETTINGS,
 });
 
 /** What every use case works with. */

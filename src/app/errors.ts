@@ -7,6 +7,8 @@ export const ERROR_CODES = {
   "auth.invalid_credentials": "The API key is unknown, expired or revoked.",
   "auth.forbidden": "Your role does not allow this.",
   "request.invalid": "The request is malformed.",
+  "evidence.unverified":
+    "An MFA event does not match tenant-mfa's record of the verification it names, or names none where one is required.",
   not_found: "There is no such resource, or you cannot see it.",
   "tenant.exists": "A tenant with this id exists.",
   "bootstrap.exists": "A platform_admin key exists already; bootstrap again only with --force.",

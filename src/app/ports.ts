@@ -472,6 +472,8 @@ export interface AuditStore {
     chain: string,
     options: { afterSeq: number; limit: number; filter?: AuditFilter },
   ): Promise<readonly AuditEvent[]>;
+  /** The event `id` of `chain`, if that chain holds it (an id of another chain finds nothing). */
+  find(chain: string, id: string): Promise<AuditEvent | undefined>;
   chains(): Promise<readonly string[]>;
   /** The chain's recorded head: the last position and hash appended, if any. */
   head(chain: string): Promise<{ seq: number; hash: string } | undefined>;

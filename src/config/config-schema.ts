@@ -100,6 +100,15 @@ export const configSchema = z.strictObject({
       maxLeadDays: count("a number of days", 0, 3650).default(30),
     })
     .prefault({}),
+  decisions: z
+    .strictObject({
+      /**
+       * Refuse TOTP, WebAuthn and recovery-code evidence that names no verification done by
+       * tenant-mfa's own authenticator API.
+       */
+      requireVerifiedEvidence: z.boolean({ error: "expected true or false" }).default(false),
+    })
+    .prefault({}),
   /**
    * The public base URL browsers and IdPs reach this server at (SAML entity ids, ACS and OIDC
    * redirect URIs derive from it). Default: `http://HOST:PORT`.

@@ -37,6 +37,7 @@ describe("loadConfig", () => {
         maxActivePerTenant: 100,
         maxLeadDays: 30,
       },
+      decisions: { requireVerifiedEvidence: false },
     });
   });
 

@@ -44,6 +44,11 @@ const SETTABLE: readonly { path: readonly string[]; env: string; kind: Kind }[] 
     env: "TENANT_MFA_EXEMPTIONS_MAX_LEAD_DAYS",
     kind: "integer",
   },
+  {
+    path: ["decisions", "requireVerifiedEvidence"],
+    env: "TENANT_MFA_DECISIONS_REQUIRE_VERIFIED_EVIDENCE",
+    kind: "json",
+  },
   { path: ["encryptionKeys"], env: "TENANT_MFA_ENCRYPTION_KEYS", kind: "json" },
 ];
 

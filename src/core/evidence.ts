@@ -8,6 +8,16 @@ interface EventBase {
   readonly claims?: Readonly<Record<string, unknown>>;
 }
 
+/** Fields of an MFA step that tenant-mfa itself verified on the platform. */
+interface VerifiedOnPlatform {
+  /**
+   * The id of the audit event in which tenant-mfa recorded the verification that produced this
+   * event (its authenticator API returns events with it). The decision API checks the event
+   * against that record; the engine itself does not read it.
+   */
+  readonly verification?: string;
+}
+
 /** A memorized secret checked by the platform: one factor ("something you know"). */
 export interface PasswordEvent extends EventBase {
   readonly method: "password";
@@ -15,13 +25,13 @@ export interface PasswordEvent extends EventBase {
 }
 
 /** A time-based one-time password (RFC 6238): one factor ("something you have"), replay-resistant. */
-export interface TotpEvent extends EventBase {
+export interface TotpEvent extends EventBase, VerifiedOnPlatform {
   readonly method: "totp";
   readonly source: "platform";
 }
 
 /** A saved recovery code: a look-up secret in NIST terms, one factor ("something you have"). */
-export interface RecoveryCodeEvent extends EventBase {
+export interface RecoveryCodeEvent extends EventBase, VerifiedOnPlatform {
   readonly method: "recovery_code";
   readonly source: "platform";
 }
@@ -31,7 +41,7 @@ export interface RecoveryCodeEvent extends EventBase {
  * a multi-factor cryptographic authenticator; without it, one factor. A backup-eligible (synced)
  * credential never reaches AAL3 (SP 800-63B-4 Appendix B).
  */
-export interface WebAuthnEvent extends EventBase {
+export interface WebAuthnEvent extends EventBase, VerifiedOnPlatform {
   readonly method: "webauthn";
   readonly source: "platform";
   /** The UV flag of the verified authenticator data. */

@@ -239,11 +239,16 @@ const platformEvent = <M extends "password" | "totp" | "recovery_code">(method: 
     at: time,
     claims: claims.optional(),
   });
+const verification = identifier
+  .optional()
+  .describe(
+    "The id tenant-mfa's verification returned with the event: the event is checked against that record (`evidence.unverified` when it does not match).",
+  );
 
 const authenticationEvent = z.discriminatedUnion("method", [
   platformEvent("password"),
-  platformEvent("totp"),
-  platformEvent("recovery_code"),
+  platformEvent("totp").extend({ verification }),
+  platformEvent("recovery_code").extend({ verification }),
   z.strictObject({
     method: z.literal("webauthn"),
     source: z.literal("platform"),
@@ -252,6 +257,7 @@ const authenticationEvent = z.discriminatedUnion("method", [
     userVerified: z.boolean(),
     backupEligible: z.boolean(),
     credentialId: z.string().max(1024).optional(),
+    verification,
   }),
   z.strictObject({
     method: z.literal("federated"),

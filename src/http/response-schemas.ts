@@ -274,6 +274,11 @@ export const totpVerification = z.object({
     method: z.literal("totp"),
     source: z.literal("platform"),
     at: time,
+    verification: z
+      .string()
+      .describe(
+        "The audit event that recorded this verification: send the event as it is, and the decision API checks it against that record.",
+      ),
   }),
   authenticator: authenticatorView,
 });
@@ -366,6 +371,11 @@ export const webauthnVerification = z.object({
     userVerified: z.boolean(),
     backupEligible: z.boolean(),
     credentialId: z.string(),
+    verification: z
+      .string()
+      .describe(
+        "The audit event that recorded this verification: send the event as it is, and the decision API checks it against that record.",
+      ),
   }),
   authenticator: webauthnAuthenticatorView,
   warnings: z

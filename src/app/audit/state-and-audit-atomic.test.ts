@@ -24,6 +24,7 @@ function withFailingAudit(store: Store): { store: Store; attempts: () => number 
     append: refuse,
     appendMany: refuse,
     read: (chain, options) => audit.read(chain, options),
+    find: (chain, id) => audit.find(chain, id),
     chains: () => audit.chains(),
     head: (chain) => audit.head(chain),
   });

@@ -114,6 +114,8 @@ describe("TOTP enrolment and management", () => {
       method: "totp",
       source: "platform",
       at: h.clock.now().toISOString(),
+      // The audit event that recorded the verification: the decision API checks against it.
+      verification: expect.stringMatching(/^evt_/),
     });
     expect(verified.authenticator.lastUsedAt).toBe(h.clock.now().toISOString());
   });

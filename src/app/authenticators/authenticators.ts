@@ -4,7 +4,7 @@ import type { Application, AuthenticatorView, Caller, UnlockResult } from "../ap
 import { recordAudit, transact, type Context } from "../context.js";
 import { AppError, type ErrorCode } from "../errors.js";
 import type { Repositories, SecretSealer } from "../ports.js";
-import type { AuthenticatorRecord } from "../records.js";
+import type { AuditEvent, AuthenticatorRecord } from "../records.js";
 import { openSealed } from "../secrets/open-sealed.js";
 import { requireTenant } from "../tenants/tenants.js";
 import {
@@ -42,7 +42,12 @@ export const totpSecretContext = (tenant: string, principal: string, id: string)
   `authenticator:${tenant}:${principal}:${id}:totp_secret`;
 
 type Attempt =
-  | { readonly ok: true; readonly record: AuthenticatorRecord }
+  | {
+      readonly ok: true;
+      readonly record: AuthenticatorRecord;
+      /** The audit event that recorded the success, once it is recorded. */
+      readonly audited?: AuditEvent;
+    }
   | { readonly ok: false; readonly code: ErrorCode; readonly failedAttempts?: number }
   | { readonly ok: false; readonly refused: AppError };
 
@@ -195,16 +200,15 @@ export function authenticatorUseCases(
         (step, at) => use.accept(r, step, at),
         throttled,
       );
-      if (result.ok) {
-        if (use.provesMfa) await throttle.recordSuccess(r, throttled);
-        await recordAudit(context, r, {
-          tenant,
-          type: use.audit,
-          actor: caller.id,
-          payload: subject(result.record),
-        });
-      }
-      return result;
+      if (!result.ok) return result;
+      if (use.provesMfa) await throttle.recordSuccess(r, throttled);
+      const audited = await recordAudit(context, r, {
+        tenant,
+        type: use.audit,
+        actor: caller.id,
+        payload: subject(result.record),
+      });
+      return { ...result, audited };
     });
   }
 
@@ -298,10 +302,14 @@ export function authenticatorUseCases(
         provesMfa: true,
       });
       const record = settle(outcome);
+      const audited = outcome.ok ? outcome.audited : undefined;
+      if (audited === undefined) throw new Error("A TOTP verification was not audited.");
+      // The event is the audit record's: its time and id are what the decision API checks.
       const event: TotpEvent = {
         method: "totp",
         source: "platform",
-        at: record.lastUsedAt ?? context.clock.now().toISOString(),
+        at: audited.at,
+        verification: audited.id,
       };
       return { event, authenticator: toView(record) };
     },

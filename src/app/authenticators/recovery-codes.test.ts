@@ -77,7 +77,12 @@ describe("recovery codes: generation, use, status and revocation", () => {
     h.clock.advance(60);
     const used = await verify(codes[3]!);
     expect(used).toEqual({
-      event: { method: "recovery_code", source: "platform", at: h.clock.now().toISOString() },
+      event: {
+        method: "recovery_code",
+        source: "platform",
+        at: h.clock.now().toISOString(),
+        verification: expect.stringMatching(/^evt_/),
+      },
       remaining: 9,
     });
     expect(await outcome(verify(codes[3]!))).toBe("recovery_code.used");

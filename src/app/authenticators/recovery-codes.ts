@@ -147,13 +147,19 @@ export function recoveryCodeUseCases(
       if (await r.recoveryCodes.use(tenant, principal, set.id, matched.locator, at)) {
         const remaining = (await r.recoveryCodes.status(tenant, principal))?.remaining ?? 0;
         await throttle.recordSuccess(r, throttled);
-        await recordAudit(context, r, {
+        const audited = await recordAudit(context, r, {
           tenant,
           type: "recovery_code.used",
           actor: caller.id,
           payload: { principal, set: set.id, remaining },
         });
-        const event: RecoveryCodeEvent = { method: "recovery_code", source: "platform", at };
+        // The event is the audit record's: its time and id are what the decision API checks.
+        const event: RecoveryCodeEvent = {
+          method: "recovery_code",
+          source: "platform",
+          at: audited.at,
+          verification: audited.id,
+        };
         const notice = noticeFor(remaining);
         return { ok: true, use: { event, remaining, ...(notice === undefined ? {} : { notice }) } };
       }

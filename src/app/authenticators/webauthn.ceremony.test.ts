@@ -74,6 +74,7 @@ describe("WebAuthn ceremonies", () => {
         userVerified: true,
         backupEligible: false,
         credentialId: view.credentialId,
+        verification: expect.stringMatching(/^evt_/),
       },
       authenticator: expect.objectContaining({
         id: view.id,

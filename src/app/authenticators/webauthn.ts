@@ -11,7 +11,12 @@ import type {
 import { readStore, recordAudit, transact, type Context } from "../context.js";
 import { AppError, type ErrorCode } from "../errors.js";
 import type { Repositories } from "../ports.js";
-import type { TenantRecord, WebAuthnCredentialRecord, WebAuthnSettings } from "../records.js";
+import type {
+  AuditEvent,
+  TenantRecord,
+  WebAuthnCredentialRecord,
+  WebAuthnSettings,
+} from "../records.js";
 import { requireTenant } from "../tenants/tenants.js";
 import { checkMethodBinding, checkMethodRemoval } from "./removal-rules.js";
 import {
@@ -419,7 +424,11 @@ export function webauthnUseCases(
         });
       }
 
-      type Accepted = { record: WebAuthnCredentialRecord; warnings: WebAuthnWarning[] };
+      type Accepted = {
+        record: WebAuthnCredentialRecord;
+        warnings: WebAuthnWarning[];
+        audited: AuditEvent;
+      };
       const outcome = await transact(context, async (r): Promise<Outcome<Accepted>> => {
         // Again, holding the principal's row, so that attempts admitted together queue and see
         // each other's failures. A refusal now leaves the challenge, as the admission would.
@@ -556,7 +565,7 @@ export function webauthnUseCases(
         }
         await throttle.recordSuccess(r, throttled);
         for (const event of clone) await recordAudit(context, r, event);
-        await recordAudit(context, r, {
+        const audited = await recordAudit(context, r, {
           tenant,
           type: "webauthn.verified",
           actor: caller.id,
@@ -582,17 +591,20 @@ export function webauthnUseCases(
               lastUsedAt: at,
             },
             warnings,
+            audited,
           },
         };
       });
-      const { record, warnings } = settle(outcome);
+      const { record, warnings, audited } = settle(outcome);
+      // The event is the audit record's: its time, flags and id are what the decision API checks.
       const event: WebAuthnEvent = {
         method: "webauthn",
         source: "platform",
-        at,
+        at: audited.at,
         userVerified: verification.ok && verification.userVerified,
         backupEligible: record.backupEligible,
         credentialId: record.credentialId,
+        verification: audited.id,
       };
       return {
         event,

@@ -6,12 +6,19 @@ import type { Population } from "../../core/vocabulary.js";
 import { authorize } from "../access/permissions.js";
 import type { Application, DecisionRequest } from "../application.js";
 import type { AuditEntry } from "../audit/audit-chain.js";
-import { readStore, recordAuditRun, transact, type Context } from "../context.js";
+import {
+  DEFAULT_DECISION_SETTINGS,
+  readStore,
+  recordAuditRun,
+  transact,
+  type Context,
+} from "../context.js";
 import { AppError } from "../errors.js";
 import type { Repositories } from "../ports.js";
 import type { ReceiptRecord } from "../records.js";
 import type { ReceiptWriter } from "./receipt-writer.js";
 import type { RulesCache } from "./rules-cache.js";
+import { checkVerifiedEvidence } from "./verified-evidence.js";
 
 /** What decisions share across requests: the rules cache and the receipt writer. */
 export interface DecisionServices {
@@ -35,6 +42,10 @@ function summarise(request: DecisionRequest, population: Population): Record<str
       source: e.source,
       ...(e.method === "webauthn"
         ? { userVerified: e.userVerified, backupEligible: e.backupEligible }
+        : {}),
+      // Which of tenant-mfa's own verifications the event came from; none: the caller's word.
+      ...("verification" in e && e.verification !== undefined
+        ? { verification: e.verification }
         : {}),
       // The IdP's own values are kept verbatim: what it said, beside what the mapping granted.
       ...(e.method === "federated"
@@ -232,7 +243,10 @@ export async function decideAndRecord(
   return prepared.decision;
 }
 
-/** The decision API: checks the caller, refuses caller-asserted federated evidence, decides. */
+/**
+ * The decision API: checks the caller, refuses caller-asserted federated evidence, checks platform
+ * MFA evidence against tenant-mfa's records of its verification, decides.
+ */
 export function decisionUseCases(
   context: Context,
   services: DecisionServices,
@@ -251,6 +265,16 @@ export function decisionUseCases(
           "Federated evidence is produced by tenant-mfa's own SAML and OIDC endpoints; it cannot be sent in a decision request.",
         );
       }
+      // Platform MFA events are checked against tenant-mfa's own records of their verification.
+      await readStore(context, (r) =>
+        checkVerifiedEvidence(
+          r,
+          tenant,
+          request.principal.id,
+          request.evidence.events,
+          (context.settings.decisions ?? DEFAULT_DECISION_SETTINGS).requireVerifiedEvidence,
+        ),
+      );
       return decideAndRecord(context, services, tenant, request, caller);
     },
     async receipt(caller, id) {

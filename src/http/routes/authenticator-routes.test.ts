@@ -61,7 +61,12 @@ describe("TOTP authenticators over HTTP", () => {
     });
     expect(verified.statusCode).toBe(200);
     const { event } = verified.json<{ event: Record<string, unknown> }>();
-    expect(event).toEqual({ method: "totp", source: "platform", at: t.clock.now().toISOString() });
+    expect(event).toEqual({
+      method: "totp",
+      source: "platform",
+      at: t.clock.now().toISOString(),
+      verification: expect.stringMatching(/^evt_/),
+    });
 
     const replayed = await t.call("POST", `${base}/${authenticator.id}/verify`, {
       key: service,
@@ -80,6 +85,22 @@ describe("TOTP authenticators over HTTP", () => {
       },
     });
     expect(decided.json()).toMatchObject({ outcome: "allow" });
+
+    // The same event, an hour fresher than its verification: a coded problem, not a decision.
+    const dressed = await t.call("POST", "/v1/tenants/acme/decisions", {
+      key: service,
+      body: {
+        principal: { id: "alice" },
+        evidence: {
+          events: [
+            { method: "password", source: "platform", at: event.at },
+            { ...event, at: new Date(t.clock.now().getTime() + 3_600_000).toISOString() },
+          ],
+        },
+      },
+    });
+    expect(codeOf(dressed)).toEqual([422, "evidence.unverified"]);
+    expect(dressed.headers["content-type"]).toMatch(/^application\/problem\+json/);
 
     const listed = await t.call("GET", base, { key: service });
     expect(listed.json<{ items: { id: string }[] }>().items.map((a) => a.id)).toEqual([

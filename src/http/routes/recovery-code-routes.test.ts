@@ -53,7 +53,12 @@ describe("recovery codes over HTTP", () => {
       remaining: number;
     }>();
     expect({ event, remaining }).toEqual({
-      event: { method: "recovery_code", source: "platform", at: t.clock.now().toISOString() },
+      event: {
+        method: "recovery_code",
+        source: "platform",
+        at: t.clock.now().toISOString(),
+        verification: expect.stringMatching(/^evt_/),
+      },
       remaining: 9,
     });
 

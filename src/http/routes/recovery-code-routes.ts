@@ -46,6 +46,11 @@ export const recoveryCodeUse = z.object({
     method: z.literal("recovery_code"),
     source: z.literal("platform"),
     at: time,
+    verification: z
+      .string()
+      .describe(
+        "The audit event that recorded this verification: send the event as it is, and the decision API checks it against that record.",
+      ),
   }),
   remaining: z.int(),
   notice: z

@@ -117,6 +117,7 @@ describe("WebAuthn over HTTP", () => {
       userVerified: true,
       backupEligible: false,
       credentialId: credential.credentialId,
+      verification: expect.stringMatching(/^evt_/),
     });
 
     const replayed = await t.call("POST", `${base}/webauthn/authentications/${authentication}`, {

@@ -79,6 +79,19 @@ export function describeAuditChain({ store }: ContractContext): void {
       expect(events.map((event) => event.seq)).toEqual([3, 5]);
     });
 
+    it("finds an event by id within its chain only", async () => {
+      const [chain, other] = [uniqueId("chain"), uniqueId("chain")];
+      await appendOne(store(), chain);
+      const second = await appendOne(store(), chain, { type: "decision" });
+      await appendOne(store(), other);
+      const found = await store().transaction(async ({ audit }) => ({
+        same: await audit.find(chain, second.id),
+        otherChain: await audit.find(other, second.id),
+        unknown: await audit.find(chain, uniqueId("evt")),
+      }));
+      expect(found).toEqual({ same: second, otherChain: undefined, unknown: undefined });
+    });
+
     it("lists the chains that have events", async () => {
       const chains = [uniqueId("chain"), uniqueId("chain")];
       for (const chain of chains) await appendOne(store(), chain);

@@ -150,6 +150,16 @@ export function createAuditRepository(
       return rows.map(toEvent);
     },
 
+    async find(chain, id) {
+      const row = await db
+        .selectFrom("audit_events")
+        .selectAll()
+        .where("id", "=", id)
+        .where("chain", "=", chain)
+        .executeTakeFirst();
+      return row === undefined ? undefined : toEvent(row);
+    },
+
     async head(chain) {
       const row = await db
         .selectFrom("audit_heads")

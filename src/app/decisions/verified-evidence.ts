@@ -1,0 +1,74 @@
+import type { AuthenticationEvent } from "../../core/evidence.js";
+import { parseTime } from "../../core/time.js";
+import { chainOf } from "../audit/audit-chain.js";
+import { AppError } from "../errors.js";
+import type { Repositories } from "../ports.js";
+
+/** The audit event that records each platform MFA method's verification by tenant-mfa. */
+const RECORDED_AS = {
+  totp: "authenticator.verified",
+  webauthn: "webauthn.verified",
+  recovery_code: "recovery_code.used",
+} as const;
+
+type VerifiableMethod = keyof typeof RECORDED_AS;
+
+const isVerifiable = (method: string): method is VerifiableMethod =>
+  Object.hasOwn(RECORDED_AS, method);
+
+/**
+ * Checks a decision request's platform MFA events against tenant-mfa's own records (DESIGN
+ * invariant 3: evidence is verified, never assumed). An event that names a `verification` must
+ * match the audit event that recorded it: in this tenant's chain, of its method's type, for this
+ * principal, at the same instant, and for WebAuthn with the same user-verification and
+ * backup-eligibility flags, so that a caller can neither borrow another principal's or tenant's
+ * verification nor dress one up. With `required`, a TOTP, WebAuthn or recovery-code event that
+ * names none is refused as well; passwords are the platform's own to check and never need one.
+ * Throws `evidence.unverified`.
+ */
+export async function checkVerifiedEvidence(
+  r: Repositories,
+  tenant: string,
+  principal: string,
+  events: readonly AuthenticationEvent[],
+  required: boolean,
+): Promise<void> {
+  for (const [index, event] of events.entries()) {
+    if (!isVerifiable(event.method)) continue;
+    const method = event.method;
+    const { verification } = event as { verification?: unknown };
+    if (verification === undefined) {
+      if (!required) continue;
+      throw unverified(
+        index,
+        `names no verification; send the event that tenant-mfa's ${method} verification returned.`,
+      );
+    }
+    const recorded =
+      typeof verification === "string"
+        ? await r.audit.find(chainOf(tenant), verification)
+        : undefined;
+    if (recorded === undefined || recorded.type !== RECORDED_AS[method]) {
+      throw unverified(index, `names no ${method} verification of this tenant.`);
+    }
+    const payload = recorded.payload as Record<string, unknown>;
+    if (payload.principal !== principal) {
+      throw unverified(index, "names a verification of another principal.");
+    }
+    const at = parseTime(event.at);
+    if (at === undefined || at !== parseTime(recorded.at)) {
+      throw unverified(index, `is not at the time of its verification (${recorded.at}).`);
+    }
+    if (
+      event.method === "webauthn" &&
+      (event.userVerified !== payload.userVerified ||
+        event.backupEligible !== payload.backupEligible ||
+        (event.credentialId !== undefined && event.credentialId !== payload.credentialId))
+    ) {
+      throw unverified(index, "does not carry the flags and credential its verification recorded.");
+    }
+  }
+}
+
+const unverified = (index: number, detail: string): AppError =>
+  new AppError("evidence.unverified", `evidence.events[${String(index)}] ${detail}`);
