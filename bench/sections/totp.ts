@@ -171,7 +171,8 @@ async function run({ measure, log }: SectionContext): Promise<SectionResult> {
         "authenticator, {code}) (one transaction: authenticator read, secret opened (AES-GCM), " +
         "code checked over the window in constant time, step compare-and-set returning the " +
         "record, authenticator.verified audit event) → app.decisions.decide(service, acme, " +
-        "{password event, the returned TOTP event}) (policy and mandates from the rules cache, " +
+        "{password event, the returned TOTP event}) (the TOTP event checked against its " +
+        "verification's audit record, policy and mandates from the rules cache, " +
         "principal and exemptions read, evaluate, receipt + decision.recorded audit event by " +
         "group commit) — all committed to a SQLite file (WAL, synchronous=NORMAL) before the " +
         "call returns; every verification must succeed and every decision be allow, or the " +
@@ -195,7 +196,8 @@ async function run({ measure, log }: SectionContext): Promise<SectionResult> {
       describeRounds("floor", floorRounds, "sign-ins/s"),
       "floor (totp/floor.ts): the full path's reads and rows (authenticator read, secret " +
         "opened, code checked, step compare-and-set, throttle row reset, " +
-        "authenticator.verified event, principal and exemptions read, evaluate, receipt, " +
+        "authenticator.verified event and its read-back as the evidence check, principal and " +
+        "exemptions read, evaluate, receipt, " +
         "decision.recorded event) on the same database, by statements prepared by hand on a " +
         "better-sqlite3 connection of its own, run synchronously, 64 sign-ins to a " +
         "transaction, the policy read once: no use cases, Kysely, promises or group commit. " +

@@ -322,7 +322,8 @@ async function run({ measure, log }: SectionContext): Promise<SectionResult> {
         "verifying (the credential read again only when it matches nothing), the " +
         "webauthn.verified audit event) → " +
         "app.decisions.decide(service, acme, {password event, the returned WebAuthn event}) " +
-        "(phishing_resistant; policy and mandates from the rules cache, principal and exemptions " +
+        "(phishing_resistant; the WebAuthn event checked against its verification's audit " +
+        "record, policy and mandates from the rules cache, principal and exemptions " +
         "read, evaluate, receipt + decision.recorded audit event by group commit) — all " +
         "committed to a SQLite file (WAL, synchronous=NORMAL) before the call returns; every " +
         "verification must return the principal's credential with user verification and no " +

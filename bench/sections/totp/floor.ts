@@ -25,8 +25,9 @@ const PARAMETERS = { algorithm: "SHA1", digits: 6, period: PERIOD_S } as const;
  * between: statements prepared by hand on a better-sqlite3 connection of its own, run
  * synchronously, {@link CONCURRENCY} sign-ins to a transaction. Per sign-in: the authenticator
  * read, its secret opened, the code checked over the window, the step's compare-and-set, the
- * principal's throttle row reset, an `authenticator.verified` event, the principal and its
- * exemptions read, `evaluate`, the receipt and a `decision.recorded` event. The tenant's policy is
+ * principal's throttle row reset, an `authenticator.verified` event, that event read back as the
+ * decision API checks the evidence against it, the principal and its exemptions read,
+ * `evaluate`, the receipt and a `decision.recorded` event. The tenant's policy is
  * read once, as the rules cache would hold it.
  *
  * It is a measuring stick, not a second implementation: if even it stays below the issue's
@@ -74,6 +75,7 @@ export class TotpFloor {
         "SELECT * FROM exemptions WHERE tenant = ? AND principal = ? AND status = 'active' " +
           "AND starts_at <= ? AND expires_at > ?",
       ),
+      verification: db.prepare("SELECT * FROM audit_events WHERE id = ? AND chain = ?"),
       head: db.prepare("SELECT seq, hash FROM audit_heads WHERE chain = ?"),
       event: db.prepare(
         "INSERT INTO audit_events (chain, seq, id, tenant, type, actor, at, payload, " +
@@ -145,7 +147,16 @@ export class TotpFloor {
       throw new Error(`floor: step ${String(verified.step)} of ${principal} was not accepted`);
     }
     s.throttleSuccess.run(TENANT, `principal:${principal}`, at);
-    this.#append("authenticator.verified", { principal, authenticator, method: "totp" }, at);
+    const verification = this.#append(
+      "authenticator.verified",
+      { principal, authenticator, method: "totp" },
+      at,
+    );
+
+    // The decision API checks the event against the record of its verification.
+    if (s.verification.get(verification, chainOf(TENANT)) === undefined) {
+      throw new Error(`floor: verification ${verification} not found`);
+    }
 
     const row = s.principal.get(TENANT, principal) as { id: string; population: "direct" };
     const exemptions = s.exemptions.all(TENANT, principal, at, at);
@@ -179,7 +190,8 @@ export class TotpFloor {
     );
   }
 
-  #append(type: string, payload: Record<string, unknown>, at: string): void {
+  /** Appends an event to the tenant's chain; returns its id. */
+  #append(type: string, payload: Record<string, unknown>, at: string): string {
     const s = this.#statements;
     const chain = chainOf(TENANT);
     const head = s.head.get(chain) as { seq: number; hash: string } | undefined;
@@ -202,6 +214,7 @@ export class TotpFloor {
       event.hash,
     );
     s.setHead.run(event.chain, event.seq, event.hash);
+    return event.id;
   }
 
   close(): void {
