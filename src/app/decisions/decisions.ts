@@ -18,7 +18,7 @@ import type { Repositories } from "../ports.js";
 import type { ReceiptRecord } from "../records.js";
 import type { ReceiptWriter } from "./receipt-writer.js";
 import type { RulesCache } from "./rules-cache.js";
-import { checkVerifiedEvidence } from "./verified-evidence.js";
+import { checkNamedVerifications, refuseUnnamedVerifications } from "./verified-evidence.js";
 
 /** What decisions share across requests: the rules cache and the receipt writer. */
 export interface DecisionServices {
@@ -68,7 +68,9 @@ function summarise(request: DecisionRequest, population: Population): Record<str
 
 /**
  * What the engine is asked for one sign-in: the tenant's rules (cached), the principal and its
- * active exemptions, read without a write transaction, joined with the request.
+ * active exemptions, read without a write transaction, joined with the request. The platform MFA
+ * events that name their verification are checked against its record in the same reads
+ * (`evidence.unverified` otherwise).
  */
 async function loadEvaluationInput(
   context: Context,
@@ -90,6 +92,8 @@ async function loadEvaluationInput(
         { principal: request.principal.id, activeAt: now.toISOString() },
         { limit: 100 },
       ),
+      // Platform MFA events that name a verification are checked against its record.
+      checkNamedVerifications(r, tenant, request.principal.id, request.evidence.events),
     ]);
     return { policy, mandates, principal, exemptions: exemptions.items };
   });
@@ -265,16 +269,10 @@ export function decisionUseCases(
           "Federated evidence is produced by tenant-mfa's own SAML and OIDC endpoints; it cannot be sent in a decision request.",
         );
       }
-      // Platform MFA events are checked against tenant-mfa's own records of their verification.
-      await readStore(context, (r) =>
-        checkVerifiedEvidence(
-          r,
-          tenant,
-          request.principal.id,
-          request.evidence.events,
-          (context.settings.decisions ?? DEFAULT_DECISION_SETTINGS).requireVerifiedEvidence,
-        ),
-      );
+      // Events that name their verification are checked as the decision reads its inputs.
+      if ((context.settings.decisions ?? DEFAULT_DECISION_SETTINGS).requireVerifiedEvidence) {
+        refuseUnnamedVerifications(request.evidence.events);
+      }
       return decideAndRecord(context, services, tenant, request, caller);
     },
     async receipt(caller, id) {

@@ -17,33 +17,43 @@ const isVerifiable = (method: string): method is VerifiableMethod =>
   Object.hasOwn(RECORDED_AS, method);
 
 /**
- * Checks a decision request's platform MFA events against tenant-mfa's own records (DESIGN
- * invariant 3: evidence is verified, never assumed). An event that names a `verification` must
- * match the audit event that recorded it: in this tenant's chain, of its method's type, for this
- * principal, at the same instant, and for WebAuthn with the same user-verification and
- * backup-eligibility flags, so that a caller can neither borrow another principal's or tenant's
- * verification nor dress one up. With `required`, a TOTP, WebAuthn or recovery-code event that
- * names none is refused as well; passwords are the platform's own to check and never need one.
- * Throws `evidence.unverified`.
+ * Refuses a TOTP, WebAuthn or recovery-code event that names no verification of tenant-mfa's
+ * own (`decisions.requireVerifiedEvidence`): the caller's word alone then proves no MFA step.
+ * Passwords are the platform's own to check and never need one. Throws `evidence.unverified`.
  */
-export async function checkVerifiedEvidence(
+export function refuseUnnamedVerifications(events: readonly AuthenticationEvent[]): void {
+  for (const [index, event] of events.entries()) {
+    if (
+      isVerifiable(event.method) &&
+      (event as { verification?: unknown }).verification === undefined
+    ) {
+      throw unverified(
+        index,
+        `names no verification; send the event that tenant-mfa's ${event.method} verification returned.`,
+      );
+    }
+  }
+}
+
+/**
+ * Checks the platform MFA events that name a `verification` against tenant-mfa's own record of it
+ * (DESIGN invariant 3: evidence is verified, never assumed): the audit event must be in this
+ * tenant's chain, of its method's type, for this principal, at the same instant, and for WebAuthn
+ * with the same user-verification and backup-eligibility flags and credential, so that a caller
+ * can neither borrow another principal's or tenant's verification nor dress one up. Events that
+ * name none are left to {@link refuseUnnamedVerifications}. Throws `evidence.unverified`.
+ */
+export async function checkNamedVerifications(
   r: Repositories,
   tenant: string,
   principal: string,
   events: readonly AuthenticationEvent[],
-  required: boolean,
 ): Promise<void> {
   for (const [index, event] of events.entries()) {
     if (!isVerifiable(event.method)) continue;
     const method = event.method;
     const { verification } = event as { verification?: unknown };
-    if (verification === undefined) {
-      if (!required) continue;
-      throw unverified(
-        index,
-        `names no verification; send the event that tenant-mfa's ${method} verification returned.`,
-      );
-    }
+    if (verification === undefined) continue;
     const recorded =
       typeof verification === "string"
         ? await r.audit.find(chainOf(tenant), verification)

@@ -60,6 +60,12 @@ const upsertHead = queryTemplate<unknown, [string, number, string]>(3, (db, chai
       })),
     ),
 );
+// The decision API reads one event per platform MFA event it checks: a hot read.
+const findEvent = queryTemplate<Selectable<AuditEventsTable>, [string, string]>(
+  2,
+  (db, id, chain) =>
+    db.selectFrom("audit_events").selectAll().where("id", "=", id).where("chain", "=", chain),
+);
 const updateHead = queryTemplate<unknown, [number, string, string]>(3, (db, seq, hash, chain) =>
   db.updateTable("audit_heads").set({ seq, hash }).where("chain", "=", chain),
 );
@@ -151,12 +157,7 @@ export function createAuditRepository(
     },
 
     async find(chain, id) {
-      const row = await db
-        .selectFrom("audit_events")
-        .selectAll()
-        .where("id", "=", id)
-        .where("chain", "=", chain)
-        .executeTakeFirst();
+      const [row] = (await findEvent(db, id, chain)).rows;
       return row === undefined ? undefined : toEvent(row);
     },
 
