@@ -173,6 +173,14 @@ describe("bad request bodies", () => {
       );
     }
   });
+
+  it("names the form media type too, for a route that takes forms (the SAML ACS)", async () => {
+    const response = await raw("POST", "/t/acme/idps/corp/saml/acs", "SAMLResponse", "text/plain");
+    expectProblem(response, 415, "request.unsupported_media_type");
+    expect(response.json<{ title: string }>().title).toContain(
+      "`application/x-www-form-urlencoded` for the SAML ACS",
+    );
+  });
 });
 
 describe("bad paths, methods, headers and queries", () => {

@@ -101,7 +101,8 @@ export const HTTP_PROBLEMS = {
   "request.timeout": { status: 408, title: "The request took too long to arrive." },
   "request.unsupported_media_type": {
     status: 415,
-    title: "Send the request body as `application/json`.",
+    title:
+      "Send the request body in a media type the route accepts: `application/json` for the API, `application/x-www-form-urlencoded` for the SAML ACS and the hosted flows' forms.",
   },
   "request.not_acceptable": {
     status: 406,
