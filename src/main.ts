@@ -64,6 +64,7 @@ export interface OpenedApplication {
   /** Creates a platform administrator key (the first one, unless `force`). */
   bootstrap(options: {
     name: string;
+    holder?: string;
     force?: boolean;
   }): Promise<{ key: ApiKeyRecord; secret: string }>;
   /**

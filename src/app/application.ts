@@ -40,6 +40,10 @@ export interface Caller {
   readonly name: string;
   readonly roles: readonly Role[];
   readonly tenants: "all" | readonly string[];
+  /** The person or system accountable for the credential; absent: the credential is its own. */
+  readonly holder?: string;
+  /** The assurance-token audiences this caller may ask for; absent: any. */
+  readonly audiences?: readonly string[];
 }
 
 /** Paging parameters. */
@@ -373,6 +377,8 @@ export interface Application {
         roles: readonly Role[];
         tenants: "all" | readonly string[];
         expiresAt?: string;
+        holder?: string;
+        audiences?: readonly string[];
       },
     ): Promise<{ key: ApiKeyRecord; secret: string }>;
     list(caller: Caller): Promise<readonly ApiKeyRecord[]>;

@@ -108,6 +108,14 @@ export interface ApiKeyRecord {
   readonly createdBy: string;
   readonly expiresAt?: string;
   readonly revokedAt?: string;
+  /**
+   * The person or system accountable for the key. Keys with one holder are one party: it never
+   * approves its own exemption request, whichever of its keys asked. Absent: the key is its own
+   * holder.
+   */
+  readonly holder?: string;
+  /** The assurance-token audiences a `platform_service` key may ask for; absent: any. */
+  readonly audiences?: readonly string[];
 }
 
 /** One link of an audit chain: an append-only, hash-chained record. */

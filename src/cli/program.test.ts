@@ -53,7 +53,7 @@ describe("tenant-mfa migrate", () => {
 describe("tenant-mfa bootstrap", () => {
   it("prints the first platform admin secret once and refuses a second without --force", async () => {
     const db = freshDb();
-    const first = await run(["bootstrap", "--db", db, "--name", "ops"]);
+    const first = await run(["bootstrap", "--db", db, "--name", "ops", "--holder", "ops@example"]);
     expect(first.exitCode).toBe(0);
     const secret = first.stdout.trim().split("\n").at(-1) ?? "";
     expect(secret).toMatch(/^tmfa_/);
@@ -63,7 +63,12 @@ describe("tenant-mfa bootstrap", () => {
       exemptions: DEFAULT_SETTINGS.exemptions,
     });
     const caller = await opened.app.authenticate(secret);
-    expect(caller).toMatchObject({ name: "ops", roles: ["platform_admin"], tenants: "all" });
+    expect(caller).toMatchObject({
+      name: "ops",
+      holder: "ops@example",
+      roles: ["platform_admin"],
+      tenants: "all",
+    });
     await opened.close();
 
     const again = await run(["bootstrap", "--db", db]);

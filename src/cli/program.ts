@@ -233,14 +233,16 @@ export function createProgram(io: CliIo): Command {
     .addOption(dbOption())
     .addOption(configOption())
     .option("--name <name>", "the key's name", "bootstrap platform admin")
+    .option("--holder <holder>", "the person or system accountable for the key")
     .option("--force", "create another platform administrator key even if one exists")
-    .action(async (options: StoreOptions & { name: string; force?: boolean }) => {
+    .action(async (options: StoreOptions & { name: string; holder?: string; force?: boolean }) => {
       const config = configFrom(options);
       if (config === undefined) return;
       const opened = await openApplication(config);
       try {
         const { key, secret } = await opened.bootstrap({
           name: options.name,
+          ...(options.holder === undefined ? {} : { holder: options.holder }),
           ...(options.force === true ? { force: true } : {}),
         });
         out(`Created platform administrator key ${key.id} ("${key.name}").`);

@@ -52,6 +52,7 @@ const EXPECTED: Record<ErrorCode, number> = {
   "assurance.not_configured": 503,
   "assurance.not_allowed": 409,
   "flow.return_to_not_allowed": 400,
+  "flow.audience_not_allowed": 403,
   "flow.code_invalid": 400,
   "flow.unusable": 403,
   "flow.enrolment_not_allowed": 403,

@@ -105,6 +105,19 @@ export const createApiKeyBody = z.strictObject({
   roles: z.array(z.enum(ROLES)).min(1).max(ROLES.length),
   tenants: z.union([z.literal("all"), z.array(identifier).min(1).max(1000)]),
   expiresAt: time.optional(),
+  holder: text(200)
+    .optional()
+    .describe(
+      "The person or system accountable for the key. Keys with one holder are one party: it never approves its own exemption request, whichever of its keys asked. Default: the key itself.",
+    ),
+  audiences: z
+    .array(text(200))
+    .min(1)
+    .max(50)
+    .optional()
+    .describe(
+      "platform_service keys only: the assurance-token audiences its flows may name (`flow.audience_not_allowed` otherwise). Default: any.",
+    ),
 });
 
 /** Absolute URLs that sign-in flows may return to; the use case checks scheme and form. */

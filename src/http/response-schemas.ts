@@ -163,6 +163,8 @@ export const apiKeyView = z
     createdBy: z.string(),
     expiresAt: time.optional(),
     revokedAt: time.optional(),
+    holder: z.string().optional(),
+    audiences: z.array(z.string()).optional(),
   })
   .describe("An API key; its secret is shown once, at creation, and its hash never.");
 

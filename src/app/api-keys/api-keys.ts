@@ -37,7 +37,37 @@ export async function authenticate(
   ) {
     throw new AppError("auth.invalid_credentials");
   }
-  return { id: key.id, name: key.name, roles: key.roles, tenants: key.tenants };
+  return {
+    id: key.id,
+    name: key.name,
+    roles: key.roles,
+    tenants: key.tenants,
+    ...(key.holder === undefined ? {} : { holder: key.holder }),
+    ...(key.audiences === undefined ? {} : { audiences: key.audiences }),
+  };
+}
+
+/**
+ * The party accountable for a caller, for separation-of-duties checks: its key's holder, or the
+ * key itself when none is named. Compared without case and width differences, so that a holder
+ * typed twice as `Alice@Example.com` and `alice@example.com` is still one party.
+ */
+export function partyOf(caller: Pick<Caller, "id" | "holder">): string {
+  return (caller.holder ?? caller.id).normalize("NFKC").toLowerCase();
+}
+
+/**
+ * Audiences bound a `platform_service` key's assurance tokens (flow creation); on any other key
+ * they would bind nothing, so asking for them is a mistake in the request.
+ */
+function checkAudiences(roles: readonly Role[], audiences: readonly string[] | undefined): void {
+  if (audiences === undefined) return;
+  if (!roles.includes("platform_service")) {
+    throw new AppError("request.invalid", "audiences apply only to platform_service keys.");
+  }
+  if (audiences.length === 0 || audiences.some((audience) => audience.length === 0)) {
+    throw new AppError("request.invalid", "audiences must list at least one non-empty audience.");
+  }
 }
 
 function checkScope(roles: readonly Role[], tenants: "all" | readonly string[]): void {
@@ -76,9 +106,12 @@ async function issue(
     roles: readonly Role[];
     tenants: "all" | readonly string[];
     expiresAt?: string;
+    holder?: string;
+    audiences?: readonly string[];
   },
 ): Promise<{ key: ApiKeyRecord; secret: string }> {
   checkScope(input.roles, input.tenants);
+  checkAudiences(input.roles, input.audiences);
   const expiresAt =
     input.expiresAt === undefined ? undefined : checkExpiry(context, input.expiresAt);
   const secret = KEY_PREFIX + context.random.secret(32);
@@ -91,6 +124,8 @@ async function issue(
     createdAt: context.clock.now().toISOString(),
     createdBy,
     ...(expiresAt === undefined ? {} : { expiresAt }),
+    ...(input.holder === undefined ? {} : { holder: input.holder }),
+    ...(input.audiences === undefined ? {} : { audiences: [...new Set(input.audiences)] }),
   };
   await transact(context, async (r) => {
     // A key for a tenant id nobody holds yet would reach whoever creates that tenant later.
@@ -115,6 +150,8 @@ async function issue(
         roles: key.roles,
         tenants: key.tenants,
         ...(key.expiresAt === undefined ? {} : { expiresAt: key.expiresAt }),
+        ...(key.holder === undefined ? {} : { holder: key.holder }),
+        ...(key.audiences === undefined ? {} : { audiences: key.audiences }),
       },
     });
   });
@@ -127,7 +164,7 @@ async function issue(
  */
 export async function bootstrapPlatformAdmin(
   context: Context,
-  options: { name: string; force?: boolean },
+  options: { name: string; holder?: string; force?: boolean },
 ): Promise<{ key: ApiKeyRecord; secret: string }> {
   const keys = await transact(context, (r) => r.apiKeys.list());
   const active = keys.some((k) => k.roles.includes("platform_admin") && k.revokedAt === undefined);
@@ -136,6 +173,7 @@ export async function bootstrapPlatformAdmin(
   }
   return issue(context, "bootstrap", {
     name: options.name,
+    ...(options.holder === undefined ? {} : { holder: options.holder }),
     roles: ["platform_admin"],
     tenants: "all",
   });

@@ -65,6 +65,60 @@ describe("exemptions", () => {
     });
   });
 
+  describe("separation of duties compares holders, not keys", () => {
+    /** A caller through a real key held by `holder`, as a platform admin would issue it. */
+    const keyOf = async (roles: Caller["roles"], holder?: string): Promise<Caller> => {
+      const { secret } = await h.app.apiKeys.create(h.admin, {
+        name: roles.join("+"),
+        roles,
+        tenants: ["acme"],
+        ...(holder === undefined ? {} : { holder }),
+      });
+      return h.app.authenticate(secret);
+    };
+
+    it("refuses an approval through another key of the requester's holder", async () => {
+      const asAdmin = await keyOf(["tenant_admin"], "dana@acme.example");
+      const asApprover = await keyOf(["exemption_approver"], "dana@acme.example");
+      const requested = await h.app.exemptions.request(asAdmin, "acme", request());
+      await expect(
+        h.app.exemptions.approve(asApprover, "acme", requested.id),
+      ).rejects.toMatchObject({ code: "exemption.self_approval" });
+      expect((await h.app.exemptions.get(asAdmin, "acme", requested.id)).status).toBe("requested");
+    });
+
+    it("treats holders that differ only in case or width as one party", async () => {
+      const asAdmin = await keyOf(["tenant_admin"], "Dana@ACME.example");
+      const asApprover = await keyOf(["exemption_approver"], "ｄana@acme.example");
+      const requested = await h.app.exemptions.request(asAdmin, "acme", request());
+      await expect(
+        h.app.exemptions.approve(asApprover, "acme", requested.id),
+      ).rejects.toMatchObject({ code: "exemption.self_approval" });
+    });
+
+    it("lets another holder approve", async () => {
+      const asAdmin = await keyOf(["tenant_admin"], "dana@acme.example");
+      const asApprover = await keyOf(["exemption_approver"], "erin@acme.example");
+      const requested = await h.app.exemptions.request(asAdmin, "acme", request());
+      const approved = await h.app.exemptions.approve(asApprover, "acme", requested.id);
+      expect(approved).toMatchObject({ status: "approved", approvedBy: asApprover.id });
+    });
+
+    it("counts a key without a holder as a party of its own", async () => {
+      const asAdmin = await keyOf(["tenant_admin"]);
+      const asApprover = await keyOf(["exemption_approver"], asAdmin.id);
+      const requested = await h.app.exemptions.request(asAdmin, "acme", request());
+      // A holder naming the requester's key id is that key's party too.
+      await expect(
+        h.app.exemptions.approve(asApprover, "acme", requested.id),
+      ).rejects.toMatchObject({ code: "exemption.self_approval" });
+      const unrelated = await keyOf(["exemption_approver"]);
+      await expect(
+        h.app.exemptions.approve(unrelated, "acme", requested.id),
+      ).resolves.toMatchObject({ status: "approved" });
+    });
+  });
+
   it("requires an expiry", async () => {
     const { expiresAt: _omitted, ...noExpiry } = request();
     await expect(

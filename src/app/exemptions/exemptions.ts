@@ -1,6 +1,7 @@
 import { parseTime } from "../../core/time.js";
 import { EXEMPTION_CATEGORIES, isOneOf } from "../../core/vocabulary.js";
 import { authorize } from "../access/permissions.js";
+import { partyOf } from "../api-keys/api-keys.js";
 import type { Application, Caller, ExemptionRequest } from "../application.js";
 import { recordAudit, transact, type Context } from "../context.js";
 import { AppError } from "../errors.js";
@@ -284,7 +285,11 @@ export function exemptionUseCases(context: Context): Application["exemptions"] {
         to: "approved",
         type: "exemption.approved",
         check: async (record, r) => {
-          if (record.requestedBy === caller.id) throw new AppError("exemption.self_approval");
+          // The requester's key may be another key of the same holder: one party still.
+          const requester = (await r.apiKeys.get(record.requestedBy)) ?? { id: record.requestedBy };
+          if (record.requestedBy === caller.id || partyOf(requester) === partyOf(caller)) {
+            throw new AppError("exemption.self_approval");
+          }
           const window = windowOf(record);
           if (window.end <= context.clock.now().getTime()) {
             throw new AppError("exemption.expired", undefined, { expiresAt: record.expiresAt });

@@ -62,6 +62,16 @@ export function flowApiUseCases(
       }
       const back = matchReturnUrl(record.returnUrls, request.returnTo);
       if (back === undefined) throw new AppError("flow.return_to_not_allowed");
+      const audience = request.audience ?? caller.id;
+      // A key bound to its relying parties' audiences cannot mint tokens for another party's;
+      // its own id names nobody else.
+      if (
+        caller.audiences !== undefined &&
+        audience !== caller.id &&
+        !caller.audiences.includes(audience)
+      ) {
+        throw new AppError("flow.audience_not_allowed", undefined, { audience });
+      }
       const flow: FlowRecord = {
         id: `flw_${context.random.secret(18)}`,
         tenant,
@@ -70,7 +80,7 @@ export function flowApiUseCases(
           ? {}
           : { population: request.principal.population }),
         createdBy: caller.id,
-        audience: request.audience ?? caller.id,
+        audience,
         returnTo: back.href,
         ...(request.state === undefined ? {} : { state: request.state }),
         ...(request.stepUp === undefined ? {} : { stepUp: request.stepUp }),

@@ -116,6 +116,47 @@ describe("hosted flows", () => {
     ]);
   });
 
+  it("lets a key bound to audiences ask only for those, or for its own id", async () => {
+    const { secret } = await h.app.apiKeys.create(h.admin, {
+      name: "billing app",
+      roles: ["platform_service"],
+      tenants: ["acme"],
+      audiences: ["https://billing.acme.example"],
+    });
+    const billing = await h.app.authenticate(secret);
+    const createAs = (caller: Caller, audience?: string) =>
+      h.app.flows.create(caller, "acme", {
+        principal: { id: "alice" },
+        verified: [password()],
+        returnTo: RETURN,
+        ...(audience === undefined ? {} : { audience }),
+      });
+    await expect(createAs(billing, "https://payroll.acme.example")).rejects.toMatchObject({
+      code: "flow.audience_not_allowed",
+    });
+    expect((await audit()).map((e) => e.type)).toEqual([]);
+    const allowed = await createAs(billing, "https://billing.acme.example");
+    const ownId = await createAs(billing);
+    for (const [flow, who] of [
+      [allowed.flow, browser],
+      [ownId.flow, otherBrowser],
+    ] as const) {
+      h.clock.advance(30); // a TOTP step of its own for each walk
+      const code = codeOf(await walk(flow, who));
+      const { token } = await h.app.flows.exchange(billing, { code });
+      const jwks = createLocalJWKSet((await h.app.assurance.jwks()) as unknown as JSONWebKeySet);
+      const { payload } = await jwtVerify(token, jwks, {
+        issuer: ISSUER,
+        currentDate: h.clock.now(),
+      });
+      expect(payload.aud).toBe(flow === allowed.flow ? "https://billing.acme.example" : billing.id);
+    }
+    // A key without audiences names any, as before.
+    await expect(createAs(service, "https://payroll.acme.example")).resolves.toMatchObject({
+      flow: expect.any(String),
+    });
+  });
+
   it("accepts a code once, only from the key that created the flow, and only for a minute", async () => {
     const other = await h.caller(["platform_service"], ["acme"]);
     const code = codeOf(await walk((await create()).flow));

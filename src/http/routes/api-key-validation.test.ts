@@ -5,6 +5,7 @@
  */
 import type { LightMyRequestResponse } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { chainOf } from "../../app/audit/audit-chain.js";
 import { openTestServer, type TestServer } from "../test-support/open-test-server.js";
 
 let t: TestServer;
@@ -69,6 +70,50 @@ describe("creating an API key", () => {
       expect(await keyCount()).toBe(before);
     },
   );
+
+  it("refuses audiences on a key without platform_service, issuing nothing", async () => {
+    const before = await keyCount();
+    const response = await create({ audiences: ["https://billing.acme.example"] });
+    expect(problemOf(response)).toEqual({
+      status: 400,
+      type: "application/problem+json",
+      code: "request.invalid",
+    });
+    expect(response.json<{ detail: string }>().detail).toMatch(/platform_service/);
+    expect(await keyCount()).toBe(before);
+  });
+
+  it.each([[[]], [[""]], [["   "]]])(
+    "refuses audiences %j with 400 request.invalid",
+    async (audiences) => {
+      const response = await create({ roles: ["platform_service"], audiences });
+      expect(problemOf(response)).toMatchObject({ status: 400, code: "request.invalid" });
+    },
+  );
+
+  it("answers and audits the holder and audiences it was given", async () => {
+    const response = await create({
+      roles: ["platform_service"],
+      holder: "billing-backend",
+      audiences: ["https://billing.acme.example"],
+    });
+    expect(response.statusCode).toBe(201);
+    const { key } = response.json<{ key: { id: string } }>();
+    expect(key).toMatchObject({
+      holder: "billing-backend",
+      audiences: ["https://billing.acme.example"],
+    });
+    const platformChain = await t.store.read(({ audit }) =>
+      audit.read(chainOf(null), { afterSeq: 0, limit: 500 }),
+    );
+    const created = platformChain.find(
+      (event) => event.type === "api_key.created" && event.payload["id"] === key.id,
+    );
+    expect(created?.payload).toMatchObject({
+      holder: "billing-backend",
+      audiences: ["https://billing.acme.example"],
+    });
+  });
 
   it("issues a key for tenants that exist, or for all", async () => {
     expect((await create({ tenants: ["acme"] })).statusCode).toBe(201);

@@ -34,7 +34,9 @@ export const flowCreationBody = z.strictObject({
     .min(1)
     .max(200)
     .optional()
-    .describe("The assurance token's `aud`; by default the id of this API key."),
+    .describe(
+      "The assurance token's `aud`; by default the id of this API key. A key created with `audiences` may name only those (`flow.audience_not_allowed`).",
+    ),
   step_up: requirementSpec
     .optional()
     .describe("More than the policy asks, for a sensitive action; only the difference is asked."),

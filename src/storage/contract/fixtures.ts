@@ -189,10 +189,12 @@ export function receipt(tenant: string, id: string): ReceiptRecord {
 export function fullApiKey(id: string): ApiKeyRecord {
   return {
     ...minimalApiKey(id),
-    roles: ["tenant_admin", "tenant_auditor"],
+    roles: ["tenant_admin", "tenant_auditor", "platform_service"],
     tenants: ["acme", "globex"],
     expiresAt: at(30 * DAY),
     revokedAt: at(DAY),
+    holder: "dana@acme.example",
+    audiences: ["https://billing.acme.example", "https://payroll.acme.example"],
   };
 }
 

@@ -50,6 +50,8 @@ export function createApiKeyRepository(db: Kysely<Database>): ApiKeyStore {
             record.expiresAt === undefined ? null : toTimeText(record.expiresAt, "expiresAt"),
           revoked_at:
             record.revokedAt === undefined ? null : toTimeText(record.revokedAt, "revokedAt"),
+          holder: record.holder ?? null,
+          audiences: record.audiences === undefined ? null : toJsonText(record.audiences),
         })
         .execute();
     },
@@ -78,5 +80,9 @@ function toApiKey(row: Selectable<ApiKeysTable>): ApiKeyRecord {
     createdBy: row.created_by,
     ...(row.expires_at === null ? {} : { expiresAt: row.expires_at }),
     ...(row.revoked_at === null ? {} : { revokedAt: row.revoked_at }),
+    ...(row.holder === null ? {} : { holder: row.holder }),
+    ...(row.audiences === null
+      ? {}
+      : { audiences: fromJsonText(row.audiences) as readonly string[] }),
   };
 }

@@ -106,6 +106,9 @@ export interface ApiKeysTable {
   created_by: string;
   expires_at: string | null;
   revoked_at: string | null;
+  holder: string | null;
+  /** JSON list of assurance-token audiences, or null for any. */
+  audiences: string | null;
 }
 
 export interface AuditEventsTable {

@@ -11,6 +11,7 @@ import { flowsMigration } from "./0008-flows.js";
 import { auditIndexesMigration } from "./0009-audit-indexes.js";
 import { verificationThrottleActivityMigration } from "./0010-verification-throttle-activity.js";
 import { receiptIndexesMigration } from "./0011-receipt-indexes.js";
+import { apiKeyHoldersMigration } from "./0012-api-key-holders.js";
 
 /**
  * Every migration, in order. Listed in code rather than read from a folder so that the built
@@ -28,6 +29,7 @@ const migrations: Readonly<Record<string, Migration>> = {
   "0009-audit-indexes": auditIndexesMigration,
   "0010-verification-throttle-activity": verificationThrottleActivityMigration,
   "0011-receipt-indexes": receiptIndexesMigration,
+  "0012-api-key-holders": apiKeyHoldersMigration,
 };
 
 const provider: MigrationProvider = {

@@ -97,6 +97,7 @@ describe("SQLite store", () => {
       "0009-audit-indexes",
       "0010-verification-throttle-activity",
       "0011-receipt-indexes",
+      "0012-api-key-holders",
     ]);
     expect(await migrateStore(url)).toEqual([]);
     const store = await openStore(url, { migrate: false });
