@@ -167,12 +167,14 @@ export function flowUseCases(
   /**
    * The decision request for the flow as it stands: the platform's first factor, the evidence
    * this browser proved for the principal lately (reused while fresh), and what this flow
-   * verified. The idle timeout runs from the session's last use until the user proves something
-   * here.
+   * verified. The idle timeout runs from the session's last use, whatever this flow proved: the
+   * engine holds each assurance active from the later of that use and its own proof, so what the
+   * user proves here is fresh, while what the session lends counts only if the session has not
+   * been idle too long (a recovery code entered now never revives an idle session's passkey).
    */
   function requestOf(flow: FlowRecord, world: FlowWorld): DecisionRequest {
-    const reused = world.session?.events ?? [];
-    const idle = reused.length > 0 && flow.events.length === 0;
+    const session = world.session;
+    const reused = session?.events ?? [];
     return {
       principal: {
         id: flow.principal,
@@ -181,8 +183,8 @@ export function flowUseCases(
       },
       evidence: { events: [...flow.firstFactor, ...reused, ...flow.events] },
       ...(flow.stepUp === undefined ? {} : { stepUp: flow.stepUp }),
-      ...(idle && world.session !== undefined
-        ? { lastActivityAt: world.session.lastActiveAt }
+      ...(reused.length > 0 && session !== undefined
+        ? { lastActivityAt: session.lastActiveAt }
         : {}),
       idps: world.idps.map(idpProfile),
     };
