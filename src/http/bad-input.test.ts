@@ -144,6 +144,28 @@ describe("bad request bodies", () => {
     );
   });
 
+  it("refuses JSON nested deeper than 32 levels, before any route sees it", async () => {
+    // 2,000 levels fit in 4 KiB and parse; whatever then walks them recursively overflows.
+    const deep = (levels: number) =>
+      `{"id":"t","name":"T","x":${"[".repeat(levels)}${"]".repeat(levels)}}`;
+    const body = expectProblem(
+      await raw("POST", "/v1/tenants", deep(2000)),
+      400,
+      "request.invalid",
+    );
+    expect(body.detail).toBe("The JSON body nests deeper than 32 levels.");
+    // 32 levels in all (the body object and 31 arrays) reach the route, which names the field.
+    const within = expectProblem(
+      await raw("POST", "/v1/tenants", deep(31)),
+      400,
+      "request.invalid",
+    );
+    expect(within.errors?.map((error) => error.pointer)).toEqual(["#/x"]);
+    expect(
+      expectProblem(await raw("POST", "/v1/tenants", deep(32)), 400, "request.invalid").detail,
+    ).toBe("The JSON body nests deeper than 32 levels.");
+  });
+
   it("refuses a body on a route that takes none", async () => {
     const response = await raw(
       "POST",

@@ -16,6 +16,7 @@ import { bearerAuthentication, FailureLimiter, type FailureLimit } from "./authe
 import { jsonSchema, PROBLEM_SCHEMA_ID, problemResponse } from "./add-route.js";
 import { createMetrics, type Metrics } from "./metrics.js";
 import type { HttpProblemCode } from "./error-statuses.js";
+import { MAX_JSON_DEPTH, nestsDeeperThan } from "./json-depth.js";
 import { HttpProblem, PROBLEM_MEDIA_TYPE, renderProblem, type Problem } from "./problem.js";
 import { problemSchema } from "./response-schemas.js";
 import { registerFederationRoutes } from "./routes/federation-routes.js";
@@ -168,7 +169,14 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   server.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
     const text = typeof body === "string" ? body : body.toString("utf8");
     if (text === "") done(null, undefined);
-    else void parseJson(request, text, done);
+    else {
+      void parseJson(request, text, (error, value: unknown) => {
+        if (error === null && nestsDeeperThan(value, MAX_JSON_DEPTH)) {
+          const detail = `The JSON body nests deeper than ${String(MAX_JSON_DEPTH)} levels.`;
+          done(new AppError("request.invalid", detail), undefined);
+        } else done(error, value);
+      });
+    }
   });
   server.decorateRequest("caller", null);
 

@@ -40,13 +40,13 @@ describe("decisions committed in groups", () => {
 
   /**
    * The harness's store, whose transactions fail when they append the `failAt`-th event, alone
-   * or among many.
+   * or among many, and, when `thereafter`, every later append too (a store that went down).
    */
-  function failingAppends(failAt: number): Store {
+  function failingAppends(failAt: number, thereafter = false): Store {
     let appended = 0;
     const reaches = (count: number): boolean => {
       appended += count;
-      return appended >= failAt && appended - count < failAt;
+      return appended >= failAt && (thereafter || appended - count < failAt);
     };
     return {
       ...h.store,
@@ -119,7 +119,7 @@ describe("decisions committed in groups", () => {
   });
 
   it("fails every decision of a batch that cannot commit, writes none of it, and never allows", async () => {
-    const app = createApplication({ ...h.context, store: failingAppends(7) });
+    const app = createApplication({ ...h.context, store: failingAppends(7, true) });
     const settled = await Promise.allSettled(
       Array.from({ length: 20 }, () =>
         app.decisions.decide(service, "acme", signIn("alice", true)),
@@ -133,6 +133,28 @@ describe("decisions committed in groups", () => {
     }
     const recorded = await h.app.audit.list(h.admin, "acme", { type: "decision.recorded" }, {});
     expect(recorded.items).toHaveLength(0);
+    expect(await h.app.audit.verify(h.admin, {})).toMatchObject({ ok: true });
+  });
+
+  it("writes a failed batch again member by member, so a failure that passes fails nobody", async () => {
+    const app = createApplication({ ...h.context, store: failingAppends(7) });
+    const decisions = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        app.decisions.decide(service, "acme", signIn("alice", true)),
+      ),
+    );
+    app.close();
+
+    expect(decisions.map((d) => d.outcome)).toEqual(Array.from({ length: 20 }, () => "allow"));
+    const recorded = await h.app.audit.list(
+      h.admin,
+      "acme",
+      { type: "decision.recorded" },
+      { limit: 50 },
+    );
+    expect(recorded.items.map((e) => e.payload.decision).sort()).toEqual(
+      decisions.map((d) => d.id).sort(),
+    );
     expect(await h.app.audit.verify(h.admin, {})).toMatchObject({ ok: true });
   });
 

@@ -19,8 +19,10 @@ interface Pending {
  * committing wait for the next one, and a batch is one transaction. A commit costs far more than
  * the rows in it, so under load many decisions share one, and nothing waits when the writer is
  * idle. Each caller's promise settles only once its batch has committed (a decision is never
- * returned before its receipt and audit event are durable) and a failed batch rejects every
- * member: one transaction, committed together or not at all (DESIGN invariant 4).
+ * returned before its receipt and audit event are durable). A failed batch is written again
+ * member by member, so that one decision whose rows the store refuses fails alone rather than
+ * every decision, of any tenant, that shared its transaction; each member's receipt and audit
+ * event still commit together or not at all (DESIGN invariant 4).
  */
 export class ReceiptWriter {
   readonly #context: Context;
@@ -51,12 +53,29 @@ export class ReceiptWriter {
       try {
         await transact(this.#context, (r) => writeBatch(this.#context, r, batch));
       } catch (error) {
-        for (const pending of batch) pending.reject(error);
+        if (batch.length === 1) batch[0]?.reject(error);
+        else await this.#writeEach(batch);
         continue;
       }
       for (const pending of batch) pending.resolve();
     }
     this.#writing = false;
+  }
+
+  /**
+   * Each member in a transaction of its own, side by side (on SQLite the store still commits
+   * them together, each in a savepoint that a failure rolls back alone). When the store itself
+   * is down, every member fails again, as it would have.
+   */
+  async #writeEach(batch: readonly Pending[]): Promise<void> {
+    await Promise.all(
+      batch.map((pending) =>
+        transact(this.#context, (r) => writeBatch(this.#context, r, [pending])).then(
+          pending.resolve,
+          pending.reject,
+        ),
+      ),
+    );
   }
 }
 
