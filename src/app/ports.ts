@@ -522,6 +522,11 @@ export interface BrowserSessionStore {
   put(record: BrowserSessionRecord): Promise<void>;
   /** Ends every session of a principal (an authenticator removed, an administrator's unlock). */
   removePrincipal(tenant: string, principal: string): Promise<number>;
+  /**
+   * Ends every session of the tenant holding federated evidence from its IdP `idp` (the IdP
+   * removed or re-registered); returns how many.
+   */
+  removeIdp(tenant: string, idp: string): Promise<number>;
   /** Deletes sessions that expired before `before`; returns how many. */
   purge(before: string): Promise<number>;
 }

@@ -170,6 +170,7 @@ describe("recovery codes: generation, use, status and revocation", () => {
         count: 10,
         replaced: audit.items[0]?.payload.set,
         unusedReplaced: 9,
+        sessionsEnded: 0,
       },
     ]);
   });
@@ -200,6 +201,7 @@ describe("recovery codes: generation, use, status and revocation", () => {
           failedAttempts: 0,
           locked: false,
           role: "tenant_admin",
+          sessionsEnded: 0,
         },
       ],
     ]);

@@ -238,18 +238,20 @@ export function recoveryCodeUseCases(
           { tenant, principal, id, createdAt },
           hashed.map(({ locator, hash }) => ({ tenant, principal, set: id, locator, hash })),
         );
+        // A browser that proved itself with a replaced code reuses that proof no longer.
+        const replaced =
+          previous === undefined
+            ? {}
+            : {
+                replaced: previous.set.id,
+                unusedReplaced: previous.remaining,
+                sessionsEnded: await r.browserSessions.removePrincipal(tenant, principal),
+              };
         await recordAudit(context, r, {
           tenant,
           type: "recovery_code.generated",
           actor: caller.id,
-          payload: {
-            principal,
-            set: id,
-            count: codes.length,
-            ...(previous === undefined
-              ? {}
-              : { replaced: previous.set.id, unusedReplaced: previous.remaining }),
-          },
+          payload: { principal, set: id, count: codes.length, ...replaced },
         });
       });
       return { codes: codes.map((code) => displayRecoveryCode(code.canonical)), createdAt };
@@ -328,6 +330,8 @@ export function recoveryCodeUseCases(
         if (!(await r.recoveryCodes.revoke(tenant, principal))) {
           throw new AppError("not_found", "The principal has no recovery codes.");
         }
+        // A browser that proved itself with one of them (a leaked one, say) reuses that no longer.
+        const sessionsEnded = await r.browserSessions.removePrincipal(tenant, principal);
         const { role, freshMfaAt } = check;
         await recordAudit(context, r, {
           tenant,
@@ -340,6 +344,7 @@ export function recoveryCodeUseCases(
             failedAttempts: status.set.failedAttempts,
             locked: status.set.lockedAt !== undefined,
             role,
+            sessionsEnded,
             ...(freshMfaAt === undefined ? {} : { freshMfaAt }),
           },
         });

@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { generateTestKeyPair } from "../../verifiers/saml/test-support/certificate.js";
 import type { Caller, IdpRegistration } from "../application.js";
 import { AppError } from "../errors.js";
+import type { BrowserSessionRecord } from "../records.js";
 import { openHarness, type Harness } from "../test-support/harness.js";
 
 const idp = generateTestKeyPair("idp.acme.example");
@@ -149,6 +150,85 @@ describe("IdP registration", () => {
     expect(sealedOf(rotated)).not.toBe(sealedOf(kept));
     const audit = await h.app.audit.list(h.admin, "acme", { type: "idp.updated" }, {});
     expect(audit.items.map((e) => e.payload["clientSecretChanged"])).toEqual([false, true]);
+  });
+
+  // Threat: whoever holds `idp.write` re-points the registration at an issuer it controls and
+  // omits the write-only client secret: tenant-mfa would present the kept secret there.
+  it.each([
+    ["another issuer", { issuer: "https://attacker.example" }],
+    ["another client id", { clientId: "someone-else" }],
+  ])("refuses to keep the client secret for %s: it must be sent again", async (_name, changed) => {
+    await put(oidc());
+    const before = await h.store.read(({ idps }) => idps.get("acme", "corp"));
+    const { clientSecret: _omitted, ...withoutSecret } = oidc(changed).oidc!;
+    const refused = await put({ protocol: "oidc", oidc: withoutSecret }, 1).catch(
+      (error: unknown) => error,
+    );
+    expect(refused).toMatchObject({
+      code: "idp.invalid",
+      message: /client secret must be sent again/,
+    });
+    expect(await h.store.read(({ idps }) => idps.get("acme", "corp"))).toStrictEqual(before);
+    const { idp: replaced } = await put(oidc({ ...changed, clientSecret: "from-the-new-idp" }), 1);
+    expect(replaced.oidc).toMatchObject({ ...changed, clientSecretSet: true });
+  });
+
+  it("ends the browser sessions holding the IdP's evidence when it is replaced or removed", async () => {
+    const now = h.clock.now().toISOString();
+    const browserHash = "b".repeat(64);
+    const session = (principal: string, events: BrowserSessionRecord["events"]) => ({
+      id: `ses_${principal}`,
+      tenant: "acme",
+      principal,
+      browserHash,
+      events,
+      createdAt: now,
+      lastActiveAt: now,
+      expiresAt: new Date(h.clock.now().getTime() + 3600_000).toISOString(),
+    });
+    const federated = (idp: string) =>
+      ({
+        method: "federated",
+        source: "idp",
+        tenant: "acme",
+        idp,
+        at: now,
+        assurance: { aal: 2, phishingResistant: false },
+      }) as const;
+    const totp = { method: "totp", source: "platform", at: now } as const;
+    const remember = () =>
+      h.store.transaction(async ({ browserSessions }) => {
+        for (const record of [
+          session("alice", [federated("corp")]),
+          session("bob", [totp, federated("corp")]),
+          session("carol", [federated("partner")]),
+          session("dave", [totp]),
+        ]) {
+          await browserSessions.put(record);
+        }
+      });
+    const remaining = () =>
+      h.store.read(async ({ browserSessions }) => {
+        const found = await Promise.all(
+          ["alice", "bob", "carol", "dave"].map((p) => browserSessions.get("acme", p, browserHash)),
+        );
+        return found.flatMap((record) => (record === undefined ? [] : [record.principal]));
+      });
+    const ended = async (type: string) =>
+      (await h.app.audit.list(h.admin, "acme", { type }, {})).items.map(
+        (e) => e.payload["sessionsEnded"],
+      );
+
+    await put(oidc());
+    expect(await ended("idp.registered")).toEqual([0]);
+    await remember();
+    await put(saml(), 1);
+    expect(await remaining()).toEqual(["carol", "dave"]);
+    expect(await ended("idp.updated")).toEqual([2]);
+    await remember();
+    await h.app.idps.remove(admin, "acme", "corp");
+    expect(await remaining()).toEqual(["carol", "dave"]);
+    expect(await ended("idp.removed")).toEqual([2]);
   });
 
   it("needs If-Match to replace, and refuses a stale version", async () => {

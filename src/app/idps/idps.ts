@@ -77,11 +77,14 @@ export function idpUseCases(
           actor: caller.id,
         });
         if (!(await r.idps.put(next))) throw new AppError("idp.version_conflict");
+        // Evidence remembered in a browser was checked against the registration it replaces
+        // (issuer, keys, mapping): a later flow does not reuse it. A new id inherits none either.
+        const sessionsEnded = await r.browserSessions.removeIdp(tenant, id);
         await recordAudit(context, r, {
           tenant,
           type: current === undefined ? "idp.registered" : "idp.updated",
           actor: caller.id,
-          payload: auditSummary(next, registration),
+          payload: { ...auditSummary(next, registration), sessionsEnded },
         });
         return { record: next, created: current === undefined };
       });
@@ -112,11 +115,13 @@ export function idpUseCases(
         if (record === undefined || !(await r.idps.remove(tenant, id))) {
           throw new AppError("not_found");
         }
+        // What a browser proved at this IdP earns no later flow anything (its keys may have leaked).
+        const sessionsEnded = await r.browserSessions.removeIdp(tenant, id);
         await recordAudit(context, r, {
           tenant,
           type: "idp.removed",
           actor: caller.id,
-          payload: { idp: id, protocol: record.protocol, version: record.version },
+          payload: { idp: id, protocol: record.protocol, version: record.version, sessionsEnded },
         });
       });
       await context.store.notify({ kind: "idp", tenant });
@@ -124,7 +129,10 @@ export function idpUseCases(
   };
 }
 
-/** The record a registration makes, checked; `current` supplies a kept client secret. */
+/**
+ * The record a registration makes, checked; `current` supplies a kept client secret, only for
+ * the same issuer and client id it was given for.
+ */
 function build(
   parts: FederationParts,
   tenant: string,
@@ -167,8 +175,21 @@ function build(
     return { ...base, protocol: "saml", saml: samlSettings(parts, input.saml) };
   }
   if (input.saml !== undefined) throw invalid("An OIDC IdP takes `oidc` settings, not `saml`.");
-  const kept = current?.protocol === "oidc" ? current.oidc.sealedClientSecret : undefined;
-  return { ...base, protocol: "oidc", oidc: oidcSettings(parts, tenant, id, input.oidc, kept) };
+  const kept = current?.protocol === "oidc" ? current.oidc : undefined;
+  if (
+    kept !== undefined &&
+    input.oidc !== undefined &&
+    input.oidc.clientSecret === undefined &&
+    (input.oidc.issuer !== kept.issuer || input.oidc.clientId !== kept.clientId)
+  ) {
+    // Else the secret would be presented to whatever issuer the replacement names.
+    throw invalid("The client secret must be sent again when the issuer or client id changes.");
+  }
+  return {
+    ...base,
+    protocol: "oidc",
+    oidc: oidcSettings(parts, tenant, id, input.oidc, kept?.sealedClientSecret),
+  };
 }
 
 function samlSettings(parts: FederationParts, input: IdpRegistration["saml"]): SamlIdpSettings {

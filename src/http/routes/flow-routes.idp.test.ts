@@ -3,6 +3,8 @@
  * else, or long ago; or a code exchanged for a token that says more than the IdP proved. The
  * flow is created and exchanged through the HTTP API, the IdP is a real `oidc-provider`, and the
  * platform verifies the token with `jose` and the published JWKS (DESIGN invariants 3, 7, 9).
+ * Also: a browser's remembered IdP evidence earning new codes after the tenant removed or
+ * re-registered that IdP (its keys leaked, say; DESIGN invariant 1).
  */
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from "jose";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -176,5 +178,53 @@ describe("a hosted flow through the tenant's OIDC IdP", () => {
     expect(lastAuthorization?.searchParams.get("max_age")).toBe("1");
     expect(lastAuthorization?.searchParams.get("prompt")).toBe("login");
     expect(payload["acr"]).toBe(REFEDS_MFA);
+  });
+});
+
+describe("a browser's remembered IdP evidence once the tenant stops trusting the IdP", () => {
+  const codeIn = (screen: FlowScreen): string | null =>
+    screen.kind === "redirect" ? new URL(screen.location).searchParams.get("code") : null;
+
+  /** A sign-in with MFA at the IdP completes a flow; a second flow reuses it without asking. */
+  async function remembered(): Promise<void> {
+    await acme();
+    expect(codeIn(await viaIdp(await createFlow(), MFA))).not.toBeNull();
+    t.clock.advance(30);
+    expect(codeIn(await t.app.flows.show("acme", await createFlow(), browser))).not.toBeNull();
+  }
+
+  it("earns no new code once the IdP that produced it is removed (its keys leaked, say)", async () => {
+    await remembered();
+    const removed = await t.call("DELETE", "/v1/tenants/acme/idps/corp", { key: admin });
+    expect(removed.statusCode, removed.body).toBe(204);
+    const [event] = await auditOf(t, admin, "acme", "idp.removed");
+    expect(event?.payload).toMatchObject({ idp: "corp", sessionsEnded: 1 });
+    t.clock.advance(30);
+    const next = await t.app.flows.show("acme", await createFlow(), browser);
+    expect(codeIn(next)).toBeNull();
+    expect(next.kind).not.toBe("redirect");
+  });
+
+  it("earns no new code once the IdP is registered again: the user signs in there anew", async () => {
+    await remembered();
+    const replaced = await t.call("PUT", "/v1/tenants/acme/idps/corp", {
+      key: admin,
+      headers: { "if-match": '"1"' },
+      body: {
+        protocol: "oidc",
+        oidc: { issuer: peer.issuer, clientId: peer.idp.clientId, scopes: ["profile"] },
+        request: { mfa: [] },
+      },
+    });
+    expect(replaced.statusCode, replaced.body).toBe(200);
+    const [event] = await auditOf(t, admin, "acme", "idp.updated");
+    expect(event?.payload).toMatchObject({ idp: "corp", version: 2, sessionsEnded: 1 });
+    t.clock.advance(30);
+    const flow = await createFlow();
+    expect(await t.app.flows.show("acme", flow, browser)).toMatchObject({
+      kind: "challenge",
+      options: [{ kind: "idp", idp: "corp" }],
+    });
+    expect(codeIn(await viaIdp(flow, MFA))).not.toBeNull();
   });
 });

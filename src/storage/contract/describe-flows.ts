@@ -94,7 +94,7 @@ function session(
  * Hosted flows and browser sessions, and the tenant's logo URL. Threats: a flow read or moved on
  * through another tenant; two tabs, two instances or a replayed request both moving one flow on
  * (compare-and-set on its version); a one-time code redeemed twice; a session reused across
- * tenants or principals, or surviving its principal's removal or its expiry.
+ * tenants or principals, or surviving its principal's removal, its IdP's removal or its expiry.
  */
 export function describeFlows({ store, harness }: ContractContext): void {
   describe("flows", () => {
@@ -378,6 +378,41 @@ export function describeFlows({ store, harness }: ContractContext): void {
         await get(bob),
         await get(aliceInB),
       ]).toStrictEqual([undefined, undefined, bob, aliceInB]);
+    });
+
+    it("ends the sessions holding one IdP's evidence in its tenant, and no one else's", async () => {
+      const a = await addTenant(store());
+      const b = await addTenant(store());
+      const federated = (tenant: string, idp: string, claims?: Record<string, unknown>) =>
+        ({
+          method: "federated",
+          source: "idp",
+          at: at(30),
+          tenant,
+          idp,
+          assurance: { aal: 2, phishingResistant: false },
+          ...(claims === undefined ? {} : { claims }),
+        }) as const;
+      const totp = { method: "totp", source: "platform", at: at(10) } as const;
+      const alice = session(a, { events: [federated(a, "okta")] });
+      const bob = session(a, { principal: "bob", events: [totp, federated(a, "okta")] });
+      // Another IdP whose id starts the same, or whose claims merely mention this one.
+      const carol = session(a, { principal: "carol", events: [federated(a, "okta-2")] });
+      const dave = session(a, {
+        principal: "dave",
+        events: [federated(a, "partner", { idp: "okta" })],
+      });
+      const erin = session(a, { principal: "erin", events: [totp] });
+      const aliceInB = session(b, { events: [federated(b, "okta")] });
+      for (const record of [alice, bob, carol, dave, erin, aliceInB]) await put(record);
+      const removed = await store().transaction(async ({ browserSessions }) => [
+        await browserSessions.removeIdp(a, "okta"),
+        await browserSessions.removeIdp(a, "okta"),
+      ]);
+      expect(removed).toEqual([2, 0]);
+      expect(
+        await Promise.all([alice, bob, carol, dave, erin, aliceInB].map((record) => get(record))),
+      ).toStrictEqual([undefined, undefined, carol, dave, erin, aliceInB]);
     });
 
     it("purges sessions that expired before the given time only", async () => {

@@ -63,6 +63,30 @@ export function createBrowserSessionRepository(db: Kysely<Database>): BrowserSes
       return Number(deleted.numDeletedRows);
     },
 
+    // Events are JSON text in both dialects: the LIKE only narrows the rows read (SQLite's is
+    // case-insensitive), the parsed events decide, and the rows go by id within the tenant.
+    async removeIdp(tenant, idp) {
+      const rows = await db
+        .selectFrom("browser_sessions")
+        .select(["id", "events"])
+        .where("tenant", "=", tenant)
+        .where("events", "like", '%"federated"%')
+        .execute();
+      const ids = rows
+        .filter((row) => holdsIdpEvidence(fromJsonText(row.events), idp))
+        .map((row) => row.id);
+      let removed = 0;
+      for (let start = 0; start < ids.length; start += DELETE_CHUNK) {
+        const deleted = await db
+          .deleteFrom("browser_sessions")
+          .where("tenant", "=", tenant)
+          .where("id", "in", ids.slice(start, start + DELETE_CHUNK))
+          .executeTakeFirst();
+        removed += Number(deleted.numDeletedRows);
+      }
+      return removed;
+    },
+
     async purge(before) {
       const deleted = await db
         .deleteFrom("browser_sessions")
@@ -71,6 +95,16 @@ export function createBrowserSessionRepository(db: Kysely<Database>): BrowserSes
       return Number(deleted.numDeletedRows);
     },
   };
+}
+
+/** Ids per DELETE: well under either dialect's limit on bound parameters. */
+const DELETE_CHUNK = 500;
+
+// The session's tenant is the IdP's: an event naming another tenant never counts there anyway.
+function holdsIdpEvidence(events: unknown, idp: string): boolean {
+  return (events as AuthenticationEvent[]).some(
+    (event) => event.method === "federated" && event.idp === idp,
+  );
 }
 
 function toSession(row: Selectable<BrowserSessionsTable>): BrowserSessionRecord {

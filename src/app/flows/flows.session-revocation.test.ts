@@ -1,0 +1,93 @@
+/**
+ * Threat: a browser that signed in with a leaked recovery code keeps earning flow codes and AAL2
+ * assurance tokens from its remembered session for hours after the codes were revoked or
+ * replaced. What a browser proved is remembered for later flows; revoking the principal's
+ * recovery codes ("codes that may have leaked must go at once"), or generating a set that
+ * replaces them, ends that reuse, as removing an authenticator does.
+ */
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { Caller, FlowBrowser } from "../application.js";
+import { provedMfaJustNow } from "../test-support/fresh-mfa.js";
+import { openWebAuthnWorld, type WebAuthnWorld } from "../test-support/webauthn-world.js";
+import type { FlowScreen } from "./flow-screens.js";
+
+const RETURN = "https://app.example/signed-in";
+
+describe("browser sessions after the recovery codes they used are revoked or replaced", () => {
+  let w: WebAuthnWorld;
+  let service: Caller;
+  const attacker: FlowBrowser = { cookie: "attacker-browser-cookie-0123456789" };
+
+  beforeEach(async () => {
+    w = await openWebAuthnWorld();
+    service = w.service.acme;
+    await w.h.app.tenants.setReturnUrls(w.h.admin, "acme", { returnUrls: [RETURN] });
+    const { record } = await w.h.app.policies.current(w.h.admin, "acme");
+    await w.h.app.policies.replace(w.h.admin, "acme", {
+      policy: { posture: "platform_mfa" },
+      rationale: "MFA for everyone",
+      ifMatch: record.version,
+    });
+  });
+  afterEach(() => w.close());
+
+  const at = () => w.h.clock.now().toISOString();
+  const create = () =>
+    w.h.app.flows.create(service, "acme", {
+      principal: { id: "alice" },
+      verified: [{ method: "password", source: "platform", at: at() }],
+      returnTo: RETURN,
+    });
+  const csrf = (screen: FlowScreen) => ("frame" in screen ? screen.frame.csrfToken : "");
+  const codeIn = (screen: FlowScreen) =>
+    screen.kind === "redirect" ? new URL(screen.location).searchParams.get("code") : null;
+
+  /** Someone holding alice's password and one leaked recovery code signs in once. */
+  async function signInWithLeakedCode(): Promise<void> {
+    const { codes } = await w.h.app.recoveryCodes.generate(service, "acme", "alice");
+    const { flow } = await create();
+    const challenge = await w.h.app.flows.show("acme", flow, attacker);
+    const used = await w.h.app.flows.act("acme", flow, attacker, {
+      kind: "verify_recovery_code",
+      csrf: csrf(challenge),
+      code: codes[0] ?? "",
+    });
+    expect(used.kind).toBe("redirect");
+    expect(codeIn(await w.h.app.flows.show("acme", flow, attacker))).not.toBeNull();
+    // The browser remembers it: a second flow completes without asking.
+    w.h.clock.advance(30);
+    expect(
+      codeIn(await w.h.app.flows.show("acme", (await create()).flow, attacker)),
+    ).not.toBeNull();
+  }
+
+  /** The same browser, with the password again: nothing it still holds proves MFA. */
+  async function expectNoCodeLater(): Promise<void> {
+    w.h.clock.advance(60);
+    const again = await w.h.app.flows.show("acme", (await create()).flow, attacker);
+    expect(codeIn(again)).toBeNull();
+    expect(again.kind).not.toBe("redirect");
+  }
+
+  const sessionsEnded = async (type: string) =>
+    (await w.h.app.audit.list(w.h.admin, "acme", { type }, {})).items.map(
+      (e) => e.payload["sessionsEnded"],
+    );
+
+  it("earns no new code once the recovery codes it used are revoked", async () => {
+    await signInWithLeakedCode();
+    // The leak is noticed: an administrator revokes every recovery code at once.
+    await w.h.app.recoveryCodes.revoke(w.h.admin, "acme", "alice");
+    expect(await sessionsEnded("recovery_code.revoked")).toEqual([1]);
+    await expectNoCodeLater();
+  });
+
+  it("earns no new code once a new set replaces the codes it used", async () => {
+    await signInWithLeakedCode();
+    await provedMfaJustNow(w.h, "acme", "alice");
+    await w.h.app.recoveryCodes.generate(service, "acme", "alice");
+    // The first set replaced nothing and ended nothing; the second ended the session.
+    expect(await sessionsEnded("recovery_code.generated")).toEqual([undefined, 1]);
+    await expectNoCodeLater();
+  });
+});
