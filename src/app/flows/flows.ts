@@ -174,14 +174,18 @@ export function flowUseCases(
    */
   function requestOf(flow: FlowRecord, world: FlowWorld): DecisionRequest {
     const session = world.session;
-    const reused = session?.events ?? [];
+    // Proof from an IdP the tenant has removed counts no more: removal ends the sessions that
+    // hold it, and this catches an answer that reached a flow just before the removal.
+    const registered = (event: AuthenticationEvent) =>
+      event.method !== "federated" || world.idps.some((idp) => idp.id === event.idp);
+    const reused = (session?.events ?? []).filter(registered);
     return {
       principal: {
         id: flow.principal,
         ...(flow.population === undefined ? {} : { population: flow.population }),
         authenticators: world.enrolled,
       },
-      evidence: { events: [...flow.firstFactor, ...reused, ...flow.events] },
+      evidence: { events: [...flow.firstFactor, ...reused, ...flow.events.filter(registered)] },
       ...(flow.stepUp === undefined ? {} : { stepUp: flow.stepUp }),
       ...(reused.length > 0 && session !== undefined
         ? { lastActivityAt: session.lastActiveAt }

@@ -75,7 +75,12 @@ async function createFlow(stepUp?: Record<string, unknown>): Promise<string> {
 }
 
 /** The browser picks the IdP on the flow page, signs in there as `signIn`, and comes back. */
-async function viaIdp(flow: string, signIn: PeerSignIn): Promise<FlowScreen> {
+async function viaIdp(
+  flow: string,
+  signIn: PeerSignIn,
+  /** Runs between the IdP's answer and the browser's return to the flow page. */
+  meanwhile?: () => Promise<void>,
+): Promise<FlowScreen> {
   const challenge = await t.app.flows.show("acme", flow, browser);
   expect(challenge).toMatchObject({ kind: "challenge", options: [{ kind: "idp", idp: "corp" }] });
   if (challenge.kind !== "challenge") throw new Error("no challenge");
@@ -94,6 +99,7 @@ async function viaIdp(flow: string, signIn: PeerSignIn): Promise<FlowScreen> {
   const back = new URL(String(callback.headers.location));
   expect(`${back.origin}${back.pathname}`).toBe(`${publicUrlOf(peer)}/t/acme/flows/${flow}`);
   const notice = back.searchParams.get("notice");
+  await meanwhile?.();
   return t.app.flows.show(
     "acme",
     flow,
@@ -203,6 +209,17 @@ describe("a browser's remembered IdP evidence once the tenant stops trusting the
     const next = await t.app.flows.show("acme", await createFlow(), browser);
     expect(codeIn(next)).toBeNull();
     expect(next.kind).not.toBe("redirect");
+  });
+
+  it("does not complete a flow whose IdP answer arrived just before the IdP was removed", async () => {
+    await acme();
+    const flow = await createFlow();
+    const screen = await viaIdp(flow, MFA, async () => {
+      const removed = await t.call("DELETE", "/v1/tenants/acme/idps/corp", { key: admin });
+      expect(removed.statusCode, removed.body).toBe(204);
+    });
+    expect(codeIn(screen)).toBeNull();
+    expect(screen.kind).not.toBe("redirect");
   });
 
   it("earns no new code once the IdP is registered again: the user signs in there anew", async () => {
