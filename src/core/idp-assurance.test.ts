@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import {
   assessIdpClaims,
   DEFAULT_IDP_ASSURANCE_MAPPING as DEFAULTS,
+  mappingContradictions,
   type IdpAssuranceMapping,
 } from "./idp-assurance.js";
 import { REFEDS_MFA } from "./vocabulary.js";
@@ -138,5 +139,48 @@ describe("assessIdpClaims properties", () => {
         if (assurance.phishingResistant) expect(assurance.aal).toBeGreaterThanOrEqual(2);
       }),
     );
+  });
+});
+
+describe("mappingContradictions", () => {
+  const mapping = (parts: Partial<IdpAssuranceMapping>): IdpAssuranceMapping => ({
+    ...DEFAULTS,
+    ...parts,
+  });
+
+  it("finds none in the defaults, nor in a vendor's own values", () => {
+    expect(mappingContradictions(DEFAULTS)).toEqual([]);
+    expect(
+      mappingContradictions(
+        mapping({
+          mfaContexts: ["urn:example:idp:mfa", MOBILE_2F],
+          phishingResistantContexts: ["urn:example:idp:fido2"],
+          mfaAmr: ["mfa", "vendor-2fa"],
+          phishingResistantAmr: ["hwk", "swk", "sc", "vendor-fido"],
+        }),
+      ),
+    ).toEqual([]);
+  });
+
+  it.each<[string, Partial<IdpAssuranceMapping>]>([
+    ["a password class as MFA", { mfaContexts: [PPT] }],
+    ["REFEDS single-factor as MFA", { mfaContexts: ["https://refeds.org/profile/sfa"] }],
+    ["OIDC acr 0 as MFA", { mfaContexts: ["0"] }],
+    [
+      "a previous session as MFA",
+      { mfaContexts: ["urn:oasis:names:tc:SAML:2.0:ac:classes:PreviousSession"] },
+    ],
+    ["REFEDS MFA as phishing-resistant", { phishingResistantContexts: [REFEDS_MFA] }],
+    ["a mobile two-factor class as phishing-resistant", { phishingResistantContexts: [MOBILE_2F] }],
+    ["a password class as phishing-resistant", { phishingResistantContexts: [PPT] }],
+    ["one RFC 8176 method as MFA", { mfaAmr: ["otp"] }],
+    ["a biometric as MFA", { mfaAmr: ["fpt"] }],
+    ["mfa itself as phishing-resistant", { phishingResistantAmr: ["mfa"] }],
+    ["an SMS as phishing-resistant", { phishingResistantAmr: ["sms"] }],
+  ])("names %s", (_name, parts) => {
+    const [list, values] = Object.entries(parts)[0] as [string, readonly string[]];
+    expect(mappingContradictions(mapping(parts))).toEqual([
+      expect.stringContaining(`mapping.${list} lists "${values[0] ?? ""}"`),
+    ]);
   });
 });

@@ -68,6 +68,80 @@ const RFC_8176_AMR: ReadonlySet<string> = new Set([
   "wia",
 ]);
 
+const SAML_CLASS = "urn:oasis:names:tc:SAML:2.0:ac:classes:";
+
+/**
+ * Context values whose published meaning is one factor at most (SAML 2.0 Authentication Context
+ * classes, the REFEDS single-factor profile, OpenID Connect's `acr` "0"). No mapping may count
+ * them as MFA: whatever an IdP sends under these names proves a password or less.
+ */
+const SINGLE_FACTOR_CONTEXTS: ReadonlySet<string> = new Set([
+  `${SAML_CLASS}Password`,
+  `${SAML_CLASS}PasswordProtectedTransport`,
+  `${SAML_CLASS}InternetProtocol`,
+  `${SAML_CLASS}InternetProtocolPassword`,
+  `${SAML_CLASS}Kerberos`,
+  `${SAML_CLASS}PreviousSession`,
+  `${SAML_CLASS}SecureRemotePassword`,
+  `${SAML_CLASS}unspecified`,
+  "https://refeds.org/profile/sfa",
+  "0",
+  "pwd",
+]);
+
+/** Context values that name MFA of any kind: none of them promises phishing resistance. */
+const NOT_PHISHING_RESISTANT_CONTEXTS: ReadonlySet<string> = new Set([
+  REFEDS_MFA,
+  `${SAML_CLASS}MobileTwoFactorContract`,
+  `${SAML_CLASS}MobileTwoFactorUnregistered`,
+  "http://schemas.microsoft.com/claims/multipleauthn",
+]);
+
+/**
+ * The parts of `mapping` that contradict what a value means by its own specification: a
+ * single-factor context or RFC 8176 value listed as proving MFA, or a value that promises no
+ * phishing resistance listed as proving it. A mapping is tenant configuration, so such a
+ * mistake would let the tenant's sign-ins meet a platform mandate's MFA or phishing-resistance
+ * requirement with less (DESIGN invariant 2); it is refused when the IdP is registered.
+ * Empty when the mapping is sound.
+ */
+export function mappingContradictions(mapping: IdpAssuranceMapping): readonly string[] {
+  const found: string[] = [];
+  const refuse = (list: keyof IdpAssuranceMapping, values: readonly string[], why: string) => {
+    for (const value of values) found.push(`mapping.${list} lists "${value}", ${why}.`);
+  };
+  const singleFactor = (value: string) => SINGLE_FACTOR_CONTEXTS.has(value);
+  refuse(
+    "mfaContexts",
+    mapping.mfaContexts.filter(singleFactor),
+    "which proves one factor at most",
+  );
+  refuse(
+    "phishingResistantContexts",
+    mapping.phishingResistantContexts.filter(
+      (value) => singleFactor(value) || NOT_PHISHING_RESISTANT_CONTEXTS.has(value),
+    ),
+    "which does not promise phishing resistance",
+  );
+  // `mfa` is the one RFC 8176 value that claims MFA alone; every other names one method.
+  refuse(
+    "mfaAmr",
+    mapping.mfaAmr.filter((value) => value !== "mfa" && RFC_8176_AMR.has(value)),
+    "an RFC 8176 value that names one method, not MFA",
+  );
+  refuse(
+    "phishingResistantAmr",
+    mapping.phishingResistantAmr.filter(
+      (value) => RFC_8176_AMR.has(value) && !PHISHING_RESISTANT_CAPABLE_AMR.has(value),
+    ),
+    "an RFC 8176 value that names no phishing-resistant authenticator",
+  );
+  return found;
+}
+
+/** RFC 8176 values that can name a phishing-resistant authenticator (a key bound to the origin). */
+const PHISHING_RESISTANT_CAPABLE_AMR: ReadonlySet<string> = new Set(["hwk", "swk", "sc"]);
+
 /** What an IdP's verified claims are worth, and what in them was not understood. */
 export interface IdpAssessment {
   readonly assurance: FederatedAssurance;

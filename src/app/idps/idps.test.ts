@@ -263,6 +263,25 @@ describe("IdP registration", () => {
   it("refuses IdP ids that do not fit a URL segment", async () => {
     expect(await code(put(saml(), undefined, "Corp IdP"))).toBe("idp.invalid");
   });
+
+  // Threat: a tenant administrator maps a password-only class as MFA (or generic MFA as
+  // phishing-resistant), and the tenant's password sign-ins meet a platform mandate's MFA
+  // requirement (DESIGN invariant 2). The mapping is refused, naming the value, and not stored.
+  it.each([
+    ["mfaContexts", "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"],
+    ["phishingResistantContexts", "https://refeds.org/profile/mfa"],
+    ["mfaAmr", "pwd"],
+    ["phishingResistantAmr", "otp"],
+  ])("refuses a mapping whose %s lists %s", async (list, value) => {
+    const refused = put({ ...saml(), mapping: { [list]: [value] } });
+    await expect(refused).rejects.toMatchObject({
+      code: "idp.invalid",
+      message: expect.stringContaining(`mapping.${list} lists "${value}"`),
+    });
+    await expect(h.app.idps.get(admin, "acme", "corp")).rejects.toMatchObject({
+      code: "not_found",
+    });
+  });
 });
 
 describe("tenant return URLs", () => {

@@ -1,6 +1,7 @@
 import { X509Certificate } from "node:crypto";
 import {
   DEFAULT_IDP_ASSURANCE_MAPPING,
+  mappingContradictions,
   type IdpAssuranceMapping,
 } from "../../core/idp-assurance.js";
 import { REFEDS_MFA } from "../../core/vocabulary.js";
@@ -257,7 +258,7 @@ function oidcSettings(
 
 function mappingFrom(input: Partial<IdpAssuranceMapping> | undefined): IdpAssuranceMapping {
   const d = DEFAULT_IDP_ASSURANCE_MAPPING;
-  return {
+  const mapping: IdpAssuranceMapping = {
     mfaContexts: checkValues(input?.mfaContexts ?? d.mfaContexts, "mapping.mfaContexts"),
     phishingResistantContexts: checkValues(
       input?.phishingResistantContexts ?? d.phishingResistantContexts,
@@ -274,6 +275,9 @@ function mappingFrom(input: Partial<IdpAssuranceMapping> | undefined): IdpAssura
     ),
     amrFactorPairs: input?.amrFactorPairs ?? d.amrFactorPairs,
   };
+  const contradictions = mappingContradictions(mapping);
+  if (contradictions.length > 0) throw invalid(contradictions.join(" "));
+  return mapping;
 }
 
 function checkValues(values: readonly string[], where: string): readonly string[] {
