@@ -360,7 +360,19 @@ export interface AuditVerification {
   readonly broken?: {
     readonly chain: string;
     readonly seq: number;
-    readonly problem: "hash_mismatch" | "prev_hash_mismatch" | "gap" | "reordered" | "truncated";
+    /**
+     * `truncated`: the recorded head is past the last event; `missing`: an existing tenant's
+     * chain has no recorded head (its events or its head row deleted); `unexpected_first_event`:
+     * a tenant's chain does not start with its `tenant.created` event.
+     */
+    readonly problem:
+      | "hash_mismatch"
+      | "prev_hash_mismatch"
+      | "gap"
+      | "reordered"
+      | "truncated"
+      | "missing"
+      | "unexpected_first_event";
   };
 }
 

@@ -490,6 +490,13 @@ export interface SigningKeyStore {
   insert(record: SigningKeyRecord): Promise<boolean>;
   /** Ends a key early: it stops signing at `retiresAt` and leaves the JWKS at `removedAt`. */
   retire(kid: string, retiresAt: string, removedAt: string): Promise<boolean>;
+  /** Every stored key, removed ones too, by kid: what re-sealing goes through. */
+  list(): Promise<readonly SigningKeyRecord[]>;
+  /**
+   * Replaces the key's sealed private JWK `from` with `to` (sealed under another encryption key);
+   * returns false when the key is gone or holds another sealed JWK by now.
+   */
+  reseal(kid: string, from: string, to: string): Promise<boolean>;
 }
 
 /**

@@ -116,6 +116,19 @@ describe("tenant-mfa audit verify", () => {
     expect(result.exitCode).toBe(1);
     expect(result.stdout).toContain("BROKEN: chain tenant:acme, event 1: hash_mismatch");
   });
+
+  it("names a tenant whose chain was deleted, head row and all, and exits 1", async () => {
+    const db = await seededStore();
+    const sqlite = new Database(db.slice("sqlite:".length));
+    sqlite.prepare("DELETE FROM audit_events WHERE chain = 'tenant:acme'").run();
+    sqlite.prepare("DELETE FROM audit_heads WHERE chain = 'tenant:acme'").run();
+    sqlite.close();
+    const result = await run(["audit", "verify", "--db", db]);
+    expect([result.exitCode, result.stdout.split("\n")[0]]).toEqual([
+      1,
+      "BROKEN: chain tenant:acme: missing",
+    ]);
+  });
 });
 
 describe("the engine commands", () => {
@@ -204,7 +217,7 @@ describe("tenant-mfa secrets reseal", () => {
     });
     expect([result.exitCode, result.stdout]).toEqual([
       0,
-      "Re-sealed 1 TOTP secret(s) and 0 IdP client secret(s) in 1 tenant(s).\n",
+      "Re-sealed 1 TOTP secret(s) and 0 IdP client secret(s) in 1 tenant(s), and 0 signing key(s).\n",
     ]);
 
     const after = await openApplication({ db, exemptions, encryptionKeys: [k2] });

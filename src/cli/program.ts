@@ -281,7 +281,8 @@ export function createProgram(io: CliIo): Command {
             out(`ok: ${result.chains} chain(s), ${result.events} event(s) verified`);
           } else {
             const { chain, seq, problem } = result.broken;
-            out(`BROKEN: chain ${chain}, event ${seq}: ${problem}`);
+            // A missing chain has no event to name (seq 0).
+            out(`BROKEN: chain ${chain}${seq === 0 ? "" : `, event ${String(seq)}`}: ${problem}`);
             out(`(${result.events} event(s) verified before the first broken link)`);
           }
           if (!result.ok) io.setExitCode(1);
@@ -297,7 +298,7 @@ export function createProgram(io: CliIo): Command {
     .description("Secrets at rest")
     .command("reseal")
     .description(
-      "Re-seal every sealed secret (TOTP secrets, OIDC client secrets) with the first of the configured encryption keys (key rotation)",
+      "Re-seal every sealed secret (TOTP secrets, OIDC client secrets, assurance-token signing keys) with the first of the configured encryption keys (key rotation)",
     )
     .addOption(dbOption())
     .addOption(configOption())
@@ -305,7 +306,7 @@ export function createProgram(io: CliIo): Command {
       withApplication(options, async (opened) => {
         const report = await opened.resealSecrets(OPERATOR.id);
         out(
-          `Re-sealed ${String(report.totpSecrets)} TOTP secret(s) and ${String(report.idpClientSecrets)} IdP client secret(s) in ${String(report.tenants)} tenant(s).`,
+          `Re-sealed ${String(report.totpSecrets)} TOTP secret(s) and ${String(report.idpClientSecrets)} IdP client secret(s) in ${String(report.tenants)} tenant(s), and ${String(report.signingKeys)} signing key(s).`,
         );
       }),
     );

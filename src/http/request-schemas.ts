@@ -24,7 +24,18 @@ export const time = z.iso
     error: "expected an ISO 8601 date-time such as 2026-01-31T12:00:00Z",
   });
 
-const text = (max: number) => z.string().trim().min(1, { error: "must not be empty" }).max(max);
+/**
+ * A string without U+0000, the base of every string of the API. PostgreSQL text cannot hold NUL
+ * (SQLite can): it is bad input on every store alike (DESIGN invariant 8), refused here rather
+ * than sent to the store to fail there as an outage.
+ */
+const nulFreeString = () =>
+  z.string().regex(/^[^\0]*$/, { error: "must not contain U+0000 (NUL)" });
+/** The largest value of an `integer` column (PostgreSQL's int4): a larger number is bad input. */
+export const MAX_INTEGER = 2_147_483_647;
+
+const text = (max: number) =>
+  nulFreeString().trim().min(1, { error: "must not be empty" }).max(max);
 const identifier = text(200);
 /**
  * What a principal id may hold: any printable text. Controls (Cc: NUL, newlines), format
@@ -122,7 +133,7 @@ export const createApiKeyBody = z.strictObject({
 
 /** Absolute URLs that sign-in flows may return to; the use case checks scheme and form. */
 const returnUrls = z
-  .array(z.string().min(1).max(2048))
+  .array(nulFreeString().min(1).max(2048))
   .max(20)
   .describe("Absolute URLs sign-in flows may return to: https, or http on loopback.");
 
@@ -136,7 +147,7 @@ export const returnUrlsBody = z.strictObject({ returnUrls });
 
 export const idpParams = z.strictObject({ tenant: urlSafeId, idp: urlSafeId });
 
-const values = z.array(z.string().min(1).max(1024)).max(50);
+const values = z.array(nulFreeString().min(1).max(1024)).max(50);
 
 /** An IdP registration (see `IdpRegistration`): SAML or OIDC, what to ask, how to map. */
 export const idpRegistrationBody = z.strictObject({
@@ -144,37 +155,35 @@ export const idpRegistrationBody = z.strictObject({
   protocol: z.enum(["saml", "oidc"]),
   saml: z
     .strictObject({
-      metadataXml: z
-        .string()
+      metadataXml: nulFreeString()
         .min(1)
         .max(256 * 1024)
         .optional(),
-      entityId: z.string().min(1).max(1024).optional(),
-      ssoUrl: z.string().min(1).max(2048).optional(),
+      entityId: nulFreeString().min(1).max(1024).optional(),
+      ssoUrl: nulFreeString().min(1).max(2048).optional(),
       signingCertificates: z
         .array(
-          z
-            .string()
+          nulFreeString()
             .min(1)
             .max(16 * 1024),
         )
         .max(5)
         .optional(),
       allowUnsolicited: z.boolean().optional(),
-      subjectAttribute: z.string().min(1).max(1024).optional(),
+      subjectAttribute: nulFreeString().min(1).max(1024).optional(),
     })
     .optional(),
   oidc: z
     .strictObject({
-      issuer: z.string().min(1).max(2048),
-      clientId: z.string().min(1).max(1024),
-      clientSecret: z.string().min(1).max(4096).optional(),
+      issuer: nulFreeString().min(1).max(2048),
+      clientId: nulFreeString().min(1).max(1024),
+      clientSecret: nulFreeString().min(1).max(4096).optional(),
       scopes: z
         .array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/))
         .max(20)
         .optional(),
-      idTokenAlgorithms: z.array(z.string().min(1).max(20)).max(10).optional(),
-      subjectClaim: z.string().min(1).max(200).optional(),
+      idTokenAlgorithms: z.array(nulFreeString().min(1).max(20)).max(10).optional(),
+      subjectClaim: nulFreeString().min(1).max(200).optional(),
     })
     .optional(),
   request: z
@@ -200,18 +209,17 @@ export const idpRegistrationBody = z.strictObject({
 
 /** The query of `GET /t/:tenant/idps/:idp/start`. */
 export const federationStartQuery = z.strictObject({
-  return_to: z.string().min(1).max(2048),
-  principal: z.string().min(1).max(512).optional(),
+  return_to: nulFreeString().min(1).max(2048),
+  principal: nulFreeString().min(1).max(512).optional(),
   force: z.enum(["true", "false"]).optional(),
 });
 
 /** The form an IdP posts to the SAML ACS (HTTP-POST binding). */
 export const samlAcsBody = z.strictObject({
-  SAMLResponse: z
-    .string()
+  SAMLResponse: nulFreeString()
     .min(1)
     .max(1024 * 1024),
-  RelayState: z.string().max(2048).optional(),
+  RelayState: nulFreeString().max(2048).optional(),
 });
 
 /** The query of the OIDC redirect URI: whatever the IdP sends, checked by the verifier. */
@@ -219,7 +227,7 @@ export const oidcCallbackQuery = z.record(z.string(), z.unknown());
 
 export const replacePolicyBody = z.strictObject({ policy: policyInput, rationale });
 export const rollbackPolicyBody = z.strictObject({
-  toVersion: z.int().min(1),
+  toVersion: z.int().min(1).max(MAX_INTEGER),
   rationale,
 });
 
@@ -269,7 +277,7 @@ const authenticationEvent = z.discriminatedUnion("method", [
     claims: claims.optional(),
     userVerified: z.boolean(),
     backupEligible: z.boolean(),
-    credentialId: z.string().max(1024).optional(),
+    credentialId: nulFreeString().max(1024).optional(),
     verification,
   }),
   z.strictObject({
@@ -334,16 +342,28 @@ export const decisionRequestBody = z.strictObject({
     .optional(),
 });
 
-const limit = z
-  .string()
+const limit = nulFreeString()
   .regex(/^\d{1,4}$/, { error: "expected a whole number between 1 and 500" })
   .transform(Number)
   .pipe(z.int().min(1).max(500, { error: "expected a whole number between 1 and 500" }));
 
 /** Cursor paging: `after` is the `next` of the previous page. */
 export const pageQuery = z.strictObject({
-  after: z.string().min(1).max(500).optional(),
+  after: nulFreeString().min(1).max(500).optional(),
   limit: limit.optional(),
+});
+
+/**
+ * Paging by a position kept in an `integer` column (an audit seq, a policy version): the cursor
+ * is that number, at most {@link MAX_INTEGER}.
+ */
+export const positionPageQuery = pageQuery.extend({
+  after: nulFreeString()
+    .regex(/^\d{1,10}$/, { error: "expected the next of a previous page" })
+    .refine((value) => Number(value) <= MAX_INTEGER, {
+      error: "expected the next of a previous page",
+    })
+    .optional(),
 });
 
 export const exemptionListQuery = pageQuery.extend({
@@ -354,7 +374,7 @@ export const exemptionListQuery = pageQuery.extend({
   activeAt: time.optional().describe("Only those active at this instant."),
 });
 
-export const auditListQuery = pageQuery.extend({
+export const auditListQuery = positionPageQuery.extend({
   type: text(200).optional(),
   from: time.optional(),
   to: time.optional(),
@@ -363,7 +383,7 @@ export const auditListQuery = pageQuery.extend({
 
 export const auditVerifyQuery = z.strictObject({ tenant: identifier.optional() });
 
-const segment = z.string().min(1).max(200);
+const segment = nulFreeString().min(1).max(200);
 /** A principal id in a path, as registered: never trimmed. */
 const principalId = printableId(segment);
 export const idParams = z.strictObject({ id: segment });
@@ -388,8 +408,7 @@ export const totpEnrolmentBody = z.strictObject({
  * The end user's IP address as the platform saw it (IPv4 or IPv6, as `node:net` `isIP` accepts):
  * failed verifications are limited per address as well as per principal.
  */
-export const clientAddress = z
-  .string()
+export const clientAddress = nulFreeString()
   .max(64)
   .refine((value) => isIP(value) !== 0, { error: "expected an IPv4 or IPv6 address" })
   .describe(
@@ -401,7 +420,7 @@ export const clientAddress = z
 
 /** A TOTP code as typed: its digits are checked by the verifier, which counts failures. */
 export const totpCodeBody = z.strictObject({
-  code: z.string().max(16).describe("The code the authenticator app shows."),
+  code: nulFreeString().max(16).describe("The code the authenticator app shows."),
   clientAddress: clientAddress.optional(),
 });
 
@@ -412,14 +431,13 @@ export const unlockBody = z.strictObject({
 
 /** A tenant's WebAuthn relying party, as an administrator sets it. */
 export const webauthnSettingsBody = z.strictObject({
-  rpId: z
-    .string()
+  rpId: nulFreeString()
     .min(1)
     .max(253)
     .describe("The RP id: a registrable suffix of every origin's host."),
   rpName: text(64).optional().describe("Shown by authenticators; the tenant's name by default."),
   origins: z
-    .array(z.string().max(300))
+    .array(nulFreeString().max(300))
     .min(1)
     .max(20)
     .describe("Exact origins; https, or http only for localhost and *.localhost."),
@@ -432,7 +450,7 @@ export const webauthnSettingsBody = z.strictObject({
     .optional()
     .describe("`none` by default; `direct` whenever `aaguids` is set."),
   aaguids: z
-    .array(z.string().max(36))
+    .array(nulFreeString().max(36))
     .max(100)
     .optional()
     .describe("Authenticator models allowed (AAGUIDs); empty or absent: any."),
@@ -447,9 +465,9 @@ export const webauthnSettingsBody = z.strictObject({
 /** A WebAuthn response as @simplewebauthn/browser returns it; the verifier checks the rest. */
 const webauthnResponse = z
   .looseObject({
-    id: z.string().min(1).max(1400),
-    rawId: z.string().min(1).max(1400),
-    type: z.string().max(32),
+    id: nulFreeString().min(1).max(1400),
+    rawId: nulFreeString().min(1).max(1400),
+    type: nulFreeString().max(32),
     response: z.looseObject({}),
   })
   .describe(

@@ -227,7 +227,15 @@ export const auditVerification = z.object({
     .object({
       chain: z.string(),
       seq: z.int(),
-      problem: z.enum(["hash_mismatch", "prev_hash_mismatch", "gap", "reordered"]),
+      problem: z.enum([
+        "hash_mismatch",
+        "prev_hash_mismatch",
+        "gap",
+        "reordered",
+        "truncated",
+        "missing",
+        "unexpected_first_event",
+      ]),
     })
     .optional(),
 });

@@ -39,7 +39,7 @@ export interface ActiveSigningKey {
 }
 
 /** The context a private signing key is sealed in: it opens for this key only. */
-const privateKeyContext = (kid: string): string => `signing_key:${kid}:private_jwk`;
+export const privateKeyContext = (kid: string): string => `signing_key:${kid}:private_jwk`;
 
 const plus = (iso: string, seconds: number): string =>
   new Date(Date.parse(iso) + seconds * 1000).toISOString();

@@ -62,7 +62,8 @@ export function linkEvent(
 }
 
 /** Why a link is broken. */
-export type ChainProblem = "hash_mismatch" | "prev_hash_mismatch" | "gap" | "reordered";
+export type ChainProblem =
+  "hash_mismatch" | "prev_hash_mismatch" | "gap" | "reordered" | "unexpected_first_event";
 
 /**
  * Checks events read in storage order against the previous link: positions follow on without
@@ -79,4 +80,18 @@ export function checkLink(
   if (event.prevHash !== (previous?.hash ?? GENESIS_HASH)) return "prev_hash_mismatch";
   if (hashEvent(event) !== event.hash) return "hash_mismatch";
   return undefined;
+}
+
+/**
+ * Checks that a tenant's chain starts where every tenant's does, with its `tenant.created` event
+ * (written with the tenant): a chain that starts otherwise lost its beginning. Other events, and
+ * the platform chain's, pass.
+ */
+export function checkFirstEvent(event: AuditEvent): ChainProblem | undefined {
+  if (event.seq !== 1 || event.chain === chainOf(null)) return undefined;
+  return event.type === "tenant.created" &&
+    event.tenant !== null &&
+    event.chain === chainOf(event.tenant)
+    ? undefined
+    : "unexpected_first_event";
 }

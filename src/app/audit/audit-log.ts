@@ -3,9 +3,26 @@ import type { Application, AuditVerification } from "../application.js";
 import { transact, type Context } from "../context.js";
 import { AppError } from "../errors.js";
 import { pageLimit, requireTenant } from "../tenants/tenants.js";
-import { chainOf, checkLink } from "./audit-chain.js";
+import { chainOf, checkFirstEvent, checkLink } from "./audit-chain.js";
 
 const VERIFY_BATCH = 1000;
+const TENANT_PAGE = 500;
+
+type AuditProblem = NonNullable<AuditVerification["broken"]>["problem"];
+
+/** Every chain recorded, and the chain of every tenant, recorded or not, in order. */
+async function listChains(context: Context): Promise<readonly string[]> {
+  const chains = new Set(await transact(context, (r) => r.audit.chains()));
+  let after: string | undefined;
+  do {
+    const page = await transact(context, (r) =>
+      r.tenants.list({ ...(after === undefined ? {} : { after }), limit: TENANT_PAGE }),
+    );
+    for (const record of page.items) chains.add(chainOf(record.id));
+    after = page.next;
+  } while (after !== undefined);
+  return [...chains].sort();
+}
 
 /** Reading and verifying the audit chains. */
 export function auditUseCases(context: Context): Application["audit"] {
@@ -32,48 +49,58 @@ export function auditUseCases(context: Context): Application["audit"] {
       else authorize(caller, "audit.read", scope.tenant);
       const { tenant } = scope;
       // An unknown tenant has no chain to verify: "verified" would tell an auditor's typo it is fine.
+      // Every tenant has a chain (its creation is its first event): one with none is listed too.
       const chains =
         tenant === undefined
-          ? await transact(context, (r) => r.audit.chains())
+          ? await listChains(context)
           : await transact(context, async (r) => {
               await requireTenant(r, tenant);
               return [chainOf(tenant)];
             });
       let events = 0;
+      const broken = (chain: string, seq: number, problem: AuditProblem): AuditVerification => ({
+        ok: false,
+        chains: chains.length,
+        events,
+        broken: { chain, seq, problem },
+      });
       for (const chain of chains) {
         let previous: { seq: number; hash: string } | undefined;
-        for (;;) {
+        const readOn = async (limit: number) => {
           const batch = await transact(context, (r) =>
-            r.audit.read(chain, { afterSeq: previous?.seq ?? 0, limit: VERIFY_BATCH }),
+            r.audit.read(chain, { afterSeq: previous?.seq ?? 0, limit }),
           );
           for (const event of batch) {
-            const problem = checkLink(event, previous);
-            if (problem !== undefined) {
-              return {
-                ok: false,
-                chains: chains.length,
-                events,
-                broken: { chain, seq: event.seq, problem },
-              };
-            }
+            const problem = checkLink(event, previous) ?? checkFirstEvent(event);
+            if (problem !== undefined) return { problem, seq: event.seq };
             previous = { seq: event.seq, hash: event.hash };
             events += 1;
           }
           onProgress?.(events);
-          if (batch.length < VERIFY_BATCH) break;
+          return batch.length;
+        };
+        // Every event stored, to its end: an event written past the head (a forged one) is seen.
+        for (;;) {
+          const read = await readOn(VERIFY_BATCH);
+          if (typeof read !== "number") return broken(chain, read.seq, read.problem);
+          if (read < VERIFY_BATCH) break;
         }
-        // Deleting the newest events leaves a chain that links up: the recorded head tells.
+        // The head, read after every event seen, is at least as far on as they are: an event is
+        // appended with its head in one transaction. Events appended since the last read are read
+        // up to that head, so a chain growing on a live server is not taken for a truncated one.
         const head = await transact(context, (r) => r.audit.head(chain));
-        if (
-          head !== undefined &&
-          (head.seq !== (previous?.seq ?? 0) || head.hash !== previous?.hash)
-        ) {
-          return {
-            ok: false,
-            chains: chains.length,
-            events,
-            broken: { chain, seq: head.seq, problem: "truncated" },
-          };
+        // Every chain verified has a head: a platform chain is listed by its head, and a tenant's
+        // is created with the tenant. None left means the chain (or its anchor) was deleted.
+        if (head === undefined) return broken(chain, 0, "missing");
+        while ((previous?.seq ?? 0) < head.seq) {
+          const read = await readOn(Math.min(VERIFY_BATCH, head.seq - (previous?.seq ?? 0)));
+          if (typeof read !== "number") return broken(chain, read.seq, read.problem);
+          if (read === 0) break;
+        }
+        // Deleting the newest events leaves a chain that links up, and a forged event past the
+        // head links up too: the recorded head tells.
+        if (head.seq !== (previous?.seq ?? 0) || head.hash !== previous?.hash) {
+          return broken(chain, head.seq, "truncated");
         }
       }
       return { ok: true, chains: chains.length, events };

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { openHarness, type Harness } from "../test-support/harness.js";
+import { linkEvent } from "./audit-chain.js";
 
 describe("audit chain verification against tampering", () => {
   let dir: string;
@@ -110,6 +111,81 @@ describe("audit chain verification against tampering", () => {
     expect(await verifyAcme()).toMatchObject({
       ok: false,
       broken: { seq: 5, problem: "truncated" },
+    });
+  });
+
+  it("finds an event that links up, appended past the head without moving it", async () => {
+    const last = db
+      .prepare("SELECT * FROM audit_events WHERE chain = 'tenant:acme' AND seq = 5")
+      .get() as { hash: string; tenant: string; at: string };
+    const forged = linkEvent(
+      { tenant: "acme", type: "exemption.approved", actor: "key_someone", payload: { id: "x" } },
+      { seq: 5, hash: last.hash },
+      "evt_forged",
+      last.at,
+    );
+    db.prepare(
+      "INSERT INTO audit_events (chain, seq, id, tenant, type, actor, at, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    ).run(
+      forged.chain,
+      forged.seq,
+      forged.id,
+      forged.tenant,
+      forged.type,
+      forged.actor,
+      forged.at,
+      JSON.stringify(forged.payload),
+      forged.prevHash,
+      forged.hash,
+    );
+    expect(await verifyAcme()).toMatchObject({
+      ok: false,
+      broken: { chain: "tenant:acme", seq: 5, problem: "truncated" },
+    });
+  });
+
+  // The head row is the anchor that finds deleted newest events; deleting it with them, or the
+  // whole chain, must not leave an existing tenant that "verifies" with nothing to verify.
+  it("finds a tenant's whole chain deleted with its head row", async () => {
+    db.prepare("DELETE FROM audit_events WHERE chain = 'tenant:acme'").run();
+    db.prepare("DELETE FROM audit_heads WHERE chain = 'tenant:acme'").run();
+    expect(await verifyAcme()).toMatchObject({
+      ok: false,
+      events: 0,
+      broken: { chain: "tenant:acme", seq: 0, problem: "missing" },
+    });
+  });
+
+  it("finds a tenant's head row deleted, its events left", async () => {
+    db.prepare("DELETE FROM audit_heads WHERE chain = 'tenant:acme'").run();
+    expect(await verifyAcme()).toMatchObject({
+      ok: false,
+      broken: { chain: "tenant:acme", seq: 0, problem: "missing" },
+    });
+  });
+
+  it("finds a tenant with no chain at all when verifying every chain", async () => {
+    db.prepare("DELETE FROM audit_events WHERE chain = 'tenant:acme'").run();
+    db.prepare("DELETE FROM audit_heads WHERE chain = 'tenant:acme'").run();
+    expect(await h.app.audit.verify(h.admin, {})).toMatchObject({
+      ok: false,
+      chains: 2,
+      broken: { chain: "tenant:acme", seq: 0, problem: "missing" },
+    });
+  });
+
+  it("finds a tenant's chain wiped and started again by the next change", async () => {
+    db.prepare("DELETE FROM audit_events WHERE chain = 'tenant:acme'").run();
+    db.prepare("DELETE FROM audit_heads WHERE chain = 'tenant:acme'").run();
+    await h.app.policies.replace(h.admin, "acme", {
+      policy: { posture: "platform_mfa" },
+      rationale: "after the wipe",
+      ifMatch: 5,
+    });
+    // A well-linked chain, but not the tenant's: it does not start with its creation.
+    expect(await verifyAcme()).toMatchObject({
+      ok: false,
+      broken: { chain: "tenant:acme", seq: 1, problem: "unexpected_first_event" },
     });
   });
 

@@ -4,7 +4,8 @@ import { createAesGcmSealer } from "../../secrets/aes-gcm-sealer.js";
 import { createTotpProtocol } from "../../verifiers/totp/index.js";
 import { oathtoolCode } from "../../verifiers/totp/test-support/oathtool.js";
 import { createApplication } from "../create-application.js";
-import { openHarness, type Harness } from "../test-support/harness.js";
+import { CountingRandom, openHarness, type Harness } from "../test-support/harness.js";
+import { privateKeyContext } from "../assurance/signing-keys.js";
 import { totpSecretContext } from "../authenticators/authenticators.js";
 import { clientSecretContext } from "../federation/endpoints.js";
 import { resealSecrets } from "./reseal-secrets.js";
@@ -42,7 +43,7 @@ describe("re-sealing secrets under a new key", () => {
       createAesGcmSealer([newKey, oldKey]),
       "cli:secrets reseal",
     );
-    expect(report).toEqual({ tenants: 3, totpSecrets: 4, idpClientSecrets: 0 });
+    expect(report).toEqual({ tenants: 3, totpSecrets: 4, idpClientSecrets: 0, signingKeys: 0 });
 
     const onlyNew = createAesGcmSealer([newKey]);
     for (const { tenant, id, secret } of enrolled) {
@@ -97,7 +98,7 @@ describe("re-sealing secrets under a new key", () => {
       createAesGcmSealer([newKey, oldKey]),
       "cli:secrets reseal",
     );
-    expect(report).toEqual({ tenants: 1, totpSecrets: 0, idpClientSecrets: 1 });
+    expect(report).toEqual({ tenants: 1, totpSecrets: 0, idpClientSecrets: 1, signingKeys: 0 });
 
     const record = await h.store.transaction(({ idps }) => idps.get("acme", "corp"));
     if (record?.protocol !== "oidc") throw new Error("the IdP is gone");
@@ -114,6 +115,55 @@ describe("re-sealing secrets under a new key", () => {
     const audit = await h.app.audit.list(h.admin, "acme", { type: "secrets.resealed" }, {});
     expect(audit.items.map((e) => e.payload)).toEqual([{ kind: "idp_client_secret", count: 1 }]);
     expect(JSON.stringify(audit.items)).not.toContain(clientSecret);
+  });
+
+  // The assurance-token signing keys' private JWKs are sealed secrets too: after a reseal they
+  // must open with the new key alone, or dropping the old (perhaps compromised) key breaks token
+  // signing and /.well-known/jwks.json with secret.unavailable.
+  it("re-seals the signing keys' private JWKs, so that the new key alone still signs, audited in the platform chain", async () => {
+    // The first signing key is made (and sealed with the old key) on first use.
+    expect((await h.app.assurance.jwks()).keys).toHaveLength(1);
+    await h.app.assurance.rotateSigningKey(h.admin, {});
+
+    const report = await resealSecrets(
+      h.context,
+      createAesGcmSealer([newKey, oldKey]),
+      "cli:secrets reseal",
+    );
+    expect(report).toEqual({ tenants: 0, totpSecrets: 0, idpClientSecrets: 0, signingKeys: 2 });
+
+    const keys = await h.store.read(({ signingKeys }) =>
+      signingKeys.published(h.clock.now().toISOString()),
+    );
+    expect(keys).toHaveLength(2);
+    const onlyNew = createAesGcmSealer([newKey]);
+    for (const key of keys) {
+      expect(key.sealedPrivateJwk.startsWith("v1.k2.")).toBe(true);
+      expect(
+        JSON.parse(onlyNew.open(key.sealedPrivateJwk, privateKeyContext(key.kid))),
+      ).toMatchObject({ kty: key.publicJwk.kty });
+    }
+
+    // The operator drops the old key, as the reseal command's help tells them to.
+    const rotated = h.application({
+      store: h.store,
+      random: new CountingRandom(500_000),
+      secrets: onlyNew,
+    });
+    try {
+      const published = await rotated.assurance.jwks();
+      expect(published.keys.map((key) => key.kid)).toEqual(keys.map((key) => key.kid));
+    } finally {
+      rotated.close();
+    }
+
+    const platform = await h.store.read(({ audit }) =>
+      audit.read("platform", { afterSeq: 0, limit: 100, filter: { type: "secrets.resealed" } }),
+    );
+    expect(platform.map((e) => [e.actor, e.payload])).toEqual([
+      ["cli:secrets reseal", { kind: "signing_key", count: 2 }],
+    ]);
+    expect(await h.app.audit.verify(h.admin, {})).toMatchObject({ ok: true });
   });
 
   it("stops with secret.unavailable, not a store outage, when the key that sealed a secret is gone", async () => {

@@ -1,3 +1,4 @@
+import { privateKeyContext } from "../assurance/signing-keys.js";
 import { totpSecretContext } from "../authenticators/authenticators.js";
 import { recordAudit, transact, type Context } from "../context.js";
 import { clientSecretContext } from "../federation/endpoints.js";
@@ -9,14 +10,17 @@ export interface ResealReport {
   readonly tenants: number;
   readonly totpSecrets: number;
   readonly idpClientSecrets: number;
+  /** Assurance-token signing keys: platform-wide, in no tenant. */
+  readonly signingKeys: number;
 }
 
 /**
- * Re-seals every sealed secret (TOTP secrets, OIDC client secrets) with `secrets`' current key:
- * key rotation is to configure the new key first, keep the old one to open with, run this, then
- * drop the old key. One transaction per tenant, with an audit event per kind naming how many were
- * re-sealed; the secrets never leave memory. A record changed concurrently (compare-and-set) is
- * left for the next run.
+ * Re-seals every sealed secret (TOTP secrets, OIDC client secrets, the private keys of the
+ * assurance-token signing keys) with `secrets`' current key: key rotation is to configure the new
+ * key first, keep the old one to open with, run this, then drop the old key. One transaction per
+ * tenant, and one for the signing keys (audited in the platform chain), with an audit event per
+ * kind naming how many were re-sealed; the secrets never leave memory. A record changed
+ * concurrently (compare-and-set) is left for the next run.
  */
 export async function resealSecrets(
   context: Context,
@@ -54,9 +58,22 @@ export async function resealSecrets(
       totpSecrets += counts.totp;
       idpClientSecrets += counts.idp;
     }
-    if (page.next === undefined) return { tenants, totpSecrets, idpClientSecrets };
+    if (page.next === undefined) break;
     after = page.next;
   }
+  const signingKeys = await transact(context, async (r) => {
+    const count = await resealSigningKeys(r, reseal);
+    if (count > 0) {
+      await recordAudit(context, r, {
+        tenant: null,
+        type: "secrets.resealed",
+        actor,
+        payload: { kind: "signing_key", count },
+      });
+    }
+    return count;
+  });
+  return { tenants, totpSecrets, idpClientSecrets, signingKeys };
 }
 
 type Reseal = (sealed: string, where: string) => string;
@@ -67,6 +84,16 @@ async function resealTotp(r: Repositories, tenant: string, reseal: Reseal): Prom
     const { principal, id, sealedSecret } = record;
     const sealed = reseal(sealedSecret, totpSecretContext(tenant, principal, id));
     if (await r.authenticators.reseal(tenant, principal, id, sealedSecret, sealed)) done += 1;
+  }
+  return done;
+}
+
+/** Every stored key, removed ones too: none is left sealed under a key that is to go. */
+async function resealSigningKeys(r: Repositories, reseal: Reseal): Promise<number> {
+  let done = 0;
+  for (const { kid, sealedPrivateJwk } of await r.signingKeys.list()) {
+    const sealed = reseal(sealedPrivateJwk, privateKeyContext(kid));
+    if (await r.signingKeys.reseal(kid, sealedPrivateJwk, sealed)) done += 1;
   }
   return done;
 }

@@ -15,6 +15,7 @@ import {
   exemptionRequestBody,
   idParams,
   pageQuery,
+  positionPageQuery,
   principalParams,
   reasonBody,
   replacePolicyBody,
@@ -124,7 +125,7 @@ export function registerTenantRoutes(server: FastifyInstance, context: ApiContex
     tag: "policy",
     summary: "Every version of the tenant's policy, newest first, with its diff",
     params: tenantParams,
-    query: pageQuery,
+    query: positionPageQuery,
     success: { status: 200, description: "A page of versions.", schema: pages.policyHistory },
     handler: async ({ params, query, caller }) =>
       listBody(await app.policies.history(caller, params.tenant, pageRequest(query))),

@@ -95,5 +95,42 @@ export function describeSigningKeys({ store }: ContractContext): void {
         ),
       ).toBe(false);
     });
+
+    it("lists every key, removed ones too, and re-seals one only while it holds the sealed JWK read", async () => {
+      const base = stretch();
+      const removed = key(base, 0, { removedAt: at(base + DAY) });
+      const current = key(base, 2 * DAY);
+      await store().transaction(async ({ signingKeys }) => {
+        await signingKeys.insert(removed);
+        await signingKeys.insert(current);
+      });
+      const listed = await store().read(({ signingKeys }) => signingKeys.list());
+      expect(listed.find((k) => k.kid === removed.kid)).toStrictEqual(removed);
+      expect(listed.find((k) => k.kid === current.kid)).toStrictEqual(current);
+
+      const resealed = "v1.k2.cccc.dddd";
+      expect(
+        await store().transaction(({ signingKeys }) =>
+          signingKeys.reseal(removed.kid, removed.sealedPrivateJwk, resealed),
+        ),
+      ).toBe(true);
+      // Sealed again meanwhile (another run), or unknown: nothing is written.
+      expect(
+        await store().transaction(({ signingKeys }) =>
+          signingKeys.reseal(removed.kid, removed.sealedPrivateJwk, "v1.k3.eeee.ffff"),
+        ),
+      ).toBe(false);
+      expect(
+        await store().transaction(({ signingKeys }) =>
+          signingKeys.reseal("key_unknown", removed.sealedPrivateJwk, resealed),
+        ),
+      ).toBe(false);
+      const after = await store().read(({ signingKeys }) => signingKeys.list());
+      expect(after.find((k) => k.kid === removed.kid)).toStrictEqual({
+        ...removed,
+        sealedPrivateJwk: resealed,
+      });
+      expect(after.find((k) => k.kid === current.kid)).toStrictEqual(current);
+    });
   });
 }

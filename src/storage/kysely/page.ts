@@ -10,11 +10,12 @@ export function encodeCursor(key: string): string {
 /**
  * The key a cursor of {@link encodeCursor} holds. Anything else is refused rather than read as
  * some key: Node's decoder skips characters outside the alphabet and replaces broken UTF-8, so a
- * cursor is accepted only when it is exactly what encoding its key gives back.
+ * cursor is accepted only when it is exactly what encoding its key gives back. No key holds
+ * U+0000 (the API refuses it, and PostgreSQL text cannot hold it): a cursor of one is refused too.
  */
 export function decodeCursor(cursor: string): string {
   const key = Buffer.from(cursor, "base64url").toString("utf8");
-  if (key.length === 0 || encodeCursor(key) !== cursor) {
+  if (key.length === 0 || key.includes("\0") || encodeCursor(key) !== cursor) {
     throw new AppError("request.invalid", "after is not a cursor this service gave out.");
   }
   return key;

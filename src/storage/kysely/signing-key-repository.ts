@@ -50,6 +50,22 @@ export function createSigningKeyRepository(db: Kysely<Database>): SigningKeyStor
         .executeTakeFirst();
       return updated.numUpdatedRows === 1n;
     },
+
+    async list() {
+      const rows = await db.selectFrom("signing_keys").selectAll().orderBy("kid").execute();
+      return rows.map(toRecord);
+    },
+
+    // Compare-and-set on the sealed value: a key sealed again meanwhile is left as it is.
+    async reseal(kid, from, to) {
+      const updated = await db
+        .updateTable("signing_keys")
+        .set({ sealed_private_jwk: to })
+        .where("kid", "=", kid)
+        .where("sealed_private_jwk", "=", from)
+        .executeTakeFirst();
+      return updated.numUpdatedRows === 1n;
+    },
   };
 }
 
