@@ -1,3 +1,4 @@
+import type { AuditCheckpoint } from "./audit/audit-checkpoints.js";
 import type { JsonWebKeySet } from "./assurance/signing-keys.js";
 import type { Decision } from "../core/decision.js";
 import type {
@@ -361,9 +362,11 @@ export interface AuditVerification {
     readonly chain: string;
     readonly seq: number;
     /**
-     * `truncated`: the recorded head is past the last event; `missing`: an existing tenant's
-     * chain has no recorded head (its events or its head row deleted); `unexpected_first_event`:
-     * a tenant's chain does not start with its `tenant.created` event.
+     * `truncated`: the recorded head and the last event disagree; `missing`: an existing
+     * tenant's chain has no recorded head (its events or its head row deleted);
+     * `unexpected_first_event`: a tenant's chain does not start with its `tenant.created` event;
+     * `checkpoint_mismatch`: the event a checkpoint names is gone or holds another hash (history
+     * was rewritten since the checkpoint, hashes and head recomputed with it).
      */
     readonly problem:
       | "hash_mismatch"
@@ -372,8 +375,11 @@ export interface AuditVerification {
       | "reordered"
       | "truncated"
       | "missing"
-      | "unexpected_first_event";
+      | "unexpected_first_event"
+      | "checkpoint_mismatch";
   };
+  /** The checkpoint verified against, when one was given and its event matched. */
+  readonly checkpoint?: { readonly chain: string; readonly seq: number };
 }
 
 /** The use cases, each checking the caller's role and tenant first. */
@@ -665,12 +671,22 @@ export interface Application {
       filter: AuditFilter,
       page: PageRequest,
     ): Promise<Page<AuditEvent>>;
-    /** Verifies one tenant's chain, or (platform admins) every chain. */
+    /**
+     * Verifies one tenant's chain, or (platform admins) every chain; with a `checkpoint` (see
+     * {@link Application.audit.checkpoint}), also that the event it names is still the one it
+     * was, or `audit.checkpoint_invalid` when this service did not sign it for a chain in scope.
+     */
     verify(
       caller: Caller,
-      scope: { tenant?: string },
+      scope: { tenant?: string; checkpoint?: string },
       onProgress?: (done: number) => void,
     ): Promise<AuditVerification>;
+    /**
+     * A signed checkpoint of one tenant's chain at its head (its auditors and administrators), or
+     * of the platform chain (platform administrators), for an auditor to keep outside the
+     * operator's reach and verify against later.
+     */
+    checkpoint(caller: Caller, scope: { tenant?: string }): Promise<AuditCheckpoint>;
   };
 
   /** Assurance tokens: the keys that verify them, and their rotation. */

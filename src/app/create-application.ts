@@ -4,6 +4,7 @@ import type { Application } from "./application.js";
 import { assuranceUseCases } from "./assurance/assurance.js";
 import { signingKeys } from "./assurance/signing-keys.js";
 import type { AssuranceTokenSigner } from "./assurance/token-signer.js";
+import { auditCheckpoints } from "./audit/audit-checkpoints.js";
 import { auditUseCases } from "./audit/audit-log.js";
 import { authenticatorUseCases } from "./authenticators/authenticators.js";
 import { recoveryCodeUseCases } from "./authenticators/recovery-codes.js";
@@ -73,6 +74,7 @@ export function createApplication(parts: ApplicationParts): Application & { clos
   const cache = new RulesCache(parts.store, parts.clock);
   const keys = new ApiKeyCache(parts.store, parts.clock);
   const services: DecisionServices = { rules: cache, receipts: new ReceiptWriter(context) };
+  const publicUrl = parts.publicUrl ?? parts.federation?.publicUrl ?? "http://localhost";
   const signingKeySet =
     parts.secrets === undefined || parts.tokenSigner === undefined
       ? undefined
@@ -102,7 +104,15 @@ export function createApplication(parts: ApplicationParts): Application & { clos
     decisions: decisionUseCases(context, services),
     idps: idpUseCases(context, parts.federation),
     federation,
-    audit: auditUseCases(context),
+    audit: auditUseCases(
+      context,
+      auditCheckpoints(
+        context,
+        signingKeySet === undefined || parts.tokenSigner === undefined
+          ? undefined
+          : { keys: signingKeySet, signer: parts.tokenSigner, issuer: publicUrl },
+      ),
+    ),
     assurance: assuranceUseCases(signingKeySet),
     authenticators,
     recoveryCodes,
@@ -112,7 +122,7 @@ export function createApplication(parts: ApplicationParts): Application & { clos
       services,
       { authenticators, recoveryCodes, webauthn, federation },
       {
-        publicUrl: parts.publicUrl ?? parts.federation?.publicUrl ?? "http://localhost",
+        publicUrl,
         keys: signingKeySet,
         signer: parts.tokenSigner,
       },

@@ -117,6 +117,24 @@ describe("tenant-mfa audit verify", () => {
     expect(result.stdout).toContain("BROKEN: chain tenant:acme, event 1: hash_mismatch");
   });
 
+  it("prints a signed checkpoint, and verifies against it from the file it was saved to", async () => {
+    const db = await seededStore();
+    const taken = await run(["audit", "checkpoint", "--db", db, "--tenant", "acme"]);
+    expect(taken.exitCode, taken.stderr).toBe(0);
+    expect(JSON.parse(taken.stdout)).toMatchObject({ chain: "tenant:acme", seq: 2 });
+    const file = join(mkdtempSync(join(tmpdir(), "tenant-mfa-checkpoint-")), "acme.json");
+    writeFileSync(file, taken.stdout);
+    // Four events: signing the first checkpoint made the first signing key, in the platform chain.
+    const result = await run(["audit", "verify", "--db", db, "--checkpoint", file]);
+    expect([result.exitCode, result.stdout]).toEqual([
+      0,
+      "ok: 2 chain(s), 4 event(s) verified, matching the checkpoint of tenant:acme at event 2\n",
+    ]);
+    const forged = await run(["audit", "verify", "--db", db, "--checkpoint", "eyJ.e30.AAAA"]);
+    expect(forged.exitCode).not.toBe(0);
+    expect(forged.stderr).toContain("not signed by this service");
+  });
+
   it("names a tenant whose chain was deleted, head row and all, and exits 1", async () => {
     const db = await seededStore();
     const sqlite = new Database(db.slice("sqlite:".length));

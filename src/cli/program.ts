@@ -28,6 +28,28 @@ export interface CliIo {
 }
 
 /** The operator at the terminal: a platform administrator by virtue of holding the store. */
+/**
+ * The signed checkpoint `value` names: a file holding what `audit checkpoint` printed (or the
+ * bare checkpoint), or the checkpoint itself.
+ */
+function readCheckpoint(value: string): string {
+  let text = value;
+  try {
+    text = readFileSync(value, "utf8").trim();
+  } catch {
+    // Not a file: the checkpoint itself.
+  }
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (typeof parsed === "object" && parsed !== null && "checkpoint" in parsed) {
+      return String(parsed.checkpoint);
+    }
+  } catch {
+    // Not JSON: the bare checkpoint.
+  }
+  return text;
+}
+
 const OPERATOR: Caller = {
   id: "cli",
   name: "tenant-mfa CLI operator",
@@ -263,14 +285,23 @@ export function createProgram(io: CliIo): Command {
     .addOption(dbOption())
     .addOption(configOption())
     .option("--tenant <tenant>", "verify only this tenant's chain")
+    .option(
+      "--checkpoint <checkpoint>",
+      "also verify against a checkpoint taken earlier: the file `audit checkpoint` printed, or the signed checkpoint itself",
+    )
     .option("--json", "print the result as JSON")
-    .action((options: StoreOptions & { tenant?: string; json?: boolean }) =>
+    .action((options: StoreOptions & { tenant?: string; checkpoint?: string; json?: boolean }) =>
       withApplication(options, async (opened) => {
         const progress = createProgress(io.stderr, "verifying audit chains");
         try {
           const result = await opened.app.audit.verify(
             OPERATOR,
-            options.tenant === undefined ? {} : { tenant: options.tenant },
+            {
+              ...(options.tenant === undefined ? {} : { tenant: options.tenant }),
+              ...(options.checkpoint === undefined
+                ? {}
+                : { checkpoint: readCheckpoint(options.checkpoint) }),
+            },
             (done) => {
               progress.update(done);
             },
@@ -278,7 +309,11 @@ export function createProgram(io: CliIo): Command {
           progress.done();
           if (options.json === true) out(JSON.stringify(result));
           else if (result.broken === undefined) {
-            out(`ok: ${result.chains} chain(s), ${result.events} event(s) verified`);
+            const against =
+              result.checkpoint === undefined
+                ? ""
+                : `, matching the checkpoint of ${result.checkpoint.chain} at event ${String(result.checkpoint.seq)}`;
+            out(`ok: ${result.chains} chain(s), ${result.events} event(s) verified${against}`);
           } else {
             const { chain, seq, problem } = result.broken;
             // A missing chain has no event to name (seq 0).
@@ -290,6 +325,27 @@ export function createProgram(io: CliIo): Command {
           progress.done();
           throw error;
         }
+      }),
+    );
+
+  audit
+    .command("checkpoint")
+    .description(
+      "Print a signed checkpoint of a tenant's chain (or the platform chain) as JSON: keep it where the operator cannot change it, and verify against it later with `audit verify --checkpoint`",
+    )
+    .addOption(dbOption())
+    .addOption(configOption())
+    .option(
+      "--tenant <tenant>",
+      "the tenant whose chain to checkpoint (default: the platform chain)",
+    )
+    .action((options: StoreOptions & { tenant?: string }) =>
+      withApplication(options, async (opened) => {
+        const taken = await opened.app.audit.checkpoint(
+          OPERATOR,
+          options.tenant === undefined ? {} : { tenant: options.tenant },
+        );
+        out(JSON.stringify(taken));
       }),
     );
 

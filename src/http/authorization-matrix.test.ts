@@ -635,6 +635,14 @@ const tenantRoutes: RouteCase[] = [
     success: 200,
     prepare: (tenant) => ({ url: `/v1/audit/verify?tenant=${tenant}` }),
   },
+  {
+    method: "GET",
+    path: "/v1/audit/checkpoint",
+    title: "/v1/audit/checkpoint?tenant=:tenant",
+    allowed: AUDIT_READERS,
+    success: 200,
+    prepare: (tenant) => ({ url: `/v1/audit/checkpoint?tenant=${tenant}` }),
+  },
 ];
 
 /** The flow API: a flow made by the tenant's service key, and the code of one walked through. */
@@ -765,6 +773,14 @@ const platformRoutes: RouteCase[] = [
     allowed: PLATFORM_ADMIN,
     success: 200,
     prepare: () => ({ url: "/v1/audit/verify" }),
+  },
+  {
+    method: "GET",
+    path: "/v1/audit/checkpoint",
+    title: "/v1/audit/checkpoint (the platform chain)",
+    allowed: PLATFORM_ADMIN,
+    success: 200,
+    prepare: () => ({ url: "/v1/audit/checkpoint" }),
   },
 ];
 

@@ -53,6 +53,7 @@ const EXPECTED: Record<ErrorCode, number> = {
   "assurance.not_allowed": 409,
   "flow.return_to_not_allowed": 400,
   "flow.audience_not_allowed": 403,
+  "audit.checkpoint_invalid": 400,
   "flow.code_invalid": 400,
   "flow.unusable": 403,
   "flow.enrolment_not_allowed": 403,

@@ -81,6 +81,7 @@ const CONTRACT = [
   "GET /v1/decisions/{id}",
   "GET /v1/tenants/{tenant}/audit",
   "GET /v1/audit/verify",
+  "GET /v1/audit/checkpoint",
   "GET /.well-known/jwks.json",
   "POST /v1/platform/signing-keys/rotate",
 ];

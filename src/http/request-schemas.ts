@@ -29,7 +29,7 @@ export const time = z.iso
  * (SQLite can): it is bad input on every store alike (DESIGN invariant 8), refused here rather
  * than sent to the store to fail there as an outage.
  */
-const nulFreeString = () =>
+export const nulFreeString = () =>
   z.string().regex(/^[^\0]*$/, { error: "must not contain U+0000 (NUL)" });
 /** The largest value of an `integer` column (PostgreSQL's int4): a larger number is bad input. */
 export const MAX_INTEGER = 2_147_483_647;
@@ -381,7 +381,17 @@ export const auditListQuery = positionPageQuery.extend({
   format: z.enum(["json", "jsonl"]).optional().describe("`jsonl` exports JSON Lines."),
 });
 
-export const auditVerifyQuery = z.strictObject({ tenant: identifier.optional() });
+export const auditVerifyQuery = z.strictObject({
+  tenant: identifier.optional(),
+  checkpoint: nulFreeString()
+    .min(1)
+    .max(4096)
+    .optional()
+    .describe(
+      "A checkpoint from /v1/audit/checkpoint: the event it names must still hold its hash (`checkpoint_mismatch` otherwise).",
+    ),
+});
+export const auditCheckpointQuery = z.strictObject({ tenant: identifier.optional() });
 
 const segment = nulFreeString().min(1).max(200);
 /** A principal id in a path, as registered: never trimmed. */
@@ -463,7 +473,7 @@ export const webauthnSettingsBody = z.strictObject({
 });
 
 /** A WebAuthn response as @simplewebauthn/browser returns it; the verifier checks the rest. */
-const webauthnResponse = z
+export const webauthnResponse = z
   .looseObject({
     id: nulFreeString().min(1).max(1400),
     rawId: nulFreeString().min(1).max(1400),

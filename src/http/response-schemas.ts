@@ -235,10 +235,32 @@ export const auditVerification = z.object({
         "truncated",
         "missing",
         "unexpected_first_event",
+        "checkpoint_mismatch",
       ]),
     })
     .optional(),
+  checkpoint: z
+    .object({ chain: z.string(), seq: z.int() })
+    .optional()
+    .describe("The checkpoint verified against, when one was sent and its event matched."),
 });
+
+export const auditCheckpoint = z
+  .object({
+    chain: z.string(),
+    seq: z.int(),
+    hash: z.string(),
+    at: time,
+    checkpoint: z
+      .string()
+      .describe(
+        "The signed statement (compact JWS, typ tenant-mfa-audit-checkpoint+jwt): keep it where the operator cannot change it, and send it to /v1/audit/verify later.",
+      ),
+    key: z
+      .record(z.string(), z.string())
+      .describe("The public JWK that verifies it: keep it beside the checkpoint."),
+  })
+  .describe("A signed statement that the chain's event `seq` has the hash `hash`.");
 
 export const pages = {
   tenants: page(tenantRecord),

@@ -12,6 +12,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createJoseTokenSigner } from "../tokens/jose-token-signer.js";
 import { AssuranceTokenError } from "./assurance-token-error.js";
+import { ASSURANCE_TOKEN_TYPE } from "./assurance-token-claims.js";
 import {
   AUDIENCE,
   ISSUER,
@@ -95,7 +96,11 @@ describe("verifyAssuranceToken accepts what tenant-mfa signed", () => {
     const signer = createJoseTokenSigner();
     const { publicJwk, privateJwk } = await signer.generateKey("EdDSA");
     const jwks = { keys: [{ ...publicJwk, kid: "ed-1", alg: "EdDSA", use: "sig" }] };
-    const token = await signer.sign(f.claims(), { kid: "ed-1", alg: "EdDSA", privateJwk });
+    const token = await signer.sign(
+      f.claims(),
+      { kid: "ed-1", alg: "EdDSA", privateJwk },
+      ASSURANCE_TOKEN_TYPE,
+    );
     expect(headerOf(token).alg).toBe("EdDSA");
     await expect(verify(token, { jwks, jwksUrl: undefined } as never)).resolves.toMatchObject({
       sub: "alice",

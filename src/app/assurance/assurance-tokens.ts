@@ -1,4 +1,4 @@
-import { assuranceClaims } from "../../core/assurance-claims.js";
+import { ASSURANCE_TOKEN_TYPE, assuranceClaims } from "../../core/assurance-claims.js";
 import type { Decision } from "../../core/decision.js";
 import type { Context } from "../context.js";
 import { AppError } from "../errors.js";
@@ -38,5 +38,5 @@ export async function issueAssuranceToken(
         : "Only a stored decision earns an assurance token.",
     );
   }
-  return parts.signer.sign(built.claims, await parts.keys.active());
+  return parts.signer.sign(built.claims, await parts.keys.active(), ASSURANCE_TOKEN_TYPE);
 }

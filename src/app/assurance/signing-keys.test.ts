@@ -1,5 +1,6 @@
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from "jose";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { ASSURANCE_TOKEN_TYPE } from "../../core/assurance-claims.js";
 import { createJoseTokenSigner } from "../../tokens/jose-token-signer.js";
 import { chainOf } from "../audit/audit-chain.js";
 import { openHarness, type Harness } from "../test-support/harness.js";
@@ -43,6 +44,7 @@ describe("assurance-token signing keys rotate with overlap", () => {
         jti: "tok_1",
       },
       await keys.active(),
+      ASSURANCE_TOKEN_TYPE,
     );
   };
   const verifies = async (token: string) => {

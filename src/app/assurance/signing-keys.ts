@@ -2,7 +2,12 @@ import { recordAudit, readStore, transact, type Context } from "../context.js";
 import type { Repositories, SecretSealer } from "../ports.js";
 import type { SigningKeyRecord } from "../records.js";
 import { openSealed } from "../secrets/open-sealed.js";
-import type { AssuranceTokenSigner, PublicJwk, SigningAlgorithm } from "./token-signer.js";
+import type {
+  AssuranceTokenSigner,
+  PublicJwk,
+  PublicSigningKey,
+  SigningAlgorithm,
+} from "./token-signer.js";
 
 /** How signing keys rotate. */
 export interface SigningKeyPolicy {
@@ -167,6 +172,15 @@ export function signingKeys(
         if (next === undefined) throw new Error("no signing key after rotating");
         return next.kid;
       });
+    },
+
+    /**
+     * Every key ever made, removed ones too: an audit checkpoint an auditor kept for years still
+     * names the key that signed it.
+     */
+    async everyPublicKey(): Promise<readonly PublicSigningKey[]> {
+      const keys = await readStore(context, (r) => r.signingKeys.list());
+      return keys.map(({ kid, alg, publicJwk }) => ({ kid, alg, publicJwk }));
     },
 
     /**

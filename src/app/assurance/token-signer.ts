@@ -21,11 +21,32 @@ export interface GeneratedSigningKey {
   readonly privateJwk: string;
 }
 
-/** Signs assurance tokens with keys it is handed. */
+/** A public key as stored: what verifies what its private half signed. */
+export interface PublicSigningKey {
+  readonly kid: string;
+  readonly alg: SigningAlgorithm;
+  readonly publicJwk: PublicJwk;
+}
+
+/**
+ * Signs with keys it is handed: assurance tokens, and the audit checkpoints an auditor keeps.
+ * `type` is the JWS `typ` header, so that one kind of token is never taken for the other
+ * (RFC 8725 §3.11).
+ */
 export interface AssuranceTokenSigner {
   generateKey(alg: SigningAlgorithm): Promise<GeneratedSigningKey>;
   sign(
-    claims: AssuranceClaims,
+    claims: AssuranceClaims | Readonly<Record<string, unknown>>,
     key: { readonly kid: string; readonly alg: SigningAlgorithm; readonly privateJwk: string },
+    type: string,
   ): Promise<string>;
+  /**
+   * The claims of `token` when the key of `keys` that its header names signed it, with its own
+   * algorithm and header `typ` = `type`; undefined for anything else.
+   */
+  verify(
+    token: string,
+    keys: readonly PublicSigningKey[],
+    type: string,
+  ): Promise<Readonly<Record<string, unknown>> | undefined>;
 }

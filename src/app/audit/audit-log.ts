@@ -4,6 +4,7 @@ import { transact, type Context } from "../context.js";
 import { AppError } from "../errors.js";
 import { pageLimit, requireTenant } from "../tenants/tenants.js";
 import { chainOf, checkFirstEvent, checkLink } from "./audit-chain.js";
+import type { AuditCheckpoints } from "./audit-checkpoints.js";
 
 const VERIFY_BATCH = 1000;
 const TENANT_PAGE = 500;
@@ -24,8 +25,11 @@ async function listChains(context: Context): Promise<readonly string[]> {
   return [...chains].sort();
 }
 
-/** Reading and verifying the audit chains. */
-export function auditUseCases(context: Context): Application["audit"] {
+/** Reading and verifying the audit chains, and signing checkpoints of them. */
+export function auditUseCases(
+  context: Context,
+  checkpoints: AuditCheckpoints,
+): Application["audit"] {
   return {
     async list(caller, tenant, filter, page) {
       authorize(caller, "audit.read", tenant);
@@ -57,6 +61,10 @@ export function auditUseCases(context: Context): Application["audit"] {
               await requireTenant(r, tenant);
               return [chainOf(tenant)];
             });
+      const checkpoint =
+        scope.checkpoint === undefined
+          ? undefined
+          : await checkpoints.open(scope.checkpoint, chains);
       let events = 0;
       const broken = (chain: string, seq: number, problem: AuditProblem): AuditVerification => ({
         ok: false,
@@ -73,6 +81,13 @@ export function auditUseCases(context: Context): Application["audit"] {
           for (const event of batch) {
             const problem = checkLink(event, previous) ?? checkFirstEvent(event);
             if (problem !== undefined) return { problem, seq: event.seq };
+            if (
+              checkpoint?.chain === chain &&
+              checkpoint.seq === event.seq &&
+              checkpoint.hash !== event.hash
+            ) {
+              return { problem: "checkpoint_mismatch" as const, seq: event.seq };
+            }
             previous = { seq: event.seq, hash: event.hash };
             events += 1;
           }
@@ -102,8 +117,30 @@ export function auditUseCases(context: Context): Application["audit"] {
         if (head.seq !== (previous?.seq ?? 0) || head.hash !== previous?.hash) {
           return broken(chain, head.seq, "truncated");
         }
+        // A chain that ends before the checkpoint's event lost it, head and all.
+        if (checkpoint?.chain === chain && head.seq < checkpoint.seq) {
+          return broken(chain, checkpoint.seq, "checkpoint_mismatch");
+        }
       }
-      return { ok: true, chains: chains.length, events };
+      return {
+        ok: true,
+        chains: chains.length,
+        events,
+        ...(checkpoint === undefined
+          ? {}
+          : { checkpoint: { chain: checkpoint.chain, seq: checkpoint.seq } }),
+      };
+    },
+
+    async checkpoint(caller, scope) {
+      const { tenant } = scope;
+      if (tenant === undefined) {
+        authorize(caller, "audit.verify_all");
+        return checkpoints.sign(chainOf(null));
+      }
+      authorize(caller, "audit.read", tenant);
+      await transact(context, (r) => requireTenant(r, tenant));
+      return checkpoints.sign(chainOf(tenant));
     },
   };
 }

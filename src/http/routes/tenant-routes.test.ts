@@ -418,6 +418,30 @@ describe("audit", () => {
     const forbidden = await t.call("GET", "/v1/audit/verify", { key: keys.acmeAuditor });
     expect(codeOf(forbidden)).toEqual([403, "auth.forbidden"]);
   });
+
+  it("hands an auditor a signed checkpoint, and verifies the chain against it later", async () => {
+    const taken = await t.call("GET", "/v1/audit/checkpoint?tenant=acme", {
+      key: keys.acmeAuditor,
+    });
+    expect(taken.statusCode, taken.body).toBe(200);
+    const { checkpoint, seq } = taken.json<{ checkpoint: string; seq: number }>();
+    const verified = await t.call(
+      "GET",
+      `/v1/audit/verify?tenant=acme&checkpoint=${encodeURIComponent(checkpoint)}`,
+      { key: keys.acmeAuditor },
+    );
+    expect(verified.json()).toMatchObject({
+      ok: true,
+      checkpoint: { chain: "tenant:acme", seq },
+    });
+    // acme's checkpoint says nothing about globex's chain.
+    const elsewhere = await t.call(
+      "GET",
+      `/v1/audit/verify?tenant=globex&checkpoint=${encodeURIComponent(checkpoint)}`,
+      { key: t.adminKey },
+    );
+    expect(codeOf(elsewhere)).toEqual([400, "audit.checkpoint_invalid"]);
+  });
 });
 
 describe("branding", () => {

@@ -9,6 +9,7 @@ import { addRoute } from "../add-route.js";
 import { InvalidRequest } from "../problem.js";
 import {
   auditListQuery,
+  auditCheckpointQuery,
   auditVerifyQuery,
   decisionRequestBody,
   exemptionListQuery,
@@ -25,6 +26,7 @@ import {
   upsertPrincipalBody,
 } from "../request-schemas.js";
 import {
+  auditCheckpoint,
   auditVerification,
   decision,
   exemptionRecord,
@@ -362,5 +364,20 @@ export function registerTenantRoutes(server: FastifyInstance, context: ApiContex
       schema: auditVerification,
     },
     handler: ({ query, caller }) => app.audit.verify(caller, query),
+  });
+
+  addRoute(server, authenticate, {
+    method: "GET",
+    url: "/v1/audit/checkpoint",
+    tag: "audit",
+    summary:
+      "A signed checkpoint of one tenant's chain, or (platform admins) of the platform chain, to verify against later",
+    query: auditCheckpointQuery,
+    success: {
+      status: 200,
+      description: "The chain's head now, signed with the service's signing key.",
+      schema: auditCheckpoint,
+    },
+    handler: ({ query, caller }) => app.audit.checkpoint(caller, query),
   });
 }

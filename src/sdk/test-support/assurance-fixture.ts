@@ -4,7 +4,7 @@ import type { JWK } from "jose";
 import { signingKeys, type SigningKeys } from "../../app/assurance/signing-keys.js";
 import { DEFAULT_SETTINGS, type Context } from "../../app/context.js";
 import { CountingRandom } from "../../app/test-support/harness.js";
-import type { AssuranceClaims } from "../../core/assurance-claims.js";
+import { ASSURANCE_TOKEN_TYPE, type AssuranceClaims } from "../../core/assurance-claims.js";
 import { openTestServer, type TestServer } from "../../http/test-support/open-test-server.js";
 import { createAesGcmSealer } from "../../secrets/aes-gcm-sealer.js";
 import { createJoseTokenSigner } from "../../tokens/jose-token-signer.js";
@@ -75,7 +75,7 @@ export async function openAssuranceFixture(): Promise<AssuranceFixture> {
       } as AssuranceClaims;
     },
     async sign(claims) {
-      return signer.sign(claims as AssuranceClaims, await keys.active());
+      return signer.sign(claims as AssuranceClaims, await keys.active(), ASSURANCE_TOKEN_TYPE);
     },
     async activeKey() {
       const key = await keys.active();

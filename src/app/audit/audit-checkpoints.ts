@@ -1,0 +1,117 @@
+import type { SigningKeys } from "../assurance/signing-keys.js";
+import type { AssuranceTokenSigner, PublicJwk } from "../assurance/token-signer.js";
+import { readStore, type Context } from "../context.js";
+import { AppError } from "../errors.js";
+
+/**
+ * Signed audit checkpoints: a statement, signed with the service's signing key, that a chain's
+ * event number `seq` had the hash `hash`. The chain alone cannot stop someone who writes to the
+ * database from rewriting history and recomputing every hash after the change (the head row
+ * moves with it); an auditor who keeps a checkpoint outside the operator's reach can. Verifying
+ * the chain against it shows that every event up to `seq` is the one that was there when the
+ * checkpoint was taken, since each event's hash covers the one before.
+ *
+ * @module
+ */
+
+/** The JWS `typ` of a checkpoint: never mistaken for an assurance token (RFC 8725 §3.11). */
+export const AUDIT_CHECKPOINT_TYPE = "tenant-mfa-audit-checkpoint+jwt";
+
+/** What a checkpoint states, read back from its signed claims. */
+export interface CheckpointClaims {
+  readonly chain: string;
+  readonly seq: number;
+  readonly hash: string;
+}
+
+/** A checkpoint as the API hands it out. */
+export interface AuditCheckpoint extends CheckpointClaims {
+  /** When it was signed, ISO 8601 UTC. */
+  readonly at: string;
+  /** The signed statement (compact JWS): what the auditor keeps. */
+  readonly checkpoint: string;
+  /**
+   * The public key that verifies it, to keep beside it: a key leaves the JWKS a day after it
+   * stops signing, and a checkpoint is kept for years.
+   */
+  readonly key: PublicJwk & { kid: string; alg: string; use: "sig" };
+}
+
+/** What signing checkpoints takes: the assurance-token keys and signer, and the issuer. */
+export interface CheckpointParts {
+  readonly keys: SigningKeys;
+  readonly signer: AssuranceTokenSigner;
+  readonly issuer: string;
+}
+
+/** Signs and opens checkpoints; without signing keys, both answer `assurance.not_configured`. */
+export function auditCheckpoints(context: Context, parts: CheckpointParts | undefined) {
+  const need = (): CheckpointParts => {
+    if (parts === undefined) throw new AppError("assurance.not_configured");
+    return parts;
+  };
+  return {
+    /** A checkpoint of `chain` at its head now; `not_found` for a chain with no event. */
+    async sign(chain: string): Promise<AuditCheckpoint> {
+      const { keys, signer, issuer } = need();
+      const head = await readStore(context, (r) => r.audit.head(chain));
+      if (head === undefined) throw new AppError("not_found", "The chain holds no event yet.");
+      const now = context.clock.now();
+      const key = await keys.active();
+      const checkpoint = await signer.sign(
+        {
+          iss: issuer,
+          chain,
+          seq: head.seq,
+          hash: head.hash,
+          iat: Math.floor(now.getTime() / 1000),
+        },
+        key,
+        AUDIT_CHECKPOINT_TYPE,
+      );
+      const published = (await keys.everyPublicKey()).find(({ kid }) => kid === key.kid);
+      if (published === undefined) throw new Error("the signing key is not stored");
+      return {
+        chain,
+        seq: head.seq,
+        hash: head.hash,
+        at: now.toISOString(),
+        checkpoint,
+        key: { ...published.publicJwk, kid: published.kid, alg: published.alg, use: "sig" },
+      };
+    },
+
+    /**
+     * What `checkpoint` states, when this service signed it (with any key it ever held) for a
+     * chain of `chains`; `audit.checkpoint_invalid` otherwise.
+     */
+    async open(checkpoint: string, chains: readonly string[]): Promise<CheckpointClaims> {
+      const { keys, signer, issuer } = need();
+      const claims = await signer.verify(
+        checkpoint,
+        await keys.everyPublicKey(),
+        AUDIT_CHECKPOINT_TYPE,
+      );
+      const { iss, chain, seq, hash } = claims ?? {};
+      if (
+        iss !== issuer ||
+        typeof chain !== "string" ||
+        typeof seq !== "number" ||
+        !Number.isSafeInteger(seq) ||
+        seq < 1 ||
+        typeof hash !== "string"
+      ) {
+        throw new AppError("audit.checkpoint_invalid");
+      }
+      if (!chains.includes(chain)) {
+        throw new AppError("audit.checkpoint_invalid", "The checkpoint is of another chain.", {
+          chain,
+        });
+      }
+      return { chain, seq, hash };
+    },
+  };
+}
+
+/** The checkpoint use cases, as {@link auditCheckpoints} builds them. */
+export type AuditCheckpoints = ReturnType<typeof auditCheckpoints>;
