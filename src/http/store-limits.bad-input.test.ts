@@ -2,7 +2,10 @@
 // or compare, a whole number beyond its `integer` columns (audit seq, policy version) or a string
 // holding U+0000 (PostgreSQL text cannot hold NUL), reached the store and came back as a 503
 // store.unavailable. It is bad input, refused before the store with 400 request.invalid, the
-// same on both stores.
+// same on both stores. Where the value names something to look up (a flow, a ceremony, a
+// sign-in's state, a one-time code), it is answered as an unknown one is; a hosted page answers
+// with its own failure page.
+import type { LightMyRequestResponse } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Store } from "../app/ports.js";
 import { openStore } from "../storage/open-store.js";
@@ -10,7 +13,10 @@ import {
   createTestDatabase,
   findUnreachableReason,
 } from "../storage/postgres/test-support/test-database.js";
+import { SoftAuthenticator } from "../verifiers/webauthn/test-support/soft-authenticator.js";
 import { openTestServer, type TestServer } from "./test-support/open-test-server.js";
+
+const RETURN = "https://app.acme.example/signed-in";
 
 const unreachable = await findUnreachableReason();
 const inCi = (process.env.CI ?? "") !== "" && process.env.CI !== "false";
@@ -42,6 +48,7 @@ for (const { name, skip, open } of stores) {
     `numbers and text a ${name} store cannot hold${skip ? " (skipped: no PostgreSQL reachable outside CI)" : ""}`,
     () => {
       let t: TestServer;
+      let service: string;
       let drop: () => Promise<void>;
 
       beforeAll(async () => {
@@ -50,9 +57,10 @@ for (const { name, skip, open } of stores) {
         t = await openTestServer({ store });
         const created = await t.call("POST", "/v1/tenants", {
           key: t.adminKey,
-          body: { id: "acme", name: "Acme" },
+          body: { id: "acme", name: "Acme", returnUrls: [RETURN] },
         });
         expect(created.statusCode).toBe(201);
+        service = await t.key(["platform_service"], ["acme"]);
       });
       afterAll(async () => {
         await t.close();
@@ -154,6 +162,205 @@ for (const { name, skip, open } of stores) {
       it("refuses a tenant cursor that decodes to a NUL", async () => {
         // "AA" is base64url for U+0000: a well-formed cursor of a key this service never gave out.
         expectInvalid(await get("/v1/tenants?after=AA"));
+      });
+
+      it("refuses a NUL in a flow's state, audience or return URL", async () => {
+        const create = (extra: Record<string, unknown>) =>
+          t.call("POST", "/v1/tenants/acme/flows", {
+            key: service,
+            body: { principal: { id: "alice", population: "direct" }, return_to: RETURN, ...extra },
+          });
+        expectInvalid(await create({ state: "s\u0000" }));
+        expectInvalid(await create({ audience: "rp\u0000" }));
+        expectInvalid(await create({ return_to: `${RETURN}/\u0000` }));
+      });
+
+      it("answers a flow code holding a NUL as a code nobody issued", async () => {
+        const exchange = (code: string) =>
+          t.call("POST", "/v1/flows/exchange", { key: service, body: { code } });
+        const unknown = await exchange("x".repeat(43));
+        expect([unknown.statusCode, codeOf(unknown)]).toEqual([400, "flow.code_invalid"]);
+        const nul = await exchange(`${"x".repeat(42)}\u0000`);
+        expect([nul.statusCode, codeOf(nul)], nul.body).toEqual([400, "flow.code_invalid"]);
+      });
+
+      /** A hosted page's failure: its status and the reference code it shows. */
+      const pageOf = (response: LightMyRequestResponse) => [
+        response.statusCode,
+        /<code>([a-z_.]+)<\/code>/.exec(response.body)?.[1],
+      ];
+
+      /** A flow of `principal` opened in a browser: its id, the browser's cookie, its CSRF token. */
+      async function openFlow(principal: string) {
+        const created = await t.call("POST", "/v1/tenants/acme/flows", {
+          key: service,
+          body: {
+            principal: { id: principal, population: "direct" },
+            verified: [{ method: "password", source: "platform", at: t.clock.now().toISOString() }],
+            return_to: RETURN,
+          },
+        });
+        expect(created.statusCode, created.body).toBe(201);
+        const flow = created.json<{ flow: string }>().flow;
+        const page = await t.server.inject({ url: `/t/acme/flows/${flow}` });
+        expect(page.statusCode, page.body).toBe(200);
+        const setCookie = page.headers["set-cookie"];
+        const cookie = (Array.isArray(setCookie) ? setCookie[0] : setCookie)?.split(";")[0];
+        const csrf = /name="csrf" value="([^"]+)"/.exec(page.body)?.[1];
+        if (cookie === undefined || csrf === undefined) throw new Error("no cookie or CSRF token");
+        return { flow, cookie, csrf };
+      }
+
+      const postForm = (flow: string, cookie: string, fields: Record<string, string>) =>
+        t.server.inject({
+          method: "POST",
+          url: `/t/acme/flows/${flow}`,
+          headers: { "content-type": "application/x-www-form-urlencoded", cookie },
+          payload: new URLSearchParams(fields).toString(),
+        });
+
+      it("answers a flow id or tenant holding a NUL as an unknown flow", async () => {
+        const { flow, cookie, csrf } = await openFlow("alice");
+        const unknown = await t.server.inject({ url: "/t/acme/flows/flw_unknown" });
+        expect(pageOf(unknown)).toEqual([404, "flow.not_found"]);
+        for (const path of [`/t/acme/flows/${flow}%00`, `/t/ac%00me/flows/${flow}`]) {
+          const shown = await t.server.inject({ url: path, headers: { cookie } });
+          expect(pageOf(shown), shown.body).toEqual([404, "flow.not_found"]);
+          const posted = await t.server.inject({
+            method: "POST",
+            url: path,
+            headers: { "content-type": "application/x-www-form-urlencoded", cookie },
+            payload: new URLSearchParams({ action: "continue", csrf }).toString(),
+          });
+          expect(pageOf(posted), posted.body).toEqual([404, "flow.not_found"]);
+        }
+        const options = (path: string) =>
+          t.server.inject({
+            method: "POST",
+            url: `${path}/webauthn/options`,
+            headers: { "content-type": "application/json", "x-csrf-token": csrf, cookie },
+            payload: JSON.stringify({ purpose: "authentication" }),
+          });
+        const unknownOptions = await options("/t/acme/flows/flw_unknown");
+        expect([unknownOptions.statusCode, codeOf(unknownOptions)]).toEqual([403, "flow.unusable"]);
+        for (const path of [`/t/acme/flows/${flow}%00`, `/t/ac%00me/flows/${flow}`]) {
+          const answer = await options(path);
+          expect([answer.statusCode, codeOf(answer)], answer.body).toEqual([403, "flow.unusable"]);
+        }
+      });
+
+      it("refuses a NUL in a hosted flow's form fields", async () => {
+        const { flow, cookie, csrf } = await openFlow("alice");
+        const response = JSON.stringify({
+          id: "cred",
+          rawId: "cred",
+          type: "public-key",
+          response: {},
+        });
+        const forms: Record<string, string>[] = [
+          { action: "verify_totp", csrf, authenticator: "auth\u0000", code: "123456" },
+          { action: "confirm_totp", csrf, authenticator: "auth\u0000", code: "123456" },
+          { action: "verify_recovery_code", csrf, code: "ABCD-\u0000" },
+          { action: "verify_webauthn", csrf, ceremony: "cer\u0000", response },
+          { action: "register_webauthn", csrf, ceremony: "cer\u0000", response },
+          { action: "register_webauthn", csrf, ceremony: "cer", response, name: "key\u0000" },
+          { action: "idp", csrf, idp: "corp\u0000" },
+          { action: "continue", csrf: `${csrf}\u0000` },
+        ];
+        for (const form of forms) {
+          const answer = await postForm(flow, cookie, form);
+          expect(pageOf(answer), `${JSON.stringify(form)}: ${answer.body}`).toEqual([
+            400,
+            "flow.bad_request",
+          ]);
+        }
+        // The flow is still usable: nothing above reached it.
+        const shown = await t.server.inject({ url: `/t/acme/flows/${flow}`, headers: { cookie } });
+        expect(shown.statusCode, shown.body).toBe(200);
+      });
+
+      it("refuses a WebAuthn response from a hosted flow whose credential id holds a NUL", async () => {
+        const registered = await t.call("PUT", "/v1/tenants/acme/principals/bob", {
+          key: t.adminKey,
+          body: { population: "direct" },
+        });
+        expect(registered.statusCode, registered.body).toBeLessThan(300);
+        const base = "/v1/tenants/acme/principals/bob/authenticators/webauthn";
+        const key = new SoftAuthenticator({ origin: "https://mfa.test" });
+        const begun = await t.call("POST", `${base}/registrations`, { key: service });
+        expect(begun.statusCode, begun.body).toBe(201);
+        const { registration, options } = begun.json<{ registration: string; options: unknown }>();
+        const finished = await t.call("POST", `${base}/registrations/${registration}`, {
+          key: service,
+          body: { response: key.register(options) },
+        });
+        expect(finished.statusCode, finished.body).toBe(201);
+
+        const { flow, cookie, csrf } = await openFlow("bob");
+        const ceremony = await t.call("POST", `${base}/authentications`, { key: service });
+        expect(ceremony.statusCode, ceremony.body).toBe(201);
+        const { authentication, options: asked } = ceremony.json<{
+          authentication: string;
+          options: unknown;
+        }>();
+        for (const id of ["\u0000", `${key.credentials.keys().next().value ?? ""}\u0000`]) {
+          const answer = await postForm(flow, cookie, {
+            action: "verify_webauthn",
+            csrf,
+            ceremony: authentication,
+            response: JSON.stringify({ ...key.authenticate(asked), id }),
+          });
+          expect(pageOf(answer), answer.body).toEqual([400, "flow.bad_request"]);
+        }
+      });
+
+      it("answers an OIDC callback whose state holds a NUL as an unknown sign-in", async () => {
+        // Registered, never contacted: the callback is refused before any request to the IdP.
+        const idp = await t.call("PUT", "/v1/tenants/acme/idps/oidc", {
+          key: t.adminKey,
+          body: {
+            protocol: "oidc",
+            oidc: {
+              issuer: "https://oidc.acme.example",
+              clientId: "tenant-mfa",
+              clientSecret: "s",
+            },
+          },
+        });
+        expect(idp.statusCode, idp.body).toBe(201);
+        const callback = (query: string) =>
+          t.server.inject({
+            url: `/t/acme/idps/oidc/oidc/callback?${query}`,
+            headers: { accept: "application/json" },
+          });
+        const unknown = await callback("state=fed_unknown&code=abc");
+        expect([unknown.statusCode, codeOf(unknown)]).toEqual([400, "federation.request_unknown"]);
+        for (const query of ["state=fed_%00&code=abc", "state=%00", "state=fed_1&code=a%00"]) {
+          const answer = await callback(query);
+          expect([answer.statusCode, codeOf(answer)], answer.body).toEqual([
+            400,
+            "federation.request_unknown",
+          ]);
+        }
+      });
+
+      it("refuses a NUL in a tenant's logo URL", async () => {
+        expectInvalid(
+          await t.call("PUT", "/v1/tenants/acme/branding", {
+            key: t.adminKey,
+            body: { logoUrl: "https://cdn.acme.example/logo\u0000.png" },
+          }),
+        );
+      });
+
+      it("refuses a NUL in a recovery code", async () => {
+        expectInvalid(
+          await t.call(
+            "POST",
+            "/v1/tenants/acme/principals/alice/authenticators/recovery-codes/verify",
+            { key: service, body: { code: "ABCD-EFGH-JKMN-PQRS-TVW\u0000" } },
+          ),
+        );
       });
     },
   );

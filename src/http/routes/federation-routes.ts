@@ -6,6 +6,7 @@ import { InvalidRequest, invalidParts, renderProblem } from "../problem.js";
 import {
   federationStartQuery,
   idpParams,
+  nulFreeString,
   oidcCallbackQuery,
   samlAcsBody,
 } from "../request-schemas.js";
@@ -77,7 +78,9 @@ export function registerFederationRoutes(
     browser(request, reply, async () => {
       const { tenant, idp } = check(idpParams, request.params, "params");
       const query = check(oidcCallbackQuery, request.query, "query");
-      const state = typeof query["state"] === "string" ? query["state"] : undefined;
+      // A state holding NUL names no sign-in (PostgreSQL text cannot even hold one): it is not
+      // looked up, and is answered as an unknown state is.
+      const state = nulFreeString().safeParse(query["state"]).data;
       // The verifier compares the callback with the registered redirect URI, so it is rebuilt
       // from the public URL and the raw query, never from a Host header a client controls.
       const search = request.url.includes("?") ? request.url.slice(request.url.indexOf("?")) : "";

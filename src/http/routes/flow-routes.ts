@@ -3,7 +3,13 @@ import { z } from "zod";
 import { ASSURANCE_TOKEN_TYPE } from "../../core/assurance-claims.js";
 import { POPULATIONS } from "../../core/vocabulary.js";
 import { addRoute } from "../add-route.js";
-import { principalReference, requirementSpec, tenantParams, time } from "../request-schemas.js";
+import {
+  nulFreeString,
+  principalReference,
+  requirementSpec,
+  tenantParams,
+  time,
+} from "../request-schemas.js";
 import { noStore, type ApiContext } from "./api-context.js";
 
 /**
@@ -24,13 +30,11 @@ export const flowCreationBody = z.strictObject({
     .describe(
       "The platform's own password check, if it made one; every MFA method is proven in the flow.",
     ),
-  return_to: z
-    .string()
+  return_to: nulFreeString()
     .max(2000)
     .describe("Where the user returns with `code` and `state`: a registered return URL."),
-  state: z.string().max(500).optional().describe("Echoed back beside the code."),
-  audience: z
-    .string()
+  state: nulFreeString().max(500).optional().describe("Echoed back beside the code."),
+  audience: nulFreeString()
     .min(1)
     .max(200)
     .optional()
@@ -50,6 +54,7 @@ const flowStart = z.object({
 });
 
 const exchangeBody = z.strictObject({
+  // Only its hash reaches the store: a code holding NUL is answered as one nobody issued is.
   code: z.string().max(200).describe("The `code` the user's browser brought back to `return_to`."),
 });
 

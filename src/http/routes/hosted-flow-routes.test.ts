@@ -239,7 +239,7 @@ describe("the flow page", () => {
 });
 
 describe("a posted form", () => {
-  const response = JSON.stringify({ id: "cred", type: "public-key", response: {} });
+  const response = JSON.stringify({ id: "cred", rawId: "cred", type: "public-key", response: {} });
   it.each<[string, Record<string, string>, FlowAction]>([
     [
       "verify_totp",

@@ -18,6 +18,7 @@ import {
 } from "../../pages/render-flow-screen.js";
 import { ERROR_STATUSES } from "../error-statuses.js";
 import { InvalidRequest, renderProblem } from "../problem.js";
+import { nulFreeString, webauthnResponse } from "../request-schemas.js";
 
 /**
  * The browser-facing routes of hosted flows, `/t/:tenant/flows/:flow`: the page of the flow's
@@ -41,11 +42,13 @@ const HTML = "text/html; charset=utf-8";
 /** 32 random bytes, base64url without padding. */
 const COOKIE_VALUE = /^[A-Za-z0-9_-]{43}$/;
 
-const segment = z.string().min(1).max(200);
+// Path and form values are NUL-free, as everywhere in the API (PostgreSQL text cannot hold U+0000):
+// a flow id holding one is answered as an unknown flow, a form field holding one as a bad form.
+const segment = nulFreeString().min(1).max(200);
 const flowParams = z.strictObject({ tenant: segment, flow: segment });
 const assetParams = z.strictObject({ name: z.string().max(100) });
 
-const field = (max: number) => z.string().min(1).max(max);
+const field = (max: number) => nulFreeString().min(1).max(max);
 const csrf = field(512);
 const code = field(64);
 const id = field(200);
@@ -63,7 +66,8 @@ const ceremonyResponse = z
     }
     context.addIssue({ code: "custom", message: "expected the JSON of a WebAuthn response" });
     return z.NEVER;
-  });
+  })
+  .pipe(webauthnResponse);
 
 /** A form posted from a flow page: its `action` field names the {@link FlowAction}. */
 const flowForm = z.discriminatedUnion("action", [
@@ -83,7 +87,7 @@ const flowForm = z.discriminatedUnion("action", [
     csrf,
     ceremony: id,
     response: ceremonyResponse,
-    name: z.string().trim().max(64).optional(),
+    name: nulFreeString().trim().max(64).optional(),
   }),
   z.object({ action: z.literal("idp"), csrf, idp: id }),
   z.object({ action: z.literal("continue"), csrf }),
@@ -230,7 +234,9 @@ export function registerHostedFlowRoutes(
       });
     }
     const params = flowParams.safeParse(request.params);
-    if (!params.success) throw new AppError("not_found");
+    // Answered as an unknown flow is (`checked` below).
+    if (!params.success)
+      throw new AppError("flow.unusable", undefined, { reason: "flow.not_found" });
     const body = optionsBody.safeParse(request.body);
     if (!body.success)
       throw new InvalidRequest([

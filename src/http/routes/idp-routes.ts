@@ -4,6 +4,7 @@ import { addRoute } from "../add-route.js";
 import {
   idpParams,
   idpRegistrationBody,
+  nulFreeString,
   returnUrlsBody,
   tenantParams,
 } from "../request-schemas.js";
@@ -40,8 +41,7 @@ export function registerIdpRoutes(server: FastifyInstance, context: ApiContext):
     summary: "Set or remove the logo shown on the tenant's hosted pages",
     params: tenantParams,
     body: z.strictObject({
-      logoUrl: z
-        .string()
+      logoUrl: nulFreeString()
         .max(2000)
         .nullable()
         .describe("An https URL of the logo (http only on loopback), or null to remove it."),
