@@ -515,6 +515,8 @@ export interface FlowStore {
   update(record: FlowRecord): Promise<boolean>;
   /** Deletes flows that expired before `before`; returns how many. */
   purge(before: string): Promise<number>;
+  /** The principal's flows still `pending`, in no particular order. */
+  pendingOf(tenant: string, principal: string): Promise<readonly FlowRecord[]>;
 }
 
 /** Browser sessions: one per tenant, principal and browser. */

@@ -158,6 +158,7 @@ describe("TOTP enrolment and management", () => {
           status: "pending",
           role: "tenant_admin",
           sessionsEnded: 0,
+          flowsReset: 0,
         },
       ],
     ]);

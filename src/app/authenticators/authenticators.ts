@@ -2,6 +2,7 @@ import type { TotpEvent } from "../../core/evidence.js";
 import { authorize } from "../access/permissions.js";
 import type { Application, AuthenticatorView, Caller, UnlockResult } from "../application.js";
 import { recordAudit, transact, type Context } from "../context.js";
+import { withdrawProofs } from "../flows/withdraw-proofs.js";
 import { AppError, type ErrorCode } from "../errors.js";
 import type { Repositories, SecretSealer } from "../ports.js";
 import type { AuditEvent, AuthenticatorRecord } from "../records.js";
@@ -335,8 +336,14 @@ export function authenticatorUseCases(
         if (!(await r.authenticators.remove(tenant, principal, id))) {
           throw new AppError("not_found");
         }
-        // What the principal proved with it in some browser is not reused by a later flow.
-        const sessionsEnded = await r.browserSessions.removePrincipal(tenant, principal);
+        // What the principal proved with it, in some browser or in a flow still open, counts no
+        // more.
+        const withdrawn = await withdrawProofs(
+          r,
+          tenant,
+          principal,
+          context.clock.now().toISOString(),
+        );
         const { role, freshMfaAt } = check;
         await recordAudit(context, r, {
           tenant,
@@ -346,7 +353,7 @@ export function authenticatorUseCases(
             ...subject(record),
             status: record.status,
             role,
-            sessionsEnded,
+            ...withdrawn,
             ...(freshMfaAt === undefined ? {} : { freshMfaAt }),
           },
         });

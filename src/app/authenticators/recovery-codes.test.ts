@@ -171,6 +171,7 @@ describe("recovery codes: generation, use, status and revocation", () => {
         replaced: audit.items[0]?.payload.set,
         unusedReplaced: 9,
         sessionsEnded: 0,
+        flowsReset: 0,
       },
     ]);
   });
@@ -202,6 +203,7 @@ describe("recovery codes: generation, use, status and revocation", () => {
           locked: false,
           role: "tenant_admin",
           sessionsEnded: 0,
+          flowsReset: 0,
         },
       ],
     ]);

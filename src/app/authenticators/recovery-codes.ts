@@ -8,6 +8,7 @@ import type {
   RecoveryCodeUse,
 } from "../application.js";
 import { readStore, recordAudit, transact, type Context } from "../context.js";
+import { withdrawProofs } from "../flows/withdraw-proofs.js";
 import { AppError, type ErrorCode } from "../errors.js";
 import type { Repositories, SecretHasher } from "../ports.js";
 import type { RecoveryCodeRecord, RecoveryCodeSetRecord } from "../records.js";
@@ -238,14 +239,14 @@ export function recoveryCodeUseCases(
           { tenant, principal, id, createdAt },
           hashed.map(({ locator, hash }) => ({ tenant, principal, set: id, locator, hash })),
         );
-        // A browser that proved itself with a replaced code reuses that proof no longer.
+        // What a replaced code proved, in some browser or in a flow still open, counts no more.
         const replaced =
           previous === undefined
             ? {}
             : {
                 replaced: previous.set.id,
                 unusedReplaced: previous.remaining,
-                sessionsEnded: await r.browserSessions.removePrincipal(tenant, principal),
+                ...(await withdrawProofs(r, tenant, principal, createdAt)),
               };
         await recordAudit(context, r, {
           tenant,
@@ -330,8 +331,14 @@ export function recoveryCodeUseCases(
         if (!(await r.recoveryCodes.revoke(tenant, principal))) {
           throw new AppError("not_found", "The principal has no recovery codes.");
         }
-        // A browser that proved itself with one of them (a leaked one, say) reuses that no longer.
-        const sessionsEnded = await r.browserSessions.removePrincipal(tenant, principal);
+        // What one of them proved (a leaked one, say), in some browser or in a flow still open,
+        // counts no more.
+        const withdrawn = await withdrawProofs(
+          r,
+          tenant,
+          principal,
+          context.clock.now().toISOString(),
+        );
         const { role, freshMfaAt } = check;
         await recordAudit(context, r, {
           tenant,
@@ -344,7 +351,7 @@ export function recoveryCodeUseCases(
             failedAttempts: status.set.failedAttempts,
             locked: status.set.lockedAt !== undefined,
             role,
-            sessionsEnded,
+            ...withdrawn,
             ...(freshMfaAt === undefined ? {} : { freshMfaAt }),
           },
         });

@@ -70,6 +70,7 @@ describe("removal rules over every method", () => {
         name: m.credential.name,
         role: "platform_service",
         sessionsEnded: 0,
+        flowsReset: 0,
         freshMfaAt: verifiedAt,
       },
     ]);

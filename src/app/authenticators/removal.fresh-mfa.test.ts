@@ -68,6 +68,7 @@ describe("removing an authenticator on the principal's behalf", () => {
           status: "active",
           role: "platform_service",
           sessionsEnded: 0,
+          flowsReset: 0,
           freshMfaAt: verifiedAt,
         },
       ],

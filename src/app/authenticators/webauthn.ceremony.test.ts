@@ -131,6 +131,7 @@ describe("WebAuthn ceremonies", () => {
         name: "laptop",
         role: "platform_service",
         sessionsEnded: 0,
+        flowsReset: 0,
         freshMfaAt: verified.event.at,
       },
       expect.objectContaining({ authenticator: totp.authenticator.id, kind: "totp" }),

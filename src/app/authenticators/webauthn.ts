@@ -9,6 +9,7 @@ import type {
   WebAuthnWarning,
 } from "../application.js";
 import { readStore, recordAudit, transact, type Context } from "../context.js";
+import { withdrawProofs } from "../flows/withdraw-proofs.js";
 import { AppError, type ErrorCode } from "../errors.js";
 import type { Repositories } from "../ports.js";
 import type {
@@ -666,8 +667,14 @@ export function withWebAuthnCredentials(
           });
           if (!check.ok) return check.error;
           if (!(await r.webauthnCredentials.remove(tenant, principal, id))) return "absent";
-          // What the principal proved with it in some browser is not reused by a later flow.
-          const sessionsEnded = await r.browserSessions.removePrincipal(tenant, principal);
+          // What the principal proved with it, in some browser or in a flow still open, counts
+          // no more.
+          const withdrawn = await withdrawProofs(
+            r,
+            tenant,
+            principal,
+            context.clock.now().toISOString(),
+          );
           const { role, freshMfaAt } = check;
           await recordAudit(context, r, {
             tenant,
@@ -680,7 +687,7 @@ export function withWebAuthnCredentials(
               credentialId: record.credentialId,
               name: record.name,
               role,
-              sessionsEnded,
+              ...withdrawn,
               ...(freshMfaAt === undefined ? {} : { freshMfaAt }),
             },
           });

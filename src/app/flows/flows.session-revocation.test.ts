@@ -3,7 +3,8 @@
  * assurance tokens from its remembered session for hours after the codes were revoked or
  * replaced. What a browser proved is remembered for later flows; revoking the principal's
  * recovery codes ("codes that may have leaked must go at once"), or generating a set that
- * replaces them, ends that reuse, as removing an authenticator does.
+ * replaces them, ends that reuse, as removing an authenticator does; a flow still open forgets
+ * a code verified in it before the revocation.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Caller, FlowBrowser } from "../application.js";
@@ -79,6 +80,27 @@ describe("browser sessions after the recovery codes they used are revoked or rep
     // The leak is noticed: an administrator revokes every recovery code at once.
     await w.h.app.recoveryCodes.revoke(w.h.admin, "acme", "alice");
     expect(await sessionsEnded("recovery_code.revoked")).toEqual([1]);
+    await expectNoCodeLater();
+  });
+
+  it("completes no open flow that verified a code before the codes were revoked", async () => {
+    const { codes } = await w.h.app.recoveryCodes.generate(service, "acme", "alice");
+    const { flow } = await create();
+    const challenge = await w.h.app.flows.show("acme", flow, attacker);
+    await w.h.app.flows.act("acme", flow, attacker, {
+      kind: "verify_recovery_code",
+      csrf: csrf(challenge),
+      code: codes[0] ?? "",
+    });
+    // Revoked before the browser comes back to the flow page: the flow forgot the code.
+    await w.h.app.recoveryCodes.revoke(w.h.admin, "acme", "alice");
+    const [revoked] = (
+      await w.h.app.audit.list(w.h.admin, "acme", { type: "recovery_code.revoked" }, {})
+    ).items;
+    expect(revoked?.payload).toMatchObject({ sessionsEnded: 0, flowsReset: 1 });
+    const back = await w.h.app.flows.show("acme", flow, attacker);
+    expect(back.kind).toBe("challenge");
+    expect(codeIn(back)).toBeNull();
     await expectNoCodeLater();
   });
 

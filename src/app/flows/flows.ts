@@ -361,12 +361,15 @@ export function flowUseCases(
     const code = context.random.secret(32);
     const codeHash = sha256(code);
     const at = now();
+    const session = sessionAfter(flow, world, decision, at);
     const completed = await changeFlow(
       context,
       flow.tenant,
       flow.id,
+      // Only the flow this decision was made on: one that moved on meanwhile (its evidence
+      // withdrawn when an authenticator was removed, say) completes nothing.
       (f) =>
-        f.status === "pending"
+        f.status === "pending" && f.version === flow.version
           ? {
               ...f,
               status: "completed",
@@ -383,18 +386,30 @@ export function flowUseCases(
           ...(reused === undefined ? {} : { reusedSession: reused.id }),
         },
       }),
-      recordIt,
+      // The session is kept in the completing transaction: a withdrawal of the principal's
+      // proofs either comes after it and ends the session, or before it and stops the completion.
+      async (r) => {
+        await recordIt(r);
+        if (session !== undefined) await r.browserSessions.put(session);
+      },
     );
     if (completed?.codeHash !== codeHash) return stop("flow.used", world.tenant);
-    await remember(completed, world, decision, at);
     return { kind: "redirect", location: backWith(completed, "code", code) };
   }
 
-  /** Keeps what the user proved (never the platform's own password check) for later flows. */
-  async function remember(flow: FlowRecord, world: FlowWorld, decision: Decision, at: Date) {
+  /**
+   * The browser session that keeps what the user proved (never the platform's own password
+   * check) for later flows; undefined when there is nothing to keep.
+   */
+  function sessionAfter(
+    flow: FlowRecord,
+    world: FlowWorld,
+    decision: Decision,
+    at: Date,
+  ): BrowserSessionRecord | undefined {
     const proven = (decision.satisfiedBy?.events ?? []).filter((e) => e.method !== "password");
-    if (proven.length === 0 || flow.browserHash === undefined) return;
-    const session: BrowserSessionRecord = {
+    if (proven.length === 0 || flow.browserHash === undefined) return undefined;
+    return {
       id: world.session?.id ?? `ses_${context.random.secret(16)}`,
       tenant: flow.tenant,
       principal: flow.principal,
@@ -406,7 +421,6 @@ export function flowUseCases(
         world.session?.expiresAt ??
         new Date(at.getTime() + SESSION_MAX_SECONDS * 1000).toISOString(),
     };
-    await transact(context, (r) => r.browserSessions.put(session));
   }
 
   /** Adds a verified event and sends the browser back to the flow page (post/redirect/get). */

@@ -277,6 +277,22 @@ export function describeFlows({ store, harness }: ContractContext): void {
       });
       expect(after).toStrictEqual({ purged: true, old: undefined, boundary, fresh, again: 0 });
     });
+
+    it("lists a principal's pending flows only: not another principal's, tenant's, or status", async () => {
+      const tenant = await addTenant(store());
+      const other = await addTenant(store());
+      const pending = [minimalFlow(tenant), minimalFlow(tenant)];
+      const others = [
+        minimalFlow(tenant, { principal: "bob" }),
+        minimalFlow(other),
+        { ...fullFlow(tenant), principal: "alice", status: "completed" as const },
+      ];
+      for (const record of [...pending, ...others]) await insert(record);
+      const listed = await store().transaction(({ flows }) => flows.pendingOf(tenant, "alice"));
+      expect([...listed].sort((a, b) => (a.id < b.id ? -1 : 1))).toStrictEqual(
+        [...pending].sort((a, b) => (a.id < b.id ? -1 : 1)),
+      );
+    });
   });
 
   describe("browser sessions", () => {

@@ -75,6 +75,17 @@ export function createFlowRepository(db: Kysely<Database>): FlowStore {
       return updated.numAffectedRows === 1n;
     },
 
+    async pendingOf(tenant, principal) {
+      const rows = await db
+        .selectFrom("flows")
+        .selectAll()
+        .where("tenant", "=", tenant)
+        .where("principal", "=", principal)
+        .where("status", "=", "pending")
+        .execute();
+      return rows.map(toFlow);
+    },
+
     async purge(before) {
       const deleted = await db
         .deleteFrom("flows")

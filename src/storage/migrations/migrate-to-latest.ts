@@ -12,6 +12,7 @@ import { auditIndexesMigration } from "./0009-audit-indexes.js";
 import { verificationThrottleActivityMigration } from "./0010-verification-throttle-activity.js";
 import { receiptIndexesMigration } from "./0011-receipt-indexes.js";
 import { apiKeyHoldersMigration } from "./0012-api-key-holders.js";
+import { flowsByPrincipalMigration } from "./0013-flows-by-principal.js";
 
 /**
  * Every migration, in order. Listed in code rather than read from a folder so that the built
@@ -30,6 +31,7 @@ const migrations: Readonly<Record<string, Migration>> = {
   "0010-verification-throttle-activity": verificationThrottleActivityMigration,
   "0011-receipt-indexes": receiptIndexesMigration,
   "0012-api-key-holders": apiKeyHoldersMigration,
+  "0013-flows-by-principal": flowsByPrincipalMigration,
 };
 
 const provider: MigrationProvider = {

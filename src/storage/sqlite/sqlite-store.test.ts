@@ -98,6 +98,7 @@ describe("SQLite store", () => {
       "0010-verification-throttle-activity",
       "0011-receipt-indexes",
       "0012-api-key-holders",
+      "0013-flows-by-principal",
     ]);
     expect(await migrateStore(url)).toEqual([]);
     const store = await openStore(url, { migrate: false });
