@@ -21,9 +21,10 @@
  *
  * State lives in the shared store (one statement per change), so the limits hold across server
  * instances. Time comes only from the context's clock. On PostgreSQL the guard holds the
- * principal's row until the transaction ends; call `recordFailure` before appending the
- * attempt's own audit events, so that every transaction takes throttle rows before the audit
- * chain's head and none waits for another in a cycle.
+ * principal's row, then the client address's, until the transaction ends; call `recordFailure`
+ * before appending the attempt's own audit events, so that every transaction takes throttle rows
+ * (principal, then client address) before the audit chain's head and none waits for another in
+ * a cycle.
  *
  * @module
  */
@@ -117,10 +118,10 @@ export interface VerificationThrottle {
   readonly policy: VerificationThrottlePolicy;
   /**
    * Refuses the attempt when the principal is locked or either key is backing off; returns
-   * undefined when it may go ahead. Holds the principal's throttle row until the transaction
-   * ends, so concurrent attempts of one principal (on any instance) queue behind each other.
-   * A lock whose time-out has passed is lifted here and audited (`authenticator.unlocked`,
-   * `by: "timeout"`).
+   * undefined when it may go ahead. Holds the principal's throttle row, then the client
+   * address's, until the transaction ends, so concurrent attempts on one principal or from one
+   * address (on any instance) queue behind each other. A lock whose time-out has passed is
+   * lifted here and audited (`authenticator.unlocked`, `by: "timeout"`).
    */
   guard(r: Repositories, attempt: VerificationAttempt): Promise<ThrottleRefusal | undefined>;
   /**
@@ -317,14 +318,19 @@ export function verificationThrottle(
       const { tenant, principal } = attempt;
       const now = context.clock.now();
       let state = await r.verificationThrottles.claim(tenant, principalKey(principal));
+      // The client address's row is claimed too, after the principal's and before the audit
+      // chain's head (the order of every path, so no two transactions wait in a cycle): attempts
+      // from one address against many principals, on any instance, then queue behind each other
+      // and each sees the failures counted before it. Merely read, a burst would all see the
+      // count from before it and all be checked.
+      const client =
+        attempt.clientAddress === undefined
+          ? undefined
+          : await r.verificationThrottles.claim(tenant, clientKey(attempt.clientAddress));
       if (state.lockedAt !== undefined) {
         const until = state.lockExpiresAt;
         if (until !== undefined && Date.parse(until) <= now.getTime()) {
           await r.verificationThrottles.clear(tenant, principalKey(principal));
-          // The client row is taken before the audit chain's head, as in every other path.
-          if (attempt.clientAddress !== undefined) {
-            await r.verificationThrottles.claim(tenant, clientKey(attempt.clientAddress));
-          }
           await recordAudit(context, r, {
             tenant,
             type: "authenticator.unlocked",
@@ -345,10 +351,6 @@ export function verificationThrottle(
           };
         }
       }
-      const client =
-        attempt.clientAddress === undefined
-          ? undefined
-          : await r.verificationThrottles.get(tenant, clientKey(attempt.clientAddress));
       return backoffRefusal(policy, state, client, now);
     },
 
