@@ -184,3 +184,30 @@ describe("mappingContradictions", () => {
     ]);
   });
 });
+
+// A context value whose own specification says one factor at most ranks above `amr`, whatever
+// the mapping lists (checklist O10): an `amr` of `mfa` beside it never makes it MFA.
+const SINGLE_FACTOR_ACRS = [
+  "https://refeds.org/profile/sfa",
+  "0",
+  "urn:oasis:names:tc:SAML:2.0:ac:classes:PreviousSession",
+  "urn:oasis:names:tc:SAML:2.0:ac:classes:unspecified",
+];
+
+describe("a context that states single-factor caps what amr may add", () => {
+  it.each(SINGLE_FACTOR_ACRS)("acr %s with amr [pwd, mfa] is not MFA", (acr) => {
+    const { assurance } = assessIdpClaims(DEFAULTS, {
+      contexts: [acr],
+      amr: ["pwd", "mfa"],
+    });
+    expect(assurance.aal).toBeLessThan(2);
+  });
+
+  it.each(SINGLE_FACTOR_ACRS)("acr %s with amr [pwd, otp] is not MFA", (acr) => {
+    const { assurance } = assessIdpClaims(DEFAULTS, {
+      contexts: [acr],
+      amr: ["pwd", "otp"],
+    });
+    expect(assurance.aal).toBeLessThan(2);
+  });
+});

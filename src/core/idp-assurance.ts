@@ -165,6 +165,7 @@ export function assessIdpClaims(
   const byContext = withResistantAmr(mapping, fromContexts(mapping, claims.contexts), amr);
   const assessed = byContext ?? fromAmr(mapping, amr);
   const known = (value: string): boolean =>
+    SINGLE_FACTOR_CONTEXTS.has(value) ||
     mapping.mfaContexts.includes(value) ||
     mapping.phishingResistantContexts.includes(value) ||
     mapping.singleFactorContexts.includes(value);
@@ -195,7 +196,11 @@ function fromContexts(mapping: IdpAssuranceMapping, contexts: readonly string[])
   if (resistant.length > 0) return grade(2, true, resistant);
   const mfa = pick(mapping.mfaContexts);
   if (mfa.length > 0) return grade(2, false, mfa);
-  const single = pick(mapping.singleFactorContexts);
+  // A value whose own specification says one factor at most is recognised as that whatever the
+  // mapping lists: it ranks above `amr`, so an `amr` of `mfa` beside it never lifts it.
+  const single = contexts.filter(
+    (value) => mapping.singleFactorContexts.includes(value) || SINGLE_FACTOR_CONTEXTS.has(value),
+  );
   if (single.length > 0) return grade(1, false, single);
   return undefined;
 }

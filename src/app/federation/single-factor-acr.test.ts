@@ -1,0 +1,90 @@
+/**
+ * Threat: an IdP's signed `acr` says one factor at most (REFEDS SFA, OpenID `acr` "0") while its
+ * `amr` says ["pwd","mfa"]. The context value ranks above `amr` (checklist O10), so the sign-in is
+ * not MFA and, under `idp_mfa`, not allowed. End to end through the HTTP server against the stub
+ * OIDC IdP (a real HTTP IdP that signs ID tokens), with the default registration.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openTestServer, type TestServer } from "../../http/test-support/open-test-server.js";
+import { createTenant, RETURN_URL } from "../../http/test-support/oidc-federation.js";
+import { startStubIdp, type StubIdp } from "../../verifiers/oidc/test-support/stub-idp.js";
+
+let stub: StubIdp;
+beforeAll(async () => {
+  stub = await startStubIdp();
+});
+afterAll(() => stub.close());
+
+let t: TestServer | undefined;
+afterAll(async () => {
+  await t?.close();
+});
+
+async function acme(): Promise<{ t: TestServer; auditor: string }> {
+  await t?.close();
+  const server = await openTestServer({ federation: { publicUrl: "https://mfa.test" } });
+  t = server;
+  // ID tokens carry the real time; the server reads its test clock.
+  server.clock.advance((Date.now() - server.clock.now().getTime()) / 1000);
+  await createTenant(server, "acme", "idp_mfa");
+  const admin = await server.key(["tenant_admin"], ["acme"]);
+  const auditor = await server.key(["tenant_auditor"], ["acme"]);
+  const registered = await server.call("PUT", "/v1/tenants/acme/idps/corp", {
+    key: admin,
+    body: {
+      protocol: "oidc",
+      oidc: {
+        issuer: stub.issuer,
+        clientId: stub.idp.clientId,
+        clientSecret: stub.idp.clientSecret,
+        idTokenAlgorithms: ["RS256"],
+      },
+    },
+  });
+  expect(registered.statusCode).toBe(201);
+  return { t: server, auditor };
+}
+
+/** Starts a sign-in, has the stub sign `extra` into the ID token, completes the callback. */
+async function outcomeWith(extra: Record<string, unknown>): Promise<string> {
+  const { t: server, auditor } = await acme();
+  const started = await server.call(
+    "GET",
+    `/t/acme/idps/corp/start?${new URLSearchParams({ return_to: RETURN_URL }).toString()}`,
+  );
+  expect(started.statusCode).toBe(303);
+  const authorization = new URL(String(started.headers.location));
+  // The default registration asks for REFEDS MFA, essential.
+  expect(authorization.searchParams.get("claims")).toContain('"essential":true');
+  const state = authorization.searchParams.get("state") ?? "";
+  const nonce = authorization.searchParams.get("nonce") ?? "";
+  const now = Math.floor(server.clock.now().getTime() / 1000);
+  stub.nextIdToken = await stub.sign({
+    iss: stub.issuer,
+    sub: "alice",
+    aud: stub.idp.clientId,
+    nonce,
+    iat: now,
+    exp: now + 600,
+    auth_time: now - 10,
+    ...extra,
+  });
+  const callback = await server.call(
+    "GET",
+    `/t/acme/idps/corp/oidc/callback?code=the-code&state=${encodeURIComponent(state)}`,
+  );
+  if (callback.statusCode !== 303) return `refused ${String(callback.statusCode)}`;
+  const decision = new URL(String(callback.headers.location)).searchParams.get("decision");
+  if (decision === null) return "no decision";
+  const receipt = await server.call("GET", `/v1/decisions/${decision}`, { key: auditor });
+  return receipt.json<{ outcome: string }>().outcome;
+}
+
+describe("an IdP's single-factor acr is not turned into MFA by its amr", () => {
+  it.each(["https://refeds.org/profile/sfa", "0"])(
+    "acr %s with amr [pwd, mfa] is never allowed under idp_mfa",
+    async (acr) => {
+      expect(await outcomeWith({ acr, amr: ["pwd", "mfa"] })).not.toBe("allow");
+    },
+  );
+});
