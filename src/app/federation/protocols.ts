@@ -100,6 +100,8 @@ export const SAML_REJECTIONS = {
   "saml.audience_mismatch": "The assertion is not meant for this service provider.",
   "saml.in_response_to_mismatch": "The response does not answer the request this sign-in made.",
   "saml.unsolicited": "Unsolicited (IdP-initiated) responses are not accepted from this IdP.",
+  "saml.condition_unknown":
+    "The assertion carries a condition this service provider does not understand, so it cannot be relied on.",
   "saml.not_yet_valid": "The assertion is not valid yet.",
   "saml.expired": "The assertion has expired.",
   "saml.subject_confirmation": "The assertion has no valid bearer subject confirmation.",

@@ -227,6 +227,13 @@ function checkBearer(confirmation: Element, expect: Expectations): SamlResult<Da
   return answered.ok ? accept(notOnOrAfter.value) : answered;
 }
 
+/** The conditions of SAML Core §2.5.1 that this SP understands and meets. */
+const UNDERSTOOD_CONDITIONS: ReadonlySet<string> = new Set([
+  "AudienceRestriction",
+  "OneTimeUse",
+  "ProxyRestriction",
+]);
+
 /** Conditions: the validity window (S17) and every AudienceRestriction naming us (S14). */
 function checkConditions(assertion: Element, expect: Expectations): SamlResult<Date | undefined> {
   const all = childrenNamed(assertion, NS.assertion, "Conditions");
@@ -243,6 +250,20 @@ function checkConditions(assertion: Element, expect: Expectations): SamlResult<D
   if (!notOnOrAfter.ok) return notOnOrAfter;
   if (notOnOrAfter.value !== undefined && hasExpired(notOnOrAfter.value, expect.clock)) {
     return reject("saml.expired", "the assertion's NotOnOrAfter has passed");
+  }
+  // Core §2.5.1: a condition the relying party does not understand leaves the assertion
+  // Indeterminate, which must not be relied on. OneTimeUse is met by claiming every assertion
+  // once, and ProxyRestriction binds only whoever would pass the assertion on; this SP does not.
+  const unknown = childElements(conditions).find(
+    (condition) =>
+      condition.namespaceURI !== NS.assertion ||
+      !UNDERSTOOD_CONDITIONS.has(condition.localName ?? ""),
+  );
+  if (unknown !== undefined) {
+    return reject(
+      "saml.condition_unknown",
+      "the Conditions hold a condition this SP does not know",
+    );
   }
   const restrictions = childrenNamed(conditions, NS.assertion, "AudienceRestriction");
   if (restrictions.length === 0) {

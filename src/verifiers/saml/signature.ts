@@ -36,10 +36,8 @@ export function checkSignatureShape(signature: Element, signed: Element): SamlRe
       !["SignedInfo", "SignatureValue", "KeyInfo"].includes(c.localName ?? ""),
   );
   if (unexpected !== undefined) {
-    return reject(
-      "saml.signature_wrapping",
-      `the Signature carries <${unexpected.localName ?? ""}>`,
-    );
+    // Named in words of our own: the element's name is the sender's to choose.
+    return reject("saml.signature_wrapping", "the Signature carries an unexpected element");
   }
   const [signedInfo] = signedInfos;
   const signatureValues = childrenNamed(signature, NS.dsig, "SignatureValue");
@@ -190,6 +188,7 @@ function plainText(element: Element): string | undefined {
   return text;
 }
 
+/** An algorithm URI for a detail: at most 120 characters, anything but visible ASCII as `?`. */
 function shorten(value: string | undefined): string {
-  return value === undefined ? "(none)" : value.slice(0, 120);
+  return value === undefined ? "(none)" : value.slice(0, 120).replace(/[^\x21-\x7e]/g, "?");
 }
