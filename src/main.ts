@@ -107,6 +107,9 @@ export async function openApplication(
   metrics?: Metrics,
   options: OpenOptions = {},
 ): Promise<OpenedApplication> {
+  // Before the store: keys that cannot work (a wrong size, a repeated id) refuse to start, and
+  // leave no store opened behind.
+  const secrets = secretSealer(config);
   const opened = await openStore(config.db);
   const store = metrics === undefined ? opened : countAuditAppends(opened, metrics);
   const context: Context = {
@@ -118,7 +121,6 @@ export async function openApplication(
       ...(config.decisions === undefined ? {} : { decisions: { ...config.decisions } }),
     },
   };
-  const secrets = secretSealer(config);
   const federation = secrets === undefined ? undefined : federationParts(config, secrets, options);
   const app = createApplication({
     ...context,

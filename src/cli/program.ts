@@ -15,7 +15,7 @@ import { migrateStore } from "../storage/open-store.js";
 import { demoScenarios } from "./demo-scenarios.js";
 import { createProgress } from "./progress.js";
 import { renderDecision } from "./render-decision.js";
-import { DEMO_IDP, prepareDemo, type DemoAppsSeed } from "./seed-demo.js";
+import { DEMO_IDP, DemoStoreRefused, prepareDemo, type DemoAppsSeed } from "./seed-demo.js";
 
 /** Where the commands read and write; the real process by default, captured in tests. */
 export interface CliIo {
@@ -147,7 +147,7 @@ export function createProgram(io: CliIo): Command {
     .addOption(configOption())
     .option(
       "--demo",
-      "seed the demo data (idempotent) and start the demo platform and the development IdP beside the server",
+      "seed the demo data (idempotent; only an empty store or one the demo made) and start the demo platform and the development IdP beside the server",
     )
     .option("--demo-platform-port <n>", "with --demo: the demo platform's port (default 8081)")
     .option("--demo-idp-port <n>", "with --demo: the development IdP's port (default 8082)")
@@ -167,7 +167,8 @@ export function createProgram(io: CliIo): Command {
    * `serve --demo`: the server under its public URL (`http://localhost:PORT` unless one is
    * configured: a WebAuthn RP id is never an IP address, and `localhost` is a secure context),
    * seeded, then the demo platform and the development IdP beside it. Closing the server closes
-   * them; the demo modules and `oidc-provider` are loaded only here.
+   * them; the demo modules and `oidc-provider` are loaded only here. A store that the demo did not
+   * make is refused before anything is seeded in it (exit code 1).
    */
   async function serveDemo(options: ServeOptions, loaded: Config): Promise<void> {
     let config = loaded;
@@ -198,12 +199,19 @@ export function createProgram(io: CliIo): Command {
       return;
     }
     let seeded: DemoAppsSeed | undefined;
-    const running = await startServer(config, {
-      allowLoopbackHttpIdps: true,
-      seed: async (opened) => {
-        seeded = (await prepareDemo(opened, out, new Date(), plan.apps)).apps;
-      },
-    });
+    let running: RunningServer;
+    try {
+      running = await startServer(config, {
+        allowLoopbackHttpIdps: true,
+        seed: async (opened) => {
+          seeded = (await prepareDemo(opened, out, new Date(), plan.apps)).apps;
+        },
+      });
+    } catch (error) {
+      if (!(error instanceof DemoStoreRefused)) throw error;
+      fail(`serve --demo refuses the store ${describeStore(config.db)}: ${error.message}`);
+      return;
+    }
     let apps: Awaited<ReturnType<typeof plan.start>>;
     try {
       if (seeded === undefined) throw new Error("the demo apps were not registered");

@@ -1,6 +1,7 @@
 import type { Application, Caller, IdpRegistration } from "../app/application.js";
 import { AppError } from "../app/errors.js";
-import type { Role } from "../app/records.js";
+import type { Store } from "../app/ports.js";
+import type { ApiKeyRecord, Role } from "../app/records.js";
 import type { Population, Posture } from "../core/vocabulary.js";
 import type { OpenedApplication } from "../main.js";
 
@@ -270,22 +271,62 @@ async function approveAsSomeoneElse(
   }
 }
 
+/** The platform administrator key the demo bootstraps on an empty store: the demo's mark. */
+const DEMO_ADMIN_KEY_NAME = "demo platform admin";
+
 /**
- * The `serve --demo` hook: obtains a platform administrator (the bootstrap key on a fresh store,
+ * `serve --demo` was pointed at a store that it did not make: seeding it would add a principal
+ * with an approved break-glass exemption to the operator's tenant `acme`, mint keys for it and
+ * print their secrets. Nothing was seeded.
+ */
+export class DemoStoreRefused extends Error {
+  constructor() {
+    super(
+      "it holds tenants or API keys that the demo did not create, and the demo seeds only an empty store or one it made. Give the demo a store of its own (--db sqlite:PATH of a new file), or serve this store without --demo.",
+    );
+    this.name = "DemoStoreRefused";
+  }
+}
+
+/**
+ * Refuses ({@link DemoStoreRefused}) a store the demo did not make. An empty store (no tenant, no
+ * API key) is the demo's to seed, and the demo's first write there is its bootstrap key (`demo
+ * platform admin`, created by `bootstrap`): a store whose first API key is that one is the
+ * demo's, on every later start. Any other store is an operator's.
+ */
+async function checkDemoStore(store: Store): Promise<void> {
+  const { keys, tenants } = await store.read(async (r) => ({
+    keys: await r.apiKeys.list(),
+    tenants: await r.tenants.list({ limit: 1 }),
+  }));
+  if (keys.length === 0 && tenants.items.length === 0) return;
+  const first = keys.reduce<ApiKeyRecord | undefined>(
+    (earliest, key) =>
+      earliest === undefined || key.createdAt < earliest.createdAt ? key : earliest,
+    undefined,
+  );
+  if (first?.name === DEMO_ADMIN_KEY_NAME && first.createdBy === "bootstrap") return;
+  throw new DemoStoreRefused();
+}
+
+/**
+ * The `serve --demo` hook: refuses a store that the demo did not make ({@link DemoStoreRefused},
+ * before seeding anything), obtains a platform administrator (the bootstrap key on a fresh store,
  * else a temporary key revoked afterwards), seeds the demo data and prints new API keys once.
  * With `apps`, also registers the demo apps ({@link seedDemoApps}); their key is returned, not
  * printed.
  */
 export async function prepareDemo(
-  opened: Pick<OpenedApplication, "app" | "bootstrap">,
+  opened: Pick<OpenedApplication, "app" | "bootstrap" | "store">,
   print: (line: string) => void,
   now: Date = new Date(),
   apps?: DemoApps,
 ): Promise<DemoSeed & { readonly apps?: DemoAppsSeed }> {
   const { app } = opened;
+  await checkDemoStore(opened.store);
   let admin: { id: string; secret: string; temporary: boolean };
   try {
-    const { key, secret } = await opened.bootstrap({ name: "demo platform admin" });
+    const { key, secret } = await opened.bootstrap({ name: DEMO_ADMIN_KEY_NAME });
     admin = { id: key.id, secret, temporary: false };
   } catch (error) {
     if (!(error instanceof AppError && error.code === "bootstrap.exists")) throw error;
@@ -308,7 +349,7 @@ export async function prepareDemo(
     ? [...seed.keys]
     : [
         {
-          name: "demo platform admin",
+          name: DEMO_ADMIN_KEY_NAME,
           roles: ["platform_admin"],
           tenants: "all",
           secret: admin.secret,

@@ -71,6 +71,33 @@ const trustProxy = z.union(
 );
 
 /**
+ * Sealed values name their key by id, so two keys with one id cannot both be used: the sealer
+ * would seal with the first and open with the other, and nothing sealed from then on would open.
+ */
+function refuseDuplicateKeyIds(keys: readonly unknown[], context: z.RefinementCtx): void {
+  const firstIndex = new Map<string, number>();
+  keys.forEach((key, index) => {
+    const id = isPlainObject(key) ? key["id"] : undefined;
+    if (typeof id !== "string" || id === "") return;
+    const earlier = firstIndex.get(id);
+    if (earlier === undefined) {
+      firstIndex.set(id, index);
+      return;
+    }
+    context.addIssue({
+      code: "custom",
+      path: [index, "id"],
+      input: id,
+      message: `${JSON.stringify(id)} is already the id of encryptionKeys.${earlier}: sealed values name their key by id, so each key needs its own`,
+    });
+  });
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/**
  * The server's configuration: one schema, read from a JSON file, the environment and the command
  * line (in that order of precedence, the last winning), validated once and then frozen.
  */
@@ -129,6 +156,8 @@ export const configSchema = z.strictObject({
         key: z.string({ error: "expected a base64 key" }).min(1),
       }),
     )
+    // Also when another entry is bad, so that every problem is reported at once.
+    .superRefine(refuseDuplicateKeyIds, { when: (payload) => Array.isArray(payload.value) })
     .optional(),
 });
 

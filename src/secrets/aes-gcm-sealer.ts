@@ -16,14 +16,20 @@ const TAG_BYTES = 16;
  * Seals secrets with AES-256-GCM (DESIGN invariant 6). A sealed value reads
  * `v1.<key id>.<iv>.<ciphertext+tag>` (base64url): the key id lets keys rotate (seal with the
  * first, open with any), and the caller's `context` (say, `idp:acme:okta:client_secret`) is
- * authenticated data, so a sealed value copied onto another record does not open.
+ * authenticated data, so a sealed value copied onto another record does not open. Throws when no
+ * key is given, a key is not 32 bytes, or two keys share an id.
  */
 export function createAesGcmSealer(keys: readonly SealingKey[]): SecretSealer {
   const first = keys[0];
   if (first === undefined) throw new Error("At least one encryption key is needed.");
+  const seen = new Set<string>();
   for (const { id, key } of keys) {
     if (key.length !== 32) throw new Error(`Encryption key ${id} must be 32 bytes.`);
     if (!/^[A-Za-z0-9_-]+$/.test(id)) throw new Error(`Encryption key id ${id} must be base64url.`);
+    // Sealed values name their key by id: with two keys of one id, what the first seals the
+    // other would be asked to open, and it never would.
+    if (seen.has(id)) throw new Error(`Encryption key id ${id} is given to more than one key.`);
+    seen.add(id);
   }
   const byId = new Map(keys.map((k) => [k.id, k.key]));
   return {
