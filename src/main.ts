@@ -22,7 +22,7 @@ import type { FederationParts } from "./app/federation/endpoints.js";
 import { createAesGcmSealer, type SealingKey } from "./secrets/aes-gcm-sealer.js";
 import { createScryptHasher } from "./secrets/scrypt-hasher.js";
 import { decodeKeys, keyFromFile } from "./secrets/sealing-keys.js";
-import { createOidcProtocol } from "./verifiers/oidc/index.js";
+import { createOidcProtocol, publicNetworkFetch } from "./verifiers/oidc/index.js";
 import type { OidcProtocolOptions } from "./verifiers/oidc/index.js";
 import { createSamlProtocol } from "./verifiers/saml/index.js";
 import { createTotpProtocol } from "./verifiers/totp/index.js";
@@ -103,7 +103,9 @@ const loopbackHttpOidc: OidcProtocolOptions = {
 /** Opens (and migrates) the store of `config.db` and builds the application over it. */
 export async function openApplication(
   config: Pick<Config, "db" | "exemptions"> &
-    Partial<Pick<Config, "encryptionKeys" | "publicUrl" | "host" | "port" | "decisions">>,
+    Partial<
+      Pick<Config, "encryptionKeys" | "publicUrl" | "host" | "port" | "decisions" | "idpNetwork">
+    >,
   metrics?: Metrics,
   options: OpenOptions = {},
 ): Promise<OpenedApplication> {
@@ -184,16 +186,26 @@ function secretSealer(
 
 /** SAML and OIDC sign-in, with secrets sealed by `secrets`. */
 function federationParts(
-  config: Partial<Pick<Config, "publicUrl" | "host" | "port">>,
+  config: Partial<Pick<Config, "publicUrl" | "host" | "port" | "idpNetwork">>,
   secrets: SecretSealer,
   options: OpenOptions = {},
 ): FederationParts {
   return {
     secrets,
     saml: createSamlProtocol(),
-    oidc: createOidcProtocol(options.allowLoopbackHttpIdps === true ? loopbackHttpOidc : {}),
+    oidc: createOidcProtocol(oidcOptions(config.idpNetwork ?? "public", options)),
     publicUrl: publicUrlOf(config),
   };
+}
+
+/**
+ * How the OIDC relying party reaches tenants' IdPs: on the public internet only unless the
+ * operator allows `any` network; the demo's loopback mode reaches its own IdP on loopback.
+ */
+function oidcOptions(network: Config["idpNetwork"], options: OpenOptions): OidcProtocolOptions {
+  if (options.allowLoopbackHttpIdps === true) return loopbackHttpOidc;
+  if (network === "any") return {};
+  return { fetch: publicNetworkFetch((input, init) => fetch(input, init)) };
 }
 
 /** A listening server. */

@@ -118,6 +118,13 @@ export const configSchema = z.strictObject({
    * (none: the client is the TCP peer), or their addresses and CIDR ranges.
    */
   trustProxy: trustProxy.default(false),
+  /**
+   * Where tenants' OIDC IdPs may be reached: `public` (the default) refuses issuers and
+   * endpoints that resolve to loopback, private, link-local or reserved addresses, so that a
+   * tenant administrator cannot point this server's requests at its own network; `any` allows
+   * them, for IdPs on a private network the platform reaches.
+   */
+  idpNetwork: z.enum(["public", "any"], { error: 'expected "public" or "any"' }).default("public"),
   exemptions: z
     .strictObject({
       maxDays: count("a number of days", 1, 3650).default(90),

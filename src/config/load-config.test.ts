@@ -30,6 +30,7 @@ describe("loadConfig", () => {
       logLevel: "info",
       bodyLimitBytes: 256 * 1024,
       trustProxy: false,
+      idpNetwork: "public",
       exemptions: {
         maxDays: 90,
         breakGlassMaxDays: 7,
@@ -147,6 +148,15 @@ describe("loadConfig", () => {
 // Threat: a client forges `X-Forwarded-For` to pick the address that per-address limits count
 // against. Only the proxies named here are believed; nothing that trusts the whole header, or a
 // hop count that cannot tell a proxy from a client reaching the server directly, is accepted.
+describe("loadConfig: idpNetwork", () => {
+  it("takes public or any, from the environment too, and names anything else", () => {
+    expect(loadConfig({ env: { TENANT_MFA_IDP_NETWORK: "any" } }).idpNetwork).toBe("any");
+    expect(problemsOf(() => loadConfig({ env: { TENANT_MFA_IDP_NETWORK: "private" } }))).toEqual([
+      'idpNetwork: expected "public" or "any" (from TENANT_MFA_IDP_NETWORK)',
+    ]);
+  });
+});
+
 describe("loadConfig: trustProxy", () => {
   const TRUE_REFUSED =
     "trustProxy: true would believe every X-Forwarded-For entry, which clients can forge: list the addresses or CIDR ranges of the proxies in front of the server instead";

@@ -22,6 +22,7 @@ const SETTABLE: readonly { path: readonly string[]; env: string; kind: Kind }[] 
   { path: ["logLevel"], env: "TENANT_MFA_LOG_LEVEL", kind: "string" },
   { path: ["bodyLimitBytes"], env: "TENANT_MFA_BODY_LIMIT_BYTES", kind: "integer" },
   { path: ["trustProxy"], env: "TENANT_MFA_TRUST_PROXY", kind: "proxies" },
+  { path: ["idpNetwork"], env: "TENANT_MFA_IDP_NETWORK", kind: "string" },
   { path: ["publicUrl"], env: "TENANT_MFA_PUBLIC_URL", kind: "string" },
   { path: ["exemptions", "maxDays"], env: "TENANT_MFA_EXEMPTIONS_MAX_DAYS", kind: "integer" },
   {
