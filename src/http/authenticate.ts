@@ -16,15 +16,32 @@ export interface FailureLimit {
   readonly windowMs: number;
 }
 
-/** Counts failed authentications per client address, in fixed windows. */
+/** How many client addresses a {@link FailureLimiter} remembers at most (about 25 MB of heap). */
+export const MAX_TRACKED_ADDRESSES = 100_000;
+
+/**
+ * Counts failed authentications per client address, in fixed windows. The table is bounded:
+ * clients with many addresses (an IPv6 /64 holds 2^64) make it forget the address whose last
+ * failure is the oldest, never grow or slow down; forgetting costs that address its back-off
+ * only, as keys are never guessed (see {@link bearerAuthentication}).
+ */
 export class FailureLimiter {
   readonly #limit: FailureLimit;
   readonly #now: () => number;
+  readonly #maxEntries: number;
+  /** In the order of each address's last failure (a Map keeps insertion order). */
   readonly #failures = new Map<string, { count: number; resetAt: number }>();
+  #sweptAt = Number.NEGATIVE_INFINITY;
 
-  constructor(limit: FailureLimit, now: () => number) {
+  constructor(limit: FailureLimit, now: () => number, maxEntries = MAX_TRACKED_ADDRESSES) {
     this.#limit = limit;
     this.#now = now;
+    this.#maxEntries = Math.max(1, maxEntries);
+  }
+
+  /** How many addresses are remembered now. */
+  get size(): number {
+    return this.#failures.size;
   }
 
   /** Seconds to wait before the next attempt, or 0 when the address may try now. */
@@ -41,13 +58,25 @@ export class FailureLimiter {
 
   fail(address: string): void {
     const now = this.#now();
-    if (this.#failures.size > 100_000) this.#sweep(now);
-    const entry = this.#failures.get(address);
-    if (entry === undefined || entry.resetAt <= now) {
-      this.#failures.set(address, { count: 1, resetAt: now + this.#limit.windowMs });
-    } else {
-      entry.count += 1;
+    // Every entry expires within one window, so a sweep more often would find little to remove:
+    // at most one per window keeps the cost per failure constant, amortised.
+    if (now - this.#sweptAt >= this.#limit.windowMs) {
+      this.#sweep(now);
+      this.#sweptAt = now;
     }
+    const entry = this.#failures.get(address);
+    // Deleted and set again, so that the address moves to the end of the order.
+    this.#failures.delete(address);
+    if (entry !== undefined && entry.resetAt > now) {
+      this.#failures.set(address, { count: entry.count + 1, resetAt: entry.resetAt });
+      return;
+    }
+    while (this.#failures.size >= this.#maxEntries) {
+      const oldest = this.#failures.keys().next();
+      if (oldest.done === true) break;
+      this.#failures.delete(oldest.value);
+    }
+    this.#failures.set(address, { count: 1, resetAt: now + this.#limit.windowMs });
   }
 
   #sweep(now: number): void {

@@ -19,6 +19,7 @@ import type { HttpProblemCode } from "./error-statuses.js";
 import { MAX_JSON_DEPTH, nestsDeeperThan } from "./json-depth.js";
 import { HttpProblem, PROBLEM_MEDIA_TYPE, renderProblem, type Problem } from "./problem.js";
 import { problemSchema } from "./response-schemas.js";
+import { requestTarget } from "./request-target.js";
 import { registerFederationRoutes } from "./routes/federation-routes.js";
 import { registerFlowRoutes } from "./routes/flow-routes.js";
 import { registerHostedFlowRoutes } from "./routes/hosted-flow-routes.js";
@@ -56,7 +57,44 @@ export interface ServerOptions {
   readonly authFailureLimit?: FailureLimit;
   /** How long `/readyz` waits for the store (default 2 s). */
   readonly readyTimeoutMs?: number;
+  /** Bounds on slow clients and open connections; see {@link DEFAULT_CONNECTION_LIMITS}. */
+  readonly connectionLimits?: Partial<ConnectionLimits>;
 }
+
+/** How long a client may take to send a request, and how many connections are served at once. */
+export interface ConnectionLimits {
+  /** Time from the start of a request to the end of its headers. */
+  readonly headersTimeoutMs: number;
+  /** Time from the start of a request to the end of its body. */
+  readonly requestTimeoutMs: number;
+  /**
+   * How often Node looks for requests past the two timeouts above (it checks on this interval,
+   * not per request): a slow client is cut off at most this much later than its timeout.
+   */
+  readonly checkIntervalMs: number;
+  /** Time a connection may stay silent (Node's socket timeout). */
+  readonly idleTimeoutMs: number;
+  /** Time an idle keep-alive connection is kept open between requests. */
+  readonly keepAliveTimeoutMs: number;
+  /** Connections beyond this many are closed as soon as they are accepted. */
+  readonly maxConnections: number;
+}
+
+/**
+ * The defaults: a slow or stalled client (slowloris, a trickled body) is answered 408 within 11 s
+ * for its headers and 31 s for the whole request. The configuration schema has no setting for
+ * these yet; tests pass shorter ones through {@link ServerOptions.connectionLimits}.
+ */
+export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = Object.freeze({
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  checkIntervalMs: 1_000,
+  idleTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5_000,
+  // Far below the usual descriptor limits, far above what one instance behind a load balancer
+  // serves at once; every connection past it would only hold memory until a timeout.
+  maxConnections: 4_096,
+});
 
 /** Log options: secrets redacted wherever they might appear; bodies are never logged. */
 export const LOG_REDACTION: redactOptions = {
@@ -74,12 +112,17 @@ export const LOG_REDACTION: redactOptions = {
 };
 
 /**
- * What a log line keeps of a request. The query of the browser-facing federation endpoints
- * carries authorization codes, state and IdP messages: it is never logged.
+ * What a log line keeps of a request: its path and query, whatever the form of its target. The
+ * query of the browser-facing endpoints under `/t/` carries authorization codes, state and IdP
+ * messages: it is never logged. The route matched counts as well as the path, since the router
+ * decodes the path first (`/%74/…` reaches `/t/…`).
  */
 export function requestSummary(request: FastifyRequest): Record<string, unknown> {
-  const [path = "", query] = request.url.split("?", 2);
-  const url = query !== undefined && path.startsWith("/t/") ? `${path}?[redacted]` : request.url;
+  const { path, search } = requestTarget(request.url);
+  const hidden =
+    search !== "" &&
+    (path.startsWith("/t/") || (request.routeOptions.url?.startsWith("/t/") ?? false));
+  const url = hidden ? `${path}?[redacted]` : `${path}${search}`;
   return { method: request.method, url, remoteAddress: request.ip };
 }
 
@@ -126,6 +169,7 @@ const SECURITY_HEADERS: Readonly<Record<string, string>> = {
 export function buildServer(options: ServerOptions): FastifyInstance {
   const { app, config } = options;
   const now = options.now ?? (() => new Date());
+  const limits = { ...DEFAULT_CONNECTION_LIMITS, ...options.connectionLimits };
   const metrics = options.metrics ?? createMetrics({ defaults: true });
   const logger = (options.logger ?? createLogger(config.logLevel)).child(
     {},
@@ -140,10 +184,17 @@ export function buildServer(options: ServerOptions): FastifyInstance {
       config.trustProxy === undefined || config.trustProxy === false
         ? false
         : [...config.trustProxy],
-    // Slow or stalled clients are cut off instead of holding a connection forever.
-    connectionTimeout: 30_000,
-    requestTimeout: 30_000,
-    keepAliveTimeout: 5_000,
+    // Slow or stalled clients are cut off instead of holding a connection forever. Fastify sets
+    // only Node's `requestTimeout`; the header timeout and the checking interval (30 s by
+    // default, which doubled every bound) are Node's server options.
+    connectionTimeout: limits.idleTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    http: {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      connectionsCheckingInterval: limits.checkIntervalMs,
+    },
     return503OnClosing: true,
     logController: new CompletionLogController(),
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 },
@@ -156,6 +207,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
       answerClientError(logger, error, socket);
     },
   }) as unknown as FastifyInstance;
+  server.server.maxConnections = limits.maxConnections;
 
   // Every request part is checked by zod in the handler (src/http/add-route.ts); the JSON
   // Schemas on routes document the API, and responses are sent as they are.
@@ -291,8 +343,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
 }
 
 function sendProblem(request: FastifyRequest, reply: FastifyReply, error: unknown): void {
-  const path = request.url.split("?")[0];
-  const { problem, headers, unexpected } = renderProblem(error, path);
+  const { problem, headers, unexpected } = renderProblem(error, requestTarget(request.url).path);
   if (unexpected) request.log.error({ err: error }, "unexpected error");
   else if (problem.status >= 500)
     request.log.warn({ err: error, code: problem.code }, problem.title);

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { z } from "zod";
 import type { Application, FederationRedirect } from "../../app/application.js";
 import { InvalidRequest, invalidParts, renderProblem } from "../problem.js";
+import { requestTarget } from "../request-target.js";
 import {
   federationStartQuery,
   idpParams,
@@ -82,9 +83,9 @@ export function registerFederationRoutes(
       // looked up, and is answered as an unknown state is.
       const state = nulFreeString().safeParse(query["state"]).data;
       // The verifier compares the callback with the registered redirect URI, so it is rebuilt
-      // from the public URL and the raw query, never from a Host header a client controls.
-      const search = request.url.includes("?") ? request.url.slice(request.url.indexOf("?")) : "";
-      const path = request.url.split("?")[0] ?? "";
+      // from the public URL and the request's path and query, never from a Host header or the
+      // authority of an absolute-form target, which a client controls.
+      const { path, search } = requestTarget(request.url);
       return redirect(
         reply,
         await app.federation.oidcCallback(tenant, idp, {
@@ -120,8 +121,7 @@ async function browser(
   try {
     return await work();
   } catch (error) {
-    const path = request.url.split("?")[0];
-    const { problem, unexpected } = renderProblem(error, path);
+    const { problem, unexpected } = renderProblem(error, requestTarget(request.url).path);
     if (unexpected) request.log.error({ err: error }, "federation endpoint failed");
     reply.code(problem.status);
     if (wantsJson(request)) return reply.type("application/problem+json").send(problem);
