@@ -97,6 +97,10 @@ describe("IdP registration", () => {
   it.each([
     ["no certificate", saml({ signingCertificates: [] })],
     ["a certificate that is not X.509", saml({ signingCertificates: ["bm90IGEgY2VydA=="] })],
+    [
+      "a certificate of a 1024-bit RSA key",
+      saml({ signingCertificates: [generateTestKeyPair("weak.example", 1024).certificateBase64] }),
+    ],
     ["an http SSO URL on a public host", saml({ ssoUrl: "http://idp.acme.example/sso" })],
     ["no entity id", saml({ entityId: "" })],
     [

@@ -298,10 +298,22 @@ function bounded(value: number, min: number, max: number, where: string): number
 function toPem(certificate: string): string {
   const body = certificate.replace(/-----(BEGIN|END) CERTIFICATE-----/g, "").replace(/\s+/g, "");
   const pem = `-----BEGIN CERTIFICATE-----\n${body.replace(/(.{64})/g, "$1\n").replace(/\n$/, "")}\n-----END CERTIFICATE-----\n`;
+  let parsed: X509Certificate;
   try {
-    new X509Certificate(pem);
+    parsed = new X509Certificate(pem);
   } catch {
     throw invalid("A signing certificate is not a valid X.509 certificate.");
+  }
+  // What the signature allow-list verifies with (RSA or ECDSA, checklist S10), at a strength
+  // SP 800-131A still accepts: a weaker key would make every assertion it signs forgeable.
+  const { asymmetricKeyType: type, asymmetricKeyDetails: details } = parsed.publicKey;
+  const strong =
+    (type === "rsa" && (details?.modulusLength ?? 0) >= 2048) ||
+    (type === "ec" && ["prime256v1", "secp384r1", "secp521r1"].includes(details?.namedCurve ?? ""));
+  if (!strong) {
+    throw invalid(
+      "A signing certificate's key must be RSA of at least 2048 bits, or ECDSA on P-256, P-384 or P-521.",
+    );
   }
   return pem;
 }

@@ -13,8 +13,8 @@ export interface TestKeyPair {
  * node can sign but not build certificates, and no X.509 builder is a dependency, so the few
  * DER structures RFC 5280 §4.1 needs are written here.
  */
-export function generateTestKeyPair(commonName: string): TestKeyPair {
-  const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+export function generateTestKeyPair(commonName: string, modulusLength = 2048): TestKeyPair {
+  const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength });
   const sha256WithRsa = sequence(oid("1.2.840.113549.1.1.11"), Buffer.from([0x05, 0x00]));
   const name = sequence(set(sequence(oid("2.5.4.3"), tlv(0x0c, Buffer.from(commonName, "utf8")))));
   const serial = randomBytes(8);
