@@ -236,7 +236,7 @@ export function federationUseCases(
         "the IdP's authentication time lies ahead",
       );
     }
-    const assessment = assess(idp, answer, now);
+    const assessment = assess(idp, answer, request, now);
     // Decided inside the transaction, thrown outside it: whatever is thrown inside counts as the
     // store failing. The request stays used either way.
     const refusal = await transact(context, async (r) => {
@@ -274,6 +274,7 @@ export function federationUseCases(
         recognised: assessment.recognised,
         unmapped: assessment.unmapped,
         ...(assessment.tooOld ? { authenticationTooOld: true } : {}),
+        ...(assessment.notForced ? { authenticationNotForced: true } : {}),
       },
     };
     if (request?.flow !== undefined) {
@@ -304,17 +305,30 @@ export function federationUseCases(
     return { location: withQueryParameter(back, "decision", decision.id ?? "") };
   }
 
-  function assess(idp: IdpRecord, answer: VerifiedAnswer, now: Date) {
+  function assess(
+    idp: IdpRecord,
+    answer: VerifiedAnswer,
+    request: FederationRequestRecord | undefined,
+    now: Date,
+  ) {
     const claimed = assessIdpClaims(idp.mapping, {
       contexts: answer.contexts,
       ...(answer.amr === undefined ? {} : { amr: answer.amr }),
     });
+    const skewMs = idp.clockSkewSeconds * 1000;
     // The IdP's authentication is older than this tenant accepts from it: it proves nothing
     // now, and the engine asks for a fresh one.
     const ageMs = now.getTime() - answer.authenticatedAt.getTime();
-    const tooOld = ageMs > (idp.maxAuthenticationAgeSeconds + idp.clockSkewSeconds) * 1000;
-    const assurance = tooOld ? { aal: 0 as const, phishingResistant: false } : claimed.assurance;
-    return { ...claimed, assurance, tooOld, claimed };
+    const tooOld = ageMs > idp.maxAuthenticationAgeSeconds * 1000 + skewMs;
+    // A sign-in that asked the IdP to authenticate anew (ForceAuthn, prompt=login) and got an
+    // authentication from before it asked: the IdP reused a session it was told not to, so the
+    // answer proves nothing now either (REFEDS MFA: check the time, never assume it).
+    const notForced =
+      request?.forceAuthn === true &&
+      answer.authenticatedAt.getTime() < Date.parse(request.createdAt) - skewMs;
+    const assurance =
+      tooOld || notForced ? { aal: 0 as const, phishingResistant: false } : claimed.assurance;
+    return { ...claimed, assurance, tooOld, notForced, claimed };
   }
 
   async function observe(r: Repositories, idp: IdpRecord, claimed: IdpAssessment, now: Date) {

@@ -917,6 +917,26 @@ describe("freshness of the IdP's authentication", () => {
     expect(r.decision.challenge[0]).toMatchObject({ kind: "idp_step_up", forceAuthn: true });
   });
 
+  // REFEDS MFA freshness: a sign-in that asked for a new authentication (prompt=login) and got
+  // one from before it asked proves nothing now, even within the maximum age.
+  it("does not count an authentication from before a forced sign-in asked for a new one", async () => {
+    const acme = await acmeWithPeer("idp_mfa");
+    const { response, authorization } = await signInAs(
+      acme,
+      { ...MFA, authTime: nowSeconds() - 120 },
+      { principal: "alice", force: true },
+    );
+    expect(authorization.searchParams.get("prompt")).toBe("login");
+    const r = await receipt(acme, decisionOf(response));
+    expect(r.outcome).toBe("challenge");
+    const fresh = await signInAs(
+      acme,
+      { ...MFA, authTime: nowSeconds() + 1 },
+      { principal: "alice", force: true },
+    );
+    expect((await receipt(acme, decisionOf(fresh.response))).outcome).toBe("allow");
+  });
+
   it("refuses an auth_time beyond max_age and the skew (oidc.auth_time_stale), audited, no decision", async () => {
     const acme = await acmeWithPeer("idp_mfa", { require: { maxAgeSeconds: 300 } });
     const { response } = await signInAs(acme, { ...MFA, authTime: nowSeconds() - 3600 });
