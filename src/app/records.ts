@@ -431,6 +431,12 @@ export interface FlowRecord {
   readonly reusedSession?: string;
   /** Set when the user acknowledged a notice (exemption in force, report-only nudge). */
   readonly acknowledgedAt?: string;
+  /**
+   * How many times the principal's proofs were withdrawn while the flow was open (an
+   * authenticator removed, recovery codes revoked or replaced): a verification that began before
+   * the latest adds nothing. Absent: none.
+   */
+  readonly withdrawals?: number;
   readonly createdAt: string;
   readonly updatedAt: string;
   readonly expiresAt: string;

@@ -279,7 +279,7 @@ export function federationUseCases(
     };
     if (request?.flow !== undefined) {
       // The flow decides, with this event beside what else the user proved there.
-      if (!(await addFlowEvent(context, idp.tenant, request.flow, event))) {
+      if ((await addFlowEvent(context, idp.tenant, request.flow, event)) !== "added") {
         throw new Refusal("federation.request_unknown", "the flow this sign-in was for is over");
       }
       return { location: request.returnTo };

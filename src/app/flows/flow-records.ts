@@ -76,23 +76,29 @@ export function auditFlow(
 
 /**
  * Adds an event that a verifier produced to a pending, unexpired flow, audited as
- * `flow.verified`. Returns false when the flow can take no more evidence.
+ * `flow.verified`: `added`, or `closed` when the flow can take no more evidence, or `withdrawn`
+ * when the principal's proofs were withdrawn since `withdrawalsSeen` (the flow's count when the
+ * verification began), so that a proof revoked while it was being checked counts for nothing.
  */
 export async function addFlowEvent(
   context: Context,
   tenant: string,
   id: string,
   event: AuthenticationEvent,
-): Promise<boolean> {
+  withdrawalsSeen?: number,
+): Promise<"added" | "closed" | "withdrawn"> {
   const now = context.clock.now().toISOString();
-  let added = false;
+  let outcome: "added" | "closed" | "withdrawn" = "closed";
   await changeFlow(
     context,
     tenant,
     id,
     (flow) => {
-      added = flow.status === "pending" && flow.expiresAt > now;
-      if (!added) return undefined;
+      if (flow.status !== "pending" || flow.expiresAt <= now) outcome = "closed";
+      else if (withdrawalsSeen !== undefined && (flow.withdrawals ?? 0) !== withdrawalsSeen) {
+        outcome = "withdrawn";
+      } else outcome = "added";
+      if (outcome !== "added") return undefined;
       return { ...flow, events: [...flow.events, event] };
     },
     () => ({
@@ -104,5 +110,5 @@ export async function addFlowEvent(
       },
     }),
   );
-  return added;
+  return outcome;
 }

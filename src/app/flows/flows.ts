@@ -425,7 +425,10 @@ export function flowUseCases(
 
   /** Adds a verified event and sends the browser back to the flow page (post/redirect/get). */
   async function proved(flow: FlowRecord, event: AuthenticationEvent): Promise<FlowScreen> {
-    if (!(await addFlowEvent(context, flow.tenant, flow.id, event))) stop("flow.used");
+    // The count of withdrawals when the verification began: a proof withdrawn meanwhile (the
+    // authenticator removed, the codes revoked) is not added, and the page asks again.
+    const added = await addFlowEvent(context, flow.tenant, flow.id, event, flow.withdrawals ?? 0);
+    if (added === "closed") stop("flow.used");
     return { kind: "redirect", location: urlOf(flow) };
   }
 

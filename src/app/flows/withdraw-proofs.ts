@@ -25,7 +25,14 @@ export async function withdrawProofs(
 ): Promise<WithdrawnProofs> {
   let flowsReset = 0;
   for (const flow of await r.flows.pendingOf(tenant, principal)) {
-    const reset = { ...flow, events: [], version: flow.version + 1, updatedAt: at };
+    const reset = {
+      ...flow,
+      events: [],
+      // A verification under way now adds nothing when it ends (addFlowEvent compares this).
+      withdrawals: (flow.withdrawals ?? 0) + 1,
+      version: flow.version + 1,
+      updatedAt: at,
+    };
     if (await r.flows.update(reset)) flowsReset += 1;
   }
   const sessionsEnded = await r.browserSessions.removePrincipal(tenant, principal);

@@ -68,6 +68,7 @@ function fullFlow(tenant: string): FlowRecord {
     codeExpiresAt: at(90),
     reusedSession: "ses_1",
     acknowledgedAt: at(40),
+    withdrawals: 1,
     updatedAt: at(60),
     version: 4,
   };

@@ -139,6 +139,7 @@ function flowDocument(record: FlowRecord): FlowDocumentFields {
     codeExpiresAt: optionalTime(record.codeExpiresAt, "codeExpiresAt"),
     reusedSession: record.reusedSession,
     acknowledgedAt: optionalTime(record.acknowledgedAt, "acknowledgedAt"),
+    withdrawals: record.withdrawals,
     createdAt: toTimeText(record.createdAt, "createdAt"),
     updatedAt: toTimeText(record.updatedAt, "updatedAt"),
   };

@@ -1,0 +1,89 @@
+// Threat: a recovery code checked just before the codes are revoked reached the flow after the
+// revocation had reset it (the event was added in a transaction of its own, whatever had
+// happened since), so the flow completed with the revoked proof and issued a code. The flow now
+// counts withdrawals, and an event whose verification began before the latest adds nothing.
+import { afterEach, beforeEach, expect, it } from "vitest";
+import type { Caller, FlowBrowser } from "../application.js";
+import type { Repositories, Store } from "../ports.js";
+import { CountingRandom } from "../test-support/harness.js";
+import { openWebAuthnWorld, type WebAuthnWorld } from "../test-support/webauthn-world.js";
+import type { FlowScreen } from "./flow-screens.js";
+
+const RETURN = "https://app.example/signed-in";
+let w: WebAuthnWorld;
+let service: Caller;
+const attacker: FlowBrowser = { cookie: "attacker-browser-cookie-0123456789" };
+const csrf = (s: FlowScreen) => ("frame" in s ? s.frame.csrfToken : "");
+const codeIn = (s: FlowScreen) =>
+  s.kind === "redirect" ? new URL(s.location).searchParams.get("code") : null;
+
+beforeEach(async () => {
+  w = await openWebAuthnWorld();
+  service = w.service.acme;
+  await w.h.app.tenants.setReturnUrls(w.h.admin, "acme", { returnUrls: [RETURN] });
+  const { record } = await w.h.app.policies.current(w.h.admin, "acme");
+  await w.h.app.policies.replace(w.h.admin, "acme", {
+    policy: { posture: "platform_mfa" },
+    rationale: "MFA for everyone",
+    ifMatch: record.version,
+  });
+});
+afterEach(() => w.close());
+
+it("completes nothing with a code revoked between its check and its arrival in the flow", async () => {
+  const raw = w.h.store;
+  let afterUse: (() => Promise<void>) | undefined;
+  const hooked: Store = {
+    ...raw,
+    transaction: async (work) => {
+      let used = false;
+      const result = await raw.transaction((r) =>
+        work(
+          new Proxy(r, {
+            get(target, key) {
+              const value = target[key as keyof Repositories];
+              if (key !== "recoveryCodes") return value;
+              const codes = value as Repositories["recoveryCodes"];
+              return {
+                ...codes,
+                use: async (...args: Parameters<typeof codes.use>) => {
+                  used = true;
+                  return codes.use(...args);
+                },
+              };
+            },
+          }),
+        ),
+      );
+      const hook = afterUse;
+      if (used && hook !== undefined) {
+        afterUse = undefined;
+        await hook();
+      }
+      return result;
+    },
+    read: (work) => raw.read(work),
+  };
+  const app = w.h.application({ store: hooked, random: new CountingRandom(500_000) });
+  const { codes } = await w.h.app.recoveryCodes.generate(service, "acme", "alice");
+  const { flow } = await app.flows.create(service, "acme", {
+    principal: { id: "alice" },
+    verified: [{ method: "password", source: "platform", at: w.h.clock.now().toISOString() }],
+    returnTo: RETURN,
+  });
+  const challenge = await app.flows.show("acme", flow, attacker);
+  // The administrator revokes the (leaked) codes between the code's check and its arrival in the flow.
+  afterUse = async () => {
+    await w.h.app.recoveryCodes.revoke(w.h.admin, "acme", "alice");
+  };
+  await app.flows.act("acme", flow, attacker, {
+    kind: "verify_recovery_code",
+    csrf: csrf(challenge),
+    code: codes[0] ?? "",
+  });
+  expect(afterUse).toBeUndefined(); // the revocation ran
+  // The revoked code counts for nothing; the flow asks again.
+  const again = await app.flows.show("acme", flow, attacker);
+  expect(again.kind).toBe("challenge");
+  expect(codeIn(again)).toBeNull();
+});
