@@ -515,7 +515,7 @@ export interface FlowStore {
   update(record: FlowRecord): Promise<boolean>;
   /** Deletes flows that expired before `before`; returns how many. */
   purge(before: string): Promise<number>;
-  /** The principal's flows still `pending`, in no particular order. */
+  /** The principal's flows still `pending`, by id. */
   pendingOf(tenant: string, principal: string): Promise<readonly FlowRecord[]>;
 }
 

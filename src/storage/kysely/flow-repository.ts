@@ -82,6 +82,9 @@ export function createFlowRepository(db: Kysely<Database>): FlowStore {
         .where("tenant", "=", tenant)
         .where("principal", "=", principal)
         .where("status", "=", "pending")
+        // One order for every caller: two withdrawals for one principal take the rows' locks
+        // in the same order and never wait for each other in a cycle.
+        .orderBy("id")
         .execute();
       return rows.map(toFlow);
     },

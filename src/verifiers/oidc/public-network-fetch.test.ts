@@ -1,7 +1,8 @@
 // Threat: server-side request forgery through a tenant's IdP registration. A tenant administrator
 // names the issuer and the IdP's discovery document names the endpoints; without a guard, this
 // server's requests could be pointed at its own network (a cloud metadata service, an admin
-// interface) and what answered read back from rejection details.
+// interface) and what answered read back from rejection details. IPv6 forms that carry an IPv4
+// address (mapped, IPv4-compatible, NAT64, 6to4, Teredo) are judged by that address, or refused.
 import { describe, expect, it } from "vitest";
 import type { FetchLike } from "./fetch-json.js";
 import { isNonPublicAddress, publicNetworkFetch } from "./public-network-fetch.js";
@@ -35,17 +36,32 @@ describe("isNonPublicAddress", () => {
     "fe80::1",
     "::ffff:10.0.0.1",
     "::ffff:127.0.0.1",
+    "0:0:0:0:0:ffff:7f00:1",
+    "::127.0.0.1",
+    "::169.254.169.254",
+    "64:ff9b::169.254.169.254",
+    "64:ff9b::a9fe:a9fe",
+    "2002:7f00:1::",
+    "2002:a00:1::5",
+    "fec0::1",
+    "2001:db8::1",
+    "2001:0:4136:e378::1",
     "not an address",
   ])("counts %s as not public", (address) => {
     expect(isNonPublicAddress(address)).toBe(true);
   });
 
-  it.each(["8.8.8.8", "172.32.0.1", "192.0.2.1", "2001:4860:4860::8888", "::ffff:8.8.8.8"])(
-    "counts %s as public",
-    (address) => {
-      expect(isNonPublicAddress(address)).toBe(false);
-    },
-  );
+  it.each([
+    "8.8.8.8",
+    "172.32.0.1",
+    "192.0.2.1",
+    "2001:4860:4860::8888",
+    "::ffff:8.8.8.8",
+    "64:ff9b::8.8.8.8",
+    "2002:808:808::1",
+  ])("counts %s as public", (address) => {
+    expect(isNonPublicAddress(address)).toBe(false);
+  });
 });
 
 describe("publicNetworkFetch", () => {

@@ -24,11 +24,14 @@ for (const [network, prefix] of [
   NOT_PUBLIC.addSubnet(network, prefix, "ipv4");
 }
 for (const [network, prefix] of [
-  ["::", 128],
-  ["::1", 128],
-  ["fc00::", 7],
-  ["fe80::", 10],
-  ["ff00::", 8],
+  ["fc00::", 7], // unique local
+  ["fe80::", 10], // link-local
+  ["fec0::", 10], // site-local (deprecated, still routed on some networks)
+  ["ff00::", 8], // multicast
+  ["100::", 64], // discard
+  ["2001::", 32], // Teredo: an IPv4 address hides in it
+  ["2001:db8::", 32], // documentation
+  ["64:ff9b:1::", 48], // local-use IPv4/IPv6 translation
 ] as const) {
   NOT_PUBLIC.addSubnet(network, prefix, "ipv6");
 }
@@ -36,14 +39,41 @@ for (const [network, prefix] of [
 /** True when `address` (an IP literal) is outside the public internet. */
 export function isNonPublicAddress(address: string): boolean {
   const family = isIP(address);
-  if (family === 0) return true;
-  if (family === 6) {
-    // An IPv4 address written as IPv6 (::ffff:10.0.0.1) is that IPv4 address.
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
-    if (mapped !== undefined) return NOT_PUBLIC.check(mapped, "ipv4");
-    return NOT_PUBLIC.check(address, "ipv6");
+  if (family === 4) return NOT_PUBLIC.check(address, "ipv4");
+  if (family !== 6) return true;
+  const groups = ipv6Groups(address);
+  if (groups === undefined) return true;
+  const zeros = (from: number, to: number) => groups.slice(from, to).every((g) => g === 0);
+  const ipv4 = (high: number, low: number) =>
+    `${String(high >> 8)}.${String(high & 0xff)}.${String(low >> 8)}.${String(low & 0xff)}`;
+  const [g0 = 0, g1 = 0, g2 = 0, , , g5 = 0, g6 = 0, g7 = 0] = groups;
+  // ::/96 holds the unspecified and loopback addresses and the deprecated IPv4-compatible ones.
+  if (zeros(0, 6)) return true;
+  // An IPv4 address written as IPv6 is that IPv4 address: mapped (::ffff:a.b.c.d), translated
+  // (64:ff9b::a.b.c.d, RFC 6052) and 6to4 (2002:aabb:ccdd::, RFC 3056).
+  if (zeros(0, 5) && g5 === 0xffff) return NOT_PUBLIC.check(ipv4(g6, g7), "ipv4");
+  if (g0 === 0x64 && g1 === 0xff9b && zeros(2, 6)) return NOT_PUBLIC.check(ipv4(g6, g7), "ipv4");
+  if (g0 === 0x2002) return NOT_PUBLIC.check(ipv4(g1, g2), "ipv4");
+  return NOT_PUBLIC.check(address, "ipv6");
+}
+
+/** The eight 16-bit groups of an IPv6 literal (`isIP` already said it is one). */
+function ipv6Groups(address: string): number[] | undefined {
+  let text = address.toLowerCase();
+  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (dotted !== null) {
+    const [a = 0, b = 0, c = 0, d = 0] = dotted.slice(1).map(Number);
+    const high = ((a << 8) | b).toString(16);
+    const low = ((c << 8) | d).toString(16);
+    text = `${text.slice(0, dotted.index)}${high}:${low}`;
   }
-  return NOT_PUBLIC.check(address, "ipv4");
+  const [head = "", tail] = text.split("::");
+  const parse = (part: string) => (part === "" ? [] : part.split(":").map((g) => parseInt(g, 16)));
+  const left = parse(head);
+  const right = tail === undefined ? [] : parse(tail);
+  const filler = new Array<number>(Math.max(8 - left.length - right.length, 0)).fill(0);
+  const groups = [...left, ...filler, ...right];
+  return groups.length === 8 && groups.every((g) => Number.isInteger(g)) ? groups : undefined;
 }
 
 /**
