@@ -2,8 +2,8 @@ import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from "jose";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { FlowBrowser } from "../application.js";
 import { provedMfaJustNow } from "../test-support/fresh-mfa.js";
-import { openWebAuthnWorld, type WebAuthnWorld } from "../test-support/webauthn-world.js";
-import type { FlowScreen } from "./flow-screens.js";
+import { codeOf, csrfOf, openPlatformMfaFlows } from "../test-support/platform-mfa-flows.js";
+import type { WebAuthnWorld } from "../test-support/webauthn-world.js";
 
 const RETURN = "https://app.example/signed-in";
 const HOUR = 3600;
@@ -21,14 +21,7 @@ describe("idle browser sessions and a weaker proof in a later flow", () => {
   const browser: FlowBrowser = { cookie: "idle-browser-cookie-0123456789abcd" };
 
   beforeEach(async () => {
-    w = await openWebAuthnWorld();
-    await w.h.app.tenants.setReturnUrls(w.h.admin, "acme", { returnUrls: [RETURN] });
-    const { record } = await w.h.app.policies.current(w.h.admin, "acme");
-    await w.h.app.policies.replace(w.h.admin, "acme", {
-      policy: { posture: "platform_mfa" },
-      rationale: "MFA for everyone",
-      ifMatch: record.version,
-    });
+    w = await openPlatformMfaFlows(RETURN);
   });
   afterEach(() => w.close());
 
@@ -40,9 +33,6 @@ describe("idle browser sessions and a weaker proof in a later flow", () => {
       returnTo: RETURN,
       ...extra,
     });
-  const csrf = (screen: FlowScreen) => ("frame" in screen ? screen.frame.csrfToken : "");
-  const codeIn = (screen: FlowScreen) =>
-    screen.kind === "redirect" ? new URL(screen.location).searchParams.get("code") : null;
 
   /** Registers a passkey and recovery codes, then signs in with the passkey in `browser`. */
   async function signInWithPasskey(): Promise<void> {
@@ -54,16 +44,16 @@ describe("idle browser sessions and a weaker proof in a later flow", () => {
     const first = await create();
     const challenge = await w.h.app.flows.show("acme", first.flow, browser);
     const begun = (await w.h.app.flows.webauthnOptions("acme", first.flow, browser, {
-      csrf: csrf(challenge),
+      csrf: csrfOf(challenge),
       purpose: "authentication",
     })) as { ceremony: string; options: unknown };
     await w.h.app.flows.act("acme", first.flow, browser, {
       kind: "verify_webauthn",
-      csrf: csrf(challenge),
+      csrf: csrfOf(challenge),
       ceremony: begun.ceremony,
       response: passkey.authenticate(begun.options),
     });
-    expect(codeIn(await w.h.app.flows.show("acme", first.flow, browser))).not.toBeNull();
+    expect(codeOf(await w.h.app.flows.show("acme", first.flow, browser))).not.toBeNull();
   }
 
   /** A new flow in `browser` completed with a recovery code; the token it earns, if any. */
@@ -73,10 +63,10 @@ describe("idle browser sessions and a weaker proof in a later flow", () => {
     expect(page.kind).toBe("challenge");
     await w.h.app.flows.act("acme", flow, browser, {
       kind: "verify_recovery_code",
-      csrf: csrf(page),
+      csrf: csrfOf(page),
       code: codes[0] ?? "",
     });
-    const code = codeIn(await w.h.app.flows.show("acme", flow, browser));
+    const code = codeOf(await w.h.app.flows.show("acme", flow, browser));
     if (code === null) return undefined;
     const { token } = await w.h.app.flows.exchange(w.service.acme, { code });
     const jwks = createLocalJWKSet((await w.h.app.assurance.jwks()) as unknown as JSONWebKeySet);
@@ -106,6 +96,6 @@ describe("idle browser sessions and a weaker proof in a later flow", () => {
     const { flow } = await create({ stepUp: { phishingResistant: true } });
     const screen = await w.h.app.flows.show("acme", flow, browser);
     expect(screen.kind).toBe("redirect");
-    expect(codeIn(screen)).not.toBeNull();
+    expect(codeOf(screen)).not.toBeNull();
   });
 });

@@ -9,8 +9,8 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Caller, FlowBrowser } from "../application.js";
 import { provedMfaJustNow } from "../test-support/fresh-mfa.js";
-import { openWebAuthnWorld, type WebAuthnWorld } from "../test-support/webauthn-world.js";
-import type { FlowScreen } from "./flow-screens.js";
+import { codeOf, csrfOf, openPlatformMfaFlows } from "../test-support/platform-mfa-flows.js";
+import type { WebAuthnWorld } from "../test-support/webauthn-world.js";
 
 const RETURN = "https://app.example/signed-in";
 
@@ -20,15 +20,8 @@ describe("browser sessions after the recovery codes they used are revoked or rep
   const attacker: FlowBrowser = { cookie: "attacker-browser-cookie-0123456789" };
 
   beforeEach(async () => {
-    w = await openWebAuthnWorld();
+    w = await openPlatformMfaFlows(RETURN);
     service = w.service.acme;
-    await w.h.app.tenants.setReturnUrls(w.h.admin, "acme", { returnUrls: [RETURN] });
-    const { record } = await w.h.app.policies.current(w.h.admin, "acme");
-    await w.h.app.policies.replace(w.h.admin, "acme", {
-      policy: { posture: "platform_mfa" },
-      rationale: "MFA for everyone",
-      ifMatch: record.version,
-    });
   });
   afterEach(() => w.close());
 
@@ -39,9 +32,6 @@ describe("browser sessions after the recovery codes they used are revoked or rep
       verified: [{ method: "password", source: "platform", at: at() }],
       returnTo: RETURN,
     });
-  const csrf = (screen: FlowScreen) => ("frame" in screen ? screen.frame.csrfToken : "");
-  const codeIn = (screen: FlowScreen) =>
-    screen.kind === "redirect" ? new URL(screen.location).searchParams.get("code") : null;
 
   /** Someone holding alice's password and one leaked recovery code signs in once. */
   async function signInWithLeakedCode(): Promise<void> {
@@ -50,15 +40,15 @@ describe("browser sessions after the recovery codes they used are revoked or rep
     const challenge = await w.h.app.flows.show("acme", flow, attacker);
     const used = await w.h.app.flows.act("acme", flow, attacker, {
       kind: "verify_recovery_code",
-      csrf: csrf(challenge),
+      csrf: csrfOf(challenge),
       code: codes[0] ?? "",
     });
     expect(used.kind).toBe("redirect");
-    expect(codeIn(await w.h.app.flows.show("acme", flow, attacker))).not.toBeNull();
+    expect(codeOf(await w.h.app.flows.show("acme", flow, attacker))).not.toBeNull();
     // The browser remembers it: a second flow completes without asking.
     w.h.clock.advance(30);
     expect(
-      codeIn(await w.h.app.flows.show("acme", (await create()).flow, attacker)),
+      codeOf(await w.h.app.flows.show("acme", (await create()).flow, attacker)),
     ).not.toBeNull();
   }
 
@@ -66,7 +56,7 @@ describe("browser sessions after the recovery codes they used are revoked or rep
   async function expectNoCodeLater(): Promise<void> {
     w.h.clock.advance(60);
     const again = await w.h.app.flows.show("acme", (await create()).flow, attacker);
-    expect(codeIn(again)).toBeNull();
+    expect(codeOf(again)).toBeNull();
     expect(again.kind).not.toBe("redirect");
   }
 
@@ -89,7 +79,7 @@ describe("browser sessions after the recovery codes they used are revoked or rep
     const challenge = await w.h.app.flows.show("acme", flow, attacker);
     await w.h.app.flows.act("acme", flow, attacker, {
       kind: "verify_recovery_code",
-      csrf: csrf(challenge),
+      csrf: csrfOf(challenge),
       code: codes[0] ?? "",
     });
     // Revoked before the browser comes back to the flow page: the flow forgot the code.
@@ -100,7 +90,7 @@ describe("browser sessions after the recovery codes they used are revoked or rep
     expect(revoked?.payload).toMatchObject({ sessionsEnded: 0, flowsReset: 1 });
     const back = await w.h.app.flows.show("acme", flow, attacker);
     expect(back.kind).toBe("challenge");
-    expect(codeIn(back)).toBeNull();
+    expect(codeOf(back)).toBeNull();
     await expectNoCodeLater();
   });
 

@@ -6,27 +6,17 @@ import { afterEach, beforeEach, expect, it } from "vitest";
 import type { Caller, FlowBrowser } from "../application.js";
 import type { Repositories, Store } from "../ports.js";
 import { CountingRandom } from "../test-support/harness.js";
-import { openWebAuthnWorld, type WebAuthnWorld } from "../test-support/webauthn-world.js";
-import type { FlowScreen } from "./flow-screens.js";
+import { codeOf, csrfOf, openPlatformMfaFlows } from "../test-support/platform-mfa-flows.js";
+import type { WebAuthnWorld } from "../test-support/webauthn-world.js";
 
 const RETURN = "https://app.example/signed-in";
 let w: WebAuthnWorld;
 let service: Caller;
 const attacker: FlowBrowser = { cookie: "attacker-browser-cookie-0123456789" };
-const csrf = (s: FlowScreen) => ("frame" in s ? s.frame.csrfToken : "");
-const codeIn = (s: FlowScreen) =>
-  s.kind === "redirect" ? new URL(s.location).searchParams.get("code") : null;
 
 beforeEach(async () => {
-  w = await openWebAuthnWorld();
+  w = await openPlatformMfaFlows(RETURN);
   service = w.service.acme;
-  await w.h.app.tenants.setReturnUrls(w.h.admin, "acme", { returnUrls: [RETURN] });
-  const { record } = await w.h.app.policies.current(w.h.admin, "acme");
-  await w.h.app.policies.replace(w.h.admin, "acme", {
-    policy: { posture: "platform_mfa" },
-    rationale: "MFA for everyone",
-    ifMatch: record.version,
-  });
 });
 afterEach(() => w.close());
 
@@ -78,12 +68,12 @@ it("completes nothing with a code revoked between its check and its arrival in t
   };
   await app.flows.act("acme", flow, attacker, {
     kind: "verify_recovery_code",
-    csrf: csrf(challenge),
+    csrf: csrfOf(challenge),
     code: codes[0] ?? "",
   });
   expect(afterUse).toBeUndefined(); // the revocation ran
   // The revoked code counts for nothing; the flow asks again.
   const again = await app.flows.show("acme", flow, attacker);
   expect(again.kind).toBe("challenge");
-  expect(codeIn(again)).toBeNull();
+  expect(codeOf(again)).toBeNull();
 });
