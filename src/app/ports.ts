@@ -474,7 +474,14 @@ export interface AuditStore {
   ): Promise<readonly AuditEvent[]>;
   /** The event `id` of `chain`, if that chain holds it (an id of another chain finds nothing). */
   find(chain: string, id: string): Promise<AuditEvent | undefined>;
+  /** The chains with a recorded head, in order. */
   chains(): Promise<readonly string[]>;
+  /**
+   * Every chain that holds at least one event, in order, whatever the heads and tenants say: a
+   * chain whose head row was deleted (with its tenant's row, say) still holds its events, and
+   * verification must not lose sight of it.
+   */
+  chainsWithEvents(): Promise<readonly string[]>;
   /** The chain's recorded head: the last position and hash appended, if any. */
   head(chain: string): Promise<{ seq: number; hash: string } | undefined>;
 }

@@ -11,9 +11,17 @@ const TENANT_PAGE = 500;
 
 type AuditProblem = NonNullable<AuditVerification["broken"]>["problem"];
 
-/** Every chain recorded, and the chain of every tenant, recorded or not, in order. */
+/**
+ * Every chain to verify, in order: each one with a recorded head, each one holding events, and
+ * the chain of every tenant, recorded or not. No one source suffices against someone who can
+ * write to the database: a tenant's row and its head row deleted together leave its events, and
+ * only they still name the chain.
+ */
 async function listChains(context: Context): Promise<readonly string[]> {
-  const chains = new Set(await transact(context, (r) => r.audit.chains()));
+  const [headed, withEvents] = await transact(context, (r) =>
+    Promise.all([r.audit.chains(), r.audit.chainsWithEvents()]),
+  );
+  const chains = new Set([...headed, ...withEvents]);
   let after: string | undefined;
   do {
     const page = await transact(context, (r) =>
@@ -104,8 +112,9 @@ export function auditUseCases(
         // appended with its head in one transaction. Events appended since the last read are read
         // up to that head, so a chain growing on a live server is not taken for a truncated one.
         const head = await transact(context, (r) => r.audit.head(chain));
-        // Every chain verified has a head: a platform chain is listed by its head, and a tenant's
-        // is created with the tenant. None left means the chain (or its anchor) was deleted.
+        // Every chain verified has a head: a chain with events got it with its first one, and a
+        // tenant's is created with the tenant. None left means the chain (or its anchor) was
+        // deleted, the tenant's row with it or not.
         if (head === undefined) return broken(chain, 0, "missing");
         while ((previous?.seq ?? 0) < head.seq) {
           const read = await readOn(Math.min(VERIFY_BATCH, head.seq - (previous?.seq ?? 0)));

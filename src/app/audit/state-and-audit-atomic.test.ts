@@ -26,6 +26,7 @@ function withFailingAudit(store: Store): { store: Store; attempts: () => number 
     read: (chain, options) => audit.read(chain, options),
     find: (chain, id) => audit.find(chain, id),
     chains: () => audit.chains(),
+    chainsWithEvents: () => audit.chainsWithEvents(),
     head: (chain) => audit.head(chain),
   });
   const failingRepositories = (repositories: Repositories): Repositories => ({

@@ -100,6 +100,29 @@ export function describeAuditChain({ store }: ContractContext): void {
       expect(listed).toEqual([...listed].sort());
     });
 
+    it("lists every chain that holds events once, in order, and none whose append rolled back", async () => {
+      const chains = [uniqueId("chain"), uniqueId("chain")];
+      for (const chain of chains) {
+        await appendOne(store(), chain);
+        await appendOne(store(), chain);
+      }
+      const abandoned = uniqueId("chain");
+      await expect(
+        store().transaction(async ({ audit }) => {
+          await audit.append(abandoned, chainLink(abandoned));
+          throw new Error("rolled back");
+        }),
+      ).rejects.toThrow("rolled back");
+      const listed = await store().transaction(({ audit }) => audit.chainsWithEvents());
+      expect(listed).toEqual(expect.arrayContaining(chains));
+      expect(listed).not.toContain(abandoned);
+      expect(new Set(listed).size).toBe(listed.length);
+      expect(listed).toEqual([...listed].sort());
+      // Every chain with a head holds events: the two lists agree on an untampered store.
+      const headed = await store().transaction(({ audit }) => audit.chains());
+      expect(listed).toEqual(headed);
+    });
+
     it("gives 50 concurrent appends seq 1 to 50, each linked to the one before", async () => {
       const chain = uniqueId("chain");
       await Promise.all(Array.from({ length: 50 }, () => appendOne(store(), chain)));

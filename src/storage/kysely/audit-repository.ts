@@ -1,4 +1,4 @@
-import type { Kysely, Selectable } from "kysely";
+import { sql, type Kysely, type Selectable } from "kysely";
 import type { AuditStore } from "../../app/ports.js";
 import type { AuditEvent } from "../../app/records.js";
 import type { AuditEventsTable, Database } from "./database.js";
@@ -178,6 +178,21 @@ export function createAuditRepository(
         .where("seq", ">", 0)
         .orderBy("chain")
         .execute();
+      return rows.map((row) => row.chain);
+    },
+
+    async chainsWithEvents() {
+      // A DISTINCT would read every event's key; this hops from one chain to the next along the
+      // (chain, seq) primary key instead, one index probe per chain, on both dialects.
+      const { rows } = await sql<{ chain: string }>`
+        with recursive listed (chain) as (
+          select min(chain) from audit_events
+          union all
+          select (select min(e.chain) from audit_events e where e.chain > listed.chain)
+            from listed
+           where listed.chain is not null
+        )
+        select chain from listed where chain is not null order by chain`.execute(db);
       return rows.map((row) => row.chain);
     },
   };

@@ -98,7 +98,9 @@ export function createKyselyStore(options: KyselyStoreOptions): Store {
 
     async notify(change) {
       if (insideTransaction()) throw nestedError("Store.notify");
-      await publish(change);
+      // Called once the change's transaction has committed: the change stands whatever befalls
+      // its announcement.
+      await publishCommitted(change);
     },
 
     onChange(listener) {
@@ -118,8 +120,11 @@ export function createKyselyStore(options: KyselyStoreOptions): Store {
     },
   };
 
-  // The data is committed: a failed announcement must not make the caller believe otherwise.
-  // Caches expire on their own, so a warning is the proportionate response.
+  // The data is committed: a failed announcement must not make the caller believe otherwise (a
+  // client told its change failed retries it, into a conflict or a duplicate). This instance's
+  // listeners heard the change before the announcement could fail (`publish` tells them first),
+  // and every other instance's caches expire within a second on their own, so a warning is the
+  // proportionate response.
   async function publishCommitted(change: StoreChange): Promise<void> {
     try {
       await publish(change);

@@ -45,6 +45,9 @@ export async function openPostgresStore(
       // when its own notification comes back (a lost one would leave them up to a second).
       listeners.emit(change);
       const payload = notificationPayload(change, origin);
+      // Should NOTIFY fail (a connection dropped after the commit, the pool exhausted), the store
+      // reports it as a warning and the change's caller is answered all the same: the change is
+      // committed, and the other instances' caches expire within a second.
       await sql`select pg_notify(${CHANGE_CHANNEL}, ${payload})`.execute(db);
     },
     release: () => feed.close(),

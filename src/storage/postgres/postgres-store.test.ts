@@ -116,6 +116,36 @@ function describePostgresSpecifics(): void {
       }
     });
 
+    // The change is committed before it is announced: a NOTIFY that fails must not tell its
+    // caller otherwise. PostgreSQL refuses a payload of 8000 bytes or more, which is a real
+    // failure of the real statement.
+    it("answers a change whose NOTIFY PostgreSQL refuses, warns, and has told its own listeners", async () => {
+      const store = await openStore(database.url);
+      const warn = vi.spyOn(process, "emitWarning").mockImplementation(() => undefined);
+      try {
+        const received: StoreChange[] = [];
+        store.onChange((change) => received.push(change));
+        const unsendable: StoreChange = { kind: "policy", tenant: "t".repeat(8000) };
+        await expect(store.notify(unsendable)).resolves.toBeUndefined();
+        await expect(
+          store.transaction(({ changes }) => {
+            changes.announce(unsendable);
+            return Promise.resolve("committed");
+          }),
+        ).resolves.toBe("committed");
+        expect(received).toEqual([unsendable, unsendable]);
+        expect(warn).toHaveBeenCalledTimes(2);
+        for (const [warning] of warn.mock.calls) {
+          expect(String(warning)).toMatch(
+            /Could not announce a committed store change: payload string too long/,
+          );
+        }
+      } finally {
+        warn.mockRestore();
+        await store.close();
+      }
+    });
+
     it("ignores notifications on its channel that are not changes", async () => {
       const store = await openStore(database.url);
       try {
