@@ -362,8 +362,10 @@ export interface AuditVerification {
     readonly chain: string;
     readonly seq: number;
     /**
-     * `truncated`: the recorded head and the last event disagree; `missing`: an existing
-     * tenant's chain has no recorded head (its events or its head row deleted);
+     * `truncated`: the recorded head and the last event disagree; `missing`: a chain that should
+     * be there has no recorded head (an existing tenant's chain whose events or head row were
+     * deleted, or a chain that still holds events after its head row, and perhaps its tenant's
+     * row, were deleted);
      * `unexpected_first_event`: a tenant's chain does not start with its `tenant.created` event;
      * `checkpoint_mismatch`: the event a checkpoint names is gone or holds another hash (history
      * was rewritten since the checkpoint, hashes and head recomputed with it).
