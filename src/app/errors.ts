@@ -36,6 +36,8 @@ export const ERROR_CODES = {
   "idp.precondition_required": "Send `If-Match` with the IdP version you are replacing.",
   "idp.version_conflict":
     "The IdP registration changed since you read it; read it again and retry.",
+  "idp.metadata_expired":
+    "The IdP metadata has expired (its `validUntil` has passed): get current metadata from the IdP.",
   "federation.not_configured": "This server is not configured for SAML and OpenID Connect sign-in.",
   "federation.return_to_not_allowed":
     "`return_to` is not one of the tenant's registered return URLs.",

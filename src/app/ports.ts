@@ -165,15 +165,33 @@ export interface ApiKeyStore {
   revoke(id: string, at: string): Promise<boolean>;
 }
 
+/**
+ * A tenant's IdP registrations. An id's versions keep increasing across removal and registration
+ * again: a removed registration leaves its last version behind, and the next one continues from
+ * it, so that a version (in an `If-Match`, an audit event, a receipt) names one registration only.
+ */
 export interface IdpStore {
+  /** The live registration; none once removed. */
   get(tenant: string, id: string): Promise<IdpRecord | undefined>;
   list(tenant: string): Promise<readonly IdpRecord[]>;
   /**
-   * Stores `record`: inserts it when `record.version` is 1, else replaces version
-   * `record.version - 1`. Returns false when another writer got there first.
+   * The version the id's last registration had when it was removed; undefined while the id is
+   * registered, or when it never was.
+   */
+  removedVersion(tenant: string, id: string): Promise<number | undefined>;
+  /**
+   * Stores `record`: inserts it when `record.version` is 1 and the id was never registered, else
+   * replaces the live registration at `record.version - 1`. Returns false when another writer
+   * got there first.
    */
   put(record: IdpRecord): Promise<boolean>;
-  /** Returns false when there was no such IdP. */
+  /**
+   * Registers `record` under an id whose registration was removed at `record.version - 1` (see
+   * `removedVersion`). Returns false when the id was registered again, or removed at another
+   * version, meanwhile.
+   */
+  reregister(record: IdpRecord): Promise<boolean>;
+  /** Returns false when there was no such IdP (never registered, or removed already). */
   remove(tenant: string, id: string): Promise<boolean>;
   observation(tenant: string, id: string): Promise<IdpObservation | undefined>;
   observe(observation: IdpObservation): Promise<void>;

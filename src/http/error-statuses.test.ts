@@ -33,6 +33,7 @@ const EXPECTED: Record<ErrorCode, number> = {
   "idp.invalid": 422,
   "idp.precondition_required": 428,
   "idp.version_conflict": 412,
+  "idp.metadata_expired": 422,
   "federation.not_configured": 503,
   "federation.return_to_not_allowed": 400,
   "federation.request_unknown": 400,

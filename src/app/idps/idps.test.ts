@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { generateTestKeyPair } from "../../verifiers/saml/test-support/certificate.js";
+import { testIdp } from "../../verifiers/saml/test-support/scenario.js";
 import type { Caller, IdpRegistration } from "../application.js";
 import { AppError } from "../errors.js";
 import type { BrowserSessionRecord } from "../records.js";
@@ -91,6 +92,73 @@ describe("IdP registration", () => {
     expect(view.protocol === "saml" && view.saml).toMatchObject({
       entityId: "https://idp.acme.example/md",
       ssoUrl: "https://idp.acme.example/sso/redirect",
+    });
+  });
+
+  // Threat: metadata past its `validUntil` (SAML Metadata §2.3.1, §2.3.2) no longer vouches for
+  // the keys and endpoints it names; registered from it, the tenant trusts what its publisher
+  // has withdrawn. Judged by the application's clock (2026-11-23T12:00Z here), not the wall's.
+  describe("metadata expiry (validUntil)", () => {
+    const samlifyMetadata = (attributes = "") =>
+      testIdp()
+        .metadataXml()
+        .replace(/^<EntityDescriptor /, `<EntityDescriptor ${attributes} `);
+    const fromMetadata = (attributes?: string): IdpRegistration => ({
+      protocol: "saml",
+      saml: { metadataXml: samlifyMetadata(attributes) },
+    });
+
+    it.each([
+      ["a second ago", "2026-11-23T11:59:59Z", "2026-11-23T11:59:59.000Z"],
+      ["at this instant", "2026-11-23T12:00:00.000Z", "2026-11-23T12:00:00.000Z"],
+      ["years ago", "2020-01-01T00:00:00Z", "2020-01-01T00:00:00.000Z"],
+    ])(
+      "refuses metadata that expired %s with idp.metadata_expired, naming the instant",
+      async (_when, validUntil, named) => {
+        const refused = await put(fromMetadata(`validUntil="${validUntil}"`)).catch(
+          (error: unknown) => error,
+        );
+        expect(refused).toBeInstanceOf(AppError);
+        expect(refused).toMatchObject({
+          code: "idp.metadata_expired",
+          message: expect.stringContaining(named),
+          details: { validUntil: named },
+        });
+        await expect(h.app.idps.get(admin, "acme", "corp")).rejects.toMatchObject({
+          code: "not_found",
+        });
+      },
+    );
+
+    it("accepts metadata valid until later, by the application's clock, and refuses it once past", async () => {
+      // Already past by the wall clock when this test was written: only the injected clock counts.
+      const registration = fromMetadata('validUntil="2026-12-01T00:00:00Z"');
+      const { idp: view } = await put(registration);
+      expect(view.protocol === "saml" && view.saml.entityId).toBe(testIdp().entityId);
+      h.clock.advance(8 * 24 * 3600);
+      expect(await code(put(registration, 1))).toBe("idp.metadata_expired");
+      expect((await h.app.idps.get(admin, "acme", "corp")).version).toBe(1);
+    });
+
+    it("accepts metadata that states no validUntil, or only a cacheDuration", async () => {
+      expect((await put(fromMetadata())).idp.version).toBe(1);
+      expect((await put(fromMetadata('cacheDuration="PT6H"'), 1)).idp.version).toBe(2);
+    });
+
+    it("refuses metadata whose validUntil cannot be read, with idp.invalid", async () => {
+      await expect(put(fromMetadata('validUntil="next Tuesday"'))).rejects.toMatchObject({
+        code: "idp.invalid",
+        message: expect.stringContaining("malformed validUntil"),
+      });
+    });
+
+    it("refuses expired metadata even when the values it would give are given beside it", async () => {
+      const expired = fromMetadata('validUntil="2026-01-01T00:00:00Z"');
+      const registration: IdpRegistration = {
+        protocol: "saml",
+        saml: { ...saml().saml!, metadataXml: expired.saml!.metadataXml! },
+      };
+      expect(await code(put(registration))).toBe("idp.metadata_expired");
     });
   });
 
@@ -242,6 +310,42 @@ describe("IdP registration", () => {
     const { idp: replaced, created } = await put(saml({ allowUnsolicited: true }), 1);
     expect({ created, version: replaced.version }).toEqual({ created: false, version: 2 });
     expect(await code(put(saml(), 1))).toBe("idp.version_conflict");
+  });
+
+  // Threat (ABA): an IdP removed and registered again restarted at version 1, so an `If-Match: 1`
+  // kept from the removed registration replaced the new one unseen, and audit events citing
+  // "corp version 1" named two registrations.
+  it("continues an IdP's versions after removal: a version kept from before matches nothing", async () => {
+    await put(saml());
+    expect((await put(saml({ allowUnsolicited: true }), 1)).idp.version).toBe(2);
+    await h.app.idps.remove(admin, "acme", "corp");
+    for (const stale of [1, 2]) {
+      await expect(put(saml(), stale)).rejects.toMatchObject({
+        code: "idp.version_conflict",
+        details: { currentVersion: 0 },
+      });
+    }
+    const { idp: again, created } = await put(oidc());
+    expect({ created, version: again.version, protocol: again.protocol }).toEqual({
+      created: true,
+      version: 3,
+      protocol: "oidc",
+    });
+    for (const stale of [1, 2]) {
+      await expect(put(saml(), stale)).rejects.toMatchObject({
+        code: "idp.version_conflict",
+        details: { currentVersion: 3 },
+      });
+    }
+    expect(await h.app.idps.get(admin, "acme", "corp")).toMatchObject({ version: 3 });
+    expect((await put(oidc({ clientSecret: "rotated" }), 3)).idp.version).toBe(4);
+    const versions = async (type: string) =>
+      (await h.app.audit.list(h.admin, "acme", { type }, {})).items
+        .map((e) => e.payload["version"])
+        .sort();
+    expect(await versions("idp.registered")).toEqual([1, 3]);
+    expect(await versions("idp.updated")).toEqual([2, 4]);
+    expect(await versions("idp.removed")).toEqual([2]);
   });
 
   it("keeps a tenant administrator to its own tenant, and auditors to reading", async () => {

@@ -68,16 +68,24 @@ export function idpUseCases(
         if (current !== undefined && ifMatch === undefined) {
           throw new AppError("idp.precondition_required");
         }
+        // An absent IdP is version 0 to `If-Match`, even when a removed registration had others.
         if (ifMatch !== undefined && ifMatch !== (current?.version ?? 0)) {
           throw new AppError("idp.version_conflict", undefined, {
             currentVersion: current?.version ?? 0,
           });
         }
+        // Versions continue after a removal: else the new registration's version 1 would also
+        // name the removed one's, which an `If-Match: 1` kept from it would then replace unseen.
+        const removedVersion =
+          current === undefined ? await r.idps.removedVersion(tenant, id) : undefined;
         const next = build(f, tenant, id, registration, current, {
           now,
           actor: caller.id,
+          previousVersion: current?.version ?? removedVersion ?? 0,
         });
-        if (!(await r.idps.put(next))) throw new AppError("idp.version_conflict");
+        const stored =
+          removedVersion === undefined ? await r.idps.put(next) : await r.idps.reregister(next);
+        if (!stored) throw new AppError("idp.version_conflict");
         // Evidence remembered in a browser was checked against the registration it replaces
         // (issuer, keys, mapping): a later flow does not reuse it. A new id inherits none either.
         const sessionsEnded = await r.browserSessions.removeIdp(tenant, id);
@@ -131,8 +139,8 @@ export function idpUseCases(
 }
 
 /**
- * The record a registration makes, checked; `current` supplies a kept client secret, only for
- * the same issuer and client id it was given for.
+ * The record a registration makes, checked, at the version after `at.previousVersion`; `current`
+ * supplies a kept client secret, only for the same issuer and client id it was given for.
  */
 function build(
   parts: FederationParts,
@@ -140,7 +148,7 @@ function build(
   id: string,
   input: IdpRegistration,
   current: IdpRecord | undefined,
-  at: { now: string; actor: string },
+  at: { now: string; actor: string; previousVersion: number },
 ): IdpRecord {
   const base = {
     tenant,
@@ -166,14 +174,14 @@ function build(
       30 * 24 * 3600,
       "maxAuthenticationAgeSeconds",
     ),
-    version: (current?.version ?? 0) + 1,
+    version: at.previousVersion + 1,
     createdAt: current?.createdAt ?? at.now,
     updatedAt: at.now,
     updatedBy: at.actor,
   };
   if (input.protocol === "saml") {
     if (input.oidc !== undefined) throw invalid("A SAML IdP takes `saml` settings, not `oidc`.");
-    return { ...base, protocol: "saml", saml: samlSettings(parts, input.saml) };
+    return { ...base, protocol: "saml", saml: samlSettings(parts, input.saml, at.now) };
   }
   if (input.saml !== undefined) throw invalid("An OIDC IdP takes `oidc` settings, not `saml`.");
   const kept = current?.protocol === "oidc" ? current.oidc : undefined;
@@ -193,13 +201,29 @@ function build(
   };
 }
 
-function samlSettings(parts: FederationParts, input: IdpRegistration["saml"]): SamlIdpSettings {
+/** The SAML settings, from metadata (current at `now`) and the values given beside it. */
+function samlSettings(
+  parts: FederationParts,
+  input: IdpRegistration["saml"],
+  now: string,
+): SamlIdpSettings {
   if (input === undefined) throw invalid("A SAML IdP needs `saml` settings.");
   let fromMetadata: Partial<SamlIdpSettings> = {};
   if (input.metadataXml !== undefined) {
     const parsed = parts.saml.parseIdpMetadata(input.metadataXml);
     if (!parsed.ok) throw invalid(`The IdP metadata could not be read: ${parsed.rejection.detail}`);
-    fromMetadata = parsed.value;
+    const { validUntil, ...values } = parsed.value;
+    // SAML Metadata §2.3.1, §2.3.2: `validUntil` is the metadata's expiration. Past it, its keys
+    // and endpoints are no longer vouched for (a retired signing key, say), whatever else the
+    // registration gives beside it.
+    if (validUntil !== undefined && Date.parse(validUntil) <= Date.parse(now)) {
+      throw new AppError(
+        "idp.metadata_expired",
+        `The IdP metadata expired at ${validUntil} (its validUntil): get current metadata from the IdP.`,
+        { validUntil },
+      );
+    }
+    fromMetadata = values;
   }
   const entityId = input.entityId ?? fromMetadata.entityId;
   const ssoUrl = input.ssoUrl ?? fromMetadata.ssoUrl;

@@ -60,6 +60,54 @@ export function describeFederation({ store, harness }: ContractContext): void {
       expect(kept).toStrictEqual(samlIdp(tenant, "okta", 2));
     });
 
+    // Threat: an id removed and registered again restarts at version 1, so an `If-Match` or an
+    // audit event naming the removed registration's version names the new one too (ABA).
+    it("continues an IdP's versions after its removal, and registers it again only once", async () => {
+      const tenant = await addTenant(store());
+      await store().transaction(async ({ idps }) => {
+        await idps.put(samlIdp(tenant, "okta"));
+        await idps.put(samlIdp(tenant, "okta", 2));
+      });
+      const removed = await store().transaction(async ({ idps }) => ({
+        before: await idps.removedVersion(tenant, "okta"),
+        removed: await idps.remove(tenant, "okta"),
+        again: await idps.remove(tenant, "okta"),
+        get: await idps.get(tenant, "okta"),
+        list: await idps.list(tenant),
+        after: await idps.removedVersion(tenant, "okta"),
+      }));
+      expect(removed).toEqual({
+        before: undefined,
+        removed: true,
+        again: false,
+        get: undefined,
+        list: [],
+        after: 2,
+      });
+      const writes = await store().transaction(async ({ idps }) => [
+        await idps.put(samlIdp(tenant, "okta")),
+        await idps.put(samlIdp(tenant, "okta", 3)),
+        await idps.reregister(samlIdp(tenant, "okta", 2)),
+        await idps.reregister(samlIdp(tenant, "okta", 3)),
+        await idps.reregister(samlIdp(tenant, "okta", 3)),
+        await idps.reregister(samlIdp(tenant, "okta", 4)),
+      ]);
+      expect(writes).toEqual([false, false, false, true, false, false]);
+      const registered = await store().transaction(async ({ idps }) => ({
+        get: await idps.get(tenant, "okta"),
+        list: await idps.list(tenant),
+        removedVersion: await idps.removedVersion(tenant, "okta"),
+      }));
+      expect(registered).toStrictEqual({
+        get: samlIdp(tenant, "okta", 3),
+        list: [samlIdp(tenant, "okta", 3)],
+        removedVersion: undefined,
+      });
+      expect(await store().transaction(({ idps }) => idps.put(samlIdp(tenant, "okta", 4)))).toBe(
+        true,
+      );
+    });
+
     it("keeps IdPs within their tenant", async () => {
       const a = await addTenant(store());
       const b = await addTenant(store());
@@ -68,9 +116,15 @@ export function describeFederation({ store, harness }: ContractContext): void {
         get: await idps.get(b, "okta"),
         list: await idps.list(b),
         remove: await idps.remove(b, "okta"),
+        reregister: await idps.reregister(samlIdp(b, "okta", 2)),
       }));
-      expect(seen).toEqual({ get: undefined, list: [], remove: false });
+      expect(seen).toEqual({ get: undefined, list: [], remove: false, reregister: false });
       expect(await store().transaction(({ idps }) => idps.list(a))).toHaveLength(1);
+      await store().transaction(({ idps }) => idps.remove(a, "okta"));
+      expect(await store().transaction(({ idps }) => idps.removedVersion(b, "okta"))).toBe(
+        undefined,
+      );
+      expect(await store().transaction(({ idps }) => idps.put(samlIdp(b, "okta")))).toBe(true);
     });
 
     it("remembers what an IdP was last seen to prove, and forgets it with the IdP", async () => {

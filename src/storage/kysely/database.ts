@@ -131,7 +131,10 @@ export interface AuditHeadsTable {
   hash: string;
 }
 
-/** A tenant's IdP: its settings as one JSON document (secrets inside are sealed), versioned. */
+/**
+ * A tenant's IdP: its settings as one JSON document (secrets inside are sealed), versioned. A
+ * removed IdP stays as a tombstone (`removed` 1, document emptied) keeping its last version.
+ */
 export interface IdpsTable {
   tenant: string;
   id: string;
@@ -140,6 +143,7 @@ export interface IdpsTable {
   version: number;
   created_at: string;
   updated_at: string;
+  removed: number;
 }
 
 export interface IdpObservationsTable {

@@ -1,4 +1,4 @@
-import type { Kysely, Selectable } from "kysely";
+import type { Kysely, Selectable, Updateable } from "kysely";
 import type { IdpStore } from "../../app/ports.js";
 import type { IdpObservation, IdpRecord } from "../../app/records.js";
 import type { Database, IdpObservationsTable, IdpsTable } from "./database.js";
@@ -12,7 +12,12 @@ type IdpDocument = Omit<IdpRecord, "tenant" | "id" | "version" | "createdAt" | "
 // A federated sign-in reads its IdP when it starts and again on the answer, and notes what the
 // IdP proved: compiled once each.
 const selectIdp = queryTemplate<Selectable<IdpsTable>, [string, string]>(2, (db, tenant, id) =>
-  db.selectFrom("idps").selectAll().where("tenant", "=", tenant).where("id", "=", id),
+  db
+    .selectFrom("idps")
+    .selectAll()
+    .where("tenant", "=", tenant)
+    .where("id", "=", id)
+    .where("removed", "=", 0),
 );
 const selectObservation = queryTemplate<Selectable<IdpObservationsTable>, [string, string]>(
   2,
@@ -45,6 +50,23 @@ const upsertObservation = queryTemplate<unknown, [string, string, number, string
 );
 
 export function createIdpRepository(db: Kysely<Database>): IdpStore {
+  /** Writes `values` over the row at `record.version - 1`, live (`removed` 0) or a tombstone (1). */
+  const replace = async (
+    record: IdpRecord,
+    values: Updateable<IdpsTable>,
+    removed: 0 | 1,
+  ): Promise<boolean> => {
+    const updated = await db
+      .updateTable("idps")
+      .set(values)
+      .where("tenant", "=", record.tenant)
+      .where("id", "=", record.id)
+      .where("version", "=", record.version - 1)
+      .where("removed", "=", removed)
+      .executeTakeFirst();
+    return updated.numUpdatedRows === 1n;
+  };
+
   return {
     async get(tenant, id) {
       const [row] = (await selectIdp(db, tenant, id)).rows;
@@ -56,37 +78,53 @@ export function createIdpRepository(db: Kysely<Database>): IdpStore {
         .selectFrom("idps")
         .selectAll()
         .where("tenant", "=", tenant)
+        .where("removed", "=", 0)
         .orderBy("id")
         .execute();
       return rows.map(toIdp);
     },
 
-    // Optimistic concurrency: version 1 inserts, any other replaces exactly its predecessor.
+    async removedVersion(tenant, id) {
+      const row = await db
+        .selectFrom("idps")
+        .select("version")
+        .where("tenant", "=", tenant)
+        .where("id", "=", id)
+        .where("removed", "=", 1)
+        .executeTakeFirst();
+      return row?.version;
+    },
+
+    // Optimistic concurrency: version 1 inserts, and meets the row of an id registered before
+    // (live or a tombstone); any other version replaces exactly its live predecessor.
     async put(record) {
-      const { tenant, id, version, createdAt, updatedAt, ...document } = record;
-      const values = {
-        protocol: record.protocol,
-        document: toJsonText(document satisfies IdpDocument),
-        version,
-        updated_at: toTimeText(updatedAt, "updatedAt"),
-      };
-      if (version === 1) {
+      const values = columns(record);
+      if (record.version === 1) {
         const inserted = await db
           .insertInto("idps")
-          .values({ tenant, id, ...values, created_at: toTimeText(createdAt, "createdAt") })
+          .values({
+            tenant: record.tenant,
+            id: record.id,
+            ...values,
+            created_at: toTimeText(record.createdAt, "createdAt"),
+            removed: 0,
+          })
           .onConflict((conflict) => conflict.columns(["tenant", "id"]).doNothing())
           .returning("id")
           .executeTakeFirst();
         return inserted !== undefined;
       }
-      const updated = await db
-        .updateTable("idps")
-        .set(values)
-        .where("tenant", "=", tenant)
-        .where("id", "=", id)
-        .where("version", "=", version - 1)
-        .executeTakeFirst();
-      return updated.numUpdatedRows === 1n;
+      return replace(record, values, 0);
+    },
+
+    // The tombstone is the row every writer of the id meets: one conditional statement on it
+    // decides between concurrent registrations, updates and removals, on either database.
+    async reregister(record) {
+      return replace(
+        record,
+        { ...columns(record), created_at: toTimeText(record.createdAt, "createdAt"), removed: 0 },
+        1,
+      );
     },
 
     async remove(tenant, id) {
@@ -95,12 +133,16 @@ export function createIdpRepository(db: Kysely<Database>): IdpStore {
         .where("tenant", "=", tenant)
         .where("idp", "=", id)
         .execute();
-      const deleted = await db
-        .deleteFrom("idps")
+      // The row stays as a tombstone keeping the version; the settings and the sealed client
+      // secret go, as they went when the row was deleted.
+      const removed = await db
+        .updateTable("idps")
+        .set({ document: toJsonText({}), removed: 1 })
         .where("tenant", "=", tenant)
         .where("id", "=", id)
+        .where("removed", "=", 0)
         .executeTakeFirst();
-      return deleted.numDeletedRows === 1n;
+      return removed.numUpdatedRows === 1n;
     },
 
     async observation(tenant, idp) {
@@ -125,6 +167,24 @@ export function createIdpRepository(db: Kysely<Database>): IdpStore {
         toTimeText(observation.updatedAt, "updatedAt"),
       );
     },
+  };
+}
+
+/** The columns a new version sets, less the key and `created_at`. */
+function columns(record: IdpRecord) {
+  const {
+    tenant: _tenant,
+    id: _id,
+    version,
+    createdAt: _createdAt,
+    updatedAt,
+    ...document
+  } = record;
+  return {
+    protocol: record.protocol,
+    document: toJsonText(document satisfies IdpDocument),
+    version,
+    updated_at: toTimeText(updatedAt, "updatedAt"),
   };
 }
 

@@ -13,6 +13,7 @@ import { verificationThrottleActivityMigration } from "./0010-verification-throt
 import { receiptIndexesMigration } from "./0011-receipt-indexes.js";
 import { apiKeyHoldersMigration } from "./0012-api-key-holders.js";
 import { flowsByPrincipalMigration } from "./0013-flows-by-principal.js";
+import { idpTombstonesMigration } from "./0014-idp-tombstones.js";
 
 /**
  * Every migration, in order. Listed in code rather than read from a folder so that the built
@@ -32,6 +33,7 @@ const migrations: Readonly<Record<string, Migration>> = {
   "0011-receipt-indexes": receiptIndexesMigration,
   "0012-api-key-holders": apiKeyHoldersMigration,
   "0013-flows-by-principal": flowsByPrincipalMigration,
+  "0014-idp-tombstones": idpTombstonesMigration,
 };
 
 const provider: MigrationProvider = {

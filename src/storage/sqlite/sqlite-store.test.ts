@@ -99,6 +99,7 @@ describe("SQLite store", () => {
       "0011-receipt-indexes",
       "0012-api-key-holders",
       "0013-flows-by-principal",
+      "0014-idp-tombstones",
     ]);
     expect(await migrateStore(url)).toEqual([]);
     const store = await openStore(url, { migrate: false });

@@ -1,16 +1,25 @@
 import { X509Certificate } from "node:crypto";
-import type { Element } from "@xmldom/xmldom";
+import type { Element, Node } from "@xmldom/xmldom";
 import type { ParsedSamlIdpMetadata, SamlRejection } from "../../app/federation/protocols.js";
 import { toPem } from "./certificates.js";
-import { attribute, childrenNamed, descendantElements, isNamed, simpleText } from "./dom.js";
+import {
+  attribute,
+  childrenNamed,
+  descendantElements,
+  isElement,
+  isNamed,
+  simpleText,
+} from "./dom.js";
 import { parseHardenedXml, type XmlLimits } from "./harden.js";
 import { accept, reject, type SamlResult } from "./rejection.js";
 import { BINDING, NS } from "./saml-names.js";
+import { timeAttribute } from "./saml-time.js";
 
 /**
  * Reads one IdP's EntityDescriptor (SAML Metadata §2.3.2, §2.4.3): its entity id, the
- * HTTP-Redirect SingleSignOnService and the certificates it signs with. Metadata is untrusted
- * input from an administrator's upload and gets the same hardening as a response.
+ * HTTP-Redirect SingleSignOnService, the certificates it signs with and when it expires
+ * (`validUntil`, which the caller checks against its clock). Metadata is untrusted input from an
+ * administrator's upload and gets the same hardening as a response.
  */
 export function parseIdpMetadata(
   xml: string,
@@ -38,10 +47,41 @@ export function parseIdpMetadata(
     if (!ssoUrl.ok) return ssoUrl;
     const certificates = signingCertificates(descriptor);
     if (!certificates.ok) return certificates;
-    return accept({ entityId, ssoUrl: ssoUrl.value, signingCertificates: certificates.value });
+    const expiry = validUntil(root);
+    if (!expiry.ok) return expiry;
+    return accept({
+      entityId,
+      ssoUrl: ssoUrl.value,
+      signingCertificates: certificates.value,
+      ...(expiry.value === undefined ? {} : { validUntil: expiry.value }),
+    });
   } catch {
     return invalid("the metadata could not be processed");
   }
+}
+
+/**
+ * The earliest `validUntil` of `entity` and the elements enclosing it (SAML Metadata §2.3.1,
+ * §2.3.2: the metadata's expiration). A malformed one refuses the metadata: its expiry would be
+ * unknown. `cacheDuration` is only a hint for how long to cache, and is not read.
+ */
+function validUntil(entity: Element): SamlResult<string | undefined> {
+  let earliest: Date | undefined;
+  for (let node: Node | null = entity; node !== null && isElement(node); node = node.parentNode) {
+    const time = timeAttribute(node, "validUntil");
+    // Date.parse rolls over impossible dates (2030-02-30 reads as March 2): refuse them too.
+    if (
+      !time.ok ||
+      (time.value !== undefined &&
+        time.value.toISOString().slice(0, 19) !== attribute(node, "validUntil")?.slice(0, 19))
+    ) {
+      return invalid(`the ${node.localName ?? "element"} has a malformed validUntil`);
+    }
+    if (time.value !== undefined && (earliest === undefined || time.value < earliest)) {
+      earliest = time.value;
+    }
+  }
+  return accept(earliest?.toISOString());
 }
 
 function redirectSsoUrl(descriptor: Element): SamlResult<string> {

@@ -111,3 +111,50 @@ describe("IdP metadata", () => {
     });
   }
 });
+
+// Threat: metadata past its `validUntil` (SAML Metadata §2.3.1, §2.3.2) is no longer vouched for
+// by its publisher, whose keys may since have been retired or leaked; registered from it, the
+// tenant would trust them. The parser reports the expiry for the use case to judge against its
+// clock, and refuses an expiry it cannot read.
+describe("IdP metadata expiry", () => {
+  const withRootAttributes = (attributes: string, xml = testIdp().metadataXml()) =>
+    xml.replace(/^<EntityDescriptor /, `<EntityDescriptor ${attributes} `);
+
+  it("reports the samlify IdP's validUntil, in UTC with milliseconds", () => {
+    const parsed = protocol.parseIdpMetadata(
+      withRootAttributes('validUntil="2031-05-01T10:00:00Z"'),
+    );
+    if (!parsed.ok) throw new Error(parsed.rejection.detail);
+    expect(parsed.value.validUntil).toBe("2031-05-01T10:00:00.000Z");
+    expect(parsed.value.entityId).toBe(testIdp().entityId);
+  });
+
+  it("reports no expiry when the metadata states none", () => {
+    const parsed = protocol.parseIdpMetadata(testIdp().metadataXml());
+    expect(parsed.ok && "validUntil" in parsed.value).toBe(false);
+  });
+
+  it.each(["PT6H", "P1D", "not a duration"])(
+    "reads cacheDuration %s as the caching hint it is, refusing nothing",
+    (cacheDuration) => {
+      const parsed = protocol.parseIdpMetadata(
+        withRootAttributes(`cacheDuration="${cacheDuration}"`),
+      );
+      expect(parsed.ok && parsed.value.validUntil).toBeUndefined();
+      expect(parsed.ok).toBe(true);
+    },
+  );
+
+  it.each([
+    ["words", "tomorrow"],
+    ["an empty value", ""],
+    ["no time zone", "2031-05-01T10:00:00"],
+    ["a date only", "2031-05-01"],
+    ["a day February does not have", "2031-02-30T10:00:00Z"],
+    ["an hour past 23", "2031-05-01T25:00:00Z"],
+  ])("refuses a validUntil with %s", (_label, value) => {
+    const parsed = protocol.parseIdpMetadata(withRootAttributes(`validUntil="${value}"`));
+    expect(!parsed.ok && parsed.rejection.code).toBe("saml.metadata_invalid");
+    expect(!parsed.ok && parsed.rejection.detail).toMatch(/malformed validUntil/);
+  });
+});

@@ -1,0 +1,111 @@
+// Migration 0014 keeps a removed IdP's row as a tombstone holding its last version. Registrations
+// made before it must stay live, and undoing it must not turn a tombstone into a registration.
+import type { Kysely } from "kysely";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DEFAULT_IDP_ASSURANCE_MAPPING } from "../../core/idp-assurance.js";
+import type { IdpRecord } from "../../app/records.js";
+import { at, tenantRecord } from "../contract/fixtures.js";
+import type { Database } from "../kysely/database.js";
+import { createIdpRepository } from "../kysely/idp-repository.js";
+import { createTenantRepository } from "../kysely/tenant-repository.js";
+import { createPostgresKysely } from "../postgres/create-postgres-kysely.js";
+import {
+  createTestDatabase,
+  findUnreachableReason,
+  type TestDatabase,
+} from "../postgres/test-support/test-database.js";
+import { createSqliteKysely, IN_MEMORY } from "../sqlite/create-sqlite-kysely.js";
+import { idpTombstonesMigration } from "./0014-idp-tombstones.js";
+import { migrateToLatest } from "./migrate-to-latest.js";
+
+function oidcIdp(id: string, version: number): IdpRecord {
+  return {
+    tenant: "acme",
+    id,
+    protocol: "oidc",
+    oidc: {
+      issuer: "https://idp.example",
+      clientId: "tenant-mfa",
+      scopes: ["openid"],
+      idTokenAlgorithms: ["RS256"],
+      subjectClaim: "sub",
+      sealedClientSecret: "v1.k1.aaaa.bbbb",
+    },
+    request: { mfa: ["https://refeds.org/profile/mfa"], phishingResistant: [] },
+    mapping: DEFAULT_IDP_ASSURANCE_MAPPING,
+    clockSkewSeconds: 120,
+    maxAuthenticationAgeSeconds: 86400,
+    version,
+    createdAt: at(0),
+    updatedAt: at(version),
+    updatedBy: "key_admin",
+  };
+}
+
+function describeMigration(
+  open: () => Promise<{ db: Kysely<Database>; close: () => Promise<void> }>,
+) {
+  let db: Kysely<Database>;
+  let close: () => Promise<void>;
+  beforeAll(async () => {
+    ({ db, close } = await open());
+    await migrateToLatest(db);
+  });
+  afterAll(() => close());
+
+  it("keeps earlier registrations live, and undoing it forgets tombstones rather than reviving them", async () => {
+    const idps = createIdpRepository(db);
+    await createTenantRepository(db).insert(tenantRecord("acme"));
+    await idps.put(oidcIdp("corp", 1));
+    await idps.put(oidcIdp("gone", 1));
+    await idps.put(oidcIdp("gone", 2));
+    await idps.remove("acme", "gone");
+
+    const migration = idpTombstonesMigration;
+    if (migration.down === undefined) throw new Error("migration 0014 cannot be undone");
+    await migration.down(db as Kysely<unknown>);
+    const left = await db.selectFrom("idps").select("id").orderBy("id").execute();
+    expect(left).toEqual([{ id: "corp" }]);
+
+    await migration.up(db as Kysely<unknown>);
+    expect(await idps.get("acme", "corp")).toStrictEqual(oidcIdp("corp", 1));
+    expect(await idps.list("acme")).toStrictEqual([oidcIdp("corp", 1)]);
+    expect(await idps.put(oidcIdp("corp", 2))).toBe(true);
+    expect(await idps.remove("acme", "corp")).toBe(true);
+    expect(await idps.removedVersion("acme", "corp")).toBe(2);
+  });
+}
+
+describe("migration 0014 (IdP tombstones) on SQLite", () => {
+  describeMigration(() => {
+    const db = createSqliteKysely(IN_MEMORY);
+    return Promise.resolve({ db, close: () => db.destroy() });
+  });
+});
+
+const unreachable = await findUnreachableReason();
+const inCi = (process.env.CI ?? "") !== "" && process.env.CI !== "false";
+const skipPostgres = unreachable !== undefined && !inCi;
+if (skipPostgres) {
+  console.warn(`\n*** Migration 0014 on PostgreSQL NOT tested: ${unreachable} ***\n`);
+}
+
+describe.skipIf(skipPostgres)(
+  skipPostgres
+    ? `migration 0014 (IdP tombstones) on PostgreSQL (skipped: no PostgreSQL reachable: ${unreachable ?? ""})`
+    : "migration 0014 (IdP tombstones) on PostgreSQL",
+  () => {
+    let database: TestDatabase | undefined;
+    describeMigration(async () => {
+      database = await createTestDatabase();
+      const db = createPostgresKysely(database.url);
+      return {
+        db,
+        close: async () => {
+          await db.destroy();
+          await database?.drop();
+        },
+      };
+    });
+  },
+);
