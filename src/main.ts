@@ -205,7 +205,7 @@ function federationParts(
 function oidcOptions(network: Config["idpNetwork"], options: OpenOptions): OidcProtocolOptions {
   if (options.allowLoopbackHttpIdps === true) return loopbackHttpOidc;
   if (network === "any") return {};
-  return { fetch: publicNetworkFetch((input, init) => fetch(input, init)) };
+  return { fetch: publicNetworkFetch() };
 }
 
 /** A listening server. */

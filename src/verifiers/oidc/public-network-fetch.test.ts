@@ -3,20 +3,16 @@
 // server's requests could be pointed at its own network (a cloud metadata service, an admin
 // interface) and what answered read back from rejection details. IPv6 forms that carry an IPv4
 // address (mapped, IPv4-compatible, NAT64, 6to4, Teredo) are judged by that address, or refused.
-import { describe, expect, it } from "vitest";
-import type { FetchLike } from "./fetch-json.js";
-import { isNonPublicAddress, publicNetworkFetch } from "./public-network-fetch.js";
-
-/** A fetch that records what reached it, and a resolver with fixed answers. */
-function world(answers: Record<string, readonly string[]>) {
-  const reached: string[] = [];
-  const inner: FetchLike = (input) => {
-    reached.push(input);
-    return Promise.resolve(new Response("{}"));
-  };
-  const guarded = publicNetworkFetch(inner, (hostname) => Promise.resolve(answers[hostname] ?? []));
-  return { reached, fetch: (url: string) => guarded(url, { method: "GET" }) };
-}
+import type { LookupAddress } from "node:dns";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import {
+  isNonPublicAddress,
+  lookupPublicAddresses,
+  NonPublicAddressError,
+  publicNetworkFetch,
+  type ResolveHost,
+} from "./public-network-fetch.js";
+import { listenOnLoopback, type LoopbackServer } from "./test-support/loopback-server.js";
 
 describe("isNonPublicAddress", () => {
   it.each([
@@ -65,31 +61,100 @@ describe("isNonPublicAddress", () => {
 });
 
 describe("publicNetworkFetch", () => {
-  it("reaches a host whose every address is public", async () => {
-    const w = world({ "idp.example": ["93.184.216.34", "2606:2800:220:1::1"] });
-    await w.fetch("https://idp.example/.well-known/openid-configuration");
-    expect(w.reached).toEqual(["https://idp.example/.well-known/openid-configuration"]);
+  let server: LoopbackServer;
+  let port: string;
+  let requests = 0;
+  beforeEach(async () => {
+    requests = 0;
+    server = await listenOnLoopback((_request, response) => {
+      requests += 1;
+      response.end("{}");
+    });
+    port = new URL(server.origin).port;
+  });
+  afterEach(async () => {
+    await server.close();
   });
 
+  /** The guard over a resolver with fixed answers, and the names it was asked about. */
+  function guard(answers: Record<string, readonly string[]>) {
+    const asked: string[] = [];
+    const lookup: ResolveHost = (hostname) => {
+      asked.push(hostname);
+      return Promise.resolve(answers[hostname] ?? []);
+    };
+    const guarded = publicNetworkFetch({ lookup });
+    return { asked, fetch: (url: string) => guarded(url, { method: "GET" }) };
+  }
+
   it.each([
-    "https://127.0.0.1/.well-known/openid-configuration",
-    "https://169.254.169.254/latest/meta-data/",
-    "https://[::1]:8443/jwks",
-    "https://[::ffff:10.0.0.1]/token",
-  ])("refuses %s without sending anything", async (url) => {
-    const w = world({});
-    await expect(w.fetch(url)).rejects.toThrow(/not on the public internet/);
-    expect(w.reached).toEqual([]);
+    ["127.0.0.1", "http://127.0.0.1:{port}/.well-known/openid-configuration"],
+    ["::1", "http://[::1]:{port}/jwks"],
+    // The URL parser writes a mapped address in hex.
+    ["::ffff:7f00:1", "http://[::ffff:127.0.0.1]:{port}/token"],
+    ["169.254.169.254", "http://169.254.169.254/latest/meta-data/"],
+    ["::ffff:a00:1", "https://[::ffff:10.0.0.1]/token"],
+  ])("refuses the literal %s without a lookup or a connection", async (address, template) => {
+    const g = guard({});
+    const refusal = g.fetch(template.replace("{port}", port));
+    await expect(refusal).rejects.toBeInstanceOf(NonPublicAddressError);
+    await expect(refusal).rejects.toThrow(`(${address})`);
+    expect(g.asked).toEqual([]);
+    expect(requests).toBe(0);
   });
 
   it("refuses a name with any address off the public internet, or with none", async () => {
-    const w = world({
+    const g = guard({
       "mixed.example": ["93.184.216.34", "10.0.0.7"],
       "internal.example": ["192.168.0.10"],
     });
-    await expect(w.fetch("https://mixed.example/jwks")).rejects.toThrow(/10\.0\.0\.7/);
-    await expect(w.fetch("https://internal.example/jwks")).rejects.toThrow(/192\.168\.0\.10/);
-    await expect(w.fetch("https://nowhere.example/jwks")).rejects.toThrow(/no address/);
-    expect(w.reached).toEqual([]);
+    await expect(g.fetch("https://mixed.example/jwks")).rejects.toThrow(/10\.0\.0\.7/);
+    await expect(g.fetch("https://internal.example/jwks")).rejects.toThrow(/192\.168\.0\.10/);
+    await expect(g.fetch("https://nowhere.example/jwks")).rejects.toThrow(/no address/);
+    expect(g.asked).toEqual(["mixed.example", "internal.example", "nowhere.example"]);
+  });
+});
+
+describe("lookupPublicAddresses, the lookup every connection of the guard makes", () => {
+  /** What the lookup hands the socket for `answer`, asked as `net` asks it. */
+  function handOver(answer: readonly string[], options: { all: boolean; family?: number }) {
+    const lookup = lookupPublicAddresses(() => Promise.resolve(answer));
+    return new Promise<{ error: Error | null; address: string | LookupAddress[]; family?: number }>(
+      (resolve) => {
+        lookup("idp.example", options, (error, address, family) => {
+          resolve({ error, address, ...(family === undefined ? {} : { family }) });
+        });
+      },
+    );
+  }
+
+  it("hands the socket exactly the addresses it vetted, and nothing else", async () => {
+    const all = await handOver(["93.184.216.34", "2606:2800:220:1::1"], { all: true });
+    expect(all).toEqual({
+      error: null,
+      address: [
+        { address: "93.184.216.34", family: 4 },
+        { address: "2606:2800:220:1::1", family: 6 },
+      ],
+    });
+    const one = await handOver(["93.184.216.34", "2606:2800:220:1::1"], { all: false, family: 6 });
+    expect(one).toEqual({ error: null, address: "2606:2800:220:1::1", family: 6 });
+  });
+
+  it("judges an IPv4-mapped IPv6 answer by its IPv4 address", async () => {
+    const mappedPublic = await handOver(["::ffff:93.184.216.34"], { all: true });
+    expect(mappedPublic).toEqual({
+      error: null,
+      address: [{ address: "::ffff:93.184.216.34", family: 6 }],
+    });
+    const mappedLoopback = await handOver(["::ffff:127.0.0.1"], { all: true });
+    expect(mappedLoopback.error).toBeInstanceOf(NonPublicAddressError);
+    expect(mappedLoopback.error?.message).toContain("(::ffff:127.0.0.1)");
+  });
+
+  it("hands over nothing when one answer of several is off the public internet", async () => {
+    const mixed = await handOver(["93.184.216.34", "169.254.169.254"], { all: true });
+    expect(mixed.error).toBeInstanceOf(NonPublicAddressError);
+    expect(mixed.address).toBe("");
   });
 });

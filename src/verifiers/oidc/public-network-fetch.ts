@@ -1,5 +1,11 @@
 import { lookup as dnsLookup } from "node:dns/promises";
-import { BlockList, isIP } from "node:net";
+import { BlockList, isIP, type LookupFunction } from "node:net";
+import {
+  Agent,
+  buildConnector,
+  fetch as undiciFetch,
+  type RequestInit as UndiciRequestInit,
+} from "undici";
 import type { FetchLike } from "./fetch-json.js";
 
 /**
@@ -90,27 +96,100 @@ export type ResolveHost = (hostname: string) => Promise<readonly string[]>;
 const resolveWithDns: ResolveHost = async (hostname) =>
   (await dnsLookup(hostname, { all: true, verbatim: true })).map((entry) => entry.address);
 
+/** Options of {@link publicNetworkFetch}. */
+export interface PublicNetworkFetchOptions {
+  /** How host names are resolved. Default: `dns.lookup`. Tests answer with fixed addresses. */
+  readonly lookup?: ResolveHost;
+}
+
 /**
  * A `fetch` that reaches hosts on the public internet only. A tenant administrator names its
  * IdP's issuer, and discovery names the endpoints: without this, they could point this server's
  * requests at its own network (an admin interface, a metadata service) and read what answers
  * from the rejection details. A host is refused when any address it resolves to is not public.
- * The connection itself resolves the name again, so a name that changes its answer in between
- * (DNS rebinding) can still slip through; a network-level egress rule is the complete answer.
+ *
+ * The verdict that counts is the one on the connection: every socket is opened through
+ * {@link lookupPublicAddresses}, so it connects to the very addresses that were vetted and a name
+ * that answers a public address first and an internal one next (DNS rebinding, or two A records
+ * served in turn) is refused when it connects. Redirect hops, if a caller ever follows them, open
+ * their own connections and are vetted the same way. The URL's host is also vetted before the
+ * request starts, at the cost of one more lookup: an internal host fails before any connection
+ * is set up, and the check at connect is then the one that a changing answer meets.
  */
-export function publicNetworkFetch(
-  inner: FetchLike,
-  resolve: ResolveHost = resolveWithDns,
-): FetchLike {
+export function publicNetworkFetch(options: PublicNetworkFetchOptions = {}): FetchLike {
+  const resolve = options.lookup ?? resolveWithDns;
+  const connect = buildConnector({ lookup: lookupPublicAddresses(resolve) });
+  const dispatcher = new Agent({
+    // An IP literal skips the lookup, so it is judged here, on its way to the socket.
+    connect: (connection, callback) => {
+      if (isIP(connection.hostname) !== 0 && isNonPublicAddress(connection.hostname)) {
+        callback(refusal(connection.hostname, connection.hostname), null);
+        return;
+      }
+      connect(connection, callback);
+    },
+  });
   return async (input, init) => {
     const hostname = new URL(input).hostname.replace(/^\[(.*)\]$/, "$1");
     const addresses = isIP(hostname) === 0 ? await resolve(hostname) : [hostname];
     const refused = addresses.find(isNonPublicAddress);
-    if (addresses.length === 0 || refused !== undefined) {
-      throw new NonPublicAddressError(
-        `${hostname} is not on the public internet (${refused ?? "no address"}); IdPs on a private network need idpNetwork "any"`,
-      );
+    if (addresses.length === 0 || refused !== undefined) throw refusal(hostname, refused);
+    try {
+      // undici's own fetch, so that the dispatcher is the one it was built for. Its RequestInit and
+      // Response are the WHATWG ones that Node's global fetch implements too (Node bundles an
+      // older undici), so only their TypeScript declarations differ.
+      const response = await undiciFetch(input, {
+        ...(init as unknown as UndiciRequestInit),
+        dispatcher,
+      });
+      return response as unknown as Response;
+    } catch (error) {
+      // fetch wraps a failed connection in TypeError("fetch failed"); a refusal at connect must
+      // read the same as one before it.
+      const cause = error instanceof Error ? error.cause : undefined;
+      throw cause instanceof NonPublicAddressError ? cause : error;
     }
-    return inner(input, init);
   };
+}
+
+/**
+ * A `net` lookup that resolves with `resolve` and hands the socket every address only when all of
+ * them are public: the socket connects to what was vetted, never to a second answer.
+ */
+export function lookupPublicAddresses(resolve: ResolveHost): LookupFunction {
+  return (hostname, options, callback) => {
+    resolve(hostname).then(
+      (addresses) => {
+        const refused = addresses.find(isNonPublicAddress);
+        const wanted = familyNumber(options.family);
+        const entries = addresses
+          .map((address) => ({ address, family: isIP(address) }))
+          .filter((entry) => wanted === 0 || entry.family === wanted);
+        const [first] = entries;
+        if (refused !== undefined || first === undefined) {
+          callback(refusal(hostname, refused), "");
+        } else if (options.all === true) {
+          callback(null, entries);
+        } else {
+          callback(null, first.address, first.family);
+        }
+      },
+      (error: unknown) => {
+        callback(error instanceof Error ? error : new Error(String(error)), "");
+      },
+    );
+  };
+}
+
+/** `dns.LookupOptions.family` as a number: 4, 6, or 0 for either. */
+function familyNumber(family: number | "IPv4" | "IPv6" | undefined): number {
+  if (family === "IPv4") return 4;
+  if (family === "IPv6") return 6;
+  return family ?? 0;
+}
+
+function refusal(hostname: string, address: string | undefined): NonPublicAddressError {
+  return new NonPublicAddressError(
+    `${hostname} is not on the public internet (${address ?? "no address"}); IdPs on a private network need idpNetwork "any"`,
+  );
 }
