@@ -1,4 +1,5 @@
-import { readFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from "node:fs";
+import { dirname } from "node:path";
 import { Command, Option } from "commander";
 import type { Caller } from "../app/application.js";
 import { AppError } from "../app/errors.js";
@@ -12,6 +13,7 @@ import {
   type RunningServer,
 } from "../main.js";
 import { migrateStore } from "../storage/open-store.js";
+import { parseStoreUrl } from "../storage/store-url.js";
 import { demoScenarios } from "./demo-scenarios.js";
 import { createProgress } from "./progress.js";
 import { renderDecision } from "./render-decision.js";
@@ -111,7 +113,9 @@ export function createProgram(io: CliIo): Command {
   const configOption = () => new Option("--config <file>", "JSON configuration file");
   /**
    * Runs `use` on the application over the configured store, and closes it after; a refusal of
-   * the application (an AppError) is the command's failure, anything else a bug to throw.
+   * the application (an AppError) is the command's failure, anything else a bug to throw. The
+   * store must exist: opening a mistyped SQLite path would make an empty one, which `audit
+   * verify` would call intact and `keys rotate --compromised` would rotate instead of the real one.
    */
   const withApplication = async (
     options: StoreOptions,
@@ -119,6 +123,11 @@ export function createProgram(io: CliIo): Command {
   ): Promise<void> => {
     const config = configFrom(options);
     if (config === undefined) return;
+    const file = sqliteFile(config.db);
+    if (file !== undefined && !existsSync(file)) {
+      fail(`no store at ${file}: give the store's --db (or TENANT_MFA_DB)`, 2);
+      return;
+    }
     const opened = await openApplication(config);
     try {
       await use(opened);
@@ -154,6 +163,7 @@ export function createProgram(io: CliIo): Command {
     .action(async (options: ServeOptions) => {
       const config = configFrom(options, { port: options.port, host: options.host });
       if (config === undefined) return;
+      createPrivateStoreFile(config.db);
       if (options.demo === true) {
         await serveDemo(options, config);
         return;
@@ -249,6 +259,7 @@ export function createProgram(io: CliIo): Command {
     .action(async (options: StoreOptions) => {
       const config = configFrom(options);
       if (config === undefined) return;
+      createPrivateStoreFile(config.db);
       const applied = await migrateStore(config.db);
       out(
         applied.length === 0
@@ -268,6 +279,7 @@ export function createProgram(io: CliIo): Command {
     .action(async (options: StoreOptions & { name: string; holder?: string; force?: boolean }) => {
       const config = configFrom(options);
       if (config === undefined) return;
+      createPrivateStoreFile(config.db);
       const opened = await openApplication(config);
       try {
         const { key, secret } = await opened.bootstrap({
@@ -430,6 +442,29 @@ export function createProgram(io: CliIo): Command {
     });
 
   return program;
+}
+
+/** The file of a SQLite store URL; undefined for an in-memory or a PostgreSQL store. */
+function sqliteFile(url: string): string | undefined {
+  const location = parseStoreUrl(url);
+  return location.dialect === "sqlite" && location.path !== ":memory:" ? location.path : undefined;
+}
+
+/**
+ * Creates a SQLite store's file, empty, for its owner only (0600), and its folder (0700) when
+ * missing: the store holds every tenant's principals, IdP registrations, receipts and audit log,
+ * beside the key file that only its owner may read. SQLite gives the -wal and -shm files the
+ * database's mode. An existing file or folder is left as it is.
+ */
+function createPrivateStoreFile(url: string): void {
+  const file = sqliteFile(url);
+  if (file === undefined) return;
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  try {
+    closeSync(openSync(file, "wx", 0o600));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+  }
 }
 
 /** The store's kind and place, without any password a PostgreSQL URL may hold. */

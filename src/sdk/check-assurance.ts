@@ -35,7 +35,8 @@ export type AssuranceCheck =
 /**
  * Checks the assurance a verified token carries against what an action needs (pure: `now` is
  * given). A token's `exemption` does not lower the needs: it excused the tenant's policy at
- * sign-in, not the platform's demand for this action.
+ * sign-in, not the platform's demand for this action. Claims of another shape than verified ones
+ * (a missing `aal`, `phr` as text), misconfigured needs and an invalid `now` throw a `TypeError`.
  */
 export function checkAssurance(
   claims: Pick<AssuranceTokenClaims, "aal" | "phr" | "auth_time">,
@@ -43,6 +44,10 @@ export function checkAssurance(
   now: Date,
 ): AssuranceCheck {
   assertNeeds(needs);
+  assertClaims(claims);
+  // An invalid date makes every age NaN, and NaN is never above the maximum.
+  if (!(now instanceof Date) || Number.isNaN(now.getTime()))
+    throw new TypeError("now must be a valid Date: no proof's age can be told at no time");
   const shortfall: {
     -readonly [K in keyof AssuranceShortfall]?: NonNullable<AssuranceShortfall[K]>;
   } = {};
@@ -66,6 +71,23 @@ export function stepUpFor(needs: AssuranceNeeds): RequirementSpec {
     ...(needs.phishingResistant === true ? { phishingResistant: true } : {}),
     ...(needs.maxAgeSeconds === undefined ? {} : { maxAgeSeconds: needs.maxAgeSeconds }),
   };
+}
+
+/**
+ * Claims are what `verifyAssuranceToken` returns; anything else proves nothing and must not
+ * pass: a missing `aal` is not below any level, `phr: "false"` is truthy, and the age of a
+ * missing or textual `auth_time` is NaN, never above the maximum.
+ */
+function assertClaims(claims: Pick<AssuranceTokenClaims, "aal" | "phr" | "auth_time">): void {
+  if (typeof claims !== "object" || claims === null)
+    throw new TypeError("claims must be those verifyAssuranceToken returned");
+  const { aal, phr, auth_time: authTime } = claims as Record<string, unknown>;
+  if (aal !== 0 && aal !== 1 && aal !== 2 && aal !== 3)
+    throw new TypeError("claims.aal must be 0, 1, 2 or 3: verify the token first");
+  if (typeof phr !== "boolean")
+    throw new TypeError("claims.phr must be a boolean: verify the token first");
+  if (typeof authTime !== "number" || !Number.isSafeInteger(authTime) || authTime < 0)
+    throw new TypeError("claims.auth_time must be seconds since the epoch: verify the token first");
 }
 
 /** Needs are configuration: a typo must fail loudly, not pass every token. */

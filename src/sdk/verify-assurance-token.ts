@@ -49,9 +49,13 @@ const ALGORITHMS = ["ES256", "EdDSA"];
 const DEFAULT_CLOCK_TOLERANCE_SECONDS = 60;
 
 // One cached remote key set per URL for the process, so that jose's cache and refetch cooldown
-// apply across calls; local sets are kept per object, so their keys are imported once.
+// apply across calls; local sets are kept per object, so their keys are imported once, with the
+// keys they were made from (see `keyGetter`).
 const remoteSets = new Map<string, JWTVerifyGetKey>();
-const localSets = new WeakMap<JSONWebKeySet, JWTVerifyGetKey>();
+const localSets = new WeakMap<
+  JSONWebKeySet,
+  { readonly keys: string; readonly getKey: JWTVerifyGetKey }
+>();
 
 const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
 
@@ -81,12 +85,15 @@ function keyGetter(source: AssuranceKeySource): JWTVerifyGetKey {
   if (typeof source.jwks === "function") return failingClosed(source.jwks);
   if (typeof source.jwks !== "object" || source.jwks === null)
     throw new TypeError("give either jwks or jwksUrl");
+  // jose snapshots the set it is given: a platform refreshing the object it holds (a key
+  // withdrawn as compromised, a successor published) must get a getter of the keys it holds now.
+  const keys = JSON.stringify(source.jwks);
   let local = localSets.get(source.jwks);
-  if (local === undefined) {
-    local = createLocalJWKSet(source.jwks);
+  if (local?.keys !== keys) {
+    local = { keys, getKey: createLocalJWKSet(source.jwks) };
     localSets.set(source.jwks, local);
   }
-  return local;
+  return local.getKey;
 }
 
 /**
@@ -135,6 +142,10 @@ export async function verifyAssuranceToken(
       throw new TypeError(`${name} is required: without it a token of any ${name} would pass`);
   }
   const currentDate = options.currentDate ?? new Date();
+  // jose compares `exp` and `nbf` with NaN for an invalid date, and every comparison is false:
+  // a token that expired long ago would pass.
+  if (!(currentDate instanceof Date) || Number.isNaN(currentDate.getTime()))
+    throw new TypeError("currentDate must be a valid Date: no token can be judged at no time");
   const getKey = keyGetter(options);
   let payload: JWTPayload;
   try {
