@@ -1,5 +1,4 @@
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from "node:fs";
-import { dirname } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
 import { Command, Option } from "commander";
 import type { Caller } from "../app/application.js";
 import { AppError } from "../app/errors.js";
@@ -163,7 +162,6 @@ export function createProgram(io: CliIo): Command {
     .action(async (options: ServeOptions) => {
       const config = configFrom(options, { port: options.port, host: options.host });
       if (config === undefined) return;
-      createPrivateStoreFile(config.db);
       if (options.demo === true) {
         await serveDemo(options, config);
         return;
@@ -259,7 +257,6 @@ export function createProgram(io: CliIo): Command {
     .action(async (options: StoreOptions) => {
       const config = configFrom(options);
       if (config === undefined) return;
-      createPrivateStoreFile(config.db);
       const applied = await migrateStore(config.db);
       out(
         applied.length === 0
@@ -279,7 +276,6 @@ export function createProgram(io: CliIo): Command {
     .action(async (options: StoreOptions & { name: string; holder?: string; force?: boolean }) => {
       const config = configFrom(options);
       if (config === undefined) return;
-      createPrivateStoreFile(config.db);
       const opened = await openApplication(config);
       try {
         const { key, secret } = await opened.bootstrap({
@@ -448,23 +444,6 @@ export function createProgram(io: CliIo): Command {
 function sqliteFile(url: string): string | undefined {
   const location = parseStoreUrl(url);
   return location.dialect === "sqlite" && location.path !== ":memory:" ? location.path : undefined;
-}
-
-/**
- * Creates a SQLite store's file, empty, for its owner only (0600), and its folder (0700) when
- * missing: the store holds every tenant's principals, IdP registrations, receipts and audit log,
- * beside the key file that only its owner may read. SQLite gives the -wal and -shm files the
- * database's mode. An existing file or folder is left as it is.
- */
-function createPrivateStoreFile(url: string): void {
-  const file = sqliteFile(url);
-  if (file === undefined) return;
-  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-  try {
-    closeSync(openSync(file, "wx", 0o600));
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-  }
 }
 
 /** The store's kind and place, without any password a PostgreSQL URL may hold. */

@@ -37,7 +37,7 @@ export function keyFromFile(path: string): SealingKey {
     id: `local-${randomBytes(4).toString("hex")}`,
     key: randomBytes(32).toString("base64"),
   };
-  mkdirSync(dirname(path), { recursive: true });
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   // `wx`: of two processes starting at once, one writes and the other reads what it wrote.
   try {
     writeFileSync(path, `${JSON.stringify(created)}\n`, { mode: 0o600, flag: "wx" });

@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { closeSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import Sqlite from "better-sqlite3";
 import { Kysely } from "kysely";
@@ -16,11 +16,12 @@ const BUSY_TIMEOUT_MS = 5000;
 const CACHE_KIB = 64 * 1024;
 
 /**
- * Opens the database file, creating its folder. Kysely's SQLite driver keeps this one
- * connection behind a mutex, so every transaction of the process runs after the previous one.
+ * Opens the database file, creating it and its folder for their owner only when missing.
+ * Kysely's SQLite driver keeps this one connection behind a mutex, so every transaction of the
+ * process runs after the previous one.
  */
 export function createSqliteKysely(path: string): Kysely<Database> {
-  if (path !== IN_MEMORY) mkdirSync(dirname(path), { recursive: true });
+  if (path !== IN_MEMORY) createPrivateFile(path);
   const database = new Sqlite(path);
   try {
     // WAL lets readers in other processes (reports, `audit verify`) run beside the writer;
@@ -57,4 +58,20 @@ export function createSqliteKysely(path: string): Kysely<Database> {
     connectionIdle: () => dialect.connectionIdle(),
   });
   return db;
+}
+
+/**
+ * Creates the store's file, empty, readable by its owner only (0600), and its folder (0700) when
+ * missing: the store holds every tenant's principals, IdP registrations, receipts and audit log,
+ * beside a key file only its owner may read, and SQLite would create it as the umask allows
+ * (0644, for every local user). SQLite gives the -wal and -shm files the database's mode. An
+ * existing file or folder is left as it is.
+ */
+function createPrivateFile(path: string): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  try {
+    closeSync(openSync(path, "wx", 0o600));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+  }
 }
