@@ -1,6 +1,7 @@
 import { isIP } from "node:net";
 import { z } from "zod";
 import { ROLES } from "../app/records.js";
+import { NUL_FREE } from "../app/storable-text.js";
 import { parseTime } from "../core/time.js";
 import {
   EXEMPTION_CATEGORIES,
@@ -30,7 +31,7 @@ export const time = z.iso
  * than sent to the store to fail there as an outage.
  */
 export const nulFreeString = () =>
-  z.string().regex(/^[^\0]*$/, { error: "must not contain U+0000 (NUL)" });
+  z.string().regex(NUL_FREE, { error: "must not contain U+0000 (NUL)" });
 /** The largest value of an `integer` column (PostgreSQL's int4): a larger number is bad input. */
 export const MAX_INTEGER = 2_147_483_647;
 

@@ -58,7 +58,10 @@ export interface SamlAuthnRequestOptions {
   readonly issueInstant: Date;
 }
 
-/** A SAML response that passed every check, read only from the signed bytes. */
+/**
+ * A SAML response that passed every check, read only from the signed bytes. Every value but
+ * `attributes` (which nothing records) can be recorded as given: see `RECORDED_VALUE_LIMITS`.
+ */
 export interface VerifiedSamlAssertion {
   readonly issuer: string;
   /** The assertion's `ID`: one-time use is keyed by (issuer, id) until `expiresAt`. */
@@ -112,6 +115,8 @@ export const SAML_REJECTIONS = {
   "saml.expired": "The assertion has expired.",
   "saml.subject_confirmation": "The assertion has no valid bearer subject confirmation.",
   "saml.subject_missing": "The assertion does not name a subject.",
+  "saml.value_unusable":
+    "The assertion carries a value this service cannot record: U+0000, a lone UTF-16 surrogate, or longer than its limit.",
   "saml.authn_statement_missing": "The assertion has no authentication statement.",
   "saml.comment_in_value": "A comment or processing instruction splits a signed value.",
   "saml.status": "The IdP answered with an error status.",
@@ -187,7 +192,10 @@ export interface OidcAuthorizationOptions {
   readonly loginHint?: string;
 }
 
-/** An ID token that passed every check. */
+/**
+ * An ID token that passed every check. The subject, `sub`, `acr` and each `amr` value can be
+ * recorded as given: see `RECORDED_VALUE_LIMITS`.
+ */
 export interface VerifiedIdToken {
   readonly issuer: string;
   /** The subject as named by `subjectClaim`. */
@@ -245,6 +253,8 @@ export const OIDC_REJECTIONS = {
   "oidc.token_type": "The token is not an ID token.",
   "oidc.claims_invalid": "The ID token's claims are malformed.",
   "oidc.subject_missing": "The ID token does not name a subject.",
+  "oidc.claim_unusable":
+    "The ID token carries a claim value this service cannot record: U+0000, a lone UTF-16 surrogate, or longer than its limit.",
 } as const;
 export type OidcRejectionCode = keyof typeof OIDC_REJECTIONS;
 

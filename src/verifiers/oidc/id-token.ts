@@ -3,6 +3,7 @@ import type { VerifiedIdToken } from "../../app/federation/protocols.js";
 import { checkIdTokenClaims, type ClaimExpectations } from "./id-token-claims.js";
 import { parsePayload, readIdTokenHeader } from "./id-token-header.js";
 import type { KeySets } from "./jwks.js";
+import { checkRecordableClaims } from "./recordable-claims.js";
 import { reject, type OidcOutcome } from "./rejection.js";
 
 /** Where the ID token's keys come from, and which algorithms the registration allows. */
@@ -21,7 +22,8 @@ const importedKeys = new WeakMap<JWK, Map<string, Promise<CryptoKey | undefined>
 /**
  * Verifies an ID token: its shape and header first (no key lookup for a token that names a
  * forbidden algorithm or brings its own key), then the signature with the issuer's published
- * keys under the one algorithm the header names and the registration allows, then every claim.
+ * keys under the one algorithm the header names and the registration allows, then every claim,
+ * and last whether the claims that are recorded can be recorded as signed.
  */
 export async function verifyIdToken(
   token: string,
@@ -59,7 +61,8 @@ export async function verifyIdToken(
   if (claims === undefined) {
     return reject("oidc.id_token_malformed", "the ID token payload is not a JSON object");
   }
-  return checkIdTokenClaims(claims, expected);
+  const checked = checkIdTokenClaims(claims, expected);
+  return checked.ok ? checkRecordableClaims(checked.value) : checked;
 }
 
 function importKey(jwk: JWK, alg: string): Promise<CryptoKey | undefined> {

@@ -10,6 +10,7 @@ import type {
 import { checkEnvelope, checkErrorAnswers, readAssertion, type Expectations } from "./checks.js";
 import { childrenNamed, isNamed } from "./dom.js";
 import { decodeBase64Xml, parseHardenedXml, type XmlLimits } from "./harden.js";
+import { checkRecordableValues } from "./recordable-values.js";
 import { accept, reject, type SamlResult } from "./rejection.js";
 import { NS } from "./saml-names.js";
 import { checkSignatureShape, verifySignedReference } from "./signature.js";
@@ -18,8 +19,9 @@ import { findRoot, locateResponseParts } from "./structure.js";
 
 /**
  * Verifies a posted SAMLResponse: hardening before parsing, status, layout, signatures with the
- * registered keys, then every check on the signed bytes only (checklist §1, §8 R3/R4). One-time
- * use of the assertion id is the caller's: it receives `assertionId`, `issuer` and `expiresAt`.
+ * registered keys, then every check on the signed bytes only (checklist §1, §8 R3/R4), and last
+ * whether the values handed on can be recorded as signed. One-time use of the assertion id is
+ * the caller's: it receives `assertionId`, `issuer` and `expiresAt`.
  */
 export function verifyResponse(
   sp: SamlServiceProviderIdentity,
@@ -98,7 +100,8 @@ function verifyDecoded(
 
   const inResponseTo = checkEnvelope(envelope, responseSignature !== undefined, expect);
   if (!inResponseTo.ok) return inResponseTo;
-  return readAssertion(signedAssertion.value, inResponseTo.value, expect);
+  const read = readAssertion(signedAssertion.value, inResponseTo.value, expect);
+  return read.ok ? checkRecordableValues(read.value) : read;
 }
 
 /**

@@ -78,6 +78,11 @@ export interface LoginOptions {
   readonly authnContextClassRef?: string;
   /** Tag values (AuthnStatement and ExtraConditions are raw XML) replacing the defaults; `undefined` drops the attribute or element. */
   readonly tags?: Partial<Record<ResponseTag, string | undefined>>;
+  /**
+   * Tag values put in as XML, unescaped, replacing `tags` and the defaults: for character
+   * references (`&#0;`, `&#xD800;`) that the parser turns into characters no escaping produces.
+   */
+  readonly rawTags?: Partial<Record<ResponseTag, string>>;
 }
 
 export interface TestIdpOptions {
@@ -214,7 +219,7 @@ export class TestIdp {
       {
         customTagReplacement: (template: string) => ({
           id: values.ID ?? "",
-          context: replaceTags(template, values),
+          context: replaceTags(template, values, login.rawTags ?? {}),
         }),
       },
     )) as { context: string };
@@ -230,10 +235,19 @@ function authnStatement(instant: string, classRef: string): string {
   );
 }
 
-function replaceTags(template: string, values: Record<ResponseTag, string | undefined>): string {
+function replaceTags(
+  template: string,
+  values: Record<ResponseTag, string | undefined>,
+  raw: Partial<Record<ResponseTag, string>>,
+): string {
   // Raw XML tags (a second AudienceRestriction, say) go in as is; samlify escapes the others.
-  const { ExtraConditions, AuthnStatement, ...escaped } = values;
-  const filled = samlLib.replaceTagsByValue(template, escaped);
+  const { ExtraConditions, AuthnStatement, ...others } = values;
+  let withRaw = template;
+  for (const [tag, xml] of Object.entries(raw)) {
+    withRaw = withRaw.replaceAll(`{${tag}}`, () => xml);
+  }
+  const escaped = Object.fromEntries(Object.entries(others).filter(([tag]) => !(tag in raw)));
+  const filled = samlLib.replaceTagsByValue(withRaw, escaped);
   return filled
     .replace("{ExtraConditions}", ExtraConditions ?? "")
     .replace("{AuthnStatement}", AuthnStatement ?? "");
