@@ -9,6 +9,7 @@ import type { Application, FederationRedirect } from "../application.js";
 import { readStore, recordAudit, transact, type Context } from "../context.js";
 import { decideAndRecord, type DecisionServices } from "../decisions/decisions.js";
 import { AppError } from "../errors.js";
+import { MAX_CLOCK_SKEW_SECONDS } from "../idps/idps.js";
 import type { Repositories } from "../ports.js";
 import type { FederationRequestRecord, IdpRecord } from "../records.js";
 import { observeIdp } from "./drift.js";
@@ -27,6 +28,17 @@ import { matchReturnUrl, withQueryParameter } from "./return-urls.js";
 const DEFAULT_REQUEST_TTL_SECONDS = 600;
 /** SAML has no `max_age`: below this maximum age, ask the IdP to authenticate afresh. */
 const FORCE_AUTHN_BELOW_SECONDS = 3600;
+/** How far apart the clocks of the instances sharing a store may drift. */
+const INSTANCE_CLOCK_DRIFT_SECONDS = 300;
+/**
+ * How long past its own expiry a one-time proof (an assertion id, a nonce) stays claimed. An
+ * answer passes its verifier until its expiry plus the IdP's skew on the clock of the instance it
+ * reaches; the claim must outlive that on every instance, or an unsolicited answer (with no
+ * request to consume) could be replayed once it is purged. So: the largest skew a registration
+ * may ever be given (an administrator may raise it after the claim) plus the instances' drift
+ * (the purge runs on whichever instance's clock, perhaps one ahead).
+ */
+const PROOF_KEPT_BEYOND_EXPIRY_MS = (MAX_CLOCK_SKEW_SECONDS + INSTANCE_CLOCK_DRIFT_SECONDS) * 1000;
 
 /** What the IdP answered, once its verifier accepted it. */
 interface VerifiedAnswer {
@@ -246,8 +258,10 @@ export function federationUseCases(
       ) {
         return new Refusal("federation.request_unknown", "the sign-in was completed already");
       }
-      const expiresAt = new Date(answer.proof.expiresAt.getTime() + skewMs).toISOString();
-      if (!(await r.oneTimeProofs.claim(answer.proof.scope, answer.proof.key, expiresAt))) {
+      const keptUntil = new Date(
+        answer.proof.expiresAt.getTime() + PROOF_KEPT_BEYOND_EXPIRY_MS,
+      ).toISOString();
+      if (!(await r.oneTimeProofs.claim(answer.proof.scope, answer.proof.key, keptUntil))) {
         return new Refusal("federation.replayed", "this assertion or nonce was used before");
       }
       // Drift is about what the IdP says, not about how old this one answer is.

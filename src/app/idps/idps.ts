@@ -36,6 +36,8 @@ const ID_TOKEN_ALGORITHMS = [
 const DEFAULT_ID_TOKEN_ALGORITHMS = ["RS256", "PS256", "ES256", "EdDSA"];
 const DEFAULT_SKEW_SECONDS = 120;
 const DEFAULT_MAX_AUTHENTICATION_AGE_SECONDS = 24 * 3600;
+/** The largest clock difference with an IdP a registration may accept. */
+export const MAX_CLOCK_SKEW_SECONDS = 600;
 
 const invalid = (message: string): AppError => new AppError("idp.invalid", message);
 
@@ -165,7 +167,7 @@ function build(
     clockSkewSeconds: bounded(
       input.clockSkewSeconds ?? DEFAULT_SKEW_SECONDS,
       0,
-      600,
+      MAX_CLOCK_SKEW_SECONDS,
       "clockSkewSeconds",
     ),
     maxAuthenticationAgeSeconds: bounded(
