@@ -88,24 +88,43 @@ describe("a flow page served by the real server", () => {
   });
   afterAll(() => t.close());
 
-  it("keeps its policy when the tenant's administrator sets a logo and a return URL with a wildcard or a `;` host", async () => {
+  it("refuses a logo or a return URL with a wildcard or a `;` host from the tenant's administrator", async () => {
     await t.call("POST", "/v1/tenants", { key: t.adminKey, body: { id: "acme", name: "Acme" } });
     const admin = await t.key(["tenant_admin"], ["acme"]);
-    const branding = await t.call("PUT", "/v1/tenants/acme/branding", {
-      key: admin,
-      body: { logoUrl: "https://cdn.acme.example;sandbox/logo.svg" },
-    });
-    expect(branding.statusCode).toBe(200);
-    const returnUrls = await t.call("PUT", "/v1/tenants/acme/return-urls", {
-      key: admin,
-      body: { returnUrls: ["https://*/signed-in"] },
-    });
-    expect(returnUrls.statusCode).toBe(200);
+    for (const logoUrl of [
+      "https://cdn.acme.example;sandbox/logo.svg",
+      "https://*/logo.svg",
+      "https://cdn.acme.example,x/logo.svg",
+    ]) {
+      const branding = await t.call("PUT", "/v1/tenants/acme/branding", {
+        key: admin,
+        body: { logoUrl },
+      });
+      expect(branding.statusCode, logoUrl).toBe(400);
+      expect(branding.json()).toMatchObject({ code: "request.invalid" });
+    }
+    for (const returnUrl of ["https://*/signed-in", "https://app.acme.example;sandbox/in"]) {
+      const returnUrls = await t.call("PUT", "/v1/tenants/acme/return-urls", {
+        key: admin,
+        body: { returnUrls: [returnUrl] },
+      });
+      expect(returnUrls.statusCode, returnUrl).toBe(400);
+      expect(returnUrls.json()).toMatchObject({ code: "request.invalid" });
+    }
 
+    // The page of a flow keeps the policy's directives, and shows no logo.
+    const registered = await t.call("PUT", "/v1/tenants/acme/return-urls", {
+      key: admin,
+      body: { returnUrls: ["https://app.acme.example/signed-in"] },
+    });
+    expect(registered.statusCode).toBe(200);
     const service = await t.key(["platform_service"], ["acme"]);
     const created = await t.call("POST", "/v1/tenants/acme/flows", {
       key: service,
-      body: { principal: { id: "dana", population: "direct" }, return_to: "https://*/signed-in" },
+      body: {
+        principal: { id: "dana", population: "direct" },
+        return_to: "https://app.acme.example/signed-in",
+      },
     });
     expect(created.statusCode, created.body).toBe(201);
     const { url } = created.json<{ url: string }>();

@@ -7,13 +7,7 @@
  * @module
  */
 
-/**
- * A host a CSP host-source can name: letters, digits and hyphens between dots (IDNs arrive as
- * punycode), or a bracketed IPv6 address. WHATWG URL parsing keeps `;`, `,`, `*` and quotes in a
- * host (`https://cdn.example;sandbox/`), which in a policy would end the directive, start
- * another policy or match every host.
- */
-const SOURCE_HOST = /^(?:[a-z0-9-]+\.)*[a-z0-9-]+\.?$|^\[[0-9a-f:.]+\]$/;
+import { isPlainHost } from "../app/federation/return-urls.js";
 
 /** The origin of an absolute http(s) URL whose host a policy can name, or undefined. */
 export function originOf(url: string): string | undefined {
@@ -24,7 +18,8 @@ export function originOf(url: string): string | undefined {
     return undefined;
   }
   if (parsed.protocol !== "https:" && parsed.protocol !== "http:") return undefined;
-  if (!SOURCE_HOST.test(parsed.hostname)) return undefined;
+  // A host a policy cannot name safely (`;`, `,`, `*`, quotes) is no source at all.
+  if (!isPlainHost(parsed.hostname)) return undefined;
   return parsed.origin;
 }
 

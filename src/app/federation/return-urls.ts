@@ -9,6 +9,20 @@
 
 const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]"]);
 
+/**
+ * A host of letters, digits and hyphens between dots (IDNs arrive as punycode), or a bracketed
+ * IPv6 address. WHATWG URL parsing keeps `;`, `,`, `*` and quotes in a host
+ * (`https://cdn.example;sandbox/`): such a URL is no one's real address, and a page's
+ * Content-Security-Policy that named its origin would end a directive, start another or match
+ * every host.
+ */
+const PLAIN_HOST = /^(?:[a-z0-9-]+\.)*[a-z0-9-]+\.?$|^\[[0-9a-f:.]+\]$/;
+
+/** Whether a parsed URL's `hostname` is a plain host name or IP address (see `PLAIN_HOST`). */
+export function isPlainHost(hostname: string): boolean {
+  return PLAIN_HOST.test(hostname);
+}
+
 /** Why a URL cannot be registered, or `undefined` when it can. */
 export function returnUrlProblem(value: string): string | undefined {
   const url = parse(value);
@@ -17,6 +31,7 @@ export function returnUrlProblem(value: string): string | undefined {
     return "must use https (http only on loopback)";
   }
   if (url.username !== "" || url.password !== "") return "must not carry user info";
+  if (!isPlainHost(url.hostname)) return "must name a plain host (letters, digits, hyphens, dots)";
   if (url.hash !== "") return "must not carry a fragment";
   if (url.search !== "") return "must not carry a query";
   return undefined;

@@ -3,7 +3,7 @@ import type { Application, Caller } from "../application.js";
 import type { Repositories } from "../ports.js";
 import { recordAudit, transact, type Context } from "../context.js";
 import { AppError } from "../errors.js";
-import { returnUrlProblem } from "../federation/return-urls.js";
+import { isPlainHost, returnUrlProblem } from "../federation/return-urls.js";
 import type { PolicyVersionRecord, TenantRecord } from "../records.js";
 
 const TENANT_ID = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -160,6 +160,12 @@ function checkLogoUrl(value: string): void {
   }
   if (url.username !== "" || url.password !== "" || value.length > 2000) {
     throw new AppError("request.invalid", "The logo URL must not carry user info.");
+  }
+  if (!isPlainHost(url.hostname)) {
+    throw new AppError(
+      "request.invalid",
+      "The logo URL must name a plain host (letters, digits, hyphens, dots).",
+    );
   }
 }
 
