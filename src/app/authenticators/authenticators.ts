@@ -11,6 +11,7 @@ import { requireTenant } from "../tenants/tenants.js";
 import {
   checkMethodBinding,
   checkMethodRemoval,
+  methodBindingRefusal,
   removalRole,
   type RemovalCheck,
 } from "./removal-rules.js";
@@ -180,6 +181,14 @@ export function authenticatorUseCases(
       ) => Promise<AuthenticatorRecord | undefined>;
       /** A success proves the principal's MFA (not so the confirmation of a new authenticator). */
       provesMfa: boolean;
+      /**
+       * Checked after the throttle and before the code, holding the principal's row: a refusal
+       * looks at no code and counts nothing.
+       */
+      precondition?: (
+        r: Repositories,
+        record: AuthenticatorRecord,
+      ) => Promise<AppError | undefined>;
     },
   ): Promise<Attempt> {
     const throttled = verificationAttempt(caller, tenant, principal, input.clientAddress);
@@ -193,6 +202,8 @@ export function authenticatorUseCases(
       // extends no backoff.
       const refusal = await throttle.guard(r, throttled);
       if (refusal !== undefined) return { ok: false, refused: throttleError(refusal) };
+      const unmet = await use.precondition?.(r, record);
+      if (unmet !== undefined) return { ok: false, refused: unmet };
       const result = await attempt(
         r,
         caller,
@@ -288,6 +299,16 @@ export function authenticatorUseCases(
         audit: "authenticator.confirmed",
         accept: (r, step, at) => r.authenticators.activate(tenant, principal, id, step, at),
         provesMfa: false,
+        // Confirming binds it: a method the principal bound since the enrolment began asks the
+        // fresh MFA that beginning now would (an enrolment left pending is no way around it).
+        precondition: (r, record) =>
+          methodBindingRefusal(r, throttle, {
+            tenant,
+            principal,
+            caller,
+            now: context.clock.now(),
+            begunAt: record.createdAt,
+          }),
       });
       return toView(settle(outcome));
     },

@@ -97,20 +97,70 @@ async function freshMfa(
  * for a removal (SP 800-63B-4 §4.1.2: binding a further authenticator needs one already bound).
  * Otherwise whoever holds only the password could bind a method of their own and, by proving it,
  * pass every later fresh-MFA check: remove the principal's own methods, or replace its codes.
- * A principal without any method binds its first on the platform's own first factor.
+ * A principal without any method binds its first on the platform's own first factor. Throws the
+ * refusal ({@link methodBindingRefusal}).
  */
 export async function checkMethodBinding(
   r: Repositories,
   throttle: VerificationThrottle,
   input: { tenant: string; principal: string; caller: Caller; now: Date },
 ): Promise<void> {
-  const { tenant, principal, now } = input;
-  if (removalRole(input.caller) !== "platform_service") return;
-  if ((await countActiveMethods(r, tenant, principal)) === 0) return;
-  if ((await freshMfa(r, throttle, tenant, principal, now)) !== undefined) return;
-  throw new AppError(
+  const refusal = await methodBindingRefusal(r, throttle, input);
+  if (refusal !== undefined) throw refusal;
+}
+
+/**
+ * The rule of {@link checkMethodBinding}, its refusal returned as a value. With `begunAt`, it is
+ * the completion of an enrolment begun then (a TOTP authenticator confirmed, a passkey
+ * registration finished), whose start passed the rule against the methods held at that time:
+ * only a method bound since (at or after `begunAt`) calls for a fresh MFA now. Else whoever
+ * began one on the password alone, while the principal held none, could complete it after the
+ * principal bound its own, and so bind theirs without the fresh MFA that beginning now needs.
+ */
+export async function methodBindingRefusal(
+  r: Repositories,
+  throttle: VerificationThrottle,
+  input: { tenant: string; principal: string; caller: Caller; now: Date; begunAt?: string },
+): Promise<AppError | undefined> {
+  const { tenant, principal, now, begunAt } = input;
+  if (removalRole(input.caller) !== "platform_service") return undefined;
+  const held =
+    begunAt === undefined
+      ? await countActiveMethods(r, tenant, principal)
+      : await countMethodsBoundSince(r, tenant, principal, begunAt);
+  if (held === 0) return undefined;
+  if ((await freshMfa(r, throttle, tenant, principal, now)) !== undefined) return undefined;
+  return new AppError(
     "authenticator.fresh_mfa_required",
-    "Binding another method on the principal's behalf needs a successful verification of one it holds within the last few minutes: verify first.",
+    begunAt === undefined
+      ? "Binding another method on the principal's behalf needs a successful verification of one it holds within the last few minutes: verify first."
+      : "The principal bound another method since this enrolment began: completing it on the principal's behalf needs a successful verification of one it holds within the last few minutes: verify first.",
+  );
+}
+
+/**
+ * How many of the principal's active methods ({@link activeMethods}) were bound at or after
+ * `since`: TOTP authenticators confirmed, WebAuthn credentials registered, a recovery-code set
+ * with an unused code generated.
+ */
+async function countMethodsBoundSince(
+  r: Repositories,
+  tenant: string,
+  principal: string,
+  since: string,
+): Promise<number> {
+  const [authenticators, credentials, codes] = await Promise.all([
+    r.authenticators.list(tenant, principal),
+    r.webauthnCredentials.list(tenant, principal),
+    r.recoveryCodes.status(tenant, principal),
+  ]);
+  const from = Date.parse(since);
+  const boundSince = (at: string) => Date.parse(at) >= from;
+  return (
+    authenticators.filter((a) => a.status === "active" && boundSince(a.confirmedAt ?? a.createdAt))
+      .length +
+    credentials.filter((c) => boundSince(c.createdAt)).length +
+    (codes !== undefined && codes.remaining > 0 && boundSince(codes.set.createdAt) ? 1 : 0)
   );
 }
 

@@ -19,7 +19,7 @@ import type {
   WebAuthnSettings,
 } from "../records.js";
 import { requireTenant } from "../tenants/tenants.js";
-import { checkMethodBinding, checkMethodRemoval } from "./removal-rules.js";
+import { checkMethodBinding, checkMethodRemoval, methodBindingRefusal } from "./removal-rules.js";
 import {
   isSignCountRegression,
   type AuthenticationVerification,
@@ -313,6 +313,16 @@ export function webauthnUseCases(
             return { ok: false as const, code, detail };
           };
           if (!verification.ok) return refuse(verification.code, verification.detail);
+          // Finishing binds it: a method the principal bound since the ceremony began asks the
+          // fresh MFA that beginning now would.
+          const unbound = await methodBindingRefusal(r, throttle, {
+            tenant,
+            principal,
+            caller,
+            now,
+            begunAt: ceremony.createdAt,
+          });
+          if (unbound !== undefined) return refuse(unbound.code, unbound.message);
           const { credential } = verification;
           const record: WebAuthnCredentialRecord = {
             tenant,

@@ -77,7 +77,7 @@ export function registerAuthenticatorRoutes(server: FastifyInstance, context: Ap
     url: `${BASE}/:id/confirm`,
     tag: "authenticators",
     summary: "Confirm a pending TOTP authenticator with a first valid code",
-    description: THROTTLING,
+    description: `${THROTTLING} ${BINDING_SINCE}`,
     params: authenticatorParams,
     body: totpCodeBody,
     success: { status: 200, description: "The active authenticator.", schema: authenticatorView },
@@ -145,6 +145,16 @@ export function registerAuthenticatorRoutes(server: FastifyInstance, context: Ap
       app.authenticators.unlock(caller, params.tenant, params.principal, body),
   });
 }
+
+/**
+ * Why completing an enrolment (a TOTP confirmation, a passkey registration) may need a fresh
+ * MFA although beginning it did not.
+ */
+export const BINDING_SINCE =
+  "When the principal bound another method (TOTP, passkey or recovery codes) since this " +
+  "enrolment began, the platform's backend completes it only after a successful verification " +
+  "of the principal within the last 5 minutes, else 403 `authenticator.fresh_mfa_required`: " +
+  "an enrolment begun before the principal held a method binds no method without it.";
 
 /** How every verification path (TOTP, WebAuthn, recovery codes) is throttled. */
 export const THROTTLING =

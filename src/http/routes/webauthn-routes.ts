@@ -18,7 +18,7 @@ import {
   webauthnVerification,
 } from "../response-schemas.js";
 import { noStore, type ApiContext } from "./api-context.js";
-import { THROTTLING } from "./authenticator-routes.js";
+import { BINDING_SINCE, THROTTLING } from "./authenticator-routes.js";
 
 const BASE = "/v1/tenants/:tenant/principals/:principal/authenticators/webauthn";
 
@@ -82,6 +82,7 @@ export function registerWebAuthnRoutes(server: FastifyInstance, context: ApiCont
     url: `${BASE}/registrations/:registration`,
     tag: "webauthn",
     summary: "Finish a registration with the browser's response; the credential then counts",
+    description: BINDING_SINCE,
     params: webauthnRegistrationParams,
     body: webauthnRegistrationBody,
     success: { status: 201, description: "The new credential.", schema: webauthnAuthenticatorView },

@@ -30,14 +30,23 @@ export function newTotpSecret(bytes: Uint8Array): string {
   return new Secret({ buffer: Uint8Array.from(bytes).buffer }).base32.replace(/=+$/, "");
 }
 
-/** The `otpauth://` key URI (Google Authenticator key-uri format) and its QR code. */
+/**
+ * The `otpauth://` key URI (Google Authenticator key-uri format) and its QR code. Its label is
+ * `issuer:account`, and apps split it at a colon, encoded or not: neither part may hold one, so
+ * a colon in either (with the spaces around it) becomes a space.
+ */
 export async function provisionTotp(input: {
   readonly secret: string;
   readonly issuer: string;
   readonly label: string;
   readonly parameters: TotpParameters;
 }): Promise<TotpProvisioning> {
-  const uri = totpFor(input.secret, input.parameters, input.issuer, input.label).toString();
+  const uri = totpFor(
+    input.secret,
+    input.parameters,
+    withoutColons(input.issuer),
+    withoutColons(input.label),
+  ).toString();
   const qrSvg = await QRCode.toString(uri, { type: "svg", errorCorrectionLevel: "M" });
   return { uri, qrSvg };
 }
@@ -76,6 +85,13 @@ export function verifyTotp(
     ? { ok: false, code: "totp.wrong_code", detail: "The code does not match." }
     : { ok: true, step: matched };
 }
+
+const withoutColons = (text: string): string =>
+  text
+    .split(":")
+    .map((part) => part.trim())
+    .filter((part) => part !== "")
+    .join(" ");
 
 function totpFor(secret: string, parameters: TotpParameters, issuer = "", label = "OTPAuth"): TOTP {
   if (!BASE32.test(secret)) throw new Error("A TOTP secret is base32");

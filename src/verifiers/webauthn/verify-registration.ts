@@ -23,6 +23,28 @@ import {
 
 const REQUESTED: number[] = [...WEBAUTHN_ALGORITHMS];
 
+/** WebAuthn §5.8.4 AuthenticatorTransport (and `cable`, `hybrid`'s older name). */
+const TRANSPORTS: ReadonlySet<unknown> = new Set([
+  "usb",
+  "nfc",
+  "ble",
+  "smart-card",
+  "hybrid",
+  "internal",
+  "cable",
+]);
+
+/**
+ * The transports a registration reports, as hints for later ceremonies: the client says what it
+ * likes there, outside anything signed, and it is stored and sent back to browsers. Only
+ * AuthenticatorTransport values are kept, once each; anything else (not a list, a number, an
+ * unknown or huge string) is dropped, as clients drop unknown values (§5.8.4).
+ */
+function knownTransports(reported: unknown): string[] {
+  if (!Array.isArray(reported)) return [];
+  return [...new Set(reported.filter((t): t is string => TRANSPORTS.has(t)))];
+}
+
 /**
  * Verifies a registration response (WebAuthn §7.1). The checks the library leaves to its caller
  * run first, each with its own code: client data (exact origin, no cross-origin frame), RP id
@@ -94,7 +116,7 @@ export function verifyRegistration(input: {
         publicKey: isoBase64URL.fromBuffer(info.credential.publicKey),
         algorithm,
         signCount: info.credential.counter,
-        transports: [...(info.credential.transports ?? [])],
+        transports: knownTransports(info.credential.transports),
         aaguid,
         backupEligible: parsed.flags.be,
         backupState: parsed.flags.bs,
