@@ -134,6 +134,21 @@ export const configSchema = z.strictObject({
       maxLeadDays: count("a number of days", 0, 3650).default(30),
     })
     .prefault({}),
+  /**
+   * Requests per client address to the routes reached without an API key (federation, hosted
+   * flows, the JWKS, the OpenAPI document), all together: 429 past `max` in a window. The `/v1`
+   * API, the probes, the flow pages' assets and clients on internal networks (a proxy left out of
+   * `trustProxy`) are never limited. Counted in each instance's memory: N instances behind a
+   * balancer let an address send up to N times `max`.
+   */
+  rateLimit: z
+    .strictObject({
+      enabled: z.boolean({ error: "expected true or false" }).default(true),
+      max: count("a number of requests", 1, 1_000_000).default(300),
+      windowSeconds: count("a number of seconds", 1, 86_400).default(60),
+      maxAddresses: count("a number of addresses", 1_000, 10_000_000).default(100_000),
+    })
+    .prefault({}),
   decisions: z
     .strictObject({
       /**

@@ -38,6 +38,7 @@ describe("loadConfig", () => {
         maxActivePerTenant: 100,
         maxLeadDays: 30,
       },
+      rateLimit: { enabled: true, max: 300, windowSeconds: 60, maxAddresses: 100_000 },
       decisions: { requireVerifiedEvidence: false },
     });
   });
@@ -154,6 +155,57 @@ describe("loadConfig: idpNetwork", () => {
     expect(problemsOf(() => loadConfig({ env: { TENANT_MFA_IDP_NETWORK: "private" } }))).toEqual([
       'idpNetwork: expected "public" or "any" (from TENANT_MFA_IDP_NETWORK)',
     ]);
+  });
+});
+
+describe("loadConfig: rateLimit", () => {
+  it("reads every key from the environment, the file and the command line", () => {
+    expect(
+      loadConfig({
+        env: {
+          TENANT_MFA_RATE_LIMIT_ENABLED: "false",
+          TENANT_MFA_RATE_LIMIT_MAX: "1200",
+          TENANT_MFA_RATE_LIMIT_WINDOW_SECONDS: "30",
+          TENANT_MFA_RATE_LIMIT_MAX_ADDRESSES: "5000",
+        },
+      }).rateLimit,
+    ).toEqual({ enabled: false, max: 1200, windowSeconds: 30, maxAddresses: 5000 });
+    const file = writeConfig("rate-limit.json", { rateLimit: { max: 600 } });
+    expect(
+      loadConfig({ file, env: {}, overrides: { rateLimit: { windowSeconds: "120" } } }).rateLimit,
+    ).toEqual({
+      enabled: true,
+      max: 600,
+      windowSeconds: 120,
+      maxAddresses: 100_000,
+    });
+  });
+
+  it("names each bad value with its key and where it came from", () => {
+    expect(
+      problemsOf(() =>
+        loadConfig({
+          env: {
+            TENANT_MFA_RATE_LIMIT_ENABLED: "sometimes",
+            TENANT_MFA_RATE_LIMIT_MAX: "0",
+            TENANT_MFA_RATE_LIMIT_WINDOW_SECONDS: "a minute",
+            TENANT_MFA_RATE_LIMIT_MAX_ADDRESSES: "10",
+          },
+        }),
+      ),
+    ).toEqual([
+      "rateLimit.enabled: expected true or false (from TENANT_MFA_RATE_LIMIT_ENABLED)",
+      "rateLimit.max: expected a number of requests between 1 and 1000000 (from TENANT_MFA_RATE_LIMIT_MAX)",
+      "rateLimit.windowSeconds: expected a number of seconds between 1 and 86400 (from TENANT_MFA_RATE_LIMIT_WINDOW_SECONDS)",
+      "rateLimit.maxAddresses: expected a number of addresses between 1000 and 10000000 (from TENANT_MFA_RATE_LIMIT_MAX_ADDRESSES)",
+    ]);
+    const file = writeConfig("bad-rate-limit.json", { rateLimit: { max: -5, perMinute: 10 } });
+    expect(problemsOf(() => loadConfig({ file, env: {} }))).toEqual(
+      expect.arrayContaining([
+        `rateLimit.max: expected a number of requests between 1 and 1000000 (from file ${file})`,
+        `rateLimit.perMinute: unknown key (from file ${file})`,
+      ]),
+    );
   });
 });
 

@@ -45,6 +45,18 @@ const SETTABLE: readonly { path: readonly string[]; env: string; kind: Kind }[] 
     env: "TENANT_MFA_EXEMPTIONS_MAX_LEAD_DAYS",
     kind: "integer",
   },
+  { path: ["rateLimit", "enabled"], env: "TENANT_MFA_RATE_LIMIT_ENABLED", kind: "json" },
+  { path: ["rateLimit", "max"], env: "TENANT_MFA_RATE_LIMIT_MAX", kind: "integer" },
+  {
+    path: ["rateLimit", "windowSeconds"],
+    env: "TENANT_MFA_RATE_LIMIT_WINDOW_SECONDS",
+    kind: "integer",
+  },
+  {
+    path: ["rateLimit", "maxAddresses"],
+    env: "TENANT_MFA_RATE_LIMIT_MAX_ADDRESSES",
+    kind: "integer",
+  },
   {
     path: ["decisions", "requireVerifiedEvidence"],
     env: "TENANT_MFA_DECISIONS_REQUIRE_VERIFIED_EVIDENCE",

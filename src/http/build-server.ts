@@ -18,6 +18,7 @@ import { createMetrics, type Metrics } from "./metrics.js";
 import type { HttpProblemCode } from "./error-statuses.js";
 import { MAX_JSON_DEPTH, nestsDeeperThan } from "./json-depth.js";
 import { HttpProblem, PROBLEM_MEDIA_TYPE, renderProblem, type Problem } from "./problem.js";
+import { DEFAULT_RATE_LIMIT, limitUnauthenticatedRoutes, type RateLimit } from "./rate-limit.js";
 import { problemSchema } from "./response-schemas.js";
 import { requestTarget } from "./request-target.js";
 import { registerFederationRoutes } from "./routes/federation-routes.js";
@@ -41,6 +42,11 @@ export interface ServerConfig {
   readonly trustProxy?: false | readonly string[];
   /** The public base URL; the federation routes check OIDC callbacks against it. */
   readonly publicUrl?: string;
+  /**
+   * The per-address limit on the routes reached without an API key; by default
+   * {@link DEFAULT_RATE_LIMIT}, as the configuration schema's.
+   */
+  readonly rateLimit?: RateLimit;
 }
 
 /** What the server is built from. */
@@ -284,6 +290,9 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     metrics.httpRequests.inc(labels);
     metrics.httpDuration.observe(labels, reply.elapsedTime / 1000);
   });
+
+  // Before the routes: its hook counts the requests to every route registered after it.
+  limitUnauthenticatedRoutes(server, config.rateLimit ?? DEFAULT_RATE_LIMIT);
 
   server.addSchema({ $id: PROBLEM_SCHEMA_ID, ...jsonSchema(problemSchema, "output") });
   void server.register(swagger, {

@@ -117,6 +117,10 @@ export const HTTP_PROBLEMS = {
     status: 429,
     title: "Too many failed authentication attempts; wait before retrying.",
   },
+  "request.rate_limited": {
+    status: 429,
+    title: "Too many requests from this client address; wait before retrying.",
+  },
   internal: { status: 500, title: "An internal error occurred." },
 } as const satisfies Record<string, { status: number; title: string }>;
 

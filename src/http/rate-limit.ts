@@ -1,0 +1,199 @@
+import { BlockList, isIPv4, isIPv6 } from "node:net";
+import rateLimit from "@fastify/rate-limit";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { FLOW_ASSET_PATH } from "../pages/assets.js";
+import { HttpProblem, PROBLEM_MEDIA_TYPE, renderProblem } from "./problem.js";
+import { requestTarget } from "./request-target.js";
+
+/**
+ * The per-client-address limit on the routes that anyone on the internet reaches without an API
+ * key: federation, hosted flows, the JWKS and the OpenAPI document. It bounds what one address can
+ * make the server do (store lookups, signature checks, requests to IdPs); guessing codes is the
+ * verification throttle's business (src/app/authenticators/verification-throttle.ts).
+ *
+ * @module
+ */
+
+/** How many requests one client address may send to the unauthenticated routes. */
+export interface RateLimit {
+  /** `false` lets every request through (a proxy in front already limits, say). */
+  readonly enabled: boolean;
+  /** Requests per address and window, all the limited routes together. */
+  readonly max: number;
+  /** The length of a window, which starts at an address's first request. */
+  readonly windowSeconds: number;
+  /**
+   * How many addresses are counted at once. Beyond it the least recently seen is forgotten
+   * (starts a new window), so clients with many addresses cannot grow the table.
+   */
+  readonly maxAddresses: number;
+}
+
+/**
+ * The defaults, as the configuration schema gives them. A sign-in sends about five limited
+ * requests (the flow page, its form, a WebAuthn ceremony's options, the IdP's start and answer),
+ * so one address may start some sixty sign-ins a minute: an office behind one NAT address at
+ * its morning peak. An address takes 200 to 300 bytes: 100 000 take 20 to 30 MB of heap.
+ */
+export const DEFAULT_RATE_LIMIT: RateLimit = Object.freeze({
+  enabled: true,
+  max: 300,
+  windowSeconds: 60,
+  maxAddresses: 100_000,
+});
+
+/** The stable code of the problem a limited request is answered with. */
+export const RATE_LIMITED = "request.rate_limited";
+
+const HTML = "text/html; charset=utf-8";
+
+/**
+ * Probes: the orchestrator and the monitoring call them on a schedule, often from one address.
+ * Limited, they would take a healthy instance out of rotation, or blind its monitoring, during
+ * the very flood the limit answers.
+ */
+const PROBES: ReadonlySet<string> = new Set(["/healthz", "/readyz", "/metrics"]);
+
+/** The hosted flow page: its failures are pages, whatever the client asks for. */
+const FLOW_PAGE = "/t/:tenant/flows/:flow";
+
+/** The federation endpoints: their failures are pages, or problems for a client asking JSON. */
+const FEDERATION = "/t/:tenant/idps/:idp/";
+
+/**
+ * Whether requests to `route` (the route's pattern; `undefined` when none matched) count against
+ * the limit. Every route is, unless it is one of these, so that an unauthenticated route added
+ * later is limited without anyone remembering to:
+ * - the `/v1` API: every route there authenticates by API key first (src/http/add-route.ts).
+ *   Its callers are the platform's backend, asking for a decision on every sign-in of every
+ *   tenant from a few addresses, and administrators: a per-address limit would throttle the
+ *   platform's sign-ins at their busiest. Wrong keys are slowed down per address already
+ *   (src/http/authenticate.ts), and a valid key is accountable;
+ * - the probes ({@link PROBES});
+ * - the flow pages' static assets: constant, served from memory and cached by browsers; limited,
+ *   a page let through at the end of a window could lose its script (and WebAuthn with it);
+ * - no route: the 404 answer costs no more than counting it would.
+ */
+export function isRateLimited(route: string | undefined): boolean {
+  if (route === undefined) return false;
+  if (route.startsWith("/v1/") || PROBES.has(route)) return false;
+  return !route.startsWith(FLOW_ASSET_PATH);
+}
+
+/**
+ * The networks that no client on the internet has an address in: loopback, private (RFC 1918,
+ * RFC 4193), link-local, and the carriers' and clouds' shared space (RFC 6598). A peer there is a
+ * proxy, a balancer, a health checker, or a client of the same organisation.
+ */
+const INTERNAL_NETWORKS = new BlockList();
+for (const [network, prefix] of [
+  ["127.0.0.0", 8],
+  ["10.0.0.0", 8],
+  ["172.16.0.0", 12],
+  ["192.168.0.0", 16],
+  ["169.254.0.0", 16],
+  ["100.64.0.0", 10],
+] as const) {
+  INTERNAL_NETWORKS.addSubnet(network, prefix, "ipv4");
+}
+for (const [network, prefix] of [
+  ["::1", 128],
+  ["fc00::", 7],
+  ["fe80::", 10],
+] as const) {
+  INTERNAL_NETWORKS.addSubnet(network, prefix, "ipv6");
+}
+
+/**
+ * Whether `address` is on an internal network ({@link INTERNAL_NETWORKS}); an IPv4 address mapped
+ * into IPv6 counts as the IPv4 one. Such clients are not limited: a proxy or balancer left out
+ * of `trustProxy` is the address of every client behind it, and a limit on it would refuse them
+ * all at once, while the flood the limit answers comes from the internet.
+ */
+export function isInternalAddress(address: string): boolean {
+  // A link-local address may carry its zone (`fe80::1%eth0`).
+  const bare = address.split("%", 1)[0] ?? "";
+  const family = isIPv4(bare) ? "ipv4" : isIPv6(bare) ? "ipv6" : undefined;
+  return family !== undefined && INTERNAL_NETWORKS.check(bare, family);
+}
+
+/**
+ * Registers `@fastify/rate-limit` and an `onRequest` hook that counts every request to a limited
+ * route ({@link isRateLimited}) against its client address, one count for all of them, and
+ * answers 429 with `Retry-After` past the limit, before the body is read. Call it before the
+ * routes are registered.
+ *
+ * The address is `request.ip`: the TCP peer, or the first untrusted `X-Forwarded-For` entry from
+ * the right when `trustProxy` names the proxies, as every per-address limit of the server counts.
+ * An IPv6 address counts by its /64, the block one host or one site usually holds; an IPv4 address
+ * mapped into IPv6 counts as the IPv4 one. Addresses on internal networks are not counted
+ * ({@link isInternalAddress}). The counts live in this instance's memory.
+ */
+export function limitUnauthenticatedRoutes(server: FastifyInstance, limit: RateLimit): void {
+  if (!limit.enabled) return;
+  // `global: false`: no route gets the plugin's own hook, which would throw its error to the
+  // routes' error handlers (a 400 or a flow page there); this module answers by itself.
+  void server.register(rateLimit, {
+    global: false,
+    max: limit.max,
+    timeWindow: limit.windowSeconds * 1000,
+    cache: limit.maxAddresses,
+    ipv6Subnet: 64,
+  });
+  server.after((error) => {
+    if (error !== null) throw error;
+    // Without options, the checker counts in the store the plugin made with the options above.
+    const check = server.createRateLimit();
+    server.addHook("onRequest", async (request, reply) => {
+      if (!isRateLimited(request.routeOptions.url) || isInternalAddress(request.ip)) return;
+      const counted = await check(request);
+      if (counted.isAllowed || !counted.isExceeded) return;
+      // The completion line logs the 429: no line of its own, so that a flood does not double
+      // the log's volume.
+      return sendRateLimited(request, reply, limit, Math.max(1, counted.ttlInSeconds));
+    });
+  });
+}
+
+/**
+ * Answers a limited request as its route answers its other failures: a page for a browser's
+ * navigation (src/http/routes/hosted-flow-routes.ts, federation-routes.ts), a problem document
+ * for scripts and machines.
+ */
+function sendRateLimited(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  limit: RateLimit,
+  retryAfter: number,
+): FastifyReply {
+  void reply.code(429).header("retry-after", String(retryAfter));
+  if (answersWithPage(request)) return reply.type(HTML).send(page(retryAfter));
+  const { problem } = renderProblem(
+    new HttpProblem(
+      RATE_LIMITED,
+      `More than ${String(limit.max)} requests in ${String(limit.windowSeconds)} seconds came from this client address; retry in ${String(retryAfter)} seconds.`,
+    ),
+    requestTarget(request.url).path,
+  );
+  return reply.type(PROBLEM_MEDIA_TYPE).send(JSON.stringify({ ...problem, retryAfter }));
+}
+
+function answersWithPage(request: FastifyRequest): boolean {
+  const route = request.routeOptions.url ?? "";
+  if (route === FLOW_PAGE) return true;
+  if (!route.startsWith(FEDERATION)) return false;
+  // As `browser()` in federation-routes.ts decides.
+  const accept = request.headers.accept ?? "";
+  return !/application\/(problem\+)?json/.test(accept) || accept.includes("text/html");
+}
+
+function page(retryAfter: number): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Too many requests</title></head>
+<body><main>
+<h1>Too many requests</h1>
+<p>Too many requests came from your network in a short time. Wait ${String(retryAfter)} seconds, then try again.</p>
+<p>Reference: <code>${RATE_LIMITED}</code>. If this keeps happening, tell your administrator this reference.</p>
+</main></body></html>
+`;
+}
