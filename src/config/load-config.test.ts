@@ -129,6 +129,17 @@ describe("loadConfig", () => {
     expect(problemsOf(() => loadConfig({ file: notJson, env: {} }))[0]).toMatch(
       /^config file .*not-json\.json: not valid JSON/,
     );
+    // V8 quotes an excerpt of the text in some messages: a config file holds the store's password.
+    const secret = writeConfig(
+      "secret.json",
+      '{\n  "db": postgres://u:s3cret-pw@db.internal/mfa }',
+    );
+    const unquoted = problemsOf(() => loadConfig({ file: secret, env: {} }))[0];
+    expect(unquoted).toBe(`config file ${secret}: not valid JSON (Unexpected token)`);
+    const trailing = writeConfig("trailing.json", '{\n  "db": "sqlite:x",\n}');
+    expect(problemsOf(() => loadConfig({ file: trailing, env: {} }))[0]).toBe(
+      `config file ${trailing}: not valid JSON (Expected double-quoted property name at line 3, column 1)`,
+    );
     const list = writeConfig("list.json", [1, 2]);
     expect(problemsOf(() => loadConfig({ file: list, env: {} }))).toEqual([
       `config file ${list}: expected a JSON object`,

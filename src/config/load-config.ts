@@ -130,7 +130,7 @@ function readConfigFile(file: string, problems: string[]): Layer | undefined {
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    problems.push(`config file ${file}: not valid JSON (${(error as Error).message})`);
+    problems.push(`config file ${file}: not valid JSON (${jsonErrorWithoutText(error, text)})`);
     return undefined;
   }
   if (!isPlainObject(parsed)) {
@@ -138,6 +138,21 @@ function readConfigFile(file: string, problems: string[]): Layer | undefined {
     return undefined;
   }
   return parsed;
+}
+
+/**
+ * Why `text` is not JSON, by line and column, without the excerpt of the file that V8 quotes in
+ * some messages (`Unexpected token 'p', "{"db": postgres:/"... is not valid JSON`): a config
+ * file holds the store's URL with its password, and the message goes to logs and terminals.
+ */
+function jsonErrorWithoutText(error: unknown, text: string): string {
+  const message = error instanceof Error ? error.message : "";
+  const position = /at position (\d+)/.exec(message)?.[1];
+  const reason = message.split(/[,'"]| in JSON/, 1)[0]?.trim() ?? "";
+  if (position === undefined) return reason === "" ? "unreadable" : reason;
+  const before = text.slice(0, Number(position)).split("\n");
+  const column = (before.at(-1)?.length ?? 0) + 1;
+  return `${reason} at line ${String(before.length)}, column ${String(column)}`;
 }
 
 function collectOverrides(source: Readonly<Record<string, unknown>>, at: string[], into: Layer) {
