@@ -490,7 +490,11 @@ export interface Application {
       principal: string,
       input: TotpEnrolmentRequest,
     ): Promise<TotpEnrolment>;
-    /** Confirms a pending TOTP authenticator with a first valid code; it then counts. */
+    /**
+     * Confirms a pending TOTP authenticator with a first valid code; it then counts. On the
+     * principal's behalf, a method bound since the enrolment began calls for a fresh MFA first
+     * (`authenticator.fresh_mfa_required`), as beginning one would now.
+     */
     confirmTotp(
       caller: Caller,
       tenant: string,
@@ -565,6 +569,10 @@ export interface Application {
       tenant: string,
       principal: string,
     ): Promise<WebAuthnCeremonyStart & { readonly registration: string }>;
+    /**
+     * Finishes a passkey registration. On the principal's behalf, a method bound since the
+     * ceremony began calls for a fresh MFA first (`authenticator.fresh_mfa_required`).
+     */
     finishRegistration(
       caller: Caller,
       tenant: string,
