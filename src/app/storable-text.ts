@@ -8,7 +8,7 @@
  * @module
  */
 
-/** Text without U+0000: the pattern of every string of the API (`nulFreeString`). */
+/** Text without U+0000: the pattern of every string of the API (`storableString`). */
 export const NUL_FREE = /^[^\0]*$/;
 
 /** Whether `value` holds no U+0000. */

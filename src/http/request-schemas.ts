@@ -1,7 +1,7 @@
 import { isIP } from "node:net";
 import { z } from "zod";
 import { ROLES } from "../app/records.js";
-import { NUL_FREE } from "../app/storable-text.js";
+import { NUL_FREE, isWellFormedText } from "../app/storable-text.js";
 import { parseTime } from "../core/time.js";
 import {
   EXEMPTION_CATEGORIES,
@@ -26,17 +26,22 @@ export const time = z.iso
   });
 
 /**
- * A string without U+0000, the base of every string of the API. PostgreSQL text cannot hold NUL
- * (SQLite can): it is bad input on every store alike (DESIGN invariant 8), refused here rather
- * than sent to the store to fail there as an outage.
+ * A string every store holds as given, the base of every string of the API: without U+0000,
+ * which PostgreSQL text cannot hold (SQLite can), and without a lone UTF-16 surrogate, which both
+ * stores replace with U+FFFD, so that two values sent could come back as one. Either is bad
+ * input on every store alike (DESIGN invariant 8), refused here rather than sent to the store to
+ * fail there as an outage, or to be altered (src/app/storable-text.ts).
  */
-export const nulFreeString = () =>
-  z.string().regex(NUL_FREE, { error: "must not contain U+0000 (NUL)" });
+export const storableString = () =>
+  z
+    .string()
+    .regex(NUL_FREE, { error: "must not contain U+0000 (NUL)" })
+    .refine(isWellFormedText, { error: "must not contain a lone UTF-16 surrogate" });
 /** The largest value of an `integer` column (PostgreSQL's int4): a larger number is bad input. */
 export const MAX_INTEGER = 2_147_483_647;
 
 const text = (max: number) =>
-  nulFreeString().trim().min(1, { error: "must not be empty" }).max(max);
+  storableString().trim().min(1, { error: "must not be empty" }).max(max);
 const identifier = text(200);
 /**
  * What a principal id may hold: any printable text. Controls (Cc: NUL, newlines), format
@@ -134,7 +139,7 @@ export const createApiKeyBody = z.strictObject({
 
 /** Absolute URLs that sign-in flows may return to; the use case checks scheme and form. */
 const returnUrls = z
-  .array(nulFreeString().min(1).max(2048))
+  .array(storableString().min(1).max(2048))
   .max(20)
   .describe("Absolute URLs sign-in flows may return to: https, or http on loopback.");
 
@@ -148,7 +153,7 @@ export const returnUrlsBody = z.strictObject({ returnUrls });
 
 export const idpParams = z.strictObject({ tenant: urlSafeId, idp: urlSafeId });
 
-const values = z.array(nulFreeString().min(1).max(1024)).max(50);
+const values = z.array(storableString().min(1).max(1024)).max(50);
 
 /** An IdP registration (see `IdpRegistration`): SAML or OIDC, what to ask, how to map. */
 export const idpRegistrationBody = z.strictObject({
@@ -156,35 +161,35 @@ export const idpRegistrationBody = z.strictObject({
   protocol: z.enum(["saml", "oidc"]),
   saml: z
     .strictObject({
-      metadataXml: nulFreeString()
+      metadataXml: storableString()
         .min(1)
         .max(256 * 1024)
         .optional(),
-      entityId: nulFreeString().min(1).max(1024).optional(),
-      ssoUrl: nulFreeString().min(1).max(2048).optional(),
+      entityId: storableString().min(1).max(1024).optional(),
+      ssoUrl: storableString().min(1).max(2048).optional(),
       signingCertificates: z
         .array(
-          nulFreeString()
+          storableString()
             .min(1)
             .max(16 * 1024),
         )
         .max(5)
         .optional(),
       allowUnsolicited: z.boolean().optional(),
-      subjectAttribute: nulFreeString().min(1).max(1024).optional(),
+      subjectAttribute: storableString().min(1).max(1024).optional(),
     })
     .optional(),
   oidc: z
     .strictObject({
-      issuer: nulFreeString().min(1).max(2048),
-      clientId: nulFreeString().min(1).max(1024),
-      clientSecret: nulFreeString().min(1).max(4096).optional(),
+      issuer: storableString().min(1).max(2048),
+      clientId: storableString().min(1).max(1024),
+      clientSecret: storableString().min(1).max(4096).optional(),
       scopes: z
         .array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/))
         .max(20)
         .optional(),
-      idTokenAlgorithms: z.array(nulFreeString().min(1).max(20)).max(10).optional(),
-      subjectClaim: nulFreeString().min(1).max(200).optional(),
+      idTokenAlgorithms: z.array(storableString().min(1).max(20)).max(10).optional(),
+      subjectClaim: storableString().min(1).max(200).optional(),
     })
     .optional(),
   request: z
@@ -210,17 +215,17 @@ export const idpRegistrationBody = z.strictObject({
 
 /** The query of `GET /t/:tenant/idps/:idp/start`. */
 export const federationStartQuery = z.strictObject({
-  return_to: nulFreeString().min(1).max(2048),
-  principal: nulFreeString().min(1).max(512).optional(),
+  return_to: storableString().min(1).max(2048),
+  principal: storableString().min(1).max(512).optional(),
   force: z.enum(["true", "false"]).optional(),
 });
 
 /** The form an IdP posts to the SAML ACS (HTTP-POST binding). */
 export const samlAcsBody = z.strictObject({
-  SAMLResponse: nulFreeString()
+  SAMLResponse: storableString()
     .min(1)
     .max(1024 * 1024),
-  RelayState: nulFreeString().max(2048).optional(),
+  RelayState: storableString().max(2048).optional(),
 });
 
 /** The query of the OIDC redirect URI: whatever the IdP sends, checked by the verifier. */
@@ -278,7 +283,7 @@ const authenticationEvent = z.discriminatedUnion("method", [
     claims: claims.optional(),
     userVerified: z.boolean(),
     backupEligible: z.boolean(),
-    credentialId: nulFreeString().max(1024).optional(),
+    credentialId: storableString().max(1024).optional(),
     verification,
   }),
   z.strictObject({
@@ -343,14 +348,14 @@ export const decisionRequestBody = z.strictObject({
     .optional(),
 });
 
-const limit = nulFreeString()
+const limit = storableString()
   .regex(/^\d{1,4}$/, { error: "expected a whole number between 1 and 500" })
   .transform(Number)
   .pipe(z.int().min(1).max(500, { error: "expected a whole number between 1 and 500" }));
 
 /** Cursor paging: `after` is the `next` of the previous page. */
 export const pageQuery = z.strictObject({
-  after: nulFreeString().min(1).max(500).optional(),
+  after: storableString().min(1).max(500).optional(),
   limit: limit.optional(),
 });
 
@@ -359,7 +364,7 @@ export const pageQuery = z.strictObject({
  * is that number, at most {@link MAX_INTEGER}.
  */
 export const positionPageQuery = pageQuery.extend({
-  after: nulFreeString()
+  after: storableString()
     .regex(/^\d{1,10}$/, { error: "expected the next of a previous page" })
     .refine((value) => Number(value) <= MAX_INTEGER, {
       error: "expected the next of a previous page",
@@ -384,7 +389,7 @@ export const auditListQuery = positionPageQuery.extend({
 
 export const auditVerifyQuery = z.strictObject({
   tenant: identifier.optional(),
-  checkpoint: nulFreeString()
+  checkpoint: storableString()
     .min(1)
     .max(4096)
     .optional()
@@ -394,7 +399,7 @@ export const auditVerifyQuery = z.strictObject({
 });
 export const auditCheckpointQuery = z.strictObject({ tenant: identifier.optional() });
 
-const segment = nulFreeString().min(1).max(200);
+const segment = storableString().min(1).max(200);
 /** A principal id in a path, as registered: never trimmed. */
 const principalId = printableId(segment);
 export const idParams = z.strictObject({ id: segment });
@@ -419,7 +424,7 @@ export const totpEnrolmentBody = z.strictObject({
  * The end user's IP address as the platform saw it (IPv4 or IPv6, as `node:net` `isIP` accepts):
  * failed verifications are limited per address as well as per principal.
  */
-export const clientAddress = nulFreeString()
+export const clientAddress = storableString()
   .max(64)
   .refine((value) => isIP(value) !== 0, { error: "expected an IPv4 or IPv6 address" })
   .describe(
@@ -431,7 +436,7 @@ export const clientAddress = nulFreeString()
 
 /** A TOTP code as typed: its digits are checked by the verifier, which counts failures. */
 export const totpCodeBody = z.strictObject({
-  code: nulFreeString().max(16).describe("The code the authenticator app shows."),
+  code: storableString().max(16).describe("The code the authenticator app shows."),
   clientAddress: clientAddress.optional(),
 });
 
@@ -442,13 +447,13 @@ export const unlockBody = z.strictObject({
 
 /** A tenant's WebAuthn relying party, as an administrator sets it. */
 export const webauthnSettingsBody = z.strictObject({
-  rpId: nulFreeString()
+  rpId: storableString()
     .min(1)
     .max(253)
     .describe("The RP id: a registrable suffix of every origin's host."),
   rpName: text(64).optional().describe("Shown by authenticators; the tenant's name by default."),
   origins: z
-    .array(nulFreeString().max(300))
+    .array(storableString().max(300))
     .min(1)
     .max(20)
     .describe("Exact origins; https, or http only for localhost and *.localhost."),
@@ -461,7 +466,7 @@ export const webauthnSettingsBody = z.strictObject({
     .optional()
     .describe("`none` by default; `direct` whenever `aaguids` is set."),
   aaguids: z
-    .array(nulFreeString().max(36))
+    .array(storableString().max(36))
     .max(100)
     .optional()
     .describe("Authenticator models allowed (AAGUIDs); empty or absent: any."),
@@ -476,9 +481,9 @@ export const webauthnSettingsBody = z.strictObject({
 /** A WebAuthn response as @simplewebauthn/browser returns it; the verifier checks the rest. */
 export const webauthnResponse = z
   .looseObject({
-    id: nulFreeString().min(1).max(1400),
-    rawId: nulFreeString().min(1).max(1400),
-    type: nulFreeString().max(32),
+    id: storableString().min(1).max(1400),
+    rawId: storableString().min(1).max(1400),
+    type: storableString().max(32),
     response: z.looseObject({}),
   })
   .describe(

@@ -131,6 +131,36 @@ for (const { name, skip, open } of stores) {
         );
       });
 
+      // Both stores replace a lone surrogate with U+FFFD: two names sent would come back as one.
+      it("refuses a lone UTF-16 surrogate in a tenant name, a display name or a rationale", async () => {
+        expectInvalid(
+          await t.call("POST", "/v1/tenants", {
+            key: t.adminKey,
+            body: { id: "globex", name: "Glo\ud800bex" },
+          }),
+        );
+        expectInvalid(
+          await t.call("PUT", "/v1/tenants/acme/principals/alice", {
+            key: t.adminKey,
+            body: { population: "direct", displayName: "Al\udc00ice" },
+          }),
+        );
+        expectInvalid(
+          await t.call("PUT", "/v1/tenants/acme/policy", {
+            key: t.adminKey,
+            headers: { "if-match": '"1"' },
+            body: { policy: { posture: "platform_mfa" }, rationale: "half \ud83d of a pair" },
+          }),
+        );
+        // A whole pair is text like any other.
+        const paired = await t.call("PUT", "/v1/tenants/acme/principals/alice", {
+          key: t.adminKey,
+          body: { population: "direct", displayName: "Alice \ud83d\ude00" },
+        });
+        expect(paired.statusCode, paired.body).toBeLessThan(300);
+        expect(paired.json()).toMatchObject({ displayName: "Alice \ud83d\ude00" });
+      });
+
       it("refuses a NUL in a query string or a path segment", async () => {
         expectInvalid(await get("/v1/tenants/acme/audit?type=policy%00"));
         expectInvalid(await get("/v1/tenants?after=a%00b"));

@@ -2,7 +2,7 @@
  * Threat: a value an IdP signed that a store cannot hold as given (U+0000, a lone UTF-16
  * surrogate) or that is absurdly long is recorded, and turns a sign-in into a store outage on
  * PostgreSQL, or into another principal once the drivers replace a lone surrogate with U+FFFD.
- * The predicate both verifiers apply before they hand a value on, and the API's `nulFreeString`.
+ * The predicate both verifiers apply before they hand a value on, and the API's `storableString`.
  */
 import { describe, expect, it } from "vitest";
 import { isNulFree, isWellFormedText } from "../storable-text.js";

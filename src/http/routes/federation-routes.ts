@@ -7,7 +7,7 @@ import { requestTarget } from "../request-target.js";
 import {
   federationStartQuery,
   idpParams,
-  nulFreeString,
+  storableString,
   oidcCallbackQuery,
   samlAcsBody,
 } from "../request-schemas.js";
@@ -81,7 +81,7 @@ export function registerFederationRoutes(
       const query = check(oidcCallbackQuery, request.query, "query");
       // A state holding NUL names no sign-in (PostgreSQL text cannot even hold one): it is not
       // looked up, and is answered as an unknown state is.
-      const state = nulFreeString().safeParse(query["state"]).data;
+      const state = storableString().safeParse(query["state"]).data;
       // The verifier compares the callback with the registered redirect URI, so it is rebuilt
       // from the public URL and the request's path and query, never from a Host header or the
       // authority of an absolute-form target, which a client controls.

@@ -4,7 +4,7 @@ import { ASSURANCE_TOKEN_TYPE } from "../../core/assurance-claims.js";
 import { POPULATIONS } from "../../core/vocabulary.js";
 import { addRoute } from "../add-route.js";
 import {
-  nulFreeString,
+  storableString,
   principalReference,
   requirementSpec,
   tenantParams,
@@ -30,11 +30,11 @@ export const flowCreationBody = z.strictObject({
     .describe(
       "The platform's own password check, if it made one; every MFA method is proven in the flow.",
     ),
-  return_to: nulFreeString()
+  return_to: storableString()
     .max(2000)
     .describe("Where the user returns with `code` and `state`: a registered return URL."),
-  state: nulFreeString().max(500).optional().describe("Echoed back beside the code."),
-  audience: nulFreeString()
+  state: storableString().max(500).optional().describe("Echoed back beside the code."),
+  audience: storableString()
     .min(1)
     .max(200)
     .optional()

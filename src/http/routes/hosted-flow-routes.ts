@@ -18,7 +18,7 @@ import {
 } from "../../pages/render-flow-screen.js";
 import { ERROR_STATUSES } from "../error-statuses.js";
 import { InvalidRequest, renderProblem } from "../problem.js";
-import { nulFreeString, webauthnResponse } from "../request-schemas.js";
+import { storableString, webauthnResponse } from "../request-schemas.js";
 
 /**
  * The browser-facing routes of hosted flows, `/t/:tenant/flows/:flow`: the page of the flow's
@@ -44,11 +44,11 @@ const COOKIE_VALUE = /^[A-Za-z0-9_-]{43}$/;
 
 // Path and form values are NUL-free, as everywhere in the API (PostgreSQL text cannot hold U+0000):
 // a flow id holding one is answered as an unknown flow, a form field holding one as a bad form.
-const segment = nulFreeString().min(1).max(200);
+const segment = storableString().min(1).max(200);
 const flowParams = z.strictObject({ tenant: segment, flow: segment });
 const assetParams = z.strictObject({ name: z.string().max(100) });
 
-const field = (max: number) => nulFreeString().min(1).max(max);
+const field = (max: number) => storableString().min(1).max(max);
 const csrf = field(512);
 const code = field(64);
 const id = field(200);
@@ -87,7 +87,7 @@ const flowForm = z.discriminatedUnion("action", [
     csrf,
     ceremony: id,
     response: ceremonyResponse,
-    name: nulFreeString().trim().max(64).optional(),
+    name: storableString().trim().max(64).optional(),
   }),
   z.object({ action: z.literal("idp"), csrf, idp: id }),
   z.object({ action: z.literal("continue"), csrf }),

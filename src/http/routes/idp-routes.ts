@@ -4,7 +4,7 @@ import { addRoute } from "../add-route.js";
 import {
   idpParams,
   idpRegistrationBody,
-  nulFreeString,
+  storableString,
   returnUrlsBody,
   tenantParams,
 } from "../request-schemas.js";
@@ -41,7 +41,7 @@ export function registerIdpRoutes(server: FastifyInstance, context: ApiContext):
     summary: "Set or remove the logo shown on the tenant's hosted pages",
     params: tenantParams,
     body: z.strictObject({
-      logoUrl: nulFreeString()
+      logoUrl: storableString()
         .max(2000)
         .nullable()
         .describe("An https URL of the logo (http only on loopback), or null to remove it."),

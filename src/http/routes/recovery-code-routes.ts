@@ -1,7 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { addRoute } from "../add-route.js";
-import { clientAddress, nulFreeString, principalParams, time } from "../request-schemas.js";
+import { clientAddress, storableString, principalParams, time } from "../request-schemas.js";
 import { noStore, type ApiContext } from "./api-context.js";
 import { THROTTLING } from "./authenticator-routes.js";
 
@@ -9,7 +9,7 @@ const BASE = "/v1/tenants/:tenant/principals/:principal/authenticators/recovery-
 
 /** A recovery code as typed: its form is checked by the use case, which counts failures. */
 export const recoveryCodeBody = z.strictObject({
-  code: nulFreeString()
+  code: storableString()
     .max(64)
     .describe("A recovery code as issued; case, dashes and spaces do not matter."),
   clientAddress: clientAddress.optional(),
