@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { FLOW_ASSET_PATH } from "../pages/assets.js";
 import { HttpProblem, PROBLEM_MEDIA_TYPE, renderProblem } from "./problem.js";
 import { requestTarget } from "./request-target.js";
+import { wantsJson } from "./routes/federation-routes.js";
 
 /**
  * The per-client-address limit on the routes that anyone on the internet reaches without an API
@@ -181,10 +182,8 @@ function sendRateLimited(
 function answersWithPage(request: FastifyRequest): boolean {
   const route = request.routeOptions.url ?? "";
   if (route === FLOW_PAGE) return true;
-  if (!route.startsWith(FEDERATION)) return false;
-  // As `browser()` in federation-routes.ts decides.
-  const accept = request.headers.accept ?? "";
-  return !/application\/(problem\+)?json/.test(accept) || accept.includes("text/html");
+  // As the federation endpoints answer their other failures.
+  return route.startsWith(FEDERATION) && !wantsJson(request);
 }
 
 function page(retryAfter: number): string {

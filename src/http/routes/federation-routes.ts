@@ -130,7 +130,11 @@ async function browser(
   }
 }
 
-function wantsJson(request: FastifyRequest): boolean {
+/**
+ * Whether a failure at a federation endpoint is answered as a problem document rather than a
+ * page: only for a client that asks for JSON and not for HTML (a script; browsers ask for HTML).
+ */
+export function wantsJson(request: FastifyRequest): boolean {
   const accept = request.headers.accept ?? "";
   return /application\/(problem\+)?json/.test(accept) && !accept.includes("text/html");
 }
