@@ -27,6 +27,12 @@ export interface Clock {
   now(): Date;
 }
 
+/**
+ * How far apart the clocks of the instances sharing a store may drift. A rule that compares
+ * instants written by different instances allows this much, on the side of refusing.
+ */
+export const INSTANCE_CLOCK_DRIFT_SECONDS = 300;
+
 /** The source of identifiers and secrets. */
 export interface Random {
   /** A new unique id with a readable prefix, e.g. `dec_…`. */

@@ -8,6 +8,7 @@
 // Enrolments that the methods held at their start already allowed still complete at leisure.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { oathtoolCode } from "../../verifiers/totp/test-support/oathtool.js";
+import { INSTANCE_CLOCK_DRIFT_SECONDS } from "../ports.js";
 import { provedMfaJustNow } from "../test-support/fresh-mfa.js";
 import { openWebAuthnWorld, type WebAuthnWorld } from "../test-support/webauthn-world.js";
 import { outcomeOf } from "../test-support/totp-principals.js";
@@ -79,9 +80,20 @@ describe("a TOTP enrolment begun before the principal bound a method", () => {
     expect(await confirm(pending)).toEqual({ code: "accepted" });
   });
 
+  it("is not confirmed without a fresh MFA when another instance, its clock behind, recorded a method bound since", async () => {
+    const pending = await beginTotp();
+    // Alice generates recovery codes through an instance whose clock runs two minutes behind:
+    // they are recorded as generated before the enrolment began.
+    w.h.clock.advance(-120);
+    await w.h.app.recoveryCodes.generate(w.service.acme, "acme", "alice");
+    w.h.clock.advance(180);
+    expect(await confirm(pending)).toEqual(refused);
+  });
+
   it("is confirmed at leisure when the methods held at its start already allowed it", async () => {
     await w.register(w.authenticator());
-    w.h.clock.advance(60);
+    // Bound longer ago than the instances' clocks may drift apart.
+    w.h.clock.advance(INSTANCE_CLOCK_DRIFT_SECONDS + 60);
     await provedMfaJustNow(w.h, "acme", "alice");
     const pending = await beginTotp();
     // The fresh MFA of the start has lapsed; no method was bound since.

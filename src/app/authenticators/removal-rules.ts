@@ -8,7 +8,7 @@ import type { Decision } from "../../core/decision.js";
 import { evaluate } from "../../core/evaluate.js";
 import type { Caller } from "../application.js";
 import { AppError } from "../errors.js";
-import type { Repositories } from "../ports.js";
+import { INSTANCE_CLOCK_DRIFT_SECONDS, type Repositories } from "../ports.js";
 import type { Role } from "../records.js";
 import { principalKey, type VerificationThrottle } from "./verification-throttle.js";
 
@@ -113,7 +113,8 @@ export async function checkMethodBinding(
  * The rule of {@link checkMethodBinding}, its refusal returned as a value. With `begunAt`, it is
  * the completion of an enrolment begun then (a TOTP authenticator confirmed, a passkey
  * registration finished), whose start passed the rule against the methods held at that time:
- * only a method bound since (at or after `begunAt`) calls for a fresh MFA now. Else whoever
+ * only a method bound since (at or after `begunAt`, less the instances' clock drift) calls for a
+ * fresh MFA now. Else whoever
  * began one on the password alone, while the principal held none, could complete it after the
  * principal bound its own, and so bind theirs without the fresh MFA that beginning now needs.
  */
@@ -154,7 +155,9 @@ async function countMethodsBoundSince(
     r.webauthnCredentials.list(tenant, principal),
     r.recoveryCodes.status(tenant, principal),
   ]);
-  const from = Date.parse(since);
+  // The method may have been recorded by an instance whose clock runs behind the one that began
+  // the enrolment: an instant up to the instances' drift before `since` counts as since.
+  const from = Date.parse(since) - INSTANCE_CLOCK_DRIFT_SECONDS * 1000;
   const boundSince = (at: string) => Date.parse(at) >= from;
   return (
     authenticators.filter((a) => a.status === "active" && boundSince(a.confirmedAt ?? a.createdAt))

@@ -10,7 +10,7 @@ import { readStore, recordAudit, transact, type Context } from "../context.js";
 import { decideAndRecord, type DecisionServices } from "../decisions/decisions.js";
 import { AppError } from "../errors.js";
 import { MAX_CLOCK_SKEW_SECONDS } from "../idps/idps.js";
-import type { Repositories } from "../ports.js";
+import { INSTANCE_CLOCK_DRIFT_SECONDS, type Repositories } from "../ports.js";
 import type { FederationRequestRecord, IdpRecord } from "../records.js";
 import { observeIdp } from "./drift.js";
 import { addFlowEvent, flowUrl } from "../flows/flow-records.js";
@@ -28,8 +28,6 @@ import { matchReturnUrl, withQueryParameter } from "./return-urls.js";
 const DEFAULT_REQUEST_TTL_SECONDS = 600;
 /** SAML has no `max_age`: below this maximum age, ask the IdP to authenticate afresh. */
 const FORCE_AUTHN_BELOW_SECONDS = 3600;
-/** How far apart the clocks of the instances sharing a store may drift. */
-const INSTANCE_CLOCK_DRIFT_SECONDS = 300;
 /**
  * How long past its own expiry a one-time proof (an assertion id, a nonce) stays claimed. An
  * answer passes its verifier until its expiry plus the IdP's skew on the clock of the instance it
