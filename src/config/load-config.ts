@@ -142,9 +142,9 @@ function readConfigFile(file: string, problems: string[]): Layer | undefined {
 
 /**
  * Why `text` is not JSON (by line and column where V8 gives the position), without the excerpt
- * of the file that V8 quotes in
- * some messages (`Unexpected token 'p', "{"db": postgres:/"... is not valid JSON`): a config
- * file holds the store's URL with its password, and the message goes to logs and terminals.
+ * of the file that V8 quotes in some messages (`Unexpected token 'p', "{"db": postgres:/"... is
+ * not valid JSON`): a config file holds the store's URL with its password, and the message goes
+ * to logs and terminals.
  */
 function jsonErrorWithoutText(error: unknown, text: string): string {
   const message = error instanceof Error ? error.message : "";
