@@ -172,6 +172,16 @@ async function checkTenantLimit(
   }
 }
 
+/**
+ * What {@link partyOf} compares, also blind to white space and to invisible characters (a
+ * zero-width space, a soft hyphen, a byte order mark), which NFKC keeps: a holder pasted once
+ * with a trailing space or an invisible character is still the same person, who must not
+ * approve their own request through the second key.
+ */
+function partyKey(caller: Pick<Caller, "id" | "holder">): string {
+  return partyOf(caller).replace(/[\p{White_Space}\p{Default_Ignorable_Code_Point}]/gu, "");
+}
+
 /** Moves an exemption from one status to another, with its audit event. */
 async function transition(
   context: Context,
@@ -287,7 +297,7 @@ export function exemptionUseCases(context: Context): Application["exemptions"] {
         check: async (record, r) => {
           // The requester's key may be another key of the same holder: one party still.
           const requester = (await r.apiKeys.get(record.requestedBy)) ?? { id: record.requestedBy };
-          if (record.requestedBy === caller.id || partyOf(requester) === partyOf(caller)) {
+          if (record.requestedBy === caller.id || partyKey(requester) === partyKey(caller)) {
             throw new AppError("exemption.self_approval");
           }
           const window = windowOf(record);

@@ -1,6 +1,6 @@
 import { checkMandate } from "../../core/input.js";
 import type { PlatformMandate } from "../../core/policy.js";
-import { toCanonicalTime } from "../../core/time.js";
+import { parseTime, toCanonicalTime } from "../../core/time.js";
 import { authorize } from "../access/permissions.js";
 import type { Application, Caller, MandateInput } from "../application.js";
 import { recordAudit, requireRationale, transact, type Context } from "../context.js";
@@ -18,15 +18,33 @@ function validMandate(id: string, version: number, input: MandateInput): Platfor
       `The mandate is not valid: ${problem.replace("mandates[0]", "mandate")}.`,
     );
   }
-  // A scope that lists nobody binds nobody: almost certainly a mistake, so refuse it.
+  // A scope that lists nobody binds nobody: almost certainly a mistake, so refuse it. Guests
+  // are decided before any rule is read (`not_applicable`), so a scope of guests alone is one.
   const { tenants, populations } = mandate.scope;
-  if ((tenants !== "all" && tenants.length === 0) || populations?.length === 0) {
+  if (
+    (tenants !== "all" && tenants.length === 0) ||
+    populations?.every((population) => population === "guest") === true
+  ) {
     throw new AppError(
       "mandate.invalid",
-      "A mandate's scope must name at least one tenant and population.",
+      "A mandate's scope must name at least one tenant and a population other than guest.",
     );
   }
-  return withUtcWindow(mandate);
+  const utc = withUtcWindow(mandate);
+  // So is a window that ends before it starts: an emergency uplift typed with its two times
+  // swapped would be stored as active and bind no one, without a word to its author.
+  const { activeFrom, activeUntil } = utc;
+  if (
+    activeFrom !== undefined &&
+    activeUntil !== undefined &&
+    (parseTime(activeUntil) ?? 0) <= (parseTime(activeFrom) ?? 0)
+  ) {
+    throw new AppError(
+      "mandate.invalid",
+      "The mandate is not valid: mandate.activeUntil must be after mandate.activeFrom.",
+    );
+  }
+  return utc;
 }
 
 /**
