@@ -626,9 +626,15 @@ export interface Application {
     update(
       caller: Caller,
       id: string,
-      input: { mandate: MandateInput; rationale: string },
+      /** `ifMatch`: the version being replaced (`If-Match`); required. */
+      input: { mandate: MandateInput; rationale: string; ifMatch: number | undefined },
     ): Promise<MandateVersionRecord>;
-    retire(caller: Caller, id: string, input: { rationale: string }): Promise<MandateVersionRecord>;
+    /** `ifMatch`: the version being retired (`If-Match`); required. */
+    retire(
+      caller: Caller,
+      id: string,
+      input: { rationale: string; ifMatch: number | undefined },
+    ): Promise<MandateVersionRecord>;
     get(caller: Caller, id: string): Promise<MandateVersionRecord>;
     list(caller: Caller): Promise<readonly MandateVersionRecord[]>;
   };

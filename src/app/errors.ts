@@ -18,7 +18,8 @@ export const ERROR_CODES = {
   "mandate.invalid": "The mandate is not valid.",
   "mandate.retired": "The mandate is retired.",
   "mandate.exists": "A mandate with this id exists.",
-  "mandate.version_conflict": "The mandate changed concurrently; read it again and retry.",
+  "mandate.precondition_required": "Send `If-Match` with the mandate version you are replacing.",
+  "mandate.version_conflict": "The mandate changed since you read it; read it again and retry.",
   "exemption.shared_login_refused":
     "Shared logins can never be exempted from MFA: each person who signs in needs their own account, or a privileged-access tool that names the individual (seed 001).",
   "exemption.expiry_required": "An exemption needs an expiry.",

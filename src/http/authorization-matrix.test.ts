@@ -147,6 +147,11 @@ async function policyVersion(tenant: Tenant): Promise<string> {
   return String(must(response, 200).json<{ version: number }>().version);
 }
 
+async function mandateVersion(id: string): Promise<string> {
+  const response = await t.call("GET", `/v1/platform/mandates/${id}`, { key: t.adminKey });
+  return String(must(response, 200).json<{ version: number }>().version);
+}
+
 async function freshMandate(): Promise<string> {
   const id = `matrix-${unique()}`;
   must(
@@ -709,8 +714,9 @@ const platformRoutes: RouteCase[] = [
     path: "/v1/platform/mandates/:id",
     allowed: PLATFORM_ADMIN,
     success: 200,
-    prepare: () => ({
+    prepare: async () => ({
       url: "/v1/platform/mandates/base",
+      headers: { "if-match": `"${await mandateVersion("base")}"` },
       body: { mandate: mandateInput, rationale: "Same again, as a new version" },
     }),
   },
@@ -721,6 +727,7 @@ const platformRoutes: RouteCase[] = [
     success: 200,
     prepare: async () => ({
       url: `/v1/platform/mandates/${await freshMandate()}/retire`,
+      headers: { "if-match": '"1"' },
       body: { rationale: "No longer needed" },
     }),
   },

@@ -193,7 +193,7 @@ const platformOperations: Operation[] = [
   {
     name: "mandates.retire",
     allowed: ["platform_admin"],
-    run: (c) => h.app.mandates.retire(c, "base", { rationale: "" }),
+    run: (c) => h.app.mandates.retire(c, "base", { rationale: "", ifMatch: 1 }),
   },
   {
     name: "tenants.create",

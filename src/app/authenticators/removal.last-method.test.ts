@@ -81,7 +81,7 @@ describe("removing the last active method", () => {
       rationale: "Emergency uplift",
     });
     expect((await remove(tenantAdmin, phone.id)).code).toBe("authenticator.last_method");
-    await h.app.mandates.retire(h.admin, "uplift", { rationale: "Threat over" });
+    await h.app.mandates.retire(h.admin, "uplift", { rationale: "Threat over", ifMatch: 1 });
     expect((await remove(tenantAdmin, phone.id)).code).toBe("accepted");
   });
 

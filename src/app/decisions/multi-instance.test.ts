@@ -122,7 +122,10 @@ describeOnPostgres(
     });
 
     it("enforces a policy change made through the other instance within a second", async () => {
-      await first.app.mandates.retire(first.admin, "emergency", { rationale: "campaign over" });
+      await first.app.mandates.retire(first.admin, "emergency", {
+        rationale: "campaign over",
+        ifMatch: 1,
+      });
       expect(await timeUntil("allow")).toBeLessThan(1000);
       await first.app.policies.replace(first.admin, "acme", {
         policy: { posture: "phishing_resistant" },

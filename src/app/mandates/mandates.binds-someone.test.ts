@@ -74,6 +74,7 @@ describe("mandates: a mandate must bind someone at some time", () => {
           activeUntil: "2026-12-01T00:00:00Z",
         }),
         rationale: "extend",
+        ifMatch: 1,
       }),
     ).rejects.toMatchObject({ code: "mandate.invalid" });
     expect(await h.app.mandates.get(h.admin, "uplift")).toMatchObject({

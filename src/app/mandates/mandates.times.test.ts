@@ -58,6 +58,7 @@ describe("a mandate's active window in UTC", () => {
         activeUntil: "2027-01-15T00:00:00-01:00",
       }),
       rationale: "extend the uplift",
+      ifMatch: 1,
     });
     // A time already in toISOString() form is written as it came.
     const utc = {

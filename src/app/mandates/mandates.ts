@@ -109,12 +109,17 @@ async function writeVersion(
   return record;
 }
 
-/** Writes the version after the current one of a mandate that exists and is not retired. */
+/**
+ * Writes the version after the current one of a mandate that exists and is not retired, when
+ * that current version is the one the caller read (`ifMatch`): two platform administrators
+ * acting on one mandate must not undo each other unseen (an emergency uplift replaced by an
+ * edit of the version before it).
+ */
 function nextVersion(
   context: Context,
   caller: Caller,
   id: string,
-  rationale: string,
+  { rationale, ifMatch }: { rationale: string; ifMatch: number | undefined },
   type: "mandate.updated" | "mandate.retired",
   change: (
     version: number,
@@ -123,6 +128,7 @@ function nextVersion(
 ): Promise<MandateVersionRecord> {
   authorize(caller, "mandate.write");
   requireRationale(rationale, "mandate");
+  if (ifMatch === undefined) throw new AppError("mandate.precondition_required");
   return writeVersion(
     context,
     caller,
@@ -130,6 +136,11 @@ function nextVersion(
     (current) => {
       if (current === undefined) throw new AppError("not_found");
       if (current.status === "retired") throw new AppError("mandate.retired");
+      if (current.version !== ifMatch) {
+        throw new AppError("mandate.version_conflict", undefined, {
+          currentVersion: current.version,
+        });
+      }
       const version = current.version + 1;
       return { id, version, ...change(version, current), rationale };
     },
@@ -168,23 +179,16 @@ export function mandateUseCases(context: Context): Application["mandates"] {
       );
     },
     async update(caller, id, input) {
-      return nextVersion(context, caller, id, input.rationale, "mandate.updated", (version) => ({
+      return nextVersion(context, caller, id, input, "mandate.updated", (version) => ({
         mandate: validMandate(id, version, input.mandate),
         status: "active",
       }));
     },
     async retire(caller, id, input) {
-      return nextVersion(
-        context,
-        caller,
-        id,
-        input.rationale,
-        "mandate.retired",
-        (version, current) => ({
-          mandate: { ...current.mandate, version },
-          status: "retired",
-        }),
-      );
+      return nextVersion(context, caller, id, input, "mandate.retired", (version, current) => ({
+        mandate: { ...current.mandate, version },
+        status: "retired",
+      }));
     },
     async get(caller, id) {
       authorize(caller, "mandate.read");

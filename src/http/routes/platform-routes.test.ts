@@ -35,14 +35,18 @@ describe("platform mandates", () => {
       mandate: { id: "uplift", version: 1, exemptible: false, require: { minAal: 2 } },
     });
 
+    expect(created.headers.etag).toBe('"1"');
     const read = await t.call("GET", "/v1/platform/mandates/uplift", { key: t.adminKey });
     expect(read.json()).toEqual(created.json());
+    expect(read.headers.etag).toBe('"1"');
 
     const updated = await t.call("PUT", "/v1/platform/mandates/uplift", {
       key: t.adminKey,
+      headers: { "if-match": '"1"' },
       body: { mandate: { ...uplift, require: { minAal: 3 } }, rationale: "Stricter" },
     });
     expect(updated.statusCode).toBe(200);
+    expect(updated.headers.etag).toBe('"2"');
     expect(updated.json()).toMatchObject({ version: 2, mandate: { require: { minAal: 3 } } });
 
     const list = await t.call("GET", "/v1/platform/mandates", { key: t.adminKey });
@@ -50,6 +54,7 @@ describe("platform mandates", () => {
 
     const retired = await t.call("POST", "/v1/platform/mandates/uplift/retire", {
       key: t.adminKey,
+      headers: { "if-match": '"2"' },
       body: { rationale: "Campaign over" },
     });
     expect(retired.statusCode).toBe(200);
@@ -57,12 +62,64 @@ describe("platform mandates", () => {
 
     const again = await t.call("POST", "/v1/platform/mandates/uplift/retire", {
       key: t.adminKey,
+      headers: { "if-match": '"3"' },
       body: { rationale: "Twice" },
     });
     expect([again.statusCode, again.json<{ code: string }>().code]).toEqual([
       409,
       "mandate.retired",
     ]);
+  });
+
+  // Two platform administrators on one mandate: an edit of the version before an emergency
+  // uplift must not silently undo the uplift.
+  it("changes a mandate only at the version its If-Match names: 428 without one, 412 when stale", async () => {
+    const created = await t.call("POST", "/v1/platform/mandates", {
+      key: t.adminKey,
+      body: { id: "guarded", mandate: uplift, rationale: "Baseline" },
+    });
+    expect(created.statusCode).toBe(201);
+    const raised = await t.call("PUT", "/v1/platform/mandates/guarded", {
+      key: t.adminKey,
+      headers: { "if-match": '"1"' },
+      body: { mandate: { ...uplift, require: { minAal: 3 } }, rationale: "Emergency uplift" },
+    });
+    expect(raised.statusCode).toBe(200);
+
+    const codeOf = (r: Awaited<ReturnType<typeof t.call>>) => [
+      r.statusCode,
+      r.json<{ code: string }>().code,
+    ];
+    const weaker = { mandate: { ...uplift, exemptible: true }, rationale: "Relax" };
+    const stale = await t.call("PUT", "/v1/platform/mandates/guarded", {
+      key: t.adminKey,
+      headers: { "if-match": '"1"' },
+      body: weaker,
+    });
+    expect(codeOf(stale)).toEqual([412, "mandate.version_conflict"]);
+    const unguarded = await t.call("PUT", "/v1/platform/mandates/guarded", {
+      key: t.adminKey,
+      body: weaker,
+    });
+    expect(codeOf(unguarded)).toEqual([428, "mandate.precondition_required"]);
+    const staleRetire = await t.call("POST", "/v1/platform/mandates/guarded/retire", {
+      key: t.adminKey,
+      headers: { "if-match": '"1"' },
+      body: { rationale: "Done" },
+    });
+    expect(codeOf(staleRetire)).toEqual([412, "mandate.version_conflict"]);
+    const unguardedRetire = await t.call("POST", "/v1/platform/mandates/guarded/retire", {
+      key: t.adminKey,
+      body: { rationale: "Done" },
+    });
+    expect(codeOf(unguardedRetire)).toEqual([428, "mandate.precondition_required"]);
+
+    const current = await t.call("GET", "/v1/platform/mandates/guarded", { key: t.adminKey });
+    expect(current.json()).toMatchObject({
+      version: 2,
+      status: "active",
+      mandate: { exemptible: false, require: { minAal: 3 } },
+    });
   });
 
   it("refuses a duplicate id with 409 mandate.exists and an unknown id with 404", async () => {

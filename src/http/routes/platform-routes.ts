@@ -1,5 +1,5 @@
 import type { FastifyInstance } from "fastify";
-import type { ApiKeyRecord } from "../../app/records.js";
+import type { ApiKeyRecord, MandateVersionRecord } from "../../app/records.js";
 import { addRoute } from "../add-route.js";
 import {
   createApiKeyBody,
@@ -13,9 +13,25 @@ import {
 } from "../request-schemas.js";
 import { createdApiKey, mandateRecord, pages, tenantRecord } from "../response-schemas.js";
 import { listBody, pageRequest, segment, type ApiContext } from "./api-context.js";
+import { parseIfMatch } from "./tenant-routes.js";
 
 /** An API key as the API shows it: never its hash. */
 const apiKeyView = ({ secretHash: _hash, ...view }: ApiKeyRecord) => view;
+
+const MANDATE_IF_MATCH = {
+  name: "if-match",
+  description: 'The mandate version being replaced, e.g. `"3"`: as its `ETag` gave it.',
+};
+const MANDATE_ETAG = { name: "etag", description: 'The mandate version, e.g. `"4"`.' };
+
+/** A mandate version, answered with its version as the ETag that a later change must match. */
+function withEtag(
+  reply: { header(name: string, value: string): unknown },
+  record: MandateVersionRecord,
+): MandateVersionRecord {
+  reply.header("etag", `"${String(record.version)}"`);
+  return record;
+}
 
 /** Platform administration: mandates, API keys, tenants. */
 export function registerPlatformRoutes(server: FastifyInstance, context: ApiContext): void {
@@ -31,13 +47,13 @@ export function registerPlatformRoutes(server: FastifyInstance, context: ApiCont
       status: 201,
       description: "The mandate's first version.",
       schema: mandateRecord,
-      headers: [{ name: "location", description: "The mandate's URL." }],
+      headers: [{ name: "location", description: "The mandate's URL." }, MANDATE_ETAG],
     },
     problems: [409, 422],
     handler: async ({ body, caller, reply }) => {
       const record = await app.mandates.create(caller, body);
       reply.header("location", `/v1/platform/mandates/${segment(record.id)}`);
-      return record;
+      return withEtag(reply, record);
     },
   });
 
@@ -56,32 +72,56 @@ export function registerPlatformRoutes(server: FastifyInstance, context: ApiCont
     tag: "mandates",
     summary: "Read a mandate's current version",
     params: idParams,
-    success: { status: 200, description: "The mandate.", schema: mandateRecord },
-    handler: ({ params, caller }) => app.mandates.get(caller, params.id),
+    success: {
+      status: 200,
+      description: "The mandate.",
+      schema: mandateRecord,
+      headers: [MANDATE_ETAG],
+    },
+    handler: async ({ params, caller, reply }) =>
+      withEtag(reply, await app.mandates.get(caller, params.id)),
   });
 
   addRoute(server, authenticate, {
     method: "PUT",
     url: "/v1/platform/mandates/:id",
     tag: "mandates",
-    summary: "Update a mandate (writes a new version)",
+    summary: "Update a mandate (writes a new version; optimistic concurrency with If-Match)",
     params: idParams,
     body: updateMandateBody,
-    success: { status: 200, description: "The new version.", schema: mandateRecord },
-    problems: [409, 422],
-    handler: ({ params, body, caller }) => app.mandates.update(caller, params.id, body),
+    requestHeaders: [MANDATE_IF_MATCH],
+    success: {
+      status: 200,
+      description: "The new version.",
+      schema: mandateRecord,
+      headers: [MANDATE_ETAG],
+    },
+    problems: [409, 412, 422, 428],
+    handler: async ({ params, body, caller, request, reply }) => {
+      const ifMatch = parseIfMatch(request.headers["if-match"]);
+      return withEtag(reply, await app.mandates.update(caller, params.id, { ...body, ifMatch }));
+    },
   });
 
   addRoute(server, authenticate, {
     method: "POST",
     url: "/v1/platform/mandates/:id/retire",
     tag: "mandates",
-    summary: "Retire a mandate",
+    summary: "Retire a mandate (optimistic concurrency with If-Match)",
     params: idParams,
     body: rationaleBody,
-    success: { status: 200, description: "The retired version.", schema: mandateRecord },
-    problems: [409],
-    handler: ({ params, body, caller }) => app.mandates.retire(caller, params.id, body),
+    requestHeaders: [MANDATE_IF_MATCH],
+    success: {
+      status: 200,
+      description: "The retired version.",
+      schema: mandateRecord,
+      headers: [MANDATE_ETAG],
+    },
+    problems: [409, 412, 428],
+    handler: async ({ params, body, caller, request, reply }) => {
+      const ifMatch = parseIfMatch(request.headers["if-match"]);
+      return withEtag(reply, await app.mandates.retire(caller, params.id, { ...body, ifMatch }));
+    },
   });
 
   addRoute(server, authenticate, {

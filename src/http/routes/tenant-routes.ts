@@ -52,7 +52,7 @@ export function parseIfMatch(header: string | string[] | undefined): number | un
   const version = match?.[1] ?? match?.[2];
   if (version === undefined) {
     throw new InvalidRequest([
-      { pointer: "#/headers/if-match", detail: 'expected the policy version, e.g. "3"' },
+      { pointer: "#/headers/if-match", detail: 'expected the version being replaced, e.g. "3"' },
     ]);
   }
   return Number(version);
