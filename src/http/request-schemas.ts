@@ -376,7 +376,12 @@ export const exemptionListQuery = pageQuery.extend({
   principal: principalReference.optional(),
   status: z.enum(["requested", "approved", "rejected", "revoked"]).optional(),
   category: z.enum(EXEMPTION_CATEGORIES).optional(),
-  active: z.enum(["true", "false"]).optional().describe("`true`: only those active now."),
+  // Only `true`: `false` read as "no filter" would answer active exemptions to a caller asking
+  // for inactive ones.
+  active: z
+    .literal("true", { error: "only `true` (those active now) is supported: omit it for all" })
+    .optional()
+    .describe("`true`: only those active now."),
   activeAt: time.optional().describe("Only those active at this instant."),
 });
 

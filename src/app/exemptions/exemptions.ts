@@ -1,4 +1,4 @@
-import { parseTime } from "../../core/time.js";
+import { parseTime, toCanonicalTime } from "../../core/time.js";
 import { EXEMPTION_CATEGORIES, isOneOf } from "../../core/vocabulary.js";
 import { authorize } from "../access/permissions.js";
 import { partyOf } from "../api-keys/api-keys.js";
@@ -336,9 +336,19 @@ export function exemptionUseCases(context: Context): Application["exemptions"] {
     },
     async list(caller, tenant, filter, page) {
       authorize(caller, "exemption.read", tenant);
+      // Stored times compare as UTC text: an instant is brought to that form, and one it cannot
+      // take (past year 9999 in UTC) would compare as garbage, so it is refused.
+      const activeAt = filter.activeAt === undefined ? undefined : toCanonicalTime(filter.activeAt);
+      if (filter.activeAt !== undefined && activeAt === undefined) {
+        throw new AppError(
+          "request.invalid",
+          "activeAt must be an ISO 8601 time within years 0000–9999 in UTC.",
+        );
+      }
+      const canonical = activeAt === undefined ? filter : { ...filter, activeAt };
       return transact(context, async (r) => {
         await requireTenant(r, tenant);
-        return r.exemptions.list(tenant, filter, {
+        return r.exemptions.list(tenant, canonical, {
           ...(page.after === undefined ? {} : { after: page.after }),
           limit: pageLimit(page.limit),
         });

@@ -259,6 +259,25 @@ describe("exemptions", () => {
     expect(active.json<{ items: { id: string }[] }>().items.map((e) => e.id)).toEqual([
       exemption.id,
     ]);
+    // The same instant written with an offset finds the same exemption.
+    const withOffset = await t.call(
+      "GET",
+      `/v1/tenants/acme/exemptions?principal=breakglass&activeAt=${encodeURIComponent(
+        new Date(Date.parse(at(60)) + 3 * 3600_000).toISOString().replace("Z", "+03:00"),
+      )}`,
+      { key: keys.acmeAuditor },
+    );
+    expect(withOffset.statusCode, withOffset.body).toBe(200);
+    expect(withOffset.json<{ items: { id: string }[] }>().items.map((e) => e.id)).toEqual([
+      exemption.id,
+    ]);
+    // Neither a filter it cannot apply nor an instant past year 9999 in UTC answers a list.
+    for (const query of ["active=false", "activeAt=9999-12-31T23:59:59-14:00"]) {
+      const refused = await t.call("GET", `/v1/tenants/acme/exemptions?${query}`, {
+        key: keys.acmeAuditor,
+      });
+      expect(codeOf(refused), query).toEqual([400, "request.invalid"]);
+    }
     const rejected = await t.call("GET", "/v1/tenants/acme/exemptions?status=rejected", {
       key: keys.acmeAuditor,
     });
