@@ -7,41 +7,13 @@
 // with its own failure page.
 import type { LightMyRequestResponse } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Store } from "../app/ports.js";
-import { openStore } from "../storage/open-store.js";
-import {
-  createTestDatabase,
-  findUnreachableReason,
-} from "../storage/postgres/test-support/test-database.js";
+import { storesUnderTest } from "../storage/test-support/stores-under-test.js";
 import { SoftAuthenticator } from "../verifiers/webauthn/test-support/soft-authenticator.js";
 import { openTestServer, type TestServer } from "./test-support/open-test-server.js";
 
 const RETURN = "https://app.acme.example/signed-in";
 
-const unreachable = await findUnreachableReason();
-const inCi = (process.env.CI ?? "") !== "" && process.env.CI !== "false";
-// Outside CI, without a PostgreSQL server, the PostgreSQL half is skipped loudly; CI runs it.
-const skipPostgres = unreachable !== undefined && !inCi;
-if (skipPostgres) {
-  console.warn(`\n*** Out-of-range input on PostgreSQL NOT tested: ${unreachable ?? ""} ***\n`);
-}
-
-const stores: { name: string; skip: boolean; open: () => Promise<[Store, () => Promise<void>]> }[] =
-  [
-    {
-      name: "SQLite",
-      skip: false,
-      open: async () => [await openStore("sqlite::memory:"), () => Promise.resolve()],
-    },
-    {
-      name: "PostgreSQL",
-      skip: skipPostgres,
-      open: async () => {
-        const database = await createTestDatabase();
-        return [await openStore(database.url), () => database.drop()];
-      },
-    },
-  ];
+const stores = await storesUnderTest("Out-of-range input");
 
 for (const { name, skip, open } of stores) {
   describe.skipIf(skip)(

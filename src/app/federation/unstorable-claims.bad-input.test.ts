@@ -13,12 +13,7 @@
 import { randomBytes } from "node:crypto";
 import type { LightMyRequestResponse } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Store } from "../ports.js";
-import { openStore } from "../../storage/open-store.js";
-import {
-  createTestDatabase,
-  findUnreachableReason,
-} from "../../storage/postgres/test-support/test-database.js";
+import { storesUnderTest } from "../../storage/test-support/stores-under-test.js";
 import { openTestServer, type TestServer } from "../../http/test-support/open-test-server.js";
 import {
   auditOf,
@@ -34,30 +29,7 @@ import {
   type LoginOptions,
 } from "../../verifiers/saml/test-support/test-idp.js";
 
-const unreachable = await findUnreachableReason();
-const inCi = (process.env.CI ?? "") !== "" && process.env.CI !== "false";
-// Outside CI, without a PostgreSQL server, the PostgreSQL half is skipped loudly; CI runs it.
-const skipPostgres = unreachable !== undefined && !inCi;
-if (skipPostgres) {
-  console.warn(`\n*** Unstorable IdP values on PostgreSQL NOT tested: ${unreachable ?? ""} ***\n`);
-}
-
-const stores: { name: string; skip: boolean; open: () => Promise<[Store, () => Promise<void>]> }[] =
-  [
-    {
-      name: "SQLite",
-      skip: false,
-      open: async () => [await openStore("sqlite::memory:"), () => Promise.resolve()],
-    },
-    {
-      name: "PostgreSQL",
-      skip: skipPostgres,
-      open: async () => {
-        const database = await createTestDatabase();
-        return [await openStore(database.url), () => database.drop()];
-      },
-    },
-  ];
+const stores = await storesUnderTest("Unstorable IdP values");
 
 const SAML_RETURN = "https://app.globex.example/signed-in";
 const LONG = "a".repeat(100 * 1024);
