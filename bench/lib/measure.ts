@@ -45,6 +45,20 @@ const MAX_BATCH_SIZE = 1 << 24;
 
 let sink = 0;
 
+/** How long {@link settleHeap} leaves the event loop idle. */
+const SETTLE_MS = 250;
+
+/**
+ * Leaves the event loop idle for a moment, so that V8 finishes on its own tasks the garbage
+ * collection that a section's set-up started, before the first measured call. V8 runs the steps
+ * of an incremental marking as tasks on the event loop; a synchronous set-up followed at once by
+ * the subject would run the subject's first calls inside that marking (see `engine` in
+ * bench/README.md for what that does to a process).
+ */
+export function settleHeap(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+}
+
 /**
  * What every batch returned, folded together. Reading it keeps the results observable, so the
  * JIT cannot drop the measured work.

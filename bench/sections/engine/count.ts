@@ -8,6 +8,7 @@
  */
 import process from "node:process";
 import { evaluate, type EvaluationInput } from "../../../src/index.js";
+import { settleHeap } from "../../lib/measure.js";
 import { buildMix } from "./mix.js";
 
 const MIX_SIZE = 4096;
@@ -25,6 +26,8 @@ function count(text: string | undefined, name: string): number {
 const warmup = count(process.argv[2], "WARMUP");
 const measured = count(process.argv[3], "MEASURED");
 const { inputs, now } = buildMix(MIX_SIZE);
+// As in the engine section: the first decisions come after the set-up's garbage collection.
+await settleHeap();
 const options = { now };
 let allowed = 0;
 let cpu = process.cpuUsage();
