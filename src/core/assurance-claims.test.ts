@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { assuranceClaims, REFEDS_SFA } from "./assurance-claims.js";
 import { evaluate } from "./evaluate.js";
 import { NOW, evaluationInputArb } from "./test-support/arbitraries.js";
-import { decide, password, webauthn } from "./test-support/fixtures.js";
+import { ago, decide, exemption, password, webauthn } from "./test-support/fixtures.js";
 import { REFEDS_MFA } from "./vocabulary.js";
 
 const options = {
@@ -26,7 +26,16 @@ describe("assurance-token claims", () => {
           expect(built.ok).toBe(false);
           return;
         }
-        if (!built.ok) throw new Error(`no claims for an allowed decision: ${built.code}`);
+        // The exemption behind an allow may end within the second: no token then.
+        const exemptionEnds =
+          decision.exemption === null
+            ? Infinity
+            : Math.floor(Date.parse(decision.exemption.expiresAt) / 1000);
+        if (!built.ok) {
+          expect(built.code).toBe("exemption_expired");
+          expect(exemptionEnds).toBeLessThanOrEqual(Math.floor(NOW.getTime() / 1000));
+          return;
+        }
         const { claims } = built;
         const proved = decision.satisfiedBy;
         expect(claims.aal).toBe(proved?.aal ?? 0);
@@ -36,7 +45,9 @@ describe("assurance-token claims", () => {
         expect(claims.sub).toBe(decision.principal.id);
         expect(claims.tenant).toBe(decision.tenant);
         expect(claims.decision).toBe("dec_1");
-        expect(claims.exp - claims.iat).toBe(300);
+        // A token lives its lifetime, or less when the exemption behind it ends sooner.
+        expect(claims.exp - claims.iat).toBe(Math.min(300, exemptionEnds - claims.iat));
+        expect(claims.exp).toBeGreaterThan(claims.iat);
         // An event inside the clock skew may lie ahead of now; the token never says so.
         expect(claims.auth_time).toBeLessThanOrEqual(claims.iat);
         expect(claims.policy_versions.tenant_policy).toBe(decision.versions.tenantPolicy);
@@ -53,6 +64,40 @@ describe("assurance-token claims", () => {
     expect(built).toMatchObject({
       ok: true,
       claims: { amr: ["mfa", "swk"], aal: 2, phr: true, acr: REFEDS_MFA, decision: "dec-1" },
+    });
+  });
+
+  // Threat: a break-glass exemption ends, yet the sign-in it let through keeps a token that the
+  // platform accepts after the end (and a code exchanged late gets a fresh one).
+  describe("a token earned through an exemption", () => {
+    const exempted = (expiresAt: string) =>
+      decide({ exemptions: [exemption({ expiresAt })], evidence: { events: [password()] } });
+
+    it("expires when the exemption does, if that is sooner than its lifetime", () => {
+      const decision = exempted(ago(-120));
+      expect(decision.exemption?.id).toBe("ex-1");
+      const built = assuranceClaims(decision, options);
+      if (!built.ok) throw new Error(built.code);
+      const ends = Math.floor(Date.parse(ago(-120)) / 1000);
+      expect(built.claims.exp).toBe(ends);
+      expect(built.claims.exemption).toEqual({ id: "ex-1", expires_at: ends });
+    });
+
+    it("keeps its own lifetime when the exemption outlasts it", () => {
+      const built = assuranceClaims(exempted(ago(-3600)), options);
+      if (!built.ok) throw new Error(built.code);
+      expect(built.claims.exp - built.claims.iat).toBe(300);
+    });
+
+    it("is not issued once the exemption has ended, nor at its last instant", () => {
+      const decision = exempted(ago(-120));
+      const at = (secondsAfterNow: number) => ({
+        ...options,
+        now: new Date(NOW.getTime() + secondsAfterNow * 1000),
+      });
+      expect(assuranceClaims(decision, at(119)).ok).toBe(true);
+      expect(assuranceClaims(decision, at(120))).toEqual({ ok: false, code: "exemption_expired" });
+      expect(assuranceClaims(decision, at(3600))).toEqual({ ok: false, code: "exemption_expired" });
     });
   });
 });

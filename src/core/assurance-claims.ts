@@ -55,13 +55,15 @@ export interface AssuranceClaimsOptions {
 }
 
 /** Why no token can be issued for a decision. */
-export type AssuranceClaimsRefusal = "decision_not_allowed" | "decision_without_id";
+export type AssuranceClaimsRefusal =
+  "decision_not_allowed" | "decision_without_id" | "exemption_expired";
 
 /**
  * The claims for `decision`, or why there are none: only an `allow` that was stored (it has an id,
  * so the token names its receipt) earns a token. In `report_only` mode the decision's outcome is
  * what the user gets, so an `allow` there earns one too; what enforcement would have decided stays
- * on the receipt.
+ * on the receipt. A token never outlives the exemption that let its sign-in through: it expires
+ * with it, and none is issued once it has ended.
  */
 export function assuranceClaims(
   decision: Decision,
@@ -78,6 +80,12 @@ export function assuranceClaims(
   // An event inside the accepted clock skew may lie a little ahead: never claim a future time.
   const authTime =
     proof === null ? iat : Math.min(iat, Math.floor(Date.parse(proof.provenAt) / 1000));
+  // An exemption is valid before its expiry only (`expiresAt` excluded), so the token is too.
+  const exemptionEnds =
+    decision.exemption === null
+      ? Infinity
+      : Math.floor(Date.parse(decision.exemption.expiresAt) / 1000);
+  if (!(exemptionEnds > iat)) return { ok: false, code: "exemption_expired" };
   const amr = new Set((proof?.events ?? []).flatMap(amrValues));
   // `mfa` is what this decision proved, not what an IdP said: its mapping may grant less.
   amr.delete("mfa");
@@ -101,14 +109,9 @@ export function assuranceClaims(
       },
       ...(decision.exemption === null
         ? {}
-        : {
-            exemption: {
-              id: decision.exemption.id,
-              expires_at: Math.floor(Date.parse(decision.exemption.expiresAt) / 1000),
-            },
-          }),
+        : { exemption: { id: decision.exemption.id, expires_at: exemptionEnds } }),
       iat,
-      exp: iat + options.lifetimeSeconds,
+      exp: Math.min(iat + options.lifetimeSeconds, exemptionEnds),
       jti: options.tokenId,
     },
   };

@@ -92,6 +92,20 @@ describe("verifyAssuranceToken accepts what tenant-mfa signed", () => {
     expect(verified.aal).toBe(1);
   });
 
+  it("refuses a token that outlives the exemption behind it, as expired, with the tolerance", async () => {
+    const ends = f.nowSeconds() + 120;
+    const token = await f.sign(
+      f.claims({ exemption: { id: "exm_1", expires_at: ends }, exp: ends + 600, aal: 1 }),
+    );
+    const at = (seconds: number) => new Date(seconds * 1000);
+    await expect(verify(token, { currentDate: at(ends + 59) })).resolves.toBeTruthy();
+    await refusedWith(verify(token, { currentDate: at(ends + 60) }), "token.expired");
+    await refusedWith(
+      verify(token, { currentDate: at(ends), clockToleranceSeconds: 0 }),
+      "token.expired",
+    );
+  });
+
   it("accepts EdDSA tokens verified with a local JWK Set", async () => {
     const signer = createJoseTokenSigner();
     const { publicJwk, privateJwk } = await signer.generateKey("EdDSA");

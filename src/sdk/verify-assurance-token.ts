@@ -170,6 +170,13 @@ export async function verifyAssuranceToken(
       "token.not_yet_valid",
       "The token's `auth_time` lies in the future.",
     );
+  // tenant-mfa never lets a token outlive its exemption; a token that does (from a server
+  // before that rule, or altered in transit and re-signed by a leaked key) is refused as expired.
+  if (claims.exemption !== undefined && claims.exemption.expires_at <= now - tolerance)
+    throw new AssuranceTokenError(
+      "token.expired",
+      "The exemption that let the token's sign-in through has ended.",
+    );
   if (claims.aud !== options.audience) throw new AssuranceTokenError("token.wrong_audience");
   if (options.tenant !== undefined && claims.tenant !== options.tenant)
     throw new AssuranceTokenError("token.wrong_tenant");

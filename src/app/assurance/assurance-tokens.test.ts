@@ -30,8 +30,9 @@ describe("assurance tokens", () => {
       principal: { id: "alice", population: "direct" },
       evidence: { events },
     });
-  const issue = (decision: Awaited<ReturnType<typeof decide>>, audience = "platform") =>
-    issueAssuranceToken(h.context, { keys, signer, issuer: ISSUER }, decision, audience);
+  const issue = async (decision: Awaited<ReturnType<typeof decide>>, audience = "platform") =>
+    (await issueAssuranceToken(h.context, { keys, signer, issuer: ISSUER }, decision, audience))
+      .token;
 
   it("signs what the stored decision proved, verifiable with the JWK Set, for one audience", async () => {
     const at = h.clock.now().toISOString();

@@ -1,9 +1,6 @@
 import { authorize } from "../access/permissions.js";
 import type { Application, FlowRequest } from "../application.js";
-import {
-  DEFAULT_ASSURANCE_TOKEN_LIFETIME_SECONDS,
-  issueAssuranceToken,
-} from "../assurance/assurance-tokens.js";
+import { issueAssuranceToken } from "../assurance/assurance-tokens.js";
 import { readStore, transact, type Context } from "../context.js";
 import { AppError } from "../errors.js";
 import { matchReturnUrl } from "../federation/return-urls.js";
@@ -151,7 +148,7 @@ export function flowApiUseCases(
       const receipt = await readStore(context, (r) => r.receipts.get(decisionId));
       if (receipt === undefined) return refuse("receipt_missing");
       // Signed first, handed out only if this request is the one that spends the code.
-      const token = await issueAssuranceToken(
+      const issued = await issueAssuranceToken(
         context,
         { keys: parts.keys, signer: parts.signer, issuer: parts.publicUrl },
         receipt.decision,
@@ -170,9 +167,9 @@ export function flowApiUseCases(
       );
       if (!spent) await refuse("replayed");
       return {
-        token,
+        token: issued.token,
         tokenType: ASSURANCE_TOKEN_TYPE,
-        expiresIn: DEFAULT_ASSURANCE_TOKEN_LIFETIME_SECONDS,
+        expiresIn: issued.expiresIn,
         tenant: flow.tenant,
         principal: flow.principal,
         decision: decisionId,

@@ -1,0 +1,77 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { FlowBrowser } from "../application.js";
+import { openWebAuthnWorld, type WebAuthnWorld } from "../test-support/webauthn-world.js";
+import type { FlowScreen } from "./flow-screens.js";
+
+const RETURN = "https://app.example/signed-in";
+
+// Threat: a break-glass exemption ends, yet the sign-in it let through is vouched for after the
+// end: by a token that outlives it, or by a flow code exchanged once it has ended.
+describe("an assurance token earned through an exemption", () => {
+  let w: WebAuthnWorld;
+  const browser: FlowBrowser = { cookie: "exemption-expiry-browser-cookie-0123" };
+
+  beforeEach(async () => {
+    w = await openWebAuthnWorld();
+    await w.h.app.tenants.setReturnUrls(w.h.admin, "acme", { returnUrls: [RETURN] });
+    const { record } = await w.h.app.policies.current(w.h.admin, "acme");
+    await w.h.app.policies.replace(w.h.admin, "acme", {
+      policy: { posture: "platform_mfa" } as never,
+      rationale: "test policy",
+      ifMatch: record.version,
+    });
+  });
+  afterEach(() => w.close());
+
+  const inSeconds = (seconds: number) =>
+    new Date(w.h.clock.now().getTime() + seconds * 1000).toISOString();
+
+  /** Alice's sign-in let through by a break-glass exemption that ends in `seconds`; its code. */
+  async function exemptedSignIn(seconds: number): Promise<string> {
+    const approver = await w.h.caller(["exemption_approver"], ["acme"]);
+    const requested = await w.h.app.exemptions.request(w.h.admin, "acme", {
+      principal: "alice",
+      category: "break_glass",
+      justification: "Locked out during an incident",
+      owner: "secops",
+      startsAt: inSeconds(0),
+      expiresAt: inSeconds(seconds),
+      reviewAt: inSeconds(seconds),
+    });
+    await w.h.app.exemptions.approve(approver, "acme", requested.id);
+    const { flow } = await w.h.app.flows.create(w.service.acme, "acme", {
+      principal: { id: "alice" },
+      verified: [{ method: "password", source: "platform", at: inSeconds(0) }],
+      returnTo: RETURN,
+    });
+    const notice = await w.h.app.flows.show("acme", flow, browser);
+    expect(notice.kind).toBe("exemption");
+    const csrf = "frame" in notice ? notice.frame.csrfToken : "";
+    await w.h.app.flows.act("acme", flow, browser, { kind: "continue", csrf });
+    const done: FlowScreen = await w.h.app.flows.show("acme", flow, browser);
+    const code = done.kind === "redirect" ? new URL(done.location).searchParams.get("code") : null;
+    if (code === null) throw new Error(`the flow did not complete: ${done.kind}`);
+    return code;
+  }
+
+  it("expires when the exemption ends, sooner than a token's usual five minutes", async () => {
+    const code = await exemptedSignIn(90);
+    w.h.clock.advance(10);
+    const exchanged = await w.h.app.flows.exchange(w.service.acme, { code });
+    expect(exchanged.expiresIn).toBe(80);
+    const [, payload] = exchanged.token.split(".");
+    const claims = JSON.parse(Buffer.from(payload ?? "", "base64url").toString()) as {
+      exp: number;
+      exemption: { expires_at: number };
+    };
+    expect(claims.exp).toBe(claims.exemption.expires_at);
+  });
+
+  it("is not issued for a code exchanged after the exemption ended", async () => {
+    const code = await exemptedSignIn(30);
+    w.h.clock.advance(31);
+    await expect(w.h.app.flows.exchange(w.service.acme, { code })).rejects.toMatchObject({
+      code: "assurance.not_allowed",
+    });
+  });
+});
