@@ -1,0 +1,112 @@
+// Threat: a tenant administrator escapes a platform mandate that no one can be exempted from by
+// making the people it binds guests. A guest is out of every MFA rule (issue 2: `guest` is
+// always `not_applicable`), so the reclassification would excuse them for good, with no
+// approver and no expiry. Under such a mandate only a platform administrator can make one of
+// the people it binds a guest.
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { Caller, MandateInput } from "../application.js";
+import { chainOf } from "../audit/audit-chain.js";
+import { openHarness, type Harness } from "../test-support/harness.js";
+
+describe("principals: making a guest of someone an unexemptible mandate binds", () => {
+  let h: Harness;
+  let tenantAdmin: Caller;
+  let service: Caller;
+  beforeEach(async () => {
+    h = await openHarness();
+    await h.app.tenants.create(h.admin, { id: "acme", name: "Acme" });
+    await h.app.tenants.create(h.admin, { id: "globex", name: "Globex" });
+    tenantAdmin = await h.caller(["tenant_admin"], ["acme"]);
+    service = await h.caller(["platform_service"], ["acme"]);
+    await h.app.principals.upsert(tenantAdmin, "acme", "alice", { population: "direct" });
+  });
+  afterEach(() => h.close());
+
+  const mandate = (overrides: Partial<MandateInput> = {}) =>
+    h.app.mandates.create(h.admin, {
+      id: "uplift",
+      mandate: {
+        scope: { tenants: "all" },
+        require: { minAal: 2 },
+        exemptible: false,
+        ...overrides,
+      },
+      rationale: "phishing campaign",
+    });
+  const makeGuest = (caller: Caller = tenantAdmin) =>
+    h.app.principals.upsert(caller, "acme", "alice", { population: "guest" });
+  const passwordOnly = () =>
+    h.app.decisions.decide(service, "acme", {
+      principal: { id: "alice" },
+      evidence: {
+        events: [{ method: "password", source: "platform", at: h.clock.now().toISOString() }],
+      },
+    });
+
+  it("refuses the tenant administrator, and the mandate still binds the person", async () => {
+    await mandate();
+    await expect(makeGuest()).rejects.toMatchObject({
+      code: "principal.guest_refused",
+      message: expect.stringContaining("uplift"),
+    });
+    expect((await h.app.principals.get(tenantAdmin, "acme", "alice")).population).toBe("direct");
+    expect((await passwordOnly()).outcome).toBe("challenge");
+  });
+
+  it("lets a platform administrator do it, audited under their name", async () => {
+    await mandate();
+    expect((await makeGuest(h.admin)).population).toBe("guest");
+    const events = await h.store.read(({ audit }) =>
+      audit.read(chainOf("acme"), { afterSeq: 0, limit: 100 }),
+    );
+    expect(events.at(-1)).toMatchObject({
+      type: "principal.updated",
+      actor: h.admin.id,
+      payload: { id: "alice", population: "guest", previousPopulation: "direct" },
+    });
+    expect((await passwordOnly()).outcome).toBe("not_applicable");
+  });
+
+  it("refuses it for a mandate whose window has not opened yet", async () => {
+    await mandate({ activeFrom: "2026-12-01T00:00:00Z" });
+    await expect(makeGuest()).rejects.toMatchObject({ code: "principal.guest_refused" });
+  });
+
+  it("allows it when no such mandate binds the person", async () => {
+    await mandate({ exemptible: true });
+    expect((await makeGuest()).population).toBe("guest");
+  });
+
+  it.each([
+    ["another tenant", { scope: { tenants: ["globex"] } }],
+    ["another population", { scope: { tenants: "all", populations: ["sso"] } }],
+  ] as const)("allows it for a mandate of %s", async (_, overrides) => {
+    await mandate(overrides);
+    expect((await makeGuest()).population).toBe("guest");
+  });
+
+  it("allows it once the mandate's window has closed, to the second", async () => {
+    await mandate({ activeUntil: new Date(h.clock.now().getTime() + 60_000).toISOString() });
+    h.clock.advance(59);
+    await expect(makeGuest()).rejects.toMatchObject({ code: "principal.guest_refused" });
+    h.clock.advance(1);
+    expect((await makeGuest()).population).toBe("guest");
+  });
+
+  it("allows it once the mandate is retired", async () => {
+    const created = await mandate();
+    await h.app.mandates.retire(h.admin, "uplift", { rationale: "over", ifMatch: created.version });
+    expect((await makeGuest()).population).toBe("guest");
+  });
+
+  it("leaves registering a new guest, and updating a guest, to the tenant administrator", async () => {
+    await mandate();
+    const bob = await h.app.principals.upsert(tenantAdmin, "acme", "bob", { population: "guest" });
+    expect(bob.population).toBe("guest");
+    const renamed = await h.app.principals.upsert(tenantAdmin, "acme", "bob", {
+      population: "guest",
+      displayName: "Bob",
+    });
+    expect(renamed.displayName).toBe("Bob");
+  });
+});
