@@ -33,8 +33,8 @@ export const ERROR_CODES = {
   "exemption.self_approval": "An exemption cannot be approved by the person who requested it.",
   "exemption.invalid_state": "The exemption is not in a state that allows this.",
   "principal.unknown": "The principal is not registered in this tenant.",
-  "principal.guest_refused":
-    "A platform mandate that cannot be exempted binds this principal: only a platform administrator can make it a guest.",
+  "principal.population_locked":
+    "A platform mandate that cannot be exempted binds this principal and would not in its new population: only a platform administrator can make this change.",
   "idp.invalid": "The identity provider registration is not valid.",
   "idp.precondition_required": "Send `If-Match` with the IdP version you are replacing.",
   "idp.version_conflict":

@@ -31,7 +31,7 @@ const EXPECTED: Record<ErrorCode, number> = {
   "exemption.self_approval": 403,
   "exemption.invalid_state": 409,
   "principal.unknown": 422,
-  "principal.guest_refused": 409,
+  "principal.population_locked": 409,
   "idp.invalid": 422,
   "idp.precondition_required": 428,
   "idp.version_conflict": 412,

@@ -1,5 +1,5 @@
-import { unexemptibleMandatesFor } from "../../core/mandate-scope.js";
-import { POPULATIONS, isOneOf } from "../../core/vocabulary.js";
+import { mandateEscapedByMove } from "../../core/mandate-scope.js";
+import { POPULATIONS, isOneOf, type Population } from "../../core/vocabulary.js";
 import { authorize } from "../access/permissions.js";
 import type { Application, Caller } from "../application.js";
 import { recordAudit, transact, type Context } from "../context.js";
@@ -10,7 +10,7 @@ import { pageLimit, requireTenant } from "../tenants/tenants.js";
 
 /**
  * Principals: registered and updated by tenant administrators, read by the tenant's roles. Only
- * a platform administrator makes a guest of someone a mandate binds without exemption.
+ * a platform administrator moves someone out of the reach of a mandate that cannot be exempted.
  */
 export function principalUseCases(context: Context): Application["principals"] {
   return {
@@ -21,8 +21,14 @@ export function principalUseCases(context: Context): Application["principals"] {
       return transact(context, async (r) => {
         await requireTenant(r, tenant);
         const existing = await r.principals.get(tenant, id);
-        if (existing !== undefined && input.population === "guest")
-          await refuseEscapeFromMandates(r, caller, existing, context.clock.now());
+        if (existing !== undefined && existing.population !== input.population)
+          await refuseEscapeFromMandates(
+            r,
+            caller,
+            existing,
+            input.population,
+            context.clock.now(),
+          );
         const now = context.clock.now().toISOString();
         const record: PrincipalRecord = {
           tenant,
@@ -68,30 +74,33 @@ export function principalUseCases(context: Context): Application["principals"] {
 }
 
 /**
- * A guest is out of every MFA rule, mandates included. Under a mandate that cannot be exempted,
- * making one of the people it binds a guest would excuse them forever, without an approver or an
- * expiry: only a platform administrator may, and the audit event names who did.
+ * A mandate that cannot be exempted binds by tenant and population; a guest is out of every
+ * rule. Moving one of the people it binds to a population it does not bind (a guest, or one its
+ * scope leaves out) would excuse them for good, with no approver and no expiry: only a platform
+ * administrator may, and the audit event names who did.
  */
 async function refuseEscapeFromMandates(
   r: Repositories,
   caller: Caller,
   existing: PrincipalRecord,
+  population: Population,
   now: Date,
 ): Promise<void> {
-  if (existing.population === "guest" || caller.roles.includes("platform_admin")) return;
+  if (caller.roles.includes("platform_admin")) return;
   const mandates = (await r.mandates.listCurrent())
     .filter((m) => m.status === "active")
     .map((m) => m.mandate);
-  const [binding] = unexemptibleMandatesFor(
+  const escaped = mandateEscapedByMove(
     mandates,
     existing.tenant,
     existing.population,
+    population,
     now.getTime(),
   );
-  if (binding !== undefined) {
+  if (escaped !== undefined) {
     throw new AppError(
-      "principal.guest_refused",
-      `Mandate ${binding.id} cannot be exempted and binds this principal: only a platform administrator can make it a guest.`,
+      "principal.population_locked",
+      `Mandate ${escaped.id} cannot be exempted, binds this principal and would not bind it as ${population}: only a platform administrator can make this change.`,
     );
   }
 }

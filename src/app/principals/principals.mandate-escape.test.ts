@@ -1,14 +1,14 @@
 // Threat: a tenant administrator escapes a platform mandate that no one can be exempted from by
-// making the people it binds guests. A guest is out of every MFA rule (issue 2: `guest` is
-// always `not_applicable`), so the reclassification would excuse them for good, with no
-// approver and no expiry. Under such a mandate only a platform administrator can make one of
-// the people it binds a guest.
+// moving the people it binds out of its reach: making them guests (a guest is out of every MFA
+// rule; issue 2: `guest` is always `not_applicable`) or moving them to a population its scope
+// leaves out. The move would excuse them for good, with no approver and no expiry. Under such a
+// mandate only a platform administrator can make it.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Caller, MandateInput } from "../application.js";
 import { chainOf } from "../audit/audit-chain.js";
 import { openHarness, type Harness } from "../test-support/harness.js";
 
-describe("principals: making a guest of someone an unexemptible mandate binds", () => {
+describe("principals: moving someone out of an unexemptible mandate's reach", () => {
   let h: Harness;
   let tenantAdmin: Caller;
   let service: Caller;
@@ -46,7 +46,7 @@ describe("principals: making a guest of someone an unexemptible mandate binds", 
   it("refuses the tenant administrator, and the mandate still binds the person", async () => {
     await mandate();
     await expect(makeGuest()).rejects.toMatchObject({
-      code: "principal.guest_refused",
+      code: "principal.population_locked",
       message: expect.stringContaining("uplift"),
     });
     expect((await h.app.principals.get(tenantAdmin, "acme", "alice")).population).toBe("direct");
@@ -69,7 +69,7 @@ describe("principals: making a guest of someone an unexemptible mandate binds", 
 
   it("refuses it for a mandate whose window has not opened yet", async () => {
     await mandate({ activeFrom: "2026-12-01T00:00:00Z" });
-    await expect(makeGuest()).rejects.toMatchObject({ code: "principal.guest_refused" });
+    await expect(makeGuest()).rejects.toMatchObject({ code: "principal.population_locked" });
   });
 
   it("allows it when no such mandate binds the person", async () => {
@@ -88,7 +88,7 @@ describe("principals: making a guest of someone an unexemptible mandate binds", 
   it("allows it once the mandate's window has closed, to the second", async () => {
     await mandate({ activeUntil: new Date(h.clock.now().getTime() + 60_000).toISOString() });
     h.clock.advance(59);
-    await expect(makeGuest()).rejects.toMatchObject({ code: "principal.guest_refused" });
+    await expect(makeGuest()).rejects.toMatchObject({ code: "principal.population_locked" });
     h.clock.advance(1);
     expect((await makeGuest()).population).toBe("guest");
   });
@@ -97,6 +97,18 @@ describe("principals: making a guest of someone an unexemptible mandate binds", 
     const created = await mandate();
     await h.app.mandates.retire(h.admin, "uplift", { rationale: "over", ifMatch: created.version });
     expect((await makeGuest()).population).toBe("guest");
+  });
+
+  it("refuses a move to a population the mandate's scope leaves out, allows one it covers", async () => {
+    await mandate({ scope: { tenants: "all", populations: ["direct", "api_human"] } });
+    const move = (population: "sso" | "api_human" | "direct") =>
+      h.app.principals.upsert(tenantAdmin, "acme", "alice", { population });
+    await expect(move("sso")).rejects.toMatchObject({
+      code: "principal.population_locked",
+      message: expect.stringContaining("as sso"),
+    });
+    expect((await move("api_human")).population).toBe("api_human");
+    expect((await move("direct")).population).toBe("direct");
   });
 
   it("leaves registering a new guest, and updating a guest, to the tenant administrator", async () => {

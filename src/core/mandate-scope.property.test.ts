@@ -1,0 +1,67 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { evaluate } from "./evaluate.js";
+import { mandateEscapedByMove, unexemptibleMandatesFor } from "./mandate-scope.js";
+import { parseTime } from "./time.js";
+import {
+  NOW,
+  NOW_MS,
+  TENANT,
+  evaluationInputArb,
+  mandatesArb,
+  populationArb,
+} from "./test-support/arbitraries.js";
+import type { Population } from "./vocabulary.js";
+
+const activeNow = (m: { activeFrom?: string }) => (parseTime(m.activeFrom) ?? -Infinity) <= NOW_MS;
+
+// Threat: the service refuses to move a principal out of an unexemptible mandate's reach by its
+// own reading of the mandate's scope. Read differently from the engine's, it would let a move
+// through that escapes a mandate the engine applies, or lock one the engine would not.
+describe("mandate scope: who an unexemptible mandate binds", () => {
+  it("agrees with the engine on the mandates that bind a sign-in now", () => {
+    fc.assert(
+      fc.property(
+        evaluationInputArb({
+          population: fc.constantFrom<Population>("direct", "sso", "api_human"),
+        }),
+        (input) => {
+          const decision = evaluate(input, { now: NOW });
+          fc.pre(
+            !decision.reasons.some(
+              (r) => r.code === "input.invalid" || r.code === "policy.invalid",
+            ),
+          );
+          const ids = (input.mandates ?? []).map((m) => m.id);
+          fc.pre(new Set(ids).size === ids.length);
+          const applied = new Set(decision.versions.mandates.map((m) => m.id));
+          const binding = unexemptibleMandatesFor(
+            input.mandates ?? [],
+            TENANT,
+            input.principal.population,
+            NOW_MS,
+          ).filter(activeNow);
+          for (const m of binding) expect(applied.has(m.id)).toBe(true);
+          for (const m of input.mandates ?? [])
+            if (!m.exemptible && applied.has(m.id) && activeNow(m))
+              expect(binding.some((b) => b.id === m.id)).toBe(true);
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+
+  it("finds an escape exactly when a mandate binding the old population misses the new", () => {
+    fc.assert(
+      fc.property(mandatesArb, populationArb, populationArb, (mandates, from, to) => {
+        const escaped = mandateEscapedByMove(mandates, TENANT, from, to, NOW_MS);
+        const before = unexemptibleMandatesFor(mandates, TENANT, from, NOW_MS);
+        const after = unexemptibleMandatesFor(mandates, TENANT, to, NOW_MS);
+        expect(escaped !== undefined).toBe(before.some((m) => !after.includes(m)));
+        if (to === "guest") expect(escaped !== undefined).toBe(before.length > 0);
+        if (from === to) expect(escaped).toBeUndefined();
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
