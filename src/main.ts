@@ -4,6 +4,7 @@
  */
 import { createJoseTokenSigner } from "./tokens/jose-token-signer.js";
 import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { bootstrapPlatformAdmin } from "./app/api-keys/api-keys.js";
@@ -82,6 +83,11 @@ export interface OpenOptions {
    * IdP at `http://localhost:8082`); https stays required for every other host.
    */
   readonly allowLoopbackHttpIdps?: boolean;
+  /**
+   * The store is only read (`audit verify`): no migration runs, and no key file is made beside
+   * a SQLite store that has none (secrets then stay sealed: nothing that reads them works).
+   */
+  readonly readOnly?: boolean;
 }
 
 const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
@@ -111,8 +117,8 @@ export async function openApplication(
 ): Promise<OpenedApplication> {
   // Before the store: keys that cannot work (a wrong size, a repeated id) refuse to start, and
   // leave no store opened behind.
-  const secrets = secretSealer(config);
-  const opened = await openStore(config.db);
+  const secrets = secretSealer(config, options.readOnly === true);
+  const opened = await openStore(config.db, { migrate: options.readOnly !== true });
   const store = metrics === undefined ? opened : countAuditAppends(opened, metrics);
   const context: Context = {
     store,
@@ -169,6 +175,7 @@ export function publicUrlOf(config: Partial<Pick<Config, "publicUrl" | "host" | 
  */
 function secretSealer(
   config: Pick<Config, "db"> & Partial<Pick<Config, "encryptionKeys">>,
+  readOnly = false,
 ): SecretSealer | undefined {
   let keys: SealingKey[];
   if (config.encryptionKeys !== undefined && config.encryptionKeys.length > 0) {
@@ -176,8 +183,9 @@ function secretSealer(
   } else if (config.db === "sqlite::memory:") {
     keys = [{ id: "memory", key: randomBytes(32) }];
   } else if (config.db.startsWith("sqlite:")) {
-    const database = config.db.slice("sqlite:".length);
-    keys = [keyFromFile(join(dirname(database), "encryption-key.json"))];
+    const file = join(dirname(config.db.slice("sqlite:".length)), "encryption-key.json");
+    if (readOnly && !existsSync(file)) return undefined;
+    keys = [keyFromFile(file)];
   } else {
     return undefined;
   }

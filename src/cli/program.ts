@@ -11,7 +11,7 @@ import {
   type OpenedApplication,
   type RunningServer,
 } from "../main.js";
-import { migrateStore } from "../storage/open-store.js";
+import { checkStoreMigrated, migrateStore, StoreNotMigrated } from "../storage/open-store.js";
 import { parseStoreUrl } from "../storage/store-url.js";
 import { demoScenarios } from "./demo-scenarios.js";
 import { createProgress } from "./progress.js";
@@ -115,10 +115,13 @@ export function createProgram(io: CliIo): Command {
    * the application (an AppError) is the command's failure, anything else a bug to throw. The
    * store must exist: opening a mistyped SQLite path would make an empty one, which `audit
    * verify` would call intact and `keys rotate --compromised` would rotate instead of the real one.
+   * A command that `readsOnly` must not change the store either: one whose schema is behind this
+   * version is refused rather than migrated, and opening a current one migrates nothing.
    */
   const withApplication = async (
     options: StoreOptions,
     use: (opened: OpenedApplication) => Promise<void>,
+    { readsOnly = false } = {},
   ): Promise<void> => {
     const config = configFrom(options);
     if (config === undefined) return;
@@ -127,7 +130,19 @@ export function createProgram(io: CliIo): Command {
       fail(`no store at ${file}: give the store's --db (or TENANT_MFA_DB)`, 2);
       return;
     }
-    const opened = await openApplication(config);
+    if (readsOnly) {
+      try {
+        await checkStoreMigrated(config.db);
+      } catch (error) {
+        if (!(error instanceof StoreNotMigrated)) throw error;
+        fail(
+          `the store ${describeStore(config.db)} is behind this version of tenant-mfa: run \`tenant-mfa migrate\` on it first (this command only reads a store, it never migrates one)`,
+          2,
+        );
+        return;
+      }
+    }
+    const opened = await openApplication(config, undefined, { readOnly: readsOnly });
     try {
       await use(opened);
     } catch (error) {
@@ -137,6 +152,12 @@ export function createProgram(io: CliIo): Command {
       await opened.close();
     }
   };
+
+  /** {@link withApplication} for a command that only reads the store. */
+  const withReadOnlyApplication = (
+    options: StoreOptions,
+    use: (opened: OpenedApplication) => Promise<void>,
+  ) => withApplication(options, use, { readsOnly: true });
 
   const program = new Command()
     .name("tenant-mfa")
@@ -307,7 +328,7 @@ export function createProgram(io: CliIo): Command {
     )
     .option("--json", "print the result as JSON")
     .action((options: StoreOptions & { tenant?: string; checkpoint?: string; json?: boolean }) =>
-      withApplication(options, async (opened) => {
+      withReadOnlyApplication(options, async (opened) => {
         const progress = createProgress(io.stderr, "verifying audit chains");
         try {
           const result = await opened.app.audit.verify(

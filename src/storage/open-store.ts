@@ -4,7 +4,11 @@ import type { Database } from "./kysely/database.js";
 import { migrateToLatest } from "./migrations/migrate-to-latest.js";
 import { createPostgresKysely } from "./postgres/create-postgres-kysely.js";
 import { openPostgresStore } from "./postgres/open-postgres-store.js";
-import { createSqliteKysely } from "./sqlite/create-sqlite-kysely.js";
+import {
+  createReadOnlySqliteKysely,
+  createSqliteKysely,
+  IN_MEMORY,
+} from "./sqlite/create-sqlite-kysely.js";
 import { openSqliteStore } from "./sqlite/open-sqlite-store.js";
 import { parseStoreUrl, type StoreLocation } from "./store-url.js";
 
@@ -42,6 +46,50 @@ export async function migrateStore(url: string): Promise<readonly string[]> {
   } finally {
     await db.destroy();
   }
+}
+
+/** The store's schema is behind this version's migrations (see {@link checkStoreMigrated}). */
+export class StoreNotMigrated extends Error {
+  constructor(options?: ErrorOptions) {
+    super("The store's schema is behind this version of tenant-mfa.", options);
+    this.name = "StoreNotMigrated";
+  }
+}
+
+/**
+ * Checks, writing nothing, that every migration of this version is applied at `url`; throws
+ * {@link StoreNotMigrated} otherwise (`tenant-mfa audit verify`, which must not change the store
+ * it checks). The migrator runs over a read-only connection: on a current store it finds nothing
+ * to apply and only reads; on a store behind, the database refuses its first write. A SQLite file
+ * must exist; an in-memory one is new, so never migrated.
+ */
+export async function checkStoreMigrated(url: string): Promise<void> {
+  const location = parseStoreUrl(url);
+  if (location.dialect === "sqlite" && location.path === IN_MEMORY) throw new StoreNotMigrated();
+  const db =
+    location.dialect === "sqlite"
+      ? createReadOnlySqliteKysely(location.path)
+      : createPostgresKysely(location.connectionString, { readOnly: true });
+  try {
+    await migrateToLatest(db);
+  } catch (error) {
+    if (refusedAsReadOnly(error)) throw new StoreNotMigrated({ cause: error });
+    throw error;
+  } finally {
+    await db.destroy();
+  }
+}
+
+/** Whether `error`, or one it wraps, is the database refusing a write on a read-only connection. */
+function refusedAsReadOnly(error: unknown): boolean {
+  for (let cause = error; cause instanceof Error; cause = cause.cause) {
+    const { code } = cause as { code?: unknown };
+    // SQLITE_READONLY and its extended codes; PostgreSQL's read_only_sql_transaction.
+    if (typeof code === "string" && (code.startsWith("SQLITE_READONLY") || code === "25006")) {
+      return true;
+    }
+  }
+  return false;
 }
 
 function createKysely(location: StoreLocation): Kysely<Database> {

@@ -5,6 +5,7 @@ import type { Application, Caller } from "../application.js";
 import { recordAudit, transact, type Context } from "../context.js";
 import { AppError } from "../errors.js";
 import { ROLES, type ApiKeyRecord, type Role } from "../records.js";
+import type { Repositories } from "../ports.js";
 import type { ApiKeyCache } from "./api-key-cache.js";
 
 const KEY_PREFIX = "tmfa_";
@@ -98,6 +99,12 @@ function checkExpiry(context: Context, value: string): string {
   return expiresAt;
 }
 
+/**
+ * Creates a key and its audit event in one transaction. `guard`, when given, runs in that
+ * transaction after the event is appended to the platform chain: the chain's head stays locked
+ * until the commit (`AuditStore.append`), so every other issue waits for this one to end, and
+ * what `guard` reads cannot change before the key is stored.
+ */
 async function issue(
   context: Context,
   createdBy: string,
@@ -109,6 +116,7 @@ async function issue(
     holder?: string;
     audiences?: readonly string[];
   },
+  guard?: (r: Repositories) => Promise<void>,
 ): Promise<{ key: ApiKeyRecord; secret: string }> {
   checkScope(input.roles, input.tenants);
   checkAudiences(input.roles, input.audiences);
@@ -138,7 +146,6 @@ async function issue(
         }
       }
     }
-    await r.apiKeys.insert(key);
     await recordAudit(context, r, {
       tenant: null,
       type: "api_key.created",
@@ -154,28 +161,34 @@ async function issue(
         ...(key.audiences === undefined ? {} : { audiences: key.audiences }),
       },
     });
+    await guard?.(r);
+    await r.apiKeys.insert(key);
   });
   return { key, secret };
 }
 
 /**
  * Creates the first platform administrator key, for `tenant-mfa bootstrap`. Refuses when an
- * active platform administrator key exists, unless `force`.
+ * active platform administrator key exists, unless `force`. The check and the insert are one
+ * serialised step: of bootstraps run at once on one store, from any number of processes, one
+ * creates the key and the others are refused.
  */
 export async function bootstrapPlatformAdmin(
   context: Context,
   options: { name: string; holder?: string; force?: boolean },
 ): Promise<{ key: ApiKeyRecord; secret: string }> {
-  const keys = await transact(context, (r) => r.apiKeys.list());
-  const active = keys.some((k) => k.roles.includes("platform_admin") && k.revokedAt === undefined);
-  if (active && options.force !== true) {
-    throw new AppError("bootstrap.exists");
-  }
-  return issue(context, "bootstrap", {
+  const input = {
     name: options.name,
     ...(options.holder === undefined ? {} : { holder: options.holder }),
-    roles: ["platform_admin"],
-    tenants: "all",
+    roles: ["platform_admin"] as const,
+    tenants: "all" as const,
+  };
+  if (options.force === true) return issue(context, "bootstrap", input);
+  return issue(context, "bootstrap", input, async (r) => {
+    const keys = await r.apiKeys.list();
+    if (keys.some((k) => k.roles.includes("platform_admin") && k.revokedAt === undefined)) {
+      throw new AppError("bootstrap.exists");
+    }
   });
 }
 

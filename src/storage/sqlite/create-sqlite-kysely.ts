@@ -1,7 +1,7 @@
 import { closeSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import Sqlite from "better-sqlite3";
-import { Kysely } from "kysely";
+import { Kysely, SqliteDialect } from "kysely";
 import type { Database } from "../kysely/database.js";
 import { allowDirectExecution } from "../kysely/direct-execution.js";
 import { ImmediateSqliteDialect } from "./immediate-sqlite-dialect.js";
@@ -58,6 +58,22 @@ export function createSqliteKysely(path: string): Kysely<Database> {
     connectionIdle: () => dialect.connectionIdle(),
   });
   return db;
+}
+
+/**
+ * Opens an existing database file for reading only: SQLite refuses every write through this
+ * connection, so nothing it runs can change the file (it may create the -wal and -shm files
+ * that a WAL database's readers share). Transactions begin deferred: nothing here writes.
+ */
+export function createReadOnlySqliteKysely(path: string): Kysely<Database> {
+  const database = new Sqlite(path, { readonly: true, fileMustExist: true });
+  try {
+    database.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+  } catch (error) {
+    database.close();
+    throw error;
+  }
+  return new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
 }
 
 /**
