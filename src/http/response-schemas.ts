@@ -64,6 +64,11 @@ export const idpView = z.object({
       signingCertificates: z.array(z.string()),
       allowUnsolicited: z.boolean(),
       subjectAttribute: z.string().optional(),
+      metadataValidUntil: time
+        .optional()
+        .describe(
+          "The `validUntil` of the metadata registered: from then on sign-ins at this IdP are refused until current metadata is registered.",
+        ),
     })
     .optional(),
   oidc: z

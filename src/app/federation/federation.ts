@@ -401,6 +401,7 @@ export function federationUseCases(
         throw new AppError("not_found", "There is no such identity provider for this tenant.");
       }
       const { idp, returnUrls } = settings;
+      requireCurrentMetadata(idp, now);
       // A flow's sign-in returns to the flow page; anything else to a registered URL.
       const back =
         input.flow === undefined
@@ -610,6 +611,26 @@ export function idpProfile(idp: IdpRecord): IdpProfile {
       ? {}
       : { phishingResistantRequestValues: idp.request.phishingResistant }),
   };
+}
+
+/**
+ * Whether sign-ins may start at `idp` at `now`: a SAML IdP's registered metadata must not have
+ * expired (SAML Metadata §2.3.1, §2.3.2). Past it the ACS no longer relies on the keys it names,
+ * so no one is sent there, and no flow offers it, until current metadata is registered.
+ */
+export function hasCurrentMetadata(idp: IdpRecord, now: Date): boolean {
+  const validUntil = idp.protocol === "saml" ? idp.saml.metadataValidUntil : undefined;
+  return validUntil === undefined || now.getTime() < Date.parse(validUntil);
+}
+
+function requireCurrentMetadata(idp: IdpRecord, now: Date): void {
+  if (hasCurrentMetadata(idp, now) || idp.protocol !== "saml") return;
+  const validUntil = idp.saml.metadataValidUntil;
+  throw new AppError(
+    "idp.metadata_expired",
+    `The IdP metadata expired at ${String(validUntil)} (its validUntil): the organisation's administrator must register current metadata.`,
+    { validUntil },
+  );
 }
 
 function oidcSettings(

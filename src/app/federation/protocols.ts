@@ -30,6 +30,12 @@ export interface SamlIdpSettings {
   readonly allowUnsolicited: boolean;
   /** Where the subject is read from: the NameID, or the first value of this attribute. */
   readonly subjectAttribute?: string;
+  /**
+   * When the metadata these settings were read from expires (its `validUntil`, ISO 8601 UTC);
+   * absent when none was given or it stated none. From then on nothing its keys sign is relied
+   * on, and no sign-in starts (SAML Metadata §2.3.1, §2.3.2), until current metadata replaces it.
+   */
+  readonly metadataValidUntil?: string;
 }
 
 /** What the IdP metadata XML told us, once parsed. */
@@ -123,6 +129,8 @@ export const SAML_REJECTIONS = {
   "saml.no_authn_context":
     "The IdP could not authenticate with the requested context (NoAuthnContext).",
   "saml.metadata_invalid": "The IdP metadata could not be read.",
+  "saml.metadata_expired":
+    "The IdP metadata the registration was made from has expired: its keys are no longer relied on.",
 } as const;
 export type SamlRejectionCode = keyof typeof SAML_REJECTIONS;
 

@@ -15,7 +15,7 @@ import {
   type DecisionServices,
 } from "../decisions/decisions.js";
 import { AppError } from "../errors.js";
-import { idpProfile } from "../federation/federation.js";
+import { hasCurrentMetadata, idpProfile } from "../federation/federation.js";
 import { matchReturnUrl } from "../federation/return-urls.js";
 import type { Repositories } from "../ports.js";
 import type { BrowserSessionRecord, FlowRecord, IdpRecord } from "../records.js";
@@ -190,7 +190,8 @@ export function flowUseCases(
       ...(reused.length > 0 && session !== undefined
         ? { lastActivityAt: session.lastActiveAt }
         : {}),
-      idps: world.idps.map(idpProfile),
+      // An IdP whose metadata has expired is no way in: the engine does not offer it.
+      idps: world.idps.filter((idp) => hasCurrentMetadata(idp, now())).map(idpProfile),
     };
   }
 

@@ -225,7 +225,10 @@ function samlSettings(
         { validUntil },
       );
     }
-    fromMetadata = values;
+    fromMetadata = {
+      ...values,
+      ...(validUntil === undefined ? {} : { metadataValidUntil: validUntil }),
+    };
   }
   const entityId = input.entityId ?? fromMetadata.entityId;
   const ssoUrl = input.ssoUrl ?? fromMetadata.ssoUrl;
@@ -245,6 +248,10 @@ function samlSettings(
     signingCertificates: certificates.map(toPem),
     allowUnsolicited: input.allowUnsolicited ?? false,
     ...(input.subjectAttribute === undefined ? {} : { subjectAttribute: input.subjectAttribute }),
+    // It binds the registration even where values given beside the metadata win, as it does above.
+    ...(fromMetadata.metadataValidUntil === undefined
+      ? {}
+      : { metadataValidUntil: fromMetadata.metadataValidUntil }),
   };
 }
 
@@ -361,6 +368,9 @@ function auditSummary(record: IdpRecord, input: IdpRegistration): Record<string,
       entityId: record.saml.entityId,
       ssoUrl: record.saml.ssoUrl,
       allowUnsolicited: record.saml.allowUnsolicited,
+      ...(record.saml.metadataValidUntil === undefined
+        ? {}
+        : { metadataValidUntil: record.saml.metadataValidUntil }),
       certificateFingerprints: record.saml.signingCertificates.map(
         (pem) => new X509Certificate(pem).fingerprint256,
       ),

@@ -108,6 +108,22 @@ export function describeFederation({ store, harness }: ContractContext): void {
       );
     });
 
+    it("keeps a SAML IdP's metadata expiry, and drops it with a replacement that states none", async () => {
+      const tenant = await addTenant(store());
+      const base = samlIdp(tenant, "okta");
+      const expiring: IdpRecord =
+        base.protocol === "saml"
+          ? { ...base, saml: { ...base.saml, metadataValidUntil: at(3600) } }
+          : base;
+      await store().transaction(({ idps }) => idps.put(expiring));
+      expect(await store().transaction(({ idps }) => idps.get(tenant, "okta"))).toStrictEqual(
+        expiring,
+      );
+      await store().transaction(({ idps }) => idps.put(samlIdp(tenant, "okta", 2)));
+      const replaced = await store().transaction(({ idps }) => idps.get(tenant, "okta"));
+      expect(replaced).toStrictEqual(samlIdp(tenant, "okta", 2));
+    });
+
     it("keeps IdPs within their tenant", async () => {
       const a = await addTenant(store());
       const b = await addTenant(store());

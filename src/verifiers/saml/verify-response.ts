@@ -38,6 +38,16 @@ export function verifyResponse(
   ) {
     throw new RangeError("verifyResponse needs a valid `now` and a non-negative clock skew");
   }
+  // SAML Metadata §2.3.1, §2.3.2: past its `validUntil` the metadata no longer vouches for the
+  // keys it names, so nothing they sign is relied on, not even an error status. No skew: that
+  // allows for the IdP's clock, and this instant is judged on ours alone. Unreadable: past.
+  const validUntil = idp.metadataValidUntil;
+  if (validUntil !== undefined && !(nowMs < Date.parse(validUntil))) {
+    return reject(
+      "saml.metadata_expired",
+      `the IdP metadata expired at ${validUntil} (its validUntil); register current metadata`,
+    );
+  }
   const expect: Expectations = {
     sp,
     idp,
