@@ -52,15 +52,28 @@ describe("mandate scope: who an unexemptible mandate binds", () => {
   });
 
   it("finds an escape exactly when a mandate binding the old population misses the new", () => {
+    const outOfPolicy = (p: Population) => p === "guest" || p === "integration";
     fc.assert(
-      fc.property(mandatesArb, populationArb, populationArb, (mandates, from, to) => {
-        const escaped = mandateEscapedByMove(mandates, TENANT, from, to, NOW_MS);
-        const before = unexemptibleMandatesFor(mandates, TENANT, from, NOW_MS);
-        const after = unexemptibleMandatesFor(mandates, TENANT, to, NOW_MS);
-        expect(escaped !== undefined).toBe(before.some((m) => !after.includes(m)));
-        if (to === "guest") expect(escaped !== undefined).toBe(before.length > 0);
-        if (from === to) expect(escaped).toBeUndefined();
-      }),
+      fc.property(
+        mandatesArb,
+        fc.option(populationArb, { nil: undefined }),
+        populationArb,
+        (mandates, from, to) => {
+          const escaped = mandateEscapedByMove(mandates, TENANT, from, to, NOW_MS);
+          const binding = (p: Population) => unexemptibleMandatesFor(mandates, TENANT, p, NOW_MS);
+          const after = outOfPolicy(to) ? [] : binding(to);
+          // Never registered: it may have been decided as any person.
+          const before =
+            from !== undefined
+              ? binding(from)
+              : outOfPolicy(to)
+                ? (["direct", "sso", "api_human"] as const).flatMap(binding)
+                : [];
+          expect(escaped !== undefined).toBe(before.some((m) => !after.includes(m)));
+          if (outOfPolicy(to)) expect(escaped !== undefined).toBe(before.length > 0);
+          if (from === to && !outOfPolicy(to)) expect(escaped).toBeUndefined();
+        },
+      ),
       { numRuns: 2000 },
     );
   });

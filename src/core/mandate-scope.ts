@@ -23,17 +23,37 @@ export function unexemptibleMandatesFor(
 }
 
 /**
+ * Populations that some sign-ins leave out of every rule: a guest always, an integration that
+ * signs in with a token-based grant (seed 000). No mandate can be relied on to reach them.
+ */
+const OUT_OF_POLICY: ReadonlySet<Population> = new Set<Population>(["guest", "integration"]);
+
+/** The populations of people, whom a mandate's scope reaches on every sign-in. */
+const PEOPLE: readonly Population[] = ["direct", "sso", "api_human"];
+
+/**
  * The first mandate that no exemption excuses, binding a principal of `tenant` in population
- * `from` and no longer binding it in population `to`: moving the principal would escape it,
- * for good and with no approver, which "not exemptible" forbids the tenant.
+ * `from` and not reliably binding it in population `to`: moving the principal would escape it,
+ * for good and with no approver, which "not exemptible" forbids the tenant. A principal without
+ * a population yet (`from` undefined: never registered, so decided as the platform says) is
+ * taken to be any person: registering it where no rule reliably reaches escapes every mandate
+ * that binds people of the tenant.
  */
 export function mandateEscapedByMove(
   mandates: readonly PlatformMandate[],
   tenant: string,
-  from: Population,
+  from: Population | undefined,
   to: Population,
   now: number,
 ): PlatformMandate | undefined {
-  const after = new Set(unexemptibleMandatesFor(mandates, tenant, to, now));
-  return unexemptibleMandatesFor(mandates, tenant, from, now).find((m) => !after.has(m));
+  const after = new Set(
+    OUT_OF_POLICY.has(to) ? [] : unexemptibleMandatesFor(mandates, tenant, to, now),
+  );
+  const before =
+    from !== undefined
+      ? unexemptibleMandatesFor(mandates, tenant, from, now)
+      : OUT_OF_POLICY.has(to)
+        ? PEOPLE.flatMap((p) => unexemptibleMandatesFor(mandates, tenant, p, now))
+        : [];
+  return before.find((m) => !after.has(m));
 }

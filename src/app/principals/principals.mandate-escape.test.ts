@@ -1,8 +1,9 @@
 // Threat: a tenant administrator escapes a platform mandate that no one can be exempted from by
 // moving the people it binds out of its reach: making them guests (a guest is out of every MFA
-// rule; issue 2: `guest` is always `not_applicable`) or moving them to a population its scope
-// leaves out. The move would excuse them for good, with no approver and no expiry. Under such a
-// mandate only a platform administrator can make it.
+// rule; issue 2: `guest` is always `not_applicable`) or integrations (a token-based grant needs
+// no MFA), registering as such someone the platform has been deciding as a person, or moving
+// them to a population its scope leaves out. Each would excuse them for good, with no approver
+// and no expiry. Under such a mandate only a platform administrator can do it.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Caller, MandateInput } from "../application.js";
 import { chainOf } from "../audit/audit-chain.js";
@@ -111,10 +112,55 @@ describe("principals: moving someone out of an unexemptible mandate's reach", ()
     expect((await move("direct")).population).toBe("direct");
   });
 
-  it("leaves registering a new guest, and updating a guest, to the tenant administrator", async () => {
+  it("refuses a move to integration, which a token-based grant takes out of every rule", async () => {
     await mandate();
-    const bob = await h.app.principals.upsert(tenantAdmin, "acme", "bob", { population: "guest" });
-    expect(bob.population).toBe("guest");
+    await expect(
+      h.app.principals.upsert(tenantAdmin, "acme", "alice", { population: "integration" }),
+    ).rejects.toMatchObject({ code: "principal.population_locked" });
+    const token = await h.app.decisions.decide(service, "acme", {
+      principal: { id: "alice" },
+      evidence: { events: [], grant: "client_credentials" },
+    });
+    expect(token.outcome).not.toBe("allow");
+  });
+
+  it("refuses registering as a guest someone the platform was deciding as a person", async () => {
+    await mandate();
+    const carol = () =>
+      h.app.decisions.decide(service, "acme", {
+        principal: { id: "carol", population: "direct" },
+        evidence: {
+          events: [{ method: "password", source: "platform", at: h.clock.now().toISOString() }],
+        },
+      });
+    expect((await carol()).outcome).toBe("challenge");
+    for (const population of ["guest", "integration"] as const) {
+      await expect(
+        h.app.principals.upsert(tenantAdmin, "acme", "carol", { population }),
+      ).rejects.toMatchObject({ code: "principal.population_locked" });
+    }
+    expect((await carol()).outcome).toBe("challenge");
+    // A person's population stays the tenant administrator's to register.
+    expect(
+      (await h.app.principals.upsert(tenantAdmin, "acme", "carol", { population: "sso" }))
+        .population,
+    ).toBe("sso");
+  });
+
+  it("leaves new guests and integrations to the tenant administrator when no such mandate binds people", async () => {
+    await mandate({ exemptible: true });
+    for (const [id, population] of [
+      ["bob", "guest"],
+      ["ci-bot", "integration"],
+    ] as const) {
+      const created = await h.app.principals.upsert(tenantAdmin, "acme", id, { population });
+      expect(created.population).toBe(population);
+    }
+  });
+
+  it("leaves updating a guest's other details to the tenant administrator", async () => {
+    await h.app.principals.upsert(tenantAdmin, "acme", "bob", { population: "guest" });
+    await mandate();
     const renamed = await h.app.principals.upsert(tenantAdmin, "acme", "bob", {
       population: "guest",
       displayName: "Bob",

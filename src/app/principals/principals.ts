@@ -21,14 +21,8 @@ export function principalUseCases(context: Context): Application["principals"] {
       return transact(context, async (r) => {
         await requireTenant(r, tenant);
         const existing = await r.principals.get(tenant, id);
-        if (existing !== undefined && existing.population !== input.population)
-          await refuseEscapeFromMandates(
-            r,
-            caller,
-            existing,
-            input.population,
-            context.clock.now(),
-          );
+        if (existing?.population !== input.population)
+          await refuseEscapeFromMandates(r, caller, tenant, existing, input.population, context);
         const now = context.clock.now().toISOString();
         const record: PrincipalRecord = {
           tenant,
@@ -74,17 +68,19 @@ export function principalUseCases(context: Context): Application["principals"] {
 }
 
 /**
- * A mandate that cannot be exempted binds by tenant and population; a guest is out of every
- * rule. Moving one of the people it binds to a population it does not bind (a guest, or one its
- * scope leaves out) would excuse them for good, with no approver and no expiry: only a platform
- * administrator may, and the audit event names who did.
+ * A mandate that cannot be exempted binds by tenant and population, and some populations are
+ * out of every rule (a guest always, an integration signing in with a token). Moving one of the
+ * people it binds where it does not reliably reach, or registering as such someone the platform
+ * may have been deciding as a person, would excuse them for good, with no approver and no
+ * expiry: only a platform administrator may, and the audit event names who did.
  */
 async function refuseEscapeFromMandates(
   r: Repositories,
   caller: Caller,
-  existing: PrincipalRecord,
+  tenant: string,
+  existing: PrincipalRecord | undefined,
   population: Population,
-  now: Date,
+  context: Context,
 ): Promise<void> {
   if (caller.roles.includes("platform_admin")) return;
   const mandates = (await r.mandates.listCurrent())
@@ -92,15 +88,15 @@ async function refuseEscapeFromMandates(
     .map((m) => m.mandate);
   const escaped = mandateEscapedByMove(
     mandates,
-    existing.tenant,
-    existing.population,
+    tenant,
+    existing?.population,
     population,
-    now.getTime(),
+    context.clock.now().getTime(),
   );
   if (escaped !== undefined) {
     throw new AppError(
       "principal.population_locked",
-      `Mandate ${escaped.id} cannot be exempted, binds this principal and would not bind it as ${population}: only a platform administrator can make this change.`,
+      `Mandate ${escaped.id} cannot be exempted and binds this principal, and would not reliably bind it as ${population}: only a platform administrator can make this change.`,
     );
   }
 }
