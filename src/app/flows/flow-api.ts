@@ -6,6 +6,7 @@ import { AppError } from "../errors.js";
 import { matchReturnUrl } from "../federation/return-urls.js";
 import type { FlowRecord } from "../records.js";
 import { ASSURANCE_TOKEN_TYPE } from "../../core/assurance-claims.js";
+import { exemptionStanding } from "../../core/exemptions.js";
 import type { AuthenticationEvent } from "../../core/evidence.js";
 import { auditFlow, changeFlow, flowUrl, sha256 } from "./flow-records.js";
 import type { SigningKeys } from "../assurance/signing-keys.js";
@@ -147,6 +148,19 @@ export function flowApiUseCases(
       const decisionId = flow.decision ?? "";
       const receipt = await readStore(context, (r) => r.receipts.get(decisionId));
       if (receipt === undefined) return refuse("receipt_missing");
+      // A sign-in an exemption let through is vouched for only while the exemption stands: not
+      // once it has ended or been revoked since (the token itself ends with it).
+      const exemption = receipt.decision.exemption;
+      if (exemption !== null) {
+        const record = await readStore(context, (r) => r.exemptions.get(flow.tenant, exemption.id));
+        const at = now().getTime();
+        if (
+          record === undefined ||
+          exemptionStanding(record, flow.tenant, receipt.principal, at) !== "usable"
+        ) {
+          await refuse("exemption_ended");
+        }
+      }
       // Signed first, handed out only if this request is the one that spends the code.
       const issued = await issueAssuranceToken(
         context,

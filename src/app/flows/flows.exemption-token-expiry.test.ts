@@ -1,12 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { FlowBrowser } from "../application.js";
+import { chainOf } from "../audit/audit-chain.js";
 import { openWebAuthnWorld, type WebAuthnWorld } from "../test-support/webauthn-world.js";
 import type { FlowScreen } from "./flow-screens.js";
 
 const RETURN = "https://app.example/signed-in";
 
-// Threat: a break-glass exemption ends, yet the sign-in it let through is vouched for after the
-// end: by a token that outlives it, or by a flow code exchanged once it has ended.
+// Threat: a break-glass exemption ends or is revoked, yet the sign-in it let through is vouched
+// for after that: by a token that outlives it, or by a flow code exchanged once it has ended.
 describe("an assurance token earned through an exemption", () => {
   let w: WebAuthnWorld;
   const browser: FlowBrowser = { cookie: "exemption-expiry-browser-cookie-0123" };
@@ -26,6 +27,12 @@ describe("an assurance token earned through an exemption", () => {
   const inSeconds = (seconds: number) =>
     new Date(w.h.clock.now().getTime() + seconds * 1000).toISOString();
 
+  let exemptionId = "";
+  const exchangeRefusals = async () =>
+    (await w.h.store.read(({ audit }) => audit.read(chainOf("acme"), { afterSeq: 0, limit: 500 })))
+      .filter((e) => e.type === "flow.exchange_refused")
+      .map((e) => e.payload["reason"]);
+
   /** Alice's sign-in let through by a break-glass exemption that ends in `seconds`; its code. */
   async function exemptedSignIn(seconds: number): Promise<string> {
     const approver = await w.h.caller(["exemption_approver"], ["acme"]);
@@ -39,6 +46,7 @@ describe("an assurance token earned through an exemption", () => {
       reviewAt: inSeconds(seconds),
     });
     await w.h.app.exemptions.approve(approver, "acme", requested.id);
+    exemptionId = requested.id;
     const { flow } = await w.h.app.flows.create(w.service.acme, "acme", {
       principal: { id: "alice" },
       verified: [{ method: "password", source: "platform", at: inSeconds(0) }],
@@ -67,11 +75,23 @@ describe("an assurance token earned through an exemption", () => {
     expect(claims.exp).toBe(claims.exemption.expires_at);
   });
 
-  it("is not issued for a code exchanged after the exemption ended", async () => {
+  it("is not issued for a code exchanged after the exemption ended: refused and audited", async () => {
     const code = await exemptedSignIn(30);
-    w.h.clock.advance(31);
+    w.h.clock.advance(30);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      await expect(w.h.app.flows.exchange(w.service.acme, { code })).rejects.toMatchObject({
+        code: "flow.code_invalid",
+      });
+    }
+    expect(await exchangeRefusals()).toEqual(["exemption_ended", "exemption_ended"]);
+  });
+
+  it("is not issued once the exemption was revoked, however long it had to run", async () => {
+    const code = await exemptedSignIn(3600);
+    await w.h.app.exemptions.revoke(w.h.admin, "acme", exemptionId, { reason: "incident over" });
     await expect(w.h.app.flows.exchange(w.service.acme, { code })).rejects.toMatchObject({
-      code: "assurance.not_allowed",
+      code: "flow.code_invalid",
     });
+    expect(await exchangeRefusals()).toEqual(["exemption_ended"]);
   });
 });
