@@ -44,8 +44,9 @@ export interface ParsedSamlIdpMetadata {
   readonly ssoUrl: string;
   readonly signingCertificates: readonly string[];
   /**
-   * When the metadata expires (ISO 8601 UTC): the earliest `validUntil` of its EntityDescriptor
-   * and any enclosing EntitiesDescriptor (SAML Metadata §2.3.1, §2.3.2); absent when none says.
+   * When the metadata expires (ISO 8601 UTC): the earliest `validUntil` of the IDPSSODescriptor
+   * read, its EntityDescriptor and any enclosing element (SAML Metadata §2.3.1, §2.3.2, §2.4.1);
+   * absent when none says.
    * The use case compares it with its clock: the parser reads no time.
    */
   readonly validUntil?: string;

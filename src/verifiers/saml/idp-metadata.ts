@@ -17,9 +17,10 @@ import { timeAttribute } from "./saml-time.js";
 
 /**
  * Reads one IdP's EntityDescriptor (SAML Metadata §2.3.2, §2.4.3): its entity id, the
- * HTTP-Redirect SingleSignOnService, the certificates it signs with and when it expires
- * (`validUntil`, which the caller checks against its clock). Metadata is untrusted input from an
- * administrator's upload and gets the same hardening as a response.
+ * HTTP-Redirect SingleSignOnService, the certificates it signs with and when it expires (the
+ * earliest `validUntil` bounding its IDPSSODescriptor, which the caller checks against its clock).
+ * Metadata is untrusted input from an administrator's upload and gets the same hardening as a
+ * response.
  */
 export function parseIdpMetadata(
   xml: string,
@@ -47,7 +48,7 @@ export function parseIdpMetadata(
     if (!ssoUrl.ok) return ssoUrl;
     const certificates = signingCertificates(descriptor);
     if (!certificates.ok) return certificates;
-    const expiry = validUntil(root);
+    const expiry = validUntil(descriptor);
     if (!expiry.ok) return expiry;
     return accept({
       entityId,
@@ -61,13 +62,14 @@ export function parseIdpMetadata(
 }
 
 /**
- * The earliest `validUntil` of `entity` and the elements enclosing it (SAML Metadata §2.3.1,
- * §2.3.2: the metadata's expiration). A malformed one refuses the metadata: its expiry would be
- * unknown. `cacheDuration` is only a hint for how long to cache, and is not read.
+ * The earliest `validUntil` of the IdP `role` and every element enclosing it: each bounds how
+ * long the role's keys and endpoints are vouched for (SAML Metadata §2.3.1, §2.3.2, §2.4.1). A
+ * malformed one refuses the metadata: its expiry would be unknown. `cacheDuration` is only a
+ * hint for how long to cache, and is not read.
  */
-function validUntil(entity: Element): SamlResult<string | undefined> {
+function validUntil(role: Element): SamlResult<string | undefined> {
   let earliest: Date | undefined;
-  for (let node: Node | null = entity; node !== null && isElement(node); node = node.parentNode) {
+  for (let node: Node | null = role; node !== null && isElement(node); node = node.parentNode) {
     const time = timeAttribute(node, "validUntil");
     // Date.parse rolls over impossible dates (2030-02-30 reads as March 2): refuse them too.
     if (

@@ -158,3 +158,52 @@ describe("IdP metadata expiry", () => {
     expect(!parsed.ok && parsed.rejection.detail).toMatch(/malformed validUntil/);
   });
 });
+
+// Threat: an IdP role past its own `validUntil` (SAML Metadata §2.4.1: RoleDescriptor carries
+// one, like the EntityDescriptor) is no longer vouched for, even while the entity still is; read
+// from the entity only, the registration would keep trusting the keys of a withdrawn role.
+describe("IdP role expiry", () => {
+  const withAttributes = ({ entity = "", role = "" }) =>
+    testIdp()
+      .metadataXml()
+      .replace(/^<EntityDescriptor /, `<EntityDescriptor ${entity} `)
+      .replace(/<IDPSSODescriptor /, `<IDPSSODescriptor ${role} `);
+
+  it.each([
+    [
+      "the role's, when it expires before the entity",
+      { entity: 'validUntil="2031-05-01T10:00:00Z"', role: 'validUntil="2030-01-01T00:00:00Z"' },
+      "2030-01-01T00:00:00.000Z",
+    ],
+    [
+      "the entity's, when it expires before the role",
+      { entity: 'validUntil="2029-03-01T00:00:00Z"', role: 'validUntil="2030-01-01T00:00:00Z"' },
+      "2029-03-01T00:00:00.000Z",
+    ],
+    [
+      "the role's, when only the role states one",
+      { role: 'validUntil="2001-01-01T00:00:00Z"' },
+      "2001-01-01T00:00:00.000Z",
+    ],
+  ])("reports %s", (_label, attributes, expected) => {
+    const parsed = protocol.parseIdpMetadata(withAttributes(attributes));
+    if (!parsed.ok) throw new Error(parsed.rejection.detail);
+    expect(parsed.value.validUntil).toBe(expected);
+  });
+
+  it.each(["tomorrow", "2031-05-01T10:00:00", "2031-02-30T10:00:00Z"])(
+    "refuses a role validUntil of %s",
+    (value) => {
+      const parsed = protocol.parseIdpMetadata(
+        withAttributes({
+          entity: 'validUntil="2031-05-01T10:00:00Z"',
+          role: `validUntil="${value}"`,
+        }),
+      );
+      expect(!parsed.ok && parsed.rejection.code).toBe("saml.metadata_invalid");
+      expect(!parsed.ok && parsed.rejection.detail).toMatch(
+        /IDPSSODescriptor has a malformed validUntil/,
+      );
+    },
+  );
+});
