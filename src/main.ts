@@ -84,8 +84,9 @@ export interface OpenOptions {
    */
   readonly allowLoopbackHttpIdps?: boolean;
   /**
-   * The store is only read (`audit verify`): no migration runs, and no key file is made beside
-   * a SQLite store that has none (secrets then stay sealed: nothing that reads them works).
+   * The store is only read (`audit verify`): it is opened read-only (`OpenStoreOptions.readOnly`:
+   * the database refuses every write, no migration runs), and no key file is made beside a
+   * SQLite store that has none (secrets then stay sealed: nothing that reads them works).
    */
   readonly readOnly?: boolean;
 }
@@ -118,7 +119,7 @@ export async function openApplication(
   // Before the store: keys that cannot work (a wrong size, a repeated id) refuse to start, and
   // leave no store opened behind.
   const secrets = secretSealer(config, options.readOnly === true);
-  const opened = await openStore(config.db, { migrate: options.readOnly !== true });
+  const opened = await openStore(config.db, { readOnly: options.readOnly === true });
   const store = metrics === undefined ? opened : countAuditAppends(opened, metrics);
   const context: Context = {
     store,

@@ -21,6 +21,12 @@ export interface OpenStoreOptions {
    * every promise of the process.
    */
   readonly detectNesting?: boolean;
+  /**
+   * Only read the store (`audit verify`): the database refuses every write of its connections,
+   * and nothing runs at open that writes (no migration, whatever `migrate` says). A SQLite file
+   * must exist, and keeps its journal mode; an in-memory one is refused.
+   */
+  readonly readOnly?: boolean;
 }
 
 /**
@@ -29,9 +35,11 @@ export interface OpenStoreOptions {
  */
 export async function openStore(url: string, options: OpenStoreOptions = {}): Promise<Store> {
   const location = parseStoreUrl(url);
+  const readOnly = options.readOnly === true;
   const settings = {
-    migrate: options.migrate !== false,
+    migrate: options.migrate !== false && !readOnly,
     detectNesting: options.detectNesting ?? process.env.NODE_ENV === "test",
+    readOnly,
   };
   return location.dialect === "sqlite"
     ? openSqliteStore(location.path, settings)

@@ -12,13 +12,15 @@ import { CHANGE_CHANNEL, PostgresChangeFeed } from "./postgres-change-feed.js";
  * The shared store for several instances: changes travel by NOTIFY to every other instance,
  * which hears them on its own LISTEN connection; the instance that made a change tells its own
  * listeners at once, before the change's caller is answered, and skips its own notification
- * when it comes back, so that every instance hears each change once.
+ * when it comes back, so that every instance hears each change once. `readOnly`: every
+ * transaction of its pool is read-only, and it migrates nothing.
  */
 export async function openPostgresStore(
   connectionString: string,
-  options: { migrate: boolean; detectNesting: boolean },
+  options: { migrate: boolean; detectNesting: boolean; readOnly?: boolean },
 ): Promise<Store> {
-  const db = createPostgresKysely(connectionString);
+  const readOnly = options.readOnly === true;
+  const db = createPostgresKysely(connectionString, { readOnly });
   const listeners = new ChangeListeners();
   const origin = randomUUID();
   const feed = new PostgresChangeFeed(
@@ -28,7 +30,8 @@ export async function openPostgresStore(
     },
   );
   try {
-    if (options.migrate) await migrateToLatest(db);
+    if (options.migrate && !readOnly) await migrateToLatest(db);
+    // LISTEN writes nothing: a read-only store still hears other instances' changes.
     await feed.start();
   } catch (error) {
     await feed.close();
