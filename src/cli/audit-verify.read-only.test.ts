@@ -81,6 +81,22 @@ function expectRefusedAsBehind(result: Run): void {
 
 describe("audit verify on a SQLite store", () => {
   const newFile = () => join(mkdtempSync(join(tmpdir(), "tenant-mfa-verify-ro-")), "store.db");
+  /** A new store file holding one platform administrator key (one audit event). */
+  const bootstrapped = async () => {
+    const file = newFile();
+    expect((await run(["bootstrap", "--db", `sqlite:${file}`])).exitCode).toBe(0);
+    return file;
+  };
+  /** `file` copied alone into a folder of its own. */
+  const copyOf = (file: string) => {
+    const copy = newFile();
+    copyFileSync(file, copy);
+    return copy;
+  };
+  const verifyOk = async (file: string) => {
+    const result = await run(["audit", "verify", "--db", `sqlite:${file}`]);
+    expect([result.exitCode, result.stdout]).toEqual([0, "ok: 1 chain(s), 1 event(s) verified\n"]);
+  };
   /** The file's bytes and time, and the folder's files but SQLite's own -wal and -shm. */
   const snapshot = (file: string) => ({
     bytes: readFileSync(file),
@@ -116,23 +132,17 @@ describe("audit verify on a SQLite store", () => {
   });
 
   it("verifies a copy of a current store alone, and makes no key file beside it", async () => {
-    const file = newFile();
-    expect((await run(["bootstrap", "--db", `sqlite:${file}`])).exitCode).toBe(0);
-    const copy = newFile();
-    copyFileSync(file, copy);
+    const copy = copyOf(await bootstrapped());
     const before = snapshot(copy);
     expect(before.beside).toEqual(["store.db"]);
-    const result = await run(["audit", "verify", "--db", `sqlite:${copy}`]);
-    expect([result.exitCode, result.stdout]).toEqual([0, "ok: 1 chain(s), 1 event(s) verified\n"]);
+    await verifyOk(copy);
     expect(snapshot(copy)).toEqual(before);
   });
 
   it("verifies a current store, and leaves its file as it was", async () => {
-    const file = newFile();
-    expect((await run(["bootstrap", "--db", `sqlite:${file}`])).exitCode).toBe(0);
+    const file = await bootstrapped();
     const before = snapshot(file);
-    const result = await run(["audit", "verify", "--db", `sqlite:${file}`]);
-    expect([result.exitCode, result.stdout]).toEqual([0, "ok: 1 chain(s), 1 event(s) verified\n"]);
+    await verifyOk(file);
     expect(snapshot(file)).toEqual(before);
   });
 
@@ -209,20 +219,15 @@ describe("audit verify on a SQLite store", () => {
   // that verification asks for nothing but reading, which `openApplication`'s read-only store
   // below shows the database itself enforces.
   it("verifies a copy the file system write-protects (mode 0444)", async () => {
-    const file = newFile();
-    expect((await run(["bootstrap", "--db", `sqlite:${file}`])).exitCode).toBe(0);
-    const copy = newFile();
-    copyFileSync(file, copy);
+    const copy = copyOf(await bootstrapped());
     chmodSync(copy, 0o444);
     const before = snapshot(copy);
-    const result = await run(["audit", "verify", "--db", `sqlite:${copy}`]);
-    expect([result.exitCode, result.stdout]).toEqual([0, "ok: 1 chain(s), 1 event(s) verified\n"]);
+    await verifyOk(copy);
     expect(snapshot(copy)).toEqual(before);
   });
 
   it("opens the application read-only: the database refuses its writes", async () => {
-    const file = newFile();
-    expect((await run(["bootstrap", "--db", `sqlite:${file}`])).exitCode).toBe(0);
+    const file = await bootstrapped();
     const before = snapshot(file);
     const opened = await openApplication(
       { db: `sqlite:${file}`, exemptions: DEFAULT_SETTINGS.exemptions },
