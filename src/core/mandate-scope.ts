@@ -35,9 +35,8 @@ const PEOPLE: readonly Population[] = ["direct", "sso", "api_human"];
  * The first mandate that no exemption excuses, binding a principal of `tenant` in population
  * `from` and not reliably binding it in population `to`: moving the principal would escape it,
  * for good and with no approver, which "not exemptible" forbids the tenant. A principal without
- * a population yet (`from` undefined: never registered, so decided as the platform says) is
- * taken to be any person: registering it where no rule reliably reaches escapes every mandate
- * that binds people of the tenant.
+ * a population yet (`from` undefined: never registered, so decided as the platform says) may
+ * have been decided as any person: registering it where such a mandate does not reach escapes it.
  */
 export function mandateEscapedByMove(
   mandates: readonly PlatformMandate[],
@@ -52,8 +51,6 @@ export function mandateEscapedByMove(
   const before =
     from !== undefined
       ? unexemptibleMandatesFor(mandates, tenant, from, now)
-      : OUT_OF_POLICY.has(to)
-        ? PEOPLE.flatMap((p) => unexemptibleMandatesFor(mandates, tenant, p, now))
-        : [];
+      : PEOPLE.flatMap((p) => unexemptibleMandatesFor(mandates, tenant, p, now));
   return before.find((m) => !after.has(m));
 }

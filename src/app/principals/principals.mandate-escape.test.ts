@@ -140,11 +140,30 @@ describe("principals: moving someone out of an unexemptible mandate's reach", ()
       ).rejects.toMatchObject({ code: "principal.population_locked" });
     }
     expect((await carol()).outcome).toBe("challenge");
-    // A person's population stays the tenant administrator's to register.
+    // A population the mandate reaches stays the tenant administrator's to register.
     expect(
       (await h.app.principals.upsert(tenantAdmin, "acme", "carol", { population: "sso" }))
         .population,
     ).toBe("sso");
+  });
+
+  it("refuses registering someone into a person population the mandate leaves out", async () => {
+    await mandate({ scope: { tenants: "all", populations: ["sso"] } });
+    const erin = () =>
+      h.app.decisions.decide(service, "acme", {
+        principal: { id: "erin", population: "sso" },
+        evidence: {
+          events: [{ method: "password", source: "platform", at: h.clock.now().toISOString() }],
+        },
+      });
+    expect((await erin()).versions.mandates.map((m) => m.id)).toEqual(["uplift"]);
+    await expect(
+      h.app.principals.upsert(tenantAdmin, "acme", "erin", { population: "direct" }),
+    ).rejects.toMatchObject({ code: "principal.population_locked" });
+    expect((await erin()).versions.mandates.map((m) => m.id)).toEqual(["uplift"]);
+    expect(
+      (await h.app.principals.upsert(h.admin, "acme", "erin", { population: "direct" })).population,
+    ).toBe("direct");
   });
 
   it("leaves new guests and integrations to the tenant administrator when no such mandate binds people", async () => {
