@@ -11,7 +11,12 @@ import {
   type OpenedApplication,
   type RunningServer,
 } from "../main.js";
-import { checkStoreMigrated, migrateStore, StoreNotMigrated } from "../storage/open-store.js";
+import {
+  checkStoreMigrated,
+  migrateStore,
+  StoreNotMigrated,
+  StoreNotReadable,
+} from "../storage/open-store.js";
 import { parseStoreUrl } from "../storage/store-url.js";
 import { demoScenarios } from "./demo-scenarios.js";
 import { createProgress } from "./progress.js";
@@ -134,6 +139,10 @@ export function createProgram(io: CliIo): Command {
       try {
         await checkStoreMigrated(config.db);
       } catch (error) {
+        if (error instanceof StoreNotReadable) {
+          fail(`cannot read the store ${describeStore(config.db)}: ${error.message}`, 2);
+          return;
+        }
         if (!(error instanceof StoreNotMigrated)) throw error;
         fail(
           `the store ${describeStore(config.db)} is behind this version of tenant-mfa: run \`tenant-mfa migrate\` on it first (this command only reads a store, it never migrates one)`,

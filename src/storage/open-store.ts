@@ -1,7 +1,7 @@
 import type { Kysely } from "kysely";
 import type { Store } from "../app/ports.js";
 import type { Database } from "./kysely/database.js";
-import { migrateToLatest } from "./migrations/migrate-to-latest.js";
+import { migrateToLatest, pendingMigrations } from "./migrations/migrate-to-latest.js";
 import { createPostgresKysely } from "./postgres/create-postgres-kysely.js";
 import { openPostgresStore } from "./postgres/open-postgres-store.js";
 import {
@@ -65,11 +65,21 @@ export class StoreNotMigrated extends Error {
 }
 
 /**
+ * A SQLite store that cannot be read through a read-only connection: a WAL store whose `-shm`
+ * file is missing, in a folder that cannot be written, for one (SQLite must create the file).
+ */
+export class StoreNotReadable extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "StoreNotReadable";
+  }
+}
+
+/**
  * Checks, writing nothing, that every migration of this version is applied at `url`; throws
  * {@link StoreNotMigrated} otherwise (`tenant-mfa audit verify`, which must not change the store
- * it checks). The migrator runs over a read-only connection: on a current store it finds nothing
- * to apply and only reads; on a store behind, the database refuses its first write. A SQLite file
- * must exist; an in-memory one is new, so never migrated.
+ * it checks). The migrations table is read over a read-only connection. A SQLite file must
+ * exist; an in-memory one is new, so never migrated.
  */
 export async function checkStoreMigrated(url: string): Promise<void> {
   const location = parseStoreUrl(url);
@@ -79,25 +89,27 @@ export async function checkStoreMigrated(url: string): Promise<void> {
       ? createReadOnlySqliteKysely(location.path)
       : createPostgresKysely(location.connectionString, { readOnly: true });
   try {
-    await migrateToLatest(db);
-  } catch (error) {
-    if (refusedAsReadOnly(error)) throw new StoreNotMigrated({ cause: error });
-    throw error;
+    const pending = await pendingMigrations(db).catch((error: unknown) => {
+      throw unreadable(error) ?? error;
+    });
+    if (pending.length > 0) throw new StoreNotMigrated();
   } finally {
     await db.destroy();
   }
 }
 
-/** Whether `error`, or one it wraps, is the database refusing a write on a read-only connection. */
-function refusedAsReadOnly(error: unknown): boolean {
+/** A read-only SQLite connection's refusal to read, as {@link StoreNotReadable}. */
+function unreadable(error: unknown): StoreNotReadable | undefined {
   for (let cause = error; cause instanceof Error; cause = cause.cause) {
     const { code } = cause as { code?: unknown };
-    // SQLITE_READONLY and its extended codes; PostgreSQL's read_only_sql_transaction.
-    if (typeof code === "string" && (code.startsWith("SQLITE_READONLY") || code === "25006")) {
-      return true;
+    if (code === "SQLITE_READONLY_DIRECTORY" || code === "SQLITE_CANTOPEN") {
+      return new StoreNotReadable(
+        "SQLite cannot read this WAL store read-only: its -shm file is missing and its folder cannot be written. Verify a copy in a writable folder.",
+        { cause: error },
+      );
     }
   }
-  return false;
+  return undefined;
 }
 
 function createKysely(location: StoreLocation): Kysely<Database> {

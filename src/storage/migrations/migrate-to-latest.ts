@@ -55,3 +55,13 @@ export async function migrateToLatest<DB>(db: Kysely<DB>): Promise<readonly stri
   }
   return results.map((result) => result.migrationName);
 }
+
+/**
+ * The migrations not applied yet, oldest first, found by reading only: the migrations table is
+ * read if it exists, and nothing is created or locked (`tenant-mfa audit verify`, which opens
+ * its store read-only).
+ */
+export async function pendingMigrations<DB>(db: Kysely<DB>): Promise<readonly string[]> {
+  const known = await new Migrator({ db, provider }).getMigrations();
+  return known.filter((m) => m.executedAt === undefined).map((m) => m.name);
+}
