@@ -4,9 +4,13 @@ import { issueAssuranceToken } from "../assurance/assurance-tokens.js";
 import { readStore, transact, type Context } from "../context.js";
 import { AppError } from "../errors.js";
 import { matchReturnUrl } from "../federation/return-urls.js";
-import type { FlowRecord } from "../records.js";
+import type { FlowRecord, MandateVersionRecord } from "../records.js";
 import { ASSURANCE_TOKEN_TYPE } from "../../core/assurance-claims.js";
+import type { Decision } from "../../core/decision.js";
 import { exemptionStanding } from "../../core/exemptions.js";
+import { unexemptibleMandatesFor } from "../../core/mandate-scope.js";
+import type { PlatformMandate } from "../../core/policy.js";
+import { parseTime } from "../../core/time.js";
 import type { AuthenticationEvent } from "../../core/evidence.js";
 import { auditFlow, changeFlow, flowUrl, sha256 } from "./flow-records.js";
 import type { SigningKeys } from "../assurance/signing-keys.js";
@@ -149,16 +153,24 @@ export function flowApiUseCases(
       const receipt = await readStore(context, (r) => r.receipts.get(decisionId));
       if (receipt === undefined) return refuse("receipt_missing");
       // A sign-in an exemption let through is vouched for only while the exemption stands: not
-      // once it has ended or been revoked since (the token itself ends with it).
+      // once it has ended or been revoked since (the token itself ends with it), nor once a
+      // mandate that no exemption excuses binds the principal beyond what the decision applied
+      // (an emergency uplift created since: the exemption no longer lets anyone through).
       const exemption = receipt.decision.exemption;
       if (exemption !== null) {
-        const record = await readStore(context, (r) => r.exemptions.get(flow.tenant, exemption.id));
+        const { record, mandates } = await readStore(context, async (r) => ({
+          record: await r.exemptions.get(flow.tenant, exemption.id),
+          mandates: await r.mandates.listCurrent(),
+        }));
         const at = now().getTime();
         if (
           record === undefined ||
           exemptionStanding(record, flow.tenant, receipt.principal, at) !== "usable"
         ) {
           await refuse("exemption_ended");
+        }
+        if (unexemptibleMandatesSince(receipt.decision, mandates, at).length > 0) {
+          await refuse("mandate_changed");
         }
       }
       // Signed first, handed out only if this request is the one that spends the code.
@@ -211,4 +223,22 @@ function checkFirstFactor(request: FlowRequest): readonly AuthenticationEvent[] 
     }
   }
   return verified.map((event) => ({ method: "password", source: "platform", at: event.at }));
+}
+
+/**
+ * The mandates that no exemption excuses, binding `decision`'s principal at `now`, that the
+ * decision did not apply (in the version in force now).
+ */
+function unexemptibleMandatesSince(
+  decision: Decision,
+  current: readonly MandateVersionRecord[],
+  now: number,
+): PlatformMandate[] {
+  const applied = new Set(decision.versions.mandates.map((m) => `${m.id}@${String(m.version)}`));
+  const population = decision.principal.treatedAs ?? decision.principal.population;
+  const active = current.filter((m) => m.status === "active").map((m) => m.mandate);
+  return unexemptibleMandatesFor(active, decision.tenant, population, now).filter(
+    (m) =>
+      (parseTime(m.activeFrom) ?? -Infinity) <= now && !applied.has(`${m.id}@${String(m.version)}`),
+  );
 }

@@ -86,6 +86,38 @@ describe("an assurance token earned through an exemption", () => {
     expect(await exchangeRefusals()).toEqual(["exemption_ended", "exemption_ended"]);
   });
 
+  it("is not issued once a mandate that no exemption excuses binds the person since", async () => {
+    const code = await exemptedSignIn(3600);
+    // An exemptible mandate changes nothing: the exemption excuses it.
+    await w.h.app.mandates.create(w.h.admin, {
+      id: "baseline",
+      mandate: { scope: { tenants: "all" }, require: { minAal: 2 }, exemptible: true },
+      rationale: "baseline",
+    });
+    const later = await exemptedSignIn(3600);
+    await w.h.app.mandates.create(w.h.admin, {
+      id: "uplift",
+      mandate: { scope: { tenants: "all" }, require: { minAal: 2 }, exemptible: false },
+      rationale: "phishing campaign",
+    });
+    for (const stale of [code, later]) {
+      await expect(w.h.app.flows.exchange(w.service.acme, { code: stale })).rejects.toMatchObject({
+        code: "flow.code_invalid",
+      });
+    }
+    expect(await exchangeRefusals()).toEqual(["mandate_changed", "mandate_changed"]);
+  });
+
+  it("is issued under an exemptible mandate created since: the exemption excuses it", async () => {
+    const code = await exemptedSignIn(3600);
+    await w.h.app.mandates.create(w.h.admin, {
+      id: "baseline",
+      mandate: { scope: { tenants: "all" }, require: { minAal: 2 }, exemptible: true },
+      rationale: "baseline",
+    });
+    expect((await w.h.app.flows.exchange(w.service.acme, { code })).expiresIn).toBe(300);
+  });
+
   it("is not issued once the exemption was revoked, however long it had to run", async () => {
     const code = await exemptedSignIn(3600);
     await w.h.app.exemptions.revoke(w.h.admin, "acme", exemptionId, { reason: "incident over" });
