@@ -108,9 +108,13 @@ export function createApplication(parts: ApplicationParts): Application & { clos
       context,
       auditCheckpoints(
         context,
-        signingKeySet === undefined || parts.tokenSigner === undefined
+        parts.tokenSigner === undefined
           ? undefined
-          : { keys: signingKeySet, signer: parts.tokenSigner, issuer: publicUrl },
+          : {
+              ...(signingKeySet === undefined ? {} : { keys: signingKeySet }),
+              signer: parts.tokenSigner,
+              issuer: publicUrl,
+            },
       ),
     ),
     assurance: assuranceUseCases(signingKeySet),

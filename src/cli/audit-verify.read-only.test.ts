@@ -10,7 +10,15 @@
 // rewriting its header, and checkpointed a copy's WAL into its file; a write-protected copy
 // could not be verified at all. A read-only connection (SQLite's, or PostgreSQL's read-only
 // transactions) leaves the evidence byte for byte as it was, and still finds a tampered event.
-import { chmodSync, copyFileSync, mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
+import {
+  chmodSync,
+  copyFileSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
@@ -136,6 +144,20 @@ describe("audit verify on a SQLite store", () => {
     const before = snapshot(copy);
     expect(before.beside).toEqual(["store.db"]);
     await verifyOk(copy);
+    expect(snapshot(copy)).toEqual(before);
+  });
+
+  it("verifies a copy alone against a checkpoint taken earlier: public keys are all it needs", async () => {
+    const file = await bootstrapped();
+    const taken = await run(["audit", "checkpoint", "--db", `sqlite:${file}`]);
+    expect(taken.exitCode).toBe(0);
+    const kept = join(mkdtempSync(join(tmpdir(), "tenant-mfa-checkpoint-")), "checkpoint.json");
+    writeFileSync(kept, taken.stdout);
+    const copy = copyOf(file);
+    const before = snapshot(copy);
+    const result = await run(["audit", "verify", "--db", `sqlite:${copy}`, "--checkpoint", kept]);
+    expect([result.exitCode, result.stderr]).toEqual([0, ""]);
+    expect(result.stdout).toContain("matching the checkpoint of platform at event");
     expect(snapshot(copy)).toEqual(before);
   });
 

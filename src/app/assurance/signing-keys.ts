@@ -178,9 +178,8 @@ export function signingKeys(
      * Every key ever made, removed ones too: an audit checkpoint an auditor kept for years still
      * names the key that signed it.
      */
-    async everyPublicKey(): Promise<readonly PublicSigningKey[]> {
-      const keys = await readStore(context, (r) => r.signingKeys.list());
-      return keys.map(({ kid, alg, publicJwk }) => ({ kid, alg, publicJwk }));
+    everyPublicKey(): Promise<readonly PublicSigningKey[]> {
+      return everyPublicSigningKey(context);
     },
 
     /**
@@ -201,3 +200,14 @@ export function signingKeys(
 
 /** The signing-key use cases, as {@link signingKeys} builds them. */
 export type SigningKeys = ReturnType<typeof signingKeys>;
+
+/**
+ * Every signing key's public part the store keeps, removed ones included: what opens a token or
+ * checkpoint signed long ago. Needs no sealing key.
+ */
+export async function everyPublicSigningKey(
+  context: Context,
+): Promise<readonly PublicSigningKey[]> {
+  const keys = await readStore(context, (r) => r.signingKeys.list());
+  return keys.map(({ kid, alg, publicJwk }) => ({ kid, alg, publicJwk }));
+}

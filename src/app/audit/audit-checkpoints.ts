@@ -1,4 +1,4 @@
-import type { SigningKeys } from "../assurance/signing-keys.js";
+import { everyPublicSigningKey, type SigningKeys } from "../assurance/signing-keys.js";
 import type { AssuranceTokenSigner, PublicJwk } from "../assurance/token-signer.js";
 import { readStore, type Context } from "../context.js";
 import { AppError } from "../errors.js";
@@ -37,18 +37,24 @@ export interface AuditCheckpoint extends CheckpointClaims {
   readonly key: PublicJwk & { kid: string; alg: string; use: "sig" };
 }
 
-/** What signing checkpoints takes: the assurance-token keys and signer, and the issuer. */
+/**
+ * What checkpoints take: the token signer and the issuer to open them, and the assurance-token
+ * signing keys to sign them (absent without sealing keys: a copy of the store verified alone, say).
+ */
 export interface CheckpointParts {
-  readonly keys: SigningKeys;
+  readonly keys?: SigningKeys;
   readonly signer: AssuranceTokenSigner;
   readonly issuer: string;
 }
 
-/** Signs and opens checkpoints; without signing keys, both answer `assurance.not_configured`. */
+/**
+ * Signs and opens checkpoints; without a signer, both answer `assurance.not_configured`, and
+ * without signing keys signing does. Opening needs only the public keys the store keeps.
+ */
 export function auditCheckpoints(context: Context, parts: CheckpointParts | undefined) {
-  const need = (): CheckpointParts => {
-    if (parts === undefined) throw new AppError("assurance.not_configured");
-    return parts;
+  const need = (): Required<CheckpointParts> => {
+    if (parts?.keys === undefined) throw new AppError("assurance.not_configured");
+    return parts as Required<CheckpointParts>;
   };
   return {
     /** A checkpoint of `chain` at its head now; `not_found` for a chain with no event. */
@@ -86,10 +92,11 @@ export function auditCheckpoints(context: Context, parts: CheckpointParts | unde
      * chain of `chains`; `audit.checkpoint_invalid` otherwise.
      */
     async open(checkpoint: string, chains: readonly string[]): Promise<CheckpointClaims> {
-      const { keys, signer, issuer } = need();
+      if (parts === undefined) throw new AppError("assurance.not_configured");
+      const { signer, issuer } = parts;
       const claims = await signer.verify(
         checkpoint,
-        await keys.everyPublicKey(),
+        await everyPublicSigningKey(context),
         AUDIT_CHECKPOINT_TYPE,
       );
       const { iss, chain, seq, hash } = claims ?? {};
