@@ -11,6 +11,7 @@ import { AppError } from "../errors.js";
 import { INSTANCE_CLOCK_DRIFT_SECONDS, type Repositories } from "../ports.js";
 import type { Role } from "../records.js";
 import { principalKey, type VerificationThrottle } from "./verification-throttle.js";
+import { mandatesInForce } from "../mandates/active-mandates.js";
 
 /** The administrative roles that may remove a method without a fresh MFA. */
 const ADMIN_ROLES = ["platform_admin", "tenant_admin"] as const satisfies readonly Role[];
@@ -237,7 +238,7 @@ export async function requiresMfa(
     {
       tenant,
       policy: current.policy,
-      mandates: mandates.filter((m) => m.status === "active").map((m) => m.mandate),
+      mandates: mandatesInForce(mandates),
       principal: { id: principal, population: person.population },
       evidence: { events: [{ method: "password", source: "platform", at: now.toISOString() }] },
       exemptions: exemptions.items,

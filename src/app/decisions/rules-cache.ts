@@ -2,6 +2,7 @@ import { deepFreeze } from "../../core/input.js";
 import type { PlatformMandate, TenantPolicy } from "../../core/policy.js";
 import type { Clock, Store } from "../ports.js";
 import type { MandateVersionRecord } from "../records.js";
+import { mandatesInForce } from "../mandates/active-mandates.js";
 
 /** How long a cached entry may serve without a change notice: the backstop if notices are lost. */
 const MAX_AGE_MS = 1000;
@@ -74,7 +75,7 @@ export class RulesCache {
       entry = { value: keepHeldVersions(entry?.value, await load()), loadedAt };
       if (changes === this.#mandateChanges) this.#mandates = entry;
     }
-    return entry.value.filter((r) => r.status === "active").map((r) => r.mandate);
+    return mandatesInForce(entry.value);
   }
 
   close(): void {

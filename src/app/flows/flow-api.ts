@@ -15,6 +15,7 @@ import type { AuthenticationEvent } from "../../core/evidence.js";
 import { auditFlow, changeFlow, flowUrl, sha256 } from "./flow-records.js";
 import type { SigningKeys } from "../assurance/signing-keys.js";
 import type { AssuranceTokenSigner } from "../assurance/token-signer.js";
+import { mandatesInForce } from "../mandates/active-mandates.js";
 
 /** What flows need besides the other use cases: the public URL and the token signer. */
 export interface FlowParts {
@@ -236,8 +237,7 @@ function unexemptibleMandatesSince(
 ): PlatformMandate[] {
   const applied = new Set(decision.versions.mandates.map((m) => `${m.id}@${String(m.version)}`));
   const population = decision.principal.treatedAs ?? decision.principal.population;
-  const active = current.filter((m) => m.status === "active").map((m) => m.mandate);
-  return unexemptibleMandatesFor(active, decision.tenant, population, now).filter(
+  return unexemptibleMandatesFor(mandatesInForce(current), decision.tenant, population, now).filter(
     (m) =>
       (parseTime(m.activeFrom) ?? -Infinity) <= now && !applied.has(`${m.id}@${String(m.version)}`),
   );

@@ -7,6 +7,7 @@ import { AppError } from "../errors.js";
 import type { Repositories } from "../ports.js";
 import type { PrincipalRecord } from "../records.js";
 import { pageLimit, requireTenant } from "../tenants/tenants.js";
+import { mandatesInForce } from "../mandates/active-mandates.js";
 
 /**
  * Principals: registered and updated by tenant administrators, read by the tenant's roles. Only
@@ -83,9 +84,7 @@ async function refuseEscapeFromMandates(
   context: Context,
 ): Promise<void> {
   if (caller.roles.includes("platform_admin")) return;
-  const mandates = (await r.mandates.listCurrent())
-    .filter((m) => m.status === "active")
-    .map((m) => m.mandate);
+  const mandates = mandatesInForce(await r.mandates.listCurrent());
   const escaped = mandateEscapedByMove(
     mandates,
     tenant,
