@@ -161,6 +161,20 @@ describe("audit verify on a SQLite store", () => {
     expect(snapshot(copy)).toEqual(before);
   });
 
+  it("refuses a store migrated by a newer tenant-mfa, naming it, and leaves it as it was", async () => {
+    const file = await bootstrapped();
+    const raw = new Database(file);
+    raw
+      .prepare("insert into kysely_migration (name, timestamp) values (?, ?)")
+      .run("9999-from-a-newer-version", new Date().toISOString());
+    raw.close();
+    const before = snapshot(file);
+    const result = await run(["audit", "verify", "--db", `sqlite:${file}`]);
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toContain("newer tenant-mfa (9999-from-a-newer-version)");
+    expect(snapshot(file)).toEqual(before);
+  });
+
   it("verifies a current store, and leaves its file as it was", async () => {
     const file = await bootstrapped();
     const before = snapshot(file);

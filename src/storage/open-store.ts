@@ -1,7 +1,7 @@
 import type { Kysely } from "kysely";
 import type { Store } from "../app/ports.js";
 import type { Database } from "./kysely/database.js";
-import { migrateToLatest, pendingMigrations } from "./migrations/migrate-to-latest.js";
+import { migrateToLatest, migrationState } from "./migrations/migrate-to-latest.js";
 import { createPostgresKysely } from "./postgres/create-postgres-kysely.js";
 import { openPostgresStore } from "./postgres/open-postgres-store.js";
 import {
@@ -65,8 +65,9 @@ export class StoreNotMigrated extends Error {
 }
 
 /**
- * A SQLite store that cannot be read through a read-only connection: a WAL store whose `-shm`
- * file is missing, in a folder that cannot be written, for one (SQLite must create the file).
+ * A store this version cannot read as it stands: one migrated by a newer version, or a SQLite
+ * WAL store whose `-shm` file is missing in a folder that cannot be written (SQLite must create
+ * that file to read it read-only).
  */
 export class StoreNotReadable extends Error {
   constructor(message: string, options?: ErrorOptions) {
@@ -89,9 +90,14 @@ export async function checkStoreMigrated(url: string): Promise<void> {
       ? createReadOnlySqliteKysely(location.path)
       : createPostgresKysely(location.connectionString, { readOnly: true });
   try {
-    const pending = await pendingMigrations(db).catch((error: unknown) => {
+    const { pending, unknown } = await migrationState(db).catch((error: unknown) => {
       throw unreadable(error) ?? error;
     });
+    if (unknown.length > 0) {
+      throw new StoreNotReadable(
+        `it was migrated by a newer tenant-mfa (${unknown.join(", ")}): verify it with that version.`,
+      );
+    }
     if (pending.length > 0) throw new StoreNotMigrated();
   } finally {
     await db.destroy();

@@ -1,4 +1,4 @@
-import { Migrator, type Kysely, type Migration, type MigrationProvider } from "kysely";
+import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from "kysely";
 import { errorDetail } from "../kysely/emit-store-warning.js";
 import { initialMigration } from "./0001-initial.js";
 import { federationMigration } from "./0002-federation.js";
@@ -56,12 +56,30 @@ export async function migrateToLatest<DB>(db: Kysely<DB>): Promise<readonly stri
   return results.map((result) => result.migrationName);
 }
 
-/**
- * The migrations not applied yet, oldest first, found by reading only: the migrations table is
- * read if it exists, and nothing is created or locked (`tenant-mfa audit verify`, which opens
- * its store read-only).
- */
-export async function pendingMigrations<DB>(db: Kysely<DB>): Promise<readonly string[]> {
-  const known = await new Migrator({ db, provider }).getMigrations();
-  return known.filter((m) => m.executedAt === undefined).map((m) => m.name);
+/** What a store's migrations table says against this version's migrations. */
+export interface MigrationState {
+  /** Migrations of this version not applied yet, oldest first. */
+  readonly pending: readonly string[];
+  /** Applied migrations this version does not know: the store is from a newer version. */
+  readonly unknown: readonly string[];
 }
+
+/**
+ * The store's migration state, found by reading only: the migrations table is read if it
+ * exists, and nothing is created or locked (`tenant-mfa audit verify`, which opens its store
+ * read-only).
+ */
+export async function migrationState<DB>(db: Kysely<DB>): Promise<MigrationState> {
+  const known = await new Migrator({ db, provider }).getMigrations();
+  const tables = await db.introspection.getTables({ withInternalKyselyTables: true });
+  const applied = tables.some((t) => t.name === MIGRATION_TABLE)
+    ? (await sql<{ name: string }>`select name from ${sql.table(MIGRATION_TABLE)}`.execute(db)).rows
+    : [];
+  return {
+    pending: known.filter((m) => m.executedAt === undefined).map((m) => m.name),
+    unknown: applied.map((row) => row.name).filter((name) => !(name in migrations)),
+  };
+}
+
+/** Kysely's default name for the table of applied migrations. */
+const MIGRATION_TABLE = "kysely_migration";
