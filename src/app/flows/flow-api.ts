@@ -1,10 +1,12 @@
 import { authorize } from "../access/permissions.js";
 import type { Application, FlowRequest } from "../application.js";
 import { issueAssuranceToken } from "../assurance/assurance-tokens.js";
+import { canonicalJson } from "../audit/audit-chain.js";
 import { readStore, transact, type Context } from "../context.js";
 import { AppError } from "../errors.js";
 import { matchReturnUrl } from "../federation/return-urls.js";
-import type { FlowRecord, MandateVersionRecord } from "../records.js";
+import type { Repositories } from "../ports.js";
+import type { FlowRecord } from "../records.js";
 import { ASSURANCE_TOKEN_TYPE } from "../../core/assurance-claims.js";
 import type { Decision } from "../../core/decision.js";
 import { exemptionStanding } from "../../core/exemptions.js";
@@ -159,20 +161,18 @@ export function flowApiUseCases(
       // (an emergency uplift created since: the exemption no longer lets anyone through).
       const exemption = receipt.decision.exemption;
       if (exemption !== null) {
-        const { record, mandates } = await readStore(context, async (r) => ({
-          record: await r.exemptions.get(flow.tenant, exemption.id),
-          mandates: await r.mandates.listCurrent(),
-        }));
         const at = now().getTime();
+        const { record, since } = await readStore(context, async (r) => ({
+          record: await r.exemptions.get(flow.tenant, exemption.id),
+          since: await unexemptibleMandatesSince(r, receipt.decision, at),
+        }));
         if (
           record === undefined ||
           exemptionStanding(record, flow.tenant, receipt.principal, at) !== "usable"
         ) {
           await refuse("exemption_ended");
         }
-        if (unexemptibleMandatesSince(receipt.decision, mandates, at).length > 0) {
-          await refuse("mandate_changed");
-        }
+        if (since.length > 0) await refuse("mandate_changed");
       }
       // Signed first, handed out only if this request is the one that spends the code.
       const issued = await issueAssuranceToken(
@@ -227,18 +227,40 @@ function checkFirstFactor(request: FlowRequest): readonly AuthenticationEvent[] 
 }
 
 /**
- * The mandates that no exemption excuses, binding `decision`'s principal at `now`, that the
- * decision did not apply (in the version in force now).
+ * The mandates that no exemption excuses, binding `decision`'s principal at `now`, whose rules
+ * the decision did not apply: new since, or changed since in what they require of whom (a new
+ * version that only renames one is the rule applied). Bound as the engine binds: by the
+ * principal's population and the one it was treated as.
  */
-function unexemptibleMandatesSince(
+async function unexemptibleMandatesSince(
+  r: Repositories,
   decision: Decision,
-  current: readonly MandateVersionRecord[],
   now: number,
-): PlatformMandate[] {
-  const applied = new Set(decision.versions.mandates.map((m) => `${m.id}@${String(m.version)}`));
-  const population = decision.principal.treatedAs ?? decision.principal.population;
-  return unexemptibleMandatesFor(mandatesInForce(current), decision.tenant, population, now).filter(
-    (m) =>
-      (parseTime(m.activeFrom) ?? -Infinity) <= now && !applied.has(`${m.id}@${String(m.version)}`),
+): Promise<PlatformMandate[]> {
+  const applied = new Map(decision.versions.mandates.map((m) => [m.id, m.version]));
+  const { population, treatedAs } = decision.principal;
+  const inForce = mandatesInForce(await r.mandates.listCurrent());
+  const binding = new Set(
+    [population, ...(treatedAs === undefined ? [] : [treatedAs])].flatMap((p) =>
+      unexemptibleMandatesFor(inForce, decision.tenant, p, now),
+    ),
   );
+  const since: PlatformMandate[] = [];
+  for (const mandate of binding) {
+    if ((parseTime(mandate.activeFrom) ?? -Infinity) > now) continue;
+    const version = applied.get(mandate.id);
+    if (version === mandate.version) continue;
+    const before =
+      version === undefined
+        ? undefined
+        : (await r.mandates.history(mandate.id)).find((v) => v.version === version)?.mandate;
+    if (before === undefined || ruleOf(before) !== ruleOf(mandate)) since.push(mandate);
+  }
+  return since;
+}
+
+/** What a mandate requires of whom and when, as comparable text: all but its id, version and title. */
+function ruleOf(mandate: PlatformMandate): string {
+  const { id: _id, version: _version, title: _title, ...rule } = mandate;
+  return canonicalJson(rule);
 }

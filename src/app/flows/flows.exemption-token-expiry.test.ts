@@ -33,11 +33,11 @@ describe("an assurance token earned through an exemption", () => {
       .filter((e) => e.type === "flow.exchange_refused")
       .map((e) => e.payload["reason"]);
 
-  /** Alice's sign-in let through by a break-glass exemption that ends in `seconds`; its code. */
-  async function exemptedSignIn(seconds: number): Promise<string> {
+  /** A sign-in let through by a break-glass exemption that ends in `seconds`; its code. */
+  async function exemptedSignIn(seconds: number, principal = "alice"): Promise<string> {
     const approver = await w.h.caller(["exemption_approver"], ["acme"]);
     const requested = await w.h.app.exemptions.request(w.h.admin, "acme", {
-      principal: "alice",
+      principal,
       category: "break_glass",
       justification: "Locked out during an incident",
       owner: "secops",
@@ -48,7 +48,7 @@ describe("an assurance token earned through an exemption", () => {
     await w.h.app.exemptions.approve(approver, "acme", requested.id);
     exemptionId = requested.id;
     const { flow } = await w.h.app.flows.create(w.service.acme, "acme", {
-      principal: { id: "alice" },
+      principal: { id: principal },
       verified: [{ method: "password", source: "platform", at: inSeconds(0) }],
       returnTo: RETURN,
     });
@@ -106,6 +106,56 @@ describe("an assurance token earned through an exemption", () => {
       });
     }
     expect(await exchangeRefusals()).toEqual(["mandate_changed", "mandate_changed"]);
+  });
+
+  it("is issued after a new version of an applied mandate that changes only its title, not after one that asks more", async () => {
+    const floor = {
+      scope: { tenants: "all" as const },
+      require: { minAal: 1 as const },
+      exemptible: false,
+    };
+    const created = await w.h.app.mandates.create(w.h.admin, {
+      id: "floor",
+      mandate: { ...floor, title: "Old name" },
+      rationale: "floor",
+    });
+    const renamedCode = await exemptedSignIn(3600);
+    const renamed = await w.h.app.mandates.update(w.h.admin, "floor", {
+      mandate: { ...floor, title: "New name" },
+      rationale: "rename",
+      ifMatch: created.version,
+    });
+    expect((await w.h.app.flows.exchange(w.service.acme, { code: renamedCode })).expiresIn).toBe(
+      300,
+    );
+    const raisedCode = await exemptedSignIn(3600);
+    await w.h.app.mandates.update(w.h.admin, "floor", {
+      mandate: { ...floor, require: { minAal: 2 }, title: "New name" },
+      rationale: "uplift",
+      ifMatch: renamed.version,
+    });
+    await expect(
+      w.h.app.flows.exchange(w.service.acme, { code: raisedCode }),
+    ).rejects.toMatchObject({ code: "flow.code_invalid" });
+    expect(await exchangeRefusals()).toEqual(["mandate_changed"]);
+  });
+
+  it("is not issued once a new mandate binds the population an integration signing in with a password belongs to", async () => {
+    await w.h.app.principals.upsert(w.h.admin, "acme", "bot", { population: "integration" });
+    const code = await exemptedSignIn(3600, "bot");
+    await w.h.app.mandates.create(w.h.admin, {
+      id: "integrations",
+      mandate: {
+        scope: { tenants: "all", populations: ["integration"] },
+        require: { minAal: 2 },
+        exemptible: false,
+      },
+      rationale: "integrations with passwords",
+    });
+    await expect(w.h.app.flows.exchange(w.service.acme, { code })).rejects.toMatchObject({
+      code: "flow.code_invalid",
+    });
+    expect(await exchangeRefusals()).toEqual(["mandate_changed"]);
   });
 
   it("is issued under an exemptible mandate created since: the exemption excuses it", async () => {
