@@ -81,6 +81,20 @@ const refusedAsReadOnly = {
   details: { cause: expect.stringMatching(/read-?only/) as unknown },
 };
 
+/** Opens the application over `db` read-only and shows that the database refuses a write. */
+async function expectWritesRefused(db: string): Promise<void> {
+  const opened = await openApplication({ db, exemptions: DEFAULT_SETTINGS.exemptions }, undefined, {
+    readOnly: true,
+  });
+  try {
+    await expect(opened.bootstrap({ name: "second", force: true })).rejects.toMatchObject(
+      refusedAsReadOnly,
+    );
+  } finally {
+    await opened.close();
+  }
+}
+
 function expectRefusedAsBehind(result: Run): void {
   expect(result.exitCode).toBe(2);
   expect(result.stdout).toBe("");
@@ -265,18 +279,7 @@ describe("audit verify on a SQLite store", () => {
   it("opens the application read-only: the database refuses its writes", async () => {
     const file = await bootstrapped();
     const before = snapshot(file);
-    const opened = await openApplication(
-      { db: `sqlite:${file}`, exemptions: DEFAULT_SETTINGS.exemptions },
-      undefined,
-      { readOnly: true },
-    );
-    try {
-      await expect(opened.bootstrap({ name: "second", force: true })).rejects.toMatchObject(
-        refusedAsReadOnly,
-      );
-    } finally {
-      await opened.close();
-    }
+    await expectWritesRefused(`sqlite:${file}`);
     expect(snapshot(file)).toEqual(before);
   });
 });
@@ -386,18 +389,7 @@ describeOnPostgres(
     it("opens the application read-only: the database refuses its writes", async () => {
       database = await createTestDatabase();
       expect((await run(["bootstrap", "--db", database.url])).exitCode).toBe(0);
-      const opened = await openApplication(
-        { db: database.url, exemptions: DEFAULT_SETTINGS.exemptions },
-        undefined,
-        { readOnly: true },
-      );
-      try {
-        await expect(opened.bootstrap({ name: "second", force: true })).rejects.toMatchObject(
-          refusedAsReadOnly,
-        );
-      } finally {
-        await opened.close();
-      }
+      await expectWritesRefused(database.url);
     });
   },
 );
