@@ -111,7 +111,10 @@ const loopbackHttpOidc: OidcProtocolOptions = {
 export async function openApplication(
   config: Pick<Config, "db" | "exemptions"> &
     Partial<
-      Pick<Config, "encryptionKeys" | "publicUrl" | "host" | "port" | "decisions" | "idpNetwork">
+      Pick<
+        Config,
+        "encryptionKeys" | "publicUrl" | "host" | "port" | "decisions" | "idpNetwork" | "webauthn"
+      >
     >,
   metrics?: Metrics,
   options: OpenOptions = {},
@@ -140,7 +143,9 @@ export async function openApplication(
     // Tenants without WebAuthn settings default to the configured public URL (not the address
     // the server listens on, which is rarely what browsers see and may be an IP address).
     webauthn: {
-      protocol: createWebAuthnProtocol(),
+      protocol: createWebAuthnProtocol({
+        attestationRoots: config.webauthn?.attestationRoots ?? [],
+      }),
       ...(config.publicUrl === undefined ? {} : { publicUrl: config.publicUrl }),
     },
     ...(federation === undefined ? {} : { federation }),

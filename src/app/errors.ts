@@ -113,6 +113,8 @@ export const ERROR_CODES = {
   "webauthn.algorithm_not_allowed": "The credential's key algorithm was not requested.",
   "webauthn.aaguid_not_allowed": "This authenticator model is not allowed in this tenant.",
   "webauthn.attestation_rejected": "The authenticator's attestation did not verify.",
+  "webauthn.attestation_untrusted":
+    "The authenticator's attestation does not chain to a trusted root, so its model is not proven.",
   "webauthn.credential_unknown": "The credential is not one of this principal's.",
   "webauthn.credential_exists": "This credential is registered already.",
   "webauthn.no_credentials": "The principal has no WebAuthn credential: register one first.",

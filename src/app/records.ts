@@ -324,7 +324,7 @@ export interface WebAuthnCredentialRecord {
   /** The last signature counter accepted (0 for authenticators without one). */
   readonly signCount: number;
   readonly transports: readonly string[];
-  /** The authenticator model as it reported itself at registration (not proven without MDS). */
+  /** The authenticator model as it reported itself at registration: proven only when `attested`. */
   readonly aaguid: string;
   /** BE at registration; it must never change (checklist W5). A BE=1 credential stops at AAL2. */
   readonly backupEligible: boolean;
@@ -333,6 +333,11 @@ export interface WebAuthnCredentialRecord {
   readonly deviceType: "single_device" | "multi_device";
   /** Whether the user was verified at registration. */
   readonly userVerified: boolean;
+  /**
+   * Whether its attestation chained to a root the operator trusts at registration: hardware of
+   * the model its AAGUID names. Only such a credential reaches AAL3 (it must also be BE=0).
+   */
+  readonly attested: boolean;
   /** Failed verifications since the last success (NIST SP 800-63B §5.2.2). */
   readonly failedAttempts: number;
   readonly lockedAt?: string;

@@ -1,3 +1,4 @@
+import { X509Certificate } from "node:crypto";
 import { isIP } from "node:net";
 import { z } from "zod";
 
@@ -67,6 +68,31 @@ const trustProxy = z.union(
         return `a hop count cannot tell a proxy from a client that reaches the server directly (Fastify no longer honours one): ${instead}`;
       return "expected false or a list of proxy addresses or CIDR ranges";
     },
+  },
+);
+
+const PEM_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
+
+/** Whether `entry` holds PEM certificates, or one certificate's DER in base64, all readable. */
+function isCertificateText(entry: string): boolean {
+  const der = entry.replace(/\s+/g, "");
+  const certificates =
+    entry.match(PEM_BLOCK) ??
+    (/^[A-Za-z0-9+/]+={0,2}$/.test(der) ? [Buffer.from(der, "base64")] : []);
+  try {
+    for (const certificate of certificates) new X509Certificate(certificate);
+  } catch {
+    return false;
+  }
+  return certificates.length > 0;
+}
+
+const attestationRoot = z.custom<string>(
+  (entry) => typeof entry === "string" && isCertificateText(entry),
+  {
+    error: () =>
+      "expected PEM certificates, or one certificate's DER in base64 (as FIDO MDS lists attestationRootCertificates)",
+    abort: false,
   },
 );
 
@@ -147,6 +173,18 @@ export const configSchema = z.strictObject({
       max: count("a number of requests", 1, 1_000_000).default(300),
       windowSeconds: count("a number of seconds", 1, 86_400).default(60),
       maxAddresses: count("a number of addresses", 1_000, 10_000_000).default(100_000),
+    })
+    .prefault({}),
+  webauthn: z
+    .strictObject({
+      /**
+       * The roots that authenticator attestations must chain to for a WebAuthn credential to
+       * count as attested hardware of the model it names: authenticator vendors' attestation
+       * roots, as FIDO MDS lists them (`attestationRootCertificates`). Only attested,
+       * device-bound credentials reach AAL3, and only with roots can a tenant restrict its
+       * authenticator models. None by default: no credential is attested.
+       */
+      attestationRoots: z.array(attestationRoot).default([]),
     })
     .prefault({}),
   decisions: z

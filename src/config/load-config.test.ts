@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { AttestationVendor } from "../verifiers/webauthn/test-support/attestation-ca.js";
 import { ConfigError, loadConfig } from "./load-config.js";
 
 const dir = mkdtempSync(join(tmpdir(), "tenant-mfa-config-"));
@@ -40,6 +41,7 @@ describe("loadConfig", () => {
       },
       rateLimit: { enabled: true, max: 300, windowSeconds: 60, maxAddresses: 100_000 },
       decisions: { requireVerifiedEvidence: false },
+      webauthn: { attestationRoots: [] },
     });
   });
 
@@ -217,6 +219,32 @@ describe("loadConfig: rateLimit", () => {
         `rateLimit.perMinute: unknown key (from file ${file})`,
       ]),
     );
+  });
+});
+
+describe("loadConfig: webauthn.attestationRoots", () => {
+  it("takes PEM certificates and base64 DER, from the file and the environment", async () => {
+    const { rootPem } = await AttestationVendor.create();
+    const der = rootPem.replace(/-----[A-Z ]+-----|\s/g, "");
+    const file = writeConfig("roots.json", { webauthn: { attestationRoots: [rootPem, der] } });
+    expect(loadConfig({ file, env: {} }).webauthn.attestationRoots).toEqual([rootPem, der]);
+    const env = { TENANT_MFA_WEBAUTHN_ATTESTATION_ROOTS: JSON.stringify([der]) };
+    expect(loadConfig({ env }).webauthn.attestationRoots).toEqual([der]);
+  });
+
+  it("names each entry that is not a certificate, with the others", async () => {
+    const { rootPem } = await AttestationVendor.create();
+    const broken = rootPem.replace(/[A-Za-z]{20}/, "AAAAAAAAAAAAAAAAAAAA");
+    const file = writeConfig("bad-roots.json", {
+      webauthn: { attestationRoots: [rootPem, "yubico root", broken, 7] },
+    });
+    const expected = (index: number) =>
+      `webauthn.attestationRoots.${String(index)}: expected PEM certificates, or one certificate's DER in base64 (as FIDO MDS lists attestationRootCertificates) (from file ${file})`;
+    expect(problemsOf(() => loadConfig({ file, env: {} }))).toEqual([
+      expected(1),
+      expected(2),
+      expected(3),
+    ]);
   });
 });
 

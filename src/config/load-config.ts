@@ -63,6 +63,11 @@ const SETTABLE: readonly { path: readonly string[]; env: string; kind: Kind }[] 
     kind: "json",
   },
   { path: ["encryptionKeys"], env: "TENANT_MFA_ENCRYPTION_KEYS", kind: "json" },
+  {
+    path: ["webauthn", "attestationRoots"],
+    env: "TENANT_MFA_WEBAUTHN_ATTESTATION_ROOTS",
+    kind: "json",
+  },
 ];
 
 /** Where the configuration comes from; later sources win. */

@@ -67,6 +67,21 @@ describe("assurance-token claims", () => {
     });
   });
 
+  it("says `hwk` only for a key an attestation proved hardware, `pop` for one nothing proved", () => {
+    const amrOf = (attested: boolean | undefined) => {
+      const built = assuranceClaims(
+        decide({ evidence: { events: [password(), webauthn({ be: false, attested })] } }),
+        options,
+      );
+      return built.ok ? [built.claims.amr, built.claims.aal] : built.code;
+    };
+    expect([amrOf(true), amrOf(false), amrOf(undefined)]).toEqual([
+      [["hwk", "mfa"], 3],
+      [["mfa", "pop"], 2],
+      [["mfa", "pop"], 2],
+    ]);
+  });
+
   // Threat: a break-glass exemption ends, yet the sign-in it let through keeps a token that the
   // platform accepts after the end (and a code exchanged late gets a fresh one).
   describe("a token earned through an exemption", () => {

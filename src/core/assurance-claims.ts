@@ -119,9 +119,10 @@ export function assuranceClaims(
 
 /**
  * RFC 8176 §2 values for one event. A TOTP code and a saved recovery code are both one-time
- * passwords (`otp`); a WebAuthn key is `hwk` when device-bound and `swk` when synced (user
- * verification has no value of its own: `aal` and `mfa` carry it); an IdP's own `amr` values are
- * kept as it sent them.
+ * passwords (`otp`); a WebAuthn key is `hwk` only when an attestation proved it hardware and it
+ * is device-bound, `swk` when synced, and `pop` (which leaves open where the key is kept)
+ * otherwise; user verification has no value of its own (`aal` and `mfa` carry it). An IdP's own
+ * `amr` values are kept as it sent them.
  */
 function amrValues(event: AuthenticationEvent): readonly string[] {
   switch (event.method) {
@@ -131,7 +132,8 @@ function amrValues(event: AuthenticationEvent): readonly string[] {
     case "recovery_code":
       return ["otp"];
     case "webauthn":
-      return [event.backupEligible ? "swk" : "hwk"];
+      if (event.backupEligible) return ["swk"];
+      return [event.attested === true ? "hwk" : "pop"];
     case "federated": {
       const amr = event.claims?.amr;
       return Array.isArray(amr) ? amr.filter((value) => typeof value === "string") : [];

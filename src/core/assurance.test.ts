@@ -41,9 +41,27 @@ describe("assurance classification (NIST SP 800-63B-4)", () => {
       false,
     ],
     [
-      "WebAuthn with UV, device-bound, is AAL3 and phishing-resistant",
-      [webauthn({ uv: true, be: false })],
+      "WebAuthn with UV, device-bound, attested hardware, is AAL3 and phishing-resistant",
+      [webauthn({ uv: true, be: false, attested: true })],
       3,
+      true,
+    ],
+    [
+      "WebAuthn with UV, device-bound but not attested, is AAL2: nothing proves hardware",
+      [webauthn({ uv: true, be: false })],
+      2,
+      true,
+    ],
+    [
+      "WebAuthn with UV, device-bound, attestation not trusted (false), is AAL2",
+      [webauthn({ uv: true, be: false, attested: false })],
+      2,
+      true,
+    ],
+    [
+      "WebAuthn with UV, attested but synced (BE=1), is AAL2: the key leaves the device",
+      [webauthn({ uv: true, be: true, attested: true })],
+      2,
       true,
     ],
     ["WebAuthn with UV, synced passkey, is AAL2 only", [webauthn({ uv: true, be: true })], 2, true],
@@ -54,9 +72,15 @@ describe("assurance classification (NIST SP 800-63B-4)", () => {
       true,
     ],
     [
-      "password + device-bound WebAuthn without UV is AAL3",
-      [password(), webauthn({ uv: false, be: false })],
+      "password + attested device-bound WebAuthn without UV is AAL3",
+      [password(), webauthn({ uv: false, be: false, attested: true })],
       3,
+      true,
+    ],
+    [
+      "password + device-bound WebAuthn without UV, not attested, is AAL2",
+      [password(), webauthn({ uv: false, be: false })],
+      2,
       true,
     ],
     [

@@ -1,4 +1,4 @@
-import type { AuthenticationEvent } from "./evidence.js";
+import type { AuthenticationEvent, WebAuthnEvent } from "./evidence.js";
 import { isCanonicalShape, toCanonicalTime } from "./time.js";
 import type { Aal, EventSource, Method } from "./vocabulary.js";
 
@@ -50,7 +50,8 @@ function inUtc(event: AuthenticationEvent): AuthenticationEvent {
  * The assurance a single event proves on its own (NIST SP 800-63B-4 §2.1–2.3):
  * - a password, TOTP code or recovery code (look-up secret) is one factor: AAL1;
  * - WebAuthn is phishing-resistant; with user verification it is a multi-factor cryptographic
- *   authenticator (AAL2, or AAL3 when device-bound); without it, one factor (AAL1);
+ *   authenticator (AAL2, or AAL3 when it is attested hardware and device-bound); without it,
+ *   one factor (AAL1);
  * - a federated event proves what its verified claims were mapped to, and nothing more.
  */
 export function assuranceOf(event: AuthenticationEvent): { aal: Aal; phishingResistant: boolean } {
@@ -60,13 +61,19 @@ export function assuranceOf(event: AuthenticationEvent): { aal: Aal; phishingRes
     case "recovery_code":
       return { aal: 1, phishingResistant: false };
     case "webauthn":
-      return {
-        aal: event.userVerified ? (event.backupEligible ? 2 : 3) : 1,
-        phishingResistant: true,
-      };
+      return { aal: event.userVerified ? cryptographicAal(event) : 1, phishingResistant: true };
     case "federated":
       return { aal: event.assurance.aal, phishingResistant: event.assurance.phishingResistant };
   }
+}
+
+/**
+ * What a WebAuthn credential's key proves beside another factor, or with user verification:
+ * AAL3 only for hardware-based authenticators (SP 800-63B-4 §2.3.1), which the platform knows
+ * from a verified attestation and a key that never leaves the device (BE=0); AAL2 otherwise.
+ */
+function cryptographicAal(event: WebAuthnEvent): Aal {
+  return event.attested === true && !event.backupEligible ? 3 : 2;
 }
 
 /**
@@ -82,8 +89,9 @@ export function isPrimaryFactor(event: AuthenticationEvent): boolean {
  * The assurance of a first factor followed by a second one of a different kind, or `undefined`
  * when the pair is not multi-factor (NIST SP 800-63B-4 §2.2–2.3):
  * - password + look-up secret or single-factor OTP: AAL2;
- * - password + single-factor cryptographic authenticator: AAL2, AAL3 when device-bound
- *   (a synced credential never reaches AAL3, Appendix B), and phishing-resistant.
+ * - password + single-factor cryptographic authenticator: AAL2, AAL3 when it is attested
+ *   hardware and device-bound (a synced credential never reaches AAL3, Appendix B), and
+ *   phishing-resistant.
  * A WebAuthn step that verified the user is already multi-factor and is not paired.
  */
 export function pairAssurance(
@@ -96,7 +104,7 @@ export function pairAssurance(
     case "webauthn":
       return second.userVerified
         ? undefined
-        : { aal: second.backupEligible ? 2 : 3, phishingResistant: true };
+        : { aal: cryptographicAal(second), phishingResistant: true };
     case "password":
     case "federated":
       return undefined;

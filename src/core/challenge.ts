@@ -83,7 +83,8 @@ export function challengeOptions(context: GuidanceContext): ChallengeOption[] {
   let everyOptionNeedsFirstFactor = true;
   for (const a of context.authenticators) {
     if (a.method === "webauthn") {
-      if (!webauthnCanMeet || (needsAal3 && a.backupEligible) || (needsUv && !a.userVerifying)) {
+      const canReachAal3 = a.attested === true && !a.backupEligible;
+      if (!webauthnCanMeet || (needsAal3 && !canReachAal3) || (needsUv && !a.userVerifying)) {
         continue;
       }
       if (a.userVerifying) everyOptionNeedsFirstFactor = false;

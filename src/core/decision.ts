@@ -8,7 +8,8 @@ import type { Aal, ExemptionCategory, Mode, Outcome, Population, RiskLevel } fro
  *
  * - `reauthenticate`: the platform must check its own first factor again (stale or missing).
  * - `verify`: verify an enrolled authenticator of this method.
- * - `enroll`: enrol a new authenticator; `deviceBound` when a synced passkey is not enough (AAL3).
+ * - `enroll`: enrol a new authenticator; `deviceBound` when a passkey is not enough (AAL3): a
+ *   hardware security key whose attestation the platform can verify, which keeps its key.
  * - `idp_step_up`: sign in again at the tenant's IdP, requesting these values (REFEDS MFA).
  */
 export type ChallengeOption =

@@ -350,6 +350,45 @@ describe("mandate dominance against each mandate's own requirement (DESIGN invar
   });
 });
 
+describe("hardware assurance", () => {
+  // Threat: a software authenticator or a synced passkey counted as a hardware security key.
+  // AAL3 needs a hardware-based authenticator (SP 800-63B-4 §2.3.1): on the platform only a
+  // credential whose attestation was trusted and whose key cannot leave it (BE=0) proves it.
+  it("an AAL3 proof on the platform always rests on an attested, device-bound credential", () => {
+    let aal3 = 0;
+    fc.assert(
+      fc.property(evaluationInputArb(), (input) => {
+        const proof = decide(input).satisfiedBy;
+        if (proof === null || proof.aal < 3) return;
+        aal3 += 1;
+        const hardware = proof.events.some(
+          (e) =>
+            e.method === "federated" ||
+            (e.method === "webauthn" && e.attested === true && !e.backupEligible),
+        );
+        expect(hardware, JSON.stringify(proof.events)).toBe(true);
+      }),
+      { numRuns: 2000 },
+    );
+    expect(aal3).toBeGreaterThan(0);
+  });
+
+  it("taking the attestation off every WebAuthn event never keeps an AAL3 proof", () => {
+    fc.assert(
+      fc.property(evaluationInputArb(), (input) => {
+        const events = input.evidence.events.map((e) =>
+          e.method === "webauthn" ? omit(e, "attested") : e,
+        );
+        const proof = decide({ ...input, evidence: { ...input.evidence, events } }).satisfiedBy;
+        if (proof === null) return;
+        const platformOnly = proof.events.every((e) => e.method !== "federated");
+        if (platformOnly) expect(proof.aal).toBeLessThan(3);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+});
+
 describe("monotonicity in evidence", () => {
   // Threat to availability and to reasoning about the engine: more proof must never count
   // against a sign-in. A valid event (not after now, from this tenant's IdP) only adds

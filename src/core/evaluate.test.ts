@@ -262,7 +262,7 @@ describe("freshness and reauthentication", () => {
   it.each(reauth)("NIST default reauthentication: %s", (_name, aal, secondsAgo, outcome) => {
     const d = decide({
       policy: policy("platform_mfa", { require: { minAal: aal as 2 | 3 } }),
-      evidence: { events: [webauthn({ uv: true, be: false, secondsAgo })] },
+      evidence: { events: [webauthn({ uv: true, be: false, attested: true, secondsAgo })] },
     });
     expect(d.outcome).toBe(outcome);
     if (outcome === "challenge") expect(codes(d)).toContain("session.reauth_interval_exceeded");
@@ -532,7 +532,7 @@ describe("step-up for a sensitive action", () => {
   it("allows when the evidence already meets the step-up", () => {
     const d = decide({
       stepUp: { minAal: 3 },
-      evidence: { events: [webauthn({ uv: true, be: false })] },
+      evidence: { events: [webauthn({ uv: true, be: false, attested: true })] },
     });
     expect(d.outcome).toBe("allow");
   });
@@ -711,6 +711,39 @@ describe("challenge guidance", () => {
       { kind: "enroll", method: "webauthn", userVerification: "required", deviceBound: true },
     ]);
     expect(codes(d)).toContain("requirement.unmet.aal3");
+  });
+
+  it("offers for AAL3 only an enrolled key whose attestation was trusted, else asks for one", () => {
+    const withKeys = (attested: boolean | undefined) =>
+      decide({
+        policy: policy("phishing_resistant", { require: { minAal: 3 } }),
+        principal: {
+          id: "alice",
+          population: "direct",
+          authenticators: [
+            {
+              method: "webauthn",
+              id: "key",
+              userVerifying: true,
+              backupEligible: false,
+              ...(attested === undefined ? {} : { attested }),
+            },
+          ],
+        },
+      }).challenge;
+    const enrol = { kind: "enroll", method: "webauthn", userVerification: "required" };
+    expect([withKeys(undefined), withKeys(false), withKeys(true)]).toEqual([
+      [{ ...enrol, deviceBound: true }],
+      [{ ...enrol, deviceBound: true }],
+      [
+        {
+          kind: "verify",
+          method: "webauthn",
+          authenticatorId: "key",
+          userVerification: "required",
+        },
+      ],
+    ]);
   });
 
   it("uses the IdP's own request values when the tenant registered them", () => {

@@ -38,8 +38,9 @@ export interface RecoveryCodeEvent extends EventBase, VerifiedOnPlatform {
 
 /**
  * A WebAuthn assertion. Phishing-resistant (verifier-name binding). With user verification it is
- * a multi-factor cryptographic authenticator; without it, one factor. A backup-eligible (synced)
- * credential never reaches AAL3 (SP 800-63B-4 Appendix B).
+ * a multi-factor cryptographic authenticator; without it, one factor. AAL3 needs a hardware-based
+ * authenticator (SP 800-63B-4 §2.3.1): one whose attestation proved it (`attested`) and whose key
+ * cannot leave it (BE=0; a synced credential never reaches AAL3, Appendix B).
  */
 export interface WebAuthnEvent extends EventBase, VerifiedOnPlatform {
   readonly method: "webauthn";
@@ -48,6 +49,12 @@ export interface WebAuthnEvent extends EventBase, VerifiedOnPlatform {
   readonly userVerified: boolean;
   /** The BE flag of the verified authenticator data. */
   readonly backupEligible: boolean;
+  /**
+   * Whether the credential's attestation, verified at its registration, chained to a root the
+   * operator trusts (a vendor's hardware). Absent: not attested, as the authenticator's own
+   * word proves no hardware.
+   */
+  readonly attested?: boolean;
   readonly credentialId?: string;
 }
 
@@ -105,5 +112,7 @@ export type EnrolledAuthenticator =
       /** Whether the credential can verify the user (PIN or biometric), as seen at registration. */
       readonly userVerifying: boolean;
       readonly backupEligible: boolean;
+      /** Whether its attestation proved hardware at registration (see {@link WebAuthnEvent}). */
+      readonly attested?: boolean;
     }
   | { readonly method: "recovery_code"; readonly remaining: number };

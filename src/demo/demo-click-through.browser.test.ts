@@ -158,7 +158,7 @@ interface Tab {
       await page.getByRole("button", { name: "Set up a passkey" }).click();
       await page.getByRole("button", { name: "Create passkey" }).click();
       await backOnPlatform(page);
-      await expectToken(page, "bob", "AAL3");
+      await expectToken(page, "bob", "AAL2");
       expect(await claim(page, "Phishing-resistant (phr)")).toBe("yes");
       await page.getByRole("button", { name: "Sensitive action" }).click();
       await backOnPlatform(page);

@@ -84,6 +84,7 @@ export const ERROR_STATUSES = {
   "webauthn.algorithm_not_allowed": 422,
   "webauthn.aaguid_not_allowed": 422,
   "webauthn.attestation_rejected": 422,
+  "webauthn.attestation_untrusted": 422,
   "webauthn.credential_unknown": 422,
   "webauthn.credential_exists": 409,
   "webauthn.no_credentials": 422,

@@ -283,6 +283,12 @@ const authenticationEvent = z.discriminatedUnion("method", [
     claims: claims.optional(),
     userVerified: z.boolean(),
     backupEligible: z.boolean(),
+    attested: z
+      .boolean()
+      .optional()
+      .describe(
+        "The credential's attestation chained to a trusted root at registration (hardware); needed, with BE=0, for AAL3. Absent: false.",
+      ),
     credentialId: storableString().max(1024).optional(),
     verification,
   }),
@@ -317,6 +323,7 @@ const enrolledAuthenticator = z.discriminatedUnion("method", [
     label: text(200).optional(),
     userVerifying: z.boolean(),
     backupEligible: z.boolean(),
+    attested: z.boolean().optional(),
   }),
   z.strictObject({ method: z.literal("recovery_code"), remaining: z.int().min(0) }),
 ]);

@@ -352,8 +352,13 @@ export const webauthnAuthenticatorView = z.object({
   transports: z.array(z.string()),
   aaguid: z
     .string()
-    .describe("The model as the authenticator reported it (not proven without MDS)."),
+    .describe("The model as the authenticator reported it: proven only when `attested`."),
   backupEligible: z.boolean().describe("BE at registration: a synced passkey, capped at AAL2."),
+  attested: z
+    .boolean()
+    .describe(
+      "Its attestation chained to a root the operator trusts at registration: hardware of the model its AAGUID names. AAL3 needs it (and BE=0).",
+    ),
   backupState: z.boolean().describe("BS as last seen."),
   deviceType: z.enum(["single_device", "multi_device"]),
   userVerified: z.boolean().describe("Whether the user was verified at registration."),
@@ -407,6 +412,7 @@ export const webauthnVerification = z.object({
     at: time,
     userVerified: z.boolean(),
     backupEligible: z.boolean(),
+    attested: z.boolean(),
     credentialId: z.string(),
     verification: z
       .string()

@@ -128,6 +128,10 @@ const POSTURES: Readonly<Record<Posture, RequirementSpec>> = {
   mfa_optional: { minAal: 1 },
 };
 
+/** What a WebAuthn key proves beside a second factor or with UV: AAL3 only as attested hardware. */
+const hardwareAal = (event: { attested?: boolean; backupEligible: boolean }): Aal =>
+  event.attested === true && !event.backupEligible ? 3 : 2;
+
 const slot = (method: Method): string => `context.ev.${method}`;
 
 /** An idle-timeout test: the assurance or the last activity is within `idle` seconds. */
@@ -405,7 +409,7 @@ function evidenceDigest(input: EvaluationInput, nowMs: number): Record<string, D
         offer(event.method, { aal: 1, pr: false, uv: true, ...single });
         break;
       case "webauthn": {
-        const aal = event.userVerified ? (event.backupEligible ? 2 : 3) : 1;
+        const aal = event.userVerified ? hardwareAal(event) : 1;
         offer("webauthn", { aal, pr: true, uv: event.userVerified, ...single });
         break;
       }
@@ -431,7 +435,7 @@ function evidenceDigest(input: EvaluationInput, nowMs: number): Record<string, D
       if (e.method === "totp" || e.method === "recovery_code") {
         offer(e.method, { aal: 2, pr: false, uv: true, ...span });
       } else if (e.method === "webauthn" && !e.userVerified) {
-        offer("webauthn", { aal: e.backupEligible ? 2 : 3, pr: true, uv: false, ...span });
+        offer("webauthn", { aal: hardwareAal(e), pr: true, uv: false, ...span });
       }
     }
   }

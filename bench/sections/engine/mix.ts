@@ -229,6 +229,7 @@ class EventFactory {
     return { method: "recovery_code", source: "platform", at: this.at(ago) };
   }
 
+  /** A device-bound key in the mix is an attested security key; a synced passkey is not. */
   webauthn(ago: number, userVerified: boolean, backupEligible: boolean): AuthenticationEvent {
     return {
       method: "webauthn",
@@ -236,6 +237,7 @@ class EventFactory {
       at: this.at(ago),
       userVerified,
       backupEligible,
+      attested: !backupEligible,
       credentialId: `cred-${String(between(this.random, 1, 9999))}`,
     };
   }
@@ -326,6 +328,7 @@ function authenticatorsFor(
         id: event.credentialId ?? "key-1",
         userVerifying: event.userVerified,
         backupEligible: event.backupEligible,
+        attested: event.attested === true,
       });
     }
   }

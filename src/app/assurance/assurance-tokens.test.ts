@@ -38,7 +38,14 @@ describe("assurance tokens", () => {
     const at = h.clock.now().toISOString();
     const decision = await decide([
       { method: "password", source: "platform", at },
-      { method: "webauthn", source: "platform", at, userVerified: true, backupEligible: false },
+      {
+        method: "webauthn",
+        source: "platform",
+        at,
+        userVerified: true,
+        backupEligible: false,
+        attested: true,
+      },
     ]);
     expect(decision.outcome).toBe("allow");
     const token = await issue(decision);

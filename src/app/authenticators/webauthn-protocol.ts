@@ -46,6 +46,7 @@ export type WebAuthnRejectionCode =
   | "webauthn.algorithm_not_allowed"
   | "webauthn.aaguid_not_allowed"
   | "webauthn.attestation_rejected"
+  | "webauthn.attestation_untrusted"
   | "webauthn.credential_unknown";
 
 /** A refusal: the stable code and a detail for logs and people (never key material). */
@@ -64,12 +65,20 @@ export interface RegisteredCredential {
   readonly algorithm: number;
   readonly signCount: number;
   readonly transports: readonly string[];
-  /** The authenticator model as reported (without FIDO MDS it is not proven). */
+  /** The authenticator model as reported: proven only when `attested`. */
   readonly aaguid: string;
   readonly backupEligible: boolean;
   readonly backupState: boolean;
   readonly userVerified: boolean;
   readonly attestationFormat: string;
+  /**
+   * Whether the attestation chains to a root the operator trusts: the key is in an authenticator
+   * of the model its AAGUID names, a vendor's hardware. Only such a credential, device-bound and
+   * verifying the user, reaches AAL3 (NIST SP 800-63B-4 §2.3: hardware-based).
+   */
+  readonly attested: boolean;
+  /** The subject of that root, for the audit log. */
+  readonly attestationRoot?: string;
 }
 
 /** The outcome of a registration ceremony. */
@@ -114,6 +123,12 @@ export function isSignCountRegression(stored: number, received: number): boolean
 
 /** WebAuthn registration and authentication: options out, responses verified. */
 export interface WebAuthnProtocol {
+  /**
+   * Whether the operator configured attestation roots. Without any, no credential is attested,
+   * so no tenant can restrict its authenticator models (nothing would prove them).
+   */
+  readonly verifiesAttestation: boolean;
+
   /** Options for `navigator.credentials.create()`. */
   registrationOptions(input: {
     readonly rp: RelyingParty;
@@ -137,8 +152,10 @@ export interface WebAuthnProtocol {
     readonly challenge: string;
     readonly rp: RelyingParty;
     readonly userVerification: UserVerificationPolicy;
-    /** AAGUIDs allowed; empty: any model. */
+    /** AAGUIDs allowed, each proven by an attestation; empty: any model, attested or not. */
     readonly aaguids: readonly string[];
+    /** The time the attestation's certificates must be valid at (the use case's clock). */
+    readonly at: Date;
   }): Promise<RegistrationVerification>;
 
   /** Options for `navigator.credentials.get()`, limited to `allowCredentials`. */

@@ -44,10 +44,15 @@ function originProblem(origin: string, rpId: string): string | undefined {
   return undefined;
 }
 
-/** Checks settings as an administrator sent them, filling defaults; all problems at once. */
+/**
+ * Checks settings as an administrator sent them, filling defaults; all problems at once. A list
+ * of authenticator models needs attestation roots in the server's configuration: without them
+ * no model is proven, and the list would admit nothing (or, trusted as reported, anything).
+ */
 export function validateWebAuthnSettings(
   input: WebAuthnSettingsInput,
   tenantName: string,
+  server: { readonly verifiesAttestation: boolean },
 ): WebAuthnSettings {
   const problems: string[] = [];
   const rpId = input.rpId;
@@ -68,6 +73,11 @@ export function validateWebAuthnSettings(
   const aaguids = (input.aaguids ?? []).map((a) => a.toLowerCase());
   for (const aaguid of aaguids) {
     if (!AAGUID.test(aaguid)) problems.push(`${aaguid} is not an AAGUID`);
+  }
+  if (aaguids.length > 0 && !server.verifiesAttestation) {
+    problems.push(
+      "aaguids need attestation roots in the server's configuration (webauthn.attestationRoots), which has none: no model could be proven",
+    );
   }
   if (problems.length > 0) {
     throw new AppError("webauthn.settings_invalid", problems.join("; "), { problems });
@@ -104,6 +114,7 @@ export function defaultWebAuthnSettings(
     return validateWebAuthnSettings(
       { rpId: url.hostname, rpName: tenantName, origins: [url.origin] },
       tenantName,
+      { verifiesAttestation: false },
     );
   } catch {
     return undefined;

@@ -73,6 +73,7 @@ describe("WebAuthn ceremonies", () => {
         at: w.h.clock.now().toISOString(),
         userVerified: true,
         backupEligible: false,
+        attested: false,
         credentialId: view.credentialId,
         verification: expect.stringMatching(/^evt_/),
       },

@@ -210,7 +210,9 @@ export function webauthnUseCases(
       try {
         return await transact(context, async (r) => {
           const owner = await requireTenant(r, tenant);
-          const settings = validateWebAuthnSettings(input, tenantName(owner));
+          const settings = validateWebAuthnSettings(input, tenantName(owner), {
+            verifiesAttestation: parts?.protocol.verifiesAttestation ?? false,
+          });
           const record = {
             ...settings,
             tenant,
@@ -296,6 +298,7 @@ export function webauthnUseCases(
             rp: rpOf(settings),
             userVerification: settings.userVerification,
             aaguids: settings.aaguids,
+            at: now,
           });
       const outcome = await transact(
         context,
@@ -339,6 +342,7 @@ export function webauthnUseCases(
             backupState: credential.backupState,
             deviceType: credential.backupEligible ? "multi_device" : "single_device",
             userVerified: credential.userVerified,
+            attested: credential.attested,
             failedAttempts: 0,
             createdAt: now.toISOString(),
           };
@@ -360,6 +364,10 @@ export function webauthnUseCases(
               aaguid: record.aaguid,
               algorithm: record.algorithm,
               attestationFormat: credential.attestationFormat,
+              attested: record.attested,
+              ...(credential.attestationRoot === undefined
+                ? {}
+                : { attestationRoot: credential.attestationRoot }),
               backupEligible: record.backupEligible,
               backupState: record.backupState,
               userVerified: record.userVerified,
@@ -587,6 +595,7 @@ export function webauthnUseCases(
             userVerified: verification.userVerified,
             backupEligible: verification.backupEligible,
             backupState: verification.backupState,
+            attested: fresh.attested,
             signCount: next,
             ...(warnings.length > 0 ? { warnings: warnings.map((w) => w.code) } : {}),
           },
@@ -614,6 +623,7 @@ export function webauthnUseCases(
         at: audited.at,
         userVerified: verification.ok && verification.userVerified,
         backupEligible: record.backupEligible,
+        attested: record.attested,
         credentialId: record.credentialId,
         verification: audited.id,
       };

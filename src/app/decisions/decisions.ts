@@ -41,7 +41,11 @@ function summarise(request: DecisionRequest, population: Population): Record<str
       at: inUtc(e.at),
       source: e.source,
       ...(e.method === "webauthn"
-        ? { userVerified: e.userVerified, backupEligible: e.backupEligible }
+        ? {
+            userVerified: e.userVerified,
+            backupEligible: e.backupEligible,
+            ...(e.attested === undefined ? {} : { attested: e.attested }),
+          }
         : {}),
       // Which of tenant-mfa's own verifications the event came from; none: the caller's word.
       ...("verification" in e && e.verification !== undefined

@@ -205,6 +205,8 @@ describe("platform MFA evidence, checked against tenant-mfa's record of its veri
       { ...event, backupEligible: true },
       { ...event, userVerified: false },
       { ...event, credentialId: "c29tZW9uZS1lbHNl" },
+      // Hardware its registration never proved: AAL3 if believed.
+      { ...event, attested: true },
     ]) {
       expect(await outcomeOf(decide(dressed))).toMatchObject({ code: "evidence.unverified" });
     }

@@ -73,6 +73,8 @@ export async function checkNamedVerifications(
       event.method === "webauthn" &&
       (event.userVerified !== payload.userVerified ||
         event.backupEligible !== payload.backupEligible ||
+        // Recorded before attestation was kept: not attested.
+        (event.attested ?? false) !== (payload.attested ?? false) ||
         (event.credentialId !== undefined && event.credentialId !== payload.credentialId))
     ) {
       throw unverified(index, "does not carry the flags and credential its verification recorded.");

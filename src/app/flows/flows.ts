@@ -156,6 +156,7 @@ export function flowUseCases(
           label: c.name,
           userVerifying: c.userVerified,
           backupEligible: c.backupEligible,
+          attested: c.attested,
         })),
         ...(remaining > 0 ? [{ method: "recovery_code" as const, remaining }] : []),
       ],
@@ -589,6 +590,7 @@ export function flowUseCases(
             at: now().toISOString(),
             userVerified: credential.userVerified,
             backupEligible: credential.backupEligible,
+            attested: credential.attested,
             credentialId: credential.credentialId,
           });
         } catch (error) {

@@ -7,6 +7,7 @@ import {
   type Knobs,
   type SoftAuthenticatorOptions,
 } from "../../verifiers/webauthn/test-support/soft-authenticator.js";
+import { createWebAuthnProtocol } from "../../verifiers/webauthn/index.js";
 import { openHarness, type Harness } from "./harness.js";
 
 /** The origin and RP id every tenant gets by default in tests (the harness's public URL). */
@@ -41,10 +42,22 @@ export interface WebAuthnWorld {
   close(): Promise<void>;
 }
 
+/**
+ * Opens the world; `attestationRoots` are the operator's (as `webauthn.attestationRoots`), for
+ * the real verifier with the harness's public URL.
+ */
 export async function openWebAuthnWorld(
-  options: { webauthn?: WebAuthnParts } = {},
+  options: { webauthn?: WebAuthnParts; attestationRoots?: readonly string[] } = {},
 ): Promise<WebAuthnWorld> {
-  const h = await openHarness(options.webauthn === undefined ? {} : { webauthn: options.webauthn });
+  const webauthn =
+    options.webauthn ??
+    (options.attestationRoots === undefined
+      ? undefined
+      : {
+          protocol: createWebAuthnProtocol({ attestationRoots: options.attestationRoots }),
+          publicUrl: TEST_ORIGIN,
+        });
+  const h = await openHarness(webauthn === undefined ? {} : { webauthn });
   for (const tenant of ["acme", "globex"]) {
     await h.app.tenants.create(h.admin, { id: tenant, name: `${tenant} corp` });
     for (const principal of ["alice", "bob"]) {

@@ -35,14 +35,16 @@ export const recoveryCode = (secondsAgo = 30): RecoveryCodeEvent => ({
   at: ago(secondsAgo),
 });
 
+/** A WebAuthn event; `attested` left out unless given (absent: not attested). */
 export const webauthn = (
-  options: { uv?: boolean; be?: boolean; secondsAgo?: number } = {},
+  options: { uv?: boolean; be?: boolean; attested?: boolean | undefined; secondsAgo?: number } = {},
 ): WebAuthnEvent => ({
   method: "webauthn",
   source: "platform",
   at: ago(options.secondsAgo ?? 30),
   userVerified: options.uv ?? true,
   backupEligible: options.be ?? false,
+  ...(options.attested === undefined ? {} : { attested: options.attested }),
 });
 
 export const federated = (

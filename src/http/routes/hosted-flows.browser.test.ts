@@ -149,10 +149,12 @@ const suite = browserSuiteSkip("hosted flows in Chromium");
     await page.getByRole("button", { name: /Create passkey|Register security key/ }).click();
     expect(await tokenFor(page, bob)).toMatchObject({
       tenant: "globex",
-      aal: 3,
+      // AAL2: no attestation proved the key hardware (attestation `none`, the default).
+      aal: 2,
       phr: true,
       // The passkey with user verification is multi-factor on its own: the password is not needed.
-      amr: ["hwk", "mfa"],
+      // `pop`, not `hwk`: nothing says where the key is kept.
+      amr: ["mfa", "pop"],
     });
 
     // A sensitive action wants a verification of at most a second ago: only that is asked.

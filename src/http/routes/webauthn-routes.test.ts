@@ -4,6 +4,8 @@
 // does not reach AAL3 (SP 800-63B-4 Appendix B).
 import type { LightMyRequestResponse } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createWebAuthnProtocol } from "../../verifiers/webauthn/index.js";
+import { AttestationVendor } from "../../verifiers/webauthn/test-support/attestation-ca.js";
 import { SoftAuthenticator } from "../../verifiers/webauthn/test-support/soft-authenticator.js";
 import { openTestServer, type TestServer } from "../test-support/open-test-server.js";
 
@@ -23,8 +25,15 @@ async function setPolicy(policy: Record<string, unknown>): Promise<void> {
   expect(put.statusCode, put.body).toBe(200);
 }
 
+let vendor: AttestationVendor;
 beforeAll(async () => {
-  t = await openTestServer();
+  vendor = await AttestationVendor.create("Keys Inc");
+  t = await openTestServer({
+    webauthn: {
+      protocol: createWebAuthnProtocol({ attestationRoots: [vendor.rootPem] }),
+      publicUrl: ORIGIN,
+    },
+  });
   await t.call("POST", "/v1/tenants", { key: t.adminKey, body: { id: "acme", name: "Acme Corp" } });
   await t.call("PUT", "/v1/tenants/acme/principals/alice", {
     key: t.adminKey,
@@ -116,6 +125,7 @@ describe("WebAuthn over HTTP", () => {
       at: t.clock.now().toISOString(),
       userVerified: true,
       backupEligible: false,
+      attested: false,
       credentialId: credential.credentialId,
       verification: expect.stringMatching(/^evt_/),
     });
@@ -146,7 +156,7 @@ describe("WebAuthn over HTTP", () => {
     expect(listed.body).not.toContain("publicKey");
   });
 
-  it("keeps a synced passkey (BE=1) below AAL3, where a device-bound key reaches it", async () => {
+  it("keeps a synced passkey (BE=1) and an unattested key below AAL3, where an attested device-bound key reaches it", async () => {
     await setPolicy({ posture: "phishing_resistant", require: { minAal: 3 } });
     try {
       const synced = new SoftAuthenticator({
@@ -161,12 +171,29 @@ describe("WebAuthn over HTTP", () => {
       expect(syncedEvent).toMatchObject({ backupEligible: true, userVerified: true });
       expect((await decide(syncedEvent)).json()).not.toMatchObject({ outcome: "allow" });
 
-      const bound = new SoftAuthenticator({ origin: ORIGIN });
-      await register(bound, "security key");
+      const unproven = new SoftAuthenticator({ origin: ORIGIN, attestation: "packed-self" });
+      await register(unproven, "software key");
+      const unprovenEvent = (await authenticate(unproven)).finished.json<{
+        event: Record<string, unknown>;
+      }>().event;
+      expect(unprovenEvent).toMatchObject({ backupEligible: false, attested: false });
+      expect((await decide(unprovenEvent)).json()).not.toMatchObject({ outcome: "allow" });
+
+      const model = "cb69481e-8ff7-4039-93ec-0a2729a154a8";
+      const bound = new SoftAuthenticator({
+        origin: ORIGIN,
+        aaguid: model,
+        attestation: await vendor.batch({ aaguid: model }),
+      });
+      expect(await register(bound, "security key")).toMatchObject({ attested: true });
       const boundEvent = (await authenticate(bound)).finished.json<{
         event: Record<string, unknown>;
       }>().event;
-      expect((await decide(boundEvent)).json()).toMatchObject({ outcome: "allow" });
+      expect(boundEvent).toMatchObject({ attested: true });
+      expect((await decide(boundEvent)).json()).toMatchObject({
+        outcome: "allow",
+        satisfiedBy: { aal: 3 },
+      });
     } finally {
       await setPolicy({ posture: "phishing_resistant" });
     }

@@ -3,7 +3,8 @@
 // RP id is the tenant's own (`acme.localhost`). The server is reached through its HTTP API, as the
 // platform's backend would reach it. Threats: an assertion without user verification counted as
 // MFA, a cloned authenticator (its counter goes back), a forged signature, a silent change of
-// backup eligibility.
+// backup eligibility, a key taken for hardware that no attestation proved. The server trusts the
+// virtual authenticator's attestation root, as an operator would list a vendor's.
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it } from "vitest";
 import type {
@@ -15,8 +16,11 @@ import { openCeremonyPage, type CeremonyPage } from "../test-support/chromium/ce
 import { browserSuiteSkip, launchChromium } from "../test-support/chromium/launch-chromium.js";
 import {
   addVirtualAuthenticator,
+  VIRTUAL_AUTHENTICATOR_AAGUID,
+  VIRTUAL_AUTHENTICATOR_ATTESTATION_ROOT,
   type VirtualAuthenticator,
 } from "../test-support/chromium/virtual-authenticator.js";
+import { createWebAuthnProtocol } from "../../verifiers/webauthn/index.js";
 import { openTestServer, type TestServer } from "../test-support/open-test-server.js";
 
 const suite = browserSuiteSkip("WebAuthn with Chromium's virtual authenticator");
@@ -33,7 +37,14 @@ const suite = browserSuiteSkip("WebAuthn with Chromium's virtual authenticator")
 
   beforeAll(async () => {
     browser = await launchChromium();
-    t = await openTestServer();
+    t = await openTestServer({
+      webauthn: {
+        protocol: createWebAuthnProtocol({
+          attestationRoots: [VIRTUAL_AUTHENTICATOR_ATTESTATION_ROOT],
+        }),
+        publicUrl: "https://mfa.test",
+      },
+    });
     await t.call("POST", "/v1/tenants", { key: t.adminKey, body: { id: "acme", name: "Acme" } });
     const version = (await t.call("GET", "/v1/tenants/acme/policy", { key: t.adminKey })).headers
       .etag;
@@ -82,7 +93,12 @@ const suite = browserSuiteSkip("WebAuthn with Chromium's virtual authenticator")
       body: { response, name },
     });
     expect(finished.statusCode, finished.body).toBe(201);
-    return finished.json<{ id: string; credentialId: string; backupEligible: boolean }>();
+    return finished.json<{
+      id: string;
+      credentialId: string;
+      backupEligible: boolean;
+      attested: boolean;
+    }>();
   }
 
   /** Runs an authentication ceremony in the browser and sends its response to the server. */
@@ -117,7 +133,8 @@ const suite = browserSuiteSkip("WebAuthn with Chromium's virtual authenticator")
 
   it("registers a passkey, signs in with it, and the event lets a phishing-resistant sign-in through", async () => {
     const credential = await register();
-    expect(credential.backupEligible).toBe(false);
+    // Attestation `none` (the default): nothing proves the key is hardware.
+    expect(credential).toMatchObject({ backupEligible: false, attested: false });
     const [stored] = await authenticator.credentials();
     expect(stored?.rpId).toBe("acme.localhost");
 
@@ -131,8 +148,64 @@ const suite = browserSuiteSkip("WebAuthn with Chromium's virtual authenticator")
     const decision = await decide(event);
     expect(decision.json()).toMatchObject({
       outcome: "allow",
+      satisfiedBy: { aal: 2, phishingResistant: true },
+    });
+  });
+
+  it("verifies a security key's attestation when the tenant asks for it, and its sign-in reaches AAL3", async () => {
+    await authenticator.remove();
+    authenticator = await addVirtualAuthenticator(ceremony.page, { transport: "usb" });
+    const settings = await t.call("PUT", "/v1/tenants/acme/webauthn", {
+      key: t.adminKey,
+      body: {
+        rpId: "acme.localhost",
+        origins: [ceremony.origin],
+        attestation: "direct",
+        aaguids: [VIRTUAL_AUTHENTICATOR_AAGUID],
+      },
+    });
+    expect(settings.statusCode, settings.body).toBe(200);
+    const credential = await register("security key");
+    expect(credential).toMatchObject({
+      attested: true,
+      aaguid: VIRTUAL_AUTHENTICATOR_AAGUID,
+      backupEligible: false,
+    });
+    const verified = await authenticate();
+    expect(verified.statusCode, verified.body).toBe(200);
+    const { event } = verified.json<{ event: { attested: boolean } }>();
+    expect(event.attested).toBe(true);
+    expect((await decide(event)).json()).toMatchObject({
+      outcome: "allow",
       satisfiedBy: { aal: 3, phishingResistant: true },
     });
+  });
+
+  it("refuses the same attested key where the tenant allows only other models", async () => {
+    const settings = await t.call("PUT", "/v1/tenants/acme/webauthn", {
+      key: t.adminKey,
+      body: {
+        rpId: "acme.localhost",
+        origins: [ceremony.origin],
+        aaguids: ["cb69481e-8ff7-4039-93ec-0a2729a154a8"],
+      },
+    });
+    expect(settings.statusCode, settings.body).toBe(200);
+    const begun = await t.call("POST", `${base()}/registrations`, { key: service });
+    const { registration, options } = begun.json<{
+      registration: string;
+      options: PublicKeyCredentialCreationOptionsJSON;
+    }>();
+    expect(options.attestation).toBe("direct");
+    const response = await ceremony.register(options);
+    const refused = await t.call("POST", `${base()}/registrations/${registration}`, {
+      key: service,
+      body: { response, name: "key" },
+    });
+    expect([refused.statusCode, refused.json<{ code: string }>().code]).toEqual([
+      422,
+      "webauthn.aaguid_not_allowed",
+    ]);
   });
 
   it("fails in the browser when user verification is required and the user is not verified", async () => {

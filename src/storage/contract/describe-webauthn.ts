@@ -24,6 +24,7 @@ function credential(
     transports: ["usb", "nfc"],
     aaguid: "2fc0579f-8113-47ea-b116-bb5a8db9202a",
     backupEligible: false,
+    attested: false,
     backupState: false,
     deviceType: "single_device",
     userVerified: true,
@@ -64,6 +65,21 @@ export function describeWebAuthn({ store }: ContractContext): void {
         find: record,
         list: [record],
       });
+    });
+
+    it("keeps whether a credential's attestation was trusted, each way", async () => {
+      const tenant = await addTenant(store());
+      const attested = { ...credential(tenant), attested: true };
+      const plain = credential(tenant);
+      await store().transaction(async ({ webauthnCredentials }) => {
+        await webauthnCredentials.insert(attested);
+        await webauthnCredentials.insert(plain);
+      });
+      const read = await store().transaction(async ({ webauthnCredentials }) => [
+        (await webauthnCredentials.get(tenant, "alice", attested.id))?.attested,
+        (await webauthnCredentials.get(tenant, "alice", plain.id))?.attested,
+      ]);
+      expect(read).toStrictEqual([true, false]);
     });
 
     it("refuses a credential id registered in the tenant, to any principal; another tenant may hold it", async () => {

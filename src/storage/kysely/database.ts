@@ -254,6 +254,8 @@ export interface WebAuthnCredentialsTable {
   backup_state: number;
   device_type: string;
   user_verified: number;
+  /** 1 when the attestation chained to a trusted root at registration. */
+  attested: number;
   failed_attempts: number;
   locked_at: string | null;
   created_at: string;

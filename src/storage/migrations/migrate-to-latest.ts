@@ -14,6 +14,7 @@ import { receiptIndexesMigration } from "./0011-receipt-indexes.js";
 import { apiKeyHoldersMigration } from "./0012-api-key-holders.js";
 import { flowsByPrincipalMigration } from "./0013-flows-by-principal.js";
 import { idpTombstonesMigration } from "./0014-idp-tombstones.js";
+import { webauthnAttestedMigration } from "./0015-webauthn-attested.js";
 
 /**
  * Every migration, in order. Listed in code rather than read from a folder so that the built
@@ -34,6 +35,7 @@ const migrations: Readonly<Record<string, Migration>> = {
   "0012-api-key-holders": apiKeyHoldersMigration,
   "0013-flows-by-principal": flowsByPrincipalMigration,
   "0014-idp-tombstones": idpTombstonesMigration,
+  "0015-webauthn-attested": webauthnAttestedMigration,
 };
 
 const provider: MigrationProvider = {

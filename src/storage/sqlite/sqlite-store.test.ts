@@ -100,6 +100,7 @@ describe("SQLite store", () => {
       "0012-api-key-holders",
       "0013-flows-by-principal",
       "0014-idp-tombstones",
+      "0015-webauthn-attested",
     ]);
     expect(await migrateStore(url)).toEqual([]);
     const store = await openStore(url, { migrate: false });

@@ -4,9 +4,11 @@ import {
   WEBAUTHN_ALGORITHMS,
   type WebAuthnProtocol,
 } from "../../app/authenticators/webauthn-protocol.js";
+import { parseAttestationRoots } from "./attestation-trust.js";
 import { verifyAuthentication } from "./verify-authentication.js";
 import { verifyRegistration } from "./verify-registration.js";
 
+export { parseAttestationRoots } from "./attestation-trust.js";
 export { verifyAuthentication } from "./verify-authentication.js";
 export { verifyRegistration } from "./verify-registration.js";
 
@@ -15,9 +17,15 @@ const transports = (list: readonly string[]) => [...list];
 /**
  * WebAuthn over `@simplewebauthn/server` 14, with the checks the library leaves to its caller
  * (security checklist §7). Stateless: the use cases store challenges and credentials.
+ * `attestationRoots` (PEM or base64 DER, as the configuration gives them) are the roots a
+ * credential's attestation must chain to for it to count as attested hardware.
  */
-export function createWebAuthnProtocol(): WebAuthnProtocol {
+export function createWebAuthnProtocol(
+  options: { readonly attestationRoots?: readonly string[] } = {},
+): WebAuthnProtocol {
+  const roots = (options.attestationRoots ?? []).flatMap(parseAttestationRoots);
   return {
+    verifiesAttestation: roots.length > 0,
     registrationOptions: async (input) =>
       generateRegistrationOptions({
         rpName: input.rp.name,
@@ -40,7 +48,7 @@ export function createWebAuthnProtocol(): WebAuthnProtocol {
         },
         supportedAlgorithmIDs: [...WEBAUTHN_ALGORITHMS],
       }) as unknown as Promise<Readonly<Record<string, unknown>>>,
-    verifyRegistration,
+    verifyRegistration: (input) => verifyRegistration({ ...input, attestationRoots: roots }),
     authenticationOptions: async (input) =>
       generateAuthenticationOptions({
         rpID: input.rp.id,

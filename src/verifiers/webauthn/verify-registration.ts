@@ -11,6 +11,7 @@ import {
   type RelyingParty,
   type UserVerificationPolicy,
 } from "../../app/authenticators/webauthn-protocol.js";
+import { attestationRootOf, type AttestationRoot } from "./attestation-trust.js";
 import {
   base64urlField,
   bytesOf,
@@ -46,13 +47,28 @@ function knownTransports(reported: unknown): string[] {
 }
 
 /**
+ * The certificates of an attestation statement whose leaf signed it, as the format's verification
+ * checked: `x5c` of `packed` (full attestation), `tpm`, `android-key`, `fido-u2f` and `apple`.
+ * `none` and self attestation carry none, and prove no model.
+ */
+function attestationChain(fmt: string, statement: unknown): Uint8Array[] {
+  if (fmt === "none" || !(statement instanceof Map)) return [];
+  const x5c: unknown = statement.get("x5c");
+  return Array.isArray(x5c) && x5c.every((c) => c instanceof Uint8Array) ? x5c : [];
+}
+
+/**
  * Verifies a registration response (WebAuthn §7.1). The checks the library leaves to its caller
  * run first, each with its own code: client data (exact origin, no cross-origin frame), RP id
  * hash, UP, UV when required, backup flags, the algorithm among those requested, then the
- * library's own verification (attestation statement), whose `verified` flag is checked, then
- * the authenticator model against the tenant's allow-list. Without FIDO MDS the AAGUID is what
- * the authenticator reports: an allow-list keeps honest models out of the wrong tenant, it does
- * not prove the model.
+ * library's own verification (attestation statement), whose `verified` flag is checked. Then
+ * the attestation's certificate chain against the operator's `attestationRoots` at `at`: a
+ * credential is `attested` only when a root vouches for the key that signed the statement. The
+ * library validates a chain only when roots are set in its process-wide settings (and then
+ * fetches the certificates' CRLs); this check is the instance's own, with the injected time.
+ * Last, the authenticator model against the tenant's allow-list: the AAGUID is what the
+ * authenticator says, proven only by an attestation, so an allow-list admits attested
+ * credentials alone (checklist W8).
  */
 export function verifyRegistration(input: {
   readonly response: unknown;
@@ -60,6 +76,8 @@ export function verifyRegistration(input: {
   readonly rp: RelyingParty;
   readonly userVerification: UserVerificationPolicy;
   readonly aaguids: readonly string[];
+  readonly at: Date;
+  readonly attestationRoots?: readonly AttestationRoot[];
 }): Promise<RegistrationVerification> {
   return refusing(async () => {
     const { rp, challenge, userVerification } = input;
@@ -87,6 +105,9 @@ export function verifyRegistration(input: {
         `The key's algorithm ${String(algorithm)} was not requested.`,
       );
     }
+    // Everything the library reads but the attestation statement was checked above: what it
+    // throws now is the statement refused (a signature by another key than its certificate's,
+    // a batch certificate for another model…). Its messages may quote the challenge.
     const result = await verifyRegistrationResponse({
       response: input.response as RegistrationResponseJSON,
       expectedChallenge: challenge,
@@ -96,6 +117,8 @@ export function verifyRegistration(input: {
       requireUserPresence: true,
       requireUserVerification: userVerification === "required",
       supportedAlgorithmIDs: REQUESTED,
+    }).catch(() => {
+      throw new Refusal("webauthn.attestation_rejected", "The attestation did not verify.");
     });
     // The library answers `verified: false` rather than throwing (checklist W7).
     if (!result.verified) {
@@ -103,6 +126,17 @@ export function verifyRegistration(input: {
     }
     const info = result.registrationInfo;
     const aaguid = info.aaguid.toLowerCase();
+    const root = attestationRootOf(
+      attestationChain(info.fmt, attestation.get("attStmt")),
+      input.attestationRoots ?? [],
+      input.at,
+    );
+    if (input.aaguids.length > 0 && root === undefined) {
+      throw new Refusal(
+        "webauthn.attestation_untrusted",
+        `The authenticator's attestation (${info.fmt}) does not chain to a trusted root, so its model is not proven.`,
+      );
+    }
     if (input.aaguids.length > 0 && !input.aaguids.includes(aaguid)) {
       throw new Refusal(
         "webauthn.aaguid_not_allowed",
@@ -122,6 +156,8 @@ export function verifyRegistration(input: {
         backupState: parsed.flags.bs,
         userVerified: info.userVerified,
         attestationFormat: info.fmt,
+        attested: root !== undefined,
+        ...(root === undefined ? {} : { attestationRoot: root.subject.replace(/\n/g, ", ") }),
       },
     };
   });

@@ -36,6 +36,7 @@ async function registered(algorithm: SoftAlgorithm, attestation: "none" | "packe
     rp,
     userVerification: "required",
     aaguids: [],
+    at: new Date(),
   });
   return { authenticator, result, options };
 }

@@ -34,6 +34,7 @@ async function registeredWith(transports: unknown) {
     rp,
     userVerification: "required",
     aaguids: [],
+    at: new Date(),
   });
 }
 

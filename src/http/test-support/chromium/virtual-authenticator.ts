@@ -9,6 +9,30 @@ import type { CDPSession, Page } from "playwright-core";
  * @module
  */
 
+/**
+ * The root that the virtual authenticator's `packed` attestations chain to: its "Batch
+ * Certificate", which Chromium signs with a fixed test key and issues to itself (the leaf it
+ * sends is self-signed by that key, under that name). Listed as an operator's attestation root,
+ * it lets a test see a real attestation verified end to end. Taken from Chromium 156
+ * (`attestation: "direct"`, `transport: "usb"`); its key is the same in every run and transport.
+ */
+export const VIRTUAL_AUTHENTICATOR_ATTESTATION_ROOT = `-----BEGIN CERTIFICATE-----
+MIIB0zCCAXqgAwIBAgIBATAKBggqhkjOPQQDAjBgMQswCQYDVQQGEwJVUzERMA8G
+A1UECgwIQ2hyb21pdW0xIjAgBgNVBAsMGUF1dGhlbnRpY2F0b3IgQXR0ZXN0YXRp
+b24xGjAYBgNVBAMMEUJhdGNoIENlcnRpZmljYXRlMB4XDTE3MDcxNDAyNDAwMFoX
+DTQ2MTIwMTAyNTgyN1owYDELMAkGA1UEBhMCVVMxETAPBgNVBAoMCENocm9taXVt
+MSIwIAYDVQQLDBlBdXRoZW50aWNhdG9yIEF0dGVzdGF0aW9uMRowGAYDVQQDDBFC
+YXRjaCBDZXJ0aWZpY2F0ZTBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABI1hfmXJ
+UI5kvMVnOsgqZ5naPBRGaCwljEY//99Y39L6Pmw3i1PXlcSk3/tBme3Xhi8jq68C
+A7S4kRugVpmU4QGjJTAjMAwGA1UdEwEB/wQCMAAwEwYLKwYBBAGC5RwCAQEEBAMC
+BSAwCgYIKoZIzj0EAwIDRwAwRAIgQdJwV95YwOecvWQ0Ftfd2VCqj0Ay8OZod894
+iir34j4CIE8KpvLgBOthsGl3qEchjoHV2r8xN5FN/nRBMvafHbmV
+-----END CERTIFICATE-----
+`;
+
+/** The AAGUID Chromium's virtual CTAP2 authenticator reports. */
+export const VIRTUAL_AUTHENTICATOR_AAGUID = "01020304-0506-0708-0102-030405060708";
+
 export interface VirtualAuthenticatorOptions {
   readonly transport?: "internal" | "usb" | "nfc" | "ble";
   readonly hasResidentKey?: boolean;

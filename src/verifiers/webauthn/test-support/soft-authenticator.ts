@@ -7,6 +7,7 @@ import {
   type KeyObject,
 } from "node:crypto";
 import { isoCBOR } from "@simplewebauthn/server/helpers";
+import type { AttestationSigner } from "./attestation-ca.js";
 
 /**
  * A software authenticator for tests: it does what a FIDO2 authenticator and its browser do
@@ -87,7 +88,11 @@ export interface SoftAuthenticatorOptions {
   readonly initialSignCount?: number;
   /** How much the counter grows per assertion; 0 keeps it at 0/0. */
   readonly counterStep?: number;
-  readonly attestation?: "none" | "packed-self";
+  /**
+   * `none`; `packed-self` (signed by the credential's own key, proving no model); or a vendor's
+   * batch key and certificates (`AttestationVendor.batch`): packed full attestation with `x5c`.
+   */
+  readonly attestation?: "none" | "packed-self" | AttestationSigner;
   readonly transports?: readonly string[];
 }
 
@@ -137,13 +142,22 @@ export class SoftAuthenticator {
     const authData = this.#authData(credential, knobs, credential.signCount, attested);
     let attStmt = new Map<string, Uint8Array | number>();
     let fmt = "none";
-    if (this.#options.attestation === "packed-self") {
+    const attestation = this.#options.attestation;
+    if (attestation !== undefined && attestation !== "none") {
       fmt = "packed";
       const clientHash = createHash("sha256").update(clientDataJSON).digest();
-      attStmt = new Map<string, Uint8Array | number>([
-        ["alg", algorithm],
-        ["sig", signWith(credential, Buffer.concat([authData, clientHash]))],
-      ]);
+      const signed = Buffer.concat([authData, clientHash]);
+      attStmt =
+        attestation === "packed-self"
+          ? new Map<string, Uint8Array | number>([
+              ["alg", algorithm],
+              ["sig", signWith(credential, signed)],
+            ])
+          : (new Map<string, Uint8Array | number | Uint8Array[]>([
+              ["alg", -7],
+              ["sig", signWith({ algorithm: -7, privateKey: attestation.privateKey }, signed)],
+              ["x5c", [...attestation.x5c]],
+            ]) as Map<string, Uint8Array | number>);
     }
     knobs.tamperAuthData?.(authData);
     const attestationObject = isoCBOR.encode(

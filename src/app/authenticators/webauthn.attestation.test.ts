@@ -1,0 +1,111 @@
+// Threat: reaching AAL3 ("hardware-based", NIST SP 800-63B-4 §2.3.1) with an authenticator that
+// only says it is hardware: a software key, or a passkey reporting BE=0. On the platform, AAL3
+// rests on a registration whose attestation chained to a root the operator configured; the
+// credential keeps that fact, its verifications carry it, and the decision API holds an event
+// to what its verification recorded (checklist W8).
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type { AuthenticationEvent } from "../../core/evidence.js";
+import { AttestationVendor } from "../../verifiers/webauthn/test-support/attestation-ca.js";
+import { outcomeOf } from "../test-support/totp-principals.js";
+import { openWebAuthnWorld, type WebAuthnWorld } from "../test-support/webauthn-world.js";
+
+const MODEL = "cb69481e-8ff7-4039-93ec-0a2729a154a8";
+
+let vendor: AttestationVendor;
+beforeAll(async () => {
+  vendor = await AttestationVendor.create("Keys Inc");
+});
+
+let w: WebAuthnWorld;
+beforeEach(async () => {
+  w = await openWebAuthnWorld({ attestationRoots: [vendor.rootPem] });
+  const { record } = await w.h.app.policies.current(w.h.admin, "acme");
+  await w.h.app.policies.replace(w.h.admin, "acme", {
+    policy: { posture: "phishing_resistant", require: { minAal: 3 } },
+    rationale: "hardware keys for everyone",
+    ifMatch: record.version,
+  });
+});
+afterEach(() => w.close());
+
+const securityKey = async () =>
+  w.authenticator({ aaguid: MODEL, attestation: await vendor.batch({ aaguid: MODEL }) });
+
+const decide = (mfa: AuthenticationEvent) =>
+  w.h.app.decisions.decide(w.service.acme, "acme", {
+    principal: { id: "alice" },
+    evidence: { events: [mfa] },
+  });
+
+describe("AAL3 on the platform rests on a trusted attestation", () => {
+  it("records an attested key, audits its root, and its verification reaches AAL3", async () => {
+    const key = await securityKey();
+    const view = await w.register(key, { name: "YubiKey" });
+    expect(view).toMatchObject({ attested: true, aaguid: MODEL, deviceType: "single_device" });
+    const registered = (await w.audit()).find((e) => e.type === "webauthn.registered");
+    expect(registered?.payload).toMatchObject({
+      attested: true,
+      attestationRoot: "C=US, O=Keys Inc, CN=Keys Inc Attestation Root",
+      attestationFormat: "packed",
+    });
+    const { event } = await w.authenticate(key);
+    expect(event).toMatchObject({ attested: true, backupEligible: false, userVerified: true });
+    const verified = (await w.audit()).filter((e) => e.type === "webauthn.verified");
+    expect(verified.at(-1)?.payload).toMatchObject({ attested: true });
+    expect(await decide(event)).toMatchObject({
+      outcome: "allow",
+      satisfiedBy: { aal: 3, phishingResistant: true },
+    });
+  });
+
+  it("keeps a device-bound key without a trusted attestation at AAL2, and asks for a hardware key", async () => {
+    const key = w.authenticator({ aaguid: MODEL, attestation: "packed-self" });
+    expect(await w.register(key)).toMatchObject({ attested: false, deviceType: "single_device" });
+    const { event } = await w.authenticate(key);
+    expect(event).toMatchObject({ attested: false, backupEligible: false });
+    const decision = await decide(event);
+    expect(decision).toMatchObject({ outcome: "challenge" });
+    expect(decision.challenge).toEqual([
+      { kind: "enroll", method: "webauthn", userVerification: "required", deviceBound: true },
+    ]);
+  });
+
+  it("does not take a verification's word for hardware its registration never proved", async () => {
+    const key = w.authenticator({ aaguid: MODEL });
+    await w.register(key);
+    const { event } = await w.authenticate(key);
+    expect(await outcomeOf(decide({ ...event, attested: true }))).toMatchObject({
+      code: "evidence.unverified",
+    });
+  });
+
+  it("offers for AAL3 the attested key of a principal, not its other passkey", async () => {
+    const plain = w.authenticator();
+    const hardware = await securityKey();
+    await w.register(plain, { name: "laptop" });
+    const key = await w.register(hardware, { name: "YubiKey" });
+    const listed = await w.h.app.authenticators.list(w.service.acme, "acme", "alice");
+    const decision = await w.h.app.decisions.decide(w.service.acme, "acme", {
+      principal: {
+        id: "alice",
+        authenticators: listed.flatMap((a) =>
+          a.kind === "webauthn"
+            ? [
+                {
+                  method: "webauthn" as const,
+                  id: a.id,
+                  userVerifying: a.userVerified,
+                  backupEligible: a.backupEligible,
+                  attested: a.attested,
+                },
+              ]
+            : [],
+        ),
+      },
+      evidence: { events: [] },
+    });
+    expect(decision.challenge).toEqual([
+      { kind: "verify", method: "webauthn", authenticatorId: key.id, userVerification: "required" },
+    ]);
+  });
+});

@@ -1,0 +1,197 @@
+// Threat: a software authenticator (or a phone's synced passkey) claiming to be a hardware
+// security key, to reach AAL3 or to pass a tenant's list of allowed models. The AAGUID and the
+// flags are the authenticator's own word; only an attestation whose certificate chain leads to a
+// root the operator trusts proves the model (NIST SP 800-63B-4 §2.3.1, checklist W8).
+import { beforeAll, describe, expect, it } from "vitest";
+import type {
+  RegistrationVerification,
+  RelyingParty,
+} from "../../app/authenticators/webauthn-protocol.js";
+import { createWebAuthnProtocol } from "./index.js";
+import { AttestationVendor, type BatchOptions } from "./test-support/attestation-ca.js";
+import { SoftAuthenticator } from "./test-support/soft-authenticator.js";
+
+const rp: RelyingParty = { id: "mfa.test", name: "Acme", origins: ["https://mfa.test"] };
+const KEY_MODEL = "2fc0579f-8113-47ea-b116-bb5a8db9202a";
+const OTHER_MODEL = "ee882879-721c-4913-9775-3dfcce97072a";
+const NOW = new Date("2026-12-06T12:00:00Z");
+
+let vendor: AttestationVendor;
+let stranger: AttestationVendor;
+beforeAll(async () => {
+  vendor = await AttestationVendor.create("Keys Inc");
+  stranger = await AttestationVendor.create("Keys Inc");
+});
+
+async function register(
+  authenticator: SoftAuthenticator,
+  options: {
+    roots?: readonly string[];
+    aaguids?: readonly string[];
+    at?: Date;
+  } = {},
+): Promise<RegistrationVerification> {
+  const protocol = createWebAuthnProtocol({ attestationRoots: options.roots ?? [vendor.rootPem] });
+  const challenge = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url");
+  const creation = await protocol.registrationOptions({
+    rp,
+    user: { id: "acme/alice", name: "alice", displayName: "Alice" },
+    challenge,
+    excludeCredentials: [],
+    userVerification: "required",
+    attestation: "direct",
+    timeoutMs: 60_000,
+  });
+  return protocol.verifyRegistration({
+    response: authenticator.register(creation),
+    challenge,
+    rp,
+    userVerification: "required",
+    aaguids: options.aaguids ?? [],
+    at: options.at ?? NOW,
+  });
+}
+
+async function securityKey(batch: Partial<BatchOptions> = {}, from = vendor) {
+  const attestation = await from.batch({ aaguid: KEY_MODEL, ...batch });
+  return new SoftAuthenticator({ origin: "https://mfa.test", aaguid: KEY_MODEL, attestation });
+}
+
+describe("attestation trust at registration", () => {
+  it("attests a key whose batch certificate chains to a configured root, naming the root", async () => {
+    const result = await register(await securityKey());
+    expect(result).toMatchObject({
+      ok: true,
+      credential: {
+        attested: true,
+        attestationFormat: "packed",
+        aaguid: KEY_MODEL,
+        attestationRoot: "C=US, O=Keys Inc, CN=Keys Inc Attestation Root",
+      },
+    });
+  });
+
+  it("attests through an intermediate CA, and a root given as base64 DER (FIDO MDS form)", async () => {
+    const mdsForm = vendor.rootPem.replace(/-----[A-Z ]+-----|\s/g, "");
+    const result = await register(await securityKey({ intermediate: true }), { roots: [mdsForm] });
+    expect(result).toMatchObject({ ok: true, credential: { attested: true } });
+  });
+
+  it("does not attest the same key when the operator configured no root", async () => {
+    const result = await register(await securityKey(), { roots: [] });
+    expect(result).toMatchObject({ ok: true, credential: { attested: false } });
+    expect(result.ok && "attestationRoot" in result.credential).toBe(false);
+  });
+
+  it("does not attest a chain to another vendor's root, though its names are the same", async () => {
+    const result = await register(await securityKey({}, stranger));
+    expect(result).toMatchObject({ ok: true, credential: { attested: false } });
+  });
+
+  it("does not attest self attestation or none, whatever model they claim", async () => {
+    for (const attestation of ["packed-self", "none"] as const) {
+      const claimant = new SoftAuthenticator({
+        origin: "https://mfa.test",
+        aaguid: KEY_MODEL,
+        attestation,
+      });
+      expect(await register(claimant)).toMatchObject({ ok: true, credential: { attested: false } });
+    }
+  });
+
+  it("does not attest through an intermediate that is not a CA", async () => {
+    const key = await securityKey({ intermediate: true, intermediateNotCa: true });
+    expect(await register(key)).toMatchObject({ ok: true, credential: { attested: false } });
+  });
+
+  it("judges validity by the time it is given: a batch certificate expired then is not attested", async () => {
+    const validity = {
+      notBefore: new Date("2020-01-01T00:00:00Z"),
+      notAfter: new Date("2098-01-01T00:00:00Z"),
+    };
+    const key = await securityKey({ validity });
+    const before = await register(key, { at: new Date("2097-12-31T00:00:00Z") });
+    const after = await register(key, { at: new Date("2098-01-02T00:00:00Z") });
+    expect([before, after]).toMatchObject([
+      { ok: true, credential: { attested: true } },
+      { ok: true, credential: { attested: false } },
+    ]);
+  });
+
+  it("judges the intermediate's and the root's validity too", async () => {
+    const ended = { notBefore: new Date("2020-01-01Z"), notAfter: new Date("2026-01-01Z") };
+    const oldRoot = await AttestationVendor.create("Old Keys", ended);
+    const viaOldRoot = await register(await securityKey({}, oldRoot), {
+      roots: [oldRoot.rootPem],
+    });
+    const viaOldIntermediate = await register(await securityKey({ intermediate: ended }));
+    expect([viaOldRoot, viaOldIntermediate]).toMatchObject([
+      { ok: true, credential: { attested: false } },
+      { ok: true, credential: { attested: false } },
+    ]);
+  });
+
+  it("refuses a certificate chain whose leaf did not sign the attestation", async () => {
+    // A real vendor's certificates, copied from some key, with a statement signed by another key.
+    const copied = await vendor.batch({ aaguid: KEY_MODEL });
+    const forger = await vendor.batch({ aaguid: KEY_MODEL });
+    const key = new SoftAuthenticator({
+      origin: "https://mfa.test",
+      aaguid: KEY_MODEL,
+      attestation: { privateKey: forger.privateKey, x5c: copied.x5c },
+    });
+    expect(await register(key)).toMatchObject({ ok: false, code: "webauthn.attestation_rejected" });
+  });
+
+  it("refuses a batch certificate for another model than the AAGUID the key reports", async () => {
+    const attestation = await vendor.batch({ aaguid: OTHER_MODEL });
+    const key = new SoftAuthenticator({
+      origin: "https://mfa.test",
+      aaguid: KEY_MODEL,
+      attestation,
+    });
+    expect(await register(key)).toMatchObject({ ok: false, code: "webauthn.attestation_rejected" });
+  });
+});
+
+describe("a tenant's list of allowed models", () => {
+  it("admits an attested key of a listed model", async () => {
+    const result = await register(await securityKey(), { aaguids: [KEY_MODEL] });
+    expect(result).toMatchObject({ ok: true, credential: { attested: true, aaguid: KEY_MODEL } });
+  });
+
+  it("refuses a listed model's AAGUID claimed by self attestation: nothing proves it", async () => {
+    const claimant = new SoftAuthenticator({
+      origin: "https://mfa.test",
+      aaguid: KEY_MODEL,
+      attestation: "packed-self",
+    });
+    const result = await register(claimant, { aaguids: [KEY_MODEL] });
+    expect(result).toMatchObject({ ok: false, code: "webauthn.attestation_untrusted" });
+  });
+
+  it("refuses a listed model whose chain leads to no configured root", async () => {
+    const result = await register(await securityKey({}, stranger), { aaguids: [KEY_MODEL] });
+    expect(result).toMatchObject({ ok: false, code: "webauthn.attestation_untrusted" });
+  });
+
+  it("refuses an attested key of a model not on the list", async () => {
+    const result = await register(await securityKey(), { aaguids: [OTHER_MODEL] });
+    expect(result).toMatchObject({ ok: false, code: "webauthn.aaguid_not_allowed" });
+  });
+});
+
+describe("configured roots", () => {
+  it("are refused at start when they are no certificate", () => {
+    expect(() => createWebAuthnProtocol({ attestationRoots: ["not a certificate"] })).toThrow(
+      TypeError,
+    );
+  });
+
+  it("tell whether attestation can be verified at all", () => {
+    expect([
+      createWebAuthnProtocol().verifiesAttestation,
+      createWebAuthnProtocol({ attestationRoots: [vendor.rootPem] }).verifiesAttestation,
+    ]).toStrictEqual([false, true]);
+  });
+});
