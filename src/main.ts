@@ -148,7 +148,7 @@ export async function openApplication(
       }),
       ...(config.publicUrl === undefined ? {} : { publicUrl: config.publicUrl }),
     },
-    ...(federation === undefined ? {} : { federation }),
+    ...(federation === undefined ? {} : { federation: federation.parts }),
     publicUrl: publicUrlOf(config),
   });
   return {
@@ -161,7 +161,11 @@ export async function openApplication(
     },
     async close() {
       app.close();
-      await opened.close();
+      try {
+        await federation?.close();
+      } finally {
+        await opened.close();
+      }
     },
   };
 }
@@ -198,28 +202,35 @@ function secretSealer(
   return createAesGcmSealer(keys);
 }
 
-/** SAML and OIDC sign-in, with secrets sealed by `secrets`. */
+/**
+ * SAML and OIDC sign-in, with secrets sealed by `secrets`, and the end of the connections they
+ * keep open (the application's `close` calls it).
+ */
 function federationParts(
   config: Partial<Pick<Config, "publicUrl" | "host" | "port" | "idpNetwork">>,
   secrets: SecretSealer,
   options: OpenOptions = {},
-): FederationParts {
+): { parts: FederationParts; close(): Promise<void> } {
+  // Tenants' IdPs are reached on the public internet only, unless the operator allows `any`
+  // network; the demo's loopback mode reaches its own IdP on loopback.
+  const loopback = options.allowLoopbackHttpIdps === true;
+  const publicOnly = loopback || config.idpNetwork === "any" ? undefined : publicNetworkFetch();
+  const oidc: OidcProtocolOptions = loopback
+    ? loopbackHttpOidc
+    : publicOnly === undefined
+      ? {}
+      : { fetch: publicOnly };
   return {
-    secrets,
-    saml: createSamlProtocol(),
-    oidc: createOidcProtocol(oidcOptions(config.idpNetwork ?? "public", options)),
-    publicUrl: publicUrlOf(config),
+    parts: {
+      secrets,
+      saml: createSamlProtocol(),
+      oidc: createOidcProtocol(oidc),
+      publicUrl: publicUrlOf(config),
+    },
+    close: async () => {
+      await publicOnly?.close();
+    },
   };
-}
-
-/**
- * How the OIDC relying party reaches tenants' IdPs: on the public internet only unless the
- * operator allows `any` network; the demo's loopback mode reaches its own IdP on loopback.
- */
-function oidcOptions(network: Config["idpNetwork"], options: OpenOptions): OidcProtocolOptions {
-  if (options.allowLoopbackHttpIdps === true) return loopbackHttpOidc;
-  if (network === "any") return {};
-  return { fetch: publicNetworkFetch() };
 }
 
 /** A listening server. */

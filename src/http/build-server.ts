@@ -18,7 +18,12 @@ import { createMetrics, type Metrics } from "./metrics.js";
 import type { HttpProblemCode } from "./error-statuses.js";
 import { MAX_JSON_DEPTH, nestsDeeperThan } from "./json-depth.js";
 import { HttpProblem, PROBLEM_MEDIA_TYPE, renderProblem, type Problem } from "./problem.js";
-import { DEFAULT_RATE_LIMIT, limitUnauthenticatedRoutes, type RateLimit } from "./rate-limit.js";
+import {
+  DEFAULT_RATE_LIMIT,
+  limitUnauthenticatedRoutes,
+  RATE_LIMITED_RESPONSE,
+  type RateLimit,
+} from "./rate-limit.js";
 import { problemSchema } from "./response-schemas.js";
 import { requestTarget } from "./request-target.js";
 import { registerFederationRoutes } from "./routes/federation-routes.js";
@@ -518,6 +523,7 @@ function registerOperationalRoutes(
             description: "The OpenAPI document.",
             content: { "application/json": { schema: { type: "object" } } },
           },
+          429: RATE_LIMITED_RESPONSE,
         },
       },
     },

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { isRateLimited, RATE_LIMITED } from "./rate-limit.js";
 import { openTestServer, type TestServer } from "./test-support/open-test-server.js";
 
 let t: TestServer;
@@ -16,7 +17,14 @@ interface OpenApi {
       {
         security?: unknown[];
         requestBody?: { content: Record<string, { schema: { additionalProperties?: boolean } }> };
-        responses: Record<string, { content?: Record<string, { schema: unknown }> }>;
+        responses: Record<
+          string,
+          {
+            description?: string;
+            headers?: Record<string, unknown>;
+            content?: Record<string, { schema: unknown }>;
+          }
+        >;
       }
     >
   >;
@@ -160,6 +168,30 @@ describe("the OpenAPI document", () => {
           expect(schema?.additionalProperties, where).toBe(false);
         }
       }
+    }
+  });
+
+  it("declares 429 request.rate_limited, with Retry-After, on every route the address limit counts", async () => {
+    const document = (await t.call("GET", "/openapi.json")).json<OpenApi>();
+    const limited = Object.entries(document.paths).flatMap(([path, operations]) =>
+      // The document writes `{tenant}` where the route's pattern has `:tenant`.
+      isRateLimited(path.replace(/\{([^}]+)\}/g, ":$1"))
+        ? Object.entries(operations).map(([method, operation]) => ({ method, path, operation }))
+        : [],
+    );
+    expect(limited.map(({ method, path }) => `${method.toUpperCase()} ${path}`).sort()).toEqual([
+      "GET /.well-known/jwks.json",
+      "GET /openapi.json",
+    ]);
+    for (const { method, path, operation } of limited) {
+      const tooMany = operation.responses["429"];
+      const where = `${method} ${path}`;
+      expect(tooMany?.content, where).toHaveProperty("application/problem+json");
+      expect(tooMany?.description, where).toContain(RATE_LIMITED);
+      expect(tooMany?.headers?.["Retry-After"], where).toEqual({
+        description: expect.any(String),
+        schema: { type: "string" },
+      });
     }
   });
 });

@@ -2,6 +2,7 @@ import { BlockList, isIPv4, isIPv6 } from "node:net";
 import rateLimit from "@fastify/rate-limit";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { FLOW_ASSET_PATH } from "../pages/assets.js";
+import { problemResponse } from "./add-route.js";
 import { HttpProblem, PROBLEM_MEDIA_TYPE, renderProblem } from "./problem.js";
 import { requestTarget } from "./request-target.js";
 import { wantsJson } from "./routes/federation-routes.js";
@@ -45,6 +46,24 @@ export const DEFAULT_RATE_LIMIT: RateLimit = Object.freeze({
 
 /** The stable code of the problem a limited request is answered with. */
 export const RATE_LIMITED = "request.rate_limited";
+
+/**
+ * The OpenAPI response of a limited route that is in the document (the JWKS, the OpenAPI
+ * document itself): the `/v1` routes declare their own 429 (src/http/add-route.ts), and the
+ * federation and flow routes are not documented.
+ */
+export const RATE_LIMITED_RESPONSE = Object.freeze({
+  ...problemResponse(
+    `Too many requests from this client address: wait \`Retry-After\` seconds (\`${RATE_LIMITED}\`).`,
+  ),
+  // @fastify/swagger makes each header's JSON Schema the OpenAPI Header Object's `schema`.
+  headers: {
+    "Retry-After": {
+      type: "string",
+      description: "Seconds until the client address's window ends.",
+    },
+  },
+});
 
 const HTML = "text/html; charset=utf-8";
 

@@ -171,12 +171,12 @@ export function federationUseCases(
   /** The state of one answer: the IdP, the tenant's return URLs, the request it belongs to. */
   type SignIn = Awaited<ReturnType<typeof loadSignIn>>;
 
-  async function refuse(
-    signIn: SignIn,
+  /** Appends `refusal` to the IdP's tenant's chain, in a transaction of its own. */
+  async function auditRefusal(
+    idp: IdpRecord,
     refusal: Refusal,
     request: FederationRequestRecord | undefined,
-  ): Promise<FederationRedirect> {
-    const { idp } = signIn;
+  ): Promise<void> {
     await transact(context, (r) =>
       recordAudit(context, r, {
         tenant: idp.tenant,
@@ -193,6 +193,28 @@ export function federationUseCases(
         },
       }),
     );
+  }
+
+  /**
+   * Refuses to start a sign-in at a known IdP: audited as a refused answer is, so that the
+   * tenant's administrator sees why its people cannot sign in there, then answered with the
+   * start's own problem. The detail is this service's words: nothing of the request (a hint, a
+   * return URL) is kept, as anyone may send one. Each refusal counts against the client address's
+   * limit on unauthenticated routes (src/http/rate-limit.ts), shared with the ACS and callback,
+   * whose refusals are audited too: auditing here lets no address append more events than those.
+   */
+  async function refuseStart(idp: IdpRecord, error: AppError, detail: string): Promise<never> {
+    await auditRefusal(idp, new Refusal(error.code, detail), undefined);
+    throw error;
+  }
+
+  async function refuse(
+    signIn: SignIn,
+    refusal: Refusal,
+    request: FederationRequestRecord | undefined,
+  ): Promise<FederationRedirect> {
+    const { idp } = signIn;
+    await auditRefusal(idp, refusal, request);
     // A flow's sign-in goes back to the flow page, which says so and offers the ways left.
     if (request?.flow !== undefined) {
       const notice = refusal.mfaUnavailable ? "idp.mfa_unavailable" : "idp.rejected";
@@ -401,13 +423,20 @@ export function federationUseCases(
         throw new AppError("not_found", "There is no such identity provider for this tenant.");
       }
       const { idp, returnUrls } = settings;
-      requireCurrentMetadata(idp, now);
+      const expired = metadataExpired(idp, now);
+      if (expired !== undefined) return refuseStart(idp, expired.error, expired.detail);
       // A flow's sign-in returns to the flow page; anything else to a registered URL.
       const back =
         input.flow === undefined
           ? matchReturnUrl(returnUrls, input.returnTo)
           : new URL(flowUrl(f.publicUrl, tenant, input.flow));
-      if (back === undefined) throw new AppError("federation.return_to_not_allowed");
+      if (back === undefined) {
+        return refuseStart(
+          idp,
+          new AppError("federation.return_to_not_allowed"),
+          "the return URL is not registered for the tenant",
+        );
+      }
       // A flow asks what its own decision says is missing (its step-up, what the user already
       // proved); anything else asks what the policy needs of a sign-in with no evidence yet.
       const planned =
@@ -623,14 +652,22 @@ export function hasCurrentMetadata(idp: IdpRecord, now: Date): boolean {
   return validUntil === undefined || now.getTime() < Date.parse(validUntil);
 }
 
-function requireCurrentMetadata(idp: IdpRecord, now: Date): void {
-  if (hasCurrentMetadata(idp, now) || idp.protocol !== "saml") return;
-  const validUntil = idp.saml.metadataValidUntil;
-  throw new AppError(
-    "idp.metadata_expired",
-    `The IdP metadata expired at ${String(validUntil)} (its validUntil): the organisation's administrator must register current metadata.`,
-    { validUntil },
-  );
+/** Why sign-ins may not start at `idp` at `now` ({@link hasCurrentMetadata}), if they may not. */
+function metadataExpired(
+  idp: IdpRecord,
+  now: Date,
+): { readonly error: AppError; readonly detail: string } | undefined {
+  if (hasCurrentMetadata(idp, now) || idp.protocol !== "saml") return undefined;
+  const validUntil = String(idp.saml.metadataValidUntil);
+  return {
+    error: new AppError(
+      "idp.metadata_expired",
+      `The IdP metadata expired at ${validUntil} (its validUntil): the organisation's administrator must register current metadata.`,
+      { validUntil },
+    ),
+    // The words of the ACS's refusal (saml.metadata_expired), for one story in the audit.
+    detail: `the IdP metadata expired at ${validUntil} (its validUntil); register current metadata`,
+  };
 }
 
 function oidcSettings(

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { addRoute } from "../add-route.js";
+import { RATE_LIMITED_RESPONSE } from "../rate-limit.js";
 import type { ApiContext } from "./api-context.js";
 
 /** How long verifiers may cache the key set: successors are published days before they sign. */
@@ -30,6 +31,7 @@ export function registerAssuranceRoutes(server: FastifyInstance, context: ApiCon
             description: "The JWK Set.",
             content: { "application/json": { schema: jwksSchema } },
           },
+          429: RATE_LIMITED_RESPONSE,
         },
       },
     },

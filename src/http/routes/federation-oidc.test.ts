@@ -517,6 +517,26 @@ describe("return_to is a URL the tenant registered", () => {
     },
   );
 
+  it("audits a start refused for its return_to, without the URL asked for", async () => {
+    const acme = await acmeWithPeer("idp_mfa");
+    const returnTo = "https://evil.example/signed-in";
+    const json = { headers: { accept: "application/json" } };
+    const path = `/t/acme/idps/corp/start?return_to=${encodeURIComponent(returnTo)}`;
+    expect((await acme.t.call("GET", path, json)).statusCode).toBe(400);
+    const refused = await auditOf(acme.t, acme.auditor, "acme", "federation.rejected");
+    expect(refused.map((e) => e.payload)).toEqual([
+      {
+        idp: "corp",
+        protocol: "oidc",
+        reason: "federation.return_to_not_allowed",
+        detail: "the return URL is not registered for the tenant",
+      },
+    ]);
+    expect(JSON.stringify(refused)).not.toContain("evil.example");
+    // The IdP was never asked.
+    expect(await auditOf(acme.t, acme.auditor, "acme", "decision.recorded")).toEqual([]);
+  });
+
   it("does not return to a URL the tenant removed while the sign-in was at the IdP", async () => {
     const acme = await acmeWithPeer("idp_mfa");
     peer.nextSignIn = MFA;

@@ -209,6 +209,31 @@ describe("a SAML IdP whose metadata expires at T (validUntil)", () => {
     expect(page.body).toContain("idp.metadata_expired");
   });
 
+  it("audits each refused start as federation.rejected (idp.metadata_expired), keeping nothing the request carried", async () => {
+    setClock(secondsBefore(EXPIRY, 1));
+    must(await start(), 303);
+    expect(await audit("acme", "federation.rejected")).toEqual([]);
+    setClock(EXPIRY);
+    must(await start(), 422);
+    must(await start({ accept: "text/html" }), 422);
+    const refused = await audit("acme", "federation.rejected");
+    expect(refused.map((e) => ({ actor: e.actor, payload: e.payload }))).toEqual(
+      Array.from({ length: 2 }, () => ({
+        actor: "idp:corp",
+        payload: {
+          idp: "corp",
+          protocol: "saml",
+          reason: "idp.metadata_expired",
+          detail: `the IdP metadata expired at ${EXPIRY} (its validUntil); register current metadata`,
+        },
+      })),
+    );
+    expect(JSON.stringify(refused)).not.toContain(ALICE);
+    expect(JSON.stringify(refused)).not.toContain(RETURN_TO);
+    // Only acme's chain: the refusal is the tenant's evidence, on the tenant's chain.
+    expect(await audit("initech", "federation.rejected")).toEqual([]);
+  });
+
   it("in a hosted flow: starts no IdP sign-in after T, and brings an answer arriving at T back refused", async () => {
     setClock(secondsBefore(EXPIRY, 1));
     must(

@@ -7,7 +7,7 @@ import { createKeySets } from "./jwks.js";
 import { accept } from "./rejection.js";
 
 export type { FetchLike } from "./fetch-json.js";
-export { publicNetworkFetch } from "./public-network-fetch.js";
+export { publicNetworkFetch, type PublicNetworkFetch } from "./public-network-fetch.js";
 
 /** How the OIDC relying party reaches IdPs; every field has a production default. */
 export interface OidcProtocolOptions {

@@ -113,6 +113,14 @@ describe("publicNetworkFetch", () => {
     await expect(g.fetch("https://nowhere.example/jwks")).rejects.toThrow(/no address/);
     expect(g.asked).toEqual(["mixed.example", "internal.example", "nowhere.example"]);
   });
+
+  it("makes no request once closed, and closes again without complaint", async () => {
+    const guarded = publicNetworkFetch({ lookup: () => Promise.resolve(["93.184.216.34"]) });
+    await guarded.close();
+    const refused = guarded("https://idp.example/jwks", { method: "GET" });
+    await expect(refused).rejects.toMatchObject({ cause: { code: "UND_ERR_DESTROYED" } });
+    await guarded.close();
+  });
 });
 
 describe("lookupPublicAddresses, the lookup every connection of the guard makes", () => {

@@ -102,6 +102,15 @@ export interface PublicNetworkFetchOptions {
   readonly lookup?: ResolveHost;
 }
 
+/** A {@link publicNetworkFetch}: a `fetch`, and the end of its connections. */
+export interface PublicNetworkFetch extends FetchLike {
+  /**
+   * Closes the connection pool: requests in flight finish, idle sockets to IdPs end, and later
+   * requests fail. Closing again does nothing more.
+   */
+  close(): Promise<void>;
+}
+
 /**
  * A `fetch` that reaches hosts on the public internet only. A tenant administrator names its
  * IdP's issuer, and discovery names the endpoints: without this, they could point this server's
@@ -116,7 +125,7 @@ export interface PublicNetworkFetchOptions {
  * request starts, at the cost of one more lookup: an internal host fails before any connection
  * is set up, and the check at connect is then the one that a changing answer meets.
  */
-export function publicNetworkFetch(options: PublicNetworkFetchOptions = {}): FetchLike {
+export function publicNetworkFetch(options: PublicNetworkFetchOptions = {}): PublicNetworkFetch {
   const resolve = options.lookup ?? resolveWithDns;
   const connect = buildConnector({ lookup: lookupPublicAddresses(resolve) });
   const dispatcher = new Agent({
@@ -129,7 +138,7 @@ export function publicNetworkFetch(options: PublicNetworkFetchOptions = {}): Fet
       connect(connection, callback);
     },
   });
-  return async (input, init) => {
+  const guardedFetch: FetchLike = async (input, init) => {
     const hostname = new URL(input).hostname.replace(/^\[(.*)\]$/, "$1");
     const addresses = isIP(hostname) === 0 ? await resolve(hostname) : [hostname];
     const refused = addresses.find(isNonPublicAddress);
@@ -150,6 +159,10 @@ export function publicNetworkFetch(options: PublicNetworkFetchOptions = {}): Fet
       throw cause instanceof NonPublicAddressError ? cause : error;
     }
   };
+  // The Agent keeps sockets to IdPs alive between requests: its owner ends them on shutdown.
+  // Memoised: a closed Agent rejects a second close (ClientDestroyedError).
+  let closing: Promise<void> | undefined;
+  return Object.assign(guardedFetch, { close: () => (closing ??= dispatcher.close()) });
 }
 
 /**
