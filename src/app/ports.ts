@@ -130,6 +130,14 @@ export interface ExemptionFilter {
 
 export interface ExemptionStore {
   get(tenant: string, id: string): Promise<ExemptionRecord | undefined>;
+  /**
+   * The record as `get` reads it, its row then held against changes until the transaction ends
+   * (a share lock on PostgreSQL, which other holders share; SQLite serialises write transactions
+   * anyway): a change committed before is what this returns, and one under way is waited for
+   * and then returned, while a change that starts later waits for this transaction to commit.
+   * A check of the exemption's standing thus stays true until the commit.
+   */
+  hold(tenant: string, id: string): Promise<ExemptionRecord | undefined>;
   list(
     tenant: string,
     filter: ExemptionFilter,

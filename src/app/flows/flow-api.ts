@@ -6,7 +6,7 @@ import { readStore, transact, type Context } from "../context.js";
 import { AppError } from "../errors.js";
 import { matchReturnUrl } from "../federation/return-urls.js";
 import type { Repositories } from "../ports.js";
-import type { FlowRecord } from "../records.js";
+import type { ExemptionRecord, FlowRecord, ReceiptRecord } from "../records.js";
 import { ASSURANCE_TOKEN_TYPE } from "../../core/assurance-claims.js";
 import type { Decision } from "../../core/decision.js";
 import { exemptionStanding } from "../../core/exemptions.js";
@@ -155,26 +155,25 @@ export function flowApiUseCases(
       const decisionId = flow.decision ?? "";
       const receipt = await readStore(context, (r) => r.receipts.get(decisionId));
       if (receipt === undefined) return refuse("receipt_missing");
-      // A sign-in an exemption let through is vouched for only while the exemption stands: not
-      // once it has ended or been revoked since (the token itself ends with it), nor once a
-      // mandate that no exemption excuses binds the principal beyond what the decision applied
-      // (an emergency uplift created since: the exemption no longer lets anyone through).
+      // A sign-in an exemption let through is vouched for only while the exemption stands (see
+      // refusalUnderExemption). Looked at here so that a code already refused costs no
+      // signature (nor is the signer asked to sign past the exemption's end); what decides is
+      // the second look, in the transaction that spends the code.
       const exemption = receipt.decision.exemption;
       if (exemption !== null) {
-        const at = now().getTime();
-        const { record, since } = await readStore(context, async (r) => ({
-          record: await r.exemptions.get(flow.tenant, exemption.id),
-          since: await unexemptibleMandatesSince(r, receipt.decision, at),
-        }));
-        if (
-          record === undefined ||
-          exemptionStanding(record, flow.tenant, receipt.principal, at) !== "usable"
-        ) {
-          await refuse("exemption_ended");
-        }
-        if (since.length > 0) await refuse("mandate_changed");
+        const early = await readStore(context, async (r) =>
+          refusalUnderExemption(
+            r,
+            flow.tenant,
+            await r.exemptions.get(flow.tenant, exemption.id),
+            receipt,
+            now().getTime(),
+          ),
+        );
+        if (early !== undefined) await refuse(early);
       }
-      // Signed first, handed out only if this request is the one that spends the code.
+      // Signed first, outside the transaction (signing is slow), and handed out only if this
+      // request is the one that spends the code.
       const issued = await issueAssuranceToken(
         context,
         { keys: parts.keys, signer: parts.signer, issuer: parts.publicUrl },
@@ -182,16 +181,39 @@ export function flowApiUseCases(
         flow.audience,
       );
       let spent = false;
-      await changeFlow(
-        context,
-        flow.tenant,
-        flow.id,
-        (f) => {
-          spent = f.status === "completed" && f.codeHash === flow.codeHash;
-          return spent ? { ...f, status: "exchanged" } : undefined;
-        },
-        () => ({ type: "flow.exchanged", payload: { decision: decisionId, caller: caller.id } }),
-      );
+      let refusal: ExemptionRefusal | undefined;
+      try {
+        await changeFlow(
+          context,
+          flow.tenant,
+          flow.id,
+          (f) => {
+            spent = f.status === "completed" && f.codeHash === flow.codeHash;
+            return spent ? { ...f, status: "exchanged" } : undefined;
+          },
+          () => ({ type: "flow.exchanged", payload: { decision: decisionId, caller: caller.id } }),
+          exemption === null
+            ? undefined
+            : async (r) => {
+                // After the flow's row is written, in the same transaction: a revocation or a
+                // mandate committed before the spend is seen, and the exemption's row stays held
+                // until the commit, so that a revocation under way is waited for and one that
+                // starts now waits for the spend. A refusal rolls the spend back: the code stays
+                // unspent, as for every other refusal, and is checked afresh if tried again.
+                refusal = await refusalUnderExemption(
+                  r,
+                  flow.tenant,
+                  await r.exemptions.hold(flow.tenant, exemption.id),
+                  receipt,
+                  now().getTime(),
+                );
+                if (refusal !== undefined) throw new AppError("flow.code_invalid");
+              },
+        );
+      } catch (error) {
+        if (refusal !== undefined) await refuse(refusal);
+        throw error;
+      }
       if (!spent) await refuse("replayed");
       return {
         token: issued.token,
@@ -224,6 +246,33 @@ function checkFirstFactor(request: FlowRequest): readonly AuthenticationEvent[] 
     }
   }
   return verified.map((event) => ({ method: "password", source: "platform", at: event.at }));
+}
+
+/** Why a sign-in an exemption let through is no longer vouched for. */
+type ExemptionRefusal = "exemption_ended" | "mandate_changed";
+
+/**
+ * Why the sign-in of `receipt` in `tenant`, which an exemption let through, is no longer vouched
+ * for at `now`, given that exemption's `record` as it stands: it has ended or been revoked since
+ * (the token itself ends with it), or a mandate that no exemption excuses binds the principal
+ * beyond what the decision applied (an emergency uplift created since: the exemption no longer
+ * lets anyone through). Undefined while it stands.
+ */
+async function refusalUnderExemption(
+  r: Repositories,
+  tenant: string,
+  record: ExemptionRecord | undefined,
+  receipt: ReceiptRecord,
+  now: number,
+): Promise<ExemptionRefusal | undefined> {
+  if (
+    record === undefined ||
+    exemptionStanding(record, tenant, receipt.principal, now) !== "usable"
+  ) {
+    return "exemption_ended";
+  }
+  const since = await unexemptibleMandatesSince(r, receipt.decision, now);
+  return since.length > 0 ? "mandate_changed" : undefined;
 }
 
 /**

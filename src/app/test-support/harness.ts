@@ -71,17 +71,19 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-/** Opens a harness over SQLite (in memory unless `url` says otherwise). */
+/** Opens a harness over SQLite (in memory unless `url` or `store` says otherwise). */
 export async function openHarness(
   options: {
     url?: string;
+    /** An open store to use instead of opening `url`; the harness closes it. */
+    store?: Store;
     settings?: AppSettings;
     federation?: Partial<FederationParts>;
     /** WebAuthn parts; by default the real verifier and the federation's public URL. */
     webauthn?: WebAuthnParts;
   } = {},
 ): Promise<Harness> {
-  const store = await openStore(options.url ?? "sqlite::memory:");
+  const store = options.store ?? (await openStore(options.url ?? "sqlite::memory:"));
   const clock = new ManualClock();
   const random = new CountingRandom();
   const context: Context = { store, clock, random, settings: options.settings ?? DEFAULT_SETTINGS };

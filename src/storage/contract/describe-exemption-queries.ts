@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import type { ExemptionFilter, Store } from "../../app/ports.js";
+import type { ExemptionFilter, Repositories, Store } from "../../app/ports.js";
 import type { ExemptionRecord } from "../../app/records.js";
 import { addTenant, at, DAY, HOUR, minimalExemption, uniqueId } from "./fixtures.js";
 import type { ContractContext } from "./store-harness.js";
@@ -220,41 +220,100 @@ export function describeExemptionQueries({ store, harness }: ContractContext): v
     });
   });
 
-  describe("tenant locks", () => {
-    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-    /**
-     * Runs `other` once a transaction has locked `tenant`, while it holds the lock for up to
-     * half a second; tells whether `other` was done before the lock was let go.
-     */
-    async function doneWhileLocked(
-      tenant: string,
-      other: (second: Store) => Promise<unknown>,
-    ): Promise<boolean> {
-      const second = await harness().openSecond?.();
-      try {
-        let done = false;
-        let locked = (): void => undefined;
-        const locking = new Promise<void>((resolve) => {
-          locked = resolve;
-        });
-        const running = locking.then(() =>
-          other(second ?? store()).then(() => {
-            done = true;
-          }),
-        );
-        const holder = store().transaction(async ({ tenants }) => {
-          expect(await tenants.lock(tenant)).toBe(true);
-          locked();
-          if (second !== undefined) await Promise.race([running, sleep(500)]);
-          return done;
-        });
-        const [doneWhileHeld] = await Promise.all([holder, running]);
-        return doneWhileHeld;
-      } finally {
-        await second?.close();
-      }
+  /**
+   * Runs `other` once a transaction has run `hold`, while that transaction stays open for up to
+   * half a second; tells whether `other` was done before the transaction ended.
+   */
+  async function doneWhileHeld(
+    hold: (repositories: Repositories) => Promise<void>,
+    other: (second: Store) => Promise<unknown>,
+  ): Promise<boolean> {
+    const second = await harness().openSecond?.();
+    try {
+      let done = false;
+      let held = (): void => undefined;
+      const holding = new Promise<void>((resolve) => {
+        held = resolve;
+      });
+      const running = holding.then(() =>
+        other(second ?? store()).then(() => {
+          done = true;
+        }),
+      );
+      const holder = store().transaction(async (repositories) => {
+        await hold(repositories);
+        held();
+        if (second !== undefined) await Promise.race([running, sleep(500)]);
+        return done;
+      });
+      const [doneWhileOpen] = await Promise.all([holder, running]);
+      return doneWhileOpen;
+    } finally {
+      await second?.close();
     }
+  }
+
+  describe("exemption holds", () => {
+    let tenant = "";
+    const approved = (id: string) =>
+      minimalExemption(tenant, id, { status: "approved", approvedBy: "approver@example.org" });
+    const holdOf =
+      (id: string) =>
+      async ({ exemptions }: Repositories) => {
+        expect((await exemptions.hold(tenant, id))?.status).toBe("approved");
+      };
+
+    beforeAll(async () => {
+      tenant = await addTenant(store());
+    });
+
+    it("reads an exemption as get does, and none of another tenant's", async () => {
+      const record = approved(uniqueId("exemption"));
+      const other = await addTenant(store());
+      await store().transaction(({ exemptions }) => exemptions.insert(record));
+      const [held, got, ofOther, missing] = await store().transaction(async ({ exemptions }) => [
+        await exemptions.hold(tenant, record.id),
+        await exemptions.get(tenant, record.id),
+        await exemptions.hold(other, record.id),
+        await exemptions.hold(tenant, uniqueId("no-such-exemption")),
+      ]);
+      expect(held).toStrictEqual(record);
+      expect(got).toStrictEqual(held);
+      expect(ofOther).toBeUndefined();
+      expect(missing).toBeUndefined();
+    });
+
+    it("holds an exemption against a change until the transaction ends, on every instance", async () => {
+      const record = approved(uniqueId("exemption"));
+      await store().transaction(({ exemptions }) => exemptions.insert(record));
+      const revoke = (s: Store) =>
+        s.transaction(({ exemptions }) =>
+          exemptions.update({ ...record, status: "revoked" }, "approved"),
+        );
+      expect(await doneWhileHeld(holdOf(record.id), revoke)).toBe(false);
+      const read = await store().transaction(({ exemptions }) => exemptions.get(tenant, record.id));
+      expect(read?.status).toBe("revoked");
+    });
+
+    it("holds up no other holder of the exemption", async () => {
+      const record = approved(uniqueId("exemption"));
+      await store().transaction(({ exemptions }) => exemptions.insert(record));
+      const holdAgain = (s: Store) => s.transaction(holdOf(record.id));
+      // SQLite runs one write transaction at a time, and has no second instance here.
+      expect(await doneWhileHeld(holdOf(record.id), holdAgain)).toBe(
+        harness().openSecond !== undefined,
+      );
+    });
+  });
+
+  describe("tenant locks", () => {
+    /** {@link doneWhileHeld} with `tenant` locked. */
+    const doneWhileLocked = (tenant: string, other: (second: Store) => Promise<unknown>) =>
+      doneWhileHeld(async ({ tenants }) => {
+        expect(await tenants.lock(tenant)).toBe(true);
+      }, other);
 
     it("holds a tenant until the transaction ends, on every instance", async () => {
       const tenant = await addTenant(store());

@@ -24,13 +24,24 @@ import {
   createWebAuthnSettingsRepository,
 } from "./webauthn-repository.js";
 
+/** How the dialect's transactions meet: what its repositories must lock. */
+export interface RepositoryOptions {
+  readonly audit: AuditRepositoryOptions;
+  /**
+   * Lock the rows that a check reads and must stay true until the commit (`SELECT … FOR SHARE`).
+   * PostgreSQL needs it because transactions run side by side; SQLite has no such clause and
+   * needs none, its write transactions being serial.
+   */
+  readonly lockRows: boolean;
+}
+
 /**
  * Every repository, bound to `db`: pass a transaction to make them all write in it, with the
  * notices that hold its announcements until it commits.
  */
 export function createRepositories(
   db: Kysely<Database>,
-  options: AuditRepositoryOptions,
+  options: RepositoryOptions,
   changes: ChangeNotices,
 ): Repositories {
   return {
@@ -38,10 +49,10 @@ export function createRepositories(
     policies: createPolicyRepository(db),
     mandates: createMandateRepository(db),
     principals: createPrincipalRepository(db),
-    exemptions: createExemptionRepository(db),
+    exemptions: createExemptionRepository(db, options),
     receipts: createReceiptRepository(db),
     apiKeys: createApiKeyRepository(db),
-    audit: createAuditRepository(db, options),
+    audit: createAuditRepository(db, options.audit),
     idps: createIdpRepository(db),
     federationRequests: createFederationRequestRepository(db),
     oneTimeProofs: createOneTimeProofRepository(db),

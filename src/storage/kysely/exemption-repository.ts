@@ -47,15 +47,29 @@ function selectActiveOfPrincipal(limit: number): ActiveOfPrincipal {
   return template;
 }
 
-export function createExemptionRepository(db: Kysely<Database>): ExemptionStore {
+/**
+ * The exemptions stored through `db`. With `lockRows` (PostgreSQL, whose transactions run side
+ * by side) `hold` locks the row it reads, which SQLite, whose write transactions are serial, has
+ * no clause for and no need of.
+ */
+export function createExemptionRepository(
+  db: Kysely<Database>,
+  options: { readonly lockRows: boolean },
+): ExemptionStore {
+  const select = (tenant: string, id: string) =>
+    db.selectFrom("exemptions").selectAll().where("tenant", "=", tenant).where("id", "=", id);
   return {
     async get(tenant, id) {
-      const row = await db
-        .selectFrom("exemptions")
-        .selectAll()
-        .where("tenant", "=", tenant)
-        .where("id", "=", id)
-        .executeTakeFirst();
+      const row = await select(tenant, id).executeTakeFirst();
+      return row === undefined ? undefined : toExemption(row);
+    },
+
+    // FOR SHARE, not FOR UPDATE: two exchanges under one exemption need not queue, only a change
+    // of it. Under READ COMMITTED a locking read returns the newest committed version of the
+    // row once any writer of it has ended, not the one the statement's snapshot saw.
+    async hold(tenant, id) {
+      const query = select(tenant, id);
+      const row = await (options.lockRows ? query.forShare() : query).executeTakeFirst();
       return row === undefined ? undefined : toExemption(row);
     },
 

@@ -3,7 +3,7 @@ import { sql, type Kysely, type Transaction } from "kysely";
 import type { ChangeNotices, Store, StoreChange } from "../../app/ports.js";
 import type { AuditRepositoryOptions } from "./audit-repository.js";
 import type { ChangeListeners } from "./change-listeners.js";
-import { createRepositories } from "./create-repositories.js";
+import { createRepositories, type RepositoryOptions } from "./create-repositories.js";
 import type { Database } from "./database.js";
 import { withDirectExecution } from "./direct-execution.js";
 import { emitStoreWarning } from "./emit-store-warning.js";
@@ -12,6 +12,8 @@ import { GroupCommit } from "./group-commit.js";
 export interface KyselyStoreOptions {
   readonly db: Kysely<Database>;
   readonly audit: AuditRepositoryOptions;
+  /** Lock the rows that checks read ({@link RepositoryOptions.lockRows}): PostgreSQL. */
+  readonly lockRows: boolean;
   readonly listeners: ChangeListeners;
   /** Announces a committed change to every instance sharing the database, this one included. */
   readonly publish: (change: StoreChange) => Promise<void>;
@@ -53,14 +55,15 @@ const nestedError = (what: string): Error =>
 
 /** A Store over Kysely, the same for both dialects once they supply how changes travel. */
 export function createKyselyStore(options: KyselyStoreOptions): Store {
-  const { db, audit, listeners, publish, release } = options;
+  const { db, listeners, publish, release } = options;
+  const repositoryOptions: RepositoryOptions = { audit: options.audit, lockRows: options.lockRows };
   const group = options.groupCommit === true ? new GroupCommit(db) : undefined;
   const scopes =
     options.detectNesting === true ? new AsyncLocalStorage<TransactionScope>() : undefined;
   const insideTransaction = (): boolean => scopes?.getStore()?.open === true;
   let closing: Promise<void> | undefined;
   // Outside a transaction each query takes the connection (SQLite) or a pooled one on its own.
-  const readers = createRepositories(db, audit, NO_NOTICES);
+  const readers = createRepositories(db, repositoryOptions, NO_NOTICES);
 
   return {
     async transaction(work) {
@@ -75,7 +78,7 @@ export function createKyselyStore(options: KyselyStoreOptions): Store {
         },
       };
       const run = (trx: Transaction<Database>) =>
-        withDirectExecution(trx, () => work(createRepositories(trx, audit, notices)));
+        withDirectExecution(trx, () => work(createRepositories(trx, repositoryOptions, notices)));
       // The group runs `run` later, from its own call chain: the scope goes with it.
       const tracked =
         scopes === undefined

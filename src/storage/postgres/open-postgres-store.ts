@@ -42,6 +42,7 @@ export async function openPostgresStore(
     db,
     detectNesting: options.detectNesting,
     audit: { lockHeads: true },
+    lockRows: true,
     listeners,
     async publish(change) {
       // This instance's caches drop what changed before the change's caller is answered, not

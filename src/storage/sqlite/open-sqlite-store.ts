@@ -44,6 +44,7 @@ export async function openSqliteStore(
     db,
     detectNesting: options.detectNesting,
     audit: { lockHeads: false },
+    lockRows: false,
     // One connection: transactions wait for each other anyway, so they may as well commit
     // together.
     groupCommit: true,

@@ -1,0 +1,179 @@
+// Threat: an exemption revoked (or a mandate no exemption excuses created) while a flow's code is
+// being exchanged. The exchange checked the exemption's standing in a read of its own, then spent
+// the code in a later transaction: a revocation that committed in between was not seen, and a
+// token vouched for a sign-in the platform no longer let through. The standing is now read again
+// in the transaction that spends the code, so whatever committed before the spend is seen. The
+// same on both stores; the race is made deterministic by running the revocation just after the
+// exchange's first look at the exemption.
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { Application, Caller, FlowBrowser } from "../application.js";
+import { chainOf } from "../audit/audit-chain.js";
+import type { Repositories, Store } from "../ports.js";
+import { CountingRandom, openHarness, type Harness } from "../test-support/harness.js";
+import { codeOf, csrfOf } from "../test-support/platform-mfa-flows.js";
+import { storesUnderTest } from "../../storage/test-support/stores-under-test.js";
+
+const RETURN = "https://app.example/signed-in";
+const stores = await storesUnderTest("The exchange's re-check of an exemption");
+
+/**
+ * `raw`, except that `afterCheck` runs (once) right after a read that looked at an exemption has
+ * returned: between the exchange's check and its spend, as a revocation on another instance can.
+ */
+function storeRacing(raw: Store, race: { afterCheck?: (() => Promise<void>) | undefined }): Store {
+  return {
+    ...raw,
+    read: async (work) => {
+      let looked = false;
+      const result = await raw.read((r) =>
+        work(
+          new Proxy(r, {
+            get(target, key) {
+              const value = target[key as keyof Repositories];
+              if (key !== "exemptions") return value;
+              const exemptions = value as Repositories["exemptions"];
+              return {
+                ...exemptions,
+                get: (...args: Parameters<typeof exemptions.get>) => {
+                  looked = true;
+                  return exemptions.get(...args);
+                },
+              };
+            },
+          }),
+        ),
+      );
+      const hook = race.afterCheck;
+      if (looked && hook !== undefined) {
+        race.afterCheck = undefined;
+        await hook();
+      }
+      return result;
+    },
+  };
+}
+
+for (const { name, skip, open } of stores) {
+  describe.skipIf(skip)(
+    `exchanging a code whose exemption changes under it, on ${name}${skip ? " (skipped: no PostgreSQL reachable outside CI)" : ""}`,
+    () => {
+      let h: Harness;
+      let drop: () => Promise<void>;
+      let service: Caller;
+      let racing: Application & { close(): void };
+      const race: { afterCheck?: (() => Promise<void>) | undefined } = {};
+      const browser: FlowBrowser = { cookie: "exchange-race-browser-cookie-0123" };
+
+      beforeEach(async () => {
+        const [store, cleanup] = await open();
+        drop = cleanup;
+        h = await openHarness({ store });
+        await h.app.tenants.create(h.admin, { id: "acme", name: "acme corp" });
+        await h.app.principals.upsert(h.admin, "acme", "alice", { population: "direct" });
+        await h.app.tenants.setReturnUrls(h.admin, "acme", { returnUrls: [RETURN] });
+        const { record } = await h.app.policies.current(h.admin, "acme");
+        await h.app.policies.replace(h.admin, "acme", {
+          policy: { posture: "platform_mfa" },
+          rationale: "MFA for everyone",
+          ifMatch: record.version,
+        });
+        service = await h.caller(["platform_service"], ["acme"]);
+        racing = h.application({
+          store: storeRacing(h.store, race),
+          random: new CountingRandom(500_000),
+        });
+      });
+      afterEach(async () => {
+        race.afterCheck = undefined;
+        racing.close();
+        await h.close();
+        await drop();
+      });
+
+      const inSeconds = (seconds: number) =>
+        new Date(h.clock.now().getTime() + seconds * 1000).toISOString();
+
+      /** A sign-in that a break-glass exemption of an hour let through: the exemption, flow and code. */
+      async function exemptedSignIn(): Promise<{ exemption: string; flow: string; code: string }> {
+        const approver = await h.caller(["exemption_approver"], ["acme"]);
+        const requested = await h.app.exemptions.request(h.admin, "acme", {
+          principal: "alice",
+          category: "break_glass",
+          justification: "Locked out during an incident",
+          owner: "secops",
+          startsAt: inSeconds(0),
+          expiresAt: inSeconds(3600),
+          reviewAt: inSeconds(3600),
+        });
+        await h.app.exemptions.approve(approver, "acme", requested.id);
+        const { flow } = await h.app.flows.create(service, "acme", {
+          principal: { id: "alice" },
+          verified: [{ method: "password", source: "platform", at: inSeconds(0) }],
+          returnTo: RETURN,
+        });
+        const notice = await h.app.flows.show("acme", flow, browser);
+        expect(notice.kind).toBe("exemption");
+        await h.app.flows.act("acme", flow, browser, { kind: "continue", csrf: csrfOf(notice) });
+        const code = codeOf(await h.app.flows.show("acme", flow, browser));
+        if (code === null) throw new Error("the exempted flow did not complete");
+        return { exemption: requested.id, flow, code };
+      }
+
+      const refusals = async () =>
+        (
+          await h.store.read(({ audit }) =>
+            audit.read(chainOf("acme"), { afterSeq: 0, limit: 500 }),
+          )
+        )
+          .filter((e) => e.type === "flow.exchange_refused")
+          .map((e) => e.payload["reason"]);
+      const statusOf = async (flow: string) =>
+        (await h.store.read(({ flows }) => flows.get("acme", flow)))?.status;
+
+      it("refuses a code whose exemption is revoked after the check and before the spend, leaving it unspent", async () => {
+        const { exemption, flow, code } = await exemptedSignIn();
+        race.afterCheck = async () => {
+          await h.app.exemptions.revoke(h.admin, "acme", exemption, { reason: "incident over" });
+        };
+        await expect(racing.flows.exchange(service, { code })).rejects.toMatchObject({
+          code: "flow.code_invalid",
+        });
+        expect(race.afterCheck).toBeUndefined(); // the revocation ran
+        expect(await statusOf(flow)).toBe("completed");
+        // Unspent, the code is checked afresh each time, and refused for the same reason.
+        await expect(racing.flows.exchange(service, { code })).rejects.toMatchObject({
+          code: "flow.code_invalid",
+        });
+        expect(await refusals()).toEqual(["exemption_ended", "exemption_ended"]);
+      });
+
+      it("refuses a code once a mandate that no exemption excuses is created after the check and before the spend", async () => {
+        const { flow, code } = await exemptedSignIn();
+        race.afterCheck = async () => {
+          await h.app.mandates.create(h.admin, {
+            id: "uplift",
+            mandate: { scope: { tenants: "all" }, require: { minAal: 2 }, exemptible: false },
+            rationale: "phishing campaign",
+          });
+        };
+        await expect(racing.flows.exchange(service, { code })).rejects.toMatchObject({
+          code: "flow.code_invalid",
+        });
+        expect(race.afterCheck).toBeUndefined();
+        expect(await statusOf(flow)).toBe("completed");
+        expect(await refusals()).toEqual(["mandate_changed"]);
+      });
+
+      it("exchanges a code whose exemption stands throughout, once", async () => {
+        const { flow, code } = await exemptedSignIn();
+        const exchanged = await racing.flows.exchange(service, { code });
+        expect(exchanged).toMatchObject({ principal: "alice", expiresIn: 300 });
+        expect(await statusOf(flow)).toBe("exchanged");
+        await expect(racing.flows.exchange(service, { code })).rejects.toMatchObject({
+          code: "flow.code_invalid",
+        });
+        expect(await refusals()).toEqual(["replayed"]);
+      });
+    },
+  );
+}
