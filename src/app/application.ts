@@ -564,10 +564,16 @@ export interface Application {
       tenant: string,
       input: WebAuthnSettingsInput,
     ): Promise<WebAuthnSettingsView>;
+    /**
+     * Begins a passkey registration. `attestation: "direct"` asks the authenticator for its
+     * attestation where the tenant's settings do not: a registration meant to reach AAL3, which
+     * only a verified attestation can prove. Nothing asks for less than the settings.
+     */
     beginRegistration(
       caller: Caller,
       tenant: string,
       principal: string,
+      options?: { readonly attestation?: "direct" },
     ): Promise<WebAuthnCeremonyStart & { readonly registration: string }>;
     /**
      * Finishes a passkey registration. On the principal's behalf, a method bound since the

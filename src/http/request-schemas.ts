@@ -515,6 +515,18 @@ export const webauthnAuthenticationBody = z.strictObject({
 /** Beginning a ceremony takes nothing: an empty object, or no body at all. */
 export const webauthnBeginBody = z.strictObject({}).optional();
 
+/** Beginning a registration may ask for the authenticator's attestation (for AAL3). */
+export const webauthnRegistrationBeginBody = z
+  .strictObject({
+    attestation: z
+      .literal("direct")
+      .optional()
+      .describe(
+        "Ask for the authenticator's attestation even where the tenant's settings do not: only a verified attestation lets a key reach AAL3. Never asks for less than the settings.",
+      ),
+  })
+  .optional();
+
 export const webauthnRegistrationParams = z.strictObject({
   tenant: segment,
   principal: principalId,

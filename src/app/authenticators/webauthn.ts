@@ -238,7 +238,7 @@ export function webauthnUseCases(
       }
     },
 
-    async beginRegistration(caller, tenant, principal) {
+    async beginRegistration(caller, tenant, principal, request = {}) {
       authorize(caller, "authenticator.enrol", tenant);
       const { protocol } = need();
       const begun = await transact(context, async (r) => {
@@ -273,7 +273,7 @@ export function webauthnUseCases(
         challenge: ceremony.challenge,
         excludeCredentials: existing.map((c) => ({ id: c.credentialId, transports: c.transports })),
         userVerification: settings.userVerification,
-        attestation: settings.attestation,
+        attestation: request.attestation ?? settings.attestation,
         timeoutMs: ttlMs(),
       });
       return { registration: ceremony.id, options, expiresAt: ceremony.expiresAt };

@@ -479,6 +479,18 @@ export function flowUseCases(
     };
   }
 
+  /**
+   * Whether the passkey the flow's decision asks to enrol must be a device-bound hardware key
+   * (AAL3): its registration then asks for the attestation that alone can prove it.
+   */
+  async function deviceBoundWanted(flow: FlowRecord, world: FlowWorld): Promise<boolean> {
+    const preview = await previewDecision(context, services, flow.tenant, requestOf(flow, world));
+    const wanted = [...preview.challenge, ...(preview.reportOnly?.challenge ?? [])].find(
+      (option) => option.kind === "enroll" && option.method === "webauthn",
+    );
+    return wanted?.kind === "enroll" && wanted.deviceBound;
+  }
+
   async function enrolmentAllowed(flow: FlowRecord, browser: FlowBrowser): Promise<boolean> {
     const world = await load(flow, browser);
     return mayEnrol(world.methods, evidenceOf(flow));
@@ -561,14 +573,10 @@ export function flowUseCases(
         if (!mayEnrol(world.methods, evidenceOf(flow))) {
           return next(flow, browser, { code: "enrolment.not_allowed", tone: "error" });
         }
-        const preview = await previewDecision(context, services, tenant, requestOf(flow, world));
-        const wanted = [...preview.challenge, ...(preview.reportOnly?.challenge ?? [])].find(
-          (option) => option.kind === "enroll" && option.method === "webauthn",
-        );
         return {
           kind: "enroll_webauthn",
           frame: frameOf(flow, world),
-          deviceBound: wanted?.kind === "enroll" && wanted.deviceBound,
+          deviceBound: await deviceBoundWanted(flow, world),
         };
       }
       case "register_webauthn": {
@@ -697,9 +705,17 @@ export function flowUseCases(
       }
       const caller = actingFor(flow);
       if (input.purpose === "registration") {
-        if (!(await enrolmentAllowed(flow, browser)))
+        const world = await load(flow, browser);
+        if (!mayEnrol(world.methods, evidenceOf(flow))) {
           throw new AppError("flow.enrolment_not_allowed");
-        const begun = await delegates.webauthn.beginRegistration(caller, tenant, flow.principal);
+        }
+        const hardware = await deviceBoundWanted(flow, world);
+        const begun = await delegates.webauthn.beginRegistration(
+          caller,
+          tenant,
+          flow.principal,
+          hardware ? { attestation: "direct" } : {},
+        );
         return { ceremony: begun.registration, options: begun.options };
       }
       const begun = await delegates.webauthn.beginAuthentication(caller, tenant, flow.principal);

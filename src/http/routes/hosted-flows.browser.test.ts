@@ -167,6 +167,23 @@ const suite = browserSuiteSkip("hosted flows in Chromium");
     expect(violations).toEqual([]);
   });
 
+  it("asks for a security key where a step-up needs AAL3, and its verified attestation earns AAL3", async () => {
+    const dana = someone("dana");
+    const { page, violations } = await freshBrowser();
+    await addVirtualAuthenticator(page, { transport: "usb" });
+    await page.goto((await w.createFlow("globex", dana, { stepUp: { minAal: 3 } })).url);
+    await page.getByRole("button", { name: "Register a security key" }).click();
+    await inspect(page, "enroll-security-key");
+    await page.getByRole("button", { name: "Register security key" }).click();
+    expect(await tokenFor(page, dana)).toMatchObject({
+      tenant: "globex",
+      aal: 3,
+      phr: true,
+      amr: ["hwk", "mfa"],
+    });
+    expect(violations).toEqual([]);
+  });
+
   /** Back on the flow's page from the IdP, whatever notice it came back with. */
   async function backAtFlow(page: Page, flow: string): Promise<URL> {
     await page.waitForURL((url) => url.pathname === `/t/initech/flows/${flow}`);

@@ -199,6 +199,21 @@ describe("WebAuthn over HTTP", () => {
     }
   });
 
+  it("asks for the attestation when a registration's caller asks, and never for less than the settings", async () => {
+    const begin = (body?: unknown) =>
+      t.call("POST", `${base}/webauthn/registrations`, {
+        key: service,
+        ...(body === undefined ? {} : { body }),
+      });
+    const attestationOf = (response: LightMyRequestResponse) =>
+      response.json<{ options: { attestation?: string } }>().options.attestation;
+    expect(attestationOf(await begin())).toBe("none");
+    expect(attestationOf(await begin({ attestation: "direct" }))).toBe("direct");
+    for (const bad of [{ attestation: "none" }, { attestation: "enterprise" }, { other: 1 }]) {
+      expect(codeOf(await begin(bad)), JSON.stringify(bad)).toEqual([400, "request.invalid"]);
+    }
+  });
+
   it("answers refusals with coded problems, never a 500", async () => {
     const key = new SoftAuthenticator({ origin: ORIGIN });
     await register(key, "key");

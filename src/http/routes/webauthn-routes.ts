@@ -6,6 +6,7 @@ import {
   webauthnAuthenticationBody,
   webauthnAuthenticationParams,
   webauthnBeginBody,
+  webauthnRegistrationBeginBody,
   webauthnRegistrationBody,
   webauthnRegistrationParams,
   webauthnSettingsBody,
@@ -66,15 +67,23 @@ export function registerWebAuthnRoutes(server: FastifyInstance, context: ApiCont
     tag: "webauthn",
     summary: "Begin registering a passkey or security key: creation options for the browser",
     params: principalParams,
-    body: webauthnBeginBody,
+    body: webauthnRegistrationBeginBody,
     success: {
       status: 201,
       description: "The ceremony and its options; finish it before `expiresAt`.",
       schema: webauthnRegistrationStart,
     },
     problems: [409, 422],
-    handler: async ({ params, caller, reply }) =>
-      noStore(reply, await app.webauthn.beginRegistration(caller, params.tenant, params.principal)),
+    handler: async ({ params, body, caller, reply }) =>
+      noStore(
+        reply,
+        await app.webauthn.beginRegistration(
+          caller,
+          params.tenant,
+          params.principal,
+          body?.attestation === undefined ? {} : { attestation: body.attestation },
+        ),
+      ),
   });
 
   addRoute(server, authenticate, {

@@ -59,7 +59,7 @@ export const en = {
   "option.enroll_webauthn.submit": "Set up a passkey",
   "option.enroll_webauthn.device_bound.heading": "Register a security key",
   "option.enroll_webauthn.device_bound.intro":
-    "This needs a security key, or a passkey that stays on one device. A passkey synced between devices is not enough here.",
+    "This needs a hardware security key of a make the platform recognises. A passkey on a phone or a computer is not enough here.",
   "option.enroll_webauthn.device_bound.submit": "Register a security key",
   "option.idp.heading": "{idp}",
   "option.idp.intro": "Verify at your organisation’s sign-in page.",
@@ -84,7 +84,7 @@ export const en = {
     "A passkey lets you verify with your fingerprint, face or device PIN. Your browser will guide you.",
   "enroll_webauthn.device_bound.heading": "Register a security key",
   "enroll_webauthn.device_bound.lead":
-    "Insert your security key, or use a passkey that stays on this device, and follow your browser’s prompts. A passkey synced between devices is not enough here.",
+    "Insert a hardware security key and follow your browser’s prompts; when it asks, let this site see the key’s make and model, which proves it is hardware. A passkey on a phone or a computer is not enough here.",
   "enroll_webauthn.name": "Name for this key (optional)",
   "enroll_webauthn.name_hint":
     "For example “Work laptop” or “Blue key”, so you can tell your keys apart.",

@@ -4,12 +4,14 @@ import { createLocalJWKSet, jwtVerify, type JSONWebKeySet, type JWTPayload } fro
 import type { Browser } from "playwright-core";
 import type { RequirementSpec } from "../../../core/policy.js";
 import { createOidcProtocol } from "../../../verifiers/oidc/index.js";
+import { createWebAuthnProtocol } from "../../../verifiers/webauthn/index.js";
 import {
   startOidcProviderPeer,
   type OidcProviderPeer,
 } from "../../../verifiers/oidc/test-support/oidc-provider-peer.js";
 import { openTestServer, type TestServer } from "../open-test-server.js";
 import { launchChromium } from "./launch-chromium.js";
+import { VIRTUAL_AUTHENTICATOR_ATTESTATION_ROOT } from "./virtual-authenticator.js";
 
 /**
  * Everything the hosted-flow browser tests run against, all on loopback: the real server
@@ -93,6 +95,13 @@ export async function openFlowWorld(): Promise<FlowWorld> {
   const t = await openTestServer({
     bodyLimitBytes: 256 * 1024,
     federation: { publicUrl: origin, oidc: createOidcProtocol({ allowHttp: true }) },
+    // The operator trusts the virtual authenticator's attestation root, as it would a vendor's.
+    webauthn: {
+      protocol: createWebAuthnProtocol({
+        attestationRoots: [VIRTUAL_AUTHENTICATOR_ATTESTATION_ROOT],
+      }),
+      publicUrl: origin,
+    },
   });
   // The IdP stamps the real time; the server's clock starts there and moves only when told.
   t.clock.advance((Date.now() - t.clock.now().getTime()) / 1000);
