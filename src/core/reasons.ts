@@ -9,7 +9,7 @@ export const REASONS = {
   "requirement.unmet.aal":
     "This sign-in needs a stronger proof of identity: a second factor is required.",
   "requirement.unmet.aal3":
-    "This sign-in needs a hardware-bound security key or device passkey that verifies you.",
+    "This sign-in needs a hardware security key, of a make the platform recognises, that verifies you.",
   "requirement.unmet.phishing_resistance":
     "This sign-in needs a phishing-resistant method, such as a passkey or security key.",
   "requirement.unmet.user_verification":
