@@ -650,7 +650,16 @@ export interface Application {
       caller: Caller,
       tenant: string,
       id: string,
-      input: { externalId?: string; population: Population; displayName?: string },
+      input: {
+        externalId?: string;
+        population: Population;
+        displayName?: string;
+        /**
+         * Marks (true) or unmarks (false) a shared login; absent keeps the mark as it is. Only a
+         * platform administrator lifts it (`principal.shared_login_locked`).
+         */
+        sharedLogin?: boolean;
+      },
     ): Promise<PrincipalRecord>;
     get(caller: Caller, tenant: string, id: string): Promise<PrincipalRecord>;
     list(caller: Caller, tenant: string, page: PageRequest): Promise<Page<PrincipalRecord>>;

@@ -33,6 +33,8 @@ export const ERROR_CODES = {
   "exemption.self_approval": "An exemption cannot be approved by the person who requested it.",
   "exemption.invalid_state": "The exemption is not in a state that allows this.",
   "principal.unknown": "The principal is not registered in this tenant.",
+  "principal.shared_login_locked":
+    "The principal is marked as a shared login: only a platform administrator can lift the mark.",
   "principal.population_locked":
     "A platform mandate that cannot be exempted binds this principal and would not in its new population: only a platform administrator can make this change.",
   "idp.invalid": "The identity provider registration is not valid.",

@@ -55,6 +55,11 @@ export interface PrincipalRecord {
   readonly externalId?: string;
   readonly population: Population;
   readonly displayName?: string;
+  /**
+   * A login several people share (seed 001): no exemption excuses it, whatever its category.
+   * Absent: not shared.
+   */
+  readonly sharedLogin?: true;
   readonly createdAt: string;
   readonly updatedAt: string;
 }

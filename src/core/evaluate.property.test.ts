@@ -478,6 +478,44 @@ describe("exemptions are re-checked by the engine", () => {
     );
   });
 
+  // Seed 001 again, by the principal rather than the category: a login marked as shared is
+  // never excused, whatever the exemption says it is for. Without the mark an exemption may
+  // let it through; with it, the decision is the one without exemptions, plus the refusal.
+  it("no exemption of any category lets a principal marked as a shared login through", () => {
+    fc.assert(
+      fc.property(
+        evaluationInputArb({ population: fc.constantFrom("direct", "sso", "api_human") }),
+        fc.array(usableExemptionArb, { minLength: 1, maxLength: 2 }),
+        (input, usable) => {
+          const shared = { ...input.principal, sharedLogin: true };
+          const exempted = decide({ ...input, principal: shared, exemptions: usable });
+          const without = decide({ ...input, principal: shared, exemptions: [] });
+          expect(exempted.exemption).toBeNull();
+          expect(exempted.outcome).toBe(without.outcome);
+          expect(codes(exempted)).toContain("exemption.shared_login_refused");
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it("a shared-login mark that is not true or false is denied, never read as unmarked", () => {
+    fc.assert(
+      fc.property(
+        evaluationInputArb(),
+        fc.oneof(fc.constant(null), fc.string(), fc.integer(), fc.constant("false")),
+        (input, mark) => {
+          const d = decideUntyped({
+            ...input,
+            principal: { ...input.principal, sharedLogin: mark },
+          });
+          expect(d.outcome).toBe("deny");
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
   // Threat: an exemption lifts a mandate that platform administrators marked not exemptible.
   // Whatever the exemptions and the tenant policy, if the non-exemptible mandates alone (under
   // the weakest policy, without exemptions) do not allow, the decision does not allow.

@@ -155,7 +155,7 @@ function decide(input: EvaluationInput, skew: number, now: number, id: string | 
   const chosen =
     exemptions === undefined || exemptions.length === 0
       ? NO_EXEMPTION
-      : pickExemption(exemptions, tenant, principalId, now);
+      : pickExemption(exemptions, tenant, principalId, now, request.sharedLogin);
   if (chosen.sharedLoginRefused) notes.push(SHARED_LOGIN_REFUSED);
 
   const full = verdictWithExemption(signIn, requirements.full(), requirements, chosen.usable);

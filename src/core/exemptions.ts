@@ -38,13 +38,16 @@ export function exemptionStanding(
 
 /**
  * The exemption to use among several: the usable one that lasts longest (ties: lowest id), so
- * the choice does not depend on the order the caller listed them in.
+ * the choice does not depend on the order the caller listed them in. For a principal that is a
+ * shared login (`sharedLogin`), none: each one that would apply is refused as a `shared_login`
+ * exemption is, whatever its category (seed 001).
  */
 export function pickExemption(
   exemptions: readonly Exemption[],
   tenant: string,
   principal: string,
   now: number,
+  sharedLogin = false,
 ): { usable?: Exemption; sharedLoginRefused: boolean } {
   let usable: Exemption | undefined;
   let usableUntil = 0;
@@ -52,7 +55,10 @@ export function pickExemption(
   for (let index = 0; index < exemptions.length; index++) {
     const exemption = exemptions[index] as Exemption;
     const standing = exemptionStanding(exemption, tenant, principal, now);
-    if (standing === "shared_login") sharedLoginRefused = true;
+    if (standing === "shared_login" || (sharedLogin && standing === "usable")) {
+      sharedLoginRefused = true;
+      continue;
+    }
     if (standing !== "usable") continue;
     const until = parseTime(exemption.expiresAt) ?? 0;
     if (

@@ -38,6 +38,11 @@ export interface EvaluationInput {
     readonly population: Population;
     /** The principal's enrolled authenticators, to offer the right challenge. */
     readonly authenticators?: readonly EnrolledAuthenticator[];
+    /**
+     * A login several people share (seed 001): no exemption excuses it, whatever its category.
+     * Its people prove MFA each time, as individuals, through a privileged-access tool (`act`).
+     */
+    readonly sharedLogin?: boolean;
   };
   readonly evidence: Evidence;
   /** Exemptions for the principal; the engine re-checks tenant, principal, status and window. */

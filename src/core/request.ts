@@ -30,6 +30,7 @@ export interface Request {
   readonly principalId: string;
   readonly population: Population;
   readonly authenticators: readonly EnrolledAuthenticator[];
+  readonly sharedLogin: boolean;
   readonly events: readonly AuthenticationEvent[];
   readonly grant: Evidence["grant"];
   readonly act: Actor | undefined;
@@ -58,9 +59,18 @@ export function readRequest(input: unknown): Request | string {
   if (!isNonEmptyString(tenant)) return "tenant is required";
   const principal: unknown = i.principal;
   if (!isRecord(principal)) return "principal is required";
-  const { id: principalId, population, authenticators } = principal as EvaluationInput["principal"];
+  const {
+    id: principalId,
+    population,
+    authenticators,
+    sharedLogin,
+  } = principal as EvaluationInput["principal"];
   if (!isNonEmptyString(principalId)) return "principal.id is required";
   if (!isOneOf(POPULATIONS, population)) return "principal.population is unknown";
+  // Fail closed: a mark that is not plainly true or false is not read as "not shared".
+  if (sharedLogin !== undefined && typeof sharedLogin !== "boolean") {
+    return "principal.sharedLogin must be true or false";
+  }
   const evidence: unknown = i.evidence;
   if (!isRecord(evidence)) return "evidence.events must be a list";
   const { events, grant, act } = evidence as unknown as Evidence;
@@ -85,6 +95,7 @@ export function readRequest(input: unknown): Request | string {
     principalId,
     population,
     authenticators: authenticators ?? NO_AUTHENTICATORS,
+    sharedLogin: sharedLogin === true,
     events,
     grant,
     act,

@@ -32,6 +32,7 @@ const EXPECTED: Record<ErrorCode, number> = {
   "exemption.invalid_state": 409,
   "principal.unknown": 422,
   "principal.population_locked": 409,
+  "principal.shared_login_locked": 409,
   "idp.invalid": 422,
   "idp.precondition_required": 428,
   "idp.version_conflict": 412,

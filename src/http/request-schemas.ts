@@ -241,6 +241,12 @@ export const upsertPrincipalBody = z.strictObject({
   externalId: text(500).optional(),
   population: z.enum(POPULATIONS),
   displayName: text(500).optional(),
+  sharedLogin: z
+    .boolean()
+    .optional()
+    .describe(
+      "A login several people share (seed 001): no exemption excuses it. Absent keeps the mark; only a platform administrator lifts it.",
+    ),
 });
 
 /**

@@ -135,6 +135,7 @@ export const principalRecord = z.object({
   externalId: z.string().optional(),
   population: z.enum(POPULATIONS),
   displayName: z.string().optional(),
+  sharedLogin: z.literal(true).optional().describe("A shared login: no exemption excuses it."),
   createdAt: time,
   updatedAt: time,
 });

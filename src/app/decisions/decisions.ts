@@ -119,6 +119,7 @@ async function loadEvaluationInput(
       ...(request.principal.authenticators === undefined
         ? {}
         : { authenticators: request.principal.authenticators }),
+      ...(loaded.principal?.sharedLogin === true ? { sharedLogin: true } : {}),
     },
     evidence: request.evidence,
     exemptions: loaded.exemptions,

@@ -244,9 +244,10 @@ export function exemptionUseCases(context: Context): Application["exemptions"] {
       const window = checkRequest(context, input);
       const record = await transact(context, async (r) => {
         await requireTenant(r, tenant);
-        if ((await r.principals.get(tenant, input.principal)) === undefined) {
-          throw new AppError("principal.unknown");
-        }
+        const principal = await r.principals.get(tenant, input.principal);
+        if (principal === undefined) throw new AppError("principal.unknown");
+        // Seed 001 names the login, not only the category: no reason excuses a shared one.
+        if (principal.sharedLogin === true) throw new AppError("exemption.shared_login_refused");
         if (input.renewalOf !== undefined) {
           await checkRenewalOf(r, tenant, input.renewalOf, input.principal);
         }
@@ -305,6 +306,10 @@ export function exemptionUseCases(context: Context): Application["exemptions"] {
             throw new AppError("exemption.expired", undefined, { expiresAt: record.expiresAt });
           }
           if (!(await r.tenants.lock(tenant))) throw new AppError("not_found");
+          // Marked as shared since it was requested: the engine would refuse it anyway.
+          if ((await r.principals.get(tenant, record.principal))?.sharedLogin === true) {
+            throw new AppError("exemption.shared_login_refused");
+          }
           await checkRunLength(context, r, tenant, record.principal, window);
           await checkTenantLimit(context, r, tenant, window);
         },

@@ -24,6 +24,14 @@ export function principalUseCases(context: Context): Application["principals"] {
         const existing = await r.principals.get(tenant, id);
         if (existing?.population !== input.population)
           await refuseEscapeFromMandates(r, caller, tenant, existing, input.population, context);
+        // A mark that no exemption can get around would be worth little if the administrator who
+        // asks for exemptions could lift it: that is the platform's call (seed 001).
+        const sharedLogin = input.sharedLogin ?? existing?.sharedLogin === true;
+        if (existing?.sharedLogin === true && !sharedLogin) {
+          if (!caller.roles.includes("platform_admin")) {
+            throw new AppError("principal.shared_login_locked");
+          }
+        }
         const now = context.clock.now().toISOString();
         const record: PrincipalRecord = {
           tenant,
@@ -31,6 +39,7 @@ export function principalUseCases(context: Context): Application["principals"] {
           population: input.population,
           ...(input.externalId === undefined ? {} : { externalId: input.externalId }),
           ...(input.displayName === undefined ? {} : { displayName: input.displayName }),
+          ...(sharedLogin ? { sharedLogin: true as const } : {}),
           createdAt: existing?.createdAt ?? now,
           updatedAt: now,
         };
@@ -43,6 +52,10 @@ export function principalUseCases(context: Context): Application["principals"] {
             id,
             population: record.population,
             previousPopulation: existing?.population ?? null,
+            sharedLogin,
+            ...(sharedLogin === (existing?.sharedLogin === true)
+              ? {}
+              : { previousSharedLogin: existing?.sharedLogin === true }),
           },
         });
         r.changes.announce({ kind: "principal", tenant });

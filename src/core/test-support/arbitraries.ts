@@ -301,6 +301,7 @@ export const principalArb = (
       id: fc.constant(PRINCIPAL),
       population,
       authenticators: fc.array(enrolledAuthenticatorArb, { maxLength: 3 }),
+      sharedLogin: fc.boolean(),
     },
     { requiredKeys: ["id", "population"] },
   );

@@ -210,6 +210,30 @@ describe("exemptions", () => {
     expect(response.json<{ detail: string }>().detail).toMatch(/own account/);
   });
 
+  it("refuses any exemption for a principal marked as a shared login, which only a platform administrator unmarks", async () => {
+    const mark = (key: string, sharedLogin?: boolean) =>
+      t.call("PUT", "/v1/tenants/acme/principals/partner", {
+        key,
+        body: { population: "direct", ...(sharedLogin === undefined ? {} : { sharedLogin }) },
+      });
+    const marked = await mark(keys.acmeAdmin, true);
+    expect([marked.statusCode, marked.json<{ sharedLogin?: boolean }>().sharedLogin]).toEqual([
+      200,
+      true,
+    ]);
+    expect(codeOf(await request({ principal: "partner", category: "temporary_access" }))).toEqual([
+      422,
+      "exemption.shared_login_refused",
+    ]);
+    expect(codeOf(await mark(keys.acmeAdmin, false))).toEqual([
+      409,
+      "principal.shared_login_locked",
+    ]);
+    expect(codeOf(await mark(keys.acmeAdmin, "yes" as never))).toEqual([400, "request.invalid"]);
+    const lifted = await mark(t.adminKey, false);
+    expect([lifted.statusCode, "sharedLogin" in lifted.json<object>()]).toEqual([200, false]);
+  });
+
   it("requires an expiry, capped for break-glass", async () => {
     const { expiresAt: _drop, ...noExpiry } = {
       principal: "breakglass",

@@ -121,6 +121,7 @@ export function fullPrincipal(tenant: string, id: string): PrincipalRecord {
     externalId: `ext-${id}`,
     population: "sso",
     displayName: "Ada Lovelace",
+    sharedLogin: true,
     createdAt: at(0),
     updatedAt: at(60),
   };

@@ -63,6 +63,8 @@ export interface PrincipalsTable {
   external_id: string | null;
   population: string;
   display_name: string | null;
+  /** 1 for a login several people share (seed 001). */
+  shared_login: number;
   created_at: string;
   updated_at: string;
 }

@@ -38,6 +38,7 @@ export function createPrincipalRepository(db: Kysely<Database>): PrincipalStore 
         external_id: record.externalId ?? null,
         population: record.population,
         display_name: record.displayName ?? null,
+        shared_login: record.sharedLogin === true ? 1 : 0,
         created_at: toTimeText(record.createdAt, "createdAt"),
         updated_at: toTimeText(record.updatedAt, "updatedAt"),
       };
@@ -57,6 +58,7 @@ function toPrincipal(row: Selectable<PrincipalsTable>): PrincipalRecord {
     ...(row.external_id === null ? {} : { externalId: row.external_id }),
     population: row.population as Population,
     ...(row.display_name === null ? {} : { displayName: row.display_name }),
+    ...(row.shared_login === 1 ? { sharedLogin: true } : {}),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };

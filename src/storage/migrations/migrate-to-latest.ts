@@ -15,6 +15,7 @@ import { apiKeyHoldersMigration } from "./0012-api-key-holders.js";
 import { flowsByPrincipalMigration } from "./0013-flows-by-principal.js";
 import { idpTombstonesMigration } from "./0014-idp-tombstones.js";
 import { webauthnAttestedMigration } from "./0015-webauthn-attested.js";
+import { principalSharedLoginMigration } from "./0016-principal-shared-login.js";
 
 /**
  * Every migration, in order. Listed in code rather than read from a folder so that the built
@@ -36,6 +37,7 @@ const migrations: Readonly<Record<string, Migration>> = {
   "0013-flows-by-principal": flowsByPrincipalMigration,
   "0014-idp-tombstones": idpTombstonesMigration,
   "0015-webauthn-attested": webauthnAttestedMigration,
+  "0016-principal-shared-login": principalSharedLoginMigration,
 };
 
 const provider: MigrationProvider = {

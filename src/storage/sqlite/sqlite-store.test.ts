@@ -101,6 +101,7 @@ describe("SQLite store", () => {
       "0013-flows-by-principal",
       "0014-idp-tombstones",
       "0015-webauthn-attested",
+      "0016-principal-shared-login",
     ]);
     expect(await migrateStore(url)).toEqual([]);
     const store = await openStore(url, { migrate: false });

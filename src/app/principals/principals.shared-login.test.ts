@@ -1,0 +1,120 @@
+// Threat (seed 001): a login several people share, excused from MFA. The exemption category
+// `shared_login` is refused by name, but an administrator could file the same login's exemption
+// under another category. A principal marked as a shared login is never excused, whatever the
+// category; and the administrator who asks for exemptions cannot lift the mark.
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { Caller, ExemptionRequest } from "../application.js";
+import { openHarness, type Harness } from "../test-support/harness.js";
+
+const DAY = 86_400_000;
+
+describe("principals marked as a shared login", () => {
+  let h: Harness;
+  let tenantAdmin: Caller;
+  let approver: Caller;
+  let service: Caller;
+  const at = (days: number) => new Date(h.clock.now().getTime() + days * DAY).toISOString();
+  const request = (principal = "partner-admin"): ExemptionRequest => ({
+    principal,
+    category: "temporary_access",
+    justification: "The partner's tool is being set up",
+    owner: "it-helpdesk",
+    startsAt: at(0),
+    expiresAt: at(5),
+    reviewAt: at(3),
+  });
+  const signIn = (principal = "partner-admin") =>
+    h.app.decisions.decide(service, "acme", {
+      principal: { id: principal },
+      evidence: {
+        events: [{ method: "password", source: "platform", at: h.clock.now().toISOString() }],
+      },
+    });
+
+  beforeEach(async () => {
+    h = await openHarness();
+    await h.app.tenants.create(h.admin, { id: "acme", name: "Acme" });
+    tenantAdmin = await h.caller(["tenant_admin"], ["acme"]);
+    approver = await h.caller(["exemption_approver"], ["acme"]);
+    service = await h.caller(["platform_service"], ["acme"]);
+    const { record } = await h.app.policies.current(h.admin, "acme");
+    await h.app.policies.replace(h.admin, "acme", {
+      policy: { posture: "platform_mfa" },
+      rationale: "MFA for everyone",
+      ifMatch: record.version,
+    });
+  });
+  afterEach(() => h.close());
+
+  it("refuses any exemption for a shared login, whatever its category", async () => {
+    await h.app.principals.upsert(tenantAdmin, "acme", "partner-admin", {
+      population: "direct",
+      sharedLogin: true,
+    });
+    for (const category of ["temporary_access", "break_glass", "legacy_integration"] as const) {
+      await expect(
+        h.app.exemptions.request(tenantAdmin, "acme", { ...request(), category }),
+      ).rejects.toMatchObject({ code: "exemption.shared_login_refused" });
+    }
+  });
+
+  it("stops an exemption granted before the mark from letting the login through", async () => {
+    await h.app.principals.upsert(tenantAdmin, "acme", "partner-admin", { population: "direct" });
+    const requested = await h.app.exemptions.request(tenantAdmin, "acme", request());
+    await h.app.exemptions.approve(approver, "acme", requested.id);
+    expect((await signIn()).outcome).toBe("allow");
+
+    await h.app.principals.upsert(tenantAdmin, "acme", "partner-admin", {
+      population: "direct",
+      sharedLogin: true,
+    });
+    const decided = await signIn();
+    expect(decided.outcome).toBe("challenge");
+    expect(decided.exemption).toBeNull();
+    expect(decided.reasons.map((r) => r.code)).toContain("exemption.shared_login_refused");
+  });
+
+  it("refuses to approve a request filed before the login was marked", async () => {
+    await h.app.principals.upsert(tenantAdmin, "acme", "partner-admin", { population: "direct" });
+    const requested = await h.app.exemptions.request(tenantAdmin, "acme", request());
+    await h.app.principals.upsert(tenantAdmin, "acme", "partner-admin", {
+      population: "direct",
+      sharedLogin: true,
+    });
+    await expect(h.app.exemptions.approve(approver, "acme", requested.id)).rejects.toMatchObject({
+      code: "exemption.shared_login_refused",
+    });
+  });
+
+  it("keeps the mark when an update leaves it out, and only a platform administrator lifts it", async () => {
+    await h.app.principals.upsert(tenantAdmin, "acme", "partner-admin", {
+      population: "direct",
+      sharedLogin: true,
+    });
+    const renamed = await h.app.principals.upsert(tenantAdmin, "acme", "partner-admin", {
+      population: "direct",
+      displayName: "Partner admin (Initech)",
+    });
+    expect(renamed.sharedLogin).toBe(true);
+    await expect(
+      h.app.principals.upsert(tenantAdmin, "acme", "partner-admin", {
+        population: "direct",
+        sharedLogin: false,
+      }),
+    ).rejects.toMatchObject({ code: "principal.shared_login_locked" });
+    expect((await h.app.principals.get(tenantAdmin, "acme", "partner-admin")).sharedLogin).toBe(
+      true,
+    );
+
+    const lifted = await h.app.principals.upsert(h.admin, "acme", "partner-admin", {
+      population: "direct",
+      sharedLogin: false,
+    });
+    expect(lifted.sharedLogin).toBeUndefined();
+    const events = await h.app.audit.list(h.admin, "acme", { type: "principal.updated" }, {});
+    expect(events.items.at(-1)).toMatchObject({
+      actor: h.admin.id,
+      payload: { id: "partner-admin", sharedLogin: false, previousSharedLogin: true },
+    });
+  });
+});
