@@ -73,6 +73,20 @@ export function jsonSchema(schema: z.ZodType, io: "input" | "output"): Record<st
   return rest;
 }
 
+/**
+ * A response header as a route's response schema declares it: its JSON Schema, with the
+ * description beside the type. @fastify/swagger wraps it into the OpenAPI Header Object
+ * (`{ description, schema: { type } }`): wrapped here too, it would come out as `schema.schema`.
+ */
+export const responseHeader = (description: string) => ({ type: "string", description });
+
+/**
+ * Both limiters that answer 429 on `/v1` send it: the per-address limit on wrong API keys
+ * (src/http/authenticate.ts) and the verification throttle (`authenticator.throttled`). The
+ * per-address limit of src/http/rate-limit.ts does not count `/v1` routes.
+ */
+const RETRY_AFTER = { "Retry-After": responseHeader("Seconds to wait before retrying.") };
+
 /** The id of the shared problem schema (added to the server by `buildServer`). */
 export const PROBLEM_SCHEMA_ID = "Problem";
 
@@ -120,10 +134,7 @@ export function addRoute<
         ? {}
         : {
             headers: Object.fromEntries(
-              definition.success.headers.map((h) => [
-                h.name,
-                { description: h.description, schema: { type: "string" } },
-              ]),
+              definition.success.headers.map((h) => [h.name, responseHeader(h.description)]),
             ),
           }),
       ...(definition.success.schema === undefined
@@ -145,7 +156,8 @@ export function addRoute<
     response[status] = response[definition.success.status];
   }
   for (const status of [...problems].sort()) {
-    response[status] = problemResponse(PROBLEM_DESCRIPTIONS[status] ?? "A problem.");
+    const problem = problemResponse(PROBLEM_DESCRIPTIONS[status] ?? "A problem.");
+    response[status] = status === 429 ? { ...problem, headers: RETRY_AFTER } : problem;
   }
 
   server.route({

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { oathtoolCode } from "../verifiers/totp/test-support/oathtool.js";
 import { isRateLimited, RATE_LIMITED } from "./rate-limit.js";
 import { openTestServer, type TestServer } from "./test-support/open-test-server.js";
 
@@ -28,8 +29,43 @@ interface OpenApi {
       }
     >
   >;
-  components: { schemas: Record<string, unknown> };
+  components: {
+    schemas: Record<string, unknown>;
+    responses?: Record<string, { headers?: Record<string, unknown> }>;
+    headers?: Record<string, unknown>;
+  };
 }
+
+/** Every header the document declares, named by where it is. */
+function documentedHeaders(document: OpenApi): { where: string; header: unknown }[] {
+  const found: { where: string; header: unknown }[] = [];
+  for (const [path, operations] of Object.entries(document.paths))
+    for (const [method, operation] of Object.entries(operations))
+      for (const [status, response] of Object.entries(operation.responses))
+        for (const [name, header] of Object.entries(response.headers ?? {}))
+          found.push({ where: `${method} ${path} ${status} ${name}`, header });
+  for (const [key, response] of Object.entries(document.components.responses ?? {}))
+    for (const [name, header] of Object.entries(response.headers ?? {}))
+      found.push({ where: `components.responses.${key} ${name}`, header });
+  for (const [name, header] of Object.entries(document.components.headers ?? {}))
+    found.push({ where: `components.headers.${name}`, header });
+  return found;
+}
+
+// OpenAPI 3.1 §4.8.21: a Header Object is a Parameter Object without `name` and `in`.
+const HEADER_OBJECT_FIELDS = new Set([
+  "description",
+  "required",
+  "deprecated",
+  "allowEmptyValue",
+  "style",
+  "explode",
+  "allowReserved",
+  "schema",
+  "example",
+  "examples",
+  "content",
+]);
 
 // The routes that the issue names: the contract. Each must be served and documented.
 const CONTRACT = [
@@ -193,6 +229,109 @@ describe("the OpenAPI document", () => {
         schema: { type: "string" },
       });
     }
+  });
+});
+
+describe("the OpenAPI document's response headers", () => {
+  it("declares every header of every response as an OpenAPI 3.1 Header Object with a typed schema", async () => {
+    const document = (await t.call("GET", "/openapi.json")).json<OpenApi>();
+    const headers = documentedHeaders(document);
+    expect(headers.map(({ where }) => where)).toEqual(
+      expect.arrayContaining([
+        "get /v1/tenants/{tenant}/policy 200 etag",
+        "post /v1/tenants 201 location",
+        "get /.well-known/jwks.json 429 Retry-After",
+      ]),
+    );
+    for (const { where, header } of headers) {
+      const fields = Object.keys(header as object).filter((field) => !field.startsWith("x-"));
+      expect(
+        fields.filter((field) => !HEADER_OBJECT_FIELDS.has(field)),
+        where,
+      ).toEqual([]);
+      const { schema, description } = header as { schema?: unknown; description?: unknown };
+      expect(typeof description, where).toBe("string");
+      expect(schema, where).toEqual(expect.objectContaining({ type: expect.any(String) }));
+      expect(schema, where).not.toHaveProperty("schema");
+      expect(schema, where).not.toHaveProperty("description");
+    }
+  });
+
+  it("declares Retry-After on the 429 of every /v1 operation, which the wrong-key limit answers with it", async () => {
+    const limited = await openTestServer({ authFailureLimit: { attempts: 1, windowMs: 60_000 } });
+    try {
+      const document = (await limited.call("GET", "/openapi.json")).json<OpenApi>();
+      const wrongKey = "tmfa_wrong_key_that_no_one_was_ever_given";
+      expect((await limited.call("GET", "/v1/tenants", { key: wrongKey })).statusCode).toBe(401);
+      let operations = 0;
+      for (const [path, pathOperations] of Object.entries(document.paths)) {
+        if (!path.startsWith("/v1/")) continue;
+        for (const [method, operation] of Object.entries(pathOperations)) {
+          const where = `${method} ${path}`;
+          const response = await limited.call(
+            method.toUpperCase(),
+            path.replace(/\{[^}]+\}/g, "acme"),
+            { key: wrongKey, ...(method === "post" || method === "put" ? { body: {} } : {}) },
+          );
+          expect([response.statusCode, response.json<{ code: string }>().code], where).toEqual([
+            429,
+            "auth.rate_limited",
+          ]);
+          expect(response.headers["retry-after"], where).toMatch(/^[1-9][0-9]*$/);
+          expect(operation.responses["429"]?.headers?.["Retry-After"], where).toEqual({
+            description: expect.any(String),
+            schema: { type: "string" },
+          });
+          operations += 1;
+        }
+      }
+      expect(operations).toBe(CONTRACT.filter((route) => route.includes(" /v1/")).length);
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it("declares Retry-After on the verification route's 429, which the verification throttle answers with it", async () => {
+    const service = await t.key(["platform_service"], "all");
+    await t.call("POST", "/v1/tenants", { key: t.adminKey, body: { id: "throttled", name: "T" } });
+    const base = "/v1/tenants/throttled/principals/pat/authenticators";
+    await t.call("PUT", "/v1/tenants/throttled/principals/pat", {
+      key: t.adminKey,
+      body: { population: "direct" },
+    });
+    const begun = await t.call("POST", `${base}/totp`, { key: service, body: {} });
+    const { authenticator, secret } = begun.json<{
+      authenticator: { id: string };
+      secret: string;
+    }>();
+    const confirmed = await t.call("POST", `${base}/${authenticator.id}/confirm`, {
+      key: service,
+      body: { code: oathtoolCode(secret, t.clock.now()) },
+    });
+    expect(confirmed.statusCode).toBe(200);
+    t.clock.advance(60);
+    const verify = (at: Date) =>
+      t.call("POST", `${base}/${authenticator.id}/verify`, {
+        key: service,
+        body: { code: oathtoolCode(secret, at) },
+      });
+    const stale = new Date(t.clock.now().getTime() - 300_000);
+    let response = await verify(stale);
+    for (let n = 0; n < 20 && response.statusCode === 422; n += 1) response = await verify(stale);
+    expect([response.statusCode, response.json<{ code: string }>().code]).toEqual([
+      429,
+      "authenticator.throttled",
+    ]);
+    expect(response.headers["retry-after"]).toMatch(/^[1-9][0-9]*$/);
+
+    const document = (await t.call("GET", "/openapi.json")).json<OpenApi>();
+    const operation =
+      document.paths["/v1/tenants/{tenant}/principals/{principal}/authenticators/{id}/verify"]
+        ?.post;
+    expect(operation?.responses["429"]?.headers?.["Retry-After"]).toEqual({
+      description: expect.any(String),
+      schema: { type: "string" },
+    });
   });
 });
 

@@ -2,7 +2,7 @@ import { BlockList, isIPv4, isIPv6 } from "node:net";
 import rateLimit from "@fastify/rate-limit";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { FLOW_ASSET_PATH } from "../pages/assets.js";
-import { problemResponse } from "./add-route.js";
+import { problemResponse, responseHeader } from "./add-route.js";
 import { HttpProblem, PROBLEM_MEDIA_TYPE, renderProblem } from "./problem.js";
 import { requestTarget } from "./request-target.js";
 import { wantsJson } from "./routes/federation-routes.js";
@@ -56,12 +56,8 @@ export const RATE_LIMITED_RESPONSE = Object.freeze({
   ...problemResponse(
     `Too many requests from this client address: wait \`Retry-After\` seconds (\`${RATE_LIMITED}\`).`,
   ),
-  // @fastify/swagger makes each header's JSON Schema the OpenAPI Header Object's `schema`.
   headers: {
-    "Retry-After": {
-      type: "string",
-      description: "Seconds until the client address's window ends.",
-    },
+    "Retry-After": responseHeader("Seconds until the client address's window ends."),
   },
 });
 
