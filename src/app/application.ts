@@ -567,7 +567,8 @@ export interface Application {
     /**
      * Begins a passkey registration. `attestation: "direct"` asks the authenticator for its
      * attestation where the tenant's settings do not: a registration meant to reach AAL3, which
-     * only a verified attestation can prove. Nothing asks for less than the settings.
+     * only a verified attestation can prove (on a server with attestation roots; without any, it
+     * is not asked for). Nothing asks for less than the settings.
      */
     beginRegistration(
       caller: Caller,

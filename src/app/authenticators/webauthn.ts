@@ -273,7 +273,12 @@ export function webauthnUseCases(
         challenge: ceremony.challenge,
         excludeCredentials: existing.map((c) => ({ id: c.credentialId, transports: c.transports })),
         userVerification: settings.userVerification,
-        attestation: request.attestation ?? settings.attestation,
+        // Asked for only where it can be verified: without roots, a browser would show the
+        // user a prompt to reveal the key's model, and nothing could come of it.
+        attestation:
+          request.attestation === "direct" && protocol.verifiesAttestation
+            ? "direct"
+            : settings.attestation,
         timeoutMs: ttlMs(),
       });
       return { registration: ceremony.id, options, expiresAt: ceremony.expiresAt };

@@ -91,6 +91,16 @@ describe("a hosted flow that needs a hardware key", () => {
     });
   });
 
+  it("does not ask for an attestation that nothing could verify (a server without roots)", async () => {
+    await w.close();
+    w = await openWebAuthnWorld();
+    await w.h.app.tenants.setReturnUrls(w.h.admin, "acme", { returnUrls: [RETURN] });
+    await requireAal(3);
+    const { screen, begun } = await registrationOf();
+    expect(screen).toMatchObject({ options: [{ kind: "enroll_webauthn", deviceBound: true }] });
+    expect(begun.options.attestation).toBe("none");
+  });
+
   it("leaves attestation to the tenant's settings where a passkey is enough", async () => {
     await requireAal(2);
     const { screen, begun } = await registrationOf();

@@ -3,7 +3,9 @@ import {
   cose,
   decodeAttestationObject,
   decodeCredentialPublicKey,
+  getCertificateInfo,
   isoBase64URL,
+  isoCBOR,
 } from "@simplewebauthn/server/helpers";
 import {
   WEBAUTHN_ALGORITHMS,
@@ -47,14 +49,68 @@ function knownTransports(reported: unknown): string[] {
 }
 
 /**
- * The certificates of an attestation statement whose leaf signed it, as the format's verification
- * checked: `x5c` of `packed` (full attestation), `tpm`, `android-key`, `fido-u2f` and `apple`.
- * `none` and self attestation carry none, and prove no model.
+ * The attestation formats whose statement is verified and can make a credential attested: those
+ * whose statement is signed by the leaf of `x5c` (WebAuthn §8.2, §8.3, §8.6) and for which the
+ * library fetches nothing. The others are read as `none` before the library sees them:
+ * - `android-key` proves only that some app's keystore key signed, with flags and an AAGUID that
+ *   app chose, and the library fetches the CRLs its certificates name (from an x5c the client
+ *   sends) before it checks that they lead to Google;
+ * - `android-safetynet` carries its certificates in a JWS, not in `x5c`, and is withdrawn;
+ * - `apple` is the anonymous attestation of synced passkeys (BE=1: never AAL3), checked against
+ *   Apple's root with CRL fetches to Apple.
+ * Reading them as `none` is what WebAuthn §7.1 step 21 lets a relying party do with an
+ * attestation it does not use: the credential registers, unattested.
  */
+const VERIFIED_FORMATS: ReadonlySet<string> = new Set(["packed", "tpm", "fido-u2f"]);
+
+/** FIDO's id-fido-gen-ce-aaguid: the model a batch certificate is for (WebAuthn §8.2.1). */
+const AAGUID_EXTENSION = "1.3.6.1.4.1.45724.1.1.4";
+
+/** The certificates of a verified statement whose leaf signed it, or none. */
 function attestationChain(fmt: string, statement: unknown): Uint8Array[] {
-  if (fmt === "none" || !(statement instanceof Map)) return [];
+  if (!VERIFIED_FORMATS.has(fmt) || !(statement instanceof Map)) return [];
   const x5c: unknown = statement.get("x5c");
   return Array.isArray(x5c) && x5c.every((c) => c instanceof Uint8Array) ? x5c : [];
+}
+
+/**
+ * Whether the leaf certificate names its model (the AAGUID extension, which the format's check
+ * already matched against the authenticator data when present). Without it a root vouches for
+ * hardware of its vendor, not for the model the authenticator reports.
+ */
+function certifiesModel(leaf: Uint8Array | undefined): boolean {
+  if (leaf === undefined) return false;
+  try {
+    const certificate = getCertificateInfo(new Uint8Array(leaf)).parsedCertificate;
+    const extensions = certificate.tbsCertificate.extensions ?? [];
+    return extensions.some((extension) => extension.extnID === AAGUID_EXTENSION);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The response with its attestation read as `none` when its format is not one whose statement
+ * counts here ({@link VERIFIED_FORMATS}): same authenticator data, no statement.
+ */
+function withUsableAttestation(
+  response: unknown,
+  inner: Record<string, unknown>,
+  fmt: unknown,
+  authData: Uint8Array,
+): unknown {
+  if (fmt === "none" || (typeof fmt === "string" && VERIFIED_FORMATS.has(fmt))) return response;
+  const none = isoCBOR.encode(
+    new Map<string, unknown>([
+      ["fmt", "none"],
+      ["attStmt", new Map<string, never>()],
+      ["authData", authData],
+    ]) as Parameters<typeof isoCBOR.encode>[0],
+  );
+  return {
+    ...(response as Record<string, unknown>),
+    response: { ...inner, attestationObject: isoBase64URL.fromBuffer(none) },
+  };
 }
 
 /**
@@ -63,12 +119,13 @@ function attestationChain(fmt: string, statement: unknown): Uint8Array[] {
  * hash, UP, UV when required, backup flags, the algorithm among those requested, then the
  * library's own verification (attestation statement), whose `verified` flag is checked. Then
  * the attestation's certificate chain against the operator's `attestationRoots` at `at`: a
- * credential is `attested` only when a root vouches for the key that signed the statement. The
+ * credential is `attested` only when a root vouches for the key that signed the statement, in a
+ * format whose statement counts ({@link VERIFIED_FORMATS}; the others are read as `none`). The
  * library validates a chain only when roots are set in its process-wide settings (and then
  * fetches the certificates' CRLs); this check is the instance's own, with the injected time.
  * Last, the authenticator model against the tenant's allow-list: the AAGUID is what the
- * authenticator says, proven only by an attestation, so an allow-list admits attested
- * credentials alone (checklist W8).
+ * authenticator says, proven only by an attestation whose certificate names it, so an allow-list
+ * admits such credentials alone (checklist W8).
  */
 export function verifyRegistration(input: {
   readonly response: unknown;
@@ -108,8 +165,14 @@ export function verifyRegistration(input: {
     // Everything the library reads but the attestation statement was checked above: what it
     // throws now is the statement refused (a signature by another key than its certificate's,
     // a batch certificate for another model…). Its messages may quote the challenge.
+    const fmt: unknown = attestation.get("fmt");
     const result = await verifyRegistrationResponse({
-      response: input.response as RegistrationResponseJSON,
+      response: withUsableAttestation(
+        input.response,
+        inner,
+        fmt,
+        authData,
+      ) as RegistrationResponseJSON,
       expectedChallenge: challenge,
       expectedOrigin: [...rp.origins],
       expectedRPID: rp.id,
@@ -126,15 +189,19 @@ export function verifyRegistration(input: {
     }
     const info = result.registrationInfo;
     const aaguid = info.aaguid.toLowerCase();
-    const root = attestationRootOf(
-      attestationChain(info.fmt, attestation.get("attStmt")),
-      input.attestationRoots ?? [],
-      input.at,
-    );
+    const format = typeof fmt === "string" ? fmt : info.fmt;
+    const chain = attestationChain(info.fmt, attestation.get("attStmt"));
+    const root = attestationRootOf(chain, input.attestationRoots ?? [], input.at);
     if (input.aaguids.length > 0 && root === undefined) {
       throw new Refusal(
         "webauthn.attestation_untrusted",
-        `The authenticator's attestation (${info.fmt}) does not chain to a trusted root, so its model is not proven.`,
+        `The authenticator's attestation (${format}) does not chain to a trusted root, so its model is not proven.`,
+      );
+    }
+    if (input.aaguids.length > 0 && !certifiesModel(chain[0])) {
+      throw new Refusal(
+        "webauthn.attestation_untrusted",
+        "The authenticator's attestation certificate does not name its model (no AAGUID extension), so its model is not proven.",
       );
     }
     if (input.aaguids.length > 0 && !input.aaguids.includes(aaguid)) {
@@ -155,7 +222,7 @@ export function verifyRegistration(input: {
         backupEligible: parsed.flags.be,
         backupState: parsed.flags.bs,
         userVerified: info.userVerified,
-        attestationFormat: info.fmt,
+        attestationFormat: format,
         attested: root !== undefined,
         ...(root === undefined ? {} : { attestationRoot: root.subject.replace(/\n/g, ", ") }),
       },

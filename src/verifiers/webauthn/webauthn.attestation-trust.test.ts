@@ -2,7 +2,9 @@
 // security key, to reach AAL3 or to pass a tenant's list of allowed models. The AAGUID and the
 // flags are the authenticator's own word; only an attestation whose certificate chain leads to a
 // root the operator trusts proves the model (NIST SP 800-63B-4 §2.3.1, checklist W8).
-import { beforeAll, describe, expect, it } from "vitest";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type {
   RegistrationVerification,
   RelyingParty,
@@ -178,6 +180,80 @@ describe("a tenant's list of allowed models", () => {
   it("refuses an attested key of a model not on the list", async () => {
     const result = await register(await securityKey(), { aaguids: [OTHER_MODEL] });
     expect(result).toMatchObject({ ok: false, code: "webauthn.aaguid_not_allowed" });
+  });
+});
+
+describe("formats whose statement does not count", () => {
+  // Threat: server-side requests to addresses an attacker names. For `android-key` the library
+  // fetches the CRLs that the client's own certificates name before it checks they lead to
+  // Google; such formats are read as `none`: the credential registers, unattested, and nothing
+  // is fetched.
+  let crlServer: Server;
+  let crlUrl = "";
+  const fetched: string[] = [];
+  beforeAll(async () => {
+    crlServer = createServer((request, response) => {
+      fetched.push(request.url ?? "");
+      response.statusCode = 404;
+      response.end();
+    });
+    await new Promise<void>((resolve) => crlServer.listen(0, "127.0.0.1", resolve));
+    crlUrl = `http://127.0.0.1:${String((crlServer.address() as AddressInfo).port)}`;
+  });
+  afterAll(() => new Promise<void>((resolve) => crlServer.close(() => resolve())));
+
+  for (const format of ["android-key", "android-safetynet", "apple", "something-new"]) {
+    it(`reads ${format} as none: registered, not attested, nothing fetched`, async () => {
+      const signer = await vendor.batch({ aaguid: KEY_MODEL, intermediate: true, crlUrl });
+      const key = new SoftAuthenticator({
+        origin: "https://mfa.test",
+        aaguid: KEY_MODEL,
+        attestation: { format, signer },
+      });
+      const result = await register(key);
+      expect(result).toMatchObject({
+        ok: true,
+        credential: { attested: false, attestationFormat: format },
+      });
+      expect(fetched).toEqual([]);
+    });
+  }
+
+  it("refuses such a format where the tenant lists models: nothing proves the model", async () => {
+    const signer = await vendor.batch({ aaguid: KEY_MODEL });
+    const key = new SoftAuthenticator({
+      origin: "https://mfa.test",
+      aaguid: KEY_MODEL,
+      attestation: { format: "android-key", signer },
+    });
+    expect(await register(key, { aaguids: [KEY_MODEL] })).toMatchObject({
+      ok: false,
+      code: "webauthn.attestation_untrusted",
+    });
+  });
+});
+
+describe("a model proven by its certificate", () => {
+  // Threat: with two vendors' roots configured, a key of one vendor claiming the other's model.
+  // A root vouches for its vendor's hardware; only a batch certificate that names the model
+  // (the AAGUID extension, matched to the authenticator data) proves which model it is.
+  it("refuses a listed model whose attested batch certificate does not name it", async () => {
+    const cheap = await AttestationVendor.create("Cheap Keys");
+    const attestation = await cheap.batch({ aaguid: KEY_MODEL, withoutAaguidExtension: true });
+    const key = new SoftAuthenticator({
+      origin: "https://mfa.test",
+      aaguid: KEY_MODEL,
+      attestation,
+    });
+    const roots = [vendor.rootPem, cheap.rootPem];
+    expect(await register(key, { roots })).toMatchObject({
+      ok: true,
+      credential: { attested: true },
+    });
+    expect(await register(key, { roots, aaguids: [KEY_MODEL] })).toMatchObject({
+      ok: false,
+      code: "webauthn.attestation_untrusted",
+    });
   });
 });
 

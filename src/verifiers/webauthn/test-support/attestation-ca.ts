@@ -44,6 +44,8 @@ export interface BatchOptions {
   readonly intermediate?: Validity | true;
   /** The intermediate, if any, without the CA flag (a leaf pretending to be a CA). */
   readonly intermediateNotCa?: boolean;
+  /** A CRL distribution point named in every certificate issued (where a verifier may fetch). */
+  readonly crlUrl?: string;
 }
 
 const generateKeys = () =>
@@ -58,6 +60,12 @@ function aaguidExtension(aaguid: string): x509.Extension {
     Buffer.from(aaguid.replace(/-/g, ""), "hex"),
   ]);
   return new x509.Extension(AAGUID_OID, false, value);
+}
+
+function crlExtension(url: string | undefined, which: string): x509.Extension[] {
+  return url === undefined
+    ? []
+    : [new x509.CRLDistributionPointsExtension([`${url}/${which}.crl`])];
 }
 
 /** A vendor whose root certificate (PEM) an operator would list in `webauthn.attestationRoots`. */
@@ -109,6 +117,7 @@ export class AttestationVendor {
         signingAlgorithm: EC,
         extensions: [
           new x509.BasicConstraintsExtension(options.intermediateNotCa !== true, undefined, true),
+          ...crlExtension(options.crlUrl, "intermediate"),
         ],
       });
       chain.push(intermediate);
@@ -127,6 +136,7 @@ export class AttestationVendor {
       extensions: [
         new x509.BasicConstraintsExtension(false, undefined, true),
         ...(options.withoutAaguidExtension === true ? [] : [aaguidExtension(options.aaguid)]),
+        ...crlExtension(options.crlUrl, "leaf"),
       ],
     });
     return {

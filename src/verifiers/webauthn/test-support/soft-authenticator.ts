@@ -92,7 +92,11 @@ export interface SoftAuthenticatorOptions {
    * `none`; `packed-self` (signed by the credential's own key, proving no model); or a vendor's
    * batch key and certificates (`AttestationVendor.batch`): packed full attestation with `x5c`.
    */
-  readonly attestation?: "none" | "packed-self" | AttestationSigner;
+  readonly attestation?:
+    | "none"
+    | "packed-self"
+    | AttestationSigner
+    | { readonly format: string; readonly signer: AttestationSigner };
   readonly transports?: readonly string[];
 }
 
@@ -144,20 +148,24 @@ export class SoftAuthenticator {
     let fmt = "none";
     const attestation = this.#options.attestation;
     if (attestation !== undefined && attestation !== "none") {
-      fmt = "packed";
       const clientHash = createHash("sha256").update(clientDataJSON).digest();
       const signed = Buffer.concat([authData, clientHash]);
-      attStmt =
-        attestation === "packed-self"
-          ? new Map<string, Uint8Array | number>([
-              ["alg", algorithm],
-              ["sig", signWith(credential, signed)],
-            ])
-          : (new Map<string, Uint8Array | number | Uint8Array[]>([
-              ["alg", -7],
-              ["sig", signWith({ algorithm: -7, privateKey: attestation.privateKey }, signed)],
-              ["x5c", [...attestation.x5c]],
-            ]) as Map<string, Uint8Array | number>);
+      if (attestation === "packed-self") {
+        fmt = "packed";
+        attStmt = new Map<string, Uint8Array | number>([
+          ["alg", algorithm],
+          ["sig", signWith(credential, signed)],
+        ]);
+      } else {
+        // A packed full attestation, or another format's name on the same statement.
+        const signer = "format" in attestation ? attestation.signer : attestation;
+        fmt = "format" in attestation ? attestation.format : "packed";
+        attStmt = new Map<string, Uint8Array | number | Uint8Array[]>([
+          ["alg", -7],
+          ["sig", signWith({ algorithm: -7, privateKey: signer.privateKey }, signed)],
+          ["x5c", [...signer.x5c]],
+        ]) as Map<string, Uint8Array | number>;
+      }
     }
     knobs.tamperAuthData?.(authData);
     const attestationObject = isoCBOR.encode(
