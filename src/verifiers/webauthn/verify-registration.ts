@@ -82,7 +82,7 @@ function certifiesModel(leaf: Uint8Array | undefined): boolean {
   if (leaf === undefined) return false;
   try {
     const certificate = getCertificateInfo(new Uint8Array(leaf)).parsedCertificate;
-    const extensions = certificate.tbsCertificate.extensions ?? [];
+    const extensions: readonly { extnID: string }[] = certificate.tbsCertificate.extensions ?? [];
     return extensions.some((extension) => extension.extnID === AAGUID_EXTENSION);
   } catch {
     return false;

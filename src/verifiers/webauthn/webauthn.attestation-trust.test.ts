@@ -200,7 +200,14 @@ describe("formats whose statement does not count", () => {
     await new Promise<void>((resolve) => crlServer.listen(0, "127.0.0.1", resolve));
     crlUrl = `http://127.0.0.1:${String((crlServer.address() as AddressInfo).port)}`;
   });
-  afterAll(() => new Promise<void>((resolve) => crlServer.close(() => resolve())));
+  afterAll(
+    () =>
+      new Promise<void>((resolve) => {
+        crlServer.close(() => {
+          resolve();
+        });
+      }),
+  );
 
   for (const format of ["android-key", "android-safetynet", "apple", "something-new"]) {
     it(`reads ${format} as none: registered, not attested, nothing fetched`, async () => {
