@@ -8,13 +8,7 @@ import { at, tenantRecord } from "../contract/fixtures.js";
 import type { Database } from "../kysely/database.js";
 import { createIdpRepository } from "../kysely/idp-repository.js";
 import { createTenantRepository } from "../kysely/tenant-repository.js";
-import { createPostgresKysely } from "../postgres/create-postgres-kysely.js";
-import {
-  createTestDatabase,
-  findUnreachableReason,
-  type TestDatabase,
-} from "../postgres/test-support/test-database.js";
-import { createSqliteKysely, IN_MEMORY } from "../sqlite/create-sqlite-kysely.js";
+import { databasesUnderTest } from "../test-support/stores-under-test.js";
 import { idpTombstonesMigration } from "./0014-idp-tombstones.js";
 import { migrateToLatest } from "./migrate-to-latest.js";
 
@@ -76,36 +70,11 @@ function describeMigration(
   });
 }
 
-describe("migration 0014 (IdP tombstones) on SQLite", () => {
-  describeMigration(() => {
-    const db = createSqliteKysely(IN_MEMORY);
-    return Promise.resolve({ db, close: () => db.destroy() });
-  });
-});
-
-const unreachable = await findUnreachableReason();
-const inCi = (process.env.CI ?? "") !== "" && process.env.CI !== "false";
-const skipPostgres = unreachable !== undefined && !inCi;
-if (skipPostgres) {
-  console.warn(`\n*** Migration 0014 on PostgreSQL NOT tested: ${unreachable} ***\n`);
+for (const { name, skip, open } of await databasesUnderTest("Migration 0014 (IdP tombstones)")) {
+  describe.skipIf(skip)(
+    `migration 0014 (IdP tombstones) on ${name}${skip ? " (skipped: no PostgreSQL reachable)" : ""}`,
+    () => {
+      describeMigration(open);
+    },
+  );
 }
-
-describe.skipIf(skipPostgres)(
-  skipPostgres
-    ? `migration 0014 (IdP tombstones) on PostgreSQL (skipped: no PostgreSQL reachable: ${unreachable ?? ""})`
-    : "migration 0014 (IdP tombstones) on PostgreSQL",
-  () => {
-    let database: TestDatabase | undefined;
-    describeMigration(async () => {
-      database = await createTestDatabase();
-      const db = createPostgresKysely(database.url);
-      return {
-        db,
-        close: async () => {
-          await db.destroy();
-          await database?.drop();
-        },
-      };
-    });
-  },
-);

@@ -9,13 +9,7 @@ import type { Database } from "../kysely/database.js";
 import { createPrincipalRepository } from "../kysely/principal-repository.js";
 import { createTenantRepository } from "../kysely/tenant-repository.js";
 import { createWebAuthnCredentialRepository } from "../kysely/webauthn-repository.js";
-import { createPostgresKysely } from "../postgres/create-postgres-kysely.js";
-import {
-  createTestDatabase,
-  findUnreachableReason,
-  type TestDatabase,
-} from "../postgres/test-support/test-database.js";
-import { createSqliteKysely, IN_MEMORY } from "../sqlite/create-sqlite-kysely.js";
+import { databasesUnderTest } from "../test-support/stores-under-test.js";
 import { webauthnAttestedMigration } from "./0015-webauthn-attested.js";
 import { principalSharedLoginMigration } from "./0016-principal-shared-login.js";
 import { migrateToLatest } from "./migrate-to-latest.js";
@@ -63,36 +57,11 @@ function describeMigrations(
   });
 }
 
-describe("migrations 0015 and 0016 on SQLite", () => {
-  describeMigrations(() => {
-    const db = createSqliteKysely(IN_MEMORY);
-    return Promise.resolve({ db, close: () => db.destroy() });
-  });
-});
-
-const unreachable = await findUnreachableReason();
-const inCi = (process.env.CI ?? "") !== "" && process.env.CI !== "false";
-const skipPostgres = unreachable !== undefined && !inCi;
-if (skipPostgres) {
-  console.warn(`\n*** Migrations 0015 and 0016 on PostgreSQL NOT tested: ${unreachable} ***\n`);
+for (const { name, skip, open } of await databasesUnderTest("Migrations 0015 and 0016")) {
+  describe.skipIf(skip)(
+    `migrations 0015 and 0016 on ${name}${skip ? " (skipped: no PostgreSQL reachable)" : ""}`,
+    () => {
+      describeMigrations(open);
+    },
+  );
 }
-
-describe.skipIf(skipPostgres)(
-  skipPostgres
-    ? `migrations 0015 and 0016 on PostgreSQL (skipped: no PostgreSQL reachable: ${unreachable ?? ""})`
-    : "migrations 0015 and 0016 on PostgreSQL",
-  () => {
-    let database: TestDatabase | undefined;
-    describeMigrations(async () => {
-      database = await createTestDatabase();
-      const db = createPostgresKysely(database.url);
-      return {
-        db,
-        close: async () => {
-          await db.destroy();
-          await database?.drop();
-        },
-      };
-    });
-  },
-);

@@ -1,9 +1,13 @@
+import type { Kysely } from "kysely";
 import type { Store } from "../../app/ports.js";
+import type { Database } from "../kysely/database.js";
 import { openStore } from "../open-store.js";
+import { createPostgresKysely } from "../postgres/create-postgres-kysely.js";
 import {
   createTestDatabase,
   findUnreachableReason,
 } from "../postgres/test-support/test-database.js";
+import { createSqliteKysely, IN_MEMORY } from "../sqlite/create-sqlite-kysely.js";
 
 /** A store a suite runs on: opened afresh per use, with what drops it after. */
 export interface StoreUnderTest {
@@ -14,17 +18,24 @@ export interface StoreUnderTest {
 }
 
 /**
+ * Whether the PostgreSQL half of a suite is skipped: only outside CI without a reachable server,
+ * with a loud notice naming `what` went untested.
+ */
+async function skipsPostgres(what: string): Promise<boolean> {
+  const unreachable = await findUnreachableReason();
+  const inCi = (process.env.CI ?? "") !== "" && process.env.CI !== "false";
+  const skip = unreachable !== undefined && !inCi;
+  if (skip) console.warn(`\n*** ${what} on PostgreSQL NOT tested: ${unreachable ?? ""} ***\n`);
+  return skip;
+}
+
+/**
  * The two stores a suite that must behave alike on both runs on: in-memory SQLite, and a
  * PostgreSQL database made for it and dropped after. Outside CI, without a PostgreSQL server, the
  * PostgreSQL half is skipped, with a loud notice naming `what` went untested.
  */
 export async function storesUnderTest(what: string): Promise<readonly StoreUnderTest[]> {
-  const unreachable = await findUnreachableReason();
-  const inCi = (process.env.CI ?? "") !== "" && process.env.CI !== "false";
-  const skipPostgres = unreachable !== undefined && !inCi;
-  if (skipPostgres) {
-    console.warn(`\n*** ${what} on PostgreSQL NOT tested: ${unreachable ?? ""} ***\n`);
-  }
+  const skipPostgres = await skipsPostgres(what);
   return [
     {
       name: "SQLite",
@@ -37,6 +48,43 @@ export async function storesUnderTest(what: string): Promise<readonly StoreUnder
       open: async () => {
         const database = await createTestDatabase();
         return [await openStore(database.url), () => database.drop()];
+      },
+    },
+  ];
+}
+
+/** A bare database (no store, no migrations run) a schema test runs on. */
+export interface DatabaseUnderTest {
+  readonly name: "SQLite" | "PostgreSQL";
+  readonly skip: boolean;
+  readonly open: () => Promise<{ db: Kysely<Database>; close: () => Promise<void> }>;
+}
+
+/** As {@link storesUnderTest}, for tests of migrations that need the bare Kysely database. */
+export async function databasesUnderTest(what: string): Promise<readonly DatabaseUnderTest[]> {
+  const skipPostgres = await skipsPostgres(what);
+  return [
+    {
+      name: "SQLite",
+      skip: false,
+      open: () => {
+        const db = createSqliteKysely(IN_MEMORY);
+        return Promise.resolve({ db, close: () => db.destroy() });
+      },
+    },
+    {
+      name: "PostgreSQL",
+      skip: skipPostgres,
+      open: async () => {
+        const database = await createTestDatabase();
+        const db = createPostgresKysely(database.url);
+        return {
+          db,
+          close: async () => {
+            await db.destroy();
+            await database.drop();
+          },
+        };
       },
     },
   ];
