@@ -368,7 +368,14 @@ export interface AuditVerification {
      * row, were deleted);
      * `unexpected_first_event`: a tenant's chain does not start with its `tenant.created` event;
      * `checkpoint_mismatch`: the event a checkpoint names is gone or holds another hash (history
-     * was rewritten since the checkpoint, hashes and head recomputed with it).
+     * was rewritten since the checkpoint, hashes and head recomputed with it);
+     * `receipt_missing`: a `decision.recorded` event names a receipt that is not stored;
+     * `receipt_mismatch`: the stored receipt is not the one its event recorded (its digest, or for
+     * events recorded before receipts were bound, its tenant or outcome, differs);
+     * `receipt_unrecorded`: the tenant holds more receipts than its chain records (`seq` is the
+     * head's);
+     * `tenant_missing`: the platform chain recorded the tenant's creation, and its row is gone
+     * (its chain gone too: `missing`).
      */
     readonly problem:
       | "hash_mismatch"
@@ -378,7 +385,11 @@ export interface AuditVerification {
       | "truncated"
       | "missing"
       | "unexpected_first_event"
-      | "checkpoint_mismatch";
+      | "checkpoint_mismatch"
+      | "receipt_missing"
+      | "receipt_mismatch"
+      | "receipt_unrecorded"
+      | "tenant_missing";
   };
   /** The checkpoint verified against, when one was given and its event matched. */
   readonly checkpoint?: { readonly chain: string; readonly seq: number };

@@ -110,7 +110,7 @@ export function recordAudit(
 ): Promise<AuditEvent> {
   const at = context.clock.now().toISOString();
   return repositories.audit.append(chainOf(entry.tenant), (head) =>
-    linkEvent(entry, head, context.random.id("evt"), at),
+    linkEvent(entry, head, entry.id ?? context.random.id("evt"), at),
   );
 }
 
@@ -129,7 +129,7 @@ export async function recordAuditRun(
   const links = entries.map((entry) => {
     const at = context.clock.now().toISOString();
     return (head: { seq: number; hash: string } | undefined) =>
-      linkEvent(entry, head, context.random.id("evt"), at);
+      linkEvent(entry, head, entry.id ?? context.random.id("evt"), at);
   });
   return repositories.audit.appendMany(chainOf(first.tenant), links);
 }

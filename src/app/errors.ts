@@ -84,6 +84,8 @@ export const ERROR_CODES = {
     "A new authenticator can be added in a flow only after verifying one the principal already has.",
   "secret.unavailable":
     "A sealed secret could not be opened: its key is not configured, or the stored value was altered.",
+  "receipt.tampered":
+    "The stored receipt does not match what its audit event recorded: it was altered after the decision. Run `tenant-mfa audit verify`.",
   "recovery_code.not_configured": "This server has no hasher for recovery codes.",
   "recovery_code.malformed_code":
     "A recovery code is 20 letters and digits, as issued (dashes and spaces are ignored).",

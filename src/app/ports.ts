@@ -166,6 +166,14 @@ export interface ExemptionStore {
 
 export interface ReceiptStore {
   get(id: string): Promise<ReceiptRecord | undefined>;
+  /** The receipts of these ids (at most 1000) that exist, in no particular order. */
+  getMany(ids: readonly string[]): Promise<readonly ReceiptRecord[]>;
+  /**
+   * How many receipts each tenant holds (only `tenant`'s, when given): what audit verification
+   * compares with the `decision.recorded` events of each chain, counted by the database so that
+   * no receipt is held in memory. Reads every receipt: for verification, never a request.
+   */
+  countByTenant(tenant?: string): Promise<ReadonlyMap<string, number>>;
   insert(record: ReceiptRecord): Promise<void>;
   /** Inserts every record, in as few statements as the database's limits allow (one, usually). */
   insertMany(records: readonly ReceiptRecord[]): Promise<void>;

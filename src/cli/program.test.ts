@@ -100,7 +100,8 @@ describe("tenant-mfa audit verify", () => {
   it("reports an intact chain and exits 0", async () => {
     const db = await seededStore();
     const all = await run(["audit", "verify", "--db", db]);
-    expect([all.exitCode, all.stdout]).toEqual([0, "ok: 2 chain(s), 3 event(s) verified\n"]);
+    // The platform chain: the bootstrap key and acme's creation; acme's: its creation and alice.
+    expect([all.exitCode, all.stdout]).toEqual([0, "ok: 2 chain(s), 4 event(s) verified\n"]);
     const tenant = await run(["audit", "verify", "--db", db, "--tenant", "acme", "--json"]);
     expect(JSON.parse(tenant.stdout)).toEqual({ ok: true, chains: 1, events: 2 });
   });
@@ -124,11 +125,11 @@ describe("tenant-mfa audit verify", () => {
     expect(JSON.parse(taken.stdout)).toMatchObject({ chain: "tenant:acme", seq: 2 });
     const file = join(mkdtempSync(join(tmpdir(), "tenant-mfa-checkpoint-")), "acme.json");
     writeFileSync(file, taken.stdout);
-    // Four events: signing the first checkpoint made the first signing key, in the platform chain.
+    // Five events: signing the first checkpoint made the first signing key, in the platform chain.
     const result = await run(["audit", "verify", "--db", db, "--checkpoint", file]);
     expect([result.exitCode, result.stdout]).toEqual([
       0,
-      "ok: 2 chain(s), 4 event(s) verified, matching the checkpoint of tenant:acme at event 2\n",
+      "ok: 2 chain(s), 5 event(s) verified, matching the checkpoint of tenant:acme at event 2\n",
     ]);
     const forged = await run(["audit", "verify", "--db", db, "--checkpoint", "eyJ.e30.AAAA"]);
     expect(forged.exitCode).not.toBe(0);

@@ -242,6 +242,10 @@ export const auditVerification = z.object({
         "missing",
         "unexpected_first_event",
         "checkpoint_mismatch",
+        "receipt_missing",
+        "receipt_mismatch",
+        "receipt_unrecorded",
+        "tenant_missing",
       ]),
     })
     .optional(),

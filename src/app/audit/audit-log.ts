@@ -3,25 +3,40 @@ import type { Application, AuditVerification } from "../application.js";
 import { transact, type Context } from "../context.js";
 import { AppError } from "../errors.js";
 import { pageLimit, requireTenant } from "../tenants/tenants.js";
-import { chainOf, checkFirstEvent, checkLink } from "./audit-chain.js";
+import type { Repositories } from "../ports.js";
+import type { AuditEvent } from "../records.js";
+import {
+  chainOf,
+  checkFirstEvent,
+  checkLink,
+  checkRecordedReceipt,
+  DECISION_RECORDED,
+  recordedReceiptId,
+} from "./audit-chain.js";
 import type { AuditCheckpoints } from "./audit-checkpoints.js";
 
 const VERIFY_BATCH = 1000;
 const TENANT_PAGE = 500;
 
 type AuditProblem = NonNullable<AuditVerification["broken"]>["problem"];
+type BrokenLink = NonNullable<AuditVerification["broken"]>;
 
 /**
  * Every chain to verify, in order: each one with a recorded head, each one holding events, and
  * the chain of every tenant, recorded or not. No one source suffices against someone who can
  * write to the database: a tenant's row and its head row deleted together leave its events, and
- * only they still name the chain.
+ * only they still name the chain. Receipts name their tenant's chain too: a tenant erased whole but
+ * for its receipts is still seen.
  */
-async function listChains(context: Context): Promise<readonly string[]> {
+async function listChains(
+  context: Context,
+  receiptTenants: Iterable<string>,
+): Promise<readonly string[]> {
   const [headed, withEvents] = await transact(context, (r) =>
     Promise.all([r.audit.chains(), r.audit.chainsWithEvents()]),
   );
   const chains = new Set([...headed, ...withEvents]);
+  for (const tenant of receiptTenants) chains.add(chainOf(tenant));
   let after: string | undefined;
   do {
     const page = await transact(context, (r) =>
@@ -31,6 +46,35 @@ async function listChains(context: Context): Promise<readonly string[]> {
     after = page.next;
   } while (after !== undefined);
   return [...chains].sort();
+}
+
+/** The tenant whose chain `chain` is; none for the platform's. */
+function tenantOfChain(chain: string): string | undefined {
+  return chain.startsWith("tenant:") ? chain.slice("tenant:".length) : undefined;
+}
+
+/**
+ * For each platform-chain `tenant.created` event of `batch`, by event id, what is wrong with the
+ * tenant it created: its chain gone (`missing`) or its row gone (`tenant_missing`). Tenants are
+ * never removed, so every tenant the platform chain saw created must still be there: a tenant
+ * erased whole (events, head, rows) leaves nothing else behind to tell.
+ */
+async function createdTenants(
+  r: Repositories,
+  batch: readonly AuditEvent[],
+): Promise<Map<string, BrokenLink>> {
+  const found = new Map<string, BrokenLink>();
+  for (const event of batch) {
+    if (event.chain !== chainOf(null) || event.type !== "tenant.created") continue;
+    const created = event.payload["tenant"];
+    const id = typeof created === "string" ? created : "";
+    const [row, head] = await Promise.all([r.tenants.get(id), r.audit.head(chainOf(id))]);
+    if (head === undefined) found.set(event.id, { chain: chainOf(id), seq: 0, problem: "missing" });
+    else if (row === undefined) {
+      found.set(event.id, { chain: chainOf(id), seq: 0, problem: "tenant_missing" });
+    }
+  }
+  return found;
 }
 
 /** Reading and verifying the audit chains, and signing checkpoints of them. */
@@ -61,14 +105,15 @@ export function auditUseCases(
       else authorize(caller, "audit.read", scope.tenant);
       const { tenant } = scope;
       // An unknown tenant has no chain to verify: "verified" would tell an auditor's typo it is fine.
+      if (tenant !== undefined) await transact(context, (r) => requireTenant(r, tenant));
+      // Counted before any head is read: a decision commits its receipt with its event, so on a
+      // live server the heads read later cover at least the receipts counted here, and a chain
+      // holding fewer `decision.recorded` events than its tenant has receipts lost some (or
+      // someone added receipts): no receipt is held in memory to tell.
+      const receipts = await transact(context, (r) => r.receipts.countByTenant(tenant));
       // Every tenant has a chain (its creation is its first event): one with none is listed too.
       const chains =
-        tenant === undefined
-          ? await listChains(context)
-          : await transact(context, async (r) => {
-              await requireTenant(r, tenant);
-              return [chainOf(tenant)];
-            });
+        tenant === undefined ? await listChains(context, receipts.keys()) : [chainOf(tenant)];
       const checkpoint =
         scope.checkpoint === undefined
           ? undefined
@@ -82,20 +127,35 @@ export function auditUseCases(
       });
       for (const chain of chains) {
         let previous: { seq: number; hash: string } | undefined;
-        const readOn = async (limit: number) => {
-          const batch = await transact(context, (r) =>
-            r.audit.read(chain, { afterSeq: previous?.seq ?? 0, limit }),
-          );
+        let recorded = 0;
+        const readOn = async (limit: number): Promise<number | BrokenLink> => {
+          // The receipts that the batch's events name are read with it: each was committed with
+          // its event, so none is missed on a live server.
+          const { batch, receiptsOf, created } = await transact(context, async (r) => {
+            const batch = await r.audit.read(chain, { afterSeq: previous?.seq ?? 0, limit });
+            const ids = batch.flatMap((e) => recordedReceiptId(e) ?? []);
+            const receiptsOf = new Map((await r.receipts.getMany(ids)).map((x) => [x.id, x]));
+            // Only when every chain is verified: the platform chain is verified then only.
+            const created =
+              tenant === undefined ? await createdTenants(r, batch) : new Map<string, BrokenLink>();
+            return { batch, receiptsOf, created };
+          });
           for (const event of batch) {
-            const problem = checkLink(event, previous) ?? checkFirstEvent(event);
-            if (problem !== undefined) return { problem, seq: event.seq };
+            const problem =
+              checkLink(event, previous) ??
+              checkFirstEvent(event) ??
+              checkRecordedReceipt(event, receiptsOf.get(recordedReceiptId(event) ?? ""));
+            if (problem !== undefined) return { chain, problem, seq: event.seq };
             if (
               checkpoint?.chain === chain &&
               checkpoint.seq === event.seq &&
               checkpoint.hash !== event.hash
             ) {
-              return { problem: "checkpoint_mismatch" as const, seq: event.seq };
+              return { chain, problem: "checkpoint_mismatch", seq: event.seq };
             }
+            const erased = created.get(event.id);
+            if (erased !== undefined) return erased;
+            if (event.type === DECISION_RECORDED) recorded += 1;
             previous = { seq: event.seq, hash: event.hash };
             events += 1;
           }
@@ -105,7 +165,7 @@ export function auditUseCases(
         // Every event stored, to its end: an event written past the head (a forged one) is seen.
         for (;;) {
           const read = await readOn(VERIFY_BATCH);
-          if (typeof read !== "number") return broken(chain, read.seq, read.problem);
+          if (typeof read !== "number") return broken(read.chain, read.seq, read.problem);
           if (read < VERIFY_BATCH) break;
         }
         // The head, read after every event seen, is at least as far on as they are: an event is
@@ -118,7 +178,7 @@ export function auditUseCases(
         if (head === undefined) return broken(chain, 0, "missing");
         while ((previous?.seq ?? 0) < head.seq) {
           const read = await readOn(Math.min(VERIFY_BATCH, head.seq - (previous?.seq ?? 0)));
-          if (typeof read !== "number") return broken(chain, read.seq, read.problem);
+          if (typeof read !== "number") return broken(read.chain, read.seq, read.problem);
           if (read === 0) break;
         }
         // Deleting the newest events leaves a chain that links up, and a forged event past the
@@ -129,6 +189,12 @@ export function auditUseCases(
         // A chain that ends before the checkpoint's event lost it, head and all.
         if (checkpoint?.chain === chain && head.seq < checkpoint.seq) {
           return broken(chain, checkpoint.seq, "checkpoint_mismatch");
+        }
+        // Every event's receipt was found above; a receipt more than the events that record them
+        // was never recorded (written or kept past its event's deletion outside the service).
+        const owner = tenantOfChain(chain);
+        if (owner !== undefined && (receipts.get(owner) ?? 0) > recorded) {
+          return broken(chain, head.seq, "receipt_unrecorded");
         }
       }
       return {

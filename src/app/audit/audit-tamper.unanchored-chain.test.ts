@@ -2,73 +2,16 @@
 // without touching a single event: they delete the tenant's row and its chain's head row, the
 // two places verification used to learn that the chain exists, and every event stays where it
 // was. Verification must still find each chain that holds events, and report one whose head is
-// gone as broken, on both stores.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import Database from "better-sqlite3";
-import pg from "pg";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+// gone as broken, on both stores. Or they erase the tenant whole, events and head too: the
+// platform chain, which records every tenant's creation, must tell.
+import { afterEach, beforeEach, expect, it, describe } from "vitest";
+import type { Harness } from "../test-support/harness.js";
+import { describeOnPostgres } from "../test-support/postgres-instances.js";
 import {
-  createTestDatabase,
-  type TestDatabase,
-} from "../../storage/postgres/test-support/test-database.js";
-import { openHarness, type Harness } from "../test-support/harness.js";
-import { describeOnPostgres, postgresUnreachable } from "../test-support/postgres-instances.js";
-
-/** An application over a fresh store, and a way into its database that bypasses it. */
-interface TamperedWorld {
-  readonly h: Harness;
-  /** Runs SQL straight on the database, as someone holding its credentials would. */
-  readonly tamper: (statements: readonly string[]) => Promise<void>;
-  readonly close: () => Promise<void>;
-}
-
-async function openSqliteWorld(): Promise<TamperedWorld> {
-  const dir = mkdtempSync(join(tmpdir(), "tenant-mfa-audit-"));
-  const file = join(dir, "store.db");
-  const h = await openHarness({ url: `sqlite:${file}` });
-  const db = new Database(file);
-  // Foreign keys are a setting of each connection: this one skips those that keep the tenant's row.
-  db.pragma("foreign_keys = OFF");
-  return {
-    h,
-    tamper: (statements) => {
-      for (const statement of statements) db.exec(statement);
-      return Promise.resolve();
-    },
-    close: async () => {
-      db.close();
-      await h.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-async function openPostgresWorld(): Promise<TamperedWorld> {
-  if (postgresUnreachable !== undefined)
-    throw new Error(`PostgreSQL unreachable in CI: ${postgresUnreachable}`);
-  const database: TestDatabase = await createTestDatabase();
-  const h = await openHarness({ url: database.url });
-  return {
-    h,
-    tamper: async (statements) => {
-      const client = new pg.Client({ connectionString: database.url });
-      await client.connect();
-      try {
-        // A superuser's session skips the foreign keys that would keep the tenant's row.
-        await client.query("SET session_replication_role = replica");
-        for (const statement of statements) await client.query(statement);
-      } finally {
-        await client.end();
-      }
-    },
-    close: async () => {
-      await h.close();
-      await database.drop();
-    },
-  };
-}
+  openPostgresWorld,
+  openSqliteWorld,
+  type TamperedWorld,
+} from "../test-support/tampered-world.js";
 
 const tamperingTests = (open: () => Promise<TamperedWorld>) => () => {
   let world: TamperedWorld | undefined;
@@ -110,6 +53,39 @@ const tamperingTests = (open: () => Promise<TamperedWorld>) => () => {
       chains: 3,
       broken: { chain: "tenant:acme", seq: 0, problem: "missing" },
     });
+  });
+
+  // The platform chain records every tenant's creation: nothing else is left to tell of a tenant
+  // erased whole.
+  it("finds a tenant erased whole: its events, head, policies and tenant row deleted", async () => {
+    await tamper([
+      "DELETE FROM audit_events WHERE chain = 'tenant:acme'",
+      "DELETE FROM audit_heads WHERE chain = 'tenant:acme'",
+      "DELETE FROM policy_versions WHERE tenant = 'acme'",
+      "DELETE FROM tenants WHERE id = 'acme'",
+    ]);
+    expect(await verifyAll()).toMatchObject({
+      ok: false,
+      broken: { chain: "tenant:acme", seq: 0, problem: "missing" },
+    });
+  });
+
+  it("finds a tenant's row deleted, its chain left whole", async () => {
+    await tamper(["DELETE FROM tenants WHERE id = 'globex'"]);
+    expect(await verifyAll()).toMatchObject({
+      ok: false,
+      broken: { chain: "tenant:globex", seq: 0, problem: "tenant_missing" },
+    });
+  });
+
+  it("records each tenant's creation in the platform chain", async () => {
+    const platform = await h.store.read((r) =>
+      r.audit.read("platform", { afterSeq: 0, limit: 100, filter: { type: "tenant.created" } }),
+    );
+    expect(platform.map((e) => e.payload)).toEqual([
+      { tenant: "acme", name: "acme" },
+      { tenant: "globex", name: "globex" },
+    ]);
   });
 
   it("finds the platform chain's head row deleted, its events left", async () => {

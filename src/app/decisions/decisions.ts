@@ -5,7 +5,12 @@ import type { EvaluationInput } from "../../core/input.js";
 import type { Population } from "../../core/vocabulary.js";
 import { authorize } from "../access/permissions.js";
 import type { Application, DecisionRequest } from "../application.js";
-import type { AuditEntry } from "../audit/audit-chain.js";
+import {
+  DECISION_RECORDED,
+  digestReceipt,
+  recordedEventId,
+  type AuditEntry,
+} from "../audit/audit-chain.js";
 import {
   DEFAULT_DECISION_SETTINGS,
   readStore,
@@ -16,6 +21,7 @@ import {
 import { AppError } from "../errors.js";
 import type { Repositories } from "../ports.js";
 import type { ReceiptRecord } from "../records.js";
+import { checkReceiptRecorded } from "./recorded-receipt.js";
 import type { ReceiptWriter } from "./receipt-writer.js";
 import type { RulesCache } from "./rules-cache.js";
 import { checkNamedVerifications, refuseUnnamedVerifications } from "./verified-evidence.js";
@@ -185,11 +191,14 @@ export async function prepareDecision(
     inputSummary: { ...summarise(request, population), ...note },
   };
   const recorded: AuditEntry = {
+    id: recordedEventId(receipt.id),
     tenant,
-    type: "decision.recorded",
+    type: DECISION_RECORDED,
     actor: actor.id,
     payload: {
       decision: receipt.id,
+      // Binds the whole receipt to the chain: an edited or swapped receipt no longer matches.
+      receipt: digestReceipt(receipt),
       principal: receipt.principal,
       outcome: decision.outcome,
       mode: decision.mode,
@@ -283,11 +292,23 @@ export function decisionUseCases(
     async receipt(caller, id) {
       // The role first, so that a caller without it cannot probe which receipt ids exist.
       authorize(caller, "receipt.read");
-      const receipt = await transact(context, (r) => r.receipts.get(id));
+      const found = await transact(context, async (r) => {
+        const receipt = await r.receipts.get(id);
+        return receipt === undefined
+          ? undefined
+          : { receipt, problem: await checkReceiptRecorded(r, receipt) };
+      });
       // Authorise against the receipt's tenant; an unknown id and a foreign one look alike.
-      if (receipt === undefined) throw new AppError("not_found");
-      authorize(caller, "receipt.read", receipt.tenant);
-      return receipt;
+      if (found === undefined) throw new AppError("not_found");
+      authorize(caller, "receipt.read", found.receipt.tenant);
+      // A receipt its event contradicts was altered after the decision: whoever reads it may act
+      // on its outcome, so it is refused, never served (DESIGN invariant 1). One without its
+      // event is served: receipts recorded before they were bound have none to be found by id,
+      // and `audit verify` reports a receipt that no chain records.
+      if (found.problem === "receipt_mismatch") {
+        throw new AppError("receipt.tampered", undefined, { decision: id });
+      }
+      return found.receipt;
     },
   };
 }

@@ -14,6 +14,7 @@ import { unexemptibleMandatesFor } from "../../core/mandate-scope.js";
 import type { PlatformMandate } from "../../core/policy.js";
 import { parseTime } from "../../core/time.js";
 import type { AuthenticationEvent } from "../../core/evidence.js";
+import { checkReceiptRecorded } from "../decisions/recorded-receipt.js";
 import { auditFlow, changeFlow, flowUrl, sha256 } from "./flow-records.js";
 import type { SigningKeys } from "../assurance/signing-keys.js";
 import type { AssuranceTokenSigner } from "../assurance/token-signer.js";
@@ -153,8 +154,17 @@ export function flowApiUseCases(
       if (flow.status !== "completed" || flow.decision === undefined) await refuse("not_completed");
       if ((flow.codeExpiresAt ?? "") <= now().toISOString()) await refuse("expired");
       const decisionId = flow.decision ?? "";
-      const receipt = await readStore(context, (r) => r.receipts.get(decisionId));
-      if (receipt === undefined) return refuse("receipt_missing");
+      const found = await readStore(context, async (r) => {
+        const receipt = await r.receipts.get(decisionId);
+        return receipt === undefined
+          ? undefined
+          : { receipt, problem: await checkReceiptRecorded(r, receipt) };
+      });
+      if (found === undefined) return refuse("receipt_missing");
+      // The token vouches for the receipt: only for the one its decision.recorded event bound.
+      // The flow recorded it moments ago, so its event is there unless someone removed it.
+      if (found.problem !== undefined) return refuse(found.problem);
+      const { receipt } = found;
       // A sign-in an exemption let through is vouched for only while the exemption stands (see
       // refusalUnderExemption). Looked at here so that a code already refused costs no
       // signature (nor is the signer asked to sign past the exemption's end); what decides is

@@ -64,6 +64,16 @@ export function tenantUseCases(context: Context): Application["tenants"] {
       await transact(context, async (r) => {
         if (!(await r.tenants.insert(tenant))) throw new AppError("tenant.exists");
         await r.policies.insert(policy);
+        // The platform chain keeps every tenant's creation too: a tenant erased whole (rows,
+        // events and head) leaves no trace of its own, and `audit verify` finds it missing from
+        // here. Appended first: chains are locked in name order ("platform" before "tenant:…"),
+        // as decisions lock theirs, so that two transactions never wait on each other's heads.
+        await recordAudit(context, r, {
+          tenant: null,
+          type: "tenant.created",
+          actor: caller.id,
+          payload: { tenant: input.id, name: input.name },
+        });
         await recordAudit(context, r, {
           tenant: input.id,
           type: "tenant.created",

@@ -95,6 +95,25 @@ export function describeRoundTrips({ store }: ContractContext): void {
       expect(read?.decision.requirement).not.toBeNull();
     });
 
+    // Audit verification reads the receipts a page of events names, and counts each tenant's.
+    it("reads back the receipts of a list of ids, and counts each tenant's", async () => {
+      const [one, two] = [uniqueId("tenant"), uniqueId("tenant")];
+      const records = [receipt(one, uniqueId("dec")), receipt(one, uniqueId("dec"))];
+      const other = receipt(two, uniqueId("dec"));
+      await store().transaction(({ receipts }) => receipts.insertMany([...records, other]));
+      const read = await store().read(({ receipts }) =>
+        receipts.getMany([...records.map((r) => r.id), uniqueId("dec")]),
+      );
+      expect([...read].sort((a, b) => (a.id < b.id ? -1 : 1))).toStrictEqual(
+        [...records].sort((a, b) => (a.id < b.id ? -1 : 1)),
+      );
+      expect(await store().read(({ receipts }) => receipts.getMany([]))).toEqual([]);
+      const all = await store().read(({ receipts }) => receipts.countByTenant());
+      expect([all.get(one), all.get(two)]).toEqual([2, 1]);
+      const own = await store().read(({ receipts }) => receipts.countByTenant(one));
+      expect([...own]).toEqual([[one, 2]]);
+    });
+
     it.each([
       ["every optional field and a tenant list", fullApiKey],
       ["no optional field and all tenants", minimalApiKey],

@@ -46,6 +46,23 @@ export function createReceiptRepository(db: Kysely<Database>): ReceiptStore {
       return row === undefined ? undefined : toReceipt(row);
     },
 
+    async getMany(ids) {
+      if (ids.length === 0) return [];
+      const rows = await db.selectFrom("receipts").selectAll().where("id", "in", ids).execute();
+      return rows.map(toReceipt);
+    },
+
+    async countByTenant(tenant) {
+      let query = db
+        .selectFrom("receipts")
+        .select(["tenant", (eb) => eb.fn.countAll<number | string | bigint>().as("count")])
+        .groupBy("tenant");
+      if (tenant !== undefined) query = query.where("tenant", "=", tenant);
+      const rows = await query.execute();
+      // PostgreSQL answers count(*) as a bigint, which pg hands over as text.
+      return new Map(rows.map((row) => [row.tenant, Number(row.count)]));
+    },
+
     async insert(record) {
       await insertOne(toRow(record));
     },

@@ -1,0 +1,210 @@
+// Threat: someone with write access to the database edits a decision receipt (a `challenge`
+// turned into an `allow`, evidence that was never presented), deletes it, or adds one, without
+// touching the audit chain. Each receipt is bound to its `decision.recorded` event by a digest:
+// verification must find every such change, on both stores, and the receipt must not be served.
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { Caller } from "../application.js";
+import { recordAudit } from "../context.js";
+import type { AuditEvent } from "../records.js";
+import type { Harness } from "../test-support/harness.js";
+import { describeOnPostgres } from "../test-support/postgres-instances.js";
+import {
+  openPostgresWorld,
+  openSqliteWorld,
+  type TamperedWorld,
+} from "../test-support/tampered-world.js";
+import { chainOf } from "./audit-chain.js";
+
+const receiptTests = (open: () => Promise<TamperedWorld>) => () => {
+  let world: TamperedWorld | undefined;
+  let h: Harness;
+  let allowed: string;
+  let challenged: string;
+
+  beforeEach(async () => {
+    world = await open();
+    ({ h } = world);
+    for (const id of ["acme", "globex"]) {
+      await h.app.tenants.create(h.admin, { id, name: id });
+      await h.app.principals.upsert(h.admin, id, "alice", { population: "direct" });
+    }
+    const service: Caller = await h.caller(["platform_service"], ["acme", "globex"]);
+    const at = (seconds: number) =>
+      new Date(h.clock.now().getTime() - seconds * 1000).toISOString();
+    const decide = async (tenant: string, withTotp: boolean) =>
+      (
+        await h.app.decisions.decide(service, tenant, {
+          principal: { id: "alice" },
+          evidence: {
+            events: [
+              { method: "password", source: "platform", at: at(60) },
+              ...(withTotp
+                ? [{ method: "totp" as const, source: "platform" as const, at: at(30) }]
+                : []),
+            ],
+          },
+        })
+      ).id ?? "";
+    allowed = await decide("acme", true);
+    challenged = await decide("acme", false);
+    await decide("globex", true);
+  });
+  afterEach(async () => {
+    await world?.close();
+  });
+
+  const tamper = (statements: readonly string[]) => {
+    if (world === undefined) throw new Error("not set up");
+    return world.tamper(statements);
+  };
+  const verifyAcme = () => h.app.audit.verify(h.admin, { tenant: "acme" });
+  const verifyAll = () => h.app.audit.verify(h.admin, {});
+  const acmeEvents = () =>
+    h.store.read((r) => r.audit.read(chainOf("acme"), { afterSeq: 0, limit: 100 }));
+  const recordedSeq = async (decision: string): Promise<number> => {
+    const event = (await acmeEvents()).find(
+      (e: AuditEvent) => e.type === "decision.recorded" && e.payload["decision"] === decision,
+    );
+    if (event === undefined) throw new Error(`no event records ${decision}`);
+    return event.seq;
+  };
+
+  it("verifies untouched receipts, each bound to its event by a digest", async () => {
+    expect(await verifyAcme()).toMatchObject({ ok: true });
+    expect(await verifyAll()).toMatchObject({ ok: true });
+    const recorded = (await acmeEvents()).filter((e) => e.type === "decision.recorded");
+    expect(recorded.map((e) => e.payload["receipt"])).toEqual([
+      expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
+      expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
+    ]);
+  });
+
+  it("finds a challenge receipt turned into an allow, and refuses to serve it", async () => {
+    await tamper([
+      `UPDATE receipts SET outcome = 'allow', decision = replace(decision, '"outcome":"challenge"', '"outcome":"allow"') WHERE id = '${challenged}'`,
+    ]);
+    const seq = await recordedSeq(challenged);
+    expect(await verifyAcme()).toMatchObject({
+      ok: false,
+      broken: { chain: "tenant:acme", seq, problem: "receipt_mismatch" },
+    });
+    expect(await verifyAll()).toMatchObject({
+      ok: false,
+      broken: { chain: "tenant:acme", seq, problem: "receipt_mismatch" },
+    });
+    await expect(h.app.decisions.receipt(h.admin, challenged)).rejects.toMatchObject({
+      code: "receipt.tampered",
+    });
+    // The untouched receipt is still served.
+    expect(await h.app.decisions.receipt(h.admin, allowed)).toMatchObject({ outcome: "allow" });
+  });
+
+  it("finds a receipt whose input summary was edited, its outcome left alone", async () => {
+    await tamper([
+      `UPDATE receipts SET input_summary = replace(input_summary, '"method":"password"', '"method":"webauthn"') WHERE id = '${allowed}'`,
+    ]);
+    expect(await verifyAcme()).toMatchObject({
+      ok: false,
+      broken: {
+        chain: "tenant:acme",
+        seq: await recordedSeq(allowed),
+        problem: "receipt_mismatch",
+      },
+    });
+  });
+
+  it("finds a deleted receipt", async () => {
+    await tamper([`DELETE FROM receipts WHERE id = '${allowed}'`]);
+    expect(await verifyAcme()).toMatchObject({
+      ok: false,
+      broken: { chain: "tenant:acme", seq: await recordedSeq(allowed), problem: "receipt_missing" },
+    });
+  });
+
+  it("finds a receipt that no event recorded, added beside the real ones", async () => {
+    await tamper([
+      `INSERT INTO receipts (id, tenant, principal, outcome, created_at, decision, input_summary)
+       SELECT 'dec_forged', tenant, principal, outcome, created_at, replace(decision, '${allowed}', 'dec_forged'), input_summary
+         FROM receipts WHERE id = '${allowed}'`,
+    ]);
+    const head = Math.max(...(await acmeEvents()).map((e) => e.seq));
+    expect(await verifyAcme()).toMatchObject({
+      ok: false,
+      broken: { chain: "tenant:acme", seq: head, problem: "receipt_unrecorded" },
+    });
+    expect(await verifyAll()).toMatchObject({
+      ok: false,
+      broken: { chain: "tenant:acme", problem: "receipt_unrecorded" },
+    });
+  });
+
+  it("finds a receipt moved to another tenant", async () => {
+    await tamper([`UPDATE receipts SET tenant = 'globex' WHERE id = '${allowed}'`]);
+    expect(await verifyAll()).toMatchObject({
+      ok: false,
+      broken: {
+        chain: "tenant:acme",
+        seq: await recordedSeq(allowed),
+        problem: "receipt_mismatch",
+      },
+    });
+  });
+
+  // Events recorded before receipts were bound carry no digest: their receipt must exist, of
+  // their tenant, with their outcome.
+  describe("a decision recorded before receipts were bound", () => {
+    beforeEach(async () => {
+      const real = await h.app.decisions.receipt(h.admin, challenged);
+      const legacy = {
+        ...real,
+        id: "dec_legacy",
+        decision: { ...real.decision, id: "dec_legacy" },
+      };
+      await h.store.transaction(async (r) => {
+        await r.receipts.insert(legacy);
+        await recordAudit(h.context, r, {
+          tenant: "acme",
+          type: "decision.recorded",
+          actor: "someone",
+          payload: { decision: "dec_legacy", principal: "alice", outcome: "challenge" },
+        });
+      });
+    });
+
+    it("verifies with its receipt, which is served", async () => {
+      expect(await verifyAcme()).toMatchObject({ ok: true });
+      expect(await h.app.decisions.receipt(h.admin, "dec_legacy")).toMatchObject({
+        outcome: "challenge",
+      });
+    });
+
+    it("finds its receipt turned into an allow", async () => {
+      await tamper([
+        `UPDATE receipts SET outcome = 'allow', decision = replace(decision, '"outcome":"challenge"', '"outcome":"allow"') WHERE id = 'dec_legacy'`,
+      ]);
+      expect(await verifyAcme()).toMatchObject({
+        ok: false,
+        broken: { seq: await recordedSeq("dec_legacy"), problem: "receipt_mismatch" },
+      });
+    });
+
+    it("finds its receipt deleted", async () => {
+      await tamper([`DELETE FROM receipts WHERE id = 'dec_legacy'`]);
+      expect(await verifyAcme()).toMatchObject({
+        ok: false,
+        broken: { seq: await recordedSeq("dec_legacy"), problem: "receipt_missing" },
+      });
+    });
+  });
+};
+
+describe("audit verify of tampered decision receipts (SQLite)", receiptTests(openSqliteWorld));
+
+describeOnPostgres(
+  {
+    title: "audit verify of tampered decision receipts (PostgreSQL)",
+    skippedTitle: "audit verify of tampered decision receipts (PostgreSQL)",
+    tests: "audit verify tests on PostgreSQL",
+  },
+  receiptTests(openPostgresWorld),
+);
