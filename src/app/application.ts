@@ -717,11 +717,12 @@ export interface Application {
     /**
      * Verifies one tenant's chain, or (platform admins) every chain; with a `checkpoint` (see
      * {@link Application.audit.checkpoint}), also that the event it names is still the one it
-     * was, or `audit.checkpoint_invalid` when this service did not sign it for a chain in scope.
+     * was, or `audit.checkpoint_invalid` when it was not signed for a chain in scope by
+     * `checkpointKey` (the public key kept beside it) or, without that, by a key of the store.
      */
     verify(
       caller: Caller,
-      scope: { tenant?: string; checkpoint?: string },
+      scope: { tenant?: string; checkpoint?: string; checkpointKey?: unknown },
       onProgress?: (done: number) => void,
     ): Promise<AuditVerification>;
     /**

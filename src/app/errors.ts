@@ -73,7 +73,7 @@ export const ERROR_CODES = {
   "assurance.not_allowed": "No assurance token can be issued for this decision.",
   "flow.return_to_not_allowed": "`return_to` is not one of the tenant's registered return URLs.",
   "audit.checkpoint_invalid":
-    "The checkpoint was not signed by this service for a chain you may verify; send it as you received it.",
+    "The checkpoint was not signed by this service (with the key kept beside it, when one is) for a chain you may verify; send it as you received it.",
   "flow.audience_not_allowed":
     "This key may not ask for assurance tokens for that audience: name one of the key's `audiences`.",
   "flow.code_invalid":

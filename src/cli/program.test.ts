@@ -136,6 +136,26 @@ describe("tenant-mfa audit verify", () => {
     expect(forged.stderr).toContain("not signed by this service");
   });
 
+  it("verifies a saved checkpoint with the key saved beside it, not with the store's keys", async () => {
+    const db = await seededStore();
+    const taken = await run(["audit", "checkpoint", "--db", db, "--tenant", "acme"]);
+    const saved = JSON.parse(taken.stdout) as { checkpoint: string; key: Record<string, string> };
+    const dir = mkdtempSync(join(tmpdir(), "tenant-mfa-checkpoint-"));
+    // The same checkpoint kept with another public key (one the store does hold): refused.
+    await run(["keys", "rotate", "--db", db]);
+    const rotated = JSON.parse((await run(["audit", "checkpoint", "--db", db])).stdout) as {
+      key: Record<string, string>;
+    };
+    expect(rotated.key.kid).not.toBe(saved.key.kid);
+    const wrong = join(dir, "wrong-key.json");
+    writeFileSync(wrong, JSON.stringify({ ...saved, key: rotated.key }));
+    const refused = await run(["audit", "verify", "--db", db, "--checkpoint", wrong]);
+    expect([refused.exitCode, refused.stderr]).toEqual([1, expect.stringContaining("checkpoint")]);
+    const right = join(dir, "right-key.json");
+    writeFileSync(right, JSON.stringify(saved));
+    expect((await run(["audit", "verify", "--db", db, "--checkpoint", right])).exitCode).toBe(0);
+  });
+
   it("names a tenant whose chain was deleted, head row and all, and exits 1", async () => {
     const db = await seededStore();
     const sqlite = new Database(db.slice("sqlite:".length));

@@ -35,10 +35,12 @@ export interface CliIo {
 
 /** The operator at the terminal: a platform administrator by virtue of holding the store. */
 /**
- * The signed checkpoint `value` names: a file holding what `audit checkpoint` printed (or the
- * bare checkpoint), or the checkpoint itself.
+ * The signed checkpoint `value` names: a file holding what `audit checkpoint` printed (the
+ * checkpoint and the public key kept with it), the bare checkpoint, or the checkpoint itself.
+ * The kept key is what the checkpoint is verified with, when there is one: not the keys the store
+ * holds, which whoever can write the store could add to.
  */
-function readCheckpoint(value: string): string {
+function readCheckpoint(value: string): { checkpoint: string; checkpointKey?: unknown } {
   let text = value;
   try {
     text = readFileSync(value, "utf8").trim();
@@ -48,12 +50,15 @@ function readCheckpoint(value: string): string {
   try {
     const parsed: unknown = JSON.parse(text);
     if (typeof parsed === "object" && parsed !== null && "checkpoint" in parsed) {
-      return String(parsed.checkpoint);
+      return {
+        checkpoint: String(parsed.checkpoint),
+        ...("key" in parsed ? { checkpointKey: parsed.key } : {}),
+      };
     }
   } catch {
     // Not JSON: the bare checkpoint.
   }
-  return text;
+  return { checkpoint: text };
 }
 
 const OPERATOR: Caller = {
@@ -344,9 +349,7 @@ export function createProgram(io: CliIo): Command {
             OPERATOR,
             {
               ...(options.tenant === undefined ? {} : { tenant: options.tenant }),
-              ...(options.checkpoint === undefined
-                ? {}
-                : { checkpoint: readCheckpoint(options.checkpoint) }),
+              ...(options.checkpoint === undefined ? {} : readCheckpoint(options.checkpoint)),
             },
             (done) => {
               progress.update(done);

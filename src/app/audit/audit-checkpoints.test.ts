@@ -8,7 +8,14 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import { compactVerify, decodeProtectedHeader, importJWK } from "jose";
+import {
+  compactVerify,
+  decodeProtectedHeader,
+  exportJWK,
+  generateKeyPair,
+  importJWK,
+  SignJWT,
+} from "jose";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Caller } from "../application.js";
 import type { AuditEvent } from "../records.js";
@@ -145,6 +152,56 @@ describe("signed audit checkpoints", () => {
     const { checkpoint } = await h.app.audit.checkpoint(auditor, { tenant: "acme" });
     await h.app.assurance.rotateSigningKey(h.admin, { compromised: true });
     expect(await verifyAcme(checkpoint)).toMatchObject({ ok: true, checkpoint: { seq: 5 } });
+  });
+
+  // Threat: someone who writes the store plants a key of their own in it (or holds one withdrawn
+  // as compromised), rewrites history and signs a checkpoint of the rewrite. Checked against the
+  // store's keys it passes; against the key the auditor kept beside a genuine checkpoint, never.
+  it("verifies a checkpoint with the key kept beside it, so that a key planted in the store forges none", async () => {
+    const genuine = await h.app.audit.checkpoint(auditor, { tenant: "acme" });
+    rewrite(3);
+    const { publicKey, privateKey } = await generateKeyPair("ES256", { extractable: true });
+    const planted = { ...(await exportJWK(publicKey)), kid: "key_planted", alg: "ES256" };
+    db.prepare(
+      "INSERT INTO signing_keys VALUES ('key_planted', 'ES256', ?, 'x', ?, ?, NULL, ?, '2000-01-02T00:00:00.000Z')",
+    ).run(
+      JSON.stringify(planted),
+      "2000-01-01T00:00:00.000Z",
+      "2000-01-01T00:00:00.000Z",
+      "2000-01-01T00:00:00.000Z",
+    );
+    const head = db
+      .prepare("SELECT seq, hash FROM audit_heads WHERE chain = 'tenant:acme'")
+      .get() as { seq: number; hash: string };
+    const forged = await new SignJWT({ chain: "tenant:acme", seq: head.seq, hash: head.hash })
+      .setProtectedHeader({ alg: "ES256", kid: "key_planted", typ: AUDIT_CHECKPOINT_TYPE })
+      .setIssuer("https://mfa.test")
+      .setIssuedAt(new Date("2000-01-01T12:00:00Z"))
+      .sign(privateKey);
+
+    // The store's keys alone cannot tell: this is why the auditor keeps the key.
+    expect(await verifyAcme(forged)).toMatchObject({ ok: true });
+    const kept = (checkpoint: string, checkpointKey: unknown) =>
+      h.app.audit.verify(auditor, { tenant: "acme", checkpoint, checkpointKey });
+    await expect(kept(forged, genuine.key)).rejects.toMatchObject({
+      code: "audit.checkpoint_invalid",
+    });
+    expect(await kept(genuine.checkpoint, genuine.key)).toMatchObject({
+      ok: false,
+      broken: { chain: "tenant:acme", seq: 5, problem: "checkpoint_mismatch" },
+    });
+    const privateJwk = { ...(await exportJWK(privateKey)), kid: "key_planted", alg: "ES256" };
+    for (const notAKey of [
+      privateJwk,
+      { ...genuine.key, alg: "none" },
+      "key",
+      null,
+      [genuine.key],
+    ]) {
+      await expect(kept(genuine.checkpoint, notAKey)).rejects.toMatchObject({
+        code: "audit.checkpoint_invalid",
+      });
+    }
   });
 
   it("refuses a checkpoint it did not sign, or signed for another chain", async () => {

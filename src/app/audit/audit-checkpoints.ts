@@ -1,5 +1,9 @@
 import { everyPublicSigningKey, type SigningKeys } from "../assurance/signing-keys.js";
-import type { AssuranceTokenSigner, PublicJwk } from "../assurance/token-signer.js";
+import type {
+  AssuranceTokenSigner,
+  PublicJwk,
+  PublicSigningKey,
+} from "../assurance/token-signer.js";
 import { readStore, type Context } from "../context.js";
 import { AppError } from "../errors.js";
 
@@ -88,17 +92,22 @@ export function auditCheckpoints(context: Context, parts: CheckpointParts | unde
     },
 
     /**
-     * What `checkpoint` states, when this service signed it (with any key it ever held) for a
-     * chain of `chains`; `audit.checkpoint_invalid` otherwise.
+     * What `checkpoint` states, when it was signed for a chain of `chains` by `keptKey` (the
+     * public key the auditor kept beside it) or, without one, by any key the store keeps;
+     * `audit.checkpoint_invalid` otherwise. With the kept key, keys the store holds have no
+     * say: someone who can write the store could add a key of their own to it, or hold a key
+     * withdrawn as compromised, and sign checkpoints of any history.
      */
-    async open(checkpoint: string, chains: readonly string[]): Promise<CheckpointClaims> {
+    async open(
+      checkpoint: string,
+      chains: readonly string[],
+      keptKey?: unknown,
+    ): Promise<CheckpointClaims> {
       if (parts === undefined) throw new AppError("assurance.not_configured");
       const { signer, issuer } = parts;
-      const claims = await signer.verify(
-        checkpoint,
-        await everyPublicSigningKey(context),
-        AUDIT_CHECKPOINT_TYPE,
-      );
+      const keys =
+        keptKey === undefined ? await everyPublicSigningKey(context) : [publicKeyOf(keptKey)];
+      const claims = await signer.verify(checkpoint, keys, AUDIT_CHECKPOINT_TYPE);
       const { iss, chain, seq, hash } = claims ?? {};
       if (
         iss !== issuer ||
@@ -117,6 +126,33 @@ export function auditCheckpoints(context: Context, parts: CheckpointParts | unde
       }
       return { chain, seq, hash };
     },
+  };
+}
+
+const ALGORITHMS: ReadonlySet<unknown> = new Set(["ES256", "EdDSA"]);
+/** JWK members of private keys (RFC 7518 §6.2.2, §6.3.2, §6.4; RFC 8037 §2). */
+const PRIVATE_MEMBERS = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
+
+/**
+ * The key an auditor kept beside a checkpoint (`key` of what {@link AuditCheckpoint} printed),
+ * as a public signing key; `audit.checkpoint_invalid` for anything else, a private key too.
+ */
+function publicKeyOf(kept: unknown): PublicSigningKey {
+  const jwk = kept as Record<string, unknown> | null;
+  const invalid = () =>
+    new AppError(
+      "audit.checkpoint_invalid",
+      "The key kept with the checkpoint is not a public signing key.",
+    );
+  if (typeof jwk !== "object" || jwk === null || Array.isArray(jwk)) throw invalid();
+  const { kid, alg } = jwk;
+  if (typeof kid !== "string" || kid.length === 0 || !ALGORITHMS.has(alg)) throw invalid();
+  if (PRIVATE_MEMBERS.some((member) => member in jwk)) throw invalid();
+  if (!Object.values(jwk).every((value) => typeof value === "string")) throw invalid();
+  return {
+    kid,
+    alg: alg as PublicSigningKey["alg"],
+    publicJwk: jwk as Record<string, string>,
   };
 }
 

@@ -117,7 +117,7 @@ export function auditUseCases(
       const checkpoint =
         scope.checkpoint === undefined
           ? undefined
-          : await checkpoints.open(scope.checkpoint, chains);
+          : await checkpoints.open(scope.checkpoint, chains, scope.checkpointKey);
       let events = 0;
       const broken = (chain: string, seq: number, problem: AuditProblem): AuditVerification => ({
         ok: false,
