@@ -1,3 +1,4 @@
+import { randomInt } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -41,18 +42,31 @@ export async function serveDemo(
   return result;
 }
 
-/** A port free right now (the operating system's pick), for the fixed ports of the demo. */
+/**
+ * A port free right now, for the fixed ports of the demo: drawn below the kernel's ephemeral range
+ * (Linux: 32768–60999), where other tests' `listen(0)` and outgoing connections take theirs, so
+ * that none of them takes it between this check and the demo's own listen.
+ */
 export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = 20_000 + randomInt(12_000);
+    if (await canListen(port)) return port;
+  }
+  throw new Error("no free port between 20000 and 32000");
+}
+
+function canListen(port: number): Promise<boolean> {
   const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  const port = typeof address === "object" && address !== null ? address.port : 0;
-  await new Promise<void>((resolve) =>
-    server.close(() => {
-      resolve();
-    }),
-  );
-  return port;
+  return new Promise((resolve) => {
+    server.once("error", () => {
+      resolve(false);
+    });
+    server.listen(port, "127.0.0.1", () => {
+      server.close(() => {
+        resolve(true);
+      });
+    });
+  });
 }
 
 /** The ports one demo listens on: the server, the demo platform and the development IdP. */

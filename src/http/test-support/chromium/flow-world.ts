@@ -10,6 +10,7 @@ import {
   type OidcProviderPeer,
 } from "../../../verifiers/oidc/test-support/oidc-provider-peer.js";
 import { openTestServer, type TestServer } from "../open-test-server.js";
+import { freePort } from "../../../demo/test-support/serve-demo.js";
 import { launchChromium } from "./launch-chromium.js";
 import { VIRTUAL_AUTHENTICATOR_ATTESTATION_ROOT } from "./virtual-authenticator.js";
 
@@ -55,19 +56,6 @@ const TENANTS = [
   },
   { id: "umbrella", name: "Umbrella", policy: { posture: "platform_mfa" } },
 ] as const;
-
-/** A port nobody listens on now. */
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((resolve) =>
-    probe.close(() => {
-      resolve();
-    }),
-  );
-  return port;
-}
 
 /** The platform's page the browser returns to: it shows what it was sent. */
 async function startPlatform(): Promise<{ server: Server; url: string }> {
