@@ -79,7 +79,7 @@ export async function verifyWebAuthnStore(
     if (receipt.outcome !== "allow" || receipt.decision.outcome !== "allow") {
       throw new Error(`receipt ${id} says ${receipt.outcome}`);
     }
-    if (receipt.decision.satisfiedBy?.aal !== 3) {
+    if (receipt.decision.satisfiedBy?.aal !== 2) {
       throw new Error(
         `receipt ${id} was satisfied at AAL ${String(receipt.decision.satisfiedBy?.aal)}`,
       );
