@@ -143,12 +143,29 @@ export function recordedEventId(decision: string): string {
 }
 
 /**
- * `sha256:<hex>` over the canonical JSON of the whole receipt (id, tenant, principal, outcome,
- * time, the decision with its requirement, provenance and evidence, and the input summary), as
- * `decision.recorded` keeps it: an edit of the stored receipt no longer matches its event.
+ * `sha256:<hex>` over the whole receipt (id, tenant, principal, outcome, time, the decision with
+ * its requirement, provenance and evidence, and the input summary), as `decision.recorded` keeps
+ * it: an edit of the stored receipt no longer matches its event.
+ *
+ * The fields are hashed in a fixed order as `JSON.stringify` writes them, not in the canonical
+ * form the chain uses: a digest is made on every decision, and sorting every key costs three
+ * times as much. Stable all the same: the store keeps the decision and the summary as that text,
+ * and `JSON.stringify(JSON.parse(text))` gives the same text back (keys in the order written,
+ * numbers in their shortest form), so a receipt read back hashes as it was written. A field
+ * added to {@link ReceiptRecord} must be added here.
  */
 export function digestReceipt(receipt: ReceiptRecord): string {
-  return `sha256:${createHash("sha256").update(canonicalJson(receipt)).digest("hex")}`;
+  const { id, tenant, principal, outcome, createdAt, decision, inputSummary } = receipt;
+  const fields = JSON.stringify([
+    id,
+    tenant,
+    principal,
+    outcome,
+    createdAt,
+    decision,
+    inputSummary,
+  ]);
+  return `sha256:${createHash("sha256").update(fields).digest("hex")}`;
 }
 
 /** Why a receipt and its `decision.recorded` event disagree. */
