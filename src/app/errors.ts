@@ -34,7 +34,7 @@ export const ERROR_CODES = {
   "exemption.invalid_state": "The exemption is not in a state that allows this.",
   "principal.unknown": "The principal is not registered in this tenant.",
   "principal.shared_login_locked":
-    "The principal is marked as a shared login: only a platform administrator can lift the mark.",
+    "The principal is marked as a shared login: only a platform administrator can lift the mark, or move it out of MFA (guest, integration).",
   "principal.population_locked":
     "A platform mandate that cannot be exempted binds this principal and would not in its new population: only a platform administrator can make this change.",
   "idp.invalid": "The identity provider registration is not valid.",

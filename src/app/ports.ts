@@ -115,8 +115,16 @@ export interface MandateStore {
 
 export interface PrincipalStore {
   get(tenant: string, id: string): Promise<PrincipalRecord | undefined>;
+  /**
+   * The record as `get` reads it, its row then held against other writers until the transaction
+   * ends (`FOR UPDATE` on PostgreSQL; SQLite serialises write transactions anyway): an update
+   * built on it cannot overwrite a change committed meanwhile (a shared-login mark, say).
+   */
+  hold(tenant: string, id: string): Promise<PrincipalRecord | undefined>;
   list(tenant: string, options: { after?: string; limit: number }): Promise<Page<PrincipalRecord>>;
   upsert(record: PrincipalRecord): Promise<void>;
+  /** Registers a principal that is not registered yet; false, writing nothing, when one is. */
+  insert(record: PrincipalRecord): Promise<boolean>;
 }
 
 /** Filters for listing exemptions. */

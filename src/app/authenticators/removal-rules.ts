@@ -239,7 +239,11 @@ export async function requiresMfa(
       tenant,
       policy: current.policy,
       mandates: mandatesInForce(mandates),
-      principal: { id: principal, population: person.population },
+      principal: {
+        id: principal,
+        population: person.population,
+        ...(person.sharedLogin === true ? { sharedLogin: true } : {}),
+      },
       evidence: { events: [{ method: "password", source: "platform", at: now.toISOString() }] },
       exemptions: exemptions.items,
     },

@@ -102,14 +102,18 @@ export function flowApiUseCases(
       await transact(context, async (r) => {
         // Authenticators belong to registered principals: a principal the platform sends for
         // the first time is registered with the population it gave, as the audit log records.
-        if (principal === undefined && request.principal.population !== undefined) {
-          await r.principals.upsert({
+        // Only if still unregistered: a registration since the read above is kept as it is.
+        if (
+          principal === undefined &&
+          request.principal.population !== undefined &&
+          (await r.principals.insert({
             tenant,
             id: request.principal.id,
             population: request.principal.population,
             createdAt: at.toISOString(),
             updatedAt: at.toISOString(),
-          });
+          }))
+        ) {
           await auditFlow(context, r, flow, "principal.registered", {
             id: flow.principal,
             population: request.principal.population,
@@ -259,14 +263,15 @@ function checkFirstFactor(request: FlowRequest): readonly AuthenticationEvent[] 
 }
 
 /** Why a sign-in an exemption let through is no longer vouched for. */
-type ExemptionRefusal = "exemption_ended" | "mandate_changed";
+type ExemptionRefusal = "exemption_ended" | "mandate_changed" | "shared_login";
 
 /**
  * Why the sign-in of `receipt` in `tenant`, which an exemption let through, is no longer vouched
  * for at `now`, given that exemption's `record` as it stands: it has ended or been revoked since
  * (the token itself ends with it), or a mandate that no exemption excuses binds the principal
  * beyond what the decision applied (an emergency uplift created since: the exemption no longer
- * lets anyone through). Undefined while it stands.
+ * lets anyone through), or the principal has been marked as a shared login since, which no
+ * exemption excuses (seed 001). Undefined while it stands.
  */
 async function refusalUnderExemption(
   r: Repositories,
@@ -280,6 +285,9 @@ async function refusalUnderExemption(
     exemptionStanding(record, tenant, receipt.principal, now) !== "usable"
   ) {
     return "exemption_ended";
+  }
+  if ((await r.principals.get(tenant, receipt.principal))?.sharedLogin === true) {
+    return "shared_login";
   }
   const since = await unexemptibleMandatesSince(r, receipt.decision, now);
   return since.length > 0 ? "mandate_changed" : undefined;

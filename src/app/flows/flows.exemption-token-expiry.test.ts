@@ -176,4 +176,16 @@ describe("an assurance token earned through an exemption", () => {
     });
     expect(await exchangeRefusals()).toEqual(["exemption_ended"]);
   });
+
+  it("is not issued once the principal was marked as a shared login, which no exemption excuses", async () => {
+    const code = await exemptedSignIn(3600);
+    await w.h.app.principals.upsert(w.h.admin, "acme", "alice", {
+      population: "direct",
+      sharedLogin: true,
+    });
+    await expect(w.h.app.flows.exchange(w.service.acme, { code })).rejects.toMatchObject({
+      code: "flow.code_invalid",
+    });
+    expect(await exchangeRefusals()).toEqual(["shared_login"]);
+  });
 });

@@ -5,6 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Caller, ExemptionRequest } from "../application.js";
 import { openHarness, type Harness } from "../test-support/harness.js";
+import { enrolTotp } from "../test-support/totp-principals.js";
 
 const DAY = 86_400_000;
 
@@ -84,6 +85,41 @@ describe("principals marked as a shared login", () => {
     await expect(h.app.exemptions.approve(approver, "acme", requested.id)).rejects.toMatchObject({
       code: "exemption.shared_login_refused",
     });
+  });
+
+  it("keeps a shared login in MFA: only a platform administrator makes it a guest or an integration", async () => {
+    await h.app.principals.upsert(tenantAdmin, "acme", "partner-admin", {
+      population: "direct",
+      sharedLogin: true,
+    });
+    for (const population of ["guest", "integration"] as const) {
+      await expect(
+        h.app.principals.upsert(tenantAdmin, "acme", "partner-admin", { population }),
+      ).rejects.toMatchObject({ code: "principal.shared_login_locked" });
+    }
+    expect((await signIn()).outcome).toBe("challenge");
+    const sso = await h.app.principals.upsert(tenantAdmin, "acme", "partner-admin", {
+      population: "sso",
+    });
+    expect(sso).toMatchObject({ population: "sso", sharedLogin: true });
+    const guest = await h.app.principals.upsert(h.admin, "acme", "partner-admin", {
+      population: "guest",
+    });
+    expect(guest).toMatchObject({ population: "guest", sharedLogin: true });
+  });
+
+  it("counts a shared login's exemption for nothing when its last method would be removed", async () => {
+    await h.app.principals.upsert(tenantAdmin, "acme", "partner-admin", { population: "direct" });
+    const requested = await h.app.exemptions.request(tenantAdmin, "acme", request());
+    await h.app.exemptions.approve(approver, "acme", requested.id);
+    const enrolled = await enrolTotp(h, service, "acme", "partner-admin");
+    await h.app.principals.upsert(tenantAdmin, "acme", "partner-admin", {
+      population: "direct",
+      sharedLogin: true,
+    });
+    await expect(
+      h.app.authenticators.remove(tenantAdmin, "acme", "partner-admin", enrolled.id),
+    ).rejects.toMatchObject({ code: "authenticator.last_method" });
   });
 
   it("keeps the mark when an update leaves it out, and only a platform administrator lifts it", async () => {

@@ -21,16 +21,22 @@ export function principalUseCases(context: Context): Application["principals"] {
         throw new AppError("request.invalid", "population is unknown.");
       return transact(context, async (r) => {
         await requireTenant(r, tenant);
-        const existing = await r.principals.get(tenant, id);
+        // Held: an update built on what it read cannot undo a change committed meanwhile.
+        const existing = await r.principals.hold(tenant, id);
         if (existing?.population !== input.population)
           await refuseEscapeFromMandates(r, caller, tenant, existing, input.population, context);
         // A mark that no exemption can get around would be worth little if the administrator who
         // asks for exemptions could lift it: that is the platform's call (seed 001).
         const sharedLogin = input.sharedLogin ?? existing?.sharedLogin === true;
-        if (existing?.sharedLogin === true && !sharedLogin) {
-          if (!caller.roles.includes("platform_admin")) {
-            throw new AppError("principal.shared_login_locked");
-          }
+        // Moving a shared login out of interactive MFA (a guest, a token-based integration) would
+        // lift the mark's effect without lifting the mark.
+        const outOfMfa = input.population === "guest" || input.population === "integration";
+        if (
+          existing?.sharedLogin === true &&
+          (!sharedLogin || (outOfMfa && existing.population !== input.population)) &&
+          !caller.roles.includes("platform_admin")
+        ) {
+          throw new AppError("principal.shared_login_locked");
         }
         const now = context.clock.now().toISOString();
         const record: PrincipalRecord = {

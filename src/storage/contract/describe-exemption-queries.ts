@@ -1,7 +1,16 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import type { ExemptionFilter, Repositories, Store } from "../../app/ports.js";
 import type { ExemptionRecord } from "../../app/records.js";
-import { addTenant, at, DAY, HOUR, minimalExemption, uniqueId } from "./fixtures.js";
+import {
+  addTenant,
+  at,
+  DAY,
+  fullPrincipal,
+  HOUR,
+  minimalExemption,
+  minimalPrincipal,
+  uniqueId,
+} from "./fixtures.js";
 import type { ContractContext } from "./store-harness.js";
 
 const T = at(DAY);
@@ -305,6 +314,37 @@ export function describeExemptionQueries({ store, harness }: ContractContext): v
       expect(await doneWhileHeld(holdOf(record.id), holdAgain)).toBe(
         harness().openSecond !== undefined,
       );
+    });
+  });
+
+  // Principals are held the same way: an update built on what it read (the shared-login mark
+  // kept when an update leaves it out) must not overwrite a change committed meanwhile.
+  describe("principal holds and first registrations", () => {
+    it("holds a principal against another writer until the transaction ends, on every instance", async () => {
+      const tenant = await addTenant(store());
+      const record = minimalPrincipal(tenant, uniqueId("principal"));
+      await store().transaction(({ principals }) => principals.upsert(record));
+      const holdIt = async ({ principals }: Repositories) => {
+        expect((await principals.hold(tenant, record.id))?.id).toBe(record.id);
+      };
+      const mark = (s: Store) =>
+        s.transaction(({ principals }) => principals.upsert({ ...record, sharedLogin: true }));
+      expect(await doneWhileHeld(holdIt, mark)).toBe(false);
+      const read = await store().transaction(({ principals }) => principals.get(tenant, record.id));
+      expect(read?.sharedLogin).toBe(true);
+    });
+
+    it("registers a principal once: a second first registration writes nothing", async () => {
+      const tenant = await addTenant(store());
+      const id = uniqueId("principal");
+      const first = { ...fullPrincipal(tenant, id), sharedLogin: true as const };
+      const results = await store().transaction(async ({ principals }) => [
+        await principals.insert(first),
+        await principals.insert(minimalPrincipal(tenant, id)),
+      ]);
+      expect(results).toEqual([true, false]);
+      const read = await store().transaction(({ principals }) => principals.get(tenant, id));
+      expect(read).toStrictEqual(first);
     });
   });
 

@@ -48,7 +48,7 @@ export function createRepositories(
     tenants: createTenantRepository(db),
     policies: createPolicyRepository(db),
     mandates: createMandateRepository(db),
-    principals: createPrincipalRepository(db),
+    principals: createPrincipalRepository(db, options),
     exemptions: createExemptionRepository(db, options),
     receipts: createReceiptRepository(db),
     apiKeys: createApiKeyRepository(db),

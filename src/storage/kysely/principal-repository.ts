@@ -14,10 +14,29 @@ const selectPrincipal = queryTemplate<Selectable<PrincipalsTable>, [string, stri
     db.selectFrom("principals").selectAll().where("tenant", "=", tenant).where("id", "=", id),
 );
 
-export function createPrincipalRepository(db: Kysely<Database>): PrincipalStore {
+/**
+ * The principals stored through `db`. With `lockRows` (PostgreSQL, whose transactions run side by
+ * side) `hold` locks the row it reads; SQLite's write transactions are serial.
+ */
+export function createPrincipalRepository(
+  db: Kysely<Database>,
+  options: { readonly lockRows: boolean },
+): PrincipalStore {
   return {
     async get(tenant, id) {
       const [row] = (await selectPrincipal(db, tenant, id)).rows;
+      return row === undefined ? undefined : toPrincipal(row);
+    },
+
+    async hold(tenant, id) {
+      if (!options.lockRows) return this.get(tenant, id);
+      const row = await db
+        .selectFrom("principals")
+        .selectAll()
+        .where("tenant", "=", tenant)
+        .where("id", "=", id)
+        .forUpdate()
+        .executeTakeFirst();
       return row === undefined ? undefined : toPrincipal(row);
     },
 
@@ -34,20 +53,36 @@ export function createPrincipalRepository(db: Kysely<Database>): PrincipalStore 
 
     // The record replaces the stored one whole, so that `get` returns exactly what was upserted.
     async upsert(record) {
-      const row = {
-        external_id: record.externalId ?? null,
-        population: record.population,
-        display_name: record.displayName ?? null,
-        shared_login: record.sharedLogin === true ? 1 : 0,
-        created_at: toTimeText(record.createdAt, "createdAt"),
-        updated_at: toTimeText(record.updatedAt, "updatedAt"),
-      };
+      const { tenant: _tenant, id: _id, ...row } = principalRow(record);
       await db
         .insertInto("principals")
-        .values({ tenant: record.tenant, id: record.id, ...row })
+        .values(principalRow(record))
         .onConflict((conflict) => conflict.columns(["tenant", "id"]).doUpdateSet(row))
         .execute();
     },
+
+    async insert(record) {
+      const inserted = await db
+        .insertInto("principals")
+        .values(principalRow(record))
+        .onConflict((conflict) => conflict.columns(["tenant", "id"]).doNothing())
+        .returning("id")
+        .executeTakeFirst();
+      return inserted !== undefined;
+    },
+  };
+}
+
+function principalRow(record: PrincipalRecord): PrincipalsTable {
+  return {
+    tenant: record.tenant,
+    id: record.id,
+    external_id: record.externalId ?? null,
+    population: record.population,
+    display_name: record.displayName ?? null,
+    shared_login: record.sharedLogin === true ? 1 : 0,
+    created_at: toTimeText(record.createdAt, "createdAt"),
+    updated_at: toTimeText(record.updatedAt, "updatedAt"),
   };
 }
 

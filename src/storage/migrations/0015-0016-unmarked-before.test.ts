@@ -48,7 +48,7 @@ function describeMigrations(
     await webauthnAttestedMigration.up(any);
     await principalSharedLoginMigration.up(any);
     const credential = await createWebAuthnCredentialRepository(db).get("acme", "alice", "auth_1");
-    const principal = await createPrincipalRepository(db).get("acme", "alice");
+    const principal = await createPrincipalRepository(db, { lockRows: false }).get("acme", "alice");
     expect([credential?.attested, credential?.backupEligible, principal?.sharedLogin]).toEqual([
       false,
       false,
