@@ -522,6 +522,8 @@ export interface AuditStore {
   ): Promise<readonly AuditEvent[]>;
   /** The event `id` of `chain`, if that chain holds it (an id of another chain finds nothing). */
   find(chain: string, id: string): Promise<AuditEvent | undefined>;
+  /** The event `id`, in whichever chain holds it (ids are unique across chains). */
+  findAnywhere(id: string): Promise<AuditEvent | undefined>;
   /** The chains with a recorded head, in order. */
   chains(): Promise<readonly string[]>;
   /**

@@ -25,6 +25,7 @@ function withFailingAudit(store: Store): { store: Store; attempts: () => number 
     appendMany: refuse,
     read: (chain, options) => audit.read(chain, options),
     find: (chain, id) => audit.find(chain, id),
+    findAnywhere: (id) => audit.findAnywhere(id),
     chains: () => audit.chains(),
     chainsWithEvents: () => audit.chainsWithEvents(),
     head: (chain) => audit.head(chain),

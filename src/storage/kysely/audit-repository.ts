@@ -161,6 +161,15 @@ export function createAuditRepository(
       return row === undefined ? undefined : toEvent(row);
     },
 
+    async findAnywhere(id) {
+      const row = await db
+        .selectFrom("audit_events")
+        .selectAll()
+        .where("id", "=", id)
+        .executeTakeFirst();
+      return row === undefined ? undefined : toEvent(row);
+    },
+
     async head(chain) {
       const row = await db
         .selectFrom("audit_heads")
