@@ -5,12 +5,12 @@
 // commits: a revocation on another instance waits for the spend, and an exchange waits for a
 // revocation under way and then refuses. Instances on one database; one of them pauses
 // inside a transaction at the point of the race.
+import { exemptedSignIn as signedInUnderExemption } from "../test-support/exempted-sign-in.js";
 import { afterEach, beforeEach, expect, it } from "vitest";
 import type { Application, Caller, FlowBrowser } from "../application.js";
 import { chainOf } from "../audit/audit-chain.js";
 import type { Repositories, Store } from "../ports.js";
 import { CountingRandom, type Harness } from "../test-support/harness.js";
-import { codeOf, csrfOf } from "../test-support/platform-mfa-flows.js";
 import {
   describeOnPostgres,
   openTwoInstances,
@@ -133,34 +133,9 @@ describeOnPostgres(
       await two?.close();
     });
 
-    const inSeconds = (seconds: number) =>
-      new Date(first.clock.now().getTime() + seconds * 1000).toISOString();
-
     /** A sign-in that a break-glass exemption of an hour let through: the exemption and code. */
-    async function exemptedSignIn(): Promise<{ exemption: string; code: string }> {
-      const approver = await first.caller(["exemption_approver"], ["acme"]);
-      const requested = await first.app.exemptions.request(first.admin, "acme", {
-        principal: "alice",
-        category: "break_glass",
-        justification: "Locked out during an incident",
-        owner: "secops",
-        startsAt: inSeconds(0),
-        expiresAt: inSeconds(3600),
-        reviewAt: inSeconds(3600),
-      });
-      await first.app.exemptions.approve(approver, "acme", requested.id);
-      const { flow } = await first.app.flows.create(service, "acme", {
-        principal: { id: "alice" },
-        verified: [{ method: "password", source: "platform", at: inSeconds(0) }],
-        returnTo: RETURN,
-      });
-      const notice = await first.app.flows.show("acme", flow, browser);
-      expect(notice.kind).toBe("exemption");
-      await first.app.flows.act("acme", flow, browser, { kind: "continue", csrf: csrfOf(notice) });
-      const code = codeOf(await first.app.flows.show("acme", flow, browser));
-      if (code === null) throw new Error("the exempted flow did not complete");
-      return { exemption: requested.id, code };
-    }
+    const exemptedSignIn = () =>
+      signedInUnderExemption(first, service, { browser, returnTo: RETURN });
 
     /** The types of acme's audit events that are about the exchange or the revocation, in order. */
     const raceEvents = async () =>

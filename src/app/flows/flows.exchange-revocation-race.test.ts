@@ -5,12 +5,12 @@
 // in the transaction that spends the code, so whatever committed before the spend is seen. The
 // same on both stores; the race is made deterministic by running the revocation just after the
 // exchange's first look at the exemption.
+import { exemptedSignIn as signedInUnderExemption } from "../test-support/exempted-sign-in.js";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Application, Caller, FlowBrowser } from "../application.js";
 import { chainOf } from "../audit/audit-chain.js";
 import type { Repositories, Store } from "../ports.js";
 import { CountingRandom, openHarness, type Harness } from "../test-support/harness.js";
-import { codeOf, csrfOf } from "../test-support/platform-mfa-flows.js";
 import { storesUnderTest } from "../../storage/test-support/stores-under-test.js";
 
 const RETURN = "https://app.example/signed-in";
@@ -90,34 +90,9 @@ for (const { name, skip, open } of stores) {
         await drop();
       });
 
-      const inSeconds = (seconds: number) =>
-        new Date(h.clock.now().getTime() + seconds * 1000).toISOString();
-
       /** A sign-in that a break-glass exemption of an hour let through: the exemption, flow and code. */
-      async function exemptedSignIn(): Promise<{ exemption: string; flow: string; code: string }> {
-        const approver = await h.caller(["exemption_approver"], ["acme"]);
-        const requested = await h.app.exemptions.request(h.admin, "acme", {
-          principal: "alice",
-          category: "break_glass",
-          justification: "Locked out during an incident",
-          owner: "secops",
-          startsAt: inSeconds(0),
-          expiresAt: inSeconds(3600),
-          reviewAt: inSeconds(3600),
-        });
-        await h.app.exemptions.approve(approver, "acme", requested.id);
-        const { flow } = await h.app.flows.create(service, "acme", {
-          principal: { id: "alice" },
-          verified: [{ method: "password", source: "platform", at: inSeconds(0) }],
-          returnTo: RETURN,
-        });
-        const notice = await h.app.flows.show("acme", flow, browser);
-        expect(notice.kind).toBe("exemption");
-        await h.app.flows.act("acme", flow, browser, { kind: "continue", csrf: csrfOf(notice) });
-        const code = codeOf(await h.app.flows.show("acme", flow, browser));
-        if (code === null) throw new Error("the exempted flow did not complete");
-        return { exemption: requested.id, flow, code };
-      }
+      const exemptedSignIn = () =>
+        signedInUnderExemption(h, service, { browser, returnTo: RETURN });
 
       const refusals = async () =>
         (

@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { FlowBrowser } from "../application.js";
 import { chainOf } from "../audit/audit-chain.js";
+import { exemptedSignIn as signedInUnderExemption } from "../test-support/exempted-sign-in.js";
 import { openWebAuthnWorld, type WebAuthnWorld } from "../test-support/webauthn-world.js";
-import type { FlowScreen } from "./flow-screens.js";
 
 const RETURN = "https://app.example/signed-in";
 
@@ -24,9 +24,6 @@ describe("an assurance token earned through an exemption", () => {
   });
   afterEach(() => w.close());
 
-  const inSeconds = (seconds: number) =>
-    new Date(w.h.clock.now().getTime() + seconds * 1000).toISOString();
-
   let exemptionId = "";
   const exchangeRefusals = async () =>
     (await w.h.store.read(({ audit }) => audit.read(chainOf("acme"), { afterSeq: 0, limit: 500 })))
@@ -35,31 +32,14 @@ describe("an assurance token earned through an exemption", () => {
 
   /** A sign-in let through by a break-glass exemption that ends in `seconds`; its code. */
   async function exemptedSignIn(seconds: number, principal = "alice"): Promise<string> {
-    const approver = await w.h.caller(["exemption_approver"], ["acme"]);
-    const requested = await w.h.app.exemptions.request(w.h.admin, "acme", {
-      principal,
-      category: "break_glass",
-      justification: "Locked out during an incident",
-      owner: "secops",
-      startsAt: inSeconds(0),
-      expiresAt: inSeconds(seconds),
-      reviewAt: inSeconds(seconds),
-    });
-    await w.h.app.exemptions.approve(approver, "acme", requested.id);
-    exemptionId = requested.id;
-    const { flow } = await w.h.app.flows.create(w.service.acme, "acme", {
-      principal: { id: principal },
-      verified: [{ method: "password", source: "platform", at: inSeconds(0) }],
+    const signedIn = await signedInUnderExemption(w.h, w.service.acme, {
+      browser,
       returnTo: RETURN,
+      principal,
+      seconds,
     });
-    const notice = await w.h.app.flows.show("acme", flow, browser);
-    expect(notice.kind).toBe("exemption");
-    const csrf = "frame" in notice ? notice.frame.csrfToken : "";
-    await w.h.app.flows.act("acme", flow, browser, { kind: "continue", csrf });
-    const done: FlowScreen = await w.h.app.flows.show("acme", flow, browser);
-    const code = done.kind === "redirect" ? new URL(done.location).searchParams.get("code") : null;
-    if (code === null) throw new Error(`the flow did not complete: ${done.kind}`);
-    return code;
+    exemptionId = signedIn.exemption;
+    return signedIn.code;
   }
 
   it("expires when the exemption ends, sooner than a token's usual five minutes", async () => {
