@@ -359,6 +359,12 @@ export function buildServer(options: ServerOptions): FastifyInstance {
 function sendProblem(request: FastifyRequest, reply: FastifyReply, error: unknown): void {
   const { problem, headers, unexpected } = renderProblem(error, requestTarget(request.url).path);
   if (unexpected) request.log.error({ err: error }, "unexpected error");
+  // Not the service failing but its store changed behind it: what an operator must be woken for.
+  else if (problem.code === "receipt.tampered")
+    request.log.error(
+      { code: problem.code },
+      "a stored decision receipt contradicts its audit event",
+    );
   else if (problem.status >= 500)
     request.log.warn({ err: error, code: problem.code }, problem.title);
   else request.log.info({ code: problem.code, status: problem.status }, "request refused");
