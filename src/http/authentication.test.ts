@@ -96,8 +96,11 @@ describe("bearer authentication", () => {
     for (const key of ["tmfa_wrong3", "no-prefix"]) {
       const blocked = await t.call("GET", "/v1/tenants", { key });
       expect(blocked.statusCode).toBe(429);
-      expect(blocked.json<{ code: string }>().code).toBe("auth.rate_limited");
+      const problem = blocked.json<{ code: string; retryAfter?: number }>();
+      expect(problem.code).toBe("auth.rate_limited");
       expect(Number(blocked.headers["retry-after"])).toBeGreaterThan(0);
+      // The body says what the header says, as every problem with a wait does.
+      expect(problem.retryAfter).toBe(Number(blocked.headers["retry-after"]));
     }
 
     t.clock.advance(61);

@@ -154,7 +154,12 @@ export function renderProblem(error: unknown, instance: string | undefined): Ren
     }
     return make(error.code, error.message, extra, headers);
   }
-  if (error instanceof HttpProblem) return make(error.code, error.message, {}, error.headers);
+  if (error instanceof HttpProblem) {
+    // A wait the header states is stated in the body too (`retryAfter`), as for refusals above.
+    const wait = Number(error.headers["retry-after"]);
+    const extra = Number.isSafeInteger(wait) && wait > 0 ? { retryAfter: wait } : {};
+    return make(error.code, error.message, extra, error.headers);
+  }
   if (error instanceof z.ZodError) {
     const errors = invalidParts(error, "body");
     return make("request.invalid", new InvalidRequest(errors).message, { errors });

@@ -5,11 +5,11 @@
 // commits: a revocation on another instance waits for the spend, and an exchange waits for a
 // revocation under way and then refuses. Instances on one database; one of them pauses
 // inside a transaction at the point of the race.
-import { exemptedSignIn as signedInUnderExemption } from "../test-support/exempted-sign-in.js";
 import { afterEach, beforeEach, expect, it } from "vitest";
 import type { Application, Caller, FlowBrowser } from "../application.js";
 import { chainOf } from "../audit/audit-chain.js";
 import type { Repositories, Store } from "../ports.js";
+import { exemptedSignIn as signedInUnderExemption } from "../test-support/exempted-sign-in.js";
 import { CountingRandom, type Harness } from "../test-support/harness.js";
 import {
   describeOnPostgres,

@@ -5,11 +5,11 @@
 // in the transaction that spends the code, so whatever committed before the spend is seen. The
 // same on both stores; the race is made deterministic by running the revocation just after the
 // exchange's first look at the exemption.
-import { exemptedSignIn as signedInUnderExemption } from "../test-support/exempted-sign-in.js";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Application, Caller, FlowBrowser } from "../application.js";
 import { chainOf } from "../audit/audit-chain.js";
 import type { Repositories, Store } from "../ports.js";
+import { exemptedSignIn as signedInUnderExemption } from "../test-support/exempted-sign-in.js";
 import { CountingRandom, openHarness, type Harness } from "../test-support/harness.js";
 import { storesUnderTest } from "../../storage/test-support/stores-under-test.js";
 

@@ -21,51 +21,13 @@ export function principalUseCases(context: Context): Application["principals"] {
         throw new AppError("request.invalid", "population is unknown.");
       return transact(context, async (r) => {
         await requireTenant(r, tenant);
-        // Held: an update built on what it read cannot undo a change committed meanwhile.
-        const existing = await r.principals.hold(tenant, id);
-        if (existing?.population !== input.population)
-          await refuseEscapeFromMandates(r, caller, tenant, existing, input.population, context);
-        // A mark that no exemption can get around would be worth little if the administrator who
-        // asks for exemptions could lift it: that is the platform's call (seed 001).
-        const sharedLogin = input.sharedLogin ?? existing?.sharedLogin === true;
-        // Moving a shared login out of interactive MFA (a guest, a token-based integration) would
-        // lift the mark's effect without lifting the mark.
-        const outOfMfa = input.population === "guest" || input.population === "integration";
-        if (
-          existing?.sharedLogin === true &&
-          (!sharedLogin || (outOfMfa && existing.population !== input.population)) &&
-          !caller.roles.includes("platform_admin")
-        ) {
-          throw new AppError("principal.shared_login_locked");
+        // A first registration racing another one finds no row to hold: if the other commits
+        // first, this one goes on as an update of what it wrote (held then), never over it.
+        for (let attempt = 0; attempt < 2; attempt++) {
+          const record = await upsertHeld(r, caller, tenant, id, input, context);
+          if (record !== undefined) return record;
         }
-        const now = context.clock.now().toISOString();
-        const record: PrincipalRecord = {
-          tenant,
-          id,
-          population: input.population,
-          ...(input.externalId === undefined ? {} : { externalId: input.externalId }),
-          ...(input.displayName === undefined ? {} : { displayName: input.displayName }),
-          ...(sharedLogin ? { sharedLogin: true as const } : {}),
-          createdAt: existing?.createdAt ?? now,
-          updatedAt: now,
-        };
-        await r.principals.upsert(record);
-        await recordAudit(context, r, {
-          tenant,
-          type: existing === undefined ? "principal.registered" : "principal.updated",
-          actor: caller.id,
-          payload: {
-            id,
-            population: record.population,
-            previousPopulation: existing?.population ?? null,
-            sharedLogin,
-            ...(sharedLogin === (existing?.sharedLogin === true)
-              ? {}
-              : { previousSharedLogin: existing?.sharedLogin === true }),
-          },
-        });
-        r.changes.announce({ kind: "principal", tenant });
-        return record;
+        throw new AppError("store.unavailable", "The principal kept changing under this request.");
       });
     },
     async get(caller, tenant, id) {
@@ -85,6 +47,66 @@ export function principalUseCases(context: Context): Application["principals"] {
       });
     },
   };
+}
+
+/**
+ * Registers or updates principal `id` as `input` says, its row held (an update built on what it
+ * read cannot undo a change committed meanwhile), and audits it; undefined when it found no row
+ * to hold and another request registered the principal before it could (the caller reads again).
+ */
+async function upsertHeld(
+  r: Repositories,
+  caller: Caller,
+  tenant: string,
+  id: string,
+  input: Parameters<Application["principals"]["upsert"]>[3],
+  context: Context,
+): Promise<PrincipalRecord | undefined> {
+  const existing = await r.principals.hold(tenant, id);
+  if (existing?.population !== input.population)
+    await refuseEscapeFromMandates(r, caller, tenant, existing, input.population, context);
+  // A mark that no exemption can get around would be worth little if the administrator who asks
+  // for exemptions could lift it: that is the platform's call (seed 001).
+  const sharedLogin = input.sharedLogin ?? existing?.sharedLogin === true;
+  // Moving a shared login out of interactive MFA (a guest, a token-based integration) would lift
+  // the mark's effect without lifting the mark.
+  const outOfMfa = input.population === "guest" || input.population === "integration";
+  if (
+    existing?.sharedLogin === true &&
+    (!sharedLogin || (outOfMfa && existing.population !== input.population)) &&
+    !caller.roles.includes("platform_admin")
+  ) {
+    throw new AppError("principal.shared_login_locked");
+  }
+  const now = context.clock.now().toISOString();
+  const record: PrincipalRecord = {
+    tenant,
+    id,
+    population: input.population,
+    ...(input.externalId === undefined ? {} : { externalId: input.externalId }),
+    ...(input.displayName === undefined ? {} : { displayName: input.displayName }),
+    ...(sharedLogin ? { sharedLogin: true as const } : {}),
+    createdAt: existing?.createdAt ?? now,
+    updatedAt: now,
+  };
+  if (existing !== undefined) await r.principals.upsert(record);
+  else if (!(await r.principals.insert(record))) return undefined;
+  await recordAudit(context, r, {
+    tenant,
+    type: existing === undefined ? "principal.registered" : "principal.updated",
+    actor: caller.id,
+    payload: {
+      id,
+      population: record.population,
+      previousPopulation: existing?.population ?? null,
+      sharedLogin,
+      ...(sharedLogin === (existing?.sharedLogin === true)
+        ? {}
+        : { previousSharedLogin: existing?.sharedLogin === true }),
+    },
+  });
+  r.changes.announce({ kind: "principal", tenant });
+  return record;
 }
 
 /**

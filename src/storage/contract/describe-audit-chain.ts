@@ -92,6 +92,17 @@ export function describeAuditChain({ store }: ContractContext): void {
       expect(found).toEqual({ same: second, otherChain: undefined, unknown: undefined });
     });
 
+    it("finds an event by id in whichever chain holds it", async () => {
+      const [chain, other] = [uniqueId("chain"), uniqueId("chain")];
+      await appendOne(store(), chain);
+      const inOther = await appendOne(store(), other, { type: "decision" });
+      const found = await store().transaction(async ({ audit }) => ({
+        anywhere: await audit.findAnywhere(inOther.id),
+        unknown: await audit.findAnywhere(uniqueId("evt")),
+      }));
+      expect(found).toEqual({ anywhere: inOther, unknown: undefined });
+    });
+
     it("lists the chains that have events", async () => {
       const chains = [uniqueId("chain"), uniqueId("chain")];
       for (const chain of chains) await appendOne(store(), chain);
