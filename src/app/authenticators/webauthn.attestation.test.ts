@@ -8,6 +8,7 @@ import type { AuthenticationEvent } from "../../core/evidence.js";
 import { AttestationVendor } from "../../verifiers/webauthn/test-support/attestation-ca.js";
 import { outcomeOf } from "../test-support/totp-principals.js";
 import { openWebAuthnWorld, type WebAuthnWorld } from "../test-support/webauthn-world.js";
+import { replacePolicy } from "../test-support/replace-policy.js";
 
 const MODEL = "cb69481e-8ff7-4039-93ec-0a2729a154a8";
 
@@ -19,12 +20,7 @@ beforeAll(async () => {
 let w: WebAuthnWorld;
 beforeEach(async () => {
   w = await openWebAuthnWorld({ attestationRoots: [vendor.rootPem] });
-  const { record } = await w.h.app.policies.current(w.h.admin, "acme");
-  await w.h.app.policies.replace(w.h.admin, "acme", {
-    policy: { posture: "phishing_resistant", require: { minAal: 3 } },
-    rationale: "hardware keys for everyone",
-    ifMatch: record.version,
-  });
+  await replacePolicy(w.h, "acme", { posture: "phishing_resistant", require: { minAal: 3 } });
 });
 afterEach(() => w.close());
 

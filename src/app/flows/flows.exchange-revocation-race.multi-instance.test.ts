@@ -17,6 +17,7 @@ import {
   type TwoInstances,
 } from "../test-support/postgres-instances.js";
 import { openStore } from "../../storage/open-store.js";
+import { replacePolicy } from "../test-support/replace-policy.js";
 
 const RETURN = "https://app.acme.example/signed-in";
 
@@ -117,12 +118,7 @@ describeOnPostgres(
       two = await openTwoInstances({ principals: ["alice"] });
       ({ first, service } = two);
       await first.app.tenants.setReturnUrls(first.admin, "acme", { returnUrls: [RETURN] });
-      const { record } = await first.app.policies.current(first.admin, "acme");
-      await first.app.policies.replace(first.admin, "acme", {
-        policy: { posture: "platform_mfa" },
-        rationale: "MFA for everyone",
-        ifMatch: record.version,
-      });
+      await replacePolicy(first, "acme", { posture: "platform_mfa" });
       raw = await openStore(two.database.url);
       paused = pausable(raw);
       third = first.application({ store: paused.store, random: new CountingRandom(2_000_000) });

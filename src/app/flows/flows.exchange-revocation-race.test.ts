@@ -12,6 +12,7 @@ import type { Repositories, Store } from "../ports.js";
 import { exemptedSignIn as signedInUnderExemption } from "../test-support/exempted-sign-in.js";
 import { CountingRandom, openHarness, type Harness } from "../test-support/harness.js";
 import { storesUnderTest } from "../../storage/test-support/stores-under-test.js";
+import { replacePolicy } from "../test-support/replace-policy.js";
 
 const RETURN = "https://app.example/signed-in";
 const stores = await storesUnderTest("The exchange's re-check of an exemption");
@@ -71,12 +72,7 @@ for (const { name, skip, open } of stores) {
         await h.app.tenants.create(h.admin, { id: "acme", name: "acme corp" });
         await h.app.principals.upsert(h.admin, "acme", "alice", { population: "direct" });
         await h.app.tenants.setReturnUrls(h.admin, "acme", { returnUrls: [RETURN] });
-        const { record } = await h.app.policies.current(h.admin, "acme");
-        await h.app.policies.replace(h.admin, "acme", {
-          policy: { posture: "platform_mfa" },
-          rationale: "MFA for everyone",
-          ifMatch: record.version,
-        });
+        await replacePolicy(h, "acme", { posture: "platform_mfa" });
         service = await h.caller(["platform_service"], ["acme"]);
         racing = h.application({
           store: storeRacing(h.store, race),

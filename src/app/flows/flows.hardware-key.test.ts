@@ -7,6 +7,7 @@ import type { FlowBrowser } from "../application.js";
 import { AttestationVendor } from "../../verifiers/webauthn/test-support/attestation-ca.js";
 import { codeOf, csrfOf } from "../test-support/platform-mfa-flows.js";
 import { openWebAuthnWorld, type WebAuthnWorld } from "../test-support/webauthn-world.js";
+import { replacePolicy } from "../test-support/replace-policy.js";
 
 const RETURN = "https://app.example/signed-in";
 const MODEL = "cb69481e-8ff7-4039-93ec-0a2729a154a8";
@@ -25,12 +26,7 @@ beforeEach(async () => {
 afterEach(() => w.close());
 
 async function requireAal(minAal: 2 | 3) {
-  const { record } = await w.h.app.policies.current(w.h.admin, "acme");
-  await w.h.app.policies.replace(w.h.admin, "acme", {
-    policy: { posture: "phishing_resistant", require: { minAal } },
-    rationale: "test policy",
-    ifMatch: record.version,
-  });
+  await replacePolicy(w.h, "acme", { posture: "phishing_resistant", require: { minAal } });
 }
 
 /** A flow for bob up to its passkey registration's options. */

@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Caller, ExemptionRequest } from "../application.js";
 import { openHarness, type Harness } from "../test-support/harness.js";
 import { enrolTotp } from "../test-support/totp-principals.js";
+import { replacePolicy } from "../test-support/replace-policy.js";
 
 const DAY = 86_400_000;
 
@@ -38,12 +39,7 @@ describe("principals marked as a shared login", () => {
     tenantAdmin = await h.caller(["tenant_admin"], ["acme"]);
     approver = await h.caller(["exemption_approver"], ["acme"]);
     service = await h.caller(["platform_service"], ["acme"]);
-    const { record } = await h.app.policies.current(h.admin, "acme");
-    await h.app.policies.replace(h.admin, "acme", {
-      policy: { posture: "platform_mfa" },
-      rationale: "MFA for everyone",
-      ifMatch: record.version,
-    });
+    await replacePolicy(h, "acme", { posture: "platform_mfa" });
   });
   afterEach(() => h.close());
 

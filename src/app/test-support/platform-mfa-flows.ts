@@ -1,5 +1,6 @@
 import type { FlowScreen } from "../flows/flow-screens.js";
 import { openWebAuthnWorld, type WebAuthnWorld } from "./webauthn-world.js";
+import { replacePolicy } from "./replace-policy.js";
 
 /**
  * A WebAuthn world whose tenant `acme` holds `platform_mfa` and has `returnUrl` registered: where
@@ -8,12 +9,7 @@ import { openWebAuthnWorld, type WebAuthnWorld } from "./webauthn-world.js";
 export async function openPlatformMfaFlows(returnUrl: string): Promise<WebAuthnWorld> {
   const w = await openWebAuthnWorld();
   await w.h.app.tenants.setReturnUrls(w.h.admin, "acme", { returnUrls: [returnUrl] });
-  const { record } = await w.h.app.policies.current(w.h.admin, "acme");
-  await w.h.app.policies.replace(w.h.admin, "acme", {
-    policy: { posture: "platform_mfa" },
-    rationale: "MFA for everyone",
-    ifMatch: record.version,
-  });
+  await replacePolicy(w.h, "acme", { posture: "platform_mfa" });
   return w;
 }
 
