@@ -177,11 +177,12 @@ export interface ReceiptStore {
   /** The receipts of these ids (at most 1000) that exist, in no particular order. */
   getMany(ids: readonly string[]): Promise<readonly ReceiptRecord[]>;
   /**
-   * How many receipts each tenant holds (only `tenant`'s, when given): what audit verification
-   * compares with the `decision.recorded` events of each chain, counted by the database so that
-   * no receipt is held in memory. Reads every receipt: for verification, never a request.
+   * How many receipts each tenant holds: what verifying every chain compares with each chain's
+   * `decision.recorded` events, counted by the database so that no receipt is held in memory.
+   * Reads every receipt (they are not indexed by tenant): a platform administrator's act, never
+   * a request's.
    */
-  countByTenant(tenant?: string): Promise<ReadonlyMap<string, number>>;
+  countByTenant(): Promise<ReadonlyMap<string, number>>;
   insert(record: ReceiptRecord): Promise<void>;
   /** Inserts every record, in as few statements as the database's limits allow (one, usually). */
   insertMany(records: readonly ReceiptRecord[]): Promise<void>;

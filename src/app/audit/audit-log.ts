@@ -114,7 +114,7 @@ export function auditUseCases(
       // count reads the whole table, which one tenant's auditor may not make the server do.
       const receipts =
         tenant === undefined
-          ? await transact(context, (r) => r.receipts.countByTenant(undefined))
+          ? await transact(context, (r) => r.receipts.countByTenant())
           : undefined;
       // Every tenant has a chain (its creation is its first event): one with none is listed too.
       const chains =

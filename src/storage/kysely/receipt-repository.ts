@@ -52,13 +52,12 @@ export function createReceiptRepository(db: Kysely<Database>): ReceiptStore {
       return rows.map(toReceipt);
     },
 
-    async countByTenant(tenant) {
-      let query = db
+    async countByTenant() {
+      const rows = await db
         .selectFrom("receipts")
         .select(["tenant", (eb) => eb.fn.countAll<number | string | bigint>().as("count")])
-        .groupBy("tenant");
-      if (tenant !== undefined) query = query.where("tenant", "=", tenant);
-      const rows = await query.execute();
+        .groupBy("tenant")
+        .execute();
       // PostgreSQL answers count(*) as a bigint, which pg hands over as text.
       return new Map(rows.map((row) => [row.tenant, Number(row.count)]));
     },
