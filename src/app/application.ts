@@ -132,9 +132,17 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
 export type TotpAuthenticatorView = Omit<AuthenticatorRecord, "sealedSecret" | "lastStep">;
 
 /** A WebAuthn credential as the API shows it: its public key stays in the store. */
-export type WebAuthnAuthenticatorView = Omit<WebAuthnCredentialRecord, "publicKey"> & {
+export type WebAuthnAuthenticatorView = Omit<
+  WebAuthnCredentialRecord,
+  "publicKey" | "attestationRoot"
+> & {
   readonly kind: "webauthn";
   readonly status: "active";
+  /**
+   * Whether its attestation chained to a root that the operator still trusts: hardware of the
+   * model its AAGUID names. Only such a credential reaches AAL3 (it must also be BE=0).
+   */
+  readonly attested: boolean;
 };
 
 /** An authenticator as the API shows it; `kind` tells TOTP from WebAuthn. */

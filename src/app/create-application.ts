@@ -10,6 +10,7 @@ import { authenticatorUseCases } from "./authenticators/authenticators.js";
 import { recoveryCodeUseCases } from "./authenticators/recovery-codes.js";
 import type { TotpProtocol } from "./authenticators/totp-protocol.js";
 import {
+  attestationTrust,
   webauthnUseCases,
   withWebAuthnCredentials,
   type WebAuthnParts,
@@ -79,6 +80,7 @@ export function createApplication(parts: ApplicationParts): Application & { clos
     parts.secrets === undefined || parts.tokenSigner === undefined
       ? undefined
       : signingKeys(context, { signer: parts.tokenSigner, secrets: parts.secrets });
+  const attested = attestationTrust(parts.webauthn);
   const authenticators = withWebAuthnCredentials(
     context,
     authenticatorUseCases(
@@ -87,6 +89,7 @@ export function createApplication(parts: ApplicationParts): Application & { clos
         ? undefined
         : { secrets: parts.secrets, totp: parts.totp },
     ),
+    attested,
   );
   const recoveryCodes = recoveryCodeUseCases(context, parts.recoveryCodeHasher);
   const webauthnSettings = new WebAuthnSettingsCache(parts.store, parts.clock);
@@ -129,6 +132,7 @@ export function createApplication(parts: ApplicationParts): Application & { clos
         publicUrl,
         keys: signingKeySet,
         signer: parts.tokenSigner,
+        attested,
       },
     ),
     async ready() {

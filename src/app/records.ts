@@ -339,10 +339,11 @@ export interface WebAuthnCredentialRecord {
   /** Whether the user was verified at registration. */
   readonly userVerified: boolean;
   /**
-   * Whether its attestation chained to a root the operator trusts at registration: hardware of
-   * the model its AAGUID names. Only such a credential reaches AAL3 (it must also be BE=0).
+   * The SHA-256 fingerprint of the trusted root its attestation chained to at registration, if
+   * any: hardware of the model its AAGUID names. It counts as attested (AAL3 when also BE=0)
+   * only while the operator still trusts that root.
    */
-  readonly attested: boolean;
+  readonly attestationRoot?: string;
   /** Failed verifications since the last success (NIST SP 800-63B §5.2.2). */
   readonly failedAttempts: number;
   readonly lockedAt?: string;

@@ -72,13 +72,20 @@ export interface RegisteredCredential {
   readonly userVerified: boolean;
   readonly attestationFormat: string;
   /**
-   * Whether the attestation chains to a root the operator trusts: the key is in an authenticator
-   * of the model its AAGUID names, a vendor's hardware. Only such a credential, device-bound and
-   * verifying the user, reaches AAL3 (NIST SP 800-63B-4 §2.3: hardware-based).
+   * The root the operator trusts that the attestation chains to, if any: the key is then in an
+   * authenticator of the model its AAGUID names, a vendor's hardware. Only such a credential,
+   * device-bound and verifying the user, reaches AAL3 (NIST SP 800-63B-4 §2.3: hardware-based),
+   * and only while that root stays trusted ({@link WebAuthnProtocol.trustsAttestationRoot}).
    */
-  readonly attested: boolean;
-  /** The subject of that root, for the audit log. */
-  readonly attestationRoot?: string;
+  readonly attestationRoot?: AttestationRootRef;
+}
+
+/** A trusted attestation root as a credential remembers it. */
+export interface AttestationRootRef {
+  /** Its subject, for people reading the audit log. */
+  readonly subject: string;
+  /** The SHA-256 fingerprint of its certificate (`AB:CD:…`), what trust is judged by. */
+  readonly fingerprint: string;
 }
 
 /** The outcome of a registration ceremony. */
@@ -128,6 +135,13 @@ export interface WebAuthnProtocol {
    * so no tenant can restrict its authenticator models (nothing would prove them).
    */
   readonly verifiesAttestation: boolean;
+
+  /**
+   * Whether the root with this fingerprint is still one the operator trusts. A credential counts
+   * as attested only while its root does: removing a root (a vendor's batch key leaked, say)
+   * withdraws AAL3 from every credential it vouched for, at their next verification.
+   */
+  trustsAttestationRoot(fingerprint: string): boolean;
 
   /** Options for `navigator.credentials.create()`. */
   registrationOptions(input: {

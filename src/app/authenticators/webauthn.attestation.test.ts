@@ -3,11 +3,17 @@
 // rests on a registration whose attestation chained to a root the operator configured; the
 // credential keeps that fact, its verifications carry it, and the decision API holds an event
 // to what its verification recorded (checklist W8).
+import { X509Certificate } from "node:crypto";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { AuthenticationEvent } from "../../core/evidence.js";
+import { createWebAuthnProtocol } from "../../verifiers/webauthn/index.js";
 import { AttestationVendor } from "../../verifiers/webauthn/test-support/attestation-ca.js";
 import { outcomeOf } from "../test-support/totp-principals.js";
-import { openWebAuthnWorld, type WebAuthnWorld } from "../test-support/webauthn-world.js";
+import {
+  openWebAuthnWorld,
+  TEST_ORIGIN,
+  type WebAuthnWorld,
+} from "../test-support/webauthn-world.js";
 import { replacePolicy } from "../test-support/replace-policy.js";
 
 const MODEL = "cb69481e-8ff7-4039-93ec-0a2729a154a8";
@@ -103,5 +109,57 @@ describe("AAL3 on the platform rests on a trusted attestation", () => {
     expect(decision.challenge).toEqual([
       { kind: "verify", method: "webauthn", authenticatorId: key.id, userVerification: "required" },
     ]);
+  });
+
+  it("withdraws AAL3 from a key whose root the operator no longer trusts, at its next use", async () => {
+    const key = await securityKey();
+    const registered = await w.register(key, { name: "YubiKey" });
+    const fingerprint = (await w.audit()).find((e) => e.type === "webauthn.registered")?.payload
+      .attestationRootFingerprint;
+    expect(fingerprint).toBe(new X509Certificate(vendor.rootPem).fingerprint256);
+    // The same store, served with another vendor's root in place of this one.
+    const other = await AttestationVendor.create("Other Keys");
+    const later = w.h.application({
+      store: w.h.store,
+      random: w.h.context.random,
+      webauthn: {
+        protocol: createWebAuthnProtocol({ attestationRoots: [other.rootPem] }),
+        publicUrl: TEST_ORIGIN,
+      },
+    });
+    try {
+      const listed = await later.authenticators.list(w.service.acme, "acme", "alice");
+      expect(listed.find((a) => a.id === registered.id)).toMatchObject({ attested: false });
+      const begun = await later.webauthn.beginAuthentication(w.service.acme, "acme", "alice");
+      const { event } = await later.webauthn.finishAuthentication(
+        w.service.acme,
+        "acme",
+        "alice",
+        begun.authentication,
+        { response: key.authenticate(begun.options) },
+      );
+      expect(event).toMatchObject({ attested: false, backupEligible: false, userVerified: true });
+      const verified = (await w.audit()).filter((e) => e.type === "webauthn.verified");
+      expect(verified.at(-1)?.payload).toMatchObject({ attested: false });
+      const decision = await later.decisions.decide(w.service.acme, "acme", {
+        principal: { id: "alice" },
+        evidence: { events: [event] },
+      });
+      expect(decision).toMatchObject({ outcome: "challenge" });
+      // Claiming the attestation back is refused: the verification recorded none.
+      expect(
+        await outcomeOf(
+          later.decisions.decide(w.service.acme, "acme", {
+            principal: { id: "alice" },
+            evidence: { events: [{ ...event, attested: true }] },
+          }),
+        ),
+      ).toMatchObject({ code: "evidence.unverified" });
+    } finally {
+      later.close();
+    }
+    // Where the root is still trusted, the same key still reaches AAL3.
+    const { event } = await w.authenticate(key);
+    expect(await decide(event)).toMatchObject({ outcome: "allow", satisfiedBy: { aal: 3 } });
   });
 });

@@ -119,6 +119,7 @@ export function webauthnUseCases(
     return parts;
   };
   const ttlMs = () => (parts?.challengeTtlSeconds ?? DEFAULT_TTL_SECONDS) * 1000;
+  const attested = attestationTrust(parts);
   let lastPurge = 0;
 
   async function purgeIfDue(r: Repositories, now: Date): Promise<void> {
@@ -347,7 +348,9 @@ export function webauthnUseCases(
             backupState: credential.backupState,
             deviceType: credential.backupEligible ? "multi_device" : "single_device",
             userVerified: credential.userVerified,
-            attested: credential.attested,
+            ...(credential.attestationRoot === undefined
+              ? {}
+              : { attestationRoot: credential.attestationRoot.fingerprint }),
             failedAttempts: 0,
             createdAt: now.toISOString(),
           };
@@ -369,10 +372,13 @@ export function webauthnUseCases(
               aaguid: record.aaguid,
               algorithm: record.algorithm,
               attestationFormat: credential.attestationFormat,
-              attested: record.attested,
+              attested: credential.attestationRoot !== undefined,
               ...(credential.attestationRoot === undefined
                 ? {}
-                : { attestationRoot: credential.attestationRoot }),
+                : {
+                    attestationRoot: credential.attestationRoot.subject,
+                    attestationRootFingerprint: credential.attestationRoot.fingerprint,
+                  }),
               backupEligible: record.backupEligible,
               backupState: record.backupState,
               userVerified: record.userVerified,
@@ -381,7 +387,7 @@ export function webauthnUseCases(
           return { ok: true, value: record };
         },
       );
-      return toWebAuthnView(settle(outcome));
+      return toWebAuthnView(settle(outcome), attested);
     },
 
     async beginAuthentication(caller, tenant, principal) {
@@ -600,7 +606,7 @@ export function webauthnUseCases(
             userVerified: verification.userVerified,
             backupEligible: verification.backupEligible,
             backupState: verification.backupState,
-            attested: fresh.attested,
+            attested: attested(fresh),
             signCount: next,
             ...(warnings.length > 0 ? { warnings: warnings.map((w) => w.code) } : {}),
           },
@@ -628,13 +634,13 @@ export function webauthnUseCases(
         at: audited.at,
         userVerified: verification.ok && verification.userVerified,
         backupEligible: record.backupEligible,
-        attested: record.attested,
+        attested: attested(record),
         credentialId: record.credentialId,
         verification: audited.id,
       };
       return {
         event,
-        authenticator: toWebAuthnView(record),
+        authenticator: toWebAuthnView(record, attested),
         ...(warnings.length > 0 ? { warnings } : {}),
       };
     },
@@ -648,10 +654,28 @@ function credentialIdOf(response: unknown): string | undefined {
   return typeof id === "string" && id.length > 0 && id.length <= 1400 ? id : undefined;
 }
 
-/** A credential as the API shows it: without its public key. */
-export function toWebAuthnView(record: WebAuthnCredentialRecord): WebAuthnAuthenticatorView {
-  const { publicKey: _key, ...view } = record;
-  return { ...view, kind: "webauthn", status: "active" };
+/**
+ * Whether a credential counts as attested now: its attestation chained to a root at registration
+ * and the operator still trusts that root (checked at every use, so removing a root withdraws
+ * AAL3 at once). Without WebAuthn configured, nothing is attested.
+ */
+export type AttestationTrust = (credential: WebAuthnCredentialRecord) => boolean;
+
+/** The {@link AttestationTrust} of the server's WebAuthn protocol. */
+export function attestationTrust(parts: WebAuthnParts | undefined): AttestationTrust {
+  return (credential) =>
+    credential.attestationRoot !== undefined &&
+    parts !== undefined &&
+    parts.protocol.trustsAttestationRoot(credential.attestationRoot);
+}
+
+/** A credential as the API shows it: without its public key, attested as trust stands now. */
+export function toWebAuthnView(
+  record: WebAuthnCredentialRecord,
+  attested: AttestationTrust,
+): WebAuthnAuthenticatorView {
+  const { publicKey: _key, attestationRoot: _root, ...view } = record;
+  return { ...view, attested: attested(record), kind: "webauthn", status: "active" };
 }
 
 /**
@@ -663,6 +687,7 @@ export function toWebAuthnView(record: WebAuthnCredentialRecord): WebAuthnAuthen
 export function withWebAuthnCredentials(
   context: Context,
   totp: Application["authenticators"],
+  attested: AttestationTrust,
   throttle: VerificationThrottle = verificationThrottle(context),
 ): Application["authenticators"] {
   return {
@@ -672,7 +697,7 @@ export function withWebAuthnCredentials(
       const credentials = await readStore(context, (r) =>
         r.webauthnCredentials.list(tenant, principal),
       );
-      return [...listed, ...credentials.map(toWebAuthnView)].sort(
+      return [...listed, ...credentials.map((c) => toWebAuthnView(c, attested))].sort(
         (a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id),
       );
     },

@@ -19,12 +19,15 @@ import { auditFlow, changeFlow, flowUrl, sha256 } from "./flow-records.js";
 import type { SigningKeys } from "../assurance/signing-keys.js";
 import type { AssuranceTokenSigner } from "../assurance/token-signer.js";
 import { mandatesInForce } from "../mandates/active-mandates.js";
+import type { AttestationTrust } from "../authenticators/webauthn.js";
 
 /** What flows need besides the other use cases: the public URL and the token signer. */
 export interface FlowParts {
   readonly publicUrl: string;
   readonly keys?: SigningKeys | undefined;
   readonly signer?: AssuranceTokenSigner | undefined;
+  /** Whether an enrolled passkey counts as attested hardware now. */
+  readonly attested: AttestationTrust;
 }
 
 /** Ten minutes to finish a flow, as the issue asks; at most an hour. */

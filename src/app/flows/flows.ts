@@ -156,7 +156,7 @@ export function flowUseCases(
           label: c.name,
           userVerifying: c.userVerified,
           backupEligible: c.backupEligible,
-          attested: c.attested,
+          attested: parts.attested(c),
         })),
         ...(remaining > 0 ? [{ method: "recovery_code" as const, remaining }] : []),
       ],

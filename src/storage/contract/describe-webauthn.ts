@@ -24,7 +24,6 @@ function credential(
     transports: ["usb", "nfc"],
     aaguid: "2fc0579f-8113-47ea-b116-bb5a8db9202a",
     backupEligible: false,
-    attested: false,
     backupState: false,
     deviceType: "single_device",
     userVerified: true,
@@ -67,19 +66,20 @@ export function describeWebAuthn({ store }: ContractContext): void {
       });
     });
 
-    it("keeps whether a credential's attestation was trusted, each way", async () => {
+    it("keeps the root a credential's attestation chained to, and none for one without", async () => {
       const tenant = await addTenant(store());
-      const attested = { ...credential(tenant), attested: true };
+      const root = "AB:".repeat(31) + "CD";
+      const attested = { ...credential(tenant), attestationRoot: root };
       const plain = credential(tenant);
       await store().transaction(async ({ webauthnCredentials }) => {
         await webauthnCredentials.insert(attested);
         await webauthnCredentials.insert(plain);
       });
       const read = await store().transaction(async ({ webauthnCredentials }) => [
-        (await webauthnCredentials.get(tenant, "alice", attested.id))?.attested,
-        (await webauthnCredentials.get(tenant, "alice", plain.id))?.attested,
+        (await webauthnCredentials.get(tenant, "alice", attested.id))?.attestationRoot,
+        (await webauthnCredentials.get(tenant, "alice", plain.id))?.attestationRoot,
       ]);
-      expect(read).toStrictEqual([true, false]);
+      expect(read).toStrictEqual([root, undefined]);
     });
 
     it("refuses a credential id registered in the tenant, to any principal; another tenant may hold it", async () => {

@@ -256,8 +256,10 @@ export interface WebAuthnCredentialsTable {
   backup_state: number;
   device_type: string;
   user_verified: number;
-  /** 1 when the attestation chained to a trusted root at registration. */
+  /** 1 when the attestation chained to a trusted root at registration (read: attestation_root). */
   attested: number;
+  /** That root's SHA-256 fingerprint (since 0017); null: not attested. */
+  attestation_root: string | null;
   failed_attempts: number;
   locked_at: string | null;
   created_at: string;

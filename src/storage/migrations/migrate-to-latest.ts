@@ -16,6 +16,7 @@ import { flowsByPrincipalMigration } from "./0013-flows-by-principal.js";
 import { idpTombstonesMigration } from "./0014-idp-tombstones.js";
 import { webauthnAttestedMigration } from "./0015-webauthn-attested.js";
 import { principalSharedLoginMigration } from "./0016-principal-shared-login.js";
+import { webauthnAttestationRootMigration } from "./0017-webauthn-attestation-root.js";
 
 /**
  * Every migration, in order. Listed in code rather than read from a folder so that the built
@@ -38,6 +39,7 @@ const migrations: Readonly<Record<string, Migration>> = {
   "0014-idp-tombstones": idpTombstonesMigration,
   "0015-webauthn-attested": webauthnAttestedMigration,
   "0016-principal-shared-login": principalSharedLoginMigration,
+  "0017-webauthn-attestation-root": webauthnAttestationRootMigration,
 };
 
 const provider: MigrationProvider = {

@@ -24,8 +24,10 @@ export function createWebAuthnProtocol(
   options: { readonly attestationRoots?: readonly string[] } = {},
 ): WebAuthnProtocol {
   const roots = (options.attestationRoots ?? []).flatMap(parseAttestationRoots);
+  const trusted = new Set(roots.map((root) => root.fingerprint256));
   return {
     verifiesAttestation: roots.length > 0,
+    trustsAttestationRoot: (fingerprint) => trusted.has(fingerprint),
     registrationOptions: async (input) =>
       generateRegistrationOptions({
         rpName: input.rp.name,

@@ -223,8 +223,14 @@ export function verifyRegistration(input: {
         backupState: parsed.flags.bs,
         userVerified: info.userVerified,
         attestationFormat: format,
-        attested: root !== undefined,
-        ...(root === undefined ? {} : { attestationRoot: root.subject.replace(/\n/g, ", ") }),
+        ...(root === undefined
+          ? {}
+          : {
+              attestationRoot: {
+                subject: root.subject.replace(/\n/g, ", "),
+                fingerprint: root.fingerprint256,
+              },
+            }),
       },
     };
   });

@@ -2,6 +2,7 @@
 // security key, to reach AAL3 or to pass a tenant's list of allowed models. The AAGUID and the
 // flags are the authenticator's own word; only an attestation whose certificate chain leads to a
 // root the operator trusts proves the model (NIST SP 800-63B-4 §2.3.1, checklist W8).
+import { X509Certificate } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -32,7 +33,7 @@ async function register(
     aaguids?: readonly string[];
     at?: Date;
   } = {},
-): Promise<RegistrationVerification> {
+): Promise<RegistrationVerification | { ok: true; credential: { attested: boolean } }> {
   const protocol = createWebAuthnProtocol({ attestationRoots: options.roots ?? [vendor.rootPem] });
   const challenge = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url");
   const creation = await protocol.registrationOptions({
@@ -44,7 +45,7 @@ async function register(
     attestation: "direct",
     timeoutMs: 60_000,
   });
-  return protocol.verifyRegistration({
+  const result = await protocol.verifyRegistration({
     response: authenticator.register(creation),
     challenge,
     rp,
@@ -52,6 +53,16 @@ async function register(
     aaguids: options.aaguids ?? [],
     at: options.at ?? NOW,
   });
+  // Attested: a root vouched for it.
+  return result.ok
+    ? {
+        ...result,
+        credential: {
+          ...result.credential,
+          attested: result.credential.attestationRoot !== undefined,
+        },
+      }
+    : result;
 }
 
 async function securityKey(batch: Partial<BatchOptions> = {}, from = vendor) {
@@ -68,7 +79,10 @@ describe("attestation trust at registration", () => {
         attested: true,
         attestationFormat: "packed",
         aaguid: KEY_MODEL,
-        attestationRoot: "C=US, O=Keys Inc, CN=Keys Inc Attestation Root",
+        attestationRoot: {
+          subject: "C=US, O=Keys Inc, CN=Keys Inc Attestation Root",
+          fingerprint: new X509Certificate(vendor.rootPem).fingerprint256,
+        },
       },
     });
   });
@@ -269,6 +283,19 @@ describe("configured roots", () => {
     expect(() => createWebAuthnProtocol({ attestationRoots: ["not a certificate"] })).toThrow(
       TypeError,
     );
+  });
+
+  it("trust a root by its certificate's fingerprint, only while it is configured", () => {
+    const fingerprint = new X509Certificate(vendor.rootPem).fingerprint256;
+    expect([
+      createWebAuthnProtocol({ attestationRoots: [vendor.rootPem] }).trustsAttestationRoot(
+        fingerprint,
+      ),
+      createWebAuthnProtocol({ attestationRoots: [stranger.rootPem] }).trustsAttestationRoot(
+        fingerprint,
+      ),
+      createWebAuthnProtocol().trustsAttestationRoot(fingerprint),
+    ]).toStrictEqual([true, false, false]);
   });
 
   it("tell whether attestation can be verified at all", () => {

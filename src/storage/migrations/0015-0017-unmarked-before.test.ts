@@ -1,7 +1,9 @@
-// Migrations 0015 (a WebAuthn credential's trusted attestation) and 0016 (a shared-login mark)
-// add a flag to rows that exist already. Nothing was checked or marked before them: a credential
-// registered earlier must read as not attested (AAL2 at most, never AAL3 on its say-so), and a
-// principal as not shared. Undoing either drops its flag and nothing else.
+// Migrations 0015 (a WebAuthn credential's trusted attestation), 0016 (a shared-login mark) and
+// 0017 (the root a credential's attestation chained to) add to rows that exist already. Nothing
+// was checked or marked before them: a credential registered earlier must read as not attested
+// (AAL2 at most, never AAL3 on its say-so), one marked attested before 0017 too (it names no
+// root whose trust could be judged now), and a principal as not shared. Undoing each drops its
+// column and nothing else.
 import { sql, type Kysely } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { at, tenantRecord } from "../contract/fixtures.js";
@@ -12,6 +14,7 @@ import { createWebAuthnCredentialRepository } from "../kysely/webauthn-repositor
 import { databasesUnderTest } from "../test-support/stores-under-test.js";
 import { webauthnAttestedMigration } from "./0015-webauthn-attested.js";
 import { principalSharedLoginMigration } from "./0016-principal-shared-login.js";
+import { webauthnAttestationRootMigration } from "./0017-webauthn-attestation-root.js";
 import { migrateToLatest } from "./migrate-to-latest.js";
 
 function describeMigrations(
@@ -25,13 +28,14 @@ function describeMigrations(
   });
   afterAll(() => close());
 
-  it("reads rows written before them as not attested and not shared; undone, the flags go", async () => {
+  it("reads rows written before them as not attested and not shared; undone, the columns go", async () => {
     await createTenantRepository(db).insert(tenantRecord("acme"));
     const any = db as Kysely<unknown>;
     const down = async (m: typeof webauthnAttestedMigration) => {
       if (m.down === undefined) throw new Error("a migration that cannot be undone");
       await m.down(any);
     };
+    await down(webauthnAttestationRootMigration);
     await down(principalSharedLoginMigration);
     await down(webauthnAttestedMigration);
     // Rows as the schema before them held them.
@@ -47,19 +51,31 @@ function describeMigrations(
 
     await webauthnAttestedMigration.up(any);
     await principalSharedLoginMigration.up(any);
-    const credential = await createWebAuthnCredentialRepository(db).get("acme", "alice", "auth_1");
+    // Between 0015 and 0017 a credential was marked attested without naming its root.
+    await sql`insert into webauthn_credentials (tenant, principal, id, credential_id, name, public_key,
+        algorithm, sign_count, transports, aaguid, backup_eligible, backup_state, device_type,
+        user_verified, attested, failed_attempts, locked_at, created_at, last_used_at)
+      values ('acme', 'alice', 'auth_2', 'Y3JlZDI', 'YubiKey', 'pQECAyYgASFYIA', -7, 3, '["usb"]',
+        '2fc0579f-8113-47ea-b116-bb5a8db9202a', 0, 0, 'single_device', 1, 1, 0, null, ${at(0)}, null)`.execute(
+      db,
+    );
+    await webauthnAttestationRootMigration.up(any);
+    const credentials = createWebAuthnCredentialRepository(db);
+    const earliest = await credentials.get("acme", "alice", "auth_1");
+    const markedAttested = await credentials.get("acme", "alice", "auth_2");
     const principal = await createPrincipalRepository(db, { lockRows: false }).get("acme", "alice");
-    expect([credential?.attested, credential?.backupEligible, principal?.sharedLogin]).toEqual([
-      false,
-      false,
-      undefined,
-    ]);
+    expect([
+      earliest !== undefined && "attestationRoot" in earliest,
+      markedAttested !== undefined && "attestationRoot" in markedAttested,
+      earliest?.backupEligible,
+      principal?.sharedLogin,
+    ]).toEqual([false, false, false, undefined]);
   });
 }
 
-for (const { name, skip, open } of await databasesUnderTest("Migrations 0015 and 0016")) {
+for (const { name, skip, open } of await databasesUnderTest("Migrations 0015 to 0017")) {
   describe.skipIf(skip)(
-    `migrations 0015 and 0016 on ${name}${skip ? " (skipped: no PostgreSQL reachable)" : ""}`,
+    `migrations 0015 to 0017 on ${name}${skip ? " (skipped: no PostgreSQL reachable)" : ""}`,
     () => {
       describeMigrations(open);
     },
