@@ -769,7 +769,11 @@ export interface Application {
       tenant: string,
       flow: string,
       browser: FlowBrowser,
-      options?: { notice?: (typeof FLOW_RETURN_NOTICES)[number] },
+      options?: {
+        notice?: (typeof FLOW_RETURN_NOTICES)[number];
+        /** The one-time id an IdP's answer sent the browser back with. */
+        answer?: string;
+      },
     ): Promise<FlowScreen>;
     /** A form submitted on a flow page; answers with the next screen (often a redirect to it). */
     act(

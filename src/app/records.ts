@@ -1,5 +1,5 @@
 import type { Decision } from "../core/decision.js";
-import type { AuthenticationEvent } from "../core/evidence.js";
+import type { AuthenticationEvent, FederatedEvent } from "../core/evidence.js";
 import type { Exemption, PlatformMandate, RequirementSpec, TenantPolicy } from "../core/policy.js";
 import type { IdpAssuranceMapping } from "../core/idp-assurance.js";
 import type { Population } from "../core/vocabulary.js";
@@ -428,6 +428,12 @@ export interface FlowRecord {
   readonly firstFactor: readonly AuthenticationEvent[];
   /** What was verified in this flow, in order; each event was produced by a verifier. */
   readonly events: readonly AuthenticationEvent[];
+  /**
+   * An IdP's verified answer waiting for the flow's own browser: the answer reaches the ACS or
+   * callback in whichever browser finished at the IdP, so it counts only once a visit with the
+   * flow's cookie brings back the one-time id it was redirected with (SHA-256, hex, here).
+   */
+  readonly idpAnswer?: { readonly hash: string; readonly event: FederatedEvent };
   /** SHA-256 (hex) of the browser cookie that opened the flow first; later visits must match. */
   readonly browserHash?: string;
   /** Sent back with every form: a request without it is refused (CSRF). */

@@ -13,7 +13,7 @@ import { MAX_CLOCK_SKEW_SECONDS } from "../idps/idps.js";
 import { INSTANCE_CLOCK_DRIFT_SECONDS, type Repositories } from "../ports.js";
 import type { FederationRequestRecord, IdpRecord } from "../records.js";
 import { observeIdp } from "./drift.js";
-import { addFlowEvent, flowUrl } from "../flows/flow-records.js";
+import { holdIdpAnswer, flowUrl } from "../flows/flow-records.js";
 import {
   clientSecretContext,
   codeVerifierContext,
@@ -312,11 +312,15 @@ export function federationUseCases(
       },
     };
     if (request?.flow !== undefined) {
-      // The flow decides, with this event beside what else the user proved there.
-      if ((await addFlowEvent(context, idp.tenant, request.flow, event)) !== "added") {
+      // The flow decides, with this event beside what else the user proved there, once its own
+      // browser comes back with the answer's id: the browser that finished at the IdP may be
+      // another (an attacker's flow, its IdP link handed to the victim), and a SAML answer is
+      // posted across sites, without the flow's cookie.
+      const answerId = context.random.secret(24);
+      if ((await holdIdpAnswer(context, idp.tenant, request.flow, event, answerId)) !== "added") {
         throw new Refusal("federation.request_unknown", "the flow this sign-in was for is over");
       }
-      return { location: request.returnTo };
+      return { location: withQueryParameter(new URL(request.returnTo), "answer", answerId) };
     }
     const decision = await decideAndRecord(
       context,

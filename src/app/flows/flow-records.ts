@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from "node:crypto";
-import type { AuthenticationEvent } from "../../core/evidence.js";
+import type { AuthenticationEvent, FederatedEvent } from "../../core/evidence.js";
 import { recordAudit, transact, type Context } from "../context.js";
 import { AppError } from "../errors.js";
 import type { Repositories } from "../ports.js";
@@ -75,6 +75,76 @@ export function auditFlow(
 }
 
 /**
+ * Keeps an IdP's verified answer on a pending, unexpired flow until the flow's browser claims it
+ * with `answerId` ({@link claimIdpAnswer}); a later answer replaces an unclaimed one. Audited as
+ * `flow.idp_answered`. `added` when kept, `closed` when the flow can take no more evidence.
+ */
+export async function holdIdpAnswer(
+  context: Context,
+  tenant: string,
+  id: string,
+  event: FederatedEvent,
+  answerId: string,
+): Promise<"added" | "closed"> {
+  const now = context.clock.now().toISOString();
+  const held = await changeFlow(
+    context,
+    tenant,
+    id,
+    (flow) =>
+      flow.status !== "pending" || flow.expiresAt <= now
+        ? undefined
+        : { ...flow, idpAnswer: { hash: sha256(answerId), event } },
+    () => ({ type: "flow.idp_answered", payload: { idp: event.idp, at: event.at } }),
+  );
+  return held?.idpAnswer?.hash === sha256(answerId) ? "added" : "closed";
+}
+
+/**
+ * Moves the IdP answer held for `answerId` into the flow's evidence, audited as `flow.verified`.
+ * The caller has checked that the request comes from the flow's browser. Whether it was claimed.
+ */
+export async function claimIdpAnswer(
+  context: Context,
+  flow: FlowRecord,
+  answerId: string,
+): Promise<boolean> {
+  const hash = sha256(answerId);
+  const now = context.clock.now().toISOString();
+  let claimed: AuthenticationEvent | undefined;
+  await changeFlow(
+    context,
+    flow.tenant,
+    flow.id,
+    (current) => {
+      const held = current.idpAnswer;
+      claimed = undefined;
+      if (current.status !== "pending" || current.expiresAt <= now) return undefined;
+      if (held === undefined || !sameSecret(held.hash, hash)) return undefined;
+      claimed = held.event;
+      const { idpAnswer: _claimed, ...rest } = current;
+      return { ...rest, events: [...current.events, held.event] };
+    },
+    () => verifiedEntry(claimed),
+  );
+  return claimed !== undefined;
+}
+
+/** The `flow.verified` audit entry of an event added to a flow. */
+function verifiedEntry(event: AuthenticationEvent | undefined) {
+  return event === undefined
+    ? undefined
+    : {
+        type: "flow.verified",
+        payload: {
+          method: event.method,
+          at: event.at,
+          ...(event.method === "federated" ? { idp: event.idp } : {}),
+        },
+      };
+}
+
+/**
  * Adds an event that a verifier produced to a pending, unexpired flow, audited as
  * `flow.verified`: `added`, or `closed` when the flow can take no more evidence, or `withdrawn`
  * when the principal's proofs were withdrawn since `withdrawalsSeen` (the flow's count when the
@@ -101,14 +171,7 @@ export async function addFlowEvent(
       if (outcome !== "added") return undefined;
       return { ...flow, events: [...flow.events, event] };
     },
-    () => ({
-      type: "flow.verified",
-      payload: {
-        method: event.method,
-        at: event.at,
-        ...(event.method === "federated" ? { idp: event.idp } : {}),
-      },
-    }),
+    () => verifiedEntry(event),
   );
   return outcome;
 }

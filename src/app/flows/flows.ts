@@ -25,6 +25,7 @@ import {
   addFlowEvent,
   auditFlow,
   changeFlow,
+  claimIdpAnswer,
   flowUrl,
   sameSecret,
   sha256,
@@ -684,7 +685,15 @@ export function flowUseCases(
     show(tenant, id, browser, options = {}) {
       const notice: FlowNotice | undefined =
         options.notice === undefined ? undefined : { code: options.notice, tone: "error" };
-      return browsing(async () => next(await open(tenant, id, browser), browser, notice));
+      return browsing(async () => {
+        const flow = await open(tenant, id, browser);
+        // Back from the IdP: only the flow's own browser (open checked it) claims the answer,
+        // then sees the flow at its plain URL, without the answer's id.
+        if (options.answer !== undefined && (await claimIdpAnswer(context, flow, options.answer))) {
+          return { kind: "redirect", location: urlOf(flow) };
+        }
+        return next(flow, browser, notice);
+      });
     },
 
     act(tenant, id, browser, action) {

@@ -99,13 +99,23 @@ async function viaIdp(
   const back = new URL(String(callback.headers.location));
   expect(`${back.origin}${back.pathname}`).toBe(`${publicUrlOf(peer)}/t/acme/flows/${flow}`);
   const notice = back.searchParams.get("notice");
+  const answer = back.searchParams.get("answer");
   await meanwhile?.();
-  return t.app.flows.show(
+  const screen = await t.app.flows.show(
     "acme",
     flow,
     browser,
-    notice === "idp.rejected" || notice === "idp.mfa_unavailable" ? { notice } : {},
+    notice === "idp.rejected" || notice === "idp.mfa_unavailable"
+      ? { notice }
+      : answer === null
+        ? {}
+        : { answer },
   );
+  // The browser claimed the answer and is sent on to the flow's plain URL.
+  return screen.kind === "redirect" &&
+    screen.location === `${publicUrlOf(peer)}/t/acme/flows/${flow}`
+    ? t.app.flows.show("acme", flow, browser)
+    : screen;
 }
 
 async function exchange(screen: FlowScreen) {

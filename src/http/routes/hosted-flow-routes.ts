@@ -41,6 +41,8 @@ export interface HostedFlowRouteContext {
 const HTML = "text/html; charset=utf-8";
 /** 32 random bytes, base64url without padding. */
 const COOKIE_VALUE = /^[A-Za-z0-9_-]{43}$/;
+/** The one-time id of an IdP answer (24 random bytes, base64url). */
+const ANSWER_ID = /^[A-Za-z0-9_-]{32}$/;
 
 // Path and form values are NUL-free, as everywhere in the API (PostgreSQL text cannot hold U+0000):
 // a flow id holding one is answered as an unknown flow, a form field holding one as a bad form.
@@ -182,19 +184,19 @@ export function registerHostedFlowRoutes(
     const params = flowParams.safeParse(request.params);
     if (!params.success) return sendPage(request, reply, failed("flow.not_found"));
     const { tenant, flow } = params.data;
-    // Where the IdP leg came back refused, the page says so (a fixed list: nothing else is read).
-    const { notice } = request.query as { notice?: unknown };
+    // Where the IdP leg came back refused, the page says so (a fixed list: nothing else is read);
+    // where it came back verified, the answer's one-time id claims it for this browser.
+    const { notice, answer } = request.query as { notice?: unknown; answer?: unknown };
     const told = FLOW_RETURN_NOTICES.find((code) => code === notice);
+    const answered = typeof answer === "string" && ANSWER_ID.test(answer) ? answer : undefined;
     try {
       return await sendScreen(
         request,
         reply,
-        await app.flows.show(
-          tenant,
-          flow,
-          browserOf(request, reply),
-          told === undefined ? {} : { notice: told },
-        ),
+        await app.flows.show(tenant, flow, browserOf(request, reply), {
+          ...(told === undefined ? {} : { notice: told }),
+          ...(answered === undefined ? {} : { answer: answered }),
+        }),
       );
     } catch (error) {
       return sendPage(request, reply, failure(request, error));

@@ -136,6 +136,7 @@ function flowDocument(record: FlowRecord): FlowDocumentFields {
     stepUp: record.stepUp,
     firstFactor: record.firstFactor,
     events: record.events,
+    idpAnswer: record.idpAnswer,
     browserHash: record.browserHash,
     csrfToken: record.csrfToken,
     decision: record.decision,

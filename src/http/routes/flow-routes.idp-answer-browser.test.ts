@@ -1,0 +1,145 @@
+// Threat: flow fixation through the IdP leg. An attacker opens a flow for carol (an SSO user: the
+// platform sends no first factor), asks for the IdP, but instead of following the redirect hands
+// the authorization URL to carol. Carol signs in at her real IdP, with MFA, in her own browser.
+// Her verified answer must not complete the attacker's flow: it counts only once the browser the
+// flow belongs to brings back the answer's one-time id, which only carol's browser ever sees.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import {
+  REFEDS_MFA,
+  startOidcProviderPeer,
+  type OidcProviderPeer,
+} from "../../verifiers/oidc/test-support/oidc-provider-peer.js";
+import type { TestServer } from "../test-support/open-test-server.js";
+import {
+  RETURN_URL,
+  atPeer,
+  createTenant,
+  openFederationServer,
+  publicUrlOf,
+  registerPeer,
+  serverPath,
+  syncClock,
+} from "../test-support/oidc-federation.js";
+
+let peer: OidcProviderPeer;
+beforeAll(async () => {
+  peer = await startOidcProviderPeer();
+});
+afterAll(() => peer.close());
+
+let t: TestServer;
+afterEach(() => t.close());
+
+const ATTACKER = `tmfa_browser=${"A".repeat(43)}`;
+const VICTIM = `tmfa_browser=${"V".repeat(43)}`;
+
+describe("the IdP leg of a hosted flow belongs to the flow's browser", () => {
+  it("does not let another browser's IdP sign-in complete the attacker's flow", async () => {
+    t = await openFederationServer(peer);
+    await createTenant(t, "acme", "idp_mfa");
+    const admin = await t.key(["tenant_admin"], ["acme"]);
+    const service = await t.key(["platform_service"], ["acme"]);
+    expect((await registerPeer(t, admin, "acme", peer, { request: { mfa: [] } })).statusCode).toBe(
+      201,
+    );
+    await t.call("PUT", "/v1/tenants/acme/principals/carol", {
+      key: admin,
+      body: { population: "sso" },
+    });
+    // The platform starts a flow for "carol" (SSO: no first factor), in the attacker's browser.
+    const created = await t.call("POST", "/v1/tenants/acme/flows", {
+      key: service,
+      body: { principal: { id: "carol" }, return_to: RETURN_URL, state: "attacker-state" },
+    });
+    expect(created.statusCode, created.body).toBe(201);
+    const { flow } = created.json<{ flow: string }>();
+    const page = `/t/acme/flows/${flow}`;
+
+    const opened = await t.call("GET", page, { headers: { cookie: ATTACKER } });
+    expect(opened.statusCode).toBe(200);
+    const csrf = /name="csrf" value="([^"]+)"/.exec(opened.body)?.[1] ?? "";
+    syncClock(t);
+    const toIdp = await t.server.inject({
+      method: "POST",
+      url: page,
+      headers: {
+        cookie: ATTACKER,
+        origin: new URL(publicUrlOf(peer)).origin,
+        "content-type": "application/x-www-form-urlencoded",
+      },
+      payload: new URLSearchParams({ action: "idp", idp: "corp", csrf }).toString(),
+    });
+    expect(toIdp.statusCode, toIdp.body).toBe(303);
+    const authorizationUrl = String(toIdp.headers.location);
+
+    // The attacker forwards the authorization URL; carol signs in at her IdP in HER browser.
+    peer.nextSignIn = { accountId: "carol", acr: REFEDS_MFA, amr: ["pwd", "mfa"] };
+    const callbackUrl = await atPeer(peer, authorizationUrl);
+    const callback = await t.call("GET", serverPath(peer, callbackUrl), {
+      headers: { cookie: VICTIM },
+    });
+    expect(callback.statusCode, callback.body).toBe(303);
+    // Back in carol's browser, the answer's id claims nothing: the flow is another browser's.
+    const back = String(callback.headers.location);
+    expect(new URL(back).searchParams.get("answer")).toMatch(/^[\w-]{32}$/);
+    const victimPage = await t.call("GET", serverPath(peer, back), { headers: { cookie: VICTIM } });
+    expect(victimPage.statusCode).toBe(403); // "opened in another browser"
+
+    // The attacker's browser reloads the flow page.
+    const attackerAgain = await t.call("GET", page, { headers: { cookie: ATTACKER } });
+    const location = attackerAgain.headers.location ?? "";
+    // Carol's sign-in in another browser hands the attacker no code: the flow still asks.
+    expect(location, "attacker's browser received a code for carol").not.toContain("code=");
+    expect(attackerAgain.statusCode).toBe(200);
+  });
+
+  it("completes the flow when its own browser comes back with the answer, once", async () => {
+    t = await openFederationServer(peer);
+    await createTenant(t, "acme", "idp_mfa");
+    const admin = await t.key(["tenant_admin"], ["acme"]);
+    const service = await t.key(["platform_service"], ["acme"]);
+    await registerPeer(t, admin, "acme", peer, { request: { mfa: [] } });
+    await t.call("PUT", "/v1/tenants/acme/principals/carol", {
+      key: admin,
+      body: { population: "sso" },
+    });
+    const created = await t.call("POST", "/v1/tenants/acme/flows", {
+      key: service,
+      body: { principal: { id: "carol" }, return_to: RETURN_URL, state: "s" },
+    });
+    const { flow } = created.json<{ flow: string }>();
+    const page = `/t/acme/flows/${flow}`;
+    const opened = await t.call("GET", page, { headers: { cookie: VICTIM } });
+    const csrf = /name="csrf" value="([^"]+)"/.exec(opened.body)?.[1] ?? "";
+    syncClock(t);
+    const toIdp = await t.server.inject({
+      method: "POST",
+      url: page,
+      headers: {
+        cookie: VICTIM,
+        origin: new URL(publicUrlOf(peer)).origin,
+        "content-type": "application/x-www-form-urlencoded",
+      },
+      payload: new URLSearchParams({ action: "idp", idp: "corp", csrf }).toString(),
+    });
+    peer.nextSignIn = { accountId: "carol", acr: REFEDS_MFA, amr: ["pwd", "mfa"] };
+    const callbackUrl = await atPeer(peer, String(toIdp.headers.location));
+    const callback = await t.call("GET", serverPath(peer, callbackUrl), {
+      headers: { cookie: VICTIM },
+    });
+    const back = serverPath(peer, String(callback.headers.location));
+    // Before the flow's browser claims it, the answer counts for nothing.
+    const early = await t.call("GET", page, { headers: { cookie: VICTIM } });
+    expect(early.headers.location ?? "").not.toContain("code=");
+    const claimed = await t.call("GET", back, { headers: { cookie: VICTIM } });
+    expect([claimed.statusCode, claimed.headers.location]).toEqual([
+      303,
+      `${publicUrlOf(peer)}${page}`,
+    ]);
+    const done = await t.call("GET", page, { headers: { cookie: VICTIM } });
+    expect(String(done.headers.location)).toMatch(/^https:\/\/app\.acme\.example\/.*code=/);
+    // The id is spent: coming back with it again claims nothing more.
+    const again = await t.call("GET", back, { headers: { cookie: VICTIM } });
+    expect(again.headers.location).not.toBe(`${publicUrlOf(peer)}${page}`);
+  });
+});
