@@ -128,6 +128,14 @@ export type IdpView = DistributiveOmit<IdpRecord, "oidc"> & {
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
+/**
+ * A stored decision as the API shows it: the receipt, and the id of the `decision.recorded`
+ * audit event that binds it to the tenant's chain (`evt_<decision id>`), or null when no event
+ * records it (a receipt stored before receipts were bound, or one whose event is gone): such a
+ * receipt rests on the store's word alone, and `audit verify` reports it.
+ */
+export type ReceiptView = ReceiptRecord & { readonly recordedBy: string | null };
+
 /** A TOTP authenticator as the API shows it: never its secret (not even sealed) nor its last step. */
 export type TotpAuthenticatorView = Omit<AuthenticatorRecord, "sealedSecret" | "lastStep">;
 
@@ -712,7 +720,7 @@ export interface Application {
   readonly decisions: {
     /** Evaluates, stores the receipt and its audit event together, and returns the decision. */
     decide(caller: Caller, tenant: string, request: DecisionRequest): Promise<Decision>;
-    receipt(caller: Caller, id: string): Promise<ReceiptRecord>;
+    receipt(caller: Caller, id: string): Promise<ReceiptView>;
   };
 
   readonly audit: {

@@ -210,6 +210,12 @@ export const receiptRecord = z.object({
   createdAt: time,
   decision,
   inputSummary: z.record(z.string(), z.unknown()),
+  recordedBy: z
+    .string()
+    .nullable()
+    .describe(
+      "The `decision.recorded` audit event that binds this receipt to the tenant's chain; null when none records it (a receipt stored before receipts were bound, or one whose event is gone), which `audit verify` reports.",
+    ),
 });
 
 export const auditEvent = z.object({

@@ -95,8 +95,11 @@ const receiptTests = (open: () => Promise<TamperedWorld>) => () => {
     await expect(h.app.decisions.receipt(h.admin, challenged)).rejects.toMatchObject({
       code: "receipt.tampered",
     });
-    // The untouched receipt is still served.
-    expect(await h.app.decisions.receipt(h.admin, allowed)).toMatchObject({ outcome: "allow" });
+    // The untouched receipt is still served, naming the event that binds it.
+    expect(await h.app.decisions.receipt(h.admin, allowed)).toMatchObject({
+      outcome: "allow",
+      recordedBy: `evt_${allowed}`,
+    });
   });
 
   it("finds a receipt whose input summary was edited, its outcome left alone", async () => {
@@ -135,6 +138,12 @@ const receiptTests = (open: () => Promise<TamperedWorld>) => () => {
     // One tenant's verify does not count receipts: that reads every tenant's (no index by
     // tenant), which one tenant's auditor may not make the server do.
     expect(await verifyAcme()).toMatchObject({ ok: true });
+    // Served, as a receipt from before receipts were bound would be, but saying that no event
+    // records it: its reader knows it rests on the store's word alone.
+    expect(await h.app.decisions.receipt(h.admin, "dec_forged")).toMatchObject({
+      outcome: "allow",
+      recordedBy: null,
+    });
   });
 
   it("finds a receipt moved to another tenant, and serves it to no one", async () => {
@@ -201,6 +210,7 @@ const receiptTests = (open: () => Promise<TamperedWorld>) => () => {
       expect(await verifyAcme()).toMatchObject({ ok: true });
       expect(await h.app.decisions.receipt(h.admin, "dec_legacy")).toMatchObject({
         outcome: "challenge",
+        recordedBy: null,
       });
     });
 

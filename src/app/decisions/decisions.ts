@@ -308,7 +308,10 @@ export function decisionUseCases(
       if (found.problem === "receipt_mismatch") {
         throw new AppError("receipt.tampered", undefined, { decision: id });
       }
-      return found.receipt;
+      return {
+        ...found.receipt,
+        recordedBy: found.problem === undefined ? recordedEventId(found.receipt.id) : null,
+      };
     },
   };
 }

@@ -399,6 +399,7 @@ describe("decisions", () => {
       tenant: "acme",
       principal: "alice",
       outcome: "allow",
+      recordedBy: `evt_${id}`,
     });
     const foreign = await t.call("GET", `/v1/decisions/${id}`, { key: keys.globexAdmin });
     expect(codeOf(foreign)).toEqual([404, "not_found"]);
