@@ -82,8 +82,9 @@ export const responseHeader = (description: string) => ({ type: "string", descri
 
 /**
  * Both limiters that answer 429 on `/v1` send it: the per-address limit on wrong API keys
- * (src/http/authenticate.ts) and the verification throttle (`authenticator.throttled`). The
- * per-address limit of src/http/rate-limit.ts does not count `/v1` routes.
+ * (src/http/authenticate.ts) and the verification throttle (`authenticator.throttled`); so does
+ * every 503 (`store.unavailable`: try again in a few seconds). The per-address limit of
+ * src/http/rate-limit.ts does not count `/v1` routes.
  */
 const RETRY_AFTER = { "Retry-After": responseHeader("Seconds to wait before retrying.") };
 
@@ -110,7 +111,7 @@ const PROBLEM_DESCRIPTIONS: Readonly<Record<number, string>> = {
   428: "`If-Match` is required (`policy.precondition_required`).",
   429: "Too many failed attempts: wait `Retry-After` seconds (`auth.rate_limited`, `authenticator.throttled`).",
   500: "An internal error (`internal`).",
-  503: "The store cannot be reached (`store.unavailable`).",
+  503: "The store cannot be reached (`store.unavailable`): try again after `Retry-After` seconds.",
 };
 
 /** Registers a `/v1` route: authentication first, then every request part checked by zod. */
@@ -157,7 +158,8 @@ export function addRoute<
   }
   for (const status of [...problems].sort()) {
     const problem = problemResponse(PROBLEM_DESCRIPTIONS[status] ?? "A problem.");
-    response[status] = status === 429 ? { ...problem, headers: RETRY_AFTER } : problem;
+    response[status] =
+      status === 429 || status === 503 ? { ...problem, headers: RETRY_AFTER } : problem;
   }
 
   server.route({

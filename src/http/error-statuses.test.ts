@@ -113,6 +113,8 @@ describe("problem mapping", () => {
         detail: "what happened",
         code,
         instance: "/v1/x",
+        // An outage says when to try again, in the body as in Retry-After.
+        ...(code === "store.unavailable" ? { retryAfter: 5 } : {}),
       });
       expect(unexpected).toBe(false);
     },
@@ -160,6 +162,7 @@ describe("problem mapping", () => {
     expect(outage.problem.status).toBe(503);
     expect(JSON.stringify(outage.problem)).not.toContain("ECONNREFUSED");
     expect(outage.headers).toEqual({ "retry-after": "5" });
+    expect(outage.problem).toMatchObject({ retryAfter: 5 });
   });
 
   it("renders unexpected errors as 500 `internal` without their message", () => {

@@ -257,7 +257,7 @@ describe("the OpenAPI document's response headers", () => {
     }
   });
 
-  it("declares Retry-After on the 429 of every /v1 operation, which the wrong-key limit answers with it", async () => {
+  it("declares Retry-After on the 429 and 503 of every /v1 operation, which the wrong-key limit and an outage answer with", async () => {
     const limited = await openTestServer({ authFailureLimit: { attempts: 1, windowMs: 60_000 } });
     try {
       const document = (await limited.call("GET", "/openapi.json")).json<OpenApi>();
@@ -279,6 +279,11 @@ describe("the OpenAPI document's response headers", () => {
           ]);
           expect(response.headers["retry-after"], where).toMatch(/^[1-9][0-9]*$/);
           expect(operation.responses["429"]?.headers?.["Retry-After"], where).toEqual({
+            description: expect.any(String),
+            schema: { type: "string" },
+          });
+          // A 503 (`store.unavailable`) says when to try again too.
+          expect(operation.responses["503"]?.headers?.["Retry-After"], where).toEqual({
             description: expect.any(String),
             schema: { type: "string" },
           });

@@ -33,6 +33,9 @@ export const PROBLEM_MEDIA_TYPE = "application/problem+json";
 /** The `type` URI of a problem code: stable, one per code. */
 export const problemType = (code: ProblemCode): string => `urn:tenant-mfa:problem:${code}`;
 
+/** How long a client is told to wait when the store cannot be reached, in seconds. */
+const STORE_RETRY_AFTER_SECONDS = 5;
+
 /** A failure that only the HTTP layer can report (the request never reached a use case). */
 export class HttpProblem extends Error {
   readonly code: HttpProblemCode;
@@ -145,9 +148,9 @@ export function renderProblem(error: unknown, instance: string | undefined): Ren
     // Details explain a refusal to its client; those of an outage are internals, logged only.
     const outage = ERROR_STATUSES[error.code] >= 500;
     const extra = error.details === undefined || outage ? {} : { details: error.details };
-    const headers: Record<string, string> =
-      error.code === "store.unavailable" ? { "retry-after": "5" } : {};
-    const retryAfter = error.details?.retryAfter;
+    const headers: Record<string, string> = {};
+    const retryAfter =
+      error.code === "store.unavailable" ? STORE_RETRY_AFTER_SECONDS : error.details?.retryAfter;
     if (typeof retryAfter === "number" && Number.isSafeInteger(retryAfter) && retryAfter > 0) {
       headers["retry-after"] = String(retryAfter);
       return make(error.code, error.message, { ...extra, retryAfter }, headers);
