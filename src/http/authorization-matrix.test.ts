@@ -34,6 +34,11 @@ interface RouteCase {
   /** The role is checked before the resource (and so its tenant) is known. */
   readonly roleCheckedFirst?: boolean;
   /**
+   * What an allowed role of the home tenant gets for the foreign tenant's resource, when that is
+   * not the usual 404 (a flow's code answers every client that did not create it alike).
+   */
+  readonly foreignRefusal?: { readonly status: 400; readonly code: string };
+  /**
    * Builds one valid request against `tenant`'s resources; a route that changes state gets fresh
    * resources on every call, so that each case stands alone and business rules never refuse it.
    */
@@ -668,6 +673,9 @@ const flowRoutes: RouteCase[] = [
     allowed: SERVICE,
     // The tenant is known only from the code: a role that may never exchange is refused first.
     roleCheckedFirst: true,
+    // A service key holding another tenant's code is one more client that did not create its
+    // flow: refused as such, and audited in the flow's tenant (docs/flows.md §3).
+    foreignRefusal: { status: 400, code: "flow.code_invalid" },
     success: 200,
     prepare: async (tenant) => ({
       url: "/v1/flows/exchange",
@@ -822,7 +830,7 @@ function expectProblem(response: LightMyRequestResponse, status: number, code: s
 
 type Expectation =
   | { readonly status: 200 | 201 | 204 }
-  | { readonly status: 401 | 403 | 404; readonly code: string };
+  | { readonly status: 400 | 401 | 403 | 404; readonly code: string };
 
 /** What `role` must get in its own tenant (or, for a platform route, at all). */
 const own = (route: RouteCase, role: Role): Expectation =>
@@ -830,11 +838,14 @@ const own = (route: RouteCase, role: Role): Expectation =>
     ? { status: route.success }
     : { status: 403, code: "auth.forbidden" };
 
-/** What `role` must get in globex: the same as at home for a platform-wide key, else 404. */
+/**
+ * What `role` must get in globex: the same as at home for a platform-wide key, else 404 (or the
+ * route's own refusal of another tenant's resource).
+ */
 const foreign = (route: RouteCase, role: Role): Expectation =>
   role === "platform_admin" || (route.roleCheckedFirst === true && !route.allowed.includes(role))
     ? own(route, role)
-    : { status: 404, code: "not_found" };
+    : (route.foreignRefusal ?? { status: 404, code: "not_found" });
 
 function check(response: LightMyRequestResponse, expected: Expectation): void {
   if ("code" in expected) expectProblem(response, expected.status, expected.code);

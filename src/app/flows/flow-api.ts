@@ -1,4 +1,4 @@
-import { authorize } from "../access/permissions.js";
+import { authorize, reaches } from "../access/permissions.js";
 import type { Application, FlowRequest } from "../application.js";
 import { issueAssuranceToken } from "../assurance/assurance-tokens.js";
 import { canonicalJson } from "../audit/audit-chain.js";
@@ -150,13 +150,16 @@ export function flowApiUseCases(
       if (code.length < 16 || code.length > 200) throw new AppError("flow.code_invalid");
       const flow = await readStore(context, (r) => r.flows.findByCodeHash(sha256(code)));
       if (flow === undefined) throw new AppError("flow.code_invalid");
-      // As everywhere in the API, a tenant the caller cannot reach is one it cannot see.
-      authorize(caller, "flow.exchange", flow.tenant);
+      // Every refusal of a live code answers alike and is audited in the flow's tenant, with the
+      // caller's id: a key of another tenant holds a code stolen from this one, which its
+      // answer must not tell apart from any other client's (nor leave out of the audit).
       const refuse = async (reason: string): Promise<never> => {
         await audit(flow, "flow.exchange_refused", { reason, caller: caller.id });
         throw new AppError("flow.code_invalid");
       };
-      if (flow.createdBy !== caller.id) await refuse("another_client");
+      if (flow.createdBy !== caller.id || !reaches(caller, flow.tenant)) {
+        await refuse("another_client");
+      }
       if (flow.status === "exchanged") await refuse("replayed");
       if (flow.status !== "completed" || flow.decision === undefined) await refuse("not_completed");
       if ((flow.codeExpiresAt ?? "") <= now().toISOString()) await refuse("expired");

@@ -181,6 +181,30 @@ describe("hosted flows", () => {
     ]);
   });
 
+  // docs/flows.md §3: every refusal answers alike and is audited, also when the key that holds
+  // the stolen code cannot reach the flow's tenant at all.
+  it("refuses a code presented by another tenant's service key as another client's, audited in the flow's tenant", async () => {
+    await h.app.tenants.create(h.admin, { id: "globex", name: "Globex", returnUrls: [RETURN] });
+    const globex = await h.caller(["platform_service"], ["globex"]);
+    const acmeAdmin = await h.caller(["tenant_admin"], ["acme"]);
+    const code = codeOf(await walk((await create()).flow));
+    await expect(h.app.flows.exchange(globex, { code })).rejects.toMatchObject({
+      code: "flow.code_invalid",
+    });
+    // A caller that may never exchange is refused for its role, before the code is looked up.
+    await expect(h.app.flows.exchange(acmeAdmin, { code })).rejects.toMatchObject({
+      code: "auth.forbidden",
+    });
+    const refusals = (await audit()).filter((e) => e.type === "flow.exchange_refused");
+    expect(refusals.map((e) => e.payload)).toEqual([
+      { flow: expect.any(String), principal: "alice", reason: "another_client", caller: globex.id },
+    ]);
+    // Refused, the code is not spent: the creating key still exchanges it.
+    await expect(h.app.flows.exchange(service, { code })).resolves.toMatchObject({
+      principal: "alice",
+    });
+  });
+
   it("belongs to the first browser that opens it", async () => {
     const { flow } = await create();
     const challenge = await h.app.flows.show("acme", flow, browser);
