@@ -133,6 +133,7 @@ export function createApplication(parts: ApplicationParts): Application & { clos
         keys: signingKeySet,
         signer: parts.tokenSigner,
         attested,
+        oidc: parts.federation?.oidc,
       },
     ),
     async ready() {

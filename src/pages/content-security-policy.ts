@@ -1,8 +1,9 @@
 /**
  * The Content Security Policy of a hosted flow page. Nothing inline runs or styles the page:
  * scripts, styles and connections come from this server only, images also from the tenant's
- * logo origin, and forms may post here and to the origins the flow names (its IdP, the
- * platform's return URL: Chrome applies `form-action` to the redirects that follow a post).
+ * logo origin, and forms may post here and to the origins the flow names (its IdPs, with the
+ * authorization endpoint an OIDC IdP's discovery names; the platform's return URL: Chrome
+ * applies `form-action` to the redirects that follow a post).
  *
  * @module
  */

@@ -283,6 +283,12 @@ export interface OidcProtocol {
     idp: OidcIdpSettings,
     options: OidcAuthorizationOptions,
   ): Promise<Verified<string, OidcRejection>>;
+  /**
+   * The authorization endpoint the IdP's discovery document names (cached, as for
+   * `authorizationUrl`): the origin a sign-in sends the browser to, which may differ from the
+   * issuer's, and which a page's Content Security Policy must therefore name.
+   */
+  authorizationEndpoint(issuer: string): Promise<Verified<string, OidcRejection>>;
   /** Exchanges the code and verifies the ID token. */
   completeCallback(
     idp: OidcIdpSettings,

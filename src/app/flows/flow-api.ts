@@ -20,6 +20,7 @@ import type { SigningKeys } from "../assurance/signing-keys.js";
 import type { AssuranceTokenSigner } from "../assurance/token-signer.js";
 import { mandatesInForce } from "../mandates/active-mandates.js";
 import type { AttestationTrust } from "../authenticators/webauthn.js";
+import type { AuthorizationEndpoints } from "./form-targets.js";
 
 /** What flows need besides the other use cases: the public URL and the token signer. */
 export interface FlowParts {
@@ -28,6 +29,11 @@ export interface FlowParts {
   readonly signer?: AssuranceTokenSigner | undefined;
   /** Whether an enrolled passkey counts as attested hardware now. */
   readonly attested: AttestationTrust;
+  /**
+   * The OIDC IdPs' authorization endpoints, which a page offering a sign-in there must let its
+   * form reach; without it (no federation configured), only the issuers are named.
+   */
+  readonly oidc?: AuthorizationEndpoints | undefined;
 }
 
 /** Ten minutes to finish a flow, as the issue asks; at most an hour. */

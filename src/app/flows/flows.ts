@@ -30,7 +30,14 @@ import {
   sameSecret,
   sha256,
 } from "./flow-records.js";
-import type { FlowFailureCode, FlowFrame, FlowNotice, FlowScreen } from "./flow-screens.js";
+import type {
+  FlowFailureCode,
+  FlowFrame,
+  FlowNotice,
+  FlowOption,
+  FlowScreen,
+} from "./flow-screens.js";
+import { formTargets } from "./form-targets.js";
 
 /** The one-time code crosses one redirect: a minute is plenty (RFC 9700 §2.1.1: short-lived). */
 const CODE_TTL_SECONDS = 60;
@@ -197,16 +204,13 @@ export function flowUseCases(
     };
   }
 
-  function frameOf(flow: FlowRecord, world: FlowWorld): FlowFrame {
-    const targets = new Set<string>([new URL(flow.returnTo).origin]);
-    for (const idp of world.idps) {
-      const endpoint = idp.protocol === "saml" ? idp.saml.ssoUrl : idp.oidc.issuer;
-      try {
-        targets.add(new URL(endpoint).origin);
-      } catch {
-        // An IdP without a usable URL offers no form target.
-      }
-    }
+  /** The frame of a page offering `options` (an IdP's sign-in among them, perhaps). */
+  async function frameOf(
+    flow: FlowRecord,
+    world: FlowWorld,
+    options: readonly FlowOption[] = [],
+  ): Promise<FlowFrame> {
+    const offered = new Set(options.flatMap((o) => (o.kind === "idp" ? [o.idp] : [])));
     return {
       tenant: world.tenant,
       flow: flow.id,
@@ -217,7 +221,7 @@ export function flowUseCases(
       csrfToken: flow.csrfToken,
       expiresAt: flow.expiresAt,
       stepUp: flow.stepUp !== undefined,
-      formTargets: [...targets],
+      formTargets: await formTargets(flow.returnTo, world.idps, offered, parts.oidc),
     };
   }
 
@@ -242,19 +246,18 @@ export function flowUseCases(
     const world = await load(flow, browser);
     const request = requestOf(flow, world);
     const preview = await previewDecision(context, services, flow.tenant, request);
-    const frame = frameOf(flow, world);
     if (preview.outcome === "challenge") {
       // Back from the IdP with a verified answer that still falls short: say so.
       const shortAtIdp = flow.events.at(-1)?.method === "federated";
       const told: FlowNotice | undefined =
         notice ?? (shortAtIdp ? { code: "idp.insufficient", tone: "error" } : undefined);
-      return challengeScreen(flow, world, preview, frame, told);
+      return challengeScreen(flow, world, preview, told);
     }
     if (preview.outcome === "allow" && flow.acknowledgedAt === undefined) {
       if (preview.exemption !== null) {
         return {
           kind: "exemption",
-          frame,
+          frame: await frameOf(flow, world),
           category: preview.exemption.category,
           expiresAt: preview.exemption.expiresAt,
           breakGlass: preview.exemption.breakGlass,
@@ -262,42 +265,43 @@ export function flowUseCases(
       }
       const pending = preview.reportOnly;
       if (preview.mode === "report_only" && pending !== undefined && pending.outcome !== "allow") {
+        const options = flowOptions(
+          pending.challenge,
+          world.methods,
+          mayEnrol(world.methods, evidenceOf(flow)),
+          backWith(flow, "error", "reauthenticate"),
+        ).filter((option) => option.kind !== "reauthenticate");
         return {
           kind: "report_only",
-          frame,
+          frame: await frameOf(flow, world, options),
           enforcementStartsAt: pending.enforcementStartsAt,
-          options: flowOptions(
-            pending.challenge,
-            world.methods,
-            mayEnrol(world.methods, evidenceOf(flow)),
-            backWith(flow, "error", "reauthenticate"),
-          ).filter((option) => option.kind !== "reauthenticate"),
+          options,
         };
       }
     }
-    return settle(flow, world, request, frame, notice);
+    return settle(flow, world, request, notice);
   }
 
-  function challengeScreen(
+  async function challengeScreen(
     flow: FlowRecord,
     world: FlowWorld,
     decision: Decision,
-    frame: FlowFrame,
     notice?: FlowNotice,
-  ): FlowScreen {
-    const options = flowOptions(
+  ): Promise<FlowScreen> {
+    const offered = flowOptions(
       decision.challenge,
       world.methods,
       mayEnrol(world.methods, evidenceOf(flow)),
       backWith(flow, "error", "reauthenticate"),
     );
+    const options: readonly FlowOption[] =
+      offered.length > 0
+        ? offered
+        : [{ kind: "reauthenticate", location: backWith(flow, "error", "reauthenticate") }];
     return {
       kind: "challenge",
-      frame,
-      options:
-        options.length > 0
-          ? options
-          : [{ kind: "reauthenticate", location: backWith(flow, "error", "reauthenticate") }],
+      frame: await frameOf(flow, world, options),
+      options,
       ...(notice === undefined ? {} : { notice }),
       proven: [
         ...new Set(
@@ -320,7 +324,6 @@ export function flowUseCases(
     flow: FlowRecord,
     world: FlowWorld,
     request: DecisionRequest,
-    frame: FlowFrame,
     notice?: FlowNotice,
   ): Promise<FlowScreen> {
     const reused =
@@ -337,7 +340,7 @@ export function flowUseCases(
     const decisionId = decision.id ?? "";
     const recordIt = (r: Repositories) => recordDecision(context, r, prepared);
     if (decision.outcome === "challenge") {
-      return challengeScreen(flow, world, decision, frame, notice);
+      return challengeScreen(flow, world, decision, notice);
     }
     if (decision.outcome !== "allow") {
       const denied = await changeFlow(
@@ -355,7 +358,7 @@ export function flowUseCases(
       if (denied?.decision !== decisionId) stop("flow.used", world.tenant);
       return {
         kind: "denied",
-        frame,
+        frame: await frameOf(flow, world),
         reasons: decision.reasons,
         decision: decisionId,
         returnTo: backWith(flow, "error", "access_denied"),
@@ -471,7 +474,7 @@ export function flowUseCases(
     );
     return {
       kind: "enroll_totp" as const,
-      frame: frameOf(flow, world),
+      frame: await frameOf(flow, world),
       authenticator: enrolment.authenticator.id,
       secret: enrolment.secret,
       uri: enrolment.uri,
@@ -576,7 +579,7 @@ export function flowUseCases(
         }
         return {
           kind: "enroll_webauthn",
-          frame: frameOf(flow, world),
+          frame: await frameOf(flow, world),
           deviceBound: await deviceBoundWanted(flow, world),
         };
       }

@@ -74,6 +74,10 @@ export function createOidcProtocol(options: OidcProtocolOptions = {}): OidcProto
       if (!metadata.ok) return metadata;
       return accept(buildAuthorizationUrl(metadata.value, idp, authorization));
     },
+    async authorizationEndpoint(issuer) {
+      const metadata = await discovery.metadataFor(issuer);
+      return metadata.ok ? accept(metadata.value.authorizationEndpoint) : metadata;
+    },
     completeCallback(idp, callback) {
       return completeCallback(callbackDependencies, idp, callback);
     },

@@ -1,0 +1,151 @@
+/**
+ * Threat: the hosted page's own Content Security Policy locking users out of their IdP. The
+ * page's "sign in at your IdP" form posts here and is answered with a 303 to the IdP's
+ * authorization endpoint, and Chrome applies `form-action` to the redirects that follow a post:
+ * an endpoint on another origin than the issuer (Amazon Cognito: issuer
+ * `https://cognito-idp.<region>.amazonaws.com/<pool>`, endpoint
+ * `https://<domain>.auth.<region>.amazoncognito.com/oauth2/authorize`) must be named by the
+ * policy, as its discovery document says. Reading discovery must not hold up pages that offer no
+ * IdP, and a discovery that cannot be read still renders the page (its issuer allowed, as before).
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import { createOidcProtocol } from "../../verifiers/oidc/index.js";
+import { openTestServer, type TestServer } from "../test-support/open-test-server.js";
+
+const ISSUER = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf";
+const AUTHORIZE = "https://acme-login.auth.eu-west-1.amazoncognito.com/oauth2/authorize";
+const RETURN_URL = "https://app.acme.example/signed-in";
+const COOKIE = `__Host-tmfa_browser=${"B".repeat(43)}`;
+
+const discovery = {
+  issuer: ISSUER,
+  authorization_endpoint: AUTHORIZE,
+  token_endpoint: "https://acme-login.auth.eu-west-1.amazoncognito.com/oauth2/token",
+  jwks_uri: `${ISSUER}/.well-known/jwks.json`,
+};
+
+/** A Cognito-like IdP's discovery, served or failing as `up` says, counting the requests. */
+function cognito() {
+  const idp = { up: true, fetched: 0 };
+  const fetch = () => {
+    idp.fetched += 1;
+    return Promise.resolve(
+      idp.up
+        ? new Response(JSON.stringify(discovery), {
+            status: 200,
+            headers: { "content-type": "application/json" },
+          })
+        : new Response("unavailable", { status: 503 }),
+    );
+  };
+  return { idp, oidc: createOidcProtocol({ fetch }) };
+}
+
+let t: TestServer;
+afterEach(() => t.close());
+
+/** A tenant of `posture` with the Cognito-like IdP, and a flow page for carol. */
+async function flowPage(
+  oidc: ReturnType<typeof cognito>["oidc"],
+  posture: "idp_mfa" | "platform_mfa",
+): Promise<string> {
+  t = await openTestServer({ federation: { oidc } });
+  const admin = t.adminKey;
+  const tenant = await t.call("POST", "/v1/tenants", {
+    key: admin,
+    body: { id: "acme", name: "Acme", returnUrls: [RETURN_URL] },
+  });
+  expect(tenant.statusCode, tenant.body).toBe(201);
+  const policy = await t.call("PUT", "/v1/tenants/acme/policy", {
+    key: admin,
+    headers: { "if-match": '"1"' },
+    body: { policy: { posture }, rationale: posture },
+  });
+  expect(policy.statusCode, policy.body).toBe(200);
+  const idp = await t.call("PUT", "/v1/tenants/acme/idps/corp", {
+    key: admin,
+    body: {
+      protocol: "oidc",
+      oidc: { issuer: ISSUER, clientId: "client", clientSecret: "secret", scopes: ["profile"] },
+    },
+  });
+  expect(idp.statusCode, idp.body).toBe(201);
+  const principal = await t.call("PUT", "/v1/tenants/acme/principals/carol", {
+    key: admin,
+    body: { population: posture === "idp_mfa" ? "sso" : "direct" },
+  });
+  expect(principal.statusCode, principal.body).toBe(200);
+  const service = await t.key(["platform_service"], ["acme"]);
+  const created = await t.call("POST", "/v1/tenants/acme/flows", {
+    key: service,
+    body: { principal: { id: "carol" }, return_to: RETURN_URL },
+  });
+  expect(created.statusCode, created.body).toBe(201);
+  return `/t/acme/flows/${created.json<{ flow: string }>().flow}`;
+}
+
+/** The page as the browser gets it: its CSP's form-action sources and its CSRF token. */
+async function open(page: string) {
+  const opened = await t.call("GET", page, { headers: { cookie: COOKIE } });
+  expect(opened.statusCode, opened.body).toBe(200);
+  const csp = String(opened.headers["content-security-policy"]);
+  const formAction = csp.split(";").find((d) => d.trim().startsWith("form-action")) ?? "";
+  return {
+    body: opened.body,
+    formAction: formAction.trim().split(" ").slice(1),
+    csrf: /name="csrf" value="([^"]+)"/.exec(opened.body)?.[1] ?? "",
+  };
+}
+
+describe("the flow page's form-action and the IdP's authorization endpoint", () => {
+  it("allows the IdP form's redirect to an authorization endpoint on another origin than the issuer", async () => {
+    const { oidc } = cognito();
+    const page = await flowPage(oidc, "idp_mfa");
+    const opened = await open(page);
+    const posted = await t.server.inject({
+      method: "POST",
+      url: page,
+      headers: {
+        cookie: COOKIE,
+        origin: "https://mfa.test",
+        "content-type": "application/x-www-form-urlencoded",
+      },
+      payload: new URLSearchParams({ action: "idp", idp: "corp", csrf: opened.csrf }).toString(),
+    });
+    expect(posted.statusCode, posted.body).toBe(303);
+    const target = new URL(String(posted.headers.location)).origin;
+    expect(target).toBe(new URL(AUTHORIZE).origin);
+    expect(opened.formAction).toEqual([
+      "'self'",
+      new URL(RETURN_URL).origin,
+      new URL(ISSUER).origin,
+      target,
+    ]);
+  });
+
+  it("still renders the page when discovery cannot be read, allowing the issuer's origin", async () => {
+    const { idp, oidc } = cognito();
+    idp.up = false;
+    const page = await flowPage(oidc, "idp_mfa");
+    const opened = await open(page);
+    expect(idp.fetched).toBeGreaterThanOrEqual(1);
+    expect(opened.formAction).toEqual([
+      "'self'",
+      new URL(RETURN_URL).origin,
+      new URL(ISSUER).origin,
+    ]);
+    // Once the IdP answers again, the next page names its endpoint (failures are not cached).
+    idp.up = true;
+    expect((await open(page)).formAction).toContain(new URL(AUTHORIZE).origin);
+  });
+
+  it("reads no discovery for a page that offers no sign-in at the IdP", async () => {
+    const { idp, oidc } = cognito();
+    const page = await flowPage(oidc, "platform_mfa");
+    const fetchedBefore = idp.fetched;
+    const opened = await open(page);
+    expect(opened.body).not.toContain('name="idp"');
+    expect(idp.fetched).toBe(fetchedBefore);
+    expect(opened.formAction).not.toContain(new URL(AUTHORIZE).origin);
+  });
+});
