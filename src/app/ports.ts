@@ -571,7 +571,10 @@ export interface FlowStore {
    * returns false otherwise (another request moved it first).
    */
   update(record: FlowRecord): Promise<boolean>;
-  /** Deletes flows that expired before `before`; returns how many. */
+  /**
+   * Deletes flows whose `expiresAt` (a completed flow's is never before its code's expiry) is
+   * before `before`; returns how many.
+   */
   purge(before: string): Promise<number>;
   /** The principal's flows still `pending`, by id. */
   pendingOf(tenant: string, principal: string): Promise<readonly FlowRecord[]>;

@@ -456,6 +456,10 @@ export interface FlowRecord {
   readonly withdrawals?: number;
   readonly createdAt: string;
   readonly updatedAt: string;
+  /**
+   * Until when the flow can be walked, and its row is kept (`FlowStore.purge`). Completion moves
+   * it to the code's expiry when that is later, so that the code lives its whole minute.
+   */
   readonly expiresAt: string;
   /** Starts at 1; each change adds one. */
   readonly version: number;

@@ -181,6 +181,18 @@ describe("hosted flows", () => {
     ]);
   });
 
+  it("keeps a code issued just before the flow's expiry exchangeable for its whole minute, whatever flows start meanwhile", async () => {
+    const { flow } = await create({ ttlSeconds: 60 });
+    h.clock.advance(50);
+    const code = codeOf(await walk(flow));
+    // Past the flow's own expiry, within the code's minute: another sign-in starts (and purges).
+    h.clock.advance(15);
+    await create();
+    await expect(h.app.flows.exchange(service, { code })).resolves.toMatchObject({
+      principal: "alice",
+    });
+  });
+
   // docs/flows.md §3: every refusal answers alike and is audited, also when the key that holds
   // the stolen code cannot reach the flow's tenant at all.
   it("refuses a code presented by another tenant's service key as another client's, audited in the flow's tenant", async () => {

@@ -367,6 +367,7 @@ export function flowUseCases(
     const code = context.random.secret(32);
     const codeHash = sha256(code);
     const at = now();
+    const codeExpiresAt = new Date(at.getTime() + CODE_TTL_SECONDS * 1000).toISOString();
     const session = sessionAfter(flow, world, decision, at);
     const completed = await changeFlow(
       context,
@@ -381,7 +382,10 @@ export function flowUseCases(
               status: "completed",
               decision: decisionId,
               codeHash,
-              codeExpiresAt: new Date(at.getTime() + CODE_TTL_SECONDS * 1000).toISOString(),
+              codeExpiresAt,
+              // The row lives as long as its code: a flow completed near its own end would
+              // otherwise be purged (by any flow's creation) while its code is still good.
+              expiresAt: codeExpiresAt > f.expiresAt ? codeExpiresAt : f.expiresAt,
               ...(reused === undefined ? {} : { reusedSession: reused.id }),
             }
           : undefined,

@@ -279,6 +279,32 @@ export function describeFlows({ store, harness }: ContractContext): void {
       expect(after).toStrictEqual({ purged: true, old: undefined, boundary, fresh, again: 0 });
     });
 
+    // A flow completed near its end lives on until its code expires: completion moves its
+    // expiry later, and the purge goes by the expiry as last written, not as inserted.
+    it("purges a flow by the expiry its last update wrote", async () => {
+      const tenant = await addTenant(store());
+      const pending = minimalFlow(tenant, { expiresAt: at(100) });
+      await insert(pending);
+      const completed: FlowRecord = {
+        ...pending,
+        status: "completed",
+        codeHash: sha256(uniqueId("code")),
+        codeExpiresAt: at(150),
+        expiresAt: at(150),
+        version: 2,
+      };
+      expect(await update(completed)).toBe(true);
+      const kept = await store().transaction(async ({ flows }) => {
+        await flows.purge(at(120));
+        return flows.get(tenant, pending.id);
+      });
+      const purged = await store().transaction(async ({ flows }) => {
+        await flows.purge(at(151));
+        return flows.get(tenant, pending.id);
+      });
+      expect({ kept, purged }).toStrictEqual({ kept: completed, purged: undefined });
+    });
+
     it("lists a principal's pending flows only: not another principal's, tenant's, or status", async () => {
       const tenant = await addTenant(store());
       const other = await addTenant(store());
