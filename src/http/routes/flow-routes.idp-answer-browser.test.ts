@@ -33,54 +33,57 @@ afterEach(() => t.close());
 const ATTACKER = `tmfa_browser=${"A".repeat(43)}`;
 const VICTIM = `tmfa_browser=${"V".repeat(43)}`;
 
+/**
+ * A flow for carol (SSO: no first factor) opened in `browser`, which asks for the IdP; carol
+ * then signs in at the IdP (with MFA) in `signsIn`, and the callback answers that browser.
+ */
+async function carolAtTheIdp(browser: string, signsIn: string) {
+  t = await openFederationServer(peer);
+  await createTenant(t, "acme", "idp_mfa");
+  const admin = await t.key(["tenant_admin"], ["acme"]);
+  const service = await t.key(["platform_service"], ["acme"]);
+  expect((await registerPeer(t, admin, "acme", peer, { request: { mfa: [] } })).statusCode).toBe(
+    201,
+  );
+  await t.call("PUT", "/v1/tenants/acme/principals/carol", {
+    key: admin,
+    body: { population: "sso" },
+  });
+  const created = await t.call("POST", "/v1/tenants/acme/flows", {
+    key: service,
+    body: { principal: { id: "carol" }, return_to: RETURN_URL, state: "flow-state" },
+  });
+  expect(created.statusCode, created.body).toBe(201);
+  const page = `/t/acme/flows/${created.json<{ flow: string }>().flow}`;
+  const opened = await t.call("GET", page, { headers: { cookie: browser } });
+  expect(opened.statusCode).toBe(200);
+  const csrf = /name="csrf" value="([^"]+)"/.exec(opened.body)?.[1] ?? "";
+  syncClock(t);
+  const toIdp = await t.server.inject({
+    method: "POST",
+    url: page,
+    headers: {
+      cookie: browser,
+      origin: new URL(publicUrlOf(peer)).origin,
+      "content-type": "application/x-www-form-urlencoded",
+    },
+    payload: new URLSearchParams({ action: "idp", idp: "corp", csrf }).toString(),
+  });
+  expect(toIdp.statusCode, toIdp.body).toBe(303);
+  peer.nextSignIn = { accountId: "carol", acr: REFEDS_MFA, amr: ["pwd", "mfa"] };
+  const callbackUrl = await atPeer(peer, String(toIdp.headers.location));
+  const callback = await t.call("GET", serverPath(peer, callbackUrl), {
+    headers: { cookie: signsIn },
+  });
+  expect(callback.statusCode, callback.body).toBe(303);
+  return { page, back: String(callback.headers.location) };
+}
+
 describe("the IdP leg of a hosted flow belongs to the flow's browser", () => {
   it("does not let another browser's IdP sign-in complete the attacker's flow", async () => {
-    t = await openFederationServer(peer);
-    await createTenant(t, "acme", "idp_mfa");
-    const admin = await t.key(["tenant_admin"], ["acme"]);
-    const service = await t.key(["platform_service"], ["acme"]);
-    expect((await registerPeer(t, admin, "acme", peer, { request: { mfa: [] } })).statusCode).toBe(
-      201,
-    );
-    await t.call("PUT", "/v1/tenants/acme/principals/carol", {
-      key: admin,
-      body: { population: "sso" },
-    });
-    // The platform starts a flow for "carol" (SSO: no first factor), in the attacker's browser.
-    const created = await t.call("POST", "/v1/tenants/acme/flows", {
-      key: service,
-      body: { principal: { id: "carol" }, return_to: RETURN_URL, state: "attacker-state" },
-    });
-    expect(created.statusCode, created.body).toBe(201);
-    const { flow } = created.json<{ flow: string }>();
-    const page = `/t/acme/flows/${flow}`;
-
-    const opened = await t.call("GET", page, { headers: { cookie: ATTACKER } });
-    expect(opened.statusCode).toBe(200);
-    const csrf = /name="csrf" value="([^"]+)"/.exec(opened.body)?.[1] ?? "";
-    syncClock(t);
-    const toIdp = await t.server.inject({
-      method: "POST",
-      url: page,
-      headers: {
-        cookie: ATTACKER,
-        origin: new URL(publicUrlOf(peer)).origin,
-        "content-type": "application/x-www-form-urlencoded",
-      },
-      payload: new URLSearchParams({ action: "idp", idp: "corp", csrf }).toString(),
-    });
-    expect(toIdp.statusCode, toIdp.body).toBe(303);
-    const authorizationUrl = String(toIdp.headers.location);
-
-    // The attacker forwards the authorization URL; carol signs in at her IdP in HER browser.
-    peer.nextSignIn = { accountId: "carol", acr: REFEDS_MFA, amr: ["pwd", "mfa"] };
-    const callbackUrl = await atPeer(peer, authorizationUrl);
-    const callback = await t.call("GET", serverPath(peer, callbackUrl), {
-      headers: { cookie: VICTIM },
-    });
-    expect(callback.statusCode, callback.body).toBe(303);
+    // The attacker opens the flow and forwards the IdP link; carol signs in in HER browser.
+    const { page, back } = await carolAtTheIdp(ATTACKER, VICTIM);
     // Back in carol's browser, the answer's id claims nothing: the flow is another browser's.
-    const back = String(callback.headers.location);
     expect(new URL(back).searchParams.get("answer")).toMatch(/^[\w-]{32}$/);
     const victimPage = await t.call("GET", serverPath(peer, back), { headers: { cookie: VICTIM } });
     expect(victimPage.statusCode).toBe(403); // "opened in another browser"
@@ -94,40 +97,8 @@ describe("the IdP leg of a hosted flow belongs to the flow's browser", () => {
   });
 
   it("completes the flow when its own browser comes back with the answer, once", async () => {
-    t = await openFederationServer(peer);
-    await createTenant(t, "acme", "idp_mfa");
-    const admin = await t.key(["tenant_admin"], ["acme"]);
-    const service = await t.key(["platform_service"], ["acme"]);
-    await registerPeer(t, admin, "acme", peer, { request: { mfa: [] } });
-    await t.call("PUT", "/v1/tenants/acme/principals/carol", {
-      key: admin,
-      body: { population: "sso" },
-    });
-    const created = await t.call("POST", "/v1/tenants/acme/flows", {
-      key: service,
-      body: { principal: { id: "carol" }, return_to: RETURN_URL, state: "s" },
-    });
-    const { flow } = created.json<{ flow: string }>();
-    const page = `/t/acme/flows/${flow}`;
-    const opened = await t.call("GET", page, { headers: { cookie: VICTIM } });
-    const csrf = /name="csrf" value="([^"]+)"/.exec(opened.body)?.[1] ?? "";
-    syncClock(t);
-    const toIdp = await t.server.inject({
-      method: "POST",
-      url: page,
-      headers: {
-        cookie: VICTIM,
-        origin: new URL(publicUrlOf(peer)).origin,
-        "content-type": "application/x-www-form-urlencoded",
-      },
-      payload: new URLSearchParams({ action: "idp", idp: "corp", csrf }).toString(),
-    });
-    peer.nextSignIn = { accountId: "carol", acr: REFEDS_MFA, amr: ["pwd", "mfa"] };
-    const callbackUrl = await atPeer(peer, String(toIdp.headers.location));
-    const callback = await t.call("GET", serverPath(peer, callbackUrl), {
-      headers: { cookie: VICTIM },
-    });
-    const back = serverPath(peer, String(callback.headers.location));
+    const { page, back: location } = await carolAtTheIdp(VICTIM, VICTIM);
+    const back = serverPath(peer, location);
     // Before the flow's browser claims it, the answer counts for nothing.
     const early = await t.call("GET", page, { headers: { cookie: VICTIM } });
     expect(early.headers.location ?? "").not.toContain("code=");
