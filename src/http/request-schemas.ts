@@ -59,8 +59,9 @@ const urlSafeId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._@:-]{0,127}$/, {
   error: "expected 1–128 letters, digits or . _ @ : - (starting with a letter or digit)",
 });
 const rationale = text(2000).describe("Why the change is made; kept in the audit trail.");
+/** A duration in whole seconds: a maximum age becomes OIDC's `max_age`, which has no fraction. */
 const seconds = z
-  .number()
+  .int()
   .min(0)
   .max(10 * 365 * 24 * 3600);
 

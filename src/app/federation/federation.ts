@@ -130,13 +130,9 @@ export function federationUseCases(
       (option) => option.kind === "idp_step_up" && option.idp === idp.id,
     );
     const asked = stepUp?.kind === "idp_step_up" ? stepUp : undefined;
-    const maxAgeSeconds = Math.min(
-      asked?.maxAgeSeconds ?? idp.maxAuthenticationAgeSeconds,
-      idp.maxAuthenticationAgeSeconds,
-    );
     return {
       requested: asked?.acrValues ?? [],
-      maxAgeSeconds,
+      maxAgeSeconds: maxAgeToAsk(idp, asked?.maxAgeSeconds),
       forceAuthn: force || (asked?.forceAuthn ?? false),
     };
   }
@@ -454,10 +450,7 @@ export function federationUseCases(
             )
           : {
               requested: input.ask.acrValues,
-              maxAgeSeconds: Math.min(
-                input.ask.maxAgeSeconds ?? idp.maxAuthenticationAgeSeconds,
-                idp.maxAuthenticationAgeSeconds,
-              ),
+              maxAgeSeconds: maxAgeToAsk(idp, input.ask.maxAgeSeconds),
               forceAuthn: input.ask.forceAuthn || (input.force ?? false),
             };
       const requestId = context.random.id("fed");
@@ -644,6 +637,17 @@ export function idpProfile(idp: IdpRecord): IdpProfile {
       ? {}
       : { phishingResistantRequestValues: idp.request.phishingResistant }),
   };
+}
+
+/**
+ * The maximum age to ask of `idp`: the requirement's, within what the tenant accepts from the IdP
+ * at all, in whole seconds as OIDC's `max_age` is (OIDC Core §3.1.2.1). A requirement stored with
+ * a fraction is rounded up, so the IdP is never asked for more than the requirement needs; the
+ * engine still checks the evidence against the exact age.
+ */
+function maxAgeToAsk(idp: IdpRecord, required: number | null | undefined): number {
+  const limit = idp.maxAuthenticationAgeSeconds;
+  return Math.ceil(Math.min(required ?? limit, limit));
 }
 
 /**
