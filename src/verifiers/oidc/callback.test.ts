@@ -133,6 +133,36 @@ describe("mix-up defence (RFC 9207)", () => {
     const result = await callback(`code=abc&state=${STATE}`);
     expect(result).toMatchObject({ ok: false, rejection: { code: "oidc.issuer_mismatch" } });
   });
+
+  it.each([
+    ["unmet_authentication_requirements", `error=unmet_authentication_requirements&state=${STATE}`],
+    ["access_denied", `error=access_denied&state=${STATE}`],
+  ])(
+    "refuses an error response (%s) without iss when the IdP's discovery promises it: not this IdP's word",
+    async (_error, query) => {
+      stub.discoveryOverrides = { authorization_response_iss_parameter_supported: true };
+      const result = await callback(query);
+      expect(result).toMatchObject({ ok: false, rejection: { code: "oidc.issuer_mismatch" } });
+    },
+  );
+
+  it("refuses an error response naming another issuer", async () => {
+    const result = await callback(
+      `error=unmet_authentication_requirements&state=${STATE}&iss=${encodeURIComponent("https://evil.example")}`,
+    );
+    expect(result).toMatchObject({ ok: false, rejection: { code: "oidc.issuer_mismatch" } });
+  });
+
+  it("reads the error of a response carrying the promised iss", async () => {
+    stub.discoveryOverrides = { authorization_response_iss_parameter_supported: true };
+    const result = await callback(
+      `error=unmet_authentication_requirements&state=${STATE}&iss=${encodeURIComponent(stub.issuer)}`,
+    );
+    expect(result).toMatchObject({
+      ok: false,
+      rejection: { code: "oidc.unmet_authentication_requirements" },
+    });
+  });
 });
 
 describe("the token request", () => {

@@ -23,8 +23,8 @@ export interface CallbackDependencies {
 /**
  * The redirect back from the IdP, in the order that keeps each check meaningful: the state
  * first (a response that belongs to no sign-in of ours says nothing, not even its error), then
- * the RFC 9207 `iss` (mix-up: a response from another tenant's IdP), then the IdP's error, then
- * the code exchange and the ID token.
+ * the RFC 9207 `iss` (mix-up: a response from another tenant's IdP), required where discovery
+ * promises it, errors included, then the IdP's error, then the code exchange and the ID token.
  *
  * An `error=invalid_request` is not reread as "unmet authentication requirements", although older
  * REFEDS examples answered an unmeetable `acr` with it: that error has many causes, and this
@@ -52,6 +52,16 @@ export async function completeCallback(
   if (iss.length > 1 || (iss.length === 1 && iss[0] !== idp.issuer)) {
     return reject("oidc.issuer_mismatch", "the authorization response names another issuer");
   }
+  const metadata = await deps.discovery.metadataFor(idp.issuer);
+  if (!metadata.ok) return metadata;
+  // RFC 9207 §2: an IdP that promises `iss` sends it in error responses too; an error without
+  // it may come from another IdP (mix-up) and is not this IdP's word.
+  if (metadata.value.issParameterSupported && iss.length === 0) {
+    return reject(
+      "oidc.issuer_mismatch",
+      "the IdP sends iss in its responses and this one has none",
+    );
+  }
 
   if (params.has("error")) {
     const error = describeUntrusted(params.get("error"));
@@ -68,15 +78,6 @@ export async function completeCallback(
   const code = single(params, "code");
   if (code === undefined || code === "") {
     return reject("oidc.code_missing", "the callback carries no single authorization code");
-  }
-
-  const metadata = await deps.discovery.metadataFor(idp.issuer);
-  if (!metadata.ok) return metadata;
-  if (metadata.value.issParameterSupported && iss.length === 0) {
-    return reject(
-      "oidc.issuer_mismatch",
-      "the IdP sends iss in its responses and this one has none",
-    );
   }
 
   const idToken = await requestIdToken(deps.fetch, deps.tokenTimeoutMs, metadata.value, idp, {
