@@ -141,7 +141,8 @@ async function fetchKeys(
   if (!answer.ok || answer.status !== 200 || !isPlainObject(answer.body)) return undefined;
   const { keys } = answer.body;
   if (!Array.isArray(keys)) return undefined;
-  // Keys with private or symmetric material have no place in a published set: skip them.
+  // Keys with private or symmetric material have no place in a published set, nor keys whose
+  // members are not of their JWK types (RFC 7517 §4): skip them, and keep the others usable.
   return Object.freeze(
     keys.filter(
       (key): key is JWK =>
@@ -149,7 +150,15 @@ async function fetchKeys(
         typeof key.kty === "string" &&
         key.kty !== "oct" &&
         !("d" in key) &&
-        (key.kid === undefined || typeof key.kid === "string"),
+        optionalString(key.kid) &&
+        optionalString(key.use) &&
+        optionalString(key.alg) &&
+        optionalString(key.crv) &&
+        (key.key_ops === undefined ||
+          (Array.isArray(key.key_ops) && key.key_ops.every((op) => typeof op === "string"))),
     ),
   );
 }
+
+const optionalString = (value: unknown): boolean =>
+  value === undefined || typeof value === "string";

@@ -39,6 +39,11 @@ export function keyFitsAlgorithm(jwk: JWK, alg: string): boolean {
   if (shape === undefined || jwk.kty !== shape.kty) return false;
   if (shape.crv !== undefined && jwk.crv !== shape.crv) return false;
   if (jwk.use !== undefined && jwk.use !== "sig") return false;
-  if (jwk.key_ops !== undefined && !jwk.key_ops.includes("verify")) return false;
+  if (
+    jwk.key_ops !== undefined &&
+    !(Array.isArray(jwk.key_ops) && jwk.key_ops.includes("verify"))
+  ) {
+    return false;
+  }
   return jwk.alg === undefined || jwk.alg === alg;
 }
