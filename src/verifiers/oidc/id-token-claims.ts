@@ -68,14 +68,20 @@ export function checkIdTokenClaims(
   }
 
   const { exp, nbf, iat, auth_time: authTime } = claims;
-  if (!isNumericDate(exp)) return reject("oidc.claims_invalid", "exp is missing or not a number");
+  if (!isNumericDate(exp)) {
+    return reject("oidc.claims_invalid", "exp is missing or not a time from 1970 to 9999");
+  }
   if (now >= exp + skew) return reject("oidc.expired", "exp has passed, beyond the allowed skew");
   if (nbf !== undefined) {
-    if (!isNumericDate(nbf)) return reject("oidc.claims_invalid", "nbf is not a number");
+    if (!isNumericDate(nbf)) {
+      return reject("oidc.claims_invalid", "nbf is not a time from 1970 to 9999");
+    }
     if (nbf > now + skew)
       return reject("oidc.not_yet_valid", "nbf is ahead, beyond the allowed skew");
   }
-  if (!isNumericDate(iat)) return reject("oidc.claims_invalid", "iat is missing or not a number");
+  if (!isNumericDate(iat)) {
+    return reject("oidc.claims_invalid", "iat is missing or not a time from 1970 to 9999");
+  }
   if (iat > now + skew) {
     return reject("oidc.issued_at_invalid", "iat is in the future, beyond the allowed skew");
   }
@@ -84,7 +90,7 @@ export function checkIdTokenClaims(
   }
 
   if (authTime !== undefined && !isNumericDate(authTime)) {
-    return reject("oidc.claims_invalid", "auth_time is not a number");
+    return reject("oidc.claims_invalid", "auth_time is not a time from 1970 to 9999");
   }
   if (authTime !== undefined && authTime > now + skew) {
     return reject("oidc.claims_invalid", "auth_time is in the future, beyond the allowed skew");
@@ -134,8 +140,16 @@ export function checkIdTokenClaims(
   });
 }
 
+/** 9999-12-31T23:59:59Z: the last second that ISO 8601 writes with a four-digit year. */
+const LAST_NUMERIC_DATE = 253_402_300_799;
+
+/**
+ * A NumericDate (RFC 7519 §2) this service can hold: from 1970 to the end of the year 9999. A
+ * finite number beyond it (`exp: 1e300`) makes an Invalid Date, and one past 9999 an ISO string
+ * that no longer sorts as a time; either is refused as a claim of the wrong shape.
+ */
 function isNumericDate(value: unknown): value is number {
-  return typeof value === "number" && Number.isFinite(value);
+  return typeof value === "number" && value >= 0 && value <= LAST_NUMERIC_DATE;
 }
 
 function isStringArray(value: unknown): value is string[] {
