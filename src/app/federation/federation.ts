@@ -185,7 +185,7 @@ export function federationUseCases(
           detail: refusal.detail,
           ...(refusal.statusSigned === undefined ? {} : { statusSigned: refusal.statusSigned }),
           ...(request === undefined ? {} : { request: request.id }),
-          ...(request?.principalHint === undefined ? {} : { principal: request.principalHint }),
+          ...principalOf(request),
         },
       }),
     );
@@ -637,6 +637,18 @@ export function idpProfile(idp: IdpRecord): IdpProfile {
       ? {}
       : { phishingResistantRequestValues: idp.request.phishingResistant }),
   };
+}
+
+/**
+ * Whom a refused answer was expected to be about, for its audit event. A hosted flow's principal
+ * is the platform's word (its backend created the flow): the `principal`. Anyone may start any
+ * other sign-in naming anyone (`principal=`), so that hint is kept as `principalHint`, never as
+ * the principal of an event an unauthenticated caller can bring about.
+ */
+function principalOf(request: FederationRequestRecord | undefined): Record<string, string> {
+  const hint = request?.principalHint;
+  if (hint === undefined) return {};
+  return request?.flow === undefined ? { principalHint: hint } : { principal: hint };
 }
 
 /**

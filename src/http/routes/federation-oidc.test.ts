@@ -451,9 +451,28 @@ describe("who signed in is what the ID token says", () => {
     expect(await auditOf(acme.t, acme.auditor, "acme", "federation.rejected")).toMatchObject([
       {
         actor: "idp:corp",
-        payload: { reason: "federation.subject_mismatch", principal: "bob", idp: "corp" },
+        payload: { reason: "federation.subject_mismatch", principalHint: "bob", idp: "corp" },
       },
     ]);
+    // Anyone may start a sign-in naming bob: the hint is recorded as such, never as the principal.
+    const [rejected] = await auditOf(acme.t, acme.auditor, "acme", "federation.rejected");
+    expect(rejected?.payload["principal"]).toBeUndefined();
+  });
+
+  it("records an unauthenticated start's principal hint as principalHint, not as the refused principal", async () => {
+    const acme = await acmeWithPeer("idp_mfa");
+    const { response } = await signInAs(
+      acme,
+      { error: "access_denied" },
+      { principal: "ceo@acme.example" },
+    );
+    expect(response.statusCode).toBe(400);
+    const [rejected] = await auditOf(acme.t, acme.auditor, "acme", "federation.rejected");
+    expect(rejected?.payload).toMatchObject({
+      reason: "oidc.error_response",
+      principalHint: "ceo@acme.example",
+    });
+    expect(rejected?.payload["principal"]).toBeUndefined();
   });
 
   it("answers a JSON client with problem+json federation.subject_mismatch, and decides nothing", async () => {
@@ -721,9 +740,10 @@ describe("an IdP that cannot do the MFA asked for", () => {
         idp: "corp",
         protocol: "oidc",
         reason: "oidc.unmet_authentication_requirements",
-        principal: "alice",
+        principalHint: "alice",
       },
     });
+    expect(event?.payload["principal"]).toBeUndefined();
   });
 
   it("refuses any other IdP error (access_denied) with federation.rejected and a link back", async () => {

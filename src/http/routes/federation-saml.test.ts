@@ -360,9 +360,11 @@ describe("SAML sign-in at the organisation's IdP", () => {
     const events = await audit("acme", "federation.mfa_unavailable");
     expect(events.at(-1)?.payload).toMatchObject({
       reason: "saml.no_authn_context",
-      principal: ALICE,
+      // The start's principal= is anyone's word: kept as a hint, not as the principal.
+      principalHint: ALICE,
       statusSigned: false,
     });
+    expect(events.at(-1)?.payload["principal"]).toBeUndefined();
   });
 
   // Threat: forged evidence that the IdP could not do MFA (checklist S7: an unsigned Response's

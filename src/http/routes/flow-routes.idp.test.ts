@@ -170,6 +170,8 @@ describe("a hosted flow through the tenant's OIDC IdP", () => {
     expect(screen).toMatchObject({ kind: "challenge", notice: { code: "idp.rejected" } });
     const rejected = await auditOf(t, admin, "acme", "federation.rejected");
     expect(rejected.map((e) => e.payload["reason"])).toEqual(["federation.subject_mismatch"]);
+    // A flow's principal is the platform's word (it created the flow), so it is the principal.
+    expect(rejected.map((e) => e.payload["principal"])).toEqual(["carol"]);
     expect(await auditOf(t, admin, "acme", "flow.verified")).toEqual([]);
   });
 
