@@ -236,8 +236,10 @@ function samlSettings(
   if (entityId === undefined || entityId.length === 0) {
     throw invalid("A SAML IdP needs its entity id (from `metadataXml` or `entityId`).");
   }
-  if (ssoUrl === undefined || returnUrlProblem(ssoUrl.split("?")[0] ?? "") !== undefined) {
-    throw invalid("A SAML IdP needs an https single sign-on URL (`metadataXml` or `ssoUrl`).");
+  if (ssoUrl === undefined || ssoUrlProblem(ssoUrl) !== undefined) {
+    throw invalid(
+      "A SAML IdP needs an https single sign-on URL (`metadataXml` or `ssoUrl`), without a fragment, spaces or control characters.",
+    );
   }
   if (certificates.length === 0) {
     throw invalid("A SAML IdP needs at least one signing certificate.");
@@ -317,7 +319,38 @@ function checkValues(values: readonly string[], where: string): readonly string[
   if (values.length > 50 || values.some((v) => v.length === 0 || v.length > 1024)) {
     throw invalid(`${where}: at most 50 non-empty values of at most 1024 characters.`);
   }
+  // A SAML request carries these values, and an answer is matched against them: one XML cannot
+  // carry would make every AuthnRequest fail, and match nothing an IdP can sign.
+  if (values.some((v) => !isXmlText(v))) {
+    throw invalid(
+      `${where}: a value holds characters XML cannot carry (controls, U+FFFE, U+FFFF).`,
+    );
+  }
   return [...new Set(values)];
+}
+
+/**
+ * Whether XML 1.0 can carry `value` (§2.2 Char: tab, line feed, carriage return, and no other C0
+ * control, no lone surrogate, neither U+FFFE nor U+FFFF), even as a character reference.
+ */
+function isXmlText(value: string): boolean {
+  // eslint-disable-next-line no-control-regex
+  return !/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF\p{Cs}]/u.test(value);
+}
+
+/**
+ * What is wrong with a SAML single sign-on URL, if anything. The AuthnRequest names it whole as
+ * its Destination, and the redirect goes to it with the request added to its query: so all of
+ * it, query included, must be text that XML carries and that every reader parses alike (no
+ * whitespace or controls, no fragment); before the query it is an https URL like a return URL.
+ */
+function ssoUrlProblem(value: string): string | undefined {
+  // eslint-disable-next-line no-control-regex
+  if (/[\s\u0000-\u001F\u007F\uFFFE\uFFFF\p{Cs}]/u.test(value)) {
+    return "must not hold whitespace or control characters";
+  }
+  if (value.includes("#")) return "must not carry a fragment";
+  return returnUrlProblem(value.split("?")[0] ?? "");
 }
 
 function bounded(value: number, min: number, max: number, where: string): number {
