@@ -1,7 +1,8 @@
 // Threat: an unsolicited SAML answer (no request to consume) replayed once its one-time claim is
 // purged, while the answer still passes its verifier: on an instance whose clock runs behind the
 // one that purged, or after an administrator raised the IdP's clock skew. The claim must outlive
-// every moment at which any instance could still accept the answer.
+// every moment at which any instance could still accept the answer, through whichever of its
+// bearer confirmations.
 import { beforeEach, afterEach, describe, expect, it } from "vitest";
 import { TestIdp } from "../../verifiers/saml/test-support/test-idp.js";
 import { openTestServer, type TestServer } from "../test-support/open-test-server.js";
@@ -95,6 +96,33 @@ describe("an unsolicited SAML answer's one-time claim outlives every instance's 
     );
     const replay = await post(samlResponse);
     expect(replay.statusCode).toBe(400);
+    expect(replay.json()).toMatchObject({ details: { reason: "federation.replayed" } });
+  });
+
+  it("refuses the answer replayed after its first bearer confirmation expired, while a second one valid for hours still passes", async () => {
+    const metadata = must(await t.call("GET", "/t/initech/idps/corp/saml/metadata"), 200);
+    const issued = t.clock.now();
+    const late = new Date(issued.getTime() + 3 * 3600_000).toISOString();
+    const acsUrl = "https://mfa.test/t/initech/idps/corp/saml/acs";
+    const identity = { entityId: "https://mfa.test/t/initech/idps/corp/saml/metadata", acsUrl };
+    const samlResponse = await idp.login(identity, metadata.body, undefined, {
+      issuedAt: issued,
+      // No Conditions NotOnOrAfter: the bearer confirmations alone bound the answer's life.
+      tags: { ConditionsNotOnOrAfter: undefined },
+      rawTags: {
+        // A second bearer confirmation for this ACS after the first, valid for three hours.
+        SubjectRecipient:
+          `${acsUrl}"/></saml:SubjectConfirmation>` +
+          `<saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer">` +
+          `<saml:SubjectConfirmationData NotOnOrAfter="${late}" Recipient="${acsUrl}`,
+      },
+    });
+    must(await post(samlResponse), 303);
+    // Past the first confirmation's five minutes, the skew, and the claim's own margin.
+    t.clock.advance(LIFETIME_SECONDS + 600 + 300 + 120);
+    await purgeAfterExpiry();
+    const replay = await post(samlResponse);
+    expect(replay.statusCode, replay.body).toBe(400);
     expect(replay.json()).toMatchObject({ details: { reason: "federation.replayed" } });
   });
 });

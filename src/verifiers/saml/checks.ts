@@ -179,24 +179,56 @@ function checkAnswers(
 /**
  * Profiles §4.1.4.2–3: at least one bearer SubjectConfirmation whose data names this ACS as
  * Recipient, has a NotOnOrAfter still ahead, no NotBefore, and answers our request. The first
- * bearer confirmation's failure is reported when none passes. Returns its NotOnOrAfter.
+ * bearer confirmation's failure is reported when none passes.
+ *
+ * Returns the latest NotOnOrAfter of every bearer confirmation addressed to this ACS, not only of
+ * one that passed: the assertion's one-time claim must last as long as any of them could pass
+ * (another, valid for longer, or one answering a request where this answer is unsolicited), or
+ * the answer is accepted again once the claim is purged.
  */
 function checkBearerConfirmation(subject: Element, expect: Expectations): SamlResult<Date> {
   const bearers = childrenNamed(subject, NS.assertion, "SubjectConfirmation").filter(
     (confirmation) => attribute(confirmation, "Method") === BEARER_METHOD,
   );
+  let passed = false;
+  let acceptableUntil: Date | undefined;
   let firstFailure: SamlResult<Date> | undefined;
   for (const bearer of bearers) {
     const outcome = checkBearer(bearer, expect);
-    if (outcome.ok) return outcome;
-    firstFailure ??= outcome;
+    if (outcome.ok) passed = true;
+    else firstFailure ??= outcome;
+    const addressed = addressedBearer(bearer, expect);
+    if (addressed.ok) acceptableUntil = latest(acceptableUntil, addressed.value.notOnOrAfter);
   }
+  if (passed && acceptableUntil !== undefined) return accept(acceptableUntil);
   return (
     firstFailure ?? reject("saml.subject_confirmation", "the assertion has no bearer confirmation")
   );
 }
 
 function checkBearer(confirmation: Element, expect: Expectations): SamlResult<Date> {
+  const addressed = addressedBearer(confirmation, expect);
+  if (!addressed.ok) return addressed;
+  const { data, notOnOrAfter } = addressed.value;
+  if (hasExpired(notOnOrAfter, expect.clock)) {
+    return reject("saml.expired", "the bearer confirmation has expired");
+  }
+  const answered = checkAnswers(
+    nonEmpty(attribute(data, "InResponseTo")),
+    expect,
+    "subject confirmation",
+  );
+  return answered.ok ? accept(notOnOrAfter) : answered;
+}
+
+/**
+ * A bearer confirmation's checks that no time or request changes: one data element, no
+ * NotBefore, this ACS as Recipient, a NotOnOrAfter. Returns the data and its NotOnOrAfter.
+ */
+function addressedBearer(
+  confirmation: Element,
+  expect: Expectations,
+): SamlResult<{ readonly data: Element; readonly notOnOrAfter: Date }> {
   const data = childrenNamed(confirmation, NS.assertion, "SubjectConfirmationData");
   const [only] = data;
   if (only === undefined || data.length > 1) {
@@ -216,15 +248,7 @@ function checkBearer(confirmation: Element, expect: Expectations): SamlResult<Da
   if (notOnOrAfter.value === undefined) {
     return reject("saml.subject_confirmation", "the bearer confirmation has no NotOnOrAfter");
   }
-  if (hasExpired(notOnOrAfter.value, expect.clock)) {
-    return reject("saml.expired", "the bearer confirmation has expired");
-  }
-  const answered = checkAnswers(
-    nonEmpty(attribute(only, "InResponseTo")),
-    expect,
-    "subject confirmation",
-  );
-  return answered.ok ? accept(notOnOrAfter.value) : answered;
+  return accept({ data: only, notOnOrAfter: notOnOrAfter.value });
 }
 
 /** The conditions of SAML Core §2.5.1 that this SP understands and meets. */
