@@ -76,6 +76,12 @@ export interface FederatedEvent extends EventBase {
   readonly tenant: string;
   /** The IdP's id within that tenant. */
   readonly idp: string;
+  /**
+   * The version of the tenant's registration of that IdP (issuer, keys, mapping) under which
+   * tenant-mfa verified the answer. A hosted flow counts the event only while that registration
+   * is the current one; the engine itself does not read it.
+   */
+  readonly idpVersion?: number;
   readonly assurance: FederatedAssurance;
 }
 

@@ -297,6 +297,7 @@ export function federationUseCases(
       source: "idp",
       tenant: idp.tenant,
       idp: idp.id,
+      idpVersion: idp.version,
       at: answer.authenticatedAt.toISOString(),
       assurance: assessment.assurance,
       claims: {

@@ -183,10 +183,13 @@ export function flowUseCases(
    */
   function requestOf(flow: FlowRecord, world: FlowWorld): DecisionRequest {
     const session = world.session;
-    // Proof from an IdP the tenant has removed counts no more: removal ends the sessions that
-    // hold it, and this catches an answer that reached a flow just before the removal.
+    // Proof from an IdP registration the tenant has removed or replaced (its keys leaked, say)
+    // counts no more: both end the sessions that hold it, and this catches an answer that
+    // reached a flow just before. The registration's version names it: versions go on after a
+    // removal, so a new registration under the same id never passes for the old one.
     const registered = (event: AuthenticationEvent) =>
-      event.method !== "federated" || world.idps.some((idp) => idp.id === event.idp);
+      event.method !== "federated" ||
+      world.idps.some((idp) => idp.id === event.idp && idp.version === event.idpVersion);
     const reused = (session?.events ?? []).filter(registered);
     return {
       principal: {

@@ -4,7 +4,8 @@
  * flow is created and exchanged through the HTTP API, the IdP is a real `oidc-provider`, and the
  * platform verifies the token with `jose` and the published JWKS (DESIGN invariants 3, 7, 9).
  * Also: a browser's remembered IdP evidence earning new codes after the tenant removed or
- * re-registered that IdP (its keys leaked, say; DESIGN invariant 1).
+ * re-registered that IdP (its keys leaked, say; DESIGN invariant 1), and an answer verified under
+ * a registration that was removed or replaced while it was on its way to a pending flow.
  */
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from "jose";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -229,6 +230,47 @@ describe("a browser's remembered IdP evidence once the tenant stops trusting the
     const screen = await viaIdp(flow, MFA, async () => {
       const removed = await t.call("DELETE", "/v1/tenants/acme/idps/corp", { key: admin });
       expect(removed.statusCode, removed.body).toBe(204);
+    });
+    expect(codeIn(screen)).toBeNull();
+    expect(screen.kind).not.toBe("redirect");
+  });
+
+  /** Registers the IdP `corp` again (after a leak, say): a new version of its registration. */
+  async function registerAgain(ifMatch: string | undefined): Promise<void> {
+    const replaced = await t.call("PUT", "/v1/tenants/acme/idps/corp", {
+      key: admin,
+      headers: ifMatch === undefined ? {} : { "if-match": ifMatch },
+      body: {
+        protocol: "oidc",
+        oidc: {
+          issuer: peer.issuer,
+          clientId: peer.idp.clientId,
+          clientSecret: peer.idp.clientSecret,
+          scopes: ["profile"],
+        },
+        request: { mfa: [] },
+      },
+    });
+    expect(replaced.statusCode, replaced.body).toBe(ifMatch === undefined ? 201 : 200);
+  }
+
+  it("does not complete a flow whose IdP answer arrived just before the IdP was registered again (its keys replaced)", async () => {
+    await acme();
+    const flow = await createFlow();
+    const screen = await viaIdp(flow, MFA, () => registerAgain('"1"'));
+    expect(codeIn(screen)).toBeNull();
+    expect(screen).toMatchObject({ kind: "challenge", options: [{ kind: "idp", idp: "corp" }] });
+    // An answer verified under the current registration completes it.
+    expect(codeIn(await viaIdp(flow, MFA))).not.toBeNull();
+  });
+
+  it("does not count an IdP answer in a flow once its IdP was removed and registered anew under the same id", async () => {
+    await acme();
+    const flow = await createFlow();
+    const screen = await viaIdp(flow, MFA, async () => {
+      const removed = await t.call("DELETE", "/v1/tenants/acme/idps/corp", { key: admin });
+      expect(removed.statusCode, removed.body).toBe(204);
+      await registerAgain(undefined);
     });
     expect(codeIn(screen)).toBeNull();
     expect(screen.kind).not.toBe("redirect");
