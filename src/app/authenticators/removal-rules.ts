@@ -118,6 +118,11 @@ export async function checkMethodBinding(
  * fresh MFA now. Else whoever
  * began one on the password alone, while the principal held none, could complete it after the
  * principal bound its own, and so bind theirs without the fresh MFA that beginning now needs.
+ *
+ * It first takes the principal's throttle row, as {@link checkMethodRemoval} does, so that
+ * bindings and removals of one principal queue (on PostgreSQL, across instances): of two
+ * completions begun on the password alone, the second sees the method the first bound. Call it
+ * before appending the use case's audit events (throttle rows come before the chain's head).
  */
 export async function methodBindingRefusal(
   r: Repositories,
@@ -125,6 +130,10 @@ export async function methodBindingRefusal(
   input: { tenant: string; principal: string; caller: Caller; now: Date; begunAt?: string },
 ): Promise<AppError | undefined> {
   const { tenant, principal, now, begunAt } = input;
+  // The principal's row first, as a removal takes it: bindings of one principal (on any
+  // instance, an administrator's too) queue, so that the second reads the method the first bound
+  // instead of each reading the other's as not there yet.
+  await r.verificationThrottles.claim(tenant, principalKey(principal));
   if (removalRole(input.caller) !== "platform_service") return undefined;
   const held =
     begunAt === undefined
