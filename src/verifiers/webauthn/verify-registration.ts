@@ -26,6 +26,9 @@ import {
 
 const REQUESTED: number[] = [...WEBAUTHN_ALGORITHMS];
 
+/** WebAuthn L3 §7.1 (registration): the longest credential id a relying party accepts. */
+const MAX_CREDENTIAL_ID_BYTES = 1023;
+
 /** WebAuthn §5.8.4 AuthenticatorTransport (and `cable`, `hybrid`'s older name). */
 const TRANSPORTS: ReadonlySet<unknown> = new Set([
   "usb",
@@ -154,6 +157,14 @@ export function verifyRegistration(input: {
     const parsed = checkAuthenticatorData(authData, { rp, userVerification });
     if (parsed.credentialPublicKey === undefined || parsed.credentialID === undefined) {
       throw new Refusal("webauthn.malformed_response", "No attested credential data (AT=0).");
+    }
+    // WebAuthn L3 §7.1: the ceremony fails when credentialId is longer than 1023 bytes (the
+    // authenticator data can carry 65 535). Such an id fits no assertion request and no index.
+    if (parsed.credentialID.length > MAX_CREDENTIAL_ID_BYTES) {
+      throw new Refusal(
+        "webauthn.malformed_response",
+        `The credential id is longer than ${String(MAX_CREDENTIAL_ID_BYTES)} bytes.`,
+      );
     }
     const algorithm = decodeCredentialPublicKey(parsed.credentialPublicKey).get(cose.COSEKEYS.alg);
     if (typeof algorithm !== "number" || !REQUESTED.includes(algorithm)) {
