@@ -1,7 +1,7 @@
 import type { TotpEvent } from "../../core/evidence.js";
 import { authorize } from "../access/permissions.js";
 import type { Application, AuthenticatorView, Caller, UnlockResult } from "../application.js";
-import { recordAudit, transact, type Context } from "../context.js";
+import { readStore, recordAudit, transact, type Context } from "../context.js";
 import { withdrawProofs } from "../flows/withdraw-proofs.js";
 import { AppError, type ErrorCode } from "../errors.js";
 import type { Repositories, SecretSealer } from "../ports.js";
@@ -248,10 +248,24 @@ export function authenticatorUseCases(
       };
       const secret = totp.newSecret();
       const id = context.random.id("auth");
-      const { record, issuer, label } = await transact(context, async (r) => {
+      // The key URI and its QR code before anything is stored: an enrolment is committed only
+      // once what shows it to the principal exists (the names it carries are cosmetic, so a
+      // rename meanwhile changes nothing that matters).
+      const names = await readStore(context, async (r) => {
         const owner = await requireTenant(r, tenant);
         const person = await r.principals.get(tenant, principal);
         if (person === undefined) throw new AppError("principal.unknown");
+        return {
+          issuer: owner.name.length > 0 ? owner.name : owner.id,
+          label: person.displayName ?? person.id,
+        };
+      });
+      const provisioning = await totp.provisioning({ secret, ...names, parameters });
+      const record = await transact(context, async (r) => {
+        await requireTenant(r, tenant);
+        if ((await r.principals.get(tenant, principal)) === undefined) {
+          throw new AppError("principal.unknown");
+        }
         await checkMethodBinding(r, throttle, {
           tenant,
           principal,
@@ -277,13 +291,8 @@ export function authenticatorUseCases(
           actor: caller.id,
           payload: { ...subject(created), name, ...parameters },
         });
-        return {
-          record: created,
-          issuer: owner.name.length > 0 ? owner.name : owner.id,
-          label: person.displayName ?? person.id,
-        };
+        return created;
       });
-      const provisioning = await totp.provisioning({ secret, issuer, label, parameters });
       return { authenticator: toView(record), secret, ...provisioning };
     },
 

@@ -147,6 +147,28 @@ describe("TOTP authenticators over HTTP", () => {
     ).toEqual([409, "authenticator.invalid_state"]);
   });
 
+  it("enrols with the longest tenant and display names the API takes, in wide characters, and a QR code", async () => {
+    await t.call("POST", "/v1/tenants", {
+      key: t.adminKey,
+      body: { id: "kabushiki", name: "株".repeat(200) },
+    });
+    await t.call("PUT", "/v1/tenants/kabushiki/principals/yamada", {
+      key: t.adminKey,
+      body: { population: "direct", displayName: "山".repeat(500) },
+    });
+    const key = await t.key(["platform_service"], ["kabushiki"]);
+    const path = "/v1/tenants/kabushiki/principals/yamada/authenticators";
+    const begun = await t.call("POST", `${path}/totp`, { key, body: {} });
+    expect(begun.statusCode).toBe(201);
+    const { uri, qrSvg } = begun.json<{ uri: string; qrSvg: string }>();
+    expect(qrSvg).toMatch(/^<svg/);
+    expect(decodeURIComponent(uri)).toContain(`株${"株".repeat(38)}…:${"山".repeat(39)}…`);
+    const listed = await t.call("GET", path, { key });
+    expect(listed.json<{ items: { status: string }[] }>().items).toMatchObject([
+      { status: "pending" },
+    ]);
+  });
+
   it("lists the authenticator operations in the OpenAPI document, with 423 for a lock", async () => {
     const document = (await t.call("GET", "/openapi.json")).json<{
       paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;

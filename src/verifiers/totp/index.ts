@@ -31,9 +31,18 @@ export function newTotpSecret(bytes: Uint8Array): string {
 }
 
 /**
+ * The most characters (code points) of the issuer and of the account name that the key URI
+ * carries; a longer one is cut, ending in "…". Apps show a few dozen at most, and the URI must fit
+ * a QR code (2331 bytes at level M): the issuer appears twice, and a character percent-encoded
+ * takes up to 12 bytes, so the URI stays under about 1,600 bytes whatever the names.
+ */
+export const TOTP_NAME_MAX_CHARS = 40;
+
+/**
  * The `otpauth://` key URI (Google Authenticator key-uri format) and its QR code. Its label is
  * `issuer:account`, and apps split it at a colon, encoded or not: neither part may hold one, so
- * a colon in either (with the spaces around it) becomes a space.
+ * a colon in either (with the spaces around it) becomes a space. Each part is cut to
+ * {@link TOTP_NAME_MAX_CHARS}, so that any tenant name and display name can be shown.
  */
 export async function provisionTotp(input: {
   readonly secret: string;
@@ -44,8 +53,8 @@ export async function provisionTotp(input: {
   const uri = totpFor(
     input.secret,
     input.parameters,
-    withoutColons(input.issuer),
-    withoutColons(input.label),
+    shortened(withoutColons(input.issuer)),
+    shortened(withoutColons(input.label)),
   ).toString();
   const qrSvg = await QRCode.toString(uri, { type: "svg", errorCorrectionLevel: "M" });
   return { uri, qrSvg };
@@ -92,6 +101,16 @@ const withoutColons = (text: string): string =>
     .map((part) => part.trim())
     .filter((part) => part !== "")
     .join(" ");
+
+/** `text` cut to {@link TOTP_NAME_MAX_CHARS} code points (a surrogate pair is never split). */
+function shortened(text: string): string {
+  const chars = Array.from(text);
+  if (chars.length <= TOTP_NAME_MAX_CHARS) return text;
+  return `${chars
+    .slice(0, TOTP_NAME_MAX_CHARS - 1)
+    .join("")
+    .trimEnd()}…`;
+}
 
 function totpFor(secret: string, parameters: TotpParameters, issuer = "", label = "OTPAuth"): TOTP {
   if (!BASE32.test(secret)) throw new Error("A TOTP secret is base32");
