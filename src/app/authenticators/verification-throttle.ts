@@ -107,7 +107,10 @@ export type ThrottleRefusal =
 export interface FailureCount {
   /** The principal's failures in a row (every method). */
   readonly principalFailures: number;
-  /** The client address's failures in a row, when one was given. */
+  /**
+   * The client address's failures in a row on the whole platform (every tenant), when one was
+   * given: what its backoff is judged on.
+   */
   readonly clientFailures?: number;
   /** True when this failure locked the principal. */
   readonly locked: boolean;
@@ -200,6 +203,14 @@ export function verificationAttempt(
     ...(clientAddress === undefined ? {} : { clientAddress: checkClientAddress(clientAddress) }),
   };
 }
+
+/**
+ * The scope of client-address throttle rows: the platform's, not a tenant's, so that an address's
+ * failures count across tenants (a spray over many tenants gets the free failures of one). No
+ * tenant id can take it: a tenant id is lowercase letters, digits and hyphens (tenants.ts).
+ * Principal rows are kept under their tenant. Migration 0018 moved the earlier address rows here.
+ */
+export const CLIENT_ADDRESS_SCOPE = "*";
 
 /** The throttle key of a principal. */
 export const principalKey = (principal: string): string => `principal:${principal}`;
@@ -326,7 +337,10 @@ export function verificationThrottle(
       const client =
         attempt.clientAddress === undefined
           ? undefined
-          : await r.verificationThrottles.claim(tenant, clientKey(attempt.clientAddress));
+          : await r.verificationThrottles.claim(
+              CLIENT_ADDRESS_SCOPE,
+              clientKey(attempt.clientAddress),
+            );
       if (state.lockedAt !== undefined) {
         const until = state.lockExpiresAt;
         if (until !== undefined && Date.parse(until) <= now.getTime()) {
@@ -365,7 +379,7 @@ export function verificationThrottle(
         const client =
           clientAddress === undefined
             ? undefined
-            : await r.verificationThrottles.get(tenant, clientKey(clientAddress));
+            : await r.verificationThrottles.get(CLIENT_ADDRESS_SCOPE, clientKey(clientAddress));
         const until = state?.lockExpiresAt;
         const lockHolds =
           state?.lockedAt !== undefined &&
@@ -392,17 +406,17 @@ export function verificationThrottle(
       const { tenant, principal } = attempt;
       const now = context.clock.now();
       const at = now.toISOString();
-      const count = async (key: string, backoff: BackoffPolicy) => {
+      const count = async (scope: string, key: string, backoff: BackoffPolicy) => {
         const forgetBefore = plus(now, -backoff.forgetAfterSeconds);
-        const state = await r.verificationThrottles.recordFailure(tenant, key, {
+        const state = await r.verificationThrottles.recordFailure(scope, key, {
           at,
           forgetBefore,
         });
         const wait = backoffSeconds(backoff, state.consecutiveFailures);
-        if (wait > 0) await r.verificationThrottles.postpone(tenant, key, plus(now, wait));
+        if (wait > 0) await r.verificationThrottles.postpone(scope, key, plus(now, wait));
         return state.consecutiveFailures;
       };
-      const principalFailures = await count(principalKey(principal), policy.principal);
+      const principalFailures = await count(tenant, principalKey(principal), policy.principal);
       const lockExpiresAt = plus(now, policy.lock.timeoutSeconds);
       const locked =
         principalFailures >= policy.lock.afterFailures &&
@@ -414,7 +428,7 @@ export function verificationThrottle(
       const clientFailures =
         attempt.clientAddress === undefined
           ? undefined
-          : await count(clientKey(attempt.clientAddress), policy.client);
+          : await count(CLIENT_ADDRESS_SCOPE, clientKey(attempt.clientAddress), policy.client);
       // Audited after every throttle row is written: rows first, the audit chain's head last,
       // in every transaction, so that two of them never wait for each other (PostgreSQL).
       if (locked) {

@@ -17,6 +17,7 @@ import { idpTombstonesMigration } from "./0014-idp-tombstones.js";
 import { webauthnAttestedMigration } from "./0015-webauthn-attested.js";
 import { principalSharedLoginMigration } from "./0016-principal-shared-login.js";
 import { webauthnAttestationRootMigration } from "./0017-webauthn-attestation-root.js";
+import { clientAddressThrottlesMigration } from "./0018-client-address-throttles.js";
 
 /**
  * Every migration, in order. Listed in code rather than read from a folder so that the built
@@ -40,6 +41,7 @@ const migrations: Readonly<Record<string, Migration>> = {
   "0015-webauthn-attested": webauthnAttestedMigration,
   "0016-principal-shared-login": principalSharedLoginMigration,
   "0017-webauthn-attestation-root": webauthnAttestationRootMigration,
+  "0018-client-address-throttles": clientAddressThrottlesMigration,
 };
 
 const provider: MigrationProvider = {

@@ -102,6 +102,8 @@ describe("SQLite store", () => {
       "0014-idp-tombstones",
       "0015-webauthn-attested",
       "0016-principal-shared-login",
+      "0017-webauthn-attestation-root",
+      "0018-client-address-throttles",
     ]);
     expect(await migrateStore(url)).toEqual([]);
     const store = await openStore(url, { migrate: false });
