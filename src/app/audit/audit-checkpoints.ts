@@ -6,6 +6,7 @@ import type {
 } from "../assurance/token-signer.js";
 import { readStore, type Context } from "../context.js";
 import { AppError } from "../errors.js";
+import { chainOf } from "./audit-chain.js";
 
 /**
  * Signed audit checkpoints: a statement, signed with the service's signing key, that a chain's
@@ -92,7 +93,8 @@ export function auditCheckpoints(context: Context, parts: CheckpointParts | unde
     },
 
     /**
-     * What `checkpoint` states, when it was signed for a chain of `chains` by `keptKey` (the
+     * What `checkpoint` states, when it was signed for a chain of `chains` (any chain, the
+     * platform's or a tenant's, when undefined: every chain is verified) by `keptKey` (the
      * public key the auditor kept beside it) or, without one, by any key the store keeps;
      * `audit.checkpoint_invalid` otherwise. With the kept key, keys the store holds have no
      * say: someone who can write the store could add a key of their own to it, or hold a key
@@ -100,7 +102,7 @@ export function auditCheckpoints(context: Context, parts: CheckpointParts | unde
      */
     async open(
       checkpoint: string,
-      chains: readonly string[],
+      chains: readonly string[] | undefined,
       keptKey?: unknown,
     ): Promise<CheckpointClaims> {
       if (parts === undefined) throw new AppError("assurance.not_configured");
@@ -119,7 +121,7 @@ export function auditCheckpoints(context: Context, parts: CheckpointParts | unde
       ) {
         throw new AppError("audit.checkpoint_invalid");
       }
-      if (!chains.includes(chain)) {
+      if (chains === undefined ? !isChainName(chain) : !chains.includes(chain)) {
         throw new AppError("audit.checkpoint_invalid", "The checkpoint is of another chain.", {
           chain,
         });
@@ -127,6 +129,11 @@ export function auditCheckpoints(context: Context, parts: CheckpointParts | unde
       return { chain, seq, hash };
     },
   };
+}
+
+/** Whether `chain` names a chain: the platform's, or a tenant's. */
+function isChainName(chain: string): boolean {
+  return chain === chainOf(null) || (chain.startsWith(chainOf("")) && chain !== chainOf(""));
 }
 
 const ALGORITHMS: ReadonlySet<unknown> = new Set(["ES256", "EdDSA"]);

@@ -22,18 +22,33 @@ type AuditProblem = NonNullable<AuditVerification["broken"]>["problem"];
 type BrokenLink = NonNullable<AuditVerification["broken"]>;
 
 /**
+ * Whether the store holds a record that only the platform chain audits: an API key (bootstrap
+ * makes the first), a mandate or a signing key. Each was recorded there when it was made.
+ */
+async function holdsPlatformRecords(r: Repositories): Promise<boolean> {
+  const [apiKeys, mandates, signingKeys] = await Promise.all([
+    r.apiKeys.list(),
+    r.mandates.listCurrent(),
+    r.signingKeys.list(),
+  ]);
+  return apiKeys.length > 0 || mandates.length > 0 || signingKeys.length > 0;
+}
+
+/**
  * Every chain to verify, in order: each one with a recorded head, each one holding events, and
  * the chain of every tenant, recorded or not. No one source suffices against someone who can
  * write to the database: a tenant's row and its head row deleted together leave its events, and
  * only they still name the chain. Receipts name their tenant's chain too: a tenant erased whole but
- * for its receipts is still seen.
+ * for its receipts is still seen. The platform chain is expected once anything exists (every
+ * tenant's creation, API key, mandate and signing key is recorded there): erased whole, events
+ * and head, it is listed all the same, and found missing.
  */
 async function listChains(
   context: Context,
   receiptTenants: Iterable<string>,
 ): Promise<readonly string[]> {
-  const [headed, withEvents] = await transact(context, (r) =>
-    Promise.all([r.audit.chains(), r.audit.chainsWithEvents()]),
+  const [headed, withEvents, platformRecords] = await transact(context, (r) =>
+    Promise.all([r.audit.chains(), r.audit.chainsWithEvents(), holdsPlatformRecords(r)]),
   );
   const chains = new Set([...headed, ...withEvents]);
   for (const tenant of receiptTenants) chains.add(chainOf(tenant));
@@ -45,6 +60,7 @@ async function listChains(
     for (const record of page.items) chains.add(chainOf(record.id));
     after = page.next;
   } while (after !== undefined);
+  if (platformRecords || chains.size > 0) chains.add(chainOf(null));
   return [...chains].sort();
 }
 
@@ -117,14 +133,25 @@ export function auditUseCases(
           ? await transact(context, (r) => r.receipts.countByTenant())
           : undefined;
       // Every tenant has a chain (its creation is its first event): one with none is listed too.
-      const chains =
+      const listed =
         receipts === undefined
           ? [chainOf(tenant ?? "")]
           : await listChains(context, receipts.keys());
+      // When every chain is verified, a genuine checkpoint of any chain is in scope, and says
+      // that its chain existed: one erased whole (found in no other place) is listed, and found
+      // missing, rather than its checkpoint refused as being "of another chain".
       const checkpoint =
         scope.checkpoint === undefined
           ? undefined
-          : await checkpoints.open(scope.checkpoint, chains, scope.checkpointKey);
+          : await checkpoints.open(
+              scope.checkpoint,
+              tenant === undefined ? undefined : listed,
+              scope.checkpointKey,
+            );
+      const chains =
+        checkpoint === undefined || listed.includes(checkpoint.chain)
+          ? listed
+          : [...listed, checkpoint.chain].sort();
       let events = 0;
       const broken = (chain: string, seq: number, problem: AuditProblem): AuditVerification => ({
         ok: false,

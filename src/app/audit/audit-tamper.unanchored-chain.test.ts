@@ -3,7 +3,9 @@
 // two places verification used to learn that the chain exists, and every event stays where it
 // was. Verification must still find each chain that holds events, and report one whose head is
 // gone as broken, on both stores. Or they erase the tenant whole, events and head too: the
-// platform chain, which records every tenant's creation, must tell.
+// platform chain, which records every tenant's creation, must tell. Or they erase the platform
+// chain whole: once anything exists the platform chain does, and a checkpoint of a chain erased
+// whole reports the chain missing rather than being refused.
 import { afterEach, beforeEach, expect, it, describe } from "vitest";
 import type { Harness } from "../test-support/harness.js";
 import { describeOnPostgres } from "../test-support/postgres-instances.js";
@@ -86,6 +88,68 @@ const tamperingTests = (open: () => Promise<TamperedWorld>) => () => {
       { tenant: "acme", name: "acme" },
       { tenant: "globex", name: "globex" },
     ]);
+  });
+
+  // Every tenant's creation, every API key, mandate and signing key is recorded there: once
+  // anything exists, so does the platform chain, and its absence is the finding.
+  it("finds the platform chain erased whole, events and head, while the tenants it created remain", async () => {
+    await tamper([
+      "DELETE FROM audit_events WHERE chain = 'platform'",
+      "DELETE FROM audit_heads WHERE chain = 'platform'",
+    ]);
+    expect(await verifyAll()).toMatchObject({
+      ok: false,
+      chains: 3,
+      broken: { chain: "platform", seq: 0, problem: "missing" },
+    });
+  });
+
+  it("finds the platform chain erased whole when nothing but platform records are left", async () => {
+    await tamper([
+      "DELETE FROM audit_events",
+      "DELETE FROM audit_heads",
+      "DELETE FROM policy_versions",
+      "DELETE FROM tenants",
+    ]);
+    expect(await verifyAll()).toMatchObject({
+      ok: false,
+      chains: 1,
+      broken: { chain: "platform", seq: 0, problem: "missing" },
+    });
+  });
+
+  // A genuine checkpoint says its chain existed: the chain gone is what verification reports,
+  // not a checkpoint "of another chain".
+  it("finds the platform chain erased whole when verified against its checkpoint", async () => {
+    const checkpoint = await h.app.audit.checkpoint(h.admin, {});
+    await tamper([
+      "DELETE FROM audit_events WHERE chain = 'platform'",
+      "DELETE FROM audit_heads WHERE chain = 'platform'",
+    ]);
+    for (const checkpointKey of [undefined, checkpoint.key]) {
+      expect(
+        await h.app.audit.verify(h.admin, {
+          checkpoint: checkpoint.checkpoint,
+          ...(checkpointKey === undefined ? {} : { checkpointKey }),
+        }),
+      ).toMatchObject({ ok: false, broken: { chain: "platform", seq: 0, problem: "missing" } });
+    }
+  });
+
+  it("finds a tenant erased whole when verified against its checkpoint", async () => {
+    const checkpoint = await h.app.audit.checkpoint(h.admin, { tenant: "acme" });
+    await tamper([
+      "DELETE FROM audit_events WHERE chain = 'tenant:acme'",
+      "DELETE FROM audit_heads WHERE chain = 'tenant:acme'",
+      "DELETE FROM policy_versions WHERE tenant = 'acme'",
+      "DELETE FROM tenants WHERE id = 'acme'",
+    ]);
+    expect(
+      await h.app.audit.verify(h.admin, {
+        checkpoint: checkpoint.checkpoint,
+        checkpointKey: checkpoint.key,
+      }),
+    ).toMatchObject({ ok: false, broken: { chain: "tenant:acme", seq: 0, problem: "missing" } });
   });
 
   it("finds the platform chain's head row deleted, its events left", async () => {
