@@ -407,8 +407,11 @@ export interface AuditVerification {
       | "receipt_unrecorded"
       | "tenant_missing";
   };
-  /** The checkpoint verified against, when one was given and its event matched. */
-  readonly checkpoint?: { readonly chain: string; readonly seq: number };
+  /**
+   * The checkpoint verified against, when one was given and its event matched, with the issuer
+   * (`iss`, the signing server's publicUrl) it names.
+   */
+  readonly checkpoint?: { readonly chain: string; readonly seq: number; readonly issuer: string };
 }
 
 /** The use cases, each checking the caller's role and tenant first. */

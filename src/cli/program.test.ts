@@ -129,7 +129,7 @@ describe("tenant-mfa audit verify", () => {
     const result = await run(["audit", "verify", "--db", db, "--checkpoint", file]);
     expect([result.exitCode, result.stdout]).toEqual([
       0,
-      "ok: 2 chain(s), 5 event(s) verified, matching the checkpoint of tenant:acme at event 2\n",
+      "ok: 2 chain(s), 5 event(s) verified, matching the checkpoint of tenant:acme at event 2 (issued by http://127.0.0.1:8080)\n",
     ]);
     const forged = await run(["audit", "verify", "--db", db, "--checkpoint", "eyJ.e30.AAAA"]);
     expect(forged.exitCode).not.toBe(0);
@@ -154,6 +154,30 @@ describe("tenant-mfa audit verify", () => {
     const right = join(dir, "right-key.json");
     writeFileSync(right, JSON.stringify(saved));
     expect((await run(["audit", "verify", "--db", db, "--checkpoint", right])).exitCode).toBe(0);
+  });
+
+  // The auditor's trust anchor is the key kept with the checkpoint, not the configuration of
+  // whoever verifies: a copy of the store checked without the server's publicUrl must still
+  // verify what the server signed, and say which issuer signed it.
+  it("verifies a checkpoint with its kept key whatever publicUrl the verifier runs with, naming its issuer", async () => {
+    const db = await seededStore();
+    const taken = await run(["audit", "checkpoint", "--db", db, "--tenant", "acme"], {
+      TENANT_MFA_PUBLIC_URL: "https://mfa.example.com",
+    });
+    expect(taken.exitCode, taken.stderr).toBe(0);
+    const file = join(mkdtempSync(join(tmpdir(), "tenant-mfa-checkpoint-")), "acme.json");
+    writeFileSync(file, taken.stdout);
+    const verified = await run(["audit", "verify", "--db", db, "--checkpoint", file]);
+    expect([verified.exitCode, verified.stderr, verified.stdout]).toEqual([
+      0,
+      "",
+      "ok: 2 chain(s), 5 event(s) verified, matching the checkpoint of tenant:acme at event 2 (issued by https://mfa.example.com)\n",
+    ]);
+    const json = await run(["audit", "verify", "--db", db, "--checkpoint", file, "--json"]);
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      ok: true,
+      checkpoint: { chain: "tenant:acme", seq: 2, issuer: "https://mfa.example.com" },
+    });
   });
 
   it("names a tenant whose chain was deleted, head row and all, and exits 1", async () => {

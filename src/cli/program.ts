@@ -361,7 +361,7 @@ export function createProgram(io: CliIo): Command {
             const against =
               result.checkpoint === undefined
                 ? ""
-                : `, matching the checkpoint of ${result.checkpoint.chain} at event ${String(result.checkpoint.seq)}`;
+                : `, matching the checkpoint of ${result.checkpoint.chain} at event ${String(result.checkpoint.seq)} (issued by ${result.checkpoint.issuer})`;
             out(`ok: ${result.chains} chain(s), ${result.events} event(s) verified${against}`);
           } else {
             const { chain, seq, problem } = result.broken;

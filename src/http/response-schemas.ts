@@ -256,7 +256,11 @@ export const auditVerification = z.object({
     })
     .optional(),
   checkpoint: z
-    .object({ chain: z.string(), seq: z.int() })
+    .object({
+      chain: z.string(),
+      seq: z.int(),
+      issuer: z.string().describe("The issuer (iss) the checkpoint was signed with."),
+    })
     .optional()
     .describe("The checkpoint verified against, when one was sent and its event matched."),
 });

@@ -19,7 +19,8 @@ import {
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Caller } from "../application.js";
 import type { AuditEvent } from "../records.js";
-import { openHarness, type Harness } from "../test-support/harness.js";
+import { testFederationParts } from "../test-support/federation-parts.js";
+import { CountingRandom, openHarness, type Harness } from "../test-support/harness.js";
 import { hashEvent } from "./audit-chain.js";
 import { AUDIT_CHECKPOINT_TYPE } from "./audit-checkpoints.js";
 
@@ -120,7 +121,7 @@ describe("signed audit checkpoints", () => {
       ok: true,
       chains: 1,
       events: 6,
-      checkpoint: { chain: "tenant:acme", seq: 5 },
+      checkpoint: { chain: "tenant:acme", seq: 5, issuer: "https://mfa.test" },
     });
   });
 
@@ -202,6 +203,32 @@ describe("signed audit checkpoints", () => {
         code: "audit.checkpoint_invalid",
       });
     }
+  });
+
+  // The kept key is the auditor's trust anchor: a copy of the store verified by a process with
+  // another publicUrl (or none configured) still verifies what the server signed, and says whose
+  // it was. Without the kept key, the store's keys are all there is, and the issuer must be ours.
+  it("verifies a checkpoint with its kept key whatever the verifier's publicUrl, naming its issuer", async () => {
+    const taken = await h.app.audit.checkpoint(auditor, { tenant: "acme" });
+    const elsewhere = h.application({
+      store: h.store,
+      random: new CountingRandom(1000),
+      federation: testFederationParts({ publicUrl: "https://copy.example", secrets: h.sealer }),
+    });
+    const verify = (checkpointKey?: unknown) =>
+      elsewhere.audit.verify(h.admin, {
+        tenant: "acme",
+        checkpoint: taken.checkpoint,
+        ...(checkpointKey === undefined ? {} : { checkpointKey }),
+      });
+    expect(await verify(taken.key)).toEqual({
+      ok: true,
+      chains: 1,
+      events: 5,
+      checkpoint: { chain: "tenant:acme", seq: 5, issuer: "https://mfa.test" },
+    });
+    await expect(verify()).rejects.toMatchObject({ code: "audit.checkpoint_invalid" });
+    elsewhere.close();
   });
 
   it("refuses a checkpoint it did not sign, or signed for another chain", async () => {

@@ -27,10 +27,12 @@ export interface CheckpointClaims {
   readonly chain: string;
   readonly seq: number;
   readonly hash: string;
+  /** The `iss` it was signed with: the signing server's publicUrl. */
+  readonly issuer: string;
 }
 
 /** A checkpoint as the API hands it out. */
-export interface AuditCheckpoint extends CheckpointClaims {
+export interface AuditCheckpoint extends Omit<CheckpointClaims, "issuer"> {
   /** When it was signed, ISO 8601 UTC. */
   readonly at: string;
   /** The signed statement (compact JWS): what the auditor keeps. */
@@ -98,7 +100,11 @@ export function auditCheckpoints(context: Context, parts: CheckpointParts | unde
      * public key the auditor kept beside it) or, without one, by any key the store keeps;
      * `audit.checkpoint_invalid` otherwise. With the kept key, keys the store holds have no
      * say: someone who can write the store could add a key of their own to it, or hold a key
-     * withdrawn as compromised, and sign checkpoints of any history.
+     * withdrawn as compromised, and sign checkpoints of any history. The kept key is the
+     * auditor's trust anchor, and its signature and the checkpoint `typ` decide: the `iss` is
+     * reported, not required to be this process's publicUrl (a copy of the store is verified
+     * without the signing server's configuration). With the store's keys, the `iss` must be
+     * this server's.
      */
     async open(
       checkpoint: string,
@@ -112,7 +118,8 @@ export function auditCheckpoints(context: Context, parts: CheckpointParts | unde
       const claims = await signer.verify(checkpoint, keys, AUDIT_CHECKPOINT_TYPE);
       const { iss, chain, seq, hash } = claims ?? {};
       if (
-        iss !== issuer ||
+        typeof iss !== "string" ||
+        (keptKey === undefined && iss !== issuer) ||
         typeof chain !== "string" ||
         typeof seq !== "number" ||
         !Number.isSafeInteger(seq) ||
@@ -126,7 +133,7 @@ export function auditCheckpoints(context: Context, parts: CheckpointParts | unde
           chain,
         });
       }
-      return { chain, seq, hash };
+      return { chain, seq, hash, issuer: iss };
     },
   };
 }

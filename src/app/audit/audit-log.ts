@@ -241,7 +241,13 @@ export function auditUseCases(
         events,
         ...(checkpoint === undefined
           ? {}
-          : { checkpoint: { chain: checkpoint.chain, seq: checkpoint.seq } }),
+          : {
+              checkpoint: {
+                chain: checkpoint.chain,
+                seq: checkpoint.seq,
+                issuer: checkpoint.issuer,
+              },
+            }),
       };
     },
 
