@@ -97,6 +97,25 @@ const attestationRoot = z.custom<string>(
 );
 
 /**
+ * Whether an http(s) URL can be a base that paths are appended to: no query or fragment (even
+ * empty: `?` and `#` alone end the path too) and no user-info (RFC 3986 §3.2.1: credentials in a
+ * URL would be published in every endpoint built from it).
+ */
+function isBaseUrl(url: string): boolean {
+  // Not a URL at all: the URL check above has said so already.
+  if (!URL.canParse(url)) return true;
+  const parsed = new URL(url);
+  const authority = /^[a-z][a-z0-9+.-]*:[/\\]*([^/\\?#]*)/i.exec(url)?.[1] ?? "";
+  return (
+    !url.includes("?") &&
+    !url.includes("#") &&
+    parsed.username === "" &&
+    parsed.password === "" &&
+    !authority.includes("@")
+  );
+}
+
+/**
  * Sealed values name their key by id, so two keys with one id cannot both be used: the sealer
  * would seal with the first and open with the other, and nothing sealed from then on would open.
  */
@@ -202,6 +221,12 @@ export const configSchema = z.strictObject({
    */
   publicUrl: z
     .url({ protocol: /^https?$/, error: "expected an http(s) URL" })
+    // Every endpoint and the token issuer are this with a path appended: a query or fragment
+    // would swallow the path, and user-info would be published in every one of them.
+    .refine(isBaseUrl, {
+      error: "expected an http(s) base URL without query, fragment or user-info",
+      abort: true,
+    })
     .transform((url) => url.replace(/\/+$/, ""))
     .optional(),
   /**

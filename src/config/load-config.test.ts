@@ -171,6 +171,51 @@ describe("loadConfig: idpNetwork", () => {
   });
 });
 
+// Threat: every hosted-flow, ACS, metadata and redirect URL, and the token issuer, is publicUrl
+// with a path appended; a query or fragment in it breaks each of them, and user-info in it is a
+// credential published in every SAML metadata document and redirect.
+describe("loadConfig: publicUrl", () => {
+  it("takes an http(s) base URL, a path too, without its trailing slashes", () => {
+    const publicUrlOf = (url: string) =>
+      loadConfig({ env: { TENANT_MFA_PUBLIC_URL: url } }).publicUrl;
+    expect(publicUrlOf("https://mfa.example.com/")).toBe("https://mfa.example.com");
+    expect(publicUrlOf("https://mfa.example.com/base//")).toBe("https://mfa.example.com/base");
+    expect(publicUrlOf("http://127.0.0.1:8080")).toBe("http://127.0.0.1:8080");
+  });
+
+  it.each([
+    ["a query", "https://mfa.example.com/?x=1"],
+    ["an empty query", "https://mfa.example.com/?"],
+    ["a fragment", "https://mfa.example.com/#f"],
+    ["an empty fragment", "https://mfa.example.com#"],
+    ["a user and password", "https://u:p@mfa.example.com"],
+    ["a user", "https://u@mfa.example.com/"],
+  ])("refuses a publicUrl with %s, naming publicUrl", (_, url) => {
+    expect(problemsOf(() => loadConfig({ env: { TENANT_MFA_PUBLIC_URL: url } }))).toEqual([
+      "publicUrl: expected an http(s) base URL without query, fragment or user-info (from TENANT_MFA_PUBLIC_URL)",
+    ]);
+  });
+
+  it("still refuses what is not a URL with the one problem", () => {
+    expect(problemsOf(() => loadConfig({ env: { TENANT_MFA_PUBLIC_URL: "not a url" } }))).toEqual([
+      "publicUrl: expected an http(s) URL (from TENANT_MFA_PUBLIC_URL)",
+    ]);
+  });
+
+  it("still refuses a URL of another scheme, and names it from the file", () => {
+    expect(
+      problemsOf(() =>
+        loadConfig({
+          file: writeConfig("ftp.json", { publicUrl: "ftp://mfa.example.com" }),
+          env: {},
+        }),
+      ),
+    ).toEqual([
+      expect.stringMatching(/^publicUrl: expected an http\(s\) URL \(from .*ftp\.json\)$/),
+    ]);
+  });
+});
+
 describe("loadConfig: rateLimit", () => {
   it("reads every key from the environment, the file and the command line", () => {
     expect(
