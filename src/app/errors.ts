@@ -36,7 +36,7 @@ export const ERROR_CODES = {
   "principal.shared_login_locked":
     "The principal is marked as a shared login: only a platform administrator can lift the mark, or move it out of MFA (guest, integration).",
   "principal.population_locked":
-    "A platform mandate that cannot be exempted binds this principal and would not in its new population: only a platform administrator can make this change.",
+    "A platform mandate binds this principal and would not in its new population (an exemption, bounded and approved, is how one that can be exempted is excused): only a platform administrator can make this change.",
   "idp.invalid": "The identity provider registration is not valid.",
   "idp.precondition_required": "Send `If-Match` with the IdP version you are replacing.",
   "idp.version_conflict":

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { evaluate } from "./evaluate.js";
-import { mandateEscapedByMove, unexemptibleMandatesFor } from "./mandate-scope.js";
+import { mandateEscapedByMove, mandatesBinding, unexemptibleMandatesFor } from "./mandate-scope.js";
 import { parseTime } from "./time.js";
 import {
   NOW,
@@ -15,10 +15,10 @@ import type { Population } from "./vocabulary.js";
 
 const activeNow = (m: { activeFrom?: string }) => (parseTime(m.activeFrom) ?? -Infinity) <= NOW_MS;
 
-// Threat: the service refuses to move a principal out of an unexemptible mandate's reach by its
-// own reading of the mandate's scope. Read differently from the engine's, it would let a move
-// through that escapes a mandate the engine applies, or lock one the engine would not.
-describe("mandate scope: who an unexemptible mandate binds", () => {
+// Threat: the service refuses to move a principal out of a mandate's reach by its own reading
+// of the mandate's scope. Read differently from the engine's, it would let a move through that
+// escapes a mandate the engine applies, or lock one the engine would not.
+describe("mandate scope: who a mandate binds", () => {
   it("agrees with the engine on the mandates that bind a sign-in now", () => {
     fc.assert(
       fc.property(
@@ -35,7 +35,7 @@ describe("mandate scope: who an unexemptible mandate binds", () => {
           const ids = (input.mandates ?? []).map((m) => m.id);
           fc.pre(new Set(ids).size === ids.length);
           const applied = new Set(decision.versions.mandates.map((m) => m.id));
-          const binding = unexemptibleMandatesFor(
+          const binding = mandatesBinding(
             input.mandates ?? [],
             TENANT,
             input.principal.population,
@@ -43,14 +43,22 @@ describe("mandate scope: who an unexemptible mandate binds", () => {
           ).filter(activeNow);
           for (const m of binding) expect(applied.has(m.id)).toBe(true);
           for (const m of input.mandates ?? [])
-            if (!m.exemptible && applied.has(m.id) && activeNow(m))
+            if (applied.has(m.id) && activeNow(m))
               expect(binding.some((b) => b.id === m.id)).toBe(true);
+          const unexemptible = unexemptibleMandatesFor(
+            input.mandates ?? [],
+            TENANT,
+            input.principal.population,
+            NOW_MS,
+          ).filter(activeNow);
+          expect(unexemptible).toEqual(binding.filter((m) => !m.exemptible));
         },
       ),
       { numRuns: 1000 },
     );
   });
 
+  // Exemptible or not, for a principal moved; only unexemptible ones for one never registered.
   it("finds an escape exactly when a mandate binding the old population misses the new", () => {
     const outOfPolicy = (p: Population) => p === "guest" || p === "integration";
     fc.assert(
@@ -60,13 +68,15 @@ describe("mandate scope: who an unexemptible mandate binds", () => {
         populationArb,
         (mandates, from, to) => {
           const escaped = mandateEscapedByMove(mandates, TENANT, from, to, NOW_MS);
-          const binding = (p: Population) => unexemptibleMandatesFor(mandates, TENANT, p, NOW_MS);
+          const binding = (p: Population) => mandatesBinding(mandates, TENANT, p, NOW_MS);
+          const unexemptible = (p: Population) =>
+            unexemptibleMandatesFor(mandates, TENANT, p, NOW_MS);
           const after = outOfPolicy(to) ? [] : binding(to);
           // Never registered: it may have been decided as any person.
           const before =
             from !== undefined
               ? binding(from)
-              : (["direct", "sso", "api_human"] as const).flatMap(binding);
+              : (["direct", "sso", "api_human"] as const).flatMap(unexemptible);
           expect(escaped !== undefined).toBe(before.some((m) => !after.includes(m)));
           if (outOfPolicy(to)) expect(escaped !== undefined).toBe(before.length > 0);
           if (from === to && !outOfPolicy(to)) expect(escaped).toBeUndefined();

@@ -3,6 +3,25 @@ import { parseTime } from "./time.js";
 import type { Population } from "./vocabulary.js";
 
 /**
+ * The mandates that bind sign-ins of `population` at `tenant`, now or later in their window
+ * (`now` in epoch milliseconds), exemptible or not. No rule reaches a `guest`.
+ */
+export function mandatesBinding(
+  mandates: readonly PlatformMandate[],
+  tenant: string,
+  population: Population,
+  now: number,
+): PlatformMandate[] {
+  if (population === "guest") return [];
+  return mandates.filter(
+    (m) =>
+      (m.scope.tenants === "all" || m.scope.tenants.includes(tenant)) &&
+      (m.scope.populations === undefined || m.scope.populations.includes(population)) &&
+      now < (parseTime(m.activeUntil) ?? Infinity),
+  );
+}
+
+/**
  * The mandates that no exemption excuses and that bind sign-ins of `population` at `tenant`,
  * now or later in their window (`now` in epoch milliseconds). No rule reaches a `guest`.
  */
@@ -12,14 +31,7 @@ export function unexemptibleMandatesFor(
   population: Population,
   now: number,
 ): PlatformMandate[] {
-  if (population === "guest") return [];
-  return mandates.filter(
-    (m) =>
-      !m.exemptible &&
-      (m.scope.tenants === "all" || m.scope.tenants.includes(tenant)) &&
-      (m.scope.populations === undefined || m.scope.populations.includes(population)) &&
-      now < (parseTime(m.activeUntil) ?? Infinity),
-  );
+  return mandatesBinding(mandates, tenant, population, now).filter((m) => !m.exemptible);
 }
 
 /**
@@ -32,11 +44,14 @@ const OUT_OF_POLICY: ReadonlySet<Population> = new Set<Population>(["guest", "in
 const PEOPLE: readonly Population[] = ["direct", "sso", "api_human"];
 
 /**
- * The first mandate that no exemption excuses, binding a principal of `tenant` in population
- * `from` and not reliably binding it in population `to`: moving the principal would escape it,
- * for good and with no approver, which "not exemptible" forbids the tenant. A principal without
- * a population yet (`from` undefined: never registered, so decided as the platform says) may
- * have been decided as any person: registering it where such a mandate does not reach escapes it.
+ * The first mandate binding a principal of `tenant` in population `from` and not reliably
+ * binding it in population `to`: moving the principal would escape it, for good and with no
+ * approver. A mandate that cannot be exempted forbids the tenant that outright; one that can is
+ * excused only by an exemption, bounded and approved by another party, never by a move. A
+ * principal without a population yet (`from` undefined: never registered, so decided as the
+ * platform says) may have been decided as any person: registering it where a mandate that
+ * cannot be exempted does not reach escapes that mandate; registering new principals under
+ * mandates that can be exempted stays the tenant's.
  */
 export function mandateEscapedByMove(
   mandates: readonly PlatformMandate[],
@@ -45,12 +60,10 @@ export function mandateEscapedByMove(
   to: Population,
   now: number,
 ): PlatformMandate | undefined {
-  const after = new Set(
-    OUT_OF_POLICY.has(to) ? [] : unexemptibleMandatesFor(mandates, tenant, to, now),
-  );
+  const after = new Set(OUT_OF_POLICY.has(to) ? [] : mandatesBinding(mandates, tenant, to, now));
   const before =
     from !== undefined
-      ? unexemptibleMandatesFor(mandates, tenant, from, now)
+      ? mandatesBinding(mandates, tenant, from, now)
       : PEOPLE.flatMap((p) => unexemptibleMandatesFor(mandates, tenant, p, now));
   return before.find((m) => !after.has(m));
 }

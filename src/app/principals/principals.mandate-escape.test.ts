@@ -3,8 +3,13 @@
 // rule; issue 2: `guest` is always `not_applicable`) or integrations (a token-based grant needs
 // no MFA), registering as such someone the platform has been deciding as a person, or moving
 // them to a population its scope leaves out. Each would excuse them for good, with no approver
-// and no expiry. Under such a mandate only a platform administrator can do it.
+// and no expiry. Under such a mandate only a platform administrator can do it. A mandate that
+// can be exempted is no different for a move: an exemption excuses someone only for a bounded
+// time and with another party's approval, never one administrator for ever; so moving someone
+// it binds out of its reach is a platform administrator's act too. Registering a new principal
+// (a guest too) under it stays the tenant administrator's.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { Population } from "../../core/vocabulary.js";
 import type { Caller, MandateInput } from "../application.js";
 import { chainOf } from "../audit/audit-chain.js";
 import { openHarness, type Harness } from "../test-support/harness.js";
@@ -73,8 +78,7 @@ describe("principals: moving someone out of an unexemptible mandate's reach", ()
     await expect(makeGuest()).rejects.toMatchObject({ code: "principal.population_locked" });
   });
 
-  it("allows it when no such mandate binds the person", async () => {
-    await mandate({ exemptible: true });
+  it("allows it when no mandate binds the person", async () => {
     expect((await makeGuest()).population).toBe("guest");
   });
 
@@ -185,5 +189,89 @@ describe("principals: moving someone out of an unexemptible mandate's reach", ()
       displayName: "Bob",
     });
     expect(renamed.displayName).toBe("Bob");
+  });
+});
+
+describe("principals: moving someone out of an exemptible mandate's reach", () => {
+  let h: Harness;
+  let tenantAdmin: Caller;
+  let service: Caller;
+  beforeEach(async () => {
+    h = await openHarness();
+    await h.app.tenants.create(h.admin, { id: "acme", name: "Acme" });
+    tenantAdmin = await h.caller(["tenant_admin"], ["acme"]);
+    service = await h.caller(["platform_service"], ["acme"]);
+    await h.app.principals.upsert(tenantAdmin, "acme", "alice", { population: "direct" });
+  });
+  afterEach(() => h.close());
+
+  const exemptibleMandate = (overrides: Partial<MandateInput> = {}) =>
+    h.app.mandates.create(h.admin, {
+      id: "uplift",
+      mandate: {
+        scope: { tenants: "all" },
+        require: { minAal: 2 },
+        exemptible: true,
+        ...overrides,
+      },
+      rationale: "phishing campaign",
+    });
+  const move = (population: Population, caller: Caller = tenantAdmin) =>
+    h.app.principals.upsert(caller, "acme", "alice", { population });
+  const passwordOnly = () =>
+    h.app.decisions.decide(service, "acme", {
+      principal: { id: "alice" },
+      evidence: {
+        events: [{ method: "password", source: "platform", at: h.clock.now().toISOString() }],
+      },
+    });
+
+  it("refuses the tenant administrator a move to guest, and the mandate still binds the person a year on", async () => {
+    await exemptibleMandate();
+    await expect(move("guest")).rejects.toMatchObject({
+      code: "principal.population_locked",
+      message: expect.stringContaining("uplift"),
+    });
+    h.clock.advance(365 * 86_400);
+    expect((await h.app.principals.get(tenantAdmin, "acme", "alice")).population).toBe("direct");
+    expect((await passwordOnly()).outcome).toBe("challenge");
+  });
+
+  it("refuses a move to integration, or to a population its scope leaves out, allows one it covers", async () => {
+    await exemptibleMandate({ scope: { tenants: "all", populations: ["direct", "api_human"] } });
+    for (const population of ["integration", "sso"] as const) {
+      await expect(move(population)).rejects.toMatchObject({
+        code: "principal.population_locked",
+        message: expect.stringContaining(`as ${population}`),
+      });
+    }
+    expect((await move("api_human")).population).toBe("api_human");
+  });
+
+  it("refuses it for a mandate whose window has not opened yet, allows it once it has closed", async () => {
+    await exemptibleMandate({
+      activeFrom: "2026-12-01T00:00:00Z",
+      activeUntil: "2026-12-02T00:00:00Z",
+    });
+    await expect(move("guest")).rejects.toMatchObject({ code: "principal.population_locked" });
+    h.clock.advance(10 * 86_400);
+    expect((await move("guest")).population).toBe("guest");
+  });
+
+  it("lets a platform administrator do it", async () => {
+    await exemptibleMandate();
+    expect((await move("guest", h.admin)).population).toBe("guest");
+    expect((await passwordOnly()).outcome).toBe("not_applicable");
+  });
+
+  it("leaves registering new guests and integrations to the tenant administrator", async () => {
+    await exemptibleMandate();
+    for (const [id, population] of [
+      ["bob", "guest"],
+      ["ci-bot", "integration"],
+    ] as const) {
+      const created = await h.app.principals.upsert(tenantAdmin, "acme", id, { population });
+      expect(created.population).toBe(population);
+    }
   });
 });

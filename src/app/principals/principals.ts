@@ -11,7 +11,7 @@ import { mandatesInForce } from "../mandates/active-mandates.js";
 
 /**
  * Principals: registered and updated by tenant administrators, read by the tenant's roles. Only
- * a platform administrator moves someone out of the reach of a mandate that cannot be exempted.
+ * a platform administrator moves someone out of the reach of a mandate that binds them.
  */
 export function principalUseCases(context: Context): Application["principals"] {
   return {
@@ -110,11 +110,13 @@ async function upsertHeld(
 }
 
 /**
- * A mandate that cannot be exempted binds by tenant and population, and some populations are
- * out of every rule (a guest always, an integration signing in with a token). Moving one of the
- * people it binds where it does not reliably reach, or registering as such someone the platform
- * may have been deciding as a person, would excuse them for good, with no approver and no
- * expiry: only a platform administrator may, and the audit event names who did.
+ * A mandate binds by tenant and population, and some populations are out of every rule (a guest
+ * always, an integration signing in with a token). Moving one of the people a mandate binds (its
+ * window open or still to come) where it does not reliably reach would excuse them for good,
+ * with no approver and no expiry, whether or not the mandate can be exempted: an exemption is
+ * bounded and approved by someone other than who asks for it. Registering as such someone the
+ * platform may have been deciding as a person would do the same for a mandate that cannot be
+ * exempted. Only a platform administrator may, and the audit event names who did.
  */
 async function refuseEscapeFromMandates(
   r: Repositories,
@@ -134,9 +136,12 @@ async function refuseEscapeFromMandates(
     context.clock.now().getTime(),
   );
   if (escaped !== undefined) {
+    const excused = escaped.exemptible
+      ? "can be excused only by an exemption"
+      : "cannot be exempted";
     throw new AppError(
       "principal.population_locked",
-      `Mandate ${escaped.id} cannot be exempted and binds this principal, and would not reliably bind it as ${population}: only a platform administrator can make this change.`,
+      `Mandate ${escaped.id} binds this principal and ${excused}, and would not reliably bind it as ${population}: only a platform administrator can make this change.`,
     );
   }
 }
