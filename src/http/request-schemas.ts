@@ -401,8 +401,10 @@ export const exemptionListQuery = pageQuery.extend({
 
 export const auditListQuery = positionPageQuery.extend({
   type: text(200).optional(),
-  from: time.optional(),
-  to: time.optional(),
+  from: time
+    .optional()
+    .describe("Only events at or after this instant (within years 0000–9999 in UTC)."),
+  to: time.optional().describe("Only events before this instant (within years 0000–9999 in UTC)."),
   format: z.enum(["json", "jsonl"]).optional().describe("`jsonl` exports JSON Lines."),
 });
 

@@ -1,3 +1,4 @@
+import { toCanonicalTime } from "../../core/time.js";
 import { authorize } from "../access/permissions.js";
 import type { Application, AuditVerification } from "../application.js";
 import { transact, type Context } from "../context.js";
@@ -93,6 +94,26 @@ async function createdTenants(
   return found;
 }
 
+/**
+ * `{ [field]: value }` with `value` in UTC, as stored times are written: they compare as text,
+ * and an instant without that text (past year 9999 in UTC, where an offset can carry it) would
+ * compare as garbage, so it is refused (`request.invalid`). Nothing for no value.
+ */
+function utcTime<F extends string>(
+  field: F,
+  value: string | undefined,
+): Partial<Record<F, string>> {
+  if (value === undefined) return {};
+  const utc = toCanonicalTime(value);
+  if (utc === undefined) {
+    throw new AppError(
+      "request.invalid",
+      `${field} must be an ISO 8601 time within years 0000–9999 in UTC.`,
+    );
+  }
+  return { [field]: utc } as Partial<Record<F, string>>;
+}
+
 /** Reading and verifying the audit chains, and signing checkpoints of them. */
 export function auditUseCases(
   context: Context,
@@ -106,9 +127,10 @@ export function auditUseCases(
         throw new AppError("request.invalid", "after must be an audit sequence number.");
       }
       const limit = pageLimit(page.limit);
+      const window = { ...filter, ...utcTime("from", filter.from), ...utcTime("to", filter.to) };
       const items = await transact(context, async (r) => {
         await requireTenant(r, tenant);
-        return r.audit.read(chainOf(tenant), { afterSeq, limit, filter });
+        return r.audit.read(chainOf(tenant), { afterSeq, limit, filter: window });
       });
       const last = items.at(-1);
       return items.length === limit && last !== undefined

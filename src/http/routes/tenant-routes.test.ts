@@ -428,6 +428,43 @@ describe("audit", () => {
     expect(events[0]?.type).toBe("exemption.break_glass_used");
   });
 
+  // Stored times compare as UTC text: an instant written with an offset is the same instant, and
+  // one past year 9999 in UTC has no such text ("+010000-…") and would compare as garbage,
+  // answering every event for a `from` after them all, or none for a `to` after them all.
+  it("filters by a from/to window given with any offset, and refuses an instant past year 9999 in UTC", async () => {
+    const all = await t.call("GET", "/v1/tenants/acme/audit?limit=500", { key: keys.acmeAuditor });
+    const events = all.json<{ items: { seq: number; at: string }[] }>().items;
+    const third = events[2];
+    if (third === undefined) throw new Error("expected events");
+    const offset = new Date(Date.parse(third.at) + 2 * 3600_000)
+      .toISOString()
+      .replace("Z", "+02:00");
+    const window = await t.call(
+      "GET",
+      `/v1/tenants/acme/audit?limit=500&from=${encodeURIComponent(offset)}&to=${encodeURIComponent(offset)}`,
+      { key: keys.acmeAuditor },
+    );
+    expect(window.statusCode, window.body).toBe(200);
+    expect(window.json<{ items: unknown[] }>().items).toEqual([]);
+    const since = await t.call(
+      "GET",
+      `/v1/tenants/acme/audit?limit=500&from=${encodeURIComponent(offset)}`,
+      {
+        key: keys.acmeAuditor,
+      },
+    );
+    expect(since.json<{ items: { seq: number }[] }>().items.map((e) => e.seq)).toEqual(
+      events.filter((e) => e.at >= third.at).map((e) => e.seq),
+    );
+    const late = encodeURIComponent("9999-12-31T23:59:59-23:59");
+    for (const query of [`from=${late}`, `to=${late}`, `from=${late}&format=jsonl`]) {
+      const refused = await t.call("GET", `/v1/tenants/acme/audit?${query}`, {
+        key: keys.acmeAuditor,
+      });
+      expect(codeOf(refused), query).toEqual([400, "request.invalid"]);
+    }
+  });
+
   it("exports the whole chain as JSON Lines, by query or by Accept", async () => {
     const all = await t.call("GET", "/v1/tenants/acme/audit?limit=500", { key: keys.acmeAuditor });
     const count = all.json<{ items: unknown[] }>().items.length;

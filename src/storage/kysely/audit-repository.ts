@@ -150,8 +150,8 @@ export function createAuditRepository(
         .where("seq", ">", afterSeq);
       if (filter.type !== undefined) query = query.where("type", "=", filter.type);
       if (filter.from !== undefined)
-        query = query.where("at", ">=", toTimeText(filter.from, "from"));
-      if (filter.to !== undefined) query = query.where("at", "<", toTimeText(filter.to, "to"));
+        query = query.where("at", ">=", windowBound(filter.from, "from"));
+      if (filter.to !== undefined) query = query.where("at", "<", windowBound(filter.to, "to"));
       const rows = await query.orderBy("seq").limit(literalLimit(limit)).execute();
       return rows.map(toEvent);
     },
@@ -254,4 +254,17 @@ function toEvent(row: Selectable<AuditEventsTable>): AuditEvent {
     prevHash: row.prev_hash,
     hash: row.hash,
   };
+}
+
+/**
+ * A time window's bound as the stored times' text, to compare with them. Past year 9999 in UTC
+ * `toISOString()` writes a six-digit signed year (`+010000-…`), which compares as text with no
+ * relation to the instant: refused, as a programming error (the service refuses such input).
+ */
+function windowBound(value: string, field: string): string {
+  const text = toTimeText(value, field);
+  if (!/^\d{4}-/.test(text)) {
+    throw new RangeError(`${field} is outside years 0000–9999 in UTC: ${JSON.stringify(value)}`);
+  }
+  return text;
 }
