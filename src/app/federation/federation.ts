@@ -1,3 +1,4 @@
+import { RefusalBudget } from "./refusal-budget.js";
 import { openSealed } from "../secrets/open-sealed.js";
 import { evaluate } from "../../core/evaluate.js";
 import type { FederatedEvent } from "../../core/evidence.js";
@@ -83,6 +84,7 @@ export function federationUseCases(
     return federation;
   };
   let lastPurge = 0;
+  const refusals = new RefusalBudget(context.clock);
 
   /** Everything an answer is checked against, read in one transaction. */
   async function loadSignIn<P extends IdpRecord["protocol"]>(
@@ -167,12 +169,17 @@ export function federationUseCases(
   /** The state of one answer: the IdP, the tenant's return URLs, the request it belongs to. */
   type SignIn = Awaited<ReturnType<typeof loadSignIn>>;
 
-  /** Appends `refusal` to the IdP's tenant's chain, in a transaction of its own. */
+  /**
+   * Appends `refusal` to the IdP's tenant's chain, in a transaction of its own, within the IdP's
+   * refusal budget (past it, refusals are counted and the count recorded with the next one).
+   */
   async function auditRefusal(
     idp: IdpRecord,
     refusal: Refusal,
     request: FederationRequestRecord | undefined,
   ): Promise<void> {
+    const admitted = refusals.admit(idp.tenant, idp.id, refusal.reason);
+    if (!admitted.record) return;
     await transact(context, (r) =>
       recordAudit(context, r, {
         tenant: idp.tenant,
@@ -186,6 +193,8 @@ export function federationUseCases(
           ...(refusal.statusSigned === undefined ? {} : { statusSigned: refusal.statusSigned }),
           ...(request === undefined ? {} : { request: request.id }),
           ...principalOf(request),
+          ...(admitted.suppressed === undefined ? {} : { suppressedBefore: admitted.suppressed }),
+          ...(admitted.countedUntil === undefined ? {} : { countedUntil: admitted.countedUntil }),
         },
       }),
     );
