@@ -79,6 +79,9 @@ async function signInAtIdp(
   if (toIdp.kind !== "redirect") throw new Error(`expected a redirect, got ${toIdp.kind}`);
   const back = await t.call("GET", serverPath(peer, await atPeer(peer, toIdp.location)));
   expect(back.statusCode, back.body).toBe(303);
+  // The flow's browser comes back with the answer's id and claims it.
+  const answer = new URL(String(back.headers.location)).searchParams.get("answer") ?? "";
+  expect((await t.app.flows.show("acme", flow, browser, { answer })).kind).toBe("redirect");
   // The IdP's answer is the flow's evidence now: what follows is judged on it.
   const events = (await t.store.read((r) => r.flows.get("acme", flow)))?.events ?? [];
   expect(events.map((e) => e.method)).toEqual(["federated"]);
