@@ -690,6 +690,11 @@ export interface Application {
          * platform administrator lifts it (`principal.shared_login_locked`).
          */
         sharedLogin?: boolean;
+        /**
+         * Binds the principal to one of the tenant's IdPs (only its answers sign it in); null
+         * unbinds; absent keeps the binding as it is.
+         */
+        idp?: string | null;
       },
     ): Promise<PrincipalRecord>;
     get(caller: Caller, tenant: string, id: string): Promise<PrincipalRecord>;

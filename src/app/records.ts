@@ -60,6 +60,12 @@ export interface PrincipalRecord {
    * Absent: not shared.
    */
   readonly sharedLogin?: true;
+  /**
+   * The one IdP of the tenant whose answers may sign the principal in. An OIDC `sub` or a SAML
+   * NameID is unique only at the IdP that issued it: in a tenant with several IdPs, two of them
+   * may name different people alike. Absent: any IdP of the tenant.
+   */
+  readonly idp?: string;
   readonly createdAt: string;
   readonly updatedAt: string;
 }

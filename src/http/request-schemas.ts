@@ -248,6 +248,12 @@ export const upsertPrincipalBody = z.strictObject({
     .describe(
       "A login several people share (seed 001): no exemption excuses it. Absent keeps the mark; only a platform administrator lifts it.",
     ),
+  idp: text(100)
+    .nullable()
+    .optional()
+    .describe(
+      "The one IdP of the tenant whose answers may sign the principal in (an OIDC `sub` or SAML NameID is unique only at its IdP); null unbinds; absent keeps the binding.",
+    ),
 });
 
 /**

@@ -136,6 +136,10 @@ export const principalRecord = z.object({
   population: z.enum(POPULATIONS),
   displayName: z.string().optional(),
   sharedLogin: z.literal(true).optional().describe("A shared login: no exemption excuses it."),
+  idp: z
+    .string()
+    .optional()
+    .describe("The one IdP whose answers may sign the principal in; absent: any of the tenant's."),
   createdAt: time,
   updatedAt: time,
 });

@@ -291,6 +291,15 @@ export function federationUseCases(
       }
       // Drift is about what the IdP says, not about how old this one answer is.
       await observe(r, idp, assessment.claimed, now);
+      // DESIGN invariant 9: a subject is an IdP's own name for someone; a principal bound to one
+      // of the tenant's IdPs is signed in by that IdP's answers only.
+      const bound = (await r.principals.get(idp.tenant, answer.subject))?.idp;
+      if (bound !== undefined && bound !== idp.id) {
+        return new Refusal(
+          "federation.idp_not_bound",
+          "the principal this IdP named signs in at another of the tenant's IdPs",
+        );
+      }
       return undefined;
     });
     if (refusal !== undefined) throw refusal;

@@ -133,7 +133,11 @@ export function flowUseCases(
         r.browserSessions.get(t, p, sha256(browser.cookie)),
       ]),
     );
-    const [tenant, principal, idps, totp, webauthn, recovery, session] = loaded;
+    const [tenant, principal, registered, totp, webauthn, recovery, session] = loaded;
+    // A principal bound to one IdP signs in there only: no other is offered.
+    const idps = registered.filter(
+      (idp) => principal?.idp === undefined || idp.id === principal.idp,
+    );
     if (tenant === undefined) return stop("flow.not_found");
     const shown = {
       id: tenant.id,

@@ -78,6 +78,7 @@ async function upsertHeld(
   ) {
     throw new AppError("principal.shared_login_locked");
   }
+  const idp = await boundIdp(r, tenant, existing, input.idp);
   const now = context.clock.now().toISOString();
   const record: PrincipalRecord = {
     tenant,
@@ -86,6 +87,7 @@ async function upsertHeld(
     ...(input.externalId === undefined ? {} : { externalId: input.externalId }),
     ...(input.displayName === undefined ? {} : { displayName: input.displayName }),
     ...(sharedLogin ? { sharedLogin: true as const } : {}),
+    ...(idp === undefined ? {} : { idp }),
     createdAt: existing?.createdAt ?? now,
     updatedAt: now,
   };
@@ -103,10 +105,30 @@ async function upsertHeld(
       ...(sharedLogin === (existing?.sharedLogin === true)
         ? {}
         : { previousSharedLogin: existing?.sharedLogin === true }),
+      idp: idp ?? null,
+      ...(idp === existing?.idp ? {} : { previousIdp: existing?.idp ?? null }),
     },
   });
   r.changes.announce({ kind: "principal", tenant });
   return record;
+}
+
+/**
+ * The IdP the principal is bound to after the update: `requested` when given (null: none), else
+ * the one it was bound to. A new binding must name an IdP the tenant has.
+ */
+async function boundIdp(
+  r: Repositories,
+  tenant: string,
+  existing: PrincipalRecord | undefined,
+  requested: string | null | undefined,
+): Promise<string | undefined> {
+  if (requested === undefined) return existing?.idp;
+  if (requested === null) return undefined;
+  if (requested !== existing?.idp && (await r.idps.get(tenant, requested)) === undefined) {
+    throw new AppError("request.invalid", `The tenant has no IdP "${requested}" to bind to.`);
+  }
+  return requested;
 }
 
 /**

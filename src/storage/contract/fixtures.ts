@@ -122,6 +122,7 @@ export function fullPrincipal(tenant: string, id: string): PrincipalRecord {
     population: "sso",
     displayName: "Ada Lovelace",
     sharedLogin: true,
+    idp: "corp",
     createdAt: at(0),
     updatedAt: at(60),
   };

@@ -65,6 +65,8 @@ export interface PrincipalsTable {
   display_name: string | null;
   /** 1 for a login several people share (seed 001). */
   shared_login: number;
+  /** The one IdP whose answers may sign the principal in (since 0019); null: any. */
+  idp: string | null;
   created_at: string;
   updated_at: string;
 }

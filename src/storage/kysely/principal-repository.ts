@@ -81,6 +81,7 @@ function principalRow(record: PrincipalRecord): PrincipalsTable {
     population: record.population,
     display_name: record.displayName ?? null,
     shared_login: record.sharedLogin === true ? 1 : 0,
+    idp: record.idp ?? null,
     created_at: toTimeText(record.createdAt, "createdAt"),
     updated_at: toTimeText(record.updatedAt, "updatedAt"),
   };
@@ -94,6 +95,7 @@ function toPrincipal(row: Selectable<PrincipalsTable>): PrincipalRecord {
     population: row.population as Population,
     ...(row.display_name === null ? {} : { displayName: row.display_name }),
     ...(row.shared_login === 1 ? { sharedLogin: true } : {}),
+    ...(row.idp === null ? {} : { idp: row.idp }),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };

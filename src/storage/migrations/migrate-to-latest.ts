@@ -18,6 +18,7 @@ import { webauthnAttestedMigration } from "./0015-webauthn-attested.js";
 import { principalSharedLoginMigration } from "./0016-principal-shared-login.js";
 import { webauthnAttestationRootMigration } from "./0017-webauthn-attestation-root.js";
 import { clientAddressThrottlesMigration } from "./0018-client-address-throttles.js";
+import { principalIdpMigration } from "./0019-principal-idp.js";
 
 /**
  * Every migration, in order. Listed in code rather than read from a folder so that the built
@@ -42,6 +43,7 @@ const migrations: Readonly<Record<string, Migration>> = {
   "0016-principal-shared-login": principalSharedLoginMigration,
   "0017-webauthn-attestation-root": webauthnAttestationRootMigration,
   "0018-client-address-throttles": clientAddressThrottlesMigration,
+  "0019-principal-idp": principalIdpMigration,
 };
 
 const provider: MigrationProvider = {

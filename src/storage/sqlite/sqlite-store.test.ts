@@ -104,6 +104,7 @@ describe("SQLite store", () => {
       "0016-principal-shared-login",
       "0017-webauthn-attestation-root",
       "0018-client-address-throttles",
+      "0019-principal-idp",
     ]);
     expect(await migrateStore(url)).toEqual([]);
     const store = await openStore(url, { migrate: false });
