@@ -22,7 +22,7 @@ import {
   wrongCode,
   type EnrolledTotp,
 } from "../test-support/totp-principals.js";
-import { CLIENT_ADDRESS_SCOPE, VERIFICATION_THROTTLE_DEFAULTS } from "./verification-throttle.js";
+import { VERIFICATION_THROTTLE_DEFAULTS } from "./verification-throttle.js";
 
 // Many verifications per test: generous limits for a loaded machine (no timing is asserted).
 vi.setConfig({ testTimeout: 120_000, hookTimeout: 120_000 });
@@ -60,11 +60,7 @@ describeOnPostgres(
       first.clock.advance(60);
       return enrolled;
     };
-    /** A key's row: a client address's is the platform's, a principal's its tenant's. */
-    const row = (key: string) =>
-      first.store.read((r) =>
-        r.verificationThrottles.get(key.startsWith("client:") ? CLIENT_ADDRESS_SCOPE : "acme", key),
-      );
+    const row = (key: string) => first.store.read((r) => r.verificationThrottles.get("acme", key));
     const codes = (outcomes: readonly { code: string }[]) => outcomes.map((o) => o.code);
 
     beforeAll(async () => {

@@ -12,7 +12,7 @@ import {
   wrongCode,
   type EnrolledTotp,
 } from "../test-support/totp-principals.js";
-import { CLIENT_ADDRESS_SCOPE, VERIFICATION_THROTTLE_DEFAULTS } from "./verification-throttle.js";
+import { VERIFICATION_THROTTLE_DEFAULTS } from "./verification-throttle.js";
 
 // Many verifications per test: generous limits for a loaded machine (no timing is asserted).
 vi.setConfig({ testTimeout: 60_000, hookTimeout: 60_000 });
@@ -24,9 +24,7 @@ describe("a success from an address", () => {
   let victims: EnrolledTotp[];
   const address = "198.51.100.7";
   const clientState = () =>
-    h.store.transaction((r) =>
-      r.verificationThrottles.get(CLIENT_ADDRESS_SCOPE, `client:${address}`),
-    );
+    h.store.transaction((r) => r.verificationThrottles.get("acme", `client:${address}`));
 
   beforeEach(async () => {
     h = await openHarness();

@@ -18,7 +18,6 @@ import {
   type EnrolledTotp,
 } from "../test-support/totp-principals.js";
 import {
-  CLIENT_ADDRESS_SCOPE,
   throttleRetentionSeconds,
   VERIFICATION_THROTTLE_DEFAULTS,
 } from "./verification-throttle.js";
@@ -69,16 +68,12 @@ describeOnPostgres(
               `principal:${totp.principal}`,
               failure,
             );
-            await r.verificationThrottles.recordFailure(
-              CLIENT_ADDRESS_SCOPE,
-              `client:${address(n)}`,
-              failure,
-            );
+            await r.verificationThrottles.recordFailure("acme", `client:${address(n)}`, failure);
           }
         }
         for (let k = 0; k < 1500; k += 1) {
           await r.verificationThrottles.recordFailure(
-            CLIENT_ADDRESS_SCOPE,
+            "acme",
             `client:203.0.${String(k >> 8)}.${String(k & 255)}`,
             failure,
           );
@@ -126,14 +121,12 @@ describeOnPostgres(
           found.push(
             (await r.verificationThrottles.get("acme", `principal:${totp.principal}`))
               ?.consecutiveFailures,
-            (await r.verificationThrottles.get(CLIENT_ADDRESS_SCOPE, `client:${address(n)}`))
+            (await r.verificationThrottles.get("acme", `client:${address(n)}`))
               ?.consecutiveFailures,
           );
         }
         for (const spray of ["client:203.0.0.0", "client:203.0.2.255", "client:203.0.5.219"]) {
-          found.push(
-            (await r.verificationThrottles.get(CLIENT_ADDRESS_SCOPE, spray))?.consecutiveFailures,
-          );
+          found.push((await r.verificationThrottles.get("acme", spray))?.consecutiveFailures);
         }
         return found;
       });

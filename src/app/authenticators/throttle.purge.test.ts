@@ -81,9 +81,7 @@ describe("the purge of throttle rows", () => {
     expect((await verifyWith(h, service, alice, rightCode(h, alice), "198.51.100.7")).code).toBe(
       "accepted",
     );
-    expect(await row(CLIENT_ADDRESS_SCOPE, "client:198.51.100.7")).toMatchObject({
-      consecutiveFailures: 7,
-    });
+    expect(await row("acme", "client:198.51.100.7")).toMatchObject({ consecutiveFailures: 7 });
 
     // Past every window but within the retention, nothing goes.
     h.clock.advance(2 * DAY);
@@ -91,7 +89,7 @@ describe("the purge of throttle rows", () => {
     h.clock.advance(60);
     await verifyWith(h, service, carol, rightCode(h, carol));
     expect(await row("acme", "principal:alice")).toBeDefined();
-    expect(await row(CLIENT_ADDRESS_SCOPE, "client:198.51.100.7")).toBeDefined();
+    expect(await row("acme", "client:198.51.100.7")).toBeDefined();
 
     // Past the retention: Alice's next attempt purges her rows first, then counts from zero,
     // as Bob's first attempts from a new address do.
@@ -115,8 +113,8 @@ describe("the purge of throttle rows", () => {
     expect(await stateOf("acme", "principal:alice")).toStrictEqual(
       await stateOf("acme", "principal:bob"),
     );
-    expect(await stateOf(CLIENT_ADDRESS_SCOPE, "client:198.51.100.7")).toStrictEqual(
-      await stateOf(CLIENT_ADDRESS_SCOPE, "client:198.51.100.8"),
+    expect(await stateOf("acme", "client:198.51.100.7")).toStrictEqual(
+      await stateOf("acme", "client:198.51.100.8"),
     );
     const failures = await h.app.audit.list(
       h.admin,
@@ -140,29 +138,33 @@ describe("the purge of throttle rows", () => {
       h.store.transaction((r) =>
         r.verificationThrottles.recordFailure(tenant, key, { at: old, forgetBefore: old }),
       );
+    await stale("acme", "client:203.0.113.1");
+    await stale("beta", "client:203.0.113.1");
     await stale(CLIENT_ADDRESS_SCOPE, "client:203.0.113.1");
     await stale("beta", "principal:erin");
     // Beta's principal failed a moment ago: its row holds a count that counts.
     const dave = await enrolTotp(h, service, "beta", "dave");
     await verifyWith(h, service, dave, wrongCode(h, dave), "203.0.113.2");
     const daveBefore = await row("beta", "principal:dave");
-    const clientBefore = await row(CLIENT_ADDRESS_SCOPE, "client:203.0.113.2");
+    const clientBefore = await row("beta", "client:203.0.113.2");
     expect(daveBefore).toMatchObject({ consecutiveFailures: 1 });
 
     await verifyWith(h, service, carol, rightCode(h, carol));
+    expect(await row("acme", "client:203.0.113.1")).toBeUndefined();
+    expect(await row("beta", "client:203.0.113.1")).toBeUndefined();
     expect(await row(CLIENT_ADDRESS_SCOPE, "client:203.0.113.1")).toBeUndefined();
     expect(await row("beta", "principal:erin")).toBeUndefined();
     expect(await row("beta", "principal:dave")).toStrictEqual(daveBefore);
-    expect(await row(CLIENT_ADDRESS_SCOPE, "client:203.0.113.2")).toStrictEqual(clientBefore);
+    expect(await row("beta", "client:203.0.113.2")).toStrictEqual(clientBefore);
 
     // Within the minute nothing more is purged; after it, the next verification purges.
-    await stale(CLIENT_ADDRESS_SCOPE, "client:203.0.113.3");
+    await stale("acme", "client:203.0.113.3");
     h.clock.advance(59);
     await verifyWith(h, service, carol, wrongCode(h, carol));
-    expect(await row(CLIENT_ADDRESS_SCOPE, "client:203.0.113.3")).toBeDefined();
+    expect(await row("acme", "client:203.0.113.3")).toBeDefined();
     h.clock.advance(1);
     await verifyWith(h, service, carol, wrongCode(h, carol));
-    expect(await row(CLIENT_ADDRESS_SCOPE, "client:203.0.113.3")).toBeUndefined();
+    expect(await row("acme", "client:203.0.113.3")).toBeUndefined();
   });
 });
 
@@ -210,7 +212,7 @@ describe("the purge under a policy with long waits", () => {
     const rows = () =>
       h.store.transaction(async (r) => [
         await r.verificationThrottles.get("acme", "principal:erin"),
-        await r.verificationThrottles.get(CLIENT_ADDRESS_SCOPE, "client:192.0.2.9"),
+        await r.verificationThrottles.get("acme", "client:192.0.2.9"),
       ]);
     h.clock.advance(31 * DAY);
     expect(await throttle.purgeIfDue()).toBeGreaterThanOrEqual(1);

@@ -7,11 +7,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { outcomeOf } from "../test-support/totp-principals.js";
 import { openEveryMethod, type EveryMethod } from "../test-support/every-method.js";
-import {
-  backoffSeconds,
-  CLIENT_ADDRESS_SCOPE,
-  VERIFICATION_THROTTLE_DEFAULTS,
-} from "./verification-throttle.js";
+import { backoffSeconds, VERIFICATION_THROTTLE_DEFAULTS } from "./verification-throttle.js";
 
 const { principal: PRINCIPAL } = VERIFICATION_THROTTLE_DEFAULTS;
 const WAIT = backoffSeconds(PRINCIPAL, 6);
@@ -124,7 +120,7 @@ describe("the client address on the new paths", () => {
     await m.fail("recovery_code", "2001:db8:1:2:ffff::1");
     await m.fail("totp", "2001:db8:1:2::99");
     const client = await m.w.h.store.read((r) =>
-      r.verificationThrottles.get(CLIENT_ADDRESS_SCOPE, "client:2001:db8:1:2::/64"),
+      r.verificationThrottles.get("acme", "client:2001:db8:1:2::/64"),
     );
     expect(client).toMatchObject({ consecutiveFailures: 3 });
     const failed = (await m.w.audit()).filter((e) =>

@@ -15,6 +15,10 @@
  * and then `guard` again in the transaction that records the outcome, so that attempts that
  * were admitted together still queue on the principal's row and see each other's failures.
  *
+ * A client address is the caller's word, so it counts only as far as the caller reaches
+ * ({@link addressScopeOf}): platform-wide when the platform's own backend (a key of every tenant)
+ * reports it, else in the attempt's tenant. A principal counts in its tenant.
+ *
  * A verification use case also calls {@link VerificationThrottle.purgeIfDue} before its
  * transaction, so that rows which hold nothing any more are deleted (the table would otherwise
  * keep one row per principal and per client address ever seen).
@@ -90,13 +94,25 @@ export interface VerificationAttempt {
   readonly tenant: string;
   readonly principal: string;
   /**
-   * The end user's IP address as the platform saw it, checked with {@link checkClientAddress};
+   * The end user's IP address as the caller reports it, checked with {@link checkClientAddress};
    * without it only the principal's limit applies.
    */
   readonly clientAddress?: string;
+  /**
+   * Where the address's failures count, by who reports it ({@link addressScopeOf}): `platform`,
+   * on one row for every tenant, only when the platform's own backend vouches for the address;
+   * `tenant` (also when absent), in the attempt's tenant.
+   */
+  readonly addressScope?: AddressScope;
   /** The caller's id, recorded as the actor of lock and unlock events. */
   readonly actor: string;
 }
+
+/**
+ * Where a client address's failures are counted: `platform` on one row for the whole platform
+ * ({@link CLIENT_ADDRESS_SCOPE}), `tenant` on a row of the attempt's tenant.
+ */
+export type AddressScope = "platform" | "tenant";
 
 /** Why an attempt is refused before anything is checked. */
 export type ThrottleRefusal =
@@ -108,8 +124,9 @@ export interface FailureCount {
   /** The principal's failures in a row (every method). */
   readonly principalFailures: number;
   /**
-   * The client address's failures in a row on the whole platform (every tenant), when one was
-   * given: what its backoff is judged on.
+   * The client address's failures in a row in the attempt's address scope (its tenant, or the
+   * whole platform when the platform's backend reported it), when one was given: what its
+   * backoff is judged on.
    */
   readonly clientFailures?: number;
   /** True when this failure locked the principal. */
@@ -188,7 +205,8 @@ const lastPurges = new WeakMap<Store, number>();
 
 /**
  * The attempt of `caller` on `principal`'s behalf, from `clientAddress` when the request names
- * one (checked with {@link checkClientAddress}: `request.invalid` otherwise).
+ * one (checked with {@link checkClientAddress}: `request.invalid` otherwise), counted in the
+ * address scope of `caller` ({@link addressScopeOf}).
  */
 export function verificationAttempt(
   caller: Caller,
@@ -200,17 +218,34 @@ export function verificationAttempt(
     tenant,
     principal,
     actor: caller.id,
-    ...(clientAddress === undefined ? {} : { clientAddress: checkClientAddress(clientAddress) }),
+    ...(clientAddress === undefined
+      ? {}
+      : { clientAddress: checkClientAddress(clientAddress), addressScope: addressScopeOf(caller) }),
   };
 }
 
 /**
- * The scope of client-address throttle rows: the platform's, not a tenant's, so that an address's
- * failures count across tenants (a spray over many tenants gets the free failures of one). No
- * tenant id can take it: a tenant id is lowercase letters, digits and hyphens (tenants.ts).
- * Principal rows are kept under their tenant. Migration 0018 moved the earlier address rows here.
+ * Where the client addresses that `caller` reports count. The address is the caller's word, and
+ * counts only as far as the caller's reach: a key that reaches every tenant (the platform's own
+ * backend) counts it platform-wide, so that a spray over many tenants gets the free failures of
+ * one; any other key counts it in the attempt's tenant, so that a tenant's backend can neither
+ * throttle an address for other tenants' users (reporting failures "from" their office) nor read
+ * their failures in its audit's `clientFailures` or its `retryAfter`.
+ */
+export function addressScopeOf(caller: Pick<Caller, "tenants">): AddressScope {
+  return caller.tenants === "all" ? "platform" : "tenant";
+}
+
+/**
+ * The scope of platform-wide client-address throttle rows, which no tenant id can take (a tenant
+ * id is lowercase letters, digits and hyphens: tenants.ts). Principal rows, and the address rows
+ * of a caller that reaches only some tenants, are kept under the attempt's tenant.
  */
 export const CLIENT_ADDRESS_SCOPE = "*";
+
+/** The scope (a tenant, or {@link CLIENT_ADDRESS_SCOPE}) of the attempt's client-address row. */
+const clientScope = (attempt: VerificationAttempt): string =>
+  attempt.addressScope === "platform" ? CLIENT_ADDRESS_SCOPE : attempt.tenant;
 
 /** The throttle key of a principal. */
 export const principalKey = (principal: string): string => `principal:${principal}`;
@@ -338,7 +373,7 @@ export function verificationThrottle(
         attempt.clientAddress === undefined
           ? undefined
           : await r.verificationThrottles.claim(
-              CLIENT_ADDRESS_SCOPE,
+              clientScope(attempt),
               clientKey(attempt.clientAddress),
             );
       if (state.lockedAt !== undefined) {
@@ -379,7 +414,7 @@ export function verificationThrottle(
         const client =
           clientAddress === undefined
             ? undefined
-            : await r.verificationThrottles.get(CLIENT_ADDRESS_SCOPE, clientKey(clientAddress));
+            : await r.verificationThrottles.get(clientScope(attempt), clientKey(clientAddress));
         const until = state?.lockExpiresAt;
         const lockHolds =
           state?.lockedAt !== undefined &&
@@ -428,7 +463,7 @@ export function verificationThrottle(
       const clientFailures =
         attempt.clientAddress === undefined
           ? undefined
-          : await count(CLIENT_ADDRESS_SCOPE, clientKey(attempt.clientAddress), policy.client);
+          : await count(clientScope(attempt), clientKey(attempt.clientAddress), policy.client);
       // Audited after every throttle row is written: rows first, the audit chain's head last,
       // in every transaction, so that two of them never wait for each other (PostgreSQL).
       if (locked) {
