@@ -1,10 +1,9 @@
 import { sql, SqliteAdapter, type Kysely, type Migration, type RawBuilder } from "kysely";
 
 /**
- * The scope under which client-address throttle rows are kept: one for the whole platform, so that
- * an address's failures count across tenants. No tenant id can take it (a tenant id is lowercase
- * letters, digits and hyphens). Repeated here as written, not imported, so that the migration
- * keeps meaning what it did.
+ * The platform-wide scope of client-address throttle rows (an address reported by a key of every
+ * tenant). No tenant id can take it (a tenant id is lowercase letters, digits and hyphens).
+ * Repeated here as written, not imported, so that the migration keeps meaning what it did.
  */
 const ADDRESS_SCOPE = "*";
 
@@ -60,14 +59,19 @@ async function rebuild(db: Kysely<unknown>, referencesTenants: boolean, rows: Ra
 }
 
 /**
- * A client address's throttle row is the platform's, no longer a tenant's: its failures count
- * across tenants, so that spraying guesses over many tenants buys no more than over many
- * principals of one. The rows of an address move to the scope {@link ADDRESS_SCOPE}, which is no
- * tenant, so the table's tenant no longer references tenants (every use case checks its tenant
- * before it touches a throttle row). An address's rows in several tenants merge into one: their
- * failures added up (what the address did, all of it), the latest of each time kept. Principal
- * rows stay as they are. Undone, address rows are dropped (they are no tenant's; a count lost
- * starts again from zero, as after a quiet hour) and the reference comes back.
+ * Client-address throttle rows may belong to the platform-wide scope {@link ADDRESS_SCOPE}, which
+ * is no tenant (an address reported by a key of every tenant counts there), so the table's tenant
+ * no longer references tenants (every use case checks its tenant before it touches a throttle
+ * row). Every row is copied as it is: a client address's row of a tenant is still that tenant's
+ * count (a key of some tenants counts the addresses it reports in the attempt's tenant), and
+ * adding up an address's rows of several tenants would count failures long forgotten (their
+ * latest time kept) as fresh ones. The platform scope starts empty. Undone, its rows are dropped
+ * (they are no tenant's; a count lost starts again from zero, as after a quiet hour) and the
+ * reference comes back.
+ *
+ * The rebuild is all or nothing: migrations run in a transaction on both stores (SQLite's DDL is
+ * transactional, and the store's dialect tells Kysely's migrator so), so a migration that dies
+ * after the rename leaves the table as it was.
  */
 export const clientAddressThrottlesMigration: Migration = {
   async up(db: Kysely<unknown>): Promise<void> {
@@ -76,12 +80,7 @@ export const clientAddressThrottlesMigration: Migration = {
       false,
       sql`SELECT tenant, throttle_key, consecutive_failures, next_attempt_at, locked_at,
           lock_expires_at, last_failure_at, last_success_at
-        FROM verification_throttles_old WHERE throttle_key NOT LIKE 'client:%'
-        UNION ALL
-        SELECT ${sql.lit(ADDRESS_SCOPE)}, throttle_key, CAST(sum(consecutive_failures) AS integer),
-          max(next_attempt_at), max(locked_at), max(lock_expires_at), max(last_failure_at),
-          max(last_success_at)
-        FROM verification_throttles_old WHERE throttle_key LIKE 'client:%' GROUP BY throttle_key`,
+        FROM verification_throttles_old`,
     );
   },
 

@@ -24,7 +24,7 @@ import { principalIdpMigration } from "./0019-principal-idp.js";
  * Every migration, in order. Listed in code rather than read from a folder so that the built
  * package needs no file-system layout and bundles cannot drop one.
  */
-const migrations: Readonly<Record<string, Migration>> = {
+export const migrations: Readonly<Record<string, Migration>> = {
   "0001-initial": initialMigration,
   "0002-federation": federationMigration,
   "0003-authenticators": authenticatorsMigration,
