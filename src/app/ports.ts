@@ -33,6 +33,13 @@ export interface Clock {
  */
 export const INSTANCE_CLOCK_DRIFT_SECONDS = 300;
 
+/**
+ * The last instant a store keeps as a time: the end of the year 9999 in UTC. Past it ISO 8601
+ * writes a six-digit signed year (`+010000-…`), which no longer sorts as a time, and the stores
+ * refuse it.
+ */
+export const LAST_STORABLE_TIME_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
 /** The source of identifiers and secrets. */
 export interface Random {
   /** A new unique id with a readable prefix, e.g. `dec_…`. */

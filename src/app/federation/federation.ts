@@ -11,7 +11,11 @@ import { readStore, recordAudit, transact, type Context } from "../context.js";
 import { decideAndRecord, type DecisionServices } from "../decisions/decisions.js";
 import { AppError } from "../errors.js";
 import { MAX_CLOCK_SKEW_SECONDS } from "../idps/idps.js";
-import { INSTANCE_CLOCK_DRIFT_SECONDS, type Repositories } from "../ports.js";
+import {
+  INSTANCE_CLOCK_DRIFT_SECONDS,
+  LAST_STORABLE_TIME_MS,
+  type Repositories,
+} from "../ports.js";
 import type { FederationRequestRecord, IdpRecord } from "../records.js";
 import { observeIdp } from "./drift.js";
 import { holdIdpAnswer, flowUrl } from "../flows/flow-records.js";
@@ -38,6 +42,19 @@ const FORCE_AUTHN_BELOW_SECONDS = 3600;
  * (the purge runs on whichever instance's clock, perhaps one ahead).
  */
 const PROOF_KEPT_BEYOND_EXPIRY_MS = (MAX_CLOCK_SKEW_SECONDS + INSTANCE_CLOCK_DRIFT_SECONDS) * 1000;
+
+/**
+ * Until when a one-time proof expiring at `expiresAt` stays claimed: {@link
+ * PROOF_KEPT_BEYOND_EXPIRY_MS} past it, but no later than the store can say
+ * ({@link LAST_STORABLE_TIME_MS}). An answer valid to the end of the year 9999 (an OIDC `exp` of
+ * 253402300799, a SAML NotOnOrAfter of 9999-12-31T23:59:59Z) is claimed to the last storable
+ * instant, kept as good as for ever, and judged as any other; unclamped, its claim's time was
+ * past what a time in the store can be, and the answer failed as a store outage.
+ */
+function proofKeptUntil(expiresAt: Date): string {
+  const until = Math.min(expiresAt.getTime() + PROOF_KEPT_BEYOND_EXPIRY_MS, LAST_STORABLE_TIME_MS);
+  return new Date(until).toISOString();
+}
 
 /** What the IdP answered, once its verifier accepted it. */
 interface VerifiedAnswer {
@@ -283,9 +300,7 @@ export function federationUseCases(
       ) {
         return new Refusal("federation.request_unknown", "the sign-in was completed already");
       }
-      const keptUntil = new Date(
-        answer.proof.expiresAt.getTime() + PROOF_KEPT_BEYOND_EXPIRY_MS,
-      ).toISOString();
+      const keptUntil = proofKeptUntil(answer.proof.expiresAt);
       if (!(await r.oneTimeProofs.claim(answer.proof.scope, answer.proof.key, keptUntil))) {
         return new Refusal("federation.replayed", "this assertion or nonce was used before");
       }

@@ -8,8 +8,10 @@
 // (`oidc.claim_unusable`, `saml.value_unusable`), answered and audited as every other refused
 // answer (400 `federation.rejected`), never decided, the same on both stores. XML cannot carry
 // U+0000 or a lone surrogate, even as a character reference: SAML already refused those as
-// `saml.malformed`, pinned here too. End to end through the HTTP server, against the real
-// samlify IdP and a stub OIDC IdP on loopback that signs real ID tokens.
+// `saml.malformed`, pinned here too. An answer valid to the very end of the year 9999 is judged
+// as any other: its one-time claim, kept a while past its expiry, is kept to the last instant a
+// store can hold (it was carried past it, and answered 503). End to end through the HTTP server,
+// against the real samlify IdP and a stub OIDC IdP on loopback that signs real ID tokens.
 import { randomBytes } from "node:crypto";
 import type { LightMyRequestResponse } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -208,6 +210,14 @@ for (const { name, skip, open } of stores) {
         expect(String(response.headers.location)).toContain("decision=");
       });
 
+      // The one-time claim is kept a while past the answer's expiry: an expiry at the very end of
+      // the year 9999 must not carry it past what a time in the store can say (503 before).
+      it("decides an OIDC sign-in whose ID token expires at the last second of the year 9999", async () => {
+        const response = await oidcCallback({ exp: 253_402_300_799 });
+        expect(response.statusCode, response.body).toBe(303);
+        expect(String(response.headers.location)).toContain("decision=");
+      });
+
       it.each([
         ["a NUL in sub", { sub: "al\u0000ice" }, "sub holds U+0000 (NUL)"],
         ["a NUL in acr", { acr: `${REFEDS_MFA}\u0000` }, "acr holds U+0000 (NUL)"],
@@ -244,6 +254,17 @@ for (const { name, skip, open } of stores) {
           nameId: "n".repeat(1024),
           classRefXml: "c".repeat(512),
           sessionIndex: "i".repeat(512),
+        });
+        expect(response.statusCode, response.body).toBe(303);
+        expect(String(response.headers.location)).toContain("decision=");
+      });
+
+      it("decides a SAML sign-in whose assertion is valid until the last second of the year 9999", async () => {
+        const response = await samlAnswer({
+          tags: {
+            SubjectConfirmationDataNotOnOrAfter: "9999-12-31T23:59:59Z",
+            ConditionsNotOnOrAfter: "9999-12-31T23:59:59.999Z",
+          },
         });
         expect(response.statusCode, response.body).toBe(303);
         expect(String(response.headers.location)).toContain("decision=");
