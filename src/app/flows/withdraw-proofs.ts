@@ -11,9 +11,9 @@ export interface WithdrawnProofs {
 /**
  * Withdraws what a principal proved before one of its authenticators changed (removed, or its
  * recovery codes revoked or replaced): the browser sessions that remember it end, and the flows
- * it still has open forget what was verified in them and move to a new version, so that neither
- * a later flow nor one that completes after the change counts it. Runs in the change's own
- * transaction. The flows go first: on PostgreSQL a flow completing at the same moment holds its
+ * it still has open forget what was verified in them (their events, and an IdP's answer held for
+ * their browser to claim) and move to a new version, so that neither a later flow nor one that
+ * completes after the change counts it. Runs in the change's own transaction. The flows go first: on PostgreSQL a flow completing at the same moment holds its
  * row until it commits, so it either commits first, and the session it wrote is ended here, or
  * finds its flow moved on and completes nothing.
  */
@@ -25,8 +25,11 @@ export async function withdrawProofs(
 ): Promise<WithdrawnProofs> {
   let flowsReset = 0;
   for (const flow of await r.flows.pendingOf(tenant, principal)) {
+    // An IdP's answer held for the flow's browser was verified before the change too: it goes
+    // with the rest, else the browser claims it afterwards and completes the flow.
+    const { idpAnswer: _held, ...kept } = flow;
     const reset = {
-      ...flow,
+      ...kept,
       events: [],
       // A verification under way now adds nothing when it ends (addFlowEvent compares this).
       withdrawals: (flow.withdrawals ?? 0) + 1,

@@ -5,7 +5,9 @@
  * platform verifies the token with `jose` and the published JWKS (DESIGN invariants 3, 7, 9).
  * Also: a browser's remembered IdP evidence earning new codes after the tenant removed or
  * re-registered that IdP (its keys leaked, say; DESIGN invariant 1), and an answer verified under
- * a registration that was removed or replaced while it was on its way to a pending flow.
+ * a registration that was removed or replaced while it was on its way to a pending flow. And an
+ * answer held for a flow's browser when the principal's proofs are withdrawn (an authenticator
+ * removed, recovery codes revoked): the flow forgets it, as it forgets what was verified in it.
  */
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from "jose";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -200,10 +202,29 @@ describe("a hosted flow through the tenant's OIDC IdP", () => {
   });
 });
 
-describe("a browser's remembered IdP evidence once the tenant stops trusting the IdP", () => {
-  const codeIn = (screen: FlowScreen): string | null =>
-    screen.kind === "redirect" ? new URL(screen.location).searchParams.get("code") : null;
+const codeIn = (screen: FlowScreen): string | null =>
+  screen.kind === "redirect" ? new URL(screen.location).searchParams.get("code") : null;
 
+describe("an IdP answer held for a flow when the principal's proofs are withdrawn", () => {
+  it("does not complete a flow with an answer held before the principal's recovery codes were revoked", async () => {
+    await acme();
+    await t.app.recoveryCodes.generate(await t.app.authenticate(service), "acme", "carol");
+    const caller = await t.app.authenticate(admin);
+    const flow = await createFlow();
+    const screen = await viaIdp(flow, MFA, () =>
+      t.app.recoveryCodes.revoke(caller, "acme", "carol"),
+    );
+    expect(codeIn(screen)).toBeNull();
+    expect(screen).toMatchObject({ kind: "challenge", options: [{ kind: "idp", idp: "corp" }] });
+    const [revoked] = await auditOf(t, admin, "acme", "recovery_code.revoked");
+    expect(revoked?.payload).toMatchObject({ flowsReset: 1 });
+    expect(await auditOf(t, admin, "acme", "flow.verified")).toEqual([]);
+    // A sign-in at the IdP after the change counts.
+    expect(codeIn(await viaIdp(flow, MFA))).not.toBeNull();
+  });
+});
+
+describe("a browser's remembered IdP evidence once the tenant stops trusting the IdP", () => {
   /** A sign-in with MFA at the IdP completes a flow; a second flow reuses it without asking. */
   async function remembered(): Promise<void> {
     await acme();
