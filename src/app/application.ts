@@ -493,17 +493,24 @@ export interface Application {
           readonly maxAgeSeconds: number | null;
           readonly forceAuthn: boolean;
         };
+        /** The browser's client address: its share of the refusal budget (see samlResponse). */
+        clientAddress?: string | undefined;
       },
     ): Promise<FederationRedirect>;
+    /**
+     * `clientAddress`, when known, is where the answer came from: of the refusals audited one by
+     * one per tenant, IdP and minute, one address gets a share only, its further ones counted.
+     */
     samlResponse(
       tenant: string,
       idp: string,
-      input: { samlResponse: string; relayState?: string },
+      input: { samlResponse: string; relayState?: string; clientAddress?: string | undefined },
     ): Promise<FederationRedirect>;
+    /** `clientAddress`: as for samlResponse. */
     oidcCallback(
       tenant: string,
       idp: string,
-      input: { callbackUrl: string; state?: string },
+      input: { callbackUrl: string; state?: string; clientAddress?: string | undefined },
     ): Promise<FederationRedirect>;
   };
 

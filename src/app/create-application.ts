@@ -29,7 +29,7 @@ import { flowUseCases } from "./flows/flows.js";
 import { idpUseCases } from "./idps/idps.js";
 import { mandateUseCases } from "./mandates/mandates.js";
 import { policyUseCases } from "./policies/policies.js";
-import type { Clock, Random, SecretHasher, SecretSealer, Store } from "./ports.js";
+import type { Clock, Random, SecretHasher, SecretSealer, Store, Timers } from "./ports.js";
 import { principalUseCases } from "./principals/principals.js";
 import { tenantUseCases } from "./tenants/tenants.js";
 
@@ -38,6 +38,8 @@ export interface ApplicationParts {
   readonly store: Store;
   readonly clock: Clock;
   readonly random: Random;
+  /** Runs work later (a minute's count of unrecorded refusals, say); by default {@link systemTimers}. */
+  readonly timers?: Timers;
   readonly settings?: AppSettings;
   /**
    * Seals secrets at rest (TOTP seeds); the federation parts carry the same sealer. Without it
@@ -63,6 +65,17 @@ export interface ApplicationParts {
    */
   readonly publicUrl?: string;
 }
+
+/** Node.js timers, unref'd: a task waiting keeps no process alive. */
+export const systemTimers: Timers = {
+  after(ms, task) {
+    const timer = setTimeout(() => void task(), ms);
+    timer.unref();
+    return () => {
+      clearTimeout(timer);
+    };
+  },
+};
 
 /** Builds the application's use cases over a store, a clock and a source of randomness. */
 export function createApplication(parts: ApplicationParts): Application & { close(): void } {
@@ -95,7 +108,13 @@ export function createApplication(parts: ApplicationParts): Application & { clos
   const webauthnSettings = new WebAuthnSettingsCache(parts.store, parts.clock);
   const webauthn = webauthnUseCases(context, parts.webauthn, webauthnSettings);
   const signIns = new SignInSettingsCache(parts.store, parts.clock);
-  const federation = federationUseCases(context, services, parts.federation, signIns);
+  const { close: closeFederation, ...federation } = federationUseCases(
+    context,
+    services,
+    parts.federation,
+    signIns,
+    parts.timers ?? systemTimers,
+  );
   return {
     authenticate: (secret) => authenticate(context, keys, secret),
     apiKeys: apiKeyUseCases(context, keys),
@@ -148,6 +167,7 @@ export function createApplication(parts: ApplicationParts): Application & { clos
       keys.close();
       webauthnSettings.close();
       signIns.close();
+      closeFederation();
     },
   };
 }

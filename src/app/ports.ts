@@ -28,6 +28,18 @@ export interface Clock {
 }
 
 /**
+ * Runs work later, on this instance. Tests pass timers they run by hand; nothing calls
+ * `setTimeout` directly.
+ */
+export interface Timers {
+  /**
+   * Runs `task` once, about `ms` from now, without keeping the process alive for it; returns
+   * what cancels it. `task` handles its own failures.
+   */
+  after(ms: number, task: () => Promise<void>): () => void;
+}
+
+/**
  * How far apart the clocks of the instances sharing a store may drift. A rule that compares
  * instants written by different instances allows this much, on the side of refusing.
  */

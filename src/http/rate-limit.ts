@@ -1,11 +1,13 @@
-import { BlockList, isIPv4, isIPv6 } from "node:net";
 import rateLimit from "@fastify/rate-limit";
+import { isInternalAddress } from "../app/internal-address.js";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { FLOW_ASSET_PATH } from "../pages/assets.js";
 import { problemResponse, responseHeader } from "./add-route.js";
 import { HttpProblem, PROBLEM_MEDIA_TYPE, renderProblem } from "./problem.js";
 import { requestTarget } from "./request-target.js";
 import { wantsJson } from "./routes/federation-routes.js";
+
+export { isInternalAddress };
 
 /**
  * The per-client-address limit on the routes that anyone on the internet reaches without an API
@@ -94,43 +96,6 @@ export function isRateLimited(route: string | undefined): boolean {
   if (route === undefined) return false;
   if (route.startsWith("/v1/") || PROBES.has(route)) return false;
   return !route.startsWith(FLOW_ASSET_PATH);
-}
-
-/**
- * The networks that no client on the internet has an address in: loopback, private (RFC 1918,
- * RFC 4193), link-local, and the carriers' and clouds' shared space (RFC 6598). A peer there is a
- * proxy, a balancer, a health checker, or a client of the same organisation.
- */
-const INTERNAL_NETWORKS = new BlockList();
-for (const [network, prefix] of [
-  ["127.0.0.0", 8],
-  ["10.0.0.0", 8],
-  ["172.16.0.0", 12],
-  ["192.168.0.0", 16],
-  ["169.254.0.0", 16],
-  ["100.64.0.0", 10],
-] as const) {
-  INTERNAL_NETWORKS.addSubnet(network, prefix, "ipv4");
-}
-for (const [network, prefix] of [
-  ["::1", 128],
-  ["fc00::", 7],
-  ["fe80::", 10],
-] as const) {
-  INTERNAL_NETWORKS.addSubnet(network, prefix, "ipv6");
-}
-
-/**
- * Whether `address` is on an internal network ({@link INTERNAL_NETWORKS}); an IPv4 address mapped
- * into IPv6 counts as the IPv4 one. Such clients are not limited: a proxy or balancer left out
- * of `trustProxy` is the address of every client behind it, and a limit on it would refuse them
- * all at once, while the flood the limit answers comes from the internet.
- */
-export function isInternalAddress(address: string): boolean {
-  // A link-local address may carry its zone (`fe80::1%eth0`).
-  const bare = address.split("%", 1)[0] ?? "";
-  const family = isIPv4(bare) ? "ipv4" : isIPv6(bare) ? "ipv6" : undefined;
-  return family !== undefined && INTERNAL_NETWORKS.check(bare, family);
 }
 
 /**

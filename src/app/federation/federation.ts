@@ -1,4 +1,4 @@
-import { RefusalBudget } from "./refusal-budget.js";
+import { RefusalBudget, type ClosedWindow } from "./refusal-budget.js";
 import { openSealed } from "../secrets/open-sealed.js";
 import { evaluate } from "../../core/evaluate.js";
 import type { FederatedEvent } from "../../core/evidence.js";
@@ -9,12 +9,15 @@ import type { Population } from "../../core/vocabulary.js";
 import type { Application, FederationRedirect } from "../application.js";
 import { readStore, recordAudit, transact, type Context } from "../context.js";
 import { decideAndRecord, type DecisionServices } from "../decisions/decisions.js";
+import { clientKey } from "../authenticators/verification-throttle.js";
 import { AppError } from "../errors.js";
+import { isInternalAddress } from "../internal-address.js";
 import { MAX_CLOCK_SKEW_SECONDS } from "../idps/idps.js";
 import {
   INSTANCE_CLOCK_DRIFT_SECONDS,
   LAST_STORABLE_TIME_MS,
   type Repositories,
+  type Timers,
 } from "../ports.js";
 import type { FederationRequestRecord, IdpRecord } from "../records.js";
 import { observeIdp } from "./drift.js";
@@ -95,13 +98,30 @@ export function federationUseCases(
   services: DecisionServices,
   federation: FederationParts | undefined,
   signIns: SignInSettingsCache,
-): Application["federation"] {
+  timers: Timers,
+): Application["federation"] & { readonly close: () => void } {
   const parts = (): FederationParts => {
     if (federation === undefined) throw new AppError("federation.not_configured");
     return federation;
   };
   let lastPurge = 0;
-  const refusals = new RefusalBudget(context.clock);
+  const refusals = new RefusalBudget(context.clock, timers, async (closed) => {
+    try {
+      await transact(context, (r) => recordSuppressed(r, closed));
+    } catch {
+      // The store is out: this minute's count is lost, as the refusals themselves would be.
+    }
+  });
+
+  /** Appends a minute's count of refusals not recorded one by one to the tenant's chain. */
+  function recordSuppressed(r: Repositories, { tenant, idp, suppressed }: ClosedWindow) {
+    return recordAudit(context, r, {
+      tenant,
+      type: "federation.refusals_suppressed",
+      actor: `idp:${idp}`,
+      payload: { idp, ...suppressed },
+    });
+  }
 
   /** Everything an answer is checked against, read in one transaction. */
   async function loadSignIn<P extends IdpRecord["protocol"]>(
@@ -183,22 +203,31 @@ export function federationUseCases(
     return request;
   }
 
-  /** The state of one answer: the IdP, the tenant's return URLs, the request it belongs to. */
-  type SignIn = Awaited<ReturnType<typeof loadSignIn>>;
+  /**
+   * The state of one answer: the IdP, the tenant's return URLs, the request it belongs to, and
+   * the client address it came from (for the refusal budget), when known.
+   */
+  type SignIn = Awaited<ReturnType<typeof loadSignIn>> & { readonly clientAddress?: string };
 
   /**
    * Appends `refusal` to the IdP's tenant's chain, in a transaction of its own, within the IdP's
-   * refusal budget (past it, refusals are counted and the count recorded with the next one).
+   * refusal budget and the client address's share of it (past them, refusals are counted, and the
+   * minute's count is recorded when it ends: {@link RefusalBudget}).
    */
   async function auditRefusal(
     idp: IdpRecord,
     refusal: Refusal,
     request: FederationRequestRecord | undefined,
+    clientAddress: string | undefined,
   ): Promise<void> {
-    const admitted = refusals.admit(idp.tenant, idp.id, refusal.reason);
-    if (!admitted.record) return;
-    await transact(context, (r) =>
-      recordAudit(context, r, {
+    const admitted = refusals.admit(idp.tenant, idp.id, refusal.reason, addressKey(clientAddress));
+    const { closed } = admitted;
+    if (!admitted.record && closed === undefined) return;
+    await transact(context, async (r) => {
+      // The minute before ended with refusals counted: its count first, as its timer would have.
+      if (closed !== undefined) await recordSuppressed(r, closed);
+      if (!admitted.record) return;
+      await recordAudit(context, r, {
         tenant: idp.tenant,
         type: refusal.mfaUnavailable ? "federation.mfa_unavailable" : "federation.rejected",
         actor: `idp:${idp.id}`,
@@ -210,11 +239,10 @@ export function federationUseCases(
           ...(refusal.statusSigned === undefined ? {} : { statusSigned: refusal.statusSigned }),
           ...(request === undefined ? {} : { request: request.id }),
           ...principalOf(request),
-          ...(admitted.suppressed === undefined ? {} : { suppressedBefore: admitted.suppressed }),
           ...(admitted.countedUntil === undefined ? {} : { countedUntil: admitted.countedUntil }),
         },
-      }),
-    );
+      });
+    });
   }
 
   /**
@@ -225,8 +253,13 @@ export function federationUseCases(
    * limit on unauthenticated routes (src/http/rate-limit.ts), shared with the ACS and callback,
    * whose refusals are audited too: auditing here lets no address append more events than those.
    */
-  async function refuseStart(idp: IdpRecord, error: AppError, detail: string): Promise<never> {
-    await auditRefusal(idp, new Refusal(error.code, detail), undefined);
+  async function refuseStart(
+    idp: IdpRecord,
+    error: AppError,
+    detail: string,
+    clientAddress: string | undefined,
+  ): Promise<never> {
+    await auditRefusal(idp, new Refusal(error.code, detail), undefined, clientAddress);
     throw error;
   }
 
@@ -236,7 +269,7 @@ export function federationUseCases(
     request: FederationRequestRecord | undefined,
   ): Promise<FederationRedirect> {
     const { idp } = signIn;
-    await auditRefusal(idp, refusal, request);
+    await auditRefusal(idp, refusal, request, signIn.clientAddress);
     // A flow's sign-in goes back to the flow page, which says so and offers the ways left.
     if (request?.flow !== undefined) {
       const notice = refusal.mfaUnavailable ? "idp.mfa_unavailable" : "idp.rejected";
@@ -433,6 +466,10 @@ export function federationUseCases(
   }
 
   return {
+    close: () => {
+      refusals.close();
+    },
+
     async samlMetadata(tenant, id) {
       const f = parts();
       await loadSignIn(tenant, id, "saml");
@@ -458,7 +495,9 @@ export function federationUseCases(
       }
       const { idp, returnUrls } = settings;
       const expired = metadataExpired(idp, now);
-      if (expired !== undefined) return refuseStart(idp, expired.error, expired.detail);
+      if (expired !== undefined) {
+        return refuseStart(idp, expired.error, expired.detail, input.clientAddress);
+      }
       // A flow's sign-in returns to the flow page; anything else to a registered URL.
       const back =
         input.flow === undefined
@@ -469,6 +508,7 @@ export function federationUseCases(
           idp,
           new AppError("federation.return_to_not_allowed"),
           "the return URL is not registered for the tenant",
+          input.clientAddress,
         );
       }
       // A flow asks what its own decision says is missing (its step-up, what the user already
@@ -542,7 +582,7 @@ export function federationUseCases(
           ...(input.principal === undefined ? {} : { loginHint: input.principal }),
         });
         if (!url.ok) {
-          const signIn = { idp, returnUrls, request: undefined };
+          const signIn = { idp, returnUrls, request: undefined, ...addressOf(input) };
           return refuse(signIn, new Refusal(url.rejection.code, url.rejection.detail), undefined);
         }
         location = url.value;
@@ -560,7 +600,7 @@ export function federationUseCases(
       // unsolicited responses; RelayState then may only name a registered return URL.
       const unsolicited = input.relayState === undefined || input.relayState.startsWith("http");
       const requestId = unsolicited ? undefined : input.relayState;
-      const signIn = await loadSignIn(tenant, id, "saml", requestId);
+      const signIn = { ...(await loadSignIn(tenant, id, "saml", requestId)), ...addressOf(input) };
       const { idp } = signIn;
       return answering(signIn, requestId, async (request) => {
         const verified = await f.saml.verifyResponse(
@@ -610,7 +650,7 @@ export function federationUseCases(
     async oidcCallback(tenant, id, input) {
       const f = parts();
       const requestId = input.state ?? "";
-      const signIn = await loadSignIn(tenant, id, "oidc", requestId);
+      const signIn = { ...(await loadSignIn(tenant, id, "oidc", requestId)), ...addressOf(input) };
       const { idp } = signIn;
       return answering(signIn, requestId, async (request) => {
         if (request?.nonce === undefined || request.sealedCodeVerifier === undefined) {
@@ -660,6 +700,29 @@ export function federationUseCases(
       });
     },
   };
+}
+
+/** The client address of a federation request, as a {@link SignIn} keeps it. */
+function addressOf(input: { readonly clientAddress?: string | undefined }): {
+  clientAddress?: string;
+} {
+  return input.clientAddress === undefined ? {} : { clientAddress: input.clientAddress };
+}
+
+/**
+ * The refusal budget's key of a client address: as the verification throttle keys it (an IPv6
+ * address by its /64, which one subscriber usually holds whole), or none when it is unknown, not
+ * an IP address, or on an internal network, as the rate limit leaves those out (a proxy missing
+ * from `trustProxy` is every client's address): the refusal then counts against the minute's
+ * budget only.
+ */
+function addressKey(address: string | undefined): string | undefined {
+  if (address === undefined || isInternalAddress(address)) return undefined;
+  try {
+    return clientKey(address);
+  } catch {
+    return undefined;
+  }
 }
 
 /** What the engine needs of an IdP to give step-up guidance. */

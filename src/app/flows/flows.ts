@@ -656,6 +656,7 @@ export function flowUseCases(
           flow: flow.id,
           ask,
           ...(retry ? { force: true } : {}),
+          clientAddress: browser.clientAddress,
         });
         return { kind: "redirect", location };
       }

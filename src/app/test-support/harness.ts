@@ -11,7 +11,7 @@ import { createApplication, type ApplicationParts } from "../create-application.
 import type { FederationParts } from "../federation/endpoints.js";
 import type { WebAuthnParts } from "../authenticators/webauthn.js";
 import { testFederationParts } from "./federation-parts.js";
-import type { Clock, Random, SecretSealer, Store } from "../ports.js";
+import type { Clock, Random, SecretSealer, Store, Timers } from "../ports.js";
 import type { Role } from "../records.js";
 
 /**
@@ -31,6 +31,26 @@ export class ManualClock implements Clock {
   }
   advance(seconds: number): void {
     this.#now += seconds * 1000;
+  }
+}
+
+/** Timers that run only when the test says so. */
+export class ManualTimers implements Timers {
+  readonly #pending = new Set<{ readonly ms: number; readonly task: () => Promise<void> }>();
+  after(ms: number, task: () => Promise<void>): () => void {
+    const entry = { ms, task };
+    this.#pending.add(entry);
+    return () => this.#pending.delete(entry);
+  }
+  /** The delays of the tasks waiting, in the order they were set. */
+  get pending(): readonly number[] {
+    return [...this.#pending].map((entry) => entry.ms);
+  }
+  /** Runs every task waiting now, one after another. */
+  async runAll(): Promise<void> {
+    const due = [...this.#pending];
+    this.#pending.clear();
+    for (const entry of due) await entry.task();
   }
 }
 

@@ -56,6 +56,7 @@ export function registerFederationRoutes(
           returnTo: query.return_to,
           ...(query.principal === undefined ? {} : { principal: query.principal }),
           force: query.force === "true",
+          clientAddress: request.ip,
         }),
       );
     }),
@@ -70,6 +71,7 @@ export function registerFederationRoutes(
         await app.federation.samlResponse(tenant, idp, {
           samlResponse: form.SAMLResponse,
           ...(form.RelayState === undefined ? {} : { relayState: form.RelayState }),
+          clientAddress: request.ip,
         }),
       );
     }),
@@ -91,6 +93,7 @@ export function registerFederationRoutes(
         await app.federation.oidcCallback(tenant, idp, {
           callbackUrl: `${publicUrl.replace(/\/+$/, "")}${path}${search}`,
           ...(state === undefined ? {} : { state }),
+          clientAddress: request.ip,
         }),
       );
     }),

@@ -8,7 +8,7 @@ import { bootstrapPlatformAdmin } from "../../app/api-keys/api-keys.js";
 import type { Application } from "../../app/application.js";
 import { DEFAULT_SETTINGS, type AppSettings, type Context } from "../../app/context.js";
 import { createApplication } from "../../app/create-application.js";
-import type { Clock, Random, Store } from "../../app/ports.js";
+import type { Clock, Random, Store, Timers } from "../../app/ports.js";
 import type { Role } from "../../app/records.js";
 import type { Logger } from "pino";
 import { createScryptHasher } from "../../secrets/scrypt-hasher.js";
@@ -74,6 +74,8 @@ export async function openTestServer(
     federation?: Partial<FederationParts>;
     /** WebAuthn parts; by default the real verifier and the federation's public URL. */
     webauthn?: WebAuthnParts;
+    /** Timers; by default the real ones. */
+    timers?: Timers;
   } = {},
 ): Promise<TestServer> {
   const metrics = createMetrics();
@@ -88,6 +90,7 @@ export async function openTestServer(
   const federation = testFederationParts(options.federation);
   const app = createApplication({
     ...context,
+    ...(options.timers === undefined ? {} : { timers: options.timers }),
     federation,
     secrets: federation.secrets,
     totp: createTotpProtocol(),
