@@ -284,11 +284,14 @@ export interface OidcProtocol {
     options: OidcAuthorizationOptions,
   ): Promise<Verified<string, OidcRejection>>;
   /**
-   * The authorization endpoint the IdP's discovery document names (cached, as for
-   * `authorizationUrl`): the origin a sign-in sends the browser to, which may differ from the
-   * issuer's, and which a page's Content Security Policy must therefore name.
+   * The authorization endpoint the IdP's discovery document names: the origin a sign-in sends
+   * the browser to, which may differ from the issuer's, and which a page's Content Security
+   * Policy must therefore name. For a page, so never a long wait: the document cached (even past
+   * its age), else one that arrives within a short wait; undefined when there is none, and then
+   * for a while after discovery failed (no new request to the IdP for each page). A sign-in
+   * (`authorizationUrl`) reads discovery anew and fills the cache.
    */
-  authorizationEndpoint(issuer: string): Promise<Verified<string, OidcRejection>>;
+  authorizationEndpoint(issuer: string): Promise<string | undefined>;
   /** Exchanges the code and verifies the ID token. */
   completeCallback(
     idp: OidcIdpSettings,

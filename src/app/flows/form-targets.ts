@@ -10,9 +10,10 @@ export type AuthorizationEndpoints = Pick<OidcProtocol, "authorizationEndpoint">
  * registered (a SAML IdP's SSO URL, an OIDC IdP's issuer); and, for each OIDC IdP the page
  * offers a sign-in at (`offered`, by id), the authorization endpoint its discovery names, where
  * the `idp` form's 303 goes, which may be on another origin than the issuer (Amazon Cognito's
- * is). Discovery is read only for the IdPs offered, so a page offering none waits for no IdP;
- * one that cannot be read adds nothing (the sign-in itself would fail on it) and the page still
- * renders. Anything that is not a URL is left out.
+ * is). Discovery is read only for the IdPs offered, so a page offering none waits for no IdP,
+ * and a page waits briefly at most (the protocol's {@link OidcProtocol.authorizationEndpoint}); a
+ * discovery not read adds nothing (the sign-in itself reads it, and the pages after it then
+ * name the endpoint) and the page still renders. Anything that is not a URL is left out.
  */
 export async function formTargets(
   returnTo: string,
@@ -49,8 +50,7 @@ async function discoveredEndpoint(
   issuer: string,
 ): Promise<string | undefined> {
   try {
-    const endpoint = await endpoints.authorizationEndpoint(issuer);
-    return endpoint.ok ? endpoint.value : undefined;
+    return await endpoints.authorizationEndpoint(issuer);
   } catch {
     // A page is never refused for its IdP's discovery: fail safe, with the issuer named as before.
     return undefined;

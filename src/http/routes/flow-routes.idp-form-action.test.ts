@@ -7,6 +7,9 @@
  * `https://<domain>.auth.<region>.amazoncognito.com/oauth2/authorize`) must be named by the
  * policy, as its discovery document says. Reading discovery must not hold up pages that offer no
  * IdP, and a discovery that cannot be read still renders the page (its issuer allowed, as before).
+ * Nor may an IdP whose discovery does not answer hold up every page that offers it (5 s each,
+ * with a new request to the IdP each time): a page waits briefly for discovery, and one that
+ * failed is not asked again by pages for a while; the sign-in itself reads it anew.
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { createOidcProtocol } from "../../verifiers/oidc/index.js";
@@ -24,13 +27,24 @@ const discovery = {
   jwks_uri: `${ISSUER}/.well-known/jwks.json`,
 };
 
-/** A Cognito-like IdP's discovery, served or failing as `up` says, counting the requests. */
+/**
+ * A Cognito-like IdP's discovery, served, failing or not answering as `state` says, counting the
+ * requests; `now` is the relying party's clock (milliseconds), which the test moves.
+ */
 function cognito() {
-  const idp = { up: true, fetched: 0 };
-  const fetch = () => {
+  const idp = { state: "up" as "up" | "down" | "silent", fetched: 0, now: Date.now() };
+  const fetch = (_url: string, init: RequestInit) => {
     idp.fetched += 1;
+    if (idp.state === "silent") {
+      // Never answers; gives up only when the relying party aborts.
+      return new Promise<Response>((_, reject) => {
+        init.signal?.addEventListener("abort", () => {
+          reject(new DOMException("aborted", "AbortError"));
+        });
+      });
+    }
     return Promise.resolve(
-      idp.up
+      idp.state === "up"
         ? new Response(JSON.stringify(discovery), {
             status: 200,
             headers: { "content-type": "application/json" },
@@ -38,7 +52,7 @@ function cognito() {
         : new Response("unavailable", { status: 503 }),
     );
   };
-  return { idp, oidc: createOidcProtocol({ fetch }) };
+  return { idp, oidc: createOidcProtocol({ fetch, clock: () => idp.now }) };
 }
 
 let t: TestServer;
@@ -125,7 +139,7 @@ describe("the flow page's form-action and the IdP's authorization endpoint", () 
 
   it("still renders the page when discovery cannot be read, allowing the issuer's origin", async () => {
     const { idp, oidc } = cognito();
-    idp.up = false;
+    idp.state = "down";
     const page = await flowPage(oidc, "idp_mfa");
     const opened = await open(page);
     expect(idp.fetched).toBeGreaterThanOrEqual(1);
@@ -134,8 +148,57 @@ describe("the flow page's form-action and the IdP's authorization endpoint", () 
       new URL(RETURN_URL).origin,
       new URL(ISSUER).origin,
     ]);
-    // Once the IdP answers again, the next page names its endpoint (failures are not cached).
-    idp.up = true;
+    // Once the IdP answers again, a page names its endpoint: after the failure is forgotten.
+    idp.state = "up";
+    idp.now += 60_000;
+    expect((await open(page)).formAction).toContain(new URL(AUTHORIZE).origin);
+  });
+
+  it("does not hold a page up for an IdP whose discovery does not answer, nor ask it again for each page", async () => {
+    const { idp, oidc } = cognito();
+    const page = await flowPage(oidc, "idp_mfa");
+    idp.state = "silent";
+    const timed = async () => {
+      const started = performance.now();
+      const opened = await open(page);
+      return { opened, ms: performance.now() - started };
+    };
+    const first = await timed();
+    expect(first.ms).toBeLessThan(2_000);
+    expect(first.opened.formAction).toEqual([
+      "'self'",
+      new URL(RETURN_URL).origin,
+      new URL(ISSUER).origin,
+    ]);
+    expect(idp.fetched).toBe(1);
+    // The next pages join the request under way, then (once it failed) ask nothing for a while.
+    expect((await timed()).ms).toBeLessThan(2_000);
+    expect(idp.fetched).toBe(1);
+  });
+
+  it("asks a failed discovery again only after a while, or when a sign-in at the IdP starts", async () => {
+    const { idp, oidc } = cognito();
+    const page = await flowPage(oidc, "idp_mfa");
+    idp.state = "down";
+    const opened = await open(page);
+    const fetched = idp.fetched;
+    idp.state = "up";
+    expect((await open(page)).formAction).not.toContain(new URL(AUTHORIZE).origin);
+    expect(idp.fetched).toBe(fetched);
+    // The sign-in reads discovery anew, and the pages after it name the endpoint.
+    const posted = await t.server.inject({
+      method: "POST",
+      url: page,
+      headers: {
+        cookie: COOKIE,
+        origin: "https://mfa.test",
+        "content-type": "application/x-www-form-urlencoded",
+      },
+      payload: new URLSearchParams({ action: "idp", idp: "corp", csrf: opened.csrf }).toString(),
+    });
+    expect(posted.statusCode, posted.body).toBe(303);
+    expect(new URL(String(posted.headers.location)).origin).toBe(new URL(AUTHORIZE).origin);
+    expect(idp.fetched).toBe(fetched + 1);
     expect((await open(page)).formAction).toContain(new URL(AUTHORIZE).origin);
   });
 

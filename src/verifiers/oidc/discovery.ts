@@ -19,10 +19,22 @@ export interface DiscoverySettings {
   readonly maxAgeMs: number;
   readonly clock: () => number;
   readonly allowHttp: boolean;
+  /** How long a page waits for a document not yet cached ({@link Discovery.cachedFor}). */
+  readonly pageWaitMs: number;
+  /** How long after a failed fetch pages do not start another ({@link Discovery.cachedFor}). */
+  readonly failureMemoryMs: number;
 }
 
 export interface Discovery {
   metadataFor(issuer: string): Promise<OidcOutcome<ProviderMetadata>>;
+  /**
+   * The document as a page may wait for it: the one cached, even past its maximum age (a fresh
+   * one is fetched meanwhile, for the next page); else the one being fetched, if it comes within
+   * `pageWaitMs`; undefined otherwise. A page starts no fetch within `failureMemoryMs` of one
+   * that failed, so an IdP that does not answer is not asked again for every page (a sign-in,
+   * through {@link metadataFor}, still asks).
+   */
+  cachedFor(issuer: string): Promise<ProviderMetadata | undefined>;
 }
 
 interface CachedMetadata {
@@ -39,6 +51,8 @@ interface CachedMetadata {
 export function createDiscovery(settings: DiscoverySettings): Discovery {
   const cache = new Map<string, CachedMetadata>();
   const inFlight = new Map<string, Promise<OidcOutcome<ProviderMetadata>>>();
+  /** When the last fetch of each issuer failed, while it is the last one. */
+  const failedAt = new Map<string, number>();
 
   async function load(issuer: string): Promise<OidcOutcome<ProviderMetadata>> {
     const issuerProblem = urlProblem(issuer, settings.allowHttp, { forIssuer: true });
@@ -59,17 +73,51 @@ export function createDiscovery(settings: DiscoverySettings): Discovery {
     return checked;
   }
 
+  function metadataFor(issuer: string): Promise<OidcOutcome<ProviderMetadata>> {
+    const cached = cache.get(issuer);
+    if (cached !== undefined && settings.clock() - cached.fetchedAt < settings.maxAgeMs) {
+      return Promise.resolve(accept(cached.metadata));
+    }
+    const pending = inFlight.get(issuer);
+    if (pending !== undefined) return pending;
+    const loading = load(issuer)
+      .then((outcome) => {
+        if (outcome.ok) failedAt.delete(issuer);
+        else failedAt.set(issuer, settings.clock());
+        return outcome;
+      })
+      .finally(() => inFlight.delete(issuer));
+    inFlight.set(issuer, loading);
+    return loading;
+  }
+
   return {
-    async metadataFor(issuer) {
+    metadataFor,
+    async cachedFor(issuer) {
       const cached = cache.get(issuer);
-      if (cached !== undefined && settings.clock() - cached.fetchedAt < settings.maxAgeMs) {
-        return accept(cached.metadata);
+      const failed = failedAt.get(issuer);
+      const asking =
+        inFlight.has(issuer) ||
+        failed === undefined ||
+        settings.clock() - failed >= settings.failureMemoryMs;
+      if (cached !== undefined) {
+        // Past its age, refreshed for the next page (or a sign-in), never waited for.
+        if (asking) void metadataFor(issuer);
+        return cached.metadata;
       }
-      const pending = inFlight.get(issuer);
-      if (pending !== undefined) return pending;
-      const loading = load(issuer).finally(() => inFlight.delete(issuer));
-      inFlight.set(issuer, loading);
-      return loading;
+      if (!asking) return undefined;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const waited = new Promise<undefined>((resolve) => {
+        timer = setTimeout(() => {
+          resolve(undefined);
+        }, settings.pageWaitMs);
+      });
+      try {
+        const outcome = await Promise.race([metadataFor(issuer), waited]);
+        return outcome?.ok === true ? outcome.value : undefined;
+      } finally {
+        clearTimeout(timer);
+      }
     },
   };
 }

@@ -17,6 +17,13 @@ export interface OidcProtocolOptions {
   readonly clock?: () => number;
   /** Default 5 000 ms each. */
   readonly discoveryTimeoutMs?: number;
+  /**
+   * How long a page (`authorizationEndpoint`) waits for a discovery document not cached yet.
+   * Default 500 ms.
+   */
+  readonly pageDiscoveryWaitMs?: number;
+  /** How long after a failed discovery pages do not ask the IdP again. Default 60 s. */
+  readonly discoveryFailureMemoryMs?: number;
   readonly jwksTimeoutMs?: number;
   readonly tokenTimeoutMs?: number;
   /** How long a discovery document serves. Default 1 h. */
@@ -51,6 +58,8 @@ export function createOidcProtocol(options: OidcProtocolOptions = {}): OidcProto
     maxAgeMs: options.discoveryMaxAgeMs ?? 3_600_000,
     clock,
     allowHttp: options.allowHttp ?? false,
+    pageWaitMs: options.pageDiscoveryWaitMs ?? 500,
+    failureMemoryMs: options.discoveryFailureMemoryMs ?? 60_000,
   });
   const keySets = createKeySets({
     fetch: fetchImpl,
@@ -75,8 +84,7 @@ export function createOidcProtocol(options: OidcProtocolOptions = {}): OidcProto
       return accept(buildAuthorizationUrl(metadata.value, idp, authorization));
     },
     async authorizationEndpoint(issuer) {
-      const metadata = await discovery.metadataFor(issuer);
-      return metadata.ok ? accept(metadata.value.authorizationEndpoint) : metadata;
+      return (await discovery.cachedFor(issuer))?.authorizationEndpoint;
     },
     completeCallback(idp, callback) {
       return completeCallback(callbackDependencies, idp, callback);
