@@ -35,16 +35,23 @@ describe("metrics from committed audit events", () => {
     await record("idp.drift", { kind: "mfa_missing" });
     await record("federation.rejected", { reason: "saml.audience_mismatch" });
     await record("federation.mfa_unavailable", { reason: "saml.no_authn_context" });
+    // Refusals past the audit budget, counted once their minute ends.
+    await record("federation.refusals_suppressed", {
+      idp: "corp",
+      count: 5,
+      reasons: { "saml.audience_mismatch": 4, "saml.malformed": 1 },
+    });
     const text = await metrics.registry.metrics();
     expect(text).toMatch(/tenant_mfa_idp_drift_total\{kind="mfa_missing"\} 2/);
     expect(text).toMatch(/tenant_mfa_idp_drift_total\{kind="unmapped_value"\} 1/);
     expect(text).toMatch(
-      /tenant_mfa_federation_refusals_total\{reason="saml.audience_mismatch"\} 1/,
+      /tenant_mfa_federation_refusals_total\{reason="saml.audience_mismatch"\} 5/,
     );
+    expect(text).toMatch(/tenant_mfa_federation_refusals_total\{reason="saml.malformed"\} 1/);
     expect(text).toMatch(
       /tenant_mfa_federation_refusals_total\{reason="saml.no_authn_context"\} 1/,
     );
-    expect(text).toMatch(/tenant_mfa_audit_appends_total\{chain_kind="tenant"\} 5/);
+    expect(text).toMatch(/tenant_mfa_audit_appends_total\{chain_kind="tenant"\} 6/);
   });
 
   it("counts each event of an append of many, as decisions' batches append them", async () => {

@@ -104,6 +104,16 @@ function count(metrics: Metrics, event: AuditEvent): void {
   if (event.type === "federation.rejected" || event.type === "federation.mfa_unavailable") {
     metrics.federationRefusals.inc({ reason: label("reason") });
   }
+  // Refusals past the audit budget are recorded as a count per reason, once a minute.
+  if (event.type === "federation.refusals_suppressed") {
+    const reasons = event.payload["reasons"];
+    if (typeof reasons !== "object" || reasons === null) return;
+    for (const [reason, n] of Object.entries(reasons)) {
+      if (Number.isSafeInteger(n) && (n as number) > 0) {
+        metrics.federationRefusals.inc({ reason }, n as number);
+      }
+    }
+  }
 }
 
 /** A view of `target` with some members replaced; other methods stay bound to `target`. */
