@@ -14,7 +14,7 @@ import type { Caller, MandateInput } from "../application.js";
 import { chainOf } from "../audit/audit-chain.js";
 import { openHarness, type Harness } from "../test-support/harness.js";
 
-describe("principals: moving someone out of an unexemptible mandate's reach", () => {
+describe("principals: moving someone out of a mandate's reach", () => {
   let h: Harness;
   let tenantAdmin: Caller;
   let service: Caller;
@@ -190,88 +190,67 @@ describe("principals: moving someone out of an unexemptible mandate's reach", ()
     });
     expect(renamed.displayName).toBe("Bob");
   });
-});
 
-describe("principals: moving someone out of an exemptible mandate's reach", () => {
-  let h: Harness;
-  let tenantAdmin: Caller;
-  let service: Caller;
-  beforeEach(async () => {
-    h = await openHarness();
-    await h.app.tenants.create(h.admin, { id: "acme", name: "Acme" });
-    tenantAdmin = await h.caller(["tenant_admin"], ["acme"]);
-    service = await h.caller(["platform_service"], ["acme"]);
-    await h.app.principals.upsert(tenantAdmin, "acme", "alice", { population: "direct" });
-  });
-  afterEach(() => h.close());
-
-  const exemptibleMandate = (overrides: Partial<MandateInput> = {}) =>
-    h.app.mandates.create(h.admin, {
-      id: "uplift",
-      mandate: {
-        scope: { tenants: "all" },
-        require: { minAal: 2 },
-        exemptible: true,
-        ...overrides,
-      },
-      rationale: "phishing campaign",
-    });
-  const move = (population: Population, caller: Caller = tenantAdmin) =>
-    h.app.principals.upsert(caller, "acme", "alice", { population });
-  const passwordOnly = () =>
-    h.app.decisions.decide(service, "acme", {
-      principal: { id: "alice" },
-      evidence: {
-        events: [{ method: "password", source: "platform", at: h.clock.now().toISOString() }],
-      },
-    });
-
-  it("refuses the tenant administrator a move to guest, and the mandate still binds the person a year on", async () => {
-    await exemptibleMandate();
-    await expect(move("guest")).rejects.toMatchObject({
-      code: "principal.population_locked",
-      message: expect.stringContaining("uplift"),
-    });
-    h.clock.advance(365 * 86_400);
-    expect((await h.app.principals.get(tenantAdmin, "acme", "alice")).population).toBe("direct");
-    expect((await passwordOnly()).outcome).toBe("challenge");
-  });
-
-  it("refuses a move to integration, or to a population its scope leaves out, allows one it covers", async () => {
-    await exemptibleMandate({ scope: { tenants: "all", populations: ["direct", "api_human"] } });
-    for (const population of ["integration", "sso"] as const) {
-      await expect(move(population)).rejects.toMatchObject({
-        code: "principal.population_locked",
-        message: expect.stringContaining(`as ${population}`),
+  describe("one that can be exempted", () => {
+    const exemptibleMandate = (overrides: Partial<MandateInput> = {}) =>
+      mandate({ exemptible: true, ...overrides });
+    const move = (population: Population, caller: Caller = tenantAdmin) =>
+      h.app.principals.upsert(caller, "acme", "alice", { population });
+    const passwordOnly = () =>
+      h.app.decisions.decide(service, "acme", {
+        principal: { id: "alice" },
+        evidence: {
+          events: [{ method: "password", source: "platform", at: h.clock.now().toISOString() }],
+        },
       });
-    }
-    expect((await move("api_human")).population).toBe("api_human");
-  });
 
-  it("refuses it for a mandate whose window has not opened yet, allows it once it has closed", async () => {
-    await exemptibleMandate({
-      activeFrom: "2026-12-01T00:00:00Z",
-      activeUntil: "2026-12-02T00:00:00Z",
+    it("refuses the tenant administrator a move to guest, and the mandate still binds the person a year on", async () => {
+      await exemptibleMandate();
+      await expect(move("guest")).rejects.toMatchObject({
+        code: "principal.population_locked",
+        message: expect.stringContaining("uplift"),
+      });
+      h.clock.advance(365 * 86_400);
+      expect((await h.app.principals.get(tenantAdmin, "acme", "alice")).population).toBe("direct");
+      expect((await passwordOnly()).outcome).toBe("challenge");
     });
-    await expect(move("guest")).rejects.toMatchObject({ code: "principal.population_locked" });
-    h.clock.advance(10 * 86_400);
-    expect((await move("guest")).population).toBe("guest");
-  });
 
-  it("lets a platform administrator do it", async () => {
-    await exemptibleMandate();
-    expect((await move("guest", h.admin)).population).toBe("guest");
-    expect((await passwordOnly()).outcome).toBe("not_applicable");
-  });
+    it("refuses a move to integration, or to a population its scope leaves out, allows one it covers", async () => {
+      await exemptibleMandate({ scope: { tenants: "all", populations: ["direct", "api_human"] } });
+      for (const population of ["integration", "sso"] as const) {
+        await expect(move(population)).rejects.toMatchObject({
+          code: "principal.population_locked",
+          message: expect.stringContaining(`as ${population}`),
+        });
+      }
+      expect((await move("api_human")).population).toBe("api_human");
+    });
 
-  it("leaves registering new guests and integrations to the tenant administrator", async () => {
-    await exemptibleMandate();
-    for (const [id, population] of [
-      ["bob", "guest"],
-      ["ci-bot", "integration"],
-    ] as const) {
-      const created = await h.app.principals.upsert(tenantAdmin, "acme", id, { population });
-      expect(created.population).toBe(population);
-    }
+    it("refuses it for a mandate whose window has not opened yet, allows it once it has closed", async () => {
+      await exemptibleMandate({
+        activeFrom: "2026-12-01T00:00:00Z",
+        activeUntil: "2026-12-02T00:00:00Z",
+      });
+      await expect(move("guest")).rejects.toMatchObject({ code: "principal.population_locked" });
+      h.clock.advance(10 * 86_400);
+      expect((await move("guest")).population).toBe("guest");
+    });
+
+    it("lets a platform administrator do it", async () => {
+      await exemptibleMandate();
+      expect((await move("guest", h.admin)).population).toBe("guest");
+      expect((await passwordOnly()).outcome).toBe("not_applicable");
+    });
+
+    it("leaves registering new guests and integrations to the tenant administrator", async () => {
+      await exemptibleMandate();
+      for (const [id, population] of [
+        ["bob", "guest"],
+        ["ci-bot", "integration"],
+      ] as const) {
+        const created = await h.app.principals.upsert(tenantAdmin, "acme", id, { population });
+        expect(created.population).toBe(population);
+      }
+    });
   });
 });
