@@ -196,13 +196,6 @@ describe("principals: moving someone out of a mandate's reach", () => {
       mandate({ exemptible: true, ...overrides });
     const move = (population: Population, caller: Caller = tenantAdmin) =>
       h.app.principals.upsert(caller, "acme", "alice", { population });
-    const passwordOnly = () =>
-      h.app.decisions.decide(service, "acme", {
-        principal: { id: "alice" },
-        evidence: {
-          events: [{ method: "password", source: "platform", at: h.clock.now().toISOString() }],
-        },
-      });
 
     it("refuses the tenant administrator a move to guest, and the mandate still binds the person a year on", async () => {
       await exemptibleMandate();

@@ -111,21 +111,25 @@ async function open(page: string) {
   };
 }
 
+/** The browser picks the IdP on the flow page: the form's post, answered with a redirect. */
+const chooseIdp = (page: string, csrf: string) =>
+  t.server.inject({
+    method: "POST",
+    url: page,
+    headers: {
+      cookie: COOKIE,
+      origin: "https://mfa.test",
+      "content-type": "application/x-www-form-urlencoded",
+    },
+    payload: new URLSearchParams({ action: "idp", idp: "corp", csrf }).toString(),
+  });
+
 describe("the flow page's form-action and the IdP's authorization endpoint", () => {
   it("allows the IdP form's redirect to an authorization endpoint on another origin than the issuer", async () => {
     const { oidc } = cognito();
     const page = await flowPage(oidc, "idp_mfa");
     const opened = await open(page);
-    const posted = await t.server.inject({
-      method: "POST",
-      url: page,
-      headers: {
-        cookie: COOKIE,
-        origin: "https://mfa.test",
-        "content-type": "application/x-www-form-urlencoded",
-      },
-      payload: new URLSearchParams({ action: "idp", idp: "corp", csrf: opened.csrf }).toString(),
-    });
+    const posted = await chooseIdp(page, opened.csrf);
     expect(posted.statusCode, posted.body).toBe(303);
     const target = new URL(String(posted.headers.location)).origin;
     expect(target).toBe(new URL(AUTHORIZE).origin);
@@ -186,16 +190,7 @@ describe("the flow page's form-action and the IdP's authorization endpoint", () 
     expect((await open(page)).formAction).not.toContain(new URL(AUTHORIZE).origin);
     expect(idp.fetched).toBe(fetched);
     // The sign-in reads discovery anew, and the pages after it name the endpoint.
-    const posted = await t.server.inject({
-      method: "POST",
-      url: page,
-      headers: {
-        cookie: COOKIE,
-        origin: "https://mfa.test",
-        "content-type": "application/x-www-form-urlencoded",
-      },
-      payload: new URLSearchParams({ action: "idp", idp: "corp", csrf: opened.csrf }).toString(),
-    });
+    const posted = await chooseIdp(page, opened.csrf);
     expect(posted.statusCode, posted.body).toBe(303);
     expect(new URL(String(posted.headers.location)).origin).toBe(new URL(AUTHORIZE).origin);
     expect(idp.fetched).toBe(fetched + 1);
