@@ -12,6 +12,7 @@ import type { RequirementSpec } from "../../core/policy.js";
 import { createOidcProtocol } from "../../verifiers/oidc/index.js";
 import { followToCallback } from "../../verifiers/oidc/test-support/browser.js";
 import type { OidcProviderPeer } from "../../verifiers/oidc/test-support/oidc-provider-peer.js";
+import { setBrowserCookie } from "./browser-cookie.js";
 import { openTestServer, type TestServer } from "./open-test-server.js";
 
 export const RETURN_URL = "https://app.acme.example/signed-in";
@@ -86,17 +87,30 @@ export async function registerPeer(
   });
 }
 
-/** `GET /t/:tenant/idps/:idp/start`, as the browser sends it. */
+/**
+ * `GET /t/:tenant/idps/:idp/start`, as the browser sends it: with its browser cookie (`cookie`, a
+ * `Cookie` header value) when it has one; without, the start sets one.
+ */
 export function startSignIn(
   t: TestServer,
   tenant: string,
-  query: { returnTo?: string; principal?: string; force?: boolean },
+  query: { returnTo?: string; principal?: string; force?: boolean; cookie?: string },
   idp = "corp",
 ): Promise<LightMyRequestResponse> {
   const search = new URLSearchParams({ return_to: query.returnTo ?? RETURN_URL });
   if (query.principal !== undefined) search.set("principal", query.principal);
   if (query.force === true) search.set("force", "true");
-  return t.call("GET", `/t/${tenant}/idps/${idp}/start?${search.toString()}`);
+  return t.call("GET", `/t/${tenant}/idps/${idp}/start?${search.toString()}`, {
+    ...(query.cookie === undefined ? {} : { headers: { cookie: query.cookie } }),
+  });
+}
+
+/**
+ * The browser cookie a start left the browser with: the one it set, else the one it was sent
+ * (`sent`), as the `Cookie` header value to send back; "" when there is none.
+ */
+export function browserAfter(started: LightMyRequestResponse, sent?: string): string {
+  return setBrowserCookie(started) ?? sent ?? "";
 }
 
 /** The browser at the IdP: from the authorization URL to the callback URL it is sent to. */
@@ -111,17 +125,34 @@ export function serverPath(peer: OidcProviderPeer, callbackUrl: string): string 
   return callbackUrl.slice(base.length);
 }
 
-/** Starts a sign-in, completes it at the peer, and returns the callback's path and query. */
+/**
+ * Starts a sign-in, completes it at the peer, and returns the callback's path and query, and the
+ * browser cookie (a `Cookie` header value) of the browser that started it, for the callback.
+ */
 export async function callbackFor(
   t: TestServer,
   peer: OidcProviderPeer,
-  query: { principal?: string; force?: boolean } = {},
-): Promise<{ path: string; authorization: URL }> {
+  query: { principal?: string; force?: boolean; cookie?: string } = {},
+): Promise<{ path: string; authorization: URL; cookie: string }> {
   const started = await startSignIn(t, "acme", query);
   expectStatus(started, 303);
   const authorization = new URL(String(started.headers.location));
   const callbackUrl = await atPeer(peer, authorization.href);
-  return { path: serverPath(peer, callbackUrl), authorization };
+  return {
+    path: serverPath(peer, callbackUrl),
+    authorization,
+    cookie: browserAfter(started, query.cookie),
+  };
+}
+
+/** The callback, as the browser holding `cookie` brings it back from the IdP. */
+export function callback(
+  t: TestServer,
+  path: string,
+  cookie: string,
+  headers: Record<string, string> = {},
+): Promise<LightMyRequestResponse> {
+  return t.call("GET", path, { headers: { ...headers, ...(cookie === "" ? {} : { cookie }) } });
 }
 
 /** Reads every audit event of a tenant, optionally of one type, oldest first. */
