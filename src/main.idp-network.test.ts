@@ -33,7 +33,9 @@ describe("the OIDC IdPs this server reaches", () => {
       },
       ifMatch: undefined,
     });
-    await expect(app.federation.start("acme", "corp", { returnTo: RETURN })).rejects.toMatchObject({
+    await expect(
+      app.federation.start("acme", "corp", { returnTo: RETURN, browser: "a-browser-cookie" }),
+    ).rejects.toMatchObject({
       code: "federation.rejected",
     });
     const [refused] = (await app.audit.list(admin, "acme", { type: "federation.rejected" }, {}))

@@ -495,6 +495,12 @@ export interface Application {
         };
         /** The browser's client address: its share of the refusal budget (see samlResponse). */
         clientAddress?: string | undefined;
+        /**
+         * The browser cookie's value (the HTTP layer sets a fresh random one when there is none).
+         * A direct start (no `flow`) needs it: its answer counts only in this browser (login
+         * CSRF); only its SHA-256 is stored. A flow's start binds nothing: the flow does.
+         */
+        browser?: string;
       },
     ): Promise<FederationRedirect>;
     /**
@@ -506,11 +512,29 @@ export interface Application {
       idp: string,
       input: { samlResponse: string; relayState?: string; clientAddress?: string | undefined },
     ): Promise<FederationRedirect>;
-    /** `clientAddress`: as for samlResponse. */
+    /**
+     * Completes a direct SAML sign-in whose verified answer the ACS held (it redirected here with
+     * the one-time `answer` id): only in the browser whose cookie (`browser`) started the
+     * sign-in, once. `clientAddress`: as for samlResponse.
+     */
+    samlCompletion(
+      tenant: string,
+      idp: string,
+      input: { answer: string; browser?: string | undefined; clientAddress?: string | undefined },
+    ): Promise<FederationRedirect>;
+    /**
+     * `browser`: the browser cookie's value, if the callback came with one; a direct sign-in's
+     * answer counts only in the browser that started it. `clientAddress`: as for samlResponse.
+     */
     oidcCallback(
       tenant: string,
       idp: string,
-      input: { callbackUrl: string; state?: string; clientAddress?: string | undefined },
+      input: {
+        callbackUrl: string;
+        state?: string;
+        browser?: string | undefined;
+        clientAddress?: string | undefined;
+      },
     ): Promise<FederationRedirect>;
   };
 

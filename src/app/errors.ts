@@ -51,6 +51,10 @@ export const ERROR_CODES = {
   "federation.rejected": "The identity provider's answer could not be accepted.",
   "federation.subject_mismatch":
     "The identity provider signed in someone other than the person this sign-in was started for.",
+  "federation.browser_mismatch":
+    "This sign-in was started in another browser: it can be completed only in the browser that started it. Start again here.",
+  "federation.answer_unknown":
+    "This sign-in's answer is unknown here, has expired, or was used already. Start again.",
   "authenticator.not_configured":
     "This server has no sealing keys or TOTP verifier for platform authenticators.",
   "authenticator.invalid": "The authenticator request is not valid.",

@@ -6,6 +6,7 @@ import type {
   SigningKeyRecord,
   AuditEvent,
   ExemptionRecord,
+  FederationAnswerRecord,
   FederationRequestRecord,
   IdpObservation,
   IdpRecord,
@@ -253,6 +254,17 @@ export interface FederationRequestStore {
   /** Marks the request used; returns false when it was used already (a replay or a race). */
   consume(id: string, at: string): Promise<boolean>;
   /** Deletes requests that expired before `before`; returns how many. */
+  purge(before: string): Promise<number>;
+}
+
+/** Verified SAML answers to direct sign-ins, held for the browser that started them. */
+export interface FederationAnswerStore {
+  insert(record: FederationAnswerRecord): Promise<void>;
+  /** The answer whose one-time id hashes to `hash` (claimed or not, expired or not). */
+  get(hash: string): Promise<FederationAnswerRecord | undefined>;
+  /** Marks the answer claimed; returns false when it was claimed already (a replay or a race). */
+  claim(hash: string, at: string): Promise<boolean>;
+  /** Deletes answers that expired before `before`; returns how many. */
   purge(before: string): Promise<number>;
 }
 
@@ -635,6 +647,7 @@ export interface Repositories {
   readonly audit: AuditStore;
   readonly idps: IdpStore;
   readonly federationRequests: FederationRequestStore;
+  readonly federationAnswers: FederationAnswerStore;
   readonly oneTimeProofs: OneTimeProofStore;
   readonly authenticators: AuthenticatorStore;
   readonly recoveryCodes: RecoveryCodeStore;

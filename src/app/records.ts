@@ -207,6 +207,39 @@ export interface FederationRequestRecord {
   readonly consumedAt?: string;
   /** The hosted flow this sign-in belongs to: the answer goes back to the flow, not `returnTo`. */
   readonly flow?: string;
+  /**
+   * SHA-256 (hex) of the browser cookie of the browser that started a direct sign-in (one that is
+   * not a flow's): its answer counts only in that browser (login CSRF, RFC 6749 §10.12). A flow's
+   * sign-in has none: the flow binds its own browser. Never the cookie itself.
+   */
+  readonly browserHash?: string;
+}
+
+/**
+ * A verified SAML answer to a direct sign-in, held until the browser that started the sign-in
+ * claims it. The answer reaches the ACS as a cross-site POST, which carries no SameSite=Lax
+ * cookie, so the ACS cannot tell whose browser posted it: it redirects to a same-origin GET with a
+ * one-time id, and only a browser whose cookie hashes to `browserHash` completes there, once.
+ */
+export interface FederationAnswerRecord {
+  /** SHA-256 (hex) of the one-time answer id: the id itself travels only in the redirect. */
+  readonly hash: string;
+  readonly tenant: string;
+  readonly idp: string;
+  /** The request it answers (consumed at the ACS). */
+  readonly request: string;
+  /** As on the request: kept for the audit event of a refused claim. */
+  readonly principalHint?: string;
+  readonly returnTo: string;
+  /** The request's: the browser that may claim the answer. */
+  readonly browserHash: string;
+  /** Who the IdP signed in: the verified subject. */
+  readonly subject: string;
+  /** The federated evidence the answer proved, decided when it is claimed. */
+  readonly event: FederatedEvent;
+  readonly createdAt: string;
+  readonly expiresAt: string;
+  readonly claimedAt?: string;
 }
 
 /** What tenant-mfa last saw an IdP prove, to notice when it starts to prove less (drift). */

@@ -42,6 +42,8 @@ const EXPECTED: Record<ErrorCode, number> = {
   "federation.request_unknown": 400,
   "federation.rejected": 400,
   "federation.subject_mismatch": 403,
+  "federation.browser_mismatch": 403,
+  "federation.answer_unknown": 400,
   "authenticator.not_configured": 503,
   "authenticator.invalid": 422,
   "authenticator.invalid_state": 409,

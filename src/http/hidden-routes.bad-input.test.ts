@@ -68,6 +68,12 @@ const HIDDEN: Readonly<Record<string, HiddenRoute>> = {
       "415 request.unsupported_media_type",
     ],
   },
+  "/t/:tenant/idps/:idp/saml/complete": {
+    methods: ["GET", "HEAD"],
+    params: () => ({ tenant: "acme", idp: "corp" }),
+    refuses: "federation",
+    reaches: ["400 request.invalid", "400 federation.answer_unknown"],
+  },
   "/t/:tenant/idps/:idp/oidc/callback": {
     methods: ["GET", "HEAD"],
     params: () => ({ tenant: "acme", idp: "oidc" }),
@@ -315,6 +321,11 @@ const GARBAGE_QUERIES = [
   "state=&code=",
   "state[]=x&code[a]=b",
   `state=${LONG}`,
+  "answer=x",
+  `answer=${"A".repeat(32)}`,
+  `answer=${MARKUP}`,
+  `answer=${LONG}`,
+  "answer=a&answer=b",
   "__proto__[admin]=1&constructor[prototype][admin]=1",
   `${"a=1&".repeat(2000)}b=2`,
 ];

@@ -229,6 +229,11 @@ export const samlAcsBody = z.strictObject({
   RelayState: storableString().max(2048).optional(),
 });
 
+/** Where the ACS sent the browser: the one-time id of the answer it holds for that browser. */
+export const samlCompletionQuery = z.strictObject({
+  answer: storableString().min(1).max(200),
+});
+
 /** The query of the OIDC redirect URI: whatever the IdP sends, checked by the verifier. */
 export const oidcCallbackQuery = z.record(z.string(), z.unknown());
 

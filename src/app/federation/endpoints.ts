@@ -22,6 +22,8 @@ export function idpEndpoints(publicUrl: string, tenant: string, idp: string) {
     start: `${base}/start`,
     samlMetadata: `${base}/saml/metadata`,
     samlAcs: `${base}/saml/acs`,
+    /** Where the ACS sends the browser to claim a direct sign-in's held answer. */
+    samlCompletion: `${base}/saml/complete`,
     oidcRedirectUri: `${base}/oidc/callback`,
   };
 }

@@ -19,9 +19,9 @@ import {
   type Repositories,
   type Timers,
 } from "../ports.js";
-import type { FederationRequestRecord, IdpRecord } from "../records.js";
+import type { FederationAnswerRecord, FederationRequestRecord, IdpRecord } from "../records.js";
 import { observeIdp } from "./drift.js";
-import { holdIdpAnswer, flowUrl } from "../flows/flow-records.js";
+import { holdIdpAnswer, flowUrl, sameSecret, sha256 } from "../flows/flow-records.js";
 import {
   clientSecretContext,
   codeVerifierContext,
@@ -34,6 +34,21 @@ import type { SignInSettingsCache } from "./sign-in-settings-cache.js";
 import { matchReturnUrl, withQueryParameter } from "./return-urls.js";
 
 const DEFAULT_REQUEST_TTL_SECONDS = 600;
+/**
+ * How long a direct SAML sign-in's verified answer waits for its browser to claim it. The ACS
+ * redirects that browser at once, so this only needs to cover a slow redirect; SP 800-63C-4 keeps
+ * an assertion reference valid 5 minutes at most.
+ */
+const ANSWER_TTL_SECONDS = 300;
+/** A held answer's one-time id: 24 random bytes, base64url. */
+const ANSWER_ID = /^[A-Za-z0-9_-]{32}$/;
+/** The refusal reasons that a problem reports with their own code (others: federation.rejected). */
+const OWN_CODE_REASONS = [
+  "federation.request_unknown",
+  "federation.subject_mismatch",
+  "federation.browser_mismatch",
+  "federation.answer_unknown",
+] as const;
 /** SAML has no `max_age`: below this maximum age, ask the IdP to authenticate afresh. */
 const FORCE_AUTHN_BELOW_SECONDS = 3600;
 /**
@@ -70,6 +85,12 @@ interface VerifiedAnswer {
   /** What the receipt keeps of the IdP's own values. */
   readonly claims: Readonly<Record<string, unknown>>;
 }
+
+/**
+ * What a refusal's audit event and explanation need of the sign-in it refused: a remembered
+ * request, or what a held answer kept of it.
+ */
+type RequestRef = Pick<FederationRequestRecord, "id" | "returnTo" | "principalHint" | "flow">;
 
 /** A refusal: its stable reason code, audited, and shown to the user as an explanation. */
 class Refusal extends Error {
@@ -181,6 +202,7 @@ export function federationUseCases(
     if (now.getTime() - lastPurge < 60_000) return;
     lastPurge = now.getTime();
     await r.federationRequests.purge(now.toISOString());
+    await r.federationAnswers.purge(now.toISOString());
     await r.oneTimeProofs.purge(now.toISOString());
   }
 
@@ -217,7 +239,7 @@ export function federationUseCases(
   async function auditRefusal(
     idp: IdpRecord,
     refusal: Refusal,
-    request: FederationRequestRecord | undefined,
+    request: RequestRef | undefined,
     clientAddress: string | undefined,
   ): Promise<void> {
     const admitted = refusals.admit(idp.tenant, idp.id, refusal.reason, addressKey(clientAddress));
@@ -266,7 +288,7 @@ export function federationUseCases(
   async function refuse(
     signIn: SignIn,
     refusal: Refusal,
-    request: FederationRequestRecord | undefined,
+    request: RequestRef | undefined,
   ): Promise<FederationRedirect> {
     const { idp } = signIn;
     await auditRefusal(idp, refusal, request, signIn.clientAddress);
@@ -282,11 +304,7 @@ export function federationUseCases(
       return { location: withQueryParameter(back, "error", "idp_mfa_unavailable") };
     }
     throw new AppError(
-      refusal.reason === "federation.request_unknown"
-        ? "federation.request_unknown"
-        : refusal.reason === "federation.subject_mismatch"
-          ? "federation.subject_mismatch"
-          : "federation.rejected",
+      OWN_CODE_REASONS.find((code) => code === refusal.reason) ?? "federation.rejected",
       undefined,
       {
         reason: refusal.reason,
@@ -306,7 +324,9 @@ export function federationUseCases(
 
   /**
    * Once verified: use the request and the proof once and note what the IdP proved (one
-   * transaction), check the subject, decide, and send the browser back.
+   * transaction), check the subject, and decide and send the browser back; or, for a direct SAML
+   * sign-in, hold the answer (in that same transaction) and send the browser to claim it (see
+   * {@link FederationAnswerRecord}); or, for a flow's, hand it to the flow.
    */
   async function complete(
     signIn: SignIn,
@@ -324,6 +344,25 @@ export function federationUseCases(
       );
     }
     const assessment = assess(idp, answer, request, now);
+    const event: FederatedEvent = {
+      method: "federated",
+      source: "idp",
+      tenant: idp.tenant,
+      idp: idp.id,
+      idpVersion: idp.version,
+      at: answer.authenticatedAt.toISOString(),
+      assurance: assessment.assurance,
+      claims: {
+        ...answer.claims,
+        recognised: assessment.recognised,
+        unmapped: assessment.unmapped,
+        ...(assessment.tooOld ? { authenticationTooOld: true } : {}),
+        ...(assessment.notForced ? { authenticationNotForced: true } : {}),
+      },
+    };
+    // A direct sign-in's SAML answer came in a cross-site POST, without the browser's cookie:
+    // it is held for the browser that started the sign-in, which claims it with this id.
+    const held = heldFor(request, answer.subject, event, now);
     // Decided inside the transaction, thrown outside it: whatever is thrown inside counts as the
     // store failing. The request stays used either way.
     const refusal = await transact(context, async (r) => {
@@ -348,32 +387,21 @@ export function federationUseCases(
           "the principal this IdP named signs in at another of the tenant's IdPs",
         );
       }
+      // DESIGN invariant 9: a hint never decides who signed in; a different subject is refused.
+      if (request?.principalHint !== undefined && request.principalHint !== answer.subject) {
+        return new Refusal(
+          "federation.subject_mismatch",
+          "the IdP authenticated another subject than the sign-in was started for",
+        );
+      }
+      if (held !== undefined) await r.federationAnswers.insert(held.record);
       return undefined;
     });
     if (refusal !== undefined) throw refusal;
-    // DESIGN invariant 9: a hint never decides who signed in; a different subject is refused.
-    if (request?.principalHint !== undefined && request.principalHint !== answer.subject) {
-      throw new Refusal(
-        "federation.subject_mismatch",
-        "the IdP authenticated another subject than the sign-in was started for",
-      );
+    if (held !== undefined) {
+      const claim = new URL(idpEndpoints(parts().publicUrl, idp.tenant, idp.id).samlCompletion);
+      return { location: withQueryParameter(claim, "answer", held.answerId) };
     }
-    const event: FederatedEvent = {
-      method: "federated",
-      source: "idp",
-      tenant: idp.tenant,
-      idp: idp.id,
-      idpVersion: idp.version,
-      at: answer.authenticatedAt.toISOString(),
-      assurance: assessment.assurance,
-      claims: {
-        ...answer.claims,
-        recognised: assessment.recognised,
-        unmapped: assessment.unmapped,
-        ...(assessment.tooOld ? { authenticationTooOld: true } : {}),
-        ...(assessment.notForced ? { authenticationNotForced: true } : {}),
-      },
-    };
     if (request?.flow !== undefined) {
       // The flow decides, with this event beside what else the user proved there, once its own
       // browser comes back with the answer's id: the browser that finished at the IdP may be
@@ -385,18 +413,65 @@ export function federationUseCases(
       }
       return { location: withQueryParameter(new URL(request.returnTo), "answer", answerId) };
     }
+    return decide(signIn, answer.subject, event, request?.returnTo ?? unsolicitedReturn);
+  }
+
+  /**
+   * The held answer of a direct SAML sign-in (`request` is one, not a flow's), with its one-time
+   * id; undefined for anything else.
+   */
+  function heldFor(
+    request: FederationRequestRecord | undefined,
+    subject: string,
+    event: FederatedEvent,
+    now: Date,
+  ): { readonly record: FederationAnswerRecord; readonly answerId: string } | undefined {
+    if (request?.protocol !== "saml" || request.flow !== undefined) return undefined;
+    // samlResponse refused a direct request without a binding before verifying its answer; were
+    // one to come this far, it is refused, never decided for whichever browser posted it.
+    const browserHash = requireBinding(request);
+    if (browserHash === undefined) return undefined;
+    const answerId = context.random.secret(24);
+    return {
+      answerId,
+      record: {
+        hash: sha256(answerId),
+        tenant: request.tenant,
+        idp: request.idp,
+        request: request.id,
+        ...(request.principalHint === undefined ? {} : { principalHint: request.principalHint }),
+        returnTo: request.returnTo,
+        browserHash,
+        subject,
+        event,
+        createdAt: now.toISOString(),
+        expiresAt: new Date(now.getTime() + ANSWER_TTL_SECONDS * 1000).toISOString(),
+      },
+    };
+  }
+
+  /**
+   * Decides on the verified `event` about `subject`, storing the receipt, and sends the browser
+   * back to `returnTo` with the decision, while the tenant still registers it.
+   */
+  async function decide(
+    signIn: SignIn,
+    subject: string,
+    event: FederatedEvent,
+    returnTo: string | undefined,
+  ): Promise<FederationRedirect> {
+    const { idp } = signIn;
     const decision = await decideAndRecord(
       context,
       services,
       idp.tenant,
       {
-        principal: { id: answer.subject, population: "sso" },
+        principal: { id: subject, population: "sso" },
         evidence: { events: [event] },
         idps: [idpProfile(idp)],
       },
       { id: `idp:${idp.id}` },
     );
-    const returnTo = request?.returnTo ?? unsolicitedReturn;
     const back = returnTo === undefined ? undefined : stillRegistered(signIn, returnTo);
     if (back === undefined) {
       throw new AppError("federation.return_to_not_allowed", undefined, {
@@ -404,6 +479,33 @@ export function federationUseCases(
       });
     }
     return { location: withQueryParameter(back, "decision", decision.id ?? "") };
+  }
+
+  /**
+   * Refuses an answer to a direct sign-in (not a flow's) that came back to a browser other than
+   * the one that started it: `browser` is the cookie it came with, if any. Checked before
+   * anything of the sign-in is used (the request, the proof, an OIDC code at the IdP), so that a
+   * refused attempt from another browser leaves the sign-in whole for its own.
+   */
+  function checkBrowser(request: FederationRequestRecord, browser: string | undefined): void {
+    const bound = requireBinding(request);
+    if (bound !== undefined && !sameBrowser(bound, browser)) throw otherBrowser();
+  }
+
+  /**
+   * The browser a direct sign-in is bound to (the digest of its cookie), or undefined for a
+   * flow's. A direct sign-in remembered before sign-ins were bound (by an earlier version, within
+   * its 10 minutes) has none, and is refused: it cannot be told from a login CSRF.
+   */
+  function requireBinding(request: FederationRequestRecord): string | undefined {
+    if (request.flow !== undefined) return undefined;
+    if (request.browserHash === undefined) {
+      throw new Refusal(
+        "federation.browser_mismatch",
+        "the sign-in was started before sign-ins were bound to the browser; start again",
+      );
+    }
+    return request.browserHash;
   }
 
   function assess(
@@ -479,6 +581,10 @@ export function federationUseCases(
     async start(tenant, id, input) {
       const f = parts();
       const now = context.clock.now();
+      // A flow binds its own browser; a direct sign-in is bound to the browser that starts it,
+      // whose answer alone it accepts (login CSRF).
+      const bound =
+        input.flow === undefined ? { browserHash: bindingOf(input.browser) } : { flow: input.flow };
       // One read for everything the plan needs; the IdP is not contacted inside a transaction.
       const loaded = await readStore(context, async (r) => {
         const [settings, policy, mandates, principal] = await Promise.all([
@@ -534,7 +640,7 @@ export function federationUseCases(
         tenant,
         idp: id,
         ...(input.principal === undefined ? {} : { principalHint: input.principal }),
-        ...(input.flow === undefined ? {} : { flow: input.flow }),
+        ...bound,
         returnTo: back.href,
         requested: planned.requested,
         createdAt: now.toISOString(),
@@ -603,6 +709,10 @@ export function federationUseCases(
       const signIn = { ...(await loadSignIn(tenant, id, "saml", requestId)), ...addressOf(input) };
       const { idp } = signIn;
       return answering(signIn, requestId, async (request) => {
+        // The POST carries no cookie to check (a cross-site POST, SameSite=Lax): a direct
+        // sign-in's answer is held for its browser to claim (samlCompletion). One started before
+        // sign-ins were bound to a browser has none to be claimed by.
+        if (request !== undefined) requireBinding(request);
         const verified = await f.saml.verifyResponse(
           serviceProvider(f.publicUrl, tenant, id),
           idp.saml,
@@ -647,6 +757,53 @@ export function federationUseCases(
       });
     },
 
+    async samlCompletion(tenant, id, input) {
+      parts();
+      const signIn = { ...(await loadSignIn(tenant, id, "saml")), ...addressOf(input) };
+      const { idp } = signIn;
+      const hash = ANSWER_ID.test(input.answer) ? sha256(input.answer) : undefined;
+      // What the refusal's audit event names: only an answer of this tenant's IdP.
+      let ref: RequestRef | undefined;
+      try {
+        const held =
+          hash === undefined
+            ? undefined
+            : await readStore(context, (r) => r.federationAnswers.get(hash));
+        if (held === undefined || held.tenant !== idp.tenant || held.idp !== idp.id) {
+          throw new Refusal("federation.answer_unknown", "no answer is held under this id");
+        }
+        ref = {
+          id: held.request,
+          returnTo: held.returnTo,
+          ...(held.principalHint === undefined ? {} : { principalHint: held.principalHint }),
+        };
+        const now = context.clock.now().toISOString();
+        if (held.claimedAt !== undefined || held.expiresAt <= now) {
+          throw new Refusal(
+            "federation.answer_unknown",
+            "the answer was claimed already or expired",
+          );
+        }
+        // Another browser's visit claims nothing: the answer stays for its own browser.
+        if (!sameBrowser(held.browserHash, input.browser)) throw otherBrowser();
+        // Evidence checked against a registration that is gone earns nothing.
+        if (held.event.idpVersion !== idp.version) {
+          throw new Refusal(
+            "federation.answer_unknown",
+            "the IdP's registration changed since it answered",
+          );
+        }
+        const claimed = await transact(context, (r) => r.federationAnswers.claim(held.hash, now));
+        if (!claimed) {
+          throw new Refusal("federation.answer_unknown", "the answer was claimed already");
+        }
+        return await decide(signIn, held.subject, held.event, held.returnTo);
+      } catch (error) {
+        if (error instanceof Refusal) return refuse(signIn, error, ref);
+        throw error;
+      }
+    },
+
     async oidcCallback(tenant, id, input) {
       const f = parts();
       const requestId = input.state ?? "";
@@ -656,6 +813,10 @@ export function federationUseCases(
         if (request?.nonce === undefined || request.sealedCodeVerifier === undefined) {
           throw new Refusal("federation.request_unknown", "no pending sign-in matches the answer");
         }
+        // A top-level GET from the IdP carries the SameSite=Lax cookie. Before the code is
+        // redeemed at the IdP, or the nonce or request used: another browser's attempt uses up
+        // nothing, and the sign-in's own browser can still complete it.
+        checkBrowser(request, input.browser);
         const verified = await f.oidc.completeCallback(oidcSettings(f, idp), {
           callbackUrl: input.callbackUrl,
           redirectUri: idpEndpoints(f.publicUrl, tenant, id).oidcRedirectUri,
@@ -710,6 +871,33 @@ function addressOf(input: { readonly clientAddress?: string | undefined }): {
 }
 
 /**
+ * The digest a direct start stores of its browser's cookie. The HTTP layer always has one (it sets
+ * a fresh cookie on a browser without); a caller that has none cannot start a direct sign-in.
+ */
+function bindingOf(browser: string | undefined): string {
+  if (browser === undefined || browser === "") {
+    throw new AppError(
+      "request.invalid",
+      "A sign-in not started by a hosted flow is bound to the browser's cookie: none was given.",
+    );
+  }
+  return sha256(browser);
+}
+
+/** Whether `browser` (a cookie's value, if any came) is the browser whose cookie hashes to `hash`. */
+function sameBrowser(hash: string, browser: string | undefined): boolean {
+  return browser !== undefined && browser !== "" && sameSecret(hash, sha256(browser));
+}
+
+/** The refusal of an answer brought back by a browser other than the one that started it. */
+function otherBrowser(): Refusal {
+  return new Refusal(
+    "federation.browser_mismatch",
+    "the answer came back to another browser than the one that started the sign-in",
+  );
+}
+
+/**
  * The refusal budget's key of a client address: as the verification throttle keys it (an IPv6
  * address by its /64, which one subscriber usually holds whole), or none when it is unknown, not
  * an IP address, or on an internal network, as the rate limit leaves those out (a proxy missing
@@ -742,7 +930,7 @@ export function idpProfile(idp: IdpRecord): IdpProfile {
  * other sign-in naming anyone (`principal=`), so that hint is kept as `principalHint`, never as
  * the principal of an event an unauthenticated caller can bring about.
  */
-function principalOf(request: FederationRequestRecord | undefined): Record<string, string> {
+function principalOf(request: RequestRef | undefined): Record<string, string> {
   const hint = request?.principalHint;
   if (hint === undefined) return {};
   return request?.flow === undefined ? { principalHint: hint } : { principal: hint };

@@ -23,7 +23,12 @@ import {
   RETURN_URL,
   syncClock,
 } from "../../http/test-support/oidc-federation.js";
-import { must, registerSamlTenant } from "../../http/test-support/saml-federation.js";
+import { browserCookie } from "../../http/test-support/browser-cookie.js";
+import {
+  followCompletion,
+  must,
+  registerSamlTenant,
+} from "../../http/test-support/saml-federation.js";
 import { startStubIdp, type StubIdp } from "../../verifiers/oidc/test-support/stub-idp.js";
 import {
   REFEDS_MFA,
@@ -34,6 +39,8 @@ import {
 const stores = await storesUnderTest("Unstorable IdP values");
 
 const SAML_RETURN = "https://app.globex.example/signed-in";
+/** The browser the sign-ins are started and completed in (the test server's URL is https). */
+const BROWSER = browserCookie("B", "__Host-tmfa_browser");
 const LONG = "a".repeat(100 * 1024);
 /** 100 kB that do not compress: PostgreSQL compresses a long key before it indexes it. */
 const NOISE = randomBytes(50 * 1024).toString("hex");
@@ -93,6 +100,7 @@ for (const { name, skip, open } of stores) {
           await t.call(
             "GET",
             `/t/acme/idps/corp/start?${new URLSearchParams({ return_to: RETURN_URL }).toString()}`,
+            { headers: { cookie: BROWSER } },
           ),
           303,
         );
@@ -114,7 +122,7 @@ for (const { name, skip, open } of stores) {
         return t.call(
           "GET",
           `/t/acme/idps/corp/oidc/callback?code=the-code&state=${encodeURIComponent(state)}`,
-          { headers: { accept: "application/json" } },
+          { headers: { accept: "application/json", cookie: BROWSER } },
         );
       }
 
@@ -130,6 +138,7 @@ for (const { name, skip, open } of stores) {
           await t.call(
             "GET",
             `/t/globex/idps/corp/start?return_to=${encodeURIComponent(SAML_RETURN)}`,
+            { headers: { cookie: BROWSER } },
           ),
           303,
         );
@@ -165,13 +174,15 @@ for (const { name, skip, open } of stores) {
           SAMLResponse: samlResponse,
           RelayState: request.relayState ?? "",
         });
-        return t.call("POST", "/t/globex/idps/corp/saml/acs", {
+        // Posted across sites without the cookie; the browser follows to the completion with it.
+        const acs = await t.call("POST", "/t/globex/idps/corp/saml/acs", {
           body: body.toString(),
           headers: {
             "content-type": "application/x-www-form-urlencoded",
             accept: "application/json",
           },
         });
+        return followCompletion(t, acs, BROWSER, { accept: "application/json" });
       }
 
       /**

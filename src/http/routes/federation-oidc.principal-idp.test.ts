@@ -10,8 +10,10 @@ import {
   type OidcProviderPeer,
 } from "../../verifiers/oidc/test-support/oidc-provider-peer.js";
 import type { TestServer } from "../test-support/open-test-server.js";
+import { browserCookie } from "../test-support/browser-cookie.js";
 import {
   atPeer,
+  callback,
   auditOf,
   createTenant,
   openFederationServer,
@@ -53,14 +55,17 @@ const bind = (principal: string, idp: string | null) =>
     body: { population: "sso", idp },
   });
 
+/** The browser carol signs in with (its cookie). */
+const BROWSER = browserCookie("C");
+
 /** Carol signs in at `peer` (the tenant's IdP `idp`); the callback's answer. */
 async function signInAt(peer: OidcProviderPeer, idp: string, accountId: string) {
-  const started = await startSignIn(t, "acme", {}, idp);
+  const started = await startSignIn(t, "acme", { cookie: BROWSER }, idp);
   expect(started.statusCode, started.body).toBe(303);
   peer.nextSignIn = { accountId, acr: REFEDS_MFA, amr: ["pwd", "mfa"] };
   syncClock(t);
   const callbackUrl = await atPeer(peer, String(started.headers.location));
-  return t.call("GET", serverPath(corp, callbackUrl));
+  return callback(t, serverPath(corp, callbackUrl), BROWSER);
 }
 
 describe("a principal bound to one of its tenant's IdPs", () => {

@@ -19,10 +19,12 @@ import {
   type PeerSignIn,
 } from "../../verifiers/oidc/test-support/oidc-provider-peer.js";
 import { openTestServer, type TestServer } from "../test-support/open-test-server.js";
+import { browserCookie } from "../test-support/browser-cookie.js";
 import {
   RETURN_URL,
   atPeer,
   auditOf,
+  callback,
   callbackFor,
   createTenant,
   openFederationServer,
@@ -46,6 +48,8 @@ afterEach(async () => {
   t = undefined;
 });
 
+/** The browser every sign-in here is started and completed in (its cookie). */
+const BROWSER = browserCookie("B");
 const MFA: PeerSignIn = { accountId: "alice", acr: REFEDS_MFA, amr: ["pwd", "mfa"] };
 const PASSWORD_ONLY: PeerSignIn = { accountId: "alice", amr: ["pwd"] };
 /** The tenant asks this IdP for no context: it answers with whatever the user did. */
@@ -89,8 +93,8 @@ async function signInAs(
 ): Promise<{ response: LightMyRequestResponse; authorization: URL; path: string }> {
   peer.nextSignIn = signIn;
   syncClock(acme.t);
-  const { path, authorization } = await callbackFor(acme.t, peer, query);
-  const response = await acme.t.call("GET", path);
+  const { path, authorization } = await callbackFor(acme.t, peer, { ...query, cookie: BROWSER });
+  const response = await callback(acme.t, path, BROWSER);
   return { response, authorization, path };
 }
 
@@ -303,7 +307,7 @@ describe("one-time use of a callback", () => {
     const { response, path } = await signInAs(acme, MFA, { principal: "alice" });
     const id = decisionOf(response);
 
-    const replay = await acme.t.call("GET", path, { headers: { accept: "application/json" } });
+    const replay = await callback(acme.t, path, BROWSER, { accept: "application/json" });
     expect(problemOf(replay)).toEqual({
       status: 400,
       type: "application/problem+json; charset=utf-8",
@@ -332,8 +336,11 @@ describe("one-time use of a callback", () => {
     const acme = await acmeWithPeer("idp_mfa");
     peer.nextSignIn = MFA;
     syncClock(acme.t);
-    const { path } = await callbackFor(acme.t, peer, { principal: "alice" });
-    const answers = await Promise.all([acme.t.call("GET", path), acme.t.call("GET", path)]);
+    const { path } = await callbackFor(acme.t, peer, { principal: "alice", cookie: BROWSER });
+    const answers = await Promise.all([
+      callback(acme.t, path, BROWSER),
+      callback(acme.t, path, BROWSER),
+    ]);
     expect(answers.map((a) => a.statusCode).sort()).toEqual([303, 400]);
     const decided = await auditOf(acme.t, acme.auditor, "acme", "decision.recorded");
     expect(decided).toHaveLength(1);
@@ -387,23 +394,36 @@ describe("one-time use of a nonce", () => {
     const acme = { t: server, admin: server.adminKey, auditor };
     peer.nextSignIn = MFA;
 
-    const first = new URL(String((await startSignIn(server, "acme", {})).headers.location));
+    const first = new URL(
+      String((await startSignIn(server, "acme", { cookie: BROWSER })).headers.location),
+    );
     const nonce = first.searchParams.get("nonce") ?? "";
     expect(nonce).not.toBe("");
     // The second sign-in is remembered with the first one's nonce, and the browser asks the IdP
     // for that nonce: its ID token will carry it, and the verifier will find it the expected one.
     forcedNonce.value = nonce;
-    const second = new URL(String((await startSignIn(server, "acme", {})).headers.location));
+    const second = new URL(
+      String((await startSignIn(server, "acme", { cookie: BROWSER })).headers.location),
+    );
     delete forcedNonce.value;
     const secondState = second.searchParams.get("state") ?? "";
     expect(secondState).not.toBe(first.searchParams.get("state"));
     second.searchParams.set("nonce", nonce);
 
-    const firstDone = await server.call("GET", serverPath(peer, await atPeer(peer, first.href)));
+    const firstDone = await callback(
+      server,
+      serverPath(peer, await atPeer(peer, first.href)),
+      BROWSER,
+    );
     const id = decisionOf(firstDone);
-    const replay = await server.call("GET", serverPath(peer, await atPeer(peer, second.href)), {
-      headers: { accept: "application/json" },
-    });
+    const replay = await callback(
+      server,
+      serverPath(peer, await atPeer(peer, second.href)),
+      BROWSER,
+      {
+        accept: "application/json",
+      },
+    );
     // Were the nonce not a one-time proof, this would be a second sign-in, and allowed.
     expect(replay.statusCode, String(replay.headers.location)).toBe(400);
     expect(problemOf(replay)).toEqual({
@@ -479,8 +499,8 @@ describe("who signed in is what the ID token says", () => {
     const acme = await acmeWithPeer("idp_mfa");
     peer.nextSignIn = MFA;
     syncClock(acme.t);
-    const { path } = await callbackFor(acme.t, peer, { principal: "bob" });
-    const response = await acme.t.call("GET", path, { headers: { accept: "application/json" } });
+    const { path } = await callbackFor(acme.t, peer, { principal: "bob", cookie: BROWSER });
+    const response = await callback(acme.t, path, BROWSER, { accept: "application/json" });
     expect(problemOf(response)).toEqual({
       status: 403,
       type: "application/problem+json; charset=utf-8",
@@ -560,13 +580,13 @@ describe("return_to is a URL the tenant registered", () => {
     const acme = await acmeWithPeer("idp_mfa");
     peer.nextSignIn = MFA;
     syncClock(acme.t);
-    const { path } = await callbackFor(acme.t, peer, { principal: "alice" });
+    const { path } = await callbackFor(acme.t, peer, { principal: "alice", cookie: BROWSER });
     const replaced = await acme.t.call("PUT", "/v1/tenants/acme/return-urls", {
       key: acme.admin,
       body: { returnUrls: ["https://new.acme.example/signed-in"] },
     });
     expect(replaced.statusCode).toBe(200);
-    const response = await acme.t.call("GET", path, { headers: { accept: "application/json" } });
+    const response = await callback(acme.t, path, BROWSER, { accept: "application/json" });
     expect(problemOf(response)).toEqual({
       status: 400,
       type: "application/problem+json; charset=utf-8",
@@ -580,10 +600,13 @@ describe("return_to is a URL the tenant registered", () => {
     const acme = await acmeWithPeer("idp_mfa");
     peer.nextSignIn = MFA;
     syncClock(acme.t);
-    const started = await startSignIn(acme.t, "acme", { returnTo: `${RETURN_URL}/deep/page` });
+    const started = await startSignIn(acme.t, "acme", {
+      returnTo: `${RETURN_URL}/deep/page`,
+      cookie: BROWSER,
+    });
     expect(started.statusCode).toBe(303);
-    const callback = await atPeer(peer, String(started.headers.location));
-    const done = await acme.t.call("GET", serverPath(peer, callback));
+    const callbackUrl = await atPeer(peer, String(started.headers.location));
+    const done = await callback(acme.t, serverPath(peer, callbackUrl), BROWSER);
     expect(done.statusCode).toBe(303);
     expect(String(done.headers.location)).toMatch(
       /^https:\/\/app\.acme\.example\/signed-in\/deep\/page\?decision=dec_\d+$/,
@@ -623,7 +646,7 @@ describe("a callback that belongs to no sign-in", () => {
     const acme = await acmeWithPeer("idp_mfa");
     peer.nextSignIn = MFA;
     syncClock(acme.t);
-    const { path } = await callbackFor(acme.t, peer);
+    const { path } = await callbackFor(acme.t, peer, { cookie: BROWSER });
     const state = new URLSearchParams(path.slice(path.indexOf("?"))).get("state") ?? "";
     const doubled = await acme.t.call("GET", `${path}&state=${state}`, {
       headers: { accept: "application/json" },
@@ -636,9 +659,9 @@ describe("a callback that belongs to no sign-in", () => {
     const acme = await acmeWithPeer("idp_mfa");
     peer.nextSignIn = MFA;
     syncClock(acme.t);
-    const { path } = await callbackFor(acme.t, peer);
+    const { path } = await callbackFor(acme.t, peer, { cookie: BROWSER });
     acme.t.clock.advance(601);
-    const late = await acme.t.call("GET", path, { headers: { accept: "application/json" } });
+    const late = await callback(acme.t, path, BROWSER, { accept: "application/json" });
     expect(problemOf(late)).toEqual({
       status: 400,
       type: "application/problem+json; charset=utf-8",
@@ -651,13 +674,13 @@ describe("a callback that belongs to no sign-in", () => {
     const acme = await acmeWithPeer("idp_mfa");
     peer.nextSignIn = MFA;
     syncClock(acme.t);
-    const { path } = await callbackFor(acme.t, peer);
+    const { path } = await callbackFor(acme.t, peer, { cookie: BROWSER });
     const mixed = path.replace(
       `iss=${encodeURIComponent(peer.issuer)}`,
       `iss=${encodeURIComponent("https://other-idp.example")}`,
     );
     expect(mixed).not.toBe(path);
-    const response = await acme.t.call("GET", mixed, { headers: { accept: "application/json" } });
+    const response = await callback(acme.t, mixed, BROWSER, { accept: "application/json" });
     expect(problemOf(response)).toEqual({
       status: 400,
       type: "application/problem+json; charset=utf-8",
@@ -673,10 +696,10 @@ describe("a callback that belongs to no sign-in", () => {
     const acme = await acmeWithPeer("idp_mfa");
     peer.nextSignIn = MFA;
     syncClock(acme.t);
-    const { path } = await callbackFor(acme.t, peer);
+    const { path } = await callbackFor(acme.t, peer, { cookie: BROWSER });
     const removed = await acme.t.call("DELETE", "/v1/tenants/acme/idps/corp", { key: acme.admin });
     expect(removed.statusCode).toBe(204);
-    const response = await acme.t.call("GET", path, { headers: { accept: "application/json" } });
+    const response = await callback(acme.t, path, BROWSER, { accept: "application/json" });
     expect(problemOf(response)).toEqual({
       status: 404,
       type: "application/problem+json; charset=utf-8",
@@ -691,19 +714,28 @@ describe("a callback that belongs to no sign-in", () => {
     syncClock(acme.t);
     // The victim's sign-in is started; the attacker completes one of their own at the IdP
     // and splices its code into the victim's callback.
-    const victim = new URL(String((await startSignIn(acme.t, "acme", {})).headers.location));
+    const victim = new URL(
+      String((await startSignIn(acme.t, "acme", { cookie: BROWSER })).headers.location),
+    );
     const attacker = new URL(
-      await atPeer(peer, String((await startSignIn(acme.t, "acme", {})).headers.location)),
+      await atPeer(
+        peer,
+        String(
+          (await startSignIn(acme.t, "acme", { cookie: browserCookie("A") })).headers.location,
+        ),
+      ),
     );
     const spliced = new URLSearchParams({
       code: attacker.searchParams.get("code") ?? "",
       state: victim.searchParams.get("state") ?? "",
       iss: peer.issuer,
     });
-    const response = await acme.t.call(
-      "GET",
+    // Presented in the victim's browser, the one the victim's state is bound to.
+    const response = await callback(
+      acme.t,
       `/t/acme/idps/corp/oidc/callback?${spliced.toString()}`,
-      { headers: { accept: "application/json" } },
+      BROWSER,
+      { accept: "application/json" },
     );
     expect(problemOf(response)).toEqual({
       status: 400,
@@ -809,12 +841,10 @@ describe("evidence is bound to the tenant whose IdP produced it", () => {
 
     peer.nextSignIn = MFA;
     syncClock(acme.t);
-    const { path } = await callbackFor(acme.t, peer, { principal: "alice" });
+    const { path } = await callbackFor(acme.t, peer, { principal: "alice", cookie: BROWSER });
     const atGlobex = path.replace("/t/acme/", "/t/globex/");
     expect(atGlobex).toMatch(/^\/t\/globex\/idps\/corp\/oidc\/callback\?/);
-    const refused = await acme.t.call("GET", atGlobex, {
-      headers: { accept: "application/json" },
-    });
+    const refused = await callback(acme.t, atGlobex, BROWSER, { accept: "application/json" });
     expect(problemOf(refused)).toEqual({
       status: 400,
       type: "application/problem+json; charset=utf-8",
@@ -831,7 +861,7 @@ describe("evidence is bound to the tenant whose IdP produced it", () => {
     ]);
     // Nothing was decided for either tenant by the attempt; acme's own sign-in still completes.
     expect(await federationTypes(acme)).toEqual([]);
-    const done = await acme.t.call("GET", path);
+    const done = await callback(acme.t, path, BROWSER);
     const r = await receipt(acme, decisionOf(done));
     expect(r).toMatchObject({ tenant: "acme", outcome: "allow" });
     expect(await auditOf(acme.t, globexAuditor, "globex", "decision.recorded")).toEqual([]);
@@ -884,12 +914,13 @@ describe("the client secret stays secret", () => {
     // A full sign-in (the secret is used at the token endpoint) and a refused one.
     peer.nextSignIn = MFA;
     syncClock(acme.t);
-    const started = await call("GET", `/t/acme/idps/corp/start?return_to=${RETURN_URL}`);
-    const callback = serverPath(peer, await atPeer(peer, String(started.headers.location)));
-    const done = await call("GET", callback);
+    const inBrowser = { headers: { cookie: BROWSER } };
+    const started = await call("GET", `/t/acme/idps/corp/start?return_to=${RETURN_URL}`, inBrowser);
+    const callbackPath = serverPath(peer, await atPeer(peer, String(started.headers.location)));
+    const done = await call("GET", callbackPath, inBrowser);
     const id = decisionOf(done);
     expect((await receipt(acme, id)).outcome).toBe("allow");
-    await call("GET", callback);
+    await call("GET", callbackPath, inBrowser);
     await call("GET", `/v1/decisions/${id}`, { key: acme.auditor });
     const audit = await call("GET", "/v1/tenants/acme/audit?limit=500", { key: acme.auditor });
     const exported = await call("GET", "/v1/tenants/acme/audit?format=jsonl", {
@@ -949,9 +980,9 @@ describe("freshness of the IdP's authentication", () => {
     const acme = await acmeWithPeer("idp_mfa", { require: { maxAgeSeconds: 300 } });
     peer.nextSignIn = MFA;
     syncClock(acme.t);
-    const { path } = await callbackFor(acme.t, peer, { principal: "alice" });
+    const { path } = await callbackFor(acme.t, peer, { principal: "alice", cookie: BROWSER });
     acme.t.clock.advance(360);
-    const r = await receipt(acme, decisionOf(await acme.t.call("GET", path)));
+    const r = await receipt(acme, decisionOf(await callback(acme.t, path, BROWSER)));
     expect(r.outcome).toBe("challenge");
     expect(r.decision.reasons.map((x) => x.code)).toEqual(["freshness.max_age_exceeded"]);
     expect(r.decision.challenge[0]).toMatchObject({ kind: "idp_step_up", forceAuthn: true });

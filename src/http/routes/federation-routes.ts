@@ -1,7 +1,9 @@
+import cookie from "@fastify/cookie";
 import formbody from "@fastify/formbody";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { z } from "zod";
 import type { Application, FederationRedirect } from "../../app/application.js";
+import { browserCookie } from "../browser-cookie.js";
 import { InvalidRequest, invalidParts, renderProblem } from "../problem.js";
 import { requestTarget } from "../request-target.js";
 import {
@@ -10,6 +12,7 @@ import {
   storableString,
   oidcCallbackQuery,
   samlAcsBody,
+  samlCompletionQuery,
 } from "../request-schemas.js";
 
 /** What the federation routes need. */
@@ -24,9 +27,12 @@ const HTML = "text/html; charset=utf-8";
 
 /**
  * The browser-facing endpoints of SAML and OIDC sign-in, under `/t/:tenant/idps/:idp/`. No API
- * key: the browser carries the protocol messages, and the verifiers check them. A refusal is
- * shown to the person as a short explanation (never a stack), or as a problem document to a
- * client that asks for JSON.
+ * key: the browser carries the protocol messages, and the verifiers check them. A start binds
+ * its sign-in to the browser cookie (setting one on a browser without), and the answer counts
+ * only where that cookie comes back: at the OIDC callback, or, for SAML, whose ACS is posted
+ * across sites without it, at the completion the ACS redirects to. A refusal is shown to the
+ * person as a short explanation (never a stack), or as a problem document to a client that asks
+ * for JSON.
  */
 export function registerFederationRoutes(
   server: FastifyInstance,
@@ -34,6 +40,8 @@ export function registerFederationRoutes(
 ): void {
   // The SAML HTTP-POST binding posts a form; the parser is scoped to these routes only.
   void server.register(formbody, { bodyLimit: 1024 * 1024 });
+  void server.register(cookie);
+  const cookies = browserCookie(publicUrl);
 
   const base = "/t/:tenant/idps/:idp";
   const hidden = { hide: true };
@@ -57,6 +65,7 @@ export function registerFederationRoutes(
           ...(query.principal === undefined ? {} : { principal: query.principal }),
           force: query.force === "true",
           clientAddress: request.ip,
+          browser: cookies.ensure(request, reply),
         }),
       );
     }),
@@ -71,6 +80,23 @@ export function registerFederationRoutes(
         await app.federation.samlResponse(tenant, idp, {
           samlResponse: form.SAMLResponse,
           ...(form.RelayState === undefined ? {} : { relayState: form.RelayState }),
+          clientAddress: request.ip,
+        }),
+      );
+    }),
+  );
+
+  // A same-origin GET, so the browser's SameSite=Lax cookie comes with it (the ACS's POST came
+  // from the IdP's site without it): the held answer completes for its own browser only.
+  server.get(`${base}/saml/complete`, { schema: hidden }, async (request, reply) =>
+    browser(request, reply, async () => {
+      const { tenant, idp } = check(idpParams, request.params, "params");
+      const query = check(samlCompletionQuery, request.query, "query");
+      return redirect(
+        reply,
+        await app.federation.samlCompletion(tenant, idp, {
+          answer: query.answer,
+          browser: cookies.read(request),
           clientAddress: request.ip,
         }),
       );
@@ -93,6 +119,7 @@ export function registerFederationRoutes(
         await app.federation.oidcCallback(tenant, idp, {
           callbackUrl: `${publicUrl.replace(/\/+$/, "")}${path}${search}`,
           ...(state === undefined ? {} : { state }),
+          browser: cookies.read(request),
           clientAddress: request.ip,
         }),
       );

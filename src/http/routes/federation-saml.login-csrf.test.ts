@@ -5,6 +5,7 @@
 // posted it: it verifies the answer, holds it, and redirects (303) to a same-origin GET carrying
 // a one-time answer id, which completes (decides, redirects to return_to) only in the browser
 // whose cookie the start bound the request to, once. Against the real samlify IdP.
+import type { LightMyRequestResponse } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AuditEvent } from "../../app/records.js";
 import { REFEDS_MFA, TestIdp } from "../../verifiers/saml/test-support/test-idp.js";
@@ -115,7 +116,7 @@ async function audit(tenant: string, type: string): Promise<AuditEvent[]> {
   return must(response, 200).json<{ items: AuditEvent[] }>().items;
 }
 
-const codeOf = (response: { statusCode: number; json: <T>() => T }) => [
+const codeOf = (response: LightMyRequestResponse) => [
   response.statusCode,
   response.json<{ code: string }>().code,
 ];

@@ -10,7 +10,8 @@ import type { FlowBrowser } from "../../app/application.js";
 import type { AuditEvent, ReceiptRecord } from "../../app/records.js";
 import { TestIdp } from "../../verifiers/saml/test-support/test-idp.js";
 import { openTestServer, type TestServer } from "../test-support/open-test-server.js";
-import { must, registerSamlTenant } from "../test-support/saml-federation.js";
+import { browserCookie } from "../test-support/browser-cookie.js";
+import { followCompletion, must, registerSamlTenant } from "../test-support/saml-federation.js";
 
 const ALICE = "alice@example.org";
 const RETURN_TO = "https://app.acme.example/signed-in";
@@ -18,6 +19,8 @@ const INITECH_RETURN = "https://app.initech.example/signed-in";
 /** The metadata's `validUntil`: an hour after the test server's clock starts (12:00 Z). */
 const EXPIRY = "2026-11-23T13:00:00.000Z";
 const JSON_ONLY = { accept: "application/json" };
+/** The browser the sign-ins here are started and completed in (its cookie). */
+const BROWSER = browserCookie("B", "__Host-tmfa_browser");
 
 let t: TestServer;
 let idp: TestIdp;
@@ -67,7 +70,9 @@ async function spOf(tenant: string) {
 
 function start(headers: Record<string, string> = JSON_ONLY): Promise<LightMyRequestResponse> {
   const query = `return_to=${encodeURIComponent(RETURN_TO)}&principal=${encodeURIComponent(ALICE)}`;
-  return t.call("GET", `/t/acme/idps/corp/start?${query}`, { headers });
+  return t.call("GET", `/t/acme/idps/corp/start?${query}`, {
+    headers: { ...headers, cookie: BROWSER },
+  });
 }
 
 /** The IdP's signed answer, now, to the sign-in whose AuthnRequest the browser carries to `location`. */
@@ -86,15 +91,17 @@ async function signIn() {
   return answer("acme", must(await start(), 303).headers.location as string);
 }
 
-function post(
+/** The answer posted to the ACS (without the cookie), and the completion followed with it. */
+async function post(
   tenant: string,
   form: Record<string, string>,
   headers: Record<string, string> = JSON_ONLY,
 ) {
-  return t.call("POST", `/t/${tenant}/idps/corp/saml/acs`, {
+  const acs = await t.call("POST", `/t/${tenant}/idps/corp/saml/acs`, {
     body: new URLSearchParams(form).toString(),
     headers: { "content-type": "application/x-www-form-urlencoded", ...headers },
   });
+  return followCompletion(t, acs, BROWSER, headers);
 }
 
 async function outcomeOf(response: LightMyRequestResponse): Promise<string> {

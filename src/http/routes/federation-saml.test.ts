@@ -29,10 +29,13 @@ import {
   XSW_VARIANTS,
 } from "../../verifiers/saml/test-support/tamper.js";
 import { openTestServer, type TestServer } from "../test-support/open-test-server.js";
-import { must, registerSamlTenant } from "../test-support/saml-federation.js";
+import { browserCookie } from "../test-support/browser-cookie.js";
+import { followCompletion, must, registerSamlTenant } from "../test-support/saml-federation.js";
 
 const RETURN_TO = "https://app.acme.example/signed-in";
 const ALICE = "alice@example.org";
+/** The browser every sign-in here is started and completed in (its cookie). */
+const BROWSER = browserCookie("B", "__Host-tmfa_browser");
 
 let t: TestServer;
 let idp: TestIdp;
@@ -56,7 +59,12 @@ async function signIn(
   login: Partial<LoginOptions> = {},
   query = `return_to=${encodeURIComponent(`https://app.${tenant}.example/signed-in`)}&principal=${encodeURIComponent(ALICE)}`,
 ) {
-  const started = must(await t.call("GET", `/t/${tenant}/idps/corp/start?${query}`), 303);
+  const started = must(
+    await t.call("GET", `/t/${tenant}/idps/corp/start?${query}`, {
+      headers: { cookie: BROWSER },
+    }),
+    303,
+  );
   const location = started.headers.location as string;
   const sp = await spOf(tenant);
   const request = await idp.receiveAuthnRequest(sp.metadata, location);
@@ -68,7 +76,11 @@ async function signIn(
   return { location, request, samlResponse, relayState: request.relayState ?? "" };
 }
 
-function post(
+/**
+ * The IdP's page posts the answer to the ACS (across sites: without the browser's cookie), and
+ * the browser follows the ACS's redirect to the completion with its cookie, as a browser does.
+ */
+async function post(
   tenant: string,
   form: { samlResponse: string; relayState?: string },
   accept?: string,
@@ -76,13 +88,12 @@ function post(
 ) {
   const body = new URLSearchParams({ SAMLResponse: form.samlResponse });
   if (form.relayState !== undefined) body.set("RelayState", form.relayState);
-  return t.call("POST", `/t/${tenant}/idps/${idpId}/saml/acs`, {
+  const headers = accept === undefined ? {} : { accept };
+  const acs = await t.call("POST", `/t/${tenant}/idps/${idpId}/saml/acs`, {
     body: body.toString(),
-    headers: {
-      "content-type": "application/x-www-form-urlencoded",
-      ...(accept === undefined ? {} : { accept }),
-    },
+    headers: { "content-type": "application/x-www-form-urlencoded", ...headers },
   });
+  return followCompletion(t, acs, BROWSER, headers);
 }
 
 async function receiptOf(response: LightMyRequestResponse) {

@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import cookie from "@fastify/cookie";
 import formbody from "@fastify/formbody";
 import { FLOW_RETURN_NOTICES } from "../../app/flows/flow-screens.js";
@@ -16,6 +15,7 @@ import {
   type PageFailureCode,
   type PageScreen,
 } from "../../pages/render-flow-screen.js";
+import { browserCookie } from "../browser-cookie.js";
 import { ERROR_STATUSES } from "../error-statuses.js";
 import { InvalidRequest, renderProblem } from "../problem.js";
 import { storableString, webauthnResponse } from "../request-schemas.js";
@@ -39,8 +39,6 @@ export interface HostedFlowRouteContext {
 }
 
 const HTML = "text/html; charset=utf-8";
-/** 32 random bytes, base64url without padding. */
-const COOKIE_VALUE = /^[A-Za-z0-9_-]{43}$/;
 /** The one-time id of an IdP answer (24 random bytes, base64url). */
 const ANSWER_ID = /^[A-Za-z0-9_-]{32}$/;
 
@@ -142,28 +140,14 @@ export function registerHostedFlowRoutes(
   void server.register(cookie);
   void server.register(formbody, { bodyLimit: 128 * 1024 });
 
-  const base = new URL(publicUrl);
-  const publicOrigin = base.origin;
-  const secure = base.protocol === "https:";
-  // `__Host-`: the browser keeps it only if Secure, Path=/ and no Domain (RFC 6265bis, cookie
-  // name prefixes).
-  const cookieName = secure ? "__Host-tmfa_browser" : "tmfa_browser";
+  const publicOrigin = new URL(publicUrl).origin;
+  const cookies = browserCookie(publicUrl);
   const hidden = { hide: true };
   const path = "/t/:tenant/flows/:flow";
 
   /** The browser behind a request; a browser without a (well-formed) cookie gets a new one. */
   function browserOf(request: FastifyRequest, reply: FastifyReply): FlowBrowser {
-    let value = request.cookies[cookieName];
-    if (value === undefined || !COOKIE_VALUE.test(value)) {
-      value = randomBytes(32).toString("base64url");
-      void reply.setCookie(cookieName, value, {
-        httpOnly: true,
-        path: "/",
-        sameSite: "lax",
-        secure,
-      });
-    }
-    return { cookie: value, clientAddress: request.ip };
+    return { cookie: cookies.ensure(request, reply), clientAddress: request.ip };
   }
 
   /** A cross-origin post (a form on another site aiming at the flow) is refused unread. */

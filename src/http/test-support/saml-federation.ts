@@ -70,3 +70,24 @@ export async function registerSamlTenant(
     201,
   );
 }
+
+/**
+ * What a browser does after posting an answer to the ACS: the ACS holds a direct sign-in's
+ * verified answer and redirects (303) to its same-origin completion, which the browser follows
+ * with its cookie (`cookie`, a `Cookie` header value; "" for none) and `headers`. Any other
+ * response (a refusal, an unsolicited answer decided at once) is returned as it is.
+ */
+export async function followCompletion(
+  t: TestServer,
+  acs: LightMyRequestResponse,
+  cookie: string,
+  headers: Record<string, string> = {},
+): Promise<LightMyRequestResponse> {
+  const location = acs.headers.location;
+  if (acs.statusCode !== 303 || typeof location !== "string") return acs;
+  const url = new URL(location);
+  if (!url.pathname.endsWith("/saml/complete")) return acs;
+  return t.call("GET", `${url.pathname}${url.search}`, {
+    headers: { ...headers, ...(cookie === "" ? {} : { cookie }) },
+  });
+}

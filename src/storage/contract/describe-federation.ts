@@ -1,6 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { DEFAULT_IDP_ASSURANCE_MAPPING } from "../../core/idp-assurance.js";
-import type { FederationRequestRecord, IdpRecord } from "../../app/records.js";
+import type {
+  FederationAnswerRecord,
+  FederationRequestRecord,
+  IdpRecord,
+} from "../../app/records.js";
 import { addTenant, at, uniqueId } from "./fixtures.js";
 import type { ContractContext } from "./store-harness.js";
 
@@ -44,7 +48,33 @@ function pending(tenant: string, id = uniqueId("fed")): FederationRequestRecord 
   };
 }
 
-/** IdP registrations, remembered sign-in requests and one-time proofs. */
+/** A verified SAML answer held for the browser whose cookie hashes to `browserHash`. */
+function heldAnswer(tenant: string, expiresAt = at(300)): FederationAnswerRecord {
+  return {
+    hash: uniqueId("answer-hash"),
+    tenant,
+    idp: "corp",
+    request: uniqueId("fed"),
+    principalHint: "alice@example.org",
+    returnTo: "https://app.example/signed-in",
+    browserHash: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+    subject: "alice@example.org",
+    event: {
+      method: "federated",
+      source: "idp",
+      tenant,
+      idp: "corp",
+      idpVersion: 1,
+      at: at(0),
+      assurance: { aal: 2, phishingResistant: false },
+      claims: { issuer: "https://idp.example/corp", authnContextClassRefs: ["urn:mfa"] },
+    },
+    createdAt: at(0),
+    expiresAt,
+  };
+}
+
+/** IdP registrations, remembered sign-in requests, held answers and one-time proofs. */
 export function describeFederation({ store, harness }: ContractContext): void {
   describe("federation records", () => {
     it("stores an IdP and replaces only the version it read (optimistic concurrency)", async () => {
@@ -221,6 +251,62 @@ export function describeFederation({ store, harness }: ContractContext): void {
         expect(await federationRequests.get(current.id)).toBeDefined();
         expect(await oneTimeProofs.claim(scope, "old", at(700))).toBe(true);
         expect(await oneTimeProofs.claim(scope, "current", at(700))).toBe(false);
+      });
+    });
+
+    it("keeps a request's browser binding as stored", async () => {
+      const request = { ...pending(await addTenant(store())), browserHash: "ab".repeat(32) };
+      await store().transaction(({ federationRequests }) => federationRequests.insert(request));
+      expect(
+        await store().transaction(({ federationRequests }) => federationRequests.get(request.id)),
+      ).toStrictEqual(request);
+    });
+
+    it("holds a verified answer and lets it be claimed exactly once", async () => {
+      const answer = heldAnswer(await addTenant(store()));
+      await store().transaction(({ federationAnswers }) => federationAnswers.insert(answer));
+      expect(
+        await store().transaction(({ federationAnswers }) => federationAnswers.get(answer.hash)),
+      ).toStrictEqual(answer);
+      expect(
+        await store().transaction(({ federationAnswers }) => federationAnswers.get("unknown")),
+      ).toBeUndefined();
+      const results = await Promise.all(
+        Array.from({ length: 5 }, () =>
+          store().transaction(({ federationAnswers }) =>
+            federationAnswers.claim(answer.hash, at(5)),
+          ),
+        ),
+      );
+      expect(results.filter(Boolean)).toHaveLength(1);
+      expect(
+        await store().transaction(({ federationAnswers }) => federationAnswers.get(answer.hash)),
+      ).toStrictEqual({ ...answer, claimedAt: at(5) });
+      expect(
+        await store().transaction(({ federationAnswers }) =>
+          federationAnswers.claim("unknown", at(5)),
+        ),
+      ).toBe(false);
+    });
+
+    it("purges expired answers only, claimed or not", async () => {
+      const tenant = await addTenant(store());
+      const old = heldAnswer(tenant, at(300));
+      const claimedOld = heldAnswer(tenant, at(300));
+      const current = heldAnswer(tenant, at(100_000));
+      await store().transaction(async ({ federationAnswers }) => {
+        await federationAnswers.insert(old);
+        await federationAnswers.insert(claimedOld);
+        await federationAnswers.insert(current);
+        await federationAnswers.claim(claimedOld.hash, at(10));
+      });
+      expect(
+        await store().transaction(({ federationAnswers }) => federationAnswers.purge(at(301))),
+      ).toBeGreaterThanOrEqual(2);
+      await store().transaction(async ({ federationAnswers }) => {
+        expect(await federationAnswers.get(old.hash)).toBeUndefined();
+        expect(await federationAnswers.get(claimedOld.hash)).toBeUndefined();
+        expect(await federationAnswers.get(current.hash)).toBeDefined();
       });
     });
 

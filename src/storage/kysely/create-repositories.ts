@@ -6,6 +6,7 @@ import { createAuditRepository, type AuditRepositoryOptions } from "./audit-repo
 import { createBrowserSessionRepository } from "./browser-session-repository.js";
 import type { Database } from "./database.js";
 import { createExemptionRepository } from "./exemption-repository.js";
+import { createFederationAnswerRepository } from "./federation-answer-repository.js";
 import { createFederationRequestRepository } from "./federation-request-repository.js";
 import { createFlowRepository } from "./flow-repository.js";
 import { createIdpRepository } from "./idp-repository.js";
@@ -55,6 +56,7 @@ export function createRepositories(
     audit: createAuditRepository(db, options.audit),
     idps: createIdpRepository(db),
     federationRequests: createFederationRequestRepository(db),
+    federationAnswers: createFederationAnswerRepository(db),
     oneTimeProofs: createOneTimeProofRepository(db),
     authenticators: createAuthenticatorRepository(db),
     recoveryCodes: createRecoveryCodeRepository(db),

@@ -15,6 +15,7 @@ export interface Database {
   idps: IdpsTable;
   idp_observations: IdpObservationsTable;
   federation_requests: FederationRequestsTable;
+  federation_answers: FederationAnswersTable;
   one_time_proofs: OneTimeProofsTable;
   authenticators: AuthenticatorsTable;
   webauthn_credentials: WebAuthnCredentialsTable;
@@ -166,6 +167,17 @@ export interface FederationRequestsTable {
   document: string;
   expires_at: string;
   consumed_at: string | null;
+}
+
+/** Verified SAML answers held for the browser that started their sign-in (since 0020). */
+export interface FederationAnswersTable {
+  /** SHA-256 (hex) of the one-time answer id. */
+  hash: string;
+  tenant: string;
+  idp: string;
+  document: string;
+  expires_at: string;
+  claimed_at: string | null;
 }
 
 export interface OneTimeProofsTable {

@@ -19,6 +19,7 @@ import { principalSharedLoginMigration } from "./0016-principal-shared-login.js"
 import { webauthnAttestationRootMigration } from "./0017-webauthn-attestation-root.js";
 import { clientAddressThrottlesMigration } from "./0018-client-address-throttles.js";
 import { principalIdpMigration } from "./0019-principal-idp.js";
+import { federationAnswersMigration } from "./0020-federation-answers.js";
 
 /**
  * Every migration, in order. Listed in code rather than read from a folder so that the built
@@ -44,6 +45,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   "0017-webauthn-attestation-root": webauthnAttestationRootMigration,
   "0018-client-address-throttles": clientAddressThrottlesMigration,
   "0019-principal-idp": principalIdpMigration,
+  "0020-federation-answers": federationAnswersMigration,
 };
 
 const provider: MigrationProvider = {

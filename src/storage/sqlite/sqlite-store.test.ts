@@ -105,6 +105,7 @@ describe("SQLite store", () => {
       "0017-webauthn-attestation-root",
       "0018-client-address-throttles",
       "0019-principal-idp",
+      "0020-federation-answers",
     ]);
     expect(await migrateStore(url)).toEqual([]);
     const store = await openStore(url, { migrate: false });

@@ -53,7 +53,9 @@ describe("the OIDC connections the opened application makes", () => {
       },
       ifMatch: undefined,
     });
-    await expect(app.federation.start("acme", "corp", { returnTo: RETURN })).rejects.toMatchObject({
+    await expect(
+      app.federation.start("acme", "corp", { returnTo: RETURN, browser: "a-browser-cookie" }),
+    ).rejects.toMatchObject({
       code: "federation.rejected",
     });
     const [refused] = (await app.audit.list(admin, "acme", { type: "federation.rejected" }, {}))
