@@ -3,6 +3,7 @@ import { FULL_MEASURE } from "../lib/measure.js";
 import type { Section, SectionContext, SectionResult } from "../lib/section.js";
 import { createOidcProtocol } from "../../src/verifiers/oidc/index.js";
 import {
+  browserCookie,
   decisionOf,
   IDP,
   openBenchApplication,
@@ -49,12 +50,20 @@ async function run({ measure, log }: SectionContext): Promise<SectionResult> {
     const { app } = bench;
     const decisionIds: string[] = [];
     const signIn = async (): Promise<void> => {
+      // Each sign-in in a browser of its own: the callback comes back with the cookie the start
+      // bound the request to.
+      const browser = browserCookie();
       const started = await app.federation.start(TENANT, IDP, {
         returnTo: RETURN_URL,
         principal: SUBJECT,
+        browser,
       });
       const { callbackUrl, state } = provider.callbackFor(started.location);
-      const answered = await app.federation.oidcCallback(TENANT, IDP, { callbackUrl, state });
+      const answered = await app.federation.oidcCallback(TENANT, IDP, {
+        callbackUrl,
+        state,
+        browser,
+      });
       decisionIds.push(decisionOf(answered.location));
     };
     let bareVerified = 0;
@@ -97,10 +106,12 @@ async function run({ measure, log }: SectionContext): Promise<SectionResult> {
       TARGET_RATIO,
     );
     const notes = [
-      "full path, timed per sign-in: app.federation.start(acme, corp, {principal, return_to}) " +
-        "(IdP and policy lookup, plan, state + nonce + sealed PKCE verifier stored, authorization URL) → " +
+      "full path, timed per sign-in: app.federation.start(acme, corp, {principal, return_to, " +
+        "browser}) (IdP and policy lookup, plan, state + nonce + sealed PKCE verifier + the " +
+        "browser cookie's digest stored, authorization URL) → " +
         "the browser's hop (reading state and nonce from that URL, building the callback URL) → " +
-        "app.federation.oidcCallback (request lookup, token request through the injected fetch, " +
+        "app.federation.oidcCallback (request lookup, the cookie's digest compared, token " +
+        "request through the injected fetch, " +
         "token-response parsing, ID-token header, signature with the cached JWKS key, claims incl. " +
         "nonce, request consumed + nonce claimed once, decision, receipt + decision.recorded " +
         "audit event, drift observation) — all committed to a SQLite file (WAL, synchronous=NORMAL)",

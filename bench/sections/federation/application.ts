@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -195,4 +196,26 @@ export function decisionOf(location: string): string {
     throw new Error(`the sign-in ended at ${location}, not with a decision`);
   }
   return id;
+}
+
+/**
+ * A browser's cookie, as the HTTP layer sets one (32 random bytes): a direct sign-in is bound to
+ * the browser that starts it, and completes only when that cookie comes back (login CSRF).
+ */
+export function browserCookie(): string {
+  return randomBytes(32).toString("base64url");
+}
+
+/**
+ * The one-time answer id of the ACS's redirect to the SAML completion (a direct sign-in's answer
+ * is held there for its browser), or a thrown error naming where it went.
+ */
+export function heldAnswerOf(location: string): string {
+  const url = new URL(location);
+  const answer = url.searchParams.get("answer");
+  const completion = `${PUBLIC_URL}/t/${TENANT}/idps/${IDP}/saml/complete`;
+  if (`${url.origin}${url.pathname}` !== completion || answer === null) {
+    throw new Error(`the ACS sent the browser to ${location}, not to the completion`);
+  }
+  return answer;
 }
