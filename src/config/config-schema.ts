@@ -138,6 +138,16 @@ function refuseDuplicateKeyIds(keys: readonly unknown[], context: z.RefinementCt
   });
 }
 
+/**
+ * Whether `key` is 32 bytes in base64 (padded or not; the URL-safe alphabet too), as the sealer
+ * decodes it (`src/secrets/sealing-keys.ts`, which the configuration may not import). Checked
+ * here so that a key that cannot seal is reported with every other problem, not when the store
+ * is opened; and checked strictly, since Node's decoder skips characters outside the alphabet.
+ */
+function isSealingKey(key: string): boolean {
+  return /^[A-Za-z0-9+/_-]{43}=?$/.test(key) && Buffer.from(key, "base64").length === 32;
+}
+
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
@@ -237,8 +247,19 @@ export const configSchema = z.strictObject({
   encryptionKeys: z
     .array(
       z.strictObject({
-        id: z.string({ error: "expected a key id" }).min(1),
-        key: z.string({ error: "expected a base64 key" }).min(1),
+        // The sealed value reads `v1.<id>.<iv>.<body>`: an id holding a dot could not be read back.
+        id: z.string({ error: "expected a key id" }).regex(/^[A-Za-z0-9_-]+$/, {
+          error:
+            "expected letters, digits, - and _ only: a sealed value names its key by id, between dots",
+        }),
+        // The message never quotes the value: it is a secret, and it goes to terminals and logs.
+        key: z
+          .string({ error: "expected a base64 key" })
+          .min(1, { error: "expected a base64 key" })
+          .refine(isSealingKey, {
+            error:
+              "expected 32 bytes in base64 (44 characters, as `openssl rand -base64 32` prints)",
+          }),
       }),
     )
     // Also when another entry is bad, so that every problem is reported at once.

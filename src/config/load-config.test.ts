@@ -6,6 +6,8 @@ import { AttestationVendor } from "../verifiers/webauthn/test-support/attestatio
 import { ConfigError, loadConfig } from "./load-config.js";
 
 const dir = mkdtempSync(join(tmpdir(), "tenant-mfa-config-"));
+/** 32 bytes in base64: what an encryption key must be. */
+const KEY_32_BYTES = "c2VjcmV0LWtleS1vZi10aGlydHktdHdvLWJ5dGVzISE=";
 function writeConfig(name: string, content: unknown): string {
   const file = join(dir, name);
   writeFileSync(file, typeof content === "string" ? content : JSON.stringify(content));
@@ -153,9 +155,9 @@ describe("loadConfig", () => {
 
   it("reads JSON from the environment", () => {
     const config = loadConfig({
-      env: { TENANT_MFA_ENCRYPTION_KEYS: JSON.stringify([{ id: "k1", key: "c2VjcmV0" }]) },
+      env: { TENANT_MFA_ENCRYPTION_KEYS: JSON.stringify([{ id: "k1", key: KEY_32_BYTES }]) },
     });
-    expect(config.encryptionKeys).toEqual([{ id: "k1", key: "c2VjcmV0" }]);
+    expect(config.encryptionKeys).toEqual([{ id: "k1", key: KEY_32_BYTES }]);
   });
 });
 
