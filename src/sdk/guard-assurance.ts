@@ -24,7 +24,10 @@ export interface RequestWithHeaders {
 
 /** How a route guard finds, verifies and judges the assurance token of a request. */
 export interface AssuranceGuardOptions<Req extends RequestWithHeaders> {
-  /** Keys, issuer, audience and clock tolerance (`tenant`/`subject` there apply to every request). */
+  /**
+   * Keys, issuer, audience and clock tolerance. `tenant`/`subject` there apply to every request,
+   * beside (never replaced by) the request's `tenant(req)` and `principal(req)`.
+   */
   readonly verify: VerifyAssuranceTokenOptions;
   /** What the action needs, or a function choosing per request. */
   readonly needs: AssuranceNeeds | ((req: Req) => AssuranceNeeds);
@@ -118,6 +121,16 @@ export async function guardAssurance<Req extends RequestWithHeaders>(
 
   let claims: AssuranceTokenClaims;
   try {
+    // A guard built for one tenant or one subject keeps to it: the request's (the URL's, say)
+    // is checked as well, never instead, and no flow is started for another.
+    if (options.verify.tenant !== undefined && tenant !== options.verify.tenant)
+      throw new AssuranceTokenError("token.wrong_tenant");
+    if (
+      options.verify.subject !== undefined &&
+      principal !== undefined &&
+      principal.id !== options.verify.subject
+    )
+      throw new AssuranceTokenError("token.wrong_subject");
     if (token === undefined || token.length === 0) throw new AssuranceTokenError("token.missing");
     // A guard told whose token to expect, with nobody signed in: no token can be theirs, and
     // checking none would let any principal's token of the tenant through.
