@@ -9,6 +9,7 @@ import { dirname, join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { bootstrapPlatformAdmin } from "./app/api-keys/api-keys.js";
 import type { Application } from "./app/application.js";
+import { holdsSealedSecrets } from "./app/secrets/holds-sealed-secrets.js";
 import { resealSecrets, type ResealReport } from "./app/secrets/reseal-secrets.js";
 import type { Context } from "./app/context.js";
 import { AppError } from "./app/errors.js";
@@ -76,6 +77,19 @@ export interface OpenedApplication {
   close(): Promise<void>;
 }
 
+/**
+ * A SQLite store holds sealed secrets, and the key file beside it that sealed them is gone:
+ * {@link openApplication} refuses to make a new key in its place.
+ */
+export class SealingKeyFileMissing extends Error {
+  constructor(db: string, keyFile: string) {
+    super(
+      `the store ${db} holds secrets sealed with the key in ${keyFile}, which is missing: restore that file (or configure the keys that sealed them in encryptionKeys). No new key was made.`,
+    );
+    this.name = "SealingKeyFileMissing";
+  }
+}
+
 /** How {@link openApplication} departs from production defaults; `serve --demo` only. */
 export interface OpenOptions {
   /**
@@ -120,9 +134,23 @@ export async function openApplication(
   options: OpenOptions = {},
 ): Promise<OpenedApplication> {
   // Before the store: keys that cannot work (a wrong size, a repeated id) refuse to start, and
-  // leave no store opened behind.
-  const secrets = secretSealer(config, options.readOnly === true);
+  // leave no store opened behind. A key file still to be made waits for the store (below).
+  const keyFile = localKeyFile(config);
+  const keyFileMissing = keyFile !== undefined && !existsSync(keyFile);
+  let secrets = keyFileMissing ? undefined : secretSealer(config, options.readOnly === true);
   const opened = await openStore(config.db, { readOnly: options.readOnly === true });
+  if (keyFileMissing && options.readOnly !== true) {
+    // A new key for a store holding secrets sealed with another (its key file lost in a backup
+    // or a move) would start a server whose every sealed secret answers `secret.unavailable`,
+    // and seal new ones with a key that restoring the real file would then lose.
+    try {
+      if (await holdsSealedSecrets(opened)) throw new SealingKeyFileMissing(config.db, keyFile);
+      secrets = secretSealer(config, false);
+    } catch (error) {
+      await opened.close();
+      throw error;
+    }
+  }
   const store = metrics === undefined ? opened : countAuditAppends(opened, metrics);
   const context: Context = {
     store,
@@ -193,13 +221,25 @@ function secretSealer(
   } else if (config.db === "sqlite::memory:") {
     keys = [{ id: "memory", key: randomBytes(32) }];
   } else if (config.db.startsWith("sqlite:")) {
-    const file = join(dirname(config.db.slice("sqlite:".length)), "encryption-key.json");
+    const file = localKeyFile(config) ?? "";
     if (readOnly && !existsSync(file)) return undefined;
     keys = [keyFromFile(file)];
   } else {
     return undefined;
   }
   return createAesGcmSealer(keys);
+}
+
+/**
+ * The file the sealing key is kept in (beside a SQLite store's database) when no keys are
+ * configured; undefined when keys are configured, or the store is in memory or PostgreSQL.
+ */
+function localKeyFile(
+  config: Pick<Config, "db"> & Partial<Pick<Config, "encryptionKeys">>,
+): string | undefined {
+  if (config.encryptionKeys !== undefined && config.encryptionKeys.length > 0) return undefined;
+  if (config.db === "sqlite::memory:" || !config.db.startsWith("sqlite:")) return undefined;
+  return join(dirname(config.db.slice("sqlite:".length)), "encryption-key.json");
 }
 
 /**

@@ -7,6 +7,7 @@ import { ConfigError, loadConfig } from "../config/load-config.js";
 import { evaluate, type EvaluationInput } from "../index.js";
 import {
   openApplication,
+  SealingKeyFileMissing,
   startServer,
   type OpenedApplication,
   type RunningServer,
@@ -120,6 +121,16 @@ export function createProgram(io: CliIo): Command {
       "store: sqlite:PATH, sqlite::memory: or postgres://… (env TENANT_MFA_DB)",
     );
   const configOption = () => new Option("--config <file>", "JSON configuration file");
+  /** Opens the application, or reports a store whose sealing key file is gone (exit code 2). */
+  const openOrFail = async <T>(open: () => Promise<T>): Promise<T | undefined> => {
+    try {
+      return await open();
+    } catch (error) {
+      if (!(error instanceof SealingKeyFileMissing)) throw error;
+      fail(error.message, 2);
+      return undefined;
+    }
+  };
   /**
    * Runs `use` on the application over the configured store, and closes it after; a refusal of
    * the application (an AppError) is the command's failure, anything else a bug to throw. The
@@ -156,7 +167,10 @@ export function createProgram(io: CliIo): Command {
         return;
       }
     }
-    const opened = await openApplication(config, undefined, { readOnly: readsOnly });
+    const opened = await openOrFail(() =>
+      openApplication(config, undefined, { readOnly: readsOnly }),
+    );
+    if (opened === undefined) return;
     try {
       await use(opened);
     } catch (error) {
@@ -201,7 +215,8 @@ export function createProgram(io: CliIo): Command {
         await serveDemo(options, config);
         return;
       }
-      const running = await startServer(config);
+      const running = await openOrFail(() => startServer(config));
+      if (running === undefined) return;
       out(`tenant-mfa listening on ${running.url} (store ${describeStore(config.db)})`);
       io.onServing?.(running);
     });
@@ -311,7 +326,8 @@ export function createProgram(io: CliIo): Command {
     .action(async (options: StoreOptions & { name: string; holder?: string; force?: boolean }) => {
       const config = configFrom(options);
       if (config === undefined) return;
-      const opened = await openApplication(config);
+      const opened = await openOrFail(() => openApplication(config));
+      if (opened === undefined) return;
       try {
         const { key, secret } = await opened.bootstrap({
           name: options.name,
