@@ -45,6 +45,10 @@ export async function startStepUp(
   client: TenantMfaClient,
   request: StepUpRequest,
 ): Promise<StepUp> {
+  // A dot segment would leave the flow path (`v1/tenants/../flows` is `v1/flows`, escaped or
+  // not), taking the API key elsewhere; no tenant id is one, nor empty.
+  if (typeof request.tenant !== "string" || ["", ".", ".."].includes(request.tenant))
+    throw new TenantMfaApiError("api.invalid_tenant", "No tenant to start a flow in.");
   const body = {
     principal: request.principal,
     return_to: request.returnTo,

@@ -15,8 +15,9 @@ export interface TenantMfaClient {
 /**
  * A call to tenant-mfa's API that failed. `code` is the server's stable problem code (RFC 9457
  * `code` extension) when it answered with a problem; otherwise `api.unreachable` (no answer,
- * or a timeout), `api.unexpected_response` (an answer that is not what the API promises) or
- * `api.invalid_code` (an empty code, never sent).
+ * or a timeout), `api.unexpected_response` (an answer that is not what the API promises),
+ * `api.invalid_code` (an empty code, never sent) or `api.invalid_tenant` (an empty tenant, or
+ * `.` or `..`, never sent).
  */
 export class TenantMfaApiError extends Error {
   readonly code: string;
