@@ -214,6 +214,19 @@ describe("the engine commands", () => {
     const evaluated = await run(["evaluate", file, "--now", "2026-11-23T12:00:00Z"]);
     expect(JSON.parse(evaluated.stdout)).toMatchObject({ outcome: "challenge" });
   });
+
+  // An operator's typo is a usage error (exit 2), not a decision printed with exit code 0.
+  it("refuses an evaluate --now that is no time, and an input file it cannot read", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tenant-mfa-eval-"));
+    const file = join(dir, "input.json");
+    writeFileSync(file, "{}");
+    const badNow = await run(["evaluate", file, "--now", "yesterday"]);
+    expect([badNow.exitCode, badNow.stdout]).toEqual([2, ""]);
+    expect(badNow.stderr).toContain("--now");
+    const missing = await run(["evaluate", join(dir, "missing.json")]);
+    expect([missing.exitCode, missing.stdout]).toEqual([2, ""]);
+    expect(missing.stderr).toContain("missing.json");
+  });
 });
 
 describe("progress", () => {

@@ -474,7 +474,20 @@ export function createProgram(io: CliIo): Command {
     .argument("[file]", "input file; standard input when absent")
     .option("--now <iso>", "the instant to decide at (default: now)")
     .action((file: string | undefined, options: { now?: string }) => {
-      const text = readFileSync(file ?? 0, "utf8");
+      const now = options.now === undefined ? new Date() : new Date(options.now);
+      // An invalid date would be decided on all the same (a deny, exit code 0).
+      if (Number.isNaN(now.getTime())) {
+        fail(`--now takes an ISO 8601 time, not ${JSON.stringify(options.now)}`, 2);
+        return;
+      }
+      let text: string;
+      try {
+        text = readFileSync(file ?? 0, "utf8");
+      } catch (error) {
+        const reason = (error as NodeJS.ErrnoException).code ?? "error";
+        fail(`cannot read the input ${file ?? "(standard input)"} (${reason})`, 2);
+        return;
+      }
       let input: EvaluationInput;
       try {
         input = JSON.parse(text) as EvaluationInput;
@@ -482,7 +495,6 @@ export function createProgram(io: CliIo): Command {
         fail(`the input is not JSON: ${(error as Error).message}`, 2);
         return;
       }
-      const now = options.now === undefined ? new Date() : new Date(options.now);
       out(JSON.stringify(evaluate(input, { now }), null, 2));
     });
 
