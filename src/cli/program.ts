@@ -13,8 +13,10 @@ import {
   type RunningServer,
 } from "../main.js";
 import {
+  checkStoreExists,
   checkStoreMigrated,
   migrateStore,
+  StoreNotFound,
   StoreNotMigrated,
   StoreNotReadable,
 } from "../storage/open-store.js";
@@ -151,21 +153,29 @@ export function createProgram(io: CliIo): Command {
       fail(`no store at ${file}: give the store's --db (or TENANT_MFA_DB)`, 2);
       return;
     }
-    if (readsOnly) {
-      try {
-        await checkStoreMigrated(config.db);
-      } catch (error) {
-        if (error instanceof StoreNotReadable) {
-          fail(`cannot read the store ${describeStore(config.db)}: ${error.message}`, 2);
-          return;
-        }
-        if (!(error instanceof StoreNotMigrated)) throw error;
+    // A database that holds no store (the wrong PostgreSQL database of the server, an empty
+    // file) is refused too: migrating it would make a store there and act on it instead.
+    try {
+      await checkStoreExists(config.db);
+      if (readsOnly) await checkStoreMigrated(config.db);
+    } catch (error) {
+      if (error instanceof StoreNotFound) {
         fail(
-          `the store ${describeStore(config.db)} is behind this version of tenant-mfa: run \`tenant-mfa migrate\` on it first (this command only reads a store, it never migrates one)`,
+          `no tenant-mfa store in ${describeStore(config.db)}: give the store's --db (or TENANT_MFA_DB); \`tenant-mfa migrate\` sets up a new one`,
           2,
         );
         return;
       }
+      if (error instanceof StoreNotReadable) {
+        fail(`cannot read the store ${describeStore(config.db)}: ${error.message}`, 2);
+        return;
+      }
+      if (!(error instanceof StoreNotMigrated)) throw error;
+      fail(
+        `the store ${describeStore(config.db)} is behind this version of tenant-mfa: run \`tenant-mfa migrate\` on it first (this command only reads a store, it never migrates one)`,
+        2,
+      );
+      return;
     }
     const opened = await openOrFail(() =>
       openApplication(config, undefined, { readOnly: readsOnly }),

@@ -1,7 +1,11 @@
 import type { Kysely } from "kysely";
 import type { Store } from "../app/ports.js";
 import type { Database } from "./kysely/database.js";
-import { migrateToLatest, migrationState } from "./migrations/migrate-to-latest.js";
+import {
+  migrateToLatest,
+  migrationState,
+  type MigrationState,
+} from "./migrations/migrate-to-latest.js";
 import { createPostgresKysely } from "./postgres/create-postgres-kysely.js";
 import { openPostgresStore } from "./postgres/open-postgres-store.js";
 import {
@@ -65,6 +69,18 @@ export class StoreNotMigrated extends Error {
 }
 
 /**
+ * The database at a store URL holds no tenant-mfa store: no migration was ever applied there (a
+ * PostgreSQL URL naming another database of the server, an empty SQLite file). Commands that act
+ * on an existing store refuse it rather than set one up there (see {@link checkStoreExists}).
+ */
+export class StoreNotFound extends Error {
+  constructor() {
+    super("The database holds no tenant-mfa store: no migration was ever applied to it.");
+    this.name = "StoreNotFound";
+  }
+}
+
+/**
  * A store this version cannot read as it stands: one migrated by a newer version, or a SQLite
  * WAL store whose `-shm` file is missing in a folder that cannot be written (SQLite must create
  * that file to read it read-only).
@@ -85,20 +101,39 @@ export class StoreNotReadable extends Error {
 export async function checkStoreMigrated(url: string): Promise<void> {
   const location = parseStoreUrl(url);
   if (location.dialect === "sqlite" && location.path === IN_MEMORY) throw new StoreNotMigrated();
+  const { pending, unknown } = await readMigrationState(url);
+  if (unknown.length > 0) {
+    throw new StoreNotReadable(
+      `it was migrated by a newer tenant-mfa (${unknown.join(", ")}): verify it with that version.`,
+    );
+  }
+  if (pending.length > 0) throw new StoreNotMigrated();
+}
+
+/**
+ * Checks, writing nothing, that the database at `url` holds a tenant-mfa store, current or not;
+ * throws {@link StoreNotFound} when no migration was ever applied there. For the commands that
+ * act on an existing store (`keys rotate`, `secrets reseal`, `audit …`): migrating a database the
+ * URL names by mistake would make a new store there, and act on it instead of the real one.
+ */
+export async function checkStoreExists(url: string): Promise<void> {
+  const { applied } = await readMigrationState(url);
+  if (applied === 0) throw new StoreNotFound();
+}
+
+/** The migration state at `url`, over a read-only connection; an in-memory store is new. */
+async function readMigrationState(url: string): Promise<MigrationState> {
+  const location = parseStoreUrl(url);
+  if (location.dialect === "sqlite" && location.path === IN_MEMORY)
+    return { pending: [], unknown: [], applied: 0 };
   const db =
     location.dialect === "sqlite"
       ? createReadOnlySqliteKysely(location.path)
       : createPostgresKysely(location.connectionString, { readOnly: true });
   try {
-    const { pending, unknown } = await migrationState(db).catch((error: unknown) => {
+    return await migrationState(db).catch((error: unknown) => {
       throw unreadable(error) ?? error;
     });
-    if (unknown.length > 0) {
-      throw new StoreNotReadable(
-        `it was migrated by a newer tenant-mfa (${unknown.join(", ")}): verify it with that version.`,
-      );
-    }
-    if (pending.length > 0) throw new StoreNotMigrated();
   } finally {
     await db.destroy();
   }

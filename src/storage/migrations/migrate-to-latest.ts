@@ -74,6 +74,8 @@ export interface MigrationState {
   readonly pending: readonly string[];
   /** Applied migrations this version does not know: the store is from a newer version. */
   readonly unknown: readonly string[];
+  /** How many migrations were applied, known or not: none for a database that holds no store. */
+  readonly applied: number;
 }
 
 /**
@@ -90,6 +92,7 @@ export async function migrationState<DB>(db: Kysely<DB>): Promise<MigrationState
   return {
     pending: known.filter((m) => m.executedAt === undefined).map((m) => m.name),
     unknown: applied.map((row) => row.name).filter((name) => !(name in migrations)),
+    applied: applied.length,
   };
 }
 
