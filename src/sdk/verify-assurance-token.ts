@@ -1,6 +1,7 @@
 import {
   createLocalJWKSet,
   createRemoteJWKSet,
+  customFetch,
   errors,
   jwtVerify,
   type JSONWebKeySet,
@@ -20,8 +21,8 @@ export type AssuranceKeySource =
   | {
       /**
        * `https://…/.well-known/jwks.json` of tenant-mfa (`http:` only on loopback). Fetched with
-       * `jose`'s cache: 10 min at most, a refetch for an unknown `kid` at most every 30 s, 5 s
-       * timeout.
+       * `jose`'s cache: 5 min at most, a refetch for an unknown `kid` at most every 30 s, 5 s
+       * timeout, and a body of 256 KiB at most.
        */
       readonly jwksUrl: string | URL;
       readonly jwks?: never;
@@ -65,6 +66,46 @@ const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
  */
 const KEY_SET_MAX_AGE_MS = 5 * 60 * 1000;
 
+/**
+ * The largest key set body read: tenant-mfa publishes a few keys, about a kilobyte. `jose` reads
+ * a body whole, for as long as its timeout lasts, and parses it: a URL answering without end (a
+ * misrouted `jwksUrl`, a compromised host) would fill the platform's memory at every refetch.
+ */
+const KEY_SET_MAX_BYTES = 256 * 1024;
+
+/** `fetch` for the key set, refusing (as a fetch failure) a body larger than the limit. */
+async function fetchKeySet(url: string, init: RequestInit): Promise<Response> {
+  const response = await fetch(url, init);
+  // jose refuses anything but a 200 without reading it.
+  if (response.status !== 200 || response.body === null) return response;
+  const tooLarge = () =>
+    new Error(`the key set at ${url} is larger than ${String(KEY_SET_MAX_BYTES)} bytes`);
+  if (Number(response.headers.get("content-length") ?? 0) > KEY_SET_MAX_BYTES) {
+    await response.body.cancel();
+    throw tooLarge();
+  }
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > KEY_SET_MAX_BYTES) {
+      await reader.cancel();
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  const body = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return new Response(body, { status: 200, headers: response.headers });
+}
+
 function keyGetter(source: AssuranceKeySource): JWTVerifyGetKey {
   if (source.jwksUrl !== undefined) {
     const url = new URL(source.jwksUrl);
@@ -77,7 +118,10 @@ function keyGetter(source: AssuranceKeySource): JWTVerifyGetKey {
       );
     let remote = remoteSets.get(url.href);
     if (remote === undefined) {
-      remote = createRemoteJWKSet(url, { cacheMaxAge: KEY_SET_MAX_AGE_MS });
+      remote = createRemoteJWKSet(url, {
+        cacheMaxAge: KEY_SET_MAX_AGE_MS,
+        [customFetch]: fetchKeySet,
+      });
       remoteSets.set(url.href, remote);
     }
     return failingClosed(remote);
