@@ -136,6 +136,17 @@ describe("tenant-mfa audit verify", () => {
     expect(forged.stderr).toContain("not signed by this service");
   });
 
+  // A checkpoint file that cannot be read is not a forged checkpoint: saying "not signed by this
+  // service" would send an auditor looking for tampering that never happened.
+  it("names a checkpoint file it cannot read, rather than call its path a forged checkpoint", async () => {
+    const db = await seededStore();
+    const folder = mkdtempSync(join(tmpdir(), "tenant-mfa-checkpoint-"));
+    const result = await run(["audit", "verify", "--db", db, "--checkpoint", folder]);
+    expect([result.exitCode, result.stdout]).toEqual([2, ""]);
+    expect(result.stderr).toContain(`cannot read the checkpoint file ${folder}`);
+    expect(result.stderr).not.toContain("not signed");
+  });
+
   it("verifies a saved checkpoint with the key saved beside it, not with the store's keys", async () => {
     const db = await seededStore();
     const taken = await run(["audit", "checkpoint", "--db", db, "--tenant", "acme"]);

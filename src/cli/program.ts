@@ -43,12 +43,17 @@ export interface CliIo {
  * The kept key is what the checkpoint is verified with, when there is one: not the keys the store
  * holds, which whoever can write the store could add to.
  */
-function readCheckpoint(value: string): { checkpoint: string; checkpointKey?: unknown } {
+function readCheckpoint(
+  value: string,
+): { checkpoint: string; checkpointKey?: unknown } | { unreadable: string } {
   let text = value;
   try {
     text = readFileSync(value, "utf8").trim();
-  } catch {
-    // Not a file: the checkpoint itself.
+  } catch (error) {
+    // No such file (a JWS is also a long name): the checkpoint itself. A file that is there but
+    // cannot be read (a folder, no permission) is named, never taken for a forged checkpoint.
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== "ENOENT" && code !== "ENAMETOOLONG") return { unreadable: code ?? "error" };
   }
   try {
     const parsed: unknown = JSON.parse(text);
@@ -367,15 +372,24 @@ export function createProgram(io: CliIo): Command {
       "also verify against a checkpoint taken earlier: the file `audit checkpoint` printed, or the signed checkpoint itself",
     )
     .option("--json", "print the result as JSON")
-    .action((options: StoreOptions & { tenant?: string; checkpoint?: string; json?: boolean }) =>
-      withReadOnlyApplication(options, async (opened) => {
+    .action((options: StoreOptions & { tenant?: string; checkpoint?: string; json?: boolean }) => {
+      const checkpoint =
+        options.checkpoint === undefined ? undefined : readCheckpoint(options.checkpoint);
+      if (checkpoint !== undefined && "unreadable" in checkpoint) {
+        fail(
+          `cannot read the checkpoint file ${options.checkpoint ?? ""} (${checkpoint.unreadable})`,
+          2,
+        );
+        return;
+      }
+      return withReadOnlyApplication(options, async (opened) => {
         const progress = createProgress(io.stderr, "verifying audit chains");
         try {
           const result = await opened.app.audit.verify(
             OPERATOR,
             {
               ...(options.tenant === undefined ? {} : { tenant: options.tenant }),
-              ...(options.checkpoint === undefined ? {} : readCheckpoint(options.checkpoint)),
+              ...checkpoint,
             },
             (done) => {
               progress.update(done);
@@ -400,8 +414,8 @@ export function createProgram(io: CliIo): Command {
           progress.done();
           throw error;
         }
-      }),
-    );
+      });
+    });
 
   audit
     .command("checkpoint")
