@@ -71,5 +71,7 @@ await createProgram(io).parseAsync(["node", "tenant-mfa", "audit", "verify", "--
       expect(result.stderr).not.toContain("migrate");
       expect({ files: readdirSync(store).sort(), bytes: readFileSync(file) }).toEqual(before);
     },
+    // The child compiles the CLI with tsx before it verifies: seconds on a busy machine.
+    90_000,
   );
 });
