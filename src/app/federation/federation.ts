@@ -521,8 +521,7 @@ export function federationUseCases(
     const skewMs = idp.clockSkewSeconds * 1000;
     // The IdP's authentication is older than this tenant accepts from it: it proves nothing
     // now, and the engine asks for a fresh one.
-    const ageMs = now.getTime() - answer.authenticatedAt.getTime();
-    const tooOld = ageMs > idp.maxAuthenticationAgeSeconds * 1000 + skewMs;
+    const tooOld = olderThanAccepted(idp, answer.authenticatedAt, now);
     // A sign-in that asked the IdP to authenticate anew (ForceAuthn, prompt=login) and got an
     // authentication from before it asked: the IdP reused a session it was told not to, so the
     // answer proves nothing now either (REFEDS MFA: check the time, never assume it).
@@ -797,7 +796,8 @@ export function federationUseCases(
         if (!claimed) {
           throw new Refusal("federation.answer_unknown", "the answer was claimed already");
         }
-        return await decide(signIn, held.subject, held.event, held.returnTo);
+        const event = agedWhileHeld(idp, held.event, context.clock.now());
+        return await decide(signIn, held.subject, event, held.returnTo);
       } catch (error) {
         if (error instanceof Refusal) return refuse(signIn, error, ref);
         throw error;
@@ -882,6 +882,30 @@ function bindingOf(browser: string | undefined): string {
     );
   }
   return sha256(browser);
+}
+
+/**
+ * Whether an IdP authentication at `at` is, at `now`, older than the tenant accepts from `idp`
+ * (its `maxAuthenticationAgeSeconds`, whatever the policy), beyond the IdP's clock skew.
+ */
+function olderThanAccepted(idp: IdpRecord, at: Date, now: Date): boolean {
+  const ageMs = now.getTime() - at.getTime();
+  return ageMs > (idp.maxAuthenticationAgeSeconds + idp.clockSkewSeconds) * 1000;
+}
+
+/**
+ * A held answer's event as it stands when its browser claims it: the IdP's age limit holds at the
+ * decision, not only when the ACS verified the answer, so an authentication that grew too old
+ * while its answer waited (up to the answer's 5 minutes) proves nothing, as at the ACS.
+ */
+function agedWhileHeld(idp: IdpRecord, event: FederatedEvent, now: Date): FederatedEvent {
+  if (event.claims?.["authenticationTooOld"] === true) return event;
+  if (!olderThanAccepted(idp, new Date(event.at), now)) return event;
+  return {
+    ...event,
+    assurance: { aal: 0, phishingResistant: false },
+    claims: { ...event.claims, authenticationTooOld: true },
+  };
 }
 
 /** Whether `browser` (a cookie's value, if any came) is the browser whose cookie hashes to `hash`. */
