@@ -131,7 +131,7 @@ async function run({ measure, log }: SectionContext): Promise<SectionResult> {
         "DOCTYPE checks, xmldom parse, one assertion, xml-crypto signature with the registered " +
         "key, Issuer, Audience, Destination, Recipient, InResponseTo, time windows; request " +
         "consumed + assertion id claimed once + drift observation + the verified answer held for " +
-        "the browser, one transaction) → app.federation.samlCompletion (the browser's redirect " +
+        "the browser + its federation.answer_held audit event, one transaction) → app.federation.samlCompletion (the browser's redirect " +
         "with its cookie: held answer read, cookie digest compared, claimed once, decision, " +
         "receipt + decision.recorded audit event) — all committed to a SQLite file (WAL, " +
         "synchronous=NORMAL)",

@@ -394,7 +394,24 @@ export function federationUseCases(
           "the IdP authenticated another subject than the sign-in was started for",
         );
       }
-      if (held !== undefined) await r.federationAnswers.insert(held.record);
+      if (held !== undefined) {
+        // What the chain would otherwise learn only from a decision that may never come (the
+        // answer reached another browser, or none came back): DESIGN invariant 4.
+        await r.federationAnswers.insert(held.record);
+        await recordAudit(context, r, {
+          tenant: idp.tenant,
+          type: "federation.answer_held",
+          actor: `idp:${idp.id}`,
+          payload: {
+            idp: idp.id,
+            protocol: idp.protocol,
+            request: held.record.request,
+            subject: answer.subject,
+            at: event.at,
+            expiresAt: held.record.expiresAt,
+          },
+        });
+      }
       return undefined;
     });
     if (refusal !== undefined) throw refusal;
