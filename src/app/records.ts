@@ -220,26 +220,43 @@ export interface FederationRequestRecord {
  * claims it. The answer reaches the ACS as a cross-site POST, which carries no SameSite=Lax
  * cookie, so the ACS cannot tell whose browser posted it: it redirects to a same-origin GET with a
  * one-time id, and only a browser whose cookie hashes to `browserHash` completes there, once.
+ * Either evidence to decide on ({@link HeldEvidence}) or the IdP's word that it could not do MFA
+ * ({@link HeldMfaUnavailable}), which sends the browser on to `returnTo?error=…`.
  */
-export interface FederationAnswerRecord {
+export type FederationAnswerRecord = HeldEvidence | HeldMfaUnavailable;
+
+/** What every held answer keeps. */
+interface HeldAnswerCommon {
   /** SHA-256 (hex) of the one-time answer id: the id itself travels only in the redirect. */
   readonly hash: string;
   readonly tenant: string;
   readonly idp: string;
-  /** The request it answers (consumed at the ACS). */
+  /** The request it answers. */
   readonly request: string;
   /** As on the request: kept for the audit event of a refused claim. */
   readonly principalHint?: string;
   readonly returnTo: string;
   /** The request's: the browser that may claim the answer. */
   readonly browserHash: string;
-  /** Who the IdP signed in: the verified subject. */
-  readonly subject: string;
-  /** The federated evidence the answer proved, decided when it is claimed. */
-  readonly event: FederatedEvent;
   readonly createdAt: string;
   readonly expiresAt: string;
   readonly claimedAt?: string;
+}
+
+/** A verified answer (its request consumed at the ACS): decided when it is claimed. */
+export interface HeldEvidence extends HeldAnswerCommon {
+  /** Who the IdP signed in: the verified subject. */
+  readonly subject: string;
+  /** The federated evidence the answer proved. */
+  readonly event: FederatedEvent;
+}
+
+/**
+ * The IdP could not do MFA (SAML `NoAuthnContext`), audited at the ACS as
+ * `federation.mfa_unavailable`: claimed, it sends the browser to `returnTo?error=idp_mfa_unavailable`.
+ */
+export interface HeldMfaUnavailable extends HeldAnswerCommon {
+  readonly outcome: "mfa_unavailable";
 }
 
 /** What tenant-mfa last saw an IdP prove, to notice when it starts to prove less (drift). */

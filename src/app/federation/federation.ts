@@ -241,13 +241,16 @@ export function federationUseCases(
     refusal: Refusal,
     request: RequestRef | undefined,
     clientAddress: string | undefined,
+    /** A change that the refusal's event records, committed with it (DESIGN invariant 4). */
+    alongside?: (r: Repositories) => Promise<void>,
   ): Promise<void> {
     const admitted = refusals.admit(idp.tenant, idp.id, refusal.reason, addressKey(clientAddress));
     const { closed } = admitted;
-    if (!admitted.record && closed === undefined) return;
+    if (!admitted.record && closed === undefined && alongside === undefined) return;
     await transact(context, async (r) => {
       // The minute before ended with refusals counted: its count first, as its timer would have.
       if (closed !== undefined) await recordSuppressed(r, closed);
+      if (alongside !== undefined) await alongside(r);
       if (!admitted.record) return;
       await recordAudit(context, r, {
         tenant: idp.tenant,
@@ -415,10 +418,7 @@ export function federationUseCases(
       return undefined;
     });
     if (refusal !== undefined) throw refusal;
-    if (held !== undefined) {
-      const claim = new URL(idpEndpoints(parts().publicUrl, idp.tenant, idp.id).samlCompletion);
-      return { location: withQueryParameter(claim, "answer", held.answerId) };
-    }
+    if (held !== undefined) return completionRedirect(idp, held.answerId);
     if (request?.flow !== undefined) {
       // The flow decides, with this event beside what else the user proved there, once its own
       // browser comes back with the answer's id: the browser that finished at the IdP may be
@@ -443,6 +443,17 @@ export function federationUseCases(
     event: FederatedEvent,
     now: Date,
   ): { readonly record: FederationAnswerRecord; readonly answerId: string } | undefined {
+    const held = holding(request, now);
+    return held === undefined
+      ? undefined
+      : { answerId: held.answerId, record: { ...held.record, subject, event } };
+  }
+
+  /**
+   * What any answer held for a direct SAML sign-in's browser keeps (`request` is one, not a
+   * flow's), with its one-time id; undefined for anything else.
+   */
+  function holding(request: FederationRequestRecord | undefined, now: Date) {
     if (request?.protocol !== "saml" || request.flow !== undefined) return undefined;
     // samlResponse refused a direct request without a binding before verifying its answer; were
     // one to come this far, it is refused, never decided for whichever browser posted it.
@@ -459,12 +470,40 @@ export function federationUseCases(
         ...(request.principalHint === undefined ? {} : { principalHint: request.principalHint }),
         returnTo: request.returnTo,
         browserHash,
-        subject,
-        event,
         createdAt: now.toISOString(),
         expiresAt: new Date(now.getTime() + ANSWER_TTL_SECONDS * 1000).toISOString(),
       },
     };
+  }
+
+  /**
+   * The IdP could not do MFA for a direct SAML sign-in: the platform is to continue with its own
+   * MFA (`returnTo?error=idp_mfa_unavailable`), but only in the browser that started the sign-in,
+   * as a decision is (an OIDC error answer is checked against the cookie at the callback). The
+   * outcome is held, with the refusal's audit event, and the browser sent to claim it. Anything
+   * else, or a return URL the tenant no longer registers: refused as before.
+   */
+  async function holdMfaUnavailable(
+    signIn: SignIn,
+    refusal: Refusal,
+    request: FederationRequestRecord | undefined,
+  ): Promise<FederationRedirect> {
+    // samlResponse refused an unbound direct request before verifying: `holding` cannot refuse.
+    const held = refusal.mfaUnavailable ? holding(request, context.clock.now()) : undefined;
+    if (held === undefined || stillRegistered(signIn, held.record.returnTo) === undefined) {
+      return refuse(signIn, refusal, request);
+    }
+    const record: FederationAnswerRecord = { ...held.record, outcome: "mfa_unavailable" };
+    await auditRefusal(signIn.idp, refusal, request, signIn.clientAddress, (r) =>
+      r.federationAnswers.insert(record),
+    );
+    return completionRedirect(signIn.idp, held.answerId);
+  }
+
+  /** Where the ACS sends the browser to claim the answer held for it under `answerId`. */
+  function completionRedirect(idp: IdpRecord, answerId: string): FederationRedirect {
+    const claim = new URL(idpEndpoints(parts().publicUrl, idp.tenant, idp.id).samlCompletion);
+    return { location: withQueryParameter(claim, "answer", answerId) };
   }
 
   /**
@@ -496,6 +535,16 @@ export function federationUseCases(
       });
     }
     return { location: withQueryParameter(back, "decision", decision.id ?? "") };
+  }
+
+  /**
+   * Sends the browser back to `returnTo` saying that the IdP could not do MFA, while the tenant
+   * still registers it: the platform continues with its own MFA where the posture allows it.
+   */
+  function mfaUnavailableReturn(signIn: SignIn, returnTo: string): FederationRedirect {
+    const back = stillRegistered(signIn, returnTo);
+    if (back === undefined) throw new AppError("federation.return_to_not_allowed");
+    return { location: withQueryParameter(back, "error", "idp_mfa_unavailable") };
   }
 
   /**
@@ -567,10 +616,18 @@ export function federationUseCases(
     }
   }
 
-  /** Runs a completion, turning refusals into audited answers. */
+  /**
+   * Runs a completion, turning refusals into audited answers (by `refused`: {@link refuse}
+   * unless the protocol has more to do).
+   */
   async function answering(
     signIn: SignIn,
     requestId: string | undefined,
+    refused: (
+      signIn: SignIn,
+      refusal: Refusal,
+      request: FederationRequestRecord | undefined,
+    ) => Promise<FederationRedirect>,
     work: (request: FederationRequestRecord | undefined) => Promise<FederationRedirect>,
   ): Promise<FederationRedirect> {
     let request: FederationRequestRecord | undefined;
@@ -578,7 +635,7 @@ export function federationUseCases(
       request = pending(signIn.idp, requestId, signIn.request);
       return await work(request);
     } catch (error) {
-      if (error instanceof Refusal) return refuse(signIn, error, request);
+      if (error instanceof Refusal) return refused(signIn, error, request);
       throw error;
     }
   }
@@ -724,7 +781,7 @@ export function federationUseCases(
       const requestId = unsolicited ? undefined : input.relayState;
       const signIn = { ...(await loadSignIn(tenant, id, "saml", requestId)), ...addressOf(input) };
       const { idp } = signIn;
-      return answering(signIn, requestId, async (request) => {
+      return answering(signIn, requestId, holdMfaUnavailable, async (request) => {
         // The POST carries no cookie to check (a cross-site POST, SameSite=Lax): a direct
         // sign-in's answer is held for its browser to claim (samlCompletion). One started before
         // sign-ins were bound to a browser has none to be claimed by.
@@ -803,7 +860,7 @@ export function federationUseCases(
         // Another browser's visit claims nothing: the answer stays for its own browser.
         if (!sameBrowser(held.browserHash, input.browser)) throw otherBrowser();
         // Evidence checked against a registration that is gone earns nothing.
-        if (held.event.idpVersion !== idp.version) {
+        if (!("outcome" in held) && held.event.idpVersion !== idp.version) {
           throw new Refusal(
             "federation.answer_unknown",
             "the IdP's registration changed since it answered",
@@ -813,6 +870,7 @@ export function federationUseCases(
         if (!claimed) {
           throw new Refusal("federation.answer_unknown", "the answer was claimed already");
         }
+        if ("outcome" in held) return mfaUnavailableReturn(signIn, held.returnTo);
         const event = agedWhileHeld(idp, held.event, context.clock.now());
         return await decide(signIn, held.subject, event, held.returnTo);
       } catch (error) {
@@ -826,7 +884,7 @@ export function federationUseCases(
       const requestId = input.state ?? "";
       const signIn = { ...(await loadSignIn(tenant, id, "oidc", requestId)), ...addressOf(input) };
       const { idp } = signIn;
-      return answering(signIn, requestId, async (request) => {
+      return answering(signIn, requestId, refuse, async (request) => {
         if (request?.nonce === undefined || request.sealedCodeVerifier === undefined) {
           throw new Refusal("federation.request_unknown", "no pending sign-in matches the answer");
         }

@@ -10,6 +10,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AuditEvent } from "../../app/records.js";
 import { REFEDS_MFA, TestIdp } from "../../verifiers/saml/test-support/test-idp.js";
 import {
+  assertionOf,
+  first,
+  PROTOCOL,
+  responseOf,
+  tamper,
+} from "../../verifiers/saml/test-support/tamper.js";
+import {
   browserCookie,
   browserCookieAttributes,
   cookieOf,
@@ -115,6 +122,21 @@ async function audit(tenant: string, type: string): Promise<AuditEvent[]> {
   });
   return must(response, 200).json<{ items: AuditEvent[] }>().items;
 }
+
+/**
+ * The IdP's answer turned into Responder / NoAuthnContext ("MFA was not possible"): unsigned, as
+ * anyone holding a sign-in's AuthnRequest (its ID and RelayState) can write one.
+ */
+const noAuthnContext = (samlResponse: string) =>
+  tamper(samlResponse, (doc) => {
+    const response = responseOf(doc);
+    response.removeChild(assertionOf(doc));
+    const code = first(response, PROTOCOL, "StatusCode");
+    code.setAttribute("Value", "urn:oasis:names:tc:SAML:2.0:status:Responder");
+    const nested = doc.createElementNS(PROTOCOL, "samlp:StatusCode");
+    nested.setAttribute("Value", "urn:oasis:names:tc:SAML:2.0:status:NoAuthnContext");
+    code.appendChild(nested);
+  });
 
 const codeOf = (response: LightMyRequestResponse) => [
   response.statusCode,
@@ -273,6 +295,46 @@ describe("a direct SAML sign-in completes only in the browser that started it", 
     } finally {
       t.clock.advance(-(ANSWER_TTL_SECONDS + 1));
     }
+  });
+
+  // "MFA was not possible" sends the browser on to return_to?error=idp_mfa_unavailable, where the
+  // platform continues with its own MFA: an outcome in the platform's sign-in as much as a
+  // decision is, so it too counts only in the browser that started the sign-in (as an OIDC
+  // error answer does: the callback checks the cookie first). Unbound, mallory's own sign-in's
+  // NoAuthnContext, auto-posted through the victim's browser, drove the victim's sign-in at the
+  // platform into that fallback.
+  it("holds a NoAuthnContext answer for the starting browser: another browser is refused, the starting one returns with error=idp_mfa_unavailable, once", async () => {
+    const unavailableBefore = (await audit("acme", "federation.mfa_unavailable")).length;
+    const { form, request } = await answered("mallory@example.org", MALLORYS_BROWSER);
+    const noMfa = { ...form, SAMLResponse: noAuthnContext(form.SAMLResponse) };
+    const path = completionOf(await acs("acme", noMfa));
+    // The IdP's word is recorded where it arrived, once.
+    const recorded = (await audit("acme", "federation.mfa_unavailable")).slice(unavailableBefore);
+    expect(recorded.map((e) => e.payload)).toMatchObject([
+      { reason: "saml.no_authn_context", statusSigned: false, request },
+    ]);
+
+    const refusedBefore = (await audit("acme", "federation.rejected")).length;
+    expect(codeOf(await complete(path, VICTIMS_BROWSER, JSON_ACCEPT))).toEqual([
+      403,
+      "federation.browser_mismatch",
+    ]);
+    const page = await complete(path, VICTIMS_BROWSER);
+    expect(page.statusCode).toBe(403);
+    expect(page.headers.location).toBeUndefined();
+    const refused = (await audit("acme", "federation.rejected")).slice(refusedBefore);
+    expect(refused.map((e) => e.payload["reason"])).toEqual([
+      "federation.browser_mismatch",
+      "federation.browser_mismatch",
+    ]);
+
+    const back = must(await complete(path, MALLORYS_BROWSER), 303);
+    expect(back.headers.location).toBe(`${ACME_RETURN}?error=idp_mfa_unavailable`);
+    expect(codeOf(await complete(path, MALLORYS_BROWSER, JSON_ACCEPT))).toEqual([
+      400,
+      "federation.answer_unknown",
+    ]);
+    expect(await audit("acme", "federation.mfa_unavailable")).toHaveLength(unavailableBefore + 1);
   });
 
   it("completes two sign-ins started in two tabs of one browser, in either order", async () => {

@@ -3,6 +3,7 @@ import { DEFAULT_IDP_ASSURANCE_MAPPING } from "../../core/idp-assurance.js";
 import type {
   FederationAnswerRecord,
   FederationRequestRecord,
+  HeldEvidence,
   IdpRecord,
 } from "../../app/records.js";
 import { addTenant, at, uniqueId } from "./fixtures.js";
@@ -49,7 +50,7 @@ function pending(tenant: string, id = uniqueId("fed")): FederationRequestRecord 
 }
 
 /** A verified SAML answer held for the browser whose cookie hashes to `browserHash`. */
-function heldAnswer(tenant: string, expiresAt = at(300)): FederationAnswerRecord {
+function heldAnswer(tenant: string, expiresAt = at(300)): HeldEvidence {
   return {
     hash: uniqueId("answer-hash"),
     tenant,
@@ -287,6 +288,17 @@ export function describeFederation({ store, harness }: ContractContext): void {
           federationAnswers.claim("unknown", at(5)),
         ),
       ).toBe(false);
+    });
+
+    it("holds an IdP's 'MFA was not possible' as stored, without subject or evidence", async () => {
+      const { subject: _subject, event: _event, ...common } = heldAnswer(await addTenant(store()));
+      const unavailable: FederationAnswerRecord = { ...common, outcome: "mfa_unavailable" };
+      await store().transaction(({ federationAnswers }) => federationAnswers.insert(unavailable));
+      expect(
+        await store().transaction(({ federationAnswers }) =>
+          federationAnswers.get(unavailable.hash),
+        ),
+      ).toStrictEqual(unavailable);
     });
 
     it("purges expired answers only, claimed or not", async () => {
