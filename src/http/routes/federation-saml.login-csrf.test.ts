@@ -337,6 +337,36 @@ describe("a direct SAML sign-in completes only in the browser that started it", 
     expect(await audit("acme", "federation.mfa_unavailable")).toHaveLength(unavailableBefore + 1);
   });
 
+  // Fail closed across the upgrade: a direct request remembered by a version that bound nothing
+  // (within its 10 minutes) cannot be told from mallory's; its answer is refused at the ACS,
+  // before it is verified, held or decided.
+  it("refuses an answer to a direct sign-in remembered without a browser binding (started before the binding existed)", async () => {
+    const { form, request } = await answered("alice@example.org");
+    const remembered = await t.store.transaction((r) => r.federationRequests.get(request));
+    if (remembered === undefined) throw new Error("the start remembered no request");
+    const { browserHash: _bound, ...unbound } = remembered;
+    const legacy = { ...unbound, id: `${request}_legacy` };
+    await t.store.transaction((r) => r.federationRequests.insert(legacy));
+    const decided = (await audit("acme", "decision.recorded")).length;
+    const refusedBefore = (await audit("acme", "federation.rejected")).length;
+
+    const posted = await acs("acme", { ...form, RelayState: legacy.id });
+    expect(posted.statusCode).toBe(403);
+    expect(posted.headers.location).toBeUndefined();
+    expect(posted.body).toContain("<code>federation.browser_mismatch</code>");
+    const refused = (await audit("acme", "federation.rejected")).slice(refusedBefore);
+    expect(refused.map((e) => e.payload)).toEqual([
+      {
+        idp: "corp",
+        protocol: "saml",
+        reason: "federation.browser_mismatch",
+        detail: "the sign-in was started before sign-ins were bound to the browser; start again",
+        request: legacy.id,
+      },
+    ]);
+    expect(await audit("acme", "decision.recorded")).toHaveLength(decided);
+  });
+
   it("completes two sign-ins started in two tabs of one browser, in either order", async () => {
     const first = await answered("alice@example.org");
     const second = await answered("bob@example.org", first.cookie);
