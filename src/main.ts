@@ -17,6 +17,7 @@ import { createApplication } from "./app/create-application.js";
 import type { Clock, Random, SecretSealer, Store } from "./app/ports.js";
 import type { ApiKeyRecord } from "./app/records.js";
 import type { Config } from "./config/config-schema.js";
+import { plainHttpWarning } from "./config/plain-http-warning.js";
 import { buildServer, createLogger } from "./http/build-server.js";
 import { countAuditAppends, createMetrics, type Metrics } from "./http/metrics.js";
 import { openStore } from "./storage/open-store.js";
@@ -317,6 +318,8 @@ export async function startServer(
     throw error;
   }
   const listening = server;
+  const warning = plainHttpWarning(publicUrlOf(config));
+  if (warning !== undefined) logger.warn({ publicUrl: publicUrlOf(config) }, warning);
   const address = listening.server.address();
   const port = typeof address === "object" && address !== null ? address.port : config.port;
   const host = config.host.includes(":") ? `[${config.host}]` : config.host;
