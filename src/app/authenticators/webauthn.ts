@@ -28,6 +28,7 @@ import {
   type WebAuthnProtocol,
 } from "./webauthn-protocol.js";
 import {
+  principalKey,
   throttleError,
   verificationAttempt,
   verificationThrottle,
@@ -309,6 +310,11 @@ export function webauthnUseCases(
       const outcome = await transact(
         context,
         async (r): Promise<Outcome<WebAuthnCredentialRecord>> => {
+          // The principal's row before the challenge's, the order of every write on a principal:
+          // a beginning of its registrations holds the row while its purge deletes expired
+          // challenges, this one's among them if it expired since it was verified. Consuming
+          // first, each would hold what the other waits for (a deadlock on PostgreSQL).
+          await r.verificationThrottles.claim(tenant, principalKey(principal));
           if (!(await consume(r, tenant, registration, ceremony.challenge))) {
             return { ok: false, code: "webauthn.challenge_unknown" };
           }

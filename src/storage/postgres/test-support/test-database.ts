@@ -102,3 +102,23 @@ export async function notifyRaw(
     await client.end();
   }
 }
+
+/**
+ * Resolves once a backend of `database` waits on a lock (a row another transaction holds, say):
+ * how a race test knows that the transaction it started has reached the lock it should queue on.
+ * Rejects after `timeoutMs`.
+ */
+export async function untilWaitingOnLock(database: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  await withAdmin(async (client) => {
+    for (;;) {
+      const { rows } = await client.query<{ count: string }>(
+        `select count(*) from pg_stat_activity where datname = $1 and wait_event_type = 'Lock'`,
+        [database],
+      );
+      if (Number(rows[0]?.count ?? 0) > 0) return;
+      if (Date.now() > deadline) throw new Error(`No backend of ${database} waits on a lock.`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  });
+}
