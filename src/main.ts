@@ -189,8 +189,9 @@ export async function openApplication(
       return resealSecrets(context, secrets, actor);
     },
     async close() {
-      app.close();
       try {
+        // Before the store closes: what the application holds in memory is recorded in it.
+        await app.close();
         await federation?.close();
       } finally {
         await opened.close();

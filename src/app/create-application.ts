@@ -78,7 +78,9 @@ export const systemTimers: Timers = {
 };
 
 /** Builds the application's use cases over a store, a clock and a source of randomness. */
-export function createApplication(parts: ApplicationParts): Application & { close(): void } {
+export function createApplication(
+  parts: ApplicationParts,
+): Application & { close(): Promise<void> } {
   const context: Context = {
     store: parts.store,
     clock: parts.clock,
@@ -162,12 +164,17 @@ export function createApplication(parts: ApplicationParts): Application & { clos
         throw new AppError("store.unavailable");
       }
     },
-    close() {
+    /**
+     * Stops the caches and timers, then records what is only held in memory (the counts of
+     * federation refusals past the audit budget in the minutes under way): await it before
+     * closing the store. It never rejects, and waits a few seconds at most.
+     */
+    async close() {
       cache.close();
       keys.close();
       webauthnSettings.close();
       signIns.close();
-      closeFederation();
+      await closeFederation();
     },
   };
 }

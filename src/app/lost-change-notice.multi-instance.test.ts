@@ -51,7 +51,7 @@ describeOnPostgres(
     let database: TestDatabase | undefined;
     let first: Harness | undefined;
     let secondStore: Store | undefined;
-    let second: (Application & { close(): void }) | undefined;
+    let second: (Application & { close(): Promise<void> }) | undefined;
     let secondClock: ManualClock;
     let service: Caller;
     let warn: MockInstance<typeof process.emitWarning>;
@@ -118,7 +118,7 @@ describeOnPostgres(
       expect(lostNotices()).toHaveLength(1);
     });
     afterAll(async () => {
-      second?.close();
+      await second?.close();
       await secondStore?.close();
       await first?.close();
       await database?.drop();

@@ -26,7 +26,7 @@ export const RETURN_URL = "https://app.acme.example/signed-in";
 
 /** The application as `openApplication` builds it, with a scripted `Random`, over a SQLite file. */
 export interface BenchApplication {
-  readonly app: Application & { close(): void };
+  readonly app: Application & { close(): Promise<void> };
   readonly admin: Caller;
   readonly dbPath: string;
   /**
@@ -87,7 +87,7 @@ export async function openBenchApplication(options: {
   };
   const app = createApplication({ ...context, federation });
   const close = async (): Promise<void> => {
-    app.close();
+    await app.close();
     await store.close();
     rmSync(dir, { recursive: true, force: true });
   };

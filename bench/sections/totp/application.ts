@@ -29,7 +29,7 @@ export interface EnrolledPrincipal {
 
 /** The application, its clock and its enrolled principals, over a SQLite file. */
 export interface TotpBench {
-  readonly app: Application & { close(): void };
+  readonly app: Application & { close(): Promise<void> };
   readonly admin: Caller;
   /** A `platform_service` caller of `acme`: it verifies codes and asks for decisions. */
   readonly service: Caller;
@@ -96,7 +96,7 @@ export async function openTotpBench(options: {
     totp: createTotpProtocol(),
   });
   const close = async (): Promise<void> => {
-    app.close();
+    await app.close();
     await store.close();
     rmSync(dir, { recursive: true, force: true });
   };

@@ -32,7 +32,7 @@ export interface RegisteredPrincipal {
 
 /** The application and its registered principals, over a SQLite file. */
 export interface WebAuthnBench {
-  readonly app: Application & { close(): void };
+  readonly app: Application & { close(): Promise<void> };
   readonly admin: Caller;
   /** A `platform_service` caller of `acme`: it runs the ceremonies and asks for decisions. */
   readonly service: Caller;
@@ -70,7 +70,7 @@ export async function openWebAuthnBench(options: {
     webauthn: { protocol: createWebAuthnProtocol() },
   });
   const close = async (): Promise<void> => {
-    app.close();
+    await app.close();
     await store.close();
     rmSync(dir, { recursive: true, force: true });
   };

@@ -228,7 +228,7 @@ describe("signed audit checkpoints", () => {
       checkpoint: { chain: "tenant:acme", seq: 5, issuer: "https://mfa.test" },
     });
     await expect(verify()).rejects.toMatchObject({ code: "audit.checkpoint_invalid" });
-    elsewhere.close();
+    await elsewhere.close();
   });
 
   it("refuses a checkpoint it did not sign, or signed for another chain", async () => {

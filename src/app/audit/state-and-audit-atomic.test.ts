@@ -50,7 +50,7 @@ function withFailingAudit(store: Store): { store: Store; attempts: () => number 
 describe("a change and its audit event commit together or not at all", () => {
   let h: Harness;
   /** The same application over the same database, whose audit appends fail. */
-  let failing: Application & { close(): void };
+  let failing: Application & { close(): Promise<void> };
   let attempts: () => number;
   let admin: Caller;
   let requester: Caller;
@@ -70,7 +70,7 @@ describe("a change and its audit event commit together or not at all", () => {
     failing = h.application({ store: wrapped.store, random: new CountingRandom(900_000) });
   });
   afterEach(async () => {
-    failing.close();
+    await failing.close();
     await h.close();
   });
 

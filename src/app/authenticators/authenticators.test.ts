@@ -236,7 +236,7 @@ describe("TOTP enrolment and management", () => {
         "authenticator.not_configured",
       );
     } finally {
-      bare.close();
+      await bare.close();
     }
   });
 });

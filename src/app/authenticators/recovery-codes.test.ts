@@ -264,7 +264,7 @@ describe("recovery codes: generation, use, status and revocation", () => {
         "recovery_code.not_configured",
       );
     } finally {
-      bare.close();
+      await bare.close();
     }
   });
 });

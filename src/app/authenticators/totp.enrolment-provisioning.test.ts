@@ -49,7 +49,7 @@ describe("beginning a TOTP enrolment", () => {
         "The QR code cannot hold this.",
       );
     } finally {
-      app.close();
+      await app.close();
     }
     expect(await h.app.authenticators.list(service, "acme", "yamada")).toEqual([]);
     expect(await enrolmentEvents()).toEqual([]);

@@ -24,7 +24,7 @@ describe("a TOTP secret whose sealing key is gone", () => {
   let service: Caller;
   let phone: EnrolledTotp;
   /** The application after the rotation: only the new key is configured. */
-  let rotated: Application & { close(): void };
+  let rotated: Application & { close(): Promise<void> };
 
   beforeEach(async () => {
     h = await openHarness({ federation: { secrets: createAesGcmSealer([oldKey]) } });
@@ -42,7 +42,7 @@ describe("a TOTP secret whose sealing key is gone", () => {
     });
   });
   afterEach(async () => {
-    rotated.close();
+    await rotated.close();
     await h.close();
   });
 

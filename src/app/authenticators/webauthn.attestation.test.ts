@@ -156,7 +156,7 @@ describe("AAL3 on the platform rests on a trusted attestation", () => {
         ),
       ).toMatchObject({ code: "evidence.unverified" });
     } finally {
-      later.close();
+      await later.close();
     }
     // Where the root is still trusted, the same key still reaches AAL3.
     const { event } = await w.authenticate(key);

@@ -52,7 +52,7 @@ describeOnPostgres(
     let first: Harness;
     let service: Caller;
     let raw: Store | undefined;
-    let finisher: (Application & { close(): void }) | undefined;
+    let finisher: (Application & { close(): Promise<void> }) | undefined;
     /** Set while the finisher's next challenge delete should pause after it. */
     let gate: (Gate & { arrive: () => void; go: Promise<void> }) | undefined;
 
@@ -98,7 +98,7 @@ describeOnPostgres(
       finisher = first.application({ store: paused, random: new CountingRandom(2_000_000) });
     });
     afterAll(async () => {
-      finisher?.close();
+      await finisher?.close();
       await raw?.close();
       await two?.close();
     });

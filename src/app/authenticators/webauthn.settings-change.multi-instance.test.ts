@@ -39,7 +39,7 @@ describeOnPostgres(
     let two: TwoInstances | undefined;
     /** The instance the change is made through; it never hears a change notice. */
     let first: Application;
-    let closeFirst = (): void => undefined;
+    let closeFirst = (): Promise<void> => Promise.resolve();
     let admin: Caller;
     let second: Application;
     let service: Caller;
@@ -86,9 +86,7 @@ describeOnPostgres(
         random: new CountingRandom(2_000_000),
       });
       first = deaf;
-      closeFirst = () => {
-        deaf.close();
-      };
+      closeFirst = () => deaf.close();
       await configure({ userVerification: "preferred" });
       const begun = await first.webauthn.beginRegistration(service, "acme", "alice");
       await first.webauthn.finishRegistration(service, "acme", "alice", begun.registration, {
@@ -96,7 +94,7 @@ describeOnPostgres(
       });
     });
     afterAll(async () => {
-      closeFirst();
+      await closeFirst();
       await two?.close();
     });
 

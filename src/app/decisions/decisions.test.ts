@@ -184,7 +184,7 @@ describe("decisions through the service", () => {
     await expect(app.decisions.decide(service, "acme", passwordAndTotp())).rejects.toMatchObject({
       code: "store.unavailable",
     });
-    app.close();
+    await app.close();
   });
 
   it("returns no decision when its receipt cannot be written", async () => {
@@ -209,7 +209,7 @@ describe("decisions through the service", () => {
     });
     const audit = await h.app.audit.list(h.admin, "acme", { type: "decision.recorded" }, {});
     expect(audit.items).toHaveLength(0);
-    app.close();
+    await app.close();
   });
 
   it("refuses federated evidence asserted by the caller: only verified assertions count", async () => {

@@ -93,7 +93,7 @@ describe("decisions committed in groups", () => {
     const decisions = await Promise.all(
       requests.map(({ tenant, request }) => app.decisions.decide(service, tenant, request)),
     );
-    app.close();
+    await app.close();
 
     // Fewer commits than decisions: they were grouped.
     expect(count()).toBeLessThan(decisions.length);
@@ -125,7 +125,7 @@ describe("decisions committed in groups", () => {
         app.decisions.decide(service, "acme", signIn("alice", true)),
       ),
     );
-    app.close();
+    await app.close();
 
     expect(settled.every((s) => s.status === "rejected")).toBe(true);
     for (const s of settled) {
@@ -143,7 +143,7 @@ describe("decisions committed in groups", () => {
         app.decisions.decide(service, "acme", signIn("alice", true)),
       ),
     );
-    app.close();
+    await app.close();
 
     expect(decisions.map((d) => d.outcome)).toEqual(Array.from({ length: 20 }, () => "allow"));
     const recorded = await h.app.audit.list(
@@ -164,7 +164,7 @@ describe("decisions committed in groups", () => {
       app.decisions.decide(service, "acme", signIn("alice", true)),
     ).rejects.toMatchObject({ code: "store.unavailable" });
     const decision = await app.decisions.decide(service, "acme", signIn("alice", true));
-    app.close();
+    await app.close();
 
     expect(decision.outcome).toBe("allow");
     const recorded = await h.app.audit.list(h.admin, "acme", { type: "decision.recorded" }, {});

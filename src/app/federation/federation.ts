@@ -120,18 +120,16 @@ export function federationUseCases(
   federation: FederationParts | undefined,
   signIns: SignInSettingsCache,
   timers: Timers,
-): Application["federation"] & { readonly close: () => void } {
+): Application["federation"] & { readonly close: () => Promise<void> } {
   const parts = (): FederationParts => {
     if (federation === undefined) throw new AppError("federation.not_configured");
     return federation;
   };
   let lastPurge = 0;
+  // A failure (the store is out) loses the count, as the refusals themselves would be lost: the
+  // budget reports it as a warning.
   const refusals = new RefusalBudget(context.clock, timers, async (closed) => {
-    try {
-      await transact(context, (r) => recordSuppressed(r, closed));
-    } catch {
-      // The store is out: this minute's count is lost, as the refusals themselves would be.
-    }
+    await transact(context, (r) => recordSuppressed(r, closed));
   });
 
   /** Appends a minute's count of refusals not recorded one by one to the tenant's chain. */
@@ -641,9 +639,8 @@ export function federationUseCases(
   }
 
   return {
-    close: () => {
-      refusals.close();
-    },
+    // The counts of the minutes under way are recorded before the store closes.
+    close: () => refusals.close(),
 
     async samlMetadata(tenant, id) {
       const f = parts();

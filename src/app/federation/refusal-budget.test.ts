@@ -7,12 +7,13 @@
 // nothing: one address (300 requests a minute) cannot use it up and keep the refusals of others
 // (an attacker's replay of a stolen answer, say) out of the chain, as it gets a share of it only;
 // and a minute's count is recorded when the minute ends, though no refusal follows it.
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { openTestServer, type TestServer } from "../../http/test-support/open-test-server.js";
 import { must, registerSamlTenant } from "../../http/test-support/saml-federation.js";
 import { TestIdp } from "../../verifiers/saml/test-support/test-idp.js";
 import { ManualClock, ManualTimers } from "../test-support/harness.js";
 import {
+  CLOSE_WAIT_MS,
   REFUSALS_RECORDED_PER_ADDRESS,
   REFUSALS_RECORDED_PER_MINUTE,
   RefusalBudget,
@@ -110,12 +111,82 @@ describe("the refusal budget", () => {
     expect(recorded).toEqual([]);
   });
 
-  it("stops its timers when closed", () => {
-    const { timers, budget } = open();
+  it("records the counts of the minutes under way when closed, up to the close time, and stops their timers", async () => {
+    const { clock, timers, recorded, budget } = open();
+    const first = clock.now().getTime();
     for (let n = 0; n < 4; n++) budget.admit("acme", "corp", "saml.malformed");
+    budget.admit("acme", "corp", "oidc.state_unknown");
+    // A minute within its budget has no count to record.
+    budget.admit("globex", "corp", "saml.malformed");
     expect(timers.pending).toHaveLength(1);
-    budget.close();
+    clock.advance(20);
+    await budget.close();
+    expect(recorded).toEqual([
+      {
+        tenant: "acme",
+        idp: "corp",
+        suppressed: {
+          count: 2,
+          reasons: { "saml.malformed": 1, "oidc.state_unknown": 1 },
+          from: new Date(first).toISOString(),
+          to: new Date(first + 20_000).toISOString(),
+        },
+      },
+    ]);
     expect(timers.pending).toEqual([]);
+    // Recorded once: a second close has nothing left.
+    await budget.close();
+    expect(recorded).toHaveLength(1);
+  });
+
+  it("still closes when a count cannot be recorded, and says what was lost without any answer's content", async () => {
+    const warnings = vi.spyOn(process, "emitWarning").mockImplementation(() => undefined);
+    try {
+      const clock = new ManualClock();
+      const timers = new ManualTimers();
+      const budget = new RefusalBudget(
+        clock,
+        timers,
+        () => Promise.reject(new Error("The service cannot reach its store.")),
+        { perMinute: 1, perAddress: 1 },
+      );
+      budget.admit("acme", "corp", "saml.malformed");
+      budget.admit("acme", "corp", "saml.signature_invalid");
+      await budget.close();
+      expect(warnings.mock.calls.map((call) => String(call[0]))).toEqual([
+        `1 federation refusals of tenant acme at IdP corp counted past the audit budget (${clock.now().toISOString()} to ${clock.now().toISOString()}) were lost: The service cannot reach its store.`,
+      ]);
+      expect(timers.pending).toEqual([]);
+    } finally {
+      warnings.mockRestore();
+    }
+  });
+
+  it("waits for a store that does not answer no longer than its close wait", async () => {
+    const warnings = vi.spyOn(process, "emitWarning").mockImplementation(() => undefined);
+    try {
+      const timers = new ManualTimers();
+      const budget = new RefusalBudget(
+        new ManualClock(),
+        timers,
+        () => new Promise<void>(() => undefined),
+        { perMinute: 1, perAddress: 1 },
+      );
+      budget.admit("acme", "corp", "saml.malformed");
+      budget.admit("acme", "corp", "saml.malformed");
+      let closed = false;
+      const closing = budget.close().then(() => (closed = true));
+      // The minute's timer is gone; the close's own wait is all that is left.
+      expect(timers.pending).toEqual([CLOSE_WAIT_MS]);
+      await timers.runAll();
+      await closing;
+      expect(closed).toBe(true);
+      expect(String(warnings.mock.calls[0]?.[0])).toMatch(
+        /^1 federation refusals of tenant acme at IdP corp .* were lost: not recorded within 5000 ms of closing$/,
+      );
+    } finally {
+      warnings.mockRestore();
+    }
   });
 
   it("gives each client address a share of the minute, and counts its refusals past it", () => {

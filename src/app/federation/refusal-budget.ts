@@ -71,9 +71,11 @@ interface Window {
  * counted; so are those of a client address past its {@link REFUSALS_RECORDED_PER_ADDRESS}, so
  * that one address (which may send 300 a minute) cannot use the minute up and hide the real
  * refusals after it (a replayed answer, say). When the minute ends its count (with its reasons)
- * is handed to `record`, by a timer, or by the next refusal should it come first. Per instance,
- * in memory: the bound is that many per instance, which is what keeps a chain from growing
- * without one; the count of a minute not over when the instance stops is lost.
+ * is handed to `record`, by a timer, or by the next refusal should it come first; when the
+ * instance closes before the minute ends, {@link RefusalBudget.close} hands it on then, its `to`
+ * the close time. Per instance, in memory: the bound is that many per instance, which is what
+ * keeps a chain from growing without one. A count is lost only when the instance dies without
+ * closing (killed, crashed), or when recording it fails, which is reported as a process warning.
  */
 export class RefusalBudget {
   readonly #clock: Clock;
@@ -85,7 +87,10 @@ export class RefusalBudget {
   constructor(
     clock: Clock,
     timers: Timers,
-    /** Records a minute's count; called once per minute that counted any, never rejects. */
+    /**
+     * Records a minute's count; called once per minute that counted any. Its failure is reported
+     * as a process warning (the count is lost), never passed on.
+     */
     record: (closed: ClosedWindow) => Promise<void>,
     limits: RefusalLimits = {
       perMinute: REFUSALS_RECORDED_PER_MINUTE,
@@ -150,42 +155,99 @@ export class RefusalBudget {
     return { record: false, ...(closed === undefined ? {} : { closed }) };
   }
 
-  /** Stops every timer; what the minutes under way counted is not recorded. */
-  close(): void {
-    for (const window of this.#windows.values()) window.cancel?.();
-    this.#windows.clear();
+  /**
+   * Stops every timer and records what the minutes under way counted, up to now (their `to` is
+   * the close time), one after another: called as the instance stops, before its store closes,
+   * so that no count is lost for want of the minute's end. Waits at most
+   * {@link CLOSE_WAIT_MS} (a store that does not answer must not hold the shutdown up); a
+   * failure, or a count not recorded in time, is reported as a process warning and never
+   * rejects.
+   */
+  async close(): Promise<void> {
+    const now = this.#clock.now().getTime();
+    const pending: ClosedWindow[] = [];
+    for (const [key, window] of [...this.#windows]) {
+      const closed = this.#close(key, window, Math.max(now, window.start));
+      if (closed !== undefined) pending.push(closed);
+    }
+    if (pending.length === 0) return;
+    let left = [...pending];
+    const recording = (async () => {
+      for (const closed of pending) {
+        await this.#save(closed);
+        left = left.filter((other) => other !== closed);
+      }
+    })();
+    let cancel: (() => void) | undefined;
+    const waited = new Promise<"timeout">((resolve) => {
+      cancel = this.#timers.after(CLOSE_WAIT_MS, () => {
+        resolve("timeout");
+        return Promise.resolve();
+      });
+    });
+    const outcome = await Promise.race([recording.then(() => "recorded" as const), waited]);
+    cancel?.();
+    if (outcome === "timeout") {
+      for (const closed of left) {
+        warnLost(closed, `not recorded within ${String(CLOSE_WAIT_MS)} ms of closing`);
+      }
+    }
   }
 
-  /** Forgets `window`, stopping its timer; its count, if it counted any. */
-  #close(key: string, window: Window): ClosedWindow | undefined {
+  /** Forgets `window`, stopping its timer; its count up to `end` (its minute's end), if any. */
+  #close(key: string, window: Window, end = window.start + WINDOW_MS): ClosedWindow | undefined {
     window.cancel?.();
     this.#windows.delete(key);
     return window.suppressed === 0
       ? undefined
-      : { tenant: window.tenant, idp: window.idp, suppressed: summary(window) };
+      : { tenant: window.tenant, idp: window.idp, suppressed: summary(window, end) };
+  }
+
+  /** Records `closed`; a failure is reported, not passed on. */
+  async #save(closed: ClosedWindow): Promise<void> {
+    try {
+      await this.#record(closed);
+    } catch (error) {
+      warnLost(closed, error instanceof Error ? error.message : "recording it failed");
+    }
   }
 
   /** The minute of `window` is over: its count is recorded, unless a refusal closed it first. */
   async #expire(key: string, window: Window): Promise<void> {
     if (this.#windows.get(key) !== window) return;
     const closed = this.#close(key, window);
-    if (closed !== undefined) await this.#record(closed);
+    if (closed !== undefined) await this.#save(closed);
   }
 
   /** Too many windows: every one goes, the counts so far recorded. */
   #closeAll(): void {
     for (const [key, window] of [...this.#windows]) {
       const closed = this.#close(key, window);
-      if (closed !== undefined) void this.#record(closed);
+      if (closed !== undefined) void this.#save(closed);
     }
   }
 }
 
-function summary(window: Window): SuppressedRefusals {
+/** How long {@link RefusalBudget.close} waits for the counts under way to be recorded. */
+export const CLOSE_WAIT_MS = 5_000;
+
+/**
+ * Reports a count that could not be recorded, as the store reports what must not fail its caller
+ * (a process warning, which stderr shows): what was counted, where and when, and why it was not
+ * recorded. Nothing of the refused answers themselves is in it, only identifiers and reason codes.
+ */
+function warnLost({ tenant, idp, suppressed }: ClosedWindow, why: string): void {
+  process.emitWarning(
+    `${String(suppressed.count)} federation refusals of tenant ${tenant} at IdP ${idp} counted past the audit budget (${suppressed.from} to ${suppressed.to}) were lost: ${why}`,
+    { code: "TENANT_MFA_REFUSALS_LOST" },
+  );
+}
+
+function summary(window: Window, end: number): SuppressedRefusals {
   return {
     count: window.suppressed,
     reasons: { ...window.reasons },
     from: new Date(window.start).toISOString(),
-    to: new Date(window.start + WINDOW_MS).toISOString(),
+    to: new Date(end).toISOString(),
   };
 }

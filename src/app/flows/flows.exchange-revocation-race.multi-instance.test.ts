@@ -111,7 +111,7 @@ describeOnPostgres(
     let service: Caller;
     let raw: Store;
     let paused: ReturnType<typeof pausable>;
-    let third: Application & { close(): void };
+    let third: Application & { close(): Promise<void> };
     const browser: FlowBrowser = { cookie: "exchange-race-browser-cookie-0123" };
 
     beforeEach(async () => {
@@ -124,7 +124,7 @@ describeOnPostgres(
       third = first.application({ store: paused.store, random: new CountingRandom(2_000_000) });
     });
     afterEach(async () => {
-      third.close();
+      await third.close();
       await raw.close();
       await two?.close();
     });

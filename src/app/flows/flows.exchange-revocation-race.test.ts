@@ -61,7 +61,7 @@ for (const { name, skip, open } of stores) {
       let h: Harness;
       let drop: () => Promise<void>;
       let service: Caller;
-      let racing: Application & { close(): void };
+      let racing: Application & { close(): Promise<void> };
       const race: { afterCheck?: (() => Promise<void>) | undefined } = {};
       const browser: FlowBrowser = { cookie: "exchange-race-browser-cookie-0123" };
 
@@ -81,7 +81,7 @@ for (const { name, skip, open } of stores) {
       });
       afterEach(async () => {
         race.afterCheck = undefined;
-        racing.close();
+        await racing.close();
         await h.close();
         await drop();
       });

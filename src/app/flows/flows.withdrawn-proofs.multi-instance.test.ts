@@ -155,7 +155,7 @@ describeOnPostgres(
         expect(await laterFlowEarnsCode(first.app, fresh)).toBe(false);
         expect(await laterFlowEarnsCode(first.app)).toBe(false);
       } finally {
-        third.close();
+        await third.close();
         await raw.close();
       }
     });

@@ -71,7 +71,7 @@ describe("re-sealing secrets under a new key", () => {
         }),
       ).resolves.toMatchObject({ status: "active" });
     } finally {
-      rotated.close();
+      await rotated.close();
     }
 
     const audit = await h.app.audit.list(h.admin, "acme", { type: "secrets.resealed" }, {});
@@ -154,7 +154,7 @@ describe("re-sealing secrets under a new key", () => {
       const published = await rotated.assurance.jwks();
       expect(published.keys.map((key) => key.kid)).toEqual(keys.map((key) => key.kid));
     } finally {
-      rotated.close();
+      await rotated.close();
     }
 
     const platform = await h.store.read(({ audit }) =>

@@ -71,7 +71,7 @@ export class CountingRandom implements Random {
 
 /** An application over a real store, with a platform administrator and helpers to make callers. */
 export interface Harness {
-  readonly app: Application & { close(): void };
+  readonly app: Application & { close(): Promise<void> };
   readonly store: Store;
   readonly clock: ManualClock;
   readonly context: Context;
@@ -85,7 +85,7 @@ export interface Harness {
    */
   application(
     parts: Pick<ApplicationParts, "store" | "random"> & Partial<ApplicationParts>,
-  ): Application & { close(): void };
+  ): Application & { close(): Promise<void> };
   /** A caller holding `roles` in `tenants`, authenticated through a real API key. */
   caller(roles: readonly Role[], tenants: "all" | readonly string[]): Promise<Caller>;
   close(): Promise<void>;
@@ -140,7 +140,7 @@ export async function openHarness(
       return app.authenticate(key);
     },
     async close() {
-      app.close();
+      await app.close();
       await store.close();
     },
   };

@@ -57,7 +57,7 @@ export interface TwoInstances {
   /** The first instance, with its administrator and helpers. */
   readonly first: Harness;
   /** The second instance, built from the first's parts over its own store. */
-  readonly second: Application & { close(): void };
+  readonly second: Application & { close(): Promise<void> };
   readonly secondStore: Store;
   /** A `platform_service` caller of the tenant. */
   readonly service: Caller;
@@ -95,7 +95,7 @@ export async function openTwoInstances(
     ...options.second,
   });
   const close = async () => {
-    second.close();
+    await second.close();
     await secondStore.close();
     await first.close();
     await database.drop();

@@ -142,7 +142,7 @@ export async function openTestServer(
     call,
     async close() {
       await server.close();
-      app.close();
+      await app.close();
       // A test may have closed the store already, to simulate an outage.
       await store.close().catch(() => undefined);
     },

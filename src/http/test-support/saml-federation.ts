@@ -30,7 +30,7 @@ export interface SamlTenantOptions {
 
 /** Creates `tenant`, gives it a policy (version 2) and registers `idp` as its SAML IdP `corp`. */
 export async function registerSamlTenant(
-  t: TestServer,
+  t: Pick<TestServer, "call" | "adminKey">,
   idp: TestIdp,
   tenant: string,
   options: SamlTenantOptions,
