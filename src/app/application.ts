@@ -45,6 +45,13 @@ export interface Caller {
   readonly holder?: string;
   /** The assurance-token audiences this caller may ask for; absent: any. */
   readonly audiences?: readonly string[];
+  /**
+   * The client addresses this caller passes are the server's own observation of the end user's
+   * request (`request.ip`, behind the configured trusted proxies), not the caller's word: a hosted
+   * flow's. No API key sets it. They count platform-wide, whatever tenants the caller reaches
+   * (`addressScopeOf` in verification-throttle.ts).
+   */
+  readonly observesClientAddress?: boolean;
 }
 
 /** Paging parameters. */

@@ -412,7 +412,8 @@ export interface RecoveryCodeStore {
  * Failed verification attempts per throttle key (`principal:<id>`, `client:<address>`). Each
  * change is one statement, so that concurrent failures on several instances all count. Keys are
  * scoped by `tenant`: a principal's by its tenant, a client address's by the attempt's tenant or,
- * when a key of every tenant reported it, by the platform-wide scope `CLIENT_ADDRESS_SCOPE`
+ * when a key of every tenant reported it or the server observed it itself (a hosted flow's
+ * browser, on a public network), by the platform-wide scope `CLIENT_ADDRESS_SCOPE`
  * (`"*"`, which no tenant id can take), so that it counts once across tenants.
  */
 export interface VerificationThrottleStore {

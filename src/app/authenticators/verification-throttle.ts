@@ -17,7 +17,8 @@
  *
  * A client address is the caller's word, so it counts only as far as the caller reaches
  * ({@link addressScopeOf}): platform-wide when the platform's own backend (a key of every tenant)
- * reports it, else in the attempt's tenant. A principal counts in its tenant.
+ * reports it, else in the attempt's tenant; an address the server observed itself (a hosted
+ * flow's browser) counts platform-wide too. A principal counts in its tenant.
  *
  * A verification use case also calls {@link VerificationThrottle.purgeIfDue} before its
  * transaction, so that rows which hold nothing any more are deleted (the table would otherwise
@@ -37,6 +38,7 @@ import type { Caller } from "../application.js";
 import { readStore, recordAudit, transact, type Context } from "../context.js";
 import { requireTenant } from "../tenants/tenants.js";
 import { AppError } from "../errors.js";
+import { isInternalAddress } from "../internal-address.js";
 import type { Repositories, Store } from "../ports.js";
 import type { VerificationThrottleRecord } from "../records.js";
 
@@ -100,8 +102,9 @@ export interface VerificationAttempt {
   readonly clientAddress?: string;
   /**
    * Where the address's failures count, by who reports it ({@link addressScopeOf}): `platform`,
-   * on one row for every tenant, only when the platform's own backend vouches for the address;
-   * `tenant` (also when absent), in the attempt's tenant.
+   * on one row for every tenant, only when the platform's own backend vouches for the address or
+   * the server observed it itself (a hosted flow); `tenant` (also when absent), in the attempt's
+   * tenant.
    */
   readonly addressScope?: AddressScope;
   /** The caller's id, recorded as the actor of lock and unlock events. */
@@ -214,26 +217,40 @@ export function verificationAttempt(
   principal: string,
   clientAddress: string | undefined,
 ): VerificationAttempt {
+  if (clientAddress === undefined) return { tenant, principal, actor: caller.id };
+  const checked = checkClientAddress(clientAddress);
   return {
     tenant,
     principal,
     actor: caller.id,
-    ...(clientAddress === undefined
-      ? {}
-      : { clientAddress: checkClientAddress(clientAddress), addressScope: addressScopeOf(caller) }),
+    clientAddress: checked,
+    addressScope: addressScopeOf(caller, checked),
   };
 }
 
 /**
- * Where the client addresses that `caller` reports count. The address is the caller's word, and
- * counts only as far as the caller's reach: a key that reaches every tenant (the platform's own
- * backend) counts it platform-wide, so that a spray over many tenants gets the free failures of
- * one; any other key counts it in the attempt's tenant, so that a tenant's backend can neither
- * throttle an address for other tenants' users (reporting failures "from" their office) nor read
- * their failures in its audit's `clientFailures` or its `retryAfter`.
+ * Where the client address `address` that `caller` reports counts. The address is the caller's
+ * word, and counts only as far as the caller's reach: a key that reaches every tenant (the
+ * platform's own backend) counts it platform-wide, so that a spray over many tenants gets the
+ * free failures of one; any other key counts it in the attempt's tenant, so that a tenant's
+ * backend can neither throttle an address for other tenants' users (reporting failures "from"
+ * their office) nor read their failures in its audit's `clientFailures` or its `retryAfter`.
+ *
+ * An address the server observed itself (`observesClientAddress`: a hosted flow's browser, at
+ * `request.ip`) is no one's word, and counts platform-wide too, so that guessing through the
+ * flows of many tenants gets the free failures of one; unless it is on an internal network
+ * ({@link isInternalAddress}): a proxy left out of the trusted ones is every client's address,
+ * and counted platform-wide its failures in one tenant would hold back every tenant's users. It
+ * counts in the flow's tenant, as it did before.
  */
-export function addressScopeOf(caller: Pick<Caller, "tenants">): AddressScope {
-  return caller.tenants === "all" ? "platform" : "tenant";
+export function addressScopeOf(
+  caller: Pick<Caller, "tenants" | "observesClientAddress">,
+  address: string,
+): AddressScope {
+  if (caller.tenants === "all") return "platform";
+  return caller.observesClientAddress === true && !isInternalAddress(address)
+    ? "platform"
+    : "tenant";
 }
 
 /**

@@ -87,6 +87,9 @@ export function flowUseCases(
     name: "hosted flow",
     roles: ["platform_service"],
     tenants: [flow.tenant],
+    // The browser's address is the server's own observation (`request.ip`): its failures count
+    // platform-wide, though the flow acts in its tenant only.
+    observesClientAddress: true,
   });
   const stop = (code: FlowFailureCode, tenant?: FlowWorld["tenant"]): never => {
     throw new FlowStop({ kind: "failed", code, ...(tenant === undefined ? {} : { tenant }) });
