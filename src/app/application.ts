@@ -494,6 +494,11 @@ export interface Application {
         force?: boolean;
         /** The hosted flow the sign-in is for: the answer goes back to it (flows only). */
         flow?: string;
+        /**
+         * The flow's count of withdrawals of the principal's proofs now (flows only): the answer
+         * counts for the flow only if none happens before it is claimed.
+         */
+        flowWithdrawals?: number;
         /** What the flow's decision asks of this IdP (flows only): replaces the policy's plan. */
         ask?: {
           readonly acrValues: readonly string[];

@@ -213,6 +213,12 @@ export interface FederationRequestRecord {
    * sign-in has none: the flow binds its own browser. Never the cookie itself.
    */
   readonly browserHash?: string;
+  /**
+   * The flow's count of withdrawals of the principal's proofs when this sign-in started
+   * (`FlowRecord.withdrawals`): its answer counts for the flow only if there was none since.
+   * Absent on a request started before it was recorded.
+   */
+  readonly flowWithdrawals?: number;
 }
 
 /**
@@ -489,7 +495,16 @@ export interface FlowRecord {
    * callback in whichever browser finished at the IdP, so it counts only once a visit with the
    * flow's cookie brings back the one-time id it was redirected with (SHA-256, hex, here).
    */
-  readonly idpAnswer?: { readonly hash: string; readonly event: FederatedEvent };
+  readonly idpAnswer?: {
+    readonly hash: string;
+    readonly event: FederatedEvent;
+    /**
+     * The flow's count of withdrawals when the sign-in that produced the answer started: if the
+     * principal's proofs were withdrawn since (the count moved on), the answer was verified, or
+     * begun, before the withdrawal and counts for nothing when claimed.
+     */
+    readonly withdrawalsSeen?: number;
+  };
   /** SHA-256 (hex) of the browser cookie that opened the flow first; later visits must match. */
   readonly browserHash?: string;
   /** Sent back with every form: a request without it is refused (CSRF). */

@@ -423,7 +423,11 @@ export function federationUseCases(
       // another (an attacker's flow, its IdP link handed to the victim), and a SAML answer is
       // posted across sites, without the flow's cookie.
       const answerId = context.random.secret(24);
-      if ((await holdIdpAnswer(context, idp.tenant, request.flow, event, answerId)) !== "added") {
+      // With the flow's count of withdrawals when this sign-in started: withdrawn since, the
+      // answer counts for nothing when claimed.
+      const { flow, flowWithdrawals } = request;
+      const held = await holdIdpAnswer(context, idp.tenant, flow, event, answerId, flowWithdrawals);
+      if (held !== "added") {
         throw new Refusal("federation.request_unknown", "the flow this sign-in was for is over");
       }
       return { location: withQueryParameter(new URL(request.returnTo), "answer", answerId) };
@@ -711,6 +715,7 @@ export function federationUseCases(
         idp: id,
         ...(input.principal === undefined ? {} : { principalHint: input.principal }),
         ...bound,
+        ...(input.flowWithdrawals === undefined ? {} : { flowWithdrawals: input.flowWithdrawals }),
         returnTo: back.href,
         requested: planned.requested,
         createdAt: now.toISOString(),

@@ -78,6 +78,8 @@ export function auditFlow(
  * Keeps an IdP's verified answer on a pending, unexpired flow until the flow's browser claims it
  * with `answerId` ({@link claimIdpAnswer}); a later answer replaces an unclaimed one. Audited as
  * `flow.idp_answered`. `added` when kept, `closed` when the flow can take no more evidence.
+ * `withdrawalsSeen` is the flow's count of withdrawals when the sign-in started (recorded on its
+ * request), kept with the answer for the claim to compare.
  */
 export async function holdIdpAnswer(
   context: Context,
@@ -85,8 +87,14 @@ export async function holdIdpAnswer(
   id: string,
   event: FederatedEvent,
   answerId: string,
+  withdrawalsSeen?: number,
 ): Promise<"added" | "closed"> {
   const now = context.clock.now().toISOString();
+  const answer = {
+    hash: sha256(answerId),
+    event,
+    ...(withdrawalsSeen === undefined ? {} : { withdrawalsSeen }),
+  };
   const held = await changeFlow(
     context,
     tenant,
@@ -94,7 +102,7 @@ export async function holdIdpAnswer(
     (flow) =>
       flow.status !== "pending" || flow.expiresAt <= now
         ? undefined
-        : { ...flow, idpAnswer: { hash: sha256(answerId), event } },
+        : { ...flow, idpAnswer: answer },
     () => ({ type: "flow.idp_answered", payload: { idp: event.idp, at: event.at } }),
   );
   return held?.idpAnswer?.hash === sha256(answerId) ? "added" : "closed";
@@ -103,6 +111,12 @@ export async function holdIdpAnswer(
 /**
  * Moves the IdP answer held for `answerId` into the flow's evidence, audited as `flow.verified`.
  * The caller has checked that the request comes from the flow's browser. Whether it was claimed.
+ *
+ * An answer whose sign-in started before the principal's proofs were last withdrawn (its
+ * `withdrawalsSeen` is behind the flow's count) is dropped instead, audited as
+ * `flow.idp_answer_withdrawn`: verified before the withdrawal, or while it ran, and held after
+ * it (a withdrawal drops only the answer held by then, see `withdrawProofs`), it proves no more
+ * than what the withdrawal took from the flow. The page asks again.
  */
 export async function claimIdpAnswer(
   context: Context,
@@ -112,6 +126,7 @@ export async function claimIdpAnswer(
   const hash = sha256(answerId);
   const now = context.clock.now().toISOString();
   let claimed: AuthenticationEvent | undefined;
+  let dropped: AuthenticationEvent | undefined;
   await changeFlow(
     context,
     flow.tenant,
@@ -119,15 +134,31 @@ export async function claimIdpAnswer(
     (current) => {
       const held = current.idpAnswer;
       claimed = undefined;
+      dropped = undefined;
       if (current.status !== "pending" || current.expiresAt <= now) return undefined;
       if (held === undefined || !sameSecret(held.hash, hash)) return undefined;
+      const { idpAnswer: _held, ...rest } = current;
+      if (
+        held.withdrawalsSeen !== undefined &&
+        held.withdrawalsSeen !== (current.withdrawals ?? 0)
+      ) {
+        dropped = held.event;
+        return rest;
+      }
       claimed = held.event;
-      const { idpAnswer: _claimed, ...rest } = current;
       return { ...rest, events: [...current.events, held.event] };
     },
-    () => verifiedEntry(claimed),
+    () => (dropped === undefined ? verifiedEntry(claimed) : withdrawnEntry(dropped)),
   );
   return claimed !== undefined;
+}
+
+/** The `flow.idp_answer_withdrawn` audit entry of a held answer dropped when claimed. */
+function withdrawnEntry(event: AuthenticationEvent) {
+  return {
+    type: "flow.idp_answer_withdrawn",
+    payload: { at: event.at, ...(event.method === "federated" ? { idp: event.idp } : {}) },
+  };
 }
 
 /** The `flow.verified` audit entry of an event added to a flow. */

@@ -657,6 +657,9 @@ export function flowUseCases(
           returnTo: urlOf(flow),
           principal,
           flow: flow.id,
+          // An answer to this sign-in counts for nothing if the principal's proofs are withdrawn
+          // before the browser claims it, even before the answer is held on the flow.
+          flowWithdrawals: flow.withdrawals ?? 0,
           ask,
           ...(retry ? { force: true } : {}),
           clientAddress: browser.clientAddress,

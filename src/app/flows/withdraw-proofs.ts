@@ -13,9 +13,11 @@ export interface WithdrawnProofs {
  * recovery codes revoked or replaced): the browser sessions that remember it end, and the flows
  * it still has open forget what was verified in them (their events, and an IdP's answer held for
  * their browser to claim) and move to a new version, so that neither a later flow nor one that
- * completes after the change counts it. Runs in the change's own transaction. The flows go first: on PostgreSQL a flow completing at the same moment holds its
- * row until it commits, so it either commits first, and the session it wrote is ended here, or
- * finds its flow moved on and completes nothing.
+ * completes after the change counts it (an answer held only after this, for a sign-in at the IdP
+ * begun before it, is dropped when claimed: the flow's count of withdrawals moved on,
+ * `claimIdpAnswer`). Runs in the change's own transaction. The flows go first: on PostgreSQL a
+ * flow completing at the same moment holds its row until it commits, so it either commits first,
+ * and the session it wrote is ended here, or finds its flow moved on and completes nothing.
  */
 export async function withdrawProofs(
   r: Repositories,

@@ -7,11 +7,14 @@
  * re-registered that IdP (its keys leaked, say; DESIGN invariant 1), and an answer verified under
  * a registration that was removed or replaced while it was on its way to a pending flow. And an
  * answer held for a flow's browser when the principal's proofs are withdrawn (an authenticator
- * removed, recovery codes revoked): the flow forgets it, as it forgets what was verified in it.
+ * removed, recovery codes revoked): the flow forgets it, as it forgets what was verified in it;
+ * and one verified before the withdrawal but held on the flow only after it counts no more.
  */
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from "jose";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { FlowBrowser } from "../../app/application.js";
+import type { Repositories, Store } from "../../app/ports.js";
+import { openStore } from "../../storage/open-store.js";
 import type { FlowScreen } from "../../app/flows/flow-screens.js";
 import {
   REFEDS_MFA,
@@ -46,8 +49,8 @@ afterEach(() => t.close());
 const browser: FlowBrowser = { cookie: "carol-browser-cookie-0123456789abcdef" };
 const MFA: PeerSignIn = { accountId: "carol", acr: REFEDS_MFA, amr: ["pwd", "mfa"] };
 
-async function acme(require?: { maxAgeSeconds: number }): Promise<void> {
-  t = await openFederationServer(peer);
+async function acme(require?: { maxAgeSeconds: number }, store?: Store): Promise<void> {
+  t = await openFederationServer(peer, store === undefined ? {} : { store });
   await createTenant(t, "acme", "idp_mfa", require);
   admin = await t.key(["tenant_admin"], ["acme"]);
   service = await t.key(["platform_service"], ["acme"]);
@@ -220,6 +223,68 @@ describe("an IdP answer held for a flow when the principal's proofs are withdraw
     expect(revoked?.payload).toMatchObject({ flowsReset: 1 });
     expect(await auditOf(t, admin, "acme", "flow.verified")).toEqual([]);
     // A sign-in at the IdP after the change counts.
+    expect(codeIn(await viaIdp(flow, MFA))).not.toBeNull();
+  });
+
+  it("does not count an answer verified before the withdrawal and held on the flow after it", async () => {
+    // A store that runs `afterVerified` once the transaction that used the answer's nonce (the
+    // callback's verification) has committed, before the answer is held on the flow.
+    const raw = await openStore("sqlite::memory:");
+    let afterVerified: (() => Promise<void>) | undefined;
+    const hooked: Store = {
+      ...raw,
+      transaction: async (work) => {
+        let verified = false;
+        const result = await raw.transaction((r) =>
+          work(
+            new Proxy(r, {
+              get(target, key) {
+                const value = target[key as keyof Repositories];
+                if (key !== "oneTimeProofs") return value;
+                const proofs = value as Repositories["oneTimeProofs"];
+                return {
+                  ...proofs,
+                  claim: (...args: Parameters<typeof proofs.claim>) => {
+                    verified = true;
+                    return proofs.claim(...args);
+                  },
+                };
+              },
+            }),
+          ),
+        );
+        const hook = afterVerified;
+        if (verified && hook !== undefined) {
+          afterVerified = undefined;
+          await hook();
+        }
+        return result;
+      },
+      read: (work) => raw.read(work),
+      notify: (change) => raw.notify(change),
+      onChange: (listener) => raw.onChange(listener),
+      ping: () => raw.ping(),
+      close: () => raw.close(),
+    };
+    await acme(undefined, hooked);
+    await t.app.recoveryCodes.generate(await t.app.authenticate(service), "acme", "carol");
+    const caller = await t.app.authenticate(admin);
+    const flow = await createFlow();
+    afterVerified = async () => {
+      await t.app.recoveryCodes.revoke(caller, "acme", "carol");
+    };
+    const screen = await viaIdp(flow, MFA);
+    expect(afterVerified).toBeUndefined();
+    const [revoked] = await auditOf(t, admin, "acme", "recovery_code.revoked");
+    // The revocation found nothing held yet: the flow had only started its IdP leg.
+    expect(revoked?.payload).toMatchObject({ flowsReset: 1 });
+    // Held after the revocation, the answer still counts for nothing: the page asks again.
+    expect(codeIn(screen)).toBeNull();
+    expect(screen).toMatchObject({ kind: "challenge", options: [{ kind: "idp", idp: "corp" }] });
+    expect(await auditOf(t, admin, "acme", "flow.verified")).toEqual([]);
+    const dropped = await auditOf(t, admin, "acme", "flow.idp_answer_withdrawn");
+    expect(dropped.map((e) => e.payload["idp"])).toEqual(["corp"]);
+    // A sign-in at the IdP started after the change counts.
     expect(codeIn(await viaIdp(flow, MFA))).not.toBeNull();
   });
 });

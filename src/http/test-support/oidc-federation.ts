@@ -7,6 +7,7 @@
  */
 import type { LightMyRequestResponse } from "fastify";
 import type { Logger } from "pino";
+import type { Store } from "../../app/ports.js";
 import type { Posture } from "../../core/vocabulary.js";
 import type { RequirementSpec } from "../../core/policy.js";
 import { createOidcProtocol } from "../../verifiers/oidc/index.js";
@@ -20,10 +21,11 @@ export const RETURN_URL = "https://app.acme.example/signed-in";
 /** A test server whose public URL makes its OIDC redirect URI the peer's registered one. */
 export async function openFederationServer(
   peer: OidcProviderPeer,
-  options: { logger?: Logger } = {},
+  options: { logger?: Logger; store?: Store } = {},
 ): Promise<TestServer> {
   const t = await openTestServer({
     ...(options.logger === undefined ? {} : { logger: options.logger }),
+    ...(options.store === undefined ? {} : { store: options.store }),
     federation: { oidc: createOidcProtocol({ allowHttp: true }), publicUrl: publicUrlOf(peer) },
   });
   syncClock(t);
