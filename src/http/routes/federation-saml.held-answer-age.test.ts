@@ -10,7 +10,12 @@ import type { ReceiptRecord } from "../../app/records.js";
 import { REFEDS_MFA, TestIdp } from "../../verifiers/saml/test-support/test-idp.js";
 import { cookieOf } from "../test-support/browser-cookie.js";
 import { openTestServer, type TestServer } from "../test-support/open-test-server.js";
-import { followCompletion, must, registerSamlTenant } from "../test-support/saml-federation.js";
+import {
+  followCompletion,
+  must,
+  postToAcs,
+  registerSamlTenant,
+} from "../test-support/saml-federation.js";
 
 const RETURN = "https://app.acme.example/signed-in";
 /**
@@ -72,16 +77,7 @@ async function heldAnswer(ageSeconds: number) {
         `<saml:AuthnContextClassRef>${REFEDS_MFA}</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement>`,
     },
   });
-  const acs = must(
-    await t.call("POST", "/t/acme/idps/corp/saml/acs", {
-      body: new URLSearchParams({
-        SAMLResponse: samlResponse,
-        RelayState: request.relayState ?? "",
-      }).toString(),
-      headers: { "content-type": "application/x-www-form-urlencoded" },
-    }),
-    303,
-  );
+  const acs = must(await postToAcs(t, samlResponse, request.relayState), 303);
   expect(new URL(String(acs.headers.location)).pathname).toBe("/t/acme/idps/corp/saml/complete");
   return { acs, cookie: cookieOf(started) };
 }

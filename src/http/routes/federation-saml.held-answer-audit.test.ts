@@ -11,7 +11,7 @@ import type { AuditEvent } from "../../app/records.js";
 import { REFEDS_MFA, TestIdp } from "../../verifiers/saml/test-support/test-idp.js";
 import { browserCookie } from "../test-support/browser-cookie.js";
 import { openTestServer, type TestServer } from "../test-support/open-test-server.js";
-import { must, registerSamlTenant } from "../test-support/saml-federation.js";
+import { must, postToAcs, registerSamlTenant } from "../test-support/saml-federation.js";
 
 const RETURN = "https://app.acme.example/signed-in";
 const MALLORYS_BROWSER = browserCookie("M", "__Host-tmfa_browser");
@@ -64,16 +64,7 @@ describe("a held SAML answer is audited in the transaction that holds it", () =>
       { issuedAt: t.clock.now(), nameId: "mallory@example.org", authnContextClassRef: REFEDS_MFA },
     );
     // The victim's browser posts it, and follows the redirect with its own cookie: refused.
-    const acs = must(
-      await t.call("POST", "/t/acme/idps/corp/saml/acs", {
-        body: new URLSearchParams({
-          SAMLResponse: samlResponse,
-          RelayState: request.relayState ?? "",
-        }).toString(),
-        headers: { "content-type": "application/x-www-form-urlencoded" },
-      }),
-      303,
-    );
+    const acs = must(await postToAcs(t, samlResponse, request.relayState), 303);
     const completion = new URL(String(acs.headers.location));
     const answerId = completion.searchParams.get("answer") ?? "";
     const refused = await t.call("GET", `${completion.pathname}${completion.search}`, {

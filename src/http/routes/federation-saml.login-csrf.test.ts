@@ -9,13 +9,7 @@ import type { LightMyRequestResponse } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AuditEvent } from "../../app/records.js";
 import { REFEDS_MFA, TestIdp } from "../../verifiers/saml/test-support/test-idp.js";
-import {
-  assertionOf,
-  first,
-  PROTOCOL,
-  responseOf,
-  tamper,
-} from "../../verifiers/saml/test-support/tamper.js";
+import { noAuthnContext } from "../../verifiers/saml/test-support/tamper.js";
 import {
   browserCookie,
   browserCookieAttributes,
@@ -122,21 +116,6 @@ async function audit(tenant: string, type: string): Promise<AuditEvent[]> {
   });
   return must(response, 200).json<{ items: AuditEvent[] }>().items;
 }
-
-/**
- * The IdP's answer turned into Responder / NoAuthnContext ("MFA was not possible"): unsigned, as
- * anyone holding a sign-in's AuthnRequest (its ID and RelayState) can write one.
- */
-const noAuthnContext = (samlResponse: string) =>
-  tamper(samlResponse, (doc) => {
-    const response = responseOf(doc);
-    response.removeChild(assertionOf(doc));
-    const code = first(response, PROTOCOL, "StatusCode");
-    code.setAttribute("Value", "urn:oasis:names:tc:SAML:2.0:status:Responder");
-    const nested = doc.createElementNS(PROTOCOL, "samlp:StatusCode");
-    nested.setAttribute("Value", "urn:oasis:names:tc:SAML:2.0:status:NoAuthnContext");
-    code.appendChild(nested);
-  });
 
 const codeOf = (response: LightMyRequestResponse) => [
   response.statusCode,

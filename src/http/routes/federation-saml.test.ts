@@ -19,9 +19,8 @@ import {
   ATTACKER,
   decode,
   encode,
-  first,
+  noAuthnContext,
   impersonate,
-  PROTOCOL,
   responseOf,
   signatureOf,
   tamper,
@@ -347,18 +346,6 @@ describe("SAML sign-in at the organisation's IdP", () => {
       expect(await audit("initech", "decision.recorded")).toHaveLength(decided);
     },
   );
-
-  /** The IdP's answer turned into Responder / NoAuthnContext ("MFA was not possible"), unsigned. */
-  const noAuthnContext = (samlResponse: string) =>
-    tamper(samlResponse, (doc) => {
-      const response = responseOf(doc);
-      response.removeChild(assertionOf(doc));
-      const code = first(response, PROTOCOL, "StatusCode");
-      code.setAttribute("Value", "urn:oasis:names:tc:SAML:2.0:status:Responder");
-      const nested = doc.createElementNS(PROTOCOL, "samlp:StatusCode");
-      nested.setAttribute("Value", "urn:oasis:names:tc:SAML:2.0:status:NoAuthnContext");
-      code.appendChild(nested);
-    });
 
   it("returns to the platform with idp_mfa_unavailable when the IdP answers NoAuthnContext", async () => {
     const { samlResponse, relayState } = await signIn("acme");

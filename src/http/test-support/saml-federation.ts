@@ -19,6 +19,25 @@ export function must(response: LightMyRequestResponse, status: number): LightMyR
   return response;
 }
 
+/**
+ * A browser posting the IdP's answer to `tenant`'s `idp` ACS, as the IdP's auto-submitting form
+ * does (HTTP-POST binding), with `relayState` when the sign-in has one.
+ */
+export function postToAcs(
+  t: TestServer,
+  samlResponse: string,
+  relayState: string | null | undefined,
+  { tenant = "acme", idp = "corp" }: { tenant?: string; idp?: string } = {},
+): Promise<LightMyRequestResponse> {
+  return t.call("POST", `/t/${tenant}/idps/${idp}/saml/acs`, {
+    body: new URLSearchParams({
+      SAMLResponse: samlResponse,
+      RelayState: relayState ?? "",
+    }).toString(),
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+  });
+}
+
 export interface SamlTenantOptions {
   readonly posture: Posture;
   readonly returnUrls: readonly string[];

@@ -41,6 +41,22 @@ export function first(scope: Document | Element, ns: string, localName: string):
   return found;
 }
 
+/**
+ * The answer turned into Responder / NoAuthnContext ("MFA was not possible"), its assertion
+ * removed: unsigned, as anyone holding a sign-in's AuthnRequest (its ID and RelayState) can write.
+ */
+export function noAuthnContext(samlResponse: string): string {
+  return tamper(samlResponse, (doc) => {
+    const response = responseOf(doc);
+    response.removeChild(assertionOf(doc));
+    const code = first(response, PROTOCOL, "StatusCode");
+    code.setAttribute("Value", "urn:oasis:names:tc:SAML:2.0:status:Responder");
+    const nested = doc.createElementNS(PROTOCOL, "samlp:StatusCode");
+    nested.setAttribute("Value", "urn:oasis:names:tc:SAML:2.0:status:NoAuthnContext");
+    code.appendChild(nested);
+  });
+}
+
 /** The Signature that is a direct child of `parent`. */
 export function signatureOf(parent: Element): Element {
   const signature = Array.from(parent.childNodes).find(
