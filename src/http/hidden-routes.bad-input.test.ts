@@ -23,7 +23,8 @@ const METHODS: readonly Method[] = ["GET", "HEAD", "POST", "PUT", "DELETE", "PAT
  * - `flow-script`: a problem document (the page's script reads it);
  * - `asset`: a problem document for an unknown static file (`not_found`).
  * Whatever the route, the router's own refusals (404 route.not_found, 405, a malformed URL, a
- * body parser's) are problem documents.
+ * body parser's) are problem documents. A GET that changes something (a sign-in started, an
+ * answer claimed, a code redeemed, a flow bound or completed) has no HEAD: its HEAD is a 405.
  */
 type Refusal = "federation" | "flow-page" | "flow-script" | "asset";
 
@@ -52,7 +53,7 @@ const HIDDEN: Readonly<Record<string, HiddenRoute>> = {
     reaches: ["200"],
   },
   "/t/:tenant/idps/:idp/start": {
-    methods: ["GET", "HEAD"],
+    methods: ["GET"],
     params: () => ({ tenant: "acme", idp: "corp" }),
     refuses: "federation",
     reaches: ["400 request.invalid", "400 federation.return_to_not_allowed"],
@@ -69,19 +70,19 @@ const HIDDEN: Readonly<Record<string, HiddenRoute>> = {
     ],
   },
   "/t/:tenant/idps/:idp/saml/complete": {
-    methods: ["GET", "HEAD"],
+    methods: ["GET"],
     params: () => ({ tenant: "acme", idp: "corp" }),
     refuses: "federation",
     reaches: ["400 request.invalid", "400 federation.answer_unknown"],
   },
   "/t/:tenant/idps/:idp/oidc/callback": {
-    methods: ["GET", "HEAD"],
+    methods: ["GET"],
     params: () => ({ tenant: "acme", idp: "oidc" }),
     refuses: "federation",
     reaches: ["400 federation.request_unknown"],
   },
   "/t/:tenant/flows/:flow": {
-    methods: ["GET", "HEAD", "POST"],
+    methods: ["GET", "POST"],
     params: () => ({ tenant: "acme", flow }),
     refuses: "flow-page",
     reaches: ["200", "400 flow.bad_request", "403 flow.csrf", "403 flow.other_browser"],

@@ -45,6 +45,11 @@ export function registerFederationRoutes(
 
   const base = "/t/:tenant/idps/:idp";
   const hidden = { hide: true };
+  // A GET that changes something (a sign-in remembered, a cookie set, a held answer claimed, a
+  // code redeemed) answers GET only: Fastify would otherwise run it for HEAD too, which link
+  // checkers and prefetchers send freely, and use up what the browser was to use. HEAD there is
+  // refused like any method the route lacks (405, method.not_allowed).
+  const changing = { schema: hidden, exposeHeadRoute: false };
 
   server.get(`${base}/saml/metadata`, { schema: hidden }, async (request, reply) =>
     browser(request, reply, async () => {
@@ -54,7 +59,7 @@ export function registerFederationRoutes(
     }),
   );
 
-  server.get(`${base}/start`, { schema: hidden }, async (request, reply) =>
+  server.get(`${base}/start`, changing, async (request, reply) =>
     browser(request, reply, async () => {
       const { tenant, idp } = check(idpParams, request.params, "params");
       const query = check(federationStartQuery, request.query, "query");
@@ -88,7 +93,7 @@ export function registerFederationRoutes(
 
   // A same-origin GET, so the browser's SameSite=Lax cookie comes with it (the ACS's POST came
   // from the IdP's site without it): the held answer completes for its own browser only.
-  server.get(`${base}/saml/complete`, { schema: hidden }, async (request, reply) =>
+  server.get(`${base}/saml/complete`, changing, async (request, reply) =>
     browser(request, reply, async () => {
       const { tenant, idp } = check(idpParams, request.params, "params");
       const query = check(samlCompletionQuery, request.query, "query");
@@ -103,7 +108,7 @@ export function registerFederationRoutes(
     }),
   );
 
-  server.get(`${base}/oidc/callback`, { schema: hidden }, async (request, reply) =>
+  server.get(`${base}/oidc/callback`, changing, async (request, reply) =>
     browser(request, reply, async () => {
       const { tenant, idp } = check(idpParams, request.params, "params");
       const query = check(oidcCallbackQuery, request.query, "query");

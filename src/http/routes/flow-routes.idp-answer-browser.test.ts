@@ -13,6 +13,7 @@ import type { TestServer } from "../test-support/open-test-server.js";
 import {
   RETURN_URL,
   atPeer,
+  auditOf,
   createTenant,
   openFederationServer,
   publicUrlOf,
@@ -112,5 +113,19 @@ describe("the IdP leg of a hosted flow belongs to the flow's browser", () => {
     // The id is spent: coming back with it again claims nothing more.
     const again = await t.call("GET", back, { headers: { cookie: VICTIM } });
     expect(again.headers.location).not.toBe(`${publicUrlOf(peer)}${page}`);
+  });
+
+  it("lets a HEAD from the flow's own browser claim nothing: its GET still does", async () => {
+    const { page, back: location } = await carolAtTheIdp(VICTIM, VICTIM);
+    const back = serverPath(peer, location);
+    // A prefetcher or link checker in carol's browser asks for the page with the answer's id.
+    const head = await t.call("HEAD", back, { headers: { cookie: VICTIM } });
+    expect([head.statusCode, head.headers.allow]).toEqual([405, "GET, POST"]);
+    const claimed = await t.call("GET", back, { headers: { cookie: VICTIM } });
+    expect([claimed.statusCode, claimed.headers.location]).toEqual([
+      303,
+      `${publicUrlOf(peer)}${page}`,
+    ]);
+    expect(await auditOf(t, t.adminKey, "acme", "flow.verified")).toHaveLength(1);
   });
 });

@@ -169,6 +169,18 @@ describe("the flow page", () => {
     expect(setCookie(other)).toBeDefined();
   });
 
+  // A HEAD (a link checker, a prefetcher) would otherwise run the page: bind the flow to a new
+  // browser, claim an IdP answer, complete the flow.
+  it("refuses a HEAD as a method the page lacks, showing nothing and setting no cookie", async () => {
+    const { server: s, calls } = open();
+    const answer = "A".repeat(32);
+    const head = await s.inject({ method: "HEAD", url: `${URL_PATH}?answer=${answer}` });
+    expect([head.statusCode, head.headers.allow]).toEqual([405, "GET, POST"]);
+    expect(String(head.headers["content-type"])).toMatch(/^application\/problem\+json/);
+    expect(setCookie(head)).toBeUndefined();
+    expect(calls.show).toEqual([]);
+  });
+
   it("replaces a malformed cookie instead of trusting it", async () => {
     const { server: s, calls } = open();
     const response = await s.inject({ url: URL_PATH, cookies: { tmfa_browser: "short" } });

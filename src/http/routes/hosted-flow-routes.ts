@@ -164,7 +164,10 @@ export function registerHostedFlowRoutes(
     return sendPage(request, reply, failure(request, error));
   });
 
-  server.get(path, { schema: hidden }, async (request, reply) => {
+  // The page binds the flow to its browser (setting a cookie), claims an IdP answer, and
+  // completes the flow: GET only, never run for a HEAD (a link checker or prefetcher sends those
+  // freely), which is refused like any method the route lacks (405, method.not_allowed).
+  server.get(path, { schema: hidden, exposeHeadRoute: false }, async (request, reply) => {
     const params = flowParams.safeParse(request.params);
     if (!params.success) return sendPage(request, reply, failed("flow.not_found"));
     const { tenant, flow } = params.data;
