@@ -3,6 +3,7 @@ import { openSealed } from "../secrets/open-sealed.js";
 import { evaluate } from "../../core/evaluate.js";
 import type { FederatedEvent } from "../../core/evidence.js";
 import { assessIdpClaims, type IdpAssessment } from "../../core/idp-assurance.js";
+import { agedWhileHeld, olderThanAccepted } from "../../core/idp-authentication-age.js";
 import type { IdpProfile } from "../../core/input.js";
 import type { PlatformMandate, TenantPolicy } from "../../core/policy.js";
 import type { Population } from "../../core/vocabulary.js";
@@ -959,30 +960,6 @@ function bindingOf(browser: string | undefined): string {
     );
   }
   return sha256(browser);
-}
-
-/**
- * Whether an IdP authentication at `at` is, at `now`, older than the tenant accepts from `idp`
- * (its `maxAuthenticationAgeSeconds`, whatever the policy), beyond the IdP's clock skew.
- */
-function olderThanAccepted(idp: IdpRecord, at: Date, now: Date): boolean {
-  const ageMs = now.getTime() - at.getTime();
-  return ageMs > (idp.maxAuthenticationAgeSeconds + idp.clockSkewSeconds) * 1000;
-}
-
-/**
- * A held answer's event as it stands when its browser claims it: the IdP's age limit holds at the
- * decision, not only when the ACS verified the answer, so an authentication that grew too old
- * while its answer waited (up to the answer's 5 minutes) proves nothing, as at the ACS.
- */
-function agedWhileHeld(idp: IdpRecord, event: FederatedEvent, now: Date): FederatedEvent {
-  if (event.claims?.["authenticationTooOld"] === true) return event;
-  if (!olderThanAccepted(idp, new Date(event.at), now)) return event;
-  return {
-    ...event,
-    assurance: { aal: 0, phishingResistant: false },
-    claims: { ...event.claims, authenticationTooOld: true },
-  };
 }
 
 /** Whether `browser` (a cookie's value, if any came) is the browser whose cookie hashes to `hash`. */

@@ -1,5 +1,6 @@
 import type { Decision } from "../../core/decision.js";
 import type { AuthenticationEvent, EnrolledAuthenticator } from "../../core/evidence.js";
+import { agedWhileHeld } from "../../core/idp-authentication-age.js";
 import type {
   Application,
   Caller,
@@ -190,27 +191,34 @@ export function flowUseCases(
    */
   function requestOf(flow: FlowRecord, world: FlowWorld): DecisionRequest {
     const session = world.session;
+    const at = now();
     // Proof from an IdP registration the tenant has removed or replaced (its keys leaked, say)
     // counts no more: both end the sessions that hold it, and this catches an answer that
     // reached a flow just before. The registration's version names it: versions go on after a
-    // removal, so a new registration under the same id never passes for the old one.
-    const registered = (event: AuthenticationEvent) =>
-      event.method !== "federated" ||
-      world.idps.some((idp) => idp.id === event.idp && idp.version === event.idpVersion);
-    const reused = (session?.events ?? []).filter(registered);
+    // removal, so a new registration under the same id never passes for the old one. And the
+    // IdP's own maximum authentication age holds at this decision, as at a direct sign-in's: an
+    // authentication that grew older than it while its answer was held, or while the flow waited
+    // for the rest of its proof, proves nothing now.
+    const counted = (events: readonly AuthenticationEvent[]): AuthenticationEvent[] =>
+      events.flatMap((event): AuthenticationEvent[] => {
+        if (event.method !== "federated") return [event];
+        const idp = world.idps.find((i) => i.id === event.idp && i.version === event.idpVersion);
+        return idp === undefined ? [] : [agedWhileHeld(idp, event, at)];
+      });
+    const reused = counted(session?.events ?? []);
     return {
       principal: {
         id: flow.principal,
         ...(flow.population === undefined ? {} : { population: flow.population }),
         authenticators: world.enrolled,
       },
-      evidence: { events: [...flow.firstFactor, ...reused, ...flow.events.filter(registered)] },
+      evidence: { events: [...flow.firstFactor, ...reused, ...counted(flow.events)] },
       ...(flow.stepUp === undefined ? {} : { stepUp: flow.stepUp }),
       ...(reused.length > 0 && session !== undefined
         ? { lastActivityAt: session.lastActiveAt }
         : {}),
       // An IdP whose metadata has expired is no way in: the engine does not offer it.
-      idps: world.idps.filter((idp) => hasCurrentMetadata(idp, now())).map(idpProfile),
+      idps: world.idps.filter((idp) => hasCurrentMetadata(idp, at)).map(idpProfile),
     };
   }
 

@@ -49,14 +49,20 @@ afterEach(() => t.close());
 const browser: FlowBrowser = { cookie: "carol-browser-cookie-0123456789abcdef" };
 const MFA: PeerSignIn = { accountId: "carol", acr: REFEDS_MFA, amr: ["pwd", "mfa"] };
 
-async function acme(require?: { maxAgeSeconds: number }, store?: Store): Promise<void> {
+async function acme(
+  require?: { maxAgeSeconds: number },
+  store?: Store,
+  /** More of the IdP's registration (its `maxAuthenticationAgeSeconds`, say). */
+  registration: Record<string, unknown> = {},
+): Promise<void> {
   t = await openFederationServer(peer, store === undefined ? {} : { store });
   await createTenant(t, "acme", "idp_mfa", require);
   admin = await t.key(["tenant_admin"], ["acme"]);
   service = await t.key(["platform_service"], ["acme"]);
-  expect((await registerPeer(t, admin, "acme", peer, { request: { mfa: [] } })).statusCode).toBe(
-    201,
-  );
+  expect(
+    (await registerPeer(t, admin, "acme", peer, { request: { mfa: [] }, ...registration }))
+      .statusCode,
+  ).toBe(201);
   const registered = await t.call("PUT", "/v1/tenants/acme/principals/carol", {
     key: admin,
     body: { population: "sso" },
@@ -86,6 +92,8 @@ async function viaIdp(
   signIn: PeerSignIn,
   /** Runs between the IdP's answer and the browser's return to the flow page. */
   meanwhile?: () => Promise<void>,
+  /** Runs once the flow's browser claimed the answer, before the flow page decides. */
+  claimed?: () => Promise<void>,
 ): Promise<FlowScreen> {
   const challenge = await t.app.flows.show("acme", flow, browser);
   expect(challenge).toMatchObject({ kind: "challenge", options: [{ kind: "idp", idp: "corp" }] });
@@ -118,10 +126,14 @@ async function viaIdp(
         : { answer },
   );
   // The browser claimed the answer and is sent on to the flow's plain URL.
-  return screen.kind === "redirect" &&
-    screen.location === `${publicUrlOf(peer)}/t/acme/flows/${flow}`
-    ? t.app.flows.show("acme", flow, browser)
-    : screen;
+  if (
+    screen.kind !== "redirect" ||
+    screen.location !== `${publicUrlOf(peer)}/t/acme/flows/${flow}`
+  ) {
+    return screen;
+  }
+  await claimed?.();
+  return t.app.flows.show("acme", flow, browser);
 }
 
 async function exchange(screen: FlowScreen) {
@@ -286,6 +298,44 @@ describe("an IdP answer held for a flow when the principal's proofs are withdraw
     expect(dropped.map((e) => e.payload["idp"])).toEqual(["corp"]);
     // A sign-in at the IdP started after the change counts.
     expect(codeIn(await viaIdp(flow, MFA))).not.toBeNull();
+  });
+});
+
+describe("an IdP answer in a flow, judged by the IdP's own maximum authentication age", () => {
+  // The oldest authentication acme accepts from its IdP, whatever the policy (which sets no
+  // maximum age), and the registration's default clock skew: two minutes each.
+  const LIMIT_SECONDS = 120;
+  const SKEW_SECONDS = 120;
+  const limited = () => acme(undefined, undefined, { maxAuthenticationAgeSeconds: LIMIT_SECONDS });
+  const wait = (seconds: number) => () => {
+    t.clock.advance(seconds);
+    return Promise.resolve();
+  };
+
+  it("does not complete a flow whose IdP authentication grew older than the IdP's limit while its answer was held", async () => {
+    await limited();
+    const flow = await createFlow();
+    const screen = await viaIdp(flow, MFA, wait(LIMIT_SECONDS + SKEW_SECONDS + 60));
+    expect(codeIn(screen)).toBeNull();
+    expect(screen).toMatchObject({ kind: "challenge", options: [{ kind: "idp", idp: "corp" }] });
+  });
+
+  it("does not complete a flow with an IdP authentication that grew older than the IdP's limit once claimed", async () => {
+    await limited();
+    const flow = await createFlow();
+    const screen = await viaIdp(flow, MFA, undefined, wait(LIMIT_SECONDS + SKEW_SECONDS + 60));
+    expect(codeIn(screen)).toBeNull();
+    expect(screen).toMatchObject({ kind: "challenge", options: [{ kind: "idp", idp: "corp" }] });
+    const [verified] = await auditOf(t, admin, "acme", "flow.verified");
+    expect(verified?.payload).toMatchObject({ method: "federated", idp: "corp" });
+  });
+
+  it("completes a flow whose IdP authentication is still within the IdP's limit and its skew", async () => {
+    await limited();
+    const flow = await createFlow();
+    expect(
+      codeIn(await viaIdp(flow, MFA, wait(LIMIT_SECONDS), wait(SKEW_SECONDS - 5))),
+    ).not.toBeNull();
   });
 });
 
