@@ -1,5 +1,6 @@
 import { RefusalBudget, type ClosedWindow } from "./refusal-budget.js";
 import { openSealed } from "../secrets/open-sealed.js";
+import type { Decision } from "../../core/decision.js";
 import { evaluate } from "../../core/evaluate.js";
 import type { FederatedEvent } from "../../core/evidence.js";
 import { assessIdpClaims, type IdpAssessment } from "../../core/idp-assurance.js";
@@ -7,9 +8,14 @@ import { agedWhileHeld, olderThanAccepted } from "../../core/idp-authentication-
 import type { IdpProfile } from "../../core/input.js";
 import type { PlatformMandate, TenantPolicy } from "../../core/policy.js";
 import type { Population } from "../../core/vocabulary.js";
-import type { Application, FederationRedirect } from "../application.js";
+import type { Application, DecisionRequest, FederationRedirect } from "../application.js";
 import { readStore, recordAudit, transact, type Context } from "../context.js";
-import { decideAndRecord, type DecisionServices } from "../decisions/decisions.js";
+import {
+  decideAndRecord,
+  prepareDecision,
+  recordDecision,
+  type DecisionServices,
+} from "../decisions/decisions.js";
 import { clientKey } from "../authenticators/verification-throttle.js";
 import { AppError } from "../errors.js";
 import { isInternalAddress } from "../internal-address.js";
@@ -22,6 +28,7 @@ import {
 } from "../ports.js";
 import type { FederationAnswerRecord, FederationRequestRecord, IdpRecord } from "../records.js";
 import { observeIdp } from "./drift.js";
+import { boundToAnotherIdp, IDP_NOT_BOUND } from "./idp-binding.js";
 import { holdIdpAnswer, flowUrl, sameSecret, sha256 } from "../flows/flow-records.js";
 import {
   clientSecretContext,
@@ -380,15 +387,8 @@ export function federationUseCases(
       }
       // Drift is about what the IdP says, not about how old this one answer is.
       await observe(r, idp, assessment.claimed, now);
-      // DESIGN invariant 9: a subject is an IdP's own name for someone; a principal bound to one
-      // of the tenant's IdPs is signed in by that IdP's answers only.
-      const bound = (await r.principals.get(idp.tenant, answer.subject))?.idp;
-      if (bound !== undefined && bound !== idp.id) {
-        return new Refusal(
-          "federation.idp_not_bound",
-          "the principal this IdP named signs in at another of the tenant's IdPs",
-        );
-      }
+      // DESIGN invariant 9: judged here, and again when a held answer is claimed.
+      if (await boundToAnotherIdp(r, idp.tenant, answer.subject, idp.id)) return idpNotBound();
       // DESIGN invariant 9: a hint never decides who signed in; a different subject is refused.
       if (request?.principalHint !== undefined && request.principalHint !== answer.subject) {
         return new Refusal(
@@ -524,13 +524,18 @@ export function federationUseCases(
       context,
       services,
       idp.tenant,
-      {
-        principal: { id: subject, population: "sso" },
-        evidence: { events: [event] },
-        idps: [idpProfile(idp)],
-      },
+      decisionRequest(idp, subject, event),
       { id: `idp:${idp.id}` },
     );
+    return decided(signIn, decision, returnTo);
+  }
+
+  /** Sends the browser back to `returnTo` with `decision`, while the tenant still registers it. */
+  function decided(
+    signIn: SignIn,
+    decision: Decision,
+    returnTo: string | undefined,
+  ): FederationRedirect {
     const back = returnTo === undefined ? undefined : stillRegistered(signIn, returnTo);
     if (back === undefined) {
       throw new AppError("federation.return_to_not_allowed", undefined, {
@@ -869,13 +874,34 @@ export function federationUseCases(
             "the IdP's registration changed since it answered",
           );
         }
-        const claimed = await transact(context, (r) => r.federationAnswers.claim(held.hash, now));
-        if (!claimed) {
-          throw new Refusal("federation.answer_unknown", "the answer was claimed already");
+        const claimedAlready = () =>
+          new Refusal("federation.answer_unknown", "the answer was claimed already");
+        if ("outcome" in held) {
+          const claimed = await transact(context, (r) => r.federationAnswers.claim(held.hash, now));
+          if (!claimed) throw claimedAlready();
+          return mfaUnavailableReturn(signIn, held.returnTo);
         }
-        if ("outcome" in held) return mfaUnavailableReturn(signIn, held.returnTo);
         const event = agedWhileHeld(idp, held.event, context.clock.now());
-        return await decide(signIn, held.subject, event, held.returnTo);
+        const prepared = await prepareDecision(
+          context,
+          services,
+          idp.tenant,
+          decisionRequest(idp, held.subject, event),
+          { id: `idp:${idp.id}` },
+        );
+        // Claimed and decided in one transaction: a receipt that cannot be stored leaves the
+        // answer unclaimed, for its browser to come back with. A refusal is decided inside and
+        // thrown outside (whatever is thrown inside counts as the store failing): the answer
+        // stays claimed, as the ACS's request and proof stay used.
+        const refusal = await transact(context, async (r) => {
+          if (!(await r.federationAnswers.claim(held.hash, now))) return claimedAlready();
+          // The principal may have been bound to another IdP since the ACS judged the answer.
+          if (await boundToAnotherIdp(r, idp.tenant, held.subject, idp.id)) return idpNotBound();
+          await recordDecision(context, r, prepared);
+          return undefined;
+        });
+        if (refusal !== undefined) throw refusal;
+        return decided(signIn, prepared.decision, held.returnTo);
       } catch (error) {
         if (error instanceof Refusal) return refuse(signIn, error, ref);
         throw error;
@@ -965,6 +991,20 @@ function bindingOf(browser: string | undefined): string {
 /** Whether `browser` (a cookie's value, if any came) is the browser whose cookie hashes to `hash`. */
 function sameBrowser(hash: string, browser: string | undefined): boolean {
   return browser !== undefined && browser !== "" && sameSecret(hash, sha256(browser));
+}
+
+/** The refusal of an answer about a principal bound to another of the tenant's IdPs. */
+function idpNotBound(): Refusal {
+  return new Refusal(IDP_NOT_BOUND.reason, IDP_NOT_BOUND.detail);
+}
+
+/** The decision request of a verified federated `event` about `subject`, at `idp`. */
+function decisionRequest(idp: IdpRecord, subject: string, event: FederatedEvent): DecisionRequest {
+  return {
+    principal: { id: subject, population: "sso" },
+    evidence: { events: [event] },
+    idps: [idpProfile(idp)],
+  };
 }
 
 /** The refusal of an answer brought back by a browser other than the one that started it. */

@@ -14,7 +14,6 @@ import {
   type OidcProviderPeer,
 } from "../../verifiers/oidc/test-support/oidc-provider-peer.js";
 import { REFEDS_MFA, TestIdp } from "../../verifiers/saml/test-support/test-idp.js";
-import { cookieOf } from "../test-support/browser-cookie.js";
 import {
   RETURN_URL,
   callback,
@@ -25,9 +24,9 @@ import {
 } from "../test-support/oidc-federation.js";
 import { openTestServer, type TestServer } from "../test-support/open-test-server.js";
 import {
+  answerAtAcs,
   followCompletion,
   must,
-  postToAcs,
   registerSamlTenant,
 } from "../test-support/saml-federation.js";
 
@@ -72,20 +71,11 @@ describe("HEAD on the SAML endpoints", () => {
   });
 
   it("refuses a HEAD on /saml/complete from the sign-in's own browser: its GET still claims the answer", async () => {
-    const started = must(await t.call("GET", start), 303);
-    const cookie = cookieOf(started);
-    const metadata = must(await t.call("GET", "/t/acme/idps/corp/saml/metadata"), 200).body;
-    const request = await idp.receiveAuthnRequest(metadata, String(started.headers.location));
-    const samlResponse = await idp.login(
-      {
-        entityId: "https://mfa.test/t/acme/idps/corp/saml/metadata",
-        acsUrl: "https://mfa.test/t/acme/idps/corp/saml/acs",
-      },
-      metadata,
-      request.id,
-      { issuedAt: t.clock.now(), nameId: "alice@example.org", authnContextClassRef: REFEDS_MFA },
-    );
-    const acs = must(await postToAcs(t, samlResponse, request.relayState), 303);
+    const { acs: answered, cookie } = await answerAtAcs(t, idp, RETURN_URL, {
+      nameId: "alice@example.org",
+      authnContextClassRef: REFEDS_MFA,
+    });
+    const acs = must(answered, 303);
     const completion = new URL(String(acs.headers.location));
     expectRefusedHead(
       await t.call("HEAD", `${completion.pathname}${completion.search}`, { headers: { cookie } }),

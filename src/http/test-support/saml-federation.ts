@@ -6,7 +6,8 @@
 import type { LightMyRequestResponse } from "fastify";
 import type { RequirementSpec } from "../../core/policy.js";
 import type { Posture } from "../../core/vocabulary.js";
-import type { TestIdp } from "../../verifiers/saml/test-support/test-idp.js";
+import type { LoginOptions, TestIdp } from "../../verifiers/saml/test-support/test-idp.js";
+import { cookieOf } from "./browser-cookie.js";
 import type { TestServer } from "./open-test-server.js";
 
 /** The response, when its status is `status`; otherwise fails with the body. */
@@ -109,4 +110,37 @@ export async function followCompletion(
   return t.call("GET", `${url.pathname}${url.search}`, {
     headers: { ...headers, ...(cookie === "" ? {} : { cookie }) },
   });
+}
+
+/**
+ * A direct sign-in at `tenant`'s SAML IdP `corp`, started in a new browser for `returnTo`, and
+ * the IdP's signed answer (`login`: at the test clock's now, by default with no name or context)
+ * posted to the ACS: the ACS's response (a redirect to the completion, for an answer it holds)
+ * and the starting browser's cookie, a `Cookie` header value.
+ */
+export async function answerAtAcs(
+  t: TestServer,
+  idp: TestIdp,
+  returnTo: string,
+  login: Omit<LoginOptions, "issuedAt">,
+  tenant = "acme",
+): Promise<{ readonly acs: LightMyRequestResponse; readonly cookie: string }> {
+  const base = `/t/${tenant}/idps/corp`;
+  const started = must(
+    await t.call("GET", `${base}/start?return_to=${encodeURIComponent(returnTo)}`),
+    303,
+  );
+  const metadata = must(await t.call("GET", `${base}/saml/metadata`), 200).body;
+  const request = await idp.receiveAuthnRequest(metadata, String(started.headers.location));
+  const samlResponse = await idp.login(
+    {
+      entityId: `https://mfa.test${base}/saml/metadata`,
+      acsUrl: `https://mfa.test${base}/saml/acs`,
+    },
+    metadata,
+    request.id,
+    { issuedAt: t.clock.now(), ...login },
+  );
+  const acs = await postToAcs(t, samlResponse, request.relayState, { tenant });
+  return { acs, cookie: cookieOf(started) };
 }
