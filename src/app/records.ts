@@ -499,6 +499,13 @@ export interface FlowRecord {
     readonly hash: string;
     readonly event: FederatedEvent;
     /**
+     * The federation request the answer answered, and its IdP's protocol: what the audit event of
+     * a refused claim names, as the ACS's or callback's does. Absent on answers held before they
+     * were kept.
+     */
+    readonly request?: string;
+    readonly protocol?: IdpRecord["protocol"];
+    /**
      * The flow's count of withdrawals when the sign-in that produced the answer started: if the
      * principal's proofs were withdrawn since (the count moved on), the answer was verified, or
      * begun, before the withdrawal and counts for nothing when claimed.

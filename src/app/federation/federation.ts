@@ -427,7 +427,13 @@ export function federationUseCases(
       // With the flow's count of withdrawals when this sign-in started: withdrawn since, the
       // answer counts for nothing when claimed.
       const { flow, flowWithdrawals } = request;
-      const held = await holdIdpAnswer(context, idp.tenant, flow, event, answerId, flowWithdrawals);
+      const held = await holdIdpAnswer(context, idp.tenant, flow, {
+        answerId,
+        event,
+        request: request.id,
+        protocol: idp.protocol,
+        withdrawalsSeen: flowWithdrawals,
+      });
       if (held !== "added") {
         throw new Refusal("federation.request_unknown", "the flow this sign-in was for is over");
       }

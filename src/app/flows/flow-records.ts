@@ -3,7 +3,8 @@ import type { AuthenticationEvent, FederatedEvent } from "../../core/evidence.js
 import { recordAudit, transact, type Context } from "../context.js";
 import { AppError } from "../errors.js";
 import type { Repositories } from "../ports.js";
-import type { FlowRecord } from "../records.js";
+import { boundToAnotherIdp, IDP_NOT_BOUND } from "../federation/idp-binding.js";
+import type { FlowRecord, IdpRecord } from "../records.js";
 
 /** SHA-256, hex: how browser cookies and one-time codes are stored and looked up. */
 export const sha256 = (value: string): string => createHash("sha256").update(value).digest("hex");
@@ -25,14 +26,18 @@ const ATTEMPTS = 5;
 /**
  * Applies `change` to the flow by compare-and-set, reading it again and retrying when another
  * request moved it first. `change` returns the new record (version unchanged: this adds one), or
- * undefined to leave the flow as it is; `audit` entries, and whatever `alongside` writes, commit
- * with the change, and only if the change is made.
+ * undefined to leave the flow as it is; it may read more through the transaction's repositories,
+ * never write. `audit` entries, and whatever `alongside` writes, commit with the change, and only
+ * if the change is made.
  */
 export async function changeFlow(
   context: Context,
   tenant: string,
   id: string,
-  change: (flow: FlowRecord) => FlowRecord | undefined,
+  change: (
+    flow: FlowRecord,
+    r: Repositories,
+  ) => FlowRecord | undefined | Promise<FlowRecord | undefined>,
   audit?: (flow: FlowRecord) => { type: string; payload: Record<string, unknown> } | undefined,
   alongside?: (r: Repositories) => Promise<void>,
 ): Promise<FlowRecord | undefined> {
@@ -40,7 +45,7 @@ export async function changeFlow(
     const outcome = await transact(context, async (r) => {
       const current = await r.flows.get(tenant, id);
       if (current === undefined) return { done: true as const, flow: undefined };
-      const next = change(current);
+      const next = await change(current, r);
       if (next === undefined) return { done: true as const, flow: current };
       const updated: FlowRecord = {
         ...next,
@@ -75,24 +80,32 @@ export function auditFlow(
 }
 
 /**
- * Keeps an IdP's verified answer on a pending, unexpired flow until the flow's browser claims it
- * with `answerId` ({@link claimIdpAnswer}); a later answer replaces an unclaimed one. Audited as
- * `flow.idp_answered`. `added` when kept, `closed` when the flow can take no more evidence.
- * `withdrawalsSeen` is the flow's count of withdrawals when the sign-in started (recorded on its
- * request), kept with the answer for the claim to compare.
+ * Keeps an IdP's `verified` answer on a pending, unexpired flow until the flow's browser claims
+ * it with its `answerId` ({@link claimIdpAnswer}); a later answer replaces an unclaimed one.
+ * Audited as `flow.idp_answered`. `added` when kept, `closed` when the flow can take no more
+ * evidence. `withdrawalsSeen` is the flow's count of withdrawals when the sign-in started
+ * (recorded on its request), kept with the answer for the claim to compare.
  */
 export async function holdIdpAnswer(
   context: Context,
   tenant: string,
   id: string,
-  event: FederatedEvent,
-  answerId: string,
-  withdrawalsSeen?: number,
+  verified: {
+    readonly answerId: string;
+    readonly event: FederatedEvent;
+    /** The federation request answered, and its IdP's protocol, for a refused claim's audit. */
+    readonly request: string;
+    readonly protocol: IdpRecord["protocol"];
+    readonly withdrawalsSeen?: number | undefined;
+  },
 ): Promise<"added" | "closed"> {
   const now = context.clock.now().toISOString();
+  const { answerId, event, request, protocol, withdrawalsSeen } = verified;
   const answer = {
     hash: sha256(answerId),
     event,
+    request,
+    protocol,
     ...(withdrawalsSeen === undefined ? {} : { withdrawalsSeen }),
   };
   const held = await changeFlow(
@@ -109,32 +122,40 @@ export async function holdIdpAnswer(
 }
 
 /**
- * Moves the IdP answer held for `answerId` into the flow's evidence, audited as `flow.verified`.
- * The caller has checked that the request comes from the flow's browser. Whether it was claimed.
+ * Moves the IdP answer held for `answerId` into the flow's evidence, audited as `flow.verified`:
+ * `claimed`. The caller has checked that the request comes from the flow's browser.
  *
  * An answer whose sign-in started before the principal's proofs were last withdrawn (its
  * `withdrawalsSeen` is behind the flow's count) is dropped instead, audited as
  * `flow.idp_answer_withdrawn`: verified before the withdrawal, or while it ran, and held after
  * it (a withdrawal drops only the answer held by then, see `withdrawProofs`), it proves no more
- * than what the withdrawal took from the flow. The page asks again.
+ * than what the withdrawal took from the flow. The page asks again (`none`).
+ *
+ * An answer from an IdP other than the one the principal is now bound to (bound since the ACS or
+ * callback judged it: DESIGN invariant 9) is dropped too, refused as there: `refused`, audited
+ * as `federation.rejected` with reason `federation.idp_not_bound`, in the same transaction.
+ * `none` when there was nothing to claim under `answerId`.
  */
 export async function claimIdpAnswer(
   context: Context,
   flow: FlowRecord,
   answerId: string,
-): Promise<boolean> {
+): Promise<"claimed" | "refused" | "none"> {
   const hash = sha256(answerId);
   const now = context.clock.now().toISOString();
+  type Held = NonNullable<FlowRecord["idpAnswer"]>;
   let claimed: AuthenticationEvent | undefined;
   let dropped: AuthenticationEvent | undefined;
+  let refused: Held | undefined;
   await changeFlow(
     context,
     flow.tenant,
     flow.id,
-    (current) => {
+    async (current, r) => {
       const held = current.idpAnswer;
       claimed = undefined;
       dropped = undefined;
+      refused = undefined;
       if (current.status !== "pending" || current.expiresAt <= now) return undefined;
       if (held === undefined || !sameSecret(held.hash, hash)) return undefined;
       const { idpAnswer: _held, ...rest } = current;
@@ -145,12 +166,45 @@ export async function claimIdpAnswer(
         dropped = held.event;
         return rest;
       }
+      // A flow's answer names the flow's principal (the ACS and callback refuse any other).
+      if (await boundToAnotherIdp(r, current.tenant, current.principal, held.event.idp)) {
+        refused = held;
+        return rest;
+      }
       claimed = held.event;
       return { ...rest, events: [...current.events, held.event] };
     },
     () => (dropped === undefined ? verifiedEntry(claimed) : withdrawnEntry(dropped)),
+    (r) => (refused === undefined ? Promise.resolve() : auditNotBound(context, r, flow, refused)),
   );
-  return claimed !== undefined;
+  return claimed !== undefined ? "claimed" : refused !== undefined ? "refused" : "none";
+}
+
+/**
+ * The `federation.rejected` event of a held answer refused at its claim because the flow's
+ * principal is bound to another IdP: as the ACS or callback records that refusal.
+ */
+async function auditNotBound(
+  context: Context,
+  r: Repositories,
+  flow: Pick<FlowRecord, "tenant" | "id" | "principal">,
+  held: NonNullable<FlowRecord["idpAnswer"]>,
+): Promise<void> {
+  const { idp } = held.event;
+  await recordAudit(context, r, {
+    tenant: flow.tenant,
+    type: "federation.rejected",
+    actor: `idp:${idp}`,
+    payload: {
+      idp,
+      ...(held.protocol === undefined ? {} : { protocol: held.protocol }),
+      reason: IDP_NOT_BOUND.reason,
+      detail: IDP_NOT_BOUND.detail,
+      ...(held.request === undefined ? {} : { request: held.request }),
+      principal: flow.principal,
+      flow: flow.id,
+    },
+  });
 }
 
 /** The `flow.idp_answer_withdrawn` audit entry of a held answer dropped when claimed. */

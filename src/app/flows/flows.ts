@@ -717,9 +717,15 @@ export function flowUseCases(
       return browsing(async () => {
         const flow = await open(tenant, id, browser);
         // Back from the IdP: only the flow's own browser (open checked it) claims the answer,
-        // then sees the flow at its plain URL, without the answer's id.
-        if (options.answer !== undefined && (await claimIdpAnswer(context, flow, options.answer))) {
-          return { kind: "redirect", location: urlOf(flow) };
+        // then sees the flow at its plain URL, without the answer's id; an answer refused at the
+        // claim sends it where an answer refused at the ACS or callback does.
+        const claim =
+          options.answer === undefined
+            ? "none"
+            : await claimIdpAnswer(context, flow, options.answer);
+        if (claim === "claimed") return { kind: "redirect", location: urlOf(flow) };
+        if (claim === "refused") {
+          return { kind: "redirect", location: `${urlOf(flow)}?notice=idp.rejected` };
         }
         return next(flow, browser, notice);
       });

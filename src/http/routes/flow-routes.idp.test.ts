@@ -301,6 +301,55 @@ describe("an IdP answer held for a flow when the principal's proofs are withdraw
   });
 });
 
+describe("an IdP answer held for a flow when its principal is bound to another IdP", () => {
+  it("refuses the answer at the claim, audited as at the callback, once carol was bound to the tenant's other IdP", async () => {
+    await acme();
+    const flow = await createFlow();
+    const screen = await viaIdp(flow, MFA, async () => {
+      // While the answer waits, the tenant registers its partner's IdP (the same provider will
+      // do: only the binding is read) and binds carol to it.
+      expect(
+        (await registerPeer(t, admin, "acme", peer, { request: { mfa: [] } }, "partner"))
+          .statusCode,
+      ).toBe(201);
+      const bound = await t.call("PUT", "/v1/tenants/acme/principals/carol", {
+        key: admin,
+        body: { population: "sso", idp: "partner" },
+      });
+      expect(bound.statusCode, bound.body).toBe(200);
+    });
+    // Sent where a refusal at the callback sends the flow's browser.
+    expect(screen).toEqual({
+      kind: "redirect",
+      location: `${publicUrlOf(peer)}/t/acme/flows/${flow}?notice=idp.rejected`,
+    });
+    const refused = await auditOf(t, admin, "acme", "federation.rejected");
+    expect(refused.map((e) => [e.actor, e.payload])).toEqual([
+      [
+        "idp:corp",
+        {
+          idp: "corp",
+          protocol: "oidc",
+          reason: "federation.idp_not_bound",
+          detail: "the principal this IdP named signs in at another of the tenant's IdPs",
+          request: expect.stringMatching(/^fed_/),
+          principal: "carol",
+          flow,
+        },
+      ],
+    ]);
+    expect(await auditOf(t, admin, "acme", "flow.verified")).toEqual([]);
+    // The page says so, and offers the IdP carol is bound to.
+    expect(await t.app.flows.show("acme", flow, browser, { notice: "idp.rejected" })).toMatchObject(
+      {
+        kind: "challenge",
+        notice: { code: "idp.rejected" },
+        options: [{ kind: "idp", idp: "partner" }],
+      },
+    );
+  });
+});
+
 describe("an IdP answer in a flow, judged by the IdP's own maximum authentication age", () => {
   // The oldest authentication acme accepts from its IdP, whatever the policy (which sets no
   // maximum age), and the registration's default clock skew: two minutes each.
