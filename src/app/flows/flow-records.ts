@@ -6,6 +6,9 @@ import type { Repositories } from "../ports.js";
 import { boundToAnotherIdp, IDP_NOT_BOUND } from "../federation/idp-binding.js";
 import type { FlowRecord, IdpRecord } from "../records.js";
 
+/** An IdP's answer held on a flow for its browser to claim. */
+type HeldIdpAnswer = NonNullable<FlowRecord["idpAnswer"]>;
+
 /** SHA-256, hex: how browser cookies and one-time codes are stored and looked up. */
 export const sha256 = (value: string): string => createHash("sha256").update(value).digest("hex");
 
@@ -143,10 +146,9 @@ export async function claimIdpAnswer(
 ): Promise<"claimed" | "refused" | "none"> {
   const hash = sha256(answerId);
   const now = context.clock.now().toISOString();
-  type Held = NonNullable<FlowRecord["idpAnswer"]>;
   let claimed: AuthenticationEvent | undefined;
   let dropped: AuthenticationEvent | undefined;
-  let refused: Held | undefined;
+  let refused: HeldIdpAnswer | undefined;
   await changeFlow(
     context,
     flow.tenant,
@@ -188,7 +190,7 @@ async function auditNotBound(
   context: Context,
   r: Repositories,
   flow: Pick<FlowRecord, "tenant" | "id" | "principal">,
-  held: NonNullable<FlowRecord["idpAnswer"]>,
+  held: HeldIdpAnswer,
 ): Promise<void> {
   const { idp } = held.event;
   await recordAudit(context, r, {

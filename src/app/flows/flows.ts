@@ -17,7 +17,7 @@ import {
 } from "../decisions/decisions.js";
 import { AppError } from "../errors.js";
 import { hasCurrentMetadata, idpProfile } from "../federation/federation.js";
-import { matchReturnUrl } from "../federation/return-urls.js";
+import { matchReturnUrl, withQueryParameter } from "../federation/return-urls.js";
 import type { Repositories } from "../ports.js";
 import type { BrowserSessionRecord, FlowRecord, IdpRecord } from "../records.js";
 import { flowApiUseCases, type FlowParts } from "./flow-api.js";
@@ -725,7 +725,8 @@ export function flowUseCases(
             : await claimIdpAnswer(context, flow, options.answer);
         if (claim === "claimed") return { kind: "redirect", location: urlOf(flow) };
         if (claim === "refused") {
-          return { kind: "redirect", location: `${urlOf(flow)}?notice=idp.rejected` };
+          const location = withQueryParameter(new URL(urlOf(flow)), "notice", "idp.rejected");
+          return { kind: "redirect", location };
         }
         return next(flow, browser, notice);
       });
