@@ -192,6 +192,10 @@ export interface ExemptionStore {
   countApprovedOverlapping(tenant: string, window: { from: string; to: string }): Promise<number>;
 }
 
+/**
+ * Decision receipts. `get` and `getMany` throw {@link UnreadableRecord} for a receipt whose stored
+ * decision or input summary is not JSON.
+ */
 export interface ReceiptStore {
   get(id: string): Promise<ReceiptRecord | undefined>;
   /** The receipts of these ids (at most 1000) that exist, in no particular order. */
@@ -523,6 +527,28 @@ export interface WebAuthnSettingsStore {
   put(record: WebAuthnSettingsRecord): Promise<void>;
 }
 
+/**
+ * What a store throws when it reads back, in a record that the audit checks, JSON text that it
+ * never wrote (it writes only what `JSON.stringify` gives): an audit event's payload, or a
+ * receipt's decision or input summary. Only someone writing to the database outside the service
+ * leaves that, so the checks report it as tampering with the record named here (`audit verify`,
+ * `GET /v1/decisions/:id`), never as a store that cannot be reached.
+ */
+export class UnreadableRecord extends Error {
+  constructor(
+    readonly record:
+      | { readonly kind: "audit_event"; readonly chain: string; readonly seq: number }
+      | { readonly kind: "receipt"; readonly id: string; readonly tenant: string },
+  ) {
+    super(
+      record.kind === "audit_event"
+        ? `Audit event ${String(record.seq)} of ${record.chain} holds text that is not JSON`
+        : `Receipt ${record.id} holds text that is not JSON`,
+    );
+    this.name = "UnreadableRecord";
+  }
+}
+
 /** Filters for reading a chain. */
 export interface AuditFilter {
   readonly type?: string;
@@ -551,7 +577,10 @@ export interface AuditStore {
     chain: string,
     links: readonly ((head: { seq: number; hash: string } | undefined) => AuditEvent)[],
   ): Promise<readonly AuditEvent[]>;
-  /** Events of a chain in order, from `afterSeq` + 1. */
+  /**
+   * Events of a chain in order, from `afterSeq` + 1. This, `find` and `findAnywhere` throw
+   * {@link UnreadableRecord} for an event whose stored payload is not JSON (the first in order).
+   */
   read(
     chain: string,
     options: { afterSeq: number; limit: number; filter?: AuditFilter },

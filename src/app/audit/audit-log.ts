@@ -4,8 +4,8 @@ import type { Application, AuditVerification } from "../application.js";
 import { transact, type Context } from "../context.js";
 import { AppError } from "../errors.js";
 import { pageLimit, requireTenant } from "../tenants/tenants.js";
-import type { Repositories } from "../ports.js";
-import type { AuditEvent } from "../records.js";
+import { UnreadableRecord, type Repositories } from "../ports.js";
+import type { AuditEvent, ReceiptRecord } from "../records.js";
 import {
   chainOf,
   checkFirstEvent,
@@ -89,6 +89,67 @@ async function createdTenants(
     if (head === undefined) found.set(event.id, { chain: chainOf(id), seq: 0, problem: "missing" });
     else if (row === undefined) {
       found.set(event.id, { chain: chainOf(id), seq: 0, problem: "tenant_missing" });
+    }
+  }
+  return found;
+}
+
+/** A receipt whose stored text is not JSON: written outside the service, it matches no event. */
+const UNREADABLE = Symbol("unreadable");
+
+/**
+ * Up to `limit` events of `chain` after `afterSeq`, in order; when one of them has a payload
+ * that is not JSON (`UnreadableRecord`), the events before it and its `seq` as `unreadable`,
+ * read one by one to find it, so that what precedes it is verified first and the broken link
+ * reported is the first.
+ */
+async function readEvents(
+  r: Repositories,
+  chain: string,
+  afterSeq: number,
+  limit: number,
+): Promise<{ batch: readonly AuditEvent[]; unreadable?: number }> {
+  try {
+    return { batch: await r.audit.read(chain, { afterSeq, limit }) };
+  } catch (error) {
+    if (!(error instanceof UnreadableRecord)) throw error;
+  }
+  const batch: AuditEvent[] = [];
+  while (batch.length < limit) {
+    let next: AuditEvent | undefined;
+    try {
+      [next] = await r.audit.read(chain, { afterSeq: batch.at(-1)?.seq ?? afterSeq, limit: 1 });
+    } catch (error) {
+      if (!(error instanceof UnreadableRecord) || error.record.kind !== "audit_event") throw error;
+      return { batch, unreadable: error.record.seq };
+    }
+    if (next === undefined) break;
+    batch.push(next);
+  }
+  return { batch };
+}
+
+/**
+ * The receipts of `ids` that exist, by id; one whose stored text is not JSON (`UnreadableRecord`)
+ * as {@link UNREADABLE}, the others read one by one then to tell it apart.
+ */
+async function readReceipts(
+  r: Repositories,
+  ids: readonly string[],
+): Promise<ReadonlyMap<string, ReceiptRecord | typeof UNREADABLE>> {
+  try {
+    return new Map((await r.receipts.getMany(ids)).map((x) => [x.id, x]));
+  } catch (error) {
+    if (!(error instanceof UnreadableRecord)) throw error;
+  }
+  const found = new Map<string, ReceiptRecord | typeof UNREADABLE>();
+  for (const id of ids) {
+    try {
+      const receipt = await r.receipts.get(id);
+      if (receipt !== undefined) found.set(id, receipt);
+    } catch (error) {
+      if (!(error instanceof UnreadableRecord)) throw error;
+      found.set(id, UNREADABLE);
     }
   }
   return found;
@@ -187,20 +248,23 @@ export function auditUseCases(
         const readOn = async (limit: number): Promise<number | BrokenLink> => {
           // The receipts that the batch's events name are read with it: each was committed with
           // its event, so none is missed on a live server.
-          const { batch, receiptsOf, created } = await transact(context, async (r) => {
-            const batch = await r.audit.read(chain, { afterSeq: previous?.seq ?? 0, limit });
-            const ids = batch.flatMap((e) => recordedReceiptId(e) ?? []);
-            const receiptsOf = new Map((await r.receipts.getMany(ids)).map((x) => [x.id, x]));
+          const { batch, unreadable, receiptsOf, created } = await transact(context, async (r) => {
+            const { batch, unreadable } = await readEvents(r, chain, previous?.seq ?? 0, limit);
+            const receiptsOf = await readReceipts(
+              r,
+              batch.flatMap((e) => recordedReceiptId(e) ?? []),
+            );
             // Only when every chain is verified: the platform chain is verified then only.
             const created =
               tenant === undefined ? await createdTenants(r, batch) : new Map<string, BrokenLink>();
-            return { batch, receiptsOf, created };
+            return { batch, unreadable, receiptsOf, created };
           });
           for (const event of batch) {
+            const receipt = receiptsOf.get(recordedReceiptId(event) ?? "");
             const problem =
               checkLink(event, previous) ??
               checkFirstEvent(event) ??
-              checkRecordedReceipt(event, receiptsOf.get(recordedReceiptId(event) ?? ""));
+              (receipt === UNREADABLE ? "receipt_mismatch" : checkRecordedReceipt(event, receipt));
             if (problem !== undefined) return { chain, problem, seq: event.seq };
             if (
               checkpoint?.chain === chain &&
@@ -215,6 +279,8 @@ export function auditUseCases(
             previous = { seq: event.seq, hash: event.hash };
             events += 1;
           }
+          // Text that is not JSON hashes to no event's hash: the next event was edited.
+          if (unreadable !== undefined) return { chain, problem: "hash_mismatch", seq: unreadable };
           onProgress?.(events);
           return batch.length;
         };

@@ -21,7 +21,7 @@ import {
 import { AppError } from "../errors.js";
 import type { Repositories } from "../ports.js";
 import type { ReceiptRecord } from "../records.js";
-import { checkReceiptRecorded } from "./recorded-receipt.js";
+import { readRecordedReceipt } from "./recorded-receipt.js";
 import type { ReceiptWriter } from "./receipt-writer.js";
 import type { RulesCache } from "./rules-cache.js";
 import { checkNamedVerifications, refuseUnnamedVerifications } from "./verified-evidence.js";
@@ -292,15 +292,10 @@ export function decisionUseCases(
     async receipt(caller, id) {
       // The role first, so that a caller without it cannot probe which receipt ids exist.
       authorize(caller, "receipt.read");
-      const found = await transact(context, async (r) => {
-        const receipt = await r.receipts.get(id);
-        return receipt === undefined
-          ? undefined
-          : { receipt, problem: await checkReceiptRecorded(r, receipt) };
-      });
+      const found = await transact(context, (r) => readRecordedReceipt(r, id));
       // Authorise against the receipt's tenant; an unknown id and a foreign one look alike.
       if (found === undefined) throw new AppError("not_found");
-      authorize(caller, "receipt.read", found.receipt.tenant);
+      authorize(caller, "receipt.read", found.tenant);
       // A receipt its event contradicts was altered after the decision: whoever reads it may act
       // on its outcome, so it is refused, never served (DESIGN invariant 1). One without its
       // event is served: receipts recorded before they were bound have none to be found by id,

@@ -14,7 +14,7 @@ import { unexemptibleMandatesFor } from "../../core/mandate-scope.js";
 import type { PlatformMandate } from "../../core/policy.js";
 import { parseTime } from "../../core/time.js";
 import type { AuthenticationEvent } from "../../core/evidence.js";
-import { checkReceiptRecorded } from "../decisions/recorded-receipt.js";
+import { readRecordedReceipt } from "../decisions/recorded-receipt.js";
 import { auditFlow, changeFlow, flowUrl, sha256 } from "./flow-records.js";
 import type { SigningKeys } from "../assurance/signing-keys.js";
 import type { AssuranceTokenSigner } from "../assurance/token-signer.js";
@@ -170,12 +170,7 @@ export function flowApiUseCases(
       if (flow.status !== "completed" || flow.decision === undefined) await refuse("not_completed");
       if ((flow.codeExpiresAt ?? "") <= now().toISOString()) await refuse("expired");
       const decisionId = flow.decision ?? "";
-      const found = await readStore(context, async (r) => {
-        const receipt = await r.receipts.get(decisionId);
-        return receipt === undefined
-          ? undefined
-          : { receipt, problem: await checkReceiptRecorded(r, receipt) };
-      });
+      const found = await readStore(context, (r) => readRecordedReceipt(r, decisionId));
       if (found === undefined) return refuse("receipt_missing");
       // The token vouches for the receipt: only for the one its decision.recorded event bound.
       // The flow recorded it moments ago, so its event is there unless someone removed it.

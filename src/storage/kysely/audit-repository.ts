@@ -1,8 +1,8 @@
 import { sql, type Kysely, type Selectable } from "kysely";
-import type { AuditStore } from "../../app/ports.js";
+import { UnreadableRecord, type AuditStore } from "../../app/ports.js";
 import type { AuditEvent } from "../../app/records.js";
 import type { AuditEventsTable, Database } from "./database.js";
-import { fromJsonText, toJsonText } from "./json-text.js";
+import { fromCheckedJsonText, toJsonText } from "./json-text.js";
 import { checkLimit, literalLimit } from "./page.js";
 import { queryTemplate } from "./query-template.js";
 import { insertRows } from "./statement-rows.js";
@@ -250,7 +250,10 @@ function toEvent(row: Selectable<AuditEventsTable>): AuditEvent {
     type: row.type,
     actor: row.actor,
     at: row.at,
-    payload: fromJsonText(row.payload) as AuditEvent["payload"],
+    payload: fromCheckedJsonText(
+      row.payload,
+      () => new UnreadableRecord({ kind: "audit_event", chain: row.chain, seq: row.seq }),
+    ) as AuditEvent["payload"],
     prevHash: row.prev_hash,
     hash: row.hash,
   };

@@ -1,8 +1,8 @@
 import type { Kysely, Selectable } from "kysely";
-import type { ReceiptStore } from "../../app/ports.js";
+import { UnreadableRecord, type ReceiptStore } from "../../app/ports.js";
 import type { ReceiptRecord } from "../../app/records.js";
 import type { Database, ReceiptsTable } from "./database.js";
-import { fromJsonText, toJsonText } from "./json-text.js";
+import { fromCheckedJsonText, toJsonText } from "./json-text.js";
 import { queryTemplate } from "./query-template.js";
 import { insertRows } from "./statement-rows.js";
 import { toTimeText } from "./time-text.js";
@@ -87,13 +87,18 @@ function toRow(record: ReceiptRecord): ReceiptsTable {
 }
 
 function toReceipt(row: Selectable<ReceiptsTable>): ReceiptRecord {
+  const unreadable = () =>
+    new UnreadableRecord({ kind: "receipt", id: row.id, tenant: row.tenant });
   return {
     id: row.id,
     tenant: row.tenant,
     principal: row.principal,
     outcome: row.outcome as ReceiptRecord["outcome"],
     createdAt: row.created_at,
-    decision: fromJsonText(row.decision) as ReceiptRecord["decision"],
-    inputSummary: fromJsonText(row.input_summary) as ReceiptRecord["inputSummary"],
+    decision: fromCheckedJsonText(row.decision, unreadable) as ReceiptRecord["decision"],
+    inputSummary: fromCheckedJsonText(
+      row.input_summary,
+      unreadable,
+    ) as ReceiptRecord["inputSummary"],
   };
 }

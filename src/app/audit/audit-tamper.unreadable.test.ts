@@ -1,0 +1,129 @@
+// Threat: someone with write access to the database overwrites an audit event's payload, or a
+// decision receipt's decision or input summary, with text that is not JSON. The store never
+// writes such text, so only tampering leaves it: `audit verify` must name the broken link, as
+// it does for any other edit, and the receipt must be refused as tampered. Reported as "the
+// store cannot be reached", the tampering would pass for an outage, and an auditor would retry
+// rather than look, learning neither that nor where the chain was changed.
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { Caller } from "../application.js";
+import type { Harness } from "../test-support/harness.js";
+import { describeOnPostgres } from "../test-support/postgres-instances.js";
+import {
+  openPostgresWorld,
+  openSqliteWorld,
+  type TamperedWorld,
+} from "../test-support/tampered-world.js";
+import { chainOf } from "./audit-chain.js";
+
+const unreadableTests = (open: () => Promise<TamperedWorld>) => () => {
+  let world: TamperedWorld | undefined;
+  let h: Harness;
+  let first: string;
+  let second: string;
+
+  beforeEach(async () => {
+    world = await open();
+    ({ h } = world);
+    for (const id of ["acme", "globex"]) await h.app.tenants.create(h.admin, { id, name: id });
+    await h.app.principals.upsert(h.admin, "acme", "alice", { population: "direct" });
+    const service: Caller = await h.caller(["platform_service"], ["acme"]);
+    const decide = async () =>
+      (
+        await h.app.decisions.decide(service, "acme", {
+          principal: { id: "alice" },
+          evidence: {
+            events: [{ method: "password", source: "platform", at: h.clock.now().toISOString() }],
+          },
+        })
+      ).id ?? "";
+    first = await decide();
+    second = await decide();
+  });
+  afterEach(async () => {
+    await world?.close();
+  });
+
+  const tamper = (statements: readonly string[]) => {
+    if (world === undefined) throw new Error("not set up");
+    return world.tamper(statements);
+  };
+  const recordedSeq = async (decision: string): Promise<number> => {
+    const event = await h.store.read((r) => r.audit.find(chainOf("acme"), `evt_${decision}`));
+    if (event === undefined) throw new Error(`no event records ${decision}`);
+    return event.seq;
+  };
+  const expectBroken = async (seq: number, problem: string) => {
+    const broken = { chain: "tenant:acme", seq, problem };
+    expect(await h.app.audit.verify(h.admin, { tenant: "acme" })).toEqual({
+      ok: false,
+      chains: 1,
+      events: seq - 1,
+      broken,
+    });
+    expect(await h.app.audit.verify(h.admin, {})).toMatchObject({ ok: false, broken });
+  };
+
+  it("finds an event whose payload is no longer JSON, after verifying the events before it", async () => {
+    const seq = await recordedSeq(first);
+    await tamper([`UPDATE audit_events SET payload = '{"decision":' WHERE id = 'evt_${first}'`]);
+    await expectBroken(seq, "hash_mismatch");
+  });
+
+  it("finds the first of two events whose payloads are no longer JSON", async () => {
+    const seq = await recordedSeq(first);
+    await tamper([
+      `UPDATE audit_events SET payload = 'not json' WHERE id IN ('evt_${first}', 'evt_${second}')`,
+    ]);
+    await expectBroken(seq, "hash_mismatch");
+  });
+
+  it("finds an edit before an unreadable event first", async () => {
+    const seq = await recordedSeq(first);
+    await tamper([
+      `UPDATE audit_events SET actor = 'someone else' WHERE id = 'evt_${first}'`,
+      `UPDATE audit_events SET payload = 'not json' WHERE id = 'evt_${second}'`,
+    ]);
+    await expectBroken(seq, "hash_mismatch");
+  });
+
+  it.each([["decision"], ["input_summary"]])(
+    "finds a receipt whose %s is no longer JSON, and refuses to serve it",
+    async (column) => {
+      await tamper([`UPDATE receipts SET ${column} = '{"outcome":"allow"' WHERE id = '${second}'`]);
+      await expectBroken(await recordedSeq(second), "receipt_mismatch");
+      await expect(h.app.decisions.receipt(h.admin, second)).rejects.toMatchObject({
+        code: "receipt.tampered",
+      });
+      // Still found only by those who may read the receipt's tenant.
+      const outsider = await h.caller(["tenant_auditor"], ["globex"]);
+      await expect(h.app.decisions.receipt(outsider, second)).rejects.toMatchObject({
+        code: "not_found",
+      });
+      // The untouched receipt is still served.
+      expect(await h.app.decisions.receipt(h.admin, first)).toMatchObject({
+        recordedBy: `evt_${first}`,
+      });
+    },
+  );
+
+  it("refuses to serve a receipt whose recording event's payload is no longer JSON", async () => {
+    await tamper([`UPDATE audit_events SET payload = 'not json' WHERE id = 'evt_${first}'`]);
+    await expect(h.app.decisions.receipt(h.admin, first)).rejects.toMatchObject({
+      code: "receipt.tampered",
+    });
+  });
+};
+
+describe(
+  "audit verify of records that are no longer JSON (SQLite)",
+  unreadableTests(openSqliteWorld),
+);
+
+describeOnPostgres(
+  {
+    title: "audit verify of records that are no longer JSON (PostgreSQL)",
+    skippedTitle: "audit verify of records that are no longer JSON (PostgreSQL)",
+    tests: "audit verify tests on PostgreSQL",
+  },
+  unreadableTests(openPostgresWorld),
+);
