@@ -1,14 +1,14 @@
 // Threat: a person approves their own exemption request through a second API key whose holder
 // was typed or pasted slightly differently: a trailing space, a tab, a zero-width space, a soft
-// hyphen. NFKC and lower case make `Dana@ACME` and full-width `ｄana` one party, but keep white
-// space and invisible characters, so those holders counted as two people. Separation of duties
-// compares holders blind to them too; a holder with a visibly different name is still another
-// party.
+// hyphen, or the name in capitals (`STRAUSS` for `Strauß`). NFKC and lower case make `Dana@ACME`
+// and full-width `ｄana` one party, but keep white space and invisible characters, and tell `ß`
+// from `SS`, so those holders counted as two people. Separation of duties compares holders
+// blind to them too; a holder with a visibly different name is still another party.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Caller } from "../application.js";
 import { openExemptionWorld, type ExemptionWorld } from "../test-support/exemption-world.js";
 
-describe("exemptions: holders that differ only in white space or invisible characters are one party", () => {
+describe("exemptions: holders that differ only in white space, invisible characters or case are one party", () => {
   let w: ExemptionWorld;
   beforeEach(async () => {
     w = await openExemptionWorld();
@@ -43,6 +43,23 @@ describe("exemptions: holders that differ only in white space or invisible chara
     ).rejects.toMatchObject({ code: "exemption.self_approval" });
     expect((await w.h.app.exemptions.get(asAdmin, "acme", requested.id)).status).toBe("requested");
   });
+
+  // Lower case alone is no case folding: `ß` has no upper-case letter of its own (`SS`), and `Σ`
+  // two lower-case ones (`σ`, and `ς` ending a word).
+  it.each([
+    ["a sharp s written as SS", "jürgen.strauß@acme.example", "JÜRGEN.STRAUSS@ACME.EXAMPLE"],
+    ["a final sigma written as a sigma", "Οδυσσευς", "οδυσσευσ"],
+  ])(
+    "refuses an approval through a key whose holder differs in case by %s",
+    async (_name, holder, variant) => {
+      const asAdmin = await keyOf(["tenant_admin"], holder);
+      const asApprover = await keyOf(["exemption_approver"], variant);
+      const requested = await w.h.app.exemptions.request(asAdmin, "acme", w.request());
+      await expect(
+        w.h.app.exemptions.approve(asApprover, "acme", requested.id),
+      ).rejects.toMatchObject({ code: "exemption.self_approval" });
+    },
+  );
 
   it("still lets a holder with another visible name approve", async () => {
     const asAdmin = await keyOf(["tenant_admin"], "dana@acme.example");
