@@ -6,10 +6,16 @@ import type { Application, Caller, MandateInput } from "../application.js";
 import { recordAudit, requireRationale, transact, type Context } from "../context.js";
 import { AppError } from "../errors.js";
 import type { MandateVersionRecord } from "../records.js";
+import { isTenantId } from "../tenants/tenants.js";
 
 const MANDATE_ID = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 
-function validMandate(id: string, version: number, input: MandateInput): PlatformMandate {
+function validMandate(
+  id: string,
+  version: number,
+  input: MandateInput,
+  now: number,
+): PlatformMandate {
   const mandate = { ...input, id, version } as PlatformMandate;
   const problem = checkMandate(mandate, 0);
   if (problem !== undefined) {
@@ -30,10 +36,25 @@ function validMandate(id: string, version: number, input: MandateInput): Platfor
       "A mandate's scope must name at least one tenant and a population other than guest.",
     );
   }
+  // Nor does a tenant id no tenant can have (tenant ids are lower case): `ACME` binds no one.
+  const impossible = tenants === "all" ? undefined : tenants.find((t) => !isTenantId(t));
+  if (impossible !== undefined) {
+    throw new AppError(
+      "mandate.invalid",
+      `The mandate is not valid: mandate.scope.tenants names ${JSON.stringify(impossible)}, which no tenant id can be (1–63 lowercase letters, digits or hyphens).`,
+    );
+  }
   const utc = withUtcWindow(mandate);
   // So is a window that ends before it starts: an emergency uplift typed with its two times
   // swapped would be stored as active and bind no one, without a word to its author.
   const { activeFrom, activeUntil } = utc;
+  // And a window that has ended already (last year's dates typed in a hurry) binds no one again.
+  if (activeUntil !== undefined && (parseTime(activeUntil) ?? 0) <= now) {
+    throw new AppError(
+      "mandate.invalid",
+      "The mandate is not valid: mandate.activeUntil has passed, so it would bind no one.",
+    );
+  }
   if (
     activeFrom !== undefined &&
     activeUntil !== undefined &&
@@ -160,7 +181,7 @@ export function mandateUseCases(context: Context): Application["mandates"] {
           "A mandate id is 1–63 lowercase letters, digits or hyphens.",
         );
       }
-      const mandate = validMandate(input.id, 1, input.mandate);
+      const mandate = validMandate(input.id, 1, input.mandate, context.clock.now().getTime());
       return writeVersion(
         context,
         caller,
@@ -180,7 +201,7 @@ export function mandateUseCases(context: Context): Application["mandates"] {
     },
     async update(caller, id, input) {
       return nextVersion(context, caller, id, input, "mandate.updated", (version) => ({
-        mandate: validMandate(id, version, input.mandate),
+        mandate: validMandate(id, version, input.mandate, context.clock.now().getTime()),
         status: "active",
       }));
     },

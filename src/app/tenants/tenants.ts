@@ -7,6 +7,11 @@ import { isPlainHost, returnUrlProblem } from "../federation/return-urls.js";
 import type { PolicyVersionRecord, TenantRecord } from "../records.js";
 
 const TENANT_ID = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/** Whether `id` can be a tenant's id: 1–63 lowercase letters, digits or hyphens. */
+export function isTenantId(id: string): boolean {
+  return TENANT_ID.test(id);
+}
 const MAX_PAGE = 500;
 
 /** The page size to use: the caller's, within 1–500, 100 by default. */
@@ -40,7 +45,7 @@ export function tenantUseCases(context: Context): Application["tenants"] {
   return {
     async create(caller, input) {
       authorize(caller, "tenant.create");
-      if (!TENANT_ID.test(input.id)) {
+      if (!isTenantId(input.id)) {
         throw new AppError(
           "request.invalid",
           "A tenant id is 1–63 lowercase letters, digits or hyphens.",
