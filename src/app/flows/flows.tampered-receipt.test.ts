@@ -83,6 +83,16 @@ describe("the code exchange of a flow whose receipt was tampered with", () => {
     expect(await refusals()).toEqual(["receipt_mismatch"]);
   });
 
+  it("refuses a receipt whose text is no longer JSON, and audits why", async () => {
+    await world.tamper([
+      `UPDATE receipts SET decision = '{"outcome":"allow"' WHERE id = '${decision}'`,
+    ]);
+    await expect(h.app.flows.exchange(service, { code })).rejects.toMatchObject({
+      code: "flow.code_invalid",
+    });
+    expect(await refusals()).toEqual(["receipt_mismatch"]);
+  });
+
   it("refuses a receipt whose decision.recorded event is gone", async () => {
     await world.tamper([
       `UPDATE audit_events SET id = 'evt_elsewhere' WHERE id = '${recordedEventId(decision)}'`,
