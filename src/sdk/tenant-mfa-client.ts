@@ -1,23 +1,36 @@
+import { isLoopbackHost } from "./is-loopback-host.js";
+
 /** The `fetch` the client calls; the global one by default. */
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
 
 /** How the platform's backend reaches tenant-mfa's API. */
 export interface TenantMfaClient {
-  /** The API's base URL, e.g. `https://mfa.internal.example`. */
+  /**
+   * The API's base URL, e.g. `https://mfa.internal.example`: https, or plain http on loopback
+   * (`localhost`, 127.0.0.0/8, `::1`) only, unless {@link allowInsecureHttp}.
+   */
   readonly baseUrl: string;
   /** An API key with the `platform_service` role for the tenants concerned. Never logged. */
   readonly apiKey: string;
   readonly fetch?: FetchLike;
   /** How long a call may take, in milliseconds. Default 10 000. */
   readonly timeoutMs?: number;
+  /**
+   * Send the API key over plain http beyond loopback. Off by default: every call carries the key
+   * in its `Authorization` header, and anyone on the path who reads it can create flows and
+   * exchange codes as the platform. Set it (to `true`, nothing else) only where the network
+   * itself is encrypted end to end (a service mesh with mutual TLS, say).
+   */
+  readonly allowInsecureHttp?: boolean;
 }
 
 /**
  * A call to tenant-mfa's API that failed. `code` is the server's stable problem code (RFC 9457
  * `code` extension) when it answered with a problem; otherwise `api.unreachable` (no answer,
  * or a timeout), `api.unexpected_response` (an answer that is not what the API promises),
- * `api.invalid_code` (an empty code, never sent) or `api.invalid_tenant` (an empty tenant, or
- * `.` or `..`, never sent).
+ * `api.invalid_code` (an empty code, never sent), `api.invalid_tenant` (an empty tenant, or
+ * `.` or `..`, never sent) or `api.insecure_base_url` (a plain http `baseUrl` beyond loopback
+ * without `allowInsecureHttp`: nothing is sent).
  */
 export class TenantMfaApiError extends Error {
   readonly code: string;
@@ -48,6 +61,15 @@ export async function postJson(
   expectedStatus: number,
 ): Promise<Record<string, unknown>> {
   const url = new URL(path, client.baseUrl.endsWith("/") ? client.baseUrl : `${client.baseUrl}/`);
+  if (
+    url.protocol === "http:" &&
+    !isLoopbackHost(url.hostname) &&
+    client.allowInsecureHttp !== true
+  )
+    throw new TenantMfaApiError(
+      "api.insecure_base_url",
+      `tenant-mfa's baseUrl is plain http to ${url.host}, which would send the API key in clear: use https (plain http is allowed on loopback only), or set allowInsecureHttp: true where the network is encrypted end to end.`,
+    );
   const fetchImpl: FetchLike = client.fetch ?? ((input, init) => fetch(input, init));
   let response: Response;
   try {

@@ -10,6 +10,7 @@ import {
 } from "jose";
 import { ASSURANCE_TOKEN_TYPE, type AssuranceTokenClaims } from "./assurance-token-claims.js";
 import { AssuranceTokenError, type AssuranceTokenErrorCode } from "./assurance-token-error.js";
+import { isLoopbackHost } from "./is-loopback-host.js";
 
 /** Where the keys come from: a JWK Set (or key getter) you hold, or tenant-mfa's JWKS URL. */
 export type AssuranceKeySource =
@@ -57,8 +58,6 @@ const localSets = new WeakMap<
   JSONWebKeySet,
   { readonly keys: string; readonly getKey: JWTVerifyGetKey }
 >();
-
-const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
 
 /**
  * How long a fetched key set is used: what tenant-mfa's JWKS says (`max-age=300`), not jose's
@@ -109,10 +108,7 @@ async function fetchKeySet(url: string, init: RequestInit): Promise<Response> {
 function keyGetter(source: AssuranceKeySource): JWTVerifyGetKey {
   if (source.jwksUrl !== undefined) {
     const url = new URL(source.jwksUrl);
-    if (
-      url.protocol !== "https:" &&
-      !(url.protocol === "http:" && LOOPBACK_HOSTS.has(url.hostname))
-    )
+    if (url.protocol !== "https:" && !(url.protocol === "http:" && isLoopbackHost(url.hostname)))
       throw new TypeError(
         "jwksUrl must be https (http only on loopback): keys fetched in clear could be swapped",
       );
