@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { FastifyInstance } from "fastify";
+import type { Logger } from "pino";
 import { bootstrapPlatformAdmin } from "./app/api-keys/api-keys.js";
 import type { Application } from "./app/application.js";
 import { holdsSealedSecrets } from "./app/secrets/holds-sealed-secrets.js";
@@ -18,6 +19,7 @@ import type { Clock, Random, SecretSealer, Store } from "./app/ports.js";
 import type { ApiKeyRecord } from "./app/records.js";
 import type { Config } from "./config/config-schema.js";
 import { plainHttpWarning } from "./config/plain-http-warning.js";
+import { findUnknownVariables, unknownVariableWarning } from "./config/unknown-variables.js";
 import { buildServer, createLogger } from "./http/build-server.js";
 import { countAuditAppends, createMetrics, type Metrics } from "./http/metrics.js";
 import { openStore } from "./storage/open-store.js";
@@ -293,6 +295,14 @@ export interface StartOptions {
   readonly handleSignals?: boolean;
   /** See {@link OpenOptions}. */
   readonly allowLoopbackHttpIdps?: boolean;
+  /**
+   * The environment the configuration was read from: each `TENANT_MFA_*` variable in it that
+   * nothing reads (a typo, which leaves its setting at the default) is warned about at start, by
+   * name, never with its value.
+   */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Where the server logs; by default JSON lines on standard output at `config.logLevel`. */
+  readonly logger?: Logger;
 }
 
 /** Opens the store, builds the application and the HTTP server, and listens. */
@@ -300,7 +310,14 @@ export async function startServer(
   config: Config,
   options: StartOptions = {},
 ): Promise<RunningServer> {
-  const logger = createLogger(config.logLevel);
+  const logger = options.logger ?? createLogger(config.logLevel);
+  // Before the store is opened: a mistyped store URL or key list explains what follows.
+  for (const unknown of findUnknownVariables(options.env ?? {})) {
+    logger.warn(
+      { variable: unknown.name, suggestion: unknown.suggestion },
+      unknownVariableWarning(unknown),
+    );
+  }
   const metrics = createMetrics({ defaults: true });
   const opened = await openApplication(config, metrics, options);
   let server: FastifyInstance | undefined;

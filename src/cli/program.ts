@@ -4,6 +4,7 @@ import type { Caller } from "../app/application.js";
 import { AppError } from "../app/errors.js";
 import type { Config } from "../config/config-schema.js";
 import { ConfigError, loadConfig } from "../config/load-config.js";
+import { findUnknownVariables, unknownVariableWarning } from "../config/unknown-variables.js";
 import { evaluate, type EvaluationInput } from "../index.js";
 import {
   openApplication,
@@ -108,8 +109,20 @@ export function createProgram(io: CliIo): Command {
     io.stderr.write(`tenant-mfa: ${message}\n`);
     io.setExitCode(code);
   };
-  /** Loads the configuration; reports a ConfigError and returns undefined. */
-  const configFrom = (options: StoreOptions, more: Record<string, unknown> = {}) => {
+  /**
+   * Loads the configuration; reports a ConfigError and returns undefined. Names on stderr each
+   * `TENANT_MFA_*` variable that nothing reads, unless `serving`: the server's log says it then.
+   */
+  const configFrom = (
+    options: StoreOptions,
+    more: Record<string, unknown> = {},
+    { serving = false } = {},
+  ) => {
+    if (!serving) {
+      for (const unknown of findUnknownVariables(io.env)) {
+        io.stderr.write(`tenant-mfa: warning: ${unknownVariableWarning(unknown)}\n`);
+      }
+    }
     try {
       return loadConfig({
         ...(options.config === undefined ? {} : { file: options.config }),
@@ -224,13 +237,17 @@ export function createProgram(io: CliIo): Command {
     .option("--demo-platform-port <n>", "with --demo: the demo platform's port (default 8081)")
     .option("--demo-idp-port <n>", "with --demo: the development IdP's port (default 8082)")
     .action(async (options: ServeOptions) => {
-      const config = configFrom(options, { port: options.port, host: options.host });
+      const config = configFrom(
+        options,
+        { port: options.port, host: options.host },
+        { serving: true },
+      );
       if (config === undefined) return;
       if (options.demo === true) {
         await serveDemo(options, config);
         return;
       }
-      const running = await openOrFail(() => startServer(config));
+      const running = await openOrFail(() => startServer(config, { env: io.env }));
       if (running === undefined) return;
       out(`tenant-mfa listening on ${running.url} (store ${describeStore(config.db)})`);
       io.onServing?.(running);
@@ -247,7 +264,11 @@ export function createProgram(io: CliIo): Command {
     let config = loaded;
     if (config.publicUrl === undefined) {
       const publicUrl = `http://localhost:${String(config.port)}`;
-      const withUrl = configFrom(options, { port: options.port, host: options.host, publicUrl });
+      const withUrl = configFrom(
+        options,
+        { port: options.port, host: options.host, publicUrl },
+        { serving: true },
+      );
       if (withUrl === undefined) return;
       config = withUrl;
     }
@@ -275,6 +296,7 @@ export function createProgram(io: CliIo): Command {
     let running: RunningServer;
     try {
       running = await startServer(config, {
+        env: io.env,
         allowLoopbackHttpIdps: true,
         seed: async (opened) => {
           seeded = (await prepareDemo(opened, out, new Date(), plan.apps)).apps;

@@ -70,6 +70,9 @@ const SETTABLE: readonly { path: readonly string[]; env: string; kind: Kind }[] 
   },
 ];
 
+/** The names of the environment variables the server reads (`TENANT_MFA_DB` and the others). */
+export const SERVER_VARIABLES: readonly string[] = SETTABLE.map((key) => key.env);
+
 /** Where the configuration comes from; later sources win. */
 export interface ConfigSources {
   /** A JSON file; unknown keys in it are errors. */
