@@ -108,10 +108,7 @@ export function recordAudit(
   repositories: Repositories,
   entry: AuditEntry,
 ): Promise<AuditEvent> {
-  const at = context.clock.now().toISOString();
-  return repositories.audit.append(chainOf(entry.tenant), (head) =>
-    linkEvent(entry, head, entry.id ?? context.random.id("evt"), at),
-  );
+  return repositories.audit.append(chainOf(entry.tenant), auditLink(context, entry));
 }
 
 /**
@@ -126,12 +123,38 @@ export async function recordAuditRun(
 ): Promise<readonly AuditEvent[]> {
   const [first] = entries;
   if (first === undefined) return [];
-  const links = entries.map((entry) => {
-    const at = context.clock.now().toISOString();
-    return (head: { seq: number; hash: string } | undefined) =>
-      linkEvent(entry, head, entry.id ?? context.random.id("evt"), at);
-  });
-  return repositories.audit.appendMany(chainOf(first.tenant), links);
+  return repositories.audit.appendMany(
+    chainOf(first.tenant),
+    entries.map((entry) => auditLink(context, entry)),
+  );
+}
+
+/**
+ * Appends entries of any chains with one store call (`audit.appendToChains`), each chain's in
+ * the order given: the chains are those that recording them one by one would leave, and what it
+ * costs the store does not grow with the number of chains (many tenants' events at once).
+ */
+export async function recordAuditAcross(
+  context: Context,
+  repositories: Repositories,
+  entries: readonly AuditEntry[],
+): Promise<readonly AuditEvent[]> {
+  const runs = new Map<string, AuditLink[]>();
+  for (const entry of entries) {
+    const chain = chainOf(entry.tenant);
+    const run = runs.get(chain) ?? [];
+    run.push(auditLink(context, entry));
+    runs.set(chain, run);
+  }
+  return repositories.audit.appendToChains([...runs].map(([chain, links]) => ({ chain, links })));
+}
+
+type AuditLink = (head: { seq: number; hash: string } | undefined) => AuditEvent;
+
+/** The link of `entry`, timed and named now, as {@link recordAudit} times and names one. */
+function auditLink(context: Context, entry: AuditEntry): AuditLink {
+  const at = context.clock.now().toISOString();
+  return (head) => linkEvent(entry, head, entry.id ?? context.random.id("evt"), at);
 }
 
 /** Every policy and mandate change says why; a blank rationale is refused. */

@@ -556,6 +556,12 @@ export interface AuditFilter {
   readonly to?: string;
 }
 
+/** Events to append to one chain, each link given the event before it (the head, first). */
+export interface AuditRun {
+  readonly chain: string;
+  readonly links: readonly ((head: { seq: number; hash: string } | undefined) => AuditEvent)[];
+}
+
 export interface AuditStore {
   /**
    * Appends to `chain`: locks the chain's head so concurrent appenders (in this process or
@@ -577,6 +583,15 @@ export interface AuditStore {
     chain: string,
     links: readonly ((head: { seq: number; hash: string } | undefined) => AuditEvent)[],
   ): Promise<readonly AuditEvent[]>;
+  /**
+   * Appends runs of events to several chains at once (each chain once), as `appendMany` would
+   * to each: the same checks, the same events. The heads are locked and read together (in chain
+   * order, so that two such appends never wait on each other in a cycle), the events inserted
+   * together and the heads written together, each in as few statements as the database's limits
+   * allow: what many chains' appends cost in statements does not grow with the chains. Returns
+   * the events, run after run; nothing is written when a link is refused.
+   */
+  appendToChains(runs: readonly AuditRun[]): Promise<readonly AuditEvent[]>;
   /**
    * Events of a chain in order, from `afterSeq` + 1. This, `find` and `findAnywhere` throw
    * {@link UnreadableRecord} for an event whose stored payload is not JSON (the first in order).

@@ -1,6 +1,12 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { ManualClock, CountingRandom } from "../app/test-support/harness.js";
-import { recordAudit, recordAuditRun, DEFAULT_SETTINGS, type Context } from "../app/context.js";
+import {
+  recordAudit,
+  recordAuditAcross,
+  recordAuditRun,
+  DEFAULT_SETTINGS,
+  type Context,
+} from "../app/context.js";
 import type { Store } from "../app/ports.js";
 import { openStore } from "../storage/open-store.js";
 import { countAuditAppends, createMetrics } from "./metrics.js";
@@ -68,6 +74,28 @@ describe("metrics from committed audit events", () => {
     const text = await metrics.registry.metrics();
     expect(text).toMatch(/tenant_mfa_idp_drift_total\{kind="mfa_missing"\} 2/);
     expect(text).toMatch(/tenant_mfa_audit_appends_total\{chain_kind="tenant"\} 3/);
+  });
+
+  it("counts each event of an append to many chains, as the refusal counts of a close are appended", async () => {
+    const { metrics, wrapped, context } = await counted();
+    const entry = (tenant: string | null, reasons: Record<string, number>) => ({
+      tenant,
+      type: "federation.refusals_suppressed",
+      actor: "idp:corp",
+      payload: { idp: "corp", count: 2, reasons },
+    });
+    await wrapped.transaction((r) =>
+      recordAuditAcross(context, r, [
+        entry("acme", { "saml.malformed": 2 }),
+        entry("globex", { "saml.malformed": 1, "oidc.state_unknown": 1 }),
+        entry(null, { "saml.malformed": 1 }),
+      ]),
+    );
+    const text = await metrics.registry.metrics();
+    expect(text).toMatch(/tenant_mfa_federation_refusals_total\{reason="saml.malformed"\} 4/);
+    expect(text).toMatch(/tenant_mfa_federation_refusals_total\{reason="oidc.state_unknown"\} 1/);
+    expect(text).toMatch(/tenant_mfa_audit_appends_total\{chain_kind="tenant"\} 2/);
+    expect(text).toMatch(/tenant_mfa_audit_appends_total\{chain_kind="platform"\} 1/);
   });
 
   it("counts nothing for a transaction that rolled back", async () => {

@@ -84,6 +84,11 @@ export function countAuditAppends(store: Store, metrics: Metrics): Store {
           appended.push(...events);
           return events;
         },
+        appendToChains: async (runs: Parameters<typeof repositories.audit.appendToChains>[0]) => {
+          const events = await repositories.audit.appendToChains(runs);
+          appended.push(...events);
+          return events;
+        },
       });
       return work(override(repositories, { audit }));
     });

@@ -23,6 +23,7 @@ function withFailingAudit(store: Store): { store: Store; attempts: () => number 
   const failingAudit = (audit: AuditStore): AuditStore => ({
     append: refuse,
     appendMany: refuse,
+    appendToChains: refuse,
     read: (chain, options) => audit.read(chain, options),
     find: (chain, id) => audit.find(chain, id),
     findAnywhere: (id) => audit.findAnywhere(id),

@@ -1,4 +1,5 @@
-import { RefusalBudget, type ClosedWindow } from "./refusal-budget.js";
+import { recordRefusalCounts } from "./record-refusal-counts.js";
+import { RefusalBudget } from "./refusal-budget.js";
 import { openSealed } from "../secrets/open-sealed.js";
 import type { Decision } from "../../core/decision.js";
 import { evaluate } from "../../core/evaluate.js";
@@ -134,21 +135,11 @@ export function federationUseCases(
     return federation;
   };
   let lastPurge = 0;
-  // A failure (the store is out) loses the count, as the refusals themselves would be lost: the
+  // A failure (the store is out) loses the counts, as the refusals themselves would be lost: the
   // budget reports it as a warning.
   const refusals = new RefusalBudget(context.clock, timers, async (closed) => {
-    await transact(context, (r) => recordSuppressed(r, closed));
+    await transact(context, (r) => recordRefusalCounts(context, r, closed));
   });
-
-  /** Appends a minute's count of refusals not recorded one by one to the tenant's chain. */
-  function recordSuppressed(r: Repositories, { tenant, idp, suppressed }: ClosedWindow) {
-    return recordAudit(context, r, {
-      tenant,
-      type: "federation.refusals_suppressed",
-      actor: `idp:${idp}`,
-      payload: { idp, ...suppressed },
-    });
-  }
 
   /** Everything an answer is checked against, read in one transaction. */
   async function loadSignIn<P extends IdpRecord["protocol"]>(
@@ -255,7 +246,7 @@ export function federationUseCases(
     if (!admitted.record && closed === undefined && alongside === undefined) return;
     await transact(context, async (r) => {
       // The minute before ended with refusals counted: its count first, as its timer would have.
-      if (closed !== undefined) await recordSuppressed(r, closed);
+      if (closed !== undefined) await recordRefusalCounts(context, r, [closed]);
       if (alongside !== undefined) await alongside(r);
       if (!admitted.record) return;
       await recordAudit(context, r, {

@@ -14,6 +14,7 @@ import { TestIdp } from "../../verifiers/saml/test-support/test-idp.js";
 import { ManualClock, ManualTimers } from "../test-support/harness.js";
 import {
   CLOSE_WAIT_MS,
+  RECORDED_AT_ONCE,
   REFUSALS_RECORDED_PER_ADDRESS,
   REFUSALS_RECORDED_PER_MINUTE,
   RefusalBudget,
@@ -25,16 +26,19 @@ describe("the refusal budget", () => {
     const clock = new ManualClock();
     const timers = new ManualTimers();
     const recorded: ClosedWindow[] = [];
+    /** How many counts each call to `record` handed on together. */
+    const calls: number[] = [];
     const budget = new RefusalBudget(
       clock,
       timers,
       (closed) => {
-        recorded.push(closed);
+        recorded.push(...closed);
+        calls.push(closed.length);
         return Promise.resolve();
       },
       limits,
     );
-    return { clock, timers, recorded, budget };
+    return { clock, timers, recorded, calls, budget };
   };
 
   it("records the first refusals of a minute, says which is the last, then counts the rest", () => {
@@ -137,6 +141,41 @@ describe("the refusal budget", () => {
     // Recorded once: a second close has nothing left.
     await budget.close();
     expect(recorded).toHaveLength(1);
+  });
+
+  it("records thousands of minutes under way at close in a few calls, each count once", async () => {
+    // Past the budget at 4,999 tenants' IdPs: a flood spread over many tenants as the instance
+    // stops. One call (one transaction) each took longer than the close may wait.
+    const { timers, recorded, calls, budget } = open({ perMinute: 1, perAddress: 1 });
+    const minutes = 4_999;
+    for (let n = 0; n < minutes; n++) {
+      budget.admit(`tenant-${String(n)}`, "corp", "saml.malformed");
+      budget.admit(`tenant-${String(n)}`, "corp", "saml.malformed");
+    }
+    await budget.close();
+    expect(calls).toEqual([
+      RECORDED_AT_ONCE,
+      RECORDED_AT_ONCE,
+      RECORDED_AT_ONCE,
+      RECORDED_AT_ONCE,
+      minutes - 4 * RECORDED_AT_ONCE,
+    ]);
+    expect(new Set(recorded.map((closed) => closed.tenant)).size).toBe(minutes);
+    expect(recorded.every((closed) => closed.suppressed.count === 1)).toBe(true);
+    expect(timers.pending).toEqual([]);
+  });
+
+  it("starts again past 10,000 minutes under way, recording their counts a batch at a time", async () => {
+    const { recorded, calls, budget } = open({ perMinute: 1, perAddress: 1 });
+    for (let n = 0; n <= 10_000; n++) {
+      budget.admit(`tenant-${String(n)}`, "corp", "saml.malformed");
+      budget.admit(`tenant-${String(n)}`, "corp", "saml.malformed");
+    }
+    // The 10,001st minute found 10,000 under way: they were closed and handed on in batches.
+    await vi.waitFor(() => {
+      expect(recorded).toHaveLength(10_000);
+    });
+    expect(calls).toEqual(Array.from({ length: 10 }, () => RECORDED_AT_ONCE));
   });
 
   it("still closes when a count cannot be recorded, and says what was lost without any answer's content", async () => {

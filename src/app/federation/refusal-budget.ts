@@ -73,14 +73,14 @@ interface Window {
  * refusals after it (a replayed answer, say). When the minute ends its count (with its reasons)
  * is handed to `record`, by a timer, or by the next refusal should it come first; when the
  * instance closes before the minute ends, {@link RefusalBudget.close} hands it on then, its `to`
- * the close time. Per instance, in memory: the bound is that many per instance, which is what
+ * the close time, with every other minute under way, {@link RECORDED_AT_ONCE} at a time. Per instance, in memory: the bound is that many per instance, which is what
  * keeps a chain from growing without one. A count is lost only when the instance dies without
  * closing (killed, crashed), or when recording it fails, which is reported as a process warning.
  */
 export class RefusalBudget {
   readonly #clock: Clock;
   readonly #timers: Timers;
-  readonly #record: (closed: ClosedWindow) => Promise<void>;
+  readonly #record: (closed: readonly ClosedWindow[]) => Promise<void>;
   readonly #limits: RefusalLimits;
   readonly #windows = new Map<string, Window>();
 
@@ -88,10 +88,12 @@ export class RefusalBudget {
     clock: Clock,
     timers: Timers,
     /**
-     * Records a minute's count; called once per minute that counted any. Its failure is reported
-     * as a process warning (the count is lost), never passed on.
+     * Records minutes' counts, those of one call together (one transaction): one minute's when
+     * it ends, up to {@link RECORDED_AT_ONCE} when the budget closes or starts again; each minute
+     * that counted any is handed on once. Its failure is reported as a process warning (the
+     * counts are lost), never passed on.
      */
-    record: (closed: ClosedWindow) => Promise<void>,
+    record: (closed: readonly ClosedWindow[]) => Promise<void>,
     limits: RefusalLimits = {
       perMinute: REFUSALS_RECORDED_PER_MINUTE,
       perAddress: REFUSALS_RECORDED_PER_ADDRESS,
@@ -157,11 +159,11 @@ export class RefusalBudget {
 
   /**
    * Stops every timer and records what the minutes under way counted, up to now (their `to` is
-   * the close time), one after another: called as the instance stops, before its store closes,
-   * so that no count is lost for want of the minute's end. Waits at most
-   * {@link CLOSE_WAIT_MS} (a store that does not answer must not hold the shutdown up); a
-   * failure, or a count not recorded in time, is reported as a process warning and never
-   * rejects.
+   * the close time), {@link RECORDED_AT_ONCE} at a time: called as the instance stops, before
+   * its store closes, so that no count is lost for want of the minute's end. Waits at most
+   * {@link CLOSE_WAIT_MS} (a store that does not answer must not hold the shutdown up), and
+   * starts no recording after it; a failure, or a count not recorded in time, is reported as a
+   * process warning and never rejects.
    */
   async close(): Promise<void> {
     const now = this.#clock.now().getTime();
@@ -171,11 +173,15 @@ export class RefusalBudget {
       if (closed !== undefined) pending.push(closed);
     }
     if (pending.length === 0) return;
-    let left = [...pending];
+    let timedOut = false;
+    // The batch being recorded when the wait ends is reported lost with the ones after it: it
+    // may yet commit, but the store is about to close under it.
+    let recorded = 0;
     const recording = (async () => {
-      for (const closed of pending) {
-        await this.#save(closed);
-        left = left.filter((other) => other !== closed);
+      for (const batch of batches(pending)) {
+        if (timedOut) return;
+        await this.#save(batch);
+        if (!timedOut) recorded += batch.length;
       }
     })();
     let cancel: (() => void) | undefined;
@@ -188,7 +194,8 @@ export class RefusalBudget {
     const outcome = await Promise.race([recording.then(() => "recorded" as const), waited]);
     cancel?.();
     if (outcome === "timeout") {
-      for (const closed of left) {
+      timedOut = true;
+      for (const closed of pending.slice(recorded)) {
         warnLost(closed, `not recorded within ${String(CLOSE_WAIT_MS)} ms of closing`);
       }
     }
@@ -203,12 +210,13 @@ export class RefusalBudget {
       : { tenant: window.tenant, idp: window.idp, suppressed: summary(window, end) };
   }
 
-  /** Records `closed`; a failure is reported, not passed on. */
-  async #save(closed: ClosedWindow): Promise<void> {
+  /** Records `closed` together; a failure is reported, each count lost, not passed on. */
+  async #save(closed: readonly ClosedWindow[]): Promise<void> {
     try {
       await this.#record(closed);
     } catch (error) {
-      warnLost(closed, error instanceof Error ? error.message : "recording it failed");
+      const why = error instanceof Error ? error.message : "recording it failed";
+      for (const lost of closed) warnLost(lost, why);
     }
   }
 
@@ -216,20 +224,38 @@ export class RefusalBudget {
   async #expire(key: string, window: Window): Promise<void> {
     if (this.#windows.get(key) !== window) return;
     const closed = this.#close(key, window);
-    if (closed !== undefined) await this.#save(closed);
+    if (closed !== undefined) await this.#save([closed]);
   }
 
-  /** Too many windows: every one goes, the counts so far recorded. */
+  /** Too many windows: every one goes, the counts so far recorded, a batch after another. */
   #closeAll(): void {
+    const pending: ClosedWindow[] = [];
     for (const [key, window] of [...this.#windows]) {
       const closed = this.#close(key, window);
-      if (closed !== undefined) void this.#save(closed);
+      if (closed !== undefined) pending.push(closed);
     }
+    void (async () => {
+      for (const batch of batches(pending)) await this.#save(batch);
+    })();
   }
 }
 
 /** How long {@link RefusalBudget.close} waits for the counts under way to be recorded. */
 export const CLOSE_WAIT_MS = 5_000;
+
+/**
+ * How many minutes' counts are recorded together (one transaction) at most, when the budget
+ * closes or starts again: a backlog of {@link MAX_WINDOWS} takes ten, and a failure loses one
+ * batch, not all.
+ */
+export const RECORDED_AT_ONCE = 1_000;
+
+/** `closed`, {@link RECORDED_AT_ONCE} at a time. */
+function* batches(closed: readonly ClosedWindow[]): Generator<readonly ClosedWindow[]> {
+  for (let start = 0; start < closed.length; start += RECORDED_AT_ONCE) {
+    yield closed.slice(start, start + RECORDED_AT_ONCE);
+  }
+}
 
 /**
  * Reports a count that could not be recorded, as the store reports what must not fail its caller

@@ -154,6 +154,116 @@ export function describeBatchedWrites({ store }: ContractContext): void {
       expect(findChainBreak(events)).toBeUndefined();
     });
 
+    it("appends runs to several chains at once, as appendMany would to each", async () => {
+      const [kept, fresh, third] = [uniqueId("chain"), uniqueId("chain"), uniqueId("chain")];
+      const first = await appendOne(store(), kept);
+      const heads: unknown[] = [];
+      const onHead = (head: unknown) => heads.push(head);
+      const events = await store().transaction(({ audit }) =>
+        audit.appendToChains([
+          { chain: fresh, links: links(fresh, 2) },
+          { chain: kept, links: links(kept, 1, { onHead }) },
+          { chain: third, links: [] },
+        ]),
+      );
+      expect(events.map((event) => [event.chain, event.seq])).toEqual([
+        [fresh, 1],
+        [fresh, 2],
+        [kept, 2],
+      ]);
+      expect(heads).toEqual([{ seq: 1, hash: first.hash }]);
+      expect(await readAll(fresh)).toStrictEqual(events.slice(0, 2));
+      expect(await readAll(kept)).toStrictEqual([first, events[2]]);
+      expect(await headOf(fresh)).toEqual({ seq: 2, hash: events[1]?.hash });
+      expect(await headOf(kept)).toEqual({ seq: 2, hash: events[2]?.hash });
+      // An empty run writes nothing, not even a head.
+      expect(await headOf(third)).toBeUndefined();
+      await appendOne(store(), fresh);
+      await appendOne(store(), kept);
+      expect(findChainBreak(await readAll(fresh))).toBeUndefined();
+      expect(findChainBreak(await readAll(kept))).toBeUndefined();
+      expect((await readAll(kept)).map((event) => event.seq)).toEqual([1, 2, 3]);
+    });
+
+    it("appends to more chains at once than one statement can bind", async () => {
+      // Three values a head: more chains than one statement of heads can carry.
+      const count = Math.ceil(65_535 / 3) + 1;
+      const chains = Array.from({ length: count }, () => uniqueId("chain"));
+      const started = chains[count - 1] ?? "";
+      const first = await appendOne(store(), started);
+      const events = await store().transaction(({ audit }) =>
+        audit.appendToChains(chains.map((chain) => ({ chain, links: links(chain, 1) }))),
+      );
+      expect(events).toHaveLength(count);
+      for (const chain of [chains[0] ?? "", chains[Math.floor(count / 2)] ?? ""]) {
+        const stored = await readAll(chain);
+        expect(stored.map((event) => event.seq)).toEqual([1]);
+        expect(await headOf(chain)).toEqual({ seq: 1, hash: stored[0]?.hash });
+      }
+      const continued = await readAll(started);
+      expect(continued).toStrictEqual([first, events.at(-1)]);
+      expect(findChainBreak(continued)).toBeUndefined();
+      expect(await headOf(started)).toEqual({ seq: 2, hash: events.at(-1)?.hash });
+    });
+
+    it("refuses runs that name a chain twice, and stores none of them", async () => {
+      const [chain, other] = [uniqueId("chain"), uniqueId("chain")];
+      await expect(
+        store().transaction(({ audit }) =>
+          audit.appendToChains([
+            { chain: other, links: links(other, 1) },
+            { chain, links: links(chain, 1) },
+            { chain, links: links(chain, 1) },
+          ]),
+        ),
+      ).rejects.toThrow(/more than once/);
+      expect(await readAll(chain)).toEqual([]);
+      expect(await readAll(other)).toEqual([]);
+    });
+
+    it("stores nothing of any run when one link of one run is refused", async () => {
+      const [good, bad] = [uniqueId("chain"), uniqueId("chain")];
+      await appendOne(store(), bad);
+      const link = chainLink(bad);
+      await expect(
+        store().transaction(({ audit }) =>
+          audit.appendToChains([
+            { chain: good, links: links(good, 2) },
+            { chain: bad, links: [(head) => ({ ...link(head), prevHash: GENESIS_HASH })] },
+          ]),
+        ),
+      ).rejects.toThrow(/does not chain/);
+      expect(await readAll(good)).toEqual([]);
+      expect(await headOf(good)).toBeUndefined();
+      expect((await readAll(bad)).map((event) => event.seq)).toEqual([1]);
+    });
+
+    it("runs concurrent appends to the same chains, in any order, without fork, gap or deadlock", async () => {
+      const chains = Array.from({ length: 6 }, () => uniqueId("chain"));
+      await Promise.all(
+        Array.from({ length: 12 }, (_, index) =>
+          index % 3 === 0
+            ? appendOne(store(), chains[index % chains.length] ?? "")
+            : store().transaction(({ audit }) =>
+                audit.appendToChains(
+                  (index % 2 === 0 ? [...chains] : [...chains].reverse()).map((chain) => ({
+                    chain,
+                    links: links(chain, 2),
+                  })),
+                ),
+              ),
+        ),
+      );
+      // Eight runs of two to each chain, and two single appends to the first and the fourth.
+      for (const [index, chain] of chains.entries()) {
+        const events = await readAll(chain);
+        expect(events).toHaveLength(index % 3 === 0 ? 18 : 16);
+        expect(events.map((event) => event.seq)).toEqual(events.map((_, index) => index + 1));
+        expect(findChainBreak(events)).toBeUndefined();
+        expect((await headOf(chain))?.seq).toBe(events.length);
+      }
+    });
+
     it("reads back every receipt inserted at once", async () => {
       const tenant = uniqueId("tenant");
       const records = [uniqueId("dec"), uniqueId("dec"), uniqueId("dec")].map((id) =>

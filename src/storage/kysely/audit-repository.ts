@@ -1,11 +1,11 @@
 import { sql, type Kysely, type Selectable } from "kysely";
-import { UnreadableRecord, type AuditStore } from "../../app/ports.js";
+import { UnreadableRecord, type AuditRun, type AuditStore } from "../../app/ports.js";
 import type { AuditEvent } from "../../app/records.js";
-import type { AuditEventsTable, Database } from "./database.js";
+import type { AuditEventsTable, AuditHeadsTable, Database } from "./database.js";
 import { fromCheckedJsonText, toJsonText } from "./json-text.js";
 import { checkLimit, literalLimit } from "./page.js";
 import { queryTemplate } from "./query-template.js";
-import { insertRows } from "./statement-rows.js";
+import { chunkRows, insertRows } from "./statement-rows.js";
 import { checkTimeText, toTimeText } from "./time-text.js";
 
 export interface AuditRepositoryOptions {
@@ -104,6 +104,44 @@ export function createAuditRepository(
       r.hash,
     );
 
+  /**
+   * The heads of `chains` as {@link takeHead} takes one, all at once: locked in chain order on
+   * PostgreSQL (placeholders made first, in that order too), so that two appends to many chains
+   * never each hold a head the other waits for.
+   */
+  async function takeHeads(
+    chains: readonly string[],
+  ): Promise<Map<string, { seq: number; hash: string }>> {
+    const heads = new Map<string, { seq: number; hash: string }>();
+    const sorted = [...chains].sort();
+    for (const chunk of chunkRows(sorted.map((chain) => ({ chain, seq: 0, hash: "" })))) {
+      const names = chunk.map((row) => row.chain);
+      let query = db
+        .selectFrom("audit_heads")
+        .select(["chain", "seq", "hash"])
+        .where("chain", "in", names)
+        .orderBy("chain");
+      if (options.lockHeads) {
+        await db
+          .insertInto("audit_heads")
+          .values(chunk)
+          .onConflict((conflict) => conflict.column("chain").doNothing())
+          .execute();
+        query = query.forUpdate();
+      }
+      for (const row of await query.execute()) {
+        if (row.seq > 0) heads.set(row.chain, { seq: row.seq, hash: row.hash });
+      }
+    }
+    return heads;
+  }
+
+  /** Inserts `events` in as few statements as the database allows. */
+  const insertEvents = (events: readonly AuditEvent[]) =>
+    insertRows(db, events.map(toRow), insertOne, (rows) =>
+      db.insertInto("audit_events").values(rows).execute(),
+    );
+
   async function writeHead(chain: string, head: { seq: number; hash: string }): Promise<void> {
     await (options.lockHeads
       ? updateHead(db, head.seq, head.hash, chain)
@@ -122,20 +160,42 @@ export function createAuditRepository(
 
     async appendMany(chain, links) {
       if (links.length === 0) return [];
-      let head = await takeHead(chain);
-      const events: AuditEvent[] = [];
-      // Every link is checked before anything is written, as `append` refuses its one.
-      for (const link of links) {
-        const event = link(head);
-        checkLinksToHead(chain, head, event);
-        events.push(event);
-        head = { seq: event.seq, hash: event.hash };
-      }
-      await insertRows(db, events.map(toRow), insertOne, (rows) =>
-        db.insertInto("audit_events").values(rows).execute(),
-      );
+      const events = linkRun(chain, await takeHead(chain), links);
+      await insertEvents(events);
       const last = events[events.length - 1];
       if (last !== undefined) await writeHead(chain, last);
+      return events;
+    },
+
+    async appendToChains(runs) {
+      const chains = runs.filter((run) => run.links.length > 0).map((run) => run.chain);
+      if (new Set(chains).size !== chains.length) {
+        throw new Error("Audit runs to append name a chain more than once");
+      }
+      if (chains.length === 0) return [];
+      const heads = await takeHeads(chains);
+      const events: AuditEvent[] = [];
+      const newHeads: Selectable<AuditHeadsTable>[] = [];
+      for (const { chain, links } of runs) {
+        const run = linkRun(chain, heads.get(chain), links);
+        const last = run[run.length - 1];
+        if (last === undefined) continue;
+        events.push(...run);
+        newHeads.push({ chain, seq: last.seq, hash: last.hash });
+      }
+      await insertEvents(events);
+      for (const rows of chunkRows(newHeads)) {
+        await db
+          .insertInto("audit_heads")
+          .values(rows)
+          .onConflict((conflict) =>
+            conflict.column("chain").doUpdateSet((eb) => ({
+              seq: eb.ref("excluded.seq"),
+              hash: eb.ref("excluded.hash"),
+            })),
+          )
+          .execute();
+      }
       return events;
     },
 
@@ -209,6 +269,26 @@ export function createAuditRepository(
 
 // A link that does not continue the head would fork or leave a gap in the chain: a bug in the
 // caller, refused before anything is written.
+/**
+ * The events `links` return from `head` on, each given the one before; every one is checked
+ * before anything is written, as `append` refuses its one.
+ */
+function linkRun(
+  chain: string,
+  from: { seq: number; hash: string } | undefined,
+  links: AuditRun["links"],
+): AuditEvent[] {
+  let head = from;
+  const events: AuditEvent[] = [];
+  for (const link of links) {
+    const event = link(head);
+    checkLinksToHead(chain, head, event);
+    events.push(event);
+    head = { seq: event.seq, hash: event.hash };
+  }
+  return events;
+}
+
 function checkLinksToHead(
   chain: string,
   head: { seq: number; hash: string } | undefined,
