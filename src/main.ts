@@ -10,7 +10,11 @@ import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { bootstrapPlatformAdmin } from "./app/api-keys/api-keys.js";
 import type { Application } from "./app/application.js";
-import { holdsSealedSecrets } from "./app/secrets/holds-sealed-secrets.js";
+import {
+  describeMissingKeys,
+  findMissingSealingKeys,
+  type MissingSealingKey,
+} from "./app/secrets/missing-sealing-keys.js";
 import { resealSecrets, type ResealReport } from "./app/secrets/reseal-secrets.js";
 import type { Context } from "./app/context.js";
 import { AppError } from "./app/errors.js";
@@ -23,6 +27,7 @@ import { findUnknownVariables, unknownVariableWarning } from "./config/unknown-v
 import { buildServer, createLogger } from "./http/build-server.js";
 import { countAuditAppends, createMetrics, type Metrics } from "./http/metrics.js";
 import { openStore } from "./storage/open-store.js";
+import { describeStoreUrl } from "./storage/store-url.js";
 import type { FederationParts } from "./app/federation/endpoints.js";
 import { createAesGcmSealer, type SealingKey } from "./secrets/aes-gcm-sealer.js";
 import { createScryptHasher } from "./secrets/scrypt-hasher.js";
@@ -80,16 +85,63 @@ export interface OpenedApplication {
   close(): Promise<void>;
 }
 
+/** Where the keys the server opens sealed secrets with come from. */
+type Keyring =
+  | { readonly from: "configuration" }
+  | { readonly from: "key file"; readonly keyFile: string; readonly keyId: string }
+  | { readonly from: "nowhere" };
+
+/**
+ * The store holds secrets sealed with keys that the server is not given: {@link openApplication}
+ * refuses to open it, naming each missing key and how many values of each kind it seals. Started
+ * anyway, the server would answer `secret.unavailable` (503) at the first use of each (a TOTP
+ * verification, an OIDC sign-in, every assurance token and the JWKS), and go on sealing new
+ * secrets beside them.
+ */
+export class SealingKeysMissing extends Error {
+  readonly missing: readonly MissingSealingKey[];
+  constructor(
+    db: string,
+    missing: readonly MissingSealingKey[],
+    keyring: Keyring,
+    message = missingKeysMessage(db, missing, keyring),
+  ) {
+    super(message);
+    this.name = "SealingKeysMissing";
+    this.missing = missing;
+  }
+}
+
 /**
  * A SQLite store holds sealed secrets, and the key file beside it that sealed them is gone:
  * {@link openApplication} refuses to make a new key in its place.
  */
-export class SealingKeyFileMissing extends Error {
-  constructor(db: string, keyFile: string) {
+export class SealingKeyFileMissing extends SealingKeysMissing {
+  constructor(db: string, keyFile: string, missing: readonly MissingSealingKey[]) {
     super(
-      `the store ${db} holds secrets sealed with the key in ${keyFile}, which is missing: restore that file (or configure the keys that sealed them in encryptionKeys). No new key was made.`,
+      db,
+      missing,
+      { from: "nowhere" },
+      `the store ${describeStoreUrl(db)} holds secrets sealed with the key in ${keyFile}, which is missing: restore that file (or configure the keys that sealed them in encryptionKeys). No new key was made. Sealed with: ${describeMissingKeys(missing)}.`,
     );
     this.name = "SealingKeyFileMissing";
+  }
+}
+
+function missingKeysMessage(
+  db: string,
+  missing: readonly MissingSealingKey[],
+  keyring: Keyring,
+): string {
+  const store = `the store ${describeStoreUrl(db)} holds secrets sealed with`;
+  const keys = describeMissingKeys(missing);
+  switch (keyring.from) {
+    case "configuration":
+      return `${store} keys that are not among the configured encryptionKeys: ${keys}. Configure each again (in encryptionKeys, after the key that seals), run \`tenant-mfa secrets reseal\`, and only then drop it. Nothing was changed.`;
+    case "key file":
+      return `${store} keys other than ${keyring.keyId}, the one in ${keyring.keyFile}: ${keys}. Restore the key file that held them (or configure them in encryptionKeys). Nothing was changed.`;
+    case "nowhere":
+      return `${store} keys, and no encryptionKeys are configured: ${keys}. Configure the keys that sealed them in encryptionKeys. Nothing was changed.`;
   }
 }
 
@@ -140,20 +192,31 @@ export async function openApplication(
   // leave no store opened behind. A key file still to be made waits for the store (below).
   const keyFile = localKeyFile(config);
   const keyFileMissing = keyFile !== undefined && !existsSync(keyFile);
-  let secrets = keyFileMissing ? undefined : secretSealer(config, options.readOnly === true);
+  let sealing = keyFileMissing ? undefined : secretSealer(config, options.readOnly === true);
   const opened = await openStore(config.db, { readOnly: options.readOnly === true });
-  if (keyFileMissing && options.readOnly !== true) {
-    // A new key for a store holding secrets sealed with another (its key file lost in a backup
-    // or a move) would start a server whose every sealed secret answers `secret.unavailable`,
-    // and seal new ones with a key that restoring the real file would then lose.
+  if (options.readOnly !== true) {
+    // Every value sealed in the store must open with the keys at hand: a server started without
+    // one would answer `secret.unavailable` at the first use of each, and go on sealing new
+    // secrets beside them. A new key file for a store holding secrets sealed with another (its
+    // file lost in a backup or a move) would, besides, seal with a key that restoring the real
+    // file would then lose.
     try {
-      if (await holdsSealedSecrets(opened)) throw new SealingKeyFileMissing(config.db, keyFile);
-      secrets = secretSealer(config, false);
+      const missing = await findMissingSealingKeys(
+        opened,
+        sealing?.keyIds ?? [],
+        systemClock.now(),
+      );
+      if (missing.length > 0) {
+        if (keyFileMissing) throw new SealingKeyFileMissing(config.db, keyFile, missing);
+        throw new SealingKeysMissing(config.db, missing, keyringOf(config, keyFile, sealing));
+      }
+      if (keyFileMissing) sealing = secretSealer(config, false);
     } catch (error) {
       await opened.close();
       throw error;
     }
   }
+  const secrets = sealing?.sealer;
   const store = metrics === undefined ? opened : countAuditAppends(opened, metrics);
   const context: Context = {
     store,
@@ -218,7 +281,7 @@ export function publicUrlOf(config: Partial<Pick<Config, "publicUrl" | "host" | 
 function secretSealer(
   config: Pick<Config, "db"> & Partial<Pick<Config, "encryptionKeys">>,
   readOnly = false,
-): SecretSealer | undefined {
+): { readonly sealer: SecretSealer; readonly keyIds: readonly string[] } | undefined {
   let keys: SealingKey[];
   if (config.encryptionKeys !== undefined && config.encryptionKeys.length > 0) {
     keys = decodeKeys(config.encryptionKeys);
@@ -231,7 +294,22 @@ function secretSealer(
   } else {
     return undefined;
   }
-  return createAesGcmSealer(keys);
+  return { sealer: createAesGcmSealer(keys), keyIds: keys.map((key) => key.id) };
+}
+
+/** Where the keys of `sealing` came from, for the message that names the ones missing. */
+function keyringOf(
+  config: Partial<Pick<Config, "encryptionKeys">>,
+  keyFile: string | undefined,
+  sealing: { readonly keyIds: readonly string[] } | undefined,
+): Keyring {
+  if (config.encryptionKeys !== undefined && config.encryptionKeys.length > 0) {
+    return { from: "configuration" };
+  }
+  const keyId = sealing?.keyIds[0];
+  return keyFile === undefined || keyId === undefined
+    ? { from: "nowhere" }
+    : { from: "key file", keyFile, keyId };
 }
 
 /**

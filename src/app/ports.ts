@@ -616,6 +616,32 @@ export interface AuditStore {
   head(chain: string): Promise<{ seq: number; hash: string } | undefined>;
 }
 
+/** The kinds of secret sealed at rest (DESIGN invariant 6). */
+export type SealedSecretKind =
+  "totp_secret" | "idp_client_secret" | "signing_key" | "pkce_verifier";
+
+/** How many values of one kind one key seals. */
+export interface SealedKeyCount {
+  /** The id the sealed values name (`v1.<id>.…`); empty for a value of another shape. */
+  readonly keyId: string;
+  readonly kind: SealedSecretKind;
+  readonly count: number;
+  /** For PKCE verifiers: when the last of their sign-ins expires. */
+  readonly until?: string;
+}
+
+/** Where secrets sealed at rest are, by the key that sealed them. */
+export interface SealedSecretStore {
+  /**
+   * How many sealed values each key id seals, by kind: every TOTP secret, every live OIDC IdP's
+   * client secret, every stored assurance-token signing key (removed ones too, as re-sealing
+   * goes through them all), and the PKCE verifiers of the sign-ins still pending at `at`
+   * (neither answered nor expired: no other is ever opened). Counted by the database, one query
+   * a kind: no value is read out, let alone opened.
+   */
+  countByKey(at: string): Promise<readonly SealedKeyCount[]>;
+}
+
 /** Assurance-token signing keys: platform-wide, not per tenant. */
 export interface SigningKeyStore {
   /** The keys still published at `at` (`removedAt` after it), oldest activation first, then by kid. */
@@ -697,6 +723,7 @@ export interface Repositories {
   readonly authenticators: AuthenticatorStore;
   readonly recoveryCodes: RecoveryCodeStore;
   readonly signingKeys: SigningKeyStore;
+  readonly sealedSecrets: SealedSecretStore;
   readonly verificationThrottles: VerificationThrottleStore;
   readonly webauthnCredentials: WebAuthnCredentialStore;
   readonly webauthnChallenges: WebAuthnChallengeStore;

@@ -8,7 +8,7 @@ import { findUnknownVariables, unknownVariableWarning } from "../config/unknown-
 import { evaluate, type EvaluationInput } from "../index.js";
 import {
   openApplication,
-  SealingKeyFileMissing,
+  SealingKeysMissing,
   startServer,
   type OpenedApplication,
   type RunningServer,
@@ -21,7 +21,7 @@ import {
   StoreNotMigrated,
   StoreNotReadable,
 } from "../storage/open-store.js";
-import { parseStoreUrl } from "../storage/store-url.js";
+import { describeStoreUrl, parseStoreUrl } from "../storage/store-url.js";
 import { demoScenarios } from "./demo-scenarios.js";
 import { createProgress } from "./progress.js";
 import { renderDecision } from "./render-decision.js";
@@ -141,12 +141,15 @@ export function createProgram(io: CliIo): Command {
       "store: sqlite:PATH, sqlite::memory: or postgres://… (env TENANT_MFA_DB)",
     );
   const configOption = () => new Option("--config <file>", "JSON configuration file");
-  /** Opens the application, or reports a store whose sealing key file is gone (exit code 2). */
+  /**
+   * Opens the application, or reports a store holding secrets sealed with keys it is not given
+   * (its key file gone, say: exit code 2).
+   */
   const openOrFail = async <T>(open: () => Promise<T>): Promise<T | undefined> => {
     try {
       return await open();
     } catch (error) {
-      if (!(error instanceof SealingKeyFileMissing)) throw error;
+      if (!(error instanceof SealingKeysMissing)) throw error;
       fail(error.message, 2);
       return undefined;
     }
@@ -179,18 +182,18 @@ export function createProgram(io: CliIo): Command {
     } catch (error) {
       if (error instanceof StoreNotFound) {
         fail(
-          `no tenant-mfa store in ${describeStore(config.db)}: give the store's --db (or TENANT_MFA_DB); \`tenant-mfa migrate\` sets up a new one`,
+          `no tenant-mfa store in ${describeStoreUrl(config.db)}: give the store's --db (or TENANT_MFA_DB); \`tenant-mfa migrate\` sets up a new one`,
           2,
         );
         return;
       }
       if (error instanceof StoreNotReadable) {
-        fail(`cannot read the store ${describeStore(config.db)}: ${error.message}`, 2);
+        fail(`cannot read the store ${describeStoreUrl(config.db)}: ${error.message}`, 2);
         return;
       }
       if (!(error instanceof StoreNotMigrated)) throw error;
       fail(
-        `the store ${describeStore(config.db)} is behind this version of tenant-mfa: run \`tenant-mfa migrate\` on it first (this command only reads a store, it never migrates one)`,
+        `the store ${describeStoreUrl(config.db)} is behind this version of tenant-mfa: run \`tenant-mfa migrate\` on it first (this command only reads a store, it never migrates one)`,
         2,
       );
       return;
@@ -249,7 +252,7 @@ export function createProgram(io: CliIo): Command {
       }
       const running = await openOrFail(() => startServer(config, { env: io.env }));
       if (running === undefined) return;
-      out(`tenant-mfa listening on ${running.url} (store ${describeStore(config.db)})`);
+      out(`tenant-mfa listening on ${running.url} (store ${describeStoreUrl(config.db)})`);
       io.onServing?.(running);
     });
 
@@ -293,20 +296,25 @@ export function createProgram(io: CliIo): Command {
       return;
     }
     let seeded: DemoAppsSeed | undefined;
-    let running: RunningServer;
+    let running: RunningServer | undefined;
     try {
-      running = await startServer(config, {
-        env: io.env,
-        allowLoopbackHttpIdps: true,
-        seed: async (opened) => {
-          seeded = (await prepareDemo(opened, out, new Date(), plan.apps)).apps;
-        },
-      });
+      // A store holding secrets sealed with keys it is not given is refused as `serve` refuses
+      // it (exit code 2), before anything is seeded in it.
+      running = await openOrFail(() =>
+        startServer(config, {
+          env: io.env,
+          allowLoopbackHttpIdps: true,
+          seed: async (opened) => {
+            seeded = (await prepareDemo(opened, out, new Date(), plan.apps)).apps;
+          },
+        }),
+      );
     } catch (error) {
       if (!(error instanceof DemoStoreRefused)) throw error;
-      fail(`serve --demo refuses the store ${describeStore(config.db)}: ${error.message}`);
+      fail(`serve --demo refuses the store ${describeStoreUrl(config.db)}: ${error.message}`);
       return;
     }
+    if (running === undefined) return;
     let apps: Awaited<ReturnType<typeof plan.start>>;
     try {
       if (seeded === undefined) throw new Error("the demo apps were not registered");
@@ -318,7 +326,7 @@ export function createProgram(io: CliIo): Command {
       );
       return;
     }
-    out(`tenant-mfa listening on ${running.url} (store ${describeStore(config.db)})`);
+    out(`tenant-mfa listening on ${running.url} (store ${describeStoreUrl(config.db)})`);
     out("");
     out("The demo is ready. Open the demo platform and sign in as one of its people:");
     out(`  demo platform      ${apps.platformUrl}   <- start here`);
@@ -551,15 +559,4 @@ export function createProgram(io: CliIo): Command {
 function sqliteFile(url: string): string | undefined {
   const location = parseStoreUrl(url);
   return location.dialect === "sqlite" && location.path !== ":memory:" ? location.path : undefined;
-}
-
-/** The store's kind and place, without any password a PostgreSQL URL may hold. */
-function describeStore(url: string): string {
-  if (url.startsWith("sqlite:")) return url;
-  try {
-    const parsed = new URL(url);
-    return `${parsed.protocol}//${parsed.host}${parsed.pathname}`;
-  } catch {
-    return "postgres";
-  }
 }

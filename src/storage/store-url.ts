@@ -25,3 +25,14 @@ export function parseStoreUrl(url: string): StoreLocation {
       "use sqlite:PATH, sqlite::memory: or postgres://…",
   );
 }
+
+/** The store's kind and place, fit for a message: without any password a PostgreSQL URL holds. */
+export function describeStoreUrl(url: string): string {
+  if (url.startsWith(SQLITE_PREFIX)) return url;
+  try {
+    const parsed = new URL(url);
+    return `${parsed.protocol}//${parsed.host}${parsed.pathname}`;
+  } catch {
+    return "postgres";
+  }
+}

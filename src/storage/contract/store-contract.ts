@@ -11,6 +11,7 @@ import { describeNestingRefusals } from "./describe-nesting-refusals.js";
 import { describePagination } from "./describe-pagination.js";
 import { describeRecoveryCodes } from "./describe-recovery-codes.js";
 import { describeRoundTrips } from "./describe-round-trips.js";
+import { describeSealedSecrets } from "./describe-sealed-secrets.js";
 import { describeSigningKeys } from "./describe-signing-keys.js";
 import { describeTenantIsolation } from "./describe-tenant-isolation.js";
 import { describeTransactions } from "./describe-transactions.js";
@@ -69,6 +70,7 @@ export function describeStoreContract(
     describeAuthenticators(context);
     describeRecoveryCodes(context);
     describeSigningKeys(context);
+    describeSealedSecrets(context);
     describeVerificationThrottles(context);
     describeWebAuthn(context);
     describeFlows(context);

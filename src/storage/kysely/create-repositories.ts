@@ -16,6 +16,7 @@ import { createPolicyRepository } from "./policy-repository.js";
 import { createPrincipalRepository } from "./principal-repository.js";
 import { createReceiptRepository } from "./receipt-repository.js";
 import { createRecoveryCodeRepository } from "./recovery-code-repository.js";
+import { createSealedSecretRepository } from "./sealed-secret-repository.js";
 import { createSigningKeyRepository } from "./signing-key-repository.js";
 import { createTenantRepository } from "./tenant-repository.js";
 import { createVerificationThrottleRepository } from "./verification-throttle-repository.js";
@@ -61,6 +62,7 @@ export function createRepositories(
     authenticators: createAuthenticatorRepository(db),
     recoveryCodes: createRecoveryCodeRepository(db),
     signingKeys: createSigningKeyRepository(db),
+    sealedSecrets: createSealedSecretRepository(db),
     verificationThrottles: createVerificationThrottleRepository(db),
     webauthnCredentials: createWebAuthnCredentialRepository(db),
     webauthnChallenges: createWebAuthnChallengeRepository(db),
