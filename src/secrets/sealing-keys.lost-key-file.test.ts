@@ -21,6 +21,7 @@ import { createProgram } from "../cli/program.js";
 import { openApplication } from "../main.js";
 import { createAesGcmSealer } from "./aes-gcm-sealer.js";
 import { keyFromFile } from "./sealing-keys.js";
+import { beginTotpEnrolment, storePendingOidcSignIn } from "./test-support/sealed-values.js";
 
 const exemptions = DEFAULT_SETTINGS.exemptions;
 
@@ -64,17 +65,7 @@ async function storeWithSigningKey() {
 async function storeWithTotpSecret() {
   const store = freshStore();
   const opened = await openApplication({ db: store.db, exemptions });
-  const { secret } = await opened.bootstrap({ name: "admin" });
-  const admin = await opened.app.authenticate(secret);
-  await opened.app.tenants.create(admin, { id: "acme", name: "Acme" });
-  await opened.app.principals.upsert(admin, "acme", "alice", { population: "direct" });
-  const { secret: serviceKey } = await opened.app.apiKeys.create(admin, {
-    name: "backend",
-    roles: ["platform_service"],
-    tenants: ["acme"],
-  });
-  const service = await opened.app.authenticate(serviceKey);
-  await opened.app.authenticators.beginTotp(service, "acme", "alice", {});
+  await beginTotpEnrolment(opened);
   await opened.close();
   return store;
 }
@@ -86,23 +77,7 @@ async function storeWithTotpSecret() {
 async function storeWithPendingSignIn() {
   const store = freshStore();
   const opened = await openApplication({ db: store.db, exemptions });
-  const sealer = createAesGcmSealer([keyFromFile(store.keyFile)]);
-  const now = Date.now();
-  await opened.store.transaction((r) =>
-    r.federationRequests.insert({
-      id: "fed_pending",
-      tenant: "acme",
-      idp: "okta",
-      protocol: "oidc",
-      nonce: "n-0S6_WzA2Mj",
-      sealedCodeVerifier: sealer.seal("a-pkce-code-verifier", "federation:fed_pending"),
-      returnTo: "https://app.acme.example/signed-in",
-      requested: [],
-      forceAuthn: false,
-      createdAt: new Date(now).toISOString(),
-      expiresAt: new Date(now + 600_000).toISOString(),
-    }),
-  );
+  await storePendingOidcSignIn(opened, createAesGcmSealer([keyFromFile(store.keyFile)]));
   await opened.close();
   return store;
 }

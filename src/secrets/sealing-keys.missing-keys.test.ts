@@ -16,11 +16,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { DEFAULT_SETTINGS } from "../app/context.js";
-import { clientSecretContext, codeVerifierContext } from "../app/federation/endpoints.js";
-import type { IdpRecord } from "../app/records.js";
+import { clientSecretContext } from "../app/federation/endpoints.js";
 import { createProgram } from "../cli/program.js";
-import { DEFAULT_IDP_ASSURANCE_MAPPING } from "../core/idp-assurance.js";
 import { openApplication, SealingKeysMissing, type OpenedApplication } from "../main.js";
+import { oidcIdp } from "../storage/contract/fixtures.js";
 import {
   createTestDatabase,
   findUnreachableReason,
@@ -28,6 +27,7 @@ import {
 } from "../storage/postgres/test-support/test-database.js";
 import { createAesGcmSealer } from "./aes-gcm-sealer.js";
 import { decodeKeys } from "./sealing-keys.js";
+import { beginTotpEnrolment, storePendingOidcSignIn } from "./test-support/sealed-values.js";
 
 const exemptions = DEFAULT_SETTINGS.exemptions;
 const key = (id: string) => ({ id, key: randomBytes(32).toString("base64") });
@@ -96,60 +96,15 @@ const refusalOf = (opening: Promise<OpenedApplication>): Promise<unknown> =>
 async function storeSealedWithK1(db: string): Promise<{ pendingSignIn: string }> {
   const opened = await openApplication({ db, exemptions, encryptionKeys: [K1] });
   try {
-    const { secret } = await opened.bootstrap({ name: "admin" });
-    const admin = await opened.app.authenticate(secret);
-    await opened.app.tenants.create(admin, { id: "acme", name: "Acme" });
-    await opened.app.principals.upsert(admin, "acme", "alice", { population: "direct" });
-    const { secret: serviceKey } = await opened.app.apiKeys.create(admin, {
-      name: "backend",
-      roles: ["platform_service"],
-      tenants: ["acme"],
-    });
-    const service = await opened.app.authenticate(serviceKey);
-    await opened.app.authenticators.beginTotp(service, "acme", "alice", {});
+    await beginTotpEnrolment(opened);
     await opened.app.assurance.jwks();
-
     const sealer = createAesGcmSealer(decodeKeys([K1]));
-    const now = new Date();
-    const idp: IdpRecord = {
-      tenant: "acme",
-      id: "okta",
-      protocol: "oidc",
-      oidc: {
-        issuer: "https://acme.okta.example",
-        clientId: "tenant-mfa",
-        sealedClientSecret: sealer.seal("client-secret", clientSecretContext("acme", "okta")),
-        scopes: ["openid"],
-        idTokenAlgorithms: ["RS256"],
-        subjectClaim: "sub",
-      },
-      request: { mfa: ["https://refeds.org/profile/mfa"], phishingResistant: [] },
-      mapping: DEFAULT_IDP_ASSURANCE_MAPPING,
-      clockSkewSeconds: 120,
-      maxAuthenticationAgeSeconds: 86400,
-      version: 1,
-      createdAt: now.toISOString(),
-      updatedAt: now.toISOString(),
-      updatedBy: "key_admin",
-    };
-    const pendingSignIn = "fed_pending";
-    await opened.store.transaction(async (r) => {
-      await r.idps.put(idp);
-      await r.federationRequests.insert({
-        id: pendingSignIn,
-        tenant: "acme",
-        idp: "okta",
-        protocol: "oidc",
-        nonce: "n-0S6_WzA2Mj",
-        sealedCodeVerifier: sealer.seal("verifier", codeVerifierContext(pendingSignIn)),
-        returnTo: "https://app.acme.example/signed-in",
-        requested: [],
-        forceAuthn: false,
-        createdAt: now.toISOString(),
-        expiresAt: new Date(now.getTime() + 600_000).toISOString(),
-      });
-    });
-    return { pendingSignIn };
+    const secret = sealer.seal("client-secret", clientSecretContext("acme", "okta"));
+    await opened.store.transaction((r) =>
+      r.idps.put(oidcIdp("acme", "okta", secret, new Date().toISOString())),
+    );
+    await storePendingOidcSignIn(opened, sealer, "fed_pending");
+    return { pendingSignIn: "fed_pending" };
   } finally {
     await opened.close();
   }

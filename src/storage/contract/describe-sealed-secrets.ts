@@ -3,11 +3,9 @@ import type { SealedKeyCount } from "../../app/ports.js";
 import type {
   AuthenticatorRecord,
   FederationRequestRecord,
-  IdpRecord,
   SigningKeyRecord,
 } from "../../app/records.js";
-import { DEFAULT_IDP_ASSURANCE_MAPPING } from "../../core/idp-assurance.js";
-import { addTenant, at, DAY, uniqueId } from "./fixtures.js";
+import { addTenant, at, DAY, oidcIdp, uniqueId } from "./fixtures.js";
 import type { ContractContext } from "./store-harness.js";
 
 /** A value sealed with key `id`, as the sealer writes one. */
@@ -25,30 +23,6 @@ function totp(tenant: string, sealedSecret: string): AuthenticatorRecord {
     totp: { algorithm: "SHA1", digits: 6, period: 30 },
     failedAttempts: 0,
     createdAt: at(0),
-  };
-}
-
-function oidcIdp(tenant: string, id: string, sealedClientSecret: string): IdpRecord {
-  return {
-    tenant,
-    id,
-    protocol: "oidc",
-    oidc: {
-      issuer: `https://idp.example/${id}`,
-      clientId: "tenant-mfa",
-      sealedClientSecret,
-      scopes: ["openid"],
-      idTokenAlgorithms: ["RS256"],
-      subjectClaim: "sub",
-    },
-    request: { mfa: ["https://refeds.org/profile/mfa"], phishingResistant: [] },
-    mapping: DEFAULT_IDP_ASSURANCE_MAPPING,
-    clockSkewSeconds: 120,
-    maxAuthenticationAgeSeconds: 86400,
-    version: 1,
-    createdAt: at(0),
-    updatedAt: at(0),
-    updatedBy: "key_admin",
   };
 }
 

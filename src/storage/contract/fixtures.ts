@@ -4,6 +4,7 @@ import type {
   ApiKeyRecord,
   AuditEvent,
   ExemptionRecord,
+  IdpRecord,
   MandateVersionRecord,
   PolicyVersionRecord,
   PrincipalRecord,
@@ -11,6 +12,7 @@ import type {
   TenantRecord,
 } from "../../app/records.js";
 import { evaluate } from "../../core/evaluate.js";
+import { DEFAULT_IDP_ASSURANCE_MAPPING } from "../../core/idp-assurance.js";
 
 // The suite shares one database across tests, so every id carries a run-unique part and tests
 // never see each other's rows unless they look at store-wide lists.
@@ -37,6 +39,36 @@ export async function addTenant(store: Store, prefix = "tenant"): Promise<string
   const id = uniqueId(prefix);
   await store.transaction(({ tenants }) => tenants.insert(tenantRecord(id)));
   return id;
+}
+
+/** An OpenID Connect IdP registration (version 1) whose client secret is `sealedClientSecret`. */
+export function oidcIdp(
+  tenant: string,
+  id: string,
+  sealedClientSecret: string,
+  registeredAt = at(0),
+): IdpRecord {
+  return {
+    tenant,
+    id,
+    protocol: "oidc",
+    oidc: {
+      issuer: `https://idp.example/${id}`,
+      clientId: "tenant-mfa",
+      sealedClientSecret,
+      scopes: ["openid"],
+      idTokenAlgorithms: ["RS256"],
+      subjectClaim: "sub",
+    },
+    request: { mfa: ["https://refeds.org/profile/mfa"], phishingResistant: [] },
+    mapping: DEFAULT_IDP_ASSURANCE_MAPPING,
+    clockSkewSeconds: 120,
+    maxAuthenticationAgeSeconds: 86400,
+    version: 1,
+    createdAt: registeredAt,
+    updatedAt: registeredAt,
+    updatedBy: "key_admin",
+  };
 }
 
 export function tenantRecord(id: string): TenantRecord {
