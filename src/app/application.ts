@@ -775,9 +775,13 @@ export interface Application {
   };
 
   readonly audit: {
+    /**
+     * A page of one chain's events, in order: tenant `tenant`'s (its auditors and
+     * administrators), or with `null` the platform's (platform administrators).
+     */
     list(
       caller: Caller,
-      tenant: string,
+      tenant: string | null,
       filter: AuditFilter,
       page: PageRequest,
     ): Promise<Page<AuditEvent>>;

@@ -782,6 +782,22 @@ const platformRoutes: RouteCase[] = [
     prepare: () => ({ url: "/v1/tenants?limit=50" }),
   },
   {
+    // The platform chain names every tenant and every key: no tenant-scoped role reads it.
+    method: "GET",
+    path: "/v1/platform/audit",
+    allowed: PLATFORM_ADMIN,
+    success: 200,
+    prepare: () => ({ url: "/v1/platform/audit?limit=20" }),
+  },
+  {
+    method: "GET",
+    path: "/v1/platform/audit",
+    title: "/v1/platform/audit?format=jsonl",
+    allowed: PLATFORM_ADMIN,
+    success: 200,
+    prepare: () => ({ url: "/v1/platform/audit?format=jsonl" }),
+  },
+  {
     method: "GET",
     path: "/v1/audit/verify",
     title: "/v1/audit/verify (every chain)",

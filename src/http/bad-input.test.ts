@@ -243,10 +243,10 @@ describe("bad paths, methods, headers and queries", () => {
       const response = await t.call("GET", `/v1/tenants?${query}`, { key: t.adminKey });
       expectProblem(response, 400, "request.invalid");
     }
-    const after = await t.call("GET", "/v1/tenants/acme/audit?after=yesterday", {
-      key: t.adminKey,
-    });
-    expectProblem(after, 400, "request.invalid");
+    for (const chain of ["/v1/tenants/acme/audit", "/v1/platform/audit"]) {
+      const after = await t.call("GET", `${chain}?after=yesterday`, { key: t.adminKey });
+      expectProblem(after, 400, "request.invalid");
+    }
   });
 
   it("refuses an If-Match that is not a version", async () => {

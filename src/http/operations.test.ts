@@ -78,6 +78,7 @@ const CONTRACT = [
   "GET /v1/platform/mandates/{id}",
   "PUT /v1/platform/mandates/{id}",
   "POST /v1/platform/mandates/{id}/retire",
+  "GET /v1/platform/audit",
   "POST /v1/api-keys",
   "GET /v1/api-keys",
   "DELETE /v1/api-keys/{id}",

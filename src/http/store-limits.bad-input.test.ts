@@ -49,13 +49,16 @@ for (const { name, skip, open } of stores) {
       };
       const get = (url: string) => t.call("GET", url, { key: t.adminKey });
 
-      it("refuses an audit cursor past 2^31 - 1, and pages from 2^31 - 1 itself", async () => {
-        expectInvalid(await get("/v1/tenants/acme/audit?after=2147483648"));
-        expectInvalid(await get("/v1/tenants/acme/audit?after=3000000000"));
-        const last = await get("/v1/tenants/acme/audit?after=2147483647");
-        expect(last.statusCode, last.body).toBe(200);
-        expect(last.json<{ items: unknown[] }>().items).toEqual([]);
-      });
+      it.each([["/v1/tenants/acme/audit"], ["/v1/platform/audit"]])(
+        "refuses an audit cursor past 2^31 - 1, and pages from 2^31 - 1 itself (%s)",
+        async (chain) => {
+          expectInvalid(await get(`${chain}?after=2147483648`));
+          expectInvalid(await get(`${chain}?after=3000000000`));
+          const last = await get(`${chain}?after=2147483647`);
+          expect(last.statusCode, last.body).toBe(200);
+          expect(last.json<{ items: unknown[] }>().items).toEqual([]);
+        },
+      );
 
       it("refuses a policy history cursor past 2^31 - 1, and pages from 2^31 - 1 itself", async () => {
         expectInvalid(await get("/v1/tenants/acme/policy/history?after=2147483648"));
@@ -135,6 +138,7 @@ for (const { name, skip, open } of stores) {
 
       it("refuses a NUL in a query string or a path segment", async () => {
         expectInvalid(await get("/v1/tenants/acme/audit?type=policy%00"));
+        expectInvalid(await get("/v1/platform/audit?type=mandate%00"));
         expectInvalid(await get("/v1/tenants?after=a%00b"));
         expectInvalid(await get("/v1/tenants/ac%00me/policy"));
         expectInvalid(await get("/v1/decisions/dec%00"));

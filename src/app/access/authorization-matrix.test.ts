@@ -216,6 +216,16 @@ const platformOperations: Operation[] = [
     allowed: ["platform_admin"],
     run: (c) => h.app.audit.verify(c, {}),
   },
+  {
+    name: "audit.list (platform)",
+    allowed: ["platform_admin"],
+    run: (c) => h.app.audit.list(c, null, {}, {}),
+  },
+  {
+    name: "audit.checkpoint (platform)",
+    allowed: ["platform_admin"],
+    run: (c) => h.app.audit.checkpoint(c, {}),
+  },
 ];
 
 /** The code an operation failed with, or `ok`. Business failures after authorisation count as ok. */

@@ -31,6 +31,11 @@ export const PERMISSIONS = {
   "receipt.read": ["platform_admin", "tenant_admin", "tenant_auditor"],
   "audit.read": ["platform_admin", "tenant_admin", "tenant_auditor"],
   "audit.verify_all": ["platform_admin"],
+  // The platform chain (mandates, tenants' creation, API keys, signing keys) names every tenant
+  // and every key's holder and tenants: a tenant-scoped role reading it would learn what its
+  // 404s keep from it (invariant 5). A tenant's auditor gets it from a platform administrator,
+  // export and checkpoint, and checks both without the service.
+  "audit.read_platform": ["platform_admin"],
   "authenticator.read": ["platform_admin", "tenant_admin", "platform_service"],
   "authenticator.enrol": ["platform_service"],
   "authenticator.verify": ["platform_service"],

@@ -182,7 +182,8 @@ export function auditUseCases(
 ): Application["audit"] {
   return {
     async list(caller, tenant, filter, page) {
-      authorize(caller, "audit.read", tenant);
+      if (tenant === null) authorize(caller, "audit.read_platform");
+      else authorize(caller, "audit.read", tenant);
       const afterSeq = page.after === undefined ? 0 : Number(page.after);
       if (!Number.isInteger(afterSeq) || afterSeq < 0) {
         throw new AppError("request.invalid", "after must be an audit sequence number.");
@@ -190,7 +191,7 @@ export function auditUseCases(
       const limit = pageLimit(page.limit);
       const window = { ...filter, ...utcTime("from", filter.from), ...utcTime("to", filter.to) };
       const items = await transact(context, async (r) => {
-        await requireTenant(r, tenant);
+        if (tenant !== null) await requireTenant(r, tenant);
         return r.audit.read(chainOf(tenant), { afterSeq, limit, filter: window });
       });
       const last = items.at(-1);
@@ -342,7 +343,7 @@ export function auditUseCases(
     async checkpoint(caller, scope) {
       const { tenant } = scope;
       if (tenant === undefined) {
-        authorize(caller, "audit.verify_all");
+        authorize(caller, "audit.read_platform");
         return checkpoints.sign(chainOf(null));
       }
       authorize(caller, "audit.read", tenant);

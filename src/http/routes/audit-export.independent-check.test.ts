@@ -3,7 +3,8 @@
  * verify the chain and the receipts "without trusting the operator", so what they need to do so
  * is documented (README, "Audit evidence") and enough: this test follows that text, with its own
  * code (not the service's), over what the API hands an auditor: the JSON Lines export, a signed
- * checkpoint with its key, and the receipts.
+ * checkpoint with its key, and the receipts. The same for the platform chain, whose mandates bind
+ * every tenant: checked only by the server's own verify, they would rest on the operator's word.
  */
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -41,6 +42,85 @@ function sortedJson(value: unknown): string {
 const sha256 = (text: string) => createHash("sha256").update(text, "utf8").digest("hex");
 
 type Exported = Record<string, unknown> & { seq: number; hash: string; prevHash: string };
+
+/** An event's hash, recomputed from the members the README names. */
+function recomputedHash(event: Exported): string {
+  return sha256(sortedJson(Object.fromEntries(documentedMembers().map((m) => [m, event[m]]))));
+}
+
+/**
+ * The auditor's own check of an export, as the README describes a chain: the first thing wrong,
+ * or nothing. Every event holds the members the README names and its hash; `seq` runs 1, 2, 3…
+ * without a gap; the first `prevHash` is 64 zeros and each later one the hash before; each hash
+ * is the SHA-256 of the sorted JSON of the other members.
+ */
+function firstProblem(events: readonly Exported[]): string | undefined {
+  const members = [...documentedMembers(), "hash"].sort();
+  for (const [i, event] of events.entries()) {
+    const where = `event ${String(i + 1)}`;
+    if (Object.keys(event).sort().join() !== members.join()) return `${where}: members`;
+    if (event.seq !== i + 1) return `${where}: seq ${String(event.seq)}`;
+    if (event.prevHash !== (i === 0 ? "0".repeat(64) : events[i - 1]?.hash)) {
+      return `${where}: prevHash`;
+    }
+    if (recomputedHash(event) !== event.hash) return `${where}: hash`;
+  }
+  return undefined;
+}
+
+/** Parses a JSON Lines export. */
+const parseLines = (body: string): Exported[] =>
+  body
+    .trimEnd()
+    .split("\n")
+    .map((line) => JSON.parse(line) as Exported);
+
+interface Taken {
+  checkpoint: string;
+  key: JWK & { alg: string };
+}
+
+/**
+ * Checks a checkpoint with jose and the key kept beside it, as the README says (its `typ` too);
+ * returns what it states.
+ */
+async function openCheckpoint(taken: Taken): Promise<{ chain: string; seq: number; hash: string }> {
+  const { payload, protectedHeader } = await compactVerify(
+    taken.checkpoint,
+    await importJWK(taken.key, taken.key.alg),
+  );
+  expect(protectedHeader.typ).toBe("tenant-mfa-audit-checkpoint+jwt");
+  return JSON.parse(new TextDecoder().decode(payload)) as {
+    chain: string;
+    seq: number;
+    hash: string;
+  };
+}
+
+/** Whether an export still holds the event a checkpoint names, with the hash it states. */
+const holds = (events: readonly Exported[], claims: { seq: number; hash: string }) =>
+  events.find((e) => e.seq === claims.seq)?.hash === claims.hash;
+
+/**
+ * `events` rewritten from the event at `seq` on, each hash and `prevHash` recomputed after the
+ * change: what someone who can write the store leaves, and which links up.
+ */
+function rewritten(
+  events: readonly Exported[],
+  seq: number,
+  edit: (event: Exported) => Exported,
+): Exported[] {
+  const out: Exported[] = [];
+  for (const event of events) {
+    const changed = event.seq === seq ? edit(structuredClone(event)) : { ...event };
+    if (event.seq >= seq) {
+      changed.prevHash = out.at(-1)?.hash ?? "0".repeat(64);
+      changed.hash = recomputedHash(changed);
+    }
+    out.push(changed);
+  }
+  return out;
+}
 
 let t: TestServer;
 let auditor: string;
@@ -98,12 +178,29 @@ beforeAll(async () => {
       },
     });
   }
+  // The mandates that bind every tenant, in the platform chain: made, tightened, retired.
+  const mandate = { title: "Uplift", scope: { tenants: "all" }, require: { minAal: 2 } };
+  await t.call("POST", "/v1/platform/mandates", {
+    key: admin,
+    body: { id: "uplift", mandate: { ...mandate, exemptible: true }, rationale: "Phishing «wave»" },
+  });
+  await t.call("PUT", "/v1/platform/mandates/uplift", {
+    key: admin,
+    headers: { "if-match": '"1"' },
+    body: { mandate: { ...mandate, exemptible: false }, rationale: "No exemptions" },
+  });
+  await t.call("POST", "/v1/platform/mandates", {
+    key: admin,
+    body: { id: "passkeys", mandate: { ...mandate, exemptible: true }, rationale: "Trial" },
+  });
+  await t.call("POST", "/v1/platform/mandates/passkeys/retire", {
+    key: admin,
+    headers: { "if-match": '"1"' },
+    body: { rationale: "Trial over" },
+  });
   auditor = await t.key(["tenant_auditor"], ["acme"]);
   const response = await t.call("GET", "/v1/tenants/acme/audit?format=jsonl", { key: auditor });
-  exported = response.body
-    .trimEnd()
-    .split("\n")
-    .map((line) => JSON.parse(line) as Exported);
+  exported = parseLines(response.body);
 });
 afterAll(() => t.close());
 
@@ -114,9 +211,9 @@ describe("an auditor checks the export with the README alone", () => {
     for (const event of exported) {
       // The README names every member but the hash itself.
       expect(Object.keys(event).sort()).toEqual([...members, "hash"].sort());
-      const hashed = Object.fromEntries(members.map((m) => [m, event[m]]));
-      expect(sha256(sortedJson(hashed)), `event ${String(event.seq)}`).toBe(event.hash);
+      expect(recomputedHash(event), `event ${String(event.seq)}`).toBe(event.hash);
     }
+    expect(firstProblem(exported)).toBeUndefined();
   });
 
   it("links the events as the README says", () => {
@@ -131,17 +228,10 @@ describe("an auditor checks the export with the README alone", () => {
   });
 
   it("checks a signed checkpoint against the export with any JOSE library and the key kept with it", async () => {
-    const taken = (await t.call("GET", "/v1/audit/checkpoint?tenant=acme", { key: auditor })).json<{
-      checkpoint: string;
-      key: JWK & { alg: string };
-    }>();
-    const { payload, protectedHeader } = await compactVerify(
-      taken.checkpoint,
-      await importJWK(taken.key, taken.key.alg),
-    );
-    expect(protectedHeader.typ).toBe("tenant-mfa-audit-checkpoint+jwt");
-    const claims = JSON.parse(new TextDecoder().decode(payload)) as { seq: number; hash: string };
-    expect(exported.find((e) => e.seq === claims.seq)?.hash).toBe(claims.hash);
+    const taken = await t.call("GET", "/v1/audit/checkpoint?tenant=acme", { key: auditor });
+    const claims = await openCheckpoint(taken.json<Taken>());
+    expect(claims.chain).toBe("tenant:acme");
+    expect(holds(exported, claims)).toBe(true);
   });
 
   it("recomputes each receipt's digest as the README describes it, from the receipt served", async () => {
@@ -165,5 +255,69 @@ describe("an auditor checks the export with the README alone", () => {
         payload.receipt,
       );
     }
+  });
+});
+
+describe("an auditor checks the platform chain's export with the README alone", () => {
+  let platform: Exported[];
+  let claims: { chain: string; seq: number; hash: string };
+
+  beforeAll(async () => {
+    for (const asked of ["`GET /v1/platform/audit`", "without `tenant`"]) {
+      expect(readme.includes(asked), `README says how to ask: ${asked}`).toBe(true);
+    }
+    // The checkpoint first, then the export: the export covers the event it names.
+    const taken = await t.call("GET", "/v1/audit/checkpoint", { key: t.adminKey });
+    expect(taken.statusCode, taken.body).toBe(200);
+    claims = await openCheckpoint(taken.json<Taken>());
+    const response = await t.call("GET", "/v1/platform/audit?format=jsonl", { key: t.adminKey });
+    expect(response.headers["content-type"]).toMatch(/^application\/x-ndjson/);
+    platform = parseLines(response.body);
+  });
+
+  it("recomputes every hash and link, and finds the mandates that bind every tenant", () => {
+    expect(firstProblem(platform)).toBeUndefined();
+    expect(platform.every((e) => e["chain"] === "platform" && e["tenant"] === null)).toBe(true);
+    expect(platform.map((e) => e["type"])).toEqual(
+      expect.arrayContaining([
+        "tenant.created",
+        "mandate.created",
+        "mandate.updated",
+        "mandate.retired",
+      ]),
+    );
+    const uplift = platform.filter((e) => (e["payload"] as { id?: string }).id === "uplift");
+    expect(uplift.map((e) => e["payload"])).toMatchObject([
+      { version: 1, mandate: { exemptible: true, require: { minAal: 2 } } },
+      { version: 2, mandate: { exemptible: false }, rationale: "No exemptions" },
+    ]);
+  });
+
+  it("checks a signed checkpoint of the platform chain against the export", () => {
+    expect(claims.chain).toBe("platform");
+    expect(holds(platform, claims)).toBe(true);
+  });
+
+  it("catches a tampered export: an edited, a deleted or a rewritten mandate", () => {
+    const updated = platform.find((e) => e["type"] === "mandate.updated");
+    if (updated === undefined) throw new Error("no mandate.updated event");
+    const loosen = (event: Exported): Exported => {
+      (event["payload"] as { mandate: { exemptible: boolean } }).mandate.exemptible = true;
+      return event;
+    };
+    // Edited in place: its hash no longer matches.
+    const edited = platform.map((e) => (e.seq === updated.seq ? loosen(structuredClone(e)) : e));
+    expect(firstProblem(edited)).toBe(`event ${String(updated.seq)}: hash`);
+    // Deleted: the sequence has a gap.
+    const deleted = platform.filter((e) => e.seq !== updated.seq);
+    expect(firstProblem(deleted)).toBe(
+      `event ${String(updated.seq)}: seq ${String(updated.seq + 1)}`,
+    );
+    // Rewritten, every hash after it recomputed: the chain links up, and only the checkpoint
+    // taken before tells, as the README says.
+    const recomputed = rewritten(platform, updated.seq, loosen);
+    expect(firstProblem(recomputed)).toBeUndefined();
+    expect(updated.seq).toBeLessThanOrEqual(claims.seq);
+    expect(holds(recomputed, claims)).toBe(false);
   });
 });

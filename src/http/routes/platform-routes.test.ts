@@ -250,3 +250,77 @@ describe("tenants", () => {
     expect(list.json<{ items: { id: string }[] }>().items.map((x) => x.id)).toEqual(["acme"]);
   });
 });
+
+describe("the platform chain", () => {
+  type Event = { seq: number; chain: string; tenant: string | null; type: string; at: string };
+  const platformAudit = (query: string, key = t.adminKey, headers: Record<string, string> = {}) =>
+    t.call("GET", `/v1/platform/audit${query}`, { key, headers });
+
+  it("pages through the platform chain with cursor and type filters, as the tenant route does", async () => {
+    const all = (await platformAudit("?limit=500")).json<{ items: Event[]; next: null }>();
+    expect(all.next).toBeNull();
+    expect(all.items.map((e) => e.seq)).toEqual(all.items.map((_, i) => i + 1));
+    expect(all.items.every((e) => e.chain === "platform" && e.tenant === null)).toBe(true);
+    // Bootstrap's key, then the tenants created above, then the mandates and keys of the tests.
+    expect(all.items[0]?.type).toBe("api_key.created");
+    expect(all.items.filter((e) => e.type === "tenant.created")).not.toHaveLength(0);
+
+    const first = (await platformAudit("?limit=2")).json<{ items: Event[]; next: string }>();
+    expect(first.items.map((e) => e.seq)).toEqual([1, 2]);
+    const second = (await platformAudit(`?limit=2&after=${first.next}`)).json<{ items: Event[] }>();
+    expect(second.items.map((e) => e.seq)).toEqual([3, 4]);
+
+    const mandates = (await platformAudit("?type=mandate.created")).json<{ items: Event[] }>();
+    expect(mandates.items.map((e) => e.type)).toEqual(
+      all.items.filter((e) => e.type === "mandate.created").map((e) => e.type),
+    );
+    expect(mandates.items).not.toHaveLength(0);
+
+    // A key made a minute later, found by a window given with an offset, and only it.
+    t.clock.advance(60);
+    await t.key(["tenant_auditor"], ["acme"]);
+    const since = new Date(t.clock.now().getTime() + 3600_000).toISOString().replace("Z", "+01:00");
+    const window = await platformAudit(`?from=${encodeURIComponent(since)}`);
+    expect(window.json<{ items: Event[] }>().items.map((e) => [e.seq, e.type])).toEqual([
+      [all.items.length + 1, "api_key.created"],
+    ]);
+    const before = await platformAudit(`?limit=500&to=${encodeURIComponent(since)}`);
+    expect(before.json<{ items: Event[] }>().items).toEqual(all.items);
+    const late = encodeURIComponent("9999-12-31T23:59:59-23:59");
+    const refused = await platformAudit(`?to=${late}`);
+    expect([refused.statusCode, refused.json<{ code: string }>().code]).toEqual([
+      400,
+      "request.invalid",
+    ]);
+  });
+
+  it("exports the whole platform chain as JSON Lines, by query or by Accept", async () => {
+    const count = (await platformAudit("?limit=500")).json<{ items: unknown[] }>().items.length;
+    for (const [query, headers] of [
+      ["?format=jsonl&limit=2", {}],
+      ["?limit=2", { accept: "application/x-ndjson" }],
+    ] as const) {
+      const response = await platformAudit(query, t.adminKey, headers);
+      expect(response.statusCode).toBe(200);
+      expect(response.headers["content-type"]).toMatch(/^application\/x-ndjson/);
+      const events = response.body
+        .trimEnd()
+        .split("\n")
+        .map((line) => JSON.parse(line) as Event);
+      expect(events.map((e) => e.seq)).toEqual(Array.from({ length: count }, (_, i) => i + 1));
+      expect(events.every((e) => e.chain === "platform")).toBe(true);
+    }
+  });
+
+  it("is for platform administrators only: it names every tenant and every key", async () => {
+    for (const key of [acmeAdmin, await t.key(["tenant_auditor"], ["acme"])]) {
+      for (const query of ["", "?format=jsonl"]) {
+        const refused = await platformAudit(query, key);
+        expect([refused.statusCode, refused.json<{ code: string }>().code]).toEqual([
+          403,
+          "auth.forbidden",
+        ]);
+      }
+    }
+  });
+});

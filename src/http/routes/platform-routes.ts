@@ -13,6 +13,7 @@ import {
 } from "../request-schemas.js";
 import { createdApiKey, mandateRecord, pages, tenantRecord } from "../response-schemas.js";
 import { listBody, pageRequest, segment, type ApiContext } from "./api-context.js";
+import { answerAuditEvents, auditEventsRoute } from "./audit-events.js";
 import { parseIfMatch } from "./tenant-routes.js";
 
 /** An API key as the API shows it: never its hash. */
@@ -33,7 +34,7 @@ function withEtag(
   return record;
 }
 
-/** Platform administration: mandates, API keys, tenants. */
+/** Platform administration: mandates, the platform chain, API keys, tenants. */
 export function registerPlatformRoutes(server: FastifyInstance, context: ApiContext): void {
   const { app, authenticate } = context;
 
@@ -122,6 +123,16 @@ export function registerPlatformRoutes(server: FastifyInstance, context: ApiCont
       const ifMatch = parseIfMatch(request.headers["if-match"]);
       return withEtag(reply, await app.mandates.retire(caller, params.id, { ...body, ifMatch }));
     },
+  });
+
+  addRoute(server, authenticate, {
+    ...auditEventsRoute,
+    url: "/v1/platform/audit",
+    summary:
+      "Read the platform chain: mandates and their versions, tenants' creation, API keys, signing keys (JSON pages, or JSON Lines export)",
+    description:
+      "Platform administrators only: the chain names every tenant and every API key. The same parameters and answers as `GET /v1/tenants/{tenant}/audit`; `GET /v1/audit/checkpoint` without `tenant` signs its head.",
+    handler: (route) => answerAuditEvents(app, null, route),
   });
 
   addRoute(server, authenticate, {

@@ -1,6 +1,5 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { FastifyInstance } from "fastify";
-import { Readable } from "node:stream";
 import type { Override } from "../../app/application.js";
 import { AppError } from "../../app/errors.js";
 import type { ExemptionFilter } from "../../app/ports.js";
@@ -8,7 +7,6 @@ import type { PolicyVersionRecord } from "../../app/records.js";
 import { addRoute } from "../add-route.js";
 import { InvalidRequest } from "../problem.js";
 import {
-  auditListQuery,
   auditCheckpointQuery,
   auditVerifyQuery,
   decisionRequestBody,
@@ -36,8 +34,8 @@ import {
   receiptRecord,
 } from "../response-schemas.js";
 import { listBody, pageRequest, segment, type ApiContext } from "./api-context.js";
+import { answerAuditEvents, auditEventsRoute } from "./audit-events.js";
 
-const JSON_LINES = "application/x-ndjson";
 const IF_MATCH = {
   name: "if-match",
   description: 'The version being replaced, e.g. `"3"` (`"0"` when the tenant has no policy yet).',
@@ -72,12 +70,6 @@ async function writePolicy(
   write: (ifMatch: number | undefined) => Promise<PolicyResult>,
 ) {
   return policyBody(reply, await write(parseIfMatch(request.headers["if-match"])));
-}
-
-function wantsJsonLines(request: FastifyRequest, format: "json" | "jsonl" | undefined): boolean {
-  if (format !== undefined) return format === "jsonl";
-  const accept = request.headers.accept ?? "";
-  return accept.split(",").some((part) => part.split(";")[0]?.trim().toLowerCase() === JSON_LINES);
 }
 
 /** A tenant's administration, decisions and audit. */
@@ -311,45 +303,11 @@ export function registerTenantRoutes(server: FastifyInstance, context: ApiContex
   });
 
   addRoute(server, authenticate, {
-    method: "GET",
+    ...auditEventsRoute,
     url: "/v1/tenants/:tenant/audit",
-    tag: "audit",
     summary: "Read the tenant's audit chain (JSON pages, or JSON Lines export)",
     params: tenantParams,
-    query: auditListQuery,
-    requestHeaders: [{ name: "accept", description: "`application/x-ndjson` exports JSON Lines." }],
-    success: {
-      status: 200,
-      description:
-        "A page of events; as JSON Lines (`?format=jsonl` or `Accept: application/x-ndjson`), every event from `after` on, one per line.",
-      schema: pages.audit,
-      alternatives: [JSON_LINES],
-    },
-    handler: async ({ params, query, caller, request, reply }) => {
-      const { after: _after, limit: _limit, format, ...filter } = query;
-      if (!wantsJsonLines(request, format)) {
-        return listBody(await app.audit.list(caller, params.tenant, filter, pageRequest(query)));
-      }
-      // The first page is read before answering, so that refusals are still problems.
-      const pageSize = query.limit ?? 500;
-      const first = await app.audit.list(caller, params.tenant, filter, {
-        ...pageRequest(query),
-        limit: pageSize,
-      });
-      async function* lines() {
-        let page = first;
-        for (;;) {
-          for (const event of page.items) yield `${JSON.stringify(event)}\n`;
-          if (page.next === undefined || page.items.length === 0) return;
-          page = await app.audit.list(caller, params.tenant, filter, {
-            after: page.next,
-            limit: pageSize,
-          });
-        }
-      }
-      reply.type(JSON_LINES);
-      return reply.send(Readable.from(lines()));
-    },
+    handler: (route) => answerAuditEvents(app, route.params.tenant, route),
   });
 
   addRoute(server, authenticate, {

@@ -1,0 +1,69 @@
+import type { FastifyRequest } from "fastify";
+import { Readable } from "node:stream";
+import type { Application } from "../../app/application.js";
+import type { RouteContext } from "../add-route.js";
+import { auditListQuery } from "../request-schemas.js";
+import { pages } from "../response-schemas.js";
+import { listBody, pageRequest } from "./api-context.js";
+
+const JSON_LINES = "application/x-ndjson";
+
+/**
+ * What every route that reads one audit chain shares, for checking and for the OpenAPI document:
+ * its query (`after`, `limit`, the `type`, `from` and `to` filters, `format`), the `Accept`
+ * header that asks for JSON Lines, and its answer.
+ */
+export const auditEventsRoute = {
+  method: "GET" as const,
+  tag: "audit",
+  query: auditListQuery,
+  requestHeaders: [{ name: "accept", description: "`application/x-ndjson` exports JSON Lines." }],
+  success: {
+    status: 200,
+    description:
+      "A page of events; as JSON Lines (`?format=jsonl` or `Accept: application/x-ndjson`), every event from `after` on, one per line.",
+    schema: pages.audit,
+    alternatives: [JSON_LINES],
+  },
+};
+
+function wantsJsonLines(request: FastifyRequest, format: "json" | "jsonl" | undefined): boolean {
+  if (format !== undefined) return format === "jsonl";
+  const accept = request.headers.accept ?? "";
+  return accept.split(",").some((part) => part.split(";")[0]?.trim().toLowerCase() === JSON_LINES);
+}
+
+/**
+ * Answers a request for the events of tenant `tenant`'s chain, or with `null` the platform's: a
+ * page of JSON, or as JSON Lines every event from `after` on, read page by page while it streams.
+ */
+export async function answerAuditEvents(
+  app: Application,
+  tenant: string | null,
+  context: Pick<
+    RouteContext<unknown, typeof auditListQuery, undefined>,
+    "query" | "caller" | "request" | "reply"
+  >,
+): Promise<unknown> {
+  const { query, caller, request, reply } = context;
+  const { after: _after, limit: _limit, format, ...filter } = query;
+  if (!wantsJsonLines(request, format)) {
+    return listBody(await app.audit.list(caller, tenant, filter, pageRequest(query)));
+  }
+  // The first page is read before answering, so that refusals are still problems.
+  const pageSize = query.limit ?? 500;
+  const first = await app.audit.list(caller, tenant, filter, {
+    ...pageRequest(query),
+    limit: pageSize,
+  });
+  async function* lines() {
+    let page = first;
+    for (;;) {
+      for (const event of page.items) yield `${JSON.stringify(event)}\n`;
+      if (page.next === undefined || page.items.length === 0) return;
+      page = await app.audit.list(caller, tenant, filter, { after: page.next, limit: pageSize });
+    }
+  }
+  reply.type(JSON_LINES);
+  return reply.send(Readable.from(lines()));
+}
