@@ -777,7 +777,9 @@ export interface Application {
   readonly audit: {
     /**
      * A page of one chain's events, in order: tenant `tenant`'s (its auditors and
-     * administrators), or with `null` the platform's (platform administrators).
+     * administrators), or with `null` the platform's (platform administrators). An event whose
+     * stored text is not JSON answers `audit.chain_damaged`: the chain was altered outside the
+     * service, and `verify` finds where.
      */
     list(
       caller: Caller,

@@ -110,7 +110,7 @@ const PROBLEM_DESCRIPTIONS: Readonly<Record<number, string>> = {
   423: "Too many failed attempts locked the authenticator or the principal (`totp.locked`, `webauthn.locked`, `recovery_code.locked`, `authenticator.locked`).",
   428: "`If-Match` is required (`policy.precondition_required`).",
   429: "Too many failed attempts: wait `Retry-After` seconds (`auth.rate_limited`, `authenticator.throttled`).",
-  500: "An internal error (`internal`).",
+  500: "An internal error (`internal`), or a stored record altered outside the service (`receipt.tampered`, `audit.chain_damaged`): retrying will not help; run `tenant-mfa audit verify`.",
   503: "The store cannot be reached (`store.unavailable`): try again after `Retry-After` seconds.",
 };
 
@@ -222,8 +222,9 @@ export function addRoute<
         reply,
       });
       // Awaiting a reply that the handler sent waits until it is sent: sending again would only
-      // log Fastify's FST_ERR_REP_ALREADY_SENT.
-      if (reply.sent) return reply;
+      // log Fastify's FST_ERR_REP_ALREADY_SENT. A stream that failed once its headers were out
+      // was cut short (its response destroyed, never ended): there is nothing left to send.
+      if (reply.sent || reply.raw.headersSent) return reply;
       return result === undefined ? reply.send() : result;
     },
   });

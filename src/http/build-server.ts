@@ -17,7 +17,13 @@ import { jsonSchema, PROBLEM_SCHEMA_ID, problemResponse } from "./add-route.js";
 import { createMetrics, type Metrics } from "./metrics.js";
 import type { HttpProblemCode } from "./error-statuses.js";
 import { MAX_JSON_DEPTH, nestsDeeperThan } from "./json-depth.js";
-import { HttpProblem, PROBLEM_MEDIA_TYPE, renderProblem, type Problem } from "./problem.js";
+import {
+  HttpProblem,
+  logProblem,
+  PROBLEM_MEDIA_TYPE,
+  renderProblem,
+  type Problem,
+} from "./problem.js";
 import {
   DEFAULT_RATE_LIMIT,
   limitUnauthenticatedRoutes,
@@ -357,17 +363,9 @@ export function buildServer(options: ServerOptions): FastifyInstance {
 }
 
 function sendProblem(request: FastifyRequest, reply: FastifyReply, error: unknown): void {
-  const { problem, headers, unexpected } = renderProblem(error, requestTarget(request.url).path);
-  if (unexpected) request.log.error({ err: error }, "unexpected error");
-  // Not the service failing but its store changed behind it: what an operator must be woken for.
-  else if (problem.code === "receipt.tampered")
-    request.log.error(
-      { code: problem.code },
-      "a stored decision receipt contradicts its audit event",
-    );
-  else if (problem.status >= 500)
-    request.log.warn({ err: error, code: problem.code }, problem.title);
-  else request.log.info({ code: problem.code, status: problem.status }, "request refused");
+  const rendered = renderProblem(error, requestTarget(request.url).path);
+  logProblem(request.log, error, rendered);
+  const { problem, headers } = rendered;
   void reply
     .code(problem.status)
     .headers(headers)

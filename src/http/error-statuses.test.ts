@@ -65,6 +65,7 @@ const EXPECTED: Record<ErrorCode, number> = {
   "flow.enrolment_not_allowed": 403,
   "secret.unavailable": 503,
   "receipt.tampered": 500,
+  "audit.chain_damaged": 500,
   "recovery_code.not_configured": 503,
   "recovery_code.malformed_code": 400,
   "recovery_code.wrong_code": 422,

@@ -1,3 +1,4 @@
+import type { FastifyBaseLogger } from "fastify";
 import { z } from "zod";
 import { AppError, ERROR_CODES } from "../app/errors.js";
 import {
@@ -178,6 +179,29 @@ export function renderProblem(error: unknown, instance: string | undefined): Ren
     return make("request.invalid", undefined);
   }
   return make("internal", undefined, {}, {}, true);
+}
+
+/** The problems that say the store was changed behind the service, with what to log of each. */
+const TAMPERING: Readonly<Partial<Record<ProblemCode, string>>> = {
+  "receipt.tampered": "a stored decision receipt contradicts its audit event",
+  "audit.chain_damaged": "a stored audit event cannot be read: its chain was altered",
+};
+
+/**
+ * Logs a problem answered (or, once an answer is under way, one that cut it short) at the level
+ * it deserves: a bug in full, tampering with the store and outages as such, a refusal as info.
+ */
+export function logProblem(
+  log: Pick<FastifyBaseLogger, "error" | "warn" | "info">,
+  error: unknown,
+  { problem, unexpected }: RenderedProblem,
+): void {
+  const tampering = TAMPERING[problem.code];
+  if (unexpected) log.error({ err: error }, "unexpected error");
+  // Not the service failing but its store changed behind it: what an operator must be woken for.
+  else if (tampering !== undefined) log.error({ code: problem.code }, tampering);
+  else if (problem.status >= 500) log.warn({ err: error, code: problem.code }, problem.title);
+  else log.info({ code: problem.code, status: problem.status }, "request refused");
 }
 
 /** RFC 6750 §3: a 401 tells the client which scheme to use. */

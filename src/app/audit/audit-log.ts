@@ -192,7 +192,19 @@ export function auditUseCases(
       const window = { ...filter, ...utcTime("from", filter.from), ...utcTime("to", filter.to) };
       const items = await transact(context, async (r) => {
         if (tenant !== null) await requireTenant(r, tenant);
-        return r.audit.read(chainOf(tenant), { afterSeq, limit, filter: window });
+        try {
+          return await r.audit.read(chainOf(tenant), { afterSeq, limit, filter: window });
+        } catch (error) {
+          if (!(error instanceof UnreadableRecord) || error.record.kind !== "audit_event") {
+            throw error;
+          }
+          // Not the store failing but the chain altered outside the service: an answer that said
+          // "try again" would have an exporter retry forever, and hide where to look.
+          throw new AppError(
+            "audit.chain_damaged",
+            `Event ${String(error.record.seq)} of ${error.record.chain} cannot be read (its stored text is not JSON): the chain was altered outside the service. Run \`tenant-mfa audit verify\`.`,
+          );
+        }
       });
       const last = items.at(-1);
       return items.length === limit && last !== undefined

@@ -2,6 +2,7 @@ import type { FastifyRequest } from "fastify";
 import { Readable } from "node:stream";
 import type { Application } from "../../app/application.js";
 import type { RouteContext } from "../add-route.js";
+import { logProblem, renderProblem } from "../problem.js";
 import { auditListQuery } from "../request-schemas.js";
 import { pages } from "../response-schemas.js";
 import { listBody, pageRequest } from "./api-context.js";
@@ -61,7 +62,14 @@ export async function answerAuditEvents(
     for (;;) {
       for (const event of page.items) yield `${JSON.stringify(event)}\n`;
       if (page.next === undefined || page.items.length === 0) return;
-      page = await app.audit.list(caller, tenant, filter, { after: page.next, limit: pageSize });
+      try {
+        page = await app.audit.list(caller, tenant, filter, { after: page.next, limit: pageSize });
+      } catch (error) {
+        // The answer is under way: it can only be cut short (the stream fails, and the client
+        // sees a transfer that never ended, never a complete export). The log says why.
+        logProblem(request.log, error, renderProblem(error, undefined));
+        throw error;
+      }
     }
   }
   reply.type(JSON_LINES);
