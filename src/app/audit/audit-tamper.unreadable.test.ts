@@ -1,9 +1,10 @@
 // Threat: someone with write access to the database overwrites an audit event's payload, or a
 // decision receipt's decision or input summary, with text that is not JSON. The store never
 // writes such text, so only tampering leaves it: `audit verify` must name the broken link, as
-// it does for any other edit, and the receipt must be refused as tampered. Reported as "the
-// store cannot be reached", the tampering would pass for an outage, and an auditor would retry
-// rather than look, learning neither that nor where the chain was changed.
+// it does for any other edit, listing the chain must say it is damaged, and the receipt must be
+// refused as tampered. Reported as "the store cannot be reached", the tampering would pass for
+// an outage, and an auditor would retry rather than look, learning neither that nor where the
+// chain was changed.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Caller } from "../application.js";
 import type { Harness } from "../test-support/harness.js";
@@ -67,6 +68,28 @@ const unreadableTests = (open: () => Promise<TamperedWorld>) => () => {
     const seq = await recordedSeq(first);
     await tamper([`UPDATE audit_events SET payload = '{"decision":' WHERE id = 'evt_${first}'`]);
     await expectBroken(seq, "hash_mismatch");
+  });
+
+  it("refuses to list a chain past an event whose payload is no longer JSON, as damaged, not as an outage", async () => {
+    const seq = await recordedSeq(first);
+    await tamper([
+      `UPDATE audit_events SET payload = 'not json' WHERE id = 'evt_${first}'`,
+      "UPDATE audit_events SET payload = 'not json' WHERE chain = 'platform' AND seq = 2",
+    ]);
+    const auditor = await h.caller(["tenant_auditor"], ["acme"]);
+    await expect(h.app.audit.list(auditor, "acme", {}, {})).rejects.toMatchObject({
+      code: "audit.chain_damaged",
+      message: expect.stringContaining(`Event ${String(seq)} of tenant:acme`) as unknown,
+    });
+    await expect(h.app.audit.list(h.admin, null, {}, {})).rejects.toMatchObject({
+      code: "audit.chain_damaged",
+      message: expect.stringContaining("Event 2 of platform") as unknown,
+    });
+    // The events before it are still listed.
+    const before = await h.app.audit.list(auditor, "acme", {}, { limit: seq - 1 });
+    expect(before.items.map((e) => e.seq)).toEqual(
+      Array.from({ length: seq - 1 }, (_, i) => i + 1),
+    );
   });
 
   it("finds the first of two events whose payloads are no longer JSON", async () => {
