@@ -38,7 +38,11 @@ export interface DecisionServices {
  */
 const inUtc = (text: string): string => toCanonicalTime(text) ?? text;
 
-/** What the receipt keeps of the inputs: methods, times and flags, never claims or secrets. */
+/**
+ * What the receipt keeps of the inputs: methods, times and flags, and an IdP's claims as verified;
+ * never a secret, nor the claims a caller attached to a platform event (the decision's
+ * `satisfiedBy` keeps those verbatim, as the caller's word).
+ */
 function summarise(request: DecisionRequest, population: Population): Record<string, unknown> {
   return {
     population,
