@@ -78,7 +78,8 @@ export interface OpenedApplication {
     force?: boolean;
   }): Promise<{ key: ApiKeyRecord; secret: string }>;
   /**
-   * Re-seals every TOTP secret with the first configured key (key rotation); throws
+   * Re-seals every sealed secret (TOTP secrets, OIDC client secrets, pending sign-ins' PKCE
+   * verifiers, signing keys) with the first configured key (key rotation); throws
    * `authenticator.not_configured` when no keys are configured.
    */
   resealSecrets(actor: string): Promise<ResealReport>;

@@ -259,6 +259,17 @@ export interface FederationRequestStore {
   consume(id: string, at: string): Promise<boolean>;
   /** Deletes requests that expired before `before`; returns how many. */
   purge(before: string): Promise<number>;
+  /**
+   * The requests still pending at `at` (neither consumed nor expired: the only ones whose PKCE
+   * verifier is ever opened), by tenant then id: what re-sealing goes through.
+   */
+  listPending(at: string): Promise<readonly FederationRequestRecord[]>;
+  /**
+   * Replaces the pending request's sealed PKCE verifier `from` with `to` (sealed under another
+   * key); returns false when the request is consumed or gone by now, or holds another sealed
+   * verifier. Nothing else of the request changes: a request consumed meanwhile stays consumed.
+   */
+  resealCodeVerifier(id: string, from: string, to: string): Promise<boolean>;
 }
 
 /** Verified SAML answers to direct sign-ins, held for the browser that started them. */

@@ -304,7 +304,7 @@ describe("tenant-mfa secrets reseal", () => {
     });
     expect([result.exitCode, result.stdout]).toEqual([
       0,
-      "Re-sealed 1 TOTP secret(s) and 0 IdP client secret(s) in 1 tenant(s), and 0 signing key(s).\n",
+      "Re-sealed 1 TOTP secret(s) and 0 IdP client secret(s) in 1 tenant(s), 0 PKCE verifier(s) of pending OIDC sign-ins, and 0 signing key(s).\n",
     ]);
 
     const after = await openApplication({ db, exemptions, encryptionKeys: [k2] });

@@ -473,7 +473,7 @@ export function createProgram(io: CliIo): Command {
     .description("Secrets at rest")
     .command("reseal")
     .description(
-      "Re-seal every sealed secret (TOTP secrets, OIDC client secrets, assurance-token signing keys) with the first of the configured encryption keys (key rotation)",
+      "Re-seal every sealed secret (TOTP secrets, OIDC client secrets, PKCE verifiers of pending OIDC sign-ins, assurance-token signing keys) with the first of the configured encryption keys (key rotation)",
     )
     .addOption(dbOption())
     .addOption(configOption())
@@ -481,7 +481,7 @@ export function createProgram(io: CliIo): Command {
       withApplication(options, async (opened) => {
         const report = await opened.resealSecrets(OPERATOR.id);
         out(
-          `Re-sealed ${String(report.totpSecrets)} TOTP secret(s) and ${String(report.idpClientSecrets)} IdP client secret(s) in ${String(report.tenants)} tenant(s), and ${String(report.signingKeys)} signing key(s).`,
+          `Re-sealed ${String(report.totpSecrets)} TOTP secret(s) and ${String(report.idpClientSecrets)} IdP client secret(s) in ${String(report.tenants)} tenant(s), ${String(report.pkceVerifiers)} PKCE verifier(s) of pending OIDC sign-ins, and ${String(report.signingKeys)} signing key(s).`,
         );
       }),
     );

@@ -43,7 +43,13 @@ describe("re-sealing secrets under a new key", () => {
       createAesGcmSealer([newKey, oldKey]),
       "cli:secrets reseal",
     );
-    expect(report).toEqual({ tenants: 3, totpSecrets: 4, idpClientSecrets: 0, signingKeys: 0 });
+    expect(report).toEqual({
+      tenants: 3,
+      totpSecrets: 4,
+      idpClientSecrets: 0,
+      pkceVerifiers: 0,
+      signingKeys: 0,
+    });
 
     const onlyNew = createAesGcmSealer([newKey]);
     for (const { tenant, id, secret } of enrolled) {
@@ -98,7 +104,13 @@ describe("re-sealing secrets under a new key", () => {
       createAesGcmSealer([newKey, oldKey]),
       "cli:secrets reseal",
     );
-    expect(report).toEqual({ tenants: 1, totpSecrets: 0, idpClientSecrets: 1, signingKeys: 0 });
+    expect(report).toEqual({
+      tenants: 1,
+      totpSecrets: 0,
+      idpClientSecrets: 1,
+      pkceVerifiers: 0,
+      signingKeys: 0,
+    });
 
     const record = await h.store.transaction(({ idps }) => idps.get("acme", "corp"));
     if (record?.protocol !== "oidc") throw new Error("the IdP is gone");
@@ -130,7 +142,13 @@ describe("re-sealing secrets under a new key", () => {
       createAesGcmSealer([newKey, oldKey]),
       "cli:secrets reseal",
     );
-    expect(report).toEqual({ tenants: 0, totpSecrets: 0, idpClientSecrets: 0, signingKeys: 2 });
+    expect(report).toEqual({
+      tenants: 0,
+      totpSecrets: 0,
+      idpClientSecrets: 0,
+      pkceVerifiers: 0,
+      signingKeys: 2,
+    });
 
     const keys = await h.store.read(({ signingKeys }) =>
       signingKeys.published(h.clock.now().toISOString()),

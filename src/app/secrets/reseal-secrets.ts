@@ -1,7 +1,7 @@
 import { privateKeyContext } from "../assurance/signing-keys.js";
 import { totpSecretContext } from "../authenticators/authenticators.js";
 import { recordAudit, transact, type Context } from "../context.js";
-import { clientSecretContext } from "../federation/endpoints.js";
+import { clientSecretContext, codeVerifierContext } from "../federation/endpoints.js";
 import type { Repositories, SecretSealer } from "../ports.js";
 import { openSealed } from "./open-sealed.js";
 
@@ -10,17 +10,20 @@ export interface ResealReport {
   readonly tenants: number;
   readonly totpSecrets: number;
   readonly idpClientSecrets: number;
+  /** The PKCE verifiers of the OIDC sign-ins under way (neither answered nor expired). */
+  readonly pkceVerifiers: number;
   /** Assurance-token signing keys: platform-wide, in no tenant. */
   readonly signingKeys: number;
 }
 
 /**
- * Re-seals every sealed secret (TOTP secrets, OIDC client secrets, the private keys of the
- * assurance-token signing keys) with `secrets`' current key: key rotation is to configure the new
- * key first, keep the old one to open with, run this, then drop the old key. One transaction per
- * tenant, and one for the signing keys (audited in the platform chain), with an audit event per
- * kind naming how many were re-sealed; the secrets never leave memory. A record changed
- * concurrently (compare-and-set) is left for the next run.
+ * Re-seals every sealed secret (TOTP secrets, OIDC client secrets, the PKCE verifiers of the OIDC
+ * sign-ins under way, the private keys of the assurance-token signing keys) with `secrets`'
+ * current key: key rotation is to configure the new key first, keep the old one to open with, run
+ * this, then drop the old key. One transaction per tenant, one per tenant with sign-ins under way,
+ * and one for the signing keys (audited in the platform chain), with an audit event per kind
+ * naming how many were re-sealed; the secrets never leave memory. A record changed concurrently
+ * (compare-and-set) is left for the next run; a sign-in answered meanwhile needs nothing more.
  */
 export async function resealSecrets(
   context: Context,
@@ -41,17 +44,8 @@ export async function resealSecrets(
       const counts = await transact(context, async (r) => {
         const totp = await resealTotp(r, tenant, reseal);
         const idp = await resealIdpClientSecrets(r, tenant, reseal, actor, context);
-        const audit = async (kind: string, count: number) => {
-          if (count === 0) return;
-          await recordAudit(context, r, {
-            tenant,
-            type: "secrets.resealed",
-            actor,
-            payload: { kind, count },
-          });
-        };
-        await audit("totp", totp);
-        await audit("idp_client_secret", idp);
+        await audited(context, r, tenant, actor, "totp", totp);
+        await audited(context, r, tenant, actor, "idp_client_secret", idp);
         return { totp, idp };
       });
       tenants += 1;
@@ -61,22 +55,71 @@ export async function resealSecrets(
     if (page.next === undefined) break;
     after = page.next;
   }
+  const pkceVerifiers = await resealPkceVerifiers(context, reseal, actor);
   const signingKeys = await transact(context, async (r) => {
     const count = await resealSigningKeys(r, reseal);
-    if (count > 0) {
-      await recordAudit(context, r, {
-        tenant: null,
-        type: "secrets.resealed",
-        actor,
-        payload: { kind: "signing_key", count },
-      });
-    }
+    await audited(context, r, null, actor, "signing_key", count);
     return count;
   });
-  return { tenants, totpSecrets, idpClientSecrets, signingKeys };
+  return { tenants, totpSecrets, idpClientSecrets, pkceVerifiers, signingKeys };
 }
 
 type Reseal = (sealed: string, where: string) => string;
+
+/** Records that `count` secrets of `kind` were re-sealed in `tenant`'s chain (null: the platform's). */
+async function audited(
+  context: Context,
+  r: Repositories,
+  tenant: string | null,
+  actor: string,
+  kind: string,
+  count: number,
+): Promise<void> {
+  if (count === 0) return;
+  await recordAudit(context, r, {
+    tenant,
+    type: "secrets.resealed",
+    actor,
+    payload: { kind, count },
+  });
+}
+
+/**
+ * The PKCE verifiers of the OIDC sign-ins pending now (no other is ever opened), one transaction
+ * per tenant holding any. Each is a compare-and-set on the request still pending and still
+ * holding the sealed value read: a sign-in answered (or purged) meanwhile is left as it is, never
+ * made pending again, and its callback opened the old value with the old key, still configured;
+ * one answered afterwards opens the new value.
+ */
+async function resealPkceVerifiers(
+  context: Context,
+  reseal: Reseal,
+  actor: string,
+): Promise<number> {
+  const pending = await transact(context, (r) =>
+    r.federationRequests.listPending(context.clock.now().toISOString()),
+  );
+  const byTenant = new Map<string, { id: string; sealed: string }[]>();
+  for (const { tenant, id, sealedCodeVerifier } of pending) {
+    if (sealedCodeVerifier === undefined) continue;
+    const requests = byTenant.get(tenant) ?? [];
+    requests.push({ id, sealed: sealedCodeVerifier });
+    byTenant.set(tenant, requests);
+  }
+  let done = 0;
+  for (const [tenant, requests] of byTenant) {
+    done += await transact(context, async (r) => {
+      let count = 0;
+      for (const { id, sealed } of requests) {
+        const resealed = reseal(sealed, codeVerifierContext(id));
+        if (await r.federationRequests.resealCodeVerifier(id, sealed, resealed)) count += 1;
+      }
+      await audited(context, r, tenant, actor, "pkce_verifier", count);
+      return count;
+    });
+  }
+  return done;
+}
 
 async function resealTotp(r: Repositories, tenant: string, reseal: Reseal): Promise<number> {
   let done = 0;

@@ -356,13 +356,11 @@ describe("one-time use of a callback", () => {
  */
 function forcingNonce(store: Store, forcedNonce: { value?: string }): Store {
   const requests = (r: Repositories): FederationRequestStore => ({
+    ...r.federationRequests,
     insert: (record) =>
       r.federationRequests.insert(
         forcedNonce.value === undefined ? record : { ...record, nonce: forcedNonce.value },
       ),
-    get: (id) => r.federationRequests.get(id),
-    consume: (id, at) => r.federationRequests.consume(id, at),
-    purge: (before) => r.federationRequests.purge(before),
   });
   const repositories = (r: Repositories): Repositories =>
     new Proxy(r, {

@@ -232,6 +232,101 @@ export function describeFederation({ store, harness }: ContractContext): void {
       ).toStrictEqual({ ...request, consumedAt: at(10) });
     });
 
+    // Key rotation re-seals the PKCE verifiers of the sign-ins under way. A sign-in answered
+    // meanwhile must stay answered (its callback replayed must not find it pending again), and a
+    // verifier sealed again meanwhile must not be overwritten with a stale one.
+    it("lists the pending requests, and re-seals a verifier only while its request is pending with the value read", async () => {
+      const tenant = await addTenant(store());
+      const open = pending(tenant);
+      const answered = pending(tenant);
+      const expired = { ...pending(tenant), expiresAt: at(50) };
+      const { nonce: _nonce, sealedCodeVerifier: _verifier, ...oidc } = pending(tenant);
+      const saml: FederationRequestRecord = { ...oidc, protocol: "saml", requestId: "_r1" };
+      await store().transaction(async ({ federationRequests }) => {
+        for (const request of [open, answered, expired, saml]) {
+          await federationRequests.insert(request);
+        }
+        await federationRequests.consume(answered.id, at(10));
+      });
+      const listed = await store().read(({ federationRequests }) =>
+        federationRequests.listPending(at(100)),
+      );
+      expect(listed.filter((request) => request.tenant === tenant)).toHaveLength(2);
+      expect(listed.find((request) => request.id === open.id)).toStrictEqual(open);
+      expect(listed.find((request) => request.id === saml.id)).toStrictEqual(saml);
+
+      const from = open.sealedCodeVerifier ?? "";
+      const results = await store().transaction(async ({ federationRequests }) => ({
+        stale: await federationRequests.resealCodeVerifier(open.id, "v1.k0.old", "v1.k2.x"),
+        answered: await federationRequests.resealCodeVerifier(answered.id, from, "v1.k2.x"),
+        unknown: await federationRequests.resealCodeVerifier(uniqueId("fed"), from, "v1.k2.x"),
+        saml: await federationRequests.resealCodeVerifier(saml.id, from, "v1.k2.x"),
+        resealed: await federationRequests.resealCodeVerifier(open.id, from, "v1.k2.cccc.dddd"),
+        again: await federationRequests.resealCodeVerifier(open.id, from, "v1.k3.eeee.ffff"),
+      }));
+      expect(results).toEqual({
+        stale: false,
+        answered: false,
+        unknown: false,
+        saml: false,
+        resealed: true,
+        again: false,
+      });
+      const after = await store().read(async ({ federationRequests }) => ({
+        open: await federationRequests.get(open.id),
+        answered: await federationRequests.get(answered.id),
+        saml: await federationRequests.get(saml.id),
+      }));
+      expect(after).toStrictEqual({
+        open: { ...open, sealedCodeVerifier: "v1.k2.cccc.dddd" },
+        answered: { ...answered, consumedAt: at(10) },
+        saml,
+      });
+      // Re-sealed, the request is consumed once, as before.
+      const consumed = await store().transaction(async ({ federationRequests }) => [
+        await federationRequests.consume(open.id, at(20)),
+        await federationRequests.consume(open.id, at(21)),
+      ]);
+      expect(consumed).toEqual([true, false]);
+    });
+
+    it("never makes a request answered while its verifier is re-sealed pending again", async () => {
+      const tenant = await addTenant(store());
+      const requests = Array.from({ length: 5 }, () => pending(tenant));
+      await store().transaction(async ({ federationRequests }) => {
+        for (const request of requests) await federationRequests.insert(request);
+      });
+      await Promise.all(
+        requests.flatMap((request) => [
+          store().transaction(({ federationRequests }) =>
+            federationRequests.consume(request.id, at(10)),
+          ),
+          store().transaction(({ federationRequests }) =>
+            federationRequests.resealCodeVerifier(
+              request.id,
+              request.sealedCodeVerifier ?? "",
+              "v1.k2.cccc.dddd",
+            ),
+          ),
+        ]),
+      );
+      for (const request of requests) {
+        const stored = await store().read(({ federationRequests }) =>
+          federationRequests.get(request.id),
+        );
+        expect(stored?.consumedAt).toBe(at(10));
+        expect(
+          await store().transaction(({ federationRequests }) =>
+            federationRequests.consume(request.id, at(11)),
+          ),
+        ).toBe(false);
+      }
+      const listed = await store().read(({ federationRequests }) =>
+        federationRequests.listPending(at(100)),
+      );
+      expect(listed.filter((request) => request.tenant === tenant)).toEqual([]);
+    });
+
     it("purges expired requests and proofs only", async () => {
       const tenant = await addTenant(store());
       const old = pending(tenant);

@@ -58,6 +58,36 @@ export function createFederationRequestRepository(db: Kysely<Database>): Federat
       return updated.numAffectedRows === 1n;
     },
 
+    async listPending(at) {
+      const rows = await db
+        .selectFrom("federation_requests")
+        .selectAll()
+        .where("consumed_at", "is", null)
+        .where("expires_at", ">", toTimeText(at, "at"))
+        .orderBy("tenant")
+        .orderBy("id")
+        .execute();
+      return rows.map((row) => fromJsonText(row.document) as FederationRequestRecord);
+    },
+
+    // Compare-and-set on the whole stored document (which holds the sealed verifier `from`) and
+    // on the request being unconsumed, in one UPDATE that never touches `consumed_at`: a request
+    // answered or purged meanwhile is left as it is, and one answered after it is answered once.
+    async resealCodeVerifier(id, from, to) {
+      const [row] = (await selectRequest(db, id)).rows;
+      if (row === undefined || row.consumed_at !== null) return false;
+      const record = fromJsonText(row.document) as FederationRequestRecord;
+      if (record.sealedCodeVerifier !== from) return false;
+      const updated = await db
+        .updateTable("federation_requests")
+        .set({ document: toJsonText({ ...record, sealedCodeVerifier: to }) })
+        .where("id", "=", id)
+        .where("document", "=", row.document)
+        .where("consumed_at", "is", null)
+        .executeTakeFirst();
+      return updated.numUpdatedRows === 1n;
+    },
+
     async purge(before) {
       const deleted = await db
         .deleteFrom("federation_requests")
