@@ -7,19 +7,38 @@
  * key answered `secret.unavailable` (503) at first use, users were locked out one by one, and new
  * secrets were sealed beside the stranded ones. Opening the store now refuses (exit code 2), naming
  * each missing key and how many values of each kind it seals, found by counting in the store (no
- * value is opened); with the key configured again it opens, and once everything is re-sealed and
- * the sign-ins under way are answered, the old key may go.
+ * value is opened); with the key configured again it opens, and once everything is re-sealed (the
+ * PKCE verifiers of the sign-ins under way too) the old key may go at once: a sign-in sent to the
+ * IdP before the rotation still completes at its callback.
  */
 import { randomBytes } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_SETTINGS } from "../app/context.js";
 import { clientSecretContext } from "../app/federation/endpoints.js";
 import { createProgram } from "../cli/program.js";
+import { buildServer } from "../http/build-server.js";
+import { browserCookie } from "../http/test-support/browser-cookie.js";
+import { callerOf } from "../http/test-support/open-test-server.js";
+import {
+  RETURN_URL,
+  auditOf,
+  callback,
+  callbackFor,
+  createTenant,
+  publicUrlOf,
+  registerPeer,
+  type FederationServer,
+} from "../http/test-support/oidc-federation.js";
 import { openApplication, SealingKeysMissing, type OpenedApplication } from "../main.js";
 import { oidcIdp } from "../storage/contract/fixtures.js";
+import {
+  REFEDS_MFA,
+  startOidcProviderPeer,
+  type OidcProviderPeer,
+} from "../verifiers/oidc/test-support/oidc-provider-peer.js";
 import {
   createTestDatabase,
   findUnreachableReason,
@@ -42,7 +61,12 @@ if (skipPostgres) {
 }
 
 const databases: TestDatabase[] = [];
+let peer: OidcProviderPeer;
+beforeAll(async () => {
+  peer = await startOidcProviderPeer();
+});
 afterAll(async () => {
+  await peer.close();
   for (const database of databases.splice(0)) await database.drop();
 });
 
@@ -79,6 +103,33 @@ async function run(args: readonly string[], env: Record<string, string>) {
   return result;
 }
 
+/**
+ * Serves the application opened over `db` with `keys` (OIDC IdPs reached on loopback, the peer's
+ * callback as public URL), as `serve` builds it, to `work`, with a new platform administrator.
+ */
+async function serving<T>(
+  db: string,
+  keys: readonly (typeof K1)[],
+  work: (server: FederationServer) => Promise<T>,
+): Promise<T> {
+  const opened = await openApplication(
+    { db, exemptions, encryptionKeys: [...keys], publicUrl: publicUrlOf(peer) },
+    undefined,
+    { allowLoopbackHttpIdps: true },
+  );
+  const server = buildServer({
+    app: opened.app,
+    config: { bodyLimitBytes: 64 * 1024, logLevel: "silent", publicUrl: publicUrlOf(peer) },
+  });
+  try {
+    const { secret } = await opened.bootstrap({ name: "operator", force: true });
+    return await work({ call: callerOf(server), adminKey: secret });
+  } finally {
+    await server.close();
+    await opened.close();
+  }
+}
+
 const refusalOf = (opening: Promise<OpenedApplication>): Promise<unknown> =>
   opening.then(
     async (opened) => {
@@ -93,7 +144,7 @@ const refusalOf = (opening: Promise<OpenedApplication>): Promise<unknown> =>
  * the application, an OIDC IdP's client secret and a pending sign-in's PKCE verifier stored as
  * the federation stores them (registering a real IdP would fetch its discovery document).
  */
-async function storeSealedWithK1(db: string): Promise<{ pendingSignIn: string }> {
+async function storeSealedWithK1(db: string): Promise<void> {
   const opened = await openApplication({ db, exemptions, encryptionKeys: [K1] });
   try {
     await beginTotpEnrolment(opened);
@@ -104,7 +155,6 @@ async function storeSealedWithK1(db: string): Promise<{ pendingSignIn: string }>
       r.idps.put(oidcIdp("acme", "okta", secret, new Date().toISOString())),
     );
     await storePendingOidcSignIn(opened, sealer, "fed_pending");
-    return { pendingSignIn: "fed_pending" };
   } finally {
     await opened.close();
   }
@@ -116,7 +166,7 @@ for (const { name, skip, db: makeDb } of STORES) {
     () => {
       it("is refused, naming the key and what it seals, until the key is configured again", async () => {
         const db = await makeDb();
-        const { pendingSignIn } = await storeSealedWithK1(db);
+        await storeSealedWithK1(db);
 
         const error = await refusalOf(openApplication({ db, exemptions, encryptionKeys: [K2] }));
         expect(error, "the store was opened").toBeInstanceOf(Error);
@@ -140,33 +190,18 @@ for (const { name, skip, db: makeDb } of STORES) {
         expect(serve.stdout).toBe("");
         expect(serve.stderr).toContain("k1 (1 TOTP secret");
 
-        // With k1 among the keys again, it opens; re-sealed, only the pending sign-in is left.
+        // With k1 among the keys again, it opens; re-sealed (the pending sign-in's PKCE verifier
+        // too), nothing is sealed with k1: it may go at once.
         const rotating = await openApplication({ db, exemptions, encryptionKeys: [K2, K1] });
         try {
           expect(await rotating.resealSecrets("operator")).toMatchObject({
             totpSecrets: 1,
             idpClientSecrets: 1,
+            pkceVerifiers: 1,
             signingKeys: 1,
           });
         } finally {
           await rotating.close();
-        }
-        const pending = await refusalOf(openApplication({ db, exemptions, encryptionKeys: [K2] }));
-        expect((pending as SealingKeysMissing).missing).toEqual([
-          { keyId: "k1", seals: [expect.objectContaining({ kind: "pkce_verifier", count: 1 })] },
-        ]);
-        expect((pending as Error).message).toMatch(
-          /: k1 \(1 PKCE verifier of a pending OIDC sign-in, the last expiring at [^)]+\)\./,
-        );
-
-        // Once that sign-in is answered, nothing is sealed with k1: it may go.
-        const answering = await openApplication({ db, exemptions, encryptionKeys: [K2, K1] });
-        try {
-          await answering.store.transaction((r) =>
-            r.federationRequests.consume(pendingSignIn, new Date().toISOString()),
-          );
-        } finally {
-          await answering.close();
         }
         const opened = await openApplication({ db, exemptions, encryptionKeys: [K2] });
         try {
@@ -174,6 +209,55 @@ for (const { name, skip, db: makeDb } of STORES) {
         } finally {
           await opened.close();
         }
+      });
+
+      // The rotation as documented: the new key first, the old one kept, `secrets reseal`, then
+      // the old key dropped at once, while a user is at the IdP. The PKCE verifier of that sign-in
+      // was sealed with the old key: left so, the server refused to start without it for the
+      // request lifetime, and the sign-in failed.
+      it("opens with the new key alone right after secrets reseal, and a sign-in started before completes", async () => {
+        const db = await makeDb();
+        const browser = browserCookie("R");
+        const started = await serving(db, [K1], async (server) => {
+          await createTenant(server, "acme", "idp_mfa");
+          const registered = await registerPeer(server, server.adminKey, "acme", peer);
+          expect(registered.statusCode).toBe(201);
+          peer.nextSignIn = { accountId: "alice", acr: REFEDS_MFA, amr: ["pwd", "mfa"] };
+          return callbackFor(server, peer, { cookie: browser });
+        });
+
+        const rotating = await openApplication({ db, exemptions, encryptionKeys: [K2, K1] });
+        try {
+          expect(await rotating.resealSecrets("cli:secrets reseal")).toMatchObject({
+            idpClientSecrets: 1,
+            pkceVerifiers: 1,
+          });
+        } finally {
+          await rotating.close();
+        }
+
+        await serving(db, [K2], async (server) => {
+          const answered = await callback(server, started.path, started.cookie);
+          expect(answered.statusCode, answered.body).toBe(303);
+          const location = new URL(String(answered.headers.location));
+          expect(`${location.origin}${location.pathname}`).toBe(RETURN_URL);
+          expect(location.searchParams.get("decision")).toMatch(/^dec_/);
+          const decided = await auditOf(server, server.adminKey, "acme", "decision.recorded");
+          expect(decided.map((event) => event.payload["outcome"])).toEqual(["allow"]);
+          const resealed = await auditOf(server, server.adminKey, "acme", "secrets.resealed");
+          expect(resealed.map((event) => [event.actor, event.payload])).toEqual([
+            ["cli:secrets reseal", { kind: "idp_client_secret", count: 1 }],
+            ["cli:secrets reseal", { kind: "pkce_verifier", count: 1 }],
+          ]);
+          // Answered once: the callback replayed is refused.
+          const replayed = await callback(server, started.path, started.cookie, {
+            accept: "application/json",
+          });
+          expect([replayed.statusCode, replayed.json<{ code: string }>().code]).toEqual([
+            400,
+            "federation.request_unknown",
+          ]);
+        });
       });
 
       it("leaves reading commands alone: audit verify needs no key", async () => {

@@ -1,18 +1,22 @@
 import { randomBytes } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createAesGcmSealer } from "../../secrets/aes-gcm-sealer.js";
+import { storePendingOidcSignIn } from "../../secrets/test-support/sealed-values.js";
+import { openStore } from "../../storage/open-store.js";
 import { createTotpProtocol } from "../../verifiers/totp/index.js";
 import { oathtoolCode } from "../../verifiers/totp/test-support/oathtool.js";
 import { createApplication } from "../create-application.js";
 import { CountingRandom, openHarness, type Harness } from "../test-support/harness.js";
 import { privateKeyContext } from "../assurance/signing-keys.js";
 import { totpSecretContext } from "../authenticators/authenticators.js";
-import { clientSecretContext } from "../federation/endpoints.js";
+import { clientSecretContext, codeVerifierContext } from "../federation/endpoints.js";
+import type { Repositories, Store } from "../ports.js";
 import { resealSecrets } from "./reseal-secrets.js";
 
+const oldKey = { id: "k1", key: randomBytes(32) };
+const newKey = { id: "k2", key: randomBytes(32) };
+
 describe("re-sealing secrets under a new key", () => {
-  const oldKey = { id: "k1", key: randomBytes(32) };
-  const newKey = { id: "k2", key: randomBytes(32) };
   let h: Harness;
 
   beforeEach(async () => {
@@ -193,5 +197,87 @@ describe("re-sealing secrets under a new key", () => {
     await expect(
       resealSecrets(h.context, createAesGcmSealer([newKey]), "cli:secrets reseal"),
     ).rejects.toMatchObject({ code: "secret.unavailable" });
+  });
+});
+
+/**
+ * `store`, where the sign-in `id` is answered (consumed, as its callback does) right after the
+ * pending sign-ins are listed: a callback that comes back while the re-sealing runs.
+ */
+function answeringWhenListed(store: Store, id: string): Store {
+  const repositories = (r: Repositories): Repositories => ({
+    ...r,
+    federationRequests: {
+      ...r.federationRequests,
+      async listPending(at) {
+        const listed = await r.federationRequests.listPending(at);
+        await r.federationRequests.consume(id, at);
+        return listed;
+      },
+    },
+  });
+  return {
+    transaction: (work) => store.transaction((r) => work(repositories(r))),
+    read: (work) => store.read((r) => work(repositories(r))),
+    notify: (change) => store.notify(change),
+    onChange: (listener) => store.onChange(listener),
+    ping: () => store.ping(),
+    close: () => store.close(),
+  };
+}
+
+// Threat: the old key dropped right after a reseal that left the PKCE verifiers of the sign-ins
+// under way sealed with it (the server then refuses to start), or a reseal racing a callback
+// that makes an answered sign-in pending again (its callback replayable) or breaks it.
+describe("re-sealing the PKCE verifiers of the OIDC sign-ins under way", () => {
+  it("re-seals each one still pending, and leaves one answered meanwhile answered, as it was", async () => {
+    const answered = "fed_answered";
+    const store = answeringWhenListed(await openStore("sqlite::memory:"), answered);
+    const h = await openHarness({ store, federation: { secrets: createAesGcmSealer([oldKey]) } });
+    try {
+      await h.app.tenants.create(h.admin, { id: "acme", name: "Acme" });
+      const now = h.clock.now().getTime();
+      await storePendingOidcSignIn(h, h.sealer, "fed_pending", now);
+      await storePendingOidcSignIn(h, h.sealer, answered, now);
+      // Expired now: never opened again, so left as it is.
+      await storePendingOidcSignIn(h, h.sealer, "fed_expired", now - 600_000);
+      const get = (id: string) => h.store.read((r) => r.federationRequests.get(id));
+      const answeredBefore = await get(answered);
+
+      const report = await resealSecrets(
+        h.context,
+        createAesGcmSealer([newKey, oldKey]),
+        "cli:secrets reseal",
+      );
+      expect(report).toEqual({
+        tenants: 1,
+        totpSecrets: 0,
+        idpClientSecrets: 0,
+        pkceVerifiers: 1,
+        signingKeys: 0,
+      });
+
+      const pending = await get("fed_pending");
+      expect(pending?.consumedAt).toBeUndefined();
+      expect(
+        createAesGcmSealer([newKey]).open(
+          pending?.sealedCodeVerifier ?? "",
+          codeVerifierContext("fed_pending"),
+        ),
+      ).toBe("a-pkce-code-verifier");
+      expect(await get(answered)).toStrictEqual({
+        ...answeredBefore,
+        consumedAt: h.clock.now().toISOString(),
+      });
+      expect((await get("fed_expired"))?.sealedCodeVerifier).toMatch(/^v1\.k1\./);
+
+      const audit = await h.app.audit.list(h.admin, "acme", { type: "secrets.resealed" }, {});
+      expect(audit.items.map((e) => [e.actor, e.payload])).toEqual([
+        ["cli:secrets reseal", { kind: "pkce_verifier", count: 1 }],
+      ]);
+      expect(JSON.stringify(audit.items)).not.toContain("a-pkce-code-verifier");
+    } finally {
+      await h.close();
+    }
   });
 });

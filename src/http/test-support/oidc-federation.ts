@@ -18,6 +18,12 @@ import { openTestServer, type TestServer } from "./open-test-server.js";
 
 export const RETURN_URL = "https://app.acme.example/signed-in";
 
+/**
+ * What the helpers below need of a server: a way to send it requests, and its platform
+ * administrator's key (a {@link TestServer}, or a server built over an opened application).
+ */
+export type FederationServer = Pick<TestServer, "call" | "adminKey">;
+
 /** A test server whose public URL makes its OIDC redirect URI the peer's registered one. */
 export async function openFederationServer(
   peer: OidcProviderPeer,
@@ -44,7 +50,7 @@ export function syncClock(t: TestServer): void {
 
 /** Creates a tenant with the return URL registered and the posture set (policy version 2). */
 export async function createTenant(
-  t: TestServer,
+  t: FederationServer,
   tenant: string,
   posture: Posture,
   require?: RequirementSpec,
@@ -67,7 +73,7 @@ export async function createTenant(
 
 /** Registers the peer as the tenant's IdP `corp` (or `idp`); `extra` adds request or mapping. */
 export async function registerPeer(
-  t: TestServer,
+  t: FederationServer,
   key: string,
   tenant: string,
   peer: OidcProviderPeer,
@@ -94,7 +100,7 @@ export async function registerPeer(
  * `Cookie` header value) when it has one; without, the start sets one.
  */
 export function startSignIn(
-  t: TestServer,
+  t: FederationServer,
   tenant: string,
   query: { returnTo?: string; principal?: string; force?: boolean; cookie?: string },
   idp = "corp",
@@ -132,7 +138,7 @@ export function serverPath(peer: OidcProviderPeer, callbackUrl: string): string 
  * browser cookie (a `Cookie` header value) of the browser that started it, for the callback.
  */
 export async function callbackFor(
-  t: TestServer,
+  t: FederationServer,
   peer: OidcProviderPeer,
   query: { principal?: string; force?: boolean; cookie?: string } = {},
 ): Promise<{ path: string; authorization: URL; cookie: string }> {
@@ -149,7 +155,7 @@ export async function callbackFor(
 
 /** The callback, as the browser holding `cookie` brings it back from the IdP. */
 export function callback(
-  t: TestServer,
+  t: FederationServer,
   path: string,
   cookie: string,
   headers: Record<string, string> = {},
@@ -159,7 +165,7 @@ export function callback(
 
 /** Reads every audit event of a tenant, optionally of one type, oldest first. */
 export async function auditOf(
-  t: TestServer,
+  t: FederationServer,
   key: string,
   tenant: string,
   type?: string,

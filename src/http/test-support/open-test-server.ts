@@ -117,13 +117,7 @@ export async function openTestServer(
       : { authFailureLimit: options.authFailureLimit }),
     ...(options.logger === undefined ? {} : { logger: options.logger }),
   });
-  const call: TestServer["call"] = (method, url, { key, body, headers } = {}) =>
-    server.inject({
-      method,
-      url,
-      headers: { ...(key === undefined ? {} : { authorization: `Bearer ${key}` }), ...headers },
-      ...(body === undefined ? {} : { payload: body as Record<string, unknown> }),
-    });
+  const call = callerOf(server);
   return {
     server,
     app,
@@ -147,4 +141,15 @@ export async function openTestServer(
       await store.close().catch(() => undefined);
     },
   };
+}
+
+/** Sends requests to `server` by injection, with `key` as the bearer token when given. */
+export function callerOf(server: FastifyInstance): TestServer["call"] {
+  return (method, url, { key, body, headers } = {}) =>
+    server.inject({
+      method,
+      url,
+      headers: { ...(key === undefined ? {} : { authorization: `Bearer ${key}` }), ...headers },
+      ...(body === undefined ? {} : { payload: body as Record<string, unknown> }),
+    });
 }

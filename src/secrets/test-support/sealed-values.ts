@@ -1,5 +1,5 @@
 import { codeVerifierContext } from "../../app/federation/endpoints.js";
-import type { SecretSealer } from "../../app/ports.js";
+import type { SecretSealer, Store } from "../../app/ports.js";
 import type { OpenedApplication } from "../../main.js";
 
 /**
@@ -22,16 +22,16 @@ export async function beginTotpEnrolment(opened: OpenedApplication): Promise<voi
 }
 
 /**
- * Stores an OIDC sign-in sent to acme's IdP `okta` and not yet answered (ten minutes to go), its
- * PKCE verifier sealed by `sealer` as the federation seals one: what starting a sign-in at a real
- * IdP leaves, without fetching its discovery document.
+ * Stores an OIDC sign-in sent to acme's IdP `okta` at `now` and not yet answered (ten minutes to
+ * go), its PKCE verifier sealed by `sealer` as the federation seals one: what starting a sign-in
+ * at a real IdP leaves, without fetching its discovery document.
  */
 export async function storePendingOidcSignIn(
-  opened: OpenedApplication,
+  opened: { readonly store: Store },
   sealer: SecretSealer,
   id = "fed_pending",
+  now = Date.now(),
 ): Promise<void> {
-  const now = Date.now();
   await opened.store.transaction((r) =>
     r.federationRequests.insert({
       id,
