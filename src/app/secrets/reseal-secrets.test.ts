@@ -10,11 +10,16 @@ import { CountingRandom, openHarness, type Harness } from "../test-support/harne
 import { privateKeyContext } from "../assurance/signing-keys.js";
 import { totpSecretContext } from "../authenticators/authenticators.js";
 import { clientSecretContext, codeVerifierContext } from "../federation/endpoints.js";
-import type { Repositories, Store } from "../ports.js";
+import type { Store } from "../ports.js";
+import { wrapRepositories } from "../test-support/wrapped-store.js";
 import { resealSecrets } from "./reseal-secrets.js";
 
 const oldKey = { id: "k1", key: randomBytes(32) };
 const newKey = { id: "k2", key: randomBytes(32) };
+
+/** `secrets reseal` with the new key first and the old one kept, as a rotation runs it. */
+const resealWithNewKey = (h: Harness) =>
+  resealSecrets(h.context, createAesGcmSealer([newKey, oldKey]), "cli:secrets reseal");
 
 describe("re-sealing secrets under a new key", () => {
   let h: Harness;
@@ -42,11 +47,7 @@ describe("re-sealing secrets under a new key", () => {
       }
     }
 
-    const report = await resealSecrets(
-      h.context,
-      createAesGcmSealer([newKey, oldKey]),
-      "cli:secrets reseal",
-    );
+    const report = await resealWithNewKey(h);
     expect(report).toEqual({
       tenants: 3,
       totpSecrets: 4,
@@ -103,11 +104,7 @@ describe("re-sealing secrets under a new key", () => {
       ifMatch: undefined,
     });
 
-    const report = await resealSecrets(
-      h.context,
-      createAesGcmSealer([newKey, oldKey]),
-      "cli:secrets reseal",
-    );
+    const report = await resealWithNewKey(h);
     expect(report).toEqual({
       tenants: 1,
       totpSecrets: 0,
@@ -141,11 +138,7 @@ describe("re-sealing secrets under a new key", () => {
     expect((await h.app.assurance.jwks()).keys).toHaveLength(1);
     await h.app.assurance.rotateSigningKey(h.admin, {});
 
-    const report = await resealSecrets(
-      h.context,
-      createAesGcmSealer([newKey, oldKey]),
-      "cli:secrets reseal",
-    );
+    const report = await resealWithNewKey(h);
     expect(report).toEqual({
       tenants: 0,
       totpSecrets: 0,
@@ -205,7 +198,7 @@ describe("re-sealing secrets under a new key", () => {
  * pending sign-ins are listed: a callback that comes back while the re-sealing runs.
  */
 function answeringWhenListed(store: Store, id: string): Store {
-  const repositories = (r: Repositories): Repositories => ({
+  return wrapRepositories(store, (r) => ({
     ...r,
     federationRequests: {
       ...r.federationRequests,
@@ -215,15 +208,7 @@ function answeringWhenListed(store: Store, id: string): Store {
         return listed;
       },
     },
-  });
-  return {
-    transaction: (work) => store.transaction((r) => work(repositories(r))),
-    read: (work) => store.read((r) => work(repositories(r))),
-    notify: (change) => store.notify(change),
-    onChange: (listener) => store.onChange(listener),
-    ping: () => store.ping(),
-    close: () => store.close(),
-  };
+  }));
 }
 
 // Threat: the old key dropped right after a reseal that left the PKCE verifiers of the sign-ins
@@ -244,11 +229,7 @@ describe("re-sealing the PKCE verifiers of the OIDC sign-ins under way", () => {
       const get = (id: string) => h.store.read((r) => r.federationRequests.get(id));
       const answeredBefore = await get(answered);
 
-      const report = await resealSecrets(
-        h.context,
-        createAesGcmSealer([newKey, oldKey]),
-        "cli:secrets reseal",
-      );
+      const report = await resealWithNewKey(h);
       expect(report).toEqual({
         tenants: 1,
         totpSecrets: 0,

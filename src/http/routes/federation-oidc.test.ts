@@ -9,6 +9,7 @@ import type { LightMyRequestResponse } from "fastify";
 import { pino } from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { FederationRequestStore, Repositories, Store } from "../../app/ports.js";
+import { wrapRepositories } from "../../app/test-support/wrapped-store.js";
 import { openStore } from "../../storage/open-store.js";
 import { createOidcProtocol } from "../../verifiers/oidc/index.js";
 import {
@@ -362,19 +363,14 @@ function forcingNonce(store: Store, forcedNonce: { value?: string }): Store {
         forcedNonce.value === undefined ? record : { ...record, nonce: forcedNonce.value },
       ),
   });
-  const repositories = (r: Repositories): Repositories =>
-    new Proxy(r, {
-      get: (target, name) =>
-        name === "federationRequests" ? requests(target) : (Reflect.get(target, name) as unknown),
-    });
-  return {
-    transaction: (work) => store.transaction((r) => work(repositories(r))),
-    read: (work) => store.read((r) => work(repositories(r))),
-    notify: (change) => store.notify(change),
-    onChange: (listener) => store.onChange(listener),
-    ping: () => store.ping(),
-    close: () => store.close(),
-  };
+  return wrapRepositories(
+    store,
+    (r) =>
+      new Proxy(r, {
+        get: (target, name) =>
+          name === "federationRequests" ? requests(target) : (Reflect.get(target, name) as unknown),
+      }),
+  );
 }
 
 describe("one-time use of a nonce", () => {

@@ -1,0 +1,16 @@
+import type { Repositories, Store } from "../ports.js";
+
+/**
+ * `store`, whose transactions and reads get the repositories `wrap` makes of theirs: a test
+ * changes what one repository does (a value forced, another writer stepping in) and nothing else.
+ */
+export function wrapRepositories(store: Store, wrap: (r: Repositories) => Repositories): Store {
+  return {
+    transaction: (work) => store.transaction((r) => work(wrap(r))),
+    read: (work) => store.read((r) => work(wrap(r))),
+    notify: (change) => store.notify(change),
+    onChange: (listener) => store.onChange(listener),
+    ping: () => store.ping(),
+    close: () => store.close(),
+  };
+}
