@@ -15,7 +15,7 @@ export class ConfigError extends Error {
 type Kind = "string" | "integer" | "proxies" | "json";
 
 /** Every key that the environment (and the command line, as text) can set. */
-const SETTABLE: readonly { path: readonly string[]; env: string; kind: Kind }[] = [
+export const SETTABLE: readonly { path: readonly string[]; env: string; kind: Kind }[] = [
   { path: ["db"], env: "TENANT_MFA_DB", kind: "string" },
   { path: ["port"], env: "TENANT_MFA_PORT", kind: "integer" },
   { path: ["host"], env: "TENANT_MFA_HOST", kind: "string" },
