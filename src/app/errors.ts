@@ -100,7 +100,7 @@ export const ERROR_CODES = {
   "recovery_code.locked":
     "Too many failed attempts: the recovery codes are locked until an administrator revokes them.",
   "webauthn.not_configured":
-    "This tenant has no WebAuthn relying party: set one with PUT /v1/tenants/:tenant/webauthn (the server has no public URL to default to).",
+    "This tenant has no WebAuthn relying party: set one with PUT /v1/tenants/:tenant/webauthn.",
   "webauthn.settings_invalid": "The WebAuthn settings are not valid.",
   "webauthn.challenge_unknown":
     "This WebAuthn ceremony was not started here for this principal, or was completed already. Start again.",

@@ -203,6 +203,26 @@ describe("WebAuthn ceremonies", () => {
     }
   });
 
+  it("says why a public URL that cannot be a relying party gives no defaults, not that there is none", async () => {
+    // The server's default public URL, http://HOST:PORT, is an IP address: no RP id.
+    const byAddress = await openWebAuthnWorld({
+      webauthn: { protocol: createWebAuthnProtocol(), publicUrl: "http://127.0.0.1:8080" },
+    });
+    try {
+      const refusal = await byAddress.h.app.webauthn.settings(byAddress.h.admin, "acme").then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(refusal).toMatchObject({ code: "webauthn.not_configured" });
+      const message = (refusal as Error).message;
+      expect(message).not.toMatch(/no public URL/);
+      expect(message).toContain("http://127.0.0.1:8080");
+      expect(message).toContain("PUT /v1/tenants/:tenant/webauthn");
+    } finally {
+      await byAddress.close();
+    }
+  });
+
   it("refuses to begin an authentication for a principal without credentials", async () => {
     expect(
       await w.codeOf(w.h.app.webauthn.beginAuthentication(w.service.acme, "acme", "bob")),

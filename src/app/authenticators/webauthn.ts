@@ -84,6 +84,18 @@ const settle = <T>(outcome: Outcome<T>): T => {
 const tenantName = (owner: TenantRecord) =>
   (owner.name.trim().length > 0 ? owner.name : owner.id).slice(0, 64);
 
+/**
+ * A tenant without settings, on a server whose public URL gives none: an operator reading it
+ * must learn whether the URL is missing or unusable (the default `http://HOST:PORT` is an IP).
+ */
+const notConfigured = (publicUrl: string | undefined): AppError =>
+  new AppError(
+    "webauthn.not_configured",
+    publicUrl === undefined
+      ? "This tenant has no WebAuthn relying party, and the server has no public URL to default to: set one with PUT /v1/tenants/:tenant/webauthn."
+      : `This tenant has no WebAuthn relying party, and the server's public URL (${publicUrl}) cannot be one (an IP address, or plain http beyond localhost): set one with PUT /v1/tenants/:tenant/webauthn, or configure publicUrl.`,
+  );
+
 const rpOf = (settings: WebAuthnSettings): RelyingParty => ({
   id: settings.rpId,
   name: settings.rpName,
@@ -134,7 +146,7 @@ export function webauthnUseCases(
     const stored = await r.webauthnSettings.get(owner.id);
     if (stored !== undefined) return { ...stored, source: "tenant" };
     const defaults = defaultWebAuthnSettings(parts?.publicUrl, tenantName(owner));
-    if (defaults === undefined) throw new AppError("webauthn.not_configured");
+    if (defaults === undefined) throw notConfigured(parts?.publicUrl);
     return { ...defaults, tenant: owner.id, source: "default" };
   }
 
