@@ -1,6 +1,13 @@
 #!/usr/bin/env node
 import { createProgram } from "./program.js";
 
+// A reader that stops early (`tenant-mfa demo | head`) closes the pipe: the rest of the output has
+// nobody to go to, so the command ends quietly, as Unix tools do, instead of with a stack trace.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code !== "EPIPE") throw error;
+  process.exit(process.exitCode ?? 0);
+});
+
 try {
   await createProgram({
     env: process.env,
