@@ -2,6 +2,7 @@
  * Threat: a signature that verifies, but not with the tenant's IdP key or not with an algorithm
  * we trust (checklist S9, S10; CVE-2024-32962). KeyInfo is never consulted.
  */
+import { DOMParser } from "@xmldom/xmldom";
 import { describe, expect, it } from "vitest";
 import {
   SP,
@@ -11,11 +12,31 @@ import {
   testIdp,
   verification,
 } from "./test-support/scenario.js";
-import { DSIG, assertionOf, first, signatureOf, tamper } from "./test-support/tamper.js";
+import { resignAssertion, signWithReferences } from "./test-support/sign.js";
+import {
+  DSIG,
+  assertionOf,
+  decode,
+  encode,
+  first,
+  responseOf,
+  signatureOf,
+  tamper,
+} from "./test-support/tamper.js";
 import { RSA_SHA1, TestIdp } from "./test-support/test-idp.js";
 
 const ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature";
 const EXC_C14N = "http://www.w3.org/2001/10/xml-exc-c14n#";
+const INCLUSIVE_C14N = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315";
+const SHA256 = "http://www.w3.org/2001/04/xmlenc#sha256";
+
+/** The genuine response, its Response signed as well by `privateKeyPem` with `signature`. */
+async function withResponseSignedBy(privateKeyPem: string, signature?: string): Promise<string> {
+  const genuine = decode(await idpResponse());
+  const id = responseOf(new DOMParser().parseFromString(genuine, "text/xml")).getAttribute("ID");
+  const algorithms = signature === undefined ? {} : { signature };
+  return encode(signWithReferences(genuine, privateKeyPem, id ?? "", [id ?? ""], algorithms));
+}
 
 describe("keys (S9)", () => {
   it("refuses a response re-signed by an attacker key with its certificate in KeyInfo", async () => {
@@ -55,6 +76,37 @@ describe("algorithm allow-list (S10)", () => {
     expect(Buffer.from(response, "base64").toString()).toContain(RSA_SHA1);
     expect(await outcomeOf(response)).toBe("saml.signature_algorithm");
   });
+
+  it("refuses rsa-sha1 as the signature method, though the digest is SHA-256", async () => {
+    // The samlify IdP above signs rsa-sha1 with a SHA-1 digest, which the digest check alone
+    // refuses; here the IdP's key signs an rsa-sha1 SignedInfo over a SHA-256 digest.
+    const key = testIdp().keyPair.privateKeyPem;
+    expect(await outcomeOf(resignAssertion(await idpResponse(), key))).toBe("ok");
+    const sha1 = resignAssertion(await idpResponse(), key, undefined, { signature: RSA_SHA1 });
+    expect(decode(sha1)).toContain(`<ds:SignatureMethod Algorithm="${RSA_SHA1}"/>`);
+    expect(decode(sha1)).toContain(`<ds:DigestMethod Algorithm="${SHA256}"/>`);
+    expect(await outcomeOf(sha1)).toBe("saml.signature_algorithm");
+  });
+
+  it("refuses rsa-sha1 on the Response signature, though the assertion's is rsa-sha256", async () => {
+    const sha1 = await withResponseSignedBy(testIdp().keyPair.privateKeyPem, RSA_SHA1);
+    expect(decode(sha1)).toContain(`<ds:SignatureMethod Algorithm="${RSA_SHA1}"/>`);
+    expect(await outcomeOf(sha1)).toBe("saml.signature_algorithm");
+  });
+
+  for (const [name, canonicalization] of [
+    ["exc-c14n #WithComments", `${EXC_C14N}WithComments`],
+    ["inclusive c14n 1.0", INCLUSIVE_C14N],
+  ] as const) {
+    it(`refuses a SignedInfo canonicalised with ${name}, signed by the IdP's key`, async () => {
+      const key = testIdp().keyPair.privateKeyPem;
+      const response = resignAssertion(await idpResponse(), key, undefined, { canonicalization });
+      expect(decode(response)).toContain(
+        `<ds:CanonicalizationMethod Algorithm="${canonicalization}"/>`,
+      );
+      expect(await outcomeOf(response)).toBe("saml.signature_algorithm");
+    });
+  }
 
   it("refuses a reference canonicalised #WithComments", async () => {
     const response = await idpResponse({}, { transforms: [ENVELOPED, `${EXC_C14N}WithComments`] });

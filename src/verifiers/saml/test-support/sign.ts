@@ -1,32 +1,47 @@
+import { DOMParser, XMLSerializer } from "@xmldom/xmldom";
+import type { Document } from "@xmldom/xmldom";
 import { SignedXml } from "xml-crypto";
+import { assertionOf, decode, encode, signatureOf } from "./tamper.js";
 
 const RSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
 const SHA256 = "http://www.w3.org/2001/04/xmlenc#sha256";
 const EXC_C14N = "http://www.w3.org/2001/10/xml-exc-c14n#";
 const ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature";
 
+/** The algorithms a test signature is made with; samlify's (rsa-sha256, exc-c14n, sha256) by default. */
+export interface SigningAlgorithms {
+  /** SignedInfo's SignatureMethod. */
+  readonly signature?: string;
+  /** SignedInfo's CanonicalizationMethod. */
+  readonly canonicalization?: string;
+  /** Each Reference's DigestMethod. */
+  readonly digest?: string;
+}
+
 /**
  * Signs `xml` with xml-crypto and the given key, the way samlify signs (rsa-sha256, exc-c14n,
  * enveloped), but with one Reference per id in `referenceIds`, in that order. The Signature goes
  * right after the Issuer of the element whose ID is `placedIn`, where SAML puts it. This builds
- * what no honest IdP sends, such as node-saml's `response.root-signed-2references` fixture.
+ * what no honest IdP sends, such as node-saml's `response.root-signed-2references` fixture, or a
+ * signature with one algorithm changed (`algorithms`).
  */
 export function signWithReferences(
   xml: string,
   privateKeyPem: string,
   placedIn: string,
   referenceIds: readonly string[],
+  algorithms: SigningAlgorithms = {},
 ): string {
   const signer = new SignedXml({
     privateKey: privateKeyPem,
-    signatureAlgorithm: RSA_SHA256,
-    canonicalizationAlgorithm: EXC_C14N,
+    signatureAlgorithm: algorithms.signature ?? RSA_SHA256,
+    canonicalizationAlgorithm: algorithms.canonicalization ?? EXC_C14N,
   });
   for (const id of referenceIds) {
     signer.addReference({
       xpath: `//*[@ID='${id}']`,
       transforms: [ENVELOPED, EXC_C14N],
-      digestAlgorithm: SHA256,
+      digestAlgorithm: algorithms.digest ?? SHA256,
     });
   }
   signer.computeSignature(xml, {
@@ -37,4 +52,25 @@ export function signWithReferences(
     },
   });
   return signer.getSignedXml();
+}
+
+/**
+ * The IdP's response with its assertion signed anew by `privateKeyPem`: its signature removed,
+ * `edit` applied to the unsigned document, then the assertion signed with `algorithms`. With the
+ * IdP's own key this is what the IdP would send had it issued the edited assertion: only the
+ * edit, or an algorithm, differs from a response the verifier accepts.
+ */
+export function resignAssertion(
+  samlResponse: string,
+  privateKeyPem: string,
+  edit: (doc: Document) => void = () => undefined,
+  algorithms: SigningAlgorithms = {},
+): string {
+  const doc = new DOMParser().parseFromString(decode(samlResponse), "text/xml");
+  const assertion = assertionOf(doc);
+  assertion.removeChild(signatureOf(assertion));
+  edit(doc);
+  const id = assertion.getAttribute("ID") ?? "";
+  const unsigned = new XMLSerializer().serializeToString(doc);
+  return encode(signWithReferences(unsigned, privateKeyPem, id, [id], algorithms));
 }
