@@ -67,6 +67,14 @@ describe("keys (S9)", () => {
     );
     expect(result.ok).toBe(true);
   });
+
+  it("refuses a Response signed by another key around the IdP's genuinely signed assertion", async () => {
+    const idpKey = testIdp().keyPair.privateKeyPem;
+    // The same Response signature made with the IdP's key is accepted.
+    expect(await outcomeOf(await withResponseSignedBy(idpKey))).toBe("ok");
+    const attacker = new TestIdp({ entityId: testIdp().entityId }).keyPair.privateKeyPem;
+    expect(await outcomeOf(await withResponseSignedBy(attacker))).toBe("saml.signature_invalid");
+  });
 });
 
 describe("algorithm allow-list (S10)", () => {
