@@ -13,6 +13,8 @@ import {
   testIdp,
   verification,
 } from "./test-support/scenario.js";
+import { resignAssertion } from "./test-support/sign.js";
+import { ASSERTION, assertionOf, decode, first } from "./test-support/tamper.js";
 
 const ELSEWHERE = "https://evil.example/acs";
 
@@ -109,6 +111,20 @@ describe("Audience (S14)", () => {
     expect(await outcomeOf(await idpResponse({ tags: { Audience: undefined } }))).toBe(
       "saml.audience_mismatch",
     );
+  });
+
+  it("refuses an assertion restricted to no audience at all (no AudienceRestriction)", async () => {
+    // Unrestricted, a bearer assertion is good at any SP: the IdP's key signs one without it.
+    const response = resignAssertion(
+      await idpResponse(),
+      testIdp().keyPair.privateKeyPem,
+      (doc) => {
+        const conditions = first(assertionOf(doc), ASSERTION, "Conditions");
+        conditions.removeChild(first(conditions, ASSERTION, "AudienceRestriction"));
+      },
+    );
+    expect(decode(response)).not.toContain("AudienceRestriction");
+    expect(await outcomeOf(response)).toBe("saml.audience_mismatch");
   });
 
   it("requires us in every AudienceRestriction (AND across restrictions)", async () => {
