@@ -175,6 +175,19 @@ describe("InResponseTo and unsolicited responses (S16)", () => {
     expect(result.ok && result.value.inResponseTo).toBeUndefined();
   });
 
+  it("refuses another sign-in's answer posted as unsolicited, even where unsolicited ones are allowed", async () => {
+    // An answer to a request this SP made (its InResponseTo, in the envelope and the bearer
+    // confirmation) taken from that sign-in and posted without its RelayState.
+    const idp = testIdp();
+    const response = await idpResponse({}, {}, idp, REQUEST_ID);
+    const result = await protocol.verifyResponse(
+      SP,
+      idp.settings({ allowUnsolicited: true }),
+      verification(response, { expectedRequestId: undefined }),
+    );
+    expect(!result.ok && result.rejection.code).toBe("saml.unsolicited");
+  });
+
   it("refuses an unsolicited response offered to a sign-in we started", async () => {
     const response = await idpResponse({}, {}, testIdp(), null);
     expect(await outcomeOf(response, { expectedRequestId: REQUEST_ID })).toBe(
