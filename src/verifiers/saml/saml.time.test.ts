@@ -96,6 +96,39 @@ describe("Conditions/@NotBefore alone (S17)", () => {
   });
 });
 
+describe("the assertion's IssueInstant alone (S17)", () => {
+  // Conditions/@NotBefore and AuthnInstant stay at NOW, so only IssueInstant is ahead of the clock.
+  const issuedAt = (ms: number) => idpResponse({ tags: { IssueInstant: at(ms).toISOString() } });
+
+  it("refuses an IssueInstant one second past now + skew", async () => {
+    expect(await outcomeOf(await issuedAt(SKEW_MS + SECOND))).toBe("saml.not_yet_valid");
+  });
+
+  it("accepts an IssueInstant exactly at now + skew", async () => {
+    expect(await outcomeOf(await issuedAt(SKEW_MS))).toBe("ok");
+  });
+});
+
+describe("the IdP session's end, AuthnStatement/@SessionNotOnOrAfter (S17)", () => {
+  // The assertion and its confirmation stay valid for five minutes: only the IdP session ends.
+  const sessionEndingAt = (ms: number) =>
+    idpResponse({
+      tags: {
+        AuthnStatement:
+          `<saml:AuthnStatement AuthnInstant="${NOW.toISOString()}" SessionNotOnOrAfter="${at(ms).toISOString()}">` +
+          `<saml:AuthnContext><saml:AuthnContextClassRef>https://refeds.org/profile/mfa</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement>`,
+      },
+    });
+
+  it("refuses a session that ended exactly at now − skew", async () => {
+    expect(await outcomeOf(await sessionEndingAt(-SKEW_MS))).toBe("saml.expired");
+  });
+
+  it("accepts a session that ends one second later", async () => {
+    expect(await outcomeOf(await sessionEndingAt(-SKEW_MS + SECOND))).toBe("ok");
+  });
+});
+
 describe("NotBefore: NotBefore ≤ now + skew", () => {
   it("accepts exactly at the boundary", async () => {
     expect(await outcomeOf(await idpResponse(), { now: at(-SKEW_MS) })).toBe("ok");
