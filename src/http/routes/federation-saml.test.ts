@@ -669,6 +669,29 @@ describe("unsolicited answers at initech get the same checks as solicited ones",
     },
   );
 
+  it("treats an unsolicited MFA answer whose AuthnInstant is older than the IdP's maximum age as proving nothing", async () => {
+    // No request, so no answer held for a browser and judged again when claimed: the ACS decides
+    // at once, and its own age check is all that stands between a two-day-old MFA and an allow.
+    const old = new Date(t.clock.now().getTime() - 2 * 86_400_000).toISOString();
+    const statement = (instant: string) =>
+      `<saml:AuthnStatement AuthnInstant="${instant}" SessionIndex="_s"><saml:AuthnContext>` +
+      `<saml:AuthnContextClassRef>${REFEDS_MFA}</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement>`;
+    // The same answer with a fresh AuthnInstant is allowed.
+    const fresh = await unsolicited({
+      tags: { AuthnStatement: statement(t.clock.now().toISOString()) },
+    });
+    expect(
+      (await receiptOf(await post("initech", form(fresh, RETURN_TO_INITECH)))).receipt.outcome,
+    ).toBe("allow");
+    const stale = await unsolicited({ tags: { AuthnStatement: statement(old) } });
+    const { receipt } = await receiptOf(await post("initech", form(stale, RETURN_TO_INITECH)));
+    expect(receipt.outcome).toBe("challenge");
+    expect((receipt.inputSummary["events"] as unknown[])[0]).toMatchObject({
+      assurance: { aal: 0 },
+      claims: { authenticationTooOld: true, authnInstant: old },
+    });
+  });
+
   it("challenges an unsolicited password-only answer (idp_or_platform: IdP step-up or platform MFA), never allows", async () => {
     const samlResponse = await unsolicited({
       authnContextClassRef: PASSWORD_PROTECTED_TRANSPORT,

@@ -236,4 +236,18 @@ describe("subject and authentication statement", () => {
     ]);
     expect(result.ok && result.value.authnInstant.toISOString()).toBe("2026-03-02T09:50:00.000Z");
   });
+
+  it("reports the earliest AuthnInstant when the older statement comes first", async () => {
+    // Freshness must hold for every statement: the later, fresher one never stands for both.
+    const statement = (instant: string) =>
+      `<saml:AuthnStatement AuthnInstant="${instant}"><saml:AuthnContext><saml:AuthnContextClassRef>https://refeds.org/profile/mfa</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement>`;
+    const response = await idpResponse({
+      tags: {
+        AuthnStatement:
+          statement("2026-03-02T09:50:00.000Z") + statement("2026-03-02T09:58:00.000Z"),
+      },
+    });
+    const result = await protocol.verifyResponse(SP, testIdp().settings(), verification(response));
+    expect(result.ok && result.value.authnInstant.toISOString()).toBe("2026-03-02T09:50:00.000Z");
+  });
 });
