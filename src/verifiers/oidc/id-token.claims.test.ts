@@ -117,6 +117,25 @@ describe("claims that make a signed token not this sign-in's ID token", () => {
   });
 });
 
+describe("audiences this client trusts besides itself (O5)", () => {
+  // The untrusted-audience check refuses a token for another client on its own, unless that
+  // client is trusted: then only the check that aud names this client is left to refuse it.
+  beforeEach(() => {
+    bench = createAttackBench(stub, { trustedAudiences: ["client-b"] });
+  });
+
+  it("accepts a token for this client that also names the trusted one, azp ours", async () => {
+    const claims = { ...validClaims(stub), aud: ["client-a", "client-b"], azp: "client-a" };
+    expect((await bench.present(await stub.sign(claims))).ok).toBe(true);
+  });
+
+  it("refuses a token for the trusted client alone: it does not name this one", async () => {
+    const claims = { ...validClaims(stub), aud: "client-b" };
+    const result = await bench.present(await stub.sign(claims));
+    expect(result).toMatchObject({ ok: false, rejection: { code: "oidc.audience_mismatch" } });
+  });
+});
+
 describe("clock skew is honoured to the second", () => {
   it.each([
     ["exp 1 s inside the skew", (c: Record<string, unknown>) => (c.exp = NOW_S - SKEW + 1)],
