@@ -69,6 +69,8 @@ const refused: [string, ClaimEdit, OidcRejectionCode][] = [
   ["nonce as a number", (c) => (c.nonce = 1), "oidc.nonce_mismatch"],
   ["exp passed an hour ago", (c) => (c.exp = NOW_S - 3600), "oidc.expired"],
   ["exp passed 1 s beyond the skew", (c) => (c.exp = NOW_S - SKEW - 1), "oidc.expired"],
+  // RFC 7519 §4.1.4: the current time MUST be before exp; at exp + skew it no longer is.
+  ["exp exactly at the skew's edge", (c) => (c.exp = NOW_S - SKEW), "oidc.expired"],
   ["exp missing", (c) => delete c.exp, "oidc.claims_invalid"],
   ["exp as a string", (c) => (c.exp = String(NOW_S + 600)), "oidc.claims_invalid"],
   ["nbf an hour ahead", (c) => (c.nbf = NOW_S + 3600), "oidc.not_yet_valid"],
