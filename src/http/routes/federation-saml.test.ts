@@ -278,6 +278,47 @@ describe("SAML sign-in at the organisation's IdP", () => {
     expect(unsolicitedAtB.json()).toMatchObject({ code: "federation.rejected" });
   });
 
+  it("refuses at one of a tenant's IdPs an answer to a sign-in started at another of them", async () => {
+    // umbrella registers corp and a partner's IdP. A sign-in started at corp is answered by the
+    // partner's IdP (its own key and entity, to its own ACS, InResponseTo corp's request) and
+    // posted to the partner's ACS with corp's RelayState: the request is corp's alone.
+    await registerSamlTenant(t, idp, "umbrella", {
+      posture: "idp_mfa",
+      returnUrls: ["https://app.umbrella.example/signed-in"],
+    });
+    const partner = new TestIdp({ entityId: "https://idp.partner.example/saml" });
+    must(
+      await t.call("PUT", "/v1/tenants/umbrella/idps/partner", {
+        key: await t.key(["tenant_admin"], ["umbrella"]),
+        body: { protocol: "saml", saml: { metadataXml: partner.metadataXml() } },
+      }),
+      201,
+    );
+    const { request, samlResponse, relayState } = await signIn("umbrella");
+    const base = "https://mfa.test/t/umbrella/idps/partner/saml";
+    const partnerMetadata = must(
+      await t.call("GET", "/t/umbrella/idps/partner/saml/metadata"),
+      200,
+    ).body;
+    const fromPartner = await partner.login(
+      { entityId: `${base}/metadata`, acsUrl: `${base}/acs` },
+      partnerMetadata,
+      request.id,
+      { issuedAt: t.clock.now(), nameId: ALICE, authnContextClassRef: REFEDS_MFA },
+    );
+    const crossed = await post(
+      "umbrella",
+      { samlResponse: fromPartner, relayState },
+      "application/json",
+      "partner",
+    );
+    expect(crossed.statusCode, crossed.body).toBe(400);
+    expect(crossed.json()).toMatchObject({ code: "federation.request_unknown" });
+    // corp's sign-in is still pending, and corp's own answer completes it.
+    const { receipt } = await receiptOf(await post("umbrella", { samlResponse, relayState }));
+    expect(receipt.outcome).toBe("allow");
+  });
+
   // initech accepts unsolicited answers from the same IdP as acme, so nothing but the verifier's
   // binding of the answer to initech's own SP stands between acme's answer and a decision there.
   const INITECH_RETURN = "https://app.initech.example/signed-in";
