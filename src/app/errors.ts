@@ -71,7 +71,7 @@ export const ERROR_CODES = {
   "totp.wrong_code": "The code is not valid now.",
   "totp.replayed": "This code was used already; wait for the next one.",
   "totp.locked":
-    "Too many failed attempts: this authenticator is locked until an administrator resets it.",
+    "Too many failed attempts: this authenticator is locked until an administrator unlocks the principal or resets it.",
   "assurance.not_configured":
     "This server has no sealing keys or token signer: it issues no assurance tokens.",
   "assurance.not_allowed": "No assurance token can be issued for this decision.",
@@ -98,7 +98,7 @@ export const ERROR_CODES = {
   "recovery_code.wrong_code": "The recovery code is not valid.",
   "recovery_code.used": "This recovery code was used already; each code works once.",
   "recovery_code.locked":
-    "Too many failed attempts: the recovery codes are locked until an administrator revokes them.",
+    "Too many failed attempts: the recovery codes are locked until an administrator unlocks the principal or revokes them.",
   "webauthn.not_configured":
     "This tenant has no WebAuthn relying party: set one with PUT /v1/tenants/:tenant/webauthn.",
   "webauthn.settings_invalid": "The WebAuthn settings are not valid.",
@@ -132,7 +132,7 @@ export const ERROR_CODES = {
     "The authenticator's signature counter went backwards: it may have been cloned.",
   "webauthn.concurrent_use": "The credential was used concurrently; try again.",
   "webauthn.locked":
-    "Too many failed attempts: this credential is locked until an administrator resets it.",
+    "Too many failed attempts: this credential is locked until an administrator unlocks the principal or resets it.",
   "store.unavailable": "The service cannot reach its store; no decision can be made now.",
 } as const;
 
