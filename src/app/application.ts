@@ -1,4 +1,5 @@
 import type { AuditCheckpoint } from "./audit/audit-checkpoints.js";
+import type { ComplianceReport } from "./reports/compliance-report.js";
 import type { JsonWebKeySet } from "./assurance/signing-keys.js";
 import type { Decision } from "../core/decision.js";
 import type {
@@ -772,6 +773,21 @@ export interface Application {
     /** Evaluates, stores the receipt and its audit event together, and returns the decision. */
     decide(caller: Caller, tenant: string, request: DecisionRequest): Promise<Decision>;
     receipt(caller: Caller, id: string): Promise<ReceiptView>;
+  };
+
+  readonly reports: {
+    /**
+     * Tenant `tenant`'s compliance report (its administrators and auditors): the policy and the
+     * mandates that bind it now, its principals' platform MFA enrolment, the exemptions due for
+     * review, and the decisions recorded from `from` (default: 30 days before `to`) to `to`
+     * (default: now), at most 366 days. Read page by page from the store as it stands; an
+     * audit event that cannot be read answers `audit.chain_damaged`.
+     */
+    compliance(
+      caller: Caller,
+      tenant: string,
+      options: { from?: string; to?: string; dueWithinDays?: number },
+    ): Promise<ComplianceReport>;
   };
 
   readonly audit: {

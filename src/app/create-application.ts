@@ -31,6 +31,7 @@ import { mandateUseCases } from "./mandates/mandates.js";
 import { policyUseCases } from "./policies/policies.js";
 import type { Clock, Random, SecretHasher, SecretSealer, Store, Timers } from "./ports.js";
 import { principalUseCases } from "./principals/principals.js";
+import { reportUseCases } from "./reports/reports.js";
 import { tenantUseCases } from "./tenants/tenants.js";
 
 /** What the application is built from: the adapters, chosen by the composition root. */
@@ -126,6 +127,7 @@ export function createApplication(
     principals: principalUseCases(context),
     exemptions: exemptionUseCases(context),
     decisions: decisionUseCases(context, services),
+    reports: reportUseCases(context),
     idps: idpUseCases(context, parts.federation),
     federation,
     audit: auditUseCases(

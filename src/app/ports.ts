@@ -538,6 +538,22 @@ export interface WebAuthnSettingsStore {
   put(record: WebAuthnSettingsRecord): Promise<void>;
 }
 
+/** The principals of one tenant that hold a usable platform authenticator, by kind, for reports. */
+export interface EnrolledPrincipals {
+  /** With a confirmed TOTP authenticator (locked ones included: still theirs to unlock). */
+  readonly totp: readonly string[];
+  /** With a registered WebAuthn credential (passkey or security key). */
+  readonly webauthn: readonly string[];
+  /** With a set of recovery codes of which at least one is unused. */
+  readonly recoveryCodes: readonly string[];
+}
+
+/** Which principals hold which platform authenticators: read across a tenant, never per principal. */
+export interface EnrolmentStore {
+  /** Each list in principal id order, without repeats. */
+  enrolledPrincipals(tenant: string): Promise<EnrolledPrincipals>;
+}
+
 /**
  * What a store throws when it reads back, in a record that the audit checks, JSON text that it
  * never wrote (it writes only what `JSON.stringify` gives): an audit event's payload, or a
@@ -739,6 +755,7 @@ export interface Repositories {
   readonly webauthnCredentials: WebAuthnCredentialStore;
   readonly webauthnChallenges: WebAuthnChallengeStore;
   readonly webauthnSettings: WebAuthnSettingsStore;
+  readonly enrolments: EnrolmentStore;
   readonly flows: FlowStore;
   readonly browserSessions: BrowserSessionStore;
   /** Changes to announce to every instance once this transaction commits. */

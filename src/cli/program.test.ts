@@ -82,21 +82,22 @@ describe("tenant-mfa bootstrap", () => {
   });
 });
 
-describe("tenant-mfa audit verify", () => {
-  async function seededStore(): Promise<string> {
-    const db = freshDb();
-    const secret = (await run(["bootstrap", "--db", db])).stdout.trim().split("\n").at(-1) ?? "";
-    const opened = await openApplication({
-      db,
-      exemptions: DEFAULT_SETTINGS.exemptions,
-    });
-    const admin = await opened.app.authenticate(secret);
-    await opened.app.tenants.create(admin, { id: "acme", name: "Acme" });
-    await opened.app.principals.upsert(admin, "acme", "alice", { population: "direct" });
-    await opened.close();
-    return db;
-  }
+/** A store with a platform administrator key, tenant acme and its principal alice. */
+async function seededStore(): Promise<string> {
+  const db = freshDb();
+  const secret = (await run(["bootstrap", "--db", db])).stdout.trim().split("\n").at(-1) ?? "";
+  const opened = await openApplication({
+    db,
+    exemptions: DEFAULT_SETTINGS.exemptions,
+  });
+  const admin = await opened.app.authenticate(secret);
+  await opened.app.tenants.create(admin, { id: "acme", name: "Acme" });
+  await opened.app.principals.upsert(admin, "acme", "alice", { population: "direct" });
+  await opened.close();
+  return db;
+}
 
+describe("tenant-mfa audit verify", () => {
   it("reports an intact chain and exits 0", async () => {
     const db = await seededStore();
     const all = await run(["audit", "verify", "--db", db]);
@@ -350,5 +351,43 @@ describe("tenant-mfa keys rotate", () => {
     expect(withdrawn.stdout).toMatch(/every earlier key was withdrawn/);
     const [, last] = /^Signing with (\S+);/.exec(withdrawn.stdout) ?? [];
     expect(await kids()).toEqual([last]);
+  });
+});
+
+describe("tenant-mfa report compliance", () => {
+  it("prints the tenant's compliance report as JSON, from a store it only reads", async () => {
+    const db = await seededStore();
+    const result = await run([
+      "report",
+      "compliance",
+      "--db",
+      db,
+      "--tenant",
+      "acme",
+      "--due-within-days",
+      "30",
+    ]);
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({
+      tenant: "acme",
+      policy: { version: 1, posture: "platform_mfa", mode: "enforce" },
+      principals: { registered: 1, directWithoutPlatformMfa: { principals: ["alice"] } },
+      exemptions: { dueWithinDays: 30, items: [] },
+      decisions: { total: 0 },
+    });
+  });
+
+  it("names what is wrong: an unknown tenant, a bad period, a bad number of days", async () => {
+    const db = await seededStore();
+    const report = (...args: string[]) => run(["report", "compliance", "--db", db, ...args]);
+    expect(await report("--tenant", "globex")).toMatchObject({ exitCode: 1, stdout: "" });
+    expect(await report("--tenant", "acme", "--from", "yesterday")).toMatchObject({
+      exitCode: 1,
+      stderr: expect.stringContaining("from must be an ISO 8601 time"),
+    });
+    expect(await report("--tenant", "acme", "--due-within-days", "two")).toMatchObject({
+      exitCode: 2,
+      stderr: expect.stringContaining("--due-within-days must be a whole number"),
+    });
   });
 });

@@ -469,6 +469,47 @@ export function createProgram(io: CliIo): Command {
     );
 
   program
+    .command("report")
+    .description("Reports")
+    .command("compliance")
+    .description(
+      "Print a tenant's compliance report as JSON: its policy and the mandates binding it, its principals' platform MFA enrolment, the exemptions due for review, and the decisions of a period",
+    )
+    .addOption(dbOption())
+    .addOption(configOption())
+    .requiredOption("--tenant <tenant>", "the tenant to report on")
+    .option("--from <time>", "count decisions from this instant (default: 30 days before --to)")
+    .option("--to <time>", "count decisions before this instant (default: now)")
+    .option(
+      "--due-within-days <days>",
+      "flag exemptions expiring within this many days (1–90, default 14)",
+    )
+    .action(
+      (
+        options: StoreOptions & {
+          tenant: string;
+          from?: string;
+          to?: string;
+          dueWithinDays?: string;
+        },
+      ) => {
+        const { dueWithinDays } = options;
+        if (dueWithinDays !== undefined && !/^\d{1,2}$/.test(dueWithinDays)) {
+          fail("--due-within-days must be a whole number of days from 1 to 90", 2);
+          return;
+        }
+        return withReadOnlyApplication(options, async (opened) => {
+          const report = await opened.app.reports.compliance(OPERATOR, options.tenant, {
+            ...(options.from === undefined ? {} : { from: options.from }),
+            ...(options.to === undefined ? {} : { to: options.to }),
+            ...(dueWithinDays === undefined ? {} : { dueWithinDays: Number(dueWithinDays) }),
+          });
+          out(JSON.stringify(report, null, 2));
+        });
+      },
+    );
+
+  program
     .command("secrets")
     .description("Secrets at rest")
     .command("reseal")

@@ -639,6 +639,13 @@ const tenantRoutes: RouteCase[] = [
   },
   {
     method: "GET",
+    path: "/v1/tenants/:tenant/reports/compliance",
+    allowed: AUDIT_READERS,
+    success: 200,
+    prepare: (tenant) => ({ url: `/v1/tenants/${tenant}/reports/compliance` }),
+  },
+  {
+    method: "GET",
     path: "/v1/audit/verify",
     title: "/v1/audit/verify?tenant=:tenant",
     allowed: AUDIT_READERS,

@@ -125,6 +125,7 @@ const CONTRACT = [
   "POST /v1/tenants/{tenant}/decisions",
   "GET /v1/decisions/{id}",
   "GET /v1/tenants/{tenant}/audit",
+  "GET /v1/tenants/{tenant}/reports/compliance",
   "GET /v1/audit/verify",
   "GET /v1/audit/checkpoint",
   "GET /.well-known/jwks.json",

@@ -419,6 +419,19 @@ export const auditListQuery = positionPageQuery.extend({
   format: z.enum(["json", "jsonl"]).optional().describe("`jsonl` exports JSON Lines."),
 });
 
+export const complianceReportQuery = z.strictObject({
+  from: time
+    .optional()
+    .describe("Count decisions at or after this instant (default: 30 days before `to`)."),
+  to: time.optional().describe("Count decisions before this instant (default: now)."),
+  dueWithinDays: storableString()
+    .regex(/^\d{1,2}$/, { error: "expected a whole number of days from 1 to 90" })
+    .transform(Number)
+    .pipe(z.int().min(1).max(90, { error: "expected a whole number of days from 1 to 90" }))
+    .optional()
+    .describe("Flag exemptions expiring within this many days (default 14)."),
+});
+
 export const auditVerifyQuery = z.strictObject({
   tenant: identifier.optional(),
   checkpoint: storableString()

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { ROLES } from "../app/records.js";
-import { EXEMPTION_CATEGORIES, OUTCOMES, POPULATIONS } from "../core/vocabulary.js";
+import { EXEMPTION_CATEGORIES, OUTCOMES, POPULATIONS, POSTURES } from "../core/vocabulary.js";
 import { mandateInput, policyInput, time } from "./request-schemas.js";
 
 /**
@@ -161,6 +161,107 @@ export const exemptionRecord = z.object({
   createdAt: time,
   decidedBy: z.string().optional(),
   decidedAt: time.optional(),
+});
+
+const principalList = (what: string) =>
+  z
+    .object({
+      count: z.int(),
+      principals: z.array(z.string()).describe("The first 100 ids, in id order."),
+      truncated: z.boolean(),
+    })
+    .describe(what);
+
+const populationCoverage = z.object({
+  registered: z.int(),
+  withTotp: z.int(),
+  withWebAuthn: z.int(),
+  withRecoveryCodes: z.int(),
+  withoutPlatformMfa: z.int().describe("With neither TOTP nor WebAuthn."),
+});
+
+export const complianceReport = z.object({
+  tenant: z.string(),
+  generatedAt: time,
+  period: z
+    .object({ from: time, to: time })
+    .describe("The decisions counted: from `from` (included) to `to` (excluded)."),
+  policy: z.object({
+    version: z.int(),
+    posture: z.enum(POSTURES),
+    mode: z.enum(["enforce", "report_only"]),
+    enforcementStartsAt: time.optional(),
+  }),
+  mandates: z
+    .array(
+      z.object({
+        id: z.string(),
+        version: z.int(),
+        title: z.string().optional(),
+        exemptible: z.boolean(),
+        populations: z.array(z.enum(POPULATIONS)).optional(),
+        activeFrom: time.optional(),
+        activeUntil: time.optional(),
+      }),
+    )
+    .describe("The platform mandates that bind the tenant now."),
+  principals: z.object({
+    registered: z.int(),
+    sharedLogins: z.int(),
+    byPopulation: z.object(
+      Object.fromEntries(POPULATIONS.map((p) => [p, populationCoverage])) as Record<
+        (typeof POPULATIONS)[number],
+        typeof populationCoverage
+      >,
+    ),
+    directWithoutPlatformMfa: principalList(
+      "`direct` and `api_human` principals with neither TOTP nor WebAuthn.",
+    ),
+  }),
+  exemptions: z.object({
+    dueWithinDays: z.int(),
+    inForce: z.int(),
+    upcoming: z.int(),
+    awaitingApproval: z.int(),
+    reviewOverdue: z.int(),
+    expiringSoon: z.int(),
+    items: z
+      .array(
+        z.object({
+          id: z.string(),
+          principal: z.string(),
+          category: z.enum(EXEMPTION_CATEGORIES),
+          owner: z.string(),
+          justification: z.string(),
+          requestedBy: z.string(),
+          approvedBy: z.string().optional(),
+          startsAt: time,
+          expiresAt: time,
+          reviewAt: time,
+          state: z.enum(["in_force", "upcoming", "awaiting_approval"]),
+          reviewOverdue: z.boolean(),
+          expiringSoon: z.boolean().describe("Expires within `dueWithinDays`."),
+        }),
+      )
+      .describe("Every exemption approved or awaiting approval that has not expired (first 500)."),
+    truncated: z.boolean(),
+  }),
+  decisions: z.object({
+    total: z.int(),
+    byOutcome: z.object(
+      Object.fromEntries(OUTCOMES.map((o) => [o, z.int()])) as Record<
+        (typeof OUTCOMES)[number],
+        z.ZodInt
+      >,
+    ),
+    reportOnly: z.int().describe("Decided while the tenant policy was report-only."),
+    byReason: z.record(z.string(), z.int()).describe("Reason code → decisions that gave it."),
+    exemptionUses: z.int(),
+    breakGlassUses: z.int(),
+    interactiveIntegrations: principalList(
+      "Integrations that signed in with a password or without a token grant.",
+    ),
+  }),
 });
 
 export const apiKeyView = z

@@ -166,6 +166,11 @@ const tenantOperations: Operation[] = [
     run: (c, t) => h.app.audit.list(c, t, {}, {}),
   },
   {
+    name: "reports.compliance",
+    allowed: ["platform_admin", "tenant_admin", "tenant_auditor"],
+    run: (c, t) => h.app.reports.compliance(c, t, {}),
+  },
+  {
     name: "audit.verify (tenant)",
     allowed: ["platform_admin", "tenant_admin", "tenant_auditor"],
     run: (c, t) => h.app.audit.verify(c, { tenant: t }),

@@ -31,6 +31,8 @@ export const PERMISSIONS = {
   "receipt.read": ["platform_admin", "tenant_admin", "tenant_auditor"],
   "audit.read": ["platform_admin", "tenant_admin", "tenant_auditor"],
   "audit.verify_all": ["platform_admin"],
+  // A report counts decisions as the receipts and audit log do: the readers of those.
+  "report.read": ["platform_admin", "tenant_admin", "tenant_auditor"],
   // The platform chain (mandates, tenants' creation, API keys, signing keys) names every tenant
   // and every key's holder and tenants: a tenant-scoped role reading it would learn what its
   // 404s keep from it (invariant 5). A tenant's auditor gets it from a platform administrator,

@@ -4,7 +4,7 @@ import type { Application, AuditVerification } from "../application.js";
 import { transact, type Context } from "../context.js";
 import { AppError } from "../errors.js";
 import { pageLimit, requireTenant } from "../tenants/tenants.js";
-import { UnreadableRecord, type Repositories } from "../ports.js";
+import { UnreadableRecord, type AuditStore, type Repositories } from "../ports.js";
 import type { AuditEvent, ReceiptRecord } from "../records.js";
 import {
   chainOf,
@@ -160,7 +160,7 @@ async function readReceipts(
  * and an instant without that text (past year 9999 in UTC, where an offset can carry it) would
  * compare as garbage, so it is refused (`request.invalid`). Nothing for no value.
  */
-function utcTime<F extends string>(
+export function utcTime<F extends string>(
   field: F,
   value: string | undefined,
 ): Partial<Record<F, string>> {
@@ -173,6 +173,28 @@ function utcTime<F extends string>(
     );
   }
   return { [field]: utc } as Partial<Record<F, string>>;
+}
+
+/**
+ * Reads events of `chain` as {@link AuditStore.read} does, but an event whose stored text is not
+ * JSON answers `audit.chain_damaged`: not the store failing but the chain altered outside the
+ * service. An answer that said "try again" would have an exporter retry forever, and hide where
+ * to look.
+ */
+export async function readChain(
+  r: Repositories,
+  chain: string,
+  options: Parameters<AuditStore["read"]>[1],
+): Promise<readonly AuditEvent[]> {
+  try {
+    return await r.audit.read(chain, options);
+  } catch (error) {
+    if (!(error instanceof UnreadableRecord) || error.record.kind !== "audit_event") throw error;
+    throw new AppError(
+      "audit.chain_damaged",
+      `Event ${String(error.record.seq)} of ${error.record.chain} cannot be read (its stored text is not JSON): the chain was altered outside the service. Run \`tenant-mfa audit verify\`.`,
+    );
+  }
 }
 
 /** Reading and verifying the audit chains, and signing checkpoints of them. */
@@ -192,19 +214,7 @@ export function auditUseCases(
       const window = { ...filter, ...utcTime("from", filter.from), ...utcTime("to", filter.to) };
       const items = await transact(context, async (r) => {
         if (tenant !== null) await requireTenant(r, tenant);
-        try {
-          return await r.audit.read(chainOf(tenant), { afterSeq, limit, filter: window });
-        } catch (error) {
-          if (!(error instanceof UnreadableRecord) || error.record.kind !== "audit_event") {
-            throw error;
-          }
-          // Not the store failing but the chain altered outside the service: an answer that said
-          // "try again" would have an exporter retry forever, and hide where to look.
-          throw new AppError(
-            "audit.chain_damaged",
-            `Event ${String(error.record.seq)} of ${error.record.chain} cannot be read (its stored text is not JSON): the chain was altered outside the service. Run \`tenant-mfa audit verify\`.`,
-          );
-        }
+        return readChain(r, chainOf(tenant), { afterSeq, limit, filter: window });
       });
       const last = items.at(-1);
       return items.length === limit && last !== undefined

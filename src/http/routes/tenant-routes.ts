@@ -10,6 +10,7 @@ import {
   auditCheckpointQuery,
   auditVerifyQuery,
   decisionRequestBody,
+  complianceReportQuery,
   exemptionListQuery,
   exemptionRequestBody,
   idParams,
@@ -26,6 +27,7 @@ import {
 import {
   auditCheckpoint,
   auditVerification,
+  complianceReport,
   decision,
   exemptionRecord,
   pages,
@@ -308,6 +310,18 @@ export function registerTenantRoutes(server: FastifyInstance, context: ApiContex
     summary: "Read the tenant's audit chain (JSON pages, or JSON Lines export)",
     params: tenantParams,
     handler: (route) => answerAuditEvents(app, route.params.tenant, route),
+  });
+
+  addRoute(server, authenticate, {
+    method: "GET",
+    url: "/v1/tenants/:tenant/reports/compliance",
+    tag: "audit",
+    summary:
+      "The tenant's compliance report: policy and mandates, MFA enrolment, exemptions due for review, decisions of a period",
+    params: tenantParams,
+    query: complianceReportQuery,
+    success: { status: 200, description: "The report.", schema: complianceReport },
+    handler: ({ params, query, caller }) => app.reports.compliance(caller, params.tenant, query),
   });
 
   addRoute(server, authenticate, {

@@ -3,7 +3,7 @@ import type { AuthenticatorRecord } from "../../app/records.js";
 import { addTenant, at, uniqueId } from "./fixtures.js";
 import type { ContractContext } from "./store-harness.js";
 
-function pendingTotp(
+export function pendingTotp(
   tenant: string,
   principal = "alice",
   id = uniqueId("auth"),

@@ -3,7 +3,7 @@ import type { RecoveryCodeRecord } from "../../app/records.js";
 import { addTenant, at, uniqueId } from "./fixtures.js";
 import type { ContractContext } from "./store-harness.js";
 
-const codes = (tenant: string, set: string, principal = "alice"): RecoveryCodeRecord[] =>
+export const codes = (tenant: string, set: string, principal = "alice"): RecoveryCodeRecord[] =>
   ["AAAA", "BBBB", "CCCC"].map((locator) => ({
     tenant,
     principal,
@@ -12,7 +12,7 @@ const codes = (tenant: string, set: string, principal = "alice"): RecoveryCodeRe
     hash: `$scrypt$ln=10,r=8,p=1$salt${locator}$hash${locator}`,
   }));
 
-const setOf = (tenant: string, id: string, seconds = 0, principal = "alice") => ({
+export const setOf = (tenant: string, id: string, seconds = 0, principal = "alice") => ({
   tenant,
   principal,
   id,

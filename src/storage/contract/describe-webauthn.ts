@@ -7,7 +7,7 @@ import type {
 import { addTenant, at, uniqueId } from "./fixtures.js";
 import type { ContractContext } from "./store-harness.js";
 
-function credential(
+export function credential(
   tenant: string,
   principal = "alice",
   credentialId = uniqueId("cred"),

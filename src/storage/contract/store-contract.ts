@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe } from "vitest";
 import { describeAuthenticators } from "./describe-authenticators.js";
+import { describeEnrolments } from "./describe-enrolments.js";
 import { describeAuditChain } from "./describe-audit-chain.js";
 import { describeBatchedWrites } from "./describe-batched-writes.js";
 import { describeChangeNotifications } from "./describe-change-notifications.js";
@@ -68,6 +69,7 @@ export function describeStoreContract(
     describeMultiInstance(context);
     describeFederation(context);
     describeAuthenticators(context);
+    describeEnrolments(context);
     describeRecoveryCodes(context);
     describeSigningKeys(context);
     describeSealedSecrets(context);

@@ -5,6 +5,7 @@ import { createAuthenticatorRepository } from "./authenticator-repository.js";
 import { createAuditRepository, type AuditRepositoryOptions } from "./audit-repository.js";
 import { createBrowserSessionRepository } from "./browser-session-repository.js";
 import type { Database } from "./database.js";
+import { createEnrolmentRepository } from "./enrolment-repository.js";
 import { createExemptionRepository } from "./exemption-repository.js";
 import { createFederationAnswerRepository } from "./federation-answer-repository.js";
 import { createFederationRequestRepository } from "./federation-request-repository.js";
@@ -67,6 +68,7 @@ export function createRepositories(
     webauthnCredentials: createWebAuthnCredentialRepository(db),
     webauthnChallenges: createWebAuthnChallengeRepository(db),
     webauthnSettings: createWebAuthnSettingsRepository(db),
+    enrolments: createEnrolmentRepository(db),
     flows: createFlowRepository(db),
     browserSessions: createBrowserSessionRepository(db),
     changes,

@@ -1,0 +1,315 @@
+import type { PlatformMandate, TenantPolicy } from "../../core/policy.js";
+import { parseTime } from "../../core/time.js";
+import { OUTCOMES, POPULATIONS, type Outcome, type Population } from "../../core/vocabulary.js";
+import type { EnrolledPrincipals } from "../ports.js";
+import type { AuditEvent, ExemptionRecord, PrincipalRecord } from "../records.js";
+
+/**
+ * A tenant's compliance report: which policy applies and under which mandates, who can prove MFA
+ * on the platform, which exemptions are due for review, and what the decisions of a period were.
+ * Built from the store as it stands; `audit verify` is what proves the chain behind it intact.
+ */
+export interface ComplianceReport {
+  readonly tenant: string;
+  readonly generatedAt: string;
+  /** The decisions counted: from `from` (included) to `to` (excluded). */
+  readonly period: { readonly from: string; readonly to: string };
+  readonly policy: PolicySummary;
+  /** The platform mandates that bind the tenant now. */
+  readonly mandates: readonly MandateSummary[];
+  readonly principals: PrincipalCoverage;
+  readonly exemptions: ExemptionReview;
+  readonly decisions: DecisionSummary;
+}
+
+export interface PolicySummary {
+  readonly version: number;
+  readonly posture: TenantPolicy["posture"];
+  /** `report_only` until the policy's enforcement start date, then `enforce`. */
+  readonly mode: "enforce" | "report_only";
+  readonly enforcementStartsAt?: string;
+}
+
+export interface MandateSummary {
+  readonly id: string;
+  readonly version: number;
+  readonly title?: string;
+  readonly exemptible: boolean;
+  /** The populations it binds; absent: every population MFA applies to. */
+  readonly populations?: readonly Population[];
+  readonly activeFrom?: string;
+  readonly activeUntil?: string;
+}
+
+/** A list of principal ids cut to {@link LISTED} entries, saying whether it was cut. */
+export interface PrincipalList {
+  readonly count: number;
+  /** The first ids, in id order. */
+  readonly principals: readonly string[];
+  readonly truncated: boolean;
+}
+
+export interface PopulationCoverage {
+  readonly registered: number;
+  readonly withTotp: number;
+  readonly withWebAuthn: number;
+  readonly withRecoveryCodes: number;
+  /** With neither TOTP nor WebAuthn: recovery codes alone are a way back, not a second factor to live on. */
+  readonly withoutPlatformMfa: number;
+}
+
+export interface PrincipalCoverage {
+  readonly registered: number;
+  readonly sharedLogins: number;
+  readonly byPopulation: Readonly<Record<Population, PopulationCoverage>>;
+  /**
+   * The people who sign in on the platform itself (`direct`, `api_human`) with neither TOTP nor
+   * WebAuthn: under a platform posture or mandate they are challenged to enrol at their next
+   * sign-in. (`sso` people may prove MFA at their IdP, so they are only counted, above.)
+   */
+  readonly directWithoutPlatformMfa: PrincipalList;
+}
+
+export interface ExemptionReviewItem {
+  readonly id: string;
+  readonly principal: string;
+  readonly category: ExemptionRecord["category"];
+  readonly owner: string;
+  readonly justification: string;
+  readonly requestedBy: string;
+  readonly approvedBy?: string;
+  readonly startsAt: string;
+  readonly expiresAt: string;
+  readonly reviewAt: string;
+  /** `in_force` (approved, started), `upcoming` (approved, not started), `awaiting_approval`. */
+  readonly state: "in_force" | "upcoming" | "awaiting_approval";
+  /** Its review date has passed. */
+  readonly reviewOverdue: boolean;
+  /** It expires within {@link ExemptionReview.dueWithinDays} days: its owner should be told. */
+  readonly expiringSoon: boolean;
+}
+
+export interface ExemptionReview {
+  readonly dueWithinDays: number;
+  readonly inForce: number;
+  readonly upcoming: number;
+  readonly awaitingApproval: number;
+  readonly reviewOverdue: number;
+  readonly expiringSoon: number;
+  /** Every exemption not yet expired, approved or awaiting approval, soonest expiry first. */
+  readonly items: readonly ExemptionReviewItem[];
+  readonly truncated: boolean;
+}
+
+export interface DecisionSummary {
+  readonly total: number;
+  readonly byOutcome: Readonly<Record<Outcome, number>>;
+  /** Decided while the tenant policy was in `report_only`: only mandates were enforced. */
+  readonly reportOnly: number;
+  /** How often each reason code was given, most frequent first. */
+  readonly byReason: Readonly<Record<string, number>>;
+  /** Decisions that an exemption let through, and of them those of a break-glass exemption. */
+  readonly exemptionUses: number;
+  readonly breakGlassUses: number;
+  /**
+   * Integrations that signed in with a password or without a token grant (seed 000: the most
+   * common source of compromise): move them to a token-based grant.
+   */
+  readonly interactiveIntegrations: PrincipalList;
+}
+
+/** How many ids a {@link PrincipalList} shows, and how many exemptions a review lists. */
+export const LISTED = 100;
+export const LISTED_EXEMPTIONS = 500;
+
+const DAY_MS = 86_400_000;
+
+export function summarisePolicy(policy: TenantPolicy, now: Date): PolicySummary {
+  const startsAt = policy.enforcementStartsAt;
+  const reportOnly = startsAt !== undefined && now.getTime() < (parseTime(startsAt) ?? -Infinity);
+  return {
+    version: policy.version,
+    posture: policy.posture,
+    mode: reportOnly ? "report_only" : "enforce",
+    ...(startsAt === undefined ? {} : { enforcementStartsAt: startsAt }),
+  };
+}
+
+export function summariseMandate(mandate: PlatformMandate): MandateSummary {
+  const { id, version, title, exemptible, scope, activeFrom, activeUntil } = mandate;
+  return {
+    id,
+    version,
+    ...(title === undefined ? {} : { title }),
+    exemptible,
+    ...(scope.populations === undefined ? {} : { populations: scope.populations }),
+    ...(activeFrom === undefined ? {} : { activeFrom }),
+    ...(activeUntil === undefined ? {} : { activeUntil }),
+  };
+}
+
+/** Collects ids into a {@link PrincipalList}: without repeats, in id order. */
+class ListedIds {
+  readonly #seen = new Set<string>();
+  add(id: string): void {
+    this.#seen.add(id);
+  }
+  list(): PrincipalList {
+    const all = [...this.#seen].sort();
+    return { count: all.length, principals: all.slice(0, LISTED), truncated: all.length > LISTED };
+  }
+}
+
+/** Counts the principals of a tenant, read page by page, against what each has enrolled. */
+export function coverPrincipals(enrolled: EnrolledPrincipals) {
+  const totp = new Set(enrolled.totp);
+  const webauthn = new Set(enrolled.webauthn);
+  const recoveryCodes = new Set(enrolled.recoveryCodes);
+  const counts = Object.fromEntries(
+    POPULATIONS.map((population) => [
+      population,
+      {
+        registered: 0,
+        withTotp: 0,
+        withWebAuthn: 0,
+        withRecoveryCodes: 0,
+        withoutPlatformMfa: 0,
+      },
+    ]),
+  ) as Record<Population, { -readonly [K in keyof PopulationCoverage]: number }>;
+  const uncovered = new ListedIds();
+  let registered = 0;
+  let sharedLogins = 0;
+  return {
+    add(principal: PrincipalRecord): void {
+      const count = counts[principal.population];
+      registered += 1;
+      count.registered += 1;
+      if (principal.sharedLogin === true) sharedLogins += 1;
+      const hasTotp = totp.has(principal.id);
+      const hasWebAuthn = webauthn.has(principal.id);
+      if (hasTotp) count.withTotp += 1;
+      if (hasWebAuthn) count.withWebAuthn += 1;
+      if (recoveryCodes.has(principal.id)) count.withRecoveryCodes += 1;
+      if (hasTotp || hasWebAuthn) return;
+      count.withoutPlatformMfa += 1;
+      if (principal.population === "direct" || principal.population === "api_human") {
+        uncovered.add(principal.id);
+      }
+    },
+    result(): PrincipalCoverage {
+      return {
+        registered,
+        sharedLogins,
+        byPopulation: counts,
+        directWithoutPlatformMfa: uncovered.list(),
+      };
+    },
+  };
+}
+
+/**
+ * The exemptions an owner or approver must look at: every one approved or requested that has not
+ * expired, with whether its review is overdue and whether it expires within `dueWithinDays`
+ * (seed 000: tell owners 14 days before expiry; review monthly).
+ */
+export function reviewExemptions(
+  records: readonly ExemptionRecord[],
+  now: Date,
+  dueWithinDays: number,
+): ExemptionReview {
+  const at = now.getTime();
+  const soon = at + dueWithinDays * DAY_MS;
+  const time = (value: string) => parseTime(value) ?? Number.NaN;
+  const items = records
+    .filter((record) => record.status === "approved" || record.status === "requested")
+    // An exemption is over at its expiry (the engine applies it strictly before).
+    .filter((record) => time(record.expiresAt) > at)
+    .map((record): ExemptionReviewItem => {
+      const state =
+        record.status === "requested"
+          ? "awaiting_approval"
+          : time(record.startsAt) <= at
+            ? "in_force"
+            : "upcoming";
+      return {
+        id: record.id,
+        principal: record.principal,
+        category: record.category,
+        owner: record.owner,
+        justification: record.justification,
+        requestedBy: record.requestedBy,
+        ...(record.approvedBy === undefined ? {} : { approvedBy: record.approvedBy }),
+        startsAt: record.startsAt,
+        expiresAt: record.expiresAt,
+        reviewAt: record.reviewAt,
+        state,
+        reviewOverdue: time(record.reviewAt) <= at,
+        expiringSoon: time(record.expiresAt) <= soon,
+      };
+    })
+    .sort((a, b) => time(a.expiresAt) - time(b.expiresAt) || a.id.localeCompare(b.id));
+  const count = (test: (item: ExemptionReviewItem) => boolean) => items.filter(test).length;
+  return {
+    dueWithinDays,
+    inForce: count((item) => item.state === "in_force"),
+    upcoming: count((item) => item.state === "upcoming"),
+    awaitingApproval: count((item) => item.state === "awaiting_approval"),
+    reviewOverdue: count((item) => item.reviewOverdue),
+    expiringSoon: count((item) => item.expiringSoon),
+    items: items.slice(0, LISTED_EXEMPTIONS),
+    truncated: items.length > LISTED_EXEMPTIONS,
+  };
+}
+
+/**
+ * Counts the `decision.recorded` events of a period, read page by page: each keeps the outcome,
+ * the mode, the reason codes and the exemption used, so no receipt needs reading.
+ */
+export function tallyDecisions() {
+  const byOutcome = Object.fromEntries(OUTCOMES.map((outcome) => [outcome, 0])) as Record<
+    Outcome,
+    number
+  >;
+  const byReason = new Map<string, number>();
+  const integrations = new ListedIds();
+  let total = 0;
+  let reportOnly = 0;
+  let exemptionUses = 0;
+  let breakGlassUses = 0;
+  return {
+    /** A `decision.recorded` event. */
+    addDecision(event: AuditEvent): void {
+      const { outcome, mode, reasons, exemption, principal } = event.payload;
+      total += 1;
+      if (typeof outcome === "string" && Object.hasOwn(byOutcome, outcome)) {
+        byOutcome[outcome as Outcome] += 1;
+      }
+      if (mode === "report_only") reportOnly += 1;
+      if (typeof exemption === "string") exemptionUses += 1;
+      for (const code of Array.isArray(reasons) ? reasons : []) {
+        if (typeof code !== "string") continue;
+        byReason.set(code, (byReason.get(code) ?? 0) + 1);
+        if (code === "population.integration_interactive" && typeof principal === "string") {
+          integrations.add(principal);
+        }
+      }
+    },
+    /** An `exemption.break_glass_used` event. */
+    addBreakGlassUse(): void {
+      breakGlassUses += 1;
+    },
+    result(): DecisionSummary {
+      const reasons = [...byReason].sort(([a, x], [b, y]) => y - x || a.localeCompare(b));
+      return {
+        total,
+        byOutcome,
+        reportOnly,
+        byReason: Object.fromEntries(reasons),
+        exemptionUses,
+        breakGlassUses,
+        interactiveIntegrations: integrations.list(),
+      };
+    },
+  };
+}

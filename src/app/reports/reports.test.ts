@@ -1,0 +1,346 @@
+// The compliance report an administrator or auditor reads (DESIGN: "tenant administrators … read
+// their audit and compliance reports"; seed 000: inventory users by type, review exceptions
+// monthly and tell owners 14 days before expiry, watch integrations signing in with passwords).
+// Built over the real application and SQLite store: enrolments through the real TOTP, WebAuthn and
+// recovery-code use cases, decisions through the decision API.
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { Caller, DecisionRequest } from "../application.js";
+import { AppError } from "../errors.js";
+import { provedMfaJustNow } from "../test-support/fresh-mfa.js";
+import { enrolTotp } from "../test-support/totp-principals.js";
+import { replacePolicy } from "../test-support/replace-policy.js";
+import { openWebAuthnWorld, type WebAuthnWorld } from "../test-support/webauthn-world.js";
+import type { Harness } from "../test-support/harness.js";
+
+const DAY = 86_400;
+
+describe("the compliance report", () => {
+  let world: WebAuthnWorld;
+  let h: Harness;
+  let service: Caller;
+  let approver: Caller;
+  const at = (days: number) => new Date(h.clock.now().getTime() + days * DAY * 1000).toISOString();
+  const passwordSignIn = (principal: string): DecisionRequest => ({
+    principal: { id: principal },
+    evidence: { events: [{ method: "password", source: "platform", at: at(0) }] },
+  });
+  const exempt = async (
+    principal: string,
+    category: "break_glass" | "temporary_access" | "legacy_integration",
+    window: { startsIn: number; expiresIn: number; reviewIn: number },
+    approve = true,
+  ) => {
+    const requested = await h.app.exemptions.request(h.admin, "acme", {
+      principal,
+      category,
+      justification: `${category} for ${principal}`,
+      owner: "it-helpdesk",
+      startsAt: at(window.startsIn),
+      expiresAt: at(window.expiresIn),
+      reviewAt: at(window.reviewIn),
+    });
+    return approve ? h.app.exemptions.approve(approver, "acme", requested.id) : requested;
+  };
+
+  beforeEach(async () => {
+    // acme and globex, each with direct principals alice and bob.
+    world = await openWebAuthnWorld();
+    h = world.h;
+    service = world.service.acme;
+    approver = await h.caller(["exemption_approver"], ["acme"]);
+    const register = (
+      id: string,
+      population: "direct" | "sso" | "api_human" | "integration" | "guest",
+      sharedLogin = false,
+    ) =>
+      h.app.principals.upsert(h.admin, "acme", id, {
+        population,
+        ...(sharedLogin ? { sharedLogin } : {}),
+      });
+    await enrolTotp(h, service, "acme", "alice");
+    await world.register(world.authenticator(), { principal: "bob" });
+    await register("carol", "direct");
+    await provedMfaJustNow(h, "acme", "carol");
+    await h.app.recoveryCodes.generate(service, "acme", "carol");
+    await register("dave", "sso");
+    await register("erin", "api_human");
+    await register("kiosk", "direct", true);
+    await register("svc", "integration");
+    await register("visitor", "guest");
+    // Another tenant's enrolments and decisions never count.
+    await enrolTotp(h, world.service.globex, "globex", "zed");
+    await h.app.decisions.decide(world.service.globex, "globex", passwordSignIn("alice"));
+  });
+  afterEach(() => world.close());
+
+  it("counts the principals by population against what each has enrolled", async () => {
+    const report = await h.app.reports.compliance(h.admin, "acme", {});
+    expect(report.principals).toEqual({
+      registered: 8,
+      sharedLogins: 1,
+      byPopulation: {
+        direct: {
+          registered: 4,
+          withTotp: 1,
+          withWebAuthn: 1,
+          withRecoveryCodes: 1,
+          withoutPlatformMfa: 2,
+        },
+        sso: {
+          registered: 1,
+          withTotp: 0,
+          withWebAuthn: 0,
+          withRecoveryCodes: 0,
+          withoutPlatformMfa: 1,
+        },
+        integration: {
+          registered: 1,
+          withTotp: 0,
+          withWebAuthn: 0,
+          withRecoveryCodes: 0,
+          withoutPlatformMfa: 1,
+        },
+        api_human: {
+          registered: 1,
+          withTotp: 0,
+          withWebAuthn: 0,
+          withRecoveryCodes: 0,
+          withoutPlatformMfa: 1,
+        },
+        guest: {
+          registered: 1,
+          withTotp: 0,
+          withWebAuthn: 0,
+          withRecoveryCodes: 0,
+          withoutPlatformMfa: 1,
+        },
+      },
+      // Recovery codes alone are a way back in, not a second factor: carol is listed.
+      directWithoutPlatformMfa: {
+        count: 3,
+        principals: ["carol", "erin", "kiosk"],
+        truncated: false,
+      },
+    });
+  });
+
+  it("counts neither a used-up recovery-code set nor a TOTP authenticator never confirmed", async () => {
+    await provedMfaJustNow(h, "acme", "carol");
+    const { codes } = await h.app.recoveryCodes.generate(service, "acme", "carol");
+    for (const code of codes) await h.app.recoveryCodes.verify(service, "acme", "carol", { code });
+    await provedMfaJustNow(h, "acme", "erin");
+    await h.app.authenticators.beginTotp(service, "acme", "erin", {});
+    const { byPopulation } = (await h.app.reports.compliance(h.admin, "acme", {})).principals;
+    expect(byPopulation.direct).toMatchObject({ withRecoveryCodes: 0, withoutPlatformMfa: 2 });
+    expect(byPopulation.api_human).toMatchObject({ withTotp: 0, withoutPlatformMfa: 1 });
+  });
+
+  it("counts the decisions of the period by outcome, reason and exemption, and lists interactive integrations", async () => {
+    // Before the default period (the 30 days up to now): counted only when asked for.
+    await h.app.decisions.decide(service, "acme", passwordSignIn("alice"));
+    const longAgo = at(-1);
+    h.clock.advance(40 * DAY);
+    await exempt("erin", "break_glass", { startsIn: 0, expiresIn: 1 / 24, reviewIn: 1 / 24 });
+    await exempt("carol", "temporary_access", { startsIn: 0, expiresIn: 5, reviewIn: 3 });
+    for (const principal of ["alice", "erin", "carol", "svc", "visitor"]) {
+      await h.app.decisions.decide(service, "acme", passwordSignIn(principal));
+    }
+    // The period ends, excluded, at the moment the report is made.
+    h.clock.advance(60);
+
+    const report = await h.app.reports.compliance(h.admin, "acme", {});
+    expect(report.period).toEqual({ from: at(-30), to: at(0) });
+    expect(report.decisions).toEqual({
+      total: 5,
+      byOutcome: { allow: 2, challenge: 2, deny: 0, not_applicable: 1 },
+      reportOnly: 0,
+      byReason: {
+        "requirement.unmet.aal": 2,
+        "exemption.applied": 1,
+        "exemption.break_glass": 1,
+        "population.guest": 1,
+        "population.integration_interactive": 1,
+      },
+      exemptionUses: 2,
+      breakGlassUses: 1,
+      interactiveIntegrations: { count: 1, principals: ["svc"], truncated: false },
+    });
+
+    const whole = await h.app.reports.compliance(h.admin, "acme", { from: longAgo, to: at(1) });
+    expect(whole.decisions.total).toBe(6);
+    expect(whole.decisions.byOutcome.challenge).toBe(3);
+    // `to` is excluded, `from` included.
+    const none = await h.app.reports.compliance(h.admin, "acme", { from: at(1), to: at(2) });
+    expect(none.decisions.total).toBe(0);
+  });
+
+  it("counts decisions made while the policy was report-only, and says when enforcement starts", async () => {
+    const startsAt = at(10);
+    await replacePolicy(h, "acme", { posture: "platform_mfa", enforcementStartsAt: startsAt });
+    await h.app.decisions.decide(service, "acme", passwordSignIn("alice"));
+    h.clock.advance(60);
+    const report = await h.app.reports.compliance(h.admin, "acme", {});
+    expect(report.policy).toMatchObject({
+      posture: "platform_mfa",
+      mode: "report_only",
+      enforcementStartsAt: startsAt,
+    });
+    expect(report.decisions).toMatchObject({ total: 1, reportOnly: 1 });
+    h.clock.advance(11 * DAY);
+    expect((await h.app.reports.compliance(h.admin, "acme", {})).policy.mode).toBe("enforce");
+  });
+
+  it("lists the exemptions to review: overdue reviews, those expiring soon, those awaiting approval", async () => {
+    await exempt("carol", "temporary_access", { startsIn: 0, expiresIn: 10, reviewIn: 1 });
+    await exempt("alice", "temporary_access", { startsIn: 0, expiresIn: 1, reviewIn: 1 });
+    const rejected = await exempt(
+      "bob",
+      "temporary_access",
+      { startsIn: 0, expiresIn: 5, reviewIn: 2 },
+      false,
+    );
+    await h.app.exemptions.reject(approver, "acme", rejected.id, { reason: "no" });
+    h.clock.advance(2 * DAY);
+    const breakGlass = await exempt("erin", "break_glass", {
+      startsIn: 0,
+      expiresIn: 1,
+      reviewIn: 1,
+    });
+    const upcoming = await exempt("svc", "legacy_integration", {
+      startsIn: 2,
+      expiresIn: 40,
+      reviewIn: 20,
+    });
+    const awaiting = await exempt(
+      "dave",
+      "temporary_access",
+      { startsIn: 0, expiresIn: 30, reviewIn: 15 },
+      false,
+    );
+
+    const review = (await h.app.reports.compliance(h.admin, "acme", {})).exemptions;
+    // alice's has expired and bob's was rejected: neither is listed. Soonest expiry first.
+    expect(
+      review.items.map((item) => [
+        item.principal,
+        item.state,
+        item.reviewOverdue,
+        item.expiringSoon,
+      ]),
+    ).toEqual([
+      ["erin", "in_force", false, true],
+      ["carol", "in_force", true, true],
+      ["dave", "awaiting_approval", false, false],
+      ["svc", "upcoming", false, false],
+    ]);
+    expect(review).toMatchObject({
+      dueWithinDays: 14,
+      inForce: 2,
+      upcoming: 1,
+      awaitingApproval: 1,
+      reviewOverdue: 1,
+      expiringSoon: 2,
+      truncated: false,
+    });
+    expect(review.items[0]).toMatchObject({
+      id: breakGlass.id,
+      category: "break_glass",
+      owner: "it-helpdesk",
+      approvedBy: approver.id,
+    });
+    expect(review.items.find((item) => item.id === upcoming.id)?.startsAt).toBe(upcoming.startsAt);
+    expect(review.items.find((item) => item.id === awaiting.id)?.approvedBy).toBeUndefined();
+
+    const wider = (await h.app.reports.compliance(h.admin, "acme", { dueWithinDays: 30 }))
+      .exemptions;
+    expect(wider).toMatchObject({ dueWithinDays: 30, expiringSoon: 3 });
+  });
+
+  it("names the mandates that bind the tenant now, and no other", async () => {
+    const mandate = { require: { minAal: 2 as const }, exemptible: false };
+    await h.app.mandates.create(h.admin, {
+      id: "uplift",
+      mandate: {
+        ...mandate,
+        title: "Phishing campaign",
+        scope: { tenants: ["acme"], populations: ["direct"] },
+        activeUntil: at(7),
+      },
+      rationale: "r",
+    });
+    await h.app.mandates.create(h.admin, {
+      id: "globex-only",
+      mandate: { ...mandate, scope: { tenants: ["globex"] } },
+      rationale: "r",
+    });
+    await h.app.mandates.create(h.admin, {
+      id: "later",
+      mandate: { ...mandate, scope: { tenants: "all" }, activeFrom: at(3) },
+      rationale: "r",
+    });
+    await h.app.mandates.create(h.admin, {
+      id: "retired",
+      mandate: { ...mandate, scope: { tenants: "all" } },
+      rationale: "r",
+    });
+    await h.app.mandates.retire(h.admin, "retired", { rationale: "done", ifMatch: 1 });
+
+    const report = await h.app.reports.compliance(h.admin, "acme", {});
+    expect(report.mandates).toEqual([
+      {
+        id: "uplift",
+        version: 1,
+        title: "Phishing campaign",
+        exemptible: false,
+        populations: ["direct"],
+        activeUntil: at(7),
+      },
+    ]);
+    h.clock.advance(4 * DAY);
+    const later = await h.app.reports.compliance(h.admin, "acme", {});
+    expect(later.mandates.map((m) => m.id).sort()).toEqual(["later", "uplift"]);
+  });
+
+  it("is read by the tenant's administrators and auditors only, and never across tenants", async () => {
+    const auditor = await h.caller(["tenant_auditor"], ["acme"]);
+    const admin = await h.caller(["tenant_admin"], ["acme"]);
+    const globexAdmin = await h.caller(["tenant_admin"], ["globex"]);
+    const codeOf = (caller: Caller, tenant: string) =>
+      world.codeOf(h.app.reports.compliance(caller, tenant, {}));
+    expect(await codeOf(auditor, "acme")).toBe("ok");
+    expect(await codeOf(admin, "acme")).toBe("ok");
+    expect(await codeOf(approver, "acme")).toBe("auth.forbidden");
+    expect(await codeOf(service, "acme")).toBe("auth.forbidden");
+    expect(await codeOf(globexAdmin, "acme")).toBe("not_found");
+    expect(await codeOf(h.admin, "nowhere")).toBe("not_found");
+  });
+
+  it("refuses a period that is not a period, or longer than a year and a day", async () => {
+    const refusal = async (options: Parameters<Harness["app"]["reports"]["compliance"]>[2]) => {
+      try {
+        await h.app.reports.compliance(h.admin, "acme", options);
+        return "ok";
+      } catch (error) {
+        if (!(error instanceof AppError)) throw error;
+        return `${error.code}: ${error.message}`;
+      }
+    };
+    expect(await refusal({ from: at(0), to: at(0) })).toBe(
+      "request.invalid: from must be before to.",
+    );
+    expect(await refusal({ from: at(1) })).toBe("request.invalid: from must be before to.");
+    expect(await refusal({ from: at(-367) })).toMatch(
+      /^request\.invalid: A report counts at most 366 days/,
+    );
+    expect(await refusal({ from: at(-366) })).toBe("ok");
+    expect(await refusal({ from: "yesterday" })).toMatch(
+      /^request\.invalid: from must be an ISO 8601 time/,
+    );
+    expect(await refusal({ to: "10000-01-01T00:00:00Z" })).toMatch(/^request\.invalid: to must be/);
+    expect(await refusal({ dueWithinDays: 0 })).toMatch(/^request\.invalid: dueWithinDays/);
+    expect(await refusal({ dueWithinDays: 91 })).toMatch(/^request\.invalid: dueWithinDays/);
+    expect(await refusal({ dueWithinDays: 1.5 })).toMatch(/^request\.invalid: dueWithinDays/);
+    // A period near the start of year 0000 starts there, not in a year the service cannot write.
+    expect(await refusal({ to: "0000-01-05T00:00:00Z" })).toBe("ok");
+  });
+});

@@ -1,0 +1,145 @@
+import { parseTime } from "../../core/time.js";
+import { authorize } from "../access/permissions.js";
+import type { Application } from "../application.js";
+import { chainOf, DECISION_RECORDED } from "../audit/audit-chain.js";
+import { readChain, utcTime } from "../audit/audit-log.js";
+import { readStore, type Context } from "../context.js";
+import { AppError } from "../errors.js";
+import { mandatesBinding } from "../mandates/active-mandates.js";
+import type { Page } from "../ports.js";
+import type { AuditEvent, ExemptionRecord } from "../records.js";
+import { requireTenant } from "../tenants/tenants.js";
+import {
+  coverPrincipals,
+  reviewExemptions,
+  summariseMandate,
+  summarisePolicy,
+  tallyDecisions,
+  type ComplianceReport,
+} from "./compliance-report.js";
+
+const DAY_MS = 86_400_000;
+/** The period a report counts when none is given: the 30 days before it is made. */
+const DEFAULT_PERIOD_DAYS = 30;
+/** A year and a day: reports are monthly or yearly, and a longer one is a batch job's export. */
+const MAX_PERIOD_DAYS = 366;
+/** Seed 000: owners are told 14 days before their exemption expires. */
+const DEFAULT_DUE_WITHIN_DAYS = 14;
+const MAX_DUE_WITHIN_DAYS = 90;
+/** The earliest time the service writes (year 0000): a default period starts no earlier. */
+const EARLIEST = Date.parse("0000-01-01T00:00:00.000Z");
+/** Rows per read: each page is its own read, so a large tenant never holds the store for long. */
+const PAGE = 500;
+
+/** Reports for a tenant's administrators and auditors. */
+export function reportUseCases(context: Context): Application["reports"] {
+  return {
+    async compliance(caller, tenant, options) {
+      authorize(caller, "report.read", tenant);
+      const now = context.clock.now();
+      const period = reportPeriod(options.from, options.to, now);
+      const dueWithinDays = options.dueWithinDays ?? DEFAULT_DUE_WITHIN_DAYS;
+      if (
+        !Number.isInteger(dueWithinDays) ||
+        dueWithinDays < 1 ||
+        dueWithinDays > MAX_DUE_WITHIN_DAYS
+      ) {
+        throw new AppError(
+          "request.invalid",
+          `dueWithinDays must be a whole number of days from 1 to ${MAX_DUE_WITHIN_DAYS}.`,
+        );
+      }
+      const read = <T>(work: Parameters<typeof readStore<T>>[1]) => readStore(context, work);
+
+      const rules = await read(async (r) => {
+        await requireTenant(r, tenant);
+        const policy = await r.policies.current(tenant);
+        if (policy === undefined)
+          throw new AppError("store.unavailable", "The tenant has no policy.");
+        return { policy: policy.policy, mandates: await r.mandates.listCurrent() };
+      });
+
+      const coverage = coverPrincipals(await read((r) => r.enrolments.enrolledPrincipals(tenant)));
+      const principals = pagesOf((after) =>
+        read((r) => r.principals.list(tenant, { ...after, limit: PAGE })),
+      );
+      for await (const principal of principals) coverage.add(principal);
+
+      const exemptions: ExemptionRecord[] = [];
+      for (const status of ["approved", "requested"] as const) {
+        const pages = pagesOf((after) =>
+          read((r) => r.exemptions.list(tenant, { status }, { ...after, limit: PAGE })),
+        );
+        for await (const exemption of pages) exemptions.push(exemption);
+      }
+
+      const decisions = tallyDecisions();
+      const count = async (type: string, add: (event: AuditEvent) => void) => {
+        for (let afterSeq = 0; ;) {
+          const events = await read((r) =>
+            readChain(r, chainOf(tenant), { afterSeq, limit: PAGE, filter: { type, ...period } }),
+          );
+          for (const event of events) add(event);
+          const last = events.at(-1);
+          if (events.length < PAGE || last === undefined) return;
+          afterSeq = last.seq;
+        }
+      };
+      await count(DECISION_RECORDED, (event) => {
+        decisions.addDecision(event);
+      });
+      await count("exemption.break_glass_used", () => {
+        decisions.addBreakGlassUse();
+      });
+
+      const report: ComplianceReport = {
+        tenant,
+        generatedAt: now.toISOString(),
+        period,
+        policy: summarisePolicy(rules.policy, now),
+        mandates: mandatesBinding(rules.mandates, tenant, now.getTime()).map(summariseMandate),
+        principals: coverage.result(),
+        exemptions: reviewExemptions(exemptions, now, dueWithinDays),
+        decisions: decisions.result(),
+      };
+      return report;
+    },
+  };
+}
+
+/** Every item of a cursor-paged list, each page read as `read` reads it (after the last's `next`). */
+async function* pagesOf<T>(
+  read: (after: { after?: string }) => Promise<Page<T>>,
+): AsyncGenerator<T> {
+  for (let after: { after?: string } = {}; ;) {
+    const page = await read(after);
+    yield* page.items;
+    if (page.next === undefined || page.items.length === 0) return;
+    after = { after: page.next };
+  }
+}
+
+/**
+ * The period whose decisions a report counts: `from` (included) to `to` (excluded), in canonical
+ * UTC; by default the 30 days up to `now`, and never longer than a year and a day.
+ */
+function reportPeriod(
+  from: string | undefined,
+  to: string | undefined,
+  now: Date,
+): { from: string; to: string } {
+  const end = utcTime("to", to).to ?? now.toISOString();
+  const endMs = parseTime(end) ?? now.getTime();
+  const start =
+    utcTime("from", from).from ??
+    new Date(Math.max(endMs - DEFAULT_PERIOD_DAYS * DAY_MS, EARLIEST)).toISOString();
+  const startMs = parseTime(start) ?? endMs;
+  if (startMs >= endMs) throw new AppError("request.invalid", "from must be before to.");
+  if (endMs - startMs > MAX_PERIOD_DAYS * DAY_MS) {
+    throw new AppError(
+      "request.invalid",
+      `A report counts at most ${MAX_PERIOD_DAYS} days of decisions: narrow from and to.`,
+    );
+  }
+  return { from: start, to: end };
+}
