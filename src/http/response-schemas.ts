@@ -180,6 +180,13 @@ const populationCoverage = z.object({
   withoutPlatformMfa: z.int().describe("With neither TOTP nor WebAuthn."),
 });
 
+const outcomeCounts = z.object(
+  Object.fromEntries(OUTCOMES.map((o) => [o, z.int()])) as Record<
+    (typeof OUTCOMES)[number],
+    z.ZodInt
+  >,
+);
+
 export const complianceReport = z.object({
   tenant: z.string(),
   generatedAt: time,
@@ -248,13 +255,11 @@ export const complianceReport = z.object({
   }),
   decisions: z.object({
     total: z.int(),
-    byOutcome: z.object(
-      Object.fromEntries(OUTCOMES.map((o) => [o, z.int()])) as Record<
-        (typeof OUTCOMES)[number],
-        z.ZodInt
-      >,
-    ),
+    byOutcome: outcomeCounts,
     reportOnly: z.int().describe("Decided while the tenant policy was report-only."),
+    reportOnlyWouldBe: outcomeCounts.describe(
+      "Of those, what the tenant policy would have decided once enforced.",
+    ),
     byReason: z.record(z.string(), z.int()).describe("Reason code → decisions that gave it."),
     exemptionUses: z.int(),
     breakGlassUses: z.int(),

@@ -206,6 +206,10 @@ export async function prepareDecision(
       principal: receipt.principal,
       outcome: decision.outcome,
       mode: decision.mode,
+      // What the tenant policy would have decided once enforced: a report-only period's answer.
+      ...(decision.reportOnly === undefined
+        ? {}
+        : { reportOnlyOutcome: decision.reportOnly.outcome }),
       reasons: decision.reasons.map((x) => x.code),
       policyVersion: decision.versions.tenantPolicy,
       mandates: decision.versions.mandates,

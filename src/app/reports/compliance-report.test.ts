@@ -99,6 +99,7 @@ describe("tallyDecisions", () => {
       decisionEvent({
         outcome: "challenge",
         mode: "report_only",
+        reportOnlyOutcome: "deny",
         principal: "svc",
         reasons: ["population.integration_interactive", 7, "population.integration_interactive"],
       }),
@@ -107,6 +108,7 @@ describe("tallyDecisions", () => {
       total: 3,
       byOutcome: { allow: 1, challenge: 1, deny: 0, not_applicable: 0 },
       reportOnly: 1,
+      reportOnlyWouldBe: { allow: 0, challenge: 0, deny: 1, not_applicable: 0 },
       byReason: { "population.integration_interactive": 2, "requirement.met": 1 },
       exemptionUses: 0,
       breakGlassUses: 0,

@@ -106,6 +106,11 @@ export interface DecisionSummary {
   readonly byOutcome: Readonly<Record<Outcome, number>>;
   /** Decided while the tenant policy was in `report_only`: only mandates were enforced. */
   readonly reportOnly: number;
+  /**
+   * Of those, what the tenant policy would have decided once enforced: the sign-ins enforcement
+   * will challenge or deny. (Decisions recorded before the audit event kept it are not counted.)
+   */
+  readonly reportOnlyWouldBe: Readonly<Record<Outcome, number>>;
   /** How often each reason code was given, most frequent first. */
   readonly byReason: Readonly<Record<string, number>>;
   /** Decisions that an exemption let through, and of them those of a break-glass exemption. */
@@ -267,10 +272,15 @@ export function reviewExemptions(
  * the mode, the reason codes and the exemption used, so no receipt needs reading.
  */
 export function tallyDecisions() {
-  const byOutcome = Object.fromEntries(OUTCOMES.map((outcome) => [outcome, 0])) as Record<
-    Outcome,
-    number
-  >;
+  const outcomes = () =>
+    Object.fromEntries(OUTCOMES.map((outcome) => [outcome, 0])) as Record<Outcome, number>;
+  const count = (counts: Record<Outcome, number>, outcome: unknown) => {
+    if (typeof outcome === "string" && Object.hasOwn(counts, outcome)) {
+      counts[outcome as Outcome] += 1;
+    }
+  };
+  const byOutcome = outcomes();
+  const reportOnlyWouldBe = outcomes();
   const byReason = new Map<string, number>();
   const integrations = new ListedIds();
   let total = 0;
@@ -280,12 +290,13 @@ export function tallyDecisions() {
   return {
     /** A `decision.recorded` event. */
     addDecision(event: AuditEvent): void {
-      const { outcome, mode, reasons, exemption, principal } = event.payload;
+      const { outcome, mode, reportOnlyOutcome, reasons, exemption, principal } = event.payload;
       total += 1;
-      if (typeof outcome === "string" && Object.hasOwn(byOutcome, outcome)) {
-        byOutcome[outcome as Outcome] += 1;
+      count(byOutcome, outcome);
+      if (mode === "report_only") {
+        reportOnly += 1;
+        count(reportOnlyWouldBe, reportOnlyOutcome);
       }
-      if (mode === "report_only") reportOnly += 1;
       if (typeof exemption === "string") exemptionUses += 1;
       for (const code of Array.isArray(reasons) ? reasons : []) {
         if (typeof code !== "string") continue;
@@ -305,6 +316,7 @@ export function tallyDecisions() {
         total,
         byOutcome,
         reportOnly,
+        reportOnlyWouldBe,
         byReason: Object.fromEntries(reasons),
         exemptionUses,
         breakGlassUses,

@@ -154,6 +154,7 @@ describe("the compliance report", () => {
       total: 5,
       byOutcome: { allow: 2, challenge: 2, deny: 0, not_applicable: 1 },
       reportOnly: 0,
+      reportOnlyWouldBe: { allow: 0, challenge: 0, deny: 0, not_applicable: 0 },
       byReason: {
         "requirement.unmet.aal": 2,
         "exemption.applied": 1,
@@ -185,7 +186,13 @@ describe("the compliance report", () => {
       mode: "report_only",
       enforcementStartsAt: startsAt,
     });
-    expect(report.decisions).toMatchObject({ total: 1, reportOnly: 1 });
+    // Only mandates are enforced (none here): allowed now, challenged once enforcement starts.
+    expect(report.decisions).toMatchObject({
+      total: 1,
+      byOutcome: { allow: 1 },
+      reportOnly: 1,
+      reportOnlyWouldBe: { allow: 0, challenge: 1, deny: 0, not_applicable: 0 },
+    });
     h.clock.advance(11 * DAY);
     expect((await h.app.reports.compliance(h.admin, "acme", {})).policy.mode).toBe("enforce");
   });
