@@ -1,0 +1,58 @@
+/**
+ * Threat: keys that keep verifying after the IdP stopped publishing them, and key sets that are
+ * not what the IdP serves (checklist O12), through a cache or fetch rule that could be weakened
+ * without any other test noticing (a mutation survey of jwks.ts and discovery.ts). Each test pins
+ * one such rule.
+ */
+import type { JWK } from "jose";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { createAttackBench, validClaims, type AttackBench } from "./test-support/attack-fixture.js";
+import { listenOnLoopback, type LoopbackServer } from "./test-support/loopback-server.js";
+import { startStubIdp, type StubIdp } from "./test-support/stub-idp.js";
+
+let stub: StubIdp;
+let bench: AttackBench;
+/** A second key-set endpoint, on another origin, that discovery can move the IdP's keys to. */
+let elsewhere: LoopbackServer;
+let elsewhereKeys: JWK[] = [];
+let elsewhereRequests = 0;
+
+beforeAll(async () => {
+  stub = await startStubIdp();
+  elsewhere = await listenOnLoopback((_req, res) => {
+    elsewhereRequests += 1;
+    res.setHeader("content-type", "application/json");
+    res.end(JSON.stringify({ keys: elsewhereKeys }));
+  });
+});
+afterAll(async () => {
+  await Promise.all([stub.close(), elsewhere.close()]);
+});
+beforeEach(() => {
+  stub.publishedKeys = [stub.key.publicJwk];
+  stub.discoveryOverrides = {};
+  stub.jwksMode = "up";
+  elsewhereKeys = [];
+  elsewhereRequests = 0;
+  bench = createAttackBench(stub, { discoveryMaxAgeMs: 1_000 });
+});
+
+describe("the key set follows the jwks_uri that discovery names", () => {
+  it("refuses a key cached from the old jwks_uri once discovery names a new one", async () => {
+    const token = await stub.sign(validClaims(stub));
+    expect((await bench.present(token)).ok).toBe(true);
+
+    const next = await stub.newKey("moved-key");
+    elsewhereKeys = [next.publicJwk];
+    stub.discoveryOverrides = { jwks_uri: `${elsewhere.origin}/jwks` };
+    // Discovery has aged out and is fetched again; the old key set is still young, and a refetch
+    // for an unknown kid would still be within its cooldown.
+    bench.clock.now += 2_000;
+
+    const result = await bench.present(token);
+    expect(result).toMatchObject({ ok: false, rejection: { code: "oidc.key_unknown" } });
+    expect(elsewhereRequests).toBe(1);
+    expect((await bench.present(await stub.sign(validClaims(stub), {}, next))).ok).toBe(true);
+    expect(elsewhereRequests).toBe(1);
+  });
+});
