@@ -6,7 +6,13 @@
  */
 import { base64url, exportJWK, generateKeyPair } from "jose";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createAttackBench, validClaims, type AttackBench } from "./test-support/attack-fixture.js";
+import {
+  createAttackBench,
+  NOW_S,
+  SKEW,
+  validClaims,
+  type AttackBench,
+} from "./test-support/attack-fixture.js";
 import { startStubIdp, type StubIdp } from "./test-support/stub-idp.js";
 
 let stub: StubIdp;
@@ -125,5 +131,40 @@ describe("which published keys may verify which algorithm", () => {
     const token = `${encode({ alg: "ES256", kid: "p384-key" })}.${encode(validClaims(stub))}.${base64url.encode(new Uint8Array(64))}`;
     const result = await bench.present(token, {}, idp);
     expect(result).toMatchObject({ ok: false, rejection: { code: "oidc.key_unknown" } });
+  });
+});
+
+describe("claims that tie the token to this sign-in", () => {
+  it("refuses an empty nonce when the sign-in expects an empty one: no nonce binds nothing", async () => {
+    const claims = { ...validClaims(stub), nonce: "" };
+    const result = await bench.present(await stub.sign(claims), { expectedNonce: "" });
+    expect(result).toMatchObject({ ok: false, rejection: { code: "oidc.nonce_mismatch" } });
+  });
+});
+
+describe("time claims at the edge of the allowed skew", () => {
+  /** The default of maxIdTokenAgeSeconds: how long after issue a token may reach the callback. */
+  const MAX_ID_TOKEN_AGE = 300;
+
+  it("refuses an iat 1 s older than the maximum token age plus skew", async () => {
+    const claims = { ...validClaims(stub), iat: NOW_S - MAX_ID_TOKEN_AGE - SKEW - 1 };
+    const result = await bench.present(await stub.sign(claims));
+    expect(result).toMatchObject({ ok: false, rejection: { code: "oidc.issued_at_invalid" } });
+  });
+
+  it("accepts an iat exactly the maximum token age plus skew old", async () => {
+    const claims = { ...validClaims(stub), iat: NOW_S - MAX_ID_TOKEN_AGE - SKEW };
+    expect((await bench.present(await stub.sign(claims))).ok).toBe(true);
+  });
+
+  it("refuses an auth_time 1 s beyond the skew ahead", async () => {
+    const claims = { ...validClaims(stub), auth_time: NOW_S + SKEW + 1 };
+    const result = await bench.present(await stub.sign(claims));
+    expect(result).toMatchObject({ ok: false, rejection: { code: "oidc.claims_invalid" } });
+  });
+
+  it("accepts an auth_time exactly the skew ahead", async () => {
+    const claims = { ...validClaims(stub), auth_time: NOW_S + SKEW };
+    expect((await bench.present(await stub.sign(claims))).ok).toBe(true);
   });
 });
