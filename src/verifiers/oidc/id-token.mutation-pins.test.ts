@@ -140,6 +140,29 @@ describe("claims that tie the token to this sign-in", () => {
     const result = await bench.present(await stub.sign(claims), { expectedNonce: "" });
     expect(result).toMatchObject({ ok: false, rejection: { code: "oidc.nonce_mismatch" } });
   });
+
+  describe("sub, when the subject is another claim", () => {
+    const byEmail = () => ({ ...stub.idp, subjectClaim: "email" });
+    const withEmail = () => ({ ...validClaims(stub), email: "user@example.org" });
+
+    it.each([
+      ["an empty sub", { sub: "" }],
+      ["a numeric sub", { sub: 42 }],
+    ])("refuses %s: every ID token names its subject (OIDC Core §2)", async (_name, edit) => {
+      const result = await bench.present(
+        await stub.sign({ ...withEmail(), ...edit }),
+        {},
+        byEmail(),
+      );
+      expect(result).toMatchObject({ ok: false, rejection: { code: "oidc.subject_missing" } });
+    });
+
+    it("refuses an empty subject claim", async () => {
+      const claims = { ...withEmail(), email: "" };
+      const result = await bench.present(await stub.sign(claims), {}, byEmail());
+      expect(result).toMatchObject({ ok: false, rejection: { code: "oidc.subject_missing" } });
+    });
+  });
 });
 
 describe("time claims at the edge of the allowed skew", () => {
