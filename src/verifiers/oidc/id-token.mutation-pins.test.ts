@@ -165,6 +165,17 @@ describe("claims that tie the token to this sign-in", () => {
   });
 });
 
+describe("what a verified token carries", () => {
+  it("keeps its array claims frozen: the verified evidence cannot be edited after the checks", async () => {
+    const claims = { ...validClaims(stub), aud: ["client-a"], azp: "client-a" };
+    const result = await bench.present(await stub.sign(claims));
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(Object.isFrozen(result.value.claims.aud)).toBe(true);
+    expect(Object.isFrozen(result.value.claims.amr)).toBe(true);
+  });
+});
+
 describe("time claims at the edge of the allowed skew", () => {
   /** The default of maxIdTokenAgeSeconds: how long after issue a token may reach the callback. */
   const MAX_ID_TOKEN_AGE = 300;

@@ -56,3 +56,23 @@ describe("the key set follows the jwks_uri that discovery names", () => {
     expect(elsewhereRequests).toBe(1);
   });
 });
+
+describe("the refetch for a kid the cached set does not know", () => {
+  it("reports a key set that cannot be refetched as unavailable, not the kid as unknown", async () => {
+    expect((await bench.present(await stub.sign(validClaims(stub)))).ok).toBe(true);
+    stub.jwksMode = "down";
+    bench.clock.now += 31_000;
+    const rotated = await stub.newKey("rotated-key");
+    const result = await bench.present(await stub.sign(validClaims(stub), {}, rotated));
+    expect(result).toMatchObject({ ok: false, rejection: { code: "oidc.jwks_unavailable" } });
+  });
+
+  it("does not fetch a set just fetched again for an unknown kid, even with no cooldown", async () => {
+    const noCooldown = createAttackBench(stub, { jwksCooldownMs: 0 });
+    const before = stub.requests.jwks;
+    const stranger = await stub.newKey("unknown-key");
+    const result = await noCooldown.present(await stub.sign(validClaims(stub), {}, stranger));
+    expect(result).toMatchObject({ ok: false, rejection: { code: "oidc.key_unknown" } });
+    expect(stub.requests.jwks - before).toBe(1);
+  });
+});
