@@ -7,6 +7,7 @@
 import type { JWK } from "jose";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createAttackBench, validClaims, type AttackBench } from "./test-support/attack-fixture.js";
+import { createKeySets } from "./jwks.js";
 import { listenOnLoopback, type LoopbackServer } from "./test-support/loopback-server.js";
 import { startStubIdp, type StubIdp } from "./test-support/stub-idp.js";
 
@@ -16,11 +17,13 @@ let bench: AttackBench;
 let elsewhere: LoopbackServer;
 let elsewhereKeys: JWK[] = [];
 let elsewhereRequests = 0;
+let elsewhereStatus = 200;
 
 beforeAll(async () => {
   stub = await startStubIdp();
   elsewhere = await listenOnLoopback((_req, res) => {
     elsewhereRequests += 1;
+    res.statusCode = elsewhereStatus;
     res.setHeader("content-type", "application/json");
     res.end(JSON.stringify({ keys: elsewhereKeys }));
   });
@@ -34,6 +37,7 @@ beforeEach(() => {
   stub.jwksMode = "up";
   elsewhereKeys = [];
   elsewhereRequests = 0;
+  elsewhereStatus = 200;
   bench = createAttackBench(stub, { discoveryMaxAgeMs: 1_000 });
 });
 
@@ -73,6 +77,51 @@ describe("the refetch for a kid the cached set does not know", () => {
     const stranger = await stub.newKey("unknown-key");
     const result = await noCooldown.present(await stub.sign(validClaims(stub), {}, stranger));
     expect(result).toMatchObject({ ok: false, rejection: { code: "oidc.key_unknown" } });
+    expect(stub.requests.jwks - before).toBe(1);
+  });
+});
+
+describe("what a key set document must be", () => {
+  it("fails closed when the JWKS's keys member is not an array: no key set, not an empty one", async () => {
+    stub.publishedKeys = { keys: [stub.key.publicJwk] } as unknown as JWK[];
+    const result = await bench.present(await stub.sign(validClaims(stub)));
+    expect(result).toMatchObject({ ok: false, rejection: { code: "oidc.jwks_unavailable" } });
+  });
+
+  it("fails closed when the JWKS endpoint answers an error status, whatever its body holds", async () => {
+    elsewhereKeys = [stub.key.publicJwk];
+    elsewhereStatus = 500;
+    stub.discoveryOverrides = { jwks_uri: `${elsewhere.origin}/jwks` };
+    const result = await bench.present(await stub.sign(validClaims(stub)));
+    expect(result).toMatchObject({ ok: false, rejection: { code: "oidc.jwks_unavailable" } });
+  });
+});
+
+describe("concurrent sign-ins", () => {
+  it("share one fetch of a key set that is not cached yet", async () => {
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const keySets = createKeySets({
+      fetch: async (url, init) => {
+        await gate;
+        return fetch(url, init);
+      },
+      timeoutMs: 5_000,
+      maxAgeMs: 600_000,
+      cooldownMs: 30_000,
+      clock: () => 0,
+    });
+    const before = stub.requests.jwks;
+    const request = { alg: "RS256", kid: stub.key.kid };
+    const both = Promise.all([
+      keySets.keysFor(stub.issuer, `${stub.issuer}/jwks`, request),
+      keySets.keysFor(stub.issuer, `${stub.issuer}/jwks`, request),
+    ]);
+    release();
+    const [first, second] = await both;
+    expect(first.ok && second.ok).toBe(true);
     expect(stub.requests.jwks - before).toBe(1);
   });
 });

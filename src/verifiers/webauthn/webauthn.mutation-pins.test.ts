@@ -1,0 +1,196 @@
+// Threat: a check of the WebAuthn verifier that could be deleted or weakened without any other
+// test noticing (a mutation survey of src/verifiers/webauthn). Each test pins one such check,
+// with a ceremony made by the software authenticator and one thing wrong in it.
+import { describe, expect, it } from "vitest";
+import type {
+  RelyingParty,
+  StoredCredential,
+  WebAuthnRejectionCode,
+} from "../../app/authenticators/webauthn-protocol.js";
+import { createWebAuthnProtocol } from "./index.js";
+import { SoftAuthenticator, type Knobs } from "./test-support/soft-authenticator.js";
+
+const protocol = createWebAuthnProtocol();
+const rp: RelyingParty = { id: "mfa.test", name: "Acme", origins: ["https://mfa.test"] };
+const challenge = () =>
+  Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url");
+
+async function register(authenticator: SoftAuthenticator, knobs: Knobs = {}) {
+  const c = challenge();
+  const options = await protocol.registrationOptions({
+    rp,
+    user: { id: "acme/alice", name: "alice", displayName: "Alice" },
+    challenge: c,
+    excludeCredentials: [],
+    userVerification: "required",
+    attestation: "none",
+    timeoutMs: 60_000,
+  });
+  return protocol.verifyRegistration({
+    response: authenticator.register(options, knobs),
+    challenge: c,
+    rp,
+    userVerification: "required",
+    aaguids: [],
+    at: new Date("2026-06-01T12:00:00Z"),
+  });
+}
+
+/** A registered credential and a function that asserts with it, `edit` applied to the response. */
+async function enrolled(options: { initialSignCount?: number } = {}) {
+  const authenticator = new SoftAuthenticator({ origin: "https://mfa.test", ...options });
+  const registration = await register(authenticator);
+  if (!registration.ok) throw new Error(`registration failed: ${registration.code}`);
+  const stored: StoredCredential = { ...registration.credential, transports: [] };
+  const assert = (
+    knobs: Knobs = {},
+    edit: (response: Record<string, unknown>) => Record<string, unknown> = (r) => r,
+    credential: StoredCredential = stored,
+  ) => {
+    const c = challenge();
+    const response = authenticator.authenticate(
+      { challenge: c, rpId: rp.id, allowCredentials: [] },
+      knobs,
+    );
+    return protocol.verifyAuthentication({
+      response: edit(response),
+      challenge: c,
+      rp,
+      userVerification: "required",
+      credential,
+    });
+  };
+  return { stored, assert };
+}
+
+/** The response with fields of its inner `response` replaced. */
+const withInner =
+  (fields: Record<string, unknown>) =>
+  (response: Record<string, unknown>): Record<string, unknown> => ({
+    ...response,
+    response: { ...(response.response as Record<string, unknown>), ...fields },
+  });
+
+const refusedWith = (code: WebAuthnRejectionCode) => ({ ok: false, code });
+
+describe("the assertion's encoded fields", () => {
+  it("refuses an empty signature as malformed, before the library verifies anything", async () => {
+    const { assert } = await enrolled();
+    expect(await assert({}, withInner({ signature: "" }))).toMatchObject(
+      refusedWith("webauthn.malformed_response"),
+    );
+  });
+
+  it("refuses client data that is a JSON number as malformed, not as a wrong type", async () => {
+    const { assert } = await enrolled();
+    expect(await assert({ tamperClientData: () => "5" })).toMatchObject(
+      refusedWith("webauthn.malformed_response"),
+    );
+  });
+});
+
+describe("the client data (WebAuthn §7.2 steps 10–15)", () => {
+  it("refuses a topOrigin, even with crossOrigin false: the ceremony ran in another site's frame", async () => {
+    const { assert } = await enrolled();
+    expect(await assert({ topOrigin: "https://evil.test" })).toMatchObject(
+      refusedWith("webauthn.cross_origin"),
+    );
+  });
+
+  it.each([
+    ['the string "true"', "true"],
+    ["the number 1", 1],
+  ])("refuses crossOrigin as %s: not a boolean", async (_name, value) => {
+    const { assert } = await enrolled();
+    const tamperClientData = (json: string) =>
+      JSON.stringify({ ...(JSON.parse(json) as object), crossOrigin: value });
+    expect(await assert({ tamperClientData })).toMatchObject(
+      refusedWith("webauthn.malformed_response"),
+    );
+  });
+
+  it("refuses another challenge of the same length as a challenge mismatch", async () => {
+    const { assert } = await enrolled();
+    expect(await assert({ challenge: challenge() })).toMatchObject(
+      refusedWith("webauthn.challenge_mismatch"),
+    );
+  });
+});
+
+describe("the authenticator data (WebAuthn §7.2 steps 15–18)", () => {
+  it.each<[string, Knobs, WebAuthnRejectionCode]>([
+    ["another RP id's hash", { rpId: "evil.test" }, "webauthn.rp_id_mismatch"],
+    ["UP=0", { up: false }, "webauthn.user_not_present"],
+    ["UV=0 when the tenant requires it", { uv: false }, "webauthn.user_not_verified"],
+    ["BS=1 with BE=0", { bs: true, be: false }, "webauthn.backup_flags_invalid"],
+    [
+      "BE=1 on a credential registered with BE=0",
+      { be: true },
+      "webauthn.backup_eligibility_changed",
+    ],
+  ])("refuses %s", async (_name, knobs, code) => {
+    const { assert } = await enrolled();
+    expect(await assert(knobs)).toMatchObject(refusedWith(code));
+  });
+
+  it("refuses an assertion by another credential than the one it is checked against", async () => {
+    const { assert, stored } = await enrolled();
+    const other = await enrolled();
+    expect(await assert({}, (r) => r, { ...other.stored, transports: [] })).toMatchObject(
+      refusedWith("webauthn.credential_unknown"),
+    );
+    expect(stored.credentialId).not.toBe(other.stored.credentialId);
+  });
+
+  it("refuses a signature by another key as a bad signature", async () => {
+    const { assert } = await enrolled();
+    expect(await assert({ bogusSignature: true })).toMatchObject(
+      refusedWith("webauthn.bad_signature"),
+    );
+  });
+});
+
+describe("what a verified assertion reports", () => {
+  it("reports UV=0 as not verified when the tenant only prefers verification", async () => {
+    const authenticator = new SoftAuthenticator({ origin: "https://mfa.test" });
+    const registration = await register(authenticator);
+    if (!registration.ok) throw new Error("registration failed");
+    const c = challenge();
+    const result = await protocol.verifyAuthentication({
+      response: authenticator.authenticate(
+        { challenge: c, rpId: rp.id, allowCredentials: [] },
+        { uv: false },
+      ),
+      challenge: c,
+      rp,
+      userVerification: "preferred",
+      credential: { ...registration.credential, transports: [] },
+    });
+    expect(result).toMatchObject({ ok: true, userVerified: false });
+  });
+
+  it("reports a counter that went backwards as a clone signal, with the counter received", async () => {
+    const { assert, stored } = await enrolled({ initialSignCount: 10 });
+    const result = await assert({ signCount: 7 }, (r) => r, { ...stored, signCount: 10 });
+    expect(result).toMatchObject({ ok: true, cloneSignal: true, signCount: 7 });
+  });
+
+  it("reports the backup state the authenticator signed", async () => {
+    const authenticator = new SoftAuthenticator({
+      origin: "https://mfa.test",
+      backupEligible: true,
+      backupState: true,
+    });
+    const registration = await register(authenticator);
+    if (!registration.ok) throw new Error("registration failed");
+    const c = challenge();
+    const result = await protocol.verifyAuthentication({
+      response: authenticator.authenticate({ challenge: c, rpId: rp.id, allowCredentials: [] }),
+      challenge: c,
+      rp,
+      userVerification: "required",
+      credential: { ...registration.credential, transports: [] },
+    });
+    expect(result).toMatchObject({ ok: true, backupEligible: true, backupState: true });
+  });
+});
