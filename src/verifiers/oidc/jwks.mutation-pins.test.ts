@@ -4,7 +4,7 @@
  * without any other test noticing (a mutation survey of jwks.ts and discovery.ts). Each test pins
  * one such rule.
  */
-import type { JWK } from "jose";
+import { exportJWK, type JWK } from "jose";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createAttackBench, validClaims, type AttackBench } from "./test-support/attack-fixture.js";
 import { createKeySets } from "./jwks.js";
@@ -94,6 +94,22 @@ describe("what a key set document must be", () => {
     stub.discoveryOverrides = { jwks_uri: `${elsewhere.origin}/jwks` };
     const result = await bench.present(await stub.sign(validClaims(stub)));
     expect(result).toMatchObject({ ok: false, rejection: { code: "oidc.jwks_unavailable" } });
+  });
+});
+
+describe("keys dropped when the set is fetched", () => {
+  it("does not verify with a published key that carries its private half", async () => {
+    const privateJwk = { ...(await exportJWK(stub.key.privateKey)), kid: stub.key.kid, use: "sig" };
+    stub.publishedKeys = [privateJwk];
+    const result = await bench.present(await stub.sign(validClaims(stub)));
+    expect(result).toMatchObject({ ok: false, rejection: { code: "oidc.key_unknown" } });
+  });
+
+  it("does not verify a token without kid with a key whose kid is not a string", async () => {
+    stub.publishedKeys = [{ ...stub.key.publicJwk, kid: 5 } as unknown as JWK];
+    const token = await stub.signRaw({ alg: "RS256" }, validClaims(stub));
+    const result = await bench.present(token);
+    expect(result).toMatchObject({ ok: false, rejection: { code: "oidc.key_unknown" } });
   });
 });
 

@@ -194,3 +194,21 @@ describe("what a verified assertion reports", () => {
     expect(result).toMatchObject({ ok: true, backupEligible: true, backupState: true });
   });
 });
+
+describe("registration (WebAuthn §7.1)", () => {
+  it("refuses a credential id of 1024 bytes and accepts one of 1023", async () => {
+    const authenticator = new SoftAuthenticator({ origin: "https://mfa.test" });
+    const id = (bytes: number) => Buffer.alloc(bytes, 7).toString("base64url");
+    expect(await register(authenticator, { credentialId: id(1024) })).toMatchObject(
+      refusedWith("webauthn.malformed_response"),
+    );
+    expect(await register(authenticator, { credentialId: id(1023) })).toMatchObject({ ok: true });
+  });
+
+  it("refuses a key whose algorithm was not requested (ES384) with its own code", async () => {
+    const authenticator = new SoftAuthenticator({ origin: "https://mfa.test", algorithm: -35 });
+    expect(await register(authenticator)).toMatchObject(
+      refusedWith("webauthn.algorithm_not_allowed"),
+    );
+  });
+});
