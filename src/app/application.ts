@@ -18,7 +18,7 @@ import type { ExemptionCategory, Population, RiskLevel } from "../core/vocabular
 import type { IdpAssuranceMapping } from "../core/idp-assurance.js";
 import type { TotpAlgorithm } from "./authenticators/totp-protocol.js";
 import type { WebAuthnOptionsJson } from "./authenticators/webauthn-protocol.js";
-import type { AuditFilter, ExemptionFilter, Page } from "./ports.js";
+import type { AuditFilter, DamagedRow, ExemptionFilter, Page } from "./ports.js";
 import type {
   ApiKeyRecord,
   AuditEvent,
@@ -420,6 +420,14 @@ export interface AuditVerification {
    * (`iss`, the signing server's publicUrl) it names.
    */
   readonly checkpoint?: { readonly chain: string; readonly seq: number; readonly issuer: string };
+  /**
+   * Rows of the other tables that verification reads (API keys, tenants, current mandate
+   * versions, signing keys) holding text that is not JSON, which the store never writes: altered
+   * outside the service. The first such row of each read, by table and id; only when there is
+   * one, and `ok` is false then. The chains are verified all the same; a checkpoint that only
+   * the store's keys could confirm, one of them damaged, is not confirmed (no `checkpoint`).
+   */
+  readonly damaged?: readonly DamagedRow[];
 }
 
 /** The use cases, each checking the caller's role and tenant first. */

@@ -96,6 +96,11 @@ export interface Page<T> {
 export interface TenantStore {
   get(tenant: string): Promise<TenantRecord | undefined>;
   list(options: { after?: string; limit: number }): Promise<Page<TenantRecord>>;
+  /**
+   * The ids of the tenants that `list` pages, paged alike (the same cursors), and nothing else of
+   * their rows: what names every tenant even when a row holds text that `list` cannot read.
+   */
+  listIds(options: { after?: string; limit: number }): Promise<Page<string>>;
   /** Inserts; returns false when the id exists. */
   insert(record: TenantRecord): Promise<boolean>;
   /** Replaces the tenant's return URLs; returns false when the tenant does not exist. */
@@ -555,24 +560,41 @@ export interface EnrolmentStore {
 }
 
 /**
+ * A row of a table that `audit verify` reads besides the chains and receipts, named by its table
+ * and id (a mandate version by its mandate's id and its version).
+ */
+export type DamagedRow =
+  | { readonly table: "api_keys" | "tenants" | "signing_keys"; readonly id: string }
+  | { readonly table: "mandate_versions"; readonly id: string; readonly version: number };
+
+/**
  * What a store throws when it reads back, in a record that the audit checks, JSON text that it
- * never wrote (it writes only what `JSON.stringify` gives): an audit event's payload, or a
- * receipt's decision or input summary. Only someone writing to the database outside the service
- * leaves that, so the checks report it as tampering with the record named here (`audit verify`,
- * `GET /v1/decisions/:id`), never as a store that cannot be reached.
+ * never wrote (it writes only what `JSON.stringify` gives): an audit event's payload, a
+ * receipt's decision or input summary, or a JSON column of a row that verification reads (an
+ * API key, a tenant, a mandate version, a signing key). Only someone writing to the database
+ * outside the service leaves that, so the checks report it as tampering with the record named
+ * here (`audit verify`, `GET /v1/decisions/:id`), never as a store that cannot be reached.
  */
 export class UnreadableRecord extends Error {
   constructor(
     readonly record:
       | { readonly kind: "audit_event"; readonly chain: string; readonly seq: number }
-      | { readonly kind: "receipt"; readonly id: string; readonly tenant: string },
+      | { readonly kind: "receipt"; readonly id: string; readonly tenant: string }
+      | ({ readonly kind: "row" } & DamagedRow),
   ) {
-    super(
-      record.kind === "audit_event"
-        ? `Audit event ${String(record.seq)} of ${record.chain} holds text that is not JSON`
-        : `Receipt ${record.id} holds text that is not JSON`,
-    );
+    super(`${describeUnreadable(record)} holds text that is not JSON`);
     this.name = "UnreadableRecord";
+  }
+}
+
+function describeUnreadable(record: UnreadableRecord["record"]): string {
+  switch (record.kind) {
+    case "audit_event":
+      return `Audit event ${String(record.seq)} of ${record.chain}`;
+    case "receipt":
+      return `Receipt ${record.id}`;
+    case "row":
+      return `Row ${record.id}${record.table === "mandate_versions" ? ` version ${String(record.version)}` : ""} of ${record.table}`;
   }
 }
 

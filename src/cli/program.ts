@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { Command, Option } from "commander";
 import type { Caller } from "../app/application.js";
 import { AppError } from "../app/errors.js";
+import type { DamagedRow } from "../app/ports.js";
 import type { Config } from "../config/config-schema.js";
 import { ConfigError, loadConfig } from "../config/load-config.js";
 import { findUnknownVariables, unknownVariableWarning } from "../config/unknown-variables.js";
@@ -428,12 +429,19 @@ export function createProgram(io: CliIo): Command {
           progress.done();
           if (options.json === true) out(JSON.stringify(result));
           else if (result.broken === undefined) {
+            for (const row of result.damaged ?? []) out(describeDamagedRow(row));
             const against =
               result.checkpoint === undefined
                 ? ""
                 : `, matching the checkpoint of ${result.checkpoint.chain} at event ${String(result.checkpoint.seq)} (issued by ${result.checkpoint.issuer})`;
-            out(`ok: ${result.chains} chain(s), ${result.events} event(s) verified${against}`);
+            const verified = `${result.chains} chain(s), ${result.events} event(s) verified${against}`;
+            out(
+              result.damaged === undefined
+                ? `ok: ${verified}`
+                : `NOT INTACT: ${String(result.damaged.length)} damaged row(s); the chains verify: ${verified}`,
+            );
           } else {
+            for (const row of result.damaged ?? []) out(describeDamagedRow(row));
             const { chain, seq, problem } = result.broken;
             // A missing chain has no event to name (seq 0).
             out(`BROKEN: chain ${chain}${seq === 0 ? "" : `, event ${String(seq)}`}: ${problem}`);
@@ -594,6 +602,12 @@ export function createProgram(io: CliIo): Command {
     });
 
   return program;
+}
+
+/** A row `audit verify` found holding text that is not JSON, for the operator. */
+function describeDamagedRow(row: DamagedRow): string {
+  const version = row.table === "mandate_versions" ? ` version ${String(row.version)}` : "";
+  return `DAMAGED: ${row.table} row ${row.id}${version}: its stored text is not JSON (altered outside the service)`;
 }
 
 /** The file of a SQLite store URL; undefined for an in-memory or a PostgreSQL store. */

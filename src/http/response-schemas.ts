@@ -373,6 +373,18 @@ export const auditVerification = z.object({
     })
     .optional()
     .describe("The checkpoint verified against, when one was sent and its event matched."),
+  damaged: z
+    .array(
+      z.object({
+        table: z.enum(["api_keys", "tenants", "mandate_versions", "signing_keys"]),
+        id: z.string(),
+        version: z.int().optional().describe("A mandate version's number."),
+      }),
+    )
+    .optional()
+    .describe(
+      "Rows of the other tables verification reads whose stored text is not JSON (altered outside the service): `ok` is false. The chains are verified all the same.",
+    ),
 });
 
 export const auditCheckpoint = z

@@ -4,7 +4,13 @@ import type { Application, AuditVerification } from "../application.js";
 import { transact, type Context } from "../context.js";
 import { AppError } from "../errors.js";
 import { pageLimit, requireTenant } from "../tenants/tenants.js";
-import { UnreadableRecord, type AuditStore, type Repositories } from "../ports.js";
+import {
+  UnreadableRecord,
+  type AuditStore,
+  type DamagedRow,
+  type Page,
+  type Repositories,
+} from "../ports.js";
 import type { AuditEvent, ReceiptRecord } from "../records.js";
 import {
   chainOf,
@@ -23,16 +29,68 @@ type AuditProblem = NonNullable<AuditVerification["broken"]>["problem"];
 type BrokenLink = NonNullable<AuditVerification["broken"]>;
 
 /**
- * Whether the store holds a record that only the platform chain audits: an API key (bootstrap
- * makes the first), a mandate or a signing key. Each was recorded there when it was made.
+ * The rows found holding text that is not JSON while verifying, by table and id: each is
+ * reported as tampering, and verification goes on without it.
  */
-async function holdsPlatformRecords(r: Repositories): Promise<boolean> {
-  const [apiKeys, mandates, signingKeys] = await Promise.all([
-    r.apiKeys.list(),
-    r.mandates.listCurrent(),
-    r.signingKeys.list(),
+class DamagedRows {
+  readonly #rows = new Map<string, DamagedRow>();
+
+  /**
+   * What `read` answers; when it meets a row that holds text that is not JSON
+   * ({@link UnreadableRecord} of a row), `fallback`, with the row noted.
+   */
+  async read<T>(read: () => Promise<T>, fallback: T): Promise<T> {
+    try {
+      return await read();
+    } catch (error) {
+      if (!(error instanceof UnreadableRecord) || error.record.kind !== "row") throw error;
+      const { kind: _kind, ...row } = error.record;
+      this.#rows.set(JSON.stringify(row), row);
+      return fallback;
+    }
+  }
+
+  /** The rows noted, in table and id order; none when there is none. */
+  list(): readonly DamagedRow[] | undefined {
+    if (this.#rows.size === 0) return undefined;
+    return [...this.#rows].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, row]) => row);
+  }
+}
+
+/**
+ * Whether the store holds a record that only the platform chain audits: an API key (bootstrap
+ * makes the first), a mandate or a signing key. Each was recorded there when it was made. A row
+ * that cannot be read is there all the same.
+ */
+async function holdsPlatformRecords(r: Repositories, damaged: DamagedRows): Promise<boolean> {
+  const holds = (list: () => Promise<readonly unknown[]>) =>
+    damaged.read(async () => (await list()).length > 0, true);
+  const held = await Promise.all([
+    holds(() => r.apiKeys.list()),
+    holds(() => r.mandates.listCurrent()),
+    holds(() => r.signingKeys.list()),
   ]);
-  return apiKeys.length > 0 || mandates.length > 0 || signingKeys.length > 0;
+  return held.includes(true);
+}
+
+/**
+ * A page of the tenants' ids after `after`; when a row of it cannot be read, the ids alone, and
+ * each row of the page read by itself to note every one that cannot.
+ */
+async function readTenantIds(
+  r: Repositories,
+  after: string | undefined,
+  damaged: DamagedRows,
+): Promise<Page<string>> {
+  const request = { ...(after === undefined ? {} : { after }), limit: TENANT_PAGE };
+  const page = await damaged.read(() => r.tenants.list(request), undefined);
+  if (page !== undefined) {
+    const ids = page.items.map((record) => record.id);
+    return page.next === undefined ? { items: ids } : { items: ids, next: page.next };
+  }
+  const ids = await r.tenants.listIds(request);
+  for (const id of ids.items) await damaged.read(() => r.tenants.get(id), undefined);
+  return ids;
 }
 
 /**
@@ -47,18 +105,17 @@ async function holdsPlatformRecords(r: Repositories): Promise<boolean> {
 async function listChains(
   context: Context,
   receiptTenants: Iterable<string>,
+  damaged: DamagedRows,
 ): Promise<readonly string[]> {
   const [headed, withEvents, platformRecords] = await transact(context, (r) =>
-    Promise.all([r.audit.chains(), r.audit.chainsWithEvents(), holdsPlatformRecords(r)]),
+    Promise.all([r.audit.chains(), r.audit.chainsWithEvents(), holdsPlatformRecords(r, damaged)]),
   );
   const chains = new Set([...headed, ...withEvents]);
   for (const tenant of receiptTenants) chains.add(chainOf(tenant));
   let after: string | undefined;
   do {
-    const page = await transact(context, (r) =>
-      r.tenants.list({ ...(after === undefined ? {} : { after }), limit: TENANT_PAGE }),
-    );
-    for (const record of page.items) chains.add(chainOf(record.id));
+    const page = await transact(context, (r) => readTenantIds(r, after, damaged));
+    for (const id of page.items) chains.add(chainOf(id));
     after = page.next;
   } while (after !== undefined);
   if (platformRecords || chains.size > 0) chains.add(chainOf(null));
@@ -79,15 +136,20 @@ function tenantOfChain(chain: string): string | undefined {
 async function createdTenants(
   r: Repositories,
   batch: readonly AuditEvent[],
+  damaged: DamagedRows,
 ): Promise<Map<string, BrokenLink>> {
   const found = new Map<string, BrokenLink>();
   for (const event of batch) {
     if (event.chain !== chainOf(null) || event.type !== "tenant.created") continue;
     const created = event.payload["tenant"];
     const id = typeof created === "string" ? created : "";
-    const [row, head] = await Promise.all([r.tenants.get(id), r.audit.head(chainOf(id))]);
+    // A row that cannot be read is there: reported as damaged, not as missing.
+    const [held, head] = await Promise.all([
+      damaged.read(async () => (await r.tenants.get(id)) !== undefined, true),
+      r.audit.head(chainOf(id)),
+    ]);
     if (head === undefined) found.set(event.id, { chain: chainOf(id), seq: 0, problem: "missing" });
-    else if (row === undefined) {
+    else if (!held) {
       found.set(event.id, { chain: chainOf(id), seq: 0, problem: "tenant_missing" });
     }
   }
@@ -226,8 +288,11 @@ export function auditUseCases(
       if (scope.tenant === undefined) authorize(caller, "audit.verify_all");
       else authorize(caller, "audit.read", scope.tenant);
       const { tenant } = scope;
+      const damaged = new DamagedRows();
       // An unknown tenant has no chain to verify: "verified" would tell an auditor's typo it is fine.
-      if (tenant !== undefined) await transact(context, (r) => requireTenant(r, tenant));
+      if (tenant !== undefined) {
+        await transact(context, (r) => damaged.read(() => requireTenant(r, tenant), undefined));
+      }
       // Counted before any head is read: a decision commits its receipt with its event, so on a
       // live server the heads read later cover at least the receipts counted here, and a chain
       // holding fewer `decision.recorded` events than its tenant has receipts lost some (or
@@ -242,12 +307,24 @@ export function auditUseCases(
       const listed =
         receipts === undefined
           ? [chainOf(tenant ?? "")]
-          : await listChains(context, receipts.keys());
+          : await listChains(context, receipts.keys(), damaged);
+      // Checked with the store's keys, a checkpoint signed by a key whose row cannot be read
+      // would be refused as forged: the row is reported instead, and the checkpoint left
+      // unconfirmed (the kept key, when the auditor sends it, needs none of the store's).
+      const unconfirmable =
+        scope.checkpoint !== undefined &&
+        scope.checkpointKey === undefined &&
+        (await transact(context, (r) =>
+          damaged.read(async () => {
+            await r.signingKeys.list();
+            return false;
+          }, true),
+        ));
       // When every chain is verified, a genuine checkpoint of any chain is in scope, and says
       // that its chain existed: one erased whole (found in no other place) is listed, and found
       // missing, rather than its checkpoint refused as being "of another chain".
       const checkpoint =
-        scope.checkpoint === undefined
+        scope.checkpoint === undefined || unconfirmable
           ? undefined
           : await checkpoints.open(
               scope.checkpoint,
@@ -259,12 +336,13 @@ export function auditUseCases(
           ? listed
           : [...listed, checkpoint.chain].sort();
       let events = 0;
-      const broken = (chain: string, seq: number, problem: AuditProblem): AuditVerification => ({
-        ok: false,
-        chains: chains.length,
-        events,
-        broken: { chain, seq, problem },
-      });
+      // Damaged rows make the store not intact, whatever the chains say.
+      const reported = (verification: AuditVerification): AuditVerification => {
+        const rows = damaged.list();
+        return rows === undefined ? verification : { ...verification, ok: false, damaged: rows };
+      };
+      const broken = (chain: string, seq: number, problem: AuditProblem): AuditVerification =>
+        reported({ ok: false, chains: chains.length, events, broken: { chain, seq, problem } });
       for (const chain of chains) {
         let previous: { seq: number; hash: string } | undefined;
         let recorded = 0;
@@ -279,7 +357,9 @@ export function auditUseCases(
             );
             // Only when every chain is verified: the platform chain is verified then only.
             const created =
-              tenant === undefined ? await createdTenants(r, batch) : new Map<string, BrokenLink>();
+              tenant === undefined
+                ? await createdTenants(r, batch, damaged)
+                : new Map<string, BrokenLink>();
             return { batch, unreadable, receiptsOf, created };
           });
           for (const event of batch) {
@@ -346,7 +426,7 @@ export function auditUseCases(
           return broken(chain, head.seq, "receipt_unrecorded");
         }
       }
-      return {
+      return reported({
         ok: true,
         chains: chains.length,
         events,
@@ -359,7 +439,7 @@ export function auditUseCases(
                 issuer: checkpoint.issuer,
               },
             }),
-      };
+      });
     },
 
     async checkpoint(caller, scope) {

@@ -1,8 +1,8 @@
 import type { Kysely, Selectable } from "kysely";
-import type { ApiKeyStore } from "../../app/ports.js";
+import { UnreadableRecord, type ApiKeyStore } from "../../app/ports.js";
 import type { ApiKeyRecord } from "../../app/records.js";
 import type { ApiKeysTable, Database } from "./database.js";
-import { fromJsonText, toJsonText } from "./json-text.js";
+import { fromCheckedJsonText, toJsonText } from "./json-text.js";
 import { toTimeText } from "./time-text.js";
 
 export function createApiKeyRepository(db: Kysely<Database>): ApiKeyStore {
@@ -70,19 +70,22 @@ export function createApiKeyRepository(db: Kysely<Database>): ApiKeyStore {
 }
 
 function toApiKey(row: Selectable<ApiKeysTable>): ApiKeyRecord {
+  const readJson = (text: string) =>
+    fromCheckedJsonText(
+      text,
+      () => new UnreadableRecord({ kind: "row", table: "api_keys", id: row.id }),
+    );
   return {
     id: row.id,
     name: row.name,
     secretHash: row.secret_hash,
-    roles: fromJsonText(row.roles) as ApiKeyRecord["roles"],
-    tenants: fromJsonText(row.tenants) as ApiKeyRecord["tenants"],
+    roles: readJson(row.roles) as ApiKeyRecord["roles"],
+    tenants: readJson(row.tenants) as ApiKeyRecord["tenants"],
     createdAt: row.created_at,
     createdBy: row.created_by,
     ...(row.expires_at === null ? {} : { expiresAt: row.expires_at }),
     ...(row.revoked_at === null ? {} : { revokedAt: row.revoked_at }),
     ...(row.holder === null ? {} : { holder: row.holder }),
-    ...(row.audiences === null
-      ? {}
-      : { audiences: fromJsonText(row.audiences) as readonly string[] }),
+    ...(row.audiences === null ? {} : { audiences: readJson(row.audiences) as readonly string[] }),
   };
 }

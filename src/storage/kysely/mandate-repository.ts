@@ -1,9 +1,9 @@
 import type { Kysely, Selectable } from "kysely";
-import type { MandateStore } from "../../app/ports.js";
+import { UnreadableRecord, type MandateStore } from "../../app/ports.js";
 import type { MandateVersionRecord } from "../../app/records.js";
 import type { PlatformMandate } from "../../core/policy.js";
 import type { Database, MandateVersionsTable } from "./database.js";
-import { fromJsonText, toJsonText } from "./json-text.js";
+import { fromCheckedJsonText, toJsonText } from "./json-text.js";
 import { literalLimit } from "./page.js";
 import { toTimeText } from "./time-text.js";
 
@@ -70,7 +70,16 @@ function toMandateVersion(row: Selectable<MandateVersionsTable>): MandateVersion
   return {
     id: row.id,
     version: row.version,
-    mandate: fromJsonText(row.mandate) as PlatformMandate,
+    mandate: fromCheckedJsonText(
+      row.mandate,
+      () =>
+        new UnreadableRecord({
+          kind: "row",
+          table: "mandate_versions",
+          id: row.id,
+          version: row.version,
+        }),
+    ) as PlatformMandate,
     status: row.status as MandateVersionRecord["status"],
     rationale: row.rationale,
     actor: row.actor,

@@ -1,8 +1,8 @@
 import type { Kysely } from "kysely";
-import type { SigningKeyStore } from "../../app/ports.js";
+import { UnreadableRecord, type SigningKeyStore } from "../../app/ports.js";
 import type { SigningKeyRecord } from "../../app/records.js";
 import type { Database, SigningKeysTable } from "./database.js";
-import { fromJsonText, toJsonText } from "./json-text.js";
+import { fromCheckedJsonText, toJsonText } from "./json-text.js";
 import { toTimeText } from "./time-text.js";
 
 export function createSigningKeyRepository(db: Kysely<Database>): SigningKeyStore {
@@ -73,7 +73,10 @@ function toRecord(row: SigningKeysTable): SigningKeyRecord {
   return {
     kid: row.kid,
     alg: row.alg as SigningKeyRecord["alg"],
-    publicJwk: fromJsonText(row.public_jwk) as SigningKeyRecord["publicJwk"],
+    publicJwk: fromCheckedJsonText(
+      row.public_jwk,
+      () => new UnreadableRecord({ kind: "row", table: "signing_keys", id: row.kid }),
+    ) as SigningKeyRecord["publicJwk"],
     sealedPrivateJwk: row.sealed_private_jwk,
     createdAt: row.created_at,
     activatesAt: row.activates_at,

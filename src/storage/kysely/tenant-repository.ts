@@ -1,8 +1,8 @@
 import type { Kysely, Selectable } from "kysely";
-import type { TenantStore } from "../../app/ports.js";
+import { UnreadableRecord, type TenantStore } from "../../app/ports.js";
 import type { TenantRecord } from "../../app/records.js";
 import type { Database, TenantsTable } from "./database.js";
-import { fromJsonText, toJsonText } from "./json-text.js";
+import { fromCheckedJsonText, toJsonText } from "./json-text.js";
 import { checkLimit, decodeCursor, encodeCursor, literalLimit, toPage } from "./page.js";
 import { queryTemplate } from "./query-template.js";
 import { toTimeText } from "./time-text.js";
@@ -20,14 +20,17 @@ export function createTenantRepository(db: Kysely<Database>): TenantStore {
     },
 
     async list({ after, limit }) {
-      checkLimit(limit);
-      let query = db.selectFrom("tenants").selectAll();
-      if (after !== undefined) query = query.where("id", ">", decodeCursor(after));
-      const rows = await query
-        .orderBy("id")
-        .limit(literalLimit(limit + 1))
-        .execute();
+      const rows = await tenantPage(db, after, limit).selectAll().execute();
       return toPage(rows.map(toTenant), limit, (tenant) => encodeCursor(tenant.id));
+    },
+
+    async listIds({ after, limit }) {
+      const rows = await tenantPage(db, after, limit).select("id").execute();
+      return toPage(
+        rows.map((row) => row.id),
+        limit,
+        encodeCursor,
+      );
     },
 
     // ON CONFLICT rather than catching the violation: in PostgreSQL a failed statement aborts
@@ -80,12 +83,25 @@ export function createTenantRepository(db: Kysely<Database>): TenantStore {
   };
 }
 
+/** The tenants after cursor `after`, in id order, one more than `limit` (see `toPage`). */
+function tenantPage(db: Kysely<Database>, after: string | undefined, limit: number) {
+  checkLimit(limit);
+  const query = db
+    .selectFrom("tenants")
+    .orderBy("id")
+    .limit(literalLimit(limit + 1));
+  return after === undefined ? query : query.where("id", ">", decodeCursor(after));
+}
+
 function toTenant(row: Selectable<TenantsTable>): TenantRecord {
   return {
     id: row.id,
     name: row.name,
     createdAt: row.created_at,
-    returnUrls: fromJsonText(row.return_urls) as string[],
+    returnUrls: fromCheckedJsonText(
+      row.return_urls,
+      () => new UnreadableRecord({ kind: "row", table: "tenants", id: row.id }),
+    ) as string[],
     ...(row.logo_url === null ? {} : { logoUrl: row.logo_url }),
   };
 }

@@ -1,0 +1,187 @@
+// Threat: someone with write access to the database overwrites, with text that is not JSON, a
+// row of a table that `audit verify` reads besides the chains: an API key, a tenant, a mandate
+// version, a signing key. The store never writes such text, so only tampering leaves it. Verify
+// answered `store.unavailable`: the tampering passed for an outage, nothing named the row, and
+// no chain was verified at all. It must report the row as damaged (its table and id), still
+// verify every chain and report what it finds there, and say the store is not intact.
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { Harness } from "../test-support/harness.js";
+import { describeOnPostgres } from "../test-support/postgres-instances.js";
+import {
+  openPostgresWorld,
+  openSqliteWorld,
+  type TamperedWorld,
+} from "../test-support/tampered-world.js";
+
+const unreadableRowTests = (open: () => Promise<TamperedWorld>) => () => {
+  let world: TamperedWorld | undefined;
+  let h: Harness;
+  let auditorKey: string;
+  /** Every event of every chain, as verify counts them on the untouched store. */
+  let events: number;
+
+  beforeEach(async () => {
+    world = await open();
+    ({ h } = world);
+    for (const id of ["acme", "globex", "initech"]) {
+      await h.app.tenants.create(h.admin, { id, name: id });
+    }
+    await h.app.principals.upsert(h.admin, "acme", "alice", { population: "direct" });
+    await h.app.mandates.create(h.admin, {
+      id: "uplift",
+      mandate: { scope: { tenants: "all" }, require: { minAal: 2 }, exemptible: true },
+      rationale: "threat",
+    });
+    auditorKey = (await h.caller(["tenant_auditor"], ["acme"])).id;
+    // The first signing key is made on first use.
+    await h.app.assurance.jwks();
+    const intact = await h.app.audit.verify(h.admin, {});
+    expect(intact).toMatchObject({ ok: true });
+    ({ events } = intact);
+  });
+  afterEach(async () => {
+    await world?.close();
+  });
+
+  const tamper = (statements: readonly string[]) => {
+    if (world === undefined) throw new Error("not set up");
+    return world.tamper(statements);
+  };
+  const signingKid = async (): Promise<string> => {
+    const [key] = await h.store.read((r) => r.signingKeys.list());
+    if (key === undefined) throw new Error("no signing key");
+    return key.kid;
+  };
+
+  it.each([
+    ["api_keys", "roles"],
+    ["api_keys", "tenants"],
+    ["api_keys", "audiences"],
+  ])(
+    "reports an API key whose %s.%s is not JSON as damaged, and still verifies every chain",
+    async (table, column) => {
+      await tamper([`UPDATE ${table} SET ${column} = 'not json' WHERE id = '${auditorKey}'`]);
+      expect(await h.app.audit.verify(h.admin, {})).toEqual({
+        ok: false,
+        chains: 4,
+        events,
+        damaged: [{ table: "api_keys", id: auditorKey }],
+      });
+    },
+  );
+
+  it("reports a tenant whose return URLs are not JSON as damaged, verifying every chain and its own", async () => {
+    await tamper(["UPDATE tenants SET return_urls = '[\"https://' WHERE id = 'acme'"]);
+    const damaged = [{ table: "tenants", id: "acme" }];
+    expect(await h.app.audit.verify(h.admin, {})).toEqual({
+      ok: false,
+      chains: 4,
+      events,
+      damaged,
+    });
+    const acme = await h.app.audit.verify(h.admin, { tenant: "acme" });
+    expect(acme).toMatchObject({ ok: false, chains: 1, damaged });
+    expect(acme.events).toBeGreaterThan(1);
+    expect(acme.broken).toBeUndefined();
+  });
+
+  it("still lists the chains of the tenants after a damaged one, and finds one of them erased", async () => {
+    await tamper([
+      "UPDATE tenants SET return_urls = 'not json' WHERE id = 'acme'",
+      "DELETE FROM audit_events WHERE chain = 'tenant:initech'",
+      "DELETE FROM audit_heads WHERE chain = 'tenant:initech'",
+    ]);
+    // Its chain is named by its tenant's row alone now, listed after the damaged one.
+    expect(await h.app.audit.verify(h.admin, {})).toMatchObject({
+      ok: false,
+      chains: 4,
+      damaged: [{ table: "tenants", id: "acme" }],
+      broken: { chain: "tenant:initech", seq: 0, problem: "missing" },
+    });
+  });
+
+  it("reports a mandate version whose mandate is not JSON as damaged, naming its version", async () => {
+    await tamper(["UPDATE mandate_versions SET mandate = '{' WHERE id = 'uplift'"]);
+    expect(await h.app.audit.verify(h.admin, {})).toEqual({
+      ok: false,
+      chains: 4,
+      events,
+      damaged: [{ table: "mandate_versions", id: "uplift", version: 1 }],
+    });
+  });
+
+  it("reports a signing key whose public key is not JSON as damaged", async () => {
+    const kid = await signingKid();
+    await tamper([`UPDATE signing_keys SET public_jwk = 'not json' WHERE kid = '${kid}'`]);
+    expect(await h.app.audit.verify(h.admin, {})).toEqual({
+      ok: false,
+      chains: 4,
+      events,
+      damaged: [{ table: "signing_keys", id: kid }],
+    });
+  });
+
+  it("verifies the chains without a checkpoint that only a damaged signing key could confirm, and says so", async () => {
+    const taken = await h.app.audit.checkpoint(h.admin, { tenant: "acme" });
+    const kid = await signingKid();
+    await tamper([`UPDATE signing_keys SET public_jwk = 'not json' WHERE kid = '${kid}'`]);
+    const result = await h.app.audit.verify(h.admin, {
+      tenant: "acme",
+      checkpoint: taken.checkpoint,
+    });
+    expect(result).toMatchObject({
+      ok: false,
+      chains: 1,
+      damaged: [{ table: "signing_keys", id: kid }],
+    });
+    // Not confirmed: the result names no checkpoint verified against.
+    expect(result.checkpoint).toBeUndefined();
+    // With the key kept beside it, the store's keys have no say, and the checkpoint is checked.
+    expect(
+      await h.app.audit.verify(h.admin, {
+        tenant: "acme",
+        checkpoint: taken.checkpoint,
+        checkpointKey: taken.key,
+      }),
+    ).toMatchObject({ ok: true, checkpoint: { chain: "tenant:acme", seq: taken.seq } });
+  });
+
+  it("reports damaged rows of every table together with the first broken link", async () => {
+    const kid = await signingKid();
+    await tamper([
+      `UPDATE api_keys SET roles = 'not json' WHERE id = '${auditorKey}'`,
+      "UPDATE tenants SET return_urls = 'not json' WHERE id = 'globex'",
+      "UPDATE mandate_versions SET mandate = 'not json' WHERE id = 'uplift'",
+      `UPDATE signing_keys SET public_jwk = 'not json' WHERE kid = '${kid}'`,
+      "UPDATE audit_events SET actor = 'someone else' WHERE chain = 'tenant:acme' AND seq = 2",
+    ]);
+    const result = await h.app.audit.verify(h.admin, {});
+    expect(result).toMatchObject({
+      ok: false,
+      broken: { chain: "tenant:acme", seq: 2, problem: "hash_mismatch" },
+    });
+    expect(result.damaged).toEqual(
+      expect.arrayContaining([
+        { table: "api_keys", id: auditorKey },
+        { table: "tenants", id: "globex" },
+        { table: "mandate_versions", id: "uplift", version: 1 },
+        { table: "signing_keys", id: kid },
+      ]),
+    );
+    expect(result.damaged).toHaveLength(4);
+  });
+};
+
+describe(
+  "audit verify of other rows that are no longer JSON (SQLite)",
+  unreadableRowTests(openSqliteWorld),
+);
+
+describeOnPostgres(
+  {
+    title: "audit verify of other rows that are no longer JSON (PostgreSQL)",
+    skippedTitle: "audit verify of other rows that are no longer JSON (PostgreSQL)",
+    tests: "audit verify tests on PostgreSQL",
+  },
+  unreadableRowTests(openPostgresWorld),
+);

@@ -1,0 +1,139 @@
+// Threat: a row that `audit verify` reads besides the chains (here a tenant's and an API key's)
+// overwritten in the database with text that is not JSON. `tenant-mfa audit verify` said the
+// store could not be reached and verified nothing: an auditor would retry, never learning that
+// the store was altered nor where. It names each damaged row, still verifies the chains, and
+// exits 1 (not intact), on SQLite and on PostgreSQL.
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import pg from "pg";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { DEFAULT_SETTINGS } from "../app/context.js";
+import { describeOnPostgres } from "../app/test-support/postgres-instances.js";
+import { openApplication } from "../main.js";
+import {
+  createTestDatabase,
+  type TestDatabase,
+} from "../storage/postgres/test-support/test-database.js";
+import { runCli as run } from "./test-support/run-cli.js";
+
+vi.setConfig({ testTimeout: 60_000, hookTimeout: 60_000 });
+
+/** A store with the bootstrap key, tenant acme and its principal alice; the key's id. */
+async function seed(db: string): Promise<string> {
+  const bootstrap = await run(["bootstrap", "--db", db]);
+  const secret = bootstrap.stdout.trim().split("\n").at(-1) ?? "";
+  const opened = await openApplication({ db, exemptions: DEFAULT_SETTINGS.exemptions });
+  try {
+    const admin = await opened.app.authenticate(secret);
+    await opened.app.tenants.create(admin, { id: "acme", name: "Acme" });
+    await opened.app.principals.upsert(admin, "acme", "alice", { population: "direct" });
+    return admin.id;
+  } finally {
+    await opened.close();
+  }
+}
+
+const damagedRowTests = (
+  open: () => Promise<{ db: string; tamper: (statements: readonly string[]) => Promise<void> }>,
+) => {
+  it("names each damaged row, verifies the chains all the same, and exits 1", async () => {
+    const { db, tamper } = await open();
+    const key = await seed(db);
+    await tamper([
+      "UPDATE tenants SET return_urls = 'not json' WHERE id = 'acme'",
+      `UPDATE api_keys SET roles = 'not json' WHERE id = '${key}'`,
+    ]);
+    const result = await run(["audit", "verify", "--db", db]);
+    expect([result.exitCode, result.stdout, result.stderr]).toEqual([
+      1,
+      [
+        `DAMAGED: api_keys row ${key}: its stored text is not JSON (altered outside the service)`,
+        "DAMAGED: tenants row acme: its stored text is not JSON (altered outside the service)",
+        "NOT INTACT: 2 damaged row(s); the chains verify: 2 chain(s), 4 event(s) verified",
+        "",
+      ].join("\n"),
+      "",
+    ]);
+    const json = await run(["audit", "verify", "--db", db, "--json"]);
+    expect(json.exitCode).toBe(1);
+    expect(JSON.parse(json.stdout)).toEqual({
+      ok: false,
+      chains: 2,
+      events: 4,
+      damaged: [
+        { table: "api_keys", id: key },
+        { table: "tenants", id: "acme" },
+      ],
+    });
+    const tenant = await run(["audit", "verify", "--db", db, "--tenant", "acme"]);
+    expect([tenant.exitCode, tenant.stdout]).toEqual([
+      1,
+      "DAMAGED: tenants row acme: its stored text is not JSON (altered outside the service)\n" +
+        "NOT INTACT: 1 damaged row(s); the chains verify: 1 chain(s), 2 event(s) verified\n",
+    ]);
+  });
+
+  it("names the damaged row before the first broken link", async () => {
+    const { db, tamper } = await open();
+    await seed(db);
+    await tamper([
+      "UPDATE tenants SET return_urls = 'not json' WHERE id = 'acme'",
+      "UPDATE audit_events SET actor = 'someone else' WHERE chain = 'tenant:acme' AND seq = 2",
+    ]);
+    const result = await run(["audit", "verify", "--db", db]);
+    expect([result.exitCode, result.stdout]).toEqual([
+      1,
+      "DAMAGED: tenants row acme: its stored text is not JSON (altered outside the service)\n" +
+        "BROKEN: chain tenant:acme, event 2: hash_mismatch\n" +
+        "(3 event(s) verified before the first broken link)\n",
+    ]);
+  });
+};
+
+describe("tenant-mfa audit verify of a store with damaged rows (SQLite)", () => {
+  damagedRowTests(() => {
+    const file = join(mkdtempSync(join(tmpdir(), "tenant-mfa-damaged-rows-")), "store.db");
+    return Promise.resolve({
+      db: `sqlite:${file}`,
+      tamper: (statements) => {
+        const sqlite = new Database(file);
+        for (const statement of statements) sqlite.exec(statement);
+        sqlite.close();
+        return Promise.resolve();
+      },
+    });
+  });
+});
+
+describeOnPostgres(
+  {
+    title: "tenant-mfa audit verify of a store with damaged rows (PostgreSQL)",
+    skippedTitle: "tenant-mfa audit verify of a store with damaged rows (PostgreSQL)",
+    tests: "CLI audit verify tests on PostgreSQL",
+  },
+  () => {
+    let database: TestDatabase | undefined;
+    afterEach(async () => {
+      await database?.drop();
+      database = undefined;
+    });
+    damagedRowTests(async () => {
+      database = await createTestDatabase();
+      const url = database.url;
+      return {
+        db: url,
+        tamper: async (statements) => {
+          const client = new pg.Client({ connectionString: url });
+          await client.connect();
+          try {
+            for (const statement of statements) await client.query(statement);
+          } finally {
+            await client.end();
+          }
+        },
+      };
+    });
+  },
+);

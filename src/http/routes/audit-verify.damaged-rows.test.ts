@@ -1,0 +1,39 @@
+// Threat: a tenant's row overwritten in the database with text that is not JSON. `GET
+// /v1/audit/verify` answered 503 `store.unavailable` with a `Retry-After`: the tampering passed
+// for an outage. It answers the verification, not intact, naming the row, the chains verified.
+import Database from "better-sqlite3";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openStore } from "../../storage/open-store.js";
+import { openTestServer, type TestServer } from "../test-support/open-test-server.js";
+
+const file = join(mkdtempSync(join(tmpdir(), "tenant-mfa-damaged-rows-")), "store.db");
+let t: TestServer;
+
+beforeAll(async () => {
+  t = await openTestServer({ store: await openStore(`sqlite:${file}`) });
+  await t.call("POST", "/v1/tenants", { key: t.adminKey, body: { id: "acme", name: "Acme" } });
+  const db = new Database(file);
+  db.exec("UPDATE tenants SET return_urls = 'not json' WHERE id = 'acme'");
+  db.close();
+});
+afterAll(() => t.close());
+
+describe("verifying a store with a tenant row that is no longer JSON", () => {
+  it.each([
+    ["every chain", "/v1/audit/verify", 2],
+    ["the tenant's chain", "/v1/audit/verify?tenant=acme", 1],
+  ])("answers %s not intact, naming the row", async (_, url, chains) => {
+    const response = await t.call("GET", url, { key: t.adminKey });
+    expect(response.statusCode, response.body).toBe(200);
+    expect(response.headers["retry-after"]).toBeUndefined();
+    expect(response.json()).toMatchObject({
+      ok: false,
+      chains,
+      damaged: [{ table: "tenants", id: "acme" }],
+    });
+    expect(response.json()).not.toHaveProperty("broken");
+  });
+});
