@@ -80,7 +80,8 @@ export interface OpenedApplication {
   /**
    * Re-seals every sealed secret (TOTP secrets, OIDC client secrets, pending sign-ins' PKCE
    * verifiers, signing keys) with the first configured key (key rotation); throws
-   * `authenticator.not_configured` when no keys are configured.
+   * `authenticator.not_configured` when no keys are configured. A value that no configured key
+   * opens is left as it was and listed in the report's `unopened`; every other is re-sealed.
    */
   resealSecrets(actor: string): Promise<ResealReport>;
   close(): Promise<void>;

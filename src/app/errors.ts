@@ -88,6 +88,8 @@ export const ERROR_CODES = {
     "A new authenticator can be added in a flow only after verifying one the principal already has.",
   "secret.unavailable":
     "A sealed secret could not be opened: its key is not configured, or the stored value was altered.",
+  "secret.reseal_incomplete":
+    "Some sealed secrets could not be opened (their key is not configured, or the stored value was altered) and were left unchanged; every other was re-sealed. Keep the key that sealed them until each is replaced.",
   "receipt.tampered":
     "The stored receipt does not match what its audit event recorded: it was altered after the decision. Run `tenant-mfa audit verify`.",
   "audit.chain_damaged":

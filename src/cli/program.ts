@@ -3,6 +3,7 @@ import { Command, Option } from "commander";
 import type { Caller } from "../app/application.js";
 import { AppError } from "../app/errors.js";
 import type { DamagedRow } from "../app/ports.js";
+import type { UnopenedSecret } from "../app/secrets/reseal-secrets.js";
 import type { Config } from "../config/config-schema.js";
 import { ConfigError, loadConfig } from "../config/load-config.js";
 import { findUnknownVariables, unknownVariableWarning } from "../config/unknown-variables.js";
@@ -532,6 +533,17 @@ export function createProgram(io: CliIo): Command {
         out(
           `Re-sealed ${String(report.totpSecrets)} TOTP secret(s) and ${String(report.idpClientSecrets)} IdP client secret(s) in ${String(report.tenants)} tenant(s), ${String(report.pkceVerifiers)} PKCE verifier(s) of pending OIDC sign-ins, and ${String(report.signingKeys)} signing key(s).`,
         );
+        const unopened = report.unopened ?? [];
+        for (const value of unopened) out(`NOT OPENED: ${describeUnopened(value)}`);
+        // A pending sign-in's verifier fails its sign-in closed and expires within minutes:
+        // nothing to replace. Any other value stays sealed with a key that must not go yet.
+        const lasting = unopened.filter((value) => value.kind !== "pkce_verifier").length;
+        if (lasting > 0) {
+          throw new AppError(
+            "secret.reseal_incomplete",
+            `secret.reseal_incomplete: ${String(lasting)} sealed value(s) could not be opened with the configured keys (listed above) and were left as they were; every other value was re-sealed. Keep the key that sealed them configured until each is replaced (a TOTP authenticator removed and enrolled again, an IdP's client secret registered again; a signing key, kept for good, restored from a backup), or restore the key that opens them and run this again.`,
+          );
+        }
       }),
     );
 
@@ -608,6 +620,21 @@ export function createProgram(io: CliIo): Command {
 function describeDamagedRow(row: DamagedRow): string {
   const version = row.table === "mandate_versions" ? ` version ${String(row.version)}` : "";
   return `DAMAGED: ${row.table} row ${row.id}${version}: its stored text is not JSON (altered outside the service)`;
+}
+
+/** A sealed value `secrets reseal` could not open, by kind and where it is (never its value). */
+function describeUnopened(value: UnopenedSecret): string {
+  const tenant = value.tenant === undefined ? "" : ` in tenant ${value.tenant}`;
+  switch (value.kind) {
+    case "totp_secret":
+      return `TOTP secret of authenticator ${value.id} of principal ${value.principal ?? ""}${tenant}`;
+    case "idp_client_secret":
+      return `OIDC client secret of IdP ${value.id}${tenant}`;
+    case "signing_key":
+      return `assurance-token signing key ${value.id}`;
+    case "pkce_verifier":
+      return `PKCE verifier of pending OIDC sign-in ${value.id}${tenant} (its sign-in will fail; left to expire at ${value.expiresAt ?? ""})`;
+  }
 }
 
 /** The file of a SQLite store URL; undefined for an in-memory or a PostgreSQL store. */

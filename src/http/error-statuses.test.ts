@@ -64,6 +64,7 @@ const EXPECTED: Record<ErrorCode, number> = {
   "flow.unusable": 403,
   "flow.enrolment_not_allowed": 403,
   "secret.unavailable": 503,
+  "secret.reseal_incomplete": 503,
   "receipt.tampered": 500,
   "audit.chain_damaged": 500,
   "recovery_code.not_configured": 503,

@@ -181,15 +181,22 @@ describe("re-sealing secrets under a new key", () => {
     expect(await h.app.audit.verify(h.admin, {})).toMatchObject({ ok: true });
   });
 
-  it("stops with secret.unavailable, not a store outage, when the key that sealed a secret is gone", async () => {
+  it("names a secret whose key is gone, not a store outage, and leaves it as it was", async () => {
     await h.app.tenants.create(h.admin, { id: "acme", name: "Acme" });
     await h.app.principals.upsert(h.admin, "acme", "alice", { population: "direct" });
     const service = await h.caller(["platform_service"], "all");
-    await h.app.authenticators.beginTotp(service, "acme", "alice", {});
+    const { authenticator } = await h.app.authenticators.beginTotp(service, "acme", "alice", {});
 
     await expect(
       resealSecrets(h.context, createAesGcmSealer([newKey]), "cli:secrets reseal"),
-    ).rejects.toMatchObject({ code: "secret.unavailable" });
+    ).resolves.toMatchObject({
+      totpSecrets: 0,
+      unopened: [{ kind: "totp_secret", tenant: "acme", principal: "alice", id: authenticator.id }],
+    });
+    const record = await h.store.read(({ authenticators }) =>
+      authenticators.get("acme", "alice", authenticator.id),
+    );
+    expect(record?.sealedSecret).toMatch(/^v1\.k1\./);
   });
 });
 

@@ -2,8 +2,23 @@ import { privateKeyContext } from "../assurance/signing-keys.js";
 import { totpSecretContext } from "../authenticators/authenticators.js";
 import { recordAudit, transact, type Context } from "../context.js";
 import { clientSecretContext, codeVerifierContext } from "../federation/endpoints.js";
-import type { Repositories, SecretSealer } from "../ports.js";
-import { openSealed } from "./open-sealed.js";
+import type { Repositories, SealedSecretKind, SecretSealer } from "../ports.js";
+
+/**
+ * A sealed value that no configured key opens (its key is gone, or the stored value was altered),
+ * named by where it is: never by its value, which is unknown.
+ */
+export interface UnopenedSecret {
+  readonly kind: SealedSecretKind;
+  /** Its tenant; none for a signing key. */
+  readonly tenant?: string;
+  /** A TOTP authenticator's principal. */
+  readonly principal?: string;
+  /** The TOTP authenticator's, the IdP's or the pending sign-in's id, or the signing key's kid. */
+  readonly id: string;
+  /** When a pending sign-in expires: its verifier is never opened after, and needs no key then. */
+  readonly expiresAt?: string;
+}
 
 /** What a re-sealing run did, per kind of secret. */
 export interface ResealReport {
@@ -14,6 +29,12 @@ export interface ResealReport {
   readonly pkceVerifiers: number;
   /** Assurance-token signing keys: platform-wide, in no tenant. */
   readonly signingKeys: number;
+  /**
+   * The values that could not be opened, left exactly as they were, in the order met; only when
+   * there is one. Until each is replaced (or, for a pending sign-in, has expired), the key that
+   * sealed it must stay configured, or the server refuses to start.
+   */
+  readonly unopened?: readonly UnopenedSecret[];
 }
 
 /**
@@ -24,14 +45,29 @@ export interface ResealReport {
  * and one for the signing keys (audited in the platform chain), with an audit event per kind
  * naming how many were re-sealed; the secrets never leave memory. A record changed concurrently
  * (compare-and-set) is left for the next run; a sign-in answered meanwhile needs nothing more.
+ *
+ * A value that no configured key opens is left as it is and listed in `unopened`, and the run
+ * goes on: every other value is re-sealed. Re-sealing the others loses nothing (each still
+ * opens, with the new key), and writing none of them would let one altered value hold every
+ * secret under a key that is to go, compromised perhaps; the one that does not open is lost
+ * already, unless its key is restored, which finds it as it was.
  */
 export async function resealSecrets(
   context: Context,
   secrets: SecretSealer,
   actor: string,
 ): Promise<ResealReport> {
-  const reseal = (sealed: string, where: string) =>
-    secrets.seal(openSealed(secrets, sealed, where), where);
+  const unopened: UnopenedSecret[] = [];
+  const reseal: Reseal = (sealed, where, what) => {
+    let secret: string;
+    try {
+      secret = secrets.open(sealed, where);
+    } catch {
+      unopened.push(what);
+      return undefined;
+    }
+    return secrets.seal(secret, where);
+  };
   let tenants = 0;
   let totpSecrets = 0;
   let idpClientSecrets = 0;
@@ -61,10 +97,12 @@ export async function resealSecrets(
     await audited(context, r, null, actor, "signing_key", count);
     return count;
   });
-  return { tenants, totpSecrets, idpClientSecrets, pkceVerifiers, signingKeys };
+  const report = { tenants, totpSecrets, idpClientSecrets, pkceVerifiers, signingKeys };
+  return unopened.length === 0 ? report : { ...report, unopened };
 }
 
-type Reseal = (sealed: string, where: string) => string;
+/** `sealed` (opened with context `where`) sealed with the current key; none when it does not open. */
+type Reseal = (sealed: string, where: string, what: UnopenedSecret) => string | undefined;
 
 /** Records that `count` secrets of `kind` were re-sealed in `tenant`'s chain (null: the platform's). */
 async function audited(
@@ -99,19 +137,21 @@ async function resealPkceVerifiers(
   const pending = await transact(context, (r) =>
     r.federationRequests.listPending(context.clock.now().toISOString()),
   );
-  const byTenant = new Map<string, { id: string; sealed: string }[]>();
-  for (const { tenant, id, sealedCodeVerifier } of pending) {
+  const byTenant = new Map<string, { id: string; sealed: string; expiresAt: string }[]>();
+  for (const { tenant, id, sealedCodeVerifier, expiresAt } of pending) {
     if (sealedCodeVerifier === undefined) continue;
     const requests = byTenant.get(tenant) ?? [];
-    requests.push({ id, sealed: sealedCodeVerifier });
+    requests.push({ id, sealed: sealedCodeVerifier, expiresAt });
     byTenant.set(tenant, requests);
   }
   let done = 0;
   for (const [tenant, requests] of byTenant) {
     done += await transact(context, async (r) => {
       let count = 0;
-      for (const { id, sealed } of requests) {
-        const resealed = reseal(sealed, codeVerifierContext(id));
+      for (const { id, sealed, expiresAt } of requests) {
+        const what = { kind: "pkce_verifier", tenant, id, expiresAt } as const;
+        const resealed = reseal(sealed, codeVerifierContext(id), what);
+        if (resealed === undefined) continue;
         if (await r.federationRequests.resealCodeVerifier(id, sealed, resealed)) count += 1;
       }
       await audited(context, r, tenant, actor, "pkce_verifier", count);
@@ -125,7 +165,13 @@ async function resealTotp(r: Repositories, tenant: string, reseal: Reseal): Prom
   let done = 0;
   for (const record of await r.authenticators.listTenant(tenant)) {
     const { principal, id, sealedSecret } = record;
-    const sealed = reseal(sealedSecret, totpSecretContext(tenant, principal, id));
+    const sealed = reseal(sealedSecret, totpSecretContext(tenant, principal, id), {
+      kind: "totp_secret",
+      tenant,
+      principal,
+      id,
+    });
+    if (sealed === undefined) continue;
     if (await r.authenticators.reseal(tenant, principal, id, sealedSecret, sealed)) done += 1;
   }
   return done;
@@ -135,7 +181,11 @@ async function resealTotp(r: Repositories, tenant: string, reseal: Reseal): Prom
 async function resealSigningKeys(r: Repositories, reseal: Reseal): Promise<number> {
   let done = 0;
   for (const { kid, sealedPrivateJwk } of await r.signingKeys.list()) {
-    const sealed = reseal(sealedPrivateJwk, privateKeyContext(kid));
+    const sealed = reseal(sealedPrivateJwk, privateKeyContext(kid), {
+      kind: "signing_key",
+      id: kid,
+    });
+    if (sealed === undefined) continue;
     if (await r.signingKeys.reseal(kid, sealedPrivateJwk, sealed)) done += 1;
   }
   return done;
@@ -155,7 +205,9 @@ async function resealIdpClientSecrets(
     const sealedClientSecret = reseal(
       idp.oidc.sealedClientSecret,
       clientSecretContext(tenant, idp.id),
+      { kind: "idp_client_secret", tenant, id: idp.id },
     );
+    if (sealedClientSecret === undefined) continue;
     const next = {
       ...idp,
       oidc: { ...idp.oidc, sealedClientSecret },
