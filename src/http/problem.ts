@@ -147,7 +147,8 @@ export function renderProblem(error: unknown, instance: string | undefined): Ren
     return make("request.invalid", error.message, { errors: error.errors });
   if (error instanceof AppError) {
     // Details explain a refusal to its client; those of an outage are internals, logged only.
-    const outage = ERROR_STATUSES[error.code] >= 500;
+    // Those of tampering name the record that was altered, for the client to look at.
+    const outage = ERROR_STATUSES[error.code] >= 500 && TAMPERING[error.code] === undefined;
     const extra = error.details === undefined || outage ? {} : { details: error.details };
     const headers: Record<string, string> = {};
     const retryAfter =

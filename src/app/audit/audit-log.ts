@@ -255,6 +255,7 @@ export async function readChain(
     throw new AppError(
       "audit.chain_damaged",
       `Event ${String(error.record.seq)} of ${error.record.chain} cannot be read (its stored text is not JSON): the chain was altered outside the service. Run \`tenant-mfa audit verify\`.`,
+      { chain: error.record.chain, seq: error.record.seq },
     );
   }
 }

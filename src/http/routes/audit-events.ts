@@ -65,9 +65,21 @@ export async function answerAuditEvents(
       try {
         page = await app.audit.list(caller, tenant, filter, { after: page.next, limit: pageSize });
       } catch (error) {
-        // The answer is under way: it can only be cut short (the stream fails, and the client
-        // sees a transfer that never ended, never a complete export). The log says why.
-        logProblem(request.log, error, renderProblem(error, undefined));
+        // The answer is under way: its status cannot change. Its last line says what stopped it
+        // (a `problem`, which no event line has), then the transfer is cut short rather than
+        // ended. The cut alone is not enough: over HTTP/1.0 (no chunks, as proxies often speak
+        // to the service) a closed connection is how a complete answer ends too.
+        const rendered = renderProblem(error, request.url);
+        logProblem(request.log, error, rendered);
+        // Written past the stream, whose lines all went to the response before this generator
+        // ran on: the callback says the line reached the connection, which the cut then ends
+        // (cut before, the connection would drop it).
+        const line = `${JSON.stringify({ problem: rendered.problem })}\n`;
+        await new Promise<void>((resolve) => {
+          reply.raw.write(line, () => {
+            resolve();
+          });
+        });
         throw error;
       }
     }

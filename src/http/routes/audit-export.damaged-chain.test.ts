@@ -58,7 +58,11 @@ function expectDamaged(response: LightMyRequestResponse, chain: string, seq: num
   expect(response.headers["content-type"]).toMatch(/^application\/problem\+json/);
   expect(response.headers["retry-after"]).toBeUndefined();
   const problem = response.json<Record<string, unknown>>();
-  expect(problem).toMatchObject({ status: 500, code: "audit.chain_damaged" });
+  expect(problem).toMatchObject({
+    status: 500,
+    code: "audit.chain_damaged",
+    details: { chain, seq },
+  });
   expect(problem).not.toHaveProperty("retryAfter");
   expect(problem["detail"]).toContain(`Event ${String(seq)} of ${chain}`);
   expect(problem["detail"]).toContain("tenant-mfa audit verify");
