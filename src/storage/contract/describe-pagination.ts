@@ -75,6 +75,15 @@ export function describePagination({ store }: ContractContext): void {
       expect(new Set(all).size).toBe(all.length);
       expect(all.filter((id) => id.startsWith(prefix))).toEqual(ids);
       expect(pages.slice(0, -1).every((page) => page.items.length === 3)).toBe(true);
+      // The ids alone come in the same pages, with the same cursors.
+      const idPages = await allPages((after) =>
+        store().transaction(({ tenants }) =>
+          tenants.listIds({ limit: 3, ...(after === undefined ? {} : { after }) }),
+        ),
+      );
+      expect(idPages).toEqual(
+        pages.map((page) => ({ ...page, items: page.items.map((item) => item.id) })),
+      );
     });
 
     it("pages through filtered exemptions without the rows the filter leaves out", async () => {
@@ -164,6 +173,9 @@ export function describePagination({ store }: ContractContext): void {
       const refusal = { name: "AppError", code: "request.invalid" };
       await expect(
         store().transaction(({ tenants }) => tenants.list({ limit: 2, after })),
+      ).rejects.toMatchObject(refusal);
+      await expect(
+        store().transaction(({ tenants }) => tenants.listIds({ limit: 2, after })),
       ).rejects.toMatchObject(refusal);
       await expect(
         store().transaction(({ principals }) => principals.list(tenant, { limit: 2, after })),
