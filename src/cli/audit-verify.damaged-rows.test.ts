@@ -3,6 +3,7 @@
 // store could not be reached and verified nothing: an auditor would retry, never learning that
 // the store was altered nor where. It names each damaged row, still verifies the chains, and
 // exits 1 (not intact), on SQLite and on PostgreSQL.
+import { randomBytes } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -33,6 +34,12 @@ async function seed(db: string): Promise<string> {
   } finally {
     await opened.close();
   }
+}
+
+/** The `kid` in the header of the compact JWS `jws`. */
+function kidOf(jws: string): string {
+  const [header = ""] = jws.split(".");
+  return (JSON.parse(Buffer.from(header, "base64url").toString()) as { kid: string }).kid;
 }
 
 const damagedRowTests = (
@@ -72,6 +79,28 @@ const damagedRowTests = (
       1,
       "DAMAGED: tenants row acme: its stored text is not JSON (altered outside the service)\n" +
         "NOT INTACT: 1 damaged row(s); the chains verify: 1 chain(s), 2 event(s) verified\n",
+    ]);
+  });
+
+  it("says a checkpoint that only a damaged key of the store could check is not confirmed", async () => {
+    const { db, tamper } = await open();
+    await seed(db);
+    // Signing needs sealing keys: configured, as a PostgreSQL store has no key file beside it.
+    const keys = {
+      TENANT_MFA_ENCRYPTION_KEYS: JSON.stringify([
+        { id: "k1", key: randomBytes(32).toString("base64") },
+      ]),
+    };
+    const taken = await run(["audit", "checkpoint", "--db", db, "--tenant", "acme"], keys);
+    const { checkpoint } = JSON.parse(taken.stdout) as { checkpoint: string };
+    await tamper(["UPDATE signing_keys SET public_jwk = 'not json'"]);
+    const kid = kidOf(checkpoint);
+    const result = await run(["audit", "verify", "--db", db, "--checkpoint", checkpoint], keys);
+    expect([result.exitCode, result.stdout]).toEqual([
+      1,
+      `DAMAGED: signing_keys row ${kid}: its stored text is not JSON (altered outside the service)\n` +
+        "NOT CONFIRMED: the checkpoint (a signing key of the store that checks it cannot be read); verify against the file `audit checkpoint` printed, which holds its key\n" +
+        "NOT INTACT: 1 damaged row(s); the chains verify: 2 chain(s), 5 event(s) verified\n",
     ]);
   });
 

@@ -435,6 +435,13 @@ export function createProgram(io: CliIo): Command {
               result.checkpoint === undefined
                 ? ""
                 : `, matching the checkpoint of ${result.checkpoint.chain} at event ${String(result.checkpoint.seq)} (issued by ${result.checkpoint.issuer})`;
+            // Given one, and none confirmed without a broken link: a key of the store that would
+            // check it cannot be read (listed as damaged).
+            if (checkpoint !== undefined && result.checkpoint === undefined) {
+              out(
+                "NOT CONFIRMED: the checkpoint (a signing key of the store that checks it cannot be read); verify against the file `audit checkpoint` printed, which holds its key",
+              );
+            }
             const verified = `${result.chains} chain(s), ${result.events} event(s) verified${against}`;
             out(
               result.damaged === undefined
