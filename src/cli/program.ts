@@ -395,7 +395,9 @@ export function createProgram(io: CliIo): Command {
   const audit = program.command("audit").description("Audit chain tools");
   audit
     .command("verify")
-    .description("Verify the audit chains; exit 1 and print the first broken link if any")
+    .description(
+      "Verify the audit chains; exit 1 and print the first broken link, and each damaged row, if any",
+    )
     .addOption(dbOption())
     .addOption(configOption())
     .option("--tenant <tenant>", "verify only this tenant's chain")

@@ -332,7 +332,8 @@ export function registerTenantRoutes(server: FastifyInstance, context: ApiContex
     query: auditVerifyQuery,
     success: {
       status: 200,
-      description: "Whether the chains verify, and the first broken link if any.",
+      description:
+        "Whether the chains verify, the first broken link if any, and each damaged row read on the way.",
       schema: auditVerification,
     },
     handler: ({ query, caller }) => app.audit.verify(caller, query),
