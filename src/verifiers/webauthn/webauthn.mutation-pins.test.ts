@@ -7,7 +7,9 @@ import type {
   StoredCredential,
   WebAuthnRejectionCode,
 } from "../../app/authenticators/webauthn-protocol.js";
-import { createWebAuthnProtocol } from "./index.js";
+import { attestationRootOf } from "./attestation-trust.js";
+import { createWebAuthnProtocol, parseAttestationRoots } from "./index.js";
+import { AttestationVendor } from "./test-support/attestation-ca.js";
 import { SoftAuthenticator, type Knobs } from "./test-support/soft-authenticator.js";
 
 const protocol = createWebAuthnProtocol();
@@ -210,5 +212,58 @@ describe("registration (WebAuthn §7.1)", () => {
     expect(await register(authenticator)).toMatchObject(
       refusedWith("webauthn.algorithm_not_allowed"),
     );
+  });
+
+  it("reports UV=0 at registration as not verified when the tenant only prefers verification", async () => {
+    const authenticator = new SoftAuthenticator({ origin: "https://mfa.test" });
+    const c = challenge();
+    const options = await protocol.registrationOptions({
+      rp,
+      user: { id: "acme/alice", name: "alice", displayName: "Alice" },
+      challenge: c,
+      excludeCredentials: [],
+      userVerification: "preferred",
+      attestation: "none",
+      timeoutMs: 60_000,
+    });
+    const result = await protocol.verifyRegistration({
+      response: authenticator.register(options, { uv: false }),
+      challenge: c,
+      rp,
+      userVerification: "preferred",
+      aaguids: [],
+      at: new Date("2026-06-01T12:00:00Z"),
+    });
+    expect(result).toMatchObject({ ok: true, credential: { userVerified: false } });
+  });
+
+  it("reports the backup eligibility the authenticator signed at registration", async () => {
+    const authenticator = new SoftAuthenticator({
+      origin: "https://mfa.test",
+      backupEligible: true,
+    });
+    expect(await register(authenticator)).toMatchObject({
+      ok: true,
+      credential: { backupEligible: true, backupState: false },
+    });
+  });
+});
+
+describe("attestation chains (attestation-trust.ts)", () => {
+  it("follows at most five certificates to a root", async () => {
+    const vendor = await AttestationVendor.create("Keys Inc");
+    const [root] = parseAttestationRoots(vendor.rootPem);
+    if (root === undefined) throw new Error("no root");
+    const { x5c } = await vendor.batch({
+      aaguid: SoftAuthenticator.randomAaguid(),
+      intermediate: true,
+    });
+    // The self-signed root issues itself, so repeating it keeps every link of the chain valid.
+    const rootDer = new Uint8Array(root.raw);
+    const at = new Date("2026-06-01T12:00:00Z");
+    expect(attestationRootOf([...x5c, rootDer, rootDer, rootDer], [root], at)).toBe(root);
+    expect(
+      attestationRootOf([...x5c, rootDer, rootDer, rootDer, rootDer], [root], at),
+    ).toBeUndefined();
   });
 });
