@@ -266,4 +266,33 @@ describe("attestation chains (attestation-trust.ts)", () => {
       attestationRootOf([...x5c, rootDer, rootDer, rootDer, rootDer], [root], at),
     ).toBeUndefined();
   });
+
+  it("refuses a chain whose leaf was not issued by the next certificate, though that one leads to the root", async () => {
+    const vendor = await AttestationVendor.create("Keys Inc");
+    const stranger = await AttestationVendor.create("Keys Inc");
+    const [root] = parseAttestationRoots(vendor.rootPem);
+    if (root === undefined) throw new Error("no root");
+    const aaguid = SoftAuthenticator.randomAaguid();
+    const genuine = await vendor.batch({ aaguid, intermediate: true });
+    const forged = await stranger.batch({ aaguid, intermediate: true });
+    const [forgedLeaf] = forged.x5c;
+    const [, genuineIntermediate] = genuine.x5c;
+    if (forgedLeaf === undefined || genuineIntermediate === undefined) throw new Error("no chain");
+    const at = new Date("2026-06-01T12:00:00Z");
+    expect(attestationRootOf(genuine.x5c, [root], at)).toBe(root);
+    expect(attestationRootOf([forgedLeaf, genuineIntermediate], [root], at)).toBeUndefined();
+  });
+
+  it("takes a certificate as valid from its notBefore, inclusive", async () => {
+    const vendor = await AttestationVendor.create("Keys Inc");
+    const [root] = parseAttestationRoots(vendor.rootPem);
+    if (root === undefined) throw new Error("no root");
+    const notBefore = new Date("2026-06-01T12:00:00Z");
+    const { x5c } = await vendor.batch({
+      aaguid: SoftAuthenticator.randomAaguid(),
+      validity: { notBefore, notAfter: new Date("2027-06-01T12:00:00Z") },
+    });
+    expect(attestationRootOf(x5c, [root], notBefore)).toBe(root);
+    expect(attestationRootOf(x5c, [root], new Date(notBefore.getTime() - 1000))).toBeUndefined();
+  });
 });
