@@ -62,7 +62,7 @@ async function enrolled(options: { initialSignCount?: number } = {}) {
       credential,
     });
   };
-  return { stored, assert };
+  return { authenticator, stored, assert };
 }
 
 /** The response with fields of its inner `response` replaced. */
@@ -81,6 +81,28 @@ describe("the assertion's encoded fields", () => {
     expect(await assert({}, withInner({ signature: "" }))).toMatchObject(
       refusedWith("webauthn.malformed_response"),
     );
+  });
+
+  it("refuses client data in standard base64 (with padding) as malformed, though it decodes", async () => {
+    const { authenticator, stored } = await enrolled();
+    // 31 bytes of challenge make client data whose base64 ends in padding.
+    const c = Buffer.from(crypto.getRandomValues(new Uint8Array(31))).toString("base64url");
+    const response = authenticator.authenticate({
+      challenge: c,
+      rpId: rp.id,
+      allowCredentials: [],
+    });
+    const inner = response.response as Record<string, unknown>;
+    const standard = Buffer.from(inner.clientDataJSON as string, "base64url").toString("base64");
+    expect(standard).toMatch(/=$/);
+    const result = await protocol.verifyAuthentication({
+      response: withInner({ clientDataJSON: standard })(response),
+      challenge: c,
+      rp,
+      userVerification: "required",
+      credential: stored,
+    });
+    expect(result).toMatchObject(refusedWith("webauthn.malformed_response"));
   });
 
   it("refuses client data that is a JSON number as malformed, not as a wrong type", async () => {
