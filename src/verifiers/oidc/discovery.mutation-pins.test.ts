@@ -4,6 +4,7 @@
  * could be deleted without any other test noticing (a mutation survey). Each test pins one check.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { createDiscovery } from "./discovery.js";
 import { createAttackBench, validClaims, type AttackBench } from "./test-support/attack-fixture.js";
 import { listenOnLoopback, type LoopbackServer } from "./test-support/loopback-server.js";
 import { startStubIdp, type StubIdp } from "./test-support/stub-idp.js";
@@ -74,5 +75,35 @@ describe("the endpoints a document names", () => {
     stub.discoveryOverrides = { jwks_uri: edit(`${stub.issuer}/jwks`) };
     const result = await bench.present(await stub.sign(validClaims(stub)));
     expect(result).toMatchObject({ ok: false, rejection: { code: "oidc.discovery_failed" } });
+  });
+});
+
+describe("concurrent sign-ins", () => {
+  it("share one fetch of a discovery document that is not cached yet", async () => {
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const discovery = createDiscovery({
+      fetch: async (url, init) => {
+        await gate;
+        return fetch(url, init);
+      },
+      timeoutMs: 5_000,
+      maxAgeMs: 3_600_000,
+      clock: () => 0,
+      allowHttp: true,
+      pageWaitMs: 500,
+      failureMemoryMs: 60_000,
+    });
+    const before = stub.requests.discovery;
+    const both = Promise.all([
+      discovery.metadataFor(stub.issuer),
+      discovery.metadataFor(stub.issuer),
+    ]);
+    release();
+    const [first, second] = await both;
+    expect(first.ok && second.ok).toBe(true);
+    expect(stub.requests.discovery - before).toBe(1);
   });
 });
