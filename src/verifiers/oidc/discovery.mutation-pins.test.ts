@@ -14,10 +14,12 @@ let bench: AttackBench;
 /** An IdP whose discovery answer each test sets: any path, this status and document. */
 let odd: LoopbackServer;
 let oddAnswer: { status: number; document: (origin: string) => Record<string, unknown> };
+let oddRequests = 0;
 
 beforeAll(async () => {
   stub = await startStubIdp();
   odd = await listenOnLoopback((_req, res) => {
+    oddRequests += 1;
     res.statusCode = oddAnswer.status;
     res.setHeader("content-type", "application/json");
     res.end(JSON.stringify(oddAnswer.document(odd.origin)));
@@ -64,6 +66,19 @@ describe("the discovery answer", () => {
       idp,
     );
     expect(result).toMatchObject({ ok: false, rejection: { code: "oidc.discovery_failed" } });
+  });
+});
+
+describe("pages waiting for discovery", () => {
+  it("do not ask an IdP whose discovery just failed again within the failure memory", async () => {
+    oddAnswer = { status: 500, document: documentOf };
+    oddRequests = 0;
+    expect(await bench.rp.authorizationEndpoint(odd.origin)).toBeUndefined();
+    expect(await bench.rp.authorizationEndpoint(odd.origin)).toBeUndefined();
+    expect(oddRequests).toBe(1);
+    bench.clock.now += 60_000;
+    expect(await bench.rp.authorizationEndpoint(odd.origin)).toBeUndefined();
+    expect(oddRequests).toBe(2);
   });
 });
 
