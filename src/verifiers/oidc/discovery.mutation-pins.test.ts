@@ -56,6 +56,15 @@ describe("the discovery answer", () => {
     expect(result).toMatchObject({ ok: false, rejection: { code: "oidc.discovery_failed" } });
   });
 
+  it("does not keep a refused document: the next sign-in asks again and succeeds", async () => {
+    stub.discoveryOverrides = { issuer: `${stub.issuer}/other` };
+    const token = await stub.sign(validClaims(stub));
+    const refused = await bench.present(token);
+    expect(refused).toMatchObject({ ok: false, rejection: { code: "oidc.discovery_failed" } });
+    stub.discoveryOverrides = {};
+    expect((await bench.present(token)).ok).toBe(true);
+  });
+
   it("refuses a registered issuer with a query (OIDC Discovery §3), whatever answers there", async () => {
     const issuer = `${odd.origin}/tenant?x=1`;
     oddAnswer = { status: 200, document: () => documentOf(issuer) };
