@@ -18,7 +18,7 @@ import {
   testIdp,
   verification,
 } from "./test-support/scenario.js";
-import { signWithReferences } from "./test-support/sign.js";
+import { rewriteSignedBytes, signWithReferences } from "./test-support/sign.js";
 import {
   ASSERTION,
   DSIG,
@@ -39,23 +39,6 @@ const XMLENC = "http://www.w3.org/2001/04/xmlenc#";
 afterEach(() => {
   vi.restoreAllMocks();
 });
-
-/**
- * Makes xml-crypto report, for each signed reference whose canonical XML starts with `root`,
- * bytes rewritten by `edit`. The posted document stays the one the IdP signed, so a verifier that
- * read the posted DOM would see the IdP's values; only one reading the signed bytes sees the edit.
- */
-function rewriteSignedBytes(root: string, edit: (signed: string) => string) {
-  // eslint-disable-next-line @typescript-eslint/unbound-method -- called below with its own instance
-  const signedReferences = SignedXml.prototype.getSignedReferences;
-  return vi.spyOn(SignedXml.prototype, "getSignedReferences").mockImplementation(function (
-    this: SignedXml,
-  ) {
-    return signedReferences
-      .call(this)
-      .map((signed) => (signed.startsWith(root) ? edit(signed) : signed));
-  });
-}
 
 /** The IDs of the Response and of its Assertion, as the IdP issued them. */
 function idsOf(xml: string): { response: string; assertion: string } {

@@ -1,7 +1,8 @@
 import { DOMParser, XMLSerializer } from "@xmldom/xmldom";
-import type { Document } from "@xmldom/xmldom";
+import type { Document, Element } from "@xmldom/xmldom";
 import { SignedXml } from "xml-crypto";
-import { assertionOf, decode, encode, signatureOf } from "./tamper.js";
+import { vi } from "vitest";
+import { ASSERTION, assertionOf, decode, encode, signatureOf } from "./tamper.js";
 
 const RSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
 const SHA256 = "http://www.w3.org/2001/04/xmlenc#sha256";
@@ -23,7 +24,8 @@ export interface SigningAlgorithms {
  * enveloped), but with one Reference per id in `referenceIds`, in that order. The Signature goes
  * right after the Issuer of the element whose ID is `placedIn`, where SAML puts it. This builds
  * what no honest IdP sends, such as node-saml's `response.root-signed-2references` fixture, or a
- * signature with one algorithm changed (`algorithms`).
+ * signature with one algorithm changed (`algorithms`). An element without an Issuer gets the
+ * Signature as its first child instead.
  */
 export function signWithReferences(
   xml: string,
@@ -32,6 +34,10 @@ export function signWithReferences(
   referenceIds: readonly string[],
   algorithms: SigningAlgorithms = {},
 ): string {
+  const doc = new DOMParser().parseFromString(xml, "text/xml");
+  const hasIssuer = Array.from(doc.getElementsByTagNameNS(ASSERTION, "Issuer")).some(
+    (issuer) => (issuer.parentNode as Element | null)?.getAttribute("ID") === placedIn,
+  );
   const signer = new SignedXml({
     privateKey: privateKeyPem,
     signatureAlgorithm: algorithms.signature ?? RSA_SHA256,
@@ -46,10 +52,9 @@ export function signWithReferences(
   }
   signer.computeSignature(xml, {
     prefix: "ds",
-    location: {
-      reference: `//*[@ID='${placedIn}']/*[local-name()='Issuer']`,
-      action: "after",
-    },
+    location: hasIssuer
+      ? { reference: `//*[@ID='${placedIn}']/*[local-name()='Issuer']`, action: "after" }
+      : { reference: `//*[@ID='${placedIn}']`, action: "prepend" },
   });
   return signer.getSignedXml();
 }
@@ -73,4 +78,21 @@ export function resignAssertion(
   const id = assertion.getAttribute("ID") ?? "";
   const unsigned = new XMLSerializer().serializeToString(doc);
   return encode(signWithReferences(unsigned, privateKeyPem, id, [id], algorithms));
+}
+
+/**
+ * Makes xml-crypto report, for each signed reference whose canonical XML starts with `root`,
+ * bytes rewritten by `edit`. The posted document stays the one the IdP signed, so a verifier that
+ * read the posted DOM would see the IdP's values; only one reading the signed bytes sees the edit.
+ */
+export function rewriteSignedBytes(root: string, edit: (signed: string) => string) {
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- called below with its own instance
+  const signedReferences = SignedXml.prototype.getSignedReferences;
+  return vi.spyOn(SignedXml.prototype, "getSignedReferences").mockImplementation(function (
+    this: SignedXml,
+  ) {
+    return signedReferences
+      .call(this)
+      .map((signed) => (signed.startsWith(root) ? edit(signed) : signed));
+  });
 }
