@@ -70,6 +70,13 @@ describe("IdP metadata", () => {
   const idpDescriptor = (inner: string) =>
     `<md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">${inner}</md:IDPSSODescriptor>`;
 
+  it("registers a certificate named twice once", () => {
+    const parsed = protocol.parseIdpMetadata(
+      metadata(idpDescriptor(key("signing") + key(undefined) + sso("HTTP-Redirect"))),
+    );
+    expect(parsed.ok && parsed.value.signingCertificates).toHaveLength(1);
+  });
+
   it("takes a KeyDescriptor without use as a signing key", () => {
     const parsed = protocol.parseIdpMetadata(
       metadata(idpDescriptor(key(undefined) + sso("HTTP-Redirect"))),
@@ -102,6 +109,53 @@ describe("IdP metadata", () => {
       /does not parse/,
     ],
     "not XML": ["not xml", /XML/],
+    "an empty entityID": [
+      metadata(idpDescriptor(key("signing") + sso("HTTP-Redirect"))).replace(
+        'entityID="https://idp.example/x"',
+        'entityID=""',
+      ),
+      /entityID/,
+    ],
+    "an entityID over 1024 characters": [
+      metadata(idpDescriptor(key("signing") + sso("HTTP-Redirect"))).replace(
+        'entityID="https://idp.example/x"',
+        `entityID="https://idp.example/${"x".repeat(1024)}"`,
+      ),
+      /entityID/,
+    ],
+    "an IDPSSODescriptor for another protocol only": [
+      metadata(idpDescriptor(key("signing") + sso("HTTP-Redirect"))).replace(
+        "urn:oasis:names:tc:SAML:2.0:protocol",
+        "urn:oasis:names:tc:SAML:1.1:protocol",
+      ),
+      /IDPSSODescriptor/,
+    ],
+    "two IDPSSODescriptors": [
+      metadata(idpDescriptor(key("signing") + sso("HTTP-Redirect")).repeat(2)),
+      /exactly one IDPSSODescriptor/,
+    ],
+    "an SSO Location that is not http(s)": [
+      metadata(idpDescriptor(key("signing") + sso("HTTP-Redirect"))).replace(
+        "https://idp.example/sso",
+        "javascript:alert(1)",
+      ),
+      /not an http\(s\) URL/,
+    ],
+    "a comment inside a certificate": [
+      metadata(
+        idpDescriptor(
+          key("signing").replace(cert, `${cert.slice(0, 8)}<!---->${cert.slice(8)}`) +
+            sso("HTTP-Redirect"),
+        ),
+      ),
+      /comment/,
+    ],
+    "more than 1 MiB": [
+      metadata(
+        `<!--${"x".repeat(1024 * 1024)}-->${idpDescriptor(key("signing") + sso("HTTP-Redirect"))}`,
+      ),
+      /exceeds/,
+    ],
   };
   for (const [label, [xml, detail]] of Object.entries(refusals)) {
     it(`refuses metadata with ${label}`, () => {

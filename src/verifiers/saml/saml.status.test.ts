@@ -4,18 +4,31 @@
  * use case can offer step-up or platform MFA, never `allow`. And: taking anyone's unsigned error
  * for the IdP's word (S7): the refusal says whether the IdP signed the status it carries.
  */
-import { describe, expect, it } from "vitest";
+import { DOMParser } from "@xmldom/xmldom";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import {
+  REQUEST_ID,
   SP,
   idpResponse,
   outcomeOf,
   protocol,
   testIdp,
   verification,
+  type VerificationOverrides,
 } from "./test-support/scenario.js";
-import { PROTOCOL, assertionOf, first, responseOf, tamper } from "./test-support/tamper.js";
-import { TestIdp } from "./test-support/test-idp.js";
+import { rewriteSignedBytes, signWithReferences } from "./test-support/sign.js";
+import {
+  PROTOCOL,
+  assertionOf,
+  decode,
+  encode,
+  first,
+  responseOf,
+  tamper,
+} from "./test-support/tamper.js";
+import { RSA_SHA1, TestIdp } from "./test-support/test-idp.js";
 
+const SUCCESS = "urn:oasis:names:tc:SAML:2.0:status:Success";
 const RESPONDER = "urn:oasis:names:tc:SAML:2.0:status:Responder";
 const REQUESTER = "urn:oasis:names:tc:SAML:2.0:status:Requester";
 const NO_AUTHN_CONTEXT = "urn:oasis:names:tc:SAML:2.0:status:NoAuthnContext";
@@ -36,11 +49,15 @@ async function errorResponse(top: string, second?: string): Promise<string> {
   });
 }
 
-async function rejectionOf(samlResponse: string) {
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+async function rejectionOf(samlResponse: string, overrides: VerificationOverrides = {}) {
   const result = await protocol.verifyResponse(
     SP,
     testIdp().settings(),
-    verification(samlResponse),
+    verification(samlResponse, overrides),
   );
   if (result.ok) throw new Error("expected a rejection");
   return result.rejection;
@@ -112,6 +129,85 @@ describe("status", () => {
     expect(await outcomeOf(signed, { expectedRequestId: "_another" })).toBe(
       "saml.in_response_to_mismatch",
     );
+  });
+
+  it("maps NoAuthnContext under any top-level code but Responder to saml.status", async () => {
+    const rejection = await rejectionOf(await errorResponse(REQUESTER, NO_AUTHN_CONTEXT));
+    expect(rejection.code).toBe("saml.status");
+  });
+
+  it("refuses a top-level status code that only ends like Success", async () => {
+    const rejection = await rejectionOf(await errorResponse("urn:example:status:Success"));
+    expect(rejection.code).toBe("saml.status");
+  });
+
+  it("refuses a StatusCode without a Value as saml.malformed", async () => {
+    const edited = tamper(await idpResponse(), (doc) => {
+      first(responseOf(doc), PROTOCOL, "StatusCode").removeAttribute("Value");
+    });
+    expect(await outcomeOf(edited)).toBe("saml.malformed");
+  });
+
+  it("reports at most four levels of status codes, each cut to 256 characters", async () => {
+    const long = `urn:example:status:${"x".repeat(300)}`;
+    const response = tamper(await errorResponse(REQUESTER), (doc) => {
+      let code = first(responseOf(doc), PROTOCOL, "StatusCode");
+      for (let level = 0; level < 5; level += 1) {
+        const nested = doc.createElementNS(PROTOCOL, "samlp:StatusCode");
+        nested.setAttribute("Value", long);
+        code.appendChild(nested);
+        code = nested;
+      }
+    });
+    const rejection = await rejectionOf(response);
+    expect(rejection.statusCodes).toEqual([REQUESTER, ...Array(3).fill(long.slice(0, 256))]);
+  });
+
+  it("refuses a response without a Status as malformed, whatever request it answers", async () => {
+    const edited = tamper(await idpResponse(), (doc) => {
+      const response = responseOf(doc);
+      response.removeChild(first(response, PROTOCOL, "Status"));
+    });
+    const rejection = await rejectionOf(edited, { expectedRequestId: "_another" });
+    expect(rejection.code).toBe("saml.malformed");
+    expect(rejection).not.toHaveProperty("statusSigned");
+  });
+
+  it("says an error status is unsigned when the IdP signed it with rsa-sha1", async () => {
+    const genuine = decode(await errorResponse(REQUESTER));
+    const id =
+      responseOf(new DOMParser().parseFromString(genuine, "text/xml")).getAttribute("ID") ?? "";
+    const sha1 = signWithReferences(genuine, testIdp().keyPair.privateKeyPem, id, [id], {
+      signature: RSA_SHA1,
+    });
+    expect((await rejectionOf(encode(sha1))).statusSigned).toBe(false);
+  });
+
+  it("refuses a response whose signed bytes say Success where the posted status is an error", async () => {
+    const response = await idpResponse({ tags: { StatusCode: RESPONDER } }, { signResponse: true });
+    rewriteSignedBytes("<samlp:Response", (signed) =>
+      signed.replace(`Value="${RESPONDER}"`, `Value="${SUCCESS}"`),
+    );
+    expect((await rejectionOf(response)).code).toBe("saml.signature_wrapping");
+  });
+
+  it("reads a signed error's InResponseTo from the signed bytes", async () => {
+    const response = await idpResponse({ tags: { StatusCode: RESPONDER } }, { signResponse: true });
+    rewriteSignedBytes("<samlp:Response", (signed) =>
+      signed.replace(`InResponseTo="${REQUEST_ID}"`, 'InResponseTo="_another"'),
+    );
+    expect((await rejectionOf(response)).code).toBe("saml.in_response_to_mismatch");
+  });
+
+  it("reports a signed error's status codes from the signed bytes", async () => {
+    const response = await idpResponse({ tags: { StatusCode: RESPONDER } }, { signResponse: true });
+    rewriteSignedBytes("<samlp:Response", (signed) =>
+      signed.replace(`Value="${RESPONDER}"`, `Value="${REQUESTER}"`),
+    );
+    expect(await rejectionOf(response)).toMatchObject({
+      statusCodes: [REQUESTER],
+      statusSigned: true,
+    });
   });
 
   it("refuses a response without a Status", async () => {
