@@ -102,6 +102,14 @@ describe("the endpoints a document names", () => {
   });
 });
 
+describe("endpoint values", () => {
+  it("refuses a jwks_uri given as an array holding the URL: a URL is a string", async () => {
+    stub.discoveryOverrides = { jwks_uri: [`${stub.issuer}/jwks`] };
+    const result = await bench.present(await stub.sign(validClaims(stub)));
+    expect(result).toMatchObject({ ok: false, rejection: { code: "oidc.discovery_failed" } });
+  });
+});
+
 describe("concurrent sign-ins", () => {
   it("share one fetch of a discovery document that is not cached yet", async () => {
     let release = () => {};
