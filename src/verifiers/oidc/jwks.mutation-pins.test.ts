@@ -21,7 +21,13 @@ let elsewhereStatus = 200;
 
 beforeAll(async () => {
   stub = await startStubIdp();
-  elsewhere = await listenOnLoopback((_req, res) => {
+  elsewhere = await listenOnLoopback((req, res) => {
+    if (req.url === "/moved") {
+      res.statusCode = 302;
+      res.setHeader("location", `${stub.issuer}/jwks`);
+      res.end();
+      return;
+    }
     elsewhereRequests += 1;
     res.statusCode = elsewhereStatus;
     res.setHeader("content-type", "application/json");
@@ -139,5 +145,13 @@ describe("concurrent sign-ins", () => {
     const [first, second] = await both;
     expect(first.ok && second.ok).toBe(true);
     expect(stub.requests.jwks - before).toBe(1);
+  });
+
+  it("does not follow a redirect from the jwks_uri, even to the IdP's own key set", async () => {
+    stub.discoveryOverrides = { jwks_uri: `${elsewhere.origin}/moved` };
+    const before = stub.requests.jwks;
+    const result = await bench.present(await stub.sign(validClaims(stub)));
+    expect(result).toMatchObject({ ok: false, rejection: { code: "oidc.jwks_unavailable" } });
+    expect(stub.requests.jwks).toBe(before);
   });
 });
