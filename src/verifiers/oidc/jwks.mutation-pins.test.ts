@@ -22,6 +22,19 @@ let elsewhereStatus = 200;
 beforeAll(async () => {
   stub = await startStubIdp();
   elsewhere = await listenOnLoopback((req, res) => {
+    if (req.url?.startsWith("/large") === true) {
+      // A valid key set padded past the 256 KiB every IdP answer is capped at.
+      const body = JSON.stringify({ keys: [stub.key.publicJwk], padding: "x".repeat(300_000) });
+      res.setHeader("content-type", "application/json");
+      if (req.url === "/large-declared") {
+        res.end(body);
+      } else {
+        // Written in parts without a length: chunked, so only counting what arrives can tell.
+        res.write(body.slice(0, 1000));
+        res.end(body.slice(1000));
+      }
+      return;
+    }
     if (req.url === "/moved") {
       res.statusCode = 302;
       res.setHeader("location", `${stub.issuer}/jwks`);
@@ -153,5 +166,14 @@ describe("concurrent sign-ins", () => {
     const result = await bench.present(await stub.sign(validClaims(stub)));
     expect(result).toMatchObject({ ok: false, rejection: { code: "oidc.jwks_unavailable" } });
     expect(stub.requests.jwks).toBe(before);
+  });
+
+  it.each([
+    ["a declared length", "/large-declared"],
+    ["no declared length (chunked)", "/large"],
+  ])("refuses a key set larger than 256 KiB with %s", async (_name, path) => {
+    stub.discoveryOverrides = { jwks_uri: `${elsewhere.origin}${path}` };
+    const result = await bench.present(await stub.sign(validClaims(stub)));
+    expect(result).toMatchObject({ ok: false, rejection: { code: "oidc.jwks_unavailable" } });
   });
 });
