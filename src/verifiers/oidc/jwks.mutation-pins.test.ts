@@ -18,10 +18,18 @@ let elsewhere: LoopbackServer;
 let elsewhereKeys: JWK[] = [];
 let elsewhereRequests = 0;
 let elsewhereStatus = 200;
+/** Resolves when a request to `/hang`, never answered, is closed by the client. */
+let hangClosed: Promise<void> = Promise.resolve();
 
 beforeAll(async () => {
   stub = await startStubIdp();
   elsewhere = await listenOnLoopback((req, res) => {
+    if (req.url === "/hang") {
+      hangClosed = new Promise((resolve) => {
+        res.on("close", resolve);
+      });
+      return;
+    }
     if (req.url?.startsWith("/large") === true) {
       // A valid key set padded past the 256 KiB every IdP answer is capped at.
       const body = JSON.stringify({ keys: [stub.key.publicJwk], padding: "x".repeat(300_000) });
@@ -175,5 +183,14 @@ describe("concurrent sign-ins", () => {
     stub.discoveryOverrides = { jwks_uri: `${elsewhere.origin}${path}` };
     const result = await bench.present(await stub.sign(validClaims(stub)));
     expect(result).toMatchObject({ ok: false, rejection: { code: "oidc.jwks_unavailable" } });
+  });
+
+  it("aborts the request to a key set endpoint that does not answer in time", async () => {
+    const impatient = createAttackBench(stub, { jwksTimeoutMs: 200 });
+    stub.discoveryOverrides = { jwks_uri: `${elsewhere.origin}/hang` };
+    const result = await impatient.present(await stub.sign(validClaims(stub)));
+    expect(result).toMatchObject({ ok: false, rejection: { code: "oidc.jwks_unavailable" } });
+    // The connection is closed by this side, not left open until the endpoint gives up.
+    await hangClosed;
   });
 });
