@@ -82,6 +82,28 @@ describe("AuthnRequest over HTTP-Redirect", () => {
     );
   });
 
+  it("escapes the SP's entity id, ACS URL and the IdP's SSO URL so they read back unchanged", () => {
+    const sp = { entityId: `${SP.entityId}?a=<b>&c`, acsUrl: `${SP.acsUrl}?a=1&b="2"` };
+    const idp = testIdp();
+    const ssoUrl = `${idp.ssoUrl}?a=1&b="2"`;
+    const url = protocol.authnRequestUrl(sp, idp.settings({ ssoUrl }), requestOptions());
+    const { doc } = decodeRequest(url);
+    const request = doc.documentElement!;
+    expect(request.getAttribute("Destination")).toBe(ssoUrl);
+    expect(request.getAttribute("AssertionConsumerServiceURL")).toBe(sp.acsUrl);
+    expect(doc.getElementsByTagNameNS(ASSERTION_NS, "Issuer")[0]?.textContent).toBe(sp.entityId);
+  });
+
+  it("refuses to write a request ID that is not an xs:ID, or a RelayState over 80 bytes", () => {
+    const idp = testIdp().settings();
+    const withOptions = (overrides: { requestId?: string; relayState?: string }) => () =>
+      protocol.authnRequestUrl(SP, idp, { ...requestOptions(), ...overrides });
+    expect(withOptions({ requestId: `_a"b` })).toThrow(TypeError);
+    expect(withOptions({ requestId: "7abc" })).toThrow(TypeError);
+    expect(withOptions({ relayState: "r".repeat(81) })).toThrow(TypeError);
+    expect(withOptions({ relayState: "r".repeat(80) })).not.toThrow();
+  });
+
   it("is accepted by the samlify IdP, which reads our request ID and RelayState", async () => {
     const idp = testIdp();
     const url = protocol.authnRequestUrl(SP, idp.settings(), requestOptions());

@@ -291,6 +291,14 @@ describe("the signed assertion (checks.ts readAssertion)", () => {
     expect(await outcomeOf(response)).toBe("saml.subject_missing");
   });
 
+  it("refuses a NameID holding an element beside its text", async () => {
+    const response = await assertionEdited((doc) => {
+      const nameId = first(assertionOf(doc), ASSERTION, "NameID");
+      nameId.appendChild(doc.createElementNS("urn:example:wrap", "w:Suffix"));
+    });
+    expect(await outcomeOf(response)).toBe("saml.malformed");
+  });
+
   it("refuses a NameID of white space only", async () => {
     const response = await assertionEdited((doc) => {
       first(assertionOf(doc), ASSERTION, "NameID").textContent = "  ";
