@@ -114,6 +114,13 @@ describe("the Response root (structure.ts findRoot)", () => {
     expect(await outcomeOf(encode(xml))).toBe("saml.malformed");
   });
 
+  it("refuses a root named Response in another namespace than SAML protocol's", async () => {
+    const xml = decode(await idpResponse())
+      .replace("<samlp:Response ", '<evil:Response xmlns:evil="urn:example:evil" ')
+      .replace("</samlp:Response>", "</evil:Response>");
+    expect(await outcomeOf(encode(xml))).toBe("saml.malformed");
+  });
+
   it("refuses a Response whose Version is not 2.0", async () => {
     const response = await envelopeEdited((doc) => {
       responseOf(doc).setAttribute("Version", "2.1");
