@@ -19,6 +19,7 @@ import {
   populationArb,
   riskLevelArb,
 } from "./test-support/arbitraries.js";
+import { withFrozenRules } from "./test-support/frozen-rules.js";
 import {
   codes,
   input as fixtureInput,
@@ -30,16 +31,6 @@ import {
 
 const decide = (input: EvaluationInput): Decision => evaluate(input, { now: NOW, id: "d" });
 const text = (decision: Decision): string => JSON.stringify(decision);
-
-/** The same input with deeply frozen copies of its policy and mandates, as the rule cache gives. */
-function withFrozenRules(input: EvaluationInput): EvaluationInput {
-  const mandates = input.mandates?.map((m) => deepFreeze(structuredClone(m)));
-  return {
-    ...input,
-    policy: deepFreeze(structuredClone(input.policy)),
-    ...(mandates === undefined ? {} : { mandates }),
-  };
-}
 
 /** The input at `risk`, or with no risk level. */
 const atRisk = (input: EvaluationInput, risk: RiskLevel | undefined): EvaluationInput =>

@@ -10,7 +10,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { Decision } from "./decision.js";
 import { evaluate } from "./evaluate.js";
-import { deepFreeze, type EvaluationInput } from "./input.js";
+import type { EvaluationInput } from "./input.js";
 import type { PlatformMandate, RequirementSpec, TenantPolicy } from "./policy.js";
 import {
   NOW,
@@ -18,19 +18,10 @@ import {
   requirementSpecArb,
   tenantPolicyArb,
 } from "./test-support/arbitraries.js";
+import { withFrozenRules } from "./test-support/frozen-rules.js";
 
 const decide = (input: EvaluationInput): Decision => evaluate(input, { now: NOW, id: "d" });
 const text = (decision: Decision): string => JSON.stringify(decision);
-
-/** The same input with deeply frozen copies of its policy and mandates, as the rule cache gives. */
-function withFrozenRules(input: EvaluationInput): EvaluationInput {
-  const mandates = input.mandates?.map((m) => deepFreeze(structuredClone(m)));
-  return {
-    ...input,
-    policy: deepFreeze(structuredClone(input.policy)),
-    ...(mandates === undefined ? {} : { mandates }),
-  };
-}
 
 describe("prepared rules", () => {
   it("frozen and mutable rules decide the same, the first time and every time after", () => {

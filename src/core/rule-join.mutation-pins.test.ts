@@ -9,10 +9,11 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { Decision } from "./decision.js";
 import { evaluate } from "./evaluate.js";
-import { deepFreeze, type EvaluationInput } from "./input.js";
+import type { EvaluationInput } from "./input.js";
 import type { PlatformMandate, RequirementSpec } from "./policy.js";
 import type { EffectiveRequirement } from "./requirement.js";
 import { NOW, evaluationInputArb, omit, requirementSpecArb } from "./test-support/arbitraries.js";
+import { withFrozenRules } from "./test-support/frozen-rules.js";
 import { input as fixtureInput, password, totp } from "./test-support/fixtures.js";
 
 const decide = (input: EvaluationInput): Decision => evaluate(input, { now: NOW, id: "d" });
@@ -23,16 +24,6 @@ const requirementValues = (r: EffectiveRequirement | null | undefined) =>
   r === null || r === undefined
     ? r
     : Object.fromEntries(Object.entries(r).map(([part, { value }]) => [part, value as unknown]));
-
-/** The same input with deeply frozen copies of its policy and mandates, as the rule cache gives. */
-function withFrozenRules(input: EvaluationInput): EvaluationInput {
-  const mandates = input.mandates?.map((m) => deepFreeze(structuredClone(m)));
-  return {
-    ...input,
-    policy: deepFreeze(structuredClone(input.policy)),
-    ...(mandates === undefined ? {} : { mandates }),
-  };
-}
 
 const SPEC_FIELDS = [
   "minAal",
