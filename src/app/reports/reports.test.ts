@@ -1,7 +1,7 @@
 // The compliance report an administrator or auditor reads (DESIGN: "tenant administrators … read
 // their audit and compliance reports"; seed 000: inventory users by type, review exceptions
 // monthly and tell owners 14 days before expiry, watch integrations signing in with passwords).
-// Built over the real application and SQLite store: enrolments through the real TOTP, WebAuthn and
+// Built over the real application and store, SQLite and PostgreSQL: enrolments through the real TOTP, WebAuthn and
 // recovery-code use cases, decisions through the decision API.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Caller, DecisionRequest } from "../application.js";
@@ -11,10 +11,11 @@ import { enrolTotp } from "../test-support/totp-principals.js";
 import { replacePolicy } from "../test-support/replace-policy.js";
 import { openWebAuthnWorld, type WebAuthnWorld } from "../test-support/webauthn-world.js";
 import type { Harness } from "../test-support/harness.js";
+import { describeOnPostgres } from "../test-support/postgres-instances.js";
 
 const DAY = 86_400;
 
-describe("the compliance report", () => {
+const reportTests = (postgres: boolean) => () => {
   let world: WebAuthnWorld;
   let h: Harness;
   let service: Caller;
@@ -44,7 +45,7 @@ describe("the compliance report", () => {
 
   beforeEach(async () => {
     // acme and globex, each with direct principals alice and bob.
-    world = await openWebAuthnWorld();
+    world = await openWebAuthnWorld({ postgres });
     h = world.h;
     service = world.service.acme;
     approver = await h.caller(["exemption_approver"], ["acme"]);
@@ -350,4 +351,14 @@ describe("the compliance report", () => {
     // A period near the start of year 0000 starts there, not in a year the service cannot write.
     expect(await refusal({ to: "0000-01-05T00:00:00Z" })).toBe("ok");
   });
-});
+};
+
+describe("the compliance report (SQLite)", reportTests(false));
+describeOnPostgres(
+  {
+    title: "the compliance report (PostgreSQL)",
+    skippedTitle: "the compliance report on PostgreSQL",
+    tests: "compliance report tests",
+  },
+  reportTests(true),
+);

@@ -51,6 +51,16 @@ export function describeOnPostgres(suite: PostgresSuite, body: () => void): void
   }
 }
 
+/**
+ * A fresh database on the test PostgreSQL server. Throws when the server is unreachable, which
+ * fails in CI a suite that {@link describeOnPostgres} did not skip.
+ */
+export async function openPostgresDatabase(): Promise<TestDatabase> {
+  if (postgresUnreachable !== undefined)
+    throw new Error(`PostgreSQL unreachable in CI: ${postgresUnreachable}`);
+  return createTestDatabase();
+}
+
 /** Two application instances on one fresh PostgreSQL database. */
 export interface TwoInstances {
   readonly database: TestDatabase;
@@ -81,9 +91,7 @@ export async function openTwoInstances(
     settings?: AppSettings;
   } = {},
 ): Promise<TwoInstances> {
-  if (postgresUnreachable !== undefined)
-    throw new Error(`PostgreSQL unreachable in CI: ${postgresUnreachable}`);
-  const database = await createTestDatabase();
+  const database = await openPostgresDatabase();
   const first = await openHarness({
     url: database.url,
     ...(options.settings === undefined ? {} : { settings: options.settings }),

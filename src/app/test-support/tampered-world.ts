@@ -3,12 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import pg from "pg";
-import {
-  createTestDatabase,
-  type TestDatabase,
-} from "../../storage/postgres/test-support/test-database.js";
 import { openHarness, type Harness } from "./harness.js";
-import { postgresUnreachable } from "./postgres-instances.js";
+import { openPostgresDatabase } from "./postgres-instances.js";
 
 /** An application over a fresh store, and a way into its database that bypasses it. */
 export interface TamperedWorld {
@@ -45,9 +41,7 @@ export async function openSqliteWorld(options: WorldOptions = {}): Promise<Tampe
 
 /** A world over a fresh PostgreSQL database, tampered with as its superuser. */
 export async function openPostgresWorld(options: WorldOptions = {}): Promise<TamperedWorld> {
-  if (postgresUnreachable !== undefined)
-    throw new Error(`PostgreSQL unreachable in CI: ${postgresUnreachable}`);
-  const database: TestDatabase = await createTestDatabase();
+  const database = await openPostgresDatabase();
   const h = await openHarness({ ...options, url: database.url });
   return {
     h,

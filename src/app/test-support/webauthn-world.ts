@@ -9,13 +9,14 @@ import {
 } from "../../verifiers/webauthn/test-support/soft-authenticator.js";
 import { createWebAuthnProtocol } from "../../verifiers/webauthn/index.js";
 import { openHarness, type Harness } from "./harness.js";
+import { openPostgresDatabase } from "./postgres-instances.js";
 
 /** The origin and RP id every tenant gets by default in tests (the harness's public URL). */
 export const TEST_ORIGIN = "https://mfa.test";
 
 /**
  * Two tenants (acme, globex), each with principals alice and bob and a platform service key,
- * over the real application and SQLite store, with helpers that run whole WebAuthn ceremonies
+ * over the real application and store (SQLite, or PostgreSQL when asked), with helpers that run whole WebAuthn ceremonies
  * with a software authenticator.
  */
 export interface WebAuthnWorld {
@@ -47,7 +48,12 @@ export interface WebAuthnWorld {
  * the real verifier with the harness's public URL.
  */
 export async function openWebAuthnWorld(
-  options: { webauthn?: WebAuthnParts; attestationRoots?: readonly string[] } = {},
+  options: {
+    webauthn?: WebAuthnParts;
+    attestationRoots?: readonly string[];
+    /** A fresh PostgreSQL database, dropped on close, instead of SQLite in memory. */
+    postgres?: boolean;
+  } = {},
 ): Promise<WebAuthnWorld> {
   const webauthn =
     options.webauthn ??
@@ -57,7 +63,11 @@ export async function openWebAuthnWorld(
           protocol: createWebAuthnProtocol({ attestationRoots: options.attestationRoots }),
           publicUrl: TEST_ORIGIN,
         });
-  const h = await openHarness(webauthn === undefined ? {} : { webauthn });
+  const database = options.postgres === true ? await openPostgresDatabase() : undefined;
+  const h = await openHarness({
+    ...(webauthn === undefined ? {} : { webauthn }),
+    ...(database === undefined ? {} : { url: database.url }),
+  });
   for (const tenant of ["acme", "globex"]) {
     await h.app.tenants.create(h.admin, { id: tenant, name: `${tenant} corp` });
     for (const principal of ["alice", "bob"]) {
@@ -111,7 +121,10 @@ export async function openWebAuthnWorld(
       const page = await h.app.audit.list(h.admin, "acme", {}, { limit: 500 });
       return page.items;
     },
-    close: () => h.close(),
+    async close() {
+      await h.close();
+      await database?.drop();
+    },
   };
   return world;
 }
