@@ -5,7 +5,9 @@
 // recovery-code use cases, decisions through the decision API.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Caller, DecisionRequest } from "../application.js";
+import { chainOf, DECISION_RECORDED, linkEvent } from "../audit/audit-chain.js";
 import { AppError } from "../errors.js";
+import type { ExemptionRecord } from "../records.js";
 import { provedMfaJustNow } from "../test-support/fresh-mfa.js";
 import { enrolTotp } from "../test-support/totp-principals.js";
 import { replacePolicy } from "../test-support/replace-policy.js";
@@ -321,6 +323,155 @@ const reportTests = (postgres: boolean) => () => {
     expect(await codeOf(service, "acme")).toBe("auth.forbidden");
     expect(await codeOf(globexAdmin, "acme")).toBe("not_found");
     expect(await codeOf(h.admin, "nowhere")).toBe("not_found");
+  });
+
+  // The use case reads principals and exemptions by cursor, and audit events by position, 500
+  // at a time: whatever the page boundaries, each row counts once. Seeded through the store, as
+  // the use cases would leave the rows, so that a thousand rows take one transaction.
+  describe("across pages of the store", () => {
+    const ids = (prefix: string, count: number) =>
+      Array.from({ length: count }, (_, i) => `${prefix}-${String(i).padStart(4, "0")}`);
+    const addPrincipals = (tenant: string, principals: readonly string[]) =>
+      h.store.transaction(async (r) => {
+        for (const id of principals) {
+          await r.principals.insert({
+            tenant,
+            id,
+            population: "direct",
+            createdAt: at(0),
+            updatedAt: at(0),
+          });
+        }
+      });
+
+    it("counts each principal once at exactly one page and at one more", async () => {
+      // acme has 8 principals already; globex's never count.
+      await addPrincipals("acme", ids("p", 492));
+      await addPrincipals("globex", ids("p", 600));
+      const exactly = (await h.app.reports.compliance(h.admin, "acme", {})).principals;
+      expect(exactly.registered).toBe(500);
+      expect(exactly.byPopulation.direct.registered).toBe(496);
+      expect(exactly.directWithoutPlatformMfa).toMatchObject({ count: 495, truncated: true });
+
+      await addPrincipals("acme", ["p-9999"]);
+      const more = (await h.app.reports.compliance(h.admin, "acme", {})).principals;
+      expect(more.registered).toBe(501);
+      expect(more.byPopulation.direct).toMatchObject({
+        registered: 497,
+        withTotp: 1,
+        withWebAuthn: 1,
+        withoutPlatformMfa: 495,
+      });
+      expect(more.directWithoutPlatformMfa.count).toBe(496);
+      expect(more.directWithoutPlatformMfa.principals).toEqual(
+        ["carol", "erin", "kiosk", ...ids("p", 492), "p-9999"].sort().slice(0, 100),
+      );
+    });
+
+    it("counts every decision and break-glass use of the period once, among events outside it", async () => {
+      const from = at(-20);
+      const to = at(-10);
+      const inside = (i: number) => new Date(Date.parse(from) + i * 1000).toISOString();
+      // By position, 201 times: three decisions in the period (the first at `from` itself,
+      // included), one before it, one at `to` (excluded), three break-glass uses in the period.
+      // Runs of three put events the report counts on both sides of each page's end.
+      const integrations = ids("int", 150);
+      const events: { type: string; at: string; payload: Record<string, unknown> }[] = [];
+      let counted = 0;
+      const decision = (time: string, outcome: string) => ({
+        type: DECISION_RECORDED,
+        at: time,
+        payload: {
+          decision: `dec_${String(events.length)}`,
+          principal: integrations[events.length % 150],
+          outcome,
+          mode: "enforce",
+          reasons: ["population.integration_interactive"],
+        },
+      });
+      for (let i = 0; i < 201; i++) {
+        for (let j = 0; j < 3; j++, counted++) {
+          events.push(decision(inside(counted), counted % 2 === 0 ? "allow" : "challenge"));
+        }
+        events.push(decision(at(-25), "deny"), decision(to, "deny"));
+        for (let j = 0; j < 3; j++) {
+          events.push({ type: "exemption.break_glass_used", at: inside(i), payload: {} });
+        }
+      }
+      await h.store.transaction((r) =>
+        r.audit.appendMany(
+          chainOf("acme"),
+          events.map(
+            ({ type, at: time, payload }, i) =>
+              (head) =>
+                linkEvent(
+                  { tenant: "acme", type, actor: "test", payload },
+                  head,
+                  `evt_paged_${String(i)}`,
+                  time,
+                ),
+          ),
+        ),
+      );
+      const { decisions } = await h.app.reports.compliance(h.admin, "acme", { from, to });
+      expect(decisions).toMatchObject({
+        total: 603,
+        byOutcome: { allow: 302, challenge: 301, deny: 0, not_applicable: 0 },
+        byReason: { "population.integration_interactive": 603 },
+        breakGlassUses: 603,
+        interactiveIntegrations: { count: 150, truncated: true },
+      });
+      expect(decisions.interactiveIntegrations.principals).toEqual(ids("int", 100));
+    });
+
+    it("lists each exemption once, approved and requested alike, past a page of each", async () => {
+      const exemption = (
+        id: string,
+        status: "approved" | "requested" | "rejected",
+        expiresIn: number,
+      ): ExemptionRecord => ({
+        id,
+        tenant: "acme",
+        principal: "alice",
+        category: "temporary_access",
+        status,
+        startsAt: at(-1),
+        expiresAt: at(expiresIn),
+        reviewAt: at(1),
+        requestedBy: "requester",
+        ...(status === "approved" ? { approvedBy: "approver" } : {}),
+        owner: "it-helpdesk",
+        justification: "paging",
+        createdAt: at(-1),
+      });
+      await h.store.transaction(async (r) => {
+        // Ids interleave the statuses, so each status's pages end at different ids.
+        for (let i = 0; i < 501; i++) {
+          await r.exemptions.insert(
+            exemption(`ex-${String(i).padStart(4, "0")}-a`, "approved", 20),
+          );
+          await r.exemptions.insert(
+            exemption(`ex-${String(i).padStart(4, "0")}-r`, "requested", 30),
+          );
+          await r.exemptions.insert(exemption(`ex-${String(i).padStart(4, "0")}-x`, "rejected", 5));
+        }
+        // Approved, but expired: not listed.
+        await r.exemptions.insert(exemption("ex-expired", "approved", -1 / 24));
+      });
+      const review = (await h.app.reports.compliance(h.admin, "acme", {})).exemptions;
+      expect(review).toMatchObject({
+        inForce: 501,
+        upcoming: 0,
+        awaitingApproval: 501,
+        reviewOverdue: 0,
+        expiringSoon: 0,
+        truncated: true,
+      });
+      // Soonest expiry first: every approved one, then the first requested ones.
+      expect(review.items).toHaveLength(500);
+      expect(new Set(review.items.map((item) => item.id)).size).toBe(500);
+      expect(review.items.every((item) => item.state === "in_force")).toBe(true);
+    });
   });
 
   it("refuses a period that is not a period, or longer than a year and a day", async () => {
