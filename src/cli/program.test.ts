@@ -377,17 +377,27 @@ describe("tenant-mfa report compliance", () => {
     });
   });
 
-  it("names what is wrong: an unknown tenant, a bad period, a bad number of days", async () => {
+  it("names what is wrong: an unknown tenant (exit 1), a bad period or number of days (exit 2, an invalid option value)", async () => {
     const db = await seededStore();
     const report = (...args: string[]) => run(["report", "compliance", "--db", db, ...args]);
     expect(await report("--tenant", "globex")).toMatchObject({ exitCode: 1, stdout: "" });
-    expect(await report("--tenant", "acme", "--from", "yesterday")).toMatchObject({
-      exitCode: 1,
-      stderr: expect.stringContaining("from must be an ISO 8601 time"),
-    });
-    expect(await report("--tenant", "acme", "--due-within-days", "two")).toMatchObject({
-      exitCode: 2,
-      stderr: expect.stringContaining("--due-within-days must be a whole number"),
-    });
+    for (const [args, message] of [
+      [["--from", "yesterday"], "from must be an ISO 8601 time"],
+      [["--to", "10000-01-01T00:00:00Z"], "to must be an ISO 8601 time"],
+      [
+        ["--from", "2026-11-02T00:00:00Z", "--to", "2026-11-01T00:00:00Z"],
+        "from must be before to",
+      ],
+      [["--from", "2024-01-01T00:00:00Z", "--to", "2026-01-01T00:00:00Z"], "at most 366 days"],
+      [["--due-within-days", "two"], "--due-within-days must be a whole number"],
+      [["--due-within-days", "0"], "--due-within-days must be a whole number"],
+      [["--due-within-days", "91"], "--due-within-days must be a whole number"],
+    ] as const) {
+      expect(await report("--tenant", "acme", ...args), args.join(" ")).toMatchObject({
+        exitCode: 2,
+        stdout: "",
+        stderr: expect.stringContaining(message),
+      });
+    }
   });
 });

@@ -512,17 +512,31 @@ export function createProgram(io: CliIo): Command {
         },
       ) => {
         const { dueWithinDays } = options;
-        if (dueWithinDays !== undefined && !/^\d{1,2}$/.test(dueWithinDays)) {
+        if (
+          dueWithinDays !== undefined &&
+          !(
+            /^\d{1,2}$/.test(dueWithinDays) &&
+            Number(dueWithinDays) >= 1 &&
+            Number(dueWithinDays) <= 90
+          )
+        ) {
           fail("--due-within-days must be a whole number of days from 1 to 90", 2);
           return;
         }
         return withReadOnlyApplication(options, async (opened) => {
-          const report = await opened.app.reports.compliance(OPERATOR, options.tenant, {
-            ...(options.from === undefined ? {} : { from: options.from }),
-            ...(options.to === undefined ? {} : { to: options.to }),
-            ...(dueWithinDays === undefined ? {} : { dueWithinDays: Number(dueWithinDays) }),
-          });
-          out(JSON.stringify(report, null, 2));
+          try {
+            const report = await opened.app.reports.compliance(OPERATOR, options.tenant, {
+              ...(options.from === undefined ? {} : { from: options.from }),
+              ...(options.to === undefined ? {} : { to: options.to }),
+              ...(dueWithinDays === undefined ? {} : { dueWithinDays: Number(dueWithinDays) }),
+            });
+            out(JSON.stringify(report, null, 2));
+          } catch (error) {
+            // What the report refuses as invalid is the period --from and --to give: an invalid
+            // option value (exit 2), not a refusal of the store's (exit 1).
+            if (!(error instanceof AppError && error.code === "request.invalid")) throw error;
+            fail(error.message, 2);
+          }
         });
       },
     );
