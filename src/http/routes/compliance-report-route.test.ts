@@ -54,6 +54,13 @@ describe("GET /v1/tenants/:tenant/reports/compliance", () => {
     ["dueWithinDays=91", "/dueWithinDays"],
     ["dueWithinDays=1e1", "/dueWithinDays"],
     ["tenant=globex", "/tenant"],
+    ["from=2026-11-01T00:00:00Z&from=2026-11-02T00:00:00Z", "/from"],
+    ["from=", "/from"],
+    ["from=2026-11-01T00:00:00Z%00", "/from"],
+    ["to=10000-01-01T00:00:00Z", "/to"],
+    ["dueWithinDays=00", "/dueWithinDays"],
+    ["dueWithinDays=1&dueWithinDays=2", "/dueWithinDays"],
+    ["dueWithinDays=%2B5", "/dueWithinDays"],
   ])("refuses ?%s with a 400 naming %s", async (query, pointer) => {
     const response = await t.call("GET", `/v1/tenants/acme/reports/compliance?${query}`, {
       key: auditor,
@@ -64,10 +71,12 @@ describe("GET /v1/tenants/:tenant/reports/compliance", () => {
     expect(problem.errors?.map((e) => e.pointer)).toContain(`#/query${pointer}`);
   });
 
-  it("refuses a period that ends before it starts, or runs past a year and a day", async () => {
+  it("refuses a period that ends before it starts, runs past a year and a day, or starts before year 0000", async () => {
     for (const query of [
       "from=2026-11-02T00:00:00Z&to=2026-11-01T00:00:00Z",
       "from=2025-01-01T00:00:00Z&to=2026-11-01T00:00:00Z",
+      // An instant the query accepts, but before year 0000 in UTC.
+      "from=0000-01-01T00:00:00%2B01:00",
     ]) {
       const response = await t.call("GET", `/v1/tenants/acme/reports/compliance?${query}`, {
         key: auditor,
