@@ -230,6 +230,11 @@ export const complianceReport = z.object({
     inForce: z.int(),
     upcoming: z.int(),
     awaitingApproval: z.int(),
+    sharedLoginRefused: z
+      .int()
+      .describe(
+        "Of principals marked as shared logins since: the engine applies none of them (seed 001).",
+      ),
     reviewOverdue: z.int(),
     expiringSoon: z.int(),
     items: z
@@ -245,7 +250,7 @@ export const complianceReport = z.object({
           startsAt: time,
           expiresAt: time,
           reviewAt: time,
-          state: z.enum(["in_force", "upcoming", "awaiting_approval"]),
+          state: z.enum(["in_force", "upcoming", "awaiting_approval", "shared_login_refused"]),
           reviewOverdue: z.boolean(),
           expiringSoon: z.boolean().describe("Expires within `dueWithinDays`."),
         }),

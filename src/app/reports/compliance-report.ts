@@ -81,8 +81,12 @@ export interface ExemptionReviewItem {
   readonly startsAt: string;
   readonly expiresAt: string;
   readonly reviewAt: string;
-  /** `in_force` (approved, started), `upcoming` (approved, not started), `awaiting_approval`. */
-  readonly state: "in_force" | "upcoming" | "awaiting_approval";
+  /**
+   * `in_force` (approved, started), `upcoming` (approved, not started), `awaiting_approval`, or
+   * `shared_login_refused`: its principal has been marked as a shared login since it was asked
+   * for, and the engine applies no exemption to a shared login (seed 001), nor can it be approved.
+   */
+  readonly state: "in_force" | "upcoming" | "awaiting_approval" | "shared_login_refused";
   /** Its review date has passed. */
   readonly reviewOverdue: boolean;
   /** It expires within {@link ExemptionReview.dueWithinDays} days: its owner should be told. */
@@ -94,6 +98,7 @@ export interface ExemptionReview {
   readonly inForce: number;
   readonly upcoming: number;
   readonly awaitingApproval: number;
+  readonly sharedLoginRefused: number;
   readonly reviewOverdue: number;
   readonly expiringSoon: number;
   /** Every exemption not yet expired, approved or awaiting approval, soonest expiry first. */
@@ -183,14 +188,14 @@ export function coverPrincipals(enrolled: EnrolledPrincipals) {
     ]),
   ) as Record<Population, { -readonly [K in keyof PopulationCoverage]: number }>;
   const uncovered = new ListedIds();
+  const sharedLogins = new Set<string>();
   let registered = 0;
-  let sharedLogins = 0;
   return {
     add(principal: PrincipalRecord): void {
       const count = counts[principal.population];
       registered += 1;
       count.registered += 1;
-      if (principal.sharedLogin === true) sharedLogins += 1;
+      if (principal.sharedLogin === true) sharedLogins.add(principal.id);
       const hasTotp = totp.has(principal.id);
       const hasWebAuthn = webauthn.has(principal.id);
       if (hasTotp) count.withTotp += 1;
@@ -202,10 +207,14 @@ export function coverPrincipals(enrolled: EnrolledPrincipals) {
         uncovered.add(principal.id);
       }
     },
+    /** The ids of the principals marked as shared logins. */
+    sharedLogins(): ReadonlySet<string> {
+      return sharedLogins;
+    },
     result(): PrincipalCoverage {
       return {
         registered,
-        sharedLogins,
+        sharedLogins: sharedLogins.size,
         byPopulation: counts,
         directWithoutPlatformMfa: uncovered.list(),
       };
@@ -216,12 +225,14 @@ export function coverPrincipals(enrolled: EnrolledPrincipals) {
 /**
  * The exemptions an owner or approver must look at: every one approved or requested that has not
  * expired, with whether its review is overdue and whether it expires within `dueWithinDays`
- * (seed 000: tell owners 14 days before expiry; review monthly).
+ * (seed 000: tell owners 14 days before expiry; review monthly). Those of `sharedLogins` are
+ * named as refused: the engine applies none to a shared login.
  */
 export function reviewExemptions(
   records: readonly ExemptionRecord[],
   now: Date,
   dueWithinDays: number,
+  sharedLogins: ReadonlySet<string> = new Set(),
 ): ExemptionReview {
   const at = now.getTime();
   const soon = at + dueWithinDays * DAY_MS;
@@ -231,8 +242,9 @@ export function reviewExemptions(
     // An exemption is over at its expiry (the engine applies it strictly before).
     .filter((record) => time(record.expiresAt) > at)
     .map((record): ExemptionReviewItem => {
-      const state =
-        record.status === "requested"
+      const state = sharedLogins.has(record.principal)
+        ? "shared_login_refused"
+        : record.status === "requested"
           ? "awaiting_approval"
           : time(record.startsAt) <= at
             ? "in_force"
@@ -260,6 +272,7 @@ export function reviewExemptions(
     inForce: count((item) => item.state === "in_force"),
     upcoming: count((item) => item.state === "upcoming"),
     awaitingApproval: count((item) => item.state === "awaiting_approval"),
+    sharedLoginRefused: count((item) => item.state === "shared_login_refused"),
     reviewOverdue: count((item) => item.reviewOverdue),
     expiringSoon: count((item) => item.expiringSoon),
     items: items.slice(0, LISTED_EXEMPTIONS),

@@ -266,6 +266,38 @@ const reportTests = (postgres: boolean) => () => {
     expect(wider).toMatchObject({ dueWithinDays: 30, expiringSoon: 3 });
   });
 
+  it("does not count as in force an exemption of a principal marked as a shared login since, which the engine refuses", async () => {
+    const approved = await exempt("carol", "temporary_access", {
+      startsIn: 0,
+      expiresIn: 10,
+      reviewIn: 5,
+    });
+    const awaiting = await exempt(
+      "carol",
+      "temporary_access",
+      { startsIn: 1, expiresIn: 9, reviewIn: 5 },
+      false,
+    );
+    await h.app.principals.upsert(h.admin, "acme", "carol", {
+      population: "direct",
+      sharedLogin: true,
+    });
+    const decision = await h.app.decisions.decide(service, "acme", passwordSignIn("carol"));
+    expect([decision.outcome, decision.exemption]).toEqual(["challenge", null]);
+
+    const review = (await h.app.reports.compliance(h.admin, "acme", {})).exemptions;
+    expect(review.items.map((item) => [item.id, item.state])).toEqual([
+      [awaiting.id, "shared_login_refused"],
+      [approved.id, "shared_login_refused"],
+    ]);
+    expect(review).toMatchObject({
+      inForce: 0,
+      upcoming: 0,
+      awaitingApproval: 0,
+      sharedLoginRefused: 2,
+    });
+  });
+
   it("names the mandates that bind the tenant now, and no other", async () => {
     const mandate = { require: { minAal: 2 as const }, exemptible: false };
     await h.app.mandates.create(h.admin, {

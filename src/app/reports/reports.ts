@@ -99,7 +99,7 @@ export function reportUseCases(context: Context): Application["reports"] {
         policy: summarisePolicy(rules.policy, now),
         mandates: mandatesBinding(rules.mandates, tenant, now.getTime()).map(summariseMandate),
         principals: coverage.result(),
-        exemptions: reviewExemptions(exemptions, now, dueWithinDays),
+        exemptions: reviewExemptions(exemptions, now, dueWithinDays, coverage.sharedLogins()),
         decisions: decisions.result(),
       };
       return report;
