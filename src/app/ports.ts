@@ -547,9 +547,9 @@ export interface WebAuthnSettingsStore {
 export interface EnrolledPrincipals {
   /** With a confirmed TOTP authenticator (locked ones included: still theirs to unlock). */
   readonly totp: readonly string[];
-  /** With a registered WebAuthn credential (passkey or security key). */
+  /** With a registered WebAuthn credential (passkey or security key), locked ones included. */
   readonly webauthn: readonly string[];
-  /** With a set of recovery codes of which at least one is unused. */
+  /** With a set of recovery codes of which at least one is unused, a locked set included. */
   readonly recoveryCodes: readonly string[];
 }
 

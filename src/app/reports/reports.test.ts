@@ -138,6 +138,35 @@ const reportTests = (postgres: boolean) => () => {
     expect(byPopulation.api_human).toMatchObject({ withTotp: 0, withoutPlatformMfa: 1 });
   });
 
+  // A judgment call: a factor locked after too many failures is still the principal's (an
+  // administrator's unlock lifts the lock, and the principal is not asked to enrol again), so it
+  // counts as enrolled; each lock is in the audit log (`authenticator.locked`, `recovery_code.locked`).
+  it("counts a locked TOTP authenticator, WebAuthn credential or recovery-code set as enrolled", async () => {
+    const now = at(0);
+    await h.store.transaction(async (r) => {
+      const [totp] = await r.authenticators.list("acme", "alice");
+      const [credential] = await r.webauthnCredentials.list("acme", "bob");
+      if (totp === undefined || credential === undefined) throw new Error("not enrolled");
+      expect(await r.authenticators.recordFailure("acme", "alice", totp.id, 1, now)).toMatchObject({
+        lockedAt: now,
+      });
+      expect(
+        await r.webauthnCredentials.recordFailure("acme", "bob", credential.id, 1, now),
+      ).toMatchObject({ lockedAt: now });
+      expect(await r.recoveryCodes.recordFailure("acme", "carol", 1, now)).toMatchObject({
+        lockedAt: now,
+      });
+    });
+    const { direct } = (await h.app.reports.compliance(h.admin, "acme", {})).principals
+      .byPopulation;
+    expect(direct).toMatchObject({
+      withTotp: 1,
+      withWebAuthn: 1,
+      withRecoveryCodes: 1,
+      withoutPlatformMfa: 2,
+    });
+  });
+
   it("counts the decisions of the period by outcome, reason and exemption, and lists interactive integrations", async () => {
     // Before the default period (the 30 days up to now): counted only when asked for.
     await h.app.decisions.decide(service, "acme", passwordSignIn("alice"));
