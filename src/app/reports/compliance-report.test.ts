@@ -1,12 +1,14 @@
 // The report's counting, without a store: the boundaries of "overdue", "expired" and "soon", the
 // cut of long lists, and events whose payload is not what a decision writes.
 import { describe, expect, it } from "vitest";
+import type { TenantPolicy } from "../../core/policy.js";
 import type { AuditEvent, ExemptionRecord, PrincipalRecord } from "../records.js";
 import {
   LISTED,
   LISTED_EXEMPTIONS,
   coverPrincipals,
   reviewExemptions,
+  summarisePolicy,
   tallyDecisions,
 } from "./compliance-report.js";
 
@@ -40,6 +42,31 @@ const principal = (id: string, population: PrincipalRecord["population"]): Princ
 
 const decisionEvent = (payload: Record<string, unknown>): AuditEvent =>
   ({ type: "decision.recorded", payload }) as unknown as AuditEvent;
+
+describe("summarisePolicy", () => {
+  it("is report-only strictly before enforcementStartsAt, as the engine is, and enforces from it", () => {
+    const policy = (enforcementStartsAt?: string) =>
+      ({
+        tenant: "acme",
+        version: 3,
+        posture: "platform_mfa",
+        ...(enforcementStartsAt === undefined ? {} : { enforcementStartsAt }),
+      }) as TenantPolicy;
+    const before = new Date(NOW.getTime() - 1);
+    expect(summarisePolicy(policy(NOW.toISOString()), before)).toEqual({
+      version: 3,
+      posture: "platform_mfa",
+      mode: "report_only",
+      enforcementStartsAt: NOW.toISOString(),
+    });
+    expect(summarisePolicy(policy(NOW.toISOString()), NOW).mode).toBe("enforce");
+    expect(summarisePolicy(policy(), before)).toEqual({
+      version: 3,
+      posture: "platform_mfa",
+      mode: "enforce",
+    });
+  });
+});
 
 describe("reviewExemptions", () => {
   it("ends an exemption at its expiry, starts it at its start, and makes a review due at its date", () => {
