@@ -193,6 +193,12 @@ export const complianceReport = z.object({
   period: z
     .object({ from: time, to: time })
     .describe("The decisions counted: from `from` (included) to `to` (excluded)."),
+  chainHead: z
+    .object({ chain: z.string(), seq: z.int(), hash: z.string() })
+    .optional()
+    .describe(
+      "The tenant's audit chain when the report was begun: the decisions counted are its events up to `seq`; a verified checkpoint at or after it proves them unaltered.",
+    ),
   policy: z.object({
     version: z.int(),
     posture: z.enum(POSTURES),

@@ -14,6 +14,12 @@ export interface ComplianceReport {
   readonly generatedAt: string;
   /** The decisions counted: from `from` (included) to `to` (excluded). */
   readonly period: { readonly from: string; readonly to: string };
+  /**
+   * The tenant's audit chain as it stood when the report was begun: the decisions counted are
+   * its events up to `seq`, so a checkpoint at or after it, verified (`audit verify`), proves
+   * them unaltered. Absent for a chain without events.
+   */
+  readonly chainHead?: { readonly chain: string; readonly seq: number; readonly hash: string };
   readonly policy: PolicySummary;
   /** The platform mandates that bind the tenant now. */
   readonly mandates: readonly MandateSummary[];

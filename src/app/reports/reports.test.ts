@@ -207,6 +207,19 @@ const reportTests = (postgres: boolean) => () => {
     expect(none.decisions.total).toBe(0);
   });
 
+  it("names the audit chain's head it counted up to, as a checkpoint of the chain names it", async () => {
+    await h.app.decisions.decide(service, "acme", passwordSignIn("alice"));
+    h.clock.advance(60);
+    const report = await h.app.reports.compliance(h.admin, "acme", {});
+    const checkpoint = await h.app.audit.checkpoint(h.admin, { tenant: "acme" });
+    expect(report.chainHead).toEqual({
+      chain: checkpoint.chain,
+      seq: checkpoint.seq,
+      hash: checkpoint.hash,
+    });
+    expect(report.decisions.total).toBe(1);
+  });
+
   it("counts decisions made while the policy was report-only, and says when enforcement starts", async () => {
     const startsAt = at(10);
     await replacePolicy(h, "acme", { posture: "platform_mfa", enforcementStartsAt: startsAt });

@@ -56,7 +56,11 @@ export function reportUseCases(context: Context): Application["reports"] {
         const policy = await r.policies.current(tenant);
         if (policy === undefined)
           throw new AppError("store.unavailable", "The tenant has no policy.");
-        return { policy: policy.policy, mandates: await r.mandates.listCurrent() };
+        return {
+          policy: policy.policy,
+          mandates: await r.mandates.listCurrent(),
+          head: await r.audit.head(chainOf(tenant)),
+        };
       });
 
       const coverage = coverPrincipals(await read((r) => r.enrolments.enrolledPrincipals(tenant)));
@@ -74,12 +78,14 @@ export function reportUseCases(context: Context): Application["reports"] {
       }
 
       const decisions = tallyDecisions();
+      // Up to the head read with the policy: what is appended meanwhile is left to the next report.
+      const through = rules.head?.seq ?? 0;
       const count = async (type: string, add: (event: AuditEvent) => void) => {
-        for (let afterSeq = 0; ;) {
+        for (let afterSeq = 0; afterSeq < through;) {
           const events = await read((r) =>
             readChain(r, chainOf(tenant), { afterSeq, limit: PAGE, filter: { type, ...period } }),
           );
-          for (const event of events) add(event);
+          for (const event of events) if (event.seq <= through) add(event);
           const last = events.at(-1);
           if (events.length < PAGE || last === undefined) return;
           afterSeq = last.seq;
@@ -96,6 +102,9 @@ export function reportUseCases(context: Context): Application["reports"] {
         tenant,
         generatedAt: now.toISOString(),
         period,
+        ...(rules.head === undefined
+          ? {}
+          : { chainHead: { chain: chainOf(tenant), ...rules.head } }),
         policy: summarisePolicy(rules.policy, now),
         mandates: mandatesBinding(rules.mandates, tenant, now.getTime()).map(summariseMandate),
         principals: coverage.result(),
