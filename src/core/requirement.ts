@@ -151,8 +151,3 @@ export function joinRequirements(specs: readonly SourcedSpec[]): EffectiveRequir
     proofSource: { value: BITS_SOURCE[sources] ?? null, from: sourcesFrom },
   };
 }
-
-/** True when a proof from `source` is accepted by the requirement's proof source. */
-export function acceptsSource(accepted: ProofSource | null, source: "platform" | "idp"): boolean {
-  return accepted !== null && (SOURCE_BITS[accepted] & SOURCE_BITS[source]) !== 0;
-}
