@@ -78,11 +78,13 @@ function cryptographicAal(event: WebAuthnEvent): Aal {
 
 /**
  * True for an event that can be the first factor of a pair: a password checked by the platform,
- * or a single-factor sign-in at the tenant's IdP (the platform then adds the second factor, as
- * for SSO users whose IdP did no MFA).
+ * or a sign-in at the tenant's IdP that proved at least one factor (the platform then adds the
+ * second factor, as for SSO users whose IdP did no MFA, or whose MFA there the tenant's policy
+ * does not accept in place of the platform's). An IdP sign-in that proved MFA is no less a first
+ * factor than one that did not: stronger proof never counts against a sign-in.
  */
 export function isPrimaryFactor(event: AuthenticationEvent): boolean {
-  return event.method === "password" || (event.method === "federated" && event.assurance.aal === 1);
+  return event.method === "password" || (event.method === "federated" && event.assurance.aal >= 1);
 }
 
 /**

@@ -32,6 +32,7 @@ import {
   nonStringTimeEventArb,
   omit,
   platformMandateArb,
+  recentOffset,
   reportOnlyPolicyArb,
   setPath,
   sharedLoginExemptionArb,
@@ -404,6 +405,42 @@ describe("monotonicity in evidence", () => {
         const after = decide(withEvents(input, [...input.evidence.events, event]));
         expect(after.outcome).toBe("allow");
       }),
+      { numRuns: 1000 },
+    );
+  });
+
+  // Stronger proof from the IdP must not count against a sign-in either: an IdP sign-in that
+  // proved MFA is at least the first factor that a single-factor one is, so a platform second
+  // factor after it pairs with it just the same.
+  it("raising what a federated event proves keeps an allow", () => {
+    fc.assert(
+      fc.property(
+        evaluationInputArb({
+          events: fc
+            .tuple(
+              federatedEventArb({ offset: recentOffset, federatedTenant: fc.constant(TENANT) }),
+              fc.array(validRecentEventArb, { maxLength: 3 }),
+            )
+            .map(([idp, rest]) => [idp, ...rest]),
+        }),
+        fc.constantFrom<Aal>(2, 3),
+        fc.boolean(),
+        (input, floor, resistant) => {
+          if (decide(input).outcome !== "allow") return;
+          const stronger = input.evidence.events.map((e): AuthenticationEvent =>
+            e.method === "federated"
+              ? {
+                  ...e,
+                  assurance: {
+                    aal: Math.max(e.assurance.aal, floor) as Aal,
+                    phishingResistant: e.assurance.phishingResistant || resistant,
+                  },
+                }
+              : e,
+          );
+          expect(decide(withEvents(input, stronger)).outcome).toBe("allow");
+        },
+      ),
       { numRuns: 1000 },
     );
   });

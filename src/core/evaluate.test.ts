@@ -390,6 +390,31 @@ describe("populations", () => {
     expect(d.outcome).toBe("challenge");
   });
 
+  // Regression: an IdP sign-in that proved MFA was not taken as a first factor, so under
+  // platform_mfa the same platform TOTP that completes a single-factor IdP sign-in did not
+  // complete it, and the user was sent to reauthenticate with a password SSO users lack.
+  it("an sso user whose IdP proved MFA completes platform_mfa with a platform TOTP", () => {
+    for (const aal of [1, 2, 3] as const) {
+      const d = decide({
+        principal: { id: "alice", population: "sso" },
+        evidence: { events: [federated({ aal }), totp()] },
+      });
+      expect(d.outcome, `IdP AAL${aal}`).toBe("allow");
+      expect(d.satisfiedBy?.events.map((e) => e.method)).toEqual(["federated", "totp"]);
+    }
+  });
+
+  it("an sso user whose IdP proved MFA is asked for the platform second factor only", () => {
+    const d = decide({
+      principal: { id: "alice", population: "sso", authenticators: [{ method: "totp" }] },
+      evidence: { events: [federated({ aal: 2 })] },
+    });
+    expect(d.outcome).toBe("challenge");
+    expect(d.challenge).toEqual([
+      { kind: "verify", method: "totp", userVerification: "preferred" },
+    ]);
+  });
+
   it("an sso user is sent to the IdP first", () => {
     const d = decide({
       policy: policy("idp_or_platform"),
