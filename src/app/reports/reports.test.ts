@@ -12,8 +12,9 @@ import { provedMfaJustNow } from "../test-support/fresh-mfa.js";
 import { enrolTotp } from "../test-support/totp-principals.js";
 import { replacePolicy } from "../test-support/replace-policy.js";
 import { openWebAuthnWorld, type WebAuthnWorld } from "../test-support/webauthn-world.js";
-import type { Harness } from "../test-support/harness.js";
+import { CountingRandom, type Harness } from "../test-support/harness.js";
 import { describeOnPostgres } from "../test-support/postgres-instances.js";
+import { wrapRepositories } from "../test-support/wrapped-store.js";
 
 const DAY = 86_400;
 
@@ -218,6 +219,34 @@ const reportTests = (postgres: boolean) => () => {
       hash: checkpoint.hash,
     });
     expect(report.decisions.total).toBe(1);
+  });
+
+  it("counts no event appended after the head it read first", async () => {
+    await h.app.decisions.decide(service, "acme", passwordSignIn("alice"));
+    await h.app.decisions.decide(service, "acme", passwordSignIn("bob"));
+    h.clock.advance(60);
+    // As if the second decision were recorded just after the report read the chain's head.
+    const [before] = await h.store.read(async (r) => {
+      const last = await r.audit.head(chainOf("acme"));
+      return r.audit.read(chainOf("acme"), { afterSeq: (last?.seq ?? 0) - 2, limit: 1 });
+    });
+    if (before === undefined) throw new Error("no event");
+    const store = wrapRepositories(h.store, (r) => ({
+      ...r,
+      audit: {
+        ...r.audit,
+        head: async (chain) =>
+          chain === chainOf("acme") ? { seq: before.seq, hash: before.hash } : r.audit.head(chain),
+      },
+    }));
+    const reporter = h.application({ store, random: new CountingRandom(1_000_000) });
+    try {
+      const report = await reporter.reports.compliance(h.admin, "acme", {});
+      expect(report.chainHead).toMatchObject({ seq: before.seq, hash: before.hash });
+      expect(report.decisions.total).toBe(1);
+    } finally {
+      await reporter.close();
+    }
   });
 
   it("counts decisions made while the policy was report-only, and says when enforcement starts", async () => {
