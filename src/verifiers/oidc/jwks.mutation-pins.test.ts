@@ -167,7 +167,9 @@ describe("concurrent sign-ins", () => {
     expect(first.ok && second.ok).toBe(true);
     expect(stub.requests.jwks - before).toBe(1);
   });
+});
 
+describe("requests to the key set endpoint", () => {
   it("does not follow a redirect from the jwks_uri, even to the IdP's own key set", async () => {
     stub.discoveryOverrides = { jwks_uri: `${elsewhere.origin}/moved` };
     const before = stub.requests.jwks;
