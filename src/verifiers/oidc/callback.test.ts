@@ -27,7 +27,9 @@ beforeEach(async () => {
   stub.discoveryOverrides = {};
   stub.tokenAnswer = undefined;
   stub.nextIdToken = await stub.sign(validClaims(stub));
-  bench = createAttackBench(stub, { tokenTimeoutMs: 300 });
+  // Long enough for a loaded machine's loopback round trip: the timeout itself is tested below
+  // with a token endpoint that never answers.
+  bench = createAttackBench(stub, { tokenTimeoutMs: 3_000 });
 });
 
 function callback(query: string, overrides: Partial<OidcCallbackOptions> = {}) {
