@@ -426,7 +426,7 @@ function evidenceDigest(input: EvaluationInput, nowMs: number): Record<string, D
   for (const first of usable) {
     const primary =
       first.event.method === "password" ||
-      (first.event.method === "federated" && first.event.assurance.aal === 1);
+      (first.event.method === "federated" && first.event.assurance.aal >= 1);
     if (!primary) continue;
     for (const second of usable) {
       const e = second.event;
