@@ -121,8 +121,9 @@ describe("why the evidence falls short", () => {
   });
 
   // One assurance reaches the AAL without phishing resistance, another is phishing-resistant
-  // below the AAL: no single gap is missing everywhere, so the AAL is named.
-  it("names the AAL when each assurance misses on a different part", () => {
+  // below the AAL: no single gap is missing everywhere, so the AAL is named, as AAL3 (a hardware
+  // key), not as the missing second factor that `requirement.unmet.aal` tells the user of.
+  it("names the AAL, as AAL3, when each assurance misses on a different part", () => {
     const d = decide({
       policy: policy("mfa_optional"),
       mandates: [mandate("aal3-pr", { minAal: 3, phishingResistant: true })],
@@ -130,7 +131,7 @@ describe("why the evidence falls short", () => {
     });
     expect(d.outcome).not.toBe("allow");
     expect(codes(d).filter((code) => code.startsWith("requirement.unmet."))).toEqual([
-      "requirement.unmet.aal",
+      "requirement.unmet.aal3",
     ]);
   });
 });

@@ -144,10 +144,9 @@ export class PreparedRequirement {
     let reasons = this.#gaps[gaps];
     if (reasons === undefined) {
       const list: Reason[] = [];
-      if ((gaps & GAP.aal) !== 0) {
-        const code = this.minAal >= 3 ? "requirement.unmet.aal3" : "requirement.unmet.aal";
-        list.push(reason(code, undefined, r.minAal.from[0]));
-      }
+      // At AAL3 the way on is an attested, device-bound key, not "a second factor".
+      const aalCode = this.minAal >= 3 ? "requirement.unmet.aal3" : "requirement.unmet.aal";
+      if ((gaps & GAP.aal) !== 0) list.push(reason(aalCode, undefined, r.minAal.from[0]));
       if ((gaps & GAP.phishingResistance) !== 0) {
         list.push(
           reason("requirement.unmet.phishing_resistance", undefined, r.phishingResistant.from[0]),
@@ -159,8 +158,7 @@ export class PreparedRequirement {
         );
       }
       // Each assurance fails on some combination; name the AAL when nothing more specific applies.
-      if (list.length === 0)
-        list.push(reason("requirement.unmet.aal", undefined, r.minAal.from[0]));
+      if (list.length === 0) list.push(reason(aalCode, undefined, r.minAal.from[0]));
       reasons = Object.freeze(list);
       this.#gaps[gaps] = reasons;
     }
