@@ -159,6 +159,11 @@ export interface ExemptionFilter {
   readonly category?: ExemptionRecord["category"];
   /** Only those active at this instant (approved, started, not expired). */
   readonly activeAt?: string;
+  /**
+   * Only those not expired at this instant (expiring after it), whatever their status and start:
+   * what is still to review, without reading every exemption the tenant ever had.
+   */
+  readonly unexpiredAt?: string;
 }
 
 export interface ExemptionStore {

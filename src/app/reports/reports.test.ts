@@ -45,6 +45,26 @@ const reportTests = (postgres: boolean) => () => {
     });
     return approve ? h.app.exemptions.approve(approver, "acme", requested.id) : requested;
   };
+  /** An exemption of alice's as the use cases would leave it, written straight to the store. */
+  const exemption = (
+    id: string,
+    status: "approved" | "requested" | "rejected",
+    expiresIn: number,
+  ): ExemptionRecord => ({
+    id,
+    tenant: "acme",
+    principal: "alice",
+    category: "temporary_access",
+    status,
+    startsAt: at(-1),
+    expiresAt: at(expiresIn),
+    reviewAt: at(1),
+    requestedBy: "requester",
+    ...(status === "approved" ? { approvedBy: "approver" } : {}),
+    owner: "it-helpdesk",
+    justification: "seeded",
+    createdAt: at(-1),
+  });
 
   beforeEach(async () => {
     // acme and globex, each with direct principals alice and bob.
@@ -528,25 +548,6 @@ const reportTests = (postgres: boolean) => () => {
     });
 
     it("lists each exemption once, approved and requested alike, past a page of each", async () => {
-      const exemption = (
-        id: string,
-        status: "approved" | "requested" | "rejected",
-        expiresIn: number,
-      ): ExemptionRecord => ({
-        id,
-        tenant: "acme",
-        principal: "alice",
-        category: "temporary_access",
-        status,
-        startsAt: at(-1),
-        expiresAt: at(expiresIn),
-        reviewAt: at(1),
-        requestedBy: "requester",
-        ...(status === "approved" ? { approvedBy: "approver" } : {}),
-        owner: "it-helpdesk",
-        justification: "paging",
-        createdAt: at(-1),
-      });
       await h.store.transaction(async (r) => {
         // Ids interleave the statuses, so each status's pages end at different ids.
         for (let i = 0; i < 501; i++) {
@@ -575,6 +576,38 @@ const reportTests = (postgres: boolean) => () => {
       expect(new Set(review.items.map((item) => item.id)).size).toBe(500);
       expect(review.items.every((item) => item.state === "in_force")).toBe(true);
     });
+  });
+
+  it("reads no exemption that has expired: the store leaves them out, however many there are", async () => {
+    await h.store.transaction(async (r) => {
+      for (let i = 0; i < 20; i++) {
+        await r.exemptions.insert(exemption(`old-a-${String(i)}`, "approved", -1));
+        await r.exemptions.insert(exemption(`old-r-${String(i)}`, "requested", -1));
+      }
+      // Expiring at the report's instant: expired, as the engine sees it.
+      await r.exemptions.insert(exemption("ends-now", "approved", 0));
+      await r.exemptions.insert(exemption("live", "approved", 1));
+    });
+    const read: string[] = [];
+    const store = wrapRepositories(h.store, (r) => ({
+      ...r,
+      exemptions: {
+        ...r.exemptions,
+        list: async (...args) => {
+          const page = await r.exemptions.list(...args);
+          read.push(...page.items.map((item) => item.id));
+          return page;
+        },
+      },
+    }));
+    const reporter = h.application({ store, random: new CountingRandom(1_000_000) });
+    try {
+      const review = (await reporter.reports.compliance(h.admin, "acme", {})).exemptions;
+      expect(review.items.map((item) => item.id)).toEqual(["live"]);
+      expect(read).toEqual(["live"]);
+    } finally {
+      await reporter.close();
+    }
   });
 
   it("refuses a period that is not a period, or longer than a year and a day", async () => {

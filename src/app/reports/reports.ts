@@ -69,10 +69,15 @@ export function reportUseCases(context: Context): Application["reports"] {
       );
       for await (const principal of principals) coverage.add(principal);
 
+      // Only those not expired now: the review lists no other, and a tenant's expired exemptions
+      // only grow.
       const exemptions: ExemptionRecord[] = [];
+      const unexpiredAt = now.toISOString();
       for (const status of ["approved", "requested"] as const) {
         const pages = pagesOf((after) =>
-          read((r) => r.exemptions.list(tenant, { status }, { ...after, limit: PAGE })),
+          read((r) =>
+            r.exemptions.list(tenant, { status, unexpiredAt }, { ...after, limit: PAGE }),
+          ),
         );
         for await (const exemption of pages) exemptions.push(exemption);
       }

@@ -87,6 +87,20 @@ export function describeExemptionQueries({ store, harness }: ContractContext): v
       ]);
     });
 
+    it("lists those not expired at an instant, whatever their status and start, expiry excluded", async () => {
+      expect(await ids({ unexpiredAt: T })).toEqual([
+        "active",
+        "future",
+        "requested",
+        "revoked",
+        "starts-at-t",
+      ]);
+      expect(await ids({ unexpiredAt: "2030-01-02T01:00:00+01:00", status: "requested" })).toEqual([
+        "requested",
+      ]);
+      expect(await ids({ unexpiredAt: at(2 * DAY) })).toEqual([]);
+    });
+
     it("combines activeAt with the other filters", async () => {
       expect(await ids({ activeAt: T, principal: "svc-ledger" })).toEqual(["active"]);
     });

@@ -14,7 +14,8 @@ function isDecisionLookup(
     filter.principal !== undefined &&
     filter.activeAt !== undefined &&
     filter.status === undefined &&
-    filter.category === undefined
+    filter.category === undefined &&
+    filter.unexpiredAt === undefined
   );
 }
 
@@ -90,6 +91,9 @@ export function createExemptionRepository(
           .where("status", "=", "approved")
           .where("starts_at", "<=", at)
           .where("expires_at", ">", at);
+      }
+      if (filter.unexpiredAt !== undefined) {
+        query = query.where("expires_at", ">", toTimeText(filter.unexpiredAt, "unexpiredAt"));
       }
       if (after !== undefined) query = query.where("id", ">", decodeCursor(after));
       const rows = await query
