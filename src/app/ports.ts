@@ -560,7 +560,10 @@ export interface EnrolledPrincipals {
 
 /** Which principals hold which platform authenticators: read across a tenant, never per principal. */
 export interface EnrolmentStore {
-  /** Each list in principal id order, without repeats. */
+  /**
+   * Each list in principal id order, without repeats; all three read at one instant (one
+   * statement), so that a principal who moves from one kind to another is never read with none.
+   */
   enrolledPrincipals(tenant: string): Promise<EnrolledPrincipals>;
 }
 

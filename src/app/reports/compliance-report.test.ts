@@ -101,13 +101,17 @@ describe("reviewExemptions", () => {
 
 describe("coverPrincipals", () => {
   it("lists the first 100 uncovered people in id order and counts the rest", () => {
-    const coverage = coverPrincipals({ totp: ["p0000"], webauthn: [], recoveryCodes: [] });
+    const coverage = coverPrincipals();
     for (let n = LISTED + 1; n >= 0; n--) {
       coverage.add(
         principal(`p${String(n).padStart(4, "0")}`, n % 2 === 0 ? "direct" : "api_human"),
       );
     }
-    const { directWithoutPlatformMfa } = coverage.result();
+    const { directWithoutPlatformMfa } = coverage.result({
+      totp: ["p0000"],
+      webauthn: [],
+      recoveryCodes: [],
+    });
     expect(directWithoutPlatformMfa.count).toBe(LISTED + 1);
     expect(directWithoutPlatformMfa.truncated).toBe(true);
     expect(directWithoutPlatformMfa.principals[0]).toBe("p0001");

@@ -176,11 +176,11 @@ class ListedIds {
   }
 }
 
-/** Counts the principals of a tenant, read page by page, against what each has enrolled. */
-export function coverPrincipals(enrolled: EnrolledPrincipals) {
-  const totp = new Set(enrolled.totp);
-  const webauthn = new Set(enrolled.webauthn);
-  const recoveryCodes = new Set(enrolled.recoveryCodes);
+/**
+ * Counts the principals of a tenant, read page by page, against what each has enrolled: the
+ * enrolments are given last ({@link result}), read once every principal counted is registered.
+ */
+export function coverPrincipals() {
   const counts = Object.fromEntries(
     POPULATIONS.map((population) => [
       population,
@@ -193,33 +193,41 @@ export function coverPrincipals(enrolled: EnrolledPrincipals) {
       },
     ]),
   ) as Record<Population, { -readonly [K in keyof PopulationCoverage]: number }>;
-  const uncovered = new ListedIds();
+  const populations = new Map<string, Population>();
   const sharedLogins = new Set<string>();
-  let registered = 0;
   return {
     add(principal: PrincipalRecord): void {
-      const count = counts[principal.population];
-      registered += 1;
-      count.registered += 1;
+      populations.set(principal.id, principal.population);
       if (principal.sharedLogin === true) sharedLogins.add(principal.id);
-      const hasTotp = totp.has(principal.id);
-      const hasWebAuthn = webauthn.has(principal.id);
-      if (hasTotp) count.withTotp += 1;
-      if (hasWebAuthn) count.withWebAuthn += 1;
-      if (recoveryCodes.has(principal.id)) count.withRecoveryCodes += 1;
-      if (hasTotp || hasWebAuthn) return;
-      count.withoutPlatformMfa += 1;
-      if (principal.population === "direct" || principal.population === "api_human") {
-        uncovered.add(principal.id);
-      }
+    },
+    /** The population of each principal counted, by id. */
+    populations(): ReadonlyMap<string, Population> {
+      return populations;
     },
     /** The ids of the principals marked as shared logins. */
     sharedLogins(): ReadonlySet<string> {
       return sharedLogins;
     },
-    result(): PrincipalCoverage {
+    /** The counts against `enrolled`; call once. */
+    result(enrolled: EnrolledPrincipals): PrincipalCoverage {
+      const totp = new Set(enrolled.totp);
+      const webauthn = new Set(enrolled.webauthn);
+      const recoveryCodes = new Set(enrolled.recoveryCodes);
+      const uncovered = new ListedIds();
+      for (const [id, population] of populations) {
+        const count = counts[population];
+        count.registered += 1;
+        const hasTotp = totp.has(id);
+        const hasWebAuthn = webauthn.has(id);
+        if (hasTotp) count.withTotp += 1;
+        if (hasWebAuthn) count.withWebAuthn += 1;
+        if (recoveryCodes.has(id)) count.withRecoveryCodes += 1;
+        if (hasTotp || hasWebAuthn) continue;
+        count.withoutPlatformMfa += 1;
+        if (population === "direct" || population === "api_human") uncovered.add(id);
+      }
       return {
-        registered,
+        registered: populations.size,
         sharedLogins: sharedLogins.size,
         byPopulation: counts,
         directWithoutPlatformMfa: uncovered.list(),

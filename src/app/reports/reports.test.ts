@@ -148,6 +148,34 @@ const reportTests = (postgres: boolean) => () => {
     });
   });
 
+  // No snapshot spans the principals' pages (it would hold SQLite's writer): what is enrolled
+  // while they are read must not count as missing.
+  it("counts a factor enrolled while the principals' pages are read", async () => {
+    let enrolled = false;
+    const store = wrapRepositories(h.store, (r) => ({
+      ...r,
+      principals: {
+        ...r.principals,
+        list: async (...args) => {
+          if (!enrolled) {
+            enrolled = true;
+            await enrolTotp(h, service, "acme", "carol");
+          }
+          return r.principals.list(...args);
+        },
+      },
+    }));
+    const reporter = h.application({ store, random: new CountingRandom(1_000_000) });
+    try {
+      const { principals } = await reporter.reports.compliance(h.admin, "acme", {});
+      expect(enrolled).toBe(true);
+      expect(principals.byPopulation.direct).toMatchObject({ withTotp: 2, withoutPlatformMfa: 1 });
+      expect(principals.directWithoutPlatformMfa.principals).toEqual(["erin", "kiosk"]);
+    } finally {
+      await reporter.close();
+    }
+  });
+
   it("counts neither a used-up recovery-code set nor a TOTP authenticator never confirmed", async () => {
     await provedMfaJustNow(h, "acme", "carol");
     const { codes } = await h.app.recoveryCodes.generate(service, "acme", "carol");

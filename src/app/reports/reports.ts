@@ -63,14 +63,9 @@ export function reportUseCases(context: Context): Application["reports"] {
         };
       });
 
-      const coverage = coverPrincipals(await read((r) => r.enrolments.enrolledPrincipals(tenant)));
-      const principals = pagesOf((after) =>
-        read((r) => r.principals.list(tenant, { ...after, limit: PAGE })),
-      );
-      for await (const principal of principals) coverage.add(principal);
-
       // Only those not expired now: the review lists no other, and a tenant's expired exemptions
-      // only grow.
+      // only grow. Read before the principals, so that each one's principal (registered before
+      // its exemption is requested) is among those read next.
       const exemptions: ExemptionRecord[] = [];
       const unexpiredAt = now.toISOString();
       for (const status of ["approved", "requested"] as const) {
@@ -81,6 +76,18 @@ export function reportUseCases(context: Context): Application["reports"] {
         );
         for await (const exemption of pages) exemptions.push(exemption);
       }
+
+      // No snapshot spans the pages: a read transaction would hold SQLite's one connection, and
+      // with it every writer, for as long as a large tenant takes to read. So the enrolments are
+      // read after the last page, in one statement (one snapshot of the three tables): every
+      // principal counted was registered before it, and is counted with what it holds then. An
+      // enrolment made while the pages are read counts; read first, it would have counted as none.
+      const coverage = coverPrincipals();
+      const principals = pagesOf((after) =>
+        read((r) => r.principals.list(tenant, { ...after, limit: PAGE })),
+      );
+      for await (const principal of principals) coverage.add(principal);
+      const enrolled = await read((r) => r.enrolments.enrolledPrincipals(tenant));
 
       const decisions = tallyDecisions();
       // Up to the head read with the policy: what is appended meanwhile is left to the next report.
@@ -112,7 +119,7 @@ export function reportUseCases(context: Context): Application["reports"] {
           : { chainHead: { chain: chainOf(tenant), ...rules.head } }),
         policy: summarisePolicy(rules.policy, now),
         mandates: mandatesBinding(rules.mandates, tenant, now.getTime()).map(summariseMandate),
-        principals: coverage.result(),
+        principals: coverage.result(enrolled),
         exemptions: reviewExemptions(exemptions, now, dueWithinDays, coverage.sharedLogins()),
         decisions: decisions.result(),
       };

@@ -1,40 +1,37 @@
-import type { Kysely } from "kysely";
+import { sql, type Kysely } from "kysely";
 import type { EnrolmentStore } from "../../app/ports.js";
 import type { Database } from "./database.js";
 
 /**
- * Reads which principals of a tenant hold which platform authenticators, one query per kind: each
- * table's key starts with (tenant, principal), so every query walks one tenant's part of an index.
+ * Reads which principals of a tenant hold which platform authenticators, in one statement: each
+ * table's key starts with (tenant, principal), so each part walks one tenant's part of an index.
+ * One statement reads one snapshot on both stores (SQLite's read of a WAL, PostgreSQL's under
+ * READ COMMITTED) without a transaction that would hold SQLite's one connection: a principal who
+ * moves from one kind to another meanwhile is never read with neither.
  */
 export function createEnrolmentRepository(db: Kysely<Database>): EnrolmentStore {
-  const ids = (rows: readonly { principal: string }[]) => rows.map((row) => row.principal);
   return {
     async enrolledPrincipals(tenant) {
-      const totp = await db
+      const totp = db
         .selectFrom("authenticators")
-        .select("principal")
-        .distinct()
+        .select([sql<string>`'totp'`.as("kind"), "principal"])
         .where("tenant", "=", tenant)
-        .where("status", "=", "active")
-        .orderBy("principal")
-        .execute();
-      const webauthn = await db
+        .where("status", "=", "active");
+      const webauthn = db
         .selectFrom("webauthn_credentials")
-        .select("principal")
-        .distinct()
-        .where("tenant", "=", tenant)
-        .orderBy("principal")
-        .execute();
+        .select([sql<string>`'webauthn'`.as("kind"), "principal"])
+        .where("tenant", "=", tenant);
       // Only the current set's codes are stored (a replacement drops the old set's).
-      const recoveryCodes = await db
+      const recoveryCodes = db
         .selectFrom("recovery_codes")
-        .select("principal")
-        .distinct()
+        .select([sql<string>`'recovery_codes'`.as("kind"), "principal"])
         .where("tenant", "=", tenant)
-        .where("used_at", "is", null)
-        .orderBy("principal")
-        .execute();
-      return { totp: ids(totp), webauthn: ids(webauthn), recoveryCodes: ids(recoveryCodes) };
+        .where("used_at", "is", null);
+      // UNION, not UNION ALL: each (kind, principal) once.
+      const rows = await totp.union(webauthn).union(recoveryCodes).orderBy("principal").execute();
+      const of = (kind: string) =>
+        rows.filter((row) => row.kind === kind).map((row) => row.principal);
+      return { totp: of("totp"), webauthn: of("webauthn"), recoveryCodes: of("recovery_codes") };
     },
   };
 }
