@@ -1,7 +1,12 @@
 import type { Decision, ReportOnlyResult } from "./decision.js";
 import type { EvaluationInput } from "./input.js";
 import { pickExemption } from "./exemptions.js";
-import { populationBit, prepareRules, type PreparedRules } from "./prepared-rules.js";
+import {
+  interactivePopulation,
+  populationBit,
+  prepareRules,
+  type PreparedRules,
+} from "./prepared-rules.js";
 import { reason, type Reason } from "./reasons.js";
 import { readRequest, type Request } from "./request.js";
 import type { EffectiveRequirement } from "./requirement.js";
@@ -129,7 +134,7 @@ function decide(input: EvaluationInput, skew: number, now: number, id: string | 
       return outOfScope(request, rules, id, "allow", INTEGRATION_TOKEN, evaluatedAt);
     }
     // Seed 000: an integration that signs in with a password is a person for MFA purposes.
-    population = "direct";
+    population = interactivePopulation(population);
     notes.push(INTEGRATION_INTERACTIVE);
   }
 

@@ -104,6 +104,27 @@ export class PreparedRules {
     }
     return join;
   }
+
+  /**
+   * The ids of the mandates whose requirement no exemption lifts from a sign-in of a principal
+   * of `population` at `now`: those that bind it, as {@link join} finds them, and are not
+   * exemptible. `evaluate` holds an exempted sign-in to exactly these (and to any
+   * requested step-up). An integration is held to them as on an interactive sign-in, the only
+   * kind an exemption can matter to (a token grant is outside MFA); a guest to none.
+   */
+  notExemptibleMandates(population: Population, now: number): readonly string[] {
+    if (population === "guest") return [];
+    const bits = populationBit(population) | populationBit(interactivePopulation(population));
+    return this.join(bits, now, undefined).notExemptibleMandates;
+  }
+}
+
+/**
+ * The population whose rules an interactive sign-in of `population` is held to: seed 000, an
+ * integration that signs in with a password is a person for MFA purposes (`direct`).
+ */
+export function interactivePopulation(population: Population): Population {
+  return population === "integration" ? "direct" : population;
 }
 
 /** A mandate in this tenant's scope: its bit among the mandates, populations and window. */

@@ -20,6 +20,8 @@ export class RuleJoin {
   readonly mandateSpecs: readonly SourcedSpec[];
   /** The subset an exemption cannot excuse. */
   readonly notExemptible: readonly SourcedSpec[];
+  /** The ids of the mandates those come from: binding, and not exemptible. */
+  readonly notExemptibleMandates: readonly string[];
   readonly tenantSpecs: readonly SourcedSpec[];
   /** A risk rule of a mandate or of the policy applies. */
   readonly riskApplied: boolean;
@@ -38,13 +40,17 @@ export class RuleJoin {
   ) {
     const specs: SourcedSpec[] = [];
     const notExemptible: SourcedSpec[] = [];
+    const notExemptibleMandates: string[] = [];
     for (const m of mandates) {
       const own = mandateSpecs(m, risk);
       specs.push(...own);
-      if (!m.exemptible) notExemptible.push(...own);
+      if (m.exemptible) continue;
+      notExemptible.push(...own);
+      notExemptibleMandates.push(m.id);
     }
     this.mandateSpecs = specs;
     this.notExemptible = notExemptible;
+    this.notExemptibleMandates = Object.freeze(notExemptibleMandates);
     this.tenantSpecs = tenantSpecs(policy, risk);
     this.riskApplied = hasRiskSpecs(specs) || hasRiskSpecs(this.tenantSpecs);
     const first = notExemptible[0];

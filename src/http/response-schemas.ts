@@ -241,6 +241,11 @@ export const complianceReport = z.object({
       .describe(
         "Of principals marked as shared logins since: the engine applies none of them (seed 001).",
       ),
+    inForceLimitedByMandates: z
+      .int()
+      .describe(
+        "In force, but a mandate that no exemption excuses binds the principal (`notExemptibleMandates` not empty).",
+      ),
     reviewOverdue: z.int(),
     expiringSoon: z.int(),
     items: z
@@ -257,6 +262,11 @@ export const complianceReport = z.object({
           expiresAt: time,
           reviewAt: time,
           state: z.enum(["in_force", "upcoming", "awaiting_approval", "shared_login_refused"]),
+          notExemptibleMandates: z
+            .array(z.string())
+            .describe(
+              "The ids of the mandates binding the principal now that no exemption excuses: this one lifts none of their requirement.",
+            ),
           reviewOverdue: z.boolean(),
           expiringSoon: z.boolean().describe("Expires within `dueWithinDays`."),
         }),

@@ -93,6 +93,12 @@ export interface ExemptionReviewItem {
    * for, and the engine applies no exemption to a shared login (seed 001), nor can it be approved.
    */
   readonly state: "in_force" | "upcoming" | "awaiting_approval" | "shared_login_refused";
+  /**
+   * The ids of the mandates binding its principal now that no exemption excuses (marked not
+   * exemptible), as the engine finds them: this exemption lifts the tenant policy's requirement
+   * and exemptible mandates', never theirs. Empty when nothing binding now is beyond it.
+   */
+  readonly notExemptibleMandates: readonly string[];
   /** Its review date has passed. */
   readonly reviewOverdue: boolean;
   /** It expires within {@link ExemptionReview.dueWithinDays} days: its owner should be told. */
@@ -105,6 +111,11 @@ export interface ExemptionReview {
   readonly upcoming: number;
   readonly awaitingApproval: number;
   readonly sharedLoginRefused: number;
+  /**
+   * Of those in force, how many lift less than their principal's whole requirement: a mandate no
+   * exemption excuses binds the principal (`notExemptibleMandates`).
+   */
+  readonly inForceLimitedByMandates: number;
   readonly reviewOverdue: number;
   readonly expiringSoon: number;
   /** Every exemption not yet expired, approved or awaiting approval, soonest expiry first. */
@@ -240,14 +251,20 @@ export function coverPrincipals() {
  * The exemptions an owner or approver must look at: every one approved or requested that has not
  * expired, with whether its review is overdue and whether it expires within `dueWithinDays`
  * (seed 000: tell owners 14 days before expiry; review monthly). Those of `sharedLogins` are
- * named as refused: the engine applies none to a shared login.
+ * named as refused: the engine applies none to a shared login. `notExemptibleMandates` names,
+ * for a principal, the mandates binding it now that no exemption excuses.
  */
 export function reviewExemptions(
   records: readonly ExemptionRecord[],
   now: Date,
   dueWithinDays: number,
-  sharedLogins: ReadonlySet<string> = new Set(),
+  principals: {
+    readonly sharedLogins?: ReadonlySet<string>;
+    readonly notExemptibleMandates?: (principal: string) => readonly string[];
+  } = {},
 ): ExemptionReview {
+  const sharedLogins = principals.sharedLogins ?? new Set<string>();
+  const notExemptibleMandates = principals.notExemptibleMandates ?? (() => []);
   const at = now.getTime();
   const soon = at + dueWithinDays * DAY_MS;
   const time = (value: string) => parseTime(value) ?? Number.NaN;
@@ -275,6 +292,7 @@ export function reviewExemptions(
         expiresAt: record.expiresAt,
         reviewAt: record.reviewAt,
         state,
+        notExemptibleMandates: notExemptibleMandates(record.principal),
         reviewOverdue: time(record.reviewAt) <= at,
         expiringSoon: time(record.expiresAt) <= soon,
       };
@@ -287,6 +305,9 @@ export function reviewExemptions(
     upcoming: count((item) => item.state === "upcoming"),
     awaitingApproval: count((item) => item.state === "awaiting_approval"),
     sharedLoginRefused: count((item) => item.state === "shared_login_refused"),
+    inForceLimitedByMandates: count(
+      (item) => item.state === "in_force" && item.notExemptibleMandates.length > 0,
+    ),
     reviewOverdue: count((item) => item.reviewOverdue),
     expiringSoon: count((item) => item.expiringSoon),
     items: items.slice(0, LISTED_EXEMPTIONS),

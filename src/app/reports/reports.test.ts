@@ -4,6 +4,7 @@
 // Built over the real application and store, SQLite and PostgreSQL: enrolments through the real TOTP, WebAuthn and
 // recovery-code use cases, decisions through the decision API.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { PlatformMandate } from "../../core/policy.js";
 import type { Caller, DecisionRequest } from "../application.js";
 import { chainOf, DECISION_RECORDED, linkEvent } from "../audit/audit-chain.js";
 import { AppError } from "../errors.js";
@@ -415,6 +416,63 @@ const reportTests = (postgres: boolean) => () => {
       awaitingApproval: 0,
       sharedLoginRefused: 2,
     });
+  });
+
+  // An exemption excuses the tenant policy and exemptible mandates only (DESIGN: "Mandates marked
+  // not exemptible cannot be exempted at all"): "in force" alone would overstate what it lifts.
+  it("names, for each exemption, the mandates binding its principal now that it cannot lift, as the engine applies them", async () => {
+    const mandate = (
+      id: string,
+      exemptible: boolean,
+      scope: PlatformMandate["scope"],
+      window: Pick<PlatformMandate, "activeFrom"> = {},
+    ) =>
+      h.app.mandates.create(h.admin, {
+        id,
+        mandate: { require: { minAal: 2 }, exemptible, scope, ...window },
+        rationale: "r",
+      });
+    await mandate("uplift", false, { tenants: ["acme"], populations: ["direct"] });
+    await mandate("sso-uplift", false, { tenants: "all", populations: ["sso"] });
+    await mandate("baseline", true, { tenants: "all" });
+    await mandate("later", false, { tenants: "all" }, { activeFrom: at(3) });
+    await mandate("globex-only", false, { tenants: ["globex"] });
+    const window = { startsIn: 0, expiresIn: 10, reviewIn: 5 };
+    for (const principal of ["carol", "dave", "erin", "svc"])
+      await exempt(principal, "temporary_access", window);
+    const awaiting = await exempt("carol", "temporary_access", window, false);
+
+    const review = (await h.app.reports.compliance(h.admin, "acme", {})).exemptions;
+    expect(review.items).toHaveLength(5);
+    expect(
+      review.items.map((item) => [item.principal, item.state, item.notExemptibleMandates]),
+    ).toEqual(
+      expect.arrayContaining([
+        ["carol", "in_force", ["uplift"]],
+        ["carol", "awaiting_approval", ["uplift"]],
+        ["dave", "in_force", ["sso-uplift"]],
+        ["erin", "in_force", []],
+        // An integration signing in with a password is held to the rules of a `direct` person.
+        ["svc", "in_force", ["uplift"]],
+      ]),
+    );
+    expect(review.items.find((item) => item.id === awaiting.id)?.notExemptibleMandates).toEqual([
+      "uplift",
+    ]);
+    expect(review).toMatchObject({ inForce: 4, inForceLimitedByMandates: 3 });
+
+    // The engine agrees: carol's exemption lifts the tenant's requirement, not the mandate's.
+    const carol = await h.app.decisions.decide(service, "acme", passwordSignIn("carol"));
+    expect([carol.outcome, carol.exemption, carol.reasons[0]?.code]).toEqual([
+      "challenge",
+      null,
+      "exemption.not_exemptible",
+    ]);
+    const erin = await h.app.decisions.decide(service, "acme", passwordSignIn("erin"));
+    expect([erin.outcome, erin.exemption?.id]).toEqual([
+      "allow",
+      review.items.find((item) => item.principal === "erin")?.id,
+    ]);
   });
 
   it("names the mandates that bind the tenant now, and no other", async () => {

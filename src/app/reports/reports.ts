@@ -1,13 +1,16 @@
+import type { TenantPolicy } from "../../core/policy.js";
+import { prepareRules } from "../../core/prepared-rules.js";
 import { parseTime } from "../../core/time.js";
+import { POPULATIONS, type Population } from "../../core/vocabulary.js";
 import { authorize } from "../access/permissions.js";
 import type { Application } from "../application.js";
 import { chainOf, DECISION_RECORDED } from "../audit/audit-chain.js";
 import { readChain, utcTime } from "../audit/audit-log.js";
 import { readStore, type Context } from "../context.js";
 import { AppError } from "../errors.js";
-import { mandatesBinding } from "../mandates/active-mandates.js";
+import { mandatesBinding, mandatesInForce } from "../mandates/active-mandates.js";
 import type { Page } from "../ports.js";
-import type { AuditEvent, ExemptionRecord } from "../records.js";
+import type { AuditEvent, ExemptionRecord, MandateVersionRecord } from "../records.js";
 import { requireTenant } from "../tenants/tenants.js";
 import {
   coverPrincipals,
@@ -120,11 +123,47 @@ export function reportUseCases(context: Context): Application["reports"] {
         policy: summarisePolicy(rules.policy, now),
         mandates: mandatesBinding(rules.mandates, tenant, now.getTime()).map(summariseMandate),
         principals: coverage.result(enrolled),
-        exemptions: reviewExemptions(exemptions, now, dueWithinDays, coverage.sharedLogins()),
+        exemptions: reviewExemptions(exemptions, now, dueWithinDays, {
+          sharedLogins: coverage.sharedLogins(),
+          notExemptibleMandates: notExemptibleMandatesOf(
+            tenant,
+            rules,
+            coverage.populations(),
+            now.getTime(),
+          ),
+        }),
         decisions: decisions.result(),
       };
       return report;
     },
+  };
+}
+
+/**
+ * For a principal, the mandates binding it at `now` that no exemption excuses, as the engine
+ * reads the rules (`PreparedRules.notExemptibleMandates`), by the population it is registered
+ * in. Exemptions need a registered principal and principals are never removed, so each one's
+ * is known; were one not, it is held to those of every population, the safe side to err on.
+ */
+function notExemptibleMandatesOf(
+  tenant: string,
+  rules: { readonly policy: TenantPolicy; readonly mandates: readonly MandateVersionRecord[] },
+  populations: ReadonlyMap<string, Population>,
+  now: number,
+): (principal: string) => readonly string[] {
+  const prepared = prepareRules(tenant, rules.policy, mandatesInForce(rules.mandates));
+  if (typeof prepared === "string") {
+    // Only a store changed outside the service holds rules that do not check; every decision
+    // under them is a deny (`policy.invalid`).
+    throw new AppError("store.unavailable", `The tenant's stored rules do not check: ${prepared}`);
+  }
+  const byPopulation = new Map(
+    POPULATIONS.map((population) => [population, prepared.notExemptibleMandates(population, now)]),
+  );
+  const everyPopulation = [...new Set([...byPopulation.values()].flat())];
+  return (principal) => {
+    const population = populations.get(principal);
+    return population === undefined ? everyPopulation : (byPopulation.get(population) ?? []);
   };
 }
 
