@@ -152,3 +152,43 @@ export class AppError extends Error {
     if (details !== undefined) this.details = details;
   }
 }
+
+/** How a front end names a field of a use case's input: as the API does, or as a CLI flag. */
+export type FieldNamer = (field: string) => string;
+
+/** A field as the API names it. */
+const apiName: FieldNamer = (field) => field;
+
+/** One field a use case refused, and why, in words that name fields through the namer given. */
+export interface FieldProblem {
+  readonly field: string;
+  readonly detail: (name: FieldNamer) => string;
+}
+
+/**
+ * A `request.invalid` refusal of fields that passed their front end's own checks but not the use
+ * case's (a period's order or length, say). It names each field, so that the HTTP layer points at
+ * it as it points at a field its schema refuses, and the CLI names the flag that gave it; its
+ * message names the fields as the API does.
+ */
+export class InvalidInput extends AppError {
+  readonly problems: readonly FieldProblem[];
+  readonly #summary: (name: FieldNamer) => string;
+
+  constructor(summary: (name: FieldNamer) => string, problems: readonly FieldProblem[]) {
+    super("request.invalid", summary(apiName));
+    this.name = "InvalidInput";
+    this.#summary = summary;
+    this.problems = problems;
+  }
+
+  /** The message, with each field named by `name`. */
+  describe(name: FieldNamer): string {
+    return this.#summary(name);
+  }
+
+  /** Each field refused and why, named by `name` (by default as the API names them). */
+  fields(name: FieldNamer = apiName): { readonly field: string; readonly detail: string }[] {
+    return this.problems.map((p) => ({ field: p.field, detail: p.detail(name) }));
+  }
+}

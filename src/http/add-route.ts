@@ -1,7 +1,14 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
 import type { Caller } from "../app/application.js";
-import { InvalidRequest, invalidParts, PROBLEM_MEDIA_TYPE, type InvalidPart } from "./problem.js";
+import { InvalidInput } from "../app/errors.js";
+import {
+  escapePointer,
+  InvalidRequest,
+  invalidParts,
+  PROBLEM_MEDIA_TYPE,
+  type InvalidPart,
+} from "./problem.js";
 
 /** A parsed value without `undefined` in optional fields: JSON never carries `undefined`. */
 export type Defined<T> = T extends readonly (infer U)[]
@@ -213,14 +220,19 @@ export function addRoute<
       const caller = request.caller;
       if (caller === null) throw new Error("an authenticated route ran without a caller");
       reply.code(definition.success.status);
-      const result = await definition.handler({
-        params: parsedParams as Parsed<P>,
-        query: parsedQuery as Parsed<Q>,
-        body: parsedBody as Parsed<B>,
-        caller,
-        request,
-        reply,
-      });
+      let result: unknown;
+      try {
+        result = await definition.handler({
+          params: parsedParams as Parsed<P>,
+          query: parsedQuery as Parsed<Q>,
+          body: parsedBody as Parsed<B>,
+          caller,
+          request,
+          reply,
+        });
+      } catch (error) {
+        throw error instanceof InvalidInput ? pointedAt(error, { params, query, body }) : error;
+      }
       // Awaiting a reply that the handler sent waits until it is sent: sending again would only
       // log Fastify's FST_ERR_REP_ALREADY_SENT. A stream that failed once its headers were out
       // was cut short (its response destroyed, never ended): there is nothing left to send.
@@ -232,3 +244,25 @@ export function addRoute<
 
 const isEmpty = (value: unknown): boolean =>
   value === null || value === "" || (typeof value === "object" && Object.keys(value).length === 0);
+
+/**
+ * A use case's refusal of fields, pointed at as the request's schema refusals are
+ * (`#/query/from`): each field in the first part whose schema declares it. A field no part
+ * declares is left out of `errors`; the message names it still.
+ */
+function pointedAt(
+  error: InvalidInput,
+  parts: Readonly<Record<"params" | "query" | "body", z.ZodType | undefined>>,
+): InvalidRequest | InvalidInput {
+  const errors: InvalidPart[] = [];
+  for (const { field, detail } of error.fields()) {
+    const part = (["params", "query", "body"] as const).find((name) => {
+      const schema = parts[name];
+      return schema instanceof z.ZodObject && Object.hasOwn(schema.shape, field);
+    });
+    if (part === undefined) continue;
+    const base = part === "body" ? "#" : `#/${part}`;
+    errors.push({ pointer: `${base}/${escapePointer(field)}`, detail });
+  }
+  return errors.length === 0 ? error : new InvalidRequest(errors, error.message);
+}

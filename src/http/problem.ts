@@ -84,7 +84,9 @@ export function invalidParts(error: z.ZodError, part: "body" | "query" | "params
   return parts;
 }
 
-const escapePointer = (segment: string) => segment.replaceAll("~", "~0").replaceAll("/", "~1");
+/** A segment of a JSON pointer (RFC 6901 §4): `~` and `/` escaped. */
+export const escapePointer = (segment: string) =>
+  segment.replaceAll("~", "~0").replaceAll("/", "~1");
 
 /** A problem's status and document, plus response headers, for any thrown value. */
 export interface RenderedProblem {

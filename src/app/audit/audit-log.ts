@@ -2,7 +2,7 @@ import { toCanonicalTime } from "../../core/time.js";
 import { authorize } from "../access/permissions.js";
 import type { Application, AuditVerification } from "../application.js";
 import { transact, type Context } from "../context.js";
-import { AppError } from "../errors.js";
+import { AppError, InvalidInput } from "../errors.js";
 import { pageLimit, requireTenant } from "../tenants/tenants.js";
 import {
   UnreadableRecord,
@@ -229,9 +229,10 @@ export function utcTime<F extends string>(
   if (value === undefined) return {};
   const utc = toCanonicalTime(value);
   if (utc === undefined) {
-    throw new AppError(
-      "request.invalid",
-      `${field} must be an ISO 8601 time within years 0000–9999 in UTC.`,
+    const detail = "must be an ISO 8601 time within years 0000–9999 in UTC";
+    throw new InvalidInput(
+      (name) => `${name(field)} ${detail}.`,
+      [{ field, detail: () => detail }],
     );
   }
   return { [field]: utc } as Partial<Record<F, string>>;

@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { PlatformMandate } from "../../core/policy.js";
 import type { Caller, DecisionRequest } from "../application.js";
 import { chainOf, DECISION_RECORDED, linkEvent } from "../audit/audit-chain.js";
-import { AppError } from "../errors.js";
+import { AppError, InvalidInput } from "../errors.js";
 import type { ExemptionRecord } from "../records.js";
 import { provedMfaJustNow } from "../test-support/fresh-mfa.js";
 import { enrolTotp } from "../test-support/totp-principals.js";
@@ -723,6 +723,32 @@ const reportTests = (postgres: boolean) => () => {
     expect(await refusal({ dueWithinDays: 1.5 })).toMatch(/^request\.invalid: dueWithinDays/);
     // A period near the start of year 0000 starts there, not in a year the service cannot write.
     expect(await refusal({ to: "0000-01-05T00:00:00Z" })).toBe("ok");
+  });
+
+  it("names each field it refuses, only those given, for a front end to point at", async () => {
+    const fields = async (options: Parameters<Harness["app"]["reports"]["compliance"]>[2]) => {
+      try {
+        await h.app.reports.compliance(h.admin, "acme", options);
+        return [];
+      } catch (error) {
+        if (!(error instanceof InvalidInput)) throw error;
+        return error.fields();
+      }
+    };
+    expect(await fields({ from: at(1), to: at(0) })).toEqual([
+      { field: "from", detail: "must be before to" },
+      { field: "to", detail: "must be after from" },
+    ]);
+    // `to` defaults to now: only `from` is at fault.
+    expect(await fields({ from: at(-367) })).toEqual([
+      { field: "from", detail: "must be at most 366 days before to" },
+    ]);
+    expect(await fields({ to: "10000-01-01T00:00:00Z" })).toEqual([
+      { field: "to", detail: "must be an ISO 8601 time within years 0000–9999 in UTC" },
+    ]);
+    expect(await fields({ dueWithinDays: 0 })).toEqual([
+      { field: "dueWithinDays", detail: "must be a whole number of days from 1 to 90" },
+    ]);
   });
 };
 

@@ -7,7 +7,7 @@ import type { Application } from "../application.js";
 import { chainOf, DECISION_RECORDED } from "../audit/audit-chain.js";
 import { readChain, utcTime } from "../audit/audit-log.js";
 import { readStore, type Context } from "../context.js";
-import { AppError } from "../errors.js";
+import { AppError, InvalidInput, type FieldProblem } from "../errors.js";
 import { mandatesBinding, mandatesInForce } from "../mandates/active-mandates.js";
 import type { Page } from "../ports.js";
 import type { AuditEvent, ExemptionRecord, MandateVersionRecord } from "../records.js";
@@ -47,9 +47,10 @@ export function reportUseCases(context: Context): Application["reports"] {
         dueWithinDays < 1 ||
         dueWithinDays > MAX_DUE_WITHIN_DAYS
       ) {
-        throw new AppError(
-          "request.invalid",
-          `dueWithinDays must be a whole number of days from 1 to ${MAX_DUE_WITHIN_DAYS}.`,
+        const detail = `must be a whole number of days from 1 to ${MAX_DUE_WITHIN_DAYS}`;
+        throw new InvalidInput(
+          (name) => `${name("dueWithinDays")} ${detail}.`,
+          [{ field: "dueWithinDays", detail: () => detail }],
         );
       }
       const read = <T>(work: Parameters<typeof readStore<T>>[1]) => readStore(context, work);
@@ -194,11 +195,31 @@ function reportPeriod(
     utcTime("from", from).from ??
     new Date(Math.max(endMs - DEFAULT_PERIOD_DAYS * DAY_MS, EARLIEST)).toISOString();
   const startMs = parseTime(start) ?? endMs;
-  if (startMs >= endMs) throw new AppError("request.invalid", "from must be before to.");
+  // The fields at fault are those given: a default is never the one to change.
+  const given = (fromDetail: FieldProblem["detail"], toDetail: FieldProblem["detail"]) => {
+    const both = from === undefined && to === undefined;
+    return [
+      ...(from !== undefined || both ? [{ field: "from", detail: fromDetail }] : []),
+      ...(to !== undefined || both ? [{ field: "to", detail: toDetail }] : []),
+    ];
+  };
+  if (startMs >= endMs) {
+    throw new InvalidInput(
+      (name) => `${name("from")} must be before ${name("to")}.`,
+      given(
+        (name) => `must be before ${name("to")}`,
+        (name) => `must be after ${name("from")}`,
+      ),
+    );
+  }
   if (endMs - startMs > MAX_PERIOD_DAYS * DAY_MS) {
-    throw new AppError(
-      "request.invalid",
-      `A report counts at most ${MAX_PERIOD_DAYS} days of decisions: narrow from and to.`,
+    const most = `at most ${MAX_PERIOD_DAYS} days`;
+    throw new InvalidInput(
+      (name) => `A report counts ${most} of decisions: narrow ${name("from")} and ${name("to")}.`,
+      given(
+        (name) => `must be ${most} before ${name("to")}`,
+        (name) => `must be ${most} after ${name("from")}`,
+      ),
     );
   }
   return { from: start, to: end };

@@ -71,20 +71,42 @@ describe("GET /v1/tenants/:tenant/reports/compliance", () => {
     expect(problem.errors?.map((e) => e.pointer)).toContain(`#/query${pointer}`);
   });
 
-  it("refuses a period that ends before it starts, runs past a year and a day, or starts before year 0000", async () => {
-    for (const query of [
-      "from=2026-11-02T00:00:00Z&to=2026-11-01T00:00:00Z",
-      "from=2025-01-01T00:00:00Z&to=2026-11-01T00:00:00Z",
-      // An instant the query accepts, but before year 0000 in UTC.
-      "from=0000-01-01T00:00:00%2B01:00",
-    ]) {
+  // Checked by the use case, not the query's schema: pointed at all the same.
+  it.each([
+    ["from=2026-11-02T00:00:00Z&to=2026-11-01T00:00:00Z", ["/from", "/to"]],
+    ["from=2025-01-01T00:00:00Z&to=2026-11-01T00:00:00Z", ["/from", "/to"]],
+    // Only the field given is at fault: `to` defaults to now.
+    ["from=2025-01-01T00:00:00Z", ["/from"]],
+    ["from=2026-12-01T00:00:00Z", ["/from"]],
+    // An instant the query accepts, but before year 0000 in UTC.
+    ["from=0000-01-01T00:00:00%2B01:00", ["/from"]],
+  ])(
+    "refuses the period of ?%s (ends before it starts, runs past a year and a day, or starts before year 0000), pointing at %j",
+    async (query, pointers) => {
       const response = await t.call("GET", `/v1/tenants/acme/reports/compliance?${query}`, {
         key: auditor,
       });
-      expect([response.statusCode, response.json<{ code: string }>().code]).toEqual([
-        400,
-        "request.invalid",
-      ]);
-    }
+      expect(response.statusCode).toBe(400);
+      const problem = response.json<{ code: string; errors?: { pointer: string }[] }>();
+      expect(problem.code).toBe("request.invalid");
+      expect(problem.errors?.map((e) => e.pointer)).toEqual(pointers.map((p) => `#/query${p}`));
+    },
+  );
+});
+
+describe("GET /v1/tenants/:tenant/audit", () => {
+  it("points at a period bound the query accepts but the use case cannot read (past year 9999 in UTC)", async () => {
+    const response = await t.call("GET", "/v1/tenants/acme/audit?to=9999-12-31T23:30:00-01:00", {
+      key: auditor,
+    });
+    expect(response.statusCode).toBe(400);
+    const problem = response.json<{ code: string; detail: string; errors?: unknown[] }>();
+    expect(problem).toMatchObject({
+      code: "request.invalid",
+      detail: "to must be an ISO 8601 time within years 0000–9999 in UTC.",
+      errors: [
+        { pointer: "#/query/to", detail: "must be an ISO 8601 time within years 0000–9999 in UTC" },
+      ],
+    });
   });
 });
