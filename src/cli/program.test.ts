@@ -382,13 +382,16 @@ describe("tenant-mfa report compliance", () => {
     const report = (...args: string[]) => run(["report", "compliance", "--db", db, ...args]);
     expect(await report("--tenant", "globex")).toMatchObject({ exitCode: 1, stdout: "" });
     for (const [args, message] of [
-      [["--from", "yesterday"], "from must be an ISO 8601 time"],
-      [["--to", "10000-01-01T00:00:00Z"], "to must be an ISO 8601 time"],
+      [["--from", "yesterday"], "--from must be an ISO 8601 time"],
+      [["--to", "10000-01-01T00:00:00Z"], "--to must be an ISO 8601 time"],
       [
         ["--from", "2026-11-02T00:00:00Z", "--to", "2026-11-01T00:00:00Z"],
-        "from must be before to",
+        "--from must be before --to.",
       ],
-      [["--from", "2024-01-01T00:00:00Z", "--to", "2026-01-01T00:00:00Z"], "at most 366 days"],
+      [
+        ["--from", "2024-01-01T00:00:00Z", "--to", "2026-01-01T00:00:00Z"],
+        "at most 366 days of decisions: narrow --from and --to.",
+      ],
       [["--due-within-days", "two"], "--due-within-days must be a whole number"],
       [["--due-within-days", "0"], "--due-within-days must be a whole number"],
       [["--due-within-days", "91"], "--due-within-days must be a whole number"],

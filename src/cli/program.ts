@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { Command, Option } from "commander";
 import type { Caller } from "../app/application.js";
-import { AppError } from "../app/errors.js";
+import { AppError, InvalidInput } from "../app/errors.js";
 import type { DamagedRow } from "../app/ports.js";
 import type { UnopenedSecret } from "../app/secrets/reseal-secrets.js";
 import type { Config } from "../config/config-schema.js";
@@ -103,6 +103,10 @@ function portOption(value: string | undefined, fallback: number): number | undef
 }
 
 const indent = (text: string): string => text.replace(/^/gm, "  ");
+
+/** The flag that gives a use case's input field: `dueWithinDays` is `--due-within-days`. */
+const flagOf = (field: string): string =>
+  `--${field.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)}`;
 
 /** Builds the `tenant-mfa` command line. */
 export function createProgram(io: CliIo): Command {
@@ -533,9 +537,9 @@ export function createProgram(io: CliIo): Command {
             out(JSON.stringify(report, null, 2));
           } catch (error) {
             // What the report refuses as invalid is the period --from and --to give: an invalid
-            // option value (exit 2), not a refusal of the store's (exit 1).
+            // option value (exit 2), not a refusal of the store's (exit 1), named by its flag.
             if (!(error instanceof AppError && error.code === "request.invalid")) throw error;
-            fail(error.message, 2);
+            fail(error instanceof InvalidInput ? error.describe(flagOf) : error.message, 2);
           }
         });
       },
