@@ -237,6 +237,20 @@ describe("decisions through the service", () => {
     expect(decision.outcome).toBe("challenge");
   });
 
+  it("decides for a tenant created just after a decision found no such tenant", async () => {
+    const everywhere = await h.caller(["platform_service"], "all");
+    const request: DecisionRequest = {
+      principal: { id: "alice", population: "direct" },
+      evidence: passwordAndTotp().evidence,
+    };
+    await expect(h.app.decisions.decide(everywhere, "newco", request)).rejects.toMatchObject({
+      code: "not_found",
+    });
+    await h.app.tenants.create(h.admin, { id: "newco", name: "Newco" });
+    // The clock has not moved: only a cache that kept "no such tenant" would refuse it still.
+    expect((await h.app.decisions.decide(everywhere, "newco", request)).outcome).toBe("allow");
+  });
+
   it("refuses an unregistered principal without a population", async () => {
     await expect(
       h.app.decisions.decide(service, "acme", {

@@ -61,7 +61,11 @@ export class RulesCache {
       cached?.value !== undefined && loaded?.version === cached.value.version
         ? cached.value
         : deepFreeze(loaded);
-    if (changes === this.#policyChanges) this.#policies.set(tenant, { value, loadedAt });
+    // No policy is not kept: creating a tenant announces no policy change, and a decision that
+    // asked for it first must not refuse the new tenant until the entry ages out.
+    if (changes === this.#policyChanges && value !== undefined) {
+      this.#policies.set(tenant, { value, loadedAt });
+    }
     return value;
   }
 
