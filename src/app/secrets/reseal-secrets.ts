@@ -43,7 +43,9 @@ export interface ResealReport {
  * current key: key rotation is to configure the new key first, keep the old one to open with, run
  * this, then drop the old key. One transaction per tenant, one per tenant with sign-ins under way,
  * and one for the signing keys (audited in the platform chain), with an audit event per kind
- * naming how many were re-sealed; the secrets never leave memory. A record changed concurrently
+ * naming how many were re-sealed; the secrets never leave memory. A run that could not open
+ * some value records `secrets.reseal_incomplete` in the platform chain, in that last
+ * transaction, naming each by kind and id. A record changed concurrently
  * (compare-and-set) is left for the next run; a sign-in answered meanwhile needs nothing more.
  *
  * A value that no configured key opens is left as it is and listed in `unopened`, and the run
@@ -92,9 +94,11 @@ export async function resealSecrets(
     after = page.next;
   }
   const pkceVerifiers = await resealPkceVerifiers(context, reseal, actor);
+  // The last transaction, when every value has been met: what did not open is recorded with it.
   const signingKeys = await transact(context, async (r) => {
     const count = await resealSigningKeys(r, reseal);
     await audited(context, r, null, actor, "signing_key", count);
+    await auditedIncomplete(context, r, actor, unopened);
     return count;
   });
   const report = { tenants, totpSecrets, idpClientSecrets, pkceVerifiers, signingKeys };
@@ -119,6 +123,31 @@ async function audited(
     type: "secrets.resealed",
     actor,
     payload: { kind, count },
+  });
+}
+
+/** At most this many unopened values are named in one `secrets.reseal_incomplete` event. */
+const UNOPENED_AUDITED = 1000;
+
+/**
+ * Records, in the platform chain, that the run could not open `unopened` (none: nothing): an
+ * auditor sees that a rotation was left incomplete, and which values still hold the old key,
+ * by kind and id (never a value). The first {@link UNOPENED_AUDITED} are named, with the count
+ * of all: a store sealed wholly under a key not given would otherwise make one event of every
+ * TOTP secret.
+ */
+async function auditedIncomplete(
+  context: Context,
+  r: Repositories,
+  actor: string,
+  unopened: readonly UnopenedSecret[],
+): Promise<void> {
+  if (unopened.length === 0) return;
+  await recordAudit(context, r, {
+    tenant: null,
+    type: "secrets.reseal_incomplete",
+    actor,
+    payload: { count: unopened.length, unopened: unopened.slice(0, UNOPENED_AUDITED) },
   });
 }
 

@@ -186,10 +186,24 @@ const unopenableTests = (open: (options: WorldOptions) => Promise<TamperedWorld>
       { kind: "totp", count: 1 },
       { kind: "pkce_verifier", count: 1 },
     ]);
+    // What it could not open is audited too, once, in the platform chain: by kind and id.
+    const incomplete = await h.app.audit.list(
+      h.admin,
+      null,
+      { type: "secrets.reseal_incomplete" },
+      {},
+    );
+    expect(incomplete.items.map((e) => [e.actor, e.payload])).toEqual([
+      ["cli:secrets reseal", { count: 4, unopened: report.unopened }],
+    ]);
+    const audited = JSON.stringify(incomplete.items);
+    for (const { secret } of totp) expect(audited).not.toContain(secret);
+    expect(audited).not.toContain(CLIENT_SECRET);
+    expect(audited).not.toContain("a-pkce-code-verifier");
     expect(await h.app.audit.verify(h.admin, {})).toMatchObject({ ok: true });
   });
 
-  it("writes nothing and names every value when the key that sealed them is not given", async () => {
+  it("re-seals nothing, names every value and audits them when the key that sealed them is not given", async () => {
     const before = await sealedValues();
     const report = await resealSecrets(h.context, createAesGcmSealer([newKey]), "operator");
     expect(report).toMatchObject({
@@ -214,6 +228,15 @@ const unopenableTests = (open: (options: WorldOptions) => Promise<TamperedWorld>
     expect(await sealedValues()).toEqual(before);
     const resealed = await h.app.audit.list(h.admin, "acme", { type: "secrets.resealed" }, {});
     expect(resealed.items).toEqual([]);
+    const incomplete = await h.app.audit.list(
+      h.admin,
+      null,
+      { type: "secrets.reseal_incomplete" },
+      {},
+    );
+    expect(incomplete.items.map((e) => e.payload)).toEqual([
+      { count: 10, unopened: report.unopened },
+    ]);
   });
 
   it("reports nothing unopened when every value opens", async () => {
@@ -225,6 +248,13 @@ const unopenableTests = (open: (options: WorldOptions) => Promise<TamperedWorld>
       pkceVerifiers: 2,
       signingKeys: 2,
     });
+    const incomplete = await h.app.audit.list(
+      h.admin,
+      null,
+      { type: "secrets.reseal_incomplete" },
+      {},
+    );
+    expect(incomplete.items).toEqual([]);
   });
 };
 
