@@ -134,6 +134,12 @@ export interface MandateStore {
   listCurrent(): Promise<readonly MandateVersionRecord[]>;
   current(id: string): Promise<MandateVersionRecord | undefined>;
   history(id: string): Promise<readonly MandateVersionRecord[]>;
+  /**
+   * Every version of every mandate holding text that is not JSON (its mandate), by id and
+   * version, in that order: what `audit verify` reports as damaged, each one, older versions
+   * too, which `listCurrent` never reads.
+   */
+  listUnreadable(): Promise<readonly DamagedRow[]>;
   /** Inserts a version; returns false when that version exists. */
   insert(record: MandateVersionRecord): Promise<boolean>;
 }
@@ -226,6 +232,11 @@ export interface ApiKeyStore {
   getBySecretHash(secretHash: string): Promise<ApiKeyRecord | undefined>;
   get(id: string): Promise<ApiKeyRecord | undefined>;
   list(): Promise<readonly ApiKeyRecord[]>;
+  /**
+   * Every key whose roles, tenants or audiences hold text that is not JSON, by id in order: what
+   * `audit verify` reports as damaged, each one, where `list` stops at the first.
+   */
+  listUnreadable(): Promise<readonly DamagedRow[]>;
   insert(record: ApiKeyRecord): Promise<void>;
   revoke(id: string, at: string): Promise<boolean>;
 }
@@ -712,6 +723,12 @@ export interface SigningKeyStore {
   retire(kid: string, retiresAt: string, removedAt: string): Promise<boolean>;
   /** Every stored key, removed ones too, by kid: what re-sealing goes through. */
   list(): Promise<readonly SigningKeyRecord[]>;
+  /**
+   * Every key whose public JWK holds text that is not JSON, by kid in order: what `audit verify`
+   * reports as damaged, each one, where `list` stops at the first.
+   */
+  listUnreadable(): Promise<readonly DamagedRow[]>;
+
   /**
    * Replaces the key's sealed private JWK `from` with `to` (sealed under another encryption key);
    * returns false when the key is gone or holds another sealed JWK by now.

@@ -42,6 +42,13 @@ function kidOf(jws: string): string {
   return (JSON.parse(Buffer.from(header, "base64url").toString()) as { kid: string }).kid;
 }
 
+/** What `audit verify --json` of `db` prints, once it has exited 1 (not intact). */
+async function verifiedNotIntact(db: string): Promise<unknown> {
+  const json = await run(["audit", "verify", "--db", db, "--json"]);
+  expect(json.exitCode).toBe(1);
+  return JSON.parse(json.stdout);
+}
+
 const damagedRowTests = (
   open: () => Promise<{ db: string; tamper: (statements: readonly string[]) => Promise<void> }>,
 ) => {
@@ -63,9 +70,7 @@ const damagedRowTests = (
       ].join("\n"),
       "",
     ]);
-    const json = await run(["audit", "verify", "--db", db, "--json"]);
-    expect(json.exitCode).toBe(1);
-    expect(JSON.parse(json.stdout)).toEqual({
+    expect(await verifiedNotIntact(db)).toEqual({
       ok: false,
       chains: 2,
       events: 4,
@@ -102,6 +107,45 @@ const damagedRowTests = (
         "NOT CONFIRMED: the checkpoint (a signing key of the store that checks it cannot be read); verify against the file `audit checkpoint` printed, which holds its key\n" +
         "NOT INTACT: 1 damaged row(s); the chains verify: 2 chain(s), 5 event(s) verified\n",
     ]);
+  });
+
+  it("names every damaged row, the first 100 of a table, and counts the rest, in text and JSON", async () => {
+    const { db, tamper } = await open();
+    const key = await seed(db);
+    const forged = Array.from(
+      { length: 102 },
+      (_, n) => `key_forged_${String(n).padStart(3, "0")}`,
+    );
+    await tamper([
+      ...forged.map(
+        (id) =>
+          `INSERT INTO api_keys (id, name, secret_hash, roles, tenants, created_at, created_by) VALUES ('${id}', 'forged', 'hash-${id}', 'not json', '"all"', '2026-01-01T00:00:00.000Z', 'someone')`,
+      ),
+      `UPDATE api_keys SET tenants = 'not json' WHERE id = '${key}'`,
+    ]);
+    // The bootstrap key's id sorts first: it is named, and so are the first 99 forged ones.
+    const named = [key, ...forged.slice(0, 99)];
+    expect(key < (forged[0] ?? "")).toBe(true);
+    const result = await run(["audit", "verify", "--db", db]);
+    expect([result.exitCode, result.stdout]).toEqual([
+      1,
+      [
+        ...named.map(
+          (id) =>
+            `DAMAGED: api_keys row ${id}: its stored text is not JSON (altered outside the service)`,
+        ),
+        "DAMAGED: 3 more api_keys row(s), not listed (the first 100 of each table are)",
+        "NOT INTACT: 103 damaged row(s); the chains verify: 2 chain(s), 4 event(s) verified",
+        "",
+      ].join("\n"),
+    ]);
+    expect(await verifiedNotIntact(db)).toEqual({
+      ok: false,
+      chains: 2,
+      events: 4,
+      damaged: named.map((id) => ({ table: "api_keys", id })),
+      damagedUnlisted: { api_keys: 3 },
+    });
   });
 
   it("names the damaged row before the first broken link", async () => {

@@ -1,8 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { Command, Option } from "commander";
-import type { Caller } from "../app/application.js";
+import type { AuditVerification, Caller } from "../app/application.js";
 import { AppError, InvalidInput } from "../app/errors.js";
-import type { DamagedRow } from "../app/ports.js";
 import type { UnopenedSecret } from "../app/secrets/reseal-secrets.js";
 import type { Config } from "../config/config-schema.js";
 import { ConfigError, loadConfig } from "../config/load-config.js";
@@ -436,7 +435,7 @@ export function createProgram(io: CliIo): Command {
           progress.done();
           if (options.json === true) out(JSON.stringify(result));
           else if (result.broken === undefined) {
-            for (const row of result.damaged ?? []) out(describeDamagedRow(row));
+            for (const line of describeDamaged(result)) out(line);
             const against =
               result.checkpoint === undefined
                 ? ""
@@ -452,10 +451,10 @@ export function createProgram(io: CliIo): Command {
             out(
               result.damaged === undefined
                 ? `ok: ${verified}`
-                : `NOT INTACT: ${String(result.damaged.length)} damaged row(s); the chains verify: ${verified}`,
+                : `NOT INTACT: ${String(countDamaged(result))} damaged row(s); the chains verify: ${verified}`,
             );
           } else {
-            for (const row of result.damaged ?? []) out(describeDamagedRow(row));
+            for (const line of describeDamaged(result)) out(line);
             const { chain, seq, problem } = result.broken;
             // A missing chain has no event to name (seq 0).
             out(`BROKEN: chain ${chain}${seq === 0 ? "" : `, event ${String(seq)}`}: ${problem}`);
@@ -643,10 +642,26 @@ export function createProgram(io: CliIo): Command {
   return program;
 }
 
-/** A row `audit verify` found holding text that is not JSON, for the operator. */
-function describeDamagedRow(row: DamagedRow): string {
-  const version = row.table === "mandate_versions" ? ` version ${String(row.version)}` : "";
-  return `DAMAGED: ${row.table} row ${row.id}${version}: its stored text is not JSON (altered outside the service)`;
+/**
+ * The rows `audit verify` found holding text that is not JSON, for the operator: each one it
+ * names, then how many more of each table it counted without naming them.
+ */
+function describeDamaged(result: AuditVerification): string[] {
+  const named = (result.damaged ?? []).map((row) => {
+    const version = row.table === "mandate_versions" ? ` version ${String(row.version)}` : "";
+    return `DAMAGED: ${row.table} row ${row.id}${version}: its stored text is not JSON (altered outside the service)`;
+  });
+  const unlisted = Object.entries(result.damagedUnlisted ?? {}).map(
+    ([table, count]) =>
+      `DAMAGED: ${String(count)} more ${table} row(s), not listed (the first 100 of each table are)`,
+  );
+  return [...named, ...unlisted];
+}
+
+/** Every damaged row `audit verify` found, named or only counted. */
+function countDamaged(result: AuditVerification): number {
+  const unlisted = Object.values(result.damagedUnlisted ?? {}).reduce((a, b) => a + b, 0);
+  return (result.damaged?.length ?? 0) + unlisted;
 }
 
 /** A sealed value `secrets reseal` could not open, by kind and where it is (never its value). */

@@ -404,8 +404,12 @@ export const auditVerification = z.object({
     )
     .optional()
     .describe(
-      "Rows of the other tables verification reads whose stored text is not JSON (altered outside the service): `ok` is false. The chains are verified all the same.",
+      "Rows of the other tables verification reads whose stored text is not JSON (altered outside the service), in table and id order, the first 100 of each table: `ok` is false. The chains are verified all the same.",
     ),
+  damagedUnlisted: z
+    .partialRecord(z.enum(["api_keys", "tenants", "mandate_versions", "signing_keys"]), z.int())
+    .optional()
+    .describe("By table, how many more damaged rows were found than `damaged` names."),
 });
 
 export const auditCheckpoint = z

@@ -28,12 +28,46 @@ const TENANT_PAGE = 500;
 type AuditProblem = NonNullable<AuditVerification["broken"]>["problem"];
 type BrokenLink = NonNullable<AuditVerification["broken"]>;
 
+/** How many damaged rows of each table a verification names; the rest are counted. */
+const DAMAGED_LISTED = 100;
+
+/** Table, then id, then version: the order damaged rows are named in. */
+function compareRows(a: DamagedRow, b: DamagedRow): number {
+  if (a.table !== b.table) return a.table < b.table ? -1 : 1;
+  if (a.id !== b.id) return a.id < b.id ? -1 : 1;
+  return (
+    (a.table === "mandate_versions" ? a.version : 0) -
+    (b.table === "mandate_versions" ? b.version : 0)
+  );
+}
+
 /**
  * The rows found holding text that is not JSON while verifying, by table and id: each is
- * reported as tampering, and verification goes on without it.
+ * reported as tampering, and verification goes on without it. Every one is counted, once however
+ * often it is read; the first {@link DAMAGED_LISTED} of each table in id order are kept to name,
+ * so that a store altered wholesale does not make an answer (or a memory) of every row.
  */
 class DamagedRows {
-  readonly #rows = new Map<string, DamagedRow>();
+  readonly #seen = new Set<string>();
+  readonly #counts = new Map<DamagedRow["table"], number>();
+  readonly #kept = new Map<DamagedRow["table"], DamagedRow[]>();
+
+  /** Notes `row`, unless it was noted before. */
+  note(row: DamagedRow): void {
+    const key = JSON.stringify([
+      row.table,
+      row.id,
+      row.table === "mandate_versions" ? row.version : 0,
+    ]);
+    if (this.#seen.has(key)) return;
+    this.#seen.add(key);
+    this.#counts.set(row.table, (this.#counts.get(row.table) ?? 0) + 1);
+    const kept = this.#kept.get(row.table) ?? [];
+    kept.push(row);
+    // Trimmed now and then, not at each row: sorting at each would cost a sort per row.
+    if (kept.length > 2 * DAMAGED_LISTED) kept.sort(compareRows).length = DAMAGED_LISTED;
+    this.#kept.set(row.table, kept);
+  }
 
   /**
    * What `read` answers; when it meets a row that holds text that is not JSON
@@ -45,31 +79,51 @@ class DamagedRows {
     } catch (error) {
       if (!(error instanceof UnreadableRecord) || error.record.kind !== "row") throw error;
       const { kind: _kind, ...row } = error.record;
-      this.#rows.set(JSON.stringify(row), row);
+      this.note(row);
       return fallback;
     }
   }
 
-  /** The rows noted, in table and id order; none when there is none. */
-  list(): readonly DamagedRow[] | undefined {
-    if (this.#rows.size === 0) return undefined;
-    return [...this.#rows].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, row]) => row);
+  /**
+   * The rows to name, in table and id order, and how many of each table are left unnamed; none
+   * when there is none.
+   */
+  report(): Pick<AuditVerification, "damaged" | "damagedUnlisted"> | undefined {
+    if (this.#seen.size === 0) return undefined;
+    const damaged: DamagedRow[] = [];
+    const unlisted: Partial<Record<DamagedRow["table"], number>> = {};
+    for (const [table, rows] of [...this.#kept].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      damaged.push(...rows.sort(compareRows).slice(0, DAMAGED_LISTED));
+      const left = (this.#counts.get(table) ?? 0) - DAMAGED_LISTED;
+      if (left > 0) unlisted[table] = left;
+    }
+    return Object.keys(unlisted).length === 0
+      ? { damaged }
+      : { damaged, damagedUnlisted: unlisted };
   }
 }
 
 /**
  * Whether the store holds a record that only the platform chain audits: an API key (bootstrap
  * makes the first), a mandate or a signing key. Each was recorded there when it was made. A row
- * that cannot be read is there all the same.
+ * that cannot be read is there all the same. Every such row of the three tables is noted.
  */
 async function holdsPlatformRecords(r: Repositories, damaged: DamagedRows): Promise<boolean> {
   const holds = (list: () => Promise<readonly unknown[]>) =>
     damaged.read(async () => (await list()).length > 0, true);
-  const held = await Promise.all([
-    holds(() => r.apiKeys.list()),
-    holds(() => r.mandates.listCurrent()),
-    holds(() => r.signingKeys.list()),
+  const [held, unreadable] = await Promise.all([
+    Promise.all([
+      holds(() => r.apiKeys.list()),
+      holds(() => r.mandates.listCurrent()),
+      holds(() => r.signingKeys.list()),
+    ]),
+    Promise.all([
+      r.apiKeys.listUnreadable(),
+      r.mandates.listUnreadable(),
+      r.signingKeys.listUnreadable(),
+    ]),
   ]);
+  for (const row of unreadable.flat()) damaged.note(row);
   return held.includes(true);
 }
 
@@ -316,12 +370,11 @@ export function auditUseCases(
       const unconfirmable =
         scope.checkpoint !== undefined &&
         scope.checkpointKey === undefined &&
-        (await transact(context, (r) =>
-          damaged.read(async () => {
-            await r.signingKeys.list();
-            return false;
-          }, true),
-        ));
+        (await transact(context, async (r) => {
+          const unreadable = await r.signingKeys.listUnreadable();
+          for (const row of unreadable) damaged.note(row);
+          return unreadable.length > 0;
+        }));
       // When every chain is verified, a genuine checkpoint of any chain is in scope, and says
       // that its chain existed: one erased whole (found in no other place) is listed, and found
       // missing, rather than its checkpoint refused as being "of another chain".
@@ -340,8 +393,8 @@ export function auditUseCases(
       let events = 0;
       // Damaged rows make the store not intact, whatever the chains say.
       const reported = (verification: AuditVerification): AuditVerification => {
-        const rows = damaged.list();
-        return rows === undefined ? verification : { ...verification, ok: false, damaged: rows };
+        const rows = damaged.report();
+        return rows === undefined ? verification : { ...verification, ok: false, ...rows };
       };
       const broken = (chain: string, seq: number, problem: AuditProblem): AuditVerification =>
         reported({ ok: false, chains: chains.length, events, broken: { chain, seq, problem } });

@@ -170,6 +170,59 @@ const unreadableRowTests = (open: () => Promise<TamperedWorld>) => () => {
     );
     expect(result.damaged).toHaveLength(4);
   });
+
+  // An operator repairing the store needs every damaged row, not the first of each table: each
+  // run would otherwise name one more, and a mandate's older versions were never read at all.
+  it("reports every damaged row of each table, an older mandate version's too, in table and id order", async () => {
+    await h.app.mandates.update(h.admin, "uplift", {
+      mandate: { scope: { tenants: "all" }, require: { minAal: 3 }, exemptible: true },
+      rationale: "worse threat",
+      ifMatch: 1,
+    });
+    await h.app.mandates.create(h.admin, {
+      id: "phishing",
+      mandate: {
+        scope: { tenants: "all" },
+        require: { phishingResistant: true },
+        exemptible: true,
+      },
+      rationale: "phishing",
+    });
+    await h.app.assurance.rotateSigningKey(h.admin, {});
+    const kids = (await h.store.read((r) => r.signingKeys.list())).map((key) => key.kid);
+    expect(kids).toHaveLength(2);
+    const keys = [h.admin.id, auditorKey].sort();
+    await tamper([
+      "UPDATE api_keys SET roles = 'not json'",
+      "UPDATE mandate_versions SET mandate = 'not json' WHERE NOT (id = 'uplift' AND version = 2)",
+      "UPDATE signing_keys SET public_jwk = 'not json'",
+    ]);
+    const damaged = [
+      ...keys.map((id) => ({ table: "api_keys", id })),
+      { table: "mandate_versions", id: "phishing", version: 1 },
+      { table: "mandate_versions", id: "uplift", version: 1 },
+      ...kids.map((id) => ({ table: "signing_keys", id })),
+    ];
+    expect(await h.app.audit.verify(h.admin, {})).toMatchObject({ ok: false, chains: 4, damaged });
+  });
+
+  it("names the first 100 damaged rows of a table, in id order, and counts the rest", async () => {
+    const ids = Array.from({ length: 103 }, (_, n) => `key_damaged_${String(n).padStart(3, "0")}`);
+    await tamper([
+      ...ids.map(
+        (id) =>
+          `INSERT INTO api_keys (id, name, secret_hash, roles, tenants, created_at, created_by) VALUES ('${id}', 'forged', 'hash-${id}', 'not json', '"all"', '2026-01-01T00:00:00.000Z', 'someone')`,
+      ),
+      "UPDATE tenants SET return_urls = 'not json' WHERE id = 'acme'",
+    ]);
+    const result = await h.app.audit.verify(h.admin, {});
+    expect(result).toMatchObject({ ok: false, chains: 4, events });
+    expect(result.damaged).toEqual([
+      ...ids.slice(0, 100).map((id) => ({ table: "api_keys", id })),
+      { table: "tenants", id: "acme" },
+    ]);
+    expect(result.damagedUnlisted).toEqual({ api_keys: 3 });
+  });
 };
 
 describe(

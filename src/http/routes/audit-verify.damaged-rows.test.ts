@@ -37,3 +37,26 @@ describe("verifying a store with a tenant row that is no longer JSON", () => {
     expect(response.json()).not.toHaveProperty("broken");
   });
 });
+
+describe("verifying a store with more damaged rows of a table than are named", () => {
+  it("answers how many of each table it left unnamed", async () => {
+    const db = new Database(file);
+    const insert = db.prepare(
+      "INSERT INTO api_keys (id, name, secret_hash, roles, tenants, created_at, created_by) VALUES (?, 'forged', ?, 'not json', '\"all\"', '2026-01-01T00:00:00.000Z', 'someone')",
+    );
+    for (let n = 0; n < 102; n += 1) insert.run(`key_forged_${String(n)}`, `hash-${String(n)}`);
+    db.close();
+    const response = await t.call("GET", "/v1/audit/verify", { key: t.adminKey });
+    expect(response.statusCode, response.body).toBe(200);
+    const result = response.json<{ damaged: { table: string }[]; damagedUnlisted: unknown }>();
+    expect(result.damaged.filter((row) => row.table === "api_keys")).toHaveLength(100);
+    expect(result.damagedUnlisted).toEqual({ api_keys: 2 });
+    // And the contract says so.
+    const document = (await t.call("GET", "/openapi.json")).json<{
+      paths: Record<string, { get: { responses: Record<string, unknown> } }>;
+    }>();
+    expect(JSON.stringify(document.paths["/v1/audit/verify"]?.get.responses["200"])).toContain(
+      '"damagedUnlisted"',
+    );
+  });
+});

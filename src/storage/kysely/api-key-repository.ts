@@ -4,6 +4,7 @@ import type { ApiKeyRecord } from "../../app/records.js";
 import type { ApiKeysTable, Database } from "./database.js";
 import { fromCheckedJsonText, toJsonText } from "./json-text.js";
 import { toTimeText } from "./time-text.js";
+import { findUnreadableRows } from "./unreadable-rows.js";
 
 export function createApiKeyRepository(db: Kysely<Database>): ApiKeyStore {
   return {
@@ -33,6 +34,11 @@ export function createApiKeyRepository(db: Kysely<Database>): ApiKeyStore {
         .orderBy("id")
         .execute();
       return rows.map(toApiKey);
+    },
+
+    async listUnreadable() {
+      const rows = await db.selectFrom("api_keys").selectAll().orderBy("id").execute();
+      return findUnreadableRows(rows, toApiKey);
     },
 
     async insert(record) {

@@ -6,6 +6,7 @@ import type { Database, MandateVersionsTable } from "./database.js";
 import { fromCheckedJsonText, toJsonText } from "./json-text.js";
 import { literalLimit } from "./page.js";
 import { toTimeText } from "./time-text.js";
+import { findUnreadableRows } from "./unreadable-rows.js";
 
 export function createMandateRepository(db: Kysely<Database>): MandateStore {
   return {
@@ -44,6 +45,16 @@ export function createMandateRepository(db: Kysely<Database>): MandateStore {
         .orderBy("version", "desc")
         .execute();
       return rows.map(toMandateVersion);
+    },
+
+    async listUnreadable() {
+      const rows = await db
+        .selectFrom("mandate_versions")
+        .selectAll()
+        .orderBy("id")
+        .orderBy("version")
+        .execute();
+      return findUnreadableRows(rows, toMandateVersion);
     },
 
     async insert(record) {

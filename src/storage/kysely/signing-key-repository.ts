@@ -4,6 +4,7 @@ import type { SigningKeyRecord } from "../../app/records.js";
 import type { Database, SigningKeysTable } from "./database.js";
 import { fromCheckedJsonText, toJsonText } from "./json-text.js";
 import { toTimeText } from "./time-text.js";
+import { findUnreadableRows } from "./unreadable-rows.js";
 
 export function createSigningKeyRepository(db: Kysely<Database>): SigningKeyStore {
   return {
@@ -54,6 +55,11 @@ export function createSigningKeyRepository(db: Kysely<Database>): SigningKeyStor
     async list() {
       const rows = await db.selectFrom("signing_keys").selectAll().orderBy("kid").execute();
       return rows.map(toRecord);
+    },
+
+    async listUnreadable() {
+      const rows = await db.selectFrom("signing_keys").selectAll().orderBy("kid").execute();
+      return findUnreadableRows(rows, toRecord);
     },
 
     // Compare-and-set on the sealed value: a key sealed again meanwhile is left as it is.
