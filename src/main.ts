@@ -16,6 +16,11 @@ import {
   type MissingSealingKey,
 } from "./app/secrets/missing-sealing-keys.js";
 import { resealSecrets, type ResealReport } from "./app/secrets/reseal-secrets.js";
+import {
+  listUnopenableSigningKeys,
+  withdrawUnopenableSigningKey,
+  type UnopenableSigningKey,
+} from "./app/assurance/withdraw-signing-key.js";
 import type { Context } from "./app/context.js";
 import { AppError } from "./app/errors.js";
 import { createApplication } from "./app/create-application.js";
@@ -84,6 +89,16 @@ export interface OpenedApplication {
    * opens is left as it was and listed in the report's `unopened`; every other is re-sealed.
    */
   resealSecrets(actor: string): Promise<ResealReport>;
+  /**
+   * The assurance-token signing keys whose private part no configured key opens; throws
+   * `assurance.not_configured` when no keys are configured (none could be told apart).
+   */
+  listUnopenableSigningKeys(): Promise<readonly UnopenableSigningKey[]>;
+  /**
+   * Withdraws one of them (audited `signing_key.withdrawn`), so that the key it was sealed with
+   * can be dropped; refuses one that opens (`signing_key.opens`).
+   */
+  withdrawSigningKey(kid: string, actor: string): Promise<UnopenableSigningKey>;
   close(): Promise<void>;
 }
 
@@ -137,11 +152,15 @@ function missingKeysMessage(
 ): string {
   const store = `the store ${describeStoreUrl(db)} holds secrets sealed with`;
   const keys = describeMissingKeys(missing);
+  // A signing key is kept for good: lost with its key, only withdrawing it lets that key go.
+  const withdraw = missing.some(({ seals }) => seals.some(({ kind }) => kind === "signing_key"))
+    ? " A signing key sealed with a key that is lost for good can be withdrawn instead (`tenant-mfa keys withdraw` lists them)."
+    : "";
   switch (keyring.from) {
     case "configuration":
-      return `${store} keys that are not among the configured encryptionKeys: ${keys}. Configure each again (in encryptionKeys, after the key that seals), run \`tenant-mfa secrets reseal\`, and only then drop it. Nothing was changed.`;
+      return `${store} keys that are not among the configured encryptionKeys: ${keys}. Configure each again (in encryptionKeys, after the key that seals), run \`tenant-mfa secrets reseal\`, and only then drop it. Nothing was changed.${withdraw}`;
     case "key file":
-      return `${store} keys other than ${keyring.keyId}, the one in ${keyring.keyFile}: ${keys}. Restore the key file that held them (or configure them in encryptionKeys). Nothing was changed.`;
+      return `${store} keys other than ${keyring.keyId}, the one in ${keyring.keyFile}: ${keys}. Restore the key file that held them (or configure them in encryptionKeys). Nothing was changed.${withdraw}`;
     case "nowhere":
       return `${store} keys, and no encryptionKeys are configured: ${keys}. Configure the keys that sealed them in encryptionKeys. Nothing was changed.`;
   }
@@ -160,6 +179,12 @@ export interface OpenOptions {
    * SQLite store that has none (secrets then stay sealed: nothing that reads them works).
    */
   readonly readOnly?: boolean;
+  /**
+   * Open a store holding values sealed with keys that are not given, rather than refuse it
+   * (`keys withdraw`, the way out for a signing key that no key opens): none of those values
+   * opens, and no key file is made beside a SQLite store whose file is gone.
+   */
+  readonly acceptMissingSealingKeys?: boolean;
 }
 
 const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
@@ -208,11 +233,11 @@ export async function openApplication(
         sealing?.keyIds ?? [],
         systemClock.now(),
       );
-      if (missing.length > 0) {
+      if (missing.length > 0 && options.acceptMissingSealingKeys !== true) {
         if (keyFileMissing) throw new SealingKeyFileMissing(config.db, keyFile, missing);
         throw new SealingKeysMissing(config.db, missing, keyringOf(config, keyFile, sealing));
       }
-      if (keyFileMissing) sealing = secretSealer(config, false);
+      if (keyFileMissing && missing.length === 0) sealing = secretSealer(config, false);
     } catch (error) {
       await opened.close();
       throw error;
@@ -254,6 +279,14 @@ export async function openApplication(
     resealSecrets: (actor) => {
       if (secrets === undefined) throw new AppError("authenticator.not_configured");
       return resealSecrets(context, secrets, actor);
+    },
+    listUnopenableSigningKeys: () => {
+      if (secrets === undefined) throw new AppError("assurance.not_configured");
+      return listUnopenableSigningKeys(context, secrets);
+    },
+    withdrawSigningKey: (kid, actor) => {
+      if (secrets === undefined) throw new AppError("assurance.not_configured");
+      return withdrawUnopenableSigningKey(context, secrets, kid, actor);
     },
     async close() {
       try {

@@ -734,6 +734,13 @@ export interface SigningKeyStore {
    * returns false when the key is gone or holds another sealed JWK by now.
    */
   reseal(kid: string, from: string, to: string): Promise<boolean>;
+  /**
+   * Withdraws a key whose sealed private JWK is still `from`: it is discarded, the key stops
+   * signing and leaves the JWKS at `at` (at once, or as it did already if earlier), and it is
+   * nobody's successor any more; its public JWK stays. False when the key is gone or holds
+   * another sealed JWK by now.
+   */
+  withdraw(kid: string, from: string, at: string): Promise<boolean>;
 }
 
 /**

@@ -342,7 +342,11 @@ export interface SigningKeyRecord {
   readonly kid: string;
   readonly alg: "ES256" | "EdDSA";
   readonly publicJwk: Readonly<Record<string, string>>;
-  readonly sealedPrivateJwk: string;
+  /**
+   * The private JWK, sealed; absent once the key was withdrawn (`tenant-mfa keys withdraw`)
+   * because no configured key opened it: it never signs again, and names no sealing key.
+   */
+  readonly sealedPrivateJwk?: string;
   readonly createdAt: string;
   readonly activatesAt: string;
   /** The key a scheduled successor takes over from; absent for first keys and rotations. */

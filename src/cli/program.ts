@@ -170,7 +170,7 @@ export function createProgram(io: CliIo): Command {
   const withApplication = async (
     options: StoreOptions,
     use: (opened: OpenedApplication) => Promise<void>,
-    { readsOnly = false } = {},
+    { readsOnly = false, acceptsMissingKeys = false } = {},
   ): Promise<void> => {
     const config = configFrom(options);
     if (config === undefined) return;
@@ -204,7 +204,10 @@ export function createProgram(io: CliIo): Command {
       return;
     }
     const opened = await openOrFail(() =>
-      openApplication(config, undefined, { readOnly: readsOnly }),
+      openApplication(config, undefined, {
+        readOnly: readsOnly,
+        acceptMissingSealingKeys: acceptsMissingKeys,
+      }),
     );
     if (opened === undefined) return;
     try {
@@ -567,15 +570,50 @@ export function createProgram(io: CliIo): Command {
         if (lasting > 0) {
           throw new AppError(
             "secret.reseal_incomplete",
-            `secret.reseal_incomplete: ${String(lasting)} sealed value(s) could not be opened with the configured keys (listed above) and were left as they were; every other value was re-sealed. Keep the key that sealed them configured until each is replaced (a TOTP authenticator removed and enrolled again, an IdP's client secret registered again; a signing key, kept for good, restored from a backup), or restore the key that opens them and run this again.`,
+            `secret.reseal_incomplete: ${String(lasting)} sealed value(s) could not be opened with the configured keys (listed above) and were left as they were; every other value was re-sealed. Keep the key that sealed them configured until each is replaced (a TOTP authenticator removed and enrolled again, an IdP's client secret registered again; a signing key, kept for good, restored from a backup or withdrawn with \`keys withdraw\`), or restore the key that opens them and run this again.`,
           );
         }
       }),
     );
 
-  program
-    .command("keys")
-    .description("Assurance-token signing keys")
+  const keys = program.command("keys").description("Assurance-token signing keys");
+  keys
+    .command("withdraw")
+    .description(
+      "Withdraw signing keys whose private part no configured encryption key opens (its key lost, or its stored value altered), so that the encryption key they name can be dropped: each stops signing and leaves the JWK Set now, audited; its public part is kept. Without a kid, list them",
+    )
+    .argument("[kid...]", "the signing keys to withdraw, as listed")
+    .addOption(dbOption())
+    .addOption(configOption())
+    .action((kids: string[], options: StoreOptions) =>
+      withApplication(
+        options,
+        async (opened) => {
+          if (kids.length === 0) {
+            const unopenable = await opened.listUnopenableSigningKeys();
+            for (const key of unopenable) {
+              out(
+                `UNOPENABLE: signing key ${key.kid}, sealed with ${key.sealedWith === "" ? "no key" : key.sealedWith}, ${key.published ? "published" : `removed at ${key.removedAt}`}`,
+              );
+            }
+            out(
+              unopenable.length === 0
+                ? "Every signing key opens with the configured keys: nothing to withdraw."
+                : "Withdraw each with `tenant-mfa keys withdraw KID…`.",
+            );
+            return;
+          }
+          for (const kid of kids) {
+            const key = await opened.withdrawSigningKey(kid, OPERATOR.id);
+            out(
+              `Withdrew signing key ${key.kid} (sealed with ${key.sealedWith === "" ? "no key" : key.sealedWith}, which no configured key opens): it signs no more and left the JWK Set; its public part is kept.`,
+            );
+          }
+        },
+        { acceptsMissingKeys: true },
+      ),
+    );
+  keys
     .command("rotate")
     .description(
       "Rotate the signing key now; the old key stays in the JWK Set until its tokens expired, unless --compromised",

@@ -136,7 +136,7 @@ describe("assurance-token signing keys rotate with overlap", () => {
     );
     expect(record?.kid).toBe(kid);
     expect(record?.sealedPrivateJwk).not.toContain(d);
-    expect(record?.sealedPrivateJwk.startsWith("v1.")).toBe(true);
+    expect(record?.sealedPrivateJwk?.startsWith("v1.")).toBe(true);
     const audit = await platformAudit();
     expect(audit.map((e) => e.type)).toContain("signing_key.created");
     expect(JSON.stringify(audit)).not.toContain(d);

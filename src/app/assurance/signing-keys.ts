@@ -1,4 +1,5 @@
 import { recordAudit, readStore, transact, type Context } from "../context.js";
+import { AppError } from "../errors.js";
 import type { Repositories, SecretSealer } from "../ports.js";
 import type { SigningKeyRecord } from "../records.js";
 import { openSealed } from "../secrets/open-sealed.js";
@@ -126,6 +127,8 @@ export function signingKeys(
         current = signingAt(keys, at);
       }
       if (current === undefined) throw new Error("no signing key after creating one");
+      // Withdrawn (its private part discarded) as this instance read it, on a clock behind.
+      if (current.sealedPrivateJwk === undefined) throw new AppError("secret.unavailable");
       return {
         kid: current.kid,
         alg: current.alg,

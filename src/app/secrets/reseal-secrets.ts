@@ -206,10 +206,14 @@ async function resealTotp(r: Repositories, tenant: string, reseal: Reseal): Prom
   return done;
 }
 
-/** Every stored key, removed ones too: none is left sealed under a key that is to go. */
+/**
+ * Every stored key, removed ones too: none is left sealed under a key that is to go. A withdrawn
+ * key holds nothing sealed.
+ */
 async function resealSigningKeys(r: Repositories, reseal: Reseal): Promise<number> {
   let done = 0;
   for (const { kid, sealedPrivateJwk } of await r.signingKeys.list()) {
+    if (sealedPrivateJwk === undefined) continue;
     const sealed = reseal(sealedPrivateJwk, privateKeyContext(kid), {
       kind: "signing_key",
       id: kid,

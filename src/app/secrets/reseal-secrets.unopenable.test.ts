@@ -18,6 +18,7 @@ import { describeOnPostgres } from "../test-support/postgres-instances.js";
 import {
   openPostgresWorld,
   openSqliteWorld,
+  alteredCiphertext as altered,
   type TamperedWorld,
   type WorldOptions,
 } from "../test-support/tampered-world.js";
@@ -26,10 +27,6 @@ import { resealSecrets } from "./reseal-secrets.js";
 const oldKey = { id: "k1", key: randomBytes(32) };
 const newKey = { id: "k2", key: randomBytes(32) };
 const CLIENT_SECRET = "a-very-secret-client-secret";
-
-/** SQL that alters the last four characters of the ciphertext in `column`: it no longer opens. */
-const altered = (column: string) =>
-  `substr(${column}, 1, length(${column}) - 4) || CASE WHEN substr(${column}, length(${column}) - 3) = 'AAAA' THEN 'BBBB' ELSE 'AAAA' END`;
 
 const unopenableTests = (open: (options: WorldOptions) => Promise<TamperedWorld>) => () => {
   let world: TamperedWorld | undefined;
@@ -98,7 +95,7 @@ const unopenableTests = (open: (options: WorldOptions) => Promise<TamperedWorld>
         }
       }
       for (const key of await r.signingKeys.list()) {
-        values.set(`key ${key.kid}`, key.sealedPrivateJwk);
+        values.set(`key ${key.kid}`, key.sealedPrivateJwk ?? "");
       }
       for (const id of ["fed_kept", "fed_altered"]) {
         values.set(`pkce ${id}`, (await r.federationRequests.get(id))?.sealedCodeVerifier ?? "");

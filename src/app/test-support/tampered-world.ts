@@ -17,6 +17,13 @@ export interface TamperedWorld {
 /** The harness options a world passes on (everything but where the store is). */
 export type WorldOptions = Omit<NonNullable<Parameters<typeof openHarness>[0]>, "url" | "store">;
 
+/**
+ * SQL (for SQLite and PostgreSQL) that alters the last four characters of the ciphertext in
+ * `column`: it no longer opens, and still names the key that sealed it.
+ */
+export const alteredCiphertext = (column: string): string =>
+  `substr(${column}, 1, length(${column}) - 4) || CASE WHEN substr(${column}, length(${column}) - 3) = 'AAAA' THEN 'BBBB' ELSE 'AAAA' END`;
+
 /** A world over a SQLite file, tampered with through a connection of its own. */
 export async function openSqliteWorld(options: WorldOptions = {}): Promise<TamperedWorld> {
   const dir = mkdtempSync(join(tmpdir(), "tenant-mfa-audit-"));

@@ -132,5 +132,44 @@ export function describeSigningKeys({ store }: ContractContext): void {
       });
       expect(after.find((k) => k.kid === current.kid)).toStrictEqual(current);
     });
+
+    it("withdraws a key only while it holds the sealed JWK read: discarded, out at once, nobody's successor, its public JWK kept", async () => {
+      const base = stretch();
+      const predecessor = key(base, 0);
+      const successor = key(base, 30 * DAY, { successorOf: predecessor.kid });
+      const retired = key(base, 0, { retiresAt: at(base + DAY), removedAt: at(base + 2 * DAY) });
+      await store().transaction(async ({ signingKeys }) => {
+        for (const record of [predecessor, successor, retired]) await signingKeys.insert(record);
+      });
+      const withdraw = (kid: string, from: string, seconds: number) =>
+        store().transaction(({ signingKeys }) =>
+          signingKeys.withdraw(kid, from, at(base + seconds)),
+        );
+      expect(await withdraw(successor.kid, "v1.k9.other.value", 3 * DAY)).toBe(false);
+      expect(await withdraw("key_unknown", successor.sealedPrivateJwk, 3 * DAY)).toBe(false);
+      expect(await withdraw(successor.kid, successor.sealedPrivateJwk, 3 * DAY)).toBe(true);
+      expect(await withdraw(retired.kid, retired.sealedPrivateJwk, 3 * DAY)).toBe(true);
+      // Withdrawn already: nothing sealed is left to match.
+      expect(await withdraw(successor.kid, "", 3 * DAY)).toBe(false);
+
+      const listed = await store().read(({ signingKeys }) => signingKeys.list());
+      const { sealedPrivateJwk: _successor, successorOf: _of, ...successorLeft } = successor;
+      expect(listed.find((k) => k.kid === successor.kid)).toStrictEqual({
+        ...successorLeft,
+        retiresAt: at(base + 3 * DAY),
+        removedAt: at(base + 3 * DAY),
+      });
+      // Out of the JWKS already: its times stay as they were.
+      const { sealedPrivateJwk: _retired, ...retiredLeft } = retired;
+      expect(listed.find((k) => k.kid === retired.kid)).toStrictEqual(retiredLeft);
+      expect(
+        (await store().read(({ signingKeys }) => signingKeys.published(at(base + 3 * DAY)))).some(
+          (k) => k.kid === successor.kid,
+        ),
+      ).toBe(false);
+      // The predecessor may have another successor now.
+      const next = key(base, 30 * DAY, { successorOf: predecessor.kid });
+      expect(await store().transaction(({ signingKeys }) => signingKeys.insert(next))).toBe(true);
+    });
   });
 }

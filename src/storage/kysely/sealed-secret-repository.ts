@@ -1,6 +1,7 @@
 import { sql, SqliteAdapter, type Kysely, type RawBuilder } from "kysely";
 import type { SealedKeyCount, SealedSecretKind, SealedSecretStore } from "../../app/ports.js";
 import type { Database } from "./database.js";
+import { WITHDRAWN_PRIVATE_JWK } from "./signing-key-repository.js";
 import { toTimeText } from "./time-text.js";
 
 interface CountRow {
@@ -65,7 +66,13 @@ export function createSealedSecretRepository(db: Kysely<Database>): SealedSecret
           jsonText("document", ["oidc", "sealedClientSecret"]),
           sql`removed = 0`,
         )),
-        ...(await count("signing_key", "signing_keys", sql.ref("sealed_private_jwk"))),
+        // A withdrawn key's private JWK is discarded: it names no key.
+        ...(await count(
+          "signing_key",
+          "signing_keys",
+          sql.ref("sealed_private_jwk"),
+          sql`sealed_private_jwk <> ${WITHDRAWN_PRIVATE_JWK}`,
+        )),
         ...(await count(
           "pkce_verifier",
           "federation_requests",

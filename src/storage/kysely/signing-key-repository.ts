@@ -1,10 +1,16 @@
-import type { Kysely } from "kysely";
+import { sql, type Kysely } from "kysely";
 import { UnreadableRecord, type SigningKeyStore } from "../../app/ports.js";
 import type { SigningKeyRecord } from "../../app/records.js";
 import type { Database, SigningKeysTable } from "./database.js";
 import { fromCheckedJsonText, toJsonText } from "./json-text.js";
 import { toTimeText } from "./time-text.js";
 import { findUnreadableRows } from "./unreadable-rows.js";
+
+/**
+ * What `sealed_private_jwk` (NOT NULL) holds once a key is withdrawn: no sealed value is empty
+ * (each reads `v1.<key id>.…`), and counting sealed values by key leaves it out.
+ */
+export const WITHDRAWN_PRIVATE_JWK = "";
 
 export function createSigningKeyRepository(db: Kysely<Database>): SigningKeyStore {
   return {
@@ -27,7 +33,7 @@ export function createSigningKeyRepository(db: Kysely<Database>): SigningKeyStor
           kid: record.kid,
           alg: record.alg,
           public_jwk: toJsonText(record.publicJwk),
-          sealed_private_jwk: record.sealedPrivateJwk,
+          sealed_private_jwk: record.sealedPrivateJwk ?? WITHDRAWN_PRIVATE_JWK,
           created_at: toTimeText(record.createdAt, "createdAt"),
           activates_at: toTimeText(record.activatesAt, "activatesAt"),
           successor_of: record.successorOf ?? null,
@@ -57,6 +63,23 @@ export function createSigningKeyRepository(db: Kysely<Database>): SigningKeyStor
       return rows.map(toRecord);
     },
 
+    async withdraw(kid, from, at) {
+      const now = toTimeText(at, "at");
+      const updated = await db
+        .updateTable("signing_keys")
+        .set({
+          sealed_private_jwk: WITHDRAWN_PRIVATE_JWK,
+          retires_at: sql<string>`case when retires_at < ${now} then retires_at else ${now} end`,
+          removed_at: sql<string>`case when removed_at < ${now} then removed_at else ${now} end`,
+          successor_of: null,
+        })
+        .where("kid", "=", kid)
+        .where("sealed_private_jwk", "=", from)
+        .where("sealed_private_jwk", "<>", WITHDRAWN_PRIVATE_JWK)
+        .executeTakeFirst();
+      return updated.numUpdatedRows === 1n;
+    },
+
     async listUnreadable() {
       const rows = await db.selectFrom("signing_keys").selectAll().orderBy("kid").execute();
       return findUnreadableRows(rows, toRecord);
@@ -83,7 +106,9 @@ function toRecord(row: SigningKeysTable): SigningKeyRecord {
       row.public_jwk,
       () => new UnreadableRecord({ kind: "row", table: "signing_keys", id: row.kid }),
     ) as SigningKeyRecord["publicJwk"],
-    sealedPrivateJwk: row.sealed_private_jwk,
+    ...(row.sealed_private_jwk === WITHDRAWN_PRIVATE_JWK
+      ? {}
+      : { sealedPrivateJwk: row.sealed_private_jwk }),
     createdAt: row.created_at,
     activatesAt: row.activates_at,
     ...(row.successor_of === null ? {} : { successorOf: row.successor_of }),

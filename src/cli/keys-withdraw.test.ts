@@ -1,0 +1,120 @@
+// Threat: an assurance-token signing key sealed with an encryption key that is lost (or whose
+// stored value was altered) kept that key in configuration for good: every command that opens
+// the store (`serve`, `keys rotate`, `secrets reseal`…) refuses one holding a value sealed with
+// a key it is not given, and a signing key is kept for good, so nothing ever let the key go.
+// `tenant-mfa keys withdraw` lists the signing keys that do not open and withdraws those named,
+// audited; then the lost key is no longer asked for, on SQLite and on PostgreSQL.
+import { randomBytes } from "node:crypto";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { DEFAULT_SETTINGS } from "../app/context.js";
+import { describeOnPostgres } from "../app/test-support/postgres-instances.js";
+import { openApplication } from "../main.js";
+import {
+  createTestDatabase,
+  type TestDatabase,
+} from "../storage/postgres/test-support/test-database.js";
+import { runCli as run } from "./test-support/run-cli.js";
+
+vi.setConfig({ testTimeout: 60_000, hookTimeout: 60_000 });
+
+const key = (id: string) => ({ id, key: randomBytes(32).toString("base64") });
+const K1 = key("k1");
+const K2 = key("k2");
+const withKeys = (...keys: (typeof K1)[]) => ({ TENANT_MFA_ENCRYPTION_KEYS: JSON.stringify(keys) });
+
+/** A store whose one signing key is sealed with k1, then lost: its kid. */
+async function seed(db: string): Promise<string> {
+  const opened = await openApplication({
+    db,
+    exemptions: DEFAULT_SETTINGS.exemptions,
+    encryptionKeys: [K1],
+  });
+  try {
+    const [signing] = (await opened.app.assurance.jwks()).keys;
+    return signing?.kid ?? "";
+  } finally {
+    await opened.close();
+  }
+}
+
+const withdrawTests = (open: () => Promise<string>) => {
+  it("lists the signing key that no key opens, withdraws it, and the lost key is asked for no more", async () => {
+    const db = await open();
+    const kid = await seed(db);
+    const onlyK2 = withKeys(K2);
+    // k1 is lost: every command that opens the store refuses it.
+    const refused = await run(["keys", "rotate", "--db", db], onlyK2);
+    expect([refused.exitCode, refused.stderr]).toEqual([
+      2,
+      expect.stringContaining("k1 (1 assurance-token signing key)"),
+    ]);
+    expect(refused.stderr).toContain("`tenant-mfa keys withdraw` lists them");
+
+    const listed = await run(["keys", "withdraw", "--db", db], onlyK2);
+    expect([listed.exitCode, listed.stdout]).toEqual([
+      0,
+      `UNOPENABLE: signing key ${kid}, sealed with k1, published\n` +
+        "Withdraw each with `tenant-mfa keys withdraw KID…`.\n",
+    ]);
+    const withdrawn = await run(["keys", "withdraw", kid, "--db", db], onlyK2);
+    expect([withdrawn.exitCode, withdrawn.stdout, withdrawn.stderr]).toEqual([
+      0,
+      `Withdrew signing key ${kid} (sealed with k1, which no configured key opens): it signs no more and left the JWK Set; its public part is kept.\n`,
+      "",
+    ]);
+
+    const rotated = await run(["keys", "rotate", "--db", db], onlyK2);
+    expect([rotated.exitCode, rotated.stderr]).toEqual([0, ""]);
+    const again = await run(["keys", "withdraw", "--db", db], onlyK2);
+    expect(again.stdout).toBe(
+      "Every signing key opens with the configured keys: nothing to withdraw.\n",
+    );
+    const verified = await run(["audit", "verify", "--db", db], onlyK2);
+    expect([verified.exitCode, verified.stdout]).toEqual([0, expect.stringMatching(/^ok: /)]);
+  });
+
+  it("refuses to withdraw a key that opens, and one it does not know", async () => {
+    const db = await open();
+    const kid = await seed(db);
+    const opening = await run(["keys", "withdraw", kid, "--db", db], withKeys(K2, K1));
+    expect([opening.exitCode, opening.stderr]).toEqual([
+      1,
+      `tenant-mfa: Signing key ${kid} opens with the configured keys: it is not withdrawn. Rotate (\`keys rotate --compromised\`) and re-seal (\`secrets reseal\`) instead.\n`,
+    ]);
+    const unknown = await run(["keys", "withdraw", "key_unknown", "--db", db], withKeys(K1));
+    expect([unknown.exitCode, unknown.stderr]).toEqual([
+      1,
+      "tenant-mfa: There is no signing key key_unknown to withdraw.\n",
+    ]);
+  });
+};
+
+describe("tenant-mfa keys withdraw (SQLite)", () => {
+  withdrawTests(() =>
+    Promise.resolve(
+      `sqlite:${join(mkdtempSync(join(tmpdir(), "tenant-mfa-withdraw-")), "store.db")}`,
+    ),
+  );
+});
+
+describeOnPostgres(
+  {
+    title: "tenant-mfa keys withdraw (PostgreSQL)",
+    skippedTitle: "tenant-mfa keys withdraw (PostgreSQL)",
+    tests: "CLI keys withdraw tests on PostgreSQL",
+  },
+  () => {
+    let database: TestDatabase | undefined;
+    afterEach(async () => {
+      await database?.drop();
+      database = undefined;
+    });
+    withdrawTests(async () => {
+      database = await createTestDatabase();
+      return database.url;
+    });
+  },
+);
