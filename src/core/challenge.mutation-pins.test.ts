@@ -9,7 +9,15 @@ import type { ChallengeOption } from "./decision.js";
 import type { EnrolledAuthenticator } from "./evidence.js";
 import type { EvaluationInput } from "./input.js";
 import { REFEDS_MFA } from "./vocabulary.js";
-import { decide, federated, mandate, password, policy, totp } from "./test-support/fixtures.js";
+import {
+  decide,
+  federated,
+  mandate,
+  password,
+  policy,
+  totp,
+  webauthn,
+} from "./test-support/fixtures.js";
 
 const TOTP: EnrolledAuthenticator = { method: "totp", id: "phone" };
 const KEY: EnrolledAuthenticator = {
@@ -94,11 +102,44 @@ describe("reauthentication", () => {
     expect(kinds(list)).toEqual(["verify:totp"]);
   });
 
-  // A key enrolled to verify the user is multi-factor on its own; the hosted flow, not the
-  // engine, decides whether enrolment may start without a first factor.
-  it("is not asked before enrolling a key, which can be multi-factor on its own", () => {
+  // Enrolling binds a new way to sign in: even a key that will verify the user is enrolled only
+  // after a fresh first factor, since library callers follow the options without a hosted flow.
+  it("is asked before enrolling, even a key that will verify the user", () => {
     const list = options([], { evidence: { events: [] } });
-    expect(kinds(list)).toEqual(["enroll:webauthn", "enroll:totp"]);
+    expect(kinds(list)).toEqual(["reauthenticate", "enroll:webauthn", "enroll:totp"]);
+    const keysOnly = options([], {
+      evidence: { events: [] },
+      policy: policy("phishing_resistant"),
+    });
+    expect(kinds(keysOnly)).toEqual(["reauthenticate", "enroll:webauthn"]);
+  });
+
+  it("is not asked before enrolling when the password was just checked", () => {
+    expect(kinds(options([]))).toEqual(["enroll:webauthn", "enroll:totp"]);
+  });
+
+  // A key that verified the user is a sign-in on its own; a TOTP enrolled after it would still
+  // need a first factor to pair with, so a TOTP alone is not freed by it.
+  it("is not asked before enrolling a key after a key that verified the user", () => {
+    const passkey = webauthn({ uv: true, be: true });
+    const aal3 = { mandates: [mandate("aal3", { minAal: 3 })] };
+    const list = options([], { ...aal3, evidence: { events: [passkey] } });
+    expect(kinds(list)).toEqual(["enroll:webauthn"]);
+    const otpOnly = { mandates: [mandate("otp", { acceptedMethods: ["totp" as const] })] };
+    const silent = webauthn({ uv: false });
+    expect(kinds(options([], { ...aal3, evidence: { events: [silent] } }))).toEqual([
+      "reauthenticate",
+      "enroll:webauthn",
+    ]);
+    expect(kinds(options([], { ...otpOnly, evidence: { events: [passkey] } }))).toEqual([
+      "reauthenticate",
+      "enroll:totp",
+    ]);
+  });
+
+  it("is asked before enrolling when the password is older than the reauthentication interval", () => {
+    const list = options([], { evidence: { events: [password(24 * 3600 + 1)] } });
+    expect(kinds(list)).toEqual(["reauthenticate", "enroll:webauthn", "enroll:totp"]);
   });
 });
 

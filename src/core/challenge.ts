@@ -1,6 +1,6 @@
 import { isPrimaryFactor, type Assurance } from "./assurance.js";
 import type { ChallengeOption } from "./decision.js";
-import type { EnrolledAuthenticator } from "./evidence.js";
+import type { AuthenticationEvent, EnrolledAuthenticator } from "./evidence.js";
 import type { IdpProfile } from "./input.js";
 import { methodBit, type PreparedRequirement } from "./prepared-requirement.js";
 import { REFEDS_MFA, type Population } from "./vocabulary.js";
@@ -64,9 +64,11 @@ const FEDERATED = methodBit("federated");
 /**
  * The ways to satisfy an unmet requirement, in the order to offer them: verify an enrolled
  * authenticator that can meet it, else enrol one that can, then step up at the IdP. SSO users
- * take their proof from the IdP, so for them the IdP comes first. A second factor needs a fresh
- * first factor; when none is at hand and every platform option needs one, `reauthenticate`
- * leads. An empty list means no accepted path exists.
+ * take their proof from the IdP, so for them the IdP comes first. A second factor, and any
+ * enrolment, needs a fresh first factor (for a key's enrolment, a key that just verified the user
+ * will do); when none is at hand and every platform option needs one, `reauthenticate` leads
+ * them. Only verifying an enrolled key that verifies the user needs none. An empty list means no
+ * accepted path exists.
  */
 export function challengeOptions(context: GuidanceContext): ChallengeOption[] {
   const { requirement: r } = context;
@@ -101,8 +103,13 @@ export function challengeOptions(context: GuidanceContext): ChallengeOption[] {
     }
   }
   if (options.length === 0) {
+    // Enrolling binds a new way to sign in as this principal, so it follows a fresh sign-in even
+    // for a key that will verify the user: until then nothing says who is enrolling
+    // (SP 800-63B-4 §4.1.2). Library callers follow these options as they are. A key that just
+    // verified the user is such a sign-in on its own; a TOTP enrolled after it still needs a
+    // first factor to pair with, so only the key's enrolment is freed by it.
     if (webauthnCanMeet) {
-      everyOptionNeedsFirstFactor = false;
+      if (hasFreshUserVerifyingKey(context)) everyOptionNeedsFirstFactor = false;
       options.push(ENROLL_WEBAUTHN[userVerification][needsAal3 ? 1 : 0]);
     }
     if (otpCanMeet && (r.methods & TOTP) !== 0) options.push(ENROLL_TOTP);
@@ -137,14 +144,24 @@ function verifySecondFactor(
 }
 
 /** Whether a usable event on its own is a first factor within the reauthentication interval. */
-function hasFreshFirstFactor(context: GuidanceContext): boolean {
+const hasFreshFirstFactor = (context: GuidanceContext): boolean =>
+  hasFreshSingleEvent(context, isPrimaryFactor);
+
+/**
+ * Whether a WebAuthn event that verified the user lies within the reauthentication interval: a
+ * multi-factor sign-in on its own, which a first factor would add nothing to.
+ */
+const hasFreshUserVerifyingKey = (context: GuidanceContext): boolean =>
+  hasFreshSingleEvent(context, (e) => e.method === "webauthn" && e.userVerified);
+
+/** Whether a usable event on its own, of this kind, lies within the reauthentication interval. */
+function hasFreshSingleEvent(
+  context: GuidanceContext,
+  ofKind: (event: AuthenticationEvent) => boolean,
+): boolean {
   const limit = context.requirement.reauthIntervalMs;
   for (const a of context.assurances) {
-    if (
-      a.firstFactor === undefined &&
-      isPrimaryFactor(a.proving) &&
-      context.now - a.provenAt <= limit
-    ) {
+    if (a.firstFactor === undefined && ofKind(a.proving) && context.now - a.provenAt <= limit) {
       return true;
     }
   }

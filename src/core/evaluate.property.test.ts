@@ -18,6 +18,7 @@ import {
   NOW_MS,
   PRINCIPAL,
   TENANT,
+  authenticationEventArb,
   corruptionArb,
   evaluationInputArb,
   exemptionArb,
@@ -33,12 +34,15 @@ import {
   omit,
   platformMandateArb,
   recentOffset,
+  recoveryCodeEventArb,
   reportOnlyPolicyArb,
   setPath,
   sharedLoginExemptionArb,
+  totpEventArb,
   unknownCategoryExemptionArb,
   usableExemptionArb,
   validRecentEventArb,
+  webauthnEventArb,
   weakestPolicy,
   type InputPath,
 } from "./test-support/arbitraries.js";
@@ -890,6 +894,79 @@ describe("decision shape", () => {
           if (r.outcome === "challenge") expect(r.challenge.length).toBeGreaterThan(0);
           else expect(r.challenge).toEqual([]);
         }
+      }),
+      { numRuns: 1000 },
+    );
+  });
+});
+
+describe("guidance never offers enrolment before a first factor", () => {
+  // Threat: someone who has proven nothing follows the engine's options (a library caller of
+  // `evaluate`, with no hosted flow in between) and binds their own passkey or TOTP to the
+  // account. Enrolling needs a fresh sign-in, so when the evidence holds neither a first factor
+  // nor a key that verified the user, every `enroll` option comes after `reauthenticate`
+  // (SP 800-63B-4 §4.1.2).
+  const secondFactorsOnly = fc.array(
+    fc.oneof(totpEventArb(), recoveryCodeEventArb(), webauthnEventArb()),
+    { maxLength: 3 },
+  );
+  const events = fc.oneof(
+    fc.array(authenticationEventArb(), { maxLength: 5 }),
+    secondFactorsOnly,
+    fc.constant([]),
+  );
+
+  /**
+   * Whether an event could be a fresh sign-in: a first factor (a password, an IdP sign-in proving
+   * a factor) or a key that verified the user (multi-factor on its own), within the
+   * reauthentication interval. Wider than what the engine counts (it ignores tenant, IdP and
+   * clock skew), so the property below only ever asks less than the engine does.
+   */
+  const mayBeFreshSignIn = (event: AuthenticationEvent, reauthSeconds: number): boolean =>
+    (event.method === "password" ||
+      (event.method === "federated" && event.assurance.aal >= 1) ||
+      (event.method === "webauthn" && event.userVerified)) &&
+    NOW_MS - Date.parse(event.at) <= reauthSeconds * 1000;
+
+  const enrolBeforeReauthenticate = (challenge: readonly { readonly kind: string }[]): boolean => {
+    const firstEnrol = challenge.findIndex((o) => o.kind === "enroll");
+    const reauthenticate = challenge.findIndex((o) => o.kind === "reauthenticate");
+    return firstEnrol >= 0 && (reauthenticate < 0 || reauthenticate > firstEnrol);
+  };
+
+  it("every enrol option is preceded by reauthenticate unless a fresh first factor, or a key that verified the user, is in the evidence", () => {
+    let enrolmentsChecked = 0;
+    fc.assert(
+      fc.property(evaluationInputArb({ events }), (input) => {
+        const d = decide(input);
+        const guided = [
+          { requirement: d.requirement, challenge: d.challenge },
+          ...(d.reportOnly === undefined ? [] : [d.reportOnly]),
+        ];
+        for (const { requirement, challenge } of guided) {
+          if (requirement === null || !challenge.some((o) => o.kind === "enroll")) continue;
+          const reauth = requirement.reauthIntervalSeconds.value;
+          if (input.evidence.events.some((e) => mayBeFreshSignIn(e, reauth))) continue;
+          enrolmentsChecked += 1;
+          expect(enrolBeforeReauthenticate(challenge), JSON.stringify(challenge)).toBe(false);
+        }
+      }),
+      { numRuns: 1000 },
+    );
+    // The property must have met enrolments without a first factor, or it proved nothing.
+    expect(enrolmentsChecked).toBeGreaterThan(50);
+  });
+
+  it("with a password checked just now, reauthenticate is never offered", () => {
+    const justNow: AuthenticationEvent = {
+      method: "password",
+      source: "platform",
+      at: NOW.toISOString(),
+    };
+    fc.assert(
+      fc.property(evaluationInputArb(), (input) => {
+        const d = decide(withEvents(input, [justNow, ...input.evidence.events]));
+        expect(d.challenge.map((o) => o.kind)).not.toContain("reauthenticate");
       }),
       { numRuns: 1000 },
     );
