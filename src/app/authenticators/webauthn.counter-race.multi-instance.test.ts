@@ -9,52 +9,30 @@
 // clone (`warn`); an increasing pair committed out of order leaves the higher counter; and the
 // audit trail records exactly what was accepted and refused.
 import { afterAll, beforeAll, expect, it, vi } from "vitest";
-import { openStore } from "../../storage/open-store.js";
-import { untilWaitingOnLock } from "../../storage/postgres/test-support/test-database.js";
 import { createWebAuthnProtocol } from "../../verifiers/webauthn/index.js";
 import { SoftAuthenticator } from "../../verifiers/webauthn/test-support/soft-authenticator.js";
 import type { Application, Caller } from "../application.js";
-import type { Repositories, Store } from "../ports.js";
-import { CountingRandom, type Harness } from "../test-support/harness.js";
+import { AppError } from "../errors.js";
+import {
+  ForcedRace,
+  openRacers,
+  otherRacer,
+  pausingAfter,
+  type Racer,
+  type Racers,
+} from "../test-support/forced-race.js";
+import type { Harness } from "../test-support/harness.js";
 import {
   describeOnPostgres,
   openTwoInstances,
   type TwoInstances,
 } from "../test-support/postgres-instances.js";
-import { wrapRepositories } from "../test-support/wrapped-store.js";
 import type { WebAuthnProtocol } from "./webauthn-protocol.js";
-import { AppError } from "../errors.js";
 
 vi.setConfig({ testTimeout: 60_000, hookTimeout: 60_000 });
 
 const ORIGIN = "https://mfa.test";
 const INITIAL_COUNT = 10;
-
-type Racer = "A" | "B";
-
-interface Deferred {
-  readonly promise: Promise<void>;
-  readonly resolve: () => void;
-}
-
-function deferred(): Deferred {
-  let resolve!: () => void;
-  const promise = new Promise<void>((done) => (resolve = done));
-  return { promise, resolve };
-}
-
-/**
- * One forced race: both racers past verification before either goes on; the leader then sets the
- * counter and holds its transaction (`holding`) until `commit`; the follower goes on at `go`.
- */
-interface Race {
-  readonly leader: Racer;
-  readonly bothVerified: Deferred;
-  readonly go: Deferred;
-  readonly holding: Deferred;
-  readonly commit: Deferred;
-  arrived: number;
-}
 
 /** What one racer's finish ended with. */
 type Result =
@@ -83,55 +61,26 @@ for (const policy of ["reject", "warn"] as const) {
       let two: TwoInstances | undefined;
       let first: Harness;
       let service: Caller;
-      const racers = new Map<Racer, Application & { close(): Promise<void> }>();
-      const stores: Store[] = [];
-      let race: Race | undefined;
+      let racers: Racers | undefined;
+      let race: ForcedRace | undefined;
       let credentialId = "";
       const key = new SoftAuthenticator({ origin: ORIGIN, initialSignCount: INITIAL_COUNT });
 
-      /** The real verifier, then the race's barrier (and the follower's wait for `go`). */
+      /** The real verifier, then the race's barrier (and the follower's wait for its turn). */
       const gated = (racer: Racer, real: WebAuthnProtocol): WebAuthnProtocol => ({
         ...real,
         async verifyAuthentication(input) {
           const verification = await real.verifyAuthentication(input);
-          const r = race;
-          if (r !== undefined) {
-            r.arrived += 1;
-            if (r.arrived === 2) r.bothVerified.resolve();
-            await r.bothVerified.promise;
-            if (racer !== r.leader) await r.go.promise;
-          }
+          await race?.verified(racer);
           return verification;
         },
       });
 
-      /** The leader's first counter set holds its transaction open until the race's `commit`. */
-      const holdingAfterAccept =
-        (racer: Racer) =>
-        (r: Repositories): Repositories => {
-          const credentials = r.webauthnCredentials;
-          return new Proxy(r, {
-            get(target, property) {
-              const value = target[property as keyof Repositories];
-              if (property !== "webauthnCredentials") return value;
-              return {
-                ...credentials,
-                acceptAssertion: async (
-                  ...args: Parameters<Repositories["webauthnCredentials"]["acceptAssertion"]>
-                ) => {
-                  const accepted = await credentials.acceptAssertion(...args);
-                  const current = race;
-                  if (accepted && current?.leader === racer && current.arrived === 2) {
-                    race = undefined;
-                    current.holding.resolve();
-                    await current.commit.promise;
-                  }
-                  return accepted;
-                },
-              };
-            },
-          });
-        };
+      /** The leader's first counter set holds its transaction open while the follower queues. */
+      const holdingAfterAccept = (racer: Racer) =>
+        pausingAfter("webauthnCredentials", "acceptAssertion", async (accepted) => {
+          if (accepted === true) await race?.wrote(racer);
+        });
 
       beforeAll(async () => {
         two = await openTwoInstances({ principals: ["alice"] });
@@ -141,18 +90,12 @@ for (const policy of ["reject", "warn"] as const) {
           origins: [ORIGIN],
           signCountPolicy: policy,
         });
-        for (const [index, racer] of (["A", "B"] as const).entries()) {
-          const store = await openStore(two.database.url);
-          stores.push(store);
-          racers.set(
-            racer,
-            first.application({
-              store: wrapRepositories(store, holdingAfterAccept(racer)),
-              random: new CountingRandom(2_000_000 * (index + 1)),
-              webauthn: { protocol: gated(racer, createWebAuthnProtocol()), publicUrl: ORIGIN },
-            }),
-          );
-        }
+        racers = await openRacers(two, (name) => ({
+          wrap: holdingAfterAccept(name),
+          overrides: {
+            webauthn: { protocol: gated(name, createWebAuthnProtocol()), publicUrl: ORIGIN },
+          },
+        }));
         const begun = await first.app.webauthn.beginRegistration(service, "acme", "alice");
         const view = await first.app.webauthn.finishRegistration(
           service,
@@ -164,15 +107,13 @@ for (const policy of ["reject", "warn"] as const) {
         credentialId = view.id;
       });
       afterAll(async () => {
-        for (const app of racers.values()) await app.close();
-        for (const store of stores) await store.close();
+        await racers?.close();
         await two?.close();
       });
 
-      const racer = (name: Racer) => {
-        const app = racers.get(name);
-        if (app === undefined) throw new Error(`no racer ${name}`);
-        return app;
+      const racer = (name: Racer): Application => {
+        if (racers === undefined) throw new Error("no racers");
+        return racers.get(name);
       };
 
       const storedCount = async (): Promise<number> => {
@@ -224,23 +165,11 @@ for (const policy of ["reject", "warn"] as const) {
             throw error;
           }
         };
-        const current: Race = {
-          leader,
-          bothVerified: deferred(),
-          go: deferred(),
-          holding: deferred(),
-          commit: deferred(),
-          arrived: 0,
-        };
-        race = current;
-        const finishing = Promise.all([finish("A"), finish("B")]);
-        // The leader has set the counter and holds its transaction; the follower verified
-        // against the counter as it was before.
-        await current.holding.promise;
-        current.go.resolve();
-        await untilWaitingOnLock(two.database.name);
-        current.commit.resolve();
-        const [a, b] = await finishing;
+        race = new ForcedRace(leader);
+        const [a, b] = await race.run(two.database.name, () =>
+          Promise.all([finish("A"), finish("B")]),
+        );
+        race = undefined;
         return { results: { A: a, B: b }, audit: (await webauthnAudit()).slice(before) };
       }
 
@@ -267,7 +196,7 @@ for (const policy of ["reject", "warn"] as const) {
       const base = { principal: "alice", authenticator: "" };
 
       for (const leader of ["A", "B"] as const) {
-        const follower: Racer = leader === "A" ? "B" : "A";
+        const follower = otherRacer(leader);
 
         it(`of two assertions with one counter value, advances the counter once (${leader} first)`, async () => {
           base.authenticator = credentialId;

@@ -1,0 +1,157 @@
+import { openStore } from "../../storage/open-store.js";
+import { untilWaitingOnLock } from "../../storage/postgres/test-support/test-database.js";
+import type { Application } from "../application.js";
+import type { ApplicationParts } from "../create-application.js";
+import type { Repositories, Store } from "../ports.js";
+import { CountingRandom } from "./harness.js";
+import type { TwoInstances } from "./postgres-instances.js";
+import { wrapRepositories } from "./wrapped-store.js";
+
+/** The two instances of a {@link ForcedRace}. */
+export type Racer = "A" | "B";
+
+export const otherRacer = (racer: Racer): Racer => (racer === "A" ? "B" : "A");
+
+interface Deferred {
+  readonly promise: Promise<void>;
+  readonly resolve: () => void;
+}
+
+function deferred(): Deferred {
+  let resolve!: () => void;
+  const promise = new Promise<void>((done) => (resolve = done));
+  return { promise, resolve };
+}
+
+/**
+ * Two instances doing one thing at once, forced into the overlap a race would need, on
+ * PostgreSQL, without sleeps: both pass verification (reading the state as it was) before either
+ * goes on; the leader then writes and holds its transaction open; the follower goes on only then,
+ * and the leader commits once the follower is seen waiting on a lock. The racers' verifier calls
+ * {@link verified}, and their store calls {@link wrote} after the contested write.
+ */
+export class ForcedRace {
+  readonly leader: Racer;
+  #arrived = 0;
+  #held = false;
+  readonly #bothVerified = deferred();
+  readonly #go = deferred();
+  readonly #holding = deferred();
+  readonly #commit = deferred();
+
+  constructor(leader: Racer) {
+    this.leader = leader;
+  }
+
+  /** Waits for the other racer to be verified too; the follower then waits for its turn. */
+  async verified(racer: Racer): Promise<void> {
+    this.#arrived += 1;
+    if (this.#arrived === 2) this.#bothVerified.resolve();
+    await this.#bothVerified.promise;
+    if (racer !== this.leader) await this.#go.promise;
+  }
+
+  /** After a racer's write took effect: the leader's first holds its transaction until commit. */
+  async wrote(racer: Racer): Promise<void> {
+    if (racer !== this.leader || this.#arrived < 2 || this.#held) return;
+    this.#held = true;
+    this.#holding.resolve();
+    await this.#commit.promise;
+  }
+
+  /**
+   * Runs `work` (both racers' calls), steering the race: once the leader holds its write, lets
+   * the follower go, waits until a backend of `database` waits on a lock, then lets the leader
+   * commit.
+   */
+  async run<T>(database: string, work: () => Promise<T>): Promise<T> {
+    const running = work();
+    await this.#holding.promise;
+    this.#go.resolve();
+    await untilWaitingOnLock(database);
+    this.#commit.resolve();
+    return running;
+  }
+}
+
+/**
+ * Repositories whose `repository.method` calls `after` with its result before returning it, in
+ * the caller's transaction (where a {@link ForcedRace} holds the leader's write).
+ */
+export function pausingAfter(
+  repository: keyof Repositories,
+  method: string,
+  after: (result: unknown) => Promise<void>,
+): (r: Repositories) => Repositories {
+  return (r) =>
+    new Proxy(r, {
+      get(target, property) {
+        const value: unknown = target[property as keyof Repositories];
+        if (property !== repository) return value;
+        const methods = value as Record<string, (...args: unknown[]) => Promise<unknown>>;
+        const original = methods[method];
+        if (original === undefined) throw new Error(`no ${repository}.${method}`);
+        return {
+          ...methods,
+          [method]: async (...args: unknown[]) => {
+            const result = await original(...args);
+            await after(result);
+            return result;
+          },
+        };
+      },
+    });
+}
+
+/** The two racing instances, each an application over its own store on the shared database. */
+export interface Racers {
+  get(racer: Racer): Application;
+  /** Closes both applications, then their stores. */
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the racers A and B on `two`'s database: each built from the first instance's parts over
+ * a store of its own whose repositories `wrap` makes, with ids of its own and `overrides` (a
+ * gated verifier, say).
+ */
+export async function openRacers(
+  two: TwoInstances,
+  racer: (name: Racer) => {
+    readonly wrap: (r: Repositories) => Repositories;
+    readonly overrides: Partial<Omit<ApplicationParts, "store">>;
+  },
+): Promise<Racers> {
+  const apps = new Map<Racer, Application & { close(): Promise<void> }>();
+  const stores: Store[] = [];
+  const close = async () => {
+    for (const app of apps.values()) await app.close();
+    for (const store of stores) await store.close();
+  };
+  try {
+    for (const [index, name] of (["A", "B"] as const).entries()) {
+      const store = await openStore(two.database.url);
+      stores.push(store);
+      const { wrap, overrides } = racer(name);
+      apps.set(
+        name,
+        two.first.application({
+          store: wrapRepositories(store, wrap),
+          random: new CountingRandom(2_000_000 * (index + 1)),
+          ...overrides,
+        }),
+      );
+    }
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  return {
+    get(name) {
+      const app = apps.get(name);
+      if (app === undefined) throw new Error(`no racer ${name}`);
+      return app;
+    },
+    close,
+  };
+}
