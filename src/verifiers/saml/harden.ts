@@ -121,10 +121,9 @@ export function exceedsDepth(xml: string, maxDepth: number): boolean {
       resume = skipPast(xml, "]]>", at + 9);
     } else {
       const end = endOfTag(xml, at + 1);
-      if (xml.charAt(end - 1) !== "/") {
-        depth += 1;
-        if (depth > maxDepth) return true;
-      }
+      // A self-closing element is as deep as an open one; it only leaves nothing open after it.
+      if (depth + 1 > maxDepth) return true;
+      if (xml.charAt(end - 1) !== "/") depth += 1;
       resume = end + 1;
     }
     at = xml.indexOf("<", resume);

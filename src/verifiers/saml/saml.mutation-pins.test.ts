@@ -18,6 +18,7 @@ import {
   testIdp,
   verification,
 } from "./test-support/scenario.js";
+import { exceedsDepth } from "./harden.js";
 import { verifySignedReference } from "./signature.js";
 import { resignAssertion, rewriteSignedBytes, signWithReferences } from "./test-support/sign.js";
 import {
@@ -587,9 +588,12 @@ describe("decoding the post (harden.ts decodeBase64Xml)", () => {
 });
 
 describe("the nesting limit (harden.ts exceedsDepth, S21)", () => {
-  /** The genuine response with `levels` elements nested in its Extensions, at depth 3 and on. */
-  const nestedIn = async (levels: number, open = "<w:a>") => {
-    const nested = `${open.repeat(levels)}x${"</w:a>".repeat(levels)}`;
+  /**
+   * The genuine response with `levels` elements nested in its Extensions, at depth 3 and on,
+   * around `innermost`.
+   */
+  const nestedIn = async (levels: number, open = "<w:a>", innermost = "x") => {
+    const nested = `${open.repeat(levels)}${innermost}${"</w:a>".repeat(levels)}`;
     const xml = decode(await idpResponse()).replace(
       "<samlp:Status>",
       `<samlp:Extensions xmlns:w="urn:example:deep">${nested}</samlp:Extensions><samlp:Status>`,
@@ -605,6 +609,27 @@ describe("the nesting limit (harden.ts exceedsDepth, S21)", () => {
 
   it("counts an element whose attribute value holds '/>' as open", async () => {
     expect(await outcomeOf(await nestedIn(31, '<w:a v="/>">'))).toBe("saml.too_large");
+  });
+
+  // A self-closing innermost element was counted one level short: 33 deep passed.
+  it("counts a self-closing innermost element at its own depth: 32 accepted, 33 refused", async () => {
+    expect(await outcomeOf(await nestedIn(29, "<w:a>", "<w:b/>"))).toBe("ok");
+    expect(await outcomeOf(await nestedIn(30, "<w:a>", "<w:b/>"))).toBe("saml.too_large");
+  });
+});
+
+describe("exceedsDepth at the cap", () => {
+  const open = (n: number) => "<a>".repeat(n);
+  const close = (n: number) => "</a>".repeat(n);
+  it.each([
+    ["open innermost, exactly at the cap", `${open(4)}x${close(4)}`, false],
+    ["open innermost, one above the cap", `${open(5)}x${close(5)}`, true],
+    ["self-closing innermost, exactly at the cap", `${open(3)}<b/>${close(3)}`, false],
+    ["self-closing innermost, one above the cap", `${open(4)}<b/>${close(4)}`, true],
+    ["self-closing with attributes, one above the cap", `${open(4)}<b c="1" />${close(4)}`, true],
+    ["self-closing siblings, exactly at the cap", `${open(3)}<b/><b/><b/>${close(3)}`, false],
+  ])("%s (cap 4)", (_name, xml, exceeds) => {
+    expect(exceedsDepth(xml, 4)).toBe(exceeds);
   });
 });
 
