@@ -71,7 +71,9 @@ export function verifyTotp(
   parameters: TotpParameters,
   { window }: { window: number },
 ): TotpVerification {
-  if (code.length !== parameters.digits || !/^[0-9]+$/.test(code)) {
+  // Checked before the code is read as bytes: reading it as ASCII keeps each character's low
+  // byte, so a look-alike digit (U+0131, or full-width and Arabic-Indic ones) could become one.
+  if (!isAsciiDigits(code, parameters.digits)) {
     return {
       ok: false,
       code: "totp.malformed_code",
@@ -93,6 +95,16 @@ export function verifyTotp(
   return matched === undefined
     ? { ok: false, code: "totp.wrong_code", detail: "The code does not match." }
     : { ok: true, step: matched };
+}
+
+/** Whether `code` is exactly `digits` characters, each an ASCII digit U+0030–U+0039. */
+function isAsciiDigits(code: string, digits: number): boolean {
+  if (code.length !== digits) return false;
+  for (let i = 0; i < code.length; i += 1) {
+    const unit = code.charCodeAt(i);
+    if (unit < 0x30 || unit > 0x39) return false;
+  }
+  return true;
 }
 
 const withoutColons = (text: string): string =>

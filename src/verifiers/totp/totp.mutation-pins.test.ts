@@ -53,6 +53,27 @@ describe("the verifier's inputs", () => {
     });
   });
 
+  // The right code in other scripts' digits: each is a decimal digit to Unicode (\p{Nd}), none
+  // is ASCII; all are refused before any byte conversion, as one such digit among ASCII ones is.
+  it.each([
+    ["full-width", 0xff10],
+    ["Arabic-Indic", 0x0660],
+    ["Extended Arabic-Indic", 0x06f0],
+    ["Devanagari", 0x0966],
+  ])("refuses the right code in %s digits as malformed", (_script, zero) => {
+    const code = oathtoolCode(secret, NOW);
+    const other = (digit: string) => String.fromCharCode(zero + Number(digit));
+    const whole = code.replace(/[0-9]/g, other);
+    const one = `${other(code.charAt(0))}${code.slice(1)}`;
+    for (const given of [whole, one]) {
+      expect(/^\p{Nd}+$/u.test(given)).toBe(true);
+      expect(verifyTotp(secret, given, NOW, SHA1_6, { window: 1 })).toMatchObject({
+        ok: false,
+        code: "totp.malformed_code",
+      });
+    }
+  });
+
   it.each([
     ["lower case", RFC_SEED.toLowerCase()],
     ["spaces", RFC_SEED.replace(/(.{4})/g, "$1 ").trim()],
