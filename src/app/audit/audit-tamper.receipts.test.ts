@@ -13,7 +13,7 @@ import {
   openSqliteWorld,
   type TamperedWorld,
 } from "../test-support/tampered-world.js";
-import { chainOf, digestReceipt } from "./audit-chain.js";
+import { chainOf, digestReceipt, hashEvent } from "./audit-chain.js";
 
 const receiptTests = (open: () => Promise<TamperedWorld>) => () => {
   let world: TamperedWorld | undefined;
@@ -156,6 +156,30 @@ const receiptTests = (open: () => Promise<TamperedWorld>) => () => {
         problem: "receipt_mismatch",
       },
     });
+    await expect(h.app.decisions.receipt(h.admin, allowed)).rejects.toMatchObject({
+      code: "receipt.tampered",
+    });
+  });
+
+  // The event is rewritten to agree with the moved receipt (its tenant, its digest and its own
+  // hash recomputed): only the chain that holds it still says whose decision it recorded.
+  it("refuses to serve a receipt moved to another tenant with its event rewritten to match", async () => {
+    await tamper([`UPDATE receipts SET tenant = 'globex' WHERE id = '${allowed}'`]);
+    const moved = await h.store.read((r) => r.receipts.get(allowed));
+    const event = await h.store.read((r) => r.audit.find(chainOf("acme"), `evt_${allowed}`));
+    if (moved === undefined || event === undefined) throw new Error("no receipt or no event");
+    const rewritten = {
+      ...event,
+      tenant: "globex",
+      payload: { ...event.payload, receipt: digestReceipt(moved) },
+    };
+    const payload = JSON.stringify(rewritten.payload).replace(/'/g, "''");
+    await tamper([
+      `UPDATE audit_events SET tenant = 'globex', payload = '${payload}', hash = '${hashEvent(rewritten)}' WHERE id = 'evt_${allowed}'`,
+    ]);
+    const stored = await h.store.read((r) => r.audit.find(chainOf("acme"), `evt_${allowed}`));
+    // The event checks out on its own.
+    expect(stored === undefined ? undefined : hashEvent(stored)).toBe(stored?.hash);
     await expect(h.app.decisions.receipt(h.admin, allowed)).rejects.toMatchObject({
       code: "receipt.tampered",
     });
