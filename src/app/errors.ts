@@ -90,6 +90,8 @@ export const ERROR_CODES = {
     "A sealed secret could not be opened: its key is not configured, or the stored value was altered.",
   "signing_key.opens":
     "The signing key's private part opens with the configured keys: it is not withdrawn. Rotate (`keys rotate --compromised`) and re-seal (`secrets reseal`) instead.",
+  "signing_key.damaged":
+    "A stored signing key row holds text that is not JSON: it was altered outside the service. Restore it from a backup; `tenant-mfa audit verify` names every damaged row.",
   "secret.reseal_incomplete":
     "Some sealed secrets could not be opened (their key is not configured, or the stored value was altered) and were left unchanged; every other was re-sealed. Keep the key that sealed them until each is replaced.",
   "receipt.tampered":

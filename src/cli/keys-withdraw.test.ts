@@ -8,6 +8,8 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import Database from "better-sqlite3";
+import pg from "pg";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { DEFAULT_SETTINGS } from "../app/context.js";
 import { describeOnPostgres } from "../app/test-support/postgres-instances.js";
@@ -37,6 +39,26 @@ async function seed(db: string): Promise<string> {
     return signing?.kid ?? "";
   } finally {
     await opened.close();
+  }
+}
+
+/** Runs `statement` on the store at `db` behind the service, as someone holding its credentials. */
+async function tamper(db: string, statement: string): Promise<void> {
+  if (db.startsWith("sqlite:")) {
+    const file = new Database(db.slice("sqlite:".length));
+    try {
+      file.exec(statement);
+    } finally {
+      file.close();
+    }
+    return;
+  }
+  const client = new pg.Client({ connectionString: db });
+  await client.connect();
+  try {
+    await client.query(statement);
+  } finally {
+    await client.end();
   }
 }
 
@@ -74,6 +96,28 @@ const withdrawTests = (open: () => Promise<string>) => {
     );
     const verified = await run(["audit", "verify", "--db", db], onlyK2);
     expect([verified.exitCode, verified.stdout]).toEqual([0, expect.stringMatching(/^ok: /)]);
+  });
+
+  // Threat: a signing key row altered outside the service (its public JWK no longer JSON) made
+  // the command crash with a stack trace instead of saying which row to restore.
+  it("names a signing key row whose public JWK is not JSON, as audit verify does, and lists or withdraws nothing", async () => {
+    const db = await open();
+    const kid = await seed(db);
+    await tamper(db, `UPDATE signing_keys SET public_jwk = '{"kty":' WHERE kid = '${kid}'`);
+    const refusal =
+      `tenant-mfa: DAMAGED: signing_keys row ${kid}: its stored text is not JSON (altered outside the service). ` +
+      "No signing key is listed or withdrawn until each damaged row is restored from a backup; `tenant-mfa audit verify` names every damaged row.\n";
+    for (const args of [[], [kid]]) {
+      const answered = await run(["keys", "withdraw", ...args, "--db", db], withKeys(K2));
+      expect([answered.exitCode, answered.stdout, answered.stderr]).toEqual([1, "", refusal]);
+    }
+    const verified = await run(["audit", "verify", "--db", db], withKeys(K2));
+    expect([verified.exitCode, verified.stdout]).toEqual([
+      1,
+      expect.stringContaining(
+        `DAMAGED: signing_keys row ${kid}: its stored text is not JSON (altered outside the service)`,
+      ),
+    ]);
   });
 
   it("refuses to withdraw a key that opens, and one it does not know", async () => {

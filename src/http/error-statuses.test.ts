@@ -66,6 +66,7 @@ const EXPECTED: Record<ErrorCode, number> = {
   "secret.unavailable": 503,
   "secret.reseal_incomplete": 503,
   "signing_key.opens": 409,
+  "signing_key.damaged": 500,
   "receipt.tampered": 500,
   "audit.chain_damaged": 500,
   "recovery_code.not_configured": 503,

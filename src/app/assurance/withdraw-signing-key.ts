@@ -1,6 +1,6 @@
 import { recordAudit, readStore, transact, type Context } from "../context.js";
 import { AppError } from "../errors.js";
-import type { SecretSealer } from "../ports.js";
+import { UnreadableRecord, type Repositories, type SecretSealer } from "../ports.js";
 import type { SigningKeyRecord } from "../records.js";
 import { privateKeyContext } from "./signing-keys.js";
 
@@ -42,6 +42,33 @@ function describe(key: SigningKeyRecord, at: string): UnopenableSigningKey {
 }
 
 /**
+ * Every stored signing key, as {@link SigningKeyStore.list} reads them; a row whose stored text
+ * is not JSON (altered outside the service) answers `signing_key.damaged`, naming each such row
+ * as `audit verify` does: no key is listed or withdrawn from a set that cannot be read whole,
+ * and "cannot reach the store" would send the operator to look in the wrong place.
+ */
+async function readSigningKeys(r: Repositories): Promise<readonly SigningKeyRecord[]> {
+  try {
+    return await r.signingKeys.list();
+  } catch (error) {
+    if (!(error instanceof UnreadableRecord) || error.record.kind !== "row") throw error;
+    const kids = (await r.signingKeys.listUnreadable()).map((row) => row.id);
+    if (kids.length === 0) kids.push(error.record.id);
+    const rows = kids
+      .map(
+        (kid) =>
+          `signing_keys row ${kid}: its stored text is not JSON (altered outside the service)`,
+      )
+      .join("; ");
+    throw new AppError(
+      "signing_key.damaged",
+      `DAMAGED: ${rows}. No signing key is listed or withdrawn until each damaged row is restored from a backup; \`tenant-mfa audit verify\` names every damaged row.`,
+      { kids },
+    );
+  }
+}
+
+/**
  * Every stored signing key, removed ones too, whose private part `secrets` does not open (its
  * encryption key is not given, or its stored value was altered), withdrawn ones aside: what
  * keeps an encryption key from being dropped, since every start refuses a store holding a value
@@ -52,7 +79,7 @@ export async function listUnopenableSigningKeys(
   secrets: SecretSealer,
 ): Promise<readonly UnopenableSigningKey[]> {
   const at = context.clock.now().toISOString();
-  const keys = await readStore(context, (r) => r.signingKeys.list());
+  const keys = await readStore(context, readSigningKeys);
   return keys.flatMap((key) => {
     const { sealedPrivateJwk } = key;
     if (sealedPrivateJwk === undefined || opens(secrets, { ...key, sealedPrivateJwk })) return [];
@@ -78,7 +105,7 @@ export async function withdrawUnopenableSigningKey(
 ): Promise<UnopenableSigningKey> {
   return transact(context, async (r) => {
     const at = context.clock.now().toISOString();
-    const key = (await r.signingKeys.list()).find((candidate) => candidate.kid === kid);
+    const key = (await readSigningKeys(r)).find((candidate) => candidate.kid === kid);
     const { sealedPrivateJwk } = key ?? {};
     if (key === undefined || sealedPrivateJwk === undefined) {
       throw new AppError("not_found", `There is no signing key ${kid} to withdraw.`);
