@@ -41,7 +41,11 @@ import { createOidcProtocol, publicNetworkFetch } from "./verifiers/oidc/index.j
 import type { OidcProtocolOptions } from "./verifiers/oidc/index.js";
 import { createSamlProtocol } from "./verifiers/saml/index.js";
 import { createTotpProtocol } from "./verifiers/totp/index.js";
-import { createWebAuthnProtocol } from "./verifiers/webauthn/index.js";
+import {
+  createWebAuthnProtocol,
+  defaultVerificationThreads,
+  startVerificationThreads,
+} from "./verifiers/webauthn/index.js";
 
 /** The wall clock. */
 export const systemClock: Clock = { now: () => new Date() };
@@ -255,6 +259,8 @@ export async function openApplication(
     },
   };
   const federation = secrets === undefined ? undefined : federationParts(config, secrets, options);
+  const threads = config.webauthn?.verificationThreads ?? defaultVerificationThreads();
+  const verificationThreads = threads === 0 ? undefined : startVerificationThreads({ threads });
   const app = createApplication({
     ...context,
     ...(secrets === undefined ? {} : { secrets }),
@@ -266,6 +272,7 @@ export async function openApplication(
     webauthn: {
       protocol: createWebAuthnProtocol({
         attestationRoots: config.webauthn?.attestationRoots ?? [],
+        ...(verificationThreads === undefined ? {} : { verificationThreads }),
       }),
       ...(config.publicUrl === undefined ? {} : { publicUrl: config.publicUrl }),
     },
@@ -294,6 +301,7 @@ export async function openApplication(
         await app.close();
         await federation?.close();
       } finally {
+        await verificationThreads?.close();
         await opened.close();
       }
     },

@@ -7,6 +7,7 @@ import { isoBase64URL } from "@simplewebauthn/server/helpers";
 import type { Decision } from "../../src/core/decision.js";
 import type { AuthenticationEvent } from "../../src/core/evidence.js";
 import { cryptoRandom } from "../../src/main.js";
+import { defaultVerificationThreads } from "../../src/verifiers/webauthn/index.js";
 import { FULL_MEASURE } from "../lib/measure.js";
 import type { Section, SectionContext, SectionResult } from "../lib/section.js";
 import {
@@ -345,7 +346,9 @@ async function run({ measure, log }: SectionContext): Promise<SectionResult> {
         "assertions signed in advance over challenges the application's Random hands out in " +
         "order: the authenticator's work stays untimed)",
       `the application is built as openApplication builds it (openStore on a temporary file, ` +
-        "createApplication, AES-GCM sealer, createWebAuthnProtocol(), the wall clock) except " +
+        "createApplication, AES-GCM sealer, createWebAuthnProtocol checking assertions on " +
+        `${String(defaultVerificationThreads())} worker thread(s) as serve does by default ` +
+        "(0: on the event loop), the wall clock) except " +
         "for its Random, scripted only for the with-begin rounds' challenges: " +
         `${String(PRINCIPALS)} principals (tenant acme, phishing_resistant, relying party ` +
         `${RP_ID}, user verification required), each with one device-bound ES256 credential of ` +

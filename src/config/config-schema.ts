@@ -214,6 +214,11 @@ export const configSchema = z.strictObject({
        * authenticator models. None by default: no credential is attested.
        */
       attestationRoots: z.array(attestationRoot).default([]),
+      /**
+       * The worker threads that check WebAuthn assertions, off the event loop; 0 checks them on
+       * it. Default: one per core but one, 1 to 4 (see `defaultVerificationThreads`).
+       */
+      verificationThreads: count("a number of threads", 0, 64).optional(),
     })
     .prefault({}),
   decisions: z

@@ -295,6 +295,29 @@ describe("loadConfig: webauthn.attestationRoots", () => {
   });
 });
 
+describe("loadConfig: webauthn.verificationThreads", () => {
+  it("is left to the server by default, and taken from the file or the environment", () => {
+    expect(loadConfig({ env: {} }).webauthn.verificationThreads).toBeUndefined();
+    const file = writeConfig("threads.json", { webauthn: { verificationThreads: 0 } });
+    expect(loadConfig({ file, env: {} }).webauthn.verificationThreads).toBe(0);
+    const env = { TENANT_MFA_WEBAUTHN_VERIFICATION_THREADS: "3" };
+    expect(loadConfig({ file, env }).webauthn.verificationThreads).toBe(3);
+  });
+
+  it("refuses a count that is not 0 to 64", () => {
+    for (const value of ["65", "-1", "1.5", "two"]) {
+      expect(
+        problemsOf(() => loadConfig({ env: { TENANT_MFA_WEBAUTHN_VERIFICATION_THREADS: value } })),
+        value,
+      ).toEqual([
+        expect.stringMatching(
+          /^webauthn\.verificationThreads: .*TENANT_MFA_WEBAUTHN_VERIFICATION_THREADS/,
+        ),
+      ]);
+    }
+  });
+});
+
 describe("loadConfig: trustProxy", () => {
   const TRUE_REFUSED =
     "trustProxy: true would believe every X-Forwarded-For entry, which clients can forge: list the addresses or CIDR ranges of the proxies in front of the server instead";

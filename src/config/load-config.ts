@@ -68,6 +68,11 @@ export const SETTABLE: readonly { path: readonly string[]; env: string; kind: Ki
     env: "TENANT_MFA_WEBAUTHN_ATTESTATION_ROOTS",
     kind: "json",
   },
+  {
+    path: ["webauthn", "verificationThreads"],
+    env: "TENANT_MFA_WEBAUTHN_VERIFICATION_THREADS",
+    kind: "integer",
+  },
 ];
 
 /** The names of the environment variables the server reads (`TENANT_MFA_DB` and the others). */

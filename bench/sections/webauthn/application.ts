@@ -9,7 +9,11 @@ import { systemClock } from "../../../src/main.js";
 import { createAesGcmSealer } from "../../../src/secrets/aes-gcm-sealer.js";
 import { keyFromFile } from "../../../src/secrets/sealing-keys.js";
 import { openStore } from "../../../src/storage/open-store.js";
-import { createWebAuthnProtocol } from "../../../src/verifiers/webauthn/index.js";
+import {
+  createWebAuthnProtocol,
+  defaultVerificationThreads,
+  startVerificationThreads,
+} from "../../../src/verifiers/webauthn/index.js";
 import { SoftAuthenticator } from "../../../src/verifiers/webauthn/test-support/soft-authenticator.js";
 import { countingTransactions } from "../federation/application.js";
 import { ScriptedRandom } from "../federation/scripted-random.js";
@@ -47,7 +51,8 @@ export interface WebAuthnBench {
 /**
  * Opens the store at `sqlite:<tmp>/tenant-mfa.db` (WAL, `synchronous=NORMAL`, as in production)
  * and builds the application as `openApplication` does (AES-GCM sealer keyed from the file
- * beside the database, `createWebAuthnProtocol()`, the wall clock), except for its `Random`: a
+ * beside the database, `createWebAuthnProtocol` checking assertions on the default number of
+ * verification threads, the wall clock), except for its `Random`: a
  * {@link ScriptedRandom} that is `cryptoRandom` until the bench scripts the challenges
  * (`secret(32)`) of the rounds that time the begin step. Sets up, through the use cases, tenant
  * `acme` with posture `phishing_resistant` and its relying party (`mfa.bench.example`, user
@@ -63,14 +68,22 @@ export async function openWebAuthnBench(options: {
   const dbPath = join(dir, "tenant-mfa.db");
   const { store, count: transactions } = countingTransactions(await openStore(`sqlite:${dbPath}`));
   const random = new ScriptedRandom();
+  // As `serve` checks assertions: on worker threads, as many as it starts by default.
+  const count = defaultVerificationThreads();
+  const threads = count === 0 ? undefined : startVerificationThreads({ threads: count });
   const context: Context = { store, clock: systemClock, random, settings: DEFAULT_SETTINGS };
   const app = createApplication({
     ...context,
     secrets: createAesGcmSealer([keyFromFile(join(dir, "encryption-key.json"))]),
-    webauthn: { protocol: createWebAuthnProtocol() },
+    webauthn: {
+      protocol: createWebAuthnProtocol(
+        threads === undefined ? {} : { verificationThreads: threads },
+      ),
+    },
   });
   const close = async (): Promise<void> => {
     await app.close();
+    await threads?.close();
     await store.close();
     rmSync(dir, { recursive: true, force: true });
   };

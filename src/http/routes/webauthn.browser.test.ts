@@ -20,7 +20,10 @@ import {
   VIRTUAL_AUTHENTICATOR_ATTESTATION_ROOT,
   type VirtualAuthenticator,
 } from "../test-support/chromium/virtual-authenticator.js";
-import { createWebAuthnProtocol } from "../../verifiers/webauthn/index.js";
+import {
+  createWebAuthnProtocol,
+  startVerificationThreads,
+} from "../../verifiers/webauthn/index.js";
 import { openTestServer, type TestServer } from "../test-support/open-test-server.js";
 
 const suite = browserSuiteSkip("WebAuthn with Chromium's virtual authenticator");
@@ -33,14 +36,17 @@ const suite = browserSuiteSkip("WebAuthn with Chromium's virtual authenticator")
   let authenticator: VirtualAuthenticator;
   let principal = "";
   let people = 0;
+  const threads = startVerificationThreads({ threads: 1 });
   const base = () => `/v1/tenants/acme/principals/${principal}/authenticators/webauthn`;
 
   beforeAll(async () => {
     browser = await launchChromium();
     t = await openTestServer({
       webauthn: {
+        // Assertions are checked on a worker thread, as `serve` checks them.
         protocol: createWebAuthnProtocol({
           attestationRoots: [VIRTUAL_AUTHENTICATOR_ATTESTATION_ROOT],
+          verificationThreads: threads,
         }),
         publicUrl: "https://mfa.test",
       },
@@ -57,6 +63,7 @@ const suite = browserSuiteSkip("WebAuthn with Chromium's virtual authenticator")
   });
   afterAll(async () => {
     await t?.close();
+    await threads.close();
     await browser?.close();
   });
 

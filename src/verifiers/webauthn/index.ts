@@ -7,10 +7,16 @@ import {
 import { parseAttestationRoots } from "./attestation-trust.js";
 import { verifyAuthentication } from "./verify-authentication.js";
 import { verifyRegistration } from "./verify-registration.js";
+import type { VerificationThreads } from "./verification-threads.js";
 
 export { parseAttestationRoots } from "./attestation-trust.js";
 export { verifyAuthentication } from "./verify-authentication.js";
 export { verifyRegistration } from "./verify-registration.js";
+export {
+  defaultVerificationThreads,
+  startVerificationThreads,
+  type VerificationThreads,
+} from "./verification-threads.js";
 
 const transports = (list: readonly string[]) => [...list];
 
@@ -21,7 +27,14 @@ const transports = (list: readonly string[]) => [...list];
  * credential's attestation must chain to for it to count as attested hardware.
  */
 export function createWebAuthnProtocol(
-  options: { readonly attestationRoots?: readonly string[] } = {},
+  options: {
+    readonly attestationRoots?: readonly string[];
+    /**
+     * Where assertions are checked: by default on the calling thread; given, on these worker
+     * threads (see {@link startVerificationThreads}), which their starter closes.
+     */
+    readonly verificationThreads?: VerificationThreads;
+  } = {},
 ): WebAuthnProtocol {
   const roots = (options.attestationRoots ?? []).flatMap(parseAttestationRoots);
   const trusted = new Set(roots.map((root) => root.fingerprint256));
@@ -62,6 +75,6 @@ export function createWebAuthnProtocol(
           transports: transports(c.transports),
         })),
       }) as unknown as Promise<Readonly<Record<string, unknown>>>,
-    verifyAuthentication,
+    verifyAuthentication: options.verificationThreads?.verifyAuthentication ?? verifyAuthentication,
   };
 }

@@ -4,7 +4,10 @@ import { createLocalJWKSet, jwtVerify, type JSONWebKeySet, type JWTPayload } fro
 import type { Browser } from "playwright-core";
 import type { RequirementSpec } from "../../../core/policy.js";
 import { createOidcProtocol } from "../../../verifiers/oidc/index.js";
-import { createWebAuthnProtocol } from "../../../verifiers/webauthn/index.js";
+import {
+  createWebAuthnProtocol,
+  startVerificationThreads,
+} from "../../../verifiers/webauthn/index.js";
 import {
   startOidcProviderPeer,
   type OidcProviderPeer,
@@ -80,13 +83,16 @@ export async function openFlowWorld(): Promise<FlowWorld> {
     redirectUri: () => `${origin}/t/initech/idps/corp/oidc/callback`,
   });
   const platform = await startPlatform();
+  const verificationThreads = startVerificationThreads({ threads: 1 });
   const t = await openTestServer({
     bodyLimitBytes: 256 * 1024,
     federation: { publicUrl: origin, oidc: createOidcProtocol({ allowHttp: true }) },
     // The operator trusts the virtual authenticator's attestation root, as it would a vendor's.
+    // Assertions are checked on worker threads, as `serve` checks them.
     webauthn: {
       protocol: createWebAuthnProtocol({
         attestationRoots: [VIRTUAL_AUTHENTICATOR_ATTESTATION_ROOT],
+        verificationThreads,
       }),
       publicUrl: origin,
     },
@@ -197,6 +203,7 @@ export async function openFlowWorld(): Promise<FlowWorld> {
     async close() {
       await browser.close();
       await t.close();
+      await verificationThreads.close();
       await new Promise<void>((resolve) =>
         platform.server.close(() => {
           resolve();
