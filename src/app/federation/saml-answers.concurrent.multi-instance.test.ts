@@ -13,7 +13,7 @@ import { TestIdp } from "../../verifiers/saml/test-support/test-idp.js";
 import type { Application } from "../application.js";
 import { AppError } from "../errors.js";
 import type { AuditEvent } from "../records.js";
-import { testFederationParts } from "../test-support/federation-parts.js";
+import { requireMfaAtIdp, testFederationParts } from "../test-support/federation-parts.js";
 import {
   ForcedRace,
   openRacers,
@@ -75,14 +75,8 @@ describeOnPostgres(
     beforeAll(async () => {
       two = await openTwoInstances();
       ({ first } = two);
-      const admin = first.admin;
-      await first.app.tenants.setReturnUrls(admin, "acme", { returnUrls: [RETURN_TO] });
-      await first.app.policies.replace(admin, "acme", {
-        policy: { posture: "idp_mfa" },
-        rationale: "sign-in at the organisation's IdP",
-        ifMatch: 1,
-      });
-      await first.app.idps.put(admin, "acme", "corp", {
+      await requireMfaAtIdp(first, RETURN_TO);
+      await first.app.idps.put(first.admin, "acme", "corp", {
         registration: { protocol: "saml", saml: { metadataXml: idp.metadataXml() } },
         ifMatch: undefined,
       });
