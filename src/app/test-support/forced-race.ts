@@ -12,12 +12,13 @@ export type Racer = "A" | "B";
 
 export const otherRacer = (racer: Racer): Racer => (racer === "A" ? "B" : "A");
 
-interface Deferred {
+/** A promise and the function that resolves it. */
+export interface Deferred {
   readonly promise: Promise<void>;
   readonly resolve: () => void;
 }
 
-function deferred(): Deferred {
+export function deferred(): Deferred {
   let resolve!: () => void;
   const promise = new Promise<void>((done) => (resolve = done));
   return { promise, resolve };
