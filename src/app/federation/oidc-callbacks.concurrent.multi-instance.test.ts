@@ -11,7 +11,8 @@
 // too, found it used, and is refused as `federation.request_unknown` and audited, leaving nothing
 // of its own behind (no second one-time proof of the nonce, no receipt, no held answer).
 //
-// (The same callback URL twice never gets this far: its one code is redeemed once at the IdP.)
+// The same callback URL replayed carries the same code, which the IdP redeems once: that case is
+// left to federation-oidc.test.ts ("completes once when the same callback arrives twice").
 import pg from "pg";
 import { afterAll, beforeAll, expect, it, vi } from "vitest";
 import { createOidcProtocol } from "../../verifiers/oidc/index.js";
