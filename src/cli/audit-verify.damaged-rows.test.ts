@@ -4,19 +4,11 @@
 // the store was altered nor where. It names each damaged row, still verifies the chains, and
 // exits 1 (not intact), on SQLite and on PostgreSQL.
 import { randomBytes } from "node:crypto";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import Database from "better-sqlite3";
-import pg from "pg";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { expect, it, vi } from "vitest";
 import { DEFAULT_SETTINGS } from "../app/context.js";
-import { describeOnPostgres } from "../app/test-support/postgres-instances.js";
+import { describeOnEachStore } from "../app/test-support/each-store.js";
+import { tamperStore } from "../app/test-support/tampered-world.js";
 import { openApplication } from "../main.js";
-import {
-  createTestDatabase,
-  type TestDatabase,
-} from "../storage/postgres/test-support/test-database.js";
 import { runCli as run } from "./test-support/run-cli.js";
 
 vi.setConfig({ testTimeout: 60_000, hookTimeout: 60_000 });
@@ -165,48 +157,9 @@ const damagedRowTests = (
   });
 };
 
-describe("tenant-mfa audit verify of a store with damaged rows (SQLite)", () => {
-  damagedRowTests(() => {
-    const file = join(mkdtempSync(join(tmpdir(), "tenant-mfa-damaged-rows-")), "store.db");
-    return Promise.resolve({
-      db: `sqlite:${file}`,
-      tamper: (statements) => {
-        const sqlite = new Database(file);
-        for (const statement of statements) sqlite.exec(statement);
-        sqlite.close();
-        return Promise.resolve();
-      },
-    });
+describeOnEachStore("tenant-mfa audit verify of a store with damaged rows", (open) => {
+  damagedRowTests(async () => {
+    const db = await open();
+    return { db, tamper: (statements) => tamperStore(db, statements) };
   });
 });
-
-describeOnPostgres(
-  {
-    title: "tenant-mfa audit verify of a store with damaged rows (PostgreSQL)",
-    skippedTitle: "tenant-mfa audit verify of a store with damaged rows (PostgreSQL)",
-    tests: "CLI audit verify tests on PostgreSQL",
-  },
-  () => {
-    let database: TestDatabase | undefined;
-    afterEach(async () => {
-      await database?.drop();
-      database = undefined;
-    });
-    damagedRowTests(async () => {
-      database = await createTestDatabase();
-      const url = database.url;
-      return {
-        db: url,
-        tamper: async (statements) => {
-          const client = new pg.Client({ connectionString: url });
-          await client.connect();
-          try {
-            for (const statement of statements) await client.query(statement);
-          } finally {
-            await client.end();
-          }
-        },
-      };
-    });
-  },
-);

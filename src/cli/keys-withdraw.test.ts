@@ -5,19 +5,11 @@
 // `tenant-mfa keys withdraw` lists the signing keys that do not open and withdraws those named,
 // audited; then the lost key is no longer asked for, on SQLite and on PostgreSQL.
 import { randomBytes } from "node:crypto";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import Database from "better-sqlite3";
-import pg from "pg";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { expect, it, vi } from "vitest";
 import { DEFAULT_SETTINGS } from "../app/context.js";
-import { describeOnPostgres } from "../app/test-support/postgres-instances.js";
+import { describeOnEachStore } from "../app/test-support/each-store.js";
+import { tamperStore } from "../app/test-support/tampered-world.js";
 import { openApplication } from "../main.js";
-import {
-  createTestDatabase,
-  type TestDatabase,
-} from "../storage/postgres/test-support/test-database.js";
 import { runCli as run } from "./test-support/run-cli.js";
 
 vi.setConfig({ testTimeout: 60_000, hookTimeout: 60_000 });
@@ -39,26 +31,6 @@ async function seed(db: string): Promise<string> {
     return signing?.kid ?? "";
   } finally {
     await opened.close();
-  }
-}
-
-/** Runs `statement` on the store at `db` behind the service, as someone holding its credentials. */
-async function tamper(db: string, statement: string): Promise<void> {
-  if (db.startsWith("sqlite:")) {
-    const file = new Database(db.slice("sqlite:".length));
-    try {
-      file.exec(statement);
-    } finally {
-      file.close();
-    }
-    return;
-  }
-  const client = new pg.Client({ connectionString: db });
-  await client.connect();
-  try {
-    await client.query(statement);
-  } finally {
-    await client.end();
   }
 }
 
@@ -103,7 +75,7 @@ const withdrawTests = (open: () => Promise<string>) => {
   it("names a signing key row whose public JWK is not JSON, as audit verify does, and lists or withdraws nothing", async () => {
     const db = await open();
     const kid = await seed(db);
-    await tamper(db, `UPDATE signing_keys SET public_jwk = '{"kty":' WHERE kid = '${kid}'`);
+    await tamperStore(db, [`UPDATE signing_keys SET public_jwk = '{"kty":' WHERE kid = '${kid}'`]);
     const refusal =
       `tenant-mfa: DAMAGED: signing_keys row ${kid}: its stored text is not JSON (altered outside the service). ` +
       "No signing key is listed or withdrawn until each damaged row is restored from a backup; `tenant-mfa audit verify` names every damaged row.\n";
@@ -136,29 +108,4 @@ const withdrawTests = (open: () => Promise<string>) => {
   });
 };
 
-describe("tenant-mfa keys withdraw (SQLite)", () => {
-  withdrawTests(() =>
-    Promise.resolve(
-      `sqlite:${join(mkdtempSync(join(tmpdir(), "tenant-mfa-withdraw-")), "store.db")}`,
-    ),
-  );
-});
-
-describeOnPostgres(
-  {
-    title: "tenant-mfa keys withdraw (PostgreSQL)",
-    skippedTitle: "tenant-mfa keys withdraw (PostgreSQL)",
-    tests: "CLI keys withdraw tests on PostgreSQL",
-  },
-  () => {
-    let database: TestDatabase | undefined;
-    afterEach(async () => {
-      await database?.drop();
-      database = undefined;
-    });
-    withdrawTests(async () => {
-      database = await createTestDatabase();
-      return database.url;
-    });
-  },
-);
+describeOnEachStore("tenant-mfa keys withdraw", withdrawTests);

@@ -24,6 +24,29 @@ export type WorldOptions = Omit<NonNullable<Parameters<typeof openHarness>[0]>, 
 export const alteredCiphertext = (column: string): string =>
   `substr(${column}, 1, length(${column}) - 4) || CASE WHEN substr(${column}, length(${column}) - 3) = 'AAAA' THEN 'BBBB' ELSE 'AAAA' END`;
 
+/**
+ * Runs `statements` straight on the store at `url` (`sqlite:PATH` or `postgres://…`), behind the
+ * service, as someone holding its credentials would, through a connection of its own.
+ */
+export async function tamperStore(url: string, statements: readonly string[]): Promise<void> {
+  if (url.startsWith("sqlite:")) {
+    const file = new Database(url.slice("sqlite:".length));
+    try {
+      for (const statement of statements) file.exec(statement);
+    } finally {
+      file.close();
+    }
+    return;
+  }
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    for (const statement of statements) await client.query(statement);
+  } finally {
+    await client.end();
+  }
+}
+
 /** A world over a SQLite file, tampered with through a connection of its own. */
 export async function openSqliteWorld(options: WorldOptions = {}): Promise<TamperedWorld> {
   const dir = mkdtempSync(join(tmpdir(), "tenant-mfa-audit-"));
