@@ -1,7 +1,14 @@
 import type { AuditEntry } from "./audit/audit-chain.js";
 import { linkEvent, chainOf } from "./audit/audit-chain.js";
+import { unreadableRecordError } from "./damaged-records.js";
 import { AppError } from "./errors.js";
-import type { Clock, Random, Repositories, Store } from "./ports.js";
+import {
+  UnreadableRecord,
+  type Clock,
+  type Random,
+  type Repositories,
+  type Store,
+} from "./ports.js";
 import type { AuditEvent } from "./records.js";
 
 /** Limits the platform sets on exemptions. */
@@ -68,8 +75,10 @@ export interface Context {
 }
 
 /**
- * Runs `work` in one store transaction. An expected failure passes through; anything else the
- * store throws means it cannot be relied on, reported as `store.unavailable`.
+ * Runs `work` in one store transaction. An expected failure passes through; a record the store
+ * read back as text it never wrote (altered outside the service) is named as such
+ * (`store.record_damaged` for a row: see {@link unreadableRecordError}); anything else the store
+ * throws means it cannot be relied on, reported as `store.unavailable`.
  */
 export async function transact<T>(
   context: Context,
@@ -78,8 +87,7 @@ export async function transact<T>(
   try {
     return await context.store.transaction(work);
   } catch (error) {
-    if (error instanceof AppError) throw error;
-    throw new AppError("store.unavailable", undefined, { cause: describe(error) });
+    throw storeFailure(error);
   }
 }
 
@@ -94,13 +102,20 @@ export async function readStore<T>(
   try {
     return await context.store.read(work);
   } catch (error) {
-    if (error instanceof AppError) throw error;
-    throw new AppError("store.unavailable", undefined, { cause: describe(error) });
+    throw storeFailure(error);
   }
 }
 
-const describe = (error: unknown): string =>
-  error instanceof Error ? error.message : String(error);
+/** What {@link transact} and {@link readStore} report of `error`, thrown by the store or `work`. */
+function storeFailure(error: unknown): AppError {
+  if (error instanceof AppError) return error;
+  // Not an outage: retrying will not help, and the operator must look at the record, not the
+  // network. Answering with "try again" would have clients retry forever.
+  if (error instanceof UnreadableRecord) return unreadableRecordError(error);
+  return new AppError("store.unavailable", undefined, {
+    cause: error instanceof Error ? error.message : String(error),
+  });
+}
 
 /** Appends an audit event to its chain inside the current transaction (DESIGN invariant 4). */
 export function recordAudit(

@@ -90,8 +90,6 @@ export const ERROR_CODES = {
     "A sealed secret could not be opened: its key is not configured, or the stored value was altered.",
   "signing_key.opens":
     "The signing key's private part opens with the configured keys: it is not withdrawn. Rotate (`keys rotate --compromised`) and re-seal (`secrets reseal`) instead.",
-  "signing_key.damaged":
-    "A stored signing key row holds text that is not JSON: it was altered outside the service. Restore it from a backup; `tenant-mfa audit verify` names every damaged row.",
   "secret.reseal_incomplete":
     "Some sealed secrets could not be opened (their key is not configured, or the stored value was altered) and were left unchanged; every other was re-sealed. Keep the key that sealed them until each is replaced.",
   "receipt.tampered":
@@ -139,6 +137,8 @@ export const ERROR_CODES = {
   "webauthn.concurrent_use": "The credential was used concurrently; try again.",
   "webauthn.locked":
     "Too many failed attempts: this credential is locked until an administrator unlocks the principal or resets it.",
+  "store.record_damaged":
+    "A stored row holds text that is not JSON: it was altered outside the service. Retrying will not help: restore it from a backup; `tenant-mfa audit verify` names every damaged row.",
   "store.unavailable": "The service cannot reach its store; no decision can be made now.",
 } as const;
 

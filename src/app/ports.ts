@@ -592,7 +592,9 @@ export type DamagedRow =
  * receipt's decision or input summary, or a JSON column of a row that verification reads (an
  * API key, a tenant, a mandate version, a signing key). Only someone writing to the database
  * outside the service leaves that, so the checks report it as tampering with the record named
- * here (`audit verify`, `GET /v1/decisions/:id`), never as a store that cannot be reached.
+ * here (`audit verify`, `GET /v1/decisions/:id`), and every other read, through `transact` and
+ * `readStore`, as a typed problem naming it (`store.record_damaged` for a row), never as a store
+ * that cannot be reached.
  */
 export class UnreadableRecord extends Error {
   constructor(

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { Command, Option } from "commander";
 import type { AuditVerification, Caller } from "../app/application.js";
+import { describeDamagedRow } from "../app/damaged-records.js";
 import { AppError, InvalidInput } from "../app/errors.js";
 import type { UnopenedSecret } from "../app/secrets/reseal-secrets.js";
 import type { Config } from "../config/config-schema.js";
@@ -685,10 +686,7 @@ export function createProgram(io: CliIo): Command {
  * names, then how many more of each table it counted without naming them.
  */
 function describeDamaged(result: AuditVerification): string[] {
-  const named = (result.damaged ?? []).map((row) => {
-    const version = row.table === "mandate_versions" ? ` version ${String(row.version)}` : "";
-    return `DAMAGED: ${row.table} row ${row.id}${version}: its stored text is not JSON (altered outside the service)`;
-  });
+  const named = (result.damaged ?? []).map((row) => `DAMAGED: ${describeDamagedRow(row)}`);
   const unlisted = Object.entries(result.damagedUnlisted ?? {}).map(
     ([table, count]) =>
       `DAMAGED: ${String(count)} more ${table} row(s), not listed (the first 100 of each table are)`,

@@ -117,7 +117,7 @@ const PROBLEM_DESCRIPTIONS: Readonly<Record<number, string>> = {
   423: "Too many failed attempts locked the authenticator or the principal (`totp.locked`, `webauthn.locked`, `recovery_code.locked`, `authenticator.locked`).",
   428: "`If-Match` is required (`policy.precondition_required`).",
   429: "Too many failed attempts: wait `Retry-After` seconds (`auth.rate_limited`, `authenticator.throttled`).",
-  500: "An internal error (`internal`), or a stored record altered outside the service (`receipt.tampered`, `audit.chain_damaged`): retrying will not help; run `tenant-mfa audit verify`.",
+  500: "An internal error (`internal`), or a stored record altered outside the service (`store.record_damaged`, `receipt.tampered`, `audit.chain_damaged`): retrying will not help; run `tenant-mfa audit verify`.",
   503: "The store cannot be reached (`store.unavailable`): try again after `Retry-After` seconds.",
 };
 

@@ -66,7 +66,6 @@ export const ERROR_STATUSES = {
   "secret.unavailable": 503,
   "secret.reseal_incomplete": 503,
   "signing_key.opens": 409,
-  "signing_key.damaged": 500,
   "receipt.tampered": 500,
   "audit.chain_damaged": 500,
   "recovery_code.not_configured": 503,
@@ -99,6 +98,7 @@ export const ERROR_STATUSES = {
   "webauthn.clone_detected": 422,
   "webauthn.concurrent_use": 409,
   "webauthn.locked": 423,
+  "store.record_damaged": 500,
   "store.unavailable": 503,
 } as const satisfies Record<ErrorCode, number>;
 

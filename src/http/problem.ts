@@ -188,7 +188,7 @@ export function renderProblem(error: unknown, instance: string | undefined): Ren
 const TAMPERING: Readonly<Partial<Record<ProblemCode, string>>> = {
   "receipt.tampered": "a stored decision receipt contradicts its audit event",
   "audit.chain_damaged": "a stored audit event cannot be read: its chain was altered",
-  "signing_key.damaged": "a stored signing key cannot be read: its row was altered",
+  "store.record_damaged": "a stored row cannot be read: it was altered outside the service",
 };
 
 /**

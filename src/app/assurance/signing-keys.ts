@@ -1,4 +1,5 @@
 import { recordAudit, readStore, transact, type Context } from "../context.js";
+import { readNamingDamagedRows } from "../damaged-records.js";
 import { AppError } from "../errors.js";
 import type { Repositories, SecretSealer } from "../ports.js";
 import type { SigningKeyRecord } from "../records.js";
@@ -206,11 +207,28 @@ export type SigningKeys = ReturnType<typeof signingKeys>;
 
 /**
  * Every signing key's public part the store keeps, removed ones included: what opens a token or
- * checkpoint signed long ago. Needs no sealing key.
+ * checkpoint signed long ago. Needs no sealing key. A row whose stored text is not JSON answers
+ * `store.record_damaged`, naming every such row: a set read in part could call a genuine
+ * signature forged.
  */
 export async function everyPublicSigningKey(
   context: Context,
 ): Promise<readonly PublicSigningKey[]> {
-  const keys = await readStore(context, (r) => r.signingKeys.list());
+  const keys = await readStore(context, (r) => readEverySigningKey(r));
   return keys.map(({ kid, alg, publicJwk }) => ({ kid, alg, publicJwk }));
 }
+
+/**
+ * Every stored signing key, removed ones too, read whole: a row whose stored text is not JSON
+ * (altered outside the service) answers `store.record_damaged`, naming every such row, as
+ * `audit verify` does; `refused` says what is not done until each is restored.
+ */
+export const readEverySigningKey = (
+  r: Repositories,
+  refused?: string,
+): Promise<readonly SigningKeyRecord[]> =>
+  readNamingDamagedRows(
+    () => r.signingKeys.list(),
+    () => r.signingKeys.listUnreadable(),
+    refused,
+  );

@@ -1,8 +1,8 @@
 import { recordAudit, readStore, transact, type Context } from "../context.js";
 import { AppError } from "../errors.js";
-import { UnreadableRecord, type Repositories, type SecretSealer } from "../ports.js";
+import type { Repositories, SecretSealer } from "../ports.js";
 import type { SigningKeyRecord } from "../records.js";
-import { privateKeyContext } from "./signing-keys.js";
+import { privateKeyContext, readEverySigningKey } from "./signing-keys.js";
 
 /** A signing key whose private part no key at hand opens. */
 export interface UnopenableSigningKey {
@@ -43,30 +43,12 @@ function describe(key: SigningKeyRecord, at: string): UnopenableSigningKey {
 
 /**
  * Every stored signing key, as {@link SigningKeyStore.list} reads them; a row whose stored text
- * is not JSON (altered outside the service) answers `signing_key.damaged`, naming each such row
+ * is not JSON (altered outside the service) answers `store.record_damaged`, naming each such row
  * as `audit verify` does: no key is listed or withdrawn from a set that cannot be read whole,
  * and "cannot reach the store" would send the operator to look in the wrong place.
  */
-async function readSigningKeys(r: Repositories): Promise<readonly SigningKeyRecord[]> {
-  try {
-    return await r.signingKeys.list();
-  } catch (error) {
-    if (!(error instanceof UnreadableRecord) || error.record.kind !== "row") throw error;
-    const kids = (await r.signingKeys.listUnreadable()).map((row) => row.id);
-    if (kids.length === 0) kids.push(error.record.id);
-    const rows = kids
-      .map(
-        (kid) =>
-          `signing_keys row ${kid}: its stored text is not JSON (altered outside the service)`,
-      )
-      .join("; ");
-    throw new AppError(
-      "signing_key.damaged",
-      `DAMAGED: ${rows}. No signing key is listed or withdrawn until each damaged row is restored from a backup; \`tenant-mfa audit verify\` names every damaged row.`,
-      { kids },
-    );
-  }
-}
+const readSigningKeys = (r: Repositories): Promise<readonly SigningKeyRecord[]> =>
+  readEverySigningKey(r, "No signing key is listed or withdrawn");
 
 /**
  * Every stored signing key, removed ones too, whose private part `secrets` does not open (its

@@ -2,6 +2,7 @@ import { toCanonicalTime } from "../../core/time.js";
 import { authorize } from "../access/permissions.js";
 import type { Application, AuditVerification } from "../application.js";
 import { transact, type Context } from "../context.js";
+import { chainDamagedError } from "../damaged-records.js";
 import { AppError, InvalidInput } from "../errors.js";
 import { pageLimit, requireTenant } from "../tenants/tenants.js";
 import {
@@ -307,11 +308,7 @@ export async function readChain(
     return await r.audit.read(chain, options);
   } catch (error) {
     if (!(error instanceof UnreadableRecord) || error.record.kind !== "audit_event") throw error;
-    throw new AppError(
-      "audit.chain_damaged",
-      `Event ${String(error.record.seq)} of ${error.record.chain} cannot be read (its stored text is not JSON): the chain was altered outside the service. Run \`tenant-mfa audit verify\`.`,
-      { chain: error.record.chain, seq: error.record.seq },
-    );
+    throw chainDamagedError(error.record.chain, error.record.seq);
   }
 }
 

@@ -1,4 +1,4 @@
-import { privateKeyContext } from "../assurance/signing-keys.js";
+import { privateKeyContext, readEverySigningKey } from "../assurance/signing-keys.js";
 import { totpSecretContext } from "../authenticators/authenticators.js";
 import { recordAudit, transact, type Context } from "../context.js";
 import { clientSecretContext, codeVerifierContext } from "../federation/endpoints.js";
@@ -208,11 +208,13 @@ async function resealTotp(r: Repositories, tenant: string, reseal: Reseal): Prom
 
 /**
  * Every stored key, removed ones too: none is left sealed under a key that is to go. A withdrawn
- * key holds nothing sealed.
+ * key holds nothing sealed. A row whose stored text is not JSON answers `store.record_damaged`,
+ * naming every such row, and none is re-sealed.
  */
 async function resealSigningKeys(r: Repositories, reseal: Reseal): Promise<number> {
   let done = 0;
-  for (const { kid, sealedPrivateJwk } of await r.signingKeys.list()) {
+  const keys = await readEverySigningKey(r, "No signing key is re-sealed");
+  for (const { kid, sealedPrivateJwk } of keys) {
     if (sealedPrivateJwk === undefined) continue;
     const sealed = reseal(sealedPrivateJwk, privateKeyContext(kid), {
       kind: "signing_key",

@@ -1,0 +1,163 @@
+// Threat: a row of the store altered outside the service, its JSON text no longer JSON: a
+// tenant, the caller's own API key, a mandate, a signing key. Requests that read it answered
+// `503 store.unavailable` with a `Retry-After`, which has clients retry forever and sends the
+// operator to the network instead of to one altered row. They answer `500 store.record_damaged`
+// (no `Retry-After`: retrying will not help), naming the row in `detail` and `details.damaged`
+// as `audit verify` names it, logged as tampering; and a decision that meets such a row is never
+// given (DESIGN invariant 1: fail closed). On SQLite and on PostgreSQL.
+import type { LightMyRequestResponse } from "fastify";
+import { afterEach, expect, it } from "vitest";
+import type { Caller } from "../app/application.js";
+import type { DamagedRow } from "../app/ports.js";
+import { describeOnEachStore } from "../app/test-support/each-store.js";
+import { tamperStore } from "../app/test-support/tampered-world.js";
+import { openStore } from "../storage/open-store.js";
+import { capturedLog } from "./test-support/captured-log.js";
+import { openTestServer, type TestServer } from "./test-support/open-test-server.js";
+
+/** What every answer to a request that met `row` must be. */
+function expectDamaged(response: LightMyRequestResponse, row: DamagedRow, name: string): void {
+  expect(response.statusCode, response.body).toBe(500);
+  expect(response.headers["content-type"]).toMatch(/^application\/problem\+json/);
+  expect(response.headers["retry-after"]).toBeUndefined();
+  expect(response.json()).toEqual({
+    type: "urn:tenant-mfa:problem:store.record_damaged",
+    title: expect.any(String),
+    status: 500,
+    detail: `DAMAGED: ${name}: its stored text is not JSON (altered outside the service). Whatever reads it is refused until each damaged row is restored from a backup; \`tenant-mfa audit verify\` names every damaged row.`,
+    code: "store.record_damaged",
+    instance: expect.any(String),
+    details: { damaged: [row] },
+  });
+}
+
+const damagedRowTests = (open: () => Promise<string>) => {
+  let t: TestServer | undefined;
+  let url: string;
+  let admin: Caller;
+  const { logger, lines } = capturedLog();
+  const server = (): TestServer => {
+    if (t === undefined) throw new Error("not set up");
+    return t;
+  };
+
+  const setUp = async () => {
+    url = await open();
+    t = await openTestServer({ store: await openStore(url), logger });
+    admin = await t.app.authenticate(t.adminKey);
+    await t.app.tenants.create(admin, { id: "acme", name: "Acme" });
+    await t.app.principals.upsert(admin, "acme", "alice", { population: "direct" });
+  };
+  afterEach(async () => {
+    await t?.close();
+    t = undefined;
+  });
+
+  /** A `platform_service` key of acme: its id and secret. */
+  const serviceKey = async () => {
+    const created = await server().call("POST", "/v1/api-keys", {
+      key: server().adminKey,
+      body: { name: "backend", roles: ["platform_service"], tenants: ["acme"] },
+    });
+    const { key, secret } = created.json<{ key: { id: string }; secret: string }>();
+    return { id: key.id, secret };
+  };
+  const decide = (key: string) => {
+    const at = (seconds: number) => new Date(server().clock.now().getTime() - seconds * 1000);
+    return server().call("POST", "/v1/tenants/acme/decisions", {
+      key,
+      body: {
+        principal: { id: "alice" },
+        evidence: {
+          events: [
+            { method: "password", source: "platform", at: at(60).toISOString() },
+            { method: "totp", source: "platform", at: at(30).toISOString() },
+          ],
+        },
+      },
+    });
+  };
+  const receipts = async () =>
+    (await server().store.read((r) => r.receipts.countByTenant())).get("acme") ?? 0;
+
+  it("answers tenant routes that read a tenant row that is not JSON, naming it, logged as tampering", async () => {
+    await setUp();
+    await tamperStore(url, ["UPDATE tenants SET return_urls = 'not json' WHERE id = 'acme'"]);
+    const before = lines.length;
+    for (const path of ["/v1/tenants/acme", "/v1/tenants/acme/principals"]) {
+      const response = await server().call("GET", path, { key: server().adminKey });
+      expectDamaged(response, { table: "tenants", id: "acme" }, "tenants row acme");
+    }
+    const logged = lines.slice(before).map((line) => JSON.parse(line) as { level: number });
+    expect(logged).toContainEqual(
+      expect.objectContaining({ level: 50, code: "store.record_damaged" }),
+    );
+  });
+
+  it("refuses a caller whose API key row is not JSON, naming the row, and gives no decision", async () => {
+    await setUp();
+    const { id, secret } = await serviceKey();
+    await tamperStore(url, [`UPDATE api_keys SET roles = 'not json' WHERE id = '${id}'`]);
+    const refused = await decide(secret);
+    expectDamaged(refused, { table: "api_keys", id }, `api_keys row ${id}`);
+    expect(refused.body).not.toContain("allow");
+    expect(await receipts()).toBe(0);
+  });
+
+  it("gives no decision when a mandate row is not JSON, where the sign-in was allowed before (fail closed)", async () => {
+    await setUp();
+    await server().app.mandates.create(admin, {
+      id: "uplift",
+      mandate: { scope: { tenants: "all" }, require: { minAal: 2 }, exemptible: true },
+      rationale: "threat",
+    });
+    const { secret } = await serviceKey();
+    const allowed = await decide(secret);
+    expect([allowed.statusCode, allowed.json<{ outcome: string }>().outcome]).toEqual([
+      201,
+      "allow",
+    ]);
+    await tamperStore(url, ["UPDATE mandate_versions SET mandate = '{' WHERE id = 'uplift'"]);
+    // Past the second for which the rules read before may serve.
+    server().clock.advance(2);
+    const refused = await decide(secret);
+    expectDamaged(
+      refused,
+      { table: "mandate_versions", id: "uplift", version: 1 },
+      "mandate_versions row uplift version 1",
+    );
+    expect(refused.body).not.toContain("allow");
+    expect(await receipts()).toBe(1);
+  });
+
+  it("answers a checkpoint and the JWK Set that read a signing key row that is not JSON, naming it", async () => {
+    await setUp();
+    const [first] = (await server().app.assurance.jwks()).keys;
+    const removed = first?.kid ?? "";
+    // Rotated as compromised, the first key leaves the JWK Set; it is kept for its checkpoints.
+    const { kid: signing } = await server().app.assurance.rotateSigningKey(admin, {
+      compromised: true,
+    });
+    const damage = (kid: string) =>
+      tamperStore(url, [`UPDATE signing_keys SET public_jwk = 'not json' WHERE kid = '${kid}'`]);
+    await damage(removed);
+    // The JWK Set reads the published keys only; a checkpoint reads every key ever made.
+    expect((await server().call("GET", "/.well-known/jwks.json")).statusCode).toBe(200);
+    const checkpoint = await server().call("GET", "/v1/audit/checkpoint?tenant=acme", {
+      key: server().adminKey,
+    });
+    expectDamaged(
+      checkpoint,
+      { table: "signing_keys", id: removed },
+      `signing_keys row ${removed}`,
+    );
+    await damage(signing);
+    expectDamaged(
+      await server().call("GET", "/.well-known/jwks.json"),
+      { table: "signing_keys", id: signing },
+      `signing_keys row ${signing}`,
+    );
+  });
+};
+
+describeOnEachStore("a damaged row met by a request", damagedRowTests);
