@@ -2,6 +2,9 @@
 // differently from checking them on the event loop: a refusal lost or changed in the crossing,
 // a thread that fails open, or a check whose input is not what the caller gave. Each case is
 // checked both ways, on the same input, with the software authenticator.
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import type {
   AuthenticationVerification,
@@ -13,6 +16,7 @@ import {
   defaultVerificationThreads,
   startVerificationThreads,
 } from "./index.js";
+import { VerificationThreadFailed } from "./verification-threads.js";
 import { SoftAuthenticator, type Knobs } from "./test-support/soft-authenticator.js";
 
 const onLoop = createWebAuthnProtocol();
@@ -203,4 +207,102 @@ describe("assertions checked on worker threads", () => {
       0, 1, 2, 4, 4,
     ]);
   });
+});
+
+// The plumbing, with a stand-in thread whose answers the challenge chooses.
+describe("the verification threads' plumbing", () => {
+  const threadModule = new URL("./test-support/stand-in-verification-thread.ts", import.meta.url);
+  const check = (
+    pool: ReturnType<typeof startVerificationThreads>,
+    what: string,
+  ): Promise<AuthenticationVerification> =>
+    pool.verifyAuthentication({
+      response: {},
+      challenge: what,
+      rp,
+      userVerification: "required",
+      credential: {
+        credentialId: "AAAA",
+        publicKey: "AAAA",
+        signCount: 0,
+        backupEligible: false,
+        transports: [],
+      },
+    });
+  const threadOf = (answer: AuthenticationVerification) => (answer.ok ? "" : answer.detail);
+
+  it("spreads the checks of one turn over the threads, each owing about as many", async () => {
+    const pool = startVerificationThreads({ threads: 2, threadModule });
+    try {
+      const answers = await Promise.all(Array.from({ length: 20 }, () => check(pool, "wait:50")));
+      const perThread = new Map<string, number>();
+      for (const answer of answers) {
+        perThread.set(threadOf(answer), (perThread.get(threadOf(answer)) ?? 0) + 1);
+      }
+      expect([...perThread.values()]).toEqual([10, 10]);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it("rejects the checks a stopped thread owes, and answers the next check on a new thread", async () => {
+    const pool = startVerificationThreads({ threads: 1, threadModule });
+    try {
+      const before = threadOf(await check(pool, "first"));
+      const owed = [check(pool, "wait:1000"), check(pool, "exit")];
+      for (const settled of await Promise.allSettled(owed)) {
+        expect(settled).toMatchObject({ status: "rejected" });
+        if (settled.status === "rejected") {
+          expect(settled.reason).toBeInstanceOf(VerificationThreadFailed);
+          expect(String(settled.reason)).toContain("exit code 3");
+        }
+      }
+      const after = threadOf(await check(pool, "again"));
+      expect(after).toMatch(/^thread \d+$/);
+      expect(after).not.toBe(before);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it("fails only the check whose verifier threw, without its message", async () => {
+    const pool = startVerificationThreads({ threads: 1, threadModule });
+    try {
+      const [threw, answered] = await Promise.allSettled([check(pool, "throw"), check(pool, "ok")]);
+      expect(threw).toMatchObject({ status: "rejected" });
+      if (threw.status === "rejected") {
+        expect(threw.reason).toBeInstanceOf(VerificationThreadFailed);
+        expect(String(threw.reason)).toBe(
+          "VerificationThreadFailed: A WebAuthn verification thread failed: the verifier threw TypeError",
+        );
+      }
+      expect(answered).toMatchObject({ status: "fulfilled", value: { ok: false } });
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it("rejects a check still waiting for its turn when the threads close", async () => {
+    const pool = startVerificationThreads({ threads: 1, threadModule });
+    const waiting = check(pool, "ok");
+    await pool.close();
+    await expect(waiting).rejects.toBeInstanceOf(VerificationThreadFailed);
+  });
+
+  it("never keeps the process alive once its checks are answered", async () => {
+    // A process that verifies once and never closes its threads must end by itself.
+    const source = fileURLToPath(new URL("./verification-threads.ts", import.meta.url));
+    const script = `
+      import { startVerificationThreads } from ${JSON.stringify(source)};
+      const pool = startVerificationThreads({ threads: 2, threadModule: new URL(${JSON.stringify(threadModule.href)}) });
+      const answer = await pool.verifyAuthentication({ response: {}, challenge: "ok", rp: {}, userVerification: "required", credential: {} });
+      console.log(answer.code);
+    `;
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ["--import", "tsx", "--input-type=module", "-e", script],
+      { timeout: 20_000 },
+    );
+    expect(stdout.trim()).toBe("webauthn.malformed_response");
+  }, 30_000);
 });

@@ -1,35 +1,20 @@
+import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
-import { fileURLToPath } from "node:url";
-import { Piscina } from "piscina";
+import { pathToFileURL } from "node:url";
+import { Worker } from "node:worker_threads";
 import type {
   AuthenticationVerification,
   WebAuthnProtocol,
 } from "../../app/authenticators/webauthn-protocol.js";
-import type { verifyAuthentication } from "./verify-authentication.js";
-
-type CheckInput = Parameters<typeof verifyAuthentication>[0];
+import type { Answer, Check } from "./verification-thread.js";
 
 /** Assertion checks running on worker threads, and how to stop them. */
 export interface VerificationThreads {
   /** `verifyAuthentication`, run on one of the threads. */
   readonly verifyAuthentication: WebAuthnProtocol["verifyAuthentication"];
-  /** Stops the threads; a check still queued or under way rejects. */
+  /** Stops the threads; a check still under way, or sent later, rejects. */
   close(): Promise<void>;
 }
-
-// This module runs from its compiled JavaScript in production and from its TypeScript source
-// under the tests and `tsx`. A worker thread does not inherit the parent's module hooks, so a
-// thread started from the source loads tsx (a development dependency, present wherever the
-// source runs) before it imports the verifier.
-const fromSource = import.meta.url.endsWith(".ts");
-const verifierFile = fileURLToPath(
-  new URL(`./verify-authentication.${fromSource ? "ts" : "js"}`, import.meta.url),
-);
-
-// Checks one thread runs at once. A check awaits WebCrypto twice (the key's import, the
-// signature), part of which runs on libuv's pool: with one at a time the thread would wait idle
-// meanwhile.
-const CHECKS_PER_THREAD = 4;
 
 /**
  * One thread per core but the event loop's, at most 4; none on a single core, where a thread
@@ -37,6 +22,104 @@ const CHECKS_PER_THREAD = 4;
  */
 export function defaultVerificationThreads(cores = availableParallelism()): number {
   return Math.min(4, Math.max(0, cores - 1));
+}
+
+/** Why a check that was sent to a thread has no answer. */
+export class VerificationThreadFailed extends Error {
+  constructor(reason: string) {
+    super(`A WebAuthn verification thread failed: ${reason}`);
+    this.name = "VerificationThreadFailed";
+  }
+}
+
+// This module runs from its compiled JavaScript in production and from its TypeScript source
+// under the tests and `tsx`. A worker thread does not inherit the parent's module hooks (nor, on
+// Node 20, take tsx's through `--import`): from the source, the thread's entry is a line of
+// script that registers tsx (a development dependency, present wherever the source runs) and
+// then imports the thread's module.
+const fromSource = import.meta.url.endsWith(".ts");
+const THREAD_MODULE = new URL(`./verification-thread.${fromSource ? "ts" : "js"}`, import.meta.url);
+
+function startThread(threadModule: URL): Worker {
+  if (!fromSource) return new Worker(threadModule);
+  // The ESM build of tsx's API, beside the CommonJS one that `require.resolve` finds.
+  const tsx = pathToFileURL(
+    createRequire(import.meta.url)
+      .resolve("tsx/esm/api")
+      .replace(/\.cjs$/, ".mjs"),
+  ).href;
+  const entry = `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(threadModule.href)}); })`;
+  return new Worker(entry, { eval: true });
+}
+
+type Pending = {
+  readonly resolve: (answer: AuthenticationVerification) => void;
+  readonly reject: (error: Error) => void;
+};
+
+/** One worker thread and the checks it owes answers to. */
+class Thread {
+  readonly #pending = new Map<number, Pending>();
+  readonly #worker: Worker;
+  #failed: Error | undefined;
+
+  constructor(threadModule: URL, onExit: (thread: Thread) => void) {
+    this.#worker = startThread(threadModule);
+    this.#worker.unref();
+    this.#worker.on("message", (answers: readonly Answer[]) => {
+      for (const answer of answers) {
+        const pending = this.#pending.get(answer[0]);
+        if (pending === undefined) continue;
+        this.#pending.delete(answer[0]);
+        if (answer[1] === undefined) {
+          pending.reject(new VerificationThreadFailed(`the verifier threw ${answer[2].failed}`));
+        } else {
+          pending.resolve(answer[1]);
+        }
+      }
+      // An idle thread never keeps the process alive; one owing answers does.
+      if (this.#pending.size === 0) this.#worker.unref();
+    });
+    this.#worker.on("error", (error) => {
+      this.#failed = new VerificationThreadFailed(error.name);
+    });
+    this.#worker.on("exit", (code) => {
+      this.#fail(this.#failed ?? new VerificationThreadFailed(`it stopped (exit code ${code})`));
+      onExit(this);
+    });
+  }
+
+  /** Checks owed. */
+  get load(): number {
+    return this.#pending.size;
+  }
+
+  /** Sends `checks` in one message; each settles through `pending` when its answer comes. */
+  send(checks: readonly (readonly [Check, Pending])[]): void {
+    try {
+      this.#worker.postMessage(checks.map(([check]) => check));
+    } catch (error) {
+      // A value that cannot be cloned: sent one by one, only that check fails.
+      if (checks.length > 1) {
+        for (const one of checks) this.send([one]);
+        return;
+      }
+      checks[0]?.[1].reject(error instanceof Error ? error : new Error(String(error)));
+      return;
+    }
+    for (const [[id], pending] of checks) this.#pending.set(id, pending);
+    this.#worker.ref();
+  }
+
+  #fail(error: Error): void {
+    for (const pending of this.#pending.values()) pending.reject(error);
+    this.#pending.clear();
+  }
+
+  async stop(): Promise<void> {
+    this.#failed = new VerificationThreadFailed("the threads were closed");
+    await this.#worker.terminate();
+  }
 }
 
 /**
@@ -47,49 +130,86 @@ export function defaultVerificationThreads(cores = availableParallelism()): numb
  * the work), about 300–400 µs on these machines, as long as the rest of a sign-in's work
  * together. On the event loop it holds back every other request for that long; on a thread it
  * runs beside them, on another core. The threads run the same `verifyAuthentication` on the same
- * input, so every check and every refusal is the same; only the input and the result cross
- * between threads, as plain data (a structured clone, cheaper than the check: about 50 µs of the
- * event loop's time per check against 400). A thread that fails (it should not: the verifier
- * returns every refusal as a value) rejects its check, which the use case answers as any
- * failure of its verifier: no sign-in.
+ * input, so every check and every refusal is the same; only the input and the answer cross
+ * between threads, as plain data (a structured clone).
  *
- * A thread starts at the first check that needs it (about 0.1 s) and then stays; a command that
- * never verifies starts none. Idle threads never keep the process alive.
+ * Handing checks over costs the event loop little because the checks of one turn go to a thread
+ * in one message, and its answers of one turn come back in one: about 1.5 µs a check here,
+ * against 11 µs for a message each and 20 µs through Piscina, which sends one per task (measured
+ * with an echo at 64 in flight). Each check goes to the thread that owes the fewest answers.
+ *
+ * A thread that fails or stops rejects the checks it owes (the use case answers that as any
+ * failure of its verifier: no sign-in) and is replaced at the next check. A thread starts at the
+ * first check that needs it (about 0.1 s) and then stays; a command that never verifies starts
+ * none. Threads owing nothing never keep the process alive.
  */
 export function startVerificationThreads(options: {
   readonly threads: number;
+  /** The threads' module: `verification-thread` unless a test gives a stand-in. */
+  readonly threadModule?: URL;
 }): VerificationThreads {
-  const { threads } = options;
-  if (!Number.isSafeInteger(threads) || threads < 1) {
-    throw new RangeError(`threads must be a positive integer, not ${String(threads)}`);
+  const { threads: size, threadModule = THREAD_MODULE } = options;
+  if (!Number.isSafeInteger(size) || size < 1) {
+    throw new RangeError(`threads must be a positive integer, not ${String(size)}`);
   }
-  const pool = new Piscina<CheckInput, AuthenticationVerification>({
-    filename: verifierFile,
-    name: "verifyAuthentication",
-    minThreads: 0,
-    maxThreads: threads,
-    concurrentTasksPerWorker: CHECKS_PER_THREAD,
-    idleTimeout: Infinity,
-    ...(fromSource ? { execArgv: ["--import", "tsx"] } : {}),
-  });
+  const threads = new Set<Thread>();
+  let queued: [Check, Pending][] = [];
+  let next = 0;
   let closed = false;
+
+  // The thread owing the fewest answers, counting those about to be sent; a new one while
+  // there is room and every thread owes some.
+  const leastLoaded = (load: (thread: Thread) => number): Thread => {
+    let chosen: Thread | undefined;
+    for (const thread of threads) {
+      if (chosen === undefined || load(thread) < load(chosen)) chosen = thread;
+    }
+    if (chosen !== undefined && (load(chosen) === 0 || threads.size >= size)) return chosen;
+    const started = new Thread(threadModule, (gone) => threads.delete(gone));
+    threads.add(started);
+    return started;
+  };
+
+  const flush = () => {
+    const checks = queued;
+    queued = [];
+    const batches = new Map<Thread, [Check, Pending][]>();
+    const load = (thread: Thread) => thread.load + (batches.get(thread)?.length ?? 0);
+    for (const check of checks) {
+      const thread = leastLoaded(load);
+      const batch = batches.get(thread);
+      if (batch === undefined) batches.set(thread, [check]);
+      else batch.push(check);
+    }
+    for (const [thread, batch] of batches) thread.send(batch);
+  };
+
   return {
-    verifyAuthentication: async ({ response, challenge, rp, userVerification, credential }) => {
-      // Piscina would start a thread again for a check sent after its close.
-      if (closed) throw new Error("The WebAuthn verification threads are closed.");
+    verifyAuthentication: ({ response, challenge, rp, userVerification, credential }) => {
+      if (closed) {
+        return Promise.reject(new VerificationThreadFailed("the threads were closed"));
+      }
       // What the check reads, and nothing else of the caller's records.
       const { credentialId, publicKey, signCount, backupEligible, transports } = credential;
-      return pool.run({
+      const input = {
         response,
         challenge,
         rp,
         userVerification,
         credential: { credentialId, publicKey, signCount, backupEligible, transports },
+      };
+      return new Promise<AuthenticationVerification>((resolve, reject) => {
+        if (queued.length === 0) setImmediate(flush);
+        queued.push([[next++, input], { resolve, reject }]);
       });
     },
     close: async () => {
       closed = true;
-      await pool.close({ force: true });
+      for (const [, pending] of queued) {
+        pending.reject(new VerificationThreadFailed("the threads were closed"));
+      }
+      queued = [];
+      await Promise.all([...threads].map((thread) => thread.stop()));
     },
   };
 }

@@ -1,0 +1,31 @@
+// A stand-in for `verification-thread.ts`, speaking its protocol, for tests of the threads'
+// plumbing: a check's challenge says what to do. `exit` ends the thread (as a crash would),
+// `throw` answers as a verifier that threw, `wait:N` answers after N ms; anything else is
+// refused at once with a detail naming the thread, so that a test sees which thread answered.
+import { parentPort, threadId } from "node:worker_threads";
+import type { Answer, Check } from "../verification-thread.js";
+
+const port = parentPort;
+if (port === null) throw new Error("runs only as a worker thread");
+
+port.on("message", (checks: readonly Check[]) => {
+  const answers: Answer[] = [];
+  for (const [id, { challenge }] of checks) {
+    if (challenge === "exit") process.exit(3);
+    const answer: Answer =
+      challenge === "throw"
+        ? [id, undefined, { failed: "TypeError" }]
+        : [
+            id,
+            {
+              ok: false,
+              code: "webauthn.malformed_response",
+              detail: `thread ${String(threadId)}`,
+            },
+          ];
+    const wait = /^wait:(\d+)$/.exec(challenge)?.[1];
+    if (wait === undefined) answers.push(answer);
+    else setTimeout(() => { port.postMessage([answer]); }, Number(wait));
+  }
+  if (answers.length > 0) port.postMessage(answers);
+});
