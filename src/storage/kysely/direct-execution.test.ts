@@ -2,6 +2,9 @@
 // connection hand-off, must not let a read see another transaction's uncommitted rows, hide a
 // failing statement, or let a transaction that has ended run anything.
 import type { Kysely } from "kysely";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Store } from "../../app/ports.js";
 import { tenantRecord } from "../contract/fixtures.js";
@@ -84,6 +87,85 @@ describe("direct execution on SQLite", () => {
     );
     await expect(outcome).rejects.toThrow(/UNIQUE constraint failed/);
     expect((await tenantIds(db, "acme")).rows).toEqual([]);
+  });
+});
+
+describe("direct execution on a SQLite file, with its read connection", () => {
+  let folder: string;
+  let db: Kysely<Database>;
+  beforeEach(async () => {
+    folder = mkdtempSync(join(tmpdir(), "tenant-mfa-direct-"));
+    db = createSqliteKysely(join(folder, "store.db"));
+    await migrateToLatest(db);
+  });
+  afterEach(async () => {
+    await db.destroy();
+    rmSync(folder, { recursive: true, force: true });
+  });
+
+  it("reads committed rows only, at once, while a transaction holds the connection", async () => {
+    await insertTenant(db, "before");
+    const held = signal();
+    const inserted = signal();
+    const transaction = db.transaction().execute((trx) =>
+      withDirectExecution(trx, async () => {
+        await insertTenant(trx, "acme");
+        inserted.fire();
+        await held.fired;
+      }),
+    );
+    await inserted.fired;
+    // Not a write, nor a read through Kysely: those wait their turn.
+    expect(directExecution(db)).toBeUndefined();
+    expect(directExecution(db, true)).toBeDefined();
+    // Answered while the transaction is still open: it did not wait for it.
+    const settled = await Promise.race([
+      Promise.all([tenantIds(db, "acme"), tenantIds(db, "before")]),
+      held.fired.then(() => "waited" as const),
+    ]);
+    expect(settled).toEqual([{ rows: [] }, { rows: [{ id: "before" }] }]);
+    held.fire();
+    await transaction;
+    expect((await tenantIds(db, "acme")).rows).toEqual([{ id: "acme" }]);
+  });
+
+  it("never lets such a read see a row that the transaction then rolls back", async () => {
+    const held = signal();
+    const inserted = signal();
+    const failing = db.transaction().execute((trx) =>
+      withDirectExecution(trx, async () => {
+        await insertTenant(trx, "acme");
+        inserted.fire();
+        await held.fired;
+        throw new Error("rolled back on purpose");
+      }),
+    );
+    await inserted.fired;
+    const read = tenantIds(db, "acme");
+    held.fire();
+    await expect(failing).rejects.toThrow("rolled back on purpose");
+    expect((await read).rows).toEqual([]);
+    expect((await tenantIds(db, "acme")).rows).toEqual([]);
+  });
+
+  it("writes outside a transaction still wait for the one that holds the connection", async () => {
+    const held = signal();
+    const begun = signal();
+    const transaction = db.transaction().execute(async () => {
+      begun.fire();
+      await held.fired;
+    });
+    await begun.fired;
+    let written = false;
+    const write = insertTenant(db, "acme").then(() => {
+      written = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(written).toBe(false);
+    held.fire();
+    await transaction;
+    await write;
+    expect((await tenantIds(db, "acme")).rows).toEqual([{ id: "acme" }]);
   });
 });
 

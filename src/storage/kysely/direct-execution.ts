@@ -9,6 +9,12 @@ export interface DirectDialect {
   readonly execute: DirectExecution;
   /** Whether no query or transaction holds the connection at this moment. */
   connectionIdle(): boolean;
+  /**
+   * Runs a read on a second connection to the same database, which sees only committed rows:
+   * a read outside any transaction then need not wait for the one that holds the main
+   * connection. None for a database that a second connection cannot share (in memory).
+   */
+  readonly read?: DirectExecution;
 }
 
 /** Dialects that allow it, by their adapter (a transaction shares its database's). */
@@ -22,9 +28,11 @@ const open = new WeakMap<Kysely<Database>, DirectExecution>();
  * Kysely hands the connection over for each query through several promises, a cost comparable
  * to SQLite running a lookup. A transaction's queries run directly while it is under way; a
  * query outside any transaction only while the connection is idle (run at once and
- * synchronously, nothing can begin meanwhile), and otherwise waits its turn through Kysely: a
- * transaction holding the connection may have written rows that it has not committed, which
- * a direct read on the same connection would see.
+ * synchronously, nothing can begin meanwhile). Otherwise a transaction holding the connection
+ * may have written rows that it has not committed, which a direct read on the same connection
+ * would see: a read then runs on the dialect's read connection, which sees committed rows only,
+ * and anything else (or a read where there is no such connection) waits its turn through
+ * Kysely.
  */
 export function allowDirectExecution(db: Kysely<Database>, dialect: DirectDialect): void {
   allowed.set(db.getExecutor().adapter, dialect);
@@ -49,10 +57,15 @@ export async function withDirectExecution<T>(
   }
 }
 
-/** How to run a query of `db` directly now, if it may be. */
-export function directExecution(db: Kysely<Database>): DirectExecution | undefined {
+/**
+ * How to run a query of `db` directly now, if it may be: one that only `reads` may, outside a
+ * transaction, run on the dialect's read connection while a transaction holds the main one.
+ */
+export function directExecution(db: Kysely<Database>, reads = false): DirectExecution | undefined {
   const inTransaction = open.get(db);
   if (inTransaction !== undefined || db.isTransaction) return inTransaction;
   const dialect = allowed.get(db.getExecutor().adapter);
-  return dialect?.connectionIdle() === true ? dialect.execute : undefined;
+  if (dialect === undefined) return undefined;
+  if (dialect.connectionIdle()) return dialect.execute;
+  return reads ? dialect.read : undefined;
 }

@@ -40,7 +40,7 @@ export function queryTemplate<Row, Args extends readonly unknown[]>(
     const parameters = slots.map((slot, index) =>
       slot < 0 ? query.parameters[index] : args[slot],
     );
-    const direct = directExecution(db);
+    const direct = directExecution(db, query.query.kind === "SelectQueryNode");
     if (direct === undefined) return db.executeQuery<Row>({ ...query, parameters });
     // The executor's throw (a failing statement) rejects, as it does through Kysely.
     return new Promise((resolve) => {

@@ -1,7 +1,7 @@
 import { closeSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import Sqlite from "better-sqlite3";
-import { Kysely, SqliteDialect } from "kysely";
+import { Kysely, SqliteDialect, type SqliteDatabase } from "kysely";
 import type { Database } from "../kysely/database.js";
 import { allowDirectExecution } from "../kysely/direct-execution.js";
 import { ImmediateSqliteDialect } from "./immediate-sqlite-dialect.js";
@@ -12,13 +12,16 @@ export const IN_MEMORY = ":memory:";
 /** How long a writer waits for another process's write lock before SQLITE_BUSY. */
 const BUSY_TIMEOUT_MS = 5000;
 
-/** The page cache of the one connection, KiB. */
+/** The page cache of the main connection, KiB. */
 const CACHE_KIB = 64 * 1024;
+
+/** The page cache of the read connection, KiB: its reads are the hot path's few lookups. */
+const READER_CACHE_KIB = 16 * 1024;
 
 /**
  * Opens the database file, creating it and its folder for their owner only when missing.
- * Kysely's SQLite driver keeps this one connection behind a mutex, so every transaction of the
- * process runs after the previous one.
+ * Kysely's SQLite driver keeps the main connection behind a mutex, so every transaction of the
+ * process runs after the previous one; a file also gets a read connection (`openReader`).
  */
 export function createSqliteKysely(path: string): Kysely<Database> {
   if (path !== IN_MEMORY) createPrivateFile(path);
@@ -44,20 +47,57 @@ export function createSqliteKysely(path: string): Kysely<Database> {
     database.close();
     throw error;
   }
-  const statements = cacheStatements(database);
+  const reader = path === IN_MEMORY ? undefined : openReader(path, database);
+  const written = cacheStatements(database);
+  // Kysely closes the database it was given when it is destroyed: the reader goes with it.
+  const statements: SqliteDatabase = {
+    prepare: (sql) => written.prepare(sql),
+    close() {
+      reader?.close();
+      written.close();
+    },
+  };
   const dialect = new ImmediateSqliteDialect({ database: statements });
   const db = new Kysely<Database>({ dialect });
   allowDirectExecution(db, {
     execute({ sql, parameters }) {
       // As Kysely's SQLite connection runs a query, on the statements it prepared.
-      const statement = statements.prepare(sql);
+      const statement = written.prepare(sql);
       if (statement.reader) return { rows: statement.all(parameters) };
       const { changes, lastInsertRowid } = statement.run(parameters);
       return { numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid), rows: [] };
     },
     connectionIdle: () => dialect.connectionIdle(),
+    ...(reader === undefined
+      ? {}
+      : {
+          read({ sql, parameters }) {
+            const statement = reader.prepare(sql);
+            if (!statement.reader) throw new Error("Only a read runs on the read connection.");
+            return { rows: statement.all(parameters) };
+          },
+        }),
   });
   return db;
+}
+
+/**
+ * A second connection to the file, read-only, for reads outside any transaction while one holds
+ * the main connection (`direct-execution.ts`). In WAL mode it reads the last committed state
+ * beside the writer, never a transaction's uncommitted rows, and never waits for the writer.
+ * Each read is one statement, so it holds a snapshot only while it runs.
+ */
+function openReader(path: string, writer: Sqlite.Database): SqliteDatabase {
+  const reader = new Sqlite(path, { readonly: true, fileMustExist: true });
+  try {
+    reader.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    reader.pragma(`cache_size = -${READER_CACHE_KIB}`);
+  } catch (error) {
+    reader.close();
+    writer.close();
+    throw error;
+  }
+  return cacheStatements(reader);
 }
 
 /**
