@@ -372,8 +372,9 @@ async function run({ measure, log }: SectionContext): Promise<SectionResult> {
         `${String(TARGET_RATIO)} (with begin ${(withBeginPerSecond / result.barePerSecond).toFixed(3)}; ` +
         `${rate(result.fullPerSecond)} vs ${rate(result.barePerSecond)}/s). What limits: a ` +
         `sign-in is two use cases, ${transactionsPerSignIn.toFixed(2)} store transactions and ` +
-        "a read, about 17 SQL statements through Kysely, where the bare path is one signature " +
-        "check and two small parses; bench/README.md has a profile of where the time goes",
+        "a read, about 17 SQL statements, on top of the same signature check as the bare path; " +
+        "with the check on a worker thread both cores are busy (CPU/wall above), so the CPU " +
+        "per operation bounds the rate; bench/README.md has a profile of where the time goes",
       `load average (1, 5, 15 min) before: ${loadBefore}; after: ${loadAfter} — on a two-core ` +
         "machine above 2 means other work waited for a core: compare medians taken on a quiet one",
     ];

@@ -83,6 +83,12 @@ class Thread {
     this.#worker.on("error", (error) => {
       this.#failed = new VerificationThreadFailed(error.name);
     });
+    // Answers that cannot be read back would leave their checks waiting for ever: the thread is
+    // stopped instead, which rejects every check it owes.
+    this.#worker.on("messageerror", () => {
+      this.#failed = new VerificationThreadFailed("its answers could not be read");
+      void this.#worker.terminate();
+    });
     this.#worker.on("exit", (code) => {
       this.#fail(this.#failed ?? new VerificationThreadFailed(`it stopped (exit code ${code})`));
       onExit(this);
