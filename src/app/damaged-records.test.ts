@@ -30,6 +30,22 @@ describe("a record a store cannot read, as a typed problem", () => {
     expect(mandate.message).toMatch(/^DAMAGED: mandate_versions row uplift version 3: /);
   });
 
+  it("names a tenant's row with its tenant, and points to audit verify only for the tables it reads", () => {
+    const idp = unreadableRecordError(
+      new UnreadableRecord({ kind: "row", table: "idps", tenant: "acme", id: "corp" }),
+    );
+    expect([idp.code, idp.message, idp.details]).toEqual([
+      "store.record_damaged",
+      "DAMAGED: idps row corp of tenant acme: its stored text is not JSON (altered outside the service). Whatever reads it is refused until each damaged row is restored from a backup.",
+      { damaged: [{ table: "idps", tenant: "acme", id: "corp" }] },
+    ]);
+    const policy = unreadableRecordError(
+      new UnreadableRecord({ kind: "row", table: "policy_versions", id: "acme", version: 2 }),
+    );
+    expect(policy.message).toMatch(/^DAMAGED: policy_versions row acme version 2: /);
+    expect(policy.message).not.toContain("audit verify");
+  });
+
   it("answers an audit event as a damaged chain, and a receipt as a tampered one", () => {
     const event = unreadableRecordError(
       new UnreadableRecord({ kind: "audit_event", chain: "tenant:acme", seq: 7 }),

@@ -1,24 +1,35 @@
 import { AppError } from "./errors.js";
-import { UnreadableRecord, type DamagedRow } from "./ports.js";
+import { rowKey, UnreadableRecord, type DamagedRow } from "./ports.js";
 
 /** `row`, as `audit verify` names a damaged row to an operator (never anything it holds). */
 export function describeDamagedRow(row: DamagedRow): string {
-  const version = row.table === "mandate_versions" ? ` version ${String(row.version)}` : "";
-  return `${row.table} row ${row.id}${version}: its stored text is not JSON (altered outside the service)`;
+  return `${row.table} row ${rowKey(row)}: its stored text is not JSON (altered outside the service)`;
 }
+
+/** The tables whose rows `tenant-mfa audit verify` reads, and names when damaged. */
+const AUDITED_TABLES: ReadonlySet<DamagedRow["table"]> = new Set([
+  "api_keys",
+  "tenants",
+  "mandate_versions",
+  "signing_keys",
+]);
 
 /**
  * `store.record_damaged`, naming each of `rows` (in `details.damaged` too, as `audit verify`
  * lists them) and saying what is `refused` until they are restored. Not `store.unavailable`: the
  * store answers, one of its rows was altered outside the service, and retrying will not help.
+ * `audit verify` is pointed to only when it reads the tables of all of `rows`.
  */
 export function damagedRowsError(
   rows: readonly DamagedRow[],
   refused = `Whatever reads ${rows.length === 1 ? "it" : "them"} is refused`,
 ): AppError {
+  const verify = rows.every((row) => AUDITED_TABLES.has(row.table))
+    ? "; `tenant-mfa audit verify` names every damaged row"
+    : "";
   return new AppError(
     "store.record_damaged",
-    `DAMAGED: ${rows.map(describeDamagedRow).join("; ")}. ${refused} until each damaged row is restored from a backup; \`tenant-mfa audit verify\` names every damaged row.`,
+    `DAMAGED: ${rows.map(describeDamagedRow).join("; ")}. ${refused} until each damaged row is restored from a backup${verify}.`,
     { damaged: rows },
   );
 }

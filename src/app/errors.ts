@@ -138,7 +138,7 @@ export const ERROR_CODES = {
   "webauthn.locked":
     "Too many failed attempts: this credential is locked until an administrator unlocks the principal or resets it.",
   "store.record_damaged":
-    "A stored row holds text that is not JSON: it was altered outside the service. Retrying will not help: restore it from a backup; `tenant-mfa audit verify` names every damaged row.",
+    "A stored row holds text that is not JSON: it was altered outside the service. Retrying will not help: restore it from a backup (`details.damaged` names it).",
   "store.unavailable": "The service cannot reach its store; no decision can be made now.",
 } as const;
 

@@ -579,22 +579,46 @@ export interface EnrolmentStore {
 }
 
 /**
- * A row of a table that `audit verify` reads besides the chains and receipts, named by its table
- * and id (a mandate version by its mandate's id and its version).
+ * A row whose stored JSON text is not JSON, named by its table and key, never by anything it
+ * holds: by its id; a version of a mandate or of a tenant's policy by the mandate's or tenant's id
+ * and its version; a tenant's IdP, IdP observation or WebAuthn credential by its tenant and id (the
+ * IdP's id for an observation); a tenant's WebAuthn settings by the tenant's id. A federation
+ * request is named by the SHA-256 (hex) of its id, which is the sign-in's `state` or `RelayState`
+ * and is never logged; a federation answer by its stored hash. `audit verify` reads the rows of
+ * `api_keys`, `tenants`, `mandate_versions` and `signing_keys` besides the chains and receipts.
  */
 export type DamagedRow =
-  | { readonly table: "api_keys" | "tenants" | "signing_keys"; readonly id: string }
-  | { readonly table: "mandate_versions"; readonly id: string; readonly version: number };
+  | {
+      readonly table:
+        | "api_keys"
+        | "tenants"
+        | "signing_keys"
+        | "webauthn_settings"
+        | "flows"
+        | "browser_sessions"
+        | "federation_requests"
+        | "federation_answers";
+      readonly id: string;
+    }
+  | {
+      readonly table: "mandate_versions" | "policy_versions";
+      readonly id: string;
+      readonly version: number;
+    }
+  | {
+      readonly table: "idps" | "idp_observations" | "webauthn_credentials";
+      readonly tenant: string;
+      readonly id: string;
+    };
 
 /**
  * What a store throws when it reads back, in a record that the audit checks, JSON text that it
  * never wrote (it writes only what `JSON.stringify` gives): an audit event's payload, a
- * receipt's decision or input summary, or a JSON column of a row that verification reads (an
- * API key, a tenant, a mandate version, a signing key). Only someone writing to the database
- * outside the service leaves that, so the checks report it as tampering with the record named
- * here (`audit verify`, `GET /v1/decisions/:id`), and every other read, through `transact` and
- * `readStore`, as a typed problem naming it (`store.record_damaged` for a row), never as a store
- * that cannot be reached.
+ * receipt's decision or input summary, or a JSON column of any other row ({@link DamagedRow}).
+ * Only someone writing to the database outside the service leaves that, so the checks report it
+ * as tampering with the record named here (`audit verify`, `GET /v1/decisions/:id`), and every
+ * other read, through `transact` and `readStore`, as a typed problem naming it
+ * (`store.record_damaged` for a row), never as a store that cannot be reached.
  */
 export class UnreadableRecord extends Error {
   constructor(
@@ -615,8 +639,15 @@ function describeUnreadable(record: UnreadableRecord["record"]): string {
     case "receipt":
       return `Receipt ${record.id}`;
     case "row":
-      return `Row ${record.id}${record.table === "mandate_versions" ? ` version ${String(record.version)}` : ""} of ${record.table}`;
+      return `Row ${rowKey(record)} of ${record.table}`;
   }
+}
+
+/** The key of `row` in words: its id, then its tenant or its version where the key holds one. */
+export function rowKey(row: DamagedRow): string {
+  const tenant = "tenant" in row ? ` of tenant ${row.tenant}` : "";
+  const version = "version" in row ? ` version ${String(row.version)}` : "";
+  return `${row.id}${tenant}${version}`;
 }
 
 /** Filters for reading a chain. */

@@ -1,5 +1,6 @@
 // Threat: a row of the store altered outside the service, its JSON text no longer JSON: a
-// tenant, the caller's own API key, a mandate, a signing key. Requests that read it answered
+// tenant, the caller's own API key, a mandate, a signing key, a tenant policy version, an IdP
+// registration, a WebAuthn credential. Requests that read it answered
 // `503 store.unavailable` with a `Retry-After`, which has clients retry forever and sends the
 // operator to the network instead of to one altered row. They answer `500 store.record_damaged`
 // (no `Retry-After`: retrying will not help), naming the row in `detail` and `details.damaged`
@@ -12,11 +13,21 @@ import type { DamagedRow } from "../app/ports.js";
 import { describeOnEachStore } from "../app/test-support/each-store.js";
 import { tamperStore } from "../app/test-support/tampered-world.js";
 import { openStore } from "../storage/open-store.js";
+import { SoftAuthenticator } from "../verifiers/webauthn/test-support/soft-authenticator.js";
 import { capturedLog } from "./test-support/captured-log.js";
 import { openTestServer, type TestServer } from "./test-support/open-test-server.js";
 
-/** What every answer to a request that met `row` must be. */
-function expectDamaged(response: LightMyRequestResponse, row: DamagedRow, name: string): void {
+/**
+ * What every answer to a request that met `row` must be; `audited` when `audit verify` reads its
+ * table (it is pointed to only then).
+ */
+function expectDamaged(
+  response: LightMyRequestResponse,
+  row: DamagedRow,
+  name: string,
+  audited = true,
+): void {
+  const verify = audited ? "; `tenant-mfa audit verify` names every damaged row" : "";
   expect(response.statusCode, response.body).toBe(500);
   expect(response.headers["content-type"]).toMatch(/^application\/problem\+json/);
   expect(response.headers["retry-after"]).toBeUndefined();
@@ -24,7 +35,7 @@ function expectDamaged(response: LightMyRequestResponse, row: DamagedRow, name: 
     type: "urn:tenant-mfa:problem:store.record_damaged",
     title: expect.any(String),
     status: 500,
-    detail: `DAMAGED: ${name}: its stored text is not JSON (altered outside the service). Whatever reads it is refused until each damaged row is restored from a backup; \`tenant-mfa audit verify\` names every damaged row.`,
+    detail: `DAMAGED: ${name}: its stored text is not JSON (altered outside the service). Whatever reads it is refused until each damaged row is restored from a backup${verify}.`,
     code: "store.record_damaged",
     instance: expect.any(String),
     details: { damaged: [row] },
@@ -77,6 +88,18 @@ const damagedRowTests = (open: () => Promise<string>) => {
       },
     });
   };
+  /** A decision by `secret`, allowed; then the same once `statements` ran behind the service. */
+  const decideAgainOnceTampered = async (secret: string, statements: readonly string[]) => {
+    const allowed = await decide(secret);
+    expect([allowed.statusCode, allowed.json<{ outcome: string }>().outcome]).toEqual([
+      201,
+      "allow",
+    ]);
+    await tamperStore(url, statements);
+    // Past the second for which the rules read before may serve.
+    server().clock.advance(2);
+    return decide(secret);
+  };
   const receipts = async () =>
     (await server().store.read((r) => r.receipts.countByTenant())).get("acme") ?? 0;
 
@@ -112,15 +135,9 @@ const damagedRowTests = (open: () => Promise<string>) => {
       rationale: "threat",
     });
     const { secret } = await serviceKey();
-    const allowed = await decide(secret);
-    expect([allowed.statusCode, allowed.json<{ outcome: string }>().outcome]).toEqual([
-      201,
-      "allow",
+    const refused = await decideAgainOnceTampered(secret, [
+      "UPDATE mandate_versions SET mandate = '{' WHERE id = 'uplift'",
     ]);
-    await tamperStore(url, ["UPDATE mandate_versions SET mandate = '{' WHERE id = 'uplift'"]);
-    // Past the second for which the rules read before may serve.
-    server().clock.advance(2);
-    const refused = await decide(secret);
     expectDamaged(
       refused,
       { table: "mandate_versions", id: "uplift", version: 1 },
@@ -158,6 +175,122 @@ const damagedRowTests = (open: () => Promise<string>) => {
       `signing_keys row ${signing}`,
     );
   });
+
+  it("gives no decision when the tenant's policy row is not JSON, where the sign-in was allowed before (fail closed)", async () => {
+    await setUp();
+    const { secret } = await serviceKey();
+    const refused = await decideAgainOnceTampered(secret, [
+      "UPDATE policy_versions SET policy = '{' WHERE tenant = 'acme'",
+    ]);
+    expectDamaged(
+      refused,
+      { table: "policy_versions", id: "acme", version: 1 },
+      "policy_versions row acme version 1",
+      false,
+    );
+    expect(refused.body).not.toContain("allow");
+    expect(await receipts()).toBe(1);
+  });
+
+  it("answers the IdP read route, when the IdP's row is not JSON, naming it", async () => {
+    await setUp();
+    const registered = await server().call("PUT", "/v1/tenants/acme/idps/corp", {
+      key: server().adminKey,
+      body: {
+        protocol: "oidc",
+        oidc: { issuer: "https://oidc.acme.example", clientId: "tenant-mfa", clientSecret: "s" },
+      },
+    });
+    expect(registered.statusCode, registered.body).toBe(201);
+    await tamperStore(url, [
+      "UPDATE idps SET document = substr(document, 2) WHERE tenant = 'acme' AND id = 'corp'",
+    ]);
+    expectDamaged(
+      await server().call("GET", "/v1/tenants/acme/idps/corp", { key: server().adminKey }),
+      { table: "idps", tenant: "acme", id: "corp" },
+      "idps row corp of tenant acme",
+      false,
+    );
+  });
+
+  it("answers the authenticator list, when a WebAuthn credential's row is not JSON, naming it", async () => {
+    await setUp();
+    const { secret } = await serviceKey();
+    const base = "/v1/tenants/acme/principals/alice/authenticators";
+    const begun = await server().call("POST", `${base}/webauthn/registrations`, { key: secret });
+    expect(begun.statusCode, begun.body).toBe(201);
+    const { registration, options } = begun.json<{
+      registration: string;
+      options: Record<string, unknown>;
+    }>();
+    const passkey = new SoftAuthenticator({ origin: "https://mfa.test" });
+    const finished = await server().call("POST", `${base}/webauthn/registrations/${registration}`, {
+      key: secret,
+      body: { response: passkey.register(options), name: "laptop" },
+    });
+    expect(finished.statusCode, finished.body).toBe(201);
+    const { id } = finished.json<{ id: string }>();
+    expect((await server().call("GET", base, { key: secret })).statusCode).toBe(200);
+    await tamperStore(url, [
+      `UPDATE webauthn_credentials SET transports = '[' WHERE tenant = 'acme' AND id = '${id}'`,
+    ]);
+    for (const key of [secret, server().adminKey]) {
+      expectDamaged(
+        await server().call("GET", base, { key }),
+        { table: "webauthn_credentials", tenant: "acme", id },
+        `webauthn_credentials row ${id} of tenant acme`,
+        false,
+      );
+    }
+  });
+
+  // Each JSON column of the tables around a decision, damaged in every row, one column at a time:
+  // a decision that reads one (the caller's key, the policy, the mandates) is refused, and one
+  // that does not is the decision it was (a damaged row elsewhere blocks nothing it need not).
+  it.each([
+    ["api_keys", "roles", true],
+    ["policy_versions", "policy", true],
+    ["mandate_versions", "mandate", true],
+    ["tenants", "return_urls", false],
+    ["idps", "document", false],
+    ["signing_keys", "public_jwk", false],
+    ["receipts", "decision", false],
+    ["audit_events", "payload", false],
+  ] as const)(
+    "never answers allow from what a damaged %s.%s row held (refused: %s)",
+    async (table, column, refused) => {
+      await setUp();
+      await server().app.mandates.create(admin, {
+        id: "uplift",
+        mandate: { scope: { tenants: "all" }, require: { minAal: 2 }, exemptible: true },
+        rationale: "threat",
+      });
+      await server().call("PUT", "/v1/tenants/acme/idps/corp", {
+        key: server().adminKey,
+        body: {
+          protocol: "oidc",
+          oidc: { issuer: "https://oidc.acme.example", clientId: "tenant-mfa", clientSecret: "s" },
+        },
+      });
+      const { secret } = await serviceKey();
+      const answered = await decideAgainOnceTampered(secret, [
+        `UPDATE ${table} SET ${column} = substr(${column}, 2)`,
+      ]);
+      if (refused) {
+        expect([answered.statusCode, answered.json<{ code: string }>().code]).toEqual([
+          500,
+          "store.record_damaged",
+        ]);
+        expect(answered.body).not.toContain("allow");
+        expect(await receipts()).toBe(1);
+      } else {
+        expect([answered.statusCode, answered.json<{ outcome: string }>().outcome]).toEqual([
+          201,
+          "allow",
+        ]);
+      }
+    },
+  );
 };
 
 describeOnEachStore("a damaged row met by a request", damagedRowTests);

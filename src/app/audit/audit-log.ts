@@ -32,15 +32,17 @@ type BrokenLink = NonNullable<AuditVerification["broken"]>;
 /** How many damaged rows of each table a verification names; the rest are counted. */
 const DAMAGED_LISTED = 100;
 
-/** Table, then id, then version: the order damaged rows are named in. */
+/** Table, then id, then tenant, then version: the order damaged rows are named in. */
 function compareRows(a: DamagedRow, b: DamagedRow): number {
   if (a.table !== b.table) return a.table < b.table ? -1 : 1;
   if (a.id !== b.id) return a.id < b.id ? -1 : 1;
-  return (
-    (a.table === "mandate_versions" ? a.version : 0) -
-    (b.table === "mandate_versions" ? b.version : 0)
-  );
+  const [tenantA, tenantB] = [tenantOf(a), tenantOf(b)];
+  if (tenantA !== tenantB) return tenantA < tenantB ? -1 : 1;
+  return versionOf(a) - versionOf(b);
 }
+
+const tenantOf = (row: DamagedRow): string => ("tenant" in row ? row.tenant : "");
+const versionOf = (row: DamagedRow): number => ("version" in row ? row.version : 0);
 
 /**
  * The rows found holding text that is not JSON while verifying, by table and id: each is
@@ -55,11 +57,7 @@ class DamagedRows {
 
   /** Notes `row`, unless it was noted before. */
   note(row: DamagedRow): void {
-    const key = JSON.stringify([
-      row.table,
-      row.id,
-      row.table === "mandate_versions" ? row.version : 0,
-    ]);
+    const key = JSON.stringify([row.table, row.id, tenantOf(row), versionOf(row)]);
     if (this.#seen.has(key)) return;
     this.#seen.add(key);
     this.#counts.set(row.table, (this.#counts.get(row.table) ?? 0) + 1);

@@ -9,7 +9,7 @@ import type {
 import { addTenant, at, uniqueId } from "./fixtures.js";
 import type { ContractContext } from "./store-harness.js";
 
-function samlIdp(tenant: string, id: string, version = 1): IdpRecord {
+export function samlIdp(tenant: string, id: string, version = 1): IdpRecord {
   return {
     tenant,
     id,
@@ -31,7 +31,7 @@ function samlIdp(tenant: string, id: string, version = 1): IdpRecord {
   };
 }
 
-function pending(tenant: string, id = uniqueId("fed")): FederationRequestRecord {
+export function pending(tenant: string, id = uniqueId("fed")): FederationRequestRecord {
   return {
     id,
     tenant,
@@ -50,7 +50,7 @@ function pending(tenant: string, id = uniqueId("fed")): FederationRequestRecord 
 }
 
 /** A verified SAML answer held for the browser whose cookie hashes to `browserHash`. */
-function heldAnswer(tenant: string, expiresAt = at(300)): HeldEvidence {
+export function heldAnswer(tenant: string, expiresAt = at(300)): HeldEvidence {
   return {
     hash: uniqueId("answer-hash"),
     tenant,

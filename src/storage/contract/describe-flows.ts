@@ -7,7 +7,7 @@ import type { ContractContext } from "./store-harness.js";
 const sha256 = (value: string): string => createHash("sha256").update(value).digest("hex");
 
 /** A pending flow with no optional field, expiring a day after the epoch. */
-function minimalFlow(tenant: string, overrides: Partial<FlowRecord> = {}): FlowRecord {
+export function minimalFlow(tenant: string, overrides: Partial<FlowRecord> = {}): FlowRecord {
   return {
     id: uniqueId("flw"),
     tenant,
@@ -74,7 +74,7 @@ function fullFlow(tenant: string): FlowRecord {
   };
 }
 
-function session(
+export function session(
   tenant: string,
   overrides: Partial<BrowserSessionRecord> = {},
 ): BrowserSessionRecord {

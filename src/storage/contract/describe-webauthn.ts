@@ -349,7 +349,7 @@ export function describeWebAuthn({ store }: ContractContext): void {
   });
 }
 
-function settings(tenant: string): WebAuthnSettingsRecord {
+export function settings(tenant: string): WebAuthnSettingsRecord {
   return {
     tenant,
     rpId: "a.example.com",

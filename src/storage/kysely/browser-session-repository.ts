@@ -3,7 +3,7 @@ import type { BrowserSessionStore } from "../../app/ports.js";
 import type { BrowserSessionRecord } from "../../app/records.js";
 import type { AuthenticationEvent } from "../../core/evidence.js";
 import type { BrowserSessionsTable, Database } from "./database.js";
-import { fromJsonText, toJsonText } from "./json-text.js";
+import { fromRowJsonText, toJsonText } from "./json-text.js";
 import { queryTemplate } from "./query-template.js";
 import { toTimeText } from "./time-text.js";
 
@@ -73,7 +73,7 @@ export function createBrowserSessionRepository(db: Kysely<Database>): BrowserSes
         .where("events", "like", '%"federated"%')
         .execute();
       const ids = rows
-        .filter((row) => holdsIdpEvidence(fromJsonText(row.events), idp))
+        .filter((row) => holdsIdpEvidence(sessionEvents(row), idp))
         .map((row) => row.id);
       let removed = 0;
       for (let start = 0; start < ids.length; start += DELETE_CHUNK) {
@@ -101,10 +101,15 @@ export function createBrowserSessionRepository(db: Kysely<Database>): BrowserSes
 const DELETE_CHUNK = 500;
 
 // The session's tenant is the IdP's: an event naming another tenant never counts there anyway.
-function holdsIdpEvidence(events: unknown, idp: string): boolean {
-  return (events as AuthenticationEvent[]).some(
-    (event) => event.method === "federated" && event.idp === idp,
-  );
+function holdsIdpEvidence(events: readonly AuthenticationEvent[], idp: string): boolean {
+  return events.some((event) => event.method === "federated" && event.idp === idp);
+}
+
+function sessionEvents(row: Pick<Selectable<BrowserSessionsTable>, "id" | "events">) {
+  return fromRowJsonText(row.events, {
+    table: "browser_sessions",
+    id: row.id,
+  }) as AuthenticationEvent[];
 }
 
 function toSession(row: Selectable<BrowserSessionsTable>): BrowserSessionRecord {
@@ -113,7 +118,7 @@ function toSession(row: Selectable<BrowserSessionsTable>): BrowserSessionRecord 
     tenant: row.tenant,
     principal: row.principal,
     browserHash: row.browser_hash,
-    events: fromJsonText(row.events) as AuthenticationEvent[],
+    events: sessionEvents(row),
     createdAt: row.created_at,
     lastActiveAt: row.last_active_at,
     expiresAt: row.expires_at,

@@ -2,7 +2,7 @@ import type { Kysely, Selectable } from "kysely";
 import type { FederationAnswerStore } from "../../app/ports.js";
 import type { FederationAnswerRecord } from "../../app/records.js";
 import type { Database, FederationAnswersTable } from "./database.js";
-import { fromJsonText, toJsonText } from "./json-text.js";
+import { fromRowJsonText, toJsonText } from "./json-text.js";
 import { queryTemplate } from "./query-template.js";
 import { toTimeText } from "./time-text.js";
 
@@ -48,7 +48,10 @@ export function createFederationAnswerRepository(db: Kysely<Database>): Federati
     async get(hash) {
       const [row] = (await selectAnswer(db, hash)).rows;
       if (row === undefined) return undefined;
-      const record = fromJsonText(row.document) as FederationAnswerRecord;
+      const record = fromRowJsonText(row.document, {
+        table: "federation_answers",
+        id: row.hash,
+      }) as FederationAnswerRecord;
       return row.claimed_at === null ? record : { ...record, claimedAt: row.claimed_at };
     },
 

@@ -2,7 +2,7 @@ import type { Kysely, Selectable } from "kysely";
 import type { FederationRequestStore } from "../../app/ports.js";
 import type { FederationRequestRecord } from "../../app/records.js";
 import type { Database, FederationRequestsTable } from "./database.js";
-import { fromJsonText, toJsonText } from "./json-text.js";
+import { federationRequestRow, fromRowJsonText, toJsonText } from "./json-text.js";
 import { queryTemplate } from "./query-template.js";
 import { toTimeText } from "./time-text.js";
 
@@ -48,7 +48,7 @@ export function createFederationRequestRepository(db: Kysely<Database>): Federat
     async get(id) {
       const [row] = (await selectRequest(db, id)).rows;
       if (row === undefined) return undefined;
-      const record = fromJsonText(row.document) as FederationRequestRecord;
+      const record = toRequest(row);
       return row.consumed_at === null ? record : { ...record, consumedAt: row.consumed_at };
     },
 
@@ -67,7 +67,7 @@ export function createFederationRequestRepository(db: Kysely<Database>): Federat
         .orderBy("tenant")
         .orderBy("id")
         .execute();
-      return rows.map((row) => fromJsonText(row.document) as FederationRequestRecord);
+      return rows.map(toRequest);
     },
 
     // Compare-and-set on the whole stored document (which holds the sealed verifier `from`) and
@@ -76,7 +76,7 @@ export function createFederationRequestRepository(db: Kysely<Database>): Federat
     async resealCodeVerifier(id, from, to) {
       const [row] = (await selectRequest(db, id)).rows;
       if (row === undefined || row.consumed_at !== null) return false;
-      const record = fromJsonText(row.document) as FederationRequestRecord;
+      const record = toRequest(row);
       if (record.sealedCodeVerifier !== from) return false;
       const updated = await db
         .updateTable("federation_requests")
@@ -96,4 +96,9 @@ export function createFederationRequestRepository(db: Kysely<Database>): Federat
       return Number(deleted.numDeletedRows);
     },
   };
+}
+
+/** The request `row` holds (less `consumedAt`, which has its own column). */
+function toRequest(row: Selectable<FederationRequestsTable>): FederationRequestRecord {
+  return fromRowJsonText(row.document, federationRequestRow(row.id)) as FederationRequestRecord;
 }

@@ -2,7 +2,7 @@ import type { Kysely, Selectable } from "kysely";
 import type { FlowStore } from "../../app/ports.js";
 import type { FlowRecord, FlowStatus } from "../../app/records.js";
 import type { Database, FlowsTable } from "./database.js";
-import { fromJsonText, toJsonText } from "./json-text.js";
+import { fromRowJsonText, toJsonText } from "./json-text.js";
 import { queryTemplate } from "./query-template.js";
 import { toTimeText } from "./time-text.js";
 
@@ -157,7 +157,7 @@ function toFlow(row: Selectable<FlowsTable>): FlowRecord {
     id: row.id,
     tenant: row.tenant,
     principal: row.principal,
-    ...(fromJsonText(row.document) as FlowDocument),
+    ...(fromRowJsonText(row.document, { table: "flows", id: row.id }) as FlowDocument),
     status: row.status as FlowStatus,
     ...(row.code_hash === null ? {} : { codeHash: row.code_hash }),
     expiresAt: row.expires_at,

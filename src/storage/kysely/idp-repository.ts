@@ -2,7 +2,7 @@ import type { Kysely, Selectable, Updateable } from "kysely";
 import type { IdpStore } from "../../app/ports.js";
 import type { IdpObservation, IdpRecord } from "../../app/records.js";
 import type { Database, IdpObservationsTable, IdpsTable } from "./database.js";
-import { fromJsonText, toJsonText } from "./json-text.js";
+import { fromRowJsonText, toJsonText } from "./json-text.js";
 import { queryTemplate } from "./query-template.js";
 import { toTimeText } from "./time-text.js";
 
@@ -152,7 +152,11 @@ export function createIdpRepository(db: Kysely<Database>): IdpStore {
         tenant: row.tenant,
         idp: row.idp,
         provingMfa: row.proving_mfa === 1,
-        unmappedSeen: fromJsonText(row.unmapped_seen) as string[],
+        unmappedSeen: fromRowJsonText(row.unmapped_seen, {
+          table: "idp_observations",
+          tenant: row.tenant,
+          id: row.idp,
+        }) as string[],
         updatedAt: row.updated_at,
       } satisfies IdpObservation;
     },
@@ -189,7 +193,11 @@ function columns(record: IdpRecord) {
 }
 
 function toIdp(row: Selectable<IdpsTable>): IdpRecord {
-  const document = fromJsonText(row.document) as IdpDocument;
+  const document = fromRowJsonText(row.document, {
+    table: "idps",
+    tenant: row.tenant,
+    id: row.id,
+  }) as IdpDocument;
   return {
     ...document,
     tenant: row.tenant,

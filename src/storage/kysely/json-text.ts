@@ -1,17 +1,15 @@
+import { createHash } from "node:crypto";
+import { UnreadableRecord, type DamagedRow } from "../../app/ports.js";
+
 /** JSON documents are TEXT in both dialects: one encoding, byte-identical across stores. */
 export function toJsonText(value: unknown): string {
   return JSON.stringify(value);
 }
 
-/** The store reads back only what it wrote: callers assert the type it was written with. */
-export function fromJsonText(text: string): unknown {
-  return JSON.parse(text);
-}
-
 /**
- * {@link fromJsonText} for a record that the audit checks: text that is not JSON, which the
- * store never writes, throws `unreadable()`, naming the record, rather than a bare SyntaxError
- * that would pass for the store failing.
+ * The JSON value of `text`, which the store wrote (callers assert the type it was written with).
+ * Text that is not JSON, which the store never writes, throws `unreadable()`, naming the record,
+ * rather than a bare SyntaxError that would pass for the store failing.
  */
 export function fromCheckedJsonText(text: string, unreadable: () => Error): unknown {
   try {
@@ -19,4 +17,20 @@ export function fromCheckedJsonText(text: string, unreadable: () => Error): unkn
   } catch {
     throw unreadable();
   }
+}
+
+/**
+ * {@link fromCheckedJsonText} for a column of `row`: text that is not JSON throws
+ * {@link UnreadableRecord} naming the row (`store.record_damaged` through `transact`).
+ */
+export function fromRowJsonText(text: string, row: DamagedRow): unknown {
+  return fromCheckedJsonText(text, () => new UnreadableRecord({ kind: "row", ...row }));
+}
+
+/**
+ * How a damaged federation request is named: the SHA-256 (hex) of its id, since the id is the
+ * sign-in's `state` or `RelayState`, which is never logged.
+ */
+export function federationRequestRow(id: string): DamagedRow {
+  return { table: "federation_requests", id: createHash("sha256").update(id).digest("hex") };
 }

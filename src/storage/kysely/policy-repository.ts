@@ -3,7 +3,7 @@ import type { PolicyStore } from "../../app/ports.js";
 import type { PolicyVersionRecord } from "../../app/records.js";
 import type { TenantPolicy } from "../../core/policy.js";
 import type { Database, PolicyVersionsTable } from "./database.js";
-import { fromJsonText, toJsonText } from "./json-text.js";
+import { fromRowJsonText, toJsonText } from "./json-text.js";
 import { checkLimit, literalLimit, toPage } from "./page.js";
 import { queryTemplate } from "./query-template.js";
 import { toTimeText } from "./time-text.js";
@@ -74,7 +74,11 @@ function toPolicyVersion(row: Selectable<PolicyVersionsTable>): PolicyVersionRec
   return {
     tenant: row.tenant,
     version: row.version,
-    policy: fromJsonText(row.policy) as TenantPolicy,
+    policy: fromRowJsonText(row.policy, {
+      table: "policy_versions",
+      id: row.tenant,
+      version: row.version,
+    }) as TenantPolicy,
     rationale: row.rationale,
     actor: row.actor,
     createdAt: row.created_at,

@@ -15,7 +15,7 @@ import type {
   WebAuthnCredentialsTable,
   WebAuthnSettingsTable,
 } from "./database.js";
-import { fromJsonText, toJsonText } from "./json-text.js";
+import { fromRowJsonText, toJsonText } from "./json-text.js";
 import { queryTemplate } from "./query-template.js";
 import { toTimeText } from "./time-text.js";
 
@@ -260,7 +260,10 @@ export function createWebAuthnSettingsRepository(db: Kysely<Database>): WebAuthn
       const [row] = (await selectSettings(db, tenant)).rows;
       if (row === undefined) return undefined;
       return {
-        ...(fromJsonText(row.document) as WebAuthnSettings),
+        ...(fromRowJsonText(row.document, {
+          table: "webauthn_settings",
+          id: row.tenant,
+        }) as WebAuthnSettings),
         tenant: row.tenant,
         updatedAt: row.updated_at,
         updatedBy: row.updated_by,
@@ -316,7 +319,11 @@ function toCredential(row: Selectable<WebAuthnCredentialsTable>): WebAuthnCreden
     publicKey: row.public_key,
     algorithm: row.algorithm,
     signCount: Number(row.sign_count),
-    transports: fromJsonText(row.transports) as string[],
+    transports: fromRowJsonText(row.transports, {
+      table: "webauthn_credentials",
+      tenant: row.tenant,
+      id: row.id,
+    }) as string[],
     aaguid: row.aaguid,
     backupEligible: row.backup_eligible === 1,
     backupState: row.backup_state === 1,
