@@ -244,6 +244,35 @@ const damagedRowTests = (open: () => Promise<string>) => {
     }
   });
 
+  it("answers a hosted flow page whose flow row is not JSON with a page that cannot complete the sign-in, the row logged only", async () => {
+    await setUp();
+    const { secret } = await serviceKey();
+    await server().app.tenants.setReturnUrls(admin, "acme", {
+      returnUrls: ["https://app.acme.example/done"],
+    });
+    const started = await server().call("POST", "/v1/tenants/acme/flows", {
+      key: secret,
+      body: { principal: { id: "alice" }, return_to: "https://app.acme.example/done" },
+    });
+    expect(started.statusCode, started.body).toBe(201);
+    const { flow } = started.json<{ flow: string }>();
+    await tamperStore(url, [`UPDATE flows SET document = '{' WHERE id = '${flow}'`]);
+    const before = lines.length;
+    const page = await server().call("GET", `/t/acme/flows/${flow}`);
+    expect(page.statusCode).toBe(500);
+    expect(page.headers["content-type"]).toBe("text/html; charset=utf-8");
+    expect(page.headers["retry-after"]).toBeUndefined();
+    expect(page.body).toContain("<code>flow.cannot_complete</code>");
+    expect(page.body).not.toMatch(/flows row|DAMAGED|record_damaged|try again later/);
+    const logged = lines.slice(before).map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(logged).toContainEqual(
+      expect.objectContaining({
+        level: 50,
+        code: "store.record_damaged",
+        details: { damaged: [{ table: "flows", id: flow }] },
+      }),
+    );
+  });
   // Each JSON column of the tables around a decision, damaged in every row, one column at a time:
   // a decision that reads one (the caller's key, the policy, the mandates) is refused, and one
   // that does not is the decision it was (a damaged row elsewhere blocks nothing it need not).

@@ -192,6 +192,15 @@ const TAMPERING: Readonly<Partial<Record<ProblemCode, string>>> = {
 };
 
 /**
+ * What to log of `code` when it says the store was changed behind the service (a record altered
+ * outside it: `store.record_damaged`, `receipt.tampered`, `audit.chain_damaged`); undefined for
+ * any other code.
+ */
+export function tamperingOf(code: string): string | undefined {
+  return Object.hasOwn(TAMPERING, code) ? TAMPERING[code as ProblemCode] : undefined;
+}
+
+/**
  * Logs a problem answered (or, once an answer is under way, one that cut it short) at the level
  * it deserves: a bug in full, tampering with the store and outages as such, a refusal as info.
  */

@@ -107,6 +107,7 @@ describe("statuses", () => {
     ["flow.csrf", 403],
     ["flow.return_to_not_allowed", 400],
     ["flow.unavailable", 503],
+    ["flow.cannot_complete", 500],
     ["flow.bad_request", 400],
   ])("the failure %s answers %i and explains itself", (code, status) => {
     const page = renderFlowScreen({ kind: "failed", code });
@@ -360,7 +361,7 @@ describe("the message catalogue", () => {
     expect(notices).toHaveLength(12);
     for (const code of notices) expect(en[NOTICE_MESSAGES[code].text]).toMatch(/\S/);
     const failures = Object.keys(FAILURE_STATUSES) as (keyof typeof FAILURE_STATUSES)[];
-    expect(failures).toHaveLength(8);
+    expect(failures).toHaveLength(9);
     for (const code of failures) {
       for (const key of FAILURE_MESSAGES[code]) expect(en[key]).toMatch(/\S/);
     }

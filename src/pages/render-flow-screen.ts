@@ -55,6 +55,7 @@ export const FAILURE_STATUSES = {
   "flow.csrf": 403,
   "flow.return_to_not_allowed": 400,
   "flow.unavailable": 503,
+  "flow.cannot_complete": 500,
   "flow.bad_request": 400,
 } as const satisfies Record<PageFailureCode, number>;
 
@@ -92,8 +93,19 @@ export const FAILURE_MESSAGES = {
     "failure.flow.return_to_not_allowed.body",
   ],
   "flow.unavailable": ["failure.flow.unavailable.title", "failure.flow.unavailable.body"],
+  "flow.cannot_complete": [
+    "failure.flow.cannot_complete.title",
+    "failure.flow.cannot_complete.body",
+  ],
   "flow.bad_request": ["failure.flow.bad_request.title", "failure.flow.bad_request.body"],
 } as const satisfies Record<PageFailureCode, readonly [MessageKey, MessageKey]>;
+
+/** The failures that starting the sign-in again would not get past. */
+const NO_START_AGAIN: ReadonlySet<PageFailureCode> = new Set([
+  "flow.unavailable",
+  "flow.csrf",
+  "flow.cannot_complete",
+]);
 
 /** Notices about the code the user just typed: the code field is marked invalid. */
 const CODE_NOTICES: ReadonlySet<FlowMessageCode> = new Set([
@@ -310,8 +322,9 @@ ${back}`;
 
   failed(screen: Extract<PageScreen, { kind: "failed" }>): RenderedPage {
     const [title, explanation] = FAILURE_MESSAGES[screen.code];
-    // Starting again does not help while the service is down, nor after a forged post.
-    const startAgain = screen.code !== "flow.unavailable" && screen.code !== "flow.csrf";
+    // Starting again does not help while the service is down, nor after a forged post, nor
+    // while a record it needs stays altered.
+    const startAgain = !NO_START_AGAIN.has(screen.code);
     const body = markup`
 <p class="lead">${this.t(explanation)}</p>
 ${startAgain && markup`<p>${this.t("failure.start_again")}</p>`}

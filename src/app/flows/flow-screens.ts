@@ -73,7 +73,9 @@ export type FlowFailureCode =
   | "flow.other_browser"
   | "flow.csrf"
   | "flow.return_to_not_allowed"
-  | "flow.unavailable";
+  | "flow.unavailable"
+  /** A record the flow needs was altered outside the service: retrying will not help. */
+  | "flow.cannot_complete";
 
 /** The screens of a flow. */
 export type FlowScreen =

@@ -7,13 +7,14 @@
  * written in parallel (src/app/flows/), and these tests pin only what the HTTP layer does.
  */
 import type { FastifyInstance, LightMyRequestResponse } from "fastify";
-import { pino } from "pino";
+import { pino, type Logger } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Application, FlowAction, FlowBrowser } from "../../app/application.js";
 import { AppError } from "../../app/errors.js";
 import type { FlowScreen } from "../../app/flows/flow-screens.js";
 import { FRAME } from "../../pages/test-support/sample-screens.js";
 import { buildServer } from "../build-server.js";
+import { capturedLog } from "../test-support/captured-log.js";
 
 type Flows = Application["flows"];
 
@@ -43,7 +44,11 @@ afterEach(async () => {
   server = undefined;
 });
 
-function open(script: Script = {}, publicUrl = "http://localhost:8080") {
+function open(
+  script: Script = {},
+  publicUrl = "http://localhost:8080",
+  logger: Logger = pino({ level: "silent" }),
+) {
   const calls: Calls = { show: [], act: [], options: [] };
   const unused = () => Promise.reject(new Error("not used by the hosted pages"));
   const flows: Flows = {
@@ -72,7 +77,7 @@ function open(script: Script = {}, publicUrl = "http://localhost:8080") {
   server = buildServer({
     app: { flows } as unknown as Application,
     config: { bodyLimitBytes: 16 * 1024, logLevel: "silent", publicUrl },
-    logger: pino({ level: "silent" }),
+    logger,
   });
   return { server, calls };
 }
@@ -216,6 +221,7 @@ describe("the flow page", () => {
     ["flow.csrf", 403],
     ["flow.return_to_not_allowed", 400],
     ["flow.unavailable", 503],
+    ["flow.cannot_complete", 500],
   ] as const)("answers a failed screen %s with status %i", async (code, status) => {
     const { server: s } = open({ show: () => Promise.resolve({ kind: "failed", code }) });
     expectFailurePage(await s.inject({ url: URL_PATH }), status, code);
@@ -243,6 +249,52 @@ describe("the flow page", () => {
     expect(String(shown.headers["content-security-policy"])).toContain("default-src 'none'");
     expectFailurePage(await post(s, { action: "continue", csrf: "t" }), status, code);
   });
+
+  // A record altered outside the service: retrying will not help, so the page promises no retry
+  // (no "try again later", no Retry-After), and names no table or row, which go to the log only,
+  // at error level, as the JSON API logs tampering.
+  it.each([
+    [
+      "store.record_damaged",
+      new AppError(
+        "store.record_damaged",
+        "DAMAGED: idps row corp of tenant acme: its stored text is not JSON (altered outside the service).",
+        { damaged: [{ table: "idps", tenant: "acme", id: "corp" }] },
+      ),
+    ],
+    ["receipt.tampered", new AppError("receipt.tampered", undefined, { decision: "dec_42" })],
+    [
+      "audit.chain_damaged",
+      new AppError("audit.chain_damaged", "Event 7 of tenant:acme cannot be read", { seq: 7 }),
+    ],
+  ])(
+    "answers %s thrown by the application with a page that cannot complete the sign-in, logged as an error",
+    async (_, error) => {
+      const { logger, lines } = capturedLog();
+      const { server: s } = open(
+        { show: () => Promise.reject(error), act: () => Promise.reject(error) },
+        undefined,
+        logger,
+      );
+      for (const shown of [
+        await s.inject({ url: URL_PATH }),
+        await post(s, { action: "continue", csrf: "t" }),
+      ]) {
+        expectFailurePage(shown, 500, "flow.cannot_complete");
+        expect(shown.headers["retry-after"]).toBeUndefined();
+        expect(shown.body).toContain("This sign-in cannot be completed");
+        expect(shown.body).not.toMatch(/try again later|wait a minute|sign in again/i);
+        for (const internal of ["idps", "corp", "dec_42", "tenant:acme", "DAMAGED", error.code]) {
+          expect(shown.body).not.toContain(internal);
+        }
+      }
+      const logged = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+      const errors = logged.filter((line) => line.level === 50 && line.code === error.code);
+      expect(errors).toHaveLength(2);
+      expect(errors[0]).toMatchObject({ detail: error.message, details: error.details });
+      expect(logged.filter((line) => line.level === 40)).toEqual([]);
+    },
+  );
 
   it("asks an unavailable page's visitor to retry later", async () => {
     const { server: s } = open({ show: () => Promise.reject(new AppError("store.unavailable")) });

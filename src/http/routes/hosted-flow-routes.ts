@@ -17,7 +17,7 @@ import {
 } from "../../pages/render-flow-screen.js";
 import { browserCookie } from "../browser-cookie.js";
 import { ERROR_STATUSES } from "../error-statuses.js";
-import { InvalidRequest, renderProblem } from "../problem.js";
+import { InvalidRequest, renderProblem, tamperingOf } from "../problem.js";
 import { storableString, webauthnResponse } from "../request-schemas.js";
 
 /**
@@ -297,8 +297,17 @@ function failure(request: FastifyRequest, error: unknown): PageScreen {
     request.log.error({ err: error }, "flow page failed");
     return failed("flow.unavailable");
   }
-  if (FAILURE_STATUSES[code] >= 500) request.log.warn({ err: error, code }, "flow unavailable");
-  else request.log.info({ code }, "flow refused");
+  const tampering = error instanceof AppError ? tamperingOf(error.code) : undefined;
+  if (tampering !== undefined && error instanceof AppError) {
+    // As the JSON API logs it: the store changed behind the service, what an operator must be
+    // woken for. The record it names is logged only, never shown on the page.
+    request.log.error(
+      { code: error.code, detail: error.message, details: error.details },
+      tampering,
+    );
+  } else if (FAILURE_STATUSES[code] >= 500) {
+    request.log.warn({ err: error, code }, "flow unavailable");
+  } else request.log.info({ code }, "flow refused");
   return failed(code);
 }
 
@@ -311,6 +320,7 @@ function failureCode(error: unknown): PageFailureCode | undefined {
     if (Object.hasOwn(FAILURE_STATUSES, code)) return code as PageFailureCode;
     if (error.code === "not_found") return "flow.not_found";
     if (error.code === "federation.return_to_not_allowed") return "flow.return_to_not_allowed";
+    if (tamperingOf(error.code) !== undefined) return "flow.cannot_complete";
     const status: number = ERROR_STATUSES[error.code];
     if (status >= 500) return "flow.unavailable";
     if (status === 404) return "flow.not_found";

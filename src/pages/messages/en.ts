@@ -144,6 +144,9 @@ export const en = {
   "failure.flow.unavailable.title": "The service is unavailable",
   "failure.flow.unavailable.body":
     "Sign-in cannot be checked at the moment. Wait a minute and try again.",
+  "failure.flow.cannot_complete.title": "This sign-in cannot be completed",
+  "failure.flow.cannot_complete.body":
+    "The service cannot complete this sign-in because of a fault on its side, and trying again will not help. Tell your administrator, quoting the reference below.",
   "failure.flow.bad_request.title": "The form could not be read",
   "failure.flow.bad_request.body":
     "Something in the submitted form was missing or malformed. Go back, reload the page and try again.",
