@@ -12,16 +12,23 @@ export type Racer = "A" | "B";
 
 export const otherRacer = (racer: Racer): Racer => (racer === "A" ? "B" : "A");
 
-/** A promise and the function that resolves it. */
+/** A promise and the functions that settle it. */
 export interface Deferred {
   readonly promise: Promise<void>;
   readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
 }
 
 export function deferred(): Deferred {
   let resolve!: () => void;
-  const promise = new Promise<void>((done) => (resolve = done));
-  return { promise, resolve };
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<void>((done, fail) => {
+    resolve = done;
+    reject = fail;
+  });
+  // Rejected only to release its waiters: one nobody waits on is no unhandled rejection.
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
 }
 
 /**
@@ -29,7 +36,10 @@ export function deferred(): Deferred {
  * PostgreSQL, without sleeps: both pass verification (reading the state as it was) before either
  * goes on; the leader then writes and holds its transaction open; the follower goes on only then,
  * and the leader commits once the follower is seen waiting on a lock. The racers' verifier calls
- * {@link verified}, and their store calls {@link wrote} after the contested write.
+ * {@link verified}, and their store calls {@link wrote} after the contested write. When the
+ * racers' work fails before the race is over (a racer throws before the barrier, say), `run`
+ * rejects at once with that error, and every racer still waiting in the race is released with it,
+ * rather than the test hanging until its timeout.
  */
 export class ForcedRace {
   readonly leader: Racer;
@@ -66,12 +76,36 @@ export class ForcedRace {
    * commit.
    */
   async run<T>(database: string, work: () => Promise<T>): Promise<T> {
+    let over = false;
     const running = work();
-    await this.#holding.promise;
-    this.#go.resolve();
-    await untilWaitingOnLock(database);
-    this.#commit.resolve();
+    // Work that ends before the race is over never lets it be over: said at once, not at timeout.
+    const endedEarly = running.then(
+      () => {
+        if (over) return;
+        throw new Error("The racers' work ended before the leader held its write and committed.");
+      },
+      (error: unknown) => {
+        if (over) return;
+        this.#abort(error);
+        throw error;
+      },
+    );
+    const steered = async () => {
+      await this.#holding.promise;
+      this.#go.resolve();
+      await untilWaitingOnLock(database);
+      over = true;
+      this.#commit.resolve();
+    };
+    await Promise.race([steered(), endedEarly]);
     return running;
+  }
+
+  /** Releases every racer waiting in the race (and `run`), with `error`. */
+  #abort(error: unknown): void {
+    for (const gate of [this.#bothVerified, this.#go, this.#holding, this.#commit]) {
+      gate.reject(error);
+    }
   }
 }
 
