@@ -25,7 +25,10 @@ port.on("message", (checks: readonly Check[]) => {
           ];
     const wait = /^wait:(\d+)$/.exec(challenge)?.[1];
     if (wait === undefined) answers.push(answer);
-    else setTimeout(() => { port.postMessage([answer]); }, Number(wait));
+    else
+      setTimeout(() => {
+        port.postMessage([answer]);
+      }, Number(wait));
   }
   if (answers.length > 0) port.postMessage(answers);
 });
