@@ -14,6 +14,7 @@ import { AppError } from "../../app/errors.js";
 import type { FlowScreen } from "../../app/flows/flow-screens.js";
 import { FRAME } from "../../pages/test-support/sample-screens.js";
 import { buildServer } from "../build-server.js";
+import { tamperingOf } from "../problem.js";
 import { capturedLog } from "../test-support/captured-log.js";
 
 type Flows = Application["flows"];
@@ -496,6 +497,29 @@ describe("the WebAuthn options endpoint", () => {
     const answer = await ask(s, { "x-csrf-token": "t" });
     expect(answer.statusCode).toBe(422);
     expect(answer.json()).toMatchObject({ code: "webauthn.no_credentials" });
+  });
+
+  // A record altered outside the service, met while answering the page's script: the problem
+  // names it to the script, and the log says so at error level, as the JSON API logs tampering.
+  it.each([
+    [
+      "store.record_damaged",
+      new AppError("store.record_damaged", "DAMAGED: webauthn_settings row acme", {
+        damaged: [{ table: "webauthn_settings", tenant: "acme" }],
+      }),
+    ],
+    ["receipt.tampered", new AppError("receipt.tampered", undefined, { decision: "dec_42" })],
+    ["audit.chain_damaged", new AppError("audit.chain_damaged", "Event 7", { seq: 7 })],
+  ])("logs %s thrown by the application as an error", async (code, error) => {
+    const { logger, lines } = capturedLog();
+    const { server: s } = open({ options: () => Promise.reject(error) }, undefined, logger);
+    const answer = await ask(s, { "x-csrf-token": "t" });
+    expect(answer.statusCode).toBe(500);
+    expect(answer.json()).toMatchObject({ code, details: error.details });
+    const logged = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(logged.filter((line) => line.level === 50)).toEqual([
+      expect.objectContaining({ code, msg: tamperingOf(code) }),
+    ]);
   });
 
   it("reports an unexpected error as a bare internal problem", async () => {

@@ -17,7 +17,7 @@ import {
 } from "../../pages/render-flow-screen.js";
 import { browserCookie } from "../browser-cookie.js";
 import { ERROR_STATUSES } from "../error-statuses.js";
-import { InvalidRequest, renderProblem, tamperingOf } from "../problem.js";
+import { InvalidRequest, logProblem, renderProblem, tamperingOf } from "../problem.js";
 import { storableString, webauthnResponse } from "../request-schemas.js";
 
 /**
@@ -277,8 +277,11 @@ function sendPage(request: FastifyRequest, reply: FastifyReply, screen: PageScre
 }
 
 function sendProblem(request: FastifyRequest, reply: FastifyReply, error: unknown): FastifyReply {
-  const { problem, headers, unexpected } = renderProblem(error, request.url.split("?")[0]);
-  if (unexpected) request.log.error({ err: error }, "flow endpoint failed");
+  const rendered = renderProblem(error, request.url.split("?")[0]);
+  // As the JSON API logs it: a bug in full, tampering with the store at error level, an outage
+  // at warn, a refusal at info.
+  logProblem(request.log, error, rendered);
+  const { problem, headers } = rendered;
   return reply
     .code(problem.status)
     .headers(headers)
