@@ -36,14 +36,34 @@ describe("a record a store cannot read, as a typed problem", () => {
     );
     expect([idp.code, idp.message, idp.details]).toEqual([
       "store.record_damaged",
-      "DAMAGED: idps row corp of tenant acme: its stored text is not JSON (altered outside the service). Whatever reads it is refused until each damaged row is restored from a backup.",
+      `DAMAGED: idps row corp of tenant acme: its stored text is not JSON (altered outside the service). Whatever reads it is refused ${SUFFIX}`,
       { damaged: [{ table: "idps", tenant: "acme", id: "corp" }] },
     ]);
     const policy = unreadableRecordError(
       new UnreadableRecord({ kind: "row", table: "policy_versions", id: "acme", version: 2 }),
     );
     expect(policy.message).toMatch(/^DAMAGED: policy_versions row acme version 2: /);
-    expect(policy.message).not.toContain("audit verify");
+    expect(policy.message).toContain(SUFFIX);
+    for (const row of [
+      { table: "idp_observations", tenant: "acme", id: "corp" },
+      { table: "webauthn_credentials", tenant: "acme", id: "cred_1" },
+      { table: "webauthn_settings", id: "acme" },
+    ] as const) {
+      expect(
+        unreadableRecordError(new UnreadableRecord({ kind: "row", ...row })).message,
+      ).toContain(SUFFIX);
+    }
+    // Tables `audit verify` does not read (a flow, a browser session): not pointed to.
+    const flow = unreadableRecordError(
+      new UnreadableRecord({ kind: "row", table: "flows", id: "flw_1" }),
+    );
+    expect(flow.message).toMatch(/^DAMAGED: flows row flw_1: /);
+    expect(flow.message).not.toContain("audit verify");
+    const mixed = damagedRowsError([
+      { table: "policy_versions", id: "acme", version: 1 },
+      { table: "browser_sessions", id: "bs_1" },
+    ]);
+    expect(mixed.message).not.toContain("audit verify");
   });
 
   it("answers an audit event as a damaged chain, and a receipt as a tampered one", () => {

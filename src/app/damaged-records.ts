@@ -7,12 +7,18 @@ export function describeDamagedRow(row: DamagedRow): string {
 }
 
 /** The tables whose rows `tenant-mfa audit verify` reads, and names when damaged. */
-const AUDITED_TABLES: ReadonlySet<DamagedRow["table"]> = new Set([
+export const VERIFIED_TABLES = [
   "api_keys",
   "tenants",
   "mandate_versions",
   "signing_keys",
-]);
+  "policy_versions",
+  "idps",
+  "idp_observations",
+  "webauthn_credentials",
+  "webauthn_settings",
+] as const satisfies readonly DamagedRow["table"][];
+const AUDITED_TABLES: ReadonlySet<DamagedRow["table"]> = new Set(VERIFIED_TABLES);
 
 /**
  * `store.record_damaged`, naming each of `rows` (in `details.damaged` too, as `audit verify`

@@ -125,6 +125,11 @@ export interface PolicyStore {
     tenant: string,
     options: { before?: number; limit: number },
   ): Promise<Page<PolicyVersionRecord>>;
+  /**
+   * Every version of every tenant's policy holding text that is not JSON, by tenant and version:
+   * what `audit verify` reports as damaged, older versions too, which no decision reads.
+   */
+  listUnreadable(): Promise<readonly DamagedRow[]>;
   /** Inserts a version; returns false when that version exists (a concurrent writer won). */
   insert(record: PolicyVersionRecord): Promise<boolean>;
 }
@@ -271,6 +276,11 @@ export interface IdpStore {
   remove(tenant: string, id: string): Promise<boolean>;
   observation(tenant: string, id: string): Promise<IdpObservation | undefined>;
   observe(observation: IdpObservation): Promise<void>;
+  /**
+   * Every registration (`idps`) and every observation (`idp_observations`) of every tenant
+   * holding text that is not JSON, by tenant and id: what `audit verify` reports as damaged.
+   */
+  listUnreadable(): Promise<readonly DamagedRow[]>;
 }
 
 export interface FederationRequestStore {
@@ -537,6 +547,11 @@ export interface WebAuthnCredentialStore {
    * returns the ids of those that were locked or had failures.
    */
   unlockAll(tenant: string, principal: string): Promise<readonly string[]>;
+  /**
+   * Every credential of every tenant whose transports hold text that is not JSON, by tenant,
+   * principal and id: what `audit verify` reports as damaged.
+   */
+  listUnreadable(): Promise<readonly DamagedRow[]>;
 }
 
 /** WebAuthn challenges, each used once (checklist W1, DESIGN invariant 7). */
@@ -557,6 +572,8 @@ export interface WebAuthnSettingsStore {
   get(tenant: string): Promise<WebAuthnSettingsRecord | undefined>;
   /** Inserts or replaces. */
   put(record: WebAuthnSettingsRecord): Promise<void>;
+  /** Every tenant's settings holding text that is not JSON, by tenant: as `audit verify` reports. */
+  listUnreadable(): Promise<readonly DamagedRow[]>;
 }
 
 /** The principals of one tenant that hold a usable platform authenticator, by kind, for reports. */
@@ -585,7 +602,10 @@ export interface EnrolmentStore {
  * IdP's id for an observation); a tenant's WebAuthn settings by the tenant's id. A federation
  * request is named by the SHA-256 (hex) of its id, which is the sign-in's `state` or `RelayState`
  * and is never logged; a federation answer by its stored hash. `audit verify` reads the rows of
- * `api_keys`, `tenants`, `mandate_versions` and `signing_keys` besides the chains and receipts.
+ * `api_keys`, `tenants`, `mandate_versions`, `signing_keys`, `policy_versions`, `idps`,
+ * `idp_observations`, `webauthn_credentials` and `webauthn_settings` besides the chains and
+ * receipts; the short-lived ones (flows, browser sessions, federation requests and answers) are
+ * named by the request that meets them only.
  */
 export type DamagedRow =
   | {

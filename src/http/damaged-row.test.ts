@@ -186,7 +186,6 @@ const damagedRowTests = (open: () => Promise<string>) => {
       refused,
       { table: "policy_versions", id: "acme", version: 1 },
       "policy_versions row acme version 1",
-      false,
     );
     expect(refused.body).not.toContain("allow");
     expect(await receipts()).toBe(1);
@@ -209,7 +208,6 @@ const damagedRowTests = (open: () => Promise<string>) => {
       await server().call("GET", "/v1/tenants/acme/idps/corp", { key: server().adminKey }),
       { table: "idps", tenant: "acme", id: "corp" },
       "idps row corp of tenant acme",
-      false,
     );
   });
 
@@ -239,7 +237,6 @@ const damagedRowTests = (open: () => Promise<string>) => {
         await server().call("GET", base, { key }),
         { table: "webauthn_credentials", tenant: "acme", id },
         `webauthn_credentials row ${id} of tenant acme`,
-        false,
       );
     }
   });

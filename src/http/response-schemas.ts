@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { VERIFIED_TABLES } from "../app/damaged-records.js";
 import { ROLES } from "../app/records.js";
 import { EXEMPTION_CATEGORIES, OUTCOMES, POPULATIONS, POSTURES } from "../core/vocabulary.js";
 import { mandateInput, policyInput, time } from "./request-schemas.js";
@@ -362,6 +363,9 @@ export const auditEvent = z.object({
   hash: z.string(),
 });
 
+/** The tables whose damaged rows `audit verify` names. */
+const damagedTable = z.enum(VERIFIED_TABLES);
+
 export const auditVerification = z.object({
   ok: z.boolean(),
   chains: z.int(),
@@ -397,9 +401,17 @@ export const auditVerification = z.object({
   damaged: z
     .array(
       z.object({
-        table: z.enum(["api_keys", "tenants", "mandate_versions", "signing_keys"]),
-        id: z.string(),
-        version: z.int().optional().describe("A mandate version's number."),
+        table: damagedTable,
+        id: z
+          .string()
+          .describe(
+            "The row's id: a policy version's or WebAuthn settings' is its tenant's, an IdP observation's its IdP's.",
+          ),
+        tenant: z
+          .string()
+          .optional()
+          .describe("The tenant of an IdP, IdP observation or WebAuthn credential."),
+        version: z.int().optional().describe("A mandate or policy version's number."),
       }),
     )
     .optional()
@@ -407,7 +419,7 @@ export const auditVerification = z.object({
       "Rows of the other tables verification reads whose stored text is not JSON (altered outside the service), in table and id order, the first 100 of each table: `ok` is false. The chains are verified all the same.",
     ),
   damagedUnlisted: z
-    .partialRecord(z.enum(["api_keys", "tenants", "mandate_versions", "signing_keys"]), z.int())
+    .partialRecord(damagedTable, z.int())
     .optional()
     .describe("By table, how many more damaged rows were found than `damaged` names."),
 });

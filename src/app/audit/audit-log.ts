@@ -127,6 +127,22 @@ async function holdsPlatformRecords(r: Repositories, damaged: DamagedRows): Prom
 }
 
 /**
+ * Notes every damaged row of the tenants' tables that hold JSON and that verification reads no
+ * other way: policy versions (older ones too), IdP registrations and observations, WebAuthn
+ * credentials and settings. A decision or sign-in meeting one is refused whole; this names them
+ * all, for the operator to restore at once.
+ */
+async function noteDamagedTenantRows(r: Repositories, damaged: DamagedRows): Promise<void> {
+  const found = await Promise.all([
+    r.policies.listUnreadable(),
+    r.idps.listUnreadable(),
+    r.webauthnCredentials.listUnreadable(),
+    r.webauthnSettings.listUnreadable(),
+  ]);
+  for (const row of found.flat()) damaged.note(row);
+}
+
+/**
  * A page of the tenants' ids after `after`; when a row of it cannot be read, the ids alone, and
  * each row of the page read by itself to note every one that cannot.
  */
@@ -161,7 +177,12 @@ async function listChains(
   damaged: DamagedRows,
 ): Promise<readonly string[]> {
   const [headed, withEvents, platformRecords] = await transact(context, (r) =>
-    Promise.all([r.audit.chains(), r.audit.chainsWithEvents(), holdsPlatformRecords(r, damaged)]),
+    Promise.all([
+      r.audit.chains(),
+      r.audit.chainsWithEvents(),
+      holdsPlatformRecords(r, damaged),
+      noteDamagedTenantRows(r, damaged),
+    ]),
   );
   const chains = new Set([...headed, ...withEvents]);
   for (const tenant of receiptTenants) chains.add(chainOf(tenant));

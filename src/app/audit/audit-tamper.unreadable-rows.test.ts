@@ -1,6 +1,7 @@
 // Threat: someone with write access to the database overwrites, with text that is not JSON, a
 // row of a table that `audit verify` reads besides the chains: an API key, a tenant, a mandate
-// version, a signing key. The store never writes such text, so only tampering leaves it. Verify
+// version, a signing key, a tenant's policy version, IdP registration or observation, WebAuthn
+// settings or credential. The store never writes such text, so only tampering leaves it. Verify
 // answered `store.unavailable`: the tampering passed for an outage, nothing named the row, and
 // no chain was verified at all. It must report the row as damaged (its table and id), still
 // verify every chain and report what it finds there, and say the store is not intact.
@@ -204,6 +205,51 @@ const unreadableRowTests = (open: () => Promise<TamperedWorld>) => () => {
       ...kids.map((id) => ({ table: "signing_keys", id })),
     ];
     expect(await h.app.audit.verify(h.admin, {})).toMatchObject({ ok: false, chains: 4, damaged });
+  });
+
+  // A tenant's policy, IdPs and WebAuthn settings and credentials: a decision or sign-in that
+  // meets one is refused (store.record_damaged), and that refusal points to `audit verify`, which
+  // must then name every one of them, an older policy version too, which no decision reads.
+  it("reports damaged policy versions, IdPs, IdP observations and WebAuthn settings and credentials", async () => {
+    const at = "'2026-01-01T00:00:00.000Z'";
+    await tamper([
+      `INSERT INTO policy_versions (tenant, version, policy, rationale, actor, created_at) SELECT tenant, 2, policy, 'newer', actor, ${at} FROM policy_versions WHERE tenant = 'globex' AND version = 1`,
+      "UPDATE policy_versions SET policy = 'not json' WHERE version = 1 AND tenant IN ('acme', 'globex')",
+      `INSERT INTO idps (tenant, id, protocol, document, version, created_at, updated_at) VALUES ('acme', 'corp', 'oidc', 'not json', 1, ${at}, ${at})`,
+      `INSERT INTO idp_observations (tenant, idp, proving_mfa, unmapped_seen, updated_at) VALUES ('globex', 'corp', 1, 'not json', ${at})`,
+      `INSERT INTO webauthn_settings (tenant, document, updated_at, updated_by) VALUES ('initech', 'not json', ${at}, 'someone')`,
+      `INSERT INTO webauthn_credentials (tenant, principal, id, credential_id, name, public_key, algorithm, sign_count, transports, aaguid, backup_eligible, backup_state, device_type, user_verified, created_at) VALUES ('acme', 'alice', 'cred_1', 'AAAA', 'key', 'pk', -7, 0, 'not json', '00000000-0000-0000-0000-000000000000', 0, 0, 'singleDevice', 1, ${at})`,
+    ]);
+    expect(await h.app.audit.verify(h.admin, {})).toEqual({
+      ok: false,
+      chains: 4,
+      events,
+      damaged: [
+        { table: "idp_observations", tenant: "globex", id: "corp" },
+        { table: "idps", tenant: "acme", id: "corp" },
+        { table: "policy_versions", id: "acme", version: 1 },
+        { table: "policy_versions", id: "globex", version: 1 },
+        { table: "webauthn_credentials", tenant: "acme", id: "cred_1" },
+        { table: "webauthn_settings", id: "initech" },
+      ],
+    });
+  });
+
+  // Read a page at a time (1000 rows): every page is read, and the first 100 named.
+  it("names the first 100 damaged policy versions over many pages and counts the rest", async () => {
+    await tamper([
+      "INSERT INTO policy_versions (tenant, version, policy, rationale, actor, created_at) WITH RECURSIVE n(v) AS (SELECT 2 UNION ALL SELECT v + 1 FROM n WHERE v < 1201) SELECT 'acme', v, 'not json', 'forged', 'someone', '2026-01-01T00:00:00.000Z' FROM n",
+    ]);
+    const result = await h.app.audit.verify(h.admin, {});
+    expect(result).toMatchObject({ ok: false, chains: 4, events });
+    expect(result.damaged).toEqual(
+      Array.from({ length: 100 }, (_, n) => ({
+        table: "policy_versions",
+        id: "acme",
+        version: n + 2,
+      })),
+    );
+    expect(result.damagedUnlisted).toEqual({ policy_versions: 1100 });
   });
 
   it("names the first 100 damaged rows of a table, in id order, and counts the rest", async () => {

@@ -38,6 +38,44 @@ describe("verifying a store with a tenant row that is no longer JSON", () => {
   });
 });
 
+describe("verifying a store with a tenant's policy version and IdP that are no longer JSON", () => {
+  it("names both, the IdP with its tenant, as the contract describes them", async () => {
+    const db = new Database(file);
+    const { policy } = db
+      .prepare("SELECT policy FROM policy_versions WHERE tenant = 'acme' AND version = 1")
+      .get() as { policy: string };
+    db.exec("UPDATE policy_versions SET policy = '{' WHERE tenant = 'acme'");
+    db.exec(
+      "INSERT INTO idps (tenant, id, protocol, document, version, created_at, updated_at) VALUES ('acme', 'corp', 'oidc', 'not json', 1, '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z')",
+    );
+    try {
+      const response = await t.call("GET", "/v1/audit/verify", { key: t.adminKey });
+      expect(response.statusCode, response.body).toBe(200);
+      expect(response.json()).toMatchObject({
+        ok: false,
+        damaged: [
+          { table: "idps", tenant: "acme", id: "corp" },
+          { table: "policy_versions", id: "acme", version: 1 },
+          { table: "tenants", id: "acme" },
+        ],
+      });
+      // The contract names every table verify reads, and a row's tenant.
+      const document = (await t.call("GET", "/openapi.json")).json<{
+        paths: Record<string, { get: { responses: Record<string, unknown> } }>;
+      }>();
+      const contract = JSON.stringify(document.paths["/v1/audit/verify"]?.get.responses["200"]);
+      for (const table of ["policy_versions", "idps", "idp_observations", "webauthn_settings"]) {
+        expect(contract).toContain(`"${table}"`);
+      }
+      expect(contract).toContain('"tenant"');
+    } finally {
+      db.exec("DELETE FROM idps WHERE tenant = 'acme' AND id = 'corp'");
+      db.prepare("UPDATE policy_versions SET policy = ? WHERE tenant = 'acme'").run(policy);
+      db.close();
+    }
+  });
+});
+
 describe("verifying a store with more damaged rows of a table than are named", () => {
   it("answers how many of each table it left unnamed", async () => {
     const db = new Database(file);

@@ -5,6 +5,7 @@ import type { Database, IdpObservationsTable, IdpsTable } from "./database.js";
 import { fromRowJsonText, toJsonText } from "./json-text.js";
 import { queryTemplate } from "./query-template.js";
 import { toTimeText } from "./time-text.js";
+import { findUnreadableRowsOf } from "./unreadable-rows.js";
 
 /** The document column holds the record less its key and version, which have columns. */
 type IdpDocument = Omit<IdpRecord, "tenant" | "id" | "version" | "createdAt" | "updatedAt">;
@@ -147,18 +148,18 @@ export function createIdpRepository(db: Kysely<Database>): IdpStore {
 
     async observation(tenant, idp) {
       const [row] = (await selectObservation(db, tenant, idp)).rows;
-      if (row === undefined) return undefined;
-      return {
-        tenant: row.tenant,
-        idp: row.idp,
-        provingMfa: row.proving_mfa === 1,
-        unmappedSeen: fromRowJsonText(row.unmapped_seen, {
-          table: "idp_observations",
-          tenant: row.tenant,
-          id: row.idp,
-        }) as string[],
-        updatedAt: row.updated_at,
-      } satisfies IdpObservation;
+      return row === undefined ? undefined : toObservation(row);
+    },
+
+    async listUnreadable() {
+      const idps = await findUnreadableRowsOf(db, "idps", ["tenant", "id"], toIdp);
+      const observations = await findUnreadableRowsOf(
+        db,
+        "idp_observations",
+        ["tenant", "idp"],
+        toObservation,
+      );
+      return [...idps, ...observations];
     },
 
     async observe(observation) {
@@ -189,6 +190,20 @@ function columns(record: IdpRecord) {
     document: toJsonText(document satisfies IdpDocument),
     version,
     updated_at: toTimeText(updatedAt, "updatedAt"),
+  };
+}
+
+function toObservation(row: Selectable<IdpObservationsTable>): IdpObservation {
+  return {
+    tenant: row.tenant,
+    idp: row.idp,
+    provingMfa: row.proving_mfa === 1,
+    unmappedSeen: fromRowJsonText(row.unmapped_seen, {
+      table: "idp_observations",
+      tenant: row.tenant,
+      id: row.idp,
+    }) as string[],
+    updatedAt: row.updated_at,
   };
 }
 

@@ -7,6 +7,7 @@ import { fromRowJsonText, toJsonText } from "./json-text.js";
 import { checkLimit, literalLimit, toPage } from "./page.js";
 import { queryTemplate } from "./query-template.js";
 import { toTimeText } from "./time-text.js";
+import { findUnreadableRowsOf } from "./unreadable-rows.js";
 
 // Read on every rules-cache miss (at many tenants, most decisions): compiled once.
 const selectCurrentPolicy = queryTemplate<Selectable<PolicyVersionsTable>, [string]>(
@@ -49,6 +50,9 @@ export function createPolicyRepository(db: Kysely<Database>): PolicyStore {
         .execute();
       return toPage(rows.map(toPolicyVersion), limit, (record) => String(record.version));
     },
+
+    listUnreadable: () =>
+      findUnreadableRowsOf(db, "policy_versions", ["tenant", "version"], toPolicyVersion),
 
     async insert(record) {
       const inserted = await db

@@ -1,4 +1,7 @@
+import { sql, type Kysely, type Selectable } from "kysely";
 import { UnreadableRecord, type DamagedRow } from "../../app/ports.js";
+import type { Database } from "./database.js";
+import { literalLimit } from "./page.js";
 
 /**
  * The rows of `rows` that `read` (a repository's row-to-record mapping) refuses as holding text
@@ -19,4 +22,39 @@ export function findUnreadableRows<Row>(
       return [damaged];
     }
   });
+}
+
+/** How many rows {@link findUnreadableRowsOf} reads at a time. */
+const UNREADABLE_PAGE = 1000;
+
+/**
+ * Every row of `table` that `read` (the repository's row-to-record mapping) refuses as holding
+ * text that is not JSON, in the order of its `key` columns: read `limit` rows at a time, each page
+ * after the last key of the one before, so that only the damaged rows are held, never the table.
+ */
+export async function findUnreadableRowsOf<T extends keyof Database>(
+  db: Kysely<Database>,
+  table: T,
+  key: readonly (keyof Selectable<Database[T]> & string)[],
+  read: (row: Selectable<Database[T]>) => unknown,
+  limit = UNREADABLE_PAGE,
+): Promise<DamagedRow[]> {
+  const columns = sql.join(key.map((column) => sql.ref(column)));
+  const found: DamagedRow[] = [];
+  let after: Selectable<Database[T]> | undefined;
+  for (;;) {
+    const last = after;
+    const where =
+      last === undefined
+        ? sql``
+        : sql`WHERE (${columns}) > (${sql.join(key.map((column) => last[column]))})`;
+    const { rows } = await sql<
+      Selectable<Database[T]>
+    >`SELECT * FROM ${sql.table(table)} ${where} ORDER BY ${columns} LIMIT ${literalLimit(limit)}`.execute(
+      db,
+    );
+    found.push(...findUnreadableRows(rows, read));
+    after = rows.at(-1);
+    if (rows.length < limit || after === undefined) return found;
+  }
 }

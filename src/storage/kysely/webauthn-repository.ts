@@ -8,6 +8,7 @@ import type {
   WebAuthnChallengeRecord,
   WebAuthnCredentialRecord,
   WebAuthnSettings,
+  WebAuthnSettingsRecord,
 } from "../../app/records.js";
 import type {
   Database,
@@ -18,6 +19,7 @@ import type {
 import { fromRowJsonText, toJsonText } from "./json-text.js";
 import { queryTemplate } from "./query-template.js";
 import { toTimeText } from "./time-text.js";
+import { findUnreadableRowsOf } from "./unreadable-rows.js";
 
 // A WebAuthn sign-in reads its ceremony and credential, consumes the ceremony, reads the
 // credential again and sets its counter; beginning one reads the settings and stores a
@@ -115,6 +117,9 @@ export function createWebAuthnCredentialRepository(db: Kysely<Database>): WebAut
       const [row] = (await selectCredential(db, tenant, principal, id)).rows;
       return row === undefined ? undefined : toCredential(row);
     },
+
+    listUnreadable: () =>
+      findUnreadableRowsOf(db, "webauthn_credentials", ["tenant", "principal", "id"], toCredential),
 
     async findByCredentialId(tenant, principal, credentialId) {
       const [row] = (await selectCredentialByCredentialId(db, tenant, principal, credentialId))
@@ -258,17 +263,10 @@ export function createWebAuthnSettingsRepository(db: Kysely<Database>): WebAuthn
   return {
     async get(tenant) {
       const [row] = (await selectSettings(db, tenant)).rows;
-      if (row === undefined) return undefined;
-      return {
-        ...(fromRowJsonText(row.document, {
-          table: "webauthn_settings",
-          id: row.tenant,
-        }) as WebAuthnSettings),
-        tenant: row.tenant,
-        updatedAt: row.updated_at,
-        updatedBy: row.updated_by,
-      };
+      return row === undefined ? undefined : toSettings(row);
     },
+
+    listUnreadable: () => findUnreadableRowsOf(db, "webauthn_settings", ["tenant"], toSettings),
 
     async put(record) {
       const { tenant, updatedAt, updatedBy, ...settings } = record;
@@ -290,6 +288,18 @@ export function createWebAuthnSettingsRepository(db: Kysely<Database>): WebAuthn
         )
         .execute();
     },
+  };
+}
+
+function toSettings(row: Selectable<WebAuthnSettingsTable>): WebAuthnSettingsRecord {
+  return {
+    ...(fromRowJsonText(row.document, {
+      table: "webauthn_settings",
+      id: row.tenant,
+    }) as WebAuthnSettings),
+    tenant: row.tenant,
+    updatedAt: row.updated_at,
+    updatedBy: row.updated_by,
   };
 }
 
