@@ -79,6 +79,25 @@ const damagedRowTests = (
     ]);
   });
 
+  it("names a tenant's damaged policy version and IdP, the IdP with its tenant", async () => {
+    const { db, tamper } = await open();
+    await seed(db);
+    await tamper([
+      "UPDATE policy_versions SET policy = '{' WHERE tenant = 'acme' AND version = 1",
+      "INSERT INTO idps (tenant, id, protocol, document, version, created_at, updated_at) VALUES ('acme', 'corp', 'oidc', 'not json', 1, '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z')",
+    ]);
+    const result = await run(["audit", "verify", "--db", db]);
+    expect([result.exitCode, result.stdout]).toEqual([
+      1,
+      [
+        "DAMAGED: idps row corp of tenant acme: its stored text is not JSON (altered outside the service)",
+        "DAMAGED: policy_versions row acme version 1: its stored text is not JSON (altered outside the service)",
+        "NOT INTACT: 2 damaged row(s); the chains verify: 2 chain(s), 4 event(s) verified",
+        "",
+      ].join("\n"),
+    ]);
+  });
+
   it("says a checkpoint that only a damaged key of the store could check is not confirmed", async () => {
     const { db, tamper } = await open();
     await seed(db);
