@@ -282,6 +282,31 @@ describe("the verification threads' plumbing", () => {
     }
   });
 
+  it("stops a thread that leaves a check unanswered, though it answers others meanwhile", async () => {
+    const pool = startVerificationThreads({ threads: 1, timeoutMs: 300, threadModule });
+    try {
+      // Started (and loaded) before the clock runs.
+      await check(pool, "warm");
+      const started = performance.now();
+      const hung = check(pool, "hang").then(
+        () => "answered",
+        (error: unknown) => error,
+      );
+      // Answers keep coming from the same thread while the hung check waits.
+      for (let i = 0; i < 5; i += 1) {
+        await check(pool, "ok");
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(String(await hung)).toBe(
+        "VerificationThreadFailed: A WebAuthn verification thread failed: a check went unanswered for 300 ms",
+      );
+      expect(performance.now() - started).toBeLessThan(2_000);
+      await expect(check(pool, "after")).resolves.toMatchObject({ ok: false });
+    } finally {
+      await pool.close();
+    }
+  });
+
   it("rejects a check still waiting for its turn when the threads close", async () => {
     const pool = startVerificationThreads({ threads: 1, threadModule });
     const waiting = check(pool, "ok");

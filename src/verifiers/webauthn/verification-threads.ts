@@ -59,11 +59,16 @@ type Pending = {
 
 /** One worker thread and the checks it owes answers to. */
 class Thread {
-  readonly #pending = new Map<number, Pending>();
+  /** The checks owed, in the order they were sent (a Map keeps it), with when they were sent. */
+  readonly #pending = new Map<number, Pending & { readonly sentAt: number }>();
   readonly #worker: Worker;
   #failed: Error | undefined;
 
-  constructor(threadModule: URL, onExit: (thread: Thread) => void) {
+  readonly #timeoutMs: number;
+  #deadline: NodeJS.Timeout | undefined;
+
+  constructor(threadModule: URL, timeoutMs: number, onExit: (thread: Thread) => void) {
+    this.#timeoutMs = timeoutMs;
     this.#worker = startThread(threadModule);
     this.#worker.unref();
     this.#worker.on("message", (answers: readonly Answer[]) => {
@@ -79,6 +84,7 @@ class Thread {
       }
       // An idle thread never keeps the process alive; one owing answers does.
       if (this.#pending.size === 0) this.#worker.unref();
+      this.#watch();
     });
     this.#worker.on("error", (error) => {
       this.#failed = new VerificationThreadFailed(error.name);
@@ -113,11 +119,33 @@ class Thread {
       checks[0]?.[1].reject(error instanceof Error ? error : new Error(String(error)));
       return;
     }
-    for (const [[id], pending] of checks) this.#pending.set(id, pending);
+    const sentAt = performance.now();
+    for (const [[id], pending] of checks) this.#pending.set(id, { ...pending, sentAt });
     this.#worker.ref();
+    this.#watch();
+  }
+
+  // A check is answered in well under a second. One that is not answered within `timeoutMs`
+  // means a stuck thread (a check that never settles would also hold one of its places for
+  // ever): the thread is stopped, which rejects every check it owes, and the next check gets a
+  // new one. One timer per thread, set for the oldest check owed, rather than one per check.
+  #watch(): void {
+    clearTimeout(this.#deadline);
+    this.#deadline = undefined;
+    const oldest = this.#pending.values().next();
+    if (oldest.done === true) return;
+    const wait = Math.max(0, oldest.value.sentAt + this.#timeoutMs - performance.now());
+    this.#deadline = setTimeout(() => {
+      this.#failed = new VerificationThreadFailed(
+        `a check went unanswered for ${String(this.#timeoutMs)} ms`,
+      );
+      void this.#worker.terminate();
+    }, wait);
+    this.#deadline.unref();
   }
 
   #fail(error: Error): void {
+    clearTimeout(this.#deadline);
     for (const pending of this.#pending.values()) pending.reject(error);
     this.#pending.clear();
   }
@@ -144,17 +172,20 @@ class Thread {
  * against 11 µs for a message each and 20 µs through Piscina, which sends one per task (measured
  * with an echo at 64 in flight). Each check goes to the thread that owes the fewest answers.
  *
- * A thread that fails or stops rejects the checks it owes (the use case answers that as any
- * failure of its verifier: no sign-in) and is replaced at the next check. A thread starts at the
+ * A thread that fails, stops, or leaves a check unanswered for `timeoutMs` rejects the checks
+ * it owes (the use case answers that as any failure of its verifier: no sign-in; the
+ * request never hangs) and is replaced at the next check. A thread starts at the
  * first check that needs it (about 0.1 s) and then stays; a command that never verifies starts
  * none. Threads owing nothing never keep the process alive.
  */
 export function startVerificationThreads(options: {
   readonly threads: number;
+  /** How long a check may go unanswered before its thread is taken as stuck and stopped; 10 s. */
+  readonly timeoutMs?: number;
   /** The threads' module: `verification-thread` unless a test gives a stand-in. */
   readonly threadModule?: URL;
 }): VerificationThreads {
-  const { threads: size, threadModule = THREAD_MODULE } = options;
+  const { threads: size, timeoutMs = 10_000, threadModule = THREAD_MODULE } = options;
   if (!Number.isSafeInteger(size) || size < 1) {
     throw new RangeError(`threads must be a positive integer, not ${String(size)}`);
   }
@@ -171,7 +202,7 @@ export function startVerificationThreads(options: {
       if (chosen === undefined || load(thread) < load(chosen)) chosen = thread;
     }
     if (chosen !== undefined && (load(chosen) === 0 || threads.size >= size)) return chosen;
-    const started = new Thread(threadModule, (gone) => threads.delete(gone));
+    const started = new Thread(threadModule, timeoutMs, (gone) => threads.delete(gone));
     threads.add(started);
     return started;
   };

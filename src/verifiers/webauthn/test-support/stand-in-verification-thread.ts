@@ -1,6 +1,7 @@
 // A stand-in for `verification-thread.ts`, speaking its protocol, for tests of the threads'
 // plumbing: a check's challenge says what to do. `exit` ends the thread (as a crash would),
-// `throw` answers as a verifier that threw, `wait:N` answers after N ms; anything else is
+// `throw` answers as a verifier that threw, `wait:N` answers after N ms, `hang` never answers
+// (as a check that never settles); anything else is
 // refused at once with a detail naming the thread, so that a test sees which thread answered.
 import { parentPort, threadId } from "node:worker_threads";
 import type { Answer, Check } from "../verification-thread.js";
@@ -12,6 +13,7 @@ port.on("message", (checks: readonly Check[]) => {
   const answers: Answer[] = [];
   for (const [id, { challenge }] of checks) {
     if (challenge === "exit") process.exit(3);
+    if (challenge === "hang") continue;
     const answer: Answer =
       challenge === "throw"
         ? [id, undefined, { failed: "TypeError" }]
