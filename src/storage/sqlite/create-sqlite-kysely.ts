@@ -88,12 +88,13 @@ export function createSqliteKysely(path: string): Kysely<Database> {
  * Each read is one statement, so it holds a snapshot only while it runs.
  */
 function openReader(path: string, writer: Sqlite.Database): SqliteDatabase {
-  const reader = new Sqlite(path, { readonly: true, fileMustExist: true });
+  let reader: Sqlite.Database | undefined;
   try {
+    reader = new Sqlite(path, { readonly: true, fileMustExist: true });
     reader.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     reader.pragma(`cache_size = -${READER_CACHE_KIB}`);
   } catch (error) {
-    reader.close();
+    reader?.close();
     writer.close();
     throw error;
   }
