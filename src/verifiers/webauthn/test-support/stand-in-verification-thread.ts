@@ -34,3 +34,6 @@ port.on("message", (checks: readonly Check[]) => {
   }
   if (answers.length > 0) port.postMessage(answers);
 });
+
+// Loaded, as the real thread says it.
+port.postMessage([]);
