@@ -11,8 +11,8 @@
  * 3. {@link VerificationThrottle.recordSuccess} after a successful verification.
  *
  * A path that checks outside its write transaction (a slow hash, a signature verification)
- * first calls {@link VerificationThrottle.admit}, so that a throttled attempt checks nothing,
- * and then `guard` again in the transaction that records the outcome, so that attempts that
+ * first calls {@link VerificationThrottle.admit} (or {@link VerificationThrottle.admission} in
+ * the read it makes anyway), so that a throttled attempt checks nothing, and then `guard` again in the transaction that records the outcome, so that attempts that
  * were admitted together still queue on the principal's row and see each other's failures.
  *
  * A client address is the caller's word, so it counts only as far as the caller reaches
@@ -148,11 +148,17 @@ export interface VerificationThrottle {
    */
   guard(r: Repositories, attempt: VerificationAttempt): Promise<ThrottleRefusal | undefined>;
   /**
-   * {@link VerificationThrottle.guard} in a transaction of its own (after checking that the
-   * tenant exists), throwing its refusal ({@link throttleError}): for paths that check the
-   * submitted secret outside their write transaction, before they look at it.
+   * {@link VerificationThrottle.guard}'s judgement as a read, in a read of its own (after checking
+   * that the tenant exists), throwing its refusal ({@link throttleError}): for paths that check
+   * the submitted secret outside their write transaction, before they look at it.
    */
   admit(attempt: VerificationAttempt): Promise<void>;
+  /**
+   * What {@link VerificationThrottle.admit} judges, within a read the caller makes anyway (and
+   * in which it has already found the tenant): the refusal, or undefined to go ahead. Nothing is
+   * written; the guard in the outcome's transaction decides again.
+   */
+  admission(r: Repositories, attempt: VerificationAttempt): Promise<ThrottleRefusal | undefined>;
   /** Counts a failed verification on both keys; locks (and audits) at the limit. */
   recordFailure(r: Repositories, attempt: VerificationAttempt): Promise<FailureCount>;
   /**
@@ -420,38 +426,35 @@ export function verificationThrottle(
       return backoffRefusal(policy, state, client, now);
     },
 
-    // A read, not a write: most attempts find nothing to refuse, and the guard in the outcome's
-    // transaction decides again (and lifts an expired lock, audited) holding the principal's row.
     async admit(attempt) {
-      const { tenant, principal, clientAddress } = attempt;
       const refusal = await readStore(context, async (r) => {
-        await requireTenant(r, tenant);
-        const now = context.clock.now();
-        const state = await r.verificationThrottles.get(tenant, principalKey(principal));
-        const client =
-          clientAddress === undefined
-            ? undefined
-            : await r.verificationThrottles.get(clientScope(attempt), clientKey(clientAddress));
-        const until = state?.lockExpiresAt;
-        const lockHolds =
-          state?.lockedAt !== undefined &&
-          (until === undefined || Date.parse(until) > now.getTime());
-        if (lockHolds) {
-          const locked: ThrottleRefusal = {
-            code: "authenticator.locked",
-            ...(until === undefined ? {} : { lockedUntil: until }),
-          };
-          return locked;
-        }
-        // An expired lock admits: its backoff is forgotten with it.
-        return backoffRefusal(
-          policy,
-          state?.lockedAt === undefined ? state : undefined,
-          client,
-          now,
-        );
+        await requireTenant(r, attempt.tenant);
+        return throttle.admission(r, attempt);
       });
       if (refusal !== undefined) throw throttleError(refusal);
+    },
+
+    // A read, not a write: most attempts find nothing to refuse, and the guard in the outcome's
+    // transaction decides again (and lifts an expired lock, audited) holding the principal's row.
+    async admission(r, attempt) {
+      const { tenant, principal, clientAddress } = attempt;
+      const now = context.clock.now();
+      const state = await r.verificationThrottles.get(tenant, principalKey(principal));
+      const client =
+        clientAddress === undefined
+          ? undefined
+          : await r.verificationThrottles.get(clientScope(attempt), clientKey(clientAddress));
+      const until = state?.lockExpiresAt;
+      const lockHolds =
+        state?.lockedAt !== undefined && (until === undefined || Date.parse(until) > now.getTime());
+      if (lockHolds) {
+        return {
+          code: "authenticator.locked",
+          ...(until === undefined ? {} : { lockedUntil: until }),
+        };
+      }
+      // An expired lock admits: its backoff is forgotten with it.
+      return backoffRefusal(policy, state?.lockedAt === undefined ? state : undefined, client, now);
     },
 
     async recordFailure(r, attempt) {

@@ -182,8 +182,8 @@ export function webauthnUseCases(
   }
 
   /**
-   * Reads what finishing a ceremony needs, without a write lock: the tenant's settings and the
-   * challenge, which must have been issued for this principal and purpose.
+   * Reads, without a write lock, the challenge of the ceremony a finish names, which must have
+   * been issued for this principal and purpose.
    */
   async function pendingCeremony(
     r: Repositories,
@@ -192,7 +192,6 @@ export function webauthnUseCases(
     id: string,
     purpose: "registration" | "authentication",
   ) {
-    const settings = await ceremonySettings(r, tenant);
     const ceremony = await r.webauthnChallenges.get(tenant, id);
     // Another principal's ceremony answers like an unknown one, and is left alone.
     if (
@@ -202,7 +201,7 @@ export function webauthnUseCases(
     ) {
       throw new AppError("webauthn.challenge_unknown");
     }
-    return { settings, ceremony };
+    return ceremony;
   }
 
   /** Consumes the ceremony's challenge; false when another request used it first. */
@@ -305,9 +304,10 @@ export function webauthnUseCases(
       if (!NAME.test(name) || name.trim().length === 0) {
         throw new AppError("authenticator.invalid", "A name is 1–64 characters, no control ones.");
       }
-      const { settings, ceremony } = await readStore(context, (r) =>
-        pendingCeremony(r, tenant, principal, registration, "registration"),
-      );
+      const { settings, ceremony } = await readStore(context, async (r) => ({
+        settings: await ceremonySettings(r, tenant),
+        ceremony: await pendingCeremony(r, tenant, principal, registration, "registration"),
+      }));
       const now = context.clock.now();
       const verification: RegistrationVerification | Refused = expired(ceremony.expiresAt, now)
         ? { ok: false, code: "webauthn.challenge_expired", detail: "The ceremony expired." }
@@ -437,17 +437,25 @@ export function webauthnUseCases(
       const { protocol } = need();
       const throttled = verificationAttempt(caller, tenant, principal, input.clientAddress);
       await throttle.purgeIfDue();
-      // Before the response is read: a throttled attempt verifies nothing and consumes nothing.
-      await throttle.admit(throttled);
       const claimed = credentialIdOf(input.response);
-      const { settings, ceremony, credential } = await readStore(context, async (r) => ({
-        ...(await pendingCeremony(r, tenant, principal, authentication, "authentication")),
-        // Only this principal's credentials: another principal's, or another tenant's, is unknown.
-        credential:
-          claimed === undefined
-            ? undefined
-            : await r.webauthnCredentials.findByCredentialId(tenant, principal, claimed),
-      }));
+      const { settings, ceremony, credential } = await readStore(context, async (r) => {
+        // The settings in force also find the tenant (`tenant.not_found` first, as elsewhere).
+        // Then, before the response is read: a throttled attempt verifies nothing and consumes
+        // nothing.
+        const inForce = await ceremonySettings(r, tenant);
+        const refusal = await throttle.admission(r, throttled);
+        if (refusal !== undefined) throw throttleError(refusal);
+        return {
+          settings: inForce,
+          ceremony: await pendingCeremony(r, tenant, principal, authentication, "authentication"),
+          // Only this principal's credentials: another principal's, or another tenant's, is
+          // unknown.
+          credential:
+            claimed === undefined
+              ? undefined
+              : await r.webauthnCredentials.findByCredentialId(tenant, principal, claimed),
+        };
+      });
       const now = context.clock.now();
       const at = now.toISOString();
       let verification: AuthenticationVerification | Refused;

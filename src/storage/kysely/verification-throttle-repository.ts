@@ -13,8 +13,13 @@ const TABLE = "verification_throttles";
  */
 const LAST_ACTIVITY = sql<string>`(CASE WHEN coalesce(last_failure_at, '') > coalesce(last_success_at, '') THEN coalesce(last_failure_at, '') ELSE coalesce(last_success_at, '') END)`;
 
-// Every verification claims the principal's row, and counts a failure or a success on it:
-// compiled once each (query-template.ts).
+// Every verification reads (admits) and claims the principal's row, and counts a failure or a
+// success on it: compiled once each (query-template.ts).
+const select = queryTemplate<Selectable<VerificationThrottlesTable>, [string, string]>(
+  2,
+  (db, tenant, key) =>
+    db.selectFrom(TABLE).selectAll().where("tenant", "=", tenant).where("throttle_key", "=", key),
+);
 const claim = queryTemplate<Selectable<VerificationThrottlesTable>, [string, string]>(
   2,
   (db, tenant, key) =>
@@ -95,12 +100,7 @@ export function createVerificationThrottleRepository(
 
   return {
     async get(tenant, key) {
-      const row = await db
-        .selectFrom(TABLE)
-        .selectAll()
-        .where("tenant", "=", tenant)
-        .where("throttle_key", "=", key)
-        .executeTakeFirst();
+      const [row] = (await select(db, tenant, key)).rows;
       return row === undefined ? undefined : toThrottle(row);
     },
 
