@@ -95,7 +95,7 @@ export async function verifyWebAuthnStore(
     `${n(verified)} webauthn.verified events for ${n(signIns)} sign-ins (warm-up included), ` +
     `no failed authentication, clone signal or lock, no authentication challenge left ` +
     `unconsumed, every credential at counter 0 with no failure count ✓; ${String(sampled)} ` +
-    `receipts read back through app.decisions.receipt as allow at AAL 3 ✓; app.audit.verify: ` +
+    `receipts read back through app.decisions.receipt as allow at AAL 2 ✓; app.audit.verify: ` +
     `ok, ${n(audit.chains)} chains, ${n(audit.events)} events ✓ ` +
     `(${((performance.now() - started) / 1000).toFixed(1)} s; database + WAL ` +
     `${(bytes / 1e6).toFixed(1)} MB)`
