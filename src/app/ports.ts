@@ -137,6 +137,15 @@ export interface PolicyStore {
 export interface MandateStore {
   /** The newest version of each mandate id, active and retired. */
   listCurrent(): Promise<readonly MandateVersionRecord[]>;
+  /**
+   * The mandates as `listCurrent` reads them, held against new versions until the transaction
+   * ends (a lock on PostgreSQL, which other holders share and `insert` takes exclusively; SQLite
+   * serialises write transactions anyway): a version committed before is read, one under way is
+   * waited for and then read, and one that starts later waits for this transaction to commit. A
+   * check over the mandates in force thus stays true until the commit. A transaction that holds
+   * them must not `insert` a version afterwards: two such would wait on each other.
+   */
+  holdCurrent(): Promise<readonly MandateVersionRecord[]>;
   current(id: string): Promise<MandateVersionRecord | undefined>;
   history(id: string): Promise<readonly MandateVersionRecord[]>;
   /**
@@ -145,7 +154,10 @@ export interface MandateStore {
    * too, which `listCurrent` never reads.
    */
   listUnreadable(): Promise<readonly DamagedRow[]>;
-  /** Inserts a version; returns false when that version exists. */
+  /**
+   * Inserts a version; returns false when that version exists. Waits first for every transaction
+   * holding the mandates (`holdCurrent`) to end, and holds them itself until its own ends.
+   */
   insert(record: MandateVersionRecord): Promise<boolean>;
 }
 

@@ -11,6 +11,7 @@ import {
   minimalPrincipal,
   uniqueId,
 } from "./fixtures.js";
+import { doneWhileHeld as runWhileHeld } from "./done-while-held.js";
 import type { ContractContext } from "./store-harness.js";
 
 const T = at(DAY);
@@ -243,40 +244,10 @@ export function describeExemptionQueries({ store, harness }: ContractContext): v
     });
   });
 
-  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-  /**
-   * Runs `other` once a transaction has run `hold`, while that transaction stays open for up to
-   * half a second; tells whether `other` was done before the transaction ended.
-   */
-  async function doneWhileHeld(
+  const doneWhileHeld = (
     hold: (repositories: Repositories) => Promise<void>,
     other: (second: Store) => Promise<unknown>,
-  ): Promise<boolean> {
-    const second = await harness().openSecond?.();
-    try {
-      let done = false;
-      let held = (): void => undefined;
-      const holding = new Promise<void>((resolve) => {
-        held = resolve;
-      });
-      const running = holding.then(() =>
-        other(second ?? store()).then(() => {
-          done = true;
-        }),
-      );
-      const holder = store().transaction(async (repositories) => {
-        await hold(repositories);
-        held();
-        if (second !== undefined) await Promise.race([running, sleep(500)]);
-        return done;
-      });
-      const [doneWhileOpen] = await Promise.all([holder, running]);
-      return doneWhileOpen;
-    } finally {
-      await second?.close();
-    }
-  }
+  ) => runWhileHeld(harness(), hold, other);
 
   describe("exemption holds", () => {
     let tenant = "";

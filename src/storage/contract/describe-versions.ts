@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest";
+import type { Repositories, Store } from "../../app/ports.js";
+import { doneWhileHeld } from "./done-while-held.js";
 import {
   addTenant,
   fullMandateVersion,
@@ -9,7 +11,7 @@ import {
 import type { ContractContext } from "./store-harness.js";
 
 /** Versioned records: the newest version is current, and history runs newest first. */
-export function describeVersions({ store }: ContractContext): void {
+export function describeVersions({ store, harness }: ContractContext): void {
   describe("versions", () => {
     it("makes the highest policy version current, whatever the insertion order", async () => {
       const tenant = await addTenant(store());
@@ -49,6 +51,59 @@ export function describeVersions({ store }: ContractContext): void {
       );
       expect(history.map((record) => record.version)).toEqual([3, 2, 1]);
       expect(current?.version).toBe(3);
+    });
+  });
+
+  // What a check over the mandates in force (a flow's code exchange under an exemption) takes,
+  // so that no new version commits unseen between its read and its commit.
+  describe("mandate holds", () => {
+    const insertVersion =
+      (id: string, version = 1) =>
+      (s: Store) =>
+        s.transaction(({ mandates }) => mandates.insert(fullMandateVersion(id, version)));
+    const holdThem = async ({ mandates }: Repositories) => {
+      await mandates.holdCurrent();
+    };
+
+    it("reads the mandates as listCurrent does", async () => {
+      const id = uniqueId("mandate");
+      await insertVersion(id)(store());
+      await insertVersion(id, 2)(store());
+      const [held, listed] = await store().transaction(async ({ mandates }) => [
+        await mandates.holdCurrent(),
+        await mandates.listCurrent(),
+      ]);
+      expect(held).toStrictEqual(listed);
+      expect(held.filter((record) => record.id === id)).toStrictEqual([fullMandateVersion(id, 2)]);
+    });
+
+    it("holds the mandates against a new version until the transaction ends, on every instance", async () => {
+      const id = uniqueId("mandate");
+      expect(await doneWhileHeld(harness(), holdThem, insertVersion(id))).toBe(false);
+      const current = await store().transaction(({ mandates }) => mandates.current(id));
+      expect(current).toStrictEqual(fullMandateVersion(id, 1));
+    });
+
+    it("makes a hold wait for a new version under way, and then reads it", async () => {
+      const id = uniqueId("mandate");
+      let read: readonly string[] = [];
+      const holdOnSecond = (s: Store) =>
+        s.transaction(async ({ mandates }) => {
+          read = (await mandates.holdCurrent()).map((record) => record.id);
+        });
+      const writing = async ({ mandates }: Repositories) => {
+        expect(await mandates.insert(fullMandateVersion(id, 1))).toBe(true);
+      };
+      expect(await doneWhileHeld(harness(), writing, holdOnSecond)).toBe(false);
+      expect(read).toContain(id);
+    });
+
+    it("holds up no other holder of the mandates", async () => {
+      const holdAgain = (s: Store) => s.transaction(holdThem);
+      // SQLite runs one write transaction at a time, and has no second instance here.
+      expect(await doneWhileHeld(harness(), holdThem, holdAgain)).toBe(
+        harness().openSecond !== undefined,
+      );
     });
   });
 }

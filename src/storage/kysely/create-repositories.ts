@@ -50,7 +50,7 @@ export function createRepositories(
   return {
     tenants: createTenantRepository(db),
     policies: createPolicyRepository(db),
-    mandates: createMandateRepository(db),
+    mandates: createMandateRepository(db, options),
     principals: createPrincipalRepository(db, options),
     exemptions: createExemptionRepository(db, options),
     receipts: createReceiptRepository(db),
