@@ -6,7 +6,12 @@ import { readStore, transact, type Context } from "../context.js";
 import { AppError } from "../errors.js";
 import { matchReturnUrl } from "../federation/return-urls.js";
 import type { Repositories } from "../ports.js";
-import type { ExemptionRecord, FlowRecord, ReceiptRecord } from "../records.js";
+import type {
+  ExemptionRecord,
+  FlowRecord,
+  MandateVersionRecord,
+  ReceiptRecord,
+} from "../records.js";
 import { ASSURANCE_TOKEN_TYPE } from "../../core/assurance-claims.js";
 import type { Decision } from "../../core/decision.js";
 import { exemptionStanding } from "../../core/exemptions.js";
@@ -187,6 +192,7 @@ export function flowApiUseCases(
             r,
             flow.tenant,
             await r.exemptions.get(flow.tenant, exemption.id),
+            () => r.mandates.listCurrent(),
             receipt,
             now().getTime(),
           ),
@@ -217,14 +223,20 @@ export function flowApiUseCases(
             ? undefined
             : async (r) => {
                 // After the flow's row is written, in the same transaction: a revocation or a
-                // mandate committed before the spend is seen, and the exemption's row stays held
-                // until the commit, so that a revocation under way is waited for and one that
-                // starts now waits for the spend. A refusal rolls the spend back: the code stays
-                // unspent, as for every other refusal, and is checked afresh if tried again.
+                // mandate committed before the spend is seen, and the exemption's row and the
+                // mandates stay held until the commit, so that a revocation or a new mandate
+                // version under way is waited for and one that starts now waits for the spend. A
+                // refusal rolls the spend back: the code stays unspent, as for every other
+                // refusal, and is checked afresh if tried again.
+                // No wait can close a cycle: this takes the flow's row, the exemption's row, the
+                // mandates, then its tenant's audit head; a new mandate version takes the
+                // mandates before anything else, then only the platform's audit head, which every
+                // path takes last. It never waits for a row that an exchange holds.
                 refusal = await refusalUnderExemption(
                   r,
                   flow.tenant,
                   await r.exemptions.hold(flow.tenant, exemption.id),
+                  () => r.mandates.holdCurrent(),
                   receipt,
                   now().getTime(),
                 );
@@ -274,7 +286,8 @@ type ExemptionRefusal = "exemption_ended" | "mandate_changed" | "shared_login";
 
 /**
  * Why the sign-in of `receipt` in `tenant`, which an exemption let through, is no longer vouched
- * for at `now`, given that exemption's `record` as it stands: it has ended or been revoked since
+ * for at `now`, given that exemption's `record` as it stands and the mandates as `mandates` reads
+ * them (held, in the transaction that spends the code): it has ended or been revoked since
  * (the token itself ends with it), or a mandate that no exemption excuses binds the principal
  * beyond what the decision applied (an emergency uplift created since: the exemption no longer
  * lets anyone through), or the principal has been marked as a shared login since, which no
@@ -284,6 +297,7 @@ async function refusalUnderExemption(
   r: Repositories,
   tenant: string,
   record: ExemptionRecord | undefined,
+  mandates: () => Promise<readonly MandateVersionRecord[]>,
   receipt: ReceiptRecord,
   now: number,
 ): Promise<ExemptionRefusal | undefined> {
@@ -296,24 +310,25 @@ async function refusalUnderExemption(
   if ((await r.principals.get(tenant, receipt.principal))?.sharedLogin === true) {
     return "shared_login";
   }
-  const since = await unexemptibleMandatesSince(r, receipt.decision, now);
+  const since = await unexemptibleMandatesSince(r, await mandates(), receipt.decision, now);
   return since.length > 0 ? "mandate_changed" : undefined;
 }
 
 /**
- * The mandates that no exemption excuses, binding `decision`'s principal at `now`, whose rules
- * the decision did not apply: new since, or changed since in what they require of whom (a new
- * version that only renames one is the rule applied). Bound as the engine binds: by the
- * principal's population and the one it was treated as.
+ * The mandates of `current` (the newest version of each) that no exemption excuses, binding
+ * `decision`'s principal at `now`, whose rules the decision did not apply: new since, or changed
+ * since in what they require of whom (a new version that only renames one is the rule applied).
+ * Bound as the engine binds: by the principal's population and the one it was treated as.
  */
 async function unexemptibleMandatesSince(
   r: Repositories,
+  current: readonly MandateVersionRecord[],
   decision: Decision,
   now: number,
 ): Promise<PlatformMandate[]> {
   const applied = new Map(decision.versions.mandates.map((m) => [m.id, m.version]));
   const { population, treatedAs } = decision.principal;
-  const inForce = mandatesInForce(await r.mandates.listCurrent());
+  const inForce = mandatesInForce(current);
   const binding = new Set(
     [population, ...(treatedAs === undefined ? [] : [treatedAs])].flatMap((p) =>
       unexemptibleMandatesFor(inForce, decision.tenant, p, now),

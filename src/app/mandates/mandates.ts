@@ -109,6 +109,8 @@ async function writeVersion(
       actor: caller.id,
       createdAt: context.clock.now().toISOString(),
     };
+    // The insert waits for every code exchange holding the mandates, and holds off new ones
+    // until the commit (flow-api.ts says why no cycle of waits can form).
     if (!(await r.mandates.insert(next))) {
       throw new AppError("mandate.version_conflict");
     }
