@@ -112,8 +112,13 @@ const damagedRowTests = (open: () => Promise<string>) => {
       expectDamaged(response, { table: "tenants", id: "acme" }, "tenants row acme");
     }
     const logged = lines.slice(before).map((line) => JSON.parse(line) as { level: number });
+    // The row to restore is in the log, as the hosted flow pages log it.
     expect(logged).toContainEqual(
-      expect.objectContaining({ level: 50, code: "store.record_damaged" }),
+      expect.objectContaining({
+        level: 50,
+        code: "store.record_damaged",
+        details: { damaged: [{ table: "tenants", id: "acme" }] },
+      }),
     );
   });
 

@@ -211,9 +211,12 @@ export function logProblem(
 ): void {
   const tampering = TAMPERING[problem.code];
   if (unexpected) log.error({ err: error }, "unexpected error");
-  // Not the service failing but its store changed behind it: what an operator must be woken for.
-  else if (tampering !== undefined) log.error({ code: problem.code }, tampering);
-  else if (problem.status >= 500) log.warn({ err: error, code: problem.code }, problem.title);
+  // Not the service failing but its store changed behind it: what an operator must be woken for,
+  // with the record it names (as the hosted flow pages log it), so that the log says which row
+  // to restore. The problem document the caller got holds the same, and no secret.
+  else if (tampering !== undefined) {
+    log.error({ code: problem.code, detail: problem.detail, details: problem.details }, tampering);
+  } else if (problem.status >= 500) log.warn({ err: error, code: problem.code }, problem.title);
   else log.info({ code: problem.code, status: problem.status }, "request refused");
 }
 
