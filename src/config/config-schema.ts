@@ -215,8 +215,8 @@ export const configSchema = z.strictObject({
        */
       attestationRoots: z.array(attestationRoot).default([]),
       /**
-       * The worker threads that check WebAuthn assertions, off the event loop; 0 checks them on
-       * it. Default: one per core but one, 1 to 4 (see `defaultVerificationThreads`).
+       * The worker threads that check WebAuthn registrations and assertions, off the event
+       * loop; 0 checks them on it. Default: one per core but one, 1 to 4 (see `defaultVerificationThreads`).
        */
       verificationThreads: count("a number of threads", 0, 64).optional(),
     })

@@ -30,14 +30,15 @@ export function createWebAuthnProtocol(
   options: {
     readonly attestationRoots?: readonly string[];
     /**
-     * Where assertions are checked: by default on the calling thread; given, on these worker
-     * threads (see {@link startVerificationThreads}), which their starter closes.
+     * Where registrations and assertions are checked: by default on the calling thread; given,
+     * on these worker threads (see {@link startVerificationThreads}), which their starter closes.
      */
     readonly verificationThreads?: VerificationThreads;
   } = {},
 ): WebAuthnProtocol {
   const roots = (options.attestationRoots ?? []).flatMap(parseAttestationRoots);
   const trusted = new Set(roots.map((root) => root.fingerprint256));
+  const threads = options.verificationThreads;
   return {
     verifiesAttestation: roots.length > 0,
     trustsAttestationRoot: (fingerprint) => trusted.has(fingerprint),
@@ -63,7 +64,8 @@ export function createWebAuthnProtocol(
         },
         supportedAlgorithmIDs: [...WEBAUTHN_ALGORITHMS],
       }) as unknown as Promise<Readonly<Record<string, unknown>>>,
-    verifyRegistration: (input) => verifyRegistration({ ...input, attestationRoots: roots }),
+    verifyRegistration: (input) =>
+      (threads?.verifyRegistration ?? verifyRegistration)({ ...input, attestationRoots: roots }),
     authenticationOptions: async (input) =>
       generateAuthenticationOptions({
         rpID: input.rp.id,
@@ -75,6 +77,6 @@ export function createWebAuthnProtocol(
           transports: transports(c.transports),
         })),
       }) as unknown as Promise<Readonly<Record<string, unknown>>>,
-    verifyAuthentication: options.verificationThreads?.verifyAuthentication ?? verifyAuthentication,
+    verifyAuthentication: threads?.verifyAuthentication ?? verifyAuthentication,
   };
 }

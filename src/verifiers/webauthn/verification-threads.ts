@@ -2,16 +2,21 @@ import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
 import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
-import type {
-  AuthenticationVerification,
-  WebAuthnProtocol,
-} from "../../app/authenticators/webauthn-protocol.js";
-import type { Answer, Check } from "./verification-thread.js";
+import type { Answer, Check, CheckKind, Checks } from "./verification-thread.js";
+import type { verifyAuthentication } from "./verify-authentication.js";
+import type { verifyRegistration } from "./verify-registration.js";
 
-/** Assertion checks running on worker threads, and how to stop them. */
+/**
+ * WebAuthn checks running on worker threads, and how to stop them: the same two verifiers as on
+ * the event loop, taking the same input and giving the same answers. A check that gets no answer
+ * (its thread failed, stopped, left it unanswered too long, or the threads were closed) rejects
+ * with {@link VerificationThreadFailed}.
+ */
 export interface VerificationThreads {
-  /** `verifyAuthentication`, run on one of the threads. */
-  readonly verifyAuthentication: WebAuthnProtocol["verifyAuthentication"];
+  /** `verifyRegistration` (attestation and its certificate chain), run on one of the threads. */
+  readonly verifyRegistration: typeof verifyRegistration;
+  /** `verifyAuthentication` (an assertion's signature), run on one of the threads. */
+  readonly verifyAuthentication: typeof verifyAuthentication;
   /** Stops the threads; a check still under way, or sent later, rejects. */
   close(): Promise<void>;
 }
@@ -53,7 +58,7 @@ function startThread(threadModule: URL): Worker {
 }
 
 type Pending = {
-  readonly resolve: (answer: AuthenticationVerification) => void;
+  readonly resolve: (answer: Checks[CheckKind]["answer"]) => void;
   readonly reject: (error: Error) => void;
 };
 
@@ -161,15 +166,20 @@ class Thread {
 }
 
 /**
- * Verifies WebAuthn assertions on up to `threads` worker threads, off the event loop.
+ * Verifies WebAuthn registrations and assertions on up to `threads` worker threads, off the
+ * event loop.
  *
- * An assertion's check is CPU-bound: the library imports the credential's public key and checks
- * its signature mostly on the calling thread (Node's WebCrypto resolves its promise after doing
- * the work), about 300–400 µs on these machines, as long as the rest of a sign-in's work
- * together. On the event loop it holds back every other request for that long; on a thread it
- * runs beside them, on another core. The threads run the same `verifyAuthentication` on the same
- * input, so every check and every refusal is the same; only the input and the answer cross
- * between threads, as plain data (a structured clone).
+ * Both checks are CPU-bound. An assertion's: the library imports the credential's public key and
+ * checks its signature mostly on the calling thread (Node's WebCrypto resolves its promise after
+ * doing the work), about 300–400 µs on these machines, as long as the rest of a sign-in's work
+ * together. A registration's costs as much without attestation (about 0.4 ms) and far more with
+ * one: its statement's signature and, for `packed`, `tpm` and `fido-u2f`, its certificate chain
+ * up to the operator's roots, about 3.5 ms for a packed attestation through an intermediate CA.
+ * On the event loop each holds back every other request for that long; on a thread it
+ * runs beside them, on another core. The threads run the same `verifyRegistration` and
+ * `verifyAuthentication` on the same input, so every check and every refusal is the same; only
+ * the input and the answer cross between threads, as a structured clone (the attestation roots,
+ * `X509Certificate`s, are among the native objects Node's `postMessage` clones).
  *
  * Handing checks over costs the event loop little because the checks of one turn go to a thread
  * in one message, and its answers of one turn come back in one: about 1.5 µs a check here,
@@ -225,23 +235,43 @@ export function startVerificationThreads(options: {
     for (const [thread, batch] of batches) thread.send(batch);
   };
 
+  /** Queues a check for this turn's batch; it settles with its thread's answer. */
+  const submit = <K extends CheckKind>(
+    kind: K,
+    input: Checks[K]["input"],
+  ): Promise<Checks[K]["answer"]> => {
+    if (closed) return Promise.reject(new VerificationThreadFailed("the threads were closed"));
+    return new Promise((resolve, reject) => {
+      if (queued.length === 0) setImmediate(flush);
+      // The thread answers each check with the verifier its kind names, so the answer is that
+      // verifier's; the types cannot follow a kind through the message.
+      const check = [next++, kind, input] as Check;
+      queued.push([check, { resolve, reject }]);
+    });
+  };
+
+  // Each sends what its check reads, and nothing else of the caller's records.
   return {
+    verifyRegistration: (input) => {
+      const { response, challenge, rp, userVerification, aaguids, at, attestationRoots } = input;
+      return submit("registration", {
+        response,
+        challenge,
+        rp,
+        userVerification,
+        aaguids,
+        at,
+        ...(attestationRoots === undefined ? {} : { attestationRoots }),
+      });
+    },
     verifyAuthentication: ({ response, challenge, rp, userVerification, credential }) => {
-      if (closed) {
-        return Promise.reject(new VerificationThreadFailed("the threads were closed"));
-      }
-      // What the check reads, and nothing else of the caller's records.
       const { credentialId, publicKey, signCount, backupEligible, transports } = credential;
-      const input = {
+      return submit("authentication", {
         response,
         challenge,
         rp,
         userVerification,
         credential: { credentialId, publicKey, signCount, backupEligible, transports },
-      };
-      return new Promise<AuthenticationVerification>((resolve, reject) => {
-        if (queued.length === 0) setImmediate(flush);
-        queued.push([[next++, input], { resolve, reject }]);
       });
     },
     close: async () => {
