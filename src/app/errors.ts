@@ -137,6 +137,8 @@ export const ERROR_CODES = {
   "webauthn.concurrent_use": "The credential was used concurrently; try again.",
   "webauthn.locked":
     "Too many failed attempts: this credential is locked until an administrator unlocks the principal or resets it.",
+  "webauthn.unavailable":
+    "The WebAuthn response cannot be checked now; nothing was judged and the ceremony is kept: send it again shortly.",
   "store.record_damaged":
     "A stored row holds text that is not JSON: it was altered outside the service. Retrying will not help: restore it from a backup (`details.damaged` names it).",
   "store.unavailable": "The service cannot reach its store; no decision can be made now.",

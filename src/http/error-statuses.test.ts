@@ -98,6 +98,7 @@ const EXPECTED: Record<ErrorCode, number> = {
   "webauthn.clone_detected": 422,
   "webauthn.concurrent_use": 409,
   "webauthn.locked": 423,
+  "webauthn.unavailable": 503,
   "store.record_damaged": 500,
   "store.unavailable": 503,
 };
@@ -169,6 +170,18 @@ describe("problem mapping", () => {
     expect(JSON.stringify(outage.problem)).not.toContain("ECONNREFUSED");
     expect(outage.headers).toEqual({ "retry-after": "5" });
     expect(outage.problem).toMatchObject({ retryAfter: 5 });
+    // A verifier that could not run: when to try again, but not what failed inside.
+    const unchecked = renderProblem(
+      new AppError("webauthn.unavailable", undefined, {
+        retryAfter: 1,
+        cause: "A WebAuthn verification thread failed: it stopped (exit code 1)",
+      }),
+      "/",
+    );
+    expect(unchecked.problem.status).toBe(503);
+    expect(JSON.stringify(unchecked.problem)).not.toContain("thread");
+    expect(unchecked.headers).toEqual({ "retry-after": "1" });
+    expect(unchecked.problem).toMatchObject({ retryAfter: 1 });
   });
 
   it("renders unexpected errors as 500 `internal` without their message", () => {

@@ -98,6 +98,7 @@ export const ERROR_STATUSES = {
   "webauthn.clone_detected": 422,
   "webauthn.concurrent_use": 409,
   "webauthn.locked": 423,
+  "webauthn.unavailable": 503,
   "store.record_damaged": 500,
   "store.unavailable": 503,
 } as const satisfies Record<ErrorCode, number>;

@@ -128,6 +128,19 @@ export function isSignCountRegression(stored: number, received: number): boolean
   return (stored !== 0 || received !== 0) && received <= stored;
 }
 
+/**
+ * Thrown by a {@link WebAuthnProtocol} verification that could not judge the response at all (the
+ * thread it runs on failed or stopped answering): nothing was checked, so the response is neither
+ * accepted nor refused, and the ceremony may be finished again. The use cases answer it as
+ * `webauthn.unavailable` (503); its message, for operators, says what failed.
+ */
+export class VerifierUnavailable extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "VerifierUnavailable";
+  }
+}
+
 /** WebAuthn registration and authentication: options out, responses verified. */
 export interface WebAuthnProtocol {
   /**

@@ -22,6 +22,7 @@ import { requireTenant } from "../tenants/tenants.js";
 import { checkMethodBinding, checkMethodRemoval, methodBindingRefusal } from "./removal-rules.js";
 import {
   isSignCountRegression,
+  VerifierUnavailable,
   type AuthenticationVerification,
   type RegistrationVerification,
   type RelyingParty,
@@ -101,6 +102,27 @@ const rpOf = (settings: WebAuthnSettings): RelyingParty => ({
   name: settings.rpName,
   origins: settings.origins,
 });
+
+/** Seconds a caller is asked to wait when no response can be checked now. */
+const UNAVAILABLE_RETRY_AFTER_SECONDS = 1;
+
+/**
+ * `verification`, or, when its verifier could not run at all, `webauthn.unavailable` (503, with
+ * `Retry-After`): nothing was judged, so nothing is counted, consumed or audited, and the same
+ * response may be sent again. What failed stays in the error's details, which the HTTP layer logs
+ * and never answers.
+ */
+async function unlessUnavailable<T>(verification: Promise<T>): Promise<T> {
+  try {
+    return await verification;
+  } catch (error) {
+    if (!(error instanceof VerifierUnavailable)) throw error;
+    throw new AppError("webauthn.unavailable", undefined, {
+      retryAfter: UNAVAILABLE_RETRY_AFTER_SECONDS,
+      cause: error.message,
+    });
+  }
+}
 
 /**
  * WebAuthn for a principal: registration and authentication ceremonies, and the tenant's
@@ -311,14 +333,16 @@ export function webauthnUseCases(
       const now = context.clock.now();
       const verification: RegistrationVerification | Refused = expired(ceremony.expiresAt, now)
         ? { ok: false, code: "webauthn.challenge_expired", detail: "The ceremony expired." }
-        : await protocol.verifyRegistration({
-            response: input.response,
-            challenge: ceremony.challenge,
-            rp: rpOf(settings),
-            userVerification: settings.userVerification,
-            aaguids: settings.aaguids,
-            at: now,
-          });
+        : await unlessUnavailable(
+            protocol.verifyRegistration({
+              response: input.response,
+              challenge: ceremony.challenge,
+              rp: rpOf(settings),
+              userVerification: settings.userVerification,
+              aaguids: settings.aaguids,
+              at: now,
+            }),
+          );
       const outcome = await transact(
         context,
         async (r): Promise<Outcome<WebAuthnCredentialRecord>> => {
@@ -471,13 +495,15 @@ export function webauthnUseCases(
         // Refused as `webauthn.locked` below, without verifying anything.
         verification = { ok: false, code: "webauthn.credential_unknown", detail: "Locked." };
       } else {
-        verification = await protocol.verifyAuthentication({
-          response: input.response,
-          challenge: ceremony.challenge,
-          rp: rpOf(settings),
-          userVerification: settings.userVerification,
-          credential,
-        });
+        verification = await unlessUnavailable(
+          protocol.verifyAuthentication({
+            response: input.response,
+            challenge: ceremony.challenge,
+            rp: rpOf(settings),
+            userVerification: settings.userVerification,
+            credential,
+          }),
+        );
       }
 
       type Accepted = {

@@ -19,7 +19,12 @@ import {
   defaultVerificationThreads,
   startVerificationThreads,
 } from "./index.js";
-import { VerificationThreadFailed, type VerificationThreads } from "./verification-threads.js";
+import { VerifierUnavailable } from "../../app/authenticators/webauthn-protocol.js";
+import {
+  VerificationThreadFailed,
+  VerifierThrew,
+  type VerificationThreads,
+} from "./verification-threads.js";
 import { AttestationVendor } from "./test-support/attestation-ca.js";
 import {
   SoftAuthenticator,
@@ -550,6 +555,7 @@ describe.each(["authentication", "registration"] as const)(
       }
     });
 
+    // As on the event loop: an error that is not the thread's, so not one a retry would mend.
     it("fails only the check whose verifier threw, without its message", async () => {
       const pool = startVerificationThreads({ threads: 1, threadModule });
       try {
@@ -559,9 +565,10 @@ describe.each(["authentication", "registration"] as const)(
         ]);
         expect(threw).toMatchObject({ status: "rejected" });
         if (threw.status === "rejected") {
-          expect(threw.reason).toBeInstanceOf(VerificationThreadFailed);
+          expect(threw.reason).toBeInstanceOf(VerifierThrew);
+          expect(threw.reason).not.toBeInstanceOf(VerifierUnavailable);
           expect(String(threw.reason)).toBe(
-            "VerificationThreadFailed: A WebAuthn verification thread failed: the verifier threw TypeError",
+            "VerifierThrew: A WebAuthn verifier threw TypeError on its thread",
           );
         }
         expect(answered).toMatchObject({ status: "fulfilled", value: { ok: false } });

@@ -2,6 +2,7 @@ import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
 import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
+import { VerifierUnavailable } from "../../app/authenticators/webauthn-protocol.js";
 import type { Answer, Check, CheckKind, Checks } from "./verification-thread.js";
 import type { verifyAuthentication } from "./verify-authentication.js";
 import type { verifyRegistration } from "./verify-registration.js";
@@ -10,7 +11,8 @@ import type { verifyRegistration } from "./verify-registration.js";
  * WebAuthn checks running on worker threads, and how to stop them: the same two verifiers as on
  * the event loop, taking the same input and giving the same answers. A check that gets no answer
  * (its thread failed, stopped, left it unanswered too long, or the threads were closed) rejects
- * with {@link VerificationThreadFailed}.
+ * with {@link VerificationThreadFailed}, which the use cases answer as `webauthn.unavailable`; one
+ * whose verifier threw rejects with {@link VerifierThrew}, as the event loop would throw.
  */
 export interface VerificationThreads {
   /** `verifyRegistration` (attestation and its certificate chain), run on one of the threads. */
@@ -29,11 +31,23 @@ export function defaultVerificationThreads(cores = availableParallelism()): numb
   return Math.min(4, Math.max(0, cores - 1));
 }
 
-/** Why a check that was sent to a thread has no answer. */
-export class VerificationThreadFailed extends Error {
+/** Why a check that was sent to a thread has no answer: the verifier was unavailable. */
+export class VerificationThreadFailed extends VerifierUnavailable {
   constructor(reason: string) {
     super(`A WebAuthn verification thread failed: ${reason}`);
     this.name = "VerificationThreadFailed";
+  }
+}
+
+/**
+ * A verifier that threw on its thread (a bug, as it would be on the event loop): not a thread
+ * that failed, so not something a retry would mend. Only the error's name crosses, never its
+ * message, which may quote the input.
+ */
+export class VerifierThrew extends Error {
+  constructor(errorName: string) {
+    super(`A WebAuthn verifier threw ${errorName} on its thread`);
+    this.name = "VerifierThrew";
   }
 }
 
@@ -85,7 +99,7 @@ class Thread {
         if (pending === undefined) continue;
         this.#pending.delete(answer[0]);
         if (answer[1] === undefined) {
-          pending.reject(new VerificationThreadFailed(`the verifier threw ${answer[2].failed}`));
+          pending.reject(new VerifierThrew(answer[2].failed));
         } else {
           pending.resolve(answer[1]);
         }
