@@ -169,6 +169,17 @@ export interface PrincipalStore {
    * built on it cannot overwrite a change committed meanwhile (a shared-login mark, say).
    */
   hold(tenant: string, id: string): Promise<PrincipalRecord | undefined>;
+  /**
+   * The record as `get` reads it, its row then held against changes until the transaction ends
+   * (a share lock on PostgreSQL, which other holders share and `hold` and every update wait for;
+   * SQLite serialises write transactions anyway): a change committed before is what this
+   * returns, and one under way is waited for and then returned, while a change that starts later
+   * waits for this transaction to commit. A check of the principal (not marked a shared login,
+   * say) thus stays true until the commit, without making two checks of one principal queue.
+   * A transaction that holds it so must not update it afterwards: two such would wait on each
+   * other.
+   */
+  holdShared(tenant: string, id: string): Promise<PrincipalRecord | undefined>;
   list(tenant: string, options: { after?: string; limit: number }): Promise<Page<PrincipalRecord>>;
   upsert(record: PrincipalRecord): Promise<void>;
   /** Registers a principal that is not registered yet; false, writing nothing, when one is. */

@@ -333,6 +333,75 @@ export function describeExemptionQueries({ store, harness }: ContractContext): v
     });
   });
 
+  // What a check of the principal (a flow's code exchange under an exemption: not marked a
+  // shared login since) takes, so that no mark commits unseen between its read and its commit.
+  describe("principal shared holds", () => {
+    let tenant = "";
+    const registered = async () => {
+      const record = minimalPrincipal(tenant, uniqueId("principal"));
+      await store().transaction(({ principals }) => principals.upsert(record));
+      return record;
+    };
+    const holdSharedOf =
+      (id: string) =>
+      async ({ principals }: Repositories) => {
+        expect((await principals.holdShared(tenant, id))?.id).toBe(id);
+      };
+
+    beforeAll(async () => {
+      tenant = await addTenant(store());
+    });
+
+    it("reads a principal as get does, and none of another tenant's", async () => {
+      const record = fullPrincipal(tenant, uniqueId("principal"));
+      const other = await addTenant(store());
+      await store().transaction(({ principals }) => principals.upsert(record));
+      const [held, got, ofOther, missing] = await store().transaction(async ({ principals }) => [
+        await principals.holdShared(tenant, record.id),
+        await principals.get(tenant, record.id),
+        await principals.holdShared(other, record.id),
+        await principals.holdShared(tenant, uniqueId("no-such-principal")),
+      ]);
+      expect(held).toStrictEqual(record);
+      expect(got).toStrictEqual(held);
+      expect(ofOther).toBeUndefined();
+      expect(missing).toBeUndefined();
+    });
+
+    it("holds a principal against a change until the transaction ends, on every instance", async () => {
+      const record = await registered();
+      const mark = (s: Store) =>
+        s.transaction(({ principals }) => principals.upsert({ ...record, sharedLogin: true }));
+      expect(await doneWhileHeld(holdSharedOf(record.id), mark)).toBe(false);
+      const read = await store().transaction(({ principals }) => principals.get(tenant, record.id));
+      expect(read?.sharedLogin).toBe(true);
+    });
+
+    it("makes a shared hold wait for a change under way, and then reads it", async () => {
+      const record = await registered();
+      let read: boolean | undefined;
+      const marking = async ({ principals }: Repositories) => {
+        expect((await principals.hold(tenant, record.id))?.sharedLogin).toBeUndefined();
+        await principals.upsert({ ...record, sharedLogin: true });
+      };
+      const holdOnSecond = (s: Store) =>
+        s.transaction(async ({ principals }) => {
+          read = (await principals.holdShared(tenant, record.id))?.sharedLogin;
+        });
+      expect(await doneWhileHeld(marking, holdOnSecond)).toBe(false);
+      expect(read).toBe(true);
+    });
+
+    it("holds up no other shared holder of the principal", async () => {
+      const record = await registered();
+      const holdAgain = (s: Store) => s.transaction(holdSharedOf(record.id));
+      // SQLite runs one write transaction at a time, and has no second instance here.
+      expect(await doneWhileHeld(holdSharedOf(record.id), holdAgain)).toBe(
+        harness().openSecond !== undefined,
+      );
+    });
+  });
+
   describe("tenant locks", () => {
     /** {@link doneWhileHeld} with `tenant` locked. */
     const doneWhileLocked = (tenant: string, other: (second: Store) => Promise<unknown>) =>

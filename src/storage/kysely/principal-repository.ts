@@ -16,12 +16,15 @@ const selectPrincipal = queryTemplate<Selectable<PrincipalsTable>, [string, stri
 
 /**
  * The principals stored through `db`. With `lockRows` (PostgreSQL, whose transactions run side by
- * side) `hold` locks the row it reads; SQLite's write transactions are serial.
+ * side) `hold` locks the row it reads for update and `holdShared` for share; SQLite's write
+ * transactions are serial.
  */
 export function createPrincipalRepository(
   db: Kysely<Database>,
   options: { readonly lockRows: boolean },
 ): PrincipalStore {
+  const selectOne = (tenant: string, id: string) =>
+    db.selectFrom("principals").selectAll().where("tenant", "=", tenant).where("id", "=", id);
   return {
     async get(tenant, id) {
       const [row] = (await selectPrincipal(db, tenant, id)).rows;
@@ -30,13 +33,16 @@ export function createPrincipalRepository(
 
     async hold(tenant, id) {
       if (!options.lockRows) return this.get(tenant, id);
-      const row = await db
-        .selectFrom("principals")
-        .selectAll()
-        .where("tenant", "=", tenant)
-        .where("id", "=", id)
-        .forUpdate()
-        .executeTakeFirst();
+      const row = await selectOne(tenant, id).forUpdate().executeTakeFirst();
+      return row === undefined ? undefined : toPrincipal(row);
+    },
+
+    // FOR SHARE: two code exchanges of one principal need not queue, only a change of it. Under
+    // READ COMMITTED a locking read returns the newest committed version of the row once any
+    // writer of it has ended, not the one the statement's snapshot saw.
+    async holdShared(tenant, id) {
+      if (!options.lockRows) return this.get(tenant, id);
+      const row = await selectOne(tenant, id).forShare().executeTakeFirst();
       return row === undefined ? undefined : toPrincipal(row);
     },
 
