@@ -10,6 +10,7 @@ import type {
   ExemptionRecord,
   FlowRecord,
   MandateVersionRecord,
+  PrincipalRecord,
   ReceiptRecord,
 } from "../records.js";
 import { ASSURANCE_TOKEN_TYPE } from "../../core/assurance-claims.js";
@@ -192,7 +193,10 @@ export function flowApiUseCases(
             r,
             flow.tenant,
             await r.exemptions.get(flow.tenant, exemption.id),
-            () => r.mandates.listCurrent(),
+            {
+              principal: () => r.principals.get(flow.tenant, receipt.principal),
+              mandates: () => r.mandates.listCurrent(),
+            },
             receipt,
             now().getTime(),
           ),
@@ -222,21 +226,30 @@ export function flowApiUseCases(
           exemption === null
             ? undefined
             : async (r) => {
-                // After the flow's row is written, in the same transaction: a revocation or a
-                // mandate committed before the spend is seen, and the exemption's row and the
-                // mandates stay held until the commit, so that a revocation or a new mandate
-                // version under way is waited for and one that starts now waits for the spend. A
-                // refusal rolls the spend back: the code stays unspent, as for every other
-                // refusal, and is checked afresh if tried again.
+                // After the flow's row is written, in the same transaction: a revocation, a
+                // shared-login mark or a mandate committed before the spend is seen, and the
+                // exemption's row, the principal's row and the mandates stay held (shared) until
+                // the commit, so that a revocation, a mark or a new mandate version under way is
+                // waited for and one that starts now waits for the spend. A refusal rolls the
+                // spend back: the code stays unspent, as for every other refusal, and is checked
+                // afresh if tried again.
                 // No wait can close a cycle: this takes the flow's row, the exemption's row, the
-                // mandates, then its tenant's audit head; a new mandate version takes the
-                // mandates before anything else, then only the platform's audit head, which every
-                // path takes last. It never waits for a row that an exchange holds.
+                // principal's row, the mandates (those three shared), then its tenant's audit
+                // head. A new mandate version takes the mandates before anything else, then only
+                // the platform's audit head, which every path takes last. A principal's update (a
+                // shared-login mark) takes the principal's row before anything else, then only its
+                // tenant's audit head (its mandate check reads them unheld): it may wait for an
+                // exchange that holds the row, or an exchange for it, but while holding the row
+                // it waits only for an audit head. Neither waits for a row that an exchange holds
+                // before the principal's.
                 refusal = await refusalUnderExemption(
                   r,
                   flow.tenant,
                   await r.exemptions.hold(flow.tenant, exemption.id),
-                  () => r.mandates.holdCurrent(),
+                  {
+                    principal: () => r.principals.holdShared(flow.tenant, receipt.principal),
+                    mandates: () => r.mandates.holdCurrent(),
+                  },
                   receipt,
                   now().getTime(),
                 );
@@ -285,19 +298,28 @@ function checkFirstFactor(request: FlowRequest): readonly AuthenticationEvent[] 
 type ExemptionRefusal = "exemption_ended" | "mandate_changed" | "shared_login";
 
 /**
+ * How {@link refusalUnderExemption} reads the principal and the mandates in force: plainly for
+ * the early look, held in the transaction that spends the code.
+ */
+interface StandingReads {
+  principal(): Promise<PrincipalRecord | undefined>;
+  mandates(): Promise<readonly MandateVersionRecord[]>;
+}
+
+/**
  * Why the sign-in of `receipt` in `tenant`, which an exemption let through, is no longer vouched
- * for at `now`, given that exemption's `record` as it stands and the mandates as `mandates` reads
- * them (held, in the transaction that spends the code): it has ended or been revoked since
- * (the token itself ends with it), or a mandate that no exemption excuses binds the principal
- * beyond what the decision applied (an emergency uplift created since: the exemption no longer
- * lets anyone through), or the principal has been marked as a shared login since, which no
- * exemption excuses (seed 001). Undefined while it stands.
+ * for at `now`, given that exemption's `record` as it stands and the principal and the mandates
+ * as `reads` reads them (held, in the transaction that spends the code): it has ended or been
+ * revoked since (the token itself ends with it), or a mandate that no exemption excuses binds the
+ * principal beyond what the decision applied (an emergency uplift created since: the exemption
+ * no longer lets anyone through), or the principal has been marked as a shared login since,
+ * which no exemption excuses (seed 001). Undefined while it stands.
  */
 async function refusalUnderExemption(
   r: Repositories,
   tenant: string,
   record: ExemptionRecord | undefined,
-  mandates: () => Promise<readonly MandateVersionRecord[]>,
+  reads: StandingReads,
   receipt: ReceiptRecord,
   now: number,
 ): Promise<ExemptionRefusal | undefined> {
@@ -307,10 +329,8 @@ async function refusalUnderExemption(
   ) {
     return "exemption_ended";
   }
-  if ((await r.principals.get(tenant, receipt.principal))?.sharedLogin === true) {
-    return "shared_login";
-  }
-  const since = await unexemptibleMandatesSince(r, await mandates(), receipt.decision, now);
+  if ((await reads.principal())?.sharedLogin === true) return "shared_login";
+  const since = await unexemptibleMandatesSince(r, await reads.mandates(), receipt.decision, now);
   return since.length > 0 ? "mandate_changed" : undefined;
 }
 
