@@ -45,7 +45,7 @@ describeOnPostgres(
     beforeEach(async () => {
       race = await openExchangeRace({
         browser,
-        pause: { repository: "mandates", points: ["holdCurrent", "insert"] },
+        pause: { holdCurrent: "mandates", insert: "mandates" },
       });
       return () => race.close();
     });

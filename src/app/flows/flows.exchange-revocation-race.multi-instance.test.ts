@@ -36,7 +36,7 @@ describeOnPostgres(
     beforeEach(async () => {
       race = await openExchangeRace({
         browser,
-        pause: { repository: "exemptions", points: ["hold", "update"] },
+        pause: { hold: "exemptions", update: "exemptions" },
       });
       return () => race.close();
     });

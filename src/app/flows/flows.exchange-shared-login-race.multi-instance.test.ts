@@ -40,7 +40,7 @@ describeOnPostgres(
     beforeEach(async () => {
       race = await openExchangeRace({
         browser,
-        pause: { repository: "principals", points: ["holdShared", "upsert"] },
+        pause: { holdShared: "principals", upsert: "principals" },
       });
       return () => race.close();
     });

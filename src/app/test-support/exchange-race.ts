@@ -5,21 +5,18 @@
 // lock under test, where a transaction pauses) is all that their files say.
 import { openStore } from "../../storage/open-store.js";
 import type { Application, Caller, FlowBrowser } from "../application.js";
-import type { Repositories, Store } from "../ports.js";
+import type { Repositories } from "../ports.js";
 import type { FlowRecord } from "../records.js";
 import { exemptedSignIn } from "./exempted-sign-in.js";
 import { pausingAfter } from "./forced-race.js";
 import { CountingRandom, type Harness } from "./harness.js";
-import { pausableStore, type Gate } from "./pausable-store.js";
+import { openPausableInstance, type Gate } from "./pausable-store.js";
 import { openTwoInstances, type TwoInstances } from "./postgres-instances.js";
 import { replacePolicy } from "./replace-policy.js";
 import { wrapRepositories } from "./wrapped-store.js";
 
 /** The return URL registered for acme, where every raced flow ends. */
 const RETURN = "https://app.acme.example/signed-in";
-
-/** An instance that a test opened beside the two, closed with them. */
-type Instance = Application & { close(): Promise<void> };
 
 /**
  * An instance that looks, through a connection of its own (committed rows only), at the flow it
@@ -58,42 +55,36 @@ export interface ExchangeRace<Point extends string> {
 }
 
 /**
- * Opens an {@link ExchangeRace} whose third instance pauses after `repository[point]`, the flows'
- * browser holding `browser`'s cookie.
+ * Opens an {@link ExchangeRace} whose third instance may pause after the methods `pause` names,
+ * the flows' browser holding `browser`'s cookie.
  */
 export async function openExchangeRace<Point extends string>(options: {
   readonly browser: FlowBrowser;
-  readonly pause: { readonly repository: keyof Repositories; readonly points: readonly Point[] };
+  /** Where the third instance may stop: methods named with their repository. */
+  readonly pause: Readonly<Record<Point, keyof Repositories>>;
 }): Promise<ExchangeRace<Point>> {
   const two = await openTwoInstances({ principals: ["alice"] });
   const { first, service } = two;
-  // Closed in reverse: each instance before its store, the latest opened first.
-  const opened: (Instance | Store)[] = [];
+  // Closed in reverse: an instance before its store, the latest opened first.
+  const opened: { close(): Promise<void> }[] = [];
   const close = async () => {
     for (const each of [...opened].reverse()) await each.close();
     await two.close();
   };
-  const open = <T extends Instance | Store>(each: T): T => {
+  const open = <T extends { close(): Promise<void> }>(each: T): T => {
     opened.push(each);
     return each;
   };
   try {
     await first.app.tenants.setReturnUrls(first.admin, "acme", { returnUrls: [RETURN] });
     await replacePolicy(first, "acme", { posture: "platform_mfa" });
-    const paused = pausableStore(
-      open(await openStore(two.database.url)),
-      options.pause.repository,
-      options.pause.points,
-    );
-    const third = open(
-      first.application({ store: paused.store, random: new CountingRandom(2_000_000) }),
-    );
+    const third = open(await openPausableInstance(two, options.pause));
     return {
       two,
       first,
       service,
-      third,
-      pauseAt: (point) => paused.pauseAt(point),
+      third: third.app,
+      pauseAt: (point) => third.pauseAt(point),
       exemptedSignIn: () =>
         exemptedSignIn(first, service, { browser: options.browser, returnTo: RETURN }),
       statusOf: async (flow) =>
