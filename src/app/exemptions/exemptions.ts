@@ -306,8 +306,15 @@ export function exemptionUseCases(context: Context): Application["exemptions"] {
             throw new AppError("exemption.expired", undefined, { expiresAt: record.expiresAt });
           }
           if (!(await r.tenants.lock(tenant))) throw new AppError("not_found");
-          // Marked as shared since it was requested: the engine would refuse it anyway.
-          if ((await r.principals.get(tenant, record.principal))?.sharedLogin === true) {
+          // Marked as shared since it was requested: the engine would refuse it anyway. The row
+          // is held (shared) until the commit: on PostgreSQL a mark committed after a plain read
+          // would be missed, and an approval given to a shared login (seed 001). A mark under way
+          // is waited for, then seen; one that starts now waits for the approval.
+          // No wait can close a cycle: this takes the tenant's row, the principal's row (shared),
+          // the exemption's row, then the tenant's audit head. A principal's update takes the
+          // principal's row before anything else, then only the audit head, which every path
+          // takes last: it touches no exemption and no tenant row.
+          if ((await r.principals.holdShared(tenant, record.principal))?.sharedLogin === true) {
             throw new AppError("exemption.shared_login_refused");
           }
           await checkRunLength(context, r, tenant, record.principal, window);
