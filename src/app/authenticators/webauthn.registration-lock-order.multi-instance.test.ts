@@ -10,11 +10,10 @@
 // delete, the beginning started and seen waiting on a lock, then the finish released.
 import { afterAll, beforeAll, expect, it, vi } from "vitest";
 import { SoftAuthenticator } from "../../verifiers/webauthn/test-support/soft-authenticator.js";
-import { openStore } from "../../storage/open-store.js";
 import { untilWaitingOnLock } from "../../storage/postgres/test-support/test-database.js";
-import type { Application, Caller } from "../application.js";
-import type { Repositories, Store } from "../ports.js";
-import { CountingRandom, type Harness } from "../test-support/harness.js";
+import type { Caller } from "../application.js";
+import type { Harness } from "../test-support/harness.js";
+import { openPausableInstance, type PausableInstance } from "../test-support/pausable-store.js";
 import {
   describeOnPostgres,
   openTwoInstances,
@@ -24,12 +23,6 @@ import { outcomeOf } from "../test-support/totp-principals.js";
 import { principalKey } from "./verification-throttle.js";
 
 vi.setConfig({ testTimeout: 60_000, hookTimeout: 60_000 });
-
-/** A gate a transaction waits at: `reached` when it gets there, it goes on at `release`. */
-interface Gate {
-  readonly reached: Promise<void>;
-  readonly release: () => void;
-}
 
 /**
  * `accepted`, or the error's code; a store failure (a deadlock the database broke, answered as
@@ -51,66 +44,18 @@ describeOnPostgres(
     let two: TwoInstances | undefined;
     let first: Harness;
     let service: Caller;
-    let raw: Store | undefined;
-    let finisher: (Application & { close(): Promise<void> }) | undefined;
-    /** Set while the finisher's next challenge delete should pause after it. */
-    let gate: (Gate & { arrive: () => void; go: Promise<void> }) | undefined;
+    /** A third instance, whose transaction stops just after it deletes a challenge. */
+    let finisher: PausableInstance<"consume"> | undefined;
 
     beforeAll(async () => {
       two = await openTwoInstances({ principals: ["alice"] });
       ({ first, service } = two);
-      // A second instance whose store pauses a transaction just after it deletes a challenge.
-      const store = await openStore(two.database.url);
-      raw = store;
-      const paused: Store = {
-        ...store,
-        transaction: (work) =>
-          store.transaction((r) =>
-            work(
-              new Proxy(r, {
-                get(target, key) {
-                  const value = target[key as keyof Repositories];
-                  if (key !== "webauthnChallenges") return value;
-                  const challenges = value as Repositories["webauthnChallenges"];
-                  return {
-                    ...challenges,
-                    consume: async (tenant: string, id: string) => {
-                      const consumed = await challenges.consume(tenant, id);
-                      const g = gate;
-                      gate = undefined;
-                      if (g !== undefined) {
-                        g.arrive();
-                        await g.go;
-                      }
-                      return consumed;
-                    },
-                  };
-                },
-              }),
-            ),
-          ),
-        read: (work) => store.read(work),
-        notify: (change) => store.notify(change),
-        onChange: (listener) => store.onChange(listener),
-        ping: () => store.ping(),
-        close: () => store.close(),
-      };
-      finisher = first.application({ store: paused, random: new CountingRandom(2_000_000) });
+      finisher = await openPausableInstance(two, { consume: "webauthnChallenges" });
     });
     afterAll(async () => {
       await finisher?.close();
-      await raw?.close();
       await two?.close();
     });
-
-    const newGate = (): Gate => {
-      let arrive!: () => void;
-      let go!: () => void;
-      const reached = new Promise<void>((resolve) => (arrive = resolve));
-      const released = new Promise<void>((resolve) => (go = resolve));
-      gate = { reached, release: go, arrive, go: released };
-      return gate;
-    };
 
     it("finishes a registration while another of the principal begins and purges its expired challenge", async () => {
       if (two === undefined || finisher === undefined) throw new Error("no instances");
@@ -132,9 +77,9 @@ describeOnPostgres(
       );
 
       // Verified while its ceremony is alive; paused once its challenge is deleted.
-      const at = newGate();
+      const at = finisher.pauseAt("consume");
       const finishing = outcome(
-        finisher.webauthn.finishRegistration(service, "acme", "alice", begun.registration, {
+        finisher.app.webauthn.finishRegistration(service, "acme", "alice", begun.registration, {
           response,
         }),
       );
