@@ -166,11 +166,12 @@ for (const policy of ["reject", "warn"] as const) {
           }
         };
         race = new ForcedRace(leader);
-        const [a, b] = await race.run(two.database.name, () =>
-          Promise.all([finish("A"), finish("B")]),
-        );
+        const results = await race.run(two.database.name, {
+          A: () => finish("A"),
+          B: () => finish("B"),
+        });
         race = undefined;
-        return { results: { A: a, B: b }, audit: (await webauthnAudit()).slice(before) };
+        return { results, audit: (await webauthnAudit()).slice(before) };
       }
 
       /** Every accepted result is one `webauthn.verified` event of the round, with its counter. */

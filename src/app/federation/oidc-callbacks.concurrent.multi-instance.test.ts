@@ -189,9 +189,10 @@ describeOnPostgres(
         race = new ForcedRace(leader);
         // The leader consumes the request and holds its transaction while the follower, which
         // verified its ID token against the request as still pending, queues behind it.
-        const answers = await race.run(two.database.name, () =>
-          Promise.all([callback("A", callbacks.A), callback("B", callbacks.B)]),
-        );
+        const answers = await race.run(two.database.name, {
+          A: () => callback("A", callbacks.A),
+          B: () => callback("B", callbacks.B),
+        });
         race = undefined;
 
         // Both reached the claim of the request: the leader first, the follower after its commit.
@@ -200,8 +201,8 @@ describeOnPostgres(
           { racer: leader, consumed: true },
           { racer: follower, consumed: false },
         ]);
-        const won = answers[leader === "A" ? 0 : 1];
-        const lost = answers[follower === "A" ? 0 : 1];
+        const won = answers[leader];
+        const lost = answers[follower];
         expect(lost).toEqual({ refused: "federation.request_unknown" });
         if (won === undefined || !("location" in won)) throw new Error(JSON.stringify(won));
         const back = new URL(won.location);

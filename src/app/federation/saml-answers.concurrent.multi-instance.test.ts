@@ -141,14 +141,15 @@ describeOnPostgres(
         race = new ForcedRace(leader);
         // The leader consumes the request and holds its transaction while the follower, which
         // verified its answer against the request as still pending, queues behind it.
-        const answers = await race.run(two.database.name, () =>
-          Promise.all([post("A", responses.A, relayState), post("B", responses.B, relayState)]),
-        );
+        const answers = await race.run(two.database.name, {
+          A: () => post("A", responses.A, relayState),
+          B: () => post("B", responses.B, relayState),
+        });
         race = undefined;
 
         const follower = otherRacer(leader);
-        const won = answers[leader === "A" ? 0 : 1];
-        const lost = answers[follower === "A" ? 0 : 1];
+        const won = answers[leader];
+        const lost = answers[follower];
         expect(lost).toEqual({ refused: "federation.request_unknown" });
         if (won === undefined || !("location" in won)) throw new Error(JSON.stringify(won));
         const claim = new URL(won.location);

@@ -36,10 +36,10 @@ export function deferred(): Deferred {
  * PostgreSQL, without sleeps: both pass verification (reading the state as it was) before either
  * goes on; the leader then writes and holds its transaction open; the follower goes on only then,
  * and the leader commits once the follower is seen waiting on a lock. The racers' verifier calls
- * {@link verified}, and their store calls {@link wrote} after the contested write. When the
- * racers' work fails before the race is over (a racer throws before the barrier, say), `run`
- * rejects at once with that error, and every racer still waiting in the race is released with it,
- * rather than the test hanging until its timeout.
+ * {@link verified}, and their store calls {@link wrote} after the contested write. When a racer
+ * ends before the race is over (it throws before the barrier, say, or its call turns such an
+ * error into a result), `run` rejects at once, and every racer still waiting in the race is
+ * released, rather than the test hanging until its timeout.
  */
 export class ForcedRace {
   readonly leader: Racer;
@@ -71,25 +71,44 @@ export class ForcedRace {
   }
 
   /**
-   * Runs `work` (both racers' calls), steering the race: once the leader holds its write, lets
-   * the follower go, waits until a backend of `database` waits on a lock, then lets the leader
-   * commit.
+   * Runs both racers' calls, steering the race: once the leader holds its write, lets the
+   * follower go, waits until a backend of `database` waits on a lock, then lets the leader commit.
+   * Returns each racer's answer.
+   *
+   * Until then no racer can end: the leader is held, and the follower must queue behind it. One
+   * that ends anyway (refused before the barrier, or past a lock it should have waited on) ends
+   * the race at once with its error, or with one quoting its answer when its call turned an
+   * error into a result: said at once, not at the test's timeout, and every racer still waiting
+   * is released.
    */
-  async run<T>(database: string, work: () => Promise<T>): Promise<T> {
+  async run<T>(
+    database: string,
+    racers: Readonly<Record<Racer, () => Promise<T>>>,
+  ): Promise<Record<Racer, T>> {
     let over = false;
-    const running = work();
-    // Work that ends before the race is over never lets it be over: said at once, not at timeout.
-    const endedEarly = running.then(
-      () => {
-        if (over) return;
-        throw new Error("The racers' work ended before the leader held its write and committed.");
-      },
-      (error: unknown) => {
-        if (over) return;
-        this.#abort(error);
-        throw error;
-      },
-    );
+    let fail!: (error: unknown) => void;
+    const failed = new Promise<never>((_, reject) => (fail = reject));
+    const endsEarly = (error: unknown) => {
+      if (over) return;
+      this.#abort(error);
+      fail(error);
+    };
+    const running = (name: Racer): Promise<T> => {
+      const answer = racers[name]().then(
+        (value) => {
+          endsEarly(new Error(`Racer ${name} ended before the race was over: ${quote(value)}`));
+          return value;
+        },
+        (error: unknown) => {
+          endsEarly(error);
+          throw error;
+        },
+      );
+      // Awaited below once the race is over; until then its failure is `failed`'s.
+      answer.catch(() => undefined);
+      return answer;
+    };
+    const answers = { A: running("A"), B: running("B") };
     const steered = async () => {
       await this.#holding.promise;
       this.#go.resolve();
@@ -97,8 +116,8 @@ export class ForcedRace {
       over = true;
       this.#commit.resolve();
     };
-    await Promise.race([steered(), endedEarly]);
-    return running;
+    await Promise.race([steered(), failed]);
+    return { A: await answers.A, B: await answers.B };
   }
 
   /** Releases every racer waiting in the race (and `run`), with `error`. */
@@ -107,6 +126,12 @@ export class ForcedRace {
       gate.reject(error);
     }
   }
+}
+
+/** A racer's answer, short, for the error of a race that ended early. */
+function quote(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 300 ? `${text.slice(0, 300)}…` : text;
 }
 
 /**
