@@ -126,10 +126,11 @@ export interface PolicyStore {
     options: { before?: number; limit: number },
   ): Promise<Page<PolicyVersionRecord>>;
   /**
-   * Every version of every tenant's policy holding text that is not JSON, by tenant and version:
-   * what `audit verify` reports as damaged, older versions too, which no decision reads.
+   * Every version of every tenant's policy (only `filter.tenant`'s when given) holding text that
+   * is not JSON, by tenant and version: what `audit verify` reports as damaged, older versions
+   * too, which no decision reads.
    */
-  listUnreadable(): Promise<readonly DamagedRow[]>;
+  listUnreadable(filter?: UnreadableRowsFilter): Promise<readonly DamagedRow[]>;
   /** Inserts a version; returns false when that version exists (a concurrent writer won). */
   insert(record: PolicyVersionRecord): Promise<boolean>;
 }
@@ -300,10 +301,11 @@ export interface IdpStore {
   observation(tenant: string, id: string): Promise<IdpObservation | undefined>;
   observe(observation: IdpObservation): Promise<void>;
   /**
-   * Every registration (`idps`) and every observation (`idp_observations`) of every tenant
-   * holding text that is not JSON, by tenant and id: what `audit verify` reports as damaged.
+   * Every registration (`idps`) and every observation (`idp_observations`) of every tenant (only
+   * `filter.tenant`'s when given) holding text that is not JSON, by tenant and id: what `audit
+   * verify` reports as damaged.
    */
-  listUnreadable(): Promise<readonly DamagedRow[]>;
+  listUnreadable(filter?: UnreadableRowsFilter): Promise<readonly DamagedRow[]>;
 }
 
 export interface FederationRequestStore {
@@ -571,10 +573,10 @@ export interface WebAuthnCredentialStore {
    */
   unlockAll(tenant: string, principal: string): Promise<readonly string[]>;
   /**
-   * Every credential of every tenant whose transports hold text that is not JSON, by tenant,
-   * principal and id: what `audit verify` reports as damaged.
+   * Every credential of every tenant (only `filter.tenant`'s when given) whose transports hold
+   * text that is not JSON, by tenant, principal and id: what `audit verify` reports as damaged.
    */
-  listUnreadable(): Promise<readonly DamagedRow[]>;
+  listUnreadable(filter?: UnreadableRowsFilter): Promise<readonly DamagedRow[]>;
 }
 
 /** WebAuthn challenges, each used once (checklist W1, DESIGN invariant 7). */
@@ -595,8 +597,11 @@ export interface WebAuthnSettingsStore {
   get(tenant: string): Promise<WebAuthnSettingsRecord | undefined>;
   /** Inserts or replaces. */
   put(record: WebAuthnSettingsRecord): Promise<void>;
-  /** Every tenant's settings holding text that is not JSON, by tenant: as `audit verify` reports. */
-  listUnreadable(): Promise<readonly DamagedRow[]>;
+  /**
+   * Every tenant's settings (only `filter.tenant`'s when given) holding text that is not JSON,
+   * by tenant: as `audit verify` reports.
+   */
+  listUnreadable(filter?: UnreadableRowsFilter): Promise<readonly DamagedRow[]>;
 }
 
 /** The principals of one tenant that hold a usable platform authenticator, by kind, for reports. */
@@ -653,6 +658,15 @@ export type DamagedRow =
       readonly tenant: string;
       readonly id: string;
     };
+
+/**
+ * Which rows of a tenant's table `listUnreadable` reads: verifying one tenant's chain names that
+ * tenant's damaged rows, and never another's (invariant 5); verifying every chain names all.
+ */
+export interface UnreadableRowsFilter {
+  /** Only this tenant's rows; every tenant's when not given. */
+  readonly tenant?: string;
+}
 
 /**
  * What a store throws when it reads back, in a record that the audit checks, JSON text that it

@@ -11,6 +11,7 @@ import {
   type DamagedRow,
   type Page,
   type Repositories,
+  type UnreadableRowsFilter,
 } from "../ports.js";
 import type { AuditEvent, ReceiptRecord } from "../records.js";
 import {
@@ -128,16 +129,20 @@ async function holdsPlatformRecords(r: Repositories, damaged: DamagedRows): Prom
 
 /**
  * Notes every damaged row of the tenants' tables that hold JSON and that verification reads no
- * other way: policy versions (older ones too), IdP registrations and observations, WebAuthn
- * credentials and settings. A decision or sign-in meeting one is refused whole; this names them
- * all, for the operator to restore at once.
+ * other way (only `filter.tenant`'s when given): policy versions (older ones too), IdP
+ * registrations and observations, WebAuthn credentials and settings. A decision or sign-in
+ * meeting one is refused whole; this names them all, for the operator to restore at once.
  */
-async function noteDamagedTenantRows(r: Repositories, damaged: DamagedRows): Promise<void> {
+async function noteDamagedTenantRows(
+  r: Repositories,
+  damaged: DamagedRows,
+  filter?: UnreadableRowsFilter,
+): Promise<void> {
   const found = await Promise.all([
-    r.policies.listUnreadable(),
-    r.idps.listUnreadable(),
-    r.webauthnCredentials.listUnreadable(),
-    r.webauthnSettings.listUnreadable(),
+    r.policies.listUnreadable(filter),
+    r.idps.listUnreadable(filter),
+    r.webauthnCredentials.listUnreadable(filter),
+    r.webauthnSettings.listUnreadable(filter),
   ]);
   for (const row of found.flat()) damaged.note(row);
 }
@@ -362,8 +367,13 @@ export function auditUseCases(
       const { tenant } = scope;
       const damaged = new DamagedRows();
       // An unknown tenant has no chain to verify: "verified" would tell an auditor's typo it is fine.
+      // Its own damaged rows are named to its auditor, who was told "intact" while a sign-in
+      // meeting one is refused; another tenant's never are (invariant 5).
       if (tenant !== undefined) {
-        await transact(context, (r) => damaged.read(() => requireTenant(r, tenant), undefined));
+        await transact(context, async (r) => {
+          await damaged.read(() => requireTenant(r, tenant), undefined);
+          await noteDamagedTenantRows(r, damaged, { tenant });
+        });
       }
       // Counted before any head is read: a decision commits its receipt with its event, so on a
       // live server the heads read later cover at least the receipts counted here, and a chain

@@ -235,6 +235,58 @@ const unreadableRowTests = (open: () => Promise<TamperedWorld>) => () => {
     });
   });
 
+  // A tenant auditor verifying their tenant's chain was told "ok" while a sign-in meeting one of
+  // its damaged rows is refused (store.record_damaged, pointing to `audit verify`): the tenant's
+  // own rows are named, and another tenant's never are (invariant 5), even under the same ids.
+  it("names a tenant's own damaged rows when its chain alone is verified, and no other tenant's", async () => {
+    const auditor = await h.caller(["tenant_auditor"], ["acme", "globex"]);
+    const [acme, globex] = await Promise.all([
+      h.app.audit.verify(auditor, { tenant: "acme" }),
+      h.app.audit.verify(auditor, { tenant: "globex" }),
+    ]);
+    expect(acme).toMatchObject({ ok: true, chains: 1 });
+    expect(globex).toMatchObject({ ok: true, chains: 1 });
+    const at = "'2026-01-01T00:00:00.000Z'";
+    await tamper([
+      `INSERT INTO policy_versions (tenant, version, policy, rationale, actor, created_at) SELECT tenant, 2, policy, 'newer', actor, ${at} FROM policy_versions WHERE tenant = 'acme' AND version = 1`,
+      "UPDATE policy_versions SET policy = 'not json' WHERE tenant = 'acme' AND version = 1",
+      ...["acme", "initech"].flatMap((tenant) => [
+        `INSERT INTO idps (tenant, id, protocol, document, version, created_at, updated_at) VALUES ('${tenant}', 'corp', 'oidc', 'not json', 1, ${at}, ${at})`,
+        `INSERT INTO idp_observations (tenant, idp, proving_mfa, unmapped_seen, updated_at) VALUES ('${tenant}', 'corp', 1, 'not json', ${at})`,
+        `INSERT INTO webauthn_settings (tenant, document, updated_at, updated_by) VALUES ('${tenant}', 'not json', ${at}, 'someone')`,
+      ]),
+      `INSERT INTO webauthn_credentials (tenant, principal, id, credential_id, name, public_key, algorithm, sign_count, transports, aaguid, backup_eligible, backup_state, device_type, user_verified, created_at) VALUES ('acme', 'alice', 'cred_1', 'AAAA', 'key', 'pk', -7, 0, 'not json', '00000000-0000-0000-0000-000000000000', 0, 0, 'singleDevice', 1, ${at})`,
+    ]);
+    const damagedOfAcme = [
+      { table: "idp_observations", tenant: "acme", id: "corp" },
+      { table: "idps", tenant: "acme", id: "corp" },
+      { table: "policy_versions", id: "acme", version: 1 },
+      { table: "webauthn_credentials", tenant: "acme", id: "cred_1" },
+      { table: "webauthn_settings", id: "acme" },
+    ];
+    for (const caller of [auditor, h.admin]) {
+      expect(await h.app.audit.verify(caller, { tenant: "acme" })).toEqual({
+        ...acme,
+        ok: false,
+        damaged: damagedOfAcme,
+      });
+      // Its chain verifies, and nothing of acme's (or initech's) is named to globex's auditor.
+      expect(await h.app.audit.verify(caller, { tenant: "globex" })).toEqual(globex);
+    }
+    // Every chain verified names every tenant's, as before.
+    const all = await h.app.audit.verify(h.admin, {});
+    expect(all).toMatchObject({ ok: false, chains: 4 });
+    expect(all.broken).toBeUndefined();
+    expect(all.damaged).toEqual(
+      expect.arrayContaining([
+        ...damagedOfAcme,
+        { table: "idps", tenant: "initech", id: "corp" },
+        { table: "webauthn_settings", id: "initech" },
+      ]),
+    );
+    expect(all.damaged).toHaveLength(8);
+  });
+
   // Read a page at a time (1000 rows): every page is read, and the first 100 named.
   it("names the first 100 damaged policy versions over many pages and counts the rest", async () => {
     await tamper([
@@ -250,6 +302,14 @@ const unreadableRowTests = (open: () => Promise<TamperedWorld>) => () => {
       })),
     );
     expect(result.damagedUnlisted).toEqual({ policy_versions: 1100 });
+    // The tenant's own chain verified reads them a page at a time too, its rows only.
+    const acme = await h.app.audit.verify(h.admin, { tenant: "acme" });
+    expect(acme).toMatchObject({
+      ok: false,
+      chains: 1,
+      damagedUnlisted: { policy_versions: 1100 },
+    });
+    expect(acme.damaged).toEqual(result.damaged);
   });
 
   it("names the first 100 damaged rows of a table, in id order, and counts the rest", async () => {

@@ -17,6 +17,7 @@ import { describeSigningKeys } from "./describe-signing-keys.js";
 import { describeTenantIsolation } from "./describe-tenant-isolation.js";
 import { describeTransactions } from "./describe-transactions.js";
 import { describeUniqueInserts } from "./describe-unique-inserts.js";
+import { describeUnreadableRows } from "./describe-unreadable-rows.js";
 import { describeVerificationThrottles } from "./describe-verification-throttles.js";
 import { describeVersions } from "./describe-versions.js";
 import { describeWebAuthn } from "./describe-webauthn.js";
@@ -59,6 +60,7 @@ export function describeStoreContract(
     describeRoundTrips(context);
     describeVersions(context);
     describeTenantIsolation(context);
+    describeUnreadableRows(context);
     describeUniqueInserts(context);
     describeTransactions(context);
     describePagination(context);

@@ -5,6 +5,12 @@ export interface StoreHarness {
   readonly store: Store;
   /** A second instance on the same database, for stores that several instances share. */
   readonly openSecond?: () => Promise<Store>;
+  /**
+   * Runs SQL straight on the database, behind the store, as someone holding its credentials
+   * would: how a row comes to hold what the store never writes. Absent where no other connection
+   * reaches the database (SQLite in memory): the tests that need it are skipped there.
+   */
+  readonly tamper?: (statements: readonly string[]) => Promise<void>;
   readonly cleanup: () => Promise<void>;
 }
 

@@ -151,13 +151,14 @@ export function createIdpRepository(db: Kysely<Database>): IdpStore {
       return row === undefined ? undefined : toObservation(row);
     },
 
-    async listUnreadable() {
-      const idps = await findUnreadableRowsOf(db, "idps", ["tenant", "id"], toIdp);
+    async listUnreadable(filter) {
+      const idps = await findUnreadableRowsOf(db, "idps", ["tenant", "id"], toIdp, filter);
       const observations = await findUnreadableRowsOf(
         db,
         "idp_observations",
         ["tenant", "idp"],
         toObservation,
+        filter,
       );
       return [...idps, ...observations];
     },

@@ -51,8 +51,8 @@ export function createPolicyRepository(db: Kysely<Database>): PolicyStore {
       return toPage(rows.map(toPolicyVersion), limit, (record) => String(record.version));
     },
 
-    listUnreadable: () =>
-      findUnreadableRowsOf(db, "policy_versions", ["tenant", "version"], toPolicyVersion),
+    listUnreadable: (filter) =>
+      findUnreadableRowsOf(db, "policy_versions", ["tenant", "version"], toPolicyVersion, filter),
 
     async insert(record) {
       const inserted = await db

@@ -118,8 +118,14 @@ export function createWebAuthnCredentialRepository(db: Kysely<Database>): WebAut
       return row === undefined ? undefined : toCredential(row);
     },
 
-    listUnreadable: () =>
-      findUnreadableRowsOf(db, "webauthn_credentials", ["tenant", "principal", "id"], toCredential),
+    listUnreadable: (filter) =>
+      findUnreadableRowsOf(
+        db,
+        "webauthn_credentials",
+        ["tenant", "principal", "id"],
+        toCredential,
+        filter,
+      ),
 
     async findByCredentialId(tenant, principal, credentialId) {
       const [row] = (await selectCredentialByCredentialId(db, tenant, principal, credentialId))
@@ -266,7 +272,8 @@ export function createWebAuthnSettingsRepository(db: Kysely<Database>): WebAuthn
       return row === undefined ? undefined : toSettings(row);
     },
 
-    listUnreadable: () => findUnreadableRowsOf(db, "webauthn_settings", ["tenant"], toSettings),
+    listUnreadable: (filter) =>
+      findUnreadableRowsOf(db, "webauthn_settings", ["tenant"], toSettings, filter),
 
     async put(record) {
       const { tenant, updatedAt, updatedBy, ...settings } = record;

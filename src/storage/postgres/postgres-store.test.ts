@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { StoreChange } from "../../app/ports.js";
+import { tamperStore } from "../../app/test-support/tampered-world.js";
 import { tenantRecord } from "../contract/fixtures.js";
 import { describeStoreContract } from "../contract/store-contract.js";
 import { migrateStore, openStore } from "../open-store.js";
@@ -25,6 +26,7 @@ if (unreachable === undefined) {
     return {
       store,
       openSecond: () => openStore(database.url),
+      tamper: (statements) => tamperStore(database.url, statements),
       cleanup: async () => {
         await store.close();
         await database.drop();

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { sql } from "kysely";
 import { afterAll, describe, expect, it } from "vitest";
+import { tamperStore } from "../../app/test-support/tampered-world.js";
 import { describeStoreContract } from "../contract/store-contract.js";
 import { tenantRecord } from "../contract/fixtures.js";
 import { migrateStore, openStore } from "../open-store.js";
@@ -16,8 +17,13 @@ afterAll(() => {
 });
 
 describeStoreContract("SQLite store (file)", async () => {
-  const store = await openStore(`sqlite:${join(folder, "contract", "store.db")}`);
-  return { store, cleanup: () => store.close() };
+  const url = `sqlite:${join(folder, "contract", "store.db")}`;
+  const store = await openStore(url);
+  return {
+    store,
+    tamper: (statements) => tamperStore(url, statements),
+    cleanup: () => store.close(),
+  };
 });
 
 // As production opens it: no nesting detection, so no AsyncLocalStorage on any path.
