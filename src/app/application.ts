@@ -421,13 +421,16 @@ export interface AuditVerification {
    */
   readonly checkpoint?: { readonly chain: string; readonly seq: number; readonly issuer: string };
   /**
-   * Rows of the other tables that verification reads (API keys, tenants, mandate versions,
-   * signing keys; when every chain is verified, the tenants' policy versions, IdP registrations
-   * and observations, WebAuthn credentials and settings too) holding text that is not JSON,
-   * which the store never writes: altered outside the service. Every such row, by table and id,
-   * in that order, up to the first 100 of each table (the rest counted in `damagedUnlisted`);
-   * only when there is one, and `ok` is false then. The chains are verified all the same; a checkpoint that
-   * only the store's keys could confirm, one of them damaged, is not confirmed (no `checkpoint`).
+   * Rows of the other tables that verification reads holding text that is not JSON, which the
+   * store never writes: altered outside the service. Every chain verified reads the API keys,
+   * tenants, mandate versions and signing keys, and every tenant's policy versions, IdP
+   * registrations and observations, WebAuthn credentials and settings; one tenant's chain
+   * verified reads that tenant's row and its rows of those tables, never another tenant's (and
+   * the signing keys, when a checkpoint is checked with the store's keys). Every such row, by
+   * table and id, in that order, up to the first 100 of each table (the rest counted in
+   * `damagedUnlisted`); only when there is one, and `ok` is false then. The chains are verified
+   * all the same; a checkpoint that only the store's keys could confirm, one of them damaged, is
+   * not confirmed (no `checkpoint`).
    */
   readonly damaged?: readonly DamagedRow[];
   /** By table, how many damaged rows `damaged` leaves out; only when it leaves one out. */
