@@ -98,3 +98,41 @@ describe("verifying a store with more damaged rows of a table than are named", (
     );
   });
 });
+
+describe("a tenant auditor verifying their tenants' chains with one tenant's rows damaged", () => {
+  it("names acme's rows to acme's verification, and none to globex's", async () => {
+    const db = new Database(file);
+    const { policy } = db
+      .prepare("SELECT policy FROM policy_versions WHERE tenant = 'acme' AND version = 1")
+      .get() as { policy: string };
+    try {
+      // Making a key for acme reads acme's row: it is repaired for that, and damaged again after.
+      db.exec("UPDATE tenants SET return_urls = '[]' WHERE id = 'acme'");
+      await t.call("POST", "/v1/tenants", {
+        key: t.adminKey,
+        body: { id: "globex", name: "Globex" },
+      });
+      const auditor = await t.key(["tenant_auditor"], ["acme", "globex"]);
+      db.exec("UPDATE policy_versions SET policy = '{' WHERE tenant = 'acme'");
+      db.exec(
+        "INSERT INTO idps (tenant, id, protocol, document, version, created_at, updated_at) VALUES ('acme', 'corp', 'oidc', 'not json', 1, '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z')",
+      );
+      const acme = await t.call("GET", "/v1/audit/verify?tenant=acme", { key: auditor });
+      expect(acme.statusCode, acme.body).toBe(200);
+      expect(acme.json()).toMatchObject({ ok: false, chains: 1 });
+      expect(acme.json<{ damaged: unknown }>().damaged).toEqual([
+        { table: "idps", tenant: "acme", id: "corp" },
+        { table: "policy_versions", id: "acme", version: 1 },
+      ]);
+      const globex = await t.call("GET", "/v1/audit/verify?tenant=globex", { key: auditor });
+      expect(globex.statusCode, globex.body).toBe(200);
+      expect(globex.json()).toMatchObject({ ok: true, chains: 1 });
+      expect(globex.json()).not.toHaveProperty("damaged");
+    } finally {
+      db.exec("DELETE FROM idps WHERE tenant = 'acme' AND id = 'corp'");
+      db.prepare("UPDATE policy_versions SET policy = ? WHERE tenant = 'acme'").run(policy);
+      db.exec("UPDATE tenants SET return_urls = 'not json' WHERE id = 'acme'");
+      db.close();
+    }
+  });
+});
