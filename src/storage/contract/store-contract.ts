@@ -29,6 +29,11 @@ export type { StoreHarness } from "./store-harness.js";
 export interface ContractOptions {
   /** Opened with `detectNesting` (the default in tests): the nesting refusals run too. */
   readonly detectsNesting?: boolean;
+  /**
+   * Another connection reaches the database, so the harness can `tamper` with it behind the
+   * store (the default): the suites of damaged rows are defined too. False for SQLite in memory.
+   */
+  readonly tamperable?: boolean;
 }
 
 /**
@@ -60,7 +65,7 @@ export function describeStoreContract(
     describeRoundTrips(context);
     describeVersions(context);
     describeTenantIsolation(context);
-    describeUnreadableRows(context);
+    if (options.tamperable !== false) describeUnreadableRows(context);
     describeUniqueInserts(context);
     describeTransactions(context);
     describePagination(context);

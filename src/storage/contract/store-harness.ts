@@ -8,7 +8,8 @@ export interface StoreHarness {
   /**
    * Runs SQL straight on the database, behind the store, as someone holding its credentials
    * would: how a row comes to hold what the store never writes. Absent where no other connection
-   * reaches the database (SQLite in memory): the tests that need it are skipped there.
+   * reaches the database (SQLite in memory), whose contract is described with `tamperable: false`
+   * and so without the tests that need it.
    */
   readonly tamper?: (statements: readonly string[]) => Promise<void>;
   readonly cleanup: () => Promise<void>;

@@ -33,7 +33,7 @@ describeStoreContract(
     const store = await openStore("sqlite::memory:", { detectNesting: false });
     return { store, cleanup: () => store.close() };
   },
-  { detectsNesting: false },
+  { detectsNesting: false, tamperable: false },
 );
 
 describe("SQLite store", () => {
