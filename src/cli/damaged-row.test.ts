@@ -19,8 +19,9 @@ const K2 = key("k2");
 const withKeys = (...keys: (typeof K1)[]) => ({ TENANT_MFA_ENCRYPTION_KEYS: JSON.stringify(keys) });
 
 /**
- * A store with tenant acme and two signing keys sealed with k1: the first withdrawn from the JWK
- * Set as compromised (kept for the checkpoints it signed), the second signing now.
+ * A store with tenant acme, whose principal alice has begun a TOTP enrolment (a secret sealed
+ * with k1), and two signing keys sealed with k1: the first withdrawn from the JWK Set as
+ * compromised (kept for the checkpoints it signed), the second signing now.
  */
 async function seed(db: string): Promise<{ removed: string; signing: string }> {
   const opened = await openApplication({
@@ -32,11 +33,34 @@ async function seed(db: string): Promise<{ removed: string; signing: string }> {
     const { secret } = await opened.bootstrap({ name: "admin" });
     const admin = await opened.app.authenticate(secret);
     await opened.app.tenants.create(admin, { id: "acme", name: "Acme" });
+    await opened.app.principals.upsert(admin, "acme", "alice", { population: "direct" });
+    const { secret: serviceKey } = await opened.app.apiKeys.create(admin, {
+      name: "backend",
+      roles: ["platform_service"],
+      tenants: ["acme"],
+    });
+    const service = await opened.app.authenticate(serviceKey);
+    await opened.app.authenticators.beginTotp(service, "acme", "alice", {});
     const [first] = (await opened.app.assurance.jwks()).keys;
     const { kid: signing } = await opened.app.assurance.rotateSigningKey(admin, {
       compromised: true,
     });
     return { removed: first?.kid ?? "", signing };
+  } finally {
+    await opened.close();
+  }
+}
+
+/** The sealed TOTP secrets of the store, as stored. */
+async function sealedTotpSecrets(db: string): Promise<readonly (string | undefined)[]> {
+  const opened = await openApplication({
+    db,
+    exemptions: DEFAULT_SETTINGS.exemptions,
+    encryptionKeys: [K1],
+  });
+  try {
+    const stored = await opened.store.read((r) => r.authenticators.list("acme", "alice"));
+    return stored.map((authenticator) => authenticator.sealedSecret);
   } finally {
     await opened.close();
   }
@@ -56,8 +80,12 @@ const damagedRowTests = (open: () => Promise<string>) => {
     await tamperStore(db, [
       `UPDATE signing_keys SET public_jwk = 'not json' WHERE kid = '${removed}'`,
     ]);
+    const sealedBefore = await sealedTotpSecrets(db);
     const result = await run(["secrets", "reseal", "--db", db], withKeys(K2, K1));
-    expect(result).toEqual(refusal(`signing_keys row ${removed}`, "No signing key is re-sealed"));
+    expect(result).toEqual(refusal(`signing_keys row ${removed}`, "Nothing is re-sealed"));
+    // Refused before anything was re-sealed: the tenant's TOTP secret is as it was, under k1.
+    expect(sealedBefore).toHaveLength(1);
+    expect(await sealedTotpSecrets(db)).toEqual(sealedBefore);
   });
 
   it("secrets reseal names a tenant row whose return URLs are not JSON, and exits 1", async () => {

@@ -70,6 +70,10 @@ export async function resealSecrets(
     }
     return secrets.seal(secret, where);
   };
+  // A signing-key row that is not JSON (altered outside the service) stops the run at its last
+  // transaction: checked first, so that such a run re-seals nothing rather than every tenant's
+  // secrets and then refuses (`store.record_damaged`, naming every such row).
+  await transact(context, (r) => readEverySigningKey(r, RESEAL_REFUSED));
   let tenants = 0;
   let totpSecrets = 0;
   let idpClientSecrets = 0;
@@ -104,6 +108,9 @@ export async function resealSecrets(
   const report = { tenants, totpSecrets, idpClientSecrets, pkceVerifiers, signingKeys };
   return unopened.length === 0 ? report : { ...report, unopened };
 }
+
+/** What a damaged signing-key row refuses, in its error's words. */
+const RESEAL_REFUSED = "Nothing is re-sealed";
 
 /** `sealed` (opened with context `where`) sealed with the current key; none when it does not open. */
 type Reseal = (sealed: string, where: string, what: UnopenedSecret) => string | undefined;
@@ -213,7 +220,7 @@ async function resealTotp(r: Repositories, tenant: string, reseal: Reseal): Prom
  */
 async function resealSigningKeys(r: Repositories, reseal: Reseal): Promise<number> {
   let done = 0;
-  const keys = await readEverySigningKey(r, "No signing key is re-sealed");
+  const keys = await readEverySigningKey(r, RESEAL_REFUSED);
   for (const { kid, sealedPrivateJwk } of keys) {
     if (sealedPrivateJwk === undefined) continue;
     const sealed = reseal(sealedPrivateJwk, privateKeyContext(kid), {
