@@ -8,6 +8,7 @@ import { expect, it, vi } from "vitest";
 import { DEFAULT_SETTINGS } from "../app/context.js";
 import { describeOnEachStore } from "../app/test-support/each-store.js";
 import { tamperStore } from "../app/test-support/tampered-world.js";
+import { beginTotpEnrolment } from "../secrets/test-support/sealed-values.js";
 import { openApplication } from "../main.js";
 import { runCli as run } from "./test-support/run-cli.js";
 
@@ -30,17 +31,7 @@ async function seed(db: string): Promise<{ removed: string; signing: string }> {
     encryptionKeys: [K1],
   });
   try {
-    const { secret } = await opened.bootstrap({ name: "admin" });
-    const admin = await opened.app.authenticate(secret);
-    await opened.app.tenants.create(admin, { id: "acme", name: "Acme" });
-    await opened.app.principals.upsert(admin, "acme", "alice", { population: "direct" });
-    const { secret: serviceKey } = await opened.app.apiKeys.create(admin, {
-      name: "backend",
-      roles: ["platform_service"],
-      tenants: ["acme"],
-    });
-    const service = await opened.app.authenticate(serviceKey);
-    await opened.app.authenticators.beginTotp(service, "acme", "alice", {});
+    const admin = await beginTotpEnrolment(opened);
     const [first] = (await opened.app.assurance.jwks()).keys;
     const { kid: signing } = await opened.app.assurance.rotateSigningKey(admin, {
       compromised: true,

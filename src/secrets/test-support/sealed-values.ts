@@ -1,13 +1,14 @@
 import { codeVerifierContext } from "../../app/federation/endpoints.js";
+import type { Caller } from "../../app/application.js";
 import type { SecretSealer, Store } from "../../app/ports.js";
 import type { OpenedApplication } from "../../main.js";
 
 /**
  * Begins a TOTP enrolment, as the platform's backend does: a platform administrator, tenant
  * `acme` with principal `alice`, a `platform_service` key, and alice's pending authenticator,
- * whose secret the application seals with its first key.
+ * whose secret the application seals with its first key. Returns the administrator.
  */
-export async function beginTotpEnrolment(opened: OpenedApplication): Promise<void> {
+export async function beginTotpEnrolment(opened: OpenedApplication): Promise<Caller> {
   const { secret } = await opened.bootstrap({ name: "admin" });
   const admin = await opened.app.authenticate(secret);
   await opened.app.tenants.create(admin, { id: "acme", name: "Acme" });
@@ -19,6 +20,7 @@ export async function beginTotpEnrolment(opened: OpenedApplication): Promise<voi
   });
   const service = await opened.app.authenticate(serviceKey);
   await opened.app.authenticators.beginTotp(service, "acme", "alice", {});
+  return admin;
 }
 
 /**
