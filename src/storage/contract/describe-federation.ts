@@ -7,7 +7,7 @@ import type {
   IdpRecord,
 } from "../../app/records.js";
 import { addTenant, at, uniqueId } from "./fixtures.js";
-import type { ContractContext } from "./store-harness.js";
+import { openSecondInstance, type ContractContext } from "./store-harness.js";
 
 export function samlIdp(tenant: string, id: string, version = 1): IdpRecord {
   return {
@@ -76,7 +76,7 @@ export function heldAnswer(tenant: string, expiresAt = at(300)): HeldEvidence {
 }
 
 /** IdP registrations, remembered sign-in requests, held answers and one-time proofs. */
-export function describeFederation({ store, harness }: ContractContext): void {
+export function describeFederation({ store, harness, sharedByInstances }: ContractContext): void {
   describe("federation records", () => {
     it("stores an IdP and replaces only the version it read (optimistic concurrency)", async () => {
       const tenant = await addTenant(store());
@@ -432,21 +432,20 @@ export function describeFederation({ store, harness }: ContractContext): void {
       ).toBe(true);
     });
 
-    it("catches a proof replayed to another instance (several instances: PostgreSQL only)", async ({
-      skip,
-    }) => {
-      const second = await harness().openSecond?.();
-      if (second === undefined) return skip("this store serves one process only");
-      try {
-        const scope = uniqueId("oidc");
-        const results = await Promise.all([
-          store().transaction(({ oneTimeProofs }) => oneTimeProofs.claim(scope, "nonce", at(60))),
-          second.transaction(({ oneTimeProofs }) => oneTimeProofs.claim(scope, "nonce", at(60))),
-        ]);
-        expect(results.sort()).toEqual([false, true]);
-      } finally {
-        await second.close();
-      }
-    });
+    // Two instances at once: only for stores several instances share.
+    if (sharedByInstances)
+      it("catches a proof replayed to another instance", async () => {
+        const second = await openSecondInstance(harness());
+        try {
+          const scope = uniqueId("oidc");
+          const results = await Promise.all([
+            store().transaction(({ oneTimeProofs }) => oneTimeProofs.claim(scope, "nonce", at(60))),
+            second.transaction(({ oneTimeProofs }) => oneTimeProofs.claim(scope, "nonce", at(60))),
+          ]);
+          expect(results.sort()).toEqual([false, true]);
+        } finally {
+          await second.close();
+        }
+      });
   });
 }

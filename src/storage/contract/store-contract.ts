@@ -34,6 +34,11 @@ export interface ContractOptions {
    * store (the default): the suites of damaged rows are defined too. False for SQLite in memory.
    */
   readonly tamperable?: boolean;
+  /**
+   * Several instances share the database (PostgreSQL; the harness gives `openSecond`): the tests
+   * of two instances at once are defined too. A store one process owns (SQLite) has none.
+   */
+  readonly sharedByInstances?: boolean;
 }
 
 /**
@@ -60,7 +65,11 @@ export function describeStoreContract(
       if (opened === undefined) throw new Error("The store under test failed to open");
       return opened;
     };
-    const context: ContractContext = { harness, store: () => harness().store };
+    const context: ContractContext = {
+      harness,
+      store: () => harness().store,
+      sharedByInstances: options.sharedByInstances === true,
+    };
 
     describeRoundTrips(context);
     describeVersions(context);
@@ -73,7 +82,7 @@ export function describeStoreContract(
     describeAuditChain(context);
     describeBatchedWrites(context);
     describeChangeNotifications(context);
-    describeMultiInstance(context);
+    if (context.sharedByInstances) describeMultiInstance(context);
     describeFederation(context);
     describeAuthenticators(context);
     describeEnrolments(context);

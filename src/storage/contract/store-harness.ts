@@ -19,4 +19,15 @@ export interface StoreHarness {
 export interface ContractContext {
   readonly store: () => Store;
   readonly harness: () => StoreHarness;
+  /**
+   * Several instances share the database (`ContractOptions.sharedByInstances`): the tests of two
+   * instances at once are defined, and the harness opens the second with `openSecond`.
+   */
+  readonly sharedByInstances: boolean;
+}
+
+/** The harness's second instance, for the tests only stores shared by instances define. */
+export async function openSecondInstance(harness: StoreHarness): Promise<Store> {
+  if (harness.openSecond === undefined) throw new Error("The harness opens no second instance");
+  return harness.openSecond();
 }

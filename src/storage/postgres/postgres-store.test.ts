@@ -20,19 +20,23 @@ const unreachable = await findUnreachableReason();
 const inCi = (process.env.CI ?? "") !== "" && process.env.CI !== "false";
 
 if (unreachable === undefined) {
-  describeStoreContract("PostgreSQL store", async () => {
-    const database = await createTestDatabase();
-    const store = await openStore(database.url);
-    return {
-      store,
-      openSecond: () => openStore(database.url),
-      tamper: (statements) => tamperStore(database.url, statements),
-      cleanup: async () => {
-        await store.close();
-        await database.drop();
-      },
-    };
-  });
+  describeStoreContract(
+    "PostgreSQL store",
+    async () => {
+      const database = await createTestDatabase();
+      const store = await openStore(database.url);
+      return {
+        store,
+        openSecond: () => openStore(database.url),
+        tamper: (statements) => tamperStore(database.url, statements),
+        cleanup: async () => {
+          await store.close();
+          await database.drop();
+        },
+      };
+    },
+    { detectsNesting: true, sharedByInstances: true },
+  );
   describePostgresSpecifics();
 } else if (inCi) {
   // CI must prove the PostgreSQL store, never report green without it.
