@@ -6,8 +6,6 @@ import {
   migrationState,
   type MigrationState,
 } from "./migrations/migrate-to-latest.js";
-import { createPostgresKysely } from "./postgres/create-postgres-kysely.js";
-import { openPostgresStore } from "./postgres/open-postgres-store.js";
 import {
   createReadOnlySqliteKysely,
   createSqliteKysely,
@@ -15,6 +13,18 @@ import {
 } from "./sqlite/create-sqlite-kysely.js";
 import { openSqliteStore } from "./sqlite/open-sqlite-store.js";
 import { parseStoreUrl, type StoreLocation } from "./store-url.js";
+
+/**
+ * The PostgreSQL adapter, loaded the first time a PostgreSQL URL is opened: a SQLite store (the
+ * default, and every CLI command run on one) never loads `pg`.
+ */
+const postgres = async () => {
+  const [{ createPostgresKysely }, { openPostgresStore }] = await Promise.all([
+    import("./postgres/create-postgres-kysely.js"),
+    import("./postgres/open-postgres-store.js"),
+  ]);
+  return { createPostgresKysely, openPostgresStore };
+};
 
 export interface OpenStoreOptions {
   /** Apply pending migrations before returning; true unless false. */
@@ -47,12 +57,12 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
   };
   return location.dialect === "sqlite"
     ? openSqliteStore(location.path, settings)
-    : openPostgresStore(location.connectionString, settings);
+    : (await postgres()).openPostgresStore(location.connectionString, settings);
 }
 
 /** Applies pending migrations at `url` and returns their names, oldest first (`tenant-mfa migrate`). */
 export async function migrateStore(url: string): Promise<readonly string[]> {
-  const db = createKysely(parseStoreUrl(url));
+  const db = await createKysely(parseStoreUrl(url));
   try {
     return await migrateToLatest(db);
   } finally {
@@ -129,7 +139,7 @@ async function readMigrationState(url: string): Promise<MigrationState> {
   const db =
     location.dialect === "sqlite"
       ? createReadOnlySqliteKysely(location.path)
-      : createPostgresKysely(location.connectionString, { readOnly: true });
+      : (await postgres()).createPostgresKysely(location.connectionString, { readOnly: true });
   try {
     return await migrationState(db).catch((error: unknown) => {
       throw unreadable(error) ?? error;
@@ -153,8 +163,8 @@ function unreadable(error: unknown): StoreNotReadable | undefined {
   return undefined;
 }
 
-function createKysely(location: StoreLocation): Kysely<Database> {
+async function createKysely(location: StoreLocation): Promise<Kysely<Database>> {
   return location.dialect === "sqlite"
     ? createSqliteKysely(location.path)
-    : createPostgresKysely(location.connectionString);
+    : (await postgres()).createPostgresKysely(location.connectionString);
 }
