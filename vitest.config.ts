@@ -11,5 +11,11 @@ export default defineConfig({
     // suites here wait on PostgreSQL, a peer process or Chromium rather than compute: a worker per
     // core halved the suite's time on such a machine (317 s against 620-670 s).
     maxWorkers: availableParallelism(),
+    // Each test file runs in a fresh child process (the default `forks` pool, isolated), which
+    // costs about a second of imports per file. Measured on the two-core machine, whole suite:
+    // `isolate: false` cut the imports from 366 s to 28 s but the tests themselves slowed by as
+    // much (the heap of every earlier file stays; 515 s against 549 s in all) and 7 tests failed
+    // on state another file left; `pool: "threads"` took 550 s and cannot `process.chdir`; a
+    // native loader (`tsx`) without Vite's module runner was slower. So the defaults stay.
   },
 });
