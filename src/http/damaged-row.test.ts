@@ -100,6 +100,20 @@ const damagedRowTests = (open: () => Promise<string>) => {
     server().clock.advance(2);
     return decide(secret);
   };
+  /** Registers acme's OIDC IdP `corp`, then makes its row's text no longer JSON. */
+  const registerDamagedIdp = async () => {
+    const registered = await server().call("PUT", "/v1/tenants/acme/idps/corp", {
+      key: server().adminKey,
+      body: {
+        protocol: "oidc",
+        oidc: { issuer: "https://oidc.acme.example", clientId: "tenant-mfa", clientSecret: "s" },
+      },
+    });
+    expect(registered.statusCode, registered.body).toBe(201);
+    await tamperStore(url, [
+      "UPDATE idps SET document = substr(document, 2) WHERE tenant = 'acme' AND id = 'corp'",
+    ]);
+  };
   const receipts = async () =>
     (await server().store.read((r) => r.receipts.countByTenant())).get("acme") ?? 0;
 
@@ -198,22 +212,48 @@ const damagedRowTests = (open: () => Promise<string>) => {
 
   it("answers the IdP read route, when the IdP's row is not JSON, naming it", async () => {
     await setUp();
-    const registered = await server().call("PUT", "/v1/tenants/acme/idps/corp", {
-      key: server().adminKey,
-      body: {
-        protocol: "oidc",
-        oidc: { issuer: "https://oidc.acme.example", clientId: "tenant-mfa", clientSecret: "s" },
-      },
-    });
-    expect(registered.statusCode, registered.body).toBe(201);
-    await tamperStore(url, [
-      "UPDATE idps SET document = substr(document, 2) WHERE tenant = 'acme' AND id = 'corp'",
-    ]);
+    await registerDamagedIdp();
     expectDamaged(
       await server().call("GET", "/v1/tenants/acme/idps/corp", { key: server().adminKey }),
       { table: "idps", tenant: "acme", id: "corp" },
       "idps row corp of tenant acme",
     );
+  });
+
+  it("names an IdP row that is not JSON only in the log when a browser endpoint meets it, never to the browser", async () => {
+    await setUp();
+    await registerDamagedIdp();
+    const before = lines.length;
+    const start = "/t/acme/idps/corp/start?return_to=https%3A%2F%2Fapp.acme.example%2F";
+    const page = await server().call("GET", start);
+    expect(page.statusCode, page.body).toBe(500);
+    expect(page.headers["content-type"]).toMatch(/^text\/html/);
+    expect(page.body).toContain("<code>store.record_damaged</code>");
+    const problem = await server().call("GET", start, { headers: { accept: "application/json" } });
+    expect(problem.statusCode).toBe(500);
+    expect(problem.json()).toEqual({
+      type: "urn:tenant-mfa:problem:store.record_damaged",
+      title: expect.any(String),
+      status: 500,
+      detail: problem.json<{ title: string }>().title,
+      code: "store.record_damaged",
+      instance: "/t/acme/idps/corp/start",
+    });
+    for (const body of [page.body, problem.body]) {
+      expect(body).not.toMatch(/idps row|DAMAGED|audit verify|"corp"/);
+    }
+    // The operator's log names the row, once for each request, as the JSON API logs it.
+    const logged = lines.slice(before).map((line) => JSON.parse(line) as { level: number });
+    expect(logged.filter((line) => line.level === 50 && "details" in line)).toStrictEqual([
+      expect.objectContaining({
+        code: "store.record_damaged",
+        detail: expect.stringContaining("idps row corp of tenant acme"),
+        details: { damaged: [{ table: "idps", tenant: "acme", id: "corp" }] },
+      }),
+      expect.objectContaining({
+        details: { damaged: [{ table: "idps", tenant: "acme", id: "corp" }] },
+      }),
+    ]);
   });
 
   it("answers the authenticator list, when a WebAuthn credential's row is not JSON, naming it", async () => {
