@@ -18,6 +18,7 @@ import { createMetrics, type Metrics } from "./metrics.js";
 import type { HttpProblemCode } from "./error-statuses.js";
 import { MAX_JSON_DEPTH, nestsDeeperThan } from "./json-depth.js";
 import {
+  forAnonymousCaller,
   HttpProblem,
   logProblem,
   PROBLEM_MEDIA_TYPE,
@@ -365,7 +366,8 @@ export function buildServer(options: ServerOptions): FastifyInstance {
 function sendProblem(request: FastifyRequest, reply: FastifyReply, error: unknown): void {
   const rendered = renderProblem(error, requestTarget(request.url).path);
   logProblem(request.log, error, rendered);
-  const { problem, headers } = rendered;
+  const { headers } = rendered;
+  const problem = request.caller === null ? forAnonymousCaller(rendered.problem) : rendered.problem;
   void reply
     .code(problem.status)
     .headers(headers)

@@ -4,8 +4,9 @@
 // `503 store.unavailable` with a `Retry-After`, which has clients retry forever and sends the
 // operator to the network instead of to one altered row. They answer `500 store.record_damaged`
 // (no `Retry-After`: retrying will not help), naming the row in `detail` and `details.damaged`
-// as `audit verify` names it, logged as tampering; and a decision that meets such a row is never
-// given (DESIGN invariant 1: fail closed). On SQLite and on PostgreSQL.
+// as `audit verify` names it to an authenticated caller, and in the log only (as tampering) to
+// anyone else; and a decision that meets such a row is never given (DESIGN invariant 1: fail
+// closed). On SQLite and on PostgreSQL.
 import type { LightMyRequestResponse } from "fastify";
 import { afterEach, expect, it } from "vitest";
 import type { Caller } from "../app/application.js";
@@ -50,6 +51,44 @@ const damagedRowTests = (open: () => Promise<string>) => {
   const server = (): TestServer => {
     if (t === undefined) throw new Error("not set up");
     return t;
+  };
+
+  /**
+   * What a caller who is not authenticated gets when a request meets `row`: the code, with no
+   * record named; the log, from line `before` on, names it at error level as tampering.
+   */
+  const expectDamagedUnnamed = (
+    response: LightMyRequestResponse,
+    row: DamagedRow,
+    name: string,
+    before: number,
+  ): void => {
+    expect(response.statusCode, response.body).toBe(500);
+    expect(response.headers["retry-after"]).toBeUndefined();
+    const problem = response.json<Record<string, unknown>>();
+    expect(problem).toEqual({
+      type: "urn:tenant-mfa:problem:store.record_damaged",
+      title: expect.any(String),
+      status: 500,
+      detail: problem["title"],
+      code: "store.record_damaged",
+      instance: expect.any(String),
+    });
+    expect(response.body).not.toMatch(/DAMAGED|audit verify/);
+    expect(response.body).not.toContain(name);
+    expectLoggedAsTampering(row, name, before);
+  };
+  /** The log, from line `before` on, names `row` at error level as tampering. */
+  const expectLoggedAsTampering = (row: DamagedRow, name: string, before: number): void => {
+    const logged = lines.slice(before).map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(logged).toContainEqual(
+      expect.objectContaining({
+        level: 50,
+        code: "store.record_damaged",
+        detail: expect.stringContaining(`DAMAGED: ${name}:`),
+        details: { damaged: [row] },
+      }),
+    );
   };
 
   const setUp = async () => {
@@ -136,12 +175,14 @@ const damagedRowTests = (open: () => Promise<string>) => {
     );
   });
 
-  it("refuses a caller whose API key row is not JSON, naming the row, and gives no decision", async () => {
+  // The key could not be read, so its holder is not authenticated: the row is named in the log.
+  it("refuses a caller whose API key row is not JSON, naming the row in the log, and gives no decision", async () => {
     await setUp();
     const { id, secret } = await serviceKey();
     await tamperStore(url, [`UPDATE api_keys SET roles = 'not json' WHERE id = '${id}'`]);
+    const before = lines.length;
     const refused = await decide(secret);
-    expectDamaged(refused, { table: "api_keys", id }, `api_keys row ${id}`);
+    expectDamagedUnnamed(refused, { table: "api_keys", id }, `api_keys row ${id}`, before);
     expect(refused.body).not.toContain("allow");
     expect(await receipts()).toBe(0);
   });
@@ -166,7 +207,7 @@ const damagedRowTests = (open: () => Promise<string>) => {
     expect(await receipts()).toBe(1);
   });
 
-  it("answers a checkpoint and the JWK Set that read a signing key row that is not JSON, naming it", async () => {
+  it("answers a checkpoint and the JWK Set that read a signing key row that is not JSON, naming it to the checkpoint's caller", async () => {
     await setUp();
     const [first] = (await server().app.assurance.jwks()).keys;
     const removed = first?.kid ?? "";
@@ -188,10 +229,13 @@ const damagedRowTests = (open: () => Promise<string>) => {
       `signing_keys row ${removed}`,
     );
     await damage(signing);
-    expectDamaged(
+    // The JWK Set's readers are anyone: the row is named in the log only.
+    const before = lines.length;
+    expectDamagedUnnamed(
       await server().call("GET", "/.well-known/jwks.json"),
       { table: "signing_keys", id: signing },
       `signing_keys row ${signing}`,
+      before,
     );
   });
 
@@ -229,31 +273,16 @@ const damagedRowTests = (open: () => Promise<string>) => {
     expect(page.statusCode, page.body).toBe(500);
     expect(page.headers["content-type"]).toMatch(/^text\/html/);
     expect(page.body).toContain("<code>store.record_damaged</code>");
-    const problem = await server().call("GET", start, { headers: { accept: "application/json" } });
-    expect(problem.statusCode).toBe(500);
-    expect(problem.json()).toEqual({
-      type: "urn:tenant-mfa:problem:store.record_damaged",
-      title: expect.any(String),
-      status: 500,
-      detail: problem.json<{ title: string }>().title,
-      code: "store.record_damaged",
-      instance: "/t/acme/idps/corp/start",
-    });
-    for (const body of [page.body, problem.body]) {
-      expect(body).not.toMatch(/idps row|DAMAGED|audit verify|"corp"/);
-    }
-    // The operator's log names the row, once for each request, as the JSON API logs it.
-    const logged = lines.slice(before).map((line) => JSON.parse(line) as { level: number });
-    expect(logged.filter((line) => line.level === 50 && "details" in line)).toStrictEqual([
-      expect.objectContaining({
-        code: "store.record_damaged",
-        detail: expect.stringContaining("idps row corp of tenant acme"),
-        details: { damaged: [{ table: "idps", tenant: "acme", id: "corp" }] },
-      }),
-      expect.objectContaining({
-        details: { damaged: [{ table: "idps", tenant: "acme", id: "corp" }] },
-      }),
-    ]);
+    expect(page.body).not.toMatch(/idps row|DAMAGED|audit verify/);
+    const row = { table: "idps", tenant: "acme", id: "corp" } as const;
+    expectLoggedAsTampering(row, "idps row corp of tenant acme", before);
+    const json = lines.length;
+    expectDamagedUnnamed(
+      await server().call("GET", start, { headers: { accept: "application/json" } }),
+      row,
+      "idps row corp of tenant acme",
+      json,
+    );
   });
 
   it("answers the authenticator list, when a WebAuthn credential's row is not JSON, naming it", async () => {

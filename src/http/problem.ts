@@ -201,6 +201,18 @@ export function tamperingOf(code: string): string | undefined {
 }
 
 /**
+ * What a caller who is not authenticated (anyone on the network: the JWK Set's readers, a browser
+ * at a sign-in endpoint or a hosted flow) is told of `problem`: a record altered behind the
+ * service is named in the operator's log only (`logProblem`), never to them, who can do nothing
+ * with it and may be whoever altered it. `detail` becomes the code's title and `details` goes.
+ */
+export function forAnonymousCaller(problem: Problem): Problem {
+  if (tamperingOf(problem.code) === undefined) return problem;
+  const { details: _named, ...rest } = problem;
+  return { ...rest, detail: problem.title };
+}
+
+/**
  * Logs a problem answered (or, once an answer is under way, one that cut it short) at the level
  * it deserves: a bug in full, tampering with the store and outages as such, a refusal as info.
  */

@@ -5,12 +5,11 @@ import type { z } from "zod";
 import type { Application, FederationRedirect } from "../../app/application.js";
 import { browserCookie } from "../browser-cookie.js";
 import {
+  forAnonymousCaller,
   InvalidRequest,
   invalidParts,
   logProblem,
   renderProblem,
-  tamperingOf,
-  type Problem,
 } from "../problem.js";
 import { requestTarget } from "../request-target.js";
 import {
@@ -167,23 +166,12 @@ async function browser(
     // As the JSON API logs it: a bug in full, tampering with the store at error level with the
     // record it names, an outage at warn, a refusal at info.
     logProblem(request.log, error, rendered);
-    const problem = forBrowser(rendered.problem);
+    const problem = forAnonymousCaller(rendered.problem);
     reply.code(problem.status).headers(rendered.headers);
     if (wantsJson(request)) return reply.type("application/problem+json").send(problem);
     const back = problem.details?.["returnTo"];
     return reply.type(HTML).send(page(problem.title, problem.detail, problem.code, back));
   }
-}
-
-/**
- * What a browser endpoint's caller, anyone on the network, is told of `problem`: a record altered
- * behind the service is named in the operator's log only (as on the hosted flow pages), never to
- * the person signing in, who can do nothing with it, nor to whoever altered it.
- */
-function forBrowser(problem: Problem): Problem {
-  if (tamperingOf(problem.code) === undefined) return problem;
-  const { details: _named, ...rest } = problem;
-  return { ...rest, detail: problem.title };
 }
 
 /**

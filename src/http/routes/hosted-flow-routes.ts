@@ -17,7 +17,13 @@ import {
 } from "../../pages/render-flow-screen.js";
 import { browserCookie } from "../browser-cookie.js";
 import { ERROR_STATUSES } from "../error-statuses.js";
-import { InvalidRequest, logProblem, renderProblem, tamperingOf } from "../problem.js";
+import {
+  forAnonymousCaller,
+  InvalidRequest,
+  logProblem,
+  renderProblem,
+  tamperingOf,
+} from "../problem.js";
 import { storableString, webauthnResponse } from "../request-schemas.js";
 
 /**
@@ -281,7 +287,9 @@ function sendProblem(request: FastifyRequest, reply: FastifyReply, error: unknow
   // As the JSON API logs it: a bug in full, tampering with the store at error level, an outage
   // at warn, a refusal at info.
   logProblem(request.log, error, rendered);
-  const { problem, headers } = rendered;
+  const { headers } = rendered;
+  // A flow's browser is not authenticated: the record is named in the log only.
+  const problem = forAnonymousCaller(rendered.problem);
   return reply
     .code(problem.status)
     .headers(headers)
