@@ -986,9 +986,11 @@ describe("freshness of the IdP's authentication", () => {
   // one from before it asked proves nothing now, even within the maximum age.
   it("does not count an authentication from before a forced sign-in asked for a new one", async () => {
     const acme = await acmeWithPeer("idp_mfa");
+    // A second beyond the IdP's clock skew (120 s by default): at the skew exactly the answer
+    // counts, and a whole-second auth_time would then leave the outcome to the milliseconds.
     const { response, authorization } = await signInAs(
       acme,
-      { ...MFA, authTime: nowSeconds() - 120 },
+      { ...MFA, authTime: nowSeconds() - 121 },
       { principal: "alice", force: true },
     );
     expect(authorization.searchParams.get("prompt")).toBe("login");
@@ -1000,6 +1002,22 @@ describe("freshness of the IdP's authentication", () => {
       { principal: "alice", force: true },
     );
     expect((await receipt(acme, decisionOf(fresh.response))).outcome).toBe("allow");
+  });
+
+  it("counts a forced sign-in's authentication from within the clock skew before it asked", async () => {
+    const acme = await acmeWithPeer("idp_mfa");
+    syncClock(acme.t);
+    // The server's clock stands still from here: the request is created at `asked`, and the IdP
+    // says it authenticated at the latest whole second no more than 120 s (the skew) before it.
+    const asked = acme.t.clock.now().getTime();
+    peer.nextSignIn = { ...MFA, authTime: Math.ceil(asked / 1000) - 120 };
+    const { path } = await callbackFor(acme.t, peer, {
+      principal: "alice",
+      force: true,
+      cookie: BROWSER,
+    });
+    const r = await receipt(acme, decisionOf(await callback(acme.t, path, BROWSER)));
+    expect(r.outcome).toBe("allow");
   });
 
   it("refuses an auth_time beyond max_age and the skew (oidc.auth_time_stale), audited, no decision", async () => {
