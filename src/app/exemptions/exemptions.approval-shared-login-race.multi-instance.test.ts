@@ -2,8 +2,10 @@
 // plain SELECT misses a shared-login mark committed by another instance after that read and
 // before the approval commits: a shared login's exemption is approved, which no reason excuses.
 // The approval holds the principal's row (FOR SHARE) until it commits: a mark made on another
-// instance then waits for the approval, and an approval waits for a mark under way and then
-// refuses. Instances on one database; one of them pauses inside a transaction, and the other is
+// instance then waits for the approval and revokes what it approved, and an approval waits for a
+// mark under way and then refuses. A mark revokes the principal's open exemptions before it takes
+// the audit head, as an administrator's revocation does: each waits for the other, never both
+// for each other. Instances on one database; one of them pauses inside a transaction, and the other is
 // seen waiting on a lock before the pause ends.
 import { beforeEach, expect, it } from "vitest";
 import type { Application, Caller } from "../application.js";
@@ -31,7 +33,7 @@ describeOnPostgres(
      * Stops right after the approval's run-length check, the first call after its principal
      * read, whichever read that is; or right after the mark's write, before its audit event.
      */
-    let third: PausableInstance<"listInForce" | "upsert">;
+    let third: PausableInstance<"listInForce" | "upsert" | "update">;
     let approver: Caller;
 
     beforeEach(async () => {
@@ -39,7 +41,11 @@ describeOnPostgres(
       return () => two.close();
     });
     beforeEach(async () => {
-      third = await openPausableInstance(two, { listInForce: "exemptions", upsert: "principals" });
+      third = await openPausableInstance(two, {
+        listInForce: "exemptions",
+        upsert: "principals",
+        update: "exemptions",
+      });
       approver = await two.first.caller(["exemption_approver"], ["acme"]);
       return () => third.close();
     });
@@ -68,10 +74,12 @@ describeOnPostgres(
         sharedLogin: true,
       });
 
-    /** The audit events of acme about the approval or alice's changes, in order. */
+    /** The audit events of acme about the approval, a revocation or alice's changes, in order. */
     const raceEvents = () =>
       auditEventsOf(two.first, "acme", (e) =>
-        e.type === "exemption.approved" ? e.type : principalUpdateName("alice")(e),
+        e.type === "exemption.approved" || e.type === "exemption.revoked"
+          ? e.type
+          : principalUpdateName("alice")(e),
       );
     const statusOf = async (exemption: string) =>
       (await two.first.store.read(({ exemptions }) => exemptions.get("acme", exemption)))?.status;
@@ -88,11 +96,47 @@ describeOnPostgres(
       gate.release();
       const approved = await approving;
       await marking;
-      // The approval came first, when alice was not marked: the mark after it is what the next
-      // decision and any exchange see, never an approval over a mark already committed.
+      // The approval came first, when alice was not marked: the mark after it revokes what it
+      // approved, never an approval over a mark already committed.
       expect(queued).toBe(true);
       expect(approved.status).toBe("approved");
-      expect(await raceEvents()).toEqual(["exemption.approved", "principal.updated:shared_login"]);
+      expect(await statusOf(exemption)).toBe("revoked");
+      expect(await raceEvents()).toEqual([
+        "exemption.approved",
+        "principal.updated:shared_login",
+        "exemption.revoked",
+      ]);
+    });
+
+    it("makes a shared-login mark wait for a revocation under way, and revokes nothing twice", async () => {
+      const exemption = await requested();
+      await two.first.app.exemptions.approve(approver, "acme", exemption);
+      const gate = third.pauseAt("update");
+      const revoking = third.app.exemptions.revoke(two.first.admin, "acme", exemption, {
+        reason: "The incident is over",
+      });
+      await gate.reached;
+      // The revocation holds the exemption's row and has not yet taken the audit head: the mark
+      // must wait at the row, holding no head the revocation needs.
+      const marking = markShared(two.first.app);
+      const queued = await waitsOnLock(two.database.name, marking);
+      gate.release();
+      await revoking;
+      await marking;
+      expect(queued).toBe(true);
+      expect(await statusOf(exemption)).toBe("revoked");
+      expect(await raceEvents()).toEqual([
+        "exemption.approved",
+        "exemption.revoked",
+        "principal.updated:shared_login",
+      ]);
+      const revocations = await two.first.app.audit.list(
+        two.first.admin,
+        "acme",
+        { type: "exemption.revoked" },
+        {},
+      );
+      expect(revocations.items.map((e) => e.payload["reason"])).toEqual(["The incident is over"]);
     });
 
     it("makes an approval wait for a shared-login mark under way, and refuses it once that commits", async () => {
@@ -107,8 +151,8 @@ describeOnPostgres(
       await marking;
       await expect(approving).rejects.toMatchObject({ code: "exemption.shared_login_refused" });
       expect(queued).toBe(true);
-      expect(await statusOf(exemption)).toBe("requested");
-      expect(await raceEvents()).toEqual(["principal.updated:shared_login"]);
+      expect(await statusOf(exemption)).toBe("revoked");
+      expect(await raceEvents()).toEqual(["principal.updated:shared_login", "exemption.revoked"]);
     });
   },
 );

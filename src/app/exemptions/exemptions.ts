@@ -182,17 +182,21 @@ function partyKey(caller: Pick<Caller, "id" | "holder">): string {
   return partyOf(caller).replace(/[\p{White_Space}\p{Default_Ignorable_Code_Point}]/gu, "");
 }
 
+/** What moves an exemption from one status to another. */
+interface Transition {
+  readonly to: ExemptionRecord["status"];
+  readonly type: string;
+  readonly reason?: string;
+}
+
 /** Moves an exemption from one status to another, with its audit event. */
 async function transition(
   context: Context,
   caller: Caller,
   tenant: string,
   id: string,
-  change: {
+  change: Transition & {
     from: readonly ExemptionRecord["status"][];
-    to: ExemptionRecord["status"];
-    type: string;
-    reason?: string;
     check?: (record: ExemptionRecord, r: Repositories) => Promise<void>;
   },
 ): Promise<ExemptionRecord> {
@@ -203,33 +207,121 @@ async function transition(
       throw new AppError("exemption.invalid_state", `The exemption is ${current.status}.`);
     }
     await change.check?.(current, r);
-    const next: ExemptionRecord = {
-      ...current,
-      status: change.to,
-      decidedBy: caller.id,
-      decidedAt: context.clock.now().toISOString(),
-      ...(change.to === "approved" ? { approvedBy: caller.id } : {}),
-    };
-    if (!(await r.exemptions.update(next, current.status))) {
+    const next = await decide(context, r, caller, current, change.to);
+    if (next === undefined) {
       throw new AppError("exemption.invalid_state", "The exemption changed concurrently.");
     }
-    await recordAudit(context, r, {
-      tenant,
-      type: change.type,
-      actor: caller.id,
-      payload: {
-        id,
-        principal: current.principal,
-        category: current.category,
-        expiresAt: current.expiresAt,
-        ...(change.reason === undefined ? {} : { reason: change.reason }),
-      },
-    });
+    await auditDecision(context, r, caller, next, change);
     return next;
   });
   await context.store.notify({ kind: "exemption", tenant });
   return record;
 }
+
+/**
+ * Writes `current` moved to status `to`; undefined, writing nothing, when the row is no longer
+ * in `current`'s status (another change committed since it was read).
+ */
+async function decide(
+  context: Context,
+  r: Repositories,
+  caller: Caller,
+  current: ExemptionRecord,
+  to: ExemptionRecord["status"],
+): Promise<ExemptionRecord | undefined> {
+  const next: ExemptionRecord = {
+    ...current,
+    status: to,
+    decidedBy: caller.id,
+    decidedAt: context.clock.now().toISOString(),
+    ...(to === "approved" ? { approvedBy: caller.id } : {}),
+  };
+  return (await r.exemptions.update(next, current.status)) ? next : undefined;
+}
+
+/** The audit event of an exemption moved by `decide`. */
+async function auditDecision(
+  context: Context,
+  r: Repositories,
+  caller: Caller,
+  record: ExemptionRecord,
+  change: Transition,
+): Promise<void> {
+  await recordAudit(context, r, {
+    tenant: record.tenant,
+    type: change.type,
+    actor: caller.id,
+    payload: {
+      id: record.id,
+      principal: record.principal,
+      category: record.category,
+      expiresAt: record.expiresAt,
+      ...(change.reason === undefined ? {} : { reason: change.reason }),
+    },
+  });
+}
+
+/**
+ * What marking a principal as a shared login does to its exemptions (seed 001: none may cover
+ * a shared login): every one requested or approved and not yet expired is revoked, in the
+ * mark's transaction. An approval holds the principal's row (shared) before it writes, and the
+ * mark holds it for update, so no approval commits between the mark and this sweep, and none
+ * after it (it then finds the mark and refuses).
+ *
+ * `revokeRows` writes the rows and `audit` their `exemption.revoked` events, apart: the mark takes
+ * the principal's row, then these exemptions' rows, and only then the tenant's audit head, the
+ * order every path keeps (an administrator's revocation holding an exemption's row and waiting for
+ * the head must never wait on a mark that holds the head and waits for that row).
+ */
+export const sharedLoginSweep = {
+  reason: "The principal was marked as a shared login, which no exemption may cover (seed 001).",
+
+  /** Revokes the principal's open exemptions; returns them as now stored. */
+  async revokeRows(
+    context: Context,
+    r: Repositories,
+    caller: Caller,
+    tenant: string,
+    principal: string,
+  ): Promise<readonly ExemptionRecord[]> {
+    const unexpiredAt = context.clock.now().toISOString();
+    const revoked: ExemptionRecord[] = [];
+    for (const status of ["approved", "requested"] as const) {
+      let after: string | undefined;
+      do {
+        const page = await r.exemptions.list(
+          tenant,
+          { principal, status, unexpiredAt },
+          { ...(after === undefined ? {} : { after }), limit: 100 },
+        );
+        for (const current of page.items) {
+          // Not written: rejected or revoked by an administrator meanwhile, closed either way.
+          const next = await decide(context, r, caller, current, "revoked");
+          if (next !== undefined) revoked.push(next);
+        }
+        after = page.next;
+      } while (after !== undefined);
+    }
+    if (revoked.length > 0) r.changes.announce({ kind: "exemption", tenant });
+    return revoked;
+  },
+
+  /** The audit events of what `revokeRows` revoked. */
+  async audit(
+    context: Context,
+    r: Repositories,
+    caller: Caller,
+    revoked: readonly ExemptionRecord[],
+  ): Promise<void> {
+    for (const record of revoked) {
+      await auditDecision(context, r, caller, record, {
+        to: "revoked",
+        type: "exemption.revoked",
+        reason: sharedLoginSweep.reason,
+      });
+    }
+  },
+};
 
 /**
  * Exemptions: bounded, approved by someone other than the requester, never for shared logins,
@@ -312,8 +404,9 @@ export function exemptionUseCases(context: Context): Application["exemptions"] {
           // is waited for, then seen; one that starts now waits for the approval.
           // No wait can close a cycle: this takes the tenant's row, the principal's row (shared),
           // the exemption's row, then the tenant's audit head. A principal's update takes the
-          // principal's row before anything else, then only the audit head, which every path
-          // takes last: it touches no exemption and no tenant row.
+          // principal's row before anything else, then (a mark as a shared login) the rows of
+          // the principal's open exemptions, then the audit head, which every path takes last;
+          // it touches no tenant row.
           if ((await r.principals.holdShared(tenant, record.principal))?.sharedLogin === true) {
             throw new AppError("exemption.shared_login_refused");
           }

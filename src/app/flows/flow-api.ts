@@ -192,9 +192,9 @@ export function flowApiUseCases(
           refusalUnderExemption(
             r,
             flow.tenant,
-            await r.exemptions.get(flow.tenant, exemption.id),
             {
               principal: () => r.principals.get(flow.tenant, receipt.principal),
+              exemption: () => r.exemptions.get(flow.tenant, exemption.id),
               mandates: () => r.mandates.listCurrent(),
             },
             receipt,
@@ -233,21 +233,24 @@ export function flowApiUseCases(
                 // waited for and one that starts now waits for the spend. A refusal rolls the
                 // spend back: the code stays unspent, as for every other refusal, and is checked
                 // afresh if tried again.
-                // No wait can close a cycle: this takes the flow's row, the exemption's row, the
-                // principal's row, the mandates (those three shared), then its tenant's audit
+                // No wait can close a cycle: this takes the flow's row, the principal's row, the
+                // exemption's row, the mandates (those three shared), then its tenant's audit
                 // head. A new mandate version takes the mandates before anything else, then only
                 // the platform's audit head, which every path takes last. A principal's update (a
-                // shared-login mark) takes the principal's row before anything else, then only its
-                // tenant's audit head (its mandate check reads them unheld): it may wait for an
-                // exchange that holds the row, or an exchange for it, but while holding the row
-                // it waits only for an audit head. Neither waits for a row that an exchange holds
-                // before the principal's.
+                // shared-login mark) takes the principal's row before anything else, then the rows
+                // of the principal's open exemptions (it revokes them), then only its tenant's
+                // audit head (its mandate check reads them unheld): it may wait for an exchange
+                // that holds the principal's row, or an exchange for it, but while holding that
+                // row it waits only for exemption rows, which an exchange takes after it, and an
+                // audit head. An administrator's revocation takes the exemption's row, then the
+                // audit head. Neither waits for a row that an exchange holds before the
+                // principal's.
                 refusal = await refusalUnderExemption(
                   r,
                   flow.tenant,
-                  await r.exemptions.hold(flow.tenant, exemption.id),
                   {
                     principal: () => r.principals.holdShared(flow.tenant, receipt.principal),
+                    exemption: () => r.exemptions.hold(flow.tenant, exemption.id),
                     mandates: () => r.mandates.holdCurrent(),
                   },
                   receipt,
@@ -298,38 +301,41 @@ function checkFirstFactor(request: FlowRequest): readonly AuthenticationEvent[] 
 type ExemptionRefusal = "exemption_ended" | "mandate_changed" | "shared_login";
 
 /**
- * How {@link refusalUnderExemption} reads the principal and the mandates in force: plainly for
- * the early look, held in the transaction that spends the code.
+ * How {@link refusalUnderExemption} reads the principal, the exemption and the mandates in force,
+ * in that order: plainly for the early look, held in the transaction that spends the code.
  */
 interface StandingReads {
   principal(): Promise<PrincipalRecord | undefined>;
+  exemption(): Promise<ExemptionRecord | undefined>;
   mandates(): Promise<readonly MandateVersionRecord[]>;
 }
 
 /**
  * Why the sign-in of `receipt` in `tenant`, which an exemption let through, is no longer vouched
- * for at `now`, given that exemption's `record` as it stands and the principal and the mandates
- * as `reads` reads them (held, in the transaction that spends the code): it has ended or been
- * revoked since (the token itself ends with it), or a mandate that no exemption excuses binds the
- * principal beyond what the decision applied (an emergency uplift created since: the exemption
- * no longer lets anyone through), or the principal has been marked as a shared login since,
- * which no exemption excuses (seed 001). Undefined while it stands.
+ * for at `now`, given the principal, the exemption and the mandates as `reads` reads them (held,
+ * in the transaction that spends the code): the principal has been marked as a shared login
+ * since, which no exemption excuses (seed 001); or the exemption has ended or been revoked since
+ * (the token itself ends with it); or a mandate that no exemption excuses binds the principal
+ * beyond what the decision applied (an emergency uplift created since: the exemption no longer
+ * lets anyone through). Undefined while it stands.
  */
 async function refusalUnderExemption(
   r: Repositories,
   tenant: string,
-  record: ExemptionRecord | undefined,
   reads: StandingReads,
   receipt: ReceiptRecord,
   now: number,
 ): Promise<ExemptionRefusal | undefined> {
+  // Read before the exemption, whose row a mark revokes after taking the principal's. A mark is
+  // the reason given, though it has revoked the exemption too: it is why that was revoked.
+  if ((await reads.principal())?.sharedLogin === true) return "shared_login";
+  const record = await reads.exemption();
   if (
     record === undefined ||
     exemptionStanding(record, tenant, receipt.principal, now) !== "usable"
   ) {
     return "exemption_ended";
   }
-  if ((await reads.principal())?.sharedLogin === true) return "shared_login";
   const since = await unexemptibleMandatesSince(r, await reads.mandates(), receipt.decision, now);
   return since.length > 0 ? "mandate_changed" : undefined;
 }

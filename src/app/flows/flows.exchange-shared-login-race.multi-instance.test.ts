@@ -90,6 +90,14 @@ describeOnPostgres(
       expect(queued).toBe(true);
       expect(await raceEvents()).toEqual(["flow.exchanged", "principal.updated:shared_login"]);
       expect(await isShared()).toBe(true);
+      // The mark then revoked the exemption the token was issued under.
+      const receipt = await race.first.store.read(({ receipts }) =>
+        receipts.get(exchanged.decision),
+      );
+      const revoked = receipt?.decision.exemption?.id ?? "";
+      expect(
+        (await race.first.store.read(({ exemptions }) => exemptions.get("acme", revoked)))?.status,
+      ).toBe("revoked");
     });
 
     it("makes an exchange wait for a shared-login mark under way, and refuses it once that commits", async () => {

@@ -55,7 +55,18 @@ describe("principals marked as a shared login", () => {
     }
   });
 
-  it("stops an exemption granted before the mark from letting the login through", async () => {
+  /**
+   * Marks the principal as a shared login in the store directly, as marks made before the mark
+   * revoked open exemptions left it: any exemption it had stays as it was.
+   */
+  const markedLongAgo = (principal: string) =>
+    h.store.transaction(async ({ principals }) => {
+      const record = await principals.get("acme", principal);
+      if (record === undefined) throw new Error(`no principal ${principal}`);
+      await principals.upsert({ ...record, sharedLogin: true });
+    });
+
+  it("stops an exemption granted before the mark from letting the login through: the mark revokes it", async () => {
     await h.app.principals.upsert(tenantAdmin, "acme", "partner-admin", { population: "direct" });
     const requested = await h.app.exemptions.request(tenantAdmin, "acme", request());
     await h.app.exemptions.approve(approver, "acme", requested.id);
@@ -68,17 +79,119 @@ describe("principals marked as a shared login", () => {
     const decided = await signIn();
     expect(decided.outcome).toBe("challenge");
     expect(decided.exemption).toBeNull();
+    expect((await h.app.exemptions.get(tenantAdmin, "acme", requested.id)).status).toBe("revoked");
+  });
+
+  it("refuses an exemption still approved on a login marked before marks revoked them", async () => {
+    await h.app.principals.upsert(tenantAdmin, "acme", "partner-admin", { population: "direct" });
+    const requested = await h.app.exemptions.request(tenantAdmin, "acme", request());
+    await h.app.exemptions.approve(approver, "acme", requested.id);
+    await markedLongAgo("partner-admin");
+    const decided = await signIn();
+    expect(decided.outcome).toBe("challenge");
+    expect(decided.exemption).toBeNull();
     expect(decided.reasons.map((r) => r.code)).toContain("exemption.shared_login_refused");
   });
 
-  it("refuses to approve a request filed before the login was marked", async () => {
+  it("revokes the login's open exemptions when it is marked, each audited, and leaves the rest", async () => {
     await h.app.principals.upsert(tenantAdmin, "acme", "partner-admin", { population: "direct" });
-    const requested = await h.app.exemptions.request(tenantAdmin, "acme", request());
+    await h.app.principals.upsert(tenantAdmin, "acme", "vendor", { population: "direct" });
+    const approve = async (principal: string, exemption: ExemptionRequest) => {
+      const requested = await h.app.exemptions.request(tenantAdmin, "acme", {
+        ...exemption,
+        principal,
+      });
+      return h.app.exemptions.approve(approver, "acme", requested.id);
+    };
+    const ended = await approve("partner-admin", {
+      ...request(),
+      expiresAt: at(1),
+      reviewAt: at(1),
+    });
+    h.clock.advance((2 * DAY) / 1000);
+    const approved = await approve("partner-admin", request());
+    const pending = await h.app.exemptions.request(tenantAdmin, "acme", {
+      ...request(),
+      startsAt: at(6),
+      expiresAt: at(8),
+      reviewAt: at(7),
+    });
+    const refused = await h.app.exemptions.request(tenantAdmin, "acme", request());
+    await h.app.exemptions.reject(approver, "acme", refused.id, {
+      reason: "Use the vendor portal",
+    });
+    const others = await approve("vendor", request("vendor"));
+
     await h.app.principals.upsert(tenantAdmin, "acme", "partner-admin", {
       population: "direct",
       sharedLogin: true,
     });
-    await expect(h.app.exemptions.approve(approver, "acme", requested.id)).rejects.toMatchObject({
+
+    const status = async (id: string) =>
+      (await h.app.exemptions.get(tenantAdmin, "acme", id)).status;
+    expect(await status(approved.id)).toBe("revoked");
+    expect(await status(pending.id)).toBe("revoked");
+    expect(await h.app.exemptions.get(tenantAdmin, "acme", approved.id)).toMatchObject({
+      decidedBy: tenantAdmin.id,
+      decidedAt: h.clock.now().toISOString(),
+      approvedBy: approver.id,
+    });
+    // What ended or was refused stays as it was; another principal's is not this login's.
+    expect(await status(ended.id)).toBe("approved");
+    expect(await status(refused.id)).toBe("rejected");
+    expect(await status(others.id)).toBe("approved");
+
+    const events = await h.app.audit.list(h.admin, "acme", {}, { limit: 200 });
+    const last = events.items.slice(-3);
+    expect(last.map((e) => e.type)).toEqual([
+      "principal.updated",
+      "exemption.revoked",
+      "exemption.revoked",
+    ]);
+    expect(last[0]?.payload).toMatchObject({
+      id: "partner-admin",
+      sharedLogin: true,
+      revokedExemptions: [approved.id, pending.id],
+    });
+    for (const [i, id] of [approved.id, pending.id].entries()) {
+      expect(last[i + 1]).toMatchObject({
+        actor: tenantAdmin.id,
+        payload: {
+          id,
+          principal: "partner-admin",
+          reason: expect.stringContaining("shared login") as unknown,
+        },
+      });
+    }
+    expect(await h.app.audit.verify(h.admin, { tenant: "acme" })).toMatchObject({ ok: true });
+
+    // Marked already: nothing is left to revoke, and nothing is said of it.
+    await h.app.principals.upsert(tenantAdmin, "acme", "partner-admin", {
+      population: "direct",
+      sharedLogin: true,
+    });
+    const again = await h.app.audit.list(h.admin, "acme", {}, { limit: 200 });
+    expect(again.items.slice(events.items.length).map((e) => e.type)).toEqual([
+      "principal.updated",
+    ]);
+    expect(again.items.at(-1)?.payload).not.toHaveProperty("revokedExemptions");
+  });
+
+  it("refuses to approve a request filed before the login was marked", async () => {
+    await h.app.principals.upsert(tenantAdmin, "acme", "partner-admin", { population: "direct" });
+    const revoked = await h.app.exemptions.request(tenantAdmin, "acme", request());
+    await h.app.principals.upsert(tenantAdmin, "acme", "partner-admin", {
+      population: "direct",
+      sharedLogin: true,
+    });
+    await expect(h.app.exemptions.approve(approver, "acme", revoked.id)).rejects.toMatchObject({
+      code: "exemption.invalid_state",
+    });
+    // A request the mark did not revoke (made before marks revoked them) is refused by name.
+    await h.app.principals.upsert(tenantAdmin, "acme", "vendor", { population: "direct" });
+    const standing = await h.app.exemptions.request(tenantAdmin, "acme", request("vendor"));
+    await markedLongAgo("vendor");
+    await expect(h.app.exemptions.approve(approver, "acme", standing.id)).rejects.toMatchObject({
       code: "exemption.shared_login_refused",
     });
   });

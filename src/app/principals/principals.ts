@@ -8,6 +8,7 @@ import type { Repositories } from "../ports.js";
 import type { PrincipalRecord } from "../records.js";
 import { pageLimit, requireTenant } from "../tenants/tenants.js";
 import { mandatesInForce } from "../mandates/active-mandates.js";
+import { sharedLoginSweep } from "../exemptions/exemptions.js";
 
 /**
  * Principals: registered and updated by tenant administrators, read by the tenant's roles. Only
@@ -93,6 +94,11 @@ async function upsertHeld(
   };
   if (existing !== undefined) await r.principals.upsert(record);
   else if (!(await r.principals.insert(record))) return undefined;
+  // An exemption approved before the mark would otherwise stay approved on a shared login.
+  const revoked =
+    sharedLogin && existing !== undefined && existing.sharedLogin !== true
+      ? await sharedLoginSweep.revokeRows(context, r, caller, tenant, id)
+      : [];
   await recordAudit(context, r, {
     tenant,
     type: existing === undefined ? "principal.registered" : "principal.updated",
@@ -107,8 +113,10 @@ async function upsertHeld(
         : { previousSharedLogin: existing?.sharedLogin === true }),
       idp: idp ?? null,
       ...(idp === existing?.idp ? {} : { previousIdp: existing?.idp ?? null }),
+      ...(revoked.length === 0 ? {} : { revokedExemptions: revoked.map((e) => e.id) }),
     },
   });
+  await sharedLoginSweep.audit(context, r, caller, revoked);
   r.changes.announce({ kind: "principal", tenant });
   return record;
 }
