@@ -7,9 +7,9 @@ import type { RegistrationVerification } from "./webauthn-protocol.js";
 import {
   createWebAuthnProtocol,
   startVerificationThreads,
-  verifyRegistration,
   type VerificationThreads,
 } from "../../verifiers/webauthn/index.js";
+import { verifyRegistration } from "../../verifiers/webauthn/verify-registration.js";
 import { AttestationVendor } from "../../verifiers/webauthn/test-support/attestation-ca.js";
 import { VerificationThreadFailed } from "../../verifiers/webauthn/verification-threads.js";
 import { AppError } from "../errors.js";

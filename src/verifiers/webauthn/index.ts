@@ -1,17 +1,12 @@
 import { createHash } from "node:crypto";
-import { generateAuthenticationOptions, generateRegistrationOptions } from "@simplewebauthn/server";
 import {
   WEBAUTHN_ALGORITHMS,
   type WebAuthnProtocol,
 } from "../../app/authenticators/webauthn-protocol.js";
 import { parseAttestationRoots } from "./attestation-trust.js";
-import { verifyAuthentication } from "./verify-authentication.js";
-import { verifyRegistration } from "./verify-registration.js";
 import type { VerificationThreads } from "./verification-threads.js";
 
 export { parseAttestationRoots } from "./attestation-trust.js";
-export { verifyAuthentication } from "./verify-authentication.js";
-export { verifyRegistration } from "./verify-registration.js";
 export {
   defaultVerificationThreads,
   startVerificationThreads,
@@ -19,6 +14,10 @@ export {
 } from "./verification-threads.js";
 
 const transports = (list: readonly string[]) => [...list];
+
+let loading: Promise<typeof import("./ceremonies.js")> | undefined;
+/** The library and our checks over it, loaded once, at the first ceremony (`ceremonies.ts`). */
+const ceremonies = () => (loading ??= import("./ceremonies.js"));
 
 /**
  * WebAuthn over `@simplewebauthn/server` 14, with the checks the library leaves to its caller
@@ -43,7 +42,7 @@ export function createWebAuthnProtocol(
     verifiesAttestation: roots.length > 0,
     trustsAttestationRoot: (fingerprint) => trusted.has(fingerprint),
     registrationOptions: async (input) =>
-      generateRegistrationOptions({
+      (await ceremonies()).generateRegistrationOptions({
         rpName: input.rp.name,
         rpID: input.rp.id,
         userName: input.user.name,
@@ -64,10 +63,13 @@ export function createWebAuthnProtocol(
         },
         supportedAlgorithmIDs: [...WEBAUTHN_ALGORITHMS],
       }) as unknown as Promise<Readonly<Record<string, unknown>>>,
-    verifyRegistration: (input) =>
-      (threads?.verifyRegistration ?? verifyRegistration)({ ...input, attestationRoots: roots }),
+    verifyRegistration: async (input) =>
+      (threads?.verifyRegistration ?? (await ceremonies()).verifyRegistration)({
+        ...input,
+        attestationRoots: roots,
+      }),
     authenticationOptions: async (input) =>
-      generateAuthenticationOptions({
+      (await ceremonies()).generateAuthenticationOptions({
         rpID: input.rp.id,
         challenge: Buffer.from(input.challenge, "base64url"),
         timeout: input.timeoutMs,
@@ -77,6 +79,8 @@ export function createWebAuthnProtocol(
           transports: transports(c.transports),
         })),
       }) as unknown as Promise<Readonly<Record<string, unknown>>>,
-    verifyAuthentication: threads?.verifyAuthentication ?? verifyAuthentication,
+    verifyAuthentication:
+      threads?.verifyAuthentication ??
+      (async (input) => (await ceremonies()).verifyAuthentication(input)),
   };
 }
