@@ -1,11 +1,6 @@
 import { lookup as dnsLookup } from "node:dns/promises";
 import { BlockList, isIP, type LookupFunction } from "node:net";
-import {
-  Agent,
-  buildConnector,
-  fetch as undiciFetch,
-  type RequestInit as UndiciRequestInit,
-} from "undici";
+import type { Agent, RequestInit as UndiciRequestInit } from "undici";
 import type { FetchLike } from "./fetch-json.js";
 
 /**
@@ -127,29 +122,40 @@ export interface PublicNetworkFetch extends FetchLike {
  */
 export function publicNetworkFetch(options: PublicNetworkFetchOptions = {}): PublicNetworkFetch {
   const resolve = options.lookup ?? resolveWithDns;
-  const connect = buildConnector({ lookup: lookupPublicAddresses(resolve) });
-  const dispatcher = new Agent({
-    // An IP literal skips the lookup, so it is judged here, on its way to the socket.
-    connect: (connection, callback) => {
-      if (isIP(connection.hostname) !== 0 && isNonPublicAddress(connection.hostname)) {
-        callback(refusal(connection.hostname, connection.hostname), null);
-        return;
-      }
-      connect(connection, callback);
-    },
-  });
+  // undici is loaded, and the pool made, at the first request: a process that never asks an IdP
+  // anything (a CLI command, a server without OIDC IdPs) does not load it.
+  let pool: Promise<{ agent: Agent; fetch: typeof import("undici").fetch }> | undefined;
+  const connectionPool = () =>
+    (pool ??= import("undici").then(({ Agent, buildConnector, fetch }) => {
+      const connect = buildConnector({ lookup: lookupPublicAddresses(resolve) });
+      const agent = new Agent({
+        // An IP literal skips the lookup, so it is judged here, on its way to the socket.
+        connect: (connection, callback) => {
+          if (isIP(connection.hostname) !== 0 && isNonPublicAddress(connection.hostname)) {
+            callback(refusal(connection.hostname, connection.hostname), null);
+            return;
+          }
+          connect(connection, callback);
+        },
+      });
+      return { agent, fetch };
+    }));
+  let closed = false;
   const guardedFetch: FetchLike = async (input, init) => {
     const hostname = new URL(input).hostname.replace(/^\[(.*)\]$/, "$1");
     const addresses = isIP(hostname) === 0 ? await resolve(hostname) : [hostname];
     const refused = addresses.find(isNonPublicAddress);
     if (addresses.length === 0 || refused !== undefined) throw refusal(hostname, refused);
+    // Closed before its first request: no pool is made only to be refused.
+    if (closed && pool === undefined) throw new Error("The IdP connection pool is closed.");
+    const { agent, fetch } = await connectionPool();
     try {
       // undici's own fetch, so that the dispatcher is the one it was built for. Its RequestInit and
       // Response are the WHATWG ones that Node's global fetch implements too (Node bundles an
       // older undici), so only their TypeScript declarations differ.
-      const response = await undiciFetch(input, {
+      const response = await fetch(input, {
         ...(init as unknown as UndiciRequestInit),
-        dispatcher,
+        dispatcher: agent,
       });
       return response as unknown as Response;
     } catch (error) {
@@ -162,7 +168,12 @@ export function publicNetworkFetch(options: PublicNetworkFetchOptions = {}): Pub
   // The Agent keeps sockets to IdPs alive between requests: its owner ends them on shutdown.
   // Memoised: a closed Agent rejects a second close (ClientDestroyedError).
   let closing: Promise<void> | undefined;
-  return Object.assign(guardedFetch, { close: () => (closing ??= dispatcher.close()) });
+  const close = () => {
+    closed = true;
+    return (closing ??=
+      pool === undefined ? Promise.resolve() : pool.then(({ agent }) => agent.close()));
+  };
+  return Object.assign(guardedFetch, { close });
 }
 
 /**
