@@ -92,4 +92,17 @@ describe("publicNetworkFetch against a name whose answers change", () => {
     });
     expect(requests).toBe(0);
   });
+
+  // The pool is made at the first request that passes the first look; closing must end it.
+  it("closes the connection pool that a first request made", async () => {
+    // Were the pool left open, the second request would connect, and be refused there instead.
+    const resolver = answersInTurn([PUBLIC], ["127.0.0.1"], [PUBLIC], ["127.0.0.1"]);
+    const guarded = publicNetworkFetch({ lookup: resolver.lookup });
+    await expect(guarded(url, { method: "GET" })).rejects.toBeInstanceOf(NonPublicAddressError);
+    await guarded.close();
+    const afterClose = guarded(url, { method: "GET" });
+    await expect(afterClose).rejects.toMatchObject({ cause: { code: "UND_ERR_DESTROYED" } });
+    expect(resolver.calls).toBe(3);
+    expect(requests).toBe(0);
+  });
 });
