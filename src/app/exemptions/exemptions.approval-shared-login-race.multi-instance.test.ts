@@ -33,7 +33,7 @@ describeOnPostgres(
      * Stops right after the approval's run-length check, the first call after its principal
      * read, whichever read that is; or right after the mark's write, before its audit event.
      */
-    let third: PausableInstance<"listInForce" | "upsert" | "update">;
+    let third: PausableInstance<"listInForce" | "upsert" | "update" | "holdShared">;
     let approver: Caller;
 
     beforeEach(async () => {
@@ -45,6 +45,7 @@ describeOnPostgres(
         listInForce: "exemptions",
         upsert: "principals",
         update: "exemptions",
+        holdShared: "principals",
       });
       approver = await two.first.caller(["exemption_approver"], ["acme"]);
       return () => third.close();
@@ -106,6 +107,31 @@ describeOnPostgres(
         "principal.updated:shared_login",
         "exemption.revoked",
       ]);
+    });
+
+    it("makes a shared-login mark wait for a request under way, and revokes what it filed", async () => {
+      const gate = third.pauseAt("holdShared");
+      const inHour = new Date(two.first.clock.now().getTime() + 3_600_000).toISOString();
+      const requesting = third.app.exemptions.request(two.first.admin, "acme", {
+        principal: "alice",
+        category: "break_glass",
+        justification: "Locked out during an incident",
+        owner: "secops",
+        startsAt: two.first.clock.now().toISOString(),
+        expiresAt: inHour,
+        reviewAt: inHour,
+      });
+      await gate.reached;
+      // The request has found alice not shared and filed nothing yet: a mark that did not wait
+      // would sweep before the request's row exists, and leave it requested on a shared login.
+      const marking = markShared(two.first.app);
+      const queued = await waitsOnLock(two.database.name, marking);
+      gate.release();
+      const filed = await requesting;
+      await marking;
+      expect(queued).toBe(true);
+      expect(await statusOf(filed.id)).toBe("revoked");
+      expect(await raceEvents()).toEqual(["principal.updated:shared_login", "exemption.revoked"]);
     });
 
     it("makes a shared-login mark wait for a revocation under way, and revokes nothing twice", async () => {

@@ -336,7 +336,9 @@ export function exemptionUseCases(context: Context): Application["exemptions"] {
       const window = checkRequest(context, input);
       const record = await transact(context, async (r) => {
         await requireTenant(r, tenant);
-        const principal = await r.principals.get(tenant, input.principal);
+        // Held (shared) until the commit, as an approval holds it: a shared-login mark under way
+        // is waited for and then refused, and one that starts now waits, then revokes this.
+        const principal = await r.principals.holdShared(tenant, input.principal);
         if (principal === undefined) throw new AppError("principal.unknown");
         // Seed 001 names the login, not only the category: no reason excuses a shared one.
         if (principal.sharedLogin === true) throw new AppError("exemption.shared_login_refused");
