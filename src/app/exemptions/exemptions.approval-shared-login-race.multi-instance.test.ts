@@ -51,12 +51,15 @@ describeOnPostgres(
       return () => third.close();
     });
 
-    /** A break-glass exemption of alice for an hour, requested by acme's administrator. */
-    const requested = async () => {
+    /**
+     * A break-glass exemption of alice for an hour, requested by acme's administrator through
+     * `instance` (the first one's, unless given).
+     */
+    const requested = async (instance: Application = two.first.app) => {
       const { first } = two;
       const inSeconds = (seconds: number) =>
         new Date(first.clock.now().getTime() + seconds * 1000).toISOString();
-      const exemption = await first.app.exemptions.request(first.admin, "acme", {
+      const exemption = await instance.exemptions.request(first.admin, "acme", {
         principal: "alice",
         category: "break_glass",
         justification: "Locked out during an incident",
@@ -111,16 +114,7 @@ describeOnPostgres(
 
     it("makes a shared-login mark wait for a request under way, and revokes what it filed", async () => {
       const gate = third.pauseAt("holdShared");
-      const inHour = new Date(two.first.clock.now().getTime() + 3_600_000).toISOString();
-      const requesting = third.app.exemptions.request(two.first.admin, "acme", {
-        principal: "alice",
-        category: "break_glass",
-        justification: "Locked out during an incident",
-        owner: "secops",
-        startsAt: two.first.clock.now().toISOString(),
-        expiresAt: inHour,
-        reviewAt: inHour,
-      });
+      const requesting = requested(third.app);
       await gate.reached;
       // The request has found alice not shared and filed nothing yet: a mark that did not wait
       // would sweep before the request's row exists, and leave it requested on a shared login.
@@ -130,7 +124,7 @@ describeOnPostgres(
       const filed = await requesting;
       await marking;
       expect(queued).toBe(true);
-      expect(await statusOf(filed.id)).toBe("revoked");
+      expect(await statusOf(filed)).toBe("revoked");
       expect(await raceEvents()).toEqual(["principal.updated:shared_login", "exemption.revoked"]);
     });
 
