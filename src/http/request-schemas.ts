@@ -52,8 +52,19 @@ const printableId = <T extends z.ZodString>(schema: T) =>
   schema.regex(/^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]*$/u, {
     error: "must not contain control or invisible formatting characters",
   });
-/** A principal id in a body or query (trimmed, as every identifier there). */
-export const principalReference = printableId(identifier);
+/**
+ * A principal id as a body or a query names it, exactly as a path does (see `principalId`):
+ * printable, never trimmed, and without white space at either end. Trimmed here and not there,
+ * "alice " registered by its path would be decided, when a body names it, as "alice", with her
+ * exemptions and without its own shared-login mark.
+ */
+const exactPrincipalId = <T extends z.ZodString>(schema: T) =>
+  printableId(schema).refine((value) => value.trim() === value, {
+    error: "must not begin or end with white space",
+  });
+export const principalReference = exactPrincipalId(
+  storableString().min(1, { error: "must not be empty" }).max(200),
+);
 /** An id that appears in URLs: letters, digits, `.`, `_`, `-`, `@`, `:`. */
 const urlSafeId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._@:-]{0,127}$/, {
   error: "expected 1–128 letters, digits or . _ @ : - (starting with a letter or digit)",
@@ -445,8 +456,8 @@ export const auditVerifyQuery = z.strictObject({
 export const auditCheckpointQuery = z.strictObject({ tenant: identifier.optional() });
 
 const segment = storableString().min(1).max(200);
-/** A principal id in a path, as registered: never trimmed. */
-const principalId = printableId(segment);
+/** A principal id in a path, as registered: never trimmed, and refused with white space at an end. */
+const principalId = exactPrincipalId(segment);
 export const idParams = z.strictObject({ id: segment });
 export const tenantParams = z.strictObject({ tenant: segment });
 export const tenantIdParams = z.strictObject({ tenant: segment, id: segment });
