@@ -194,14 +194,17 @@ export function authenticatorUseCases(
     const throttled = verificationAttempt(caller, tenant, principal, input.clientAddress);
     await throttle.purgeIfDue();
     return transact(context, async (r): Promise<Attempt> => {
-      const record = await find(r, tenant, principal, id);
-      if (record.status !== use.status) {
-        throw new AppError("authenticator.invalid_state", use.wrongStatus);
-      }
       // Before the code is looked at: a throttled attempt checks nothing, consumes no step and
       // extends no backoff.
       const refusal = await throttle.guard(r, throttled);
       if (refusal !== undefined) return { ok: false, refused: throttleError(refusal) };
+      // Read with the principal's row held, which every attempt on the principal holds: an
+      // attempt queued behind the failure that locked the authenticator sees the lock (read
+      // before, on PostgreSQL, it would check its code against the unlocked copy it had read).
+      const record = await find(r, tenant, principal, id);
+      if (record.status !== use.status) {
+        throw new AppError("authenticator.invalid_state", use.wrongStatus);
+      }
       const unmet = await use.precondition?.(r, record);
       if (unmet !== undefined) return { ok: false, refused: unmet };
       const result = await attempt(
