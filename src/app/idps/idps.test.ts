@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { generateTestKeyPair } from "../../verifiers/saml/test-support/certificate.js";
+import { AttestationVendor } from "../../verifiers/webauthn/test-support/attestation-ca.js";
 import { testIdp } from "../../verifiers/saml/test-support/scenario.js";
 import type { Caller, IdpRegistration } from "../application.js";
 import { AppError } from "../errors.js";
@@ -190,6 +191,14 @@ describe("IdP registration", () => {
     ["a maximum authentication age under a minute", { ...oidc(), maxAuthenticationAgeSeconds: 10 }],
   ] as [string, IdpRegistration][])("refuses %s with idp.invalid", async (_name, registration) => {
     expect(await code(put(registration))).toBe("idp.invalid");
+  });
+
+  it("refuses a certificate of an ECDSA key, whose signatures the SAML verifier cannot check", async () => {
+    const ecdsa = (await AttestationVendor.create("EC IdP")).rootPem;
+    await expect(put(saml({ signingCertificates: [ecdsa] }))).rejects.toMatchObject({
+      code: "idp.invalid",
+      message: expect.stringContaining("RSA (rsa-sha256, rsa-sha512) only"),
+    });
   });
 
   it("seals the client secret: never shown, never audited, stored only sealed", async () => {

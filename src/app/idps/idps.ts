@@ -370,15 +370,15 @@ function toPem(certificate: string): string {
   } catch {
     throw invalid("A signing certificate is not a valid X.509 certificate.");
   }
-  // What the signature allow-list verifies with (RSA or ECDSA, checklist S10), at a strength
-  // SP 800-131A still accepts: a weaker key would make every assertion it signs forgeable.
+  // What the signature allow-list verifies with (rsa-sha256, rsa-sha512: xml-crypto has no
+  // ECDSA), at a strength SP 800-131A still accepts: a weaker key would make every assertion it
+  // signs forgeable. An ECDSA key is refused here rather than accepted and then never verified,
+  // which would lock out every sign-in at the IdP with nothing said at its registration.
   const { asymmetricKeyType: type, asymmetricKeyDetails: details } = parsed.publicKey;
-  const strong =
-    (type === "rsa" && (details?.modulusLength ?? 0) >= 2048) ||
-    (type === "ec" && ["prime256v1", "secp384r1", "secp521r1"].includes(details?.namedCurve ?? ""));
-  if (!strong) {
+  if (type !== "rsa" || (details?.modulusLength ?? 0) < 2048) {
     throw invalid(
-      "A signing certificate's key must be RSA of at least 2048 bits, or ECDSA on P-256, P-384 or P-521.",
+      "A signing certificate's key must be RSA of at least 2048 bits: SAML signatures are " +
+        "verified with RSA (rsa-sha256, rsa-sha512) only.",
     );
   }
   return pem;
