@@ -6,8 +6,7 @@
 // `authenticator.locked` audited twice. The authenticator is now read with the principal's row
 // held. One instance pauses the locking failure before it commits; another's submission is seen
 // waiting on the lock before the pause ends.
-import { afterAll, beforeAll, expect, it } from "vitest";
-import { oathtoolCode } from "../../verifiers/totp/test-support/oathtool.js";
+import { beforeAll, expect, it } from "vitest";
 import type { Caller } from "../application.js";
 import type { Harness } from "../test-support/harness.js";
 import {
@@ -20,7 +19,13 @@ import {
   openTwoInstances,
   type TwoInstances,
 } from "../test-support/postgres-instances.js";
-import { outcomeOf } from "../test-support/totp-principals.js";
+import {
+  enrolTotp,
+  outcomeOf,
+  rightCode,
+  wrongCode,
+  type EnrolledTotp,
+} from "../test-support/totp-principals.js";
 import { TOTP_FAILURE_LIMIT } from "./authenticators.js";
 
 describeOnPostgres(
@@ -30,57 +35,53 @@ describeOnPostgres(
     tests: "the multi-instance TOTP lock race test",
   },
   () => {
-    let two: TwoInstances | undefined;
+    let two: TwoInstances;
     let first: Harness;
     let service: Caller;
     let paused: PausableInstance<"recordFailure">;
-    let secret: string;
-    let id: string;
+    let totp: EnrolledTotp;
 
     beforeAll(async () => {
       two = await openTwoInstances({ principals: ["alice"] });
       ({ first, service } = two);
-      const begun = await first.app.authenticators.beginTotp(service, "acme", "alice", {});
-      secret = begun.secret;
-      id = begun.authenticator.id;
-      await first.app.authenticators.confirmTotp(service, "acme", "alice", id, {
-        code: oathtoolCode(secret, first.clock.now()),
-      });
+      totp = await enrolTotp(first, service, "acme", "alice");
       first.clock.advance(120);
       // 99 failures on the authenticator (e.g. over weeks, the principal's own count reset by
       // successes with another method): the next one locks it.
       const at = first.clock.now().toISOString();
       await first.store.transaction(async (r) => {
         for (let k = 0; k < TOTP_FAILURE_LIMIT - 1; k += 1)
-          await r.authenticators.recordFailure("acme", "alice", id, TOTP_FAILURE_LIMIT, at);
+          await r.authenticators.recordFailure("acme", "alice", totp.id, TOTP_FAILURE_LIMIT, at);
       });
       paused = await openPausableInstance(two, { recordFailure: "authenticators" });
-    });
-    afterAll(async () => {
-      await paused?.close();
-      await two?.close();
+      return async () => {
+        await paused.close();
+        await two.close();
+      };
     });
 
     it("answers totp.locked to a submission queued behind the failure that locked the authenticator", async () => {
-      const right = oathtoolCode(secret, first.clock.now());
-      const wrong = oathtoolCode(secret, new Date(first.clock.now().getTime() - 300_000));
       const gate = paused.pauseAt("recordFailure");
       // A: the 100th failure; stops after counting it (authenticator locked, not committed),
       // holding the principal's throttle row.
       const a = outcomeOf(
-        paused.app.authenticators.verifyTotp(service, "acme", "alice", id, { code: wrong }),
+        paused.app.authenticators.verifyTotp(service, "acme", "alice", totp.id, {
+          code: wrongCode(first, totp),
+        }),
       );
       await gate.reached;
       // B: the right code, through another instance, reads the authenticator (unlocked as
       // committed) and queues on the principal's row.
       const b = outcomeOf(
-        two!.second.authenticators.verifyTotp(service, "acme", "alice", id, { code: right }),
+        two.second.authenticators.verifyTotp(service, "acme", "alice", totp.id, {
+          code: rightCode(first, totp),
+        }),
       );
-      expect(await waitsOnLock(two!.database.name, b)).toBe(true);
+      expect(await waitsOnLock(two.database.name, b)).toBe(true);
       gate.release();
       const [outA, outB] = await Promise.all([a, b]);
       const stored = await first.store.transaction((r) =>
-        r.authenticators.get("acme", "alice", id),
+        r.authenticators.get("acme", "alice", totp.id),
       );
       const audit = await first.app.audit.list(first.admin, "acme", {}, { limit: 500 });
       const locks = audit.items.filter((e) => e.type === "authenticator.locked");
