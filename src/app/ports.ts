@@ -751,16 +751,22 @@ export interface AuditStore {
    */
   appendToChains(runs: readonly AuditRun[]): Promise<readonly AuditEvent[]>;
   /**
-   * Events of a chain in order, from `afterSeq` + 1. This, `find` and `findAnywhere` throw
-   * {@link UnreadableRecord} for an event whose stored payload is not JSON (the first in order).
+   * Events of a chain in order, from `afterSeq` + 1; without `afterSeq`, from the first row
+   * stored, whatever its position: a row placed below position 1 (which no append writes, but
+   * someone writing to the database could) is read too, so that verification and exports see it.
+   * This, `find` and `findAnywhere` throw {@link UnreadableRecord} for an event whose stored
+   * payload is not JSON (the first in order).
    */
   read(
     chain: string,
-    options: { afterSeq: number; limit: number; filter?: AuditFilter },
+    options: { afterSeq?: number; limit: number; filter?: AuditFilter },
   ): Promise<readonly AuditEvent[]>;
-  /** The event `id` of `chain`, if that chain holds it (an id of another chain finds nothing). */
+  /**
+   * The event `id` of `chain`, if that chain holds it at a position from 1 (an id of another
+   * chain, or a row placed before the chain's start, finds nothing).
+   */
   find(chain: string, id: string): Promise<AuditEvent | undefined>;
-  /** The event `id`, in whichever chain holds it (ids are unique across chains). */
+  /** The event `id` at a position from 1, in whichever chain holds it (ids are unique). */
   findAnywhere(id: string): Promise<AuditEvent | undefined>;
   /** The chains with a recorded head, in order. */
   chains(): Promise<readonly string[]>;

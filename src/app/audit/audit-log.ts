@@ -247,11 +247,13 @@ const UNREADABLE = Symbol("unreadable");
 async function readEvents(
   r: Repositories,
   chain: string,
-  afterSeq: number,
+  afterSeq: number | undefined,
   limit: number,
 ): Promise<{ batch: readonly AuditEvent[]; unreadable?: number }> {
   try {
-    return { batch: await r.audit.read(chain, { afterSeq, limit }) };
+    return {
+      batch: await r.audit.read(chain, { ...(afterSeq === undefined ? {} : { afterSeq }), limit }),
+    };
   } catch (error) {
     if (!(error instanceof UnreadableRecord)) throw error;
   }
@@ -259,7 +261,11 @@ async function readEvents(
   while (batch.length < limit) {
     let next: AuditEvent | undefined;
     try {
-      [next] = await r.audit.read(chain, { afterSeq: batch.at(-1)?.seq ?? afterSeq, limit: 1 });
+      const after = batch.at(-1)?.seq ?? afterSeq;
+      [next] = await r.audit.read(chain, {
+        ...(after === undefined ? {} : { afterSeq: after }),
+        limit: 1,
+      });
     } catch (error) {
       if (!(error instanceof UnreadableRecord) || error.record.kind !== "audit_event") throw error;
       return { batch, unreadable: error.record.seq };
@@ -345,15 +351,21 @@ export function auditUseCases(
     async list(caller, tenant, filter, page) {
       if (tenant === null) authorize(caller, "audit.read_platform");
       else authorize(caller, "audit.read", tenant);
-      const afterSeq = page.after === undefined ? 0 : Number(page.after);
-      if (!Number.isInteger(afterSeq) || afterSeq < 0) {
+      // The first page from the first row stored, even one placed below position 1: what an
+      // auditor lists or exports shows it, and an independent check of the export finds it.
+      const afterSeq = page.after === undefined ? undefined : Number(page.after);
+      if (afterSeq !== undefined && (!Number.isInteger(afterSeq) || afterSeq < 0)) {
         throw new AppError("request.invalid", "after must be an audit sequence number.");
       }
       const limit = pageLimit(page.limit);
       const window = { ...filter, ...utcTime("from", filter.from), ...utcTime("to", filter.to) };
       const items = await transact(context, async (r) => {
         if (tenant !== null) await requireTenant(r, tenant);
-        return readChain(r, chainOf(tenant), { afterSeq, limit, filter: window });
+        return readChain(r, chainOf(tenant), {
+          ...(afterSeq === undefined ? {} : { afterSeq }),
+          limit,
+          filter: window,
+        });
       });
       const last = items.at(-1);
       return items.length === limit && last !== undefined
@@ -431,7 +443,8 @@ export function auditUseCases(
           // The receipts that the batch's events name are read with it: each was committed with
           // its event, so none is missed on a live server.
           const { batch, unreadable, receiptsOf, created } = await transact(context, async (r) => {
-            const { batch, unreadable } = await readEvents(r, chain, previous?.seq ?? 0, limit);
+            // From the first row stored, not from position 1: a row placed below it is reported.
+            const { batch, unreadable } = await readEvents(r, chain, previous?.seq, limit);
             const receiptsOf = await readReceipts(
               r,
               batch.flatMap((e) => recordedReceiptId(e) ?? []),

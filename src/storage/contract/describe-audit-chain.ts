@@ -173,3 +173,48 @@ export function describeAuditChain({ store }: ContractContext): void {
     });
   });
 }
+
+/**
+ * A row written behind the store below a chain's first position, which no append writes there
+ * (`AuditStore.read` and `find`): read from the first row stored, so that verification reports
+ * it, and never found by id, so that nothing takes it for a recorded event. Described only for
+ * stores another connection reaches (`ContractOptions.tamperable`).
+ */
+export function describeAuditRowsBeforeFirst({ store, harness }: ContractContext): void {
+  describe("audit rows before a chain's first position", () => {
+    const chain = uniqueId("chain");
+    const before = uniqueId("evt_before");
+    const tamper = (statements: readonly string[]): Promise<void> => {
+      const behindTheStore = harness().tamper;
+      if (behindTheStore === undefined) throw new Error("The harness cannot tamper with its store");
+      return behindTheStore(statements);
+    };
+
+    it("reads it first without afterSeq, and never finds it by id", async () => {
+      const first = await appendOne(store(), chain);
+      await tamper([
+        `INSERT INTO audit_events (chain, seq, id, tenant, type, actor, at, payload, prev_hash, hash)
+         VALUES ('${chain}', 0, '${before}', NULL, 'inserted', 'forger', '${at(0)}', '{}',
+                 '${GENESIS_HASH}', '${GENESIS_HASH}')`,
+      ]);
+      try {
+        const seen = await store().read(async ({ audit }) => ({
+          fromFirstRow: (await audit.read(chain, { limit: 10 })).map((e) => e.seq),
+          afterZero: (await audit.read(chain, { afterSeq: 0, limit: 10 })).map((e) => e.seq),
+          inChain: await audit.find(chain, before),
+          anywhere: await audit.findAnywhere(before),
+          appended: (await audit.find(chain, first.id))?.id,
+        }));
+        expect(seen).toEqual({
+          fromFirstRow: [0, 1],
+          afterZero: [1],
+          inChain: undefined,
+          anywhere: undefined,
+          appended: first.id,
+        });
+      } finally {
+        await tamper([`DELETE FROM audit_events WHERE id = '${before}'`]);
+      }
+    });
+  });
+}

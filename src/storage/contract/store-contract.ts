@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe } from "vitest";
 import { describeAuthenticators } from "./describe-authenticators.js";
 import { describeEnrolments } from "./describe-enrolments.js";
-import { describeAuditChain } from "./describe-audit-chain.js";
+import { describeAuditChain, describeAuditRowsBeforeFirst } from "./describe-audit-chain.js";
 import { describeBatchedWrites } from "./describe-batched-writes.js";
 import { describeChangeNotifications } from "./describe-change-notifications.js";
 import { describeExemptionQueries } from "./describe-exemption-queries.js";
@@ -80,6 +80,7 @@ export function describeStoreContract(
     describePagination(context);
     describeExemptionQueries(context);
     describeAuditChain(context);
+    if (options.tamperable !== false) describeAuditRowsBeforeFirst(context);
     describeBatchedWrites(context);
     describeChangeNotifications(context);
     if (context.sharedByInstances) describeMultiInstance(context);

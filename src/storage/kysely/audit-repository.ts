@@ -61,10 +61,22 @@ const upsertHead = queryTemplate<unknown, [string, number, string]>(3, (db, chai
     ),
 );
 // The decision API reads one event per platform MFA event it checks: a hot read.
+/**
+ * A chain's first position: a row stored below it was not appended (someone wrote it to the
+ * database) and lies outside the chain that verification follows from position 1, so an event
+ * looked up by id (evidence of a verification, a receipt's binding) is never taken from there.
+ */
+const FIRST_SEQ = 1;
+
 const findEvent = queryTemplate<Selectable<AuditEventsTable>, [string, string]>(
   2,
   (db, id, chain) =>
-    db.selectFrom("audit_events").selectAll().where("id", "=", id).where("chain", "=", chain),
+    db
+      .selectFrom("audit_events")
+      .selectAll()
+      .where("id", "=", id)
+      .where("chain", "=", chain)
+      .where("seq", ">=", FIRST_SEQ),
 );
 const updateHead = queryTemplate<unknown, [number, string, string]>(3, (db, seq, hash, chain) =>
   db.updateTable("audit_heads").set({ seq, hash }).where("chain", "=", chain),
@@ -203,11 +215,8 @@ export function createAuditRepository(
     // twice.
     async read(chain, { afterSeq, limit, filter = {} }) {
       checkLimit(limit);
-      let query = db
-        .selectFrom("audit_events")
-        .selectAll()
-        .where("chain", "=", chain)
-        .where("seq", ">", afterSeq);
+      let query = db.selectFrom("audit_events").selectAll().where("chain", "=", chain);
+      if (afterSeq !== undefined) query = query.where("seq", ">", afterSeq);
       if (filter.type !== undefined) query = query.where("type", "=", filter.type);
       if (filter.from !== undefined)
         query = query.where("at", ">=", windowBound(filter.from, "from"));
@@ -226,6 +235,7 @@ export function createAuditRepository(
         .selectFrom("audit_events")
         .selectAll()
         .where("id", "=", id)
+        .where("seq", ">=", FIRST_SEQ)
         .executeTakeFirst();
       return row === undefined ? undefined : toEvent(row);
     },
