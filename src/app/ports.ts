@@ -858,8 +858,11 @@ export interface FlowStore {
    * before `before`; returns how many.
    */
   purge(before: string): Promise<number>;
-  /** The principal's flows still `pending`, by id. */
-  pendingOf(tenant: string, principal: string): Promise<readonly FlowRecord[]>;
+  /**
+   * The principal's flows still `pending`, or `completed` with their code not yet exchanged (it
+   * may have expired), by id: what a withdrawal of the principal's proofs reaches.
+   */
+  unspentOf(tenant: string, principal: string): Promise<readonly FlowRecord[]>;
 }
 
 /** Browser sessions: one per tenant, principal and browser. */

@@ -536,6 +536,12 @@ export interface FlowRecord {
    * the latest adds nothing. Absent: none.
    */
   readonly withdrawals?: number;
+  /**
+   * When the principal's proofs were withdrawn after the flow completed and before its code was
+   * exchanged: the code then exchanges for nothing (`proofs_withdrawn`), since the token would
+   * vouch for what the change withdrew.
+   */
+  readonly proofsWithdrawnAt?: string;
   readonly createdAt: string;
   readonly updatedAt: string;
   /**

@@ -159,6 +159,7 @@ describe("TOTP enrolment and management", () => {
           role: "tenant_admin",
           sessionsEnded: 0,
           flowsReset: 0,
+          codesWithdrawn: 0,
         },
       ],
     ]);

@@ -172,6 +172,7 @@ describe("recovery codes: generation, use, status and revocation", () => {
         unusedReplaced: 9,
         sessionsEnded: 0,
         flowsReset: 0,
+        codesWithdrawn: 0,
       },
     ]);
   });
@@ -204,6 +205,7 @@ describe("recovery codes: generation, use, status and revocation", () => {
           role: "tenant_admin",
           sessionsEnded: 0,
           flowsReset: 0,
+          codesWithdrawn: 0,
         },
       ],
     ]);

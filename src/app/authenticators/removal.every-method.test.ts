@@ -71,6 +71,7 @@ describe("removal rules over every method", () => {
         role: "platform_service",
         sessionsEnded: 0,
         flowsReset: 0,
+        codesWithdrawn: 0,
         freshMfaAt: verifiedAt,
       },
     ]);

@@ -70,6 +70,7 @@ describe("removing an authenticator on the principal's behalf", () => {
           role: "platform_service",
           sessionsEnded: 0,
           flowsReset: 0,
+          codesWithdrawn: 0,
           freshMfaAt: verifiedAt,
         },
       ],

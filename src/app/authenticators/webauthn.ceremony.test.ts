@@ -133,6 +133,7 @@ describe("WebAuthn ceremonies", () => {
         role: "platform_service",
         sessionsEnded: 0,
         flowsReset: 0,
+        codesWithdrawn: 0,
         freshMfaAt: verified.event.at,
       },
       expect.objectContaining({ authenticator: totp.authenticator.id, kind: "totp" }),

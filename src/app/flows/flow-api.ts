@@ -174,6 +174,9 @@ export function flowApiUseCases(
       }
       if (flow.status === "exchanged") await refuse("replayed");
       if (flow.status !== "completed" || flow.decision === undefined) await refuse("not_completed");
+      // An authenticator removed (recovery codes revoked or replaced) since the flow completed:
+      // the token would vouch for a proof the change withdrew (withdraw-proofs.ts).
+      if (flow.proofsWithdrawnAt !== undefined) await refuse("proofs_withdrawn");
       if ((flow.codeExpiresAt ?? "") <= now().toISOString()) await refuse("expired");
       const decisionId = flow.decision ?? "";
       const found = await readStore(context, (r) => readRecordedReceipt(r, decisionId));
@@ -213,13 +216,16 @@ export function flowApiUseCases(
       );
       let spent = false;
       let refusal: ExemptionRefusal | undefined;
+      let withdrawn = false;
       try {
         await changeFlow(
           context,
           flow.tenant,
           flow.id,
           (f) => {
-            spent = f.status === "completed" && f.codeHash === flow.codeHash;
+            // Checked again on the row being spent: a withdrawal commits before or after it.
+            withdrawn = f.proofsWithdrawnAt !== undefined;
+            spent = f.status === "completed" && f.codeHash === flow.codeHash && !withdrawn;
             return spent ? { ...f, status: "exchanged" } : undefined;
           },
           () => ({ type: "flow.exchanged", payload: { decision: decisionId, caller: caller.id } }),
@@ -263,6 +269,7 @@ export function flowApiUseCases(
         if (refusal !== undefined) await refuse(refusal);
         throw error;
       }
+      if (withdrawn) await refuse("proofs_withdrawn");
       if (!spent) await refuse("replayed");
       return {
         token: issued.token,

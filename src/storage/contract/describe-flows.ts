@@ -69,6 +69,7 @@ function fullFlow(tenant: string): FlowRecord {
     reusedSession: "ses_1",
     acknowledgedAt: at(40),
     withdrawals: 1,
+    proofsWithdrawnAt: at(50),
     updatedAt: at(60),
     version: 4,
   };
@@ -304,19 +305,24 @@ export function describeFlows({ store, harness, sharedByInstances }: ContractCon
       expect({ kept, purged }).toStrictEqual({ kept: completed, purged: undefined });
     });
 
-    it("lists a principal's pending flows only: not another principal's, tenant's, or status", async () => {
+    it("lists a principal's pending and completed flows only: not another principal's, tenant's, or status", async () => {
       const tenant = await addTenant(store());
       const other = await addTenant(store());
-      const pending = [minimalFlow(tenant), minimalFlow(tenant)];
+      const unspent = [
+        minimalFlow(tenant),
+        minimalFlow(tenant),
+        { ...fullFlow(tenant), principal: "alice", status: "completed" as const },
+      ];
       const others = [
         minimalFlow(tenant, { principal: "bob" }),
         minimalFlow(other),
-        { ...fullFlow(tenant), principal: "alice", status: "completed" as const },
+        { ...fullFlow(tenant), principal: "alice", status: "exchanged" as const },
+        { ...fullFlow(tenant), principal: "alice", status: "denied" as const },
       ];
-      for (const record of [...pending, ...others]) await insert(record);
-      const listed = await store().transaction(({ flows }) => flows.pendingOf(tenant, "alice"));
+      for (const record of [...unspent, ...others]) await insert(record);
+      const listed = await store().transaction(({ flows }) => flows.unspentOf(tenant, "alice"));
       expect([...listed].sort((a, b) => (a.id < b.id ? -1 : 1))).toStrictEqual(
-        [...pending].sort((a, b) => (a.id < b.id ? -1 : 1)),
+        [...unspent].sort((a, b) => (a.id < b.id ? -1 : 1)),
       );
     });
   });

@@ -100,7 +100,7 @@ const COLUMNS: readonly DamagedColumn[] = [
     reads: {
       get: (r) => r.flows.get(TENANT, flow.id),
       findByCodeHash: (r) => r.flows.findByCodeHash(flow.codeHash),
-      pendingOf: (r) => r.flows.pendingOf(TENANT, flow.principal),
+      unspentOf: (r) => r.flows.unspentOf(TENANT, flow.principal),
     },
   },
   {

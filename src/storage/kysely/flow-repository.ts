@@ -75,13 +75,13 @@ export function createFlowRepository(db: Kysely<Database>): FlowStore {
       return updated.numAffectedRows === 1n;
     },
 
-    async pendingOf(tenant, principal) {
+    async unspentOf(tenant, principal) {
       const rows = await db
         .selectFrom("flows")
         .selectAll()
         .where("tenant", "=", tenant)
         .where("principal", "=", principal)
-        .where("status", "=", "pending")
+        .where("status", "in", ["pending", "completed"])
         // One order for every caller: two withdrawals for one principal take the rows' locks
         // in the same order and never wait for each other in a cycle.
         .orderBy("id")
@@ -144,6 +144,7 @@ function flowDocument(record: FlowRecord): FlowDocumentFields {
     reusedSession: record.reusedSession,
     acknowledgedAt: optionalTime(record.acknowledgedAt, "acknowledgedAt"),
     withdrawals: record.withdrawals,
+    proofsWithdrawnAt: optionalTime(record.proofsWithdrawnAt, "proofsWithdrawnAt"),
     createdAt: toTimeText(record.createdAt, "createdAt"),
     updatedAt: toTimeText(record.updatedAt, "updatedAt"),
   };

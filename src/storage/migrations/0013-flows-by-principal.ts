@@ -3,7 +3,7 @@ import type { Kysely, Migration } from "kysely";
 /**
  * Flows gain an index by tenant and principal: when a principal's authenticator is removed or its
  * recovery codes are revoked or replaced, the flows it still has open forget what was verified in
- * them (`FlowStore.pendingOf`), found through this index rather than by reading every live flow.
+ * them (`FlowStore.unspentOf`), found through this index rather than by reading every live flow.
  */
 export const flowsByPrincipalMigration: Migration = {
   async up(db: Kysely<unknown>): Promise<void> {
