@@ -15,6 +15,21 @@ describe("openStore", () => {
     await expect(openStore("mysql://root:hunter2@db/app")).rejects.not.toThrow(/hunter2/);
   });
 
+  // An unencoded / (or ?, #) in the password moves the rest of it into the path (or the query),
+  // where PostgreSQL's "database … does not exist" would quote it.
+  it.each([
+    "postgres://app:/S3cret@127.0.0.1:1/app",
+    "postgres://app:S3/cret@127.0.0.1:1/app",
+    "postgresql://app:pa?S3cret@127.0.0.1:1/app",
+    "postgres://app:pa#S3cret@127.0.0.1:1/app",
+  ])("refuses %s, whose password is not percent-encoded, without repeating it", async (url) => {
+    for (const open of [openStore, migrateStore]) {
+      const refused = open(url);
+      await expect(refused).rejects.toThrow(/must be percent-encoded/);
+      await expect(refused).rejects.not.toThrow(/S3cret|cret/);
+    }
+  });
+
   it("opens an in-memory SQLite store with sqlite::memory:", async () => {
     const store = await openStore("sqlite::memory:");
     try {

@@ -18,7 +18,16 @@ export function parseStoreUrl(url: string): StoreLocation {
     }
     return { dialect: "sqlite", path };
   }
-  if (POSTGRES.test(url)) return { dialect: "postgres", connectionString: url };
+  if (POSTGRES.test(url)) {
+    if (misplacedUserInfo(url)) {
+      throw new Error(
+        "The PostgreSQL store URL has an @ after its host, or is not a URL: a password holding " +
+          "/, ?, # or @ must be percent-encoded (%2F, %3F, %23, %40), else part of it is read " +
+          "as the host, the database name or the query, and could be shown as such.",
+      );
+    }
+    return { dialect: "postgres", connectionString: url };
+  }
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1];
   throw new Error(
     `Unsupported store URL${scheme === undefined ? "" : ` scheme ${scheme}:`}; ` +
@@ -29,10 +38,21 @@ export function parseStoreUrl(url: string): StoreLocation {
 /** The store's kind and place, fit for a message: without any password a PostgreSQL URL holds. */
 export function describeStoreUrl(url: string): string {
   if (url.startsWith(SQLITE_PREFIX)) return url;
+  if (misplacedUserInfo(url)) return "postgres";
+  const parsed = new URL(url);
+  return `${parsed.protocol}//${parsed.host}${parsed.pathname}`;
+}
+
+/**
+ * True when a PostgreSQL URL does not parse, or holds an `@` past its authority: a password with
+ * an unencoded `/` (`postgres://app:/S3cret@db/app`) leaves the rest of it, user info included,
+ * in the path, where a message naming the database would repeat it.
+ */
+function misplacedUserInfo(url: string): boolean {
   try {
-    const parsed = new URL(url);
-    return `${parsed.protocol}//${parsed.host}${parsed.pathname}`;
+    const { pathname, search, hash } = new URL(url);
+    return `${pathname}${search}${hash}`.includes("@");
   } catch {
-    return "postgres";
+    return true;
   }
 }
