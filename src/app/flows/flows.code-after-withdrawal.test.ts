@@ -8,8 +8,9 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Caller, FlowBrowser } from "../application.js";
 import { exchangeEventName, auditEventsOf } from "../test-support/audit-events.js";
 import { openHarness, type Harness } from "../test-support/harness.js";
+import { codeOf, csrfOf } from "../test-support/platform-mfa-flows.js";
+import { replacePolicy } from "../test-support/replace-policy.js";
 import { enrolTotp, rightCode, type EnrolledTotp } from "../test-support/totp-principals.js";
-import type { FlowScreen } from "./flow-screens.js";
 
 const RETURN = "https://app.acme.example/signed-in";
 
@@ -22,12 +23,7 @@ describe("a completed flow's code after the authenticator that proved it is remo
   beforeEach(async () => {
     h = await openHarness({ federation: { publicUrl: "https://mfa.test" } });
     await h.app.tenants.create(h.admin, { id: "acme", name: "Acme", returnUrls: [RETURN] });
-    const { record } = await h.app.policies.current(h.admin, "acme");
-    await h.app.policies.replace(h.admin, "acme", {
-      policy: { posture: "platform_mfa" },
-      rationale: "MFA for everyone",
-      ifMatch: record.version,
-    });
+    await replacePolicy(h, "acme", { posture: "platform_mfa" });
     service = await h.caller(["platform_service"], ["acme"]);
     // A spare first, so that the stolen one is not the last method and can be removed.
     await enrolTotp(h, service, "acme", "alice");
@@ -36,11 +32,6 @@ describe("a completed flow's code after the authenticator that proved it is remo
     h.clock.advance(60);
   });
   afterEach(() => h.close());
-
-  const csrfOf = (screen: FlowScreen): string => {
-    if (!("frame" in screen)) throw new Error(`no frame on a ${screen.kind} screen`);
-    return screen.frame.csrfToken;
-  };
 
   /** A flow completed with the stolen device; its one-time code. */
   async function signedInWithStolen(): Promise<string> {
@@ -56,9 +47,9 @@ describe("a completed flow's code after the authenticator that proved it is remo
       authenticator: stolen.id,
       code: rightCode(h, stolen),
     });
-    const done = await h.app.flows.show("acme", flow, browser);
-    if (done.kind !== "redirect") throw new Error(`the flow ended on ${done.kind}`);
-    return new URL(done.location).searchParams.get("code") ?? "";
+    const code = codeOf(await h.app.flows.show("acme", flow, browser));
+    if (code === null) throw new Error("the flow sent the browser back without a code");
+    return code;
   }
 
   const removeStolen = async () => {
