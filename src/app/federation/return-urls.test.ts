@@ -8,6 +8,7 @@ describe("return_to matching (DESIGN invariant 10)", () => {
     "https://app.acme.example/signed-in",
     "https://app.acme.example/signed-in/deeper?x=1",
     "http://127.0.0.1:3000/anything",
+    "https://app.acme.example/signed-in/caf%C3%A9?next=%2Fhome",
   ])("accepts %s", (candidate) => {
     expect(matchReturnUrl(registered, candidate)?.href).toBeDefined();
   });
@@ -27,6 +28,10 @@ describe("return_to matching (DESIGN invariant 10)", () => {
     ["data", "data:text/html,hi"],
     ["a tab", "https://app.acme.example/signed-in\t"],
     ["dot segments climbing out", "https://app.acme.example/signed-in/../admin"],
+    ["an encoded slash climbing out", "https://app.acme.example/signed-in/..%2Fadmin"],
+    ["an encoded slash, lower case", "https://app.acme.example/signed-in/..%2fadmin"],
+    ["an encoded backslash climbing out", "https://app.acme.example/signed-in/..%5Cadmin"],
+    ["a doubly encoded dot segment", "https://app.acme.example/signed-in/%252e%252e/admin"],
     ["empty", ""],
   ])("refuses %s", (_name, candidate) => {
     expect(matchReturnUrl(registered, candidate)).toBeUndefined();

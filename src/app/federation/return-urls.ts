@@ -2,7 +2,8 @@
  * Where a sign-in may send the user back to (DESIGN invariant 10). A tenant registers absolute
  * URLs; a `return_to` is accepted only when, once parsed, it has the same origin as one of them
  * and a path at or below that one's path. Everything else (another host, a scheme-relative
- * `//evil`, user info, a backslash trick, a path that merely shares a prefix) is refused.
+ * `//evil`, user info, a backslash trick, a path that merely shares a prefix, an encoded
+ * separator that climbs out once decoded) is refused.
  *
  * @module
  */
@@ -43,6 +44,10 @@ export function matchReturnUrl(registered: readonly string[], candidate: string)
   if (url === undefined || url.username !== "" || url.password !== "") return undefined;
   // A raw backslash, space or control character is read differently by browsers and parsers.
   if (/[\\\s]/.test(candidate) || hasControlCharacter(candidate)) return undefined;
+  // URL parsing resolves dot segments, but not `..%2F` or `..%5C`: a server (or proxy) that
+  // decodes them before routing would climb out of the registered path (`/cb/..%2Fadmin`). A
+  // `%25` could hide the same after a second decoding. No registered page needs either.
+  if (/%(?:2f|5c|25)/i.test(url.pathname)) return undefined;
   for (const entry of registered) {
     const base = parse(entry);
     if (base === undefined || base.origin !== url.origin) continue;
