@@ -68,6 +68,12 @@ export interface PrincipalRecord {
   readonly idp?: string;
   readonly createdAt: string;
   readonly updatedAt: string;
+  /**
+   * When the principal's proofs were last withdrawn (an authenticator removed, its recovery codes
+   * revoked or replaced): a verification recorded at or before it counts in no decision. Moved
+   * only by `PrincipalStore.withdrawProofs`; absent: never withdrawn.
+   */
+  readonly proofsWithdrawnAt?: string;
 }
 
 /** An exemption with its administrative history. */

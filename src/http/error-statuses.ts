@@ -10,6 +10,7 @@ export const ERROR_STATUSES = {
   "auth.forbidden": 403,
   "request.invalid": 400,
   "evidence.unverified": 422,
+  "evidence.withdrawn": 422,
   not_found: 404,
   "tenant.exists": 409,
   "policy.precondition_required": 428,

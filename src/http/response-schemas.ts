@@ -143,6 +143,11 @@ export const principalRecord = z.object({
     .describe("The one IdP whose answers may sign the principal in; absent: any of the tenant's."),
   createdAt: time,
   updatedAt: time,
+  proofsWithdrawnAt: time
+    .optional()
+    .describe(
+      "When an authenticator of the principal was last removed (or its recovery codes revoked or replaced): no verification made before counts in a decision.",
+    ),
 });
 
 export const exemptionRecord = z.object({

@@ -24,7 +24,11 @@ import type { ReceiptRecord } from "../records.js";
 import { readRecordedReceipt } from "./recorded-receipt.js";
 import type { ReceiptWriter } from "./receipt-writer.js";
 import type { RulesCache } from "./rules-cache.js";
-import { checkNamedVerifications, refuseUnnamedVerifications } from "./verified-evidence.js";
+import {
+  checkNamedVerifications,
+  refuseUnnamedVerifications,
+  refuseWithdrawnVerifications,
+} from "./verified-evidence.js";
 
 /** What decisions share across requests: the rules cache and the receipt writer. */
 export interface DecisionServices {
@@ -84,7 +88,8 @@ function summarise(request: DecisionRequest, population: Population): Record<str
  * What the engine is asked for one sign-in: the tenant's rules (cached), the principal and its
  * active exemptions, read without a write transaction, joined with the request. The platform MFA
  * events that name their verification are checked against its record in the same reads
- * (`evidence.unverified` otherwise).
+ * (`evidence.unverified` otherwise), and against the principal's last withdrawal of its proofs
+ * (`evidence.withdrawn`).
  */
 async function loadEvaluationInput(
   context: Context,
@@ -111,6 +116,7 @@ async function loadEvaluationInput(
     ]);
     return { policy, mandates, principal, exemptions: exemptions.items };
   });
+  refuseWithdrawnVerifications(request.evidence.events, loaded.principal);
   if (loaded.policy === undefined) throw new AppError("not_found", "No such tenant.");
   const population = loaded.principal?.population ?? request.principal.population;
   if (population === undefined) {

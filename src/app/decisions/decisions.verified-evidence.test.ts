@@ -226,4 +226,104 @@ describe("platform MFA evidence, checked against tenant-mfa's record of its veri
     });
     expect(await world.decide(event)).toMatchObject({ outcome: "allow" });
   });
+
+  // Threat: a lost or stolen phone. The platform kept the TOTP event of a sign-in in its session;
+  // the administrator removes the device, but the session's next decision (a step-up, say) cites
+  // the old verification: it must not count, as the hosted flow's unexchanged code does not.
+  describe("after the principal's proofs are withdrawn", () => {
+    /** Alice with a second TOTP authenticator, so that either can be removed. */
+    async function withSpare(w: TotpWorld) {
+      const spare = await enrolTotp(w.h, w.service, "acme", "alice");
+      w.h.clock.advance(60);
+      return spare;
+    }
+
+    it("refuses a verification made before an authenticator was removed, with the instant, and allows one made after", async () => {
+      world = await openTotpWorld();
+      const spare = await withSpare(world);
+      const before = await world.verified();
+      expect(await world.decide(before)).toMatchObject({ outcome: "allow" });
+      world.h.clock.advance(5);
+      // The spare, not the one that verified: the principal's proofs go together, as in a flow.
+      await world.h.app.authenticators.remove(world.h.admin, "acme", "alice", spare.id);
+      const removedAt = world.h.clock.now().toISOString();
+      world.h.clock.advance(5);
+      const refused = await outcomeOf(world.decide(before));
+      expect(refused.code).toBe("evidence.withdrawn");
+      await expect(world.decide(before)).rejects.toThrow(removedAt);
+      world.h.clock.advance(30);
+      expect(await world.decide(await world.verified())).toMatchObject({ outcome: "allow" });
+      // The caller's word (no verification named) is not the record's to withdraw.
+      const asserted = { method: "totp", source: "platform", at: before.at } as AuthenticationEvent;
+      expect(await world.decide(asserted)).toMatchObject({ outcome: "allow" });
+    });
+
+    it("refuses a verification made at the very instant of the removal", async () => {
+      world = await openTotpWorld();
+      const spare = await withSpare(world);
+      const at = await world.verified();
+      await world.h.app.authenticators.remove(world.h.admin, "acme", "alice", spare.id);
+      expect(world.h.clock.now().toISOString()).toBe(at.at);
+      expect(await outcomeOf(world.decide(at))).toMatchObject({ code: "evidence.withdrawn" });
+    });
+
+    it("refuses a verification once the recovery codes are revoked or replaced, and another principal's stay", async () => {
+      world = await openTotpWorld();
+      const generate = async () => {
+        await provedMfaJustNow(world!.h, "acme", "alice");
+        await world!.h.app.recoveryCodes.generate(world!.service, "acme", "alice");
+      };
+      // A first set replaces nothing, so it withdraws nothing.
+      await generate();
+      const alices = await world.verified();
+      const bobs = await world.verified(world.bob);
+      expect(await world.decide(alices)).toMatchObject({ outcome: "allow" });
+      world.h.clock.advance(1);
+      await generate();
+      expect(await outcomeOf(world.decide(alices))).toMatchObject({ code: "evidence.withdrawn" });
+      expect(await world.decide(bobs, { principal: "bob" })).toMatchObject({ outcome: "allow" });
+      world.h.clock.advance(30);
+      const again = await world.verified();
+      world.h.clock.advance(1);
+      await world.h.app.recoveryCodes.revoke(world.h.admin, "acme", "alice");
+      expect(await outcomeOf(world.decide(again))).toMatchObject({ code: "evidence.withdrawn" });
+    });
+
+    it("keeps the withdrawal through an update of the principal, which shows when it was", async () => {
+      world = await openTotpWorld();
+      const spare = await withSpare(world);
+      const before = await world.verified();
+      world.h.clock.advance(1);
+      await world.h.app.authenticators.remove(world.h.admin, "acme", "alice", spare.id);
+      const removedAt = world.h.clock.now().toISOString();
+      world.h.clock.advance(1);
+      const updated = await world.h.app.principals.upsert(world.h.admin, "acme", "alice", {
+        population: "direct",
+        displayName: "Alice",
+      });
+      expect(updated).toMatchObject({ proofsWithdrawnAt: removedAt });
+      expect(await world.h.app.principals.get(world.h.admin, "acme", "alice")).toMatchObject({
+        proofsWithdrawnAt: removedAt,
+      });
+      expect(await outcomeOf(world.decide(before))).toMatchObject({ code: "evidence.withdrawn" });
+    });
+
+    it("refuses a WebAuthn verification made before another credential of the principal was removed", async () => {
+      webauthn = await openWebAuthnWorld();
+      const kept = webauthn.authenticator();
+      const lost = webauthn.authenticator();
+      await webauthn.register(kept);
+      const registered = await webauthn.register(lost);
+      const { event } = await webauthn.authenticate(kept);
+      const decide = () =>
+        webauthn!.h.app.decisions.decide(webauthn!.service.acme, "acme", {
+          principal: { id: "alice" },
+          evidence: { events: [{ method: "password", source: "platform", at: event.at }, event] },
+        });
+      expect(await decide()).toMatchObject({ outcome: "allow" });
+      webauthn.h.clock.advance(1);
+      await webauthn.h.app.authenticators.remove(webauthn.h.admin, "acme", "alice", registered.id);
+      expect(await outcomeOf(decide())).toMatchObject({ code: "evidence.withdrawn" });
+    });
+  });
 });

@@ -3,6 +3,7 @@ import { parseTime } from "../../core/time.js";
 import { chainOf } from "../audit/audit-chain.js";
 import { AppError } from "../errors.js";
 import type { Repositories } from "../ports.js";
+import type { PrincipalRecord } from "../records.js";
 
 /** The audit event that records each platform MFA method's verification by tenant-mfa. */
 const RECORDED_AS = {
@@ -78,6 +79,35 @@ export async function checkNamedVerifications(
         (event.credentialId !== undefined && event.credentialId !== payload.credentialId))
     ) {
       throw unverified(index, "does not carry the flags and credential its verification recorded.");
+    }
+  }
+}
+
+/**
+ * Refuses a platform MFA event whose verification the principal's proofs were withdrawn after
+ * (an authenticator removed, recovery codes revoked or replaced, `withdrawProofs`): the caller
+ * may have kept it in a session, but what it proved may be what the change took away, such as a
+ * lost phone's code. The principal verifies again. Events that name no verification are the
+ * caller's word and are left to {@link refuseUnnamedVerifications}. Call it beside
+ * {@link checkNamedVerifications}, which ties each named event's time to its record's. Throws
+ * `evidence.withdrawn`.
+ */
+export function refuseWithdrawnVerifications(
+  events: readonly AuthenticationEvent[],
+  principal: PrincipalRecord | undefined,
+): void {
+  const withdrawnAt = principal?.proofsWithdrawnAt;
+  if (withdrawnAt === undefined) return;
+  const cutoff = parseTime(withdrawnAt);
+  for (const [index, event] of events.entries()) {
+    if (!isVerifiable(event.method)) continue;
+    if ((event as { verification?: unknown }).verification === undefined) continue;
+    const at = parseTime(event.at);
+    if (cutoff === undefined || at === undefined || at <= cutoff) {
+      throw new AppError(
+        "evidence.withdrawn",
+        `evidence.events[${String(index)}] was verified before the principal's proofs were withdrawn at ${withdrawnAt}; verify again.`,
+      );
     }
   }
 }

@@ -23,7 +23,9 @@ const ATTEMPTS = 5;
  * completes after the change counts it (an answer held only after this, for a sign-in at the IdP
  * begun before it, is dropped when claimed: the flow's count of withdrawals moved on,
  * `claimIdpAnswer`), and a flow completed on it whose code was not yet exchanged has that code
- * withdrawn (the token would vouch for what the change withdrew). Runs in the change's own
+ * withdrawn (the token would vouch for what the change withdrew); and the principal's record
+ * notes the instant, so that the decision API no longer counts a verification made before it
+ * (`refuseWithdrawnVerifications`). Runs in the change's own
  * transaction. The flows go first: a flow completing or exchanged at the same moment is read again
  * until this moves it on (on PostgreSQL it holds its row until it commits), so a completion either
  * commits first, and its code is withdrawn and its session ended here, or finds its flow moved on
@@ -53,6 +55,8 @@ export async function withdrawProofs(
     }
   }
   const sessionsEnded = await r.browserSessions.removePrincipal(tenant, principal);
+  // After the flows' rows: a code exchange holds its flow's row, then the principal's.
+  await r.principals.withdrawProofs(tenant, principal, at);
   return { sessionsEnded, flowsReset, codesWithdrawn };
 }
 

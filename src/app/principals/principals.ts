@@ -91,6 +91,10 @@ async function upsertHeld(
     ...(idp === undefined ? {} : { idp }),
     createdAt: existing?.createdAt ?? now,
     updatedAt: now,
+    // Not the caller's to set: kept as stored (the upsert leaves it anyway).
+    ...(existing?.proofsWithdrawnAt === undefined
+      ? {}
+      : { proofsWithdrawnAt: existing.proofsWithdrawnAt }),
   };
   if (existing !== undefined) await r.principals.upsert(record);
   else if (!(await r.principals.insert(record))) return undefined;

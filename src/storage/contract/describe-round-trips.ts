@@ -76,6 +76,38 @@ export function describeRoundTrips({ store }: ContractContext): void {
       expect(read).toStrictEqual(replacement);
     });
 
+    it("moves a principal's proofsWithdrawnAt only forward and only through withdrawProofs", async () => {
+      const tenant = await addTenant(store());
+      const id = uniqueId("principal");
+      const record = fullPrincipal(tenant, id);
+      const withdrawnAt = () =>
+        store().transaction(
+          async ({ principals }) => (await principals.get(tenant, id))?.proofsWithdrawnAt,
+        );
+      await store().transaction(({ principals }) => principals.upsert(record));
+      expect(await withdrawnAt()).toBeUndefined();
+      const later = "2026-03-01T10:00:00.000Z";
+      expect(
+        await store().transaction(({ principals }) => principals.withdrawProofs(tenant, id, later)),
+      ).toBe(true);
+      expect(await withdrawnAt()).toBe(later);
+      // An earlier instant (a clock set back) leaves it; the principal is still there.
+      expect(
+        await store().transaction(({ principals }) =>
+          principals.withdrawProofs(tenant, id, "2026-02-01T10:00:00.000Z"),
+        ),
+      ).toBe(true);
+      expect(await withdrawnAt()).toBe(later);
+      // An update built on a read from before the withdrawal cannot undo it.
+      await store().transaction(({ principals }) => principals.upsert(record));
+      expect(await withdrawnAt()).toBe(later);
+      expect(
+        await store().transaction(({ principals }) =>
+          principals.withdrawProofs(tenant, uniqueId("nobody"), later),
+        ),
+      ).toBe(false);
+    });
+
     it.each([
       ["every optional field", fullExemption],
       ["no optional field", (tenant: string, id: string) => minimalExemption(tenant, id)],

@@ -1,3 +1,5 @@
+import type { ColumnType } from "kysely";
+
 /**
  * The tables as Kysely sees them. JSON documents are TEXT and times are ISO 8601 UTC TEXT in both
  * dialects, so one set of queries serves SQLite and PostgreSQL alike.
@@ -70,6 +72,11 @@ export interface PrincipalsTable {
   idp: string | null;
   created_at: string;
   updated_at: string;
+  /**
+   * When the principal's proofs were last withdrawn (since 0021); null: never. Only
+   * `withdrawProofs` writes it: an upsert leaves it as it is.
+   */
+  proofs_withdrawn_at: ColumnType<string | null, never, string>;
 }
 
 export interface ExemptionsTable {

@@ -1,4 +1,4 @@
-import type { Kysely, Selectable } from "kysely";
+import type { Insertable, Kysely, Selectable } from "kysely";
 import type { PrincipalStore } from "../../app/ports.js";
 import type { PrincipalRecord } from "../../app/records.js";
 import type { Population } from "../../core/vocabulary.js";
@@ -67,6 +67,22 @@ export function createPrincipalRepository(
         .execute();
     },
 
+    // Only ever later, so that a clock set back cannot revive what was withdrawn. Canonical time
+    // texts (toTimeText) order as the instants do.
+    async withdrawProofs(tenant, id, at) {
+      const time = toTimeText(at, "at");
+      const result = await db
+        .updateTable("principals")
+        .set({ proofs_withdrawn_at: time })
+        .where("tenant", "=", tenant)
+        .where("id", "=", id)
+        .where((eb) =>
+          eb.or([eb("proofs_withdrawn_at", "is", null), eb("proofs_withdrawn_at", "<", time)]),
+        )
+        .executeTakeFirst();
+      return result.numUpdatedRows > 0n || (await this.get(tenant, id)) !== undefined;
+    },
+
     async insert(record) {
       const inserted = await db
         .insertInto("principals")
@@ -79,7 +95,7 @@ export function createPrincipalRepository(
   };
 }
 
-function principalRow(record: PrincipalRecord): PrincipalsTable {
+function principalRow(record: PrincipalRecord): Insertable<PrincipalsTable> {
   return {
     tenant: record.tenant,
     id: record.id,
@@ -104,5 +120,6 @@ function toPrincipal(row: Selectable<PrincipalsTable>): PrincipalRecord {
     ...(row.idp === null ? {} : { idp: row.idp }),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
+    ...(row.proofs_withdrawn_at === null ? {} : { proofsWithdrawnAt: row.proofs_withdrawn_at }),
   };
 }

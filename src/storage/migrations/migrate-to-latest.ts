@@ -20,6 +20,7 @@ import { webauthnAttestationRootMigration } from "./0017-webauthn-attestation-ro
 import { clientAddressThrottlesMigration } from "./0018-client-address-throttles.js";
 import { principalIdpMigration } from "./0019-principal-idp.js";
 import { federationAnswersMigration } from "./0020-federation-answers.js";
+import { principalProofsWithdrawnMigration } from "./0021-principal-proofs-withdrawn.js";
 
 /**
  * Every migration, in order. Listed in code rather than read from a folder so that the built
@@ -46,6 +47,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   "0018-client-address-throttles": clientAddressThrottlesMigration,
   "0019-principal-idp": principalIdpMigration,
   "0020-federation-answers": federationAnswersMigration,
+  "0021-principal-proofs-withdrawn": principalProofsWithdrawnMigration,
 };
 
 const provider: MigrationProvider = {
