@@ -73,14 +73,22 @@ function importKey(jwk: JWK, alg: string): Promise<CryptoKey | undefined> {
   }
   let imported = byAlgorithm.get(alg);
   if (imported === undefined) {
-    // A published key jose will not import (an RSA key under 2048 bits, a bad curve) verifies nothing.
+    // A published key jose will not import (a bad curve, a broken modulus) verifies nothing. Nor
+    // does an RSA key under 2048 bits: jose imports it, then refuses it when verifying with a
+    // TypeError, which would end the search before the IdP's other keys were tried.
     imported = importJWK(jwk, alg).then(
-      (key) => (key instanceof Uint8Array ? undefined : key),
+      (key) => (key instanceof Uint8Array || tooShort(key) ? undefined : key),
       () => undefined,
     );
     byAlgorithm.set(alg, imported);
   }
   return imported;
+}
+
+/** RFC 7518 §3.3 and §3.5: RSA keys of 2048 bits or more; jose refuses shorter ones at verify. */
+function tooShort(key: CryptoKey): boolean {
+  const { modulusLength } = key.algorithm as { modulusLength?: number };
+  return modulusLength !== undefined && modulusLength < 2048;
 }
 
 function joseCode(error: unknown): string {
