@@ -181,6 +181,13 @@ describe("IdP registration", () => {
     ],
     ["OIDC settings on a SAML IdP", { ...saml(), oidc: oidc().oidc! }],
     ["an http issuer on a public host", oidc({ issuer: "http://acme.idp.example" })],
+    // Each parses as a URL once trimmed or stripped, but discovery is fetched from another URL than
+    // the issuer written, or refuses it: no document can ever name it, and every sign-in would fail.
+    ["an issuer ending in a space", oidc({ issuer: "https://acme.idp.example " })],
+    ["an issuer holding a tab", oidc({ issuer: "https://acme.idp.exa\tmple" })],
+    ["an issuer holding a line feed", oidc({ issuer: "https://acme.idp.example/\nacme" })],
+    ["an issuer ending in an empty fragment", oidc({ issuer: "https://acme.idp.example#" })],
+    ["an issuer ending in an empty query", oidc({ issuer: "https://acme.idp.example?" })],
     ["an HMAC ID token algorithm", oidc({ idTokenAlgorithms: ["HS256"] })],
     ["alg none", oidc({ idTokenAlgorithms: ["none"] })],
     [

@@ -265,8 +265,10 @@ function oidcSettings(
   keptSecret: string | undefined,
 ): StoredOidcSettings {
   if (input === undefined) throw invalid("An OIDC IdP needs `oidc` settings.");
-  if (returnUrlProblem(input.issuer) !== undefined) {
-    throw invalid("The issuer must be an https URL (http only on loopback), without query.");
+  if (issuerProblem(input.issuer) !== undefined) {
+    throw invalid(
+      "The issuer must be an https URL (http only on loopback), without query or fragment, whitespace or control characters.",
+    );
   }
   if (input.clientId.length === 0) throw invalid("The client id must not be empty.");
   const algorithms = input.idTokenAlgorithms ?? DEFAULT_ID_TOKEN_ALGORITHMS;
@@ -351,6 +353,21 @@ function ssoUrlProblem(value: string): string | undefined {
   }
   if (value.includes("#")) return "must not carry a fragment";
   return returnUrlProblem(value.split("?")[0] ?? "");
+}
+
+/**
+ * What is wrong with an OIDC issuer, if anything. It is compared exactly with the one its
+ * discovery document names (OIDC Discovery §4.3), and the verifier refuses one with a query or a
+ * fragment (§3), even an empty `?` or `#`. URL parsing trims surrounding spaces and drops tabs and
+ * line feeds, so the document fetched for such an issuer is another's, or none: the registration
+ * could never complete a sign-in, and is refused here rather than at each one.
+ */
+function issuerProblem(value: string): string | undefined {
+  // eslint-disable-next-line no-control-regex
+  if (/[\s\u0000-\u001F\u007F]/u.test(value))
+    return "must not hold whitespace or control characters";
+  if (value.includes("#") || value.includes("?")) return "must not carry a query or fragment";
+  return returnUrlProblem(value);
 }
 
 function bounded(value: number, min: number, max: number, where: string): number {
