@@ -15,6 +15,14 @@ export function hashSecret(secret: string): string {
   return createHash("sha256").update(secret).digest("hex");
 }
 
+/** Whether `key` authenticates at `now` (epoch ms): not revoked, and not expired. */
+function isActive(key: ApiKeyRecord, now: number): boolean {
+  return (
+    key.revokedAt === undefined &&
+    (key.expiresAt === undefined || now < (parseTime(key.expiresAt) ?? 0))
+  );
+}
+
 /**
  * Resolves an API key secret to its caller, or throws `auth.invalid_credentials`. Keys come from
  * `keys` (a cache bounded to one second and emptied on every key change); expiry and revocation
@@ -30,12 +38,7 @@ export async function authenticate(
   const key = await keys.get(secretHash, () =>
     transact(context, (r) => r.apiKeys.getBySecretHash(secretHash)),
   );
-  const now = context.clock.now().getTime();
-  if (
-    key === undefined ||
-    key.revokedAt !== undefined ||
-    (key.expiresAt !== undefined && now >= (parseTime(key.expiresAt) ?? 0))
-  ) {
+  if (key === undefined || !isActive(key, context.clock.now().getTime())) {
     throw new AppError("auth.invalid_credentials");
   }
   return {
@@ -192,7 +195,10 @@ export async function bootstrapPlatformAdmin(
   if (options.force === true) return issue(context, "bootstrap", input);
   return issue(context, "bootstrap", input, async (r) => {
     const keys = await r.apiKeys.list();
-    if (keys.some((k) => k.roles.includes("platform_admin") && k.revokedAt === undefined)) {
+    // Active as authentication judges it: an expired key lets nobody in, and a store whose
+    // administrator keys have all expired has no administrator left to make another.
+    const now = context.clock.now().getTime();
+    if (keys.some((k) => k.roles.includes("platform_admin") && isActive(k, now))) {
       throw new AppError("bootstrap.exists");
     }
   });
