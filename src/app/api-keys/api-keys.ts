@@ -137,7 +137,7 @@ async function issue(
     name: input.name,
     secretHash: hashSecret(secret),
     roles: [...new Set(input.roles)],
-    tenants: input.tenants,
+    tenants: input.tenants === "all" ? "all" : [...new Set(input.tenants)],
     createdAt: context.clock.now().toISOString(),
     createdBy,
     ...(expiresAt === undefined ? {} : { expiresAt }),
@@ -147,7 +147,7 @@ async function issue(
   await transact(context, async (r) => {
     // A key for a tenant id nobody holds yet would reach whoever creates that tenant later.
     if (key.tenants !== "all") {
-      for (const tenant of new Set(key.tenants)) {
+      for (const tenant of key.tenants) {
         if ((await r.tenants.get(tenant)) === undefined) {
           throw new AppError("not_found", "tenants names a tenant that does not exist.", {
             tenant,

@@ -102,10 +102,12 @@ export function tenantUseCases(context: Context): Application["tenants"] {
     },
     async list(caller, page) {
       if (caller.tenants !== "all") {
-        // A tenant-scoped caller lists the tenants it reaches.
+        // A tenant-scoped caller lists the tenants it reaches, each once (a key made before
+        // its tenants were stored as a set may name one twice).
         authorize(caller, "tenant.read");
+        const reached = new Set(caller.tenants);
         const records = await transact(context, async (r) =>
-          Promise.all(caller.tenants === "all" ? [] : caller.tenants.map((t) => r.tenants.get(t))),
+          Promise.all([...reached].map((t) => r.tenants.get(t))),
         );
         return {
           items: records.filter((t): t is TenantRecord => t !== undefined && reaches(caller, t.id)),
