@@ -642,3 +642,33 @@ describe("the verification threads' lifetime", () => {
     expect(stdout.trim()).toBe("webauthn.malformed_response");
   }, 30_000);
 });
+
+describe("a verification thread that never finishes starting", () => {
+  it("rejects the checks it owes once the timeout has passed since its start, instead of leaving them waiting for ever", async () => {
+    const pool = startVerificationThreads({
+      threads: 1,
+      timeoutMs: 1_000,
+      threadModule: new URL("./test-support/never-ready-verification-thread.ts", import.meta.url),
+    });
+    try {
+      const started = performance.now();
+      const owed = standInChecks.authentication(pool, "ok").then(
+        () => "answered",
+        (error: unknown) => error,
+      );
+      const outcome = await Promise.race([
+        owed,
+        new Promise((resolve) => {
+          setTimeout(() => {
+            resolve("still waiting");
+          }, 6_000);
+        }),
+      ]);
+      expect(outcome).toBeInstanceOf(VerificationThreadFailed);
+      expect(String(outcome)).toContain("did not start within 1000 ms");
+      expect(performance.now() - started).toBeLessThan(5_000);
+    } finally {
+      await pool.close();
+    }
+  }, 15_000);
+});

@@ -87,6 +87,8 @@ class Thread {
   #deadline: NodeJS.Timeout | undefined;
   /** When the thread said it was ready (its first message): its start is not a check's wait. */
   #readyAt: number | undefined;
+  /** When the thread was started: its start, too, must end within the timeout. */
+  readonly #startedAt = performance.now();
 
   constructor(threadModule: URL, timeoutMs: number, onExit: (thread: Thread) => void) {
     this.#timeoutMs = timeoutMs;
@@ -148,19 +150,26 @@ class Thread {
   }
 
   // A check is answered in well under a second. One that a ready thread has not answered within
-  // `timeoutMs` means a stuck thread (a check that never settles would also hold one of its places for
-  // ever): the thread is stopped, which rejects every check it owes, and the next check gets a
-  // new one. One timer per thread, set for the oldest check owed, rather than one per check.
+  // `timeoutMs`, or a thread not ready within `timeoutMs` of its start, means a stuck thread (a
+  // check that never settles would also hold one of its places for ever): the thread is stopped,
+  // which rejects every check it owes, and the next check gets a new one. One timer per thread,
+  // set for the oldest check owed, rather than one per check.
   #watch(): void {
     clearTimeout(this.#deadline);
     this.#deadline = undefined;
     const oldest = this.#pending.values().next();
-    if (oldest.done === true || this.#readyAt === undefined) return;
-    const since = Math.max(oldest.value.sentAt, this.#readyAt);
+    if (oldest.done === true) return;
+    // A thread that never says it is ready (its start hangs) would leave the checks it owes, and
+    // every later one sent to it, waiting for ever: its start gets the timeout of its own, and
+    // the first answer sets the watch again, from then.
+    const ready = this.#readyAt;
+    const since = ready === undefined ? this.#startedAt : Math.max(oldest.value.sentAt, ready);
     const wait = Math.max(0, since + this.#timeoutMs - performance.now());
     this.#deadline = setTimeout(() => {
       this.#failed = new VerificationThreadFailed(
-        `a check went unanswered for ${String(this.#timeoutMs)} ms`,
+        ready === undefined
+          ? `it did not start within ${String(this.#timeoutMs)} ms`
+          : `a check went unanswered for ${String(this.#timeoutMs)} ms`,
       );
       void this.#worker.terminate();
     }, wait);
