@@ -535,11 +535,20 @@ export function webauthnUseCases(
           before: readonly AuditEntry[] = [],
         ): Promise<Outcome<Accepted>> => {
           let counted: { failedAttempts: number; lockedAt?: string } | undefined;
-          if (credential !== undefined && credential.lockedAt === undefined) {
+          // Judged on the credential as it is now, holding the principal's row, not as it was
+          // read before verifying: one locked meanwhile (by an attempt that queued before this
+          // one) already counted the failure that locked it, and audited that lock. A locked
+          // credential refuses without trying, so nothing more is counted, nor the lock audited
+          // twice; and one unlocked meanwhile was not tried by a refusal as `webauthn.locked`.
+          const current =
+            credential === undefined || code === "webauthn.locked"
+              ? undefined
+              : await r.webauthnCredentials.get(tenant, principal, credential.id);
+          if (current !== undefined && current.lockedAt === undefined) {
             counted = await r.webauthnCredentials.recordFailure(
               tenant,
               principal,
-              credential.id,
+              current.id,
               WEBAUTHN_FAILURE_LIMIT,
               at,
             );

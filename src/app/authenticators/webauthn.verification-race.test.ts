@@ -7,6 +7,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createWebAuthnProtocol } from "../../verifiers/webauthn/index.js";
 import type { WebAuthnProtocol } from "./webauthn-protocol.js";
+import { WEBAUTHN_FAILURE_LIMIT } from "./webauthn.js";
 import {
   TEST_ORIGIN,
   openWebAuthnWorld,
@@ -81,6 +82,36 @@ describe("a credential that changes while its assertion is verified", () => {
       expect.objectContaining({ authenticator: view.id, reason: "webauthn.locked" }),
     ]);
     expect(await stored(view.id)).toMatchObject({ signCount: 0, lockedAt: expect.any(String) });
+  });
+
+  it("neither counts nor audits again a lock that another attempt set meanwhile", async () => {
+    const key = w.authenticator();
+    const view = await w.register(key);
+    // One failure short of the limit; then, while a valid assertion is verified, a forged one
+    // (admitted before it, so it queued first) reaches the limit and locks the credential.
+    await w.h.store.transaction(async (r) => {
+      for (let n = 1; n < WEBAUTHN_FAILURE_LIMIT; n += 1) {
+        await r.webauthnCredentials.recordFailure(
+          "acme",
+          "alice",
+          view.id,
+          100,
+          "2026-11-23T12:00:00Z",
+        );
+      }
+    });
+    whileVerifying = () => w.codeOf(w.authenticate(key, { knobs: { bogusSignature: true } }));
+    expect(await w.codeOf(w.authenticate(key))).toBe("webauthn.locked");
+    // One lock, audited once, by the attempt that set it; the refusal of the locked credential
+    // tried nothing and counts nothing.
+    expect(await payloads("authenticator.locked")).toEqual([
+      expect.objectContaining({ authenticator: view.id, failedAttempts: WEBAUTHN_FAILURE_LIMIT }),
+    ]);
+    expect(await payloads("webauthn.authentication_failed")).toEqual([
+      expect.objectContaining({ reason: "webauthn.bad_signature", failedAttempts: 100 }),
+      expect.not.objectContaining({ failedAttempts: expect.anything() }),
+    ]);
+    expect(await stored(view.id)).toMatchObject({ failedAttempts: WEBAUTHN_FAILURE_LIMIT });
   });
 
   it("judges a counter that moved meanwhile against the counter as it is now", async () => {
