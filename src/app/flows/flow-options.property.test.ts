@@ -45,17 +45,25 @@ const challengeOption: fc.Arbitrary<ChallengeOption> = fc.oneof(
     },
   ),
 );
-const methods: fc.Arbitrary<FlowMethods> = fc.record({
-  totp: fc.array(fc.record({ id: fc.constantFrom("a1", "a2"), name: fc.constant("phone") }), {
-    maxLength: 2,
-  }),
-  webauthn: fc.nat({ max: 2 }),
-  recoveryCodes: fc.nat({ max: 10 }),
-  idps: fc.subarray([
-    { id: "corp", name: "Corp" },
-    { id: "partner", name: "Partner" },
-  ]),
-});
+const methods: fc.Arbitrary<FlowMethods> = fc
+  .record({
+    totp: fc.array(fc.record({ id: fc.constantFrom("a1", "a2"), name: fc.constant("phone") }), {
+      maxLength: 2,
+    }),
+    webauthn: fc.nat({ max: 2 }),
+    recoveryCodes: fc.nat({ max: 10 }),
+    // A set whose codes cannot be entered now is held all the same while locked.
+    lockedSet: fc.boolean(),
+    idps: fc.subarray([
+      { id: "corp", name: "Corp" },
+      { id: "partner", name: "Partner" },
+    ]),
+  })
+  .map(({ lockedSet, ...m }) => ({
+    ...m,
+    recoveryCodes: lockedSet ? 0 : m.recoveryCodes,
+    recoveryCodeSet: m.recoveryCodes > 0,
+  }));
 const event = (method: AuthenticationEvent["method"]): AuthenticationEvent =>
   method === "webauthn"
     ? { method, source: "platform", at: AT, userVerified: true, backupEligible: false }
@@ -77,10 +85,10 @@ const events = fc.array(
 );
 
 describe("the options a flow page offers", () => {
-  it("never lets a principal with an authenticator enrol another before verifying in the flow", () => {
+  it("never lets a principal with an authenticator or recovery codes enrol another before verifying in the flow", () => {
     fc.assert(
       fc.property(methods, events, (m, firstFactor) => {
-        if (m.totp.length + m.webauthn === 0) return;
+        if (m.totp.length + m.webauthn === 0 && !m.recoveryCodeSet) return;
         const passwordOnly = firstFactor.filter((e) => e.method === "password");
         expect(mayEnrol(m, { firstFactor: passwordOnly, verified: [] })).toBe(false);
         expect(mayEnrol(m, { firstFactor: passwordOnly, verified: passwordOnly })).toBe(false);
@@ -103,7 +111,7 @@ describe("the options a flow page offers", () => {
         fc.array(fc.constantFrom<0 | 1>(0, 1), { minLength: 1, maxLength: 3 }),
         fc.boolean(),
         (m, levels, withPassword) => {
-          if (m.totp.length + m.webauthn === 0) return;
+          if (m.totp.length + m.webauthn === 0 && !m.recoveryCodeSet) return;
           const firstFactor = withPassword ? [event("password")] : [];
           const atIdp = levels.map(federated);
           expect(mayEnrol(m, { firstFactor, verified: atIdp })).toBe(false);
@@ -155,7 +163,13 @@ describe("the options a flow page offers", () => {
   });
 
   it("lets a principal without authenticators enrol its first on a first factor or an IdP sign-in", () => {
-    const none: FlowMethods = { totp: [], webauthn: 0, recoveryCodes: 0, idps: [] };
+    const none: FlowMethods = {
+      totp: [],
+      webauthn: 0,
+      recoveryCodes: 0,
+      recoveryCodeSet: false,
+      idps: [],
+    };
     expect(mayEnrol(none, { firstFactor: [], verified: [] })).toBe(false);
     expect(mayEnrol(none, { firstFactor: [event("password")], verified: [] })).toBe(true);
     expect(mayEnrol(none, { firstFactor: [], verified: [event("federated")] })).toBe(true);

@@ -6,7 +6,13 @@ import type { FlowOption } from "./flow-screens.js";
 export interface FlowMethods {
   readonly totp: readonly { readonly id: string; readonly name: string }[];
   readonly webauthn: number;
+  /** The recovery codes the user may enter now (none while the set is locked). */
   readonly recoveryCodes: number;
+  /**
+   * Whether the principal holds a set of recovery codes with an unused code, locked or not: a
+   * method bound to it (a look-up secret), as the enrolment API's binding rule counts it.
+   */
+  readonly recoveryCodeSet: boolean;
   readonly idps: readonly { readonly id: string; readonly name: string }[];
 }
 
@@ -16,8 +22,11 @@ export interface FlowMethods {
  * §4.1.2: binding further authenticators needs an existing authenticator of the same assurance):
  * a principal that has an authenticator must verify one of its own in the flow first, as the
  * enrolment use cases themselves require of the platform's backend (a fresh MFA); a sign-in at
- * the IdP, even with MFA, proves none of them. A principal with none may enrol its first on the
- * strength of the platform's own first factor or an IdP sign-in that proved at least one factor.
+ * the IdP, even with MFA, proves none of them. A set of recovery codes is one of them: else
+ * whoever holds the password of a principal whose only method is that set would bind their own
+ * authenticator here, on a fresh MFA the principal proved elsewhere (which is all the API's rule
+ * asks of the platform's backend). A principal with none may enrol its first on the strength of
+ * the platform's own first factor or an IdP sign-in that proved at least one factor.
  */
 export function mayEnrol(
   methods: FlowMethods,
@@ -27,7 +36,7 @@ export function mayEnrol(
   },
 ): boolean {
   const proven = evidence.verified.some(provesAnAuthenticator);
-  if (methods.totp.length > 0 || methods.webauthn > 0) return proven;
+  if (methods.totp.length > 0 || methods.webauthn > 0 || methods.recoveryCodeSet) return proven;
   return proven || evidence.firstFactor.length > 0 || evidence.verified.some(signsInAtIdp);
 }
 

@@ -162,6 +162,7 @@ export function flowUseCases(
         totp: active.map((a) => ({ id: a.id, name: a.name })),
         webauthn: webauthn.length,
         recoveryCodes: remaining,
+        recoveryCodeSet: (recovery?.remaining ?? 0) > 0,
         idps: idps.map((idp) => ({ id: idp.id, name: idp.displayName ?? idp.id })),
       },
       enrolled: [

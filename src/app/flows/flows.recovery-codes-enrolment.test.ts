@@ -1,0 +1,81 @@
+// Threat: whoever holds only the password of a principal whose one method is a sheet of recovery
+// codes enrols an authenticator of their own in a hosted flow, then signs in as them with MFA
+// (account takeover). A recovery-code set is a method the principal holds (a look-up secret,
+// counted by the enrolment API's binding rule): one of its codes must be verified in the flow
+// before another method is bound there, however recently the principal proved MFA elsewhere.
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { Caller, FlowBrowser } from "../application.js";
+import { openHarness, type Harness } from "../test-support/harness.js";
+import { csrfOf } from "../test-support/platform-mfa-flows.js";
+import { replacePolicy } from "../test-support/replace-policy.js";
+
+const RETURN = "https://app.acme.example/signed-in";
+
+describe("a principal holding only recovery codes", () => {
+  let h: Harness;
+  let service: Caller;
+  let codes: readonly string[];
+  const attacker: FlowBrowser = { cookie: "attacker-cookie-value-0123456789abcdef" };
+
+  beforeEach(async () => {
+    h = await openHarness({ federation: { publicUrl: "https://mfa.test" } });
+    await h.app.tenants.create(h.admin, { id: "acme", name: "Acme", returnUrls: [RETURN] });
+    await replacePolicy(h, "acme", { posture: "platform_mfa" });
+    service = await h.caller(["platform_service"], ["acme"]);
+    await h.app.principals.upsert(h.admin, "acme", "bob", { population: "direct" });
+    // Bob's first method, bound on the platform's password alone (he held none).
+    codes = (await h.app.recoveryCodes.generate(service, "acme", "bob")).codes;
+    h.clock.advance(60);
+  });
+  afterEach(() => h.close());
+
+  const flowOnThePassword = async () =>
+    (
+      await h.app.flows.create(service, "acme", {
+        principal: { id: "bob" },
+        verified: [{ method: "password", source: "platform", at: h.clock.now().toISOString() }],
+        returnTo: RETURN,
+      })
+    ).flow;
+
+  it("is not offered enrolment on the password alone, even just after bob proved MFA elsewhere", async () => {
+    // Bob signs in on another device with one of his codes: a fresh MFA of the principal.
+    await h.app.recoveryCodes.verify(service, "acme", "bob", { code: codes[0] ?? "" });
+    const flow = await flowOnThePassword();
+    const challenge = await h.app.flows.show("acme", flow, attacker);
+    expect(challenge).toMatchObject({
+      kind: "challenge",
+      options: [{ kind: "verify_recovery_code" }],
+    });
+    const enrolment = await h.app.flows.act("acme", flow, attacker, {
+      kind: "enroll_totp",
+      csrf: csrfOf(challenge),
+    });
+    expect(enrolment).toMatchObject({
+      kind: "challenge",
+      notice: { code: "enrolment.not_allowed" },
+    });
+    const registration = h.app.flows.webauthnOptions("acme", flow, attacker, {
+      csrf: csrfOf(challenge),
+      purpose: "registration",
+    });
+    await expect(registration).rejects.toMatchObject({ code: "flow.enrolment_not_allowed" });
+    expect(await h.store.read((r) => r.authenticators.list("acme", "bob"))).toEqual([]);
+  });
+
+  it("is offered enrolment once one of the codes is verified in the flow", async () => {
+    const flow = await flowOnThePassword();
+    const challenge = await h.app.flows.show("acme", flow, attacker);
+    const verified = await h.app.flows.act("acme", flow, attacker, {
+      kind: "verify_recovery_code",
+      csrf: csrfOf(challenge),
+      code: codes[1] ?? "",
+    });
+    expect(verified.kind).toBe("redirect");
+    const enrolment = await h.app.flows.act("acme", flow, attacker, {
+      kind: "enroll_totp",
+      csrf: csrfOf(challenge),
+    });
+    expect(enrolment).toMatchObject({ kind: "enroll_totp" });
+  });
+});
