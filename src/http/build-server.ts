@@ -219,6 +219,9 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     onProtoPoisoning: "error",
     onConstructorPoisoning: "error",
     frameworkErrors: (error, request, reply) => {
+      // Refused before routing (a path that is not UTF-8, a segment longer than a parameter may
+      // be): the route hooks never run for it, the `onSend` that adds the headers included.
+      withSecurityHeaders(reply);
       sendProblem(request, reply, error);
     },
     clientErrorHandler: (error, socket) => {
@@ -283,14 +286,8 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     sendProblem(request, reply, new HttpProblem("route.not_found", `No route ${path}.`));
   });
 
-  server.addHook("onSend", async (request, reply, payload) => {
-    for (const [name, value] of Object.entries(SECURITY_HEADERS)) {
-      // A page that set its own policies (the hosted flow pages) keeps them.
-      const own = name === "content-security-policy" || name === "referrer-policy";
-      if (own && reply.hasHeader(name)) continue;
-      reply.header(name, value);
-    }
-    if (!reply.hasHeader("cache-control")) reply.header("cache-control", "no-store");
+  server.addHook("onSend", async (_request, reply, payload) => {
+    withSecurityHeaders(reply);
     return payload;
   });
   server.addHook("onResponse", async (request, reply) => {
@@ -361,6 +358,17 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   });
 
   return server;
+}
+
+/** Adds the security headers, and `no-store` unless the reply says how it may be cached. */
+function withSecurityHeaders(reply: FastifyReply): void {
+  for (const [name, value] of Object.entries(SECURITY_HEADERS)) {
+    // A page that set its own policies (the hosted flow pages) keeps them.
+    const own = name === "content-security-policy" || name === "referrer-policy";
+    if (own && reply.hasHeader(name)) continue;
+    reply.header(name, value);
+  }
+  if (!reply.hasHeader("cache-control")) reply.header("cache-control", "no-store");
 }
 
 function sendProblem(request: FastifyRequest, reply: FastifyReply, error: unknown): void {
