@@ -6,7 +6,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { ChallengeOption } from "../../core/decision.js";
 import type { AuthenticationEvent } from "../../core/evidence.js";
-import { flowOptions, mayEnrol, type FlowMethods } from "./flow-options.js";
+import { flowOptions, mayBeginEnrolment, mayEnrol, type FlowMethods } from "./flow-options.js";
 
 const AT = "2026-12-05T08:00:00.000Z";
 const uv = fc.constantFrom("required" as const, "preferred" as const);
@@ -92,6 +92,24 @@ describe("the options a flow page offers", () => {
         const passwordOnly = firstFactor.filter((e) => e.method === "password");
         expect(mayEnrol(m, { firstFactor: passwordOnly, verified: [] })).toBe(false);
         expect(mayEnrol(m, { firstFactor: passwordOnly, verified: passwordOnly })).toBe(false);
+      }),
+    );
+  });
+
+  it("begins no enrolment on a verification in the flow older than the fresh-MFA window", () => {
+    fc.assert(
+      fc.property(methods, events, events, (m, firstFactor, verified) => {
+        const at = Date.parse(AT);
+        // Verified at AT: fresh from then on, stale a millisecond later.
+        expect(mayBeginEnrolment(m, { firstFactor, verified }, at)).toBe(
+          mayEnrol(m, { firstFactor, verified }),
+        );
+        const withoutProofs = verified.filter(
+          (e) => e.method !== "totp" && e.method !== "webauthn" && e.method !== "recovery_code",
+        );
+        expect(mayBeginEnrolment(m, { firstFactor, verified }, at + 1)).toBe(
+          mayEnrol(m, { firstFactor, verified: withoutProofs }),
+        );
       }),
     );
   });

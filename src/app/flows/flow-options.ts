@@ -40,6 +40,29 @@ export function mayEnrol(
   return proven || evidence.firstFactor.length > 0 || evidence.verified.some(signsInAtIdp);
 }
 
+/**
+ * Whether the user may begin an enrolment in this flow now ({@link mayEnrol}), and so whether the
+ * page offers one: a verification in the flow that it rests on counts only from `freshAfter` (ms
+ * since the epoch) on. Beginning one on the principal's behalf needs a fresh MFA of the
+ * enrolment API (`authenticator.fresh_mfa_required`, five minutes), which a verification older
+ * than that no longer gives: offered then, the enrolment would be refused with no way left in the
+ * flow to verify again; not offered, the page asks for the verification instead. Finishing an
+ * enrolment begun in time ({@link mayEnrol}) needs no fresher proof, as the API's does not.
+ */
+export function mayBeginEnrolment(
+  methods: FlowMethods,
+  evidence: {
+    readonly firstFactor: readonly AuthenticationEvent[];
+    readonly verified: readonly AuthenticationEvent[];
+  },
+  freshAfter: number,
+): boolean {
+  const verified = evidence.verified.filter(
+    (event) => !provesAnAuthenticator(event) || Date.parse(event.at) >= freshAfter,
+  );
+  return mayEnrol(methods, { firstFactor: evidence.firstFactor, verified });
+}
+
 /** Possession of one of the principal's own platform authenticators, verified in this flow. */
 const provesAnAuthenticator = (event: AuthenticationEvent): boolean =>
   event.method === "totp" || event.method === "webauthn" || event.method === "recovery_code";

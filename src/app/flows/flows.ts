@@ -15,13 +15,14 @@ import {
   recordDecision,
   type DecisionServices,
 } from "../decisions/decisions.js";
+import { VERIFICATION_THROTTLE_DEFAULTS } from "../authenticators/verification-throttle.js";
 import { AppError } from "../errors.js";
 import { hasCurrentMetadata, idpProfile } from "../federation/federation.js";
 import { matchReturnUrl, withQueryParameter } from "../federation/return-urls.js";
 import type { Repositories } from "../ports.js";
 import type { BrowserSessionRecord, FlowRecord, IdpRecord } from "../records.js";
 import { flowApiUseCases, type FlowParts } from "./flow-api.js";
-import { flowOptions, mayEnrol, type FlowMethods } from "./flow-options.js";
+import { flowOptions, mayBeginEnrolment, mayEnrol, type FlowMethods } from "./flow-options.js";
 import {
   addFlowEvent,
   auditFlow,
@@ -255,6 +256,16 @@ export function flowUseCases(
     firstFactor: flow.firstFactor,
     verified: flow.events,
   });
+  /**
+   * Whether an enrolment may begin (and be offered) now: on a verification in the flow still
+   * fresh enough for the enrolment API, which the flow's own use cases go through.
+   */
+  const enrolmentMayBegin = (flow: FlowRecord, world: FlowWorld): boolean =>
+    mayBeginEnrolment(
+      world.methods,
+      evidenceOf(flow),
+      now().getTime() - VERIFICATION_THROTTLE_DEFAULTS.freshMfaSeconds * 1000,
+    );
 
   /** What to show next: the engine's preview decides; only allow and deny are recorded. */
   async function next(
@@ -287,7 +298,7 @@ export function flowUseCases(
         const options = flowOptions(
           pending.challenge,
           world.methods,
-          mayEnrol(world.methods, evidenceOf(flow)),
+          enrolmentMayBegin(flow, world),
           backWith(flow, "error", "reauthenticate"),
         ).filter((option) => option.kind !== "reauthenticate");
         return {
@@ -310,7 +321,7 @@ export function flowUseCases(
     const offered = flowOptions(
       decision.challenge,
       world.methods,
-      mayEnrol(world.methods, evidenceOf(flow)),
+      enrolmentMayBegin(flow, world),
       backWith(flow, "error", "reauthenticate"),
     );
     const options: readonly FlowOption[] =
@@ -518,9 +529,16 @@ export function flowUseCases(
     return wanted?.kind === "enroll" && wanted.deviceBound;
   }
 
-  async function enrolmentAllowed(flow: FlowRecord, browser: FlowBrowser): Promise<boolean> {
+  /** Whether an enrolment may `begin` now, or one begun in time `finish`. */
+  async function enrolmentAllowed(
+    flow: FlowRecord,
+    browser: FlowBrowser,
+    step: "begin" | "finish",
+  ): Promise<boolean> {
     const world = await load(flow, browser);
-    return mayEnrol(world.methods, evidenceOf(flow));
+    return step === "begin"
+      ? enrolmentMayBegin(flow, world)
+      : mayEnrol(world.methods, evidenceOf(flow));
   }
 
   async function perform(
@@ -569,12 +587,12 @@ export function flowUseCases(
           return next(flow, browser, noticeFor(error, "webauthn.failed"));
         }
       case "enroll_totp":
-        if (!(await enrolmentAllowed(flow, browser))) {
+        if (!(await enrolmentAllowed(flow, browser, "begin"))) {
           return next(flow, browser, { code: "enrolment.not_allowed", tone: "error" });
         }
         return beginTotpScreen(flow, browser);
       case "confirm_totp": {
-        if (!(await enrolmentAllowed(flow, browser))) {
+        if (!(await enrolmentAllowed(flow, browser, "finish"))) {
           return next(flow, browser, { code: "enrolment.not_allowed", tone: "error" });
         }
         try {
@@ -589,15 +607,18 @@ export function flowUseCases(
             },
           );
         } catch (error) {
-          // The secret was shown once; a failed confirmation starts a fresh enrolment.
-          return beginTotpScreen(flow, browser, noticeFor(error, "enrolment.confirm_failed"));
+          // The secret was shown once; a failed confirmation starts a fresh enrolment, if one may
+          // begin now (else the page asks for a fresh verification first).
+          const notice = noticeFor(error, "enrolment.confirm_failed");
+          if (!(await enrolmentAllowed(flow, browser, "begin"))) return next(flow, browser, notice);
+          return beginTotpScreen(flow, browser, notice);
         }
         // The first code proves possession of the new authenticator now (its step is used).
         return proved(flow, { method: "totp", source: "platform", at: now().toISOString() });
       }
       case "enroll_webauthn": {
         const world = await load(flow, browser);
-        if (!mayEnrol(world.methods, evidenceOf(flow))) {
+        if (!enrolmentMayBegin(flow, world)) {
           return next(flow, browser, { code: "enrolment.not_allowed", tone: "error" });
         }
         return {
@@ -607,7 +628,7 @@ export function flowUseCases(
         };
       }
       case "register_webauthn": {
-        if (!(await enrolmentAllowed(flow, browser))) {
+        if (!(await enrolmentAllowed(flow, browser, "finish"))) {
           return next(flow, browser, { code: "enrolment.not_allowed", tone: "error" });
         }
         try {
@@ -752,7 +773,7 @@ export function flowUseCases(
       const caller = actingFor(flow);
       if (input.purpose === "registration") {
         const world = await load(flow, browser);
-        if (!mayEnrol(world.methods, evidenceOf(flow))) {
+        if (!enrolmentMayBegin(flow, world)) {
           throw new AppError("flow.enrolment_not_allowed");
         }
         const hardware = await deviceBoundWanted(flow, world);
