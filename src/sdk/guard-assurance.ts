@@ -41,10 +41,20 @@ export interface AssuranceGuardOptions<Req extends RequestWithHeaders> {
    * any tenant.
    */
   readonly tenant?: (req: Req) => string | undefined;
-  /** Your session's signed-in principal: the token must be for it, and step-up is started for it. */
+  /**
+   * Your session's signed-in principal: the token must be for it, and step-up is started for it.
+   * Required unless `verify.subject` names the one principal, or `anyPrincipal` says the token is
+   * the route's only sign-in: else the guard would let a user's own token pass beside another
+   * user's session (their MFA standing in for the victim's step-up).
+   */
   readonly principal?: (
     req: Req,
   ) => { readonly id: string; readonly population?: Population } | undefined;
+  /**
+   * For routes with no session of your own, where the token alone says who signed in
+   * (`req.assurance.sub`): any principal's token of the tenant passes. Not with `principal`.
+   */
+  readonly anyPrincipal?: true;
   /**
    * For browser routes: on a missing, expired or insufficient token, start a hosted flow and
    * redirect (303) to it rather than answer 401/403. Needs `tenant` and `principal`.
@@ -89,15 +99,33 @@ export type GuardOutcome =
 
 const INSUFFICIENT = "assurance.insufficient";
 
-/** Throws when the options cannot guard safely: unknown needs, or no way to know the tenant. */
+/**
+ * Throws when the options cannot guard safely: unknown needs, no way to know the tenant, or none
+ * to know the principal (unless `anyPrincipal`).
+ */
 export function assertGuardOptions<Req extends RequestWithHeaders>(
   options: AssuranceGuardOptions<Req>,
 ): void {
-  if (options.tenant === undefined && options.verify.tenant === undefined)
-    throw new TypeError("give tenant(req) or verify.tenant: a guard must bind tokens to a tenant");
+  assertBindings(options);
   if (typeof options.needs !== "function") assertNeeds(options.needs);
   if (options.stepUp !== undefined && options.principal === undefined)
     throw new TypeError("stepUp needs principal(req): a flow is started for your session's user");
+}
+
+/** Whom the guard binds tokens to: a tenant always, a principal unless told not to. */
+function assertBindings<Req extends RequestWithHeaders>(options: AssuranceGuardOptions<Req>): void {
+  if (options.tenant === undefined && options.verify.tenant === undefined)
+    throw new TypeError("give tenant(req) or verify.tenant: a guard must bind tokens to a tenant");
+  if (options.anyPrincipal !== undefined && options.principal !== undefined)
+    throw new TypeError("give principal(req) or anyPrincipal, not both");
+  if (
+    options.principal === undefined &&
+    options.verify.subject === undefined &&
+    options.anyPrincipal !== true
+  )
+    throw new TypeError(
+      "give principal(req), verify.subject or anyPrincipal: true: a guard must bind tokens to your session's user, or say that the token is the only sign-in",
+    );
 }
 
 /**
@@ -109,6 +137,7 @@ export async function guardAssurance<Req extends RequestWithHeaders>(
   options: AssuranceGuardOptions<Req>,
   req: Req,
 ): Promise<GuardOutcome> {
+  assertBindings(options);
   const now = options.now?.() ?? new Date();
   const needs = typeof options.needs === "function" ? options.needs(req) : options.needs;
   assertNeeds(needs);

@@ -357,6 +357,7 @@ describe("the guard's key set outage", () => {
         tenant: "acme",
       },
       needs: {},
+      anyPrincipal: true,
       now: () => f.server.clock.now(),
     });
     let passed = false;
@@ -389,18 +390,35 @@ describe("the guard's configuration", () => {
   };
 
   it("refuses to build a guard that would accept a token of any tenant", () => {
-    expect(() => requireAssurance({ verify, needs: {} })).toThrow(/tenant/);
-    expect(() => assurancePreHandler({ verify, needs: {} })).toThrow(/tenant/);
+    expect(() => requireAssurance({ verify, needs: {}, anyPrincipal: true })).toThrow(/tenant/);
+    expect(() => assurancePreHandler({ verify, needs: {}, anyPrincipal: true })).toThrow(/tenant/);
     expect(() =>
-      requireAssurance({ verify: { ...verify, tenant: "acme" }, needs: {} }),
+      requireAssurance({ verify: { ...verify, tenant: "acme" }, needs: {}, anyPrincipal: true }),
     ).not.toThrow();
+  });
+
+  // Threat: Mallory, holding a colleague's password-only session of the same tenant, presents
+  // her own assurance token (a header, or a planted cookie) to the colleague's step-up route.
+  it("refuses to build a guard that would accept any principal's token, unless told so", () => {
+    const acme = { verify: { ...verify, tenant: "acme" }, needs: {} };
+    expect(() => requireAssurance(acme)).toThrow(/principal/);
+    expect(() => assurancePreHandler(acme)).toThrow(/principal/);
+    expect(() =>
+      requireAssurance({ ...acme, principal: () => ({ id: "alice" }), anyPrincipal: true }),
+    ).toThrow(/not both/);
+    for (const bound of [
+      { ...acme, principal: () => ({ id: "alice" }) },
+      { ...acme, verify: { ...acme.verify, subject: "alice" } },
+      { ...acme, anyPrincipal: true as const },
+    ])
+      expect(() => requireAssurance(bound)).not.toThrow();
   });
 
   it("refuses to build a guard whose needs it does not understand", () => {
     const needs = { maxAge: 300 } as unknown as { maxAgeSeconds: number };
-    expect(() => requireAssurance({ verify: { ...verify, tenant: "acme" }, needs })).toThrow(
-      /maxAge/,
-    );
+    expect(() =>
+      requireAssurance({ verify: { ...verify, tenant: "acme" }, needs, anyPrincipal: true }),
+    ).toThrow(/maxAge/);
   });
 
   it("refuses to build a step-up guard that does not know the session's user", () => {
@@ -415,7 +433,12 @@ describe("the guard's configuration", () => {
   });
 
   it("fails the request, never passes it, when the route's tenant cannot be read", async () => {
-    const guard = requireAssurance({ verify, needs: {}, tenant: () => undefined });
+    const guard = requireAssurance({
+      verify,
+      needs: {},
+      tenant: () => undefined,
+      principal: () => ({ id: "alice" }),
+    });
     const server = createServer((req, res) => {
       guard(req, res, (error?: unknown) => {
         res.writeHead(error === undefined ? 200 : 500);

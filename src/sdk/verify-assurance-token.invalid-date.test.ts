@@ -47,6 +47,7 @@ describe("an invalid time to judge tokens at", () => {
         verify: { jwksUrl: f.jwksUrl, issuer: ISSUER, audience: AUDIENCE },
         needs: { minAal: 2, maxAgeSeconds: 300 },
         tenant: () => TENANT,
+        anyPrincipal: true,
         now: () => INVALID,
       },
       { headers: { authorization: `Bearer ${await expiredToken()}` } },
