@@ -121,9 +121,9 @@ export function registerFederationRoutes(
       // A state holding NUL names no sign-in (PostgreSQL text cannot even hold one): it is not
       // looked up, and is answered as an unknown state is.
       const state = storableString().safeParse(query["state"]).data;
-      // The verifier compares the callback with the registered redirect URI, so it is rebuilt
-      // from the public URL and the request's path and query, never from a Host header or the
-      // authority of an absolute-form target, which a client controls.
+      // The verifier reads the answer from the callback URL (this fixed route's query), which is
+      // rebuilt from the public URL and the request's path and query, never from a Host header
+      // or the authority of an absolute-form target, which a client controls.
       const { path, search } = requestTarget(request.url);
       return redirect(
         reply,
