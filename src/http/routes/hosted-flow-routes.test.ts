@@ -187,6 +187,24 @@ describe("the flow page", () => {
     expect(calls.show).toEqual([]);
   });
 
+  // Threat: another site embeds the URL of a flow not yet opened (<img src=…>); the request
+  // carries no Lax cookie and would bind the flow to a cookie no browser keeps.
+  it("binds nothing when the page is fetched as anything but a document", async () => {
+    const { server: s, calls } = open();
+    for (const destination of ["image", "iframe", "script", "empty"]) {
+      const response = await s.inject({
+        url: URL_PATH,
+        headers: { "sec-fetch-dest": destination },
+      });
+      expectFailurePage(response, 400, "flow.bad_request");
+      expect(setCookie(response)).toBeUndefined();
+    }
+    expect(calls.show).toEqual([]);
+    const navigated = await s.inject({ url: URL_PATH, headers: { "sec-fetch-dest": "document" } });
+    expect(navigated.statusCode).toBe(200);
+    expect(calls.show).toHaveLength(1);
+  });
+
   it("replaces a malformed cookie instead of trusting it", async () => {
     const { server: s, calls } = open();
     const response = await s.inject({ url: URL_PATH, cookies: { tmfa_browser: "short" } });
