@@ -471,7 +471,8 @@ export interface RecoveryCodeStore {
   ): Promise<boolean>;
   /**
    * Counts a failed verification against the principal's set; at `limit` consecutive failures the
-   * set is locked. Returns the new count and the lock time, or undefined when there is no set.
+   * set is locked. Returns the new count and the lock time, or undefined when there is no set or
+   * it is locked already (a check made before the lock counts nothing more).
    */
   recordFailure(
     tenant: string,

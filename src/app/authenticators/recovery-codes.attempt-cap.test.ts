@@ -78,6 +78,25 @@ describe("recovery codes: at most 100 consecutive failures", () => {
     ]);
   });
 
+  // Two wrong codes checked together against a set one failure short of the limit: the first to
+  // commit counts the 100th and locks; the other, checked before the lock, is refused as locked.
+  it("counts no failure past the limit for a code checked before another attempt locked the set", async () => {
+    await h.store.transaction(async (r) => {
+      for (let n = 1; n < RECOVERY_CODE_FAILURE_LIMIT; n += 1) {
+        await r.recoveryCodes.recordFailure("acme", "alice", 100, h.clock.now().toISOString());
+      }
+    });
+    const outcomes = await Promise.all([verify(WRONG), verify(WRONG)]);
+    expect(outcomes.map((o) => o.code).sort()).toEqual([
+      "recovery_code.locked",
+      "recovery_code.wrong_code",
+    ]);
+    const status = await h.app.recoveryCodes.status(service, "acme", "alice");
+    expect(status).toMatchObject({ failedAttempts: 100, lockedAt: expect.any(String) });
+    const locked = await h.app.audit.list(h.admin, "acme", { type: "recovery_code.locked" }, {});
+    expect(locked.items).toHaveLength(1);
+  });
+
   it("resets the count on a success (99 failures, a success, 99 failures: still unlocked)", async () => {
     for (let n = 1; n <= 99; n += 1) await failAndWait(WRONG, n);
     expect((await verify(codes[0]!)).code).toBe("accepted");

@@ -176,7 +176,16 @@ export function recoveryCodeUseCases(
       RECOVERY_CODE_FAILURE_LIMIT,
       at,
     );
-    if (counted === undefined) return { ok: false, code: "recovery_code.wrong_code" };
+    if (counted === undefined) {
+      // Checked before another attempt locked the set (or revoked it): that one counted the
+      // limit and audited the lock; this one is refused as the lock refuses.
+      const current = await r.recoveryCodes.status(tenant, principal);
+      return {
+        ok: false,
+        code:
+          current?.set.lockedAt === undefined ? "recovery_code.wrong_code" : "recovery_code.locked",
+      };
+    }
     // Throttle rows before the audit chain's head, as every verification path takes them.
     const throttling = await throttle.recordFailure(r, throttled);
     await recordAudit(context, r, {

@@ -151,7 +151,7 @@ export function describeRecoveryCodes({ store }: ContractContext): void {
       ).toMatchObject({ remaining: 0 });
     });
 
-    it("counts failures, locks at the limit, and a use before it resets the count", async () => {
+    it("counts failures, locks at the limit and counts none after, and a use before it resets the count", async () => {
       const tenant = await addTenant(store());
       const id = await issue(tenant);
       const fail = (n: number) =>
@@ -169,10 +169,30 @@ export function describeRecoveryCodes({ store }: ContractContext): void {
         { failedAttempts: 1 },
         { failedAttempts: 2 },
         { failedAttempts: 3, lockedAt: at(6) },
-        { failedAttempts: 4, lockedAt: at(6) },
+        undefined,
       ]);
-      const concurrent = await Promise.all([8, 9, 10, 11].map(fail));
-      expect(concurrent.map((c) => c?.failedAttempts).sort()).toEqual([5, 6, 7, 8]);
+      expect(await Promise.all([8, 9, 10, 11].map(fail))).toEqual([
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+      ]);
+      expect(
+        await store().transaction(({ recoveryCodes }) => recoveryCodes.status(tenant, "alice")),
+      ).toMatchObject({ set: { failedAttempts: 3, lockedAt: at(6) } });
+    });
+
+    it("counts concurrent failures each once up to the limit", async () => {
+      const tenant = await addTenant(store());
+      await issue(tenant);
+      const concurrent = await Promise.all(
+        [1, 2, 3, 4].map((n) =>
+          store().transaction(({ recoveryCodes }) =>
+            recoveryCodes.recordFailure(tenant, "alice", 10, at(n)),
+          ),
+        ),
+      );
+      expect(concurrent.map((c) => c?.failedAttempts).sort()).toEqual([1, 2, 3, 4]);
     });
 
     it("lets exactly one of concurrent replacements be current, with only its codes", async () => {

@@ -134,6 +134,7 @@ export function createRecoveryCodeRepository(db: Kysely<Database>): RecoveryCode
         }))
         .where("tenant", "=", tenant)
         .where("principal", "=", principal)
+        .where("locked_at", "is", null)
         .returning(["failed_attempts", "locked_at"])
         .executeTakeFirst();
       if (row === undefined) return undefined;
