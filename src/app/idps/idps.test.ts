@@ -1,7 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { generateTestKeyPair } from "../../verifiers/saml/test-support/certificate.js";
-import { AttestationVendor } from "../../verifiers/webauthn/test-support/attestation-ca.js";
+import {
+  generateTestEcKeyPair,
+  generateTestKeyPair,
+} from "../../verifiers/saml/test-support/certificate.js";
 import { testIdp } from "../../verifiers/saml/test-support/scenario.js";
+import { TestIdp } from "../../verifiers/saml/test-support/test-idp.js";
 import type { Caller, IdpRegistration } from "../application.js";
 import { AppError } from "../errors.js";
 import type { BrowserSessionRecord } from "../records.js";
@@ -200,11 +203,43 @@ describe("IdP registration", () => {
     expect(await code(put(registration))).toBe("idp.invalid");
   });
 
-  it("refuses a certificate of an ECDSA key, whose signatures the SAML verifier cannot check", async () => {
-    const ecdsa = (await AttestationVendor.create("EC IdP")).rootPem;
-    await expect(put(saml({ signingCertificates: [ecdsa] }))).rejects.toMatchObject({
+  // The SAML verifier checks ecdsa-sha256, -sha384 and -sha512 with an EC key on these curves.
+  it.each([
+    ["P-256", "prime256v1"],
+    ["P-384", "secp384r1"],
+    ["P-521", "secp521r1"],
+  ] as const)("accepts the certificate of an EC key on %s", async (_name, curve) => {
+    const ec = generateTestEcKeyPair("ec.idp.acme.example", curve);
+    const { idp: view } = await put(saml({ signingCertificates: [ec.certificateBase64] }));
+    expect(view.protocol === "saml" && view.saml.signingCertificates).toEqual([ec.certificatePem]);
+  });
+
+  it("accepts an EC IdP registered from its own metadata", async () => {
+    const ecIdp = new TestIdp({ keyPair: generateTestEcKeyPair("ec idp") });
+    const { idp: view } = await put({
+      protocol: "saml",
+      saml: { metadataXml: ecIdp.metadataXml() },
+    });
+    expect(view.protocol === "saml" && view.saml.signingCertificates).toEqual([
+      ecIdp.keyPair.certificatePem,
+    ]);
+  });
+
+  it("refuses the certificate of an EC key on another curve (secp256k1), naming those accepted", async () => {
+    const k1 = generateTestEcKeyPair("k1.idp.acme.example", "secp256k1");
+    await expect(put(saml({ signingCertificates: [k1.certificateBase64] }))).rejects.toMatchObject({
       code: "idp.invalid",
-      message: expect.stringContaining("RSA (rsa-sha256, rsa-sha512) only"),
+      message: expect.stringContaining("EC key must be on P-256, P-384 or P-521"),
+    });
+  });
+
+  it("refuses the certificate of a 1024-bit RSA key, naming the keys accepted", async () => {
+    const weak = generateTestKeyPair("weak.example", 1024);
+    await expect(
+      put(saml({ signingCertificates: [weak.certificateBase64] })),
+    ).rejects.toMatchObject({
+      code: "idp.invalid",
+      message: expect.stringContaining("RSA of at least 2048 bits or EC on P-256, P-384 or P-521"),
     });
   });
 

@@ -19,6 +19,8 @@ import { returnUrlProblem } from "../federation/return-urls.js";
 import type { IdpRecord, StoredOidcSettings } from "../records.js";
 import { requireTenant } from "../tenants/tenants.js";
 
+/** The curves of an IdP's ECDSA signing key (node's names of NIST P-256, P-384, P-521). */
+const SAML_EC_CURVES: ReadonlySet<string> = new Set(["prime256v1", "secp384r1", "secp521r1"]);
 const IDP_ID = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 /** Asymmetric JWS algorithms only: a shared-secret MAC would let anyone with the secret sign. */
 const ID_TOKEN_ALGORITHMS = [
@@ -387,15 +389,24 @@ function toPem(certificate: string): string {
   } catch {
     throw invalid("A signing certificate is not a valid X.509 certificate.");
   }
-  // What the signature allow-list verifies with (rsa-sha256, rsa-sha512: xml-crypto has no
-  // ECDSA), at a strength SP 800-131A still accepts: a weaker key would make every assertion it
-  // signs forgeable. An ECDSA key is refused here rather than accepted and then never verified,
-  // which would lock out every sign-in at the IdP with nothing said at its registration.
+  // What the signature allow-list verifies with (rsa-sha256 and rsa-sha512 with an RSA key,
+  // ecdsa-sha256, -sha384 and -sha512 with an EC key), at a strength SP 800-131A and SP 800-186
+  // still accept: a weaker key would make every assertion it signs forgeable. Any other key is
+  // refused here rather than accepted and then never verified, which would lock out every
+  // sign-in at the IdP with nothing said at its registration.
   const { asymmetricKeyType: type, asymmetricKeyDetails: details } = parsed.publicKey;
-  if (type !== "rsa" || (details?.modulusLength ?? 0) < 2048) {
+  if (type === "ec") {
+    if (!SAML_EC_CURVES.has(details?.namedCurve ?? "")) {
+      throw invalid(
+        "A signing certificate's EC key must be on P-256, P-384 or P-521: SAML signatures " +
+          "are verified with ECDSA on these curves only.",
+      );
+    }
+  } else if (type !== "rsa" || (details?.modulusLength ?? 0) < 2048) {
     throw invalid(
-      "A signing certificate's key must be RSA of at least 2048 bits: SAML signatures are " +
-        "verified with RSA (rsa-sha256, rsa-sha512) only.",
+      "A signing certificate's key must be RSA of at least 2048 bits or EC on P-256, P-384 " +
+        "or P-521: SAML signatures are verified with RSA (rsa-sha256, rsa-sha512) or ECDSA " +
+        "(ecdsa-sha256, ecdsa-sha384, ecdsa-sha512) only.",
     );
   }
   return pem;

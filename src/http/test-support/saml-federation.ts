@@ -6,7 +6,11 @@
 import type { LightMyRequestResponse } from "fastify";
 import type { RequirementSpec } from "../../core/policy.js";
 import type { Posture } from "../../core/vocabulary.js";
-import type { LoginOptions, TestIdp } from "../../verifiers/saml/test-support/test-idp.js";
+import type {
+  LoginOptions,
+  ResponseShapeOptions,
+  TestIdp,
+} from "../../verifiers/saml/test-support/test-idp.js";
 import { cookieOf } from "./browser-cookie.js";
 import type { TestServer } from "./open-test-server.js";
 
@@ -116,7 +120,8 @@ export async function followCompletion(
  * A direct sign-in at `tenant`'s SAML IdP `corp`, started in a new browser for `returnTo`, and
  * the IdP's signed answer (`login`: at the test clock's now, by default with no name or context)
  * posted to the ACS: the ACS's response (a redirect to the completion, for an answer it holds)
- * and the starting browser's cookie, a `Cookie` header value.
+ * and the starting browser's cookie, a `Cookie` header value. `shape` is what the IdP signs;
+ * `edit` changes the signed answer (base64) before it is posted, as an attacker holding it would.
  */
 export async function answerAtAcs(
   t: TestServer,
@@ -124,6 +129,13 @@ export async function answerAtAcs(
   returnTo: string,
   login: Omit<LoginOptions, "issuedAt">,
   tenant = "acme",
+  {
+    shape = {},
+    edit = (samlResponse) => samlResponse,
+  }: {
+    readonly shape?: ResponseShapeOptions;
+    readonly edit?: (samlResponse: string) => string;
+  } = {},
 ): Promise<{ readonly acs: LightMyRequestResponse; readonly cookie: string }> {
   const base = `/t/${tenant}/idps/corp`;
   const started = must(
@@ -140,7 +152,8 @@ export async function answerAtAcs(
     metadata,
     request.id,
     { issuedAt: t.clock.now(), ...login },
+    shape,
   );
-  const acs = await postToAcs(t, samlResponse, request.relayState, { tenant });
+  const acs = await postToAcs(t, edit(samlResponse), request.relayState, { tenant });
   return { acs, cookie: cookieOf(started) };
 }

@@ -20,11 +20,29 @@ export const STATUS = {
 export const BEARER_METHOD = "urn:oasis:names:tc:SAML:2.0:cm:bearer";
 export const ENTITY_NAME_FORMAT = "urn:oasis:names:tc:SAML:2.0:nameid-format:entity";
 
-/** Checklist S10: RSA with SHA-256 or SHA-512, the ones xml-crypto 6 verifies; never SHA-1 or HMAC. */
-export const ALLOWED_SIGNATURE_ALGORITHMS: ReadonlySet<string> = new Set([
-  "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
-  "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512",
+export const RSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
+export const RSA_SHA512 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512";
+/** XML-DSig 1.1 §6.4.3 (RFC 6931 §2.3.6): ECDSA, its value r‖s, not DER. */
+export const ECDSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256";
+export const ECDSA_SHA384 = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384";
+export const ECDSA_SHA512 = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha512";
+
+/**
+ * Checklist S10: each allowed signature algorithm and the type of key (node's
+ * `asymmetricKeyType`) it is verified with; never SHA-1 or HMAC. RSA with SHA-384 is absent
+ * because xml-crypto 6 has no class for it. A key of the other type never verifies: node's RSA
+ * verifier given an EC key checks a DER ECDSA signature instead, whatever the URI says.
+ */
+export const SIGNATURE_ALGORITHM_KEY_TYPES: ReadonlyMap<string, "rsa" | "ec"> = new Map([
+  [RSA_SHA256, "rsa"],
+  [RSA_SHA512, "rsa"],
+  [ECDSA_SHA256, "ec"],
+  [ECDSA_SHA384, "ec"],
+  [ECDSA_SHA512, "ec"],
 ]);
+export const ALLOWED_SIGNATURE_ALGORITHMS: ReadonlySet<string> = new Set(
+  SIGNATURE_ALGORITHM_KEY_TYPES.keys(),
+);
 export const ALLOWED_DIGEST_ALGORITHMS: ReadonlySet<string> = new Set([
   "http://www.w3.org/2001/04/xmlenc#sha256",
   "http://www.w3.org/2001/04/xmlenc#sha512",

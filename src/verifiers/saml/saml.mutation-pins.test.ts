@@ -20,7 +20,8 @@ import {
 } from "./test-support/scenario.js";
 import { exceedsDepth } from "./harden.js";
 import { verifySignedReference } from "./signature.js";
-import { resignAssertion, rewriteSignedBytes, signWithReferences } from "./test-support/sign.js";
+import { resignAssertion, signWithReferences } from "./test-support/sign.js";
+import { rewriteSignedBytes } from "./test-support/signed-bytes.js";
 import {
   ASSERTION,
   DSIG,

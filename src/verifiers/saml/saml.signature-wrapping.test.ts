@@ -18,7 +18,8 @@ import {
   testIdp,
   verification,
 } from "./test-support/scenario.js";
-import { rewriteSignedBytes, signWithReferences } from "./test-support/sign.js";
+import { signWithReferences } from "./test-support/sign.js";
+import { rewriteSignedBytes } from "./test-support/signed-bytes.js";
 import {
   ASSERTION,
   DSIG,

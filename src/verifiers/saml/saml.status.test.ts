@@ -16,7 +16,8 @@ import {
   verification,
   type VerificationOverrides,
 } from "./test-support/scenario.js";
-import { rewriteSignedBytes, signWithReferences } from "./test-support/sign.js";
+import { signWithReferences } from "./test-support/sign.js";
+import { rewriteSignedBytes } from "./test-support/signed-bytes.js";
 import {
   PROTOCOL,
   assertionOf,

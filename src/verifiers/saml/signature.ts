@@ -3,6 +3,7 @@ import type { Element } from "@xmldom/xmldom";
 import { SignedXml } from "xml-crypto";
 import { attribute, childElements, childrenNamed, isCommentOrInstruction, isNamed } from "./dom.js";
 import type { SamlRejection } from "../../app/federation/protocols.js";
+import { ECDSA_ALGORITHMS } from "./ecdsa.js";
 import { accept, reject, type SamlResult } from "./rejection.js";
 import {
   ALLOWED_DIGEST_ALGORITHMS,
@@ -11,6 +12,9 @@ import {
   EXCLUSIVE_C14N,
   MAX_TRANSFORMS,
   NS,
+  RSA_SHA256,
+  RSA_SHA512,
+  SIGNATURE_ALGORITHM_KEY_TYPES,
 } from "./saml-names.js";
 
 type SignatureNode = Parameters<SignedXml["loadSignature"]>[0];
@@ -124,8 +128,26 @@ export function verifySignedReference(
   if (keys.length === 0) {
     return reject("saml.signature_invalid", "the IdP has no usable registered certificate");
   }
-  for (const key of keys) {
+  // checkSignatureShape allowed the algorithm; its key type picks the keys that may verify it.
+  const [signedInfo] = childrenNamed(signature, NS.dsig, "SignedInfo");
+  const algorithm =
+    signedInfo === undefined ? undefined : algorithmOf(signedInfo, "SignatureMethod");
+  const keyType =
+    algorithm === undefined ? undefined : SIGNATURE_ALGORITHM_KEY_TYPES.get(algorithm);
+  if (keyType === undefined) {
+    return reject("saml.signature_algorithm", `signature algorithm ${shorten(algorithm)}`);
+  }
+  const usable = keys.filter((key) => key.asymmetricKeyType === keyType);
+  if (usable.length === 0) {
+    const [signed, held] = keyType === "ec" ? ["an ECDSA", "EC"] : ["an RSA", "RSA"];
+    return reject(
+      "saml.signature_algorithm",
+      `${signed} signature, and no registered certificate holds an ${held} key`,
+    );
+  }
+  for (const key of usable) {
     const verifier = new SignedXml({ publicCert: key, getCertFromKeyInfo: () => null });
+    verifier.SignatureAlgorithms = signatureAlgorithms(verifier);
     let valid: boolean;
     try {
       // xml-crypto types its parameter with the DOM lib's Node; xmldom's Element is that at run time.
@@ -151,6 +173,21 @@ export function verifySignedReference(
     "saml.signature_invalid",
     "the signature does not verify with any registered certificate",
   );
+}
+
+/**
+ * The allowed algorithms only, each verified with `verifier`'s own class for RSA and ours for
+ * ECDSA (xml-crypto 6 has none): rsa-sha1 and the rest are not even known to the library.
+ */
+function signatureAlgorithms(verifier: SignedXml): SignedXml["SignatureAlgorithms"] {
+  const library = verifier.SignatureAlgorithms;
+  const rsa = Object.fromEntries(
+    [RSA_SHA256, RSA_SHA512].flatMap((uri) => {
+      const implementation = library[uri];
+      return implementation === undefined ? [] : [[uri, implementation]];
+    }),
+  );
+  return { ...rsa, ...ECDSA_ALGORITHMS };
 }
 
 /**

@@ -1,6 +1,12 @@
-import { generateKeyPairSync, randomBytes, sign, X509Certificate } from "node:crypto";
+import {
+  generateKeyPairSync,
+  randomBytes,
+  sign,
+  X509Certificate,
+  type KeyObject,
+} from "node:crypto";
 
-/** A signing identity for a test peer: an RSA key and a self-signed certificate for it. */
+/** A signing identity for a test peer: a key pair and a self-signed certificate for it. */
 export interface TestKeyPair {
   readonly privateKeyPem: string;
   readonly certificatePem: string;
@@ -8,14 +14,38 @@ export interface TestKeyPair {
   readonly certificateBase64: string;
 }
 
+/** The EC curves a test peer's key can be on: node's names, P-256, P-384, P-521 and one more. */
+export type TestCurve = "prime256v1" | "secp384r1" | "secp521r1" | "secp256k1";
+
 /**
  * Generates an RSA key pair and a self-signed X.509 v3 certificate with node:crypto alone:
  * node can sign but not build certificates, and no X.509 builder is a dependency, so the few
  * DER structures RFC 5280 §4.1 needs are written here.
  */
 export function generateTestKeyPair(commonName: string, modulusLength = 2048): TestKeyPair {
-  const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength });
-  const sha256WithRsa = sequence(oid("1.2.840.113549.1.1.11"), Buffer.from([0x05, 0x00]));
+  const pair = generateKeyPairSync("rsa", { modulusLength });
+  // sha256WithRSAEncryption, its parameters NULL (RFC 4055 §5).
+  const algorithm = sequence(oid("1.2.840.113549.1.1.11"), Buffer.from([0x05, 0x00]));
+  return selfSigned(commonName, pair.privateKey, pair.publicKey, algorithm);
+}
+
+/** As {@link generateTestKeyPair}, an EC key pair on `namedCurve` (P-256 by default). */
+export function generateTestEcKeyPair(
+  commonName: string,
+  namedCurve: TestCurve = "prime256v1",
+): TestKeyPair {
+  const pair = generateKeyPairSync("ec", { namedCurve });
+  // ecdsa-with-SHA256, no parameters (RFC 5758 §3.2); the signature DER, as node makes it.
+  const algorithm = sequence(oid("1.2.840.10045.4.3.2"));
+  return selfSigned(commonName, pair.privateKey, pair.publicKey, algorithm);
+}
+
+function selfSigned(
+  commonName: string,
+  privateKey: KeyObject,
+  publicKey: KeyObject,
+  signatureAlgorithm: Buffer,
+): TestKeyPair {
   const name = sequence(set(sequence(oid("2.5.4.3"), tlv(0x0c, Buffer.from(commonName, "utf8")))));
   const serial = randomBytes(8);
   // DER INTEGER: positive (top bit clear) and minimal (no leading zero byte). A first byte of 0
@@ -24,14 +54,18 @@ export function generateTestKeyPair(commonName: string, modulusLength = 2048): T
   const tbs = sequence(
     tlv(0xa0, integer(Buffer.from([2]))),
     integer(serial),
-    sha256WithRsa,
+    signatureAlgorithm,
     name,
     sequence(time("2020-01-01T00:00:00Z"), time("2099-12-31T23:59:59Z")),
     name,
     publicKey.export({ type: "spki", format: "der" }),
   );
   const signature = sign("sha256", tbs, privateKey);
-  const der = sequence(tbs, sha256WithRsa, tlv(0x03, Buffer.concat([Buffer.from([0]), signature])));
+  const der = sequence(
+    tbs,
+    signatureAlgorithm,
+    tlv(0x03, Buffer.concat([Buffer.from([0]), signature])),
+  );
   const certificateBase64 = der.toString("base64");
   const certificatePem = new X509Certificate(der).toString();
   return {

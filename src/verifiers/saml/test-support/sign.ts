@@ -1,13 +1,17 @@
+import { sign } from "node:crypto";
 import { DOMParser, XMLSerializer } from "@xmldom/xmldom";
 import type { Document, Element } from "@xmldom/xmldom";
-import { SignedXml } from "xml-crypto";
-import { vi } from "vitest";
-import { ASSERTION, assertionOf, decode, encode, signatureOf } from "./tamper.js";
+import { SignedXml, type SignatureAlgorithm } from "xml-crypto";
+import { ASSERTION, assertionOf, decode, encode, responseOf, signatureOf } from "./tamper.js";
 
 const RSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
 const SHA256 = "http://www.w3.org/2001/04/xmlenc#sha256";
 const EXC_C14N = "http://www.w3.org/2001/10/xml-exc-c14n#";
 const ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature";
+export const ECDSA_SHA1 = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha1";
+export const ECDSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256";
+export const ECDSA_SHA384 = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384";
+export const ECDSA_SHA512 = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha512";
 
 /** The algorithms a test signature is made with; samlify's (rsa-sha256, exc-c14n, sha256) by default. */
 export interface SigningAlgorithms {
@@ -17,6 +21,45 @@ export interface SigningAlgorithms {
   readonly canonicalization?: string;
   /** Each Reference's DigestMethod. */
   readonly digest?: string;
+  /** Each Reference's transforms; enveloped and exc-c14n by default. */
+  readonly transforms?: readonly string[];
+  /**
+   * How an ECDSA SignatureValue is encoded: r‖s as XML-DSig 1.1 §6.4.3 says (the default), or
+   * the ASN.1 DER that node, TLS and X.509 use, which an IdP getting it wrong would send.
+   */
+  readonly ecdsaEncoding?: "ieee-p1363" | "der";
+  /** A certificate (PEM) the Signature carries in KeyInfo/X509Data, as samlify's does. */
+  readonly keyInfoCertificate?: string;
+}
+
+/**
+ * ECDSA signing classes for xml-crypto, which has none: what an ECDSA IdP does, written apart
+ * from the verifier's, so that the two do not share a mistake. ecdsa-sha1 too, for refusals.
+ */
+function ecdsaSigners(
+  encoding: "ieee-p1363" | "der",
+): Record<string, new () => SignatureAlgorithm> {
+  const signer = (uri: string, hash: string) =>
+    class {
+      getSignature(signedInfo: string, privateKey: string): string {
+        return sign(hash, Buffer.from(signedInfo), {
+          key: privateKey,
+          dsaEncoding: encoding,
+        }).toString("base64");
+      }
+      verifySignature(): boolean {
+        throw new Error("a test signer does not verify");
+      }
+      getAlgorithmName(): string {
+        return uri;
+      }
+    } as unknown as new () => SignatureAlgorithm;
+  return {
+    [ECDSA_SHA1]: signer(ECDSA_SHA1, "sha1"),
+    [ECDSA_SHA256]: signer(ECDSA_SHA256, "sha256"),
+    [ECDSA_SHA384]: signer(ECDSA_SHA384, "sha384"),
+    [ECDSA_SHA512]: signer(ECDSA_SHA512, "sha512"),
+  };
 }
 
 /**
@@ -42,11 +85,18 @@ export function signWithReferences(
     privateKey: privateKeyPem,
     signatureAlgorithm: algorithms.signature ?? RSA_SHA256,
     canonicalizationAlgorithm: algorithms.canonicalization ?? EXC_C14N,
+    ...(algorithms.keyInfoCertificate === undefined
+      ? {}
+      : { publicCert: algorithms.keyInfoCertificate }),
   });
+  signer.SignatureAlgorithms = {
+    ...signer.SignatureAlgorithms,
+    ...ecdsaSigners(algorithms.ecdsaEncoding ?? "ieee-p1363"),
+  };
   for (const id of referenceIds) {
     signer.addReference({
       xpath: `//*[@ID='${id}']`,
-      transforms: [ENVELOPED, EXC_C14N],
+      transforms: [...(algorithms.transforms ?? [ENVELOPED, EXC_C14N])],
       digestAlgorithm: algorithms.digest ?? SHA256,
     });
   }
@@ -81,18 +131,35 @@ export function resignAssertion(
 }
 
 /**
- * Makes xml-crypto report, for each signed reference whose canonical XML starts with `root`,
- * bytes rewritten by `edit`. The posted document stays the one the IdP signed, so a verifier that
- * read the posted DOM would see the IdP's values; only one reading the signed bytes sees the edit.
+ * The IdP's response with every signature removed and made anew by `privateKeyPem` with
+ * `algorithms`: the assertion's when `signed.assertion`, then the Response's (over the signed
+ * assertion) when `signed.response`, as an IdP signing both does. This is how the test IdP signs
+ * with an ECDSA key, which samlify's xml-crypto has no algorithm for.
  */
-export function rewriteSignedBytes(root: string, edit: (signed: string) => string) {
-  // eslint-disable-next-line @typescript-eslint/unbound-method -- called below with its own instance
-  const signedReferences = SignedXml.prototype.getSignedReferences;
-  return vi.spyOn(SignedXml.prototype, "getSignedReferences").mockImplementation(function (
-    this: SignedXml,
-  ) {
-    return signedReferences
-      .call(this)
-      .map((signed) => (signed.startsWith(root) ? edit(signed) : signed));
-  });
+export function resignResponse(
+  samlResponse: string,
+  privateKeyPem: string,
+  signed: { readonly assertion: boolean; readonly response: boolean },
+  algorithms: SigningAlgorithms = {},
+): string {
+  const doc = new DOMParser().parseFromString(decode(samlResponse), "text/xml");
+  const response = responseOf(doc);
+  const assertions = Array.from(doc.getElementsByTagNameNS(ASSERTION, "Assertion"));
+  for (const element of [response, ...assertions]) {
+    const signature = Array.from(element.childNodes).find(
+      (n): n is Element =>
+        n.nodeType === n.ELEMENT_NODE && (n as Element).localName === "Signature",
+    );
+    if (signature !== undefined) element.removeChild(signature);
+  }
+  let xml = new XMLSerializer().serializeToString(doc);
+  const assertionId = assertionOf(doc).getAttribute("ID") ?? "";
+  const responseId = response.getAttribute("ID") ?? "";
+  if (signed.assertion) {
+    xml = signWithReferences(xml, privateKeyPem, assertionId, [assertionId], algorithms);
+  }
+  if (signed.response) {
+    xml = signWithReferences(xml, privateKeyPem, responseId, [responseId], algorithms);
+  }
+  return encode(xml);
 }

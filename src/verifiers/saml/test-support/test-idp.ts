@@ -1,9 +1,11 @@
+import { createPrivateKey } from "node:crypto";
 import * as samlify from "samlify";
 import type {
   SamlIdpSettings,
   SamlServiceProviderIdentity,
 } from "../../../app/federation/protocols.js";
 import { generateTestKeyPair, type TestKeyPair } from "./certificate.js";
+import { ECDSA_SHA256, resignResponse } from "./sign.js";
 
 export const REFEDS_MFA = "https://refeds.org/profile/mfa";
 export const PASSWORD_PROTECTED_TRANSPORT =
@@ -87,7 +89,9 @@ export interface LoginOptions {
 
 export interface TestIdpOptions {
   readonly entityId?: string;
+  /** An RSA key pair by default; with an EC one (generateTestEcKeyPair) the IdP signs ECDSA. */
   readonly keyPair?: TestKeyPair;
+  /** samlify's rsa-sha256 by default, ecdsa-sha256 for an EC key pair. */
   readonly signatureAlgorithm?: string;
 }
 
@@ -108,12 +112,20 @@ export class TestIdp {
   readonly ssoUrl: string;
   readonly keyPair: TestKeyPair;
   private readonly idp: samlify.IdentityProviderInstance;
+  /**
+   * The algorithm an EC key signs with. samlify's xml-crypto knows no ECDSA algorithm (and would
+   * sign a DER ECDSA value labelled rsa-sha256), so the response samlify makes has its
+   * signatures made again, with xml-crypto and ECDSA, as an ECDSA IdP would have made them.
+   */
+  private readonly ecdsaAlgorithm: string | undefined;
   private counter = 0;
 
   constructor(options: TestIdpOptions = {}) {
     this.entityId = options.entityId ?? "https://idp.example.org/saml";
     this.ssoUrl = `${this.entityId}/sso`;
     this.keyPair = options.keyPair ?? generateTestKeyPair("test idp");
+    const ec = createPrivateKey(this.keyPair.privateKeyPem).asymmetricKeyType === "ec";
+    this.ecdsaAlgorithm = ec ? (options.signatureAlgorithm ?? ECDSA_SHA256) : undefined;
     this.idp = samlify.IdentityProvider({
       entityID: this.entityId,
       signingCert: this.keyPair.certificatePem,
@@ -122,7 +134,7 @@ export class TestIdp {
       singleLogoutService: [{ Binding: REDIRECT, Location: `${this.entityId}/slo` }],
       nameIDFormat: [EMAIL_FORMAT],
       loginResponseTemplate: { context: LOGIN_RESPONSE_TEMPLATE, attributes: [] },
-      ...(options.signatureAlgorithm === undefined
+      ...(options.signatureAlgorithm === undefined || ec
         ? {}
         : { requestSignatureAlgorithm: options.signatureAlgorithm }),
     });
@@ -204,9 +216,10 @@ export class TestIdp {
     const metadata = shape.responseOnly
       ? spMetadataXml.replace('WantAssertionsSigned="true"', 'WantAssertionsSigned="false"')
       : spMetadataXml;
+    const responseSigned = shape.signResponse === true || shape.responseOnly === true;
     const sp2 = samlify.ServiceProvider({
       metadata,
-      wantMessageSigned: shape.signResponse === true || shape.responseOnly === true,
+      wantMessageSigned: responseSigned,
       ...(shape.transforms === undefined
         ? {}
         : { transformationAlgorithms: [...shape.transforms] }),
@@ -223,7 +236,17 @@ export class TestIdp {
         }),
       },
     )) as { context: string };
-    return response.context;
+    if (this.ecdsaAlgorithm === undefined) return response.context;
+    return resignResponse(
+      response.context,
+      this.keyPair.privateKeyPem,
+      { assertion: shape.responseOnly !== true, response: responseSigned },
+      {
+        signature: this.ecdsaAlgorithm,
+        keyInfoCertificate: this.keyPair.certificatePem,
+        ...(shape.transforms === undefined ? {} : { transforms: shape.transforms }),
+      },
+    );
   }
 }
 
