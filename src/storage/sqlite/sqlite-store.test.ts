@@ -112,6 +112,7 @@ describe("SQLite store", () => {
       "0018-client-address-throttles",
       "0019-principal-idp",
       "0020-federation-answers",
+      "0021-principal-proofs-withdrawn",
     ]);
     expect(await migrateStore(url)).toEqual([]);
     const store = await openStore(url, { migrate: false });
