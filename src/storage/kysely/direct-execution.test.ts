@@ -7,12 +7,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Store } from "../../app/ports.js";
-import { tenantRecord } from "../contract/fixtures.js";
+import { chainLink, tenantRecord } from "../contract/fixtures.js";
 import { openStore } from "../open-store.js";
 import { migrateToLatest } from "../migrations/migrate-to-latest.js";
 import { createSqliteKysely, IN_MEMORY } from "../sqlite/create-sqlite-kysely.js";
 import type { Database } from "./database.js";
 import { directExecution, withDirectExecution } from "./direct-execution.js";
+import { WORK_ENDED } from "./group-commit.js";
 import { queryTemplate } from "./query-template.js";
 
 const tenantIds = queryTemplate<{ id: string }, [string]>(1, (q, id) =>
@@ -50,12 +51,11 @@ describe("direct execution on SQLite", () => {
         await insertTenant(trx, "acme");
         expect((await tenantIds(trx, "acme")).rows).toEqual([{ id: "acme" }]);
       });
-      expect(directExecution(trx)).toBeUndefined();
       ended = trx;
     });
-    // Through Kysely again, which refuses a transaction that has committed.
+    // Refused, as Kysely refuses a transaction that has committed.
     await expect(async () => tenantIds(ended as Kysely<Database>, "acme")).rejects.toThrow(
-      /already committed/,
+      WORK_ENDED,
     );
   });
 
@@ -190,5 +190,29 @@ describe("a SQLite store with direct execution", () => {
     held.fire();
     await expect(failing).rejects.toThrow("rolled back on purpose");
     expect(await read).toBeUndefined();
+  });
+
+  it("commits nothing of a grouped transaction that failed with an audit append still under way", async () => {
+    const turn = () => new Promise((resolve) => setImmediate(resolve));
+    let late: Promise<unknown> = Promise.resolve();
+    // Both arrive in one turn of the event loop: the store commits them together.
+    const failed = store.transaction((r) => {
+      late = (async () => {
+        await turn();
+        return r.audit.append("chain", chainLink("chain"));
+      })();
+      late.catch(() => undefined);
+      return Promise.reject(new Error("refused"));
+    });
+    // Holds the group open past the late append.
+    const after = store.transaction(async (r) => {
+      await turn();
+      await turn();
+      return r.tenants.insert(tenantRecord("acme"));
+    });
+    await expect(failed).rejects.toThrow("refused");
+    await expect(after).resolves.toBe(true);
+    await expect(late).rejects.toThrow(WORK_ENDED);
+    expect(await store.read((r) => r.audit.read("chain", { afterSeq: 0, limit: 10 }))).toEqual([]);
   });
 });

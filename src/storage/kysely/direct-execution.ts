@@ -1,5 +1,6 @@
 import type { CompiledQuery, Kysely, QueryResult } from "kysely";
 import type { Database } from "./database.js";
+import { WORK_ENDED } from "./group-commit.js";
 
 /** Runs a compiled query at once, synchronously, on the dialect's one connection. */
 export type DirectExecution = (query: CompiledQuery) => QueryResult<unknown>;
@@ -21,6 +22,15 @@ export interface DirectDialect {
 const allowed = new WeakMap<object, DirectDialect>();
 /** Transactions under way whose queries may run directly. */
 const open = new WeakMap<Kysely<Database>, DirectExecution>();
+/**
+ * Transactions whose work has settled. A lone one's queries Kysely would refuse, but a work of
+ * a group commit (`group-commit.ts`) shares the group's transaction, still open.
+ */
+const ended = new WeakSet<Kysely<Database>>();
+
+const refuseEnded: DirectExecution = () => {
+  throw new Error(WORK_ENDED);
+};
 
 /**
  * Lets `db`, a dialect with one connection that a transaction holds from BEGIN to COMMIT
@@ -40,7 +50,7 @@ export function allowDirectExecution(db: Kysely<Database>, dialect: DirectDialec
 
 /**
  * Runs `work` with `trx`'s queries direct where its dialect allows it, and only until `work`
- * settles: a query on `trx` after that goes through Kysely, which refuses a transaction that
+ * settles: a query on `trx` after that is refused, as Kysely refuses one of a transaction that
  * has ended.
  */
 export async function withDirectExecution<T>(
@@ -54,6 +64,7 @@ export async function withDirectExecution<T>(
     return await work();
   } finally {
     open.delete(trx);
+    ended.add(trx);
   }
 }
 
@@ -63,7 +74,9 @@ export async function withDirectExecution<T>(
  */
 export function directExecution(db: Kysely<Database>, reads = false): DirectExecution | undefined {
   const inTransaction = open.get(db);
-  if (inTransaction !== undefined || db.isTransaction) return inTransaction;
+  if (inTransaction !== undefined) return inTransaction;
+  if (ended.has(db)) return refuseEnded;
+  if (db.isTransaction) return undefined;
   const dialect = allowed.get(db.getExecutor().adapter);
   if (dialect === undefined) return undefined;
   if (dialect.connectionIdle()) return dialect.execute;

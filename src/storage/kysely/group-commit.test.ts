@@ -3,7 +3,7 @@ import { Kysely, sql, type SqliteDatabase } from "kysely";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ImmediateSqliteDialect } from "../sqlite/immediate-sqlite-dialect.js";
 import type { Database } from "./database.js";
-import { GroupCommit } from "./group-commit.js";
+import { GroupCommit, WORK_ENDED } from "./group-commit.js";
 
 /** An in-memory database whose statements are logged, in the order SQLite runs them. */
 function loggedDatabase(): { db: Kysely<Database>; log: string[]; raw: Sqlite.Database } {
@@ -152,6 +152,33 @@ describe("GroupCommit", () => {
     await expect(Promise.all([first, kept, after])).resolves.toEqual(["a", "b", "d"]);
     expect(parents()).toEqual(["a", "b", "d"]);
     expect(log).toContain("rollback to grouped_work");
+  });
+
+  it("commits none of a failing work's writes, not even one it left under way", async () => {
+    await group.run(insertParent("a"));
+    const first = group.run(insertParent("b"));
+    let late: Promise<unknown> = Promise.resolve();
+    const failed = group.run(async (trx) => {
+      await Promise.all([
+        // Refused (the key exists) while the other write of the same work is still under way.
+        insertParent("a")(trx),
+        (late = (async () => {
+          await turn();
+          return insertParent("late")(trx);
+        })()),
+      ]);
+    });
+    // The next work holds the group open past the late write.
+    const after = group.run(async (trx) => {
+      await turn();
+      await turn();
+      return insertParent("c")(trx);
+    });
+    await expect(failed).rejects.toThrow(/UNIQUE/);
+    await expect(Promise.all([first, after])).resolves.toEqual(["b", "c"]);
+    // Refused as a lone transaction's would be, after its end.
+    await expect(late).rejects.toThrow(WORK_ENDED);
+    expect(parents()).toEqual(["a", "b", "c"]);
   });
 
   it("fails every caller of a group that cannot commit, and keeps none of their writes", async () => {

@@ -1,4 +1,14 @@
-import { sql, type Kysely, type Transaction } from "kysely";
+import {
+  sql,
+  type Kysely,
+  type KyselyPlugin,
+  type PluginTransformQueryArgs,
+  type PluginTransformResultArgs,
+  type QueryResult,
+  type RootOperationNode,
+  type Transaction,
+  type UnknownRow,
+} from "kysely";
 import type { Database } from "./database.js";
 
 /** At most this many transactions share one commit, so that no batch holds the lock long. */
@@ -7,6 +17,29 @@ export const MAX_GROUP = 256;
 const SAVEPOINT = sql.raw("savepoint grouped_work");
 const RELEASE = sql.raw("release grouped_work");
 const ROLLBACK_TO = sql.raw("rollback to grouped_work");
+
+/** What a query of a work that has settled is refused with, as Kysely refuses an ended one's. */
+export const WORK_ENDED = "Transaction is already ended: its work has settled";
+
+/**
+ * Refuses the queries of one work once it has settled. The works of a group share one
+ * transaction, which Kysely refuses only at the group's end: a query the work left under way (a
+ * `Promise.all` whose other member failed) would otherwise run after its savepoint, in the next
+ * work's or before the group's COMMIT, and a work its caller was told failed would be
+ * committed in part. (Compiled queries run directly are refused in `direct-execution.ts`.)
+ */
+class WorkScope implements KyselyPlugin {
+  ended = false;
+
+  transformQuery({ node }: PluginTransformQueryArgs): RootOperationNode {
+    if (this.ended) throw new Error(WORK_ENDED);
+    return node;
+  }
+
+  transformResult({ result }: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
+    return Promise.resolve(result);
+  }
+}
 
 /** One caller's transaction, waiting for its turn. */
 interface Pending {
@@ -36,8 +69,8 @@ interface Pending {
  * its savepoint alone and its caller gets the error; a caller's promise resolves only once the
  * group's COMMIT has returned, so nothing is answered before its writes are committed with the
  * configured durability; and if the group cannot commit, every caller still waiting gets the
- * error (one transaction: committed together or not at all). A group of one runs without a
- * savepoint.
+ * error (one transaction: committed together or not at all). A query a work issues after it
+ * settled is refused, as a lone transaction's would be. A group of one runs without a savepoint.
  */
 export class GroupCommit {
   readonly #db: Kysely<Database>;
@@ -85,10 +118,12 @@ export class GroupCommit {
       await this.#db.transaction().execute(async (trx) => {
         for (const pending of group) {
           await SAVEPOINT.execute(trx);
+          const scope = new WorkScope();
           let value: unknown;
           try {
-            value = await pending.work(trx);
+            value = await pending.work(trx.withPlugin(scope));
           } catch (error) {
+            scope.ended = true;
             // Undoes this work alone; should that fail, the transaction is unusable and the
             // error ends the group (every caller still waiting gets it).
             await ROLLBACK_TO.execute(trx);
@@ -97,6 +132,7 @@ export class GroupCommit {
             pending.reject(error);
             continue;
           }
+          scope.ended = true;
           await RELEASE.execute(trx);
           committed.push({ pending, value });
         }
