@@ -1,6 +1,4 @@
-import type { Kysely } from "kysely";
 import type { Store } from "../app/ports.js";
-import type { Database } from "./kysely/database.js";
 import {
   migrateToLatest,
   migrationState,
@@ -12,18 +10,17 @@ import {
   IN_MEMORY,
 } from "./sqlite/create-sqlite-kysely.js";
 import { openSqliteStore } from "./sqlite/open-sqlite-store.js";
-import { parseStoreUrl, type StoreLocation } from "./store-url.js";
+import { parseStoreUrl } from "./store-url.js";
 
 /**
  * The PostgreSQL adapter, loaded the first time a PostgreSQL URL is opened: a SQLite store (the
  * default, and every CLI command run on one) never loads `pg`.
  */
 const postgres = async () => {
-  const [{ createPostgresKysely }, { openPostgresStore }] = await Promise.all([
-    import("./postgres/create-postgres-kysely.js"),
-    import("./postgres/open-postgres-store.js"),
-  ]);
-  return { createPostgresKysely, openPostgresStore };
+  const [{ createPostgresKysely }, { openPostgresStore, migratePostgresStore }] = await Promise.all(
+    [import("./postgres/create-postgres-kysely.js"), import("./postgres/open-postgres-store.js")],
+  );
+  return { createPostgresKysely, openPostgresStore, migratePostgresStore };
 };
 
 export interface OpenStoreOptions {
@@ -62,7 +59,11 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
 
 /** Applies pending migrations at `url` and returns their names, oldest first (`tenant-mfa migrate`). */
 export async function migrateStore(url: string): Promise<readonly string[]> {
-  const db = await createKysely(parseStoreUrl(url));
+  const location = parseStoreUrl(url);
+  if (location.dialect === "postgres") {
+    return (await postgres()).migratePostgresStore(location.connectionString);
+  }
+  const db = createSqliteKysely(location.path);
   try {
     return await migrateToLatest(db);
   } finally {
@@ -161,10 +162,4 @@ function unreadable(error: unknown): StoreNotReadable | undefined {
     }
   }
   return undefined;
-}
-
-async function createKysely(location: StoreLocation): Promise<Kysely<Database>> {
-  return location.dialect === "sqlite"
-    ? createSqliteKysely(location.path)
-    : (await postgres()).createPostgresKysely(location.connectionString);
 }

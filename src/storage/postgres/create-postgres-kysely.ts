@@ -7,17 +7,41 @@ import { emitStoreWarning } from "../kysely/emit-store-warning.js";
 export const CONNECT_TIMEOUT_MS = 10_000;
 
 /**
+ * A statement waits this long for a lock (a row, a chain's head) before it fails, and with it its
+ * request (`store.unavailable`, 503), rather than wait for ever on a session that holds it: one
+ * of another instance that froze, or lost its network, mid-transaction. The waits the design
+ * has (a mandate change behind code exchanges, decisions of one tenant behind its chain's head)
+ * last milliseconds.
+ */
+export const LOCK_TIMEOUT_MS = 10_000;
+
+/**
+ * The server ends a session whose transaction has sent nothing for this long, releasing what it
+ * holds: no transaction of tenant-mfa waits on anything but the database (an IdP or a clock) while
+ * it is open, so such a session's instance is gone or cut off.
+ */
+export const IDLE_IN_TRANSACTION_TIMEOUT_MS = 30_000;
+
+/**
  * A pool of connections to the database; with `readOnly`, every transaction on them is read-only
- * and the server refuses any write (DDL included).
+ * and the server refuses any write (DDL included). With `waitForLocks`, lock waits are unbounded:
+ * for migrations, which wait for another instance's (and take locks of their own for as long as
+ * a table's rewrite lasts).
  */
 export function createPostgresKysely(
   connectionString: string,
-  options: { readOnly?: boolean } = {},
+  options: { readOnly?: boolean; waitForLocks?: boolean } = {},
 ): Kysely<Database> {
   const pool = new pg.Pool({
     connectionString,
     application_name: "tenant-mfa",
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    ...(options.waitForLocks === true ? {} : { lock_timeout: LOCK_TIMEOUT_MS }),
+    idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_TIMEOUT_MS,
+    // A peer that vanished (a server rebooted, a network cut) is noticed by TCP within about a
+    // minute instead of the system's default two hours.
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 30_000,
   });
   if (options.readOnly === true) {
     // Queued before any query of the connection's first user. A connection it fails on is

@@ -9,6 +9,20 @@ import { notificationPayload } from "./parse-store-change.js";
 import { CHANGE_CHANNEL, PostgresChangeFeed } from "./postgres-change-feed.js";
 
 /**
+ * Applies pending migrations and returns their names, oldest first, on a pool of its own whose
+ * statements may wait for locks as long as they must: for another instance's migration, or
+ * behind a table that a migration rewrites.
+ */
+export async function migratePostgresStore(connectionString: string): Promise<readonly string[]> {
+  const db = createPostgresKysely(connectionString, { waitForLocks: true });
+  try {
+    return await migrateToLatest(db);
+  } finally {
+    await db.destroy();
+  }
+}
+
+/**
  * The shared store for several instances: changes travel by NOTIFY to every other instance,
  * which hears them on its own LISTEN connection; the instance that made a change tells its own
  * listeners at once, before the change's caller is answered, and skips its own notification
@@ -30,7 +44,7 @@ export async function openPostgresStore(
     },
   );
   try {
-    if (options.migrate && !readOnly) await migrateToLatest(db);
+    if (options.migrate && !readOnly) await migratePostgresStore(connectionString);
     // LISTEN writes nothing: a read-only store still hears other instances' changes.
     await feed.start();
   } catch (error) {
