@@ -160,7 +160,7 @@ export interface StoredOidcSettings extends Omit<OidcIdpSettings, "clientSecret"
 
 /** What to ask an IdP for, in its own vocabulary (IdPs disagree on names). */
 export interface IdpRequestValues {
-  /** `acr_values` / `AuthnContextClassRef` to request MFA with. */
+  /** `acr` values (OIDC) / `AuthnContextClassRef` (SAML) to request MFA with. */
   readonly mfa: readonly string[];
   /** Values to request when phishing resistance is required; empty when the IdP has none. */
   readonly phishingResistant: readonly string[];

@@ -21,7 +21,7 @@ import {
 /** The tenant's IdP as the engine needs it for step-up guidance: what to ask it for. */
 export interface IdpProfile {
   readonly id: string;
-  /** `acr_values` / `AuthnContextClassRef` to request for MFA; REFEDS MFA when absent. */
+  /** `acr` values / `AuthnContextClassRef` to request for MFA; REFEDS MFA when absent. */
   readonly mfaRequestValues?: readonly string[];
   /** Values to request when phishing resistance is required, if the IdP has such a class. */
   readonly phishingResistantRequestValues?: readonly string[];

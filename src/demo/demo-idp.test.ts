@@ -57,7 +57,10 @@ interface Attempt {
   readonly url: string;
 }
 
-/** An authorization request as tenant-mfa sends it: PKCE S256, acr asked for twice. */
+/**
+ * An authorization request as tenant-mfa sends it to an IdP whose discovery says
+ * `claims_parameter_supported`: PKCE S256, the acr asked for as an essential claim only.
+ */
 async function authorize(
   browser: PlainBrowser,
   extra: Record<string, string> = {},
@@ -72,7 +75,6 @@ async function authorize(
     nonce,
     code_challenge: await calculatePKCECodeChallenge(verifier),
     code_challenge_method: "S256",
-    acr_values: REFEDS_MFA,
     claims: JSON.stringify({ id_token: { acr: { essential: true, values: [REFEDS_MFA] } } }),
     ...extra,
   });
@@ -267,6 +269,7 @@ describe("the demo IdP, as a real OIDC peer", () => {
     expect(html).toContain('<label for="username">User name</label>');
     expect(html).toContain('<label for="password">Password</label>');
     expect(html).toMatch(/id="username" name="username" value="carol"/);
+    expect(html).toContain(`authentication context (acr) ${REFEDS_MFA}, as an essential claim`);
     expect(html).toContain("Sign in with MFA (one-time code)");
     expect(html).toContain("Sign in with password only");
     const css = await fetch(`${idp.issuer}/demo-assets/demo.css`);

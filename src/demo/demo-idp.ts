@@ -204,25 +204,30 @@ export async function startDemoIdp(options: DemoIdpOptions): Promise<DemoIdp> {
 
 /**
  * oidc-provider's interaction policy, plus the step-up a real IdP makes: when the client asks for
- * MFA (`acr_values`, or the `acr` claim, which oidc-provider then treats as voluntary) and the
- * live session did not do MFA, the login page is shown again instead of answering from the
- * session with less. The login submitted in that interaction is final, whatever it proved: the
- * person may still choose "password only", and tenant-mfa must then refuse it.
+ * MFA (`acr_values`, or the `acr` claim, essential as tenant-mfa asks for it here) and the live
+ * session did not do MFA, the login page is shown again instead of answering from the session
+ * with less. The login submitted in that interaction is final, whatever it proved: the person
+ * may still choose "password only", and tenant-mfa must then refuse it, which is what the demo
+ * shows. So oidc-provider's own checks of an essential `acr` are left out: they would show the
+ * login page again after "password only" for as long as it is chosen. A production IdP unable to
+ * meet an essential `acr` answers `unmet_authentication_requirements` instead (OIDC Core
+ * §5.5.1.1), which tenant-mfa takes as "MFA unavailable" (docs/federation.md).
  */
 function stepUpPolicy(interactionPolicy: InteractionPolicy) {
   const policy = interactionPolicy.base();
-  policy
-    .get("login")
-    ?.checks.add(
-      new interactionPolicy.Check(
-        "mfa_step_up",
-        "MFA was asked for and the session did not do MFA",
-        (ctx) =>
-          (ctx.oidc.claims?.id_token?.acr?.values ?? []).includes(REFEDS_MFA) &&
-          ctx.oidc.result?.login === undefined &&
-          ctx.oidc.acr !== REFEDS_MFA,
-      ),
-    );
+  const login = policy.get("login");
+  login?.checks.remove("essential_acrs");
+  login?.checks.remove("essential_acr");
+  login?.checks.add(
+    new interactionPolicy.Check(
+      "mfa_step_up",
+      "MFA was asked for and the session did not do MFA",
+      (ctx) =>
+        (ctx.oidc.claims?.id_token?.acr?.values ?? []).includes(REFEDS_MFA) &&
+        ctx.oidc.result?.login === undefined &&
+        ctx.oidc.acr !== REFEDS_MFA,
+    ),
+  );
   return policy;
 }
 
@@ -289,14 +294,30 @@ function describeRequest(params: Readonly<Record<string, unknown>>): string[] {
   if (typeof params.acr_values === "string" && params.acr_values !== "") {
     asked.push(`authentication context (acr) ${params.acr_values}`);
   }
-  if (typeof params.claims === "string" && params.claims.includes('"essential":true')) {
-    asked.push("the acr as an essential claim");
+  const essential = essentialAcrValues(params.claims);
+  if (essential !== undefined) {
+    asked.push(`authentication context (acr) ${essential.join(" ")}, as an essential claim`);
   }
   if (params.prompt === "login") asked.push("a fresh login (prompt=login)");
   if (typeof params.max_age === "string" || typeof params.max_age === "number") {
     asked.push(`an authentication at most ${String(params.max_age)} s old (max_age)`);
   }
   return asked;
+}
+
+/** The values of an essential `acr` in a `claims` parameter (oidc-provider parsed it already). */
+function essentialAcrValues(claims: unknown): readonly string[] | undefined {
+  if (typeof claims !== "string") return undefined;
+  try {
+    const acr = (JSON.parse(claims) as { id_token?: { acr?: unknown } }).id_token?.acr;
+    if (typeof acr !== "object" || acr === null) return undefined;
+    const { essential, values, value } = acr as Record<string, unknown>;
+    if (essential !== true) return undefined;
+    if (Array.isArray(values)) return values.filter((v): v is string => typeof v === "string");
+    return typeof value === "string" ? [value] : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function sendLoginPage(

@@ -71,9 +71,13 @@ export interface PolicyContext {
 /** A check of the interaction policy: `true` asks the prompt, `false` lets the request through. */
 export type PolicyCheck = object;
 
-/** The prompts of the policy, by name; a prompt's checks can be added to. */
+/** The prompts of the policy, by name; a prompt's checks can be added to and removed by reason. */
 export interface PolicyPrompts {
-  get(name: string): { readonly checks: { add(check: PolicyCheck): void } } | undefined;
+  get(
+    name: string,
+  ):
+    | { readonly checks: { add(check: PolicyCheck): void; remove(reason: string): void } }
+    | undefined;
 }
 
 /** `oidc-provider`'s `interactionPolicy` export. */

@@ -193,7 +193,10 @@ export interface OidcAuthorizationOptions {
   readonly nonce: string;
   /** The PKCE verifier; the request carries its S256 challenge. */
   readonly codeVerifier: string;
-  /** Requested as `acr_values` and as an essential `acr` claim; none: nothing requested. */
+  /**
+   * Requested as an essential `acr` claim where the IdP supports the `claims` parameter, else as
+   * `acr_values`; none: nothing requested.
+   */
   readonly acrValues: readonly string[];
   readonly maxAgeSeconds?: number;
   /** `prompt=login`: authenticate again, whatever the IdP session. */

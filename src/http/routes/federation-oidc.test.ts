@@ -152,7 +152,7 @@ const federationTypes = async (acme: Acme): Promise<string[]> =>
   );
 
 describe("a sign-in that proves MFA at the IdP", () => {
-  it("asks the IdP for REFEDS MFA (acr_values and essential acr), max_age, PKCE S256, state and nonce", async () => {
+  it("asks the IdP for REFEDS MFA (an essential acr claim, no acr_values), max_age, PKCE S256, state and nonce", async () => {
     const acme = await acmeWithPeer("idp_mfa");
     const first = await startSignIn(acme.t, "acme", { principal: "alice" });
     const second = await startSignIn(acme.t, "acme", { principal: "alice" });
@@ -165,7 +165,8 @@ describe("a sign-in that proves MFA at the IdP", () => {
     expect(q.get("client_id")).toBe(peer.idp.clientId);
     expect(q.get("redirect_uri")).toBe(`${publicUrlOf(peer)}/t/acme/idps/corp/oidc/callback`);
     expect(q.get("scope")).toBe("openid profile");
-    expect(q.get("acr_values")).toBe(REFEDS_MFA);
+    // The peer's discovery says claims_parameter_supported: acr_values would make it voluntary.
+    expect(q.has("acr_values")).toBe(false);
     expect(JSON.parse(q.get("claims") ?? "null")).toEqual({
       id_token: { acr: { essential: true, values: [REFEDS_MFA] } },
     });
@@ -298,7 +299,9 @@ describe("a sign-in that proves only a password", () => {
     expect(forced.statusCode).toBe(303);
     const q = new URL(String(forced.headers.location)).searchParams;
     expect(q.get("prompt")).toBe("login");
-    expect(q.get("acr_values")).toBe(REFEDS_MFA);
+    expect(JSON.parse(q.get("claims") ?? "null")).toEqual({
+      id_token: { acr: { essential: true, values: [REFEDS_MFA] } },
+    });
   });
 });
 

@@ -7,10 +7,17 @@ const CODE_VERIFIER = /^[A-Za-z0-9\-._~]{43,128}$/;
 
 /**
  * The authorization request of the code flow (OIDC Core §3.1.2.1) with PKCE S256 (RFC 7636).
- * When the sign-in needs a particular authentication context it is asked for twice: as
- * `acr_values`, which an IdP may ignore, and as an essential `acr` claim, which an IdP must meet
- * or answer with an error (OIDC Core §5.5.1.1). Neither proves anything: the ID token's `acr` is
- * checked by the use case, which is what the REFEDS MFA profile requires of a relying party.
+ * When the sign-in needs a particular authentication context it is asked for once, in the
+ * strongest form the IdP's discovery document offers: as an essential `acr` claim in the
+ * `claims` parameter when it says `claims_parameter_supported`, which the IdP must meet or answer
+ * with an error such as `unmet_authentication_requirements` (OIDC Core §5.5.1.1); else as
+ * `acr_values`, a voluntary request (OIDC Core §3.1.2.1). Never both: `acr_values` also requests
+ * the `acr` claim, and an IdP may let that voluntary request replace the essential one
+ * (oidc-provider does, in its `assignClaims`), so an IdP that cannot do MFA would answer with a
+ * weaker `acr` instead of the error that sends the user back with `idp_mfa_unavailable`; and an
+ * IdP without the `claims` parameter ignores it. Neither form proves anything: the ID token's
+ * `acr` is checked by the use case, which is what the REFEDS MFA profile requires of a relying
+ * party.
  *
  * @throws RangeError for a code verifier or `max_age` that is not well-formed: those are the
  * caller's bugs, not untrusted input.
@@ -42,11 +49,14 @@ export function buildAuthorizationUrl(
   );
   query.set("code_challenge_method", "S256");
   if (options.acrValues.length > 0) {
-    query.set("acr_values", options.acrValues.join(" "));
-    query.set(
-      "claims",
-      JSON.stringify({ id_token: { acr: { essential: true, values: [...options.acrValues] } } }),
-    );
+    if (metadata.claimsParameterSupported) {
+      query.set(
+        "claims",
+        JSON.stringify({ id_token: { acr: { essential: true, values: [...options.acrValues] } } }),
+      );
+    } else {
+      query.set("acr_values", options.acrValues.join(" "));
+    }
   }
   // max_age=0 is meaningful (OIDC Core §3.1.2.1: authenticate now), so only undefined omits it.
   if (maxAgeSeconds !== undefined) query.set("max_age", String(maxAgeSeconds));

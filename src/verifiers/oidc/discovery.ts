@@ -11,6 +11,11 @@ export interface ProviderMetadata {
   readonly tokenEndpointAuthMethods: readonly string[];
   /** RFC 9207: the IdP puts `iss` in every authorization response, so a missing one is a mix-up. */
   readonly issParameterSupported: boolean;
+  /**
+   * `claims_parameter_supported`; OIDC Discovery §3 defaults it to false. Decides how the
+   * authorization request asks for an `acr` (see `buildAuthorizationUrl`).
+   */
+  readonly claimsParameterSupported: boolean;
 }
 
 export interface DiscoverySettings {
@@ -156,6 +161,7 @@ function readMetadata(
       ? methods.filter((m): m is string => typeof m === "string")
       : ["client_secret_basic"],
     issParameterSupported: body.authorization_response_iss_parameter_supported === true,
+    claimsParameterSupported: body.claims_parameter_supported === true,
   });
 }
 

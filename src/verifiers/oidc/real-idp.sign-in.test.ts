@@ -49,11 +49,12 @@ function authorization(
 async function signIn(
   options: OidcAuthorizationOptions,
   callback: { maxAgeSeconds?: number; now?: Date; clockSkewSeconds?: number } = {},
+  at: OidcProviderPeer = peer,
 ) {
-  const url = await rp.authorizationUrl(peer.idp, options);
+  const url = await rp.authorizationUrl(at.idp, options);
   if (!url.ok) throw new Error(url.rejection.detail);
-  const callbackUrl = await followToCallback(url.value, peer.redirectUri);
-  return rp.completeCallback(peer.idp, {
+  const callbackUrl = await followToCallback(url.value, at.redirectUri);
+  return rp.completeCallback(at.idp, {
     callbackUrl,
     redirectUri: options.redirectUri,
     expectedState: options.state,
@@ -121,6 +122,8 @@ describe("sign-in through a real oidc-provider", () => {
     expect(result).toMatchObject({ ok: false, rejection: { code: "oidc.auth_time_missing" } });
   });
 
+  // The peer answers the error only when oidc-provider itself holds the acr essential: sent
+  // beside acr_values, the essential request is replaced by a voluntary one and answered with less.
   it("answers an essential acr the IdP cannot meet with oidc.unmet_authentication_requirements", async () => {
     peer.nextSignIn = { accountId: "bob", acr: PASSWORD_PROTECTED, amr: ["pwd"] };
     const result = await signIn(authorization({ acrValues: [REFEDS_MFA] }));
@@ -140,6 +143,32 @@ describe("sign-in through a real oidc-provider", () => {
       ok: false,
       rejection: { code: "oidc.error_response", error: "access_denied" },
     });
+  });
+});
+
+describe("a real oidc-provider without the claims parameter", () => {
+  let plain: OidcProviderPeer;
+  beforeAll(async () => {
+    plain = await startOidcProviderPeer({ claimsParameter: false });
+    rp = freshRelyingParty();
+  });
+  afterAll(async () => {
+    await plain.close();
+  });
+
+  it("is asked for the acr by acr_values, a voluntary request: its weaker acr comes back as proved, for the engine to judge", async () => {
+    plain.nextSignIn = { accountId: "bob", acr: PASSWORD_PROTECTED, amr: ["pwd"] };
+    const options = authorization({ acrValues: [REFEDS_MFA], redirectUri: plain.redirectUri });
+    const url = await rp.authorizationUrl(plain.idp, options);
+    if (!url.ok) throw new Error(url.rejection.detail);
+    const query = new URL(url.value).searchParams;
+    expect(query.get("acr_values")).toBe(REFEDS_MFA);
+    expect(query.has("claims")).toBe(false);
+
+    const result = await signIn(options, {}, plain);
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.value.acr).toBe(PASSWORD_PROTECTED);
   });
 });
 

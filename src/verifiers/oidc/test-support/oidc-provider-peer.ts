@@ -41,9 +41,10 @@ export interface OidcProviderPeer {
 
 /**
  * A real `oidc-provider` 9 on loopback, with one confidential client and a login page that is
- * completed by code: whatever `nextSignIn` says is what the user "did" at the IdP. An essential
- * `acr` the sign-in cannot meet is answered as a real IdP would (OIDC Core §5.5.1.1), with
- * `unmet_authentication_requirements`.
+ * completed by code: whatever `nextSignIn` says is what the user "did" at the IdP. An `acr` the
+ * OP itself holds essential (its `essential_acrs` check), which the sign-in cannot meet, is
+ * answered as a real IdP would (OIDC Core §5.5.1.1), with `unmet_authentication_requirements`;
+ * an `acr` asked for voluntarily gets whatever the sign-in achieved.
  */
 export async function startOidcProviderPeer(
   options: {
@@ -52,6 +53,11 @@ export async function startOidcProviderPeer(
      * `corp`, under `${issuer}/rp` (for servers tested without listening).
      */
     redirectUri?: (issuer: string) => string;
+    /**
+     * oidc-provider's `claims` parameter feature, announced as `claims_parameter_supported`.
+     * Default on; off, the peer is an IdP that can be asked for an `acr` only by `acr_values`.
+     */
+    claimsParameter?: boolean;
   } = {},
 ): Promise<OidcProviderPeer> {
   const OidcProvider = await loadOidcProvider();
@@ -85,7 +91,9 @@ export async function startOidcProviderPeer(
     const kid = `peer-${Math.random().toString(36).slice(2, 10)}`;
     const { privateKey } = await generateKeyPair("RS256", { extractable: true });
     const jwk: JWK = { ...(await exportJWK(privateKey)), kid, alg: "RS256", use: "sig" };
-    provider = createProvider(OidcProvider, issuer, redirectUri, client, jwk);
+    provider = createProvider(OidcProvider, issuer, redirectUri, client, jwk, {
+      claimsParameter: options.claimsParameter ?? true,
+    });
     state.signingKid = kid;
   }
   await configure();
@@ -124,6 +132,7 @@ function createProvider(
   redirectUri: string,
   client: { clientId: string; clientSecret: string },
   signingKey: JWK,
+  features: { claimsParameter: boolean },
 ): Provider {
   return new OidcProvider(issuer, {
     clients: [
@@ -142,7 +151,10 @@ function createProvider(
     acrValues: [REFEDS_MFA, PASSWORD_PROTECTED],
     // acr and amr ride with the openid scope, as at most IdPs; auth_time only when asked for.
     claims: { openid: ["sub", "acr", "amr"], auth_time: null, sid: null, iss: null },
-    features: { devInteractions: { enabled: false }, claimsParameter: { enabled: true } },
+    features: {
+      devInteractions: { enabled: false },
+      claimsParameter: { enabled: features.claimsParameter },
+    },
     pkce: { required: () => true },
     interactions: {
       url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}`,
@@ -172,7 +184,7 @@ async function interact(
   const details = await provider.interactionDetails(req, res);
   let result: InteractionResult;
   if (details.prompt.name === "login") {
-    const acrRequest = essentialAcrRequest(details.params.claims);
+    const acrRequest = essentialAcrRequest(details.prompt);
     if ("error" in signIn) {
       result = { error: signIn.error, error_description: "the user cancelled" };
     } else if (
@@ -208,16 +220,21 @@ async function interact(
 }
 
 /**
- * The values of an essential `acr` in the request's `claims` parameter. Read from the raw
- * parameter: oidc-provider lets `acr_values` replace the `claims` parameter's `acr` request
- * with a voluntary one (its `assignClaims`), so its own `essential_acrs` check never fires when a
- * relying party sends both, as ours does.
+ * The `acr` values oidc-provider itself holds essential for this login, or undefined when it
+ * holds none: its `essential_acrs` / `essential_acr` checks are what put `acr` in the login
+ * prompt's details. Read from the OP, not from the raw `claims` parameter, so that the peer
+ * fails the sign-in exactly when the OP would insist: oidc-provider lets `acr_values` replace
+ * the `claims` parameter's `acr` request with a voluntary one (its `assignClaims`), and then an
+ * IdP on it answers with whatever `acr` the user achieved.
  */
-function essentialAcrRequest(claimsParameter: unknown): readonly string[] | undefined {
-  if (typeof claimsParameter !== "string") return undefined;
-  const parsed = JSON.parse(claimsParameter) as {
-    id_token?: { acr?: { essential?: boolean; values?: string[] } };
-  };
-  const acr = parsed.id_token?.acr;
-  return acr?.essential === true && Array.isArray(acr.values) ? acr.values : undefined;
+function essentialAcrRequest(prompt: {
+  readonly reasons: readonly string[];
+  readonly details: Readonly<Record<string, unknown>>;
+}): readonly string[] | undefined {
+  if (!prompt.reasons.includes("essential_acrs") && !prompt.reasons.includes("essential_acr")) {
+    return undefined;
+  }
+  const acr = prompt.details.acr as { values?: unknown; value?: unknown } | undefined;
+  if (Array.isArray(acr?.values)) return acr.values as string[];
+  return typeof acr?.value === "string" ? [acr.value] : undefined;
 }
