@@ -275,6 +275,29 @@ describe("IdP registration", () => {
     expect(audit.items.map((e) => e.payload["clientSecretChanged"])).toEqual([false, true]);
   });
 
+  // Threat: an administrator (or a stolen admin key) re-maps who signs in: the subject read from
+  // `email`, or a SAML attribute, rather than the IdP's stable `sub` or NameID, so that another
+  // account's value names a principal (invariant 9). The auditor must see that in the chain, not
+  // a version bump with every recorded setting as it was.
+  it("audits the claim or attribute an IdP's subject is read from", async () => {
+    await put(oidc());
+    await put(oidc({ subjectClaim: "email" }), 1);
+    await put(saml(), undefined, "saml-corp");
+    await put(saml({ subjectAttribute: "mail" }), 1, "saml-corp");
+    const events = (await h.app.audit.list(h.admin, "acme", {}, {})).items.filter((e) =>
+      e.type.startsWith("idp."),
+    );
+    const subject = (e: (typeof events)[number]) =>
+      e.payload["protocol"] === "oidc" ? e.payload["subjectClaim"] : e.payload["subjectAttribute"];
+    // A SAML IdP without an attribute names its subject by the NameID: null says so.
+    expect(events.map((e) => [e.type, e.payload["idp"], subject(e)])).toEqual([
+      ["idp.registered", "corp", "sub"],
+      ["idp.updated", "corp", "email"],
+      ["idp.registered", "saml-corp", null],
+      ["idp.updated", "saml-corp", "mail"],
+    ]);
+  });
+
   // Threat: whoever holds `idp.write` re-points the registration at an issuer it controls and
   // omits the write-only client secret: tenant-mfa would present the kept secret there.
   it.each([

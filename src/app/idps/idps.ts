@@ -429,6 +429,8 @@ function auditSummary(record: IdpRecord, input: IdpRegistration): Record<string,
       entityId: record.saml.entityId,
       ssoUrl: record.saml.ssoUrl,
       allowUnsolicited: record.saml.allowUnsolicited,
+      // Who signed in: the NameID (null) or this attribute's first value (invariant 9).
+      subjectAttribute: record.saml.subjectAttribute ?? null,
       ...(record.saml.metadataValidUntil === undefined
         ? {}
         : { metadataValidUntil: record.saml.metadataValidUntil }),
@@ -443,6 +445,9 @@ function auditSummary(record: IdpRecord, input: IdpRegistration): Record<string,
     clientId: record.oidc.clientId,
     scopes: record.oidc.scopes,
     idTokenAlgorithms: record.oidc.idTokenAlgorithms,
+    // Who signed in (invariant 9): moved from `sub` to a claim the user may set, the change is
+    // what an auditor must see.
+    subjectClaim: record.oidc.subjectClaim,
     clientSecretChanged: input.oidc?.clientSecret !== undefined,
   };
 }
