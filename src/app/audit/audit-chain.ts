@@ -109,6 +109,9 @@ export function checkLink(
   previous: { seq: number; hash: string } | undefined,
 ): ChainProblem | undefined {
   const expectedSeq = (previous?.seq ?? 0) + 1;
+  // A position that is no whole number (text SQLite kept as written in its integer column)
+  // compares with none, so every test below would pass it: the event expected is not there.
+  if (!Number.isSafeInteger(event.seq)) return "gap";
   if (event.seq < expectedSeq) return "reordered";
   if (event.seq > expectedSeq) return "gap";
   if (event.prevHash !== (previous?.hash ?? GENESIS_HASH)) return "prev_hash_mismatch";

@@ -149,6 +149,49 @@ describe("signed audit checkpoints", () => {
     });
   });
 
+  // Threat: SQLite keeps text written to an integer column as text, and text compares with no
+  // number (NaN in JavaScript, after every integer in SQLite's order). The newest events are
+  // deleted, one forged event at position 'x' links up to what is left (its hash over seq "x",
+  // recomputed), and the head names it: every check of positions passed, the checkpoint's among
+  // them (is 'x' before 5? no), and verify confirmed a checkpoint whose event is gone.
+  it("finds the newest events deleted behind an event and a head at a position that is not a number", async () => {
+    const { checkpoint } = await h.app.audit.checkpoint(auditor, { tenant: "acme" });
+    db.prepare("DELETE FROM audit_events WHERE chain = 'tenant:acme' AND seq >= 4").run();
+    const third = db
+      .prepare("SELECT * FROM audit_events WHERE chain = 'tenant:acme' AND seq = 3")
+      .get() as Record<string, string>;
+    const forged = {
+      chain: "tenant:acme",
+      seq: "x" as unknown as number,
+      id: "evt_forged",
+      tenant: "acme",
+      type: "policy.replaced",
+      actor: "someone",
+      at: String(third["at"]),
+      payload: {},
+      prevHash: String(third["hash"]),
+    };
+    const hash = hashEvent(forged);
+    db.prepare(
+      "INSERT INTO audit_events (chain, seq, id, tenant, type, actor, at, payload, prev_hash, hash) VALUES ('tenant:acme', 'x', 'evt_forged', 'acme', ?, ?, ?, '{}', ?, ?)",
+    ).run(forged.type, forged.actor, forged.at, forged.prevHash, hash);
+    db.prepare("UPDATE audit_heads SET seq = 'x', hash = ? WHERE chain = 'tenant:acme'").run(hash);
+    expect(await verifyAcme(checkpoint)).toMatchObject({
+      ok: false,
+      broken: { chain: "tenant:acme", seq: 4, problem: "gap" },
+    });
+    expect(await h.app.audit.verify(h.admin, {})).toMatchObject({
+      ok: false,
+      broken: { chain: "tenant:acme", seq: 4, problem: "gap" },
+    });
+    // The head alone at such a position names no event the chain reaches.
+    db.prepare("DELETE FROM audit_events WHERE id = 'evt_forged'").run();
+    expect(await verifyAcme(checkpoint)).toMatchObject({
+      ok: false,
+      broken: { chain: "tenant:acme", seq: 4, problem: "truncated" },
+    });
+  });
+
   it("still verifies against a checkpoint whose key was rotated out as compromised", async () => {
     const { checkpoint } = await h.app.audit.checkpoint(auditor, { tenant: "acme" });
     await h.app.assurance.rotateSigningKey(h.admin, { compromised: true });

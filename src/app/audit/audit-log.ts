@@ -439,6 +439,10 @@ export function auditUseCases(
       for (const chain of chains) {
         let previous: { seq: number; hash: string } | undefined;
         let recorded = 0;
+        // Where a stored position that is no whole number (text SQLite kept as written) stands:
+        // in the place of the event expected next, which is not there.
+        const positionOf = (seq: number): number =>
+          Number.isSafeInteger(seq) ? seq : (previous?.seq ?? 0) + 1;
         const readOn = async (limit: number): Promise<number | BrokenLink> => {
           // The receipts that the batch's events name are read with it: each was committed with
           // its event, so none is missed on a live server.
@@ -462,7 +466,7 @@ export function auditUseCases(
               checkLink(event, previous) ??
               checkFirstEvent(event) ??
               (receipt === UNREADABLE ? "receipt_mismatch" : checkRecordedReceipt(event, receipt));
-            if (problem !== undefined) return { chain, problem, seq: event.seq };
+            if (problem !== undefined) return { chain, problem, seq: positionOf(event.seq) };
             if (
               checkpoint?.chain === chain &&
               checkpoint.seq === event.seq &&
@@ -477,7 +481,11 @@ export function auditUseCases(
             events += 1;
           }
           // Text that is not JSON hashes to no event's hash: the next event was edited.
-          if (unreadable !== undefined) return { chain, problem: "hash_mismatch", seq: unreadable };
+          if (unreadable !== undefined) {
+            return Number.isSafeInteger(unreadable)
+              ? { chain, problem: "hash_mismatch", seq: unreadable }
+              : { chain, problem: "gap", seq: positionOf(unreadable) };
+          }
           onProgress?.(events);
           return batch.length;
         };
@@ -495,6 +503,10 @@ export function auditUseCases(
         // tenant's is created with the tenant. None left means the chain (or its anchor) was
         // deleted, the tenant's row with it or not.
         if (head === undefined) return broken(chain, 0, "missing");
+        // A head at a position that is no whole number compares with none (is 'x' before the
+        // checkpoint's event?): it names no event the chain reaches.
+        if (!Number.isSafeInteger(head.seq))
+          return broken(chain, positionOf(head.seq), "truncated");
         while ((previous?.seq ?? 0) < head.seq) {
           const read = await readOn(Math.min(VERIFY_BATCH, head.seq - (previous?.seq ?? 0)));
           if (typeof read !== "number") return broken(read.chain, read.seq, read.problem);
