@@ -40,11 +40,16 @@ describe("audit events stored before a chain's first position", () => {
   });
 
   /** Inserts a self-consistent event of acme's chain (its hash matches it) at `seq`. */
-  function insert(seq: number, id: string, type: string, payload: Record<string, unknown>) {
+  function insert(
+    seq: number | string,
+    id: string,
+    type: string,
+    payload: Record<string, unknown>,
+  ) {
     const at = h.clock.now().toISOString();
     const event = {
       ...linkEvent({ tenant: "acme", type, actor: "forger", payload }, undefined, id, at),
-      seq,
+      seq: seq as number,
     };
     db.prepare(
       `INSERT INTO audit_events (chain, seq, id, tenant, type, actor, at, payload, prev_hash, hash)
@@ -81,6 +86,29 @@ describe("audit events stored before a chain's first position", () => {
     h.clock.advance(3600);
     const at = h.clock.now().toISOString();
     insert(0, "evt_forged_totp", "authenticator.verified", { principal: "alice" });
+    const decided = h.app.decisions.decide(service, "acme", {
+      principal: { id: "alice" },
+      evidence: {
+        events: [
+          { method: "password", source: "platform", at },
+          { method: "totp", source: "platform", at, verification: "evt_forged_totp" } as never,
+        ],
+      },
+    });
+    await expect(decided).rejects.toMatchObject({ code: "evidence.unverified" });
+  });
+
+  // SQLite keeps text written to its integer column as text, which it orders after every number
+  // (`seq >= 1` holds for 'x'): such a row is no more in the chain than one at position 0.
+  it("never takes one at a position that is not a number as the record of a verification", async () => {
+    await enrolTotp(h, service, "acme", "alice");
+    h.clock.advance(3600);
+    const at = h.clock.now().toISOString();
+    insert("x", "evt_forged_totp", "authenticator.verified", { principal: "alice" });
+    expect(await h.app.audit.verify(h.admin, { tenant: "acme" })).toMatchObject({
+      ok: false,
+      broken: { chain: "tenant:acme", problem: "gap" },
+    });
     const decided = h.app.decisions.decide(service, "acme", {
       principal: { id: "alice" },
       evidence: {

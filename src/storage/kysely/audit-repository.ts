@@ -78,6 +78,14 @@ const findEvent = queryTemplate<Selectable<AuditEventsTable>, [string, string]>(
       .where("chain", "=", chain)
       .where("seq", ">=", FIRST_SEQ),
 );
+/**
+ * Whether a row found by id stands at a position of its chain: SQLite keeps text written to its
+ * integer column as text, which it orders after every number (`seq >= 1` holds for 'x'), and
+ * such a row was no more appended than one below position 1.
+ */
+const inChain = (row: { seq: number }): boolean =>
+  Number.isSafeInteger(row.seq) && row.seq >= FIRST_SEQ;
+
 const updateHead = queryTemplate<unknown, [number, string, string]>(3, (db, seq, hash, chain) =>
   db.updateTable("audit_heads").set({ seq, hash }).where("chain", "=", chain),
 );
@@ -227,7 +235,7 @@ export function createAuditRepository(
 
     async find(chain, id) {
       const [row] = (await findEvent(db, id, chain)).rows;
-      return row === undefined ? undefined : toEvent(row);
+      return row === undefined || !inChain(row) ? undefined : toEvent(row);
     },
 
     async findAnywhere(id) {
@@ -237,7 +245,7 @@ export function createAuditRepository(
         .where("id", "=", id)
         .where("seq", ">=", FIRST_SEQ)
         .executeTakeFirst();
-      return row === undefined ? undefined : toEvent(row);
+      return row === undefined || !inChain(row) ? undefined : toEvent(row);
     },
 
     async head(chain) {
