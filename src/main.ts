@@ -213,7 +213,14 @@ export async function openApplication(
     Partial<
       Pick<
         Config,
-        "encryptionKeys" | "publicUrl" | "host" | "port" | "decisions" | "idpNetwork" | "webauthn"
+        | "encryptionKeys"
+        | "publicUrl"
+        | "host"
+        | "port"
+        | "decisions"
+        | "idpNetwork"
+        | "webauthn"
+        | "totp"
       >
     >,
   metrics?: Metrics,
@@ -255,6 +262,7 @@ export async function openApplication(
     random: cryptoRandom,
     settings: {
       exemptions: { ...config.exemptions },
+      ...(config.totp === undefined ? {} : { totp: { ...config.totp } }),
       ...(config.decisions === undefined ? {} : { decisions: { ...config.decisions } }),
     },
   };

@@ -145,7 +145,14 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
 export type ReceiptView = ReceiptRecord & { readonly recordedBy: string | null };
 
 /** A TOTP authenticator as the API shows it: never its secret (not even sealed) nor its last step. */
-export type TotpAuthenticatorView = Omit<AuthenticatorRecord, "sealedSecret" | "lastStep">;
+export type TotpAuthenticatorView = Omit<AuthenticatorRecord, "sealedSecret" | "lastStep"> & {
+  /**
+   * A pending one's: until when it may be confirmed (`totp.enrolmentTtlSeconds` after it
+   * began). Past it, it is refused (`authenticator.enrolment_expired`) and removed, and no longer
+   * listed.
+   */
+  readonly expiresAt?: string;
+};
 
 /** A WebAuthn credential as the API shows it: its public key stays in the store. */
 export type WebAuthnAuthenticatorView = Omit<
@@ -204,7 +211,7 @@ export interface WebAuthnAuthentication {
 
 /** A TOTP enrolment just begun: the secret is shown here once, and never again. */
 export interface TotpEnrolment {
-  readonly authenticator: AuthenticatorView;
+  readonly authenticator: TotpAuthenticatorView;
   /** The secret, base32, for manual entry. */
   readonly secret: string;
   /** The `otpauth://totp/…` key URI. */
@@ -571,8 +578,12 @@ export interface Application {
    * principal's behalf. Each accepted TOTP step is accepted once; every change is audited.
    */
   readonly authenticators: {
+    /** Oldest first; a pending TOTP enrolment past its `expiresAt` is left out. */
     list(caller: Caller, tenant: string, principal: string): Promise<readonly AuthenticatorView[]>;
-    /** Begins a TOTP enrolment: a pending authenticator, its secret shown once. */
+    /**
+     * Begins a TOTP enrolment: a pending authenticator, its secret shown once, confirmable until
+     * its `expiresAt`. The principal's enrolments that expired unconfirmed are removed.
+     */
     beginTotp(
       caller: Caller,
       tenant: string,
@@ -582,7 +593,8 @@ export interface Application {
     /**
      * Confirms a pending TOTP authenticator with a first valid code; it then counts. On the
      * principal's behalf, a method bound since the enrolment began calls for a fresh MFA first
-     * (`authenticator.fresh_mfa_required`), as beginning one would now.
+     * (`authenticator.fresh_mfa_required`), as beginning one would now. An enrolment is confirmed
+     * only until its `expiresAt`; later it is removed (`authenticator.enrolment_expired`).
      */
     confirmTotp(
       caller: Caller,

@@ -39,16 +39,34 @@ export interface DecisionSettings {
   readonly requireVerifiedEvidence: boolean;
 }
 
+/** How the platform's TOTP authenticators are enrolled. */
+export interface TotpSettings {
+  /**
+   * How long after it began a pending enrolment may be confirmed. Its secret was shown when it
+   * began (a QR code photographed, a screenshot kept): left pending for good, it would let
+   * whoever later holds the password and that secret bind a second factor of their own without
+   * the fresh MFA a new enrolment needs. Bounded as a WebAuthn ceremony is.
+   */
+  readonly enrolmentTtlSeconds: number;
+}
+
 /** The application's settings. */
 export interface AppSettings {
   readonly exemptions: ExemptionLimits;
   /** Default: {@link DEFAULT_DECISION_SETTINGS}. */
   readonly decisions?: DecisionSettings;
+  /** Default: {@link DEFAULT_TOTP_SETTINGS}. */
+  readonly totp?: TotpSettings;
 }
 
 /** Platform MFA events may name their verification; none is required to. */
 export const DEFAULT_DECISION_SETTINGS: DecisionSettings = Object.freeze({
   requireVerifiedEvidence: false,
+});
+
+/** A pending TOTP enrolment may be confirmed for 10 minutes. */
+export const DEFAULT_TOTP_SETTINGS: TotpSettings = Object.freeze({
+  enrolmentTtlSeconds: 600,
 });
 
 /**
@@ -64,6 +82,7 @@ export const DEFAULT_SETTINGS: AppSettings = Object.freeze({
     maxLeadDays: 30,
   }),
   decisions: DEFAULT_DECISION_SETTINGS,
+  totp: DEFAULT_TOTP_SETTINGS,
 });
 
 /** What every use case works with. */

@@ -67,6 +67,8 @@ export const ERROR_CODES = {
     "Too many failed verifications in a row: verification is locked for this principal until an administrator unlocks it or the lock expires.",
   "authenticator.fresh_mfa_required":
     "Removing a method, or binding another to a principal that holds one, on the principal's behalf needs a successful verification within the last few minutes: verify first, or ask an administrator to remove it.",
+  "authenticator.enrolment_expired":
+    "This TOTP enrolment was not confirmed in time: it was removed. Begin a new one (with a new secret).",
   "authenticator.last_method":
     "This is the principal's last active method and policy requires MFA of this principal: enrol another method first, or grant an exemption.",
   "totp.malformed_code": "A TOTP code is 6 or 8 digits, as enrolled.",

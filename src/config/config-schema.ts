@@ -221,6 +221,15 @@ export const configSchema = z.strictObject({
       verificationThreads: count("a number of threads", 0, 64).optional(),
     })
     .prefault({}),
+  totp: z
+    .strictObject({
+      /**
+       * How long after it began a pending TOTP enrolment may be confirmed; later it is refused
+       * (`authenticator.enrolment_expired`) and removed.
+       */
+      enrolmentTtlSeconds: count("a number of seconds", 60, 3600).default(600),
+    })
+    .prefault({}),
   decisions: z
     .strictObject({
       /**

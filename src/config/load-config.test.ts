@@ -42,6 +42,7 @@ describe("loadConfig", () => {
         maxLeadDays: 30,
       },
       rateLimit: { enabled: true, max: 300, windowSeconds: 60, maxAddresses: 100_000 },
+      totp: { enrolmentTtlSeconds: 600 },
       decisions: { requireVerifiedEvidence: false },
       webauthn: { attestationRoots: [] },
     });
@@ -266,6 +267,20 @@ describe("loadConfig: rateLimit", () => {
         `rateLimit.perMinute: unknown key (from file ${file})`,
       ]),
     );
+  });
+});
+
+describe("loadConfig: totp.enrolmentTtlSeconds", () => {
+  it("takes a TOTP enrolment's time from the environment, 60 to 3600 seconds", () => {
+    const env = { TENANT_MFA_TOTP_ENROLMENT_TTL_SECONDS: "300" };
+    expect(loadConfig({ env }).totp).toEqual({ enrolmentTtlSeconds: 300 });
+    for (const seconds of ["59", "3601", "ten minutes"]) {
+      expect(
+        problemsOf(() => loadConfig({ env: { TENANT_MFA_TOTP_ENROLMENT_TTL_SECONDS: seconds } })),
+      ).toEqual([
+        "totp.enrolmentTtlSeconds: expected a number of seconds between 60 and 3600 (from TENANT_MFA_TOTP_ENROLMENT_TTL_SECONDS)",
+      ]);
+    }
   });
 });
 

@@ -62,6 +62,11 @@ export const SETTABLE: readonly { path: readonly string[]; env: string; kind: Ki
     env: "TENANT_MFA_DECISIONS_REQUIRE_VERIFIED_EVIDENCE",
     kind: "json",
   },
+  {
+    path: ["totp", "enrolmentTtlSeconds"],
+    env: "TENANT_MFA_TOTP_ENROLMENT_TTL_SECONDS",
+    kind: "integer",
+  },
   { path: ["encryptionKeys"], env: "TENANT_MFA_ENCRYPTION_KEYS", kind: "json" },
   {
     path: ["webauthn", "attestationRoots"],

@@ -51,6 +51,7 @@ const EXPECTED: Record<ErrorCode, number> = {
   "authenticator.throttled": 429,
   "authenticator.locked": 423,
   "authenticator.fresh_mfa_required": 403,
+  "authenticator.enrolment_expired": 409,
   "authenticator.last_method": 409,
   "totp.malformed_code": 400,
   "totp.wrong_code": 422,

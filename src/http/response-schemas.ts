@@ -474,6 +474,11 @@ export const authenticatorView = z.object({
   createdAt: time,
   confirmedAt: time.optional(),
   lastUsedAt: time.optional(),
+  expiresAt: time
+    .optional()
+    .describe(
+      "A pending authenticator's: until when it may be confirmed; later the confirmation answers 409 `authenticator.enrolment_expired` and it is removed (and no longer listed).",
+    ),
 });
 
 /** A TOTP enrolment just begun: the only time the secret is shown. */

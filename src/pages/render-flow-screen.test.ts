@@ -266,6 +266,15 @@ describe("the screens say what they must", () => {
     expect(attribute(code!, "aria-invalid")).toBe("true");
   });
 
+  it("says a new TOTP enrolment replaced the one that expired, without calling the code wrong", () => {
+    const { html } = renderFlowScreen({
+      ...screens["enroll_totp"]!,
+      notice: { code: "enrolment.expired", tone: "error" },
+    } as PageScreen);
+    expect(html).toContain(`role="alert">${escapeText(en["notice.enrolment.expired"])}</div>`);
+    expect(html).not.toContain("aria-invalid");
+  });
+
   it("shows an informative notice as a status, with its values when it has them", () => {
     const { html } = renderFlowScreen({
       ...screens["challenge"]!,
@@ -358,7 +367,7 @@ describe("the screens say what they must", () => {
 describe("the message catalogue", () => {
   it("has a text for every notice and failure code", () => {
     const notices: readonly FlowMessageCode[] = Object.keys(NOTICE_MESSAGES) as FlowMessageCode[];
-    expect(notices).toHaveLength(12);
+    expect(notices).toHaveLength(13);
     for (const code of notices) expect(en[NOTICE_MESSAGES[code].text]).toMatch(/\S/);
     const failures = Object.keys(FAILURE_STATUSES) as (keyof typeof FAILURE_STATUSES)[];
     expect(failures).toHaveLength(9);

@@ -78,6 +78,7 @@ export const NOTICE_MESSAGES = {
   "idp.rejected": { text: "notice.idp.rejected" },
   "idp.insufficient": { text: "notice.idp.insufficient" },
   "enrolment.confirm_failed": { text: "notice.enrolment.confirm_failed" },
+  "enrolment.expired": { text: "notice.enrolment.expired" },
   "enrolment.not_allowed": { text: "notice.enrolment.not_allowed" },
 } as const satisfies Record<FlowMessageCode, { text: MessageKey; detail?: MessageKey }>;
 

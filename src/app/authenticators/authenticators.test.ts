@@ -51,6 +51,8 @@ describe("TOTP enrolment and management", () => {
       totp: { algorithm: "SHA1", digits: 6, period: 30 },
       failedAttempts: 0,
       createdAt: h.clock.now().toISOString(),
+      // Confirmable for ten minutes (totp.enrolment-expiry.test.ts).
+      expiresAt: new Date(h.clock.now().getTime() + 600_000).toISOString(),
     });
   });
 

@@ -1,7 +1,13 @@
 import type { TotpEvent } from "../../core/evidence.js";
 import { authorize } from "../access/permissions.js";
-import type { Application, AuthenticatorView, Caller, UnlockResult } from "../application.js";
-import { readStore, recordAudit, transact, type Context } from "../context.js";
+import type { Application, Caller, TotpAuthenticatorView, UnlockResult } from "../application.js";
+import {
+  DEFAULT_TOTP_SETTINGS,
+  readStore,
+  recordAudit,
+  transact,
+  type Context,
+} from "../context.js";
 import { withdrawProofs } from "../flows/withdraw-proofs.js";
 import { AppError, type ErrorCode } from "../errors.js";
 import type { Repositories, SecretSealer } from "../ports.js";
@@ -74,6 +80,38 @@ export function authenticatorUseCases(
     if (parts === undefined) throw new AppError("authenticator.not_configured");
     return parts;
   };
+  const enrolmentTtlMs = () =>
+    (context.settings.totp ?? DEFAULT_TOTP_SETTINGS).enrolmentTtlSeconds * 1000;
+  /** When a pending enrolment stops being confirmable: its begin plus the enrolment TTL. */
+  const expiryOf = (record: AuthenticatorRecord): Date =>
+    new Date(Date.parse(record.createdAt) + enrolmentTtlMs());
+  const expired = (record: AuthenticatorRecord, now: Date): boolean =>
+    record.status === "pending" && expiryOf(record).getTime() <= now.getTime();
+  const view = (record: AuthenticatorRecord) => toView(record, expiryOf(record));
+
+  /**
+   * Removes an expired pending enrolment and audits it, in the caller's transaction; false when
+   * it was gone already (removed concurrently).
+   */
+  async function removeExpired(
+    r: Repositories,
+    caller: Caller,
+    record: AuthenticatorRecord,
+  ): Promise<boolean> {
+    const { tenant, principal, id } = record;
+    if (!(await r.authenticators.remove(tenant, principal, id))) return false;
+    await recordAudit(context, r, {
+      tenant,
+      type: "authenticator.enrolment_expired",
+      actor: caller.id,
+      payload: {
+        ...subject(record),
+        createdAt: record.createdAt,
+        expiresAt: expiryOf(record).toISOString(),
+      },
+    });
+    return true;
+  }
 
   /**
    * Checks `code` against `record` and records the outcome: `accept` on a match (activate or
@@ -234,7 +272,10 @@ export function authenticatorUseCases(
         await requireTenant(r, tenant);
         return r.authenticators.list(tenant, principal);
       });
-      return records.map(toView);
+      // An enrolment past its time can no longer be confirmed: it is not shown, as if removed
+      // (which the next enrolment begun, or a confirmation tried, does).
+      const now = context.clock.now();
+      return records.filter((record) => !expired(record, now)).map(view);
     },
 
     async beginTotp(caller, tenant, principal, input) {
@@ -275,6 +316,12 @@ export function authenticatorUseCases(
           caller,
           now: context.clock.now(),
         });
+        // The principal's enrolments that expired unconfirmed go, so that abandoned ones (a
+        // hosted flow begins one after each failed confirmation) do not pile up.
+        const now = context.clock.now();
+        for (const old of await r.authenticators.list(tenant, principal)) {
+          if (expired(old, now)) await removeExpired(r, caller, old);
+        }
         const created: AuthenticatorRecord = {
           tenant,
           principal,
@@ -296,7 +343,7 @@ export function authenticatorUseCases(
         });
         return created;
       });
-      return { authenticator: toView(record), secret, ...provisioning };
+      return { authenticator: view(record), secret, ...provisioning };
     },
 
     async confirmTotp(caller, tenant, principal, id, input) {
@@ -311,18 +358,28 @@ export function authenticatorUseCases(
         audit: "authenticator.confirmed",
         accept: (r, step, at) => r.authenticators.activate(tenant, principal, id, step, at),
         provesMfa: false,
-        // Confirming binds it: a method the principal bound since the enrolment began asks the
-        // fresh MFA that beginning now would (an enrolment left pending is no way around it).
-        precondition: (r, record) =>
-          methodBindingRefusal(r, throttle, {
+        precondition: async (r, record) => {
+          // Its secret was shown when it began and may have been kept (a photographed QR code):
+          // an enrolment left pending must not bind, long after, whoever holds the password and
+          // that secret. Past its time it is removed, and nothing is counted.
+          if (expired(record, context.clock.now())) {
+            await removeExpired(r, caller, record);
+            return new AppError("authenticator.enrolment_expired", undefined, {
+              expiresAt: expiryOf(record).toISOString(),
+            });
+          }
+          // Confirming binds it: a method the principal bound since the enrolment began asks the
+          // fresh MFA that beginning now would (an enrolment left pending is no way around it).
+          return methodBindingRefusal(r, throttle, {
             tenant,
             principal,
             caller,
             now: context.clock.now(),
             begunAt: record.createdAt,
-          }),
+          });
+        },
       });
-      return toView(settle(outcome));
+      return view(settle(outcome));
     },
 
     async verifyTotp(caller, tenant, principal, id, input) {
@@ -345,7 +402,7 @@ export function authenticatorUseCases(
         at: audited.at,
         verification: audited.id,
       };
-      return { event, authenticator: toView(record) };
+      return { event, authenticator: view(record) };
     },
 
     async remove(caller, tenant, principal, id) {
@@ -455,7 +512,8 @@ const subject = (record: AuthenticatorRecord) => ({
   kind: record.kind,
 });
 
-function toView(record: AuthenticatorRecord): AuthenticatorView {
+/** The record as shown; a pending one says until when it may be confirmed. */
+function toView(record: AuthenticatorRecord, expiresAt: Date): TotpAuthenticatorView {
   const { sealedSecret: _sealed, lastStep: _step, ...view } = record;
-  return view;
+  return record.status === "pending" ? { ...view, expiresAt: expiresAt.toISOString() } : view;
 }

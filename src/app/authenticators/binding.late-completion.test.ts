@@ -5,7 +5,9 @@
 // a passkey ceremony still open) must not complete it after the principal bound a method of its
 // own: that would bind theirs without the fresh MFA the same binding begun now needs, and with
 // it pass every later fresh-MFA check (remove the principal's methods, replace its codes).
-// Enrolments that the methods held at their start already allowed still complete at leisure.
+// Enrolments that the methods held at their start already allowed still complete later, within
+// the enrolment's time (`totp.enrolmentTtlSeconds`, 10 minutes; a passkey ceremony's 5): past
+// it, a TOTP enrolment is refused and removed (totp.enrolment-expiry.test.ts).
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { oathtoolCode } from "../../verifiers/totp/test-support/oathtool.js";
 import { INSTANCE_CLOCK_DRIFT_SECONDS } from "../ports.js";
@@ -74,9 +76,9 @@ describe("a TOTP enrolment begun before the principal bound a method", () => {
     expect(await confirm(pending)).toEqual(refused);
   });
 
-  it("is confirmed at leisure when it is the principal's first method", async () => {
+  it("is confirmed later, within its time, when it is the principal's first method", async () => {
     const pending = await beginTotp();
-    w.h.clock.advance(600);
+    w.h.clock.advance(540);
     expect(await confirm(pending)).toEqual({ code: "accepted" });
   });
 
@@ -90,15 +92,37 @@ describe("a TOTP enrolment begun before the principal bound a method", () => {
     expect(await confirm(pending)).toEqual(refused);
   });
 
-  it("is confirmed at leisure when the methods held at its start already allowed it", async () => {
+  it("is confirmed later, within its time, when the methods held at its start already allowed it", async () => {
     await w.register(w.authenticator());
     // Bound longer ago than the instances' clocks may drift apart.
     w.h.clock.advance(INSTANCE_CLOCK_DRIFT_SECONDS + 60);
     await provedMfaJustNow(w.h, "acme", "alice");
     const pending = await beginTotp();
-    // The fresh MFA of the start has lapsed; no method was bound since.
-    w.h.clock.advance(600);
+    // The fresh MFA of the start has lapsed; no method was bound since; the enrolment's ten
+    // minutes have not.
+    w.h.clock.advance(540);
     expect(await confirm(pending)).toEqual({ code: "accepted" });
+  });
+
+  it("is not confirmed once its time has passed, though the methods held at its start allowed it", async () => {
+    await w.register(w.authenticator());
+    w.h.clock.advance(INSTANCE_CLOCK_DRIFT_SECONDS + 60);
+    await provedMfaJustNow(w.h, "acme", "alice");
+    // Begun with a fresh MFA, then abandoned; its secret kept by whoever photographed it.
+    const pending = await beginTotp();
+    w.h.clock.advance(21 * 86_400);
+    expect(await confirm(pending)).toEqual({
+      code: "authenticator.enrolment_expired",
+      details: { expiresAt: expect.any(String) as unknown },
+    });
+    expect(await statuses()).toEqual([["webauthn", "active"]]);
+  });
+
+  it("is not confirmed once its time has passed when it is the principal's first method", async () => {
+    const pending = await beginTotp();
+    w.h.clock.advance(600);
+    expect(await confirm(pending)).toMatchObject({ code: "authenticator.enrolment_expired" });
+    expect(await statuses()).toEqual([]);
   });
 });
 

@@ -60,6 +60,8 @@ export type FlowMessageCode =
   /** The IdP's verified answer proved less than the flow needs (no MFA, too old, not phishing-resistant). */
   | "idp.insufficient"
   | "enrolment.confirm_failed"
+  /** The enrolment was not confirmed in time (`totp.enrolmentTtlSeconds`): it was removed. */
+  | "enrolment.expired"
   | "enrolment.not_allowed";
 
 /** What a flow page may be told through its URL when the browser comes back from the IdP. */

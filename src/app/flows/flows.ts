@@ -485,6 +485,10 @@ export function flowUseCases(
       };
     }
     if (code.endsWith(".locked")) return { code: "verification.locked", tone: "error" };
+    // Not a wrong code: the enrolment waited too long, and its key no longer works.
+    if (code === "authenticator.enrolment_expired") {
+      return { code: "enrolment.expired", tone: "error" };
+    }
     if (
       code.startsWith("totp.") ||
       code.startsWith("recovery_code.") ||
@@ -607,8 +611,9 @@ export function flowUseCases(
             },
           );
         } catch (error) {
-          // The secret was shown once; a failed confirmation starts a fresh enrolment, if one may
-          // begin now (else the page asks for a fresh verification first).
+          // The secret was shown once; a failed confirmation (an expired one too, which the API
+          // removed) starts a fresh enrolment, if one may begin now (else the page asks for a
+          // fresh verification first): no page offers to confirm one that cannot be.
           const notice = noticeFor(error, "enrolment.confirm_failed");
           if (!(await enrolmentAllowed(flow, browser, "begin"))) return next(flow, browser, notice);
           return beginTotpScreen(flow, browser, notice);

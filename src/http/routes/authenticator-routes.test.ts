@@ -169,6 +169,46 @@ describe("TOTP authenticators over HTTP", () => {
     ]);
   });
 
+  it("refuses a confirmation past the enrolment's ten minutes with 409 authenticator.enrolment_expired, and lists it no more", async () => {
+    await t.call("PUT", "/v1/tenants/acme/principals/carol", {
+      key: t.adminKey,
+      body: { population: "direct" },
+    });
+    const path = "/v1/tenants/acme/principals/carol/authenticators";
+    const begin = async () => {
+      const begun = await t.call("POST", `${path}/totp`, { key: service, body: {} });
+      expect(begun.statusCode).toBe(201);
+      return begun.json<{ authenticator: { id: string; expiresAt: string }; secret: string }>();
+    };
+    const confirm = (enrolment: { authenticator: { id: string }; secret: string }) =>
+      t.call("POST", `${path}/${enrolment.authenticator.id}/confirm`, {
+        key: service,
+        body: { code: oathtoolCode(enrolment.secret, t.clock.now()) },
+      });
+    const listed = async () =>
+      (await t.call("GET", path, { key: service })).json<{ items: { id: string }[] }>().items;
+
+    const late = await begin();
+    expect(late.authenticator.expiresAt).toBe(
+      new Date(t.clock.now().getTime() + 600_000).toISOString(),
+    );
+    expect((await listed()).map((a) => a.id)).toEqual([late.authenticator.id]);
+    t.clock.advance(600);
+    expect(await listed()).toEqual([]);
+    const refused = await confirm(late);
+    expect(codeOf(refused)).toEqual([409, "authenticator.enrolment_expired"]);
+    expect(refused.json()).toMatchObject({ details: { expiresAt: late.authenticator.expiresAt } });
+    // Removed: a second try finds nothing.
+    expect(codeOf(await confirm(late))).toEqual([404, "not_found"]);
+
+    const prompt = await begin();
+    t.clock.advance(570);
+    const confirmed = await confirm(prompt);
+    expect(confirmed.statusCode).toBe(200);
+    expect(confirmed.json()).not.toHaveProperty("expiresAt");
+    expect((await listed()).map((a) => a.id)).toEqual([prompt.authenticator.id]);
+  });
+
   it("lists the authenticator operations in the OpenAPI document, with 423 for a lock", async () => {
     const document = (await t.call("GET", "/openapi.json")).json<{
       paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;

@@ -52,7 +52,9 @@ export function registerAuthenticatorRoutes(server: FastifyInstance, context: Ap
     success: {
       status: 201,
       description:
-        "A pending authenticator and its secret, shown this once; confirm it with a first code.",
+        "A pending authenticator and its secret, shown this once; confirm it with a first code " +
+        "before its `expiresAt` (`totp.enrolmentTtlSeconds`, 10 minutes by default). The " +
+        "principal's enrolments that expired unconfirmed are removed.",
       schema: totpEnrolment,
       headers: [{ name: "location", description: "The authenticator's confirmation URL." }],
     },
@@ -77,7 +79,7 @@ export function registerAuthenticatorRoutes(server: FastifyInstance, context: Ap
     url: `${BASE}/:id/confirm`,
     tag: "authenticators",
     summary: "Confirm a pending TOTP authenticator with a first valid code",
-    description: `${THROTTLING} ${BINDING_SINCE}`,
+    description: `${THROTTLING} ${BINDING_SINCE} ${EXPIRY}`,
     params: authenticatorParams,
     body: totpCodeBody,
     success: { status: 200, description: "The active authenticator.", schema: authenticatorView },
@@ -155,6 +157,12 @@ export const BINDING_SINCE =
   "enrolment began, the platform's backend completes it only after a successful verification " +
   "of the principal within the last 5 minutes, else 403 `authenticator.fresh_mfa_required`: " +
   "an enrolment begun before the principal held a method binds no method without it.";
+
+/** What a TOTP confirmation past the enrolment's time answers. */
+const EXPIRY =
+  "A confirmation after the enrolment's `expiresAt` (10 minutes after it began by default, " +
+  "`totp.enrolmentTtlSeconds`) answers 409 `authenticator.enrolment_expired`, counts nothing " +
+  "and removes the enrolment: begin a new one.";
 
 /** How every verification path (TOTP, WebAuthn, recovery codes) is throttled. */
 export const THROTTLING =

@@ -171,6 +171,8 @@ export const en = {
     "Your organisation’s sign-in did not prove enough for this: sign in there again with your second factor, or choose another way if one is offered.",
   "notice.enrolment.confirm_failed":
     "That code did not match. Check the time on your device, then enter the newest code.",
+  "notice.enrolment.expired":
+    "That setup took too long and was cancelled: its key no longer works. Delete it from your app, then set up again with a new one.",
   "notice.enrolment.not_allowed":
     "This method cannot be set up here. Choose another way, or contact your administrator.",
 } as const satisfies Record<string, string>;
