@@ -711,7 +711,7 @@ function describeUnopened(value: UnopenedSecret): string {
     case "signing_key":
       return `assurance-token signing key ${value.id}`;
     case "pkce_verifier":
-      return `PKCE verifier of pending OIDC sign-in ${value.id}${tenant} (its sign-in will fail; left to expire at ${value.expiresAt ?? ""})`;
+      return `PKCE verifier of pending OIDC sign-in sha256:${value.id}${tenant} (its sign-in will fail; left to expire at ${value.expiresAt ?? ""})`;
   }
 }
 

@@ -2,6 +2,7 @@ import { privateKeyContext, readEverySigningKey } from "../assurance/signing-key
 import { totpSecretContext } from "../authenticators/authenticators.js";
 import { recordAudit, transact, type Context } from "../context.js";
 import { clientSecretContext, codeVerifierContext } from "../federation/endpoints.js";
+import { sha256 } from "../flows/flow-records.js";
 import type { Repositories, SealedSecretKind, SecretSealer } from "../ports.js";
 
 /**
@@ -14,7 +15,10 @@ export interface UnopenedSecret {
   readonly tenant?: string;
   /** A TOTP authenticator's principal. */
   readonly principal?: string;
-  /** The TOTP authenticator's, the IdP's or the pending sign-in's id, or the signing key's kid. */
+  /**
+   * The TOTP authenticator's or the IdP's id, the SHA-256 (hex) of the pending sign-in's id (its
+   * OIDC state), or the signing key's kid.
+   */
   readonly id: string;
   /** When a pending sign-in expires: its verifier is never opened after, and needs no key then. */
   readonly expiresAt?: string;
@@ -185,7 +189,9 @@ async function resealPkceVerifiers(
     done += await transact(context, async (r) => {
       let count = 0;
       for (const { id, sealed, expiresAt } of requests) {
-        const what = { kind: "pkce_verifier", tenant, id, expiresAt } as const;
+        // Named by the SHA-256 of its id, which is the sign-in's OIDC state (never logged, as
+        // the damaged-row naming does): the report is printed and audited.
+        const what = { kind: "pkce_verifier", tenant, id: sha256(id), expiresAt } as const;
         const resealed = reseal(sealed, codeVerifierContext(id), what);
         if (resealed === undefined) continue;
         if (await r.federationRequests.resealCodeVerifier(id, sealed, resealed)) count += 1;

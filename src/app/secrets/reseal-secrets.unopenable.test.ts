@@ -12,6 +12,7 @@ import { storePendingOidcSignIn } from "../../secrets/test-support/sealed-values
 import { privateKeyContext } from "../assurance/signing-keys.js";
 import { totpSecretContext } from "../authenticators/authenticators.js";
 import { clientSecretContext, codeVerifierContext } from "../federation/endpoints.js";
+import { sha256 } from "../flows/flow-records.js";
 import type { Caller } from "../application.js";
 import type { Harness } from "../test-support/harness.js";
 import { describeOnPostgres } from "../test-support/postgres-instances.js";
@@ -133,7 +134,8 @@ const unopenableTests = (open: (options: WorldOptions) => Promise<TamperedWorld>
         {
           kind: "pkce_verifier",
           tenant: "acme",
-          id: "fed_altered",
+          // Its id is the sign-in's OIDC state: named by its SHA-256, never as it is.
+          id: sha256("fed_altered"),
           expiresAt: new Date(h.clock.now().getTime() + 600_000).toISOString(),
         },
         { kind: "signing_key", id: alteredKey },
@@ -141,6 +143,7 @@ const unopenableTests = (open: (options: WorldOptions) => Promise<TamperedWorld>
     });
     // Named, never shown.
     const shown = JSON.stringify(report);
+    expect(shown).not.toContain("fed_altered");
     for (const { secret } of totp) expect(shown).not.toContain(secret);
     expect(shown).not.toContain(CLIENT_SECRET);
     expect(shown).not.toContain("a-pkce-code-verifier");
