@@ -389,7 +389,7 @@ function toPem(certificate: string): string {
   } catch {
     throw invalid("A signing certificate is not a valid X.509 certificate.");
   }
-  // What the signature allow-list verifies with (rsa-sha256 and rsa-sha512 with an RSA key,
+  // What the signature allow-list verifies with (rsa-sha256, -sha384 and -sha512 with an RSA key,
   // ecdsa-sha256, -sha384 and -sha512 with an EC key), at a strength SP 800-131A and SP 800-186
   // still accept: a weaker key would make every assertion it signs forgeable. Any other key is
   // refused here rather than accepted and then never verified, which would lock out every
@@ -405,8 +405,8 @@ function toPem(certificate: string): string {
   } else if (type !== "rsa" || (details?.modulusLength ?? 0) < 2048) {
     throw invalid(
       "A signing certificate's key must be RSA of at least 2048 bits or EC on P-256, P-384 " +
-        "or P-521: SAML signatures are verified with RSA (rsa-sha256, rsa-sha512) or ECDSA " +
-        "(ecdsa-sha256, ecdsa-sha384, ecdsa-sha512) only.",
+        "or P-521: SAML signatures are verified with RSA (rsa-sha256, rsa-sha384, rsa-sha512) or " +
+        "ECDSA (ecdsa-sha256, ecdsa-sha384, ecdsa-sha512) only.",
     );
   }
   return pem;

@@ -1,6 +1,7 @@
 import { KeyObject, verify } from "node:crypto";
 import type { SignatureAlgorithm } from "xml-crypto";
 import { ECDSA_SHA256, ECDSA_SHA384, ECDSA_SHA512 } from "./saml-names.js";
+import { signatureBytes, verifyOnlyAlgorithm } from "./verify-only.js";
 
 /**
  * The curves an IdP's ECDSA key may be on (node's names for NIST P-256, P-384, P-521) and the
@@ -13,9 +14,6 @@ const SIGNATURE_LENGTHS: ReadonlyMap<string, number> = new Map([
   ["secp521r1", 132],
 ]);
 
-/** Plain base64 (XML may wrap it), nothing Buffer.from would skip over silently. */
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-
 /**
  * Whether `signatureValue` is `key`'s ECDSA signature of `material` with `hash`. The value is the
  * raw r‖s concatenation XML-DSig specifies (RFC 4050 §3.3, RFC 6931 §2.3.6), never DER: a value
@@ -24,27 +22,16 @@ const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$
 function verifyEcdsa(hash: string, material: string, key: unknown, signatureValue: string) {
   if (!(key instanceof KeyObject) || key.asymmetricKeyType !== "ec") return false;
   const length = SIGNATURE_LENGTHS.get(key.asymmetricKeyDetails?.namedCurve ?? "");
-  const text = signatureValue.replace(/[ \t\r\n]/g, "");
-  if (length === undefined || !BASE64.test(text)) return false;
-  const signature = Buffer.from(text, "base64");
-  if (signature.length !== length) return false;
+  const signature = signatureBytes(signatureValue);
+  if (length === undefined || signature?.length !== length) return false;
   return verify(hash, Buffer.from(material, "utf8"), { key, dsaEncoding: "ieee-p1363" }, signature);
 }
 
-/** One xml-crypto signature algorithm class (it makes them with `new`, no argument): verify only. */
+/** One verify-only xml-crypto class per ECDSA algorithm. */
 function ecdsaAlgorithm(uri: string, hash: string): new () => SignatureAlgorithm {
-  return class implements SignatureAlgorithm {
-    getSignature(): never {
-      throw new Error("tenant-mfa verifies SAML signatures, it never makes them");
-    }
-    // xml-crypto's checkSignature calls the synchronous form only.
-    verifySignature(material: string, key: unknown, signatureValue: string): boolean {
-      return verifyEcdsa(hash, material, key, signatureValue);
-    }
-    getAlgorithmName(): string {
-      return uri;
-    }
-  };
+  return verifyOnlyAlgorithm(uri, (material, key, signatureValue) =>
+    verifyEcdsa(hash, material, key, signatureValue),
+  );
 }
 
 /** The ECDSA signature algorithms xml-crypto 6 lacks, for a SignedXml's `SignatureAlgorithms`. */

@@ -21,6 +21,7 @@ export const BEARER_METHOD = "urn:oasis:names:tc:SAML:2.0:cm:bearer";
 export const ENTITY_NAME_FORMAT = "urn:oasis:names:tc:SAML:2.0:nameid-format:entity";
 
 export const RSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
+export const RSA_SHA384 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384";
 export const RSA_SHA512 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512";
 /** XML-DSig 1.1 §6.4.3 (RFC 6931 §2.3.6): ECDSA, its value r‖s, not DER. */
 export const ECDSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256";
@@ -29,12 +30,14 @@ export const ECDSA_SHA512 = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha512
 
 /**
  * Checklist S10: each allowed signature algorithm and the type of key (node's
- * `asymmetricKeyType`) it is verified with; never SHA-1 or HMAC. RSA with SHA-384 is absent
- * because xml-crypto 6 has no class for it. A key of the other type never verifies: node's RSA
- * verifier given an EC key checks a DER ECDSA signature instead, whatever the URI says.
+ * `asymmetricKeyType`) it is verified with; never SHA-1 or HMAC. xml-crypto 6 has classes for
+ * rsa-sha256 and rsa-sha512 only: the verifier adds rsa-sha384 and ECDSA. A key of the other
+ * type never verifies: node's RSA verifier given an EC key checks a DER ECDSA signature
+ * instead, whatever the URI says.
  */
 export const SIGNATURE_ALGORITHM_KEY_TYPES: ReadonlyMap<string, "rsa" | "ec"> = new Map([
   [RSA_SHA256, "rsa"],
+  [RSA_SHA384, "rsa"],
   [RSA_SHA512, "rsa"],
   [ECDSA_SHA256, "ec"],
   [ECDSA_SHA384, "ec"],
@@ -43,10 +46,12 @@ export const SIGNATURE_ALGORITHM_KEY_TYPES: ReadonlyMap<string, "rsa" | "ec"> = 
 export const ALLOWED_SIGNATURE_ALGORITHMS: ReadonlySet<string> = new Set(
   SIGNATURE_ALGORITHM_KEY_TYPES.keys(),
 );
-export const ALLOWED_DIGEST_ALGORITHMS: ReadonlySet<string> = new Set([
-  "http://www.w3.org/2001/04/xmlenc#sha256",
-  "http://www.w3.org/2001/04/xmlenc#sha512",
-]);
+export const SHA256 = "http://www.w3.org/2001/04/xmlenc#sha256";
+/** RFC 6931 §2.1.3: SHA-384 has its URI in xmldsig-more, not xmlenc as the others. */
+export const SHA384 = "http://www.w3.org/2001/04/xmldsig-more#sha384";
+export const SHA512 = "http://www.w3.org/2001/04/xmlenc#sha512";
+/** Checklist S10: the Reference digests allowed; never SHA-1. */
+export const ALLOWED_DIGEST_ALGORITHMS: ReadonlySet<string> = new Set([SHA256, SHA384, SHA512]);
 export const EXCLUSIVE_C14N = "http://www.w3.org/2001/10/xml-exc-c14n#";
 export const ENVELOPED_SIGNATURE = "http://www.w3.org/2000/09/xmldsig#enveloped-signature";
 /** Checklist S10 (CVE-2021-39171 fix): enveloped + exc-c14n only, at most two transforms. */

@@ -13,9 +13,14 @@ import {
   MAX_TRANSFORMS,
   NS,
   RSA_SHA256,
+  RSA_SHA384,
   RSA_SHA512,
+  SHA256,
+  SHA384,
+  SHA512,
   SIGNATURE_ALGORITHM_KEY_TYPES,
 } from "./saml-names.js";
+import { RSA_SHA384_ALGORITHM, SHA384_DIGEST } from "./sha384.js";
 
 type SignatureNode = Parameters<SignedXml["loadSignature"]>[0];
 type Refusal = { readonly ok: false; readonly rejection: SamlRejection };
@@ -148,6 +153,7 @@ export function verifySignedReference(
   for (const key of usable) {
     const verifier = new SignedXml({ publicCert: key, getCertFromKeyInfo: () => null });
     verifier.SignatureAlgorithms = signatureAlgorithms(verifier);
+    verifier.HashAlgorithms = hashAlgorithms(verifier);
     let valid: boolean;
     try {
       // xml-crypto types its parameter with the DOM lib's Node; xmldom's Element is that at run time.
@@ -176,18 +182,37 @@ export function verifySignedReference(
 }
 
 /**
- * The allowed algorithms only, each verified with `verifier`'s own class for RSA and ours for
- * ECDSA (xml-crypto 6 has none): rsa-sha1 and the rest are not even known to the library.
+ * The allowed algorithms only, each verified with `verifier`'s own class for rsa-sha256 and
+ * rsa-sha512 and ours for rsa-sha384 and ECDSA (xml-crypto 6 has none): rsa-sha1 and the rest
+ * are not even known to the library.
  */
 function signatureAlgorithms(verifier: SignedXml): SignedXml["SignatureAlgorithms"] {
-  const library = verifier.SignatureAlgorithms;
-  const rsa = Object.fromEntries(
-    [RSA_SHA256, RSA_SHA512].flatMap((uri) => {
+  return {
+    ...libraryClasses(verifier.SignatureAlgorithms, [RSA_SHA256, RSA_SHA512]),
+    [RSA_SHA384]: RSA_SHA384_ALGORITHM,
+    ...ECDSA_ALGORITHMS,
+  };
+}
+
+/**
+ * The allowed digests only, SHA-384 ours (xml-crypto 6 has none): the library's SHA-1 is not
+ * known to it either, whatever checkSignatureShape let through.
+ */
+function hashAlgorithms(verifier: SignedXml): SignedXml["HashAlgorithms"] {
+  return {
+    ...libraryClasses(verifier.HashAlgorithms, [SHA256, SHA512]),
+    [SHA384]: SHA384_DIGEST,
+  };
+}
+
+/** The library's classes for `uris`, those it has. */
+function libraryClasses<T>(library: Record<string, T>, uris: readonly string[]) {
+  return Object.fromEntries(
+    uris.flatMap((uri) => {
       const implementation = library[uri];
-      return implementation === undefined ? [] : [[uri, implementation]];
+      return implementation === undefined ? [] : [[uri, implementation] as const];
     }),
   );
-  return { ...rsa, ...ECDSA_ALGORITHMS };
 }
 
 /**

@@ -1,7 +1,7 @@
-import { sign } from "node:crypto";
+import { createHash, sign } from "node:crypto";
 import { DOMParser, XMLSerializer } from "@xmldom/xmldom";
 import type { Document, Element } from "@xmldom/xmldom";
-import { SignedXml, type SignatureAlgorithm } from "xml-crypto";
+import { SignedXml, type HashAlgorithm, type SignatureAlgorithm } from "xml-crypto";
 import { ASSERTION, assertionOf, decode, encode, responseOf, signatureOf } from "./tamper.js";
 
 const RSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
@@ -12,6 +12,10 @@ export const ECDSA_SHA1 = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha1";
 export const ECDSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256";
 export const ECDSA_SHA384 = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384";
 export const ECDSA_SHA512 = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha512";
+export const RSA_SHA384 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384";
+/** RFC 6931 §2.1.3. */
+export const SHA384 = "http://www.w3.org/2001/04/xmldsig-more#sha384";
+export const SHA1 = "http://www.w3.org/2000/09/xmldsig#sha1";
 
 /** The algorithms a test signature is made with; samlify's (rsa-sha256, exc-c14n, sha256) by default. */
 export interface SigningAlgorithms {
@@ -63,6 +67,31 @@ function ecdsaSigners(
 }
 
 /**
+ * rsa-sha384 (PKCS#1 v1.5, RFC 6931 §2.3.3) and the SHA-384 digest, which xml-crypto 6 lacks:
+ * written apart from the verifier's, as the ECDSA signers are.
+ */
+const rsaSha384Signer = class {
+  getSignature(signedInfo: string, privateKey: string): string {
+    return sign("sha384", Buffer.from(signedInfo), privateKey).toString("base64");
+  }
+  verifySignature(): boolean {
+    throw new Error("a test signer does not verify");
+  }
+  getAlgorithmName(): string {
+    return RSA_SHA384;
+  }
+} as unknown as new () => SignatureAlgorithm;
+
+const sha384Digest = class implements HashAlgorithm {
+  getHash(xml: string): string {
+    return createHash("sha384").update(xml, "utf8").digest("base64");
+  }
+  getAlgorithmName(): string {
+    return SHA384;
+  }
+};
+
+/**
  * Signs `xml` with xml-crypto and the given key, the way samlify signs (rsa-sha256, exc-c14n,
  * enveloped), but with one Reference per id in `referenceIds`, in that order. The Signature goes
  * right after the Issuer of the element whose ID is `placedIn`, where SAML puts it. This builds
@@ -92,7 +121,9 @@ export function signWithReferences(
   signer.SignatureAlgorithms = {
     ...signer.SignatureAlgorithms,
     ...ecdsaSigners(algorithms.ecdsaEncoding ?? "ieee-p1363"),
+    [RSA_SHA384]: rsaSha384Signer,
   };
+  signer.HashAlgorithms = { ...signer.HashAlgorithms, [SHA384]: sha384Digest };
   for (const id of referenceIds) {
     signer.addReference({
       xpath: `//*[@ID='${id}']`,
