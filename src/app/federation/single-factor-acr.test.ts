@@ -12,6 +12,8 @@ import { startStubIdp, type StubIdp } from "../../verifiers/oidc/test-support/st
 let stub: StubIdp;
 beforeAll(async () => {
   stub = await startStubIdp();
+  // An IdP that takes the claims parameter: asked for MFA as an essential acr claim.
+  stub.discoveryOverrides = { claims_parameter_supported: true };
 });
 afterAll(() => stub.close());
 
