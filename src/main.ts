@@ -21,7 +21,7 @@ import {
   withdrawUnopenableSigningKey,
   type UnopenableSigningKey,
 } from "./app/assurance/withdraw-signing-key.js";
-import type { Context } from "./app/context.js";
+import { DEFAULT_TOTP_SETTINGS, type Context } from "./app/context.js";
 import { AppError } from "./app/errors.js";
 import { createApplication } from "./app/create-application.js";
 import type { Clock, Random, SecretSealer, Store } from "./app/ports.js";
@@ -243,6 +243,7 @@ export async function openApplication(
         opened,
         sealing?.keyIds ?? [],
         systemClock.now(),
+        (config.totp ?? DEFAULT_TOTP_SETTINGS).enrolmentTtlSeconds,
       );
       if (missing.length > 0 && options.acceptMissingSealingKeys !== true) {
         if (keyFileMissing) throw new SealingKeyFileMissing(config.db, keyFile, missing);

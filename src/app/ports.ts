@@ -417,6 +417,13 @@ export interface AuthenticatorStore {
    * For re-sealing under a new key: the secret itself never changes.
    */
   reseal(tenant: string, principal: string, id: string, from: string, to: string): Promise<boolean>;
+  /**
+   * Deletes up to `limit` pending authenticators (enrolments never confirmed) begun at or before
+   * `begunBy`, in every tenant, oldest first, and returns them as they were. On PostgreSQL a row
+   * another transaction holds (a confirmation under way) is skipped, never waited for; one
+   * activated meanwhile is not pending, and stays.
+   */
+  purgePending(begunBy: string, limit: number): Promise<readonly AuthenticatorRecord[]>;
 }
 
 /** A principal's current set of recovery codes with how many of them are left. */
@@ -807,13 +814,15 @@ export interface SealedKeyCount {
 /** Where secrets sealed at rest are, by the key that sealed them. */
 export interface SealedSecretStore {
   /**
-   * How many sealed values each key id seals, by kind: every TOTP secret, every live OIDC IdP's
-   * client secret, every stored assurance-token signing key (removed ones too, as re-sealing
-   * goes through them all), and the PKCE verifiers of the sign-ins still pending at `at`
-   * (neither answered nor expired: no other is ever opened). Counted by the database, one query
-   * a kind: no value is read out, let alone opened.
+   * How many sealed values each key id seals, by kind: the TOTP secret of every confirmed
+   * authenticator and of every enrolment begun after `enrolmentsBegunAfter` (an older one is
+   * past its time: never confirmed, never opened, and purged), every live OIDC IdP's client
+   * secret, every stored assurance-token signing key (removed ones too, as re-sealing goes
+   * through them all), and the PKCE verifiers of the sign-ins still pending at `at` (neither
+   * answered nor expired: no other is ever opened). Counted by the database, one query a kind:
+   * no value is read out, let alone opened.
    */
-  countByKey(at: string): Promise<readonly SealedKeyCount[]>;
+  countByKey(at: string, enrolmentsBegunAfter: string): Promise<readonly SealedKeyCount[]>;
 }
 
 /** Assurance-token signing keys: platform-wide, not per tenant. */

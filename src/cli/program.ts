@@ -563,6 +563,11 @@ export function createProgram(io: CliIo): Command {
         out(
           `Re-sealed ${String(report.totpSecrets)} TOTP secret(s) and ${String(report.idpClientSecrets)} IdP client secret(s) in ${String(report.tenants)} tenant(s), ${String(report.pkceVerifiers)} PKCE verifier(s) of pending OIDC sign-ins, and ${String(report.signingKeys)} signing key(s).`,
         );
+        if (report.expiredTotpEnrolments !== undefined) {
+          out(
+            `Left ${String(report.expiredTotpEnrolments)} TOTP secret(s) of enrolments past their time as they were: never confirmed, never opened again, and purged.`,
+          );
+        }
         const unopened = report.unopened ?? [];
         for (const value of unopened) out(`NOT OPENED: ${describeUnopened(value)}`);
         // A pending sign-in's verifier fails its sign-in closed and expires within minutes:

@@ -43,7 +43,7 @@ const withdrawTests = (open: (options: WorldOptions) => Promise<TamperedWorld>) 
 
   const rotated = createAesGcmSealer([newKey, oldKey]);
   const onlyNew = createAesGcmSealer([newKey]);
-  const missingWithNewKeyOnly = () => findMissingSealingKeys(h.store, ["k2"], h.clock.now());
+  const missingWithNewKeyOnly = () => findMissingSealingKeys(h.store, ["k2"], h.clock.now(), 600);
 
   it("lets the old key go once the key it cannot open is withdrawn, audited, and signs with another", async () => {
     const [first = "", signing = ""] = kids;

@@ -1,13 +1,8 @@
 import type { TotpEvent } from "../../core/evidence.js";
 import { authorize } from "../access/permissions.js";
 import type { Application, Caller, TotpAuthenticatorView, UnlockResult } from "../application.js";
-import {
-  DEFAULT_TOTP_SETTINGS,
-  readStore,
-  recordAudit,
-  transact,
-  type Context,
-} from "../context.js";
+import { readStore, recordAudit, recordAuditRun, transact, type Context } from "../context.js";
+import type { AuditEntry } from "../audit/audit-chain.js";
 import { withdrawProofs } from "../flows/withdraw-proofs.js";
 import { AppError, type ErrorCode } from "../errors.js";
 import type { Repositories, SecretSealer } from "../ports.js";
@@ -26,6 +21,12 @@ import {
   type TotpParameters,
   type TotpProtocol,
 } from "./totp-protocol.js";
+import {
+  enrolmentExpiredEntry,
+  enrolmentExpiry,
+  enrolmentTtlSeconds,
+  purgeExpiredEnrolmentsIfDue,
+} from "./pending-enrolments.js";
 import {
   principalKey,
   throttleError,
@@ -80,11 +81,9 @@ export function authenticatorUseCases(
     if (parts === undefined) throw new AppError("authenticator.not_configured");
     return parts;
   };
-  const enrolmentTtlMs = () =>
-    (context.settings.totp ?? DEFAULT_TOTP_SETTINGS).enrolmentTtlSeconds * 1000;
   /** When a pending enrolment stops being confirmable: its begin plus the enrolment TTL. */
   const expiryOf = (record: AuthenticatorRecord): Date =>
-    new Date(Date.parse(record.createdAt) + enrolmentTtlMs());
+    enrolmentExpiry(enrolmentTtlSeconds(context), record);
   const expired = (record: AuthenticatorRecord, now: Date): boolean =>
     record.status === "pending" && expiryOf(record).getTime() <= now.getTime();
   const view = (record: AuthenticatorRecord) => toView(record, expiryOf(record));
@@ -100,16 +99,11 @@ export function authenticatorUseCases(
   ): Promise<boolean> {
     const { tenant, principal, id } = record;
     if (!(await r.authenticators.remove(tenant, principal, id))) return false;
-    await recordAudit(context, r, {
-      tenant,
-      type: "authenticator.enrolment_expired",
-      actor: caller.id,
-      payload: {
-        ...subject(record),
-        createdAt: record.createdAt,
-        expiresAt: expiryOf(record).toISOString(),
-      },
-    });
+    await recordAudit(
+      context,
+      r,
+      enrolmentExpiredEntry(record, enrolmentTtlSeconds(context), caller.id),
+    );
     return true;
   }
 
@@ -305,6 +299,7 @@ export function authenticatorUseCases(
         };
       });
       const provisioning = await totp.provisioning({ secret, ...names, parameters });
+      await purgeExpiredEnrolmentsIfDue(context);
       const record = await transact(context, async (r) => {
         await requireTenant(r, tenant);
         if ((await r.principals.get(tenant, principal)) === undefined) {
@@ -317,11 +312,21 @@ export function authenticatorUseCases(
           now: context.clock.now(),
         });
         // The principal's enrolments that expired unconfirmed go, so that abandoned ones (a
-        // hosted flow begins one after each failed confirmation) do not pile up.
+        // hosted flow begins one after each failed confirmation) do not pile up. Every row is
+        // removed before any event is appended (rows first, the chain's head last, in every
+        // transaction: the purge takes them in that order too, on PostgreSQL).
         const now = context.clock.now();
-        for (const old of await r.authenticators.list(tenant, principal)) {
-          if (expired(old, now)) await removeExpired(r, caller, old);
+        const lapsed = (await r.authenticators.list(tenant, principal)).filter((old) =>
+          expired(old, now),
+        );
+        const ttl = enrolmentTtlSeconds(context);
+        const events: AuditEntry[] = [];
+        for (const old of lapsed) {
+          if (await r.authenticators.remove(tenant, principal, old.id)) {
+            events.push(enrolmentExpiredEntry(old, ttl, caller.id));
+          }
         }
+        await recordAuditRun(context, r, events);
         const created: AuthenticatorRecord = {
           tenant,
           principal,
@@ -385,6 +390,9 @@ export function authenticatorUseCases(
     async verifyTotp(caller, tenant, principal, id, input) {
       authorize(caller, "authenticator.verify", tenant);
       need();
+      // Not before a confirmation: one past its time answers what it is (and is removed), which
+      // purging it first would turn into `not_found` for the very request that names it.
+      await purgeExpiredEnrolmentsIfDue(context);
       const outcome = await useCode(caller, tenant, principal, id, input, {
         status: "active",
         wrongStatus: "The authenticator awaits its first code: confirm it first.",

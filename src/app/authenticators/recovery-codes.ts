@@ -14,6 +14,7 @@ import type { Repositories, SecretHasher } from "../ports.js";
 import type { RecoveryCodeRecord, RecoveryCodeSetRecord } from "../records.js";
 import { requireTenant } from "../tenants/tenants.js";
 import { checkMethodBinding, checkMethodRemoval } from "./removal-rules.js";
+import { purgeExpiredEnrolmentsIfDue } from "./pending-enrolments.js";
 import {
   throttleError,
   verificationAttempt,
@@ -294,6 +295,7 @@ export function recoveryCodeUseCases(
       const h = need();
       const throttled = verificationAttempt(caller, tenant, principal, clientAddress);
       await throttle.purgeIfDue();
+      await purgeExpiredEnrolmentsIfDue(context);
       // Before the code is parsed or hashed: a throttled attempt checks nothing and uses nothing.
       await throttle.admit(throttled);
       const checked = await check(h, tenant, principal, parseRecoveryCode(code));

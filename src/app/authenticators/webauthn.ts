@@ -28,6 +28,7 @@ import {
   type RelyingParty,
   type WebAuthnProtocol,
 } from "./webauthn-protocol.js";
+import { purgeExpiredEnrolmentsIfDue } from "./pending-enrolments.js";
 import {
   principalKey,
   throttleError,
@@ -461,6 +462,7 @@ export function webauthnUseCases(
       const { protocol } = need();
       const throttled = verificationAttempt(caller, tenant, principal, input.clientAddress);
       await throttle.purgeIfDue();
+      await purgeExpiredEnrolmentsIfDue(context);
       const claimed = credentialIdOf(input.response);
       const { settings, ceremony, credential } = await readStore(context, async (r) => {
         // The settings in force also find the tenant (`tenant.not_found` first, as elsewhere).

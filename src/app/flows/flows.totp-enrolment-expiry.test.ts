@@ -9,6 +9,7 @@ import type { Caller, FlowBrowser } from "../application.js";
 import { openHarness, type Harness } from "../test-support/harness.js";
 import { csrfOf } from "../test-support/platform-mfa-flows.js";
 import { replacePolicy } from "../test-support/replace-policy.js";
+import { purgeExpiredEnrolmentsIfDue } from "../authenticators/pending-enrolments.js";
 import type { FlowScreen } from "./flow-screens.js";
 
 const RETURN = "https://app.acme.example/signed-in";
@@ -88,5 +89,20 @@ describe("a TOTP enrolment in a hosted flow", () => {
     expect(third.notice).toEqual({ code: "enrolment.expired", tone: "error" });
     expect(await pending()).toEqual([third.authenticator]);
     expect(await confirm(flow, third)).toMatchObject({ kind: "redirect" });
+  });
+
+  it("begins a new one, saying the old one was cancelled, when the old one was purged meanwhile", async () => {
+    const { flow, screen } = await enrolmentScreen();
+    h.clock.advance(20 * 60);
+    // Another request's purge removed it while the page stayed open.
+    expect(await purgeExpiredEnrolmentsIfDue(h.context)).toBe(1);
+    const again = await confirm(flow, screen);
+    expect(again).toMatchObject({
+      kind: "enroll_totp",
+      notice: { code: "enrolment.expired", tone: "error" },
+    });
+    const renewed = enrolment(again);
+    expect(await pending()).toEqual([renewed.authenticator]);
+    expect(await confirm(flow, renewed)).toMatchObject({ kind: "redirect" });
   });
 });

@@ -1,3 +1,4 @@
+import { lapsedEnrolmentsBegunBy } from "../authenticators/pending-enrolments.js";
 import type { SealedKeyCount, SealedSecretKind, Store } from "../ports.js";
 
 /** A key that values sealed in the store name, missing from the keys at hand: what it seals. */
@@ -14,13 +15,18 @@ export interface MissingSealingKey {
  * `secret.unavailable` at first use (TOTP verifications, OIDC sign-ins, assurance tokens).
  * Counted by the store, one query a kind; nothing is opened. A value whose key is at hand may
  * still fail to open (altered, or another key under the same id): that shows when it is used.
+ * The secret of a TOTP enrolment past its time on every instance (`enrolmentTtlSeconds` and the
+ * clock drift after its begin) is not counted: it is never confirmed, never opened, and purged,
+ * so a key only such enrolments name is not missing.
  */
 export async function findMissingSealingKeys(
   store: Store,
   keyIds: readonly string[],
   at: Date,
+  enrolmentTtlSeconds: number,
 ): Promise<readonly MissingSealingKey[]> {
-  const counts = await store.read((r) => r.sealedSecrets.countByKey(at.toISOString()));
+  const begunAfter = lapsedEnrolmentsBegunBy(enrolmentTtlSeconds, at).toISOString();
+  const counts = await store.read((r) => r.sealedSecrets.countByKey(at.toISOString(), begunAfter));
   const missing = new Map<string, SealedKeyCount[]>();
   for (const count of counts) {
     if (keyIds.includes(count.keyId)) continue;
@@ -32,6 +38,7 @@ export async function findMissingSealingKeys(
 }
 
 const KINDS: Readonly<Record<SealedSecretKind, readonly [string, string]>> = {
+  // Of confirmed authenticators and of enrolments still in their time: not of expired ones.
   totp_secret: ["TOTP secret", "TOTP secrets"],
   idp_client_secret: ["OIDC client secret", "OIDC client secrets"],
   signing_key: ["assurance-token signing key", "assurance-token signing keys"],

@@ -1,5 +1,9 @@
 import { privateKeyContext, readEverySigningKey } from "../assurance/signing-keys.js";
 import { totpSecretContext } from "../authenticators/authenticators.js";
+import {
+  enrolmentTtlSeconds,
+  lapsedEnrolmentsBegunBy,
+} from "../authenticators/pending-enrolments.js";
 import { recordAudit, transact, type Context } from "../context.js";
 import { clientSecretContext, codeVerifierContext } from "../federation/endpoints.js";
 import { sha256 } from "../flows/flow-records.js";
@@ -34,6 +38,12 @@ export interface ResealReport {
   /** Assurance-token signing keys: platform-wide, in no tenant. */
   readonly signingKeys: number;
   /**
+   * The TOTP enrolments past their time (on every instance) whose secrets were left as they
+   * were, not re-sealed: never confirmed, never opened again, and purged (their key is not
+   * needed for them). Only when there is one.
+   */
+  readonly expiredTotpEnrolments?: number;
+  /**
    * The values that could not be opened, left exactly as they were, in the order met; only when
    * there is one. Until each is replaced (or, for a pending sign-in, has expired), the key that
    * sealed it must stay configured, or the server refuses to start.
@@ -42,7 +52,8 @@ export interface ResealReport {
 }
 
 /**
- * Re-seals every sealed secret (TOTP secrets, OIDC client secrets, the PKCE verifiers of the OIDC
+ * Re-seals every sealed secret (TOTP secrets but those of enrolments past their time, which are
+ * counted in `expiredTotpEnrolments` instead, OIDC client secrets, the PKCE verifiers of the OIDC
  * sign-ins under way, the private keys of the assurance-token signing keys) with `secrets`'
  * current key: key rotation is to configure the new key first, keep the old one to open with, run
  * this, then drop the old key. One transaction per tenant, one per tenant with sign-ins under way,
@@ -80,6 +91,11 @@ export async function resealSecrets(
   await transact(context, (r) => readEverySigningKey(r, RESEAL_REFUSED));
   let tenants = 0;
   let totpSecrets = 0;
+  let expiredTotpEnrolments = 0;
+  const lapsedBy = lapsedEnrolmentsBegunBy(
+    enrolmentTtlSeconds(context),
+    context.clock.now(),
+  ).toISOString();
   let idpClientSecrets = 0;
   let after: string | undefined;
   for (;;) {
@@ -88,14 +104,15 @@ export async function resealSecrets(
     );
     for (const { id: tenant } of page.items) {
       const counts = await transact(context, async (r) => {
-        const totp = await resealTotp(r, tenant, reseal);
+        const totp = await resealTotp(r, tenant, reseal, lapsedBy);
         const idp = await resealIdpClientSecrets(r, tenant, reseal, actor, context);
-        await audited(context, r, tenant, actor, "totp", totp);
+        await audited(context, r, tenant, actor, "totp", totp.resealed);
         await audited(context, r, tenant, actor, "idp_client_secret", idp);
         return { totp, idp };
       });
       tenants += 1;
-      totpSecrets += counts.totp;
+      totpSecrets += counts.totp.resealed;
+      expiredTotpEnrolments += counts.totp.expired;
       idpClientSecrets += counts.idp;
     }
     if (page.next === undefined) break;
@@ -109,7 +126,14 @@ export async function resealSecrets(
     await auditedIncomplete(context, r, actor, unopened);
     return count;
   });
-  const report = { tenants, totpSecrets, idpClientSecrets, pkceVerifiers, signingKeys };
+  const report = {
+    tenants,
+    totpSecrets,
+    idpClientSecrets,
+    pkceVerifiers,
+    signingKeys,
+    ...(expiredTotpEnrolments === 0 ? {} : { expiredTotpEnrolments }),
+  };
   return unopened.length === 0 ? report : { ...report, unopened };
 }
 
@@ -203,10 +227,25 @@ async function resealPkceVerifiers(
   return done;
 }
 
-async function resealTotp(r: Repositories, tenant: string, reseal: Reseal): Promise<number> {
+/**
+ * The tenant's TOTP secrets, but those of enrolments begun by `lapsedBy` (past their time on
+ * every instance: never opened again, and purged), which are counted as `expired` and left as
+ * they are: neither re-sealed nor, when no key opens them, reported as unopened.
+ */
+async function resealTotp(
+  r: Repositories,
+  tenant: string,
+  reseal: Reseal,
+  lapsedBy: string,
+): Promise<{ resealed: number; expired: number }> {
   let done = 0;
+  let expired = 0;
   for (const record of await r.authenticators.listTenant(tenant)) {
     const { principal, id, sealedSecret } = record;
+    if (record.status === "pending" && Date.parse(record.createdAt) <= Date.parse(lapsedBy)) {
+      expired += 1;
+      continue;
+    }
     const sealed = reseal(sealedSecret, totpSecretContext(tenant, principal, id), {
       kind: "totp_secret",
       tenant,
@@ -216,7 +255,7 @@ async function resealTotp(r: Repositories, tenant: string, reseal: Reseal): Prom
     if (sealed === undefined) continue;
     if (await r.authenticators.reseal(tenant, principal, id, sealedSecret, sealed)) done += 1;
   }
-  return done;
+  return { resealed: done, expired };
 }
 
 /**

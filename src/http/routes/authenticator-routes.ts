@@ -162,7 +162,8 @@ export const BINDING_SINCE =
 const EXPIRY =
   "A confirmation after the enrolment's `expiresAt` (10 minutes after it began by default, " +
   "`totp.enrolmentTtlSeconds`) answers 409 `authenticator.enrolment_expired`, counts nothing " +
-  "and removes the enrolment: begin a new one.";
+  "and removes the enrolment: begin a new one. Once purged (5 minutes after its `expiresAt`, " +
+  "at the earliest), it answers 404 `not_found`.";
 
 /** How every verification path (TOTP, WebAuthn, recovery codes) is throttled. */
 export const THROTTLING =

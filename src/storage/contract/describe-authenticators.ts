@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { AuthenticatorRecord } from "../../app/records.js";
-import { addTenant, at, uniqueId } from "./fixtures.js";
+import { addTenant, at, DAY, uniqueId } from "./fixtures.js";
 import type { ContractContext } from "./store-harness.js";
 
 export function pendingTotp(
@@ -204,6 +204,45 @@ export function describeAuthenticators({ store }: ContractContext): void {
         await authenticators.get(tenant, "alice", record.id),
       ]);
       expect(removed).toEqual([true, false, undefined]);
+    });
+
+    // The purge is store-wide: these rows are begun long before any other test's (at(0) on), so
+    // that only they fall before its time.
+    it("purges pending authenticators begun by the given time, in every tenant, oldest first, up to the limit; never a confirmed one", async () => {
+      const [a, b] = [await addTenant(store()), await addTenant(store())];
+      const begun = (tenant: string, seconds: number, principal = "alice") => ({
+        ...pendingTotp(tenant, principal),
+        createdAt: at(-100 * DAY + seconds),
+      });
+      const oldest = begun(b, 0, "bob");
+      const older = begun(a, 10);
+      const boundary = begun(a, 20, "carol");
+      const confirmed = begun(a, 5, "dave");
+      const later = begun(b, 21);
+      await store().transaction(async ({ authenticators }) => {
+        for (const record of [later, boundary, confirmed, older, oldest]) {
+          await authenticators.insert(record);
+        }
+        await authenticators.activate(a, "dave", confirmed.id, 1, at(-100 * DAY + 6));
+      });
+      const first = await store().transaction(({ authenticators }) =>
+        authenticators.purgePending(at(-100 * DAY + 20), 2),
+      );
+      const second = await store().transaction(({ authenticators }) =>
+        authenticators.purgePending(at(-100 * DAY + 20), 2),
+      );
+      const left = await store().read(async ({ authenticators }) => ({
+        a: (await authenticators.listTenant(a)).map((r) => r.id),
+        b: (await authenticators.listTenant(b)).map((r) => r.id),
+      }));
+      expect({ first, second, left }).toStrictEqual({
+        first: [oldest, older],
+        second: [boundary],
+        left: { a: [confirmed.id], b: [later.id] },
+      });
+      await expect(
+        store().transaction(({ authenticators }) => authenticators.purgePending(at(0), 0)),
+      ).rejects.toThrow(RangeError);
     });
   });
 }

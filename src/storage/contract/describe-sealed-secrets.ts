@@ -66,7 +66,7 @@ function request(
 export function describeSealedSecrets({ store }: ContractContext): void {
   describe("sealed secrets by key", () => {
     const countsOf = async (ids: readonly string[], now: string) => {
-      const counts = await store().read((r) => r.sealedSecrets.countByKey(now));
+      const counts = await store().read((r) => r.sealedSecrets.countByKey(now, at(-DAY)));
       return counts.filter((count) => ids.includes(count.keyId));
     };
 
@@ -124,7 +124,7 @@ export function describeSealedSecrets({ store }: ContractContext): void {
     it("reads the id of a value of another shape alike on both dialects", async () => {
       const tenant = await addTenant(store());
       const short = uniqueId("k");
-      const before = await store().read((r) => r.sealedSecrets.countByKey(at(0)));
+      const before = await store().read((r) => r.sealedSecrets.countByKey(at(0), at(-DAY)));
       const blank = (counts: readonly SealedKeyCount[]) =>
         counts.find((count) => count.keyId === "" && count.kind === "totp_secret")?.count ?? 0;
       await store().transaction(async (r) => {
@@ -132,11 +132,37 @@ export function describeSealedSecrets({ store }: ContractContext): void {
         await r.authenticators.insert(totp(tenant, "not-a-sealed-value"));
         await r.authenticators.insert(totp(tenant, `v1.${short}`));
       });
-      const after = await store().read((r) => r.sealedSecrets.countByKey(at(0)));
+      const after = await store().read((r) => r.sealedSecrets.countByKey(at(0), at(-DAY)));
       expect(blank(after) - blank(before)).toBe(1);
       expect(await countsOf([short], at(0))).toEqual([
         { keyId: short, kind: "totp_secret", count: 1 },
       ]);
+    });
+
+    it("leaves out the TOTP secrets of enrolments begun by the time given, never a confirmed one's", async () => {
+      const [confirmed, expired, waiting] = [uniqueId("k"), uniqueId("k"), uniqueId("k")];
+      const tenant = await addTenant(store());
+      const active = { ...totp(tenant, sealedWith(confirmed)), createdAt: at(-DAY) };
+      await store().transaction(async (r) => {
+        await r.authenticators.insert(active);
+        await r.authenticators.activate(tenant, "alice", active.id, 1, at(-DAY + 1));
+        await r.authenticators.insert({
+          ...totp(tenant, sealedWith(expired)),
+          createdAt: at(-DAY),
+        });
+        await r.authenticators.insert({
+          ...totp(tenant, sealedWith(waiting)),
+          createdAt: at(-DAY + 1),
+        });
+      });
+      const counts = await store().read((r) => r.sealedSecrets.countByKey(at(0), at(-DAY)));
+      expect(counts.filter((c) => [confirmed, expired, waiting].includes(c.keyId))).toEqual(
+        expect.arrayContaining([
+          { keyId: confirmed, kind: "totp_secret", count: 1 },
+          { keyId: waiting, kind: "totp_secret", count: 1 },
+        ]),
+      );
+      expect(counts.some((c) => c.keyId === expired)).toBe(false);
     });
   });
 }

@@ -1,4 +1,4 @@
-import type { Kysely, Selectable } from "kysely";
+import { sql, SqliteAdapter, type Kysely, type Selectable } from "kysely";
 import type { AuthenticatorStore } from "../../app/ports.js";
 import type { AuthenticatorRecord } from "../../app/records.js";
 import type { AuthenticatorsTable, Database } from "./database.js";
@@ -35,6 +35,33 @@ const acceptStep = queryTemplate<
     .where((eb) => eb.or([eb("last_step", "is", null), eb("last_step", "<", step)]))
     .returningAll(),
 );
+
+/**
+ * Up to `limit` pending authenticators begun at or before `begunBy`, oldest first, found through
+ * the partial index of pending ones by age (0022): the status is written as a literal, as the
+ * index's predicate is, so that either planner may use it. On PostgreSQL only rows it can lock
+ * at once: one a confirmation or a begin holds is skipped, never waited for, so the purge waits
+ * for no row while holding others (it takes the audit chain's head after them). SQLite's writers
+ * are serial.
+ */
+function purgeablePending(db: Kysely<Database>, begunBy: string, limit: number) {
+  const sqlite = db.getExecutor().adapter instanceof SqliteAdapter;
+  const row = sqlite ? sql<string>`rowid` : sql<string>`ctid`;
+  const rows = db
+    .selectFrom("authenticators")
+    .select(row.as("row"))
+    .where("status", "=", sql.lit("pending"))
+    .where("created_at", "<=", begunBy)
+    .orderBy("created_at")
+    .orderBy("id")
+    .limit(limit);
+  return db
+    .deleteFrom("authenticators")
+    .where(row, "in", sqlite ? rows : rows.forUpdate().skipLocked())
+    .where("status", "=", sql.lit("pending"))
+    .where("created_at", "<=", begunBy)
+    .returningAll();
+}
 
 export function createAuthenticatorRepository(db: Kysely<Database>): AuthenticatorStore {
   const one = (tenant: string, principal: string, id: string) =>
@@ -158,6 +185,18 @@ export function createAuthenticatorRepository(db: Kysely<Database>): Authenticat
         .where("sealed_secret", "=", from)
         .executeTakeFirst();
       return updated.numUpdatedRows === 1n;
+    },
+
+    async purgePending(begunBy, limit) {
+      if (!Number.isSafeInteger(limit) || limit < 1) {
+        throw new RangeError(`limit must be a positive integer: ${String(limit)}`);
+      }
+      const rows = await purgeablePending(db, toTimeText(begunBy, "begunBy"), limit).execute();
+      // RETURNING follows no order: sorted as the rows were chosen (text order, as stored).
+      const order = (row: { created_at: string; id: string }) => `${row.created_at} ${row.id}`;
+      return rows
+        .sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0))
+        .map(toAuthenticator);
     },
 
     async remove(tenant, principal, id) {

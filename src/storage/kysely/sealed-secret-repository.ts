@@ -56,10 +56,17 @@ export function createSealedSecretRepository(db: Kysely<Database>): SealedSecret
   }
 
   return {
-    async countByKey(at) {
+    async countByKey(at, enrolmentsBegunAfter) {
       const now = toTimeText(at, "at");
+      const begunAfter = toTimeText(enrolmentsBegunAfter, "enrolmentsBegunAfter");
       return [
-        ...(await count("totp_secret", "authenticators", sql.ref("sealed_secret"))),
+        // An enrolment past its time is never confirmed, so its secret never opened again.
+        ...(await count(
+          "totp_secret",
+          "authenticators",
+          sql.ref("sealed_secret"),
+          sql`(status <> 'pending' or created_at > ${begunAfter})`,
+        )),
         ...(await count(
           "idp_client_secret",
           "idps",

@@ -21,6 +21,7 @@ import { clientAddressThrottlesMigration } from "./0018-client-address-throttles
 import { principalIdpMigration } from "./0019-principal-idp.js";
 import { federationAnswersMigration } from "./0020-federation-answers.js";
 import { principalProofsWithdrawnMigration } from "./0021-principal-proofs-withdrawn.js";
+import { pendingAuthenticatorsMigration } from "./0022-pending-authenticators.js";
 
 /**
  * Every migration, in order. Listed in code rather than read from a folder so that the built
@@ -48,6 +49,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   "0019-principal-idp": principalIdpMigration,
   "0020-federation-answers": federationAnswersMigration,
   "0021-principal-proofs-withdrawn": principalProofsWithdrawnMigration,
+  "0022-pending-authenticators": pendingAuthenticatorsMigration,
 };
 
 const provider: MigrationProvider = {

@@ -113,6 +113,7 @@ describe("SQLite store", () => {
       "0019-principal-idp",
       "0020-federation-answers",
       "0021-principal-proofs-withdrawn",
+      "0022-pending-authenticators",
     ]);
     expect(await migrateStore(url)).toEqual([]);
     const store = await openStore(url, { migrate: false });
