@@ -582,7 +582,8 @@ export interface Application {
     list(caller: Caller, tenant: string, principal: string): Promise<readonly AuthenticatorView[]>;
     /**
      * Begins a TOTP enrolment: a pending authenticator, its secret shown once, confirmable until
-     * its `expiresAt`. The principal's enrolments that expired unconfirmed are removed.
+     * its `expiresAt`. The principal's enrolments that expired unconfirmed are removed, and so
+     * are the oldest still waiting beyond `MAX_PENDING_ENROLMENTS` (`pending-enrolments.ts`).
      */
     beginTotp(
       caller: Caller,

@@ -25,6 +25,7 @@ import {
   enrolmentExpiredEntry,
   enrolmentExpiry,
   enrolmentTtlSeconds,
+  MAX_PENDING_ENROLMENTS,
   purgeExpiredEnrolmentsIfDue,
 } from "./pending-enrolments.js";
 import {
@@ -311,19 +312,38 @@ export function authenticatorUseCases(
           caller,
           now: context.clock.now(),
         });
-        // The principal's enrolments that expired unconfirmed go, so that abandoned ones (a
-        // hosted flow begins one after each failed confirmation) do not pile up. Every row is
-        // removed before any event is appended (rows first, the chain's head last, in every
+        // The principal's enrolments that expired unconfirmed go, and so do the oldest of those
+        // still waiting beyond MAX_PENDING_ENROLMENTS less this one: abandoned ones (a hosted
+        // flow begins one after each failed confirmation) do not pile up. Every row is removed
+        // before any event is appended (rows first, the chain's head last, in every
         // transaction: the purge takes them in that order too, on PostgreSQL).
         const now = context.clock.now();
-        const lapsed = (await r.authenticators.list(tenant, principal)).filter((old) =>
-          expired(old, now),
+        const pending = (await r.authenticators.list(tenant, principal)).filter(
+          (old) => old.status === "pending",
         );
+        const lapsed = pending.filter((old) => expired(old, now));
+        const waiting = pending.filter((old) => !expired(old, now));
+        const replaced = waiting.slice(0, Math.max(0, waiting.length - MAX_PENDING_ENROLMENTS + 1));
         const ttl = enrolmentTtlSeconds(context);
         const events: AuditEntry[] = [];
         for (const old of lapsed) {
           if (await r.authenticators.remove(tenant, principal, old.id)) {
             events.push(enrolmentExpiredEntry(old, ttl, caller.id));
+          }
+        }
+        for (const old of replaced) {
+          if (await r.authenticators.remove(tenant, principal, old.id)) {
+            events.push({
+              tenant,
+              type: "authenticator.enrolment_replaced",
+              actor: caller.id,
+              payload: {
+                ...subject(old),
+                createdAt: old.createdAt,
+                expiresAt: expiryOf(old).toISOString(),
+                replacedBy: id,
+              },
+            });
           }
         }
         await recordAuditRun(context, r, events);

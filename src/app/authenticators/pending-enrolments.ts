@@ -20,10 +20,20 @@ import { INSTANCE_CLOCK_DRIFT_SECONDS, type Store } from "../ports.js";
 import type { AuthenticatorRecord } from "../records.js";
 
 /**
+ * The most enrolments a principal has waiting at once: beginning another past it removes the
+ * oldest (audited `authenticator.enrolment_replaced`). A hosted flow begins a new one after each
+ * failed confirmation and shows the newest only, so refusing would strand a user who mistyped a
+ * few codes; the older ones are abandoned anyway. Bounds what one principal's begins (each with
+ * a fresh MFA once it holds a method) leave in the store within one enrolment's time.
+ */
+export const MAX_PENDING_ENROLMENTS = 5;
+
+/**
  * The most expired enrolments one purge transaction removes, and the most transactions one due
  * purge runs: each removal is audited (one event each, appended a chain at a time), and the
  * transaction stays short (on SQLite it holds the one write lock). 1,000 a minute per instance
- * is far beyond what abandoned enrolments leave behind.
+ * is far beyond what abandoned enrolments, at most {@link MAX_PENDING_ENROLMENTS} per principal
+ * per enrolment time, leave behind.
  */
 export const ENROLMENT_PURGE_BATCH = 200;
 const PURGE_TRANSACTIONS = 5;

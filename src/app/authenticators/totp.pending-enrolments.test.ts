@@ -1,9 +1,12 @@
-// Threat: pending TOTP enrolments that nobody touches again. An enrolment past its time (`totp.enrolmentTtlSeconds`) can never be confirmed, but was
+// Threats: pending TOTP enrolments that nobody touches again, and pending enrolments without
+// number. An enrolment past its time (`totp.enrolmentTtlSeconds`) can never be confirmed, but was
 // removed only when its principal tried to confirm it or began another: abandoned for good, its
 // sealed secret stayed in the store for ever (counted as needing its key at every start, and
 // re-sealed by every rotation). It is now purged before verifications and enrolments, once a
 // minute, once it is past its time on every instance (the TTL and the instances' clock drift
-// after its begin), a bounded number per transaction, each audited as an expiry.
+// after its begin), a bounded number per transaction, each audited as an expiry. And the
+// platform's backend could begin any number within one enrolment's time: a principal now has at
+// most MAX_PENDING_ENROLMENTS waiting, beginning another removes the oldest (audited).
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { oathtoolCode } from "../../verifiers/totp/test-support/oathtool.js";
 import type { Caller } from "../application.js";
@@ -18,7 +21,11 @@ import {
   rightCode,
   type EnrolledTotp,
 } from "../test-support/totp-principals.js";
-import { ENROLMENT_PURGE_ACTOR, ENROLMENT_PURGE_BATCH } from "./pending-enrolments.js";
+import {
+  ENROLMENT_PURGE_ACTOR,
+  ENROLMENT_PURGE_BATCH,
+  MAX_PENDING_ENROLMENTS,
+} from "./pending-enrolments.js";
 
 const TTL = 600;
 /** When an enrolment begun at 0 is past its time on every instance. */
@@ -140,5 +147,36 @@ describeOnEachStore("pending TOTP enrolments", (open) => {
     h.clock.advance(60);
     await verify();
     expect(await stored("acme")).toEqual([["alice", "active"]]);
+  });
+
+  it(`keeps at most ${String(MAX_PENDING_ENROLMENTS)} waiting per principal: another begun removes the oldest, audited`, async () => {
+    const waiting = [];
+    for (let n = 0; n < MAX_PENDING_ENROLMENTS; n += 1) {
+      waiting.push(await begin("acme", "bob"));
+      h.clock.advance(10);
+    }
+    const [oldest, second] = waiting;
+    const sixth = await begin("acme", "bob");
+    const listed = async () =>
+      (await h.app.authenticators.list(service, "acme", "bob")).map((a) => a.id);
+    expect(await listed()).toEqual([...waiting.slice(1), sixth].map((p) => p.id));
+    expect(await eventsOf("acme", "authenticator.enrolment_replaced")).toMatchObject([
+      {
+        actor: service.id,
+        payload: {
+          principal: "bob",
+          authenticator: oldest?.id,
+          kind: "totp",
+          replacedBy: sixth.id,
+        },
+      },
+    ]);
+    // The oldest is gone for good; the others are confirmed as ever.
+    expect(await confirm("acme", "bob", oldest ?? sixth)).toEqual({ code: "not_found" });
+    expect(await confirm("acme", "bob", second ?? sixth)).toEqual({ code: "accepted" });
+    // Another principal's are its own.
+    await verify();
+    await begin("acme", "alice");
+    expect(await listed()).toHaveLength(MAX_PENDING_ENROLMENTS);
   });
 });

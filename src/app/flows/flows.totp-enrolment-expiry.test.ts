@@ -9,7 +9,10 @@ import type { Caller, FlowBrowser } from "../application.js";
 import { openHarness, type Harness } from "../test-support/harness.js";
 import { csrfOf } from "../test-support/platform-mfa-flows.js";
 import { replacePolicy } from "../test-support/replace-policy.js";
-import { purgeExpiredEnrolmentsIfDue } from "../authenticators/pending-enrolments.js";
+import {
+  MAX_PENDING_ENROLMENTS,
+  purgeExpiredEnrolmentsIfDue,
+} from "../authenticators/pending-enrolments.js";
 import type { FlowScreen } from "./flow-screens.js";
 
 const RETURN = "https://app.acme.example/signed-in";
@@ -89,6 +92,22 @@ describe("a TOTP enrolment in a hosted flow", () => {
     expect(third.notice).toEqual({ code: "enrolment.expired", tone: "error" });
     expect(await pending()).toEqual([third.authenticator]);
     expect(await confirm(flow, third)).toMatchObject({ kind: "redirect" });
+  });
+
+  it("still begins a new one after many wrong codes, keeping only the newest few waiting", async () => {
+    const begun = await enrolmentScreen();
+    const { flow } = begun;
+    let { screen } = begun;
+    for (let n = 0; n < MAX_PENDING_ENROLMENTS + 2; n += 1) {
+      const wrong = oathtoolCode(screen.secret, new Date(h.clock.now().getTime() - 300_000));
+      screen = enrolment(await confirm(flow, screen, wrong));
+      expect(screen.notice).toEqual({ code: "enrolment.confirm_failed", tone: "error" });
+      h.clock.advance(5);
+    }
+    const waiting = await pending();
+    expect(waiting).toHaveLength(MAX_PENDING_ENROLMENTS);
+    expect(waiting.at(-1)).toBe(screen.authenticator);
+    expect(await confirm(flow, screen)).toMatchObject({ kind: "redirect" });
   });
 
   it("begins a new one, saying the old one was cancelled, when the old one was purged meanwhile", async () => {

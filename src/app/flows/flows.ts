@@ -614,8 +614,8 @@ export function flowUseCases(
           // The secret was shown once; a failed confirmation (an expired one too, which the API
           // removed) starts a fresh enrolment, if one may begin now (else the page asks for a
           // fresh verification first): no page offers to confirm one that cannot be.
-          // One gone altogether was removed past its time (purged): its key no longer works
-          // either, and no code was wrong.
+          // One gone altogether was removed past its time (purged) or replaced by newer ones:
+          // its key no longer works either, and no code was wrong.
           const notice: FlowNotice =
             error instanceof AppError && error.code === "not_found"
               ? { code: "enrolment.expired", tone: "error" }

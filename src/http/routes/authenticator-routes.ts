@@ -54,7 +54,8 @@ export function registerAuthenticatorRoutes(server: FastifyInstance, context: Ap
       description:
         "A pending authenticator and its secret, shown this once; confirm it with a first code " +
         "before its `expiresAt` (`totp.enrolmentTtlSeconds`, 10 minutes by default). The " +
-        "principal's enrolments that expired unconfirmed are removed.",
+        "principal's enrolments that expired unconfirmed are removed, and so is the oldest still " +
+        "waiting when 5 already wait (audited `authenticator.enrolment_replaced`).",
       schema: totpEnrolment,
       headers: [{ name: "location", description: "The authenticator's confirmation URL." }],
     },
@@ -163,7 +164,7 @@ const EXPIRY =
   "A confirmation after the enrolment's `expiresAt` (10 minutes after it began by default, " +
   "`totp.enrolmentTtlSeconds`) answers 409 `authenticator.enrolment_expired`, counts nothing " +
   "and removes the enrolment: begin a new one. Once purged (5 minutes after its `expiresAt`, " +
-  "at the earliest), it answers 404 `not_found`.";
+  "at the earliest) or replaced by newer ones, it answers 404 `not_found`.";
 
 /** How every verification path (TOTP, WebAuthn, recovery codes) is throttled. */
 export const THROTTLING =
