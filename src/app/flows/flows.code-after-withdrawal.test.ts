@@ -7,9 +7,8 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Caller, FlowBrowser } from "../application.js";
 import { exchangeEventName, auditEventsOf } from "../test-support/audit-events.js";
-import { openHarness, type Harness } from "../test-support/harness.js";
-import { codeOf, csrfOf } from "../test-support/platform-mfa-flows.js";
-import { replacePolicy } from "../test-support/replace-policy.js";
+import type { Harness } from "../test-support/harness.js";
+import { codeOf, csrfOf, openPlatformMfaTenant } from "../test-support/platform-mfa-flows.js";
 import { enrolTotp, rightCode, type EnrolledTotp } from "../test-support/totp-principals.js";
 
 const RETURN = "https://app.acme.example/signed-in";
@@ -21,10 +20,7 @@ describe("a completed flow's code after the authenticator that proved it is remo
   const browser: FlowBrowser = { cookie: "code-after-withdrawal-browser-cookie" };
 
   beforeEach(async () => {
-    h = await openHarness({ federation: { publicUrl: "https://mfa.test" } });
-    await h.app.tenants.create(h.admin, { id: "acme", name: "Acme", returnUrls: [RETURN] });
-    await replacePolicy(h, "acme", { posture: "platform_mfa" });
-    service = await h.caller(["platform_service"], ["acme"]);
+    ({ h, service } = await openPlatformMfaTenant(RETURN));
     // A spare first, so that the stolen one is not the last method and can be removed.
     await enrolTotp(h, service, "acme", "alice");
     h.clock.advance(60);

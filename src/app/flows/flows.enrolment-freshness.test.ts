@@ -6,9 +6,8 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Caller, FlowBrowser } from "../application.js";
 import { VERIFICATION_THROTTLE_DEFAULTS } from "../authenticators/verification-throttle.js";
-import { openHarness, type Harness } from "../test-support/harness.js";
-import { csrfOf } from "../test-support/platform-mfa-flows.js";
-import { replacePolicy } from "../test-support/replace-policy.js";
+import type { Harness } from "../test-support/harness.js";
+import { csrfOf, openPlatformMfaTenant } from "../test-support/platform-mfa-flows.js";
 import { enrolTotp, rightCode, type EnrolledTotp } from "../test-support/totp-principals.js";
 
 const RETURN = "https://app.acme.example/signed-in";
@@ -21,10 +20,7 @@ describe("enrolling in a flow after a verification in it", () => {
   const browser: FlowBrowser = { cookie: "browser-one-cookie-value-0123456789" };
 
   beforeEach(async () => {
-    h = await openHarness({ federation: { publicUrl: "https://mfa.test" } });
-    await h.app.tenants.create(h.admin, { id: "acme", name: "Acme", returnUrls: [RETURN] });
-    await replacePolicy(h, "acme", { posture: "platform_mfa" });
-    service = await h.caller(["platform_service"], ["acme"]);
+    ({ h, service } = await openPlatformMfaTenant(RETURN));
     totp = await enrolTotp(h, service, "acme", "alice");
     h.clock.advance(60);
   });

@@ -5,9 +5,8 @@
 // before another method is bound there, however recently the principal proved MFA elsewhere.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Caller, FlowBrowser } from "../application.js";
-import { openHarness, type Harness } from "../test-support/harness.js";
-import { csrfOf } from "../test-support/platform-mfa-flows.js";
-import { replacePolicy } from "../test-support/replace-policy.js";
+import type { Harness } from "../test-support/harness.js";
+import { csrfOf, openPlatformMfaTenant } from "../test-support/platform-mfa-flows.js";
 
 const RETURN = "https://app.acme.example/signed-in";
 
@@ -18,10 +17,7 @@ describe("a principal holding only recovery codes", () => {
   const attacker: FlowBrowser = { cookie: "attacker-cookie-value-0123456789abcdef" };
 
   beforeEach(async () => {
-    h = await openHarness({ federation: { publicUrl: "https://mfa.test" } });
-    await h.app.tenants.create(h.admin, { id: "acme", name: "Acme", returnUrls: [RETURN] });
-    await replacePolicy(h, "acme", { posture: "platform_mfa" });
-    service = await h.caller(["platform_service"], ["acme"]);
+    ({ h, service } = await openPlatformMfaTenant(RETURN));
     await h.app.principals.upsert(h.admin, "acme", "bob", { population: "direct" });
     // Bob's first method, bound on the platform's password alone (he held none).
     codes = (await h.app.recoveryCodes.generate(service, "acme", "bob")).codes;

@@ -6,9 +6,8 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { oathtoolCode } from "../../verifiers/totp/test-support/oathtool.js";
 import type { Caller, FlowBrowser } from "../application.js";
-import { openHarness, type Harness } from "../test-support/harness.js";
-import { csrfOf } from "../test-support/platform-mfa-flows.js";
-import { replacePolicy } from "../test-support/replace-policy.js";
+import type { Harness } from "../test-support/harness.js";
+import { csrfOf, openPlatformMfaTenant } from "../test-support/platform-mfa-flows.js";
 import {
   MAX_PENDING_ENROLMENTS,
   purgeExpiredEnrolmentsIfDue,
@@ -23,10 +22,7 @@ describe("a TOTP enrolment in a hosted flow", () => {
   const browser: FlowBrowser = { cookie: "browser-one-cookie-value-0123456789" };
 
   beforeEach(async () => {
-    h = await openHarness({ federation: { publicUrl: "https://mfa.test" } });
-    await h.app.tenants.create(h.admin, { id: "acme", name: "Acme", returnUrls: [RETURN] });
-    await replacePolicy(h, "acme", { posture: "platform_mfa" });
-    service = await h.caller(["platform_service"], ["acme"]);
+    ({ h, service } = await openPlatformMfaTenant(RETURN));
     await h.app.principals.upsert(h.admin, "acme", "bob", { population: "direct" });
   });
   afterEach(() => h.close());

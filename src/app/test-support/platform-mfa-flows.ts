@@ -1,4 +1,6 @@
+import type { Caller } from "../application.js";
 import type { FlowScreen } from "../flows/flow-screens.js";
+import { openHarness, type Harness } from "./harness.js";
 import { openWebAuthnWorld, type WebAuthnWorld } from "./webauthn-world.js";
 import { replacePolicy } from "./replace-policy.js";
 
@@ -11,6 +13,20 @@ export async function openPlatformMfaFlows(returnUrl: string): Promise<WebAuthnW
   await w.h.app.tenants.setReturnUrls(w.h.admin, "acme", { returnUrls: [returnUrl] });
   await replacePolicy(w.h, "acme", { posture: "platform_mfa" });
   return w;
+}
+
+/**
+ * A harness whose tenant `acme` holds `platform_mfa` with `returnUrl` registered, and a
+ * `platform_service` caller of it: where the TOTP and recovery-code flow tests start.
+ */
+export async function openPlatformMfaTenant(
+  returnUrl: string,
+  options: Parameters<typeof openHarness>[0] = {},
+): Promise<{ h: Harness; service: Caller }> {
+  const h = await openHarness({ federation: { publicUrl: "https://mfa.test" }, ...options });
+  await h.app.tenants.create(h.admin, { id: "acme", name: "Acme", returnUrls: [returnUrl] });
+  await replacePolicy(h, "acme", { posture: "platform_mfa" });
+  return { h, service: await h.caller(["platform_service"], ["acme"]) };
 }
 
 /** The CSRF token a flow screen's forms carry ("" on a screen without a frame). */
