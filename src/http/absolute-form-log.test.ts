@@ -67,6 +67,8 @@ describe("request logging of the federation endpoints", () => {
     ["absolute form", `http://mfa.test${CALLBACK}?code=${CODE}&state=${STATE}`],
     ["absolute form, other host", `https://evil.test:8443${CALLBACK}?code=${CODE}&state=${STATE}`],
     ["a percent-encoded path", `/%74/acme/idps/corp/oidc/callback?code=${CODE}&state=${STATE}`],
+    ["a doubled first slash", `/${CALLBACK}?code=${CODE}&state=${STATE}`],
+    ["a backslash after the first slash", `/\\${CALLBACK.slice(1)}?code=${CODE}&state=${STATE}`],
   ] as const) {
     it(`never logs the query of a federation endpoint requested in ${form}`, async () => {
       const logs = await logsOf(target);
@@ -81,6 +83,11 @@ describe("request logging of the federation endpoints", () => {
     expect(logs).toContain(`"url":"${CALLBACK}?[redacted]"`);
     const metrics = await t.call("GET", "/metrics");
     expect(metrics.body).toContain('route="/t/:tenant/idps/:idp/oidc/callback"');
+  });
+
+  it("logs the path the client sent, never one read as a host from a doubled slash", async () => {
+    const logs = await logsOf(`/${CALLBACK}?code=${CODE}&state=${STATE}`);
+    expect(logs).toContain(`"url":"/${CALLBACK}?[redacted]"`);
   });
 
   it("still logs the query of an API route", async () => {
@@ -120,6 +127,8 @@ describe("requestTarget", () => {
         "/t/a#fragment?code=1",
         "*",
         "http://",
+        "//t/a?code=1",
+        "/\\t/a?code=1",
       ].map(requestTarget),
     ).toEqual([
       { path: "/t/a/idps/b/oidc/callback", search: "?code=1" },
@@ -129,6 +138,9 @@ describe("requestTarget", () => {
       { path: "/t/a", search: "" },
       { path: "/*", search: "" },
       { path: "http://", search: "" },
+      // An origin-form target is a path, even one that begins like a scheme-relative URL.
+      { path: "//t/a", search: "?code=1" },
+      { path: "//t/a", search: "?code=1" },
     ]);
   });
 });

@@ -137,9 +137,12 @@ export const LOG_REDACTION: redactOptions = {
  */
 export function requestSummary(request: FastifyRequest): Record<string, unknown> {
   const { path, search } = requestTarget(request.url);
+  // Repeated slashes collapsed: `//t/…` is no route, but a client that sends it sends the same
+  // codes.
   const hidden =
     search !== "" &&
-    (path.startsWith("/t/") || (request.routeOptions.url?.startsWith("/t/") ?? false));
+    (path.replace(/\/{2,}/g, "/").startsWith("/t/") ||
+      (request.routeOptions.url?.startsWith("/t/") ?? false));
   const url = hidden ? `${path}?[redacted]` : `${path}${search}`;
   return { method: request.method, url, remoteAddress: request.ip };
 }
