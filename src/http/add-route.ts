@@ -206,6 +206,13 @@ export function addRoute<
         if (schema === undefined) {
           if (part === "body" && value !== undefined && !isEmpty(value))
             errors.push({ pointer: "#", detail: "this route takes no body" });
+          // As a schema refuses a parameter it does not declare: a filter or page size the route
+          // lacks would otherwise be answered as if it had applied (every API key, say).
+          if (part === "query" && typeof value === "object" && value !== null) {
+            for (const name of Object.keys(value)) {
+              errors.push({ pointer: `#/query/${escapePointer(name)}`, detail: "unknown field" });
+            }
+          }
           return undefined;
         }
         const result = schema.safeParse(value);

@@ -177,6 +177,22 @@ describe("bad request bodies", () => {
     ]);
   });
 
+  it("refuses a query on a route that takes none, rather than answer as if it were not there", async () => {
+    // A filter the route does not have would otherwise list every key as if it had applied.
+    const keys = await t.call("GET", "/v1/api-keys?tenant=acme&active=true", { key: t.adminKey });
+    expect(expectProblem(keys, 400, "request.invalid").errors).toEqual([
+      { pointer: "#/query/tenant", detail: "unknown field" },
+      { pointer: "#/query/active", detail: "unknown field" },
+    ]);
+    const exchange = await t.call("POST", "/v1/flows/exchange?code=abc", {
+      key: t.adminKey,
+      body: { code: "abc" },
+    });
+    expect(expectProblem(exchange, 400, "request.invalid").errors).toEqual([
+      { pointer: "#/query/code", detail: "unknown field" },
+    ]);
+  });
+
   it("answers an oversized body with 413 request.too_large", async () => {
     const name = "x".repeat(5000);
     expectProblem(
