@@ -1,6 +1,6 @@
 import { registerAssuranceRoutes } from "./routes/assurance-routes.js";
 import swagger from "@fastify/swagger";
-import { STATUS_CODES } from "node:http";
+import { STATUS_CODES, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import Fastify, {
   LogController,
@@ -232,6 +232,9 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     },
   }) as unknown as FastifyInstance;
   server.server.maxConnections = limits.maxConnections;
+  server.server.on("checkExpectation", (_request, response: ServerResponse) => {
+    answerUnmetExpectation(logger, response);
+  });
 
   // Every request part is checked by zod in the handler (src/http/add-route.ts); the JSON
   // Schemas on routes document the API, and responses are sent as they are.
@@ -421,14 +424,33 @@ export function clientErrorResponse(error: unknown): string {
   const body = JSON.stringify(problem);
   return [
     `HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status] ?? ""}`,
-    `content-type: ${PROBLEM_MEDIA_TYPE}`,
-    `content-length: ${Buffer.byteLength(body)}`,
-    "connection: close",
-    "cache-control: no-store",
-    ...Object.entries(SECURITY_HEADERS).map(([name, value]) => `${name}: ${value}`),
+    ...Object.entries(rawProblemHeaders(body)).map(([name, value]) => `${name}: ${value}`),
     "",
     body,
   ].join("\r\n");
+}
+
+/** The headers of a problem answered below Fastify, the connection then closed. */
+function rawProblemHeaders(body: string): Record<string, string> {
+  return {
+    "content-type": PROBLEM_MEDIA_TYPE,
+    "content-length": String(Buffer.byteLength(body)),
+    connection: "close",
+    "cache-control": "no-store",
+    ...SECURITY_HEADERS,
+  };
+}
+
+/**
+ * Node's answer to an `Expect` other than `100-continue`, which it gives before Fastify sees the
+ * request: a problem like every refusal, where Node's own was a bare 417 with no code or log line.
+ */
+function answerUnmetExpectation(logger: Logger, response: ServerResponse): void {
+  const { problem } = renderProblem(new HttpProblem("request.expectation_failed"), undefined);
+  logger.info({ code: problem.code, status: problem.status }, "request refused");
+  const body = JSON.stringify(problem);
+  response.writeHead(problem.status, rawProblemHeaders(body));
+  response.end(body);
 }
 
 /** Fastify's `clientErrorHandler`: answers on the raw socket, then closes it. */

@@ -76,6 +76,16 @@ function expectProblem(response: RawResponse, status: number, code: string) {
 }
 
 describe("requests the HTTP parser refuses", () => {
+  it("answers an Expect other than 100-continue with 417 request.expectation_failed, logged", async () => {
+    const response = await exchange(
+      "GET /v1/tenants HTTP/1.1\r\nHost: localhost\r\n" +
+        `Authorization: Bearer ${MARKER}\r\nExpect: 200-ok\r\n\r\n`,
+    );
+    expectProblem(response, 417, "request.expectation_failed");
+    expect(logLines.join("")).toContain('"code":"request.expectation_failed"');
+    expect(logLines.join("")).not.toContain(MARKER);
+  });
+
   it("answers a header larger than 16 KB with 431 request.headers_too_large", async () => {
     const response = await exchange(
       "GET /v1/tenants HTTP/1.1\r\nHost: localhost\r\n" +

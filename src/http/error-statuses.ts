@@ -116,6 +116,10 @@ export const HTTP_PROBLEMS = {
     title: "The request's header fields are larger than allowed.",
   },
   "request.timeout": { status: 408, title: "The request took too long to arrive." },
+  "request.expectation_failed": {
+    status: 417,
+    title: "The server meets no `Expect` but `100-continue`.",
+  },
   "request.unsupported_media_type": {
     status: 415,
     title:
