@@ -228,3 +228,38 @@ describe("ECDSA signatures refused", () => {
     expect(await outcomeOf(labelled, {}, ecIdp())).toBe("saml.signature_invalid");
   });
 });
+
+// xml-crypto reads the first SignatureMethod, CanonicalizationMethod and SignatureValue anywhere
+// in the Signature (by local name), the verifier the ones in SignedInfo: an unsigned KeyInfo put
+// first could pick the class, and the rsa-sha256 class given the EC key checks DER ECDSA.
+describe("algorithms xml-crypto would read outside SignedInfo", () => {
+  /** Puts a KeyInfo (never signed) before SignedInfo, holding `method`. */
+  function keyInfoFirst(samlResponse: string, localName: string, algorithm: string): string {
+    return tamper(samlResponse, (doc) => {
+      const signature = signatureOf(assertionOf(doc));
+      const keyInfo = doc.createElementNS(DSIG, "ds:KeyInfo");
+      const method = doc.createElementNS(DSIG, `ds:${localName}`);
+      method.setAttribute("Algorithm", algorithm);
+      keyInfo.appendChild(method);
+      signature.insertBefore(keyInfo, signature.firstChild);
+    });
+  }
+
+  it("refuses a DER value under ecdsa-sha256 with an rsa-sha256 SignatureMethod in a KeyInfo before SignedInfo", async () => {
+    const key = ecIdp().keyPair.privateKeyPem;
+    const der = await resigned(key, { signature: ECDSA_SHA256, ecdsaEncoding: "der" });
+    expect(await outcomeOf(der, {}, ecIdp())).toBe("saml.signature_invalid");
+    const relabelled = keyInfoFirst(der, "SignatureMethod", RSA_SHA256);
+    expect(await outcomeOf(relabelled, {}, ecIdp())).toBe("saml.signature_wrapping");
+  });
+
+  it("refuses a genuine signature with another CanonicalizationMethod in a KeyInfo before SignedInfo", async () => {
+    const genuine = await idpResponse({}, {}, ecIdp());
+    const edited = keyInfoFirst(
+      genuine,
+      "CanonicalizationMethod",
+      "http://www.w3.org/2001/10/xml-exc-c14n#WithComments",
+    );
+    expect(await outcomeOf(edited, {}, ecIdp())).toBe("saml.signature_wrapping");
+  });
+});

@@ -1,7 +1,14 @@
 import type { KeyObject } from "node:crypto";
 import type { Element } from "@xmldom/xmldom";
 import { SignedXml } from "xml-crypto";
-import { attribute, childElements, childrenNamed, isCommentOrInstruction, isNamed } from "./dom.js";
+import {
+  attribute,
+  childElements,
+  childrenNamed,
+  descendantElements,
+  isCommentOrInstruction,
+  isNamed,
+} from "./dom.js";
 import type { SamlRejection } from "../../app/federation/protocols.js";
 import { ECDSA_ALGORITHMS } from "./ecdsa.js";
 import { accept, reject, type SamlResult } from "./rejection.js";
@@ -24,6 +31,15 @@ import { RSA_SHA384_ALGORITHM, SHA384_DIGEST } from "./sha384.js";
 
 type SignatureNode = Parameters<SignedXml["loadSignature"]>[0];
 type Refusal = { readonly ok: false; readonly rejection: SamlRejection };
+
+/**
+ * What xml-crypto's loadSignature reads as the first element of that local name anywhere in the
+ * Signature (`.//*[local-name(.)=…]`), in any namespace, an unsigned KeyInfo placed first included:
+ * there must be only the one this check reads, or the library would canonicalise SignedInfo,
+ * pick its signature class (rsa-sha256's, which node lets check a DER ECDSA value with an EC key)
+ * or take the value by what the signer never signed.
+ */
+const READ_ANYWHERE = ["CanonicalizationMethod", "SignatureMethod", "SignatureValue"] as const;
 
 /** A same-document reference to an xs:ID: `#` and an NCName, nothing XPath could read. */
 const SAME_DOCUMENT_REFERENCE = /^#[A-Za-z_][\w.-]*$/;
@@ -65,6 +81,12 @@ export function checkSignatureShape(signature: Element, signed: Element): SamlRe
   const signatureAlgorithm = algorithmOf(signedInfo, "SignatureMethod");
   if (signatureAlgorithm === undefined || !ALLOWED_SIGNATURE_ALGORITHMS.has(signatureAlgorithm)) {
     return reject("saml.signature_algorithm", `signature algorithm ${shorten(signatureAlgorithm)}`);
+  }
+  const descendants = descendantElements(signature);
+  for (const localName of READ_ANYWHERE) {
+    if (descendants.filter((d) => d.localName === localName).length > 1) {
+      return reject("saml.signature_wrapping", `the Signature holds more than one ${localName}`);
+    }
   }
   const references = childrenNamed(signedInfo, NS.dsig, "Reference");
   const [reference] = references;
