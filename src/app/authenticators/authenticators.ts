@@ -108,6 +108,27 @@ export function authenticatorUseCases(
     return true;
   }
 
+  /** The refusal of a confirmation of `id`, pending and past its time: removed and audited. */
+  async function removeIfExpired(
+    caller: Caller,
+    tenant: string,
+    principal: string,
+    id: string,
+  ): Promise<AppError | undefined> {
+    const read = await readStore(context, (r) => r.authenticators.get(tenant, principal, id));
+    if (read === undefined || !expired(read, context.clock.now())) return undefined;
+    return transact(context, async (r) => {
+      // The principal's row first, as every confirmation takes it: none activates it meanwhile.
+      await r.verificationThrottles.claim(tenant, principalKey(principal));
+      const record = await r.authenticators.get(tenant, principal, id);
+      if (record === undefined || !expired(record, context.clock.now())) return undefined;
+      await removeExpired(r, caller, record);
+      return new AppError("authenticator.enrolment_expired", undefined, {
+        expiresAt: expiryOf(record).toISOString(),
+      });
+    });
+  }
+
   /**
    * Checks `code` against `record` and records the outcome: `accept` on a match (activate or
    * accept the step), the failure count otherwise. Expected failures are returned, not thrown, so
@@ -374,6 +395,12 @@ export function authenticatorUseCases(
     async confirmTotp(caller, tenant, principal, id, input) {
       authorize(caller, "authenticator.enrol", tenant);
       need();
+      // One past its time goes before useCode's transaction, whose throttle check may append an
+      // event (lifting a timed-out lock) and so take the chain's head before the enrolment's row:
+      // the reverse of the purge's order (the rows, then the heads), a deadlock on PostgreSQL
+      // when the purge holds that row. Here the principal's row, the enrolment's, then the head.
+      const lapsed = await removeIfExpired(caller, tenant, principal, id);
+      if (lapsed !== undefined) throw lapsed;
       // Confirming proves only the new authenticator: it neither resets the principal's failure
       // count (enrolling one's own authenticator must not buy more guesses against another)
       // nor counts as a fresh MFA (for removing the old one).
