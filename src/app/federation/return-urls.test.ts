@@ -32,6 +32,17 @@ describe("return_to matching (DESIGN invariant 10)", () => {
     ["an encoded slash, lower case", "https://app.acme.example/signed-in/..%2fadmin"],
     ["an encoded backslash climbing out", "https://app.acme.example/signed-in/..%5Cadmin"],
     ["a doubly encoded dot segment", "https://app.acme.example/signed-in/%252e%252e/admin"],
+    // Tomcat and Jetty strip a path parameter (`;…`) from each segment before resolving dots.
+    ["a dot segment with a path parameter", "https://app.acme.example/signed-in/..;/admin"],
+    [
+      "a dot segment with a named path parameter",
+      "https://app.acme.example/signed-in/..;x=1/admin",
+    ],
+    [
+      "an encoded dot segment with a path parameter",
+      "https://app.acme.example/signed-in/%2e%2E;/admin",
+    ],
+    ["a mixed dot segment with a path parameter", "https://app.acme.example/signed-in/.%2e;/admin"],
     ["empty", ""],
   ])("refuses %s", (_name, candidate) => {
     expect(matchReturnUrl(registered, candidate)).toBeUndefined();

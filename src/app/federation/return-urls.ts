@@ -3,7 +3,8 @@
  * URLs; a `return_to` is accepted only when, once parsed, it has the same origin as one of them
  * and a path at or below that one's path. Everything else (another host, a scheme-relative
  * `//evil`, user info, a backslash trick, a path that merely shares a prefix, an encoded
- * separator that climbs out once decoded) is refused.
+ * separator or a dot segment with a path parameter that climbs out once a server reads it) is
+ * refused.
  *
  * @module
  */
@@ -48,6 +49,9 @@ export function matchReturnUrl(registered: readonly string[], candidate: string)
   // decodes them before routing would climb out of the registered path (`/cb/..%2Fadmin`). A
   // `%25` could hide the same after a second decoding. No registered page needs either.
   if (/%(?:2f|5c|25)/i.test(url.pathname)) return undefined;
+  // Nor `..;/`: Tomcat and Jetty drop a segment's path parameter (`;…`) before resolving dots,
+  // so `/cb/..;/admin` is `/admin` to them (the dots may be encoded, `%2e`).
+  if (/\/(?:\.|%2e){1,2};/i.test(url.pathname)) return undefined;
   for (const entry of registered) {
     const base = parse(entry);
     if (base === undefined || base.origin !== url.origin) continue;
