@@ -256,7 +256,10 @@ export function recoveryCodeUseCases(
             : {
                 replaced: previous.set.id,
                 unusedReplaced: previous.remaining,
-                ...(await withdrawProofs(r, tenant, principal, createdAt)),
+                // Now, not the set's createdAt (taken before this transaction, which may have
+                // waited on the principal's row while a use of an old code committed: that use's
+                // later time would pass the withdrawal's check).
+                ...(await withdrawProofs(r, tenant, principal, context.clock.now().toISOString())),
               };
         await recordAudit(context, r, {
           tenant,
