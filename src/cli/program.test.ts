@@ -232,9 +232,12 @@ describe("the engine commands", () => {
     const dir = mkdtempSync(join(tmpdir(), "tenant-mfa-eval-"));
     const file = join(dir, "input.json");
     writeFileSync(file, "{}");
-    const badNow = await run(["evaluate", file, "--now", "yesterday"]);
-    expect([badNow.exitCode, badNow.stdout]).toEqual([2, ""]);
-    expect(badNow.stderr).toContain("--now");
+    // "1" and a time without a zone are dates to `new Date` (the year 2001, local time).
+    for (const now of ["yesterday", "1", "2026-11-23T12:00:00"]) {
+      const badNow = await run(["evaluate", file, "--now", now]);
+      expect([badNow.exitCode, badNow.stdout]).toEqual([2, ""]);
+      expect(badNow.stderr).toContain("--now");
+    }
     const missing = await run(["evaluate", join(dir, "missing.json")]);
     expect([missing.exitCode, missing.stdout]).toEqual([2, ""]);
     expect(missing.stderr).toContain("missing.json");

@@ -7,6 +7,7 @@ import type { UnopenedSecret } from "../app/secrets/reseal-secrets.js";
 import type { Config } from "../config/config-schema.js";
 import { ConfigError, loadConfig } from "../config/load-config.js";
 import { findUnknownVariables, unknownVariableWarning } from "../config/unknown-variables.js";
+import { parseTime } from "../core/time.js";
 import { evaluate, type EvaluationInput } from "../index.js";
 import {
   openApplication,
@@ -659,12 +660,14 @@ export function createProgram(io: CliIo): Command {
     .argument("[file]", "input file; standard input when absent")
     .option("--now <iso>", "the instant to decide at (default: now)")
     .action((file: string | undefined, options: { now?: string }) => {
-      const now = options.now === undefined ? new Date() : new Date(options.now);
-      // An invalid date would be decided on all the same (a deny, exit code 0).
-      if (Number.isNaN(now.getTime())) {
+      // Read as the engine reads times (ISO 8601 with a zone): `new Date` would take "1" as the
+      // year 2001, and an invalid date would be decided on all the same (a deny, exit code 0).
+      const at = options.now === undefined ? Date.now() : parseTime(options.now);
+      if (at === undefined) {
         fail(`--now takes an ISO 8601 time, not ${JSON.stringify(options.now)}`, 2);
         return;
       }
+      const now = new Date(at);
       let text: string;
       try {
         text = readFileSync(file ?? 0, "utf8");
