@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import type { SealingKey } from "./aes-gcm-sealer.js";
 
@@ -20,15 +20,39 @@ export function decodeKeys(keys: readonly ConfiguredKey[]): SealingKey[] {
   });
 }
 
+/** A key file that other users may read or write: its key may be known, or replaced. */
+export class SharedKeyFile extends Error {
+  constructor(path: string, mode: number) {
+    super(
+      `The encryption key file ${path} can be read or written by other users (mode ${mode.toString(8).padStart(4, "0")}): run chmod 600 ${path}, and rotate the key if others may have read it.`,
+    );
+    this.name = "SharedKeyFile";
+  }
+}
+
+/**
+ * Refuses a key file whose mode lets its group or others in, as ssh refuses such a private key:
+ * the file is made 0600, so a looser mode is a copy or a restore that widened it. POSIX modes
+ * only; nothing to refuse where the file is absent.
+ */
+function refuseSharedKeyFile(path: string): void {
+  if (process.platform === "win32") return;
+  const mode = statSync(path).mode & 0o777;
+  if ((mode & 0o077) !== 0) throw new SharedKeyFile(path, mode);
+}
+
 /**
  * The key in `path`, made on first use: for the embedded SQLite store only, where the key file
- * sits beside the database it protects and only its owner may read it (mode 0600). Servers that
+ * sits beside the database it protects and only its owner may read it (mode 0600; a file other
+ * users may read or write is refused, {@link SharedKeyFile}). Servers that
  * share PostgreSQL must be given the same configured keys instead.
  */
 export function keyFromFile(path: string): SealingKey {
   try {
+    refuseSharedKeyFile(path);
     return decodeKeys([JSON.parse(readFileSync(path, "utf8")) as ConfiguredKey])[0] as SealingKey;
   } catch (error) {
+    if (error instanceof SharedKeyFile) throw error;
     if ((error as NodeJS.ErrnoException).code !== "ENOENT") {
       throw new Error(`Cannot read the encryption key file ${path}.`, { cause: error });
     }
