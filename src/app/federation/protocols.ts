@@ -28,7 +28,7 @@ export interface SamlIdpSettings {
   readonly signingCertificates: readonly string[];
   /** Accept IdP-initiated (unsolicited) responses. Off by default (SP 800-63C-4 FAL2). */
   readonly allowUnsolicited: boolean;
-  /** Where the subject is read from: the NameID, or the first value of this attribute. */
+  /** Where the subject is read from: the NameID, or this attribute, released with one value only. */
   readonly subjectAttribute?: string;
   /**
    * When the metadata these settings were read from expires (its `validUntil`, ISO 8601 UTC);

@@ -429,7 +429,7 @@ function auditSummary(record: IdpRecord, input: IdpRegistration): Record<string,
       entityId: record.saml.entityId,
       ssoUrl: record.saml.ssoUrl,
       allowUnsolicited: record.saml.allowUnsolicited,
-      // Who signed in: the NameID (null) or this attribute's first value (invariant 9).
+      // Who signed in: the NameID (null) or this attribute's one value (invariant 9).
       subjectAttribute: record.saml.subjectAttribute ?? null,
       ...(record.saml.metadataValidUntil === undefined
         ? {}

@@ -103,10 +103,13 @@ export function readAssertion(
   if (nameIds.length > 1) return reject("saml.subject_missing", "the Subject has several NameIDs");
   const nameIdText = nameId === undefined ? undefined : simpleText(nameId);
   if (nameIdText !== undefined && !nameIdText.ok) return nameIdText;
-  const subjectValue =
+  const fromAttribute =
     expect.idp.subjectAttribute === undefined
-      ? nameIdText?.value.trim()
-      : attributes.value[expect.idp.subjectAttribute]?.[0]?.trim();
+      ? undefined
+      : attributeSubject(assertion, expect.idp.subjectAttribute);
+  if (fromAttribute !== undefined && !fromAttribute.ok) return fromAttribute;
+  const subjectValue =
+    fromAttribute === undefined ? nameIdText?.value.trim() : fromAttribute.value?.trim();
   if (subjectValue === undefined || subjectValue === "") {
     return reject("saml.subject_missing", "the assertion does not name the configured subject");
   }
@@ -371,6 +374,27 @@ function readAttributes(assertion: Element): SamlResult<Record<string, string[]>
     }
   }
   return accept(attributes);
+}
+
+/**
+ * The one value of the configured subject attribute, undefined when it is not released. Several
+ * values, in one Attribute or in several of that Name, with element content or not, name no one
+ * person: "the first" would be whichever the IdP lists first, and a user who may add a value of
+ * his own (a second mail address) could come first. As OIDC's subject claim must be one string.
+ */
+function attributeSubject(assertion: Element, name: string): SamlResult<string | undefined> {
+  const values = childrenNamed(assertion, NS.assertion, "AttributeStatement")
+    .flatMap((statement) => childrenNamed(statement, NS.assertion, "Attribute"))
+    .filter((attr) => attribute(attr, "Name") === name)
+    .flatMap((attr) => childrenNamed(attr, NS.assertion, "AttributeValue"));
+  const [value] = values;
+  if (value === undefined) return accept(undefined);
+  if (values.length > 1) {
+    return reject("saml.subject_missing", "the configured subject attribute has several values");
+  }
+  return childElements(value).length > 0
+    ? reject("saml.subject_missing", "the configured subject attribute is not text")
+    : simpleText(value);
 }
 
 function latest(first: Date | undefined, second: Date): Date {

@@ -213,6 +213,45 @@ describe("subject and authentication statement", () => {
     expect(!result.ok && result.rejection.code).toBe("saml.subject_missing");
   });
 
+  it("refuses a subject attribute with several values: which one is the subject is not said", async () => {
+    // The test IdP releases `groups` as staff and admins: the first was taken as the subject.
+    const idp = testIdp();
+    const several = await protocol.verifyResponse(
+      SP,
+      idp.settings({ subjectAttribute: "groups" }),
+      verification(await idpResponse()),
+    );
+    expect(!several.ok && several.rejection.code).toBe("saml.subject_missing");
+  });
+
+  it("refuses a subject attribute released twice under its Name, one value each", async () => {
+    const response = await idpResponse({
+      rawTags: {
+        Mail: 'mallory@example.org</saml:AttributeValue></saml:Attribute><saml:Attribute Name="mail"><saml:AttributeValue>alice@example.org',
+      },
+    });
+    const result = await protocol.verifyResponse(
+      SP,
+      testIdp().settings({ subjectAttribute: "mail" }),
+      verification(response),
+    );
+    expect(!result.ok && result.rejection.code).toBe("saml.subject_missing");
+  });
+
+  it("refuses a subject attribute whose other value has element content, not skipping it", async () => {
+    const response = await idpResponse({
+      rawTags: {
+        Mail: '<x:name xmlns:x="urn:example:x">mallory</x:name></saml:AttributeValue><saml:AttributeValue>alice@example.org',
+      },
+    });
+    const result = await protocol.verifyResponse(
+      SP,
+      testIdp().settings({ subjectAttribute: "mail" }),
+      verification(response),
+    );
+    expect(!result.ok && result.rejection.code).toBe("saml.subject_missing");
+  });
+
   it("refuses an assertion without an AuthnStatement", async () => {
     expect(await outcomeOf(await idpResponse({ tags: { AuthnStatement: "" } }))).toBe(
       "saml.authn_statement_missing",
