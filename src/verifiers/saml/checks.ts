@@ -27,6 +27,23 @@ export function checkEnvelope(
   responseSigned: boolean,
   expect: Expectations,
 ): SamlResult<string | undefined> {
+  const addressed = checkAddressing(response, responseSigned, expect);
+  if (!addressed.ok) return addressed;
+  const inResponseTo = nonEmpty(attribute(response, "InResponseTo"));
+  const answered = checkAnswers(inResponseTo, expect, "response");
+  return answered.ok ? accept(inResponseTo) : answered;
+}
+
+/**
+ * The Response's Issuer and Destination (S12, S13), of an answer or an error status alike: the
+ * IdP's signed error to another SP (another tenant's ACS at an IdP both use) is no word on a
+ * sign-in here.
+ */
+export function checkAddressing(
+  response: Element,
+  responseSigned: boolean,
+  expect: Expectations,
+): SamlResult<true> {
   const issuers = childrenNamed(response, NS.assertion, "Issuer");
   const [issuer] = issuers;
   if (issuers.length > 1) return reject("saml.malformed", "the response has several Issuers");
@@ -47,9 +64,7 @@ export function checkEnvelope(
   } else if (destination !== expect.sp.acsUrl) {
     return reject("saml.destination_mismatch", "the response Destination is not this ACS URL");
   }
-  const inResponseTo = nonEmpty(attribute(response, "InResponseTo"));
-  const answered = checkAnswers(inResponseTo, expect, "response");
-  return answered.ok ? accept(inResponseTo) : answered;
+  return accept(true);
 }
 
 /** The signed assertion, checked and read (checklist S12, S14, S15, S17, S19 inputs). */

@@ -132,6 +132,35 @@ describe("status", () => {
     );
   });
 
+  it("refuses a signed error addressed to another ACS (another tenant's at the same IdP), not as this sign-in's status", async () => {
+    const elsewhere = "https://mfa.example.com/t/initech/idps/corp/saml/acs";
+    const response = await idpResponse(
+      { tags: { StatusCode: RESPONDER, Destination: elsewhere } },
+      { signResponse: true },
+    );
+    const unsolicited = await rejectionOf(response, { expectedRequestId: undefined });
+    expect(unsolicited.code).toBe("saml.destination_mismatch");
+    expect(unsolicited).not.toHaveProperty("statusSigned");
+    expect(await outcomeOf(response)).toBe("saml.destination_mismatch");
+  });
+
+  it("refuses a signed error naming another Issuer than the registered IdP", async () => {
+    const response = await idpResponse(
+      { tags: { StatusCode: RESPONDER, Issuer: "https://idp.other.example/saml" } },
+      { signResponse: true },
+    );
+    const rejection = await rejectionOf(response, { expectedRequestId: undefined });
+    expect(rejection.code).toBe("saml.issuer_mismatch");
+    expect(rejection).not.toHaveProperty("statusSigned");
+  });
+
+  it("refuses an unsigned error whose Destination is another ACS", async () => {
+    const response = tamper(await errorResponse(RESPONDER, NO_AUTHN_CONTEXT), (doc) => {
+      responseOf(doc).setAttribute("Destination", "https://evil.example/acs");
+    });
+    expect(await outcomeOf(response)).toBe("saml.destination_mismatch");
+  });
+
   it("maps NoAuthnContext under any top-level code but Responder to saml.status", async () => {
     const rejection = await rejectionOf(await errorResponse(REQUESTER, NO_AUTHN_CONTEXT));
     expect(rejection.code).toBe("saml.status");

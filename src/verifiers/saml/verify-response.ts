@@ -7,7 +7,13 @@ import type {
   SamlVerificationOptions,
   VerifiedSamlAssertion,
 } from "../../app/federation/protocols.js";
-import { checkEnvelope, checkErrorAnswers, readAssertion, type Expectations } from "./checks.js";
+import {
+  checkAddressing,
+  checkEnvelope,
+  checkErrorAnswers,
+  readAssertion,
+  type Expectations,
+} from "./checks.js";
 import { childrenNamed, isNamed } from "./dom.js";
 import { decodeBase64Xml, parseHardenedXml, type XmlLimits } from "./harden.js";
 import { checkRecordableValues } from "./recordable-values.js";
@@ -118,8 +124,8 @@ function verifyDecoded(
  * Says whether the IdP signed the error status that ends this sign-in (checklist S7: the Status of
  * an unsigned Response is unsigned, anyone's word). When the Response's one signature verifies
  * with the registered keys, the status and InResponseTo are read again from the signed bytes;
- * otherwise from the posted ones. Either way, an error answering another request than this
- * sign-in's is refused as such (S16).
+ * otherwise from the posted ones. Either way, an error addressed to another SP or naming another
+ * Issuer (S12, S13), or answering another request than this sign-in's (S16), is refused as such.
  */
 function attributeStatus(
   refusal: SamlRejection,
@@ -140,6 +146,8 @@ function attributeStatus(
       ? signedElement(xml, signature, keysOf(expect.idp.signingCertificates), response, limits)
       : undefined;
   const envelope = signed?.ok === true ? signed.value : response;
+  const addressed = checkAddressing(envelope, signed?.ok === true, expect);
+  if (!addressed.ok) return addressed;
   const answers = checkErrorAnswers(envelope, expect);
   if (!answers.ok) return answers;
   if (signed?.ok !== true) return reject(refusal.code, refusal.detail, refusal.statusCodes, false);
