@@ -214,6 +214,10 @@ export function federationUseCases(
       request === undefined ||
       request.tenant !== idp.tenant ||
       request.idp !== idp.id ||
+      // The IdP id registered again for the other protocol: an OIDC sign-in's state posted as
+      // a SAML answer's RelayState is not that answer's request (its answer is bound to no
+      // browser), nor the reverse.
+      request.protocol !== idp.protocol ||
       request.consumedAt !== undefined ||
       request.expiresAt <= context.clock.now().toISOString()
     ) {
