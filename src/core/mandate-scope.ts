@@ -1,10 +1,13 @@
 import type { PlatformMandate } from "./policy.js";
+import { interactivePopulation } from "./prepared-rules.js";
 import { parseTime } from "./time.js";
 import type { Population } from "./vocabulary.js";
 
 /**
  * The mandates that bind sign-ins of `population` at `tenant`, now or later in their window
- * (`now` in epoch milliseconds), exemptible or not. No rule reaches a `guest`.
+ * (`now` in epoch milliseconds), exemptible or not. No rule reaches a `guest`. As the engine
+ * binds them: an integration signing in with a password is held to MFA as a person (seed 000),
+ * so the mandates scoped to the population it is then treated as bind it too.
  */
 export function mandatesBinding(
   mandates: readonly PlatformMandate[],
@@ -13,10 +16,13 @@ export function mandatesBinding(
   now: number,
 ): PlatformMandate[] {
   if (population === "guest") return [];
+  const treatedAs = interactivePopulation(population);
   return mandates.filter(
     (m) =>
       (m.scope.tenants === "all" || m.scope.tenants.includes(tenant)) &&
-      (m.scope.populations === undefined || m.scope.populations.includes(population)) &&
+      (m.scope.populations === undefined ||
+        m.scope.populations.includes(population) ||
+        m.scope.populations.includes(treatedAs)) &&
       now < (parseTime(m.activeUntil) ?? Infinity),
   );
 }

@@ -246,4 +246,16 @@ describe("principals: moving someone out of a mandate's reach", () => {
       }
     });
   });
+
+  // Seed 000: an integration signing in with a password is held to MFA as a person, so a
+  // mandate scoped to `direct` binds it; moved to `sso`, it would be out of that mandate's reach.
+  it("refuses moving an integration that a mandate for direct logins binds to sso", async () => {
+    await h.app.principals.upsert(tenantAdmin, "acme", "alice", { population: "integration" });
+    await mandate({ scope: { tenants: "all", populations: ["direct"] } });
+    expect((await passwordOnly()).outcome).toBe("challenge");
+    await expect(
+      h.app.principals.upsert(tenantAdmin, "acme", "alice", { population: "sso" }),
+    ).rejects.toMatchObject({ code: "principal.population_locked" });
+    expect((await passwordOnly()).outcome).toBe("challenge");
+  });
 });
