@@ -136,3 +136,44 @@ describe("kept preparations of immutable rules", () => {
     expect(decide(signIn).outcome).toBe("challenge");
   });
 });
+
+/**
+ * Writes junk over every property of every object in `value` that is not frozen, children first,
+ * as a caller that edits a decision in place (to translate its messages, say) would.
+ */
+function scribble(value: unknown, seen = new Set<object>()): void {
+  if (typeof value !== "object" || value === null || seen.has(value)) return;
+  seen.add(value);
+  for (const child of Object.values(value)) scribble(child, seen);
+  if (Object.isFrozen(value)) return;
+  for (const key of Object.keys(value)) {
+    try {
+      (value as Record<string, unknown>)[key] = Array.isArray(value) ? "junk" : "requirement.met";
+    } catch {
+      // A read-only property: left as it is.
+    }
+  }
+}
+
+// Threat: decisions over kept rules share what they have in common (reasons, requirements, the
+// rules they name). A caller that edits one decision it was given must not edit the next ones:
+// another principal would be told another decision's reasons, or a receipt would record them.
+describe("what decisions over kept rules share", () => {
+  it("a caller that edits a decision in place never changes a later decision", () => {
+    fc.assert(
+      fc.property(evaluationInputArb(), (input) => {
+        const frozen = withFrozenRules(input);
+        // The request parts are the caller's own, fresh each time; the rules are the kept ones.
+        const signIn = (): EvaluationInput => ({
+          ...structuredClone(input),
+          policy: frozen.policy,
+          ...(frozen.mandates === undefined ? {} : { mandates: frozen.mandates }),
+        });
+        const expected = text(decide(signIn()));
+        scribble(decide(signIn()));
+        expect(text(decide(signIn()))).toBe(expected);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});

@@ -86,5 +86,8 @@ export function reason(
     for (const [name, value] of Object.entries(params))
       message = message.replace(`{${name}}`, value);
   }
-  return rule === undefined ? { code, message } : { code, message, rule };
+  // Frozen, as every part of a decision that later decisions may share: prepared requirements
+  // keep their reasons for every decision under them, and a caller that edits one decision in
+  // place must not edit the next.
+  return Object.freeze(rule === undefined ? { code, message } : { code, message, rule });
 }

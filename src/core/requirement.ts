@@ -62,8 +62,9 @@ export const REAUTH_DEFAULTS: Readonly<Record<Aal, { overall: number; idle: numb
   3: { overall: 12 * HOUR, idle: 15 * 60 },
 };
 
-const BASELINE: RuleRef = { kind: "baseline" };
-const NIST: RuleRef = { kind: "nist_default" };
+// Frozen: every requirement that names them shares them, and so does every decision.
+const BASELINE: RuleRef = Object.freeze({ kind: "baseline" });
+const NIST: RuleRef = Object.freeze({ kind: "nist_default" });
 const SOURCE_BITS: Readonly<Record<ProofSource, number>> = {
   platform: 1,
   idp: 2,
