@@ -169,31 +169,38 @@ export function checkMandate(mandate: unknown, index: number): Problem {
  * Returns what is wrong, or `undefined`.
  */
 export function checkRules(tenant: string, policy: unknown, mandates: readonly unknown[]): Problem {
-  const policyProblem = checkOnce(policy, checkPolicy);
+  const policyProblem = checkOnce(policy, checkPolicy, checkedPolicies);
   if (policyProblem !== undefined) return policyProblem;
   if ((policy as TenantPolicy).tenant !== tenant) return "the policy belongs to another tenant";
   for (let index = 0; index < mandates.length; index++) {
-    const problem = checkOnce(mandates[index], (m) => checkMandate(m, index));
+    const problem = checkOnce(mandates[index], (m) => checkMandate(m, index), checkedMandates);
     if (problem !== undefined) return problem;
   }
   return undefined;
 }
 
 /**
- * Policies and mandates already found valid that can never change: deeply frozen objects, as
- * the service's rule cache hands out. Such an object is checked once, not on every decision.
+ * Policies, and mandates, already found valid that can never change: deeply frozen objects, as
+ * the service's rule cache hands out. Such an object is checked once, not on every decision. One
+ * set per kind: an object found a valid policy has not been checked as a mandate (its scope,
+ * its `exemptible`), nor a valid mandate as a policy.
  */
-const checkedImmutable = new WeakSet<object>();
+const checkedPolicies = new WeakSet<object>();
+const checkedMandates = new WeakSet<object>();
 
 /** True for a rule object already checked and deeply frozen: it can never change. */
 export function isImmutableRule(value: object): boolean {
-  return checkedImmutable.has(value);
+  return checkedPolicies.has(value) || checkedMandates.has(value);
 }
 
-function checkOnce(value: unknown, check: (value: unknown) => Problem): Problem {
-  if (typeof value === "object" && value !== null && checkedImmutable.has(value)) return undefined;
+function checkOnce(
+  value: unknown,
+  check: (value: unknown) => Problem,
+  checked: WeakSet<object>,
+): Problem {
+  if (typeof value === "object" && value !== null && checked.has(value)) return undefined;
   const problem = check(value);
-  if (problem === undefined && isDeeplyFrozen(value)) checkedImmutable.add(value as object);
+  if (problem === undefined && isDeeplyFrozen(value)) checked.add(value as object);
   return problem;
 }
 

@@ -10,7 +10,7 @@ import type { Decision } from "./decision.js";
 import { evaluate } from "./evaluate.js";
 import { deepFreeze, type EvaluationInput } from "./input.js";
 import type { PlatformMandate } from "./policy.js";
-import type { RiskLevel } from "./vocabulary.js";
+import type { Posture, RiskLevel } from "./vocabulary.js";
 import {
   NOW,
   evaluationInputArb,
@@ -22,6 +22,7 @@ import {
 import { withFrozenRules } from "./test-support/frozen-rules.js";
 import {
   codes,
+  exemption,
   input as fixtureInput,
   mandate,
   password,
@@ -134,6 +135,49 @@ describe("kept preparations of immutable rules", () => {
     expect(decide(signIn).outcome).toBe("allow");
     require.minAal = 2;
     expect(decide(signIn).outcome).toBe("challenge");
+  });
+});
+
+// Threat: the engine checks a frozen rule once and keeps what it prepared from it. An object that
+// reads as both a policy and a mandate, checked and prepared as one, must still be checked and
+// prepared as the other when it comes as that: a mandate whose `exemptible` is no boolean is
+// refused, and a policy keeps its posture's requirement.
+describe("an object met both as a policy and as a mandate", () => {
+  const exemptions = [exemption({ category: "temporary_access" })];
+  const bothWays = (posture: Posture, extra: object) =>
+    deepFreeze({
+      ...policy(posture),
+      ...mandate("both", { minAal: 2, phishingResistant: true }),
+      ...extra,
+    });
+
+  it("a mandate whose exemptible is not a boolean is refused after it was read as a policy", () => {
+    const both = bothWays("mfa_optional", { exemptible: "no" });
+    decide(fixtureInput({ policy: both }));
+    const d = decide(
+      fixtureInput({
+        policy: deepFreeze(policy("mfa_optional", { version: 2 })),
+        mandates: [both],
+        exemptions,
+      }),
+    );
+    expect(d.outcome).toBe("deny");
+    expect(codes(d)).toEqual(["policy.invalid"]);
+  });
+
+  it("a policy read after it served as a mandate keeps its posture's requirement", () => {
+    const both = bothWays("phishing_resistant", { require: {} });
+    const evidence = { events: [password(), totp()] };
+    decide(
+      fixtureInput({
+        policy: deepFreeze(policy("mfa_optional", { version: 2 })),
+        mandates: [both],
+        evidence,
+      }),
+    );
+    const d = decide(fixtureInput({ policy: both, evidence }));
+    expect(d.outcome).toBe("challenge");
+    expect(d.requirement?.phishingResistant.value).toBe(true);
   });
 });
 

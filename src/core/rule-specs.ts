@@ -20,7 +20,12 @@ type LevelKey = RiskLevel;
 
 /** Specs built from immutable rules: stable identities, usable as memo keys. */
 const stableSpecs = new WeakSet<SourcedSpec>();
-const specsByRule = new WeakMap<object, Map<LevelKey, readonly SourcedSpec[]>>();
+/**
+ * The specs of each immutable rule by risk level, one map per kind of rule: an object that is
+ * both a valid policy and a valid mandate contributes different specs as each.
+ */
+const specsByPolicy = new WeakMap<object, Map<LevelKey, readonly SourcedSpec[]>>();
+const specsByMandate = new WeakMap<object, Map<LevelKey, readonly SourcedSpec[]>>();
 
 function sourced(spec: RequirementSpec, from: RuleRef, stable: boolean): SourcedSpec {
   const result = Object.freeze({ spec, from: Object.freeze(from) });
@@ -55,6 +60,7 @@ function specsAt(
 }
 
 function memoized(
+  specsByRule: WeakMap<object, Map<LevelKey, readonly SourcedSpec[]>>,
   rule: object,
   level: LevelKey,
   build: (stable: boolean) => readonly SourcedSpec[],
@@ -82,7 +88,7 @@ export function mandateSpecs(
   risk: RiskLevel | undefined,
 ): readonly SourcedSpec[] {
   const level = risk ?? mandate.unknownRisk ?? "medium";
-  return memoized(mandate, level, (stable) => {
+  return memoized(specsByMandate, mandate, level, (stable) => {
     const from: RuleRef = { kind: "mandate", id: mandate.id, version: mandate.version };
     return specsAt(
       [sourced(mandate.require, from, stable)],
@@ -103,7 +109,7 @@ export function tenantSpecs(
   risk: RiskLevel | undefined,
 ): readonly SourcedSpec[] {
   const level = risk ?? policy.unknownRisk ?? "medium";
-  return memoized(policy, level, (stable) => {
+  return memoized(specsByPolicy, policy, level, (stable) => {
     const from: RuleRef = { kind: "tenant_policy", version: policy.version };
     const base = [sourced(POSTURE_REQUIREMENTS[policy.posture], from, stable)];
     if (policy.require !== undefined) base.push(sourced(policy.require, from, stable));
