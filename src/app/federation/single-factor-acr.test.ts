@@ -6,7 +6,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openTestServer, type TestServer } from "../../http/test-support/open-test-server.js";
-import { createTenant, RETURN_URL } from "../../http/test-support/oidc-federation.js";
+import {
+  createTenant,
+  registerStubIdp,
+  RETURN_URL,
+} from "../../http/test-support/oidc-federation.js";
 import { startStubIdp, type StubIdp } from "../../verifiers/oidc/test-support/stub-idp.js";
 
 let stub: StubIdp;
@@ -31,19 +35,7 @@ async function acme(): Promise<{ t: TestServer; auditor: string }> {
   await createTenant(server, "acme", "idp_mfa");
   const admin = await server.key(["tenant_admin"], ["acme"]);
   const auditor = await server.key(["tenant_auditor"], ["acme"]);
-  const registered = await server.call("PUT", "/v1/tenants/acme/idps/corp", {
-    key: admin,
-    body: {
-      protocol: "oidc",
-      oidc: {
-        issuer: stub.issuer,
-        clientId: stub.idp.clientId,
-        clientSecret: stub.idp.clientSecret,
-        idTokenAlgorithms: ["RS256"],
-      },
-    },
-  });
-  expect(registered.statusCode).toBe(201);
+  expect((await registerStubIdp(server, admin, "acme", stub)).statusCode).toBe(201);
   return { t: server, auditor };
 }
 

@@ -20,6 +20,7 @@ import { openTestServer, type TestServer } from "../../http/test-support/open-te
 import {
   auditOf,
   createTenant,
+  registerStubIdp,
   RETURN_URL,
   syncClock,
 } from "../../http/test-support/oidc-federation.js";
@@ -68,21 +69,7 @@ for (const { name, skip, open } of stores) {
         // ID tokens carry the real time; the server reads its test clock.
         syncClock(t);
         await createTenant(t, "acme", "idp_mfa");
-        must(
-          await t.call("PUT", "/v1/tenants/acme/idps/corp", {
-            key: t.adminKey,
-            body: {
-              protocol: "oidc",
-              oidc: {
-                issuer: stub.issuer,
-                clientId: stub.idp.clientId,
-                clientSecret: stub.idp.clientSecret,
-                idTokenAlgorithms: ["RS256"],
-              },
-            },
-          }),
-          201,
-        );
+        must(await registerStubIdp(t, t.adminKey, "acme", stub), 201);
         await registerSamlTenant(t, samlIdp, "globex", {
           posture: "idp_mfa",
           returnUrls: [SAML_RETURN],

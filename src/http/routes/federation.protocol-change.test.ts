@@ -10,7 +10,12 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { startStubIdp, type StubIdp } from "../../verifiers/oidc/test-support/stub-idp.js";
 import { REFEDS_MFA, TestIdp } from "../../verifiers/saml/test-support/test-idp.js";
-import { createTenant, RETURN_URL, syncClock } from "../test-support/oidc-federation.js";
+import {
+  createTenant,
+  registerStubIdp,
+  RETURN_URL,
+  syncClock,
+} from "../test-support/oidc-federation.js";
 import { openTestServer, type TestServer } from "../test-support/open-test-server.js";
 import { must, postToAcs } from "../test-support/saml-federation.js";
 
@@ -28,21 +33,7 @@ afterAll(async () => {
 });
 
 it("refuses an unsolicited SAML answer whose RelayState names a pending OIDC sign-in of the same IdP id", async () => {
-  must(
-    await t.call("PUT", "/v1/tenants/acme/idps/corp", {
-      key: t.adminKey,
-      body: {
-        protocol: "oidc",
-        oidc: {
-          issuer: stub.issuer,
-          clientId: stub.idp.clientId,
-          clientSecret: stub.idp.clientSecret,
-          idTokenAlgorithms: ["RS256"],
-        },
-      },
-    }),
-    201,
-  );
+  must(await registerStubIdp(t, t.adminKey, "acme", stub), 201);
   const started = must(
     await t.call(
       "GET",

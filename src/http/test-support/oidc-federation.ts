@@ -13,6 +13,7 @@ import type { RequirementSpec } from "../../core/policy.js";
 import { createOidcProtocol } from "../../verifiers/oidc/index.js";
 import { followToCallback } from "../../verifiers/oidc/test-support/browser.js";
 import type { OidcProviderPeer } from "../../verifiers/oidc/test-support/oidc-provider-peer.js";
+import type { StubIdp } from "../../verifiers/oidc/test-support/stub-idp.js";
 import { setBrowserCookie } from "./browser-cookie.js";
 import { openTestServer, type TestServer } from "./open-test-server.js";
 
@@ -91,6 +92,27 @@ export async function registerPeer(
         scopes: ["profile"],
       },
       ...extra,
+    },
+  });
+}
+
+/** Registers the hand-driven stub IdP as the tenant's IdP `corp`, its ID tokens RS256. */
+export function registerStubIdp(
+  t: FederationServer,
+  key: string,
+  tenant: string,
+  stub: StubIdp,
+): Promise<LightMyRequestResponse> {
+  return t.call("PUT", `/v1/tenants/${tenant}/idps/corp`, {
+    key,
+    body: {
+      protocol: "oidc",
+      oidc: {
+        issuer: stub.issuer,
+        clientId: stub.idp.clientId,
+        clientSecret: stub.idp.clientSecret,
+        idTokenAlgorithms: ["RS256"],
+      },
     },
   });
 }
