@@ -148,4 +148,18 @@ describe("assurance-token signing keys rotate with overlap", () => {
     expect(new Set(active.map((key) => key.kid)).size).toBe(1);
     expect(await kids()).toHaveLength(1);
   });
+
+  it("publishes the key set even when the signing key's private part does not open", async () => {
+    // Verifiers need only the public halves: a sealed value altered in the store (or sealed with
+    // an encryption key no longer given) stops signing, not the verification of earlier tokens.
+    const token = await sign();
+    const { kid } = await keys.active();
+    await h.store.transaction(async (r) => {
+      const [record] = await r.signingKeys.published(h.clock.now().toISOString());
+      await r.signingKeys.reseal(kid, record?.sealedPrivateJwk ?? "", "v1.k0.AAAA.AAAA");
+    });
+    await expect(keys.active()).rejects.toMatchObject({ code: "secret.unavailable" });
+    expect(await kids()).toEqual([kid]);
+    expect(await verifies(token)).toBe(true);
+  });
 });

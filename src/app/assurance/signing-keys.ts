@@ -100,34 +100,41 @@ export function signingKeys(
   const signingAt = (keys: readonly SigningKeyRecord[], at: string) =>
     keys.filter((key) => key.activatesAt <= at && at < key.retiresAt).at(-1);
 
+  /**
+   * The record of the key that signs now, its private part unopened. Creates the first key when
+   * there is none, and publishes the successor once the current key is within `prepublishSeconds`
+   * of retiring.
+   */
+  async function signingNow(): Promise<SigningKeyRecord> {
+    const at = now();
+    let keys = await readStore(context, (r) => r.signingKeys.published(at));
+    let current = signingAt(keys, at);
+    const successorDue =
+      current !== undefined &&
+      plus(at, policy.prepublishSeconds) >= current.retiresAt &&
+      !keys.some((key) => key.activatesAt === current?.retiresAt);
+    if (current === undefined || successorDue) {
+      const predecessor = current;
+      keys = await transact(context, async (r) => {
+        if (predecessor !== undefined) {
+          await create(r, predecessor.retiresAt, "system", "scheduled rotation", predecessor.kid);
+        } else if (signingAt(await r.signingKeys.published(at), at) === undefined) {
+          // Looked again inside the transaction: on SQLite, where transactions queue, this makes
+          // one first key; two PostgreSQL instances may make two, and the same one signs on both.
+          await create(r, at, "system", "no signing key");
+        }
+        return r.signingKeys.published(at);
+      });
+      current = signingAt(keys, at);
+    }
+    if (current === undefined) throw new Error("no signing key after creating one");
+    return current;
+  }
+
   const useCases = {
-    /**
-     * The key that signs now. Creates the first key when there is none, and publishes the
-     * successor once the current key is within `prepublishSeconds` of retiring.
-     */
+    /** The key that signs now, opened; made or succeeded as {@link signingNow} says. */
     async active(): Promise<ActiveSigningKey> {
-      const at = now();
-      let keys = await readStore(context, (r) => r.signingKeys.published(at));
-      let current = signingAt(keys, at);
-      const successorDue =
-        current !== undefined &&
-        plus(at, policy.prepublishSeconds) >= current.retiresAt &&
-        !keys.some((key) => key.activatesAt === current?.retiresAt);
-      if (current === undefined || successorDue) {
-        const predecessor = current;
-        keys = await transact(context, async (r) => {
-          if (predecessor !== undefined) {
-            await create(r, predecessor.retiresAt, "system", "scheduled rotation", predecessor.kid);
-          } else if (signingAt(await r.signingKeys.published(at), at) === undefined) {
-            // Looked again inside the transaction: on SQLite, where transactions queue, this makes
-            // one first key; two PostgreSQL instances may make two, and the same one signs on both.
-            await create(r, at, "system", "no signing key");
-          }
-          return r.signingKeys.published(at);
-        });
-        current = signingAt(keys, at);
-      }
-      if (current === undefined) throw new Error("no signing key after creating one");
+      const current = await signingNow();
       // Withdrawn (its private part discarded) as this instance read it, on a clock behind.
       if (current.sealedPrivateJwk === undefined) throw new AppError("secret.unavailable");
       return {
@@ -191,8 +198,10 @@ export function signingKeys(
      * a published successor. Makes the first key, or the successor when due, as signing would.
      */
     async jwks(): Promise<JsonWebKeySet> {
-      // A verifier may fetch before the first token is signed, or as a successor is due.
-      await useCases.active();
+      // A verifier may fetch before the first token is signed, or as a successor is due. The
+      // private part stays sealed: one that does not open stops signing, not the verification
+      // of what the published keys signed.
+      await signingNow();
       const keys = await readStore(context, (r) => r.signingKeys.published(now()));
       return {
         keys: keys.map((key) => ({ ...key.publicJwk, kid: key.kid, alg: key.alg, use: "sig" })),
