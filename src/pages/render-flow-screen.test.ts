@@ -266,6 +266,24 @@ describe("the screens say what they must", () => {
     expect(attribute(code!, "aria-invalid")).toBe("true");
   });
 
+  it.each([
+    ["totp.invalid_code", "option-2-code", "option-3-code"],
+    ["recovery_code.invalid", "option-3-code", "option-2-code"],
+  ] as const)(
+    "marks only the field whose code was wrong invalid on %s, not the other method's",
+    (code, wrong, other) => {
+      const { html } = renderFlowScreen({
+        ...screens["challenge"]!,
+        notice: { code, tone: "error" },
+      } as PageScreen);
+      const field = (id: string) => tags(html, "input").find((t) => t.includes(`id="${id}"`))!;
+      expect(attribute(field(wrong), "aria-invalid")).toBe("true");
+      expect(attribute(field(wrong), "aria-describedby")).toBe("flow-alert");
+      expect(attribute(field(other), "aria-invalid")).toBeUndefined();
+      expect(attribute(field(other), "aria-describedby")).toBeUndefined();
+    },
+  );
+
   it("says a new TOTP enrolment replaced the one that expired, without calling the code wrong", () => {
     const { html } = renderFlowScreen({
       ...screens["enroll_totp"]!,

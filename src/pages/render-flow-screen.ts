@@ -108,11 +108,15 @@ const NO_START_AGAIN: ReadonlySet<PageFailureCode> = new Set([
   "flow.cannot_complete",
 ]);
 
-/** Notices about the code the user just typed: the code field is marked invalid. */
-const CODE_NOTICES: ReadonlySet<FlowMessageCode> = new Set([
-  "totp.invalid_code",
-  "recovery_code.invalid",
-  "enrolment.confirm_failed",
+/**
+ * Notices about the code the user just typed, by the form whose code field it concerns: that
+ * field, and only that one, is marked invalid. A challenge offers an authenticator app and a
+ * recovery code side by side; a wrong TOTP code says nothing about the recovery code field.
+ */
+const CODE_NOTICES: ReadonlyMap<FlowMessageCode, FlowAction["kind"]> = new Map([
+  ["totp.invalid_code", "verify_totp"],
+  ["recovery_code.invalid", "verify_recovery_code"],
+  ["enrolment.confirm_failed", "confirm_totp"],
 ]);
 
 /**
@@ -211,7 +215,7 @@ ${options.map((option, i) => this.option(frame, option, i, several ? 2 : undefin
       "confirm_totp",
       markup`
 <input type="hidden" name="authenticator" value="${screen.authenticator}">
-${this.codeField("enroll-code", "enroll_totp.code", "numeric", notice)}
+${this.codeField("enroll-code", "confirm_totp", "enroll_totp.code", "numeric", notice)}
 <button type="submit" class="button primary">${this.t("enroll_totp.submit")}</button>`,
     );
     const body = markup`
@@ -389,7 +393,13 @@ ${content}
                 (a) => markup`<option value="${a.id}">${a.name}</option>`,
               )}</select>
 </div>`;
-        const code = this.codeField(`${id}-code`, "option.verify_totp.code", "numeric", notice);
+        const code = this.codeField(
+          `${id}-code`,
+          "verify_totp",
+          "option.verify_totp.code",
+          "numeric",
+          notice,
+        );
         return {
           heading: this.t("option.verify_totp.heading"),
           intro: this.t("option.verify_totp.intro"),
@@ -403,6 +413,7 @@ ${content}
       case "verify_recovery_code": {
         const code = this.codeField(
           `${id}-code`,
+          "verify_recovery_code",
           "option.verify_recovery_code.code",
           "text",
           notice,
@@ -483,15 +494,20 @@ ${this.button(style, this.t("option.idp.submit", { idp: option.name }))}`,
 <button type="submit" class="button ${style}">${label}</button>`;
   }
 
-  /** A labelled one-time-code field, linked to the alert region when an error is shown. */
+  /**
+   * A labelled one-time-code field of the form posting `action`, linked to the alert region when
+   * an error about it (or about no field in particular) is shown.
+   */
   private codeField(
     id: string,
+    action: FlowAction["kind"],
     label: MessageKey,
     mode: "numeric" | "text",
     notice: FlowNotice | undefined,
   ): SafeHtml {
-    const error = notice?.tone === "error";
-    const invalid = error && CODE_NOTICES.has(notice.code);
+    const concerns = notice === undefined ? undefined : CODE_NOTICES.get(notice.code);
+    const error = notice?.tone === "error" && (concerns === undefined || concerns === action);
+    const invalid = error && concerns === action;
     const attributes = [
       mode === "text" && markup` autocapitalize="characters"`,
       error && markup` aria-describedby="${ALERT_ID}"`,
