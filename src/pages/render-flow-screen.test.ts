@@ -414,6 +414,24 @@ describe("the message catalogue", () => {
     expect(unknown).toContain(`<h1>${en["exemption.heading"]}</h1>`);
   });
 
+  it("lays out a right-to-left language from the right, and says so in dir", () => {
+    addCatalogue("ar", { "exemption.continue": "متابعة" });
+    addCatalogue("he", { "exemption.continue": "המשך" });
+    addCatalogue("az-arab", { "exemption.continue": "Davam" });
+    expect(renderFlowScreen(screens["exemption"]!, { locale: "ar" }).html).toContain(
+      '<html lang="ar" dir="rtl">',
+    );
+    expect(renderFlowScreen(screens["exemption"]!, { locale: "he" }).html).toContain(
+      '<html lang="he" dir="rtl">',
+    );
+    expect(renderFlowScreen(screens["exemption"]!, { locale: "az-arab" }).html).toContain(
+      '<html lang="az-arab" dir="rtl">',
+    );
+    expect(renderFlowScreen(screens["exemption"]!, { locale: "fr-test" }).html).not.toContain(
+      "dir=",
+    );
+  });
+
   // A pseudo-locale wraps every message in ⟦…⟧: any visible text left outside the brackets was
   // written in a template, where no translator can reach it.
   it.each(samples)("leaves no template text outside the catalogue on %s", (_, screen) => {

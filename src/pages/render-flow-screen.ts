@@ -635,7 +635,7 @@ ${info !== undefined && markup`<div class="notice notice-info" role="status">${i
 <p>${this.tMarkup("page.expires", { time: this.time(frame.expiresAt) })}</p>
 </footer>`;
     const document = markup`<!doctype html>
-<html lang="${this.locale}">
+<html lang="${this.locale}"${isRightToLeft(this.locale) && markup` dir="rtl"`}>
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -671,6 +671,34 @@ ${footer}
 /** The flow's URL path, where every form posts. */
 export function flowPath(frame: Pick<FlowFrame, "tenant" | "flow">): string {
   return `/t/${encodeURIComponent(frame.tenant.id)}/flows/${encodeURIComponent(frame.flow)}`;
+}
+
+/** Scripts written from right to left (ISO 15924 codes, as `Intl.Locale` names them). */
+const RIGHT_TO_LEFT_SCRIPTS: ReadonlySet<string> = new Set([
+  "Adlm",
+  "Arab",
+  "Hebr",
+  "Mand",
+  "Mend",
+  "Nkoo",
+  "Rohg",
+  "Samr",
+  "Syrc",
+  "Thaa",
+  "Yezi",
+]);
+
+/**
+ * Whether `locale` is written from right to left: its script, as given or the one its language is
+ * most likely written in (`ar`, `he`, `fa`, `az-Arab`). A page in such a language without
+ * `dir="rtl"` runs its sentences, lists and form fields the wrong way.
+ */
+function isRightToLeft(locale: string): boolean {
+  try {
+    return RIGHT_TO_LEFT_SCRIPTS.has(new Intl.Locale(locale).maximize().script ?? "");
+  } catch {
+    return false;
+  }
 }
 
 /** A logo the page may show: an http(s) URL, or an inline raster or SVG image. */

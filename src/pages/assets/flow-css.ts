@@ -119,7 +119,7 @@ input:focus-visible, select:focus-visible { outline-offset: 0; border-color: var
 .notice {
   margin: 1rem 0;
   padding: 0.75rem 1rem;
-  border-left: 4px solid;
+  border-inline-start: 4px solid;
   border-radius: 0.375rem;
 }
 .notice:empty { margin: 0; padding: 0; border: 0; }
@@ -127,8 +127,8 @@ input:focus-visible, select:focus-visible { outline-offset: 0; border-color: var
 .notice-info { background: var(--info-bg); border-color: var(--info-line); color: var(--info-text); }
 .notice-warning { background: var(--warn-bg); border-color: var(--warn-line); color: var(--warn-text); }
 
-.steps { margin: 1.25rem 0 0; padding-left: 1.25rem; }
-.steps > li { margin-bottom: 1.25rem; padding-left: 0.25rem; }
+.steps { margin: 1.25rem 0 0; padding-inline-start: 1.25rem; }
+.steps > li { margin-bottom: 1.25rem; padding-inline-start: 0.25rem; }
 .qr { width: 12rem; max-width: 100%; margin: 0.5rem 0 0.75rem; padding: 0.5rem; border: 1px solid var(--line); border-radius: 0.5rem; background: #ffffff; }
 .qr svg { display: block; width: 100%; height: auto; }
 .secret code {
@@ -148,7 +148,7 @@ input:focus-visible, select:focus-visible { outline-offset: 0; border-color: var
 .facts dt { font-weight: 600; }
 .facts dd { margin: 0; }
 
-.reasons { margin: 0.25rem 0 0.75rem; padding-left: 1.25rem; }
+.reasons { margin: 0.25rem 0 0.75rem; padding-inline-start: 1.25rem; }
 .reasons li { margin-bottom: 0.35rem; }
 .reference code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; word-break: break-all; }
 
