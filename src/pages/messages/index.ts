@@ -46,13 +46,20 @@ export function resolveLocale(wanted: string | undefined): string {
 }
 
 /**
- * Adds (or replaces) the catalogue of `locale`, a lower-case BCP 47 tag: a deployment's own
- * translation, or a test's pseudo-locale. English cannot be replaced.
+ * Adds (or replaces) the catalogue of `locale`, a BCP 47 tag (kept in lower case): a
+ * deployment's own translation, or a test's pseudo-locale. English cannot be replaced. A tag that
+ * `Intl` refuses (`en_GB`) is refused here, at start-up: the page's dates are formatted in its
+ * locale, so every page with a date would fail for each visitor whose browser asked for it.
  */
 export function addCatalogue(locale: string, catalogue: Catalogue): void {
   const tag = locale.toLowerCase();
   if (tag === DEFAULT_LOCALE)
     throw new Error("the English catalogue is the fallback: it cannot be replaced");
+  try {
+    if (Intl.getCanonicalLocales(tag).length !== 1) throw new RangeError(tag);
+  } catch {
+    throw new Error(`${JSON.stringify(locale)} is not a BCP 47 language tag`);
+  }
   CATALOGUES.set(tag, Object.freeze({ ...catalogue }));
 }
 

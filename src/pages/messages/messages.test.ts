@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { en } from "./en.js";
-import { canFill, message, placeholdersOf, resolveLocale } from "./index.js";
+import { addCatalogue, canFill, message, placeholdersOf, resolveLocale } from "./index.js";
 
 describe("resolveLocale", () => {
   it.each([
@@ -36,6 +36,27 @@ describe("message", () => {
     for (const [key, text] of Object.entries(en)) {
       const braces = text.match(/[{}]/g)?.length ?? 0;
       expect(braces, key).toBe(placeholdersOf(text).length * 2);
+    }
+  });
+});
+
+describe("addCatalogue", () => {
+  // The locale names the page's `lang` and formats its dates (Intl): a tag Intl refuses would
+  // fail every page with a date on it, for every visitor whose browser asked for it.
+  it.each(["en_gb", "x-pseudo", "i-klingon", "de test", ""])(
+    "refuses %j, which is no BCP 47 language tag",
+    (tag) => {
+      expect(() => {
+        addCatalogue(tag, { "exemption.continue": "Weiter" });
+      }).toThrow(/language tag/);
+      expect(resolveLocale(tag)).toBe("en");
+    },
+  );
+
+  it("takes a language, a region, a script or a private-use subtag", () => {
+    for (const tag of ["de", "de-CH", "sr-Latn", "en-x-pseudo"]) {
+      addCatalogue(tag, { "exemption.continue": "Weiter" });
+      expect(resolveLocale(tag)).toBe(tag.toLowerCase());
     }
   });
 });
