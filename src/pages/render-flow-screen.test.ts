@@ -432,6 +432,17 @@ describe("the message catalogue", () => {
     );
   });
 
+  it("lists the methods already done as the page's language lists things", () => {
+    addCatalogue("ja", { "exemption.continue": "続行" });
+    const screen = { ...screens["challenge"]!, proven: ["password", "totp"] } as PageScreen;
+    expect(renderFlowScreen(screen).html).toContain(
+      "Already done in this sign-in: password and authenticator app.",
+    );
+    expect(renderFlowScreen(screen, { locale: "ja" }).html).toContain(
+      "Already done in this sign-in: password、authenticator app.",
+    );
+  });
+
   // A pseudo-locale wraps every message in ⟦…⟧: any visible text left outside the brackets was
   // written in a template, where no translator can reach it.
   it.each(samples)("leaves no template text outside the catalogue on %s", (_, screen) => {

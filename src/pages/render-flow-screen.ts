@@ -183,7 +183,11 @@ class Renderer {
   challenge(screen: Extract<PageScreen, { kind: "challenge" }>): RenderedPage {
     const { frame, options, notice, proven } = screen;
     const several = options.length > 1;
-    const methods = proven.map((p) => this.methodName(p)).join(", ");
+    // Joined as the locale joins a list ("a, b and c", "a、b", "a وb"): a comma written here
+    // would be English in every language.
+    const methods = new Intl.ListFormat(this.locale, { type: "conjunction" }).format(
+      proven.map((p) => this.methodName(p)),
+    );
     const body = markup`
 <p class="lead">${this.t("challenge.lead", { tenant: frame.tenant.name })}</p>
 ${frame.stepUp && markup`<p>${this.t("challenge.step_up")}</p>`}
