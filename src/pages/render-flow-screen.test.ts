@@ -443,6 +443,15 @@ describe("the message catalogue", () => {
     );
   });
 
+  it("drops a placeholder of a translation that the page has no value for, even one named like Object's own", () => {
+    addCatalogue("nl", {
+      "report_only.lead": "Vanaf {date} vraagt {tenant} meer{constructor}{toString}.",
+    });
+    const { html } = renderFlowScreen(screens["report_only"]!, { locale: "nl" });
+    expect(html).toMatch(/Vanaf <time [^>]+>[^<]+<\/time> vraagt Acme Corporation meer\./);
+    expect(html).not.toContain("function");
+  });
+
   // A pseudo-locale wraps every message in ⟦…⟧: any visible text left outside the brackets was
   // written in a template, where no translator can reach it.
   it.each(samples)("leaves no template text outside the catalogue on %s", (_, screen) => {

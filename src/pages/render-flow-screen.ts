@@ -174,10 +174,15 @@ class Renderer {
     return message(this.locale, key, values);
   }
 
-  /** A message whose placeholders are markup (a `<time>`), with the text around them escaped. */
+  /**
+   * A message whose placeholders are markup (a `<time>`), with the text around them escaped. A
+   * placeholder without a value is left out, as {@link message} leaves it: own values only, so a
+   * translation's `{constructor}` does not print a function.
+   */
   tMarkup(key: MessageKey, values: Readonly<Record<string, HtmlValue>>): SafeHtml {
     const parts = messageTemplate(this.locale, key).split(/\{([a-zA-Z_]+)\}/);
-    return markup`${parts.map((part, i) => (i % 2 === 0 ? part : markup`${values[part]}`))}`;
+    const value = (name: string): HtmlValue => (Object.hasOwn(values, name) ? values[name] : "");
+    return markup`${parts.map((part, i) => (i % 2 === 0 ? part : value(part)))}`;
   }
 
   challenge(screen: Extract<PageScreen, { kind: "challenge" }>): RenderedPage {
