@@ -39,6 +39,18 @@ describe("audit events stored before a chain's first position", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  /** Alice's sign-in at `at` with a password and a TOTP event naming `evt_forged_totp`. */
+  const decideCitingForgedTotp = (at: string) =>
+    h.app.decisions.decide(service, "acme", {
+      principal: { id: "alice" },
+      evidence: {
+        events: [
+          { method: "password", source: "platform", at },
+          { method: "totp", source: "platform", at, verification: "evt_forged_totp" } as never,
+        ],
+      },
+    });
+
   /** Inserts a self-consistent event of acme's chain (its hash matches it) at `seq`. */
   function insert(
     seq: number | string,
@@ -86,16 +98,9 @@ describe("audit events stored before a chain's first position", () => {
     h.clock.advance(3600);
     const at = h.clock.now().toISOString();
     insert(0, "evt_forged_totp", "authenticator.verified", { principal: "alice" });
-    const decided = h.app.decisions.decide(service, "acme", {
-      principal: { id: "alice" },
-      evidence: {
-        events: [
-          { method: "password", source: "platform", at },
-          { method: "totp", source: "platform", at, verification: "evt_forged_totp" } as never,
-        ],
-      },
+    await expect(decideCitingForgedTotp(at)).rejects.toMatchObject({
+      code: "evidence.unverified",
     });
-    await expect(decided).rejects.toMatchObject({ code: "evidence.unverified" });
   });
 
   // SQLite keeps text written to its integer column as text, which it orders after every number
@@ -109,15 +114,8 @@ describe("audit events stored before a chain's first position", () => {
       ok: false,
       broken: { chain: "tenant:acme", problem: "gap" },
     });
-    const decided = h.app.decisions.decide(service, "acme", {
-      principal: { id: "alice" },
-      evidence: {
-        events: [
-          { method: "password", source: "platform", at },
-          { method: "totp", source: "platform", at, verification: "evt_forged_totp" } as never,
-        ],
-      },
+    await expect(decideCitingForgedTotp(at)).rejects.toMatchObject({
+      code: "evidence.unverified",
     });
-    await expect(decided).rejects.toMatchObject({ code: "evidence.unverified" });
   });
 });
