@@ -3,6 +3,7 @@ import type { AuthenticatorStore } from "../../app/ports.js";
 import type { AuthenticatorRecord } from "../../app/records.js";
 import type { AuthenticatorsTable, Database } from "./database.js";
 import { queryTemplate } from "./query-template.js";
+import { countFailure } from "./failure-count.js";
 import { toTimeText } from "./time-text.js";
 
 // Every TOTP verification reads the authenticator twice and sets its step once: compiled once
@@ -136,23 +137,7 @@ export function createAuthenticatorRepository(db: Kysely<Database>): Authenticat
     },
 
     async recordFailure(tenant, principal, id, limit, at) {
-      const row = await one(tenant, principal, id)
-        .set((eb) => ({
-          failed_attempts: eb("failed_attempts", "+", 1),
-          locked_at: eb
-            .case()
-            .when(eb.and([eb("locked_at", "is", null), eb("failed_attempts", ">=", limit - 1)]))
-            .then(toTimeText(at, "at"))
-            .else(eb.ref("locked_at"))
-            .end(),
-        }))
-        .returning(["failed_attempts", "locked_at"])
-        .executeTakeFirst();
-      if (row === undefined) return undefined;
-      return {
-        failedAttempts: row.failed_attempts,
-        ...(row.locked_at === null ? {} : { lockedAt: row.locked_at }),
-      };
+      return countFailure(one(tenant, principal, id), limit, at);
     },
 
     async unlockAll(tenant, principal) {

@@ -2,6 +2,7 @@ import type { Kysely, Selectable } from "kysely";
 import type { RecoveryCodeStore } from "../../app/ports.js";
 import type { RecoveryCodeRecord, RecoveryCodeSetRecord } from "../../app/records.js";
 import type { Database, RecoveryCodeSetsTable, RecoveryCodesTable } from "./database.js";
+import { countFailure } from "./failure-count.js";
 import { toTimeText } from "./time-text.js";
 
 export function createRecoveryCodeRepository(db: Kysely<Database>): RecoveryCodeStore {
@@ -121,27 +122,15 @@ export function createRecoveryCodeRepository(db: Kysely<Database>): RecoveryCode
     },
 
     async recordFailure(tenant, principal, limit, at) {
-      const row = await db
-        .updateTable("recovery_code_sets")
-        .set((eb) => ({
-          failed_attempts: eb("failed_attempts", "+", 1),
-          locked_at: eb
-            .case()
-            .when(eb.and([eb("locked_at", "is", null), eb("failed_attempts", ">=", limit - 1)]))
-            .then(toTimeText(at, "at"))
-            .else(eb.ref("locked_at"))
-            .end(),
-        }))
-        .where("tenant", "=", tenant)
-        .where("principal", "=", principal)
-        .where("locked_at", "is", null)
-        .returning(["failed_attempts", "locked_at"])
-        .executeTakeFirst();
-      if (row === undefined) return undefined;
-      return {
-        failedAttempts: row.failed_attempts,
-        ...(row.locked_at === null ? {} : { lockedAt: row.locked_at }),
-      };
+      return countFailure(
+        db
+          .updateTable("recovery_code_sets")
+          .where("tenant", "=", tenant)
+          .where("principal", "=", principal)
+          .where("locked_at", "is", null),
+        limit,
+        at,
+      );
     },
 
     async revoke(tenant, principal) {

@@ -18,6 +18,7 @@ import type {
 } from "./database.js";
 import { fromRowJsonText, toJsonText } from "./json-text.js";
 import { queryTemplate } from "./query-template.js";
+import { countFailure } from "./failure-count.js";
 import { toTimeText } from "./time-text.js";
 import { findUnreadableRowsOf } from "./unreadable-rows.js";
 
@@ -187,23 +188,7 @@ export function createWebAuthnCredentialRepository(db: Kysely<Database>): WebAut
     },
 
     async recordFailure(tenant, principal, id, limit, at) {
-      const row = await one(tenant, principal, id)
-        .set((eb) => ({
-          failed_attempts: eb("failed_attempts", "+", 1),
-          locked_at: eb
-            .case()
-            .when(eb.and([eb("locked_at", "is", null), eb("failed_attempts", ">=", limit - 1)]))
-            .then(toTimeText(at, "at"))
-            .else(eb.ref("locked_at"))
-            .end(),
-        }))
-        .returning(["failed_attempts", "locked_at"])
-        .executeTakeFirst();
-      if (row === undefined) return undefined;
-      return {
-        failedAttempts: row.failed_attempts,
-        ...(row.locked_at === null ? {} : { lockedAt: row.locked_at }),
-      };
+      return countFailure(one(tenant, principal, id), limit, at);
     },
 
     async remove(tenant, principal, id) {
