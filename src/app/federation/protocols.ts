@@ -122,6 +122,8 @@ export const SAML_REJECTIONS = {
   "saml.expired": "The assertion has expired.",
   "saml.subject_confirmation": "The assertion has no valid bearer subject confirmation.",
   "saml.subject_missing": "The assertion does not name a subject.",
+  "saml.subject_format":
+    "The subject is read from a NameID whose Format names no lasting user (transient, encrypted or entity).",
   "saml.value_unusable":
     "The assertion carries a value this service cannot record: U+0000, a lone UTF-16 surrogate, or longer than its limit.",
   "saml.authn_statement_missing": "The assertion has no authentication statement.",

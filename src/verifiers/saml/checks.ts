@@ -4,9 +4,9 @@ import type {
   SamlServiceProviderIdentity,
   VerifiedSamlAssertion,
 } from "../../app/federation/protocols.js";
-import { attribute, childElements, childrenNamed, simpleText } from "./dom.js";
+import { attribute, childElements, childrenNamed, isNamed, simpleText } from "./dom.js";
 import { accept, reject, type SamlResult } from "./rejection.js";
-import { BEARER_METHOD, ENTITY_NAME_FORMAT, NS } from "./saml-names.js";
+import { BEARER_METHOD, ENTITY_NAME_FORMAT, NAME_ID_FORMAT, NS } from "./saml-names.js";
 import { hasExpired, isNotYetValid, timeAttribute, type Clock } from "./saml-time.js";
 
 /** What a response is checked against, besides its signature. */
@@ -118,6 +118,11 @@ export function readAssertion(
   if (nameIds.length > 1) return reject("saml.subject_missing", "the Subject has several NameIDs");
   const nameIdText = nameId === undefined ? undefined : simpleText(nameId);
   if (nameIdText !== undefined && !nameIdText.ok) return nameIdText;
+  const nameIdFormat = nameId === undefined ? undefined : attribute(nameId, "Format");
+  if (expect.idp.subjectAttribute === undefined) {
+    const named = checkNameIdSubject(subject, nameId, nameIdFormat);
+    if (!named.ok) return named;
+  }
   const fromAttribute =
     expect.idp.subjectAttribute === undefined
       ? undefined
@@ -129,7 +134,6 @@ export function readAssertion(
     return reject("saml.subject_missing", "the assertion does not name the configured subject");
   }
 
-  const nameIdFormat = nameId === undefined ? undefined : attribute(nameId, "Format");
   const sessionIndex = authentication.value.sessionIndex;
   const expiresAt = latest(conditions.value, confirmation.value);
   return accept({
@@ -144,6 +148,54 @@ export function readAssertion(
     authnContextClassRefs: authentication.value.classRefs,
     attributes: attributes.value,
   });
+}
+
+/**
+ * NameID Formats that name no lasting user, by what SAML Core says of them: refused when the
+ * NameID is the subject. Any other Format is accepted, a deployment's own URIs included (Core
+ * §8.3 leaves the list open): what such a NameID names is the registration's to know.
+ */
+const REFUSED_NAME_ID_FORMATS: ReadonlyMap<string, string> = new Map([
+  // Core §8.3.8: an opaque value for one session; the IdP may give it to another principal later.
+  [`${NAME_ID_FORMAT}transient`, "transient (a pseudonym for one session)"],
+  // Core §3.4.1.1: a NameIDPolicy value asking for an EncryptedID, never a NameID's Format.
+  [`${NAME_ID_FORMAT}encrypted`, "encrypted (a NameIDPolicy value, never a NameID's)"],
+  // Core §8.3.6: the identifier of a SAML provider, not of a user.
+  [ENTITY_NAME_FORMAT, "entity (a SAML provider, not a user)"],
+]);
+
+/**
+ * When the subject is the NameID: one this SP can read (not an EncryptedID, for which it holds no
+ * key, nor a BaseID, Core §2.2.3–2.2.4), of a Format that names the same user at every sign-in.
+ * DESIGN invariant 9: who signed in is what the assertion says, and a one-session pseudonym says
+ * no one.
+ */
+function checkNameIdSubject(
+  subject: Element,
+  nameId: Element | undefined,
+  format: string | undefined,
+): SamlResult<true> {
+  if (nameId === undefined) {
+    const unread = childElements(subject).find(
+      (child) =>
+        isNamed(child, NS.assertion, "EncryptedID") || isNamed(child, NS.assertion, "BaseID"),
+    );
+    return unread === undefined
+      ? accept(true)
+      : reject(
+          "saml.subject_missing",
+          `the Subject's identifier is ${unread.localName === "BaseID" ? "a BaseID" : "an EncryptedID"}, which this SP does not read`,
+        );
+  }
+  // xs:anyURI collapses whitespace: " …:transient " is the transient Format.
+  const refused = format === undefined ? undefined : REFUSED_NAME_ID_FORMATS.get(format.trim());
+  return refused === undefined
+    ? accept(true)
+    : reject(
+        "saml.subject_format",
+        `the NameID is ${refused}, which names no user from one sign-in to the next; ` +
+          "have the IdP send a persistent NameID, or configure a subject attribute",
+      );
 }
 
 function checkIssuer(issuer: Element, expected: string, where: string): SamlResult<true> {

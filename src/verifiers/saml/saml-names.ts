@@ -18,7 +18,9 @@ export const STATUS = {
 } as const;
 
 export const BEARER_METHOD = "urn:oasis:names:tc:SAML:2.0:cm:bearer";
-export const ENTITY_NAME_FORMAT = "urn:oasis:names:tc:SAML:2.0:nameid-format:entity";
+/** SAML Core §8.3: the SAML 2.0 NameID Formats share this prefix. */
+export const NAME_ID_FORMAT = "urn:oasis:names:tc:SAML:2.0:nameid-format:";
+export const ENTITY_NAME_FORMAT = `${NAME_ID_FORMAT}entity`;
 
 export const RSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
 export const RSA_SHA384 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384";
