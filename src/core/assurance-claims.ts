@@ -23,7 +23,10 @@ export interface AssuranceClaims {
   readonly tenant: string;
   /** REFEDS MFA when the evidence is multi-factor, REFEDS SFA otherwise. */
   readonly acr: string;
-  /** RFC 8176 values for the methods that satisfied the requirement, plus `mfa` when multi-factor. */
+  /**
+   * RFC 8176 values for the platform methods that satisfied the requirement, plus `mfa` when
+   * multi-factor. A proof at the tenant's IdP adds no method of its own: see {@link amrValues}.
+   */
   readonly amr: readonly string[];
   /** When the step that proves the assurance happened, seconds since the epoch. */
   readonly auth_time: number;
@@ -87,8 +90,7 @@ export function assuranceClaims(
       : Math.floor(Date.parse(decision.exemption.expiresAt) / 1000);
   if (!(exemptionEnds > iat)) return { ok: false, code: "exemption_expired" };
   const amr = new Set((proof?.events ?? []).flatMap(amrValues));
-  // `mfa` is what this decision proved, not what an IdP said: its mapping may grant less.
-  amr.delete("mfa");
+  // `mfa` is what this decision proved.
   if (multiFactor) amr.add("mfa");
   return {
     ok: true,
@@ -121,8 +123,16 @@ export function assuranceClaims(
  * RFC 8176 §2 values for one event. A TOTP code and a saved recovery code are both one-time
  * passwords (`otp`); a WebAuthn key is `hwk` only when an attestation proved it hardware and it
  * is device-bound, `swk` when synced, and `pop` (which leaves open where the key is kept)
- * otherwise; user verification has no value of its own (`aal` and `mfa` carry it). An IdP's own
- * `amr` values are kept as it sent them.
+ * otherwise; user verification has no value of its own (`aal` and `mfa` carry it).
+ *
+ * A sign-in at the tenant's IdP names none: its `amr` is the IdP's statement, which the tenant's
+ * mapping read into an assurance (`aal`, `phr`, and `mfa` at AAL2), and the token, signed by
+ * tenant-mfa, says what tenant-mfa credited. Repeated, the IdP's values said more: `hwk` for MFA
+ * the mapping did not hold phishing-resistant (and here `hwk` means an attested hardware key),
+ * `pwd` + `otp` beside a single-factor context that ranked above them, any string it liked. RFC
+ * 8176 registers values for methods, none for "what an IdP vouched for", and OpenID Connect Core
+ * §2 leaves their meaning to what the parties agree: here, methods done on the platform. The
+ * IdP's words stay on the receipt the token names (`decision`).
  */
 function amrValues(event: AuthenticationEvent): readonly string[] {
   switch (event.method) {
@@ -134,9 +144,7 @@ function amrValues(event: AuthenticationEvent): readonly string[] {
     case "webauthn":
       if (event.backupEligible) return ["swk"];
       return [event.attested === true ? "hwk" : "pop"];
-    case "federated": {
-      const amr = event.claims?.amr;
-      return Array.isArray(amr) ? amr.filter((value) => typeof value === "string") : [];
-    }
+    case "federated":
+      return [];
   }
 }

@@ -166,7 +166,27 @@ describe("a hosted flow through the tenant's OIDC IdP", () => {
     await acme();
     const payload = await exchange(await viaIdp(await createFlow(), MFA));
     expect(payload).toMatchObject({ sub: "carol", tenant: "acme", aal: 2, acr: REFEDS_MFA });
-    expect(payload["amr"]).toEqual(expect.arrayContaining(["mfa", "pwd"]));
+    // What the mapping credited (MFA), never a method in the IdP's words: those stay on the receipt.
+    expect(payload["amr"]).toEqual(["mfa"]);
+  });
+
+  it("vouches for what the mapping credited, not for the IdP's amr: no hwk for MFA it did not hold phishing-resistant", async () => {
+    // This tenant's mapping holds no amr value phishing-resistant; the IdP says its user used a
+    // hardware key. tenant-mfa credited MFA only, and its token must not say more.
+    await acme(undefined, undefined, { mapping: { phishingResistantAmr: [] } });
+    const flow = await createFlow();
+    const payload = await exchange(
+      await viaIdp(flow, { accountId: "carol", acr: REFEDS_MFA, amr: ["pwd", "hwk", "mfa"] }),
+    );
+    expect(payload).toMatchObject({ aal: 2, phr: false, acr: REFEDS_MFA });
+    expect(payload["amr"]).toEqual(["mfa"]);
+    // The receipt keeps the IdP's own words, for whoever needs them.
+    const receipt = (
+      await t.call("GET", `/v1/decisions/${String(payload["decision"])}`, { key: admin })
+    ).json<{ decision: { satisfiedBy: { events: { claims?: { amr?: unknown } }[] } } }>();
+    expect(receipt.decision.satisfiedBy.events.map((e) => e.claims?.amr)).toEqual([
+      ["pwd", "hwk", "mfa"],
+    ]);
   });
 
   it("guides a sign-in without MFA to step up at the IdP, then completes", async () => {
