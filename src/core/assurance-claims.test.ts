@@ -31,15 +31,20 @@ describe("assurance-token claims", () => {
           decision.exemption === null
             ? Infinity
             : Math.floor(Date.parse(decision.exemption.expiresAt) / 1000);
+        const proved = decision.satisfiedBy;
+        // An allow that no authentication satisfied (an integration's token grant) vouches for none.
+        if (proved === null) {
+          expect(built).toEqual({ ok: false, code: "decision_without_proof" });
+          return;
+        }
         if (!built.ok) {
           expect(built.code).toBe("exemption_expired");
           expect(exemptionEnds).toBeLessThanOrEqual(Math.floor(NOW.getTime() / 1000));
           return;
         }
         const { claims } = built;
-        const proved = decision.satisfiedBy;
-        expect(claims.aal).toBe(proved?.aal ?? 0);
-        expect(claims.phr).toBe(proved?.phishingResistant ?? false);
+        expect(claims.aal).toBe(proved.aal);
+        expect(claims.phr).toBe(proved.phishingResistant);
         expect(claims.acr).toBe(claims.aal >= 2 ? REFEDS_MFA : REFEDS_SFA);
         expect(claims.amr.includes("mfa")).toBe(claims.aal >= 2);
         expect(claims.sub).toBe(decision.principal.id);
@@ -48,8 +53,11 @@ describe("assurance-token claims", () => {
         // A token lives its lifetime, or less when the exemption behind it ends sooner.
         expect(claims.exp - claims.iat).toBe(Math.min(300, exemptionEnds - claims.iat));
         expect(claims.exp).toBeGreaterThan(claims.iat);
-        // An event inside the clock skew may lie ahead of now; the token never says so.
-        expect(claims.auth_time).toBeLessThanOrEqual(claims.iat);
+        // When the proving step happened; one inside the clock skew may lie ahead of now, and
+        // the token never says so.
+        expect(claims.auth_time).toBe(
+          Math.min(claims.iat, Math.floor(Date.parse(proved.provenAt) / 1000)),
+        );
         expect(claims.policy_versions.tenant_policy).toBe(decision.versions.tenantPolicy);
       }),
       { numRuns: 2000 },
@@ -80,6 +88,20 @@ describe("assurance-token claims", () => {
       [["mfa", "pop"], 2],
       [["mfa", "pop"], 2],
     ]);
+  });
+
+  // Threat: a token that vouches for an authentication no one did: its `auth_time` would be made
+  // up (the instant of issue) and its `acr` would say single-factor authentication happened.
+  it("is not issued for an allow that no authentication satisfied (an integration's token grant)", () => {
+    const decision = decide({
+      principal: { id: "ci-bot", population: "integration" },
+      evidence: { events: [], grant: "client_credentials" },
+    });
+    expect(decision).toMatchObject({ outcome: "allow", satisfiedBy: null });
+    expect(assuranceClaims(decision, options)).toEqual({
+      ok: false,
+      code: "decision_without_proof",
+    });
   });
 
   // Threat: a break-glass exemption ends, yet the sign-in it let through keeps a token that the

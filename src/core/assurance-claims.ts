@@ -59,11 +59,13 @@ export interface AssuranceClaimsOptions {
 
 /** Why no token can be issued for a decision. */
 export type AssuranceClaimsRefusal =
-  "decision_not_allowed" | "decision_without_id" | "exemption_expired";
+  "decision_not_allowed" | "decision_without_id" | "decision_without_proof" | "exemption_expired";
 
 /**
  * The claims for `decision`, or why there are none: only an `allow` that was stored (it has an id,
- * so the token names its receipt) earns a token. In `report_only` mode the decision's outcome is
+ * so the token names its receipt) and that an authentication satisfied earns a token. An allow
+ * outside interactive MFA (an integration's token grant) has no authentication to vouch for: its
+ * `auth_time` and `acr` would be made up. In `report_only` mode the decision's outcome is
  * what the user gets, so an `allow` there earns one too; what enforcement would have decided stays
  * on the receipt. A token never outlives the exemption that let its sign-in through: it expires
  * with it, and none is issued once it has ended.
@@ -77,19 +79,19 @@ export function assuranceClaims(
   if (decision.outcome !== "allow") return { ok: false, code: "decision_not_allowed" };
   if (decision.id === null) return { ok: false, code: "decision_without_id" };
   const proof = decision.satisfiedBy;
-  const aal: Aal = proof?.aal ?? 0;
+  if (proof === null) return { ok: false, code: "decision_without_proof" };
+  const aal: Aal = proof.aal;
   const multiFactor = aal >= 2;
   const iat = Math.floor(options.now.getTime() / 1000);
   // An event inside the accepted clock skew may lie a little ahead: never claim a future time.
-  const authTime =
-    proof === null ? iat : Math.min(iat, Math.floor(Date.parse(proof.provenAt) / 1000));
+  const authTime = Math.min(iat, Math.floor(Date.parse(proof.provenAt) / 1000));
   // An exemption is valid before its expiry only (`expiresAt` excluded), so the token is too.
   const exemptionEnds =
     decision.exemption === null
       ? Infinity
       : Math.floor(Date.parse(decision.exemption.expiresAt) / 1000);
   if (!(exemptionEnds > iat)) return { ok: false, code: "exemption_expired" };
-  const amr = new Set((proof?.events ?? []).flatMap(amrValues));
+  const amr = new Set(proof.events.flatMap(amrValues));
   // `mfa` is what this decision proved.
   if (multiFactor) amr.add("mfa");
   return {
@@ -103,7 +105,7 @@ export function assuranceClaims(
       amr: [...amr].sort(),
       auth_time: authTime,
       aal,
-      phr: proof?.phishingResistant ?? false,
+      phr: proof.phishingResistant,
       decision: decision.id,
       policy_versions: {
         tenant_policy: decision.versions.tenantPolicy,

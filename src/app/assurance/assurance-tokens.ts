@@ -22,6 +22,8 @@ export interface IssuedAssuranceToken {
 const REFUSALS: Record<AssuranceClaimsRefusal, string> = {
   decision_not_allowed: "Only an allowed sign-in earns an assurance token.",
   decision_without_id: "Only a stored decision earns an assurance token.",
+  decision_without_proof:
+    "Only a sign-in that an authentication satisfied earns an assurance token.",
   exemption_expired: "The exemption that let this sign-in through has ended.",
 };
 
