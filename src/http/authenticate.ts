@@ -1,5 +1,6 @@
 import type { FastifyRequest } from "fastify";
 import type { Application, Caller } from "../app/application.js";
+import { clientKey } from "../app/authenticators/verification-throttle.js";
 import { AppError } from "../app/errors.js";
 import { HttpProblem } from "./problem.js";
 
@@ -20,10 +21,11 @@ export interface FailureLimit {
 export const MAX_TRACKED_ADDRESSES = 100_000;
 
 /**
- * Counts failed authentications per client address, in fixed windows. The table is bounded:
- * clients with many addresses (an IPv6 /64 holds 2^64) make it forget the address whose last
- * failure is the oldest, never grow or slow down; forgetting costs that address its back-off
- * only, as keys are never guessed (see {@link bearerAuthentication}).
+ * Counts failed authentications per client address (a key of {@link failureKey}), in fixed
+ * windows. The table is bounded: clients with many networks (an IPv6 /48 holds 65 536 /64s) make
+ * it forget the address whose last failure is the oldest, never grow or slow down; forgetting
+ * costs that address its back-off only, as keys are never guessed (see
+ * {@link bearerAuthentication}).
  */
 export class FailureLimiter {
   readonly #limit: FailureLimit;
@@ -86,11 +88,28 @@ export class FailureLimiter {
   }
 }
 
+/**
+ * The key a client address's failures count under: as the verification throttle keys it
+ * (src/app/authenticators/verification-throttle.ts) and the rate limit counts it, an IPv6 address
+ * by its /64, which one subscriber usually holds whole (each of its 2^64 addresses would
+ * otherwise have a back-off of its own), an IPv4 address as it is, also when mapped into IPv6.
+ * An address that is not an IP address (a trusted proxy that forwarded something else) counts
+ * as it is written.
+ */
+export function failureKey(address: string): string {
+  try {
+    return clientKey(address);
+  } catch {
+    return address;
+  }
+}
+
 const BEARER = /^Bearer[ \t]+([A-Za-z0-9\-._~+/]+=*)[ \t]*$/i;
 
 /**
  * Builds the `onRequest` hook of every `/v1` route: `Authorization: Bearer <secret>` is resolved
- * to a caller by the application; repeated failures from one address are slowed down.
+ * to a caller by the application; repeated failures from one address (an IPv6 address's /64:
+ * {@link failureKey}) are slowed down.
  *
  * A valid key is never slowed down, whatever its address did: addresses are shared (a NAT, a
  * load balancer in front of a server without `trustProxy`), and one client retrying a revoked
@@ -113,13 +132,14 @@ export function bearerAuthentication(app: Application, limiter: FailureLimiter) 
       request.caller = await app.authenticate(match[1]);
     } catch (error) {
       if (error instanceof AppError && error.code === "auth.invalid_credentials") {
-        const retryAfter = limiter.retryAfter(request.ip);
+        const address = failureKey(request.ip);
+        const retryAfter = limiter.retryAfter(address);
         if (retryAfter > 0) {
           throw new HttpProblem("auth.rate_limited", undefined, {
             "retry-after": String(retryAfter),
           });
         }
-        limiter.fail(request.ip);
+        limiter.fail(address);
       }
       throw error;
     }
