@@ -112,7 +112,7 @@ const PROBLEM_DESCRIPTIONS: Readonly<Record<number, string>> = {
   409: "The resource's state does not allow this.",
   412: "The `If-Match` version is not current (`policy.version_conflict`).",
   413: "The body is too large (`request.too_large`).",
-  415: "The body is not JSON (`request.unsupported_media_type`).",
+  415: "The body is not JSON, or declares a charset other than UTF-8 (`request.unsupported_media_type`).",
   422: "The request breaks a rule (policy, mandate or exemption rules, or MFA evidence that does not match its verification: `evidence.unverified`, or that a removed authenticator withdrew: `evidence.withdrawn`).",
   423: "Too many failed attempts locked the authenticator or the principal (`totp.locked`, `webauthn.locked`, `recovery_code.locked`, `authenticator.locked`).",
   428: "`If-Match` is required (`policy.precondition_required`).",

@@ -16,6 +16,7 @@ import { bearerAuthentication, FailureLimiter, type FailureLimit } from "./authe
 import { jsonSchema, PROBLEM_SCHEMA_ID, problemResponse } from "./add-route.js";
 import { createMetrics, type Metrics } from "./metrics.js";
 import type { HttpProblemCode } from "./error-statuses.js";
+import { declaresUtf8OrNone, NOT_UTF8_DETAIL } from "./json-charset.js";
 import { MAX_JSON_DEPTH, nestsDeeperThan } from "./json-depth.js";
 import {
   forAnonymousCaller,
@@ -246,6 +247,11 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   const parseJson = server.getDefaultJsonParser("error", "error");
   server.removeContentTypeParser("application/json");
   server.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
+    // Fastify decodes the body as UTF-8 whatever charset it declares: another is refused.
+    if (!declaresUtf8OrNone(request.headers["content-type"] ?? "")) {
+      done(new HttpProblem("request.unsupported_media_type", NOT_UTF8_DETAIL), undefined);
+      return;
+    }
     const text = typeof body === "string" ? body : body.toString("utf8");
     if (text === "") done(null, undefined);
     else {

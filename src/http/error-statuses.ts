@@ -123,7 +123,7 @@ export const HTTP_PROBLEMS = {
   "request.unsupported_media_type": {
     status: 415,
     title:
-      "Send the request body in a media type the route accepts: `application/json` for the API, `application/x-www-form-urlencoded` for the SAML ACS and the hosted flows' forms.",
+      "Send the request body in a media type the route accepts: `application/json` (UTF-8) for the API, `application/x-www-form-urlencoded` for the SAML ACS and the hosted flows' forms.",
   },
   "request.not_acceptable": {
     status: 406,

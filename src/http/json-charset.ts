@@ -1,0 +1,40 @@
+/**
+ * The charset a JSON request body may declare. JSON exchanged between systems is UTF-8 (RFC 8259
+ * §8.1) and the server reads every body as UTF-8: a body declared in another charset (`utf-16`,
+ * `latin1`) would be read as text its sender did not write.
+ *
+ * @module
+ */
+
+/** RFC 9110 §5.6.2 `token`. */
+const TOKEN = "[!#$%&'*+.^_`|~0-9A-Za-z-]+";
+/** RFC 9110 §5.6.4 `quoted-string`. */
+const QUOTED = '"(?:[\\t !#-\\[\\]-~\\x80-\\xff]|\\\\[\\t -~\\x80-\\xff])*"';
+/** One `OWS ";" OWS [ parameter ]` of RFC 9110 §5.6.6, from where the last one ended. */
+const PARAMETER = new RegExp(`[ \\t]*;[ \\t]*(?:(${TOKEN})=(${TOKEN}|${QUOTED}))?[ \\t]*`, "y");
+
+/**
+ * Whether a `Content-Type` header value lets its body be read as UTF-8: it declares no charset,
+ * or `utf-8` (in any case, quoted or not). A header whose parameters do not parse counts as
+ * declaring another charset when it names one, so that no spelling slips a charset past.
+ */
+export function declaresUtf8OrNone(contentType: string): boolean {
+  const start = contentType.indexOf(";");
+  if (start < 0) return true;
+  let position = start;
+  while (position < contentType.length) {
+    PARAMETER.lastIndex = position;
+    const match = PARAMETER.exec(contentType);
+    if (match === null) return !/charset/i.test(contentType.slice(start));
+    position = PARAMETER.lastIndex;
+    const [, name, value] = match;
+    if (name === undefined || value === undefined || name.toLowerCase() !== "charset") continue;
+    const text = value.startsWith('"') ? value.slice(1, -1).replace(/\\(.)/gs, "$1") : value;
+    if (text.toLowerCase() !== "utf-8") return false;
+  }
+  return true;
+}
+
+/** The detail of the problem that refuses a body declared in another charset. */
+export const NOT_UTF8_DETAIL =
+  "A JSON body is read as UTF-8 (RFC 8259 §8.1): send it in UTF-8, as `Content-Type: application/json` or `application/json; charset=utf-8`.";
