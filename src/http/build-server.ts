@@ -34,9 +34,17 @@ import {
 } from "./rate-limit.js";
 import { problemSchema } from "./response-schemas.js";
 import { requestTarget } from "./request-target.js";
-import { registerFederationRoutes } from "./routes/federation-routes.js";
+import {
+  FEDERATION_ROUTE_PREFIX,
+  registerFederationRoutes,
+  sendFederationFailure,
+} from "./routes/federation-routes.js";
 import { registerFlowRoutes } from "./routes/flow-routes.js";
-import { registerHostedFlowRoutes } from "./routes/hosted-flow-routes.js";
+import {
+  FLOW_PAGE_ROUTE,
+  registerHostedFlowRoutes,
+  sendFlowFailure,
+} from "./routes/hosted-flow-routes.js";
 import { registerAuthenticatorRoutes } from "./routes/authenticator-routes.js";
 import { registerIdpRoutes } from "./routes/idp-routes.js";
 import { registerPlatformRoutes } from "./routes/platform-routes.js";
@@ -197,6 +205,8 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     {},
     { serializers: { req: requestSummary } },
   );
+  /** Every route registered, by method and a pattern over the path as it is sent. */
+  const routes: { method: string; url: string; pattern: RegExp }[] = [];
   const server = Fastify({
     loggerInstance: logger,
     bodyLimit: config.bodyLimitBytes,
@@ -226,7 +236,14 @@ export function buildServer(options: ServerOptions): FastifyInstance {
       // Refused before routing (a path that is not UTF-8, a segment longer than a parameter may
       // be): the route hooks never run for it, the `onSend` that adds the headers included.
       withSecurityHeaders(reply);
-      sendProblem(request, reply, error);
+      // A browser-facing route's URL is answered as that route answers its failures: a person
+      // following a mangled link to a sign-in page sees a page, not a problem document.
+      const { path } = requestTarget(request.url);
+      const route = routes.find((r) => r.method === request.method && r.pattern.test(path))?.url;
+      if (route === FLOW_PAGE_ROUTE) sendFlowFailure(request, reply, error);
+      else if (route?.startsWith(FEDERATION_ROUTE_PREFIX) === true) {
+        sendFederationFailure(request, reply, error);
+      } else sendProblem(request, reply, error);
     },
     clientErrorHandler: (error, socket) => {
       answerClientError(logger, error, socket);
@@ -265,7 +282,6 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   });
   server.decorateRequest("caller", null);
 
-  const routes: { method: string; pattern: RegExp }[] = [];
   server.addHook("onRoute", (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     const pattern = new RegExp(
@@ -274,7 +290,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
         .replace(/:[^/]+/g, "[^/]+")
         .replace(/\*/g, ".*")}$`,
     );
-    for (const method of methods) routes.push({ method: String(method), pattern });
+    for (const method of methods) routes.push({ method: String(method), url: route.url, pattern });
   });
 
   server.setErrorHandler((error, request, reply) => {

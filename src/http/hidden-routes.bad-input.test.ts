@@ -22,8 +22,9 @@ const METHODS: readonly Method[] = ["GET", "HEAD", "POST", "PUT", "DELETE", "PAT
  * - `flow-page`: a flow failure page with a reference code, whatever the client asks;
  * - `flow-script`: a problem document (the page's script reads it);
  * - `asset`: a problem document for an unknown static file (`not_found`).
- * Whatever the route, the router's own refusals (404 route.not_found, 405, a malformed URL, a
- * body parser's) are problem documents. A GET that changes something (a sign-in started, an
+ * Whatever the route, the router's own refusals (404 route.not_found, 405, a body parser's) are
+ * problem documents; a URL the router cannot read (a malformed percent escape, an overlong
+ * segment) aimed at a `federation` or `flow-page` route is answered as that route's failures. A GET that changes something (a sign-in started, an
  * answer claimed, a code redeemed, a flow bound or completed) has no HEAD: its HEAD is a 405.
  */
 type Refusal = "federation" | "flow-page" | "flow-script" | "asset";
@@ -227,7 +228,8 @@ const asksJson = (headers: Readonly<Record<string, string>> = {}) =>
  * or injected, and a refusal the person or the script can act on. A probe with the route's real
  * path parameters and one of its methods reaches the handler, so it must answer in the route's
  * own way (a flow page never answers its browser with JSON); other probes may also meet the
- * router's refusals (404, 405, a malformed URL), which are problem documents.
+ * router's refusals (404, 405), which are problem documents, or its refusal of a URL it cannot
+ * read, answered as the route's own failures.
  */
 async function expectAnswer(pattern: string, probe: Probe): Promise<LightMyRequestResponse> {
   const route = HIDDEN[pattern]!;

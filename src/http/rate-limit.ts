@@ -5,7 +5,8 @@ import { FLOW_ASSET_PATH } from "../pages/assets.js";
 import { problemResponse, responseHeader } from "./add-route.js";
 import { HttpProblem, PROBLEM_MEDIA_TYPE, renderProblem } from "./problem.js";
 import { requestTarget } from "./request-target.js";
-import { wantsJson } from "./routes/federation-routes.js";
+import { FEDERATION_ROUTE_PREFIX, wantsJson } from "./routes/federation-routes.js";
+import { FLOW_PAGE_ROUTE } from "./routes/hosted-flow-routes.js";
 
 export { isInternalAddress };
 
@@ -71,12 +72,6 @@ const HTML = "text/html; charset=utf-8";
  * the very flood the limit answers.
  */
 const PROBES: ReadonlySet<string> = new Set(["/healthz", "/readyz", "/metrics"]);
-
-/** The hosted flow page: its failures are pages, whatever the client asks for. */
-const FLOW_PAGE = "/t/:tenant/flows/:flow";
-
-/** The federation endpoints: their failures are pages, or problems for a client asking JSON. */
-const FEDERATION = "/t/:tenant/idps/:idp/";
 
 /**
  * Whether requests to `route` (the route's pattern; `undefined` when none matched) count against
@@ -161,9 +156,9 @@ function sendRateLimited(
 
 function answersWithPage(request: FastifyRequest): boolean {
   const route = request.routeOptions.url ?? "";
-  if (route === FLOW_PAGE) return true;
+  if (route === FLOW_PAGE_ROUTE) return true;
   // As the federation endpoints answer their other failures.
-  return route.startsWith(FEDERATION) && !wantsJson(request);
+  return route.startsWith(FEDERATION_ROUTE_PREFIX) && !wantsJson(request);
 }
 
 function page(retryAfter: number): string {

@@ -31,6 +31,9 @@ export interface FederationRouteContext {
 const SAML_METADATA = "application/samlmetadata+xml";
 const HTML = "text/html; charset=utf-8";
 
+/** The prefix of the federation endpoints' routes: their failures are pages (or JSON, if asked). */
+export const FEDERATION_ROUTE_PREFIX = "/t/:tenant/idps/:idp/";
+
 /**
  * The browser-facing endpoints of SAML and OIDC sign-in, under `/t/:tenant/idps/:idp/`. No API
  * key: the browser carries the protocol messages, and the verifiers check them. A start binds
@@ -49,7 +52,7 @@ export function registerFederationRoutes(
   void server.register(cookie);
   const cookies = browserCookie(publicUrl);
 
-  const base = "/t/:tenant/idps/:idp";
+  const base = FEDERATION_ROUTE_PREFIX.slice(0, -1);
   const hidden = { hide: true };
   // A GET that changes something (a sign-in remembered, a cookie set, a held answer claimed, a
   // code redeemed) answers GET only: Fastify would otherwise run it for HEAD too, which link
@@ -162,16 +165,29 @@ async function browser(
   try {
     return await work();
   } catch (error) {
-    const rendered = renderProblem(error, requestTarget(request.url).path);
-    // As the JSON API logs it: a bug in full, tampering with the store at error level with the
-    // record it names, an outage at warn, a refusal at info.
-    logProblem(request.log, error, rendered);
-    const problem = forAnonymousCaller(rendered.problem);
-    reply.code(problem.status).headers(rendered.headers);
-    if (wantsJson(request)) return reply.type("application/problem+json").send(problem);
-    const back = problem.details?.["returnTo"];
-    return reply.type(HTML).send(page(problem.title, problem.detail, problem.code, back));
+    return sendFederationFailure(request, reply, error);
   }
+}
+
+/**
+ * Answers a failure at a federation endpoint: an explanation page, or a problem document for a
+ * client that asks for JSON ({@link wantsJson}). Thrown by the route, or by the router before it
+ * (a URL it cannot read, src/http/build-server.ts).
+ */
+export function sendFederationFailure(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  error: unknown,
+): FastifyReply {
+  const rendered = renderProblem(error, requestTarget(request.url).path);
+  // As the JSON API logs it: a bug in full, tampering with the store at error level with the
+  // record it names, an outage at warn, a refusal at info.
+  logProblem(request.log, error, rendered);
+  const problem = forAnonymousCaller(rendered.problem);
+  reply.code(problem.status).headers(rendered.headers);
+  if (wantsJson(request)) return reply.type("application/problem+json").send(problem);
+  const back = problem.details?.["returnTo"];
+  return reply.type(HTML).send(page(problem.title, problem.detail, problem.code, back));
 }
 
 /**

@@ -45,6 +45,10 @@ export interface HostedFlowRouteContext {
 }
 
 const HTML = "text/html; charset=utf-8";
+
+/** The route of a hosted flow's page: its failures are pages, whatever the client asks for. */
+export const FLOW_PAGE_ROUTE = "/t/:tenant/flows/:flow";
+
 /** The one-time id of an IdP answer (24 random bytes, base64url). */
 const ANSWER_ID = /^[A-Za-z0-9_-]{32}$/;
 
@@ -149,7 +153,7 @@ export function registerHostedFlowRoutes(
   const publicOrigin = new URL(publicUrl).origin;
   const cookies = browserCookie(publicUrl);
   const hidden = { hide: true };
-  const path = "/t/:tenant/flows/:flow";
+  const path = FLOW_PAGE_ROUTE;
 
   /** The browser behind a request; a browser without a (well-formed) cookie gets a new one. */
   function browserOf(request: FastifyRequest, reply: FastifyReply): FlowBrowser {
@@ -167,7 +171,7 @@ export function registerHostedFlowRoutes(
     if (request.url.split("?")[0]?.endsWith("/webauthn/options")) {
       return sendProblem(request, reply, error);
     }
-    return sendPage(request, reply, failure(request, error));
+    return sendFlowFailure(request, reply, error);
   });
 
   // The page binds the flow to its browser (setting a cookie), claims an IdP answer, and
@@ -263,6 +267,18 @@ export function registerHostedFlowRoutes(
       .header("x-content-type-options", "nosniff")
       .send(asset.body);
   });
+}
+
+/**
+ * Answers a failure at a flow's page with the page that says what happened: thrown by the route,
+ * its body parser, or the router before it (a URL it cannot read, src/http/build-server.ts).
+ */
+export function sendFlowFailure(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  error: unknown,
+): FastifyReply {
+  return sendPage(request, reply, failure(request, error));
 }
 
 /** Sends a screen: a redirect, or its page. */
