@@ -27,6 +27,7 @@ import { createApplication } from "./app/create-application.js";
 import type { Clock, Random, SecretSealer, Store } from "./app/ports.js";
 import type { ApiKeyRecord } from "./app/records.js";
 import type { Config } from "./config/config-schema.js";
+import { metricsExposureWarning } from "./config/metrics-exposure-warning.js";
 import { plainHttpWarning } from "./config/plain-http-warning.js";
 import { findUnknownVariables, unknownVariableWarning } from "./config/unknown-variables.js";
 import { buildServer, createLogger } from "./http/build-server.js";
@@ -468,6 +469,8 @@ export async function startServer(
   const listening = server;
   const warning = plainHttpWarning(publicUrlOf(config));
   if (warning !== undefined) logger.warn({ publicUrl: publicUrlOf(config) }, warning);
+  const metricsWarning = metricsExposureWarning(config);
+  if (metricsWarning !== undefined) logger.warn({ host: config.host }, metricsWarning);
   const address = listening.server.address();
   const port = typeof address === "object" && address !== null ? address.port : config.port;
   const host = config.host.includes(":") ? `[${config.host}]` : config.host;

@@ -148,6 +148,14 @@ function isSealingKey(key: string): boolean {
   return /^[A-Za-z0-9+/_-]{43}=?$/.test(key) && Buffer.from(key, "base64").length === 32;
 }
 
+/** RFC 6750 §2.1 `b64token`: what `Authorization: Bearer` can carry. */
+const BEARER_TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+const BEARER_TOKEN_MESSAGE =
+  "expected a bearer token: letters, digits and - . _ ~ + / (then = only)";
+
+/** The shortest metrics token: 32 characters, as guessing one must be out of reach. */
+export const MIN_METRICS_TOKEN_LENGTH = 32;
+
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
@@ -202,6 +210,21 @@ export const configSchema = z.strictObject({
       max: count("a number of requests", 1, 1_000_000).default(300),
       windowSeconds: count("a number of seconds", 1, 86_400).default(60),
       maxAddresses: count("a number of addresses", 1_000, 10_000_000).default(100_000),
+    })
+    .prefault({}),
+  metrics: z
+    .strictObject({
+      /**
+       * The bearer token `/metrics` requires (`Authorization: Bearer <token>`); without one it
+       * answers anyone, as the probes do. The messages never quote it: it is a secret.
+       */
+      token: z
+        .string({ error: BEARER_TOKEN_MESSAGE })
+        .regex(BEARER_TOKEN, { error: BEARER_TOKEN_MESSAGE })
+        .min(MIN_METRICS_TOKEN_LENGTH, {
+          error: `expected at least ${String(MIN_METRICS_TOKEN_LENGTH)} characters (a random value: \`openssl rand -base64 32\`)`,
+        })
+        .optional(),
     })
     .prefault({}),
   webauthn: z

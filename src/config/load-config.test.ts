@@ -45,6 +45,7 @@ describe("loadConfig", () => {
       totp: { enrolmentTtlSeconds: 600 },
       decisions: { requireVerifiedEvidence: false },
       webauthn: { attestationRoots: [] },
+      metrics: {},
     });
   });
 

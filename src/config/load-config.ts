@@ -68,6 +68,7 @@ export const SETTABLE: readonly { path: readonly string[]; env: string; kind: Ki
     kind: "integer",
   },
   { path: ["encryptionKeys"], env: "TENANT_MFA_ENCRYPTION_KEYS", kind: "json" },
+  { path: ["metrics", "token"], env: "TENANT_MFA_METRICS_TOKEN", kind: "string" },
   {
     path: ["webauthn", "attestationRoots"],
     env: "TENANT_MFA_WEBAUTHN_ATTESTATION_ROOTS",

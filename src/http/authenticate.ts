@@ -104,7 +104,8 @@ export function failureKey(address: string): string {
   }
 }
 
-const BEARER = /^Bearer[ \t]+([A-Za-z0-9\-._~+/]+=*)[ \t]*$/i;
+/** `Bearer <token>` (RFC 6750 §2.1), the scheme in any case; the token is the first group. */
+export const BEARER = /^Bearer[ \t]+([A-Za-z0-9\-._~+/]+=*)[ \t]*$/i;
 
 /**
  * Builds the `onRequest` hook of every `/v1` route: `Authorization: Bearer <secret>` is resolved

@@ -15,6 +15,7 @@ import { AppError } from "../app/errors.js";
 import { bearerAuthentication, FailureLimiter, type FailureLimit } from "./authenticate.js";
 import { jsonSchema, PROBLEM_SCHEMA_ID, problemResponse } from "./add-route.js";
 import { createMetrics, type Metrics } from "./metrics.js";
+import { requireMetricsToken } from "./metrics-token.js";
 import type { HttpProblemCode } from "./error-statuses.js";
 import { declaresUtf8OrNone, NOT_UTF8_DETAIL } from "./json-charset.js";
 import { MAX_JSON_DEPTH, nestsDeeperThan } from "./json-depth.js";
@@ -68,6 +69,8 @@ export interface ServerConfig {
    * {@link DEFAULT_RATE_LIMIT}, as the configuration schema's.
    */
   readonly rateLimit?: RateLimit;
+  /** `metrics.token`: the bearer token `/metrics` requires; without one it answers anyone. */
+  readonly metrics?: { readonly token?: string | undefined };
 }
 
 /** What the server is built from. */
@@ -354,7 +357,10 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   });
 
   void server.register((api, _options, done) => {
-    registerOperationalRoutes(api, app, metrics, options.readyTimeoutMs ?? 2000);
+    registerOperationalRoutes(api, app, metrics, {
+      readyTimeoutMs: options.readyTimeoutMs ?? 2000,
+      metricsToken: config.metrics?.token,
+    });
     const context = {
       app,
       metrics,
@@ -492,7 +498,7 @@ function registerOperationalRoutes(
   server: FastifyInstance,
   app: Application,
   metrics: Metrics,
-  readyTimeoutMs: number,
+  { readyTimeoutMs, metricsToken }: { readyTimeoutMs: number; metricsToken: string | undefined },
 ): void {
   server.get(
     "/healthz",
@@ -558,14 +564,20 @@ function registerOperationalRoutes(
     {
       schema: {
         summary: "Prometheus metrics",
+        description:
+          "With `metrics.token` configured, send it as `Authorization: Bearer <token>`; without one, anyone may read them.",
         tags: ["operations"],
         response: {
           200: {
             description: "Metrics in the Prometheus text format.",
             content: { "text/plain": { schema: { type: "string" } } },
           },
+          401: problemResponse(
+            "`metrics.token` is configured and the request did not send it (`metrics.unauthorized`).",
+          ),
         },
       },
+      ...(metricsToken === undefined ? {} : { onRequest: requireMetricsToken(metricsToken) }),
     },
     async (_request, reply) => {
       reply.type(metrics.registry.contentType);

@@ -139,6 +139,10 @@ export const HTTP_PROBLEMS = {
     status: 429,
     title: "Too many requests from this client address; wait before retrying.",
   },
+  "metrics.unauthorized": {
+    status: 401,
+    title: "Send the metrics token (`metrics.token`) as `Authorization: Bearer <token>`.",
+  },
   internal: { status: 500, title: "An internal error occurred." },
 } as const satisfies Record<string, { status: number; title: string }>;
 

@@ -76,6 +76,8 @@ export async function openTestServer(
     webauthn?: WebAuthnParts;
     /** Timers; by default the real ones. */
     timers?: Timers;
+    /** The token `/metrics` requires (`metrics.token`); none by default. */
+    metricsToken?: string;
   } = {},
 ): Promise<TestServer> {
   const metrics = createMetrics();
@@ -109,6 +111,7 @@ export async function openTestServer(
       bodyLimitBytes: options.bodyLimitBytes ?? 16 * 1024,
       logLevel: "silent",
       publicUrl: federation.publicUrl,
+      ...(options.metricsToken === undefined ? {} : { metrics: { token: options.metricsToken } }),
     },
     metrics,
     now: () => clock.now(),
