@@ -72,6 +72,10 @@ describe("the charset of a JSON body", () => {
       "application/json ; charset=utf-8 ",
       "application/json; version=1; charset=utf-8",
       'application/json; note="a;charset=latin1"; charset=utf-8',
+      // The WHATWG Encoding Standard's other labels of UTF-8, which browsers and some clients send.
+      "application/json; charset=utf8",
+      "application/json; charset=UTF8",
+      "application/json; charset=unicode-1-1-utf-8",
     ]) {
       const { response, id } = await createTenant(contentType);
       expect(response.statusCode, contentType).toBe(201);

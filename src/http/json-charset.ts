@@ -14,8 +14,21 @@ const QUOTED = '"(?:[\\t !#-\\[\\]-~\\x80-\\xff]|\\\\[\\t -~\\x80-\\xff])*"';
 const PARAMETER = new RegExp(`[ \\t]*;[ \\t]*(?:(${TOKEN})=(${TOKEN}|${QUOTED}))?[ \\t]*`, "y");
 
 /**
+ * The labels of UTF-8 in the WHATWG Encoding Standard (§4.2), which browsers and HTTP clients
+ * send: `utf8` is as common as `utf-8`, and refusing it would refuse UTF-8.
+ */
+const UTF8_LABELS = new Set([
+  "unicode-1-1-utf-8",
+  "unicode11utf8",
+  "unicode20utf8",
+  "utf-8",
+  "utf8",
+  "x-unicode20utf8",
+]);
+
+/**
  * Whether a `Content-Type` header value lets its body be read as UTF-8: it declares no charset,
- * or `utf-8` (in any case, quoted or not). A header whose parameters do not parse counts as
+ * or a label of UTF-8 (in any case, quoted or not). A header whose parameters do not parse counts as
  * declaring another charset when it names one, so that no spelling slips a charset past.
  */
 export function declaresUtf8OrNone(contentType: string): boolean {
@@ -30,7 +43,7 @@ export function declaresUtf8OrNone(contentType: string): boolean {
     const [, name, value] = match;
     if (name === undefined || value === undefined || name.toLowerCase() !== "charset") continue;
     const text = value.startsWith('"') ? value.slice(1, -1).replace(/\\(.)/gs, "$1") : value;
-    if (text.toLowerCase() !== "utf-8") return false;
+    if (!UTF8_LABELS.has(text.toLowerCase())) return false;
   }
   return true;
 }
