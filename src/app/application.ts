@@ -1,6 +1,6 @@
 import type { AuditCheckpoint } from "./audit/audit-checkpoints.js";
 import type { ComplianceReport } from "./reports/compliance-report.js";
-import type { JsonWebKeySet } from "./assurance/signing-keys.js";
+import type { JsonWebKeySet, PublishedSigningKey } from "./assurance/signing-keys.js";
 import type { Decision } from "../core/decision.js";
 import type {
   EnrolledAuthenticator,
@@ -854,6 +854,11 @@ export interface Application {
   readonly assurance: {
     /** The JWK Set served at `/.well-known/jwks.json`: public, no caller. */
     jwks(): Promise<JsonWebKeySet>;
+    /**
+     * The keys the JWK Set holds now and what each does (platform administrators): what a
+     * compromised rotation would withdraw, for an operator to confirm. Makes no key.
+     */
+    publishedSigningKeys(caller: Caller): Promise<readonly PublishedSigningKey[]>;
     /**
      * Rotates the signing key now (platform administrators). `compromised` withdraws every
      * published key at once, so that tokens they signed stop verifying.

@@ -350,7 +350,7 @@ describe("tenant-mfa keys rotate", () => {
     const [, kid] = /^Signing with (\S+);/.exec(rotated.stdout) ?? [];
     expect(await kids()).toEqual([...first, kid]);
 
-    const withdrawn = await run(["keys", "rotate", "--compromised", "--db", db], env);
+    const withdrawn = await run(["keys", "rotate", "--compromised", "--yes", "--db", db], env);
     expect(withdrawn.stdout).toMatch(/every earlier key was withdrawn/);
     const [, last] = /^Signing with (\S+);/.exec(withdrawn.stdout) ?? [];
     expect(await kids()).toEqual([last]);

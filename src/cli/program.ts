@@ -25,14 +25,21 @@ import {
   StoreNotReadable,
 } from "../storage/open-store.js";
 import { describeStoreUrl, parseStoreUrl } from "../storage/store-url.js";
+import type { PublishedSigningKey } from "../app/assurance/signing-keys.js";
 import { demoScenarios } from "./demo-scenarios.js";
 import { createProgress } from "./progress.js";
+import { readAnswer } from "./read-answer.js";
 import { renderDecision } from "./render-decision.js";
 import { DEMO_IDP, DemoStoreRefused, prepareDemo, type DemoAppsSeed } from "./seed-demo.js";
 
 /** Where the commands read and write; the real process by default, captured in tests. */
 export interface CliIo {
   readonly env: Readonly<Record<string, string | undefined>>;
+  /**
+   * What the operator types, when a command asks (`keys rotate --compromised`); without it, or
+   * when it is not a terminal (a pipe, a script), nobody is there to ask.
+   */
+  readonly stdin?: NodeJS.ReadableStream & { readonly isTTY?: boolean };
   readonly stdout: { write(text: string): unknown };
   readonly stderr: { write(text: string): unknown; readonly isTTY?: boolean };
   setExitCode(code: number): void;
@@ -583,6 +590,37 @@ export function createProgram(io: CliIo): Command {
       }),
     );
 
+  /**
+   * Whether the operator confirms that `keys rotate --compromised` withdraws `published`, every
+   * token they signed with them: at a terminal, after their kids and what each does are listed,
+   * by typing the word shown (or `yes`); without one, never (`--yes` says it instead), and the
+   * refusal names them. A refusal is the command's failure; the store is left as it was.
+   */
+  async function confirmWithdrawal(published: readonly PublishedSigningKey[]): Promise<boolean> {
+    const what =
+      "keys rotate --compromised withdraws every published signing key at once" +
+      `${published.length === 0 ? "" : ` (${published.map((key) => key.kid).join(", ")})`}: ` +
+      "every assurance token they signed stops verifying.";
+    if (io.stdin?.isTTY !== true) {
+      fail(`${what} Without a terminal to confirm it at, give --yes. Nothing was changed.`, 2);
+      return false;
+    }
+    // None published (a store whose first key is not made yet): nothing to withdraw.
+    if (published.length === 0) return true;
+    io.stderr.write(
+      `${[
+        `tenant-mfa: keys rotate --compromised withdraws every published signing key at once: every assurance token they signed stops verifying.`,
+        ...published.map((key) => `  ${key.kid} (${describePublished(key)})`),
+        "A new key signs from now on.",
+      ].join("\n")}\nType ${CONFIRMATION_WORD} (or yes) to withdraw them: `,
+    );
+    const answer = (await readAnswer(io.stdin))?.trim().toLowerCase();
+    if (answer === CONFIRMATION_WORD || answer === "yes") return true;
+    if (answer === undefined) io.stderr.write("\n");
+    fail("not confirmed: no key was withdrawn.");
+    return false;
+  }
+
   const keys = program.command("keys").description("Assurance-token signing keys");
   keys
     .command("withdraw")
@@ -625,11 +663,21 @@ export function createProgram(io: CliIo): Command {
     .description(
       "Rotate the signing key now; the old key stays in the JWK Set until its tokens expired, unless --compromised",
     )
-    .option("--compromised", "withdraw every earlier key from the JWK Set at once")
+    .option(
+      "--compromised",
+      "withdraw every earlier key from the JWK Set at once (asks first: lists them and waits for the word shown)",
+    )
+    .option("--yes", "with --compromised: do not ask (needed without a terminal: scripts, CI)")
     .addOption(dbOption())
     .addOption(configOption())
-    .action((options: StoreOptions & { compromised?: boolean }) =>
+    .action((options: StoreOptions & { compromised?: boolean; yes?: boolean }) =>
       withApplication(options, async (opened) => {
+        if (options.compromised === true && options.yes !== true) {
+          const confirmed = await confirmWithdrawal(
+            await opened.app.assurance.publishedSigningKeys(OPERATOR),
+          );
+          if (!confirmed) return;
+        }
         const { kid } = await opened.app.assurance.rotateSigningKey(OPERATOR, {
           compromised: options.compromised === true,
         });
@@ -720,6 +768,23 @@ function describeUnopened(value: UnopenedSecret): string {
       return `assurance-token signing key ${value.id}`;
     case "pkce_verifier":
       return `PKCE verifier of pending OIDC sign-in sha256:${value.id}${tenant} (its sign-in will fail; left to expire at ${value.expiresAt ?? ""})`;
+  }
+}
+
+/** What the operator types to confirm `keys rotate --compromised` at a terminal (or `yes`). */
+const CONFIRMATION_WORD = "withdraw";
+
+/** What a published signing key does, for the operator asked to withdraw it. */
+function describePublished(key: PublishedSigningKey): string {
+  switch (key.status) {
+    case "signing":
+      return `signing now, since ${key.activatesAt}`;
+    case "successor":
+      return `published ahead, to sign from ${key.activatesAt}`;
+    case "retired":
+      return `retired, published until ${key.removedAt}`;
+    case "superseded":
+      return `superseded, published until ${key.removedAt}`;
   }
 }
 

@@ -14,6 +14,10 @@ export function assuranceUseCases(keys: SigningKeys | undefined): Application["a
   };
   return {
     jwks: () => need().jwks(),
+    publishedSigningKeys(caller) {
+      authorize(caller, "signing_key.rotate");
+      return need().published();
+    },
     async rotateSigningKey(caller, { compromised }) {
       authorize(caller, "signing_key.rotate");
       const kid = await need().rotate(caller.id, { compromised: compromised === true });

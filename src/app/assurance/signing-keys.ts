@@ -38,6 +38,19 @@ export interface JsonWebKeySet {
   readonly keys: readonly (PublicJwk & { kid: string; alg: SigningAlgorithm; use: "sig" })[];
 }
 
+/**
+ * A key of the JWK Set: the one `signing` now, a `successor` published ahead of the instant it
+ * signs from, one `retired` and kept published until `removedAt` for the tokens it signed, or one
+ * `superseded` by a later key made at the same time (two instances' first keys).
+ */
+export interface PublishedSigningKey {
+  readonly kid: string;
+  readonly status: "signing" | "successor" | "retired" | "superseded";
+  readonly activatesAt: string;
+  readonly retiresAt: string;
+  readonly removedAt: string;
+}
+
 /** The key that signs now, opened. */
 export interface ActiveSigningKey {
   readonly kid: string;
@@ -183,6 +196,31 @@ export function signingKeys(
         if (next === undefined) throw new Error("no signing key after rotating");
         return next.kid;
       });
+    },
+
+    /**
+     * The keys published now (the JWK Set's), oldest first, with what each does: what a
+     * compromised rotation would withdraw. Only reads: unlike {@link jwks}, it makes no first key
+     * and publishes no successor.
+     */
+    async published(): Promise<readonly PublishedSigningKey[]> {
+      const at = now();
+      const keys = await readStore(context, (r) => r.signingKeys.published(at));
+      const signing = signingAt(keys, at);
+      return keys.map((key) => ({
+        kid: key.kid,
+        status:
+          key === signing
+            ? "signing"
+            : key.activatesAt > at
+              ? "successor"
+              : key.retiresAt <= at
+                ? "retired"
+                : "superseded",
+        activatesAt: key.activatesAt,
+        retiresAt: key.retiresAt,
+        removedAt: key.removedAt,
+      }));
     },
 
     /**

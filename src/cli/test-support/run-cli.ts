@@ -1,3 +1,4 @@
+import { Readable } from "node:stream";
 import { createProgram } from "../program.js";
 
 /** What one run of the command line wrote, and the exit code it set. */
@@ -7,14 +8,28 @@ export interface CliRun {
   exitCode: number;
 }
 
+/**
+ * What the command reads on its standard input: `text`, from a terminal (`isTTY`, an operator
+ * typing) or not (a pipe, a script). Without it, standard input is not a terminal and ends at once.
+ */
+export interface CliInput {
+  readonly text: string;
+  readonly isTTY: boolean;
+}
+
 /** Runs `tenant-mfa ARGS` in this process, its output captured. */
 export async function runCli(
   args: readonly string[],
   env: Record<string, string> = {},
+  input: CliInput = { text: "", isTTY: false },
 ): Promise<CliRun> {
   const result: CliRun = { stdout: "", stderr: "", exitCode: 0 };
+  const stdin = Object.assign(Readable.from(input.text === "" ? [] : [input.text]), {
+    isTTY: input.isTTY,
+  });
   await createProgram({
     env,
+    stdin,
     stdout: { write: (text: string) => (result.stdout += text) },
     stderr: { write: (text: string) => (result.stderr += text) },
     setExitCode: (code) => {
