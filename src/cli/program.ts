@@ -24,7 +24,8 @@ import {
   StoreNotMigrated,
   StoreNotReadable,
 } from "../storage/open-store.js";
-import { describeStoreUrl, parseStoreUrl } from "../storage/store-url.js";
+import { findStoreUnreachable } from "../storage/store-unreachable.js";
+import { describeStoreUrl, parseStoreUrl, storeUrlHasPassword } from "../storage/store-url.js";
 import type { PublishedSigningKey } from "../app/assurance/signing-keys.js";
 import { demoScenarios } from "./demo-scenarios.js";
 import { createProgress } from "./progress.js";
@@ -123,9 +124,11 @@ export function createProgram(io: CliIo): Command {
     io.stderr.write(`tenant-mfa: ${message}\n`);
     io.setExitCode(code);
   };
+  let warnedOfPassword = false;
   /**
    * Loads the configuration; reports a ConfigError and returns undefined. Names on stderr each
-   * `TENANT_MFA_*` variable that nothing reads, unless `serving`: the server's log says it then.
+   * `TENANT_MFA_*` variable that nothing reads, unless `serving`: the server's log says it then;
+   * and warns, once, of a `--db` that holds a password.
    */
   const configFrom = (
     options: StoreOptions,
@@ -136,6 +139,13 @@ export function createProgram(io: CliIo): Command {
       for (const unknown of findUnknownVariables(io.env)) {
         io.stderr.write(`tenant-mfa: warning: ${unknownVariableWarning(unknown)}\n`);
       }
+    }
+    // Still accepted (scripts pass it so), but every local user reads a command line (`ps`).
+    if (options.db !== undefined && storeUrlHasPassword(options.db) && !warnedOfPassword) {
+      warnedOfPassword = true;
+      io.stderr.write(
+        `tenant-mfa: warning: --db holds the store's password (${describeStoreUrl(options.db)}) on the command line, where every user of this machine can read it (ps, /proc) while the command runs: give the URL in TENANT_MFA_DB (or the configuration file) instead, or leave the password out of it and set PGPASSWORD or a ~/.pgpass file.\n`,
+      );
     }
     try {
       return loadConfig({
@@ -156,13 +166,24 @@ export function createProgram(io: CliIo): Command {
     );
   const configOption = () => new Option("--config <file>", "JSON configuration file");
   /**
+   * Reports a store whose database cannot be connected to (exit code 2), named with its password
+   * masked; true when `error` is (or was caused by) one.
+   */
+  const failUnreachable = (error: unknown): boolean => {
+    const unreachable = findStoreUnreachable(error);
+    if (unreachable === undefined) return false;
+    fail(unreachable.message, 2);
+    return true;
+  };
+  /**
    * Opens the application, or reports a store holding secrets sealed with keys it is not given
-   * (its key file gone, say: exit code 2).
+   * (its key file gone, say: exit code 2), or one that cannot be connected to (exit code 2).
    */
   const openOrFail = async <T>(open: () => Promise<T>): Promise<T | undefined> => {
     try {
       return await open();
     } catch (error) {
+      if (failUnreachable(error)) return undefined;
       if (!(error instanceof SealingKeysMissing)) throw error;
       fail(error.message, 2);
       return undefined;
@@ -194,6 +215,7 @@ export function createProgram(io: CliIo): Command {
       await checkStoreExists(config.db);
       if (readsOnly) await checkStoreMigrated(config.db);
     } catch (error) {
+      if (failUnreachable(error)) return;
       if (error instanceof StoreNotFound) {
         fail(
           `no tenant-mfa store in ${describeStoreUrl(config.db)}: give the store's --db (or TENANT_MFA_DB); \`tenant-mfa migrate\` sets up a new one`,
@@ -369,7 +391,13 @@ export function createProgram(io: CliIo): Command {
     .action(async (options: StoreOptions) => {
       const config = configFrom(options);
       if (config === undefined) return;
-      const applied = await migrateStore(config.db);
+      let applied: readonly string[];
+      try {
+        applied = await migrateStore(config.db);
+      } catch (error) {
+        if (failUnreachable(error)) return;
+        throw error;
+      }
       out(
         applied.length === 0
           ? "The store is up to date."

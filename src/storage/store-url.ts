@@ -35,12 +35,37 @@ export function parseStoreUrl(url: string): StoreLocation {
   );
 }
 
-/** The store's kind and place, fit for a message: without any password a PostgreSQL URL holds. */
+/**
+ * The store's kind and place, fit for a message: a PostgreSQL URL's user, host and database, its
+ * password masked (`postgres://app:***@db:5432/tenant_mfa`) and its query left out (pg reads a
+ * `password` there too).
+ */
 export function describeStoreUrl(url: string): string {
   if (url.startsWith(SQLITE_PREFIX)) return url;
   if (misplacedUserInfo(url)) return "postgres";
   const parsed = new URL(url);
-  return `${parsed.protocol}//${parsed.host}${parsed.pathname}`;
+  const user =
+    parsed.username === "" && parsed.password === ""
+      ? ""
+      : `${parsed.username}${parsed.password === "" ? "" : ":***"}@`;
+  return `${parsed.protocol}//${user}${parsed.host}${parsed.pathname}`;
+}
+
+/** The query parameters of a PostgreSQL URL that pg reads as a password. */
+const PASSWORD_PARAMETERS = ["password", "sslpassword"];
+
+/**
+ * Whether a PostgreSQL store URL holds a password: in its user info, or a query parameter pg
+ * reads as one. One that does not parse is taken to hold one when it has user info at all.
+ */
+export function storeUrlHasPassword(url: string): boolean {
+  if (!POSTGRES.test(url)) return false;
+  if (misplacedUserInfo(url)) return url.includes("@");
+  const parsed = new URL(url);
+  return (
+    parsed.password !== "" ||
+    PASSWORD_PARAMETERS.some((name) => (parsed.searchParams.get(name) ?? "") !== "")
+  );
 }
 
 /**

@@ -2,6 +2,7 @@ import { Kysely, PostgresDialect } from "kysely";
 import pg from "pg";
 import type { Database } from "../kysely/database.js";
 import { emitStoreWarning } from "../kysely/emit-store-warning.js";
+import { StoreUnreachable } from "../store-unreachable.js";
 
 /** A connection attempt (or a wait for a pooled one) fails after this rather than hang. */
 export const CONNECT_TIMEOUT_MS = 10_000;
@@ -57,5 +58,14 @@ export function createPostgresKysely(
   pool.on("error", (error) => {
     emitStoreWarning("An idle PostgreSQL connection failed", error);
   });
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  // A connection that cannot be made is named by the store's URL, its password masked: pg's own
+  // errors (ECONNREFUSED, an unknown role) name no store, and nothing may print the URL whole.
+  const connecting = {
+    connect: () =>
+      pool.connect().catch((error: unknown) => {
+        throw new StoreUnreachable(connectionString, error);
+      }),
+    end: () => pool.end(),
+  };
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool: connecting }) });
 }

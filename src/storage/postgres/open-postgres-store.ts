@@ -4,6 +4,7 @@ import type { Store } from "../../app/ports.js";
 import { ChangeListeners } from "../kysely/change-listeners.js";
 import { createKyselyStore } from "../kysely/kysely-store.js";
 import { migrateToLatest } from "../migrations/migrate-to-latest.js";
+import { StoreUnreachable } from "../store-unreachable.js";
 import { CONNECT_TIMEOUT_MS, createPostgresKysely } from "./create-postgres-kysely.js";
 import { notificationPayload } from "./parse-store-change.js";
 import { CHANGE_CHANNEL, PostgresChangeFeed } from "./postgres-change-feed.js";
@@ -46,7 +47,9 @@ export async function openPostgresStore(
   try {
     if (options.migrate && !readOnly) await migratePostgresStore(connectionString);
     // LISTEN writes nothing: a read-only store still hears other instances' changes.
-    await feed.start();
+    await feed.start().catch((error: unknown) => {
+      throw new StoreUnreachable(connectionString, error);
+    });
   } catch (error) {
     await feed.close();
     await db.destroy();
