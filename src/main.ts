@@ -190,6 +190,13 @@ export interface OpenOptions {
    * opens, and no key file is made beside a SQLite store whose file is gone.
    */
   readonly acceptMissingSealingKeys?: boolean;
+  /**
+   * How long one statement of the store's PostgreSQL pool may run (`OpenStoreOptions`): the
+   * server's `store.statementTimeoutMs`, which {@link startServer} passes. None otherwise: the
+   * CLI's commands (`audit verify` reads every chain, `secrets reseal` every secret) are the
+   * operator's, at a terminal, and must not be cut short by the server's limit.
+   */
+  readonly statementTimeoutMs?: number;
 }
 
 const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
@@ -232,7 +239,12 @@ export async function openApplication(
   const keyFile = localKeyFile(config);
   const keyFileMissing = keyFile !== undefined && !existsSync(keyFile);
   let sealing = keyFileMissing ? undefined : secretSealer(config, options.readOnly === true);
-  const opened = await openStore(config.db, { readOnly: options.readOnly === true });
+  const opened = await openStore(config.db, {
+    readOnly: options.readOnly === true,
+    ...(options.statementTimeoutMs === undefined
+      ? {}
+      : { statementTimeoutMs: options.statementTimeoutMs }),
+  });
   if (options.readOnly !== true) {
     // Every value sealed in the store must open with the keys at hand: a server started without
     // one would answer `secret.unavailable` at the first use of each, and go on sealing new
@@ -450,7 +462,10 @@ export async function startServer(
     );
   }
   const metrics = createMetrics({ defaults: true });
-  const opened = await openApplication(config, metrics, options);
+  const opened = await openApplication(config, metrics, {
+    ...options,
+    statementTimeoutMs: config.store.statementTimeoutMs,
+  });
   let server: FastifyInstance | undefined;
   try {
     if (options.seed !== undefined) await options.seed(opened);

@@ -244,6 +244,17 @@ export const configSchema = z.strictObject({
       verificationThreads: count("a number of threads", 0, 64).optional(),
     })
     .prefault({}),
+  store: z
+    .strictObject({
+      /**
+       * How long one statement of the server's PostgreSQL pool may run before the database
+       * cancels it and its request answers `503 store.unavailable`: a stuck query would
+       * otherwise hold its pooled connection for as long as it runs. 0: no limit. Migrations and
+       * the CLI's commands (`audit verify` reads every chain) run without it; SQLite has none.
+       */
+      statementTimeoutMs: count("a number of milliseconds", 0, 3_600_000).default(30_000),
+    })
+    .prefault({}),
   totp: z
     .strictObject({
       /**

@@ -46,6 +46,7 @@ describe("loadConfig", () => {
       decisions: { requireVerifiedEvidence: false },
       webauthn: { attestationRoots: [] },
       metrics: {},
+      store: { statementTimeoutMs: 30_000 },
     });
   });
 
@@ -280,6 +281,26 @@ describe("loadConfig: totp.enrolmentTtlSeconds", () => {
         problemsOf(() => loadConfig({ env: { TENANT_MFA_TOTP_ENROLMENT_TTL_SECONDS: seconds } })),
       ).toEqual([
         "totp.enrolmentTtlSeconds: expected a number of seconds between 60 and 3600 (from TENANT_MFA_TOTP_ENROLMENT_TTL_SECONDS)",
+      ]);
+    }
+  });
+});
+
+describe("loadConfig: store.statementTimeoutMs", () => {
+  it("takes the serving pool's statement timeout from the file or the environment, 0 to disable it", () => {
+    const file = writeConfig("timeout.json", { store: { statementTimeoutMs: 5000 } });
+    expect(loadConfig({ file, env: {} }).store).toEqual({ statementTimeoutMs: 5000 });
+    const env = { TENANT_MFA_STORE_STATEMENT_TIMEOUT_MS: "0" };
+    expect(loadConfig({ file, env }).store).toEqual({ statementTimeoutMs: 0 });
+  });
+
+  it("refuses what is not 0 to 3600000 milliseconds", () => {
+    for (const value of ["-1", "3600001", "1.5", "30s"]) {
+      expect(
+        problemsOf(() => loadConfig({ env: { TENANT_MFA_STORE_STATEMENT_TIMEOUT_MS: value } })),
+        value,
+      ).toEqual([
+        "store.statementTimeoutMs: expected a number of milliseconds between 0 and 3600000 (from TENANT_MFA_STORE_STATEMENT_TIMEOUT_MS)",
       ]);
     }
   });

@@ -67,6 +67,11 @@ export const SETTABLE: readonly { path: readonly string[]; env: string; kind: Ki
     env: "TENANT_MFA_TOTP_ENROLMENT_TTL_SECONDS",
     kind: "integer",
   },
+  {
+    path: ["store", "statementTimeoutMs"],
+    env: "TENANT_MFA_STORE_STATEMENT_TIMEOUT_MS",
+    kind: "integer",
+  },
   { path: ["encryptionKeys"], env: "TENANT_MFA_ENCRYPTION_KEYS", kind: "json" },
   { path: ["metrics", "token"], env: "TENANT_MFA_METRICS_TOKEN", kind: "string" },
   {

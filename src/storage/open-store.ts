@@ -38,6 +38,12 @@ export interface OpenStoreOptions {
    * must exist, and keeps its journal mode; an in-memory one is refused.
    */
   readonly readOnly?: boolean;
+  /**
+   * PostgreSQL: how long one statement of the store's pool may run before the database cancels
+   * it (`store.statementTimeoutMs`, for the server's pool); none when absent or 0. Migrations run
+   * on a pool of their own without it. SQLite has no statement timeout.
+   */
+  readonly statementTimeoutMs?: number;
 }
 
 /**
@@ -54,7 +60,12 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
   };
   return location.dialect === "sqlite"
     ? openSqliteStore(location.path, settings)
-    : (await postgres()).openPostgresStore(location.connectionString, settings);
+    : (await postgres()).openPostgresStore(location.connectionString, {
+        ...settings,
+        ...(options.statementTimeoutMs === undefined
+          ? {}
+          : { statementTimeoutMs: options.statementTimeoutMs }),
+      });
 }
 
 /** Applies pending migrations at `url` and returns their names, oldest first (`tenant-mfa migrate`). */

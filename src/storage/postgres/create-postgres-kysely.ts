@@ -27,17 +27,22 @@ export const IDLE_IN_TRANSACTION_TIMEOUT_MS = 30_000;
  * A pool of connections to the database; with `readOnly`, every transaction on them is read-only
  * and the server refuses any write (DDL included). With `waitForLocks`, lock waits are unbounded:
  * for migrations, which wait for another instance's (and take locks of their own for as long as
- * a table's rewrite lasts).
+ * a table's rewrite lasts). With `statementTimeoutMs` (above 0), the database cancels a statement
+ * that runs longer (SQLSTATE 57014, `query_canceled`), lock waits included, and the connection
+ * is free again: the server's pool, where a stuck query would hold its connection for as long as
+ * it ran; none by default, for migrations and the operator's commands.
  */
 export function createPostgresKysely(
   connectionString: string,
-  options: { readOnly?: boolean; waitForLocks?: boolean } = {},
+  options: { readOnly?: boolean; waitForLocks?: boolean; statementTimeoutMs?: number } = {},
 ): Kysely<Database> {
+  const statementTimeoutMs = options.statementTimeoutMs ?? 0;
   const pool = new pg.Pool({
     connectionString,
     application_name: "tenant-mfa",
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
     ...(options.waitForLocks === true ? {} : { lock_timeout: LOCK_TIMEOUT_MS }),
+    ...(statementTimeoutMs > 0 ? { statement_timeout: statementTimeoutMs } : {}),
     idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_TIMEOUT_MS,
     // A peer that vanished (a server rebooted, a network cut) is noticed by TCP within about a
     // minute instead of the system's default two hours.

@@ -28,14 +28,25 @@ export async function migratePostgresStore(connectionString: string): Promise<re
  * which hears them on its own LISTEN connection; the instance that made a change tells its own
  * listeners at once, before the change's caller is answered, and skips its own notification
  * when it comes back, so that every instance hears each change once. `readOnly`: every
- * transaction of its pool is read-only, and it migrates nothing.
+ * transaction of its pool is read-only, and it migrates nothing. `statementTimeoutMs`: the pool's
+ * statements are cancelled past it (not the migrations', which run on a pool of their own).
  */
 export async function openPostgresStore(
   connectionString: string,
-  options: { migrate: boolean; detectNesting: boolean; readOnly?: boolean },
+  options: {
+    migrate: boolean;
+    detectNesting: boolean;
+    readOnly?: boolean;
+    statementTimeoutMs?: number;
+  },
 ): Promise<Store> {
   const readOnly = options.readOnly === true;
-  const db = createPostgresKysely(connectionString, { readOnly });
+  const db = createPostgresKysely(connectionString, {
+    readOnly,
+    ...(options.statementTimeoutMs === undefined
+      ? {}
+      : { statementTimeoutMs: options.statementTimeoutMs }),
+  });
   const listeners = new ChangeListeners();
   const origin = randomUUID();
   const feed = new PostgresChangeFeed(
