@@ -183,17 +183,23 @@ export interface PrincipalStore {
   holdShared(tenant: string, id: string): Promise<PrincipalRecord | undefined>;
   list(tenant: string, options: { after?: string; limit: number }): Promise<Page<PrincipalRecord>>;
   /**
-   * Stores the record whole, but for `proofsWithdrawnAt`, which only {@link withdrawProofs}
-   * moves: an update built on a read from before a withdrawal cannot undo it.
+   * Stores the record whole, but for `proofsWithdrawnAt` and `proofsWithdrawnSeq`, which only
+   * {@link withdrawProofs} moves: an update built on a read from before a withdrawal cannot undo
+   * it.
    */
   upsert(record: PrincipalRecord): Promise<void>;
   /** Registers a principal that is not registered yet; false, writing nothing, when one is. */
   insert(record: PrincipalRecord): Promise<boolean>;
   /**
-   * Records that the principal's proofs were withdrawn at `at`: its `proofsWithdrawnAt` becomes
-   * `at`, unless it is later already (it never moves back). False when no such principal.
+   * Records that the principal's proofs were withdrawn at `at` by the audit event at position
+   * `seq` of the tenant's chain: `proofsWithdrawnAt` becomes `at` and `proofsWithdrawnSeq` becomes
+   * `seq`, each unless it is later already (neither moves back). False when no such principal.
    */
-  withdrawProofs(tenant: string, id: string, at: string): Promise<boolean>;
+  withdrawProofs(
+    tenant: string,
+    id: string,
+    withdrawal: { readonly at: string; readonly seq: number },
+  ): Promise<boolean>;
 }
 
 /** Filters for listing exemptions. */

@@ -70,10 +70,18 @@ export interface PrincipalRecord {
   readonly updatedAt: string;
   /**
    * When the principal's proofs were last withdrawn (an authenticator removed, its recovery codes
-   * revoked or replaced): a verification recorded at or before it counts in no decision. Moved
-   * only by `PrincipalStore.withdrawProofs`; absent: never withdrawn.
+   * revoked or replaced), by the clock of the instance that withdrew them: for people to read.
+   * Moved only by `PrincipalStore.withdrawProofs`; absent: never withdrawn.
    */
   readonly proofsWithdrawnAt?: string;
+  /**
+   * The position in the tenant's audit chain of the event that recorded that withdrawal: a
+   * verification recorded below it counts in no decision (`refuseWithdrawnVerifications`), an
+   * order no clock can blur. Absent with `proofsWithdrawnAt` present: withdrawn before positions
+   * were kept (migration 0023), compared by time instead. Moved only by
+   * `PrincipalStore.withdrawProofs`.
+   */
+  readonly proofsWithdrawnSeq?: number;
 }
 
 /** An exemption with its administrative history. */

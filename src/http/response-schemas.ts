@@ -146,7 +146,14 @@ export const principalRecord = z.object({
   proofsWithdrawnAt: time
     .optional()
     .describe(
-      "When an authenticator of the principal was last removed (or its recovery codes revoked or replaced): no verification made before counts in a decision.",
+      "When an authenticator of the principal was last removed (or its recovery codes revoked or replaced), by the clock of the instance that did it: no verification made before counts in a decision.",
+    ),
+  proofsWithdrawnSeq: z
+    .number()
+    .int()
+    .optional()
+    .describe(
+      "The position (`seq`) in the tenant's audit chain of that withdrawal's event: a verification recorded below it counts in no decision. Absent with `proofsWithdrawnAt` present: withdrawn before positions were kept, compared by time.",
     ),
 });
 

@@ -483,25 +483,21 @@ export function authenticatorUseCases(
         }
         // What the principal proved with it, in some browser or in a flow still open, counts no
         // more.
-        const withdrawn = await withdrawProofs(
-          r,
-          tenant,
-          principal,
-          context.clock.now().toISOString(),
-        );
         const { role, freshMfaAt } = check;
-        await recordAudit(context, r, {
-          tenant,
-          type: "authenticator.removed",
-          actor: caller.id,
-          payload: {
-            ...subject(record),
-            status: record.status,
-            role,
-            ...withdrawn,
-            ...(freshMfaAt === undefined ? {} : { freshMfaAt }),
-          },
-        });
+        await withdrawProofs(r, tenant, principal, context.clock.now().toISOString(), (withdrawn) =>
+          recordAudit(context, r, {
+            tenant,
+            type: "authenticator.removed",
+            actor: caller.id,
+            payload: {
+              ...subject(record),
+              status: record.status,
+              role,
+              ...withdrawn,
+              ...(freshMfaAt === undefined ? {} : { freshMfaAt }),
+            },
+          }),
+        );
         return undefined;
       });
       if (refusal !== undefined) throw refusal;

@@ -249,24 +249,30 @@ export function recoveryCodeUseCases(
           { tenant, principal, id, createdAt },
           hashed.map(({ locator, hash }) => ({ tenant, principal, set: id, locator, hash })),
         );
-        // What a replaced code proved, in some browser or in a flow still open, counts no more.
-        const replaced =
-          previous === undefined
-            ? {}
-            : {
+        const generated = (replaced: Record<string, unknown>) =>
+          recordAudit(context, r, {
+            tenant,
+            type: "recovery_code.generated",
+            actor: caller.id,
+            payload: { principal, set: id, count: codes.length, ...replaced },
+          });
+        // A first set replaces nothing, so it withdraws nothing. What a replaced code proved, in
+        // some browser or in a flow still open, counts no more.
+        if (previous === undefined) await generated({});
+        else {
+          await withdrawProofs(
+            r,
+            tenant,
+            principal,
+            context.clock.now().toISOString(),
+            (withdrawn) =>
+              generated({
                 replaced: previous.set.id,
                 unusedReplaced: previous.remaining,
-                // Now, not the set's createdAt (taken before this transaction, which may have
-                // waited on the principal's row while a use of an old code committed: that use's
-                // later time would pass the withdrawal's check).
-                ...(await withdrawProofs(r, tenant, principal, context.clock.now().toISOString())),
-              };
-        await recordAudit(context, r, {
-          tenant,
-          type: "recovery_code.generated",
-          actor: caller.id,
-          payload: { principal, set: id, count: codes.length, ...replaced },
-        });
+                ...withdrawn,
+              }),
+          );
+        }
       });
       return { codes: codes.map((code) => displayRecoveryCode(code.canonical)), createdAt };
     },
@@ -347,28 +353,24 @@ export function recoveryCodeUseCases(
         }
         // What one of them proved (a leaked one, say), in some browser or in a flow still open,
         // counts no more.
-        const withdrawn = await withdrawProofs(
-          r,
-          tenant,
-          principal,
-          context.clock.now().toISOString(),
-        );
         const { role, freshMfaAt } = check;
-        await recordAudit(context, r, {
-          tenant,
-          type: "recovery_code.revoked",
-          actor: caller.id,
-          payload: {
-            principal,
-            set: status.set.id,
-            remaining: status.remaining,
-            failedAttempts: status.set.failedAttempts,
-            locked: status.set.lockedAt !== undefined,
-            role,
-            ...withdrawn,
-            ...(freshMfaAt === undefined ? {} : { freshMfaAt }),
-          },
-        });
+        await withdrawProofs(r, tenant, principal, context.clock.now().toISOString(), (withdrawn) =>
+          recordAudit(context, r, {
+            tenant,
+            type: "recovery_code.revoked",
+            actor: caller.id,
+            payload: {
+              principal,
+              set: status.set.id,
+              remaining: status.remaining,
+              failedAttempts: status.set.failedAttempts,
+              locked: status.set.lockedAt !== undefined,
+              role,
+              ...withdrawn,
+              ...(freshMfaAt === undefined ? {} : { freshMfaAt }),
+            },
+          }),
+        );
         return undefined;
       });
       if (refusal !== undefined) throw refusal;

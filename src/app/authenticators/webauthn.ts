@@ -782,28 +782,29 @@ export function withWebAuthnCredentials(
           if (!(await r.webauthnCredentials.remove(tenant, principal, id))) return "absent";
           // What the principal proved with it, in some browser or in a flow still open, counts
           // no more.
-          const withdrawn = await withdrawProofs(
+          const { role, freshMfaAt } = check;
+          await withdrawProofs(
             r,
             tenant,
             principal,
             context.clock.now().toISOString(),
+            (withdrawn) =>
+              recordAudit(context, r, {
+                tenant,
+                type: "authenticator.removed",
+                actor: caller.id,
+                payload: {
+                  principal,
+                  authenticator: id,
+                  kind: "webauthn",
+                  credentialId: record.credentialId,
+                  name: record.name,
+                  role,
+                  ...withdrawn,
+                  ...(freshMfaAt === undefined ? {} : { freshMfaAt }),
+                },
+              }),
           );
-          const { role, freshMfaAt } = check;
-          await recordAudit(context, r, {
-            tenant,
-            type: "authenticator.removed",
-            actor: caller.id,
-            payload: {
-              principal,
-              authenticator: id,
-              kind: "webauthn",
-              credentialId: record.credentialId,
-              name: record.name,
-              role,
-              ...withdrawn,
-              ...(freshMfaAt === undefined ? {} : { freshMfaAt }),
-            },
-          });
           return "removed";
         },
       );

@@ -102,7 +102,7 @@ async function loadEvaluationInput(
   // principal and its exemptions are read every time: sign-ins of one principal are rarely
   // close enough together for a cache of them to pay.
   const loaded = await readStore(context, async (r) => {
-    const [policy, mandates, principal, exemptions] = await Promise.all([
+    const [policy, mandates, principal, exemptions, positions] = await Promise.all([
       services.rules.policy(tenant, async () => (await r.policies.current(tenant))?.policy),
       services.rules.mandates(() => r.mandates.listCurrent()),
       r.principals.get(tenant, request.principal.id),
@@ -114,9 +114,9 @@ async function loadEvaluationInput(
       // Platform MFA events that name a verification are checked against its record.
       checkNamedVerifications(r, tenant, request.principal.id, request.evidence.events),
     ]);
-    return { policy, mandates, principal, exemptions: exemptions.items };
+    return { policy, mandates, principal, exemptions: exemptions.items, positions };
   });
-  refuseWithdrawnVerifications(request.evidence.events, loaded.principal);
+  refuseWithdrawnVerifications(request.evidence.events, loaded.principal, loaded.positions);
   if (loaded.policy === undefined) throw new AppError("not_found", "No such tenant.");
   const population = loaded.principal?.population ?? request.principal.population;
   if (population === undefined) {

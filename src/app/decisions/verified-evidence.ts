@@ -42,14 +42,17 @@ export function refuseUnnamedVerifications(events: readonly AuthenticationEvent[
  * tenant's chain, of its method's type, for this principal, at the same instant, and for WebAuthn
  * with the same user-verification and backup-eligibility flags and credential, so that a caller
  * can neither borrow another principal's or tenant's verification nor dress one up. Events that
- * name none are left to {@link refuseUnnamedVerifications}. Throws `evidence.unverified`.
+ * name none are left to {@link refuseUnnamedVerifications}. Returns where each named event's
+ * verification stands in the tenant's chain, by the event's index, for
+ * {@link refuseWithdrawnVerifications}. Throws `evidence.unverified`.
  */
 export async function checkNamedVerifications(
   r: Repositories,
   tenant: string,
   principal: string,
   events: readonly AuthenticationEvent[],
-): Promise<void> {
+): Promise<RecordedPositions> {
+  const positions = new Map<number, number>();
   for (const [index, event] of events.entries()) {
     if (!isVerifiable(event.method)) continue;
     const method = event.method;
@@ -80,37 +83,61 @@ export async function checkNamedVerifications(
     ) {
       throw unverified(index, "does not carry the flags and credential its verification recorded.");
     }
+    positions.set(index, recorded.seq);
   }
+  return positions;
 }
+
+/**
+ * Where the verification each named platform MFA event cites stands in the tenant's audit chain,
+ * by the event's index in the evidence.
+ */
+export type RecordedPositions = ReadonlyMap<number, number>;
 
 /**
  * Refuses a platform MFA event whose verification the principal's proofs were withdrawn after
  * (an authenticator removed, recovery codes revoked or replaced, `withdrawProofs`): the caller
  * may have kept it in a session, but what it proved may be what the change took away, such as a
  * lost phone's code. The principal verifies again. Events that name no verification are the
- * caller's word and are left to {@link refuseUnnamedVerifications}. Call it beside
- * {@link checkNamedVerifications}, which ties each named event's time to its record's. Throws
- * `evidence.withdrawn`.
+ * caller's word and are left to {@link refuseUnnamedVerifications}. `positions` are what
+ * {@link checkNamedVerifications} returned for the same events. Throws `evidence.withdrawn`.
+ *
+ * "After" is by the tenant's audit chain, not by the clock: a verification whose event stands
+ * below the withdrawal's (`proofsWithdrawnSeq`) committed before the withdrawal did, and one
+ * above it after (`withdrawProofs` says why), whatever the instances' clocks said. A principal
+ * withdrawn before positions were kept (migration 0023) has only its instant: a verification at
+ * or before it is refused, by time.
  */
 export function refuseWithdrawnVerifications(
   events: readonly AuthenticationEvent[],
   principal: PrincipalRecord | undefined,
+  positions: RecordedPositions,
 ): void {
   const withdrawnAt = principal?.proofsWithdrawnAt;
-  if (withdrawnAt === undefined) return;
-  const cutoff = parseTime(withdrawnAt);
+  const withdrawnSeq = principal?.proofsWithdrawnSeq;
+  if (withdrawnAt === undefined && withdrawnSeq === undefined) return;
+  const cutoff = withdrawnAt === undefined ? undefined : parseTime(withdrawnAt);
   for (const [index, event] of events.entries()) {
     if (!isVerifiable(event.method)) continue;
     if ((event as { verification?: unknown }).verification === undefined) continue;
-    const at = parseTime(event.at);
-    if (cutoff === undefined || at === undefined || at <= cutoff) {
+    const seq = positions.get(index);
+    const withdrawn =
+      withdrawnSeq === undefined
+        ? withdrawnBefore(parseTime(event.at), cutoff)
+        : // Fails closed: a position that is not a chain's (a damaged row) withdraws them all.
+          seq === undefined || !Number.isSafeInteger(withdrawnSeq) || seq <= withdrawnSeq;
+    if (withdrawn) {
       throw new AppError(
         "evidence.withdrawn",
-        `evidence.events[${String(index)}] was verified before the principal's proofs were withdrawn at ${withdrawnAt}; verify again.`,
+        `evidence.events[${String(index)}] was verified before the principal's proofs were withdrawn${withdrawnAt === undefined ? "" : ` at ${withdrawnAt}`}; verify again.`,
       );
     }
   }
 }
+
+/** Whether a verification at `at` is at or before the withdrawal at `cutoff` (both parsed). */
+const withdrawnBefore = (at: number | undefined, cutoff: number | undefined): boolean =>
+  cutoff === undefined || at === undefined || at <= cutoff;
 
 const unverified = (index: number, detail: string): AppError =>
   new AppError("evidence.unverified", `evidence.events[${String(index)}] ${detail}`);

@@ -95,6 +95,9 @@ async function upsertHeld(
     ...(existing?.proofsWithdrawnAt === undefined
       ? {}
       : { proofsWithdrawnAt: existing.proofsWithdrawnAt }),
+    ...(existing?.proofsWithdrawnSeq === undefined
+      ? {}
+      : { proofsWithdrawnSeq: existing.proofsWithdrawnSeq }),
   };
   if (existing !== undefined) await r.principals.upsert(record);
   else if (!(await r.principals.insert(record))) return undefined;

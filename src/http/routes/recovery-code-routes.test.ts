@@ -188,6 +188,17 @@ describe("recovery codes over HTTP", () => {
     const { codes } = (await t.call("POST", base, { key: service })).json<{ codes: string[] }>();
     const revoked = await t.call("DELETE", base, { key: admin });
     expect(revoked.statusCode).toBe(204);
+    // The principal shows when its proofs were withdrawn, and the revocation's place in the chain.
+    const events = await t.call("GET", "/v1/tenants/acme/audit?type=recovery_code.revoked", {
+      key: admin,
+    });
+    const [event] = events.json<{ items: { seq: number }[] }>().items;
+    const principal = await t.call("GET", "/v1/tenants/acme/principals/alice", { key: admin });
+    expect(principal.json()).toMatchObject({
+      proofsWithdrawnAt: t.clock.now().toISOString(),
+      proofsWithdrawnSeq: event?.seq,
+    });
+    expect(event?.seq).toEqual(expect.any(Number));
     expect(
       codeOf(await t.call("POST", `${base}/verify`, { key: service, body: { code: codes[0] } })),
     ).toEqual([404, "not_found"]);

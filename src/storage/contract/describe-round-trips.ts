@@ -76,36 +76,40 @@ export function describeRoundTrips({ store }: ContractContext): void {
       expect(read).toStrictEqual(replacement);
     });
 
-    it("moves a principal's proofsWithdrawnAt only forward and only through withdrawProofs", async () => {
+    it("moves a principal's proofsWithdrawnAt and proofsWithdrawnSeq only forward and only through withdrawProofs", async () => {
       const tenant = await addTenant(store());
       const id = uniqueId("principal");
       const record = fullPrincipal(tenant, id);
-      const withdrawnAt = () =>
-        store().transaction(
-          async ({ principals }) => (await principals.get(tenant, id))?.proofsWithdrawnAt,
+      const withdrawn = () =>
+        store().transaction(async ({ principals }) => {
+          const read = await principals.get(tenant, id);
+          return { at: read?.proofsWithdrawnAt, seq: read?.proofsWithdrawnSeq };
+        });
+      const withdraw = (at: string, seq: number, who = id) =>
+        store().transaction(({ principals }) =>
+          principals.withdrawProofs(tenant, who, { at, seq }),
         );
       await store().transaction(({ principals }) => principals.upsert(record));
-      expect(await withdrawnAt()).toBeUndefined();
+      expect(await withdrawn()).toEqual({ at: undefined, seq: undefined });
       const later = "2026-03-01T10:00:00.000Z";
-      expect(
-        await store().transaction(({ principals }) => principals.withdrawProofs(tenant, id, later)),
-      ).toBe(true);
-      expect(await withdrawnAt()).toBe(later);
-      // An earlier instant (a clock set back) leaves it; the principal is still there.
-      expect(
-        await store().transaction(({ principals }) =>
-          principals.withdrawProofs(tenant, id, "2026-02-01T10:00:00.000Z"),
-        ),
-      ).toBe(true);
-      expect(await withdrawnAt()).toBe(later);
+      expect(await withdraw(later, 40)).toBe(true);
+      expect(await withdrawn()).toEqual({ at: later, seq: 40 });
+      // An earlier instant (a clock set back) leaves the instant, and the position still moves
+      // on: each only forward, each on its own.
+      expect(await withdraw("2026-02-01T10:00:00.000Z", 41)).toBe(true);
+      expect(await withdrawn()).toEqual({ at: later, seq: 41 });
+      const latest = "2026-04-01T10:00:00.000Z";
+      expect(await withdraw(latest, 7)).toBe(true);
+      expect(await withdrawn()).toEqual({ at: latest, seq: 41 });
       // An update built on a read from before the withdrawal cannot undo it.
       await store().transaction(({ principals }) => principals.upsert(record));
-      expect(await withdrawnAt()).toBe(later);
-      expect(
-        await store().transaction(({ principals }) =>
-          principals.withdrawProofs(tenant, uniqueId("nobody"), later),
-        ),
-      ).toBe(false);
+      expect(await withdrawn()).toEqual({ at: latest, seq: 41 });
+      expect(await withdraw(later, 50, uniqueId("nobody"))).toBe(false);
+      // A position is a chain's: a whole number from 1.
+      for (const seq of [0, 1.5, Number.NaN]) {
+        await expect(withdraw(latest, seq)).rejects.toThrow(RangeError);
+      }
+      expect(await withdrawn()).toEqual({ at: latest, seq: 41 });
     });
 
     it.each([

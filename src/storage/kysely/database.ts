@@ -77,6 +77,12 @@ export interface PrincipalsTable {
    * `withdrawProofs` writes it: an upsert leaves it as it is.
    */
   proofs_withdrawn_at: ColumnType<string | null, never, string>;
+  /**
+   * The position in the tenant's audit chain of the withdrawal's event (since 0023); null: never
+   * withdrawn, or withdrawn before 0023 (then only `proofs_withdrawn_at` says when). Written as
+   * `proofs_withdrawn_at` is.
+   */
+  proofs_withdrawn_seq: ColumnType<number | null, never, number>;
 }
 
 export interface ExemptionsTable {

@@ -67,20 +67,42 @@ export function createPrincipalRepository(
         .execute();
     },
 
-    // Only ever later, so that a clock set back cannot revive what was withdrawn. Canonical time
-    // texts (toTimeText) order as the instants do.
-    async withdrawProofs(tenant, id, at) {
+    // Each only ever later: a clock set back cannot move the instant back, nor an older position
+    // the position. Canonical time texts (toTimeText) order as the instants do. The row is
+    // written whatever it held, so that the count alone says whether the principal exists.
+    async withdrawProofs(tenant, id, { at, seq }) {
+      if (!Number.isSafeInteger(seq) || seq < 1) {
+        throw new RangeError(
+          `A withdrawal's audit position is a whole number from 1: ${String(seq)}`,
+        );
+      }
       const time = toTimeText(at, "at");
       const result = await db
         .updateTable("principals")
-        .set({ proofs_withdrawn_at: time })
+        .set((eb) => ({
+          proofs_withdrawn_at: eb
+            .case()
+            .when(
+              eb.or([eb("proofs_withdrawn_at", "is", null), eb("proofs_withdrawn_at", "<", time)]),
+            )
+            .then(time)
+            .else(eb.ref("proofs_withdrawn_at"))
+            .end()
+            .$castTo<string>(),
+          proofs_withdrawn_seq: eb
+            .case()
+            .when(
+              eb.or([eb("proofs_withdrawn_seq", "is", null), eb("proofs_withdrawn_seq", "<", seq)]),
+            )
+            .then(seq)
+            .else(eb.ref("proofs_withdrawn_seq"))
+            .end()
+            .$castTo<number>(),
+        }))
         .where("tenant", "=", tenant)
         .where("id", "=", id)
-        .where((eb) =>
-          eb.or([eb("proofs_withdrawn_at", "is", null), eb("proofs_withdrawn_at", "<", time)]),
-        )
         .executeTakeFirst();
-      return result.numUpdatedRows > 0n || (await this.get(tenant, id)) !== undefined;
+      return result.numUpdatedRows > 0n;
     },
 
     async insert(record) {
@@ -121,5 +143,6 @@ function toPrincipal(row: Selectable<PrincipalsTable>): PrincipalRecord {
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     ...(row.proofs_withdrawn_at === null ? {} : { proofsWithdrawnAt: row.proofs_withdrawn_at }),
+    ...(row.proofs_withdrawn_seq === null ? {} : { proofsWithdrawnSeq: row.proofs_withdrawn_seq }),
   };
 }

@@ -22,6 +22,7 @@ import { principalIdpMigration } from "./0019-principal-idp.js";
 import { federationAnswersMigration } from "./0020-federation-answers.js";
 import { principalProofsWithdrawnMigration } from "./0021-principal-proofs-withdrawn.js";
 import { pendingAuthenticatorsMigration } from "./0022-pending-authenticators.js";
+import { principalProofsWithdrawnSeqMigration } from "./0023-principal-proofs-withdrawn-seq.js";
 
 /**
  * Every migration, in order. Listed in code rather than read from a folder so that the built
@@ -50,6 +51,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   "0020-federation-answers": federationAnswersMigration,
   "0021-principal-proofs-withdrawn": principalProofsWithdrawnMigration,
   "0022-pending-authenticators": pendingAuthenticatorsMigration,
+  "0023-principal-proofs-withdrawn-seq": principalProofsWithdrawnSeqMigration,
 };
 
 const provider: MigrationProvider = {

@@ -114,6 +114,7 @@ describe("SQLite store", () => {
       "0020-federation-answers",
       "0021-principal-proofs-withdrawn",
       "0022-pending-authenticators",
+      "0023-principal-proofs-withdrawn-seq",
     ]);
     expect(await migrateStore(url)).toEqual([]);
     const store = await openStore(url, { migrate: false });
