@@ -12,17 +12,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { createProgram } from "../cli/program.js";
-import { ConfigError, loadConfig } from "./load-config.js";
-
-function problemsOf(run: () => unknown): readonly string[] {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).problems;
-  }
-  throw new Error("expected a ConfigError");
-}
+import { loadConfig } from "./load-config.js";
+import { problemsOf } from "./test-support/config-problems.js";
 
 const good = randomBytes(32).toString("base64");
 const short = randomBytes(16).toString("base64");

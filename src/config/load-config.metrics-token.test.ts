@@ -9,17 +9,8 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "./load-config.js";
-
-function problemsOf(run: () => unknown): readonly string[] {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).problems;
-  }
-  throw new Error("expected a ConfigError");
-}
+import { loadConfig } from "./load-config.js";
+import { problemsOf } from "./test-support/config-problems.js";
 
 const TOKEN = "mtk_0123456789abcdefghijklmnopqrstuv";
 const SHORT = "mtk_0123456789abcdefghijklmnopq"; // 31 characters

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { AttestationVendor } from "../verifiers/webauthn/test-support/attestation-ca.js";
 import { ConfigError, loadConfig } from "./load-config.js";
+import { problemsOf } from "./test-support/config-problems.js";
 
 const dir = mkdtempSync(join(tmpdir(), "tenant-mfa-config-"));
 /** 32 bytes in base64: what an encryption key must be. */
@@ -12,16 +13,6 @@ function writeConfig(name: string, content: unknown): string {
   const file = join(dir, name);
   writeFileSync(file, typeof content === "string" ? content : JSON.stringify(content));
   return file;
-}
-
-function problemsOf(run: () => unknown): readonly string[] {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).problems;
-  }
-  throw new Error("expected a ConfigError");
 }
 
 describe("loadConfig", () => {

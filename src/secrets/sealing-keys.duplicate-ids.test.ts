@@ -12,7 +12,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_SETTINGS } from "../app/context.js";
-import { ConfigError, loadConfig } from "../config/load-config.js";
+import { loadConfig } from "../config/load-config.js";
+import { problemsOf } from "../config/test-support/config-problems.js";
 import { openApplication } from "../main.js";
 import { createAesGcmSealer } from "./aes-gcm-sealer.js";
 import { decodeKeys } from "./sealing-keys.js";
@@ -21,16 +22,6 @@ const newer = { id: "primary", key: randomBytes(32).toString("base64") };
 const older = { id: "primary", key: randomBytes(32).toString("base64") };
 const DUPLICATE =
   '"primary" is already the id of encryptionKeys.0: sealed values name their key by id, so each key needs its own';
-
-function problemsOf(run: () => unknown): readonly string[] {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).problems;
-  }
-  throw new Error("expected a ConfigError");
-}
 
 describe("configured encryption keys sharing an id", () => {
   it("are refused by the configuration, naming the key and where it came from", () => {

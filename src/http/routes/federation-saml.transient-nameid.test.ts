@@ -6,16 +6,18 @@ import type { LightMyRequestResponse } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AuditEvent, ReceiptRecord } from "../../app/records.js";
 import { TestIdp } from "../../verifiers/saml/test-support/test-idp.js";
-import { browserCookie } from "../test-support/browser-cookie.js";
 import { openTestServer, type TestServer } from "../test-support/open-test-server.js";
-import { followCompletion, must, registerSamlTenant } from "../test-support/saml-federation.js";
+import {
+  answerAtAcs,
+  followCompletion,
+  must,
+  registerSamlTenant,
+} from "../test-support/saml-federation.js";
 
 const TRANSIENT = "urn:oasis:names:tc:SAML:2.0:nameid-format:transient";
 const PSEUDONYM = "_7c1b0f2e9a4d";
 const ALICE = "alice@example.org";
 const JSON_ONLY = { accept: "application/json" };
-/** The browser the sign-ins here are started and completed in (its cookie). */
-const BROWSER = browserCookie("B", "__Host-tmfa_browser");
 
 let t: TestServer;
 let idp: TestIdp;
@@ -24,38 +26,20 @@ let auditor: string;
 const returnTo = (tenant: string) => `https://app.${tenant}.example/signed-in`;
 
 /**
- * Starts a sign-in at `tenant` for `principal`, lets the IdP answer it with a transient NameID
- * (and `mail` released as ALICE), posts the answer to the ACS and follows the completion.
+ * Starts a sign-in at `tenant` for ALICE in a new browser, lets the IdP answer it with a
+ * transient NameID (and `mail` released as ALICE), posts the answer to the ACS and follows the
+ * completion in that browser.
  */
 async function signInWithTransientNameId(tenant: string): Promise<LightMyRequestResponse> {
-  const base = `/t/${tenant}/idps/corp`;
-  const query = `return_to=${encodeURIComponent(returnTo(tenant))}&principal=${encodeURIComponent(ALICE)}`;
-  const started = must(
-    await t.call("GET", `${base}/start?${query}`, { headers: { cookie: BROWSER } }),
-    303,
+  const { acs, cookie } = await answerAtAcs(
+    t,
+    idp,
+    returnTo(tenant),
+    { tags: { NameIDFormat: TRANSIENT, NameID: PSEUDONYM, Mail: ALICE } },
+    tenant,
+    { principal: ALICE, headers: JSON_ONLY },
   );
-  const metadata = must(await t.call("GET", `${base}/saml/metadata`), 200).body;
-  const request = await idp.receiveAuthnRequest(metadata, String(started.headers.location));
-  const samlResponse = await idp.login(
-    {
-      entityId: `https://mfa.test${base}/saml/metadata`,
-      acsUrl: `https://mfa.test${base}/saml/acs`,
-    },
-    metadata,
-    request.id,
-    {
-      issuedAt: t.clock.now(),
-      tags: { NameIDFormat: TRANSIENT, NameID: PSEUDONYM, Mail: ALICE },
-    },
-  );
-  const acs = await t.call("POST", `${base}/saml/acs`, {
-    body: new URLSearchParams({
-      SAMLResponse: samlResponse,
-      RelayState: request.relayState ?? "",
-    }).toString(),
-    headers: { "content-type": "application/x-www-form-urlencoded", ...JSON_ONLY },
-  });
-  return followCompletion(t, acs, BROWSER, JSON_ONLY);
+  return followCompletion(t, acs, cookie, JSON_ONLY);
 }
 
 async function audit(tenant: string, type: string): Promise<AuditEvent[]> {

@@ -32,14 +32,18 @@ export function postToAcs(
   t: TestServer,
   samlResponse: string,
   relayState: string | null | undefined,
-  { tenant = "acme", idp = "corp" }: { tenant?: string; idp?: string } = {},
+  {
+    tenant = "acme",
+    idp = "corp",
+    headers = {},
+  }: { tenant?: string; idp?: string; headers?: Record<string, string> } = {},
 ): Promise<LightMyRequestResponse> {
   return t.call("POST", `/t/${tenant}/idps/${idp}/saml/acs`, {
     body: new URLSearchParams({
       SAMLResponse: samlResponse,
       RelayState: relayState ?? "",
     }).toString(),
-    headers: { "content-type": "application/x-www-form-urlencoded" },
+    headers: { "content-type": "application/x-www-form-urlencoded", ...headers },
   });
 }
 
@@ -122,6 +126,7 @@ export async function followCompletion(
  * posted to the ACS: the ACS's response (a redirect to the completion, for an answer it holds)
  * and the starting browser's cookie, a `Cookie` header value. `shape` is what the IdP signs;
  * `edit` changes the signed answer (base64) before it is posted, as an attacker holding it would.
+ * `principal` is the start's `principal` hint; `headers` go with the post (an `accept`, say).
  */
 export async function answerAtAcs(
   t: TestServer,
@@ -132,14 +137,19 @@ export async function answerAtAcs(
   {
     shape = {},
     edit = (samlResponse) => samlResponse,
+    principal,
+    headers,
   }: {
     readonly shape?: ResponseShapeOptions;
     readonly edit?: (samlResponse: string) => string;
+    readonly principal?: string;
+    readonly headers?: Record<string, string>;
   } = {},
 ): Promise<{ readonly acs: LightMyRequestResponse; readonly cookie: string }> {
   const base = `/t/${tenant}/idps/corp`;
+  const hint = principal === undefined ? "" : `&principal=${encodeURIComponent(principal)}`;
   const started = must(
-    await t.call("GET", `${base}/start?return_to=${encodeURIComponent(returnTo)}`),
+    await t.call("GET", `${base}/start?return_to=${encodeURIComponent(returnTo)}${hint}`),
     303,
   );
   const metadata = must(await t.call("GET", `${base}/saml/metadata`), 200).body;
@@ -154,6 +164,9 @@ export async function answerAtAcs(
     { issuedAt: t.clock.now(), ...login },
     shape,
   );
-  const acs = await postToAcs(t, edit(samlResponse), request.relayState, { tenant });
+  const acs = await postToAcs(t, edit(samlResponse), request.relayState, {
+    tenant,
+    ...(headers === undefined ? {} : { headers }),
+  });
   return { acs, cookie: cookieOf(started) };
 }
