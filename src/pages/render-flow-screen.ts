@@ -9,15 +9,15 @@ import type {
 } from "../app/flows/flow-screens.js";
 import { FLOW_ASSET_PATH } from "./assets.js";
 import { contentSecurityPolicy, originOf } from "./content-security-policy.js";
-import { markup, trustedSvg, type HtmlValue, type SafeHtml } from "./html.js";
+import { markup, SafeHtml, trustedSvg } from "./html.js";
 import {
   canFill,
+  DEFAULT_LOCALE,
+  hasTranslation,
   isMessageKey,
-  message,
   messageTemplate,
   resolveLocale,
   type MessageKey,
-  type MessageValues,
 } from "./messages/index.js";
 
 /**
@@ -158,7 +158,7 @@ export function renderFlowScreen(
 type Tenant = FlowFrame["tenant"];
 
 interface PageParts {
-  readonly heading: string;
+  readonly heading: Phrase;
   readonly tenant?: Tenant | undefined;
   readonly frame?: FlowFrame;
   readonly status: number;
@@ -167,22 +167,80 @@ interface PageParts {
   readonly webauthn?: boolean;
 }
 
-class Renderer {
-  constructor(readonly locale: string) {}
+/**
+ * Text of a page in one language: the page's own, or English where the locale's catalogue lacks
+ * the key (`english`). `html` marks the parts of it in the other language; `text` is its words
+ * alone, for an attribute or the title.
+ */
+class Phrase {
+  constructor(
+    readonly html: SafeHtml,
+    readonly text: string,
+    readonly english: boolean,
+  ) {}
+}
 
-  t(key: MessageKey, values?: MessageValues): string {
-    return message(this.locale, key, values);
+/** What a message's placeholder may be filled with: text, a phrase, or language-free markup. */
+type PhraseValue = string | number | Phrase | SafeHtml;
+
+const PLACEHOLDER = /\{([a-zA-Z_]+)\}/;
+
+/** Whether text has words of a language, not only placeholders, punctuation and spaces. */
+const hasWords = (text: string): boolean => /\p{L}/u.test(text);
+
+class Renderer {
+  /** The page is in English: nothing on it can fall back to another language. */
+  readonly english: boolean;
+  readonly rtl: boolean;
+
+  constructor(readonly locale: string) {
+    this.english = locale.split("-")[0] === DEFAULT_LOCALE;
+    this.rtl = isRightToLeft(locale);
   }
 
   /**
-   * A message whose placeholders are markup (a `<time>`), with the text around them escaped. A
-   * placeholder without a value is left out, as {@link message} leaves it: own values only, so a
-   * translation's `{constructor}` does not print a function.
+   * The message `key` with its `{placeholders}` filled from `values` (own values only, so a
+   * translation's `{constructor}` prints no function; one without a value is left out, never shown
+   * in braces). English where the catalogue lacks the key; a message of placeholders and
+   * punctuation only (`{heading} · {tenant}`) has no language of its own and takes its phrases'.
    */
-  tMarkup(key: MessageKey, values: Readonly<Record<string, HtmlValue>>): SafeHtml {
-    const parts = messageTemplate(this.locale, key).split(/\{([a-zA-Z_]+)\}/);
-    const value = (name: string): HtmlValue => (Object.hasOwn(values, name) ? values[name] : "");
-    return markup`${parts.map((part, i) => (i % 2 === 0 ? part : value(part)))}`;
+  phrase(key: MessageKey, values: Readonly<Record<string, PhraseValue>> = {}): Phrase {
+    const parts = messageTemplate(this.locale, key).split(PLACEHOLDER);
+    const value = (name: string): PhraseValue =>
+      (Object.hasOwn(values, name) ? values[name] : undefined) ?? "";
+    const filled = parts.map((part, i) => (i % 2 === 0 ? part : value(part)));
+    const phrases = filled.filter((v): v is Phrase => v instanceof Phrase);
+    const english = hasWords(parts.filter((_, i) => i % 2 === 0).join(""))
+      ? !this.english && !hasTranslation(this.locale, key)
+      : phrases.length > 0 && phrases.every((p) => p.english);
+    const html = markup`${filled.map((v) => (v instanceof Phrase ? this.within(v, english) : v))}`;
+    // Markup values (a reference in <code>) are for element content only, never an attribute.
+    const text = filled
+      .map((v) => (v instanceof Phrase ? v.text : v instanceof SafeHtml ? "" : String(v)))
+      .join("");
+    return new Phrase(html, text, english);
+  }
+
+  /** The message `key` as element content of the page, its fallback marked (see {@link phrase}). */
+  t(key: MessageKey, values?: Readonly<Record<string, PhraseValue>>): SafeHtml {
+    return this.within(this.phrase(key, values), false);
+  }
+
+  /**
+   * `phrase` inside text in English (`english`) or in the page's language: wrapped in an element
+   * that names its language where the two differ (WCAG 2.x SC 3.1.2), isolated in its own
+   * direction on a right-to-left page.
+   */
+  private within(phrase: Phrase, english: boolean): SafeHtml {
+    if (phrase.english === english) return phrase.html;
+    return phrase.english
+      ? markup`<span lang="${DEFAULT_LOCALE}"${this.rtl && markup` dir="ltr"`}>${phrase.html}</span>`
+      : markup`<span lang="${this.locale}"${this.rtl && markup` dir="rtl"`}>${phrase.html}</span>`;
+  }
+
+  /** The `lang` (and `dir`) of an element whose text is `phrase` in an attribute. */
+  private langOf(phrase: Phrase): SafeHtml | false {
+    return phrase.english && markup` lang="${DEFAULT_LOCALE}"${this.rtl && markup` dir="ltr"`}`;
   }
 
   challenge(screen: Extract<PageScreen, { kind: "challenge" }>): RenderedPage {
@@ -190,9 +248,7 @@ class Renderer {
     const several = options.length > 1;
     // Joined as the locale joins a list ("a, b and c", "a、b", "a وb"): a comma written here
     // would be English in every language.
-    const methods = new Intl.ListFormat(this.locale, { type: "conjunction" }).format(
-      proven.map((p) => this.methodName(p)),
-    );
+    const methods = this.list(proven.map((p) => this.methodName(p)));
     const body = markup`
 <p class="lead">${this.t("challenge.lead", { tenant: frame.tenant.name })}</p>
 ${frame.stepUp && markup`<p>${this.t("challenge.step_up")}</p>`}
@@ -201,7 +257,7 @@ ${this.notices(notice)}
 ${several && markup`<p>${this.t("challenge.choose")}</p>`}
 ${options.map((option, i) => this.option(frame, option, i, several ? 2 : undefined, notice))}`;
     return this.page({
-      heading: this.t("challenge.heading"),
+      heading: this.phrase("challenge.heading"),
       frame,
       status: 200,
       body,
@@ -213,9 +269,10 @@ ${options.map((option, i) => this.option(frame, option, i, several ? 2 : undefin
     const { frame, notice } = screen;
     const svg = trustedSvg(screen.qrSvg);
     const grouped = screen.secret.replace(/(.{4})(?=.)/g, "$1 ");
+    const qrLabel = this.phrase("enroll_totp.qr_label");
     const qr =
       svg !== undefined &&
-      markup`<div class="qr" role="img" aria-label="${this.t("enroll_totp.qr_label")}">${svg}</div>`;
+      markup`<div class="qr" role="img" aria-label="${qrLabel.text}"${this.langOf(qrLabel)}>${svg}</div>`;
     const open =
       /^otpauth:\/\//.test(screen.uri) &&
       markup`<p class="small"><a href="${screen.uri}">${this.t("enroll_totp.open_app")}</a></p>`;
@@ -239,7 +296,7 @@ ${open}</li>
 <li><p>${this.t("enroll_totp.confirm")}</p>
 ${confirm}</li>
 </ol>`;
-    return this.page({ heading: this.t("enroll_totp.heading"), frame, status: 200, body });
+    return this.page({ heading: this.phrase("enroll_totp.heading"), frame, status: 200, body });
   }
 
   enrollWebauthn(screen: Extract<PageScreen, { kind: "enroll_webauthn" }>): RenderedPage {
@@ -259,7 +316,7 @@ ${confirm}</li>
 ${this.notices(notice)}
 ${this.webauthnForm(frame, "register_webauthn", "registration", name, this.t(`${prefix}.submit`))}`;
     return this.page({
-      heading: this.t(`${prefix}.heading`),
+      heading: this.phrase(`${prefix}.heading`),
       frame,
       status: 200,
       body,
@@ -273,18 +330,18 @@ ${this.webauthnForm(frame, "register_webauthn", "registration", name, this.t(`${
 <p class="lead">${this.t("exemption.lead", { tenant: frame.tenant.name })}</p>
 <dl class="facts">
 <div><dt>${this.t("exemption.category")}</dt><dd>${this.t(`category.${screen.category}`)}</dd></div>
-<div><dt>${this.t("exemption.ends")}</dt><dd>${this.time(screen.expiresAt)}</dd></div>
+<div><dt>${this.t("exemption.ends")}</dt><dd>${this.within(this.time(screen.expiresAt), false)}</dd></div>
 </dl>
 ${screen.breakGlass && markup`<p class="notice notice-warning">${this.t("exemption.break_glass")}</p>`}
 <p class="muted">${this.t("exemption.after")}</p>
 ${this.form(frame, "continue", this.button("primary", this.t("exemption.continue")))}`;
-    return this.page({ heading: this.t("exemption.heading"), frame, status: 200, body });
+    return this.page({ heading: this.phrase("exemption.heading"), frame, status: 200, body });
   }
 
   reportOnly(screen: Extract<PageScreen, { kind: "report_only" }>): RenderedPage {
     const { frame, options } = screen;
     const ready = options.length === 0;
-    const lead = this.tMarkup("report_only.lead", {
+    const lead = this.t("report_only.lead", {
       date: this.time(screen.enforcementStartsAt),
       tenant: frame.tenant.name,
     });
@@ -304,7 +361,7 @@ ${options.map((option, i) => this.option(frame, option, i, options.length > 1 ? 
 ${setup}
 ${this.form(frame, "continue", go, { cls: "continue" })}`;
     return this.page({
-      heading: this.t("report_only.heading"),
+      heading: this.phrase("report_only.heading"),
       frame,
       status: 200,
       body,
@@ -329,9 +386,9 @@ ${this.form(frame, "continue", go, { cls: "continue" })}`;
 ${why}
 <h2>${this.t("denied.what_to_do")}</h2>
 <p>${this.t("denied.contact")}</p>
-<p class="reference">${this.tMarkup("denied.reference", { reference: markup`<code>${screen.decision}</code>` })}</p>
+<p class="reference">${this.t("denied.reference", { reference: markup`<code>${screen.decision}</code>` })}</p>
 ${back}`;
-    return this.page({ heading: this.t("denied.heading"), frame, status: 403, body });
+    return this.page({ heading: this.phrase("denied.heading"), frame, status: 403, body });
   }
 
   failed(screen: Extract<PageScreen, { kind: "failed" }>): RenderedPage {
@@ -342,9 +399,9 @@ ${back}`;
     const body = markup`
 <p class="lead">${this.t(explanation)}</p>
 ${startAgain && markup`<p>${this.t("failure.start_again")}</p>`}
-<p class="reference">${this.tMarkup("failure.reference", { reference: markup`<code>${screen.code}</code>` })}</p>`;
+<p class="reference">${this.t("failure.reference", { reference: markup`<code>${screen.code}</code>` })}</p>`;
     return this.page({
-      heading: this.t(title),
+      heading: this.phrase(title),
       tenant: screen.tenant,
       status: FAILURE_STATUSES[screen.code],
       body,
@@ -388,7 +445,7 @@ ${content}
     id: string,
     style: "primary" | "secondary",
     notice: FlowNotice | undefined,
-  ): { heading: string; intro: string; content: SafeHtml } {
+  ): { heading: SafeHtml; intro: SafeHtml; content: SafeHtml } {
     switch (option.kind) {
       case "verify_totp": {
         const [only] = option.authenticators;
@@ -498,7 +555,7 @@ ${this.button(style, this.t("option.idp.submit", { idp: option.name }))}`,
     }
   }
 
-  private button(style: "primary" | "secondary", label: string): SafeHtml {
+  private button(style: "primary" | "secondary", label: SafeHtml): SafeHtml {
     return markup`
 <button type="submit" class="button ${style}">${label}</button>`;
   }
@@ -557,7 +614,7 @@ ${this.button(style, this.t("option.idp.submit", { idp: option.name }))}`,
     action: "verify_webauthn" | "register_webauthn",
     purpose: "authentication" | "registration",
     fields: SafeHtml,
-    label: string,
+    label: SafeHtml,
     style: "primary" | "secondary" = "primary",
   ): SafeHtml {
     const content = markup`
@@ -580,22 +637,45 @@ ${this.button(style, this.t("option.idp.submit", { idp: option.name }))}`,
 ${info !== undefined && markup`<div class="notice notice-info" role="status">${info}</div>`}`;
   }
 
-  private noticeText(notice: FlowNotice): string {
+  private noticeText(notice: FlowNotice): SafeHtml {
     const entry: { text: MessageKey; detail?: MessageKey } = NOTICE_MESSAGES[notice.code];
     const text = this.t(entry.text);
     if (entry.detail === undefined || !canFill(entry.detail, notice.values)) return text;
-    return `${text} ${this.t(entry.detail, notice.values)}`;
+    return markup`${text} ${this.t(entry.detail, notice.values)}`;
   }
 
-  private methodName(method: string): string {
+  private methodName(method: string): Phrase {
     const key = `method.${method}`;
-    return isMessageKey(key) ? this.t(key) : method;
+    return isMessageKey(key) ? this.phrase(key) : new Phrase(markup`${method}`, method, false);
   }
 
-  /** A date for people, with the ISO value for machines. */
-  private time(iso: string): SafeHtml {
+  /**
+   * Phrases joined as the locale joins a list ("a, b and c", "a、b", "a وb"): a comma written here
+   * would be English in every language. A list joined by punctuation only takes its items'
+   * language, as {@link phrase} does.
+   */
+  private list(items: readonly Phrase[]): Phrase {
+    const parts = new Intl.ListFormat(this.locale, { type: "conjunction" }).formatToParts(
+      items.map((item) => item.text),
+    );
+    const literals = parts.filter((part) => part.type === "literal").map((part) => part.value);
+    const english = hasWords(literals.join(""))
+      ? false
+      : items.length > 0 && items.every((item) => item.english);
+    // The elements come in the order of the items.
+    let next = 0;
+    const html = parts.map((part) => {
+      if (part.type === "literal") return part.value;
+      const item = items[next++];
+      return item === undefined ? part.value : this.within(item, english);
+    });
+    return new Phrase(markup`${html}`, parts.map((part) => part.value).join(""), english);
+  }
+
+  /** A date for people, with the ISO value for machines, in the page's language. */
+  private time(iso: string): Phrase {
     const date = new Date(iso);
-    if (Number.isNaN(date.getTime())) return markup`${iso}`;
+    if (Number.isNaN(date.getTime())) return new Phrase(markup`${iso}`, iso, false);
     const text = new Intl.DateTimeFormat(this.locale, {
       year: "numeric",
       month: "long",
@@ -605,7 +685,7 @@ ${info !== undefined && markup`<div class="notice notice-info" role="status">${i
       timeZone: "UTC",
       timeZoneName: "short",
     }).format(date);
-    return markup`<time datetime="${date.toISOString()}">${text}</time>`;
+    return new Phrase(markup`<time datetime="${date.toISOString()}">${text}</time>`, text, false);
   }
 
   private page(parts: PageParts): RenderedPage {
@@ -616,24 +696,32 @@ ${info !== undefined && markup`<div class="notice notice-info" role="status">${i
     const title =
       tenant === undefined
         ? parts.heading
-        : this.t("page.title", { heading: parts.heading, tenant: tenant.name });
+        : this.phrase("page.title", { heading: parts.heading, tenant: tenant.name });
     const scripts =
       parts.webauthn === true &&
       markup`
 <script src="${FLOW_ASSET_PATH}simplewebauthn-browser.js" defer></script>
 <script src="${FLOW_ASSET_PATH}flow.js" defer></script>`;
-    // The script's words, from the catalogue like every other.
+    // The script's words, from the catalogue like every other, and which of them are English
+    // (the script marks the element it shows one in).
+    const words = (name: string, key: MessageKey): SafeHtml => {
+      const phrase = this.phrase(key);
+      return markup`
+  data-msg-${name}="${phrase.text}"${phrase.english && markup` data-lang-${name}="${DEFAULT_LOCALE}"`}`;
+    };
     const data =
       frame !== undefined &&
-      markup` data-flow-url="${flowPath(frame)}"
-  data-msg-cancelled="${this.t("page.webauthn_cancelled")}"
-  data-msg-failed="${this.t("page.webauthn_failed")}"
-  data-msg-start-failed="${this.t("page.webauthn_start_failed")}"
-  data-msg-unsupported="${this.t("page.webauthn_unsupported")}"
-  data-msg-busy="${this.t("page.webauthn_busy")}"`;
+      markup` data-flow-url="${flowPath(frame)}"${[
+        words("cancelled", "page.webauthn_cancelled"),
+        words("failed", "page.webauthn_failed"),
+        words("start-failed", "page.webauthn_start_failed"),
+        words("unsupported", "page.webauthn_unsupported"),
+        words("busy", "page.webauthn_busy"),
+      ]}`;
+    const alt = this.phrase("page.logo_alt", { tenant: tenant?.name ?? "" });
     const image =
       logo !== undefined &&
-      markup`<img class="logo" src="${logo}" alt="${this.t("page.logo_alt", { tenant: tenant?.name ?? "" })}">`;
+      markup`<img class="logo" src="${logo}" alt="${alt.text}"${this.langOf(alt)}>`;
     const footer =
       frame !== undefined &&
       markup`
@@ -641,7 +729,7 @@ ${info !== undefined && markup`<div class="notice notice-info" role="status">${i
 <p>${this.t("page.signing_in_as", {
         principal: frame.principal.displayName ?? frame.principal.id,
       })}</p>
-<p>${this.tMarkup("page.expires", { time: this.time(frame.expiresAt) })}</p>
+<p>${this.t("page.expires", { time: this.time(frame.expiresAt) })}</p>
 </footer>`;
     const document = markup`<!doctype html>
 <html lang="${this.locale}"${isRightToLeft(this.locale) && markup` dir="rtl"`}>
@@ -649,7 +737,7 @@ ${info !== undefined && markup`<div class="notice notice-info" role="status">${i
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="${REFERRER_POLICY}">
-<title>${title}</title>
+<title${this.langOf(title)}>${title.text}</title>
 <link rel="icon" href="data:,">
 <link rel="stylesheet" href="${FLOW_ASSET_PATH}flow.css">${scripts}
 </head>
@@ -659,7 +747,7 @@ ${info !== undefined && markup`<div class="notice notice-info" role="status">${i
 ${image}
 <p class="tenant">${tenant?.name ?? this.t("page.service")}</p>
 </header>
-<h1>${parts.heading}</h1>
+<h1>${this.within(parts.heading, false)}</h1>
 ${parts.body}
 ${footer}
 </main>

@@ -18,6 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Application, FlowAction } from "../../app/application.js";
 import { AppError } from "../../app/errors.js";
 import type { FlowScreen } from "../../app/flows/flow-screens.js";
+import { addCatalogue } from "../../pages/messages/index.js";
 import type { PageScreen } from "../../pages/render-flow-screen.js";
 import { FRAME, sampleScreens } from "../../pages/test-support/sample-screens.js";
 import { buildServer } from "../build-server.js";
@@ -94,11 +95,12 @@ interface PageReport {
   /** Opens a flow page in a fresh context, recording CSP violations and script errors. */
   async function open(
     flow: string,
-    options: { javaScriptEnabled?: boolean; width?: number } = {},
+    options: { javaScriptEnabled?: boolean; width?: number; locale?: string } = {},
   ): Promise<{ page: Page; context: BrowserContext; report: PageReport }> {
     const context = await browser.newContext({
       javaScriptEnabled: options.javaScriptEnabled ?? true,
       viewport: { width: options.width ?? 900, height: 900 },
+      ...(options.locale === undefined ? {} : { locale: options.locale }),
     });
     const page = await context.newPage();
     const report: PageReport = { violations: [], errors: [] };
@@ -363,6 +365,45 @@ interface PageReport {
       .poll(() => alert.textContent())
       .toBe("The request could not be started. Reload the page and try again.");
     expect(report.violations).toEqual([]);
+    await context.close();
+  });
+
+  it("marks the script's English fallbacks as English, and puts a button's marked label back", async () => {
+    // A French catalogue that lacks the passkey button's label and the script's error messages.
+    addCatalogue("fr", {
+      "challenge.heading": "Vérifiez que c’est vous",
+      "page.webauthn_busy": "En attente de votre clé…",
+    });
+    const { page, context, report } = await open("challenge", { locale: "fr-FR" });
+    expect(await page.locator("html").getAttribute("lang")).toBe("fr");
+    const button = page.locator("button[data-webauthn]");
+    expect(await button.locator('span[lang="en"]').textContent()).toBe(
+      "Use a passkey or security key",
+    );
+    const authenticator = await addVirtualAuthenticator(page);
+    await authenticator.setUserVerified(false);
+    ceremonyOptions.set("challenge", {
+      challenge: "Zm91cnRoLWNoYWxsZW5nZS1mb3VydGgtY2hhbGxlbmdl",
+      rpId: "localhost",
+      allowCredentials: [],
+      timeout: 5000,
+      userVerification: "required",
+    });
+    actions.length = 0;
+    await button.click();
+    const alert = page.getByRole("alert");
+    await expect
+      .poll(() => alert.textContent())
+      .toMatch(/cancelled or timed out|could not be used/);
+    expect(await alert.getAttribute("lang")).toBe("en");
+    await expect.poll(() => button.isEnabled()).toBe(true);
+    expect(await button.getAttribute("lang")).toBeNull();
+    expect(await button.locator('span[lang="en"]').textContent()).toBe(
+      "Use a passkey or security key",
+    );
+    expect(actions).toEqual([]);
+    expect(report.violations).toEqual([]);
+    expect(report.errors).toEqual([]);
     await context.close();
   });
 });

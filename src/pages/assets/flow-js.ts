@@ -8,7 +8,9 @@
  * the form's CSRF token as `x-csrf-token`, runs the ceremony with the options it gets, puts the
  * ceremony id and `JSON.stringify(result)` into the form's hidden fields and submits it. A
  * failure is shown in the page's alert region, in the words the page gave it (data attributes
- * from the message catalogue), never the browser's English error text.
+ * from the message catalogue), never the browser's English error text. Words the page's
+ * catalogue lacked come in English with `data-lang-NAME="en"`: the element showing them says so
+ * in its `lang` (and `dir="ltr"` on a right-to-left page), for screen readers.
  *
  * @module
  */
@@ -22,9 +24,28 @@ export const FLOW_JS = `(function () {
   var forms = document.querySelectorAll("form[data-webauthn-form]");
   if (forms.length === 0) return;
 
+  // Shows the page's words called name in element, in their language.
+  function show(element, name) {
+    element.textContent = main.getAttribute("data-msg-" + name) || "";
+    var lang = main.getAttribute("data-lang-" + name);
+    if (lang) {
+      element.setAttribute("lang", lang);
+      if (document.documentElement.getAttribute("dir") === "rtl") element.setAttribute("dir", "ltr");
+    } else {
+      element.removeAttribute("lang");
+      element.removeAttribute("dir");
+    }
+  }
+
   function say(name) {
-    var text = main.getAttribute("data-msg-" + name) || "";
-    if (alertRegion) alertRegion.textContent = text;
+    if (alertRegion) show(alertRegion, name);
+  }
+
+  function clear() {
+    if (!alertRegion) return;
+    alertRegion.textContent = "";
+    alertRegion.removeAttribute("lang");
+    alertRegion.removeAttribute("dir");
   }
 
   if (!lib || !lib.browserSupportsWebAuthn()) {
@@ -36,14 +57,17 @@ export const FLOW_JS = `(function () {
     var button = form.querySelector("button[data-webauthn]");
     if (!button) return;
     var purpose = button.getAttribute("data-webauthn");
-    var label = button.textContent;
+    // The label's nodes, with any element marking its language, to put back after a ceremony.
+    var label = Array.prototype.slice.call(button.cloneNode(true).childNodes);
     var busy = false;
     form.hidden = false;
 
     function done() {
       busy = false;
       button.disabled = false;
-      button.textContent = label;
+      button.removeAttribute("lang");
+      button.removeAttribute("dir");
+      button.replaceChildren.apply(button, label);
     }
 
     form.addEventListener("submit", function (event) {
@@ -51,8 +75,8 @@ export const FLOW_JS = `(function () {
       if (busy) return;
       busy = true;
       button.disabled = true;
-      button.textContent = main.getAttribute("data-msg-busy") || label;
-      if (alertRegion) alertRegion.textContent = "";
+      if (main.hasAttribute("data-msg-busy")) show(button, "busy");
+      clear();
       var csrf = form.querySelector("input[name=csrf]").value;
       fetch(flowUrl + "/webauthn/options", {
         method: "POST",

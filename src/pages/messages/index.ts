@@ -87,6 +87,17 @@ export function messageTemplate(locale: string, key: MessageKey): string {
   return CATALOGUES.get(locale)?.[key] ?? en[key];
 }
 
+/**
+ * True when the page text of `key` in `locale` is in the locale's own language: English pages,
+ * and keys the locale's catalogue has. False where the page falls back to English, which the
+ * renderer marks with `lang="en"` so that a screen reader does not read it as the page's language.
+ */
+export function hasTranslation(locale: string, key: MessageKey): boolean {
+  if (locale === DEFAULT_LOCALE) return true;
+  // As messageTemplate reads it: a key the catalogue holds no text for falls back.
+  return CATALOGUES.get(locale)?.[key] !== undefined;
+}
+
 /** True when `values` has every placeholder that `key` needs (in English). */
 export function canFill(key: MessageKey, values: MessageValues | undefined): boolean {
   return placeholdersOf(en[key]).every(
