@@ -8,6 +8,7 @@ import type {
   FlowScreen,
 } from "../app/flows/flow-screens.js";
 import { FLOW_ASSET_PATH } from "./assets.js";
+import { REASONS, type Reason } from "../core/reasons.js";
 import { contentSecurityPolicy, originOf } from "./content-security-policy.js";
 import { markup, SafeHtml, trustedSvg } from "./html.js";
 import {
@@ -371,12 +372,13 @@ ${this.form(frame, "continue", go, { cls: "continue" })}`;
 
   denied(screen: Extract<PageScreen, { kind: "denied" }>): RenderedPage {
     const { frame } = screen;
-    const messages = [...new Set(screen.reasons.map((reason) => reason.message))];
+    // Once each: a decision may give the same reason for two rules.
+    const reasons = [...new Map(screen.reasons.map((r) => [r.message, r])).values()];
     const why =
-      messages.length > 0 &&
+      reasons.length > 0 &&
       markup`
 <h2>${this.t("denied.why")}</h2>
-<ul class="reasons">${messages.map((text) => markup`<li>${text}</li>`)}</ul>`;
+<ul class="reasons">${reasons.map((r) => markup`<li>${this.reason(r)}</li>`)}</ul>`;
     const back =
       screen.returnTo !== undefined &&
       originOf(screen.returnTo) !== undefined &&
@@ -406,6 +408,32 @@ ${startAgain && markup`<p>${this.t("failure.start_again")}</p>`}
       status: FAILURE_STATUSES[screen.code],
       body,
     });
+  }
+
+  /**
+   * A decision's reason in the page's language, by its code, with the values its message was
+   * filled with; the engine's text among them (the field an input error names) is English. A
+   * message that is not its code's text filled (a code this version does not know) is shown as
+   * it is, in English.
+   */
+  private reason(reason: Reason): SafeHtml {
+    const key = `reason.${reason.code}`;
+    const values = valuesOfReason(reason);
+    if (!isMessageKey(key) || values === undefined) {
+      return this.within(
+        new Phrase(markup`${reason.message}`, reason.message, !this.english),
+        false,
+      );
+    }
+    const phrases = Object.fromEntries(
+      Object.entries(values).map(([name, value]) => [
+        name,
+        LANGUAGE_FREE_REASON_VALUES.has(name)
+          ? value
+          : new Phrase(markup`${value}`, value, !this.english),
+      ]),
+    );
+    return this.t(key, phrases);
   }
 
   /** One way to meet the requirement; `level` is its heading's, when it has one. */
@@ -768,6 +796,31 @@ ${footer}
 /** The flow's URL path, where every form posts. */
 export function flowPath(frame: Pick<FlowFrame, "tenant" | "flow">): string {
   return `/t/${encodeURIComponent(frame.tenant.id)}/flows/${encodeURIComponent(frame.flow)}`;
+}
+
+/** Values of reasons that are in no language (an ISO date); the others are the engine's English. */
+const LANGUAGE_FREE_REASON_VALUES: ReadonlySet<string> = new Set(["date"]);
+
+/**
+ * The values that `reason`'s message was filled with, read back from it against its code's
+ * English text (a decision keeps the filled message, not the values), or undefined when the
+ * message is not that text filled.
+ */
+function valuesOfReason(reason: Reason): Record<string, string> | undefined {
+  if (!Object.hasOwn(REASONS, reason.code)) return undefined;
+  const template: string = REASONS[reason.code];
+  const names = [...template.matchAll(/\{([a-zA-Z_]+)\}/g)].map((m) => m[1] ?? "");
+  const literal = template
+    .split(/\{[a-zA-Z_]+\}/)
+    .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
+  const match = new RegExp(`^${literal.join("([\\s\\S]*)")}$`).exec(reason.message);
+  if (match === null) return undefined;
+  // A placeholder the engine had no value for stays in its message in braces: left out here.
+  return Object.fromEntries(
+    names
+      .map((name, i) => [name, match[i + 1] ?? ""] as const)
+      .filter(([name, value]) => value !== `{${name}}`),
+  );
 }
 
 /** Scripts written from right to left (ISO 15924 codes, as `Intl.Locale` names them). */

@@ -121,6 +121,57 @@ export const en = {
     "Contact your administrator and give them the reference below. They can check the policy and help you find a way to sign in.",
   "denied.reference": "Reference: {reference}",
   "denied.return": "Return to the application",
+  // The reasons a denied page gives, by reason code: in English, the messages of src/core/reasons.ts.
+  "reason.requirement.met": "Your sign-in meets your organisation's MFA requirement.",
+  "reason.requirement.unmet.aal":
+    "This sign-in needs a stronger proof of identity: a second factor is required.",
+  "reason.requirement.unmet.aal3":
+    "This sign-in needs a hardware security key, of a make the platform recognises, that verifies you.",
+  "reason.requirement.unmet.phishing_resistance":
+    "This sign-in needs a phishing-resistant method, such as a passkey or security key.",
+  "reason.requirement.unmet.user_verification":
+    "Your security key or passkey must verify you with a PIN or biometric.",
+  "reason.requirement.unmet.method": "The method you used is not one your organisation accepts.",
+  "reason.requirement.unmet.proof_source":
+    "Your organisation requires MFA proven elsewhere: at its identity provider or on this platform.",
+  "reason.requirement.conflict":
+    "The platform's mandates and your organisation's policy cannot both be met. Ask your administrator to align the policy.",
+  "reason.freshness.max_age_exceeded": "Your last MFA is too old for this. Please verify again.",
+  "reason.session.reauth_interval_exceeded":
+    "Your sign-in has lasted longer than allowed. Please sign in again.",
+  "reason.session.idle_timeout_exceeded":
+    "Your session was idle for too long. Please verify again.",
+  "reason.evidence.none": "No authentication was recorded for this sign-in.",
+  "reason.evidence.ignored.invalid": "An authentication step was malformed and was not counted.",
+  "reason.evidence.ignored.from_future":
+    "An authentication step is dated in the future and was not counted.",
+  "reason.evidence.ignored.foreign_tenant":
+    "Proof from another organisation's identity provider does not count here.",
+  "reason.evidence.ignored.no_assurance":
+    "Your identity provider did not state how you signed in, so it proves no MFA.",
+  "reason.population.guest": "MFA policy does not apply to guest access.",
+  "reason.population.integration_token":
+    "Token-based integrations authenticate without interactive MFA.",
+  "reason.population.integration_interactive":
+    "An integration signing in interactively or with a password is treated as a person and must use MFA. Move it to a token-based grant.",
+  "reason.policy.report_only":
+    "Your organisation will require MFA from {date}. Set it up now to avoid interruption.",
+  "reason.policy.overridden_by_mandate":
+    "A platform-wide security requirement applies in addition to your organisation's policy.",
+  "reason.risk.elevated": "Extra verification is needed because this sign-in looks unusual.",
+  "reason.step_up.requested": "This action needs a stronger or more recent verification.",
+  "reason.exemption.applied": "An approved exemption applies until {date}.",
+  "reason.exemption.break_glass":
+    "Break-glass access is in use until {date}; this sign-in is recorded.",
+  "reason.exemption.not_exemptible":
+    "Your exemption does not cover a platform requirement that cannot be exempted.",
+  "reason.exemption.shared_login_refused":
+    "Shared logins can never be exempted from MFA; each person needs their own account.",
+  "reason.challenge.unavailable":
+    "There is no way to meet the requirement with what your organisation offers. Contact your administrator.",
+  "reason.input.invalid": "The request could not be evaluated: {detail}.",
+  "reason.policy.invalid": "The MFA policy could not be read: {detail}.",
+  "reason.engine.error": "The decision could not be computed, so access is not granted.",
 
   "failure.heading": "This sign-in can’t continue",
   "failure.start_again": "Go back to the application and sign in again.",
