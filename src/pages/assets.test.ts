@@ -1,11 +1,13 @@
 /**
  * Threat: an asset the pages load is missing from `dist/` (read from a path that only exists in
  * the source tree), is not valid script (the WebAuthn buttons never appear), or pulls something
- * from elsewhere that the pages' CSP refuses; a crafted name reads another file.
+ * from elsewhere that the pages' CSP refuses; a crafted name reads another file; a page after a
+ * deploy runs the script a browser cached from before it (its URL does not name its content).
  */
+import { createHash } from "node:crypto";
 import { Script } from "node:vm";
 import { describe, expect, it } from "vitest";
-import { flowAsset } from "./assets.js";
+import { flowAsset, flowAssetUrl } from "./assets.js";
 
 describe("flowAsset", () => {
   it("serves the stylesheet, the WebAuthn glue and the WebAuthn browser library", () => {
@@ -37,10 +39,29 @@ describe("flowAsset", () => {
     expect(js).not.toMatch(/innerHTML|eval\(|new Function/);
   });
 
-  it.each(["", "../package.json", "flow.css/", "constructor", "__proto__", "FLOW.CSS"])(
-    "knows nothing called %j",
-    (name) => {
-      expect(flowAsset(name)).toBeUndefined();
-    },
-  );
+  it("names each asset's content in its URL, and knows only that URL as current", () => {
+    for (const name of ["flow.css", "flow.js", "simplewebauthn-browser.js"] as const) {
+      const url = flowAssetUrl(name);
+      const file = url.slice("/flow-assets/".length);
+      const asset = flowAsset(file)!;
+      const hash = createHash("sha256").update(asset.body, "utf8").digest("hex").slice(0, 16);
+      expect(url).toBe(`/flow-assets/${name.replace(/\.(css|js)$/, `.${hash}.$1`)}`);
+      expect(asset.current).toBe(true);
+      expect(flowAsset(name)).toEqual({ ...asset, current: false });
+      expect(flowAsset(file.replace(hash, "0".repeat(16)))).toEqual({ ...asset, current: false });
+    }
+  });
+
+  it.each([
+    "",
+    "../package.json",
+    "flow.css/",
+    "constructor",
+    "__proto__",
+    "__proto__.js",
+    "FLOW.CSS",
+    "flow.0123.css",
+  ])("knows nothing called %j", (name) => {
+    expect(flowAsset(name)).toBeUndefined();
+  });
 });

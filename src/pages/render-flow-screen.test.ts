@@ -9,6 +9,7 @@
 import { describe, expect, it } from "vitest";
 import type { FlowFailureCode, FlowMessageCode } from "../app/flows/flow-screens.js";
 import { reason } from "../core/reasons.js";
+import { flowAssetUrl } from "./assets.js";
 import { en } from "./messages/en.js";
 import { addCatalogue, message } from "./messages/index.js";
 import {
@@ -43,7 +44,7 @@ describe("every screen kind", () => {
     expect(html).toMatch(/<title>[^<]+<\/title>/);
     expect(tags(html, "h1")).toHaveLength(1);
     expect(html).toContain('<meta name="viewport" content="width=device-width, initial-scale=1">');
-    expect(html).toContain('<link rel="stylesheet" href="/flow-assets/flow.css">');
+    expect(html).toContain(`<link rel="stylesheet" href="${flowAssetUrl("flow.css")}">`);
     expect(html).toContain('<p class="tenant">Acme Corporation</p>');
     expect(html.trimEnd().endsWith("</html>")).toBe(true);
   });
@@ -325,9 +326,9 @@ describe("the screens say what they must", () => {
         `<noscript><p class="notice notice-info">${en["page.needs_javascript"]}</p></noscript>`,
       );
       expect(html).toContain(
-        '<script src="/flow-assets/simplewebauthn-browser.js" defer></script>',
+        `<script src="${flowAssetUrl("simplewebauthn-browser.js")}" defer></script>`,
       );
-      expect(html).toContain('<script src="/flow-assets/flow.js" defer></script>');
+      expect(html).toContain(`<script src="${flowAssetUrl("flow.js")}" defer></script>`);
     }
     expect(renderFlowScreen(screens["enroll_webauthn"]!).html).toContain(
       'data-webauthn="registration"',

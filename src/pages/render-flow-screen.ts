@@ -7,7 +7,7 @@ import type {
   FlowOption,
   FlowScreen,
 } from "../app/flows/flow-screens.js";
-import { FLOW_ASSET_PATH } from "./assets.js";
+import { flowAssetUrl } from "./assets.js";
 import { REASONS, type Reason } from "../core/reasons.js";
 import { contentSecurityPolicy, originOf } from "./content-security-policy.js";
 import { markup, SafeHtml, trustedSvg } from "./html.js";
@@ -728,8 +728,8 @@ ${info !== undefined && markup`<div class="notice notice-info" role="status">${i
     const scripts =
       parts.webauthn === true &&
       markup`
-<script src="${FLOW_ASSET_PATH}simplewebauthn-browser.js" defer></script>
-<script src="${FLOW_ASSET_PATH}flow.js" defer></script>`;
+<script src="${flowAssetUrl("simplewebauthn-browser.js")}" defer></script>
+<script src="${flowAssetUrl("flow.js")}" defer></script>`;
     // The script's words, from the catalogue like every other, and which of them are English
     // (the script marks the element it shows one in).
     const words = (name: string, key: MessageKey): SafeHtml => {
@@ -767,7 +767,7 @@ ${info !== undefined && markup`<div class="notice notice-info" role="status">${i
 <meta name="referrer" content="${REFERRER_POLICY}">
 <title${this.langOf(title)}>${title.text}</title>
 <link rel="icon" href="data:,">
-<link rel="stylesheet" href="${FLOW_ASSET_PATH}flow.css">${scripts}
+<link rel="stylesheet" href="${flowAssetUrl("flow.css")}">${scripts}
 </head>
 <body>
 <main class="card"${data}>

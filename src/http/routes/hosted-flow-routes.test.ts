@@ -6,6 +6,7 @@
  * `flows` is a small hand-written fake returning fixed screens: the real flow use cases are being
  * written in parallel (src/app/flows/), and these tests pin only what the HTTP layer does.
  */
+import { createHash } from "node:crypto";
 import type { FastifyInstance, LightMyRequestResponse } from "fastify";
 import { pino, type Logger } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
@@ -552,27 +553,80 @@ describe("the WebAuthn options endpoint", () => {
 });
 
 describe("the page assets", () => {
-  it.each([
-    ["flow.css", "text/css; charset=utf-8", ".card"],
-    ["flow.js", "text/javascript; charset=utf-8", "/webauthn/options"],
-    ["simplewebauthn-browser.js", "text/javascript; charset=utf-8", "SimpleWebAuthnBrowser"],
-  ])("serves %s with its type, an hour of caching and nosniff", async (name, type, content) => {
-    const { server: s } = open();
-    const answer = await s.inject({ url: `/flow-assets/${name}` });
-    expect(answer.statusCode).toBe(200);
-    expect(answer.headers["content-type"]).toBe(type);
-    expect(answer.headers["cache-control"]).toBe("public, max-age=3600");
-    expect(answer.headers["x-content-type-options"]).toBe("nosniff");
-    expect(answer.body).toContain(content);
+  const IMMUTABLE = "public, max-age=31536000, immutable";
+
+  /** The asset URLs of a page that runs WebAuthn ceremonies (its stylesheet and two scripts). */
+  async function assetUrls(s: FastifyInstance): Promise<string[]> {
+    const page = await s.inject({ url: "/t/acme/flows/flw_1" });
+    expect(page.statusCode).toBe(200);
+    expect(page.headers["content-security-policy"]).toContain("script-src 'self'");
+    return [...page.body.matchAll(/(?:href|src)="(\/flow-assets\/[^"]+)"/g)].map((m) => m[1]!);
+  }
+  const webauthnPage = () =>
+    Promise.resolve({ ...CHALLENGE, options: [{ kind: "verify_webauthn" as const }] });
+
+  it("are referred to by URLs naming their content, each cached for good", async () => {
+    const { server: s } = open({ show: webauthnPage });
+    const urls = await assetUrls(s);
+    expect(urls).toHaveLength(3);
+    for (const [url, type, content] of [
+      [
+        urls.find((u) => u.includes("/flow.") && u.endsWith(".css")),
+        "text/css; charset=utf-8",
+        ".card",
+      ],
+      [
+        urls.find((u) => u.includes("/flow.") && u.endsWith(".js")),
+        "text/javascript; charset=utf-8",
+        "/webauthn/options",
+      ],
+      [
+        urls.find((u) => u.includes("/simplewebauthn-browser.")),
+        "text/javascript; charset=utf-8",
+        "SimpleWebAuthnBrowser",
+      ],
+    ] as const) {
+      const hash = /\.([0-9a-f]{16})\.(?:css|js)$/.exec(url ?? "")?.[1];
+      expect(hash, url).toBeDefined();
+      const answer = await s.inject({ url: url! });
+      expect(answer.statusCode).toBe(200);
+      expect(answer.headers["content-type"]).toBe(type);
+      expect(answer.headers["cache-control"]).toBe(IMMUTABLE);
+      expect(answer.headers["x-content-type-options"]).toBe("nosniff");
+      expect(answer.body).toContain(content);
+      // The URL names these very bytes: a new version of the file gets a new URL.
+      expect(createHash("sha256").update(answer.rawPayload).digest("hex").slice(0, 16)).toBe(hash);
+    }
   });
 
-  it.each(["nothing.js", "..%2Fpackage.json", "flow.css.map"])(
-    "answers 404 for %s",
+  it.each(["flow.0123456789abcdef.js", "flow.js", "flow.ffffffffffffffff.css"])(
+    "serves %s, another version's URL or none, as the asset is now but never to be cached",
     async (name) => {
-      const { server: s } = open();
+      const { server: s } = open({ show: webauthnPage });
+      const current = (await assetUrls(s)).find(
+        (u) =>
+          u.startsWith(`/flow-assets/${name.split(".")[0]!}.`) &&
+          u.endsWith(name.slice(name.lastIndexOf("."))),
+      );
       const answer = await s.inject({ url: `/flow-assets/${name}` });
-      expect(answer.statusCode).toBe(404);
-      expect(answer.body).not.toContain('"name"');
+      expect(answer.statusCode).toBe(200);
+      expect(answer.headers["cache-control"]).toBe("no-cache");
+      expect(answer.body).toBe((await s.inject({ url: current! })).body);
     },
   );
+
+  it.each([
+    "nothing.js",
+    "nothing.0123456789abcdef.js",
+    "..%2Fpackage.json",
+    "flow.css.map",
+    "flow.0123.js",
+    "flow.0123456789ABCDEF.js",
+    "flow.0123456789abcdef.css.js",
+  ])("answers 404 for %s", async (name) => {
+    const { server: s } = open();
+    const answer = await s.inject({ url: `/flow-assets/${name}` });
+    expect(answer.statusCode).toBe(404);
+    expect(answer.body).not.toContain('"name"');
+  });
 });

@@ -261,9 +261,11 @@ export function registerHostedFlowRoutes(
     const params = assetParams.safeParse(request.params);
     const asset = params.success ? flowAsset(params.data.name) : undefined;
     if (asset === undefined) return sendProblem(request, reply, new AppError("not_found"));
+    // A URL naming this content names it for good; another version's (a rolling deploy's other
+    // instances) gets today's bytes, kept by no cache under that URL (pages/assets.ts).
     return reply
       .header("content-type", asset.contentType)
-      .header("cache-control", "public, max-age=3600")
+      .header("cache-control", asset.current ? "public, max-age=31536000, immutable" : "no-cache")
       .header("x-content-type-options", "nosniff")
       .send(asset.body);
   });

@@ -1,5 +1,5 @@
 /**
- * The stylesheet of the hosted flow pages, served as `/flow-assets/flow.css`. Kept as a string
+ * The stylesheet of the hosted flow pages, served as `/flow-assets/flow.<hash>.css`. Kept as a string
  * module so that `tsc` builds it into `dist/` with the code: nothing to copy by hand. Calm and
  * plain: system fonts, one card, text contrast of at least 7:1 (controls 4.5:1), a visible focus
  * ring on everything that takes focus, one column that works from 320 px up.

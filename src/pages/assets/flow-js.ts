@@ -1,5 +1,5 @@
 /**
- * The WebAuthn glue of the hosted flow pages, served as `/flow-assets/flow.js` after
+ * The WebAuthn glue of the hosted flow pages, served as `/flow-assets/flow.<hash>.js` after
  * `@simplewebauthn/browser`'s bundle. Kept as a string module so that `tsc` builds it into
  * `dist/`; the browser tests run it for real under the page's CSP.
  *
