@@ -43,6 +43,8 @@ interface PageReport {
   const actions: { flow: string; action: FlowAction }[] = [];
   /** What the options endpoint answers next, per flow; a rejection by default. */
   const ceremonyOptions = new Map<string, unknown>();
+  /** Where a flow's posted form leads, when not back to the flow's page. */
+  const redirects = new Map<string, string>();
 
   beforeAll(async () => {
     mkdirSync(SCREENSHOTS, { recursive: true });
@@ -60,7 +62,10 @@ interface PageReport {
         ),
       act: (_tenant, flow, _browser, action) => {
         actions.push({ flow, action });
-        return Promise.resolve({ kind: "redirect", location: `/t/acme/flows/${flow}` });
+        return Promise.resolve({
+          kind: "redirect",
+          location: redirects.get(flow) ?? `/t/acme/flows/${flow}`,
+        });
       },
       webauthnOptions: (_tenant, flow) => {
         const options = ceremonyOptions.get(flow);
@@ -405,5 +410,69 @@ interface PageReport {
     expect(report.violations).toEqual([]);
     expect(report.errors).toEqual([]);
     await context.close();
+  });
+
+  // Cache-Control: no-store keeps this Chromium from keeping the pages in its back/forward cache,
+  // but a browser may keep them all the same (Chrome has trialled it): with the header taken off,
+  // the cache keeps one here, and going back (from the page the flow leads to, at another URL as
+  // the platform's is) restores it as it was left.
+  it("gives a page restored from the back/forward cache a usable passkey button again", async () => {
+    const cachingBrowser = await launchChromium({ backForwardCache: true });
+    const context = await cachingBrowser.newContext();
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on("pageerror", (error) => errors.push(error.message));
+    // The page and its script's request, not the form's post (whose redirect the browser follows).
+    await page.route(/\/flows\/enroll_webauthn(\/webauthn\/options)?$/, async (route) => {
+      if (route.request().method() === "POST" && !route.request().url().endsWith("/options")) {
+        return route.continue();
+      }
+      const response = await route.fetch();
+      const headers = response.headers();
+      delete headers["cache-control"];
+      await route.fulfill({ response, headers });
+    });
+    await page.goto(`${origin}/t/acme/flows/enroll_webauthn`);
+    await addVirtualAuthenticator(page);
+    ceremonyOptions.set("enroll_webauthn", {
+      challenge: "ZmlmdGgtY2hhbGxlbmdlLWZpZnRoLWNoYWxsZW5nZQ",
+      rp: { id: "localhost", name: "Acme" },
+      user: { id: "dXNlci0y", name: "alice", displayName: "Alice" },
+      pubKeyCredParams: [{ alg: -7, type: "public-key" }],
+      timeout: 5000,
+      attestation: "none",
+      authenticatorSelection: { residentKey: "required", userVerification: "required" },
+    });
+    // What the test leaves in the page's script tells a restored page from a new one.
+    await page.evaluate(() => {
+      (window as unknown as { kept: boolean }).kept = true;
+    });
+    // The ceremony succeeds: the form is posted with the button still busy, and the flow
+    // answers with the next page.
+    redirects.set("enroll_webauthn", "/t/acme/flows/exemption");
+    actions.length = 0;
+    await page.getByRole("button", { name: "Register security key" }).click();
+    await expect.poll(() => actions.length).toBe(1);
+    await page.waitForFunction(() => !(window as unknown as { kept?: boolean }).kept);
+    await page.waitForLoadState("load");
+
+    await page.goBack({ waitUntil: "commit" });
+    await page.waitForFunction(() => document.readyState === "complete");
+    expect(await page.evaluate(() => (window as unknown as { kept?: boolean }).kept)).toBe(true);
+    const button = page.locator("button[data-webauthn]");
+    expect(await button.isEnabled()).toBe(true);
+    expect(await button.textContent()).toBe("Register security key");
+    expect(await page.locator("input[name=response]").inputValue()).toBe("");
+    expect(await page.locator("input[name=ceremony]").inputValue()).toBe("");
+    expect(await page.getByRole("alert").textContent()).toBe("");
+    // And it works: another ceremony starts.
+    await Promise.all([
+      page.waitForRequest((r) => r.url().endsWith("/flows/enroll_webauthn/webauthn/options")),
+      button.click(),
+    ]);
+    expect(errors).toEqual([]);
+    redirects.delete("enroll_webauthn");
+    await context.close();
+    await cachingBrowser.close();
   });
 });

@@ -53,6 +53,10 @@ export const FLOW_JS = `(function () {
     return;
   }
 
+  // What makes each form usable again, and whether a ceremony was started on this page.
+  var resets = [];
+  var started = false;
+
   Array.prototype.forEach.call(forms, function (form) {
     var button = form.querySelector("button[data-webauthn]");
     if (!button) return;
@@ -70,10 +74,17 @@ export const FLOW_JS = `(function () {
       button.replaceChildren.apply(button, label);
     }
 
+    resets.push(function () {
+      done();
+      form.querySelector("input[name=ceremony]").value = "";
+      form.querySelector("input[name=response]").value = "";
+    });
+
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       if (busy) return;
       busy = true;
+      started = true;
       button.disabled = true;
       if (main.hasAttribute("data-msg-busy")) show(button, "busy");
       clear();
@@ -109,6 +120,19 @@ export const FLOW_JS = `(function () {
             say("start-failed");
           }
         );
+    });
+  });
+
+  // A page restored from the back/forward cache is as it was left: after a ceremony, its button
+  // busy and disabled and its form holding a used answer, so nothing on it works. Browsers keep
+  // no page sent with Cache-Control: no-store there today, but may (Chrome has trialled it): a
+  // restored page (pageshow with persisted) is made usable again.
+  window.addEventListener("pageshow", function (event) {
+    if (!event.persisted || !started) return;
+    started = false;
+    clear();
+    resets.forEach(function (reset) {
+      reset();
     });
   });
 })();

@@ -70,14 +70,26 @@ export function installChromiumPolicy(): boolean {
   }
 }
 
-/** Launches Chromium headless with a fresh profile (Playwright makes one when given none). */
-export async function launchChromium(): Promise<Browser> {
+/**
+ * Launches Chromium headless with a fresh profile (Playwright makes one when given none).
+ * Playwright turns the back/forward cache off; `backForwardCache` leaves it on, for a test of
+ * what a page restored from it does.
+ */
+export async function launchChromium(
+  options: { readonly backForwardCache?: boolean } = {},
+): Promise<Browser> {
   if (!installChromiumPolicy()) {
     process.stderr.write(
       `\n!!! could not install ${CHROMIUM_POLICY_FILE}: Chromium may query a public resolver\n`,
     );
   }
-  return chromium.launch({ executablePath: CHROMIUM_PATH, args: [...CHROMIUM_ARGS] });
+  return chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    args: [...CHROMIUM_ARGS],
+    ...(options.backForwardCache === true
+      ? { ignoreDefaultArgs: ["--disable-back-forward-cache"] }
+      : {}),
+  });
 }
 
 /**
