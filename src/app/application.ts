@@ -104,6 +104,11 @@ export interface IdpRegistration {
     readonly signingCertificates?: readonly string[];
     readonly allowUnsolicited?: boolean;
     readonly subjectAttribute?: string;
+    /**
+     * The NameID Format to ask the IdP for: `persistent`, `emailAddress`, `unspecified`, or a
+     * full URI. Absent: none is asked (the IdP sends the one configured for this SP).
+     */
+    readonly nameIdFormat?: string;
   };
   readonly oidc?: {
     readonly issuer: string;

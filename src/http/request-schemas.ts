@@ -189,6 +189,13 @@ export const idpRegistrationBody = z.strictObject({
         .optional(),
       allowUnsolicited: z.boolean().optional(),
       subjectAttribute: storableString().min(1).max(1024).optional(),
+      nameIdFormat: storableString()
+        .min(1)
+        .max(1024)
+        .optional()
+        .describe(
+          "The NameID Format to ask the IdP for (the AuthnRequest's NameIDPolicy and the SP metadata's NameIDFormat): `persistent`, `emailAddress`, `unspecified`, or a full URI; stored as the full URI. Absent: none is asked. When the NameID is the subject, an answer of another Format is refused (`saml.name_id_format_mismatch`), unless `unspecified` was asked.",
+        ),
     })
     .optional(),
   oidc: z

@@ -65,6 +65,10 @@ export const idpView = z.object({
       signingCertificates: z.array(z.string()),
       allowUnsolicited: z.boolean(),
       subjectAttribute: z.string().optional(),
+      nameIdFormat: z
+        .string()
+        .optional()
+        .describe("The NameID Format asked of the IdP (a full URI); absent: none is asked."),
       metadataValidUntil: time
         .optional()
         .describe(

@@ -655,8 +655,8 @@ export function federationUseCases(
 
     async samlMetadata(tenant, id) {
       const f = parts();
-      await loadSignIn(tenant, id, "saml");
-      return f.saml.metadata(serviceProvider(f.publicUrl, tenant, id));
+      const { idp } = await loadSignIn(tenant, id, "saml");
+      return f.saml.metadata(serviceProvider(f.publicUrl, tenant, id), idp.saml);
     },
 
     async start(tenant, id, input) {

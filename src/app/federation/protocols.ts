@@ -31,6 +31,14 @@ export interface SamlIdpSettings {
   /** Where the subject is read from: the NameID, or this attribute, released with one value only. */
   readonly subjectAttribute?: string;
   /**
+   * The NameID Format to ask for (a full URI), sent as the AuthnRequest's `NameIDPolicy Format`
+   * and declared as the SP metadata's `NameIDFormat`; absent: none is asked, and the IdP sends the
+   * one it is configured to send. When one other than `…:1.1:nameid-format:unspecified` is asked
+   * and the NameID is the subject, an answer whose NameID has another Format is refused
+   * (`saml.name_id_format_mismatch`).
+   */
+  readonly nameIdFormat?: string;
+  /**
    * When the metadata these settings were read from expires (its `validUntil`, ISO 8601 UTC);
    * absent when none was given or it stated none. From then on nothing its keys sign is relied
    * on, and no sign-in starts (SAML Metadata §2.3.1, §2.3.2), until current metadata replaces it.
@@ -124,6 +132,8 @@ export const SAML_REJECTIONS = {
   "saml.subject_missing": "The assertion does not name a subject.",
   "saml.subject_format":
     "The subject is read from a NameID whose Format names no lasting user (transient, encrypted or entity).",
+  "saml.name_id_format_mismatch":
+    "The subject is read from a NameID whose Format is not the one the registration asks the IdP for.",
   "saml.value_unusable":
     "The assertion carries a value this service cannot record: U+0000, a lone UTF-16 surrogate, or longer than its limit.",
   "saml.authn_statement_missing": "The assertion has no authentication statement.",
@@ -157,8 +167,8 @@ export type Verified<T, R> =
 
 /** SAML 2.0 Web Browser SSO profile, service-provider side. */
 export interface SamlProtocol {
-  /** The SP metadata document for one IdP registration. */
-  metadata(sp: SamlServiceProviderIdentity): string;
+  /** The SP metadata document for one IdP registration (its `nameIdFormat`, if any, declared). */
+  metadata(sp: SamlServiceProviderIdentity, idp: SamlIdpSettings): string;
   parseIdpMetadata(xml: string): Verified<ParsedSamlIdpMetadata, SamlRejection>;
   /** The IdP URL (HTTP-Redirect binding) carrying the deflated, encoded AuthnRequest. */
   authnRequestUrl(

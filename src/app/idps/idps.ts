@@ -43,6 +43,16 @@ export const MAX_CLOCK_SKEW_SECONDS = 600;
 
 const invalid = (message: string): AppError => new AppError("idp.invalid", message);
 
+const SAML_2_FORMAT = "urn:oasis:names:tc:SAML:2.0:nameid-format:";
+/** SAML Core §8.3: the NameID Formats a registration may name by their short names. */
+const NAME_ID_FORMATS: ReadonlyMap<string, string> = new Map([
+  ["persistent", `${SAML_2_FORMAT}persistent`],
+  ["emailAddress", "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"],
+  ["unspecified", "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified"],
+]);
+/** RFC 3986 §3.1: a scheme, a colon, then anything but whitespace (XML-carried: see below). */
+const ABSOLUTE_URI = /^[A-Za-z][A-Za-z0-9+.-]*:\S+$/u;
+
 /**
  * IdP registration. A tenant administrator registers its SAML or OIDC provider, what to ask it
  * for, and how its values map to assurance. Every change is audited without secrets; the client
@@ -252,11 +262,53 @@ function samlSettings(
     signingCertificates: certificates.map(toPem),
     allowUnsolicited: input.allowUnsolicited ?? false,
     ...(input.subjectAttribute === undefined ? {} : { subjectAttribute: input.subjectAttribute }),
+    ...nameIdFormatOf(input.nameIdFormat, input.subjectAttribute),
     // It binds the registration even where values given beside the metadata win, as it does above.
     ...(fromMetadata.metadataValidUntil === undefined
       ? {}
       : { metadataValidUntil: fromMetadata.metadataValidUntil }),
   };
+}
+
+/**
+ * The NameID Format a SAML registration asks for, as the full URI, or none. Refused: a Format
+ * whose every answer the verifier would refuse as the subject, or that this SP cannot receive.
+ */
+function nameIdFormatOf(
+  given: string | undefined,
+  subjectAttribute: string | undefined,
+): { nameIdFormat?: string } {
+  if (given === undefined) return {};
+  const format = NAME_ID_FORMATS.get(given) ?? given;
+  if (format.length > 1024 || !ABSOLUTE_URI.test(format) || !isXmlText(format)) {
+    throw invalid(
+      "saml.nameIdFormat is `persistent`, `emailAddress`, `unspecified` or a full URI (SAML Core §8.3) of at most 1024 characters, without whitespace.",
+    );
+  }
+  // Core §3.4.1.1: asking `encrypted` gets an EncryptedID, which this SP holds no key to read.
+  if (format === `${SAML_2_FORMAT}encrypted`) {
+    throw invalid(
+      "saml.nameIdFormat `encrypted` asks for an EncryptedID, which this service cannot decrypt.",
+    );
+  }
+  // Core §8.3.6: the identifier of a SAML provider, never of a user.
+  if (format === `${SAML_2_FORMAT}entity`) {
+    throw invalid("saml.nameIdFormat `entity` names a SAML provider, not a user.");
+  }
+  // The errata define `unspecified` under SAML 1.1 only; a 2.0 URI of it names nothing an IdP knows.
+  if (format === `${SAML_2_FORMAT}unspecified`) {
+    throw invalid(
+      "saml.nameIdFormat: SAML defines `unspecified` as urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified; give `unspecified`.",
+    );
+  }
+  // Core §8.3.8: a one-session pseudonym, refused as the subject (saml.subject_format) at every
+  // sign-in; asked for privacy, it is fine when the subject is read from an attribute.
+  if (format === `${SAML_2_FORMAT}transient` && subjectAttribute === undefined) {
+    throw invalid(
+      "saml.nameIdFormat `transient` names no lasting user: ask for it only with a subjectAttribute naming the user.",
+    );
+  }
+  return { nameIdFormat: format };
 }
 
 function oidcSettings(
@@ -431,6 +483,8 @@ function auditSummary(record: IdpRecord, input: IdpRegistration): Record<string,
       allowUnsolicited: record.saml.allowUnsolicited,
       // Who signed in: the NameID (null) or this attribute's one value (invariant 9).
       subjectAttribute: record.saml.subjectAttribute ?? null,
+      // What the IdP is asked to name the user by (null: its own choice), with the subject above.
+      nameIdFormat: record.saml.nameIdFormat ?? null,
       ...(record.saml.metadataValidUntil === undefined
         ? {}
         : { metadataValidUntil: record.saml.metadataValidUntil }),

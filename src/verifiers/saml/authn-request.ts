@@ -4,7 +4,7 @@ import type {
   SamlIdpSettings,
   SamlServiceProviderIdentity,
 } from "../../app/federation/protocols.js";
-import { BINDING, NS } from "./saml-names.js";
+import { BINDING, NAME_ID_FORMAT, NS } from "./saml-names.js";
 import { escapeXml } from "./xml-escape.js";
 
 // xs:ID is an NCName; the request id is ours, so a bad one is a bug, not input.
@@ -33,10 +33,22 @@ export function authnRequestXml(
     ` Destination="${escapeXml(idp.ssoUrl)}" AssertionConsumerServiceURL="${escapeXml(sp.acsUrl)}"` +
     ` ProtocolBinding="${BINDING.httpPost}"${options.forceAuthn ? ' ForceAuthn="true"' : ""}>` +
     `<saml:Issuer>${escapeXml(sp.entityId)}</saml:Issuer>` +
-    `<samlp:NameIDPolicy AllowCreate="true"/>` +
+    nameIdPolicy(idp.nameIdFormat) +
     requested +
     `</samlp:AuthnRequest>`
   );
+}
+
+/**
+ * SAML Core §3.4.1.1: the Format registered, if any; none leaves the IdP its configured one.
+ * `AllowCreate="true"` lets the IdP establish a persistent identifier for this SP at the first
+ * sign-in (the errata: requesters with no use for it SHOULD set it so); it is left out with a
+ * transient Format, for which it MUST NOT be used.
+ */
+function nameIdPolicy(format: string | undefined): string {
+  if (format === undefined) return `<samlp:NameIDPolicy AllowCreate="true"/>`;
+  const allowCreate = format === `${NAME_ID_FORMAT}transient` ? "" : ' AllowCreate="true"';
+  return `<samlp:NameIDPolicy Format="${escapeXml(format)}"${allowCreate}/>`;
 }
 
 /** HTTP-Redirect binding (Bindings §3.4.4.1): DEFLATE (raw), base64, URL-encoded, with RelayState. */

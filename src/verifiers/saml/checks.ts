@@ -6,7 +6,13 @@ import type {
 } from "../../app/federation/protocols.js";
 import { attribute, childElements, childrenNamed, isNamed, simpleText } from "./dom.js";
 import { accept, reject, type SamlResult } from "./rejection.js";
-import { BEARER_METHOD, ENTITY_NAME_FORMAT, NAME_ID_FORMAT, NS } from "./saml-names.js";
+import {
+  BEARER_METHOD,
+  ENTITY_NAME_FORMAT,
+  NAME_ID_FORMAT,
+  NS,
+  UNSPECIFIED_NAME_ID_FORMAT,
+} from "./saml-names.js";
 import { hasExpired, isNotYetValid, timeAttribute, type Clock } from "./saml-time.js";
 
 /** What a response is checked against, besides its signature. */
@@ -122,6 +128,8 @@ export function readAssertion(
   if (expect.idp.subjectAttribute === undefined) {
     const named = checkNameIdSubject(subject, nameId, nameIdFormat);
     if (!named.ok) return named;
+    const asked = checkAskedFormat(expect.idp.nameIdFormat, nameIdFormat);
+    if (!asked.ok) return asked;
   }
   const fromAttribute =
     expect.idp.subjectAttribute === undefined
@@ -195,6 +203,28 @@ function checkNameIdSubject(
         "saml.subject_format",
         `the NameID is ${refused}, which names no user from one sign-in to the next; ` +
           "have the IdP send a persistent NameID, or configure a subject attribute",
+      );
+}
+
+/**
+ * When the registration asks for a NameID Format and the NameID is the subject: the answer's
+ * NameID has that Format. An IdP that grants a NameIDPolicy returns the Format asked (SAML Core
+ * §3.4.1.1), and one that cannot answers InvalidNameIDPolicy; another Format is an identifier the
+ * registration did not choose (an email address where a persistent id was asked), whose values
+ * need not name the principals the asked one names. A NameID without Format is `unspecified`
+ * (§2.2.2), which is not the Format asked. Asking `unspecified` leaves the IdP free to return any
+ * Format (§3.4.1.1), so it constrains nothing here: the Formats refused above stay refused.
+ */
+function checkAskedFormat(asked: string | undefined, format: string | undefined): SamlResult<true> {
+  if (asked === undefined || asked === UNSPECIFIED_NAME_ID_FORMAT) return accept(true);
+  // xs:anyURI collapses whitespace, as above.
+  const answered = format?.trim() ?? UNSPECIFIED_NAME_ID_FORMAT;
+  return answered === asked
+    ? accept(true)
+    : reject(
+        "saml.name_id_format_mismatch",
+        `the NameID's Format is not the one the registration asks for (${asked}); ` +
+          "have the IdP send that Format, or change the registration's nameIdFormat",
       );
 }
 

@@ -21,6 +21,8 @@ export const BEARER_METHOD = "urn:oasis:names:tc:SAML:2.0:cm:bearer";
 /** SAML Core §8.3: the SAML 2.0 NameID Formats share this prefix. */
 export const NAME_ID_FORMAT = "urn:oasis:names:tc:SAML:2.0:nameid-format:";
 export const ENTITY_NAME_FORMAT = `${NAME_ID_FORMAT}entity`;
+/** SAML Core §8.3.1 (the 1.1 URI, as the errata correct it): the IdP's choice of any Format. */
+export const UNSPECIFIED_NAME_ID_FORMAT = "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified";
 
 export const RSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
 export const RSA_SHA384 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384";

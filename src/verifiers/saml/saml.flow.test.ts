@@ -107,7 +107,10 @@ describe("AuthnRequest over HTTP-Redirect", () => {
   it("is accepted by the samlify IdP, which reads our request ID and RelayState", async () => {
     const idp = testIdp();
     const url = protocol.authnRequestUrl(SP, idp.settings(), requestOptions());
-    const received = await idp.receiveAuthnRequest(protocol.metadata(SP), url);
+    const received = await idp.receiveAuthnRequest(
+      protocol.metadata(SP, testIdp().settings()),
+      url,
+    );
     expect(received.id).toBe(REQUEST_ID);
     expect(received.relayState).toBe("flow_01HZX");
     expect(received.xml).toContain('Comparison="exact"');
@@ -118,11 +121,19 @@ describe("a sign-in through the real IdP", () => {
   async function signIn(authnContextClassRef: string) {
     const idp = testIdp();
     const url = protocol.authnRequestUrl(SP, idp.settings(), requestOptions());
-    const received = await idp.receiveAuthnRequest(protocol.metadata(SP), url);
-    const samlResponse = await idp.login(SP, protocol.metadata(SP), received.id, {
-      issuedAt: NOW,
-      authnContextClassRef,
-    });
+    const received = await idp.receiveAuthnRequest(
+      protocol.metadata(SP, testIdp().settings()),
+      url,
+    );
+    const samlResponse = await idp.login(
+      SP,
+      protocol.metadata(SP, testIdp().settings()),
+      received.id,
+      {
+        issuedAt: NOW,
+        authnContextClassRef,
+      },
+    );
     return protocol.verifyResponse(SP, idp.settings(), verification(samlResponse));
   }
 
@@ -151,10 +162,15 @@ describe("a sign-in through the real IdP", () => {
 
   it("reads the subject from the configured attribute when one is set", async () => {
     const idp = testIdp();
-    const samlResponse = await idp.login(SP, protocol.metadata(SP), REQUEST_ID, {
-      issuedAt: NOW,
-      tags: { Mail: "alice.mail@example.org" },
-    });
+    const samlResponse = await idp.login(
+      SP,
+      protocol.metadata(SP, testIdp().settings()),
+      REQUEST_ID,
+      {
+        issuedAt: NOW,
+        tags: { Mail: "alice.mail@example.org" },
+      },
+    );
     const result = await protocol.verifyResponse(
       SP,
       idp.settings({ subjectAttribute: "mail" }),
@@ -167,7 +183,7 @@ describe("a sign-in through the real IdP", () => {
     const idp = testIdp();
     const samlResponse = await idp.login(
       SP,
-      protocol.metadata(SP),
+      protocol.metadata(SP, testIdp().settings()),
       REQUEST_ID,
       { issuedAt: NOW },
       { signResponse: true },

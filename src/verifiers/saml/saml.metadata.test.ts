@@ -12,7 +12,10 @@ const MD = "urn:oasis:names:tc:SAML:2.0:metadata";
 
 describe("SP metadata", () => {
   it("describes one HTTP-POST ACS, unsigned requests and signed assertions", () => {
-    const doc = new DOMParser().parseFromString(protocol.metadata(SP), "text/xml");
+    const doc = new DOMParser().parseFromString(
+      protocol.metadata(SP, testIdp().settings()),
+      "text/xml",
+    );
     const entity = doc.documentElement!;
     expect(entity.namespaceURI).toBe(MD);
     expect(entity.getAttribute("entityID")).toBe(SP.entityId);
@@ -30,7 +33,10 @@ describe("SP metadata", () => {
       entityId: 'https://sp.example/?a=1&b="2"<x>',
       acsUrl: "https://sp.example/acs?x=1&y=2",
     };
-    const doc = new DOMParser().parseFromString(protocol.metadata(odd), "text/xml");
+    const doc = new DOMParser().parseFromString(
+      protocol.metadata(odd, testIdp().settings()),
+      "text/xml",
+    );
     expect(doc.documentElement?.getAttribute("entityID")).toBe(odd.entityId);
     expect(
       doc.getElementsByTagNameNS(MD, "AssertionConsumerService")[0]?.getAttribute("Location"),
@@ -38,7 +44,7 @@ describe("SP metadata", () => {
   });
 
   it("is read by samlify as this SP", () => {
-    const sp = samlify.ServiceProvider({ metadata: protocol.metadata(SP) });
+    const sp = samlify.ServiceProvider({ metadata: protocol.metadata(SP, testIdp().settings()) });
     expect(sp.entityMeta.getEntityID()).toBe(SP.entityId);
     expect(sp.entityMeta.isWantAssertionsSigned()).toBe(true);
   });

@@ -34,7 +34,7 @@ export function idpResponse(
 ): Promise<string> {
   return idp.login(
     SP,
-    protocol.metadata(SP),
+    protocol.metadata(SP, idp.settings()),
     requestId ?? undefined,
     { issuedAt: NOW, ...login },
     shape,

@@ -104,6 +104,20 @@ export interface ResponseShapeOptions {
   readonly transforms?: readonly string[];
 }
 
+/** An AuthnRequest as the IdP received and read it. */
+export interface ReceivedAuthnRequest {
+  readonly id: string;
+  readonly xml: string;
+  readonly relayState: string | null;
+  /** The request's `NameIDPolicy` attributes; undefined where absent. */
+  readonly nameIdPolicy: {
+    readonly format?: string | undefined;
+    readonly allowCreate?: string | undefined;
+  };
+  /** The `NameIDFormat`s of the SP metadata the IdP was given. */
+  readonly spNameIdFormats: readonly string[];
+}
+
 export const FIVE_MINUTES_MS = 5 * 60 * 1000;
 
 /** A samlify IdP that signs real responses with its own key pair. */
@@ -158,23 +172,33 @@ export class TestIdp {
 
   /**
    * Receives our AuthnRequest over the HTTP-Redirect binding, as a browser would bring it, and
-   * returns what samlify parsed from it.
+   * returns what samlify parsed from it: its id, its `NameIDPolicy` (Format and AllowCreate, as
+   * given), and the NameID Formats the SP's metadata declares.
    */
   async receiveAuthnRequest(
     spMetadataXml: string,
     requestUrl: string,
-  ): Promise<{ readonly id: string; readonly xml: string; readonly relayState: string | null }> {
+  ): Promise<ReceivedAuthnRequest> {
     const sp = samlify.ServiceProvider({ metadata: spMetadataXml });
     const url = new URL(requestUrl);
     const query = Object.fromEntries(url.searchParams.entries());
     const parsed = (await this.idp.parseLoginRequest(sp, "redirect", { query })) as {
-      extract: { request: { id: string } };
+      extract: {
+        request: { id: string };
+        nameIDPolicy?: { format?: string; allowCreate?: string } | null;
+      };
       samlContent: string;
     };
+    const declared = sp.entityMeta.getNameIDFormat() as string | string[] | undefined;
     return {
       id: parsed.extract.request.id,
       xml: parsed.samlContent,
       relayState: url.searchParams.get("RelayState"),
+      nameIdPolicy: {
+        format: parsed.extract.nameIDPolicy?.format,
+        allowCreate: parsed.extract.nameIDPolicy?.allowCreate,
+      },
+      spNameIdFormats: declared === undefined ? [] : [declared].flat(),
     };
   }
 
