@@ -328,18 +328,22 @@ const authenticationEvent = z.discriminatedUnion("method", [
     credentialId: storableString().max(1024).optional(),
     verification,
   }),
-  z.strictObject({
-    method: z.literal("federated"),
-    source: z.literal("idp"),
-    at: time,
-    claims: claims.optional(),
-    tenant: identifier,
-    idp: identifier,
-    assurance: z.strictObject({
-      aal: z.literal([0, 1, 2, 3]),
-      phishingResistant: z.boolean(),
-    }),
-  }),
+  z
+    .strictObject({
+      method: z.literal("federated"),
+      source: z.literal("idp"),
+      at: time,
+      claims: claims.optional(),
+      tenant: identifier,
+      idp: identifier,
+      assurance: z.strictObject({
+        aal: z.literal([0, 1, 2, 3]),
+        phishingResistant: z.boolean(),
+      }),
+    })
+    .describe(
+      "Refused in a decision request (`request.invalid`), whatever `decisions.requireVerifiedEvidence` says: an IdP's proof counts only from tenant-mfa's own federation endpoints and hosted flows, which verify the signed answer.",
+    ),
 ]);
 
 // RFC 8693 `act` nests; three levels are plenty and keep the OpenAPI schema free of cycles.

@@ -20,7 +20,8 @@ const isVerifiable = (method: string): method is VerifiableMethod =>
 /**
  * Refuses a TOTP, WebAuthn or recovery-code event that names no verification of tenant-mfa's
  * own (`decisions.requireVerifiedEvidence`): the caller's word alone then proves no MFA step.
- * Passwords are the platform's own to check and never need one. Throws `evidence.unverified`.
+ * Passwords are the platform's own to check and never need one. Federated events never get here:
+ * the decision API refuses them from every caller, flag or no flag. Throws `evidence.unverified`.
  */
 export function refuseUnnamedVerifications(events: readonly AuthenticationEvent[]): void {
   for (const [index, event] of events.entries()) {
