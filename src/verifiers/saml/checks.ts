@@ -161,15 +161,21 @@ export function readAssertion(
 /**
  * NameID Formats that name no lasting user, by what SAML Core says of them: refused when the
  * NameID is the subject. Any other Format is accepted, a deployment's own URIs included (Core
- * §8.3 leaves the list open): what such a NameID names is the registration's to know.
+ * §8.3 leaves the list open): what such a NameID names is the registration's to know. Keyed in
+ * lower case, and a Format is looked up so: a URN's prefix and namespace id compare without case
+ * (RFC 8141 §3.1), and no spelling may dodge a refusal; matching the rest without case too
+ * refuses only spellings that no IdP sends for a lasting identifier.
  */
 const REFUSED_NAME_ID_FORMATS: ReadonlyMap<string, string> = new Map([
   // Core §8.3.8: an opaque value for one session; the IdP may give it to another principal later.
-  [`${NAME_ID_FORMAT}transient`, "transient (a pseudonym for one session)"],
+  [`${NAME_ID_FORMAT}transient`.toLowerCase(), "transient (a pseudonym for one session)"],
   // Core §3.4.1.1: a NameIDPolicy value asking for an EncryptedID, never a NameID's Format.
-  [`${NAME_ID_FORMAT}encrypted`, "encrypted (a NameIDPolicy value, never a NameID's)"],
+  [
+    `${NAME_ID_FORMAT}encrypted`.toLowerCase(),
+    "encrypted (a NameIDPolicy value, never a NameID's)",
+  ],
   // Core §8.3.6: the identifier of a SAML provider, not of a user.
-  [ENTITY_NAME_FORMAT, "entity (a SAML provider, not a user)"],
+  [ENTITY_NAME_FORMAT.toLowerCase(), "entity (a SAML provider, not a user)"],
 ]);
 
 /**
@@ -196,7 +202,8 @@ function checkNameIdSubject(
         );
   }
   // xs:anyURI collapses whitespace: " …:transient " is the transient Format.
-  const refused = format === undefined ? undefined : REFUSED_NAME_ID_FORMATS.get(format.trim());
+  const refused =
+    format === undefined ? undefined : REFUSED_NAME_ID_FORMATS.get(format.trim().toLowerCase());
   return refused === undefined
     ? accept(true)
     : reject(

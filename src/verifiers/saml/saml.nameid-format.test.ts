@@ -37,6 +37,12 @@ describe("a NameID whose Format names no lasting user, when the subject is read 
     ["encrypted (Core §3.4.1.1: a NameIDPolicy value, never a NameID's)", ENCRYPTED],
     ["entity (Core §8.3.6: a SAML provider, not a user)", ENTITY],
     ["transient, with whitespace around the URI (xs:anyURI collapses it)", ` ${TRANSIENT}\n`],
+    // RFC 8141 §3.1: the "urn" prefix and the namespace id compare without case.
+    [
+      "transient, its URN prefix and namespace id in capitals",
+      TRANSIENT.replace("urn:oasis", "URN:OASIS"),
+    ],
+    ["transient, all in capitals", TRANSIENT.toUpperCase()],
   ])("refuses %s as saml.subject_format", async (_, format) => {
     expect(await outcomeOf(await answerWith(format, "_9f8e7d6c5b4a"))).toBe("saml.subject_format");
   });
