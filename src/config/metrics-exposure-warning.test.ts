@@ -17,12 +17,17 @@ describe("the warning about an open /metrics", () => {
     },
   );
 
-  it.each(["127.0.0.1", "127.0.0.53", "localhost", "LOCALHOST", "::1", "::ffff:127.0.0.1"])(
-    "says nothing when listening on %s (loopback)",
-    (host) => {
-      expect(metricsExposureWarning({ host, metrics: {} })).toBeUndefined();
-    },
-  );
+  it.each([
+    "127.0.0.1",
+    "127.0.0.53",
+    "localhost",
+    "LOCALHOST",
+    "::1",
+    "[::1]",
+    "::ffff:127.0.0.1",
+  ])("says nothing when listening on %s (loopback)", (host) => {
+    expect(metricsExposureWarning({ host, metrics: {} })).toBeUndefined();
+  });
 
   it("says nothing when a token guards it, and never names the token", () => {
     expect(metricsExposureWarning({ host: "0.0.0.0", metrics: { token: TOKEN } })).toBeUndefined();

@@ -1,4 +1,4 @@
-import { isIP } from "node:net";
+import { isLoopbackHost } from "./loopback-host.js";
 
 /**
  * What to warn an operator about when `/metrics` answers anyone (no `metrics.token`) and the
@@ -11,19 +11,10 @@ export function metricsExposureWarning(config: {
   readonly host: string;
   readonly metrics: { readonly token?: string | undefined };
 }): string | undefined {
-  if (config.metrics.token !== undefined || isLoopbackListenHost(config.host)) return undefined;
+  if (config.metrics.token !== undefined || isLoopbackHost(config.host)) return undefined;
   return (
     `/metrics answers anyone who reaches ${config.host}: set metrics.token ` +
     "(TENANT_MFA_METRICS_TOKEN) to require it as a bearer token, or keep /metrics from the " +
     "network (a proxy that does not route it, a network policy)"
   );
-}
-
-/** Whether the address the server listens on (`host`) is this machine's loopback only. */
-function isLoopbackListenHost(host: string): boolean {
-  const name = host.toLowerCase();
-  if (name === "localhost") return true;
-  if (isIP(name) === 4) return name.startsWith("127.");
-  if (isIP(name) === 6) return name === "::1" || /^::ffff:127\.\d+\.\d+\.\d+$/.test(name);
-  return false;
 }

@@ -25,6 +25,7 @@ describe("the warning about a plain-http public URL", () => {
     "http://127.0.0.1:8080",
     "http://127.1.2.3",
     "http://[::1]:8080",
+    "http://[::ffff:127.0.0.1]:8080",
   ])("says nothing for %s", (url) => {
     expect(plainHttpWarning(url)).toBeUndefined();
   });

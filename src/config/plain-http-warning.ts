@@ -1,3 +1,5 @@
+import { isLoopbackHost } from "./loopback-host.js";
+
 /**
  * What to warn an operator about when browsers reach the server at `publicUrl` over plain http
  * beyond loopback, or undefined when there is nothing to say (https, or a loopback host).
@@ -15,15 +17,5 @@ export function plainHttpWarning(publicUrl: string): string | undefined {
     "publicUrl is plain http beyond loopback: the browser binding of hosted flows and federation " +
     "sign-ins can be defeated by a planted cookie, and passkeys will not work; serve it over https " +
     "(behind a TLS-terminating proxy, set publicUrl to its https address)"
-  );
-}
-
-function isLoopbackHost(hostname: string): boolean {
-  const host = hostname.toLowerCase();
-  return (
-    host === "localhost" ||
-    host.endsWith(".localhost") ||
-    host === "[::1]" ||
-    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)
   );
 }
