@@ -17,7 +17,7 @@ import { jsonSchema, PROBLEM_SCHEMA_ID, problemResponse } from "./add-route.js";
 import { createMetrics, type Metrics } from "./metrics.js";
 import { requireMetricsToken } from "./metrics-token.js";
 import type { HttpProblemCode } from "./error-statuses.js";
-import { declaresUtf8OrNone, NOT_UTF8_DETAIL } from "./json-charset.js";
+import { declaresUtf8OrNone, JSON_NOT_UTF8_DETAIL } from "./body-charset.js";
 import { MAX_JSON_DEPTH, nestsDeeperThan } from "./json-depth.js";
 import {
   forAnonymousCaller,
@@ -269,7 +269,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   server.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
     // Fastify decodes the body as UTF-8 whatever charset it declares: another is refused.
     if (!declaresUtf8OrNone(request.headers["content-type"] ?? "")) {
-      done(new HttpProblem("request.unsupported_media_type", NOT_UTF8_DETAIL), undefined);
+      done(new HttpProblem("request.unsupported_media_type", JSON_NOT_UTF8_DETAIL), undefined);
       return;
     }
     const text = typeof body === "string" ? body : body.toString("utf8");

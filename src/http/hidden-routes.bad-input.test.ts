@@ -336,8 +336,24 @@ const GARBAGE_QUERIES = [
 const FORM = "application/x-www-form-urlencoded";
 const JSON_TYPE = "application/json";
 
-/** Bodies for the routes that take one: malformed, oversized, of the wrong type. */
-const GARBAGE_BODIES: readonly { type?: string; payload: string | Buffer }[] = [
+/**
+ * A form in a charset other than UTF-8 is read as UTF-8 by the form parser: it is refused, as
+ * the route refuses (src/http/body-charset.ts), whatever fields it holds.
+ */
+const NOT_UTF8_FORM: Partial<Record<Refusal, string>> = {
+  federation: "415 request.unsupported_media_type",
+  "flow-page": "400 flow.bad_request",
+};
+
+/**
+ * Bodies for the routes that take one: malformed, oversized, of the wrong type. `refused` is the
+ * answer (`status code`) a route that refuses this way must give it.
+ */
+const GARBAGE_BODIES: readonly {
+  type?: string;
+  payload: string | Buffer;
+  refused?: Partial<Record<Refusal, string>>;
+}[] = [
   { type: FORM, payload: "" },
   { type: FORM, payload: "%%%" },
   { type: FORM, payload: "%E0%A4%A=%E0%A4%A" },
@@ -352,7 +368,17 @@ const GARBAGE_BODIES: readonly { type?: string; payload: string | Buffer }[] = [
   { type: FORM, payload: "action=bogus" },
   { type: FORM, payload: "action[]=continue&csrf=x" },
   { type: FORM, payload: "__proto__[admin]=1&constructor[prototype][x]=1" },
-  { type: `${FORM}; charset=utf-16`, payload: "SAMLResponse=x" },
+  { type: `${FORM}; charset=utf-16`, payload: "SAMLResponse=x", refused: NOT_UTF8_FORM },
+  {
+    type: `${FORM}; charset=windows-1252`,
+    payload: "SAMLResponse=PHgvPg%3D%3D&action=continue&csrf=x",
+    refused: NOT_UTF8_FORM,
+  },
+  {
+    type: `${FORM};charset="UTF-16LE"`,
+    payload: Buffer.from("SAMLResponse=x&action=continue&csrf=x", "utf16le"),
+    refused: NOT_UTF8_FORM,
+  },
   { type: FORM, payload: `SAMLResponse=${"A".repeat(1536 * 1024)}` },
   { type: JSON_TYPE, payload: '{"' },
   { type: JSON_TYPE, payload: "[]" },
@@ -498,10 +524,17 @@ describe.each(Object.entries(HIDDEN))("%s", (pattern, route) => {
             });
             // Nothing garbage is accepted as a sign-in, a flow step or a ceremony.
             if (route.methods.includes(method)) {
-              expect(
-                response.statusCode,
-                label({ method, url: urlOf(), payload: body.payload }),
-              ).toBeGreaterThanOrEqual(400);
+              const what = label({ method, url: urlOf(), payload: body.payload });
+              expect(response.statusCode, what).toBeGreaterThanOrEqual(400);
+              // A post from another site is refused before its body is looked at (flow.csrf).
+              const refused = body.refused?.[route.refuses];
+              if (refused !== undefined && headers["origin"] === undefined) {
+                const type = String(response.headers["content-type"] ?? "");
+                const code = type.startsWith("application/problem+json")
+                  ? response.json<{ code?: string }>().code
+                  : REFERENCE.exec(response.body)?.[1];
+                expect(`${String(response.statusCode)} ${String(code)}`, what).toBe(refused);
+              }
             }
           }
         }

@@ -3,9 +3,11 @@ import formbody from "@fastify/formbody";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { z } from "zod";
 import type { Application, FederationRedirect } from "../../app/application.js";
+import { declaresUtf8OrNone, FORM_NOT_UTF8_DETAIL } from "../body-charset.js";
 import { browserCookie } from "../browser-cookie.js";
 import {
   forAnonymousCaller,
+  HttpProblem,
   InvalidRequest,
   invalidParts,
   logProblem,
@@ -87,6 +89,10 @@ export function registerFederationRoutes(
 
   server.post(`${base}/saml/acs`, { schema: hidden }, async (request, reply) =>
     browser(request, reply, async () => {
+      // The form was decoded as UTF-8, whatever charset it declares: another is refused unread.
+      if (!declaresUtf8OrNone(request.headers["content-type"] ?? "")) {
+        throw new HttpProblem("request.unsupported_media_type", FORM_NOT_UTF8_DETAIL);
+      }
       const { tenant, idp } = check(idpParams, request.params, "params");
       const form = check(samlAcsBody, request.body ?? {}, "body");
       return redirect(

@@ -439,6 +439,11 @@ describe("a posted form", () => {
     ["a malformed JSON body", "application/json", "{"],
     ["a text body", "text/plain", "action=continue&csrf=t"],
     ["an oversized body", FORM, `action=continue&csrf=${"x".repeat(200_000)}`],
+    // Read as UTF-8 whatever it declares, a form in another charset would be read as fields its
+    // sender did not write (a windows-1252 "é" becomes U+FFFD).
+    ["a form declared as UTF-16", `${FORM}; charset=utf-16`, "action=continue&csrf=t"],
+    ["a form declared as windows-1252", `${FORM};charset="Windows-1252"`, "action=continue&csrf=t"],
+    ["a form declared as latin1", `${FORM}; charset=latin1`, "action=continue&csrf=t"],
   ])("with %s gets the failure page, 400, never a 500", async (_, type, payload) => {
     const { server: s, calls } = open();
     const answer = await s.inject({
@@ -450,6 +455,21 @@ describe("a posted form", () => {
     expectFailurePage(answer, 400, "flow.bad_request");
     expect(String(answer.headers["content-security-policy"])).not.toContain("unsafe-inline");
     expect(calls.act).toEqual([]);
+  });
+});
+
+describe("the charset of a flow's form", () => {
+  it.each([
+    FORM,
+    `${FORM}; charset=utf-8`,
+    `${FORM}; charset=UTF-8`,
+    `${FORM}; charset="utf-8"`,
+    `${FORM}; charset=utf8`,
+  ])("reads a form declared as %s", async (type) => {
+    const { server: s, calls } = open();
+    const answer = await post(s, { action: "continue", csrf: "t" }, { "content-type": type });
+    expect(answer.statusCode).toBe(200);
+    expect(calls.act.map((call) => call.action)).toEqual([{ kind: "continue", csrf: "t" }]);
   });
 });
 

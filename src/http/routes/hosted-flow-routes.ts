@@ -15,6 +15,7 @@ import {
   type PageFailureCode,
   type PageScreen,
 } from "../../pages/render-flow-screen.js";
+import { declaresUtf8OrNone } from "../body-charset.js";
 import { browserCookie } from "../browser-cookie.js";
 import { ERROR_STATUSES } from "../error-statuses.js";
 import {
@@ -214,7 +215,12 @@ export function registerHostedFlowRoutes(
     if (!params.success) return sendPage(request, reply, failed("flow.not_found"));
     const type = request.headers["content-type"] ?? "";
     const form = flowForm.safeParse(request.body);
-    if (!type.startsWith("application/x-www-form-urlencoded") || !form.success) {
+    // The form was decoded as UTF-8, whatever charset it declares: another is refused unread.
+    if (
+      !type.startsWith("application/x-www-form-urlencoded") ||
+      !declaresUtf8OrNone(type) ||
+      !form.success
+    ) {
       request.log.info({ code: "flow.bad_request" }, "flow form refused");
       return sendPage(request, reply, failed("flow.bad_request"));
     }

@@ -1,7 +1,10 @@
 /**
- * The charset a JSON request body may declare. JSON exchanged between systems is UTF-8 (RFC 8259
- * §8.1) and the server reads every body as UTF-8: a body declared in another charset (`utf-16`,
- * `latin1`) would be read as text its sender did not write.
+ * The charset a request body may declare. The server reads every body as UTF-8: JSON exchanged
+ * between systems is UTF-8 (RFC 8259 §8.1), and so are the forms it takes (the SAML ACS, the
+ * hosted flows': @fastify/formbody decodes them as UTF-8; a browser sends a form in its page's
+ * encoding, UTF-8 for the hosted pages, and declares none). A body declared in another charset
+ * (`utf-16`, `latin1`, `windows-1252`) would be read as text its sender did not write, so it is
+ * refused.
  *
  * @module
  */
@@ -48,6 +51,10 @@ export function declaresUtf8OrNone(contentType: string): boolean {
   return true;
 }
 
-/** The detail of the problem that refuses a body declared in another charset. */
-export const NOT_UTF8_DETAIL =
+/** The detail of the problem that refuses a JSON body declared in another charset. */
+export const JSON_NOT_UTF8_DETAIL =
   "A JSON body is read as UTF-8 (RFC 8259 §8.1): send it in UTF-8, as `Content-Type: application/json` or `application/json; charset=utf-8`.";
+
+/** The detail of the problem that refuses a form declared in another charset. */
+export const FORM_NOT_UTF8_DETAIL =
+  "A form is read as UTF-8: send it in UTF-8, as `Content-Type: application/x-www-form-urlencoded` or `application/x-www-form-urlencoded; charset=utf-8`.";
