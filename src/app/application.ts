@@ -866,9 +866,14 @@ export interface Application {
     publishedSigningKeys(caller: Caller): Promise<readonly PublishedSigningKey[]>;
     /**
      * Rotates the signing key now (platform administrators). `compromised` withdraws every
-     * published key at once, so that tokens they signed stop verifying.
+     * published key at once, so that tokens they signed stop verifying; given `confirmed` (the
+     * kids of {@link publishedSigningKeys} an operator confirmed), it is refused, nothing
+     * changed, when another key is published now (`signing_key.published_changed`).
      */
-    rotateSigningKey(caller: Caller, options: { compromised?: boolean }): Promise<{ kid: string }>;
+    rotateSigningKey(
+      caller: Caller,
+      options: { compromised?: boolean; confirmed?: readonly string[] },
+    ): Promise<{ kid: string }>;
   };
 
   /**

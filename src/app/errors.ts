@@ -94,6 +94,8 @@ export const ERROR_CODES = {
     "A sealed secret could not be opened: its key is not configured, or the stored value was altered.",
   "signing_key.opens":
     "The signing key's private part opens with the configured keys: it is not withdrawn. Rotate (`keys rotate --compromised`) and re-seal (`secrets reseal`) instead.",
+  "signing_key.published_changed":
+    "A signing key was published since the keys were listed for confirmation: nothing was withdrawn. List them and confirm again.",
   "secret.reseal_incomplete":
     "Some sealed secrets could not be opened (their key is not configured, or the stored value was altered) and were left unchanged; every other was re-sealed. Keep the key that sealed them until each is replaced.",
   "receipt.tampered":

@@ -117,4 +117,50 @@ describeOnEachStore("tenant-mfa keys rotate --compromised asks first", (open) =>
     expect(await publishedKids(db)).toEqual([retired, signing]);
     expect(await auditEvents(db)).toBe(events);
   });
+
+  it("withdraws nothing when a key was published between the listing and the answer", async () => {
+    const db = await open();
+    const { retired, signing } = await seed(db);
+    let published = "";
+    /** The operator's answer, typed once another instance over the store has rotated. */
+    async function* answerAfterAnotherRotation(): AsyncIterable<string> {
+      const elsewhere = await openApplication({
+        db,
+        exemptions: DEFAULT_SETTINGS.exemptions,
+        encryptionKeys: [KEY],
+      });
+      try {
+        published = (
+          await elsewhere.app.assurance.rotateSigningKey(
+            {
+              id: "another-operator",
+              name: "another operator",
+              roles: ["platform_admin"],
+              tenants: "all",
+            },
+            {},
+          )
+        ).kid;
+      } finally {
+        await elsewhere.close();
+      }
+      yield "withdraw\n";
+    }
+    const asked = await run(["keys", "rotate", "--compromised", "--db", db], ENV, {
+      text: answerAfterAnotherRotation(),
+      isTTY: true,
+    });
+    expect(published).not.toBe("");
+    // The key published meanwhile was never shown: nothing is withdrawn, and the operator is told.
+    const [listing = "", after = ""] = asked.stderr.split(
+      "Type withdraw (or yes) to withdraw them: ",
+    );
+    expect(listing).toContain(`  ${signing} (`);
+    expect(listing).not.toContain(published);
+    expect([asked.exitCode, asked.stdout]).toEqual([1, ""]);
+    expect(after).toBe(
+      `tenant-mfa: A signing key was published since the keys were listed (${published}): nothing was withdrawn. Run the command again to see the keys published now.\n`,
+    );
+    expect(await publishedKids(db)).toEqual([retired, signing, published]);
+  });
 });

@@ -700,14 +700,17 @@ export function createProgram(io: CliIo): Command {
     .addOption(configOption())
     .action((options: StoreOptions & { compromised?: boolean; yes?: boolean }) =>
       withApplication(options, async (opened) => {
+        // What the operator confirmed is all that may be withdrawn: a key published meanwhile
+        // (another instance's rotation) was never shown, and the rotation is refused.
+        let confirmed: readonly string[] | undefined;
         if (options.compromised === true && options.yes !== true) {
-          const confirmed = await confirmWithdrawal(
-            await opened.app.assurance.publishedSigningKeys(OPERATOR),
-          );
-          if (!confirmed) return;
+          const published = await opened.app.assurance.publishedSigningKeys(OPERATOR);
+          if (!(await confirmWithdrawal(published))) return;
+          confirmed = published.map((key) => key.kid);
         }
         const { kid } = await opened.app.assurance.rotateSigningKey(OPERATOR, {
           compromised: options.compromised === true,
+          ...(confirmed === undefined ? {} : { confirmed }),
         });
         out(
           options.compromised === true

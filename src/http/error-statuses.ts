@@ -68,6 +68,7 @@ export const ERROR_STATUSES = {
   "secret.unavailable": 503,
   "secret.reseal_incomplete": 503,
   "signing_key.opens": 409,
+  "signing_key.published_changed": 409,
   "receipt.tampered": 500,
   "audit.chain_damaged": 500,
   "recovery_code.not_configured": 503,

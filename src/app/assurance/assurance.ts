@@ -18,9 +18,12 @@ export function assuranceUseCases(keys: SigningKeys | undefined): Application["a
       authorize(caller, "signing_key.rotate");
       return need().published();
     },
-    async rotateSigningKey(caller, { compromised }) {
+    async rotateSigningKey(caller, { compromised, confirmed }) {
       authorize(caller, "signing_key.rotate");
-      const kid = await need().rotate(caller.id, { compromised: compromised === true });
+      const kid = await need().rotate(caller.id, {
+        compromised: compromised === true,
+        ...(confirmed === undefined ? {} : { confirmed }),
+      });
       return { kid };
     },
   };

@@ -165,12 +165,28 @@ export function signingKeys(
      * Rotates now: a new key signs from this instant and the current one retires. A retired key
      * stays published for `retentionSeconds` so that tokens it signed still verify, unless keys
      * are `compromised`: then every published key leaves the JWKS at once (they share one store),
-     * and every token they signed stops verifying.
+     * and every token they signed stops verifying. `confirmed`, the kids an operator was shown and
+     * confirmed, bounds what is withdrawn: a key published since (another instance's rotation or
+     * successor) was never shown, and the rotation is refused, nothing changed
+     * (`signing_key.published_changed`).
      */
-    async rotate(actor: string, options: { compromised?: boolean } = {}): Promise<string> {
+    async rotate(
+      actor: string,
+      options: { compromised?: boolean; confirmed?: readonly string[] } = {},
+    ): Promise<string> {
       return transact(context, async (r) => {
         const at = now();
         const keys = await r.signingKeys.published(at);
+        const { confirmed } = options;
+        const unseen = keys.filter(
+          (key) => confirmed !== undefined && !confirmed.includes(key.kid),
+        );
+        if (options.compromised === true && unseen.length > 0) {
+          throw new AppError(
+            "signing_key.published_changed",
+            `A signing key was published since the keys were listed (${unseen.map((key) => key.kid).join(", ")}): nothing was withdrawn. Run the command again to see the keys published now.`,
+          );
+        }
         for (const key of keys) {
           if (key.retiresAt <= at && options.compromised !== true) continue;
           const removedAt = options.compromised === true ? at : plus(at, policy.retentionSeconds);

@@ -13,7 +13,11 @@ export interface CliRun {
  * typing) or not (a pipe, a script). Without it, standard input is not a terminal and ends at once.
  */
 export interface CliInput {
-  readonly text: string;
+  /**
+   * What is typed; an iterable yields it in pieces, each when the command reads it (to act
+   * between a command's question and its answer).
+   */
+  readonly text: string | AsyncIterable<string>;
   readonly isTTY: boolean;
 }
 
@@ -24,7 +28,8 @@ export async function runCli(
   input: CliInput = { text: "", isTTY: false },
 ): Promise<CliRun> {
   const result: CliRun = { stdout: "", stderr: "", exitCode: 0 };
-  const stdin = Object.assign(Readable.from(input.text === "" ? [] : [input.text]), {
+  const text = typeof input.text === "string" ? [input.text].filter((t) => t !== "") : input.text;
+  const stdin = Object.assign(Readable.from(text), {
     isTTY: input.isTTY,
   });
   await createProgram({
