@@ -683,7 +683,8 @@ export function createProgram(io: CliIo): Command {
             );
           }
         },
-        { acceptsMissingKeys: true },
+        // Without a kid it only lists: a store that is behind is refused, never migrated.
+        { acceptsMissingKeys: true, readsOnly: kids.length === 0 },
       ),
     );
   keys
@@ -698,16 +699,20 @@ export function createProgram(io: CliIo): Command {
     .option("--yes", "with --compromised: do not ask (needed without a terminal: scripts, CI)")
     .addOption(dbOption())
     .addOption(configOption())
-    .action((options: StoreOptions & { compromised?: boolean; yes?: boolean }) =>
-      withApplication(options, async (opened) => {
-        // What the operator confirmed is all that may be withdrawn: a key published meanwhile
-        // (another instance's rotation) was never shown, and the rotation is refused.
-        let confirmed: readonly string[] | undefined;
-        if (options.compromised === true && options.yes !== true) {
+    .action(async (options: StoreOptions & { compromised?: boolean; yes?: boolean }) => {
+      // What the operator confirmed is all that may be withdrawn: a key published meanwhile
+      // (another instance's rotation) was never shown, and the rotation is refused. The keys are
+      // listed and the question asked over the store opened read-only, so that a declined
+      // rotation changes nothing, not even the schema of a store that is behind (refused then).
+      let confirmed: readonly string[] | undefined;
+      if (options.compromised === true && options.yes !== true) {
+        await withReadOnlyApplication(options, async (opened) => {
           const published = await opened.app.assurance.publishedSigningKeys(OPERATOR);
-          if (!(await confirmWithdrawal(published))) return;
-          confirmed = published.map((key) => key.kid);
-        }
+          if (await confirmWithdrawal(published)) confirmed = published.map((key) => key.kid);
+        });
+        if (confirmed === undefined) return;
+      }
+      return withApplication(options, async (opened) => {
         const { kid } = await opened.app.assurance.rotateSigningKey(OPERATOR, {
           compromised: options.compromised === true,
           ...(confirmed === undefined ? {} : { confirmed }),
@@ -717,8 +722,8 @@ export function createProgram(io: CliIo): Command {
             ? `Signing with ${kid}; every earlier key was withdrawn.`
             : `Signing with ${kid}; the earlier key stays published until its tokens expired.`,
         );
-      }),
-    );
+      });
+    });
 
   program
     .command("demo")
