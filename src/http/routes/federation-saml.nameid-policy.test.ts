@@ -7,11 +7,17 @@ import { inflateRawSync } from "node:zlib";
 import { DOMParser, type Element } from "@xmldom/xmldom";
 import type { LightMyRequestResponse } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { AuditEvent, ReceiptRecord } from "../../app/records.js";
+import type { ReceiptRecord } from "../../app/records.js";
+import { auditOf } from "../test-support/oidc-federation.js";
 import { TestIdp } from "../../verifiers/saml/test-support/test-idp.js";
 import { browserCookie } from "../test-support/browser-cookie.js";
 import { openTestServer, type TestServer } from "../test-support/open-test-server.js";
-import { followCompletion, must, registerSamlTenant } from "../test-support/saml-federation.js";
+import {
+  followCompletion,
+  must,
+  postToAcs,
+  registerSamlTenant,
+} from "../test-support/saml-federation.js";
 
 const MD = "urn:oasis:names:tc:SAML:2.0:metadata";
 const PROTOCOL = "urn:oasis:names:tc:SAML:2.0:protocol";
@@ -71,22 +77,11 @@ async function signIn(
       tags: { NameIDFormat: answered(request.nameIdPolicy.format) },
     },
   );
-  const acs = await t.call("POST", `${base(tenant)}/saml/acs`, {
-    body: new URLSearchParams({
-      SAMLResponse: samlResponse,
-      RelayState: request.relayState ?? "",
-    }).toString(),
-    headers: { "content-type": "application/x-www-form-urlencoded", ...JSON_ONLY },
-  });
+  const acs = await postToAcs(t, samlResponse, request.relayState, { tenant, headers: JSON_ONLY });
   return followCompletion(t, acs, BROWSER, JSON_ONLY);
 }
 
-async function audit(tenant: string, type: string): Promise<AuditEvent[]> {
-  const response = await t.call("GET", `/v1/tenants/${tenant}/audit?type=${type}`, {
-    key: auditor,
-  });
-  return must(response, 200).json<{ items: AuditEvent[] }>().items;
-}
+const audit = (tenant: string, type: string) => auditOf(t, auditor, tenant, type);
 
 beforeAll(async () => {
   t = await openTestServer({ bodyLimitBytes: 256 * 1024 });

@@ -4,7 +4,8 @@
 // the subject from an attribute, the NameID is no one's name and a transient one is fine.
 import type { LightMyRequestResponse } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { AuditEvent, ReceiptRecord } from "../../app/records.js";
+import type { ReceiptRecord } from "../../app/records.js";
+import { auditOf } from "../test-support/oidc-federation.js";
 import { TestIdp } from "../../verifiers/saml/test-support/test-idp.js";
 import { openTestServer, type TestServer } from "../test-support/open-test-server.js";
 import {
@@ -42,12 +43,7 @@ async function signInWithTransientNameId(tenant: string): Promise<LightMyRequest
   return followCompletion(t, acs, cookie, JSON_ONLY);
 }
 
-async function audit(tenant: string, type: string): Promise<AuditEvent[]> {
-  const response = await t.call("GET", `/v1/tenants/${tenant}/audit?type=${type}`, {
-    key: auditor,
-  });
-  return must(response, 200).json<{ items: AuditEvent[] }>().items;
-}
+const audit = (tenant: string, type: string) => auditOf(t, auditor, tenant, type);
 
 beforeAll(async () => {
   t = await openTestServer({ bodyLimitBytes: 256 * 1024 });
