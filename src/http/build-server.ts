@@ -13,7 +13,7 @@ import { pino, type Logger, type redactOptions } from "pino";
 import type { Application } from "../app/application.js";
 import { AppError } from "../app/errors.js";
 import { bearerAuthentication, FailureLimiter, type FailureLimit } from "./authenticate.js";
-import { jsonSchema, PROBLEM_SCHEMA_ID, problemResponse } from "./add-route.js";
+import { jsonSchema, PROBLEM_SCHEMA_ID, problemResponse, responseHeader } from "./add-route.js";
 import { createMetrics, type Metrics } from "./metrics.js";
 import { requireMetricsToken } from "./metrics-token.js";
 import type { HttpProblemCode } from "./error-statuses.js";
@@ -357,20 +357,22 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   });
 
   void server.register((api, _options, done) => {
+    // One budget of wrong credentials per address, API keys and the metrics token alike, so that
+    // guessing one does not add to the guesses at the other.
+    const credentialFailures = new FailureLimiter(
+      options.authFailureLimit ?? { attempts: 20, windowMs: 60_000 },
+      () => now().getTime(),
+    );
     registerOperationalRoutes(api, app, metrics, {
       readyTimeoutMs: options.readyTimeoutMs ?? 2000,
       metricsToken: config.metrics?.token,
+      credentialFailures,
     });
     const context = {
       app,
       metrics,
       now,
-      authenticate: bearerAuthentication(
-        app,
-        new FailureLimiter(options.authFailureLimit ?? { attempts: 20, windowMs: 60_000 }, () =>
-          now().getTime(),
-        ),
-      ),
+      authenticate: bearerAuthentication(app, credentialFailures),
     };
     registerPlatformRoutes(api, context);
     registerTenantRoutes(api, context);
@@ -498,7 +500,15 @@ function registerOperationalRoutes(
   server: FastifyInstance,
   app: Application,
   metrics: Metrics,
-  { readyTimeoutMs, metricsToken }: { readyTimeoutMs: number; metricsToken: string | undefined },
+  {
+    readyTimeoutMs,
+    metricsToken,
+    credentialFailures,
+  }: {
+    readyTimeoutMs: number;
+    metricsToken: string | undefined;
+    credentialFailures: FailureLimiter;
+  },
 ): void {
   server.get(
     "/healthz",
@@ -575,9 +585,17 @@ function registerOperationalRoutes(
           401: problemResponse(
             "`metrics.token` is configured and the request did not send it (`metrics.unauthorized`).",
           ),
+          429: {
+            ...problemResponse(
+              "Too many wrong tokens or API keys from this address (`auth.rate_limited`): wait `Retry-After` seconds.",
+            ),
+            headers: { "Retry-After": responseHeader("Seconds to wait before retrying.") },
+          },
         },
       },
-      ...(metricsToken === undefined ? {} : { onRequest: requireMetricsToken(metricsToken) }),
+      ...(metricsToken === undefined
+        ? {}
+        : { onRequest: requireMetricsToken(metricsToken, credentialFailures) }),
     },
     async (_request, reply) => {
       reply.type(metrics.registry.contentType);
