@@ -213,7 +213,13 @@ describe("bad request bodies", () => {
   });
 
   it("names the form media type too, for a route that takes forms (the SAML ACS)", async () => {
-    const response = await raw("POST", "/t/acme/idps/corp/saml/acs", "SAMLResponse", "text/plain");
+    // As a script asks: a browser gets the ACS's explanation page (federation-acs.body-refusals).
+    const response = await t.server.inject({
+      method: "POST",
+      url: "/t/acme/idps/corp/saml/acs",
+      payload: "SAMLResponse",
+      headers: { "content-type": "text/plain", accept: "application/json" },
+    });
     expectProblem(response, 415, "request.unsupported_media_type");
     expect(response.json<{ title: string }>().title).toContain(
       "`application/x-www-form-urlencoded` for the SAML ACS",

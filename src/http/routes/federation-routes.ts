@@ -53,6 +53,9 @@ export function registerFederationRoutes(
   void server.register(formbody, { bodyLimit: 1024 * 1024 });
   void server.register(cookie);
   const cookies = browserCookie(publicUrl);
+  // What the body parsers refuse before a route runs (another media type, too large, malformed)
+  // is answered as the routes answer their own failures: a page, or a problem for JSON clients.
+  server.setErrorHandler((error, request, reply) => sendFederationFailure(request, reply, error));
 
   const base = FEDERATION_ROUTE_PREFIX.slice(0, -1);
   const hidden = { hide: true };
