@@ -35,32 +35,32 @@ describe("wrong metrics tokens", () => {
   it("are slowed down past the address's budget, with Retry-After", async () => {
     for (let guess = 0; guess < 3; guess++) {
       expect(
-        (await metrics(`Bearer guess${String(guess)}-of-the-metrics-token-xx`)).statusCode,
+        (await metrics(`Bearer guess${String(guess)}-of-the-metrics-token-padded`)).statusCode,
       ).toBe(401);
     }
-    const slowed = await metrics("Bearer guess4-of-the-metrics-token-xx");
+    const slowed = await metrics("Bearer guess4-of-the-metrics-token-padded");
     expect(slowed.statusCode).toBe(429);
     expect(slowed.json<{ code: string }>().code).toBe("auth.rate_limited");
     expect(Number(slowed.headers["retry-after"])).toBeGreaterThan(0);
     expect(slowed.body).not.toContain("tenant_mfa_");
     // Another address has a budget of its own.
     expect(
-      (await metrics("Bearer guess5-of-the-metrics-token-xx", "203.0.113.10")).statusCode,
+      (await metrics("Bearer guess5-of-the-metrics-token-padded", "203.0.113.10")).statusCode,
     ).toBe(401);
   });
 
   it("share the budget with wrong API keys, both ways", async () => {
     expect((await wrongKey()).statusCode).toBe(401);
     expect((await wrongKey()).statusCode).toBe(401);
-    expect((await metrics("Bearer guess-of-the-metrics-token-xxxxxx")).statusCode).toBe(401);
+    expect((await metrics("Bearer guess-of-the-metrics-token-padded")).statusCode).toBe(401);
     expect((await wrongKey()).statusCode).toBe(429);
     expect((await metrics("Bearer another-guess-of-the-metrics-token")).statusCode).toBe(429);
   });
 
   it("never slow down the right token", async () => {
     for (let guess = 0; guess < 4; guess++)
-      await metrics(`Bearer guess${String(guess)}-xxxxxxxxxxxxxxxxxxxxxxx`);
-    expect((await metrics("Bearer one-more-guess-xxxxxxxxxxxxxxxxxxx")).statusCode).toBe(429);
+      await metrics(`Bearer guess${String(guess)}-padded-to-the-tokens-length`);
+    expect((await metrics("Bearer one-more-guess-padded-to-its-length")).statusCode).toBe(429);
     const right = await metrics(`Bearer ${TOKEN}`);
     expect(right.statusCode).toBe(200);
     expect(right.body).toContain("tenant_mfa_http_requests_total");
