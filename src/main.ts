@@ -381,7 +381,7 @@ function keyringOf(
  * The file the sealing key is kept in (beside a SQLite store's database) when no keys are
  * configured; undefined when keys are configured, or the store is in memory or PostgreSQL.
  */
-function localKeyFile(
+export function localKeyFile(
   config: Pick<Config, "db"> & Partial<Pick<Config, "encryptionKeys">>,
 ): string | undefined {
   if (config.encryptionKeys !== undefined && config.encryptionKeys.length > 0) return undefined;

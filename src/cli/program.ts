@@ -10,6 +10,7 @@ import { findUnknownVariables, unknownVariableWarning } from "../config/unknown-
 import { parseTime } from "../core/time.js";
 import { evaluate, type EvaluationInput } from "../index.js";
 import {
+  localKeyFile,
   openApplication,
   SealingKeysMissing,
   startServer,
@@ -24,6 +25,12 @@ import {
   StoreNotMigrated,
   StoreNotReadable,
 } from "../storage/open-store.js";
+import { restoreSqliteStore, type SqliteRestore } from "../storage/sqlite/restore-sqlite-store.js";
+import {
+  backUpSqliteStore,
+  StoreCopyRefused,
+  type SqliteBackup,
+} from "../storage/sqlite/back-up-sqlite-store.js";
 import { findStoreUnreachable } from "../storage/store-unreachable.js";
 import { describeStoreUrl, parseStoreUrl, storeUrlHasPassword } from "../storage/store-url.js";
 import type { PublishedSigningKey } from "../app/assurance/signing-keys.js";
@@ -44,6 +51,8 @@ export interface CliIo {
   readonly stdout: { write(text: string): unknown };
   readonly stderr: { write(text: string): unknown; readonly isTTY?: boolean };
   setExitCode(code: number): void;
+  /** The time now (what names a backup written into a folder); the system clock by default. */
+  readonly now?: () => Date;
   /** Called with the running server by `serve` (tests close it). */
   onServing?(running: RunningServer): void;
 }
@@ -120,6 +129,7 @@ const flagOf = (field: string): string =>
 /** Builds the `tenant-mfa` command line. */
 export function createProgram(io: CliIo): Command {
   const out = (line: string) => io.stdout.write(`${line}\n`);
+  const now = io.now ?? (() => new Date());
   const fail = (message: string, code = 1) => {
     io.stderr.write(`tenant-mfa: ${message}\n`);
     io.setExitCode(code);
@@ -190,6 +200,64 @@ export function createProgram(io: CliIo): Command {
     }
   };
   /**
+   * Reports a store that a command acting on an existing one cannot use (exit code 2): no file
+   * at a SQLite path (opening a mistyped one would make an empty store), a database that holds no
+   * store (the wrong PostgreSQL database of the server, an empty file: migrating it would make a
+   * store there and act on it instead), one that cannot be read or connected to, and, when the
+   * command must be `current` (it reads the store as this version does, never migrating it), one
+   * whose schema is behind this version. True when the store is refused.
+   */
+  const refuseStore = async (db: string, { current = false } = {}): Promise<boolean> => {
+    const file = sqliteFile(db);
+    if (file !== undefined && !existsSync(file)) {
+      fail(`no store at ${file}: give the store's --db (or TENANT_MFA_DB)`, 2);
+      return true;
+    }
+    try {
+      await checkStoreExists(db);
+      if (current) await checkStoreMigrated(db);
+      return false;
+    } catch (error) {
+      if (failUnreachable(error)) return true;
+      if (error instanceof StoreNotFound) {
+        fail(
+          `no tenant-mfa store in ${describeStoreUrl(db)}: give the store's --db (or TENANT_MFA_DB); \`tenant-mfa migrate\` sets up a new one`,
+          2,
+        );
+        return true;
+      }
+      if (error instanceof StoreNotReadable) {
+        fail(`cannot read the store ${describeStoreUrl(db)}: ${error.message}`, 2);
+        return true;
+      }
+      if (!(error instanceof StoreNotMigrated)) throw error;
+      fail(
+        `the store ${describeStoreUrl(db)} is behind this version of tenant-mfa: run \`tenant-mfa migrate\` on it first (this command only reads a store, it never migrates one)`,
+        2,
+      );
+      return true;
+    }
+  };
+  /**
+   * The SQLite file that `backup` or `restore` copies; undefined, reported (exit code 2), for
+   * a PostgreSQL store (`tool` is PostgreSQL's own) or an in-memory one.
+   */
+  const sqliteStoreToCopy = (db: string, command: string, tool: string): string | undefined => {
+    const location = parseStoreUrl(db);
+    if (location.dialect === "postgres") {
+      fail(
+        `${command} copies a SQLite store; use ${tool} for a PostgreSQL store (README, Backing up and restoring)`,
+        2,
+      );
+      return undefined;
+    }
+    if (location.path === ":memory:") {
+      fail(`an in-memory store ends with its process: it has no ${command}`, 2);
+      return undefined;
+    }
+    return location.path;
+  };
+  /**
    * Runs `use` on the application over the configured store, and closes it after; a refusal of
    * the application (an AppError) is the command's failure, anything else a bug to throw. The
    * store must exist: opening a mistyped SQLite path would make an empty one, which `audit
@@ -204,36 +272,7 @@ export function createProgram(io: CliIo): Command {
   ): Promise<void> => {
     const config = configFrom(options);
     if (config === undefined) return;
-    const file = sqliteFile(config.db);
-    if (file !== undefined && !existsSync(file)) {
-      fail(`no store at ${file}: give the store's --db (or TENANT_MFA_DB)`, 2);
-      return;
-    }
-    // A database that holds no store (the wrong PostgreSQL database of the server, an empty
-    // file) is refused too: migrating it would make a store there and act on it instead.
-    try {
-      await checkStoreExists(config.db);
-      if (readsOnly) await checkStoreMigrated(config.db);
-    } catch (error) {
-      if (failUnreachable(error)) return;
-      if (error instanceof StoreNotFound) {
-        fail(
-          `no tenant-mfa store in ${describeStoreUrl(config.db)}: give the store's --db (or TENANT_MFA_DB); \`tenant-mfa migrate\` sets up a new one`,
-          2,
-        );
-        return;
-      }
-      if (error instanceof StoreNotReadable) {
-        fail(`cannot read the store ${describeStoreUrl(config.db)}: ${error.message}`, 2);
-        return;
-      }
-      if (!(error instanceof StoreNotMigrated)) throw error;
-      fail(
-        `the store ${describeStoreUrl(config.db)} is behind this version of tenant-mfa: run \`tenant-mfa migrate\` on it first (this command only reads a store, it never migrates one)`,
-        2,
-      );
-      return;
-    }
+    if (await refuseStore(config.db, { current: readsOnly })) return;
     const opened = await openOrFail(() =>
       openApplication(config, undefined, {
         readOnly: readsOnly,
@@ -402,6 +441,78 @@ export function createProgram(io: CliIo): Command {
         applied.length === 0
           ? "The store is up to date."
           : `Applied ${applied.length} migration(s): ${applied.join(", ")}`,
+      );
+    });
+
+  program
+    .command("backup")
+    .description(
+      "Copy a SQLite store, in use or not, to a file: one consistent snapshot, checked, for its owner only (PostgreSQL: pg_dump)",
+    )
+    .addOption(dbOption())
+    .addOption(configOption())
+    .requiredOption(
+      "--to <path>",
+      "the file to write, or a folder to write tenant-mfa-<UTC time>.db in",
+    )
+    .option("--force", "replace the file at --to if there is one")
+    .action(async (options: StoreOptions & { to: string; force?: boolean }) => {
+      const config = configFrom(options);
+      if (config === undefined) return;
+      const store = sqliteStoreToCopy(config.db, "backup", "pg_dump");
+      // A store of any version: a backup before an upgrade's migrations is what one is for.
+      if (store === undefined || (await refuseStore(config.db))) return;
+      let backup: SqliteBackup;
+      try {
+        backup = backUpSqliteStore(store, options.to, {
+          now: now(),
+          replace: options.force === true,
+        });
+      } catch (error) {
+        if (!(error instanceof StoreCopyRefused)) throw error;
+        fail(error.message, error.reason === "copy_damaged" ? 1 : 2);
+        return;
+      }
+      out(`Backed up ${describeStoreUrl(config.db)} to ${backup.path}: ${describeCopy(backup)}.`);
+      out(sealingKeyReminder(config));
+      out(`Check it with: tenant-mfa audit verify --db sqlite:${backup.path}`);
+    });
+
+  program
+    .command("restore")
+    .description(
+      "Put a backup in place of a SQLite store that no process has open; the store it replaces is kept beside it",
+    )
+    .addOption(dbOption())
+    .addOption(configOption())
+    .requiredOption("--from <file>", "the backup to restore (what `tenant-mfa backup` wrote)")
+    .action((options: StoreOptions & { from: string }) => {
+      const config = configFrom(options);
+      if (config === undefined) return;
+      const store = sqliteStoreToCopy(config.db, "restore", "pg_restore");
+      if (store === undefined) return;
+      let restored: SqliteRestore;
+      try {
+        restored = restoreSqliteStore(options.from, store, { now: now() });
+      } catch (error) {
+        if (!(error instanceof StoreCopyRefused)) throw error;
+        fail(error.message, error.reason === "copy_damaged" ? 1 : 2);
+        return;
+      }
+      out(`Restored ${options.from} to ${describeStoreUrl(config.db)}: ${describeCopy(restored)}.`);
+      out(
+        restored.replacedKeptAt === undefined
+          ? "No store was there before."
+          : `The store it replaced is kept at ${restored.replacedKeptAt}.`,
+      );
+      out(
+        "Everything recorded after the backup was taken is not in the restored store, security changes included: API keys revoked, authenticators removed, recovery codes used or revoked, exemptions revoked, policies and mandates changed and signing keys withdrawn since then are as they were at the backup. Re-apply them (from the audit exports or checkpoints kept elsewhere) before the server takes traffic. A checkpoint taken after the backup no longer matches its chain: `audit verify --checkpoint` says so, which is how an auditor sees the restore.",
+      );
+      const keyFile = localKeyFile(config);
+      out(
+        keyFile === undefined
+          ? "Its secrets open only with the encryptionKeys that sealed them: configure those."
+          : `Its secrets open only with the key file that sealed them, which must be at ${keyFile}${existsSync(keyFile) ? " (a key file is there; if it is another, the server refuses to start, naming the keys it lacks)" : " (none is there: the server refuses to start until it is)"}.`,
       );
     });
 
@@ -828,4 +939,18 @@ function describePublished(key: PublishedSigningKey): string {
 function sqliteFile(url: string): string | undefined {
   const location = parseStoreUrl(url);
   return location.dialect === "sqlite" && location.path !== ":memory:" ? location.path : undefined;
+}
+
+/** What a backup holds, for the line that reports it. */
+function describeCopy(copy: SqliteBackup): string {
+  const schema = copy.migrations.at(-1) ?? "no migration";
+  return `${String(copy.bytes)} bytes, schema ${schema}, ${String(copy.tenants)} tenant(s), ${String(copy.auditEvents)} audit event(s), ${String(copy.receipts)} receipt(s)`;
+}
+
+/** Where the keys that open a backup's sealed secrets are: never in the backup. */
+function sealingKeyReminder(config: Config): string {
+  const keyFile = localKeyFile(config);
+  return keyFile === undefined
+    ? "Its secrets are sealed with the configured encryptionKeys, which it does not hold: keep those backed up too, apart from it."
+    : `Its secrets are sealed with the key in ${keyFile}, which it does not hold: keep that file backed up too, apart from it. Without it, its TOTP secrets, OIDC client secrets and signing keys cannot be opened.`;
 }

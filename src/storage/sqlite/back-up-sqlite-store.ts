@@ -1,0 +1,249 @@
+import { randomBytes } from "node:crypto";
+import {
+  closeSync,
+  fsyncSync,
+  openSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+  type Stats,
+} from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
+import Sqlite from "better-sqlite3";
+
+/** What a backup wrote: the copy, and what it holds (for the operator to check at a glance). */
+export interface SqliteBackup {
+  /** The copy's path, as written. */
+  readonly path: string;
+  readonly bytes: number;
+  /** The store migrations the copy holds, oldest first: the version a restore will run. */
+  readonly migrations: readonly string[];
+  readonly tenants: number;
+  readonly auditEvents: number;
+  readonly receipts: number;
+}
+
+/**
+ * Why a backup or a restore was refused; nothing is left behind at the target when it is, and
+ * a store being restored over is left as it was.
+ */
+export type StoreCopyRefusal =
+  /** The target is a file already (the copy replaces one only when told to). */
+  | "target_exists"
+  /** The target is the store itself, or one of its -wal, -shm or -journal files. */
+  | "target_is_store"
+  /** The target's folder is missing or cannot be written. */
+  | "target_unwritable"
+  /** The copy failed SQLite's integrity check: it is removed, and the source is worth a look. */
+  | "copy_damaged"
+  /** The file to restore from is no tenant-mfa store (no migration applied), or is missing. */
+  | "backup_not_store"
+  /** The file to restore from was migrated by a newer tenant-mfa, which should restore it. */
+  | "backup_newer"
+  /** The store to restore over is open in another process (a server, a command). */
+  | "store_in_use";
+
+/** A backup or restore refused, or failed before its copy took its place. */
+export class StoreCopyRefused extends Error {
+  constructor(
+    readonly reason: StoreCopyRefusal,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = "StoreCopyRefused";
+  }
+}
+
+export interface BackUpOptions {
+  /** Replace a file already at the target (atomically: it stays whole until the copy is). */
+  readonly replace?: boolean;
+  /** The instant that names a copy written into a folder (`tenant-mfa-20261207T093900Z.db`). */
+  readonly now: Date;
+}
+
+/** How long the copy waits for a lock that a writer holds (a checkpoint restarting the WAL). */
+const BUSY_TIMEOUT_MS = 5000;
+
+/**
+ * Copies the SQLite store at `store` to `target` while it is in use: `VACUUM INTO` reads one
+ * snapshot (a read transaction, which in WAL mode never blocks the server's writes), so the copy
+ * is the store as of one commit, never a mix of two, and compacted. Copying the file instead
+ * would not be: a file copied while the server writes, or without its -wal file, can be torn
+ * or lack the latest commits (https://www.sqlite.org/howtocorrupt.html, §1.2).
+ *
+ * The copy is written beside the target under a temporary name, readable by its owner only
+ * (0600: it holds every tenant's records and their sealed secrets), flushed to disk, checked
+ * with `PRAGMA integrity_check`, and only then renamed to the target (and the folder flushed),
+ * so a failure or a crash leaves no partial file under the target's name. A target that is a
+ * folder gets a file named by `now`. The store is opened read-only: the backup never changes it.
+ * The sealing key file beside the store is not copied (see the README, "Backing up").
+ */
+export function backUpSqliteStore(
+  store: string,
+  target: string,
+  options: BackUpOptions,
+): SqliteBackup {
+  const path = targetPath(target, options.now);
+  refuseStoreItself(store, path);
+  const existing = statOrUndefined(path);
+  if (existing !== undefined && options.replace !== true) {
+    throw new StoreCopyRefused(
+      "target_exists",
+      `${path} exists: give another --to, or --force to replace it`,
+    );
+  }
+  const temporary = join(
+    dirname(path),
+    `.${basename(path)}.${randomBytes(6).toString("hex")}.partial`,
+  );
+  try {
+    // Made empty first, for its owner only: VACUUM INTO takes an empty file as it finds it.
+    closeSync(openSync(temporary, "wx", 0o600));
+  } catch (error) {
+    throw new StoreCopyRefused(
+      "target_unwritable",
+      `cannot write the backup in ${dirname(path)}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
+      { cause: error },
+    );
+  }
+  try {
+    const source = new Sqlite(store, { readonly: true, fileMustExist: true });
+    try {
+      source.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      source.prepare("VACUUM INTO ?").run(temporary);
+    } finally {
+      source.close();
+    }
+    flush(temporary);
+    const contents = readStoreCopy(temporary);
+    renameSync(temporary, path);
+    flush(dirname(path));
+    return { path, bytes: statSync(path).size, ...contents };
+  } catch (error) {
+    rmSync(temporary, { force: true });
+    if (error instanceof StoreCopyRefused && error.reason === "copy_damaged") {
+      throw new StoreCopyRefused(
+        "copy_damaged",
+        `the copy of ${store} failed SQLite's integrity check, so it was removed (check the store itself): ${error.message}`,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+}
+
+/** The file to write: `target`, or a file named by `now` when `target` is a folder. */
+function targetPath(target: string, now: Date): string {
+  if (statOrUndefined(target)?.isDirectory() !== true) return target;
+  return join(target, `tenant-mfa-${fileTimeStamp(now)}.db`);
+}
+
+/** An instant as a file name takes it: `20261207T093900Z`. */
+export function fileTimeStamp(now: Date): string {
+  return now
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d+Z$/, "Z");
+}
+
+/**
+ * Refuses a target that is the store, or a file SQLite keeps beside it: writing there would
+ * destroy what is being copied. Compared by the folder's real path (a symbolic link or `..`
+ * naming the same folder) and, for an existing file, by device and inode (a hard link).
+ */
+function refuseStoreItself(store: string, path: string): void {
+  const storeFile = resolve(realpathSync(dirname(store)), basename(store));
+  const folder =
+    statOrUndefined(dirname(path)) === undefined ? undefined : realpathSync(dirname(path));
+  const targetFile = folder === undefined ? resolve(path) : resolve(folder, basename(path));
+  const kept = ["", "-wal", "-shm", "-journal"].map((suffix) => storeFile + suffix);
+  const stored = statSync(store);
+  const existing = statOrUndefined(path);
+  if (
+    kept.includes(targetFile) ||
+    (existing !== undefined && existing.dev === stored.dev && existing.ino === stored.ino)
+  ) {
+    throw new StoreCopyRefused(
+      "target_is_store",
+      `${path} is the store itself (or a file SQLite keeps beside it): give --to another file`,
+    );
+  }
+}
+
+/**
+ * Checks a copy with `PRAGMA integrity_check` and reads what it holds; a copy that fails the
+ * check is refused (`copy_damaged`, the problems SQLite found as its message). A file that is
+ * no tenant-mfa store reads as holding no migration.
+ */
+export function readStoreCopy(path: string): Omit<SqliteBackup, "path" | "bytes"> {
+  const copy = new Sqlite(path, { readonly: true, fileMustExist: true });
+  try {
+    let problems: string[];
+    try {
+      problems = copy
+        .prepare("PRAGMA integrity_check")
+        .pluck()
+        .all()
+        .map((row) => String(row));
+    } catch (error) {
+      // Damage SQLite meets before it can list any (a page it cannot read as one).
+      if ((error as { code?: unknown }).code !== "SQLITE_CORRUPT") throw error;
+      problems = [(error as Error).message];
+    }
+    if (problems.length !== 1 || problems[0] !== "ok") {
+      throw new StoreCopyRefused("copy_damaged", problems.slice(0, 5).join("; "));
+    }
+    const tables = new Set(
+      copy
+        .prepare("SELECT name FROM sqlite_schema WHERE type = 'table'")
+        .pluck()
+        .all()
+        .map((name) => String(name)),
+    );
+    const count = (table: string) =>
+      tables.has(table) ? Number(copy.prepare(`SELECT count(*) FROM ${table}`).pluck().get()) : 0;
+    return {
+      migrations: tables.has("kysely_migration")
+        ? copy
+            .prepare("SELECT name FROM kysely_migration ORDER BY name")
+            .pluck()
+            .all()
+            .map((name) => String(name))
+        : [],
+      tenants: count("tenants"),
+      auditEvents: count("audit_events"),
+      receipts: count("receipts"),
+    };
+  } finally {
+    copy.close();
+  }
+}
+
+/** Flushes a file, or a folder's entries (a rename), to the disk. */
+function flush(path: string): void {
+  const descriptor = openSync(path, "r");
+  try {
+    fsyncSync(descriptor);
+  } finally {
+    closeSync(descriptor);
+  }
+}
+
+/** The file or folder at `path`; undefined where there is none; refused where it cannot be read. */
+function statOrUndefined(path: string): Stats | undefined {
+  try {
+    return statSync(path);
+  } catch (error) {
+    const { code } = error as NodeJS.ErrnoException;
+    if (code === "ENOENT" || code === "ENOTDIR") return undefined;
+    throw new StoreCopyRefused(
+      "target_unwritable",
+      `cannot read ${path}: ${code ?? String(error)}`,
+      {
+        cause: error,
+      },
+    );
+  }
+}

@@ -1,0 +1,143 @@
+import { existsSync, mkdirSync, renameSync, statSync } from "node:fs";
+import { dirname } from "node:path";
+import Sqlite from "better-sqlite3";
+import { migrations } from "../migrations/migrate-to-latest.js";
+import {
+  backUpSqliteStore,
+  fileTimeStamp,
+  readStoreCopy,
+  StoreCopyRefused,
+  type SqliteBackup,
+} from "./back-up-sqlite-store.js";
+
+/** What a restore did: the store as restored, and where the store it replaced was kept. */
+export interface SqliteRestore extends SqliteBackup {
+  /** The store that was at the path before, renamed; undefined when there was none. */
+  readonly replacedKeptAt: string | undefined;
+}
+
+/**
+ * Puts the backup at `backup` in place of the SQLite store at `store`, which must not be open
+ * anywhere (stop the server first). The backup is checked before anything changes: SQLite's
+ * integrity check, a tenant-mfa store, of no newer version than this one (an older one is
+ * migrated when the server next opens it).
+ *
+ * The store there is never deleted. It is taken out of WAL mode first, which SQLite refuses
+ * while another connection has it open (`store_in_use`, the store left as it was) and which
+ * folds its -wal file into it, then renamed to `<store>.replaced-<time>`: one self-contained
+ * file, kept. Leaving its -wal file beside the restored store instead would have SQLite apply
+ * those pages to a different database (https://www.sqlite.org/howtocorrupt.html, §2). A store
+ * SQLite cannot read at all (the damage a restore is for) is renamed with its -wal and -shm
+ * files as they are. The backup is then copied in as `backUpSqliteStore` copies a store (one
+ * snapshot, checked, 0600, renamed into place).
+ */
+export function restoreSqliteStore(
+  backup: string,
+  store: string,
+  options: { readonly now: Date },
+): SqliteRestore {
+  if (!existsSync(backup)) {
+    throw new StoreCopyRefused("backup_not_store", `no backup at ${backup}`);
+  }
+  if (existsSync(store)) {
+    const [from, to] = [statSync(backup), statSync(store)];
+    if (from.dev === to.dev && from.ino === to.ino) {
+      throw new StoreCopyRefused("target_is_store", `${backup} is the store itself`);
+    }
+  }
+  let held: ReturnType<typeof readStoreCopy>;
+  try {
+    held = readStoreCopy(backup);
+  } catch (error) {
+    if (error instanceof StoreCopyRefused) {
+      throw new StoreCopyRefused(
+        "copy_damaged",
+        `${backup} fails SQLite's integrity check, so nothing was restored: ${error.message}`,
+        { cause: error },
+      );
+    }
+    const notDatabase = (error as { code?: unknown }).code === "SQLITE_NOTADB";
+    throw new StoreCopyRefused(
+      "backup_not_store",
+      notDatabase
+        ? `${backup} is not a SQLite database`
+        : `cannot read ${backup}: ${error instanceof Error ? error.message : String(error)}`,
+      { cause: error },
+    );
+  }
+  if (held.migrations.length === 0) {
+    throw new StoreCopyRefused(
+      "backup_not_store",
+      `${backup} holds no tenant-mfa store (no migration was ever applied to it)`,
+    );
+  }
+  const unknown = held.migrations.filter((name) => !(name in migrations));
+  if (unknown.length > 0) {
+    throw new StoreCopyRefused(
+      "backup_newer",
+      `${backup} was migrated by a newer tenant-mfa (${unknown.join(", ")}): restore it with that version`,
+    );
+  }
+  const replacedKeptAt = existsSync(store)
+    ? setAside(store, `${store}.replaced-${fileTimeStamp(options.now)}`)
+    : undefined;
+  // A new machine's store folder, made as the store's own would be: for its owner only.
+  mkdirSync(dirname(store), { recursive: true, mode: 0o700 });
+  const restored = backUpSqliteStore(backup, store, options);
+  return { ...restored, replacedKeptAt };
+}
+
+/** Takes the store at `store` out of use and renames it to `keptAt`; returns `keptAt`. */
+function setAside(store: string, keptAt: string): string {
+  if (existsSync(keptAt)) {
+    throw new StoreCopyRefused("target_exists", `${keptAt} exists: try again in a second`);
+  }
+  if (foldWal(store)) {
+    renameSync(store, keptAt);
+    return keptAt;
+  }
+  for (const suffix of ["", "-wal", "-shm"]) {
+    if (existsSync(store + suffix)) renameSync(store + suffix, keptAt + suffix);
+  }
+  return keptAt;
+}
+
+/**
+ * Switches the store to rollback-journal mode, which folds its WAL into the file and leaves
+ * neither -wal nor -shm behind; false when SQLite cannot read the file as a database at all.
+ */
+function foldWal(store: string): boolean {
+  let database: Sqlite.Database;
+  try {
+    database = new Sqlite(store, { fileMustExist: true });
+  } catch (error) {
+    if (unreadable(error)) return false;
+    throw error;
+  }
+  const inUse = (cause?: unknown) =>
+    new StoreCopyRefused(
+      "store_in_use",
+      `${store} is in use (a server or another command has it open): stop it, then restore`,
+      { cause },
+    );
+  try {
+    // No waiting: a lock held now is a process using the store, not a moment's write.
+    database.pragma("busy_timeout = 0");
+    const mode = String(database.pragma("journal_mode = DELETE", { simple: true }));
+    if (mode !== "delete") throw inUse();
+    return true;
+  } catch (error) {
+    if (unreadable(error)) return false;
+    const { code } = error as { code?: unknown };
+    if (code === "SQLITE_BUSY" || code === "SQLITE_LOCKED") throw inUse(error);
+    throw error;
+  } finally {
+    database.close();
+  }
+}
+
+/** SQLite's refusal of a file that is not a database, or one too damaged to open. */
+function unreadable(error: unknown): boolean {
+  const { code } = error as { code?: unknown };
+  return code === "SQLITE_NOTADB" || code === "SQLITE_CORRUPT";
+}
