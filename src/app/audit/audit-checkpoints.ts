@@ -113,29 +113,62 @@ export function auditCheckpoints(context: Context, parts: CheckpointParts | unde
     ): Promise<CheckpointClaims> {
       if (parts === undefined) throw new AppError("assurance.not_configured");
       const { signer, issuer } = parts;
-      const keys =
-        keptKey === undefined ? await everyPublicSigningKey(context) : [publicKeyOf(keptKey)];
-      const claims = await signer.verify(checkpoint, keys, AUDIT_CHECKPOINT_TYPE);
-      const { iss, chain, seq, hash } = claims ?? {};
-      if (
-        typeof iss !== "string" ||
-        (keptKey === undefined && iss !== issuer) ||
-        typeof chain !== "string" ||
-        typeof seq !== "number" ||
-        !Number.isSafeInteger(seq) ||
-        seq < 1 ||
-        typeof hash !== "string"
-      ) {
-        throw new AppError("audit.checkpoint_invalid");
-      }
-      if (chains === undefined ? !isChainName(chain) : !chains.includes(chain)) {
+      const claims =
+        keptKey === undefined
+          ? await claimsOf(signer, checkpoint, await everyPublicSigningKey(context), issuer)
+          : await openKeptCheckpoint(signer, checkpoint, keptKey);
+      if (chains !== undefined && !chains.includes(claims.chain)) {
         throw new AppError("audit.checkpoint_invalid", "The checkpoint is of another chain.", {
-          chain,
+          chain: claims.chain,
         });
       }
-      return { chain, seq, hash, issuer: iss };
+      return claims;
     },
   };
+}
+
+/**
+ * What `checkpoint` states, when `keptKey` (the public key the auditor kept beside it) signed
+ * it; `audit.checkpoint_invalid` otherwise. Needs no store: an auditor checks an export with it
+ * (`tenant-mfa audit check-export`). The `iss` is reported, not required.
+ */
+export function openKeptCheckpoint(
+  signer: Pick<AssuranceTokenSigner, "verify">,
+  checkpoint: string,
+  keptKey: unknown,
+): Promise<CheckpointClaims> {
+  return claimsOf(signer, checkpoint, [publicKeyOf(keptKey)], undefined);
+}
+
+/**
+ * The claims of a checkpoint that one of `keys` signed, of a chain, at a position, with the
+ * `iss` `issuer` when one is required; `audit.checkpoint_invalid` otherwise.
+ */
+async function claimsOf(
+  signer: Pick<AssuranceTokenSigner, "verify">,
+  checkpoint: string,
+  keys: readonly PublicSigningKey[],
+  issuer: string | undefined,
+): Promise<CheckpointClaims> {
+  const claims = await signer.verify(checkpoint, keys, AUDIT_CHECKPOINT_TYPE);
+  const { iss, chain, seq, hash } = claims ?? {};
+  if (
+    typeof iss !== "string" ||
+    (issuer !== undefined && iss !== issuer) ||
+    typeof chain !== "string" ||
+    typeof seq !== "number" ||
+    !Number.isSafeInteger(seq) ||
+    seq < 1 ||
+    typeof hash !== "string"
+  ) {
+    throw new AppError("audit.checkpoint_invalid");
+  }
+  if (!isChainName(chain)) {
+    throw new AppError("audit.checkpoint_invalid", "The checkpoint is of another chain.", {
+      chain,
+    });
+  }
+  return { chain, seq, hash, issuer: iss };
 }
 
 /** Whether `chain` names a chain: the platform's, or a tenant's. */

@@ -1,0 +1,249 @@
+/**
+ * Threat: an operator who edits, removes, reorders, inserts or rewrites audit events (or edits
+ * the receipts they bind) and hands the auditor an export that hides it. The export checker
+ * finds each at its line, against a checkpoint kept outside the operator's reach where the
+ * rewrite recomputed every hash, and never calls an export cut short complete.
+ */
+import { describe, expect, it } from "vitest";
+import type { Decision } from "../../core/decision.js";
+import type { AuditEvent, ReceiptRecord } from "../records.js";
+import { digestReceipt, linkEvent, recordedEventId } from "./audit-chain.js";
+import type { CheckpointClaims } from "./audit-checkpoints.js";
+import { exportedChainChecker, type ExportCheckOptions } from "./check-exported-chain.js";
+
+const TENANT = "acme";
+
+function receiptOf(id: string, minute: number): ReceiptRecord {
+  return {
+    id,
+    tenant: TENANT,
+    principal: "alice",
+    outcome: "allow",
+    createdAt: `2026-12-07T10:${String(minute).padStart(2, "0")}:00.000Z`,
+    decision: { outcome: "allow", id } as unknown as Decision,
+    inputSummary: { methods: ["password", "totp"] },
+  };
+}
+
+/** A tenant chain of `count` events: its creation, then decisions with their receipts. */
+function chainOf(count: number): { events: AuditEvent[]; receipts: ReceiptRecord[] } {
+  const events: AuditEvent[] = [];
+  const receipts: ReceiptRecord[] = [];
+  for (let i = 0; i < count; i++) {
+    const at = `2026-12-07T10:${String(i).padStart(2, "0")}:00.000Z`;
+    const receipt = receiptOf(`dec_${String(i)}`, i);
+    const entry =
+      i === 0
+        ? { tenant: TENANT, type: "tenant.created", actor: "admin", payload: { id: TENANT } }
+        : {
+            tenant: TENANT,
+            type: "decision.recorded",
+            actor: "service",
+            payload: { decision: receipt.id, outcome: "allow", receipt: digestReceipt(receipt) },
+          };
+    if (i > 0) receipts.push(receipt);
+    const id = i === 0 ? "evt_created" : recordedEventId(receipt.id);
+    events.push(linkEvent(entry, events.at(-1), id, at));
+  }
+  return { events, receipts };
+}
+
+/** Recomputes every hash from `from` on, as someone rewriting history would. */
+function relink(events: AuditEvent[], from: number): AuditEvent[] {
+  const out = events.slice(0, from);
+  for (const event of events.slice(from)) {
+    const { tenant, type, actor, payload, id, at } = event;
+    out.push(linkEvent({ tenant, type, actor, payload }, out.at(-1), id, at));
+  }
+  return out;
+}
+
+function check(lines: readonly string[], options?: ExportCheckOptions) {
+  const checker = exportedChainChecker(options);
+  for (const line of lines) checker.add(line);
+  return checker.result();
+}
+
+const asLines = (events: readonly unknown[]) => events.map((event) => JSON.stringify(event));
+
+function checkpointAt(events: readonly AuditEvent[], seq: number): CheckpointClaims {
+  const event = events[seq - 1];
+  if (event === undefined) throw new Error("no such event");
+  return { chain: event.chain, seq, hash: event.hash, issuer: "https://mfa.example" };
+}
+
+describe("checking an exported chain", () => {
+  const { events, receipts } = chainOf(8);
+
+  it("passes an intact export, from its first event to its last", () => {
+    expect(check([...asLines(events), ""])).toEqual({
+      ok: true,
+      chain: "tenant:acme",
+      first: 1,
+      last: 8,
+      events: 8,
+    });
+  });
+
+  it.each([
+    [
+      "an edited payload",
+      () =>
+        events.map((e, i) => (i === 3 ? { ...e, payload: { ...e.payload, outcome: "deny" } } : e)),
+      { line: 4, seq: 4, problem: "hash_mismatch" },
+    ],
+    [
+      "a removed event",
+      () => events.filter((_, i) => i !== 4),
+      { line: 5, seq: 6, problem: "gap" },
+    ],
+    [
+      "two events swapped",
+      () => [...events.slice(0, 2), events[3], events[2], ...events.slice(4)],
+      { line: 3, seq: 4, problem: "gap" },
+    ],
+    [
+      "an event with its link recomputed to another history",
+      () => {
+        const forged = linkEvent(
+          { tenant: TENANT, type: "exemption.approved", actor: "admin", payload: {} },
+          { seq: 4, hash: "f".repeat(64) },
+          "evt_forged",
+          "2026-12-07T10:04:30.000Z",
+        );
+        return [...events.slice(0, 4), forged, ...events.slice(5)];
+      },
+      { line: 5, seq: 5, problem: "prev_hash_mismatch" },
+    ],
+    [
+      "an event inserted, its own hash recomputed",
+      () => {
+        const forged = linkEvent(
+          { tenant: TENANT, type: "exemption.approved", actor: "admin", payload: {} },
+          events[4],
+          "evt_forged",
+          "2026-12-07T10:04:30.000Z",
+        );
+        return [...events.slice(0, 5), forged, ...events.slice(5)];
+      },
+      { line: 7, seq: 6, problem: "reordered" },
+    ],
+    [
+      "a chain that lost its beginning, renumbered and relinked",
+      () => relink(events.slice(2), 0),
+      { line: 1, seq: 1, problem: "unexpected_first_event" },
+    ],
+    [
+      "an event of another chain",
+      () => [...events.slice(0, 3), { ...events[3], chain: "tenant:other" }],
+      { line: 4, seq: 4, problem: "other_chain" },
+    ],
+    [
+      "a line that is not JSON",
+      () => [...events.slice(0, 2), "{oops"],
+      { line: 3, seq: 3, problem: "not_an_event" },
+    ],
+    [
+      "a line missing an event's member",
+      () => [...events.slice(0, 2), { ...events[2], hash: undefined }],
+      { line: 3, seq: 3, problem: "not_an_event" },
+    ],
+  ])("finds %s at its line", (_name, tampered, broken) => {
+    const result = check(
+      tampered().map((line) => (typeof line === "string" ? line : JSON.stringify(line))),
+    );
+    expect(result.broken).toEqual(broken);
+    expect(result.ok).toBe(false);
+  });
+
+  it("finds history rewritten with every hash recomputed, against a checkpoint taken before", () => {
+    const checkpoint = checkpointAt(events, 6);
+    const rewritten = relink(
+      events.map((e, i) => (i === 2 ? { ...e, payload: { ...e.payload, outcome: "deny" } } : e)),
+      2,
+    );
+    // Without the checkpoint the rewrite links up: that is what checkpoints are for.
+    expect(check(asLines(rewritten)).ok).toBe(true);
+    const result = check(asLines(rewritten), { checkpoint });
+    expect(result.broken).toEqual({ line: 6, seq: 6, problem: "checkpoint_mismatch" });
+    expect(result.ok).toBe(false);
+  });
+
+  it("confirms the checkpoint an intact export holds", () => {
+    const result = check(asLines(events), { checkpoint: checkpointAt(events, 5) });
+    expect(result.ok).toBe(true);
+    expect(result.checkpoint).toEqual({
+      chain: "tenant:acme",
+      seq: 5,
+      issuer: "https://mfa.example",
+      confirmed: true,
+    });
+  });
+
+  it("finds a chain cut short below its checkpoint", () => {
+    const checkpoint = checkpointAt(events, 7);
+    const result = check(asLines(events.slice(0, 5)), { checkpoint });
+    expect(result.broken).toEqual({ line: 6, seq: 6, problem: "truncated" });
+    expect(result.checkpoint?.confirmed).toBe(false);
+    expect(result.ok).toBe(false);
+  });
+
+  it("never calls an export that ended with a problem complete", () => {
+    const problem = { code: "audit.chain_damaged", status: 500 };
+    const result = check([...asLines(events.slice(0, 3)), JSON.stringify({ problem })], {
+      checkpoint: checkpointAt(events, 7),
+    });
+    expect(result.cutShort).toEqual(problem);
+    expect(result.broken).toBeUndefined();
+    expect(result.last).toBe(3);
+    expect(result.ok).toBe(false);
+  });
+
+  it("checks an export from later in the chain from its first event on", () => {
+    const later = asLines(events.slice(4));
+    expect(check(later)).toMatchObject({ ok: true, first: 5, last: 8, events: 4 });
+    // A checkpoint before it can neither be confirmed nor contradicted.
+    expect(check(later, { checkpoint: checkpointAt(events, 3) })).toMatchObject({
+      ok: true,
+      checkpoint: { seq: 3, confirmed: false },
+    });
+    const edited = events.slice(4).map((e, i) => (i === 0 ? { ...e, actor: "someone" } : e));
+    expect(check(asLines(edited)).broken).toEqual({ line: 1, seq: 5, problem: "hash_mismatch" });
+  });
+
+  it("confirms nothing with a checkpoint of another chain", () => {
+    const other = { ...checkpointAt(events, 2), chain: "tenant:other" };
+    expect(check(asLines(events), { checkpoint: other })).toMatchObject({
+      ok: true,
+      checkpoint: { chain: "tenant:other", confirmed: false },
+    });
+  });
+
+  describe("with the receipts the auditor fetched", () => {
+    const byId = (list: readonly ReceiptRecord[]) => new Map(list.map((r) => [r.id, r]));
+
+    it("checks each against the digest its event keeps", () => {
+      expect(check(asLines(events), { receipts: byId(receipts) })).toMatchObject({
+        ok: true,
+        receipts: { checked: 7, unrecorded: [] },
+      });
+    });
+
+    it("finds a receipt edited after its event recorded it", () => {
+      const edited = receipts.map((r, i) => (i === 2 ? { ...r, principal: "mallory" } : r));
+      expect(check(asLines(events), { receipts: byId(edited) }).broken).toEqual({
+        line: 4,
+        seq: 4,
+        problem: "receipt_mismatch",
+      });
+    });
+
+    it("names a receipt that no event of the whole chain records, but not one made after it", () => {
+      const planted = { ...receiptOf("dec_planted", 3) };
+      const later = { ...receiptOf("dec_later", 59) };
+      const result = check(asLines(events), { receipts: byId([...receipts, planted, later]) });
+      expect(result.receipts?.unrecorded).toEqual(["dec_planted"]);
+      expect(result.ok).toBe(false);
+    });
+  });
+});

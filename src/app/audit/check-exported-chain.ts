@@ -1,0 +1,247 @@
+import type { AuditEvent, ReceiptRecord } from "../records.js";
+import {
+  checkFirstEvent,
+  checkLink,
+  checkRecordedReceipt,
+  hashEvent,
+  recordedReceiptId,
+  type ChainProblem,
+} from "./audit-chain.js";
+import type { CheckpointClaims } from "./audit-checkpoints.js";
+
+/**
+ * An auditor's check of a chain exported as JSON Lines (`GET …/audit?format=jsonl`), with no
+ * access to the store: every link, against a signed checkpoint kept outside the operator's reach,
+ * and the receipts the auditor fetched against the digests their events keep. The same rules as
+ * the store's own verification (`audit-chain.ts`), over what the auditor holds.
+ *
+ * @module
+ */
+
+/** Why an export does not hold up, at the first line that shows it. */
+export type ExportProblem =
+  | ChainProblem
+  /** The line is not JSON, or not an audit event. */
+  | "not_an_event"
+  /** The event is of another chain than the export's first. */
+  | "other_chain"
+  /** The event at the checkpoint's position does not have the hash the checkpoint states. */
+  | "checkpoint_mismatch"
+  /** The export holds every event to its end, and ends before the checkpoint's event. */
+  | "truncated"
+  /** A receipt given does not hash to the digest its `decision.recorded` event keeps. */
+  | "receipt_mismatch";
+
+/** What a check of an export found. */
+export interface ExportedChainCheck {
+  /** True when every link holds, the export is complete, and what was given matches. */
+  readonly ok: boolean;
+  /** The export's chain (`tenant:acme`, `platform`); undefined for an export of no event. */
+  readonly chain: string | undefined;
+  /** The positions of the first and last events read; undefined for none. */
+  readonly first: number | undefined;
+  readonly last: number | undefined;
+  /** The events whose links were checked. */
+  readonly events: number;
+  /** The first link that does not hold, with its line in the file (from 1). */
+  readonly broken?: {
+    readonly line: number;
+    readonly seq: number;
+    readonly problem: ExportProblem;
+  };
+  /** The problem document the export ended with: it was cut short there (README). */
+  readonly cutShort?: Readonly<Record<string, unknown>>;
+  /**
+   * The checkpoint given: `confirmed` when the export holds its event with its hash; false when
+   * the export starts after it or is of another chain (nothing to compare: no confirmation).
+   */
+  readonly checkpoint?: {
+    readonly chain: string;
+    readonly seq: number;
+    readonly issuer: string;
+    readonly confirmed: boolean;
+  };
+  /** The receipts given: how many were checked against their events, and which none records. */
+  readonly receipts?: {
+    readonly checked: number;
+    /**
+     * Receipts of the chain's tenant, made before its last event, that no event of an export
+     * from the chain's start records: added to the store, or their events removed.
+     */
+    readonly unrecorded: readonly string[];
+  };
+}
+
+export interface ExportCheckOptions {
+  /** A checkpoint opened with the key the auditor kept (its signature already verified). */
+  readonly checkpoint?: CheckpointClaims;
+  /** Receipts the auditor fetched (`GET /v1/decisions/:id`), by id. */
+  readonly receipts?: ReadonlyMap<string, ReceiptRecord>;
+}
+
+/**
+ * Checks an export line by line: feed it every line with `add` (blank ones are skipped), then
+ * read `result`. Memory stays constant whatever the export's length, but for the receipts given.
+ */
+export function exportedChainChecker(options: ExportCheckOptions = {}): {
+  add(line: string): void;
+  result(): ExportedChainCheck;
+} {
+  const { checkpoint, receipts } = options;
+  let line = 0;
+  let chain: string | undefined;
+  let first: number | undefined;
+  let previous: { seq: number; hash: string } | undefined;
+  let lastAt: string | undefined;
+  let events = 0;
+  let broken: ExportedChainCheck["broken"];
+  let cutShort: ExportedChainCheck["cutShort"];
+  let confirmed = false;
+  let receiptsChecked = 0;
+  const recorded = new Set<string>();
+
+  const breakAt = (seq: number, problem: ExportProblem) => {
+    broken = { line, seq, problem };
+  };
+
+  function check(event: AuditEvent): void {
+    if (chain === undefined) {
+      chain = event.chain;
+      first = event.seq;
+    } else if (event.chain !== chain) {
+      breakAt(event.seq, "other_chain");
+      return;
+    }
+    // An export from `after` starts mid-chain: its first event's own hash is checked, and the
+    // link before it is the earlier export's to show.
+    const problem =
+      previous === undefined && event.seq !== 1
+        ? hashEvent(event) === event.hash
+          ? undefined
+          : "hash_mismatch"
+        : (checkLink(event, previous) ?? checkFirstEvent(event));
+    if (problem !== undefined) {
+      breakAt(event.seq, problem);
+      return;
+    }
+    if (checkpoint !== undefined && checkpoint.chain === chain && event.seq === checkpoint.seq) {
+      if (event.hash !== checkpoint.hash) {
+        breakAt(event.seq, "checkpoint_mismatch");
+        return;
+      }
+      confirmed = true;
+    }
+    const receiptId = recordedReceiptId(event);
+    if (receiptId !== undefined) {
+      recorded.add(receiptId);
+      const receipt = receipts?.get(receiptId);
+      if (receipt !== undefined) {
+        if (checkRecordedReceipt(event, receipt) !== undefined) {
+          breakAt(event.seq, "receipt_mismatch");
+          return;
+        }
+        receiptsChecked++;
+      }
+    }
+    previous = { seq: event.seq, hash: event.hash };
+    lastAt = event.at;
+    events++;
+  }
+
+  return {
+    add(text) {
+      line++;
+      if (broken !== undefined || cutShort !== undefined || text.trim() === "") return;
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        breakAt((previous?.seq ?? 0) + 1, "not_an_event");
+        return;
+      }
+      // README: an export that fails part-way ends with `{"problem": …}`, which no event has.
+      if (isObject(parsed) && isObject(parsed["problem"]) && !("chain" in parsed)) {
+        cutShort = parsed["problem"];
+        return;
+      }
+      if (!isAuditEvent(parsed)) {
+        breakAt((previous?.seq ?? 0) + 1, "not_an_event");
+        return;
+      }
+      check(parsed);
+    },
+
+    result() {
+      const whole = broken === undefined && cutShort === undefined;
+      // An export that runs to the chain's end from before the checkpoint's event holds it: one
+      // ending short of it lost events. (A checkpoint of another chain confirms nothing here.)
+      if (
+        whole &&
+        checkpoint !== undefined &&
+        checkpoint.chain === chain &&
+        !confirmed &&
+        (previous?.seq ?? 0) < checkpoint.seq
+      ) {
+        broken = { line: line + 1, seq: (previous?.seq ?? 0) + 1, problem: "truncated" };
+      }
+      const complete = broken === undefined && cutShort === undefined;
+      const tenant = chain?.startsWith("tenant:") === true ? chain.slice("tenant:".length) : null;
+      // A receipt is recorded in the same transaction as its event: one of the chain's tenant
+      // made before the export's last event, in an export from the chain's start, must be in it.
+      const until = lastAt;
+      const unrecorded =
+        receipts === undefined || first !== 1 || !complete || until === undefined
+          ? []
+          : [...receipts.values()]
+              .filter(
+                (receipt) =>
+                  receipt.tenant === tenant &&
+                  receipt.createdAt <= until &&
+                  !recorded.has(receipt.id),
+              )
+              .map((receipt) => receipt.id);
+      return {
+        ok: complete && unrecorded.length === 0,
+        chain,
+        first,
+        last: previous?.seq,
+        events,
+        ...(broken === undefined ? {} : { broken }),
+        ...(cutShort === undefined ? {} : { cutShort }),
+        ...(checkpoint === undefined
+          ? {}
+          : {
+              checkpoint: {
+                chain: checkpoint.chain,
+                seq: checkpoint.seq,
+                issuer: checkpoint.issuer,
+                confirmed,
+              },
+            }),
+        ...(receipts === undefined ? {} : { receipts: { checked: receiptsChecked, unrecorded } }),
+      };
+    },
+  };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** Whether `value` has every member of an audit event, each of its type. */
+function isAuditEvent(value: unknown): value is AuditEvent {
+  if (!isObject(value)) return false;
+  const { chain, seq, id, tenant, type, actor, at, payload, prevHash, hash } = value;
+  return (
+    typeof chain === "string" &&
+    typeof seq === "number" &&
+    typeof id === "string" &&
+    (typeof tenant === "string" || tenant === null) &&
+    typeof type === "string" &&
+    typeof actor === "string" &&
+    typeof at === "string" &&
+    isObject(payload) &&
+    typeof prevHash === "string" &&
+    typeof hash === "string"
+  );
+}
