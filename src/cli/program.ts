@@ -1,29 +1,22 @@
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { Command } from "commander";
 import type { AuditVerification } from "../app/application.js";
 import { describeDamagedRow } from "../app/damaged-records.js";
 import { AppError, InvalidInput } from "../app/errors.js";
 import type { UnopenedSecret } from "../app/secrets/reseal-secrets.js";
-import type { Config } from "../config/config-schema.js";
 import { parseTime } from "../core/time.js";
 import { evaluate, type EvaluationInput } from "../index.js";
-import { localKeyFile, openApplication, startServer, type RunningServer } from "../main.js";
-import { migrateStore } from "../storage/open-store.js";
-import { restoreSqliteStore, type SqliteRestore } from "../storage/sqlite/restore-sqlite-store.js";
-import {
-  backUpSqliteStore,
-  StoreCopyRefused,
-  type SqliteBackup,
-} from "../storage/sqlite/back-up-sqlite-store.js";
-import { describeStoreUrl } from "../storage/store-url.js";
 import type { PublishedSigningKey } from "../app/assurance/signing-keys.js";
 import type { CliIo } from "./cli-io.js";
 import { createCommandKit, OPERATOR, type StoreOptions } from "./command-kit.js";
+import { registerBackupAndRestoreCommands } from "./commands/backup-restore.js";
+import { registerBootstrapCommand } from "./commands/bootstrap.js";
+import { registerMigrateCommand } from "./commands/migrate.js";
+import { registerServeCommand } from "./commands/serve.js";
 import { demoScenarios } from "./demo-scenarios.js";
 import { createProgress } from "./progress.js";
 import { readAnswer } from "./read-answer.js";
 import { renderDecision } from "./render-decision.js";
-import { DEMO_IDP, DemoStoreRefused, prepareDemo, type DemoAppsSeed } from "./seed-demo.js";
 
 export type { CliIo } from "./cli-io.js";
 
@@ -59,24 +52,6 @@ function readCheckpoint(
   return { checkpoint: text };
 }
 
-interface ServeOptions extends StoreOptions {
-  port?: string;
-  host?: string;
-  demo?: boolean;
-  demoPlatformPort?: string;
-  demoIdpPort?: string;
-}
-
-const DEMO_PLATFORM_PORT_DEFAULT = 8081;
-const DEMO_IDP_PORT_DEFAULT = 8082;
-
-/** A port given on the command line, the default when absent, undefined when not a port. */
-function portOption(value: string | undefined, fallback: number): number | undefined {
-  if (value === undefined) return fallback;
-  const port = Number(value);
-  return /^\d+$/.test(value) && port >= 1 && port <= 65535 ? port : undefined;
-}
-
 const indent = (text: string): string => text.replace(/^/gm, "  ");
 
 /** The flag that gives a use case's input field: `dueWithinDays` is `--due-within-days`. */
@@ -85,20 +60,8 @@ const flagOf = (field: string): string =>
 
 /** Builds the `tenant-mfa` command line. */
 export function createProgram(io: CliIo): Command {
-  const {
-    out,
-    now,
-    fail,
-    configFrom,
-    dbOption,
-    configOption,
-    failUnreachable,
-    openOrFail,
-    refuseStore,
-    sqliteStoreToCopy,
-    withApplication,
-    withReadOnlyApplication,
-  } = createCommandKit(io);
+  const kit = createCommandKit(io);
+  const { out, fail, dbOption, configOption, withApplication, withReadOnlyApplication } = kit;
 
   const program = new Command()
     .name("tenant-mfa")
@@ -108,247 +71,10 @@ export function createProgram(io: CliIo): Command {
       writeErr: (text) => io.stderr.write(text),
     });
 
-  program
-    .command("serve")
-    .description("Run the HTTP server (admin API, decision API)")
-    .addOption(dbOption())
-    .option("--port <n>", "port to listen on (env TENANT_MFA_PORT; default 8080)")
-    .option("--host <host>", "address to listen on (env TENANT_MFA_HOST; default 127.0.0.1)")
-    .addOption(configOption())
-    .option(
-      "--demo",
-      "seed the demo data (idempotent; only an empty store or one the demo made) and start the demo platform and the development IdP beside the server",
-    )
-    .option("--demo-platform-port <n>", "with --demo: the demo platform's port (default 8081)")
-    .option("--demo-idp-port <n>", "with --demo: the development IdP's port (default 8082)")
-    .action(async (options: ServeOptions) => {
-      const config = configFrom(
-        options,
-        { port: options.port, host: options.host },
-        { serving: true },
-      );
-      if (config === undefined) return;
-      if (options.demo === true) {
-        await serveDemo(options, config);
-        return;
-      }
-      const running = await openOrFail(() => startServer(config, { env: io.env }));
-      if (running === undefined) return;
-      out(`tenant-mfa listening on ${running.url} (store ${describeStoreUrl(config.db)})`);
-      io.onServing?.(running);
-    });
-
-  /**
-   * `serve --demo`: the server under its public URL (`http://localhost:PORT` unless one is
-   * configured: a WebAuthn RP id is never an IP address, and `localhost` is a secure context),
-   * seeded, then the demo platform and the development IdP beside it. Closing the server closes
-   * them; the demo modules and `oidc-provider` are loaded only here. A store that the demo did not
-   * make is refused before anything is seeded in it (exit code 1).
-   */
-  async function serveDemo(options: ServeOptions, loaded: Config): Promise<void> {
-    let config = loaded;
-    if (config.publicUrl === undefined) {
-      const publicUrl = `http://localhost:${String(config.port)}`;
-      const withUrl = configFrom(
-        options,
-        { port: options.port, host: options.host, publicUrl },
-        { serving: true },
-      );
-      if (withUrl === undefined) return;
-      config = withUrl;
-    }
-    const platformPort = portOption(options.demoPlatformPort, DEMO_PLATFORM_PORT_DEFAULT);
-    const idpPort = portOption(options.demoIdpPort, DEMO_IDP_PORT_DEFAULT);
-    if (platformPort === undefined || idpPort === undefined) {
-      fail("--demo-platform-port and --demo-idp-port take a port number (1-65535)", 2);
-      return;
-    }
-    const demo = await import("../demo/start-demo.js");
-    let plan: Awaited<ReturnType<typeof demo.planDemo>>;
-    try {
-      plan = await demo.planDemo({
-        publicUrl: config.publicUrl ?? "",
-        platformPort,
-        idpPort,
-        idp: DEMO_IDP,
-      });
-    } catch (error) {
-      if (!(error instanceof demo.DemoDependencyMissing)) throw error;
-      fail(error.message);
-      return;
-    }
-    let seeded: DemoAppsSeed | undefined;
-    let running: RunningServer | undefined;
-    try {
-      // A store holding secrets sealed with keys it is not given is refused as `serve` refuses
-      // it (exit code 2), before anything is seeded in it.
-      running = await openOrFail(() =>
-        startServer(config, {
-          env: io.env,
-          allowLoopbackHttpIdps: true,
-          seed: async (opened) => {
-            seeded = (await prepareDemo(opened, out, new Date(), plan.apps)).apps;
-          },
-        }),
-      );
-    } catch (error) {
-      if (!(error instanceof DemoStoreRefused)) throw error;
-      fail(`serve --demo refuses the store ${describeStoreUrl(config.db)}: ${error.message}`);
-      return;
-    }
-    if (running === undefined) return;
-    let apps: Awaited<ReturnType<typeof plan.start>>;
-    try {
-      if (seeded === undefined) throw new Error("the demo apps were not registered");
-      apps = await plan.start({ apiUrl: running.url, platformKey: seeded.platformKey });
-    } catch (error) {
-      await running.close();
-      fail(
-        `the demo apps could not start: ${error instanceof Error ? error.message : String(error)}`,
-      );
-      return;
-    }
-    out(`tenant-mfa listening on ${running.url} (store ${describeStoreUrl(config.db)})`);
-    out("");
-    out("The demo is ready. Open the demo platform and sign in as one of its people:");
-    out(`  demo platform      ${apps.platformUrl}   <- start here`);
-    out(`  development IdP    ${apps.idpUrl}   (Initech's IdP; any password)`);
-    out(
-      `  tenant-mfa         ${config.publicUrl ?? running.url}   (its API, hosted pages and JWKS)`,
-    );
-    let closing: Promise<void> | undefined;
-    io.onServing?.({
-      ...running,
-      close: () => {
-        closing ??= apps.close().then(() => running.close());
-        return closing;
-      },
-    });
-  }
-
-  program
-    .command("migrate")
-    .description("Apply pending store migrations")
-    .addOption(dbOption())
-    .addOption(configOption())
-    .action(async (options: StoreOptions) => {
-      const config = configFrom(options);
-      if (config === undefined) return;
-      let applied: readonly string[];
-      try {
-        applied = await migrateStore(config.db);
-      } catch (error) {
-        if (failUnreachable(error)) return;
-        throw error;
-      }
-      out(
-        applied.length === 0
-          ? "The store is up to date."
-          : `Applied ${applied.length} migration(s): ${applied.join(", ")}`,
-      );
-    });
-
-  program
-    .command("backup")
-    .description(
-      "Copy a SQLite store, in use or not, to a file: one consistent snapshot, checked, for its owner only (PostgreSQL: pg_dump)",
-    )
-    .addOption(dbOption())
-    .addOption(configOption())
-    .requiredOption(
-      "--to <path>",
-      "the file to write, or a folder to write tenant-mfa-<UTC time>.db in",
-    )
-    .option("--force", "replace the file at --to if there is one")
-    .action(async (options: StoreOptions & { to: string; force?: boolean }) => {
-      const config = configFrom(options);
-      if (config === undefined) return;
-      const store = sqliteStoreToCopy(config.db, "backup", "pg_dump");
-      // A store of any version: a backup before an upgrade's migrations is what one is for.
-      if (store === undefined || (await refuseStore(config.db))) return;
-      let backup: SqliteBackup;
-      try {
-        backup = backUpSqliteStore(store, options.to, {
-          now: now(),
-          replace: options.force === true,
-        });
-      } catch (error) {
-        if (!(error instanceof StoreCopyRefused)) throw error;
-        fail(error.message, error.reason === "copy_damaged" ? 1 : 2);
-        return;
-      }
-      out(`Backed up ${describeStoreUrl(config.db)} to ${backup.path}: ${describeCopy(backup)}.`);
-      out(sealingKeyReminder(config));
-      out(`Check it with: tenant-mfa audit verify --db sqlite:${backup.path}`);
-    });
-
-  program
-    .command("restore")
-    .description(
-      "Put a backup in place of a SQLite store that no process has open; the store it replaces is kept beside it",
-    )
-    .addOption(dbOption())
-    .addOption(configOption())
-    .requiredOption("--from <file>", "the backup to restore (what `tenant-mfa backup` wrote)")
-    .action((options: StoreOptions & { from: string }) => {
-      const config = configFrom(options);
-      if (config === undefined) return;
-      const store = sqliteStoreToCopy(config.db, "restore", "pg_restore");
-      if (store === undefined) return;
-      let restored: SqliteRestore;
-      try {
-        restored = restoreSqliteStore(options.from, store, { now: now() });
-      } catch (error) {
-        if (!(error instanceof StoreCopyRefused)) throw error;
-        fail(error.message, error.reason === "copy_damaged" ? 1 : 2);
-        return;
-      }
-      out(`Restored ${options.from} to ${describeStoreUrl(config.db)}: ${describeCopy(restored)}.`);
-      out(
-        restored.replacedKeptAt === undefined
-          ? "No store was there before."
-          : `The store it replaced is kept at ${restored.replacedKeptAt}.`,
-      );
-      out(
-        "Everything recorded after the backup was taken is not in the restored store, security changes included: API keys revoked, authenticators removed, recovery codes used or revoked, exemptions revoked, policies and mandates changed and signing keys withdrawn since then are as they were at the backup. Re-apply them (from the audit exports or checkpoints kept elsewhere) before the server takes traffic. A checkpoint taken after the backup no longer matches its chain: `audit verify --checkpoint` says so, which is how an auditor sees the restore.",
-      );
-      const keyFile = localKeyFile(config);
-      out(
-        keyFile === undefined
-          ? "Its secrets open only with the encryptionKeys that sealed them: configure those."
-          : `Its secrets open only with the key file that sealed them, which must be at ${keyFile}${existsSync(keyFile) ? " (a key file is there; if it is another, the server refuses to start, naming the keys it lacks)" : " (none is there: the server refuses to start until it is)"}.`,
-      );
-    });
-
-  program
-    .command("bootstrap")
-    .description("Create the first platform administrator API key and print its secret once")
-    .addOption(dbOption())
-    .addOption(configOption())
-    .option("--name <name>", "the key's name", "bootstrap platform admin")
-    .option("--holder <holder>", "the person or system accountable for the key")
-    .option("--force", "create another platform administrator key even if one exists")
-    .action(async (options: StoreOptions & { name: string; holder?: string; force?: boolean }) => {
-      const config = configFrom(options);
-      if (config === undefined) return;
-      const opened = await openOrFail(() => openApplication(config));
-      if (opened === undefined) return;
-      try {
-        const { key, secret } = await opened.bootstrap({
-          name: options.name,
-          ...(options.holder === undefined ? {} : { holder: options.holder }),
-          ...(options.force === true ? { force: true } : {}),
-        });
-        out(`Created platform administrator key ${key.id} ("${key.name}").`);
-        out("Its secret is shown this once; store it now:");
-        out(secret);
-      } catch (error) {
-        if (!(error instanceof AppError && error.code === "bootstrap.exists")) throw error;
-        fail("a platform administrator key exists; pass --force to create another.");
-      } finally {
-        await opened.close();
-      }
-    });
+  registerServeCommand(program, kit);
+  registerMigrateCommand(program, kit);
+  registerBackupAndRestoreCommands(program, kit);
+  registerBootstrapCommand(program, kit);
 
   const audit = program.command("audit").description("Audit chain tools");
   audit
@@ -737,18 +463,4 @@ function describePublished(key: PublishedSigningKey): string {
     case "superseded":
       return `superseded, published until ${key.removedAt}`;
   }
-}
-
-/** What a backup holds, for the line that reports it. */
-function describeCopy(copy: SqliteBackup): string {
-  const schema = copy.migrations.at(-1) ?? "no migration";
-  return `${String(copy.bytes)} bytes, schema ${schema}, ${String(copy.tenants)} tenant(s), ${String(copy.auditEvents)} audit event(s), ${String(copy.receipts)} receipt(s)`;
-}
-
-/** Where the keys that open a backup's sealed secrets are: never in the backup. */
-function sealingKeyReminder(config: Config): string {
-  const keyFile = localKeyFile(config);
-  return keyFile === undefined
-    ? "Its secrets are sealed with the configured encryptionKeys, which it does not hold: keep those backed up too, apart from it."
-    : `Its secrets are sealed with the key in ${keyFile}, which it does not hold: keep that file backed up too, apart from it. Without it, its TOTP secrets, OIDC client secrets and signing keys cannot be opened.`;
 }
