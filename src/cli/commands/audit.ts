@@ -1,7 +1,9 @@
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import type { AuditVerification } from "../../app/application.js";
+import type { ExportedChainCheck } from "../../app/audit/check-exported-chain.js";
 import { describeDamagedRow } from "../../app/damaged-records.js";
+import { checkExportFiles, describeExportCheck, UnusableFile } from "../check-export.js";
 import { OPERATOR, type CommandKit, type StoreOptions } from "../command-kit.js";
 import { createProgress } from "../progress.js";
 
@@ -104,6 +106,50 @@ export function registerAuditCommand(program: Command, kit: CommandKit): void {
         );
         out(JSON.stringify(taken));
       }),
+    );
+
+  audit
+    .command("check-export")
+    .description(
+      "Check a chain exported as JSON Lines, with no store: every link, a checkpoint kept with its key, the receipts fetched; exit 1 when it does not hold",
+    )
+    .argument(
+      "<export>",
+      "the JSON Lines export (GET …/audit?format=jsonl); - reads standard input",
+    )
+    .option(
+      "--checkpoint <file>",
+      "the file `audit checkpoint` printed (the checkpoint and its key)",
+    )
+    .option(
+      "--receipts <file>",
+      "receipts as GET /v1/decisions/:id serves them, one per line or a JSON array",
+    )
+    .option("--json", "print the result as JSON")
+    .action(
+      async (
+        exportFile: string,
+        options: { checkpoint?: string; receipts?: string; json?: boolean },
+      ) => {
+        let result: ExportedChainCheck;
+        try {
+          result = await checkExportFiles(
+            {
+              exportFile,
+              ...(options.checkpoint === undefined ? {} : { checkpointFile: options.checkpoint }),
+              ...(options.receipts === undefined ? {} : { receiptsFile: options.receipts }),
+            },
+            io.stdin,
+          );
+        } catch (error) {
+          if (!(error instanceof UnusableFile)) throw error;
+          fail(error.message, 2);
+          return;
+        }
+        if (options.json === true) out(JSON.stringify(result));
+        else for (const line of describeExportCheck(result)) out(line);
+        if (!result.ok) io.setExitCode(1);
+      },
     );
 }
 

@@ -1,0 +1,189 @@
+/**
+ * Threat: an auditor who can only take the operator's word, or write their own checker. With
+ * what the API hands an auditor (the JSON Lines export, a signed checkpoint with its key, the
+ * receipts), `tenant-mfa audit check-export` checks a chain with no access to the store: it
+ * confirms an intact one against the checkpoint, and finds history rewritten with every hash
+ * recomputed, a receipt edited, a forged checkpoint and an export cut short.
+ */
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { linkEvent } from "../app/audit/audit-chain.js";
+import type { AuditEvent } from "../app/records.js";
+import { openTestServer, type TestServer } from "../http/test-support/open-test-server.js";
+import { runCli } from "./test-support/run-cli.js";
+
+let t: TestServer;
+let folder: string;
+let events: AuditEvent[];
+let exportText: string;
+let receipts: Record<string, unknown>[];
+let checkpointFile: string;
+let checkpointSeq: number;
+
+/** Writes `text` to a file of the test's folder and returns its path. */
+function file(name: string, text: string): string {
+  const path = join(folder, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+const jsonLines = (values: readonly unknown[]) =>
+  values.map((value) => `${JSON.stringify(value)}\n`).join("");
+
+beforeAll(async () => {
+  folder = mkdtempSync(join(tmpdir(), "tenant-mfa-check-export-"));
+  t = await openTestServer();
+  await t.call("POST", "/v1/tenants", { key: t.adminKey, body: { id: "acme", name: "Acme" } });
+  await t.call("PUT", "/v1/tenants/acme/principals/alice", {
+    key: t.adminKey,
+    body: { population: "direct" },
+  });
+  const service = await t.key(["platform_service"], ["acme"]);
+  const decisions: string[] = [];
+  for (let i = 0; i < 3; i++) {
+    const decided = await t.call("POST", "/v1/tenants/acme/decisions", {
+      key: service,
+      body: {
+        principal: { id: "alice" },
+        evidence: {
+          events: [{ method: "password", source: "platform", at: t.clock.now().toISOString() }],
+        },
+      },
+    });
+    expect(decided.statusCode).toBe(201);
+    decisions.push(decided.json<{ id: string }>().id);
+  }
+  const auditor = await t.key(["tenant_auditor"], ["acme"]);
+  const checkpoint = await t.call("GET", "/v1/audit/checkpoint?tenant=acme", { key: auditor });
+  expect(checkpoint.statusCode).toBe(200);
+  checkpointSeq = checkpoint.json<{ seq: number }>().seq;
+  checkpointFile = file("checkpoint.json", checkpoint.body);
+  // One more decision after the checkpoint: the export runs past it.
+  await t.call("POST", "/v1/tenants/acme/decisions", {
+    key: service,
+    body: { principal: { id: "alice" }, evidence: { events: [] } },
+  });
+  const exported = await t.call("GET", "/v1/tenants/acme/audit?format=jsonl", { key: auditor });
+  exportText = exported.body;
+  events = exportText
+    .trimEnd()
+    .split("\n")
+    .map((line) => JSON.parse(line) as AuditEvent);
+  receipts = [];
+  for (const id of decisions) {
+    receipts.push((await t.call("GET", `/v1/decisions/${id}`, { key: auditor })).json());
+  }
+});
+afterAll(() => t.close());
+
+describe("tenant-mfa audit check-export", () => {
+  it("confirms an intact export against the checkpoint, and the receipts against their events", async () => {
+    const result = await runCli([
+      "audit",
+      "check-export",
+      file("intact.jsonl", exportText),
+      "--checkpoint",
+      checkpointFile,
+      "--receipts",
+      file("receipts.jsonl", jsonLines(receipts)),
+    ]);
+    expect(result.stdout).toBe(
+      `ok: chain tenant:acme, events 1–${String(events.length)} (${String(events.length)}) verified, matching the checkpoint at event ${String(checkpointSeq)} (issued by https://mfa.test); 3 receipt(s) match their events\n`,
+    );
+    expect(result.exitCode).toBe(0);
+  });
+
+  it("reads the export from standard input, and receipts as a JSON array", async () => {
+    const result = await runCli(
+      ["audit", "check-export", "-", "--receipts", file("receipts.json", JSON.stringify(receipts))],
+      {},
+      { text: exportText, isTTY: false },
+    );
+    expect(result.stdout).toContain("3 receipt(s) match their events");
+    expect(result.exitCode).toBe(0);
+  });
+
+  it("finds history rewritten with every hash recomputed, which links up without the checkpoint", async () => {
+    const rewritten: AuditEvent[] = [];
+    for (const event of events) {
+      const { tenant, type, actor, id, at } = event;
+      const payload =
+        event.seq === 2 ? { ...event.payload, displayName: "someone else" } : event.payload;
+      rewritten.push(
+        event.seq < 2
+          ? event
+          : linkEvent({ tenant, type, actor, payload }, rewritten.at(-1), id, at),
+      );
+    }
+    const forged = file("rewritten.jsonl", jsonLines(rewritten));
+    expect((await runCli(["audit", "check-export", forged])).exitCode).toBe(0);
+    const result = await runCli(["audit", "check-export", forged, "--checkpoint", checkpointFile]);
+    expect(result.stdout).toContain(
+      `BROKEN: chain tenant:acme, event ${String(checkpointSeq)} (line ${String(checkpointSeq)}): checkpoint_mismatch`,
+    );
+    expect(result.exitCode).toBe(1);
+  });
+
+  it("finds a receipt edited after its event recorded it", async () => {
+    const edited = receipts.map((receipt, i) =>
+      i === 1 ? { ...receipt, principal: "mallory" } : receipt,
+    );
+    const result = await runCli([
+      "audit",
+      "check-export",
+      file("export.jsonl", exportText),
+      "--receipts",
+      file("edited-receipts.jsonl", jsonLines(edited)),
+    ]);
+    expect(result.stdout).toMatch(
+      /^BROKEN: chain tenant:acme, event \d+ \(line \d+\): receipt_mismatch$/m,
+    );
+    expect(result.exitCode).toBe(1);
+  });
+
+  it("says an export that ended with a problem is cut short, and where to go on from", async () => {
+    const cut = `${jsonLines(events.slice(0, 3))}${JSON.stringify({ problem: { code: "audit.chain_damaged" } })}\n`;
+    const result = await runCli(["audit", "check-export", file("cut.jsonl", cut)]);
+    expect(result.stdout).toContain(
+      "CUT SHORT: the export ended after event 3 with a problem (audit.chain_damaged): export the rest from after=3",
+    );
+    expect(result.exitCode).toBe(1);
+  });
+
+  it("refuses a checkpoint that does not verify with its kept key, or comes without one", async () => {
+    const taken = JSON.parse(readFileSync(checkpointFile, "utf8")) as {
+      checkpoint: string;
+      key: Record<string, string>;
+    };
+    const [header, , signature] = taken.checkpoint.split(".");
+    const claims = Buffer.from(
+      JSON.stringify({
+        iss: "https://mfa.test",
+        chain: "tenant:acme",
+        seq: 1,
+        hash: "0".repeat(64),
+      }),
+    ).toString("base64url");
+    const forgedFile = file(
+      "forged-checkpoint.json",
+      JSON.stringify({ ...taken, checkpoint: `${header ?? ""}.${claims}.${signature ?? ""}` }),
+    );
+    const exportFile = file("export-2.jsonl", exportText);
+    const forged = await runCli(["audit", "check-export", exportFile, "--checkpoint", forgedFile]);
+    expect(forged.stderr).toContain("does not verify");
+    expect(forged.exitCode).toBe(2);
+    const bare = file("bare-checkpoint.json", JSON.stringify({ checkpoint: taken.checkpoint }));
+    const keyless = await runCli(["audit", "check-export", exportFile, "--checkpoint", bare]);
+    expect(keyless.stderr).toContain("holds no checkpoint with its key");
+    expect(keyless.exitCode).toBe(2);
+  });
+
+  it("names a file it cannot read", async () => {
+    const result = await runCli(["audit", "check-export", join(folder, "missing.jsonl")]);
+    expect(result.stderr).toContain("cannot read the export");
+    expect(result.stderr).toContain("ENOENT");
+    expect(result.exitCode).toBe(2);
+  });
+});

@@ -1,0 +1,181 @@
+import { createReadStream, readFileSync } from "node:fs";
+import { createInterface } from "node:readline";
+import { openKeptCheckpoint } from "../app/audit/audit-checkpoints.js";
+import {
+  exportedChainChecker,
+  type ExportedChainCheck,
+} from "../app/audit/check-exported-chain.js";
+import { AppError } from "../app/errors.js";
+import type { ReceiptRecord } from "../app/records.js";
+import { createJoseTokenSigner } from "../tokens/jose-token-signer.js";
+
+/** What `tenant-mfa audit check-export` is given: files only, no store. */
+export interface ExportFiles {
+  /** The JSON Lines export; `-` reads standard input. */
+  readonly exportFile: string;
+  /** What `audit checkpoint` printed: the checkpoint and the public key kept beside it. */
+  readonly checkpointFile?: string;
+  /** Receipts as `GET /v1/decisions/:id` serves them, one per line or a JSON array. */
+  readonly receiptsFile?: string;
+}
+
+/** A file the check cannot use (exit code 2), said so. */
+export class UnusableFile extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "UnusableFile";
+  }
+}
+
+/**
+ * Checks an exported chain from the files an auditor holds (`exportedChainChecker`), reading
+ * the export as a stream. A checkpoint is verified with the key kept beside it, never with keys
+ * a store holds: there is none here, and the operator's would prove nothing.
+ */
+export async function checkExportFiles(
+  files: ExportFiles,
+  stdin: NodeJS.ReadableStream | undefined,
+): Promise<ExportedChainCheck> {
+  const checkpoint =
+    files.checkpointFile === undefined ? undefined : await readKeptCheckpoint(files.checkpointFile);
+  const receipts = files.receiptsFile === undefined ? undefined : readReceipts(files.receiptsFile);
+  const checker = exportedChainChecker({
+    ...(checkpoint === undefined ? {} : { checkpoint }),
+    ...(receipts === undefined ? {} : { receipts }),
+  });
+  const input = files.exportFile === "-" ? stdin : createReadStream(files.exportFile);
+  if (input === undefined) throw new UnusableFile("no standard input to read the export from");
+  try {
+    for await (const line of createInterface({ input, crlfDelay: Infinity })) checker.add(line);
+  } catch (error) {
+    throw new UnusableFile(`cannot read the export ${files.exportFile}: ${reasonOf(error)}`, {
+      cause: error,
+    });
+  }
+  return checker.result();
+}
+
+/** The lines that tell the operator what the check found, the verdict last. */
+export function describeExportCheck(result: ExportedChainCheck): string[] {
+  const lines: string[] = [];
+  const { chain = "(none)", first, last, events, broken, cutShort, checkpoint, receipts } = result;
+  if (first !== undefined && first > 1) {
+    lines.push(
+      `NOTE: the export starts at event ${String(first)}: the link before it is not in the file`,
+    );
+  }
+  if (checkpoint !== undefined && !checkpoint.confirmed && broken === undefined) {
+    lines.push(
+      checkpoint.chain === chain
+        ? `NOT CONFIRMED: the checkpoint's event ${String(checkpoint.seq)} is before the export's first`
+        : `NOT CONFIRMED: the checkpoint is of ${checkpoint.chain}, the export of ${chain}`,
+    );
+  }
+  for (const id of receipts?.unrecorded ?? []) {
+    lines.push(`UNRECORDED: receipt ${id}: no event of the chain records it`);
+  }
+  const range = first === undefined ? "no event" : `events ${String(first)}–${String(last)}`;
+  const against =
+    checkpoint?.confirmed === true
+      ? `, matching the checkpoint at event ${String(checkpoint.seq)} (issued by ${checkpoint.issuer})`
+      : "";
+  const checked =
+    receipts === undefined ? "" : `; ${String(receipts.checked)} receipt(s) match their events`;
+  if (broken !== undefined) {
+    lines.push(
+      `BROKEN: chain ${chain}, event ${String(broken.seq)} (line ${String(broken.line)}): ${broken.problem}`,
+    );
+    lines.push(`(${String(events)} event(s) verified before the first broken link)`);
+  } else if (cutShort !== undefined) {
+    const code = typeof cutShort["code"] === "string" ? cutShort["code"] : "unknown";
+    lines.push(
+      `CUT SHORT: the export ended after event ${String(last ?? 0)} with a problem (${code}): export the rest from after=${String(last ?? 0)}`,
+    );
+  } else if (result.ok) {
+    lines.push(`ok: chain ${chain}, ${range} (${String(events)}) verified${against}${checked}`);
+  } else {
+    lines.push(`NOT INTACT: chain ${chain}, ${range} verified${against}${checked}`);
+  }
+  return lines;
+}
+
+/** The checkpoint in `file`, verified with the key kept in it. */
+async function readKeptCheckpoint(file: string) {
+  const kept = parseJson(readText(file, "checkpoint"), `the checkpoint file ${file}`);
+  const { checkpoint, key } = (kept ?? {}) as { checkpoint?: unknown; key?: unknown };
+  if (typeof checkpoint !== "string" || key === undefined) {
+    throw new UnusableFile(
+      `${file} holds no checkpoint with its key: give the file \`tenant-mfa audit checkpoint\` printed`,
+    );
+  }
+  try {
+    return await openKeptCheckpoint(createJoseTokenSigner(), checkpoint, key);
+  } catch (error) {
+    if (!(error instanceof AppError)) throw error;
+    throw new UnusableFile(`the checkpoint in ${file} does not verify: ${error.message}`, {
+      cause: error,
+    });
+  }
+}
+
+/** The receipts in `file`, by id. */
+function readReceipts(file: string): Map<string, ReceiptRecord> {
+  const text = readText(file, "receipts").trim();
+  const list: unknown[] = text.startsWith("[")
+    ? (parseJson(text, `the receipts file ${file}`) as unknown[])
+    : text
+        .split("\n")
+        .filter((line) => line.trim() !== "")
+        .map((line, i) => parseJson(line, `line ${String(i + 1)} of the receipts file ${file}`));
+  const receipts = new Map<string, ReceiptRecord>();
+  list.forEach((receipt, i) => {
+    if (!isReceipt(receipt)) {
+      throw new UnusableFile(
+        `receipt ${String(i + 1)} of ${file} is not a receipt as GET /v1/decisions/:id serves one`,
+      );
+    }
+    receipts.set(receipt.id, receipt);
+  });
+  return receipts;
+}
+
+function isReceipt(value: unknown): value is ReceiptRecord {
+  if (typeof value !== "object" || value === null) return false;
+  const { id, tenant, principal, outcome, createdAt, decision, inputSummary } = value as Record<
+    string,
+    unknown
+  >;
+  return (
+    typeof id === "string" &&
+    typeof tenant === "string" &&
+    typeof principal === "string" &&
+    typeof outcome === "string" &&
+    typeof createdAt === "string" &&
+    typeof decision === "object" &&
+    decision !== null &&
+    typeof inputSummary === "object" &&
+    inputSummary !== null
+  );
+}
+
+function readText(file: string, what: string): string {
+  try {
+    return readFileSync(file, "utf8");
+  } catch (error) {
+    throw new UnusableFile(`cannot read the ${what} file ${file}: ${reasonOf(error)}`, {
+      cause: error,
+    });
+  }
+}
+
+function parseJson(text: string, what: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new UnusableFile(`${what} is not JSON`);
+  }
+}
+
+function reasonOf(error: unknown): string {
+  return (error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.message : "");
+}
