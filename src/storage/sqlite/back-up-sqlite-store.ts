@@ -94,6 +94,28 @@ export function backUpSqliteStore(
       `${path} exists: give another --to, or --force to replace it`,
     );
   }
+  const copy = writeCheckedCopy(store, path);
+  try {
+    return moveIntoPlace(copy, path);
+  } catch (error) {
+    copy.discard();
+    throw error;
+  }
+}
+
+/** A checked copy of a store, whole and on disk, waiting beside its target under a temporary name. */
+export interface CheckedCopy extends Omit<SqliteBackup, "path" | "bytes"> {
+  readonly temporary: string;
+  /** Removes the copy (a copy that will not take its target's place). */
+  discard(): void;
+}
+
+/**
+ * Copies the store at `store` into a new file beside `path` (one snapshot, 0600, flushed,
+ * integrity-checked): everything a copy needs before it takes the target's place, so that
+ * nothing is changed at the target until the copy is whole. Nothing is left behind when it fails.
+ */
+export function writeCheckedCopy(store: string, path: string): CheckedCopy {
   const temporary = join(
     dirname(path),
     `.${basename(path)}.${randomBytes(6).toString("hex")}.partial`,
@@ -108,6 +130,9 @@ export function backUpSqliteStore(
       { cause: error },
     );
   }
+  const discard = () => {
+    rmSync(temporary, { force: true });
+  };
   try {
     const source = new Sqlite(store, { readonly: true, fileMustExist: true });
     try {
@@ -117,12 +142,9 @@ export function backUpSqliteStore(
       source.close();
     }
     flush(temporary);
-    const contents = readStoreCopy(temporary);
-    renameSync(temporary, path);
-    flush(dirname(path));
-    return { path, bytes: statSync(path).size, ...contents };
+    return { temporary, discard, ...readStoreCopy(temporary) };
   } catch (error) {
-    rmSync(temporary, { force: true });
+    discard();
     if (error instanceof StoreCopyRefused && error.reason === "copy_damaged") {
       throw new StoreCopyRefused(
         "copy_damaged",
@@ -132,6 +154,14 @@ export function backUpSqliteStore(
     }
     throw error;
   }
+}
+
+/** Renames a checked copy to `path` (replacing a file there at once) and flushes the folder. */
+export function moveIntoPlace(copy: CheckedCopy, path: string): SqliteBackup {
+  renameSync(copy.temporary, path);
+  flush(dirname(path));
+  const { migrations, tenants, auditEvents, receipts } = copy;
+  return { path, bytes: statSync(path).size, migrations, tenants, auditEvents, receipts };
 }
 
 /** The file to write: `target`, or a file named by `now` when `target` is a folder. */
@@ -153,7 +183,7 @@ export function fileTimeStamp(now: Date): string {
  * destroy what is being copied. Compared by the folder's real path (a symbolic link or `..`
  * naming the same folder) and, for an existing file, by device and inode (a hard link).
  */
-function refuseStoreItself(store: string, path: string): void {
+export function refuseStoreItself(store: string, path: string): void {
   const storeFile = resolve(realpathSync(dirname(store)), basename(store));
   const folder =
     statOrUndefined(dirname(path)) === undefined ? undefined : realpathSync(dirname(path));

@@ -3,10 +3,12 @@ import { dirname } from "node:path";
 import Sqlite from "better-sqlite3";
 import { migrations } from "../migrations/migrate-to-latest.js";
 import {
-  backUpSqliteStore,
   fileTimeStamp,
+  moveIntoPlace,
   readStoreCopy,
+  refuseStoreItself,
   StoreCopyRefused,
+  writeCheckedCopy,
   type SqliteBackup,
 } from "./back-up-sqlite-store.js";
 
@@ -28,8 +30,8 @@ export interface SqliteRestore extends SqliteBackup {
  * file, kept. Leaving its -wal file beside the restored store instead would have SQLite apply
  * those pages to a different database (https://www.sqlite.org/howtocorrupt.html, §2). A store
  * SQLite cannot read at all (the damage a restore is for) is renamed with its -wal and -shm
- * files as they are. The backup is then copied in as `backUpSqliteStore` copies a store (one
- * snapshot, checked, 0600, renamed into place).
+ * files as they are. The backup is copied beside the store first as `backUpSqliteStore` copies
+ * a store (one snapshot, 0600, flushed, checked), and renamed into place once the store is aside.
  */
 export function restoreSqliteStore(
   backup: string,
@@ -78,13 +80,26 @@ export function restoreSqliteStore(
       `${backup} was migrated by a newer tenant-mfa (${unknown.join(", ")}): restore it with that version`,
     );
   }
-  const replacedKeptAt = existsSync(store)
-    ? setAside(store, `${store}.replaced-${fileTimeStamp(options.now)}`)
-    : undefined;
+  // The store's path must not be the backup's own -wal or -shm file either.
+  refuseStoreItself(backup, store);
+  // Refused now rather than after a copy as long as the backup; asked again before the swap.
+  if (existsSync(store)) foldWal(store);
   // A new machine's store folder, made as the store's own would be: for its owner only.
   mkdirSync(dirname(store), { recursive: true, mode: 0o700 });
-  const restored = backUpSqliteStore(backup, store, options);
-  return { ...restored, replacedKeptAt };
+  // The copy is made, flushed and checked beside the store before the store is touched: a copy
+  // that fails (a full or failing disk) leaves the store where it was, never an empty path on
+  // which a server starting would make a new, empty store. The store is then out of place only
+  // between two renames.
+  const copy = writeCheckedCopy(backup, store);
+  try {
+    const replacedKeptAt = existsSync(store)
+      ? setAside(store, `${store}.replaced-${fileTimeStamp(options.now)}`)
+      : undefined;
+    return { ...moveIntoPlace(copy, store), replacedKeptAt };
+  } catch (error) {
+    copy.discard();
+    throw error;
+  }
 }
 
 /** Takes the store at `store` out of use and renames it to `keptAt`; returns `keptAt`. */
