@@ -33,6 +33,11 @@ export type StoreCopyRefusal =
   | "target_exists"
   /** The target is the store itself, or one of its -wal, -shm or -journal files. */
   | "target_is_store"
+  /**
+   * A -wal or -journal file is beside the target: SQLite would apply it to the file put there,
+   * as that file's own log.
+   */
+  | "journal_beside_target"
   /** The target's folder is missing or cannot be written. */
   | "target_unwritable"
   /** The copy failed SQLite's integrity check: it is removed, and the source is worth a look. */
@@ -94,6 +99,7 @@ export function backUpSqliteStore(
       `${path} exists: give another --to, or --force to replace it`,
     );
   }
+  refuseJournalsBeside(path);
   const copy = writeCheckedCopy(store, path);
   try {
     return moveIntoPlace(copy, path);
@@ -200,6 +206,26 @@ export function refuseStoreItself(store: string, path: string): void {
       `${path} is the store itself (or a file SQLite keeps beside it): give --to another file`,
     );
   }
+}
+
+/**
+ * Refuses a target beside which a -wal or -journal file is: SQLite applies them to whatever
+ * file has that name when it is next opened, though another database wrote them
+ * (https://www.sqlite.org/howtocorrupt.html, §2). They are the log of a database that a process
+ * had open under that name when it stopped (killed, crashed), or has open still: either way not
+ * the copy's, and not for the copy to delete. A -shm file alone is rebuilt by the next opener.
+ */
+export function refuseJournalsBeside(path: string): void {
+  const logs = ["-wal", "-journal"]
+    .map((suffix) => path + suffix)
+    .filter((log) => statOrUndefined(log) !== undefined);
+  if (logs.length === 0) return;
+  const [is, it, belongs] =
+    logs.length === 1 ? ["is", "it", "it belongs"] : ["are", "them", "they belong"];
+  throw new StoreCopyRefused(
+    "journal_beside_target",
+    `${logs.join(" and ")} ${is} beside ${path}: SQLite would apply ${it} to the copy put there, as its own (the log of a database that a process has open under that name, or had when it stopped): stop that process, or move ${it} away with the database ${belongs} to, then try again`,
+  );
 }
 
 /**

@@ -6,6 +6,7 @@ import {
   fileTimeStamp,
   moveIntoPlace,
   readStoreCopy,
+  refuseJournalsBeside,
   refuseStoreItself,
   StoreCopyRefused,
   writeCheckedCopy,
@@ -83,7 +84,9 @@ export function restoreSqliteStore(
   // The store's path must not be the backup's own -wal or -shm file either.
   refuseStoreItself(backup, store);
   // Refused now rather than after a copy as long as the backup; asked again before the swap.
+  // With no store there, a log left beside its path would be applied to the restored one.
   if (existsSync(store)) foldWal(store);
+  else refuseJournalsBeside(store);
   // A new machine's store folder, made as the store's own would be: for its owner only.
   mkdirSync(dirname(store), { recursive: true, mode: 0o700 });
   // The copy is made, flushed and checked beside the store before the store is touched: a copy
