@@ -187,14 +187,18 @@ export function fileTimeStamp(now: Date): string {
 /**
  * Refuses a target that is the store, or a file SQLite keeps beside it: writing there would
  * destroy what is being copied. Compared by the folder's real path (a symbolic link or `..`
- * naming the same folder) and, for an existing file, by device and inode (a hard link).
+ * naming the same folder), by the store's real path (a store given by a symbolic link to its
+ * file) and, for an existing file, by device and inode (a hard link).
  */
 export function refuseStoreItself(store: string, path: string): void {
-  const storeFile = resolve(realpathSync(dirname(store)), basename(store));
+  // SQLite resolves a store given by a symbolic link, and keeps its -wal beside the file named.
+  const storeFiles = [resolve(realpathSync(dirname(store)), basename(store)), realpathSync(store)];
   const folder =
     statOrUndefined(dirname(path)) === undefined ? undefined : realpathSync(dirname(path));
   const targetFile = folder === undefined ? resolve(path) : resolve(folder, basename(path));
-  const kept = ["", "-wal", "-shm", "-journal"].map((suffix) => storeFile + suffix);
+  const kept = storeFiles.flatMap((file) =>
+    ["", "-wal", "-shm", "-journal"].map((suffix) => file + suffix),
+  );
   const stored = statSync(store);
   const existing = statOrUndefined(path);
   if (
