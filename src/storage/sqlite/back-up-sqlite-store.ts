@@ -9,7 +9,7 @@ import {
   statSync,
   type Stats,
 } from "node:fs";
-import { basename, dirname, join, resolve } from "node:path";
+import { basename, dirname, join, resolve, sep } from "node:path";
 import Sqlite from "better-sqlite3";
 
 /** What a backup wrote: the copy, and what it holds (for the operator to check at a glance). */
@@ -38,7 +38,10 @@ export type StoreCopyRefusal =
    * as that file's own log.
    */
   | "journal_beside_target"
-  /** The target's folder is missing or cannot be written. */
+  /**
+   * The target cannot be written: its folder is missing or cannot be written, it is a folder, or
+   * (a store to restore over) this user may not change it.
+   */
   | "target_unwritable"
   /** The copy failed SQLite's integrity check: it is removed, and the source is worth a look. */
   | "copy_damaged"
@@ -172,7 +175,14 @@ export function moveIntoPlace(copy: CheckedCopy, path: string): SqliteBackup {
 
 /** The file to write: `target`, or a file named by `now` when `target` is a folder. */
 function targetPath(target: string, now: Date): string {
-  if (statOrUndefined(target)?.isDirectory() !== true) return target;
+  const isFolder = statOrUndefined(target)?.isDirectory() === true;
+  if (!isFolder && target.endsWith(sep)) {
+    throw new StoreCopyRefused(
+      "target_unwritable",
+      `no folder at ${target}: make it, or give --to a file`,
+    );
+  }
+  if (!isFolder) return target;
   return join(target, `tenant-mfa-${fileTimeStamp(now)}.db`);
 }
 

@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync, renameSync, statSync } from "node:fs";
-import { dirname } from "node:path";
+import { dirname, sep } from "node:path";
 import Sqlite from "better-sqlite3";
 import { migrations } from "../migrations/migrate-to-latest.js";
 import {
@@ -83,12 +83,12 @@ export function restoreSqliteStore(
   }
   // The store's path must not be the backup's own -wal or -shm file either.
   refuseStoreItself(backup, store);
+  refuseNonFile(store);
   // Refused now rather than after a copy as long as the backup; asked again before the swap.
   // With no store there, a log left beside its path would be applied to the restored one.
   if (existsSync(store)) foldWal(store);
   else refuseJournalsBeside(store);
-  // A new machine's store folder, made as the store's own would be: for its owner only.
-  mkdirSync(dirname(store), { recursive: true, mode: 0o700 });
+  makeStoreFolder(dirname(store));
   // The copy is made, flushed and checked beside the store before the store is touched: a copy
   // that fails (a full or failing disk) leaves the store where it was, never an empty path on
   // which a server starting would make a new, empty store. The store is then out of place only
@@ -102,6 +102,29 @@ export function restoreSqliteStore(
   } catch (error) {
     copy.discard();
     throw error;
+  }
+}
+
+/** Refuses a store path that names a folder (or anything but a file): no copy can take its place. */
+function refuseNonFile(store: string): void {
+  if (store.endsWith(sep) || (existsSync(store) && !statSync(store).isFile())) {
+    throw new StoreCopyRefused(
+      "target_unwritable",
+      `${store} is not a file (a folder?): give the store's file in --db`,
+    );
+  }
+}
+
+/** Makes a new machine's store folder, as the store's own would be: for its owner only. */
+function makeStoreFolder(folder: string): void {
+  try {
+    mkdirSync(folder, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    throw new StoreCopyRefused(
+      "target_unwritable",
+      `cannot make the store's folder ${folder}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
+      { cause: error },
+    );
   }
 }
 
@@ -130,7 +153,7 @@ function foldWal(store: string): boolean {
     database = new Sqlite(store, { fileMustExist: true });
   } catch (error) {
     if (unreadable(error)) return false;
-    throw error;
+    throw cannotChange(store, error);
   }
   const inUse = (cause?: unknown) =>
     new StoreCopyRefused(
@@ -145,13 +168,28 @@ function foldWal(store: string): boolean {
     if (mode !== "delete") throw inUse();
     return true;
   } catch (error) {
+    if (error instanceof StoreCopyRefused) throw error;
     if (unreadable(error)) return false;
     const { code } = error as { code?: unknown };
     if (code === "SQLITE_BUSY" || code === "SQLITE_LOCKED") throw inUse(error);
-    throw error;
+    throw cannotChange(store, error);
   } finally {
     database.close();
   }
+}
+
+/**
+ * SQLite's refusal to open or change the store for a reason of its own: most often a user who
+ * may not write the store, its -shm file or its folder (not the server's user).
+ */
+function cannotChange(store: string, error: unknown): StoreCopyRefused {
+  const { code } = error as { code?: unknown };
+  const message = error instanceof Error ? error.message : String(error);
+  return new StoreCopyRefused(
+    "target_unwritable",
+    `cannot take ${store} out of use to replace it (${typeof code === "string" ? `${code}: ` : ""}${message}): run restore as the user the server runs as, who may write the store and its folder`,
+    { cause: error },
+  );
 }
 
 /** SQLite's refusal of a file that is not a database, or one too damaged to open. */
