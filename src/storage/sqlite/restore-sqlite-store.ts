@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, renameSync, statSync } from "node:fs";
+import { chownSync, existsSync, mkdirSync, renameSync, statSync } from "node:fs";
 import { dirname, sep } from "node:path";
 import Sqlite from "better-sqlite3";
 import { migrations } from "../migrations/migrate-to-latest.js";
@@ -95,6 +95,7 @@ export function restoreSqliteStore(
   // between two renames.
   const copy = writeCheckedCopy(backup, store);
   try {
+    giveOwnerOf(existsSync(store) ? store : dirname(store), copy.temporary);
     const replacedKeptAt = existsSync(store)
       ? setAside(store, `${store}.replaced-${fileTimeStamp(options.now)}`)
       : undefined;
@@ -103,6 +104,17 @@ export function restoreSqliteStore(
     copy.discard();
     throw error;
   }
+}
+
+/**
+ * Gives `file` the owner of `model` (the store it replaces, or its folder) when this process may:
+ * a restore run by root (`sudo`) made a copy that only root could open, and the server runs as
+ * its own user.
+ */
+function giveOwnerOf(model: string, file: string): void {
+  if (process.getuid?.() !== 0) return;
+  const { uid, gid } = statSync(model);
+  chownSync(file, uid, gid);
 }
 
 /** Refuses a store path that names a folder (or anything but a file): no copy can take its place. */
