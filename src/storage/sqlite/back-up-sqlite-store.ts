@@ -69,6 +69,11 @@ export interface BackUpOptions {
   readonly replace?: boolean;
   /** The instant that names a copy written into a folder (`tenant-mfa-20261207T093900Z.db`). */
   readonly now: Date;
+  /**
+   * The key file that opens the store's sealed secrets (`encryption-key.json` beside it), which
+   * a copy must never replace, `replace` or not: without it those secrets are lost for good.
+   */
+  readonly sealingKeyFile?: string;
 }
 
 /** How long the copy waits for a lock that a writer holds (a checkpoint restarting the WAL). */
@@ -95,6 +100,12 @@ export function backUpSqliteStore(
 ): SqliteBackup {
   const path = targetPath(target, options.now);
   refuseStoreItself(store, path);
+  if (options.sealingKeyFile !== undefined && sameEntry(options.sealingKeyFile, path)) {
+    throw new StoreCopyRefused(
+      "target_is_store",
+      `${path} is the store's sealing key file, which the backup must never replace: give --to another file`,
+    );
+  }
   const existing = statOrUndefined(path);
   if (existing !== undefined && options.replace !== true) {
     throw new StoreCopyRefused(
@@ -203,9 +214,7 @@ export function fileTimeStamp(now: Date): string {
 export function refuseStoreItself(store: string, path: string): void {
   // SQLite resolves a store given by a symbolic link, and keeps its -wal beside the file named.
   const storeFiles = [resolve(realpathSync(dirname(store)), basename(store)), realpathSync(store)];
-  const folder =
-    statOrUndefined(dirname(path)) === undefined ? undefined : realpathSync(dirname(path));
-  const targetFile = folder === undefined ? resolve(path) : resolve(folder, basename(path));
+  const targetFile = realEntry(path);
   const kept = storeFiles.flatMap((file) =>
     ["", "-wal", "-shm", "-journal"].map((suffix) => file + suffix),
   );
@@ -220,6 +229,19 @@ export function refuseStoreItself(store: string, path: string): void {
       `${path} is the store itself (or a file SQLite keeps beside it): give --to another file`,
     );
   }
+}
+
+/** The path of the folder entry `path` names: its folder's real path, its own name. */
+function realEntry(path: string): string {
+  const folder = dirname(path);
+  return statOrUndefined(folder) === undefined
+    ? resolve(path)
+    : resolve(realpathSync(folder), basename(path));
+}
+
+/** Whether `a` and `b` name one folder entry, through symbolic links or `..` in their folders. */
+function sameEntry(a: string, b: string): boolean {
+  return realEntry(a) === realEntry(b);
 }
 
 /**
