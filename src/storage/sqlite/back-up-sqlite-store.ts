@@ -29,7 +29,10 @@ export interface SqliteBackup {
  * a store being restored over is left as it was.
  */
 export type StoreCopyRefusal =
-  /** The target is a file already (the copy replaces one only when told to). */
+  /**
+   * The target is a file already (the copy replaces one only when told to), or is there and is
+   * no regular file (a device, a pipe), which it never replaces.
+   */
   | "target_exists"
   /** The target is the store itself, or one of its -wal, -shm or -journal files. */
   | "target_is_store"
@@ -107,6 +110,13 @@ export function backUpSqliteStore(
     );
   }
   const existing = statOrUndefined(path);
+  // The rename would put the copy in place of a device (/dev/null, run as root) or a pipe.
+  if (existing !== undefined && !existing.isFile()) {
+    throw new StoreCopyRefused(
+      "target_exists",
+      `${path} is not a file (a device, a pipe): give --to a file, or a folder to write one in`,
+    );
+  }
   if (existing !== undefined && options.replace !== true) {
     throw new StoreCopyRefused(
       "target_exists",
