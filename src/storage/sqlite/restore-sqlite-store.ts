@@ -42,6 +42,12 @@ export function restoreSqliteStore(
   if (!existsSync(backup)) {
     throw new StoreCopyRefused("backup_not_store", `no backup at ${backup}`);
   }
+  if (!statSync(backup).isFile()) {
+    throw new StoreCopyRefused(
+      "backup_not_store",
+      `${backup} is not a file (a folder?): give --from the backup file`,
+    );
+  }
   if (existsSync(store)) {
     const [from, to] = [statSync(backup), statSync(store)];
     if (from.dev === to.dev && from.ino === to.ino) {
@@ -59,14 +65,9 @@ export function restoreSqliteStore(
         { cause: error },
       );
     }
-    const notDatabase = (error as { code?: unknown }).code === "SQLITE_NOTADB";
-    throw new StoreCopyRefused(
-      "backup_not_store",
-      notDatabase
-        ? `${backup} is not a SQLite database`
-        : `cannot read ${backup}: ${error instanceof Error ? error.message : String(error)}`,
-      { cause: error },
-    );
+    throw new StoreCopyRefused("backup_not_store", whyUnreadable(backup, error), {
+      cause: error,
+    });
   }
   if (held.migrations.length === 0) {
     throw new StoreCopyRefused(
@@ -104,6 +105,17 @@ export function restoreSqliteStore(
     copy.discard();
     throw error;
   }
+}
+
+/** Why SQLite could not read the backup at `backup`, in the operator's terms. */
+function whyUnreadable(backup: string, error: unknown): string {
+  const { code } = error as { code?: unknown };
+  if (code === "SQLITE_NOTADB") return `${backup} is not a SQLite database`;
+  // A store file copied as it lies, read where its -shm file cannot be made (a read-only mount).
+  if (code === "SQLITE_READONLY_DIRECTORY") {
+    return `${backup} is in WAL mode without its -shm file, in a folder this user cannot write, so SQLite cannot read it: copy it into a writable folder, then restore from the copy (a file \`tenant-mfa backup\` wrote is never in WAL mode)`;
+  }
+  return `cannot read ${backup}: ${error instanceof Error ? error.message : String(error)}`;
 }
 
 /**
