@@ -126,7 +126,12 @@ function whyUnreadable(backup: string, error: unknown): string {
 function giveOwnerOf(model: string, file: string): void {
   if (process.getuid?.() !== 0) return;
   const { uid, gid } = statSync(model);
-  chownSync(file, uid, gid);
+  try {
+    chownSync(file, uid, gid);
+  } catch (error) {
+    // Root that may not give files away (an NFS mount squashing root): the copy stays its own.
+    if ((error as NodeJS.ErrnoException).code !== "EPERM") throw error;
+  }
 }
 
 /** Refuses a store path that names a folder (or anything but a file): no copy can take its place. */
