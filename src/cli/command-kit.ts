@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { Option } from "commander";
 import type { Caller } from "../app/application.js";
 import { AppError } from "../app/errors.js";
@@ -122,6 +122,13 @@ export function createCommandKit(io: CliIo) {
     const file = sqliteFile(db);
     if (file !== undefined && !existsSync(file)) {
       fail(`no store at ${file}: give the store's --db (or TENANT_MFA_DB)`, 2);
+      return true;
+    }
+    if (file !== undefined && !statSync(file).isFile()) {
+      fail(
+        `${file} is not a file (a folder?): give the store's file in --db (or TENANT_MFA_DB)`,
+        2,
+      );
       return true;
     }
     try {

@@ -39,9 +39,12 @@ export function registerBackupAndRestoreCommands(program: Command, kit: CommandK
       if (store === undefined || (await refuseStore(config.db))) return;
       let backup: SqliteBackup;
       try {
+        // The key that opens the store's secrets is never a backup's target (--force).
+        const sealingKeyFile = localKeyFile(config);
         backup = backUpSqliteStore(store, options.to, {
           now: now(),
           replace: options.force === true,
+          ...(sealingKeyFile === undefined ? {} : { sealingKeyFile }),
         });
       } catch (error) {
         if (!(error instanceof StoreCopyRefused)) throw error;

@@ -75,7 +75,7 @@ export function restoreSqliteStore(
       `${backup} holds no tenant-mfa store (no migration was ever applied to it)`,
     );
   }
-  const unknown = held.migrations.filter((name) => !(name in migrations));
+  const unknown = held.migrations.filter((name) => !Object.hasOwn(migrations, name));
   if (unknown.length > 0) {
     throw new StoreCopyRefused(
       "backup_newer",
