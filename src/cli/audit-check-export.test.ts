@@ -180,6 +180,17 @@ describe("tenant-mfa audit check-export", () => {
     expect(keyless.exitCode).toBe(2);
   });
 
+  it("does not pass an export that starts after the checkpoint's event", async () => {
+    const later = file("later.jsonl", jsonLines(events.filter((e) => e.seq > checkpointSeq)));
+    const result = await runCli(["audit", "check-export", later, "--checkpoint", checkpointFile]);
+    expect(result.stdout).toBe(
+      `NOTE: the export starts at event ${String(checkpointSeq + 1)}: the link before it is not in the file\n` +
+        `NOT CONFIRMED: the checkpoint's event ${String(checkpointSeq)} is before the export's first\n` +
+        `NOT VERIFIED: chain tenant:acme, events ${String(checkpointSeq + 1)}–${String(events.length)} link up, but the checkpoint is not confirmed\n`,
+    );
+    expect(result.exitCode).toBe(1);
+  });
+
   it("names a file it cannot read", async () => {
     const result = await runCli(["audit", "check-export", join(folder, "missing.jsonl")]);
     expect(result.stderr).toContain("cannot read the export");

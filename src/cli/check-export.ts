@@ -93,8 +93,12 @@ export function describeExportCheck(result: ExportedChainCheck): string[] {
     );
   } else if (result.ok) {
     lines.push(`ok: chain ${chain}, ${range} (${String(events)}) verified${against}${checked}`);
-  } else {
+  } else if ((receipts?.unrecorded.length ?? 0) > 0) {
     lines.push(`NOT INTACT: chain ${chain}, ${range} verified${against}${checked}`);
+  } else {
+    lines.push(
+      `NOT VERIFIED: chain ${chain}, ${range} link up, but the checkpoint is not confirmed`,
+    );
   }
   return lines;
 }

@@ -202,20 +202,30 @@ describe("checking an exported chain", () => {
   it("checks an export from later in the chain from its first event on", () => {
     const later = asLines(events.slice(4));
     expect(check(later)).toMatchObject({ ok: true, first: 5, last: 8, events: 4 });
-    // A checkpoint before it can neither be confirmed nor contradicted.
+    // A checkpoint before it can neither be confirmed nor contradicted: the check is not done.
     expect(check(later, { checkpoint: checkpointAt(events, 3) })).toMatchObject({
-      ok: true,
+      ok: false,
       checkpoint: { seq: 3, confirmed: false },
     });
     const edited = events.slice(4).map((e, i) => (i === 0 ? { ...e, actor: "someone" } : e));
     expect(check(asLines(edited)).broken).toEqual({ line: 1, seq: 5, problem: "hash_mismatch" });
   });
 
-  it("confirms nothing with a checkpoint of another chain", () => {
+  it("passes nothing with a checkpoint of another chain", () => {
     const other = { ...checkpointAt(events, 2), chain: "tenant:other" };
-    expect(check(asLines(events), { checkpoint: other })).toMatchObject({
-      ok: true,
+    const result = check(asLines(events), { checkpoint: other });
+    expect(result).toMatchObject({
+      ok: false,
       checkpoint: { chain: "tenant:other", confirmed: false },
+    });
+    expect(result.broken).toBeUndefined();
+  });
+
+  it("finds an empty export truncated below the checkpoint", () => {
+    expect(check([""], { checkpoint: checkpointAt(events, 2) })).toMatchObject({
+      ok: false,
+      events: 0,
+      broken: { line: 2, seq: 1, problem: "truncated" },
     });
   });
 

@@ -34,7 +34,10 @@ export type ExportProblem =
 
 /** What a check of an export found. */
 export interface ExportedChainCheck {
-  /** True when every link holds, the export is complete, and what was given matches. */
+  /**
+   * True when every link holds, the export is complete, and what was given matches: a
+   * checkpoint given must be confirmed, every receipt given must match its event.
+   */
   readonly ok: boolean;
   /** The export's chain (`tenant:acme`, `platform`); undefined for an export of no event. */
   readonly chain: string | undefined;
@@ -175,12 +178,13 @@ export function exportedChainChecker(options: ExportCheckOptions = {}): {
       const whole = broken === undefined && cutShort === undefined;
       // An export that runs to the chain's end from before the checkpoint's event holds it: one
       // ending short of it lost events. (A checkpoint of another chain confirms nothing here.)
+      // An export of no event at all holds none of it either.
       if (
         whole &&
         checkpoint !== undefined &&
-        checkpoint.chain === chain &&
         !confirmed &&
-        (previous?.seq ?? 0) < checkpoint.seq
+        (chain === undefined ||
+          (checkpoint.chain === chain && (previous?.seq ?? 0) < checkpoint.seq))
       ) {
         broken = { line: line + 1, seq: (previous?.seq ?? 0) + 1, problem: "truncated" };
       }
@@ -201,7 +205,9 @@ export function exportedChainChecker(options: ExportCheckOptions = {}): {
               )
               .map((receipt) => receipt.id);
       return {
-        ok: complete && unrecorded.length === 0,
+        // A checkpoint given and not confirmed (an export of another chain, or one starting
+        // after its event) leaves the check undone, which is no pass.
+        ok: complete && unrecorded.length === 0 && (checkpoint === undefined || confirmed),
         chain,
         first,
         last: previous?.seq,
