@@ -156,6 +156,47 @@ describe("checking an exported chain", () => {
     expect(result.ok).toBe(false);
   });
 
+  describe("an event line not written as the export writes it", () => {
+    // Each holds an event whose hash holds, but what a reader takes from the line need not be
+    // what that hash covers: readers differ on which of a member given twice counts, a member
+    // outside the event is not hashed at all, and digits past a double's precision are not read.
+    const line = JSON.stringify(events[2]);
+    const locked = linkEvent(
+      {
+        tenant: TENANT,
+        type: "authenticator.locked",
+        actor: "system",
+        payload: { count: 2 ** 64 },
+      },
+      events[1],
+      "evt_locked",
+      "2026-12-07T10:02:00.000Z",
+    );
+    it.each([
+      [
+        "a member given twice, the first not the one hashed",
+        line.replace('"payload":{', '"payload":{"outcome":"deny"},"payload":{'),
+      ],
+      [
+        "a member the hash does not cover",
+        line.replace('{"chain":', '{"approvedBy":"the CISO","chain":'),
+      ],
+      [
+        "a number with digits past what its hash covers",
+        JSON.stringify(locked).replace("18446744073709552000", "18446744073709551999"),
+      ],
+      ["a number spelled otherwise", line.replace('"seq":3,', '"seq":3.0,')],
+    ])("finds %s", (_name, tampered) => {
+      const result = check([...asLines(events.slice(0, 2)), tampered]);
+      expect(result.broken).toEqual({ line: 3, seq: 3, problem: "not_as_exported" });
+      expect(result.ok).toBe(false);
+    });
+
+    it("passes white space around a line, and a line ending in CR LF", () => {
+      expect(check(asLines(events).map((l) => ` ${l}\t\r`)).ok).toBe(true);
+    });
+  });
+
   it("finds history rewritten with every hash recomputed, against a checkpoint taken before", () => {
     const checkpoint = checkpointAt(events, 6);
     const rewritten = relink(

@@ -23,6 +23,12 @@ export type ExportProblem =
   | ChainProblem
   /** The line is not JSON, or not an audit event. */
   | "not_an_event"
+  /**
+   * The line holds an event, but not as the export writes it (`JSON.stringify` of its members,
+   * in their order, and nothing else): a member twice, a member no event has, a number spelled
+   * otherwise. What a reader takes from it need not be what its hash covers.
+   */
+  | "not_as_exported"
   /** The event is of another chain than the export's first. */
   | "other_chain"
   /** The event at the checkpoint's position does not have the hash the checkpoint states. */
@@ -171,6 +177,16 @@ export function exportedChainChecker(options: ExportCheckOptions = {}): {
         breakAt((previous?.seq ?? 0) + 1, "not_an_event");
         return;
       }
+      // Readers differ where JSON.parse chooses: which of a member given twice counts (the hash
+      // covers the last), whether digits past a double's precision count (the hash covers the
+      // double). The line the export wrote leaves no such choice, and any other is not it.
+      if (text.trim() !== exportedLine(parsed)) {
+        breakAt(
+          Number.isSafeInteger(parsed.seq) ? parsed.seq : (previous?.seq ?? 0) + 1,
+          "not_as_exported",
+        );
+        return;
+      }
       check(parsed);
     },
 
@@ -232,6 +248,12 @@ export function exportedChainChecker(options: ExportCheckOptions = {}): {
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** The line the export writes for `event` (`audit-events.ts`): its members in their order. */
+function exportedLine(event: AuditEvent): string {
+  const { chain, seq, id, tenant, type, actor, at, payload, prevHash, hash } = event;
+  return JSON.stringify({ chain, seq, id, tenant, type, actor, at, payload, prevHash, hash });
 }
 
 /** Whether `value` has every member of an audit event, each of its type. */
