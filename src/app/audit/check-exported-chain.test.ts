@@ -252,6 +252,25 @@ describe("checking an exported chain", () => {
     expect(check(asLines(edited)).broken).toEqual({ line: 1, seq: 5, problem: "hash_mismatch" });
   });
 
+  // The export lists a chain from its first row stored, even one placed below position 1, so
+  // that a check of the export finds it as verify does: it is no export from `after`.
+  it.each([
+    ["below the chain's first", 0, "reordered"],
+    ["that is no whole number", 2.5, "gap"],
+  ])("finds an export whose first event sits at a position %s", (_name, seq, problem) => {
+    const placed = linkEvent(
+      { tenant: TENANT, type: "exemption.approved", actor: "admin", payload: {} },
+      { seq: seq - 1, hash: "f".repeat(64) },
+      "evt_placed",
+      "2026-12-07T09:59:00.000Z",
+    );
+    for (const lines of [[JSON.stringify(placed)], [JSON.stringify(placed), ...asLines(events)]]) {
+      const result = check(lines);
+      expect(result.broken).toEqual({ line: 1, seq, problem });
+      expect(result.ok).toBe(false);
+    }
+  });
+
   it("passes nothing with a checkpoint of another chain", () => {
     const other = { ...checkpointAt(events, 2), chain: "tenant:other" };
     const result = check(asLines(events), { checkpoint: other });

@@ -122,9 +122,10 @@ export function exportedChainChecker(options: ExportCheckOptions = {}): {
       return;
     }
     // An export from `after` starts mid-chain: its first event's own hash is checked, and the
-    // link before it is the earlier export's to show.
+    // link before it is the earlier export's to show. Only at a position after the first: one
+    // below it, or no whole number, is no later part of the chain (verify's `reordered`, `gap`).
     const problem =
-      previous === undefined && event.seq !== 1
+      previous === undefined && Number.isSafeInteger(event.seq) && event.seq > 1
         ? hashEvent(event) === event.hash
           ? undefined
           : "hash_mismatch"
