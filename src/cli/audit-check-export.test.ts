@@ -143,6 +143,37 @@ describe("tenant-mfa audit check-export", () => {
     expect(result.exitCode).toBe(1);
   });
 
+  it("checks every receipt given: an edited one is found beside a genuine one of its id", async () => {
+    // The same receipt fetched twice, once edited: the operator served two versions of it.
+    const edited = { ...receipts[1], principal: "mallory" };
+    for (const given of [
+      [...receipts, edited],
+      [edited, ...receipts],
+    ]) {
+      const result = await runCli([
+        "audit",
+        "check-export",
+        file("export-3.jsonl", exportText),
+        "--receipts",
+        file("two-versions.jsonl", jsonLines(given)),
+      ]);
+      expect(result.stdout).toMatch(
+        /^BROKEN: chain tenant:acme, event \d+ \(line \d+\): receipt_mismatch$/m,
+      );
+      expect(result.exitCode).toBe(1);
+    }
+    // The same receipt given twice as it is is checked once.
+    const twice = await runCli([
+      "audit",
+      "check-export",
+      file("export-4.jsonl", exportText),
+      "--receipts",
+      file("twice.jsonl", jsonLines([...receipts, receipts[0]])),
+    ]);
+    expect(twice.stdout).toContain("; 3 receipt(s) match their events");
+    expect(twice.exitCode).toBe(0);
+  });
+
   it("says an export that ended with a problem is cut short, and where to go on from", async () => {
     const cut = `${jsonLines(events.slice(0, 3))}${JSON.stringify({ problem: { code: "audit.chain_damaged" } })}\n`;
     const result = await runCli(["audit", "check-export", file("cut.jsonl", cut)]);

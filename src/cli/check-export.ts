@@ -122,8 +122,8 @@ async function readKeptCheckpoint(file: string) {
   }
 }
 
-/** The receipts in `file`, by id. */
-function readReceipts(file: string): Map<string, ReceiptRecord> {
+/** The receipts in `file`, as given. */
+function readReceipts(file: string): ReceiptRecord[] {
   const text = readText(file, "receipts").trim();
   const list: unknown[] = text.startsWith("[")
     ? (parseJson(text, `the receipts file ${file}`) as unknown[])
@@ -131,16 +131,14 @@ function readReceipts(file: string): Map<string, ReceiptRecord> {
         .split("\n")
         .filter((line) => line.trim() !== "")
         .map((line, i) => parseJson(line, `line ${String(i + 1)} of the receipts file ${file}`));
-  const receipts = new Map<string, ReceiptRecord>();
-  list.forEach((receipt, i) => {
+  return list.map((receipt, i) => {
     if (!isReceipt(receipt)) {
       throw new UnusableFile(
         `receipt ${String(i + 1)} of ${file} is not a receipt as GET /v1/decisions/:id serves one`,
       );
     }
-    receipts.set(receipt.id, receipt);
+    return receipt;
   });
-  return receipts;
 }
 
 function isReceipt(value: unknown): value is ReceiptRecord {

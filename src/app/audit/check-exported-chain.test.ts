@@ -290,10 +290,8 @@ describe("checking an exported chain", () => {
   });
 
   describe("with the receipts the auditor fetched", () => {
-    const byId = (list: readonly ReceiptRecord[]) => new Map(list.map((r) => [r.id, r]));
-
     it("checks each against the digest its event keeps", () => {
-      expect(check(asLines(events), { receipts: byId(receipts) })).toMatchObject({
+      expect(check(asLines(events), { receipts })).toMatchObject({
         ok: true,
         receipts: { checked: 7, unrecorded: [] },
       });
@@ -301,17 +299,35 @@ describe("checking an exported chain", () => {
 
     it("finds a receipt edited after its event recorded it", () => {
       const edited = receipts.map((r, i) => (i === 2 ? { ...r, principal: "mallory" } : r));
-      expect(check(asLines(events), { receipts: byId(edited) }).broken).toEqual({
+      expect(check(asLines(events), { receipts: edited }).broken).toEqual({
         line: 4,
         seq: 4,
         problem: "receipt_mismatch",
       });
     });
 
+    it("checks every version given of one receipt, and the same one given twice once", () => {
+      const edited = { ...receipts[2], principal: "mallory" } as ReceiptRecord;
+      for (const given of [
+        [...receipts, edited],
+        [edited, ...receipts],
+      ]) {
+        expect(check(asLines(events), { receipts: given }).broken).toEqual({
+          line: 4,
+          seq: 4,
+          problem: "receipt_mismatch",
+        });
+      }
+      expect(check(asLines(events), { receipts: [...receipts, ...receipts] })).toMatchObject({
+        ok: true,
+        receipts: { checked: 7 },
+      });
+    });
+
     it("names a receipt that no event of the whole chain records, but not one made after it", () => {
       const planted = { ...receiptOf("dec_planted", 3) };
       const later = { ...receiptOf("dec_later", 59) };
-      const result = check(asLines(events), { receipts: byId([...receipts, planted, later]) });
+      const result = check(asLines(events), { receipts: [...receipts, planted, later] });
       expect(result.receipts?.unrecorded).toEqual(["dec_planted"]);
       expect(result.ok).toBe(false);
     });

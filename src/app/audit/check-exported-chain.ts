@@ -3,6 +3,7 @@ import {
   checkFirstEvent,
   checkLink,
   checkRecordedReceipt,
+  digestReceipt,
   hashEvent,
   recordedReceiptId,
   type ChainProblem,
@@ -84,8 +85,11 @@ export interface ExportedChainCheck {
 export interface ExportCheckOptions {
   /** A checkpoint opened with the key the auditor kept (its signature already verified). */
   readonly checkpoint?: CheckpointClaims;
-  /** Receipts the auditor fetched (`GET /v1/decisions/:id`), by id. */
-  readonly receipts?: ReadonlyMap<string, ReceiptRecord>;
+  /**
+   * Receipts the auditor fetched (`GET /v1/decisions/:id`), each checked: two of one id that
+   * differ are two versions the operator served, and at most one matches its event's digest.
+   */
+  readonly receipts?: readonly ReceiptRecord[];
 }
 
 /**
@@ -96,7 +100,8 @@ export function exportedChainChecker(options: ExportCheckOptions = {}): {
   add(line: string): void;
   result(): ExportedChainCheck;
 } {
-  const { checkpoint, receipts } = options;
+  const { checkpoint } = options;
+  const receipts = options.receipts === undefined ? undefined : byId(options.receipts);
   let line = 0;
   let chain: string | undefined;
   let first: number | undefined;
@@ -144,8 +149,7 @@ export function exportedChainChecker(options: ExportCheckOptions = {}): {
     const receiptId = recordedReceiptId(event);
     if (receiptId !== undefined) {
       recorded.add(receiptId);
-      const receipt = receipts?.get(receiptId);
-      if (receipt !== undefined) {
+      for (const receipt of receipts?.get(receiptId) ?? []) {
         if (checkRecordedReceipt(event, receipt) !== undefined) {
           breakAt(event.seq, "receipt_mismatch");
           return;
@@ -213,14 +217,15 @@ export function exportedChainChecker(options: ExportCheckOptions = {}): {
       const unrecorded =
         receipts === undefined || first !== 1 || !complete || until === undefined
           ? []
-          : [...receipts.values()]
+          : [...receipts]
               .filter(
-                (receipt) =>
-                  receipt.tenant === tenant &&
-                  receipt.createdAt <= until &&
-                  !recorded.has(receipt.id),
+                ([id, versions]) =>
+                  !recorded.has(id) &&
+                  versions.some(
+                    (receipt) => receipt.tenant === tenant && receipt.createdAt <= until,
+                  ),
               )
-              .map((receipt) => receipt.id);
+              .map(([id]) => id);
       return {
         // A checkpoint given and not confirmed (an export of another chain, or one starting
         // after its event) leaves the check undone, which is no pass.
@@ -245,6 +250,17 @@ export function exportedChainChecker(options: ExportCheckOptions = {}): {
       };
     },
   };
+}
+
+/** `receipts` by id, each version of one once. */
+function byId(receipts: readonly ReceiptRecord[]): ReadonlyMap<string, readonly ReceiptRecord[]> {
+  const versions = new Map<string, Map<string, ReceiptRecord>>();
+  for (const receipt of receipts) {
+    const kept = versions.get(receipt.id) ?? new Map<string, ReceiptRecord>();
+    kept.set(digestReceipt(receipt), receipt);
+    versions.set(receipt.id, kept);
+  }
+  return new Map([...versions].map(([id, kept]) => [id, [...kept.values()]]));
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
