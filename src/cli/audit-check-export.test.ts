@@ -174,6 +174,23 @@ describe("tenant-mfa audit check-export", () => {
     expect(twice.exitCode).toBe(0);
   });
 
+  it("does not pass a receipt given that no event of the export could record", async () => {
+    // A receipt no event records, its tenant changed: it is not the chain's tenant's to record.
+    const elsewhere = { ...receipts[0], id: "dec_elsewhere", tenant: "globex" };
+    const result = await runCli([
+      "audit",
+      "check-export",
+      file("export-5.jsonl", exportText),
+      "--receipts",
+      file("elsewhere.jsonl", jsonLines([...receipts, elsewhere])),
+    ]);
+    expect(result.stdout).toBe(
+      "UNCHECKED: receipt dec_elsewhere: of another tenant than chain tenant:acme's, whose events record none of it\n" +
+        `NOT VERIFIED: chain tenant:acme, events 1–${String(events.length)} link up; 3 receipt(s) match their events, but 1 receipt(s) given are not checked\n`,
+    );
+    expect(result.exitCode).toBe(1);
+  });
+
   it("says an export that ended with a problem is cut short, and where to go on from", async () => {
     const cut = `${jsonLines(events.slice(0, 3))}${JSON.stringify({ problem: { code: "audit.chain_damaged" } })}\n`;
     const result = await runCli(["audit", "check-export", file("cut.jsonl", cut)]);

@@ -4,6 +4,7 @@ import { openKeptCheckpoint } from "../app/audit/audit-checkpoints.js";
 import {
   exportedChainChecker,
   type ExportedChainCheck,
+  type UncheckedReason,
 } from "../app/audit/check-exported-chain.js";
 import { AppError } from "../app/errors.js";
 import type { ReceiptRecord } from "../app/records.js";
@@ -74,6 +75,9 @@ export function describeExportCheck(result: ExportedChainCheck): string[] {
   for (const id of receipts?.unrecorded ?? []) {
     lines.push(`UNRECORDED: receipt ${id}: no event of the chain records it`);
   }
+  for (const { id, reason } of receipts?.unchecked ?? []) {
+    lines.push(`UNCHECKED: receipt ${id}: ${uncheckedBecause(reason, result)}`);
+  }
   const range = first === undefined ? "no event" : `events ${String(first)}–${String(last)}`;
   const against =
     checkpoint?.confirmed === true
@@ -96,11 +100,31 @@ export function describeExportCheck(result: ExportedChainCheck): string[] {
   } else if ((receipts?.unrecorded.length ?? 0) > 0) {
     lines.push(`NOT INTACT: chain ${chain}, ${range} verified${against}${checked}`);
   } else {
+    const undone = [
+      ...(checkpoint !== undefined && !checkpoint.confirmed
+        ? ["the checkpoint is not confirmed"]
+        : []),
+      ...((receipts?.unchecked.length ?? 0) > 0
+        ? [`${String(receipts?.unchecked.length)} receipt(s) given are not checked`]
+        : []),
+    ];
     lines.push(
-      `NOT VERIFIED: chain ${chain}, ${range} link up, but the checkpoint is not confirmed`,
+      `NOT VERIFIED: chain ${chain}, ${range} link up${against}${checked}, but ${undone.join(" and ")}`,
     );
   }
   return lines;
+}
+
+/** Why no event of the export checked a receipt given, and what to do. */
+function uncheckedBecause(reason: UncheckedReason, { chain, first }: ExportedChainCheck): string {
+  switch (reason) {
+    case "other_tenant":
+      return `of another tenant than chain ${chain ?? "(none)"}'s, whose events record none of it`;
+    case "after_last_event":
+      return "made after the export's last event: export again to check it";
+    case "export_from_after":
+      return `the export starts at event ${String(first)}: export the chain from its start to check it`;
+  }
 }
 
 /** The checkpoint in `file`, verified with the key kept in it. */

@@ -324,6 +324,31 @@ describe("checking an exported chain", () => {
       });
     });
 
+    it("names every receipt given that it could not check, which does not pass", () => {
+      const other = { ...receiptOf("dec_other", 3), tenant: "globex" };
+      const later = receiptOf("dec_later", 59);
+      expect(check(asLines(events), { receipts: [...receipts, other, later] })).toMatchObject({
+        ok: false,
+        receipts: {
+          checked: 7,
+          unrecorded: [],
+          unchecked: [
+            { id: "dec_other", reason: "other_tenant" },
+            { id: "dec_later", reason: "after_last_event" },
+          ],
+        },
+      });
+      // An export from later in the chain holds no event of a receipt made before it.
+      expect(check(asLines(events.slice(4)), { receipts })).toMatchObject({
+        ok: false,
+        receipts: {
+          checked: 4,
+          unrecorded: [],
+          unchecked: ["dec_1", "dec_2", "dec_3"].map((id) => ({ id, reason: "export_from_after" })),
+        },
+      });
+    });
+
     it("names a receipt that no event of the whole chain records, but not one made after it", () => {
       const planted = { ...receiptOf("dec_planted", 3) };
       const later = { ...receiptOf("dec_later", 59) };

@@ -71,7 +71,10 @@ export interface ExportedChainCheck {
     readonly issuer: string;
     readonly confirmed: boolean;
   };
-  /** The receipts given: how many were checked against their events, and which none records. */
+  /**
+   * The receipts given: how many were checked against their events, which none records, and
+   * which the export could not check.
+   */
   readonly receipts?: {
     readonly checked: number;
     /**
@@ -79,8 +82,17 @@ export interface ExportedChainCheck {
      * from the chain's start records: added to the store, or their events removed.
      */
     readonly unrecorded: readonly string[];
+    /**
+     * Receipts that no event of the export records, nor need to: of another tenant, made after
+     * its last event, or from before an export that starts after the chain's first event. None
+     * is checked, which is no pass (a receipt whose tenant was changed is one of them).
+     */
+    readonly unchecked: readonly { readonly id: string; readonly reason: UncheckedReason }[];
   };
 }
+
+/** Why a receipt given was not checked: no event of the export would record it. */
+export type UncheckedReason = "other_tenant" | "after_last_event" | "export_from_after";
 
 export interface ExportCheckOptions {
   /** A checkpoint opened with the key the auditor kept (its signature already verified). */
@@ -213,23 +225,33 @@ export function exportedChainChecker(options: ExportCheckOptions = {}): {
       const tenant = chain?.startsWith("tenant:") === true ? chain.slice("tenant:".length) : null;
       // A receipt is recorded in the same transaction as its event: one of the chain's tenant
       // made before the export's last event, in an export from the chain's start, must be in it.
-      const until = lastAt;
-      const unrecorded =
-        receipts === undefined || first !== 1 || !complete || until === undefined
-          ? []
-          : [...receipts]
-              .filter(
-                ([id, versions]) =>
-                  !recorded.has(id) &&
-                  versions.some(
-                    (receipt) => receipt.tenant === tenant && receipt.createdAt <= until,
-                  ),
-              )
-              .map(([id]) => id);
+      // No event of the export would record any other: it goes unchecked.
+      const whyUnchecked = (receipt: ReceiptRecord): UncheckedReason | undefined =>
+        receipt.tenant !== tenant
+          ? "other_tenant"
+          : lastAt === undefined || receipt.createdAt > lastAt
+            ? "after_last_event"
+            : first !== 1
+              ? "export_from_after"
+              : undefined;
+      const unrecorded: string[] = [];
+      const unchecked: { id: string; reason: UncheckedReason }[] = [];
+      for (const [id, versions] of complete ? (receipts ?? []) : []) {
+        if (recorded.has(id)) continue;
+        const reasons = versions.map(whyUnchecked);
+        const [reason] = reasons;
+        if (reason === undefined || reasons.includes(undefined)) unrecorded.push(id);
+        else unchecked.push({ id, reason });
+      }
       return {
         // A checkpoint given and not confirmed (an export of another chain, or one starting
-        // after its event) leaves the check undone, which is no pass.
-        ok: complete && unrecorded.length === 0 && (checkpoint === undefined || confirmed),
+        // after its event) leaves the check undone, which is no pass; so does a receipt given
+        // that no event of the export would record.
+        ok:
+          complete &&
+          unrecorded.length === 0 &&
+          unchecked.length === 0 &&
+          (checkpoint === undefined || confirmed),
         chain,
         first,
         last: previous?.seq,
@@ -246,7 +268,9 @@ export function exportedChainChecker(options: ExportCheckOptions = {}): {
                 confirmed,
               },
             }),
-        ...(receipts === undefined ? {} : { receipts: { checked: receiptsChecked, unrecorded } }),
+        ...(receipts === undefined
+          ? {}
+          : { receipts: { checked: receiptsChecked, unrecorded, unchecked } }),
       };
     },
   };
