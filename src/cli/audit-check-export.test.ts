@@ -12,6 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { linkEvent } from "../app/audit/audit-chain.js";
 import type { AuditEvent } from "../app/records.js";
 import { openTestServer, type TestServer } from "../http/test-support/open-test-server.js";
+import type { ExportedChainCheck } from "../app/audit/check-exported-chain.js";
+import { describeExportCheck } from "./check-export.js";
 import { runCli } from "./test-support/run-cli.js";
 
 let t: TestServer;
@@ -189,6 +191,20 @@ describe("tenant-mfa audit check-export", () => {
         `NOT VERIFIED: chain tenant:acme, events 1–${String(events.length)} link up; 3 receipt(s) match their events, but 1 receipt(s) given are not checked\n`,
     );
     expect(result.exitCode).toBe(1);
+  });
+
+  it("says how many receipts were compared by tenant and outcome only, their events keeping no digest", () => {
+    const result: ExportedChainCheck = {
+      ok: true,
+      chain: "tenant:acme",
+      first: 1,
+      last: 9,
+      events: 9,
+      receipts: { checked: 5, unbound: 2, unrecorded: [], unchecked: [] },
+    };
+    expect(describeExportCheck(result)).toEqual([
+      "ok: chain tenant:acme, events 1–9 (9) verified; 5 receipt(s) match their events, 2 of them by tenant and outcome only (recorded before receipts were bound, their events keep no digest)",
+    ]);
   });
 
   it("says an export that ended with a problem is cut short, and where to go on from", async () => {

@@ -83,8 +83,14 @@ export function describeExportCheck(result: ExportedChainCheck): string[] {
     checkpoint?.confirmed === true
       ? `, matching the checkpoint at event ${String(checkpoint.seq)} (issued by ${checkpoint.issuer})`
       : "";
+  const unbound =
+    (receipts?.unbound ?? 0) > 0
+      ? `, ${String(receipts?.unbound)} of them by tenant and outcome only (recorded before receipts were bound, their events keep no digest)`
+      : "";
   const checked =
-    receipts === undefined ? "" : `; ${String(receipts.checked)} receipt(s) match their events`;
+    receipts === undefined
+      ? ""
+      : `; ${String(receipts.checked)} receipt(s) match their events${unbound}`;
   if (broken !== undefined) {
     lines.push(
       `BROKEN: chain ${chain}, event ${String(broken.seq)} (line ${String(broken.line)}): ${broken.problem}`,

@@ -349,6 +349,30 @@ describe("checking an exported chain", () => {
       });
     });
 
+    it("tells apart receipts whose events were recorded before receipts were bound", () => {
+      // Such an event keeps no digest: only the receipt's tenant and outcome are compared, and
+      // an edit of anything else in it goes unseen.
+      const old = receiptOf("dec_old", 1);
+      const recorded = linkEvent(
+        {
+          tenant: TENANT,
+          type: "decision.recorded",
+          actor: "service",
+          payload: { decision: old.id, outcome: "allow" },
+        },
+        events[0],
+        "evt_old",
+        old.createdAt,
+      );
+      const edited = { ...old, principal: "mallory" };
+      expect(check(asLines([events[0], recorded]), { receipts: [edited] }).receipts).toEqual({
+        checked: 1,
+        unbound: 1,
+        unrecorded: [],
+        unchecked: [],
+      });
+    });
+
     it("names a receipt that no event of the whole chain records, but not one made after it", () => {
       const planted = { ...receiptOf("dec_planted", 3) };
       const later = { ...receiptOf("dec_later", 59) };

@@ -78,6 +78,12 @@ export interface ExportedChainCheck {
   readonly receipts?: {
     readonly checked: number;
     /**
+     * How many of those checked were recorded before receipts were bound: their events keep no
+     * digest, so only the receipt's tenant and outcome were compared, and an edit of anything
+     * else in it goes unseen (as `audit verify` checks them).
+     */
+    readonly unbound: number;
+    /**
      * Receipts of the chain's tenant, made before its last event, that no event of an export
      * from the chain's start records: added to the store, or their events removed.
      */
@@ -124,6 +130,7 @@ export function exportedChainChecker(options: ExportCheckOptions = {}): {
   let cutShort: ExportedChainCheck["cutShort"];
   let confirmed = false;
   let receiptsChecked = 0;
+  let receiptsUnbound = 0;
   const recorded = new Set<string>();
 
   const breakAt = (seq: number, problem: ExportProblem) => {
@@ -167,6 +174,7 @@ export function exportedChainChecker(options: ExportCheckOptions = {}): {
           return;
         }
         receiptsChecked++;
+        if (event.payload["receipt"] === undefined) receiptsUnbound++;
       }
     }
     previous = { seq: event.seq, hash: event.hash };
@@ -270,7 +278,14 @@ export function exportedChainChecker(options: ExportCheckOptions = {}): {
             }),
         ...(receipts === undefined
           ? {}
-          : { receipts: { checked: receiptsChecked, unrecorded, unchecked } }),
+          : {
+              receipts: {
+                checked: receiptsChecked,
+                unbound: receiptsUnbound,
+                unrecorded,
+                unchecked,
+              },
+            }),
       };
     },
   };
