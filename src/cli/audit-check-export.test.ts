@@ -255,6 +255,12 @@ describe("tenant-mfa audit check-export", () => {
     expect(result.exitCode).toBe(1);
   });
 
+  it("does not pass an empty export, as a failed download leaves one", async () => {
+    const result = await runCli(["audit", "check-export", file("empty.jsonl", "")]);
+    expect(result.stdout).toBe("NOT VERIFIED: the export holds no event\n");
+    expect(result.exitCode).toBe(1);
+  });
+
   it("names a file it cannot read", async () => {
     const result = await runCli(["audit", "check-export", join(folder, "missing.jsonl")]);
     expect(result.stderr).toContain("cannot read the export");

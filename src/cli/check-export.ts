@@ -103,6 +103,8 @@ export function describeExportCheck(result: ExportedChainCheck): string[] {
     );
   } else if (result.ok) {
     lines.push(`ok: chain ${chain}, ${range} (${String(events)}) verified${against}${checked}`);
+  } else if (first === undefined) {
+    lines.push("NOT VERIFIED: the export holds no event");
   } else if ((receipts?.unrecorded.length ?? 0) > 0) {
     lines.push(`NOT INTACT: chain ${chain}, ${range} verified${against}${checked}`);
   } else {

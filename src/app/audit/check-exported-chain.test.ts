@@ -281,6 +281,18 @@ describe("checking an exported chain", () => {
     expect(result.broken).toBeUndefined();
   });
 
+  it("passes no export of no event: it shows nothing", () => {
+    for (const lines of [[], [""], ["", "  "]]) {
+      expect(check(lines)).toEqual({
+        ok: false,
+        chain: undefined,
+        first: undefined,
+        last: undefined,
+        events: 0,
+      });
+    }
+  });
+
   it("finds an empty export truncated below the checkpoint", () => {
     expect(check([""], { checkpoint: checkpointAt(events, 2) })).toMatchObject({
       ok: false,

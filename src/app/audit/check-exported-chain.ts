@@ -42,8 +42,8 @@ export type ExportProblem =
 /** What a check of an export found. */
 export interface ExportedChainCheck {
   /**
-   * True when every link holds, the export is complete, and what was given matches: a
-   * checkpoint given must be confirmed, every receipt given must match its event.
+   * True when every link holds, the export is complete and holds an event, and what was given
+   * matches: a checkpoint given must be confirmed, every receipt given must match its event.
    */
   readonly ok: boolean;
   /** The export's chain (`tenant:acme`, `platform`); undefined for an export of no event. */
@@ -254,9 +254,11 @@ export function exportedChainChecker(options: ExportCheckOptions = {}): {
       return {
         // A checkpoint given and not confirmed (an export of another chain, or one starting
         // after its event) leaves the check undone, which is no pass; so does a receipt given
-        // that no event of the export would record.
+        // that no event of the export would record, and an export of no event (a download that
+        // failed leaves one), which shows nothing.
         ok:
           complete &&
+          events > 0 &&
           unrecorded.length === 0 &&
           unchecked.length === 0 &&
           (checkpoint === undefined || confirmed),
