@@ -5,6 +5,7 @@
  * confirms an intact one against the checkpoint, and finds history rewritten with every hash
  * recomputed, a receipt edited, a forged checkpoint and an export cut short.
  */
+import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,6 +15,7 @@ import type { AuditEvent } from "../app/records.js";
 import { openTestServer, type TestServer } from "../http/test-support/open-test-server.js";
 import type { ExportedChainCheck } from "../app/audit/check-exported-chain.js";
 import { describeExportCheck } from "./check-export.js";
+import { createJoseTokenSigner } from "../tokens/jose-token-signer.js";
 import { runCli } from "./test-support/run-cli.js";
 
 let t: TestServer;
@@ -29,6 +31,18 @@ function file(name: string, text: string): string {
   const path = join(folder, name);
   writeFileSync(path, text);
   return path;
+}
+
+/** The public key kept in the checkpoint file the service printed. */
+function keptKey(): Record<string, string> & { kid: string; alg: string } {
+  return (JSON.parse(readFileSync(checkpointFile, "utf8")) as { key: never }).key;
+}
+
+/** A public JWK's RFC 7638 thumbprint: SHA-256 of its required members, base64url. */
+function thumbprintOf(jwk: Record<string, string>): string {
+  const { crv, kty, x, y } = jwk;
+  const required = kty === "EC" ? { crv, kty, x, y } : { crv, kty, x };
+  return createHash("sha256").update(JSON.stringify(required)).digest("base64url");
 }
 
 const jsonLines = (values: readonly unknown[]) =>
@@ -92,7 +106,7 @@ describe("tenant-mfa audit check-export", () => {
       file("receipts.jsonl", jsonLines(receipts)),
     ]);
     expect(result.stdout).toBe(
-      `ok: chain tenant:acme, events 1–${String(events.length)} (${String(events.length)}) verified, matching the checkpoint at event ${String(checkpointSeq)} (issued by https://mfa.test); 3 receipt(s) match their events\n`,
+      `ok: chain tenant:acme, events 1–${String(events.length)} (${String(events.length)}) verified, matching the checkpoint at event ${String(checkpointSeq)} (issued by https://mfa.test, signed by key ${keptKey().kid}, thumbprint ${thumbprintOf(keptKey())}); 3 receipt(s) match their events\n`,
     );
     expect(result.exitCode).toBe(0);
   });
@@ -126,6 +140,37 @@ describe("tenant-mfa audit check-export", () => {
       `BROKEN: chain tenant:acme, event ${String(checkpointSeq)} (line ${String(checkpointSeq)}): checkpoint_mismatch`,
     );
     expect(result.exitCode).toBe(1);
+  });
+
+  it("names the key that verified the checkpoint, for the auditor to compare with the one pinned", async () => {
+    // The operator rewrites history and hands over a checkpoint of it signed with a key of their
+    // own under the service key's kid and issuer: it verifies with the key in its file, and
+    // only the key named tells it apart from the service's.
+    const rewritten: AuditEvent[] = [];
+    for (const event of events) {
+      const { tenant, type, actor, id, at } = event;
+      const payload = event.seq === 2 ? { ...event.payload, displayName: "forged" } : event.payload;
+      rewritten.push(linkEvent({ tenant, type, actor, payload }, rewritten.at(-1), id, at));
+    }
+    const signer = createJoseTokenSigner();
+    const { kid, alg } = keptKey();
+    const own = await signer.generateKey(alg === "EdDSA" ? "EdDSA" : "ES256");
+    const head = rewritten[checkpointSeq - 1];
+    const checkpoint = await signer.sign(
+      { iss: "https://mfa.test", chain: "tenant:acme", seq: checkpointSeq, hash: head?.hash },
+      { kid, alg: alg === "EdDSA" ? "EdDSA" : "ES256", privateJwk: own.privateJwk },
+      "tenant-mfa-audit-checkpoint+jwt",
+    );
+    const swapped = { ...own.publicJwk, kid, alg, use: "sig" };
+    const result = await runCli([
+      "audit",
+      "check-export",
+      file("rewritten-2.jsonl", jsonLines(rewritten)),
+      "--checkpoint",
+      file("swapped-checkpoint.json", JSON.stringify({ checkpoint, key: swapped })),
+    ]);
+    expect(result.stdout).toContain(`signed by key ${kid}, thumbprint ${thumbprintOf(swapped)})`);
+    expect(thumbprintOf(swapped)).not.toBe(thumbprintOf(keptKey()));
   });
 
   it("finds a receipt edited after its event recorded it", async () => {

@@ -1,3 +1,4 @@
+import { calculateJwkThumbprint, type JWK } from "jose";
 import { createReadStream, readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { openKeptCheckpoint } from "../app/audit/audit-checkpoints.js";
@@ -81,7 +82,7 @@ export function describeExportCheck(result: ExportedChainCheck): string[] {
   const range = first === undefined ? "no event" : `events ${String(first)}–${String(last)}`;
   const against =
     checkpoint?.confirmed === true
-      ? `, matching the checkpoint at event ${String(checkpoint.seq)} (issued by ${checkpoint.issuer})`
+      ? `, matching the checkpoint at event ${String(checkpoint.seq)} (issued by ${checkpoint.issuer}, signed by key ${checkpoint.key.kid}, thumbprint ${checkpoint.key.thumbprint})`
       : "";
   const unbound =
     (receipts?.unbound ?? 0) > 0
@@ -135,7 +136,7 @@ function uncheckedBecause(reason: UncheckedReason, { chain, first }: ExportedCha
   }
 }
 
-/** The checkpoint in `file`, verified with the key kept in it. */
+/** The checkpoint in `file`, verified with the key kept in it, and that key. */
 async function readKeptCheckpoint(file: string) {
   const kept = parseJson(readText(file, "checkpoint"), `the checkpoint file ${file}`);
   const { checkpoint, key } = (kept ?? {}) as { checkpoint?: unknown; key?: unknown };
@@ -145,7 +146,10 @@ async function readKeptCheckpoint(file: string) {
     );
   }
   try {
-    return await openKeptCheckpoint(createJoseTokenSigner(), checkpoint, key);
+    const claims = await openKeptCheckpoint(createJoseTokenSigner(), checkpoint, key);
+    // Verified: the key is a public signing key (openKeptCheckpoint refuses any other).
+    const { kid } = key as { kid: string };
+    return { ...claims, key: { kid, thumbprint: await calculateJwkThumbprint(key as JWK) } };
   } catch (error) {
     if (!(error instanceof AppError)) throw error;
     throw new UnusableFile(`the checkpoint in ${file} does not verify: ${error.message}`, {

@@ -9,7 +9,11 @@ import type { Decision } from "../../core/decision.js";
 import type { AuditEvent, ReceiptRecord } from "../records.js";
 import { digestReceipt, linkEvent, recordedEventId } from "./audit-chain.js";
 import type { CheckpointClaims } from "./audit-checkpoints.js";
-import { exportedChainChecker, type ExportCheckOptions } from "./check-exported-chain.js";
+import {
+  exportedChainChecker,
+  type CheckpointKey,
+  type ExportCheckOptions,
+} from "./check-exported-chain.js";
 
 const TENANT = "acme";
 
@@ -66,10 +70,15 @@ function check(lines: readonly string[], options?: ExportCheckOptions) {
 
 const asLines = (events: readonly unknown[]) => events.map((event) => JSON.stringify(event));
 
-function checkpointAt(events: readonly AuditEvent[], seq: number): CheckpointClaims {
+const KEY = { kid: "key_1", thumbprint: "pinned-thumbprint" };
+
+function checkpointAt(
+  events: readonly AuditEvent[],
+  seq: number,
+): CheckpointClaims & { key: CheckpointKey } {
   const event = events[seq - 1];
   if (event === undefined) throw new Error("no such event");
-  return { chain: event.chain, seq, hash: event.hash, issuer: "https://mfa.example" };
+  return { chain: event.chain, seq, hash: event.hash, issuer: "https://mfa.example", key: KEY };
 }
 
 describe("checking an exported chain", () => {
@@ -217,6 +226,7 @@ describe("checking an exported chain", () => {
       chain: "tenant:acme",
       seq: 5,
       issuer: "https://mfa.example",
+      key: KEY,
       confirmed: true,
     });
   });

@@ -69,6 +69,7 @@ export interface ExportedChainCheck {
     readonly chain: string;
     readonly seq: number;
     readonly issuer: string;
+    readonly key: CheckpointKey;
     readonly confirmed: boolean;
   };
   /**
@@ -100,9 +101,20 @@ export interface ExportedChainCheck {
 /** Why a receipt given was not checked: no event of the export would record it. */
 export type UncheckedReason = "other_tenant" | "after_last_event" | "export_from_after";
 
+/**
+ * The key that verified a checkpoint, as its file kept it. Whoever holds a key can sign a
+ * checkpoint of any history and write any `iss` in it: only this key, compared with the one the
+ * auditor pinned (the service's, as its JWKS published it), says whose the checkpoint is.
+ */
+export interface CheckpointKey {
+  readonly kid: string;
+  /** Its RFC 7638 JWK thumbprint (SHA-256, base64url): the same for the same key, wherever. */
+  readonly thumbprint: string;
+}
+
 export interface ExportCheckOptions {
   /** A checkpoint opened with the key the auditor kept (its signature already verified). */
-  readonly checkpoint?: CheckpointClaims;
+  readonly checkpoint?: CheckpointClaims & { readonly key: CheckpointKey };
   /**
    * Receipts the auditor fetched (`GET /v1/decisions/:id`), each checked: two of one id that
    * differ are two versions the operator served, and at most one matches its event's digest.
@@ -275,6 +287,7 @@ export function exportedChainChecker(options: ExportCheckOptions = {}): {
                 chain: checkpoint.chain,
                 seq: checkpoint.seq,
                 issuer: checkpoint.issuer,
+                key: checkpoint.key,
                 confirmed,
               },
             }),
