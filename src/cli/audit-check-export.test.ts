@@ -306,6 +306,39 @@ describe("tenant-mfa audit check-export", () => {
     expect(result.exitCode).toBe(1);
   });
 
+  it("stops at a line longer than any event, as endless input without a newline brings", async () => {
+    // /dev/zero, or a stream that never sends a newline: the line was gathered whole, until the
+    // process ran out of string length (an uncaught RangeError) or memory.
+    async function* endless() {
+      const chunk = "a".repeat(1024 * 1024);
+      for (;;) {
+        await new Promise(setImmediate);
+        yield chunk;
+      }
+    }
+    const result = await runCli(
+      ["audit", "check-export", "-"],
+      {},
+      { text: endless(), isTTY: false },
+    );
+    expect(result.stdout).toBe(
+      "BROKEN: chain (none), event 1 (line 1): not_an_event\n(0 event(s) verified before the first broken link)\n",
+    );
+    expect(result.exitCode).toBe(1);
+  }, 30_000);
+
+  it("refuses a checkpoint file longer than any checkpoint, such as /dev/zero", async () => {
+    const result = await runCli([
+      "audit",
+      "check-export",
+      file("export-6.jsonl", exportText),
+      "--checkpoint",
+      "/dev/zero",
+    ]);
+    expect(result.stderr).toContain("the checkpoint file /dev/zero is longer than");
+    expect(result.exitCode).toBe(2);
+  }, 30_000);
+
   it("names a file it cannot read", async () => {
     const result = await runCli(["audit", "check-export", join(folder, "missing.jsonl")]);
     expect(result.stderr).toContain("cannot read the export");

@@ -1,6 +1,6 @@
 import { calculateJwkThumbprint, type JWK } from "jose";
-import { createReadStream, readFileSync } from "node:fs";
-import { createInterface } from "node:readline";
+import { constants } from "node:buffer";
+import { closeSync, createReadStream, fstatSync, openSync, readFileSync, readSync } from "node:fs";
 import { openKeptCheckpoint } from "../app/audit/audit-checkpoints.js";
 import {
   exportedChainChecker,
@@ -20,6 +20,15 @@ export interface ExportFiles {
   /** Receipts as `GET /v1/decisions/:id` serves them, one per line or a JSON array. */
   readonly receiptsFile?: string;
 }
+
+/**
+ * The longest line of an export that can hold an event, in bytes: four times the largest request
+ * body the service takes (16 MiB), every event being made from one request. A longer line is no
+ * event, and reading it whole would only fill memory: `/dev/zero` is one endless line.
+ */
+const LONGEST_LINE = 64 * 1024 * 1024;
+/** The longest checkpoint file: what `audit checkpoint` prints is under two kilobytes. */
+const LONGEST_CHECKPOINT_FILE = 1024 * 1024;
 
 /** A file the check cannot use (exit code 2), said so. */
 export class UnusableFile extends Error {
@@ -48,13 +57,51 @@ export async function checkExportFiles(
   const input = files.exportFile === "-" ? stdin : createReadStream(files.exportFile);
   if (input === undefined) throw new UnusableFile("no standard input to read the export from");
   try {
-    for await (const line of createInterface({ input, crlfDelay: Infinity })) checker.add(line);
+    for await (const line of linesOf(input)) {
+      if (line === TOO_LONG) {
+        // The check breaks there: what follows is left unread.
+        checker.addOverlong();
+        break;
+      }
+      checker.add(line);
+    }
   } catch (error) {
     throw new UnusableFile(`cannot read the export ${files.exportFile}: ${reasonOf(error)}`, {
       cause: error,
     });
   }
   return checker.result();
+}
+
+/** A line longer than {@link LONGEST_LINE}, left unread. */
+const TOO_LONG = Symbol("too long");
+
+/**
+ * The lines of `input` (split at LF; a CR before it is white space to JSON), each as UTF-8 text;
+ * one longer than {@link LONGEST_LINE} as {@link TOO_LONG}, and no more after it.
+ */
+async function* linesOf(input: AsyncIterable<unknown>): AsyncGenerator<string | typeof TOO_LONG> {
+  let pending: Buffer[] = [];
+  let length = 0;
+  for await (const chunk of input) {
+    let bytes = typeof chunk === "string" ? Buffer.from(chunk) : (chunk as Buffer);
+    for (let end = bytes.indexOf(0x0a); end !== -1; end = bytes.indexOf(0x0a)) {
+      pending.push(bytes.subarray(0, end));
+      length += end;
+      if (length > LONGEST_LINE) break;
+      yield Buffer.concat(pending, length).toString("utf8");
+      [pending, length, bytes] = [[], 0, bytes.subarray(end + 1)];
+    }
+    if (length <= LONGEST_LINE) {
+      pending.push(bytes);
+      length += bytes.length;
+    }
+    if (length > LONGEST_LINE) {
+      yield TOO_LONG;
+      return;
+    }
+  }
+  if (length > 0) yield Buffer.concat(pending, length).toString("utf8");
 }
 
 /** The lines that tell the operator what the check found, the verdict last. */
@@ -138,7 +185,10 @@ function uncheckedBecause(reason: UncheckedReason, { chain, first }: ExportedCha
 
 /** The checkpoint in `file`, verified with the key kept in it, and that key. */
 async function readKeptCheckpoint(file: string) {
-  const kept = parseJson(readText(file, "checkpoint"), `the checkpoint file ${file}`);
+  const kept = parseJson(
+    readText(file, "checkpoint", LONGEST_CHECKPOINT_FILE),
+    `the checkpoint file ${file}`,
+  );
   const { checkpoint, key } = (kept ?? {}) as { checkpoint?: unknown; key?: unknown };
   if (typeof checkpoint !== "string" || key === undefined) {
     throw new UnusableFile(
@@ -160,7 +210,8 @@ async function readKeptCheckpoint(file: string) {
 
 /** The receipts in `file`, as given. */
 function readReceipts(file: string): ReceiptRecord[] {
-  const text = readText(file, "receipts").trim();
+  // As much as one string holds, which is all the receipts could ever be read as.
+  const text = readText(file, "receipts", constants.MAX_STRING_LENGTH).trim();
   const list: unknown[] = text.startsWith("[")
     ? (parseJson(text, `the receipts file ${file}`) as unknown[])
     : text
@@ -196,13 +247,40 @@ function isReceipt(value: unknown): value is ReceiptRecord {
   );
 }
 
-function readText(file: string, what: string): string {
+/**
+ * The text of `file`, when it holds at most `longest` bytes: a longer one is refused, never read
+ * on (`/dev/zero` has no end, and a device or a pipe no size to refuse it by beforehand).
+ */
+function readText(file: string, what: string, longest: number): string {
+  const tooLong = () =>
+    new UnusableFile(
+      `the ${what} file ${file} is longer than any ${what} file (over ${String(longest)} bytes)`,
+    );
+  let fd: number | undefined;
   try {
-    return readFileSync(file, "utf8");
+    fd = openSync(file, "r");
+    const stats = fstatSync(fd);
+    if (stats.isFile()) {
+      if (stats.size > longest) throw tooLong();
+      return readFileSync(fd, "utf8");
+    }
+    const chunks: Buffer[] = [];
+    let length = 0;
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(Math.min(1024 * 1024, longest + 1 - length));
+      const read = readSync(fd, chunk, 0, chunk.length, null);
+      if (read === 0) return Buffer.concat(chunks, length).toString("utf8");
+      chunks.push(chunk.subarray(0, read));
+      length += read;
+      if (length > longest) throw tooLong();
+    }
   } catch (error) {
+    if (error instanceof UnusableFile) throw error;
     throw new UnusableFile(`cannot read the ${what} file ${file}: ${reasonOf(error)}`, {
       cause: error,
     });
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }
 

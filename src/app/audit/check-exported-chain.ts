@@ -128,6 +128,8 @@ export interface ExportCheckOptions {
  */
 export function exportedChainChecker(options: ExportCheckOptions = {}): {
   add(line: string): void;
+  /** A line too long to hold an event, left unread: it is none. */
+  addOverlong(): void;
   result(): ExportedChainCheck;
 } {
   const { checkpoint } = options;
@@ -225,6 +227,12 @@ export function exportedChainChecker(options: ExportCheckOptions = {}): {
         return;
       }
       check(parsed);
+    },
+
+    addOverlong() {
+      line++;
+      if (broken !== undefined || cutShort !== undefined) return;
+      breakAt((previous?.seq ?? 0) + 1, "not_an_event");
     },
 
     result() {
