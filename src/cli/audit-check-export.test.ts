@@ -252,6 +252,23 @@ describe("tenant-mfa audit check-export", () => {
     ]);
   });
 
+  it("reads files saved with a byte order mark, as some editors and shells write them", async () => {
+    // RFC 8259 §8.1: a parser may ignore one. It is no part of any line: taken as text, the
+    // first event was reported broken, and the checkpoint file not JSON.
+    const bom = "\uFEFF";
+    const result = await runCli([
+      "audit",
+      "check-export",
+      file("bom.jsonl", `${bom}${exportText.replaceAll("\n", "\r\n")}`),
+      "--checkpoint",
+      file("bom-checkpoint.json", `${bom}${readFileSync(checkpointFile, "utf8")}`),
+      "--receipts",
+      file("bom-receipts.jsonl", `${bom}${jsonLines(receipts)}`),
+    ]);
+    expect(result.stdout).toMatch(/^ok: chain tenant:acme, events 1–\d+ /);
+    expect(result.exitCode).toBe(0);
+  });
+
   it("says an export that ended with a problem is cut short, and where to go on from", async () => {
     const cut = `${jsonLines(events.slice(0, 3))}${JSON.stringify({ problem: { code: "audit.chain_damaged" } })}\n`;
     const result = await runCli(["audit", "check-export", file("cut.jsonl", cut)]);

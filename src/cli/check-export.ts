@@ -83,13 +83,20 @@ const TOO_LONG = Symbol("too long");
 async function* linesOf(input: AsyncIterable<unknown>): AsyncGenerator<string | typeof TOO_LONG> {
   let pending: Buffer[] = [];
   let length = 0;
+  let first = true;
+  const text = () => {
+    const line = Buffer.concat(pending, length).toString("utf8");
+    if (!first) return line;
+    first = false;
+    return withoutByteOrderMark(line);
+  };
   for await (const chunk of input) {
     let bytes = typeof chunk === "string" ? Buffer.from(chunk) : (chunk as Buffer);
     for (let end = bytes.indexOf(0x0a); end !== -1; end = bytes.indexOf(0x0a)) {
       pending.push(bytes.subarray(0, end));
       length += end;
       if (length > LONGEST_LINE) break;
-      yield Buffer.concat(pending, length).toString("utf8");
+      yield text();
       [pending, length, bytes] = [[], 0, bytes.subarray(end + 1)];
     }
     if (length <= LONGEST_LINE) {
@@ -101,7 +108,15 @@ async function* linesOf(input: AsyncIterable<unknown>): AsyncGenerator<string | 
       return;
     }
   }
-  if (length > 0) yield Buffer.concat(pending, length).toString("utf8");
+  if (length > 0) yield text();
+}
+
+/**
+ * `text` without the byte order mark some editors and shells begin a UTF-8 file with: no part
+ * of its content (RFC 8259 §8.1 lets a parser ignore it), it is taken for none.
+ */
+function withoutByteOrderMark(text: string): string {
+  return text.startsWith("\uFEFF") ? text.slice(1) : text;
 }
 
 /** The lines that tell the operator what the check found, the verdict last. */
@@ -262,14 +277,14 @@ function readText(file: string, what: string, longest: number): string {
     const stats = fstatSync(fd);
     if (stats.isFile()) {
       if (stats.size > longest) throw tooLong();
-      return readFileSync(fd, "utf8");
+      return withoutByteOrderMark(readFileSync(fd, "utf8"));
     }
     const chunks: Buffer[] = [];
     let length = 0;
     for (;;) {
       const chunk = Buffer.allocUnsafe(Math.min(1024 * 1024, longest + 1 - length));
       const read = readSync(fd, chunk, 0, chunk.length, null);
-      if (read === 0) return Buffer.concat(chunks, length).toString("utf8");
+      if (read === 0) return withoutByteOrderMark(Buffer.concat(chunks, length).toString("utf8"));
       chunks.push(chunk.subarray(0, read));
       length += read;
       if (length > longest) throw tooLong();
