@@ -278,6 +278,22 @@ describe("tenant-mfa audit check-export", () => {
     expect(result.exitCode).toBe(1);
   });
 
+  it("says a checkpoint after where the export was cut short is not reached, not before it", async () => {
+    const cut = `${jsonLines(events.slice(0, 3))}${JSON.stringify({ problem: { code: "audit.chain_damaged" } })}\n`;
+    const result = await runCli([
+      "audit",
+      "check-export",
+      file("cut-2.jsonl", cut),
+      "--checkpoint",
+      checkpointFile,
+    ]);
+    expect(result.stdout).toBe(
+      `NOT CONFIRMED: the checkpoint's event ${String(checkpointSeq)} is past where the export was cut short\n` +
+        "CUT SHORT: the export ended after event 3 with a problem (audit.chain_damaged): export the rest from after=3\n",
+    );
+    expect(result.exitCode).toBe(1);
+  });
+
   it("refuses a checkpoint that does not verify with its kept key, or comes without one", async () => {
     const taken = JSON.parse(readFileSync(checkpointFile, "utf8")) as {
       checkpoint: string;

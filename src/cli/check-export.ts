@@ -129,10 +129,14 @@ export function describeExportCheck(result: ExportedChainCheck): string[] {
     );
   }
   if (checkpoint !== undefined && !checkpoint.confirmed && broken === undefined) {
+    // Unbroken and unconfirmed: of another chain, before the export's first event, or past the
+    // problem line that cut the export short.
     lines.push(
-      checkpoint.chain === chain
-        ? `NOT CONFIRMED: the checkpoint's event ${String(checkpoint.seq)} is before the export's first`
-        : `NOT CONFIRMED: the checkpoint is of ${checkpoint.chain}, the export of ${chain}`,
+      checkpoint.chain !== chain
+        ? `NOT CONFIRMED: the checkpoint is of ${checkpoint.chain}, the export of ${chain}`
+        : first !== undefined && checkpoint.seq < first
+          ? `NOT CONFIRMED: the checkpoint's event ${String(checkpoint.seq)} is before the export's first`
+          : `NOT CONFIRMED: the checkpoint's event ${String(checkpoint.seq)} is past where the export was cut short`,
     );
   }
   for (const id of receipts?.unrecorded ?? []) {
