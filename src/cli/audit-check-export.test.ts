@@ -273,9 +273,17 @@ describe("tenant-mfa audit check-export", () => {
     const cut = `${jsonLines(events.slice(0, 3))}${JSON.stringify({ problem: { code: "audit.chain_damaged" } })}\n`;
     const result = await runCli(["audit", "check-export", file("cut.jsonl", cut)]);
     expect(result.stdout).toContain(
-      "CUT SHORT: the export ended after event 3 with a problem (audit.chain_damaged): export the rest from after=3",
+      "CUT SHORT: the export ended after event 3 with a problem (audit.chain_damaged): export the rest from after=3, append it to this file and check again",
     );
     expect(result.exitCode).toBe(1);
+    const rest = (
+      await t.call("GET", "/v1/tenants/acme/audit?format=jsonl&after=3", {
+        key: await t.key(["tenant_auditor"], ["acme"]),
+      })
+    ).body;
+    const mended = await runCli(["audit", "check-export", file("mended.jsonl", cut + rest)]);
+    expect(mended.stdout).toMatch(/^ok: chain tenant:acme, events 1–\d+ /);
+    expect(mended.exitCode).toBe(0);
   });
 
   it("says a checkpoint after where the export was cut short is not reached, not before it", async () => {
@@ -289,7 +297,7 @@ describe("tenant-mfa audit check-export", () => {
     ]);
     expect(result.stdout).toBe(
       `NOT CONFIRMED: the checkpoint's event ${String(checkpointSeq)} is past where the export was cut short\n` +
-        "CUT SHORT: the export ended after event 3 with a problem (audit.chain_damaged): export the rest from after=3\n",
+        "CUT SHORT: the export ended after event 3 with a problem (audit.chain_damaged): export the rest from after=3, append it to this file and check again\n",
     );
     expect(result.exitCode).toBe(1);
   });

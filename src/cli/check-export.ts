@@ -166,7 +166,7 @@ export function describeExportCheck(result: ExportedChainCheck): string[] {
   } else if (cutShort !== undefined) {
     const code = typeof cutShort["code"] === "string" ? cutShort["code"] : "unknown";
     lines.push(
-      `CUT SHORT: the export ended after event ${String(last ?? 0)} with a problem (${code}): export the rest from after=${String(last ?? 0)}`,
+      `CUT SHORT: the export ended after event ${String(last ?? 0)} with a problem (${code}): export the rest from after=${String(last ?? 0)}, append it to this file and check again`,
     );
   } else if (result.ok) {
     lines.push(`ok: chain ${chain}, ${range} (${String(events)}) verified${against}${checked}`);

@@ -250,6 +250,45 @@ describe("checking an exported chain", () => {
     expect(result.ok).toBe(false);
   });
 
+  describe("lines after a problem line: the rest, exported from after, appended", () => {
+    const problem = JSON.stringify({ problem: { code: "audit.chain_damaged" } });
+
+    it("checks them as the chain's continuation, the link across the cut too", () => {
+      const mended = [...asLines(events.slice(0, 3)), problem, ...asLines(events.slice(3))];
+      expect(check(mended, { checkpoint: checkpointAt(events, 7) })).toMatchObject({
+        ok: true,
+        first: 1,
+        last: 8,
+        events: 8,
+        checkpoint: { seq: 7, confirmed: true },
+      });
+    });
+
+    it("finds a rest that does not link to the events before the cut, or was edited", () => {
+      // Checked alone, a rest exported from after=3 is checked from its own first event: the
+      // link to event 3 was left to no one.
+      const { tenant, type, actor, payload, id, at } = events[3] as AuditEvent;
+      const fourth = linkEvent(
+        { tenant, type, actor, payload },
+        { seq: 3, hash: "f".repeat(64) },
+        id,
+        at,
+      );
+      const forked = relink([...events.slice(0, 3), fourth, ...events.slice(4)], 4);
+      const rest = asLines(forked.slice(3));
+      expect(check(rest).ok).toBe(true);
+      expect(check([...asLines(events.slice(0, 3)), problem, ...rest]).broken).toEqual({
+        line: 5,
+        seq: 4,
+        problem: "prev_hash_mismatch",
+      });
+      const edited = events.map((e, i) => (i === 5 ? { ...e, actor: "someone" } : e));
+      expect(
+        check([...asLines(events.slice(0, 3)), problem, ...asLines(edited.slice(3))]).broken,
+      ).toEqual({ line: 7, seq: 6, problem: "hash_mismatch" });
+    });
+  });
+
   it("checks an export from later in the chain from its first event on", () => {
     const later = asLines(events.slice(4));
     expect(check(later)).toMatchObject({ ok: true, first: 5, last: 8, events: 4 });

@@ -59,7 +59,11 @@ export interface ExportedChainCheck {
     readonly seq: number;
     readonly problem: ExportProblem;
   };
-  /** The problem document the export ended with: it was cut short there (README). */
+  /**
+   * The problem document the export ended with: it was cut short there (README). Events after
+   * a problem line (the rest, exported from `after` and appended) are checked as the chain's
+   * continuation, the link across the cut too, which checking the rest alone leaves unchecked.
+   */
   readonly cutShort?: Readonly<Record<string, unknown>>;
   /**
    * The checkpoint given: `confirmed` when the export holds its event with its hash; false when
@@ -194,12 +198,14 @@ export function exportedChainChecker(options: ExportCheckOptions = {}): {
     previous = { seq: event.seq, hash: event.hash };
     lastAt = event.at;
     events++;
+    // An event linked after a problem line: the rest was appended, and the cut is mended.
+    cutShort = undefined;
   }
 
   return {
     add(text) {
       line++;
-      if (broken !== undefined || cutShort !== undefined || text.trim() === "") return;
+      if (broken !== undefined || text.trim() === "") return;
       let parsed: unknown;
       try {
         parsed = JSON.parse(text);
@@ -231,7 +237,7 @@ export function exportedChainChecker(options: ExportCheckOptions = {}): {
 
     addOverlong() {
       line++;
-      if (broken !== undefined || cutShort !== undefined) return;
+      if (broken !== undefined) return;
       breakAt((previous?.seq ?? 0) + 1, "not_an_event");
     },
 
