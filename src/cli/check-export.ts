@@ -202,6 +202,16 @@ function uncheckedBecause(reason: UncheckedReason, { chain, first }: ExportedCha
   }
 }
 
+/**
+ * The kid and RFC 7638 thumbprint of a public key kept beside a checkpoint, which verified it:
+ * what the auditor compares with the service key they pinned (a checkpoint file can carry any
+ * key, the operator's own too).
+ */
+export async function identifyKeptKey(key: unknown): Promise<{ kid: string; thumbprint: string }> {
+  const { kid } = key as { kid: string };
+  return { kid, thumbprint: await calculateJwkThumbprint(key as JWK) };
+}
+
 /** The checkpoint in `file`, verified with the key kept in it, and that key. */
 async function readKeptCheckpoint(file: string) {
   const kept = parseJson(
@@ -217,8 +227,7 @@ async function readKeptCheckpoint(file: string) {
   try {
     const claims = await openKeptCheckpoint(createJoseTokenSigner(), checkpoint, key);
     // Verified: the key is a public signing key (openKeptCheckpoint refuses any other).
-    const { kid } = key as { kid: string };
-    return { ...claims, key: { kid, thumbprint: await calculateJwkThumbprint(key as JWK) } };
+    return { ...claims, key: await identifyKeptKey(key) };
   } catch (error) {
     if (!(error instanceof AppError)) throw error;
     throw new UnusableFile(`the checkpoint in ${file} does not verify: ${error.message}`, {

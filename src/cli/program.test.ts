@@ -1,3 +1,4 @@
+import { calculateJwkThumbprint, type JWK } from "jose";
 import { randomBytes } from "node:crypto";
 import { DEFAULT_SETTINGS } from "../app/context.js";
 import { mkdtempSync, writeFileSync } from "node:fs";
@@ -31,6 +32,12 @@ async function run(args: readonly string[], env: Record<string, string> = {}): P
 }
 
 const freshDb = () => `sqlite:${join(mkdtempSync(join(tmpdir(), "tenant-mfa-cli-")), "store.db")}`;
+
+/** How verify names the key kept in a checkpoint file: its kid and RFC 7638 thumbprint. */
+async function keyNamed(checkpointFile: string): Promise<string> {
+  const { key } = JSON.parse(checkpointFile) as { key: JWK & { kid: string } };
+  return `signed by key ${key.kid}, thumbprint ${await calculateJwkThumbprint(key)}`;
+}
 
 describe("tenant-mfa migrate", () => {
   it("applies the migrations once, then reports the store up to date", async () => {
@@ -128,9 +135,10 @@ describe("tenant-mfa audit verify", () => {
     writeFileSync(file, taken.stdout);
     // Five events: signing the first checkpoint made the first signing key, in the platform chain.
     const result = await run(["audit", "verify", "--db", db, "--checkpoint", file]);
+    // The key that verified it is named, for the auditor to compare with the one they pinned.
     expect([result.exitCode, result.stdout]).toEqual([
       0,
-      "ok: 2 chain(s), 5 event(s) verified, matching the checkpoint of tenant:acme at event 2 (issued by http://127.0.0.1:8080)\n",
+      `ok: 2 chain(s), 5 event(s) verified, matching the checkpoint of tenant:acme at event 2 (issued by http://127.0.0.1:8080, ${await keyNamed(taken.stdout)})\n`,
     ]);
     const forged = await run(["audit", "verify", "--db", db, "--checkpoint", "eyJ.e30.AAAA"]);
     expect(forged.exitCode).not.toBe(0);
@@ -183,7 +191,7 @@ describe("tenant-mfa audit verify", () => {
     expect([verified.exitCode, verified.stderr, verified.stdout]).toEqual([
       0,
       "",
-      "ok: 2 chain(s), 5 event(s) verified, matching the checkpoint of tenant:acme at event 2 (issued by https://mfa.example.com)\n",
+      `ok: 2 chain(s), 5 event(s) verified, matching the checkpoint of tenant:acme at event 2 (issued by https://mfa.example.com, ${await keyNamed(taken.stdout)})\n`,
     ]);
     const json = await run(["audit", "verify", "--db", db, "--checkpoint", file, "--json"]);
     expect(JSON.parse(json.stdout)).toMatchObject({

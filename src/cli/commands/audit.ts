@@ -3,7 +3,12 @@ import type { Command } from "commander";
 import type { AuditVerification } from "../../app/application.js";
 import type { ExportedChainCheck } from "../../app/audit/check-exported-chain.js";
 import { describeDamagedRow } from "../../app/damaged-records.js";
-import { checkExportFiles, describeExportCheck, UnusableFile } from "../check-export.js";
+import {
+  checkExportFiles,
+  describeExportCheck,
+  identifyKeptKey,
+  UnusableFile,
+} from "../check-export.js";
 import { OPERATOR, type CommandKit, type StoreOptions } from "../command-kit.js";
 import { createProgress } from "../progress.js";
 
@@ -55,10 +60,20 @@ export function registerAuditCommand(program: Command, kit: CommandKit): void {
           if (options.json === true) out(JSON.stringify(result));
           else if (result.broken === undefined) {
             for (const line of describeDamaged(result)) out(line);
+            // Checked with the key kept in the file: name it, for the auditor to compare with the
+            // key they pinned (the file could carry anyone's).
+            const keptKey =
+              result.checkpoint === undefined || checkpoint?.checkpointKey === undefined
+                ? undefined
+                : await identifyKeptKey(checkpoint.checkpointKey);
+            const signedBy =
+              keptKey === undefined
+                ? ""
+                : `, signed by key ${keptKey.kid}, thumbprint ${keptKey.thumbprint}`;
             const against =
               result.checkpoint === undefined
                 ? ""
-                : `, matching the checkpoint of ${result.checkpoint.chain} at event ${String(result.checkpoint.seq)} (issued by ${result.checkpoint.issuer})`;
+                : `, matching the checkpoint of ${result.checkpoint.chain} at event ${String(result.checkpoint.seq)} (issued by ${result.checkpoint.issuer}${signedBy})`;
             // Given one, and none confirmed without a broken link: a key of the store that would
             // check it cannot be read (listed as damaged).
             if (checkpoint !== undefined && result.checkpoint === undefined) {
