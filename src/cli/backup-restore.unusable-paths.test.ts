@@ -6,7 +6,6 @@
  * that the user running the command may not change (not the server's user). Root ignores file
  * permissions, so that restore runs as `nobody`, in a process of its own.
  */
-import { spawnSync } from "node:child_process";
 import {
   chmodSync,
   mkdirSync,
@@ -17,14 +16,8 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { runCli } from "./test-support/run-cli.js";
-
-const NOBODY = 65534;
-const main = fileURLToPath(new URL("./main.ts", import.meta.url));
-const tsx = fileURLToPath(new URL("../../node_modules/.bin/tsx", import.meta.url));
-const asRoot = process.getuid?.() === 0;
+import { asRoot, runCli, runCliAsNobody } from "./test-support/run-cli.js";
 
 function folder(): string {
   return mkdtempSync(join(tmpdir(), "tenant-mfa-paths-"));
@@ -75,22 +68,7 @@ describe("restore onto a path that cannot hold a store", () => {
       chmodSync(store.backup, 0o644);
       chmodSync(join(store.backup, ".."), 0o755);
       const before = { files: readdirSync(store.folder).sort(), bytes: readFileSync(store.path) };
-      const result = spawnSync(
-        "setpriv",
-        [
-          `--reuid=${NOBODY}`,
-          `--regid=${NOBODY}`,
-          "--clear-groups",
-          tsx,
-          main,
-          "restore",
-          "--db",
-          store.db,
-          "--from",
-          store.backup,
-        ],
-        { encoding: "utf8", timeout: 60_000 },
-      );
+      const result = runCliAsNobody(["restore", "--db", store.db, "--from", store.backup]);
       expect(result.stderr).toContain(`cannot take ${store.path} out of use to replace it`);
       expect(result.stderr).toContain("run restore as the user the server runs as");
       expect(result.status, result.stderr).toBe(2);

@@ -5,18 +5,11 @@
  * changed the owner. The restored store takes the owner of the store it replaces, or of its
  * folder when there was none.
  */
-import { spawnSync } from "node:child_process";
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { runCli } from "./test-support/run-cli.js";
-
-const NOBODY = 65534;
-const main = fileURLToPath(new URL("./main.ts", import.meta.url));
-const tsx = fileURLToPath(new URL("../../node_modules/.bin/tsx", import.meta.url));
-const asRoot = process.getuid?.() === 0;
+import { asRoot, NOBODY, runCli, runCliAsNobody } from "./test-support/run-cli.js";
 
 /** Gives `path` and everything in it to `nobody`, as a service user's data folder is. */
 function giveToNobody(path: string): void {
@@ -51,21 +44,7 @@ describe("a restore run by root", () => {
         mode: 0o600,
       });
       // The server's user reads it: its chains verify.
-      const verified = spawnSync(
-        "setpriv",
-        [
-          `--reuid=${NOBODY}`,
-          `--regid=${NOBODY}`,
-          "--clear-groups",
-          tsx,
-          main,
-          "audit",
-          "verify",
-          "--db",
-          `sqlite:${store}`,
-        ],
-        { encoding: "utf8", timeout: 60_000 },
-      );
+      const verified = runCliAsNobody(["audit", "verify", "--db", `sqlite:${store}`]);
       expect(verified.stdout, verified.stderr).toContain("ok:");
       expect(verified.status).toBe(0);
     },

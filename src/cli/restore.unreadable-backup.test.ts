@@ -9,14 +9,8 @@ import { spawnSync } from "node:child_process";
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { runCli } from "./test-support/run-cli.js";
-
-const NOBODY = 65534;
-const main = fileURLToPath(new URL("./main.ts", import.meta.url));
-const tsx = fileURLToPath(new URL("../../node_modules/.bin/tsx", import.meta.url));
-const asRoot = process.getuid?.() === 0;
+import { asRoot, NOBODY, runCli, runCliAsNobody } from "./test-support/run-cli.js";
 
 describe("restore from a file it cannot read", () => {
   it("names a --from that is a folder", async () => {
@@ -48,22 +42,7 @@ describe("restore from a file it cannot read", () => {
       mkdirSync(data);
       spawnSync("chown", [`${NOBODY}:${NOBODY}`, data]);
       const store = join(data, "store.db");
-      const result = spawnSync(
-        "setpriv",
-        [
-          `--reuid=${NOBODY}`,
-          `--regid=${NOBODY}`,
-          "--clear-groups",
-          tsx,
-          main,
-          "restore",
-          "--db",
-          `sqlite:${store}`,
-          "--from",
-          from,
-        ],
-        { encoding: "utf8", timeout: 60_000 },
-      );
+      const result = runCliAsNobody(["restore", "--db", `sqlite:${store}`, "--from", from]);
       expect(result.stderr).toContain(`${from} is in WAL mode without its -shm file`);
       expect(result.stderr).not.toContain("attempt to write");
       expect(result.status).toBe(2);

@@ -1,4 +1,6 @@
+import { spawnSync, type SpawnSyncReturns } from "node:child_process";
 import { Readable } from "node:stream";
+import { fileURLToPath } from "node:url";
 import { createProgram } from "../program.js";
 
 /** What one run of the command line wrote, and the exit code it set. */
@@ -42,4 +44,28 @@ export async function runCli(
     },
   }).parseAsync(["node", "tenant-mfa", ...args]);
   return result;
+}
+
+/** The user id of `nobody`, whom a test runs a command as where root would ignore permissions. */
+export const NOBODY = 65534;
+
+/** Whether the tests run as root, which alone may run a command as {@link NOBODY}. */
+export const asRoot = process.getuid?.() === 0;
+
+/** Runs `tenant-mfa ARGS` as {@link NOBODY}, in a process of its own (tsx compiles it first). */
+export function runCliAsNobody(args: readonly string[]): SpawnSyncReturns<string> {
+  const main = fileURLToPath(new URL("../main.ts", import.meta.url));
+  const tsx = fileURLToPath(new URL("../../../node_modules/.bin/tsx", import.meta.url));
+  return spawnSync(
+    "setpriv",
+    [
+      `--reuid=${String(NOBODY)}`,
+      `--regid=${String(NOBODY)}`,
+      "--clear-groups",
+      tsx,
+      main,
+      ...args,
+    ],
+    { encoding: "utf8", timeout: 60_000 },
+  );
 }
