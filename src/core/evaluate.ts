@@ -14,7 +14,7 @@ import { addPairs } from "./satisfaction.js";
 import { formatTime } from "./time.js";
 import { usableEvents } from "./usable-events.js";
 import { NO_CHALLENGE, verdictWithExemption, type SignIn } from "./verdict.js";
-import { TOKEN_GRANTS, isOneOf, type Outcome, type Population } from "./vocabulary.js";
+import { isTokenGrant, type Outcome, type Population } from "./vocabulary.js";
 
 const DEFAULT_CLOCK_SKEW_SECONDS = 60;
 
@@ -238,9 +238,7 @@ const NO_EXEMPTION = Object.freeze({ usable: undefined, sharedLoginRefused: fals
 
 /** An integration that authenticates with a token-based grant and no password. */
 function signsInWithToken(request: Request): boolean {
-  return (
-    isOneOf(TOKEN_GRANTS, request.grant) && !request.events.some((e) => e.method === "password")
-  );
+  return isTokenGrant(request.grant) && !request.events.some((e) => e.method === "password");
 }
 
 /** The decision for a principal outside interactive MFA: a guest or a token integration. */

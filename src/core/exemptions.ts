@@ -1,6 +1,6 @@
 import type { Exemption } from "./policy.js";
 import { parseTime } from "./time.js";
-import { EXEMPTION_CATEGORIES, isOneOf } from "./vocabulary.js";
+import { isExemptionCategory } from "./vocabulary.js";
 
 /** Why an exemption does or does not apply to a sign-in. */
 export type ExemptionStanding = "usable" | "shared_login" | "not_applicable";
@@ -27,7 +27,7 @@ export function exemptionStanding(
     return "not_applicable";
   }
   if (exemption.approvedBy === exemption.requestedBy) return "not_applicable";
-  if (!isOneOf(EXEMPTION_CATEGORIES, exemption.category)) return "not_applicable";
+  if (!isExemptionCategory(exemption.category)) return "not_applicable";
   const startsAt = parseTime(exemption.startsAt);
   const expiresAt = parseTime(exemption.expiresAt);
   if (startsAt === undefined || expiresAt === undefined) return "not_applicable";

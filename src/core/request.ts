@@ -8,13 +8,7 @@ import {
 } from "./input.js";
 import type { Exemption, PlatformMandate, RequirementSpec } from "./policy.js";
 import { parseTime } from "./time.js";
-import {
-  POPULATIONS,
-  RISK_LEVELS,
-  isOneOf,
-  type Population,
-  type RiskLevel,
-} from "./vocabulary.js";
+import { isPopulation, isRiskLevel, type Population, type RiskLevel } from "./vocabulary.js";
 
 /**
  * The parts of an evaluation input that arrive with each request, checked and read once. Callers
@@ -66,7 +60,7 @@ export function readRequest(input: unknown): Request | string {
     sharedLogin,
   } = principal as EvaluationInput["principal"];
   if (!isNonEmptyString(principalId)) return "principal.id is required";
-  if (!isOneOf(POPULATIONS, population)) return "principal.population is unknown";
+  if (!isPopulation(population)) return "principal.population is unknown";
   // Fail closed: a mark that is not plainly true or false is not read as "not shared".
   if (sharedLogin !== undefined && typeof sharedLogin !== "boolean") {
     return "principal.sharedLogin must be true or false";
@@ -76,7 +70,7 @@ export function readRequest(input: unknown): Request | string {
   const { events, grant, act } = evidence as unknown as Evidence;
   if (!Array.isArray(events)) return "evidence.events must be a list";
   const { risk, lastActivityAt, stepUp, exemptions, mandates, idps } = i;
-  if (risk !== undefined && !isOneOf(RISK_LEVELS, risk)) return "risk is unknown";
+  if (risk !== undefined && !isRiskLevel(risk)) return "risk is unknown";
   const lastActive = lastActivityAt === undefined ? undefined : parseTime(lastActivityAt);
   if (lastActivityAt !== undefined && lastActive === undefined) {
     return "lastActivityAt must be an ISO 8601 time";
