@@ -1,5 +1,5 @@
 import type { AuthenticationEvent, WebAuthnEvent } from "./evidence.js";
-import { isCanonicalShape, toCanonicalTime } from "./time.js";
+import { toCanonicalTime } from "./time.js";
 import type { Aal, EventSource, Method } from "./vocabulary.js";
 
 /**
@@ -23,6 +23,8 @@ export interface Assurance {
   readonly provenAt: number;
   /** `provenAt` as the proving event wrote it, when that is already the canonical ISO form. */
   readonly provenAtText: string | undefined;
+  /** The first factor's time as it wrote it, when that is already the canonical ISO form. */
+  readonly firstFactorAtText: string | undefined;
   /** Some event of it is WebAuthn that did not verify the user. */
   readonly unverifiedWebAuthn: boolean;
 }
@@ -33,15 +35,18 @@ export interface Assurance {
  */
 export function assuranceEvents(assurance: Assurance): AuthenticationEvent[] {
   const { firstFactor, proving } = assurance;
-  return firstFactor === undefined ? [inUtc(proving)] : [inUtc(firstFactor), inUtc(proving)];
+  return firstFactor === undefined
+    ? [inUtc(proving, assurance.provenAtText)]
+    : [inUtc(firstFactor, assurance.firstFactorAtText), inUtc(proving, assurance.provenAtText)];
 }
 
 /**
  * The event as a decision reports it: with its time in UTC, as every time the API answers, when
- * the caller sent it with an offset (a usable event's time always reads).
+ * the caller sent it with an offset (a usable event's time always reads). `canonicalAt` is its
+ * time when reading the event found it canonical already: its shape is not checked again.
  */
-function inUtc(event: AuthenticationEvent): AuthenticationEvent {
-  if (isCanonicalShape(event.at)) return event;
+function inUtc(event: AuthenticationEvent, canonicalAt: string | undefined): AuthenticationEvent {
+  if (canonicalAt !== undefined) return event;
   const at = toCanonicalTime(event.at);
   return at === undefined ? event : { ...event, at };
 }

@@ -27,6 +27,7 @@ export function singleAssurance(
     startedAt: at,
     provenAt: at,
     provenAtText: canonicalAt,
+    firstFactorAtText: undefined,
     unverifiedWebAuthn: usesUnverifiedWebAuthn(event),
   };
 }
@@ -57,6 +58,7 @@ export function addPairs(assurances: Assurance[]): void {
         // Freshness is that of the step that proves MFA: a fresh password does not refresh it.
         provenAt: second.provenAt,
         provenAtText: second.provenAtText,
+        firstFactorAtText: first.provenAtText,
         unverifiedWebAuthn: first.unverifiedWebAuthn || second.unverifiedWebAuthn,
       });
     }
