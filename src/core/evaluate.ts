@@ -122,7 +122,9 @@ function decide(input: EvaluationInput, skew: number, now: number, id: string | 
   }
 
   const evaluatedAt = formatTime(now);
-  const notes: Reason[] = [];
+  // `new Array()`, not `[]`: V8 makes it with room for four elements, where `[]` has none and
+  // its first push goes through the array-growing builtin (about 180 instructions).
+  const notes = new Array<Reason>();
 
   // Populations outside interactive MFA are decided before any rule is read.
   if (request.population === "guest") {

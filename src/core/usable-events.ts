@@ -20,7 +20,9 @@ export function usableEvents(
   latest: number,
   notes: Reason[],
 ): Assurance[] {
-  const usable: Assurance[] = [];
+  // `new Array()`, not `[]`: V8 makes it with room for four elements, where `[]` has none and
+  // its first push goes through the array-growing builtin (about 180 instructions).
+  const usable = new Array<Assurance>();
   for (let index = 0; index < events.length; index++) {
     const event = events[index] as AuthenticationEvent;
     const text: unknown = typeof event === "object" && event !== null ? event.at : undefined;
