@@ -50,7 +50,6 @@ export function pickExemption(
   sharedLogin = false,
 ): { usable?: Exemption; sharedLoginRefused: boolean } {
   let usable: Exemption | undefined;
-  let usableUntil = 0;
   let sharedLoginRefused = false;
   for (let index = 0; index < exemptions.length; index++) {
     const exemption = exemptions[index] as Exemption;
@@ -60,14 +59,15 @@ export function pickExemption(
       continue;
     }
     if (standing !== "usable") continue;
-    const until = parseTime(exemption.expiresAt) ?? 0;
-    if (
-      usable === undefined ||
-      until > usableUntil ||
-      (until === usableUntil && exemption.id < usable.id)
-    ) {
+    // A sign-in mostly carries one exemption: expiries are read again only to compare two.
+    if (usable === undefined) {
       usable = exemption;
-      usableUntil = until;
+      continue;
+    }
+    const until = parseTime(exemption.expiresAt) ?? 0;
+    const usableUntil = parseTime(usable.expiresAt) ?? 0;
+    if (until > usableUntil || (until === usableUntil && exemption.id < usable.id)) {
+      usable = exemption;
     }
   }
   return usable === undefined ? { sharedLoginRefused } : { usable, sharedLoginRefused };

@@ -188,7 +188,11 @@ let lastFormatted = { ms: Number.NaN, text: "" };
  * from the day number with H. Hinnant's `civil_from_days`.
  */
 export function formatTime(ms: number): string {
-  if (ms === lastFormatted.ms) return lastFormatted.text;
+  // Kept apart from the arithmetic, so that this check is small enough for V8 to inline it.
+  return ms === lastFormatted.ms ? lastFormatted.text : formatAnew(ms);
+}
+
+function formatAnew(ms: number): string {
   if (!Number.isFinite(ms) || ms < 0 || ms >= 253_402_300_800_000)
     return new Date(ms).toISOString();
   const days = Math.floor(ms / DAY_MS);

@@ -9,7 +9,7 @@ import type { Requirements } from "./rule-join.js";
 import { reason, type Reason } from "./reasons.js";
 import type { EffectiveRequirement } from "./requirement.js";
 import { findSatisfaction } from "./satisfaction.js";
-import { formatTime, parseTime } from "./time.js";
+import { formatTime, isCanonicalShape, parseTime } from "./time.js";
 import type { Outcome, Population } from "./vocabulary.js";
 
 /** The part of a decision that depends on which rules are enforced. */
@@ -61,7 +61,10 @@ export function verdictWithExemption(
     return { ...residual, reasons: [notExemptible, ...residual.reasons] };
   }
   const breakGlass = exemption.category === "break_glass";
-  const expiresAt = formatTime(parseTime(exemption.expiresAt) ?? Number.NaN);
+  // The expiry read when the exemption was picked. A canonical text is the one formatTime would
+  // write back: answered as it is, neither read nor written again.
+  const given = exemption.expiresAt;
+  const expiresAt = isCanonicalShape(given) ? given : formatTime(parseTime(given) ?? Number.NaN);
   return {
     ...residual,
     exemption: {
