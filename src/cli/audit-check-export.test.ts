@@ -5,6 +5,7 @@
  * confirms an intact one against the checkpoint, and finds history rewritten with every hash
  * recomputed, a receipt edited, a forged checkpoint and an export cut short.
  */
+import { decodeProtectedHeader, exportJWK, generateKeyPair } from "jose";
 import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -362,8 +363,8 @@ describe("tenant-mfa audit check-export", () => {
       {},
       { text: endless(), isTTY: false },
     );
-    expect(result.stdout).toBe(
-      "BROKEN: chain (none), event 1 (line 1): not_an_event\n(0 event(s) verified before the first broken link)\n",
+    expect(result.stdout).toMatch(
+      /^BROKEN: chain \(none\), event 1 \(line 1\): not_an_event\n\(0 event\(s\) verified before the first broken link\)\nNOTE: an export holds one event per line/,
     );
     expect(result.exitCode).toBe(1);
   }, 30_000);
@@ -379,6 +380,60 @@ describe("tenant-mfa audit check-export", () => {
     expect(result.stderr).toContain("the checkpoint file /dev/zero is longer than");
     expect(result.exitCode).toBe(2);
   }, 30_000);
+
+  it("says a page of the audit API is no export, and how to export", async () => {
+    const auditor = await t.key(["tenant_auditor"], ["acme"]);
+    const page = await t.call("GET", "/v1/tenants/acme/audit", { key: auditor });
+    const result = await runCli(["audit", "check-export", file("page.json", page.body)]);
+    expect(result.stderr).toContain(
+      "holds a page of the audit API, not an export: export the chain with ?format=jsonl",
+    );
+    expect(result.stdout).toBe("");
+    expect(result.exitCode).toBe(2);
+  });
+
+  it("says what an export's lines are when its first is no event, as a pretty-printed file has", async () => {
+    const pretty = JSON.stringify(events[0], null, 2);
+    const result = await runCli(["audit", "check-export", file("pretty.json", pretty)]);
+    expect(result.stdout).toBe(
+      "BROKEN: chain (none), event 1 (line 1): not_an_event\n" +
+        "(0 event(s) verified before the first broken link)\n" +
+        "NOTE: an export holds one event per line, as GET …/audit?format=jsonl writes it: a file whose first line is no event may have been reformatted\n",
+    );
+    expect(result.exitCode).toBe(1);
+  });
+
+  it("refuses a checkpoint that does not verify in the auditor's terms, not the server's", async () => {
+    // The genuine checkpoint, kept beside a key of the same kind that did not sign it.
+    const taken = JSON.parse(readFileSync(checkpointFile, "utf8")) as {
+      checkpoint: string;
+      key: { kid: string };
+    };
+    const { alg } = decodeProtectedHeader(taken.checkpoint) as { alg: string };
+    const other = await generateKeyPair(alg, {
+      extractable: true,
+      ...(alg === "EdDSA" ? { crv: "Ed25519" } : {}),
+    });
+    const forged = file(
+      "other-key-checkpoint.json",
+      JSON.stringify({
+        ...taken,
+        key: { ...(await exportJWK(other.publicKey)), kid: taken.key.kid, alg },
+      }),
+    );
+    const result = await runCli([
+      "audit",
+      "check-export",
+      file("export-7.jsonl", exportText),
+      "--checkpoint",
+      forged,
+    ]);
+    expect(result.stderr).toContain(
+      `the checkpoint in ${forged} does not verify with the key kept beside it: it was altered, or signed with another key`,
+    );
+    expect(result.stderr).not.toContain("send it as you received it");
+    expect(result.exitCode).toBe(2);
+  });
 
   it("names a file it cannot read", async () => {
     const result = await runCli(["audit", "check-export", join(folder, "missing.jsonl")]);

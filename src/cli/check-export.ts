@@ -7,7 +7,7 @@ import {
   type ExportedChainCheck,
   type UncheckedReason,
 } from "../app/audit/check-exported-chain.js";
-import { AppError } from "../app/errors.js";
+import { AppError, ERROR_CODES } from "../app/errors.js";
 import type { ReceiptRecord } from "../app/records.js";
 import { createJoseTokenSigner } from "../tokens/jose-token-signer.js";
 
@@ -70,7 +70,13 @@ export async function checkExportFiles(
       cause: error,
     });
   }
-  return checker.result();
+  const result = checker.result();
+  if (result.broken?.problem === "api_page" && result.first === undefined) {
+    throw new UnusableFile(
+      `${files.exportFile} holds a page of the audit API, not an export: export the chain with ?format=jsonl (or Accept: application/x-ndjson) and check that`,
+    );
+  }
+  return result;
 }
 
 /** A line longer than {@link LONGEST_LINE}, left unread. */
@@ -163,6 +169,11 @@ export function describeExportCheck(result: ExportedChainCheck): string[] {
       `BROKEN: chain ${chain}, event ${String(broken.seq)} (line ${String(broken.line)}): ${broken.problem}`,
     );
     lines.push(`(${String(events)} event(s) verified before the first broken link)`);
+    if (broken.problem === "not_an_event" && first === undefined) {
+      lines.push(
+        "NOTE: an export holds one event per line, as GET …/audit?format=jsonl writes it: a file whose first line is no event may have been reformatted",
+      );
+    }
   } else if (cutShort !== undefined) {
     const code = typeof cutShort["code"] === "string" ? cutShort["code"] : "unknown";
     lines.push(
@@ -230,9 +241,12 @@ async function readKeptCheckpoint(file: string) {
     return { ...claims, key: await identifyKeptKey(key) };
   } catch (error) {
     if (!(error instanceof AppError)) throw error;
-    throw new UnusableFile(`the checkpoint in ${file} does not verify: ${error.message}`, {
-      cause: error,
-    });
+    // The code's own message speaks to a client of the service; the auditor holds the key.
+    const why =
+      error.message === ERROR_CODES["audit.checkpoint_invalid"]
+        ? " with the key kept beside it: it was altered, or signed with another key"
+        : `: ${error.message}`;
+    throw new UnusableFile(`the checkpoint in ${file} does not verify${why}`, { cause: error });
   }
 }
 

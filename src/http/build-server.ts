@@ -18,7 +18,7 @@ import { createMetrics, type Metrics } from "./metrics.js";
 import { requireMetricsToken } from "./metrics-token.js";
 import type { HttpProblemCode } from "./error-statuses.js";
 import { declaresUtf8OrNone, JSON_NOT_UTF8_DETAIL } from "./body-charset.js";
-import { MAX_JSON_DEPTH, nestsDeeperThan } from "./json-depth.js";
+import { MAX_JSON_DEPTH, nestsDeeperThan } from "../app/json-depth.js";
 import {
   forAnonymousCaller,
   HttpProblem,

@@ -157,6 +157,24 @@ describe("checking an exported chain", () => {
       () => [...events.slice(0, 2), { ...events[2], hash: undefined }],
       { line: 3, seq: 3, problem: "not_an_event" },
     ],
+    [
+      // JSON.parse reads any depth; what walks the event after it (writing it as the export
+      // does, hashing it) recurses, and overflowed the stack: an uncaught RangeError.
+      "an event nested deeper than any event the service writes",
+      () => [
+        ...events.slice(0, 2),
+        JSON.stringify({ ...events[2], payload: { deep: "@" } }).replace(
+          '"@"',
+          `${"[".repeat(200_000)}${"]".repeat(200_000)}`,
+        ),
+      ],
+      { line: 3, seq: 3, problem: "not_an_event" },
+    ],
+    [
+      "a page of the audit API, saved without format=jsonl",
+      () => [JSON.stringify({ items: events.slice(0, 3), next: "3" })],
+      { line: 1, seq: 1, problem: "api_page" },
+    ],
   ])("finds %s at its line", (_name, tampered, broken) => {
     const result = check(
       tampered().map((line) => (typeof line === "string" ? line : JSON.stringify(line))),

@@ -9,6 +9,7 @@ import {
   type ChainProblem,
 } from "./audit-chain.js";
 import type { CheckpointClaims } from "./audit-checkpoints.js";
+import { MAX_JSON_DEPTH, nestsDeeperThan } from "../json-depth.js";
 
 /**
  * An auditor's check of a chain exported as JSON Lines (`GET …/audit?format=jsonl`), with no
@@ -19,11 +20,19 @@ import type { CheckpointClaims } from "./audit-checkpoints.js";
  * @module
  */
 
+/** An event holds at most a request body (MAX_JSON_DEPTH levels) in a few levels of its own. */
+const DEEPEST_EVENT = 2 * MAX_JSON_DEPTH;
+
 /** Why an export does not hold up, at the first line that shows it. */
 export type ExportProblem =
   | ChainProblem
   /** The line is not JSON, or not an audit event. */
   | "not_an_event"
+  /**
+   * The line is a page of the audit API (`{"items": [...]}`), as it answers without
+   * `format=jsonl`: a list of events, not an export of them.
+   */
+  | "api_page"
   /**
    * The line holds an event, but not as the export writes it (`JSON.stringify` of its members,
    * in their order, and nothing else): a member twice, a member no event has, a number spelled
@@ -218,7 +227,13 @@ export function exportedChainChecker(options: ExportCheckOptions = {}): {
         cutShort = parsed["problem"];
         return;
       }
-      if (!isAuditEvent(parsed)) {
+      if (isObject(parsed) && Array.isArray(parsed["items"]) && !("chain" in parsed)) {
+        breakAt((previous?.seq ?? 0) + 1, "api_page");
+        return;
+      }
+      // Deeper than any event the service writes, and deep enough to overflow the stack of
+      // what walks an event below (JSON.parse itself reads any depth).
+      if (!isAuditEvent(parsed) || nestsDeeperThan(parsed, DEEPEST_EVENT)) {
         breakAt((previous?.seq ?? 0) + 1, "not_an_event");
         return;
       }

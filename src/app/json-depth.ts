@@ -1,5 +1,6 @@
 /**
- * The deepest nesting a JSON request body may have. The API's deepest documents (a policy's
+ * The deepest nesting a JSON request body may have, and so about the deepest of any document the
+ * service keeps (an audit event wraps a body in a few levels of its own). The API's deepest documents (a policy's
  * risk rules, a WebAuthn response) nest fewer than ten levels; a body nested thousands of levels
  * deep parses in a few kilobytes and then overflows the stack of whatever walks it recursively
  * (`JSON.stringify` when its receipt is stored, say).
