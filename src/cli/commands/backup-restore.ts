@@ -77,7 +77,11 @@ export function registerBackupAndRestoreCommands(program: Command, kit: CommandK
         fail(error.message, error.reason === "copy_damaged" ? 1 : 2);
         return;
       }
-      out(`Restored ${options.from} to ${describeStoreUrl(config.db)}: ${describeCopy(restored)}.`);
+      // A store given by a link is restored where the link points, the link kept.
+      const behindLink = restored.path === store ? "" : ` (the file it links to, ${restored.path})`;
+      out(
+        `Restored ${options.from} to ${describeStoreUrl(config.db)}${behindLink}: ${describeCopy(restored)}.`,
+      );
       out(
         restored.replacedKeptAt === undefined
           ? "No store was there before."

@@ -1,5 +1,13 @@
-import { chownSync, existsSync, mkdirSync, renameSync, statSync } from "node:fs";
-import { dirname, sep } from "node:path";
+import {
+  chownSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readlinkSync,
+  renameSync,
+  statSync,
+} from "node:fs";
+import { dirname, resolve, sep } from "node:path";
 import Sqlite from "better-sqlite3";
 import { migrations } from "../migrations/migrate-to-latest.js";
 import {
@@ -36,9 +44,10 @@ export interface SqliteRestore extends SqliteBackup {
  */
 export function restoreSqliteStore(
   backup: string,
-  store: string,
+  storePath: string,
   options: { readonly now: Date },
 ): SqliteRestore {
+  const store = fileBehindLinks(storePath);
   if (!existsSync(backup)) {
     throw new StoreCopyRefused("backup_not_store", `no backup at ${backup}`);
   }
@@ -105,6 +114,30 @@ export function restoreSqliteStore(
     copy.discard();
     throw error;
   }
+}
+
+/**
+ * The file a store path names once symbolic links are followed, as SQLite opens it: a store given
+ * by a link into a data volume is restored there, and the link stays. A link whose file is not
+ * there yet names where SQLite would make it.
+ */
+function fileBehindLinks(path: string): string {
+  let file = path;
+  // The kernel's own limit on links followed in one path (ELOOP past it).
+  for (let hops = 0; hops < 40; hops++) {
+    let stats;
+    try {
+      stats = lstatSync(file);
+    } catch {
+      return file;
+    }
+    if (!stats.isSymbolicLink()) return file;
+    file = resolve(dirname(file), readlinkSync(file));
+  }
+  throw new StoreCopyRefused(
+    "target_unwritable",
+    `${path} is a loop of symbolic links: give the store's file in --db`,
+  );
 }
 
 /** Why SQLite could not read the backup at `backup`, in the operator's terms. */
