@@ -48,7 +48,7 @@ export function registerBackupAndRestoreCommands(program: Command, kit: CommandK
         });
       } catch (error) {
         if (!(error instanceof StoreCopyRefused)) throw error;
-        fail(error.message, error.reason === "copy_damaged" ? 1 : 2);
+        fail(error.message, exitCodeOf(error));
         return;
       }
       out(`Backed up ${describeStoreUrl(config.db)} to ${backup.path}: ${describeCopy(backup)}.`);
@@ -74,7 +74,7 @@ export function registerBackupAndRestoreCommands(program: Command, kit: CommandK
         restored = restoreSqliteStore(options.from, store, { now: now() });
       } catch (error) {
         if (!(error instanceof StoreCopyRefused)) throw error;
-        fail(error.message, error.reason === "copy_damaged" ? 1 : 2);
+        fail(error.message, exitCodeOf(error));
         return;
       }
       // A store given by a link is restored where the link points, the link kept.
@@ -111,4 +111,9 @@ function sealingKeyReminder(config: Config): string {
   return keyFile === undefined
     ? "Its secrets are sealed with the configured encryptionKeys, which it does not hold: keep those backed up too, apart from it."
     : `Its secrets are sealed with the key in ${keyFile}, which it does not hold: keep that file backed up too, apart from it. Without it, its TOTP secrets, OIDC client secrets and signing keys cannot be opened.`;
+}
+
+/** A copy that failed (damaged, no room) is 1; what the command was given that it refuses, 2. */
+function exitCodeOf(refusal: StoreCopyRefused): number {
+  return refusal.reason === "copy_damaged" || refusal.reason === "no_room" ? 1 : 2;
 }

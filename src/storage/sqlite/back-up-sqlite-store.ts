@@ -53,7 +53,9 @@ export type StoreCopyRefusal =
   /** The file to restore from was migrated by a newer tenant-mfa, which should restore it. */
   | "backup_newer"
   /** The store to restore over is open in another process (a server, a command). */
-  | "store_in_use";
+  | "store_in_use"
+  /** The disk holding the target is full: what the copy wrote is removed. */
+  | "no_room";
 
 /** A backup or restore refused, or failed before its copy took its place. */
 export class StoreCopyRefused extends Error {
@@ -175,6 +177,13 @@ export function writeCheckedCopy(store: string, path: string): CheckedCopy {
     return { temporary, discard, ...readStoreCopy(temporary) };
   } catch (error) {
     discard();
+    if (isDiskFull(error)) {
+      throw new StoreCopyRefused(
+        "no_room",
+        `no room in ${dirname(path)} for the copy: the disk is full (nothing was left there)`,
+        { cause: error },
+      );
+    }
     if (error instanceof StoreCopyRefused && error.reason === "copy_damaged") {
       throw new StoreCopyRefused(
         "copy_damaged",
@@ -184,6 +193,12 @@ export function writeCheckedCopy(store: string, path: string): CheckedCopy {
     }
     throw error;
   }
+}
+
+/** SQLite's or the file system's word for a disk with no room left. */
+export function isDiskFull(error: unknown): boolean {
+  const { code } = error as { code?: unknown };
+  return code === "SQLITE_FULL" || code === "ENOSPC";
 }
 
 /** Renames a checked copy to `path` (replacing a file there at once) and flushes the folder. */

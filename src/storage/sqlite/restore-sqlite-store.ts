@@ -12,6 +12,7 @@ import Sqlite from "better-sqlite3";
 import { migrations } from "../migrations/migrate-to-latest.js";
 import {
   fileTimeStamp,
+  isDiskFull,
   moveIntoPlace,
   readStoreCopy,
   refuseJournalsBeside,
@@ -245,6 +246,13 @@ function foldWal(store: string): boolean {
  * may not write the store, its -shm file or its folder (not the server's user).
  */
 function cannotChange(store: string, error: unknown): StoreCopyRefused {
+  if (isDiskFull(error)) {
+    return new StoreCopyRefused(
+      "no_room",
+      `no room in ${dirname(store)} to fold the store's WAL into it before it is set aside: the disk is full (the store is as it was)`,
+      { cause: error },
+    );
+  }
   const { code } = error as { code?: unknown };
   const message = error instanceof Error ? error.message : String(error);
   return new StoreCopyRefused(
