@@ -140,6 +140,11 @@ export const HTTP_PROBLEMS = {
     status: 429,
     title: "Too many requests from this client address; wait before retrying.",
   },
+  "flow.csrf": {
+    status: 403,
+    title:
+      "The request did not come from this flow's page: send the page's CSRF token (`x-csrf-token`) from its origin.",
+  },
   "metrics.unauthorized": {
     status: 401,
     title: "Send the metrics token (`metrics.token`) as `Authorization: Bearer <token>`.",

@@ -7,6 +7,7 @@
  * written in parallel (src/app/flows/), and these tests pin only what the HTTP layer does.
  */
 import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
 import type { FastifyInstance, LightMyRequestResponse } from "fastify";
 import { pino, type Logger } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
@@ -15,6 +16,7 @@ import { AppError } from "../../app/errors.js";
 import type { FlowScreen } from "../../app/flows/flow-screens.js";
 import { FRAME } from "../../pages/test-support/sample-screens.js";
 import { buildServer } from "../build-server.js";
+import { HTTP_PROBLEMS } from "../error-statuses.js";
 import { tamperingOf } from "../problem.js";
 import { capturedLog } from "../test-support/captured-log.js";
 
@@ -519,6 +521,24 @@ describe("the WebAuthn options endpoint", () => {
     expect(answer.headers["content-type"]).toMatch(/^application\/problem\+json/);
     expect(answer.json()).toMatchObject({ code: "flow.csrf", status: 403 });
     expect(calls.options).toEqual([]);
+  });
+
+  it("refuses it with a problem of the documented shape, its code in docs/errors.md", async () => {
+    // It was a hand-made document: a code docs/errors.md did not list, and no `detail`, which
+    // every problem carries (found by src/http/fuzz.property.test.ts).
+    const { server: s } = open();
+    const answer = await ask(s, {});
+    const problem = answer.json<Record<string, unknown>>();
+    expect(problem).toEqual({
+      type: "urn:tenant-mfa:problem:flow.csrf",
+      title: HTTP_PROBLEMS["flow.csrf"].title,
+      status: 403,
+      detail: HTTP_PROBLEMS["flow.csrf"].title,
+      code: "flow.csrf",
+      instance: "/t/acme/flows/flw_7Hk2pQ/webauthn/options",
+    });
+    const doc = readFileSync(new URL("../../../docs/errors.md", import.meta.url), "utf8");
+    expect(doc).toMatch(/^\| `flow\.csrf` +\| 403 +\|/m);
   });
 
   it("refuses an unknown purpose as request.invalid", async () => {

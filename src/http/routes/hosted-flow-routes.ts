@@ -20,6 +20,7 @@ import { browserCookie } from "../browser-cookie.js";
 import { ERROR_STATUSES } from "../error-statuses.js";
 import {
   forAnonymousCaller,
+  HttpProblem,
   InvalidRequest,
   logProblem,
   renderProblem,
@@ -239,12 +240,7 @@ export function registerHostedFlowRoutes(
   server.post(`${path}/webauthn/options`, { schema: hidden }, async (request, reply) => {
     const token = request.headers["x-csrf-token"];
     if (crossOrigin(request) || typeof token !== "string" || token === "") {
-      return reply.code(FAILURE_STATUSES["flow.csrf"]).type("application/problem+json").send({
-        type: "urn:tenant-mfa:problem:flow.csrf",
-        title: "The request did not come from this flow's page.",
-        status: FAILURE_STATUSES["flow.csrf"],
-        code: "flow.csrf",
-      });
+      throw new HttpProblem("flow.csrf");
     }
     const params = flowParams.safeParse(request.params);
     // Answered as an unknown flow is (`checked` below).
