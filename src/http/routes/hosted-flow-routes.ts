@@ -17,7 +17,7 @@ import {
 } from "../../pages/render-flow-screen.js";
 import { declaresUtf8OrNone } from "../body-charset.js";
 import { browserCookie } from "../browser-cookie.js";
-import { ERROR_STATUSES } from "../error-statuses.js";
+import { ERROR_STATUSES, HTTP_PROBLEMS } from "../error-statuses.js";
 import {
   forAnonymousCaller,
   HttpProblem,
@@ -363,6 +363,10 @@ function failureCode(error: unknown): PageFailureCode | undefined {
     const status: number = ERROR_STATUSES[error.code];
     if (status >= 500) return "flow.unavailable";
     if (status === 404) return "flow.not_found";
+    return "flow.bad_request";
+  }
+  // The server's own refusals of a request's form (a JSON body in a charset other than UTF-8).
+  if (error instanceof HttpProblem && HTTP_PROBLEMS[error.code].status < 500) {
     return "flow.bad_request";
   }
   // Fastify's own request errors: a body too large, malformed, of another type.
