@@ -1,0 +1,146 @@
+/**
+ * The hosted flows' checks, pinned where a mutation survey of src/app/flows found them unpinned
+ * (each mutant, applied alone, passed every flow test): a flow that has ended takes no more
+ * actions (a verification was still tried, and counted); a flow belongs to one browser even when
+ * two open it at the same moment (both were shown it); a browser session past its end lends
+ * nothing to a flow created before that end (it lent its evidence); and an enrolment begun on the
+ * password alone is not finished in the flow once the principal holds a method.
+ */
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { Caller, FlowBrowser } from "../application.js";
+import { chainOf } from "../audit/audit-chain.js";
+import { openHarness, type Harness } from "../test-support/harness.js";
+import { enrolTotp, rightCode, type EnrolledTotp } from "../test-support/totp-principals.js";
+import type { FlowScreen } from "./flow-screens.js";
+import { oathtoolCode } from "../../verifiers/totp/test-support/oathtool.js";
+
+const RETURN = "https://app.acme.example/signed-in";
+const ISSUER = "https://mfa.test";
+
+let h: Harness;
+let service: Caller;
+let totp: EnrolledTotp;
+const browser: FlowBrowser = { cookie: "browser-one-cookie-value-0123456789" };
+const otherBrowser: FlowBrowser = { cookie: "browser-two-cookie-value-9876543210" };
+
+beforeEach(async () => {
+  h = await openHarness({ federation: { publicUrl: ISSUER } });
+  await h.app.tenants.create(h.admin, { id: "acme", name: "Acme", returnUrls: [RETURN] });
+  const { record } = await h.app.policies.current(h.admin, "acme");
+  await h.app.policies.replace(h.admin, "acme", {
+    policy: { posture: "platform_mfa" },
+    rationale: "MFA for everyone",
+    ifMatch: record.version,
+  });
+  service = await h.caller(["platform_service"], ["acme"]);
+  totp = await enrolTotp(h, service, "acme", "alice");
+  h.clock.advance(60);
+});
+afterEach(() => h.close());
+
+const create = (ttlSeconds?: number) =>
+  h.app.flows.create(service, "acme", {
+    principal: { id: "alice" },
+    ...(ttlSeconds === undefined ? {} : { ttlSeconds }),
+    verified: [{ method: "password", source: "platform", at: h.clock.now().toISOString() }],
+    returnTo: RETURN,
+  });
+const csrfOf = (screen: FlowScreen): string => {
+  if (!("frame" in screen)) throw new Error(`no frame on a ${screen.kind} screen`);
+  return screen.frame.csrfToken;
+};
+const verifyTotp = (flow: string, csrf: string, code = rightCode(h, totp)) =>
+  h.app.flows.act("acme", flow, browser, {
+    kind: "verify_totp",
+    csrf,
+    authenticator: totp.id,
+    code,
+  });
+const auditTypes = async () =>
+  (await h.store.read(({ audit: a }) => a.read(chainOf("acme"), { afterSeq: 0, limit: 500 }))).map(
+    (e) => e.type,
+  );
+
+/** Walks a flow with TOTP to its code; returns the CSRF token its pages carried. */
+async function complete(flow: string): Promise<string> {
+  const challenge = await h.app.flows.show("acme", flow, browser);
+  expect(challenge.kind).toBe("challenge");
+  const csrf = csrfOf(challenge);
+  expect((await verifyTotp(flow, csrf)).kind).toBe("redirect");
+  const done = await h.app.flows.show("acme", flow, browser);
+  expect(done.kind === "redirect" && done.location.startsWith(`${RETURN}?code=`)).toBe(true);
+  return csrf;
+}
+
+describe("a flow that has ended", () => {
+  it("takes no more actions from its own browser: no verification is tried, nothing is audited", async () => {
+    const { flow } = await create();
+    const csrf = await complete(flow);
+    h.clock.advance(30);
+    const before = await auditTypes();
+    // A wrong code: tried, it would count against the principal's verification throttle.
+    const acted = await verifyTotp(flow, csrf, "000000");
+    expect(acted).toMatchObject({ kind: "failed", code: "flow.used" });
+    expect(await auditTypes()).toEqual(before);
+  });
+});
+
+describe("a flow opened by two browsers at the same moment", () => {
+  it("belongs to one of them: the other is refused", async () => {
+    const { flow } = await create();
+    const screens = await Promise.all([
+      h.app.flows.show("acme", flow, browser),
+      h.app.flows.show("acme", flow, otherBrowser),
+    ]);
+    const kinds = screens.map((s) => (s.kind === "failed" ? s.code : s.kind)).sort();
+    expect(kinds).toEqual(["challenge", "flow.other_browser"]);
+  });
+});
+
+describe("a browser session", () => {
+  it("lends nothing once past its end (12 hours), though used within the idle timeout all along", async () => {
+    await complete((await create()).flow);
+    // Used every 50 minutes (AAL2's idle timeout is an hour; its overall limit a day).
+    for (let used = 50; used < 12 * 60; used += 50) {
+      h.clock.advance(50 * 60);
+      const reused = await h.app.flows.show("acme", (await create()).flow, browser);
+      expect(reused.kind === "redirect" && reused.location.startsWith(`${RETURN}?code=`)).toBe(
+        true,
+      );
+    }
+    // A flow created while the session stands (creating one purges the sessions past their end),
+    // shown once it has ended.
+    const { flow } = await create(3600);
+    h.clock.advance(50 * 60);
+    const later = await h.app.flows.show("acme", flow, browser);
+    expect(later.kind).toBe("challenge");
+  });
+});
+
+describe("an enrolment begun in a flow on the password alone", () => {
+  it("is not finished once the principal holds a method, the flow having proved none: the page says enrolment is not allowed (the API would refuse it too)", async () => {
+    await h.app.principals.upsert(h.admin, "acme", "bob", { population: "direct" });
+    const { flow } = await h.app.flows.create(service, "acme", {
+      principal: { id: "bob" },
+      verified: [{ method: "password", source: "platform", at: h.clock.now().toISOString() }],
+      returnTo: RETURN,
+    });
+    const challenge = await h.app.flows.show("acme", flow, browser);
+    const begun = await h.app.flows.act("acme", flow, browser, {
+      kind: "enroll_totp",
+      csrf: csrfOf(challenge),
+    });
+    if (begun.kind !== "enroll_totp") throw new Error(`no enrolment: ${begun.kind}`);
+    // Meanwhile bob's first method is bound elsewhere (recovery codes, on his password alone).
+    await h.app.recoveryCodes.generate(service, "acme", "bob");
+    const confirmed = await h.app.flows.act("acme", flow, browser, {
+      kind: "confirm_totp",
+      csrf: csrfOf(challenge),
+      authenticator: begun.authenticator,
+      code: oathtoolCode(begun.secret, h.clock.now()),
+    });
+    expect(confirmed).toMatchObject({ notice: { code: "enrolment.not_allowed" } });
+    const listed = await h.app.authenticators.list(service, "acme", "bob");
+    expect(listed.filter((a) => a.status === "active")).toEqual([]);
+  });
+});
