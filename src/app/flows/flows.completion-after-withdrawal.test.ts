@@ -1,8 +1,9 @@
-// Threat: a flow decided on a proof that is withdrawn (the recovery codes revoked) between the
-// decision and the write that completes the flow. The completion must be of the flow as decided:
-// the withdrawal moved it to a new version, and it completes nothing, so no code is issued on the
-// withdrawn proof. Pinned where a mutation survey of src/app/flows found the version check
-// unpinned (with it gone, the flow completed and its code was handed out).
+// Threat: a proof withdrawn (the recovery codes revoked) between a check and the write it allows.
+// A flow decided on it completes nothing: the withdrawal moved the flow to a new version, and the
+// completion is of the flow as decided. A code whose exchange checked the flow before the
+// withdrawal is refused when spent: the withdrawal is looked at again on the row being spent.
+// Pinned where a mutation survey of src/app/flows found both checks unpinned (with either gone,
+// the flow completed on the revoked code and handed out its code, or the token was issued).
 import { afterEach, beforeEach, expect, it } from "vitest";
 import type { Caller, FlowBrowser } from "../application.js";
 import type { Store } from "../ports.js";
@@ -18,14 +19,17 @@ const browser: FlowBrowser = { cookie: "alice-browser-cookie-0123456789abcd" };
 beforeEach(async () => {
   w = await openPlatformMfaFlows(RETURN);
   service = w.service.acme;
+  beforeNextTransaction = undefined;
 });
 afterEach(() => w.close());
 
-it("completes nothing when the proof it was decided on is withdrawn before the completion is written", async () => {
+/** Runs once, before the next transaction of the hooked instance begins. */
+let beforeNextTransaction: (() => Promise<void>) | undefined;
+
+/** The store of another instance of the application, running {@link beforeNextTransaction}. */
+function hooked(): Store {
   const raw = w.h.store;
-  /** Runs once, before the next transaction of the flow's instance begins. */
-  let beforeNextTransaction: (() => Promise<void>) | undefined;
-  const hooked: Store = {
+  return {
     ...raw,
     transaction: async (work) => {
       const hook = beforeNextTransaction;
@@ -35,7 +39,10 @@ it("completes nothing when the proof it was decided on is withdrawn before the c
     },
     read: (work) => raw.read(work),
   };
-  const app = w.h.application({ store: hooked, random: new CountingRandom(500_000) });
+}
+
+it("completes nothing when the proof it was decided on is withdrawn before the completion is written", async () => {
+  const app = w.h.application({ store: hooked(), random: new CountingRandom(500_000) });
   const { codes } = await w.h.app.recoveryCodes.generate(service, "acme", "alice");
   const { flow } = await app.flows.create(service, "acme", {
     principal: { id: "alice" },
@@ -59,4 +66,35 @@ it("completes nothing when the proof it was decided on is withdrawn before the c
   const again = await app.flows.show("acme", flow, browser);
   expect(again.kind).toBe("challenge");
   expect(codeOf(again)).toBeNull();
+});
+
+it("exchanges no code whose proof is withdrawn after the exchange checked the flow and before it spends the code", async () => {
+  const app = w.h.application({ store: hooked(), random: new CountingRandom(500_000) });
+  const { codes } = await w.h.app.recoveryCodes.generate(service, "acme", "alice");
+  const { flow } = await app.flows.create(service, "acme", {
+    principal: { id: "alice" },
+    verified: [{ method: "password", source: "platform", at: w.h.clock.now().toISOString() }],
+    returnTo: RETURN,
+  });
+  const challenge = await app.flows.show("acme", flow, browser);
+  await app.flows.act("acme", flow, browser, {
+    kind: "verify_recovery_code",
+    csrf: csrfOf(challenge),
+    code: codes[0] ?? "",
+  });
+  const code = codeOf(await app.flows.show("acme", flow, browser));
+  if (code === null) throw new Error("the flow sent the browser back without a code");
+  // The exchange reads the flow (nothing withdrawn yet); the codes are revoked before it spends.
+  beforeNextTransaction = () => w.h.app.recoveryCodes.revoke(w.h.admin, "acme", "alice");
+  await expect(app.flows.exchange(service, { code })).rejects.toMatchObject({
+    code: "flow.code_invalid",
+  });
+  expect(beforeNextTransaction).toBeUndefined(); // the revocation ran
+  const refused = await w.h.app.audit.list(
+    w.h.admin,
+    "acme",
+    { type: "flow.exchange_refused" },
+    {},
+  );
+  expect(refused.items.at(-1)?.payload).toMatchObject({ reason: "proofs_withdrawn" });
 });
