@@ -4,7 +4,9 @@
  * actions (a verification was still tried, and counted); a flow belongs to one browser even when
  * two open it at the same moment (both were shown it); a browser session past its end lends
  * nothing to a flow created before that end (it lent its evidence); and an enrolment begun on the
- * password alone is not finished in the flow once the principal holds a method.
+ * password alone is not finished in the flow once the principal holds a method. And only the
+ * platform backend creates a flow, in its own tenants (no route checks the role but the use case),
+ * vouching for nothing but its own password check.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Caller, FlowBrowser } from "../application.js";
@@ -142,5 +144,43 @@ describe("an enrolment begun in a flow on the password alone", () => {
     expect(confirmed).toMatchObject({ notice: { code: "enrolment.not_allowed" } });
     const listed = await h.app.authenticators.list(service, "acme", "bob");
     expect(listed.filter((a) => a.status === "active")).toEqual([]);
+  });
+});
+
+describe("creating a flow", () => {
+  it("is the platform backend's, in its own tenants only: another role, or another tenant's key, is refused", async () => {
+    await h.app.tenants.create(h.admin, { id: "globex", name: "Globex", returnUrls: [RETURN] });
+    const request = {
+      principal: { id: "alice" },
+      verified: [
+        {
+          method: "password" as const,
+          source: "platform" as const,
+          at: h.clock.now().toISOString(),
+        },
+      ],
+      returnTo: RETURN,
+    };
+    const auditor = await h.caller(["tenant_auditor"], ["acme"]);
+    await expect(h.app.flows.create(auditor, "acme", request)).rejects.toMatchObject({
+      code: "auth.forbidden",
+    });
+    const globexService = await h.caller(["platform_service"], ["globex"]);
+    await expect(h.app.flows.create(globexService, "acme", request)).rejects.toMatchObject({
+      code: "not_found",
+    });
+  });
+
+  it("takes only the platform's own password check as verified", async () => {
+    await expect(
+      h.app.flows.create(service, "acme", {
+        principal: { id: "alice" },
+        verified: [
+          // Not the platform's word: its schema refuses it over HTTP, the use case for any caller.
+          { method: "password", source: "idp" as "platform", at: h.clock.now().toISOString() },
+        ],
+        returnTo: RETURN,
+      }),
+    ).rejects.toMatchObject({ code: "request.invalid" });
   });
 });
