@@ -5,12 +5,13 @@
  * a flow that ended while the user was at the IdP is refused and audited (it was sent on to the
  * flow unaudited); a held SAML answer is claimed only at the completion of the IdP that answered
  * (another of the tenant's IdPs decided it), only under the registration that verified it, and
- * once when two claims race; and a start asks no older authentication than the IdP's
- * registration accepts. End to end through the HTTP server, against the stub OIDC IdP on
- * loopback (real signed ID tokens) and the real samlify IdP.
+ * once when two claims race, as is a held "MFA unavailable"; and a start asks no older
+ * authentication than the IdP's registration accepts. End to end through the HTTP server, against
+ * the stub OIDC IdP on loopback (real signed ID tokens) and the real samlify IdP.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startStubIdp, type StubIdp } from "../../verifiers/oidc/test-support/stub-idp.js";
+import { noAuthnContext } from "../../verifiers/saml/test-support/tamper.js";
 import { REFEDS_MFA, TestIdp } from "../../verifiers/saml/test-support/test-idp.js";
 import {
   createTenant,
@@ -234,6 +235,30 @@ describe("a direct SAML sign-in's answer held for its browser", () => {
     expect(claims.map((c) => c.statusCode).sort()).toEqual([303, 400]);
     const refused = claims.find((c) => c.statusCode === 400);
     expect(refused?.json()).toMatchObject({ code: "federation.answer_unknown" });
+  });
+});
+
+describe('a direct SAML sign-in\'s "MFA unavailable" held for its browser', () => {
+  it("is claimed once when its browser comes back twice at the same moment", async () => {
+    const { acs, cookie } = await answerAtAcs(
+      t,
+      idp,
+      GLOBEX_RETURN,
+      { nameId: "alice@globex.example" },
+      "globex",
+      // Unsigned, but it answers this sign-in's own request (RelayState and InResponseTo).
+      { edit: noAuthnContext },
+    );
+    must(acs, 303);
+    const claims = await Promise.all([
+      followCompletion(t, acs, cookie, { accept: "application/json" }),
+      followCompletion(t, acs, cookie, { accept: "application/json" }),
+    ]);
+    expect(claims.map((c) => c.statusCode).sort()).toEqual([303, 400]);
+    const back = claims.find((c) => c.statusCode === 303);
+    expect(new URL(String(back?.headers.location)).searchParams.get("error")).toBe(
+      "idp_mfa_unavailable",
+    );
   });
 });
 
