@@ -44,6 +44,7 @@ import { createSamlProtocol } from "./verifiers/saml/index.js";
 import { createTotpProtocol } from "./verifiers/totp/index.js";
 import {
   createWebAuthnProtocol,
+  loadWebAuthnCeremonies,
   defaultVerificationThreads,
   startVerificationThreads,
 } from "./verifiers/webauthn/index.js";
@@ -462,6 +463,10 @@ export async function startServer(
     );
   }
   const metrics = createMetrics({ defaults: true });
+  // Under way while the store opens; awaited before listening, so that no request waits for it.
+  const ceremoniesLoading = loadWebAuthnCeremonies();
+  // Observed here too, for a start that fails before awaiting it (the store unreachable).
+  ceremoniesLoading.catch(() => undefined);
   const opened = await openApplication(config, metrics, {
     ...options,
     statementTimeoutMs: config.store.statementTimeoutMs,
@@ -475,6 +480,7 @@ export async function startServer(
       logger,
       metrics,
     });
+    await ceremoniesLoading;
     await server.listen({ port: config.port, host: config.host });
   } catch (error) {
     await server?.close();

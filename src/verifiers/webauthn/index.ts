@@ -16,8 +16,28 @@ export {
 const transports = (list: readonly string[]) => [...list];
 
 let loading: Promise<typeof import("./ceremonies.js")> | undefined;
-/** The library and our checks over it, loaded once, at the first ceremony (`ceremonies.ts`). */
-const ceremonies = () => (loading ??= import("./ceremonies.js"));
+let loaded = false;
+/**
+ * The library and our checks over it, loaded once (`ceremonies.ts`): at the first ceremony, or
+ * before a server listens ({@link loadWebAuthnCeremonies}). Loading takes about half a second,
+ * which a command that never meets a passkey should not pay.
+ */
+const ceremonies = () =>
+  (loading ??= import("./ceremonies.js").then((module) => {
+    loaded = true;
+    return module;
+  }));
+
+/**
+ * Loads what the ceremonies need now, so that a server's first passkey ceremony does not wait
+ * for it (half a second on an idle machine, seconds on a busy one).
+ */
+export async function loadWebAuthnCeremonies(): Promise<void> {
+  await ceremonies();
+}
+
+/** Whether {@link loadWebAuthnCeremonies}, or a ceremony, has loaded them. */
+export const webAuthnCeremoniesLoaded = (): boolean => loaded;
 
 /**
  * WebAuthn over `@simplewebauthn/server` 14, with the checks the library leaves to its caller
