@@ -2,11 +2,15 @@
  * The recovery codes' checks, pinned where a mutation survey of src/app/authenticators found them
  * unpinned: the throttle's admission before the slow hash, and its guard again in the transaction
  * that uses the code, each could be deleted with every earlier test still passing (the guard
- * refused what the admission let through, and the admission refused what the guard would).
+ * refused what the admission let through, and the admission refused what the guard would); so
+ * could the locked set's refusal before the hash (the store refuses to use a code of a locked
+ * set, so only the hash it spends shows), and the reason given for a code whose set was replaced
+ * while it was hashed.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Application, Caller } from "../application.js";
 import type { SecretHasher } from "../ports.js";
+import { provedMfaJustNow } from "../test-support/fresh-mfa.js";
 import {
   CountingRandom,
   openHarness,
@@ -15,11 +19,12 @@ import {
 } from "../test-support/harness.js";
 import { outcomeOf } from "../test-support/totp-principals.js";
 import { WRONG_RECOVERY_CODE } from "../test-support/every-method.js";
+import { RECOVERY_CODE_FAILURE_LIMIT } from "./recovery-codes.js";
 import { backoffSeconds, VERIFICATION_THROTTLE_DEFAULTS } from "./verification-throttle.js";
 
 const { principal: PRINCIPAL } = VERIFICATION_THROTTLE_DEFAULTS;
 
-describe("a recovery code submitted while the principal is throttled", () => {
+describe("a recovery code submitted", () => {
   let h: Harness;
   let service: Caller;
   let codes: readonly string[];
@@ -94,6 +99,33 @@ describe("a recovery code submitted while the principal is throttled", () => {
       code: "authenticator.throttled",
       details: { retryAfter: backoffSeconds(PRINCIPAL, PRINCIPAL.freeFailures + 1) },
     });
+    expect(await remaining()).toBe(10);
+  });
+
+  it("is refused without being hashed when its set is locked", async () => {
+    const at = h.clock.now().toISOString();
+    await h.store.transaction(async (r) => {
+      for (let n = 0; n < RECOVERY_CODE_FAILURE_LIMIT; n += 1) {
+        await r.recoveryCodes.recordFailure("acme", "alice", RECOVERY_CODE_FAILURE_LIMIT, at);
+      }
+    });
+    const outcome = await outcomeOf(
+      other.recoveryCodes.verify(service, "acme", "alice", { code: codes[0]! }),
+    );
+    expect(outcome.code).toBe("recovery_code.locked");
+    expect(verifies).toBe(0);
+  });
+
+  it("is a wrong code, not a used one, when its set was replaced while it was hashed", async () => {
+    beforeVerify = async () => {
+      await provedMfaJustNow(h, "acme", "alice");
+      await h.app.recoveryCodes.generate(service, "acme", "alice");
+    };
+    const outcome = await outcomeOf(
+      other.recoveryCodes.verify(service, "acme", "alice", { code: codes[0]! }),
+    );
+    expect(verifies).toBe(1);
+    expect(outcome).toEqual({ code: "recovery_code.wrong_code", details: { failedAttempts: 1 } });
     expect(await remaining()).toBe(10);
   });
 });
