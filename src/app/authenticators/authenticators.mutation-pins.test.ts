@@ -8,6 +8,8 @@ import { oathtoolCode } from "../../verifiers/totp/test-support/oathtool.js";
 import { openStore } from "../../storage/open-store.js";
 import type { Caller } from "../application.js";
 import type { Repositories } from "../ports.js";
+import { openEveryMethod, type EveryMethod } from "../test-support/every-method.js";
+import { provedMfaJustNow } from "../test-support/fresh-mfa.js";
 import { openHarness, type Harness } from "../test-support/harness.js";
 import { outcomeOf } from "../test-support/totp-principals.js";
 import { wrapRepositories } from "../test-support/wrapped-store.js";
@@ -63,5 +65,32 @@ describe("a TOTP confirmation whose enrolment expires while it waits for the pri
     );
     expect(types).toContain("authenticator.enrolment_expired");
     expect(types).not.toContain("authenticator.confirmed");
+  });
+});
+
+describe("removing a WebAuthn credential", () => {
+  let m: EveryMethod;
+  beforeEach(async () => {
+    m = await openEveryMethod();
+  });
+  afterEach(() => m.close());
+
+  it("is refused to a key of another tenant and to one without the right, the credential kept", async () => {
+    const { h } = m.w;
+    const callers = [
+      await h.caller(["platform_service"], ["globex"]),
+      await h.caller(["tenant_auditor"], ["acme"]),
+    ];
+    for (const caller of callers) {
+      // A fresh MFA of alice's is no licence for a caller who may not remove her methods.
+      await provedMfaJustNow(h, "acme", "alice");
+      const outcome = await outcomeOf(
+        h.app.authenticators.remove(caller, "acme", "alice", m.credential.id),
+      );
+      // Another tenant's key finds no such tenant; one without the right is forbidden.
+      expect(["not_found", "auth.forbidden"]).toContain(outcome.code);
+    }
+    const left = await h.store.read((r) => r.webauthnCredentials.list("acme", "alice"));
+    expect(left.map((c) => c.id)).toEqual([m.credential.id]);
   });
 });
