@@ -7,12 +7,15 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createWebAuthnProtocol } from "../../verifiers/webauthn/index.js";
 import type { WebAuthnProtocol } from "./webauthn-protocol.js";
+import { backoffSeconds, VERIFICATION_THROTTLE_DEFAULTS } from "./verification-throttle.js";
 import { WEBAUTHN_FAILURE_LIMIT } from "./webauthn.js";
 import {
   TEST_ORIGIN,
   openWebAuthnWorld,
   type WebAuthnWorld,
 } from "../test-support/webauthn-world.js";
+
+const { principal: PRINCIPAL } = VERIFICATION_THROTTLE_DEFAULTS;
 
 let w: WebAuthnWorld;
 /** Runs once the next verification is done, before its outcome's transaction. */
@@ -112,6 +115,25 @@ describe("a credential that changes while its assertion is verified", () => {
       expect.not.objectContaining({ failedAttempts: expect.anything() }),
     ]);
     expect(await stored(view.id)).toMatchObject({ failedAttempts: WEBAUTHN_FAILURE_LIMIT });
+  });
+
+  it("refuses, as throttled, an assertion whose principal other attempts' failures throttled meanwhile", async () => {
+    // Admitted with the principal's free failures all spent, then another attempt's failure
+    // lands while this one is verified: the transaction that would accept it sees the backoff.
+    const key = w.authenticator();
+    const { id } = await w.register(key);
+    for (let n = 0; n < PRINCIPAL.freeFailures; n += 1) {
+      expect(await w.codeOf(w.authenticate(key, { knobs: { bogusSignature: true } }))).toBe(
+        "webauthn.bad_signature",
+      );
+    }
+    whileVerifying = () => w.codeOf(w.authenticate(key, { knobs: { bogusSignature: true } }));
+    await expect(w.authenticate(key)).rejects.toMatchObject({
+      code: "authenticator.throttled",
+      details: { retryAfter: backoffSeconds(PRINCIPAL, PRINCIPAL.freeFailures + 1) },
+    });
+    expect((await stored(id))?.signCount).toBe(0);
+    expect(await payloads("webauthn.verified")).toEqual([]);
   });
 
   it("judges a counter that moved meanwhile against the counter as it is now", async () => {
