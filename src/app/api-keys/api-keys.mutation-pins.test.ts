@@ -6,7 +6,9 @@
  * last administrator, but kept its backend's `platform_service` key, never make another without
  * `--force`. The key cache keeps no key read across a change notice: without its generation
  * check, a key read just before its revocation's notice was kept for the cache's second, and
- * authenticated after the revocation had answered.
+ * authenticated after the revocation had answered. A key's roles must be known ones and its
+ * tenants a non-empty list: the HTTP schema refuses both first, so only a use-case test sees
+ * the use case's own check go.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { openHarness, type Harness } from "../test-support/harness.js";
@@ -80,5 +82,22 @@ describe("the key cache", () => {
     } finally {
       cache.close();
     }
+  });
+});
+
+describe("the scope a key is issued with", () => {
+  it("refuses a role no one knows and a list of no tenant, issuing nothing", async () => {
+    const before = (await h.app.apiKeys.list(h.admin)).length;
+    await expect(
+      h.app.apiKeys.create(h.admin, {
+        name: "odd",
+        roles: ["tenant_admin", "superuser" as "tenant_admin"],
+        tenants: ["acme"],
+      }),
+    ).rejects.toMatchObject({ code: "request.invalid", message: "roles must list known roles." });
+    await expect(
+      h.app.apiKeys.create(h.admin, { name: "nowhere", roles: ["tenant_auditor"], tenants: [] }),
+    ).rejects.toMatchObject({ code: "request.invalid" });
+    expect(await h.app.apiKeys.list(h.admin)).toHaveLength(before);
   });
 });
