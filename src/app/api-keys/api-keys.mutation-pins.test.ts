@@ -8,7 +8,8 @@
  * check, a key read just before its revocation's notice was kept for the cache's second, and
  * authenticated after the revocation had answered. A key's roles must be known ones and its
  * tenants a non-empty list: the HTTP schema refuses both first, so only a use-case test sees
- * the use case's own check go.
+ * the use case's own check go. An entry the cache stamped later than the clock now reads (a
+ * clock stepped back) is read again, not trusted for as long as the step.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { openHarness, type Harness } from "../test-support/harness.js";
@@ -79,6 +80,32 @@ describe("the key cache", () => {
       expect(stale?.revokedAt).toBeUndefined();
       const next = await cache.get(key.secretHash, read);
       expect(next?.revokedAt).toBe(h.clock.now().toISOString());
+    } finally {
+      cache.close();
+    }
+  });
+});
+
+describe("the key cache after the clock steps back", () => {
+  it("reads the key again rather than trust an entry stamped in the future", async () => {
+    const cache = new ApiKeyCache(h.store, h.clock);
+    try {
+      const { key } = await h.app.apiKeys.create(h.admin, {
+        name: "backend",
+        roles: ["platform_service"],
+        tenants: ["acme"],
+      });
+      let reads = 0;
+      const read = () => {
+        reads += 1;
+        return h.store.read((r) => r.apiKeys.getBySecretHash(key.secretHash));
+      };
+      await cache.get(key.secretHash, read);
+      await cache.get(key.secretHash, read);
+      expect(reads).toBe(1);
+      h.clock.advance(-60);
+      await cache.get(key.secretHash, read);
+      expect(reads).toBe(2);
     } finally {
       cache.close();
     }
