@@ -11,6 +11,11 @@ export default defineConfig({
     // suites here wait on PostgreSQL, a peer process or Chromium rather than compute: a worker per
     // core halved the suite's time on such a machine (317 s against 620-670 s).
     maxWorkers: availableParallelism(),
+    // Vitest's default is 5 s. A test that starts the server in-process waits for it to load the
+    // WebAuthn library before it listens (about a second from source, under tsx, on an idle
+    // two-core machine; several when both cores run other suites), so the default failed tests
+    // that were not slow but queued behind the machine.
+    testTimeout: 15_000,
     // Each test file runs in a fresh child process (the default `forks` pool, isolated), which
     // costs about a second of imports per file. Measured on the two-core machine, whole suite:
     // `isolate: false` cut the imports from 366 s to 28 s but the tests themselves slowed by as
