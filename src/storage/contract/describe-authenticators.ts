@@ -68,6 +68,42 @@ export function describeAuthenticators({ store }: ContractContext): void {
       ).toStrictEqual(record);
     });
 
+    it("never lets another principal accept a step on an active authenticator, nor another tenant accept a step on, count a failure on, unlock, re-seal or remove one of the same principal and id", async () => {
+      const a = await addTenant(store());
+      const b = await addTenant(store());
+      const ofA = pendingTotp(a);
+      const ofB = pendingTotp(b, "alice", ofA.id);
+      await store().transaction(async ({ authenticators }) => {
+        await authenticators.insert(ofA);
+        await authenticators.insert(ofB);
+        await authenticators.activate(a, "alice", ofA.id, 10, at(1));
+        await authenticators.recordFailure(a, "alice", ofA.id, 100, at(2));
+      });
+      const before = await store().read(({ authenticators }) =>
+        authenticators.get(a, "alice", ofA.id),
+      );
+      const seen = await store().transaction(async ({ authenticators }) => ({
+        otherPrincipal: await authenticators.acceptStep(a, "bob", ofA.id, 11, at(3)),
+        accept: await authenticators.acceptStep(b, "alice", ofA.id, 11, at(3)),
+        failure: await authenticators.recordFailure(b, "alice", ofA.id, 100, at(3)),
+        unlocked: await authenticators.unlockAll(b, "alice"),
+        resealed: await authenticators.reseal(b, "alice", ofA.id, ofA.sealedSecret, "v1.k2.new"),
+        removed: await authenticators.remove(b, "alice", ofA.id),
+      }));
+      expect(seen).toEqual({
+        otherPrincipal: undefined,
+        accept: undefined,
+        failure: { failedAttempts: 1 },
+        unlocked: [ofA.id],
+        resealed: true,
+        removed: true,
+      });
+      expect(before).toMatchObject({ status: "active", lastStep: 10, failedAttempts: 1 });
+      expect(
+        await store().read(({ authenticators }) => authenticators.get(a, "alice", ofA.id)),
+      ).toStrictEqual(before);
+    });
+
     it("activates a pending authenticator once, then accepts only later steps", async () => {
       const tenant = await addTenant(store());
       const { id } = pendingTotp(tenant);

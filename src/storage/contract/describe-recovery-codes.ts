@@ -78,6 +78,52 @@ export function describeRecoveryCodes({ store }: ContractContext): void {
       ).toMatchObject({ set: { id, failedAttempts: 0 }, remaining: 3 });
     });
 
+    it("never lets a use, unlock, replacement or revocation touch the set of another tenant or principal, even under the same set id", async () => {
+      const [a, b, c] = [
+        await addTenant(store()),
+        await addTenant(store()),
+        await addTenant(store()),
+      ];
+      const shared = uniqueId("rcs");
+      const holders: [string, string][] = [
+        [a, "alice"],
+        [a, "bob"],
+        [b, "alice"],
+        [c, "alice"],
+      ];
+      await store().transaction(async ({ recoveryCodes }) => {
+        for (const [tenant, principal] of holders) {
+          await recoveryCodes.replace(
+            setOf(tenant, shared, 0, principal),
+            codes(tenant, shared, principal),
+          );
+        }
+        await recoveryCodes.recordFailure(a, "alice", 100, at(1));
+        await recoveryCodes.recordFailure(a, "alice", 100, at(2));
+        await recoveryCodes.recordFailure(c, "alice", 1, at(2));
+      });
+      const before = await store().read(({ recoveryCodes }) => recoveryCodes.status(a, "alice"));
+      const replacement = uniqueId("rcs");
+      const seen = await store().transaction(async ({ recoveryCodes }) => {
+        const used = [
+          await recoveryCodes.use(b, "alice", shared, "AAAA", at(3)),
+          await recoveryCodes.use(a, "bob", shared, "BBBB", at(3)),
+          await recoveryCodes.use(c, "alice", shared, "CCCC", at(3)),
+        ];
+        const unlocked = await recoveryCodes.unlock(b, "alice");
+        await recoveryCodes.replace(setOf(b, replacement, 4), codes(b, replacement));
+        return { used, unlocked, revoked: await recoveryCodes.revoke(b, "alice") };
+      });
+      expect(seen).toEqual({ used: [true, true, false], unlocked: false, revoked: true });
+      expect(before).toMatchObject({ set: { id: shared, failedAttempts: 2 }, remaining: 3 });
+      expect(
+        await store().read(async ({ recoveryCodes }) => ({
+          status: await recoveryCodes.status(a, "alice"),
+          found: (await recoveryCodes.find(a, "alice", "AAAA"))?.code,
+        })),
+      ).toStrictEqual({ status: before, found: codes(a, shared)[0] });
+    });
+
     it("replaces a set: the earlier codes are gone, the count carries over, last use is cleared", async () => {
       const tenant = await addTenant(store());
       const first = await issue(tenant);
