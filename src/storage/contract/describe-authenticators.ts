@@ -143,6 +143,24 @@ export function describeAuthenticators({ store }: ContractContext): void {
       expect(results[5]).toStrictEqual(record);
     });
 
+    it("never activates a pending authenticator its failures locked", async () => {
+      const tenant = await addTenant(store());
+      const record = pendingTotp(tenant);
+      const results = await store().transaction(async ({ authenticators }) => {
+        await authenticators.insert(record);
+        return [
+          await authenticators.recordFailure(tenant, "alice", record.id, 1, at(1)),
+          await authenticators.activate(tenant, "alice", record.id, 10, at(2)),
+          await authenticators.get(tenant, "alice", record.id),
+        ];
+      });
+      expect(results).toStrictEqual([
+        { failedAttempts: 1, lockedAt: at(1) },
+        undefined,
+        { ...record, failedAttempts: 1, lockedAt: at(1) },
+      ]);
+    });
+
     it("accepts exactly one of two concurrent submissions of one step", async () => {
       const tenant = await addTenant(store());
       const record = pendingTotp(tenant);
