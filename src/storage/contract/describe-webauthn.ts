@@ -166,6 +166,33 @@ export function describeWebAuthn({ store }: ContractContext): void {
       expect(still).toStrictEqual({ credential: record, challenge: ceremony });
     });
 
+    it("never lets a tenant unlock, count a failure on or remove another tenant's credential of the same principal and id", async () => {
+      const a = await addTenant(store());
+      const b = await addTenant(store());
+      const ofA = credential(a);
+      const ofB = { ...credential(b), id: ofA.id };
+      await store().transaction(async ({ webauthnCredentials }) => {
+        await webauthnCredentials.insert(ofA);
+        await webauthnCredentials.insert(ofB);
+        await webauthnCredentials.recordFailure(a, "alice", ofA.id, 1, at(1));
+      });
+      const before = await store().read(({ webauthnCredentials }) =>
+        webauthnCredentials.get(a, "alice", ofA.id),
+      );
+      const seen = await store().transaction(async ({ webauthnCredentials }) => ({
+        failure: await webauthnCredentials.recordFailure(b, "alice", ofA.id, 100, at(2)),
+        unlocked: await webauthnCredentials.unlockAll(b, "alice"),
+        removed: await webauthnCredentials.remove(b, "alice", ofA.id),
+      }));
+      expect(seen).toEqual({ failure: { failedAttempts: 1 }, unlocked: [ofA.id], removed: true });
+      expect(before).toMatchObject({ failedAttempts: 1, lockedAt: at(1) });
+      expect(
+        await store().read(({ webauthnCredentials }) =>
+          webauthnCredentials.get(a, "alice", ofA.id),
+        ),
+      ).toStrictEqual(before);
+    });
+
     it("hands a challenge out once: consumed, it is gone", async () => {
       const tenant = await addTenant(store());
       const ceremony = challenge(tenant);
