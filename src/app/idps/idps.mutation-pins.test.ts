@@ -5,7 +5,8 @@
  * tenant's registration (invariant 5), that a registration names a tenant that exists, and that
  * neither a view of an OIDC registration nor its audit event carries its sealed client secret
  * (invariant 6), and that a SAML registration's audit event names the keys it trusts by their
- * fingerprints (invariant 4: the change is what an auditor must see).
+ * fingerprints and whether it accepts unsolicited responses (invariant 4: the change is what an
+ * auditor must see), and that an OIDC registration names at least one ID token algorithm.
  */
 import { X509Certificate } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -149,5 +150,50 @@ describe("IdP registration (mutation pins)", () => {
       new X509Certificate(idp.certificatePem).fingerprint256,
       new X509Certificate(second.certificatePem).fingerprint256,
     ]);
+  });
+
+  // Mutant: `allowUnsolicited` left out of a SAML registration's audit event: no test read it,
+  // and turning on IdP-initiated sign-ins is what an auditor must see.
+  it("audits whether a SAML IdP's unsolicited responses are accepted", async () => {
+    const registration = saml();
+    await h.app.idps.put(h.admin, "globex", "corp", {
+      registration: { ...registration, saml: { ...registration.saml!, allowUnsolicited: true } },
+      ifMatch: undefined,
+    });
+    const audit = await h.app.audit.list(h.admin, "globex", { type: "idp.registered" }, {});
+    expect(audit.items[0]?.payload["allowUnsolicited"]).toBe(true);
+  });
+
+  // Mutant: `algorithms.length === 0` deleted: an empty list of ID token algorithms was stored.
+  it("refuses an OIDC registration naming no ID token algorithm, or an empty client secret or client id", async () => {
+    const registration = oidc();
+    const admin = await h.caller(["tenant_admin"], ["globex"]);
+    expect(
+      await code(
+        h.app.idps.put(admin, "globex", "corp", {
+          registration: { ...registration, oidc: { ...registration.oidc!, idTokenAlgorithms: [] } },
+          ifMatch: undefined,
+        }),
+      ),
+    ).toBe("idp.invalid");
+    // Mutant: `clientSecret.length === 0` deleted: an empty client secret was sealed and stored.
+    expect(
+      await code(
+        h.app.idps.put(admin, "globex", "corp", {
+          registration: { ...registration, oidc: { ...registration.oidc!, clientSecret: "" } },
+          ifMatch: undefined,
+        }),
+      ),
+    ).toBe("idp.invalid");
+    // Mutant: `clientId.length === 0` deleted: an empty client id was stored.
+    expect(
+      await code(
+        h.app.idps.put(admin, "globex", "corp", {
+          registration: { ...registration, oidc: { ...registration.oidc!, clientId: "" } },
+          ifMatch: undefined,
+        }),
+      ),
+    ).toBe("idp.invalid");
+    expect(await h.store.transaction((r) => r.idps.get("globex", "corp"))).toBeUndefined();
   });
 });
