@@ -3,19 +3,11 @@ import { oathtoolCode } from "../../verifiers/totp/test-support/oathtool.js";
 import type { Caller } from "../application.js";
 import type { AuditEvent } from "../records.js";
 import { createApplication } from "../create-application.js";
-import { AppError } from "../errors.js";
 import { openHarness, type Harness } from "../test-support/harness.js";
 import { totpSecretContext } from "./authenticators.js";
+import { refusalCode } from "../test-support/refusal-code.js";
 
-const code = async (promise: Promise<unknown>): Promise<string> => {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof AppError) return error.code;
-    throw error;
-  }
-  return "no error";
-};
+const code = refusalCode;
 
 describe("TOTP enrolment and management", () => {
   let h: Harness;

@@ -11,13 +11,13 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Caller, FlowBrowser } from "../application.js";
 import { chainOf } from "../audit/audit-chain.js";
-import { openHarness, type Harness } from "../test-support/harness.js";
+import type { Harness } from "../test-support/harness.js";
+import { openPlatformMfaTenant } from "../test-support/platform-mfa-flows.js";
 import { enrolTotp, rightCode, type EnrolledTotp } from "../test-support/totp-principals.js";
 import type { FlowScreen } from "./flow-screens.js";
 import { oathtoolCode } from "../../verifiers/totp/test-support/oathtool.js";
 
 const RETURN = "https://app.acme.example/signed-in";
-const ISSUER = "https://mfa.test";
 
 let h: Harness;
 let service: Caller;
@@ -26,15 +26,7 @@ const browser: FlowBrowser = { cookie: "browser-one-cookie-value-0123456789" };
 const otherBrowser: FlowBrowser = { cookie: "browser-two-cookie-value-9876543210" };
 
 beforeEach(async () => {
-  h = await openHarness({ federation: { publicUrl: ISSUER } });
-  await h.app.tenants.create(h.admin, { id: "acme", name: "Acme", returnUrls: [RETURN] });
-  const { record } = await h.app.policies.current(h.admin, "acme");
-  await h.app.policies.replace(h.admin, "acme", {
-    policy: { posture: "platform_mfa" },
-    rationale: "MFA for everyone",
-    ifMatch: record.version,
-  });
-  service = await h.caller(["platform_service"], ["acme"]);
+  ({ h, service } = await openPlatformMfaTenant(RETURN));
   totp = await enrolTotp(h, service, "acme", "alice");
   h.clock.advance(60);
 });

@@ -12,9 +12,9 @@ import { X509Certificate } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { generateTestKeyPair } from "../../verifiers/saml/test-support/certificate.js";
 import type { IdpRegistration } from "../application.js";
-import { AppError } from "../errors.js";
 import { clientSecretContext } from "../federation/endpoints.js";
 import { openHarness, type Harness } from "../test-support/harness.js";
+import { refusalCode } from "../test-support/refusal-code.js";
 
 const idp = generateTestKeyPair("idp.globex.example");
 
@@ -36,15 +36,7 @@ const oidc = (): IdpRegistration => ({
   },
 });
 
-const code = async (promise: Promise<unknown>): Promise<string> => {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof AppError) return error.code;
-    throw error;
-  }
-  return "no error";
-};
+const code = refusalCode;
 
 describe("IdP registration (mutation pins)", () => {
   let h: Harness;

@@ -9,6 +9,7 @@ import type { Caller, IdpRegistration } from "../application.js";
 import { AppError } from "../errors.js";
 import type { BrowserSessionRecord } from "../records.js";
 import { openHarness, type Harness } from "../test-support/harness.js";
+import { refusalCode } from "../test-support/refusal-code.js";
 
 const idp = generateTestKeyPair("idp.acme.example");
 
@@ -32,15 +33,7 @@ const oidc = (overrides: Partial<NonNullable<IdpRegistration["oidc"]>> = {}): Id
   },
 });
 
-const code = async (promise: Promise<unknown>): Promise<string> => {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof AppError) return error.code;
-    throw error;
-  }
-  return "no error";
-};
+const code = refusalCode;
 
 describe("IdP registration", () => {
   let h: Harness;
