@@ -61,6 +61,11 @@ it("completes nothing when the proof it was decided on is withdrawn before the c
   beforeNextTransaction = () => w.h.app.recoveryCodes.revoke(w.h.admin, "acme", "alice");
   const settled = await app.flows.show("acme", flow, browser);
   expect(beforeNextTransaction).toBeUndefined(); // the revocation ran
+  // Not "flow.used": the flow is still pending, so the browser goes back to its page.
+  expect(settled).toEqual({
+    kind: "redirect",
+    location: verified.kind === "redirect" ? verified.location : "",
+  });
   expect(codeOf(settled)).toBeNull();
   // The flow asks again, on what is left.
   const again = await app.flows.show("acme", flow, browser);

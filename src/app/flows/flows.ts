@@ -433,6 +433,9 @@ export function flowUseCases(
         if (session !== undefined) await r.browserSessions.put(session);
       },
     );
+    // Still pending, on a newer version (a proof withdrawn, or added from another tab, after
+    // this decision): the flow is not used up, so the page decides again on what it holds now.
+    if (completed?.status === "pending") return { kind: "redirect", location: urlOf(flow) };
     if (completed?.codeHash !== codeHash) return stop("flow.used", world.tenant);
     return { kind: "redirect", location: backWith(completed, "code", code) };
   }
