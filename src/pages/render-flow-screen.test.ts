@@ -6,6 +6,7 @@
  * catalogue and cannot be translated. The page structure is also checked in a real browser
  * (pages.browser.test.ts).
  */
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import type { FlowFailureCode, FlowMessageCode } from "../app/flows/flow-screens.js";
 import { reason } from "../core/reasons.js";
@@ -118,6 +119,19 @@ describe("statuses", () => {
     expect(page.html).toContain(escapeText(en[body]));
     expect(page.html).toContain(`<code>${code}</code>`);
     expect(page.html).not.toContain("<footer");
+  });
+
+  // A help desk looks the page's reference up in docs/flows.md: each with its status and title.
+  it("lists every failure in docs/flows.md with its status and the title its page shows", () => {
+    const doc = readFileSync(new URL("../../docs/flows.md", import.meta.url), "utf8");
+    const listed = [...doc.matchAll(/^\| `(flow\.[a-z_]+)` +\| (\d{3}) +\| (.+?) +\|/gm)].map(
+      ([, code, status, title]) => `${String(code)} ${String(status)} ${String(title)}`,
+    );
+    const failures = Object.entries(FAILURE_STATUSES).map(
+      ([code, status]) =>
+        `${code} ${String(status)} ${en[FAILURE_MESSAGES[code as keyof typeof FAILURE_MESSAGES][0]]}`,
+    );
+    expect(listed.sort()).toEqual(failures.sort());
   });
 });
 
