@@ -14,9 +14,11 @@ import { startStubIdp, type StubIdp } from "../../verifiers/oidc/test-support/st
 import { noAuthnContext } from "../../verifiers/saml/test-support/tamper.js";
 import { REFEDS_MFA, TestIdp } from "../../verifiers/saml/test-support/test-idp.js";
 import {
+  browserAfter,
   createTenant,
   registerStubIdp,
   RETURN_URL,
+  startSignIn,
   syncClock,
 } from "../../http/test-support/oidc-federation.js";
 import { openTestServer, type TestServer } from "../../http/test-support/open-test-server.js";
@@ -286,5 +288,45 @@ describe("what a start asks of the IdP", () => {
       303,
     );
     expect(new URL(String(started.headers.location)).searchParams.get("max_age")).toBe("600");
+  });
+});
+
+// A sign-in waits ten minutes for the IdP's answer: 1 ms before then the answer is taken, at
+// that instant it is not (a `<` for the `<=` took it, and no test saw it).
+describe("an answer at the end of its sign-in's ten minutes", () => {
+  /** Starts a direct sign-in, waits `seconds`, and brings the IdP's MFA answer back. */
+  async function answerAfter(seconds: number) {
+    syncClock(t);
+    const started = must(await startSignIn(t, "acme", { principal: "carol" }), 303);
+    const authorization = new URL(String(started.headers.location));
+    t.clock.advance(seconds);
+    const now = Math.floor(t.clock.now().getTime() / 1000);
+    stub.nextIdToken = await stub.sign({
+      iss: stub.issuer,
+      sub: "carol",
+      aud: stub.idp.clientId,
+      nonce: authorization.searchParams.get("nonce") ?? "",
+      iat: now,
+      exp: now + 600,
+      auth_time: now - 10,
+      acr: REFEDS_MFA,
+      amr: ["pwd", "mfa"],
+    });
+    const state = authorization.searchParams.get("state") ?? "";
+    return t.call("GET", `/t/acme/idps/corp/oidc/callback?code=c&state=${state}`, {
+      headers: { cookie: browserAfter(started), accept: "application/json" },
+    });
+  }
+
+  it("is taken 1 ms before the sign-in expires", async () => {
+    const answered = must(await answerAfter(599.999), 303);
+    const back = new URL(String(answered.headers.location));
+    expect(`${back.origin}${back.pathname}`).toBe(RETURN_URL);
+    expect(back.searchParams.get("decision")).toMatch(/\S/);
+  });
+
+  it("is refused at the instant the sign-in expires: federation.request_unknown", async () => {
+    const refused = must(await answerAfter(600), 400);
+    expect(refused.json()).toMatchObject({ code: "federation.request_unknown" });
   });
 });

@@ -176,3 +176,30 @@ describe("creating a flow", () => {
     ).rejects.toMatchObject({ code: "request.invalid" });
   });
 });
+
+// The code lives 60 seconds: spent 1 ms before its end it is exchanged, at its end it has
+// expired (a `<` for the `<=` left one more instant for a leaked code, and no test saw it).
+describe("a flow's one-time code at the end of its life", () => {
+  /** Completes a flow, waits `seconds`, then exchanges its code. */
+  async function exchangeAfter(seconds: number) {
+    const { flow } = await create();
+    const challenge = await h.app.flows.show("acme", flow, browser);
+    await verifyTotp(flow, csrfOf(challenge));
+    const done = await h.app.flows.show("acme", flow, browser);
+    const code = done.kind === "redirect" ? new URL(done.location).searchParams.get("code") : null;
+    if (code === null) throw new Error(`the flow ended in a ${done.kind} screen, not a code`);
+    h.clock.advance(seconds);
+    return h.app.flows.exchange(service, { code });
+  }
+
+  it("is exchanged 1 ms before it expires", async () => {
+    const { token } = await exchangeAfter(59.999);
+    expect(token.split(".")).toHaveLength(3);
+  });
+
+  it("is refused at the instant it expires, and the refusal says why", async () => {
+    await expect(exchangeAfter(60)).rejects.toMatchObject({ code: "flow.code_invalid" });
+    const refused = await h.app.audit.list(h.admin, "acme", { type: "flow.exchange_refused" }, {});
+    expect(refused.items.at(-1)?.payload).toMatchObject({ reason: "expired" });
+  });
+});
