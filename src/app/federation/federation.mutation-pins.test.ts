@@ -10,7 +10,11 @@
  * the stub OIDC IdP on loopback (real signed ID tokens) and the real samlify IdP.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startStubIdp, type StubIdp } from "../../verifiers/oidc/test-support/stub-idp.js";
+import {
+  mfaClaims,
+  startStubIdp,
+  type StubIdp,
+} from "../../verifiers/oidc/test-support/stub-idp.js";
 import { noAuthnContext } from "../../verifiers/saml/test-support/tamper.js";
 import { REFEDS_MFA, TestIdp } from "../../verifiers/saml/test-support/test-idp.js";
 import {
@@ -121,17 +125,7 @@ describe("an IdP's answer to a hosted flow's sign-in", () => {
     // The flow's minute runs out; the sign-in's ten minutes do not.
     t.clock.advance(61);
     const now = Math.floor(t.clock.now().getTime() / 1000);
-    stub.nextIdToken = await stub.sign({
-      iss: stub.issuer,
-      sub: "carol",
-      aud: stub.idp.clientId,
-      nonce: authorization.searchParams.get("nonce") ?? "",
-      iat: now,
-      exp: now + 600,
-      auth_time: now - 10,
-      acr: REFEDS_MFA,
-      amr: ["pwd", "mfa"],
-    });
+    stub.nextIdToken = await stub.sign(mfaClaims(stub, authorization, "carol", now));
     const state = authorization.searchParams.get("state") ?? "";
     const callback = must(
       await t.call("GET", `/t/acme/idps/corp/oidc/callback?code=c&state=${state}`),
@@ -301,17 +295,7 @@ describe("an answer at the end of its sign-in's ten minutes", () => {
     const authorization = new URL(String(started.headers.location));
     t.clock.advance(seconds);
     const now = Math.floor(t.clock.now().getTime() / 1000);
-    stub.nextIdToken = await stub.sign({
-      iss: stub.issuer,
-      sub: "carol",
-      aud: stub.idp.clientId,
-      nonce: authorization.searchParams.get("nonce") ?? "",
-      iat: now,
-      exp: now + 600,
-      auth_time: now - 10,
-      acr: REFEDS_MFA,
-      amr: ["pwd", "mfa"],
-    });
+    stub.nextIdToken = await stub.sign(mfaClaims(stub, authorization, "carol", now));
     const state = authorization.searchParams.get("state") ?? "";
     return t.call("GET", `/t/acme/idps/corp/oidc/callback?code=c&state=${state}`, {
       headers: { cookie: browserAfter(started), accept: "application/json" },

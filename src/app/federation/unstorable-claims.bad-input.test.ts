@@ -30,7 +30,11 @@ import {
   must,
   registerSamlTenant,
 } from "../../http/test-support/saml-federation.js";
-import { startStubIdp, type StubIdp } from "../../verifiers/oidc/test-support/stub-idp.js";
+import {
+  mfaClaims,
+  startStubIdp,
+  type StubIdp,
+} from "../../verifiers/oidc/test-support/stub-idp.js";
 import {
   REFEDS_MFA,
   TestIdp,
@@ -94,18 +98,7 @@ for (const { name, skip, open } of stores) {
         const authorization = new URL(String(started.headers.location));
         const state = authorization.searchParams.get("state") ?? "";
         const now = Math.floor(t.clock.now().getTime() / 1000);
-        stub.nextIdToken = await stub.sign({
-          iss: stub.issuer,
-          sub: "alice",
-          aud: stub.idp.clientId,
-          nonce: authorization.searchParams.get("nonce") ?? "",
-          iat: now,
-          exp: now + 600,
-          auth_time: now - 10,
-          acr: REFEDS_MFA,
-          amr: ["pwd", "mfa"],
-          ...claims,
-        });
+        stub.nextIdToken = await stub.sign(mfaClaims(stub, authorization, "alice", now, claims));
         return t.call(
           "GET",
           `/t/acme/idps/corp/oidc/callback?code=the-code&state=${encodeURIComponent(state)}`,

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { base64url, exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from "jose";
 import type { OidcIdpSettings } from "../../../app/federation/protocols.js";
 import { listenOnLoopback } from "./loopback-server.js";
+import { REFEDS_MFA } from "../../../core/vocabulary.js";
 
 /** A signing key of the stub, with its published half. */
 export interface StubKey {
@@ -47,6 +48,32 @@ export interface StubIdp {
   /** Signs with RS256 without jose's header checks: for headers jose would refuse to produce. */
   signRaw(header: Record<string, unknown>, claims: Record<string, unknown>): Promise<string>;
   close(): Promise<void>;
+}
+
+/**
+ * The claims of an ID token that answers the sign-in sent to `authorization` (its nonce) for
+ * `sub`, with MFA done ten seconds before `nowSeconds` (REFEDS MFA, `amr` pwd and mfa), valid ten
+ * minutes; `claims` are merged over them.
+ */
+export function mfaClaims(
+  stub: Pick<StubIdp, "issuer" | "idp">,
+  authorization: URL,
+  sub: string,
+  nowSeconds: number,
+  claims: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return {
+    iss: stub.issuer,
+    sub,
+    aud: stub.idp.clientId,
+    nonce: authorization.searchParams.get("nonce") ?? "",
+    iat: nowSeconds,
+    exp: nowSeconds + 600,
+    auth_time: nowSeconds - 10,
+    acr: REFEDS_MFA,
+    amr: ["pwd", "mfa"],
+    ...claims,
+  };
 }
 
 export async function newStubKey(kid: string): Promise<StubKey> {
