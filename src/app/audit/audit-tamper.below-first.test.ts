@@ -118,4 +118,17 @@ describe("audit events stored before a chain's first position", () => {
       code: "evidence.unverified",
     });
   });
+
+  // Nor is a row at a fractional position, which SQLite keeps as a real number between two
+  // positions (`seq >= 1` holds for 1.5): no event was ever appended there.
+  it("never takes one at a fractional position as the record of a verification", async () => {
+    await enrolTotp(h, service, "acme", "alice");
+    h.clock.advance(3600);
+    const at = h.clock.now().toISOString();
+    insert(1.5, "evt_forged_totp", "authenticator.verified", { principal: "alice" });
+    expect(await h.app.audit.verify(h.admin, { tenant: "acme" })).toMatchObject({ ok: false });
+    await expect(decideCitingForgedTotp(at)).rejects.toMatchObject({
+      code: "evidence.unverified",
+    });
+  });
 });
