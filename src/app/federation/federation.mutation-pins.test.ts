@@ -262,19 +262,7 @@ describe("what a start asks of the IdP", () => {
   it("asks no older authentication than the IdP's registration accepts, whatever longer age the policy allows", async () => {
     await createTenant(t, "initech", "idp_mfa", { maxAgeSeconds: 7200 });
     must(
-      await t.call("PUT", "/v1/tenants/initech/idps/corp", {
-        key: t.adminKey,
-        body: {
-          protocol: "oidc",
-          oidc: {
-            issuer: stub.issuer,
-            clientId: stub.idp.clientId,
-            clientSecret: stub.idp.clientSecret,
-            idTokenAlgorithms: ["RS256"],
-          },
-          maxAuthenticationAgeSeconds: 600,
-        },
-      }),
+      await registerStubIdp(t, t.adminKey, "initech", stub, { maxAuthenticationAgeSeconds: 600 }),
       201,
     );
     const started = must(

@@ -41,7 +41,11 @@ function hooked(): Store {
   };
 }
 
-it("completes nothing when the proof it was decided on is withdrawn before the completion is written", async () => {
+/**
+ * An instance over the hooked store, and a flow of alice's on it where she has just verified a
+ * recovery code: the screen the verification answered with.
+ */
+async function recoveryCodeVerified() {
   const app = w.h.application({ store: hooked(), random: new CountingRandom(500_000) });
   const { codes } = await w.h.app.recoveryCodes.generate(service, "acme", "alice");
   const { flow } = await app.flows.create(service, "acme", {
@@ -55,6 +59,11 @@ it("completes nothing when the proof it was decided on is withdrawn before the c
     csrf: csrfOf(challenge),
     code: codes[0] ?? "",
   });
+  return { app, flow, verified };
+}
+
+it("completes nothing when the proof it was decided on is withdrawn before the completion is written", async () => {
+  const { app, flow, verified } = await recoveryCodeVerified();
   expect(verified.kind).toBe("redirect");
   // The flow page decides on the code; the administrator revokes the (leaked) codes just before
   // the completion is written.
@@ -74,19 +83,7 @@ it("completes nothing when the proof it was decided on is withdrawn before the c
 });
 
 it("exchanges no code whose proof is withdrawn after the exchange checked the flow and before it spends the code", async () => {
-  const app = w.h.application({ store: hooked(), random: new CountingRandom(500_000) });
-  const { codes } = await w.h.app.recoveryCodes.generate(service, "acme", "alice");
-  const { flow } = await app.flows.create(service, "acme", {
-    principal: { id: "alice" },
-    verified: [{ method: "password", source: "platform", at: w.h.clock.now().toISOString() }],
-    returnTo: RETURN,
-  });
-  const challenge = await app.flows.show("acme", flow, browser);
-  await app.flows.act("acme", flow, browser, {
-    kind: "verify_recovery_code",
-    csrf: csrfOf(challenge),
-    code: codes[0] ?? "",
-  });
+  const { app, flow } = await recoveryCodeVerified();
   const code = codeOf(await app.flows.show("acme", flow, browser));
   if (code === null) throw new Error("the flow sent the browser back without a code");
   // The exchange reads the flow (nothing withdrawn yet); the codes are revoked before it spends.

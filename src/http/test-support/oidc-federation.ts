@@ -102,6 +102,7 @@ export function registerStubIdp(
   key: string,
   tenant: string,
   stub: StubIdp,
+  registration: Record<string, unknown> = {},
 ): Promise<LightMyRequestResponse> {
   return t.call("PUT", `/v1/tenants/${tenant}/idps/corp`, {
     key,
@@ -113,6 +114,7 @@ export function registerStubIdp(
         clientSecret: stub.idp.clientSecret,
         idTokenAlgorithms: ["RS256"],
       },
+      ...registration,
     },
   });
 }
