@@ -1,7 +1,9 @@
 import type { FastifyRequest } from "fastify";
 import { Readable } from "node:stream";
-import type { Application } from "../../app/application.js";
+import type { Application, Caller } from "../../app/application.js";
+import { AppError } from "../../app/errors.js";
 import type { RouteContext } from "../add-route.js";
+import { BEARER } from "../authenticate.js";
 import { logProblem, renderProblem } from "../problem.js";
 import { auditListQuery } from "../request-schemas.js";
 import { pages } from "../response-schemas.js";
@@ -57,13 +59,23 @@ export async function answerAuditEvents(
     ...pageRequest(query),
     limit: pageSize,
   });
+  // The export reads on for as long as the client keeps reading (a slow reader holds it open
+  // through back-pressure), so each further page is read with the key as it stands then: a key
+  // revoked or expired meanwhile stops the export, as it stops every other request, rather than
+  // following the chain's new events on (the cache of keys makes this one lookup a second).
+  const standing = async (): Promise<Caller> => {
+    const secret = BEARER.exec(request.headers.authorization ?? "")?.[1];
+    if (secret === undefined) throw new AppError("auth.missing_credentials");
+    return app.authenticate(secret);
+  };
   async function* lines() {
     let page = first;
     for (;;) {
       for (const event of page.items) yield `${JSON.stringify(event)}\n`;
       if (page.next === undefined || page.items.length === 0) return;
       try {
-        page = await app.audit.list(caller, tenant, filter, { after: page.next, limit: pageSize });
+        const after = page.next;
+        page = await app.audit.list(await standing(), tenant, filter, { after, limit: pageSize });
       } catch (error) {
         // The answer is under way: its status cannot change. Its last line says what stopped it
         // (a `problem`, which no event line has), then the transfer is cut short rather than
