@@ -536,15 +536,45 @@ export function flowUseCases(
     return wanted?.kind === "enroll" && wanted.deviceBound;
   }
 
-  /** Whether an enrolment may `begin` now, or one begun in time `finish`. */
+  /**
+   * Whether the flow's requirement (the enforced one, or in report-only mode the one to be)
+   * accepts `method` on the platform: a flow begins no enrolment of a method its tenant does not
+   * accept, as it goes to no IdP its decision does not ask for. Else whoever holds a principal's
+   * one factor posts the form the page never offered and binds a method of their own (a TOTP
+   * where only passkeys count; a TOTP or passkey where MFA is proven at the IdP only), which
+   * then stands as the principal's own: for a later policy to accept, and for the real user to
+   * verify before enrolling theirs. As the engine offers enrolments (core/challenge.ts): TOTP
+   * proves neither phishing resistance nor AAL3.
+   */
+  async function acceptedOnPlatform(
+    flow: FlowRecord,
+    world: FlowWorld,
+    method: "totp" | "webauthn",
+  ): Promise<boolean> {
+    const preview = await previewDecision(context, services, flow.tenant, requestOf(flow, world));
+    return [preview.requirement, preview.reportOnly?.requirement].some(
+      (r) =>
+        r !== null &&
+        r !== undefined &&
+        (r.proofSource.value === "platform" || r.proofSource.value === "idp_or_platform") &&
+        r.acceptedMethods.value.includes(method) &&
+        (method === "webauthn" || (!r.phishingResistant.value && r.minAal.value < 3)),
+    );
+  }
+
+  /**
+   * Whether an enrolment of `method` may `begin` now (on a fresh enough verification, of a
+   * method the requirement accepts), or one begun in time `finish`.
+   */
   async function enrolmentAllowed(
     flow: FlowRecord,
     browser: FlowBrowser,
     step: "begin" | "finish",
+    method: "totp" | "webauthn",
   ): Promise<boolean> {
     const world = await load(flow, browser);
     return step === "begin"
-      ? enrolmentMayBegin(flow, world)
+      ? enrolmentMayBegin(flow, world) && (await acceptedOnPlatform(flow, world, method))
       : mayEnrol(world.methods, evidenceOf(flow));
   }
 
@@ -594,12 +624,12 @@ export function flowUseCases(
           return next(flow, browser, noticeFor(error, "webauthn.failed"));
         }
       case "enroll_totp":
-        if (!(await enrolmentAllowed(flow, browser, "begin"))) {
+        if (!(await enrolmentAllowed(flow, browser, "begin", "totp"))) {
           return next(flow, browser, { code: "enrolment.not_allowed", tone: "error" });
         }
         return beginTotpScreen(flow, browser);
       case "confirm_totp": {
-        if (!(await enrolmentAllowed(flow, browser, "finish"))) {
+        if (!(await enrolmentAllowed(flow, browser, "finish", "totp"))) {
           return next(flow, browser, { code: "enrolment.not_allowed", tone: "error" });
         }
         try {
@@ -623,7 +653,8 @@ export function flowUseCases(
             error instanceof AppError && error.code === "not_found"
               ? { code: "enrolment.expired", tone: "error" }
               : noticeFor(error, "enrolment.confirm_failed");
-          if (!(await enrolmentAllowed(flow, browser, "begin"))) return next(flow, browser, notice);
+          if (!(await enrolmentAllowed(flow, browser, "begin", "totp")))
+            return next(flow, browser, notice);
           return beginTotpScreen(flow, browser, notice);
         }
         // The first code proves possession of the new authenticator now (its step is used).
@@ -631,7 +662,10 @@ export function flowUseCases(
       }
       case "enroll_webauthn": {
         const world = await load(flow, browser);
-        if (!enrolmentMayBegin(flow, world)) {
+        if (
+          !enrolmentMayBegin(flow, world) ||
+          !(await acceptedOnPlatform(flow, world, "webauthn"))
+        ) {
           return next(flow, browser, { code: "enrolment.not_allowed", tone: "error" });
         }
         return {
@@ -641,7 +675,7 @@ export function flowUseCases(
         };
       }
       case "register_webauthn": {
-        if (!(await enrolmentAllowed(flow, browser, "finish"))) {
+        if (!(await enrolmentAllowed(flow, browser, "finish", "webauthn"))) {
           return next(flow, browser, { code: "enrolment.not_allowed", tone: "error" });
         }
         try {
@@ -786,7 +820,10 @@ export function flowUseCases(
       const caller = actingFor(flow);
       if (input.purpose === "registration") {
         const world = await load(flow, browser);
-        if (!enrolmentMayBegin(flow, world)) {
+        if (
+          !enrolmentMayBegin(flow, world) ||
+          !(await acceptedOnPlatform(flow, world, "webauthn"))
+        ) {
           throw new AppError("flow.enrolment_not_allowed");
         }
         const hardware = await deviceBoundWanted(flow, world);
