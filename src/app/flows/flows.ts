@@ -257,15 +257,40 @@ export function flowUseCases(
     verified: flow.events,
   });
   /**
-   * Whether an enrolment may begin (and be offered) now: on a verification in the flow still
-   * fresh enough for the enrolment API, which the flow's own use cases go through.
+   * Whether an enrolment may begin (and be offered) now, under `decision` (the flow's preview):
+   * on a verification in the flow still fresh enough for the enrolment API, which the flow's own
+   * use cases go through, or on the platform's first factor while it is a fresh sign-in
+   * ({@link freshFirstFactor}).
    */
-  const enrolmentMayBegin = (flow: FlowRecord, world: FlowWorld): boolean =>
-    mayBeginEnrolment(
+  const enrolmentMayBegin = (flow: FlowRecord, world: FlowWorld, decision: Decision): boolean => {
+    const at = now().getTime();
+    return mayBeginEnrolment(
       world.methods,
-      evidenceOf(flow),
-      now().getTime() - VERIFICATION_THROTTLE_DEFAULTS.freshMfaSeconds * 1000,
+      { firstFactor: freshFirstFactor(flow, decision, at), verified: flow.events },
+      at - VERIFICATION_THROTTLE_DEFAULTS.freshMfaSeconds * 1000,
     );
+  };
+
+  /**
+   * The platform's first factor while within the reauthentication interval of the requirement
+   * (in report-only mode, the shorter of the enforced one's and the one to be): an enrolment
+   * follows a fresh sign-in (SP 800-63B-4 §4.1.2), and past that interval the engine asks for a
+   * new one (`reauthenticate`, core/challenge.ts). Else a password the platform checked days
+   * ago (a step-up on a long-lived platform session, which someone else may hold now) would bind
+   * that holder's own authenticator to a principal that has none.
+   */
+  function freshFirstFactor(
+    flow: FlowRecord,
+    decision: Decision,
+    at: number,
+  ): readonly AuthenticationEvent[] {
+    const intervals = [decision.requirement, decision.reportOnly?.requirement].flatMap((r) =>
+      r === null || r === undefined ? [] : [r.reauthIntervalSeconds.value * 1000],
+    );
+    if (intervals.length === 0) return [];
+    const limit = Math.min(...intervals);
+    return flow.firstFactor.filter((event) => at - Date.parse(event.at) <= limit);
+  }
 
   /** What to show next: the engine's preview decides; only allow and deny are recorded. */
   async function next(
@@ -298,7 +323,7 @@ export function flowUseCases(
         const options = flowOptions(
           pending.challenge,
           world.methods,
-          enrolmentMayBegin(flow, world),
+          enrolmentMayBegin(flow, world, preview),
           backWith(flow, "error", "reauthenticate"),
         ).filter((option) => option.kind !== "reauthenticate");
         return {
@@ -321,7 +346,7 @@ export function flowUseCases(
     const offered = flowOptions(
       decision.challenge,
       world.methods,
-      enrolmentMayBegin(flow, world),
+      enrolmentMayBegin(flow, world, decision),
       backWith(flow, "error", "reauthenticate"),
     );
     const options: readonly FlowOption[] =
@@ -537,7 +562,7 @@ export function flowUseCases(
   }
 
   /**
-   * Whether the flow's requirement (the enforced one, or in report-only mode the one to be)
+   * Whether `decision`'s requirement (the enforced one, or in report-only mode the one to be)
    * accepts `method` on the platform: a flow begins no enrolment of a method its tenant does not
    * accept, as it goes to no IdP its decision does not ask for. Else whoever holds a principal's
    * one factor posts the form the page never offered and binds a method of their own (a TOTP
@@ -546,13 +571,8 @@ export function flowUseCases(
    * verify before enrolling theirs. As the engine offers enrolments (core/challenge.ts): TOTP
    * proves neither phishing resistance nor AAL3.
    */
-  async function acceptedOnPlatform(
-    flow: FlowRecord,
-    world: FlowWorld,
-    method: "totp" | "webauthn",
-  ): Promise<boolean> {
-    const preview = await previewDecision(context, services, flow.tenant, requestOf(flow, world));
-    return [preview.requirement, preview.reportOnly?.requirement].some(
+  function acceptedOnPlatform(decision: Decision, method: "totp" | "webauthn"): boolean {
+    return [decision.requirement, decision.reportOnly?.requirement].some(
       (r) =>
         r !== null &&
         r !== undefined &&
@@ -560,6 +580,16 @@ export function flowUseCases(
         r.acceptedMethods.value.includes(method) &&
         (method === "webauthn" || (!r.phishingResistant.value && r.minAal.value < 3)),
     );
+  }
+
+  /** Whether an enrolment of `method` may begin now, on the flow's preview as it stands. */
+  async function enrolmentMayBeginNow(
+    flow: FlowRecord,
+    world: FlowWorld,
+    method: "totp" | "webauthn",
+  ): Promise<boolean> {
+    const preview = await previewDecision(context, services, flow.tenant, requestOf(flow, world));
+    return enrolmentMayBegin(flow, world, preview) && acceptedOnPlatform(preview, method);
   }
 
   /**
@@ -574,7 +604,7 @@ export function flowUseCases(
   ): Promise<boolean> {
     const world = await load(flow, browser);
     return step === "begin"
-      ? enrolmentMayBegin(flow, world) && (await acceptedOnPlatform(flow, world, method))
+      ? await enrolmentMayBeginNow(flow, world, method)
       : mayEnrol(world.methods, evidenceOf(flow));
   }
 
@@ -662,10 +692,7 @@ export function flowUseCases(
       }
       case "enroll_webauthn": {
         const world = await load(flow, browser);
-        if (
-          !enrolmentMayBegin(flow, world) ||
-          !(await acceptedOnPlatform(flow, world, "webauthn"))
-        ) {
+        if (!(await enrolmentMayBeginNow(flow, world, "webauthn"))) {
           return next(flow, browser, { code: "enrolment.not_allowed", tone: "error" });
         }
         return {
@@ -820,10 +847,7 @@ export function flowUseCases(
       const caller = actingFor(flow);
       if (input.purpose === "registration") {
         const world = await load(flow, browser);
-        if (
-          !enrolmentMayBegin(flow, world) ||
-          !(await acceptedOnPlatform(flow, world, "webauthn"))
-        ) {
+        if (!(await enrolmentMayBeginNow(flow, world, "webauthn"))) {
           throw new AppError("flow.enrolment_not_allowed");
         }
         const hardware = await deviceBoundWanted(flow, world);
