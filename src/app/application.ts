@@ -344,7 +344,10 @@ export interface FlowRequest {
 /** A flow created: where to send the user. */
 export interface FlowStart {
   readonly flow: string;
-  /** `PUBLIC_URL/t/:tenant/flows/:flow`. */
+  /**
+   * `PUBLIC_URL/t/:tenant/flows/:flow?open=…`: the flow's page with the secret its first visit
+   * must bring. The id alone does not open the flow.
+   */
   readonly url: string;
   readonly expiresAt: string;
 }
@@ -886,8 +889,8 @@ export interface Application {
     /** The code from `return_to`, once, by the API key that created the flow. */
     exchange(caller: Caller, input: { code: string }): Promise<FlowExchange>;
     /**
-     * The screen for a visit; the first visit binds the flow to the browser. `notice` is what
-     * the browser came back with from the IdP, shown on a challenge.
+     * The screen for a visit; the first visit, with the flow's opening secret, binds the flow to
+     * the browser. `notice` is what the browser came back with from the IdP, shown on a challenge.
      */
     show(
       tenant: string,
@@ -897,6 +900,8 @@ export interface Application {
         notice?: (typeof FLOW_RETURN_NOTICES)[number];
         /** The one-time id an IdP's answer sent the browser back with. */
         answer?: string;
+        /** The opening secret the flow's URL carries: the first visit must bring it. */
+        opening?: string;
       },
     ): Promise<FlowScreen>;
     /** A form submitted on a flow page; answers with the next screen (often a redirect to it). */

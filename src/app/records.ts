@@ -530,6 +530,13 @@ export interface FlowRecord {
      */
     readonly withdrawalsSeen?: number;
   };
+  /**
+   * SHA-256 (hex) of the secret that the flow's URL carries (`?open=`): the first visit must bring
+   * it, so that knowing the flow's id (audit events, logs, the platform's records) is not enough
+   * to take the flow before its user opens it. Absent on flows created before it was kept,
+   * which open by their id alone.
+   */
+  readonly openingHash?: string;
   /** SHA-256 (hex) of the browser cookie that opened the flow first; later visits must match. */
   readonly browserHash?: string;
   /** Sent back with every form: a request without it is refused (CSRF). */

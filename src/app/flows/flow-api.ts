@@ -21,7 +21,7 @@ import type { PlatformMandate } from "../../core/policy.js";
 import { parseTime } from "../../core/time.js";
 import type { AuthenticationEvent } from "../../core/evidence.js";
 import { readRecordedReceipt } from "../decisions/recorded-receipt.js";
-import { auditFlow, changeFlow, flowUrl, sha256 } from "./flow-records.js";
+import { auditFlow, changeFlow, openingUrl, sha256 } from "./flow-records.js";
 import type { SigningKeys } from "../assurance/signing-keys.js";
 import type { AssuranceTokenSigner } from "../assurance/token-signer.js";
 import { mandatesInForce } from "../mandates/active-mandates.js";
@@ -93,6 +93,7 @@ export function flowApiUseCases(
       ) {
         throw new AppError("flow.audience_not_allowed", undefined, { audience });
       }
+      const opening = context.random.secret(24);
       const flow: FlowRecord = {
         id: `flw_${context.random.secret(18)}`,
         tenant,
@@ -107,6 +108,7 @@ export function flowApiUseCases(
         ...(request.stepUp === undefined ? {} : { stepUp: request.stepUp }),
         firstFactor,
         events: [],
+        openingHash: sha256(opening),
         csrfToken: context.random.secret(24),
         status: "pending",
         createdAt: at.toISOString(),
@@ -148,7 +150,7 @@ export function flowApiUseCases(
       });
       return {
         flow: flow.id,
-        url: flowUrl(parts.publicUrl, tenant, flow.id),
+        url: openingUrl(parts.publicUrl, flow, opening),
         expiresAt: flow.expiresAt,
       };
     },

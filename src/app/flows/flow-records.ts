@@ -5,6 +5,7 @@ import { AppError } from "../errors.js";
 import type { Repositories } from "../ports.js";
 import { boundToAnotherIdp, IDP_NOT_BOUND } from "../federation/idp-binding.js";
 import type { FlowRecord, IdpRecord } from "../records.js";
+import { OPENING_PARAMETER } from "./flow-screens.js";
 
 /** An IdP's answer held on a flow for its browser to claim. */
 type HeldIdpAnswer = NonNullable<FlowRecord["idpAnswer"]>;
@@ -22,6 +23,23 @@ export function sameSecret(a: string, b: string): boolean {
 /** The URL of a flow's page. */
 export const flowUrl = (publicUrl: string, tenant: string, flow: string): string =>
   `${publicUrl.replace(/\/$/, "")}/t/${encodeURIComponent(tenant)}/flows/${encodeURIComponent(flow)}`;
+
+/** The URL the platform sends the user's browser to: the flow's page, with its opening secret. */
+export const openingUrl = (
+  publicUrl: string,
+  flow: Pick<FlowRecord, "tenant" | "id">,
+  opening: string,
+): string =>
+  `${flowUrl(publicUrl, flow.tenant, flow.id)}?${OPENING_PARAMETER}=${encodeURIComponent(opening)}`;
+
+/**
+ * Whether `opening` is the flow's opening secret. A flow created before the secret was kept has
+ * none, and opens by its id alone, as it did then (flows live an hour at most).
+ */
+export function opensWith(flow: Pick<FlowRecord, "openingHash">, opening?: string): boolean {
+  if (flow.openingHash === undefined) return true;
+  return opening !== undefined && sameSecret(flow.openingHash, sha256(opening));
+}
 
 /** How often a change lost to a concurrent one is tried again before giving up. */
 const ATTEMPTS = 5;

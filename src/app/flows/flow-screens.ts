@@ -64,6 +64,12 @@ export type FlowMessageCode =
   | "enrolment.expired"
   | "enrolment.not_allowed";
 
+/**
+ * The query parameter of a flow's URL that carries its opening secret: the first visit binds the
+ * flow to its browser only with it (`FlowRecord.openingHash`).
+ */
+export const OPENING_PARAMETER = "open";
+
 /** What a flow page may be told through its URL when the browser comes back from the IdP. */
 export const FLOW_RETURN_NOTICES = ["idp.mfa_unavailable", "idp.rejected"] as const;
 

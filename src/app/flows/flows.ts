@@ -29,6 +29,7 @@ import {
   changeFlow,
   claimIdpAnswer,
   flowUrl,
+  opensWith,
   sameSecret,
   sha256,
 } from "./flow-records.js";
@@ -99,8 +100,18 @@ export function flowUseCases(
   const audit = (flow: FlowRecord, type: string, payload: Record<string, unknown> = {}) =>
     transact(context, (r) => auditFlow(context, r, flow, type, payload));
 
-  /** The flow, if this browser may use it now; binds it to the browser on the first visit. */
-  async function open(tenant: string, id: string, browser: FlowBrowser): Promise<FlowRecord> {
+  /**
+   * The flow, if this browser may use it now; binds it to the browser on the first visit, which
+   * must bring the flow's opening secret (`opening`, from its URL). Without the secret an unbound
+   * flow is answered as one that does not exist: its id alone, which audit events and logs name,
+   * never takes a flow before its user opens it.
+   */
+  async function open(
+    tenant: string,
+    id: string,
+    browser: FlowBrowser,
+    opening?: string,
+  ): Promise<FlowRecord> {
     if (id.length > 100 || tenant.length > 100) stop("flow.not_found");
     const flow = await readStore(context, (r) => r.flows.get(tenant, id));
     if (flow === undefined) return stop("flow.not_found");
@@ -108,6 +119,10 @@ export function flowUseCases(
     if (flow.browserHash !== undefined && !sameSecret(flow.browserHash, browserHash)) {
       await audit(flow, "flow.browser_refused", {});
       stop("flow.other_browser");
+    }
+    if (flow.browserHash === undefined && !opensWith(flow, opening)) {
+      await audit(flow, "flow.opening_refused", {});
+      stop("flow.not_found");
     }
     if (flow.status !== "pending") stop("flow.used");
     if (flow.expiresAt <= now().toISOString()) stop("flow.expired");
@@ -811,7 +826,7 @@ export function flowUseCases(
       const notice: FlowNotice | undefined =
         options.notice === undefined ? undefined : { code: options.notice, tone: "error" };
       return browsing(async () => {
-        const flow = await open(tenant, id, browser);
+        const flow = await open(tenant, id, browser, options.opening);
         // Back from the IdP: only the flow's own browser (open checked it) claims the answer,
         // then sees the flow at its plain URL, without the answer's id; an answer refused at the
         // claim sends it where an answer refused at the ACS or callback does.

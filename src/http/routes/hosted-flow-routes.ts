@@ -1,6 +1,6 @@
 import cookie from "@fastify/cookie";
 import formbody from "@fastify/formbody";
-import { FLOW_RETURN_NOTICES } from "../../app/flows/flow-screens.js";
+import { FLOW_RETURN_NOTICES, OPENING_PARAMETER } from "../../app/flows/flow-screens.js";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
 import type { Application, FlowAction, FlowBrowser } from "../../app/application.js";
@@ -53,6 +53,9 @@ export const FLOW_PAGE_ROUTE = "/t/:tenant/flows/:flow";
 
 /** The one-time id of an IdP answer (24 random bytes, base64url). */
 const ANSWER_ID = /^[A-Za-z0-9_-]{32}$/;
+
+/** A flow's opening secret (24 random bytes, base64url); anything else opens nothing. */
+const OPENING_SECRET = /^[A-Za-z0-9_-]{32}$/;
 
 // Path and form values are NUL-free, as everywhere in the API (PostgreSQL text cannot hold U+0000):
 // a flow id holding one is answered as an unknown flow, a form field holding one as a bad form.
@@ -192,10 +195,15 @@ export function registerHostedFlowRoutes(
     if (!params.success) return sendPage(request, reply, failed("flow.not_found"));
     const { tenant, flow } = params.data;
     // Where the IdP leg came back refused, the page says so (a fixed list: nothing else is read);
-    // where it came back verified, the answer's one-time id claims it for this browser.
-    const { notice, answer } = request.query as { notice?: unknown; answer?: unknown };
+    // where it came back verified, the answer's one-time id claims it for this browser. The
+    // first visit brings the flow's opening secret, from the URL the platform sent it to.
+    const query = request.query as Record<string, unknown>;
+    const { notice, answer } = query;
     const told = FLOW_RETURN_NOTICES.find((code) => code === notice);
     const answered = typeof answer === "string" && ANSWER_ID.test(answer) ? answer : undefined;
+    const opening = query[OPENING_PARAMETER];
+    const opened =
+      typeof opening === "string" && OPENING_SECRET.test(opening) ? opening : undefined;
     try {
       return await sendScreen(
         request,
@@ -203,6 +211,7 @@ export function registerHostedFlowRoutes(
         await app.flows.show(tenant, flow, browserOf(request, reply), {
           ...(told === undefined ? {} : { notice: told }),
           ...(answered === undefined ? {} : { answer: answered }),
+          ...(opened === undefined ? {} : { opening: opened }),
         }),
       );
     } catch (error) {

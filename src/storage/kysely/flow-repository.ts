@@ -137,6 +137,7 @@ function flowDocument(record: FlowRecord): FlowDocumentFields {
     firstFactor: record.firstFactor,
     events: record.events,
     idpAnswer: record.idpAnswer,
+    openingHash: record.openingHash,
     browserHash: record.browserHash,
     csrfToken: record.csrfToken,
     decision: record.decision,
