@@ -48,8 +48,12 @@ export const flowCreationBody = z.strictObject({
 });
 
 const flowStart = z.object({
-  flow: z.string(),
-  url: z.string().describe("Send the user's browser here."),
+  flow: z.string().describe("The flow's id, as audit events name it; it does not open the flow."),
+  url: z
+    .string()
+    .describe(
+      "Send the user's browser here, exactly as given: it carries the secret (`open`) that the flow's first visit must bring. Keep it as secret as a password reset link.",
+    ),
   expires_at: time,
 });
 
