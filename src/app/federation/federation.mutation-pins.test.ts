@@ -26,6 +26,7 @@ import {
   syncClock,
 } from "../../http/test-support/oidc-federation.js";
 import { openTestServer, type TestServer } from "../../http/test-support/open-test-server.js";
+import { openingOf } from "../test-support/flow-opening.js";
 import {
   answerAtAcs,
   followCompletion,
@@ -107,8 +108,11 @@ describe("an IdP's answer to a hosted flow's sign-in", () => {
       }),
       201,
     );
-    const { flow } = created.json<{ flow: string }>();
-    const challenge = await t.app.flows.show("acme", flow, browser);
+    const started = created.json<{ flow: string; url: string }>();
+    const { flow } = started;
+    const challenge = await t.app.flows.show("acme", flow, browser, {
+      opening: openingOf(started),
+    });
     if (challenge.kind !== "challenge") throw new Error(`no challenge: ${challenge.kind}`);
     const sent = await t.app.flows.act("acme", flow, browser, {
       kind: "idp",

@@ -11,6 +11,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { Caller, FlowBrowser } from "../application.js";
 import { VERIFICATION_THROTTLE_DEFAULTS } from "../authenticators/verification-throttle.js";
+import { openingOf } from "../test-support/flow-opening.js";
 import { openHarness, type Harness } from "../test-support/harness.js";
 import { replacePolicy } from "../test-support/replace-policy.js";
 import {
@@ -66,13 +67,16 @@ describe("guesses through hosted flows of several tenants from one address", () 
 
   /** Verifies `code` for `totp` through a new hosted flow in a browser at `clientAddress`. */
   async function throughFlow(totp: EnrolledTotp, code: string, clientAddress: string) {
-    const { flow } = await h.app.flows.create(service, totp.tenant, {
+    const started = await h.app.flows.create(service, totp.tenant, {
       principal: { id: totp.principal },
       verified: [{ method: "password", source: "platform", at: h.clock.now().toISOString() }],
       returnTo: RETURN,
     });
+    const { flow } = started;
     const browser: FlowBrowser = { cookie: `browser-of-${flow}-0123456789abcdef`, clientAddress };
-    const challenge = await h.app.flows.show(totp.tenant, flow, browser);
+    const challenge = await h.app.flows.show(totp.tenant, flow, browser, {
+      opening: openingOf(started),
+    });
     return outcomeOf(
       await h.app.flows.act(totp.tenant, flow, browser, {
         kind: "verify_totp",

@@ -7,6 +7,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Caller, FlowBrowser } from "../application.js";
 import { exchangeEventName, auditEventsOf } from "../test-support/audit-events.js";
+import { openingOf } from "../test-support/flow-opening.js";
 import type { Harness } from "../test-support/harness.js";
 import { codeOf, csrfOf, openPlatformMfaTenant } from "../test-support/platform-mfa-flows.js";
 import { enrolTotp, rightCode, type EnrolledTotp } from "../test-support/totp-principals.js";
@@ -31,12 +32,15 @@ describe("a completed flow's code after the authenticator that proved it is remo
 
   /** A flow completed with the stolen device; its one-time code. */
   async function signedInWithStolen(): Promise<string> {
-    const { flow } = await h.app.flows.create(service, "acme", {
+    const started = await h.app.flows.create(service, "acme", {
       principal: { id: "alice" },
       verified: [{ method: "password", source: "platform", at: h.clock.now().toISOString() }],
       returnTo: RETURN,
     });
-    const challenge = await h.app.flows.show("acme", flow, browser);
+    const { flow } = started;
+    const challenge = await h.app.flows.show("acme", flow, browser, {
+      opening: openingOf(started),
+    });
     await h.app.flows.act("acme", flow, browser, {
       kind: "verify_totp",
       csrf: csrfOf(challenge),

@@ -7,6 +7,7 @@
 import { afterEach, beforeEach, expect, it } from "vitest";
 import type { Caller, FlowBrowser } from "../application.js";
 import type { Store } from "../ports.js";
+import { openingOf } from "../test-support/flow-opening.js";
 import { CountingRandom } from "../test-support/harness.js";
 import { codeOf, csrfOf, openPlatformMfaFlows } from "../test-support/platform-mfa-flows.js";
 import type { WebAuthnWorld } from "../test-support/webauthn-world.js";
@@ -48,12 +49,13 @@ function hooked(): Store {
 async function recoveryCodeVerified() {
   const app = w.h.application({ store: hooked(), random: new CountingRandom(500_000) });
   const { codes } = await w.h.app.recoveryCodes.generate(service, "acme", "alice");
-  const { flow } = await app.flows.create(service, "acme", {
+  const started = await app.flows.create(service, "acme", {
     principal: { id: "alice" },
     verified: [{ method: "password", source: "platform", at: w.h.clock.now().toISOString() }],
     returnTo: RETURN,
   });
-  const challenge = await app.flows.show("acme", flow, browser);
+  const { flow } = started;
+  const challenge = await app.flows.show("acme", flow, browser, { opening: openingOf(started) });
   const verified = await app.flows.act("acme", flow, browser, {
     kind: "verify_recovery_code",
     csrf: csrfOf(challenge),

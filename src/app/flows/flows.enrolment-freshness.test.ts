@@ -6,6 +6,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Caller, FlowBrowser } from "../application.js";
 import { VERIFICATION_THROTTLE_DEFAULTS } from "../authenticators/verification-throttle.js";
+import { openingOf } from "../test-support/flow-opening.js";
 import type { Harness } from "../test-support/harness.js";
 import { csrfOf, openPlatformMfaTenant } from "../test-support/platform-mfa-flows.js";
 import { enrolTotp, rightCode, type EnrolledTotp } from "../test-support/totp-principals.js";
@@ -28,14 +29,15 @@ describe("enrolling in a flow after a verification in it", () => {
 
   /** A step-up flow asking for a passkey, whose TOTP was verified in it. */
   async function verifiedStepUp() {
-    const { flow } = await h.app.flows.create(service, "acme", {
+    const started = await h.app.flows.create(service, "acme", {
       principal: { id: "alice" },
       verified: [{ method: "password", source: "platform", at: h.clock.now().toISOString() }],
       returnTo: RETURN,
       stepUp: { phishingResistant: true },
       ttlSeconds: 1800,
     });
-    const first = await h.app.flows.show("acme", flow, browser);
+    const { flow } = started;
+    const first = await h.app.flows.show("acme", flow, browser, { opening: openingOf(started) });
     await h.app.flows.act("acme", flow, browser, {
       kind: "verify_totp",
       csrf: csrfOf(first),

@@ -9,6 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { generateTestKeyPair } from "../../verifiers/saml/test-support/certificate.js";
 import type { FlowBrowser } from "../application.js";
 import { AppError } from "../errors.js";
+import { openingOf } from "../test-support/flow-opening.js";
 import { openWebAuthnWorld, type WebAuthnWorld } from "../test-support/webauthn-world.js";
 import { replacePolicy } from "../test-support/replace-policy.js";
 import { csrfOf } from "../test-support/platform-mfa-flows.js";
@@ -29,12 +30,13 @@ describe("enrolment in a flow whose decision does not ask for it", () => {
 
   /** A flow for dave (direct, no authenticator), on the platform's password, and its first screen. */
   async function davesFlow() {
-    const { flow } = await w.h.app.flows.create(w.service.acme, "acme", {
+    const started = await w.h.app.flows.create(w.service.acme, "acme", {
       principal: { id: "dave", population: "direct" },
       verified: [{ method: "password", source: "platform", at: w.h.clock.now().toISOString() }],
       returnTo: RETURN,
     });
-    const first = await w.h.app.flows.show("acme", flow, browser);
+    const { flow } = started;
+    const first = await w.h.app.flows.show("acme", flow, browser, { opening: openingOf(started) });
     return { flow, first, csrf: csrfOf(first) };
   }
   const enrolled = async () =>

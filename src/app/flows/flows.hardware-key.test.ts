@@ -5,6 +5,7 @@
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { FlowBrowser } from "../application.js";
 import { AttestationVendor } from "../../verifiers/webauthn/test-support/attestation-ca.js";
+import { openingOf } from "../test-support/flow-opening.js";
 import { codeOf, csrfOf } from "../test-support/platform-mfa-flows.js";
 import { openWebAuthnWorld, type WebAuthnWorld } from "../test-support/webauthn-world.js";
 import { replacePolicy } from "../test-support/replace-policy.js";
@@ -31,12 +32,13 @@ async function requireAal(minAal: 2 | 3) {
 
 /** A flow for bob up to its passkey registration's options. */
 async function registrationOf() {
-  const { flow } = await w.h.app.flows.create(w.service.acme, "acme", {
+  const started = await w.h.app.flows.create(w.service.acme, "acme", {
     principal: { id: "bob" },
     verified: [{ method: "password", source: "platform", at: w.h.clock.now().toISOString() }],
     returnTo: RETURN,
   });
-  const screen = await w.h.app.flows.show("acme", flow, browser);
+  const { flow } = started;
+  const screen = await w.h.app.flows.show("acme", flow, browser, { opening: openingOf(started) });
   const begun = await w.h.app.flows.webauthnOptions("acme", flow, browser, {
     csrf: csrfOf(screen),
     purpose: "registration",

@@ -1,6 +1,7 @@
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from "jose";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { FlowBrowser } from "../application.js";
+import { openingOf } from "../test-support/flow-opening.js";
 import { provedMfaJustNow } from "../test-support/fresh-mfa.js";
 import { codeOf, csrfOf, openPlatformMfaFlows } from "../test-support/platform-mfa-flows.js";
 import type { WebAuthnWorld } from "../test-support/webauthn-world.js";
@@ -42,7 +43,9 @@ describe("idle browser sessions and a weaker proof in a later flow", () => {
     ({ codes } = await w.h.app.recoveryCodes.generate(w.service.acme, "acme", "alice"));
     w.h.clock.advance(60);
     const first = await create();
-    const challenge = await w.h.app.flows.show("acme", first.flow, browser);
+    const challenge = await w.h.app.flows.show("acme", first.flow, browser, {
+      opening: openingOf(first),
+    });
     const begun = (await w.h.app.flows.webauthnOptions("acme", first.flow, browser, {
       csrf: csrfOf(challenge),
       purpose: "authentication",
@@ -58,8 +61,9 @@ describe("idle browser sessions and a weaker proof in a later flow", () => {
 
   /** A new flow in `browser` completed with a recovery code; the token it earns, if any. */
   async function recoveryCodeFlow(extra: { stepUp?: { phishingResistant: boolean } } = {}) {
-    const { flow } = await create(extra);
-    const page = await w.h.app.flows.show("acme", flow, browser);
+    const started = await create(extra);
+    const { flow } = started;
+    const page = await w.h.app.flows.show("acme", flow, browser, { opening: openingOf(started) });
     expect(page.kind).toBe("challenge");
     await w.h.app.flows.act("acme", flow, browser, {
       kind: "verify_recovery_code",
@@ -93,8 +97,10 @@ describe("idle browser sessions and a weaker proof in a later flow", () => {
     w.h.clock.advance(10 * 60);
     // Within the idle timeout the reused passkey still counts; a page that needs nothing more
     // would redirect at once, so ask for a step-up the passkey meets and check the token.
-    const { flow } = await create({ stepUp: { phishingResistant: true } });
-    const screen = await w.h.app.flows.show("acme", flow, browser);
+    const started = await create({ stepUp: { phishingResistant: true } });
+    const screen = await w.h.app.flows.show("acme", started.flow, browser, {
+      opening: openingOf(started),
+    });
     expect(screen.kind).toBe("redirect");
     expect(codeOf(screen)).not.toBeNull();
   });

@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { Application, Caller, FlowBrowser } from "../application.js";
 import { chainOf } from "../audit/audit-chain.js";
+import { openingOf } from "../test-support/flow-opening.js";
 import type { Harness } from "../test-support/harness.js";
 import {
   describeOnPostgres,
@@ -44,12 +45,15 @@ describeOnPostgres(
 
     /** A flow created on one instance and completed on the other: its code. */
     async function completedCode(): Promise<string> {
-      const { flow } = await first.app.flows.create(service, "acme", {
+      const started = await first.app.flows.create(service, "acme", {
         principal: { id: "alice" },
         verified: [{ method: "password", source: "platform", at: first.clock.now().toISOString() }],
         returnTo: RETURN,
       });
-      const screen = await second.flows.show("acme", flow, browser);
+      const { flow } = started;
+      const screen = await second.flows.show("acme", flow, browser, {
+        opening: openingOf(started),
+      });
       if (screen.kind !== "redirect") throw new Error(`not completed: ${screen.kind}`);
       expect(await first.app.flows.show("acme", flow, browser)).toMatchObject({
         code: "flow.used",
@@ -77,9 +81,11 @@ describeOnPostgres(
         verified: [{ method: "password", source: "platform", at: first.clock.now().toISOString() }],
         returnTo: RETURN,
       });
+      // The browser's first visit reaches both instances at once, each with the opening secret.
+      const opening = openingOf(fresh);
       const screens = await Promise.all([
-        first.app.flows.show("acme", fresh.flow, other),
-        second.flows.show("acme", fresh.flow, other),
+        first.app.flows.show("acme", fresh.flow, other, { opening }),
+        second.flows.show("acme", fresh.flow, other, { opening }),
       ]);
       expect(screens.map((s) => s.kind).sort()).toEqual(["failed", "redirect"]);
       const events = await first.store.read(({ audit }) =>

@@ -9,8 +9,9 @@
  * vouching for nothing but its own password check.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { Caller, FlowBrowser } from "../application.js";
+import type { Caller, FlowBrowser, FlowStart } from "../application.js";
 import { chainOf } from "../audit/audit-chain.js";
+import { openingOf } from "../test-support/flow-opening.js";
 import type { Harness } from "../test-support/harness.js";
 import { openPlatformMfaTenant } from "../test-support/platform-mfa-flows.js";
 import { enrolTotp, rightCode, type EnrolledTotp } from "../test-support/totp-principals.js";
@@ -39,6 +40,9 @@ const create = (ttlSeconds?: number) =>
     verified: [{ method: "password", source: "platform", at: h.clock.now().toISOString() }],
     returnTo: RETURN,
   });
+/** A visit to a created flow in `who`, with the opening secret its URL carries (binds it first). */
+const open = (started: FlowStart, who = browser) =>
+  h.app.flows.show("acme", started.flow, who, { opening: openingOf(started) });
 const csrfOf = (screen: FlowScreen): string => {
   if (!("frame" in screen)) throw new Error(`no frame on a ${screen.kind} screen`);
   return screen.frame.csrfToken;
@@ -56,8 +60,9 @@ const auditTypes = async () =>
   );
 
 /** Walks a flow with TOTP to its code; returns the CSRF token its pages carried. */
-async function complete(flow: string): Promise<string> {
-  const challenge = await h.app.flows.show("acme", flow, browser);
+async function complete(started: FlowStart): Promise<string> {
+  const { flow } = started;
+  const challenge = await open(started);
   expect(challenge.kind).toBe("challenge");
   const csrf = csrfOf(challenge);
   expect((await verifyTotp(flow, csrf)).kind).toBe("redirect");
@@ -68,8 +73,9 @@ async function complete(flow: string): Promise<string> {
 
 describe("a flow that has ended", () => {
   it("takes no more actions from its own browser: no verification is tried, nothing is audited", async () => {
-    const { flow } = await create();
-    const csrf = await complete(flow);
+    const started = await create();
+    const { flow } = started;
+    const csrf = await complete(started);
     h.clock.advance(30);
     const before = await auditTypes();
     // A wrong code: tried, it would count against the principal's verification throttle.
@@ -81,11 +87,9 @@ describe("a flow that has ended", () => {
 
 describe("a flow opened by two browsers at the same moment", () => {
   it("belongs to one of them: the other is refused", async () => {
-    const { flow } = await create();
-    const screens = await Promise.all([
-      h.app.flows.show("acme", flow, browser),
-      h.app.flows.show("acme", flow, otherBrowser),
-    ]);
+    // Both bring the opening secret: the flow's URL reached both.
+    const started = await create();
+    const screens = await Promise.all([open(started, browser), open(started, otherBrowser)]);
     const kinds = screens.map((s) => (s.kind === "failed" ? s.code : s.kind)).sort();
     expect(kinds).toEqual(["challenge", "flow.other_browser"]);
   });
@@ -93,20 +97,20 @@ describe("a flow opened by two browsers at the same moment", () => {
 
 describe("a browser session", () => {
   it("lends nothing once past its end (12 hours), though used within the idle timeout all along", async () => {
-    await complete((await create()).flow);
+    await complete(await create());
     // Used every 50 minutes (AAL2's idle timeout is an hour; its overall limit a day).
     for (let used = 50; used < 12 * 60; used += 50) {
       h.clock.advance(50 * 60);
-      const reused = await h.app.flows.show("acme", (await create()).flow, browser);
+      const reused = await open(await create());
       expect(reused.kind === "redirect" && reused.location.startsWith(`${RETURN}?code=`)).toBe(
         true,
       );
     }
     // A flow created while the session stands (creating one purges the sessions past their end),
     // shown once it has ended.
-    const { flow } = await create(3600);
+    const started = await create(3600);
     h.clock.advance(50 * 60);
-    const later = await h.app.flows.show("acme", flow, browser);
+    const later = await open(started);
     expect(later.kind).toBe("challenge");
   });
 });
@@ -114,12 +118,13 @@ describe("a browser session", () => {
 describe("an enrolment begun in a flow on the password alone", () => {
   it("is not finished once the principal holds a method, the flow having proved none: the page says enrolment is not allowed (the API would refuse it too)", async () => {
     await h.app.principals.upsert(h.admin, "acme", "bob", { population: "direct" });
-    const { flow } = await h.app.flows.create(service, "acme", {
+    const started = await h.app.flows.create(service, "acme", {
       principal: { id: "bob" },
       verified: [{ method: "password", source: "platform", at: h.clock.now().toISOString() }],
       returnTo: RETURN,
     });
-    const challenge = await h.app.flows.show("acme", flow, browser);
+    const { flow } = started;
+    const challenge = await open(started);
     const begun = await h.app.flows.act("acme", flow, browser, {
       kind: "enroll_totp",
       csrf: csrfOf(challenge),
@@ -182,8 +187,9 @@ describe("creating a flow", () => {
 describe("a flow's one-time code at the end of its life", () => {
   /** Completes a flow, waits `seconds`, then exchanges its code. */
   async function exchangeAfter(seconds: number) {
-    const { flow } = await create();
-    const challenge = await h.app.flows.show("acme", flow, browser);
+    const started = await create();
+    const { flow } = started;
+    const challenge = await open(started);
     await verifyTotp(flow, csrfOf(challenge));
     const done = await h.app.flows.show("acme", flow, browser);
     const code = done.kind === "redirect" ? new URL(done.location).searchParams.get("code") : null;

@@ -5,6 +5,7 @@
 // before another method is bound there, however recently the principal proved MFA elsewhere.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Caller, FlowBrowser } from "../application.js";
+import { openingOf } from "../test-support/flow-opening.js";
 import type { Harness } from "../test-support/harness.js";
 import { csrfOf, openPlatformMfaTenant } from "../test-support/platform-mfa-flows.js";
 
@@ -25,20 +26,21 @@ describe("a principal holding only recovery codes", () => {
   });
   afterEach(() => h.close());
 
-  const flowOnThePassword = async () =>
-    (
-      await h.app.flows.create(service, "acme", {
-        principal: { id: "bob" },
-        verified: [{ method: "password", source: "platform", at: h.clock.now().toISOString() }],
-        returnTo: RETURN,
-      })
-    ).flow;
+  /** A flow for bob on the platform's password alone, and the opening secret its URL carries. */
+  const flowOnThePassword = async () => {
+    const started = await h.app.flows.create(service, "acme", {
+      principal: { id: "bob" },
+      verified: [{ method: "password", source: "platform", at: h.clock.now().toISOString() }],
+      returnTo: RETURN,
+    });
+    return { flow: started.flow, opening: openingOf(started) };
+  };
 
   it("is not offered enrolment on the password alone, even just after bob proved MFA elsewhere", async () => {
     // Bob signs in on another device with one of his codes: a fresh MFA of the principal.
     await h.app.recoveryCodes.verify(service, "acme", "bob", { code: codes[0] ?? "" });
-    const flow = await flowOnThePassword();
-    const challenge = await h.app.flows.show("acme", flow, attacker);
+    const { flow, opening } = await flowOnThePassword();
+    const challenge = await h.app.flows.show("acme", flow, attacker, { opening });
     expect(challenge).toMatchObject({
       kind: "challenge",
       options: [{ kind: "verify_recovery_code" }],
@@ -60,8 +62,8 @@ describe("a principal holding only recovery codes", () => {
   });
 
   it("is offered enrolment once one of the codes is verified in the flow", async () => {
-    const flow = await flowOnThePassword();
-    const challenge = await h.app.flows.show("acme", flow, attacker);
+    const { flow, opening } = await flowOnThePassword();
+    const challenge = await h.app.flows.show("acme", flow, attacker, { opening });
     const verified = await h.app.flows.act("acme", flow, attacker, {
       kind: "verify_recovery_code",
       csrf: csrfOf(challenge),

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { Caller, FlowBrowser } from "../application.js";
+import type { Caller, FlowBrowser, FlowStart } from "../application.js";
 import { chainOf } from "../audit/audit-chain.js";
+import { openingOf } from "../test-support/flow-opening.js";
 import { openWebAuthnWorld, type WebAuthnWorld } from "../test-support/webauthn-world.js";
 import type { FlowScreen } from "./flow-screens.js";
 
@@ -37,6 +38,9 @@ describe("hosted flow screens", () => {
       verified: [{ method: "password", source: "platform", at: at() }],
       returnTo: RETURN,
     });
+  /** A visit to a created flow, with the opening secret its URL carries (binds it first). */
+  const open = (started: FlowStart, who = browser, tenant = "acme") =>
+    w.h.app.flows.show(tenant, started.flow, who, { opening: openingOf(started) });
   const csrf = (screen: FlowScreen) => ("frame" in screen ? screen.frame.csrfToken : "");
   const codeIn = (screen: FlowScreen) =>
     screen.kind === "redirect" ? new URL(screen.location).searchParams.get("code") : null;
@@ -54,8 +58,9 @@ describe("hosted flow screens", () => {
       reviewAt: new Date(w.h.clock.now().getTime() + DAY).toISOString(),
     });
     await w.h.app.exemptions.approve(approver, "acme", requested.id);
-    const { flow } = await create();
-    const notice = await w.h.app.flows.show("acme", flow, browser);
+    const started = await create();
+    const { flow } = started;
+    const notice = await open(started);
     expect(notice).toMatchObject({ kind: "exemption", category: "break_glass", breakGlass: true });
     expect(await w.h.app.flows.show("acme", flow, browser)).toMatchObject({ kind: "exemption" });
     await w.h.app.flows.act("acme", flow, browser, { kind: "continue", csrf: csrf(notice) });
@@ -68,8 +73,9 @@ describe("hosted flow screens", () => {
   it("nudges in report-only mode with the date enforcement starts, and lets the user go on", async () => {
     const starts = new Date(w.h.clock.now().getTime() + 14 * DAY).toISOString();
     await policy({ posture: "platform_mfa", enforcementStartsAt: starts });
-    const { flow } = await create();
-    const nudge = await w.h.app.flows.show("acme", flow, browser);
+    const started = await create();
+    const { flow } = started;
+    const nudge = await open(started);
     expect(nudge).toMatchObject({
       kind: "report_only",
       enforcementStartsAt: starts,
@@ -88,12 +94,13 @@ describe("hosted flow screens", () => {
     await policy({ posture: "idp_mfa" }, "initech");
     await w.h.app.principals.upsert(w.h.admin, "initech", "carol", { population: "sso" });
     const initech = await w.h.caller(["platform_service"], ["initech"]);
-    const { flow } = await w.h.app.flows.create(initech, "initech", {
+    const started = await w.h.app.flows.create(initech, "initech", {
       principal: { id: "carol" },
       returnTo: RETURN,
       state: "s1",
     });
-    const denied = await w.h.app.flows.show("initech", flow, browser);
+    const { flow } = started;
+    const denied = await open(started, browser, "initech");
     expect(denied).toMatchObject({
       kind: "denied",
       reasons: expect.arrayContaining([expect.objectContaining({ code: "challenge.unavailable" })]),
@@ -108,8 +115,9 @@ describe("hosted flow screens", () => {
   it("registers a passkey in the flow, then a later step-up verifies it", async () => {
     await policy({ posture: "phishing_resistant" });
     const key = w.authenticator();
-    const { flow } = await create("bob");
-    const challenge = await w.h.app.flows.show("acme", flow, browser);
+    const started = await create("bob");
+    const { flow } = started;
+    const challenge = await open(started);
     expect(challenge).toMatchObject({ kind: "challenge", options: [{ kind: "enroll_webauthn" }] });
     const options = await w.h.app.flows.webauthnOptions("acme", flow, browser, {
       csrf: csrf(challenge),
@@ -125,8 +133,9 @@ describe("hosted flow screens", () => {
     expect(codeIn(await w.h.app.flows.show("acme", flow, browser))).not.toBeNull();
 
     const other: FlowBrowser = { cookie: "another-browser-cookie-0123456789" };
-    const second = (await create("bob")).flow;
-    const verify = await w.h.app.flows.show("acme", second, other);
+    const secondStarted = await create("bob");
+    const second = secondStarted.flow;
+    const verify = await open(secondStarted, other);
     expect(verify).toMatchObject({ kind: "challenge", options: [{ kind: "verify_webauthn" }] });
     const begun = await w.h.app.flows.webauthnOptions("acme", second, other, {
       csrf: csrf(verify),
@@ -147,8 +156,9 @@ describe("hosted flow screens", () => {
   it("refuses a passkey registration in a flow before the principal verified what it has", async () => {
     await policy({ posture: "phishing_resistant" });
     await w.register(w.authenticator(), { principal: "alice" });
-    const { flow } = await create("alice");
-    const challenge = await w.h.app.flows.show("acme", flow, browser);
+    const started = await create("alice");
+    const { flow } = started;
+    const challenge = await open(started);
     await expect(
       w.h.app.flows.webauthnOptions("acme", flow, browser, {
         csrf: csrf(challenge),
@@ -160,8 +170,9 @@ describe("hosted flow screens", () => {
   it("accepts a recovery code once, and shows a failed one as a notice", async () => {
     await policy({ posture: "platform_mfa" });
     const { codes } = await w.h.app.recoveryCodes.generate(service, "acme", "alice");
-    const { flow } = await create();
-    const challenge = await w.h.app.flows.show("acme", flow, browser);
+    const started = await create();
+    const { flow } = started;
+    const challenge = await open(started);
     expect(challenge).toMatchObject({
       options: expect.arrayContaining([{ kind: "verify_recovery_code" }]),
     });
@@ -182,11 +193,10 @@ describe("hosted flow screens", () => {
 
   it("completes once when two tabs of the browser finish together", async () => {
     await policy({ posture: "mfa_optional" });
-    const { flow } = await create();
-    const screens = await Promise.all([
-      w.h.app.flows.show("acme", flow, browser),
-      w.h.app.flows.show("acme", flow, browser),
-    ]);
+    const started = await create();
+    const { flow } = started;
+    // Both tabs were sent to the flow's URL: both bring its opening secret.
+    const screens = await Promise.all([open(started), open(started)]);
     const codes = screens.map(codeIn).filter((code) => code !== null);
     expect(codes).toHaveLength(1);
     expect(screens.map((s) => s.kind).sort()).toEqual(["failed", "redirect"]);

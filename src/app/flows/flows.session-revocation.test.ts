@@ -7,7 +7,8 @@
  * a code verified in it before the revocation.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { Caller, FlowBrowser } from "../application.js";
+import type { Caller, FlowBrowser, FlowStart } from "../application.js";
+import { openingOf } from "../test-support/flow-opening.js";
 import { provedMfaJustNow } from "../test-support/fresh-mfa.js";
 import { codeOf, csrfOf, openPlatformMfaFlows } from "../test-support/platform-mfa-flows.js";
 import type { WebAuthnWorld } from "../test-support/webauthn-world.js";
@@ -33,11 +34,16 @@ describe("browser sessions after the recovery codes they used are revoked or rep
       returnTo: RETURN,
     });
 
+  /** A visit of the attacker's browser to a created flow, with the opening secret its URL carries. */
+  const open = (started: FlowStart) =>
+    w.h.app.flows.show("acme", started.flow, attacker, { opening: openingOf(started) });
+
   /** Someone holding alice's password and one leaked recovery code signs in once. */
   async function signInWithLeakedCode(): Promise<void> {
     const { codes } = await w.h.app.recoveryCodes.generate(service, "acme", "alice");
-    const { flow } = await create();
-    const challenge = await w.h.app.flows.show("acme", flow, attacker);
+    const started = await create();
+    const { flow } = started;
+    const challenge = await open(started);
     const used = await w.h.app.flows.act("acme", flow, attacker, {
       kind: "verify_recovery_code",
       csrf: csrfOf(challenge),
@@ -47,15 +53,13 @@ describe("browser sessions after the recovery codes they used are revoked or rep
     expect(codeOf(await w.h.app.flows.show("acme", flow, attacker))).not.toBeNull();
     // The browser remembers it: a second flow completes without asking.
     w.h.clock.advance(30);
-    expect(
-      codeOf(await w.h.app.flows.show("acme", (await create()).flow, attacker)),
-    ).not.toBeNull();
+    expect(codeOf(await open(await create()))).not.toBeNull();
   }
 
   /** The same browser, with the password again: nothing it still holds proves MFA. */
   async function expectNoCodeLater(): Promise<void> {
     w.h.clock.advance(60);
-    const again = await w.h.app.flows.show("acme", (await create()).flow, attacker);
+    const again = await open(await create());
     expect(codeOf(again)).toBeNull();
     expect(again.kind).not.toBe("redirect");
   }
@@ -75,8 +79,9 @@ describe("browser sessions after the recovery codes they used are revoked or rep
 
   it("completes no open flow that verified a code before the codes were revoked", async () => {
     const { codes } = await w.h.app.recoveryCodes.generate(service, "acme", "alice");
-    const { flow } = await create();
-    const challenge = await w.h.app.flows.show("acme", flow, attacker);
+    const started = await create();
+    const { flow } = started;
+    const challenge = await open(started);
     await w.h.app.flows.act("acme", flow, attacker, {
       kind: "verify_recovery_code",
       csrf: csrfOf(challenge),

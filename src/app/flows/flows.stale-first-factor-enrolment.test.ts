@@ -7,6 +7,7 @@
 // in, as it does without any first factor.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Caller, FlowBrowser } from "../application.js";
+import { openingOf } from "../test-support/flow-opening.js";
 import type { Harness } from "../test-support/harness.js";
 import { csrfOf, openPlatformMfaTenant } from "../test-support/platform-mfa-flows.js";
 
@@ -24,26 +25,29 @@ describe("enrolment on the platform's password", () => {
   });
   afterEach(() => h.close());
 
-  /** A flow for bob (no authenticator) on a password the platform checked `ago` ms before. */
-  const flowOnPasswordOf = async (ago: number) =>
-    (
-      await h.app.flows.create(service, "acme", {
-        principal: { id: "bob" },
-        verified: [
-          {
-            method: "password",
-            source: "platform",
-            at: new Date(h.clock.now().getTime() - ago).toISOString(),
-          },
-        ],
-        returnTo: RETURN,
-        state: "s",
-      })
-    ).flow;
+  /**
+   * A flow for bob (no authenticator) on a password the platform checked `ago` ms before, and the
+   * opening secret its URL carries.
+   */
+  const flowOnPasswordOf = async (ago: number) => {
+    const started = await h.app.flows.create(service, "acme", {
+      principal: { id: "bob" },
+      verified: [
+        {
+          method: "password",
+          source: "platform",
+          at: new Date(h.clock.now().getTime() - ago).toISOString(),
+        },
+      ],
+      returnTo: RETURN,
+      state: "s",
+    });
+    return { flow: started.flow, opening: openingOf(started) };
+  };
 
   it("opens none on a password checked three days ago: back to sign in", async () => {
-    const flow = await flowOnPasswordOf(72 * HOUR);
-    const challenge = await h.app.flows.show("acme", flow, browser);
+    const { flow, opening } = await flowOnPasswordOf(72 * HOUR);
+    const challenge = await h.app.flows.show("acme", flow, browser, { opening });
     expect(challenge).toMatchObject({
       kind: "challenge",
       options: [{ kind: "reauthenticate", location: `${RETURN}?error=reauthenticate&state=s` }],
@@ -67,8 +71,8 @@ describe("enrolment on the platform's password", () => {
   });
 
   it("opens one on a password checked within the reauthentication interval", async () => {
-    const flow = await flowOnPasswordOf(HOUR);
-    const challenge = await h.app.flows.show("acme", flow, browser);
+    const { flow, opening } = await flowOnPasswordOf(HOUR);
+    const challenge = await h.app.flows.show("acme", flow, browser, { opening });
     expect(challenge).toMatchObject({
       kind: "challenge",
       options: [{ kind: "enroll_webauthn" }, { kind: "enroll_totp" }],

@@ -5,6 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Caller, FlowBrowser } from "../application.js";
 import { chainOf, recordedEventId } from "../audit/audit-chain.js";
+import { openingOf } from "../test-support/flow-opening.js";
 import type { Harness } from "../test-support/harness.js";
 import { openSqliteWorld, type TamperedWorld } from "../test-support/tampered-world.js";
 import { enrolTotp, rightCode, type EnrolledTotp } from "../test-support/totp-principals.js";
@@ -28,13 +29,16 @@ describe("the code exchange of a flow whose receipt was tampered with", () => {
     service = await h.caller(["platform_service"], ["acme"]);
     totp = await enrolTotp(h, service, "acme", "alice");
     h.clock.advance(60);
-    const { flow } = await h.app.flows.create(service, "acme", {
+    const started = await h.app.flows.create(service, "acme", {
       principal: { id: "alice" },
       verified: [{ method: "password", source: "platform", at: h.clock.now().toISOString() }],
       returnTo: RETURN,
       state: "st-1",
     });
-    const challenge = await h.app.flows.show("acme", flow, browser);
+    const { flow } = started;
+    const challenge = await h.app.flows.show("acme", flow, browser, {
+      opening: openingOf(started),
+    });
     if (!("frame" in challenge)) throw new Error(`no frame on a ${challenge.kind} screen`);
     await h.app.flows.act("acme", flow, browser, {
       kind: "verify_totp",

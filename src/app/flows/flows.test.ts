@@ -1,7 +1,8 @@
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from "jose";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { Caller, FlowBrowser } from "../application.js";
+import type { Caller, FlowBrowser, FlowStart } from "../application.js";
 import { chainOf } from "../audit/audit-chain.js";
+import { openingOf } from "../test-support/flow-opening.js";
 import { openHarness, type Harness } from "../test-support/harness.js";
 import { enrolTotp, rightCode, type EnrolledTotp } from "../test-support/totp-principals.js";
 import type { FlowScreen } from "./flow-screens.js";
@@ -57,9 +58,13 @@ describe("hosted flows", () => {
     expect(url.origin + url.pathname).toBe(RETURN);
     return url.searchParams.get("code") ?? "";
   };
+  /** A visit to a created flow that brings its opening secret: the first one binds the flow. */
+  const open = (started: FlowStart, who = browser) =>
+    h.app.flows.show("acme", started.flow, who, { opening: openingOf(started) });
   /** Walks a flow with TOTP: the challenge, the code, and back to the platform. */
-  const walk = async (flow: string, who = browser) => {
-    const challenge = await h.app.flows.show("acme", flow, who);
+  const walk = async (started: FlowStart, who = browser) => {
+    const { flow } = started;
+    const challenge = await open(started, who);
     expect(challenge.kind).toBe("challenge");
     const verified = await h.app.flows.act("acme", flow, who, {
       kind: "verify_totp",
@@ -76,15 +81,17 @@ describe("hosted flows", () => {
     ).filter((e) => e.type.startsWith("flow."));
 
   it("walks a TOTP sign-in to a code that the creating key exchanges once for a verifiable token", async () => {
-    const { flow, url } = await create();
-    expect(url).toBe(`${ISSUER}/t/acme/flows/${flow}`);
-    const first = await h.app.flows.show("acme", flow, browser);
+    const started = await create();
+    const { flow, url } = started;
+    expect(openingOf(started)).toMatch(/^[\w-]{32}$/);
+    expect(url).toBe(`${ISSUER}/t/acme/flows/${flow}?open=${openingOf(started)}`);
+    const first = await open(started);
     expect(first).toMatchObject({
       kind: "challenge",
       options: [{ kind: "verify_totp", authenticators: [{ id: totp.id }] }],
       proven: ["password"],
     });
-    const done = await walk(flow);
+    const done = await walk(started);
     expect(new URL(done.kind === "redirect" ? done.location : "").searchParams.get("state")).toBe(
       "st-1",
     );
@@ -137,19 +144,19 @@ describe("hosted flows", () => {
     expect((await audit()).map((e) => e.type)).toEqual([]);
     const allowed = await createAs(billing, "https://billing.acme.example");
     const ownId = await createAs(billing);
-    for (const [flow, who] of [
-      [allowed.flow, browser],
-      [ownId.flow, otherBrowser],
+    for (const [started, who] of [
+      [allowed, browser],
+      [ownId, otherBrowser],
     ] as const) {
       h.clock.advance(30); // a TOTP step of its own for each walk
-      const code = codeOf(await walk(flow, who));
+      const code = codeOf(await walk(started, who));
       const { token } = await h.app.flows.exchange(billing, { code });
       const jwks = createLocalJWKSet((await h.app.assurance.jwks()) as unknown as JSONWebKeySet);
       const { payload } = await jwtVerify(token, jwks, {
         issuer: ISSUER,
         currentDate: h.clock.now(),
       });
-      expect(payload.aud).toBe(flow === allowed.flow ? "https://billing.acme.example" : billing.id);
+      expect(payload.aud).toBe(started === allowed ? "https://billing.acme.example" : billing.id);
     }
     // A key without audiences names any, as before.
     await expect(createAs(service, "https://payroll.acme.example")).resolves.toMatchObject({
@@ -159,7 +166,7 @@ describe("hosted flows", () => {
 
   it("accepts a code once, only from the key that created the flow, and only for a minute", async () => {
     const other = await h.caller(["platform_service"], ["acme"]);
-    const code = codeOf(await walk((await create()).flow));
+    const code = codeOf(await walk(await create()));
     await expect(h.app.flows.exchange(other, { code })).rejects.toMatchObject({
       code: "flow.code_invalid",
     });
@@ -168,7 +175,7 @@ describe("hosted flows", () => {
       code: "flow.code_invalid",
     });
     h.clock.advance(30);
-    const late = codeOf(await walk((await create()).flow, otherBrowser));
+    const late = codeOf(await walk(await create(), otherBrowser));
     h.clock.advance(61);
     await expect(h.app.flows.exchange(service, { code: late })).rejects.toMatchObject({
       code: "flow.code_invalid",
@@ -182,9 +189,9 @@ describe("hosted flows", () => {
   });
 
   it("keeps a code issued just before the flow's expiry exchangeable for its whole minute, whatever flows start meanwhile", async () => {
-    const { flow } = await create({ ttlSeconds: 60 });
+    const started = await create({ ttlSeconds: 60 });
     h.clock.advance(50);
-    const code = codeOf(await walk(flow));
+    const code = codeOf(await walk(started));
     // Past the flow's own expiry, within the code's minute: another sign-in starts (and purges).
     h.clock.advance(15);
     await create();
@@ -199,7 +206,7 @@ describe("hosted flows", () => {
     await h.app.tenants.create(h.admin, { id: "globex", name: "Globex", returnUrls: [RETURN] });
     const globex = await h.caller(["platform_service"], ["globex"]);
     const acmeAdmin = await h.caller(["tenant_admin"], ["acme"]);
-    const code = codeOf(await walk((await create()).flow));
+    const code = codeOf(await walk(await create()));
     await expect(h.app.flows.exchange(globex, { code })).rejects.toMatchObject({
       code: "flow.code_invalid",
     });
@@ -218,9 +225,11 @@ describe("hosted flows", () => {
   });
 
   it("belongs to the first browser that opens it", async () => {
-    const { flow } = await create();
-    const challenge = await h.app.flows.show("acme", flow, browser);
-    expect(await h.app.flows.show("acme", flow, otherBrowser)).toEqual({
+    const started = await create();
+    const { flow } = started;
+    const challenge = await open(started);
+    // Even with the URL's opening secret, another browser is refused.
+    expect(await open(started, otherBrowser)).toEqual({
       kind: "failed",
       code: "flow.other_browser",
     });
@@ -235,8 +244,9 @@ describe("hosted flows", () => {
   });
 
   it("refuses a form without the flow's CSRF token, before verifying anything", async () => {
-    const { flow } = await create();
-    await h.app.flows.show("acme", flow, browser);
+    const started = await create();
+    const { flow } = started;
+    await open(started);
     const forged = await h.app.flows.act("acme", flow, browser, {
       kind: "verify_totp",
       csrf: "forged",
@@ -248,12 +258,14 @@ describe("hosted flows", () => {
   });
 
   it("expires, is used once, and refuses a return URL the tenant did not register", async () => {
-    const { flow } = await create();
+    const late = await create();
     h.clock.advance(601);
-    expect(await h.app.flows.show("acme", flow, browser)).toMatchObject({ code: "flow.expired" });
-    const used = (await create()).flow;
+    expect(await open(late)).toMatchObject({ code: "flow.expired" });
+    const used = await create();
     await walk(used);
-    expect(await h.app.flows.show("acme", used, browser)).toMatchObject({ code: "flow.used" });
+    expect(await h.app.flows.show("acme", used.flow, browser)).toMatchObject({
+      code: "flow.used",
+    });
     expect(await h.app.flows.show("acme", "flw_unknown", browser)).toMatchObject({
       code: "flow.not_found",
     });
@@ -264,8 +276,9 @@ describe("hosted flows", () => {
 
   // DESIGN invariant 10: the URL is checked on every step, not only when the flow was created.
   it("sends no code to a return URL the tenant removed while the flow was open", async () => {
-    const { flow } = await create();
-    const challenge = await h.app.flows.show("acme", flow, browser);
+    const started = await create();
+    const { flow } = started;
+    const challenge = await open(started);
     expect(challenge.kind).toBe("challenge");
     await h.app.tenants.setReturnUrls(h.admin, "acme", {
       returnUrls: ["https://app.acme.example/elsewhere"],
@@ -294,34 +307,36 @@ describe("hosted flows", () => {
   });
 
   it("reuses this browser's fresh evidence, says so in the receipt, and not in another browser", async () => {
-    await walk((await create()).flow);
+    await walk(await create());
     h.clock.advance(120);
-    const { flow } = await create();
-    const reused = await h.app.flows.show("acme", flow, browser);
+    const started = await create();
+    const { flow } = started;
+    const reused = await open(started);
     const exchanged = await h.app.flows.exchange(service, { code: codeOf(reused) });
     const receipt = await h.app.decisions.receipt(h.admin, exchanged.decision);
     expect(receipt.inputSummary["flow"]).toMatchObject({
       id: flow,
       reusedSession: expect.any(String),
     });
-    const elsewhere = await h.app.flows.show("acme", (await create()).flow, otherBrowser);
+    const elsewhere = await open(await create(), otherBrowser);
     expect(elsewhere.kind).toBe("challenge");
   });
 
   it("stops reusing a browser's evidence once one of the principal's authenticators is removed", async () => {
     const spare = await enrolTotp(h, service, "acme", "alice");
     h.clock.advance(60);
-    await walk((await create()).flow);
+    await walk(await create());
     await h.app.authenticators.remove(h.admin, "acme", "alice", spare.id);
     const removed = await h.app.audit.list(h.admin, "acme", { type: "authenticator.removed" }, {});
     expect(removed.items[0]?.payload).toMatchObject({ sessionsEnded: 1 });
-    expect((await h.app.flows.show("acme", (await create()).flow, browser)).kind).toBe("challenge");
+    expect((await open(await create())).kind).toBe("challenge");
   });
 
   it("steps up only for the difference: phishing resistance asks for a passkey, after verifying", async () => {
-    await walk((await create()).flow);
-    const { flow } = await create({ stepUp: { phishingResistant: true } });
-    const stepUp = await h.app.flows.show("acme", flow, browser);
+    await walk(await create());
+    const started = await create({ stepUp: { phishingResistant: true } });
+    const { flow } = started;
+    const stepUp = await open(started);
     // A passkey is what is missing; enrolling one needs a method verified in this flow first.
     expect(stepUp).toMatchObject({ kind: "challenge", options: [{ kind: "verify_totp" }] });
     const refused = await h.app.flows.act("acme", flow, browser, {
@@ -345,12 +360,13 @@ describe("hosted flows", () => {
 
   it("lets a principal without any authenticator enrol one on the strength of the password", async () => {
     await h.app.principals.upsert(h.admin, "acme", "bob", { population: "direct" });
-    const { flow } = await h.app.flows.create(service, "acme", {
+    const started = await h.app.flows.create(service, "acme", {
       principal: { id: "bob" },
       verified: [password()],
       returnTo: RETURN,
     });
-    const challenge = await h.app.flows.show("acme", flow, browser);
+    const { flow } = started;
+    const challenge = await open(started);
     expect(challenge).toMatchObject({
       kind: "challenge",
       options: [{ kind: "enroll_webauthn" }, { kind: "enroll_totp" }],
@@ -377,12 +393,13 @@ describe("hosted flows", () => {
 
   it("without the platform's password, a principal with no authenticator is sent back to sign in", async () => {
     await h.app.principals.upsert(h.admin, "acme", "bob", { population: "direct" });
-    const { flow } = await h.app.flows.create(service, "acme", {
-      principal: { id: "bob" },
-      returnTo: RETURN,
-      state: "s",
-    });
-    const screen = await h.app.flows.show("acme", flow, browser);
+    const screen = await open(
+      await h.app.flows.create(service, "acme", {
+        principal: { id: "bob" },
+        returnTo: RETURN,
+        state: "s",
+      }),
+    );
     expect(screen).toMatchObject({
       kind: "challenge",
       options: [{ kind: "reauthenticate", location: `${RETURN}?error=reauthenticate&state=s` }],

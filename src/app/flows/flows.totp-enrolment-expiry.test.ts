@@ -6,6 +6,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { oathtoolCode } from "../../verifiers/totp/test-support/oathtool.js";
 import type { Caller, FlowBrowser } from "../application.js";
+import { openingOf } from "../test-support/flow-opening.js";
 import type { Harness } from "../test-support/harness.js";
 import { csrfOf, openPlatformMfaTenant } from "../test-support/platform-mfa-flows.js";
 import {
@@ -29,13 +30,16 @@ describe("a TOTP enrolment in a hosted flow", () => {
 
   /** A flow for bob, who holds no method, on the TOTP enrolment screen. */
   async function enrolmentScreen() {
-    const { flow } = await h.app.flows.create(service, "acme", {
+    const started = await h.app.flows.create(service, "acme", {
       principal: { id: "bob" },
       verified: [{ method: "password", source: "platform", at: h.clock.now().toISOString() }],
       returnTo: RETURN,
       ttlSeconds: 3600,
     });
-    const challenge = await h.app.flows.show("acme", flow, browser);
+    const { flow } = started;
+    const challenge = await h.app.flows.show("acme", flow, browser, {
+      opening: openingOf(started),
+    });
     const screen = await h.app.flows.act("acme", flow, browser, {
       kind: "enroll_totp",
       csrf: csrfOf(challenge),

@@ -5,6 +5,7 @@
 import { afterEach, beforeEach, expect, it } from "vitest";
 import type { Caller, FlowBrowser } from "../application.js";
 import type { Repositories, Store } from "../ports.js";
+import { openingOf } from "../test-support/flow-opening.js";
 import { CountingRandom } from "../test-support/harness.js";
 import { codeOf, csrfOf, openPlatformMfaFlows } from "../test-support/platform-mfa-flows.js";
 import type { WebAuthnWorld } from "../test-support/webauthn-world.js";
@@ -56,12 +57,13 @@ it("completes nothing with a code revoked between its check and its arrival in t
   };
   const app = w.h.application({ store: hooked, random: new CountingRandom(500_000) });
   const { codes } = await w.h.app.recoveryCodes.generate(service, "acme", "alice");
-  const { flow } = await app.flows.create(service, "acme", {
+  const started = await app.flows.create(service, "acme", {
     principal: { id: "alice" },
     verified: [{ method: "password", source: "platform", at: w.h.clock.now().toISOString() }],
     returnTo: RETURN,
   });
-  const challenge = await app.flows.show("acme", flow, attacker);
+  const { flow } = started;
+  const challenge = await app.flows.show("acme", flow, attacker, { opening: openingOf(started) });
   // The administrator revokes the (leaked) codes between the code's check and its arrival in the flow.
   afterUse = async () => {
     await w.h.app.recoveryCodes.revoke(w.h.admin, "acme", "alice");

@@ -8,6 +8,7 @@
 // administrator on the other.
 import { afterEach, beforeEach, expect, it } from "vitest";
 import type { Application, Caller, FlowBrowser } from "../application.js";
+import { openingOf } from "../test-support/flow-opening.js";
 import type { Harness } from "../test-support/harness.js";
 import {
   describeOnPostgres,
@@ -63,15 +64,19 @@ describeOnPostgres(
     /** A new flow in the attacker's browser, with alice's password only: does it earn a code? */
     async function laterFlowEarnsCode(app: Application, browser = attacker): Promise<boolean> {
       first.clock.advance(30);
-      const { flow } = await create(app);
-      return codeIn(await app.flows.show("acme", flow, browser)) !== null;
+      const started = await create(app);
+      const opening = openingOf(started);
+      return codeIn(await app.flows.show("acme", started.flow, browser, { opening })) !== null;
     }
     const fresh: FlowBrowser = { cookie: "control-browser-cookie-0123456789" };
 
     it("completes no flow whose code was revoked after it was verified, and no later flow earns a code", async () => {
       const { codes } = await first.app.recoveryCodes.generate(service, "acme", "alice");
-      const { flow } = await create(second);
-      const challenge = await second.flows.show("acme", flow, attacker);
+      const started = await create(second);
+      const { flow } = started;
+      const challenge = await second.flows.show("acme", flow, attacker, {
+        opening: openingOf(started),
+      });
       const used = await second.flows.act("acme", flow, attacker, {
         kind: "verify_recovery_code",
         csrf: csrf(challenge),
@@ -126,8 +131,11 @@ describeOnPostgres(
       const third = first.application({ store: paused, random: new CountingRandom(2_000_000) });
       try {
         const { codes } = await first.app.recoveryCodes.generate(service, "acme", "alice");
-        const { flow } = await create(third);
-        const challenge = await third.flows.show("acme", flow, attacker);
+        const started = await create(third);
+        const { flow } = started;
+        const challenge = await third.flows.show("acme", flow, attacker, {
+          opening: openingOf(started),
+        });
         await third.flows.act("acme", flow, attacker, {
           kind: "verify_recovery_code",
           csrf: csrf(challenge),

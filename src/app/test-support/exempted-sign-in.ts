@@ -2,6 +2,7 @@ import { expect } from "vitest";
 import type { Caller, FlowBrowser } from "../application.js";
 import type { Harness } from "./harness.js";
 import { codeOf, csrfOf } from "./platform-mfa-flows.js";
+import { openingOf } from "./flow-opening.js";
 
 /**
  * A hosted-flow sign-in of `principal` (alice by default) at acme that a break-glass exemption,
@@ -32,12 +33,15 @@ export async function exemptedSignIn(
     reviewAt: inSeconds(options.seconds ?? 3600),
   });
   await h.app.exemptions.approve(approver, "acme", requested.id);
-  const { flow } = await h.app.flows.create(service, "acme", {
+  const started = await h.app.flows.create(service, "acme", {
     principal: { id: principal },
     verified: [{ method: "password", source: "platform", at: inSeconds(0) }],
     returnTo: options.returnTo,
   });
-  const notice = await h.app.flows.show("acme", flow, options.browser);
+  const { flow } = started;
+  const notice = await h.app.flows.show("acme", flow, options.browser, {
+    opening: openingOf(started),
+  });
   expect(notice.kind).toBe("exemption");
   await h.app.flows.act("acme", flow, options.browser, { kind: "continue", csrf: csrfOf(notice) });
   const code = codeOf(await h.app.flows.show("acme", flow, options.browser));
