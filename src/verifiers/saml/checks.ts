@@ -136,8 +136,9 @@ export function readAssertion(
       ? undefined
       : attributeSubject(assertion, expect.idp.subjectAttribute);
   if (fromAttribute !== undefined && !fromAttribute.ok) return fromAttribute;
-  const subjectValue =
-    fromAttribute === undefined ? nameIdText?.value.trim() : fromAttribute.value?.trim();
+  const subjectValue = xmlTrim(
+    fromAttribute === undefined ? nameIdText?.value : fromAttribute.value,
+  );
   if (subjectValue === undefined || subjectValue === "") {
     return reject("saml.subject_missing", "the assertion does not name the configured subject");
   }
@@ -503,6 +504,17 @@ function attributeSubject(assertion: Element, name: string): SamlResult<string |
 
 function latest(first: Date | undefined, second: Date): Date {
   return first !== undefined && first > second ? first : second;
+}
+
+/**
+ * `value` without the XML white space (space, tab, CR, LF: XML 1.0 §2.3 `S`) around it, which an
+ * IdP indenting its XML may add. Nothing else: a NameID or attribute value is an xs:string, all of
+ * whose characters count, and `String.prototype.trim` would also drop a no-break space, a byte
+ * order mark or an ideographic space, making an account the IdP keeps apart (`alice@example.org`
+ * and a U+00A0 after it) the same subject here (DESIGN invariant 9).
+ */
+function xmlTrim(value: string | undefined): string | undefined {
+  return value?.replace(/^[ \t\r\n]+|[ \t\r\n]+$/g, "");
 }
 
 function nonEmpty(value: string | undefined): string | undefined {
