@@ -5,6 +5,7 @@
 // permission table they test (src/app/access/permissions.ts), as in the use-case matrix
 // (src/app/access/authorization-matrix.test.ts).
 import { provedMfaJustNow } from "../app/test-support/fresh-mfa.js";
+import { openingOf } from "../app/test-support/flow-opening.js";
 import type { LightMyRequestResponse } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROLES, type Role } from "../app/records.js";
@@ -92,9 +93,10 @@ async function flowCode(tenant: Tenant): Promise<string> {
       return_to: RETURN_URL,
     },
   });
-  const { flow } = must(created, 201).json<{ flow: string }>();
+  const started = must(created, 201).json<{ flow: string; url: string }>();
+  const { flow } = started;
   const browser = { cookie: `browser-${unique()}-0123456789abcdef` };
-  const challenge = await t.app.flows.show(tenant, flow, browser);
+  const challenge = await t.app.flows.show(tenant, flow, browser, { opening: openingOf(started) });
   if (challenge.kind !== "challenge") throw new Error(`flow setup: ${challenge.kind}`);
   const csrf = challenge.frame.csrfToken;
   const enrolment = await t.app.flows.act(tenant, flow, browser, { kind: "enroll_totp", csrf });

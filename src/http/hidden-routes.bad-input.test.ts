@@ -8,6 +8,7 @@
  */
 import type { LightMyRequestResponse } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openingOf } from "../app/test-support/flow-opening.js";
 import { FAILURE_STATUSES } from "../pages/render-flow-screen.js";
 import { TestIdp } from "../verifiers/saml/test-support/test-idp.js";
 import { openTestServer, type TestServer } from "./test-support/open-test-server.js";
@@ -39,11 +40,19 @@ interface HiddenRoute {
    * parameters: proof that the probes got past the router to the route's own checks.
    */
   readonly reaches: readonly string[];
+  /**
+   * What the route's real URL carries in its query, which every probe carries before its own:
+   * a hosted flow's opening secret (`?open=`), without which its first visit finds no flow
+   * (`flow.not_found`), so that the probes would never reach a real flow's checks.
+   */
+  readonly query?: () => string;
 }
 
 const RETURN = "https://app.acme.example/signed-in";
 let t: TestServer;
 let flow = "";
+/** The flow's opening secret, from the URL its creation answered with. */
+let opening = "";
 
 /** Every registered route that the OpenAPI document does not list, and how to probe it. */
 const HIDDEN: Readonly<Record<string, HiddenRoute>> = {
@@ -87,6 +96,7 @@ const HIDDEN: Readonly<Record<string, HiddenRoute>> = {
     params: () => ({ tenant: "acme", flow }),
     refuses: "flow-page",
     reaches: ["200", "400 flow.bad_request", "403 flow.csrf", "403 flow.other_browser"],
+    query: () => `open=${opening}`,
   },
   "/t/:tenant/flows/:flow/webauthn/options": {
     methods: ["POST"],
@@ -147,7 +157,9 @@ beforeAll(async () => {
     body: { principal: { id: "alice", population: "direct" }, return_to: RETURN },
   });
   expect(started.statusCode, started.body).toBe(201);
-  flow = started.json<{ flow: string }>().flow;
+  const answer = started.json<{ flow: string; url: string }>();
+  flow = answer.flow;
+  opening = openingOf(answer);
 });
 afterAll(() => t.close());
 
@@ -329,6 +341,11 @@ const GARBAGE_QUERIES = [
   `answer=${MARKUP}`,
   `answer=${LONG}`,
   "answer=a&answer=b",
+  "open=%00",
+  `open=${"A".repeat(32)}`,
+  `open=${MARKUP}`,
+  `open=${LONG}`,
+  "open[]=x",
   "__proto__[admin]=1&constructor[prototype][admin]=1",
   `${"a=1&".repeat(2000)}b=2`,
 ];
@@ -434,7 +451,11 @@ describe("routes hidden from the OpenAPI document", () => {
 });
 
 describe.each(Object.entries(HIDDEN))("%s", (pattern, route) => {
-  const urlOf = (params = route.params()) => pathOf(pattern, params);
+  /** The route's URL with `params`: its own query first (if it has one), then `query`. */
+  const urlOf = (params = route.params(), query?: string) => {
+    const search = [route.query?.(), query].filter((q) => q !== undefined).join("&");
+    return search === "" ? pathOf(pattern, params) : `${pathOf(pattern, params)}?${search}`;
+  };
   const bodyFor = (method: Method) =>
     method === "POST" || method === "PUT" || method === "PATCH"
       ? { headers: { "content-type": FORM }, payload: "SAMLResponse=x" }
@@ -495,7 +516,7 @@ describe.each(Object.entries(HIDDEN))("%s", (pattern, route) => {
             const extra = bodyFor(method);
             await expectAnswer(pattern, {
               method,
-              url: `${urlOf()}?${query}`,
+              url: urlOf(route.params(), query),
               headers: { ...headers, ...extra.headers },
               ...(extra.payload === undefined ? {} : { payload: extra.payload }),
             });

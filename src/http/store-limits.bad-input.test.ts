@@ -7,6 +7,7 @@
 // with its own failure page.
 import type { LightMyRequestResponse } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openingOf, openingPath } from "../app/test-support/flow-opening.js";
 import { storesUnderTest } from "../storage/test-support/stores-under-test.js";
 import { SoftAuthenticator } from "../verifiers/webauthn/test-support/soft-authenticator.js";
 import { openTestServer, type TestServer } from "./test-support/open-test-server.js";
@@ -196,7 +197,10 @@ for (const { name, skip, open } of stores) {
         /<code>([a-z_.]+)<\/code>/.exec(response.body)?.[1],
       ];
 
-      /** A flow of `principal` opened in a browser: its id, the browser's cookie, its CSRF token. */
+      /**
+       * A flow of `principal` opened in a browser, at the URL the API gave (with the flow's
+       * opening secret): its id, its opening secret, the browser's cookie, its CSRF token.
+       */
       async function openFlow(principal: string) {
         const created = await t.call("POST", "/v1/tenants/acme/flows", {
           key: service,
@@ -207,14 +211,15 @@ for (const { name, skip, open } of stores) {
           },
         });
         expect(created.statusCode, created.body).toBe(201);
-        const flow = created.json<{ flow: string }>().flow;
-        const page = await t.server.inject({ url: `/t/acme/flows/${flow}` });
+        const started = created.json<{ flow: string; url: string }>();
+        const { flow } = started;
+        const page = await t.server.inject({ url: openingPath(started) });
         expect(page.statusCode, page.body).toBe(200);
         const setCookie = page.headers["set-cookie"];
         const cookie = (Array.isArray(setCookie) ? setCookie[0] : setCookie)?.split(";")[0];
         const csrf = /name="csrf" value="([^"]+)"/.exec(page.body)?.[1];
         if (cookie === undefined || csrf === undefined) throw new Error("no cookie or CSRF token");
-        return { flow, cookie, csrf };
+        return { flow, opening: openingOf(started), cookie, csrf };
       }
 
       const postForm = (flow: string, cookie: string, fields: Record<string, string>) =>
@@ -226,11 +231,15 @@ for (const { name, skip, open } of stores) {
         });
 
       it("answers a flow id or tenant holding a NUL as an unknown flow", async () => {
-        const { flow, cookie, csrf } = await openFlow("alice");
+        const { flow, opening, cookie, csrf } = await openFlow("alice");
         const unknown = await t.server.inject({ url: "/t/acme/flows/flw_unknown" });
         expect(pageOf(unknown)).toEqual([404, "flow.not_found"]);
         for (const path of [`/t/acme/flows/${flow}%00`, `/t/ac%00me/flows/${flow}`]) {
-          const shown = await t.server.inject({ url: path, headers: { cookie } });
+          // With the flow's cookie and its opening secret: only the NUL makes it unknown.
+          const shown = await t.server.inject({
+            url: `${path}?open=${opening}`,
+            headers: { cookie },
+          });
           expect(pageOf(shown), shown.body).toEqual([404, "flow.not_found"]);
           const posted = await t.server.inject({
             method: "POST",

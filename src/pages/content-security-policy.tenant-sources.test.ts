@@ -7,6 +7,7 @@
 // become sources; anything else is left out, and a logo under such a host is not shown.
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openingPath } from "../app/test-support/flow-opening.js";
 import { openTestServer, type TestServer } from "../http/test-support/open-test-server.js";
 import { contentSecurityPolicy } from "./content-security-policy.js";
 import { renderFlowScreen, type PageScreen } from "./render-flow-screen.js";
@@ -127,9 +128,11 @@ describe("a flow page served by the real server", () => {
       },
     });
     expect(created.statusCode, created.body).toBe(201);
-    const { url } = created.json<{ url: string }>();
     const { port } = t.server.server.address() as AddressInfo;
-    const page = await fetch(`http://127.0.0.1:${String(port)}${new URL(url).pathname}`);
+    // The URL the API gave (path and opening secret), on the server's own address.
+    const page = await fetch(
+      `http://127.0.0.1:${String(port)}${openingPath(created.json<{ url: string }>())}`,
+    );
     expect(page.status).toBe(200);
     const policy = page.headers.get("content-security-policy") ?? "";
     expect(directiveNames(policy)).toEqual(EXPECTED_DIRECTIVES);

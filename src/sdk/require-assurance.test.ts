@@ -238,7 +238,7 @@ describe.each([
     const response = await get("/acme/browser/reports", { token: weak, session: "sess-1" });
     expect(response.status).toBe(303);
     expect(response.headers.get("location")).toMatch(
-      /^https:\/\/mfa\.test\/t\/acme\/flows\/flw_\d+$/,
+      /^https:\/\/mfa\.test\/t\/acme\/flows\/flw_\d+\?open=[\w-]{32}$/,
     );
     expect(response.headers.get("cache-control")).toBe("no-store");
     expect(api.received).toEqual([

@@ -6,6 +6,7 @@
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FlowBrowser } from "../app/application.js";
+import { openingOf } from "../app/test-support/flow-opening.js";
 import { oathtoolCode } from "../verifiers/totp/test-support/oathtool.js";
 import { openTestServer, type TestServer } from "../http/test-support/open-test-server.js";
 import {
@@ -46,9 +47,14 @@ describe("the SDK against the real flow API", () => {
       verified: [{ method: "password", source: "platform", at: t.clock.now().toISOString() }],
       audience: "platform-web",
     });
-    expect(started.url).toBe(`https://mfa.test/t/acme/flows/${started.flow}`);
+    // The flow's page, with the opening secret its first visit must bring.
+    const [page, query] = started.url.split("?");
+    expect(page).toBe(`https://mfa.test/t/acme/flows/${started.flow}`);
+    expect(query).toMatch(/^open=[\w-]{32}$/);
     const flow = started.flow;
-    const challenge = await t.app.flows.show("acme", flow, browser);
+    const challenge = await t.app.flows.show("acme", flow, browser, {
+      opening: openingOf(started),
+    });
     if (challenge.kind !== "challenge") throw new Error(challenge.kind);
     const csrf = challenge.frame.csrfToken;
     const enrolment = await t.app.flows.act("acme", flow, browser, { kind: "enroll_totp", csrf });

@@ -40,7 +40,9 @@ describe("startStepUp", () => {
     });
     expect(started).toEqual({
       flow: "flw_000001",
-      url: "https://mfa.test/t/acme/flows/flw_000001",
+      url: expect.stringMatching(
+        /^https:\/\/mfa\.test\/t\/acme\/flows\/flw_000001\?open=[\w-]{32}$/,
+      ),
       expiresAt: "2026-11-23T12:10:00.000Z",
     });
     expect(api.received).toEqual([

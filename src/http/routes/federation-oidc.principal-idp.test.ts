@@ -4,6 +4,7 @@
 // A principal bound to one IdP (`idp` on the principal) is signed in by that IdP's answers only,
 // and its hosted flows offer no other (DESIGN invariant 9), against two real OIDC providers.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { openingOf } from "../../app/test-support/flow-opening.js";
 import {
   REFEDS_MFA,
   startOidcProviderPeer,
@@ -91,11 +92,13 @@ describe("a principal bound to one of its tenant's IdPs", () => {
       key: service,
       body: { principal: { id: "carol" }, return_to: RETURN_URL },
     });
-    const { flow } = created.json<{ flow: string }>();
-    const screen = await t.app.flows.show("acme", flow, {
-      cookie: "B".repeat(43),
-      clientAddress: "127.0.0.1",
-    });
+    const started = created.json<{ flow: string; url: string }>();
+    const screen = await t.app.flows.show(
+      "acme",
+      started.flow,
+      { cookie: "B".repeat(43), clientAddress: "127.0.0.1" },
+      { opening: openingOf(started) },
+    );
     expect(screen).toMatchObject({ kind: "challenge" });
     const offered = screen.kind === "challenge" ? screen.options : [];
     expect(offered.filter((o) => o.kind === "idp").map((o) => o.idp)).toEqual(["partner"]);

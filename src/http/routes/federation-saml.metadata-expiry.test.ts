@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 import type { LightMyRequestResponse } from "fastify";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { FlowBrowser } from "../../app/application.js";
+import { openingOf } from "../../app/test-support/flow-opening.js";
 import type { AuditEvent, ReceiptRecord } from "../../app/records.js";
 import { TestIdp } from "../../verifiers/saml/test-support/test-idp.js";
 import { openTestServer, type TestServer } from "../test-support/open-test-server.js";
@@ -258,10 +259,11 @@ describe("a SAML IdP whose metadata expires at T (validUntil)", () => {
       }),
       201,
     );
-    const { flow } = created.json<{ flow: string }>();
+    const { flow, url } = created.json<{ flow: string; url: string }>();
     const browser: FlowBrowser = { cookie: randomBytes(32).toString("base64url") };
+    // The first visit, at the URL the API gave: with the flow's opening secret.
     const challengeCsrf = async () => {
-      const screen = await t.app.flows.show("acme", flow, browser);
+      const screen = await t.app.flows.show("acme", flow, browser, { opening: openingOf({ url }) });
       if (screen.kind !== "challenge") throw new Error(screen.kind);
       return screen.frame.csrfToken;
     };

@@ -55,8 +55,12 @@ async function carolAtTheIdp(browser: string, signsIn: string) {
     body: { principal: { id: "carol" }, return_to: RETURN_URL, state: "flow-state" },
   });
   expect(created.statusCode, created.body).toBe(201);
-  const page = `/t/acme/flows/${created.json<{ flow: string }>().flow}`;
-  const opened = await t.call("GET", page, { headers: { cookie: browser } });
+  const started = created.json<{ flow: string; url: string }>();
+  const page = `/t/acme/flows/${started.flow}`;
+  // The first visit, at the URL the API gave (with the flow's opening secret), binds the flow.
+  const opened = await t.call("GET", serverPath(peer, started.url), {
+    headers: { cookie: browser },
+  });
   expect(opened.statusCode).toBe(200);
   const csrf = /name="csrf" value="([^"]+)"/.exec(opened.body)?.[1] ?? "";
   syncClock(t);

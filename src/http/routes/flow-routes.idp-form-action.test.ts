@@ -12,6 +12,7 @@
  * failed is not asked again by pages for a while; the sign-in itself reads it anew.
  */
 import { afterEach, describe, expect, it } from "vitest";
+import { openingPath } from "../../app/test-support/flow-opening.js";
 import { createOidcProtocol } from "../../verifiers/oidc/index.js";
 import { openTestServer, type TestServer } from "../test-support/open-test-server.js";
 
@@ -95,12 +96,22 @@ async function flowPage(
     body: { principal: { id: "carol" }, return_to: RETURN_URL },
   });
   expect(created.statusCode, created.body).toBe(201);
-  return `/t/acme/flows/${created.json<{ flow: string }>().flow}`;
+  const started = created.json<{ flow: string; url: string }>();
+  firstVisit = openingPath(started);
+  return `/t/acme/flows/${started.flow}`;
 }
 
-/** The page as the browser gets it: its CSP's form-action sources and its CSRF token. */
+/** The URL the API gave for the flow (with its opening secret), until the browser opens it. */
+let firstVisit: string | undefined;
+
+/**
+ * The page as the browser gets it: its CSP's form-action sources and its CSRF token. The first
+ * visit is at the URL the API gave, the later ones at the page's plain URL.
+ */
 async function open(page: string) {
-  const opened = await t.call("GET", page, { headers: { cookie: COOKIE } });
+  const url = firstVisit?.startsWith(`${page}?`) === true ? firstVisit : page;
+  firstVisit = undefined;
+  const opened = await t.call("GET", url, { headers: { cookie: COOKIE } });
   expect(opened.statusCode, opened.body).toBe(200);
   const csp = String(opened.headers["content-security-policy"]);
   const formAction = csp.split(";").find((d) => d.trim().startsWith("form-action")) ?? "";

@@ -12,10 +12,11 @@
  */
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from "jose";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { FlowBrowser } from "../../app/application.js";
+import type { Application, FlowBrowser } from "../../app/application.js";
 import type { Repositories, Store } from "../../app/ports.js";
 import { openStore } from "../../storage/open-store.js";
 import type { FlowScreen } from "../../app/flows/flow-screens.js";
+import { openingOf } from "../../app/test-support/flow-opening.js";
 import {
   REFEDS_MFA,
   startOidcProviderPeer,
@@ -82,8 +83,33 @@ async function createFlow(stepUp?: Record<string, unknown>): Promise<string> {
   });
   expect(created.statusCode, created.body).toBe(201);
   const body = created.json<{ flow: string; url: string }>();
-  expect(body.url).toBe(`${publicUrlOf(peer)}/t/acme/flows/${body.flow}`);
+  // The flow's page, with the opening secret its first visit must bring.
+  const [page, query] = body.url.split("?");
+  expect(page).toBe(`${publicUrlOf(peer)}/t/acme/flows/${body.flow}`);
+  expect(query).toMatch(/^open=[\w-]{32}$/);
+  openings.set(body.flow, openingOf(body));
   return body.flow;
+}
+
+/** The opening secrets of the flows created whose page the browser has not visited yet. */
+const openings = new Map<string, string>();
+
+/**
+ * The browser visits a flow's page: the first time at the URL the API gave (with its opening
+ * secret), every later time at the flow's plain URL, as a browser sent back there does.
+ */
+function visit(
+  flow: string,
+  options: Parameters<Application["flows"]["show"]>[3] = {},
+): Promise<FlowScreen> {
+  const opening = openings.get(flow);
+  openings.delete(flow);
+  return t.app.flows.show(
+    "acme",
+    flow,
+    browser,
+    opening === undefined ? options : { ...options, opening },
+  );
 }
 
 /** The browser picks the IdP on the flow page, signs in there as `signIn`, and comes back. */
@@ -95,7 +121,7 @@ async function viaIdp(
   /** Runs once the flow's browser claimed the answer, before the flow page decides. */
   claimed?: () => Promise<void>,
 ): Promise<FlowScreen> {
-  const challenge = await t.app.flows.show("acme", flow, browser);
+  const challenge = await visit(flow);
   expect(challenge).toMatchObject({ kind: "challenge", options: [{ kind: "idp", idp: "corp" }] });
   if (challenge.kind !== "challenge") throw new Error("no challenge");
   peer.nextSignIn = signIn;
@@ -115,10 +141,8 @@ async function viaIdp(
   const notice = back.searchParams.get("notice");
   const answer = back.searchParams.get("answer");
   await meanwhile?.();
-  const screen = await t.app.flows.show(
-    "acme",
+  const screen = await visit(
     flow,
-    browser,
     notice === "idp.rejected" || notice === "idp.mfa_unavailable"
       ? { notice }
       : answer === null
@@ -133,7 +157,7 @@ async function viaIdp(
     return screen;
   }
   await claimed?.();
-  return t.app.flows.show("acme", flow, browser);
+  return visit(flow);
 }
 
 async function exchange(screen: FlowScreen) {
@@ -360,13 +384,11 @@ describe("an IdP answer held for a flow when its principal is bound to another I
     ]);
     expect(await auditOf(t, admin, "acme", "flow.verified")).toEqual([]);
     // The page says so, and offers the IdP carol is bound to.
-    expect(await t.app.flows.show("acme", flow, browser, { notice: "idp.rejected" })).toMatchObject(
-      {
-        kind: "challenge",
-        notice: { code: "idp.rejected" },
-        options: [{ kind: "idp", idp: "partner" }],
-      },
-    );
+    expect(await visit(flow, { notice: "idp.rejected" })).toMatchObject({
+      kind: "challenge",
+      notice: { code: "idp.rejected" },
+      options: [{ kind: "idp", idp: "partner" }],
+    });
   });
 });
 
@@ -414,7 +436,7 @@ describe("a browser's remembered IdP evidence once the tenant stops trusting the
     await acme();
     expect(codeIn(await viaIdp(await createFlow(), MFA))).not.toBeNull();
     t.clock.advance(30);
-    expect(codeIn(await t.app.flows.show("acme", await createFlow(), browser))).not.toBeNull();
+    expect(codeIn(await visit(await createFlow()))).not.toBeNull();
   }
 
   it("earns no new code once the IdP that produced it is removed (its keys leaked, say)", async () => {
@@ -424,7 +446,7 @@ describe("a browser's remembered IdP evidence once the tenant stops trusting the
     const [event] = await auditOf(t, admin, "acme", "idp.removed");
     expect(event?.payload).toMatchObject({ idp: "corp", sessionsEnded: 1 });
     t.clock.advance(30);
-    const next = await t.app.flows.show("acme", await createFlow(), browser);
+    const next = await visit(await createFlow());
     expect(codeIn(next)).toBeNull();
     expect(next.kind).not.toBe("redirect");
   });
@@ -497,7 +519,7 @@ describe("a browser's remembered IdP evidence once the tenant stops trusting the
     expect(event?.payload).toMatchObject({ idp: "corp", version: 2, sessionsEnded: 1 });
     t.clock.advance(30);
     const flow = await createFlow();
-    expect(await t.app.flows.show("acme", flow, browser)).toMatchObject({
+    expect(await visit(flow)).toMatchObject({
       kind: "challenge",
       options: [{ kind: "idp", idp: "corp" }],
     });

@@ -4,6 +4,7 @@
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FlowBrowser } from "../../app/application.js";
+import { openingOf } from "../../app/test-support/flow-opening.js";
 import {
   PASSWORD_PROTECTED_TRANSPORT,
   REFEDS_MFA,
@@ -47,10 +48,11 @@ async function answerFromIdp(login: Partial<LoginOptions> = {}) {
     }),
     201,
   );
-  const { flow } = created.json<{ flow: string }>();
+  const started = created.json<{ flow: string; url: string }>();
+  const { flow } = started;
   // A browser of its own: one that completed a flow before would reuse that evidence.
   const browser: FlowBrowser = { cookie: `saml-browser-${String(++browsers)}-0123456789abcdef` };
-  const challenge = await t.app.flows.show("acme", flow, browser);
+  const challenge = await t.app.flows.show("acme", flow, browser, { opening: openingOf(started) });
   if (challenge.kind !== "challenge") throw new Error(challenge.kind);
   const toIdp = await t.app.flows.act("acme", flow, browser, {
     kind: "idp",

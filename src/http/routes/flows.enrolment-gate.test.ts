@@ -5,6 +5,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { FlowBrowser } from "../../app/application.js";
 import type { FlowScreen } from "../../app/flows/flow-screens.js";
+import { openingOf } from "../../app/test-support/flow-opening.js";
 import type { Posture } from "../../core/vocabulary.js";
 import {
   REFEDS_MFA,
@@ -61,8 +62,9 @@ async function carolsFlow(posture: Posture) {
     body: { principal: { id: "carol" }, return_to: RETURN_URL, state: "s1" },
   });
   expect(created.statusCode, created.body).toBe(201);
-  const flow = created.json<{ flow: string }>().flow;
-  const first = await t.app.flows.show("acme", flow, browser);
+  const started = created.json<{ flow: string; url: string }>();
+  const flow = started.flow;
+  const first = await t.app.flows.show("acme", flow, browser, { opening: openingOf(started) });
   if (!("frame" in first)) throw new Error(`unexpected first screen ${first.kind}`);
   return { flow, csrf: first.frame.csrfToken };
 }

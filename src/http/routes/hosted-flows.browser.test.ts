@@ -214,8 +214,8 @@ const suite = browserSuiteSkip("hosted flows in Chromium");
   it("guides a sign-in without MFA at the IdP back to step up, then allows", async () => {
     const carol = someone("carol");
     const { page } = await freshBrowser();
-    const { flow } = await w.createFlow("initech", carol, { password: false });
-    await page.goto(`${w.origin}/t/initech/flows/${flow}`);
+    const { flow, url } = await w.createFlow("initech", carol, { password: false });
+    await page.goto(url);
     await atIdp(page, { accountId: carol, amr: ["pwd"] });
     await backAtFlow(page, flow);
     expect(await visibleText(page.getByRole("alert"))).toMatch(/did not prove enough/);
@@ -228,8 +228,8 @@ const suite = browserSuiteSkip("hosted flows in Chromium");
   it("asks for a fresh sign-in at the IdP when the one it reports is too old", async () => {
     const carol = someone("carol");
     const { page } = await freshBrowser();
-    const { flow } = await w.createFlow("initech", carol, { password: false });
-    await page.goto(`${w.origin}/t/initech/flows/${flow}`);
+    const { flow, url } = await w.createFlow("initech", carol, { password: false });
+    await page.goto(url);
     const stale = Math.floor(w.t.clock.now().getTime() / 1000) - 3600;
     await atIdp(page, { accountId: carol, acr: REFEDS_MFA, amr: ["pwd", "mfa"], authTime: stale });
     expect((await backAtFlow(page, flow)).searchParams.get("notice")).toBe("idp.rejected");

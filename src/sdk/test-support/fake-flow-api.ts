@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
@@ -90,7 +91,8 @@ export async function openFakeFlowApi(
         res.end(
           JSON.stringify({
             flow,
-            url: `${publicUrl}/t/${flowsPath[1] ?? ""}/flows/${flow}`,
+            // As the real API: the flow's page with its opening secret (24 random bytes).
+            url: `${publicUrl}/t/${flowsPath[1] ?? ""}/flows/${flow}?open=${randomBytes(24).toString("base64url")}`,
             expires_at: "2026-11-23T12:10:00.000Z",
           }),
         );
