@@ -14,6 +14,8 @@ const OWN_PROCESS = [
   "src/pages/messages/messages.test.ts",
   // replaces node:fs (vi.mock) to make a copy's fsync fail
   "src/storage/sqlite/restore-sqlite-store.failed-copy.test.ts",
+  // replaces node:fs (vi.mock) to see which files the key file's making flushes
+  "src/secrets/sealing-keys.durable-key-file.test.ts",
 ];
 
 /**

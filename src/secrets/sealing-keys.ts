@@ -1,5 +1,13 @@
 import { randomBytes } from "node:crypto";
-import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { dirname } from "node:path";
 import type { SealingKey } from "./aes-gcm-sealer.js";
 
@@ -63,11 +71,36 @@ export function keyFromFile(path: string): SealingKey {
   };
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   // `wx`: of two processes starting at once, one writes and the other reads what it wrote.
+  let descriptor: number;
   try {
-    writeFileSync(path, `${JSON.stringify(created)}\n`, { mode: 0o600, flag: "wx" });
+    descriptor = openSync(path, "wx", 0o600);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "EEXIST") return keyFromFile(path);
     throw error;
   }
+  // On disk, with its folder entry, before the key seals anything: the store's checkpoints
+  // flush what it seals, and a crash that left the file unwritten (empty, or gone) would leave
+  // those values sealed with a key that nothing holds any more.
+  try {
+    writeFileSync(descriptor, `${JSON.stringify(created)}\n`);
+    fsyncSync(descriptor);
+  } finally {
+    closeSync(descriptor);
+  }
+  flush(dirname(path));
   return decodeKeys([created])[0] as SealingKey;
+}
+
+/**
+ * Flushes a folder's entries (a file made in it) to the disk. POSIX only: Windows opens no
+ * folder as a file (EISDIR), and its file systems journal a new entry themselves.
+ */
+function flush(folder: string): void {
+  if (process.platform === "win32") return;
+  const descriptor = openSync(folder, "r");
+  try {
+    fsyncSync(descriptor);
+  } finally {
+    closeSync(descriptor);
+  }
 }

@@ -1,0 +1,62 @@
+/**
+ * Threat: the key file made for a new SQLite store lost in a crash while the secrets it sealed
+ * survive. `encryption-key.json` is the one thing that opens every TOTP secret, OIDC client
+ * secret and signing key sealed with it; it was written and used at once, never flushed, so a
+ * power loss in the seconds after it was made (before the kernel wrote it back) could leave it
+ * empty or gone while the store's checkpoints had flushed values sealed with it: every one of
+ * them lost for good, and the server refusing to start. The file is flushed, and its folder
+ * entry with it, before the key is used.
+ */
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { beforeEach, describe, expect, it, vi } from "vitest";
+import { keyFromFile } from "./sealing-keys.js";
+
+/** The paths whose descriptors were flushed (`fsyncSync`), in order. */
+const flushed = vi.hoisted(() => ({ paths: [] as string[] }));
+vi.mock("node:fs", async (importOriginal) => {
+  const fs = await importOriginal<typeof import("node:fs")>();
+  const pathOf = new Map<number, string>();
+  const openSync = ((...args: Parameters<typeof fs.openSync>) => {
+    const descriptor = fs.openSync(...args);
+    pathOf.set(descriptor, String(args[0]));
+    return descriptor;
+  }) as typeof fs.openSync;
+  return {
+    ...fs,
+    openSync,
+    fsyncSync(descriptor: number) {
+      fs.fsyncSync(descriptor);
+      flushed.paths.push(pathOf.get(descriptor) ?? `fd ${String(descriptor)}`);
+    },
+  };
+});
+
+beforeEach(() => {
+  flushed.paths = [];
+});
+
+describe("the key file made for a new store", () => {
+  it("is flushed to disk, its folder entry too, before its key is used", () => {
+    const path = join(mkdtempSync(join(tmpdir(), "tenant-mfa-durable-key-")), "data", "key.json");
+
+    const made = keyFromFile(path);
+
+    expect(flushed.paths).toContain(path);
+    expect(flushed.paths).toContain(dirname(path));
+    // What was flushed is the whole key, as it is read back.
+    const kept = JSON.parse(readFileSync(path, "utf8")) as { id: string; key: string };
+    expect(kept.id).toBe(made.id);
+    expect(Buffer.from(kept.key, "base64")).toEqual(made.key);
+  });
+
+  it("is not written again, nor flushed, when it is there already", () => {
+    const path = join(mkdtempSync(join(tmpdir(), "tenant-mfa-durable-key-")), "key.json");
+    const made = keyFromFile(path);
+    flushed.paths = [];
+
+    expect(keyFromFile(path)).toEqual(made);
+    expect(flushed.paths).toEqual([]);
+  });
+});
