@@ -313,6 +313,15 @@ export interface IdpStore {
   reregister(record: IdpRecord): Promise<boolean>;
   /** Returns false when there was no such IdP (never registered, or removed already). */
   remove(tenant: string, id: string): Promise<boolean>;
+  /**
+   * Replaces the sealed client secret of the live OIDC registration `record` (as read) with
+   * `sealedClientSecret`, in place: the same version, as the registration is unchanged (only the
+   * key that seals its secret is). Returns false when the registration changed meanwhile.
+   */
+  resealClientSecret(
+    record: Extract<IdpRecord, { protocol: "oidc" }>,
+    sealedClientSecret: string,
+  ): Promise<boolean>;
   observation(tenant: string, id: string): Promise<IdpObservation | undefined>;
   observe(observation: IdpObservation): Promise<void>;
   /**

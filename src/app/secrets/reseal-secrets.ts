@@ -105,7 +105,7 @@ export async function resealSecrets(
     for (const { id: tenant } of page.items) {
       const counts = await transact(context, async (r) => {
         const totp = await resealTotp(r, tenant, reseal, lapsedBy);
-        const idp = await resealIdpClientSecrets(r, tenant, reseal, actor, context);
+        const idp = await resealIdpClientSecrets(r, tenant, reseal);
         await audited(context, r, tenant, actor, "totp", totp.resealed);
         await audited(context, r, tenant, actor, "idp_client_secret", idp);
         return { totp, idp };
@@ -278,13 +278,17 @@ async function resealSigningKeys(r: Repositories, reseal: Reseal): Promise<numbe
   return done;
 }
 
-/** A re-sealed client secret is a new version of the IdP's record, like any other change. */
+/**
+ * A re-sealed client secret keeps the IdP's registration at its version: the registration is
+ * unchanged, only the key sealing its secret is. A new version would be a new registration to
+ * every proof the IdP gave (a browser session's, an answer held on a flow: each counts only
+ * while the version that produced it is current), and a routine key rotation would send every
+ * user back to the IdP, refusing the answers under way. Audited per tenant (`secrets.resealed`).
+ */
 async function resealIdpClientSecrets(
   r: Repositories,
   tenant: string,
   reseal: Reseal,
-  actor: string,
-  context: Context,
 ): Promise<number> {
   let done = 0;
   for (const idp of await r.idps.list(tenant)) {
@@ -295,14 +299,7 @@ async function resealIdpClientSecrets(
       { kind: "idp_client_secret", tenant, id: idp.id },
     );
     if (sealedClientSecret === undefined) continue;
-    const next = {
-      ...idp,
-      oidc: { ...idp.oidc, sealedClientSecret },
-      version: idp.version + 1,
-      updatedAt: context.clock.now().toISOString(),
-      updatedBy: actor,
-    };
-    if (await r.idps.put(next)) done += 1;
+    if (await r.idps.resealClientSecret(idp, sealedClientSecret)) done += 1;
   }
   return done;
 }

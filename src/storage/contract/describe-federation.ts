@@ -6,7 +6,7 @@ import type {
   HeldEvidence,
   IdpRecord,
 } from "../../app/records.js";
-import { addTenant, at, uniqueId } from "./fixtures.js";
+import { addTenant, at, oidcIdp, uniqueId } from "./fixtures.js";
 import { openSecondInstance, type ContractContext } from "./store-harness.js";
 
 export function samlIdp(tenant: string, id: string, version = 1): IdpRecord {
@@ -89,6 +89,34 @@ export function describeFederation({ store, harness, sharedByInstances }: Contra
       expect(results).toEqual([true, false, true, false]);
       const kept = await store().transaction(({ idps }) => idps.get(tenant, "okta"));
       expect(kept).toStrictEqual(samlIdp(tenant, "okta", 2));
+    });
+
+    it("re-seals an OIDC client secret in place, at the version read, and only there", async () => {
+      const tenant = await addTenant(store());
+      const first = oidcIdp(tenant, "okta", "v1.k1.sealed");
+      if (first.protocol !== "oidc") throw new Error("an OIDC registration");
+      await store().transaction(({ idps }) => idps.put(first));
+      const resealed = await store().transaction(async ({ idps }) => ({
+        done: await idps.resealClientSecret(first, "v1.k2.sealed"),
+        kept: await idps.get(tenant, "okta"),
+      }));
+      // The registration is the same one: its version and its times are as they were.
+      expect(resealed).toStrictEqual({
+        done: true,
+        kept: { ...first, oidc: { ...first.oidc, sealedClientSecret: "v1.k2.sealed" } },
+      });
+      // Another writer's new version meanwhile: the version read is gone, and nothing is written.
+      const second = { ...first, version: 2, oidc: { ...first.oidc, clientId: "other" } };
+      await store().transaction(({ idps }) => idps.put(second));
+      expect(
+        await store().transaction(({ idps }) => idps.resealClientSecret(first, "v1.k3.sealed")),
+      ).toBe(false);
+      expect(await store().read(({ idps }) => idps.get(tenant, "okta"))).toStrictEqual(second);
+      // Nor is a removed registration's tombstone written to.
+      await store().transaction(({ idps }) => idps.remove(tenant, "okta"));
+      expect(
+        await store().transaction(({ idps }) => idps.resealClientSecret(second, "v1.k4.sealed")),
+      ).toBe(false);
     });
 
     // Threat: an id removed and registered again restarts at version 1, so an `If-Match` or an

@@ -146,6 +146,20 @@ export function createIdpRepository(db: Kysely<Database>): IdpStore {
       return removed.numUpdatedRows === 1n;
     },
 
+    // Compare-and-set on the version read: any change to the registration makes a new one.
+    async resealClientSecret(record, sealedClientSecret) {
+      const { document } = columns({ ...record, oidc: { ...record.oidc, sealedClientSecret } });
+      const updated = await db
+        .updateTable("idps")
+        .set({ document })
+        .where("tenant", "=", record.tenant)
+        .where("id", "=", record.id)
+        .where("version", "=", record.version)
+        .where("removed", "=", 0)
+        .executeTakeFirst();
+      return updated.numUpdatedRows === 1n;
+    },
+
     async observation(tenant, idp) {
       const [row] = (await selectObservation(db, tenant, idp)).rows;
       return row === undefined ? undefined : toObservation(row);
