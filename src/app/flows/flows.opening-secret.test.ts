@@ -146,7 +146,7 @@ describe("a hosted flow's opening secret", () => {
     expect(opening).toMatch(/^[A-Za-z0-9_-]{32}$/);
   });
 
-  it("still opens a flow created before flows had a secret by its id", async () => {
+  it("still opens a flow created before flows had a secret by its id, at its page only", async () => {
     const started = await create();
     // As a store written by the version before keeps it: no openingHash.
     await h.store.transaction(async ({ flows }) => {
@@ -155,6 +155,12 @@ describe("a hosted flow's opening secret", () => {
       const { openingHash: _dropped, ...older } = flow;
       expect(await flows.update({ ...older, version: flow.version + 1 })).toBe(true);
     });
+    // Its page binds it, as before; a form posted first never did bind it.
+    const posted = await h.app.flows.act("acme", started.flow, attacker, {
+      kind: "enroll_totp",
+      csrf: "not-known",
+    });
+    expect(posted).toEqual(notFound);
     expect((await h.app.flows.show("acme", started.flow, user)).kind).toBe("challenge");
   });
 });

@@ -101,16 +101,17 @@ export function flowUseCases(
     transact(context, (r) => auditFlow(context, r, flow, type, payload));
 
   /**
-   * The flow, if this browser may use it now; binds it to the browser on the first visit, which
-   * must bring the flow's opening secret (`opening`, from its URL). Without the secret an unbound
-   * flow is answered as one that does not exist: its id alone, which audit events and logs name,
-   * never takes a flow before its user opens it.
+   * The flow, if this browser may use it now; binds it to the browser on the first visit of its
+   * page, which must bring the flow's opening secret (`visit.opening`, from its URL). Without the
+   * secret an unbound flow is answered as one that does not exist: its id alone, which audit
+   * events and logs name, never takes a flow before its user opens it. A `form` (a post, the
+   * WebAuthn options fetch) never binds.
    */
   async function open(
     tenant: string,
     id: string,
     browser: FlowBrowser,
-    opening?: string,
+    visit: { readonly opening?: string | undefined } | "form",
   ): Promise<FlowRecord> {
     if (id.length > 100 || tenant.length > 100) stop("flow.not_found");
     const flow = await readStore(context, (r) => r.flows.get(tenant, id));
@@ -120,7 +121,10 @@ export function flowUseCases(
       await audit(flow, "flow.browser_refused", {});
       stop("flow.other_browser");
     }
-    if (flow.browserHash === undefined && !opensWith(flow, opening)) {
+    // Only the page binds: a form or a script's fetch comes from a page shown to the flow's
+    // browser, never first (a flow created before the opening secret opens by its id alone, but
+    // by its page all the same).
+    if (flow.browserHash === undefined && (visit === "form" || !opensWith(flow, visit.opening))) {
       await audit(flow, "flow.opening_refused", {});
       stop("flow.not_found");
     }
@@ -812,7 +816,7 @@ export function flowUseCases(
   }
 
   async function checked(tenant: string, id: string, browser: FlowBrowser, csrf: string) {
-    const flow = await open(tenant, id, browser);
+    const flow = await open(tenant, id, browser, "form");
     if (typeof csrf !== "string" || !sameSecret(csrf, flow.csrfToken)) {
       await audit(flow, "flow.csrf_refused", {});
       stop("flow.csrf");
@@ -826,7 +830,7 @@ export function flowUseCases(
       const notice: FlowNotice | undefined =
         options.notice === undefined ? undefined : { code: options.notice, tone: "error" };
       return browsing(async () => {
-        const flow = await open(tenant, id, browser, options.opening);
+        const flow = await open(tenant, id, browser, { opening: options.opening });
         // Back from the IdP: only the flow's own browser (open checked it) claims the answer,
         // then sees the flow at its plain URL, without the answer's id; an answer refused at the
         // claim sends it where an answer refused at the ACS or callback does.
