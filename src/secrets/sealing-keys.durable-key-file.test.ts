@@ -16,21 +16,10 @@ import { keyFromFile } from "./sealing-keys.js";
 /** The paths whose descriptors were flushed (`fsyncSync`), in order. */
 const flushed = vi.hoisted(() => ({ paths: [] as string[] }));
 vi.mock("node:fs", async (importOriginal) => {
-  const fs = await importOriginal<typeof import("node:fs")>();
-  const pathOf = new Map<number, string>();
-  const openSync = ((...args: Parameters<typeof fs.openSync>) => {
-    const descriptor = fs.openSync(...args);
-    pathOf.set(descriptor, String(args[0]));
-    return descriptor;
-  }) as typeof fs.openSync;
-  return {
-    ...fs,
-    openSync,
-    fsyncSync(descriptor: number) {
-      fs.fsyncSync(descriptor);
-      flushed.paths.push(pathOf.get(descriptor) ?? `fd ${String(descriptor)}`);
-    },
-  };
+  const { fsyncObserved } = await import("../storage/test-support/fsync-observed.js");
+  return fsyncObserved(await importOriginal<typeof import("node:fs")>(), (path) =>
+    flushed.paths.push(path),
+  );
 });
 
 beforeEach(() => {

@@ -2,7 +2,8 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Caller, FlowBrowser, FlowStart } from "../application.js";
 import { chainOf } from "../audit/audit-chain.js";
 import { openingOf } from "../test-support/flow-opening.js";
-import { openHarness, type Harness } from "../test-support/harness.js";
+import type { Harness } from "../test-support/harness.js";
+import { openPlatformMfaTenant } from "../test-support/platform-mfa-flows.js";
 import { enrolTotp } from "../test-support/totp-principals.js";
 import type { FlowScreen } from "./flow-screens.js";
 
@@ -22,15 +23,7 @@ describe("a hosted flow's opening secret", () => {
   const attacker: FlowBrowser = { cookie: "the-auditors-browser-cookie-98765432" };
 
   beforeEach(async () => {
-    h = await openHarness({ federation: { publicUrl: "https://mfa.test" } });
-    await h.app.tenants.create(h.admin, { id: "acme", name: "Acme", returnUrls: [RETURN] });
-    const { record } = await h.app.policies.current(h.admin, "acme");
-    await h.app.policies.replace(h.admin, "acme", {
-      policy: { posture: "platform_mfa" },
-      rationale: "MFA for everyone",
-      ifMatch: record.version,
-    });
-    service = await h.caller(["platform_service"], ["acme"]);
+    ({ h, service } = await openPlatformMfaTenant(RETURN));
     auditor = await h.caller(["tenant_auditor"], ["acme"]);
     await enrolTotp(h, service, "acme", "alice");
   });

@@ -20,23 +20,12 @@ import { restoreSqliteStore } from "./restore-sqlite-store.js";
 /** Fails the flush of a temporary copy while set: the disk refusing to keep what was written. */
 const failing = vi.hoisted(() => ({ fsyncOfCopies: false }));
 vi.mock("node:fs", async (importOriginal) => {
-  const fs = await importOriginal<typeof import("node:fs")>();
-  const pathOf = new Map<number, string>();
-  const openSync = ((...args: Parameters<typeof fs.openSync>) => {
-    const descriptor = fs.openSync(...args);
-    pathOf.set(descriptor, String(args[0]));
-    return descriptor;
-  }) as typeof fs.openSync;
-  return {
-    ...fs,
-    openSync,
-    fsyncSync(descriptor: number) {
-      if (failing.fsyncOfCopies && (pathOf.get(descriptor) ?? "").endsWith(".partial")) {
-        throw Object.assign(new Error("EIO: i/o error, fsync"), { code: "EIO" });
-      }
-      fs.fsyncSync(descriptor);
-    },
-  };
+  const { fsyncObserved } = await import("../test-support/fsync-observed.js");
+  return fsyncObserved(await importOriginal<typeof import("node:fs")>(), (path) => {
+    if (failing.fsyncOfCopies && path.endsWith(".partial")) {
+      throw Object.assign(new Error("EIO: i/o error, fsync"), { code: "EIO" });
+    }
+  });
 });
 
 afterEach(() => {
