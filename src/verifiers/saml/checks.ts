@@ -204,7 +204,7 @@ function checkNameIdSubject(
   }
   // xs:anyURI collapses whitespace: " …:transient " is the transient Format.
   const refused =
-    format === undefined ? undefined : REFUSED_NAME_ID_FORMATS.get(format.trim().toLowerCase());
+    format === undefined ? undefined : REFUSED_NAME_ID_FORMATS.get(xmlTrim(format).toLowerCase());
   return refused === undefined
     ? accept(true)
     : reject(
@@ -226,7 +226,7 @@ function checkNameIdSubject(
 function checkAskedFormat(asked: string | undefined, format: string | undefined): SamlResult<true> {
   if (asked === undefined || asked === UNSPECIFIED_NAME_ID_FORMAT) return accept(true);
   // xs:anyURI collapses whitespace, as above.
-  const answered = format?.trim() ?? UNSPECIFIED_NAME_ID_FORMAT;
+  const answered = xmlTrim(format) ?? UNSPECIFIED_NAME_ID_FORMAT;
   return answered === asked
     ? accept(true)
     : reject(
@@ -450,7 +450,7 @@ function readAuthnStatements(assertion: Element, clock: Clock): SamlResult<Authe
       for (const ref of childrenNamed(context, NS.assertion, "AuthnContextClassRef")) {
         const text = simpleText(ref);
         if (!text.ok) return text;
-        classRefs.push(text.value.trim());
+        classRefs.push(xmlTrim(text.value));
       }
     }
   }
@@ -508,13 +508,15 @@ function latest(first: Date | undefined, second: Date): Date {
 
 /**
  * `value` without the XML white space (space, tab, CR, LF: XML 1.0 §2.3 `S`) around it, which an
- * IdP indenting its XML may add. Nothing else: a NameID or attribute value is an xs:string, all of
- * whose characters count, and `String.prototype.trim` would also drop a no-break space, a byte
- * order mark or an ideographic space, making an account the IdP keeps apart (`alice@example.org`
- * and a U+00A0 after it) the same subject here (DESIGN invariant 9).
+ * IdP indenting its XML may add, and which is all that xs:anyURI's whitespace facet collapses
+ * (a Format, an AuthnContextClassRef). Nothing else: a NameID or attribute value is an
+ * xs:string, all of whose characters count, and `String.prototype.trim` would also drop a
+ * no-break space, a byte order mark or an ideographic space, making an account the IdP keeps
+ * apart (`alice@example.org` and a U+00A0 after it) the same subject here (DESIGN invariant 9),
+ * or a class ref the IdP did not state (REFEDS MFA and a U+00A0 after it) the one it maps.
  */
-function xmlTrim(value: string | undefined): string | undefined {
-  return value?.replace(/^[ \t\r\n]+|[ \t\r\n]+$/g, "");
+function xmlTrim<Value extends string | undefined>(value: Value): Value {
+  return value?.replace(/^[ \t\r\n]+|[ \t\r\n]+$/g, "") as Value;
 }
 
 function nonEmpty(value: string | undefined): string | undefined {
