@@ -611,20 +611,10 @@ export function flowUseCases(
     return enrolmentMayBegin(flow, world, preview) && acceptedOnPlatform(preview, method);
   }
 
-  /**
-   * Whether an enrolment of `method` may `begin` now (on a fresh enough verification, of a
-   * method the requirement accepts), or one begun in time `finish`.
-   */
-  async function enrolmentAllowed(
-    flow: FlowRecord,
-    browser: FlowBrowser,
-    step: "begin" | "finish",
-    method: "totp" | "webauthn",
-  ): Promise<boolean> {
+  /** Whether an enrolment begun in time may be finished now. */
+  async function enrolmentMayFinish(flow: FlowRecord, browser: FlowBrowser): Promise<boolean> {
     const world = await load(flow, browser);
-    return step === "begin"
-      ? await enrolmentMayBeginNow(flow, world, method)
-      : mayEnrol(world.methods, evidenceOf(flow));
+    return mayEnrol(world.methods, evidenceOf(flow));
   }
 
   async function perform(
@@ -673,12 +663,12 @@ export function flowUseCases(
           return next(flow, browser, noticeFor(error, "webauthn.failed"));
         }
       case "enroll_totp":
-        if (!(await enrolmentAllowed(flow, browser, "begin", "totp"))) {
+        if (!(await enrolmentMayBeginNow(flow, await load(flow, browser), "totp"))) {
           return next(flow, browser, { code: "enrolment.not_allowed", tone: "error" });
         }
         return beginTotpScreen(flow, browser);
       case "confirm_totp": {
-        if (!(await enrolmentAllowed(flow, browser, "finish", "totp"))) {
+        if (!(await enrolmentMayFinish(flow, browser))) {
           return next(flow, browser, { code: "enrolment.not_allowed", tone: "error" });
         }
         try {
@@ -702,7 +692,7 @@ export function flowUseCases(
             error instanceof AppError && error.code === "not_found"
               ? { code: "enrolment.expired", tone: "error" }
               : noticeFor(error, "enrolment.confirm_failed");
-          if (!(await enrolmentAllowed(flow, browser, "begin", "totp")))
+          if (!(await enrolmentMayBeginNow(flow, await load(flow, browser), "totp")))
             return next(flow, browser, notice);
           return beginTotpScreen(flow, browser, notice);
         }
@@ -721,7 +711,7 @@ export function flowUseCases(
         };
       }
       case "register_webauthn": {
-        if (!(await enrolmentAllowed(flow, browser, "finish", "webauthn"))) {
+        if (!(await enrolmentMayFinish(flow, browser))) {
           return next(flow, browser, { code: "enrolment.not_allowed", tone: "error" });
         }
         try {
