@@ -12,10 +12,7 @@ import {
 } from "./check-assurance.js";
 import { startStepUp, type PlatformVerification } from "./start-step-up.js";
 import type { TenantMfaClient } from "./tenant-mfa-client.js";
-import {
-  verifyAssuranceToken,
-  type VerifyAssuranceTokenOptions,
-} from "./verify-assurance-token.js";
+import { verifyAssuranceToken, type AssuranceTokenChecks } from "./verify-assurance-token.js";
 
 /** A request as both Node's `http` and Fastify give it: only its headers are read by default. */
 export interface RequestWithHeaders {
@@ -28,7 +25,7 @@ export interface AssuranceGuardOptions<Req extends RequestWithHeaders> {
    * Keys, issuer, audience and clock tolerance. `tenant`/`subject` there apply to every request,
    * beside (never replaced by) the request's `tenant(req)` and `principal(req)`.
    */
-  readonly verify: VerifyAssuranceTokenOptions;
+  readonly verify: AssuranceTokenChecks;
   /** What the action needs, or a function choosing per request. */
   readonly needs: AssuranceNeeds | ((req: Req) => AssuranceNeeds);
   /** Reads the token. Default: `Authorization: Bearer <token>`, else the cookie named `cookie`. */

@@ -14,6 +14,7 @@ export {
 export {
   verifyAssuranceToken,
   type AssuranceKeySource,
+  type AssuranceTokenChecks,
   type VerifyAssuranceTokenOptions,
 } from "./verify-assurance-token.js";
 export {

@@ -13,6 +13,7 @@ import {
   AUDIENCE,
   ISSUER,
   openAssuranceFixture,
+  TENANT,
   type AssuranceFixture,
 } from "./test-support/assurance-fixture.js";
 import { verifyAssuranceToken } from "./verify-assurance-token.js";
@@ -76,6 +77,7 @@ const verifyWith = async (jwksUrl: string) =>
     jwksUrl,
     issuer: ISSUER,
     audience: AUDIENCE,
+    tenant: TENANT,
     currentDate: f.server.clock.now(),
   }).then(
     () => "verified",

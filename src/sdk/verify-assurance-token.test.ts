@@ -296,6 +296,16 @@ describe("verifyAssuranceToken refuses a genuine token used out of place or out 
       );
   });
 
+  // One tenant-mfa signs every tenant's tokens with the same keys, for the platform's one
+  // audience: a check that leaves the tenant out lets tenant A's MFA pass for B's user of that id.
+  it("refuses to verify at all without a tenant to check", async () => {
+    const token = await f.sign(f.claims({ tenant: "globex" }));
+    for (const missing of [{ tenant: undefined }, { tenant: "" }, { tenant: 7 }])
+      await expect(verify(token, missing as Partial<VerifyAssuranceTokenOptions>)).rejects.toThrow(
+        /tenant is required/,
+      );
+  });
+
   it("refuses a token for another tenant or another principal", async () => {
     const token = await f.sign(f.claims({ tenant: "globex" }));
     await refusedWith(verify(token), "token.wrong_tenant");

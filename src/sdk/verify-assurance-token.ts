@@ -29,13 +29,16 @@ export type AssuranceKeySource =
       readonly jwks?: never;
     };
 
-/** What a token must be to be accepted. */
-export type VerifyAssuranceTokenOptions = AssuranceKeySource & {
+/**
+ * What a token must be, with the tenant left open: the settings a route guard holds, which finds
+ * each request's tenant in its routing.
+ */
+export type AssuranceTokenChecks = AssuranceKeySource & {
   /** tenant-mfa's issuer (`iss`), compared exactly. */
   readonly issuer: string;
   /** Your client's audience (`aud`): the one given when the flow was created. */
   readonly audience: string;
-  /** The tenant the token must be for; checked whenever given, and it should always be. */
+  /** The tenant the token must be for (your session's tenant). */
   readonly tenant?: string;
   /** The principal the token must be for (your session's user id, within `tenant`). */
   readonly subject?: string;
@@ -44,6 +47,13 @@ export type VerifyAssuranceTokenOptions = AssuranceKeySource & {
   /** The time to verify at. Default: now. */
   readonly currentDate?: Date;
 };
+
+/**
+ * What a token must be to be accepted. `tenant` is required: one tenant-mfa signs the tokens of
+ * every tenant with the same keys and for the same audience, so a check without it would let a
+ * token proving MFA for a user of tenant A pass for the user of that id in tenant B.
+ */
+export type VerifyAssuranceTokenOptions = AssuranceTokenChecks & { readonly tenant: string };
 
 /** Assurance tokens are signed with ES256 (the default) or EdDSA; nothing else is accepted. */
 const ALGORITHMS = ["ES256", "EdDSA"];
@@ -174,9 +184,9 @@ export async function verifyAssuranceToken(
   const tolerance = options.clockToleranceSeconds ?? DEFAULT_CLOCK_TOLERANCE_SECONDS;
   if (!Number.isFinite(tolerance) || tolerance < 0)
     throw new TypeError("clockToleranceSeconds must be a non-negative number");
-  // jose checks neither when it is given none: a JavaScript caller's missing setting would
-  // accept a token of any issuer or for any audience.
-  for (const name of ["issuer", "audience"] as const) {
+  // jose checks neither issuer nor audience when it is given none, and the tenant is ours to
+  // check: a JavaScript caller's missing setting would accept a token of any of them.
+  for (const name of ["issuer", "audience", "tenant"] as const) {
     const value: unknown = options[name];
     if (typeof value !== "string" || value.length === 0)
       throw new TypeError(`${name} is required: without it a token of any ${name} would pass`);
@@ -218,8 +228,7 @@ export async function verifyAssuranceToken(
       "The exemption that let the token's sign-in through has ended.",
     );
   if (claims.aud !== options.audience) throw new AssuranceTokenError("token.wrong_audience");
-  if (options.tenant !== undefined && claims.tenant !== options.tenant)
-    throw new AssuranceTokenError("token.wrong_tenant");
+  if (claims.tenant !== options.tenant) throw new AssuranceTokenError("token.wrong_tenant");
   if (options.subject !== undefined && claims.sub !== options.subject)
     throw new AssuranceTokenError("token.wrong_subject");
   return claims;
