@@ -203,6 +203,28 @@ export function flowUseCases(
   }
 
   /**
+   * What `events` prove at `at`, as the decision and the enrolment gates judge them alike. Proof
+   * from an IdP registration the tenant has removed or replaced (its keys leaked, say) counts no
+   * more: both end the sessions that hold it, and this catches an answer that reached a flow
+   * just before. The registration's version names it: versions go on after a removal, so a new
+   * registration under the same id never passes for the old one. And the IdP's own maximum
+   * authentication age holds at this decision, as at a direct sign-in's: an authentication that
+   * grew older than it while its answer was held, or while the flow waited for the rest of its
+   * proof, proves nothing now.
+   */
+  function counted(
+    events: readonly AuthenticationEvent[],
+    world: FlowWorld,
+    at: Date,
+  ): AuthenticationEvent[] {
+    return events.flatMap((event): AuthenticationEvent[] => {
+      if (event.method !== "federated") return [event];
+      const idp = world.idps.find((i) => i.id === event.idp && i.version === event.idpVersion);
+      return idp === undefined ? [] : [agedWhileHeld(idp, event, at)];
+    });
+  }
+
+  /**
    * The decision request for the flow as it stands: the platform's first factor, the evidence
    * this browser proved for the principal lately (reused while fresh), and what this flow
    * verified. The idle timeout runs from the session's last use, whatever this flow proved: the
@@ -213,27 +235,14 @@ export function flowUseCases(
   function requestOf(flow: FlowRecord, world: FlowWorld): DecisionRequest {
     const session = world.session;
     const at = now();
-    // Proof from an IdP registration the tenant has removed or replaced (its keys leaked, say)
-    // counts no more: both end the sessions that hold it, and this catches an answer that
-    // reached a flow just before. The registration's version names it: versions go on after a
-    // removal, so a new registration under the same id never passes for the old one. And the
-    // IdP's own maximum authentication age holds at this decision, as at a direct sign-in's: an
-    // authentication that grew older than it while its answer was held, or while the flow waited
-    // for the rest of its proof, proves nothing now.
-    const counted = (events: readonly AuthenticationEvent[]): AuthenticationEvent[] =>
-      events.flatMap((event): AuthenticationEvent[] => {
-        if (event.method !== "federated") return [event];
-        const idp = world.idps.find((i) => i.id === event.idp && i.version === event.idpVersion);
-        return idp === undefined ? [] : [agedWhileHeld(idp, event, at)];
-      });
-    const reused = counted(session?.events ?? []);
+    const reused = counted(session?.events ?? [], world, at);
     return {
       principal: {
         id: flow.principal,
         ...(flow.population === undefined ? {} : { population: flow.population }),
         authenticators: world.enrolled,
       },
-      evidence: { events: [...flow.firstFactor, ...reused, ...counted(flow.events)] },
+      evidence: { events: [...flow.firstFactor, ...reused, ...counted(flow.events, world, at)] },
       ...(flow.stepUp === undefined ? {} : { stepUp: flow.stepUp }),
       ...(reused.length > 0 && session !== undefined
         ? { lastActivityAt: session.lastActiveAt }
@@ -271,22 +280,23 @@ export function flowUseCases(
     return url.href;
   };
 
-  const evidenceOf = (flow: FlowRecord) => ({
-    firstFactor: flow.firstFactor,
-    verified: flow.events,
-  });
   /**
    * Whether an enrolment may begin (and be offered) now, under `decision` (the flow's preview):
    * on a verification in the flow still fresh enough for the enrolment API, which the flow's own
    * use cases go through, or on the platform's first factor while it is a fresh sign-in
-   * ({@link freshFirstFactor}).
+   * ({@link freshFirstFactor}); the flow's evidence as the decision counts it ({@link counted}),
+   * else an IdP sign-in the decision no longer counts would still open a principal's first
+   * enrolment.
    */
   const enrolmentMayBegin = (flow: FlowRecord, world: FlowWorld, decision: Decision): boolean => {
-    const at = now().getTime();
+    const at = now();
     return mayBeginEnrolment(
       world.methods,
-      { firstFactor: freshFirstFactor(flow, decision, at), verified: flow.events },
-      at - VERIFICATION_THROTTLE_DEFAULTS.freshMfaSeconds * 1000,
+      {
+        firstFactor: freshFirstFactor(flow, decision, at.getTime()),
+        verified: counted(flow.events, world, at),
+      },
+      at.getTime() - VERIFICATION_THROTTLE_DEFAULTS.freshMfaSeconds * 1000,
     );
   };
 
@@ -611,10 +621,17 @@ export function flowUseCases(
     return enrolmentMayBegin(flow, world, preview) && acceptedOnPlatform(preview, method);
   }
 
-  /** Whether an enrolment begun in time may be finished now. */
+  /**
+   * Whether an enrolment begun in time may be finished now: on what the flow's evidence still
+   * proves ({@link counted}), so that an IdP sign-in whose registration was replaced since the
+   * enrolment began finishes none.
+   */
   async function enrolmentMayFinish(flow: FlowRecord, browser: FlowBrowser): Promise<boolean> {
     const world = await load(flow, browser);
-    return mayEnrol(world.methods, evidenceOf(flow));
+    return mayEnrol(world.methods, {
+      firstFactor: flow.firstFactor,
+      verified: counted(flow.events, world, now()),
+    });
   }
 
   async function perform(
