@@ -482,6 +482,13 @@ export type FlowStatus =
   | "denied";
 
 /**
+ * A visit to a hosted flow refused before it reached the flow: without (or with a wrong) opening
+ * secret, from another browser than the one the flow is bound to, or a form without its CSRF
+ * token. Each is also the audit event that records it.
+ */
+export type FlowRefusal = "flow.opening_refused" | "flow.browser_refused" | "flow.csrf_refused";
+
+/**
  * A hosted challenge flow: one sign-in (or step-up) of one principal, created by the platform's
  * backend, walked by one browser, ending in a one-time code that the platform exchanges for an
  * assurance token. Changed only by compare-and-set on `version`, so that two tabs, two instances
@@ -563,6 +570,12 @@ export interface FlowRecord {
    * vouch for what the change withdrew.
    */
   readonly proofsWithdrawnAt?: string;
+  /**
+   * When a refusal of each kind was last audited for this flow: another of its kind is audited
+   * only a minute later at the earliest, so that whoever holds the flow's id cannot grow the
+   * tenant's chain a row per request for the flow's whole life. Absent: none audited yet.
+   */
+  readonly refusalsAuditedAt?: Readonly<Partial<Record<FlowRefusal, string>>>;
   readonly createdAt: string;
   readonly updatedAt: string;
   /**

@@ -4,7 +4,7 @@ import { recordAudit, transact, type Context } from "../context.js";
 import { AppError } from "../errors.js";
 import type { Repositories } from "../ports.js";
 import { boundToAnotherIdp, IDP_NOT_BOUND } from "../federation/idp-binding.js";
-import type { FlowRecord, IdpRecord } from "../records.js";
+import type { FlowRecord, FlowRefusal, IdpRecord } from "../records.js";
 import { OPENING_PARAMETER } from "./flow-screens.js";
 
 /** An IdP's answer held on a flow for its browser to claim. */
@@ -98,6 +98,43 @@ export function auditFlow(
     actor: `flow:${flow.id}`,
     payload: { flow: flow.id, principal: flow.principal, ...payload },
   });
+}
+
+/** How long after a refusal of one kind is audited for a flow the next of its kind is. */
+export const REFUSAL_AUDIT_INTERVAL_SECONDS = 60;
+
+/**
+ * Audits a refused visit of `flow` (its `type`), unless one of its kind was audited for the flow
+ * within {@link REFUSAL_AUDIT_INTERVAL_SECONDS}: anyone holding a flow's id makes refusals, and
+ * every one would append to the tenant's chain for the flow's whole life, bounded only by the
+ * per-address rate limit, which many addresses together escape. The first of each kind is always
+ * recorded, and a row a minute while they go on, so the chain shows when an attack began and how
+ * long it lasted (at most 60 rows of each kind in a flow's hour); the request log has every one.
+ * When it was last audited is kept on the flow by compare-and-set, so that of concurrent
+ * refusals, on any instance, one is recorded.
+ */
+export async function auditRefusal(
+  context: Context,
+  flow: Pick<FlowRecord, "tenant" | "id">,
+  type: FlowRefusal,
+): Promise<void> {
+  const at = context.clock.now();
+  await changeFlow(
+    context,
+    flow.tenant,
+    flow.id,
+    (current) => {
+      const last = current.refusalsAuditedAt?.[type];
+      // Either way round: another instance's clock may run a little ahead of this one's.
+      const since = last === undefined ? Infinity : Math.abs(at.getTime() - Date.parse(last));
+      if (since < REFUSAL_AUDIT_INTERVAL_SECONDS * 1000) return undefined;
+      return {
+        ...current,
+        refusalsAuditedAt: { ...current.refusalsAuditedAt, [type]: at.toISOString() },
+      };
+    },
+    () => ({ type, payload: {} }),
+  );
 }
 
 /**

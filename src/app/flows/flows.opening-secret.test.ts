@@ -102,10 +102,9 @@ describe("a hosted flow's opening secret", () => {
     for (const opening of [openingOf(other), "A".repeat(32), ""]) {
       expect(await h.app.flows.show("acme", started.flow, attacker, { opening })).toEqual(notFound);
     }
+    // The first refusal is audited; the two after it, within its minute, are not.
     const refusals = (await flowEvents()).filter((e) => e.type === "flow.opening_refused");
-    expect(refusals.map((e) => e.payload)).toEqual(
-      Array.from({ length: 3 }, () => ({ flow: started.flow, principal: "alice" })),
-    );
+    expect(refusals.map((e) => e.payload)).toEqual([{ flow: started.flow, principal: "alice" }]);
     expect(
       (await h.app.flows.show("acme", started.flow, user, { opening: openingOf(started) })).kind,
     ).toBe("challenge");

@@ -26,6 +26,7 @@ import { flowOptions, mayBeginEnrolment, mayEnrol, type FlowMethods } from "./fl
 import {
   addFlowEvent,
   auditFlow,
+  auditRefusal,
   changeFlow,
   claimIdpAnswer,
   flowUrl,
@@ -118,14 +119,14 @@ export function flowUseCases(
     if (flow === undefined) return stop("flow.not_found");
     const browserHash = sha256(browser.cookie);
     if (flow.browserHash !== undefined && !sameSecret(flow.browserHash, browserHash)) {
-      await audit(flow, "flow.browser_refused", {});
+      await auditRefusal(context, flow, "flow.browser_refused");
       stop("flow.other_browser");
     }
     // Only the page binds: a form or a script's fetch comes from a page shown to the flow's
     // browser, never first (a flow created before the opening secret opens by its id alone, but
     // by its page all the same).
     if (flow.browserHash === undefined && (visit === "form" || !opensWith(flow, visit.opening))) {
-      await audit(flow, "flow.opening_refused", {});
+      await auditRefusal(context, flow, "flow.opening_refused");
       stop("flow.not_found");
     }
     if (flow.status !== "pending") stop("flow.used");
@@ -825,7 +826,7 @@ export function flowUseCases(
   async function checked(tenant: string, id: string, browser: FlowBrowser, csrf: string) {
     const flow = await open(tenant, id, browser, "form");
     if (typeof csrf !== "string" || !sameSecret(csrf, flow.csrfToken)) {
-      await audit(flow, "flow.csrf_refused", {});
+      await auditRefusal(context, flow, "flow.csrf_refused");
       stop("flow.csrf");
     }
     return flow;

@@ -70,6 +70,7 @@ function fullFlow(tenant: string): FlowRecord {
     acknowledgedAt: at(40),
     withdrawals: 1,
     proofsWithdrawnAt: at(50),
+    refusalsAuditedAt: { "flow.browser_refused": at(45) },
     updatedAt: at(60),
     version: 4,
   };

@@ -146,6 +146,7 @@ function flowDocument(record: FlowRecord): FlowDocumentFields {
     acknowledgedAt: optionalTime(record.acknowledgedAt, "acknowledgedAt"),
     withdrawals: record.withdrawals,
     proofsWithdrawnAt: optionalTime(record.proofsWithdrawnAt, "proofsWithdrawnAt"),
+    refusalsAuditedAt: record.refusalsAuditedAt,
     createdAt: toTimeText(record.createdAt, "createdAt"),
     updatedAt: toTimeText(record.updatedAt, "updatedAt"),
   };
