@@ -33,6 +33,8 @@ export const ERROR_CODES = {
     "The exemption starts too far ahead: request it nearer the time, so that it is reviewed when it is needed.",
   "exemption.expired": "The exemption's expiry has passed: it can no longer be approved.",
   "exemption.self_approval": "An exemption cannot be approved by the person who requested it.",
+  "exemption.requester_revoked":
+    "The API key that requested this exemption is revoked (or unknown here): its request cannot be approved. Ask for it again with a current key.",
   "exemption.invalid_state": "The exemption is not in a state that allows this.",
   "principal.unknown": "The principal is not registered in this tenant.",
   "principal.shared_login_locked":

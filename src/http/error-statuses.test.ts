@@ -30,6 +30,7 @@ const EXPECTED: Record<ErrorCode, number> = {
   "exemption.starts_too_late": 422,
   "exemption.expired": 409,
   "exemption.self_approval": 403,
+  "exemption.requester_revoked": 409,
   "exemption.invalid_state": 409,
   "principal.unknown": 422,
   "principal.population_locked": 409,

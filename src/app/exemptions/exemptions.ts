@@ -6,7 +6,7 @@ import type { Application, Caller, ExemptionRequest } from "../application.js";
 import { recordAudit, transact, type Context } from "../context.js";
 import { AppError } from "../errors.js";
 import type { Repositories } from "../ports.js";
-import type { ExemptionRecord } from "../records.js";
+import type { ApiKeyRecord, ExemptionRecord } from "../records.js";
 import { pageLimit, requireTenant } from "../tenants/tenants.js";
 
 const DAY = 86_400_000;
@@ -180,6 +180,28 @@ async function checkTenantLimit(
  */
 function partyKey(caller: Pick<Caller, "id" | "holder">): string {
   return partyOf(caller).replace(/[\p{White_Space}\p{Default_Ignorable_Code_Point}]/gu, "");
+}
+
+/**
+ * Refuses to approve a request whose requester's key is revoked: revocation is how an
+ * administrator answers a leaked or misused key, and what such a key filed may be its thief's (a
+ * principal excused from MFA by an approver who trusted the request). A key that merely expired
+ * is routine rotation, not a sign of compromise: its requests stay approvable. Keys are never
+ * deleted, so a requester the store does not hold (a row removed or written outside the service)
+ * cannot be shown to be unrevoked, and is refused too.
+ */
+function checkRequesterStanding(record: ExemptionRecord, key: ApiKeyRecord | undefined): void {
+  if (key === undefined) {
+    throw new AppError("exemption.requester_revoked", undefined, {
+      requestedBy: record.requestedBy,
+    });
+  }
+  if (key.revokedAt !== undefined) {
+    throw new AppError("exemption.requester_revoked", undefined, {
+      requestedBy: record.requestedBy,
+      revokedAt: key.revokedAt,
+    });
+  }
 }
 
 /** What moves an exemption from one status to another. */
@@ -391,10 +413,12 @@ export function exemptionUseCases(context: Context): Application["exemptions"] {
         type: "exemption.approved",
         check: async (record, r) => {
           // The requester's key may be another key of the same holder: one party still.
-          const requester = (await r.apiKeys.get(record.requestedBy)) ?? { id: record.requestedBy };
+          const key = await r.apiKeys.get(record.requestedBy);
+          const requester = key ?? { id: record.requestedBy };
           if (record.requestedBy === caller.id || partyKey(requester) === partyKey(caller)) {
             throw new AppError("exemption.self_approval");
           }
+          checkRequesterStanding(record, key);
           const window = windowOf(record);
           if (window.end <= context.clock.now().getTime()) {
             throw new AppError("exemption.expired", undefined, { expiresAt: record.expiresAt });

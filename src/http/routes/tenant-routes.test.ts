@@ -348,6 +348,41 @@ describe("exemptions", () => {
     });
     expect(revoked.json()).toMatchObject({ status: "revoked" });
   });
+
+  it("refuses with 409 to approve a request whose requester's key was revoked", async () => {
+    const issued = await t.call("POST", "/v1/api-keys", {
+      key: t.adminKey,
+      body: { name: "leaked", roles: ["tenant_admin"], tenants: ["acme"] },
+    });
+    const leaked = issued.json<{ key: { id: string }; secret: string }>();
+    const filed = await t.call("POST", "/v1/tenants/acme/exemptions", {
+      key: leaked.secret,
+      body: {
+        principal: "alice",
+        category: "temporary_access",
+        justification: "Phone lost",
+        owner: "it",
+        expiresAt: at(3 * 86400),
+        reviewAt: at(86400),
+      },
+    });
+    const { id } = filed.json<{ id: string }>();
+    // Revoked in the store alone: a request filed while the revocation committed, which its
+    // sweep of the key's requests did not see, is left waiting for an approver.
+    await t.store.transaction(({ apiKeys }) => apiKeys.revoke(leaked.key.id, at(60)));
+    const approval = await t.call("POST", `/v1/tenants/acme/exemptions/${id}/approve`, {
+      key: keys.acmeApprover,
+    });
+    expect(codeOf(approval)).toEqual([409, "exemption.requester_revoked"]);
+    expect(approval.headers["content-type"]).toMatch(/^application\/problem\+json/);
+    expect(approval.json()).toMatchObject({
+      details: { requestedBy: leaked.key.id, revokedAt: at(60) },
+    });
+    const read = await t.call("GET", `/v1/tenants/acme/exemptions/${id}`, {
+      key: keys.acmeAuditor,
+    });
+    expect(read.json()).toMatchObject({ status: "requested" });
+  });
 });
 
 describe("decisions", () => {

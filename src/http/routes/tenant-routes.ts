@@ -242,7 +242,8 @@ export function registerTenantRoutes(server: FastifyInstance, context: ApiContex
     method: "POST",
     url: "/v1/tenants/:tenant/exemptions/:id/approve",
     tag: "exemptions",
-    summary: "Approve an exemption (never by its requester)",
+    summary:
+      "Approve an exemption (never by its requester, nor once its requester's key is revoked)",
     params: tenantIdParams,
     success: { status: 200, description: "The approved exemption.", schema: exemptionRecord },
     problems: [409, 422],
