@@ -231,6 +231,15 @@ export interface ExemptionStore {
     filter: ExemptionFilter,
     options: { after?: string; limit: number },
   ): Promise<Page<ExemptionRecord>>;
+  /**
+   * The exemptions still `requested` that `requestedBy` (an API key's id) asked for, in every
+   * tenant, by tenant then id: what the key's revocation withdraws. A key belongs to no one
+   * tenant, so this is the one query of exemptions not bounded to a tenant.
+   */
+  listRequestedBy(
+    requestedBy: string,
+    options: { after?: string; limit: number },
+  ): Promise<Page<ExemptionRecord>>;
   insert(record: ExemptionRecord): Promise<void>;
   /** Replaces the record if its status is still `expected`; returns false otherwise. */
   update(record: ExemptionRecord, expected: ExemptionRecord["status"]): Promise<boolean>;

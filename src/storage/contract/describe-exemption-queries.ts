@@ -162,6 +162,62 @@ export function describeExemptionQueries({ store, harness }: ContractContext): v
     });
   });
 
+  describe("exemptions requested by a key", () => {
+    // What a key's revocation withdraws: its requests still awaiting a decision, in every tenant.
+    it("lists a key's requests awaiting a decision in every tenant, by tenant then id, a page at a time", async () => {
+      const key = uniqueId("key");
+      const first = await addTenant(store(), "ra");
+      const second = await addTenant(store(), "rb");
+      const byKey = { requestedBy: key };
+      await store().transaction(async ({ exemptions }) => {
+        for (const record of [
+          minimalExemption(second, "a", byKey),
+          minimalExemption(first, "b", byKey),
+          minimalExemption(first, "a", byKey),
+          minimalExemption(first, "approved", {
+            ...byKey,
+            status: "approved",
+            approvedBy: "approver@example.org",
+          }),
+          minimalExemption(first, "rejected", { ...byKey, status: "rejected" }),
+          minimalExemption(first, "revoked", { ...byKey, status: "revoked" }),
+          minimalExemption(first, "other-key", { requestedBy: uniqueId("key") }),
+        ]) {
+          await exemptions.insert(record);
+        }
+      });
+      const all = await store().transaction(({ exemptions }) =>
+        exemptions.listRequestedBy(key, { limit: 100 }),
+      );
+      expect(all.items.map((e) => `${e.tenant}/${e.id}`)).toEqual([
+        `${first}/a`,
+        `${first}/b`,
+        `${second}/a`,
+      ]);
+      expect(all.next).toBeUndefined();
+      expect(all.items[2]).toStrictEqual(minimalExemption(second, "a", byKey));
+
+      const walked: string[] = [];
+      let after: string | undefined;
+      do {
+        const page = await store().transaction(({ exemptions }) =>
+          exemptions.listRequestedBy(key, { ...(after === undefined ? {} : { after }), limit: 1 }),
+        );
+        expect(page.items).toHaveLength(1);
+        walked.push(...page.items.map((e) => `${e.tenant}/${e.id}`));
+        after = page.next;
+      } while (after !== undefined);
+      expect(walked).toEqual(all.items.map((e) => `${e.tenant}/${e.id}`));
+    });
+
+    it("lists nothing for a key that requested nothing", async () => {
+      const page = await store().transaction(({ exemptions }) =>
+        exemptions.listRequestedBy(uniqueId("key"), { limit: 10 }),
+      );
+      expect(page).toEqual({ items: [] });
+    });
+  });
+
   describe("exemptions in force and overlapping a window", () => {
     let tenant = "";
     const approved = { status: "approved", approvedBy: "approver@example.org" } as const;

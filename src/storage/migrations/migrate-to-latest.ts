@@ -23,6 +23,7 @@ import { federationAnswersMigration } from "./0020-federation-answers.js";
 import { principalProofsWithdrawnMigration } from "./0021-principal-proofs-withdrawn.js";
 import { pendingAuthenticatorsMigration } from "./0022-pending-authenticators.js";
 import { principalProofsWithdrawnSeqMigration } from "./0023-principal-proofs-withdrawn-seq.js";
+import { exemptionsRequestedByMigration } from "./0024-exemptions-requested-by.js";
 
 /**
  * Every migration, in order. Listed in code rather than read from a folder so that the built
@@ -52,6 +53,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   "0021-principal-proofs-withdrawn": principalProofsWithdrawnMigration,
   "0022-pending-authenticators": pendingAuthenticatorsMigration,
   "0023-principal-proofs-withdrawn-seq": principalProofsWithdrawnSeqMigration,
+  "0024-exemptions-requested-by": exemptionsRequestedByMigration,
 };
 
 const provider: MigrationProvider = {

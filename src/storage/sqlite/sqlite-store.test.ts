@@ -115,6 +115,7 @@ describe("SQLite store", () => {
       "0021-principal-proofs-withdrawn",
       "0022-pending-authenticators",
       "0023-principal-proofs-withdrawn-seq",
+      "0024-exemptions-requested-by",
     ]);
     expect(await migrateStore(url)).toEqual([]);
     const store = await openStore(url, { migrate: false });
