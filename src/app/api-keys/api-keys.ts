@@ -2,8 +2,9 @@ import { createHash } from "node:crypto";
 import { parseTime, toCanonicalTime } from "../../core/time.js";
 import { authorize } from "../access/permissions.js";
 import type { Application, Caller } from "../application.js";
-import { recordAudit, transact, type Context } from "../context.js";
+import { recordAudit, recordAuditAcross, transact, type Context } from "../context.js";
 import { AppError } from "../errors.js";
+import { requesterRevocationSweep } from "../exemptions/exemptions.js";
 import { ROLES, type ApiKeyRecord, type Role } from "../records.js";
 import type { Repositories } from "../ports.js";
 import type { ApiKeyCache } from "./api-key-cache.js";
@@ -49,21 +50,6 @@ export async function authenticate(
     ...(key.holder === undefined ? {} : { holder: key.holder }),
     ...(key.audiences === undefined ? {} : { audiences: key.audiences }),
   };
-}
-
-/**
- * The party accountable for a caller, for separation-of-duties checks: its key's holder, or the
- * key itself when none is named. Compared without case and width differences, so that a holder
- * typed twice as `Alice@Example.com` and `alice@example.com` is still one party. Upper case
- * first, then lower: lower case alone keeps `ß` apart from the `SS` it is written as in capitals
- * (`STRAUSS`, `Strauß`), and `σ` from the `ς` that ends a word.
- */
-export function partyOf(caller: Pick<Caller, "id" | "holder">): string {
-  return (caller.holder ?? caller.id)
-    .normalize("NFKC")
-    .toUpperCase()
-    .toLowerCase()
-    .normalize("NFKC");
 }
 
 /**
@@ -221,12 +207,20 @@ export function apiKeyUseCases(context: Context, keys: ApiKeyCache): Application
         if (!(await r.apiKeys.revoke(id, context.clock.now().toISOString()))) {
           throw new AppError("not_found");
         }
-        await recordAudit(context, r, {
-          tenant: null,
-          type: "api_key.revoked",
-          actor: caller.id,
-          payload: { id },
-        });
+        // What the key filed and no one decided yet may be its thief's: it goes with the key.
+        const withdrawn = await requesterRevocationSweep.revokeRows(context, r, caller, id);
+        await recordAuditAcross(context, r, [
+          {
+            tenant: null,
+            type: "api_key.revoked",
+            actor: caller.id,
+            payload: {
+              id,
+              ...(withdrawn.length === 0 ? {} : { withdrawnExemptions: withdrawn.length }),
+            },
+          },
+          ...requesterRevocationSweep.entries(caller, withdrawn),
+        ]);
         r.changes.announce({ kind: "api_key" });
       });
       // The notice reaches this instance's cache too, but with PostgreSQL only after a round

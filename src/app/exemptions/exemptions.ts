@@ -1,7 +1,8 @@
 import { parseTime, toCanonicalTime } from "../../core/time.js";
 import { EXEMPTION_CATEGORIES, isOneOf } from "../../core/vocabulary.js";
 import { authorize } from "../access/permissions.js";
-import { partyOf } from "../api-keys/api-keys.js";
+import type { AuditEntry } from "../audit/audit-chain.js";
+import { partyOf } from "../api-keys/party-of.js";
 import type { Application, Caller, ExemptionRequest } from "../application.js";
 import { recordAudit, transact, type Context } from "../context.js";
 import { AppError } from "../errors.js";
@@ -261,15 +262,9 @@ async function decide(
   return (await r.exemptions.update(next, current.status)) ? next : undefined;
 }
 
-/** The audit event of an exemption moved by `decide`. */
-async function auditDecision(
-  context: Context,
-  r: Repositories,
-  caller: Caller,
-  record: ExemptionRecord,
-  change: Transition,
-): Promise<void> {
-  await recordAudit(context, r, {
+/** The audit entry of an exemption moved by `decide`. */
+function decisionEntry(caller: Caller, record: ExemptionRecord, change: Transition): AuditEntry {
+  return {
     tenant: record.tenant,
     type: change.type,
     actor: caller.id,
@@ -280,7 +275,18 @@ async function auditDecision(
       expiresAt: record.expiresAt,
       ...(change.reason === undefined ? {} : { reason: change.reason }),
     },
-  });
+  };
+}
+
+/** The audit event of an exemption moved by `decide`. */
+async function auditDecision(
+  context: Context,
+  r: Repositories,
+  caller: Caller,
+  record: ExemptionRecord,
+  change: Transition,
+): Promise<void> {
+  await recordAudit(context, r, decisionEntry(caller, record, change));
 }
 
 /**
@@ -342,6 +348,65 @@ export const sharedLoginSweep = {
         reason: sharedLoginSweep.reason,
       });
     }
+  },
+};
+
+/**
+ * What revoking an API key does to the exemption requests it filed that still await a decision:
+ * each is revoked in the key's revocation transaction, so that no request a thief may have filed
+ * with a leaked key lingers looking approvable (an approval refuses it anyway:
+ * `exemption.requester_revoked`, which also covers one filed while the revocation committed, after
+ * this sweep read the key's requests). Approved exemptions stay: an approver decided on them
+ * while the key stood, and revoking them is that approver's or an administrator's call.
+ *
+ * Every such request goes in the one transaction, a page of rows at a time, and their events are
+ * appended after every row is written (`revokeRows`, then `entries` with the key's own event
+ * through `recordAuditAcross`): the rows first and the chains' heads last, the order every path
+ * keeps, so that an approval holding one of these rows and waiting for its tenant's head never
+ * waits on this revocation. What it costs grows with the key's open requests, a handful for a
+ * person's key; a thief's flood of requests makes one long transaction, which still ends with
+ * none of them approvable.
+ */
+export const requesterRevocationSweep = {
+  reason:
+    "The API key that requested it was revoked: what a revoked key filed may be the work of whoever misused it.",
+
+  /** Revokes every request of key `keyId` still awaiting a decision; returns them as now stored. */
+  async revokeRows(
+    context: Context,
+    r: Repositories,
+    caller: Caller,
+    keyId: string,
+  ): Promise<readonly ExemptionRecord[]> {
+    const revoked: ExemptionRecord[] = [];
+    let after: string | undefined;
+    do {
+      const page = await r.exemptions.listRequestedBy(keyId, {
+        ...(after === undefined ? {} : { after }),
+        limit: 100,
+      });
+      for (const current of page.items) {
+        // Not written: approved, rejected or revoked meanwhile, decided either way.
+        const next = await decide(context, r, caller, current, "revoked");
+        if (next !== undefined) revoked.push(next);
+      }
+      after = page.next;
+    } while (after !== undefined);
+    for (const tenant of new Set(revoked.map((record) => record.tenant))) {
+      r.changes.announce({ kind: "exemption", tenant });
+    }
+    return revoked;
+  },
+
+  /** The `exemption.revoked` entries of what `revokeRows` revoked, each in its tenant's chain. */
+  entries(caller: Caller, revoked: readonly ExemptionRecord[]): readonly AuditEntry[] {
+    return revoked.map((record) =>
+      decisionEntry(caller, record, {
+        to: "revoked",
+        type: "exemption.revoked",
+        reason: requesterRevocationSweep.reason,
+      }),
+    );
   },
 };
 

@@ -171,9 +171,13 @@ export function registerPlatformRoutes(server: FastifyInstance, context: ApiCont
     method: "DELETE",
     url: "/v1/api-keys/:id",
     tag: "api-keys",
-    summary: "Revoke an API key",
+    summary: "Revoke an API key, and its exemption requests awaiting a decision",
     params: idParams,
-    success: { status: 204, description: "Revoked." },
+    success: {
+      status: 204,
+      description:
+        "Revoked, with each of the key's exemption requests still awaiting a decision, in every tenant.",
+    },
     handler: async ({ params, caller }) => {
       await app.apiKeys.revoke(caller, params.id);
     },
