@@ -388,13 +388,9 @@ export function flowUseCases(
       frame: await frameOf(flow, world, options),
       options,
       ...(notice === undefined ? {} : { notice }),
-      proven: [
-        ...new Set(
-          [...flow.firstFactor, ...(world.session?.events ?? []), ...flow.events].map(
-            (e) => e.method,
-          ),
-        ),
-      ],
+      // What the decision counts, not every event held: an IdP sign-in whose registration the
+      // tenant replaced is shown as proving nothing, as it proves nothing.
+      proven: [...new Set(requestOf(flow, world).evidence.events.map((e) => e.method))],
     };
   }
 

@@ -111,6 +111,7 @@ describe("a first enrolment on an IdP sign-in whose registration was replaced", 
     // And the page offers no enrolment either: the sign-in proves nothing now.
     const shown = await t.app.flows.show("acme", flow, browser);
     expect("options" in shown ? shown.options.map((o) => o.kind) : []).not.toContain("enroll_totp");
+    expect("proven" in shown ? shown.proven : ["no challenge screen"]).not.toContain("federated");
 
     const active = await t.store.read((r) => r.authenticators.list("acme", "dave"));
     expect(active.filter((a) => a.status === "active")).toEqual([]);
