@@ -322,13 +322,13 @@ describeOnPostgres(
     }
 
     it("refuses a database no migration was applied to, and creates no table in it", async () => {
-      database = await createTestDatabase();
+      database = await createTestDatabase({ empty: true });
       expectRefusedAsBehind(await run(["audit", "verify", "--db", database.url]));
       expect(await schemaOf(database.url)).toEqual({ tables: [], applied: [] });
     });
 
     it("refuses a partly migrated database, and leaves its schema and migrations as they were", async () => {
-      database = await createTestDatabase();
+      database = await createTestDatabase({ empty: true });
       const db = createPostgresKysely(database.url);
       await migratePartly(db);
       await db.destroy();

@@ -38,7 +38,8 @@ describeOnPostgres(
 
     beforeAll(async () => {
       source = await openPostgresDatabase();
-      restored = await openPostgresDatabase();
+      // pg_restore recreates the store's tables: it restores into a database that has none.
+      restored = await openPostgresDatabase({ empty: true });
       const app = await openApplication({ db: source.url, exemptions, encryptionKeys: KEYS });
       try {
         await app.app.tenants.create(ADMIN, { id: "acme", name: "Acme" });

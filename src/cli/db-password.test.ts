@@ -35,7 +35,7 @@ describeOnPostgres(
     let database: TestDatabase | undefined;
 
     it("is still used, with a warning on stderr that names the risk and the alternatives, never the password", async () => {
-      database = await createTestDatabase();
+      database = await createTestDatabase({ empty: true });
       try {
         const url = withPassword(database.url);
         const migrated = await run(["migrate", "--db", url]);

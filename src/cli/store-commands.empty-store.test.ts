@@ -80,7 +80,7 @@ describe.skipIf(skipPostgres)(
   () => {
     let database: TestDatabase;
     beforeAll(async () => {
-      database = await createTestDatabase();
+      database = await createTestDatabase({ empty: true });
     });
     afterAll(() => database.drop());
 

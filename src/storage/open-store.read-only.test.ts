@@ -79,7 +79,7 @@ describeOnPostgres(
     });
 
     it("migrates nothing", async () => {
-      database = await createTestDatabase();
+      database = await createTestDatabase({ empty: true });
       const store = await openStore(database.url, { readOnly: true });
       await store.close();
       const check = new pg.Client({ connectionString: database.url });

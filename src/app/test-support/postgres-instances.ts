@@ -52,13 +52,16 @@ export function describeOnPostgres(suite: PostgresSuite, body: () => void): void
 }
 
 /**
- * A fresh database on the test PostgreSQL server. Throws when the server is unreachable, which
- * fails in CI a suite that {@link describeOnPostgres} did not skip.
+ * A fresh database on the test PostgreSQL server, migrated unless `empty` (as
+ * `createTestDatabase`). Throws when the server is unreachable, which fails in CI a suite that
+ * {@link describeOnPostgres} did not skip.
  */
-export async function openPostgresDatabase(): Promise<TestDatabase> {
+export async function openPostgresDatabase(
+  options: { readonly empty?: boolean } = {},
+): Promise<TestDatabase> {
   if (postgresUnreachable !== undefined)
     throw new Error(`PostgreSQL unreachable in CI: ${postgresUnreachable}`);
-  return createTestDatabase();
+  return createTestDatabase(options);
 }
 
 /** Two application instances on one fresh PostgreSQL database. */

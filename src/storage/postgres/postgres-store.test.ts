@@ -60,7 +60,7 @@ function describePostgresSpecifics(): void {
     let database: TestDatabase;
 
     beforeAll(async () => {
-      database = await createTestDatabase();
+      database = await createTestDatabase({ empty: true });
     });
 
     afterAll(async () => {

@@ -76,7 +76,7 @@ export async function databasesUnderTest(what: string): Promise<readonly Databas
       name: "PostgreSQL",
       skip: skipPostgres,
       open: async () => {
-        const database = await createTestDatabase();
+        const database = await createTestDatabase({ empty: true });
         const db = createPostgresKysely(database.url);
         return {
           db,

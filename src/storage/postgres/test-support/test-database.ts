@@ -1,5 +1,13 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
+import { inject } from "vitest";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    /** The run's migrated template database; absent when PostgreSQL was unreachable. */
+    postgresTemplate?: string;
+  }
+}
 
 /** The server the PostgreSQL tests use; each run makes and drops its own databases there. */
 export const ADMIN_URL =
@@ -43,14 +51,35 @@ export interface TestDatabase {
   readonly drop: () => Promise<void>;
 }
 
-export async function createTestDatabase(): Promise<TestDatabase> {
-  const name = `tenant_mfa_${randomBytes(6).toString("hex")}`;
-  await withAdmin((client) => client.query(`CREATE DATABASE ${name}`));
+/** The URL of database `name` on the test server. */
+export function databaseUrl(name: string): string {
   const url = new URL(ADMIN_URL);
   url.pathname = `/${name}`;
+  return url.toString();
+}
+
+/**
+ * A fresh database, cloned from the run's template (see migrated-template.ts) so that it holds
+ * every migration of this code already: a store opened on it has nothing to migrate. `empty`: a
+ * database no migration was applied to, for the tests of migrating itself.
+ */
+export async function createTestDatabase(
+  options: { readonly empty?: boolean } = {},
+): Promise<TestDatabase> {
+  const name = `tenant_mfa_${randomBytes(6).toString("hex")}`;
+  let template = "";
+  if (options.empty !== true) {
+    const migrated = inject("postgresTemplate");
+    if (migrated === undefined)
+      throw new Error(
+        "No migrated template database: PostgreSQL was unreachable when the test run began.",
+      );
+    template = ` TEMPLATE ${migrated}`;
+  }
+  await withAdmin((client) => client.query(`CREATE DATABASE ${name}${template}`));
   return {
     name,
-    url: url.toString(),
+    url: databaseUrl(name),
     drop: async () => {
       await withAdmin((client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
     },
