@@ -16,6 +16,8 @@ const OWN_PROCESS = [
   "src/storage/sqlite/restore-sqlite-store.failed-copy.test.ts",
   // replaces node:fs (vi.mock) to see which files the key file's making flushes
   "src/secrets/sealing-keys.durable-key-file.test.ts",
+  // replaces node:fs (vi.mock) to start again, or fail, between the key file's making steps
+  "src/secrets/sealing-keys.key-file-race.test.ts",
 ];
 
 /**

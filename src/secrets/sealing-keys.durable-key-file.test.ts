@@ -5,25 +5,32 @@
  * power loss in the seconds after it was made (before the kernel wrote it back) could leave it
  * empty or gone while the store's checkpoints had flushed values sealed with it: every one of
  * them lost for good, and the server refusing to start. The file is flushed, and its folder
- * entry with it, before the key is used.
+ * entry with it, before the key is used (the file is flushed under a name of its own, then linked
+ * into place: sealing-keys.key-file-race.test.ts).
  */
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { keyFromFile } from "./sealing-keys.js";
 
-/** The paths whose descriptors were flushed (`fsyncSync`), in order. */
-const flushed = vi.hoisted(() => ({ paths: [] as string[] }));
+/**
+ * The paths whose descriptors were flushed (`fsyncSync`), in order, and the files (inodes) they
+ * were then: a file flushed under one name may be linked to another.
+ */
+const flushed = vi.hoisted(() => ({ paths: [] as string[], inodes: [] as number[] }));
 vi.mock("node:fs", async (importOriginal) => {
   const { fsyncObserved } = await import("../storage/test-support/fsync-observed.js");
-  return fsyncObserved(await importOriginal<typeof import("node:fs")>(), (path) =>
-    flushed.paths.push(path),
-  );
+  const fs = await importOriginal<typeof import("node:fs")>();
+  return fsyncObserved(fs, (path) => {
+    flushed.paths.push(path);
+    flushed.inodes.push(fs.statSync(path).ino);
+  });
 });
 
 beforeEach(() => {
   flushed.paths = [];
+  flushed.inodes = [];
 });
 
 describe("the key file made for a new store", () => {
@@ -32,8 +39,10 @@ describe("the key file made for a new store", () => {
 
     const made = keyFromFile(path);
 
-    expect(flushed.paths).toContain(path);
-    expect(flushed.paths).toContain(dirname(path));
+    // The file now at `path` was flushed, then its folder entry.
+    const file = flushed.inodes.indexOf(statSync(path).ino);
+    expect(file).toBeGreaterThanOrEqual(0);
+    expect(flushed.paths.lastIndexOf(dirname(path))).toBeGreaterThan(file);
     // What was flushed is the whole key, as it is read back.
     const kept = JSON.parse(readFileSync(path, "utf8")) as { id: string; key: string };
     expect(kept.id).toBe(made.id);

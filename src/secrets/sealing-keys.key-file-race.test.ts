@@ -1,0 +1,151 @@
+/**
+ * Threat: two servers (or a server and a command) started at once on a new SQLite store, each
+ * making its key file. The first made `encryption-key.json` (exclusive create) and wrote the key
+ * into it after: a second start in between read an empty file and failed to start, and a write
+ * that failed (a full disk) left that empty file for good, so that no start succeeded again. The
+ * key is written and flushed under a name of its own first, then linked into place, which fails
+ * for all but one: every reader sees no file or a whole one, every start ends with the same key,
+ * and a failed making leaves nothing behind.
+ */
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { keyFromFile } from "./sealing-keys.js";
+import type { RacedKey } from "./test-support/key-file-racer.js";
+
+/** The steps of making a key file that a test acts before, each once, while set. */
+type Step = "writeFileSync" | "fsyncSync" | "linkSync";
+const before = vi.hoisted(() => ({ steps: new Map<Step, () => void>() }));
+vi.mock("node:fs", async (importOriginal) => {
+  const fs = await importOriginal<typeof import("node:fs")>();
+  const actingBefore =
+    <A extends unknown[], R>(step: Step, call: (...args: A) => R) =>
+    (...args: A): R => {
+      const act = before.steps.get(step);
+      before.steps.delete(step);
+      act?.();
+      return call(...args);
+    };
+  return {
+    ...fs,
+    writeFileSync: actingBefore("writeFileSync", fs.writeFileSync),
+    fsyncSync: actingBefore("fsyncSync", fs.fsyncSync),
+    linkSync: actingBefore("linkSync", fs.linkSync),
+  };
+});
+
+afterEach(() => {
+  before.steps.clear();
+});
+
+const RACER = fileURLToPath(new URL("./test-support/key-file-racer.ts", import.meta.url));
+const TSX = fileURLToPath(new URL("../../node_modules/.bin/tsx", import.meta.url));
+
+const newKeyFile = () =>
+  join(mkdtempSync(join(tmpdir(), "tenant-mfa-key-race-")), "data", "encryption-key.json");
+
+const asRaced = ({ id, key }: { id: string; key: Buffer }): RacedKey => ({
+  id,
+  key: key.toString("base64"),
+});
+
+/**
+ * Starts `count` processes that each take the key of every path in `paths`, in the same order,
+ * released together once all are loaded; what each took, path by path.
+ */
+async function race(count: number, paths: readonly string[]): Promise<RacedKey[][]> {
+  const racers = Array.from({ length: count }, () => {
+    const child = spawn(TSX, [RACER, ...paths], { stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8");
+    child.stderr.setEncoding("utf8");
+    const ready = new Promise<void>((resolve) =>
+      child.stdout.on("data", (text: string) => {
+        stdout += text;
+        if (stdout.startsWith("ready\n")) resolve();
+      }),
+    );
+    child.stderr.on("data", (text: string) => (stderr += text));
+    const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+    return { child, ready, exited, output: () => ({ stdout, stderr }) };
+  });
+  await Promise.all(racers.map((racer) => racer.ready));
+  for (const racer of racers) racer.child.stdin.end("go\n");
+  return Promise.all(
+    racers.map(async (racer) => {
+      const code = await racer.exited;
+      const { stdout, stderr } = racer.output();
+      expect(code, stderr).toBe(0);
+      return JSON.parse(stdout.slice("ready\n".length)) as RacedKey[];
+    }),
+  );
+}
+
+describe("a new store's key file made by several processes at once", () => {
+  it("gives each the same whole key, none failing, and leaves nothing else beside it", async () => {
+    const root = mkdtempSync(join(tmpdir(), "tenant-mfa-key-race-"));
+    const paths = Array.from({ length: 100 }, (_, round) =>
+      join(root, `store-${String(round)}`, "encryption-key.json"),
+    );
+
+    const taken = await race(4, paths);
+
+    paths.forEach((path, round) => {
+      const kept = JSON.parse(readFileSync(path, "utf8")) as RacedKey;
+      expect(
+        taken.map((keys) => keys[round]),
+        path,
+      ).toEqual(taken.map(() => kept));
+      expect(readdirSync(join(path, "..")), path).toEqual(["encryption-key.json"]);
+    });
+  }, 60_000);
+
+  it.each([
+    ["made but not yet written (before writeFileSync)", "writeFileSync"],
+    ["written but not yet on disk (before fsyncSync)", "fsyncSync"],
+  ] as const)(
+    "is not there for a start while it is %s: that start makes one, and both end with its key",
+    (_moment, step) => {
+      const path = newKeyFile();
+      let other: RacedKey | { thrown: unknown } | undefined;
+      before.steps.set(step, () => {
+        expect(existsSync(path), "the key file, before its key is whole and on disk").toBe(false);
+        try {
+          other = asRaced(keyFromFile(path));
+        } catch (error) {
+          other = { thrown: error };
+        }
+      });
+
+      const made = asRaced(keyFromFile(path));
+
+      expect(other, "the other start, at that step").toEqual(made);
+      expect(JSON.parse(readFileSync(path, "utf8"))).toEqual(made);
+      expect(readdirSync(join(path, ".."))).toEqual(["encryption-key.json"]);
+    },
+  );
+
+  it.each([
+    ["writeFileSync", "ENOSPC"],
+    ["fsyncSync", "EIO"],
+    ["linkSync", "EPERM"],
+  ] as const)(
+    "leaves nothing behind when %s fails (%s), and the next start makes it",
+    (step, code) => {
+      const path = newKeyFile();
+      before.steps.set(step, () => {
+        throw Object.assign(new Error(`${code}: failed, ${step}`), { code });
+      });
+
+      expect(() => keyFromFile(path)).toThrow(code);
+      expect(readdirSync(join(path, ".."))).toEqual([]);
+
+      const made = asRaced(keyFromFile(path));
+      expect(JSON.parse(readFileSync(path, "utf8"))).toEqual(made);
+    },
+  );
+});
