@@ -7,14 +7,13 @@
  * for all but one: every reader sees no file or a whole one, every start ends with the same key,
  * and a failed making leaves nothing behind.
  */
-import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { keyFromFile } from "./sealing-keys.js";
 import type { RacedKey } from "./test-support/key-file-racer.js";
+import { takeKeysInProcesses } from "./test-support/take-keys-in-processes.js";
 
 /** The steps of making a key file that a test acts before, each once, while set. */
 type Step = "writeFileSync" | "fsyncSync" | "linkSync";
@@ -41,9 +40,6 @@ afterEach(() => {
   before.steps.clear();
 });
 
-const RACER = fileURLToPath(new URL("./test-support/key-file-racer.ts", import.meta.url));
-const TSX = fileURLToPath(new URL("../../node_modules/.bin/tsx", import.meta.url));
-
 const newKeyFile = () =>
   join(mkdtempSync(join(tmpdir(), "tenant-mfa-key-race-")), "data", "encryption-key.json");
 
@@ -52,39 +48,6 @@ const asRaced = ({ id, key }: { id: string; key: Buffer }): RacedKey => ({
   key: key.toString("base64"),
 });
 
-/**
- * Starts `count` processes that each take the key of every path in `paths`, in the same order,
- * released together once all are loaded; what each took, path by path.
- */
-async function race(count: number, paths: readonly string[]): Promise<RacedKey[][]> {
-  const racers = Array.from({ length: count }, () => {
-    const child = spawn(TSX, [RACER, ...paths], { stdio: ["pipe", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8");
-    child.stderr.setEncoding("utf8");
-    const ready = new Promise<void>((resolve) =>
-      child.stdout.on("data", (text: string) => {
-        stdout += text;
-        if (stdout.startsWith("ready\n")) resolve();
-      }),
-    );
-    child.stderr.on("data", (text: string) => (stderr += text));
-    const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
-    return { child, ready, exited, output: () => ({ stdout, stderr }) };
-  });
-  await Promise.all(racers.map((racer) => racer.ready));
-  for (const racer of racers) racer.child.stdin.end("go\n");
-  return Promise.all(
-    racers.map(async (racer) => {
-      const code = await racer.exited;
-      const { stdout, stderr } = racer.output();
-      expect(code, stderr).toBe(0);
-      return JSON.parse(stdout.slice("ready\n".length)) as RacedKey[];
-    }),
-  );
-}
-
 describe("a new store's key file made by several processes at once", () => {
   it("gives each the same whole key, none failing, and leaves nothing else beside it", async () => {
     const root = mkdtempSync(join(tmpdir(), "tenant-mfa-key-race-"));
@@ -92,7 +55,7 @@ describe("a new store's key file made by several processes at once", () => {
       join(root, `store-${String(round)}`, "encryption-key.json"),
     );
 
-    const taken = await race(4, paths);
+    const taken = await takeKeysInProcesses(4, paths);
 
     paths.forEach((path, round) => {
       const kept = JSON.parse(readFileSync(path, "utf8")) as RacedKey;

@@ -8,6 +8,7 @@ import {
   openSync,
   readFileSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from "node:fs";
 import { basename, dirname, join } from "node:path";
@@ -41,21 +42,48 @@ export class SharedKeyFile extends Error {
 }
 
 /**
- * Refuses a key file whose mode lets its group or others in, as ssh refuses such a private key:
- * the file is made 0600, so a looser mode is a copy or a restore that widened it. POSIX modes
- * only.
+ * A key file owned by another user than the one this process runs as, and not by root: whoever
+ * owns a file may change its mode at any time, then read the key or replace it.
  */
-function refuseSharedKeyFile(path: string, descriptor: number): void {
+export class ForeignKeyFile extends Error {
+  constructor(path: string, owner: number, user: number) {
+    const fix =
+      user === 0
+        ? `run tenant-mfa as the user the server runs as; should that not be uid ${String(owner)}, give the file to it (chown USER ${path}) and rotate the key`
+        : `run chown ${String(user)} ${path} as root, and rotate the key if uid ${String(owner)} may have read it`;
+    super(
+      `The encryption key file ${path} is owned by uid ${String(owner)}, neither this process's user (uid ${String(user)}) nor root, and its owner may change its mode, then read or replace the key: ${fix}.`,
+    );
+    this.name = "ForeignKeyFile";
+  }
+}
+
+/**
+ * Refuses a key file that another user may read or replace, as ssh refuses such a private key:
+ * one owned by neither this process's user nor root, or whose mode lets its group or others in
+ * (the file is made 0600, so a looser mode is a copy or a restore that widened it). POSIX owners
+ * and modes only: Windows has neither (nor `process.getuid`).
+ */
+function refuseSharedKeyFile(path: string, { mode, uid }: { mode: number; uid: number }): void {
   if (process.platform === "win32") return;
-  const mode = fstatSync(descriptor).mode & 0o777;
-  if ((mode & 0o077) !== 0) throw new SharedKeyFile(path, mode);
+  refuseForeignKeyFile(path, uid);
+  if ((mode & 0o077) !== 0) throw new SharedKeyFile(path, mode & 0o777);
+}
+
+/** Refuses a key file owned by another user than this process's, unless by root. */
+function refuseForeignKeyFile(path: string, owner: number): void {
+  const user = process.getuid?.();
+  if (user !== undefined && owner !== user && owner !== 0) {
+    throw new ForeignKeyFile(path, owner, user);
+  }
 }
 
 /**
  * The key in `path`, made on first use: for the embedded SQLite store only, where the key file
  * sits beside the database it protects and only its owner may read it (mode 0600; a file other
- * users may read or write is refused, {@link SharedKeyFile}). Servers that share PostgreSQL must
- * be given the same configured keys instead.
+ * users may read or write is refused, {@link SharedKeyFile}, and so is one another user owns,
+ * {@link ForeignKeyFile}). Servers that share PostgreSQL must be given the same configured keys
+ * instead.
  */
 export function keyFromFile(path: string): SealingKey {
   return readKeyFile(path) ?? makeKeyFile(path);
@@ -67,18 +95,32 @@ function readKeyFile(path: string): SealingKey | undefined {
   try {
     descriptor = openSync(path, "r");
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    const { code } = error as NodeJS.ErrnoException;
+    if (code === "ENOENT") return undefined;
+    // A file this user may not open is most often one another user owns (copied or restored
+    // as them): named so, with the fix, rather than as unreadable.
+    const owner = code === "EACCES" ? ownerOf(path) : undefined;
+    if (owner !== undefined) refuseForeignKeyFile(path, owner);
     throw new Error(`Cannot read the encryption key file ${path}.`, { cause: error });
   }
   // The checks and the read go through one descriptor: the file checked is the file read.
   try {
-    refuseSharedKeyFile(path, descriptor);
+    refuseSharedKeyFile(path, fstatSync(descriptor));
     return decodeKeys([JSON.parse(readFileSync(descriptor, "utf8")) as ConfiguredKey])[0];
   } catch (error) {
-    if (error instanceof SharedKeyFile) throw error;
+    if (error instanceof SharedKeyFile || error instanceof ForeignKeyFile) throw error;
     throw new Error(`Cannot read the encryption key file ${path}.`, { cause: error });
   } finally {
     closeSync(descriptor);
+  }
+}
+
+/** The user id of the owner of the file at `path`; undefined where it cannot be found. */
+function ownerOf(path: string): number | undefined {
+  try {
+    return statSync(path).uid;
+  } catch {
+    return undefined;
   }
 }
 
