@@ -76,4 +76,17 @@ describe("sealing keys", () => {
       fs.rmSync(folder, { recursive: true, force: true });
     }
   });
+
+  it("refuses a key file that is a symbolic link to no file, naming it, and makes nothing", () => {
+    const folder = fs.mkdtempSync(join(tmpdir(), "tenant-mfa-keys-"));
+    try {
+      const path = join(folder, "encryption-key.json");
+      fs.symlinkSync(join(folder, "secrets", "key.json"), path);
+      expect(() => keyFromFile(path)).toThrow(`The encryption key file ${path} cannot be made`);
+      expect(fs.readdirSync(folder)).toEqual(["encryption-key.json"]);
+      expect(fs.existsSync(join(folder, "secrets"))).toBe(false);
+    } finally {
+      fs.rmSync(folder, { recursive: true, force: true });
+    }
+  });
 });

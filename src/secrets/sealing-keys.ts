@@ -161,9 +161,11 @@ function makeKeyFile(path: string): SealingKey {
   if (linked) return decodeKeys([created])[0] as SealingKey;
   const theirs = readKeyFile(path);
   if (theirs !== undefined) return theirs;
-  // Removed between its link and this read: a new key now could differ from the one its maker
-  // seals with.
-  throw new Error(`The encryption key file ${path} went away as it was made: start again.`);
+  // A link to no file (which a link does not replace), or a file removed since its maker linked
+  // it: a key made now could differ from the one its maker seals with.
+  throw new Error(
+    `The encryption key file ${path} cannot be made: a symbolic link to no file is there, or it was removed as it was made. Restore the file it links to, or remove the link.`,
+  );
 }
 
 /** Links `to` to the file at `from`; false when a file is there already. */
