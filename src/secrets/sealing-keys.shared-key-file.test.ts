@@ -62,13 +62,25 @@ describe.skipIf(process.platform === "win32")("a key file another user owns", ()
       expect(statSync(path).mode & 0o777).toBe(0o600);
       expect(() => keyFromFile(path)).toThrow(ForeignKeyFile);
       expect(() => keyFromFile(path)).toThrow(
-        `The encryption key file ${path} is owned by uid ${String(NOBODY)}, neither this process's user (uid 0) nor root`,
+        `The encryption key file ${path} is owned by uid ${String(NOBODY)}, neither this process's user (uid 0) nor root nor its folder's owner`,
       );
       expect(() => keyFromFile(path)).toThrow("run tenant-mfa as the user the server runs as");
       chownSync(path, 0, 0);
       expect(keyFromFile(path)).toEqual(made);
     },
   );
+
+  // The server's user keeps its store in a folder of its own; root operating on that store
+  // (`sudo tenant-mfa audit verify`) trusts what the folder's owner could replace anyway.
+  it.skipIf(!asRoot)("is read when its folder's owner owns it too (skipped unless root)", () => {
+    const path = keyFileIn();
+    const made = keyFromFile(path);
+    chownSync(path, NOBODY, NOBODY);
+    chownSync(join(path, ".."), NOBODY, NOBODY);
+    expect(keyFromFile(path)).toEqual(made);
+    chownSync(join(path, ".."), NOBODY - 1, NOBODY - 1);
+    expect(() => keyFromFile(path)).toThrow(ForeignKeyFile);
+  });
 
   it.skipIf(!asRoot)("stops the server from opening its store (skipped unless root)", async () => {
     const folder = mkdtempSync(join(tmpdir(), "tenant-mfa-key-owner-"));
@@ -103,7 +115,7 @@ describe.skipIf(process.platform === "win32")("a key file another user owns", ()
       expect(taken?.[0]).toMatchObject({ id: expect.stringMatching(/^local-/) as string });
       expect(taken?.[1]).toEqual({
         error: expect.stringContaining(
-          `The encryption key file ${foreign} is owned by uid ${String(NOBODY - 1)}, neither this process's user (uid ${String(NOBODY)}) nor root`,
+          `The encryption key file ${foreign} is owned by uid ${String(NOBODY - 1)}, neither this process's user (uid ${String(NOBODY)}) nor root nor its folder's owner`,
         ) as string,
       });
       expect(taken?.[1]).toEqual({

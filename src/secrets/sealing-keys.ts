@@ -42,17 +42,18 @@ export class SharedKeyFile extends Error {
 }
 
 /**
- * A key file owned by another user than the one this process runs as, and not by root: whoever
- * owns a file may change its mode at any time, then read the key or replace it.
+ * A key file owned by another user than the one this process runs as, and not by root nor by
+ * its folder's owner: whoever owns a file may change its mode at any time, then read the key or
+ * replace it.
  */
 export class ForeignKeyFile extends Error {
   constructor(path: string, owner: number, user: number) {
     const fix =
       user === 0
-        ? `run tenant-mfa as the user the server runs as; should that not be uid ${String(owner)}, give the file to it (chown USER ${path}) and rotate the key`
+        ? `run tenant-mfa as the user the server runs as; should that not be uid ${String(owner)}, give the file and its folder to it (chown USER ${path}) and rotate the key`
         : `run chown ${String(user)} ${path} as root, and rotate the key if uid ${String(owner)} may have read it`;
     super(
-      `The encryption key file ${path} is owned by uid ${String(owner)}, neither this process's user (uid ${String(user)}) nor root, and its owner may change its mode, then read or replace the key: ${fix}.`,
+      `The encryption key file ${path} is owned by uid ${String(owner)}, neither this process's user (uid ${String(user)}) nor root nor its folder's owner, and its owner may change its mode, then read or replace the key: ${fix}.`,
     );
     this.name = "ForeignKeyFile";
   }
@@ -60,7 +61,7 @@ export class ForeignKeyFile extends Error {
 
 /**
  * Refuses a key file that another user may read or replace, as ssh refuses such a private key:
- * one owned by neither this process's user nor root, or whose mode lets its group or others in
+ * one owned by neither this process's user, nor root, nor its folder's owner, or whose mode lets its group or others in
  * (the file is made 0600, so a looser mode is a copy or a restore that widened it). POSIX owners
  * and modes only: Windows has neither (nor `process.getuid`).
  */
@@ -70,12 +71,17 @@ function refuseSharedKeyFile(path: string, { mode, uid }: { mode: number; uid: n
   if ((mode & 0o077) !== 0) throw new SharedKeyFile(path, mode & 0o777);
 }
 
-/** Refuses a key file owned by another user than this process's, unless by root. */
+/**
+ * Refuses a key file owned by another user than this process's, unless by root or by the owner
+ * of its folder, who may replace any file there anyway: so root may work on a store that the
+ * server's user keeps in a folder of its own (`sudo tenant-mfa audit verify`), but never take a
+ * key that another user planted in a shared folder (`/tmp`) before the store's first start.
+ */
 function refuseForeignKeyFile(path: string, owner: number): void {
   const user = process.getuid?.();
-  if (user !== undefined && owner !== user && owner !== 0) {
-    throw new ForeignKeyFile(path, owner, user);
-  }
+  if (user === undefined || owner === user || owner === 0) return;
+  if (ownerOf(dirname(path)) === owner) return;
+  throw new ForeignKeyFile(path, owner, user);
 }
 
 /**
