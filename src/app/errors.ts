@@ -144,7 +144,7 @@ export const ERROR_CODES = {
     "The authenticator's signature counter went backwards: it may have been cloned.",
   "webauthn.concurrent_use": "The credential was used concurrently; try again.",
   "webauthn.locked":
-    "Too many failed attempts: this credential is locked until an administrator unlocks the principal or resets it.",
+    "This credential is locked, by too many failed attempts or by a clone signal under the tenant's `lock` policy, until an administrator unlocks the principal or resets it.",
   "webauthn.unavailable":
     "The WebAuthn response cannot be checked now; nothing was judged and the ceremony is kept: send it again shortly.",
   "store.record_damaged":

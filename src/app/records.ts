@@ -459,8 +459,12 @@ export interface WebAuthnSettings {
   readonly attestation: "none" | "direct";
   /** Authenticator models allowed (lower-case AAGUIDs); empty: any. */
   readonly aaguids: readonly string[];
-  /** What a sign counter that did not grow does: `reject` (default) or `warn`. */
-  readonly signCountPolicy: "reject" | "warn";
+  /**
+   * What a sign counter that did not grow does: `reject` (default) refuses the assertion, `lock`
+   * also locks the credential until an administrator unlocks the principal, `warn` accepts it
+   * with a warning.
+   */
+  readonly signCountPolicy: "reject" | "lock" | "warn";
 }
 
 /** A tenant's stored WebAuthn settings. */

@@ -538,10 +538,10 @@ export const webauthnSettingsBody = z.strictObject({
     .optional()
     .describe("Authenticator models allowed (AAGUIDs); empty or absent: any."),
   signCountPolicy: z
-    .enum(["reject", "warn"])
+    .enum(["reject", "lock", "warn"])
     .optional()
     .describe(
-      "A signature counter that went backwards: refused (default) or allowed with a warning.",
+      "A signature counter that went backwards (a clone signal): `reject` (default) refuses the assertion; `lock` refuses it and locks the credential until an administrator unlocks the principal; `warn` allows it with a warning.",
     ),
 });
 

@@ -579,7 +579,7 @@ export const webauthnSettingsView = z.object({
   userVerification: z.enum(["required", "preferred"]),
   attestation: z.enum(["none", "direct"]),
   aaguids: z.array(z.string()),
-  signCountPolicy: z.enum(["reject", "warn"]),
+  signCountPolicy: z.enum(["reject", "lock", "warn"]),
   updatedAt: time.optional(),
   updatedBy: z.string().optional(),
 });

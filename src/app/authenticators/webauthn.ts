@@ -529,12 +529,14 @@ export function webauthnUseCases(
         /**
          * Counts a refusal against the credential when it is known and against the throttle,
          * then audits it (after `before`, the events that led to it): rows first, the audit
-         * chain's head last, as in every verification path.
+         * chain's head last, as in every verification path. `lock` locks the credential with
+         * this failure, whatever its count (a clone signal under the `lock` policy).
          */
         const refuse = async (
           code: ErrorCode,
           detail: string,
           before: readonly AuditEntry[] = [],
+          lock = false,
         ): Promise<Outcome<Accepted>> => {
           let counted: { failedAttempts: number; lockedAt?: string } | undefined;
           // Judged on the credential as it is now, holding the principal's row, not as it was
@@ -551,7 +553,8 @@ export function webauthnUseCases(
               tenant,
               principal,
               current.id,
-              WEBAUTHN_FAILURE_LIMIT,
+              // A limit of one locks with the failure it counts, in the same statement.
+              lock ? 1 : WEBAUTHN_FAILURE_LIMIT,
               at,
             );
           }
@@ -566,7 +569,12 @@ export function webauthnUseCases(
               tenant,
               type: "authenticator.locked",
               actor: caller.id,
-              payload: { ...base, kind: "webauthn", failedAttempts: counted.failedAttempts },
+              payload: {
+                ...base,
+                kind: "webauthn",
+                failedAttempts: counted.failedAttempts,
+                ...(lock ? { reason: code } : {}),
+              },
             });
           }
           await recordAudit(context, r, {
@@ -639,11 +647,16 @@ export function webauthnUseCases(
                 policy: settings.signCountPolicy,
               },
             });
-            if (settings.signCountPolicy === "reject") {
+            if (settings.signCountPolicy !== "warn") {
+              // Under `reject` the next higher counter, the clone's as well as the original's,
+              // signs in again; `lock` stops both until an administrator unlocks the principal.
               return refuse(
                 "webauthn.clone_detected",
-                "The signature counter went backwards.",
+                settings.signCountPolicy === "lock"
+                  ? "The signature counter went backwards: the credential is now locked."
+                  : "The signature counter went backwards.",
                 clone,
+                settings.signCountPolicy === "lock",
               );
             }
             warnings.push({

@@ -304,9 +304,38 @@ describe("WebAuthn over HTTP", () => {
     expect(audit.json<{ items: unknown[] }>().items).toHaveLength(1);
   });
 
+  it("takes `lock` as the clone policy, and refuses a policy it does not know", async () => {
+    const settings = { rpId: "mfa.test", origins: [ORIGIN], userVerification: "preferred" };
+    const put = await t.call("PUT", "/v1/tenants/acme/webauthn", {
+      key: t.adminKey,
+      body: { ...settings, signCountPolicy: "lock" },
+    });
+    expect(put.statusCode, put.body).toBe(200);
+    expect(put.json()).toMatchObject({ source: "tenant", signCountPolicy: "lock" });
+    const read = await t.call("GET", "/v1/tenants/acme/webauthn", { key: t.adminKey });
+    expect(read.json()).toMatchObject({ signCountPolicy: "lock" });
+    const unknown = await t.call("PUT", "/v1/tenants/acme/webauthn", {
+      key: t.adminKey,
+      body: { ...settings, signCountPolicy: "quarantine" },
+    });
+    expect(codeOf(unknown)).toEqual([400, "request.invalid"]);
+    const kept = await t.call("GET", "/v1/tenants/acme/webauthn", { key: t.adminKey });
+    expect(kept.json()).toMatchObject({ signCountPolicy: "lock" });
+  });
+
   it("documents the WebAuthn routes in the OpenAPI document", async () => {
+    type Schema = { properties?: Record<string, { enum?: string[] }> };
     const document = (await t.call("GET", "/openapi.json")).json<{
-      paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
+      paths: Record<
+        string,
+        Record<
+          string,
+          {
+            requestBody?: { content: Record<string, { schema: Schema }> };
+            responses: Record<string, { content?: Record<string, { schema: Schema }> }>;
+          }
+        >
+      >;
     }>();
     const finish =
       document.paths[
@@ -315,6 +344,15 @@ describe("WebAuthn over HTTP", () => {
     expect(Object.keys(finish?.post?.responses ?? {})).toEqual(
       expect.arrayContaining(["200", "400", "409", "422", "423"]),
     );
-    expect(document.paths["/v1/tenants/{tenant}/webauthn"]).toHaveProperty("put");
+    const settings = document.paths["/v1/tenants/{tenant}/webauthn"];
+    expect(settings).toHaveProperty("put");
+    expect(
+      settings?.put?.requestBody?.content["application/json"]?.schema.properties?.signCountPolicy
+        ?.enum,
+    ).toEqual(["reject", "lock", "warn"]);
+    expect(
+      settings?.get?.responses["200"]?.content?.["application/json"]?.schema.properties
+        ?.signCountPolicy?.enum,
+    ).toEqual(["reject", "lock", "warn"]);
   });
 });
