@@ -136,8 +136,9 @@ export function registerAuthenticatorRoutes(server: FastifyInstance, context: Ap
     summary: "Unlock a principal's verification (administrators)",
     description:
       "Lifts the principal's lock (set after 100 failed verifications in a row) and backoff, " +
-      "and the failure locks and counts of its TOTP authenticators, WebAuthn credentials and " +
-      "recovery codes (the codes themselves stay valid); audited as " +
+      "and the failure locks and counts of its TOTP authenticators, WebAuthn credentials (one " +
+      "locked by a clone signal under the tenant's `lock` policy too) and recovery codes (the " +
+      "codes themselves stay valid); audited as " +
       "`authenticator.unlocked` with who and, when given, why. A lock also lapses by itself " +
       "after an hour.",
     params: principalParams,

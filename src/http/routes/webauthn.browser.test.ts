@@ -267,6 +267,41 @@ const suite = browserSuiteSkip("WebAuthn with Chromium's virtual authenticator")
     expect(audit.json<{ items: unknown[] }>().items.length).toBeGreaterThan(0);
   });
 
+  it("locks a cloned credential under the `lock` policy: the original is refused too until an administrator unlocks", async () => {
+    const settings = await t.call("PUT", "/v1/tenants/acme/webauthn", {
+      key: t.adminKey,
+      body: { rpId: "acme.localhost", origins: [ceremony.origin], signCountPolicy: "lock" },
+    });
+    expect(settings.statusCode, settings.body).toBe(200);
+    await register();
+    for (let n = 0; n < 3; n += 1) expect((await authenticate()).statusCode).toBe(200);
+    const [original] = await authenticator.credentials();
+    if (original === undefined) throw new Error("the authenticator holds no credential");
+
+    await authenticator.removeCredential(original.credentialId);
+    await authenticator.addCredential({ ...original, signCount: 1 });
+    const cloned = await authenticate();
+    expect([cloned.statusCode, cloned.json<{ code: string }>().code]).toEqual([
+      422,
+      "webauthn.clone_detected",
+    ]);
+    // The original, its counter ahead of the stored one, is locked out as well.
+    await authenticator.removeCredential(original.credentialId);
+    await authenticator.addCredential({ ...original, signCount: original.signCount + 10 });
+    const again = await authenticate();
+    expect([again.statusCode, again.json<{ code: string }>().code]).toEqual([
+      423,
+      "webauthn.locked",
+    ]);
+    const unlocked = await t.call(
+      "POST",
+      `/v1/tenants/acme/principals/${principal}/authenticators/unlock`,
+      { key: t.adminKey, body: { reason: "the key was checked" } },
+    );
+    expect(unlocked.statusCode, unlocked.body).toBe(200);
+    expect((await authenticate()).statusCode).toBe(200);
+  });
+
   it("refuses a credential whose backup eligibility changed since registration", async () => {
     await register();
     const [credential] = await authenticator.credentials();
