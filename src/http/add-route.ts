@@ -114,7 +114,7 @@ const PROBLEM_DESCRIPTIONS: Readonly<Record<number, string>> = {
   413: "The body is too large (`request.too_large`).",
   415: "The body is not JSON, or declares a charset other than UTF-8 (`request.unsupported_media_type`).",
   422: "The request breaks a rule (policy, mandate or exemption rules, or MFA evidence that does not match its verification: `evidence.unverified`, or that a removed authenticator withdrew: `evidence.withdrawn`).",
-  423: "Too many failed attempts locked the authenticator or the principal (`totp.locked`, `webauthn.locked`, `recovery_code.locked`, `authenticator.locked`).",
+  423: "Too many failed attempts locked the authenticator or the principal (`totp.locked`, `webauthn.locked`, `recovery_code.locked`, `authenticator.locked`), or a clone signal under the tenant's `lock` policy locked the WebAuthn credential (`webauthn.locked`).",
   428: "`If-Match` is required (`policy.precondition_required`).",
   429: "Too many failed attempts: wait `Retry-After` seconds (`auth.rate_limited`, `authenticator.throttled`).",
   500: "An internal error (`internal`), or a stored record altered outside the service (`store.record_damaged`, `receipt.tampered`, `audit.chain_damaged`): retrying will not help; run `tenant-mfa audit verify`.",
