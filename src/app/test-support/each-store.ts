@@ -10,7 +10,7 @@ import { describeOnPostgres } from "./postgres-instances.js";
 
 /**
  * Declares `tests` twice, titled `title (SQLite)` and `title (PostgreSQL)`: `open` gives each
- * test the URL of a fresh store, a SQLite file or a PostgreSQL database (dropped after the test;
+ * test the URL of a fresh store, a SQLite file or a PostgreSQL database (each dropped after the test;
  * the suite run or skipped as {@link describeOnPostgres} says).
  */
 export function describeOnEachStore(
@@ -29,13 +29,15 @@ export function describeOnEachStore(
       tests: `tests of ${title} on PostgreSQL`,
     },
     () => {
-      let database: TestDatabase | undefined;
+      // Every database a test opened: one that opens two stores (a second instance, a restore
+      // target) leaves neither behind.
+      const opened: TestDatabase[] = [];
       afterEach(async () => {
-        await database?.drop();
-        database = undefined;
+        for (const database of opened.splice(0)) await database.drop();
       });
       tests(async () => {
-        database = await createTestDatabase();
+        const database = await createTestDatabase();
+        opened.push(database);
         return database.url;
       });
     },

@@ -105,11 +105,15 @@ export async function openTwoInstances(
     random: new CountingRandom(1_000_000),
     ...options.second,
   });
+  // The database goes whatever closing the instances throws: a test's failure never leaves it.
   const close = async () => {
-    await second.close();
-    await secondStore.close();
-    await first.close();
-    await database.drop();
+    try {
+      await second.close();
+      await secondStore.close();
+      await first.close();
+    } finally {
+      await database.drop();
+    }
   };
   try {
     await first.app.tenants.create(first.admin, { id: "acme", name: "Acme" });

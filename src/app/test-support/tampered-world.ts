@@ -87,8 +87,11 @@ export async function openPostgresWorld(options: WorldOptions = {}): Promise<Tam
       }
     },
     close: async () => {
-      await h.close();
-      await database.drop();
+      try {
+        await h.close();
+      } finally {
+        await database.drop();
+      }
     },
   };
 }

@@ -122,8 +122,11 @@ export async function openWebAuthnWorld(
       return page.items;
     },
     async close() {
-      await h.close();
-      await database?.drop();
+      try {
+        await h.close();
+      } finally {
+        await database?.drop();
+      }
     },
   };
   return world;

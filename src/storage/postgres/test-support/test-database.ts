@@ -1,11 +1,16 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
-import { inject } from "vitest";
+import { expect, inject } from "vitest";
 
 declare module "vitest" {
   export interface ProvidedContext {
     /** The run's migrated template database; absent when PostgreSQL was unreachable. */
     postgresTemplate?: string;
+    /**
+     * The prefix of the run's test databases' names, by which its teardown finds the ones a
+     * test left behind.
+     */
+    postgresDatabasePrefix?: string;
   }
 }
 
@@ -66,7 +71,7 @@ export function databaseUrl(name: string): string {
 export async function createTestDatabase(
   options: { readonly empty?: boolean } = {},
 ): Promise<TestDatabase> {
-  const name = `tenant_mfa_${randomBytes(6).toString("hex")}`;
+  const name = `${inject("postgresDatabasePrefix") ?? "tenant_mfa_"}${randomBytes(6).toString("hex")}`;
   let template = "";
   if (options.empty !== true) {
     const migrated = inject("postgresTemplate");
@@ -76,7 +81,13 @@ export async function createTestDatabase(
       );
     template = ` TEMPLATE ${migrated}`;
   }
-  await withAdmin((client) => client.query(`CREATE DATABASE ${name}${template}`));
+  // Named by the test that made it, for the run's teardown to name one that was left.
+  const { testPath, currentTestName } = expect.getState();
+  const madeBy = `${testPath ?? "(no test file)"} :: ${currentTestName ?? "(set-up)"}`;
+  await withAdmin(async (client) => {
+    await client.query(`CREATE DATABASE ${name}${template}`);
+    await client.query(`COMMENT ON DATABASE ${name} IS ${client.escapeLiteral(madeBy)}`);
+  });
   return {
     name,
     url: databaseUrl(name),
