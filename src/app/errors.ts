@@ -10,7 +10,7 @@ export const ERROR_CODES = {
   "evidence.unverified":
     "An MFA event does not match tenant-mfa's record of the verification it names, or names none where one is required.",
   "evidence.withdrawn":
-    "An MFA event names a verification audited before the principal's proofs were withdrawn (an authenticator removed, its recovery codes revoked or replaced): verify again.",
+    "An MFA event names a verification audited before the principal's proofs were withdrawn (an authenticator removed or locked by a clone signal, its recovery codes revoked or replaced): verify again.",
   not_found: "There is no such resource, or you cannot see it.",
   "tenant.exists": "A tenant with this id exists.",
   "bootstrap.exists": "A platform_admin key exists already; bootstrap again only with --force.",

@@ -9,7 +9,7 @@ import type {
   WebAuthnWarning,
 } from "../application.js";
 import { readStore, recordAudit, transact, type Context } from "../context.js";
-import { withdrawProofs } from "../flows/withdraw-proofs.js";
+import { withdrawProofs, type WithdrawnProofs } from "../flows/withdraw-proofs.js";
 import { AppError, type ErrorCode } from "../errors.js";
 import type { Repositories } from "../ports.js";
 import type {
@@ -563,19 +563,33 @@ export function webauthnUseCases(
           // recovery-code set does: nothing for the throttle to count.
           const throttling =
             code === "webauthn.locked" ? undefined : await throttle.recordFailure(r, throttled);
-          for (const event of before) await recordAudit(context, r, event);
-          if (counted?.lockedAt !== undefined) {
-            await recordAudit(context, r, {
+          const lockedWith = counted?.lockedAt === undefined ? undefined : counted.failedAttempts;
+          const auditLock = (withdrawn?: WithdrawnProofs) =>
+            recordAudit(context, r, {
               tenant,
               type: "authenticator.locked",
               actor: caller.id,
               payload: {
                 ...base,
                 kind: "webauthn",
-                failedAttempts: counted.failedAttempts,
+                failedAttempts: lockedWith,
                 ...(lock ? { reason: code } : {}),
+                ...withdrawn,
               },
             });
+          if (lock && lockedWith !== undefined) {
+            // Either copy of a cloned key may be the thief's, and the one that signed in before
+            // the signal may well have been: what the principal proved until now, kept in a
+            // session or a flow, counts no more, as a removed key's does not (the decision API
+            // refuses it as `evidence.withdrawn`). The flows' rows go before the chain's head,
+            // as in a removal.
+            await withdrawProofs(r, tenant, principal, at, async (withdrawn) => {
+              for (const event of before) await recordAudit(context, r, event);
+              return auditLock(withdrawn);
+            });
+          } else {
+            for (const event of before) await recordAudit(context, r, event);
+            if (lockedWith !== undefined) await auditLock();
           }
           await recordAudit(context, r, {
             tenant,

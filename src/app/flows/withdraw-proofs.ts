@@ -17,8 +17,8 @@ export interface WithdrawnProofs {
 const ATTEMPTS = 5;
 
 /**
- * Withdraws what a principal proved before one of its authenticators changed (removed, or its
- * recovery codes revoked or replaced): the browser sessions that remember it end, the flows it
+ * Withdraws what a principal proved before one of its authenticators changed (removed, its
+ * recovery codes revoked or replaced, or a WebAuthn credential locked by a clone signal): the browser sessions that remember it end, the flows it
  * still has open forget what was verified in them (their events, and an IdP's answer held for
  * their browser to claim) and move to a new version, so that neither a later flow nor one that
  * completes after the change counts it (an answer held only after this, for a sign-in at the IdP
