@@ -305,7 +305,7 @@ const platformEvent = <M extends "password" | "totp" | "recovery_code">(method: 
 const verification = identifier
   .optional()
   .describe(
-    "The id tenant-mfa's verification returned with the event: the event is checked against that record (`evidence.unverified` when it does not match; `evidence.withdrawn` when an authenticator of the principal was removed, or its recovery codes revoked or replaced, since).",
+    "The id tenant-mfa's verification returned with the event: the event is checked against that record (`evidence.unverified` when it does not match; `evidence.withdrawn` when an authenticator of the principal was removed or locked by a clone signal, or its recovery codes revoked or replaced, since).",
   );
 
 const authenticationEvent = z.discriminatedUnion("method", [

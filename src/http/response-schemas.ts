@@ -150,7 +150,7 @@ export const principalRecord = z.object({
   proofsWithdrawnAt: time
     .optional()
     .describe(
-      "When an authenticator of the principal was last removed (or its recovery codes revoked or replaced), by the clock of the instance that did it: no verification made before counts in a decision.",
+      "When an authenticator of the principal was last removed or locked by a clone signal (or its recovery codes revoked or replaced), by the clock of the instance that did it: no verification made before counts in a decision.",
     ),
   proofsWithdrawnSeq: z
     .number()

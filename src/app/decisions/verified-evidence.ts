@@ -97,11 +97,12 @@ export type RecordedPositions = ReadonlyMap<number, number>;
 
 /**
  * Refuses a platform MFA event whose verification the principal's proofs were withdrawn after
- * (an authenticator removed, recovery codes revoked or replaced, `withdrawProofs`): the caller
- * may have kept it in a session, but what it proved may be what the change took away, such as a
- * lost phone's code. The principal verifies again. Events that name no verification are the
- * caller's word and are left to {@link refuseUnnamedVerifications}. `positions` are what
- * {@link checkNamedVerifications} returned for the same events. Throws `evidence.withdrawn`.
+ * (an authenticator removed or locked by a clone signal, recovery codes revoked or replaced,
+ * `withdrawProofs`): the caller may have kept it in a session, but what it proved may be what
+ * the change took away, such as a lost phone's code or a cloned key's sign-in. The principal
+ * verifies again. Events that name no verification are the caller's word and are left to
+ * {@link refuseUnnamedVerifications}. `positions` are what {@link checkNamedVerifications}
+ * returned for the same events. Throws `evidence.withdrawn`.
  *
  * "After" is by the tenant's audit chain, not by the clock: a verification whose event stands
  * below the withdrawal's (`proofsWithdrawnSeq`) committed before the withdrawal did, and one
