@@ -6,6 +6,7 @@ import { z } from "zod";
 import type { Application, FlowAction, FlowBrowser } from "../../app/application.js";
 import type { FlowScreen } from "../../app/flows/flow-screens.js";
 import { AppError } from "../../app/errors.js";
+import { MAX_JSON_DEPTH, nestsDeeperThan } from "../../app/json-depth.js";
 import { FLOW_ASSET_PATH, flowAsset } from "../../pages/assets.js";
 import { resolveLocale } from "../../pages/messages/index.js";
 import {
@@ -67,7 +68,11 @@ const field = (max: number) => storableString().min(1).max(max);
 const csrf = field(512);
 const code = field(64);
 const id = field(200);
-/** The JSON a WebAuthn ceremony produced, as the page's script put it in the form. */
+/**
+ * The JSON a WebAuthn ceremony produced, as the page's script put it in the form. It nests no
+ * deeper than a JSON body may (src/app/json-depth.ts): the body parser never reads this field,
+ * and 64 KiB nest thousands of levels, which the verification threads' messages cannot clone.
+ */
 const ceremonyResponse = z
   .string()
   .min(2)
@@ -75,11 +80,21 @@ const ceremonyResponse = z
   .transform((text, context) => {
     try {
       const value: unknown = JSON.parse(text);
-      if (typeof value === "object" && value !== null && !Array.isArray(value)) return value;
+      if (
+        typeof value === "object" &&
+        value !== null &&
+        !Array.isArray(value) &&
+        !nestsDeeperThan(value, MAX_JSON_DEPTH)
+      ) {
+        return value;
+      }
     } catch {
       // Reported below.
     }
-    context.addIssue({ code: "custom", message: "expected the JSON of a WebAuthn response" });
+    context.addIssue({
+      code: "custom",
+      message: `expected the JSON of a WebAuthn response, nested at most ${String(MAX_JSON_DEPTH)} levels`,
+    });
     return z.NEVER;
   })
   .pipe(webauthnResponse);
