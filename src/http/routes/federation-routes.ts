@@ -196,7 +196,11 @@ export function sendFederationFailure(
   reply.code(problem.status).headers(rendered.headers);
   if (wantsJson(request)) return reply.type("application/problem+json").send(problem);
   const back = problem.details?.["returnTo"];
-  return reply.type(HTML).send(page(problem.title, problem.detail, problem.code, back));
+  // A person reads the page on this origin: it says nothing the request wrote, or a link could
+  // make it say anything. The parts of an invalid request are named by the request's own field
+  // names (a query parameter's, a form's), for a client that asks for JSON.
+  const detail = problem.errors === undefined ? problem.detail : problem.title;
+  return reply.type(HTML).send(page(problem.title, detail, problem.code, back));
 }
 
 /**
