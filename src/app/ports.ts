@@ -858,8 +858,16 @@ export interface SigningKeyStore {
    * instance rotated first, and its key is the one to use.
    */
   insert(record: SigningKeyRecord): Promise<boolean>;
-  /** Ends a key early: it stops signing at `retiresAt` and leaves the JWKS at `removedAt`. */
-  retire(kid: string, retiresAt: string, removedAt: string): Promise<boolean>;
+  /**
+   * Ends a key early: it stops signing at `retiresAt` and leaves the JWKS at `removedAt`, or
+   * earlier where it does already (a compromise or a withdrawal committed since the caller read
+   * it is never undone). Returns the times it stands at now; undefined for an unknown kid.
+   */
+  retire(
+    kid: string,
+    retiresAt: string,
+    removedAt: string,
+  ): Promise<{ readonly retiresAt: string; readonly removedAt: string } | undefined>;
   /** Every stored key, removed ones too, by kid: what re-sealing goes through. */
   list(): Promise<readonly SigningKeyRecord[]>;
   /**

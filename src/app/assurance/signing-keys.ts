@@ -194,15 +194,18 @@ export function signingKeys(
           // ahead never sign: the new key takes their place.
           const retiresAt =
             [key.retiresAt, key.activatesAt > at ? key.activatesAt : at].sort()[0] ?? at;
-          await r.signingKeys.retire(key.kid, retiresAt, removedAt);
+          // The times the key stands at: earlier than these when another instance withdrew it
+          // since it was read (the store moves no end later).
+          const retired = await r.signingKeys.retire(key.kid, retiresAt, removedAt);
+          if (retired === undefined) throw new Error(`signing key ${key.kid} is not stored`);
           await recordAudit(context, r, {
             tenant: null,
             type: "signing_key.retired",
             actor,
             payload: {
               kid: key.kid,
-              retiresAt,
-              removedAt,
+              retiresAt: retired.retiresAt,
+              removedAt: retired.removedAt,
               compromised: options.compromised === true,
             },
           });

@@ -76,7 +76,7 @@ export function describeSigningKeys({ store }: ContractContext): void {
       const retired = await store().transaction(({ signingKeys }) =>
         signingKeys.retire(early.kid, at(base + DAY), at(base + 2 * DAY)),
       );
-      expect(retired).toBe(true);
+      expect(retired).toEqual({ retiresAt: at(base + DAY), removedAt: at(base + 2 * DAY) });
       const published = await store().read(({ signingKeys }) =>
         signingKeys.published(at(base + DAY)),
       );
@@ -93,7 +93,33 @@ export function describeSigningKeys({ store }: ContractContext): void {
         await store().transaction(({ signingKeys }) =>
           signingKeys.retire("key_unknown", at(base), at(base)),
         ),
+      ).toBeUndefined();
+    });
+
+    it("moves no end of a key later: a key withdrawn since a rotation read it stays withdrawn", async () => {
+      const base = stretch();
+      const early = key(base, 0);
+      await store().transaction(({ signingKeys }) => signingKeys.insert(early));
+      // Withdrawn (a compromised rotation) at base + DAY, then retired by a rotation that read
+      // it before: the later ends it asks for are not taken.
+      await store().transaction(({ signingKeys }) =>
+        signingKeys.retire(early.kid, at(base + DAY), at(base + DAY)),
+      );
+      const retired = await store().transaction(({ signingKeys }) =>
+        signingKeys.retire(early.kid, at(base + 2 * DAY), at(base + 3 * DAY)),
+      );
+      expect(retired).toEqual({ retiresAt: at(base + DAY), removedAt: at(base + DAY) });
+      expect(
+        (await store().read(({ signingKeys }) => signingKeys.published(at(base + DAY)))).some(
+          (k) => k.kid === early.kid,
+        ),
       ).toBe(false);
+      // An earlier end is taken, each one apart.
+      expect(
+        await store().transaction(({ signingKeys }) =>
+          signingKeys.retire(early.kid, at(base + DAY / 2), at(base + 2 * DAY)),
+        ),
+      ).toEqual({ retiresAt: at(base + DAY / 2), removedAt: at(base + DAY) });
     });
 
     it("lists every key, removed ones too, and re-seals one only while it holds the sealed JWK read", async () => {

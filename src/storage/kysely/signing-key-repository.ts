@@ -46,16 +46,24 @@ export function createSigningKeyRepository(db: Kysely<Database>): SigningKeyStor
       return inserted !== undefined;
     },
 
+    // Each end moves earlier only, in the row as it stands when written: a rotation reads the
+    // keys unheld, and one that read them before a compromise committed would otherwise put the
+    // withdrawn key back in the JWK Set.
     async retire(kid, retiresAt, removedAt) {
+      const retires = toTimeText(retiresAt, "retiresAt");
+      const removed = toTimeText(removedAt, "removedAt");
       const updated = await db
         .updateTable("signing_keys")
         .set({
-          retires_at: toTimeText(retiresAt, "retiresAt"),
-          removed_at: toTimeText(removedAt, "removedAt"),
+          retires_at: sql<string>`case when retires_at < ${retires} then retires_at else ${retires} end`,
+          removed_at: sql<string>`case when removed_at < ${removed} then removed_at else ${removed} end`,
         })
         .where("kid", "=", kid)
+        .returning(["retires_at", "removed_at"])
         .executeTakeFirst();
-      return updated.numUpdatedRows === 1n;
+      return updated === undefined
+        ? undefined
+        : { retiresAt: updated.retires_at, removedAt: updated.removed_at };
     },
 
     async list() {
