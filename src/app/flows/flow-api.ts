@@ -191,6 +191,12 @@ export function flowApiUseCases(
       // refusalUnderExemption). Looked at here so that a code already refused costs no
       // signature (nor is the signer asked to sign past the exemption's end); what decides is
       // the second look, in the transaction that spends the code.
+      // An IdP sign-in the decision counted vouches only while the registration that verified it
+      // stands: a tenant that removed the IdP, or registered it again (its keys leaked, say),
+      // stops the code a flow completed on it, as it stops every later flow from counting it.
+      if (await readStore(context, (r) => idpReplacedSince(r, flow.tenant, receipt.decision))) {
+        await refuse("idp_replaced");
+      }
       const exemption = receipt.decision.exemption;
       if (exemption !== null) {
         const early = await readStore(context, async (r) =>
@@ -217,7 +223,7 @@ export function flowApiUseCases(
         flow.audience,
       );
       let spent = false;
-      let refusal: ExemptionRefusal | undefined;
+      let refusal: ExemptionRefusal | "idp_replaced" | undefined;
       let withdrawn = false;
       try {
         await changeFlow(
@@ -231,41 +237,45 @@ export function flowApiUseCases(
             return spent ? { ...f, status: "exchanged" } : undefined;
           },
           () => ({ type: "flow.exchanged", payload: { decision: decisionId, caller: caller.id } }),
-          exemption === null
-            ? undefined
-            : async (r) => {
-                // After the flow's row is written, in the same transaction: a revocation, a
-                // shared-login mark or a mandate committed before the spend is seen, and the
-                // exemption's row, the principal's row and the mandates stay held (shared) until
-                // the commit, so that a revocation, a mark or a new mandate version under way is
-                // waited for and one that starts now waits for the spend. A refusal rolls the
-                // spend back: the code stays unspent, as for every other refusal, and is checked
-                // afresh if tried again.
-                // No wait can close a cycle: this takes the flow's row, the principal's row, the
-                // exemption's row, the mandates (those three shared), then its tenant's audit
-                // head. A new mandate version takes the mandates before anything else, then only
-                // the platform's audit head, which every path takes last. A principal's update (a
-                // shared-login mark) takes the principal's row before anything else, then the rows
-                // of the principal's open exemptions (it revokes them), then only its tenant's
-                // audit head (its mandate check reads them unheld): it may wait for an exchange
-                // that holds the principal's row, or an exchange for it, but while holding that
-                // row it waits only for exemption rows, which an exchange takes after it, and an
-                // audit head. An administrator's revocation takes the exemption's row, then the
-                // audit head. Neither waits for a row that an exchange holds before the
-                // principal's.
-                refusal = await refusalUnderExemption(
-                  r,
-                  flow.tenant,
-                  {
-                    principal: () => r.principals.holdShared(flow.tenant, receipt.principal),
-                    exemption: () => r.exemptions.hold(flow.tenant, exemption.id),
-                    mandates: () => r.mandates.holdCurrent(),
-                  },
-                  receipt,
-                  now().getTime(),
-                );
-                if (refusal !== undefined) throw new AppError("flow.code_invalid");
+          async (r) => {
+            // Looked at again as the code is spent: a replacement committed since the first look.
+            if (await idpReplacedSince(r, flow.tenant, receipt.decision)) {
+              refusal = "idp_replaced";
+              throw new AppError("flow.code_invalid");
+            }
+            if (exemption === null) return;
+            // After the flow's row is written, in the same transaction: a revocation, a
+            // shared-login mark or a mandate committed before the spend is seen, and the
+            // exemption's row, the principal's row and the mandates stay held (shared) until
+            // the commit, so that a revocation, a mark or a new mandate version under way is
+            // waited for and one that starts now waits for the spend. A refusal rolls the
+            // spend back: the code stays unspent, as for every other refusal, and is checked
+            // afresh if tried again.
+            // No wait can close a cycle: this takes the flow's row, the principal's row, the
+            // exemption's row, the mandates (those three shared), then its tenant's audit
+            // head. A new mandate version takes the mandates before anything else, then only
+            // the platform's audit head, which every path takes last. A principal's update (a
+            // shared-login mark) takes the principal's row before anything else, then the rows
+            // of the principal's open exemptions (it revokes them), then only its tenant's
+            // audit head (its mandate check reads them unheld): it may wait for an exchange
+            // that holds the principal's row, or an exchange for it, but while holding that
+            // row it waits only for exemption rows, which an exchange takes after it, and an
+            // audit head. An administrator's revocation takes the exemption's row, then the
+            // audit head. Neither waits for a row that an exchange holds before the
+            // principal's.
+            refusal = await refusalUnderExemption(
+              r,
+              flow.tenant,
+              {
+                principal: () => r.principals.holdShared(flow.tenant, receipt.principal),
+                exemption: () => r.exemptions.hold(flow.tenant, exemption.id),
+                mandates: () => r.mandates.holdCurrent(),
               },
+              receipt,
+              now().getTime(),
+            );
+            if (refusal !== undefined) throw new AppError("flow.code_invalid");
+          },
         );
       } catch (error) {
         if (refusal !== undefined) await refuse(refusal);
@@ -304,6 +314,25 @@ function checkFirstFactor(request: FlowRequest): readonly AuthenticationEvent[] 
     }
   }
   return verified.map((event) => ({ method: "password", source: "platform", at: event.at }));
+}
+
+/**
+ * Whether an IdP sign-in that `decision` counted in `tenant` was verified under a registration
+ * that is no longer the IdP's current one (removed, or registered again since): as a flow's page
+ * stops counting it (`counted` in flows.ts), by the registration's version, which goes on across
+ * a removal. Evidence without a version was never counted by a flow.
+ */
+async function idpReplacedSince(
+  r: Repositories,
+  tenant: string,
+  decision: Decision,
+): Promise<boolean> {
+  for (const event of decision.satisfiedBy?.events ?? []) {
+    if (event.method !== "federated") continue;
+    if (event.tenant !== tenant || event.idpVersion === undefined) return true;
+    if ((await r.idps.get(tenant, event.idp))?.version !== event.idpVersion) return true;
+  }
+  return false;
 }
 
 /** Why a sign-in an exemption let through is no longer vouched for. */

@@ -261,6 +261,25 @@ describe("a hosted flow through the tenant's OIDC IdP", () => {
   });
 });
 
+/** Registers the IdP `corp` again (after a leak, say): a new version of its registration. */
+async function registerAgain(ifMatch: string | undefined): Promise<void> {
+  const replaced = await t.call("PUT", "/v1/tenants/acme/idps/corp", {
+    key: admin,
+    headers: ifMatch === undefined ? {} : { "if-match": ifMatch },
+    body: {
+      protocol: "oidc",
+      oidc: {
+        issuer: peer.issuer,
+        clientId: peer.idp.clientId,
+        clientSecret: peer.idp.clientSecret,
+        scopes: ["profile"],
+      },
+      request: { mfa: [] },
+    },
+  });
+  expect(replaced.statusCode, replaced.body).toBe(ifMatch === undefined ? 201 : 200);
+}
+
 const codeIn = (screen: FlowScreen): string | null =>
   screen.kind === "redirect" ? new URL(screen.location).searchParams.get("code") : null;
 
@@ -462,25 +481,6 @@ describe("a browser's remembered IdP evidence once the tenant stops trusting the
     expect(screen.kind).not.toBe("redirect");
   });
 
-  /** Registers the IdP `corp` again (after a leak, say): a new version of its registration. */
-  async function registerAgain(ifMatch: string | undefined): Promise<void> {
-    const replaced = await t.call("PUT", "/v1/tenants/acme/idps/corp", {
-      key: admin,
-      headers: ifMatch === undefined ? {} : { "if-match": ifMatch },
-      body: {
-        protocol: "oidc",
-        oidc: {
-          issuer: peer.issuer,
-          clientId: peer.idp.clientId,
-          clientSecret: peer.idp.clientSecret,
-          scopes: ["profile"],
-        },
-        request: { mfa: [] },
-      },
-    });
-    expect(replaced.statusCode, replaced.body).toBe(ifMatch === undefined ? 201 : 200);
-  }
-
   it("does not complete a flow whose IdP answer arrived just before the IdP was registered again (its keys replaced)", async () => {
     await acme();
     const flow = await createFlow();
@@ -524,5 +524,60 @@ describe("a browser's remembered IdP evidence once the tenant stops trusting the
       options: [{ kind: "idp", idp: "corp" }],
     });
     expect(codeIn(await viaIdp(flow, MFA))).not.toBeNull();
+  });
+});
+
+// The code a flow completed on an IdP sign-in is a token in waiting for a minute: removing the
+// IdP, or registering it again (its keys leaked, say), within that minute must stop the token,
+// as removing an authenticator withdraws the code of a flow it completed.
+describe("a flow's code completed by an IdP sign-in, once the tenant stops trusting the IdP", () => {
+  /** Completes a flow at the IdP, then does `change`; the exchange that follows, and its audit. */
+  async function exchangeAfter(change: () => Promise<void>) {
+    await acme();
+    const code = codeIn(await viaIdp(await createFlow(), MFA));
+    expect(code).not.toBeNull();
+    await change();
+    const response = await t.call("POST", "/v1/flows/exchange", {
+      key: service,
+      body: { code },
+    });
+    const refusals = await auditOf(t, admin, "acme", "flow.exchange_refused");
+    return { response, refusals };
+  }
+
+  it("refuses the code once the IdP is removed", async () => {
+    const { response, refusals } = await exchangeAfter(async () => {
+      const removed = await t.call("DELETE", "/v1/tenants/acme/idps/corp", { key: admin });
+      expect(removed.statusCode, removed.body).toBe(204);
+    });
+    expect(response.statusCode, response.body).toBe(400);
+    expect(response.json()).toMatchObject({ code: "flow.code_invalid" });
+    expect(refusals.map((e) => e.payload["reason"])).toEqual(["idp_replaced"]);
+  });
+
+  it("refuses the code once the IdP is registered again", async () => {
+    const { response, refusals } = await exchangeAfter(() => registerAgain('"1"'));
+    expect(response.statusCode, response.body).toBe(400);
+    expect(refusals.map((e) => e.payload["reason"])).toEqual(["idp_replaced"]);
+  });
+
+  it("exchanges the code while the IdP's registration stands (another IdP changed meanwhile)", async () => {
+    const { response } = await exchangeAfter(async () => {
+      const other = await t.call("PUT", "/v1/tenants/acme/idps/other", {
+        key: admin,
+        body: {
+          protocol: "oidc",
+          oidc: {
+            issuer: "https://other.idp.example",
+            clientId: "c",
+            clientSecret: "other-client-secret",
+            scopes: ["profile"],
+          },
+          request: { mfa: [] },
+        },
+      });
+      expect(other.statusCode, other.body).toBe(201);
+    });
+    expect(response.statusCode, response.body).toBe(200);
   });
 });
