@@ -44,7 +44,7 @@ export function damagedRowsError(
 export function chainDamagedError(chain: string, seq: number): AppError {
   return new AppError(
     "audit.chain_damaged",
-    `Event ${String(seq)} of ${chain} cannot be read (its stored text is not JSON): the chain was altered outside the service. Run \`tenant-mfa audit verify\`.`,
+    `Event ${String(seq)} of ${chain} cannot be read (not JSON as the store writes it): the chain was altered outside the service. Run \`tenant-mfa audit verify\`.`,
     { chain, seq },
   );
 }

@@ -103,7 +103,7 @@ export const ERROR_CODES = {
   "receipt.tampered":
     "The stored receipt does not match what its audit event recorded: it was altered after the decision. Run `tenant-mfa audit verify`.",
   "audit.chain_damaged":
-    "An event of this audit chain cannot be read (its stored text is not JSON): the chain was altered outside the service. Retrying will not help: run `tenant-mfa audit verify` to find the first broken link.",
+    "An event of this audit chain cannot be read (not JSON as the store writes it): the chain was altered outside the service. Retrying will not help: run `tenant-mfa audit verify` to find the first broken link.",
   "recovery_code.not_configured": "This server has no hasher for recovery codes.",
   "recovery_code.malformed_code":
     "A recovery code is 20 letters and digits, as issued (dashes and spaces are ignored).",

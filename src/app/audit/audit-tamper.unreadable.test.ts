@@ -70,6 +70,26 @@ const unreadableTests = (open: () => Promise<TamperedWorld>) => () => {
     await expectBroken(seq, "hash_mismatch");
   });
 
+  // JSON.parse keeps the last of a member given twice, and the hash covers what it keeps: a
+  // reader of the row that takes the first (or a number spelled otherwise, or spaces the store
+  // never writes) reads what no hash covers. The store writes JSON.stringify's text, and reads
+  // back only that.
+  it.each([
+    ["a member given twice, the first forged", `'{"decision":"dec_forged",' || substr(payload, 2)`],
+    ["spaces the store never writes", `' ' || payload`],
+  ])(
+    "finds an event whose payload holds %s, though what JSON.parse keeps of it hashes as before",
+    async (_, text) => {
+      const seq = await recordedSeq(first);
+      await tamper([`UPDATE audit_events SET payload = ${text} WHERE id = 'evt_${first}'`]);
+      await expectBroken(seq, "hash_mismatch");
+      const auditor = await h.caller(["tenant_auditor"], ["acme"]);
+      await expect(h.app.audit.list(auditor, "acme", {}, {})).rejects.toMatchObject({
+        code: "audit.chain_damaged",
+      });
+    },
+  );
+
   it("refuses to list a chain past an event whose payload is no longer JSON, as damaged, not as an outage", async () => {
     const seq = await recordedSeq(first);
     await tamper([

@@ -340,6 +340,14 @@ function toRow(event: AuditEvent): AuditEventsTable {
 }
 
 function toEvent(row: Selectable<AuditEventsTable>): AuditEvent {
+  const unreadable = () =>
+    new UnreadableRecord({ kind: "audit_event", chain: row.chain, seq: row.seq });
+  const payload = fromCheckedJsonText(row.payload, unreadable);
+  // The store writes JSON.stringify's text, which parsing and writing again gives back as it
+  // was. Any other text (a member given twice, a number spelled otherwise, spaces) is read by
+  // other readers otherwise than JSON.parse reads it, and the hash covers only what JSON.parse
+  // kept: it is no event the store wrote, and is as unreadable as text that is not JSON.
+  if (toJsonText(payload) !== row.payload) throw unreadable();
   return {
     chain: row.chain,
     seq: row.seq,
@@ -348,10 +356,7 @@ function toEvent(row: Selectable<AuditEventsTable>): AuditEvent {
     type: row.type,
     actor: row.actor,
     at: row.at,
-    payload: fromCheckedJsonText(
-      row.payload,
-      () => new UnreadableRecord({ kind: "audit_event", chain: row.chain, seq: row.seq }),
-    ) as AuditEvent["payload"],
+    payload: payload as AuditEvent["payload"],
     prevHash: row.prev_hash,
     hash: row.hash,
   };
