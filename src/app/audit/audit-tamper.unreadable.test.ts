@@ -149,6 +149,28 @@ const unreadableTests = (open: () => Promise<TamperedWorld>) => () => {
     },
   );
 
+  // The digest covers what JSON.parse keeps of the receipt's text, in the order of its members'
+  // first appearance: its first member given twice, the first forged, keeps that order, and
+  // would be served, and verified, as the receipt its event bound.
+  it.each([
+    ["decision", "decision"],
+    ["input_summary", "inputSummary"],
+  ] as const)(
+    "finds a receipt whose %s holds its first member twice, the first forged, and refuses to serve it",
+    async (column, field) => {
+      const receipt = await h.store.read((r) => r.receipts.get(second));
+      const [name] = Object.keys(receipt?.[field] ?? {});
+      if (name === undefined) throw new Error(`the receipt's ${field} has no member`);
+      await tamper([
+        `UPDATE receipts SET ${column} = '{"${name}":"forged",' || substr(${column}, 2) WHERE id = '${second}'`,
+      ]);
+      await expectBroken(await recordedSeq(second), "receipt_mismatch");
+      await expect(h.app.decisions.receipt(h.admin, second)).rejects.toMatchObject({
+        code: "receipt.tampered",
+      });
+    },
+  );
+
   it("refuses to serve a receipt whose recording event's payload is no longer JSON", async () => {
     await tamper([`UPDATE audit_events SET payload = 'not json' WHERE id = 'evt_${first}'`]);
     await expect(h.app.decisions.receipt(h.admin, first)).rejects.toMatchObject({

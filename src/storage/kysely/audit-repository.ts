@@ -2,7 +2,7 @@ import { sql, type Kysely, type Selectable } from "kysely";
 import { UnreadableRecord, type AuditRun, type AuditStore } from "../../app/ports.js";
 import type { AuditEvent } from "../../app/records.js";
 import type { AuditEventsTable, AuditHeadsTable, Database } from "./database.js";
-import { fromCheckedJsonText, toJsonText } from "./json-text.js";
+import { fromWrittenJsonText, toJsonText } from "./json-text.js";
 import { checkLimit, literalLimit } from "./page.js";
 import { queryTemplate } from "./query-template.js";
 import { chunkRows, insertRows } from "./statement-rows.js";
@@ -342,12 +342,7 @@ function toRow(event: AuditEvent): AuditEventsTable {
 function toEvent(row: Selectable<AuditEventsTable>): AuditEvent {
   const unreadable = () =>
     new UnreadableRecord({ kind: "audit_event", chain: row.chain, seq: row.seq });
-  const payload = fromCheckedJsonText(row.payload, unreadable);
-  // The store writes JSON.stringify's text, which parsing and writing again gives back as it
-  // was. Any other text (a member given twice, a number spelled otherwise, spaces) is read by
-  // other readers otherwise than JSON.parse reads it, and the hash covers only what JSON.parse
-  // kept: it is no event the store wrote, and is as unreadable as text that is not JSON.
-  if (toJsonText(payload) !== row.payload) throw unreadable();
+  const payload = fromWrittenJsonText(row.payload, unreadable);
   return {
     chain: row.chain,
     seq: row.seq,

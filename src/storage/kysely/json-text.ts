@@ -20,6 +20,19 @@ export function fromCheckedJsonText(text: string, unreadable: () => Error): unkn
 }
 
 /**
+ * {@link fromCheckedJsonText} for text a hash or digest covers (an audit event's payload, a
+ * receipt): only the text {@link toJsonText} writes, which parsing and writing again gives back
+ * as it was. Other JSON (a member given twice, a number spelled otherwise, spaces) is read by
+ * other readers otherwise than JSON.parse reads it, while the hash covers only what JSON.parse
+ * kept: no record the store wrote, it throws `unreadable()` as text that is not JSON does.
+ */
+export function fromWrittenJsonText(text: string, unreadable: () => Error): unknown {
+  const value = fromCheckedJsonText(text, unreadable);
+  if (toJsonText(value) !== text) throw unreadable();
+  return value;
+}
+
+/**
  * {@link fromCheckedJsonText} for a column of `row`: text that is not JSON throws
  * {@link UnreadableRecord} naming the row (`store.record_damaged` through `transact`).
  */

@@ -2,7 +2,7 @@ import type { Kysely, Selectable } from "kysely";
 import { UnreadableRecord, type ReceiptStore } from "../../app/ports.js";
 import type { ReceiptRecord } from "../../app/records.js";
 import type { Database, ReceiptsTable } from "./database.js";
-import { fromCheckedJsonText, toJsonText } from "./json-text.js";
+import { fromWrittenJsonText, toJsonText } from "./json-text.js";
 import { queryTemplate } from "./query-template.js";
 import { insertRows } from "./statement-rows.js";
 import { toTimeText } from "./time-text.js";
@@ -95,8 +95,8 @@ function toReceipt(row: Selectable<ReceiptsTable>): ReceiptRecord {
     principal: row.principal,
     outcome: row.outcome as ReceiptRecord["outcome"],
     createdAt: row.created_at,
-    decision: fromCheckedJsonText(row.decision, unreadable) as ReceiptRecord["decision"],
-    inputSummary: fromCheckedJsonText(
+    decision: fromWrittenJsonText(row.decision, unreadable) as ReceiptRecord["decision"],
+    inputSummary: fromWrittenJsonText(
       row.input_summary,
       unreadable,
     ) as ReceiptRecord["inputSummary"],
