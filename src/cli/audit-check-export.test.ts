@@ -442,3 +442,28 @@ describe("tenant-mfa audit check-export", () => {
     expect(result.exitCode).toBe(2);
   });
 });
+
+// A receipts file comes from the operator: one whose decision nests thousands of levels deep
+// parses (JSON.parse reads any depth) and then overflowed the stack of the digest's
+// JSON.stringify, and the check failed with a RangeError instead of saying what is wrong.
+describe("tenant-mfa audit check-export, given a receipt nested deeper than any", () => {
+  it("refuses the receipts file as unusable (exit 2), naming the receipt", async () => {
+    const deep = "[".repeat(200_000) + "]".repeat(200_000);
+    const lines = receipts.map((receipt, i) =>
+      i === 1
+        ? JSON.stringify(receipt).replace('"decision":{', `"decision":{"deep":${deep},`)
+        : JSON.stringify(receipt),
+    );
+    const receiptsFile = file("deep-receipts.jsonl", `${lines.join("\n")}\n`);
+    const result = await runCli([
+      "audit",
+      "check-export",
+      file("intact-for-deep.jsonl", exportText),
+      "--receipts",
+      receiptsFile,
+    ]);
+    expect(result.stderr).toContain(`receipt 2 of ${receiptsFile}`);
+    expect(result.stdout).toBe("");
+    expect(result.exitCode).toBe(2);
+  });
+});

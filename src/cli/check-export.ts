@@ -8,6 +8,7 @@ import {
   type UncheckedReason,
 } from "../app/audit/check-exported-chain.js";
 import { AppError, ERROR_CODES } from "../app/errors.js";
+import { nestsDeeperThan } from "../app/json-depth.js";
 import type { ReceiptRecord } from "../app/records.js";
 import { createJoseTokenSigner } from "../tokens/jose-token-signer.js";
 
@@ -27,6 +28,12 @@ export interface ExportFiles {
  * event, and reading it whole would only fill memory: `/dev/zero` is one endless line.
  */
 const LONGEST_LINE = 64 * 1024 * 1024;
+/**
+ * The deepest nesting of a receipt read: far past any the service keeps (a request body nests at
+ * most 32 levels, an IdP's claims a few), and far short of what overflows the stack of the
+ * digest's `JSON.stringify`.
+ */
+const DEEPEST_RECEIPT = 1000;
 /** The longest checkpoint file: what `audit checkpoint` prints is under two kilobytes. */
 const LONGEST_CHECKPOINT_FILE = 1024 * 1024;
 
@@ -264,6 +271,12 @@ function readReceipts(file: string): ReceiptRecord[] {
     if (!isReceipt(receipt)) {
       throw new UnusableFile(
         `receipt ${String(i + 1)} of ${file} is not a receipt as GET /v1/decisions/:id serves one`,
+      );
+    }
+    // JSON.parse reads any depth; the digest's JSON.stringify walks it and overflows the stack.
+    if (nestsDeeperThan(receipt, DEEPEST_RECEIPT)) {
+      throw new UnusableFile(
+        `receipt ${String(i + 1)} of ${file} nests deeper than any receipt (over ${String(DEEPEST_RECEIPT)} levels)`,
       );
     }
     return receipt;
