@@ -171,6 +171,21 @@ const unreadableTests = (open: () => Promise<TamperedWorld>) => () => {
     },
   );
 
+  // JSON.parse reads any depth; writing the value again, to compare it with the text, overflows
+  // the stack: a row nested so deep is as unreadable as one that is not JSON, not an outage.
+  it.each([
+    ["receipts", "decision", "receipt_mismatch", () => second],
+    ["audit_events", "payload", "hash_mismatch", () => `evt_${first}`],
+  ])(
+    "finds a row of %s whose %s nests deeper than the stack",
+    async (table, column, problem, id) => {
+      const deep = `'{"deep":${"[".repeat(200_000)}${"]".repeat(200_000)}}'`;
+      const seq = await recordedSeq(table === "receipts" ? second : first);
+      await tamper([`UPDATE ${table} SET ${column} = ${deep} WHERE id = '${id()}'`]);
+      await expectBroken(seq, problem);
+    },
+  );
+
   it("refuses to serve a receipt whose recording event's payload is no longer JSON", async () => {
     await tamper([`UPDATE audit_events SET payload = 'not json' WHERE id = 'evt_${first}'`]);
     await expect(h.app.decisions.receipt(h.admin, first)).rejects.toMatchObject({

@@ -28,7 +28,14 @@ export function fromCheckedJsonText(text: string, unreadable: () => Error): unkn
  */
 export function fromWrittenJsonText(text: string, unreadable: () => Error): unknown {
   const value = fromCheckedJsonText(text, unreadable);
-  if (toJsonText(value) !== text) throw unreadable();
+  let written: string;
+  try {
+    written = toJsonText(value);
+  } catch {
+    // Nested deeper than the stack (JSON.parse reads any depth): nothing the store wrote.
+    throw unreadable();
+  }
+  if (written !== text) throw unreadable();
   return value;
 }
 
