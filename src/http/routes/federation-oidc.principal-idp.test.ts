@@ -46,7 +46,9 @@ beforeEach(async () => {
   await createTenant(t, "acme", "idp_mfa");
   admin = await t.key(["tenant_admin"], ["acme"]);
   expect((await registerPeer(t, admin, "acme", corp)).statusCode).toBe(201);
-  expect((await registerPeer(t, admin, "acme", partner, {}, "partner")).statusCode).toBe(201);
+  expect((await registerPeer(t, admin, "acme", partner, {}, { idp: "partner" })).statusCode).toBe(
+    201,
+  );
 });
 afterEach(() => t.close());
 

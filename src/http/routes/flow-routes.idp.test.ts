@@ -263,20 +263,14 @@ describe("a hosted flow through the tenant's OIDC IdP", () => {
 
 /** Registers the IdP `corp` again (after a leak, say): a new version of its registration. */
 async function registerAgain(ifMatch: string | undefined): Promise<void> {
-  const replaced = await t.call("PUT", "/v1/tenants/acme/idps/corp", {
-    key: admin,
-    headers: ifMatch === undefined ? {} : { "if-match": ifMatch },
-    body: {
-      protocol: "oidc",
-      oidc: {
-        issuer: peer.issuer,
-        clientId: peer.idp.clientId,
-        clientSecret: peer.idp.clientSecret,
-        scopes: ["profile"],
-      },
-      request: { mfa: [] },
-    },
-  });
+  const replaced = await registerPeer(
+    t,
+    admin,
+    "acme",
+    peer,
+    { request: { mfa: [] } },
+    ifMatch === undefined ? {} : { ifMatch },
+  );
   expect(replaced.statusCode, replaced.body).toBe(ifMatch === undefined ? 201 : 200);
 }
 
@@ -372,7 +366,7 @@ describe("an IdP answer held for a flow when its principal is bound to another I
       // While the answer waits, the tenant registers its partner's IdP (the same provider will
       // do: only the binding is read) and binds carol to it.
       expect(
-        (await registerPeer(t, admin, "acme", peer, { request: { mfa: [] } }, "partner"))
+        (await registerPeer(t, admin, "acme", peer, { request: { mfa: [] } }, { idp: "partner" }))
           .statusCode,
       ).toBe(201);
       const bound = await t.call("PUT", "/v1/tenants/acme/principals/carol", {

@@ -73,20 +73,7 @@ describe("a first enrolment on an IdP sign-in whose registration was replaced", 
     const begun = await t.app.flows.act("acme", flow, browser, { kind: "enroll_totp", csrf });
     if (begun.kind !== "enroll_totp") throw new Error(`expected enroll_totp, got ${begun.kind}`);
 
-    const replaced = await t.call("PUT", "/v1/tenants/acme/idps/corp", {
-      key: admin,
-      headers: { "if-match": '"1"' },
-      body: {
-        protocol: "oidc",
-        oidc: {
-          issuer: peer.issuer,
-          clientId: peer.idp.clientId,
-          clientSecret: peer.idp.clientSecret,
-          scopes: ["profile", "email"],
-        },
-        ...asksNothing,
-      },
-    });
+    const replaced = await registerPeer(t, admin, "acme", peer, asksNothing, { ifMatch: '"1"' });
     expect(replaced.statusCode, replaced.body).toBe(200);
 
     // The enrolment begun before the replacement finishes no more, with the right code.

@@ -72,17 +72,21 @@ export async function createTenant(
   expectStatus(policy, 200);
 }
 
-/** Registers the peer as the tenant's IdP `corp` (or `idp`); `extra` adds request or mapping. */
+/**
+ * Registers the peer as the tenant's IdP `corp` (or `at.idp`); `extra` adds request or mapping.
+ * With `at.ifMatch`, registers it again over that version (after a leak, say).
+ */
 export async function registerPeer(
   t: FederationServer,
   key: string,
   tenant: string,
   peer: OidcProviderPeer,
   extra: Record<string, unknown> = {},
-  idp = "corp",
+  at: { readonly idp?: string; readonly ifMatch?: string } = {},
 ): Promise<LightMyRequestResponse> {
-  return t.call("PUT", `/v1/tenants/${tenant}/idps/${idp}`, {
+  return t.call("PUT", `/v1/tenants/${tenant}/idps/${at.idp ?? "corp"}`, {
     key,
+    ...(at.ifMatch === undefined ? {} : { headers: { "if-match": at.ifMatch } }),
     body: {
       protocol: "oidc",
       oidc: {
