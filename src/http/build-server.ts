@@ -192,6 +192,10 @@ const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   "content-security-policy": "default-src 'none'; frame-ancestors 'none'",
   "referrer-policy": "no-referrer",
   "cross-origin-resource-policy": "same-origin",
+  // A page that opened a flow's page (or whose link did) keeps no handle on it: no later
+  // navigation of it to a look-alike, no reading of its state. Flows end by redirect, not by
+  // messages to an opener.
+  "cross-origin-opener-policy": "same-origin",
 };
 
 /**

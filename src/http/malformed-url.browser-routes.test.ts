@@ -29,6 +29,7 @@ const HEADERS = [
   "x-frame-options",
   "x-content-type-options",
   "cross-origin-resource-policy",
+  "cross-origin-opener-policy",
   "cache-control",
 ] as const;
 

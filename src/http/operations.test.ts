@@ -155,6 +155,7 @@ describe("health and readiness", () => {
       const response = await t.call("GET", url);
       expect(response.headers["x-content-type-options"], url).toBe("nosniff");
       expect(response.headers["x-frame-options"], url).toBe("DENY");
+      expect(response.headers["cross-origin-opener-policy"], url).toBe("same-origin");
       expect(response.headers["content-security-policy"], url).toContain("frame-ancestors 'none'");
       expect(response.headers["cache-control"], url).toBe("no-store");
     }
