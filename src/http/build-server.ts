@@ -145,7 +145,10 @@ export const LOG_REDACTION: redactOptions = {
  * What a log line keeps of a request: its path and query, whatever the form of its target. The
  * query of the browser-facing endpoints under `/t/` carries authorization codes, state and IdP
  * messages: it is never logged. The route matched counts as well as the path, since the router
- * decodes the path first (`/%74/…` reaches `/t/…`).
+ * decodes the path first (`/%74/…` reaches `/t/…`). Elsewhere the query is logged only when each
+ * of its parameters is one the route declares: a client may put a secret where no route reads
+ * one (an API key as RFC 6750 §2.3's `access_token`, a flow code), and the refusal that follows
+ * must not write it down.
  */
 export function requestSummary(request: FastifyRequest): Record<string, unknown> {
   const { path, search } = requestTarget(request.url);
@@ -154,9 +157,18 @@ export function requestSummary(request: FastifyRequest): Record<string, unknown>
   const hidden =
     search !== "" &&
     (path.replace(/\/{2,}/g, "/").startsWith("/t/") ||
-      (request.routeOptions.url?.startsWith("/t/") ?? false));
+      (request.routeOptions.url?.startsWith("/t/") ?? false) ||
+      !declaresEveryParameter(request, search));
   const url = hidden ? `${path}?[redacted]` : `${path}${search}`;
   return { method: request.method, url, remoteAddress: request.ip };
+}
+
+/** Whether the route matched declares, in its query schema, every parameter `search` names. */
+function declaresEveryParameter(request: FastifyRequest, search: string): boolean {
+  const schema = request.routeOptions.schema?.querystring as
+    { properties?: Record<string, unknown> } | undefined;
+  const declared = schema?.properties ?? {};
+  return [...new URLSearchParams(search).keys()].every((name) => Object.hasOwn(declared, name));
 }
 
 /** Creates the server's default logger: JSON lines on standard output. */
