@@ -26,6 +26,9 @@ export function createProgram(io: CliIo): Command {
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),
       writeErr: (text) => io.stderr.write(text),
+      outputError: (text, write) => {
+        write(withoutOptionValue(text));
+      },
     });
 
   registerServeCommand(program, kit);
@@ -40,4 +43,18 @@ export function createProgram(io: CliIo): Command {
   registerEvaluateCommand(program, kit);
 
   return program;
+}
+
+const UNKNOWN_OPTION = "error: unknown option '";
+
+/**
+ * A usage error as commander words it, except that an unknown option given as `--name=value` is
+ * named without its value: commander quotes it whole, and a mistyped `--db-url=postgres://app:PW@…`
+ * would put the store's password on stderr, as a mistyped variable's value never is.
+ */
+function withoutOptionValue(text: string): string {
+  if (!text.startsWith(UNKNOWN_OPTION)) return text;
+  const flag = text.slice(UNKNOWN_OPTION.length);
+  const equals = flag.indexOf("=");
+  return equals === -1 ? text : `${UNKNOWN_OPTION}${flag.slice(0, equals)}=…'\n`;
 }
