@@ -1,5 +1,6 @@
 import { isIP } from "node:net";
 import { z } from "zod";
+import { MAX_SAML_SIGNING_CERTIFICATES } from "../app/idps/idps.js";
 import { ROLES } from "../app/records.js";
 import { NUL_FREE, isWellFormedText } from "../app/storable-text.js";
 import { parseTime } from "../core/time.js";
@@ -185,7 +186,7 @@ export const idpRegistrationBody = z.strictObject({
             .min(1)
             .max(16 * 1024),
         )
-        .max(5)
+        .max(MAX_SAML_SIGNING_CERTIFICATES)
         .optional(),
       allowUnsolicited: z.boolean().optional(),
       subjectAttribute: storableString().min(1).max(1024).optional(),

@@ -38,6 +38,12 @@ const ID_TOKEN_ALGORITHMS = [
 const DEFAULT_ID_TOKEN_ALGORITHMS = ["RS256", "PS256", "ES256", "EdDSA"];
 const DEFAULT_SKEW_SECONDS = 120;
 const DEFAULT_MAX_AUTHENTICATION_AGE_SECONDS = 24 * 3600;
+/**
+ * The most signing certificates a SAML registration holds, given or read from metadata: a
+ * response none of them signs is tried with each, and each try parses and digests the whole
+ * response again. An IdP publishes one, two during a rollover.
+ */
+export const MAX_SAML_SIGNING_CERTIFICATES = 5;
 /** The largest clock difference with an IdP a registration may accept. */
 export const MAX_CLOCK_SKEW_SECONDS = 600;
 
@@ -256,10 +262,16 @@ function samlSettings(
   if (certificates.length === 0) {
     throw invalid("A SAML IdP needs at least one signing certificate.");
   }
+  const signingCertificates = [...new Set(certificates.map(toPem))];
+  if (signingCertificates.length > MAX_SAML_SIGNING_CERTIFICATES) {
+    throw invalid(
+      `A SAML IdP takes at most ${String(MAX_SAML_SIGNING_CERTIFICATES)} signing certificates, from \`metadataXml\` or \`signingCertificates\`; give those the IdP signs with now.`,
+    );
+  }
   return {
     entityId,
     ssoUrl,
-    signingCertificates: certificates.map(toPem),
+    signingCertificates,
     allowUnsolicited: input.allowUnsolicited ?? false,
     ...(input.subjectAttribute === undefined ? {} : { subjectAttribute: input.subjectAttribute }),
     ...nameIdFormatOf(input.nameIdFormat, input.subjectAttribute),
