@@ -13,6 +13,13 @@ export interface JwksSettings {
   readonly clock: () => number;
 }
 
+/**
+ * The most published keys one token is verified with. A token names its key (`kid`) among an
+ * IdP's many; without it, every key of its algorithm would be tried, each a signature
+ * verification on the thread pool all requests share, and 256 KiB of JWKS holds a thousand.
+ */
+export const MAX_KEYS_PER_TOKEN = 10;
+
 /** What the ID token header asks for. */
 export interface KeyRequest {
   readonly alg: string;
@@ -118,6 +125,12 @@ export function createKeySets(settings: JwksSettings): KeySets {
           request.kid === undefined
             ? `the IdP's JWKS has no key for ${request.alg}`
             : `the IdP's JWKS has no ${request.alg} key with the token's kid`,
+        );
+      }
+      if (matching.length > MAX_KEYS_PER_TOKEN) {
+        return reject(
+          "oidc.key_unknown",
+          `the IdP's JWKS has ${String(matching.length)} ${request.alg} keys ${request.kid === undefined ? "and the token names none" : "with the token's kid"}; at most ${String(MAX_KEYS_PER_TOKEN)} are tried`,
         );
       }
       return accept(matching);
