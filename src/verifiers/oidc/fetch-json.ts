@@ -1,3 +1,5 @@
+import { MAX_JSON_DEPTH, nestsDeeperThan } from "../../app/json-depth.js";
+
 /** The subset of WHATWG `fetch` this verifier uses; injectable so tests can count and fail requests. */
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
 
@@ -59,11 +61,21 @@ async function request(
   }
   const text = await readCapped(response);
   if (text === undefined) return { ok: false, reason: "answer unreadable or too large" };
+  let body: unknown;
   try {
-    return { ok: true, status: response.status, body: JSON.parse(text) as unknown };
+    body = JSON.parse(text);
   } catch {
     return { ok: false, reason: `answered ${response.status} without JSON` };
   }
+  // No IdP document nests more than a few levels; one nested thousands deep (which JSON.parse
+  // reads) overflows the stack of whatever writes a value of it out again, a refusal's detail say.
+  if (nestsDeeperThan(body, MAX_JSON_DEPTH)) {
+    return {
+      ok: false,
+      reason: `answered JSON nested deeper than ${String(MAX_JSON_DEPTH)} levels`,
+    };
+  }
+  return { ok: true, status: response.status, body };
 }
 
 async function readCapped(response: Response): Promise<string | undefined> {

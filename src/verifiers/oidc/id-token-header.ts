@@ -1,4 +1,5 @@
 import { base64url } from "jose";
+import { MAX_JSON_DEPTH, nestsDeeperThan } from "../../app/json-depth.js";
 import type { KeyRequest } from "./jwks.js";
 import { accept, describeUntrusted, isPlainObject, reject, type OidcOutcome } from "./rejection.js";
 
@@ -50,6 +51,14 @@ export function readIdTokenHeader(
   const header = decodeSegment(segments[0] ?? "");
   if (!isPlainObject(header)) {
     return reject("oidc.id_token_malformed", "ID token header is not a JSON object");
+  }
+  // A header member nested thousands deep (16 KiB hold some 6,000 levels) would overflow the
+  // stack of the refusal that quotes it.
+  if (nestsDeeperThan(header, MAX_JSON_DEPTH)) {
+    return reject(
+      "oidc.id_token_malformed",
+      `ID token header nests deeper than ${String(MAX_JSON_DEPTH)} levels`,
+    );
   }
   const { alg, kid, typ } = header;
   if (typeof alg !== "string")
