@@ -516,8 +516,18 @@ function latest(first: Date | undefined, second: Date): Date {
  * or a class ref the IdP did not state (REFEDS MFA and a U+00A0 after it) the one it maps.
  */
 function xmlTrim<Value extends string | undefined>(value: Value): Value {
-  return value?.replace(/^[ \t\r\n]+|[ \t\r\n]+$/g, "") as Value;
+  if (value === undefined) return value;
+  // Index by index: the regular expression `[ \t\r\n]+$` backtracks from each white-space
+  // character to the end of its run, quadratic in a long run inside a value.
+  let start = 0;
+  let end = value.length;
+  while (start < end && XML_WHITESPACE.has(value.charAt(start))) start += 1;
+  while (end > start && XML_WHITESPACE.has(value.charAt(end - 1))) end -= 1;
+  return value.slice(start, end) as Value;
 }
+
+/** XML 1.0 §2.3 `S`. */
+const XML_WHITESPACE: ReadonlySet<string> = new Set([" ", "\t", "\r", "\n"]);
 
 function nonEmpty(value: string | undefined): string | undefined {
   return value === "" ? undefined : value;
