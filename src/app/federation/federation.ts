@@ -1106,5 +1106,7 @@ function oidcSettings(
       sealedClientSecret,
       clientSecretContext(idp.tenant, idp.id),
     ),
+    // Registering the IdP again ends what its caches kept from before, on every instance.
+    registration: { id: JSON.stringify([idp.tenant, idp.id]), version: idp.version },
   };
 }

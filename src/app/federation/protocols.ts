@@ -195,6 +195,20 @@ export interface OidcIdpSettings {
   readonly idTokenAlgorithms: readonly string[];
   /** Which claim names the subject (`sub` by default). */
   readonly subjectClaim: string;
+  /**
+   * The tenant's registration these settings come from, at its version: the issuer's discovery
+   * document and key set, cached per process, are fetched again for a version the cache has not
+   * served yet (a tenant registers again to stop trusting what its IdP published before: a
+   * leaked key, a moved endpoint). Absent: only the caches' ages bound them.
+   */
+  readonly registration?: IdpRegistrationVersion;
+}
+
+/** One version of one tenant's IdP registration, as the OIDC caches tell them apart. */
+export interface IdpRegistrationVersion {
+  /** Unique across tenants (the tenant and the IdP id). */
+  readonly id: string;
+  readonly version: number;
 }
 
 /** What to put in an authorization request. */

@@ -52,7 +52,7 @@ export async function completeCallback(
   if (iss.length > 1 || (iss.length === 1 && iss[0] !== idp.issuer)) {
     return reject("oidc.issuer_mismatch", "the authorization response names another issuer");
   }
-  const metadata = await deps.discovery.metadataFor(idp.issuer);
+  const metadata = await deps.discovery.metadataFor(idp.issuer, idp.registration);
   if (!metadata.ok) return metadata;
   // RFC 9207 §2: an IdP that promises `iss` sends it in error responses too; an error without
   // it may come from another IdP (mix-up) and is not this IdP's word.
@@ -93,6 +93,7 @@ export async function completeCallback(
       keySets: deps.keySets,
       jwksUri: metadata.value.jwksUri,
       allowedAlgorithms: allowedAlgorithms(idp.idTokenAlgorithms),
+      registration: idp.registration,
     },
     {
       issuer: idp.issuer,

@@ -1,4 +1,6 @@
+import type { IdpRegistrationVersion } from "../../app/federation/protocols.js";
 import { fetchJson, type FetchLike } from "./fetch-json.js";
+import { fetchServes, RegistrationsServed } from "./registrations-served.js";
 import { accept, describeUntrusted, isPlainObject, reject, type OidcOutcome } from "./rejection.js";
 
 /** What this relying party needs from an IdP's discovery document, checked. */
@@ -31,7 +33,14 @@ export interface DiscoverySettings {
 }
 
 export interface Discovery {
-  metadataFor(issuer: string): Promise<OidcOutcome<ProviderMetadata>>;
+  /**
+   * The issuer's document, cached up to its maximum age; `registration`: the tenant's
+   * registration it is read for, whose new version is served a document fetched after it was met.
+   */
+  metadataFor(
+    issuer: string,
+    registration?: IdpRegistrationVersion,
+  ): Promise<OidcOutcome<ProviderMetadata>>;
   /**
    * The document as a page may wait for it: the one cached, even past its maximum age (a fresh
    * one is fetched meanwhile, for the next page); else the one being fetched, if it comes within
@@ -55,11 +64,30 @@ interface CachedMetadata {
  */
 export function createDiscovery(settings: DiscoverySettings): Discovery {
   const cache = new Map<string, CachedMetadata>();
-  const inFlight = new Map<string, Promise<OidcOutcome<ProviderMetadata>>>();
+  const inFlight = new Map<
+    string,
+    {
+      readonly done: Promise<OidcOutcome<ProviderMetadata>>;
+      readonly registration: IdpRegistrationVersion | undefined;
+    }
+  >();
+  /** The registration versions each issuer's cached document was fetched for. */
+  const served = new Map<string, RegistrationsServed>();
+  const servedFor = (issuer: string): RegistrationsServed => {
+    let registrations = served.get(issuer);
+    if (registrations === undefined) {
+      registrations = new RegistrationsServed();
+      served.set(issuer, registrations);
+    }
+    return registrations;
+  };
   /** When the last fetch of each issuer failed, while it is the last one. */
   const failedAt = new Map<string, number>();
 
-  async function load(issuer: string): Promise<OidcOutcome<ProviderMetadata>> {
+  async function load(
+    issuer: string,
+    registration: IdpRegistrationVersion | undefined,
+  ): Promise<OidcOutcome<ProviderMetadata>> {
     const issuerProblem = urlProblem(issuer, settings.allowHttp, { forIssuer: true });
     if (issuerProblem !== undefined) {
       return reject("oidc.discovery_failed", `registered issuer ${issuerProblem}`);
@@ -74,25 +102,38 @@ export function createDiscovery(settings: DiscoverySettings): Discovery {
     const checked = readMetadata(answer.body, issuer, settings.allowHttp);
     if (checked.ok) {
       cache.set(issuer, { metadata: checked.value, fetchedAt: settings.clock() });
+      servedFor(issuer).add(registration);
     }
     return checked;
   }
 
-  function metadataFor(issuer: string): Promise<OidcOutcome<ProviderMetadata>> {
+  function metadataFor(
+    issuer: string,
+    registration?: IdpRegistrationVersion,
+  ): Promise<OidcOutcome<ProviderMetadata>> {
     const cached = cache.get(issuer);
-    if (cached !== undefined && settings.clock() - cached.fetchedAt < settings.maxAgeMs) {
+    if (
+      cached !== undefined &&
+      settings.clock() - cached.fetchedAt < settings.maxAgeMs &&
+      servedFor(issuer).serves(registration)
+    ) {
       return Promise.resolve(accept(cached.metadata));
     }
     const pending = inFlight.get(issuer);
-    if (pending !== undefined) return pending;
-    const loading = load(issuer)
+    if (pending !== undefined) {
+      // One started before this registration version was met may predate what made it.
+      return fetchServes(pending.registration, registration)
+        ? pending.done
+        : pending.done.then(() => metadataFor(issuer, registration));
+    }
+    const loading = load(issuer, registration)
       .then((outcome) => {
         if (outcome.ok) failedAt.delete(issuer);
         else failedAt.set(issuer, settings.clock());
         return outcome;
       })
       .finally(() => inFlight.delete(issuer));
-    inFlight.set(issuer, loading);
+    inFlight.set(issuer, { done: loading, registration });
     return loading;
   }
 

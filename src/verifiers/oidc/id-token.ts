@@ -1,5 +1,5 @@
 import { compactVerify, errors, importJWK, type CryptoKey, type JWK } from "jose";
-import type { VerifiedIdToken } from "../../app/federation/protocols.js";
+import type { IdpRegistrationVersion, VerifiedIdToken } from "../../app/federation/protocols.js";
 import { checkIdTokenClaims, type ClaimExpectations } from "./id-token-claims.js";
 import { parsePayload, readIdTokenHeader } from "./id-token-header.js";
 import type { KeySets } from "./jwks.js";
@@ -11,6 +11,8 @@ export interface IdTokenKeys {
   readonly keySets: KeySets;
   readonly jwksUri: string;
   readonly allowedAlgorithms: ReadonlySet<string>;
+  /** The registration they verify for (see `KeySets.keysFor`). */
+  readonly registration?: IdpRegistrationVersion | undefined;
 }
 
 /**
@@ -34,7 +36,12 @@ export async function verifyIdToken(
   if (!header.ok) return header;
   const { alg } = header.value;
 
-  const candidates = await keys.keySets.keysFor(expected.issuer, keys.jwksUri, header.value);
+  const candidates = await keys.keySets.keysFor(
+    expected.issuer,
+    keys.jwksUri,
+    header.value,
+    keys.registration,
+  );
   if (!candidates.ok) return candidates;
 
   let payload: Uint8Array | undefined;

@@ -28,7 +28,10 @@ export interface OidcProtocolOptions {
   readonly tokenTimeoutMs?: number;
   /** How long a discovery document serves. Default 1 h. */
   readonly discoveryMaxAgeMs?: number;
-  /** How long a key set serves, and so how long a key the IdP removed still verifies. Default 10 min. */
+  /**
+   * How long a key set serves, and so how long a key the IdP removed still verifies, unless the
+   * tenant registers the IdP again (its next sign-in fetches the set anew). Default 10 min.
+   */
   readonly jwksMaxAgeMs?: number;
   /** The least time between two key-set fetches for one issuer. Default 30 s. */
   readonly jwksCooldownMs?: number;
@@ -79,7 +82,7 @@ export function createOidcProtocol(options: OidcProtocolOptions = {}): OidcProto
 
   return {
     async authorizationUrl(idp, authorization) {
-      const metadata = await discovery.metadataFor(idp.issuer);
+      const metadata = await discovery.metadataFor(idp.issuer, idp.registration);
       if (!metadata.ok) return metadata;
       return accept(buildAuthorizationUrl(metadata.value, idp, authorization));
     },

@@ -1,5 +1,7 @@
 import type { JWK } from "jose";
+import type { IdpRegistrationVersion } from "../../app/federation/protocols.js";
 import { fetchJson, type FetchLike } from "./fetch-json.js";
+import { fetchServes, RegistrationsServed } from "./registrations-served.js";
 import { accept, isPlainObject, reject, type OidcOutcome } from "./rejection.js";
 import { keyFitsAlgorithm } from "./signing-algorithms.js";
 
@@ -27,11 +29,16 @@ export interface KeyRequest {
 }
 
 export interface KeySets {
-  /** The issuer's published keys that may verify this signature; at least one, or a rejection. */
+  /**
+   * The issuer's published keys that may verify this signature; at least one, or a rejection.
+   * `registration`: the tenant's registration they verify for, whose new version is served a set
+   * fetched after it was met.
+   */
   keysFor(
     issuer: string,
     jwksUri: string,
     request: KeyRequest,
+    registration?: IdpRegistrationVersion,
   ): Promise<OidcOutcome<readonly JWK[]>>;
 }
 
@@ -41,7 +48,16 @@ interface IssuerKeys {
   fetchedAt: number | undefined;
   lastAttemptAt: number | undefined;
   lastAttemptFailed: boolean;
-  inFlight: Promise<boolean> | undefined;
+  /** The registration versions the keys were fetched for. */
+  readonly served: RegistrationsServed;
+  inFlight: Fetch | undefined;
+}
+
+/** A fetch under way, and what it was started for. */
+interface Fetch {
+  readonly done: Promise<boolean>;
+  readonly jwksUri: string;
+  readonly registration: IdpRegistrationVersion | undefined;
 }
 
 /**
@@ -53,8 +69,19 @@ interface IssuerKeys {
 export function createKeySets(settings: JwksSettings): KeySets {
   const issuers = new Map<string, IssuerKeys>();
 
-  function refresh(state: IssuerKeys, jwksUri: string): Promise<boolean> {
-    if (state.inFlight !== undefined) return state.inFlight;
+  function refresh(
+    state: IssuerKeys,
+    jwksUri: string,
+    registration: IdpRegistrationVersion | undefined,
+  ): Promise<boolean> {
+    const pending = state.inFlight;
+    if (pending !== undefined) {
+      // A fetch started before this registration version was met may predate what made it (a
+      // key withdrawn, then the IdP registered again): it is waited for, then one made for it.
+      return pending.jwksUri === jwksUri && fetchServes(pending.registration, registration)
+        ? pending.done
+        : pending.done.then(() => refresh(state, jwksUri, registration));
+    }
     state.lastAttemptAt = settings.clock();
     const loading = fetchKeys(settings, jwksUri)
       .then((keys) => {
@@ -63,13 +90,14 @@ export function createKeySets(settings: JwksSettings): KeySets {
           state.keys = keys;
           state.jwksUri = jwksUri;
           state.fetchedAt = settings.clock();
+          state.served.add(registration);
         }
         return keys !== undefined;
       })
       .finally(() => {
         state.inFlight = undefined;
       });
-    state.inFlight = loading;
+    state.inFlight = { done: loading, jwksUri, registration };
     return loading;
   }
 
@@ -81,7 +109,7 @@ export function createKeySets(settings: JwksSettings): KeySets {
   }
 
   return {
-    async keysFor(issuer, jwksUri, request) {
+    async keysFor(issuer, jwksUri, request, registration) {
       let state = issuers.get(issuer);
       if (state === undefined) {
         state = {
@@ -90,6 +118,7 @@ export function createKeySets(settings: JwksSettings): KeySets {
           fetchedAt: undefined,
           lastAttemptAt: undefined,
           lastAttemptFailed: false,
+          served: new RegistrationsServed(),
           inFlight: undefined,
         };
         issuers.set(issuer, state);
@@ -98,7 +127,8 @@ export function createKeySets(settings: JwksSettings): KeySets {
         state.keys !== undefined &&
         state.jwksUri === jwksUri &&
         state.fetchedAt !== undefined &&
-        settings.clock() - state.fetchedAt < settings.maxAgeMs;
+        settings.clock() - state.fetchedAt < settings.maxAgeMs &&
+        state.served.serves(registration);
       let refetched = false;
       if (!usable) {
         // A key set that just failed is not asked for again before the cooldown: fail closed, fast.
@@ -106,7 +136,7 @@ export function createKeySets(settings: JwksSettings): KeySets {
           return reject("oidc.jwks_unavailable", "the IdP's JWKS failed moments ago");
         }
         state.keys = undefined;
-        if (!(await refresh(state, jwksUri))) {
+        if (!(await refresh(state, jwksUri, registration))) {
           return reject("oidc.jwks_unavailable", "the IdP's JWKS could not be fetched");
         }
         refetched = true;
@@ -114,7 +144,7 @@ export function createKeySets(settings: JwksSettings): KeySets {
       let matching = selectKeys(state.keys ?? [], request);
       if (matching.length === 0 && !refetched && !coolingDown(state)) {
         // The IdP may have rotated its keys since the last fetch (OIDC Core §10.1.1).
-        if (!(await refresh(state, jwksUri))) {
+        if (!(await refresh(state, jwksUri, registration))) {
           return reject("oidc.jwks_unavailable", "the IdP's JWKS could not be fetched");
         }
         matching = selectKeys(state.keys ?? [], request);
