@@ -6,8 +6,9 @@
  * registration change must not leave them serving what was fetched before it, on this instance
  * or any other, while the same registration keeps its caches.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import type { OidcIdpSettings } from "../../app/federation/protocols.js";
+import type { FetchLike } from "./fetch-json.js";
 import { createAttackBench, validClaims, type AttackBench } from "./test-support/attack-fixture.js";
 import { startStubIdp, type StubIdp } from "./test-support/stub-idp.js";
 
@@ -70,6 +71,44 @@ describe("a registration change of an OIDC IdP", () => {
     expect((await bench.present(signed, {}, registered(3))).ok).toBe(true);
     expect((await bench.present(signed, {}, registered(3))).ok).toBe(true);
     expect(fetches().jwks).toBe(3);
+  });
+
+  it("does not serve a new version the key set of a fetch started before it was met", async () => {
+    // The first key-set answer is held once received: it lists the key the IdP then withdraws.
+    let received: () => void = () => undefined;
+    const answered = new Promise<void>((resolve) => {
+      received = resolve;
+    });
+    let release: () => void = () => undefined;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let held = false;
+    const fetch: FetchLike = async (input, init) => {
+      const response = await globalThis.fetch(input, init);
+      if (!held && input.endsWith("/jwks")) {
+        held = true;
+        received();
+        await released;
+      }
+      return response;
+    };
+    const slow = createAttackBench(stub, { fetch });
+    const leaked = await stub.sign(validClaims(stub));
+    const first = slow.present(leaked, {}, registered(1));
+    await answered;
+    stub.publishedKeys = [];
+    const tokens = stub.requests.token;
+    const second = slow.present(leaked, {}, registered(2));
+    // The second sign-in has its ID token, and asks for keys while the first fetch is held.
+    await vi.waitFor(() => {
+      expect(stub.requests.token).toBe(tokens + 1);
+    });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    release();
+    expect((await first).ok).toBe(true);
+    expect(await second).toMatchObject({ ok: false, rejection: { code: "oidc.key_unknown" } });
+    expect(fetches().jwks).toBe(2);
   });
 
   it("reads the IdP's discovery document again, which an unchanged registration keeps for its hour", async () => {
