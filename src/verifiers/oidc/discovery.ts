@@ -2,6 +2,7 @@ import type { IdpRegistrationVersion } from "../../app/federation/protocols.js";
 import { fetchJson, type FetchLike } from "./fetch-json.js";
 import { fetchServes, RegistrationsServed } from "./registrations-served.js";
 import { accept, describeUntrusted, isPlainObject, reject, type OidcOutcome } from "./rejection.js";
+import { within } from "./within.js";
 
 /** What this relying party needs from an IdP's discovery document, checked. */
 export interface ProviderMetadata {
@@ -114,7 +115,7 @@ export function createDiscovery(settings: DiscoverySettings): Discovery {
     const cached = cache.get(issuer);
     if (
       cached !== undefined &&
-      settings.clock() - cached.fetchedAt < settings.maxAgeMs &&
+      within(settings.clock(), cached.fetchedAt, settings.maxAgeMs) &&
       servedFor(issuer).serves(registration)
     ) {
       return Promise.resolve(accept(cached.metadata));
@@ -145,7 +146,7 @@ export function createDiscovery(settings: DiscoverySettings): Discovery {
       const asking =
         inFlight.has(issuer) ||
         failed === undefined ||
-        settings.clock() - failed >= settings.failureMemoryMs;
+        !within(settings.clock(), failed, settings.failureMemoryMs);
       if (cached !== undefined) {
         // Past its age, refreshed for the next page (or a sign-in), never waited for.
         if (asking) void metadataFor(issuer);

@@ -4,6 +4,7 @@ import { fetchJson, type FetchLike } from "./fetch-json.js";
 import { fetchServes, RegistrationsServed } from "./registrations-served.js";
 import { accept, isPlainObject, reject, type OidcOutcome } from "./rejection.js";
 import { keyFitsAlgorithm } from "./signing-algorithms.js";
+import { within } from "./within.js";
 
 export interface JwksSettings {
   readonly fetch: FetchLike;
@@ -104,7 +105,7 @@ export function createKeySets(settings: JwksSettings): KeySets {
   function coolingDown(state: IssuerKeys): boolean {
     return (
       state.lastAttemptAt !== undefined &&
-      settings.clock() - state.lastAttemptAt < settings.cooldownMs
+      within(settings.clock(), state.lastAttemptAt, settings.cooldownMs)
     );
   }
 
@@ -127,7 +128,7 @@ export function createKeySets(settings: JwksSettings): KeySets {
         state.keys !== undefined &&
         state.jwksUri === jwksUri &&
         state.fetchedAt !== undefined &&
-        settings.clock() - state.fetchedAt < settings.maxAgeMs &&
+        within(settings.clock(), state.fetchedAt, settings.maxAgeMs) &&
         state.served.serves(registration);
       let refetched = false;
       if (!usable) {
