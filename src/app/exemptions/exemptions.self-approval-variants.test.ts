@@ -34,6 +34,12 @@ describe("exemptions: holders that differ only in white space, invisible charact
     ["a zero-width space", "dana@acme.example\u200b"],
     ["a soft hyphen", "da\u00adna@acme.example"],
     ["a byte order mark", "\ufeffdana@acme.example"],
+    // Format characters outside Default_Ignorable_Code_Point, and a blank that is a symbol:
+    // they show nothing either, and the principal ids refuse them for making one id look like
+    // another.
+    ["an interlinear annotation anchor", "dana@acme.example\ufff9"],
+    ["an Egyptian hieroglyph format control", "dana\u{13430}@acme.example"],
+    ["a blank Braille pattern", "dana@acme.example\u2800"],
   ])("refuses an approval through a key whose holder has %s", async (_name, variant) => {
     const asAdmin = await keyOf(["tenant_admin"], "dana@acme.example");
     const asApprover = await keyOf(["exemption_approver"], variant);

@@ -177,10 +177,15 @@ async function checkTenantLimit(
  * What {@link partyOf} compares, also blind to white space and to invisible characters (a
  * zero-width space, a soft hyphen, a byte order mark), which NFKC keeps: a holder pasted once
  * with a trailing space or an invisible character is still the same person, who must not
- * approve their own request through the second key.
+ * approve their own request through the second key. Invisible means every format character
+ * (Cf: Default_Ignorable_Code_Point leaves out some, such as the interlinear annotation
+ * anchors and the Egyptian format controls) and the blank Braille pattern, a symbol that
+ * shows nothing.
  */
+const INVISIBLE = /[\p{White_Space}\p{Default_Ignorable_Code_Point}\p{Cf}\u2800]/gu;
+
 function partyKey(caller: Pick<Caller, "id" | "holder">): string {
-  return partyOf(caller).replace(/[\p{White_Space}\p{Default_Ignorable_Code_Point}]/gu, "");
+  return partyOf(caller).replace(INVISIBLE, "");
 }
 
 /**
