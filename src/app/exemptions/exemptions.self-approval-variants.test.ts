@@ -55,6 +55,12 @@ describe("exemptions: holders that differ only in white space, invisible charact
   it.each([
     ["a sharp s written as SS", "jürgen.strauß@acme.example", "JÜRGEN.STRAUSS@ACME.EXAMPLE"],
     ["a final sigma written as a sigma", "Οδυσσευς", "οδυσσευσ"],
+    // Capitals may also write `ß` as `ẞ` (German orthography since 2017), whose lower case is `ß`.
+    [
+      "a sharp s written as a capital sharp s",
+      "jürgen.strauß@acme.example",
+      "JÜRGEN.STRAUẞ@ACME.EXAMPLE",
+    ],
   ])(
     "refuses an approval through a key whose holder differs in case by %s",
     async (_name, holder, variant) => {
