@@ -4,6 +4,7 @@ import { issueAssuranceToken } from "../assurance/assurance-tokens.js";
 import { canonicalJson } from "../audit/audit-chain.js";
 import { readStore, transact, type Context } from "../context.js";
 import { AppError } from "../errors.js";
+import { boundToAnotherIdp } from "../federation/idp-binding.js";
 import { matchReturnUrl } from "../federation/return-urls.js";
 import type { Repositories } from "../ports.js";
 import type {
@@ -193,10 +194,12 @@ export function flowApiUseCases(
       // the second look, in the transaction that spends the code.
       // An IdP sign-in the decision counted vouches only while the registration that verified it
       // stands: a tenant that removed the IdP, or registered it again (its keys leaked, say),
-      // stops the code a flow completed on it, as it stops every later flow from counting it.
-      if (await readStore(context, (r) => idpReplacedSince(r, flow.tenant, receipt.decision))) {
-        await refuse("idp_replaced");
-      }
+      // stops the code a flow completed on it, as it stops every later flow from counting it; so
+      // does binding the principal to another of its IdPs, whose answers alone sign it in then.
+      const idpRefusal = await readStore(context, (r) =>
+        idpRefusalSince(r, flow.tenant, receipt.principal, receipt.decision),
+      );
+      if (idpRefusal !== undefined) await refuse(idpRefusal);
       const exemption = receipt.decision.exemption;
       if (exemption !== null) {
         const early = await readStore(context, async (r) =>
@@ -223,7 +226,7 @@ export function flowApiUseCases(
         flow.audience,
       );
       let spent = false;
-      let refusal: ExemptionRefusal | "idp_replaced" | undefined;
+      let refusal: ExemptionRefusal | IdpRefusal | undefined;
       let withdrawn = false;
       try {
         await changeFlow(
@@ -238,11 +241,10 @@ export function flowApiUseCases(
           },
           () => ({ type: "flow.exchanged", payload: { decision: decisionId, caller: caller.id } }),
           async (r) => {
-            // Looked at again as the code is spent: a replacement committed since the first look.
-            if (await idpReplacedSince(r, flow.tenant, receipt.decision)) {
-              refusal = "idp_replaced";
-              throw new AppError("flow.code_invalid");
-            }
+            // Looked at again as the code is spent: a replacement (or a binding) committed since
+            // the first look.
+            refusal = await idpRefusalSince(r, flow.tenant, receipt.principal, receipt.decision);
+            if (refusal !== undefined) throw new AppError("flow.code_invalid");
             if (exemption === null) return;
             // After the flow's row is written, in the same transaction: a revocation, a
             // shared-login mark or a mandate committed before the spend is seen, and the
@@ -316,23 +318,31 @@ function checkFirstFactor(request: FlowRequest): readonly AuthenticationEvent[] 
   return verified.map((event) => ({ method: "password", source: "platform", at: event.at }));
 }
 
+/** Why an IdP sign-in that a flow's decision counted no longer vouches for it. */
+type IdpRefusal = "idp_replaced" | "idp_not_bound";
+
 /**
- * Whether an IdP sign-in that `decision` counted in `tenant` was verified under a registration
- * that is no longer the IdP's current one (removed, or registered again since): as a flow's page
- * stops counting it (`counted` in flows.ts), by the registration's version, which goes on across
- * a removal. Evidence without a version was never counted by a flow.
+ * Why an IdP sign-in that `decision` counted in `tenant` for `principal` no longer counts, as a
+ * flow's page stops counting it (`counted` and `load` in flows.ts): verified under a registration
+ * that is no longer the IdP's current one (removed, or registered again since), by the
+ * registration's version, which goes on across a removal (`idp_replaced`); or the principal is
+ * bound since to another of the tenant's IdPs, whose answers alone sign it in (`idp_not_bound`,
+ * DESIGN invariant 9, as a held answer is refused at its claim). Evidence without a version was
+ * never counted by a flow. Undefined while the sign-in counts.
  */
-async function idpReplacedSince(
+async function idpRefusalSince(
   r: Repositories,
   tenant: string,
+  principal: string,
   decision: Decision,
-): Promise<boolean> {
+): Promise<IdpRefusal | undefined> {
   for (const event of decision.satisfiedBy?.events ?? []) {
     if (event.method !== "federated") continue;
-    if (event.tenant !== tenant || event.idpVersion === undefined) return true;
-    if ((await r.idps.get(tenant, event.idp))?.version !== event.idpVersion) return true;
+    if (event.tenant !== tenant || event.idpVersion === undefined) return "idp_replaced";
+    if ((await r.idps.get(tenant, event.idp))?.version !== event.idpVersion) return "idp_replaced";
+    if (await boundToAnotherIdp(r, tenant, principal, event.idp)) return "idp_not_bound";
   }
-  return false;
+  return undefined;
 }
 
 /** Why a sign-in an exemption let through is no longer vouched for. */

@@ -574,4 +574,30 @@ describe("a flow's code completed by an IdP sign-in, once the tenant stops trust
     });
     expect(response.statusCode, response.body).toBe(200);
   });
+
+  /** Registers the tenant's partner IdP (the same provider will do) and binds carol to `idp`. */
+  const bindCarolTo = (idp: string) => async () => {
+    expect(
+      (await registerPeer(t, admin, "acme", peer, { request: { mfa: [] } }, { idp: "partner" }))
+        .statusCode,
+    ).toBe(201);
+    const bound = await t.call("PUT", "/v1/tenants/acme/principals/carol", {
+      key: admin,
+      body: { population: "sso", idp },
+    });
+    expect(bound.statusCode, bound.body).toBe(200);
+  };
+
+  it("refuses the code once its principal is bound to the tenant's other IdP", async () => {
+    const { response, refusals } = await exchangeAfter(bindCarolTo("partner"));
+    expect(response.statusCode, response.body).toBe(400);
+    expect(response.json()).toMatchObject({ code: "flow.code_invalid" });
+    expect(refusals.map((e) => e.payload["reason"])).toEqual(["idp_not_bound"]);
+  });
+
+  it("exchanges the code once its principal is bound to the IdP that signed it in", async () => {
+    const { response, refusals } = await exchangeAfter(bindCarolTo("corp"));
+    expect(response.statusCode, response.body).toBe(200);
+    expect(refusals).toEqual([]);
+  });
 });
