@@ -407,8 +407,13 @@ export function flowUseCases(
     request: DecisionRequest,
     notice?: FlowNotice,
   ): Promise<FlowScreen> {
+    // The session whose evidence the request holds beside the flow's own (requestOf dates its
+    // idle timeout exactly then), whatever the flow proved itself: a passkey remembered from
+    // another tab completes a flow that proved only a recovery code, and the receipt says so.
     const reused =
-      world.session !== undefined && flow.events.length === 0 ? world.session : undefined;
+      world.session !== undefined && request.lastActivityAt !== undefined
+        ? world.session
+        : undefined;
     const prepared = await prepareDecision(
       context,
       services,
