@@ -66,6 +66,8 @@ interface FlowWorld {
   readonly methods: FlowMethods;
   readonly enrolled: readonly EnrolledAuthenticator[];
   readonly idps: readonly IdpRecord[];
+  /** The principal's passkeys (by credential id) that count as attested hardware now. */
+  readonly attestedKeys: ReadonlySet<string>;
   readonly session?: BrowserSessionRecord;
 }
 
@@ -199,6 +201,7 @@ export function flowUseCases(
         ...(remaining > 0 ? [{ method: "recovery_code" as const, remaining }] : []),
       ],
       idps,
+      attestedKeys: new Set(webauthn.filter((c) => parts.attested(c)).map((c) => c.credentialId)),
       ...(session === undefined || session.expiresAt <= now().toISOString() ? {} : { session }),
     };
   }
@@ -211,7 +214,10 @@ export function flowUseCases(
    * registration under the same id never passes for the old one. And the IdP's own maximum
    * authentication age holds at this decision, as at a direct sign-in's: an authentication that
    * grew older than it while its answer was held, or while the flow waited for the rest of its
-   * proof, proves nothing now.
+   * proof, proves nothing now. So with a passkey verified as attested hardware: only while the
+   * operator still trusts the root its attestation chained to (a vendor's keys found cloneable,
+   * say), which the credential is judged by at every use; verified again, it proves what the key
+   * is trusted for now (a verification's flags are its record's, so it is not rewritten here).
    */
   function counted(
     events: readonly AuthenticationEvent[],
@@ -219,6 +225,11 @@ export function flowUseCases(
     at: Date,
   ): AuthenticationEvent[] {
     return events.flatMap((event): AuthenticationEvent[] => {
+      if (event.method === "webauthn") {
+        const stillAttested =
+          event.attested !== true || world.attestedKeys.has(event.credentialId ?? "");
+        return stillAttested ? [event] : [];
+      }
       if (event.method !== "federated") return [event];
       const idp = world.idps.find((i) => i.id === event.idp && i.version === event.idpVersion);
       return idp === undefined ? [] : [agedWhileHeld(idp, event, at)];
