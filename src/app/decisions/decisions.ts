@@ -22,7 +22,7 @@ import { AppError } from "../errors.js";
 import type { Repositories } from "../ports.js";
 import type { ReceiptRecord } from "../records.js";
 import { readRecordedReceipt } from "./recorded-receipt.js";
-import type { ReceiptWriter } from "./receipt-writer.js";
+import { StaleDecision, type ReceiptWriter } from "./receipt-writer.js";
 import type { RulesCache } from "./rules-cache.js";
 import {
   checkNamedVerifications,
@@ -270,10 +270,33 @@ export async function decideAndRecord(
   actor: DecisionActor,
   note?: Readonly<Record<string, unknown>>,
 ): Promise<Decision> {
-  const prepared = await prepareDecision(context, services, tenant, request, actor, note);
-  await services.receipts.write(prepared.receipt, prepared.events);
-  return prepared.decision;
+  for (let attempt = 1; ; attempt++) {
+    const prepared = await prepareDecision(context, services, tenant, request, actor, note);
+    const exemption = prepared.decision.exemption;
+    try {
+      // An exemption revoked after the decision read it, before its receipt commits, would let
+      // the platform through under it (and the chain record the decision after the
+      // revocation): it is read again, held, as the receipt is written, and the decision made
+      // again without it.
+      await services.receipts.write(
+        prepared.receipt,
+        prepared.events,
+        exemption === null
+          ? undefined
+          : async (r) => (await r.exemptions.hold(tenant, exemption.id))?.status === "approved",
+      );
+      return prepared.decision;
+    } catch (error) {
+      if (!(error instanceof StaleDecision)) throw error;
+      if (attempt >= STALE_DECISION_ATTEMPTS) {
+        throw new AppError("store.unavailable", "The exemption kept changing under the decision.");
+      }
+    }
+  }
 }
+
+/** How often a decision is made again when its exemption changed before its receipt committed. */
+const STALE_DECISION_ATTEMPTS = 3;
 
 /**
  * The decision API: checks the caller, refuses caller-asserted federated evidence, checks platform

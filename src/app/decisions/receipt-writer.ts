@@ -7,9 +7,24 @@ import type { ReceiptRecord } from "../records.js";
 /** At most this many decisions commit in one transaction, so that no batch holds locks long. */
 const MAX_BATCH = 256;
 
+/**
+ * What must still hold when a receipt commits, read (and on PostgreSQL held) in the transaction
+ * that writes it: false when the decision rests on something that changed since it was read.
+ */
+export type StillHolds = (r: Repositories) => Promise<boolean>;
+
+/** A decision whose grounds changed before its receipt could commit: nothing was written. */
+export class StaleDecision extends Error {
+  constructor() {
+    super("What the decision rested on changed before its receipt was written.");
+    this.name = "StaleDecision";
+  }
+}
+
 interface Pending {
   readonly receipt: ReceiptRecord;
   readonly events: readonly AuditEntry[];
+  readonly stillHolds: StillHolds | undefined;
   readonly resolve: () => void;
   readonly reject: (error: unknown) => void;
 }
@@ -33,10 +48,18 @@ export class ReceiptWriter {
     this.#context = context;
   }
 
-  /** Stores `receipt` and `events`; resolves once committed, rejects like `transact` does. */
-  write(receipt: ReceiptRecord, events: readonly AuditEntry[]): Promise<void> {
+  /**
+   * Stores `receipt` and `events`; resolves once committed, rejects like `transact` does, and
+   * with {@link StaleDecision}, writing nothing, when `stillHolds` finds the decision's grounds
+   * gone.
+   */
+  write(
+    receipt: ReceiptRecord,
+    events: readonly AuditEntry[],
+    stillHolds?: StillHolds,
+  ): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.#queue.push({ receipt, events, resolve, reject });
+      this.#queue.push({ receipt, events, stillHolds, resolve, reject });
       if (!this.#writing) {
         this.#writing = true;
         // One turn of the event loop lets the requests already read join the first batch.
@@ -50,14 +73,15 @@ export class ReceiptWriter {
   async #drain(): Promise<void> {
     while (this.#queue.length > 0) {
       const batch = this.#queue.splice(0, MAX_BATCH);
+      let stale: ReadonlySet<Pending>;
       try {
-        await transact(this.#context, (r) => writeBatch(this.#context, r, batch));
+        stale = await transact(this.#context, (r) => writeBatch(this.#context, r, batch));
       } catch (error) {
         if (batch.length === 1) batch[0]?.reject(error);
         else await this.#writeEach(batch);
         continue;
       }
-      for (const pending of batch) pending.resolve();
+      for (const pending of batch) settle(pending, stale);
     }
     this.#writing = false;
   }
@@ -70,20 +94,33 @@ export class ReceiptWriter {
   async #writeEach(batch: readonly Pending[]): Promise<void> {
     await Promise.all(
       batch.map((pending) =>
-        transact(this.#context, (r) => writeBatch(this.#context, r, [pending])).then(
-          pending.resolve,
-          pending.reject,
-        ),
+        transact(this.#context, (r) => writeBatch(this.#context, r, [pending])).then((stale) => {
+          settle(pending, stale);
+        }, pending.reject),
       ),
     );
   }
 }
 
+function settle(pending: Pending, stale: ReadonlySet<Pending>): void {
+  if (stale.has(pending)) pending.reject(new StaleDecision());
+  else pending.resolve();
+}
+
+/** Writes the batch's members whose grounds still hold; returns the others, unwritten. */
 async function writeBatch(
   context: Context,
   r: Repositories,
   batch: readonly Pending[],
-): Promise<void> {
+): Promise<ReadonlySet<Pending>> {
+  // First, before any receipt or audit head: the rows a check holds are taken before the heads,
+  // in the order every path keeps (an exemption's revocation takes its row, then the head).
+  const stale = new Set<Pending>();
+  for (const pending of batch) {
+    if (pending.stillHolds !== undefined && !(await pending.stillHolds(r))) stale.add(pending);
+  }
+  if (stale.size > 0) batch = batch.filter((pending) => !stale.has(pending));
+  if (batch.length === 0) return stale;
   await r.receipts.insertMany(batch.map((pending) => pending.receipt));
   // Appends go chain by chain, in arrival order within each chain (the sort is stable), one
   // store call per chain. With PostgreSQL each chain's head is locked until the commit; taking
@@ -101,4 +138,5 @@ async function writeBatch(
       run = [];
     }
   }
+  return stale;
 }
