@@ -6,34 +6,20 @@
  * (every sign-in at the IdP refused). An age below zero is unknown, so the entry is stale, as
  * the application's own caches take it.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createAttackBench, validClaims, type AttackBench } from "./test-support/attack-fixture.js";
-import { startStubIdp, type StubIdp } from "./test-support/stub-idp.js";
+import { beforeEach, describe, expect, it } from "vitest";
+import { validClaims, type AttackBench } from "./test-support/attack-fixture.js";
+import { useCountedStub } from "./test-support/counted-stub.js";
+import type { StubIdp } from "./test-support/stub-idp.js";
 
 const HOUR = 3_600_000;
 
+const counted = useCountedStub();
 let stub: StubIdp;
 let bench: AttackBench;
-let before: { discovery: number; jwks: number };
-
-beforeAll(async () => {
-  stub = await startStubIdp();
-});
-afterAll(async () => {
-  await stub.close();
-});
 beforeEach(() => {
-  stub.publishedKeys = [stub.key.publicJwk];
-  stub.jwksMode = "up";
-  stub.discoveryOverrides = {};
-  bench = createAttackBench(stub);
-  before = { discovery: stub.requests.discovery, jwks: stub.requests.jwks };
+  ({ stub, bench } = counted);
 });
-
-const fetches = () => ({
-  discovery: stub.requests.discovery - before.discovery,
-  jwks: stub.requests.jwks - before.jwks,
-});
+const fetches = () => counted.fetches();
 
 describe("the OIDC caches after the clock steps back", () => {
   it("stop a key the IdP removed from verifying past the set's ten minutes", async () => {

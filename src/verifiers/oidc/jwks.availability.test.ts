@@ -3,33 +3,18 @@
  * discovery cannot be had (checklist O12). Key sets fail closed, are refetched after their
  * maximum age, and a failing endpoint is not hammered.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { createAttackBench, validClaims, type AttackBench } from "./test-support/attack-fixture.js";
-import { startStubIdp, type StubIdp } from "./test-support/stub-idp.js";
+import { useCountedStub } from "./test-support/counted-stub.js";
+import type { StubIdp } from "./test-support/stub-idp.js";
 
+const counted = useCountedStub({ jwksTimeoutMs: 300 });
 let stub: StubIdp;
 let bench: AttackBench;
-let before: { discovery: number; jwks: number; token: number };
-
-beforeAll(async () => {
-  stub = await startStubIdp();
-});
-afterAll(async () => {
-  await stub.close();
-});
 beforeEach(() => {
-  stub.publishedKeys = [stub.key.publicJwk];
-  stub.jwksMode = "up";
-  stub.discoveryOverrides = {};
-  bench = createAttackBench(stub, { jwksTimeoutMs: 300 });
-  before = { ...stub.requests };
+  ({ stub, bench } = counted);
 });
-
-const fetches = () => ({
-  discovery: stub.requests.discovery - before.discovery,
-  jwks: stub.requests.jwks - before.jwks,
-  token: stub.requests.token - before.token,
-});
+const fetches = () => counted.fetches();
 
 describe("JWKS availability", () => {
   it("fails closed when the JWKS endpoint is down", async () => {

@@ -6,34 +6,20 @@
  * registration change must not leave them serving what was fetched before it, on this instance
  * or any other, while the same registration keeps its caches.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { beforeEach, describe, expect, it, vi } from "vitest";
 import type { OidcIdpSettings } from "../../app/federation/protocols.js";
 import type { FetchLike } from "./fetch-json.js";
 import { createAttackBench, validClaims, type AttackBench } from "./test-support/attack-fixture.js";
-import { startStubIdp, type StubIdp } from "./test-support/stub-idp.js";
+import { useCountedStub } from "./test-support/counted-stub.js";
+import type { StubIdp } from "./test-support/stub-idp.js";
 
+const counted = useCountedStub();
 let stub: StubIdp;
 let bench: AttackBench;
-let before: { discovery: number; jwks: number };
-
-beforeAll(async () => {
-  stub = await startStubIdp();
-});
-afterAll(async () => {
-  await stub.close();
-});
 beforeEach(() => {
-  stub.publishedKeys = [stub.key.publicJwk];
-  stub.jwksMode = "up";
-  stub.discoveryOverrides = {};
-  bench = createAttackBench(stub);
-  before = { discovery: stub.requests.discovery, jwks: stub.requests.jwks };
+  ({ stub, bench } = counted);
 });
-
-const fetches = () => ({
-  discovery: stub.requests.discovery - before.discovery,
-  jwks: stub.requests.jwks - before.jwks,
-});
+const fetches = () => counted.fetches();
 
 /** The stub's IdP as the tenant `acme` registered it, at `version`. */
 const registered = (version: number, tenant = "acme"): OidcIdpSettings => ({

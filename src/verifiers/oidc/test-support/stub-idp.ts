@@ -13,6 +13,9 @@ export interface StubKey {
 
 type Endpoint = "discovery" | "jwks" | "token" | "attacker";
 
+/** How many requests the stub answered at each of its endpoints. */
+export type StubIdpRequests = Readonly<Record<Endpoint, number>>;
+
 /**
  * A hand-driven IdP on loopback for the attack matrix: it serves discovery, a JWKS and a token
  * endpoint that hands out whatever ID token the test signed, and counts every request, so a test
@@ -26,7 +29,7 @@ export interface StubIdp {
   readonly key: StubKey;
   /** A URL on the stub that no verifier should ever fetch (for `jku`, `x5u`). */
   readonly attackerUrl: string;
-  readonly requests: Readonly<Record<Endpoint, number>>;
+  readonly requests: StubIdpRequests;
   /** What the JWKS endpoint publishes; starts with `key`. */
   publishedKeys: JWK[];
   /** `down`: 503; `hang`: never answers. */
