@@ -8,46 +8,12 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Application, Caller } from "../application.js";
 import { chainOf } from "../audit/audit-chain.js";
-import type { Repositories, Store } from "../ports.js";
+import { storeRacingExemptions, type ExemptionRace } from "../test-support/exemption-race.js";
 import { CountingRandom, openHarness, type Harness } from "../test-support/harness.js";
 import { replacePolicy } from "../test-support/replace-policy.js";
 import { storesUnderTest } from "../../storage/test-support/stores-under-test.js";
 
 const stores = await storesUnderTest("The decision's re-check of an exemption");
-
-/** `raw`, except that `afterList` runs (once) right after a read that listed exemptions. */
-function storeRacing(raw: Store, race: { afterList?: (() => Promise<void>) | undefined }): Store {
-  return {
-    ...raw,
-    read: async (work) => {
-      let listed = false;
-      const result = await raw.read((r) =>
-        work(
-          new Proxy(r, {
-            get(target, key) {
-              const value = target[key as keyof Repositories];
-              if (key !== "exemptions") return value;
-              const exemptions = value as Repositories["exemptions"];
-              return {
-                ...exemptions,
-                list: (...args: Parameters<typeof exemptions.list>) => {
-                  listed = true;
-                  return exemptions.list(...args);
-                },
-              };
-            },
-          }),
-        ),
-      );
-      const hook = race.afterList;
-      if (listed && hook !== undefined) {
-        race.afterList = undefined;
-        await hook();
-      }
-      return result;
-    },
-  };
-}
 
 for (const { name, skip, open } of stores) {
   describe.skipIf(skip)(
@@ -57,7 +23,7 @@ for (const { name, skip, open } of stores) {
       let drop: () => Promise<void>;
       let service: Caller;
       let racing: Application & { close(): Promise<void> };
-      const race: { afterList?: (() => Promise<void>) | undefined } = {};
+      const race: ExemptionRace = {};
 
       beforeEach(async () => {
         const [store, cleanup] = await open();
@@ -68,12 +34,12 @@ for (const { name, skip, open } of stores) {
         await replacePolicy(h, "acme", { posture: "platform_mfa" });
         service = await h.caller(["platform_service"], ["acme"]);
         racing = h.application({
-          store: storeRacing(h.store, race),
+          store: storeRacingExemptions(h.store, "list", race),
           random: new CountingRandom(500_000),
         });
       });
       afterEach(async () => {
-        race.afterList = undefined;
+        race.after = undefined;
         await racing.close();
         await h.close();
         await drop();
@@ -124,11 +90,11 @@ for (const { name, skip, open } of stores) {
 
       it("decides again without an exemption revoked after the decision read it", async () => {
         const exemption = await exempt();
-        race.afterList = async () => {
+        race.after = async () => {
           await h.app.exemptions.revoke(h.admin, "acme", exemption, { reason: "incident over" });
         };
         const decision = await racing.decisions.decide(service, "acme", passwordOnly());
-        expect(race.afterList).toBeUndefined(); // the revocation ran
+        expect(race.after).toBeUndefined(); // the revocation ran
         expect([decision.outcome, decision.exemption]).toEqual(["challenge", null]);
         // No decision under the exemption after its revocation.
         expect(await chain()).toEqual([

@@ -8,51 +8,14 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Application, Caller, FlowBrowser } from "../application.js";
 import { chainOf } from "../audit/audit-chain.js";
-import type { Repositories, Store } from "../ports.js";
 import { exemptedSignIn as signedInUnderExemption } from "../test-support/exempted-sign-in.js";
+import { storeRacingExemptions, type ExemptionRace } from "../test-support/exemption-race.js";
 import { CountingRandom, openHarness, type Harness } from "../test-support/harness.js";
 import { storesUnderTest } from "../../storage/test-support/stores-under-test.js";
 import { replacePolicy } from "../test-support/replace-policy.js";
 
 const RETURN = "https://app.example/signed-in";
 const stores = await storesUnderTest("The exchange's re-check of an exemption");
-
-/**
- * `raw`, except that `afterCheck` runs (once) right after a read that looked at an exemption has
- * returned: between the exchange's check and its spend, as a revocation on another instance can.
- */
-function storeRacing(raw: Store, race: { afterCheck?: (() => Promise<void>) | undefined }): Store {
-  return {
-    ...raw,
-    read: async (work) => {
-      let looked = false;
-      const result = await raw.read((r) =>
-        work(
-          new Proxy(r, {
-            get(target, key) {
-              const value = target[key as keyof Repositories];
-              if (key !== "exemptions") return value;
-              const exemptions = value as Repositories["exemptions"];
-              return {
-                ...exemptions,
-                get: (...args: Parameters<typeof exemptions.get>) => {
-                  looked = true;
-                  return exemptions.get(...args);
-                },
-              };
-            },
-          }),
-        ),
-      );
-      const hook = race.afterCheck;
-      if (looked && hook !== undefined) {
-        race.afterCheck = undefined;
-        await hook();
-      }
-      return result;
-    },
-  };
-}
 
 for (const { name, skip, open } of stores) {
   describe.skipIf(skip)(
@@ -62,7 +25,7 @@ for (const { name, skip, open } of stores) {
       let drop: () => Promise<void>;
       let service: Caller;
       let racing: Application & { close(): Promise<void> };
-      const race: { afterCheck?: (() => Promise<void>) | undefined } = {};
+      const race: ExemptionRace = {};
       const browser: FlowBrowser = { cookie: "exchange-race-browser-cookie-0123" };
 
       beforeEach(async () => {
@@ -75,12 +38,12 @@ for (const { name, skip, open } of stores) {
         await replacePolicy(h, "acme", { posture: "platform_mfa" });
         service = await h.caller(["platform_service"], ["acme"]);
         racing = h.application({
-          store: storeRacing(h.store, race),
+          store: storeRacingExemptions(h.store, "get", race),
           random: new CountingRandom(500_000),
         });
       });
       afterEach(async () => {
-        race.afterCheck = undefined;
+        race.after = undefined;
         await racing.close();
         await h.close();
         await drop();
@@ -103,13 +66,13 @@ for (const { name, skip, open } of stores) {
 
       it("refuses a code whose exemption is revoked after the check and before the spend, leaving it unspent", async () => {
         const { exemption, flow, code } = await exemptedSignIn();
-        race.afterCheck = async () => {
+        race.after = async () => {
           await h.app.exemptions.revoke(h.admin, "acme", exemption, { reason: "incident over" });
         };
         await expect(racing.flows.exchange(service, { code })).rejects.toMatchObject({
           code: "flow.code_invalid",
         });
-        expect(race.afterCheck).toBeUndefined(); // the revocation ran
+        expect(race.after).toBeUndefined(); // the revocation ran
         expect(await statusOf(flow)).toBe("completed");
         // Unspent, the code is checked afresh each time, and refused for the same reason.
         await expect(racing.flows.exchange(service, { code })).rejects.toMatchObject({
@@ -120,7 +83,7 @@ for (const { name, skip, open } of stores) {
 
       it("refuses a code once a mandate that no exemption excuses is created after the check and before the spend", async () => {
         const { flow, code } = await exemptedSignIn();
-        race.afterCheck = async () => {
+        race.after = async () => {
           await h.app.mandates.create(h.admin, {
             id: "uplift",
             mandate: { scope: { tenants: "all" }, require: { minAal: 2 }, exemptible: false },
@@ -130,7 +93,7 @@ for (const { name, skip, open } of stores) {
         await expect(racing.flows.exchange(service, { code })).rejects.toMatchObject({
           code: "flow.code_invalid",
         });
-        expect(race.afterCheck).toBeUndefined();
+        expect(race.after).toBeUndefined();
         expect(await statusOf(flow)).toBe("completed");
         expect(await refusals()).toEqual(["mandate_changed"]);
       });
