@@ -7,7 +7,11 @@
 // HTTP IdP that serves its JWKS and signs what the test asks.
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { createOidcProtocol } from "../../verifiers/oidc/index.js";
-import { startStubIdp, type StubIdp } from "../../verifiers/oidc/test-support/stub-idp.js";
+import {
+  mfaClaims,
+  startStubIdp,
+  type StubIdp,
+} from "../../verifiers/oidc/test-support/stub-idp.js";
 import type { Application, FederationRedirect } from "../application.js";
 import { AppError } from "../errors.js";
 import { requireMfaAtIdp, testFederationParts } from "../test-support/federation-parts.js";
@@ -67,17 +71,7 @@ describeOnPostgres(
       const authorization = new URL(started.location);
       const state = authorization.searchParams.get("state") ?? "";
       const now = Math.floor(two.first.clock.now().getTime() / 1000);
-      stub.nextIdToken = await stub.sign({
-        iss: stub.issuer,
-        sub: "alice",
-        aud: stub.idp.clientId,
-        nonce: authorization.searchParams.get("nonce") ?? "",
-        iat: now,
-        exp: now + 600,
-        auth_time: now - 10,
-        amr: ["pwd", "mfa"],
-        acr: "https://refeds.org/profile/mfa",
-      });
+      stub.nextIdToken = await stub.sign(mfaClaims(stub, authorization, "alice", now));
       let answered: FederationRedirect;
       try {
         answered = await app.federation.oidcCallback("acme", "corp", {

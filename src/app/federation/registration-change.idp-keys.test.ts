@@ -15,7 +15,11 @@ import {
   registerStubIdp,
   startSignIn,
 } from "../../http/test-support/oidc-federation.js";
-import { startStubIdp, type StubIdp } from "../../verifiers/oidc/test-support/stub-idp.js";
+import {
+  mfaClaims,
+  startStubIdp,
+  type StubIdp,
+} from "../../verifiers/oidc/test-support/stub-idp.js";
 
 let stub: StubIdp;
 let t: TestServer;
@@ -44,17 +48,7 @@ async function signIn(): Promise<string> {
   const authorization = new URL(String(started.headers.location));
   const state = authorization.searchParams.get("state") ?? "";
   const now = Math.floor(t.clock.now().getTime() / 1000);
-  stub.nextIdToken = await stub.sign({
-    iss: stub.issuer,
-    sub: "alice",
-    aud: stub.idp.clientId,
-    nonce: authorization.searchParams.get("nonce") ?? "",
-    iat: now,
-    exp: now + 600,
-    auth_time: now - 10,
-    amr: ["pwd", "mfa"],
-    acr: "https://refeds.org/profile/mfa",
-  });
+  stub.nextIdToken = await stub.sign(mfaClaims(stub, authorization, "alice", now));
   const callback = await t.call(
     "GET",
     `/t/acme/idps/corp/oidc/callback?code=the-code&state=${encodeURIComponent(state)}`,
@@ -76,19 +70,7 @@ describe("registering an OIDC IdP again", () => {
 
     const again = await registerStubIdp(t, admin, "acme", stub, {});
     expect(again.statusCode).toBe(428);
-    const replaced = await t.call("PUT", "/v1/tenants/acme/idps/corp", {
-      key: admin,
-      headers: { "if-match": '"1"' },
-      body: {
-        protocol: "oidc",
-        oidc: {
-          issuer: stub.issuer,
-          clientId: stub.idp.clientId,
-          clientSecret: stub.idp.clientSecret,
-          idTokenAlgorithms: ["RS256"],
-        },
-      },
-    });
+    const replaced = await registerStubIdp(t, admin, "acme", stub, {}, { ifMatch: '"1"' });
     expect(replaced.statusCode).toBe(200);
     // The set is fetched again for the new registration: the withdrawn key verifies nothing.
     expect(await signIn()).toMatch(/^refused 400 .*federation\.rejected/s);

@@ -12,7 +12,11 @@ import {
   registerStubIdp,
   startSignIn,
 } from "../../http/test-support/oidc-federation.js";
-import { startStubIdp, type StubIdp } from "../../verifiers/oidc/test-support/stub-idp.js";
+import {
+  mfaClaims,
+  startStubIdp,
+  type StubIdp,
+} from "../../verifiers/oidc/test-support/stub-idp.js";
 
 let stub: StubIdp;
 beforeAll(async () => {
@@ -52,18 +56,8 @@ async function outcomeWith(extra: Record<string, unknown>): Promise<string> {
   // The default registration asks for REFEDS MFA, essential.
   expect(authorization.searchParams.get("claims")).toContain('"essential":true');
   const state = authorization.searchParams.get("state") ?? "";
-  const nonce = authorization.searchParams.get("nonce") ?? "";
   const now = Math.floor(server.clock.now().getTime() / 1000);
-  stub.nextIdToken = await stub.sign({
-    iss: stub.issuer,
-    sub: "alice",
-    aud: stub.idp.clientId,
-    nonce,
-    iat: now,
-    exp: now + 600,
-    auth_time: now - 10,
-    ...extra,
-  });
+  stub.nextIdToken = await stub.sign(mfaClaims(stub, authorization, "alice", now, extra));
   const callback = await server.call(
     "GET",
     `/t/acme/idps/corp/oidc/callback?code=the-code&state=${encodeURIComponent(state)}`,

@@ -100,16 +100,21 @@ export async function registerPeer(
   });
 }
 
-/** Registers the hand-driven stub IdP as the tenant's IdP `corp`, its ID tokens RS256. */
+/**
+ * Registers the hand-driven stub IdP as the tenant's IdP `corp`, its ID tokens RS256; with
+ * `at.ifMatch`, again over that version.
+ */
 export function registerStubIdp(
   t: FederationServer,
   key: string,
   tenant: string,
   stub: StubIdp,
   registration: Record<string, unknown> = {},
+  at: { readonly ifMatch?: string } = {},
 ): Promise<LightMyRequestResponse> {
   return t.call("PUT", `/v1/tenants/${tenant}/idps/corp`, {
     key,
+    ...(at.ifMatch === undefined ? {} : { headers: { "if-match": at.ifMatch } }),
     body: {
       protocol: "oidc",
       oidc: {
