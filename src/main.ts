@@ -228,6 +228,7 @@ export async function openApplication(
         | "port"
         | "decisions"
         | "idpNetwork"
+        | "oidc"
         | "webauthn"
         | "totp"
       >
@@ -395,7 +396,7 @@ export function localKeyFile(
  * keep open (the application's `close` calls it).
  */
 function federationParts(
-  config: Partial<Pick<Config, "publicUrl" | "host" | "port" | "idpNetwork">>,
+  config: Partial<Pick<Config, "publicUrl" | "host" | "port" | "idpNetwork" | "oidc">>,
   secrets: SecretSealer,
   options: OpenOptions = {},
 ): { parts: FederationParts; close(): Promise<void> } {
@@ -403,11 +404,13 @@ function federationParts(
   // network; the demo's loopback mode reaches its own IdP on loopback.
   const loopback = options.allowLoopbackHttpIdps === true;
   const publicOnly = loopback || config.idpNetwork === "any" ? undefined : publicNetworkFetch();
-  const oidc: OidcProtocolOptions = loopback
+  const network: OidcProtocolOptions = loopback
     ? loopbackHttpOidc
     : publicOnly === undefined
       ? {}
       : { fetch: publicOnly };
+  const oidc: OidcProtocolOptions =
+    config.oidc === undefined ? network : { ...network, cacheMaxBytes: config.oidc.cacheMaxBytes };
   return {
     parts: {
       secrets,

@@ -188,6 +188,19 @@ export const configSchema = z.strictObject({
    * them, for IdPs on a private network the platform reaches.
    */
   idpNetwork: z.enum(["public", "any"], { error: 'expected "public" or "any"' }).default("public"),
+  oidc: z
+    .strictObject({
+      /**
+       * The most bytes of OIDC discovery documents and key sets (their fetched bodies) the
+       * process caches, over every issuer together: past it the least recently used issuer's are
+       * dropped, and fetched again at its next sign-in. From 1 MiB, so that four issuers at the
+       * 256 KiB answer limit always fit.
+       */
+      cacheMaxBytes: count("a number of bytes", 1024 * 1024, 1024 * 1024 * 1024).default(
+        32 * 1024 * 1024,
+      ),
+    })
+    .prefault({}),
   exemptions: z
     .strictObject({
       maxDays: count("a number of days", 1, 3650).default(90),

@@ -25,6 +25,7 @@ describe("loadConfig", () => {
       bodyLimitBytes: 256 * 1024,
       trustProxy: false,
       idpNetwork: "public",
+      oidc: { cacheMaxBytes: 32 * 1024 * 1024 },
       exemptions: {
         maxDays: 90,
         breakGlassMaxDays: 7,
@@ -163,6 +164,16 @@ describe("loadConfig: idpNetwork", () => {
     expect(loadConfig({ env: { TENANT_MFA_IDP_NETWORK: "any" } }).idpNetwork).toBe("any");
     expect(problemsOf(() => loadConfig({ env: { TENANT_MFA_IDP_NETWORK: "private" } }))).toEqual([
       'idpNetwork: expected "public" or "any" (from TENANT_MFA_IDP_NETWORK)',
+    ]);
+  });
+});
+
+describe("loadConfig: oidc.cacheMaxBytes", () => {
+  it("takes a number of bytes from 1 MiB to 1 GiB, from the environment too, and names anything else", () => {
+    const env = (value: string) => ({ env: { TENANT_MFA_OIDC_CACHE_MAX_BYTES: value } });
+    expect(loadConfig(env("8388608")).oidc.cacheMaxBytes).toBe(8 * 1024 * 1024);
+    expect(problemsOf(() => loadConfig(env("65536")))).toEqual([
+      "oidc.cacheMaxBytes: expected a number of bytes between 1048576 and 1073741824 (from TENANT_MFA_OIDC_CACHE_MAX_BYTES)",
     ]);
   });
 });

@@ -8,6 +8,7 @@ import { createDiscovery } from "./discovery.js";
 import { createAttackBench, validClaims, type AttackBench } from "./test-support/attack-fixture.js";
 import { listenOnLoopback, type LoopbackServer } from "./test-support/loopback-server.js";
 import { startStubIdp, type StubIdp } from "./test-support/stub-idp.js";
+import { CacheBudget, DEFAULT_CACHE_MAX_BYTES } from "./cache-budget.js";
 
 let stub: StubIdp;
 let bench: AttackBench;
@@ -127,6 +128,7 @@ describe("concurrent sign-ins", () => {
       allowHttp: true,
       pageWaitMs: 500,
       failureMemoryMs: 60_000,
+      budget: new CacheBudget(DEFAULT_CACHE_MAX_BYTES),
     });
     const before = stub.requests.discovery;
     const both = Promise.all([

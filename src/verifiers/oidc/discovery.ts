@@ -1,4 +1,5 @@
 import type { IdpRegistrationVersion } from "../../app/federation/protocols.js";
+import { entryBytes, type CacheBudget } from "./cache-budget.js";
 import { fetchJson, type FetchLike } from "./fetch-json.js";
 import { fetchServes, RegistrationsServed } from "./registrations-served.js";
 import { accept, describeUntrusted, isPlainObject, reject, type OidcOutcome } from "./rejection.js";
@@ -31,6 +32,8 @@ export interface DiscoverySettings {
   readonly pageWaitMs: number;
   /** How long after a failed fetch pages do not start another ({@link Discovery.cachedFor}). */
   readonly failureMemoryMs: number;
+  /** What the cached documents may hold, shared with the key sets. */
+  readonly budget: CacheBudget;
 }
 
 export interface Discovery {
@@ -61,10 +64,12 @@ interface CachedMetadata {
  * Discovery per issuer, cached. The issuer is exact (OIDC Discovery §4.3: the document's
  * `issuer` must be identical to the one it was fetched for), so the issuer alone keys the cache:
  * two tenants registering the same issuer share one document, and no tenant can reach another's.
- * Failures are not cached; concurrent misses share one request.
+ * Failures are not cached; concurrent misses share one request. The documents are held within
+ * the budget, least recently used first out, with what they have served.
  */
 export function createDiscovery(settings: DiscoverySettings): Discovery {
   const cache = new Map<string, CachedMetadata>();
+  const budgetKey = (issuer: string) => `discovery ${issuer}`;
   const inFlight = new Map<
     string,
     {
@@ -82,8 +87,21 @@ export function createDiscovery(settings: DiscoverySettings): Discovery {
     }
     return registrations;
   };
-  /** When the last fetch of each issuer failed, while it is the last one. */
+  /**
+   * When the last fetch of each issuer failed, while it is the last one, oldest first; dropped
+   * once past `failureMemoryMs`, when it no longer counts, so that issuers that fail do not
+   * pile up either.
+   */
   const failedAt = new Map<string, number>();
+  const rememberFailure = (issuer: string) => {
+    const now = settings.clock();
+    failedAt.delete(issuer);
+    failedAt.set(issuer, now);
+    for (const [oldest, at] of failedAt) {
+      if (within(now, at, settings.failureMemoryMs)) break;
+      failedAt.delete(oldest);
+    }
+  };
 
   async function load(
     issuer: string,
@@ -104,6 +122,10 @@ export function createDiscovery(settings: DiscoverySettings): Discovery {
     if (checked.ok) {
       cache.set(issuer, { metadata: checked.value, fetchedAt: settings.clock() });
       servedFor(issuer).add(registration);
+      settings.budget.hold(budgetKey(issuer), entryBytes(issuer, answer.bytes), () => {
+        cache.delete(issuer);
+        served.delete(issuer);
+      });
     }
     return checked;
   }
@@ -113,6 +135,7 @@ export function createDiscovery(settings: DiscoverySettings): Discovery {
     registration?: IdpRegistrationVersion,
   ): Promise<OidcOutcome<ProviderMetadata>> {
     const cached = cache.get(issuer);
+    if (cached !== undefined) settings.budget.touch(budgetKey(issuer));
     if (
       cached !== undefined &&
       within(settings.clock(), cached.fetchedAt, settings.maxAgeMs) &&
@@ -130,7 +153,7 @@ export function createDiscovery(settings: DiscoverySettings): Discovery {
     const loading = load(issuer, registration)
       .then((outcome) => {
         if (outcome.ok) failedAt.delete(issuer);
-        else failedAt.set(issuer, settings.clock());
+        else rememberFailure(issuer);
         return outcome;
       })
       .finally(() => inFlight.delete(issuer));
@@ -148,6 +171,7 @@ export function createDiscovery(settings: DiscoverySettings): Discovery {
         failed === undefined ||
         !within(settings.clock(), failed, settings.failureMemoryMs);
       if (cached !== undefined) {
+        settings.budget.touch(budgetKey(issuer));
         // Past its age, refreshed for the next page (or a sign-in), never waited for.
         if (asking) void metadataFor(issuer);
         return cached.metadata;

@@ -3,9 +3,12 @@ import { MAX_JSON_DEPTH, nestsDeeperThan } from "../../app/json-depth.js";
 /** The subset of WHATWG `fetch` this verifier uses; injectable so tests can count and fail requests. */
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
 
-/** A JSON answer from an IdP endpoint, or why there is none (for the audit detail). */
+/**
+ * A JSON answer from an IdP endpoint, with its body's length in bytes (what a cache of it costs),
+ * or why there is none (for the audit detail).
+ */
 export type JsonAnswer =
-  | { readonly ok: true; readonly status: number; readonly body: unknown }
+  | { readonly ok: true; readonly status: number; readonly body: unknown; readonly bytes: number }
   | { readonly ok: false; readonly reason: string };
 
 /** Discovery documents, key sets and token responses are small; anything larger is refused unread. */
@@ -59,11 +62,11 @@ async function request(
     await response.body?.cancel().catch(() => undefined);
     return { ok: false, reason: `answered with a redirect (${response.status}), not followed` };
   }
-  const text = await readCapped(response);
-  if (text === undefined) return { ok: false, reason: "answer unreadable or too large" };
+  const bytes = await readCapped(response);
+  if (bytes === undefined) return { ok: false, reason: "answer unreadable or too large" };
   let body: unknown;
   try {
-    body = JSON.parse(text);
+    body = JSON.parse(bytes.toString("utf8"));
   } catch {
     return { ok: false, reason: `answered ${response.status} without JSON` };
   }
@@ -75,16 +78,16 @@ async function request(
       reason: `answered JSON nested deeper than ${String(MAX_JSON_DEPTH)} levels`,
     };
   }
-  return { ok: true, status: response.status, body };
+  return { ok: true, status: response.status, body, bytes: bytes.byteLength };
 }
 
-async function readCapped(response: Response): Promise<string | undefined> {
+async function readCapped(response: Response): Promise<Buffer | undefined> {
   const declared = Number(response.headers.get("content-length") ?? "0");
   if (declared > MAX_BODY_BYTES) {
     await response.body?.cancel().catch(() => undefined);
     return undefined;
   }
-  if (response.body === null) return "";
+  if (response.body === null) return Buffer.alloc(0);
   const reader = (response.body as ReadableStream<Uint8Array>).getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
@@ -102,7 +105,7 @@ async function readCapped(response: Response): Promise<string | undefined> {
   } catch {
     return undefined;
   }
-  return Buffer.concat(chunks).toString("utf8");
+  return Buffer.concat(chunks);
 }
 
 function errorName(error: unknown): string {

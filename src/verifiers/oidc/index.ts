@@ -1,11 +1,13 @@
 import type { OidcProtocol } from "../../app/federation/protocols.js";
 import { buildAuthorizationUrl } from "./authorization-url.js";
+import { CacheBudget, DEFAULT_CACHE_MAX_BYTES } from "./cache-budget.js";
 import { completeCallback } from "./callback.js";
 import { createDiscovery } from "./discovery.js";
 import type { FetchLike } from "./fetch-json.js";
 import { createKeySets } from "./jwks.js";
 import { accept } from "./rejection.js";
 
+export { DEFAULT_CACHE_MAX_BYTES } from "./cache-budget.js";
 export type { FetchLike } from "./fetch-json.js";
 export { publicNetworkFetch, type PublicNetworkFetch } from "./public-network-fetch.js";
 
@@ -35,6 +37,12 @@ export interface OidcProtocolOptions {
   readonly jwksMaxAgeMs?: number;
   /** The least time between two key-set fetches for one issuer. Default 30 s. */
   readonly jwksCooldownMs?: number;
+  /**
+   * The most bytes of discovery documents and key sets (their fetched bodies, with some
+   * bookkeeping) cached at once, over every issuer; past it the least recently used issuer's are
+   * dropped, and fetched again at its next use. Default 32 MiB ({@link DEFAULT_CACHE_MAX_BYTES}).
+   */
+  readonly cacheMaxBytes?: number;
   /** How old an ID token's `iat` may be when the callback completes. Default 300 s (plus skew). */
   readonly maxIdTokenAgeSeconds?: number;
   /** Audiences besides the client id an ID token may also name. Default: none. */
@@ -46,15 +54,22 @@ export interface OidcProtocolOptions {
   readonly allowHttp?: boolean;
 }
 
+/** The relying party, and what its caches hold. */
+export interface OidcRelyingParty extends OidcProtocol {
+  /** The bytes of discovery documents and key sets cached now: at most `cacheMaxBytes`. */
+  cachedBytes(): number;
+}
+
 /**
  * The OpenID Connect relying party: authorization code flow with PKCE, and an ID token verified
  * check by check (OIDC Core §3.1.3.7, RFC 8725) with a stable code for each failure. Discovery
- * documents and key sets are cached per issuer for the life of the returned object, so make one
- * per process.
+ * documents and key sets are cached per issuer, within `cacheMaxBytes`, for the life of the
+ * returned object, so make one per process.
  */
-export function createOidcProtocol(options: OidcProtocolOptions = {}): OidcProtocol {
+export function createOidcProtocol(options: OidcProtocolOptions = {}): OidcRelyingParty {
   const fetchImpl: FetchLike = options.fetch ?? ((input, init) => fetch(input, init));
   const clock = options.clock ?? Date.now;
+  const budget = new CacheBudget(options.cacheMaxBytes ?? DEFAULT_CACHE_MAX_BYTES);
   const discovery = createDiscovery({
     fetch: fetchImpl,
     timeoutMs: options.discoveryTimeoutMs ?? 5_000,
@@ -63,6 +78,7 @@ export function createOidcProtocol(options: OidcProtocolOptions = {}): OidcProto
     allowHttp: options.allowHttp ?? false,
     pageWaitMs: options.pageDiscoveryWaitMs ?? 500,
     failureMemoryMs: options.discoveryFailureMemoryMs ?? 60_000,
+    budget,
   });
   const keySets = createKeySets({
     fetch: fetchImpl,
@@ -70,6 +86,7 @@ export function createOidcProtocol(options: OidcProtocolOptions = {}): OidcProto
     maxAgeMs: options.jwksMaxAgeMs ?? 600_000,
     cooldownMs: options.jwksCooldownMs ?? 30_000,
     clock,
+    budget,
   });
   const callbackDependencies = {
     fetch: fetchImpl,
@@ -92,5 +109,6 @@ export function createOidcProtocol(options: OidcProtocolOptions = {}): OidcProto
     completeCallback(idp, callback) {
       return completeCallback(callbackDependencies, idp, callback);
     },
+    cachedBytes: () => budget.heldBytes,
   };
 }

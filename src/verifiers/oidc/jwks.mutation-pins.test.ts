@@ -10,6 +10,7 @@ import { createAttackBench, validClaims, type AttackBench } from "./test-support
 import { createKeySets } from "./jwks.js";
 import { listenOnLoopback, type LoopbackServer } from "./test-support/loopback-server.js";
 import { startStubIdp, type StubIdp } from "./test-support/stub-idp.js";
+import { CacheBudget, DEFAULT_CACHE_MAX_BYTES } from "./cache-budget.js";
 
 let stub: StubIdp;
 let bench: AttackBench;
@@ -155,6 +156,7 @@ describe("concurrent sign-ins", () => {
       maxAgeMs: 600_000,
       cooldownMs: 30_000,
       clock: () => 0,
+      budget: new CacheBudget(DEFAULT_CACHE_MAX_BYTES),
     });
     const before = stub.requests.jwks;
     const request = { alg: "RS256", kid: stub.key.kid };

@@ -1,5 +1,6 @@
 import type { JWK } from "jose";
 import type { IdpRegistrationVersion } from "../../app/federation/protocols.js";
+import { entryBytes, type CacheBudget } from "./cache-budget.js";
 import { fetchJson, type FetchLike } from "./fetch-json.js";
 import { fetchServes, RegistrationsServed } from "./registrations-served.js";
 import { accept, isPlainObject, reject, type OidcOutcome } from "./rejection.js";
@@ -14,6 +15,8 @@ export interface JwksSettings {
   /** The least time between two fetches for one issuer, whatever asks for them. */
   readonly cooldownMs: number;
   readonly clock: () => number;
+  /** What the cached key sets may hold, shared with the discovery documents. */
+  readonly budget: CacheBudget;
 }
 
 /**
@@ -45,6 +48,8 @@ export interface KeySets {
 
 interface IssuerKeys {
   keys: readonly JWK[] | undefined;
+  /** The length of the JWKS document `keys` were read from. */
+  bytes: number;
   jwksUri: string | undefined;
   fetchedAt: number | undefined;
   lastAttemptAt: number | undefined;
@@ -66,11 +71,24 @@ interface Fetch {
  * A key id the cache does not know triggers one refetch, at most once per cooldown, so a flood of
  * tokens with invented `kid`s costs the IdP one request per cooldown and this server nothing more.
  * A key set that cannot be fetched fails closed: no stale keys beyond their maximum age.
+ * Each issuer's set and its bookkeeping (a failure's cooldown too) are held within the budget,
+ * the least recently used issuer first out: it starts afresh at its next use.
  */
 export function createKeySets(settings: JwksSettings): KeySets {
   const issuers = new Map<string, IssuerKeys>();
+  const budgetKey = (issuer: string) => `jwks ${issuer}`;
+
+  /** Counts what `state` holds now, unless it was evicted meanwhile (a fetch that outlived it). */
+  function hold(issuer: string, state: IssuerKeys): void {
+    if (issuers.get(issuer) !== state) return;
+    const bytes = entryBytes(issuer, state.keys === undefined ? 0 : state.bytes);
+    settings.budget.hold(budgetKey(issuer), bytes, () => {
+      if (issuers.get(issuer) === state) issuers.delete(issuer);
+    });
+  }
 
   function refresh(
+    issuer: string,
     state: IssuerKeys,
     jwksUri: string,
     registration: IdpRegistrationVersion | undefined,
@@ -81,19 +99,21 @@ export function createKeySets(settings: JwksSettings): KeySets {
       // key withdrawn, then the IdP registered again): it is waited for, then one made for it.
       return pending.jwksUri === jwksUri && fetchServes(pending.registration, registration)
         ? pending.done
-        : pending.done.then(() => refresh(state, jwksUri, registration));
+        : pending.done.then(() => refresh(issuer, state, jwksUri, registration));
     }
     state.lastAttemptAt = settings.clock();
     const loading = fetchKeys(settings, jwksUri)
-      .then((keys) => {
-        state.lastAttemptFailed = keys === undefined;
-        if (keys !== undefined) {
-          state.keys = keys;
+      .then((fetched) => {
+        state.lastAttemptFailed = fetched === undefined;
+        if (fetched !== undefined) {
+          state.keys = fetched.keys;
+          state.bytes = fetched.bytes;
           state.jwksUri = jwksUri;
           state.fetchedAt = settings.clock();
           state.served.add(registration);
         }
-        return keys !== undefined;
+        hold(issuer, state);
+        return fetched !== undefined;
       })
       .finally(() => {
         state.inFlight = undefined;
@@ -115,6 +135,7 @@ export function createKeySets(settings: JwksSettings): KeySets {
       if (state === undefined) {
         state = {
           keys: undefined,
+          bytes: 0,
           jwksUri: undefined,
           fetchedAt: undefined,
           lastAttemptAt: undefined,
@@ -123,6 +144,8 @@ export function createKeySets(settings: JwksSettings): KeySets {
           inFlight: undefined,
         };
         issuers.set(issuer, state);
+      } else {
+        settings.budget.touch(budgetKey(issuer));
       }
       const usable =
         state.keys !== undefined &&
@@ -137,7 +160,7 @@ export function createKeySets(settings: JwksSettings): KeySets {
           return reject("oidc.jwks_unavailable", "the IdP's JWKS failed moments ago");
         }
         state.keys = undefined;
-        if (!(await refresh(state, jwksUri, registration))) {
+        if (!(await refresh(issuer, state, jwksUri, registration))) {
           return reject("oidc.jwks_unavailable", "the IdP's JWKS could not be fetched");
         }
         refetched = true;
@@ -145,7 +168,7 @@ export function createKeySets(settings: JwksSettings): KeySets {
       let matching = selectKeys(state.keys ?? [], request);
       if (matching.length === 0 && !refetched && !coolingDown(state)) {
         // The IdP may have rotated its keys since the last fetch (OIDC Core §10.1.1).
-        if (!(await refresh(state, jwksUri, registration))) {
+        if (!(await refresh(issuer, state, jwksUri, registration))) {
           return reject("oidc.jwks_unavailable", "the IdP's JWKS could not be fetched");
         }
         matching = selectKeys(state.keys ?? [], request);
@@ -176,18 +199,21 @@ function selectKeys(keys: readonly JWK[], request: KeyRequest): readonly JWK[] {
   );
 }
 
-/** The public signing keys of a JWKS document, or undefined when it cannot be had. */
+/**
+ * The public signing keys of a JWKS document and the document's length, or undefined when it
+ * cannot be had.
+ */
 async function fetchKeys(
   settings: JwksSettings,
   jwksUri: string,
-): Promise<readonly JWK[] | undefined> {
+): Promise<{ readonly keys: readonly JWK[]; readonly bytes: number } | undefined> {
   const answer = await fetchJson(settings.fetch, jwksUri, { method: "GET" }, settings.timeoutMs);
   if (!answer.ok || answer.status !== 200 || !isPlainObject(answer.body)) return undefined;
   const { keys } = answer.body;
   if (!Array.isArray(keys)) return undefined;
   // Keys with private or symmetric material have no place in a published set, nor keys whose
   // members are not of their JWK types (RFC 7517 §4): skip them, and keep the others usable.
-  return Object.freeze(
+  const usable = Object.freeze(
     keys.filter(
       (key): key is JWK =>
         isPlainObject(key) &&
@@ -202,6 +228,7 @@ async function fetchKeys(
           (Array.isArray(key.key_ops) && key.key_ops.every((op) => typeof op === "string"))),
     ),
   );
+  return { keys: usable, bytes: answer.bytes };
 }
 
 const optionalString = (value: unknown): boolean =>

@@ -1,12 +1,11 @@
 import type {
   OidcCallbackOptions,
   OidcIdpSettings,
-  OidcProtocol,
   OidcRejection,
   VerifiedIdToken,
   Verified,
 } from "../../../app/federation/protocols.js";
-import { createOidcProtocol, type OidcProtocolOptions } from "../index.js";
+import { createOidcProtocol, type OidcProtocolOptions, type OidcRelyingParty } from "../index.js";
 import type { StubIdp } from "./stub-idp.js";
 
 /** The fixed instant of the attack matrix: ID tokens are issued at it, callbacks complete at it. */
@@ -19,7 +18,7 @@ export const CODE_VERIFIER = "v".repeat(43);
 
 /** A relying party on the stub with a clock the test moves. */
 export interface AttackBench {
-  readonly rp: OidcProtocol;
+  readonly rp: OidcRelyingParty;
   readonly clock: { now: number };
   /** Serves `idToken` from the stub's token endpoint and completes a callback for it. */
   present(

@@ -29,7 +29,15 @@ export interface StubIdp {
   readonly key: StubKey;
   /** A URL on the stub that no verifier should ever fetch (for `jku`, `x5u`). */
   readonly attackerUrl: string;
+  /** The requests at every issuer the stub serves, together. */
   readonly requests: StubIdpRequests;
+  /**
+   * Another issuer the stub serves (`/more/<name>`, `name` of a-z, 0-9 and -), with its own
+   * endpoints answering as the first issuer's, and the IdP settings registering it.
+   */
+  otherIssuer(name: string): OidcIdpSettings;
+  /** The requests at one issuer's endpoints. */
+  requestsAt(issuer: string): StubIdpRequests;
   /** What the JWKS endpoint publishes; starts with `key`. */
   publishedKeys: JWK[];
   /** `down`: 503; `hang`: never answers. */
@@ -112,15 +120,32 @@ export async function startStubIdp(): Promise<StubIdp> {
   });
   issuer = `${server.origin}/tenant-a`;
 
+  const requestsByIssuer = new Map<string, Record<Endpoint, number>>();
+  const requestsAt = (at: string): Record<Endpoint, number> => {
+    let counts = requestsByIssuer.get(at);
+    if (counts === undefined) {
+      counts = { discovery: 0, jwks: 0, token: 0, attacker: 0 };
+      requestsByIssuer.set(at, counts);
+    }
+    return counts;
+  };
+  const count = (at: string, endpoint: Endpoint): void => {
+    requests[endpoint] += 1;
+    requestsAt(at)[endpoint] += 1;
+  };
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = new URL(req.url ?? "/", server.origin).pathname;
+    const fullPath = new URL(req.url ?? "/", server.origin).pathname;
+    const served = /^\/(tenant-a|more\/[a-z0-9-]+)(\/.*)$/.exec(fullPath);
+    const at = `${server.origin}/${served?.[1] ?? "tenant-a"}`;
+    const path = served === null ? fullPath : `/tenant-a${served[2] ?? ""}`;
     if (path === "/tenant-a/.well-known/openid-configuration") {
-      requests.discovery += 1;
+      count(at, "discovery");
       json(res, 200, {
-        issuer,
-        authorization_endpoint: `${issuer}/authorize`,
-        token_endpoint: `${issuer}/token`,
-        jwks_uri: `${issuer}/jwks`,
+        issuer: at,
+        authorization_endpoint: `${at}/authorize`,
+        token_endpoint: `${at}/token`,
+        jwks_uri: `${at}/jwks`,
         response_types_supported: ["code"],
         id_token_signing_alg_values_supported: ["RS256"],
         token_endpoint_auth_methods_supported: ["client_secret_basic"],
@@ -129,14 +154,14 @@ export async function startStubIdp(): Promise<StubIdp> {
       return;
     }
     if (path === "/tenant-a/jwks") {
-      requests.jwks += 1;
+      count(at, "jwks");
       if (state.jwksMode === "hang") return;
       if (state.jwksMode === "down") json(res, 503, { error: "unavailable" });
       else json(res, 200, { keys: state.publishedKeys });
       return;
     }
     if (path === "/tenant-a/token" && req.method === "POST") {
-      requests.token += 1;
+      count(at, "token");
       const form = new URLSearchParams(await readBody(req));
       const authorization = req.headers.authorization;
       state.lastTokenRequest = authorization === undefined ? { form } : { authorization, form };
@@ -151,21 +176,28 @@ export async function startStubIdp(): Promise<StubIdp> {
     json(res, 404, { error: "not_found" });
   }
 
+  const settingsOf = (at: string): OidcIdpSettings => ({
+    issuer: at,
+    clientId: "client-a",
+    clientSecret: "secret-a",
+    scopes: ["openid"],
+    idTokenAlgorithms: ["RS256"],
+    subjectClaim: "sub",
+  });
+
   return {
     origin: server.origin,
     issuer,
     redirectUri: `${server.origin}/rp/callback`,
-    idp: {
-      issuer,
-      clientId: "client-a",
-      clientSecret: "secret-a",
-      scopes: ["openid"],
-      idTokenAlgorithms: ["RS256"],
-      subjectClaim: "sub",
-    },
+    idp: settingsOf(issuer),
     key,
     attackerUrl: `${server.origin}/attacker/keys`,
     requests,
+    otherIssuer: (name) => {
+      if (!/^[a-z0-9-]+$/.test(name)) throw new Error(`not a name the stub serves: ${name}`);
+      return settingsOf(`${server.origin}/more/${name}`);
+    },
+    requestsAt: (at) => ({ ...requestsAt(at) }),
     get publishedKeys() {
       return state.publishedKeys;
     },
