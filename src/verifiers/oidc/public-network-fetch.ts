@@ -2,6 +2,15 @@ import { lookup as dnsLookup } from "node:dns/promises";
 import { BlockList, isIP, type LookupFunction } from "node:net";
 import type { Agent, RequestInit as UndiciRequestInit } from "undici";
 import type { FetchLike } from "./fetch-json.js";
+import { DEFAULT_LOOKUP_SLOTS, lookupInTurn, type ResolveHost } from "./lookup-in-turn.js";
+
+export type { ResolveHost } from "./lookup-in-turn.js";
+
+/**
+ * How long a connection's own lookup may wait for its turn: undici gives up on a connection
+ * after its connect timeout (10 s by default), and a lookup started later would serve nobody.
+ */
+const CONNECT_LOOKUP_WAIT_MS = 10_000;
 
 /**
  * Addresses that are not on the public internet: loopback, private (RFC 1918, RFC 4193), shared
@@ -85,9 +94,6 @@ export class NonPublicAddressError extends Error {
   override readonly name = "NonPublicAddress";
 }
 
-/** Every address a host name resolves to. */
-export type ResolveHost = (hostname: string) => Promise<readonly string[]>;
-
 const resolveWithDns: ResolveHost = async (hostname) =>
   (await dnsLookup(hostname, { all: true, verbatim: true })).map((entry) => entry.address);
 
@@ -95,6 +101,11 @@ const resolveWithDns: ResolveHost = async (hostname) =>
 export interface PublicNetworkFetchOptions {
   /** How host names are resolved. Default: `dns.lookup`. Tests answer with fixed addresses. */
   readonly lookup?: ResolveHost;
+  /**
+   * How many lookups may run at once; the others wait their turn, within their request's
+   * timeout. Default 2 ({@link DEFAULT_LOOKUP_SLOTS}), half of libuv's thread pool.
+   */
+  readonly lookupSlots?: number;
 }
 
 /** A {@link publicNetworkFetch}: a `fetch`, and the end of its connections. */
@@ -119,9 +130,18 @@ export interface PublicNetworkFetch extends FetchLike {
  * their own connections and are vetted the same way. The URL's host is also vetted before the
  * request starts, at the cost of one more lookup: an internal host fails before any connection
  * is set up, and the check at connect is then the one that a changing answer meets.
+ *
+ * Lookups take turns ({@link lookupInTurn}): `dns.lookup` holds a thread of libuv's pool, which
+ * WebCrypto and fs share, for as long as a name server keeps it waiting, so IdP names that never
+ * answer must not take the whole pool. A request waiting for its turn gives up at its timeout.
  */
 export function publicNetworkFetch(options: PublicNetworkFetchOptions = {}): PublicNetworkFetch {
-  const resolve = options.lookup ?? resolveWithDns;
+  const inTurn = lookupInTurn(
+    options.lookup ?? resolveWithDns,
+    options.lookupSlots ?? DEFAULT_LOOKUP_SLOTS,
+  );
+  const resolve: ResolveHost = (hostname) =>
+    inTurn(hostname, AbortSignal.timeout(CONNECT_LOOKUP_WAIT_MS));
   // undici is loaded, and the pool made, at the first request: a process that never asks an IdP
   // anything (a CLI command, a server without OIDC IdPs) does not load it.
   let pool: Promise<{ agent: Agent; fetch: typeof import("undici").fetch }> | undefined;
@@ -143,7 +163,8 @@ export function publicNetworkFetch(options: PublicNetworkFetchOptions = {}): Pub
   let closed = false;
   const guardedFetch: FetchLike = async (input, init) => {
     const hostname = new URL(input).hostname.replace(/^\[(.*)\]$/, "$1");
-    const addresses = isIP(hostname) === 0 ? await resolve(hostname) : [hostname];
+    const addresses =
+      isIP(hostname) === 0 ? await inTurn(hostname, init.signal ?? undefined) : [hostname];
     const refused = addresses.find(isNonPublicAddress);
     if (addresses.length === 0 || refused !== undefined) throw refusal(hostname, refused);
     // Closed before its first request: no pool is made only to be refused.
