@@ -38,7 +38,7 @@ import type { FederationParts } from "./app/federation/endpoints.js";
 import { createAesGcmSealer, type SealingKey } from "./secrets/aes-gcm-sealer.js";
 import { createScryptHasher } from "./secrets/scrypt-hasher.js";
 import { decodeKeys, keyFromFile } from "./secrets/sealing-keys.js";
-import { createOidcProtocol, publicNetworkFetch } from "./verifiers/oidc/index.js";
+import { anyNetworkFetch, createOidcProtocol, publicNetworkFetch } from "./verifiers/oidc/index.js";
 import type { OidcProtocolOptions } from "./verifiers/oidc/index.js";
 import { createSamlProtocol } from "./verifiers/saml/index.js";
 import { createTotpProtocol } from "./verifiers/totp/index.js";
@@ -403,12 +403,14 @@ function federationParts(
   // Tenants' IdPs are reached on the public internet only, unless the operator allows `any`
   // network; the demo's loopback mode reaches its own IdP on loopback.
   const loopback = options.allowLoopbackHttpIdps === true;
-  const publicOnly = loopback || config.idpNetwork === "any" ? undefined : publicNetworkFetch();
-  const network: OidcProtocolOptions = loopback
-    ? loopbackHttpOidc
-    : publicOnly === undefined
-      ? {}
-      : { fetch: publicOnly };
+  // Either way, IdP host names are looked up in turn, on at most half of libuv's thread pool.
+  const idpFetch = loopback
+    ? undefined
+    : config.idpNetwork === "any"
+      ? anyNetworkFetch()
+      : publicNetworkFetch();
+  const network: OidcProtocolOptions =
+    idpFetch === undefined ? loopbackHttpOidc : { fetch: idpFetch };
   const oidc: OidcProtocolOptions =
     config.oidc === undefined ? network : { ...network, cacheMaxBytes: config.oidc.cacheMaxBytes };
   return {
@@ -419,7 +421,7 @@ function federationParts(
       publicUrl: publicUrlOf(config),
     },
     close: async () => {
-      await publicOnly?.close();
+      await idpFetch?.close();
     },
   };
 }

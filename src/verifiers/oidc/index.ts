@@ -9,7 +9,11 @@ import { accept } from "./rejection.js";
 
 export { DEFAULT_CACHE_MAX_BYTES } from "./cache-budget.js";
 export type { FetchLike } from "./fetch-json.js";
-export { publicNetworkFetch, type PublicNetworkFetch } from "./public-network-fetch.js";
+export {
+  anyNetworkFetch,
+  publicNetworkFetch,
+  type IdpNetworkFetch,
+} from "./public-network-fetch.js";
 
 /** How the OIDC relying party reaches IdPs; every field has a production default. */
 export interface OidcProtocolOptions {

@@ -97,8 +97,8 @@ export class NonPublicAddressError extends Error {
 const resolveWithDns: ResolveHost = async (hostname) =>
   (await dnsLookup(hostname, { all: true, verbatim: true })).map((entry) => entry.address);
 
-/** Options of {@link publicNetworkFetch}. */
-export interface PublicNetworkFetchOptions {
+/** Options of {@link publicNetworkFetch} and {@link anyNetworkFetch}. */
+export interface IdpNetworkFetchOptions {
   /** How host names are resolved. Default: `dns.lookup`. Tests answer with fixed addresses. */
   readonly lookup?: ResolveHost;
   /**
@@ -108,8 +108,8 @@ export interface PublicNetworkFetchOptions {
   readonly lookupSlots?: number;
 }
 
-/** A {@link publicNetworkFetch}: a `fetch`, and the end of its connections. */
-export interface PublicNetworkFetch extends FetchLike {
+/** A {@link publicNetworkFetch} or {@link anyNetworkFetch}: a `fetch`, and the end of its connections. */
+export interface IdpNetworkFetch extends FetchLike {
   /**
    * Closes the connection pool: requests in flight finish, idle sockets to IdPs end, and later
    * requests fail. Closing again does nothing more.
@@ -135,7 +135,20 @@ export interface PublicNetworkFetch extends FetchLike {
  * WebCrypto and fs share, for as long as a name server keeps it waiting, so IdP names that never
  * answer must not take the whole pool. A request waiting for its turn gives up at its timeout.
  */
-export function publicNetworkFetch(options: PublicNetworkFetchOptions = {}): PublicNetworkFetch {
+export function publicNetworkFetch(options: IdpNetworkFetchOptions = {}): IdpNetworkFetch {
+  return idpNetworkFetch(true, options);
+}
+
+/**
+ * A `fetch` that reaches hosts on any network (`idpNetwork: any`, for IdPs on a private network
+ * the platform reaches): no address is refused, and host names are looked up in turn, as
+ * {@link publicNetworkFetch} looks them up, once, when a connection is opened.
+ */
+export function anyNetworkFetch(options: IdpNetworkFetchOptions = {}): IdpNetworkFetch {
+  return idpNetworkFetch(false, options);
+}
+
+function idpNetworkFetch(publicOnly: boolean, options: IdpNetworkFetchOptions): IdpNetworkFetch {
   const inTurn = lookupInTurn(
     options.lookup ?? resolveWithDns,
     options.lookupSlots ?? DEFAULT_LOOKUP_SLOTS,
@@ -147,11 +160,15 @@ export function publicNetworkFetch(options: PublicNetworkFetchOptions = {}): Pub
   let pool: Promise<{ agent: Agent; fetch: typeof import("undici").fetch }> | undefined;
   const connectionPool = () =>
     (pool ??= import("undici").then(({ Agent, buildConnector, fetch }) => {
-      const connect = buildConnector({ lookup: lookupPublicAddresses(resolve) });
+      const connect = buildConnector({ lookup: lookupAddresses(resolve, publicOnly) });
       const agent = new Agent({
         // An IP literal skips the lookup, so it is judged here, on its way to the socket.
         connect: (connection, callback) => {
-          if (isIP(connection.hostname) !== 0 && isNonPublicAddress(connection.hostname)) {
+          if (
+            publicOnly &&
+            isIP(connection.hostname) !== 0 &&
+            isNonPublicAddress(connection.hostname)
+          ) {
             callback(refusal(connection.hostname, connection.hostname), null);
             return;
           }
@@ -162,11 +179,13 @@ export function publicNetworkFetch(options: PublicNetworkFetchOptions = {}): Pub
     }));
   let closed = false;
   const guardedFetch: FetchLike = async (input, init) => {
-    const hostname = new URL(input).hostname.replace(/^\[(.*)\]$/, "$1");
-    const addresses =
-      isIP(hostname) === 0 ? await inTurn(hostname, init.signal ?? undefined) : [hostname];
-    const refused = addresses.find(isNonPublicAddress);
-    if (addresses.length === 0 || refused !== undefined) throw refusal(hostname, refused);
+    if (publicOnly) {
+      const hostname = new URL(input).hostname.replace(/^\[(.*)\]$/, "$1");
+      const addresses =
+        isIP(hostname) === 0 ? await inTurn(hostname, init.signal ?? undefined) : [hostname];
+      const refused = addresses.find(isNonPublicAddress);
+      if (addresses.length === 0 || refused !== undefined) throw refusal(hostname, refused);
+    }
     // Closed before its first request: no pool is made only to be refused.
     if (closed && pool === undefined) throw new Error("The IdP connection pool is closed.");
     const { agent, fetch } = await connectionPool();
@@ -202,10 +221,15 @@ export function publicNetworkFetch(options: PublicNetworkFetchOptions = {}): Pub
  * them are public: the socket connects to what was vetted, never to a second answer.
  */
 export function lookupPublicAddresses(resolve: ResolveHost): LookupFunction {
+  return lookupAddresses(resolve, true);
+}
+
+/** A `net` lookup that resolves with `resolve`; with `publicOnly`, {@link lookupPublicAddresses}. */
+function lookupAddresses(resolve: ResolveHost, publicOnly: boolean): LookupFunction {
   return (hostname, options, callback) => {
     resolve(hostname).then(
       (addresses) => {
-        const refused = addresses.find(isNonPublicAddress);
+        const refused = publicOnly ? addresses.find(isNonPublicAddress) : undefined;
         const wanted = familyNumber(options.family);
         const entries = addresses
           .map((address) => ({ address, family: isIP(address) }))
