@@ -90,13 +90,17 @@ export function createApplication(
   };
   const cache = new RulesCache(parts.store, parts.clock);
   const keys = new ApiKeyCache(parts.store, parts.clock);
-  const services: DecisionServices = { rules: cache, receipts: new ReceiptWriter(context) };
+  const attested = attestationTrust(parts.webauthn);
+  const services: DecisionServices = {
+    rules: cache,
+    receipts: new ReceiptWriter(context),
+    attested,
+  };
   const publicUrl = parts.publicUrl ?? parts.federation?.publicUrl ?? "http://localhost";
   const signingKeySet =
     parts.secrets === undefined || parts.tokenSigner === undefined
       ? undefined
       : signingKeys(context, { signer: parts.tokenSigner, secrets: parts.secrets });
-  const attested = attestationTrust(parts.webauthn);
   const authenticators = withWebAuthnCredentials(
     context,
     authenticatorUseCases(

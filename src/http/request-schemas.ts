@@ -324,7 +324,7 @@ const authenticationEvent = z.discriminatedUnion("method", [
       .boolean()
       .optional()
       .describe(
-        "The credential's attestation chained to a trusted root at registration (hardware); needed, with BE=0, for AAL3. Absent: false.",
+        "The credential's attestation chained to a trusted root at registration (hardware); needed, with BE=0, for AAL3. Absent: false. With `verification`, it must be what the verification recorded, and counts only while the operator still trusts the credential's root (else as false).",
       ),
     credentialId: storableString().max(1024).optional(),
     verification,

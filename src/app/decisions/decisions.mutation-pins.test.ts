@@ -14,6 +14,7 @@ import { replacePolicy } from "../test-support/replace-policy.js";
 import type { TestDatabase } from "../../storage/postgres/test-support/test-database.js";
 import { describeOnPostgres, openPostgresDatabase } from "../test-support/postgres-instances.js";
 import { prepareDecision, recordDecision, type DecisionServices } from "./decisions.js";
+import { attestationTrust } from "../authenticators/webauthn.js";
 import { ReceiptWriter } from "./receipt-writer.js";
 import { RulesCache } from "./rules-cache.js";
 
@@ -43,6 +44,7 @@ function ownServices(): DecisionServices & { close(): void } {
   return {
     rules,
     receipts: new ReceiptWriter(h.context),
+    attested: attestationTrust(undefined),
     close: () => {
       rules.close();
     },

@@ -1,4 +1,5 @@
 import type { Decision } from "../../core/decision.js";
+import type { AuthenticationEvent } from "../../core/evidence.js";
 import { evaluate } from "../../core/evaluate.js";
 import { toCanonicalTime } from "../../core/time.js";
 import type { EvaluationInput } from "../../core/input.js";
@@ -18,6 +19,7 @@ import {
   transact,
   type Context,
 } from "../context.js";
+import type { AttestationTrust } from "../authenticators/webauthn.js";
 import { AppError } from "../errors.js";
 import type { Repositories } from "../ports.js";
 import type { ReceiptRecord } from "../records.js";
@@ -26,14 +28,20 @@ import { StaleDecision, type ReceiptWriter } from "./receipt-writer.js";
 import type { RulesCache } from "./rules-cache.js";
 import {
   checkNamedVerifications,
+  countedAsTrustedNow,
   refuseUnnamedVerifications,
   refuseWithdrawnVerifications,
 } from "./verified-evidence.js";
 
-/** What decisions share across requests: the rules cache and the receipt writer. */
+/**
+ * What decisions share across requests: the rules cache, the receipt writer, and whether a
+ * passkey counts as attested hardware now (the operator's roots, as the WebAuthn verifications
+ * judge it).
+ */
 export interface DecisionServices {
   readonly rules: RulesCache;
   readonly receipts: ReceiptWriter;
+  readonly attested: AttestationTrust;
 }
 
 /**
@@ -45,12 +53,18 @@ const inUtc = (text: string): string => toCanonicalTime(text) ?? text;
 /**
  * What the receipt keeps of the inputs: methods, times and flags, and an IdP's claims as verified;
  * never a secret, nor the claims a caller attached to a platform event (the decision's
- * `satisfiedBy` keeps those verbatim, as the caller's word).
+ * `satisfiedBy` keeps those verbatim, as the caller's word). The events are those the decision
+ * counted: a passkey whose attestation the operator no longer trusts shows `attested: false`,
+ * marked `attestationUntrusted` beside the verification that recorded it attested.
  */
-function summarise(request: DecisionRequest, population: Population): Record<string, unknown> {
+function summarise(
+  request: DecisionRequest,
+  population: Population,
+  counted: CountedEvidence,
+): Record<string, unknown> {
   return {
     population,
-    events: request.evidence.events.map((e) => ({
+    events: counted.events.map((e, index) => ({
       method: e.method,
       at: inUtc(e.at),
       source: e.source,
@@ -59,6 +73,7 @@ function summarise(request: DecisionRequest, population: Population): Record<str
             userVerified: e.userVerified,
             backupEligible: e.backupEligible,
             ...(e.attested === undefined ? {} : { attested: e.attested }),
+            ...(counted.attestationUntrusted.has(index) ? { attestationUntrusted: true } : {}),
           }
         : {}),
       // Which of tenant-mfa's own verifications the event came from; none: the caller's word.
@@ -84,12 +99,19 @@ function summarise(request: DecisionRequest, population: Population): Record<str
   };
 }
 
+/** The request's events as the decision counts them, and which lost their attestation. */
+interface CountedEvidence {
+  readonly events: readonly AuthenticationEvent[];
+  readonly attestationUntrusted: ReadonlySet<number>;
+}
+
 /**
  * What the engine is asked for one sign-in: the tenant's rules (cached), the principal and its
  * active exemptions, read without a write transaction, joined with the request. The platform MFA
  * events that name their verification are checked against its record in the same reads
  * (`evidence.unverified` otherwise), and against the principal's last withdrawal of its proofs
- * (`evidence.withdrawn`).
+ * (`evidence.withdrawn`); one verified as attested hardware counts as attested only while the
+ * operator still trusts its key's root.
  */
 async function loadEvaluationInput(
   context: Context,
@@ -97,12 +119,12 @@ async function loadEvaluationInput(
   tenant: string,
   request: DecisionRequest,
   now: Date,
-): Promise<{ input: EvaluationInput; population: Population }> {
+): Promise<{ input: EvaluationInput; population: Population; counted: CountedEvidence }> {
   // Reads only: no write lock, so decisions read beside the receipt writer's batch. The
   // principal and its exemptions are read every time: sign-ins of one principal are rarely
   // close enough together for a cache of them to pay.
   const loaded = await readStore(context, async (r) => {
-    const [policy, mandates, principal, exemptions, positions] = await Promise.all([
+    const [policy, mandates, principal, exemptions, named] = await Promise.all([
       services.rules.policy(tenant, async () => (await r.policies.current(tenant))?.policy),
       services.rules.mandates(() => r.mandates.listCurrent()),
       r.principals.get(tenant, request.principal.id),
@@ -112,11 +134,22 @@ async function loadEvaluationInput(
         { limit: 100 },
       ),
       // Platform MFA events that name a verification are checked against its record.
-      checkNamedVerifications(r, tenant, request.principal.id, request.evidence.events),
+      checkNamedVerifications(
+        r,
+        services.attested,
+        tenant,
+        request.principal.id,
+        request.evidence.events,
+      ),
     ]);
-    return { policy, mandates, principal, exemptions: exemptions.items, positions };
+    return { policy, mandates, principal, exemptions: exemptions.items, named };
   });
-  refuseWithdrawnVerifications(request.evidence.events, loaded.principal, loaded.positions);
+  refuseWithdrawnVerifications(request.evidence.events, loaded.principal, loaded.named.positions);
+  const { attestationUntrusted } = loaded.named;
+  const counted: CountedEvidence = {
+    events: countedAsTrustedNow(request.evidence.events, attestationUntrusted),
+    attestationUntrusted,
+  };
   if (loaded.policy === undefined) throw new AppError("not_found", "No such tenant.");
   const population = loaded.principal?.population ?? request.principal.population;
   if (population === undefined) {
@@ -137,14 +170,14 @@ async function loadEvaluationInput(
         : { authenticators: request.principal.authenticators }),
       ...(loaded.principal?.sharedLogin === true ? { sharedLogin: true } : {}),
     },
-    evidence: request.evidence,
+    evidence: { ...request.evidence, events: counted.events },
     exemptions: loaded.exemptions,
     ...(request.risk === undefined ? {} : { risk: request.risk }),
     ...(request.stepUp === undefined ? {} : { stepUp: request.stepUp }),
     ...(request.lastActivityAt === undefined ? {} : { lastActivityAt: request.lastActivityAt }),
     ...(request.idps === undefined ? {} : { idps: request.idps }),
   };
-  return { input, population };
+  return { input, population, counted };
 }
 
 /**
@@ -189,7 +222,13 @@ export async function prepareDecision(
   note?: Readonly<Record<string, unknown>>,
 ): Promise<DecisionToRecord> {
   const now = context.clock.now();
-  const { input, population } = await loadEvaluationInput(context, services, tenant, request, now);
+  const { input, population, counted } = await loadEvaluationInput(
+    context,
+    services,
+    tenant,
+    request,
+    now,
+  );
   const decision = evaluate(input, { now, id: context.random.id("dec") });
   const receipt: ReceiptRecord = {
     id: decision.id ?? "",
@@ -198,7 +237,7 @@ export async function prepareDecision(
     outcome: decision.outcome,
     createdAt: decision.evaluatedAt,
     decision,
-    inputSummary: { ...summarise(request, population), ...note },
+    inputSummary: { ...summarise(request, population, counted), ...note },
   };
   const recorded: AuditEntry = {
     id: recordedEventId(receipt.id),

@@ -9,6 +9,7 @@ import type { Context } from "../context.js";
 import type { Repositories, Store } from "../ports.js";
 import { openHarness, type Harness } from "../test-support/harness.js";
 import { prepareDecision, type DecisionToRecord } from "./decisions.js";
+import { attestationTrust } from "../authenticators/webauthn.js";
 import { ReceiptWriter } from "./receipt-writer.js";
 import { RulesCache } from "./rules-cache.js";
 
@@ -57,7 +58,7 @@ describe("a batch's audit events", () => {
     const prepare = (tenant: string): Promise<DecisionToRecord> =>
       prepareDecision(
         h.context,
-        { rules, receipts: new ReceiptWriter(h.context) },
+        { rules, receipts: new ReceiptWriter(h.context), attested: attestationTrust(undefined) },
         tenant,
         {
           principal: { id: "alice" },

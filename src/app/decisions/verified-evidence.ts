@@ -1,6 +1,7 @@
 import type { AuthenticationEvent } from "../../core/evidence.js";
 import { parseTime } from "../../core/time.js";
 import { chainOf } from "../audit/audit-chain.js";
+import type { AttestationTrust } from "../authenticators/webauthn.js";
 import { AppError } from "../errors.js";
 import type { Repositories } from "../ports.js";
 import type { PrincipalRecord } from "../records.js";
@@ -45,15 +46,19 @@ export function refuseUnnamedVerifications(events: readonly AuthenticationEvent[
  * can neither borrow another principal's or tenant's verification nor dress one up. Events that
  * name none are left to {@link refuseUnnamedVerifications}. Returns where each named event's
  * verification stands in the tenant's chain, by the event's index, for
- * {@link refuseWithdrawnVerifications}. Throws `evidence.unverified`.
+ * {@link refuseWithdrawnVerifications}, and which named WebAuthn events were verified as attested
+ * hardware with a credential that `attested` no longer counts as such (the operator took its
+ * root out since), for {@link countedAsTrustedNow}. Throws `evidence.unverified`.
  */
 export async function checkNamedVerifications(
   r: Repositories,
+  attested: AttestationTrust,
   tenant: string,
   principal: string,
   events: readonly AuthenticationEvent[],
-): Promise<RecordedPositions> {
+): Promise<NamedVerifications> {
   const positions = new Map<number, number>();
+  const attestationUntrusted = new Set<number>();
   for (const [index, event] of events.entries()) {
     if (!isVerifiable(event.method)) continue;
     const method = event.method;
@@ -84,9 +89,61 @@ export async function checkNamedVerifications(
     ) {
       throw unverified(index, "does not carry the flags and credential its verification recorded.");
     }
+    if (
+      event.method === "webauthn" &&
+      event.attested === true &&
+      !(await attestedNow(r, attested, tenant, principal, payload.credentialId))
+    ) {
+      attestationUntrusted.add(index);
+    }
     positions.set(index, recorded.seq);
   }
-  return positions;
+  return { positions, attestationUntrusted };
+}
+
+/**
+ * Whether the principal's credential still counts as attested hardware, judged as at every use
+ * of the key ({@link AttestationTrust}); a credential that is gone counts as nothing attested.
+ */
+async function attestedNow(
+  r: Repositories,
+  attested: AttestationTrust,
+  tenant: string,
+  principal: string,
+  credentialId: unknown,
+): Promise<boolean> {
+  if (typeof credentialId !== "string") return false;
+  const credential = await r.webauthnCredentials.findByCredentialId(
+    tenant,
+    principal,
+    credentialId,
+  );
+  return credential !== undefined && attested(credential);
+}
+
+/** What {@link checkNamedVerifications} found of the named events, by their index. */
+export interface NamedVerifications {
+  readonly positions: RecordedPositions;
+  /** WebAuthn events verified as attested hardware whose credential no longer counts as such. */
+  readonly attestationUntrusted: ReadonlySet<number>;
+}
+
+/**
+ * The events as they count now: a WebAuthn event verified as attested hardware, whose key's root
+ * the operator no longer lists (`attestationUntrusted`, from {@link checkNamedVerifications}),
+ * counts as the passkey it is trusted as now, not attested, as the key's next verification would
+ * record it. It is not refused: the platform cannot verify the key again inside its call, and
+ * what the key still proves (a phishing-resistant AAL2, say) is what the requirement is held to.
+ */
+export function countedAsTrustedNow(
+  events: readonly AuthenticationEvent[],
+  attestationUntrusted: ReadonlySet<number>,
+): AuthenticationEvent[] {
+  return events.map((event, index) =>
+    event.method === "webauthn" && attestationUntrusted.has(index)
+      ? { ...event, attested: false }
+      : event,
+  );
 }
 
 /**
