@@ -492,6 +492,15 @@ export type FlowStatus =
  */
 export type FlowRefusal = "flow.opening_refused" | "flow.browser_refused" | "flow.csrf_refused";
 
+/** The audit event of a refused exchange of a flow's code, whose payload names its reason. */
+export const EXCHANGE_REFUSED = "flow.exchange_refused";
+
+/**
+ * A kind of refusal whose audit rows a flow bounds: a refused visit (its audit event's type), or
+ * a refused exchange of its code, by reason (`flow.exchange_refused:replayed`).
+ */
+export type FlowRefusalKind = FlowRefusal | `${typeof EXCHANGE_REFUSED}:${string}`;
+
 /**
  * A hosted challenge flow: one sign-in (or step-up) of one principal, created by the platform's
  * backend, walked by one browser, ending in a one-time code that the platform exchanges for an
@@ -576,10 +585,10 @@ export interface FlowRecord {
   readonly proofsWithdrawnAt?: string;
   /**
    * When a refusal of each kind was last audited for this flow: another of its kind is audited
-   * only a minute later at the earliest, so that whoever holds the flow's id cannot grow the
-   * tenant's chain a row per request for the flow's whole life. Absent: none audited yet.
+   * only a minute later at the earliest, so that whoever holds the flow's id, or its code, cannot
+   * grow the tenant's chain a row per request for the flow's whole life. Absent: none audited yet.
    */
-  readonly refusalsAuditedAt?: Readonly<Partial<Record<FlowRefusal, string>>>;
+  readonly refusalsAuditedAt?: Readonly<Partial<Record<FlowRefusalKind, string>>>;
   readonly createdAt: string;
   readonly updatedAt: string;
   /**

@@ -7,12 +7,13 @@ import { AppError } from "../errors.js";
 import { boundToAnotherIdp } from "../federation/idp-binding.js";
 import { matchReturnUrl } from "../federation/return-urls.js";
 import type { Repositories } from "../ports.js";
-import type {
-  ExemptionRecord,
-  FlowRecord,
-  MandateVersionRecord,
-  PrincipalRecord,
-  ReceiptRecord,
+import {
+  EXCHANGE_REFUSED,
+  type ExemptionRecord,
+  type FlowRecord,
+  type MandateVersionRecord,
+  type PrincipalRecord,
+  type ReceiptRecord,
 } from "../records.js";
 import { ASSURANCE_TOKEN_TYPE } from "../../core/assurance-claims.js";
 import type { Decision } from "../../core/decision.js";
@@ -22,7 +23,7 @@ import type { PlatformMandate } from "../../core/policy.js";
 import { parseTime } from "../../core/time.js";
 import type { AuthenticationEvent } from "../../core/evidence.js";
 import { readRecordedReceipt } from "../decisions/recorded-receipt.js";
-import { auditFlow, changeFlow, openingUrl, sha256 } from "./flow-records.js";
+import { auditFlow, auditRefusal, changeFlow, openingUrl, sha256 } from "./flow-records.js";
 import type { SigningKeys } from "../assurance/signing-keys.js";
 import type { AssuranceTokenSigner } from "../assurance/token-signer.js";
 import { mandatesInForce } from "../mandates/active-mandates.js";
@@ -57,8 +58,6 @@ export function flowApiUseCases(
   parts: FlowParts,
 ): Pick<Application["flows"], "create" | "exchange"> {
   const now = () => context.clock.now();
-  const audit = (flow: FlowRecord, type: string, payload: Record<string, unknown> = {}) =>
-    transact(context, (r) => auditFlow(context, r, flow, type, payload));
   return {
     async create(caller, tenant, request) {
       authorize(caller, "flow.create", tenant);
@@ -167,9 +166,11 @@ export function flowApiUseCases(
       if (flow === undefined) throw new AppError("flow.code_invalid");
       // Every refusal of a live code answers alike and is audited in the flow's tenant, with the
       // caller's id: a key of another tenant holds a code stolen from this one, which its
-      // answer must not tell apart from any other client's (nor leave out of the audit).
+      // answer must not tell apart from any other client's (nor leave out of the audit). The
+      // first of each reason is, and then one a minute (auditRefusal): replaying a spent code
+      // does not grow the chain a row per request.
       const refuse = async (reason: string): Promise<never> => {
-        await audit(flow, "flow.exchange_refused", { reason, caller: caller.id });
+        await auditRefusal(context, flow, { type: EXCHANGE_REFUSED, reason, caller: caller.id });
         throw new AppError("flow.code_invalid");
       };
       if (flow.createdBy !== caller.id || !reaches(caller, flow.tenant)) {

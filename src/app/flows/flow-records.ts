@@ -4,7 +4,13 @@ import { recordAudit, transact, type Context } from "../context.js";
 import { AppError } from "../errors.js";
 import type { Repositories } from "../ports.js";
 import { boundToAnotherIdp, IDP_NOT_BOUND } from "../federation/idp-binding.js";
-import type { FlowRecord, FlowRefusal, IdpRecord } from "../records.js";
+import {
+  EXCHANGE_REFUSED,
+  type FlowRecord,
+  type FlowRefusal,
+  type FlowRefusalKind,
+  type IdpRecord,
+} from "../records.js";
 import { OPENING_PARAMETER } from "./flow-screens.js";
 
 /** An IdP's answer held on a flow for its browser to claim. */
@@ -104,36 +110,54 @@ export function auditFlow(
 export const REFUSAL_AUDIT_INTERVAL_SECONDS = 60;
 
 /**
- * Audits a refused visit of `flow` (its `type`), unless one of its kind was audited for the flow
- * within {@link REFUSAL_AUDIT_INTERVAL_SECONDS}: anyone holding a flow's id makes refusals, and
- * every one would append to the tenant's chain for the flow's whole life, bounded only by the
- * per-address rate limit, which many addresses together escape. The first of each kind is always
- * recorded, and a row a minute while they go on, so the chain shows when an attack began and how
- * long it lasted (at most 60 rows of each kind in a flow's hour); the request log has every one.
- * When it was last audited is kept on the flow by compare-and-set, so that of concurrent
+ * A refusal to audit: a refused visit of a flow (its audit event's type), or a refused exchange
+ * of its code, with the reason and the caller that its audit event names.
+ */
+export type AuditedRefusal =
+  | FlowRefusal
+  | { readonly type: typeof EXCHANGE_REFUSED; readonly reason: string; readonly caller: string };
+
+/**
+ * Audits a refusal on `flow`, unless one of its kind was audited for the flow within
+ * {@link REFUSAL_AUDIT_INTERVAL_SECONDS}: anyone holding a flow's id (or a code, spent or another
+ * client's) makes refusals, and every one would append to the tenant's chain for the flow's whole
+ * life, bounded only by the per-address or per-key rate limit, which many together escape. The
+ * first of each kind is always recorded, and a row a minute while they go on, so the chain shows
+ * when an attack began and how long it lasted (at most 60 rows of each kind in a flow's hour);
+ * the request log has every one. A refused visit's kind is its type; a refused exchange's, its
+ * reason. When it was last audited is kept on the flow by compare-and-set, so that of concurrent
  * refusals, on any instance, one is recorded.
  */
 export async function auditRefusal(
   context: Context,
   flow: Pick<FlowRecord, "tenant" | "id">,
-  type: FlowRefusal,
+  refusal: AuditedRefusal,
 ): Promise<void> {
+  const { type, payload, kind } =
+    typeof refusal === "string"
+      ? { type: refusal, payload: {}, kind: refusal }
+      : {
+          type: refusal.type,
+          payload: { reason: refusal.reason, caller: refusal.caller },
+          kind: `${refusal.type}:${refusal.reason}` as const,
+        };
   const at = context.clock.now();
   await changeFlow(
     context,
     flow.tenant,
     flow.id,
     (current) => {
-      const last = current.refusalsAuditedAt?.[type];
+      const last = current.refusalsAuditedAt?.[kind];
       // Either way round: another instance's clock may run a little ahead of this one's.
       const since = last === undefined ? Infinity : Math.abs(at.getTime() - Date.parse(last));
       if (since < REFUSAL_AUDIT_INTERVAL_SECONDS * 1000) return undefined;
-      return {
-        ...current,
-        refusalsAuditedAt: { ...current.refusalsAuditedAt, [type]: at.toISOString() },
+      const audited: Partial<Record<FlowRefusalKind, string>> = {
+        ...current.refusalsAuditedAt,
+        [kind]: at.toISOString(),
       };
+      return { ...current, refusalsAuditedAt: audited };
     },
-    () => ({ type, payload: {} }),
+    () => ({ type, payload }),
   );
 }
 
