@@ -58,6 +58,9 @@ export function flowApiUseCases(
   parts: FlowParts,
 ): Pick<Application["flows"], "create" | "exchange"> {
   const now = () => context.clock.now();
+  /** Whether a flow's one-time code is past its minute at the clock's now (no code: it is). */
+  const codeExpired = (f: Pick<FlowRecord, "codeExpiresAt">): boolean =>
+    (f.codeExpiresAt ?? "") <= now().toISOString();
   return {
     async create(caller, tenant, request) {
       authorize(caller, "flow.create", tenant);
@@ -181,7 +184,7 @@ export function flowApiUseCases(
       // An authenticator removed (recovery codes revoked or replaced) since the flow completed:
       // the token would vouch for a proof the change withdrew (withdraw-proofs.ts).
       if (flow.proofsWithdrawnAt !== undefined) await refuse("proofs_withdrawn");
-      if ((flow.codeExpiresAt ?? "") <= now().toISOString()) await refuse("expired");
+      if (codeExpired(flow)) await refuse("expired");
       const decisionId = flow.decision ?? "";
       const found = await readStore(context, (r) => readRecordedReceipt(r, decisionId));
       if (found === undefined) return refuse("receipt_missing");
@@ -229,15 +232,20 @@ export function flowApiUseCases(
       let spent = false;
       let refusal: ExemptionRefusal | IdpRefusal | undefined;
       let withdrawn = false;
+      let expired = false;
       try {
         await changeFlow(
           context,
           flow.tenant,
           flow.id,
           (f) => {
-            // Checked again on the row being spent: a withdrawal commits before or after it.
+            // Checked again on the row being spent: a withdrawal commits before or after it. So
+            // is the code's minute, at the clock's now: signing, or a pause, took time since the
+            // first look.
             withdrawn = f.proofsWithdrawnAt !== undefined;
-            spent = f.status === "completed" && f.codeHash === flow.codeHash && !withdrawn;
+            const spendable = f.status === "completed" && f.codeHash === flow.codeHash;
+            expired = spendable && !withdrawn && codeExpired(f);
+            spent = spendable && !withdrawn && !expired;
             return spent ? { ...f, status: "exchanged" } : undefined;
           },
           () => ({ type: "flow.exchanged", payload: { decision: decisionId, caller: caller.id } }),
@@ -246,45 +254,53 @@ export function flowApiUseCases(
             // the first look.
             refusal = await idpRefusalSince(r, flow.tenant, receipt.principal, receipt.decision);
             if (refusal !== undefined) throw new AppError("flow.code_invalid");
-            if (exemption === null) return;
-            // After the flow's row is written, in the same transaction: a revocation, a
-            // shared-login mark or a mandate committed before the spend is seen, and the
-            // exemption's row, the principal's row and the mandates stay held (shared) until
-            // the commit, so that a revocation, a mark or a new mandate version under way is
-            // waited for and one that starts now waits for the spend. A refusal rolls the
-            // spend back: the code stays unspent, as for every other refusal, and is checked
-            // afresh if tried again.
-            // No wait can close a cycle: this takes the flow's row, the principal's row, the
-            // exemption's row, the mandates (those three shared), then its tenant's audit
-            // head. A new mandate version takes the mandates before anything else, then only
-            // the platform's audit head, which every path takes last. A principal's update (a
-            // shared-login mark) takes the principal's row before anything else, then the rows
-            // of the principal's open exemptions (it revokes them), then only its tenant's
-            // audit head (its mandate check reads them unheld): it may wait for an exchange
-            // that holds the principal's row, or an exchange for it, but while holding that
-            // row it waits only for exemption rows, which an exchange takes after it, and an
-            // audit head. An administrator's revocation takes the exemption's row, then the
-            // audit head. Neither waits for a row that an exchange holds before the
-            // principal's.
-            refusal = await refusalUnderExemption(
-              r,
-              flow.tenant,
-              {
-                principal: () => r.principals.holdShared(flow.tenant, receipt.principal),
-                exemption: () => r.exemptions.hold(flow.tenant, exemption.id),
-                mandates: () => r.mandates.holdCurrent(),
-              },
-              receipt,
-              now().getTime(),
-            );
-            if (refusal !== undefined) throw new AppError("flow.code_invalid");
+            if (exemption !== null) {
+              // After the flow's row is written, in the same transaction: a revocation, a
+              // shared-login mark or a mandate committed before the spend is seen, and the
+              // exemption's row, the principal's row and the mandates stay held (shared) until
+              // the commit, so that a revocation, a mark or a new mandate version under way is
+              // waited for and one that starts now waits for the spend. A refusal rolls the
+              // spend back: the code stays unspent, as for every other refusal, and is checked
+              // afresh if tried again.
+              // No wait can close a cycle: this takes the flow's row, the principal's row, the
+              // exemption's row, the mandates (those three shared), then its tenant's audit
+              // head. A new mandate version takes the mandates before anything else, then only
+              // the platform's audit head, which every path takes last. A principal's update (a
+              // shared-login mark) takes the principal's row before anything else, then the rows
+              // of the principal's open exemptions (it revokes them), then only its tenant's
+              // audit head (its mandate check reads them unheld): it may wait for an exchange
+              // that holds the principal's row, or an exchange for it, but while holding that
+              // row it waits only for exemption rows, which an exchange takes after it, and an
+              // audit head. An administrator's revocation takes the exemption's row, then the
+              // audit head. Neither waits for a row that an exchange holds before the
+              // principal's.
+              refusal = await refusalUnderExemption(
+                r,
+                flow.tenant,
+                {
+                  principal: () => r.principals.holdShared(flow.tenant, receipt.principal),
+                  exemption: () => r.exemptions.hold(flow.tenant, exemption.id),
+                  mandates: () => r.mandates.holdCurrent(),
+                },
+                receipt,
+                now().getTime(),
+              );
+              if (refusal !== undefined) throw new AppError("flow.code_invalid");
+            }
+            // Last before the commit: the code's minute may have ended while the spend waited
+            // for the rows it holds (a busy PostgreSQL, another writer holding the flow's or
+            // the exemption's row). Refused, the spend rolls back.
+            expired = codeExpired(flow);
+            if (expired) throw new AppError("flow.code_invalid");
           },
         );
       } catch (error) {
         if (refusal !== undefined) await refuse(refusal);
+        if (expired) await refuse("expired");
         throw error;
       }
       if (withdrawn) await refuse("proofs_withdrawn");
+      if (expired) await refuse("expired");
       if (!spent) await refuse("replayed");
       return {
         token: issued.token,
