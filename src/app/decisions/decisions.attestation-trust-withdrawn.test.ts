@@ -6,12 +6,12 @@
 // event as what the key is trusted for now: a passkey that is not attested hardware.
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { AuthenticationEvent } from "../../core/evidence.js";
-import { createWebAuthnProtocol } from "../../verifiers/webauthn/index.js";
 import { AttestationVendor } from "../../verifiers/webauthn/test-support/attestation-ca.js";
 import { replacePolicy } from "../test-support/replace-policy.js";
 import {
   openWebAuthnWorld,
-  TEST_ORIGIN,
+  withdrawableRoots,
+  type RootTrust,
   type WebAuthnWorld,
 } from "../test-support/webauthn-world.js";
 
@@ -24,19 +24,10 @@ beforeAll(async () => {
 
 let w: WebAuthnWorld;
 /** Whether the operator trusts the vendor's root: false once it is taken out of the roots. */
-let trusted: boolean;
+const trust: RootTrust = { trusted: true };
 beforeEach(async () => {
-  trusted = true;
-  const protocol = createWebAuthnProtocol({ attestationRoots: [vendor.rootPem] });
-  w = await openWebAuthnWorld({
-    webauthn: {
-      protocol: {
-        ...protocol,
-        trustsAttestationRoot: (root) => trusted && protocol.trustsAttestationRoot(root),
-      },
-      publicUrl: TEST_ORIGIN,
-    },
-  });
+  trust.trusted = true;
+  w = await openWebAuthnWorld({ webauthn: withdrawableRoots([vendor.rootPem], trust) });
 });
 afterEach(() => w.close());
 
@@ -63,7 +54,7 @@ describe("a verified hardware key's event once the operator withdraws its root",
     await replacePolicy(w.h, "acme", { posture: "phishing_resistant", require: { minAal: 3 } });
     const event = await verifiedHardwareKey();
     expect(await decide(event)).toMatchObject({ outcome: "allow", satisfiedBy: { aal: 3 } });
-    trusted = false;
+    trust.trusted = false;
     const decision = await decide(event);
     expect(decision.outcome).toBe("challenge");
     expect(decision.reasons.map((r) => r.code)).toContain("requirement.unmet.aal3");
@@ -72,7 +63,7 @@ describe("a verified hardware key's event once the operator withdraws its root",
   it("counts as a passkey that is not attested where AAL2 is enough, and the receipt says so", async () => {
     await replacePolicy(w.h, "acme", { posture: "phishing_resistant" });
     const event = await verifiedHardwareKey();
-    trusted = false;
+    trust.trusted = false;
     const decision = await decide(event);
     expect(decision).toMatchObject({
       outcome: "allow",
@@ -92,9 +83,9 @@ describe("a verified hardware key's event once the operator withdraws its root",
   it("reaches AAL3 again once the root is listed again", async () => {
     await replacePolicy(w.h, "acme", { posture: "phishing_resistant", require: { minAal: 3 } });
     const event = await verifiedHardwareKey();
-    trusted = false;
+    trust.trusted = false;
     expect((await decide(event)).outcome).toBe("challenge");
-    trusted = true;
+    trust.trusted = true;
     expect(await decide(event)).toMatchObject({ outcome: "allow", satisfiedBy: { aal: 3 } });
   });
 });

@@ -9,14 +9,14 @@
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from "jose";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { FlowBrowser } from "../application.js";
-import { createWebAuthnProtocol } from "../../verifiers/webauthn/index.js";
 import { AttestationVendor } from "../../verifiers/webauthn/test-support/attestation-ca.js";
 import { openingOf } from "../test-support/flow-opening.js";
 import { codeOf, csrfOf } from "../test-support/platform-mfa-flows.js";
 import { replacePolicy } from "../test-support/replace-policy.js";
 import {
   openWebAuthnWorld,
-  TEST_ORIGIN,
+  withdrawableRoots,
+  type RootTrust,
   type WebAuthnWorld,
 } from "../test-support/webauthn-world.js";
 
@@ -31,19 +31,10 @@ beforeAll(async () => {
 
 let w: WebAuthnWorld;
 /** Whether the operator trusts the vendor's root: false once it is taken out of the roots. */
-let trusted: boolean;
+const trust: RootTrust = { trusted: true };
 beforeEach(async () => {
-  trusted = true;
-  const protocol = createWebAuthnProtocol({ attestationRoots: [vendor.rootPem] });
-  w = await openWebAuthnWorld({
-    webauthn: {
-      protocol: {
-        ...protocol,
-        trustsAttestationRoot: (root) => trusted && protocol.trustsAttestationRoot(root),
-      },
-      publicUrl: TEST_ORIGIN,
-    },
-  });
+  trust.trusted = true;
+  w = await openWebAuthnWorld({ webauthn: withdrawableRoots([vendor.rootPem], trust) });
   await w.h.app.tenants.setReturnUrls(w.h.admin, "acme", { returnUrls: [RETURN] });
 });
 afterEach(() => w.close());
@@ -93,7 +84,7 @@ describe("a browser session's hardware key once the operator withdraws its root"
     expect(first).not.toBeNull();
     expect(await claimsOf(first ?? "")).toMatchObject({ aal: 3 });
     w.h.clock.advance(60);
-    trusted = false;
+    trust.trusted = false;
     const started = await create();
     const screen = await w.h.app.flows.show("acme", started.flow, browser, {
       opening: openingOf(started),
@@ -109,7 +100,7 @@ describe("a browser session's hardware key once the operator withdraws its root"
     expect(code).not.toBeNull();
     await replacePolicy(w.h, "acme", { posture: "phishing_resistant" });
     w.h.clock.advance(60);
-    trusted = false;
+    trust.trusted = false;
     const started = await create();
     const { flow } = started;
     const screen = await w.h.app.flows.show("acme", flow, browser, { opening: openingOf(started) });

@@ -8,10 +8,9 @@ import { afterEach, expect, it } from "vitest";
 import type { Application, Caller, FlowBrowser } from "../application.js";
 import { auditEventsOf, exchangeEventName } from "../test-support/audit-events.js";
 import { describeOnEachStore } from "../test-support/each-store.js";
-import { openingOf } from "../test-support/flow-opening.js";
 import { CountingRandom, type Harness } from "../test-support/harness.js";
-import { codeOf, csrfOf, openPlatformMfaTenant } from "../test-support/platform-mfa-flows.js";
-import { enrolTotp, rightCode, type EnrolledTotp } from "../test-support/totp-principals.js";
+import { completedTotpFlow, openPlatformMfaTenant } from "../test-support/platform-mfa-flows.js";
+import { enrolTotp, type EnrolledTotp } from "../test-support/totp-principals.js";
 import { wrapRepositories } from "../test-support/wrapped-store.js";
 import type { Repositories } from "../ports.js";
 
@@ -66,25 +65,7 @@ describeOnEachStore(
     });
 
     /** Walks a new flow of alice's with TOTP to its code; the clock is then at its issue. */
-    async function completed(): Promise<{ flow: string; code: string }> {
-      const started = await h.app.flows.create(service, "acme", {
-        principal: { id: "alice" },
-        verified: [{ method: "password", source: "platform", at: h.clock.now().toISOString() }],
-        returnTo: RETURN,
-      });
-      const challenge = await h.app.flows.show("acme", started.flow, browser, {
-        opening: openingOf(started),
-      });
-      await h.app.flows.act("acme", started.flow, browser, {
-        kind: "verify_totp",
-        csrf: csrfOf(challenge),
-        authenticator: totp.id,
-        code: rightCode(h, totp),
-      });
-      const code = codeOf(await h.app.flows.show("acme", started.flow, browser));
-      if (code === null) throw new Error("the flow did not complete");
-      return { flow: started.flow, code };
-    }
+    const completed = () => completedTotpFlow(h, service, { browser, returnTo: RETURN, totp });
 
     const statusOf = async (flow: string) =>
       (await h.store.read(({ flows }) => flows.get("acme", flow)))?.status;

@@ -8,10 +8,9 @@ import type { Caller, FlowBrowser } from "../application.js";
 import { AppError } from "../errors.js";
 import { auditEventsOf, exchangeEventName } from "../test-support/audit-events.js";
 import { describeOnEachStore } from "../test-support/each-store.js";
-import { openingOf } from "../test-support/flow-opening.js";
 import type { Harness } from "../test-support/harness.js";
-import { codeOf, csrfOf, openPlatformMfaTenant } from "../test-support/platform-mfa-flows.js";
-import { enrolTotp, rightCode, type EnrolledTotp } from "../test-support/totp-principals.js";
+import { completedTotpFlow, openPlatformMfaTenant } from "../test-support/platform-mfa-flows.js";
+import { enrolTotp, type EnrolledTotp } from "../test-support/totp-principals.js";
 import { REFUSAL_AUDIT_INTERVAL_SECONDS } from "./flow-records.js";
 
 const RETURN = "https://app.acme.example/signed-in";
@@ -31,25 +30,8 @@ describeOnEachStore("a flow code's refused exchanges in the audit chain", (url) 
   afterEach(() => h.close());
 
   /** Walks a new flow of alice's with TOTP to its code. */
-  async function completedCode(): Promise<string> {
-    const started = await h.app.flows.create(service, "acme", {
-      principal: { id: "alice" },
-      verified: [{ method: "password", source: "platform", at: h.clock.now().toISOString() }],
-      returnTo: RETURN,
-    });
-    const challenge = await h.app.flows.show("acme", started.flow, browser, {
-      opening: openingOf(started),
-    });
-    await h.app.flows.act("acme", started.flow, browser, {
-      kind: "verify_totp",
-      csrf: csrfOf(challenge),
-      authenticator: totp.id,
-      code: rightCode(h, totp),
-    });
-    const code = codeOf(await h.app.flows.show("acme", started.flow, browser));
-    expect(code).not.toBeNull();
-    return code ?? "";
-  }
+  const completedCode = async () =>
+    (await completedTotpFlow(h, service, { browser, returnTo: RETURN, totp })).code;
 
   /** The refusal code of an exchange that must be refused. */
   async function refusedExchange(caller: Caller, code: string): Promise<string> {

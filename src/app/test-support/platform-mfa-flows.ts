@@ -1,8 +1,10 @@
-import type { Caller } from "../application.js";
+import type { Caller, FlowBrowser } from "../application.js";
 import type { FlowScreen } from "../flows/flow-screens.js";
 import { openHarness, type Harness } from "./harness.js";
 import { openWebAuthnWorld, type WebAuthnWorld } from "./webauthn-world.js";
 import { replacePolicy } from "./replace-policy.js";
+import { openingOf } from "./flow-opening.js";
+import { rightCode, type EnrolledTotp } from "./totp-principals.js";
 
 /**
  * A WebAuthn world whose tenant `acme` holds `platform_mfa` and has `returnUrl` registered: where
@@ -27,6 +29,41 @@ export async function openPlatformMfaTenant(
   await h.app.tenants.create(h.admin, { id: "acme", name: "Acme", returnUrls: [returnUrl] });
   await replacePolicy(h, "acme", { posture: "platform_mfa" });
   return { h, service: await h.caller(["platform_service"], ["acme"]) };
+}
+
+/**
+ * A new flow of `principal` (alice by default) at acme, created by `service` after a password,
+ * walked in `browser` with the TOTP authenticator `totp` to its end: the flow and its one-time
+ * code.
+ */
+export async function completedTotpFlow(
+  h: Harness,
+  service: Caller,
+  options: {
+    readonly browser: FlowBrowser;
+    readonly returnTo: string;
+    readonly totp: EnrolledTotp;
+    readonly principal?: string;
+  },
+): Promise<{ flow: string; code: string }> {
+  const { browser, totp } = options;
+  const started = await h.app.flows.create(service, "acme", {
+    principal: { id: options.principal ?? "alice" },
+    verified: [{ method: "password", source: "platform", at: h.clock.now().toISOString() }],
+    returnTo: options.returnTo,
+  });
+  const challenge = await h.app.flows.show("acme", started.flow, browser, {
+    opening: openingOf(started),
+  });
+  await h.app.flows.act("acme", started.flow, browser, {
+    kind: "verify_totp",
+    csrf: csrfOf(challenge),
+    authenticator: totp.id,
+    code: rightCode(h, totp),
+  });
+  const code = codeOf(await h.app.flows.show("acme", started.flow, browser));
+  if (code === null) throw new Error("the flow sent the browser back without a code");
+  return { flow: started.flow, code };
 }
 
 /** The CSRF token a flow screen's forms carry ("" on a screen without a frame). */

@@ -43,6 +43,26 @@ export interface WebAuthnWorld {
   close(): Promise<void>;
 }
 
+/** Whether the operator trusts its attestation roots: a test takes them out, and back in. */
+export interface RootTrust {
+  trusted: boolean;
+}
+
+/**
+ * The real verifier trusting `roots` while `trust.trusted` holds, with the test origin: as if
+ * the operator took the roots out of the configuration, and put them back.
+ */
+export function withdrawableRoots(roots: readonly string[], trust: RootTrust): WebAuthnParts {
+  const protocol = createWebAuthnProtocol({ attestationRoots: roots });
+  return {
+    protocol: {
+      ...protocol,
+      trustsAttestationRoot: (root) => trust.trusted && protocol.trustsAttestationRoot(root),
+    },
+    publicUrl: TEST_ORIGIN,
+  };
+}
+
 /**
  * Opens the world; `attestationRoots` are the operator's (as `webauthn.attestationRoots`), for
  * the real verifier with the harness's public URL.
