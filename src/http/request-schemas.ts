@@ -3,6 +3,7 @@ import { z } from "zod";
 import { MAX_SAML_SIGNING_CERTIFICATES } from "../app/idps/idps.js";
 import { ROLES } from "../app/records.js";
 import { NUL_FREE, isWellFormedText } from "../app/storable-text.js";
+import { PRINTABLE_PRINCIPAL_ID, hasWhiteSpaceAtAnEnd } from "../core/principal-id.js";
 import { parseTime } from "../core/time.js";
 import {
   EXEMPTION_CATEGORIES,
@@ -44,13 +45,9 @@ export const MAX_INTEGER = 2_147_483_647;
 const text = (max: number) =>
   storableString().trim().min(1, { error: "must not be empty" }).max(max);
 const identifier = text(200);
-/**
- * What a principal id may hold: any printable text. Controls (Cc: NUL, newlines), format
- * characters (Cf: bidi overrides, zero-width joiners) and line or paragraph separators (Zl, Zp)
- * are refused: they split log lines and audit exports, and make one id look like another.
- */
+/** What a principal id may hold: any printable text ({@link PRINTABLE_PRINCIPAL_ID}). */
 const printableId = <T extends z.ZodString>(schema: T) =>
-  schema.regex(/^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]*$/u, {
+  schema.regex(PRINTABLE_PRINCIPAL_ID, {
     error: "must not contain control or invisible formatting characters",
   });
 /**
@@ -60,7 +57,7 @@ const printableId = <T extends z.ZodString>(schema: T) =>
  * exemptions and without its own shared-login mark.
  */
 const exactPrincipalId = <T extends z.ZodString>(schema: T) =>
-  printableId(schema).refine((value) => value.trim() === value, {
+  printableId(schema).refine((value) => !hasWhiteSpaceAtAnEnd(value), {
     error: "must not begin or end with white space",
   });
 export const principalReference = exactPrincipalId(

@@ -7,6 +7,7 @@ import type { FederatedEvent } from "../../core/evidence.js";
 import { assessIdpClaims, type IdpAssessment } from "../../core/idp-assurance.js";
 import { agedWhileHeld, olderThanAccepted } from "../../core/idp-authentication-age.js";
 import type { IdpProfile } from "../../core/input.js";
+import { subjectPrincipalIdFlaw } from "../../core/principal-id.js";
 import type { PlatformMandate, TenantPolicy } from "../../core/policy.js";
 import type { Population } from "../../core/vocabulary.js";
 import type { Application, DecisionRequest, FederationRedirect } from "../application.js";
@@ -382,6 +383,10 @@ export function federationUseCases(
       }
       // Drift is about what the IdP says, not about how old this one answer is.
       await observe(r, idp, assessment.claimed, now);
+      // The subject becomes the decision's principal id: one that could pass for another
+      // principal's (an invisible character, a decomposed accent) names no principal.
+      const flaw = subjectPrincipalIdFlaw(answer.subject);
+      if (flaw !== undefined) return new Refusal("federation.subject_unusable", flaw);
       // DESIGN invariant 9: judged here, and again when a held answer is claimed.
       if (await boundToAnotherIdp(r, idp.tenant, answer.subject, idp.id)) return idpNotBound();
       // DESIGN invariant 9: a hint never decides who signed in; a different subject is refused.

@@ -13,7 +13,7 @@ import type { RequirementSpec } from "../../core/policy.js";
 import { createOidcProtocol } from "../../verifiers/oidc/index.js";
 import { followToCallback } from "../../verifiers/oidc/test-support/browser.js";
 import type { OidcProviderPeer } from "../../verifiers/oidc/test-support/oidc-provider-peer.js";
-import type { StubIdp } from "../../verifiers/oidc/test-support/stub-idp.js";
+import { mfaClaims, type StubIdp } from "../../verifiers/oidc/test-support/stub-idp.js";
 import { setBrowserCookie } from "./browser-cookie.js";
 import { openTestServer, type TestServer } from "./open-test-server.js";
 
@@ -194,6 +194,39 @@ export function callback(
   headers: Record<string, string> = {},
 ): Promise<LightMyRequestResponse> {
   return t.call("GET", path, { headers: { ...headers, ...(cookie === "" ? {} : { cookie }) } });
+}
+
+/**
+ * A direct sign-in at `tenant`'s stub IdP `corp` started in a new browser (with the `principal`
+ * hint, when given), the stub signing an ID token with MFA for `sub` (`claims` merged over it) at
+ * the test clock's now, and the callback brought back by that browser: the callback's response
+ * (`accept` sent with it, when given).
+ */
+export async function stubSignIn(
+  t: TestServer,
+  stub: StubIdp,
+  tenant: string,
+  sub: string,
+  options: {
+    readonly claims?: Record<string, unknown>;
+    readonly principal?: string;
+    readonly accept?: string;
+  } = {},
+): Promise<LightMyRequestResponse> {
+  const started = await startSignIn(t, tenant, {
+    ...(options.principal === undefined ? {} : { principal: options.principal }),
+  });
+  expectStatus(started, 303);
+  const authorization = new URL(String(started.headers.location));
+  const state = authorization.searchParams.get("state") ?? "";
+  const now = Math.floor(t.clock.now().getTime() / 1000);
+  stub.nextIdToken = await stub.sign(mfaClaims(stub, authorization, sub, now, options.claims));
+  return callback(
+    t,
+    `/t/${tenant}/idps/corp/oidc/callback?code=the-code&state=${encodeURIComponent(state)}`,
+    browserAfter(started),
+    options.accept === undefined ? {} : { accept: options.accept },
+  );
 }
 
 /** Reads every audit event of a tenant, optionally of one type, oldest first. */
