@@ -134,6 +134,10 @@ export const SAML_REJECTIONS = {
     "The subject is read from a NameID whose Format names no lasting user (transient, encrypted or entity).",
   "saml.name_id_format_mismatch":
     "The subject is read from a NameID whose Format is not the one the registration asks the IdP for.",
+  "saml.name_qualifier_mismatch":
+    "The subject is read from a NameID qualified by another name than the IdP's entity id (NameQualifier).",
+  "saml.sp_name_qualifier_mismatch":
+    "The subject is read from a NameID qualified for another service provider (SPNameQualifier).",
   "saml.value_unusable":
     "The assertion carries a value this service cannot record: U+0000, a lone UTF-16 surrogate, or longer than its limit.",
   "saml.authn_statement_missing": "The assertion has no authentication statement.",

@@ -130,6 +130,8 @@ export function readAssertion(
     if (!named.ok) return named;
     const asked = checkAskedFormat(expect.idp.nameIdFormat, nameIdFormat);
     if (!asked.ok) return asked;
+    const qualified = nameId === undefined ? accept(true) : checkNameIdQualifiers(nameId, expect);
+    if (!qualified.ok) return qualified;
   }
   const fromAttribute =
     expect.idp.subjectAttribute === undefined
@@ -234,6 +236,37 @@ function checkAskedFormat(asked: string | undefined, format: string | undefined)
         `the NameID's Format is not the one the registration asks for (${asked}); ` +
           "have the IdP send that Format, or change the registration's nameIdFormat",
       );
+}
+
+/**
+ * When the subject is the NameID: its qualifiers scope it to this IdP and this SP. A NameID is
+ * unique only within its NameQualifier (the IdP by default) and SPNameQualifier (SAML Core
+ * §2.2.2; persistent identifiers, §8.3.7), as an OIDC `sub` is within its issuer. A hub IdP (a
+ * proxy, a federation gateway) that passes on its upstream IdPs' NameIDs qualifies each by its
+ * upstream: read without it, two upstreams' "alice" would be one principal. So a NameQualifier
+ * other than the IdP's entity id is refused (such an IdP is registered with a `subjectAttribute`
+ * that it scopes itself), and so is an SPNameQualifier other than this SP's entity id (a name
+ * meant for another service provider or an affiliation this SP is not). Compared exactly: both
+ * are xs:string. Either one absent, or naming the IdP and this SP, qualifies nothing further, so
+ * the NameID names the principal it named without them.
+ */
+function checkNameIdQualifiers(nameId: Element, expect: Expectations): SamlResult<true> {
+  const nameQualifier = attribute(nameId, "NameQualifier");
+  if (nameQualifier !== undefined && nameQualifier !== expect.idp.entityId) {
+    return reject(
+      "saml.name_qualifier_mismatch",
+      "the NameID is qualified by another name than the IdP's entity id (NameQualifier), " +
+        "so it is unique only there; have the IdP send a subject attribute it scopes, and configure it",
+    );
+  }
+  const spNameQualifier = attribute(nameId, "SPNameQualifier");
+  if (spNameQualifier !== undefined && spNameQualifier !== expect.sp.entityId) {
+    return reject(
+      "saml.sp_name_qualifier_mismatch",
+      "the NameID is qualified for another service provider than this one (SPNameQualifier)",
+    );
+  }
+  return accept(true);
 }
 
 function checkIssuer(issuer: Element, expected: string, where: string): SamlResult<true> {

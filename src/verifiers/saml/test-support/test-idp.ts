@@ -37,7 +37,7 @@ const LOGIN_RESPONSE_TEMPLATE = [
   '<samlp:Status><samlp:StatusCode Value="{StatusCode}"/></samlp:Status>',
   '<saml:Assertion ID="{AssertionID}" Version="2.0" IssueInstant="{IssueInstant}">',
   "<saml:Issuer>{AssertionIssuer}</saml:Issuer>",
-  '<saml:Subject><saml:NameID Format="{NameIDFormat}">{NameID}</saml:NameID>',
+  '<saml:Subject><saml:NameID Format="{NameIDFormat}" NameQualifier="{NameQualifier}" SPNameQualifier="{SPNameQualifier}">{NameID}</saml:NameID>',
   '<saml:SubjectConfirmation Method="{ConfirmationMethod}"><saml:SubjectConfirmationData',
   ' NotBefore="{SubjectConfirmationDataNotBefore}" NotOnOrAfter="{SubjectConfirmationDataNotOnOrAfter}"',
   ' Recipient="{SubjectRecipient}" InResponseTo="{SubjectInResponseTo}"/></saml:SubjectConfirmation></saml:Subject>',
@@ -60,6 +60,8 @@ export type ResponseTag =
   | "AssertionID"
   | "AssertionIssuer"
   | "NameIDFormat"
+  | "NameQualifier"
+  | "SPNameQualifier"
   | "NameID"
   | "ConfirmationMethod"
   | "SubjectConfirmationDataNotBefore"
@@ -223,6 +225,9 @@ export class TestIdp {
       AssertionID: `_assertion${this.counter}${Date.now()}`,
       AssertionIssuer: this.entityId,
       NameIDFormat: EMAIL_FORMAT,
+      // SAML Core §2.2.2: both optional, and this IdP leaves them out unless a test sets them.
+      NameQualifier: undefined,
+      SPNameQualifier: undefined,
       NameID: login.nameId ?? "alice@example.org",
       ConfirmationMethod: "urn:oasis:names:tc:SAML:2.0:cm:bearer",
       SubjectConfirmationDataNotBefore: undefined,
