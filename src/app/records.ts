@@ -66,6 +66,13 @@ export interface PrincipalRecord {
    * may name different people alike. Absent: any IdP of the tenant.
    */
   readonly idp?: string;
+  /**
+   * The issuer (OIDC) or entity id (SAML) `idp` was registered with when the principal was bound
+   * to it: the subject is unique only there, so the binding counts only while `idp` is registered
+   * with this one. Absent with `idp` present: a binding that counts for no issuer (its IdP could
+   * not be read when migration 0025 filled it in), until the principal is bound again.
+   */
+  readonly idpIssuer?: string;
   readonly createdAt: string;
   readonly updatedAt: string;
   /**

@@ -145,6 +145,12 @@ export const principalRecord = z.object({
     .string()
     .optional()
     .describe("The one IdP whose answers may sign the principal in; absent: any of the tenant's."),
+  idpIssuer: z
+    .string()
+    .optional()
+    .describe(
+      "The issuer (OIDC) or entity id (SAML) `idp` was registered with when the principal was bound to it: the binding counts only while `idp` is registered with this one (`federation.idp_rebound` otherwise). Naming `idp` again in a PUT binds the principal at the issuer registered now.",
+    ),
   createdAt: time,
   updatedAt: time,
   proofsWithdrawnAt: time

@@ -30,7 +30,7 @@ import {
 } from "../ports.js";
 import type { FederationAnswerRecord, FederationRequestRecord, IdpRecord } from "../records.js";
 import { observeIdp } from "./drift.js";
-import { boundToAnotherIdp, IDP_NOT_BOUND } from "./idp-binding.js";
+import { bindingRefusal } from "./idp-binding.js";
 import { holdIdpAnswer, flowUrl, sameSecret, sha256 } from "../flows/flow-records.js";
 import {
   clientSecretContext,
@@ -388,7 +388,8 @@ export function federationUseCases(
       const flaw = subjectPrincipalIdFlaw(answer.subject);
       if (flaw !== undefined) return new Refusal("federation.subject_unusable", flaw);
       // DESIGN invariant 9: judged here, and again when a held answer is claimed.
-      if (await boundToAnotherIdp(r, idp.tenant, answer.subject, idp.id)) return idpNotBound();
+      const unbound = await bindingRefusal(r, idp, answer.subject);
+      if (unbound !== undefined) return new Refusal(unbound.reason, unbound.detail);
       // DESIGN invariant 9: a hint never decides who signed in; a different subject is refused.
       if (request?.principalHint !== undefined && request.principalHint !== answer.subject) {
         return new Refusal(
@@ -902,7 +903,8 @@ export function federationUseCases(
         const refusal = await transact(context, async (r) => {
           if (!(await r.federationAnswers.claim(held.hash, now))) return claimedAlready();
           // The principal may have been bound to another IdP since the ACS judged the answer.
-          if (await boundToAnotherIdp(r, idp.tenant, held.subject, idp.id)) return idpNotBound();
+          const unbound = await bindingRefusal(r, idp, held.subject);
+          if (unbound !== undefined) return new Refusal(unbound.reason, unbound.detail);
           await recordDecision(context, r, prepared);
           return undefined;
         });
@@ -997,11 +999,6 @@ function bindingOf(browser: string | undefined): string {
 /** Whether `browser` (a cookie's value, if any came) is the browser whose cookie hashes to `hash`. */
 function sameBrowser(hash: string, browser: string | undefined): boolean {
   return browser !== undefined && browser !== "" && sameSecret(hash, sha256(browser));
-}
-
-/** The refusal of an answer about a principal bound to another of the tenant's IdPs. */
-function idpNotBound(): Refusal {
-  return new Refusal(IDP_NOT_BOUND.reason, IDP_NOT_BOUND.detail);
 }
 
 /** The decision request of a verified federated `event` about `subject`, at `idp`. */

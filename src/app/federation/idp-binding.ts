@@ -1,4 +1,11 @@
 import type { Repositories } from "../ports.js";
+import type { IdpRecord } from "../records.js";
+
+/** A refusal of an IdP's answer by the principal's binding: its reason code and audit detail. */
+export interface BindingRefusal {
+  readonly reason: string;
+  readonly detail: string;
+}
 
 /**
  * The refusal of an IdP's answer about a principal bound to another of the tenant's IdPs: its
@@ -7,7 +14,26 @@ import type { Repositories } from "../ports.js";
 export const IDP_NOT_BOUND = {
   reason: "federation.idp_not_bound",
   detail: "the principal this IdP named signs in at another of the tenant's IdPs",
-} as const;
+} as const satisfies BindingRefusal;
+
+/**
+ * The refusal of an answer about a principal bound to this IdP id while it was registered with
+ * another issuer or entity id: the subject named someone at that one, not necessarily here.
+ */
+export const IDP_REBOUND = {
+  reason: "federation.idp_rebound",
+  detail:
+    "the principal was bound to this IdP while it was registered with another issuer or entity id; bind it again",
+} as const satisfies BindingRefusal;
+
+/**
+ * The name under which `idp`'s subjects are unique: its issuer (OIDC Core §2: `sub` is unique
+ * within its issuer) or its entity id (SAML Core §2.2.2: a NameID within its NameQualifier, the
+ * IdP's entity id, which the verifier requires).
+ */
+export function issuerOf(idp: IdpRecord): string {
+  return idp.protocol === "saml" ? idp.saml.entityId : idp.oidc.issuer;
+}
 
 /**
  * Whether `subject` names, in `tenant`, a principal bound to another of the tenant's IdPs than
@@ -24,4 +50,23 @@ export async function boundToAnotherIdp(
 ): Promise<boolean> {
   const bound = (await r.principals.get(tenant, subject))?.idp;
   return bound !== undefined && bound !== idp;
+}
+
+/**
+ * Why the principal `subject` names may not be signed in by an answer of `idp` as registered
+ * now, if it may not: bound to another of the tenant's IdPs ({@link IDP_NOT_BOUND}), or bound to
+ * this IdP id while it was registered with another issuer or entity id ({@link IDP_REBOUND}),
+ * since a subject is unique only at the issuer that names it. Read in the caller's transaction,
+ * as {@link boundToAnotherIdp} is. An answer verified under an earlier registration of the IdP
+ * never gets this far when its registration changed: held answers and flows drop it by version.
+ */
+export async function bindingRefusal(
+  r: Repositories,
+  idp: IdpRecord,
+  subject: string,
+): Promise<BindingRefusal | undefined> {
+  const principal = await r.principals.get(idp.tenant, subject);
+  if (principal?.idp === undefined) return undefined;
+  if (principal.idp !== idp.id) return IDP_NOT_BOUND;
+  return principal.idpIssuer === issuerOf(idp) ? undefined : IDP_REBOUND;
 }

@@ -9,6 +9,7 @@ import type { PrincipalRecord } from "../records.js";
 import { pageLimit, requireTenant } from "../tenants/tenants.js";
 import { mandatesInForce } from "../mandates/active-mandates.js";
 import { sharedLoginSweep } from "../exemptions/exemptions.js";
+import { issuerOf } from "../federation/idp-binding.js";
 
 /**
  * Principals: registered and updated by tenant administrators, read by the tenant's roles. Only
@@ -79,7 +80,8 @@ async function upsertHeld(
   ) {
     throw new AppError("principal.shared_login_locked");
   }
-  const idp = await boundIdp(r, tenant, existing, input.idp);
+  const binding = await bindingAfter(r, tenant, existing, input.idp);
+  const idp = binding?.idp;
   const now = context.clock.now().toISOString();
   const record: PrincipalRecord = {
     tenant,
@@ -88,7 +90,7 @@ async function upsertHeld(
     ...(input.externalId === undefined ? {} : { externalId: input.externalId }),
     ...(input.displayName === undefined ? {} : { displayName: input.displayName }),
     ...(sharedLogin ? { sharedLogin: true as const } : {}),
-    ...(idp === undefined ? {} : { idp }),
+    ...(binding === undefined ? {} : binding),
     createdAt: existing?.createdAt ?? now,
     updatedAt: now,
     // Not the caller's to set: kept as stored (the upsert leaves it anyway).
@@ -120,6 +122,10 @@ async function upsertHeld(
         : { previousSharedLogin: existing?.sharedLogin === true }),
       idp: idp ?? null,
       ...(idp === existing?.idp ? {} : { previousIdp: existing?.idp ?? null }),
+      ...(binding?.idpIssuer === undefined ? {} : { idpIssuer: binding.idpIssuer }),
+      ...(idp === undefined || binding?.idpIssuer === existing?.idpIssuer
+        ? {}
+        : { previousIdpIssuer: existing?.idpIssuer ?? null }),
       ...(revoked.length === 0 ? {} : { revokedExemptions: revoked.map((e) => e.id) }),
     },
   });
@@ -129,21 +135,32 @@ async function upsertHeld(
 }
 
 /**
- * The IdP the principal is bound to after the update: `requested` when given (null: none), else
- * the one it was bound to. A new binding must name an IdP the tenant has.
+ * The IdP the principal is bound to after the update, with the issuer or entity id it is bound
+ * at: `requested` when given (null: none), bound at the IdP's issuer as registered now, so that
+ * naming the IdP again binds the principal again after its issuer changed; else the binding as it
+ * stood, issuer included (an update of other fields rebinds nothing). A new binding must name an
+ * IdP the tenant has.
  */
-async function boundIdp(
+async function bindingAfter(
   r: Repositories,
   tenant: string,
   existing: PrincipalRecord | undefined,
   requested: string | null | undefined,
-): Promise<string | undefined> {
-  if (requested === undefined) return existing?.idp;
+): Promise<Pick<PrincipalRecord, "idp" | "idpIssuer"> | undefined> {
+  const kept =
+    existing?.idp === undefined
+      ? undefined
+      : {
+          idp: existing.idp,
+          ...(existing.idpIssuer === undefined ? {} : { idpIssuer: existing.idpIssuer }),
+        };
+  if (requested === undefined) return kept;
   if (requested === null) return undefined;
-  if (requested !== existing?.idp && (await r.idps.get(tenant, requested)) === undefined) {
-    throw new AppError("request.invalid", `The tenant has no IdP "${requested}" to bind to.`);
-  }
-  return requested;
+  const idp = await r.idps.get(tenant, requested);
+  if (idp !== undefined) return { idp: requested, idpIssuer: issuerOf(idp) };
+  // Named again while its IdP is removed: the binding stands as it was, with nothing to rebind to.
+  if (requested === existing?.idp) return kept;
+  throw new AppError("request.invalid", `The tenant has no IdP "${requested}" to bind to.`);
 }
 
 /**

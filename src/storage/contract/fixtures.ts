@@ -155,6 +155,7 @@ export function fullPrincipal(tenant: string, id: string): PrincipalRecord {
     displayName: "Ada Lovelace",
     sharedLogin: true,
     idp: "corp",
+    idpIssuer: "https://idp.example/corp",
     createdAt: at(0),
     updatedAt: at(60),
   };

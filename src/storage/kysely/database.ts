@@ -70,6 +70,8 @@ export interface PrincipalsTable {
   shared_login: number;
   /** The one IdP whose answers may sign the principal in (since 0019); null: any. */
   idp: string | null;
+  /** The issuer or entity id `idp` was registered with when the binding was made (since 0025). */
+  idp_issuer: string | null;
   created_at: string;
   updated_at: string;
   /**

@@ -126,6 +126,7 @@ function principalRow(record: PrincipalRecord): Insertable<PrincipalsTable> {
     display_name: record.displayName ?? null,
     shared_login: record.sharedLogin === true ? 1 : 0,
     idp: record.idp ?? null,
+    idp_issuer: record.idpIssuer ?? null,
     created_at: toTimeText(record.createdAt, "createdAt"),
     updated_at: toTimeText(record.updatedAt, "updatedAt"),
   };
@@ -140,6 +141,7 @@ function toPrincipal(row: Selectable<PrincipalsTable>): PrincipalRecord {
     ...(row.display_name === null ? {} : { displayName: row.display_name }),
     ...(row.shared_login === 1 ? { sharedLogin: true } : {}),
     ...(row.idp === null ? {} : { idp: row.idp }),
+    ...(row.idp_issuer === null ? {} : { idpIssuer: row.idp_issuer }),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     ...(row.proofs_withdrawn_at === null ? {} : { proofsWithdrawnAt: row.proofs_withdrawn_at }),

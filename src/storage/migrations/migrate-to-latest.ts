@@ -24,6 +24,7 @@ import { principalProofsWithdrawnMigration } from "./0021-principal-proofs-withd
 import { pendingAuthenticatorsMigration } from "./0022-pending-authenticators.js";
 import { principalProofsWithdrawnSeqMigration } from "./0023-principal-proofs-withdrawn-seq.js";
 import { exemptionsRequestedByMigration } from "./0024-exemptions-requested-by.js";
+import { principalIdpIssuerMigration } from "./0025-principal-idp-issuer.js";
 
 /**
  * Every migration, in order. Listed in code rather than read from a folder so that the built
@@ -54,6 +55,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   "0022-pending-authenticators": pendingAuthenticatorsMigration,
   "0023-principal-proofs-withdrawn-seq": principalProofsWithdrawnSeqMigration,
   "0024-exemptions-requested-by": exemptionsRequestedByMigration,
+  "0025-principal-idp-issuer": principalIdpIssuerMigration,
 };
 
 const provider: MigrationProvider = {

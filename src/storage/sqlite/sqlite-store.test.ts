@@ -116,6 +116,7 @@ describe("SQLite store", () => {
       "0022-pending-authenticators",
       "0023-principal-proofs-withdrawn-seq",
       "0024-exemptions-requested-by",
+      "0025-principal-idp-issuer",
     ]);
     expect(await migrateStore(url)).toEqual([]);
     const store = await openStore(url, { migrate: false });
