@@ -14,7 +14,6 @@ import type { LightMyRequestResponse } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openTestServer, type TestServer } from "../../http/test-support/open-test-server.js";
 import {
-  auditOf,
   createTenant,
   registerStubIdp,
   stubSignIn,
@@ -26,6 +25,7 @@ import {
   must,
   registerSamlTenant,
 } from "../../http/test-support/saml-federation.js";
+import { expectRefusedAnswer } from "../../http/test-support/refused-answer.js";
 import { startStubIdp, type StubIdp } from "../../verifiers/oidc/test-support/stub-idp.js";
 import { TestIdp } from "../../verifiers/saml/test-support/test-idp.js";
 
@@ -99,25 +99,12 @@ async function samlSignIn(nameId: string): Promise<LightMyRequestResponse> {
 }
 
 /** The answer is refused as `federation.subject_unusable` with `detail`, and nothing decided. */
-async function expectRefused(
+const expectRefused = (
   tenant: string,
   answer: () => Promise<LightMyRequestResponse>,
   detail: string,
-): Promise<void> {
-  const decided = (await auditOf(t, auditor, tenant, "decision.recorded")).length;
-  const refused = (await auditOf(t, auditor, tenant, "federation.rejected")).length;
-  const response = await answer();
-  expect(response.statusCode, response.body).toBe(400);
-  expect(response.json(), response.body).toMatchObject({
-    code: "federation.rejected",
-    details: { reason: "federation.subject_unusable" },
-  });
-  const events = (await auditOf(t, auditor, tenant, "federation.rejected")).slice(refused);
-  expect(events.map((event) => event.payload)).toMatchObject([
-    { idp: "corp", reason: "federation.subject_unusable", detail },
-  ]);
-  expect(await auditOf(t, auditor, tenant, "decision.recorded")).toHaveLength(decided);
-}
+): Promise<void> =>
+  expectRefusedAnswer(t, auditor, tenant, answer, "federation.subject_unusable", detail);
 
 /** The answer was decided: the browser goes back with a decision. */
 function expectDecided(response: LightMyRequestResponse): void {

@@ -18,13 +18,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { storesUnderTest } from "../../storage/test-support/stores-under-test.js";
 import { openTestServer, type TestServer } from "../../http/test-support/open-test-server.js";
 import {
-  auditOf,
   createTenant,
   registerStubIdp,
   RETURN_URL,
   syncClock,
 } from "../../http/test-support/oidc-federation.js";
 import { browserCookie } from "../../http/test-support/browser-cookie.js";
+import { expectRefusedAnswer } from "../../http/test-support/refused-answer.js";
 import {
   followCompletion,
   must,
@@ -165,31 +165,12 @@ for (const { name, skip, open } of stores) {
         return followCompletion(t, acs, BROWSER, { accept: "application/json" });
       }
 
-      /**
-       * The answer is a 400 `federation.rejected` for `reason`, audited as such (with `detail`
-       * when given), and nothing was decided: no receipt, no `decision.recorded`.
-       */
-      async function expectRefused(
+      const expectRefused = (
         tenant: string,
         answer: () => Promise<LightMyRequestResponse>,
         reason: string,
         detail?: string,
-      ) {
-        const decided = (await auditOf(t, auditor, tenant, "decision.recorded")).length;
-        const refused = (await auditOf(t, auditor, tenant, "federation.rejected")).length;
-        const response = await answer();
-        expect(response.statusCode, response.body).toBe(400);
-        expect(response.json(), response.body).toMatchObject({
-          code: "federation.rejected",
-          details: { reason },
-        });
-        expect(response.headers.location).toBeUndefined();
-        const events = (await auditOf(t, auditor, tenant, "federation.rejected")).slice(refused);
-        expect(events.map((event) => event.payload)).toMatchObject([
-          { idp: "corp", reason, ...(detail === undefined ? {} : { detail }) },
-        ]);
-        expect(await auditOf(t, auditor, tenant, "decision.recorded")).toHaveLength(decided);
-      }
+      ) => expectRefusedAnswer(t, auditor, tenant, answer, reason, detail);
 
       it("still decides an OIDC sign-in whose values are at their limits", async () => {
         const response = await oidcCallback({
