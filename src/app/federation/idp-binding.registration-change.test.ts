@@ -95,6 +95,13 @@ describe("a principal bound to an OIDC IdP", () => {
     const before = (await auditOf(t, admin, "acme", "federation.rejected")).length;
     expect(await signIn()).toBe("refused: federation.idp_rebound");
     expect(await refusalsSince("acme", before)).toEqual([["corp", "federation.idp_rebound"]]);
+    // Updating alice's other fields rebinds nothing: the binding stays at the first issuer.
+    const updated = await t.call("PUT", "/v1/tenants/acme/principals/alice", {
+      key: admin,
+      body: { population: "sso", displayName: "Alice" },
+    });
+    expect(must(updated, 200).json()).toMatchObject({ idp: "corp", idpIssuer: first.issuer });
+    expect(await signIn()).toBe("refused: federation.idp_rebound");
     // An unbound principal signs in at the tenant's IdP, whichever it is, as before.
     expect(outcomeOf(await stubSignIn(t, second, "acme", "bob", JSON_ONLY))).toBe("decided");
 
