@@ -26,9 +26,6 @@ export function createProgram(io: CliIo): Command {
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),
       writeErr: (text) => io.stderr.write(text),
-      outputError: (text, write) => {
-        write(withoutOptionValue(text));
-      },
     });
 
   registerServeCommand(program, kit);
@@ -42,17 +39,40 @@ export function createProgram(io: CliIo): Command {
   registerDemoCommand(program, kit);
   registerEvaluateCommand(program, kit);
 
+  withoutSecretsInUsageErrors(program, "tenant-mfa");
   return program;
 }
 
+/**
+ * Has `command` and each of its subcommands word their usage errors with {@link withoutSecrets},
+ * naming the command whose help lists what it takes.
+ */
+function withoutSecretsInUsageErrors(command: Command, path: string): void {
+  command.configureOutput({
+    outputError: (text, write) => {
+      write(withoutSecrets(text, path));
+    },
+  });
+  for (const sub of command.commands) withoutSecretsInUsageErrors(sub, `${path} ${sub.name()}`);
+}
+
 const UNKNOWN_OPTION = "error: unknown option '";
+const UNKNOWN_COMMAND = "error: unknown command '";
 
 /**
- * A usage error as commander words it, except that an unknown option given as `--name=value` is
- * named without its value: commander quotes it whole, and a mistyped `--db-url=postgres://app:PW@…`
- * would put the store's password on stderr, as a mistyped variable's value never is.
+ * A usage error as commander words it, except that what it would quote of a secret is left out:
+ * an unknown option given as `--name=value` is named without its value (a mistyped
+ * `--db-url=postgres://app:PW@…` would put the store's password on stderr, as a mistyped
+ * variable's value never is), and an unknown command is not named at all (a password or key
+ * pasted where a command belongs). Commander's suggestion, which names only a known command, is
+ * kept.
  */
-function withoutOptionValue(text: string): string {
+function withoutSecrets(text: string, path: string): string {
+  if (text.startsWith(UNKNOWN_COMMAND)) {
+    // Commander's words: `error: unknown command 'NAME'`, then `\n(Did you mean …?)` if any.
+    const suggestion = /\n\(Did you mean [\w-]+\?\)\n$/.exec(text)?.[0] ?? "\n";
+    return `error: unknown command (not shown); see ${path} --help${suggestion}`;
+  }
   if (!text.startsWith(UNKNOWN_OPTION)) return text;
   const flag = text.slice(UNKNOWN_OPTION.length);
   const equals = flag.indexOf("=");
