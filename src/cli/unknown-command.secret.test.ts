@@ -4,39 +4,11 @@
 // (`error: unknown command 'S3cret…'`). As an unknown option's value is never shown
 // (unknown-option.secret.test.ts), the unknown command is not shown: the error names the command
 // whose help lists the right ones, and the exit code stays the usage error's.
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { createProgram } from "./program.js";
+import { describe, expect, it } from "vitest";
+import { usageErrorOf } from "./test-support/usage-error.js";
 
 const PASSWORD = "S3cret-pw-9f2c";
 const URL_WITH_PASSWORD = `postgres://app:${PASSWORD}@db.internal:5432/tenant_mfa`;
-
-class Exited extends Error {}
-
-let exitCodes: (string | number | null | undefined)[] = [];
-beforeEach(() => {
-  exitCodes = [];
-  // The parser ends the process on a usage error; here it ends the command instead.
-  vi.spyOn(process, "exit").mockImplementation((code) => {
-    exitCodes.push(code);
-    throw new Exited(`exit ${String(code)}`);
-  });
-});
-afterEach(() => {
-  vi.restoreAllMocks();
-});
-
-/** What `tenant-mfa ARGS` writes on stderr before the parser ends it as a usage error. */
-async function stderrOf(args: readonly string[]): Promise<string> {
-  let stderr = "";
-  const program = createProgram({
-    env: {},
-    stdout: { write: () => true },
-    stderr: { write: (text: string) => (stderr += text) },
-    setExitCode: () => undefined,
-  });
-  await expect(program.parseAsync(["node", "tenant-mfa", ...args])).rejects.toBeInstanceOf(Exited);
-  return stderr;
-}
 
 describe("an unknown command", () => {
   it("is not shown, at the top level or under a group, and still exits 1", async () => {
@@ -46,15 +18,15 @@ describe("an unknown command", () => {
       [["audit", PASSWORD], "tenant-mfa audit --help"],
       [["keys", URL_WITH_PASSWORD], "tenant-mfa keys --help"],
     ] as const) {
-      const stderr = await stderrOf(args);
+      const { stderr, exitCode } = await usageErrorOf(args);
       expect(stderr).toBe(`error: unknown command (not shown); see ${help}\n`);
       expect(stderr).not.toContain(PASSWORD);
+      expect(exitCode).toBe(1);
     }
-    expect(exitCodes).toEqual([1, 1, 1, 1]);
   });
 
   it("keeps commander's suggestion of a known command, which names only that command", async () => {
-    expect(await stderrOf(["serv"])).toBe(
+    expect((await usageErrorOf(["serv"])).stderr).toBe(
       "error: unknown command (not shown); see tenant-mfa --help\n(Did you mean serve?)\n",
     );
   });

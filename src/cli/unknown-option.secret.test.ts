@@ -3,37 +3,15 @@
 // for `--db`, or `--DB=…`, is an unknown option, and the parser quoted it whole, value and
 // password included. As a mistyped TENANT_MFA_* variable is named without its value, the
 // unknown option is named without what follows its `=`.
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { createProgram } from "./program.js";
+import { describe, expect, it } from "vitest";
+import { usageErrorOf } from "./test-support/usage-error.js";
 
 const PASSWORD = "S3cret-pw-9f2c";
 const URL_WITH_PASSWORD = `postgres://app:${PASSWORD}@db.internal:5432/tenant_mfa`;
 const KEY_MATERIAL = "q2Vx0b8m7c9Qk3Jf1Z4yW6tR8uP0sL2nD5hG7jK9mXc=";
 
-class Exited extends Error {}
-
-beforeEach(() => {
-  // The parser ends the process on a usage error; here it ends the command instead.
-  vi.spyOn(process, "exit").mockImplementation((code) => {
-    throw new Exited(`exit ${String(code)}`);
-  });
-});
-afterEach(() => {
-  vi.restoreAllMocks();
-});
-
 /** What `tenant-mfa ARGS` writes on stderr before the parser ends it as a usage error. */
-async function stderrOf(args: readonly string[]): Promise<string> {
-  let stderr = "";
-  const program = createProgram({
-    env: {},
-    stdout: { write: () => true },
-    stderr: { write: (text: string) => (stderr += text) },
-    setExitCode: () => undefined,
-  });
-  await expect(program.parseAsync(["node", "tenant-mfa", ...args])).rejects.toBeInstanceOf(Exited);
-  return stderr;
-}
+const stderrOf = async (args: readonly string[]) => (await usageErrorOf(args)).stderr;
 
 describe("an unknown option given with a value", () => {
   it("is named without its value, and one without a value as before", async () => {
