@@ -467,3 +467,67 @@ describe("tenant-mfa audit check-export, given a receipt nested deeper than any"
     expect(result.exitCode).toBe(2);
   });
 });
+
+// A receipts file comes from the operator: a receipt giving a member twice (two `outcome`s) was
+// checked as JSON.parse reads it, the last one counting, while a reader that keeps the first (as
+// many do) takes the other outcome from the very receipt the check passed. Such a file is
+// refused as unusable, naming the receipt and its member, however the member name is spelled.
+describe("tenant-mfa audit check-export, given a receipt that gives a member twice", () => {
+  /** Checks the intact export with the receipts `text`, saved as `name`; the run and the file. */
+  async function checkReceipts(name: string, text: string) {
+    const receiptsFile = file(name, text);
+    const run = await runCli([
+      "audit",
+      "check-export",
+      file(`export-for-${name}.jsonl`, exportText),
+      "--receipts",
+      receiptsFile,
+    ]);
+    return { ...run, receiptsFile };
+  }
+
+  it("refuses a receipts file of lines, naming the line and the member (exit 2)", async () => {
+    for (const spelled of ["outcome", "outc\\u006fme"]) {
+      // Receipt 2 gives `outcome` first as allow, then as the service wrote it.
+      const lines = receipts.map((receipt, i) =>
+        i === 1
+          ? JSON.stringify(receipt).replace(/^\{/, `{"${spelled}":"allow",`)
+          : JSON.stringify(receipt),
+      );
+      const result = await checkReceipts("doubled.jsonl", `\n${lines.join("\n")}\n`);
+      expect(result.stderr).toContain(
+        // The blank first line counts: the line named is the file's.
+        `line 3 of the receipts file ${result.receiptsFile} gives the member "outcome" twice:`,
+      );
+      expect(result.stdout).toBe("");
+      expect(result.exitCode).toBe(2);
+    }
+  });
+
+  it("refuses a receipts array, naming the receipt, with a member doubled deep inside it", async () => {
+    const lines = receipts.map((receipt, i) =>
+      i === 2
+        ? JSON.stringify(receipt).replace('"decision":{', '"decision":{"outcome":"allow",')
+        : JSON.stringify(receipt),
+    );
+    const result = await checkReceipts("doubled.json", `[\n  ${lines.join(",\n  ")}\n]\n`);
+    expect(result.stderr).toContain(
+      `receipt 3 of the receipts file ${result.receiptsFile} gives the member "outcome" twice (in decision)`,
+    );
+    expect(result.stdout).toBe("");
+    expect(result.exitCode).toBe(2);
+  });
+
+  it("reads one name in different objects, as the service writes receipts, in lines or pretty-printed", async () => {
+    const lines = receipts.map((receipt) => JSON.stringify(receipt));
+    for (const [name, text] of [
+      ["lines.jsonl", `${lines.join("\n")}\n`],
+      ["blank-lines.jsonl", `\n${lines.join("\n\n")}\n\n`],
+      ["pretty.json", JSON.stringify(receipts, null, 2)],
+    ] as const) {
+      const result = await checkReceipts(name, text);
+      expect(result.stdout, name).toContain("3 receipt(s) match their events");
+      expect(result.exitCode, name).toBe(0);
+    }
+  });
+});

@@ -8,6 +8,7 @@ import {
   type UncheckedReason,
 } from "../app/audit/check-exported-chain.js";
 import { AppError, ERROR_CODES } from "../app/errors.js";
+import { findDoubledMember } from "../app/doubled-member.js";
 import { nestsDeeperThan } from "../app/json-depth.js";
 import type { ReceiptRecord } from "../app/records.js";
 import { createJoseTokenSigner } from "../tokens/jose-token-signer.js";
@@ -260,13 +261,15 @@ async function readKeptCheckpoint(file: string) {
 /** The receipts in `file`, as given. */
 function readReceipts(file: string): ReceiptRecord[] {
   // As much as one string holds, which is all the receipts could ever be read as.
-  const text = readText(file, "receipts", constants.MAX_STRING_LENGTH).trim();
-  const list: unknown[] = text.startsWith("[")
-    ? (parseJson(text, `the receipts file ${file}`) as unknown[])
+  const text = readText(file, "receipts", constants.MAX_STRING_LENGTH);
+  const list: unknown[] = text.trimStart().startsWith("[")
+    ? (parseJson(text, `the receipts file ${file}`, "receipt") as unknown[])
     : text
         .split("\n")
-        .filter((line) => line.trim() !== "")
-        .map((line, i) => parseJson(line, `line ${String(i + 1)} of the receipts file ${file}`));
+        // Numbered before the blank lines go: the number names the line in the file.
+        .map((line, i) => ({ line, at: i + 1 }))
+        .filter(({ line }) => line.trim() !== "")
+        .map(({ line, at }) => parseJson(line, `line ${String(at)} of the receipts file ${file}`));
   return list.map((receipt, i) => {
     if (!isReceipt(receipt)) {
       throw new UnusableFile(
@@ -339,12 +342,44 @@ function readText(file: string, what: string, longest: number): string {
   }
 }
 
-function parseJson(text: string, what: string): unknown {
+/**
+ * The JSON value of `text`, which `what` names. JSON that gives a member twice is refused: what
+ * the check reads (the last, as JSON.parse keeps it) need not be what another reader of the same
+ * file takes (the first), and a receipt with two outcomes would pass for either. `part` names the
+ * elements of a top-level array (`receipt`), to say which of them does so.
+ */
+function parseJson(text: string, what: string, part?: string): unknown {
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch {
     throw new UnusableFile(`${what} is not JSON`);
   }
+  const doubled = findDoubledMember(text);
+  if (doubled !== undefined) {
+    const [first, ...rest] = doubled.path;
+    const inPart = part !== undefined && typeof first === "number";
+    const whose = inPart ? `${part} ${String(first + 1)} of ${what}` : what;
+    const path = inPart ? rest : doubled.path;
+    const where = path.length === 0 ? "" : ` (in ${describePath(path)})`;
+    throw new UnusableFile(
+      `${whose} gives the member ${JSON.stringify(doubled.name)} twice${where}: readers differ on which one counts, so it is checked as neither`,
+    );
+  }
+  return value;
+}
+
+/** A path into a JSON value as `decision.reasons[0]`, a name of other characters quoted. */
+function describePath(path: readonly (string | number)[]): string {
+  return path
+    .map((step, i) =>
+      typeof step === "number"
+        ? `[${String(step)}]`
+        : /^[A-Za-z_]\w*$/.test(step)
+          ? `${i === 0 ? "" : "."}${step}`
+          : `[${JSON.stringify(step)}]`,
+    )
+    .join("");
 }
 
 function reasonOf(error: unknown): string {
