@@ -131,6 +131,11 @@ export const HTTP_PROBLEMS = {
     status: 406,
     title: "The resource cannot be represented in a media type that you accept.",
   },
+  "request.not_a_navigation": {
+    status: 400,
+    title:
+      "Open this address as a page of its own, not in a frame, an embedded object or an image, nor by a script's fetch.",
+  },
   "route.not_found": { status: 404, title: "There is no such route." },
   "method.not_allowed": { status: 405, title: "The route does not support this method." },
   "auth.rate_limited": {

@@ -5,6 +5,7 @@ import type { z } from "zod";
 import type { Application, FederationRedirect } from "../../app/application.js";
 import { declaresUtf8OrNone, FORM_NOT_UTF8_DETAIL } from "../body-charset.js";
 import { browserCookie } from "../browser-cookie.js";
+import { isPageNavigation } from "../page-navigation.js";
 import {
   forAnonymousCaller,
   HttpProblem,
@@ -62,8 +63,19 @@ export function registerFederationRoutes(
   // A GET that changes something (a sign-in remembered, a cookie set, a held answer claimed, a
   // code redeemed) answers GET only: Fastify would otherwise run it for HEAD too, which link
   // checkers and prefetchers send freely, and use up what the browser was to use. HEAD there is
-  // refused like any method the route lacks (405, method.not_allowed).
-  const changing = { schema: hidden, exposeHeadRoute: false };
+  // refused like any method the route lacks (405, method.not_allowed). And it runs only for a
+  // page the browser navigates to, as a hosted flow's page does: embedded by another site, it is
+  // refused before anything is read or set.
+  const changing = {
+    schema: hidden,
+    exposeHeadRoute: false,
+    onRequest: async (request: FastifyRequest, reply: FastifyReply) => {
+      if (!isPageNavigation(request)) {
+        return sendFederationFailure(request, reply, new HttpProblem("request.not_a_navigation"));
+      }
+      return undefined;
+    },
+  };
 
   server.get(`${base}/saml/metadata`, { schema: hidden }, async (request, reply) =>
     browser(request, reply, async () => {

@@ -19,6 +19,7 @@ import {
 import { declaresUtf8OrNone } from "../body-charset.js";
 import { browserCookie } from "../browser-cookie.js";
 import { ERROR_STATUSES, HTTP_PROBLEMS } from "../error-statuses.js";
+import { isPageNavigation } from "../page-navigation.js";
 import {
   forAnonymousCaller,
   HttpProblem,
@@ -199,13 +200,9 @@ export function registerHostedFlowRoutes(
   // freely), which is refused like any method the route lacks (405, method.not_allowed).
   server.get(path, { schema: hidden, exposeHeadRoute: false }, async (request, reply) => {
     // Only the page a browser navigates to binds the flow: an <img> or <iframe> of another site
-    // aiming at a flow's URL arrives without the Lax cookie, and would bind the flow to a new
-    // one that the browser never keeps, leaving the user's own visit a flow taken by another
-    // browser. Browsers too old to send Sec-Fetch-Dest are let through.
-    const destination = request.headers["sec-fetch-dest"];
-    if (destination !== undefined && destination !== "document") {
-      return sendPage(request, reply, failed("flow.bad_request"));
-    }
+    // aiming at a flow's URL would bind the flow to a cookie the browser never keeps, leaving the
+    // user's own visit a flow taken by another browser.
+    if (!isPageNavigation(request)) return sendPage(request, reply, failed("flow.bad_request"));
     const params = flowParams.safeParse(request.params);
     if (!params.success) return sendPage(request, reply, failed("flow.not_found"));
     const { tenant, flow } = params.data;
