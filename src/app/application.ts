@@ -890,7 +890,8 @@ export interface Application {
     exchange(caller: Caller, input: { code: string }): Promise<FlowExchange>;
     /**
      * The screen for a visit; the first visit, with the flow's opening secret, binds the flow to
-     * the browser. `notice` is what the browser came back with from the IdP, shown on a challenge.
+     * the browser (the hosted pages bind through {@link enter}, and show only what follows).
+     * `notice` is what the browser came back with from the IdP, shown on a challenge.
      */
     show(
       tenant: string,
@@ -903,6 +904,21 @@ export interface Application {
         /** The opening secret the flow's URL carries: the first visit must bring it. */
         opening?: string;
       },
+    ): Promise<FlowScreen>;
+    /**
+     * The visit of the URL the flow was created with, which carries its opening secret
+     * (`opening`, absent when the URL's was unreadable): binds the flow to the browser as
+     * {@link show}'s first visit does, with the same checks, refusals and audit, and answers with
+     * a redirect to the flow's own URL, without the secret, whose visit needs the browser's
+     * cookie alone: the secret, which opens nothing once the flow is bound, leaves the address
+     * bar, the history and the page's Referer. A browser the flow is bound to already is sent
+     * there too, whatever it brought.
+     */
+    enter(
+      tenant: string,
+      flow: string,
+      browser: FlowBrowser,
+      opening?: string,
     ): Promise<FlowScreen>;
     /** A form submitted on a flow page; answers with the next screen (often a redirect to it). */
     act(

@@ -95,7 +95,8 @@ const HIDDEN: Readonly<Record<string, HiddenRoute>> = {
     methods: ["GET", "POST"],
     params: () => ({ tenant: "acme", flow }),
     refuses: "flow-page",
-    reaches: ["200", "400 flow.bad_request", "403 flow.csrf", "403 flow.other_browser"],
+    // 303: the visit with the opening secret binds, and is sent on to the URL without it.
+    reaches: ["303", "400 flow.bad_request", "403 flow.csrf", "403 flow.other_browser"],
     query: () => `open=${opening}`,
   },
   "/t/:tenant/flows/:flow/webauthn/options": {

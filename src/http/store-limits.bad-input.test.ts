@@ -7,10 +7,11 @@
 // with its own failure page.
 import type { LightMyRequestResponse } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openingOf, openingPath } from "../app/test-support/flow-opening.js";
+import { openingOf } from "../app/test-support/flow-opening.js";
 import { storesUnderTest } from "../storage/test-support/stores-under-test.js";
 import { SoftAuthenticator } from "../verifiers/webauthn/test-support/soft-authenticator.js";
 import { openTestServer, type TestServer } from "./test-support/open-test-server.js";
+import { openFlowPage } from "./test-support/open-flow-page.js";
 
 const RETURN = "https://app.acme.example/signed-in";
 
@@ -213,12 +214,10 @@ for (const { name, skip, open } of stores) {
         expect(created.statusCode, created.body).toBe(201);
         const started = created.json<{ flow: string; url: string }>();
         const { flow } = started;
-        const page = await t.server.inject({ url: openingPath(started) });
+        const { page, cookie } = await openFlowPage(t.server, started);
         expect(page.statusCode, page.body).toBe(200);
-        const setCookie = page.headers["set-cookie"];
-        const cookie = (Array.isArray(setCookie) ? setCookie[0] : setCookie)?.split(";")[0];
         const csrf = /name="csrf" value="([^"]+)"/.exec(page.body)?.[1];
-        if (cookie === undefined || csrf === undefined) throw new Error("no cookie or CSRF token");
+        if (csrf === undefined) throw new Error("no CSRF token");
         return { flow, opening: openingOf(started), cookie, csrf };
       }
 

@@ -129,10 +129,16 @@ describe("a flow page served by the real server", () => {
     });
     expect(created.statusCode, created.body).toBe(201);
     const { port } = t.server.server.address() as AddressInfo;
-    // The URL the API gave (path and opening secret), on the server's own address.
-    const page = await fetch(
-      `http://127.0.0.1:${String(port)}${openingPath(created.json<{ url: string }>())}`,
-    );
+    const origin = `http://127.0.0.1:${String(port)}`;
+    // The URL the API gave (path and opening secret), on the server's own address: it binds the
+    // flow and sends the browser on to the page's own URL, visited with the cookie it set.
+    const opened = await fetch(`${origin}${openingPath(created.json<{ url: string }>())}`, {
+      redirect: "manual",
+    });
+    expect(opened.status).toBe(303);
+    const cookie = (opened.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
+    const { pathname } = new URL(opened.headers.get("location") ?? "");
+    const page = await fetch(`${origin}${pathname}`, { headers: { cookie } });
     expect(page.status).toBe(200);
     const policy = page.headers.get("content-security-policy") ?? "";
     expect(directiveNames(policy)).toEqual(EXPECTED_DIRECTIVES);

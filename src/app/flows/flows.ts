@@ -867,6 +867,13 @@ export function flowUseCases(
       });
     },
 
+    enter(tenant, id, browser, opening) {
+      return browsing(async () => {
+        const flow = await open(tenant, id, browser, { opening });
+        return { kind: "redirect", location: urlOf(flow) };
+      });
+    },
+
     act(tenant, id, browser, action) {
       return browsing(async () =>
         perform(await checked(tenant, id, browser, action.csrf), browser, action),

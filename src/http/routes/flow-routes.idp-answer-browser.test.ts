@@ -57,10 +57,14 @@ async function carolAtTheIdp(browser: string, signsIn: string) {
   expect(created.statusCode, created.body).toBe(201);
   const started = created.json<{ flow: string; url: string }>();
   const page = `/t/acme/flows/${started.flow}`;
-  // The first visit, at the URL the API gave (with the flow's opening secret), binds the flow.
-  const opened = await t.call("GET", serverPath(peer, started.url), {
+  // The first visit, at the URL the API gave (with the flow's opening secret), binds the flow
+  // and sends the browser on to the page's own URL, without the secret.
+  const binding = await t.call("GET", serverPath(peer, started.url), {
     headers: { cookie: browser },
   });
+  expect(binding.statusCode, binding.body).toBe(303);
+  expect(serverPath(peer, String(binding.headers.location))).toBe(page);
+  const opened = await t.call("GET", page, { headers: { cookie: browser } });
   expect(opened.statusCode).toBe(200);
   const csrf = /name="csrf" value="([^"]+)"/.exec(opened.body)?.[1] ?? "";
   syncClock(t);

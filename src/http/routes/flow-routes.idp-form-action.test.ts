@@ -106,12 +106,16 @@ let firstVisit: string | undefined;
 
 /**
  * The page as the browser gets it: its CSP's form-action sources and its CSRF token. The first
- * visit is at the URL the API gave, the later ones at the page's plain URL.
+ * visit is at the URL the API gave, which binds the flow and sends the browser on to the page's
+ * plain URL, where the later ones are too.
  */
 async function open(page: string) {
-  const url = firstVisit?.startsWith(`${page}?`) === true ? firstVisit : page;
+  if (firstVisit?.startsWith(`${page}?`) === true) {
+    const binding = await t.call("GET", firstVisit, { headers: { cookie: COOKIE } });
+    expect(binding.statusCode, binding.body).toBe(303);
+  }
   firstVisit = undefined;
-  const opened = await t.call("GET", url, { headers: { cookie: COOKIE } });
+  const opened = await t.call("GET", page, { headers: { cookie: COOKIE } });
   expect(opened.statusCode, opened.body).toBe(200);
   const csp = String(opened.headers["content-security-policy"]);
   const formAction = csp.split(";").find((d) => d.trim().startsWith("form-action")) ?? "";

@@ -11,7 +11,7 @@
 import type { LightMyRequestResponse } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openingOf, openingPath } from "../../app/test-support/flow-opening.js";
-import { browserCookie } from "../test-support/browser-cookie.js";
+import { browserCookie, setBrowserCookie } from "../test-support/browser-cookie.js";
 import { openTestServer, type TestServer } from "../test-support/open-test-server.js";
 
 const RETURN = "https://app.acme.example/signed-in";
@@ -109,7 +109,7 @@ describe("a hosted flow's first visit", () => {
 
     // The user, at the URL the API gave, opens the flow; the reader's browser is refused then,
     // even with the secret.
-    expect((await get(openingPath(started), USER)).statusCode).toBe(200);
+    expect((await get(openingPath(started), USER)).statusCode).toBe(303);
     expect(await bound(started.flow)).toBe(true);
     expect(pageOf(await get(openingPath(started), READER))).toEqual([403, "flow.other_browser"]);
   });
@@ -118,13 +118,46 @@ describe("a hosted flow's first visit", () => {
     const started = await newFlow();
     const page = `/t/acme/flows/${started.flow}`;
     const first = await get(openingPath(started), USER);
-    expect(first.statusCode, first.body).toBe(200);
+    expect(first.statusCode, first.body).toBe(303);
     expect(await bound(started.flow)).toBe(true);
-    // Sent back to the plain URL (or with any open= at all): the cookie is what counts now.
+    // Sent back to the plain URL: the cookie is what counts now, and any open= at all only sends
+    // the flow's browser there again.
     expect((await get(page, USER)).statusCode).toBe(200);
-    expect((await get(`${page}?open=${"A".repeat(32)}`, USER)).statusCode).toBe(200);
+    const again = await get(`${page}?open=${"A".repeat(32)}`, USER);
+    expect([again.statusCode, again.headers.location]).toEqual([303, `https://mfa.test${page}`]);
     expect(pageOf(await get(page, READER))).toEqual([403, "flow.other_browser"]);
     expect(await openingsRefused(started.flow)).toBe(0);
+  });
+
+  // Threat: the opening secret left in the address bar, the history and the page's own Referer
+  // after it opened the flow, where it opens nothing more but is still read by whoever sees the
+  // screen, the history or a same-origin request's Referer header.
+  it("answers the visit that binds with a redirect to the flow's URL without the secret, keeping the rest", async () => {
+    const started = await newFlow();
+    const page = `/t/acme/flows/${started.flow}`;
+    const first = await get(`${page}?lang=fr&open=${openingOf(started)}&x=a%20b`, USER);
+    expect(first.statusCode, first.body).toBe(303);
+    expect(first.headers.location).toBe(`https://mfa.test${page}?lang=fr&x=a+b`);
+    expect(first.headers["cache-control"]).toBe("no-store");
+    expect(first.body).toBe("");
+    expect(await bound(started.flow)).toBe(true);
+    // The redirected visit brings the cookie alone, and gets the flow's page.
+    const followed = await get(`${page}?lang=fr&x=a+b`, USER);
+    expect(followed.statusCode, followed.body).toBe(200);
+    expect(followed.body).toContain(started.flow);
+  });
+
+  it("sets the browser's cookie on the redirect of a browser that came without one", async () => {
+    const started = await newFlow();
+    const first = await t.server.inject({
+      url: openingPath(started),
+      headers: { "sec-fetch-dest": "document" },
+    });
+    expect(first.statusCode, first.body).toBe(303);
+    const cookie = setBrowserCookie(first);
+    expect(cookie).toBeDefined();
+    const followed = await get(new URL(String(first.headers.location)).pathname, cookie ?? "");
+    expect(followed.statusCode, followed.body).toBe(200);
   });
 
   it("is never a post nor the WebAuthn options fetch, even with the secret in their URL", async () => {
@@ -159,6 +192,6 @@ describe("a hosted flow's first visit", () => {
     }
     expect(await bound(started.flow)).toBe(false);
     // The user still opens it.
-    expect((await get(openingPath(started), USER)).statusCode).toBe(200);
+    expect((await get(openingPath(started), USER)).statusCode).toBe(303);
   });
 });

@@ -29,6 +29,7 @@ import {
   tamperingOf,
 } from "../problem.js";
 import { storableString, webauthnResponse } from "../request-schemas.js";
+import { requestTarget } from "../request-target.js";
 
 /**
  * The browser-facing routes of hosted flows, `/t/:tenant/flows/:flow`: the page of the flow's
@@ -217,13 +218,25 @@ export function registerHostedFlowRoutes(
     const opened =
       typeof opening === "string" && OPENING_SECRET.test(opening) ? opening : undefined;
     try {
+      // The URL the flow was created with binds, and is then left at once for the flow's own URL
+      // (every other parameter kept): the secret opens nothing more, and would stay in the address
+      // bar, the history and the Referer of the page's own requests.
+      if (Object.hasOwn(query, OPENING_PARAMETER)) {
+        const entered = await app.flows.enter(tenant, flow, browserOf(request, reply), opened);
+        return await sendScreen(
+          request,
+          reply,
+          entered.kind === "redirect"
+            ? { kind: "redirect", location: withoutOpening(entered.location, request.url) }
+            : entered,
+        );
+      }
       return await sendScreen(
         request,
         reply,
         await app.flows.show(tenant, flow, browserOf(request, reply), {
           ...(told === undefined ? {} : { notice: told }),
           ...(answered === undefined ? {} : { answer: answered }),
-          ...(opened === undefined ? {} : { opening: opened }),
         }),
       );
     } catch (error) {
@@ -306,14 +319,30 @@ export function sendFlowFailure(
   return sendPage(request, reply, failure(request, error));
 }
 
+/** `location` with the query of the request `url` but its opening secret. */
+function withoutOpening(location: string, url: string): string {
+  const target = new URL(location);
+  const kept = new URLSearchParams(requestTarget(url).search);
+  kept.delete(OPENING_PARAMETER);
+  target.search = kept.toString();
+  return target.href;
+}
+
 /** Sends a screen: a redirect, or its page. */
 function sendScreen(
   request: FastifyRequest,
   reply: FastifyReply,
   screen: FlowScreen,
 ): FastifyReply {
-  // 303: the browser follows with GET, so a posted form is never posted on.
-  if (screen.kind === "redirect") return reply.code(303).header("location", screen.location).send();
+  // 303: the browser follows with GET, so a posted form is never posted on. Kept by no cache: the
+  // URL it answers may hold a secret, and where it leads (a code, say) is for this visit only.
+  if (screen.kind === "redirect") {
+    return reply
+      .code(303)
+      .header("location", screen.location)
+      .header("cache-control", "no-store")
+      .send();
+  }
   return sendPage(request, reply, screen);
 }
 

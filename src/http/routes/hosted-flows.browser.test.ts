@@ -290,6 +290,38 @@ const suite = browserSuiteSkip("hosted flows in Chromium");
     expect(violations).toEqual([]);
   });
 
+  // Threat: the opening secret left in the address bar, the history and the Referer of the
+  // page's own requests once it bound the flow, where anyone who sees the screen, the history or
+  // a same-origin request's headers reads it.
+  it("takes the opening secret out of the address bar, the history and the page's Referer once it opened the flow", async () => {
+    const user = someone("user");
+    const { url, flow } = await w.createFlow("umbrella", user);
+    const { page } = await freshBrowser();
+    const referers: string[] = [];
+    page.on("request", (request) => {
+      const referer = request.headers()["referer"];
+      if (referer !== undefined) referers.push(referer);
+    });
+    const response = await page.goto(`${url}&lang=en`);
+    expect(response?.status()).toBe(200);
+    expect(await visibleText(page.getByRole("heading", { level: 1 }))).toMatch(
+      "Multi-factor authentication is coming",
+    );
+    // The redirect's target, with the other parameter kept, is the page the browser shows.
+    expect(page.url()).toBe(`${w.origin}/t/umbrella/flows/${flow}?lang=en`);
+    expect(await page.evaluate(() => document.location.href)).not.toContain("open=");
+    // Going back leaves the page for the blank tab it came from: the secret's URL is no entry.
+    await page.goBack();
+    expect(page.url()).toBe("about:blank");
+    await page.goForward();
+    expect(page.url()).toBe(`${w.origin}/t/umbrella/flows/${flow}?lang=en`);
+    // The page's own requests (its stylesheet, its script, the form it posts) name no secret.
+    await page.getByRole("button", { name: "Continue without setting up" }).click();
+    await landedCode(page, user);
+    expect(referers.length).toBeGreaterThan(0);
+    for (const referer of referers) expect(referer).not.toContain("open=");
+  });
+
   it("refuses an expired flow, a flow opened in another browser, and a replayed code", async () => {
     const alice = someone("alice");
     const expired = await w.createFlow("acme", alice);

@@ -5,7 +5,6 @@
 // over HTTP, with the verification threads `serve` checks ceremonies on, whose messages cannot
 // clone a value that deep.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openingPath } from "../../app/test-support/flow-opening.js";
 import { MAX_JSON_DEPTH } from "../../app/json-depth.js";
 import {
   createWebAuthnProtocol,
@@ -13,8 +12,8 @@ import {
 } from "../../verifiers/webauthn/index.js";
 import { SoftAuthenticator } from "../../verifiers/webauthn/test-support/soft-authenticator.js";
 import { capturedLog } from "../test-support/captured-log.js";
-import { cookieOf } from "../test-support/browser-cookie.js";
 import { openTestServer, type TestServer } from "../test-support/open-test-server.js";
+import { openFlowPage } from "../test-support/open-flow-page.js";
 
 const ORIGIN = "https://mfa.test";
 const RETURN = "https://app.acme.example/signed-in";
@@ -67,10 +66,10 @@ async function openFlow(principal: string) {
   });
   expect(created.statusCode, created.body).toBe(201);
   const started = created.json<{ flow: string; url: string }>();
-  const page = await t.server.inject({ url: openingPath(started) });
+  const { page, cookie } = await openFlowPage(t.server, started);
   expect(page.statusCode, page.body).toBe(200);
   const csrf = /name="csrf" value="([^"]+)"/.exec(page.body)?.[1] ?? "";
-  return { path: `/t/acme/flows/${started.flow}`, cookie: cookieOf(page), csrf };
+  return { path: `/t/acme/flows/${started.flow}`, cookie, csrf };
 }
 
 /** The ceremony the page's script begins (`/webauthn/options`): its id and options. */
