@@ -6,7 +6,7 @@
 // clothes). As the hosted flow page does, a request whose Sec-Fetch-Dest names anything but a
 // document is refused unread (`request.not_a_navigation`, 400): no cookie, no redirect, nothing
 // used up. A browser too old to send the header is let through. Against the real
-// `oidc-provider`, through the HTTP server.
+// `oidc-provider` and the real samlify IdP, through the HTTP server.
 import type { LightMyRequestResponse } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -15,7 +15,8 @@ import {
   type OidcProviderPeer,
 } from "../../verifiers/oidc/test-support/oidc-provider-peer.js";
 import { browserCookie } from "../test-support/browser-cookie.js";
-import type { TestServer } from "../test-support/open-test-server.js";
+import { REFEDS_MFA as SAML_MFA, TestIdp } from "../../verifiers/saml/test-support/test-idp.js";
+import { openTestServer, type TestServer } from "../test-support/open-test-server.js";
 import {
   RETURN_URL,
   callback,
@@ -25,6 +26,12 @@ import {
   registerPeer,
   syncClock,
 } from "../test-support/oidc-federation.js";
+import {
+  answerAtAcs,
+  followCompletion,
+  must,
+  registerSamlTenant,
+} from "../test-support/saml-federation.js";
 
 const EMBEDDED = ["iframe", "frame", "embed", "object", "image", "script", "empty"];
 const BROWSER = browserCookie("A");
@@ -47,13 +54,22 @@ afterAll(async () => {
 const get = (path: string, headers: Record<string, string>) =>
   t.call("GET", path, { headers: { cookie: BROWSER, ...headers } });
 
-/** The refusal, as a page for a person and as a problem for a client asking for JSON. */
-async function expectRefused(path: string, destination: string): Promise<void> {
-  const page = await get(path, { "sec-fetch-dest": destination });
+/**
+ * The refusal, as a page for a person and as a problem for a client asking for JSON, at the OIDC
+ * server in {@link BROWSER} unless told another server and browser cookie.
+ */
+async function expectRefused(
+  path: string,
+  destination: string,
+  at: { server: TestServer; cookie: string } = { server: t, cookie: BROWSER },
+): Promise<void> {
+  const send = (headers: Record<string, string>) =>
+    at.server.call("GET", path, { headers: { cookie: at.cookie, ...headers } });
+  const page = await send({ "sec-fetch-dest": destination });
   expectNothingDone(page, destination);
   expect(page.headers["content-type"]).toBe("text/html; charset=utf-8");
   expect(page.body).toContain("<code>request.not_a_navigation</code>");
-  const json = await get(path, { "sec-fetch-dest": destination, accept: "application/json" });
+  const json = await send({ "sec-fetch-dest": destination, accept: "application/json" });
   expectNothingDone(json, destination);
   expect(json.json<{ code: string }>().code).toBe("request.not_a_navigation");
 }
@@ -86,12 +102,32 @@ describe("a federation endpoint that changes something, fetched for anything but
     expect(back.searchParams.get("decision")).not.toBeNull();
   });
 
-  it("refuses a SAML completion before it reads its answer", async () => {
-    const path = `/t/acme/idps/corp/saml/complete?answer=${"A".repeat(32)}`;
-    for (const destination of EMBEDDED) await expectRefused(path, destination);
-    // A navigation reaches the completion, which finds no such answer.
-    const navigated = await get(path, { "sec-fetch-dest": "document", accept: "application/json" });
-    expect(navigated.json<{ code: string }>().code).not.toBe("request.not_a_navigation");
-    expect(navigated.statusCode).toBeGreaterThanOrEqual(400);
+  it("refuses a SAML completion, claiming nothing: the sign-in's own navigation still completes it", async () => {
+    const saml = await openTestServer({ bodyLimitBytes: 256 * 1024 });
+    try {
+      const idp = new TestIdp({ entityId: "https://idp.corp.example/saml" });
+      await registerSamlTenant(saml, idp, "acme", { posture: "idp_mfa", returnUrls: [RETURN_URL] });
+      const { acs: answered, cookie } = await answerAtAcs(saml, idp, RETURN_URL, {
+        nameId: "alice@example.org",
+        authnContextClassRef: SAML_MFA,
+      });
+      const acs = must(answered, 303);
+      const completion = new URL(String(acs.headers.location));
+      for (const destination of EMBEDDED) {
+        await expectRefused(`${completion.pathname}${completion.search}`, destination, {
+          server: saml,
+          cookie,
+        });
+      }
+      const completed = must(
+        await followCompletion(saml, acs, cookie, { "sec-fetch-dest": "document" }),
+        303,
+      );
+      const back = new URL(String(completed.headers.location));
+      expect(`${back.origin}${back.pathname}`).toBe(RETURN_URL);
+      expect(back.searchParams.get("decision")).toMatch(/^dec_/);
+    } finally {
+      await saml.close();
+    }
   });
 });
