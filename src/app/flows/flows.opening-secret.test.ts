@@ -125,6 +125,31 @@ describe("a hosted flow's opening secret", () => {
     ).toMatchObject({ code: "flow.other_browser" });
   });
 
+  it("binds on entering, with the checks and audit of a first visit, and sends the browser to the flow's URL without the secret", async () => {
+    const started = await create();
+    const plain: FlowScreen = {
+      kind: "redirect",
+      location: `https://mfa.test/t/acme/flows/${started.flow}`,
+    };
+    expect(await h.app.flows.enter("acme", started.flow, attacker, "A".repeat(32))).toEqual(
+      notFound,
+    );
+    expect(await h.app.flows.enter("acme", started.flow, attacker)).toEqual(notFound);
+    expect(await h.app.flows.enter("acme", started.flow, user, openingOf(started))).toEqual(plain);
+    // The plain URL needs the cookie alone; entering again, with any secret or none, goes there.
+    expect((await h.app.flows.show("acme", started.flow, user)).kind).toBe("challenge");
+    expect(await h.app.flows.enter("acme", started.flow, user, "A".repeat(32))).toEqual(plain);
+    expect(
+      await h.app.flows.enter("acme", started.flow, attacker, openingOf(started)),
+    ).toMatchObject({ code: "flow.other_browser" });
+    expect((await flowEvents()).map((event) => event.type)).toEqual([
+      "flow.created",
+      "flow.opening_refused",
+      "flow.opened",
+      "flow.browser_refused",
+    ]);
+  });
+
   it("is kept as a hash only, and named by no audit event", async () => {
     const started = await create();
     const opening = openingOf(started);
