@@ -507,7 +507,16 @@ export interface Application {
     ): Promise<{ idp: IdpView; created: boolean }>;
     get(caller: Caller, tenant: string, id: string): Promise<IdpView>;
     list(caller: Caller, tenant: string): Promise<readonly IdpView[]>;
-    remove(caller: Caller, tenant: string, id: string): Promise<void>;
+    /**
+     * Removes the IdP; with `ifMatch`, only while its registration is at that version
+     * (`idp.version_conflict` otherwise), as a replacement does.
+     */
+    remove(
+      caller: Caller,
+      tenant: string,
+      id: string,
+      options?: { ifMatch?: number | undefined },
+    ): Promise<void>;
   };
 
   /**

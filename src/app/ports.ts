@@ -320,8 +320,11 @@ export interface IdpStore {
    * version, meanwhile.
    */
   reregister(record: IdpRecord): Promise<boolean>;
-  /** Returns false when there was no such IdP (never registered, or removed already). */
-  remove(tenant: string, id: string): Promise<boolean>;
+  /**
+   * Returns false when there was no such IdP (never registered, or removed already), or, with
+   * `version`, when the live registration is not at that version (replaced meanwhile).
+   */
+  remove(tenant: string, id: string, version?: number): Promise<boolean>;
   /**
    * Replaces the sealed client secret of the live OIDC registration `record` (as read) with
    * `sealedClientSecret`, in place: the same version, as the registration is unchanged (only the

@@ -137,12 +137,20 @@ export function idpUseCases(
       return records.map(view);
     },
 
-    async remove(caller, tenant, id) {
+    async remove(caller, tenant, id, { ifMatch } = {}) {
       authorize(caller, "idp.write", tenant);
       await transact(context, async (r) => {
         const record = await r.idps.get(tenant, id);
-        if (record === undefined || !(await r.idps.remove(tenant, id))) {
-          throw new AppError("not_found");
+        if (record === undefined) throw new AppError("not_found");
+        // A removal decided on a registration replaced since must not remove the new one unseen.
+        if (ifMatch !== undefined && ifMatch !== record.version) {
+          throw new AppError("idp.version_conflict", undefined, {
+            currentVersion: record.version,
+          });
+        }
+        // The registration read, and audited below, is the one removed: replaced meanwhile, none.
+        if (!(await r.idps.remove(tenant, id, record.version))) {
+          throw new AppError("idp.version_conflict");
         }
         // What a browser proved at this IdP earns no later flow anything (its keys may have leaked).
         const sessionsEnded = await r.browserSessions.removeIdp(tenant, id);

@@ -17,6 +17,11 @@ const IF_MATCH = {
   description:
     'Required to replace a registered IdP: its version, e.g. `"2"`. Omit it to register.',
 };
+const REMOVAL_IF_MATCH = {
+  name: "if-match",
+  description:
+    'Optional: the version being removed, e.g. `"2"`; a registration replaced since is kept (412).',
+};
 const ETAG = { name: "etag", description: 'The IdP registration version, e.g. `"3"`.' };
 
 /** A tenant's identity providers and the URLs its sign-in flows may return to. */
@@ -114,11 +119,15 @@ export function registerIdpRoutes(server: FastifyInstance, context: ApiContext):
     method: "DELETE",
     url: "/v1/tenants/:tenant/idps/:idp",
     tag: "idps",
-    summary: "Remove an identity provider",
+    summary: "Remove an identity provider (with If-Match, only at the version named)",
     params: idpParams,
+    requestHeaders: [REMOVAL_IF_MATCH],
     success: { status: 204, description: "Removed." },
-    handler: async ({ params, caller, reply }) => {
-      await app.idps.remove(caller, params.tenant, params.idp);
+    problems: [412],
+    handler: async ({ params, caller, request, reply }) => {
+      await app.idps.remove(caller, params.tenant, params.idp, {
+        ifMatch: parseIfMatch(request.headers["if-match"]),
+      });
       reply.code(204);
       return undefined;
     },

@@ -119,6 +119,23 @@ export function describeFederation({ store, harness, sharedByInstances }: Contra
       ).toBe(false);
     });
 
+    // Threat: a removal of the version read takes away the registration another writer put in
+    // its place meanwhile, and the audit event names the version that was not removed.
+    it("removes an IdP at a version only while its live registration is at that version", async () => {
+      const tenant = await addTenant(store());
+      const second = samlIdp(tenant, "okta", 2);
+      await store().transaction(async ({ idps }) => {
+        await idps.put(samlIdp(tenant, "okta"));
+        await idps.put(second);
+      });
+      const stale = await store().transaction(({ idps }) => idps.remove(tenant, "okta", 1));
+      expect(stale).toBe(false);
+      expect(await store().read(({ idps }) => idps.get(tenant, "okta"))).toStrictEqual(second);
+      const current = await store().transaction(({ idps }) => idps.remove(tenant, "okta", 2));
+      expect(current).toBe(true);
+      expect(await store().read(({ idps }) => idps.removedVersion(tenant, "okta"))).toBe(2);
+    });
+
     // Threat: an id removed and registered again restarts at version 1, so an `If-Match` or an
     // audit event naming the removed registration's version names the new one too (ABA).
     it("continues an IdP's versions after its removal, and registers it again only once", async () => {

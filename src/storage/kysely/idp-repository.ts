@@ -128,22 +128,25 @@ export function createIdpRepository(db: Kysely<Database>): IdpStore {
       );
     },
 
-    async remove(tenant, id) {
+    async remove(tenant, id, version) {
+      // Compare-and-set first, so that nothing goes when the registration was replaced meanwhile.
+      let removal = db
+        .updateTable("idps")
+        .set({ document: toJsonText({}), removed: 1 })
+        .where("tenant", "=", tenant)
+        .where("id", "=", id)
+        .where("removed", "=", 0);
+      if (version !== undefined) removal = removal.where("version", "=", version);
+      // The row stays as a tombstone keeping the version; the settings and the sealed client
+      // secret go, as they went when the row was deleted.
+      const removed = await removal.executeTakeFirst();
+      if (removed.numUpdatedRows !== 1n) return false;
       await db
         .deleteFrom("idp_observations")
         .where("tenant", "=", tenant)
         .where("idp", "=", id)
         .execute();
-      // The row stays as a tombstone keeping the version; the settings and the sealed client
-      // secret go, as they went when the row was deleted.
-      const removed = await db
-        .updateTable("idps")
-        .set({ document: toJsonText({}), removed: 1 })
-        .where("tenant", "=", tenant)
-        .where("id", "=", id)
-        .where("removed", "=", 0)
-        .executeTakeFirst();
-      return removed.numUpdatedRows === 1n;
+      return true;
     },
 
     // Compare-and-set on the version read: any change to the registration makes a new one.
