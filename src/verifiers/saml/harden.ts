@@ -52,9 +52,42 @@ const MARKUP_DECLARATION = /<!\s*(?!--|\[CDATA\[)[A-Za-z]/;
 const NUL = "\u0000";
 
 /**
+ * XML 1.0 §2.11: CR LF and a CR alone are read as one LF, and nothing else is a line end.
+ * @xmldom/xmldom's default follows XML 1.1 §2.11, which also reads NEL (U+0085), the line
+ * separator (U+2028) and the paragraph separator (U+2029) as LF: in an XML 1.0 document they are
+ * characters of a value, and a NameID ending in one would lose it to the trimming of white space.
+ */
+function normalizeXml10LineEnds(xml: string): string {
+  return xml.replace(/\r\n?/g, "\n");
+}
+
+/** The characters XML 1.1 reads as line ends besides CR (§2.11), written as themselves. */
+const XML_11_LINE_END = /[\u0085\u2028\u2029]/;
+
+/**
+ * Refuses a posted document holding NEL, U+2028 or U+2029 as a character rather than a character
+ * reference. xml-crypto parses it with its own @xmldom/xmldom, which cannot be told XML 1.0's
+ * line ends and reads them as LF (its 0.8 U+0085 and U+2028, 0.9 U+2029 too): it verifies, and hands on as
+ * signed, a text the IdP did not write (`alice@example.org` and a line feed, where the IdP wrote
+ * and signed a line separator), or fails an IdP's honest signature over the character. A
+ * reference (`&#x2028;`) is read as the character by every parser; the signed bytes, which carry
+ * it as itself, are parsed here as XML 1.0 and keep it.
+ */
+export function refuseXml11LineEnds(xml: string): SamlResult<string> {
+  return XML_11_LINE_END.test(xml)
+    ? reject(
+        "saml.malformed",
+        "the document holds U+0085, U+2028 or U+2029 as a character, which the signature " +
+          "library reads as a line end; write it as a character reference",
+      )
+    : accept(xml);
+}
+
+/**
  * Parses untrusted XML after refusing what no SAML message needs: DOCTYPE and entity
  * declarations, oversized or over-nested documents, NUL characters, and anything the parser
- * merely warns about. Returns the document with exactly one root element.
+ * merely warns about. Read as XML 1.0 (line ends CR LF and CR only), which SAML is. Returns the
+ * document with exactly one root element.
  */
 export function parseHardenedXml(xml: string, limits: XmlLimits): SamlResult<Document> {
   if (Buffer.byteLength(xml, "utf8") > limits.maxBytes) {
@@ -74,6 +107,7 @@ export function parseHardenedXml(xml: string, limits: XmlLimits): SamlResult<Doc
   try {
     doc = new DOMParser({
       locator: false,
+      normalizeLineEndings: normalizeXml10LineEnds,
       onError: (level) => {
         problems.push(level);
       },

@@ -15,7 +15,12 @@ import {
   type Expectations,
 } from "./checks.js";
 import { childrenNamed, isNamed } from "./dom.js";
-import { decodeBase64Xml, parseHardenedXml, type XmlLimits } from "./harden.js";
+import {
+  decodeBase64Xml,
+  parseHardenedXml,
+  refuseXml11LineEnds,
+  type XmlLimits,
+} from "./harden.js";
 import { checkRecordableValues } from "./recordable-values.js";
 import { accept, reject, type SamlResult } from "./rejection.js";
 import { NS } from "./saml-names.js";
@@ -76,6 +81,8 @@ function verifyDecoded(
 ): SamlResult<VerifiedSamlAssertion> {
   const xml = decodeBase64Xml(samlResponse, limits.maxBytes);
   if (!xml.ok) return xml;
+  const readable = refuseXml11LineEnds(xml.value);
+  if (!readable.ok) return readable;
   const doc = parseHardenedXml(xml.value, limits);
   if (!doc.ok) return doc;
   const root = findRoot(doc.value);
