@@ -4,7 +4,14 @@ import type {
   SamlServiceProviderIdentity,
   VerifiedSamlAssertion,
 } from "../../app/federation/protocols.js";
-import { attribute, childElements, childrenNamed, isNamed, simpleText } from "./dom.js";
+import {
+  attribute,
+  childElements,
+  childrenNamed,
+  isNamed,
+  simpleText,
+  spacePreserved,
+} from "./dom.js";
 import { accept, reject, type SamlResult } from "./rejection.js";
 import {
   BEARER_METHOD,
@@ -133,14 +140,18 @@ export function readAssertion(
     const qualified = nameId === undefined ? accept(true) : checkNameIdQualifiers(nameId, expect);
     if (!qualified.ok) return qualified;
   }
-  const fromAttribute =
+  const subjectElement =
     expect.idp.subjectAttribute === undefined
-      ? undefined
+      ? accept(nameId)
       : attributeSubject(assertion, expect.idp.subjectAttribute);
-  if (fromAttribute !== undefined && !fromAttribute.ok) return fromAttribute;
-  const subjectValue = xmlTrim(
-    fromAttribute === undefined ? nameIdText?.value : fromAttribute.value,
-  );
+  if (!subjectElement.ok) return subjectElement;
+  const subjectText =
+    subjectElement.value === undefined ? undefined : simpleText(subjectElement.value);
+  if (subjectText !== undefined && !subjectText.ok) return subjectText;
+  const subjectValue =
+    subjectElement.value === undefined || subjectText === undefined
+      ? undefined
+      : subjectAsWritten(subjectElement.value, subjectText.value);
   if (subjectValue === undefined || subjectValue === "") {
     return reject("saml.subject_missing", "the assertion does not name the configured subject");
   }
@@ -520,7 +531,7 @@ function readAttributes(assertion: Element): SamlResult<Record<string, string[]>
  * person: "the first" would be whichever the IdP lists first, and a user who may add a value of
  * his own (a second mail address) could come first. As OIDC's subject claim must be one string.
  */
-function attributeSubject(assertion: Element, name: string): SamlResult<string | undefined> {
+function attributeSubject(assertion: Element, name: string): SamlResult<Element | undefined> {
   const values = childrenNamed(assertion, NS.assertion, "AttributeStatement")
     .flatMap((statement) => childrenNamed(statement, NS.assertion, "Attribute"))
     .filter((attr) => attribute(attr, "Name") === name)
@@ -532,7 +543,17 @@ function attributeSubject(assertion: Element, name: string): SamlResult<string |
   }
   return childElements(value).length > 0
     ? reject("saml.subject_missing", "the configured subject attribute is not text")
-    : simpleText(value);
+    : accept(value);
+}
+
+/**
+ * The subject `text` of `element` as the IdP wrote it: without the XML white space around it,
+ * which an indenting IdP adds, unless the IdP said with `xml:space="preserve"` that its white
+ * space counts (XML 1.0 §2.10). Then `alice@example.org` and a space is the IdP's other account,
+ * not alice's, and is handed on so (the subject rules refuse white space at an end).
+ */
+function subjectAsWritten(element: Element, text: string): string {
+  return spacePreserved(element) ? text : xmlTrim(text);
 }
 
 function latest(first: Date | undefined, second: Date): Date {

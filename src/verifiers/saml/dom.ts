@@ -44,6 +44,21 @@ export function isCommentOrInstruction(node: Node): boolean {
   return node.nodeType === COMMENT_NODE || node.nodeType === PROCESSING_INSTRUCTION_NODE;
 }
 
+const XML_NAMESPACE = "http://www.w3.org/XML/1998/namespace";
+
+/**
+ * Whether `xml:space="preserve"` is in effect at `element` (XML 1.0 §2.10): said on it or on its
+ * nearest ancestor saying either `preserve` or `default`. Only the ancestors in `element`'s own
+ * document count: read from signed bytes, that is the signed element and what it holds.
+ */
+export function spacePreserved(element: Element): boolean {
+  for (let node: Node | null = element; node !== null; node = node.parentNode) {
+    if (!isElement(node) || !node.hasAttributeNS(XML_NAMESPACE, "space")) continue;
+    return node.getAttributeNS(XML_NAMESPACE, "space") === "preserve";
+  }
+  return false;
+}
+
 /** An attribute's value, or undefined when absent (xmldom returns null or ""). */
 export function attribute(element: Element, name: string): string | undefined {
   return element.hasAttribute(name) ? (element.getAttribute(name) ?? "") : undefined;
