@@ -1,0 +1,72 @@
+/**
+ * Threat: a subject read otherwise than the IdP signed it (DESIGN invariant 9; checklist S1, S4).
+ * The signature covers the canonical form of the assertion, in which CDATA sections, character
+ * references and split text are one text and comments are gone; a reader that takes the value
+ * from another view of the document (the first text node, the raw markup, a prefix rather than a
+ * namespace) names someone the IdP did not. Each case here has the real IdP sign the markup.
+ */
+import { describe, expect, it } from "vitest";
+import { SP, idpResponse, protocol, testIdp, verification } from "./test-support/scenario.js";
+import { decode, encode } from "./test-support/tamper.js";
+
+const ALICE = "alice@example.org";
+const EMAIL_FORMAT = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress";
+
+async function subjectOf(response: string, subjectAttribute?: string): Promise<string> {
+  const result = await protocol.verifyResponse(
+    SP,
+    testIdp().settings(subjectAttribute === undefined ? {} : { subjectAttribute }),
+    verification(response),
+  );
+  return result.ok ? result.value.subject : result.rejection.code;
+}
+
+/** A response whose NameID the IdP signed as the markup `xml`. */
+const nameIdMarkup = (xml: string) => idpResponse({ rawTags: { NameID: xml } });
+
+describe("a NameID is the text of its signed XML, whatever markup writes it", () => {
+  it("reads a CDATA section as the text it holds", async () => {
+    expect(await subjectOf(await nameIdMarkup(`<![CDATA[${ALICE}]]>`))).toBe(ALICE);
+  });
+
+  it("reads a CDATA section holding a comment's markup as that text, not as a comment", async () => {
+    const signed = await nameIdMarkup("admin@victim.com<![CDATA[<!---->]]>.evil.com");
+    expect(await subjectOf(signed)).toBe("admin@victim.com<!---->.evil.com");
+  });
+
+  it("reads text split by CDATA sections and references as one text, all of it", async () => {
+    const signed = await nameIdMarkup("admin@victim.com<![CDATA[.evil]]>&#x2e;com");
+    expect(await subjectOf(signed)).toBe("admin@victim.com.evil.com");
+  });
+
+  it("keeps an invisible character written as a reference (&#x200B;): not alice", async () => {
+    expect(await subjectOf(await nameIdMarkup(`${ALICE}&#x200B;`))).toBe(`${ALICE}\u200b`);
+  });
+
+  it("reads a predefined entity as its character", async () => {
+    expect(await subjectOf(await nameIdMarkup("o&apos;brien&amp;co@example.org"))).toBe(
+      "o'brien&co@example.org",
+    );
+  });
+
+  it("refuses an entity reference no DOCTYPE declares, which the signature library reads as text", async () => {
+    // The IdP signed the text `&evil;` (samlify's parser keeps an unknown reference as text) and
+    // sent it escaped; sent as the bare reference, the signature library still reads that text.
+    const signed = decode(await nameIdMarkup(`${ALICE}&evil;`));
+    expect(signed).toContain(`${ALICE}&amp;evil;`);
+    const bare = encode(signed.replace("&amp;evil;", "&evil;"));
+    expect(await subjectOf(bare)).toBe("saml.malformed");
+  });
+});
+
+describe("elements are told by namespace, never by prefix", () => {
+  it("does not read a saml-prefixed NameID of another namespace as the subject", async () => {
+    const signed = await idpResponse({
+      rawTags: {
+        // The Subject's only NameID rebinds the saml prefix: it is another namespace's NameID.
+        NameIDFormat: `${EMAIL_FORMAT}" xmlns:saml="urn:example:not-saml`,
+      },
+    });
+    expect(await subjectOf(signed)).toBe("saml.subject_missing");
+  });
+});
