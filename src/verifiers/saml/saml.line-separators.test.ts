@@ -10,9 +10,17 @@
  * signature library cannot read as the IdP wrote it, is refused.
  */
 import { describe, expect, it } from "vitest";
-import { NOW, SP, idpResponse, protocol, testIdp, verification } from "./test-support/scenario.js";
+import {
+  NOW,
+  REQUEST_ID,
+  SP,
+  idpResponse,
+  protocol,
+  testIdp,
+  verification,
+} from "./test-support/scenario.js";
 import { subjectPrincipalIdFlaw } from "../../core/principal-id.js";
-import { REFEDS_MFA } from "./test-support/test-idp.js";
+import { REFEDS_MFA, type ResponseTag } from "./test-support/test-idp.js";
 import { decode, encode } from "./test-support/tamper.js";
 
 const ALICE = "alice@example.org";
@@ -91,6 +99,24 @@ describe("a line separator is a character of the value, never a line end", () =>
       expect(
         await readFrom(asReferences(signed, separator), (value) => value.authnContextClassRefs),
       ).toEqual([`${REFEDS_MFA}${separator}`]);
+    });
+  }
+
+  // Compared exactly, a value with a separator after it was never the expected one; neither is it
+  // now that the separator is kept.
+  const EXACT: readonly (readonly [ResponseTag, string, string])[] = [
+    ["Issuer", testIdp().entityId, "saml.issuer_mismatch"],
+    ["AssertionIssuer", testIdp().entityId, "saml.issuer_mismatch"],
+    ["Destination", SP.acsUrl, "saml.destination_mismatch"],
+    ["InResponseTo", REQUEST_ID, "saml.in_response_to_mismatch"],
+    ["SubjectRecipient", SP.acsUrl, "saml.recipient_mismatch"],
+    ["SubjectInResponseTo", REQUEST_ID, "saml.in_response_to_mismatch"],
+    ["Audience", SP.entityId, "saml.audience_mismatch"],
+  ];
+  for (const [tag, value, refusal] of EXACT) {
+    it(`refuses a ${tag} ending in U+2029 as ${refusal}`, async () => {
+      const signed = await idpResponse({ rawTags: { [tag]: `${value}&#x2029;` } });
+      expect(await readFrom(asReferences(signed, "\u2029"), subject)).toBe(refusal);
     });
   }
 
