@@ -6,20 +6,11 @@
  * namespace) names someone the IdP did not. Each case here has the real IdP sign the markup.
  */
 import { describe, expect, it } from "vitest";
-import { SP, idpResponse, protocol, testIdp, verification } from "./test-support/scenario.js";
+import { idpResponse, subjectOf } from "./test-support/scenario.js";
 import { decode, encode } from "./test-support/tamper.js";
 
 const ALICE = "alice@example.org";
 const EMAIL_FORMAT = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress";
-
-async function subjectOf(response: string, subjectAttribute?: string): Promise<string> {
-  const result = await protocol.verifyResponse(
-    SP,
-    testIdp().settings(subjectAttribute === undefined ? {} : { subjectAttribute }),
-    verification(response),
-  );
-  return result.ok ? result.value.subject : result.rejection.code;
-}
 
 /** A response whose NameID the IdP signed as the markup `xml`. */
 const nameIdMarkup = (xml: string) => idpResponse({ rawTags: { NameID: xml } });

@@ -8,7 +8,14 @@
  * differ), signed in as alice.
  */
 import { describe, expect, it } from "vitest";
-import { SP, idpResponse, protocol, testIdp, verification } from "./test-support/scenario.js";
+import {
+  SP,
+  idpResponse,
+  protocol,
+  subjectOf,
+  testIdp,
+  verification,
+} from "./test-support/scenario.js";
 import { resignAssertion } from "./test-support/sign.js";
 import { ASSERTION, assertionOf, first } from "./test-support/tamper.js";
 
@@ -19,15 +26,6 @@ const NOT_XML_WHITE_SPACE = ["\u00a0", "\ufeff", "\u3000", "\u2003", "\u1680"];
 /** `U+00A0` for a no-break space: a character as a test title names it. */
 const codePointOf = (character: string): string =>
   `U+${(character.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, "0")}`;
-
-async function subjectOf(response: string, subjectAttribute?: string) {
-  const result = await protocol.verifyResponse(
-    SP,
-    testIdp().settings(subjectAttribute === undefined ? {} : { subjectAttribute }),
-    verification(response),
-  );
-  return result.ok ? result.value.subject : result.rejection.code;
-}
 
 function nameIdSaying(text: string): Promise<string> {
   return idpResponse().then((response) =>

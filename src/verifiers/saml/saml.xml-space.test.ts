@@ -6,19 +6,10 @@
  * `alice@example.org` and `alice@example.org ` apart had both sign in as alice.
  */
 import { describe, expect, it } from "vitest";
-import { SP, idpResponse, protocol, testIdp, verification } from "./test-support/scenario.js";
+import { idpResponse, subjectOf } from "./test-support/scenario.js";
 
 const ALICE = "alice@example.org";
 const EMAIL_FORMAT = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress";
-
-async function subjectOf(response: string, subjectAttribute?: string): Promise<string> {
-  const result = await protocol.verifyResponse(
-    SP,
-    testIdp().settings(subjectAttribute === undefined ? {} : { subjectAttribute }),
-    verification(response),
-  );
-  return result.ok ? result.value.subject : result.rejection.code;
-}
 
 // XML 1.0 §2.10: `xml:space="preserve"` says the white space of the element's text counts. A
 // NameID is an xs:string, all of whose characters count anyway; its XML white space at either

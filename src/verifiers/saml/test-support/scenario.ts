@@ -83,3 +83,16 @@ export async function outcomeOf(
   expect(reported).not.toMatch(/[A-Za-z0-9+/]{40,}/);
   return result.rejection.code;
 }
+
+/**
+ * The subject that the shared IdP's registration (reading `subjectAttribute`, when given) takes
+ * from `samlResponse`, or the code of its refusal.
+ */
+export async function subjectOf(samlResponse: string, subjectAttribute?: string): Promise<string> {
+  const result = await protocol.verifyResponse(
+    SP,
+    testIdp().settings(subjectAttribute === undefined ? {} : { subjectAttribute }),
+    verification(samlResponse),
+  );
+  return result.ok ? result.value.subject : result.rejection.code;
+}
