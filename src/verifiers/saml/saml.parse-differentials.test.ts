@@ -6,7 +6,7 @@
  * namespace) names someone the IdP did not. Each case here has the real IdP sign the markup.
  */
 import { describe, expect, it } from "vitest";
-import { idpResponse, subjectOf } from "./test-support/scenario.js";
+import { idpResponse, outcomeOf, subjectOf } from "./test-support/scenario.js";
 import { decode, encode } from "./test-support/tamper.js";
 
 const ALICE = "alice@example.org";
@@ -60,4 +60,23 @@ describe("elements are told by namespace, never by prefix", () => {
     });
     expect(await subjectOf(signed)).toBe("saml.subject_missing");
   });
+});
+
+// Two attributes of one expanded name (`p:ID` and `q:ID`, p and q one namespace) break the
+// namespaces spec: our @xmldom/xmldom 0.9 keeps the last, silently, where xml-crypto's 0.8 keeps
+// both, so only the signature library sees an element carrying the signed assertion's ID.
+describe("an ID only the signature library's parser sees", () => {
+  for (const [order, attributes] of [
+    ["after", (id: string) => `q:ID="_decoy" p:ID="${id}"`],
+    ["before", (id: string) => `p:ID="${id}" q:ID="_decoy"`],
+  ] as const) {
+    it(`refuses a decoy carrying the assertion's ID ${order} another of its name as wrapping`, async () => {
+      const xml = decode(await idpResponse());
+      const id = /<saml:Assertion[^>]* ID="([^"]+)"/.exec(xml)?.[1] ?? "";
+      const decoy = `<samlp:Extensions xmlns:p="urn:example:ids" xmlns:q="urn:example:ids" ${attributes(id)}/>`;
+      const edited = xml.replace("</saml:Issuer>", `</saml:Issuer>${decoy}`);
+      expect(edited).toContain(decoy);
+      expect(await outcomeOf(encode(edited))).toBe("saml.signature_wrapping");
+    });
+  }
 });
