@@ -19,6 +19,7 @@ import type { IdpAssuranceMapping } from "../core/idp-assurance.js";
 import type { TotpAlgorithm } from "./authenticators/totp-protocol.js";
 import type { WebAuthnOptionsJson } from "./authenticators/webauthn-protocol.js";
 import type { AuditFilter, DamagedRow, ExemptionFilter, Page } from "./ports.js";
+import type { SettingsPrecondition } from "./settings-precondition.js";
 import type {
   ApiKeyRecord,
   AuditEvent,
@@ -480,17 +481,25 @@ export interface Application {
     ): Promise<TenantRecord>;
     get(caller: Caller, tenant: string): Promise<TenantRecord>;
     list(caller: Caller, page: PageRequest): Promise<Page<TenantRecord>>;
-    /** Sets (or, with null, removes) the logo shown on the tenant's hosted pages. */
+    /**
+     * Sets (or, with null, removes) the logo shown on the tenant's hosted pages; with `ifMatch`,
+     * only while the tenant is as tagged (`tenant.settings_conflict` otherwise).
+     */
     setBranding(
       caller: Caller,
       tenant: string,
       input: { logoUrl: string | null },
+      options?: { ifMatch?: SettingsPrecondition | undefined },
     ): Promise<TenantRecord>;
-    /** Replaces the URLs that sign-in flows may return to (DESIGN invariant 10). */
+    /**
+     * Replaces the URLs that sign-in flows may return to (DESIGN invariant 10); with `ifMatch`,
+     * only while the tenant is as tagged (`tenant.settings_conflict` otherwise).
+     */
     setReturnUrls(
       caller: Caller,
       tenant: string,
       input: { returnUrls: readonly string[] },
+      options?: { ifMatch?: SettingsPrecondition | undefined },
     ): Promise<TenantRecord>;
   };
 
@@ -678,10 +687,15 @@ export interface Application {
   readonly webauthn: {
     /** The settings in force: the tenant's, or the defaults derived from the public URL. */
     settings(caller: Caller, tenant: string): Promise<WebAuthnSettingsView>;
+    /**
+     * Replaces the tenant's settings; with `ifMatch`, only while those in force are as tagged
+     * (`webauthn.settings_conflict` otherwise). Answers them as stored.
+     */
     putSettings(
       caller: Caller,
       tenant: string,
       input: WebAuthnSettingsInput,
+      options?: { ifMatch?: SettingsPrecondition | undefined },
     ): Promise<WebAuthnSettingsView>;
     /**
      * Begins a passkey registration. `attestation: "direct"` asks the authenticator for its

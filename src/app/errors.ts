@@ -13,6 +13,8 @@ export const ERROR_CODES = {
     "An MFA event names a verification audited before the principal's proofs were withdrawn (an authenticator removed or locked by a clone signal, its recovery codes revoked or replaced): verify again.",
   not_found: "There is no such resource, or you cannot see it.",
   "tenant.exists": "A tenant with this id exists.",
+  "tenant.settings_conflict":
+    "The tenant's settings changed since you read them; read them again and retry.",
   "bootstrap.exists": "A platform_admin key exists already; bootstrap again only with --force.",
   "policy.precondition_required": "Send `If-Match` with the policy version you are replacing.",
   "policy.version_conflict": "The policy changed since you read it; read it again and retry.",
@@ -113,6 +115,8 @@ export const ERROR_CODES = {
     "Too many failed attempts: the recovery codes are locked until an administrator unlocks the principal or revokes them.",
   "webauthn.not_configured":
     "This tenant has no WebAuthn relying party: set one with PUT /v1/tenants/:tenant/webauthn.",
+  "webauthn.settings_conflict":
+    "The tenant's WebAuthn settings changed since you read them; read them again and retry.",
   "webauthn.settings_invalid": "The WebAuthn settings are not valid.",
   "webauthn.challenge_unknown":
     "This WebAuthn ceremony was not started here for this principal, or was completed already. Start again.",

@@ -19,6 +19,7 @@ import type {
   WebAuthnSettings,
 } from "../records.js";
 import { requireTenant } from "../tenants/tenants.js";
+import { checkSettingsPrecondition } from "../settings-precondition.js";
 import { checkMethodBinding, checkMethodRemoval, methodBindingRefusal } from "./removal-rules.js";
 import {
   isSignCountRegression,
@@ -164,13 +165,24 @@ export function webauthnUseCases(
     await r.webauthnChallenges.purge(now.toISOString());
   }
 
-  /** The tenant's own settings, or the defaults from the public URL, or a refusal. */
-  async function settingsIn(r: Repositories, owner: TenantRecord): Promise<WebAuthnSettingsView> {
+  /** The tenant's own settings, or the defaults from the public URL, or none. */
+  async function settingsInForce(
+    r: Repositories,
+    owner: TenantRecord,
+  ): Promise<WebAuthnSettingsView | undefined> {
     const stored = await r.webauthnSettings.get(owner.id);
     if (stored !== undefined) return { ...stored, source: "tenant" };
     const defaults = defaultWebAuthnSettings(parts?.publicUrl, tenantName(owner));
-    if (defaults === undefined) throw notConfigured(parts?.publicUrl);
-    return { ...defaults, tenant: owner.id, source: "default" };
+    return defaults === undefined
+      ? undefined
+      : { ...defaults, tenant: owner.id, source: "default" };
+  }
+
+  /** The tenant's own settings, or the defaults from the public URL, or a refusal. */
+  async function settingsIn(r: Repositories, owner: TenantRecord): Promise<WebAuthnSettingsView> {
+    const settings = await settingsInForce(r, owner);
+    if (settings === undefined) throw notConfigured(parts?.publicUrl);
+    return settings;
   }
 
   /**
@@ -241,11 +253,17 @@ export function webauthnUseCases(
       return readStore(context, async (r) => settingsIn(r, await requireTenant(r, tenant)));
     },
 
-    async putSettings(caller, tenant, input) {
+    async putSettings(caller, tenant, input, { ifMatch } = {}) {
       authorize(caller, "tenant.configure", tenant);
       try {
         return await transact(context, async (r) => {
+          // Held until commit, so that no other change of the settings comes between the check
+          // of `ifMatch` against those read here and the write: of two writers from one read,
+          // the second finds the first's settings and is refused.
+          if (!(await r.tenants.lock(tenant))) throw new AppError("not_found");
           const owner = await requireTenant(r, tenant);
+          const current = await settingsInForce(r, owner);
+          checkSettingsPrecondition("webauthn.settings_conflict", ifMatch, current);
           const settings = validateWebAuthnSettings(input, tenantName(owner), {
             verifiesAttestation: parts?.protocol.verifiesAttestation ?? false,
           });
@@ -264,7 +282,8 @@ export function webauthnUseCases(
           });
           // Announced once the transaction commits, to every instance's cache.
           r.changes.announce({ kind: "webauthn_settings", tenant });
-          return { ...record, source: "tenant" as const };
+          // As the store gives them back, so that their ETag is the one the next read answers.
+          return settingsIn(r, owner);
         });
       } finally {
         // The notice reaches this instance too, but with PostgreSQL only after a round trip: a

@@ -5,6 +5,7 @@ import { recordAudit, transact, type Context } from "../context.js";
 import { AppError } from "../errors.js";
 import { isPlainHost, returnUrlProblem } from "../federation/return-urls.js";
 import type { PolicyVersionRecord, TenantRecord } from "../records.js";
+import { checkSettingsPrecondition, type SettingsPrecondition } from "../settings-precondition.js";
 
 const TENANT_ID = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 
@@ -24,22 +25,29 @@ export function pageLimit(limit: number | undefined): number {
  * without a policy, and its first policy is a secure one.
  */
 export function tenantUseCases(context: Context): Application["tenants"] {
-  /** Changes one setting of an existing tenant, audited with what it was and what it became. */
+  /**
+   * Changes one setting of an existing tenant, audited with what it was and what it became, only
+   * while `ifMatch` (when sent) holds for the tenant as it stands; answers the tenant as stored.
+   */
   const reconfigure = (
     caller: Caller,
     tenant: string,
     type: string,
-    apply: (
-      r: Repositories,
-      current: TenantRecord,
-    ) => Promise<{ record: TenantRecord; change: { before: unknown; after: unknown } }>,
+    ifMatch: SettingsPrecondition | undefined,
+    apply: (r: Repositories, current: TenantRecord) => Promise<{ before: unknown; after: unknown }>,
   ): Promise<TenantRecord> =>
     transact(context, async (r) => {
-      const { record, change } = await apply(r, await requireTenant(r, tenant));
+      // Held until commit, so that no other change of the tenant comes between the check of
+      // `ifMatch` against what is read here and the write: two writers from one read, one loses.
+      if (!(await r.tenants.lock(tenant))) throw new AppError("not_found");
+      const current = await requireTenant(r, tenant);
+      checkSettingsPrecondition("tenant.settings_conflict", ifMatch, current);
+      const change = await apply(r, current);
       await recordAudit(context, r, { tenant, type, actor: caller.id, payload: change });
       // Sign-ins cache the tenant's return URLs (federation): a removed one must stop at once.
       r.changes.announce({ kind: "tenant", tenant });
-      return record;
+      // As the store gives it back, so that its ETag is the one the next read answers.
+      return requireTenant(r, tenant);
     });
 
   return {
@@ -121,28 +129,22 @@ export function tenantUseCases(context: Context): Application["tenants"] {
         }),
       );
     },
-    async setBranding(caller, tenant, input) {
+    async setBranding(caller, tenant, input, { ifMatch } = {}) {
       authorize(caller, "tenant.configure", tenant);
       const logoUrl = input.logoUrl ?? undefined;
       if (logoUrl !== undefined) checkLogoUrl(logoUrl);
-      return reconfigure(caller, tenant, "tenant.branding_changed", async (r, current) => {
+      return reconfigure(caller, tenant, "tenant.branding_changed", ifMatch, async (r, current) => {
         await r.tenants.setLogoUrl(tenant, logoUrl);
-        const { logoUrl: before, ...rest } = current;
-        return {
-          record: logoUrl === undefined ? rest : { ...rest, logoUrl },
-          change: { before: before ?? null, after: logoUrl ?? null },
-        };
+        return { before: current.logoUrl ?? null, after: logoUrl ?? null };
       });
     },
-    async setReturnUrls(caller, tenant, input) {
+    async setReturnUrls(caller, tenant, input, { ifMatch } = {}) {
       authorize(caller, "tenant.configure", tenant);
       const returnUrls = checkReturnUrls(input.returnUrls);
-      return reconfigure(caller, tenant, "tenant.return_urls_changed", async (r, current) => {
+      const type = "tenant.return_urls_changed";
+      return reconfigure(caller, tenant, type, ifMatch, async (r, current) => {
         await r.tenants.setReturnUrls(tenant, returnUrls);
-        return {
-          record: { ...current, returnUrls },
-          change: { before: current.returnUrls, after: returnUrls },
-        };
+        return { before: current.returnUrls, after: returnUrls };
       });
     },
   };

@@ -10,6 +10,7 @@ import {
 } from "../request-schemas.js";
 import { idpView, tenantRecord } from "../response-schemas.js";
 import { segment, type ApiContext } from "./api-context.js";
+import { SETTINGS_ETAG, SETTINGS_IF_MATCH, writeSettings } from "./settings-if-match.js";
 import { parseIfMatch } from "./tenant-routes.js";
 
 const IF_MATCH = {
@@ -23,6 +24,12 @@ const REMOVAL_IF_MATCH = {
     'Optional: the version being removed, e.g. `"2"`; a registration replaced since is kept (412).',
 };
 const ETAG = { name: "etag", description: 'The IdP registration version, e.g. `"3"`.' };
+const TENANT_SETTINGS = {
+  status: 200,
+  description: "The tenant, with the ETag of its settings.",
+  schema: tenantRecord,
+  headers: [SETTINGS_ETAG],
+} as const;
 
 /** A tenant's identity providers and the URLs its sign-in flows may return to. */
 export function registerIdpRoutes(server: FastifyInstance, context: ApiContext): void {
@@ -32,18 +39,25 @@ export function registerIdpRoutes(server: FastifyInstance, context: ApiContext):
     method: "PUT",
     url: "/v1/tenants/:tenant/return-urls",
     tag: "tenants",
-    summary: "Replace the URLs that sign-in flows may return to",
+    summary:
+      "Replace the URLs that sign-in flows may return to (with If-Match, only over the tenant read)",
     params: tenantParams,
     body: returnUrlsBody,
-    success: { status: 200, description: "The tenant.", schema: tenantRecord },
-    handler: ({ params, body, caller }) => app.tenants.setReturnUrls(caller, params.tenant, body),
+    requestHeaders: [SETTINGS_IF_MATCH],
+    success: TENANT_SETTINGS,
+    problems: [412],
+    handler: ({ params, body, caller, request, reply }) =>
+      writeSettings(request, reply, (ifMatch) =>
+        app.tenants.setReturnUrls(caller, params.tenant, body, { ifMatch }),
+      ),
   });
 
   addRoute(server, authenticate, {
     method: "PUT",
     url: "/v1/tenants/:tenant/branding",
     tag: "tenants",
-    summary: "Set or remove the logo shown on the tenant's hosted pages",
+    summary:
+      "Set or remove the logo shown on the tenant's hosted pages (with If-Match, only over the tenant read)",
     params: tenantParams,
     body: z.strictObject({
       logoUrl: storableString()
@@ -51,8 +65,13 @@ export function registerIdpRoutes(server: FastifyInstance, context: ApiContext):
         .nullable()
         .describe("An https URL of the logo (http only on loopback), or null to remove it."),
     }),
-    success: { status: 200, description: "The tenant.", schema: tenantRecord },
-    handler: ({ params, body, caller }) => app.tenants.setBranding(caller, params.tenant, body),
+    requestHeaders: [SETTINGS_IF_MATCH],
+    success: TENANT_SETTINGS,
+    problems: [412],
+    handler: ({ params, body, caller, request, reply }) =>
+      writeSettings(request, reply, (ifMatch) =>
+        app.tenants.setBranding(caller, params.tenant, body, { ifMatch }),
+      ),
   });
 
   addRoute(server, authenticate, {

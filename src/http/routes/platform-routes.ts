@@ -14,6 +14,7 @@ import {
 import { createdApiKey, mandateRecord, pages, tenantRecord } from "../response-schemas.js";
 import { listBody, pageRequest, segment, type ApiContext } from "./api-context.js";
 import { answerAuditEvents, auditEventsRoute } from "./audit-events.js";
+import { SETTINGS_ETAG, withSettingsEtag } from "./settings-if-match.js";
 import { parseIfMatch } from "./tenant-routes.js";
 
 /** An API key as the API shows it: never its hash. */
@@ -220,7 +221,13 @@ export function registerPlatformRoutes(server: FastifyInstance, context: ApiCont
     tag: "tenants",
     summary: "Read a tenant",
     params: tenantParams,
-    success: { status: 200, description: "The tenant.", schema: tenantRecord },
-    handler: ({ params, caller }) => app.tenants.get(caller, params.tenant),
+    success: {
+      status: 200,
+      description: "The tenant.",
+      schema: tenantRecord,
+      headers: [SETTINGS_ETAG],
+    },
+    handler: async ({ params, caller, reply }) =>
+      withSettingsEtag(reply, await app.tenants.get(caller, params.tenant)),
   });
 }

@@ -20,6 +20,12 @@ import {
 } from "../response-schemas.js";
 import { noStore, type ApiContext } from "./api-context.js";
 import { BINDING_SINCE, THROTTLING } from "./authenticator-routes.js";
+import {
+  SETTINGS_ETAG,
+  SETTINGS_IF_MATCH,
+  withSettingsEtag,
+  writeSettings,
+} from "./settings-if-match.js";
 
 const BASE = "/v1/tenants/:tenant/principals/:principal/authenticators/webauthn";
 
@@ -38,27 +44,40 @@ export function registerWebAuthnRoutes(server: FastifyInstance, context: ApiCont
     tag: "webauthn",
     summary: "Read the tenant's WebAuthn relying party (or the defaults in force)",
     params: tenantParams,
-    success: { status: 200, description: "The settings in force.", schema: webauthnSettingsView },
+    success: {
+      status: 200,
+      description: "The settings in force.",
+      schema: webauthnSettingsView,
+      headers: [SETTINGS_ETAG],
+    },
     problems: [409],
     handler: async ({ params, caller, reply }) =>
-      noStore(reply, await app.webauthn.settings(caller, params.tenant)),
+      noStore(reply, withSettingsEtag(reply, await app.webauthn.settings(caller, params.tenant))),
   });
 
   addRoute(server, authenticate, {
     method: "PUT",
     url: "/v1/tenants/:tenant/webauthn",
     tag: "webauthn",
-    summary: "Set the tenant's WebAuthn relying party: RP id, origins, UV, attestation, models",
+    summary:
+      "Set the tenant's WebAuthn relying party: RP id, origins, UV, attestation, models (with If-Match, only over the settings read)",
     params: tenantParams,
     body: webauthnSettingsBody,
+    requestHeaders: [SETTINGS_IF_MATCH],
     success: {
       status: 200,
       description: "The settings now in force.",
       schema: webauthnSettingsView,
+      headers: [SETTINGS_ETAG],
     },
-    problems: [422],
-    handler: async ({ params, body, caller, reply }) =>
-      noStore(reply, await app.webauthn.putSettings(caller, params.tenant, body)),
+    problems: [412, 422],
+    handler: async ({ params, body, caller, request, reply }) =>
+      noStore(
+        reply,
+        await writeSettings(request, reply, (ifMatch) =>
+          app.webauthn.putSettings(caller, params.tenant, body, { ifMatch }),
+        ),
+      ),
   });
 
   addRoute(server, authenticate, {
