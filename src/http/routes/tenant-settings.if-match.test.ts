@@ -4,6 +4,7 @@
 // ETag it read asks for exactly that guard (RFC 9110 §13.1.1); the routes answered no ETag and
 // ignored the header. Without `If-Match` a write stays as documented: it replaces the settings.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { createWebAuthnProtocol } from "../../verifiers/webauthn/index.js";
 import { openTestServer, type TestServer } from "../test-support/open-test-server.js";
 
 const ORIGIN = "https://mfa.test";
@@ -114,5 +115,39 @@ describe.each(SETTINGS)("the tenant's $name under If-Match", (setting) => {
     const second = await write(setting.second);
     expect(second.statusCode).toBe(200);
     expect(second.json()).not.toMatchObject(setting.kept);
+  });
+});
+
+// RFC 9110 §13.1.1: `If-Match: *` is false where there is no current representation: a tenant
+// whose server has no public URL to derive default WebAuthn settings from, and that set none.
+describe("WebAuthn settings under If-Match where none are in force", () => {
+  let t: TestServer;
+  let admin: string;
+
+  beforeEach(async () => {
+    t = await openTestServer({ webauthn: { protocol: createWebAuthnProtocol() } });
+    await t.call("POST", "/v1/tenants", { key: t.adminKey, body: { id: "acme", name: "Acme" } });
+    admin = await t.key(["tenant_admin"], ["acme"]);
+  });
+  afterEach(() => t.close());
+
+  const body = { rpId: "mfa.test", origins: [ORIGIN] };
+  const read = () => t.call("GET", "/v1/tenants/acme/webauthn", { key: admin });
+
+  it("refuses If-Match: * and writes nothing; without it, sets the first settings", async () => {
+    const none = await read();
+    expect(none.statusCode).toBe(409);
+    expect(none.headers.etag).toBeUndefined();
+    const refused = await t.call("PUT", "/v1/tenants/acme/webauthn", {
+      key: admin,
+      body,
+      headers: { "if-match": "*" },
+    });
+    expect(refused.statusCode).toBe(412);
+    expect(refused.json()).toMatchObject({ code: "webauthn.settings_conflict" });
+    expect((await read()).statusCode).toBe(409);
+    const set = await t.call("PUT", "/v1/tenants/acme/webauthn", { key: admin, body });
+    expect(set.statusCode, set.body).toBe(200);
+    expect((await read()).headers.etag).toBe(set.headers.etag);
   });
 });
