@@ -262,8 +262,11 @@ export function webauthnUseCases(
           // the second finds the first's settings and is refused.
           if (!(await r.tenants.lock(tenant))) throw new AppError("not_found");
           const owner = await requireTenant(r, tenant);
-          const current = await settingsInForce(r, owner);
-          checkSettingsPrecondition("webauthn.settings_conflict", ifMatch, current);
+          // Read only to be compared: a write without `If-Match` replaces what it cannot read too.
+          if (ifMatch !== undefined) {
+            const current = await settingsInForce(r, owner);
+            checkSettingsPrecondition("webauthn.settings_conflict", ifMatch, current);
+          }
           const settings = validateWebAuthnSettings(input, tenantName(owner), {
             verifiesAttestation: parts?.protocol.verifiesAttestation ?? false,
           });
