@@ -110,6 +110,24 @@ describe.each(SETTINGS)("the tenant's $name under If-Match", (setting) => {
     },
   );
 
+  it("documents the If-Match, the ETag and the 412 in the OpenAPI document", async () => {
+    type Operation = {
+      parameters?: { in: string; name: string }[];
+      responses: Record<string, { headers?: Record<string, unknown> }>;
+    };
+    const { paths } = (await t.call("GET", "/openapi.json")).json<{
+      paths: Record<string, Record<string, Operation>>;
+    }>();
+    const path = (url: string) => url.replace("/acme", "/{tenant}");
+    const put = paths[path(setting.write)]?.["put"];
+    expect(put?.parameters).toContainEqual(
+      expect.objectContaining({ in: "header", name: "if-match" }),
+    );
+    expect(Object.keys(put?.responses ?? {})).toContain("412");
+    expect(put?.responses["200"]?.headers).toHaveProperty("etag");
+    expect(paths[path(setting.read)]?.["get"]?.responses["200"]?.headers).toHaveProperty("etag");
+  });
+
   it("still writes without If-Match, as documented", async () => {
     expect((await write(setting.first)).statusCode).toBe(200);
     const second = await write(setting.second);
