@@ -539,7 +539,7 @@ export const webauthnSettingsBody = z.strictObject({
     .enum(["reject", "lock", "warn"])
     .optional()
     .describe(
-      "A signature counter that went backwards (a clone signal): `reject` (default) refuses the assertion; `lock` refuses it and locks the credential until an administrator unlocks the principal; `warn` allows it with a warning.",
+      "A signature counter that went backwards (a clone signal): `reject` (default) refuses the assertion; `lock` refuses it and locks the credential until an administrator unlocks the principal; `warn` allows it with a warning, that verification counting as not attested hardware (`attested: false`, AAL2 at most).",
     ),
 });
 

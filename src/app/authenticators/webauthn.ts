@@ -534,6 +534,8 @@ export function webauthnUseCases(
         record: WebAuthnCredentialRecord;
         warnings: WebAuthnWarning[];
         audited: AuditEvent;
+        /** Whether this verification counts as attested hardware ({@link attestedVerification}). */
+        attested: boolean;
       };
       const outcome = await transact(context, async (r): Promise<Outcome<Accepted>> => {
         // Again, holding the principal's row, so that attempts admitted together queue and see
@@ -707,6 +709,7 @@ export function webauthnUseCases(
         }
         await throttle.recordSuccess(r, throttled);
         for (const event of clone) await recordAudit(context, r, event);
+        const counted = attestedVerification(attested(fresh), clone.length > 0);
         const audited = await recordAudit(context, r, {
           tenant,
           type: "webauthn.verified",
@@ -718,7 +721,7 @@ export function webauthnUseCases(
             userVerified: verification.userVerified,
             backupEligible: verification.backupEligible,
             backupState: verification.backupState,
-            attested: attested(fresh),
+            attested: counted,
             signCount: next,
             ...(warnings.length > 0 ? { warnings: warnings.map((w) => w.code) } : {}),
           },
@@ -735,10 +738,11 @@ export function webauthnUseCases(
             },
             warnings,
             audited,
+            attested: counted,
           },
         };
       });
-      const { record, warnings, audited } = settle(outcome);
+      const { record, warnings, audited, attested: verifiedAttested } = settle(outcome);
       // The event is the audit record's: its time, flags and id are what the decision API checks.
       const event: WebAuthnEvent = {
         method: "webauthn",
@@ -746,7 +750,7 @@ export function webauthnUseCases(
         at: audited.at,
         userVerified: verification.ok && verification.userVerified,
         backupEligible: record.backupEligible,
-        attested: attested(record),
+        attested: verifiedAttested,
         credentialId: record.credentialId,
         verification: audited.id,
       };
@@ -764,6 +768,18 @@ function credentialIdOf(response: unknown): string | undefined {
   if (typeof response !== "object" || response === null) return undefined;
   const id = (response as { id?: unknown }).id;
   return typeof id === "string" && id.length > 0 && id.length <= 1400 ? id : undefined;
+}
+
+/**
+ * Whether one verification counts as attested hardware: the credential's attestation is trusted
+ * and the verification gave no clone signal. A counter that did not grow (accepted under the
+ * tenant's `warn` policy) says the key's secret may exist in two places, so that verification is
+ * no "hardware-bound, non-exportable" proof: it counts as the passkey it still is (AAL2 at most),
+ * and a tenant's `warn` cannot meet a platform's AAL3 mandate. The key's next verification whose
+ * counter grows counts as the credential is trusted again, as `warn` chose to go on trusting it.
+ */
+function attestedVerification(credentialAttested: boolean, cloneSignal: boolean): boolean {
+  return credentialAttested && !cloneSignal;
 }
 
 /**
