@@ -11,7 +11,7 @@ import type { AuthenticationEvent } from "../../core/evidence.js";
 import type { FlowBrowser } from "../application.js";
 import { AttestationVendor } from "../../verifiers/webauthn/test-support/attestation-ca.js";
 import { openingOf } from "../test-support/flow-opening.js";
-import { codeOf, csrfOf } from "../test-support/platform-mfa-flows.js";
+import { codeOf, verifyWebAuthnInFlow } from "../test-support/platform-mfa-flows.js";
 import { replacePolicy } from "../test-support/replace-policy.js";
 import { openWebAuthnWorld, type WebAuthnWorld } from "../test-support/webauthn-world.js";
 
@@ -97,17 +97,7 @@ describe("a hardware key's verification accepted with a clone signal under `warn
     const { flow } = started;
     const screen = await w.h.app.flows.show("acme", flow, browser, { opening: openingOf(started) });
     expect(screen).toMatchObject({ kind: "challenge", options: [{ kind: "verify_webauthn" }] });
-    const begun = (await w.h.app.flows.webauthnOptions("acme", flow, browser, {
-      csrf: csrfOf(screen),
-      purpose: "authentication",
-    })) as { ceremony: string; options: unknown };
-    await w.h.app.flows.act("acme", flow, browser, {
-      kind: "verify_webauthn",
-      csrf: csrfOf(screen),
-      ceremony: begun.ceremony,
-      response: key.authenticate(begun.options, { signCount: 4 }),
-    });
-    const after = await w.h.app.flows.show("acme", flow, browser);
+    const after = await verifyWebAuthnInFlow(w.h, flow, browser, screen, key, { signCount: 4 });
     const code = codeOf(after);
     expect(code).toBeNull();
     expect(after.kind).not.toBe("redirect");

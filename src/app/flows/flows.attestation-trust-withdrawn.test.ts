@@ -11,7 +11,7 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { FlowBrowser } from "../application.js";
 import { AttestationVendor } from "../../verifiers/webauthn/test-support/attestation-ca.js";
 import { openingOf } from "../test-support/flow-opening.js";
-import { codeOf, csrfOf } from "../test-support/platform-mfa-flows.js";
+import { codeOf, csrfOf, verifyWebAuthnInFlow } from "../test-support/platform-mfa-flows.js";
 import { replacePolicy } from "../test-support/replace-policy.js";
 import {
   openWebAuthnWorld,
@@ -105,17 +105,8 @@ describe("a browser session's hardware key once the operator withdraws its root"
     const { flow } = started;
     const screen = await w.h.app.flows.show("acme", flow, browser, { opening: openingOf(started) });
     expect(screen).toMatchObject({ kind: "challenge", options: [{ kind: "verify_webauthn" }] });
-    const begun = (await w.h.app.flows.webauthnOptions("acme", flow, browser, {
-      csrf: csrfOf(screen),
-      purpose: "authentication",
-    })) as { ceremony: string; options: unknown };
-    await w.h.app.flows.act("acme", flow, browser, {
-      kind: "verify_webauthn",
-      csrf: csrfOf(screen),
-      ceremony: begun.ceremony,
-      response: key.authenticate(begun.options),
-    });
-    const claims = await claimsOf(codeOf(await w.h.app.flows.show("acme", flow, browser)) ?? "");
+    const after = await verifyWebAuthnInFlow(w.h, flow, browser, screen, key);
+    const claims = await claimsOf(codeOf(after) ?? "");
     expect(claims).toMatchObject({ aal: 2, phr: true });
     expect(claims["amr"]).not.toContain("hwk");
   });

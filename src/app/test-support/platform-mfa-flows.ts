@@ -5,6 +5,10 @@ import { openWebAuthnWorld, type WebAuthnWorld } from "./webauthn-world.js";
 import { replacePolicy } from "./replace-policy.js";
 import { openingOf } from "./flow-opening.js";
 import { rightCode, type EnrolledTotp } from "./totp-principals.js";
+import type {
+  Knobs,
+  SoftAuthenticator,
+} from "../../verifiers/webauthn/test-support/soft-authenticator.js";
 
 /**
  * A WebAuthn world whose tenant `acme` holds `platform_mfa` and has `returnUrl` registered: where
@@ -73,3 +77,28 @@ export const csrfOf = (screen: FlowScreen): string =>
 /** The one-time code a screen sends the browser back with, or null when it sends none. */
 export const codeOf = (screen: FlowScreen): string | null =>
   screen.kind === "redirect" ? new URL(screen.location).searchParams.get("code") : null;
+
+/**
+ * Verifies `key` on a flow's challenge `screen` (its "verify_webauthn" option), the authenticator
+ * answering with `knobs`; the screen the flow shows next.
+ */
+export async function verifyWebAuthnInFlow(
+  h: Harness,
+  flow: string,
+  browser: FlowBrowser,
+  screen: FlowScreen,
+  key: SoftAuthenticator,
+  knobs: Knobs = {},
+): Promise<FlowScreen> {
+  const begun = (await h.app.flows.webauthnOptions("acme", flow, browser, {
+    csrf: csrfOf(screen),
+    purpose: "authentication",
+  })) as { ceremony: string; options: unknown };
+  await h.app.flows.act("acme", flow, browser, {
+    kind: "verify_webauthn",
+    csrf: csrfOf(screen),
+    ceremony: begun.ceremony,
+    response: key.authenticate(begun.options, knobs),
+  });
+  return h.app.flows.show("acme", flow, browser);
+}
