@@ -1,14 +1,14 @@
 /**
  * Threat: an IdP account whose name looks like another's signs in as a principal that looks like
- * that other one (DESIGN invariant 9). A verified subject becomes the principal id of its
- * decision, yet it was never held to the principal-id rules that the API applies: an IdP whose
- * users choose their names (a username, an editable address) could sign in "alice" followed by a
- * zero-width space, a byte order mark, a blank Braille pattern or a control, or "élodie" written
- * with a combining accent: a principal the platform, its auditors and its reports show as alice's
- * or élodie's, with none of their exemptions or bindings, and whose receipts read like theirs. Such
- * a subject is refused (`federation.subject_unusable`), audited as every refused answer, never
- * decided. End to end through the HTTP server, against the stub OIDC IdP (real signed ID tokens)
- * and the real samlify IdP.
+ * that other one (DESIGN invariant 9). A verified subject becomes the principal id of its decision,
+ * yet it was never held to the principal-id rules that the API applies: an IdP whose users choose
+ * their names (a username, an editable address) could sign in "alice" followed by a zero-width
+ * space, a byte order mark, a variation selector, a Hangul filler, a blank Braille pattern or a
+ * control, or "élodie" written with a combining accent: a principal the platform, its auditors and
+ * its reports show as alice's or élodie's, with none of their exemptions or bindings, and whose
+ * receipts read like theirs. Such a subject is refused (`federation.subject_unusable`), audited as
+ * every refused answer, never decided. End to end through the HTTP server, against the stub OIDC
+ * IdP (real signed ID tokens) and the real samlify IdP.
  */
 import type { LightMyRequestResponse } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -58,6 +58,21 @@ const LOOK_ALIKES: readonly (readonly [string, string, string])[] = [
     "a blank Braille pattern (U+2800)",
     "alice\u2800@example.org",
     "the subject holds a blank Braille pattern (U+2800)",
+  ],
+  [
+    "a variation selector (Mn, default ignorable)",
+    "alice\ufe0f@example.org",
+    "the subject holds a character that shows nothing (default ignorable)",
+  ],
+  [
+    "a combining grapheme joiner (Mn, default ignorable)",
+    "alice\u034f@example.org",
+    "the subject holds a character that shows nothing (default ignorable)",
+  ],
+  [
+    "a Hangul filler (Lo, default ignorable)",
+    "alice\u3164@example.org",
+    "the subject holds a character that shows nothing (default ignorable)",
   ],
   [
     "a no-break space at its end",
