@@ -504,7 +504,8 @@ export const EXCHANGE_REFUSED = "flow.exchange_refused";
 
 /**
  * A kind of refusal whose audit rows a flow bounds: a refused visit (its audit event's type), or
- * a refused exchange of its code, by reason (`flow.exchange_refused:replayed`).
+ * a refused exchange of its code, by reason and caller
+ * (`flow.exchange_refused:replayed:<key id>`).
  */
 export type FlowRefusalKind = FlowRefusal | `${typeof EXCHANGE_REFUSED}:${string}`;
 

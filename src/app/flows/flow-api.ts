@@ -170,8 +170,8 @@ export function flowApiUseCases(
       // Every refusal of a live code answers alike and is audited in the flow's tenant, with the
       // caller's id: a key of another tenant holds a code stolen from this one, which its
       // answer must not tell apart from any other client's (nor leave out of the audit). The
-      // first of each reason is, and then one a minute (auditRefusal): replaying a spent code
-      // does not grow the chain a row per request.
+      // first of each reason by each key is, and then one a minute (auditRefusal): replaying a
+      // spent code does not grow the chain a row per request.
       const refuse = async (reason: string): Promise<never> => {
         await auditRefusal(context, flow, { type: EXCHANGE_REFUSED, reason, caller: caller.id });
         throw new AppError("flow.code_invalid");

@@ -125,7 +125,7 @@ export type AuditedRefusal =
  * first of each kind is always recorded, and a row a minute while they go on, so the chain shows
  * when an attack began and how long it lasted (at most 60 rows of each kind in a flow's hour);
  * the request log has every one. A refused visit's kind is its type; a refused exchange's, its
- * reason. When it was last audited is kept on the flow by compare-and-set, so that of concurrent
+ * reason and its caller. When it was last audited is kept on the flow by compare-and-set, so that of concurrent
  * refusals, on any instance, one is recorded.
  */
 export async function auditRefusal(
@@ -139,7 +139,9 @@ export async function auditRefusal(
       : {
           type: refusal.type,
           payload: { reason: refusal.reason, caller: refusal.caller },
-          kind: `${refusal.type}:${refusal.reason}` as const,
+          // By caller too: the chain is where a tenant learns which keys held its code (the
+          // request log does not name them), and keys are few, made by platform administrators.
+          kind: `${refusal.type}:${refusal.reason}:${refusal.caller}` as const,
         };
   const at = context.clock.now();
   await changeFlow(

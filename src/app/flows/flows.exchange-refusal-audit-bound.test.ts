@@ -1,10 +1,11 @@
 // Threat: a caller hammering the code exchange with a used code, or with a code another client's
 // key holds, floods the tenant's audit chain, a `flow.exchange_refused` row per request for the
 // flow's whole life, bounded only by the per-key rate limit, which many keys (or many instances)
-// together escape. As with a flow page's refused visits, the first refusal of each reason stays
-// recorded, as the evidence of an attack, and one a minute while they go on: no more.
+// together escape. As with a flow page's refused visits, the first refusal of each reason by each
+// key stays recorded, as the evidence of an attack, and one a minute while they go on: no more.
 import { afterEach, expect, it } from "vitest";
 import type { Caller, FlowBrowser } from "../application.js";
+import type { AuditEvent } from "../records.js";
 import { AppError } from "../errors.js";
 import { auditEventsOf, exchangeEventName } from "../test-support/audit-events.js";
 import { describeOnEachStore } from "../test-support/each-store.js";
@@ -82,6 +83,21 @@ describeOnEachStore("a flow code's refused exchanges in the audit chain", (url) 
       "flow.exchanged",
       "flow.exchange_refused:replayed",
     ]);
+  });
+
+  it("names every key that tries another client's code, each once a minute", async () => {
+    await open();
+    const first = await h.caller(["platform_service"], ["acme"]);
+    const second = await h.caller(["platform_service"], ["acme"]);
+    const code = await completedCode();
+    for (const thief of [first, first, second, second]) await refusedExchange(thief, code);
+    const callers = (caller: (event: AuditEvent) => unknown) =>
+      auditEventsOf(h, "acme", (event) =>
+        event.type === "flow.exchange_refused" ? String(caller(event)) : undefined,
+      );
+    // The second key, within the first's minute, is named too: the chain is where a tenant
+    // learns which keys held its code, and the request log does not name the caller.
+    expect(await callers((event) => event.payload["caller"])).toEqual([first.id, second.id]);
   });
 
   it("records one of many replays at once", async () => {
