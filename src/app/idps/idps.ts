@@ -16,6 +16,7 @@ import {
 } from "../federation/endpoints.js";
 import type { SamlIdpSettings } from "../federation/protocols.js";
 import { returnUrlProblem } from "../federation/return-urls.js";
+import type { Repositories } from "../ports.js";
 import type { IdpRecord, StoredOidcSettings } from "../records.js";
 import { requireTenant } from "../tenants/tenants.js";
 
@@ -140,18 +141,7 @@ export function idpUseCases(
     async remove(caller, tenant, id, { ifMatch } = {}) {
       authorize(caller, "idp.write", tenant);
       await transact(context, async (r) => {
-        const record = await r.idps.get(tenant, id);
-        if (record === undefined) throw new AppError("not_found");
-        // A removal decided on a registration replaced since must not remove the new one unseen.
-        if (ifMatch !== undefined && ifMatch !== record.version) {
-          throw new AppError("idp.version_conflict", undefined, {
-            currentVersion: record.version,
-          });
-        }
-        // The registration read, and audited below, is the one removed: replaced meanwhile, none.
-        if (!(await r.idps.remove(tenant, id, record.version))) {
-          throw new AppError("idp.version_conflict");
-        }
+        const record = await removeAsRead(r, tenant, id, ifMatch);
         // What a browser proved at this IdP earns no later flow anything (its keys may have leaked).
         const sessionsEnded = await r.browserSessions.removeIdp(tenant, id);
         await recordAudit(context, r, {
@@ -164,6 +154,34 @@ export function idpUseCases(
       await context.store.notify({ kind: "idp", tenant });
     },
   };
+}
+
+/** How often a removal reads again an IdP replaced between its read and its removal. */
+const REMOVAL_ATTEMPTS = 3;
+
+/**
+ * Removes the IdP `id` as read here and answers the registration removed, for its audit event:
+ * the one read is the one removed (compare-and-set on its version). One replaced between the
+ * read and the removal (another instance's commit, READ COMMITTED) is read again: an `ifMatch`
+ * naming the version read then no longer holds, and is refused naming the version that stands;
+ * without one, the removal asked for no version, and removes the IdP as it now stands.
+ */
+async function removeAsRead(
+  r: Repositories,
+  tenant: string,
+  id: string,
+  ifMatch: number | undefined,
+): Promise<IdpRecord> {
+  for (let attempt = 0; attempt < REMOVAL_ATTEMPTS; attempt++) {
+    const record = await r.idps.get(tenant, id);
+    if (record === undefined) throw new AppError("not_found");
+    // A removal decided on a registration replaced since must not remove the new one unseen.
+    if (ifMatch !== undefined && ifMatch !== record.version) {
+      throw new AppError("idp.version_conflict", undefined, { currentVersion: record.version });
+    }
+    if (await r.idps.remove(tenant, id, record.version)) return record;
+  }
+  throw new AppError("store.unavailable", "The IdP kept changing under this request.");
 }
 
 /**
