@@ -5,6 +5,7 @@
 // documented (docs/federation.md), auditing the version it took away; it must not answer a 412
 // for a precondition nobody sent. Sent with `If-Match: "1"`, it is refused as a stale one is,
 // naming the version that stands (details.currentVersion), and the new registration is kept.
+// A second replacement under the same `If-Match: "1"` is refused the same way, naming version 2.
 import { afterEach, beforeEach, expect, it } from "vitest";
 import type { Application } from "../application.js";
 import { AppError } from "../errors.js";
@@ -99,6 +100,32 @@ describeOnPostgres(
       });
       expect(await first.app.idps.get(first.admin, "acme", "corp")).toMatchObject({ version: 2 });
       expect(await removedVersions()).toEqual([]);
+    });
+
+    it("refuses a replacement whose If-Match the other replacement made stale, naming the version standing", async () => {
+      const gate = paused.pauseAt("put");
+      const replaced = paused.app.idps.put(first.admin, "acme", "corp", {
+        registration: registration(true),
+        ifMatch: 1,
+      });
+      await gate.reached;
+      const rival = second.idps
+        .put(first.admin, "acme", "corp", { registration: registration(false), ifMatch: 1 })
+        .then(
+          () => ({ code: "replaced", details: undefined }),
+          (error: unknown) => {
+            if (!(error instanceof AppError)) throw error;
+            return { code: error.code, details: error.details };
+          },
+        );
+      expect(await waitsOnLock(two.database.name, rival)).toBe(true);
+      gate.release();
+      await replaced;
+      expect(await rival).toEqual({ code: "idp.version_conflict", details: { currentVersion: 2 } });
+      expect(await first.app.idps.get(first.admin, "acme", "corp")).toMatchObject({
+        version: 2,
+        saml: { allowUnsolicited: true },
+      });
     });
   },
 );

@@ -106,7 +106,14 @@ export function idpUseCases(
         });
         const stored =
           removedVersion === undefined ? await r.idps.put(next) : await r.idps.reregister(next);
-        if (!stored) throw new AppError("idp.version_conflict");
+        if (!stored) {
+          // Replaced (or registered) by another instance since the read above (READ COMMITTED):
+          // the caller's `If-Match` named what stood then; name what stands now, as above.
+          const standing = await r.idps.get(tenant, id);
+          throw new AppError("idp.version_conflict", undefined, {
+            currentVersion: standing?.version ?? 0,
+          });
+        }
         // Evidence remembered in a browser was checked against the registration it replaces
         // (issuer, keys, mapping): a later flow does not reuse it. A new id inherits none either.
         const sessionsEnded = await r.browserSessions.removeIdp(tenant, id);
