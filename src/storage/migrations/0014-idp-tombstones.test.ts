@@ -1,16 +1,14 @@
 // Migration 0014 keeps a removed IdP's row as a tombstone holding its last version. Registrations
 // made before it must stay live, and undoing it must not turn a tombstone into a registration.
 import type { Kysely } from "kysely";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { expect } from "vitest";
 import { DEFAULT_IDP_ASSURANCE_MAPPING } from "../../core/idp-assurance.js";
 import type { IdpRecord } from "../../app/records.js";
 import { at, tenantRecord } from "../contract/fixtures.js";
-import type { Database } from "../kysely/database.js";
 import { createIdpRepository } from "../kysely/idp-repository.js";
 import { createTenantRepository } from "../kysely/tenant-repository.js";
-import { databasesUnderTest } from "../test-support/stores-under-test.js";
+import { itOnMigratedDatabases } from "../test-support/stores-under-test.js";
 import { idpTombstonesMigration } from "./0014-idp-tombstones.js";
-import { migrateToLatest } from "./migrate-to-latest.js";
 
 function oidcIdp(id: string, version: number): IdpRecord {
   return {
@@ -36,18 +34,10 @@ function oidcIdp(id: string, version: number): IdpRecord {
   };
 }
 
-function describeMigration(
-  open: () => Promise<{ db: Kysely<Database>; close: () => Promise<void> }>,
-) {
-  let db: Kysely<Database>;
-  let close: () => Promise<void>;
-  beforeAll(async () => {
-    ({ db, close } = await open());
-    await migrateToLatest(db);
-  });
-  afterAll(() => close());
-
-  it("keeps earlier registrations live, and undoing it forgets tombstones rather than reviving them", async () => {
+await itOnMigratedDatabases(
+  "migration 0014 (IdP tombstones)",
+  "keeps earlier registrations live, and undoing it forgets tombstones rather than reviving them",
+  async (db) => {
     const idps = createIdpRepository(db);
     await createTenantRepository(db).insert(tenantRecord("acme"));
     await idps.put(oidcIdp("corp", 1));
@@ -67,14 +57,5 @@ function describeMigration(
     expect(await idps.put(oidcIdp("corp", 2))).toBe(true);
     expect(await idps.remove("acme", "corp")).toBe(true);
     expect(await idps.removedVersion("acme", "corp")).toBe(2);
-  });
-}
-
-for (const { name, skip, open } of await databasesUnderTest("Migration 0014 (IdP tombstones)")) {
-  describe.skipIf(skip)(
-    `migration 0014 (IdP tombstones) on ${name}${skip ? " (skipped: no PostgreSQL reachable)" : ""}`,
-    () => {
-      describeMigration(open);
-    },
-  );
-}
+  },
+);

@@ -5,30 +5,20 @@
 // root whose trust could be judged now), and a principal as not shared. Undoing each drops its
 // column and nothing else.
 import { sql, type Kysely } from "kysely";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { expect } from "vitest";
 import { at, tenantRecord } from "../contract/fixtures.js";
-import type { Database } from "../kysely/database.js";
 import { createPrincipalRepository } from "../kysely/principal-repository.js";
 import { createTenantRepository } from "../kysely/tenant-repository.js";
 import { createWebAuthnCredentialRepository } from "../kysely/webauthn-repository.js";
-import { databasesUnderTest } from "../test-support/stores-under-test.js";
+import { itOnMigratedDatabases } from "../test-support/stores-under-test.js";
 import { webauthnAttestedMigration } from "./0015-webauthn-attested.js";
 import { principalSharedLoginMigration } from "./0016-principal-shared-login.js";
 import { webauthnAttestationRootMigration } from "./0017-webauthn-attestation-root.js";
-import { migrateToLatest } from "./migrate-to-latest.js";
 
-function describeMigrations(
-  open: () => Promise<{ db: Kysely<Database>; close: () => Promise<void> }>,
-) {
-  let db: Kysely<Database>;
-  let close: () => Promise<void>;
-  beforeAll(async () => {
-    ({ db, close } = await open());
-    await migrateToLatest(db);
-  });
-  afterAll(() => close());
-
-  it("reads rows written before them as not attested and not shared; undone, the columns go", async () => {
+await itOnMigratedDatabases(
+  "migrations 0015 to 0017",
+  "reads rows written before them as not attested and not shared; undone, the columns go",
+  async (db) => {
     await createTenantRepository(db).insert(tenantRecord("acme"));
     const any = db as Kysely<unknown>;
     const down = async (m: typeof webauthnAttestedMigration) => {
@@ -70,14 +60,5 @@ function describeMigrations(
       earliest?.backupEligible,
       principal?.sharedLogin,
     ]).toEqual([false, false, false, undefined]);
-  });
-}
-
-for (const { name, skip, open } of await databasesUnderTest("Migrations 0015 to 0017")) {
-  describe.skipIf(skip)(
-    `migrations 0015 to 0017 on ${name}${skip ? " (skipped: no PostgreSQL reachable)" : ""}`,
-    () => {
-      describeMigrations(open);
-    },
-  );
-}
+  },
+);

@@ -5,34 +5,24 @@
 // issuer. Unbound principals stay unbound, and a principal of another tenant is filled in from its
 // own tenant's IdP of the same id.
 import { sql, type Kysely } from "kysely";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { expect } from "vitest";
 import { at, oidcIdp, tenantRecord } from "../contract/fixtures.js";
 import { samlIdp } from "../contract/describe-federation.js";
-import type { Database } from "../kysely/database.js";
 import { createIdpRepository } from "../kysely/idp-repository.js";
 import { createPrincipalRepository } from "../kysely/principal-repository.js";
 import { createTenantRepository } from "../kysely/tenant-repository.js";
-import { databasesUnderTest } from "../test-support/stores-under-test.js";
+import { itOnMigratedDatabases } from "../test-support/stores-under-test.js";
 import { principalIdpIssuerMigration } from "./0025-principal-idp-issuer.js";
-import { migrateToLatest } from "./migrate-to-latest.js";
 
 /** A principal row as the table held it before 0025: tenant, id and binding. */
 const insertPrincipal = (db: Kysely<unknown>, tenant: string, id: string, idp: string | null) =>
   sql`insert into principals (tenant, id, population, shared_login, idp, created_at, updated_at)
     values (${tenant}, ${id}, 'sso', 0, ${idp}, ${at(0)}, ${at(0)})`.execute(db);
 
-function describeMigration(
-  open: () => Promise<{ db: Kysely<Database>; close: () => Promise<void> }>,
-) {
-  let db: Kysely<Database>;
-  let close: () => Promise<void>;
-  beforeAll(async () => {
-    ({ db, close } = await open());
-    await migrateToLatest(db);
-  });
-  afterAll(() => close());
-
-  it("fills each binding with its IdP's issuer or entity id as registered", async () => {
+await itOnMigratedDatabases(
+  "migration 0025 (binding issuer)",
+  "fills each binding with its IdP's issuer or entity id as registered",
+  async (db) => {
     const tenants = createTenantRepository(db);
     await tenants.insert(tenantRecord("acme"));
     await tenants.insert(tenantRecord("beta"));
@@ -66,14 +56,5 @@ function describeMigration(
     expect(await bindingOf("acme", "carol")).toEqual(["gone", undefined]);
     expect(await bindingOf("acme", "dave")).toEqual([undefined, undefined]);
     expect(await bindingOf("beta", "bob")).toEqual(["corp", "https://idp.example/corp"]);
-  });
-}
-
-for (const { name, skip, open } of await databasesUnderTest("Migration 0025 (binding issuer)")) {
-  describe.skipIf(skip)(
-    `migration 0025 (binding issuer) on ${name}${skip ? " (skipped: no PostgreSQL reachable)" : ""}`,
-    () => {
-      describeMigration(open);
-    },
-  );
-}
+  },
+);

@@ -1,6 +1,8 @@
 import type { Kysely } from "kysely";
+import { describe, it } from "vitest";
 import type { Store } from "../../app/ports.js";
 import type { Database } from "../kysely/database.js";
+import { migrateToLatest } from "../migrations/migrate-to-latest.js";
 import { openStore } from "../open-store.js";
 import { createPostgresKysely } from "../postgres/create-postgres-kysely.js";
 import {
@@ -88,4 +90,33 @@ export async function databasesUnderTest(what: string): Promise<readonly Databas
       },
     },
   ];
+}
+
+/**
+ * A migration's test, once on each of {@link databasesUnderTest} (PostgreSQL skipped outside CI
+ * where none is reachable, saying so in the title): `test` gets a fresh database migrated to the
+ * latest schema, and undoes or redoes the migration it is about itself. `what` names the
+ * migration, as in "migration 0025 (binding issuer)".
+ */
+export async function itOnMigratedDatabases(
+  what: string,
+  should: string,
+  test: (db: Kysely<Database>) => Promise<void>,
+): Promise<void> {
+  for (const { name, skip, open } of await databasesUnderTest(what)) {
+    describe.skipIf(skip)(
+      `${what} on ${name}${skip ? " (skipped: no PostgreSQL reachable)" : ""}`,
+      () => {
+        it(should, async () => {
+          const { db, close } = await open();
+          try {
+            await migrateToLatest(db);
+            await test(db);
+          } finally {
+            await close();
+          }
+        });
+      },
+    );
+  }
 }
