@@ -795,9 +795,15 @@ export interface Application {
         sharedLogin?: boolean;
         /**
          * Binds the principal to one of the tenant's IdPs (only its answers sign it in); null
-         * unbinds; absent keeps the binding as it is.
+         * unbinds; absent keeps the binding as it is. Naming the IdP it is bound to already keeps
+         * the binding as made, at the issuer or entity id of then.
          */
         idp?: string | null;
+        /**
+         * With `idp` naming the IdP the principal is bound to already: binds it again at the
+         * issuer or entity id registered now. Only with `idp` (else `request.invalid`).
+         */
+        rebind?: boolean;
       },
     ): Promise<PrincipalRecord>;
     get(caller: Caller, tenant: string, id: string): Promise<PrincipalRecord>;

@@ -273,7 +273,13 @@ export const upsertPrincipalBody = z.strictObject({
     .nullable()
     .optional()
     .describe(
-      "The one IdP of the tenant whose answers may sign the principal in (an OIDC `sub` or SAML NameID is unique only at its IdP); null unbinds; absent keeps the binding.",
+      "The one IdP of the tenant whose answers may sign the principal in (an OIDC `sub` or SAML NameID is unique only at its IdP), bound at its issuer or entity id as registered now; null unbinds; absent, or naming the IdP the principal is bound to already, keeps the binding as made.",
+    ),
+  rebind: z
+    .boolean()
+    .optional()
+    .describe(
+      "With `idp` naming the IdP the principal is bound to already: true binds it again at the issuer or entity id registered now (after that IdP was pointed at another one). Only with `idp`.",
     ),
 });
 

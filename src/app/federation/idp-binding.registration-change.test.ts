@@ -6,8 +6,10 @@
  * "alice" was the bound principal alice, her exemptions and her history included. A binding now
  * remembers the issuer or entity id it was made under: an answer about the principal from the IdP
  * registered with another one is refused (`federation.idp_rebound`, audited as other refusals)
- * until an administrator binds the principal again. A registration change that keeps the issuer
- * or entity id (new keys, a new client secret, other settings) keeps the binding. End to end
+ * until an administrator binds the principal again, which takes asking for it (`rebind: true`): a
+ * PUT naming the IdP the principal is already bound to, as a provisioning sync sending the whole
+ * record does on every run, keeps the binding as made. A registration change that keeps the
+ * issuer or entity id (new keys, a new client secret, other settings) keeps the binding. End to end
  * through the HTTP server, against stub OIDC IdPs (real signed ID tokens) and the real samlify IdP.
  */
 import type { LightMyRequestResponse } from "fastify";
@@ -52,11 +54,18 @@ afterAll(async () => {
   await Promise.all([first.close(), second.close()]);
 });
 
-/** Binds `principal` of `tenant` to its IdP "corp" as it is registered now. */
-async function bindToCorp(tenant: string, principal: string): Promise<Record<string, unknown>> {
+/**
+ * Binds `principal` of `tenant` to its IdP "corp" as it is registered now, or names "corp" again
+ * (`rebind` false: what a sync sending the whole record does) when it is bound to it already.
+ */
+async function bindToCorp(
+  tenant: string,
+  principal: string,
+  rebind = false,
+): Promise<Record<string, unknown>> {
   const bound = await t.call("PUT", `/v1/tenants/${tenant}/principals/${principal}`, {
     key: admin,
-    body: { population: "sso", idp: "corp" },
+    body: { population: "sso", idp: "corp", ...(rebind ? { rebind: true } : {}) },
   });
   return must(bound, bound.statusCode === 201 ? 201 : 200).json();
 }
@@ -78,7 +87,7 @@ async function refusalsSince(tenant: string, before: number): Promise<unknown[]>
 describe("a principal bound to an OIDC IdP", () => {
   const signIn = async () => outcomeOf(await stubSignIn(t, second, "acme", "alice", JSON_ONLY));
 
-  it("is not signed in by another issuer registered under the same IdP id, until bound again", async () => {
+  it("is not signed in by another issuer registered under the same IdP id, even when named again, until rebound on request", async () => {
     must(await registerStubIdp(t, admin, "acme", first), 201);
     expect(await bindToCorp("acme", "alice")).toMatchObject({
       idp: "corp",
@@ -102,12 +111,58 @@ describe("a principal bound to an OIDC IdP", () => {
     });
     expect(must(updated, 200).json()).toMatchObject({ idp: "corp", idpIssuer: first.issuer });
     expect(await signIn()).toBe("refused: federation.idp_rebound");
+    // Naming "corp" again, as a sync sending the whole record does, rebinds nothing either.
+    expect(await bindToCorp("acme", "alice")).toMatchObject({ idpIssuer: first.issuer });
+    expect(await signIn()).toBe("refused: federation.idp_rebound");
     // An unbound principal signs in at the tenant's IdP, whichever it is, as before.
     expect(outcomeOf(await stubSignIn(t, second, "acme", "bob", JSON_ONLY))).toBe("decided");
 
-    // The administrator binds alice again, at the issuer registered now.
-    expect(await bindToCorp("acme", "alice")).toMatchObject({ idpIssuer: second.issuer });
+    // The administrator asks to bind alice again, at the issuer registered now.
+    const updates = (await auditOf(t, admin, "acme", "principal.updated")).length;
+    expect(await bindToCorp("acme", "alice", true)).toMatchObject({ idpIssuer: second.issuer });
     expect(await signIn()).toBe("decided");
+    const [rebound] = (await auditOf(t, admin, "acme", "principal.updated")).slice(updates);
+    expect(rebound?.payload).toMatchObject({
+      id: "alice",
+      idp: "corp",
+      idpIssuer: second.issuer,
+      previousIdpIssuer: first.issuer,
+    });
+  });
+
+  it("refuses a rebind that names no IdP to bind to", async () => {
+    const bound = await bindToCorp("acme", "carol");
+    for (const idp of [{}, { idp: null }]) {
+      const response = await t.call("PUT", "/v1/tenants/acme/principals/carol", {
+        key: admin,
+        body: { population: "sso", rebind: true, ...idp },
+      });
+      expect(response.statusCode).toBe(400);
+      expect(response.json()).toMatchObject({
+        code: "request.invalid",
+        detail: expect.stringContaining("rebind"),
+      });
+    }
+    const carol = await t.call("GET", "/v1/tenants/acme/principals/carol", { key: admin });
+    expect(must(carol, 200).json()).toMatchObject({ idp: "corp", idpIssuer: bound["idpIssuer"] });
+  });
+
+  it("is documented in the OpenAPI request schema of the principal's PUT", async () => {
+    type Schema = { properties: Record<string, { type?: string; description?: string }> };
+    const document = (await t.call("GET", "/openapi.json")).json<{
+      paths: Record<
+        string,
+        Record<string, { requestBody: { content: Record<string, { schema: Schema }> } }>
+      >;
+    }>();
+    const body =
+      document.paths["/v1/tenants/{tenant}/principals/{principal}"]?.["put"]?.requestBody.content[
+        "application/json"
+      ]?.schema;
+    expect(body?.properties["rebind"]).toMatchObject({
+      type: "boolean",
+      description: expect.stringContaining("registered now"),
+    });
   });
 });
 
@@ -129,7 +184,7 @@ describe("a principal bound to a SAML IdP", () => {
       body: { protocol: "saml", saml: { metadataXml: idp.metadataXml(), allowUnsolicited: false } },
     });
 
-  it("is not signed in by another entity registered under the same IdP id, until bound again", async () => {
+  it("is not signed in by another entity registered under the same IdP id, even when named again, until rebound on request", async () => {
     expect(await bindToCorp("globex", "alice@example.org")).toMatchObject({
       idpIssuer: "https://idp.globex.example/saml",
     });
@@ -145,6 +200,8 @@ describe("a principal bound to a SAML IdP", () => {
     expect(await refusalsSince("globex", before)).toEqual([["corp", "federation.idp_rebound"]]);
 
     await bindToCorp("globex", "alice@example.org");
+    expect(await signIn(other)).toBe("refused: federation.idp_rebound");
+    await bindToCorp("globex", "alice@example.org", true);
     expect(await signIn(other)).toBe("decided");
   });
 });

@@ -21,6 +21,8 @@ export function principalUseCases(context: Context): Application["principals"] {
       authorize(caller, "principal.write", tenant);
       if (!isOneOf(POPULATIONS, input.population))
         throw new AppError("request.invalid", "population is unknown.");
+      if (input.rebind !== undefined && (input.idp === undefined || input.idp === null))
+        throw new AppError("request.invalid", "rebind needs idp naming the IdP to bind to.");
       return transact(context, async (r) => {
         await requireTenant(r, tenant);
         // A first registration racing another one finds no row to hold: if the other commits
@@ -80,7 +82,7 @@ async function upsertHeld(
   ) {
     throw new AppError("principal.shared_login_locked");
   }
-  const binding = await bindingAfter(r, tenant, existing, input.idp);
+  const binding = await bindingAfter(r, tenant, existing, input.idp, input.rebind === true);
   const idp = binding?.idp;
   const now = context.clock.now().toISOString();
   const record: PrincipalRecord = {
@@ -136,16 +138,19 @@ async function upsertHeld(
 
 /**
  * The IdP the principal is bound to after the update, with the issuer or entity id it is bound
- * at: `requested` when given (null: none), bound at the IdP's issuer as registered now, so that
- * naming the IdP again binds the principal again after its issuer changed; else the binding as it
- * stood, issuer included (an update of other fields rebinds nothing). A new binding must name an
- * IdP the tenant has.
+ * at: `requested` when given (null: none), bound at the IdP's issuer as registered now; else the
+ * binding as it stood, issuer included (an update of other fields rebinds nothing). Naming the
+ * IdP the principal is bound to already keeps the binding as made unless `rebind` asks otherwise:
+ * a provisioning sync sends the whole record on every run, and would otherwise rebind everyone
+ * at whatever issuer the IdP was pointed at meanwhile. A new binding must name an IdP the tenant
+ * has.
  */
 async function bindingAfter(
   r: Repositories,
   tenant: string,
   existing: PrincipalRecord | undefined,
   requested: string | null | undefined,
+  rebind: boolean,
 ): Promise<Pick<PrincipalRecord, "idp" | "idpIssuer"> | undefined> {
   const kept =
     existing?.idp === undefined
@@ -156,10 +161,9 @@ async function bindingAfter(
         };
   if (requested === undefined) return kept;
   if (requested === null) return undefined;
+  if (requested === existing?.idp && !rebind) return kept;
   const idp = await r.idps.get(tenant, requested);
   if (idp !== undefined) return { idp: requested, idpIssuer: issuerOf(idp) };
-  // Named again while its IdP is removed: the binding stands as it was, with nothing to rebind to.
-  if (requested === existing?.idp) return kept;
   throw new AppError("request.invalid", `The tenant has no IdP "${requested}" to bind to.`);
 }
 
