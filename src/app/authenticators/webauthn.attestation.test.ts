@@ -5,7 +5,6 @@
 // to what its verification recorded (checklist W8).
 import { X509Certificate } from "node:crypto";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { AuthenticationEvent } from "../../core/evidence.js";
 import { createWebAuthnProtocol } from "../../verifiers/webauthn/index.js";
 import { AttestationVendor } from "../../verifiers/webauthn/test-support/attestation-ca.js";
 import { outcomeOf } from "../test-support/totp-principals.js";
@@ -33,12 +32,6 @@ afterEach(() => w.close());
 const securityKey = async () =>
   w.authenticator({ aaguid: MODEL, attestation: await vendor.batch({ aaguid: MODEL }) });
 
-const decide = (mfa: AuthenticationEvent) =>
-  w.h.app.decisions.decide(w.service.acme, "acme", {
-    principal: { id: "alice" },
-    evidence: { events: [mfa] },
-  });
-
 describe("AAL3 on the platform rests on a trusted attestation", () => {
   it("records an attested key, audits its root, and its verification reaches AAL3", async () => {
     const key = await securityKey();
@@ -54,7 +47,7 @@ describe("AAL3 on the platform rests on a trusted attestation", () => {
     expect(event).toMatchObject({ attested: true, backupEligible: false, userVerified: true });
     const verified = (await w.audit()).filter((e) => e.type === "webauthn.verified");
     expect(verified.at(-1)?.payload).toMatchObject({ attested: true });
-    expect(await decide(event)).toMatchObject({
+    expect(await w.decide(event)).toMatchObject({
       outcome: "allow",
       satisfiedBy: { aal: 3, phishingResistant: true },
     });
@@ -65,7 +58,7 @@ describe("AAL3 on the platform rests on a trusted attestation", () => {
     expect(await w.register(key)).toMatchObject({ attested: false, deviceType: "single_device" });
     const { event } = await w.authenticate(key);
     expect(event).toMatchObject({ attested: false, backupEligible: false });
-    const decision = await decide(event);
+    const decision = await w.decide(event);
     expect(decision).toMatchObject({ outcome: "challenge" });
     expect(decision.challenge).toEqual([
       { kind: "enroll", method: "webauthn", userVerification: "required", deviceBound: true },
@@ -76,7 +69,7 @@ describe("AAL3 on the platform rests on a trusted attestation", () => {
     const key = w.authenticator({ aaguid: MODEL });
     await w.register(key);
     const { event } = await w.authenticate(key);
-    expect(await outcomeOf(decide({ ...event, attested: true }))).toMatchObject({
+    expect(await outcomeOf(w.decide({ ...event, attested: true }))).toMatchObject({
       code: "evidence.unverified",
     });
   });
@@ -160,6 +153,6 @@ describe("AAL3 on the platform rests on a trusted attestation", () => {
     }
     // Where the root is still trusted, the same key still reaches AAL3.
     const { event } = await w.authenticate(key);
-    expect(await decide(event)).toMatchObject({ outcome: "allow", satisfiedBy: { aal: 3 } });
+    expect(await w.decide(event)).toMatchObject({ outcome: "allow", satisfiedBy: { aal: 3 } });
   });
 });

@@ -7,7 +7,6 @@
 // (AAL2, phishing-resistant), warned and audited as before; the key's next verification whose
 // counter grows counts as the key is trusted again.
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { AuthenticationEvent } from "../../core/evidence.js";
 import type { FlowBrowser } from "../application.js";
 import { AttestationVendor } from "../../verifiers/webauthn/test-support/attestation-ca.js";
 import { openingOf } from "../test-support/flow-opening.js";
@@ -45,12 +44,6 @@ async function hardwareKey(principal = "alice") {
   return key;
 }
 
-const decide = (mfa: AuthenticationEvent) =>
-  w.h.app.decisions.decide(w.service.acme, "acme", {
-    principal: { id: "alice" },
-    evidence: { events: [mfa] },
-  });
-
 describe("a hardware key's verification accepted with a clone signal under `warn`", () => {
   it("is recorded as not attested, warned and audited, and meets AAL2 but not AAL3 in a decision", async () => {
     const key = await hardwareKey();
@@ -66,13 +59,15 @@ describe("a hardware key's verification accepted with a clone signal under `warn
       attested: false,
       warnings: ["webauthn.clone_suspected"],
     });
-    const decision = await decide(result.event);
+    const decision = await w.decide(result.event);
     expect(decision.outcome).toBe("challenge");
     expect(decision.reasons.map((r) => r.code)).toContain("requirement.unmet.aal3");
     // Claiming the flag the verification did not record is refused, as any other flag.
-    expect(await w.codeOf(decide({ ...result.event, attested: true }))).toBe("evidence.unverified");
+    expect(await w.codeOf(w.decide({ ...result.event, attested: true }))).toBe(
+      "evidence.unverified",
+    );
     await replacePolicy(w.h, "acme", { posture: "phishing_resistant" });
-    expect(await decide(result.event)).toMatchObject({
+    expect(await w.decide(result.event)).toMatchObject({
       outcome: "allow",
       satisfiedBy: { aal: 2, phishingResistant: true },
     });
@@ -84,7 +79,7 @@ describe("a hardware key's verification accepted with a clone signal under `warn
     const { event, warnings } = await w.authenticate(key, { knobs: { signCount: 11 } });
     expect(warnings).toBeUndefined();
     expect(event).toMatchObject({ attested: true });
-    expect(await decide(event)).toMatchObject({ outcome: "allow", satisfiedBy: { aal: 3 } });
+    expect(await w.decide(event)).toMatchObject({ outcome: "allow", satisfiedBy: { aal: 3 } });
   });
 
   it("does not complete a hosted flow that needs AAL3, nor say hwk in its token", async () => {

@@ -31,12 +31,6 @@ beforeEach(async () => {
 });
 afterEach(() => w.close());
 
-const decide = (mfa: AuthenticationEvent) =>
-  w.h.app.decisions.decide(w.service.acme, "acme", {
-    principal: { id: "alice" },
-    evidence: { events: [mfa] },
-  });
-
 /** Alice registers an attested hardware key and verifies it: the event the verification returned. */
 async function verifiedHardwareKey(): Promise<AuthenticationEvent> {
   const key = w.authenticator({
@@ -53,9 +47,9 @@ describe("a verified hardware key's event once the operator withdraws its root",
   it("no longer reaches AAL3 in a decision", async () => {
     await replacePolicy(w.h, "acme", { posture: "phishing_resistant", require: { minAal: 3 } });
     const event = await verifiedHardwareKey();
-    expect(await decide(event)).toMatchObject({ outcome: "allow", satisfiedBy: { aal: 3 } });
+    expect(await w.decide(event)).toMatchObject({ outcome: "allow", satisfiedBy: { aal: 3 } });
     trust.trusted = false;
-    const decision = await decide(event);
+    const decision = await w.decide(event);
     expect(decision.outcome).toBe("challenge");
     expect(decision.reasons.map((r) => r.code)).toContain("requirement.unmet.aal3");
   });
@@ -64,7 +58,7 @@ describe("a verified hardware key's event once the operator withdraws its root",
     await replacePolicy(w.h, "acme", { posture: "phishing_resistant" });
     const event = await verifiedHardwareKey();
     trust.trusted = false;
-    const decision = await decide(event);
+    const decision = await w.decide(event);
     expect(decision).toMatchObject({
       outcome: "allow",
       satisfiedBy: { aal: 2, phishingResistant: true },
@@ -84,8 +78,8 @@ describe("a verified hardware key's event once the operator withdraws its root",
     await replacePolicy(w.h, "acme", { posture: "phishing_resistant", require: { minAal: 3 } });
     const event = await verifiedHardwareKey();
     trust.trusted = false;
-    expect((await decide(event)).outcome).toBe("challenge");
+    expect((await w.decide(event)).outcome).toBe("challenge");
     trust.trusted = true;
-    expect(await decide(event)).toMatchObject({ outcome: "allow", satisfiedBy: { aal: 3 } });
+    expect(await w.decide(event)).toMatchObject({ outcome: "allow", satisfiedBy: { aal: 3 } });
   });
 });

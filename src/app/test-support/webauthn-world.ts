@@ -1,4 +1,5 @@
 import { provedMfaJustNow } from "./fresh-mfa.js";
+import type { AuthenticationEvent } from "../../core/evidence.js";
 import type { Caller, WebAuthnSettingsInput } from "../application.js";
 import type { WebAuthnParts } from "../authenticators/webauthn.js";
 import { AppError } from "../errors.js";
@@ -34,6 +35,8 @@ export interface WebAuthnWorld {
     authenticator: SoftAuthenticator,
     options?: { knobs?: Knobs; principal?: string; tenant?: "acme" | "globex" },
   ): ReturnType<Harness["app"]["webauthn"]["finishAuthentication"]>;
+  /** acme's decision for alice on `mfa` alone, asked by acme's platform service key. */
+  decide(mfa: AuthenticationEvent): ReturnType<Harness["app"]["decisions"]["decide"]>;
   /** Replaces acme's settings (relative to the defaults). */
   configure(settings: Partial<WebAuthnSettingsInput>): Promise<void>;
   /** The error code a promise rejects with. */
@@ -121,6 +124,11 @@ export async function openWebAuthnWorld(
         response: authenticator.authenticate(begun.options, knobs),
       });
     },
+    decide: (mfa) =>
+      h.app.decisions.decide(service.acme, "acme", {
+        principal: { id: "alice" },
+        evidence: { events: [mfa] },
+      }),
     async configure(settings) {
       await h.app.webauthn.putSettings(h.admin, "acme", {
         rpId: "mfa.test",
