@@ -16,7 +16,7 @@ export function createEnrolmentRepository(db: Kysely<Database>): EnrolmentStore 
         .selectFrom("authenticators")
         .select([sql<string>`'totp'`.as("kind"), "principal"])
         .where("tenant", "=", tenant)
-        .where("status", "=", "active");
+        .where("status", "=", sql.lit("active"));
       const webauthn = db
         .selectFrom("webauthn_credentials")
         .select([sql<string>`'webauthn'`.as("kind"), "principal"])
