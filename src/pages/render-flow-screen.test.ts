@@ -101,7 +101,7 @@ describe("statuses", () => {
     expect(renderFlowScreen(screens[name]!).status).toBe(status);
   });
 
-  it.each<[FlowFailureCode | "flow.bad_request", number]>([
+  it.each<[FlowFailureCode | "flow.bad_request" | "request.not_a_navigation", number]>([
     ["flow.not_found", 404],
     ["flow.expired", 410],
     ["flow.used", 410],
@@ -111,6 +111,7 @@ describe("statuses", () => {
     ["flow.unavailable", 503],
     ["flow.cannot_complete", 500],
     ["flow.bad_request", 400],
+    ["request.not_a_navigation", 400],
   ])("the failure %s answers %i and explains itself", (code, status) => {
     const page = renderFlowScreen({ kind: "failed", code });
     expect(page.status).toBe(status);
@@ -124,9 +125,9 @@ describe("statuses", () => {
   // A help desk looks the page's reference up in docs/flows.md: each with its status and title.
   it("lists every failure in docs/flows.md with its status and the title its page shows", () => {
     const doc = readFileSync(new URL("../../docs/flows.md", import.meta.url), "utf8");
-    const listed = [...doc.matchAll(/^\| `(flow\.[a-z_]+)` +\| (\d{3}) +\| (.+?) +\|/gm)].map(
-      ([, code, status, title]) => `${String(code)} ${String(status)} ${String(title)}`,
-    );
+    const listed = [
+      ...doc.matchAll(/^\| `((?:flow|request)\.[a-z_]+)` +\| (\d{3}) +\| (.+?) +\|/gm),
+    ].map(([, code, status, title]) => `${String(code)} ${String(status)} ${String(title)}`);
     const failures = Object.entries(FAILURE_STATUSES).map(
       ([code, status]) =>
         `${code} ${String(status)} ${en[FAILURE_MESSAGES[code as keyof typeof FAILURE_MESSAGES][0]]}`,
@@ -403,7 +404,7 @@ describe("the message catalogue", () => {
     expect(notices).toHaveLength(13);
     for (const code of notices) expect(en[NOTICE_MESSAGES[code].text]).toMatch(/\S/);
     const failures = Object.keys(FAILURE_STATUSES) as (keyof typeof FAILURE_STATUSES)[];
-    expect(failures).toHaveLength(9);
+    expect(failures).toHaveLength(10);
     for (const code of failures) {
       for (const key of FAILURE_MESSAGES[code]) expect(en[key]).toMatch(/\S/);
     }

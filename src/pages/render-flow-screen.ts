@@ -30,8 +30,12 @@ import {
  * @module
  */
 
-/** A failure of the HTTP layer itself: the form it received could not be read. */
-export type PageFailureCode = FlowFailureCode | "flow.bad_request";
+/**
+ * A failure of the HTTP layer itself: the form it received could not be read, or the page was
+ * fetched as something other than a page (`request.not_a_navigation`, the federation routes'
+ * code for the same refusal).
+ */
+export type PageFailureCode = FlowFailureCode | "flow.bad_request" | "request.not_a_navigation";
 
 type FailedScreen = Extract<FlowScreen, { kind: "failed" }>;
 
@@ -58,6 +62,7 @@ export const FAILURE_STATUSES = {
   "flow.unavailable": 503,
   "flow.cannot_complete": 500,
   "flow.bad_request": 400,
+  "request.not_a_navigation": 400,
 } as const satisfies Record<PageFailureCode, number>;
 
 /** The catalogue text of each notice; `detail` adds the notice's values when it has them. */
@@ -100,6 +105,10 @@ export const FAILURE_MESSAGES = {
     "failure.flow.cannot_complete.body",
   ],
   "flow.bad_request": ["failure.flow.bad_request.title", "failure.flow.bad_request.body"],
+  "request.not_a_navigation": [
+    "failure.request.not_a_navigation.title",
+    "failure.request.not_a_navigation.body",
+  ],
 } as const satisfies Record<PageFailureCode, readonly [MessageKey, MessageKey]>;
 
 /** The failures that starting the sign-in again would not get past. */

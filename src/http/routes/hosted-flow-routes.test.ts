@@ -194,14 +194,14 @@ describe("the flow page", () => {
 
   // Threat: another site embeds the URL of a flow not yet opened (<img src=…>); the request
   // carries no Lax cookie and would bind the flow to a cookie no browser keeps.
-  it("binds nothing when the page is fetched as anything but a document", async () => {
+  it("binds nothing when the page is fetched as anything but a document, and says it must be opened as a page (request.not_a_navigation, as the federation routes say)", async () => {
     const { server: s, calls } = open();
     for (const destination of ["image", "iframe", "script", "empty"]) {
       const response = await s.inject({
         url: URL_PATH,
         headers: { "sec-fetch-dest": destination },
       });
-      expectFailurePage(response, 400, "flow.bad_request");
+      expectFailurePage(response, 400, "request.not_a_navigation");
       expect(setCookie(response)).toBeUndefined();
     }
     expect(calls.show).toEqual([]);

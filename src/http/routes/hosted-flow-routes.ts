@@ -203,7 +203,9 @@ export function registerHostedFlowRoutes(
     // Only the page a browser navigates to binds the flow: an <img> or <iframe> of another site
     // aiming at a flow's URL would bind the flow to a cookie the browser never keeps, leaving the
     // user's own visit a flow taken by another browser.
-    if (!isPageNavigation(request)) return sendPage(request, reply, failed("flow.bad_request"));
+    if (!isPageNavigation(request)) {
+      return sendPage(request, reply, failed("request.not_a_navigation"));
+    }
     const params = flowParams.safeParse(request.params);
     if (!params.success) return sendPage(request, reply, failed("flow.not_found"));
     const { tenant, flow } = params.data;

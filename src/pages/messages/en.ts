@@ -201,6 +201,9 @@ export const en = {
   "failure.flow.bad_request.title": "The form could not be read",
   "failure.flow.bad_request.body":
     "Something in the submitted form was missing or malformed. Go back, reload the page and try again.",
+  "failure.request.not_a_navigation.title": "Open this page in its own window",
+  "failure.request.not_a_navigation.body":
+    "This sign-in page works only when your browser opens it directly, not inside another page. Open the link you were given in a new tab or window.",
 
   "notice.totp.invalid_code": "That code is not valid. Check the code in your app and try again.",
   "notice.recovery_code.invalid": "That recovery code is not valid or was used already.",
