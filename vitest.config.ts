@@ -8,6 +8,8 @@ import { configDefaults, defineConfig, type TestProjectInlineConfiguration } fro
 const OWN_PROCESS = [
   // replaces `undici` and the public-network fetch (vi.mock) to count the pools the server makes
   "src/main.close.test.ts",
+  // replaces node:dns/promises (vi.mock) to hold IdP host name lookups and count them
+  "src/main.idp-lookup-slots.test.ts",
   // sees the WebAuthn library not yet loaded before the server starts
   "src/main.webauthn-ceremonies.test.ts",
   // finds no French catalogue, which the pages' tests add to the process's catalogues

@@ -403,12 +403,14 @@ function federationParts(
   // Tenants' IdPs are reached on the public internet only, unless the operator allows `any`
   // network; the demo's loopback mode reaches its own IdP on loopback.
   const loopback = options.allowLoopbackHttpIdps === true;
-  // Either way, IdP host names are looked up in turn, on at most half of libuv's thread pool.
+  // Either way, IdP host names are looked up in turn, `oidc.lookupSlots` at once (by default
+  // half of libuv's thread pool).
+  const lookups = config.oidc === undefined ? {} : { lookupSlots: config.oidc.lookupSlots };
   const idpFetch = loopback
     ? undefined
     : config.idpNetwork === "any"
-      ? anyNetworkFetch()
-      : publicNetworkFetch();
+      ? anyNetworkFetch(lookups)
+      : publicNetworkFetch(lookups);
   const network: OidcProtocolOptions =
     idpFetch === undefined ? loopbackHttpOidc : { fetch: idpFetch };
   const oidc: OidcProtocolOptions =

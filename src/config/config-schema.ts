@@ -199,6 +199,14 @@ export const configSchema = z.strictObject({
       cacheMaxBytes: count("a number of bytes", 1024 * 1024, 1024 * 1024 * 1024).default(
         32 * 1024 * 1024,
       ),
+      /**
+       * How many IdP host names are looked up at once; the others wait their turn, within their
+       * request's timeout. `dns.lookup` holds one of libuv's pool threads (4 unless
+       * `UV_THREADPOOL_SIZE` says otherwise, shared with WebCrypto and fs) for as long as a name
+       * server keeps it waiting: the default 2 leaves the other half to the rest of the server.
+       * Raise it with `UV_THREADPOOL_SIZE`.
+       */
+      lookupSlots: count("a number of lookups", 1, 64).default(2),
     })
     .prefault({}),
   exemptions: z

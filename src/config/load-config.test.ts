@@ -25,7 +25,7 @@ describe("loadConfig", () => {
       bodyLimitBytes: 256 * 1024,
       trustProxy: false,
       idpNetwork: "public",
-      oidc: { cacheMaxBytes: 32 * 1024 * 1024 },
+      oidc: { cacheMaxBytes: 32 * 1024 * 1024, lookupSlots: 2 },
       exemptions: {
         maxDays: 90,
         breakGlassMaxDays: 7,
@@ -174,6 +174,43 @@ describe("loadConfig: oidc.cacheMaxBytes", () => {
     expect(loadConfig(env("8388608")).oidc.cacheMaxBytes).toBe(8 * 1024 * 1024);
     expect(problemsOf(() => loadConfig(env("65536")))).toEqual([
       "oidc.cacheMaxBytes: expected a number of bytes between 1048576 and 1073741824 (from TENANT_MFA_OIDC_CACHE_MAX_BYTES)",
+    ]);
+  });
+});
+
+describe("loadConfig: oidc.lookupSlots", () => {
+  it("takes a whole number of lookups from 1 to 64, from the environment and the file", () => {
+    const env = (value: string) => ({ env: { TENANT_MFA_OIDC_LOOKUP_SLOTS: value } });
+    expect(loadConfig(env("3")).oidc.lookupSlots).toBe(3);
+    expect(loadConfig(env("1")).oidc.lookupSlots).toBe(1);
+    expect(loadConfig(env("64")).oidc.lookupSlots).toBe(64);
+    const file = writeConfig("lookup-slots.json", { oidc: { lookupSlots: 8 } });
+    expect(loadConfig({ file, env: {} }).oidc).toEqual({
+      cacheMaxBytes: 32 * 1024 * 1024,
+      lookupSlots: 8,
+    });
+  });
+
+  it.each(["0", "65", "2.5", "-1", "two"])(
+    "refuses %s at load, naming the setting, its range and the variable",
+    (value) => {
+      expect(
+        problemsOf(() => loadConfig({ env: { TENANT_MFA_OIDC_LOOKUP_SLOTS: value } })),
+      ).toEqual([
+        value === "two"
+          ? expect.stringMatching(/^oidc\.lookupSlots: .*\(from TENANT_MFA_OIDC_LOOKUP_SLOTS\)$/)
+          : "oidc.lookupSlots: expected a number of lookups between 1 and 64 (from TENANT_MFA_OIDC_LOOKUP_SLOTS)",
+      ]);
+    },
+  );
+
+  it("is reported with the other bad oidc setting, all at once", () => {
+    const file = writeConfig("lookup-slots-bad.json", {
+      oidc: { lookupSlots: 0, cacheMaxBytes: 1 },
+    });
+    expect([...problemsOf(() => loadConfig({ file, env: {} }))].sort()).toEqual([
+      `oidc.cacheMaxBytes: expected a number of bytes between 1048576 and 1073741824 (from file ${file})`,
+      `oidc.lookupSlots: expected a number of lookups between 1 and 64 (from file ${file})`,
     ]);
   });
 });

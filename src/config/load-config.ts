@@ -24,6 +24,7 @@ export const SETTABLE: readonly { path: readonly string[]; env: string; kind: Ki
   { path: ["trustProxy"], env: "TENANT_MFA_TRUST_PROXY", kind: "proxies" },
   { path: ["idpNetwork"], env: "TENANT_MFA_IDP_NETWORK", kind: "string" },
   { path: ["oidc", "cacheMaxBytes"], env: "TENANT_MFA_OIDC_CACHE_MAX_BYTES", kind: "integer" },
+  { path: ["oidc", "lookupSlots"], env: "TENANT_MFA_OIDC_LOOKUP_SLOTS", kind: "integer" },
   { path: ["publicUrl"], env: "TENANT_MFA_PUBLIC_URL", kind: "string" },
   { path: ["exemptions", "maxDays"], env: "TENANT_MFA_EXEMPTIONS_MAX_DAYS", kind: "integer" },
   {
