@@ -392,11 +392,18 @@ ${this.form(frame, "continue", go, { cls: "continue" })}`;
       screen.returnTo !== undefined &&
       originOf(screen.returnTo) !== undefined &&
       markup`<p><a class="button secondary" href="${screen.returnTo}">${this.t("denied.return")}</a></p>`;
+    // The principal's IdP was no way in only because its binding went stale: say what fixes it.
+    const stale = screen.staleBinding;
+    const todo =
+      stale === undefined
+        ? markup`<p>${this.t("denied.contact")}</p>`
+        : markup`<p>${this.t("denied.stale_binding", { tenant: frame.tenant.name, idp: stale.name })}</p>
+<p class="reference">${this.t("denied.reason", { reason: markup`<code>${stale.reason}</code>` })}</p>`;
     const body = markup`
 <p class="lead">${this.t("denied.lead", { tenant: frame.tenant.name })}</p>
 ${why}
 <h2>${this.t("denied.what_to_do")}</h2>
-<p>${this.t("denied.contact")}</p>
+${todo}
 <p class="reference">${this.t("denied.reference", { reference: markup`<code>${screen.decision}</code>` })}</p>
 ${back}`;
     return this.page({ heading: this.phrase("denied.heading"), frame, status: 403, body });

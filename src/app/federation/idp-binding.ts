@@ -1,5 +1,5 @@
 import type { Repositories } from "../ports.js";
-import type { IdpRecord } from "../records.js";
+import type { IdpRecord, PrincipalRecord } from "../records.js";
 
 /** A refusal of an IdP's answer by the principal's binding: its reason code and audit detail. */
 export interface BindingRefusal {
@@ -53,11 +53,27 @@ export async function boundToAnotherIdp(
 }
 
 /**
+ * Why a principal bound as `binding` says may not be signed in by `idp` as registered now, if it
+ * may not: bound to another of the tenant's IdPs ({@link IDP_NOT_BOUND}), or bound to this IdP id
+ * while it was registered with another issuer or entity id, or with none recorded
+ * ({@link IDP_REBOUND}), since a subject is unique only at the issuer that names it. An unbound
+ * principal (or none) may be signed in by any of the tenant's IdPs. The one rule by which an
+ * answer is judged ({@link bindingRefusal}) and by which a hosted flow and a start choose the
+ * IdPs they send a principal to: an IdP whose answer must be refused is no way in.
+ */
+export function judgeBinding(
+  binding: Pick<PrincipalRecord, "idp" | "idpIssuer"> | undefined,
+  idp: IdpRecord,
+): BindingRefusal | undefined {
+  if (binding?.idp === undefined) return undefined;
+  if (binding.idp !== idp.id) return IDP_NOT_BOUND;
+  return binding.idpIssuer === issuerOf(idp) ? undefined : IDP_REBOUND;
+}
+
+/**
  * Why the principal `subject` names may not be signed in by an answer of `idp` as registered
- * now, if it may not: bound to another of the tenant's IdPs ({@link IDP_NOT_BOUND}), or bound to
- * this IdP id while it was registered with another issuer or entity id ({@link IDP_REBOUND}),
- * since a subject is unique only at the issuer that names it. Read in the caller's transaction,
- * as {@link boundToAnotherIdp} is. An answer verified under an earlier registration of the IdP
+ * now, if it may not ({@link judgeBinding}). Read in the caller's transaction, as
+ * {@link boundToAnotherIdp} is. An answer verified under an earlier registration of the IdP
  * never gets this far when its registration changed: held answers and flows drop it by version.
  */
 export async function bindingRefusal(
@@ -65,8 +81,5 @@ export async function bindingRefusal(
   idp: IdpRecord,
   subject: string,
 ): Promise<BindingRefusal | undefined> {
-  const principal = await r.principals.get(idp.tenant, subject);
-  if (principal?.idp === undefined) return undefined;
-  if (principal.idp !== idp.id) return IDP_NOT_BOUND;
-  return principal.idpIssuer === issuerOf(idp) ? undefined : IDP_REBOUND;
+  return judgeBinding(await r.principals.get(idp.tenant, subject), idp);
 }

@@ -140,6 +140,16 @@ export type FlowScreen =
       readonly decision: string;
       /** Back to the platform, with `error=access_denied`. */
       readonly returnTo?: string;
+      /**
+       * The IdP the principal signs in at, which was no way in: it is registered now with another
+       * issuer or entity id than the principal was bound at, so its answers are refused
+       * (`federation.idp_rebound`) until an administrator binds the principal again.
+       */
+      readonly staleBinding?: {
+        readonly idp: string;
+        readonly name: string;
+        readonly reason: "federation.idp_rebound";
+      };
     }
   /** The flow cannot go on (expired, used, another browser). */
   | {

@@ -18,6 +18,7 @@ import {
 import { VERIFICATION_THROTTLE_DEFAULTS } from "../authenticators/verification-throttle.js";
 import { AppError } from "../errors.js";
 import { hasCurrentMetadata, idpProfile } from "../federation/federation.js";
+import { IDP_REBOUND, judgeBinding } from "../federation/idp-binding.js";
 import { matchReturnUrl, withQueryParameter } from "../federation/return-urls.js";
 import type { Repositories } from "../ports.js";
 import type { BrowserSessionRecord, FlowRecord, IdpRecord } from "../records.js";
@@ -65,7 +66,13 @@ interface FlowWorld {
   readonly displayName?: string;
   readonly methods: FlowMethods;
   readonly enrolled: readonly EnrolledAuthenticator[];
+  /** The tenant's IdPs whose answers may sign the principal in: the only ones offered. */
   readonly idps: readonly IdpRecord[];
+  /**
+   * The IdP the principal is bound to, registered now with another issuer or entity id than the
+   * binding was made at: its answers are refused until an administrator binds it again.
+   */
+  readonly staleBinding?: IdpRecord;
   /** The principal's passkeys (by credential id) that count as attested hardware now. */
   readonly attestedKeys: ReadonlySet<string>;
   readonly session?: BrowserSessionRecord;
@@ -161,10 +168,11 @@ export function flowUseCases(
       ]),
     );
     const [tenant, principal, registered, totp, webauthn, recovery, session] = loaded;
-    // A principal bound to one IdP signs in there only: no other is offered.
-    const idps = registered.filter(
-      (idp) => principal?.idp === undefined || idp.id === principal.idp,
-    );
+    // DESIGN invariant 9, by the rule its answers are judged by: a principal bound to one IdP
+    // signs in there only, and there only while it is registered at the issuer or entity id the
+    // binding was made at. No other is offered: the user would prove MFA there for nothing.
+    const idps = registered.filter((idp) => judgeBinding(principal, idp) === undefined);
+    const staleBinding = registered.find((idp) => judgeBinding(principal, idp) === IDP_REBOUND);
     if (tenant === undefined) return stop("flow.not_found");
     const shown = {
       id: tenant.id,
@@ -201,6 +209,7 @@ export function flowUseCases(
         ...(remaining > 0 ? [{ method: "recovery_code" as const, remaining }] : []),
       ],
       idps,
+      ...(staleBinding === undefined ? {} : { staleBinding }),
       attestedKeys: new Set(webauthn.filter((c) => parts.attested(c)).map((c) => c.credentialId)),
       ...(session === undefined || session.expiresAt <= now().toISOString() ? {} : { session }),
     };
@@ -440,6 +449,9 @@ export function flowUseCases(
       return challengeScreen(flow, world, decision, notice);
     }
     if (decision.outcome !== "allow") {
+      const stale = staleWayIn(world, decision);
+      const staleBinding =
+        stale === undefined ? undefined : { idp: stale.id, reason: IDP_REBOUND.reason };
       const denied = await changeFlow(
         context,
         flow.tenant,
@@ -448,7 +460,11 @@ export function flowUseCases(
           f.status === "pending" ? { ...f, status: "denied", decision: decisionId } : undefined,
         () => ({
           type: "flow.denied",
-          payload: { decision: decisionId, reasons: decision.reasons.map((r) => r.code) },
+          payload: {
+            decision: decisionId,
+            reasons: decision.reasons.map((r) => r.code),
+            ...(staleBinding === undefined ? {} : { staleBinding }),
+          },
         }),
         recordIt,
       );
@@ -459,6 +475,15 @@ export function flowUseCases(
         reasons: decision.reasons,
         decision: decisionId,
         returnTo: backWith(flow, "error", "access_denied"),
+        ...(stale === undefined
+          ? {}
+          : {
+              staleBinding: {
+                idp: stale.id,
+                name: stale.displayName ?? stale.id,
+                reason: IDP_REBOUND.reason,
+              },
+            }),
       };
     }
     const code = context.random.secret(32);
@@ -505,6 +530,24 @@ export function flowUseCases(
     if (completed?.status === "pending") return { kind: "redirect", location: urlOf(flow) };
     if (completed?.codeHash !== codeHash) return stop("flow.used", world.tenant);
     return { kind: "redirect", location: backWith(completed, "code", code) };
+  }
+
+  /**
+   * The IdP the principal is bound to, when only its stale binding ({@link FlowWorld}) left
+   * `decision` without a way in: a denial for want of one (`challenge.unavailable`) under a
+   * requirement that takes proof from an IdP. The page names it, and that an administrator must
+   * bind the principal again, rather than only that no way exists.
+   */
+  function staleWayIn(world: FlowWorld, decision: Decision): IdpRecord | undefined {
+    const r = decision.requirement;
+    if (world.staleBinding === undefined || r === null) return undefined;
+    if (!decision.reasons.some((reason) => reason.code === "challenge.unavailable")) {
+      return undefined;
+    }
+    const fromIdp =
+      (r.proofSource.value === "idp" || r.proofSource.value === "idp_or_platform") &&
+      r.acceptedMethods.value.includes("federated");
+    return fromIdp ? world.staleBinding : undefined;
   }
 
   /**

@@ -119,6 +119,9 @@ export const en = {
   "denied.what_to_do": "What to do",
   "denied.contact":
     "Contact your administrator and give them the reference below. They can check the policy and help you find a way to sign in.",
+  "denied.stale_binding":
+    "Your sign-in at {idp} has changed: an administrator of {tenant} must link your account to it again before you can sign in there. Give them the reason and the reference below.",
+  "denied.reason": "Reason: {reason}",
   "denied.reference": "Reference: {reference}",
   "denied.return": "Return to the application",
   // The reasons a denied page gives, by reason code: in English, the messages of src/core/reasons.ts.
