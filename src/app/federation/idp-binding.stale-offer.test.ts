@@ -194,6 +194,22 @@ describeOnEachStore("a principal whose IdP binding went stale", (url) => {
         expect(idpsOffered(await firstScreen())).toEqual(["corp"]);
       });
 
+      // The direct start needs no credential: judging the binding there would tell anyone which
+      // principals exist and how they are bound. It answers for alice as for nobody.
+      it("starts alice's direct sign-in as anyone's, telling nothing of her stale binding", async () => {
+        await open("idp_mfa", protocol);
+        await register(protocol, "other");
+        const start = async (principal: string) => {
+          const query = new URLSearchParams({ principal, return_to: RETURN_URL });
+          const started = await t.server.inject({ url: `/t/acme/idps/corp/start?${query}` });
+          const location = new URL(String(started.headers.location), "http://tenant-mfa.test");
+          return [started.statusCode, location.origin + location.pathname];
+        };
+        const [status, target] = await start("alice");
+        expect(status).toBe(303);
+        expect([status, target]).toEqual(await start("nobody"));
+      });
+
       it("refuses a forged post of the stale IdP's form without starting a sign-in", async () => {
         await open("idp_or_platform", protocol);
         await register(protocol, "other");
