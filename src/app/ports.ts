@@ -382,6 +382,19 @@ export interface FederationAnswerStore {
 export interface OneTimeProofStore {
   /** Records `key` in `scope`; returns false when it was recorded before (a replay). */
   claim(scope: string, key: string, expiresAt: string): Promise<boolean>;
+  /**
+   * Records `key` in `scope` until `expiresAt`, unless a record of it is in force: one that
+   * expires after `inForce.after` and no later than `inForce.until` (a later expiry was set at a
+   * clock far ahead of this one's, and does not count). Returns true when recorded: of concurrent
+   * calls, on any instance, only those that find no record in force. A bound on how often
+   * something is done, rather than a proof: what expired counts no more, even before a purge.
+   */
+  claimLapsed(
+    scope: string,
+    key: string,
+    expiresAt: string,
+    inForce: { readonly after: string; readonly until: string },
+  ): Promise<boolean>;
   /** Deletes proofs that expired before `before`; returns how many. */
   purge(before: string): Promise<number>;
 }

@@ -23,7 +23,14 @@ import type { PlatformMandate } from "../../core/policy.js";
 import { parseTime } from "../../core/time.js";
 import type { AuthenticationEvent } from "../../core/evidence.js";
 import { readRecordedReceipt } from "../decisions/recorded-receipt.js";
-import { auditFlow, auditRefusal, changeFlow, openingUrl, sha256 } from "./flow-records.js";
+import {
+  auditFlow,
+  auditRefusal,
+  auditRefusalWithoutFlow,
+  changeFlow,
+  openingUrl,
+  sha256,
+} from "./flow-records.js";
 import type { SigningKeys } from "../assurance/signing-keys.js";
 import type { AssuranceTokenSigner } from "../assurance/token-signer.js";
 import { mandatesInForce } from "../mandates/active-mandates.js";
@@ -164,9 +171,15 @@ export function flowApiUseCases(
         throw new AppError("assurance.not_configured");
       }
       const code = typeof input.code === "string" ? input.code : "";
-      if (code.length < 16 || code.length > 200) throw new AppError("flow.code_invalid");
+      // A code that names no flow is audited too, in the platform's chain and without the code
+      // (auditRefusalWithoutFlow): a key guessing codes is named.
+      const unknown = async (reason: "unknown_code" | "malformed_code"): Promise<never> => {
+        await auditRefusalWithoutFlow(context, { reason, caller: caller.id });
+        throw new AppError("flow.code_invalid");
+      };
+      if (code.length < 16 || code.length > 200) return unknown("malformed_code");
       const flow = await readStore(context, (r) => r.flows.findByCodeHash(sha256(code)));
-      if (flow === undefined) throw new AppError("flow.code_invalid");
+      if (flow === undefined) return unknown("unknown_code");
       // Every refusal of a live code answers alike and is audited in the flow's tenant, with the
       // caller's id: a key of another tenant holds a code stolen from this one, which its
       // answer must not tell apart from any other client's (nor leave out of the audit). The

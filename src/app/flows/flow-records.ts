@@ -164,6 +164,43 @@ export async function auditRefusal(
 }
 
 /**
+ * Audits a refused exchange of a code that names no flow (`unknown_code`, or `malformed_code` for
+ * one of no code's shape), unless one of that reason by that key was within
+ * {@link REFUSAL_AUDIT_INTERVAL_SECONDS}: a key guessing codes is named, when it began and for how
+ * long it went on, as a key holding another client's code is ({@link auditRefusal}), and the
+ * chain grows a row a minute at most however fast it guesses. In the platform's chain (the code
+ * names no tenant), as `flow.exchange_refused` with the reason and the caller only: never the
+ * code, its hash or any part of it, which could be a live code. When it was last audited is kept
+ * in the shared store, so that of concurrent refusals, on any instance, one is recorded.
+ */
+export async function auditRefusalWithoutFlow(
+  context: Context,
+  refusal: { readonly reason: "unknown_code" | "malformed_code"; readonly caller: string },
+): Promise<void> {
+  const now = context.clock.now().getTime();
+  const interval = REFUSAL_AUDIT_INTERVAL_SECONDS * 1000;
+  const time = (ms: number) => new Date(ms).toISOString();
+  const { reason, caller } = refusal;
+  await transact(context, async (r) => {
+    // In force: recorded within the interval before now, either way round (another instance's
+    // clock may run a little ahead of this one's), as auditRefusal judges a flow's.
+    const claimed = await r.oneTimeProofs.claimLapsed(
+      EXCHANGE_REFUSED,
+      `${reason}:${caller}`,
+      time(now + interval),
+      { after: time(now), until: time(now + 2 * interval) },
+    );
+    if (!claimed) return;
+    await recordAudit(context, r, {
+      tenant: null,
+      type: EXCHANGE_REFUSED,
+      actor: caller,
+      payload: { reason, caller },
+    });
+  });
+}
+
+/**
  * Keeps an IdP's `verified` answer on a pending, unexpired flow until the flow's browser claims
  * it with its `answerId` ({@link claimIdpAnswer}); a later answer replaces an unclaimed one.
  * Audited as `flow.idp_answered`. `added` when kept, `closed` when the flow can take no more

@@ -477,6 +477,52 @@ export function describeFederation({ store, harness, sharedByInstances }: Contra
       ).toBe(true);
     });
 
+    it("claims a key again only once its record lapsed, or was set far ahead", async () => {
+      const scope = uniqueId("bound");
+      const claim = (now: number, expiresAt = now + 60) =>
+        store().transaction(({ oneTimeProofs }) =>
+          oneTimeProofs.claimLapsed(scope, "key", at(expiresAt), {
+            after: at(now),
+            until: at(now + 120),
+          }),
+        );
+      const claims = await Promise.all(Array.from({ length: 5 }, () => claim(0)));
+      expect(claims.filter(Boolean)).toHaveLength(1);
+      expect(await claim(59)).toBe(false);
+      expect(await claim(60)).toBe(true);
+      // Set at a clock an hour ahead, its record does not silence this one for that hour.
+      expect(await claim(200, 3_800)).toBe(true);
+      expect(await claim(201)).toBe(true);
+      expect(await claim(202)).toBe(false);
+      // A one-time proof of the same scope and key stays a replay.
+      expect(
+        await store().transaction(({ oneTimeProofs }) =>
+          oneTimeProofs.claim(scope, "key", at(999)),
+        ),
+      ).toBe(false);
+    });
+
+    // Two instances at once: only for stores several instances share.
+    if (sharedByInstances)
+      it("claims a lapsed key once across instances", async () => {
+        const second = await openSecondInstance(harness());
+        try {
+          const scope = uniqueId("bound");
+          const inForce = { after: at(0), until: at(120) };
+          const results = await Promise.all([
+            store().transaction(({ oneTimeProofs }) =>
+              oneTimeProofs.claimLapsed(scope, "key", at(60), inForce),
+            ),
+            second.transaction(({ oneTimeProofs }) =>
+              oneTimeProofs.claimLapsed(scope, "key", at(60), inForce),
+            ),
+          ]);
+          expect(results.sort()).toEqual([false, true]);
+        } finally {
+          await second.close();
+        }
+      });
+
     // Two instances at once: only for stores several instances share.
     if (sharedByInstances)
       it("catches a proof replayed to another instance", async () => {

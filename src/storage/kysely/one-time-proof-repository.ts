@@ -15,11 +15,46 @@ const insertProof = queryTemplate<{ key: string }, [string, string, string]>(
       .returning("key"),
 );
 
+// One statement: the primary key's conflict makes concurrent claimers of one key queue on its row
+// (PostgreSQL) or the write lock (SQLite), and each after the first finds the first's record in
+// force, so the update's condition holds for none of them.
+const claimLapsed = queryTemplate<{ key: string }, [string, string, string, string, string]>(
+  5,
+  (db, scope, key, expiresAt, after, until) =>
+    db
+      .insertInto("one_time_proofs")
+      .values({ scope, key, expires_at: expiresAt })
+      .onConflict((conflict) =>
+        conflict
+          .columns(["scope", "key"])
+          .doUpdateSet({ expires_at: expiresAt })
+          .where((eb) =>
+            eb.or([
+              eb("one_time_proofs.expires_at", "<=", after),
+              eb("one_time_proofs.expires_at", ">", until),
+            ]),
+          ),
+      )
+      .returning("key"),
+);
+
 export function createOneTimeProofRepository(db: Kysely<Database>): OneTimeProofStore {
   return {
     // The primary key does the work, in one statement, across every instance sharing the store.
     async claim(scope, key, expiresAt) {
       const { rows } = await insertProof(db, scope, key, toTimeText(expiresAt, "expiresAt"));
+      return rows.length === 1;
+    },
+
+    async claimLapsed(scope, key, expiresAt, inForce) {
+      const { rows } = await claimLapsed(
+        db,
+        scope,
+        key,
+        toTimeText(expiresAt, "expiresAt"),
+        toTimeText(inForce.after, "after"),
+        toTimeText(inForce.until, "until"),
+      );
       return rows.length === 1;
     },
 
