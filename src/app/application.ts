@@ -163,7 +163,7 @@ export type TotpAuthenticatorView = Omit<AuthenticatorRecord, "sealedSecret" | "
 /** A WebAuthn credential as the API shows it: its public key stays in the store. */
 export type WebAuthnAuthenticatorView = Omit<
   WebAuthnCredentialRecord,
-  "publicKey" | "attestationRoot"
+  "publicKey" | "attestationRoot" | "cloneSuspectedAt"
 > & {
   readonly kind: "webauthn";
   readonly status: "active";
@@ -172,6 +172,16 @@ export type WebAuthnAuthenticatorView = Omit<
    * model its AAGUID names. Only such a credential reaches AAL3 (it must also be BE=0).
    */
   readonly attested: boolean;
+  /**
+   * When the key last gave a clone signal (a signature counter that did not grow), while it
+   * stands: until its next verification whose counter grows. Null when none stands.
+   */
+  readonly cloneSuspectedAt: string | null;
+  /**
+   * Whether it counts as attested hardware in decisions now: `attested`, and no clone signal
+   * standing. What it proved, before or now, counts as a passkey that is not attested otherwise.
+   */
+  readonly countsAsAttested: boolean;
 };
 
 /** An authenticator as the API shows it; `kind` tells TOTP from WebAuthn. */

@@ -604,7 +604,9 @@ export interface WebAuthnCredentialStore {
   /**
    * Records an accepted assertion: the counter becomes `next` if it is still `expected`
    * (compare-and-set: of two writers from one counter, exactly one gets true), on an unlocked
-   * credential; the failure count is cleared and the backup state and last use recorded.
+   * credential; the failure count is cleared and the backup state and last use recorded. With
+   * `cloneSignal` (accepted under the `warn` policy) the clone is suspected from `at`; without,
+   * a suspicion standing is lifted.
    */
   acceptAssertion(
     tenant: string,
@@ -613,7 +615,13 @@ export interface WebAuthnCredentialStore {
     counter: { expected: number; next: number },
     backupState: boolean,
     at: string,
+    cloneSignal?: boolean,
   ): Promise<boolean>;
+  /**
+   * Records a clone signal at `at` on an assertion refused for it: the clone is suspected from
+   * then, until an accepted assertion without one. Returns false when there was no such credential.
+   */
+  recordCloneSignal(tenant: string, principal: string, id: string, at: string): Promise<boolean>;
   /** Counts a failed verification; locks at `limit` consecutive failures. */
   recordFailure(
     tenant: string,

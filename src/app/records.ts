@@ -431,6 +431,12 @@ export interface WebAuthnCredentialRecord {
    * only while the operator still trusts that root.
    */
   readonly attestationRoot?: string;
+  /**
+   * When the key last gave a clone signal (a signature counter that did not grow, checklist W6),
+   * while that signal stands: until its next verification whose counter grows. Meanwhile it
+   * counts as not attested, whatever its root ({@link WebAuthnCredentialRecord.attestationRoot}).
+   */
+  readonly cloneSuspectedAt?: string;
   /** Failed verifications since the last success (NIST SP 800-63B §5.2.2). */
   readonly failedAttempts: number;
   readonly lockedAt?: string;

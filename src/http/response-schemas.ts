@@ -558,7 +558,17 @@ export const webauthnAuthenticatorView = z.object({
   attested: z
     .boolean()
     .describe(
-      "Its attestation chained to a root the operator trusts at registration: hardware of the model its AAGUID names. AAL3 needs it (and BE=0).",
+      "Its attestation chained at registration to a root the operator still trusts: hardware of the model its AAGUID names. AAL3 needs it (and BE=0), and no clone signal standing (`countsAsAttested`).",
+    ),
+  cloneSuspectedAt: time
+    .nullable()
+    .describe(
+      "When the key last gave a clone signal (a signature counter that did not grow, audited as `webauthn.clone_detected`), accepted under the `warn` policy or refused: it stands until the key's next verification whose counter grows. Null when none stands.",
+    ),
+  countsAsAttested: z
+    .boolean()
+    .describe(
+      "Whether the key counts as attested hardware in decisions now: `attested` and no clone signal standing. Otherwise what it proves, now or in a verification made before, counts as a passkey that is not attested (AAL2 at most).",
     ),
   backupState: z.boolean().describe("BS as last seen."),
   deviceType: z.enum(["single_device", "multi_device"]),

@@ -82,6 +82,29 @@ describe("a hardware key's verification accepted with a clone signal under `warn
     expect(await w.decide(event)).toMatchObject({ outcome: "allow", satisfiedBy: { aal: 3 } });
   });
 
+  it("counts the key's verification from before the signal as not attested while the clone is suspected", async () => {
+    // Either copy may be the thief's, and the one that signed in before the signal may have
+    // been: what the key proved then is no more hardware-bound than what it proves now.
+    const key = await hardwareKey();
+    const { event: before } = await w.authenticate(key, { knobs: { signCount: 11 } });
+    expect(await w.decide(before)).toMatchObject({ outcome: "allow", satisfiedBy: { aal: 3 } });
+    await w.authenticate(key, { knobs: { signCount: 4 } });
+    const suspected = await w.decide(before);
+    expect(suspected.outcome).toBe("challenge");
+    expect(suspected.reasons.map((r) => r.code)).toContain("requirement.unmet.aal3");
+    await replacePolicy(w.h, "acme", { posture: "phishing_resistant" });
+    const decision = await w.decide(before);
+    expect(decision).toMatchObject({ outcome: "allow", satisfiedBy: { aal: 2 } });
+    const receipt = await w.h.app.decisions.receipt(w.h.admin, decision.id ?? "");
+    expect((receipt.inputSummary as { events: unknown[] }).events).toEqual([
+      expect.objectContaining({ method: "webauthn", attested: false, cloneSuspected: true }),
+    ]);
+    // The key's next verification whose counter grows lifts the suspicion, for it and before.
+    await w.authenticate(key, { knobs: { signCount: 12 } });
+    await replacePolicy(w.h, "acme", { posture: "phishing_resistant", require: { minAal: 3 } });
+    expect(await w.decide(before)).toMatchObject({ outcome: "allow", satisfiedBy: { aal: 3 } });
+  });
+
   it("does not complete a hosted flow that needs AAL3, nor say hwk in its token", async () => {
     const key = await hardwareKey("bob");
     const started = await w.h.app.flows.create(w.service.acme, "acme", {

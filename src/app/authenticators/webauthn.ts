@@ -646,7 +646,9 @@ export function webauthnUseCases(
         if (credential === undefined)
           return refuse("webauthn.credential_unknown", "It was removed.");
         const verified = verification;
-        const accept = (expected: number, next: number) =>
+        // Accepted with a clone signal (`warn`), the key is suspected cloned from now; accepted
+        // without one, a suspicion standing is lifted, as this verification counts as attested.
+        const accept = (expected: number, next: number, cloneSignal = false) =>
           r.webauthnCredentials.acceptAssertion(
             tenant,
             principal,
@@ -654,6 +656,7 @@ export function webauthnUseCases(
             { expected, next },
             verified.backupState,
             at,
+            cloneSignal,
           );
         const warnings: WebAuthnWarning[] = [];
         const clone: AuditEntry[] = [];
@@ -688,6 +691,9 @@ export function webauthnUseCases(
             if (settings.signCountPolicy !== "warn") {
               // Under `reject` the next higher counter, the clone's as well as the original's,
               // signs in again; `lock` stops both until an administrator unlocks the principal.
+              // Suspected either way, until then: shown in the key's view, and what it proved
+              // before counts as not attested (countsAsAttested).
+              await r.webauthnCredentials.recordCloneSignal(tenant, principal, credential.id, at);
               return refuse(
                 "webauthn.clone_detected",
                 settings.signCountPolicy === "lock"
@@ -703,7 +709,7 @@ export function webauthnUseCases(
             });
           }
           next = Math.max(fresh.signCount, verified.signCount);
-          if (!(await accept(fresh.signCount, next))) {
+          if (!(await accept(fresh.signCount, next, warnings.length > 0))) {
             return refuse("webauthn.concurrent_use", "Used concurrently.", clone);
           }
         }
@@ -730,11 +736,12 @@ export function webauthnUseCases(
           ok: true,
           value: {
             record: {
-              ...fresh,
+              ...withoutCloneSignal(fresh),
               signCount: next,
               backupState: verification.backupState,
               failedAttempts: 0,
               lastUsedAt: at,
+              ...(clone.length > 0 ? { cloneSuspectedAt: at } : {}),
             },
             warnings,
             audited,
@@ -797,13 +804,42 @@ export function attestationTrust(parts: WebAuthnParts | undefined): AttestationT
     parts.protocol.trustsAttestationRoot(credential.attestationRoot);
 }
 
-/** A credential as the API shows it: without its public key, attested as trust stands now. */
+/**
+ * Whether a credential counts as attested hardware now, in decisions and hosted flows: its root is
+ * trusted ({@link AttestationTrust}) and no clone signal stands (`cloneSuspectedAt`). A counter
+ * that did not grow says the key's secret may exist in two places, and the copy that signed in
+ * before the signal may have been the thief's: until the key's next verification whose counter
+ * grows, what it proved counts as the passkey it still is, not as hardware-bound.
+ */
+export function countsAsAttested(
+  credential: WebAuthnCredentialRecord,
+  attested: AttestationTrust,
+): boolean {
+  return attested(credential) && credential.cloneSuspectedAt === undefined;
+}
+
+const withoutCloneSignal = (record: WebAuthnCredentialRecord): WebAuthnCredentialRecord => {
+  const { cloneSuspectedAt: _signal, ...rest } = record;
+  return rest;
+};
+
+/**
+ * A credential as the API shows it: without its public key, attested as trust in its root stands
+ * now, with the clone signal standing if any, and whether it counts as attested in decisions.
+ */
 export function toWebAuthnView(
   record: WebAuthnCredentialRecord,
   attested: AttestationTrust,
 ): WebAuthnAuthenticatorView {
-  const { publicKey: _key, attestationRoot: _root, ...view } = record;
-  return { ...view, attested: attested(record), kind: "webauthn", status: "active" };
+  const { publicKey: _key, attestationRoot: _root, cloneSuspectedAt, ...view } = record;
+  return {
+    ...view,
+    attested: attested(record),
+    cloneSuspectedAt: cloneSuspectedAt ?? null,
+    countsAsAttested: countsAsAttested(record, attested),
+    kind: "webauthn",
+    status: "active",
+  };
 }
 
 /**

@@ -55,7 +55,8 @@ const inUtc = (text: string): string => toCanonicalTime(text) ?? text;
  * never a secret, nor the claims a caller attached to a platform event (the decision's
  * `satisfiedBy` keeps those verbatim, as the caller's word). The events are those the decision
  * counted: a passkey whose attestation the operator no longer trusts shows `attested: false`,
- * marked `attestationUntrusted` beside the verification that recorded it attested.
+ * marked `attestationUntrusted` beside the verification that recorded it attested, and one whose
+ * key has a clone signal standing likewise, marked `cloneSuspected`.
  */
 function summarise(
   request: DecisionRequest,
@@ -74,6 +75,7 @@ function summarise(
             backupEligible: e.backupEligible,
             ...(e.attested === undefined ? {} : { attested: e.attested }),
             ...(counted.attestationUntrusted.has(index) ? { attestationUntrusted: true } : {}),
+            ...(counted.cloneSuspected.has(index) ? { cloneSuspected: true } : {}),
           }
         : {}),
       // Which of tenant-mfa's own verifications the event came from; none: the caller's word.
@@ -99,10 +101,11 @@ function summarise(
   };
 }
 
-/** The request's events as the decision counts them, and which lost their attestation. */
+/** The request's events as the decision counts them, and which lost their attestation, why. */
 interface CountedEvidence {
   readonly events: readonly AuthenticationEvent[];
   readonly attestationUntrusted: ReadonlySet<number>;
+  readonly cloneSuspected: ReadonlySet<number>;
 }
 
 /**
@@ -111,7 +114,7 @@ interface CountedEvidence {
  * events that name their verification are checked against its record in the same reads
  * (`evidence.unverified` otherwise), and against the principal's last withdrawal of its proofs
  * (`evidence.withdrawn`); one verified as attested hardware counts as attested only while the
- * operator still trusts its key's root.
+ * operator still trusts its key's root and no clone signal of the key stands.
  */
 async function loadEvaluationInput(
   context: Context,
@@ -145,10 +148,11 @@ async function loadEvaluationInput(
     return { policy, mandates, principal, exemptions: exemptions.items, named };
   });
   refuseWithdrawnVerifications(request.evidence.events, loaded.principal, loaded.named.positions);
-  const { attestationUntrusted } = loaded.named;
+  const { attestationUntrusted, cloneSuspected } = loaded.named;
   const counted: CountedEvidence = {
-    events: countedAsTrustedNow(request.evidence.events, attestationUntrusted),
+    events: countedAsTrustedNow(request.evidence.events, loaded.named),
     attestationUntrusted,
+    cloneSuspected,
   };
   if (loaded.policy === undefined) throw new AppError("not_found", "No such tenant.");
   const population = loaded.principal?.population ?? request.principal.population;

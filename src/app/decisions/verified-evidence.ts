@@ -1,7 +1,7 @@
 import type { AuthenticationEvent } from "../../core/evidence.js";
 import { parseTime } from "../../core/time.js";
 import { chainOf } from "../audit/audit-chain.js";
-import type { AttestationTrust } from "../authenticators/webauthn.js";
+import { countsAsAttested, type AttestationTrust } from "../authenticators/webauthn.js";
 import { AppError } from "../errors.js";
 import type { Repositories } from "../ports.js";
 import type { PrincipalRecord } from "../records.js";
@@ -47,8 +47,9 @@ export function refuseUnnamedVerifications(events: readonly AuthenticationEvent[
  * name none are left to {@link refuseUnnamedVerifications}. Returns where each named event's
  * verification stands in the tenant's chain, by the event's index, for
  * {@link refuseWithdrawnVerifications}, and which named WebAuthn events were verified as attested
- * hardware with a credential that `attested` no longer counts as such (the operator took its
- * root out since), for {@link countedAsTrustedNow}. Throws `evidence.unverified`.
+ * hardware with a credential that no longer counts as such: the operator took its root out since
+ * (`attested` no longer trusts it), or a clone signal of the key stands (`cloneSuspectedAt`), for
+ * {@link countedAsTrustedNow}. Throws `evidence.unverified`.
  */
 export async function checkNamedVerifications(
   r: Repositories,
@@ -59,6 +60,7 @@ export async function checkNamedVerifications(
 ): Promise<NamedVerifications> {
   const positions = new Map<number, number>();
   const attestationUntrusted = new Set<number>();
+  const cloneSuspected = new Set<number>();
   for (const [index, event] of events.entries()) {
     if (!isVerifiable(event.method)) continue;
     const method = event.method;
@@ -89,21 +91,20 @@ export async function checkNamedVerifications(
     ) {
       throw unverified(index, "does not carry the flags and credential its verification recorded.");
     }
-    if (
-      event.method === "webauthn" &&
-      event.attested === true &&
-      !(await attestedNow(r, attested, tenant, principal, payload.credentialId))
-    ) {
-      attestationUntrusted.add(index);
+    if (event.method === "webauthn" && event.attested === true) {
+      const now = await attestedNow(r, attested, tenant, principal, payload.credentialId);
+      if (now === "untrusted") attestationUntrusted.add(index);
+      if (now === "clone_suspected") cloneSuspected.add(index);
     }
     positions.set(index, recorded.seq);
   }
-  return { positions, attestationUntrusted };
+  return { positions, attestationUntrusted, cloneSuspected };
 }
 
 /**
  * Whether the principal's credential still counts as attested hardware, judged as at every use
- * of the key ({@link AttestationTrust}); a credential that is gone counts as nothing attested.
+ * of the key ({@link countsAsAttested}), and if not, why: its root is no longer trusted (a
+ * credential that is gone counts as nothing attested), or a clone signal of the key stands.
  */
 async function attestedNow(
   r: Repositories,
@@ -111,36 +112,41 @@ async function attestedNow(
   tenant: string,
   principal: string,
   credentialId: unknown,
-): Promise<boolean> {
-  if (typeof credentialId !== "string") return false;
+): Promise<"attested" | "untrusted" | "clone_suspected"> {
+  if (typeof credentialId !== "string") return "untrusted";
   const credential = await r.webauthnCredentials.findByCredentialId(
     tenant,
     principal,
     credentialId,
   );
-  return credential !== undefined && attested(credential);
+  if (credential === undefined || !attested(credential)) return "untrusted";
+  return countsAsAttested(credential, attested) ? "attested" : "clone_suspected";
 }
 
 /** What {@link checkNamedVerifications} found of the named events, by their index. */
 export interface NamedVerifications {
   readonly positions: RecordedPositions;
-  /** WebAuthn events verified as attested hardware whose credential no longer counts as such. */
+  /** WebAuthn events verified as attested hardware whose credential's root is no longer trusted. */
   readonly attestationUntrusted: ReadonlySet<number>;
+  /** WebAuthn events verified as attested hardware whose key has a clone signal standing. */
+  readonly cloneSuspected: ReadonlySet<number>;
 }
 
 /**
  * The events as they count now: a WebAuthn event verified as attested hardware, whose key's root
- * the operator no longer lists (`attestationUntrusted`, from {@link checkNamedVerifications}),
- * counts as the passkey it is trusted as now, not attested, as the key's next verification would
- * record it. It is not refused: the platform cannot verify the key again inside its call, and
- * what the key still proves (a phishing-resistant AAL2, say) is what the requirement is held to.
+ * the operator no longer lists or whose key has a clone signal standing (`attestationUntrusted`
+ * and `cloneSuspected`, from {@link checkNamedVerifications}), counts as the passkey it is trusted
+ * as now, not attested. It is not refused: the platform cannot verify the key again inside its
+ * call, and what the key still proves (a phishing-resistant AAL2, say) is what the requirement is
+ * held to.
  */
 export function countedAsTrustedNow(
   events: readonly AuthenticationEvent[],
-  attestationUntrusted: ReadonlySet<number>,
+  named: Pick<NamedVerifications, "attestationUntrusted" | "cloneSuspected">,
 ): AuthenticationEvent[] {
   return events.map((event, index) =>
-    event.method === "webauthn" && attestationUntrusted.has(index)
+    event.method === "webauthn" &&
+    (named.attestationUntrusted.has(index) || named.cloneSuspected.has(index))
       ? { ...event, attested: false }
       : event,
   );

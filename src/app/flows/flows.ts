@@ -16,6 +16,7 @@ import {
   type DecisionServices,
 } from "../decisions/decisions.js";
 import { VERIFICATION_THROTTLE_DEFAULTS } from "../authenticators/verification-throttle.js";
+import { countsAsAttested } from "../authenticators/webauthn.js";
 import { AppError } from "../errors.js";
 import { hasCurrentMetadata, idpProfile } from "../federation/federation.js";
 import { IDP_REBOUND, judgeBinding } from "../federation/idp-binding.js";
@@ -73,7 +74,10 @@ interface FlowWorld {
    * binding was made at: its answers are refused until an administrator binds it again.
    */
   readonly staleBinding?: IdpRecord;
-  /** The principal's passkeys (by credential id) that count as attested hardware now. */
+  /**
+   * The principal's passkeys (by credential id) that count as attested hardware now: root
+   * trusted, no clone signal standing ({@link countsAsAttested}).
+   */
   readonly attestedKeys: ReadonlySet<string>;
   readonly session?: BrowserSessionRecord;
 }
@@ -204,13 +208,17 @@ export function flowUseCases(
           label: c.name,
           userVerifying: c.userVerified,
           backupEligible: c.backupEligible,
+          // Offered as a hardware key while its root is trusted, even with a clone signal
+          // standing: its next verification whose counter grows counts as attested again.
           attested: parts.attested(c),
         })),
         ...(remaining > 0 ? [{ method: "recovery_code" as const, remaining }] : []),
       ],
       idps,
       ...(staleBinding === undefined ? {} : { staleBinding }),
-      attestedKeys: new Set(webauthn.filter((c) => parts.attested(c)).map((c) => c.credentialId)),
+      attestedKeys: new Set(
+        webauthn.filter((c) => countsAsAttested(c, parts.attested)).map((c) => c.credentialId),
+      ),
       ...(session === undefined || session.expiresAt <= now().toISOString() ? {} : { session }),
     };
   }
@@ -225,8 +233,8 @@ export function flowUseCases(
    * grew older than it while its answer was held, or while the flow waited for the rest of its
    * proof, proves nothing now. So with a passkey verified as attested hardware: only while the
    * operator still trusts the root its attestation chained to (a vendor's keys found cloneable,
-   * say), which the credential is judged by at every use; verified again, it proves what the key
-   * is trusted for now (a verification's flags are its record's, so it is not rewritten here).
+   * say), and no clone signal of the key stands, which the credential is judged by at every use;
+   * verified again, it proves what the key is trusted for now (a verification's flags are its record's, so it is not rewritten here).
    */
   function counted(
     events: readonly AuthenticationEvent[],

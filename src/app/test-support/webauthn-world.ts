@@ -76,6 +76,8 @@ export async function openWebAuthnWorld(
     attestationRoots?: readonly string[];
     /** A fresh PostgreSQL database, dropped on close, instead of SQLite in memory. */
     postgres?: boolean;
+    /** The store to open instead (as `describeOnEachStore` gives one); its owner drops it. */
+    url?: string;
   } = {},
 ): Promise<WebAuthnWorld> {
   const webauthn =
@@ -90,6 +92,7 @@ export async function openWebAuthnWorld(
   const h = await openHarness({
     ...(webauthn === undefined ? {} : { webauthn }),
     ...(database === undefined ? {} : { url: database.url }),
+    ...(options.url === undefined ? {} : { url: options.url }),
   });
   for (const tenant of ["acme", "globex"]) {
     await h.app.tenants.create(h.admin, { id: tenant, name: `${tenant} corp` });

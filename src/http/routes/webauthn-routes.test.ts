@@ -151,7 +151,14 @@ describe("WebAuthn over HTTP", () => {
 
     const listed = await t.call("GET", base, { key: service });
     expect(listed.json<{ items: { id: string; kind: string }[] }>().items).toEqual([
-      expect.objectContaining({ id: credential.id, kind: "webauthn", name: "laptop" }),
+      expect.objectContaining({
+        id: credential.id,
+        kind: "webauthn",
+        name: "laptop",
+        attested: false,
+        cloneSuspectedAt: null,
+        countsAsAttested: false,
+      }),
     ]);
     expect(listed.body).not.toContain("publicKey");
   });

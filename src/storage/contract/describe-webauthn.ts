@@ -270,6 +270,71 @@ export function describeWebAuthn({ store }: ContractContext): void {
       ).toMatchObject({ signCount: 8, backupState: true, lastUsedAt: at(5) });
     });
 
+    it("records a clone signal, accepted or refused, until an assertion accepted without one", async () => {
+      const tenant = await addTenant(store());
+      const record = { ...credential(tenant), signCount: 7 };
+      const other = { ...credential(tenant), signCount: 7 };
+      await store().transaction(async ({ webauthnCredentials }) => {
+        await webauthnCredentials.insert(record);
+        await webauthnCredentials.insert(other);
+      });
+      const signalOf = (id: string) =>
+        store().transaction(
+          async ({ webauthnCredentials }) =>
+            (await webauthnCredentials.get(tenant, "alice", id))?.cloneSuspectedAt,
+        );
+      const accept = (next: number, at: string, cloneSignal?: boolean) =>
+        store().transaction(({ webauthnCredentials }) =>
+          webauthnCredentials.acceptAssertion(
+            tenant,
+            "alice",
+            record.id,
+            { expected: 7, next },
+            false,
+            at,
+            cloneSignal,
+          ),
+        );
+      expect(await accept(7, at(5), true)).toBe(true);
+      expect(await signalOf(record.id)).toBe(at(5));
+      expect(await signalOf(other.id)).toBeUndefined();
+      expect(
+        await store().transaction(({ webauthnCredentials }) =>
+          webauthnCredentials.recordCloneSignal(tenant, "alice", record.id, at(6)),
+        ),
+      ).toBe(true);
+      expect(await signalOf(record.id)).toBe(at(6));
+      // A compare-and-set that matches nothing leaves the signal standing.
+      expect(
+        await store().transaction(({ webauthnCredentials }) =>
+          webauthnCredentials.acceptAssertion(
+            tenant,
+            "alice",
+            record.id,
+            { expected: 1, next: 9 },
+            false,
+            at(7),
+          ),
+        ),
+      ).toBe(false);
+      expect(await signalOf(record.id)).toBe(at(6));
+      expect(await accept(8, at(8))).toBe(true);
+      expect(await signalOf(record.id)).toBeUndefined();
+      expect(
+        await store().transaction(({ webauthnCredentials }) =>
+          webauthnCredentials.recordCloneSignal(tenant, "bob", record.id, at(9)),
+        ),
+      ).toBe(false);
+      // Kept as written by an insert, and read back by every reader.
+      const suspected = { ...credential(tenant), cloneSuspectedAt: at(10) };
+      await store().transaction(({ webauthnCredentials }) => webauthnCredentials.insert(suspected));
+      expect(
+        await store().transaction(({ webauthnCredentials }) =>
+          webauthnCredentials.findByCredentialId(tenant, "alice", suspected.credentialId),
+        ),
+      ).toStrictEqual(suspected);
+    });
+
     it("moves the counter for exactly one of concurrent writers from one value", async () => {
       const tenant = await addTenant(store());
       const record = { ...credential(tenant), signCount: 100 };

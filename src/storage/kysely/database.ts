@@ -289,6 +289,8 @@ export interface WebAuthnCredentialsTable {
   attested: number;
   /** That root's SHA-256 fingerprint (since 0017); null: not attested. */
   attestation_root: string | null;
+  /** When its last clone signal was, while it stands (since 0026); null: none. */
+  clone_suspected_at: string | null;
   failed_attempts: number;
   locked_at: string | null;
   created_at: string;

@@ -51,11 +51,17 @@ const selectCredentialByCredentialId = queryTemplate<
 // second of two writers from one counter match nothing.
 const acceptAssertion = queryTemplate<
   unknown,
-  [number, number, string, string, string, string, number]
->(7, (db, next, backupState, at, tenant, principal, id, expected) =>
+  [number, number, string, string | null, string, string, string, number]
+>(8, (db, next, backupState, at, cloneSuspectedAt, tenant, principal, id, expected) =>
   db
     .updateTable("webauthn_credentials")
-    .set({ sign_count: next, backup_state: backupState, failed_attempts: 0, last_used_at: at })
+    .set({
+      sign_count: next,
+      backup_state: backupState,
+      failed_attempts: 0,
+      last_used_at: at,
+      clone_suspected_at: cloneSuspectedAt,
+    })
     .where("tenant", "=", tenant)
     .where("principal", "=", principal)
     .where("id", "=", id)
@@ -162,6 +168,7 @@ export function createWebAuthnCredentialRepository(db: Kysely<Database>): WebAut
           // Kept for readers of the column before 0017: attested means a root vouched.
           attested: record.attestationRoot === undefined ? 0 : 1,
           attestation_root: record.attestationRoot ?? null,
+          clone_suspected_at: optionalTime(record.cloneSuspectedAt, "cloneSuspectedAt"),
           failed_attempts: record.failedAttempts,
           locked_at: optionalTime(record.lockedAt, "lockedAt"),
           created_at: toTimeText(record.createdAt, "createdAt"),
@@ -173,12 +180,14 @@ export function createWebAuthnCredentialRepository(db: Kysely<Database>): WebAut
       return inserted !== undefined;
     },
 
-    async acceptAssertion(tenant, principal, id, counter, backupState, at) {
+    async acceptAssertion(tenant, principal, id, counter, backupState, at, cloneSignal = false) {
+      const time = toTimeText(at, "at");
       const updated = await acceptAssertion(
         db,
         counter.next,
         backupState ? 1 : 0,
-        toTimeText(at, "at"),
+        time,
+        cloneSignal ? time : null,
         tenant,
         principal,
         id,
@@ -189,6 +198,13 @@ export function createWebAuthnCredentialRepository(db: Kysely<Database>): WebAut
 
     async recordFailure(tenant, principal, id, limit, at) {
       return countFailure(one(tenant, principal, id), limit, at);
+    },
+
+    async recordCloneSignal(tenant, principal, id, at) {
+      const updated = await one(tenant, principal, id)
+        .set({ clone_suspected_at: toTimeText(at, "at") })
+        .executeTakeFirst();
+      return updated.numUpdatedRows === 1n;
     },
 
     async remove(tenant, principal, id) {
@@ -332,6 +348,7 @@ function toCredential(row: Selectable<WebAuthnCredentialsTable>): WebAuthnCreden
     deviceType: row.device_type as WebAuthnCredentialRecord["deviceType"],
     userVerified: row.user_verified === 1,
     ...(row.attestation_root === null ? {} : { attestationRoot: row.attestation_root }),
+    ...(row.clone_suspected_at === null ? {} : { cloneSuspectedAt: row.clone_suspected_at }),
     failedAttempts: row.failed_attempts,
     ...(row.locked_at === null ? {} : { lockedAt: row.locked_at }),
     createdAt: row.created_at,

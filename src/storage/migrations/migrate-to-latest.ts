@@ -25,6 +25,7 @@ import { pendingAuthenticatorsMigration } from "./0022-pending-authenticators.js
 import { principalProofsWithdrawnSeqMigration } from "./0023-principal-proofs-withdrawn-seq.js";
 import { exemptionsRequestedByMigration } from "./0024-exemptions-requested-by.js";
 import { principalIdpIssuerMigration } from "./0025-principal-idp-issuer.js";
+import { webauthnCloneSuspectedMigration } from "./0026-webauthn-clone-suspected.js";
 
 /**
  * Every migration, in order. Listed in code rather than read from a folder so that the built
@@ -56,6 +57,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   "0023-principal-proofs-withdrawn-seq": principalProofsWithdrawnSeqMigration,
   "0024-exemptions-requested-by": exemptionsRequestedByMigration,
   "0025-principal-idp-issuer": principalIdpIssuerMigration,
+  "0026-webauthn-clone-suspected": webauthnCloneSuspectedMigration,
 };
 
 const provider: MigrationProvider = {

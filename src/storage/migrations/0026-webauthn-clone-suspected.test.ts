@@ -1,0 +1,86 @@
+// Migration 0026 has a WebAuthn credential remember when it last gave a clone signal, while the
+// signal stands, so that its view and decisions count it as not attested. Credentials that gave
+// one before the migration must not read as clean: each is filled in from its tenant's audit
+// chain, with its last `webauthn.clone_detected`, unless a `webauthn.verified` without warnings
+// (its counter grew) came after it. Another credential's or another tenant's signal, or one
+// lifted, leaves a credential clean.
+import { sql, type Kysely } from "kysely";
+import { expect } from "vitest";
+import { at, tenantRecord } from "../contract/fixtures.js";
+import { credential } from "../contract/describe-webauthn.js";
+import { createTenantRepository } from "../kysely/tenant-repository.js";
+import { createWebAuthnCredentialRepository } from "../kysely/webauthn-repository.js";
+import { itOnMigratedDatabases } from "../test-support/stores-under-test.js";
+import { webauthnCloneSuspectedMigration } from "./0026-webauthn-clone-suspected.js";
+
+await itOnMigratedDatabases(
+  "migration 0026 (clone suspected)",
+  "fills in each credential's clone signal that stands from its tenant's audit chain",
+  async (db) => {
+    const tenants = createTenantRepository(db);
+    await tenants.insert(tenantRecord("acme"));
+    await tenants.insert(tenantRecord("beta"));
+    const credentials = createWebAuthnCredentialRepository(db);
+    const key = (tenant: string, id: string) => ({ ...credential(tenant), id });
+    for (const record of [
+      key("acme", "auth_warned"),
+      key("acme", "auth_lifted"),
+      key("acme", "auth_twice"),
+      key("acme", "auth_clean"),
+      key("beta", "auth_warned"),
+    ]) {
+      await credentials.insert(record);
+    }
+    const migration = webauthnCloneSuspectedMigration;
+    if (migration.down === undefined) throw new Error("migration 0026 cannot be undone");
+    await migration.down(db as Kysely<unknown>);
+
+    const seqs = new Map<string, number>();
+    /** An event of `tenant`'s chain as the audit log held it, next in its chain. */
+    const event = async (tenant: string, type: string, seconds: number, payload: object) => {
+      const chain = `tenant:${tenant}`;
+      const seq = (seqs.get(chain) ?? 0) + 1;
+      seqs.set(chain, seq);
+      await sql`insert into audit_events (chain, seq, id, tenant, type, actor, at, payload, prev_hash, hash)
+        values (${chain}, ${seq}, ${`evt_${tenant}_${String(seq)}`}, ${tenant}, ${type}, 'key_1',
+          ${at(seconds)}, ${JSON.stringify(payload)}, 'x', 'y')`.execute(db);
+    };
+    const clone = (authenticator: string) => ({ principal: "alice", authenticator });
+    const verified = (authenticator: string, warned: boolean) => ({
+      principal: "alice",
+      authenticator,
+      kind: "webauthn",
+      ...(warned ? { warnings: ["webauthn.clone_suspected"] } : {}),
+    });
+    // Accepted under `warn`: the signal, then its verification with the warning.
+    await event("acme", "webauthn.clone_detected", 10, clone("auth_warned"));
+    await event("acme", "webauthn.verified", 10, verified("auth_warned", true));
+    // Refused under `reject`, then verified with a counter that grew.
+    await event("acme", "webauthn.clone_detected", 20, clone("auth_lifted"));
+    await event("acme", "webauthn.verified", 30, verified("auth_lifted", false));
+    // A signal, lifted, and a later one that stands.
+    await event("acme", "webauthn.clone_detected", 40, clone("auth_twice"));
+    await event("acme", "webauthn.verified", 50, verified("auth_twice", false));
+    await event("acme", "webauthn.clone_detected", 60, clone("auth_twice"));
+    await event("acme", "webauthn.verified", 70, verified("auth_clean", false));
+    // Another tenant's credential of the same id: its own chain decides.
+    await event("beta", "webauthn.verified", 80, verified("auth_warned", false));
+    await migration.up(db as Kysely<unknown>);
+
+    const signalOf = async (tenant: string, id: string) =>
+      (await credentials.get(tenant, "alice", id))?.cloneSuspectedAt;
+    expect({
+      warned: await signalOf("acme", "auth_warned"),
+      lifted: await signalOf("acme", "auth_lifted"),
+      twice: await signalOf("acme", "auth_twice"),
+      clean: await signalOf("acme", "auth_clean"),
+      otherTenant: await signalOf("beta", "auth_warned"),
+    }).toEqual({
+      warned: at(10),
+      lifted: undefined,
+      twice: at(60),
+      clean: undefined,
+      otherTenant: undefined,
+    });
+  },
+);
