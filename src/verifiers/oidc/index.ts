@@ -39,7 +39,11 @@ export interface OidcProtocolOptions {
    * tenant registers the IdP again (its next sign-in fetches the set anew). Default 10 min.
    */
   readonly jwksMaxAgeMs?: number;
-  /** The least time between two key-set fetches for one issuer. Default 30 s. */
+  /**
+   * The least time between two key-set fetches for one issuer, whether or not its key set is
+   * still cached (an issuer pushed out of the cache is not fetched again before it either).
+   * Default 30 s.
+   */
   readonly jwksCooldownMs?: number;
   /**
    * The most bytes of discovery documents and key sets (their fetched bodies, with some

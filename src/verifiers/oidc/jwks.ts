@@ -2,6 +2,7 @@ import type { JWK } from "jose";
 import type { IdpRegistrationVersion } from "../../app/federation/protocols.js";
 import { entryBytes, type CacheBudget } from "./cache-budget.js";
 import { fetchJson, type FetchLike } from "./fetch-json.js";
+import { KeySetFetches, MAX_ISSUERS_COOLING_DOWN } from "./key-set-fetches.js";
 import { fetchServes, RegistrationsServed } from "./registrations-served.js";
 import { accept, isPlainObject, reject, type OidcOutcome } from "./rejection.js";
 import { keyFitsAlgorithm } from "./signing-algorithms.js";
@@ -12,8 +13,13 @@ export interface JwksSettings {
   readonly timeoutMs: number;
   /** How long a fetched key set serves before it is fetched again: bounds how long a removed key verifies. */
   readonly maxAgeMs: number;
-  /** The least time between two fetches for one issuer, whatever asks for them. */
+  /**
+   * The least time between two fetches for one issuer, whatever asks for them, and whether its
+   * key set is still cached or not.
+   */
   readonly cooldownMs: number;
+  /** How many issuers' cooldowns are kept at most. Default {@link MAX_ISSUERS_COOLING_DOWN}. */
+  readonly maxIssuersCoolingDown?: number;
   readonly clock: () => number;
   /** What the cached key sets may hold, shared with the discovery documents. */
   readonly budget: CacheBudget;
@@ -52,9 +58,7 @@ interface IssuerKeys {
   bytes: number;
   jwksUri: string | undefined;
   fetchedAt: number | undefined;
-  lastAttemptAt: number | undefined;
-  lastAttemptFailed: boolean;
-  /** The registration versions the keys were fetched for. */
+  /** The registration versions the keys were fetched for (the last fetch's, kept with it). */
   readonly served: RegistrationsServed;
   inFlight: Fetch | undefined;
 }
@@ -71,11 +75,19 @@ interface Fetch {
  * A key id the cache does not know triggers one refetch, at most once per cooldown, so a flood of
  * tokens with invented `kid`s costs the IdP one request per cooldown and this server nothing more.
  * A key set that cannot be fetched fails closed: no stale keys beyond their maximum age.
- * Each issuer's set and its bookkeeping (a failure's cooldown too) are held within the budget,
- * the least recently used issuer first out: it starts afresh at its next use.
+ * Each issuer's set is held within the budget, the least recently used issuer first out; its
+ * last fetch, with the cooldown it starts, is kept apart ({@link KeySetFetches}), so that an
+ * issuer pushed out is not fetched again before the cooldown is over either (unless for a
+ * registration version not served yet), and a flood of invented `kid`s cannot buy one fetch per
+ * eviction.
  */
 export function createKeySets(settings: JwksSettings): KeySets {
   const issuers = new Map<string, IssuerKeys>();
+  const fetches = new KeySetFetches(
+    settings.cooldownMs,
+    settings.maxIssuersCoolingDown ?? MAX_ISSUERS_COOLING_DOWN,
+    settings.clock,
+  );
   const budgetKey = (issuer: string) => `jwks ${issuer}`;
 
   /** Counts what `state` holds now, unless it was evicted meanwhile (a fetch that outlived it). */
@@ -101,10 +113,10 @@ export function createKeySets(settings: JwksSettings): KeySets {
         ? pending.done
         : pending.done.then(() => refresh(issuer, state, jwksUri, registration));
     }
-    state.lastAttemptAt = settings.clock();
+    const attempt = fetches.start(issuer, state.served);
     const loading = fetchKeys(settings, jwksUri)
       .then((fetched) => {
-        state.lastAttemptFailed = fetched === undefined;
+        attempt.failed = fetched === undefined;
         if (fetched !== undefined) {
           state.keys = fetched.keys;
           state.bytes = fetched.bytes;
@@ -122,25 +134,28 @@ export function createKeySets(settings: JwksSettings): KeySets {
     return loading;
   }
 
-  function coolingDown(state: IssuerKeys): boolean {
-    return (
-      state.lastAttemptAt !== undefined &&
-      within(settings.clock(), state.lastAttemptAt, settings.cooldownMs)
-    );
-  }
-
   return {
     async keysFor(issuer, jwksUri, request, registration) {
       let state = issuers.get(issuer);
+      const last = fetches.recent(issuer);
       if (state === undefined) {
+        // Pushed out of the cache (or its fetch evicted while under way) within the cooldown of
+        // its last fetch: not fetched again before it is over, unless for a registration version
+        // that fetch did not serve, as a cached set would be.
+        if (last !== undefined && (last.failed || last.served.serves(registration))) {
+          return reject(
+            "oidc.jwks_unavailable",
+            last.failed
+              ? "the IdP's JWKS failed moments ago"
+              : "the IdP's JWKS was fetched moments ago and is no longer cached; it is fetched again after the cooldown",
+          );
+        }
         state = {
           keys: undefined,
           bytes: 0,
           jwksUri: undefined,
           fetchedAt: undefined,
-          lastAttemptAt: undefined,
-          lastAttemptFailed: false,
-          served: new RegistrationsServed(),
+          served: last?.served ?? new RegistrationsServed(),
           inFlight: undefined,
         };
         issuers.set(issuer, state);
@@ -156,7 +171,7 @@ export function createKeySets(settings: JwksSettings): KeySets {
       let refetched = false;
       if (!usable) {
         // A key set that just failed is not asked for again before the cooldown: fail closed, fast.
-        if (state.lastAttemptFailed && coolingDown(state) && state.inFlight === undefined) {
+        if (last?.failed === true && state.inFlight === undefined) {
           return reject("oidc.jwks_unavailable", "the IdP's JWKS failed moments ago");
         }
         state.keys = undefined;
@@ -166,7 +181,7 @@ export function createKeySets(settings: JwksSettings): KeySets {
         refetched = true;
       }
       let matching = selectKeys(state.keys ?? [], request);
-      if (matching.length === 0 && !refetched && !coolingDown(state)) {
+      if (matching.length === 0 && !refetched && fetches.recent(issuer) === undefined) {
         // The IdP may have rotated its keys since the last fetch (OIDC Core §10.1.1).
         if (!(await refresh(issuer, state, jwksUri, registration))) {
           return reject("oidc.jwks_unavailable", "the IdP's JWKS could not be fetched");
