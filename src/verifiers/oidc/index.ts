@@ -40,9 +40,10 @@ export interface OidcProtocolOptions {
    */
   readonly jwksMaxAgeMs?: number;
   /**
-   * The least time between two key-set fetches for one issuer, whether or not its key set is
-   * still cached (an issuer pushed out of the cache is not fetched again before it either).
-   * Default 30 s.
+   * The least time between a fetch of an issuer's key set and a refetch for a `kid` it did not
+   * hold, whether or not the set stayed cached meanwhile; also how long a failed fetch holds off
+   * the next while it is cached. An issuer pushed out of the cache is fetched again at its next
+   * sign-in, never refused, but at most once a second (`COLD_FETCH_SPACING_MS`). Default 30 s.
    */
   readonly jwksCooldownMs?: number;
   /**

@@ -1,16 +1,26 @@
 /**
- * Threat: the key-set refetch cooldown bypassed by cache churn (checklist O12: a `kid` flood
- * costs the IdP at most one fetch per 30 s). The key sets are held within `cacheMaxBytes`, least
- * recently used issuer out first; a tenant administrator registering large issuers (some 130 at
- * the 256 KiB limit fill the default 32 MiB) pushes other issuers out. If the cooldown left with
- * the cached set, each push would buy one more fetch at the victim IdP for tokens with invented
- * `kid`s, and an issuer left out would be fetched again at once. The last fetch of each issuer is
- * kept apart from the cache, for as long as its cooldown lasts, so an issuer's key set is fetched
- * at most once per cooldown whether or not it is still cached.
+ * Threat: cache churn turned against another tenant's issuer. The key sets are held within
+ * `cacheMaxBytes`, least recently used issuer out first, and a tenant administrator registering
+ * large issuers (some 130 at the 256 KiB limit fill the default 32 MiB) pushes other tenants'
+ * issuers out as often as it likes. Three ways that could hurt the issuer pushed out:
+ * - its users refused until some cooldown is over (a cross-tenant outage, repeated at will):
+ *   an issuer not cached is fetched at its next sign-in, never refused for a cooldown;
+ * - its IdP fetched once per push: fetches of an issuer not cached are spaced
+ *   `COLD_FETCH_SPACING_MS` (1 s) apart, a sign-in sooner waits out the rest, and sign-ins
+ *   meanwhile share the one fetch;
+ * - a flood of invented `kid`s given a fresh refetch by each push (checklist O12: at most one
+ *   fetch per 30 s): the last fetch of each issuer is kept apart from the cache, so the cooldown
+ *   of an unknown `kid`'s refetch runs from it whether or not the set stayed cached.
  */
 import { describe, expect, it } from "vitest";
 import type { OidcIdpSettings } from "../../app/federation/protocols.js";
-import { useManyIssuers } from "./test-support/many-issuers.js";
+import { CacheBudget } from "./cache-budget.js";
+import { COLD_FETCH_SPACING_MS, createKeySets } from "./jwks.js";
+import { validClaims } from "./test-support/attack-fixture.js";
+import {
+  MANY_ISSUERS_CACHE_MAX_BYTES as MAX_BYTES,
+  useManyIssuers,
+} from "./test-support/many-issuers.js";
 import type { StubKey } from "./test-support/stub-idp.js";
 
 const COOLDOWN_MS = 30_000;
@@ -21,8 +31,7 @@ const { newIssuers, fetchesAt, signIn } = issuers;
 /**
  * Signs in at five issuers not met before, which leaves every issuer used before them out of
  * the caches (the victim's discovery document too: the tests see it fetched again at its next
- * sign-in). New ones each time, as an attacker would register: those pushed out are within their
- * own cooldowns too.
+ * sign-in). New ones each time, as an attacker would register.
  */
 async function pushOut(): Promise<void> {
   for (const idp of newIssuers(5)) expect((await signIn(idp)).ok).toBe(true);
@@ -35,81 +44,153 @@ function newVictim(): OidcIdpSettings {
   return victim;
 }
 
-describe("the key-set refetch cooldown of an issuer pushed out of the cache", () => {
-  it("holds against a flood of invented kids sent between pushes: one fetch per cooldown", async () => {
+const refused = (code: string) => ({ ok: false, rejection: { code } });
+
+describe("an issuer pushed out of the cache within the cooldown of its key set's fetch", () => {
+  it("signs in at its next sign-in, its key set fetched again", async () => {
     const victim = newVictim();
     expect((await signIn(victim)).ok).toBe(true);
+    await pushOut();
+
+    issuers.bench.clock.now += COLD_FETCH_SPACING_MS;
+    expect((await signIn(victim)).ok).toBe(true);
+    expect(fetchesAt(victim)).toEqual({ discovery: 2, jwks: 2 });
+  });
+
+  it("waits out the rest of the spacing after its last fetch, then signs in", async () => {
+    const victim = newVictim();
+    expect((await signIn(victim)).ok).toBe(true);
+    await pushOut();
+
+    // The relying party's clock has not moved since the victim's fetch: the whole spacing is
+    // waited, on the timers, and no more.
+    const started = performance.now();
+    expect((await signIn(victim)).ok).toBe(true);
+    const waited = performance.now() - started;
+    expect(waited).toBeGreaterThanOrEqual(COLD_FETCH_SPACING_MS - 50);
+    expect(waited).toBeLessThan(COLD_FETCH_SPACING_MS + 2_000);
+    expect(fetchesAt(victim).jwks).toBe(2);
+  });
+
+  it("shares one fetch among the sign-ins waiting for it", async () => {
+    const victim = newVictim();
+    expect((await signIn(victim)).ok).toBe(true);
+    await pushOut();
+
+    issuers.bench.clock.now += COLD_FETCH_SPACING_MS / 2;
+    const token = await issuers.stub.sign({ ...validClaims(issuers.stub), iss: victim.issuer });
+    const results = await Promise.all(
+      Array.from({ length: 4 }, () => issuers.bench.present(token, {}, victim)),
+    );
+    for (const result of results) expect(result.ok).toBe(true);
+    expect(fetchesAt(victim).jwks).toBe(2);
+  });
+
+  it("forgets a failed fetch with its cache entry: fetched again, not refused for the cooldown", async () => {
+    const victim = newVictim();
+    issuers.stub.jwksMode = "down";
+    expect(await signIn(victim)).toMatchObject(refused("oidc.jwks_unavailable"));
+    // While the failure is cached, the IdP is not asked again before the cooldown.
+    expect(await signIn(victim)).toMatchObject(refused("oidc.jwks_unavailable"));
     expect(fetchesAt(victim).jwks).toBe(1);
+    issuers.stub.jwksMode = "up";
+    await pushOut();
+
+    issuers.bench.clock.now += COLD_FETCH_SPACING_MS;
+    expect((await signIn(victim)).ok).toBe(true);
+    expect(fetchesAt(victim).jwks).toBe(2);
+  });
+});
+
+describe("the key-set refetch cooldown of an issuer pushed out of the cache", () => {
+  it("gives a flood of invented kids after the fetch that brought it back no fetch until the cooldown is over", async () => {
+    const victim = newVictim();
+    expect((await signIn(victim)).ok).toBe(true);
     issuers.bench.clock.now += COOLDOWN_MS;
+    await pushOut();
+    expect((await signIn(victim)).ok).toBe(true);
+    expect(fetchesAt(victim).jwks).toBe(2);
 
     const invented: StubKey[] = [];
     for (let round = 0; round < 4; round += 1) {
       invented.push(await issuers.stub.newKey(`invented-${String(round)}`));
     }
     for (const key of invented) {
-      expect((await signIn(victim, key)).ok).toBe(false);
-      await pushOut();
-      issuers.bench.clock.now += 1_000;
+      expect(await signIn(victim, key)).toMatchObject(refused("oidc.key_unknown"));
+      issuers.bench.clock.now += 7_000;
     }
-    // The first invented kid fetched the set again; every later one came after the victim was
-    // pushed out (its discovery fetched again each time), within the cooldown of that fetch.
-    expect(fetchesAt(victim)).toEqual({ discovery: 4, jwks: 2 });
+    expect(fetchesAt(victim).jwks).toBe(2);
 
-    issuers.bench.clock.now += COOLDOWN_MS;
-    expect((await signIn(victim)).ok).toBe(true);
+    // 30 s after the fetch that brought the victim back, one more for an unknown kid.
+    issuers.bench.clock.now += COOLDOWN_MS - 4 * 7_000;
+    const [late] = invented;
+    if (late === undefined) throw new Error("no key");
+    expect(await signIn(victim, late)).toMatchObject(refused("oidc.key_unknown"));
     expect(fetchesAt(victim).jwks).toBe(3);
   });
 
-  it("does not fetch the key set again within the cooldown of its last fetch, and fails closed meanwhile", async () => {
+  it("holds for an issuer pushed out between its sign-ins: its own key still signs in, invented kids fetch nothing more", async () => {
     const victim = newVictim();
     expect((await signIn(victim)).ok).toBe(true);
-    await pushOut();
-
-    issuers.bench.clock.now += COOLDOWN_MS - 1_000;
-    expect(await signIn(victim)).toMatchObject({
-      ok: false,
-      rejection: { code: "oidc.jwks_unavailable" },
-    });
-    expect(fetchesAt(victim)).toEqual({ discovery: 2, jwks: 1 });
-
-    issuers.bench.clock.now += 1_000;
-    expect((await signIn(victim)).ok).toBe(true);
+    issuers.bench.clock.now += COOLDOWN_MS;
+    expect(await signIn(victim, await issuers.stub.newKey("invented"))).toMatchObject(
+      refused("oidc.key_unknown"),
+    );
     expect(fetchesAt(victim).jwks).toBe(2);
+    await pushOut();
+
+    issuers.bench.clock.now += COLD_FETCH_SPACING_MS;
+    expect((await signIn(victim)).ok).toBe(true);
+    expect(await signIn(victim, await issuers.stub.newKey("invented-after"))).toMatchObject(
+      refused("oidc.key_unknown"),
+    );
+    expect(fetchesAt(victim).jwks).toBe(3);
   });
+});
 
-  it("keeps a failed fetch's cooldown after the issuer was pushed out", async () => {
+describe("cache churn against one issuer, on the real clock and timers", () => {
+  it("costs its IdP at most one key-set fetch a second, and refuses none of its sign-ins", async () => {
+    const { stub } = issuers;
+    const keySets = createKeySets({
+      fetch: (url, init) => fetch(url, init),
+      timeoutMs: 5_000,
+      maxAgeMs: 600_000,
+      cooldownMs: COOLDOWN_MS,
+      clock: Date.now,
+      budget: new CacheBudget(MAX_BYTES),
+    });
+    const keysAt = (idp: OidcIdpSettings) =>
+      keySets.keysFor(idp.issuer, `${idp.issuer}/jwks`, { alg: "RS256", kid: stub.key.kid });
     const victim = newVictim();
-    issuers.stub.jwksMode = "down";
-    expect(await signIn(victim)).toMatchObject({
-      ok: false,
-      rejection: { code: "oidc.jwks_unavailable" },
-    });
-    issuers.stub.jwksMode = "up";
-    await pushOut();
+    const started = Date.now();
+    expect((await keysAt(victim)).ok).toBe(true);
 
-    issuers.bench.clock.now += COOLDOWN_MS - 1_000;
-    expect(await signIn(victim)).toMatchObject({
-      ok: false,
-      rejection: { code: "oidc.jwks_unavailable" },
-    });
-    expect(fetchesAt(victim)).toEqual({ discovery: 2, jwks: 1 });
-  });
+    const until = started + 3_000;
+    let pushes = 0;
+    const attacker = async () => {
+      while (Date.now() < until) {
+        for (const idp of newIssuers(5)) expect((await keysAt(idp)).ok).toBe(true);
+        pushes += 1;
+      }
+    };
+    let signIns = 0;
+    const victimUsers = async () => {
+      while (Date.now() < until) {
+        const results = await Promise.all([keysAt(victim), keysAt(victim)]);
+        for (const result of results) expect(result.ok).toBe(true);
+        signIns += results.length;
+        // A cached set answers without I/O: a pause lets the attacker's fetches run between.
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    };
+    await Promise.all([attacker(), victimUsers()]);
+    const seconds = (Date.now() - started) / 1_000;
 
-  it("still fetches at once for a registration version not served yet, and only once", async () => {
-    const victim = newVictim();
-    const registration = (version: number) => ({
-      id: JSON.stringify(["acme", "corp"]),
-      version,
-    });
-    expect((await signIn(victim, undefined, registration(1))).ok).toBe(true);
-    await pushOut();
-
-    expect((await signIn(victim, undefined, registration(1))).ok).toBe(false);
-    expect(fetchesAt(victim)).toEqual({ discovery: 2, jwks: 1 });
-    // The tenant registered its IdP again: what was fetched before may hold a withdrawn key.
-    expect((await signIn(victim, undefined, registration(2))).ok).toBe(true);
-    await pushOut();
-    expect((await signIn(victim, undefined, registration(2))).ok).toBe(false);
-    expect(fetchesAt(victim)).toEqual({ discovery: 4, jwks: 2 });
+    const { jwks } = fetchesAt(victim);
+    // Pushed out again and again, and fetched again: but at most once a second.
+    expect(pushes).toBeGreaterThan(jwks);
+    expect(jwks).toBeGreaterThanOrEqual(2);
+    expect(jwks).toBeLessThanOrEqual(Math.floor(seconds) + 1);
+    expect(signIns).toBeGreaterThan(jwks);
   });
 });

@@ -14,11 +14,16 @@ export interface JwksSettings {
   /** How long a fetched key set serves before it is fetched again: bounds how long a removed key verifies. */
   readonly maxAgeMs: number;
   /**
-   * The least time between two fetches for one issuer, whatever asks for them, and whether its
-   * key set is still cached or not.
+   * The least time between a fetch of one issuer's key set and a refetch for a `kid` it did not
+   * hold, whether or not the set stayed cached meanwhile.
    */
   readonly cooldownMs: number;
-  /** How many issuers' cooldowns are kept at most. Default {@link MAX_ISSUERS_COOLING_DOWN}. */
+  /**
+   * The least time between two fetches of an issuer's key set that is not cached (pushed out, or
+   * never fetched): such a fetch waits out the rest. Default {@link COLD_FETCH_SPACING_MS}.
+   */
+  readonly coldFetchSpacingMs?: number;
+  /** How many issuers' last fetches are kept at most. Default {@link MAX_ISSUERS_COOLING_DOWN}. */
   readonly maxIssuersCoolingDown?: number;
   readonly clock: () => number;
   /** What the cached key sets may hold, shared with the discovery documents. */
@@ -31,6 +36,16 @@ export interface JwksSettings {
  * verification on the thread pool all requests share, and 256 KiB of JWKS holds a thousand.
  */
 export const MAX_KEYS_PER_TOKEN = 10;
+
+/**
+ * The least time between two fetches of one issuer's key set when it is not cached (pushed out
+ * of the byte budget, or never fetched): a sign-in that needs it sooner waits out the rest, and
+ * sign-ins meanwhile share that one fetch. Another tenant's administrator signing in through
+ * many large issuers can push an issuer out of the cache as often as it likes; it then costs the
+ * issuer's IdP at most about one fetch a second and its users at most about a second's wait,
+ * never a refusal.
+ */
+export const COLD_FETCH_SPACING_MS = 1_000;
 
 /** What the ID token header asks for. */
 export interface KeyRequest {
@@ -58,6 +73,13 @@ interface IssuerKeys {
   bytes: number;
   jwksUri: string | undefined;
   fetchedAt: number | undefined;
+  /**
+   * When the issuer's last fetch started, through this entry or, for an entry made after the
+   * issuer was pushed out, as {@link KeySetFetches} remembered it.
+   */
+  lastFetchAt: number | undefined;
+  /** Whether the last fetch through this entry failed: held off until the cooldown is over. */
+  lastFetchFailed: boolean;
   /** The registration versions the keys were fetched for (the last fetch's, kept with it). */
   readonly served: RegistrationsServed;
   inFlight: Fetch | undefined;
@@ -74,17 +96,20 @@ interface Fetch {
  * The IdPs' key sets, cached per issuer (issuers are exact, so the issuer alone keys the cache).
  * A key id the cache does not know triggers one refetch, at most once per cooldown, so a flood of
  * tokens with invented `kid`s costs the IdP one request per cooldown and this server nothing more.
- * A key set that cannot be fetched fails closed: no stale keys beyond their maximum age.
- * Each issuer's set is held within the budget, the least recently used issuer first out; its
- * last fetch, with the cooldown it starts, is kept apart ({@link KeySetFetches}), so that an
- * issuer pushed out is not fetched again before the cooldown is over either (unless for a
- * registration version not served yet), and a flood of invented `kid`s cannot buy one fetch per
- * eviction.
+ * A key set that cannot be fetched fails closed: no stale keys beyond their maximum age, and
+ * no new request before the cooldown while the failure is cached.
+ * Each issuer's set is held within the budget, the least recently used issuer first out, and is
+ * fetched again at its next use; its last fetch is kept apart ({@link KeySetFetches}), so that
+ * pushing it out neither ends the cooldown (a flood of invented `kid`s buys no fetch per
+ * eviction) nor has it fetched again sooner than {@link COLD_FETCH_SPACING_MS} after that fetch.
+ * A failure holds off the next fetch only while its entry is cached: an issuer pushed out is
+ * fetched at its next sign-in, never refused for a cooldown.
  */
 export function createKeySets(settings: JwksSettings): KeySets {
   const issuers = new Map<string, IssuerKeys>();
+  const spacingMs = settings.coldFetchSpacingMs ?? COLD_FETCH_SPACING_MS;
   const fetches = new KeySetFetches(
-    settings.cooldownMs,
+    Math.max(settings.cooldownMs, spacingMs),
     settings.maxIssuersCoolingDown ?? MAX_ISSUERS_COOLING_DOWN,
     settings.clock,
   );
@@ -99,11 +124,22 @@ export function createKeySets(settings: JwksSettings): KeySets {
     });
   }
 
+  /**
+   * How long a fetch of the issuer's key set, not cached, waits for the spacing after its last
+   * fetch: at most the spacing, and never longer than a fetch itself may take.
+   */
+  function coldWaitMs(state: IssuerKeys): number {
+    const since = state.lastFetchAt;
+    if (since === undefined || !within(settings.clock(), since, spacingMs)) return 0;
+    return Math.min(since + spacingMs - settings.clock(), settings.timeoutMs);
+  }
+
   function refresh(
     issuer: string,
     state: IssuerKeys,
     jwksUri: string,
     registration: IdpRegistrationVersion | undefined,
+    cold = false,
   ): Promise<boolean> {
     const pending = state.inFlight;
     if (pending !== undefined) {
@@ -113,10 +149,13 @@ export function createKeySets(settings: JwksSettings): KeySets {
         ? pending.done
         : pending.done.then(() => refresh(issuer, state, jwksUri, registration));
     }
-    const attempt = fetches.start(issuer, state.served);
-    const loading = fetchKeys(settings, jwksUri)
-      .then((fetched) => {
-        attempt.failed = fetched === undefined;
+    const loading = (async () => {
+      try {
+        if (cold) await pause(coldWaitMs(state));
+        fetches.start(issuer, state.served);
+        state.lastFetchAt = settings.clock();
+        const fetched = await fetchKeys(settings, jwksUri);
+        state.lastFetchFailed = fetched === undefined;
         if (fetched !== undefined) {
           state.keys = fetched.keys;
           state.bytes = fetched.bytes;
@@ -126,35 +165,37 @@ export function createKeySets(settings: JwksSettings): KeySets {
         }
         hold(issuer, state);
         return fetched !== undefined;
-      })
-      .finally(() => {
+      } finally {
         state.inFlight = undefined;
-      });
+      }
+    })();
     state.inFlight = { done: loading, jwksUri, registration };
     return loading;
+  }
+
+  /** Whether the issuer's last fetch, cached or remembered, started within the cooldown. */
+  function coolingDown(issuer: string, state: IssuerKeys): boolean {
+    const since = [state.lastFetchAt, fetches.recent(issuer)?.at];
+    return since.some(
+      (at) => at !== undefined && within(settings.clock(), at, settings.cooldownMs),
+    );
   }
 
   return {
     async keysFor(issuer, jwksUri, request, registration) {
       let state = issuers.get(issuer);
-      const last = fetches.recent(issuer);
+      const cold = state === undefined;
       if (state === undefined) {
-        // Pushed out of the cache (or its fetch evicted while under way) within the cooldown of
-        // its last fetch: not fetched again before it is over, unless for a registration version
-        // that fetch did not serve, as a cached set would be.
-        if (last !== undefined && (last.failed || last.served.serves(registration))) {
-          return reject(
-            "oidc.jwks_unavailable",
-            last.failed
-              ? "the IdP's JWKS failed moments ago"
-              : "the IdP's JWKS was fetched moments ago and is no longer cached; it is fetched again after the cooldown",
-          );
-        }
+        // Never fetched, or pushed out of the cache: fetched now, never refused for a cooldown,
+        // but not sooner than the spacing after its last fetch, which it remembers.
+        const last = fetches.recent(issuer);
         state = {
           keys: undefined,
           bytes: 0,
           jwksUri: undefined,
           fetchedAt: undefined,
+          lastFetchAt: last?.at,
+          lastFetchFailed: false,
           served: last?.served ?? new RegistrationsServed(),
           inFlight: undefined,
         };
@@ -170,18 +211,19 @@ export function createKeySets(settings: JwksSettings): KeySets {
         state.served.serves(registration);
       let refetched = false;
       if (!usable) {
-        // A key set that just failed is not asked for again before the cooldown: fail closed, fast.
-        if (last?.failed === true && state.inFlight === undefined) {
+        // A key set that just failed is not asked for again before the cooldown while the failure
+        // is cached: fail closed, fast.
+        if (state.lastFetchFailed && coolingDown(issuer, state) && state.inFlight === undefined) {
           return reject("oidc.jwks_unavailable", "the IdP's JWKS failed moments ago");
         }
         state.keys = undefined;
-        if (!(await refresh(issuer, state, jwksUri, registration))) {
+        if (!(await refresh(issuer, state, jwksUri, registration, cold))) {
           return reject("oidc.jwks_unavailable", "the IdP's JWKS could not be fetched");
         }
         refetched = true;
       }
       let matching = selectKeys(state.keys ?? [], request);
-      if (matching.length === 0 && !refetched && fetches.recent(issuer) === undefined) {
+      if (matching.length === 0 && !refetched && !coolingDown(issuer, state)) {
         // The IdP may have rotated its keys since the last fetch (OIDC Core §10.1.1).
         if (!(await refresh(issuer, state, jwksUri, registration))) {
           return reject("oidc.jwks_unavailable", "the IdP's JWKS could not be fetched");
@@ -205,6 +247,14 @@ export function createKeySets(settings: JwksSettings): KeySets {
       return accept(matching);
     },
   };
+}
+
+/** Resolves after `ms` (at once for none): the only wait, a cold fetch's spacing. */
+function pause(ms: number): Promise<void> {
+  if (ms <= 0) return Promise.resolve();
+  return new Promise((resolve) => {
+    setTimeout(resolve, ms);
+  });
 }
 
 function selectKeys(keys: readonly JWK[], request: KeyRequest): readonly JWK[] {

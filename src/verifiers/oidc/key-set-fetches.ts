@@ -13,25 +13,23 @@ export const MAX_ISSUERS_COOLING_DOWN = 4096;
 export interface LastKeySetFetch {
   /** When it started. */
   readonly at: number;
-  /** Whether it failed; false while under way. */
-  failed: boolean;
   /** The registration versions the issuer's key set has been fetched for, this fetch's too. */
   readonly served: RegistrationsServed;
 }
 
 /**
- * Each issuer's last key-set fetch, while its cooldown lasts. Kept apart from the cached key
- * sets, which the byte budget evicts, so that pushing an issuer out of the cache (signing in at
- * many large issuers) does not end its cooldown: its key set is fetched at most once per
- * cooldown whether or not it is still cached. Bounded by count, not bytes: a fetch is forgotten
- * once its cooldown is over, and the oldest one past `maxIssuers`. The map's insertion order is
- * the order of the fetches, oldest first.
+ * Each issuer's last key-set fetch, for `keepMs` after it started (the refetch cooldown). Kept
+ * apart from the cached key sets, which the byte budget evicts, so that pushing an issuer out of
+ * the cache (signing in at many large issuers) ends neither its refetch cooldown for unknown
+ * `kid`s nor the spacing of its fetches while it is not cached. Bounded by count, not bytes: a
+ * fetch is forgotten once `keepMs` is over, and the oldest one past `maxIssuers`. The map's
+ * insertion order is the order of the fetches, oldest first.
  */
 export class KeySetFetches {
   readonly #last = new Map<string, LastKeySetFetch>();
 
   constructor(
-    readonly cooldownMs: number,
+    readonly keepMs: number,
     readonly maxIssuers: number,
     readonly clock: () => number,
   ) {}
@@ -41,10 +39,10 @@ export class KeySetFetches {
     return this.#last.size;
   }
 
-  /** The issuer's last fetch, if it started less than the cooldown ago. */
+  /** The issuer's last fetch, if it started less than `keepMs` ago. */
   recent(issuer: string): LastKeySetFetch | undefined {
     const last = this.#last.get(issuer);
-    if (last === undefined || within(this.clock(), last.at, this.cooldownMs)) return last;
+    if (last === undefined || within(this.clock(), last.at, this.keepMs)) return last;
     this.#last.delete(issuer);
     return undefined;
   }
@@ -52,11 +50,11 @@ export class KeySetFetches {
   /** Remembers a fetch of the issuer's key set starting now, with the versions it serves. */
   start(issuer: string, served: RegistrationsServed): LastKeySetFetch {
     const now = this.clock();
-    const fetch: LastKeySetFetch = { at: now, failed: false, served };
+    const fetch: LastKeySetFetch = { at: now, served };
     this.#last.delete(issuer);
     this.#last.set(issuer, fetch);
     for (const [oldest, last] of this.#last) {
-      if (this.#last.size <= this.maxIssuers && within(now, last.at, this.cooldownMs)) break;
+      if (this.#last.size <= this.maxIssuers && within(now, last.at, this.keepMs)) break;
       this.#last.delete(oldest);
     }
     return fetch;
