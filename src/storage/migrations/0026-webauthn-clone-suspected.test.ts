@@ -84,3 +84,58 @@ await itOnMigratedDatabases(
     });
   },
 );
+
+await itOnMigratedDatabases(
+  "migration 0026 (clone suspected)",
+  "finds the verification that lifted a signal past a thousand others of the chain",
+  async (db) => {
+    await createTenantRepository(db).insert(tenantRecord("acme"));
+    const credentials = createWebAuthnCredentialRepository(db);
+    for (const id of ["auth_lifted", "auth_standing", "auth_busy"]) {
+      await credentials.insert({ ...credential("acme"), id });
+    }
+    const migration = webauthnCloneSuspectedMigration;
+    if (migration.down === undefined) throw new Error("migration 0026 cannot be undone");
+    await migration.down(db as Kysely<unknown>);
+
+    // Two signals, then the verifications of a busy key, read a page at a time, and only after
+    // them the one that lifts the first signal.
+    const rows: [string, object][] = [
+      ["webauthn.clone_detected", { principal: "alice", authenticator: "auth_lifted" }],
+      ["webauthn.clone_detected", { principal: "alice", authenticator: "auth_standing" }],
+      ...Array.from({ length: 2100 }, (): [string, object] => [
+        "webauthn.verified",
+        { principal: "alice", authenticator: "auth_busy", kind: "webauthn" },
+      ]),
+      ["webauthn.verified", { principal: "alice", authenticator: "auth_lifted", kind: "webauthn" }],
+    ];
+    const values = rows.map(([type, payload], index) => ({
+      chain: "tenant:acme",
+      seq: index + 1,
+      id: `evt_${String(index + 1)}`,
+      tenant: "acme",
+      type,
+      actor: "key_1",
+      at: at(index),
+      payload: JSON.stringify(payload),
+      prev_hash: "x",
+      hash: "y",
+    }));
+    const audit = db as unknown as Kysely<{ audit_events: (typeof values)[number] }>;
+    for (let from = 0; from < values.length; from += 500) {
+      await audit
+        .insertInto("audit_events")
+        .values(values.slice(from, from + 500))
+        .execute();
+    }
+    await migration.up(db as Kysely<unknown>);
+
+    const signalOf = async (id: string) =>
+      (await credentials.get("acme", "alice", id))?.cloneSuspectedAt;
+    expect({
+      lifted: await signalOf("auth_lifted"),
+      standing: await signalOf("auth_standing"),
+      busy: await signalOf("auth_busy"),
+    }).toEqual({ lifted: undefined, standing: at(1), busy: undefined });
+  },
+);

@@ -33,39 +33,32 @@ export const webauthnCloneSuspectedMigration: Migration = {
       .addColumn("clone_suspected_at", "text")
       .execute();
     const tables = db as unknown as Kysely<CloneTables>;
-    const events = await tables
+    // Clone signals are rare and verifications are not (every passkey sign-in is one): the signals
+    // are read whole, each credential's last one kept, and only then the verifications after it,
+    // in pages, through the (chain, type, seq) index, so that a large audit log is never held in
+    // memory at once.
+    const signals = await tables
       .selectFrom("audit_events")
-      .select(["chain", "seq", "tenant", "type", "at", "payload"])
-      .where("type", "in", ["webauthn.clone_detected", "webauthn.verified"])
+      .select(["chain", "seq", "tenant", "at", "payload"])
+      .where("type", "=", "webauthn.clone_detected")
       .orderBy("chain")
       .orderBy("seq")
       .execute();
-    // By tenant, principal and authenticator id: the time of the signal that stands, if any.
-    const standing = new Map<
-      string,
-      { tenant: string; principal: string; id: string; at?: string }
-    >();
-    for (const event of events) {
-      const payload = payloadOf(event.payload);
-      if (event.tenant === null || payload === undefined) continue;
-      const { principal, authenticator } = payload;
-      if (typeof principal !== "string" || typeof authenticator !== "string") continue;
-      const key = JSON.stringify([event.tenant, principal, authenticator]);
-      const credential = { tenant: event.tenant, principal, id: authenticator };
-      if (event.type === "webauthn.clone_detected") {
-        standing.set(key, { ...credential, at: event.at });
-      } else if (payload.warnings === undefined) {
-        standing.set(key, credential);
-      }
+    const last = new Map<string, SignalStanding>();
+    for (const signal of signals) {
+      const credential = credentialOf(signal.payload);
+      if (signal.tenant === null || credential === undefined) continue;
+      const key = JSON.stringify([signal.tenant, credential.principal, credential.authenticator]);
+      last.set(key, { ...signal, tenant: signal.tenant, ...credential });
     }
-    for (const credential of standing.values()) {
-      if (credential.at === undefined) continue;
+    for (const signal of last.values()) {
+      if (await liftedAfter(tables, signal)) continue;
       await tables
         .updateTable("webauthn_credentials")
-        .set({ clone_suspected_at: credential.at })
-        .where("tenant", "=", credential.tenant)
-        .where("principal", "=", credential.principal)
-        .where("id", "=", credential.id)
+        .set({ clone_suspected_at: signal.at })
+        .where("tenant", "=", signal.tenant)
+        .where("principal", "=", signal.principal)
+        .where("id", "=", signal.authenticator)
         .execute();
     }
   },
@@ -75,14 +68,63 @@ export const webauthnCloneSuspectedMigration: Migration = {
   },
 };
 
-/** An audit event's payload, if it is a JSON object. */
-function payloadOf(text: string): Record<string, unknown> | undefined {
+/** Verifications read at once while looking for the one that lifted a signal. */
+const PAGE = 1000;
+
+/** A credential's last clone signal, where its tenant's chain has it. */
+interface SignalStanding {
+  readonly chain: string;
+  readonly seq: number;
+  readonly tenant: string;
+  readonly at: string;
+  readonly principal: string;
+  readonly authenticator: string;
+}
+
+/**
+ * Whether a verification of the signal's credential without warnings (its counter grew) came
+ * after the signal in its chain.
+ */
+async function liftedAfter(tables: Kysely<CloneTables>, signal: SignalStanding): Promise<boolean> {
+  let after = signal.seq;
+  for (;;) {
+    const page = await tables
+      .selectFrom("audit_events")
+      .select(["seq", "payload"])
+      .where("chain", "=", signal.chain)
+      .where("type", "=", "webauthn.verified")
+      .where("seq", ">", after)
+      .orderBy("seq")
+      .limit(PAGE)
+      .execute();
+    for (const verified of page) {
+      const credential = credentialOf(verified.payload);
+      if (
+        credential?.principal === signal.principal &&
+        credential.authenticator === signal.authenticator &&
+        credential.warnings === undefined
+      ) {
+        return true;
+      }
+    }
+    const end = page.at(-1);
+    if (end === undefined || page.length < PAGE) return false;
+    after = end.seq;
+  }
+}
+
+/** The credential an audit event's payload names, if it is a JSON object naming one. */
+function credentialOf(
+  text: string,
+): { principal: string; authenticator: string; warnings: unknown } | undefined {
+  let parsed: unknown;
   try {
-    const parsed: unknown = JSON.parse(text);
-    return typeof parsed === "object" && parsed !== null && !Array.isArray(parsed)
-      ? (parsed as Record<string, unknown>)
-      : undefined;
+    parsed = JSON.parse(text);
   } catch {
     return undefined;
   }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return undefined;
+  const { principal, authenticator, warnings } = parsed as Record<string, unknown>;
+  if (typeof principal !== "string" || typeof authenticator !== "string") return undefined;
+  return { principal, authenticator, warnings };
 }
