@@ -24,7 +24,7 @@ import { AppError } from "../errors.js";
 import type { Repositories } from "../ports.js";
 import type { ReceiptRecord } from "../records.js";
 import { readRecordedReceipt } from "./recorded-receipt.js";
-import { StaleDecision, type ReceiptWriter } from "./receipt-writer.js";
+import { StaleDecision, type ReceiptWriter, type StillHolds } from "./receipt-writer.js";
 import type { RulesCache } from "./rules-cache.js";
 import {
   checkNamedVerifications,
@@ -285,12 +285,32 @@ export async function prepareDecision(
   return { decision, receipt, events: [recorded, ...breakGlass] };
 }
 
-/** Stores a prepared decision's receipt and audit events in the caller's transaction. */
+/**
+ * What must still hold when the receipt of `decision` in `tenant` commits: the exemption it let
+ * the principal through under, if any, still approved, read (on PostgreSQL held, shared) in the
+ * writing transaction. A revocation (or a shared-login mark, which revokes) committed after the
+ * decision read it is seen; one under way is waited for; one that starts now waits for the commit.
+ * Undefined when the decision used no exemption.
+ */
+export function exemptionStillStands(tenant: string, decision: Decision): StillHolds | undefined {
+  const exemption = decision.exemption;
+  if (exemption === null) return undefined;
+  return async (r) => (await r.exemptions.hold(tenant, exemption.id))?.status === "approved";
+}
+
+/**
+ * Stores a prepared decision's receipt and audit events in the caller's transaction; throws
+ * {@link StaleDecision}, writing nothing, when the exemption it used no longer stands (see
+ * {@link exemptionStillStands}): the caller rolls back and decides again. The exemption's row is
+ * read before the receipt and the audit head, the order every path keeps.
+ */
 export async function recordDecision(
   context: Context,
   r: Repositories,
   prepared: DecisionToRecord,
 ): Promise<void> {
+  const stands = exemptionStillStands(prepared.receipt.tenant, prepared.decision);
+  if (stands !== undefined && !(await stands(r))) throw new StaleDecision();
   await r.receipts.insert(prepared.receipt);
   // A decision's events are all of its tenant's chain.
   await recordAuditRun(context, r, prepared.events);
@@ -315,7 +335,6 @@ export async function decideAndRecord(
 ): Promise<Decision> {
   for (let attempt = 1; ; attempt++) {
     const prepared = await prepareDecision(context, services, tenant, request, actor, note);
-    const exemption = prepared.decision.exemption;
     try {
       // An exemption revoked after the decision read it, before its receipt commits, would let
       // the platform through under it (and the chain record the decision after the
@@ -324,9 +343,7 @@ export async function decideAndRecord(
       await services.receipts.write(
         prepared.receipt,
         prepared.events,
-        exemption === null
-          ? undefined
-          : async (r) => (await r.exemptions.hold(tenant, exemption.id))?.status === "approved",
+        exemptionStillStands(tenant, prepared.decision),
       );
       return prepared.decision;
     } catch (error) {

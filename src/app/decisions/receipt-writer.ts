@@ -1,6 +1,7 @@
 import type { AuditEntry } from "../audit/audit-chain.js";
 import { chainOf } from "../audit/audit-chain.js";
 import { recordAuditRun, transact, type Context } from "../context.js";
+import { AppError } from "../errors.js";
 import type { Repositories } from "../ports.js";
 import type { ReceiptRecord } from "../records.js";
 
@@ -13,10 +14,17 @@ const MAX_BATCH = 256;
  */
 export type StillHolds = (r: Repositories) => Promise<boolean>;
 
-/** A decision whose grounds changed before its receipt could commit: nothing was written. */
-export class StaleDecision extends Error {
+/**
+ * A decision whose grounds changed before its receipt could commit: nothing was written. Thrown
+ * inside a transaction, it reaches the caller as itself (an {@link AppError}, so `transact` passes
+ * it on), which decides again; not caught, it answers `store.unavailable`.
+ */
+export class StaleDecision extends AppError {
   constructor() {
-    super("What the decision rested on changed before its receipt was written.");
+    super(
+      "store.unavailable",
+      "What the decision rested on changed before its receipt was written.",
+    );
     this.name = "StaleDecision";
   }
 }

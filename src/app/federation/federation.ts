@@ -19,6 +19,7 @@ import {
   type DecisionServices,
 } from "../decisions/decisions.js";
 import { clientKey } from "../authenticators/verification-throttle.js";
+import { StaleDecision } from "../decisions/receipt-writer.js";
 import { AppError } from "../errors.js";
 import { isInternalAddress } from "../internal-address.js";
 import { MAX_CLOCK_SKEW_SECONDS } from "../idps/idps.js";
@@ -889,27 +890,39 @@ export function federationUseCases(
           return mfaUnavailableReturn(signIn, held.returnTo);
         }
         const event = agedWhileHeld(idp, held.event, context.clock.now());
-        const prepared = await prepareDecision(
-          context,
-          services,
-          idp.tenant,
-          decisionRequest(idp, held.subject, event),
-          { id: `idp:${idp.id}` },
-        );
-        // Claimed and decided in one transaction: a receipt that cannot be stored leaves the
-        // answer unclaimed, for its browser to come back with. A refusal is decided inside and
-        // thrown outside (whatever is thrown inside counts as the store failing): the answer
-        // stays claimed, as the ACS's request and proof stay used.
-        const refusal = await transact(context, async (r) => {
-          if (!(await r.federationAnswers.claim(held.hash, now))) return claimedAlready();
-          // The principal may have been bound to another IdP since the ACS judged the answer.
-          const unbound = await bindingRefusal(r, idp, held.subject);
-          if (unbound !== undefined) return new Refusal(unbound.reason, unbound.detail);
-          await recordDecision(context, r, prepared);
-          return undefined;
-        });
-        if (refusal !== undefined) throw refusal;
-        return decided(signIn, prepared.decision, held.returnTo);
+        const claimAndDecide = async (): Promise<Decision> => {
+          const prepared = await prepareDecision(
+            context,
+            services,
+            idp.tenant,
+            decisionRequest(idp, held.subject, event),
+            { id: `idp:${idp.id}` },
+          );
+          // Claimed and decided in one transaction: a receipt that cannot be stored leaves the
+          // answer unclaimed, for its browser to come back with. A refusal is decided inside and
+          // thrown outside (whatever is thrown inside counts as the store failing): the answer
+          // stays claimed, as the ACS's request and proof stay used.
+          const refusal = await transact(context, async (r) => {
+            if (!(await r.federationAnswers.claim(held.hash, now))) return claimedAlready();
+            // The principal may have been bound to another IdP since the ACS judged the answer.
+            const unbound = await bindingRefusal(r, idp, held.subject);
+            if (unbound !== undefined) return new Refusal(unbound.reason, unbound.detail);
+            await recordDecision(context, r, prepared);
+            return undefined;
+          });
+          if (refusal !== undefined) throw refusal;
+          return prepared.decision;
+        };
+        // An exemption the decision used, revoked before its receipt committed, rolls the claim
+        // back (StaleDecision): decided again, without it, as the decision API decides again.
+        let decision: Decision;
+        try {
+          decision = await claimAndDecide();
+        } catch (error) {
+          if (!(error instanceof StaleDecision)) throw error;
+          decision = await claimAndDecide();
+        }
+        return decided(signIn, decision, held.returnTo);
       } catch (error) {
         if (error instanceof Refusal) return refuse(signIn, error, ref);
         throw error;

@@ -15,6 +15,7 @@ import {
   recordDecision,
   type DecisionServices,
 } from "../decisions/decisions.js";
+import { StaleDecision } from "../decisions/receipt-writer.js";
 import { VERIFICATION_THROTTLE_DEFAULTS } from "../authenticators/verification-throttle.js";
 import { countsAsAttested } from "../authenticators/webauthn.js";
 import { AppError } from "../errors.js";
@@ -392,7 +393,14 @@ export function flowUseCases(
         };
       }
     }
-    return settle(flow, world, request, notice);
+    try {
+      return await settle(flow, world, request, notice);
+    } catch (error) {
+      // The exemption the decision let the user through under was revoked after the decision
+      // read it: nothing was written, and the page decides again on what stands now.
+      if (error instanceof StaleDecision) return { kind: "redirect", location: urlOf(flow) };
+      throw error;
+    }
   }
 
   async function challengeScreen(
@@ -427,7 +435,8 @@ export function flowUseCases(
    * and remembers the evidence in this browser; a `deny` (or a principal that policy does not
    * apply to) ends it with an explanation. The receipt commits with the flow's end, so of two
    * tabs (or instances) settling one flow together, only the one that ends it leaves a receipt.
-   * A `challenge` (the rules changed since the preview) records nothing and asks again.
+   * A `challenge` (the rules changed since the preview) records nothing and asks again. A decision
+   * under an exemption revoked since it was read ends nothing: {@link StaleDecision}.
    */
   async function settle(
     flow: FlowRecord,

@@ -1,0 +1,142 @@
+// Threat: an exemption revoked while a hosted flow settles under it. The flow's decision read the
+// principal's exemptions, then completed the flow with its receipt in a later transaction: a
+// revocation that committed in between was not seen, so the chain recorded a decision (and a
+// break-glass use) under the exemption after its `exemption.revoked`, and the flow handed out a
+// code on a receipt that says `allow`. The exemption is now read again, held, in the transaction
+// that completes the flow, and the page decides again without it. The same on both stores; the
+// race is made deterministic by running the revocation just after the settling decision's read.
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { Application, Caller, FlowBrowser } from "../application.js";
+import { chainOf } from "../audit/audit-chain.js";
+import { storeRacingExemptions, type ExemptionRace } from "../test-support/exemption-race.js";
+import { openingOf } from "../test-support/flow-opening.js";
+import { CountingRandom, openHarness, type Harness } from "../test-support/harness.js";
+import { codeOf, csrfOf } from "../test-support/platform-mfa-flows.js";
+import { replacePolicy } from "../test-support/replace-policy.js";
+import { storesUnderTest } from "../../storage/test-support/stores-under-test.js";
+
+const RETURN = "https://app.example/signed-in";
+const stores = await storesUnderTest("The settling flow's re-check of an exemption");
+
+for (const { name, skip, open } of stores) {
+  describe.skipIf(skip)(
+    `a hosted flow settling under an exemption revoked under it, on ${name}${skip ? " (skipped: no PostgreSQL reachable outside CI)" : ""}`,
+    () => {
+      let h: Harness;
+      let drop: () => Promise<void>;
+      let service: Caller;
+      let racing: Application & { close(): Promise<void> };
+      const race: ExemptionRace = {};
+      const browser: FlowBrowser = { cookie: "settle-race-browser-cookie-012345" };
+
+      beforeEach(async () => {
+        const [store, cleanup] = await open();
+        drop = cleanup;
+        h = await openHarness({ store });
+        await h.app.tenants.create(h.admin, { id: "acme", name: "acme corp" });
+        await h.app.principals.upsert(h.admin, "acme", "alice", { population: "direct" });
+        await h.app.tenants.setReturnUrls(h.admin, "acme", { returnUrls: [RETURN] });
+        await replacePolicy(h, "acme", { posture: "platform_mfa" });
+        service = await h.caller(["platform_service"], ["acme"]);
+        racing = h.application({
+          store: storeRacingExemptions(h.store, "list", race),
+          random: new CountingRandom(500_000),
+        });
+      });
+      afterEach(async () => {
+        race.after = undefined;
+        await racing.close();
+        await h.close();
+        await drop();
+      });
+
+      /**
+       * A flow of alice, after a password, whose page showed an hour's break-glass exemption and
+       * whose user pressed Continue: the next visit settles it. The exemption and the flow.
+       */
+      async function acknowledgedUnderExemption(): Promise<{ exemption: string; flow: string }> {
+        const inSeconds = (seconds: number) =>
+          new Date(h.clock.now().getTime() + seconds * 1000).toISOString();
+        const approver = await h.caller(["exemption_approver"], ["acme"]);
+        const requested = await h.app.exemptions.request(h.admin, "acme", {
+          principal: "alice",
+          category: "break_glass",
+          justification: "Locked out during an incident",
+          owner: "secops",
+          startsAt: inSeconds(0),
+          expiresAt: inSeconds(3600),
+          reviewAt: inSeconds(3600),
+        });
+        await h.app.exemptions.approve(approver, "acme", requested.id);
+        const started = await h.app.flows.create(service, "acme", {
+          principal: { id: "alice" },
+          verified: [{ method: "password", source: "platform", at: inSeconds(0) }],
+          returnTo: RETURN,
+        });
+        const notice = await h.app.flows.show("acme", started.flow, browser, {
+          opening: openingOf(started),
+        });
+        expect(notice.kind).toBe("exemption");
+        await h.app.flows.act("acme", started.flow, browser, {
+          kind: "continue",
+          csrf: csrfOf(notice),
+        });
+        return { exemption: requested.id, flow: started.flow };
+      }
+
+      /** The revocation runs after the second read of exemptions: the settling decision's. */
+      function revokeAtSettle(exemption: string): void {
+        const revoke = async () => {
+          await h.app.exemptions.revoke(h.admin, "acme", exemption, { reason: "incident over" });
+        };
+        race.after = () => {
+          race.after = revoke;
+          return Promise.resolve();
+        };
+      }
+
+      const chain = async () =>
+        (
+          await h.store.read(({ audit }) =>
+            audit.read(chainOf("acme"), { afterSeq: 0, limit: 500 }),
+          )
+        )
+          .filter((e) =>
+            ["exemption.revoked", "decision.recorded", "exemption.break_glass_used"].includes(
+              e.type,
+            ),
+          )
+          .map((e) => [
+            e.type,
+            (e.type === "exemption.revoked" ? e.payload["id"] : e.payload["exemption"]) ?? null,
+          ]);
+      const statusOf = async (flow: string) =>
+        (await h.store.read(({ flows }) => flows.get("acme", flow)))?.status;
+
+      it("completes nothing under an exemption revoked after the settling decision read it, and asks for MFA", async () => {
+        const { exemption, flow } = await acknowledgedUnderExemption();
+        revokeAtSettle(exemption);
+        const settled = await racing.flows.show("acme", flow, browser);
+        expect(race.after).toBeUndefined(); // the revocation ran
+        expect(codeOf(settled)).toBeNull();
+        expect(await statusOf(flow)).toBe("pending");
+        // Decided again, the page asks for MFA: the exemption no longer stands.
+        const again = await racing.flows.show("acme", flow, browser);
+        expect(again.kind).toBe("challenge");
+        // No decision (nor break-glass use) under the exemption after its revocation.
+        expect(await chain()).toEqual([["exemption.revoked", exemption]]);
+      });
+
+      it("completes under an exemption that stands throughout, recording its break-glass use once", async () => {
+        const { exemption, flow } = await acknowledgedUnderExemption();
+        const settled = await racing.flows.show("acme", flow, browser);
+        expect(codeOf(settled)).not.toBeNull();
+        expect(await statusOf(flow)).toBe("completed");
+        expect(await chain()).toEqual([
+          ["decision.recorded", exemption],
+          ["exemption.break_glass_used", exemption],
+        ]);
+      });
+    },
+  );
+}
