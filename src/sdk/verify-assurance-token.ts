@@ -172,8 +172,9 @@ function failingClosed(getKey: JWTVerifyGetKey): JWTVerifyGetKey {
  * {@link AssuranceTokenError} saying which check failed. Checks, in order: a compact JWS signed
  * with ES256 or EdDSA by a published key (the algorithm is never taken from the header alone, and
  * embedded `jwk`/`jku` headers are ignored), `typ: tenant-mfa-assurance+jwt`, the issuer and the
- * audience exactly, `exp`/`nbf` with the tolerance, every claim present with its type, `iat` and
- * `auth_time` not ahead of now (which `jose` leaves unchecked), then `tenant` and `subject`.
+ * audience exactly, every claim present with its type, `tenant` and `subject`, then `exp`/`nbf`
+ * with the tolerance and `iat` and `auth_time` not ahead of now (which `jose` leaves unchecked):
+ * a genuine token of another tenant or principal is refused as such, never as merely expired.
  */
 export async function verifyAssuranceToken(
   token: string,
@@ -209,9 +210,21 @@ export async function verifyAssuranceToken(
       currentDate,
     }));
   } catch (error) {
+    // `jose` judges the time claims after the signature, issuer and audience, and before the
+    // tenant and subject are ours to read: a token of someone else is refused as theirs, not as
+    // lapsed, which a guard would answer with a new flow (see `bindingRefusal`).
+    if (
+      (error instanceof errors.JWTExpired || error instanceof errors.JWTClaimValidationFailed) &&
+      ["exp", "nbf", "iat"].includes(error.claim)
+    ) {
+      const foreign = bindingRefusal(error.payload, options);
+      if (foreign !== undefined) throw foreign;
+    }
     throw refusal(error);
   }
   const claims = readClaims(payload);
+  const foreign = bindingRefusal(claims, options);
+  if (foreign !== undefined) throw foreign;
   const now = Math.floor(currentDate.getTime() / 1000);
   if (claims.iat > now + tolerance)
     throw new AssuranceTokenError("token.not_yet_valid", "The token's `iat` lies in the future.");
@@ -228,10 +241,23 @@ export async function verifyAssuranceToken(
       "The exemption that let the token's sign-in through has ended.",
     );
   if (claims.aud !== options.audience) throw new AssuranceTokenError("token.wrong_audience");
-  if (claims.tenant !== options.tenant) throw new AssuranceTokenError("token.wrong_tenant");
-  if (options.subject !== undefined && claims.sub !== options.subject)
-    throw new AssuranceTokenError("token.wrong_subject");
   return claims;
+}
+
+/**
+ * The refusal of a signed payload made for another tenant or principal than `options` name, or
+ * undefined. Checked before its times: a genuine token of someone else that has also expired is
+ * still someone else's (stolen, or planted in a cookie), and `token.expired` would have a
+ * browser guard start a flow for it and hide it from whoever counts `token.wrong_tenant`.
+ */
+function bindingRefusal(
+  payload: { readonly tenant?: unknown; readonly sub?: unknown },
+  options: VerifyAssuranceTokenOptions,
+): AssuranceTokenError | undefined {
+  if (payload.tenant !== options.tenant) return new AssuranceTokenError("token.wrong_tenant");
+  if (options.subject !== undefined && payload.sub !== options.subject)
+    return new AssuranceTokenError("token.wrong_subject");
+  return undefined;
 }
 
 /** The stable code for what `jose` refused. */
