@@ -23,7 +23,7 @@ export type AssuranceKeySource =
       /**
        * `https://…/.well-known/jwks.json` of tenant-mfa (`http:` only on loopback). Fetched with
        * `jose`'s cache: 5 min at most, a refetch for an unknown `kid` at most every 30 s, 5 s
-       * timeout, and a body of 256 KiB at most.
+       * timeout, and a body of 256 KiB at most; after a failed fetch, none for 5 s.
        */
       readonly jwksUrl: string | URL;
       readonly jwks?: never;
@@ -64,6 +64,8 @@ const DEFAULT_CLOCK_TOLERANCE_SECONDS = 60;
 // apply across calls; local sets are kept per object, so their keys are imported once, with the
 // keys they were made from (see `keyGetter`).
 const remoteSets = new Map<string, JWTVerifyGetKey>();
+/** When each remote set's last fetch failed (`Date.now()`), while no fetch has succeeded since. */
+const failedFetches = new Map<string, number>();
 const localSets = new WeakMap<
   JSONWebKeySet,
   { readonly keys: string; readonly getKey: JWTVerifyGetKey }
@@ -81,6 +83,15 @@ const KEY_SET_MAX_AGE_MS = 5 * 60 * 1000;
  * misrouted `jwksUrl`, a compromised host) would fill the platform's memory at every refetch.
  */
 const KEY_SET_MAX_BYTES = 256 * 1024;
+
+/**
+ * How long after a failed fetch of a key set every token is refused as `token.keys_unavailable`
+ * without fetching again. `jose` refetches a set it lacks (or whose cache has expired) at every
+ * call, its cooldown covering unknown `kid`s only, and anyone can make the platform verify a
+ * well-formed token: without a pause, an outage of tenant-mfa's JWKS made every request to the
+ * platform a request to it.
+ */
+const FAILED_FETCH_PAUSE_MS = 5 * 1000;
 
 /** `fetch` for the key set, refusing (as a fetch failure) a body larger than the limit. */
 async function fetchKeySet(url: string, init: RequestInit): Promise<Response> {
@@ -124,13 +135,18 @@ function keyGetter(source: AssuranceKeySource): JWTVerifyGetKey {
       );
     let remote = remoteSets.get(url.href);
     if (remote === undefined) {
-      remote = createRemoteJWKSet(url, {
-        cacheMaxAge: KEY_SET_MAX_AGE_MS,
-        [customFetch]: fetchKeySet,
-      });
+      remote = pausingAfterFailure(
+        url.href,
+        failingClosed(
+          createRemoteJWKSet(url, {
+            cacheMaxAge: KEY_SET_MAX_AGE_MS,
+            [customFetch]: fetchKeySet,
+          }),
+        ),
+      );
       remoteSets.set(url.href, remote);
     }
-    return failingClosed(remote);
+    return remote;
   }
   if (typeof source.jwks === "function") return failingClosed(source.jwks);
   if (typeof source.jwks !== "object" || source.jwks === null)
@@ -144,6 +160,31 @@ function keyGetter(source: AssuranceKeySource): JWTVerifyGetKey {
     localSets.set(source.jwks, local);
   }
   return local.getKey;
+}
+
+/**
+ * A remote set's key getter that, for {@link FAILED_FETCH_PAUSE_MS} after a failed fetch, refuses
+ * every token as `token.keys_unavailable` without asking `jose` (which would fetch again).
+ */
+function pausingAfterFailure(href: string, getKey: JWTVerifyGetKey): JWTVerifyGetKey {
+  return async (header, token) => {
+    const failedAt = failedFetches.get(href);
+    if (failedAt !== undefined && Date.now() - failedAt < FAILED_FETCH_PAUSE_MS)
+      throw new AssuranceTokenError(
+        "token.keys_unavailable",
+        "The key set could not be fetched moments ago; it is fetched again after a pause.",
+      );
+    try {
+      const key = await getKey(header, token);
+      failedFetches.delete(href);
+      return key;
+    } catch (error) {
+      if (error instanceof AssuranceTokenError && error.code === "token.keys_unavailable")
+        failedFetches.set(href, Date.now());
+      else failedFetches.delete(href);
+      throw error;
+    }
+  };
 }
 
 /**
