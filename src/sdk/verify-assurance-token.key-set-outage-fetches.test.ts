@@ -7,10 +7,13 @@
  * request to tenant-mfa's JWKS: hammering it as it tries to come back, from every process of the
  * platform. A failed fetch refuses tokens as `token.keys_unavailable` for 5 s without fetching
  * again, then the next token fetches once more; the refusal itself is as before (fail closed).
+ * The pause holds off fetches only: keys fetched before the failure still verify while fresh, else
+ * one junk token with an invented `kid` (a refetch that fails during the outage) would have the
+ * platform refuse every genuine token, which it could still verify, for the 5 s that follow.
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import {
   AUDIENCE,
   ISSUER,
@@ -108,4 +111,31 @@ describe("a key set that cannot be fetched", () => {
       await keySet.close();
     }
   }, 15_000);
+});
+
+describe("a key set fetched before an outage", () => {
+  it("still verifies tokens of the keys it holds while the pause after a failed refetch lasts", async () => {
+    const keySet = await flakyKeySet("cached-through-outage");
+    // `jose` refetches for an unknown `kid` once 30 s have passed since its last fetch: the
+    // clock `jose` and the pause read moves past them, within the set's 5 min of freshness.
+    const realNow = Date.now.bind(Date);
+    const later = vi.spyOn(Date, "now");
+    try {
+      keySet.state.down = false;
+      const genuine = await f.sign(f.claims());
+      expect(await codeOf(genuine, keySet.url)).toBe("verified");
+      expect(keySet.state.fetches).toBe(1);
+      keySet.state.down = true;
+      later.mockImplementation(() => realNow() + 31_000);
+      expect(await codeOf(junk(1), keySet.url)).toBe("token.keys_unavailable");
+      expect(keySet.state.fetches).toBe(2);
+      expect(await codeOf(genuine, keySet.url)).toBe("verified");
+      // Nor does the pause fetch for the next invented `kid`: refused as before, unfetched.
+      expect(await codeOf(junk(2), keySet.url)).toBe("token.keys_unavailable");
+      expect(keySet.state.fetches).toBe(2);
+    } finally {
+      later.mockRestore();
+      await keySet.close();
+    }
+  });
 });

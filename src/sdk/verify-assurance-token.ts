@@ -7,6 +7,7 @@ import {
   type JSONWebKeySet,
   type JWTPayload,
   type JWTVerifyGetKey,
+  type RemoteJWKSet,
 } from "jose";
 import { ASSURANCE_TOKEN_TYPE, type AssuranceTokenClaims } from "./assurance-token-claims.js";
 import { AssuranceTokenError, type AssuranceTokenErrorCode } from "./assurance-token-error.js";
@@ -64,8 +65,14 @@ const DEFAULT_CLOCK_TOLERANCE_SECONDS = 60;
 // apply across calls; local sets are kept per object, so their keys are imported once, with the
 // keys they were made from (see `keyGetter`).
 const remoteSets = new Map<string, JWTVerifyGetKey>();
-/** When each remote set's last fetch failed (`Date.now()`), while no fetch has succeeded since. */
-const failedFetches = new Map<string, number>();
+/**
+ * When each remote set's last fetch failed (`Date.now()`), while no fetch has succeeded since,
+ * and the keys fetched before it, which still serve while fresh (see `pausingAfterFailure`).
+ */
+const failedFetches = new Map<
+  string,
+  { readonly at: number; readonly cached: JWTVerifyGetKey | undefined }
+>();
 const localSets = new WeakMap<
   JSONWebKeySet,
   { readonly keys: string; readonly getKey: JWTVerifyGetKey }
@@ -85,8 +92,8 @@ const KEY_SET_MAX_AGE_MS = 5 * 60 * 1000;
 const KEY_SET_MAX_BYTES = 256 * 1024;
 
 /**
- * How long after a failed fetch of a key set every token is refused as `token.keys_unavailable`
- * without fetching again. `jose` refetches a set it lacks (or whose cache has expired) at every
+ * How long after a failed fetch of a key set nothing is fetched again: a token the set's fresh
+ * keys verify still does, and every other is refused as `token.keys_unavailable`. `jose` refetches a set it lacks (or whose cache has expired) at every
  * call, its cooldown covering unknown `kid`s only, and anyone can make the platform verify a
  * well-formed token: without a pause, an outage of tenant-mfa's JWKS made every request to the
  * platform a request to it.
@@ -137,12 +144,10 @@ function keyGetter(source: AssuranceKeySource): JWTVerifyGetKey {
     if (remote === undefined) {
       remote = pausingAfterFailure(
         url.href,
-        failingClosed(
-          createRemoteJWKSet(url, {
-            cacheMaxAge: KEY_SET_MAX_AGE_MS,
-            [customFetch]: fetchKeySet,
-          }),
-        ),
+        createRemoteJWKSet(url, {
+          cacheMaxAge: KEY_SET_MAX_AGE_MS,
+          [customFetch]: fetchKeySet,
+        }),
       );
       remoteSets.set(url.href, remote);
     }
@@ -163,25 +168,42 @@ function keyGetter(source: AssuranceKeySource): JWTVerifyGetKey {
 }
 
 /**
- * A remote set's key getter that, for {@link FAILED_FETCH_PAUSE_MS} after a failed fetch, refuses
- * every token as `token.keys_unavailable` without asking `jose` (which would fetch again).
+ * A remote set's key getter that, for {@link FAILED_FETCH_PAUSE_MS} after a failed fetch, fetches
+ * nothing: a token whose key the set fetched before holds is verified with it while that set is
+ * fresh (a failed refetch for one invented `kid` must not refuse every genuine token), and any
+ * other is refused as `token.keys_unavailable` without asking `jose` (which would fetch again).
  */
-function pausingAfterFailure(href: string, getKey: JWTVerifyGetKey): JWTVerifyGetKey {
+function pausingAfterFailure(href: string, remote: RemoteJWKSet): JWTVerifyGetKey {
+  const getKey = failingClosed(remote);
+  const paused = () =>
+    new AssuranceTokenError(
+      "token.keys_unavailable",
+      "The key set could not be fetched moments ago; it is fetched again after a pause.",
+    );
   return async (header, token) => {
-    const failedAt = failedFetches.get(href);
-    if (failedAt !== undefined && Date.now() - failedAt < FAILED_FETCH_PAUSE_MS)
-      throw new AssuranceTokenError(
-        "token.keys_unavailable",
-        "The key set could not be fetched moments ago; it is fetched again after a pause.",
-      );
+    const failed = failedFetches.get(href);
+    if (failed !== undefined && Date.now() - failed.at < FAILED_FETCH_PAUSE_MS) {
+      if (failed.cached === undefined || !remote.fresh) throw paused();
+      try {
+        return await failed.cached(header, token);
+      } catch (error) {
+        // A key the set lacks would be fetched for: refused as a failed fetch is.
+        if (error instanceof errors.JWKSNoMatchingKey) throw paused();
+        throw error;
+      }
+    }
     try {
       const key = await getKey(header, token);
       failedFetches.delete(href);
       return key;
     } catch (error) {
-      if (error instanceof AssuranceTokenError && error.code === "token.keys_unavailable")
-        failedFetches.set(href, Date.now());
-      else failedFetches.delete(href);
+      if (error instanceof AssuranceTokenError && error.code === "token.keys_unavailable") {
+        const held = remote.fresh ? remote.jwks() : undefined;
+        failedFetches.set(href, {
+          at: Date.now(),
+          cached: held === undefined ? undefined : failingClosed(createLocalJWKSet(held)),
+        });
+      } else failedFetches.delete(href);
       throw error;
     }
   };
