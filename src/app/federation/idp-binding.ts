@@ -58,8 +58,9 @@ export async function boundToAnotherIdp(
  * while it was registered with another issuer or entity id, or with none recorded
  * ({@link IDP_REBOUND}), since a subject is unique only at the issuer that names it. An unbound
  * principal (or none) may be signed in by any of the tenant's IdPs. The one rule by which an
- * answer is judged ({@link bindingRefusal}) and by which a hosted flow and a start choose the
- * IdPs they send a principal to: an IdP whose answer must be refused is no way in.
+ * answer is judged ({@link bindingRefusal}) and by which a hosted flow chooses the IdPs it offers
+ * a principal: an IdP whose answer must be refused is no way in. (The direct start, which needs
+ * no credential, does not judge it: its answer would tell anyone how a principal is bound.)
  */
 export function judgeBinding(
   binding: Pick<PrincipalRecord, "idp" | "idpIssuer"> | undefined,
