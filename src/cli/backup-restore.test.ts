@@ -131,7 +131,7 @@ describe("tenant-mfa backup", () => {
     expect(written[0]).toMatch(/^tenant-mfa-\d{8}T\d{6}Z\.db$/);
     const copy = join(into, written[0] ?? "");
     expect(result.stdout).toContain(
-      `to ${copy}: ${String(statSync(copy).size)} bytes, schema 0025-principal-idp-issuer, 2 tenant(s), 4 audit event(s), 0 receipt(s).`,
+      `to ${copy}: ${String(statSync(copy).size)} bytes, schema 0026-webauthn-clone-suspected, 2 tenant(s), 4 audit event(s), 0 receipt(s).`,
     );
     // The key that opens its secrets is not in it, and the operator is told where it is.
     expect(result.stdout).toContain(
@@ -211,12 +211,12 @@ describe("tenant-mfa backup", () => {
     await store.app.close();
     opened.length = 0;
     const db = new Sqlite(store.path);
-    db.prepare("DELETE FROM kysely_migration WHERE name = ?").run("0025-principal-idp-issuer");
+    db.prepare("DELETE FROM kysely_migration WHERE name = ?").run("0026-webauthn-clone-suspected");
     db.close();
     const target = join(folder(), "before-upgrade.db");
     const result = await runCli(["backup", "--db", store.db, "--to", target]);
     expect(result.exitCode, result.stderr).toBe(0);
-    expect(result.stdout).toContain("schema 0024-exemptions-requested-by");
+    expect(result.stdout).toContain("schema 0025-principal-idp-issuer");
   });
 });
 

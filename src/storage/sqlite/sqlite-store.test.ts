@@ -117,6 +117,7 @@ describe("SQLite store", () => {
       "0023-principal-proofs-withdrawn-seq",
       "0024-exemptions-requested-by",
       "0025-principal-idp-issuer",
+      "0026-webauthn-clone-suspected",
     ]);
     expect(await migrateStore(url)).toEqual([]);
     const store = await openStore(url, { migrate: false });
