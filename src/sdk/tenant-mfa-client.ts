@@ -1,4 +1,5 @@
 import { isLoopbackHost } from "./is-loopback-host.js";
+import { readBodyUpTo } from "./read-body-up-to.js";
 
 /** The `fetch` the client calls; the global one by default. */
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
@@ -27,7 +28,8 @@ export interface TenantMfaClient {
 /**
  * A call to tenant-mfa's API that failed. `code` is the server's stable problem code (RFC 9457
  * `code` extension) when it answered with a problem; otherwise `api.unreachable` (no answer,
- * or a timeout), `api.unexpected_response` (an answer that is not what the API promises),
+ * or a timeout), `api.unexpected_response` (an answer that is not what the API promises, a body
+ * larger than 1 MiB among them, never read to its end),
  * `api.invalid_code` (an empty code, never sent), `api.invalid_tenant` (an empty tenant, or
  * `.` or `..`, never sent) or `api.insecure_base_url` (a plain http `baseUrl` beyond loopback
  * without `allowInsecureHttp`: nothing is sent).
@@ -52,6 +54,13 @@ export class TenantMfaApiError extends Error {
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000;
+
+/**
+ * The largest answer read: the API's answers (a flow created, a code exchanged, a problem) are a
+ * few kilobytes. A base URL answering without end (misrouted, a proxy's page, a compromised
+ * host) would otherwise fill the platform's memory for as long as the timeout lasts.
+ */
+const RESPONSE_MAX_BYTES = 1024 * 1024;
 
 /** POSTs JSON to the API and returns the body of an answer with `expectedStatus`. */
 export async function postJson(
@@ -93,9 +102,11 @@ export async function postJson(
       },
     );
   }
+  let answer: Uint8Array<ArrayBuffer> | undefined;
   let json: unknown;
   try {
-    json = await response.json();
+    answer = await readBodyUpTo(response, RESPONSE_MAX_BYTES);
+    if (answer !== undefined) json = JSON.parse(new TextDecoder().decode(answer));
   } catch (error) {
     throw new TenantMfaApiError(
       "api.unexpected_response",
@@ -103,6 +114,12 @@ export async function postJson(
       { status: response.status, cause: error },
     );
   }
+  if (answer === undefined)
+    throw new TenantMfaApiError(
+      "api.unexpected_response",
+      `tenant-mfa answered POST ${url.pathname} with ${String(response.status)} and a body larger than 1 MiB, left unread.`,
+      { status: response.status },
+    );
   const document =
     typeof json === "object" && json !== null && !Array.isArray(json)
       ? (json as Record<string, unknown>)

@@ -6,8 +6,6 @@
  * tenant-mfa is a few keys, about a kilobyte: one larger than 256 KiB is refused as soon as it
  * is seen to be (declared or read), as `token.keys_unavailable`, without reading the rest.
  */
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   AUDIENCE,
@@ -16,6 +14,7 @@ import {
   TENANT,
   type AssuranceFixture,
 } from "./test-support/assurance-fixture.js";
+import { openPaddedJsonServer } from "./test-support/padded-json-server.js";
 import { verifyAssuranceToken } from "./verify-assurance-token.js";
 
 let f: AssuranceFixture;
@@ -29,46 +28,16 @@ afterAll(() => f.close());
  * all the same), with or without a Content-Length; it counts the bytes it managed to send.
  */
 async function paddedKeySet(padding: number, declareLength: boolean) {
-  const jwks = JSON.stringify(await f.keys.jwks());
-  const sent = { bytes: 0 };
-  const server: Server = createServer((_req, res) => {
-    const head = `{"keys":${jwks.slice(jwks.indexOf("[")).slice(0, -1)}`;
-    const total = head.length + padding + 1;
-    res.writeHead(200, {
-      "content-type": "application/json",
-      ...(declareLength ? { "content-length": String(total) } : {}),
-    });
-    res.write(head);
-    sent.bytes += head.length;
-    const chunk = " ".repeat(64 * 1024);
-    let left = padding;
-    const pump = () => {
-      while (left > 0) {
-        const piece = chunk.slice(0, Math.min(left, chunk.length));
-        left -= piece.length;
-        sent.bytes += piece.length;
-        if (!res.write(piece)) {
-          res.once("drain", pump);
-          return;
-        }
-      }
-      res.end("}");
-    };
-    pump();
+  const server = await openPaddedJsonServer({
+    document: (await f.keys.jwks()) as unknown as Record<string, unknown>,
+    padding,
+    declareLength,
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
   return {
     // A path of its own per server: the SDK keeps one key set per URL for the process.
-    url: `http://127.0.0.1:${String(port)}/jwks-${String(padding)}-${String(declareLength)}.json`,
-    sent,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => {
-          resolve();
-        });
-      }),
+    url: `${server.baseUrl}/jwks-${String(padding)}-${String(declareLength)}.json`,
+    sent: server.sent,
+    close: () => server.close(),
   };
 }
 

@@ -12,6 +12,7 @@ import {
 import { ASSURANCE_TOKEN_TYPE, type AssuranceTokenClaims } from "./assurance-token-claims.js";
 import { AssuranceTokenError, type AssuranceTokenErrorCode } from "./assurance-token-error.js";
 import { isLoopbackHost } from "./is-loopback-host.js";
+import { readBodyUpTo } from "./read-body-up-to.js";
 
 /** Where the keys come from: a JWK Set (or key getter) you hold, or tenant-mfa's JWKS URL. */
 export type AssuranceKeySource =
@@ -104,32 +105,10 @@ const FAILED_FETCH_PAUSE_MS = 5 * 1000;
 async function fetchKeySet(url: string, init: RequestInit): Promise<Response> {
   const response = await fetch(url, init);
   // jose refuses anything but a 200 without reading it.
-  if (response.status !== 200 || response.body === null) return response;
-  const tooLarge = () =>
-    new Error(`the key set at ${url} is larger than ${String(KEY_SET_MAX_BYTES)} bytes`);
-  if (Number(response.headers.get("content-length") ?? 0) > KEY_SET_MAX_BYTES) {
-    await response.body.cancel();
-    throw tooLarge();
-  }
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > KEY_SET_MAX_BYTES) {
-      await reader.cancel();
-      throw tooLarge();
-    }
-    chunks.push(value);
-  }
-  const body = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    body.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
+  if (response.status !== 200) return response;
+  const body = await readBodyUpTo(response, KEY_SET_MAX_BYTES);
+  if (body === undefined)
+    throw new Error(`the key set at ${url} is larger than ${String(KEY_SET_MAX_BYTES)} bytes`);
   return new Response(body, { status: 200, headers: response.headers });
 }
 
