@@ -31,7 +31,7 @@ import {
 } from "../ports.js";
 import type { FederationAnswerRecord, FederationRequestRecord, IdpRecord } from "../records.js";
 import { observeIdp } from "./drift.js";
-import { bindingRefusal } from "./idp-binding.js";
+import { bindingRefusal, judgeBinding } from "./idp-binding.js";
 import { holdIdpAnswer, flowUrl, sameSecret, sha256 } from "../flows/flow-records.js";
 import {
   clientSecretContext,
@@ -280,6 +280,7 @@ export function federationUseCases(
    * return URL) is kept, as anyone may send one. Each refusal counts against the client address's
    * limit on unauthenticated routes (src/http/rate-limit.ts), shared with the ACS and callback,
    * whose refusals are audited too: auditing here lets no address append more events than those.
+   * The reason audited is the problem's code, or its `details.reason` when it has one.
    */
   async function refuseStart(
     idp: IdpRecord,
@@ -287,7 +288,13 @@ export function federationUseCases(
     detail: string,
     clientAddress: string | undefined,
   ): Promise<never> {
-    await auditRefusal(idp, new Refusal(error.code, detail), undefined, clientAddress);
+    const reason = error.details?.["reason"];
+    await auditRefusal(
+      idp,
+      new Refusal(typeof reason === "string" ? reason : error.code, detail),
+      undefined,
+      clientAddress,
+    );
     throw error;
   }
 
@@ -681,7 +688,13 @@ export function federationUseCases(
           services.rules.mandates(() => r.mandates.listCurrent()),
           input.principal === undefined ? undefined : r.principals.get(tenant, input.principal),
         ]);
-        return { settings, policy, mandates, population: principal?.population ?? "sso" };
+        return {
+          settings,
+          policy,
+          mandates,
+          principal,
+          population: principal?.population ?? "sso",
+        };
       });
       const { settings, policy } = loaded;
       if (settings === undefined || policy === undefined) {
@@ -691,6 +704,19 @@ export function federationUseCases(
       const expired = metadataExpired(idp, now);
       if (expired !== undefined) {
         return refuseStart(idp, expired.error, expired.detail, input.clientAddress);
+      }
+      // A flow's principal (its browser holds the flow: nothing is told to a stranger) is sent
+      // only where its answer can be accepted, by the rule the answer is judged by: the flow
+      // judged it before calling, and the IdP may have been registered again since. A direct
+      // start does not judge it (docs/federation.md): its answer is refused at the ACS or callback.
+      const unbound = input.flow === undefined ? undefined : judgeBinding(loaded.principal, idp);
+      if (unbound !== undefined) {
+        return refuseStart(
+          idp,
+          new AppError("federation.rejected", undefined, { reason: unbound.reason }),
+          unbound.detail,
+          input.clientAddress,
+        );
       }
       // A flow's sign-in returns to the flow page; anything else to a registered URL.
       const back =

@@ -54,6 +54,15 @@ const SESSION_MAX_SECONDS = 12 * 3600;
 /** The use cases a flow drives on the principal's behalf. */
 type Delegates = Pick<Application, "authenticators" | "recoveryCodes" | "webauthn" | "federation">;
 
+/**
+ * The refusals of a sign-in's start ({@link Application}'s `federation.start`) that a flow shows
+ * as a refused IdP, not as its own failure: each is audited by the start as `federation.rejected`.
+ */
+const STARTS_REFUSED: ReadonlySet<string> = new Set([
+  "idp.metadata_expired",
+  "federation.rejected",
+]);
+
 /** Ends a browser request with a failure screen. */
 class FlowStop extends Error {
   constructor(readonly screen: FlowScreen) {
@@ -856,18 +865,29 @@ export function flowUseCases(
           asked: ask,
           ...(retry ? { force: true } : {}),
         });
-        const { location } = await delegates.federation.start(tenant, action.idp, {
-          returnTo: urlOf(flow),
-          principal,
-          flow: flow.id,
-          // An answer to this sign-in counts for nothing if the principal's proofs are withdrawn
-          // before the browser claims it, even before the answer is held on the flow.
-          flowWithdrawals: flow.withdrawals ?? 0,
-          ask,
-          ...(retry ? { force: true } : {}),
-          clientAddress: browser.clientAddress,
-        });
-        return { kind: "redirect", location };
+        let started: { readonly location: string };
+        try {
+          started = await delegates.federation.start(tenant, action.idp, {
+            returnTo: urlOf(flow),
+            principal,
+            flow: flow.id,
+            // An answer to this sign-in counts for nothing if the principal's proofs are withdrawn
+            // before the browser claims it, even before the answer is held on the flow.
+            flowWithdrawals: flow.withdrawals ?? 0,
+            ask,
+            ...(retry ? { force: true } : {}),
+            clientAddress: browser.clientAddress,
+          });
+        } catch (error) {
+          // The IdP changed since this action judged it (registered again elsewhere, its
+          // metadata expired): the start refused it, audited there, and the page says so, with
+          // the ways left.
+          if (error instanceof AppError && STARTS_REFUSED.has(error.code)) {
+            return next(flow, browser, { code: "idp.rejected", tone: "error" });
+          }
+          throw error;
+        }
+        return { kind: "redirect", location: started.location };
       }
       case "continue": {
         await changeFlow(
