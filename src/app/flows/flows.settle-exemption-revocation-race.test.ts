@@ -6,13 +6,16 @@
 // that completes the flow, and the page decides again without it. The same on both stores; the
 // race is made deterministic by running the revocation just after the settling decision's read.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { Application, Caller, FlowBrowser } from "../application.js";
+import type { Caller, FlowBrowser } from "../application.js";
 import { chainOf } from "../audit/audit-chain.js";
-import { storeRacingExemptions, type ExemptionRace } from "../test-support/exemption-race.js";
+import {
+  openExemptionRaceWorld,
+  type ExemptionRace,
+  type ExemptionRaceWorld,
+} from "../test-support/exemption-race.js";
 import { openingOf } from "../test-support/flow-opening.js";
-import { CountingRandom, openHarness, type Harness } from "../test-support/harness.js";
+import type { Harness } from "../test-support/harness.js";
 import { codeOf, csrfOf } from "../test-support/platform-mfa-flows.js";
-import { replacePolicy } from "../test-support/replace-policy.js";
 import { storesUnderTest } from "../../storage/test-support/stores-under-test.js";
 
 const RETURN = "https://app.example/signed-in";
@@ -22,31 +25,21 @@ for (const { name, skip, open } of stores) {
   describe.skipIf(skip)(
     `a hosted flow settling under an exemption revoked under it, on ${name}${skip ? " (skipped: no PostgreSQL reachable outside CI)" : ""}`,
     () => {
+      let world: ExemptionRaceWorld;
       let h: Harness;
-      let drop: () => Promise<void>;
       let service: Caller;
-      let racing: Application & { close(): Promise<void> };
-      const race: ExemptionRace = {};
+      let racing: ExemptionRaceWorld["racing"];
+      let race: ExemptionRace;
+      let drop: () => Promise<void>;
       const browser: FlowBrowser = { cookie: "settle-race-browser-cookie-012345" };
-
       beforeEach(async () => {
         const [store, cleanup] = await open();
         drop = cleanup;
-        h = await openHarness({ store });
-        await h.app.tenants.create(h.admin, { id: "acme", name: "acme corp" });
-        await h.app.principals.upsert(h.admin, "acme", "alice", { population: "direct" });
-        await h.app.tenants.setReturnUrls(h.admin, "acme", { returnUrls: [RETURN] });
-        await replacePolicy(h, "acme", { posture: "platform_mfa" });
-        service = await h.caller(["platform_service"], ["acme"]);
-        racing = h.application({
-          store: storeRacingExemptions(h.store, "list", race),
-          random: new CountingRandom(500_000),
-        });
+        world = await openExemptionRaceWorld(store, "list", RETURN);
+        ({ h, service, racing, race } = world);
       });
       afterEach(async () => {
-        race.after = undefined;
-        await racing.close();
-        await h.close();
+        await world.close();
         await drop();
       });
 

@@ -1,4 +1,7 @@
+import type { Application, Caller } from "../application.js";
 import type { Repositories, Store } from "../ports.js";
+import { CountingRandom, openHarness, type Harness } from "./harness.js";
+import { replacePolicy } from "./replace-policy.js";
 
 /** Work to run once, between a use case's read of an exemption and what it does next. */
 export interface ExemptionRace {
@@ -54,6 +57,49 @@ export function storeRacingExemptions(
         await hook();
       }
       return result;
+    },
+  };
+}
+
+/**
+ * Tenant `acme` (`platform_mfa`, `returnUrl` registered) with principal alice over `store`, a
+ * platform service key, and a second application over the same store (`racing`) whose reads of
+ * exemptions through `exemptions[read]` run `race.after` once, as {@link storeRacingExemptions}.
+ */
+export interface ExemptionRaceWorld {
+  readonly h: Harness;
+  readonly service: Caller;
+  readonly racing: Application & { close(): Promise<void> };
+  readonly race: ExemptionRace;
+  close(): Promise<void>;
+}
+
+/** Opens an {@link ExemptionRaceWorld}; its `close` leaves `store`'s database to the caller. */
+export async function openExemptionRaceWorld(
+  store: Store,
+  read: "get" | "list",
+  returnUrl: string,
+): Promise<ExemptionRaceWorld> {
+  const h = await openHarness({ store });
+  await h.app.tenants.create(h.admin, { id: "acme", name: "acme corp" });
+  await h.app.principals.upsert(h.admin, "acme", "alice", { population: "direct" });
+  await h.app.tenants.setReturnUrls(h.admin, "acme", { returnUrls: [returnUrl] });
+  await replacePolicy(h, "acme", { posture: "platform_mfa" });
+  const service = await h.caller(["platform_service"], ["acme"]);
+  const race: ExemptionRace = {};
+  const racing = h.application({
+    store: storeRacingExemptions(h.store, read, race),
+    random: new CountingRandom(500_000),
+  });
+  return {
+    h,
+    service,
+    racing,
+    race,
+    async close() {
+      race.after = undefined;
+      await racing.close();
+      await h.close();
     },
   };
 }
