@@ -8,6 +8,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Application, Caller } from "../application.js";
 import { chainOf } from "../audit/audit-chain.js";
+import { approvedBreakGlass } from "../test-support/exempted-sign-in.js";
 import { storeRacingExemptions, type ExemptionRace } from "../test-support/exemption-race.js";
 import { CountingRandom, openHarness, type Harness } from "../test-support/harness.js";
 import { replacePolicy } from "../test-support/replace-policy.js";
@@ -46,22 +47,7 @@ for (const { name, skip, open } of stores) {
       });
 
       /** An hour's break-glass exemption of alice, approved now. */
-      async function exempt(): Promise<string> {
-        const inSeconds = (seconds: number) =>
-          new Date(h.clock.now().getTime() + seconds * 1000).toISOString();
-        const approver = await h.caller(["exemption_approver"], ["acme"]);
-        const requested = await h.app.exemptions.request(h.admin, "acme", {
-          principal: "alice",
-          category: "break_glass",
-          justification: "Locked out during an incident",
-          owner: "secops",
-          startsAt: inSeconds(0),
-          expiresAt: inSeconds(3600),
-          reviewAt: inSeconds(3600),
-        });
-        await h.app.exemptions.approve(approver, "acme", requested.id);
-        return requested.id;
-      }
+      const exempt = () => approvedBreakGlass(h);
 
       const passwordOnly = () => ({
         principal: { id: "alice" },

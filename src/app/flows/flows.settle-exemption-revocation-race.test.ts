@@ -8,14 +8,14 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Caller, FlowBrowser } from "../application.js";
 import { chainOf } from "../audit/audit-chain.js";
+import { acknowledgedExemption } from "../test-support/exempted-sign-in.js";
 import {
   openExemptionRaceWorld,
   type ExemptionRace,
   type ExemptionRaceWorld,
 } from "../test-support/exemption-race.js";
-import { openingOf } from "../test-support/flow-opening.js";
 import type { Harness } from "../test-support/harness.js";
-import { codeOf, csrfOf } from "../test-support/platform-mfa-flows.js";
+import { codeOf } from "../test-support/platform-mfa-flows.js";
 import { storesUnderTest } from "../../storage/test-support/stores-under-test.js";
 
 const RETURN = "https://app.example/signed-in";
@@ -43,39 +43,8 @@ for (const { name, skip, open } of stores) {
         await drop();
       });
 
-      /**
-       * A flow of alice, after a password, whose page showed an hour's break-glass exemption and
-       * whose user pressed Continue: the next visit settles it. The exemption and the flow.
-       */
-      async function acknowledgedUnderExemption(): Promise<{ exemption: string; flow: string }> {
-        const inSeconds = (seconds: number) =>
-          new Date(h.clock.now().getTime() + seconds * 1000).toISOString();
-        const approver = await h.caller(["exemption_approver"], ["acme"]);
-        const requested = await h.app.exemptions.request(h.admin, "acme", {
-          principal: "alice",
-          category: "break_glass",
-          justification: "Locked out during an incident",
-          owner: "secops",
-          startsAt: inSeconds(0),
-          expiresAt: inSeconds(3600),
-          reviewAt: inSeconds(3600),
-        });
-        await h.app.exemptions.approve(approver, "acme", requested.id);
-        const started = await h.app.flows.create(service, "acme", {
-          principal: { id: "alice" },
-          verified: [{ method: "password", source: "platform", at: inSeconds(0) }],
-          returnTo: RETURN,
-        });
-        const notice = await h.app.flows.show("acme", started.flow, browser, {
-          opening: openingOf(started),
-        });
-        expect(notice.kind).toBe("exemption");
-        await h.app.flows.act("acme", started.flow, browser, {
-          kind: "continue",
-          csrf: csrfOf(notice),
-        });
-        return { exemption: requested.id, flow: started.flow };
-      }
+      const acknowledgedUnderExemption = () =>
+        acknowledgedExemption(h, service, { browser, returnTo: RETURN });
 
       /** The revocation runs after the second read of exemptions: the settling decision's. */
       function revokeAtSettle(exemption: string): void {
