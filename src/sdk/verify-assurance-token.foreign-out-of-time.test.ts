@@ -111,31 +111,17 @@ describe("a browser guard given an expired token of someone else", () => {
   };
   const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
-  it("refuses another tenant's token (401 token.wrong_tenant) and starts no flow", async () => {
-    const token = await f.sign(f.claims({ tenant: "globex", ...expired() }));
+  it.each([
+    ["another tenant's token", "token.wrong_tenant", { tenant: "globex" }],
+    ["another principal's token", "token.wrong_subject", { sub: "bob" }],
+  ])("refuses %s (401 %s) and starts no flow", async (_what, code, foreign) => {
+    const token = await f.sign(f.claims({ ...foreign, ...expired() }));
     const outcome = await guardAssurance(guard(), {
       headers: bearer(token),
       tenant: "acme",
       user: "alice",
     });
-    expect(outcome).toMatchObject({
-      kind: "refuse",
-      problem: { status: 401, code: "token.wrong_tenant" },
-    });
-    expect(api.received).toHaveLength(0);
-  });
-
-  it("refuses another principal's token (401 token.wrong_subject) and starts no flow", async () => {
-    const token = await f.sign(f.claims({ sub: "bob", ...expired() }));
-    const outcome = await guardAssurance(guard(), {
-      headers: bearer(token),
-      tenant: "acme",
-      user: "alice",
-    });
-    expect(outcome).toMatchObject({
-      kind: "refuse",
-      problem: { status: 401, code: "token.wrong_subject" },
-    });
+    expect(outcome).toMatchObject({ kind: "refuse", problem: { status: 401, code } });
     expect(api.received).toHaveLength(0);
   });
 
