@@ -509,11 +509,13 @@ export type FlowRefusal = "flow.opening_refused" | "flow.browser_refused" | "flo
 export const EXCHANGE_REFUSED = "flow.exchange_refused";
 
 /**
- * A kind of refusal whose audit rows a flow bounds: a refused visit (its audit event's type), or
- * a refused exchange of its code, by reason and caller
- * (`flow.exchange_refused:replayed:<key id>`).
+ * A kind of refusal whose audit rows a flow bounds: a refused visit (its audit event's type), a
+ * refused exchange of its code, by reason and caller (`flow.exchange_refused:replayed:<key id>`),
+ * or a refused sign-in at one of the tenant's IdPs, by IdP and reason
+ * (`federation.rejected:corp:federation.idp_rebound`).
  */
-export type FlowRefusalKind = FlowRefusal | `${typeof EXCHANGE_REFUSED}:${string}`;
+export type FlowRefusalKind =
+  FlowRefusal | `${typeof EXCHANGE_REFUSED}:${string}` | `federation.rejected:${string}`;
 
 /**
  * A hosted challenge flow: one sign-in (or step-up) of one principal, created by the platform's

@@ -1118,7 +1118,7 @@ export function hasCurrentMetadata(idp: IdpRecord, now: Date): boolean {
 }
 
 /** Why sign-ins may not start at `idp` at `now` ({@link hasCurrentMetadata}), if they may not. */
-function metadataExpired(
+export function metadataExpired(
   idp: IdpRecord,
   now: Date,
 ): { readonly error: AppError; readonly detail: string } | undefined {

@@ -110,12 +110,21 @@ export function auditFlow(
 export const REFUSAL_AUDIT_INTERVAL_SECONDS = 60;
 
 /**
- * A refusal to audit: a refused visit of a flow (its audit event's type), or a refused exchange
- * of its code, with the reason and the caller that its audit event names.
+ * A refusal to audit: a refused visit of a flow (its audit event's type), a refused exchange of
+ * its code, with the reason and the caller that its audit event names, or a sign-in at one of the
+ * tenant's IdPs that the flow refused to start, audited as a refused start is
+ * (`federation.rejected`, with the IdP, its protocol, the reason and the detail). Only an IdP the
+ * tenant registers (or did, when the flow judged it) is named: the kinds stay as few as those.
  */
 export type AuditedRefusal =
   | FlowRefusal
-  | { readonly type: typeof EXCHANGE_REFUSED; readonly reason: string; readonly caller: string };
+  | { readonly type: typeof EXCHANGE_REFUSED; readonly reason: string; readonly caller: string }
+  | {
+      readonly type: "federation.rejected";
+      readonly idp: Pick<IdpRecord, "id" | "protocol">;
+      readonly reason: string;
+      readonly detail: string;
+    };
 
 /**
  * Audits a refusal on `flow`, unless one of its kind was audited for the flow within
@@ -125,7 +134,7 @@ export type AuditedRefusal =
  * first of each kind is always recorded, and a row a minute while they go on, so the chain shows
  * when an attack began and how long it lasted (at most 60 rows of each kind in a flow's hour);
  * the request log has every one. A refused visit's kind is its type; a refused exchange's, its
- * reason and its caller. When it was last audited is kept on the flow by compare-and-set, so that of concurrent
+ * reason and its caller; a refused start at an IdP's, the IdP and the reason. When it was last audited is kept on the flow by compare-and-set, so that of concurrent
  * refusals, on any instance, one is recorded.
  */
 export async function auditRefusal(
@@ -133,16 +142,7 @@ export async function auditRefusal(
   flow: Pick<FlowRecord, "tenant" | "id">,
   refusal: AuditedRefusal,
 ): Promise<void> {
-  const { type, payload, kind } =
-    typeof refusal === "string"
-      ? { type: refusal, payload: {}, kind: refusal }
-      : {
-          type: refusal.type,
-          payload: { reason: refusal.reason, caller: refusal.caller },
-          // By caller too: the chain is where a tenant learns which keys held its code (the
-          // request log does not name them), and keys are few, made by platform administrators.
-          kind: `${refusal.type}:${refusal.reason}:${refusal.caller}` as const,
-        };
+  const { type, payload, kind } = refusalEntry(refusal);
   const at = context.clock.now();
   await changeFlow(
     context,
@@ -161,6 +161,30 @@ export async function auditRefusal(
     },
     () => ({ type, payload }),
   );
+}
+
+/** The audit event of `refusal`, and the kind it is bounded by. */
+function refusalEntry(refusal: AuditedRefusal): {
+  readonly type: string;
+  readonly payload: Record<string, unknown>;
+  readonly kind: FlowRefusalKind;
+} {
+  if (typeof refusal === "string") return { type: refusal, payload: {}, kind: refusal };
+  if (refusal.type === "federation.rejected") {
+    const { idp, reason, detail } = refusal;
+    return {
+      type: refusal.type,
+      payload: { idp: idp.id, protocol: idp.protocol, reason, detail },
+      kind: `${refusal.type}:${idp.id}:${reason}`,
+    };
+  }
+  return {
+    type: refusal.type,
+    payload: { reason: refusal.reason, caller: refusal.caller },
+    // By caller too: the chain is where a tenant learns which keys held its code (the request
+    // log does not name them), and keys are few, made by platform administrators.
+    kind: `${refusal.type}:${refusal.reason}:${refusal.caller}`,
+  };
 }
 
 /**

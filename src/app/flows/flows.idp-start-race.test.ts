@@ -9,6 +9,8 @@
  * the rebound principal to the new entity, whose answer is refused. Both are expected refusals:
  * audited as a refused start is (`federation.rejected` with the reason), and the flow shows its
  * challenge again with the `idp.rejected` notice and the ways left, having started nothing.
+ * An IdP removed in that window is no sign-in either: the start knows no such IdP
+ * (`not_found`), and the flow audits it as one more refused start (it has no IdP to audit at).
  * The overlap is forced: the other change lands as the flow's `flow.idp_started` commits.
  */
 import { afterEach, expect, it } from "vitest";
@@ -95,7 +97,7 @@ describeOnEachStore("a flow's IdP start refused by a change under it", (url) => 
   }
 
   /** alice's flow page offering corp, and the post of its form once `stepIn` is armed. */
-  async function chooseCorp(stepIn: () => Promise<void>) {
+  async function chooseCorp(stepIn: () => Promise<void>, seeFlow?: (flow: string) => void) {
     const started = must(
       await t.call("POST", "/v1/tenants/acme/flows", {
         key: await t.key(["platform_service"], ["acme"]),
@@ -107,6 +109,7 @@ describeOnEachStore("a flow's IdP start refused by a change under it", (url) => 
       }),
       201,
     ).json<{ flow: string; url: string }>();
+    seeFlow?.(started.flow);
     const screen = await t.app.flows.show("acme", started.flow, browser, {
       opening: openingOf(started),
     });
@@ -155,6 +158,21 @@ describeOnEachStore("a flow's IdP start refused by a change under it", (url) => 
     shownAgainRefused(posted);
     expect(await refusedStarts()).toEqual([
       expect.objectContaining({ idp: "corp", reason: "federation.idp_rebound" }),
+    ]);
+  });
+
+  it("shows the challenge again with idp.rejected when the IdP is removed under the start, audited by the flow", async () => {
+    await open(first.metadataXml());
+    let flow = "";
+    const posted = await chooseCorp(
+      async () => {
+        must(await t.call("DELETE", "/v1/tenants/acme/idps/corp", { key: admin }), 204);
+      },
+      (id) => (flow = id),
+    );
+    shownAgainRefused(posted);
+    expect(await refusedStarts()).toEqual([
+      expect.objectContaining({ flow, principal: "alice", idp: "corp", reason: "not_found" }),
     ]);
   });
 });

@@ -19,8 +19,8 @@ import { StaleDecision } from "../decisions/receipt-writer.js";
 import { VERIFICATION_THROTTLE_DEFAULTS } from "../authenticators/verification-throttle.js";
 import { countsAsAttested } from "../authenticators/webauthn.js";
 import { AppError } from "../errors.js";
-import { hasCurrentMetadata, idpProfile } from "../federation/federation.js";
-import { IDP_REBOUND, judgeBinding } from "../federation/idp-binding.js";
+import { hasCurrentMetadata, idpProfile, metadataExpired } from "../federation/federation.js";
+import { IDP_REBOUND, judgeBinding, type BindingRefusal } from "../federation/idp-binding.js";
 import { matchReturnUrl, withQueryParameter } from "../federation/return-urls.js";
 import type { Repositories } from "../ports.js";
 import type { BrowserSessionRecord, FlowRecord, IdpRecord } from "../records.js";
@@ -56,12 +56,21 @@ type Delegates = Pick<Application, "authenticators" | "recoveryCodes" | "webauth
 
 /**
  * The refusals of a sign-in's start ({@link Application}'s `federation.start`) that a flow shows
- * as a refused IdP, not as its own failure: each is audited by the start as `federation.rejected`.
+ * as a refused IdP, not as its own failure: each is audited by the start as `federation.rejected`
+ * (an IdP removed since the flow judged it, `not_found`, by the flow: the start has no IdP to
+ * audit it at).
  */
 const STARTS_REFUSED: ReadonlySet<string> = new Set([
   "idp.metadata_expired",
   "federation.rejected",
+  "not_found",
 ]);
+
+/** A flow's IdP removed between the flow's judgment of it and its sign-in's start. */
+const IDP_REMOVED = {
+  reason: "not_found",
+  detail: "the IdP is no longer registered for the tenant",
+} as const;
 
 /** Ends a browser request with a failure screen. */
 class FlowStop extends Error {
@@ -84,6 +93,8 @@ interface FlowWorld {
    * binding was made at: its answers are refused until an administrator binds it again.
    */
   readonly staleBinding?: IdpRecord;
+  /** The tenant's other IdPs, each with why its answers may not sign the principal in. */
+  readonly unboundIdps: readonly { readonly idp: IdpRecord; readonly refusal: BindingRefusal }[];
   /**
    * The principal's passkeys (by credential id) that count as attested hardware now: root
    * trusted, no clone signal standing ({@link countsAsAttested}).
@@ -123,6 +134,15 @@ export function flowUseCases(
   };
   const audit = (flow: FlowRecord, type: string, payload: Record<string, unknown> = {}) =>
     transact(context, (r) => auditFlow(context, r, flow, type, payload));
+  /**
+   * Audits a sign-in at `idp` that the flow refused to start, as the start audits its own
+   * refusals (`federation.rejected`), bounded as the flow's other refusals are.
+   */
+  const refuseIdp = (
+    flow: FlowRecord,
+    idp: IdpRecord,
+    refusal: { readonly reason: string; readonly detail: string },
+  ) => auditRefusal(context, flow, { type: "federation.rejected", idp, ...refusal });
 
   /**
    * The flow, if this browser may use it now; binds it to the browser on the first visit of its
@@ -186,7 +206,11 @@ export function flowUseCases(
     // signs in there only, and there only while it is registered at the issuer or entity id the
     // binding was made at. No other is offered: the user would prove MFA there for nothing.
     const idps = registered.filter((idp) => judgeBinding(principal, idp) === undefined);
-    const staleBinding = registered.find((idp) => judgeBinding(principal, idp) === IDP_REBOUND);
+    const unboundIdps = registered.flatMap((idp) => {
+      const refusal = judgeBinding(principal, idp);
+      return refusal === undefined ? [] : [{ idp, refusal }];
+    });
+    const staleBinding = unboundIdps.find((u) => u.refusal === IDP_REBOUND)?.idp;
     if (tenant === undefined) return stop("flow.not_found");
     const shown = {
       id: tenant.id,
@@ -226,6 +250,7 @@ export function flowUseCases(
       ],
       idps,
       ...(staleBinding === undefined ? {} : { staleBinding }),
+      unboundIdps,
       attestedKeys: new Set(
         webauthn.filter((c) => countsAsAttested(c, parts.attested)).map((c) => c.credentialId),
       ),
@@ -837,8 +862,16 @@ export function flowUseCases(
       }
       case "idp": {
         const world = await load(flow, browser);
-        if (!world.idps.some((idp) => idp.id === action.idp)) {
-          return next(flow, browser, { code: "idp.rejected", tone: "error" });
+        const refused = () => next(flow, browser, { code: "idp.rejected", tone: "error" });
+        const idp = world.idps.find((i) => i.id === action.idp);
+        if (idp === undefined) {
+          // A form the page did not show (an old tab's, or forged), for an IdP whose answers may
+          // not sign the principal in: audited as the start would refuse it, so it is traceable.
+          // One the tenant never registered names nothing worth a row, and its id is the
+          // sender's choice: unaudited, so no one can grow the chain with them.
+          const unbound = world.unboundIdps.find((u) => u.idp.id === action.idp);
+          if (unbound !== undefined) await refuseIdp(flow, unbound.idp, unbound.refusal);
+          return refused();
         }
         // Ask the IdP for exactly what this flow's decision lacks: the step-up's maximum age and
         // phishing resistance included, and a fresh authentication once it answered without
@@ -850,7 +883,12 @@ export function flowUseCases(
         // Only a way the page offers: an IdP the decision does not ask for (a platform_mfa
         // tenant's, say) is no way into this flow.
         if (option?.kind !== "idp_step_up") {
-          return next(flow, browser, { code: "idp.rejected", tone: "error" });
+          // Not offered as its metadata expired before the page was shown: audited as above.
+          const expired = metadataExpired(idp, now());
+          if (expired !== undefined) {
+            await refuseIdp(flow, idp, { reason: expired.error.code, detail: expired.detail });
+          }
+          return refused();
         }
         const retry = [...flow.events, ...(world.session?.events ?? [])].some(
           (e) => e.method === "federated" && e.idp === action.idp,
@@ -880,12 +918,11 @@ export function flowUseCases(
           });
         } catch (error) {
           // The IdP changed since this action judged it (registered again elsewhere, its
-          // metadata expired): the start refused it, audited there, and the page says so, with
-          // the ways left.
-          if (error instanceof AppError && STARTS_REFUSED.has(error.code)) {
-            return next(flow, browser, { code: "idp.rejected", tone: "error" });
-          }
-          throw error;
+          // metadata expired, removed): the start refused it, audited there (a removal here), and
+          // the page says so, with the ways left.
+          if (!(error instanceof AppError) || !STARTS_REFUSED.has(error.code)) throw error;
+          if (error.code === "not_found") await refuseIdp(flow, idp, IDP_REMOVED);
+          return refused();
         }
         return { kind: "redirect", location: started.location };
       }
