@@ -42,6 +42,8 @@ export interface StubIdp {
   publishedKeys: JWK[];
   /** `down`: 503; `hang`: never answers. */
   jwksMode: "up" | "down" | "hang";
+  /** `down`: 500; `hang`: never answers. */
+  discoveryMode: "up" | "down" | "hang";
   /** Fields merged over the discovery document. */
   discoveryOverrides: Record<string, unknown>;
   /** The ID token the token endpoint returns next. */
@@ -98,6 +100,7 @@ export async function startStubIdp(): Promise<StubIdp> {
   const state: {
     publishedKeys: JWK[];
     jwksMode: "up" | "down" | "hang";
+    discoveryMode: "up" | "down" | "hang";
     discoveryOverrides: Record<string, unknown>;
     nextIdToken: string;
     tokenAnswer: { status: number; body: unknown } | undefined;
@@ -105,6 +108,7 @@ export async function startStubIdp(): Promise<StubIdp> {
   } = {
     publishedKeys: [key.publicJwk],
     jwksMode: "up",
+    discoveryMode: "up",
     discoveryOverrides: {},
     nextIdToken: "",
     tokenAnswer: undefined,
@@ -141,6 +145,11 @@ export async function startStubIdp(): Promise<StubIdp> {
     const path = served === null ? fullPath : `/tenant-a${served[2] ?? ""}`;
     if (path === "/tenant-a/.well-known/openid-configuration") {
       count(at, "discovery");
+      if (state.discoveryMode === "hang") return;
+      if (state.discoveryMode === "down") {
+        json(res, 500, { error: "unavailable" });
+        return;
+      }
       json(res, 200, {
         issuer: at,
         authorization_endpoint: `${at}/authorize`,
@@ -209,6 +218,12 @@ export async function startStubIdp(): Promise<StubIdp> {
     },
     set jwksMode(mode: "up" | "down" | "hang") {
       state.jwksMode = mode;
+    },
+    get discoveryMode() {
+      return state.discoveryMode;
+    },
+    set discoveryMode(mode: "up" | "down" | "hang") {
+      state.discoveryMode = mode;
     },
     get discoveryOverrides() {
       return state.discoveryOverrides;
