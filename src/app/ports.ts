@@ -395,6 +395,17 @@ export interface OneTimeProofStore {
     expiresAt: string,
     inForce: { readonly after: string; readonly until: string },
   ): Promise<boolean>;
+  /**
+   * Whether a record of `key` in `scope` is in force, as {@link claimLapsed} judges it; read
+   * without writing, so that a caller can leave a record in force alone without taking a write
+   * lock. A hint only: what is lapsed now may be claimed by another first, so only
+   * {@link claimLapsed}'s answer decides.
+   */
+  isInForce(
+    scope: string,
+    key: string,
+    inForce: { readonly after: string; readonly until: string },
+  ): Promise<boolean>;
   /** Deletes proofs that expired before `before`; returns how many. */
   purge(before: string): Promise<number>;
 }

@@ -7,6 +7,7 @@ import type { Caller, DecisionRequest } from "../application.js";
 import { createApplication } from "../create-application.js";
 import type { Repositories, Store } from "../ports.js";
 import { openHarness, type Harness } from "../test-support/harness.js";
+import { countingTransactions } from "../test-support/wrapped-store.js";
 
 describe("decisions committed in groups", () => {
   let h: Harness;
@@ -23,20 +24,6 @@ describe("decisions committed in groups", () => {
       ],
     },
   });
-
-  /** The harness's store, counting the transactions opened through it. */
-  function countingTransactions(): { store: Store; count: () => number } {
-    let count = 0;
-    const store: Store = {
-      ...h.store,
-      read: (work) => h.store.read(work),
-      transaction: (work) => {
-        count += 1;
-        return h.store.transaction(work);
-      },
-    };
-    return { store, count: () => count };
-  }
 
   /**
    * The harness's store, whose transactions fail when they append the `failAt`-th event, alone
@@ -84,7 +71,7 @@ describe("decisions committed in groups", () => {
   afterEach(() => h.close());
 
   it("gives each of 300 concurrent decisions its own receipt and event, in chains that verify", async () => {
-    const { store, count } = countingTransactions();
+    const { store, count } = countingTransactions(h.store);
     const app = createApplication({ ...h.context, store });
     const requests = Array.from({ length: 300 }, (_, i) => ({
       tenant: i % 3 === 0 ? "globex" : "acme",

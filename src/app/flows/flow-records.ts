@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { AuthenticationEvent, FederatedEvent } from "../../core/evidence.js";
-import { recordAudit, transact, type Context } from "../context.js";
+import { readStore, recordAudit, transact, type Context } from "../context.js";
 import { AppError } from "../errors.js";
 import type { Repositories } from "../ports.js";
 import { boundToAnotherIdp, IDP_NOT_BOUND } from "../federation/idp-binding.js";
@@ -205,14 +205,23 @@ export async function auditRefusalWithoutFlow(
   const interval = REFUSAL_AUDIT_INTERVAL_SECONDS * 1000;
   const time = (ms: number) => new Date(ms).toISOString();
   const { reason, caller } = refusal;
+  const key = `${reason}:${caller}`;
+  // In force: recorded within the interval before now, either way round (another instance's
+  // clock may run a little ahead of this one's), as auditRefusal judges a flow's.
+  const inForce = { after: time(now), until: time(now + 2 * interval) };
+  // Read first, outside a transaction: a key guessing codes must not take the write lock (on
+  // SQLite, the whole store's) once per guess when nothing is to be recorded. Lapsed, the claim
+  // below still decides, in one statement, which of concurrent refusals records it.
+  const recorded = await readStore(context, (r) =>
+    r.oneTimeProofs.isInForce(EXCHANGE_REFUSED, key, inForce),
+  );
+  if (recorded) return;
   await transact(context, async (r) => {
-    // In force: recorded within the interval before now, either way round (another instance's
-    // clock may run a little ahead of this one's), as auditRefusal judges a flow's.
     const claimed = await r.oneTimeProofs.claimLapsed(
       EXCHANGE_REFUSED,
-      `${reason}:${caller}`,
+      key,
       time(now + interval),
-      { after: time(now), until: time(now + 2 * interval) },
+      inForce,
     );
     if (!claimed) return;
     await recordAudit(context, r, {

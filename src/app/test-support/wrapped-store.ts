@@ -14,3 +14,18 @@ export function wrapRepositories(store: Store, wrap: (r: Repositories) => Reposi
     close: () => store.close(),
   };
 }
+
+/** `store`, counting the transactions opened through it (reads are not counted). */
+export function countingTransactions(store: Store): { store: Store; count: () => number } {
+  let count = 0;
+  return {
+    store: {
+      ...wrapRepositories(store, (r) => r),
+      transaction: (work) => {
+        count += 1;
+        return store.transaction(work);
+      },
+    },
+    count: () => count,
+  };
+}

@@ -502,6 +502,29 @@ export function describeFederation({ store, harness, sharedByInstances }: Contra
       ).toBe(false);
     });
 
+    it("tells whether a key's record is in force, as the claim judges it, without writing", async () => {
+      const scope = uniqueId("bound");
+      const isInForce = (now: number) =>
+        store().read(({ oneTimeProofs }) =>
+          oneTimeProofs.isInForce(scope, "key", { after: at(now), until: at(now + 120) }),
+        );
+      expect(await isInForce(0)).toBe(false);
+      expect(await isInForce(0)).toBe(false);
+      await store().transaction(({ oneTimeProofs }) =>
+        oneTimeProofs.claimLapsed(scope, "key", at(60), { after: at(0), until: at(120) }),
+      );
+      expect(await isInForce(0)).toBe(true);
+      expect(await isInForce(59)).toBe(true);
+      expect(await isInForce(60)).toBe(false);
+      // Set far ahead of this clock (another instance's), as claimLapsed does not count it.
+      expect(await isInForce(-61)).toBe(false);
+      expect(
+        await store().read(({ oneTimeProofs }) =>
+          oneTimeProofs.isInForce(`${scope}-other`, "key", { after: at(0), until: at(120) }),
+        ),
+      ).toBe(false);
+    });
+
     // Two instances at once: only for stores several instances share.
     if (sharedByInstances)
       it("claims a lapsed key once across instances", async () => {

@@ -38,6 +38,19 @@ const claimLapsed = queryTemplate<{ key: string }, [string, string, string, stri
       .returning("key"),
 );
 
+// Read for every exchange of a code that names no flow: compiled once.
+const selectInForce = queryTemplate<{ key: string }, [string, string, string, string]>(
+  4,
+  (db, scope, key, after, until) =>
+    db
+      .selectFrom("one_time_proofs")
+      .select("key")
+      .where("scope", "=", scope)
+      .where("key", "=", key)
+      .where("expires_at", ">", after)
+      .where("expires_at", "<=", until),
+);
+
 export function createOneTimeProofRepository(db: Kysely<Database>): OneTimeProofStore {
   return {
     // The primary key does the work, in one statement, across every instance sharing the store.
@@ -52,6 +65,17 @@ export function createOneTimeProofRepository(db: Kysely<Database>): OneTimeProof
         scope,
         key,
         toTimeText(expiresAt, "expiresAt"),
+        toTimeText(inForce.after, "after"),
+        toTimeText(inForce.until, "until"),
+      );
+      return rows.length === 1;
+    },
+
+    async isInForce(scope, key, inForce) {
+      const { rows } = await selectInForce(
+        db,
+        scope,
+        key,
         toTimeText(inForce.after, "after"),
         toTimeText(inForce.until, "until"),
       );
