@@ -710,6 +710,11 @@ export function webauthnUseCases(
           }
           next = Math.max(fresh.signCount, verified.signCount);
           if (!(await accept(fresh.signCount, next, warnings.length > 0))) {
+            // Refused, the signal is audited all the same (`clone`), so the credential is
+            // suspected from now, as under `reject` (and as migration 0026 reads the chain).
+            if (clone.length > 0) {
+              await r.webauthnCredentials.recordCloneSignal(tenant, principal, credential.id, at);
+            }
             return refuse("webauthn.concurrent_use", "Used concurrently.", clone);
           }
         }

@@ -1,6 +1,7 @@
 import { provedMfaJustNow } from "./fresh-mfa.js";
 import type { AuthenticationEvent } from "../../core/evidence.js";
 import type { Caller, WebAuthnSettingsInput } from "../application.js";
+import type { Store } from "../ports.js";
 import type { WebAuthnParts } from "../authenticators/webauthn.js";
 import { AppError } from "../errors.js";
 import {
@@ -78,6 +79,8 @@ export async function openWebAuthnWorld(
     postgres?: boolean;
     /** The store to open instead (as `describeOnEachStore` gives one); its owner drops it. */
     url?: string;
+    /** An open store to use instead (a wrapped one); the world closes it. */
+    store?: Store;
   } = {},
 ): Promise<WebAuthnWorld> {
   const webauthn =
@@ -93,6 +96,7 @@ export async function openWebAuthnWorld(
     ...(webauthn === undefined ? {} : { webauthn }),
     ...(database === undefined ? {} : { url: database.url }),
     ...(options.url === undefined ? {} : { url: options.url }),
+    ...(options.store === undefined ? {} : { store: options.store }),
   });
   for (const tenant of ["acme", "globex"]) {
     await h.app.tenants.create(h.admin, { id: tenant, name: `${tenant} corp` });
