@@ -295,7 +295,10 @@ export async function prepareDecision(
 export function exemptionStillStands(tenant: string, decision: Decision): StillHolds | undefined {
   const exemption = decision.exemption;
   if (exemption === null) return undefined;
-  return async (r) => (await r.exemptions.hold(tenant, exemption.id))?.status === "approved";
+  return {
+    row: { tenant, id: exemption.id },
+    check: async (r) => (await r.exemptions.hold(tenant, exemption.id))?.status === "approved",
+  };
 }
 
 /**
@@ -310,7 +313,7 @@ export async function recordDecision(
   prepared: DecisionToRecord,
 ): Promise<void> {
   const stands = exemptionStillStands(prepared.receipt.tenant, prepared.decision);
-  if (stands !== undefined && !(await stands(r))) throw new StaleDecision();
+  if (stands !== undefined && !(await stands.check(r))) throw new StaleDecision();
   await r.receipts.insert(prepared.receipt);
   // A decision's events are all of its tenant's chain.
   await recordAuditRun(context, r, prepared.events);

@@ -10,9 +10,19 @@ const MAX_BATCH = 256;
 
 /**
  * What must still hold when a receipt commits, read (and on PostgreSQL held) in the transaction
- * that writes it: false when the decision rests on something that changed since it was read.
+ * that writes it: `check` answers false when the decision rests on something that changed since
+ * it was read.
  */
-export type StillHolds = (r: Repositories) => Promise<boolean>;
+export interface StillHolds {
+  /**
+   * The exemption row `check` holds. A batch holds its members' rows by tenant, then id,
+   * whatever order they arrived in: the order of every path that takes several exemption rows (a
+   * shared-login mark revokes its principal's by id), so that such a path and a batch never
+   * wait for each other in a cycle, which PostgreSQL would break by aborting one of them.
+   */
+  readonly row: { readonly tenant: string; readonly id: string };
+  check(r: Repositories): Promise<boolean>;
+}
 
 /**
  * A decision whose grounds changed before its receipt could commit: nothing was written. Thrown
@@ -122,10 +132,17 @@ async function writeBatch(
   batch: readonly Pending[],
 ): Promise<ReadonlySet<Pending>> {
   // First, before any receipt or audit head: the rows a check holds are taken before the heads,
-  // in the order every path keeps (an exemption's revocation takes its row, then the head).
+  // in the order every path keeps (an exemption's revocation takes its row, then the head), and
+  // among themselves by tenant and id, as a shared-login mark takes them (StillHolds).
   const stale = new Set<Pending>();
-  for (const pending of batch) {
-    if (pending.stillHolds !== undefined && !(await pending.stillHolds(r))) stale.add(pending);
+  const checks = batch
+    .flatMap((pending) => {
+      const { stillHolds } = pending;
+      return stillHolds === undefined ? [] : [{ pending, stillHolds }];
+    })
+    .sort((a, b) => compareRows(a.stillHolds.row, b.stillHolds.row));
+  for (const { pending, stillHolds } of checks) {
+    if (!(await stillHolds.check(r))) stale.add(pending);
   }
   if (stale.size > 0) batch = batch.filter((pending) => !stale.has(pending));
   if (batch.length === 0) return stale;
@@ -147,4 +164,10 @@ async function writeBatch(
     }
   }
   return stale;
+}
+
+/** By tenant, then id: the order in which a batch holds its exemption rows ({@link StillHolds}). */
+function compareRows(a: StillHolds["row"], b: StillHolds["row"]): number {
+  if (a.tenant !== b.tenant) return a.tenant < b.tenant ? -1 : 1;
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }

@@ -304,7 +304,9 @@ async function auditDecision(
  * `revokeRows` writes the rows and `audit` their `exemption.revoked` events, apart: the mark takes
  * the principal's row, then these exemptions' rows, and only then the tenant's audit head, the
  * order every path keeps (an administrator's revocation holding an exemption's row and waiting for
- * the head must never wait on a mark that holds the head and waits for that row).
+ * the head must never wait on a mark that holds the head and waits for that row). The rows go by
+ * id, as `list` returns them: the order in which a batch of receipts holds the exemptions its
+ * decisions used (receipt-writer.ts), so that neither waits for a row the other took out of turn.
  */
 export const sharedLoginSweep = {
   reason: "The principal was marked as a shared login, which no exemption may cover (seed 001).",
