@@ -11,14 +11,13 @@
 import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
 import type { FlowBrowser } from "../application.js";
 import { describeOnEachStore } from "../test-support/each-store.js";
-import { openingOf } from "../test-support/flow-opening.js";
 import { openStore } from "../../storage/open-store.js";
+import { aliceFlowChallenge } from "../../http/test-support/alice-flow-challenge.js";
 import { openTestServer, type TestServer } from "../../http/test-support/open-test-server.js";
 import {
   auditOf,
   createTenant,
   registerStubIdp,
-  RETURN_URL,
   syncClock,
 } from "../../http/test-support/oidc-federation.js";
 import { must } from "../../http/test-support/saml-federation.js";
@@ -66,24 +65,10 @@ describeOnEachStore("a flow's IdP start when the IdP's discovery fails", (url) =
 
   /** alice's flow page offering corp, and a way to post its form. */
   async function flowOfferingCorp() {
-    const started = must(
-      await t.call("POST", "/v1/tenants/acme/flows", {
-        key: await t.key(["platform_service"], ["acme"]),
-        body: {
-          principal: { id: "alice" },
-          return_to: RETURN_URL,
-          verified: [{ method: "password", source: "platform", at: t.clock.now().toISOString() }],
-        },
-      }),
-      201,
-    ).json<{ flow: string; url: string }>();
-    const screen = await t.app.flows.show("acme", started.flow, browser, {
-      opening: openingOf(started),
-    });
-    if (screen.kind !== "challenge") throw new Error(screen.kind);
+    const { flow, screen } = await aliceFlowChallenge(t, browser);
     expect(screen.options.map((o) => o.kind)).toContain("idp");
     return () =>
-      t.app.flows.act("acme", started.flow, browser, {
+      t.app.flows.act("acme", flow, browser, {
         kind: "idp",
         idp: "corp",
         csrf: screen.frame.csrfToken,

@@ -17,13 +17,13 @@ import { afterEach, expect, it } from "vitest";
 import type { FlowBrowser } from "../application.js";
 import type { Repositories, Store } from "../ports.js";
 import { describeOnEachStore } from "../test-support/each-store.js";
-import { openingOf } from "../test-support/flow-opening.js";
 import { pausingAfter } from "../test-support/forced-race.js";
 import { wrapRepositories } from "../test-support/wrapped-store.js";
 import type { AuditEvent } from "../records.js";
 import { openStore } from "../../storage/open-store.js";
+import { aliceFlowChallenge } from "../../http/test-support/alice-flow-challenge.js";
 import { openTestServer, type TestServer } from "../../http/test-support/open-test-server.js";
-import { auditOf, createTenant, RETURN_URL } from "../../http/test-support/oidc-federation.js";
+import { auditOf, createTenant } from "../../http/test-support/oidc-federation.js";
 import { must } from "../../http/test-support/saml-federation.js";
 import { TestIdp } from "../../verifiers/saml/test-support/test-idp.js";
 
@@ -98,25 +98,11 @@ describeOnEachStore("a flow's IdP start refused by a change under it", (url) => 
 
   /** alice's flow page offering corp, and the post of its form once `stepIn` is armed. */
   async function chooseCorp(stepIn: () => Promise<void>, seeFlow?: (flow: string) => void) {
-    const started = must(
-      await t.call("POST", "/v1/tenants/acme/flows", {
-        key: await t.key(["platform_service"], ["acme"]),
-        body: {
-          principal: { id: "alice" },
-          return_to: RETURN_URL,
-          verified: [{ method: "password", source: "platform", at: t.clock.now().toISOString() }],
-        },
-      }),
-      201,
-    ).json<{ flow: string; url: string }>();
-    seeFlow?.(started.flow);
-    const screen = await t.app.flows.show("acme", started.flow, browser, {
-      opening: openingOf(started),
-    });
-    if (screen.kind !== "challenge") throw new Error(screen.kind);
+    const { flow, screen } = await aliceFlowChallenge(t, browser);
+    seeFlow?.(flow);
     expect(screen.options.map((o) => o.kind)).toContain("idp");
     stepping.arm(stepIn);
-    return t.app.flows.act("acme", started.flow, browser, {
+    return t.app.flows.act("acme", flow, browser, {
       kind: "idp",
       idp: "corp",
       csrf: screen.frame.csrfToken,

@@ -12,11 +12,11 @@
 import { afterEach, expect, it } from "vitest";
 import type { FlowBrowser } from "../application.js";
 import { describeOnEachStore } from "../test-support/each-store.js";
-import { openingOf } from "../test-support/flow-opening.js";
 import { REFUSAL_AUDIT_INTERVAL_SECONDS } from "./flow-records.js";
 import { openStore } from "../../storage/open-store.js";
+import { aliceFlowChallenge } from "../../http/test-support/alice-flow-challenge.js";
 import { openTestServer, type TestServer } from "../../http/test-support/open-test-server.js";
-import { auditOf, createTenant, RETURN_URL } from "../../http/test-support/oidc-federation.js";
+import { auditOf, createTenant } from "../../http/test-support/oidc-federation.js";
 import { must } from "../../http/test-support/saml-federation.js";
 import { TestIdp } from "../../verifiers/saml/test-support/test-idp.js";
 
@@ -61,31 +61,17 @@ describeOnEachStore("a flow's post for an IdP it did not offer", (url) => {
 
   /** A flow of alice's, its page shown (not offering corp), and a way to post an IdP form. */
   async function flowNotOfferingCorp() {
-    const started = must(
-      await t.call("POST", "/v1/tenants/acme/flows", {
-        key: await t.key(["platform_service"], ["acme"]),
-        body: {
-          principal: { id: "alice" },
-          return_to: RETURN_URL,
-          verified: [{ method: "password", source: "platform", at: t.clock.now().toISOString() }],
-        },
-      }),
-      201,
-    ).json<{ flow: string; url: string }>();
-    const screen = await t.app.flows.show("acme", started.flow, browser, {
-      opening: openingOf(started),
-    });
-    if (screen.kind !== "challenge") throw new Error(screen.kind);
+    const { flow, screen } = await aliceFlowChallenge(t, browser);
     expect(screen.options.flatMap((o) => (o.kind === "idp" ? [o.idp] : []))).not.toContain("corp");
     const post = async (idp = "corp") => {
-      const posted = await t.app.flows.act("acme", started.flow, browser, {
+      const posted = await t.app.flows.act("acme", flow, browser, {
         kind: "idp",
         idp,
         csrf: screen.frame.csrfToken,
       });
       expect(posted).toMatchObject({ kind: "challenge", notice: { code: "idp.rejected" } });
     };
-    return { flow: started.flow, post };
+    return { flow, post };
   }
 
   const refusals = async () =>
